@@ -1,0 +1,43 @@
+//! KPL front end: source text → syntax tree → checked program, with every
+//! problem reported as a [`diag::Diagnostic`] carrying a stable code and spans.
+//!
+//! Stages, each owning its types: [`lexer`] → [`parser`] (→ [`ast`]) →
+//! [`check`] (name resolution, types, constants, control flow, call graph and
+//! limits). [`imports`] loads the kernel import table from `std-imports/`.
+//! Nothing here generates code.
+
+pub mod ast;
+pub mod codes;
+pub mod diag;
+pub mod lexer;
+pub mod parser;
+pub mod span;
+
+pub use codes::Code;
+pub use diag::{Diagnostic, Severity};
+pub use span::{LineIndex, Span};
+
+/// Lexes and parses one source file. Lexical and syntax errors are returned
+/// together, sorted, with follow-on syntax errors on an already-broken line
+/// dropped so that each mistake is reported once.
+pub fn parse_source(src: &str) -> (ast::File, Vec<Diagnostic>) {
+    let lexed = lexer::lex(src);
+    let (file, syntax) = parser::parse(&lexed.tokens, &lexed.docs, src.len());
+    let lines = LineIndex::new(src);
+    let mut diags = lexed.diagnostics;
+    let mut broken_lines: Vec<usize> = diags
+        .iter()
+        .map(|d| lines.line_of(d.primary.span.start as usize))
+        .collect();
+    let mut syntax = syntax;
+    diag::sort(&mut syntax);
+    for d in syntax {
+        let line = lines.line_of(d.primary.span.start as usize);
+        if !broken_lines.contains(&line) {
+            broken_lines.push(line);
+            diags.push(d);
+        }
+    }
+    diag::sort(&mut diags);
+    (file, diags)
+}

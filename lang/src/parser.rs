@@ -1,0 +1,725 @@
+//! Syntax analysis: tokens to the [`ast`](crate::ast) with error recovery.
+//!
+//! Recovery is layered so that one mistake gives one error and the rest of the
+//! file is still checked: a broken parenthesised or bracketed expression
+//! becomes `ExprKind::Error`; a broken statement is skipped up to its `;` (or
+//! the next statement keyword) and becomes `StmtKind::Error`; a broken item is
+//! skipped up to the next item keyword. A missing `;` is reported and parsing
+//! carries on as if it were there. Later stages treat error nodes as "already
+//! reported" and never complain about them again.
+
+use chumsky::{input::ValueInput, prelude::*};
+
+use crate::ast::*;
+use crate::codes::Code;
+use crate::diag::Diagnostic;
+use crate::lexer::{DocLine, Tok};
+use crate::span::Span;
+
+type Extra<'t> = extra::Err<Rich<'t, Tok, SimpleSpan>>;
+
+// Custom parser errors are tagged so they can be turned into the right code.
+const MISSING_SEMI: &str = "missing-semicolon";
+const CHAINED_CMP: &str = "chained-comparison";
+
+fn sym<'t, I>(s: &'static str) -> impl Parser<'t, I, Tok, Extra<'t>> + Clone
+where
+    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
+{
+    just(Tok::Sym(s))
+}
+
+fn kw<'t, I>(k: &'static str) -> impl Parser<'t, I, Tok, Extra<'t>> + Clone
+where
+    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
+{
+    just(Tok::Kw(k))
+}
+
+fn mk(kind: ExprKind, span: SimpleSpan) -> Expr {
+    Expr {
+        id: ExprId(0),
+        kind,
+        span: span.into(),
+    }
+}
+
+const STMT_KEYWORDS: [&str; 9] = [
+    "let", "var", "if", "while", "for", "return", "break", "continue", "abort",
+];
+const ITEM_KEYWORDS: [&str; 7] = ["use", "const", "static", "struct", "fn", "export", "extern"];
+
+#[allow(clippy::too_many_lines)]
+fn file_parser<'t, I>() -> impl Parser<'t, I, Vec<Item>, Extra<'t>>
+where
+    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
+{
+    let ident = select! { Tok::Ident(name) => name }
+        .map_with(|name, e| Ident {
+            name,
+            span: Span::from(e.span()),
+        })
+        .labelled("identifier");
+
+    // `;` that may be missing: report it and carry on as if it were there.
+    let semi = sym(";")
+        .ignored()
+        .or_not()
+        .validate(|found, e, emitter| {
+            if found.is_none() {
+                emitter.emit(Rich::custom(e.span(), MISSING_SEMI));
+            }
+        })
+        .ignored();
+
+    let mut expr = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Expr, Extra<'t>>>::declare();
+    let mut ty = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Type, Extra<'t>>>::declare();
+
+    ty.define({
+        let named = ident.clone().map(|i| TypeKind::Named(i.name));
+        let slice = sym("[")
+            .then(sym("]"))
+            .ignore_then(kw("mut").or_not())
+            .then(ty.clone())
+            .map(|(m, elem)| TypeKind::Slice {
+                mutable: m.is_some(),
+                elem: Box::new(elem),
+            });
+        let array = ty
+            .clone()
+            .then_ignore(sym(";"))
+            .then(expr.clone())
+            .delimited_by(sym("["), sym("]"))
+            .map(|(elem, len)| TypeKind::Array(Box::new(elem), Box::new(len)));
+        choice((named, slice, array))
+            .map_with(|kind, e| Type {
+                kind,
+                span: Span::from(e.span()),
+            })
+            .labelled("type")
+            .boxed()
+    });
+
+    expr.define({
+        let args = expr
+            .clone()
+            .separated_by(sym(","))
+            .allow_trailing()
+            .collect::<Vec<_>>();
+
+        let literal = select! {
+            Tok::Int(v) => ExprKind::Int(v),
+            Tok::Str(s) => ExprKind::Str(s),
+            Tok::Kw("true") => ExprKind::Bool(true),
+            Tok::Kw("false") => ExprKind::Bool(false),
+        }
+        .map_with(|k, e| mk(k, e.span()));
+
+        let field_init = sym(".")
+            .ignore_then(ident.clone())
+            .then_ignore(sym("="))
+            .then(expr.clone())
+            .map(|(name, value)| FieldInit { name, value });
+        let struct_lit = ident
+            .clone()
+            .then(
+                field_init
+                    .separated_by(sym(","))
+                    .allow_trailing()
+                    .at_least(1)
+                    .collect::<Vec<_>>()
+                    .delimited_by(sym("{"), sym("}")),
+            )
+            .map_with(|(name, fields), e| mk(ExprKind::StructLit(name, fields), e.span()));
+
+        let name = ident
+            .clone()
+            .map_with(|i, e| mk(ExprKind::Name(i.name), e.span()));
+
+        let array = expr
+            .clone()
+            .then(
+                sym(";")
+                    .ignore_then(expr.clone())
+                    .map(Ok)
+                    .or(sym(",")
+                        .ignore_then(expr.clone())
+                        .repeated()
+                        .collect::<Vec<_>>()
+                        .then_ignore(sym(",").or_not())
+                        .map(Err)),
+            )
+            .delimited_by(sym("["), sym("]"))
+            .map_with(|(first, rest), e| match rest {
+                Ok(count) => mk(
+                    ExprKind::ArrayRepeat(Box::new(first), Box::new(count)),
+                    e.span(),
+                ),
+                Err(more) => {
+                    let mut elems = vec![first];
+                    elems.extend(more);
+                    mk(ExprKind::ArrayLit(elems), e.span())
+                }
+            })
+            .recover_with(via_parser(nested_delimiters(
+                Tok::Sym("["),
+                Tok::Sym("]"),
+                [(Tok::Sym("("), Tok::Sym(")")), (Tok::Sym("{"), Tok::Sym("}"))],
+                |span| mk(ExprKind::Error, span),
+            )));
+
+        let paren = expr
+            .clone()
+            .delimited_by(sym("("), sym(")"))
+            .map_with(|inner, e| mk(ExprKind::Paren(Box::new(inner)), e.span()))
+            .recover_with(via_parser(nested_delimiters(
+                Tok::Sym("("),
+                Tok::Sym(")"),
+                [(Tok::Sym("["), Tok::Sym("]")), (Tok::Sym("{"), Tok::Sym("}"))],
+                |span| mk(ExprKind::Error, span),
+            )));
+
+        let primary = choice((literal, struct_lit, name, array, paren)).boxed();
+
+        enum Postfix {
+            Call(Vec<Expr>),
+            Index(Expr),
+            Field(Ident),
+        }
+        let postfix_op = choice((
+            args.clone()
+                .delimited_by(sym("("), sym(")"))
+                .map(Postfix::Call),
+            expr.clone()
+                .delimited_by(sym("["), sym("]"))
+                .map(Postfix::Index),
+            sym(".").ignore_then(ident.clone()).map(Postfix::Field),
+        ));
+        let postfix = primary
+            .foldl_with(postfix_op.repeated(), |base, op, e| {
+                let kind = match op {
+                    Postfix::Call(args) => ExprKind::Call(Box::new(base), args),
+                    Postfix::Index(index) => ExprKind::Index(Box::new(base), Box::new(index)),
+                    Postfix::Field(field) => ExprKind::Field(Box::new(base), field),
+                };
+                mk(kind, e.span())
+            })
+            .boxed();
+
+        let unary_op = choice((
+            sym("-").to(UnOp::Neg),
+            sym("!").to(UnOp::Not),
+            sym("~").to(UnOp::BitNot),
+        ));
+        let unary = unary_op
+            .repeated()
+            .foldr_with(postfix, |op, operand, e| {
+                mk(ExprKind::Unary(op, Box::new(operand)), e.span())
+            })
+            .boxed();
+
+        let cast = unary
+            .foldl_with(kw("as").ignore_then(ty.clone()).repeated(), |e, t, ex| {
+                mk(ExprKind::Cast(Box::new(e), t), ex.span())
+            })
+            .boxed();
+
+        fn level<'t, I, P, O>(
+            operand: P,
+            ops: O,
+        ) -> impl Parser<'t, I, Expr, Extra<'t>> + Clone
+        where
+            I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
+            P: Parser<'t, I, Expr, Extra<'t>> + Clone + 't,
+            O: Parser<'t, I, BinOp, Extra<'t>> + Clone + 't,
+        {
+            operand
+                .clone()
+                .foldl_with(
+                    ops.map_with(|op, e| (op, Span::from(e.span())))
+                        .then(operand)
+                        .repeated(),
+                    |lhs, ((op, op_span), rhs), e| {
+                        mk(
+                            ExprKind::Binary {
+                                op,
+                                op_span,
+                                lhs: Box::new(lhs),
+                                rhs: Box::new(rhs),
+                            },
+                            e.span(),
+                        )
+                    },
+                )
+                .boxed()
+        }
+
+        let product = level(
+            cast,
+            choice((
+                sym("*").to(BinOp::Mul),
+                sym("/").to(BinOp::Div),
+                sym("%").to(BinOp::Rem),
+            )),
+        );
+        let sum = level(
+            product,
+            choice((sym("+").to(BinOp::Add), sym("-").to(BinOp::Sub))),
+        );
+        let shift = level(
+            sum,
+            choice((sym("<<").to(BinOp::Shl), sym(">>").to(BinOp::Shr))),
+        );
+        let bitand = level(shift, sym("&").to(BinOp::BitAnd));
+        let bitxor = level(bitand, sym("^").to(BinOp::BitXor));
+        let bitor = level(bitxor, sym("|").to(BinOp::BitOr));
+
+        let cmp_op = choice((
+            sym("==").to(BinOp::Eq),
+            sym("!=").to(BinOp::Ne),
+            sym("<=").to(BinOp::Le),
+            sym(">=").to(BinOp::Ge),
+            sym("<").to(BinOp::Lt),
+            sym(">").to(BinOp::Gt),
+        ))
+        .map_with(|op, e| (op, Span::from(e.span())));
+        let comparison = bitor
+            .clone()
+            .then(cmp_op.then(bitor).repeated().collect::<Vec<_>>())
+            .validate(|(first, rest), e, emitter| {
+                if rest.len() > 1 {
+                    emitter.emit(Rich::custom(e.span(), CHAINED_CMP));
+                }
+                rest.into_iter().fold(first, |lhs, ((op, op_span), rhs)| {
+                    let span = lhs.span.to(rhs.span);
+                    Expr {
+                        id: ExprId(0),
+                        kind: ExprKind::Binary {
+                            op,
+                            op_span,
+                            lhs: Box::new(lhs),
+                            rhs: Box::new(rhs),
+                        },
+                        span,
+                    }
+                })
+            })
+            .boxed();
+
+        let and = level(comparison, sym("&&").to(BinOp::And));
+        let or = level(and, sym("||").to(BinOp::Or));
+        or.labelled("expression").boxed()
+    });
+
+    // Skips the rest of a broken statement: at least one token, then up to and
+    // including `;`, stopping before `}` or a keyword that starts a statement.
+    let nested_skip = || {
+        choice((
+            nested_delimiters(
+                Tok::Sym("{"),
+                Tok::Sym("}"),
+                [(Tok::Sym("("), Tok::Sym(")")), (Tok::Sym("["), Tok::Sym("]"))],
+                |_| (),
+            ),
+            nested_delimiters(
+                Tok::Sym("("),
+                Tok::Sym(")"),
+                [(Tok::Sym("["), Tok::Sym("]")), (Tok::Sym("{"), Tok::Sym("}"))],
+                |_| (),
+            ),
+            nested_delimiters(
+                Tok::Sym("["),
+                Tok::Sym("]"),
+                [(Tok::Sym("("), Tok::Sym(")")), (Tok::Sym("{"), Tok::Sym("}"))],
+                |_| (),
+            ),
+        ))
+    };
+    let stmt_stop = choice((
+        sym(";").ignored(),
+        sym("}").ignored(),
+        select! { Tok::Kw(k) if STMT_KEYWORDS.contains(&k) || ITEM_KEYWORDS.contains(&k) => () },
+    ));
+    let skip_stmt = nested_skip()
+        .or(any().and_is(sym("}").not()).ignored())
+        .then(
+            nested_skip()
+                .or(any().and_is(stmt_stop.clone().not()).ignored())
+                .repeated(),
+        )
+        .then(sym(";").or_not())
+        .map_with(|_, e| Stmt {
+            kind: StmtKind::Error,
+            span: Span::from(e.span()),
+        });
+    // An expression that could not be parsed where one is required, e.g. after
+    // `let x =`: skip to the end of the statement and keep the binding.
+    let expr_or_skip = expr.clone().recover_with(via_parser(
+        nested_skip()
+            .or(any().and_is(stmt_stop.clone().not()).ignored())
+            .repeated()
+            .at_least(1)
+            .map_with(|_, e| mk(ExprKind::Error, e.span())),
+    ));
+
+    let mut block = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Block, Extra<'t>>>::declare();
+    let mut if_stmt = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Stmt, Extra<'t>>>::declare();
+
+    if_stmt.define(
+        kw("if")
+            .ignore_then(expr.clone())
+            .then(block.clone())
+            .then(
+                kw("else")
+                    .ignore_then(
+                        if_stmt
+                            .clone()
+                            .or(block.clone().map(|b| Stmt {
+                                span: b.span,
+                                kind: StmtKind::Block(b),
+                            })),
+                    )
+                    .or_not(),
+            )
+            .map_with(|((cond, then), els), e| Stmt {
+                kind: StmtKind::If {
+                    cond,
+                    then,
+                    els: els.map(Box::new),
+                },
+                span: Span::from(e.span()),
+            })
+            .boxed(),
+    );
+
+    let stmt = {
+        let let_stmt = choice((kw("let").to(false), kw("var").to(true)))
+            .then(ident.clone())
+            .then(sym(":").ignore_then(ty.clone()).or_not())
+            .then_ignore(sym("="))
+            .then(expr_or_skip.clone())
+            .then_ignore(semi.clone())
+            .map(|(((mutable, name), ty), init)| StmtKind::Let {
+                mutable,
+                name,
+                ty,
+                init,
+            });
+        let while_stmt = kw("while")
+            .ignore_then(expr.clone())
+            .then(block.clone())
+            .map(|(cond, body)| StmtKind::While { cond, body });
+        let for_stmt = kw("for")
+            .ignore_then(ident.clone())
+            .then_ignore(kw("in"))
+            .then(expr.clone())
+            .then(sym("..").ignore_then(expr.clone()).or_not())
+            .then(block.clone())
+            .map(|(((var, first), end), body)| StmtKind::For {
+                var,
+                iter: match end {
+                    Some(end) => ForIter::Range(first, end),
+                    None => ForIter::Each(first),
+                },
+                body,
+            });
+        let simple = choice((
+            kw("break").to(StmtKind::Break),
+            kw("continue").to(StmtKind::Continue),
+            kw("abort").to(StmtKind::Abort),
+            kw("return")
+                .ignore_then(expr_or_skip.clone().or_not())
+                .map(StmtKind::Return),
+        ))
+        .then_ignore(semi.clone());
+        let assign_op = choice((
+            sym("=").to(None),
+            sym("+=").to(Some(BinOp::Add)),
+            sym("-=").to(Some(BinOp::Sub)),
+            sym("*=").to(Some(BinOp::Mul)),
+            sym("/=").to(Some(BinOp::Div)),
+            sym("%=").to(Some(BinOp::Rem)),
+            sym("&=").to(Some(BinOp::BitAnd)),
+            sym("|=").to(Some(BinOp::BitOr)),
+            sym("^=").to(Some(BinOp::BitXor)),
+            sym("<<=").to(Some(BinOp::Shl)),
+            sym(">>=").to(Some(BinOp::Shr)),
+        ))
+        .map_with(|op, e| (op, Span::from(e.span())));
+        let expr_or_assign = expr
+            .clone()
+            .then(assign_op.then(expr_or_skip.clone()).or_not())
+            .then_ignore(semi.clone())
+            .map(|(target, assign)| match assign {
+                Some(((op, op_span), value)) => StmtKind::Assign {
+                    target,
+                    op,
+                    op_span,
+                    value,
+                },
+                None => StmtKind::Expr(target),
+            });
+        let block_stmt = block.clone().map(StmtKind::Block);
+
+        choice((
+            let_stmt,
+            while_stmt,
+            for_stmt,
+            simple,
+            block_stmt,
+            expr_or_assign,
+        ))
+        .map_with(|kind, e| Stmt {
+            kind,
+            span: Span::from(e.span()),
+        })
+        .or(if_stmt.clone())
+        .labelled("statement")
+        .recover_with(via_parser(skip_stmt))
+        .boxed()
+    };
+
+    block.define(
+        stmt.repeated()
+            .collect::<Vec<_>>()
+            .delimited_by(sym("{"), sym("}"))
+            .map_with(|stmts, e| Block {
+                stmts,
+                span: Span::from(e.span()),
+            })
+            .recover_with(via_parser(nested_delimiters(
+                Tok::Sym("{"),
+                Tok::Sym("}"),
+                [(Tok::Sym("("), Tok::Sym(")")), (Tok::Sym("["), Tok::Sym("]"))],
+                |span: SimpleSpan| Block {
+                    stmts: vec![Stmt {
+                        kind: StmtKind::Error,
+                        span: span.into(),
+                    }],
+                    span: span.into(),
+                },
+            )))
+            .boxed(),
+    );
+
+    let param = ident
+        .clone()
+        .then_ignore(sym(":"))
+        .then(ty.clone())
+        .map(|(name, ty)| Param { name, ty });
+    let sig = ident
+        .clone()
+        .then(
+            param
+                .separated_by(sym(","))
+                .allow_trailing()
+                .collect::<Vec<_>>()
+                .delimited_by(sym("("), sym(")")),
+        )
+        .then(sym("->").ignore_then(ty.clone()).or_not())
+        .map(|((name, params), ret)| FnSig { name, params, ret });
+
+    let use_item = kw("use")
+        .ignore_then(ident.clone())
+        .then_ignore(sym("::"))
+        .then(
+            ident.clone().map(|i| vec![i]).or(ident
+                .clone()
+                .separated_by(sym(","))
+                .allow_trailing()
+                .at_least(1)
+                .collect::<Vec<_>>()
+                .delimited_by(sym("{"), sym("}"))),
+        )
+        .then_ignore(semi.clone())
+        .map(|(module, names)| ItemKind::Use(UseItem { module, names }));
+    let global = |keyword: &'static str| {
+        kw(keyword)
+            .ignore_then(ident.clone())
+            .then_ignore(sym(":"))
+            .then(ty.clone())
+            .then_ignore(sym("="))
+            .then(expr_or_skip.clone())
+            .then_ignore(semi.clone())
+            .map(|((name, ty), value)| GlobalItem { name, ty, value })
+    };
+    let field = ident
+        .clone()
+        .then_ignore(sym(":"))
+        .then(ty.clone())
+        .map(|(name, ty)| Field {
+            name,
+            ty,
+            doc: None,
+        });
+    let struct_item = kw("struct")
+        .ignore_then(ident.clone())
+        .then(
+            field
+                .separated_by(sym(","))
+                .allow_trailing()
+                .collect::<Vec<_>>()
+                .delimited_by(sym("{"), sym("}")),
+        )
+        .map(|(name, fields)| ItemKind::Struct(StructItem { name, fields }));
+    let fn_item = kw("export")
+        .map_with(|_, e| Span::from(e.span()))
+        .or_not()
+        .then_ignore(kw("fn"))
+        .then(sig.clone())
+        .then(block.clone())
+        .map(|((export, sig), body)| ItemKind::Fn(FnItem { export, sig, body }));
+    let extern_item = kw("extern")
+        .ignore_then(kw("fn"))
+        .ignore_then(sig)
+        .then_ignore(semi.clone())
+        .map(ItemKind::ExternFn);
+
+    let item_start = select! { Tok::Kw(k) if ITEM_KEYWORDS.contains(&k) => () };
+    let skip_item = any()
+        .ignored()
+        .then(
+            nested_skip()
+                .or(any().and_is(item_start.not()).ignored())
+                .repeated(),
+        )
+        .to(ItemKind::Error);
+
+    let item = choice((
+        use_item,
+        global("const").map(ItemKind::Const),
+        global("static").map(ItemKind::Static),
+        struct_item,
+        fn_item,
+        extern_item,
+    ))
+    .labelled("item")
+    .recover_with(via_parser(skip_item))
+    .map_with(|kind, e| Item {
+        kind,
+        span: Span::from(e.span()),
+        doc: None,
+    });
+
+    item.repeated().collect::<Vec<_>>().then_ignore(end())
+}
+
+/// Parses a token stream. `src_len` is used for the end-of-file span.
+pub fn parse(tokens: &[(Tok, Span)], docs: &[DocLine], src_len: usize) -> (File, Vec<Diagnostic>) {
+    let simple: Vec<(Tok, SimpleSpan)> = tokens
+        .iter()
+        .map(|(t, s)| (t.clone(), SimpleSpan::from(s.range())))
+        .collect();
+    let eoi = SimpleSpan::from(src_len..src_len);
+    let (items, errors) = file_parser()
+        .parse(simple.as_slice().map(eoi, |(t, s)| (t, s)))
+        .into_output_errors();
+    let mut file = File {
+        items: items.unwrap_or_default(),
+    };
+    attach_docs(&mut file, tokens, docs);
+    number_exprs(&mut file);
+    let diagnostics = errors
+        .into_iter()
+        .map(|e| to_diagnostic(e, tokens))
+        .collect();
+    (file, diagnostics)
+}
+
+fn to_diagnostic(err: Rich<'_, Tok, SimpleSpan>, tokens: &[(Tok, Span)]) -> Diagnostic {
+    let span = Span::from(*err.span());
+    match err.reason() {
+        chumsky::error::RichReason::Custom(tag) if tag == MISSING_SEMI => {
+            // Point just after the previous token, where the `;` belongs.
+            let at = tokens
+                .iter()
+                .take_while(|(_, s)| s.end <= span.start)
+                .last()
+                .map(|(_, s)| s.end_point())
+                .unwrap_or(span);
+            Diagnostic::new(Code::E0001, "expected `;`", at, "add `;` here")
+                .with_fix("statements and declarations end with `;`", at, ";")
+        }
+        chumsky::error::RichReason::Custom(tag) if tag == CHAINED_CMP => Diagnostic::new(
+            Code::E0006,
+            "comparison operators cannot be chained",
+            span,
+            "two comparisons in a row",
+        )
+        .with_help("split it with `&&`, e.g. `a < b && b < c`"),
+        chumsky::error::RichReason::Custom(other) => {
+            Diagnostic::new(Code::E0001, other.clone(), span, "here")
+        }
+        chumsky::error::RichReason::ExpectedFound { expected, found } => {
+            let mut wanted: Vec<String> = expected
+                .iter()
+                .filter_map(|p| match p {
+                    chumsky::error::RichPattern::Token(t) => Some(match &**t {
+                        Tok::Ident(_) => "identifier".to_string(),
+                        Tok::Int(_) => "integer".to_string(),
+                        Tok::Str(_) => "string literal".to_string(),
+                        other => other.to_string(),
+                    }),
+                    chumsky::error::RichPattern::Label(l) => Some(l.to_string()),
+                    chumsky::error::RichPattern::Identifier(i) => Some(format!("`{i}`")),
+                    chumsky::error::RichPattern::EndOfInput => Some("end of file".to_string()),
+                    chumsky::error::RichPattern::Any => Some("more input".to_string()),
+                    _ => None,
+                })
+                .collect();
+            wanted.sort();
+            wanted.dedup();
+            let found_text = match found {
+                Some(t) => t.to_string(),
+                None => "end of file".to_string(),
+            };
+            let label = match wanted.len() {
+                0 => "unexpected here".to_string(),
+                1 => format!("expected {}", wanted[0]),
+                _ => {
+                    let last = wanted.pop().unwrap_or_default();
+                    format!("expected {} or {}", wanted.join(", "), last)
+                }
+            };
+            let mut d = Diagnostic::new(
+                Code::E0001,
+                format!("unexpected {found_text}"),
+                span,
+                label,
+            );
+            if let Some(Tok::Kw(k)) = found.as_deref() {
+                d = d.with_note(format!("`{k}` is a keyword and cannot be used as a name"));
+            }
+            d
+        }
+    }
+}
+
+/// Attaches each run of `///` lines to the item or struct field that follows
+/// it directly (no other token in between).
+fn attach_docs(file: &mut File, tokens: &[(Tok, Span)], docs: &[DocLine]) {
+    if docs.is_empty() {
+        return;
+    }
+    let doc_before = |start: u32| -> Option<String> {
+        let prev_end = tokens
+            .iter()
+            .take_while(|(_, s)| s.end <= start)
+            .last()
+            .map_or(0, |(_, s)| s.end);
+        let lines: Vec<&str> = docs
+            .iter()
+            .filter(|d| d.span.start >= prev_end && d.span.end <= start)
+            .map(|d| d.text.as_str())
+            .collect();
+        (!lines.is_empty()).then(|| lines.join("\n"))
+    };
+    for item in &mut file.items {
+        item.doc = doc_before(item.span.start);
+        if let ItemKind::Struct(s) = &mut item.kind {
+            for f in &mut s.fields {
+                f.doc = doc_before(f.name.span.start);
+            }
+        }
+    }
+}
