@@ -7,11 +7,16 @@
 //! Nothing here generates code.
 
 pub mod ast;
+pub mod check;
 pub mod codes;
+pub mod consteval;
 pub mod diag;
+pub mod imports;
 pub mod lexer;
 pub mod parser;
 pub mod span;
+pub mod suggest;
+pub mod types;
 
 pub use codes::Code;
 pub use diag::{Diagnostic, Severity};
@@ -40,4 +45,31 @@ pub fn parse_source(src: &str) -> (ast::File, Vec<Diagnostic>) {
     }
     diag::sort(&mut diags);
     (file, diags)
+}
+
+/// The result of checking one plugin source: the tree, the checked program
+/// and every diagnostic (syntax and semantic), sorted by position.
+pub struct Analysis {
+    pub file: ast::File,
+    pub program: check::Program,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Analysis {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Parses and checks a plugin.
+pub fn analyze(src: &str, imports: &imports::ImportTable) -> Analysis {
+    let (file, mut diagnostics) = parse_source(src);
+    let checked = check::check(&file, imports);
+    diagnostics.extend(checked.diagnostics);
+    diag::sort(&mut diagnostics);
+    Analysis {
+        file,
+        program: checked.program,
+        diagnostics,
+    }
 }

@@ -1,0 +1,5 @@
+//! kplc as a library: the driver pieces shared by the `kplc` binary, its tests
+//! and benchmarks.
+
+pub mod render;
+pub mod std_imports;
