@@ -187,6 +187,9 @@ enum GlobalKind {
     Static(usize),
     Fn(usize),
     Import(usize),
+    /// A name whose definition failed (e.g. an unknown import): uses of it
+    /// are silently of unknown type.
+    Poisoned,
 }
 
 impl GlobalKind {
@@ -197,6 +200,7 @@ impl GlobalKind {
             GlobalKind::Static(_) => "static",
             GlobalKind::Fn(_) => "function",
             GlobalKind::Import(_) => "import",
+            GlobalKind::Poisoned => "name",
         }
     }
 }
@@ -227,6 +231,9 @@ struct Checker<'a> {
     fn_items: Vec<(usize, &'a FnItem)>,
     /// The `use` name spans of each import, for W0004.
     import_uses: Vec<Span>,
+    /// Names of the locals visible where a constant expression inside a
+    /// function is being checked (array lengths), to explain E0501.
+    enclosing_locals: Vec<String>,
     program: Program,
 }
 
@@ -339,6 +346,7 @@ impl<'a> Checker<'a> {
             static_items: Vec::new(),
             fn_items: Vec::new(),
             import_uses: Vec::new(),
+            enclosing_locals: Vec::new(),
             program: Program::default(),
         }
     }
@@ -489,6 +497,9 @@ impl<'a> Checker<'a> {
                 None => d.with_note(format!("available modules: {}", names.join(", "))),
             };
             self.report(d);
+            for name in &u.names {
+                self.define(name, GlobalKind::Poisoned);
+            }
             return;
         };
         for name in &u.names {
@@ -518,6 +529,7 @@ impl<'a> Checker<'a> {
                         ));
                     }
                     self.report(d);
+                    self.define(name, GlobalKind::Poisoned);
                 }
             }
         }
@@ -547,11 +559,18 @@ impl<'a> Checker<'a> {
                         Ty::Int(t)
                     } else {
                         match self.globals.get_mut(name) {
-                            Some(g) if matches!(g.kind, GlobalKind::Struct(_)) => {
-                                g.used = true;
-                                let GlobalKind::Struct(i) = g.kind else { unreachable!() };
-                                Ty::Struct(StructId(i as u32), name.clone())
+                            Some(Global {
+                                kind: GlobalKind::Struct(i),
+                                used,
+                                ..
+                            }) => {
+                                *used = true;
+                                Ty::Struct(StructId(*i as u32), name.clone())
                             }
+                            Some(Global {
+                                kind: GlobalKind::Poisoned,
+                                ..
+                            }) => return Ty::Error,
                             Some(g) => {
                                 let kind = g.kind.describe();
                                 self.report(Diagnostic::new(
@@ -661,7 +680,10 @@ impl<'a> Checker<'a> {
     /// type, between 1 and the size limit.
     fn array_len(&mut self, len: &Expr) -> Option<u64> {
         let mut body = Body::new(None, None);
-        let t = self.expr(&mut body, len, Some(&Ty::Int(IntTy::U32)));
+        // A literal length is checked as i64 so that `-4` is reported as an
+        // invalid length rather than an out-of-range literal.
+        let want = is_untyped_literal(len).then_some(Ty::Int(IntTy::I64));
+        let t = self.expr(&mut body, len, want.as_ref());
         if t.is_error() {
             return None;
         }
@@ -1262,6 +1284,7 @@ impl<'a> Checker<'a> {
                 ty,
                 init,
             } => {
+                self.enclosing_locals = body.visible_names().into_iter().map(String::from).collect();
                 let declared = ty.as_ref().map(|t| self.resolve_type(t, TypePos::Local));
                 let got = self.expr(body, init, declared.as_ref());
                 let local_ty = match &declared {
@@ -1971,6 +1994,7 @@ impl<'a> Checker<'a> {
                 if let Some(w) = &want_elem {
                     self.expect_type(x, &t, w);
                 }
+                self.enclosing_locals = body.visible_names().into_iter().map(String::from).collect();
                 let n = self.array_len(count);
                 match (n, want_elem.unwrap_or(t)) {
                     (Some(n), elem) if !elem.is_error() => {
@@ -2254,6 +2278,18 @@ impl<'a> Checker<'a> {
             return body.locals[id as usize].ty.clone();
         }
         let Some(g) = self.globals.get_mut(name) else {
+            if body.const_context && self.enclosing_locals.iter().any(|n| n == name) {
+                self.report(
+                    Diagnostic::new(
+                        Code::E0501,
+                        format!("`{name}` is a variable, not a constant"),
+                        e.span,
+                        "only known at run time",
+                    )
+                    .with_note("array lengths and repeat counts are fixed at compile time; use a `const`"),
+                );
+                return Ty::Error;
+            }
             self.report_unknown_name(body, e.span, name, false);
             return Ty::Error;
         };
@@ -2291,7 +2327,18 @@ impl<'a> Checker<'a> {
                 }
                 self.program.statics[i].ty.clone()
             }
-            GlobalKind::Fn(_) | GlobalKind::Import(_) => {
+            GlobalKind::Poisoned => Ty::Error,
+            GlobalKind::Fn(i) | GlobalKind::Import(i) => {
+                let res = if matches!(kind, GlobalKind::Fn(_)) {
+                    Res::Fn(i as u32)
+                } else {
+                    Res::Import(i as u32)
+                };
+                self.program.resolutions.insert(e.id, res);
+                if is_place {
+                    // `f = ...`: the assignment check reports it (E0302).
+                    return Ty::Error;
+                }
                 self.report(
                     Diagnostic::new(
                         Code::E0109,
@@ -2400,9 +2447,7 @@ impl<'a> Checker<'a> {
         let (params, ret, res, fn_name) = match self.globals.get_mut(name.as_str()) {
             None => {
                 self.report_unknown_name(body, callee.span, name, true);
-                for a in args {
-                    self.expr(body, a, None);
-                }
+                self.unknown_call_args(body, args);
                 return Ty::Error;
             }
             Some(g) => {
@@ -2424,10 +2469,12 @@ impl<'a> Checker<'a> {
                             f.name.clone(),
                         )
                     }
+                    GlobalKind::Poisoned => {
+                        self.unknown_call_args(body, args);
+                        return Ty::Error;
+                    }
                     other => {
-                        for a in args {
-                            self.expr(body, a, None);
-                        }
+                        self.unknown_call_args(body, args);
                         self.report(Diagnostic::new(
                             Code::E0108,
                             format!("`{name}` is a {}, not a function", other.describe()),
@@ -2491,6 +2538,18 @@ impl<'a> Checker<'a> {
             }
         }
         ret.unwrap_or(Ty::Unit)
+    }
+
+    /// Arguments of a call whose callee is unknown: checked for their own
+    /// errors, but a string literal is not blamed (the callee might take one).
+    fn unknown_call_args(&mut self, body: &mut Body, args: &[Expr]) {
+        for a in args {
+            if matches!(a.unparen().kind, ExprKind::Str(_)) {
+                self.record(a, Ty::Error);
+            } else {
+                self.expr(body, a, None);
+            }
+        }
     }
 
     fn struct_lit(&mut self, body: &mut Body, name: &Ident, inits: &[FieldInit]) -> Ty {
@@ -2735,6 +2794,7 @@ impl<'a> Checker<'a> {
         for (span, kind, name) in unused {
             match kind {
                 GlobalKind::Fn(i) if self.program.functions[i].exported => {}
+                GlobalKind::Poisoned => {}
                 GlobalKind::Import(_) => self.report(
                     Diagnostic::new(
                         Code::W0004,

@@ -25,6 +25,8 @@ pub enum Tok {
     Str(String),
     /// A keyword, e.g. `fn`.
     Kw(&'static str),
+    /// A malformed integer literal (already reported); parses as an error expression.
+    BadInt,
     /// Punctuation or an operator, e.g. `<<=`.
     Sym(&'static str),
 }
@@ -36,6 +38,7 @@ impl std::fmt::Display for Tok {
             Tok::Int(v) => write!(f, "integer `{v}`"),
             Tok::Str(_) => write!(f, "string literal"),
             Tok::Kw(k) => write!(f, "`{k}`"),
+            Tok::BadInt => write!(f, "malformed integer"),
             Tok::Sym(s) => write!(f, "`{s}`"),
         }
     }
@@ -136,7 +139,7 @@ fn raw_lexer<'src>()
 
 /// Lexes a whole file. Never fails: problems become diagnostics, and the
 /// offending text is either dropped (invalid characters) or turned into a
-/// best-effort token (malformed numbers become `0`) so parsing can go on.
+/// token that parses as an error node (malformed numbers) so parsing goes on.
 pub fn lex(src: &str) -> Lexed {
     let raw = raw_lexer().parse(src).into_output().unwrap_or_default();
     let mut out = Lexed {
@@ -155,8 +158,8 @@ pub fn lex(src: &str) -> Lexed {
                 span,
             )),
             Raw::Number(text) => {
-                let value = match parse_int(text) {
-                    Ok(v) => v,
+                let tok = match parse_int(text) {
+                    Ok(v) => Tok::Int(v),
                     Err(why) => {
                         out.diagnostics.push(
                             Diagnostic::new(
@@ -169,10 +172,10 @@ pub fn lex(src: &str) -> Lexed {
                                 "integer literals are decimal (`42`), hex (`0x2a`), octal (`0o52`) or binary (`0b101010`), up to 18446744073709551615",
                             ),
                         );
-                        0
+                        Tok::BadInt
                     }
                 };
-                out.tokens.push((Tok::Int(value), span));
+                out.tokens.push((tok, span));
             }
             Raw::Str(text) => {
                 let value = decode_string(text, span, &mut out.diagnostics);
@@ -384,5 +387,6 @@ mod tests {
         assert_eq!(codes("\"a\\\"b\""), vec![]);
         assert_eq!(codes("\"a\\\""), vec![Code::E0002]);
         assert_eq!(codes("12ab"), vec![Code::E0004]);
+        assert_eq!(toks("12ab"), vec![Tok::BadInt]);
     }
 }

@@ -27,7 +27,7 @@ pub use span::{LineIndex, Span};
 /// dropped so that each mistake is reported once.
 pub fn parse_source(src: &str) -> (ast::File, Vec<Diagnostic>) {
     let lexed = lexer::lex(src);
-    let (file, syntax) = parser::parse(&lexed.tokens, &lexed.docs, src.len());
+    let (file, syntax) = parser::parse(src, &lexed.tokens, &lexed.docs);
     let lines = LineIndex::new(src);
     let mut diags = lexed.diagnostics;
     let mut broken_lines: Vec<usize> = diags
@@ -65,7 +65,19 @@ impl Analysis {
 pub fn analyze(src: &str, imports: &imports::ImportTable) -> Analysis {
     let (file, mut diagnostics) = parse_source(src);
     let checked = check::check(&file, imports);
-    diagnostics.extend(checked.diagnostics);
+    // A line with a syntax error was parsed by guesswork: semantic complaints
+    // about it would be about the guess, not the code.
+    let lines = LineIndex::new(src);
+    let broken: Vec<usize> = diagnostics
+        .iter()
+        .map(|d| lines.line_of(d.primary.span.start as usize))
+        .collect();
+    diagnostics.extend(
+        checked
+            .diagnostics
+            .into_iter()
+            .filter(|d| !broken.contains(&lines.line_of(d.primary.span.start as usize))),
+    );
     diag::sort(&mut diagnostics);
     Analysis {
         file,

@@ -8,6 +8,9 @@
 //! carries on as if it were there. Later stages treat error nodes as "already
 //! reported" and never complain about them again.
 
+use std::collections::HashSet;
+use std::rc::Rc;
+
 use chumsky::{input::ValueInput, prelude::*};
 
 use crate::ast::*;
@@ -44,13 +47,19 @@ fn mk(kind: ExprKind, span: SimpleSpan) -> Expr {
     }
 }
 
+/// Tokens that can follow a complete operand (binary and postfix operators).
+const OPERATOR_TOKENS: [&str; 24] = [
+    "!=", "%", "&&", "&", "(", "*", "+", "-", ".", "/", "<<", "<=", "<", "==", ">=", ">>", ">",
+    "[", "^", "as", "{", "|", "||", "..",
+];
+
 const STMT_KEYWORDS: [&str; 9] = [
     "let", "var", "if", "while", "for", "return", "break", "continue", "abort",
 ];
 const ITEM_KEYWORDS: [&str; 7] = ["use", "const", "static", "struct", "fn", "export", "extern"];
 
 #[allow(clippy::too_many_lines)]
-fn file_parser<'t, I>() -> impl Parser<'t, I, Vec<Item>, Extra<'t>>
+fn file_parser<'t, I>(first_on_line: Rc<HashSet<usize>>) -> impl Parser<'t, I, Vec<Item>, Extra<'t>>
 where
     I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
 {
@@ -61,16 +70,23 @@ where
         })
         .labelled("identifier");
 
-    // `;` that may be missing: report it and carry on as if it were there.
+    // `;` that may be missing at the end of a line (or before `}` or the end
+    // of the file): report it and carry on as if it were there. Anywhere else
+    // a missing `;` means the statement itself is broken, and the parser's
+    // own error says how.
+    let line_break = any()
+        .map_with(|t: Tok, e| (t, e.span()))
+        .filter(move |(t, span): &(Tok, SimpleSpan)| {
+            *t == Tok::Sym("}") || first_on_line.contains(&span.start)
+        })
+        .ignored()
+        .or(end())
+        .rewind();
     let semi = sym(";")
         .ignored()
-        .or_not()
-        .validate(|found, e, emitter| {
-            if found.is_none() {
-                emitter.emit(Rich::custom(e.span(), MISSING_SEMI));
-            }
-        })
-        .ignored();
+        .or(line_break.validate(|(), e, emitter| {
+            emitter.emit(Rich::custom(e.span(), MISSING_SEMI));
+        }));
 
     let mut expr = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Expr, Extra<'t>>>::declare();
     let mut ty = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Type, Extra<'t>>>::declare();
@@ -112,6 +128,7 @@ where
             Tok::Str(s) => ExprKind::Str(s),
             Tok::Kw("true") => ExprKind::Bool(true),
             Tok::Kw("false") => ExprKind::Bool(false),
+            Tok::BadInt => ExprKind::Error,
         }
         .map_with(|k, e| mk(k, e.span()));
 
@@ -179,7 +196,9 @@ where
                 |span| mk(ExprKind::Error, span),
             )));
 
-        let primary = choice((literal, struct_lit, name, array, paren)).boxed();
+        let primary = choice((literal, struct_lit, name, array, paren))
+            .labelled("expression")
+            .boxed();
 
         enum Postfix {
             Call(Vec<Expr>),
@@ -216,6 +235,7 @@ where
             .foldr_with(postfix, |op, operand, e| {
                 mk(ExprKind::Unary(op, Box::new(operand)), e.span())
             })
+            .labelled("expression")
             .boxed();
 
         let cast = unary
@@ -289,6 +309,8 @@ where
             .validate(|(first, rest), e, emitter| {
                 if rest.len() > 1 {
                     emitter.emit(Rich::custom(e.span(), CHAINED_CMP));
+                    // Reported; an error node keeps the checker from guessing a meaning.
+                    return mk(ExprKind::Error, e.span());
                 }
                 rest.into_iter().fold(first, |lhs, ((op, op_span), rhs)| {
                     let span = lhs.span.to(rhs.span);
@@ -604,14 +626,25 @@ where
     item.repeated().collect::<Vec<_>>().then_ignore(end())
 }
 
-/// Parses a token stream. `src_len` is used for the end-of-file span.
-pub fn parse(tokens: &[(Tok, Span)], docs: &[DocLine], src_len: usize) -> (File, Vec<Diagnostic>) {
+/// Parses the token stream of `src`.
+pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<Diagnostic>) {
+    let src_len = src.len();
+    // Tokens that start a line: a missing `;` before one of them is recoverable.
+    let mut first_on_line = HashSet::new();
+    let mut prev_end = 0;
+    for (_, span) in tokens {
+        let gap = src.get(prev_end..span.start as usize).unwrap_or("");
+        if gap.contains('\n') {
+            first_on_line.insert(span.start as usize);
+        }
+        prev_end = span.end as usize;
+    }
     let simple: Vec<(Tok, SimpleSpan)> = tokens
         .iter()
         .map(|(t, s)| (t.clone(), SimpleSpan::from(s.range())))
         .collect();
     let eoi = SimpleSpan::from(src_len..src_len);
-    let (items, errors) = file_parser()
+    let (items, errors) = file_parser(Rc::new(first_on_line))
         .parse(simple.as_slice().map(eoi, |(t, s)| (t, s)))
         .into_output_errors();
     let mut file = File {
@@ -656,7 +689,7 @@ fn to_diagnostic(err: Rich<'_, Tok, SimpleSpan>, tokens: &[(Tok, Span)]) -> Diag
                 .filter_map(|p| match p {
                     chumsky::error::RichPattern::Token(t) => Some(match &**t {
                         Tok::Ident(_) => "identifier".to_string(),
-                        Tok::Int(_) => "integer".to_string(),
+                        Tok::Int(_) | Tok::BadInt => "integer".to_string(),
                         Tok::Str(_) => "string literal".to_string(),
                         other => other.to_string(),
                     }),
@@ -669,6 +702,17 @@ fn to_diagnostic(err: Rich<'_, Tok, SimpleSpan>, tokens: &[(Tok, Span)]) -> Diag
                 .collect();
             wanted.sort();
             wanted.dedup();
+            // After a complete operand every operator could follow; listing
+            // them all buries the one token the user forgot.
+            let is_operator = |w: &String| {
+                OPERATOR_TOKENS
+                    .iter()
+                    .any(|op| w.trim_matches('`') == *op)
+            };
+            if wanted.iter().filter(|w| is_operator(w)).count() >= 5 {
+                wanted.retain(|w| !is_operator(w));
+                wanted.push("an operator".to_string());
+            }
             let found_text = match found {
                 Some(t) => t.to_string(),
                 None => "end of file".to_string(),
@@ -685,10 +729,28 @@ fn to_diagnostic(err: Rich<'_, Tok, SimpleSpan>, tokens: &[(Tok, Span)]) -> Diag
                 Code::E0001,
                 format!("unexpected {found_text}"),
                 span,
-                label,
+                label.clone(),
             );
-            if let Some(Tok::Kw(k)) = found.as_deref() {
-                d = d.with_note(format!("`{k}` is a keyword and cannot be used as a name"));
+            match found.as_deref() {
+                Some(Tok::Kw(k)) if label == "expected identifier" => {
+                    d = d.with_note(format!("`{k}` is a keyword and cannot be used as a name"));
+                }
+                Some(Tok::Kw(k @ ("let" | "var" | "if" | "while" | "for" | "return")))
+                    if label.contains("item") =>
+                {
+                    d = d.with_help(format!(
+                        "`{k}` belongs inside a function; at the top level use `const` or `static`"
+                    ));
+                }
+                Some(Tok::Sym(op @ ("+" | "-"))) => {
+                    let prev = tokens.iter().take_while(|(_, s)| s.end <= span.start).last();
+                    if prev.is_some_and(|(t, s)| *t == Tok::Sym(op) && s.end == span.start) {
+                        d = d.with_help(format!(
+                            "KPL has no `{op}{op}` operator; write `x {op}= 1;`"
+                        ));
+                    }
+                }
+                _ => {}
             }
             d
         }

@@ -1,0 +1,58 @@
+//! Diagnostic golden tests. Each `tests/ui/*.kpl` starts with
+//! `// expect: CODE, CODE, ...` (or `none`): the exact sequence of diagnostic
+//! codes, in source order, that checking the file must give. The rendered
+//! output of every case is an insta snapshot under `snapshots/ui/`.
+
+use kplc::render;
+use kplc::std_imports::ImportSources;
+
+fn expected_codes(src: &str) -> Vec<String> {
+    let first = src.lines().next().unwrap_or_default();
+    let list = first
+        .strip_prefix("// expect:")
+        .unwrap_or_else(|| panic!("first line must be `// expect: ...`, found {first:?}"))
+        .trim();
+    if list == "none" {
+        return Vec::new();
+    }
+    list.split(',').map(|c| c.trim().to_string()).collect()
+}
+
+#[test]
+fn ui_cases() {
+    let (imports, problems) = ImportSources::embedded().load();
+    assert!(problems.is_empty(), "std-imports has problems: {problems:?}");
+    let mut failures = Vec::new();
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../../snapshots/ui");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| {
+        insta::glob!("ui/*.kpl", |path| {
+            let src = std::fs::read_to_string(path).expect("readable case");
+            let name = format!("ui/{}", path.file_name().unwrap().to_string_lossy());
+            let analysis = kpl_lang::analyze(&src, &imports);
+            let got: Vec<String> = analysis
+                .diagnostics
+                .iter()
+                .map(|d| d.code.to_string())
+                .collect();
+            let want = expected_codes(&src);
+            if got != want {
+                failures.push(format!("{name}: expected {want:?}, got {got:?}"));
+            }
+            let rendered: String = analysis
+                .diagnostics
+                .iter()
+                .map(|d| render::render_plain(&name, &src, d))
+                .collect();
+            insta::assert_snapshot!("diagnostics", rendered);
+        });
+    });
+    assert!(
+        failures.is_empty(),
+        "{} case(s) gave the wrong diagnostics:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
