@@ -412,3 +412,240 @@ fn number_expr(expr: &mut Expr, next: &mut u32) {
         | ExprKind::Error => {}
     }
 }
+
+/// A borrowed node, for walking the tree without recursion.
+enum NodeRef<'a> {
+    Expr(&'a Expr),
+    Stmt(&'a Stmt),
+    Block(&'a Block),
+    Type(&'a Type),
+}
+
+impl<'a> NodeRef<'a> {
+    fn span(&self) -> Span {
+        match self {
+            NodeRef::Expr(e) => e.span,
+            NodeRef::Stmt(s) => s.span,
+            NodeRef::Block(b) => b.span,
+            NodeRef::Type(t) => t.span,
+        }
+    }
+
+    fn children(&self, out: &mut Vec<NodeRef<'a>>) {
+        match *self {
+            NodeRef::Expr(e) => match &e.kind {
+                ExprKind::Unary(_, x) | ExprKind::Paren(x) | ExprKind::Field(x, _) => {
+                    out.push(NodeRef::Expr(x))
+                }
+                ExprKind::Binary { lhs, rhs, .. } => {
+                    out.push(NodeRef::Expr(lhs));
+                    out.push(NodeRef::Expr(rhs));
+                }
+                ExprKind::Cast(x, t) => {
+                    out.push(NodeRef::Expr(x));
+                    out.push(NodeRef::Type(t));
+                }
+                ExprKind::Call(c, args) => {
+                    out.push(NodeRef::Expr(c));
+                    out.extend(args.iter().map(NodeRef::Expr));
+                }
+                ExprKind::Index(a, b) | ExprKind::ArrayRepeat(a, b) => {
+                    out.push(NodeRef::Expr(a));
+                    out.push(NodeRef::Expr(b));
+                }
+                ExprKind::StructLit(_, fields) => {
+                    out.extend(fields.iter().map(|f| NodeRef::Expr(&f.value)))
+                }
+                ExprKind::ArrayLit(elems) => out.extend(elems.iter().map(NodeRef::Expr)),
+                _ => {}
+            },
+            NodeRef::Stmt(s) => match &s.kind {
+                StmtKind::Let { ty, init, .. } => {
+                    out.extend(ty.iter().map(NodeRef::Type));
+                    out.push(NodeRef::Expr(init));
+                }
+                StmtKind::Assign { target, value, .. } => {
+                    out.push(NodeRef::Expr(target));
+                    out.push(NodeRef::Expr(value));
+                }
+                StmtKind::If { cond, then, els } => {
+                    out.push(NodeRef::Expr(cond));
+                    out.push(NodeRef::Block(then));
+                    out.extend(els.iter().map(|e| NodeRef::Stmt(e)));
+                }
+                StmtKind::While { cond, body } => {
+                    out.push(NodeRef::Expr(cond));
+                    out.push(NodeRef::Block(body));
+                }
+                StmtKind::For { iter, body, .. } => {
+                    match iter {
+                        ForIter::Range(a, b) => {
+                            out.push(NodeRef::Expr(a));
+                            out.push(NodeRef::Expr(b));
+                        }
+                        ForIter::Each(x) => out.push(NodeRef::Expr(x)),
+                    }
+                    out.push(NodeRef::Block(body));
+                }
+                StmtKind::Return(Some(x)) | StmtKind::Expr(x) => out.push(NodeRef::Expr(x)),
+                StmtKind::Block(b) => out.push(NodeRef::Block(b)),
+                _ => {}
+            },
+            NodeRef::Block(b) => out.extend(b.stmts.iter().map(NodeRef::Stmt)),
+            NodeRef::Type(t) => match &t.kind {
+                TypeKind::Array(elem, len) => {
+                    out.push(NodeRef::Type(elem));
+                    out.push(NodeRef::Expr(len));
+                }
+                TypeKind::Slice { elem, .. } => out.push(NodeRef::Type(elem)),
+                _ => {}
+            },
+        }
+    }
+}
+
+fn item_roots(item: &Item) -> Vec<NodeRef<'_>> {
+    let mut roots = Vec::new();
+    match &item.kind {
+        ItemKind::Const(g) | ItemKind::Static(g) => {
+            roots.push(NodeRef::Type(&g.ty));
+            roots.push(NodeRef::Expr(&g.value));
+        }
+        ItemKind::Struct(s) => roots.extend(s.fields.iter().map(|f| NodeRef::Type(&f.ty))),
+        ItemKind::Fn(f) => {
+            roots.extend(f.sig.params.iter().map(|p| NodeRef::Type(&p.ty)));
+            roots.extend(f.sig.ret.iter().map(NodeRef::Type));
+            roots.push(NodeRef::Block(&f.body));
+        }
+        ItemKind::ExternFn(sig) => {
+            roots.extend(sig.params.iter().map(|p| NodeRef::Type(&p.ty)));
+            roots.extend(sig.ret.iter().map(NodeRef::Type));
+        }
+        ItemKind::Use(_) | ItemKind::Error => {}
+    }
+    roots
+}
+
+/// The span of the first node nested deeper than `limit` in `item`, found
+/// without recursion (the tree may be arbitrarily deep).
+pub fn too_deep(item: &Item, limit: usize) -> Option<Span> {
+    let mut stack: Vec<(NodeRef<'_>, usize)> = item_roots(item).into_iter().map(|n| (n, 1)).collect();
+    let mut children = Vec::new();
+    while let Some((node, depth)) = stack.pop() {
+        if depth > limit {
+            return Some(node.span());
+        }
+        node.children(&mut children);
+        stack.extend(children.drain(..).map(|c| (c, depth + 1)));
+    }
+    None
+}
+
+/// Frees a possibly very deep item without recursive drops.
+pub fn dismantle(item: Item) {
+    enum Owned {
+        Expr(Expr),
+        Stmt(Stmt),
+        Block(Block),
+        Type(Type),
+    }
+    fn take_expr(e: &mut Expr) -> Expr {
+        std::mem::replace(
+            e,
+            Expr {
+                id: ExprId(0),
+                kind: ExprKind::Error,
+                span: Span::default(),
+            },
+        )
+    }
+    fn take_type(t: &mut Type) -> Type {
+        std::mem::replace(
+            t,
+            Type {
+                kind: TypeKind::Error,
+                span: Span::default(),
+            },
+        )
+    }
+    let mut stack: Vec<Owned> = Vec::new();
+    match item.kind {
+        ItemKind::Const(g) | ItemKind::Static(g) => {
+            stack.push(Owned::Type(g.ty));
+            stack.push(Owned::Expr(g.value));
+        }
+        ItemKind::Fn(f) => stack.push(Owned::Block(f.body)),
+        _ => {}
+    }
+    while let Some(node) = stack.pop() {
+        match node {
+            Owned::Expr(mut e) => match &mut e.kind {
+                ExprKind::Unary(_, x) | ExprKind::Paren(x) | ExprKind::Field(x, _) => {
+                    stack.push(Owned::Expr(take_expr(x)))
+                }
+                ExprKind::Binary { lhs, rhs, .. } => {
+                    stack.push(Owned::Expr(take_expr(lhs)));
+                    stack.push(Owned::Expr(take_expr(rhs)));
+                }
+                ExprKind::Cast(x, t) => {
+                    stack.push(Owned::Expr(take_expr(x)));
+                    stack.push(Owned::Type(take_type(t)));
+                }
+                ExprKind::Call(c, args) => {
+                    stack.push(Owned::Expr(take_expr(c)));
+                    stack.extend(args.drain(..).map(Owned::Expr));
+                }
+                ExprKind::Index(a, b) | ExprKind::ArrayRepeat(a, b) => {
+                    stack.push(Owned::Expr(take_expr(a)));
+                    stack.push(Owned::Expr(take_expr(b)));
+                }
+                ExprKind::StructLit(_, fields) => {
+                    stack.extend(fields.drain(..).map(|f| Owned::Expr(f.value)))
+                }
+                ExprKind::ArrayLit(elems) => stack.extend(elems.drain(..).map(Owned::Expr)),
+                _ => {}
+            },
+            Owned::Stmt(s) => match s.kind {
+                StmtKind::Let { ty, init, .. } => {
+                    stack.extend(ty.map(Owned::Type));
+                    stack.push(Owned::Expr(init));
+                }
+                StmtKind::Assign { target, value, .. } => {
+                    stack.push(Owned::Expr(target));
+                    stack.push(Owned::Expr(value));
+                }
+                StmtKind::If { cond, then, els } => {
+                    stack.push(Owned::Expr(cond));
+                    stack.push(Owned::Block(then));
+                    stack.extend(els.map(|e| Owned::Stmt(*e)));
+                }
+                StmtKind::While { cond, body } => {
+                    stack.push(Owned::Expr(cond));
+                    stack.push(Owned::Block(body));
+                }
+                StmtKind::For { iter, body, .. } => {
+                    match iter {
+                        ForIter::Range(a, b) => {
+                            stack.push(Owned::Expr(a));
+                            stack.push(Owned::Expr(b));
+                        }
+                        ForIter::Each(x) => stack.push(Owned::Expr(x)),
+                    }
+                    stack.push(Owned::Block(body));
+                }
+                StmtKind::Return(Some(x)) | StmtKind::Expr(x) => stack.push(Owned::Expr(x)),
+                StmtKind::Block(b) => stack.push(Owned::Block(b)),
+                _ => {}
+            },
+            Owned::Block(b) => stack.extend(b.stmts.into_iter().map(Owned::Stmt)),
+            Owned::Type(mut t) => match &mut t.kind {
+                TypeKind::Array(elem, len) => {
+                    stack.push(Owned::Type(take_type(elem)));
+                    stack.push(Owned::Expr(take_expr(len)));
+                }
+                TypeKind::Slice { elem, .. } => stack.push(Owned::Type(take_type(elem))),
+                _ => {}
+            },
+        }
+    }
+}

@@ -73,6 +73,7 @@ codes! {
     E0505 => "stack limit exceeded",
     E0506 => "static data limit exceeded",
     E0507 => "too many parameters",
+    E0508 => "nesting too deep",
     W0001 => "unused binding",
     W0002 => "unreachable code",
     W0003 => "unused item",

@@ -47,6 +47,9 @@ fn mk(kind: ExprKind, span: SimpleSpan) -> Expr {
     }
 }
 
+/// How deeply expressions, statements and types may nest (E0508).
+pub const MAX_NESTING: usize = 128;
+
 /// Tokens that can follow a complete operand (binary and postfix operators).
 const OPERATOR_TOKENS: [&str; 24] = [
     "!=", "%", "&&", "&", "(", "*", "+", "-", ".", "/", "<<", "<=", "<", "==", ">=", ">>", ">",
@@ -647,15 +650,38 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
     let (items, errors) = file_parser(Rc::new(first_on_line))
         .parse(simple.as_slice().map(eoi, |(t, s)| (t, s)))
         .into_output_errors();
-    let mut file = File {
-        items: items.unwrap_or_default(),
-    };
-    attach_docs(&mut file, tokens, docs);
-    number_exprs(&mut file);
-    let diagnostics = errors
+    let mut diagnostics: Vec<Diagnostic> = errors
         .into_iter()
         .map(|e| to_diagnostic(e, tokens))
         .collect();
+    // Later stages walk the tree recursively; bound its depth first.
+    let mut kept = Vec::new();
+    for item in items.unwrap_or_default() {
+        match too_deep(&item, MAX_NESTING) {
+            None => kept.push(item),
+            Some(span) => {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::E0508,
+                        format!("nesting deeper than {MAX_NESTING} levels"),
+                        span,
+                        "too deeply nested",
+                    )
+                    .with_help("split the expression or block using local variables or functions"),
+                );
+                let span = item.span;
+                dismantle(item);
+                kept.push(Item {
+                    kind: ItemKind::Error,
+                    span,
+                    doc: None,
+                });
+            }
+        }
+    }
+    let mut file = File { items: kept };
+    attach_docs(&mut file, tokens, docs);
+    number_exprs(&mut file);
     (file, diagnostics)
 }
 
