@@ -3,3 +3,4 @@
 
 pub mod render;
 pub mod std_imports;
+pub mod synth;

@@ -14,7 +14,11 @@ use kplc::render;
 use kplc::std_imports::ImportSources;
 
 #[derive(Parser)]
-#[command(name = "kplc", version, about = "The KPL (Kernel Plugin Language) compiler")]
+#[command(
+    name = "kplc",
+    version,
+    about = "The KPL (Kernel Plugin Language) compiler"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -55,9 +59,7 @@ enum Command {
         deny_warnings: bool,
     },
     /// Print the explanation of a diagnostic code, e.g. `kplc explain E0200`.
-    Explain {
-        code: String,
-    },
+    Explain { code: String },
 }
 
 fn main() -> ExitCode {
@@ -91,7 +93,9 @@ fn explain(code: &str) -> ExitCode {
             ExitCode::SUCCESS
         }
         None => {
-            eprintln!("kplc: `{code}` is not a KPL diagnostic code (codes look like E0200 or W0001)");
+            eprintln!(
+                "kplc: `{code}` is not a KPL diagnostic code (codes look like E0200 or W0001)"
+            );
             ExitCode::from(2)
         }
     }

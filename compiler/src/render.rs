@@ -16,8 +16,10 @@ fn to_codespan(d: &Diagnostic) -> CsDiagnostic<()> {
         Severity::Error => codespan_reporting::diagnostic::Severity::Error,
         Severity::Warning => codespan_reporting::diagnostic::Severity::Warning,
     };
-    let mut labels = vec![CsLabel::new(LabelStyle::Primary, (), d.primary.span.range())
-        .with_message(d.primary.message.clone())];
+    let mut labels = vec![
+        CsLabel::new(LabelStyle::Primary, (), d.primary.span.range())
+            .with_message(d.primary.message.clone()),
+    ];
     labels.extend(d.secondary.iter().map(|l| {
         CsLabel::new(LabelStyle::Secondary, (), l.span.range()).with_message(l.message.clone())
     }));

@@ -67,7 +67,11 @@ fn kpl_blocks(path: &Path) -> Vec<Block> {
             }
         }
     }
-    assert!(current.is_none(), "{}: unterminated code block", path.display());
+    assert!(
+        current.is_none(),
+        "{}: unterminated code block",
+        path.display()
+    );
     blocks
 }
 
@@ -100,10 +104,17 @@ fn every_book_block_has_its_stated_outcome() {
                 .filter(|d| d.severity == Severity::Error)
                 .map(|d| d.code.to_string())
                 .collect();
-            let got_all: BTreeSet<String> =
-                analysis.diagnostics.iter().map(|d| d.code.to_string()).collect();
-            let want_errors: BTreeSet<String> =
-                b.expected.iter().filter(|c| c.starts_with('E')).cloned().collect();
+            let got_all: BTreeSet<String> = analysis
+                .diagnostics
+                .iter()
+                .map(|d| d.code.to_string())
+                .collect();
+            let want_errors: BTreeSet<String> = b
+                .expected
+                .iter()
+                .filter(|c| c.starts_with('E'))
+                .cloned()
+                .collect();
             let missing_warnings: Vec<&String> = b
                 .expected
                 .iter()
@@ -139,8 +150,8 @@ fn error_index_has_one_entry_per_code() {
     let dir = book_dir().join("errors");
     for code in Code::ALL {
         let path = dir.join(format!("{code}.md"));
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let first = text.lines().next().unwrap_or_default();
         assert!(
             first.starts_with(&format!("# {code}: ")),
@@ -149,25 +160,40 @@ fn error_index_has_one_entry_per_code() {
         );
         let blocks = kpl_blocks(&path);
         assert!(
-            blocks.iter().any(|b| b.expected.contains(&code.to_string())),
+            blocks
+                .iter()
+                .any(|b| b.expected.contains(&code.to_string())),
             "{}: needs an example block fenced ```kpl,{code}",
             path.display()
         );
         assert!(
-            blocks.iter().any(|b| b.expected.iter().all(|c| !c.starts_with('E'))),
+            blocks
+                .iter()
+                .any(|b| b.expected.iter().all(|c| !c.starts_with('E'))),
             "{}: needs a corrected example without errors",
             path.display()
         );
         // `kplc explain` prints exactly this file.
-        assert_eq!(code.explanation(), text, "{code}: explanation is not the book file");
+        assert_eq!(
+            code.explanation(),
+            text,
+            "{code}: explanation is not the book file"
+        );
     }
     // No stray entries for codes that do not exist.
     for entry in std::fs::read_dir(&dir).expect("errors dir") {
-        let name = entry.expect("entry").file_name().to_string_lossy().to_string();
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .to_string();
         if let Some(stem) = name.strip_suffix(".md")
             && stem != "index"
         {
-            assert!(Code::parse(stem).is_some(), "book/src/errors/{name} names no code");
+            assert!(
+                Code::parse(stem).is_some(),
+                "book/src/errors/{name} names no code"
+            );
         }
     }
 }

@@ -21,7 +21,10 @@ fn expected_codes(src: &str) -> Vec<String> {
 #[test]
 fn ui_cases() {
     let (imports, problems) = ImportSources::embedded().load();
-    assert!(problems.is_empty(), "std-imports has problems: {problems:?}");
+    assert!(
+        problems.is_empty(),
+        "std-imports has problems: {problems:?}"
+    );
     let mut failures = Vec::new();
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("../../snapshots/ui");

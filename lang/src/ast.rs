@@ -95,7 +95,10 @@ pub enum TypeKind {
     /// `bool`, `u32`, `str`, or a struct name.
     Named(String),
     Array(Box<Type>, Box<Expr>),
-    Slice { mutable: bool, elem: Box<Type> },
+    Slice {
+        mutable: bool,
+        elem: Box<Type>,
+    },
     Error,
 }
 
@@ -529,7 +532,8 @@ fn item_roots(item: &Item) -> Vec<NodeRef<'_>> {
 /// The span of the first node nested deeper than `limit` in `item`, found
 /// without recursion (the tree may be arbitrarily deep).
 pub fn too_deep(item: &Item, limit: usize) -> Option<Span> {
-    let mut stack: Vec<(NodeRef<'_>, usize)> = item_roots(item).into_iter().map(|n| (n, 1)).collect();
+    let mut stack: Vec<(NodeRef<'_>, usize)> =
+        item_roots(item).into_iter().map(|n| (n, 1)).collect();
     let mut children = Vec::new();
     while let Some((node, depth)) = stack.pop() {
         if depth > limit {

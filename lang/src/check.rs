@@ -18,7 +18,7 @@ use crate::diag::Diagnostic;
 use crate::imports::{ImportFn, ImportTable};
 use crate::span::Span;
 use crate::suggest;
-use crate::types::{round_up, IntTy, Layout, StructId, Ty};
+use crate::types::{IntTy, Layout, StructId, Ty, round_up};
 
 /// Limits of the language (see `book/src/reference/limits.md`).
 pub mod limits {
@@ -375,6 +375,15 @@ impl<'a> Checker<'a> {
     // ----- items -------------------------------------------------------------
 
     fn define(&mut self, name: &Ident, kind: GlobalKind) -> bool {
+        if BUILTIN_TYPES.contains(&name.name.as_str()) {
+            self.report(Diagnostic::new(
+                Code::E0101,
+                format!("`{}` is a built-in type name", name.name),
+                name.span,
+                format!("cannot name a {}", kind.describe()),
+            ));
+            return false;
+        }
         if let Some(prev) = self.globals.get(&name.name) {
             let d = Diagnostic::new(
                 Code::E0101,
@@ -456,14 +465,6 @@ impl<'a> Checker<'a> {
                         frame_bytes: 0,
                         stack_bytes: 0,
                     });
-                    if BUILTIN_TYPES.contains(&f.sig.name.name.as_str()) {
-                        self.report(Diagnostic::new(
-                            Code::E0101,
-                            format!("`{}` is a built-in type name", f.sig.name.name),
-                            f.sig.name.span,
-                            "cannot be used as a function name",
-                        ));
-                    }
                     self.define(&f.sig.name, GlobalKind::Fn(i));
                 }
                 ItemKind::ExternFn(sig) => self.report(
@@ -485,7 +486,12 @@ impl<'a> Checker<'a> {
 
     fn collect_use(&mut self, u: &UseItem) {
         let Some(module) = self.imports.module(&u.module.name) else {
-            let names: Vec<&str> = self.imports.modules.iter().map(|m| m.name.as_str()).collect();
+            let names: Vec<&str> = self
+                .imports
+                .modules
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect();
             let mut d = Diagnostic::new(
                 Code::E0104,
                 format!("there is no import module `{}`", u.module.name),
@@ -518,9 +524,10 @@ impl<'a> Checker<'a> {
                         name.span,
                         "not in the import table",
                     );
-                    if let Some(s) =
-                        suggest::closest(&name.name, module.functions.iter().map(|f| f.name.as_str()))
-                    {
+                    if let Some(s) = suggest::closest(
+                        &name.name,
+                        module.functions.iter().map(|f| f.name.as_str()),
+                    ) {
                         d = d.with_fix(format!("did you mean `{s}`?"), name.span, s);
                     } else {
                         d = d.with_note(format!(
@@ -540,10 +547,11 @@ impl<'a> Checker<'a> {
     fn resolve_type(&mut self, ty: &Type, pos: TypePos) -> Ty {
         let resolved = match &ty.kind {
             TypeKind::Error => return Ty::Error,
-            TypeKind::Named(name) => match name.as_str() {
-                "bool" => Ty::Bool,
-                "str" => {
-                    self.report(
+            TypeKind::Named(name) => {
+                match name.as_str() {
+                    "bool" => Ty::Bool,
+                    "str" => {
+                        self.report(
                         Diagnostic::new(
                             Code::E0207,
                             "`str` is only allowed in import declarations",
@@ -552,43 +560,44 @@ impl<'a> Checker<'a> {
                         )
                         .with_note("a string literal can be passed directly to an import that takes `str`"),
                     );
-                    return Ty::Error;
-                }
-                _ => {
-                    if let Some(t) = IntTy::from_name(name) {
-                        Ty::Int(t)
-                    } else {
-                        match self.globals.get_mut(name) {
-                            Some(Global {
-                                kind: GlobalKind::Struct(i),
-                                used,
-                                ..
-                            }) => {
-                                *used = true;
-                                Ty::Struct(StructId(*i as u32), name.clone())
-                            }
-                            Some(Global {
-                                kind: GlobalKind::Poisoned,
-                                ..
-                            }) => return Ty::Error,
-                            Some(g) => {
-                                let kind = g.kind.describe();
-                                self.report(Diagnostic::new(
-                                    Code::E0102,
-                                    format!("`{name}` is a {kind}, not a type"),
-                                    ty.span,
-                                    "expected a type",
-                                ));
-                                return Ty::Error;
-                            }
-                            None => {
-                                self.report_unknown_type(name, ty.span);
-                                return Ty::Error;
+                        return Ty::Error;
+                    }
+                    _ => {
+                        if let Some(t) = IntTy::from_name(name) {
+                            Ty::Int(t)
+                        } else {
+                            match self.globals.get_mut(name) {
+                                Some(Global {
+                                    kind: GlobalKind::Struct(i),
+                                    used,
+                                    ..
+                                }) => {
+                                    *used = true;
+                                    Ty::Struct(StructId(*i as u32), name.clone())
+                                }
+                                Some(Global {
+                                    kind: GlobalKind::Poisoned,
+                                    ..
+                                }) => return Ty::Error,
+                                Some(g) => {
+                                    let kind = g.kind.describe();
+                                    self.report(Diagnostic::new(
+                                        Code::E0102,
+                                        format!("`{name}` is a {kind}, not a type"),
+                                        ty.span,
+                                        "expected a type",
+                                    ));
+                                    return Ty::Error;
+                                }
+                                None => {
+                                    self.report_unknown_type(name, ty.span);
+                                    return Ty::Error;
+                                }
                             }
                         }
                     }
                 }
-            },
+            }
             TypeKind::Slice { mutable, elem } => {
                 let elem_ty = self.resolve_type(elem, TypePos::ArrayElem);
                 let Some(e) = elem_ty.as_int() else {
@@ -648,7 +657,9 @@ impl<'a> Checker<'a> {
                     ty.span,
                     msg,
                 )
-                .with_note("arrays and structs live in locals and statics; pass the pieces you need"),
+                .with_note(
+                    "arrays and structs live in locals and statics; pass the pieces you need",
+                ),
             );
             return Ty::Error;
         }
@@ -657,11 +668,7 @@ impl<'a> Checker<'a> {
 
     fn report_unknown_type(&mut self, name: &str, span: Span) {
         let mut candidates: Vec<&str> = BUILTIN_TYPES.to_vec();
-        candidates.extend(
-            self.struct_items
-                .iter()
-                .map(|s| s.name.name.as_str()),
-        );
+        candidates.extend(self.struct_items.iter().map(|s| s.name.name.as_str()));
         let mut d = Diagnostic::new(
             Code::E0102,
             format!("unknown type `{name}`"),
@@ -670,7 +677,10 @@ impl<'a> Checker<'a> {
         );
         if let Some(s) = suggest::closest(name, candidates) {
             d = d.with_fix(format!("did you mean `{s}`?"), span, s);
-        } else if matches!(name, "int" | "char" | "long" | "usize" | "isize" | "uint" | "size_t") {
+        } else if matches!(
+            name,
+            "int" | "char" | "long" | "usize" | "isize" | "uint" | "size_t"
+        ) {
             d = d.with_help("KPL has explicit widths: u8 u16 u32 u64 i8 i16 i32 i64");
         }
         self.report(d);
@@ -806,7 +816,7 @@ impl<'a> Checker<'a> {
             align = align.max(l.align);
         }
         let layout = Layout {
-            size: round_up(offset.max(1), align),
+            size: round_up(offset, align),
             align,
         };
         let def = &mut self.program.structs[i];
@@ -1143,7 +1153,11 @@ impl<'a> Checker<'a> {
                             f.sig.params.len(),
                             limits::PARAMS
                         ),
-                        extra.name.span.to(f.sig.params.last().map_or(extra.name.span, |p| p.ty.span)),
+                        extra.name.span.to(f
+                            .sig
+                            .params
+                            .last()
+                            .map_or(extra.name.span, |p| p.ty.span)),
                         "too many parameters",
                     )
                     .with_note("all parameters are passed in registers")
@@ -1160,8 +1174,17 @@ impl<'a> Checker<'a> {
         let (_, f) = self.fn_items[i];
         let ret = self.program.functions[i].ret.clone();
         let mut body = Body::new(Some(i), ret.clone());
-        for (p, ty) in f.sig.params.iter().zip(self.program.functions[i].params.clone()) {
-            if let Some(prev) = body.locals.iter().find(|l| l.name == p.name.name && l.name != "_") {
+        for (p, ty) in f
+            .sig
+            .params
+            .iter()
+            .zip(self.program.functions[i].params.clone())
+        {
+            if let Some(prev) = body
+                .locals
+                .iter()
+                .find(|l| l.name == p.name.name && l.name != "_")
+            {
                 let prev_span = prev.span;
                 self.report(
                     Diagnostic::new(
@@ -1193,7 +1216,9 @@ impl<'a> Checker<'a> {
                     Code::E0400,
                     format!("`{}` may end without returning a value", f.sig.name.name),
                     end,
-                    format!("execution can reach the end of the function without returning a `{ret_ty}`"),
+                    format!(
+                        "execution can reach the end of the function without returning a `{ret_ty}`"
+                    ),
                 )
                 .with_secondary(ret_ast.span, "the function promises this return type")
                 .with_help("add a `return` at the end; loops never count as returning"),
@@ -1234,13 +1259,18 @@ impl<'a> Checker<'a> {
                     ),
                 );
             } else if l.kind == LocalKind::Var && !body.assigned[i] {
-                self.report(Diagnostic::new(
-                    Code::W0006,
-                    format!("variable `{}` is declared with `var` but never assigned", l.name),
-                    l.span,
-                    "never assigned after its declaration",
-                )
-                .with_help("declare it with `let`"));
+                self.report(
+                    Diagnostic::new(
+                        Code::W0006,
+                        format!(
+                            "variable `{}` is declared with `var` but never assigned",
+                            l.name
+                        ),
+                        l.span,
+                        "never assigned after its declaration",
+                    )
+                    .with_help("declare it with `let`"),
+                );
             }
         }
     }
@@ -1254,13 +1284,17 @@ impl<'a> Checker<'a> {
         for s in &block.stmts {
             if flow == Flow::Diverges && !warned {
                 warned = true;
-                self.report(Diagnostic::new(
-                    Code::W0002,
-                    "unreachable statement",
-                    s.span,
-                    "this is never executed",
-                )
-                .with_note("it follows a `return`, `break`, `continue` or `abort` on every path"));
+                self.report(
+                    Diagnostic::new(
+                        Code::W0002,
+                        "unreachable statement",
+                        s.span,
+                        "this is never executed",
+                    )
+                    .with_note(
+                        "it follows a `return`, `break`, `continue` or `abort` on every path",
+                    ),
+                );
             }
             let f = self.stmt(body, s);
             flow = match (flow, f) {
@@ -1284,7 +1318,8 @@ impl<'a> Checker<'a> {
                 ty,
                 init,
             } => {
-                self.enclosing_locals = body.visible_names().into_iter().map(String::from).collect();
+                self.enclosing_locals =
+                    body.visible_names().into_iter().map(String::from).collect();
                 let declared = ty.as_ref().map(|t| self.resolve_type(t, TypePos::Local));
                 let got = self.expr(body, init, declared.as_ref());
                 let local_ty = match &declared {
@@ -1315,7 +1350,11 @@ impl<'a> Checker<'a> {
                 let id = body.declare(LocalDef {
                     name: name.name.clone(),
                     ty: local_ty,
-                    kind: if *mutable { LocalKind::Var } else { LocalKind::Let },
+                    kind: if *mutable {
+                        LocalKind::Var
+                    } else {
+                        LocalKind::Let
+                    },
                     span: name.span,
                 });
                 self.program.bindings.insert(name.span, id);
@@ -1327,7 +1366,7 @@ impl<'a> Checker<'a> {
                 op_span,
                 value,
             } => {
-                let target_ty = self.place(body, target, s.span);
+                let target_ty = self.place(body, target);
                 match op {
                     None => {
                         let got = self.expr(body, value, Some(&target_ty));
@@ -1379,8 +1418,8 @@ impl<'a> Checker<'a> {
                             other => {
                                 self.report(
                                     Diagnostic::new(
-                                        Code::E0205,
-                                        format!("cannot iterate over a value of type `{other}`"),
+                                        Code::E0200,
+                                        format!("mismatched types: cannot iterate over a value of type `{other}`"),
                                         seq.span,
                                         "not an array or slice",
                                     )
@@ -1411,7 +1450,11 @@ impl<'a> Checker<'a> {
             }
             StmtKind::Break | StmtKind::Continue => {
                 if body.loop_depth == 0 {
-                    let word = if s.kind == StmtKind::Break { "break" } else { "continue" };
+                    let word = if s.kind == StmtKind::Break {
+                        "break"
+                    } else {
+                        "continue"
+                    };
                     self.report(Diagnostic::new(
                         Code::E0401,
                         format!("`{word}` outside of a loop"),
@@ -1442,7 +1485,9 @@ impl<'a> Checker<'a> {
                                 v.span,
                                 "unexpected return value",
                             )
-                            .with_help("declare the return type, e.g. `-> u32`, or remove the value"),
+                            .with_help(
+                                "declare the return type, e.g. `-> u32`, or remove the value",
+                            ),
                         );
                     }
                     (None, Some(r)) => {
@@ -1500,15 +1545,15 @@ impl<'a> Checker<'a> {
     }
 
     /// Type-checks an assignment target and reports mutability errors.
-    fn place(&mut self, body: &mut Body, target: &Expr, stmt_span: Span) -> Ty {
+    fn place(&mut self, body: &mut Body, target: &Expr) -> Ty {
         let t = self.expr_inner(body, target, None, true);
-        self.check_mutable(body, target, stmt_span);
+        self.check_mutable(body, target);
         t
     }
 
-    fn check_mutable(&mut self, body: &mut Body, target: &Expr, stmt_span: Span) {
+    fn check_mutable(&mut self, body: &mut Body, target: &Expr) {
         match &target.kind {
-            ExprKind::Paren(x) => self.check_mutable(body, x, stmt_span),
+            ExprKind::Paren(x) => self.check_mutable(body, x),
             ExprKind::Name(name) => match self.program.resolutions.get(&target.id).copied() {
                 Some(Res::Local(id)) => {
                     let l = body.locals[id as usize].clone();
@@ -1564,7 +1609,18 @@ impl<'a> Checker<'a> {
                     "not a variable",
                 )),
             },
-            ExprKind::Field(base, _) => self.check_mutable(body, base, stmt_span),
+            ExprKind::Field(base, field)
+                if field.name == "len"
+                    && matches!(self.program.type_of(base.id), Ty::Array(..) | Ty::Slice { .. }) =>
+            {
+                self.report(Diagnostic::new(
+                    Code::E0302,
+                    "cannot assign to `.len`",
+                    target.span,
+                    "the length of an array or slice is fixed",
+                ));
+            }
+            ExprKind::Field(base, _) => self.check_mutable(body, base),
             ExprKind::Index(base, _) => {
                 let base_ty = self.program.type_of(base.id).clone();
                 if let Ty::Slice { mutable, elem } = base_ty {
@@ -1590,7 +1646,7 @@ impl<'a> Checker<'a> {
                         body.assigned[id as usize] = true;
                     }
                 } else {
-                    self.check_mutable(body, base, stmt_span);
+                    self.check_mutable(body, base);
                 }
             }
             ExprKind::Error => {}
@@ -1654,7 +1710,14 @@ impl<'a> Checker<'a> {
             );
         } else if got.as_int().is_some() && *want == Ty::Bool {
             d = d.with_fix("compare explicitly", e.span.end_point(), " != 0");
-        } else if let (Ty::Slice { mutable: false, elem }, Ty::Slice { mutable: true, .. }) = (got, want) {
+        } else if let (
+            Ty::Slice {
+                mutable: false,
+                elem,
+            },
+            Ty::Slice { mutable: true, .. },
+        ) = (got, want)
+        {
             d = d.with_note(format!(
                 "a read-only `[]{}` cannot be passed where a writable `[]mut {}` is expected",
                 elem.name(),
@@ -1679,7 +1742,13 @@ impl<'a> Checker<'a> {
         ty
     }
 
-    fn expr_inner(&mut self, body: &mut Body, e: &Expr, expected: Option<&Ty>, is_place: bool) -> Ty {
+    fn expr_inner(
+        &mut self,
+        body: &mut Body,
+        e: &Expr,
+        expected: Option<&Ty>,
+        is_place: bool,
+    ) -> Ty {
         let ty = self.expr_kind(body, e, expected, is_place);
         self.record(e, ty)
     }
@@ -1697,9 +1766,9 @@ impl<'a> Checker<'a> {
                 format!("`{}` holds {}..={}", t.name(), t.min(), t.max()),
             );
             if expected.is_none() {
-                d = d.with_note("a literal with no other type from context is an `i32`").with_help(
-                    "give it a type, e.g. `let x: u64 = ...;`",
-                );
+                d = d
+                    .with_note("a literal with no other type from context is an `i32`")
+                    .with_help("give it a type, e.g. `let x: u64 = ...;`");
             } else if value < 0 && !t.signed() {
                 d = d.with_help(format!(
                     "for the bit pattern, write `~0` or `{:#x}`",
@@ -1712,7 +1781,13 @@ impl<'a> Checker<'a> {
         Ty::Int(t)
     }
 
-    fn expr_kind(&mut self, body: &mut Body, e: &Expr, expected: Option<&Ty>, is_place: bool) -> Ty {
+    fn expr_kind(
+        &mut self,
+        body: &mut Body,
+        e: &Expr,
+        expected: Option<&Ty>,
+        is_place: bool,
+    ) -> Ty {
         match &e.kind {
             ExprKind::Error => Ty::Error,
             ExprKind::Int(v) => self.literal_type(i128::from(*v), e, expected),
@@ -1728,7 +1803,9 @@ impl<'a> Checker<'a> {
                         e.span,
                         "string literal not allowed here",
                     )
-                    .with_note("KPL has no string values; text only goes to imports such as `kernel::log`"),
+                    .with_note(
+                        "KPL has no string values; text only goes to imports such as `kernel::log`",
+                    ),
                 );
                 Ty::Error
             }
@@ -1759,7 +1836,11 @@ impl<'a> Checker<'a> {
                                 "`!` needs a bool",
                             );
                             let d = if t.as_int().is_some() {
-                                d.with_fix("for a bitwise not, use `~`", Span::new(e.span.start as usize, e.span.start as usize + 1), "~")
+                                d.with_fix(
+                                    "for a bitwise not, use `~`",
+                                    Span::new(e.span.start as usize, e.span.start as usize + 1),
+                                    "~",
+                                )
                             } else {
                                 d
                             };
@@ -1779,7 +1860,11 @@ impl<'a> Checker<'a> {
                                 "needs an integer",
                             );
                             if t == Ty::Bool && *op == UnOp::BitNot {
-                                d = d.with_fix("for a logical not, use `!`", Span::new(e.span.start as usize, e.span.start as usize + 1), "!");
+                                d = d.with_fix(
+                                    "for a logical not, use `!`",
+                                    Span::new(e.span.start as usize, e.span.start as usize + 1),
+                                    "!",
+                                );
                             }
                             self.report(d);
                             return Ty::Error;
@@ -1798,12 +1883,18 @@ impl<'a> Checker<'a> {
                     for side in [lhs, rhs] {
                         let t = self.expr(body, side, Some(&Ty::Bool));
                         if !t.is_error() && t != Ty::Bool {
-                            self.report(Diagnostic::new(
-                                Code::E0203,
-                                format!("`{}` needs bool operands, found `{t}`", op.symbol()),
-                                side.span,
-                                "expected `bool`",
-                            ).with_secondary(*op_span, "logical operator"));
+                            self.report(
+                                Diagnostic::new(
+                                    Code::E0200,
+                                    format!(
+                                        "mismatched types: `{}` needs bool operands, found `{t}`",
+                                        op.symbol()
+                                    ),
+                                    side.span,
+                                    "expected `bool`",
+                                )
+                                .with_secondary(*op_span, "logical operator"),
+                            );
                         }
                     }
                     return Ty::Bool;
@@ -1823,7 +1914,11 @@ impl<'a> Checker<'a> {
                 {
                     None
                 } else {
-                    Some(self.expr(body, lhs, expected.filter(|t| t.as_int().is_some() || **t == Ty::Bool)))
+                    Some(self.expr(
+                        body,
+                        lhs,
+                        expected.filter(|t| t.as_int().is_some() || **t == Ty::Bool),
+                    ))
                 };
                 match lhs_ty {
                     Some(lt) => self.binary_types(body, *op, *op_span, Some(e), lt, rhs, false),
@@ -1835,11 +1930,9 @@ impl<'a> Checker<'a> {
             }
             ExprKind::Cast(x, t) => {
                 let to = self.resolve_type(t, TypePos::Cast);
-                let from = if is_untyped_literal(x) {
-                    self.expr(body, x, Some(&to))
-                } else {
-                    self.expr(body, x, None)
-                };
+                // The operand gets no type from the cast: `300 as u8` is the
+                // i32 300 truncated, and `-1 as u32` is all ones.
+                let from = self.expr(body, x, None);
                 if to.is_error() || from.is_error() {
                     return if to.as_int().is_some() { to } else { Ty::Error };
                 }
@@ -1863,12 +1956,7 @@ impl<'a> Checker<'a> {
             ExprKind::Call(callee, args) => self.call(body, e, callee, args),
             ExprKind::Index(base, index) => {
                 let bt = self.expr_inner(body, base, None, is_place);
-                let idx_expected = Ty::Int(IntTy::U32);
-                let it = if is_untyped_literal(index) {
-                    self.expr(body, index, Some(&idx_expected))
-                } else {
-                    self.expr(body, index, None)
-                };
+                let it = self.expr(body, index, None);
                 if !it.is_error() && it.as_int().is_none() {
                     self.report(Diagnostic::new(
                         Code::E0200,
@@ -1914,14 +2002,17 @@ impl<'a> Checker<'a> {
                         if let Some(f) = def.fields.iter().find(|f| f.name == field.name) {
                             return f.ty.clone();
                         }
-                        let names: Vec<String> = def.fields.iter().map(|f| f.name.clone()).collect();
+                        let names: Vec<String> =
+                            def.fields.iter().map(|f| f.name.clone()).collect();
                         let mut d = Diagnostic::new(
                             Code::E0105,
                             format!("struct `{name}` has no field `{}`", field.name),
                             field.span,
                             "unknown field",
                         );
-                        if let Some(s) = suggest::closest(&field.name, names.iter().map(String::as_str)) {
+                        if let Some(s) =
+                            suggest::closest(&field.name, names.iter().map(String::as_str))
+                        {
                             d = d.with_fix(format!("did you mean `{s}`?"), field.span, s);
                         } else if !names.is_empty() {
                             d = d.with_note(format!("its fields are: {}", names.join(", ")));
@@ -1939,7 +2030,9 @@ impl<'a> Checker<'a> {
                         if matches!(other, Ty::Array(..) | Ty::Slice { .. }) {
                             d = d.with_note("arrays and slices have one property: `.len`");
                         } else {
-                            d = d.with_note("only structs have fields; arrays and slices have `.len`");
+                            d = d.with_note(
+                                "only structs have fields; arrays and slices have `.len`",
+                            );
                         }
                         self.report(d);
                         Ty::Error
@@ -1969,15 +2062,18 @@ impl<'a> Checker<'a> {
                 if let Some(n) = want_len
                     && n != elems.len() as u64
                 {
-                    self.report(Diagnostic::new(
-                        Code::E0200,
-                        format!(
-                            "mismatched types: expected an array of {n} elements, found {}",
-                            elems.len()
-                        ),
-                        e.span,
-                        format!("this array has {} elements", elems.len()),
-                    ).with_help(format!("for {n} copies of one value, write `[value; {n}]`")));
+                    self.report(
+                        Diagnostic::new(
+                            Code::E0200,
+                            format!(
+                                "mismatched types: expected an array of {n} elements, found {}",
+                                elems.len()
+                            ),
+                            e.span,
+                            format!("this array has {} elements", elems.len()),
+                        )
+                        .with_help(format!("for {n} copies of one value, write `[value; {n}]`")),
+                    );
                     return Ty::Error;
                 }
                 if elem_ty.is_error() {
@@ -1994,7 +2090,8 @@ impl<'a> Checker<'a> {
                 if let Some(w) = &want_elem {
                     self.expect_type(x, &t, w);
                 }
-                self.enclosing_locals = body.visible_names().into_iter().map(String::from).collect();
+                self.enclosing_locals =
+                    body.visible_names().into_iter().map(String::from).collect();
                 let n = self.array_len(count);
                 match (n, want_elem.unwrap_or(t)) {
                     (Some(n), elem) if !elem.is_error() => {
@@ -2012,7 +2109,13 @@ impl<'a> Checker<'a> {
 
     /// Checks two operands that must have the same type. A literal operand
     /// takes the other operand's type, so the typed side is checked first.
-    fn operand_pair(&mut self, body: &mut Body, lhs: &Expr, rhs: &Expr, expected: Option<&Ty>) -> (Ty, Ty) {
+    fn operand_pair(
+        &mut self,
+        body: &mut Body,
+        lhs: &Expr,
+        rhs: &Expr,
+        expected: Option<&Ty>,
+    ) -> (Ty, Ty) {
         let expected = expected.filter(|t| t.as_int().is_some() || **t == Ty::Bool);
         if is_untyped_literal(lhs) && !is_untyped_literal(rhs) {
             let rt = self.expr(body, rhs, expected);
@@ -2040,12 +2143,8 @@ impl<'a> Checker<'a> {
         compound: bool,
     ) -> Ty {
         if matches!(op, BinOp::Shl | BinOp::Shr) {
-            let rt = if is_untyped_literal(rhs) {
-                let want = lt.as_int().map(Ty::Int);
-                self.expr(body, rhs, want.as_ref())
-            } else {
-                self.expr(body, rhs, None)
-            };
+            // The amount gets no type from the shifted value.
+            let rt = self.expr(body, rhs, None);
             if lt.is_error() || rt.is_error() {
                 return if lt.as_int().is_some() { lt } else { Ty::Error };
             }
@@ -2066,7 +2165,10 @@ impl<'a> Checker<'a> {
                 self.report(
                     Diagnostic::new(
                         Code::W0008,
-                        format!("shift amount {amount} is not less than the width of `{}`", l.name()),
+                        format!(
+                            "shift amount {amount} is not less than the width of `{}`",
+                            l.name()
+                        ),
                         rhs.span,
                         format!("the amount is masked to {masked}"),
                     )
@@ -2095,7 +2197,16 @@ impl<'a> Checker<'a> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn binary_result(&mut self, op: BinOp, op_span: Span, e: &Expr, lt: &Ty, rt: &Ty, lhs: &Expr, rhs: &Expr) -> Ty {
+    fn binary_result(
+        &mut self,
+        op: BinOp,
+        op_span: Span,
+        e: &Expr,
+        lt: &Ty,
+        rt: &Ty,
+        lhs: &Expr,
+        rhs: &Expr,
+    ) -> Ty {
         if op.is_comparison() {
             if lt.is_error() || rt.is_error() {
                 return Ty::Error;
@@ -2109,7 +2220,11 @@ impl<'a> Checker<'a> {
                         Code::E0203,
                         format!("`{}` cannot compare values of type `{bad}`", op.symbol()),
                         op_span,
-                        if ordering { "ordering needs integers" } else { "equality needs integers or bools" },
+                        if ordering {
+                            "ordering needs integers"
+                        } else {
+                            "equality needs integers or bools"
+                        },
                     )
                     .with_note("arrays and structs are compared element by element, in a loop"),
                 );
@@ -2125,9 +2240,22 @@ impl<'a> Checker<'a> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn arith_result(&mut self, op: BinOp, op_span: Span, whole: Span, lt: &Ty, rt: &Ty, lhs: Option<&Expr>, rhs: &Expr) -> Ty {
+    fn arith_result(
+        &mut self,
+        op: BinOp,
+        op_span: Span,
+        whole: Span,
+        lt: &Ty,
+        rt: &Ty,
+        lhs: Option<&Expr>,
+        rhs: &Expr,
+    ) -> Ty {
         if lt.is_error() || rt.is_error() {
-            return if lt.as_int().is_some() { lt.clone() } else { Ty::Error };
+            return if lt.as_int().is_some() {
+                lt.clone()
+            } else {
+                Ty::Error
+            };
         }
         let bitwise = matches!(op, BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor);
         let operand_ok = |t: &Ty| t.as_int().is_some() || (bitwise && *t == Ty::Bool);
@@ -2137,7 +2265,11 @@ impl<'a> Checker<'a> {
                 Code::E0203,
                 format!("`{}` cannot be applied to `{bad}`", op.symbol()),
                 op_span,
-                if bitwise { "needs integers or bools" } else { "needs integers" },
+                if bitwise {
+                    "needs integers or bools"
+                } else {
+                    "needs integers"
+                },
             );
             if *bad == Ty::Bool && matches!(op, BinOp::Add | BinOp::Mul) {
                 d = d.with_help("for logic, use `||` and `&&`");
@@ -2171,7 +2303,16 @@ impl<'a> Checker<'a> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn report_operand_mismatch(&mut self, op: BinOp, op_span: Span, _e: &Expr, lt: &Ty, rt: &Ty, lhs: &Expr, rhs: &Expr) {
+    fn report_operand_mismatch(
+        &mut self,
+        op: BinOp,
+        op_span: Span,
+        _e: &Expr,
+        lt: &Ty,
+        rt: &Ty,
+        lhs: &Expr,
+        rhs: &Expr,
+    ) {
         let mut d = Diagnostic::new(
             Code::E0200,
             format!("mismatched types: cannot compare `{lt}` with `{rt}`"),
@@ -2182,7 +2323,11 @@ impl<'a> Checker<'a> {
         .with_secondary(rhs.span, format!("`{rt}`"));
         if let (Some(a), Some(b)) = (lt.as_int(), rt.as_int()) {
             // Suggest widening the narrower side; otherwise convert the right.
-            let (target, side) = if b.bits() > a.bits() { (b, lhs) } else { (a, rhs) };
+            let (target, side) = if b.bits() > a.bits() {
+                (b, lhs)
+            } else {
+                (a, rhs)
+            };
             d = d.with_fix(
                 format!("convert with `as {}`", target.name()),
                 side.span.end_point(),
@@ -2220,7 +2365,13 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn same_int_pair(&mut self, body: &mut Body, lo: &Expr, hi: &Expr, what: &str) -> Option<IntTy> {
+    fn same_int_pair(
+        &mut self,
+        body: &mut Body,
+        lo: &Expr,
+        hi: &Expr,
+        what: &str,
+    ) -> Option<IntTy> {
         let (lt, rt) = self.operand_pair(body, lo, hi, None);
         if lt.is_error() || rt.is_error() {
             return None;
@@ -2286,7 +2437,9 @@ impl<'a> Checker<'a> {
                         e.span,
                         "only known at run time",
                     )
-                    .with_note("array lengths and repeat counts are fixed at compile time; use a `const`"),
+                    .with_note(
+                        "array lengths and repeat counts are fixed at compile time; use a `const`",
+                    ),
                 );
                 return Ty::Error;
             }
@@ -2346,7 +2499,11 @@ impl<'a> Checker<'a> {
                         e.span,
                         "functions can only be called",
                     )
-                    .with_fix("to call it, add parentheses", e.span.end_point(), "()"),
+                    .with_fix(
+                        "to call it, add parentheses",
+                        e.span.end_point(),
+                        "()",
+                    ),
                 );
                 Ty::Error
             }
@@ -2358,7 +2515,9 @@ impl<'a> Checker<'a> {
                         e.span,
                         "a type, not a value",
                     )
-                    .with_help(format!("to build a value, write `{name} {{ .field = value, ... }}`")),
+                    .with_help(format!(
+                        "to build a value, write `{name} {{ .field = value, ... }}`"
+                    )),
                 );
                 Ty::Error
             }
@@ -2440,7 +2599,10 @@ impl<'a> Checker<'a> {
                     callee.span,
                     "not callable",
                 )
-                .with_secondary(l.span, format!("`{name}` declared here with type `{}`", l.ty)),
+                .with_secondary(
+                    l.span,
+                    format!("`{name}` declared here with type `{}`", l.ty),
+                ),
             );
             return Ty::Error;
         }
@@ -2458,7 +2620,12 @@ impl<'a> Checker<'a> {
                 match kind {
                     GlobalKind::Fn(i) => {
                         let f = &self.program.functions[i];
-                        (f.params.clone(), f.ret.clone(), Res::Fn(i as u32), f.name.clone())
+                        (
+                            f.params.clone(),
+                            f.ret.clone(),
+                            Res::Fn(i as u32),
+                            f.name.clone(),
+                        )
                     }
                     GlobalKind::Import(i) => {
                         let f = &self.program.imports[i];
@@ -2517,7 +2684,10 @@ impl<'a> Checker<'a> {
                 format!("expected {} argument{plural}", params.len()),
             );
             d = match res {
-                Res::Fn(i) => d.with_secondary(self.program.functions[i as usize].span, "function defined here"),
+                Res::Fn(i) => d.with_secondary(
+                    self.program.functions[i as usize].span,
+                    "function defined here",
+                ),
                 Res::Import(i) => d.with_note(format!(
                     "the import is declared as `{}`",
                     self.program.imports[i as usize].display_signature()
@@ -2605,7 +2775,10 @@ impl<'a> Checker<'a> {
                         init.name.span,
                         "unknown field",
                     );
-                    if let Some(s) = suggest::closest(&init.name.name, def.fields.iter().map(|f| f.name.as_str())) {
+                    if let Some(s) = suggest::closest(
+                        &init.name.name,
+                        def.fields.iter().map(|f| f.name.as_str()),
+                    ) {
                         d = d.with_fix(format!("did you mean `{s}`?"), init.name.span, s);
                     }
                     self.report(d);
@@ -2629,7 +2802,10 @@ impl<'a> Checker<'a> {
             self.report(
                 Diagnostic::new(
                     Code::E0107,
-                    format!("missing field{} {list} in `{sname}`", if missing.len() == 1 { "" } else { "s" }),
+                    format!(
+                        "missing field{} {list} in `{sname}`",
+                        if missing.len() == 1 { "" } else { "s" }
+                    ),
                     name.span,
                     "every field must be given a value",
                 )
@@ -2665,7 +2841,8 @@ impl<'a> Checker<'a> {
                         }
                         1 => {
                             let start = stack.iter().position(|(f, _)| *f == callee).unwrap_or(0);
-                            let cycle: Vec<usize> = stack[start..].iter().map(|(f, _)| *f).collect();
+                            let cycle: Vec<usize> =
+                                stack[start..].iter().map(|(f, _)| *f).collect();
                             for &f in &cycle {
                                 in_cycle[f] = true;
                             }
@@ -2721,7 +2898,12 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn stack_depth(&self, f: usize, in_cycle: &[bool], memo: &mut Vec<Option<(u64, Option<usize>)>>) -> u64 {
+    fn stack_depth(
+        &self,
+        f: usize,
+        in_cycle: &[bool],
+        memo: &mut Vec<Option<(u64, Option<usize>)>>,
+    ) -> u64 {
         if let Some((d, _)) = memo[f] {
             return d;
         }
@@ -2738,7 +2920,9 @@ impl<'a> Checker<'a> {
                 deepest = (d, Some(c));
             }
         }
-        let total = self.program.functions[f].frame_bytes.saturating_add(deepest.0);
+        let total = self.program.functions[f]
+            .frame_bytes
+            .saturating_add(deepest.0);
         memo[f] = Some((total, deepest.1));
         total
     }
@@ -2754,15 +2938,25 @@ impl<'a> Checker<'a> {
         let mut edges = Vec::new();
         for (k, &f) in cycle.iter().enumerate() {
             let target = cycle[(k + 1) % cycle.len()];
-            if let Some((_, span)) = self.program.functions[f].callees.iter().find(|(c, _)| *c == target) {
+            if let Some((_, span)) = self.program.functions[f]
+                .callees
+                .iter()
+                .find(|(c, _)| *c == target)
+            {
                 edges.push((*span, self.program.functions[target].name.clone()));
             }
         }
-        let (primary, target) = edges.last().cloned().unwrap_or((self.program.functions[first].span, String::new()));
+        let (primary, target) = edges
+            .last()
+            .cloned()
+            .unwrap_or((self.program.functions[first].span, String::new()));
         let mut d = if cycle.len() == 1 {
             Diagnostic::new(
                 Code::E0500,
-                format!("function `{}` calls itself", self.program.functions[first].name),
+                format!(
+                    "function `{}` calls itself",
+                    self.program.functions[first].name
+                ),
                 primary,
                 "recursive call",
             )
@@ -2821,11 +3015,9 @@ impl<'a> Checker<'a> {
             }
         }
         if !self.program.functions.iter().any(|f| f.exported) {
-            let span = self
-                .file
-                .items
-                .first()
-                .map_or(Span::default(), |i| Span::new(i.span.start as usize, i.span.start as usize));
+            let span = self.file.items.first().map_or(Span::default(), |i| {
+                Span::new(i.span.start as usize, i.span.start as usize)
+            });
             self.report(
                 Diagnostic::new(
                     Code::W0007,
@@ -2869,8 +3061,12 @@ fn is_constant_shape(e: &Expr, res: &HashMap<ExprId, Res>) -> bool {
     match &e.kind {
         ExprKind::Int(_) | ExprKind::Bool(_) => true,
         ExprKind::Name(_) => matches!(res.get(&e.id), Some(Res::Const(_))),
-        ExprKind::Paren(x) | ExprKind::Unary(_, x) | ExprKind::Cast(x, _) => is_constant_shape(x, res),
-        ExprKind::Binary { lhs, rhs, .. } => is_constant_shape(lhs, res) && is_constant_shape(rhs, res),
+        ExprKind::Paren(x) | ExprKind::Unary(_, x) | ExprKind::Cast(x, _) => {
+            is_constant_shape(x, res)
+        }
+        ExprKind::Binary { lhs, rhs, .. } => {
+            is_constant_shape(lhs, res) && is_constant_shape(rhs, res)
+        }
         _ => false,
     }
 }

@@ -25,7 +25,9 @@ macro_rules! codes {
             /// The error-index entry (Markdown) for this code.
             pub fn explanation(self) -> &'static str {
                 match self {
-                    $(Code::$code => "",/*EXPLAIN*/)*
+                    $(Code::$code => include_str!(concat!(
+                        env!("CARGO_MANIFEST_DIR"), "/../book/src/errors/", stringify!($code), ".md"
+                    )),)*
                 }
             }
         }

@@ -31,7 +31,12 @@ impl Value {
     }
 
     /// Little-endian bytes, laid out as in memory (struct padding is zero).
-    pub fn write_bytes(&self, ty: &crate::types::Ty, program: &crate::check::Program, out: &mut Vec<u8>) {
+    pub fn write_bytes(
+        &self,
+        ty: &crate::types::Ty,
+        program: &crate::check::Program,
+        out: &mut Vec<u8>,
+    ) {
         use crate::types::Ty;
         match (self, ty) {
             (Value::Int(v, t), _) => {
@@ -146,7 +151,10 @@ mod tests {
         assert_eq!(int_binary(BinOp::Div, I32, -7, 2), Ok(-3));
         assert_eq!(int_binary(BinOp::Rem, I32, -7, 2), Ok(-1));
         assert_eq!(int_binary(BinOp::Div, I8, -128, -1), Err(Fault::Overflow));
-        assert_eq!(int_binary(BinOp::Rem, I64, i64::MIN as i128, -1), Err(Fault::Overflow));
+        assert_eq!(
+            int_binary(BinOp::Rem, I64, i64::MIN as i128, -1),
+            Err(Fault::Overflow)
+        );
         assert_eq!(int_binary(BinOp::Div, U32, 1, 0), Err(Fault::DivByZero));
         assert_eq!(int_binary(BinOp::Shl, U32, 1, 33), Ok(2));
         assert_eq!(int_binary(BinOp::Shr, I8, -128, 7), Ok(-1));

@@ -44,7 +44,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic whose severity comes from its code (`E…` errors, `W…` warnings).
-    pub fn new(code: Code, message: impl Into<String>, span: Span, label: impl Into<String>) -> Self {
+    pub fn new(
+        code: Code,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             severity: code.severity(),
             code,

@@ -241,7 +241,8 @@ mod tests {
 
     #[test]
     fn loads_declarations() {
-        let src = "/// Says hi.\nextern fn log_u64(msg: str, value: u64);\nextern fn now() -> u64;\n";
+        let src =
+            "/// Says hi.\nextern fn log_u64(msg: str, value: u64);\nextern fn now() -> u64;\n";
         let (t, problems) = ImportTable::load(&[("std/kernel.kpli".into(), src.into())]);
         assert!(problems.is_empty(), "{problems:?}");
         let m = t.module("kernel").unwrap();
@@ -249,7 +250,10 @@ mod tests {
         assert_eq!(f.doc, "Says hi.");
         assert_eq!(f.canonical_signature(), "kernel::log_u64(str,u64)->()");
         assert_eq!(f.hash, fnv1a64(b"kernel::log_u64(str,u64)->()"));
-        assert_eq!(m.function("now").unwrap().canonical_signature(), "kernel::now()->u64");
+        assert_eq!(
+            m.function("now").unwrap().canonical_signature(),
+            "kernel::now()->u64"
+        );
     }
 
     #[test]

@@ -70,12 +70,13 @@ enum Raw<'src> {
 
 const SYMBOLS: [&str; 44] = [
     "<<=", ">>=", "::", "..", "->", "==", "!=", "<=", ">=", "<<", ">>", "&&", "||", "+=", "-=",
-    "*=", "/=", "%=", "&=", "|=", "^=", "(", ")", "{", "}", "[", "]", ",", ";", ":", ".", "=",
-    "<", ">", "+", "-", "*", "/", "%", "&", "|", "^", "~", "!",
+    "*=", "/=", "%=", "&=", "|=", "^=", "(", ")", "{", "}", "[", "]", ",", ";", ":", ".", "=", "<",
+    ">", "+", "-", "*", "/", "%", "&", "|", "^", "~", "!",
 ];
 
 fn raw_lexer<'src>()
--> impl Parser<'src, &'src str, Vec<(Raw<'src>, SimpleSpan)>, extra::Err<Simple<'src, char>>> + 'src {
+-> impl Parser<'src, &'src str, Vec<(Raw<'src>, SimpleSpan)>, extra::Err<Simple<'src, char>>> + 'src
+{
     let word = any()
         .filter(|c: &char| c.is_ascii_alphabetic() || *c == '_')
         .then(
@@ -118,9 +119,8 @@ fn raw_lexer<'src>()
             terminated: end.is_some(),
         });
     // Longest symbols come first in SYMBOLS, so the first match is the longest.
-    let symbol = choice(SYMBOLS.map(|sym| just(sym).to_slice())).map(|text: &str| {
-        Raw::Sym(SYMBOLS.iter().copied().find(|s| *s == text).unwrap_or(";"))
-    });
+    let symbol = choice(SYMBOLS.map(|sym| just(sym).to_slice()))
+        .map(|text: &str| Raw::Sym(SYMBOLS.iter().copied().find(|s| *s == text).unwrap_or(";")));
     let invalid = any().map(Raw::Invalid);
 
     let token = choice((doc, block_comment, word, number, string, symbol, invalid));
@@ -292,9 +292,18 @@ fn decode_string(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> String 
             '\\' => Some('\\'),
             '"' => Some('"'),
             'x' => {
-                let hex: String = (0..2).filter_map(|_| chars.next_if(|(_, h)| h.is_ascii_hexdigit()).map(|(_, h)| h)).collect();
+                let hex: String = (0..2)
+                    .filter_map(|_| {
+                        chars
+                            .next_if(|(_, h)| h.is_ascii_hexdigit())
+                            .map(|(_, h)| h)
+                    })
+                    .collect();
                 if hex.len() == 2 {
-                    u8::from_str_radix(&hex, 16).ok().filter(|b| b.is_ascii()).map(char::from)
+                    u8::from_str_radix(&hex, 16)
+                        .ok()
+                        .filter(|b| b.is_ascii())
+                        .map(char::from)
                 } else {
                     None
                 }
@@ -312,7 +321,9 @@ fn decode_string(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> String 
                         Span::new(body_start + i, body_start + i + len),
                         "unknown escape",
                     )
-                    .with_help("valid escapes are \\n \\t \\r \\0 \\\\ \\\" and \\xHH (HH at most 7f)"),
+                    .with_help(
+                        "valid escapes are \\n \\t \\r \\0 \\\\ \\\" and \\xHH (HH at most 7f)",
+                    ),
                 );
             }
         }
@@ -365,7 +376,10 @@ mod tests {
         assert!(parse_int("18446744073709551616").is_err());
         assert!(parse_int("0b102").is_err());
         assert!(parse_int("0x").is_err());
-        assert_eq!(toks("0..10"), vec![Tok::Int(0), Tok::Sym(".."), Tok::Int(10)]);
+        assert_eq!(
+            toks("0..10"),
+            vec![Tok::Int(0), Tok::Sym(".."), Tok::Int(10)]
+        );
     }
 
     #[test]
@@ -379,7 +393,13 @@ mod tests {
 
     #[test]
     fn lexical_errors() {
-        let codes = |s: &str| lex(s).diagnostics.iter().map(|d| d.code).collect::<Vec<_>>();
+        let codes = |s: &str| {
+            lex(s)
+                .diagnostics
+                .iter()
+                .map(|d| d.code)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(codes("\"abc"), vec![Code::E0002]);
         assert_eq!(codes("/* abc"), vec![Code::E0002]);
         assert_eq!(codes("a $ b"), vec![Code::E0003]);

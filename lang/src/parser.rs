@@ -85,17 +85,15 @@ where
         .ignored()
         .or(end())
         .rewind();
-    let semi = sym(";")
-        .ignored()
-        .or(line_break.validate(|(), e, emitter| {
-            emitter.emit(Rich::custom(e.span(), MISSING_SEMI));
-        }));
+    let semi = sym(";").ignored().or(line_break.validate(|(), e, emitter| {
+        emitter.emit(Rich::custom(e.span(), MISSING_SEMI));
+    }));
 
     let mut expr = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Expr, Extra<'t>>>::declare();
     let mut ty = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Type, Extra<'t>>>::declare();
 
     ty.define({
-        let named = ident.clone().map(|i| TypeKind::Named(i.name));
+        let named = ident.map(|i| TypeKind::Named(i.name));
         let slice = sym("[")
             .then(sym("]"))
             .ignore_then(kw("mut").or_not())
@@ -136,12 +134,11 @@ where
         .map_with(|k, e| mk(k, e.span()));
 
         let field_init = sym(".")
-            .ignore_then(ident.clone())
+            .ignore_then(ident)
             .then_ignore(sym("="))
             .then(expr.clone())
             .map(|(name, value)| FieldInit { name, value });
         let struct_lit = ident
-            .clone()
             .then(
                 field_init
                     .separated_by(sym(","))
@@ -152,22 +149,17 @@ where
             )
             .map_with(|(name, fields), e| mk(ExprKind::StructLit(name, fields), e.span()));
 
-        let name = ident
-            .clone()
-            .map_with(|i, e| mk(ExprKind::Name(i.name), e.span()));
+        let name = ident.map_with(|i, e| mk(ExprKind::Name(i.name), e.span()));
 
         let array = expr
             .clone()
             .then(
-                sym(";")
+                sym(";").ignore_then(expr.clone()).map(Ok).or(sym(",")
                     .ignore_then(expr.clone())
-                    .map(Ok)
-                    .or(sym(",")
-                        .ignore_then(expr.clone())
-                        .repeated()
-                        .collect::<Vec<_>>()
-                        .then_ignore(sym(",").or_not())
-                        .map(Err)),
+                    .repeated()
+                    .collect::<Vec<_>>()
+                    .then_ignore(sym(",").or_not())
+                    .map(Err)),
             )
             .delimited_by(sym("["), sym("]"))
             .map_with(|(first, rest), e| match rest {
@@ -184,7 +176,10 @@ where
             .recover_with(via_parser(nested_delimiters(
                 Tok::Sym("["),
                 Tok::Sym("]"),
-                [(Tok::Sym("("), Tok::Sym(")")), (Tok::Sym("{"), Tok::Sym("}"))],
+                [
+                    (Tok::Sym("("), Tok::Sym(")")),
+                    (Tok::Sym("{"), Tok::Sym("}")),
+                ],
                 |span| mk(ExprKind::Error, span),
             )));
 
@@ -195,7 +190,10 @@ where
             .recover_with(via_parser(nested_delimiters(
                 Tok::Sym("("),
                 Tok::Sym(")"),
-                [(Tok::Sym("["), Tok::Sym("]")), (Tok::Sym("{"), Tok::Sym("}"))],
+                [
+                    (Tok::Sym("["), Tok::Sym("]")),
+                    (Tok::Sym("{"), Tok::Sym("}")),
+                ],
                 |span| mk(ExprKind::Error, span),
             )));
 
@@ -215,7 +213,7 @@ where
             expr.clone()
                 .delimited_by(sym("["), sym("]"))
                 .map(Postfix::Index),
-            sym(".").ignore_then(ident.clone()).map(Postfix::Field),
+            sym(".").ignore_then(ident).map(Postfix::Field),
         ));
         let postfix = primary
             .foldl_with(postfix_op.repeated(), |base, op, e| {
@@ -247,10 +245,7 @@ where
             })
             .boxed();
 
-        fn level<'t, I, P, O>(
-            operand: P,
-            ops: O,
-        ) -> impl Parser<'t, I, Expr, Extra<'t>> + Clone
+        fn level<'t, I, P, O>(operand: P, ops: O) -> impl Parser<'t, I, Expr, Extra<'t>> + Clone
         where
             I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
             P: Parser<'t, I, Expr, Extra<'t>> + Clone + 't,
@@ -343,19 +338,28 @@ where
             nested_delimiters(
                 Tok::Sym("{"),
                 Tok::Sym("}"),
-                [(Tok::Sym("("), Tok::Sym(")")), (Tok::Sym("["), Tok::Sym("]"))],
+                [
+                    (Tok::Sym("("), Tok::Sym(")")),
+                    (Tok::Sym("["), Tok::Sym("]")),
+                ],
                 |_| (),
             ),
             nested_delimiters(
                 Tok::Sym("("),
                 Tok::Sym(")"),
-                [(Tok::Sym("["), Tok::Sym("]")), (Tok::Sym("{"), Tok::Sym("}"))],
+                [
+                    (Tok::Sym("["), Tok::Sym("]")),
+                    (Tok::Sym("{"), Tok::Sym("}")),
+                ],
                 |_| (),
             ),
             nested_delimiters(
                 Tok::Sym("["),
                 Tok::Sym("]"),
-                [(Tok::Sym("("), Tok::Sym(")")), (Tok::Sym("{"), Tok::Sym("}"))],
+                [
+                    (Tok::Sym("("), Tok::Sym(")")),
+                    (Tok::Sym("{"), Tok::Sym("}")),
+                ],
                 |_| (),
             ),
         ))
@@ -387,8 +391,10 @@ where
             .map_with(|_, e| mk(ExprKind::Error, e.span())),
     ));
 
-    let mut block = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Block, Extra<'t>>>::declare();
-    let mut if_stmt = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Stmt, Extra<'t>>>::declare();
+    let mut block =
+        Recursive::<chumsky::recursive::Indirect<'t, 't, I, Block, Extra<'t>>>::declare();
+    let mut if_stmt =
+        Recursive::<chumsky::recursive::Indirect<'t, 't, I, Stmt, Extra<'t>>>::declare();
 
     if_stmt.define(
         kw("if")
@@ -396,14 +402,10 @@ where
             .then(block.clone())
             .then(
                 kw("else")
-                    .ignore_then(
-                        if_stmt
-                            .clone()
-                            .or(block.clone().map(|b| Stmt {
-                                span: b.span,
-                                kind: StmtKind::Block(b),
-                            })),
-                    )
+                    .ignore_then(if_stmt.clone().or(block.clone().map(|b| Stmt {
+                        span: b.span,
+                        kind: StmtKind::Block(b),
+                    })))
                     .or_not(),
             )
             .map_with(|((cond, then), els), e| Stmt {
@@ -419,7 +421,7 @@ where
 
     let stmt = {
         let let_stmt = choice((kw("let").to(false), kw("var").to(true)))
-            .then(ident.clone())
+            .then(ident)
             .then(sym(":").ignore_then(ty.clone()).or_not())
             .then_ignore(sym("="))
             .then(expr_or_skip.clone())
@@ -435,7 +437,7 @@ where
             .then(block.clone())
             .map(|(cond, body)| StmtKind::While { cond, body });
         let for_stmt = kw("for")
-            .ignore_then(ident.clone())
+            .ignore_then(ident)
             .then_ignore(kw("in"))
             .then(expr.clone())
             .then(sym("..").ignore_then(expr.clone()).or_not())
@@ -515,7 +517,10 @@ where
             .recover_with(via_parser(nested_delimiters(
                 Tok::Sym("{"),
                 Tok::Sym("}"),
-                [(Tok::Sym("("), Tok::Sym(")")), (Tok::Sym("["), Tok::Sym("]"))],
+                [
+                    (Tok::Sym("("), Tok::Sym(")")),
+                    (Tok::Sym("["), Tok::Sym("]")),
+                ],
                 |span: SimpleSpan| Block {
                     stmts: vec![Stmt {
                         kind: StmtKind::Error,
@@ -528,12 +533,10 @@ where
     );
 
     let param = ident
-        .clone()
         .then_ignore(sym(":"))
         .then(ty.clone())
         .map(|(name, ty)| Param { name, ty });
     let sig = ident
-        .clone()
         .then(
             param
                 .separated_by(sym(","))
@@ -545,11 +548,10 @@ where
         .map(|((name, params), ret)| FnSig { name, params, ret });
 
     let use_item = kw("use")
-        .ignore_then(ident.clone())
+        .ignore_then(ident)
         .then_ignore(sym("::"))
         .then(
-            ident.clone().map(|i| vec![i]).or(ident
-                .clone()
+            ident.map(|i| vec![i]).or(ident
                 .separated_by(sym(","))
                 .allow_trailing()
                 .at_least(1)
@@ -560,7 +562,7 @@ where
         .map(|(module, names)| ItemKind::Use(UseItem { module, names }));
     let global = |keyword: &'static str| {
         kw(keyword)
-            .ignore_then(ident.clone())
+            .ignore_then(ident)
             .then_ignore(sym(":"))
             .then(ty.clone())
             .then_ignore(sym("="))
@@ -569,7 +571,6 @@ where
             .map(|((name, ty), value)| GlobalItem { name, ty, value })
     };
     let field = ident
-        .clone()
         .then_ignore(sym(":"))
         .then(ty.clone())
         .map(|(name, ty)| Field {
@@ -578,7 +579,7 @@ where
             doc: None,
         });
     let struct_item = kw("struct")
-        .ignore_then(ident.clone())
+        .ignore_then(ident)
         .then(
             field
                 .separated_by(sym(","))
@@ -696,8 +697,11 @@ fn to_diagnostic(err: Rich<'_, Tok, SimpleSpan>, tokens: &[(Tok, Span)]) -> Diag
                 .last()
                 .map(|(_, s)| s.end_point())
                 .unwrap_or(span);
-            Diagnostic::new(Code::E0001, "expected `;`", at, "add `;` here")
-                .with_fix("statements and declarations end with `;`", at, ";")
+            Diagnostic::new(Code::E0001, "expected `;`", at, "add `;` here").with_fix(
+                "statements and declarations end with `;`",
+                at,
+                ";",
+            )
         }
         chumsky::error::RichReason::Custom(tag) if tag == CHAINED_CMP => Diagnostic::new(
             Code::E0006,
@@ -730,11 +734,8 @@ fn to_diagnostic(err: Rich<'_, Tok, SimpleSpan>, tokens: &[(Tok, Span)]) -> Diag
             wanted.dedup();
             // After a complete operand every operator could follow; listing
             // them all buries the one token the user forgot.
-            let is_operator = |w: &String| {
-                OPERATOR_TOKENS
-                    .iter()
-                    .any(|op| w.trim_matches('`') == *op)
-            };
+            let is_operator =
+                |w: &String| OPERATOR_TOKENS.iter().any(|op| w.trim_matches('`') == *op);
             if wanted.iter().filter(|w| is_operator(w)).count() >= 5 {
                 wanted.retain(|w| !is_operator(w));
                 wanted.push("an operator".to_string());
@@ -769,7 +770,10 @@ fn to_diagnostic(err: Rich<'_, Tok, SimpleSpan>, tokens: &[(Tok, Span)]) -> Diag
                     ));
                 }
                 Some(Tok::Sym(op @ ("+" | "-"))) => {
-                    let prev = tokens.iter().take_while(|(_, s)| s.end <= span.start).last();
+                    let prev = tokens
+                        .iter()
+                        .take_while(|(_, s)| s.end <= span.start)
+                        .last();
                     if prev.is_some_and(|(t, s)| *t == Tok::Sym(op) && s.end == span.start) {
                         d = d.with_help(format!(
                             "KPL has no `{op}{op}` operator; write `x {op}= 1;`"

@@ -94,7 +94,10 @@ pub enum Ty {
     Int(IntTy),
     Array(Box<Ty>, u64),
     Struct(StructId, String),
-    Slice { mutable: bool, elem: IntTy },
+    Slice {
+        mutable: bool,
+        elem: IntTy,
+    },
     /// Only as an import parameter: a string literal.
     Str,
     /// The "type" of a call to a function that returns nothing.

@@ -15,7 +15,11 @@ fn parses_the_design_example() {
     let src = include_str!("../../examples/grayscale/grayscale.kpl");
     let (file, diags) = kpl_lang::parse_source(src);
     assert!(diags.is_empty(), "{diags:#?}");
-    assert!(file.items.iter().any(|i| matches!(&i.kind, ItemKind::Fn(f) if f.export.is_some())));
+    assert!(
+        file.items
+            .iter()
+            .any(|i| matches!(&i.kind, ItemKind::Fn(f) if f.export.is_some()))
+    );
 }
 
 #[test]

@@ -19,8 +19,6 @@ const VOCABULARY: &[&str] = &[
 ];
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
-
     #[test]
     fn arbitrary_text_never_panics(src in "\\PC{0,300}") {
         let t = imports();
@@ -66,7 +64,11 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     let t = imports();
     for (open, close) in [("(", ")"), ("[", "]"), ("-", ""), ("{", "}")] {
         let n = 100_000;
-        let body = format!("{}1{}", open.repeat(n), close.repeat(if close.is_empty() { 0 } else { n }));
+        let body = format!(
+            "{}1{}",
+            open.repeat(n),
+            close.repeat(if close.is_empty() { 0 } else { n })
+        );
         let src = if open == "{" {
             format!("export fn f() {{ {body} }}")
         } else {
@@ -75,9 +77,17 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         let analysis = kpl_lang::analyze(&src, &t);
         assert!(analysis.has_errors(), "{open}: no error");
     }
-    let long_sum = format!("export fn f() -> i32 {{ return {}1; }}", "1 + ".repeat(50_000));
+    let long_sum = format!(
+        "export fn f() -> i32 {{ return {}1; }}",
+        "1 + ".repeat(50_000)
+    );
     let analysis = kpl_lang::analyze(&long_sum, &t);
-    assert!(analysis.diagnostics.iter().any(|d| d.code == kpl_lang::Code::E0508));
+    assert!(
+        analysis
+            .diagnostics
+            .iter()
+            .any(|d| d.code == kpl_lang::Code::E0508)
+    );
 }
 
 const SEEDS: &[&str] = &[
@@ -109,8 +119,6 @@ fn pieces(src: &str) -> Vec<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
-
     /// Valid plugins with a few pieces deleted, duplicated or replaced: the
     /// nearest thing to a user mid-edit.
     #[test]

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a fresh machine or a developer's: it
+# installs what it needs first (idempotently). This is the README's test
+# command and what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain"
+if ! command -v cargo >/dev/null; then
+    echo "cargo is required (https://rustup.rs)" >&2
+    exit 2
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+cargo --version
+
+step "format"
+cargo fmt --all -- --check
+
+step "lint"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests (unit, diagnostics snapshots, book examples, properties)"
+# CI=true makes insta fail on a missing or changed snapshot instead of writing one.
+CI=true cargo test --workspace --locked
+
+step "fuzz target builds"
+# Shares the workspace's target directory so dependencies are built once.
+CARGO_TARGET_DIR="$PWD/target/fuzz" cargo build --manifest-path fuzz/Cargo.toml --quiet
+
+step "main job: kplc check on every example"
+cargo run --quiet -p kplc -- check examples/*/*.kpl
+
+echo
+echo "all tests passed"
