@@ -64,6 +64,18 @@ pub struct GlobalDef {
     pub value: Option<Value>,
 }
 
+impl GlobalDef {
+    /// A placeholder filled in once the item has been checked.
+    fn unchecked(name: &Ident) -> GlobalDef {
+        GlobalDef {
+            name: name.name.clone(),
+            span: name.span,
+            ty: Ty::Error,
+            value: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LocalKind {
     Param,
@@ -419,23 +431,13 @@ impl<'a> Checker<'a> {
                     let i = self.const_items.len();
                     self.const_items.push(g);
                     self.const_state.push(State::Todo);
-                    self.program.consts.push(GlobalDef {
-                        name: g.name.name.clone(),
-                        span: g.name.span,
-                        ty: Ty::Error,
-                        value: None,
-                    });
+                    self.program.consts.push(GlobalDef::unchecked(&g.name));
                     self.define(&g.name, GlobalKind::Const(i));
                 }
                 ItemKind::Static(g) => {
                     let i = self.static_items.len();
                     self.static_items.push(g);
-                    self.program.statics.push(GlobalDef {
-                        name: g.name.name.clone(),
-                        span: g.name.span,
-                        ty: Ty::Error,
-                        value: None,
-                    });
+                    self.program.statics.push(GlobalDef::unchecked(&g.name));
                     self.define(&g.name, GlobalKind::Static(i));
                 }
                 ItemKind::Struct(s) => {
@@ -765,16 +767,14 @@ impl<'a> Checker<'a> {
         let mut cyclic = false;
         for f in &s.fields {
             if let Some(prev) = fields.iter().find(|p| p.name == f.name.name) {
-                let prev_span = prev.span;
-                self.report(
-                    Diagnostic::new(
-                        Code::E0106,
-                        format!("field `{}` is declared twice", f.name.name),
-                        f.name.span,
-                        "declared again here",
-                    )
-                    .with_secondary(prev_span, "first declared here"),
+                let d = Diagnostic::declared_twice(
+                    Code::E0106,
+                    "field",
+                    &f.name.name,
+                    f.name.span,
+                    prev.span,
                 );
+                self.report(d);
                 continue;
             }
             let mut ty = self.resolve_type(&f.ty, TypePos::Field);
@@ -1185,16 +1185,14 @@ impl<'a> Checker<'a> {
                 .iter()
                 .find(|l| l.name == p.name.name && l.name != "_")
             {
-                let prev_span = prev.span;
-                self.report(
-                    Diagnostic::new(
-                        Code::E0101,
-                        format!("parameter `{}` is declared twice", p.name.name),
-                        p.name.span,
-                        "declared again here",
-                    )
-                    .with_secondary(prev_span, "first declared here"),
+                let d = Diagnostic::declared_twice(
+                    Code::E0101,
+                    "parameter",
+                    &p.name.name,
+                    p.name.span,
+                    prev.span,
                 );
+                self.report(d);
             }
             body.declare(LocalDef {
                 name: p.name.name.clone(),

@@ -102,6 +102,17 @@ impl Diagnostic {
         self
     }
 
+    /// "`what` `name` is declared twice", pointing at both declarations.
+    pub fn declared_twice(code: Code, what: &str, name: &str, again: Span, first: Span) -> Self {
+        Diagnostic::new(
+            code,
+            format!("{what} `{name}` is declared twice"),
+            again,
+            "declared again here",
+        )
+        .with_secondary(first, "first declared here")
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

@@ -143,15 +143,13 @@ fn load_module(module: &str, path: &str, text: &str) -> (ImportModule, Vec<Diagn
             }
         };
         if let Some(first) = functions.iter().find(|f| f.name == sig.name.name) {
-            diags.push(
-                Diagnostic::new(
-                    Code::E0101,
-                    format!("import `{}` is declared twice", sig.name.name),
-                    sig.name.span,
-                    "declared again here",
-                )
-                .with_secondary(first.span, "first declared here"),
-            );
+            diags.push(Diagnostic::declared_twice(
+                Code::E0101,
+                "import",
+                &sig.name.name,
+                sig.name.span,
+                first.span,
+            ));
             continue;
         }
         let mut params = Vec::new();
