@@ -43,13 +43,22 @@ fn errors_exit_one_warnings_do_not() {
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stderr).contains("warning[W0001]"));
 
-    let out = kplc(&["check", "--deny-warnings", "compiler/tests/ui/w0001_unused_let.kpl"]);
+    let out = kplc(&[
+        "check",
+        "--deny-warnings",
+        "compiler/tests/ui/w0001_unused_let.kpl",
+    ]);
     assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]
 fn colour_can_be_forced() {
-    let out = kplc(&["check", "--color", "always", "compiler/tests/ui/e0200_let_annotation.kpl"]);
+    let out = kplc(&[
+        "check",
+        "--color",
+        "always",
+        "compiler/tests/ui/e0200_let_annotation.kpl",
+    ]);
     assert!(text(&out.stderr).contains('\u{1b}'));
 }
 
@@ -59,7 +68,10 @@ fn missing_file_is_one_clear_line_and_exit_two() {
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("kplc: cannot read `no/such/file.kpl`"), "{err}");
+    assert!(
+        err.starts_with("kplc: cannot read `no/such/file.kpl`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -85,7 +97,10 @@ fn json_lines_carry_positions_codes_and_suggestions() {
     let v: serde_json::Value = serde_json::from_str(lines[0]).expect("valid JSON");
     assert_eq!(v["code"], "E0102");
     assert_eq!(v["severity"], "error");
-    assert_eq!(v["file"], "compiler/tests/ui/e0102_misspelled_primitive.kpl");
+    assert_eq!(
+        v["file"],
+        "compiler/tests/ui/e0102_misspelled_primitive.kpl"
+    );
     for key in ["start", "end", "line", "column", "end_line", "end_column"] {
         assert!(v[key].is_u64(), "{key} missing in {v}");
     }
@@ -97,7 +112,10 @@ fn json_lines_carry_positions_codes_and_suggestions() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui/e0102_misspelled_primitive.kpl"),
     )
     .unwrap();
-    let (s, e) = (v["start"].as_u64().unwrap() as usize, v["end"].as_u64().unwrap() as usize);
+    let (s, e) = (
+        v["start"].as_u64().unwrap() as usize,
+        v["end"].as_u64().unwrap() as usize,
+    );
     assert!(kpl_lang::types::IntTy::from_name(&src[s..e]).is_none());
     assert!(v["rendered"].as_str().unwrap().contains("E0102"));
 }
