@@ -3,6 +3,7 @@
 # installs what it needs first (idempotently). This is the README's test
 # command and what CI runs (.ci/run).
 set -euo pipefail
+shopt -s nullglob
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -23,7 +24,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests (unit, diagnostics snapshots, book examples, properties)"
 # CI=true makes insta fail on a missing or changed snapshot instead of writing one.
-CI=true cargo test --workspace --locked
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+CI=true cargo test --workspace --locked 2>&1 | tee "$log"
+passed=$(grep -oE '^test result: .* ([0-9]+) passed' "$log" | grep -oE '[0-9]+ passed' | awk '{s += $1} END {print s + 0}')
+failed=$(grep -oE '[0-9]+ failed;' "$log" | awk '{s += $1} END {print s + 0}')
 
 step "fuzz target builds"
 # Shares the workspace's target directory so dependencies are built once.
@@ -33,4 +38,4 @@ step "main job: kplc check on every example"
 cargo run --quiet -p kplc -- check examples/*/*.kpl
 
 echo
-echo "all tests passed"
+echo "tests: ${passed} passed, ${failed} failed"

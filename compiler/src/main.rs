@@ -106,9 +106,12 @@ fn color_choice(mode: ColorMode) -> ColorChoice {
         ColorMode::Always => ColorChoice::Always,
         ColorMode::Never => ColorChoice::Never,
         ColorMode::Auto => {
+            // Colour only on a terminal, and never when NO_COLOR is set to
+            // anything non-empty (no-color.org) or the terminal is dumb.
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-            if std::io::stderr().is_terminal() && !no_color {
-                ColorChoice::Auto
+            let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+            if std::io::stderr().is_terminal() && !no_color && !dumb {
+                ColorChoice::Always
             } else {
                 ColorChoice::Never
             }

@@ -1204,6 +1204,7 @@ impl<'a> Checker<'a> {
         let flow = self.block(&mut body, &f.body, false);
         if flow == Flow::Continues
             && let (Some(ret_ty), Some(ret_ast)) = (&ret, &f.sig.ret)
+            && !ret_ty.is_error()
         {
             let end = Span::new(
                 f.body.span.end.saturating_sub(1) as usize,

@@ -152,6 +152,19 @@ fn load_module(module: &str, path: &str, text: &str) -> (ImportModule, Vec<Diagn
             ));
             continue;
         }
+        if sig.params.len() > crate::check::limits::PARAMS {
+            diags.push(Diagnostic::new(
+                Code::E0507,
+                format!(
+                    "import `{}` has {} parameters; at most {} are allowed",
+                    sig.name.name,
+                    sig.params.len(),
+                    crate::check::limits::PARAMS
+                ),
+                sig.name.span,
+                "too many parameters",
+            ));
+        }
         let mut params = Vec::new();
         for p in &sig.params {
             let ty = import_type(&p.ty.kind, true).unwrap_or_else(|why| {
@@ -260,5 +273,13 @@ mod tests {
         let (_, problems) = ImportTable::load(&[("k.kpli".into(), src.into())]);
         let codes: Vec<Code> = problems.iter().map(|p| p.diagnostic.code).collect();
         assert_eq!(codes, vec![Code::E0001, Code::E0207, Code::E0207]);
+    }
+
+    #[test]
+    fn import_parameter_limit() {
+        let src = "extern fn g(a: u8, b: u8, c: u8, d: u8, e: u8, f: u8, h: u8);\n";
+        let (_, problems) = ImportTable::load(&[("k.kpli".into(), src.into())]);
+        let codes: Vec<Code> = problems.iter().map(|p| p.diagnostic.code).collect();
+        assert_eq!(codes, vec![Code::E0507]);
     }
 }

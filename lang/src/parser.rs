@@ -383,13 +383,36 @@ where
         });
     // An expression that could not be parsed where one is required, e.g. after
     // `let x =`: skip to the end of the statement and keep the binding.
+    // The skip may be empty (`let x = ;`): the enclosing statement has
+    // already consumed its keyword, so parsing still makes progress.
     let expr_or_skip = expr.clone().recover_with(via_parser(
         nested_skip()
             .or(any().and_is(stmt_stop.clone().not()).ignored())
             .repeated()
-            .at_least(1)
             .map_with(|_, e| mk(ExprKind::Error, e.span())),
     ));
+    // After a complete statement head (`let x = 1 +;`): skip the rest up to
+    // `;` so the binding survives, reporting the one error. Yields whether
+    // the statement ended cleanly; if not, its value is an error node.
+    let end_of_stmt = semi.clone().to(true).recover_with(via_parser(
+        nested_skip()
+            .or(any().and_is(stmt_stop.clone().not()).ignored())
+            .repeated()
+            .at_least(1)
+            .then(sym(";").or_not())
+            .to(false),
+    ));
+    let broken = |e: Expr, clean: bool| {
+        if clean {
+            e
+        } else {
+            Expr {
+                id: ExprId(0),
+                kind: ExprKind::Error,
+                span: e.span,
+            }
+        }
+    };
 
     let mut block =
         Recursive::<chumsky::recursive::Indirect<'t, 't, I, Block, Extra<'t>>>::declare();
@@ -425,13 +448,15 @@ where
             .then(sym(":").ignore_then(ty.clone()).or_not())
             .then_ignore(sym("="))
             .then(expr_or_skip.clone())
-            .then_ignore(semi.clone())
-            .map(|(((mutable, name), ty), init)| StmtKind::Let {
-                mutable,
-                name,
-                ty,
-                init,
-            });
+            .then(end_of_stmt.clone())
+            .map(
+                move |((((mutable, name), ty), init), clean)| StmtKind::Let {
+                    mutable,
+                    name,
+                    ty,
+                    init: broken(init, clean),
+                },
+            );
         let while_stmt = kw("while")
             .ignore_then(expr.clone())
             .then(block.clone())
@@ -455,10 +480,14 @@ where
             kw("continue").to(StmtKind::Continue),
             kw("abort").to(StmtKind::Abort),
             kw("return")
-                .ignore_then(expr_or_skip.clone().or_not())
+                .ignore_then(expr.clone().or_not())
                 .map(StmtKind::Return),
         ))
-        .then_ignore(semi.clone());
+        .then(end_of_stmt.clone())
+        .map(move |(kind, clean)| match kind {
+            StmtKind::Return(Some(e)) => StmtKind::Return(Some(broken(e, clean))),
+            other => other,
+        });
         let assign_op = choice((
             sym("=").to(None),
             sym("+=").to(Some(BinOp::Add)),
@@ -476,15 +505,15 @@ where
         let expr_or_assign = expr
             .clone()
             .then(assign_op.then(expr_or_skip.clone()).or_not())
-            .then_ignore(semi.clone())
-            .map(|(target, assign)| match assign {
+            .then(end_of_stmt.clone())
+            .map(move |((target, assign), clean)| match assign {
                 Some(((op, op_span), value)) => StmtKind::Assign {
                     target,
                     op,
                     op_span,
-                    value,
+                    value: broken(value, clean),
                 },
-                None => StmtKind::Expr(target),
+                None => StmtKind::Expr(broken(target, clean)),
             });
         let block_stmt = block.clone().map(StmtKind::Block);
 
@@ -670,13 +699,7 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
                     )
                     .with_help("split the expression or block using local variables or functions"),
                 );
-                let span = item.span;
-                dismantle(item);
-                kept.push(Item {
-                    kind: ItemKind::Error,
-                    span,
-                    doc: None,
-                });
+                kept.push(shallow_remains(item));
             }
         }
     }
@@ -785,6 +808,68 @@ fn to_diagnostic(err: Rich<'_, Tok, SimpleSpan>, tokens: &[(Tok, Span)]) -> Diag
             d
         }
     }
+}
+
+/// What is kept of an item that nests too deeply: a function keeps its
+/// signature (so calls to it still check) with an already-reported body; a
+/// global keeps its name and type with an error initialiser. The deep part is
+/// freed without recursion.
+fn shallow_remains(mut item: Item) -> Item {
+    let error_stmt = Stmt {
+        kind: StmtKind::Error,
+        span: item.span,
+    };
+    let deep_part = match &mut item.kind {
+        ItemKind::Fn(f) => Some(ItemKind::Fn(FnItem {
+            export: f.export,
+            sig: f.sig.clone(),
+            body: std::mem::replace(
+                &mut f.body,
+                Block {
+                    stmts: vec![error_stmt],
+                    span: item.span,
+                },
+            ),
+        })),
+        ItemKind::Const(g) | ItemKind::Static(g) => {
+            let span = g.value.span;
+            let value = std::mem::replace(
+                &mut g.value,
+                Expr {
+                    id: ExprId(0),
+                    kind: ExprKind::Error,
+                    span,
+                },
+            );
+            Some(ItemKind::Const(GlobalItem {
+                name: g.name.clone(),
+                ty: Type {
+                    kind: TypeKind::Error,
+                    span: g.ty.span,
+                },
+                value,
+            }))
+        }
+        _ => None,
+    };
+    if let Some(kind) = deep_part {
+        dismantle(Item {
+            kind,
+            span: item.span,
+            doc: None,
+        });
+    }
+    if too_deep(&item, MAX_NESTING).is_some() {
+        // The signature or type itself is too deep.
+        let span = item.span;
+        dismantle(item);
+        return Item {
+            kind: ItemKind::Error,
+            span,
+            doc: None,
+        };
+    }
+    item
 }
 
 /// Attaches each run of `///` lines to the item or struct field that follows
