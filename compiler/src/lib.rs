@@ -4,3 +4,5 @@
 pub mod render;
 pub mod std_imports;
 pub mod synth;
+pub mod difftest;
+pub mod kpo;

@@ -1,0 +1,1 @@
+//! Differential testing: random well-typed KPL programs with equivalent C (in progress).

@@ -1,0 +1,1 @@
+//! The `.kpo` writer (in progress).
