@@ -1,8 +1,13 @@
 //! kplc as a library: the driver pieces shared by the `kplc` binary, its tests
 //! and benchmarks.
 
+pub mod difftest;
+pub mod ir;
+pub mod kpo;
+pub mod lower;
+pub mod opt;
+pub mod regalloc;
 pub mod render;
 pub mod std_imports;
 pub mod synth;
-pub mod difftest;
-pub mod kpo;
+pub mod x86;

@@ -1,0 +1,432 @@
+//! The middle end's intermediate representation: per function, a control-flow
+//! graph of basic blocks over an unbounded set of 64-bit virtual registers.
+//!
+//! Every scalar value lives in a virtual register in *canonical form*: an
+//! integer of type T is held zero-extended (unsigned T) or sign-extended
+//! (signed T) to 64 bits, a bool as 0 or 1. Arithmetic happens on 64 bits and
+//! is followed by a [`Inst::Norm`] where the type is narrower, which gives
+//! KPL's wrapping semantics. Memory is reached only through [`Addr`], whose
+//! shapes are exactly the ones the sandbox allows (see
+//! `book/src/runtime/abi.md`). Checks that can trap carry a trap-site index.
+
+use std::fmt;
+
+/// A virtual register.
+pub type V = u32;
+pub type BlockId = u32;
+pub type SiteId = u32;
+
+/// Width and signedness of a scalar in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Scalar {
+    pub size: u8,
+    pub signed: bool,
+}
+
+impl Scalar {
+    pub const BOOL: Scalar = Scalar {
+        size: 1,
+        signed: false,
+    };
+    pub const U64: Scalar = Scalar {
+        size: 8,
+        signed: false,
+    };
+    pub const I64: Scalar = Scalar {
+        size: 8,
+        signed: true,
+    };
+
+    pub fn of_int(t: kpl_lang::types::IntTy) -> Scalar {
+        Scalar {
+            size: (t.bits() / 8) as u8,
+            signed: t.signed(),
+        }
+    }
+
+    pub fn bits(self) -> u32 {
+        u32::from(self.size) * 8
+    }
+
+    /// Brings a 64-bit value into this scalar's canonical form.
+    pub fn normalize(self, v: i64) -> i64 {
+        match (self.size, self.signed) {
+            (1, false) => v as u8 as i64,
+            (1, true) => v as i8 as i64,
+            (2, false) => v as u16 as i64,
+            (2, true) => v as i16 as i64,
+            (4, false) => v as u32 as i64,
+            (4, true) => v as i32 as i64,
+            _ => v,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    Add,
+    Sub,
+    Mul,
+    And,
+    Or,
+    Xor,
+    /// Shift left; the amount is taken modulo 64 by the machine, so the
+    /// lowering masks it to the KPL type's width first.
+    Shl,
+    /// Logical shift right.
+    Shr,
+    /// Arithmetic shift right.
+    Sar,
+}
+
+/// Comparison conditions (signed: L/G, unsigned: B/A).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cc {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    B,
+    Be,
+    A,
+    Ae,
+}
+
+impl Cc {
+    pub fn invert(self) -> Cc {
+        match self {
+            Cc::Eq => Cc::Ne,
+            Cc::Ne => Cc::Eq,
+            Cc::Lt => Cc::Ge,
+            Cc::Le => Cc::Gt,
+            Cc::Gt => Cc::Le,
+            Cc::Ge => Cc::Lt,
+            Cc::B => Cc::Ae,
+            Cc::Be => Cc::A,
+            Cc::A => Cc::Be,
+            Cc::Ae => Cc::B,
+        }
+    }
+
+    pub fn eval(self, a: i64, b: i64) -> bool {
+        let (ua, ub) = (a as u64, b as u64);
+        match self {
+            Cc::Eq => a == b,
+            Cc::Ne => a != b,
+            Cc::Lt => a < b,
+            Cc::Le => a <= b,
+            Cc::Gt => a > b,
+            Cc::Ge => a >= b,
+            Cc::B => ua < ub,
+            Cc::Be => ua <= ub,
+            Cc::A => ua > ub,
+            Cc::Ae => ua >= ub,
+        }
+    }
+}
+
+/// Where an addressed object lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Base {
+    /// The function's aggregate area, at this byte offset.
+    Stack(u32),
+    /// The plugin's writable data (statics), at this byte offset.
+    Static(u32),
+    /// The object's read-only data, at this byte offset.
+    Rodata(u32),
+    /// A slice; the register holds its handle.
+    Slice(V),
+}
+
+/// How a dynamic index is checked before the access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// `index < limit` (unsigned), else trap at the site.
+    Below(u64, SiteId),
+    /// `index < slice length` (unsigned), else trap at the site.
+    SliceLen(SiteId),
+    /// Proven in range by the enclosing loop (bounds-check elimination).
+    Proven,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Index {
+    pub v: V,
+    /// 1, 2, 4 or 8.
+    pub scale: u8,
+    pub check: Check,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Addr {
+    pub base: Base,
+    pub index: Option<Index>,
+    pub disp: u32,
+}
+
+/// An argument to an import.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportArg {
+    Value(V),
+    /// A string literal in rodata: passed as (offset, length).
+    Str {
+        offset: u32,
+        len: u32,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inst {
+    Const {
+        dst: V,
+        value: i64,
+    },
+    Copy {
+        dst: V,
+        src: V,
+    },
+    Bin {
+        op: Op,
+        dst: V,
+        a: V,
+        b: V,
+    },
+    /// `a op imm` (the optimiser's form for constant right operands).
+    BinImm {
+        op: Op,
+        dst: V,
+        a: V,
+        imm: i32,
+    },
+    Neg {
+        dst: V,
+        a: V,
+    },
+    /// Bitwise not.
+    Not {
+        dst: V,
+        a: V,
+    },
+    /// Truncate to `ty` and extend back to canonical form.
+    Norm {
+        dst: V,
+        a: V,
+        ty: Scalar,
+    },
+    /// `dst = (a cc b) ? 1 : 0`.
+    Cmp {
+        cc: Cc,
+        dst: V,
+        a: V,
+        b: V,
+    },
+    /// `dst = (a cc imm) ? 1 : 0`.
+    CmpImm {
+        cc: Cc,
+        dst: V,
+        a: V,
+        imm: i32,
+    },
+    /// Checked division or remainder on canonical 64-bit values. `min` is
+    /// the signed type's minimum, for the `MIN / -1` overflow trap.
+    Div {
+        dst: V,
+        a: V,
+        b: V,
+        signed: bool,
+        rem: bool,
+        min: Option<i64>,
+        div0: SiteId,
+        overflow: SiteId,
+    },
+    Load {
+        dst: V,
+        addr: Addr,
+        ty: Scalar,
+    },
+    Store {
+        addr: Addr,
+        src: V,
+        ty: Scalar,
+    },
+    /// The length (in elements) of the slice whose handle is in `handle`.
+    SliceLen {
+        dst: V,
+        handle: V,
+    },
+    Call {
+        dst: Option<V>,
+        func: u32,
+        args: Vec<V>,
+    },
+    CallImport {
+        dst: Option<V>,
+        slot: u32,
+        args: Vec<ImportArg>,
+    },
+    /// Decrement fuel; trap at the site when it runs out. Placed on every
+    /// loop back-edge.
+    Budget {
+        site: SiteId,
+    },
+    /// Unconditional trap (`abort;`).
+    Trap {
+        site: SiteId,
+    },
+}
+
+impl Inst {
+    /// The register this instruction writes, if any.
+    pub fn def(&self) -> Option<V> {
+        match self {
+            Inst::Const { dst, .. }
+            | Inst::Copy { dst, .. }
+            | Inst::Bin { dst, .. }
+            | Inst::BinImm { dst, .. }
+            | Inst::Neg { dst, .. }
+            | Inst::Not { dst, .. }
+            | Inst::Norm { dst, .. }
+            | Inst::Cmp { dst, .. }
+            | Inst::CmpImm { dst, .. }
+            | Inst::Div { dst, .. }
+            | Inst::Load { dst, .. }
+            | Inst::SliceLen { dst, .. } => Some(*dst),
+            Inst::Call { dst, .. } | Inst::CallImport { dst, .. } => *dst,
+            Inst::Store { .. } | Inst::Budget { .. } | Inst::Trap { .. } => None,
+        }
+    }
+
+    /// Every register this instruction reads.
+    pub fn uses(&self, out: &mut Vec<V>) {
+        fn addr_uses(a: &Addr, out: &mut Vec<V>) {
+            if let Base::Slice(h) = a.base {
+                out.push(h);
+            }
+            if let Some(i) = a.index {
+                out.push(i.v);
+            }
+        }
+        match self {
+            Inst::Const { .. } | Inst::Budget { .. } | Inst::Trap { .. } => {}
+            Inst::Copy { src, .. } => out.push(*src),
+            Inst::Bin { a, b, .. } | Inst::Cmp { a, b, .. } | Inst::Div { a, b, .. } => {
+                out.push(*a);
+                out.push(*b);
+            }
+            Inst::BinImm { a, .. }
+            | Inst::Neg { a, .. }
+            | Inst::Not { a, .. }
+            | Inst::Norm { a, .. }
+            | Inst::CmpImm { a, .. } => out.push(*a),
+            Inst::Load { addr, .. } => addr_uses(addr, out),
+            Inst::Store { addr, src, .. } => {
+                addr_uses(addr, out);
+                out.push(*src);
+            }
+            Inst::SliceLen { handle, .. } => out.push(*handle),
+            Inst::Call { args, .. } => out.extend(args.iter().copied()),
+            Inst::CallImport { args, .. } => out.extend(args.iter().filter_map(|a| match a {
+                ImportArg::Value(v) => Some(*v),
+                ImportArg::Str { .. } => None,
+            })),
+        }
+    }
+
+    /// Whether removing the instruction (when its result is unused) would
+    /// change behaviour.
+    pub fn has_effect(&self) -> bool {
+        match self {
+            Inst::Store { .. }
+            | Inst::Call { .. }
+            | Inst::CallImport { .. }
+            | Inst::Budget { .. }
+            | Inst::Trap { .. }
+            | Inst::Div { .. } => true,
+            // A checked access may trap.
+            Inst::Load { addr, .. } => {
+                matches!(
+                    addr.index,
+                    Some(Index {
+                        check: Check::Below(..) | Check::SliceLen(_),
+                        ..
+                    })
+                )
+            }
+            _ => false,
+        }
+    }
+
+    pub fn is_call(&self) -> bool {
+        matches!(self, Inst::Call { .. } | Inst::CallImport { .. })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Term {
+    Jump(BlockId),
+    Branch {
+        cond: V,
+        then: BlockId,
+        els: BlockId,
+    },
+    Ret(Option<V>),
+}
+
+impl Term {
+    pub fn successors(&self) -> Vec<BlockId> {
+        match self {
+            Term::Jump(b) => vec![*b],
+            Term::Branch { then, els, .. } => vec![*then, *els],
+            Term::Ret(_) => vec![],
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Block {
+    /// Each instruction with the source byte offset it comes from.
+    pub insts: Vec<(Inst, u32)>,
+    pub term: Term,
+    pub term_pos: u32,
+}
+
+/// What a trap site checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrapKind {
+    DivByZero = 1,
+    Overflow = 2,
+    Bounds = 3,
+    Budget = 4,
+    Abort = 5,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Func {
+    pub name: String,
+    pub exported: bool,
+    pub params: Vec<V>,
+    pub returns_value: bool,
+    pub blocks: Vec<Block>,
+    pub n_vregs: u32,
+    /// Bytes of the aggregate area (arrays and structs held in locals).
+    pub aggregate_bytes: u32,
+    /// Trap sites created while lowering this function, indexed from
+    /// `first_site`.
+    pub first_site: SiteId,
+}
+
+impl fmt::Display for Func {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "fn {}({:?}):", self.name, self.params)?;
+        for (i, b) in self.blocks.iter().enumerate() {
+            writeln!(f, "  b{i}:")?;
+            for (inst, _) in &b.insts {
+                writeln!(f, "    {inst:?}")?;
+            }
+            writeln!(f, "    {:?}", b.term)?;
+        }
+        Ok(())
+    }
+}
