@@ -1,13 +1,16 @@
 //! kplc as a library: the driver pieces shared by the `kplc` binary, its tests
 //! and benchmarks.
 
+pub mod codegen;
 pub mod difftest;
+pub mod emit;
 pub mod ir;
 pub mod kpo;
 pub mod lower;
 pub mod opt;
 pub mod regalloc;
 pub mod render;
+pub mod run;
 pub mod std_imports;
 pub mod synth;
 pub mod x86;

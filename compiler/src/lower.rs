@@ -252,6 +252,19 @@ impl Lower<'_, '_> {
         }
     }
 
+    /// A fresh slot in the aggregate area for a value of type `ty`.
+    fn temp_aggregate(&mut self, ty: &Ty) -> Place {
+        let l = self.prog.layout(ty);
+        let at = round_up(u64::from(self.aggregate_bytes), l.align.max(1)) as u32;
+        self.aggregate_bytes = at + l.size as u32;
+        Place {
+            base: Base::Stack(at),
+            disp: 0,
+            whole: l.size as u32,
+            index: None,
+        }
+    }
+
     fn local_storage(&mut self, id: u32) -> Storage {
         self.locals[id as usize]
     }
@@ -388,7 +401,13 @@ impl Lower<'_, '_> {
                 let ty = self.ty(lo);
                 let signed = matches!(ty, Ty::Int(t) if t.signed());
                 let start = self.expr(lo);
-                let end = self.expr(hi);
+                let end_value = self.expr(hi);
+                // The bound is a snapshot: the body may change the variable it came from.
+                let end = self.vreg();
+                self.emit(Inst::Copy {
+                    dst: end,
+                    src: end_value,
+                });
                 self.emit(Inst::Copy { dst: i, src: start });
                 let proof = self.range_proof(lo, hi, signed);
                 let header = self.new_block();
@@ -433,7 +452,18 @@ impl Lower<'_, '_> {
                 self.switch_to(exit);
             }
             ForIter::Each(seq) => {
-                let Some(place) = self.place(seq) else { return };
+                let place = match self.place(seq) {
+                    Some(p) => p,
+                    None => {
+                        // An array value that is not a place (a literal):
+                        // evaluate it once into a temporary.
+                        let size = self.prog.layout(&self.ty(seq)).size as u32;
+                        let tmp = self.temp_aggregate(&self.ty(seq));
+                        self.store_aggregate(tmp, seq);
+                        let _ = size;
+                        tmp
+                    }
+                };
                 let seq_ty = self.ty(seq);
                 let (len, elem_ty) = match (&seq_ty, place.base) {
                     (Ty::Slice { elem, .. }, Base::Slice(h)) => {
@@ -551,6 +581,13 @@ impl Lower<'_, '_> {
             return;
         }
         let s = scalar_of(&ty);
+        // The place (its indexes and their checks) is evaluated before the
+        // right-hand side: `a[9] = f()` traps without calling f.
+        if op.is_none()
+            && let Some((v, _, check)) = place.index
+        {
+            self.run_check(v, check, place.base);
+        }
         let x = match op {
             None => self.expr(value),
             Some(op) => {
@@ -1120,16 +1157,19 @@ impl Lower<'_, '_> {
                 },
                 _ => self.konst(0),
             },
-            ExprKind::Field(base, f) if f.name == "len" => match self.ty(base) {
-                Ty::Array(_, n) => self.konst(n as i64),
-                Ty::Slice { .. } => {
-                    let h = self.expr(base);
-                    let dst = self.vreg();
-                    self.emit(Inst::SliceLen { dst, handle: h });
-                    dst
+            ExprKind::Field(base, f)
+                if f.name == "len" && matches!(self.ty(base), Ty::Array(..) | Ty::Slice { .. }) =>
+            {
+                match self.ty(base) {
+                    Ty::Array(_, n) => self.konst(n as i64),
+                    _ => {
+                        let h = self.expr(base);
+                        let dst = self.vreg();
+                        self.emit(Inst::SliceLen { dst, handle: h });
+                        dst
+                    }
                 }
-                _ => self.konst(0),
-            },
+            }
             ExprKind::Field(..) | ExprKind::Index(..) => match self.place(e) {
                 Some(p) => self.load(p, scalar_of(&ty)),
                 None => self.konst(0),

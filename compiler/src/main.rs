@@ -40,6 +40,14 @@ enum ColorMode {
     Never,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Emit {
+    /// Intel-syntax disassembly with symbolic names.
+    Asm,
+    /// The optimised IR, per function.
+    Ir,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check plugins for errors without generating code.
@@ -57,6 +65,50 @@ enum Command {
         /// Treat warnings as errors.
         #[arg(long)]
         deny_warnings: bool,
+    },
+    /// Compile a plugin to machine code.
+    Build {
+        file: PathBuf,
+        /// Output object file (`.kpo`).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Print the generated assembly instead of (or as well as) writing an object.
+        #[arg(long, value_enum)]
+        emit: Option<Emit>,
+        #[arg(long, value_enum, default_value = "auto")]
+        color: ColorMode,
+        #[arg(long)]
+        imports: Option<PathBuf>,
+    },
+    /// Compile and run an export on the host runtime.
+    ///
+    /// Scalar parameters take `--arg` values in order; read-only slice
+    /// parameters take `--in` files in order; a writable slice parameter gets
+    /// a zero-filled buffer of `--out-len` bytes (default: the size of the
+    /// first input), written to `--out` afterwards.
+    Run {
+        file: PathBuf,
+        #[arg(long)]
+        entry: String,
+        /// A scalar argument (decimal, negative, 0x hex, true/false).
+        #[arg(long = "arg", allow_hyphen_values = true)]
+        args: Vec<String>,
+        /// A file handed to the next read-only slice parameter.
+        #[arg(long = "in")]
+        inputs: Vec<PathBuf>,
+        /// Where to write the writable slice after the call.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Size in bytes of the writable slice.
+        #[arg(long)]
+        out_len: Option<usize>,
+        /// Fuel for the invocation (loop iterations before a Budget trap).
+        #[arg(long, default_value_t = kpl_host::DEFAULT_FUEL)]
+        fuel: u64,
+        #[arg(long, value_enum, default_value = "auto")]
+        color: ColorMode,
+        #[arg(long)]
+        imports: Option<PathBuf>,
     },
     /// Print the explanation of a diagnostic code, e.g. `kplc explain E0200`.
     Explain { code: String },
@@ -83,6 +135,34 @@ fn main() -> ExitCode {
             deny_warnings,
         } => check(&files, message_format, color, imports, deny_warnings),
         Command::Explain { code } => explain(&code),
+        Command::Run {
+            file,
+            entry,
+            args,
+            inputs,
+            out,
+            out_len,
+            fuel,
+            color,
+            imports,
+        } => run(RunRequest {
+            file,
+            entry,
+            args,
+            inputs,
+            out,
+            out_len,
+            fuel,
+            color,
+            imports,
+        }),
+        Command::Build {
+            file,
+            output,
+            emit,
+            color,
+            imports,
+        } => build(&file, output.as_deref(), emit, color, imports),
     }
 }
 
@@ -96,6 +176,262 @@ fn explain(code: &str) -> ExitCode {
             eprintln!(
                 "kplc: `{code}` is not a KPL diagnostic code (codes look like E0200 or W0001)"
             );
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Loads the import table and a source file, and checks it; on errors, the
+/// diagnostics are rendered and the exit status to use is returned.
+fn front_end(
+    path: &std::path::Path,
+    color: ColorMode,
+    imports_dir: Option<PathBuf>,
+) -> Result<(String, kpl_lang::Analysis), ExitCode> {
+    let sources = match &imports_dir {
+        Some(dir) => ImportSources::from_dir(dir).map_err(|e| {
+            eprintln!("kplc: {e}");
+            ExitCode::from(2)
+        })?,
+        None => ImportSources::embedded(),
+    };
+    let (table, problems) = sources.load();
+    if problems.iter().any(|p| p.diagnostic.is_error()) {
+        eprintln!("kplc: the import declarations have errors (run `kplc check` for details)");
+        return Err(ExitCode::from(2));
+    }
+    let src = read_source(path)?;
+    let analysis = kpl_lang::analyze(&src, &table);
+    let mut stderr = StandardStream::stderr(color_choice(color));
+    let name = path.display().to_string();
+    for d in &analysis.diagnostics {
+        let _ = render::render_to(&mut stderr, &name, &src, d);
+    }
+    if analysis.has_errors() {
+        let n = analysis.diagnostics.iter().filter(|d| d.is_error()).count();
+        eprintln!(
+            "kplc: {name}: {n} error{}; nothing was built",
+            if n == 1 { "" } else { "s" }
+        );
+        return Err(ExitCode::from(1));
+    }
+    Ok((src, analysis))
+}
+
+fn read_source(path: &std::path::Path) -> Result<String, ExitCode> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        eprintln!("kplc: cannot read `{}`: {e}", path.display());
+        ExitCode::from(2)
+    })?;
+    String::from_utf8(bytes).map_err(|_| {
+        eprintln!("kplc: `{}` is not valid UTF-8", path.display());
+        ExitCode::from(2)
+    })
+}
+
+fn build(
+    path: &std::path::Path,
+    output: Option<&std::path::Path>,
+    emit: Option<Emit>,
+    color: ColorMode,
+    imports: Option<PathBuf>,
+) -> ExitCode {
+    let (_src, analysis) = match front_end(path, color, imports) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    match emit {
+        Some(Emit::Ir) => {
+            let module = kplc::lower::lower(&analysis.file, &analysis.program);
+            for f in &module.funcs {
+                let mut f = f.clone();
+                kplc::opt::optimize(&mut f);
+                print!("{f}");
+            }
+        }
+        Some(Emit::Asm) => {
+            let compiled = kplc::codegen::compile(&analysis.file, &analysis.program);
+            print!("{}", kplc::codegen::disassemble(&compiled));
+        }
+        None => {}
+    }
+    if let Some(out) = output {
+        let _ = out;
+        eprintln!("kplc: writing objects is not available yet");
+        return ExitCode::from(2);
+    }
+    ExitCode::SUCCESS
+}
+
+struct RunRequest {
+    file: PathBuf,
+    entry: String,
+    args: Vec<String>,
+    inputs: Vec<PathBuf>,
+    out: Option<PathBuf>,
+    out_len: Option<usize>,
+    fuel: u64,
+    color: ColorMode,
+    imports: Option<PathBuf>,
+}
+
+fn parse_scalar(text: &str) -> Option<kplc::run::Value> {
+    use kplc::run::Value;
+    match text {
+        "true" => return Some(Value::Bool(true)),
+        "false" => return Some(Value::Bool(false)),
+        _ => {}
+    }
+    let (neg, body) = match text.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, text),
+    };
+    let body = body.replace('_', "");
+    let v = match body.strip_prefix("0x") {
+        Some(h) => i128::from_str_radix(h, 16).ok()?,
+        None => body.parse::<i128>().ok()?,
+    };
+    Some(Value::Int(if neg { -v } else { v }))
+}
+
+fn run(req: RunRequest) -> ExitCode {
+    use kpl_lang::types::Ty;
+    use kplc::run::{CallError, Runner, Value};
+    let (src, analysis) = match front_end(&req.file, req.color, req.imports) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let Some(func) = analysis
+        .program
+        .functions
+        .iter()
+        .find(|f| f.exported && f.name == req.entry)
+    else {
+        let exports: Vec<&str> = analysis
+            .program
+            .functions
+            .iter()
+            .filter(|f| f.exported)
+            .map(|f| f.name.as_str())
+            .collect();
+        eprintln!(
+            "kplc: `{}` exports no function `{}` (exports: {})",
+            req.file.display(),
+            req.entry,
+            exports.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let mut scalars = req.args.iter();
+    let mut inputs = req.inputs.iter();
+    let mut values = Vec::new();
+    let mut out_index = None;
+    let mut first_input_len = None;
+    for (i, p) in func.params.iter().enumerate() {
+        let v = match p {
+            Ty::Slice {
+                mutable: false,
+                elem,
+            } => {
+                let Some(path) = inputs.next() else {
+                    eprintln!("kplc: parameter {} needs an input file (--in)", i + 1);
+                    return ExitCode::from(2);
+                };
+                let bytes = match std::fs::read(path) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        eprintln!("kplc: cannot read `{}`: {e}", path.display());
+                        return ExitCode::from(2);
+                    }
+                };
+                first_input_len.get_or_insert(bytes.len());
+                let size = (elem.bits() / 8) as usize;
+                Value::Slice(
+                    bytes
+                        .chunks(size)
+                        .map(|c| {
+                            let mut b = [0u8; 8];
+                            b[..c.len()].copy_from_slice(c);
+                            elem.wrap(i128::from(u64::from_le_bytes(b)))
+                        })
+                        .collect(),
+                )
+            }
+            Ty::Slice {
+                mutable: true,
+                elem,
+            } => {
+                out_index = Some((i, *elem));
+                Value::SliceMut(Vec::new())
+            }
+            _ => {
+                let Some(text) = scalars.next() else {
+                    eprintln!("kplc: parameter {} needs a value (--arg)", i + 1);
+                    return ExitCode::from(2);
+                };
+                match parse_scalar(text) {
+                    Some(v) => v,
+                    None => {
+                        eprintln!("kplc: `{text}` is not an integer or bool");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+        };
+        values.push(v);
+    }
+    if let Some((i, elem)) = out_index {
+        let bytes = req.out_len.or(first_input_len).unwrap_or(0);
+        let n = bytes / (elem.bits() / 8) as usize;
+        values[i] = Value::SliceMut(vec![0; n]);
+    }
+    let compiled = kplc::codegen::compile(&analysis.file, &analysis.program);
+    let mut runner = match Runner::new(compiled) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("kplc: cannot load the plugin: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let started = std::time::Instant::now();
+    let result = runner.call(&req.entry, &mut values, req.fuel);
+    let elapsed = started.elapsed();
+    if let (Some((i, elem)), Some(path)) = (out_index, &req.out)
+        && let Value::SliceMut(v) = &values[i]
+    {
+        let size = (elem.bits() / 8) as usize;
+        let bytes: Vec<u8> = v
+            .iter()
+            .flat_map(|x| (*x as u64).to_le_bytes()[..size].to_vec())
+            .collect();
+        if let Err(e) = std::fs::write(path, bytes) {
+            eprintln!("kplc: cannot write `{}`: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    let lines = LineIndex::new(&src);
+    match result {
+        Ok(value) => {
+            match value {
+                Some(Value::Int(v)) => println!("{}: returned {v} ({elapsed:.2?})", req.entry),
+                Some(Value::Bool(b)) => println!("{}: returned {b} ({elapsed:.2?})", req.entry),
+                _ => println!("{}: returned ({elapsed:.2?})", req.entry),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(CallError::Trap(t)) => {
+            let (line, col) = lines.line_col(&src, t.source_offset as usize);
+            eprintln!(
+                "kplc: {}: trap {} ({}) at {}:{line}:{col}",
+                req.entry,
+                t.kind,
+                t.kind.describe(),
+                req.file.display()
+            );
+            ExitCode::from(3)
+        }
+        Err(e) => {
+            eprintln!("kplc: {e}");
             ExitCode::from(2)
         }
     }

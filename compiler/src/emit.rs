@@ -1,0 +1,795 @@
+//! x86-64 emission with dynasmrt into one position-independent buffer:
+//! every function, then the trap-site stubs and the shared unwind stub. The
+//! code reaches read-only data and import slots RIP-relatively; those
+//! displacements are patched once the code length (and so the image layout)
+//! is known. The forms emitted are exactly those of
+//! `book/src/runtime/abi.md`: no red zone, no SSE, `endbr64` at every
+//! function entry, no indirect jumps, checks before every access that is not
+//! proven in range, a fuel decrement on every loop back-edge.
+
+// dynasm's expansion of dynamic registers (`Rq(r)`) converts the register
+// number with `.into()`, which clippy sees as a same-type conversion.
+#![allow(clippy::useless_conversion)]
+
+use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler, dynasm, x64::X64Relocation};
+
+use crate::ir::*;
+use crate::lower::Module;
+use crate::regalloc::{self, Allocation, Loc};
+use crate::x86::{self, Mem};
+
+const RAX: u8 = 0;
+const RCX: u8 = 1;
+const RDX: u8 = 2;
+const RSP: u8 = 4;
+const RDI: u8 = 7;
+const R14: u8 = 14;
+const R15: u8 = 15;
+const ARG_REGS: [u8; 6] = [7, 6, 2, 1, 8, 9];
+/// Context block offsets (see the ABI chapter).
+const CTX_TRAP_SITE: i32 = 0x08;
+const CTX_SLICE_PTR: i32 = 0x20;
+const CTX_SLICE_LEN: i32 = 0x60;
+/// Bytes at the bottom of every frame for staging call arguments.
+const STAGING: u32 = 48;
+
+/// What a RIP-relative displacement points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RipTarget {
+    Rodata(u32),
+    ImportSlot(u32),
+}
+
+/// Per-function facts for the object file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuncInfo {
+    pub name: String,
+    pub exported: bool,
+    pub offset: u32,
+    pub len: u32,
+    /// Bytes of stack this function's frame takes, return address included.
+    pub frame_bytes: u32,
+    pub callees: Vec<u32>,
+}
+
+/// The emitted machine code and everything needed to place it.
+#[derive(Clone, Debug, Default)]
+pub struct Code {
+    pub bytes: Vec<u8>,
+    pub funcs: Vec<FuncInfo>,
+    /// Per trap site: code offset of the checked operation.
+    pub site_offsets: Vec<u32>,
+    /// (disp32 position in `bytes`, target), to patch at layout time.
+    pub rip_fixups: Vec<(u32, RipTarget)>,
+    /// (code offset, source byte offset), ascending by code offset.
+    pub source_map: Vec<(u32, u32)>,
+    /// Labels for the disassembly: (offset, name).
+    pub labels: Vec<(u32, String)>,
+}
+
+/// Layout of the loaded image: code, then rodata, then import slots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageLayout {
+    pub rodata_offset: u32,
+    pub slots_offset: u32,
+    pub image_len: u32,
+}
+
+pub fn image_layout(code_len: u32, rodata_len: u32, n_imports: u32) -> ImageLayout {
+    let rodata_offset = code_len.div_ceil(16) * 16;
+    let slots_offset = (rodata_offset + rodata_len).div_ceil(8) * 8;
+    ImageLayout {
+        rodata_offset,
+        slots_offset,
+        image_len: slots_offset + 8 * n_imports,
+    }
+}
+
+impl Code {
+    /// Writes the final RIP-relative displacements for this layout.
+    pub fn patch(&mut self, layout: &ImageLayout) {
+        for &(at, target) in &self.rip_fixups {
+            let dest = match target {
+                RipTarget::Rodata(o) => layout.rodata_offset + o,
+                RipTarget::ImportSlot(i) => layout.slots_offset + 8 * i,
+            };
+            let disp = i64::from(dest) - i64::from(at + 4);
+            self.bytes[at as usize..at as usize + 4].copy_from_slice(&(disp as i32).to_le_bytes());
+        }
+    }
+}
+
+struct Emitter {
+    ops: VecAssembler<X64Relocation>,
+    func_labels: Vec<DynamicLabel>,
+    site_labels: Vec<DynamicLabel>,
+    unwind: DynamicLabel,
+    code: Code,
+    alloc: Allocation,
+    frame: u32,
+    spill_base: u32,
+    agg_base: u32,
+    pushes: Vec<u8>,
+    last_src: u32,
+}
+
+pub fn emit(module: &Module) -> Code {
+    let mut ops = VecAssembler::<X64Relocation>::new(0);
+    let func_labels: Vec<DynamicLabel> = module
+        .funcs
+        .iter()
+        .map(|_| ops.new_dynamic_label())
+        .collect();
+    let site_labels: Vec<DynamicLabel> = module
+        .sites
+        .iter()
+        .map(|_| ops.new_dynamic_label())
+        .collect();
+    let unwind = ops.new_dynamic_label();
+    let mut e = Emitter {
+        ops,
+        func_labels,
+        site_labels,
+        unwind,
+        code: Code {
+            site_offsets: vec![0; module.sites.len()],
+            ..Code::default()
+        },
+        alloc: Allocation {
+            loc: vec![],
+            spill_slots: 0,
+            callee_saved_used: vec![],
+            order: vec![],
+        },
+        frame: 0,
+        spill_base: 0,
+        agg_base: 0,
+        pushes: vec![],
+        last_src: u32::MAX,
+    };
+    for (i, f) in module.funcs.iter().enumerate() {
+        e.function(i, f);
+    }
+    // Trap stubs: record which site trapped, then unwind to the trampoline.
+    for (k, label) in e.site_labels.clone().into_iter().enumerate() {
+        let at = e.ops.offset().0 as u32;
+        e.code.labels.push((at, format!("trap_site_{k}")));
+        dynasm!(e.ops ; .arch x64 ; =>label);
+        let b = x86::store_imm64(
+            Mem::Base {
+                base: R15,
+                index: None,
+                disp: CTX_TRAP_SITE,
+            },
+            k as i32,
+        );
+        e.ops.extend(b);
+        let unwind = e.unwind;
+        dynasm!(e.ops ; .arch x64 ; jmp =>unwind);
+    }
+    let at = e.ops.offset().0 as u32;
+    e.code.labels.push((at, "trap_unwind".to_string()));
+    let unwind = e.unwind;
+    dynasm!(e.ops ; .arch x64 ; =>unwind ; mov rsp, QWORD [r15] ; ret);
+    let mut code = e.code;
+    code.bytes = e.ops.finalize().unwrap_or_default();
+    code
+}
+
+impl Emitter {
+    fn here(&self) -> u32 {
+        self.ops.offset().0 as u32
+    }
+
+    fn mark_source(&mut self, pos: u32) {
+        if pos != self.last_src {
+            self.last_src = pos;
+            let at = self.here();
+            if let Some(last) = self.code.source_map.last_mut()
+                && last.0 == at
+            {
+                last.1 = pos;
+                return;
+            }
+            self.code.source_map.push((at, pos));
+        }
+    }
+
+    fn spill_mem(&self, slot: u32) -> Mem {
+        Mem::Base {
+            base: RSP,
+            index: None,
+            disp: (self.spill_base + 8 * slot) as i32,
+        }
+    }
+
+    /// A register holding `v` (loading a spilled value into `scratch`).
+    fn get(&mut self, v: V, scratch: u8) -> u8 {
+        match self.alloc.loc[v as usize] {
+            Loc::Reg(r) => r,
+            Loc::Spill(s) => {
+                let b = x86::load(scratch, self.spill_mem(s), 8, false);
+                self.ops.extend(b);
+                scratch
+            }
+            Loc::Unused => scratch,
+        }
+    }
+
+    /// The register to compute `v` into.
+    fn target(&self, v: V, scratch: u8) -> u8 {
+        match self.alloc.loc[v as usize] {
+            Loc::Reg(r) => r,
+            _ => scratch,
+        }
+    }
+
+    /// Stores a value computed in `reg` to `v`'s home if it is spilled.
+    fn put(&mut self, v: V, reg: u8) {
+        match self.alloc.loc[v as usize] {
+            Loc::Reg(r) if r != reg => {
+                dynasm!(self.ops ; .arch x64 ; mov Rq(r), Rq(reg));
+            }
+            Loc::Spill(s) => {
+                let b = x86::store(reg, self.spill_mem(s), 8);
+                self.ops.extend(b);
+            }
+            _ => {}
+        }
+    }
+
+    fn mov(&mut self, dst: u8, src: u8) {
+        if dst != src {
+            dynasm!(self.ops ; .arch x64 ; mov Rq(dst), Rq(src));
+        }
+    }
+
+    fn load_imm(&mut self, r: u8, value: i64) {
+        if value == 0 {
+            dynasm!(self.ops ; .arch x64 ; xor Rd(r), Rd(r));
+        } else if let Ok(v) = u32::try_from(value) {
+            dynasm!(self.ops ; .arch x64 ; mov Rd(r), v as i32);
+        } else if let Ok(v) = i32::try_from(value) {
+            dynasm!(self.ops ; .arch x64 ; mov Rq(r), v);
+        } else {
+            dynasm!(self.ops ; .arch x64 ; mov Rq(r), QWORD value);
+        }
+    }
+
+    fn function(&mut self, index: usize, f: &Func) {
+        let mut f = f.clone();
+        crate::opt::optimize(&mut f);
+        self.alloc = regalloc::allocate(&f);
+        self.pushes = self.alloc.callee_saved_used.clone();
+        self.spill_base = STAGING;
+        let agg_base = STAGING + 8 * self.alloc.spill_slots;
+        self.agg_base = agg_base.div_ceil(16) * 16;
+        let body = self.agg_base + f.aggregate_bytes;
+        // At entry rsp ≡ 8 (mod 16); keep it 16-aligned at every call.
+        let pushed = 8 + 8 * self.pushes.len() as u32;
+        self.frame = (body + pushed).div_ceil(16) * 16 - pushed;
+        let start = self.here();
+        self.code.labels.push((start, f.name.clone()));
+        let label = self.func_labels[index];
+        dynasm!(self.ops ; .arch x64 ; =>label);
+        // endbr64: a valid indirect-branch target on kernels with IBT.
+        self.ops.extend([0xf3, 0x0f, 0x1e, 0xfa]);
+        for r in self.pushes.clone() {
+            dynasm!(self.ops ; .arch x64 ; push Rq(r));
+        }
+        let frame = self.frame as i32;
+        if frame > 0 {
+            dynasm!(self.ops ; .arch x64 ; sub rsp, frame);
+        }
+        // Parameters arrive in argument registers: stage them, then move
+        // each to its allocated home (avoids parallel-move conflicts).
+        for (k, _) in f.params.iter().enumerate() {
+            let b = x86::store(ARG_REGS[k], stage(k), 8);
+            self.ops.extend(b);
+        }
+        for (k, &p) in f.params.iter().enumerate() {
+            match self.alloc.loc[p as usize] {
+                Loc::Reg(r) => self.ops.extend(x86::load(r, stage(k), 8, false)),
+                Loc::Spill(_) => {
+                    self.ops.extend(x86::load(RAX, stage(k), 8, false));
+                    self.put(p, RAX);
+                }
+                Loc::Unused => {}
+            }
+        }
+        let block_labels: Vec<DynamicLabel> = f
+            .blocks
+            .iter()
+            .map(|_| self.ops.new_dynamic_label())
+            .collect();
+        let order = self.alloc.order.clone();
+        let mut use_count = vec![0u32; f.n_vregs as usize];
+        let mut buf = Vec::new();
+        for b in &f.blocks {
+            for (inst, _) in &b.insts {
+                buf.clear();
+                inst.uses(&mut buf);
+                for &u in &buf {
+                    use_count[u as usize] += 1;
+                }
+            }
+            if let Term::Branch { cond: v, .. } | Term::Ret(Some(v)) = &b.term {
+                use_count[*v as usize] += 1;
+            }
+        }
+        let mut callees = Vec::new();
+        for (pos, &b) in order.iter().enumerate() {
+            let next = order.get(pos + 1).copied();
+            let block = &f.blocks[b as usize];
+            let l = block_labels[b as usize];
+            dynasm!(self.ops ; .arch x64 ; =>l);
+            // A branch on a comparison computed just before it is fused.
+            let fused = matches!(
+                (&block.term, block.insts.last()),
+                (
+                    Term::Branch { cond, .. },
+                    Some((Inst::Cmp { dst, .. } | Inst::CmpImm { dst, .. }, _)),
+                ) if dst == cond && use_count[*cond as usize] == 1
+            );
+            let n = block.insts.len();
+            let mut fused_cc = None;
+            for (k, (inst, src)) in block.insts.iter().enumerate() {
+                self.mark_source(*src);
+                if fused && k == n - 1 {
+                    fused_cc = Some(self.compare(inst));
+                    continue;
+                }
+                if let Inst::Call { func, .. } = inst {
+                    callees.push(*func);
+                }
+                self.inst(inst);
+            }
+            self.mark_source(block.term_pos);
+            match &block.term {
+                Term::Jump(t) => {
+                    if Some(*t) != next {
+                        let l = block_labels[*t as usize];
+                        dynasm!(self.ops ; .arch x64 ; jmp =>l);
+                    }
+                }
+                Term::Branch { cond, then, els } => {
+                    let (lt, le) = (block_labels[*then as usize], block_labels[*els as usize]);
+                    let cc = match fused_cc {
+                        Some(cc) => cc,
+                        None => {
+                            let r = self.get(*cond, RAX);
+                            dynasm!(self.ops ; .arch x64 ; test Rq(r), Rq(r));
+                            Cc::Ne
+                        }
+                    };
+                    if Some(*then) == next {
+                        self.jcc(cc.invert(), le);
+                    } else {
+                        self.jcc(cc, lt);
+                        if Some(*els) != next {
+                            dynasm!(self.ops ; .arch x64 ; jmp =>le);
+                        }
+                    }
+                }
+                Term::Ret(v) => {
+                    if let Some(v) = v {
+                        let r = self.get(*v, RAX);
+                        self.mov(RAX, r);
+                    }
+                    self.epilogue();
+                }
+            }
+        }
+        let end = self.here();
+        callees.sort_unstable();
+        callees.dedup();
+        self.code.funcs.push(FuncInfo {
+            name: f.name.clone(),
+            exported: f.exported,
+            offset: start,
+            len: end - start,
+            frame_bytes: self.frame + pushed,
+            callees,
+        });
+    }
+
+    fn epilogue(&mut self) {
+        let frame = self.frame as i32;
+        if frame > 0 {
+            dynasm!(self.ops ; .arch x64 ; add rsp, frame);
+        }
+        for r in self.pushes.clone().into_iter().rev() {
+            dynasm!(self.ops ; .arch x64 ; pop Rq(r));
+        }
+        dynasm!(self.ops ; .arch x64 ; ret);
+    }
+
+    fn jcc(&mut self, cc: Cc, l: DynamicLabel) {
+        match cc {
+            Cc::Eq => dynasm!(self.ops ; .arch x64 ; je =>l),
+            Cc::Ne => dynasm!(self.ops ; .arch x64 ; jne =>l),
+            Cc::Lt => dynasm!(self.ops ; .arch x64 ; jl =>l),
+            Cc::Le => dynasm!(self.ops ; .arch x64 ; jle =>l),
+            Cc::Gt => dynasm!(self.ops ; .arch x64 ; jg =>l),
+            Cc::Ge => dynasm!(self.ops ; .arch x64 ; jge =>l),
+            Cc::B => dynasm!(self.ops ; .arch x64 ; jb =>l),
+            Cc::Be => dynasm!(self.ops ; .arch x64 ; jbe =>l),
+            Cc::A => dynasm!(self.ops ; .arch x64 ; ja =>l),
+            Cc::Ae => dynasm!(self.ops ; .arch x64 ; jae =>l),
+        }
+    }
+
+    /// Emits the `cmp` of a comparison and returns its condition.
+    fn compare(&mut self, inst: &Inst) -> Cc {
+        match *inst {
+            Inst::Cmp { cc, a, b, .. } => {
+                let ra = self.get(a, RAX);
+                let rb = self.get(b, RCX);
+                dynasm!(self.ops ; .arch x64 ; cmp Rq(ra), Rq(rb));
+                cc
+            }
+            Inst::CmpImm { cc, a, imm, .. } => {
+                let ra = self.get(a, RAX);
+                dynasm!(self.ops ; .arch x64 ; cmp Rq(ra), imm);
+                cc
+            }
+            _ => Cc::Ne,
+        }
+    }
+
+    fn setcc(&mut self, cc: Cc) {
+        match cc {
+            Cc::Eq => dynasm!(self.ops ; .arch x64 ; sete al),
+            Cc::Ne => dynasm!(self.ops ; .arch x64 ; setne al),
+            Cc::Lt => dynasm!(self.ops ; .arch x64 ; setl al),
+            Cc::Le => dynasm!(self.ops ; .arch x64 ; setle al),
+            Cc::Gt => dynasm!(self.ops ; .arch x64 ; setg al),
+            Cc::Ge => dynasm!(self.ops ; .arch x64 ; setge al),
+            Cc::B => dynasm!(self.ops ; .arch x64 ; setb al),
+            Cc::Be => dynasm!(self.ops ; .arch x64 ; setbe al),
+            Cc::A => dynasm!(self.ops ; .arch x64 ; seta al),
+            Cc::Ae => dynasm!(self.ops ; .arch x64 ; setae al),
+        }
+        dynasm!(self.ops ; .arch x64 ; movzx eax, al);
+    }
+
+    fn site_check(&mut self, site: SiteId) -> DynamicLabel {
+        self.code.site_offsets[site as usize] = self.here();
+        self.site_labels[site as usize]
+    }
+
+    fn inst(&mut self, inst: &Inst) {
+        match *inst {
+            Inst::Const { dst, value } => {
+                let r = self.target(dst, RAX);
+                self.load_imm(r, value);
+                self.put(dst, r);
+            }
+            Inst::Copy { dst, src } => {
+                let s = self.get(src, RAX);
+                self.put(dst, s);
+            }
+            Inst::Bin { op, dst, a, b } => {
+                if matches!(op, Op::Shl | Op::Shr | Op::Sar) {
+                    let rb = self.get(b, RCX);
+                    self.mov(RCX, rb);
+                    let ra = self.get(a, RAX);
+                    self.mov(RAX, ra);
+                    match op {
+                        Op::Shl => dynasm!(self.ops ; .arch x64 ; shl rax, cl),
+                        Op::Shr => dynasm!(self.ops ; .arch x64 ; shr rax, cl),
+                        _ => dynasm!(self.ops ; .arch x64 ; sar rax, cl),
+                    }
+                    self.put(dst, RAX);
+                    return;
+                }
+                let ra = self.get(a, RAX);
+                let rb = self.get(b, RCX);
+                let t = self.target(dst, RAX);
+                // Compute into t without clobbering b first.
+                let (t, src) = if t == rb && t != ra {
+                    if matches!(op, Op::Add | Op::Mul | Op::And | Op::Or | Op::Xor) {
+                        (t, ra)
+                    } else {
+                        self.mov(RAX, ra);
+                        (RAX, rb)
+                    }
+                } else {
+                    self.mov(t, ra);
+                    (t, rb)
+                };
+                match op {
+                    Op::Add => dynasm!(self.ops ; .arch x64 ; add Rq(t), Rq(src)),
+                    Op::Sub => dynasm!(self.ops ; .arch x64 ; sub Rq(t), Rq(src)),
+                    Op::Mul => dynasm!(self.ops ; .arch x64 ; imul Rq(t), Rq(src)),
+                    Op::And => dynasm!(self.ops ; .arch x64 ; and Rq(t), Rq(src)),
+                    Op::Or => dynasm!(self.ops ; .arch x64 ; or Rq(t), Rq(src)),
+                    _ => dynasm!(self.ops ; .arch x64 ; xor Rq(t), Rq(src)),
+                }
+                self.put(dst, t);
+            }
+            Inst::BinImm { op, dst, a, imm } => {
+                let ra = self.get(a, RAX);
+                let t = self.target(dst, RAX);
+                if op == Op::Mul {
+                    dynasm!(self.ops ; .arch x64 ; imul Rq(t), Rq(ra), imm);
+                    self.put(dst, t);
+                    return;
+                }
+                self.mov(t, ra);
+                let sh = (imm & 63) as i8;
+                match op {
+                    Op::Add => dynasm!(self.ops ; .arch x64 ; add Rq(t), imm),
+                    Op::Sub => dynasm!(self.ops ; .arch x64 ; sub Rq(t), imm),
+                    Op::And => dynasm!(self.ops ; .arch x64 ; and Rq(t), imm),
+                    Op::Or => dynasm!(self.ops ; .arch x64 ; or Rq(t), imm),
+                    Op::Xor => dynasm!(self.ops ; .arch x64 ; xor Rq(t), imm),
+                    Op::Shl => dynasm!(self.ops ; .arch x64 ; shl Rq(t), sh),
+                    Op::Shr => dynasm!(self.ops ; .arch x64 ; shr Rq(t), sh),
+                    Op::Sar => dynasm!(self.ops ; .arch x64 ; sar Rq(t), sh),
+                    Op::Mul => {}
+                }
+                self.put(dst, t);
+            }
+            Inst::Neg { dst, a } | Inst::Not { dst, a } => {
+                let ra = self.get(a, RAX);
+                let t = self.target(dst, RAX);
+                self.mov(t, ra);
+                if matches!(inst, Inst::Neg { .. }) {
+                    dynasm!(self.ops ; .arch x64 ; neg Rq(t));
+                } else {
+                    dynasm!(self.ops ; .arch x64 ; not Rq(t));
+                }
+                self.put(dst, t);
+            }
+            Inst::Norm { dst, a, ty } => {
+                let ra = self.get(a, RAX);
+                let t = self.target(dst, RAX);
+                match (ty.size, ty.signed) {
+                    (1, false) => dynasm!(self.ops ; .arch x64 ; movzx Rd(t), Rb(ra)),
+                    (1, true) => dynasm!(self.ops ; .arch x64 ; movsx Rq(t), Rb(ra)),
+                    (2, false) => dynasm!(self.ops ; .arch x64 ; movzx Rd(t), Rw(ra)),
+                    (2, true) => dynasm!(self.ops ; .arch x64 ; movsx Rq(t), Rw(ra)),
+                    (4, false) => dynasm!(self.ops ; .arch x64 ; mov Rd(t), Rd(ra)),
+                    (4, true) => dynasm!(self.ops ; .arch x64 ; movsxd Rq(t), Rd(ra)),
+                    _ => self.mov(t, ra),
+                }
+                self.put(dst, t);
+            }
+            Inst::Cmp { dst, .. } | Inst::CmpImm { dst, .. } => {
+                let cc = self.compare(inst);
+                self.setcc(cc);
+                self.put(dst, RAX);
+            }
+            Inst::Div {
+                dst,
+                a,
+                b,
+                signed,
+                rem,
+                min,
+                div0,
+                overflow,
+            } => {
+                let rb = self.get(b, RCX);
+                self.mov(RCX, rb);
+                let l0 = self.site_check(div0);
+                dynasm!(self.ops ; .arch x64 ; test rcx, rcx ; jz =>l0);
+                let ra = self.get(a, RAX);
+                self.mov(RAX, ra);
+                if let Some(min) = min {
+                    let ok = self.ops.new_dynamic_label();
+                    let lo = self.site_check(overflow);
+                    dynasm!(self.ops ; .arch x64 ; cmp rcx, -1 ; jne =>ok);
+                    self.load_imm(RDX, min);
+                    dynasm!(self.ops ; .arch x64 ; cmp rax, rdx ; je =>lo ; =>ok);
+                }
+                if signed {
+                    dynasm!(self.ops ; .arch x64 ; cqo ; idiv rcx);
+                } else {
+                    dynasm!(self.ops ; .arch x64 ; xor edx, edx ; div rcx);
+                }
+                self.put(dst, if rem { RDX } else { RAX });
+            }
+            Inst::Load { dst, addr, ty } => {
+                let t = self.target(dst, RAX);
+                let mem = self.address(addr, ty.size);
+                self.ops.extend(x86::load(t, mem, ty.size, ty.signed));
+                self.put(dst, t);
+            }
+            Inst::Store { addr, src, ty } => {
+                // The address may use rax/rcx/rdx; keep the value elsewhere.
+                let value = match self.alloc.loc[src as usize] {
+                    Loc::Reg(r) => r,
+                    _ => {
+                        // r11 is allocatable; use the staging area instead.
+                        let r = self.get(src, RAX);
+                        self.ops.extend(x86::store(r, stage(5), 8));
+                        u8::MAX
+                    }
+                };
+                let mem = self.address(addr, ty.size);
+                let value = if value == u8::MAX {
+                    // rax/rcx/rdx may be taken by the address; rdi is restored after.
+                    let free = [RAX, RCX, RDX]
+                        .into_iter()
+                        .find(|r| !mem_uses(mem, *r))
+                        .unwrap_or(RAX);
+                    self.ops.extend(x86::load(free, stage(5), 8, false));
+                    free
+                } else {
+                    value
+                };
+                self.ops.extend(x86::store(value, mem, ty.size));
+            }
+            Inst::SliceLen { dst, handle } => {
+                let h = self.get(handle, RAX);
+                self.mov(RAX, h);
+                dynasm!(self.ops ; .arch x64 ; and eax, 7);
+                let t = self.target(dst, RAX);
+                self.ops.extend(x86::load(
+                    t,
+                    Mem::Base {
+                        base: R15,
+                        index: Some((RAX, 8)),
+                        disp: CTX_SLICE_LEN,
+                    },
+                    8,
+                    false,
+                ));
+                self.put(dst, t);
+            }
+            Inst::Call {
+                dst,
+                func,
+                ref args,
+            } => {
+                for (k, &a) in args.iter().enumerate() {
+                    let r = self.get(a, RAX);
+                    self.ops.extend(x86::store(r, stage(k), 8));
+                }
+                for (k, &reg) in ARG_REGS.iter().enumerate().take(args.len()) {
+                    self.ops.extend(x86::load(reg, stage(k), 8, false));
+                }
+                let l = self.func_labels[func as usize];
+                dynasm!(self.ops ; .arch x64 ; call =>l);
+                if let Some(d) = dst {
+                    self.put(d, RAX);
+                }
+            }
+            Inst::CallImport {
+                dst,
+                slot,
+                ref args,
+            } => {
+                // rdi = context; KPL arguments follow, a string taking two.
+                let mut k = 1;
+                let mut staged = Vec::new();
+                for a in args {
+                    match *a {
+                        ImportArg::Value(v) => {
+                            let r = self.get(v, RAX);
+                            self.ops.extend(x86::store(r, stage(k), 8));
+                            staged.push((k, None));
+                            k += 1;
+                        }
+                        ImportArg::Str { offset, len } => {
+                            staged.push((k, Some(i64::from(offset))));
+                            staged.push((k + 1, Some(i64::from(len))));
+                            k += 2;
+                        }
+                    }
+                }
+                for (k, imm) in staged {
+                    match imm {
+                        None => self.ops.extend(x86::load(ARG_REGS[k], stage(k), 8, false)),
+                        Some(v) => self.load_imm(ARG_REGS[k], v),
+                    }
+                }
+                dynasm!(self.ops ; .arch x64 ; mov rdi, r15);
+                let bytes = x86::call_mem(Mem::Rip { disp: 0 });
+                let at = self.here() + x86::rip_disp_offset(bytes.len()) as u32;
+                self.ops.extend(bytes);
+                self.code.rip_fixups.push((at, RipTarget::ImportSlot(slot)));
+                if let Some(d) = dst {
+                    self.put(d, RAX);
+                }
+            }
+            Inst::Budget { site } => {
+                let l = self.site_check(site);
+                dynasm!(self.ops ; .arch x64 ; dec r13 ; jz =>l);
+            }
+            Inst::Trap { site } => {
+                let l = self.site_check(site);
+                dynasm!(self.ops ; .arch x64 ; jmp =>l);
+            }
+        }
+        let _ = RDI;
+    }
+
+    /// Emits the checks and base computation for an access and returns the
+    /// memory operand. Uses rdx for a base register and rcx for a spilled
+    /// index, so the access itself may use rax.
+    fn address(&mut self, addr: Addr, _size: u8) -> Mem {
+        let disp = addr.disp as i32;
+        let index = addr.index.map(|i| (self.get(i.v, RCX), i));
+        let base = match addr.base {
+            Base::Stack(off) => (RSP, disp + (self.agg_base + off) as i32),
+            Base::Static(off) => (R14, disp + off as i32),
+            Base::Rodata(off) => {
+                let bytes = x86::lea(RDX, Mem::Rip { disp: 0 });
+                let at = self.here() + x86::rip_disp_offset(bytes.len()) as u32;
+                self.ops.extend(bytes);
+                self.code.rip_fixups.push((at, RipTarget::Rodata(off)));
+                (RDX, disp)
+            }
+            Base::Slice(h) => {
+                let rh = self.get(h, RDX);
+                self.mov(RDX, rh);
+                dynasm!(self.ops ; .arch x64 ; and edx, 7);
+                if let Some((
+                    ri,
+                    Index {
+                        check: Check::SliceLen(site),
+                        ..
+                    },
+                )) = index
+                {
+                    let l = self.site_check(site);
+                    self.ops.extend(x86::cmp_reg_mem(
+                        ri,
+                        Mem::Base {
+                            base: R15,
+                            index: Some((RDX, 8)),
+                            disp: CTX_SLICE_LEN,
+                        },
+                    ));
+                    dynasm!(self.ops ; .arch x64 ; jae =>l);
+                }
+                self.ops.extend(x86::load(
+                    RDX,
+                    Mem::Base {
+                        base: R15,
+                        index: Some((RDX, 8)),
+                        disp: CTX_SLICE_PTR,
+                    },
+                    8,
+                    false,
+                ));
+                (RDX, disp)
+            }
+        };
+        if let Some((
+            ri,
+            Index {
+                check: Check::Below(limit, site),
+                ..
+            },
+        )) = index
+        {
+            let l = self.site_check(site);
+            let limit = limit.min(i32::MAX as u64) as i32;
+            dynasm!(self.ops ; .arch x64 ; cmp Rq(ri), limit ; jae =>l);
+        }
+        Mem::Base {
+            base: base.0,
+            index: index.map(|(r, i)| (r, i.scale)),
+            disp: base.1,
+        }
+    }
+}
+
+fn stage(k: usize) -> Mem {
+    Mem::Base {
+        base: RSP,
+        index: None,
+        disp: 8 * k as i32,
+    }
+}
+
+fn mem_uses(mem: Mem, r: u8) -> bool {
+    match mem {
+        Mem::Base { base, index, .. } => base == r || index.is_some_and(|(i, _)| i == r),
+        Mem::Rip { .. } => false,
+    }
+}

@@ -1,0 +1,238 @@
+//! Running compiled plugins on the host runtime: converts a compiled image to
+//! the host's load format, marshals typed arguments (integers, bools and
+//! slices with their element types), and maps traps back to source lines.
+
+use kpl_host::{Arg, ImageSpec, Instance, LoadError};
+use kpl_lang::types::{IntTy, Ty};
+
+use crate::codegen::Compiled;
+
+/// A typed argument for an export.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Int(i128),
+    Bool(bool),
+    /// A read-only slice's elements.
+    Slice(Vec<i128>),
+    /// A writable slice's initial elements; updated in place by [`Runner::call`].
+    SliceMut(Vec<i128>),
+}
+
+/// The outcome of an invocation that did not return normally.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrapInfo {
+    pub kind: kpl_host::TrapKind,
+    /// Byte offset in the source of the trapping operation.
+    pub source_offset: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallError {
+    NoSuchExport(String),
+    Arity { expected: usize, given: usize },
+    BadArgument { index: usize, why: String },
+    Trap(TrapInfo),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::NoSuchExport(n) => write!(f, "the plugin exports no function `{n}`"),
+            CallError::Arity { expected, given } => {
+                write!(f, "the export takes {expected} argument(s), {given} given")
+            }
+            CallError::BadArgument { index, why } => write!(f, "argument {}: {why}", index + 1),
+            CallError::Trap(t) => write!(f, "trap: {}", t.kind.describe()),
+        }
+    }
+}
+
+/// A loaded plugin plus what is needed to call it by name with typed values.
+pub struct Runner {
+    pub compiled: Compiled,
+    pub instance: Instance,
+}
+
+pub fn image_spec(c: &Compiled) -> ImageSpec {
+    ImageSpec {
+        image: c.image(),
+        rodata_offset: c.layout.rodata_offset,
+        rodata_len: c.rodata.len() as u32,
+        slots_offset: c.layout.slots_offset,
+        imports: c
+            .imports
+            .iter()
+            .map(|i| (i.module.clone(), i.name.clone(), i.hash))
+            .collect(),
+        data_init: c.data_init.clone(),
+        data_size: c.data_size,
+        sites: c
+            .sites
+            .iter()
+            .map(|&(kind, off, _)| (kind as u8, off))
+            .collect(),
+    }
+}
+
+fn elem_bytes(t: IntTy, values: &[i128]) -> Vec<u8> {
+    let size = (t.bits() / 8) as usize;
+    let mut out = Vec::with_capacity(values.len() * size);
+    for &v in values {
+        out.extend_from_slice(&(t.wrap(v) as u64).to_le_bytes()[..size]);
+    }
+    out
+}
+
+fn read_elems(t: IntTy, bytes: &[u8]) -> Vec<i128> {
+    let size = (t.bits() / 8) as usize;
+    bytes
+        .chunks_exact(size)
+        .map(|c| {
+            let mut b = [0u8; 8];
+            b[..size].copy_from_slice(c);
+            t.wrap(i128::from(u64::from_le_bytes(b)))
+        })
+        .collect()
+}
+
+/// Interprets a canonical 64-bit register value as a value of `ty`.
+pub fn decode_result(ty: &Ty, raw: u64) -> Value {
+    match ty {
+        Ty::Bool => Value::Bool(raw & 1 != 0),
+        Ty::Int(t) => Value::Int(t.wrap(i128::from(raw))),
+        _ => Value::Int(i128::from(raw)),
+    }
+}
+
+impl Runner {
+    pub fn new(compiled: Compiled) -> Result<Runner, LoadError> {
+        let instance = Instance::load(&image_spec(&compiled))?;
+        Ok(Runner { compiled, instance })
+    }
+
+    /// Calls an export. Writable slices in `args` are updated with the
+    /// plugin's writes (also after a trap: effects are not rolled back).
+    pub fn call(
+        &mut self,
+        name: &str,
+        args: &mut [Value],
+        fuel: u64,
+    ) -> Result<Option<Value>, CallError> {
+        let (index, func) = self
+            .compiled
+            .code
+            .funcs
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.exported && f.name == name)
+            .ok_or_else(|| CallError::NoSuchExport(name.to_string()))?;
+        let entry = func.offset;
+        let (params, ret) = self.compiled.signatures[index].clone();
+        if params.len() != args.len() {
+            return Err(CallError::Arity {
+                expected: params.len(),
+                given: args.len(),
+            });
+        }
+        let mut buffers: Vec<Vec<u8>> = Vec::new();
+        let mut plan = Vec::new();
+        for (i, (p, a)) in params.iter().zip(args.iter()).enumerate() {
+            let bad = |why: &str| CallError::BadArgument {
+                index: i,
+                why: why.to_string(),
+            };
+            match (p, a) {
+                (Ty::Int(t), Value::Int(v)) => {
+                    if *v < IntTy::min(*t) || *v > IntTy::max(*t) {
+                        return Err(bad(&format!("{v} does not fit in {}", t.name())));
+                    }
+                    plan.push((0, t.wrap(*v) as u64));
+                }
+                (Ty::Bool, Value::Bool(b)) => plan.push((0, u64::from(*b))),
+                (
+                    Ty::Slice {
+                        mutable: false,
+                        elem,
+                    },
+                    Value::Slice(v) | Value::SliceMut(v),
+                ) => {
+                    buffers.push(elem_bytes(*elem, v));
+                    plan.push((1, (buffers.len() - 1) as u64));
+                }
+                (
+                    Ty::Slice {
+                        mutable: true,
+                        elem,
+                    },
+                    Value::SliceMut(v),
+                ) => {
+                    buffers.push(elem_bytes(*elem, v));
+                    plan.push((2, (buffers.len() - 1) as u64));
+                }
+                (Ty::Slice { mutable: true, .. }, _) => {
+                    return Err(bad("expected a writable slice"));
+                }
+                _ => return Err(bad(&format!("expected a value of type {p}"))),
+            }
+        }
+        let result = {
+            let mut host_args: Vec<Arg<'_>> = Vec::new();
+            let mut rest: &mut [Vec<u8>] = &mut buffers;
+            for (i, &(kind, v)) in plan.iter().enumerate() {
+                match kind {
+                    0 => host_args.push(Arg::Int(v)),
+                    _ => {
+                        let (first, tail) = rest.split_at_mut(1);
+                        rest = tail;
+                        let elem_size = match &params[i] {
+                            Ty::Slice { elem, .. } => (elem.bits() / 8) as usize,
+                            _ => 1,
+                        };
+                        let bytes = &mut first[0];
+                        if kind == 1 {
+                            host_args.push(Arg::Slice { bytes, elem_size });
+                        } else {
+                            host_args.push(Arg::SliceMut { bytes, elem_size });
+                        }
+                    }
+                }
+            }
+            self.instance.call(entry, &mut host_args, fuel)
+        };
+        // Copy writable slices back.
+        let mut b = 0;
+        for (i, &(kind, _)) in plan.iter().enumerate() {
+            if kind == 0 {
+                continue;
+            }
+            if kind == 2
+                && let (Ty::Slice { elem, .. }, Value::SliceMut(v)) = (&params[i], &mut args[i])
+            {
+                *v = read_elems(*elem, &buffers[b]);
+            }
+            b += 1;
+        }
+        match result {
+            Ok(raw) => Ok(ret.as_ref().map(|t| decode_result(t, raw))),
+            Err(trap) => Err(CallError::Trap(TrapInfo {
+                kind: trap.kind,
+                source_offset: self.source_offset(trap.code_offset),
+            })),
+        }
+    }
+
+    /// The source byte offset of the operation at a code offset.
+    pub fn source_offset(&self, code_offset: u32) -> u32 {
+        self.compiled
+            .sites
+            .iter()
+            .find(|s| s.1 == code_offset)
+            .map(|s| s.2)
+            .or_else(|| {
+                let map = &self.compiled.code.source_map;
+                let i = map.partition_point(|(o, _)| *o <= code_offset);
+                i.checked_sub(1).map(|i| map[i].1)
+            })
+            .unwrap_or(0)
+    }
+}

@@ -1,0 +1,47 @@
+//! KPL loader core: the `.kpo` object format v1, its validating parser, the
+//! import linker and the image layout, shared by the user-space host runtime
+//! and the Linux kernel module (issue #4 adds the verifier here).
+//!
+//! Built for ring 0 with `-Zbuild-std`, so: no `std`, no allocation (callers
+//! pass buffers), no `unsafe`, no floats, and no panic path on any input —
+//! every slice access is `get`, every size computation checked, enforced by
+//! the lints below. Byte-level format: `book/src/reference/object-format.md`.
+//!
+//! Typical use by a runtime:
+//!
+//! ```text
+//! let obj = Object::parse(bytes)?;                 // every offset checked
+//! link(&obj, HOST_IMPORTS, &mut resolution)?;      // slot -> host function index
+//! let l = obj.layout();                            // image_len, data_size, ...
+//! write_image(&obj, &slot_addresses, image)?;      // code | rodata | slots
+//! write_data(&obj, data)?;                         // statics
+//! // on a trap at site k: obj.trap_site(k), obj.location_of(site.code_offset)
+//! ```
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    clippy::cast_possible_truncation,
+    clippy::float_arithmetic
+)]
+
+mod error;
+pub mod format;
+mod link;
+mod object;
+
+pub use error::{LinkError, LoadError, LoadErrorKind};
+pub use format::{
+    ImageLayout, ScalarType, SectionKind, TrapKind, ValType, image_layout, is_identifier, xxh64,
+};
+pub use link::{HostImport, link, write_data, write_image};
+pub use object::{Export, Function, Import, Object, Signature, SourceLoc, TrapSite};
