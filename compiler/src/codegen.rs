@@ -114,9 +114,6 @@ impl SymbolResolver for Names {
 /// An Intel-syntax listing of the code with symbolic names.
 pub fn disassemble(c: &Compiled) -> String {
     let mut names: HashMap<u64, String> = HashMap::new();
-    for (off, name) in &c.code.labels {
-        names.entry(u64::from(*off)).or_insert_with(|| name.clone());
-    }
     for (i, imp) in c.imports.iter().enumerate() {
         names.insert(
             u64::from(c.layout.slots_offset + 8 * i as u32),
@@ -124,9 +121,38 @@ pub fn disassemble(c: &Compiled) -> String {
         );
     }
     names.insert(u64::from(c.layout.rodata_offset), "rodata".to_string());
-    let starts: HashMap<u64, String> = c
-        .code
-        .labels
+    listing(&c.code.bytes, &c.code.labels, names)
+}
+
+/// The listing of an object file's code: functions by name, imports by
+/// slot, from the object's own tables.
+pub fn disassemble_object(obj: &kpl_runtime_core::Object<'_>) -> String {
+    let layout = obj.layout();
+    let mut names: HashMap<u64, String> = HashMap::new();
+    for (i, imp) in obj.imports().enumerate() {
+        names.insert(
+            u64::from(layout.slots_offset + 8 * i as u32),
+            format!("import.{}::{}", imp.module, imp.name),
+        );
+    }
+    names.insert(u64::from(layout.rodata_offset), "rodata".to_string());
+    let mut labels: Vec<(u32, String)> = obj
+        .functions()
+        .map(|f| (f.code_offset, f.name.to_string()))
+        .collect();
+    // Trap stubs follow the last function.
+    if let Some(end) = obj.functions().map(|f| f.code_offset + f.code_len).max() {
+        labels.push((end, "trap_stubs".to_string()));
+    }
+    labels.sort();
+    listing(obj.code(), &labels, names)
+}
+
+fn listing(code: &[u8], labels: &[(u32, String)], mut names: HashMap<u64, String>) -> String {
+    for (off, name) in labels {
+        names.entry(u64::from(*off)).or_insert_with(|| name.clone());
+    }
+    let starts: HashMap<u64, String> = labels
         .iter()
         .map(|(o, n)| (u64::from(*o), n.clone()))
         .collect();
@@ -141,7 +167,7 @@ pub fn disassemble(c: &Compiled) -> String {
     o.set_memory_size_options(MemorySizeOptions::Always);
     o.set_space_after_operand_separator(true);
     let mut out = String::new();
-    let mut decoder = Decoder::with_ip(64, &c.code.bytes, 0, DecoderOptions::NONE);
+    let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
     let mut inst = Instruction::default();
     let mut text = String::new();
     while decoder.can_decode() {
@@ -152,7 +178,7 @@ pub fn disassemble(c: &Compiled) -> String {
         decoder.decode_out(&mut inst);
         text.clear();
         fmt.format(&inst, &mut text);
-        let bytes = &c.code.bytes[ip as usize..ip as usize + inst.len()];
+        let bytes = &code[ip as usize..ip as usize + inst.len()];
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let _ = writeln!(out, "{ip:04x}:  {hex:<22}{text}");
     }

@@ -111,6 +111,7 @@ struct Emitter {
     agg_base: u32,
     pushes: Vec<u8>,
     last_src: u32,
+    site_src: Vec<u32>,
 }
 
 pub fn emit(module: &Module) -> Code {
@@ -146,6 +147,7 @@ pub fn emit(module: &Module) -> Code {
         agg_base: 0,
         pushes: vec![],
         last_src: u32::MAX,
+        site_src: module.sites.iter().map(|s| s.1).collect(),
     };
     for (i, f) in module.funcs.iter().enumerate() {
         e.function(i, f);
@@ -454,6 +456,8 @@ impl Emitter {
     }
 
     fn site_check(&mut self, site: SiteId) -> DynamicLabel {
+        // The check itself maps to the source of what it checks.
+        self.mark_source(self.site_src[site as usize]);
         self.code.site_offsets[site as usize] = self.here();
         self.site_labels[site as usize]
     }

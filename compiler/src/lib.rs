@@ -7,6 +7,7 @@ pub mod emit;
 pub mod ir;
 pub mod kpo;
 pub mod lower;
+pub mod object;
 pub mod opt;
 pub mod regalloc;
 pub mod render;

@@ -341,6 +341,7 @@ impl Lower<'_, '_> {
                 self.switch_to(join);
             }
             StmtKind::While { cond, body } => {
+                let loop_pos = s.span.start;
                 let header = self.new_block();
                 let body_b = self.new_block();
                 let latch = self.new_block();
@@ -354,7 +355,7 @@ impl Lower<'_, '_> {
                 self.loops.pop();
                 self.terminate(Term::Jump(latch));
                 self.switch_to(latch);
-                self.back_edge(header);
+                self.back_edge(header, loop_pos);
                 self.switch_to(exit);
             }
             StmtKind::For { var, iter, body } => self.for_loop(var, iter, body),
@@ -384,14 +385,17 @@ impl Lower<'_, '_> {
         }
     }
 
-    /// Fuel check and jump back to the loop header.
-    fn back_edge(&mut self, header: BlockId) {
+    /// Fuel check and jump back to the loop header. `loop_pos` is the loop
+    /// statement's source offset: a Budget trap is reported there.
+    fn back_edge(&mut self, header: BlockId, loop_pos: u32) {
+        self.pos = loop_pos;
         let site = self.site(TrapKind::Budget);
         self.emit(Inst::Budget { site });
         self.terminate(Term::Jump(header));
     }
 
     fn for_loop(&mut self, var: &ast::Ident, iter: &ForIter, body: &ast::Block) {
+        let loop_pos = self.pos;
         let (var_id, var_storage) = self.declare(var.span);
         match iter {
             ForIter::Range(lo, hi) => {
@@ -448,7 +452,7 @@ impl Lower<'_, '_> {
                     a: i,
                     imm: 1,
                 });
-                self.back_edge(header);
+                self.back_edge(header, loop_pos);
                 self.switch_to(exit);
             }
             ForIter::Each(seq) => {
@@ -523,7 +527,7 @@ impl Lower<'_, '_> {
                     a: idx,
                     imm: 1,
                 });
-                self.back_edge(header);
+                self.back_edge(header, loop_pos);
                 self.switch_to(exit);
             }
         }
@@ -908,6 +912,7 @@ impl Lower<'_, '_> {
                     }
                 } else {
                     // A counted loop over the elements (with its budget check).
+                    let loop_pos = self.pos;
                     let idx = self.konst(0);
                     let count = self.konst(n as i64);
                     let header = self.new_block();
@@ -940,7 +945,7 @@ impl Lower<'_, '_> {
                         a: idx,
                         imm: 1,
                     });
-                    self.back_edge(header);
+                    self.back_edge(header, loop_pos);
                     self.switch_to(exit);
                 }
             }

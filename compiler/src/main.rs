@@ -110,6 +110,8 @@ enum Command {
         #[arg(long)]
         imports: Option<PathBuf>,
     },
+    /// Print the disassembly of a `.kpo` object.
+    Disasm { file: PathBuf },
     /// Print the explanation of a diagnostic code, e.g. `kplc explain E0200`.
     Explain { code: String },
 }
@@ -135,6 +137,7 @@ fn main() -> ExitCode {
             deny_warnings,
         } => check(&files, message_format, color, imports, deny_warnings),
         Command::Explain { code } => explain(&code),
+        Command::Disasm { file } => disasm(&file),
         Command::Run {
             file,
             entry,
@@ -256,8 +259,14 @@ fn build(
         None => {}
     }
     if let Some(out) = output {
-        let _ = out;
-        eprintln!("kplc: writing objects is not available yet");
+        let compiled = kplc::codegen::compile(&analysis.file, &analysis.program);
+        let bytes = kplc::object::write(&compiled, &path.display().to_string(), &_src);
+        if let Err(e) = std::fs::write(out, &bytes) {
+            eprintln!("kplc: cannot write `{}`: {e}", out.display());
+            return ExitCode::from(2);
+        }
+    } else if emit.is_none() {
+        eprintln!("kplc: nothing to do: give -o FILE.kpo and/or --emit asm|ir");
         return ExitCode::from(2);
     }
     ExitCode::SUCCESS
@@ -294,31 +303,61 @@ fn parse_scalar(text: &str) -> Option<kplc::run::Value> {
     Some(Value::Int(if neg { -v } else { v }))
 }
 
+/// Compiles a source file to object bytes (rendering diagnostics).
+fn compile_to_object(
+    path: &std::path::Path,
+    color: ColorMode,
+    imports: Option<PathBuf>,
+) -> Result<(Vec<u8>, kplc::codegen::Compiled), ExitCode> {
+    let (src, analysis) = front_end(path, color, imports)?;
+    let compiled = kplc::codegen::compile(&analysis.file, &analysis.program);
+    let name = path.display().to_string();
+    Ok((kplc::object::write(&compiled, &name, &src), compiled))
+}
+
 fn run(req: RunRequest) -> ExitCode {
-    use kpl_lang::types::Ty;
+    use kpl_host::ValType;
     use kplc::run::{CallError, Runner, Value};
-    let (src, analysis) = match front_end(&req.file, req.color, req.imports) {
-        Ok(x) => x,
-        Err(code) => return code,
+    let is_object = req.file.extension().is_some_and(|e| e == "kpo");
+    let object = if is_object {
+        match std::fs::read(&req.file) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("kplc: cannot read `{}`: {e}", req.file.display());
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        match compile_to_object(&req.file, req.color, req.imports.clone()) {
+            Ok((bytes, _)) => bytes,
+            Err(code) => return code,
+        }
     };
-    let Some(func) = analysis
-        .program
-        .functions
+    let mut runner = match Runner::load(&object) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("kplc: cannot load `{}`: {e}", req.file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let Some(export) = runner
+        .instance
+        .exports()
         .iter()
-        .find(|f| f.exported && f.name == req.entry)
+        .find(|e| e.name == req.entry)
+        .cloned()
     else {
-        let exports: Vec<&str> = analysis
-            .program
-            .functions
+        let names: Vec<&str> = runner
+            .instance
+            .exports()
             .iter()
-            .filter(|f| f.exported)
-            .map(|f| f.name.as_str())
+            .map(|e| e.name.as_str())
             .collect();
         eprintln!(
             "kplc: `{}` exports no function `{}` (exports: {})",
             req.file.display(),
             req.entry,
-            exports.join(", ")
+            names.join(", ")
         );
         return ExitCode::from(2);
     };
@@ -327,10 +366,10 @@ fn run(req: RunRequest) -> ExitCode {
     let mut values = Vec::new();
     let mut out_index = None;
     let mut first_input_len = None;
-    for (i, p) in func.params.iter().enumerate() {
-        let v = match p {
-            Ty::Slice {
-                mutable: false,
+    for (i, p) in export.params.iter().enumerate() {
+        let v = match *p {
+            ValType::Slice {
+                writable: false,
                 elem,
             } => {
                 let Some(path) = inputs.next() else {
@@ -345,26 +384,27 @@ fn run(req: RunRequest) -> ExitCode {
                     }
                 };
                 first_input_len.get_or_insert(bytes.len());
-                let size = (elem.bits() / 8) as usize;
+                let size = elem.size() as usize;
                 Value::Slice(
                     bytes
                         .chunks(size)
                         .map(|c| {
                             let mut b = [0u8; 8];
                             b[..c.len()].copy_from_slice(c);
-                            elem.wrap(i128::from(u64::from_le_bytes(b)))
+                            // Wrapped into the element type when marshalled.
+                            i128::from(u64::from_le_bytes(b))
                         })
                         .collect(),
                 )
             }
-            Ty::Slice {
-                mutable: true,
+            ValType::Slice {
+                writable: true,
                 elem,
             } => {
-                out_index = Some((i, *elem));
+                out_index = Some((i, elem.size() as usize));
                 Value::SliceMut(Vec::new())
             }
-            _ => {
+            ValType::Scalar(_) => {
                 let Some(text) = scalars.next() else {
                     eprintln!("kplc: parameter {} needs a value (--arg)", i + 1);
                     return ExitCode::from(2);
@@ -380,26 +420,16 @@ fn run(req: RunRequest) -> ExitCode {
         };
         values.push(v);
     }
-    if let Some((i, elem)) = out_index {
+    if let Some((i, size)) = out_index {
         let bytes = req.out_len.or(first_input_len).unwrap_or(0);
-        let n = bytes / (elem.bits() / 8) as usize;
-        values[i] = Value::SliceMut(vec![0; n]);
+        values[i] = Value::SliceMut(vec![0; bytes / size]);
     }
-    let compiled = kplc::codegen::compile(&analysis.file, &analysis.program);
-    let mut runner = match Runner::new(compiled) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("kplc: cannot load the plugin: {e}");
-            return ExitCode::from(2);
-        }
-    };
     let started = std::time::Instant::now();
     let result = runner.call(&req.entry, &mut values, req.fuel);
     let elapsed = started.elapsed();
-    if let (Some((i, elem)), Some(path)) = (out_index, &req.out)
+    if let (Some((i, size)), Some(path)) = (out_index, &req.out)
         && let Value::SliceMut(v) = &values[i]
     {
-        let size = (elem.bits() / 8) as usize;
         let bytes: Vec<u8> = v
             .iter()
             .flat_map(|x| (*x as u64).to_le_bytes()[..size].to_vec())
@@ -409,7 +439,6 @@ fn run(req: RunRequest) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let lines = LineIndex::new(&src);
     match result {
         Ok(value) => {
             match value {
@@ -420,19 +449,41 @@ fn run(req: RunRequest) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(CallError::Trap(t)) => {
-            let (line, col) = lines.line_col(&src, t.source_offset as usize);
+            let at = match t.location {
+                Some((line, col)) => format!(" at {}:{line}:{col}", runner.instance.source_file()),
+                None => String::new(),
+            };
             eprintln!(
-                "kplc: {}: trap {} ({}) at {}:{line}:{col}",
+                "kplc: {}: trap {} ({}){at}",
                 req.entry,
                 t.kind,
-                t.kind.describe(),
-                req.file.display()
+                t.kind.describe()
             );
             ExitCode::from(3)
         }
         Err(e) => {
             eprintln!("kplc: {e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn disasm(path: &std::path::Path) -> ExitCode {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("kplc: cannot read `{}`: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    match kpl_runtime_core::Object::parse(&bytes) {
+        Ok(obj) => {
+            print!("{}", kplc::codegen::disassemble_object(&obj));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("kplc: `{}` is not a valid object: {e}", path.display());
+            ExitCode::from(1)
         }
     }
 }

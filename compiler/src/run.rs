@@ -2,7 +2,7 @@
 //! the host's load format, marshals typed arguments (integers, bools and
 //! slices with their element types), and maps traps back to source lines.
 
-use kpl_host::{Arg, ImageSpec, Instance, LoadError};
+use kpl_host::{Arg, Instance, LoadError, ScalarType, ValType};
 use kpl_lang::types::{IntTy, Ty};
 
 use crate::codegen::Compiled;
@@ -22,8 +22,9 @@ pub enum Value {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrapInfo {
     pub kind: kpl_host::TrapKind,
-    /// Byte offset in the source of the trapping operation.
-    pub source_offset: u32,
+    /// 1-based line and column of the trapping operation, from the object's
+    /// source map (None if the object has no location for it).
+    pub location: Option<(u32, u32)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,30 +48,32 @@ impl std::fmt::Display for CallError {
     }
 }
 
-/// A loaded plugin plus what is needed to call it by name with typed values.
+/// A loaded plugin, callable by export name with typed values.
 pub struct Runner {
-    pub compiled: Compiled,
     pub instance: Instance,
 }
 
-pub fn image_spec(c: &Compiled) -> ImageSpec {
-    ImageSpec {
-        image: c.image(),
-        rodata_offset: c.layout.rodata_offset,
-        rodata_len: c.rodata.len() as u32,
-        slots_offset: c.layout.slots_offset,
-        imports: c
-            .imports
-            .iter()
-            .map(|i| (i.module.clone(), i.name.clone(), i.hash))
-            .collect(),
-        data_init: c.data_init.clone(),
-        data_size: c.data_size,
-        sites: c
-            .sites
-            .iter()
-            .map(|&(kind, off, _)| (kind as u8, off))
-            .collect(),
+fn int_of(t: ScalarType) -> Option<IntTy> {
+    Some(match t {
+        ScalarType::U8 => IntTy::U8,
+        ScalarType::U16 => IntTy::U16,
+        ScalarType::U32 => IntTy::U32,
+        ScalarType::U64 => IntTy::U64,
+        ScalarType::I8 => IntTy::I8,
+        ScalarType::I16 => IntTy::I16,
+        ScalarType::I32 => IntTy::I32,
+        ScalarType::I64 => IntTy::I64,
+        ScalarType::Bool => return None,
+    })
+}
+
+fn ty_of(t: ValType) -> Ty {
+    match t {
+        ValType::Scalar(s) => int_of(s).map_or(Ty::Bool, Ty::Int),
+        ValType::Slice { elem, writable } => Ty::Slice {
+            mutable: writable,
+            elem: int_of(elem).unwrap_or(IntTy::U8),
+        },
     }
 }
 
@@ -105,9 +108,16 @@ pub fn decode_result(ty: &Ty, raw: u64) -> Value {
 }
 
 impl Runner {
-    pub fn new(compiled: Compiled) -> Result<Runner, LoadError> {
-        let instance = Instance::load(&image_spec(&compiled))?;
-        Ok(Runner { compiled, instance })
+    /// Loads object bytes through the loader core, as the kernel would.
+    pub fn load(object: &[u8]) -> Result<Runner, LoadError> {
+        Ok(Runner {
+            instance: Instance::load(object)?,
+        })
+    }
+
+    /// Writes `compiled` as an object and loads it.
+    pub fn new(compiled: &Compiled, source_file: &str, src: &str) -> Result<Runner, LoadError> {
+        Runner::load(&crate::object::write(compiled, source_file, src))
     }
 
     /// Calls an export. Writable slices in `args` are updated with the
@@ -118,16 +128,15 @@ impl Runner {
         args: &mut [Value],
         fuel: u64,
     ) -> Result<Option<Value>, CallError> {
-        let (index, func) = self
-            .compiled
-            .code
-            .funcs
+        let export = self
+            .instance
+            .exports()
             .iter()
-            .enumerate()
-            .find(|(_, f)| f.exported && f.name == name)
+            .find(|e| e.name == name)
             .ok_or_else(|| CallError::NoSuchExport(name.to_string()))?;
-        let entry = func.offset;
-        let (params, ret) = self.compiled.signatures[index].clone();
+        let entry = export.code_offset;
+        let params: Vec<Ty> = export.params.iter().map(|p| ty_of(*p)).collect();
+        let ret: Option<Ty> = export.ret.map(|r| ty_of(ValType::Scalar(r)));
         if params.len() != args.len() {
             return Err(CallError::Arity {
                 expected: params.len(),
@@ -216,23 +225,8 @@ impl Runner {
             Ok(raw) => Ok(ret.as_ref().map(|t| decode_result(t, raw))),
             Err(trap) => Err(CallError::Trap(TrapInfo {
                 kind: trap.kind,
-                source_offset: self.source_offset(trap.code_offset),
+                location: self.instance.location(trap.code_offset),
             })),
         }
-    }
-
-    /// The source byte offset of the operation at a code offset.
-    pub fn source_offset(&self, code_offset: u32) -> u32 {
-        self.compiled
-            .sites
-            .iter()
-            .find(|s| s.1 == code_offset)
-            .map(|s| s.2)
-            .or_else(|| {
-                let map = &self.compiled.code.source_map;
-                let i = map.partition_point(|(o, _)| *o <= code_offset);
-                i.checked_sub(1).map(|i| map[i].1)
-            })
-            .unwrap_or(0)
     }
 }

@@ -109,7 +109,7 @@ fn run_file(path: &std::path::Path, imports: &kpl_lang::imports::ImportTable) ->
         )];
     }
     let compiled = kplc::codegen::compile(&analysis.file, &analysis.program);
-    let mut runner = match Runner::new(compiled) {
+    let mut runner = match Runner::new(&compiled, &name, &src) {
         Ok(r) => r,
         Err(e) => return vec![format!("{name}: load failed: {e}")],
     };

@@ -15,6 +15,8 @@ mod imports;
 use std::fmt;
 
 pub use imports::{HostImport, host_imports};
+use kpl_runtime_core::Object;
+pub use kpl_runtime_core::format::{ScalarType, ValType};
 
 /// The context block shared with plugin code (layout fixed by the ABI).
 #[repr(C, align(64))]
@@ -133,47 +135,36 @@ impl fmt::Display for TrapKind {
     }
 }
 
-/// Everything the host needs to load one plugin image.
-#[derive(Clone, Debug, Default)]
-pub struct ImageSpec {
-    /// Code, then read-only data, then the import slots (zeroed).
-    pub image: Vec<u8>,
-    pub rodata_offset: u32,
-    pub rodata_len: u32,
-    pub slots_offset: u32,
-    /// `(module, name, signature hash)` per import slot.
-    pub imports: Vec<(String, String, u64)>,
-    pub data_init: Vec<u8>,
-    pub data_size: u32,
-    /// Per trap site: kind code and code offset.
-    pub sites: Vec<(u8, u32)>,
-}
-
+/// Why an object could not be loaded.
 #[derive(Debug, PartialEq, Eq)]
 pub enum LoadError {
-    UnknownImport { module: String, name: String },
-    SignatureMismatch { module: String, name: String },
+    /// The object is malformed (from the loader core, with the byte offset).
+    Object(String),
+    /// An import is missing from this host or has another signature.
+    Link(String),
     Os(String),
-    BadLayout(&'static str),
 }
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LoadError::UnknownImport { module, name } => {
-                write!(f, "the host does not provide import `{module}::{name}`")
-            }
-            LoadError::SignatureMismatch { module, name } => write!(
-                f,
-                "import `{module}::{name}` has a different signature in this host (signature hash mismatch)"
-            ),
+            LoadError::Object(e) => write!(f, "invalid object: {e}"),
+            LoadError::Link(e) => write!(f, "cannot link: {e}"),
             LoadError::Os(e) => write!(f, "cannot map the plugin: {e}"),
-            LoadError::BadLayout(what) => write!(f, "malformed image: {what}"),
         }
     }
 }
 
 impl std::error::Error for LoadError {}
+
+/// An export as the host sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportInfo {
+    pub name: String,
+    pub code_offset: u32,
+    pub params: Vec<ValType>,
+    pub ret: Option<ScalarType>,
+}
 
 /// Executable memory holding one image: writable while it is filled, then
 /// read+execute only. Never writable and executable at once.
@@ -183,9 +174,12 @@ struct CodeMap {
 }
 
 impl CodeMap {
-    fn new(bytes: &[u8], patch: impl FnOnce(&mut [u8])) -> Result<CodeMap, LoadError> {
+    fn new(
+        fill: impl FnOnce(&mut [u8]) -> Result<(), LoadError>,
+        image_len: usize,
+    ) -> Result<CodeMap, LoadError> {
         let page = 4096;
-        let len = bytes.len().max(1).div_ceil(page) * page;
+        let len = image_len.max(1).div_ceil(page) * page;
         // SAFETY: an anonymous private mapping with no address hint; the result
         // is checked against MAP_FAILED before use.
         let ptr = unsafe {
@@ -202,15 +196,14 @@ impl CodeMap {
             return Err(LoadError::Os(std::io::Error::last_os_error().to_string()));
         }
         let ptr = ptr.cast::<u8>();
-        // SAFETY: the mapping is `len >= bytes.len()` bytes, readable and
-        // writable, and exclusively ours until `CodeMap` is dropped.
+        let map = CodeMap { ptr, len };
+        // SAFETY: the mapping is `len` bytes, readable and writable, and
+        // exclusively ours until `CodeMap` is dropped.
         let slice = unsafe { std::slice::from_raw_parts_mut(ptr, len) };
-        slice[..bytes.len()].copy_from_slice(bytes);
-        slice[bytes.len()..].fill(0xcc);
-        patch(slice);
+        slice.fill(0xcc);
+        fill(slice)?;
         // SAFETY: changes the protection of the mapping we own to R+X.
         let rc = unsafe { libc::mprotect(ptr.cast(), len, libc::PROT_READ | libc::PROT_EXEC) };
-        let map = CodeMap { ptr, len };
         if rc != 0 {
             return Err(LoadError::Os(std::io::Error::last_os_error().to_string()));
         }
@@ -267,6 +260,9 @@ pub struct Instance {
     code: CodeMap,
     data: Vec<u64>,
     sites: Vec<(u8, u32)>,
+    exports: Vec<ExportInfo>,
+    locations: Vec<(u32, u32, u32)>,
+    source_file: String,
     ctx: Box<Ctx>,
     pub host: Box<HostState>,
     image_len: usize,
@@ -277,57 +273,76 @@ pub struct Instance {
 pub const DEFAULT_FUEL: u64 = 1 << 30;
 
 impl Instance {
-    pub fn load(spec: &ImageSpec) -> Result<Instance, LoadError> {
+    /// Parses, links and maps an object: the loader core checks every length
+    /// and offset and resolves imports by name and signature hash; the code
+    /// is written while the mapping is writable, then made read+execute.
+    pub fn load(bytes: &[u8]) -> Result<Instance, LoadError> {
+        let obj = Object::parse(bytes).map_err(|e| LoadError::Object(e.to_string()))?;
         let table = host_imports();
-        let mut slot_values = Vec::with_capacity(spec.imports.len());
-        for (module, name, hash) in &spec.imports {
-            let Some(h) = table.iter().find(|h| h.module == module && h.name == name) else {
-                return Err(LoadError::UnknownImport {
-                    module: module.clone(),
-                    name: name.clone(),
-                });
-            };
-            if h.hash != *hash {
-                return Err(LoadError::SignatureMismatch {
-                    module: module.clone(),
-                    name: name.clone(),
-                });
-            }
-            slot_values.push(h.func as usize as u64);
-        }
-        let slots_end = spec.slots_offset as usize + 8 * slot_values.len();
-        let rodata_end = spec.rodata_offset as usize + spec.rodata_len as usize;
-        if slots_end > spec.image.len() || rodata_end > spec.image.len() {
-            return Err(LoadError::BadLayout("sections outside the image"));
-        }
-        let slots_at = spec.slots_offset as usize;
-        let code = CodeMap::new(&spec.image, |img| {
-            for (i, v) in slot_values.iter().enumerate() {
-                img[slots_at + 8 * i..slots_at + 8 * i + 8].copy_from_slice(&v.to_le_bytes());
-            }
-        })?;
-        let mut data = vec![0u64; (spec.data_size as usize).div_ceil(8).max(1)];
+        let identities: Vec<kpl_runtime_core::HostImport<'_>> = table
+            .iter()
+            .map(|h| kpl_runtime_core::HostImport {
+                module: h.module,
+                name: h.name,
+                hash: h.hash,
+            })
+            .collect();
+        let mut resolution = vec![0u32; obj.import_count()];
+        kpl_runtime_core::link(&obj, &identities, &mut resolution)
+            .map_err(|e| LoadError::Link(e.to_string()))?;
+        let slots: Vec<u64> = resolution
+            .iter()
+            .map(|&i| table[i as usize].func as usize as u64)
+            .collect();
+        let layout = obj.layout();
+        let code = CodeMap::new(
+            |img| {
+                kpl_runtime_core::write_image(&obj, &slots, img)
+                    .map_err(|e| LoadError::Link(e.to_string()))
+            },
+            layout.image_len as usize,
+        )?;
+        let mut data = vec![0u64; (layout.data_size as usize).div_ceil(8).max(1)];
         // SAFETY: viewing the u64 buffer as bytes; it is at least data_size bytes.
         let bytes = unsafe {
             std::slice::from_raw_parts_mut(data.as_mut_ptr().cast::<u8>(), data.len() * 8)
         };
-        let n = spec.data_init.len().min(bytes.len());
-        bytes[..n].copy_from_slice(&spec.data_init[..n]);
-        // SAFETY: rodata lies inside the mapping (checked above).
-        let rodata = unsafe { code.ptr.add(spec.rodata_offset as usize) };
+        kpl_runtime_core::write_data(&obj, bytes).map_err(|e| LoadError::Link(e.to_string()))?;
+        // SAFETY: rodata lies inside the mapping (the layout is checked by the parser).
+        let rodata = unsafe { code.ptr.add(layout.rodata_offset as usize) };
         let host = Box::new(HostState {
             rodata,
-            rodata_len: spec.rodata_len as usize,
+            rodata_len: layout.rodata_len as usize,
             rng: 0x9E37_79B9_7F4A_7C15,
             log_budget: 1000,
             log: Vec::new(),
             quiet: false,
         });
+        let exports = obj
+            .exports()
+            .map(|e| ExportInfo {
+                name: e.name.to_string(),
+                code_offset: e.code_offset,
+                params: e.signature.params().to_vec(),
+                ret: e.signature.ret,
+            })
+            .collect();
+        let sites = obj
+            .trap_sites()
+            .map(|t| (t.kind as u8, t.code_offset))
+            .collect();
+        let locations = obj
+            .source_map()
+            .map(|l| (l.code_offset, l.line, l.col))
+            .collect();
         Ok(Instance {
-            image_len: spec.image.len(),
+            image_len: layout.image_len as usize,
             code,
             data,
-            sites: spec.sites.clone(),
+            sites,
+            exports,
+            locations,
+            source_file: obj.source_file().to_string(),
             ctx: Box::new(Ctx {
                 saved_rsp: 0,
                 trap_site: u64::MAX,
@@ -340,6 +355,24 @@ impl Instance {
             }),
             host,
         })
+    }
+
+    pub fn exports(&self) -> &[ExportInfo] {
+        &self.exports
+    }
+
+    pub fn source_file(&self) -> &str {
+        &self.source_file
+    }
+
+    /// 1-based (line, column) of the code at `code_offset`, from the object's
+    /// source map.
+    pub fn location(&self, code_offset: u32) -> Option<(u32, u32)> {
+        let i = self
+            .locations
+            .partition_point(|(o, _, _)| *o <= code_offset);
+        let (_, line, col) = *self.locations.get(i.checked_sub(1)?)?;
+        (line != 0).then_some((line, col))
     }
 
     /// Invokes the function at `entry` (a code offset of an export).
