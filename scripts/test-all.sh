@@ -31,11 +31,15 @@ passed=$(grep -oE '^test result: .* ([0-9]+) passed' "$log" | grep -oE '[0-9]+ p
 failed=$(grep -oE '[0-9]+ failed;' "$log" | awk '{s += $1} END {print s + 0}')
 
 step "fuzz target builds"
-# Shares the workspace's target directory so dependencies are built once.
+# Its own target directory under target/ (the fuzz crate is outside the workspace).
 CARGO_TARGET_DIR="$PWD/target/fuzz" cargo build --manifest-path fuzz/Cargo.toml --quiet
 
-step "main job: kplc check on every example"
+step "main job: check every example, run grayscale on the sample image"
 cargo run --quiet -p kplc -- check examples/*/*.kpl
+out="$(mktemp)"
+cargo run --quiet -p kplc -- run examples/grayscale/grayscale.kpl --entry grayscale \
+    --in examples/grayscale/sample.rgb --out-len 6144 --out "$out"
+rm -f "$out"
 
 echo
 echo "tests: ${passed} passed, ${failed} failed"
