@@ -53,7 +53,11 @@ impl Compiled {
 
 /// Compiles an error-free program.
 pub fn compile(file: &File, program: &Program) -> Compiled {
-    let module: Module = lower::lower(file, program);
+    compile_with(file, program, lower::Options::default())
+}
+
+pub fn compile_with(file: &File, program: &Program, options: lower::Options) -> Compiled {
+    let module: Module = lower::lower_with(file, program, options);
     let mut code = emit::emit(&module);
     let layout = emit::image_layout(
         code.bytes.len() as u32,

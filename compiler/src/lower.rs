@@ -66,8 +66,28 @@ impl ModuleBuilder<'_> {
     }
 }
 
+/// Code-generation switches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Emit the fuel check on loop back-edges. Only benchmarks turn this off
+    /// (to measure its cost): code without it is rejected by the verifier.
+    pub budget_checks: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            budget_checks: true,
+        }
+    }
+}
+
 /// Lowers every function of an error-free program.
 pub fn lower(file: &ast::File, prog: &Program) -> Module {
+    lower_with(file, prog, Options::default())
+}
+
+pub fn lower_with(file: &ast::File, prog: &Program, options: Options) -> Module {
     let mut mb = ModuleBuilder {
         prog,
         rodata: Vec::new(),
@@ -109,6 +129,7 @@ pub fn lower(file: &ast::File, prog: &Program) -> Module {
             loops: Vec::new(),
             proven: Vec::new(),
             pos: item.sig.name.span.start,
+            options,
         };
         let func = l.function(item, first_site);
         funcs.push(func);
@@ -172,6 +193,7 @@ struct Lower<'a, 'b> {
     loops: Vec<(BlockId, BlockId)>,
     proven: Vec<(u32, Proof)>,
     pos: u32,
+    options: Options,
 }
 
 fn scalar_of(ty: &Ty) -> Scalar {
@@ -389,8 +411,10 @@ impl Lower<'_, '_> {
     /// statement's source offset: a Budget trap is reported there.
     fn back_edge(&mut self, header: BlockId, loop_pos: u32) {
         self.pos = loop_pos;
-        let site = self.site(TrapKind::Budget);
-        self.emit(Inst::Budget { site });
+        if self.options.budget_checks {
+            let site = self.site(TrapKind::Budget);
+            self.emit(Inst::Budget { site });
+        }
         self.terminate(Term::Jump(header));
     }
 
