@@ -58,7 +58,7 @@ pub fn compile(file: &File, program: &Program) -> Compiled {
 
 pub fn compile_with(file: &File, program: &Program, options: lower::Options) -> Compiled {
     let module: Module = lower::lower_with(file, program, options);
-    let mut code = emit::emit(&module);
+    let mut code = emit::emit_with(&module, options.budget);
     let layout = emit::image_layout(
         code.bytes.len() as u32,
         module.rodata.len() as u32,

@@ -112,9 +112,14 @@ struct Emitter {
     pushes: Vec<u8>,
     last_src: u32,
     site_src: Vec<u32>,
+    budget: crate::lower::BudgetCheck,
 }
 
 pub fn emit(module: &Module) -> Code {
+    emit_with(module, crate::lower::BudgetCheck::Fuel)
+}
+
+pub fn emit_with(module: &Module, budget: crate::lower::BudgetCheck) -> Code {
     let mut ops = VecAssembler::<X64Relocation>::new(0);
     let func_labels: Vec<DynamicLabel> = module
         .funcs
@@ -148,6 +153,7 @@ pub fn emit(module: &Module) -> Code {
         pushes: vec![],
         last_src: u32::MAX,
         site_src: module.sites.iter().map(|s| s.1).collect(),
+        budget,
     };
     for (i, f) in module.funcs.iter().enumerate() {
         e.function(i, f);
@@ -701,7 +707,14 @@ impl Emitter {
             }
             Inst::Budget { site } => {
                 let l = self.site_check(site);
-                dynasm!(self.ops ; .arch x64 ; dec r13 ; jz =>l);
+                match self.budget {
+                    crate::lower::BudgetCheck::Fuel => {
+                        dynasm!(self.ops ; .arch x64 ; dec r13 ; jz =>l);
+                    }
+                    crate::lower::BudgetCheck::StopFlag => {
+                        dynasm!(self.ops ; .arch x64 ; cmp BYTE [r15 + 0xb0], 0 ; jne =>l);
+                    }
+                }
             }
             Inst::Trap { site } => {
                 let l = self.site_check(site);

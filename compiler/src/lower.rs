@@ -72,12 +72,27 @@ pub struct Options {
     /// Emit the fuel check on loop back-edges. Only benchmarks turn this off
     /// (to measure its cost): code without it is rejected by the verifier.
     pub budget_checks: bool,
+    /// How a back-edge checks the budget.
+    pub budget: BudgetCheck,
+}
+
+/// The two budget mechanisms measured by `benches/runtime.rs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BudgetCheck {
+    /// `dec r13; jz trap`: a fuel counter in a reserved register. Deterministic
+    /// (the same plugin traps at the same iteration on every machine) and
+    /// touches no memory. The default.
+    Fuel,
+    /// `cmp byte [r15 + 0xB0], 0; jne trap`: a stop flag in the context block
+    /// set by the host's timer tick. Measured for comparison only.
+    StopFlag,
 }
 
 impl Default for Options {
     fn default() -> Options {
         Options {
             budget_checks: true,
+            budget: BudgetCheck::Fuel,
         }
     }
 }

@@ -31,6 +31,9 @@ pub struct Ctx {
     pub slice_len: [u64; 8],
     pub slice_writable: [u8; 8],
     pub fuel_left: u64,
+    /// Set by a timer to stop a plugin compiled with the stop-flag budget
+    /// check (an alternative measured by the benchmarks; fuel is the default).
+    pub stop: u8,
 }
 
 const _: () = {
@@ -39,6 +42,7 @@ const _: () = {
     assert!(std::mem::offset_of!(Ctx, slice_len) == 0x60);
     assert!(std::mem::offset_of!(Ctx, slice_writable) == 0xA0);
     assert!(std::mem::offset_of!(Ctx, fuel_left) == 0xA8);
+    assert!(std::mem::offset_of!(Ctx, stop) == 0xB0);
 };
 
 std::arch::global_asm!(
@@ -352,6 +356,7 @@ impl Instance {
                 slice_len: [0; 8],
                 slice_writable: [0; 8],
                 fuel_left: 0,
+                stop: 0,
             }),
             host,
         })
