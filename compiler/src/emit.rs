@@ -480,13 +480,14 @@ impl Emitter {
                 self.put(dst, s);
             }
             Inst::Bin { op, dst, a, b } => {
-                if matches!(op, Op::Shl | Op::Shr | Op::Sar) {
+                if matches!(op, Op::Shl | Op::Shr | Op::Sar | Op::Shl32) {
                     let rb = self.get(b, RCX);
                     self.mov(RCX, rb);
                     let ra = self.get(a, RAX);
                     self.mov(RAX, ra);
                     match op {
                         Op::Shl => dynasm!(self.ops ; .arch x64 ; shl rax, cl),
+                        Op::Shl32 => dynasm!(self.ops ; .arch x64 ; shl eax, cl),
                         Op::Shr => dynasm!(self.ops ; .arch x64 ; shr rax, cl),
                         _ => dynasm!(self.ops ; .arch x64 ; sar rax, cl),
                     }
@@ -498,7 +499,10 @@ impl Emitter {
                 let t = self.target(dst, RAX);
                 // Compute into t without clobbering b first.
                 let (t, src) = if t == rb && t != ra {
-                    if matches!(op, Op::Add | Op::Mul | Op::And | Op::Or | Op::Xor) {
+                    if matches!(
+                        op,
+                        Op::Add | Op::Mul | Op::And | Op::Or | Op::Xor | Op::Add32 | Op::Mul32
+                    ) {
                         (t, ra)
                     } else {
                         self.mov(RAX, ra);
@@ -512,6 +516,9 @@ impl Emitter {
                     Op::Add => dynasm!(self.ops ; .arch x64 ; add Rq(t), Rq(src)),
                     Op::Sub => dynasm!(self.ops ; .arch x64 ; sub Rq(t), Rq(src)),
                     Op::Mul => dynasm!(self.ops ; .arch x64 ; imul Rq(t), Rq(src)),
+                    Op::Add32 => dynasm!(self.ops ; .arch x64 ; add Rd(t), Rd(src)),
+                    Op::Sub32 => dynasm!(self.ops ; .arch x64 ; sub Rd(t), Rd(src)),
+                    Op::Mul32 => dynasm!(self.ops ; .arch x64 ; imul Rd(t), Rd(src)),
                     Op::And => dynasm!(self.ops ; .arch x64 ; and Rq(t), Rq(src)),
                     Op::Or => dynasm!(self.ops ; .arch x64 ; or Rq(t), Rq(src)),
                     _ => dynasm!(self.ops ; .arch x64 ; xor Rq(t), Rq(src)),
@@ -526,6 +533,11 @@ impl Emitter {
                     self.put(dst, t);
                     return;
                 }
+                if op == Op::Mul32 {
+                    dynasm!(self.ops ; .arch x64 ; imul Rd(t), Rd(ra), imm);
+                    self.put(dst, t);
+                    return;
+                }
                 self.mov(t, ra);
                 let sh = (imm & 63) as i8;
                 match op {
@@ -537,7 +549,10 @@ impl Emitter {
                     Op::Shl => dynasm!(self.ops ; .arch x64 ; shl Rq(t), sh),
                     Op::Shr => dynasm!(self.ops ; .arch x64 ; shr Rq(t), sh),
                     Op::Sar => dynasm!(self.ops ; .arch x64 ; sar Rq(t), sh),
-                    Op::Mul => {}
+                    Op::Add32 => dynasm!(self.ops ; .arch x64 ; add Rd(t), imm),
+                    Op::Sub32 => dynasm!(self.ops ; .arch x64 ; sub Rd(t), imm),
+                    Op::Shl32 => dynasm!(self.ops ; .arch x64 ; shl Rd(t), (imm & 31) as i8),
+                    Op::Mul | Op::Mul32 => {}
                 }
                 self.put(dst, t);
             }

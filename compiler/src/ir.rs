@@ -77,6 +77,12 @@ pub enum Op {
     Shr,
     /// Arithmetic shift right.
     Sar,
+    /// 32-bit forms: compute on the low 32 bits and zero-extend, which is
+    /// the canonical `u32` result (no separate `Norm` needed).
+    Add32,
+    Sub32,
+    Mul32,
+    Shl32,
 }
 
 /// Comparison conditions (signed: L/G, unsigned: B/A).
@@ -331,6 +337,45 @@ impl Inst {
                 ImportArg::Value(v) => Some(*v),
                 ImportArg::Str { .. } => None,
             })),
+        }
+    }
+
+    /// Rewrites every register this instruction reads.
+    pub fn map_uses(&mut self, f: &mut impl FnMut(&mut V)) {
+        fn addr(a: &mut Addr, f: &mut impl FnMut(&mut V)) {
+            if let Base::Slice(h) = &mut a.base {
+                f(h);
+            }
+            if let Some(i) = &mut a.index {
+                f(&mut i.v);
+            }
+        }
+        match self {
+            Inst::Const { .. } | Inst::Budget { .. } | Inst::Trap { .. } => {}
+            Inst::Copy { src, .. } => f(src),
+            Inst::Bin { a, b, .. } | Inst::Cmp { a, b, .. } | Inst::Div { a, b, .. } => {
+                f(a);
+                f(b);
+            }
+            Inst::BinImm { a, .. }
+            | Inst::Neg { a, .. }
+            | Inst::Not { a, .. }
+            | Inst::Norm { a, .. }
+            | Inst::CmpImm { a, .. } => f(a),
+            Inst::Load { addr: ad, .. } => addr(ad, f),
+            Inst::Store { addr: ad, src, .. } => {
+                addr(ad, f);
+                f(src);
+            }
+            Inst::SliceLen { handle, .. } => f(handle),
+            Inst::Call { args, .. } => args.iter_mut().for_each(f),
+            Inst::CallImport { args, .. } => {
+                for a in args {
+                    if let ImportArg::Value(v) = a {
+                        f(v);
+                    }
+                }
+            }
         }
     }
 

@@ -9,11 +9,176 @@ use crate::ir::*;
 pub fn optimize(f: &mut Func) {
     for _ in 0..8 {
         let changed = fold(f);
+        let narrowed = redundant_norms(f) | narrow_u32(f);
+        let propagated = propagate_copies(f);
         let removed = dead_code(f);
-        if !changed && !removed {
+        if !changed && !narrowed && !propagated && !removed {
             break;
         }
     }
+}
+
+/// The canonical range a single-definition register is known to stay in:
+/// `(bytes, signed)`, or `None` when unknown (a full 64-bit value).
+fn known_ranges(f: &Func) -> Vec<Option<Scalar>> {
+    let defs = def_counts(f);
+    let mut range = vec![None; f.n_vregs as usize];
+    for b in &f.blocks {
+        for (inst, _) in &b.insts {
+            let (d, r) = match inst {
+                Inst::Load { dst, ty, .. } | Inst::Norm { dst, ty, .. } => (*dst, Some(*ty)),
+                Inst::Cmp { dst, .. } | Inst::CmpImm { dst, .. } => (*dst, Some(Scalar::BOOL)),
+                _ => continue,
+            };
+            if defs[d as usize] == 1 {
+                range[d as usize] = r;
+            }
+        }
+    }
+    range
+}
+
+/// Whether every value of canonical `from` is already canonical in `to`.
+fn fits(from: Scalar, to: Scalar) -> bool {
+    match (from.signed, to.signed) {
+        (false, false) | (true, true) => from.size <= to.size,
+        (false, true) => from.size < to.size,
+        (true, false) => false,
+    }
+}
+
+/// `Norm` of a value already in range (e.g. a `u8` load widened to `u32`)
+/// is a copy.
+fn redundant_norms(f: &mut Func) -> bool {
+    let range = known_ranges(f);
+    let mut changed = false;
+    for b in &mut f.blocks {
+        for (inst, _) in &mut b.insts {
+            if let Inst::Norm { dst, a, ty } = *inst
+                && range[a as usize].is_some_and(|r| fits(r, ty))
+            {
+                *inst = Inst::Copy { dst, src: a };
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
+/// `t = a op b; d = Norm(t, u32)` with `t` used only there becomes the 32-bit
+/// form of `op` writing `d` directly: x86's 32-bit operations zero-extend.
+fn narrow_u32(f: &mut Func) -> bool {
+    let defs = def_counts(f);
+    let mut uses = vec![0u32; f.n_vregs as usize];
+    let mut buf = Vec::new();
+    for b in &f.blocks {
+        for (inst, _) in &b.insts {
+            buf.clear();
+            inst.uses(&mut buf);
+            for &u in &buf {
+                uses[u as usize] += 1;
+            }
+        }
+        if let Term::Branch { cond: v, .. } | Term::Ret(Some(v)) = &b.term {
+            uses[*v as usize] += 1;
+        }
+    }
+    let u32_ty = Scalar {
+        size: 4,
+        signed: false,
+    };
+    let narrow = |op: Op| match op {
+        Op::Add => Some(Op::Add32),
+        Op::Sub => Some(Op::Sub32),
+        Op::Mul => Some(Op::Mul32),
+        Op::Shl => Some(Op::Shl32),
+        _ => None,
+    };
+    let mut changed = false;
+    for b in &mut f.blocks {
+        for i in 1..b.insts.len() {
+            let Inst::Norm { dst, a, ty } = b.insts[i].0 else {
+                continue;
+            };
+            if ty != u32_ty || uses[a as usize] != 1 || defs[a as usize] != 1 {
+                continue;
+            }
+            // The definition must be the instruction right before.
+            let prev = &mut b.insts[i - 1].0;
+            let ok = match prev {
+                Inst::Bin { op, dst: t, .. } | Inst::BinImm { op, dst: t, .. } if *t == a => {
+                    match narrow(*op) {
+                        Some(n) => {
+                            *op = n;
+                            *t = dst;
+                            true
+                        }
+                        None => false,
+                    }
+                }
+                _ => false,
+            };
+            if ok {
+                b.insts[i].0 = Inst::Copy { dst, src: dst };
+                changed = true;
+            }
+        }
+        b.insts
+            .retain(|(inst, _)| !matches!(inst, Inst::Copy { dst, src } if dst == src));
+    }
+    changed
+}
+
+/// Replaces uses of `dst` by `src` for `dst = src` where both registers have
+/// a single definition (so they hold the same value wherever `dst` is live).
+fn propagate_copies(f: &mut Func) -> bool {
+    let defs = def_counts(f);
+    let params: Vec<V> = f.params.clone();
+    let mut alias: Vec<V> = (0..f.n_vregs).collect();
+    let mut any = false;
+    for b in &f.blocks {
+        for (inst, _) in &b.insts {
+            if let Inst::Copy { dst, src } = *inst
+                && defs[dst as usize] == 1
+                && defs[src as usize] == 1
+                && !params.contains(&dst)
+            {
+                alias[dst as usize] = src;
+                any = true;
+            }
+        }
+    }
+    if !any {
+        return false;
+    }
+    let resolve = |mut v: V| {
+        for _ in 0..64 {
+            let n = alias[v as usize];
+            if n == v {
+                break;
+            }
+            v = n;
+        }
+        v
+    };
+    let mut changed = false;
+    let mut map = |v: &mut V| {
+        let r = resolve(*v);
+        if r != *v {
+            *v = r;
+            changed = true;
+        }
+    };
+    for b in &mut f.blocks {
+        for (inst, _) in &mut b.insts {
+            inst.map_uses(&mut map);
+        }
+        match &mut b.term {
+            Term::Branch { cond: v, .. } | Term::Ret(Some(v)) => map(v),
+            _ => {}
+        }
+    }
+    changed
 }
 
 fn def_counts(f: &Func) -> Vec<u32> {
@@ -57,6 +222,10 @@ fn eval(op: Op, a: i64, b: i64) -> i64 {
         Op::Shl => a.wrapping_shl((b & 63) as u32),
         Op::Shr => ((a as u64) >> (b & 63)) as i64,
         Op::Sar => a >> (b & 63),
+        Op::Add32 => i64::from(a.wrapping_add(b) as u32),
+        Op::Sub32 => i64::from(a.wrapping_sub(b) as u32),
+        Op::Mul32 => i64::from(a.wrapping_mul(b) as u32),
+        Op::Shl32 => i64::from((a as u32).wrapping_shl((b & 31) as u32)),
     }
 }
 

@@ -1,0 +1,227 @@
+//! Generated-code and runtime speed, each against a native baseline measured
+//! in the same run: grayscale 1920×1080 vs the same algorithm in Rust,
+//! invoking an empty export vs a native indirect call, an import call, the
+//! budget check's cost on a tight loop (same build with and without it), and
+//! compiling grayscale in-process.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use kplc::run::Runner;
+use kplc::std_imports::ImportSources;
+
+const BENCH_SRC: &str = r#"
+use kernel::random_u32;
+
+export fn empty() {
+}
+
+export fn spin(n: u32) -> u32 {
+    var s: u32 = 0;
+    for i in 0..n {
+        s = s * 31 + i;
+    }
+    return s;
+}
+
+export fn imports(n: u32) -> u32 {
+    var s: u32 = 0;
+    for i in 0..n {
+        s = s * 31 + random_u32();
+    }
+    return s;
+}
+"#;
+
+fn compile(src: &str, name: &str, budget: bool) -> Runner {
+    compile_opts(
+        src,
+        name,
+        kplc::lower::Options {
+            budget_checks: budget,
+            ..Default::default()
+        },
+    )
+}
+
+fn compile_opts(src: &str, name: &str, options: kplc::lower::Options) -> Runner {
+    let (imports, _) = ImportSources::embedded().load();
+    let a = kpl_lang::analyze(src, &imports);
+    assert!(!a.has_errors(), "{:?}", a.diagnostics);
+    let c = kplc::codegen::compile_with(&a.file, &a.program, options);
+    let mut r = Runner::new(&c, name, src).expect("loads");
+    r.instance.host.quiet = true;
+    r
+}
+
+fn native_grayscale(rgb: &[u8], out: &mut [u8]) -> u32 {
+    if rgb.len() != out.len() * 3 {
+        return 1;
+    }
+    for (o, p) in out.iter_mut().zip(rgb.chunks_exact(3)) {
+        *o = ((77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2])) >> 8) as u8;
+    }
+    0
+}
+
+fn bench(c: &mut Criterion) {
+    let gray_src = include_str!("../../examples/grayscale/grayscale.kpl");
+    let (w, h) = (1920usize, 1080usize);
+    let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 7 % 251) as u8).collect();
+
+    let mut g = c.benchmark_group("grayscale_1080p");
+    g.sample_size(30);
+    let mut gray = compile(gray_src, "grayscale", true);
+    let entry = gray
+        .instance
+        .exports()
+        .iter()
+        .find(|e| e.name == "grayscale")
+        .unwrap()
+        .code_offset;
+    let mut out = vec![0u8; w * h];
+    g.bench_function("kpl", |b| {
+        b.iter(|| {
+            let mut args = [
+                kpl_host::Arg::Slice {
+                    bytes: &rgb,
+                    elem_size: 1,
+                },
+                kpl_host::Arg::SliceMut {
+                    bytes: &mut out,
+                    elem_size: 1,
+                },
+            ];
+            black_box(gray.instance.call(entry, &mut args, kpl_host::DEFAULT_FUEL))
+        })
+    });
+    let mut out2 = vec![0u8; w * h];
+    g.bench_function("native_rust", |b| {
+        b.iter(|| black_box(native_grayscale(black_box(&rgb), black_box(&mut out2))))
+    });
+    g.finish();
+    // Same results, or the comparison means nothing.
+    native_grayscale(&rgb, &mut out2);
+    assert_eq!(out, out2);
+
+    let mut r = compile(BENCH_SRC, "bench", true);
+    let empty = r
+        .instance
+        .exports()
+        .iter()
+        .find(|e| e.name == "empty")
+        .unwrap()
+        .code_offset;
+    let mut g = c.benchmark_group("invoke");
+    g.bench_function("kpl_empty_export", |b| {
+        b.iter(|| black_box(r.instance.call(empty, &mut [], 1000)))
+    });
+    #[inline(never)]
+    fn native_empty() -> u64 {
+        0
+    }
+    let f: fn() -> u64 = native_empty;
+    g.bench_function("native_indirect_call", |b| {
+        b.iter(|| black_box(black_box(f)()))
+    });
+    g.finish();
+
+    let n: u32 = 10_000;
+    let mut g = c.benchmark_group("import_call_x10000");
+    let imports = r
+        .instance
+        .exports()
+        .iter()
+        .find(|e| e.name == "imports")
+        .unwrap()
+        .code_offset;
+    let spin = r
+        .instance
+        .exports()
+        .iter()
+        .find(|e| e.name == "spin")
+        .unwrap()
+        .code_offset;
+    g.bench_function("kpl_loop_with_import", |b| {
+        b.iter(|| {
+            black_box(
+                r.instance
+                    .call(imports, &mut [kpl_host::Arg::Int(u64::from(n))], u64::MAX),
+            )
+        })
+    });
+    g.bench_function("kpl_loop_without_import", |b| {
+        b.iter(|| {
+            black_box(
+                r.instance
+                    .call(spin, &mut [kpl_host::Arg::Int(u64::from(n))], u64::MAX),
+            )
+        })
+    });
+    g.finish();
+
+    let mut unbudgeted = compile(BENCH_SRC, "bench", false);
+    let spin_nb = unbudgeted
+        .instance
+        .exports()
+        .iter()
+        .find(|e| e.name == "spin")
+        .unwrap()
+        .code_offset;
+    let mut g = c.benchmark_group("budget_check_tight_loop_x1e6");
+    g.bench_function("with_budget_check", |b| {
+        b.iter(|| {
+            black_box(
+                r.instance
+                    .call(spin, &mut [kpl_host::Arg::Int(1_000_000)], u64::MAX),
+            )
+        })
+    });
+    let mut flag = compile_opts(
+        BENCH_SRC,
+        "bench",
+        kplc::lower::Options {
+            budget_checks: true,
+            budget: kplc::lower::BudgetCheck::StopFlag,
+        },
+    );
+    let spin_flag = flag
+        .instance
+        .exports()
+        .iter()
+        .find(|e| e.name == "spin")
+        .unwrap()
+        .code_offset;
+    g.bench_function("with_stop_flag_check", |b| {
+        b.iter(|| {
+            black_box(
+                flag.instance
+                    .call(spin_flag, &mut [kpl_host::Arg::Int(1_000_000)], u64::MAX),
+            )
+        })
+    });
+    g.bench_function("without_budget_check", |b| {
+        b.iter(|| {
+            black_box(unbudgeted.instance.call(
+                spin_nb,
+                &mut [kpl_host::Arg::Int(1_000_000)],
+                u64::MAX,
+            ))
+        })
+    });
+    g.finish();
+
+    let (table, _) = ImportSources::embedded().load();
+    let mut g = c.benchmark_group("compile");
+    g.bench_function("grayscale_source_to_object", |b| {
+        b.iter(|| {
+            let a = kpl_lang::analyze(black_box(gray_src), &table);
+            let c = kplc::codegen::compile(&a.file, &a.program);
+            black_box(kplc::object::write(&c, "grayscale.kpl", gray_src))
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
