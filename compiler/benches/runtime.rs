@@ -100,9 +100,25 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(native_grayscale(black_box(&rgb), black_box(&mut out2))))
     });
     g.finish();
-    // Same results, or the comparison means nothing.
+    // Same results, or the comparison means nothing (filters may skip the runs above).
+    {
+        let mut args = [
+            kpl_host::Arg::Slice {
+                bytes: &rgb,
+                elem_size: 1,
+            },
+            kpl_host::Arg::SliceMut {
+                bytes: &mut out,
+                elem_size: 1,
+            },
+        ];
+        assert_eq!(
+            gray.instance.call(entry, &mut args, kpl_host::DEFAULT_FUEL),
+            Ok(0)
+        );
+    }
     native_grayscale(&rgb, &mut out2);
-    assert_eq!(out, out2);
+    assert!(out == out2, "KPL and native grayscale differ");
 
     let mut r = compile(BENCH_SRC, "bench", true);
     let empty = r

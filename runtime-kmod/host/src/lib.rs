@@ -267,6 +267,8 @@ pub struct Instance {
     exports: Vec<ExportInfo>,
     locations: Vec<(u32, u32, u32)>,
     source_file: String,
+    /// Slice slots filled by the last call (to clear before the next).
+    slices_in_use: usize,
     ctx: Box<Ctx>,
     pub host: Box<HostState>,
     image_len: usize,
@@ -347,6 +349,7 @@ impl Instance {
             exports,
             locations,
             source_file: obj.source_file().to_string(),
+            slices_in_use: 0,
             ctx: Box::new(Ctx {
                 saved_rsp: 0,
                 trap_site: u64::MAX,
@@ -385,9 +388,12 @@ impl Instance {
         assert!((entry as usize) < self.image_len, "entry outside the image");
         let mut regs = [0u64; 6];
         let mut handle = 0usize;
-        self.ctx.slice_ptr = [0; 8];
-        self.ctx.slice_len = [0; 8];
-        self.ctx.slice_writable = [0; 8];
+        // Only the slots the previous call used can be non-empty.
+        for h in 0..self.slices_in_use {
+            self.ctx.slice_ptr[h] = 0;
+            self.ctx.slice_len[h] = 0;
+            self.ctx.slice_writable[h] = 0;
+        }
         for (k, a) in args.iter_mut().enumerate().take(6) {
             regs[k] = match a {
                 Arg::Int(v) => *v,
@@ -406,6 +412,7 @@ impl Instance {
                 }
             };
         }
+        self.slices_in_use = handle;
         self.ctx.trap_site = u64::MAX;
         self.ctx.data_base = self.data.as_mut_ptr() as u64;
         self.ctx.host = (&mut *self.host as *mut HostState) as u64;
