@@ -142,3 +142,111 @@ fn non_utf8_source_is_rejected_cleanly() {
     assert!(text(&out.stderr).contains("not valid UTF-8"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn build_run_and_disasm_round_trip() {
+    let dir = std::env::temp_dir().join(format!("kplc-build-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let obj = dir.join("gray.kpo");
+    let out = dir.join("gray.raw");
+    let built = kplc(&[
+        "build",
+        "examples/grayscale/grayscale.kpl",
+        "-o",
+        obj.to_str().unwrap(),
+    ]);
+    assert_eq!(built.status.code(), Some(0), "{}", text(&built.stderr));
+    // Reproducible: building again gives the same bytes.
+    let again = dir.join("again.kpo");
+    kplc(&[
+        "build",
+        "examples/grayscale/grayscale.kpl",
+        "-o",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read(&obj).unwrap(), std::fs::read(&again).unwrap());
+    let run = kplc(&[
+        "run",
+        obj.to_str().unwrap(),
+        "--entry",
+        "grayscale",
+        "--in",
+        "examples/grayscale/sample.rgb",
+        "--out-len",
+        "6144",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    assert!(text(&run.stdout).starts_with("grayscale: returned 0"));
+    let rgb = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/grayscale/sample.rgb"),
+    )
+    .unwrap();
+    let want: Vec<u8> = rgb
+        .chunks(3)
+        .map(|p| ((77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2])) >> 8) as u8)
+        .collect();
+    assert_eq!(std::fs::read(&out).unwrap(), want);
+    let listing = kplc(&["disasm", obj.to_str().unwrap()]);
+    assert_eq!(listing.status.code(), Some(0));
+    assert!(
+        text(&listing.stdout).starts_with("grayscale:\n0000:  f30f1efa"),
+        "{}",
+        text(&listing.stdout)
+    );
+    let asm = kplc(&["build", "examples/grayscale/grayscale.kpl", "--emit", "asm"]);
+    assert!(text(&asm.stdout).contains("trap_unwind:"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn traps_report_kind_and_source_line() {
+    let run = kplc(&[
+        "run",
+        "compiler/tests/exec/trap_budget_infinite_loop.kpl",
+        "--entry",
+        "spin",
+        "--fuel",
+        "100000",
+    ]);
+    assert_eq!(run.status.code(), Some(3));
+    assert_eq!(
+        text(&run.stderr).trim(),
+        "kplc: spin: trap Budget (time budget exhausted) at compiler/tests/exec/trap_budget_infinite_loop.kpl:11:5"
+    );
+}
+
+#[test]
+fn bad_objects_and_arguments_are_clear_errors() {
+    let dir = std::env::temp_dir().join(format!("kplc-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.kpo");
+    std::fs::write(&bad, b"KPO\0garbage").unwrap();
+    let r = kplc(&["run", bad.to_str().unwrap(), "--entry", "x"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(
+        text(&r.stderr).contains("cannot load"),
+        "{}",
+        text(&r.stderr)
+    );
+    let d = kplc(&["disasm", bad.to_str().unwrap()]);
+    assert_eq!(d.status.code(), Some(1));
+    let r = kplc(&["run", "examples/checksum/checksum.kpl", "--entry", "nope"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(
+        text(&r.stderr).contains("exports no function `nope` (exports: checksum, verify)"),
+        "{}",
+        text(&r.stderr)
+    );
+    let r = kplc(&[
+        "run",
+        "examples/histogram/histogram.kpl",
+        "--entry",
+        "count",
+        "--arg",
+        "banana",
+    ]);
+    assert_eq!(r.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).ok();
+}
