@@ -311,20 +311,7 @@ impl Emitter {
             .map(|_| self.ops.new_dynamic_label())
             .collect();
         let order = self.alloc.order.clone();
-        let mut use_count = vec![0u32; f.n_vregs as usize];
-        let mut buf = Vec::new();
-        for b in &f.blocks {
-            for (inst, _) in &b.insts {
-                buf.clear();
-                inst.uses(&mut buf);
-                for &u in &buf {
-                    use_count[u as usize] += 1;
-                }
-            }
-            if let Term::Branch { cond: v, .. } | Term::Ret(Some(v)) = &b.term {
-                use_count[*v as usize] += 1;
-            }
-        }
+        let use_count = f.use_counts();
         let mut callees = Vec::new();
         for (pos, &b) in order.iter().enumerate() {
             let next = order.get(pos + 1).copied();

@@ -462,6 +462,27 @@ pub struct Func {
     pub first_site: SiteId,
 }
 
+impl Func {
+    /// How many times each virtual register is read (terminators included).
+    pub fn use_counts(&self) -> Vec<u32> {
+        let mut uses = vec![0u32; self.n_vregs as usize];
+        let mut buf = Vec::new();
+        for b in &self.blocks {
+            for (inst, _) in &b.insts {
+                buf.clear();
+                inst.uses(&mut buf);
+                for &u in &buf {
+                    uses[u as usize] += 1;
+                }
+            }
+            if let Term::Branch { cond: v, .. } | Term::Ret(Some(v)) = &b.term {
+                uses[*v as usize] += 1;
+            }
+        }
+        uses
+    }
+}
+
 impl fmt::Display for Func {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "fn {}({:?}):", self.name, self.params)?;

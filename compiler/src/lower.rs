@@ -422,6 +422,33 @@ impl Lower<'_, '_> {
         }
     }
 
+    /// Starts a counted loop: jumps to a new header block that branches to
+    /// a new body block while `idx cc bound`, else to a new exit block. With
+    /// `latch`, a latch block is created between body and exit (the layout
+    /// order). Returns (header, latch, exit) with the body block current.
+    fn loop_head(&mut self, idx: V, cc: Cc, bound: V, latch: bool) -> (BlockId, BlockId, BlockId) {
+        let header = self.new_block();
+        let body = self.new_block();
+        let latch = if latch { self.new_block() } else { body };
+        let exit = self.new_block();
+        self.terminate(Term::Jump(header));
+        self.switch_to(header);
+        let c = self.vreg();
+        self.emit(Inst::Cmp {
+            cc,
+            dst: c,
+            a: idx,
+            b: bound,
+        });
+        self.terminate(Term::Branch {
+            cond: c,
+            then: body,
+            els: exit,
+        });
+        self.switch_to(body);
+        (header, latch, exit)
+    }
+
     /// Fuel check and jump back to the loop header. `loop_pos` is the loop
     /// statement's source offset: a Budget trap is reported there.
     fn back_edge(&mut self, header: BlockId, loop_pos: u32) {
@@ -453,26 +480,8 @@ impl Lower<'_, '_> {
                 });
                 self.emit(Inst::Copy { dst: i, src: start });
                 let proof = self.range_proof(lo, hi, signed);
-                let header = self.new_block();
-                let body_b = self.new_block();
-                let latch = self.new_block();
-                let exit = self.new_block();
-                self.terminate(Term::Jump(header));
-                self.switch_to(header);
-                let c = self.vreg();
                 let cc = if signed { Cc::Lt } else { Cc::B };
-                self.emit(Inst::Cmp {
-                    cc,
-                    dst: c,
-                    a: i,
-                    b: end,
-                });
-                self.terminate(Term::Branch {
-                    cond: c,
-                    then: body_b,
-                    els: exit,
-                });
-                self.switch_to(body_b);
+                let (header, latch, exit) = self.loop_head(i, cc, end, true);
                 if let Some(p) = proof {
                     self.proven.push((var_id, p));
                 }
@@ -518,25 +527,7 @@ impl Lower<'_, '_> {
                     _ => return,
                 };
                 let idx = self.konst(0);
-                let header = self.new_block();
-                let body_b = self.new_block();
-                let latch = self.new_block();
-                let exit = self.new_block();
-                self.terminate(Term::Jump(header));
-                self.switch_to(header);
-                let c = self.vreg();
-                self.emit(Inst::Cmp {
-                    cc: Cc::B,
-                    dst: c,
-                    a: idx,
-                    b: len,
-                });
-                self.terminate(Term::Branch {
-                    cond: c,
-                    then: body_b,
-                    els: exit,
-                });
-                self.switch_to(body_b);
+                let (header, latch, exit) = self.loop_head(idx, Cc::B, len, true);
                 let elem_size = self.prog.layout(&elem_ty).size as u32;
                 let elem_place = self.indexed(place, idx, elem_size, Check::Proven);
                 match var_storage {
@@ -954,24 +945,7 @@ impl Lower<'_, '_> {
                     let loop_pos = self.pos;
                     let idx = self.konst(0);
                     let count = self.konst(n as i64);
-                    let header = self.new_block();
-                    let body = self.new_block();
-                    let exit = self.new_block();
-                    self.terminate(Term::Jump(header));
-                    self.switch_to(header);
-                    let c = self.vreg();
-                    self.emit(Inst::Cmp {
-                        cc: Cc::B,
-                        dst: c,
-                        a: idx,
-                        b: count,
-                    });
-                    self.terminate(Term::Branch {
-                        cond: c,
-                        then: body,
-                        els: exit,
-                    });
-                    self.switch_to(body);
+                    let (header, _, exit) = self.loop_head(idx, Cc::B, count, false);
                     let d = self.indexed(dst, idx, size, Check::Proven);
                     match (value, tmp) {
                         (Some(v), _) => self.store(d, v, scalar_of(&elem_ty)),

@@ -69,20 +69,7 @@ fn redundant_norms(f: &mut Func) -> bool {
 /// form of `op` writing `d` directly: x86's 32-bit operations zero-extend.
 fn narrow_u32(f: &mut Func) -> bool {
     let defs = def_counts(f);
-    let mut uses = vec![0u32; f.n_vregs as usize];
-    let mut buf = Vec::new();
-    for b in &f.blocks {
-        for (inst, _) in &b.insts {
-            buf.clear();
-            inst.uses(&mut buf);
-            for &u in &buf {
-                uses[u as usize] += 1;
-            }
-        }
-        if let Term::Branch { cond: v, .. } | Term::Ret(Some(v)) = &b.term {
-            uses[*v as usize] += 1;
-        }
-    }
+    let uses = f.use_counts();
     let u32_ty = Scalar {
         size: 4,
         signed: false,
@@ -325,21 +312,7 @@ fn fold(f: &mut Func) -> bool {
 }
 
 fn dead_code(f: &mut Func) -> bool {
-    let mut uses = vec![0u32; f.n_vregs as usize];
-    let mut buf = Vec::new();
-    for b in &f.blocks {
-        for (inst, _) in &b.insts {
-            buf.clear();
-            inst.uses(&mut buf);
-            for &u in &buf {
-                uses[u as usize] += 1;
-            }
-        }
-        match &b.term {
-            Term::Branch { cond: v, .. } | Term::Ret(Some(v)) => uses[*v as usize] += 1,
-            _ => {}
-        }
-    }
+    let uses = f.use_counts();
     let mut removed = false;
     for b in &mut f.blocks {
         let before = b.insts.len();
