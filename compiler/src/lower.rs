@@ -611,7 +611,22 @@ impl Lower<'_, '_> {
             return;
         };
         if matches!(ty, Ty::Array(..) | Ty::Struct(..)) {
-            self.store_aggregate(place, value);
+            // A literal is built element by element; if building it reads
+            // the target (or calls, which may write statics), build it in a
+            // temporary first: the old value must be read in full.
+            let literal = matches!(
+                value.unparen().kind,
+                ExprKind::StructLit(..) | ExprKind::ArrayLit(..) | ExprKind::ArrayRepeat(..)
+            );
+            let root = place_root(target).and_then(|r| self.prog.resolutions.get(&r).copied());
+            if literal && reads_or_calls(value, root, self.prog) {
+                let tmp = self.temp_aggregate(&ty);
+                self.store_aggregate(tmp, value);
+                let size = self.prog.layout(&ty).size as u32;
+                self.copy(place, tmp, size);
+            } else {
+                self.store_aggregate(place, value);
+            }
             return;
         }
         let s = scalar_of(&ty);
@@ -1299,6 +1314,38 @@ impl Lower<'_, '_> {
             }
             _ => None,
         }
+    }
+}
+
+/// The expression id of the variable a place expression is rooted at.
+fn place_root(e: &ast::Expr) -> Option<ast::ExprId> {
+    match &e.kind {
+        ExprKind::Name(_) => Some(e.id),
+        ExprKind::Paren(x) | ExprKind::Field(x, _) | ExprKind::Index(x, _) => place_root(x),
+        _ => None,
+    }
+}
+
+/// Whether evaluating `e` may read the variable `root` or call a function.
+fn reads_or_calls(e: &ast::Expr, root: Option<Res>, prog: &Program) -> bool {
+    match &e.kind {
+        ExprKind::Name(_) => root.is_some() && prog.resolutions.get(&e.id).copied() == root,
+        ExprKind::Call(..) => true,
+        ExprKind::Paren(x)
+        | ExprKind::Unary(_, x)
+        | ExprKind::Cast(x, _)
+        | ExprKind::Field(x, _) => reads_or_calls(x, root, prog),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            reads_or_calls(lhs, root, prog) || reads_or_calls(rhs, root, prog)
+        }
+        ExprKind::Index(a, b) | ExprKind::ArrayRepeat(a, b) => {
+            reads_or_calls(a, root, prog) || reads_or_calls(b, root, prog)
+        }
+        ExprKind::StructLit(_, fields) => {
+            fields.iter().any(|f| reads_or_calls(&f.value, root, prog))
+        }
+        ExprKind::ArrayLit(elems) => elems.iter().any(|x| reads_or_calls(x, root, prog)),
+        ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Str(_) | ExprKind::Error => false,
     }
 }
 

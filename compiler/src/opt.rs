@@ -92,19 +92,29 @@ fn narrow_u32(f: &mut Func) -> bool {
             }
             // The definition must be the instruction right before.
             let prev = &mut b.insts[i - 1].0;
-            let ok = match prev {
-                Inst::Bin { op, dst: t, .. } | Inst::BinImm { op, dst: t, .. } if *t == a => {
-                    match narrow(*op) {
-                        Some(n) => {
-                            *op = n;
-                            *t = dst;
-                            true
-                        }
-                        None => false,
-                    }
-                }
-                _ => false,
+            // A 32-bit shift masks its amount to 5 bits: only a constant
+            // amount below 32 keeps the 64-bit result's low half.
+            let shift_ok = match prev {
+                Inst::BinImm {
+                    op: Op::Shl, imm, ..
+                } => (0..32).contains(imm),
+                Inst::Bin { op: Op::Shl, .. } => false,
+                _ => true,
             };
+            let ok = shift_ok
+                && match prev {
+                    Inst::Bin { op, dst: t, .. } | Inst::BinImm { op, dst: t, .. } if *t == a => {
+                        match narrow(*op) {
+                            Some(n) => {
+                                *op = n;
+                                *t = dst;
+                                true
+                            }
+                            None => false,
+                        }
+                    }
+                    _ => false,
+                };
             if ok {
                 b.insts[i].0 = Inst::Copy { dst, src: dst };
                 changed = true;
