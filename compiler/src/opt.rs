@@ -81,6 +81,23 @@ fn narrow_u32(f: &mut Func) -> bool {
         Op::Shl => Some(Op::Shl32),
         _ => None,
     };
+    // Registers known to hold a value below 32 (`x & imm`, imm < 32).
+    let mut small = vec![false; f.n_vregs as usize];
+    for b in &f.blocks {
+        for (inst, _) in &b.insts {
+            if let Inst::BinImm {
+                op: Op::And,
+                dst,
+                imm,
+                ..
+            } = inst
+                && defs[*dst as usize] == 1
+                && (0..32).contains(imm)
+            {
+                small[*dst as usize] = true;
+            }
+        }
+    }
     let mut changed = false;
     for b in &mut f.blocks {
         for i in 1..b.insts.len() {
@@ -98,7 +115,7 @@ fn narrow_u32(f: &mut Func) -> bool {
                 Inst::BinImm {
                     op: Op::Shl, imm, ..
                 } => (0..32).contains(imm),
-                Inst::Bin { op: Op::Shl, .. } => false,
+                Inst::Bin { op: Op::Shl, b, .. } => small[*b as usize],
                 _ => true,
             };
             let ok = shift_ok
