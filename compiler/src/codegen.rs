@@ -43,6 +43,45 @@ impl Compiled {
         img
     }
 
+    /// The deepest stack any export can reach, in bytes, from the real frame
+    /// sizes along the (acyclic) call graph, with the chain that reaches it.
+    pub fn max_stack(&self) -> (u64, Vec<String>) {
+        fn depth(c: &Compiled, f: usize, memo: &mut Vec<Option<(u64, Option<usize>)>>) -> u64 {
+            if let Some((d, _)) = memo[f] {
+                return d;
+            }
+            memo[f] = Some((u64::from(c.code.funcs[f].frame_bytes), None));
+            let mut best = (0, None);
+            for &callee in &c.code.funcs[f].callees {
+                let d = depth(c, callee as usize, memo);
+                if d > best.0 {
+                    best = (d, Some(callee as usize));
+                }
+            }
+            let total = u64::from(c.code.funcs[f].frame_bytes) + best.0;
+            memo[f] = Some((total, best.1));
+            total
+        }
+        let mut memo = vec![None; self.code.funcs.len()];
+        let mut worst: (u64, Option<usize>) = (0, None);
+        for (i, f) in self.code.funcs.iter().enumerate() {
+            let d = depth(self, i, &mut memo);
+            if f.exported && d > worst.0 {
+                worst = (d, Some(i));
+            }
+        }
+        let mut chain = Vec::new();
+        let mut cur = worst.1;
+        while let Some(f) = cur {
+            chain.push(format!(
+                "{} ({} bytes)",
+                self.code.funcs[f].name, self.code.funcs[f].frame_bytes
+            ));
+            cur = memo[f].and_then(|(_, next)| next);
+        }
+        (worst.0, chain)
+    }
+
     pub fn export(&self, name: &str) -> Option<&emit::FuncInfo> {
         self.code
             .funcs

@@ -260,6 +260,9 @@ fn build(
     }
     if let Some(out) = output {
         let compiled = kplc::codegen::compile(&analysis.file, &analysis.program);
+        if let Err(code) = check_stack(&compiled, path) {
+            return code;
+        }
         let bytes = kplc::object::write(&compiled, &path.display().to_string(), &_src);
         if let Err(e) = std::fs::write(out, &bytes) {
             eprintln!("kplc: cannot write `{}`: {e}", out.display());
@@ -311,6 +314,7 @@ fn compile_to_object(
 ) -> Result<(Vec<u8>, kplc::codegen::Compiled), ExitCode> {
     let (src, analysis) = front_end(path, color, imports)?;
     let compiled = kplc::codegen::compile(&analysis.file, &analysis.program);
+    check_stack(&compiled, path)?;
     let name = path.display().to_string();
     Ok((kplc::object::write(&compiled, &name, &src), compiled))
 }
@@ -466,6 +470,22 @@ fn run(req: RunRequest) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The front end bounds the stack with an estimate; after register
+/// allocation the real frames are known and must fit the same limit.
+fn check_stack(c: &kplc::codegen::Compiled, path: &std::path::Path) -> Result<(), ExitCode> {
+    let limit = kpl_lang::check::limits::STACK_BYTES;
+    let (depth, chain) = c.max_stack();
+    if depth > limit {
+        eprintln!(
+            "kplc: {}: the generated code needs {depth} bytes of stack (limit {limit}): {}",
+            path.display(),
+            chain.join(" -> ")
+        );
+        return Err(ExitCode::from(1));
+    }
+    Ok(())
 }
 
 fn disasm(path: &std::path::Path) -> ExitCode {

@@ -109,6 +109,12 @@ fn run_file(path: &std::path::Path, imports: &kpl_lang::imports::ImportTable) ->
         )];
     }
     let compiled = kplc::codegen::compile(&analysis.file, &analysis.program);
+    let (stack, chain) = compiled.max_stack();
+    if stack > kpl_lang::check::limits::STACK_BYTES {
+        return vec![format!(
+            "{name}: real stack {stack} bytes exceeds the limit: {chain:?}"
+        )];
+    }
     let mut runner = match Runner::new(&compiled, &name, &src) {
         Ok(r) => r,
         Err(e) => return vec![format!("{name}: load failed: {e}")],
