@@ -30,6 +30,9 @@ const ARG_REGS: [u8; 6] = [7, 6, 2, 1, 8, 9];
 const CTX_TRAP_SITE: i32 = 0x08;
 const CTX_SLICE_PTR: i32 = 0x20;
 const CTX_SLICE_LEN: i32 = 0x60;
+/// Lengths for writes: equal to `slice_len` for slices handed in writable,
+/// 0 for read-only ones, so a write through a read-only slice always traps.
+const CTX_SLICE_LEN_W: i32 = 0xB8;
 /// Bytes at the bottom of every frame for staging call arguments.
 const STAGING: u32 = 48;
 
@@ -605,7 +608,7 @@ impl Emitter {
             }
             Inst::Load { dst, addr, ty } => {
                 let t = self.target(dst, RAX);
-                let mem = self.address(addr, ty.size);
+                let mem = self.address(addr, false);
                 self.ops.extend(x86::load(t, mem, ty.size, ty.signed));
                 self.put(dst, t);
             }
@@ -620,7 +623,7 @@ impl Emitter {
                         u8::MAX
                     }
                 };
-                let mem = self.address(addr, ty.size);
+                let mem = self.address(addr, true);
                 let value = if value == u8::MAX {
                     // rax/rcx/rdx may be taken by the address; rdi is restored after.
                     let free = [RAX, RCX, RDX]
@@ -634,7 +637,11 @@ impl Emitter {
                 };
                 self.ops.extend(x86::store(value, mem, ty.size));
             }
-            Inst::SliceLen { dst, handle } => {
+            Inst::SliceLen {
+                dst,
+                handle,
+                writable,
+            } => {
                 let h = self.get(handle, RAX);
                 self.mov(RAX, h);
                 dynasm!(self.ops ; .arch x64 ; and eax, 7);
@@ -644,7 +651,11 @@ impl Emitter {
                     Mem::Base {
                         base: R15,
                         index: Some((RAX, 8)),
-                        disp: CTX_SLICE_LEN,
+                        disp: if writable {
+                            CTX_SLICE_LEN_W
+                        } else {
+                            CTX_SLICE_LEN
+                        },
                     },
                     8,
                     false,
@@ -729,7 +740,7 @@ impl Emitter {
     /// Emits the checks and base computation for an access and returns the
     /// memory operand. Uses rdx for a base register and rcx for a spilled
     /// index, so the access itself may use rax.
-    fn address(&mut self, addr: Addr, _size: u8) -> Mem {
+    fn address(&mut self, addr: Addr, write: bool) -> Mem {
         let disp = addr.disp as i32;
         let index = addr.index.map(|i| (self.get(i.v, RCX), i));
         let base = match addr.base {
@@ -760,7 +771,11 @@ impl Emitter {
                         Mem::Base {
                             base: R15,
                             index: Some((RDX, 8)),
-                            disp: CTX_SLICE_LEN,
+                            disp: if write {
+                                CTX_SLICE_LEN_W
+                            } else {
+                                CTX_SLICE_LEN
+                            },
                         },
                     ));
                     dynasm!(self.ops ; .arch x64 ; jae =>l);

@@ -258,9 +258,12 @@ pub enum Inst {
         ty: Scalar,
     },
     /// The length (in elements) of the slice whose handle is in `handle`.
+    /// `writable` reads the writable-length table, which is 0 for a slice
+    /// the host handed in read-only: a loop bounded by it proves writes.
     SliceLen {
         dst: V,
         handle: V,
+        writable: bool,
     },
     Call {
         dst: Option<V>,

@@ -520,7 +520,11 @@ impl Lower<'_, '_> {
                 let (len, elem_ty) = match (&seq_ty, place.base) {
                     (Ty::Slice { elem, .. }, Base::Slice(h)) => {
                         let n = self.vreg();
-                        self.emit(Inst::SliceLen { dst: n, handle: h });
+                        self.emit(Inst::SliceLen {
+                            dst: n,
+                            handle: h,
+                            writable: false,
+                        });
                         (n, Ty::Int(*elem))
                     }
                     (Ty::Array(elem, n), _) => (self.konst(*n as i64), (**elem).clone()),
@@ -1195,10 +1199,15 @@ impl Lower<'_, '_> {
             {
                 match self.ty(base) {
                     Ty::Array(_, n) => self.konst(n as i64),
-                    _ => {
+                    t => {
+                        let writable = matches!(t, Ty::Slice { mutable: true, .. });
                         let h = self.expr(base);
                         let dst = self.vreg();
-                        self.emit(Inst::SliceLen { dst, handle: h });
+                        self.emit(Inst::SliceLen {
+                            dst,
+                            handle: h,
+                            writable,
+                        });
                         dst
                     }
                 }

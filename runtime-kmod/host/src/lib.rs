@@ -34,6 +34,8 @@ pub struct Ctx {
     /// Set by a timer to stop a plugin compiled with the stop-flag budget
     /// check (an alternative measured by the benchmarks; fuel is the default).
     pub stop: u8,
+    /// Lengths for writes: `slice_len` where the slice is writable, else 0.
+    pub slice_len_w: [u64; 8],
 }
 
 const _: () = {
@@ -43,6 +45,7 @@ const _: () = {
     assert!(std::mem::offset_of!(Ctx, slice_writable) == 0xA0);
     assert!(std::mem::offset_of!(Ctx, fuel_left) == 0xA8);
     assert!(std::mem::offset_of!(Ctx, stop) == 0xB0);
+    assert!(std::mem::offset_of!(Ctx, slice_len_w) == 0xB8);
 };
 
 std::arch::global_asm!(
@@ -360,6 +363,7 @@ impl Instance {
                 slice_writable: [0; 8],
                 fuel_left: 0,
                 stop: 0,
+                slice_len_w: [0; 8],
             }),
             host,
         })
@@ -393,6 +397,7 @@ impl Instance {
             self.ctx.slice_ptr[h] = 0;
             self.ctx.slice_len[h] = 0;
             self.ctx.slice_writable[h] = 0;
+            self.ctx.slice_len_w[h] = 0;
         }
         for (k, a) in args.iter_mut().enumerate().take(6) {
             regs[k] = match a {
@@ -406,6 +411,7 @@ impl Instance {
                 Arg::SliceMut { bytes, elem_size } => {
                     self.ctx.slice_ptr[handle] = bytes.as_mut_ptr() as u64;
                     self.ctx.slice_len[handle] = (bytes.len() / *elem_size) as u64;
+                    self.ctx.slice_len_w[handle] = self.ctx.slice_len[handle];
                     self.ctx.slice_writable[handle] = 1;
                     handle += 1;
                     (handle - 1) as u64
