@@ -593,13 +593,22 @@ impl Emitter {
                 let ra = self.get(a, RAX);
                 self.mov(RAX, ra);
                 if let Some(min) = min {
-                    let ok = self.ops.new_dynamic_label();
+                    // `idiv` never runs with a divisor of -1 (x86 faults on
+                    // i64::MIN / -1): that case is computed directly, after
+                    // the KPL overflow trap for the type's minimum.
+                    let divide = self.ops.new_dynamic_label();
+                    let done = self.ops.new_dynamic_label();
                     let lo = self.site_check(overflow);
-                    dynasm!(self.ops ; .arch x64 ; cmp rcx, -1 ; jne =>ok);
+                    dynasm!(self.ops ; .arch x64 ; cmp rcx, -1 ; jne =>divide);
                     self.load_imm(RDX, min);
-                    dynasm!(self.ops ; .arch x64 ; cmp rax, rdx ; je =>lo ; =>ok);
-                }
-                if signed {
+                    dynasm!(self.ops ; .arch x64 ; cmp rax, rdx ; je =>lo);
+                    if rem {
+                        dynasm!(self.ops ; .arch x64 ; xor edx, edx ; jmp =>done);
+                    } else {
+                        dynasm!(self.ops ; .arch x64 ; neg rax ; jmp =>done);
+                    }
+                    dynasm!(self.ops ; .arch x64 ; =>divide ; cqo ; idiv rcx ; =>done);
+                } else if signed {
                     dynasm!(self.ops ; .arch x64 ; cqo ; idiv rcx);
                 } else {
                     dynasm!(self.ops ; .arch x64 ; xor edx, edx ; div rcx);
