@@ -29,10 +29,20 @@ const ARG_REGS: [u8; 6] = [7, 6, 2, 1, 8, 9];
 /// Context block offsets (see the ABI chapter).
 const CTX_TRAP_SITE: i32 = 0x08;
 const CTX_SLICE_PTR: i32 = 0x20;
-const CTX_SLICE_LEN: i32 = 0x60;
-/// Lengths for writes: equal to `slice_len` for slices handed in writable,
-/// 0 for read-only ones, so a write through a read-only slice always traps.
-const CTX_SLICE_LEN_W: i32 = 0xB8;
+/// The length tables: per access scale (1, 2, 4, 8 bytes) the number of
+/// whole elements of that size in each slice, for reads at 0x100 and for
+/// writes at 0x200 (0 for slices handed in read-only). Checking against the
+/// access's own scale makes the declared element type irrelevant to safety.
+fn len_table(write: bool, scale: u8) -> i32 {
+    let base = if write { 0x200 } else { 0x100 };
+    let idx = match scale {
+        1 => 0,
+        2 => 1,
+        4 => 2,
+        _ => 3,
+    };
+    base + 0x40 * idx
+}
 /// Bytes at the bottom of every frame for staging call arguments.
 const STAGING: u32 = 48;
 
@@ -650,6 +660,7 @@ impl Emitter {
                 dst,
                 handle,
                 writable,
+                size,
             } => {
                 let h = self.get(handle, RAX);
                 self.mov(RAX, h);
@@ -660,11 +671,7 @@ impl Emitter {
                     Mem::Base {
                         base: R15,
                         index: Some((RAX, 8)),
-                        disp: if writable {
-                            CTX_SLICE_LEN_W
-                        } else {
-                            CTX_SLICE_LEN
-                        },
+                        disp: len_table(writable, size),
                     },
                     8,
                     false,
@@ -770,6 +777,7 @@ impl Emitter {
                     ri,
                     Index {
                         check: Check::SliceLen(site),
+                        scale,
                         ..
                     },
                 )) = index
@@ -780,11 +788,7 @@ impl Emitter {
                         Mem::Base {
                             base: R15,
                             index: Some((RDX, 8)),
-                            disp: if write {
-                                CTX_SLICE_LEN_W
-                            } else {
-                                CTX_SLICE_LEN
-                            },
+                            disp: len_table(write, scale),
                         },
                     ));
                     dynasm!(self.ops ; .arch x64 ; jae =>l);

@@ -264,6 +264,8 @@ pub enum Inst {
         dst: V,
         handle: V,
         writable: bool,
+        /// Element size: the length is read from that scale's table.
+        size: u8,
     },
     Call {
         dst: Option<V>,

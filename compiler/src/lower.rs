@@ -524,6 +524,7 @@ impl Lower<'_, '_> {
                             dst: n,
                             handle: h,
                             writable: false,
+                            size: Scalar::of_int(*elem).size,
                         });
                         (n, Ty::Int(*elem))
                     }
@@ -637,9 +638,9 @@ impl Lower<'_, '_> {
         // The place (its indexes and their checks) is evaluated before the
         // right-hand side: `a[9] = f()` traps without calling f.
         if op.is_none()
-            && let Some((v, _, check)) = place.index
+            && let Some((v, stride, check)) = place.index
         {
-            self.run_check(v, check, place.base);
+            self.run_check(v, check, place.base, stride);
         }
         let x = match op {
             None => self.expr(value),
@@ -771,8 +772,8 @@ impl Lower<'_, '_> {
             },
             Some((prev, prev_stride, prev_check)) => {
                 // Run both semantic checks, then address by bytes.
-                self.run_check(prev, prev_check, p.base);
-                self.run_check(i, check, p.base);
+                self.run_check(prev, prev_check, p.base, prev_stride);
+                self.run_check(i, check, p.base, stride);
                 let a = self.scaled(prev, prev_stride);
                 let b = self.scaled(i, stride);
                 let bytes = self.vreg();
@@ -805,22 +806,30 @@ impl Lower<'_, '_> {
         dst
     }
 
-    /// Emits a standalone semantic bounds check (a load of nothing).
-    fn run_check(&mut self, v: V, check: Check, base: Base) {
+    /// Emits a standalone semantic bounds check (a one-element probe load).
+    /// `stride` is the element size; slices are checked in elements of it.
+    fn run_check(&mut self, v: V, check: Check, base: Base, stride: u32) {
         if check == Check::Proven {
             return;
         }
+        let scale = match base {
+            Base::Slice(_) if matches!(stride, 1 | 2 | 4 | 8) => stride as u8,
+            _ => 1,
+        };
         let addr = Addr {
             base,
-            index: Some(Index { v, scale: 1, check }),
+            index: Some(Index { v, scale, check }),
             disp: 0,
         };
-        // A one-byte probe load performs exactly the check.
+        // A probe load of one element performs exactly the check.
         let dst = self.vreg();
         self.emit(Inst::Load {
             dst,
             addr,
-            ty: Scalar::BOOL,
+            ty: Scalar {
+                size: scale,
+                signed: false,
+            },
         });
     }
 
@@ -845,7 +854,7 @@ impl Lower<'_, '_> {
                 // Element of a struct or nested array: check the element index
                 // semantically, then address in units of the scalar with a
                 // check against the object's end, which the verifier can see.
-                self.run_check(v, check, p.base);
+                self.run_check(v, check, p.base, stride);
                 let (units, scale) = if stride % u32::from(size) == 0 {
                     (self.scaled(v, stride / u32::from(size)), size)
                 } else {
@@ -1200,13 +1209,17 @@ impl Lower<'_, '_> {
                 match self.ty(base) {
                     Ty::Array(_, n) => self.konst(n as i64),
                     t => {
-                        let writable = matches!(t, Ty::Slice { mutable: true, .. });
+                        let (writable, size) = match t {
+                            Ty::Slice { mutable, elem } => (mutable, Scalar::of_int(elem).size),
+                            _ => (false, 1),
+                        };
                         let h = self.expr(base);
                         let dst = self.vreg();
                         self.emit(Inst::SliceLen {
                             dst,
                             handle: h,
                             writable,
+                            size,
                         });
                         dst
                     }

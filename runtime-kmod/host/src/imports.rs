@@ -141,7 +141,7 @@ extern "sysv64" fn fill_random(ctx: *mut Ctx, handle: u64) -> u64 {
     if c.slice_writable[h] == 0 {
         return 0;
     }
-    let (ptr, len) = (c.slice_ptr[h] as *mut u8, c.slice_len[h] as usize);
+    let (ptr, len) = (c.slice_ptr[h] as *mut u8, c.slice_bytes[h] as usize);
     // SAFETY: as above.
     let state = unsafe { host(ctx) };
     for i in 0..len {

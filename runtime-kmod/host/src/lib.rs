@@ -28,25 +28,42 @@ pub struct Ctx {
     /// Points at the invocation's [`HostState`].
     pub host: u64,
     pub slice_ptr: [u64; 8],
-    pub slice_len: [u64; 8],
+    /// Length of each slice in bytes (for the host's imports).
+    pub slice_bytes: [u64; 8],
     pub slice_writable: [u8; 8],
     pub fuel_left: u64,
     /// Set by a timer to stop a plugin compiled with the stop-flag budget
     /// check (an alternative measured by the benchmarks; fuel is the default).
     pub stop: u8,
-    /// Lengths for writes: `slice_len` where the slice is writable, else 0.
-    pub slice_len_w: [u64; 8],
+    _pad: [u8; 0x4F],
+    /// `len_r[s][h]`: whole elements of 1, 2, 4, 8 bytes in slice `h`.
+    pub len_r: [[u64; 8]; 4],
+    /// The same for writes; 0 for slices handed in read-only.
+    pub len_w: [[u64; 8]; 4],
 }
 
 const _: () = {
     assert!(std::mem::offset_of!(Ctx, trap_site) == 0x08);
     assert!(std::mem::offset_of!(Ctx, slice_ptr) == 0x20);
-    assert!(std::mem::offset_of!(Ctx, slice_len) == 0x60);
+    assert!(std::mem::offset_of!(Ctx, slice_bytes) == 0x60);
     assert!(std::mem::offset_of!(Ctx, slice_writable) == 0xA0);
     assert!(std::mem::offset_of!(Ctx, fuel_left) == 0xA8);
     assert!(std::mem::offset_of!(Ctx, stop) == 0xB0);
-    assert!(std::mem::offset_of!(Ctx, slice_len_w) == 0xB8);
+    assert!(std::mem::offset_of!(Ctx, len_r) == 0x100);
+    assert!(std::mem::offset_of!(Ctx, len_w) == 0x200);
 };
+
+impl Ctx {
+    fn set_slice(&mut self, h: usize, ptr: u64, bytes: u64, writable: bool) {
+        self.slice_ptr[h] = ptr;
+        self.slice_bytes[h] = bytes;
+        self.slice_writable[h] = u8::from(writable);
+        for (s, size) in [1u64, 2, 4, 8].into_iter().enumerate() {
+            self.len_r[s][h] = bytes / size;
+            self.len_w[s][h] = if writable { bytes / size } else { 0 };
+        }
+    }
+}
 
 std::arch::global_asm!(
     ".globl kpl_host_enter",
@@ -359,11 +376,13 @@ impl Instance {
                 data_base: 0,
                 host: 0,
                 slice_ptr: [0; 8],
-                slice_len: [0; 8],
+                slice_bytes: [0; 8],
                 slice_writable: [0; 8],
                 fuel_left: 0,
                 stop: 0,
-                slice_len_w: [0; 8],
+                _pad: [0; 0x4F],
+                len_r: [[0; 8]; 4],
+                len_w: [[0; 8]; 4],
             }),
             host,
         })
@@ -394,25 +413,23 @@ impl Instance {
         let mut handle = 0usize;
         // Only the slots the previous call used can be non-empty.
         for h in 0..self.slices_in_use {
-            self.ctx.slice_ptr[h] = 0;
-            self.ctx.slice_len[h] = 0;
-            self.ctx.slice_writable[h] = 0;
-            self.ctx.slice_len_w[h] = 0;
+            self.ctx.set_slice(h, 0, 0, false);
         }
         for (k, a) in args.iter_mut().enumerate().take(6) {
             regs[k] = match a {
                 Arg::Int(v) => *v,
                 Arg::Slice { bytes, elem_size } => {
-                    self.ctx.slice_ptr[handle] = bytes.as_ptr() as u64;
-                    self.ctx.slice_len[handle] = (bytes.len() / *elem_size) as u64;
+                    // Whole elements only: a partial trailing element is not part of the slice.
+                    let len = (bytes.len() / *elem_size * *elem_size) as u64;
+                    self.ctx
+                        .set_slice(handle, bytes.as_ptr() as u64, len, false);
                     handle += 1;
                     (handle - 1) as u64
                 }
                 Arg::SliceMut { bytes, elem_size } => {
-                    self.ctx.slice_ptr[handle] = bytes.as_mut_ptr() as u64;
-                    self.ctx.slice_len[handle] = (bytes.len() / *elem_size) as u64;
-                    self.ctx.slice_len_w[handle] = self.ctx.slice_len[handle];
-                    self.ctx.slice_writable[handle] = 1;
+                    let len = (bytes.len() / *elem_size * *elem_size) as u64;
+                    self.ctx
+                        .set_slice(handle, bytes.as_mut_ptr() as u64, len, true);
                     handle += 1;
                     (handle - 1) as u64
                 }
