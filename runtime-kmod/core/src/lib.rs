@@ -34,6 +34,7 @@
     clippy::float_arithmetic
 )]
 
+pub mod decode;
 mod error;
 pub mod format;
 mod link;

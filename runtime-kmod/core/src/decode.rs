@@ -1,0 +1,809 @@
+//! The verifier's instruction decoder: one x86-64 instruction at a time, and
+//! only the forms kplc emits (`book/src/runtime/sandbox.md`). Everything else
+//! is refused: privileged and system instructions, I/O, string operations,
+//! segment and control registers, x87/SSE/AVX, indirect jumps, indirect calls
+//! other than `call qword [rip + disp32]`, and every prefix except a REX byte,
+//! `66` on a 16-bit store and the `f3` of `endbr64`.
+//!
+//! The decoder is a table: [`decode`] strips the few allowed prefixes, then
+//! one `match` arm per accepted opcode says which operand forms (register or
+//! memory, ModRM `/digit`, REX.W) it takes, and why kplc needs it. The result
+//! is a fully typed [`Op`]: registers are numbers 0–15 (rax = 0 … r15 = 15),
+//! sizes are in bytes, immediates are sign-extended from their encoding as
+//! the CPU does, and branch displacements are relative to the end of the
+//! instruction. An `Op` means one thing only, so the verifier never looks at
+//! bytes: AH–BH byte registers, addresses without a base register and
+//! operand sizes kplc never uses are refused rather than represented.
+//!
+//! Every accepted byte sequence is cross-checked against iced-x86 (length,
+//! mnemonic and operands) by `tests/decode.rs`.
+
+use core::fmt;
+
+/// One decoded instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Insn {
+    /// Length in bytes (at most 15).
+    pub len: u8,
+    /// What it does.
+    pub op: Op,
+}
+
+/// The base of a memory operand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Base {
+    /// A general register, 0–15.
+    Reg(u8),
+    /// The address of the next instruction (`[rip + disp32]`).
+    Rip,
+}
+
+/// A memory operand `[base + index*scale + disp]` accessed with `size` bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mem {
+    /// Base register or RIP.
+    pub base: Base,
+    /// Index register (never rsp) and scale 1, 2, 4 or 8; never with RIP.
+    pub index: Option<(u8, u8)>,
+    /// Displacement (sign-extended from 8 or 32 bits); relative to the end
+    /// of the instruction when the base is RIP.
+    pub disp: i32,
+    /// Bytes read or written: 1, 2, 4 or 8; 0 for `lea` (nothing accessed).
+    pub size: u8,
+}
+
+/// A condition code, numbered as in the `jcc`/`setcc` opcodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // the x86 names
+pub enum Cond {
+    O = 0,
+    No,
+    B,
+    Ae,
+    E,
+    Ne,
+    Be,
+    A,
+    S,
+    Ns,
+    P,
+    Np,
+    L,
+    Ge,
+    Le,
+    G,
+}
+
+impl Cond {
+    /// The condition in the low four bits of an opcode.
+    const fn from_low_bits(opcode: u8) -> Cond {
+        use Cond::*;
+        match opcode & 15 {
+            0 => O,
+            1 => No,
+            2 => B,
+            3 => Ae,
+            4 => E,
+            5 => Ne,
+            6 => Be,
+            7 => A,
+            8 => S,
+            9 => Ns,
+            10 => P,
+            11 => Np,
+            12 => L,
+            13 => Ge,
+            14 => Le,
+            _ => G,
+        }
+    }
+}
+
+/// A two-operand ALU operation (`dst op= src`; `Cmp` and `Test` only set flags).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // the x86 names
+pub enum AluOp {
+    Add,
+    Or,
+    And,
+    Sub,
+    Xor,
+    Cmp,
+    Test,
+}
+
+/// A shift.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShiftOp {
+    /// Shift left.
+    Shl,
+    /// Logical shift right.
+    Shr,
+    /// Arithmetic shift right.
+    Sar,
+}
+
+/// A shift count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Count {
+    /// An immediate (`C1 ib`, or 1 for `D1`); the CPU masks it to 5 or 6 bits.
+    Imm(u8),
+    /// The `cl` register.
+    Cl,
+}
+
+/// `neg` or `not`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    /// Two's complement negation.
+    Neg,
+    /// Bitwise complement.
+    Not,
+}
+
+/// An accepted instruction. `size` is the operand size in bytes (4 or 8 unless
+/// stated); a 4-byte write to a register zero-extends into all 64 bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// `endbr64`: every function starts with one.
+    Endbr64,
+    /// `push r64`: saving a callee-saved register in a prologue.
+    Push {
+        /// Register pushed.
+        reg: u8,
+    },
+    /// `pop r64`: restoring it in the epilogue.
+    Pop {
+        /// Register popped.
+        reg: u8,
+    },
+    /// `ret`.
+    Ret,
+    /// `cqo`: sign-extends rax into rdx before `idiv`.
+    Cqo,
+    /// `mov dst, src` between registers.
+    Mov {
+        /// 4 or 8.
+        size: u8,
+        /// Destination register.
+        dst: u8,
+        /// Source register.
+        src: u8,
+    },
+    /// `mov dst, imm`: `B8+r imm32` (size 4), `REX.W C7 /0 imm32` and
+    /// `REX.W B8+r imm64` (size 8).
+    MovImm {
+        /// 4 or 8.
+        size: u8,
+        /// Destination register.
+        dst: u8,
+        /// The immediate, sign-extended; the low `size` bytes are written.
+        imm: i64,
+    },
+    /// `movzx r32, r8/r16`, `movsx r64, r8/r16`, `movsxd r64, r32`: all 64
+    /// bits of `dst` get the low `from` bytes of `src`, zero- or sign-extended.
+    Extend {
+        /// Destination register.
+        dst: u8,
+        /// Source register.
+        src: u8,
+        /// 1, 2 or 4.
+        from: u8,
+        /// Sign-extend (else zero-extend).
+        signed: bool,
+    },
+    /// A load of `mem.size` bytes into all 64 bits of `dst`, zero- or
+    /// sign-extended: `mov r64`/`mov r32` (8B), `movzx r32` (0F B6/B7),
+    /// `movsx r64` (REX.W 0F BE/BF), `movsxd r64` (REX.W 63).
+    Load {
+        /// Destination register.
+        dst: u8,
+        /// Source.
+        mem: Mem,
+        /// Sign-extend (else zero-extend).
+        signed: bool,
+    },
+    /// `mov [mem], src` storing the low `mem.size` bytes (88, 66 89, 89, REX.W 89).
+    Store {
+        /// Source register.
+        src: u8,
+        /// Destination.
+        mem: Mem,
+    },
+    /// `mov qword [mem], simm32` (REX.W C7 /0): trap stubs record their site.
+    StoreImm {
+        /// Destination (size 8).
+        mem: Mem,
+        /// The immediate, sign-extended.
+        imm: i64,
+    },
+    /// `lea r64, [mem]`: the address of read-only data (`[rip + disp32]`).
+    Lea {
+        /// Destination register.
+        dst: u8,
+        /// The address computed (size 0).
+        mem: Mem,
+    },
+    /// `add/or/and/sub/xor/cmp/test dst, src` between registers.
+    Alu {
+        /// Operation.
+        op: AluOp,
+        /// 4 or 8.
+        size: u8,
+        /// Destination (first) operand.
+        dst: u8,
+        /// Source (second) operand.
+        src: u8,
+    },
+    /// `add/or/and/sub/xor/cmp dst, imm` (81 /d imm32, 83 /d imm8).
+    AluImm {
+        /// Operation (never `Test`).
+        op: AluOp,
+        /// 4 or 8.
+        size: u8,
+        /// Destination register.
+        dst: u8,
+        /// The immediate, sign-extended.
+        imm: i64,
+    },
+    /// `cmp reg, [mem]` (3B): the slice bounds check against its length.
+    CmpMem {
+        /// 4 or 8 (also `mem.size`).
+        size: u8,
+        /// First operand.
+        reg: u8,
+        /// Second operand.
+        mem: Mem,
+    },
+    /// `cmp byte [mem], imm8` (80 /7): the stop-flag budget check.
+    CmpMemImm {
+        /// First operand (size 1).
+        mem: Mem,
+        /// The immediate, sign-extended.
+        imm: i64,
+    },
+    /// `imul dst, src` (0F AF).
+    Imul {
+        /// 4 or 8.
+        size: u8,
+        /// Destination and first factor.
+        dst: u8,
+        /// Second factor.
+        src: u8,
+    },
+    /// `imul dst, src, imm` (69 imm32, 6B imm8).
+    ImulImm {
+        /// 4 or 8.
+        size: u8,
+        /// Destination.
+        dst: u8,
+        /// First factor.
+        src: u8,
+        /// Second factor, sign-extended.
+        imm: i64,
+    },
+    /// `shl/shr/sar dst, count` (C1, D1, D3).
+    Shift {
+        /// Operation.
+        op: ShiftOp,
+        /// 4 or 8.
+        size: u8,
+        /// Register shifted.
+        dst: u8,
+        /// Count.
+        count: Count,
+    },
+    /// `neg` / `not` (F7 /3, /2).
+    Unary {
+        /// Operation.
+        op: UnaryOp,
+        /// 4 or 8.
+        size: u8,
+        /// Register.
+        reg: u8,
+    },
+    /// `div r64` / `idiv r64` (REX.W F7 /6, /7): rdx:rax by `src`.
+    Div {
+        /// `idiv` (else `div`).
+        signed: bool,
+        /// Divisor.
+        src: u8,
+    },
+    /// `dec r64` (REX.W FF /1): the fuel counter r13 on loop back-edges.
+    Dec {
+        /// Register.
+        reg: u8,
+    },
+    /// `setcc r8` (0F 90–9F): a comparison result as a byte.
+    Setcc {
+        /// Condition.
+        cc: Cond,
+        /// Byte register written (never AH–BH).
+        dst: u8,
+    },
+    /// `jcc rel8/rel32` (70–7F, 0F 80–8F).
+    Jcc {
+        /// Condition.
+        cc: Cond,
+        /// Target relative to the end of the instruction.
+        rel: i32,
+    },
+    /// `jmp rel8/rel32` (EB, E9).
+    Jmp {
+        /// Target relative to the end of the instruction.
+        rel: i32,
+    },
+    /// `call rel32` (E8) to a plugin function.
+    Call {
+        /// Target relative to the end of the instruction.
+        rel: i32,
+    },
+    /// `call qword [rip + disp32]` (FF 15): the call through an import slot.
+    CallRip {
+        /// Slot address relative to the end of the instruction.
+        disp: i32,
+    },
+}
+
+/// Why the bytes at an offset are not an accepted instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The code ends inside the instruction.
+    Truncated,
+    /// A prefix that is not allowed (here or at all), including a REX byte on
+    /// an instruction that takes none.
+    BadPrefix {
+        /// The prefix byte.
+        prefix: u8,
+    },
+    /// An opcode not on the allow-list; two-byte opcodes read `0x0Fxx`.
+    Unsupported {
+        /// The opcode.
+        opcode: u16,
+    },
+    /// An allowed opcode with operands kplc never emits: another ModRM
+    /// `/digit`, register instead of memory or the reverse, another operand
+    /// size (REX.W) or an AH–BH byte register.
+    BadForm {
+        /// The opcode (`0x0Fxx` for two-byte opcodes).
+        opcode: u16,
+    },
+    /// A memory operand without a base register (absolute `[disp32]` or
+    /// `[index*scale + disp32]`), or a SIB scale without an index.
+    BadAddress,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            DecodeError::Truncated => write!(f, "instruction runs past the end of the code"),
+            DecodeError::BadPrefix { prefix } => write!(f, "prefix {prefix:02x} not allowed"),
+            DecodeError::Unsupported { opcode } => write!(f, "opcode {} not allowed", Hex(opcode)),
+            DecodeError::BadForm { opcode } => {
+                write!(
+                    f,
+                    "operands of opcode {} not in an allowed form",
+                    Hex(opcode)
+                )
+            }
+            DecodeError::BadAddress => write!(f, "memory operand without a base register"),
+        }
+    }
+}
+
+/// An opcode as its bytes: `c3`, `0f 05`.
+struct Hex(u16);
+
+impl fmt::Display for Hex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [hi, lo] = self.0.to_be_bytes();
+        if hi == 0 {
+            write!(f, "{lo:02x}")
+        } else {
+            write!(f, "{hi:02x} {lo:02x}")
+        }
+    }
+}
+
+/// `endbr64`, the only instruction with an `f3` prefix.
+const ENDBR64: [u8; 4] = [0xF3, 0x0F, 0x1E, 0xFA];
+
+/// Legacy prefixes other than `66`: lock, rep/repne, segment overrides and
+/// the address-size override. None is ever allowed.
+const fn is_legacy_prefix(b: u8) -> bool {
+    matches!(
+        b,
+        0xF0 | 0xF2 | 0xF3 | 0x26 | 0x2E | 0x36 | 0x3E | 0x64 | 0x65 | 0x67
+    )
+}
+
+/// The REX byte's fields, pre-shifted to bit 3 of a register number.
+#[derive(Clone, Copy)]
+struct Rex {
+    /// The prefix byte, 0 when absent.
+    byte: u8,
+    present: bool,
+    w: bool,
+    r: u8,
+    x: u8,
+    b: u8,
+}
+
+impl Rex {
+    const NONE: Rex = Rex {
+        byte: 0,
+        present: false,
+        w: false,
+        r: 0,
+        x: 0,
+        b: 0,
+    };
+
+    const fn new(byte: u8) -> Rex {
+        Rex {
+            byte,
+            present: true,
+            w: byte & 8 != 0,
+            r: (byte & 4) << 1,
+            x: (byte & 2) << 2,
+            b: (byte & 1) << 3,
+        }
+    }
+
+    /// The operand size REX.W selects.
+    const fn size(self) -> u8 {
+        if self.w { 8 } else { 4 }
+    }
+}
+
+/// The bytes being decoded and the position reached.
+struct Cursor<'a> {
+    code: &'a [u8],
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    fn bytes<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let end = self.pos.checked_add(N).ok_or(DecodeError::Truncated)?;
+        let b = self.code.get(self.pos..end).ok_or(DecodeError::Truncated)?;
+        let b = <[u8; N]>::try_from(b).map_err(|_| DecodeError::Truncated)?;
+        self.pos = end;
+        Ok(b)
+    }
+
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        let [b] = self.bytes()?;
+        Ok(b)
+    }
+
+    fn i8(&mut self) -> Result<i32, DecodeError> {
+        Ok(i32::from(i8::from_le_bytes(self.bytes()?)))
+    }
+
+    fn i32(&mut self) -> Result<i32, DecodeError> {
+        Ok(i32::from_le_bytes(self.bytes()?))
+    }
+}
+
+/// The r/m operand of a ModRM byte.
+enum Rm {
+    Reg(u8),
+    Mem(Mem),
+}
+
+/// Reads ModRM (+ SIB + displacement): the `reg` field extended by REX.R
+/// (its low three bits are the `/digit` of group opcodes) and the r/m
+/// operand, which gets `size` if it is memory.
+fn modrm(c: &mut Cursor<'_>, rex: Rex, size: u8) -> Result<(u8, Rm), DecodeError> {
+    let m = c.u8()?;
+    let (md, reg, low) = (m >> 6, (m >> 3) & 7, m & 7);
+    let rm = if md == 3 {
+        Rm::Reg(low | rex.b)
+    } else {
+        Rm::Mem(read_mem(c, rex, md, low, size)?)
+    };
+    Ok((reg | rex.r, rm))
+}
+
+/// Reads the ModRM of a group opcode: the `/digit` (REX.R is ignored, as
+/// the CPU does) and the r/m operand.
+fn group(c: &mut Cursor<'_>, rex: Rex, size: u8) -> Result<(u8, Rm), DecodeError> {
+    let (reg, rm) = modrm(c, rex, size)?;
+    Ok((reg & 7, rm))
+}
+
+/// The memory operand of a ModRM with `mod` = `md` (0–2) and `r/m` = `low`.
+fn read_mem(c: &mut Cursor<'_>, rex: Rex, md: u8, low: u8, size: u8) -> Result<Mem, DecodeError> {
+    let (base, index) = match low {
+        4 => {
+            let sib = c.u8()?;
+            let (ss, idx, base) = (sib >> 6, ((sib >> 3) & 7) | rex.x, sib & 7);
+            if md == 0 && base == 5 {
+                return Err(DecodeError::BadAddress); // no base: [index*s + disp32]
+            }
+            let index = match (idx, ss) {
+                (4, 0) => None, // index field 100 without REX.X: none
+                (4, _) => return Err(DecodeError::BadAddress),
+                (i, 0) => Some((i, 1)),
+                (i, 1) => Some((i, 2)),
+                (i, 2) => Some((i, 4)),
+                (i, _) => Some((i, 8)),
+            };
+            (Base::Reg(base | rex.b), index)
+        }
+        5 if md == 0 => (Base::Rip, None),
+        _ => (Base::Reg(low | rex.b), None),
+    };
+    let disp = match (md, base) {
+        (0, Base::Rip) | (2, _) => c.i32()?,
+        (1, _) => c.i8()?,
+        _ => 0,
+    };
+    Ok(Mem {
+        base,
+        index,
+        disp,
+        size,
+    })
+}
+
+/// A byte register operand: without a REX prefix 4–7 would be AH–BH.
+fn byte_reg(reg: u8, rex: Rex, opcode: u16) -> Result<u8, DecodeError> {
+    if !rex.present && (4..8).contains(&reg) {
+        return Err(DecodeError::BadForm { opcode });
+    }
+    Ok(reg)
+}
+
+/// Decodes the instruction at the start of `code`.
+///
+/// Never panics; an instruction longer than `code` is [`DecodeError::Truncated`].
+pub fn decode(code: &[u8]) -> Result<Insn, DecodeError> {
+    if code.starts_with(&ENDBR64) {
+        return Ok(Insn {
+            len: 4,
+            op: Op::Endbr64,
+        });
+    }
+    if ENDBR64.starts_with(code) {
+        return Err(DecodeError::Truncated); // also the empty slice
+    }
+    let mut c = Cursor { code, pos: 0 };
+    let mut b = c.u8()?;
+    let o16 = b == 0x66;
+    if o16 {
+        b = c.u8()?;
+    }
+    let mut rex = Rex::NONE;
+    if b & 0xF0 == 0x40 {
+        rex = Rex::new(b);
+        b = c.u8()?;
+    }
+    if is_legacy_prefix(b) || b == 0x66 {
+        return Err(DecodeError::BadPrefix { prefix: b });
+    }
+    // `66` is the operand-size prefix of `mov word [m], r16` only.
+    if o16 && (b != 0x89 || rex.w) {
+        return Err(DecodeError::BadPrefix { prefix: 0x66 });
+    }
+    let op = if b == 0x0F {
+        let b2 = c.u8()?;
+        two_byte(&mut c, rex, b2)?
+    } else {
+        one_byte(&mut c, rex, o16, b)?
+    };
+    let len = u8::try_from(c.pos).map_err(|_| DecodeError::Truncated)?;
+    Ok(Insn { len, op })
+}
+
+/// Refuses a REX prefix on an instruction that has no use for one.
+fn no_rex(rex: Rex) -> Result<(), DecodeError> {
+    if rex.present {
+        return Err(DecodeError::BadPrefix { prefix: rex.byte });
+    }
+    Ok(())
+}
+
+/// The one-byte opcode table: one arm per accepted opcode.
+#[rustfmt::skip] // a table: one line per form reads best
+fn one_byte(c: &mut Cursor<'_>, rex: Rex, o16: bool, opcode: u8) -> Result<Op, DecodeError> {
+    let op16 = u16::from(opcode);
+    let bad = DecodeError::BadForm { opcode: op16 };
+    let size = rex.size();
+    Ok(match opcode {
+        // ALU register-register, both directions (`op r/m, reg` = 01/09/…/39,
+        // `op reg, r/m` = 03/0B/…/3B): arithmetic, masks, comparisons. The
+        // only memory form is `cmp reg, [m]` (3B): slice bounds checks.
+        0x01 | 0x03 | 0x09 | 0x0B | 0x21 | 0x23 | 0x29 | 0x2B | 0x31 | 0x33 | 0x39 | 0x3B => {
+            let op = match opcode >> 3 {
+                0 => AluOp::Add,
+                1 => AluOp::Or,
+                4 => AluOp::And,
+                5 => AluOp::Sub,
+                6 => AluOp::Xor,
+                _ => AluOp::Cmp,
+            };
+            match (modrm(c, rex, size)?, opcode & 2 != 0) {
+                ((src, Rm::Reg(dst)), false) | ((dst, Rm::Reg(src)), true) => {
+                    Op::Alu { op, size, dst, src }
+                }
+                ((reg, Rm::Mem(mem)), true) if opcode == 0x3B => Op::CmpMem { size, reg, mem },
+                _ => return Err(bad),
+            }
+        }
+        // push/pop of callee-saved registers; dynasm may add an empty REX.
+        0x50..=0x57 => Op::Push { reg: (opcode & 7) | rex.b },
+        0x58..=0x5F => Op::Pop { reg: (opcode & 7) | rex.b },
+        // movsxd r64, r/m32: sign-extending an i32.
+        0x63 if rex.w => match modrm(c, rex, 4)? {
+            (dst, Rm::Reg(src)) => Op::Extend { dst, src, from: 4, signed: true },
+            (dst, Rm::Mem(mem)) => Op::Load { dst, mem, signed: true },
+        },
+        // imul reg, reg, imm32 / imm8: multiplication by a constant.
+        0x69 | 0x6B => match modrm(c, rex, size)? {
+            (dst, Rm::Reg(src)) => {
+                let imm = if opcode == 0x69 { i64::from(c.i32()?) } else { i64::from(c.i8()?) };
+                Op::ImulImm { size, dst, src, imm }
+            }
+            _ => return Err(bad),
+        },
+        // jcc rel8: short conditional branches.
+        0x70..=0x7F => {
+            no_rex(rex)?;
+            Op::Jcc { cc: Cond::from_low_bits(opcode), rel: c.i8()? }
+        }
+        // cmp byte [m], imm8: the stop-flag variant of the budget check.
+        0x80 => match group(c, rex, 1)? {
+            (7, Rm::Mem(mem)) => Op::CmpMemImm { mem, imm: i64::from(c.i8()?) },
+            _ => return Err(bad),
+        },
+        // Group 1 with imm32 / imm8 on a register: add, or, and, sub, xor, cmp
+        // (not adc/sbb, never on memory).
+        0x81 | 0x83 => {
+            let (digit, rm) = group(c, rex, size)?;
+            let op = match digit {
+                0 => AluOp::Add,
+                1 => AluOp::Or,
+                4 => AluOp::And,
+                5 => AluOp::Sub,
+                6 => AluOp::Xor,
+                7 => AluOp::Cmp,
+                _ => return Err(bad),
+            };
+            let Rm::Reg(dst) = rm else { return Err(bad) };
+            let imm = if opcode == 0x81 { i64::from(c.i32()?) } else { i64::from(c.i8()?) };
+            Op::AluImm { op, size, dst, imm }
+        }
+        // test reg, reg: zero checks of divisors and conditions.
+        0x85 => match modrm(c, rex, size)? {
+            (src, Rm::Reg(dst)) => Op::Alu { op: AluOp::Test, size, dst, src },
+            _ => return Err(bad),
+        },
+        // mov byte [m], r8: byte stores (REX makes 4–7 sil/dil/spl/bpl).
+        0x88 => match modrm(c, rex, 1)? {
+            (src, Rm::Mem(mem)) => Op::Store { src: byte_reg(src, rex, op16)?, mem },
+            _ => return Err(bad),
+        },
+        // mov r/m, reg: register moves and 16/32/64-bit stores.
+        0x89 => match modrm(c, rex, if o16 { 2 } else { size })? {
+            (src, Rm::Mem(mem)) => Op::Store { src, mem },
+            _ if o16 => return Err(DecodeError::BadPrefix { prefix: 0x66 }),
+            (src, Rm::Reg(dst)) => Op::Mov { size, dst, src },
+        },
+        // mov reg, r/m: 32/64-bit loads (and register moves).
+        0x8B => match modrm(c, rex, size)? {
+            (dst, Rm::Mem(mem)) => Op::Load { dst, mem, signed: false },
+            (dst, Rm::Reg(src)) => Op::Mov { size, dst, src },
+        },
+        // lea r64, [m]: the address of read-only data.
+        0x8D if rex.w => match modrm(c, rex, 0)? {
+            (dst, Rm::Mem(mem)) => Op::Lea { dst, mem },
+            _ => return Err(bad),
+        },
+        // cqo: before idiv.
+        0x99 if rex.w => Op::Cqo,
+        // mov r32, imm32 / movabs r64, imm64: constants.
+        0xB8..=0xBF => {
+            let imm = if rex.w { i64::from_le_bytes(c.bytes()?) } else { i64::from(c.i32()?) };
+            Op::MovImm { size, dst: (opcode & 7) | rex.b, imm }
+        }
+        // shl/shr/sar reg, imm8 / 1 / cl: shifts.
+        0xC1 | 0xD1 | 0xD3 => {
+            let (digit, rm) = group(c, rex, size)?;
+            let op = match digit {
+                4 => ShiftOp::Shl,
+                5 => ShiftOp::Shr,
+                7 => ShiftOp::Sar,
+                _ => return Err(bad),
+            };
+            let Rm::Reg(dst) = rm else { return Err(bad) };
+            let count = match opcode {
+                0xC1 => Count::Imm(c.u8()?),
+                0xD1 => Count::Imm(1),
+                _ => Count::Cl,
+            };
+            Op::Shift { op, size, dst, count }
+        }
+        // ret.
+        0xC3 => {
+            no_rex(rex)?;
+            Op::Ret
+        }
+        // mov r64, simm32 (negative constants) and mov qword [m], simm32
+        // (trap stubs recording their site).
+        0xC7 if rex.w => match group(c, rex, 8)? {
+            (0, Rm::Reg(dst)) => Op::MovImm { size, dst, imm: i64::from(c.i32()?) },
+            (0, Rm::Mem(mem)) => Op::StoreImm { mem, imm: i64::from(c.i32()?) },
+            _ => return Err(bad),
+        },
+        // call rel32 / jmp rel32 / jmp rel8: direct control flow only.
+        0xE8 | 0xE9 | 0xEB => {
+            no_rex(rex)?;
+            match opcode {
+                0xE8 => Op::Call { rel: c.i32()? },
+                0xE9 => Op::Jmp { rel: c.i32()? },
+                _ => Op::Jmp { rel: c.i8()? },
+            }
+        }
+        // Group 3 on a register: not, neg (32/64), div, idiv (64 only).
+        0xF7 => match (group(c, rex, size)?, rex.w) {
+            ((2, Rm::Reg(reg)), _) => Op::Unary { op: UnaryOp::Not, size, reg },
+            ((3, Rm::Reg(reg)), _) => Op::Unary { op: UnaryOp::Neg, size, reg },
+            ((6, Rm::Reg(src)), true) => Op::Div { signed: false, src },
+            ((7, Rm::Reg(src)), true) => Op::Div { signed: true, src },
+            _ => return Err(bad),
+        },
+        // Group 5: dec r64 (fuel) and call qword [rip + disp32] (imports);
+        // never jmp, never a call through a register or computed address.
+        0xFF => match group(c, rex, 8)? {
+            (1, Rm::Reg(reg)) if rex.w => Op::Dec { reg },
+            (2, Rm::Mem(Mem { base: Base::Rip, disp, .. })) if !rex.present => Op::CallRip { disp },
+            _ => return Err(bad),
+        },
+        // Allowed opcodes with the wrong REX.W.
+        0x63 | 0x8D | 0x99 | 0xC7 => return Err(bad),
+        _ => return Err(DecodeError::Unsupported { opcode: op16 }),
+    })
+}
+
+/// The `0F xx` opcode table.
+#[rustfmt::skip] // a table: one line per form reads best
+fn two_byte(c: &mut Cursor<'_>, rex: Rex, opcode: u8) -> Result<Op, DecodeError> {
+    let op16 = 0x0F00 | u16::from(opcode);
+    let bad = DecodeError::BadForm { opcode: op16 };
+    let size = rex.size();
+    Ok(match opcode {
+        // jcc rel32: conditional branches.
+        0x80..=0x8F => {
+            no_rex(rex)?;
+            Op::Jcc { cc: Cond::from_low_bits(opcode), rel: c.i32()? }
+        }
+        // setcc r8: materialising a comparison.
+        0x90..=0x9F => match group(c, rex, 1)? {
+            (0, Rm::Reg(dst)) => {
+                Op::Setcc { cc: Cond::from_low_bits(opcode), dst: byte_reg(dst, rex, op16)? }
+            }
+            _ => return Err(bad),
+        },
+        // imul reg, reg.
+        0xAF => match modrm(c, rex, size)? {
+            (dst, Rm::Reg(src)) => Op::Imul { size, dst, src },
+            _ => return Err(bad),
+        },
+        // movzx r32, r/m8 / r/m16 and movsx r64, r/m8 / r/m16: narrow
+        // integers and their loads. kplc zero-extends into r32 and
+        // sign-extends into r64; the other widths are refused.
+        0xB6 | 0xB7 | 0xBE | 0xBF if rex.w == (opcode >= 0xBE) => {
+            let (signed, from) = (rex.w, if opcode & 1 == 0 { 1 } else { 2 });
+            match modrm(c, rex, from)? {
+                (dst, Rm::Mem(mem)) => Op::Load { dst, mem, signed },
+                (dst, Rm::Reg(src)) => {
+                    let src = if from == 1 { byte_reg(src, rex, op16)? } else { src };
+                    Op::Extend { dst, src, from, signed }
+                }
+            }
+        }
+        0xB6 | 0xB7 | 0xBE | 0xBF => return Err(bad),
+        _ => return Err(DecodeError::Unsupported { opcode: op16 }),
+    })
+}
