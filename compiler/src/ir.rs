@@ -155,6 +155,10 @@ pub enum Check {
     SliceLen(SiteId),
     /// Proven in range by the enclosing loop (bounds-check elimination).
     Proven,
+    /// A byte offset combining several indexes, each already checked: the
+    /// lowering turns it into a `Below` against the object's end, so the
+    /// verifier sees a bound (it never reaches the emitter).
+    Combined,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -465,6 +469,8 @@ pub struct Func {
     /// Trap sites created while lowering this function, indexed from
     /// `first_site`.
     pub first_site: SiteId,
+    /// Blocks in emission order (every block appears once).
+    pub layout: Vec<BlockId>,
 }
 
 impl Func {

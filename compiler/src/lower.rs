@@ -145,6 +145,7 @@ pub fn lower_with(file: &ast::File, prog: &Program, options: Options) -> Module 
             proven: Vec::new(),
             pos: item.sig.name.span.start,
             options,
+            placed: vec![0],
         };
         let func = l.function(item, first_site);
         funcs.push(func);
@@ -209,6 +210,8 @@ struct Lower<'a, 'b> {
     proven: Vec<(u32, Proof)>,
     pos: u32,
     options: Options,
+    /// Blocks in layout order (see `switch_to`).
+    placed: Vec<BlockId>,
 }
 
 fn scalar_of(ty: &Ty) -> Scalar {
@@ -242,6 +245,12 @@ impl Lower<'_, '_> {
 
     fn switch_to(&mut self, b: BlockId) {
         self.cur = b;
+        // Blocks are laid out in the order code starts going into them: a
+        // loop's latch and exit come after its body, so the only backward
+        // jumps are the latches' (which carry the budget check).
+        if !self.placed.contains(&b) {
+            self.placed.push(b);
+        }
     }
 
     fn site(&mut self, kind: TrapKind) -> SiteId {
@@ -286,6 +295,7 @@ impl Lower<'_, '_> {
             n_vregs: self.n_vregs,
             aggregate_bytes: round_up(u64::from(self.aggregate_bytes), 16) as u32,
             first_site,
+            layout: std::mem::take(&mut self.placed),
         }
     }
 
@@ -480,7 +490,14 @@ impl Lower<'_, '_> {
                 });
                 self.emit(Inst::Copy { dst: i, src: start });
                 let proof = self.range_proof(lo, hi, signed);
-                let cc = if signed { Cc::Lt } else { Cc::B };
+                // With a proof both bounds are non-negative, so the unsigned
+                // compare is the same test — and the one the verifier reads
+                // as "index below bound".
+                let cc = if signed && proof.is_none() {
+                    Cc::Lt
+                } else {
+                    Cc::B
+                };
                 let (header, latch, exit) = self.loop_head(i, cc, end, true);
                 if let Some(p) = proof {
                     self.proven.push((var_id, p));
@@ -784,7 +801,7 @@ impl Lower<'_, '_> {
                     b,
                 });
                 Place {
-                    index: Some((bytes, 1, Check::Proven)),
+                    index: Some((bytes, 1, Check::Combined)),
                     ..p
                 }
             }
@@ -809,7 +826,7 @@ impl Lower<'_, '_> {
     /// Emits a standalone semantic bounds check (a one-element probe load).
     /// `stride` is the element size; slices are checked in elements of it.
     fn run_check(&mut self, v: V, check: Check, base: Base, stride: u32) {
-        if check == Check::Proven {
+        if matches!(check, Check::Proven | Check::Combined) {
             return;
         }
         let scale = match base {
@@ -841,15 +858,17 @@ impl Lower<'_, '_> {
                 index: None,
                 disp: p.disp,
             },
-            Some((v, stride, check)) if stride == u32::from(size) => Addr {
-                base: p.base,
-                index: Some(Index {
-                    v,
-                    scale: size,
-                    check,
-                }),
-                disp: p.disp,
-            },
+            Some((v, stride, check)) if stride == u32::from(size) && check != Check::Combined => {
+                Addr {
+                    base: p.base,
+                    index: Some(Index {
+                        v,
+                        scale: size,
+                        check,
+                    }),
+                    disp: p.disp,
+                }
+            }
             Some((v, stride, check)) => {
                 // Element of a struct or nested array: check the element index
                 // semantically, then address in units of the scalar with a

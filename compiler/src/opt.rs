@@ -401,6 +401,7 @@ mod tests {
             n_vregs: 7,
             aggregate_bytes: 0,
             first_site: 0,
+            layout: vec![0],
         };
         optimize(&mut f);
         let insts: Vec<&Inst> = f.blocks[0].insts.iter().map(|(i, _)| i).collect();

@@ -37,8 +37,7 @@ pub struct Allocation {
     pub order: Vec<u32>,
 }
 
-/// Blocks reachable from the entry, in index order (the lowering creates
-/// them in a sensible layout order: loop bodies follow their headers).
+/// Blocks reachable from the entry, in the lowering's layout order.
 pub fn reachable_order(f: &Func) -> Vec<u32> {
     let n = f.blocks.len();
     let mut seen = vec![false; n];
@@ -49,7 +48,19 @@ pub fn reachable_order(f: &Func) -> Vec<u32> {
         }
         stack.extend(f.blocks[b as usize].term.successors());
     }
-    (0..n as u32).filter(|b| seen[*b as usize]).collect()
+    let mut order: Vec<u32> = f
+        .layout
+        .iter()
+        .copied()
+        .filter(|b| seen[*b as usize])
+        .collect();
+    // Any reachable block missing from the layout goes last (never expected).
+    for b in 0..n as u32 {
+        if seen[b as usize] && !order.contains(&b) {
+            order.push(b);
+        }
+    }
+    order
 }
 
 struct BitSet(Vec<u64>);

@@ -39,6 +39,7 @@ mod error;
 pub mod format;
 mod link;
 mod object;
+pub mod verify;
 
 pub use error::{LinkError, LoadError, LoadErrorKind};
 pub use format::{

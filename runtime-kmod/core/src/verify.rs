@@ -1,0 +1,1480 @@
+//! The verifier: proves that an object's machine code obeys the sandbox
+//! rules (`book/src/runtime/sandbox.md`) before it may run. It trusts
+//! nothing the compiler did: every instruction is decoded with the
+//! allow-list decoder, every branch, call, register write and memory access
+//! is checked, and accesses that a loop proves in range are justified by a
+//! forward dataflow over value numbers (facts are intersected at joins, so
+//! the analysis only ever loses facts and terminates).
+//!
+//! No allocation: the caller provides a [`Workspace`] sized by
+//! [`Workspace::needs`]. No panic path, no `unsafe`.
+
+use crate::decode::{self, AluOp, Base, Cond, Mem, Op};
+use crate::format::TrapKind;
+use crate::object::Object;
+
+/// Stack bytes a call chain may use (the language's limit).
+pub const STACK_LIMIT: u64 = 8192;
+/// Facts tracked per program point; more are dropped (conservatively).
+const MAX_FACTS: usize = 48;
+/// Bytes of one trap stub: `mov qword [r15+8], imm32` + `jmp rel32`.
+const STUB_LEN: u32 = 13;
+/// The unwind stub: `mov rsp, [r15]` + `ret`.
+const UNWIND: [u8; 4] = [0x49, 0x8b, 0x27, 0xc3];
+
+const RCX: u8 = 1;
+const RSP: u8 = 4;
+const RDI: u8 = 7;
+const R13: u8 = 13;
+const R14: u8 = 14;
+const R15: u8 = 15;
+const CALLEE_SAVED: [u8; 3] = [3, 5, 12];
+
+/// Which sandbox rule an object breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// Bytes that are not an allowed instruction.
+    Decode,
+    /// Functions, trap stubs or the unwind stub are not laid out as required.
+    Layout,
+    /// A branch to somewhere other than an instruction of the same function
+    /// or a trap stub.
+    Branch,
+    /// A call to something other than a function start or an import slot.
+    Call,
+    /// A write to a reserved register.
+    Register,
+    /// The stack pointer moved other than by the declared frame.
+    Stack,
+    /// A memory access not proved inside the plugin's own memory.
+    Memory,
+    /// A backward branch without the budget check.
+    Budget,
+    /// A division whose divisor is not proved non-zero (and not -1 for `idiv`).
+    Division,
+    /// Recursion, or a call chain deeper than the stack limit.
+    StackLimit,
+    /// The workspace handed to the verifier is too small.
+    Workspace,
+}
+
+impl core::fmt::Display for Rule {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Rule::Decode => "decode",
+            Rule::Layout => "layout",
+            Rule::Branch => "branch",
+            Rule::Call => "call",
+            Rule::Register => "register",
+            Rule::Stack => "stack",
+            Rule::Memory => "memory",
+            Rule::Budget => "budget",
+            Rule::Division => "division",
+            Rule::StackLimit => "stack-limit",
+            Rule::Workspace => "workspace",
+        })
+    }
+}
+
+/// Why verification failed: where, which rule, and what exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VerifyError {
+    /// Code offset of the offending instruction.
+    pub offset: u32,
+    /// The rule broken.
+    pub rule: Rule,
+    /// What is wrong, in words.
+    pub what: &'static str,
+}
+
+impl core::fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "code offset {:#x}: rule {}: {}",
+            self.offset, self.rule, self.what
+        )
+    }
+}
+
+fn err(offset: u32, rule: Rule, what: &'static str) -> VerifyError {
+    VerifyError { offset, rule, what }
+}
+
+/// A value number: 0 is "unknown"; otherwise a definition or a join.
+type Sym = u32;
+const MASK_BIT: u32 = 1 << 31;
+const PHI_BIT: u32 = 1 << 30;
+
+fn def_sym(offset: u32, reg: u8) -> Sym {
+    (offset.wrapping_shl(4) | u32::from(reg)).wrapping_add(1) & !(MASK_BIT | PHI_BIT)
+}
+
+fn phi_sym(offset: u32, reg: u8) -> Sym {
+    def_sym(offset, reg) | PHI_BIT
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fact {
+    None,
+    /// `idx < length table (scale, write) of the slice with handle h`.
+    Below {
+        idx: Sym,
+        h: Sym,
+        w: bool,
+        s: u8,
+    },
+    /// `idx < n` (unsigned).
+    BelowConst {
+        idx: Sym,
+        n: u64,
+    },
+    /// The register value `len` is that table entry.
+    LenOf {
+        len: Sym,
+        h: Sym,
+        w: bool,
+        s: u8,
+    },
+    /// The register value `base` is the slice's base address.
+    BaseOf {
+        base: Sym,
+        h: Sym,
+    },
+    /// The register value `base` is the image address of rodata byte `off`.
+    Rodata {
+        base: Sym,
+        off: u32,
+    },
+    NonZero(Sym),
+    NotMinusOne(Sym),
+    /// The register value is this constant.
+    Const(Sym, u64),
+}
+
+/// The abstract state at a program point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct State {
+    reached: bool,
+    regs: [Sym; 16],
+    facts: [Fact; MAX_FACTS],
+    /// At a loop header: the registers that change around the loop (they
+    /// get a fresh value at the header); only used in the header bank.
+    phis: u16,
+    /// Whether a backward branch reaches this target.
+    header: bool,
+    /// Values known to sit in 8-byte stack slots `[rsp + disp]` (spills).
+    stack: [(i32, Sym); 8],
+    /// At a loop header: stack slots that change around the loop
+    /// (`changed_all`: too many to list).
+    changed: [Option<i32>; 8],
+    changed_all: bool,
+}
+
+impl State {
+    /// A state for no path at all.
+    pub const UNREACHED: State = State {
+        reached: false,
+        regs: [0; 16],
+        facts: [Fact::None; MAX_FACTS],
+        phis: 0,
+        header: false,
+        stack: [(0, 0); 8],
+        changed: [None; 8],
+        changed_all: false,
+    };
+
+    fn entry(offset: u32) -> State {
+        let mut s = State::UNREACHED;
+        s.reached = true;
+        for (r, slot) in (0u8..).zip(s.regs.iter_mut()) {
+            *slot = def_sym(offset, r);
+        }
+        s
+    }
+
+    fn add(&mut self, f: Fact) {
+        if self.facts.contains(&f) {
+            return;
+        }
+        // Make room: first forget facts about values no register can reach
+        // any more, then (rarely) the oldest fact. Forgetting is always safe.
+        if !self.facts.contains(&Fact::None) {
+            let regs = self.regs;
+            let reachable = |v: Sym| regs.contains(&v) || regs.contains(&(v & !MASK_BIT));
+            for x in self.facts.iter_mut() {
+                if !syms(*x).iter().any(|&v| v != 0 && reachable(v)) {
+                    *x = Fact::None;
+                }
+            }
+        }
+        let free = self
+            .facts
+            .iter()
+            .position(|x| *x == Fact::None)
+            .or_else(|| self.facts.iter().position(|x| matches!(x, Fact::Const(..))));
+        match free.and_then(|i| self.facts.get_mut(i)) {
+            Some(slot) => *slot = f,
+            None => {
+                // Full: forget the oldest fact (losing facts is always safe).
+                self.facts.rotate_left(1);
+                if let Some(last) = self.facts.last_mut() {
+                    *last = f;
+                }
+            }
+        }
+    }
+
+    fn has(&self, f: Fact) -> bool {
+        self.facts.contains(&f)
+    }
+
+    fn sym(&self, r: u8) -> Sym {
+        self.regs.get(usize::from(r)).copied().unwrap_or(0)
+    }
+
+    /// `r` gets a new value. Facts are about values, not registers, so they
+    /// all stay true (a value number never changes its meaning).
+    fn set(&mut self, r: u8, v: Sym) {
+        if let Some(slot) = self.regs.get_mut(usize::from(r)) {
+            *slot = v;
+        }
+    }
+
+    /// Merges `other` into `self`; returns whether `self` changed.
+    fn join(&mut self, other: &State, at: u32) -> bool {
+        if !other.reached {
+            return false;
+        }
+        if !self.reached {
+            *self = *other;
+            return true;
+        }
+        let before = *self;
+        for r in 0..16u8 {
+            if self.sym(r) != other.sym(r)
+                && let Some(slot) = self.regs.get_mut(usize::from(r))
+            {
+                *slot = phi_sym(at, r);
+            }
+        }
+        for e in self.stack.iter_mut() {
+            if !other.stack.contains(e) {
+                *e = (0, 0);
+            }
+        }
+        // Only what holds on both paths holds after the join.
+        for f in self.facts.iter_mut() {
+            if *f != Fact::None && !other.has(*f) {
+                *f = Fact::None;
+            }
+        }
+        *self != before
+    }
+}
+
+fn syms(f: Fact) -> [Sym; 2] {
+    match f {
+        Fact::None => [0, 0],
+        Fact::Below { idx, h, .. } => [idx, h],
+        Fact::BelowConst { idx, .. } => [idx, 0],
+        Fact::LenOf { len, h, .. } => [len, h],
+        Fact::BaseOf { base, h } => [base, h],
+        Fact::Rodata { base, .. } => [base, 0],
+        Fact::NonZero(x) | Fact::NotMinusOne(x) | Fact::Const(x, _) => [x, 0],
+    }
+}
+
+const START: u8 = 1;
+const TARGET: u8 = 2;
+const FUNC: u8 = 4;
+
+/// Memory the verifier works in, provided by the caller.
+pub struct Workspace<'a> {
+    /// One byte per code byte (instruction starts, branch targets, functions).
+    pub flags: &'a mut [u8],
+    /// One entry per code byte: the state slot of a branch target.
+    pub slot: &'a mut [u32],
+    /// One state per branch target.
+    pub states: &'a mut [State],
+    /// One entry per function: its stack depth (0 = not yet computed).
+    pub depth: &'a mut [u64],
+}
+
+impl Workspace<'_> {
+    /// `(code bytes, state slots, functions)` to allocate for `obj`. The
+    /// number of states is bounded by the code length; callers may refuse
+    /// objects that need more than they are willing to give.
+    pub fn needs(obj: &Object<'_>) -> (usize, usize, usize) {
+        let code = obj.code().len();
+        (
+            code,
+            code.div_ceil(2).saturating_add(1).saturating_mul(3),
+            obj.functions().count(),
+        )
+    }
+}
+
+/// What a verified object needs at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// The deepest stack any export can use, in bytes.
+    pub max_stack: u64,
+}
+
+struct Ctx<'o, 'a> {
+    obj: &'o Object<'a>,
+    code: &'a [u8],
+    rodata: (u32, u32),
+    slots: (u32, u32),
+    data_size: u32,
+    stubs_start: u32,
+    unwind: u32,
+}
+
+/// Verifies an object. See the module docs and `sandbox.md`.
+pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, VerifyError> {
+    let code = obj.code();
+    let l = obj.layout();
+    let len = u32::try_from(code.len()).map_err(|_| err(0, Rule::Layout, "code too large"))?;
+    if ws.flags.len() < code.len() || ws.slot.len() < code.len() {
+        return Err(err(0, Rule::Workspace, "workspace smaller than the code"));
+    }
+    let flags = ws.flags.get_mut(..code.len()).unwrap_or(&mut []);
+    flags.fill(0);
+    // Layout: functions tile the code from 0, then stubs, then unwind.
+    let mut expect = 0u32;
+    for f in obj.functions() {
+        if f.code_offset != expect {
+            return Err(err(
+                f.code_offset,
+                Rule::Layout,
+                "functions do not tile the code",
+            ));
+        }
+        if let Some(b) = flags.get_mut(f.code_offset as usize) {
+            *b |= FUNC;
+        }
+        expect = f.code_offset.saturating_add(f.code_len);
+    }
+    let sites = u32::try_from(obj.trap_site_count()).unwrap_or(u32::MAX);
+    let stubs_start = expect;
+    let unwind = stubs_start.saturating_add(sites.saturating_mul(STUB_LEN));
+    if unwind.checked_add(4) != Some(len) || code.get(unwind as usize..) != Some(&UNWIND[..]) {
+        return Err(err(
+            unwind,
+            Rule::Layout,
+            "trap stubs and unwind stub are not as required",
+        ));
+    }
+    for k in 0..sites {
+        let at = stubs_start.saturating_add(k.saturating_mul(STUB_LEN));
+        let ok = match (decode_at(code, at), decode_at(code, at.saturating_add(8))) {
+            (Ok(a), Ok(b)) => {
+                a.len == 8
+                    && a.op
+                        == Op::StoreImm {
+                            mem: Mem {
+                                base: Base::Reg(R15),
+                                index: None,
+                                disp: 8,
+                                size: 8,
+                            },
+                            imm: i64::from(k),
+                        }
+                    && b.op
+                        == Op::Jmp {
+                            rel: rel_to(at.saturating_add(13), unwind),
+                        }
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(err(at, Rule::Layout, "malformed trap stub"));
+        }
+    }
+    let cx = Ctx {
+        obj,
+        code,
+        rodata: (
+            l.rodata_offset,
+            l.rodata_offset.saturating_add(l.rodata_len),
+        ),
+        slots: (l.slots_offset, l.slot_count),
+        data_size: l.data_size,
+        stubs_start,
+        unwind,
+    };
+    // Pass 1: decode everything, mark instruction starts and branch targets.
+    let mut at = 0u32;
+    let mut targets = 0u32;
+    while at < stubs_start {
+        let insn =
+            decode_at(code, at).map_err(|_| err(at, Rule::Decode, "not an allowed instruction"))?;
+        mark(flags, at, START);
+        let end = at.saturating_add(u32::from(insn.len));
+        if let Op::Jcc { rel, .. } | Op::Jmp { rel } = insn.op {
+            let t = target(end, rel);
+            if t < stubs_start {
+                mark(flags, t, TARGET);
+            }
+        }
+        at = end;
+    }
+    if at != stubs_start {
+        return Err(err(
+            at,
+            Rule::Decode,
+            "an instruction runs into the trap stubs",
+        ));
+    }
+    // Every target must be an instruction start; number the state slots.
+    for (i, b) in (0u32..).zip(flags.iter()) {
+        if b & TARGET != 0 {
+            if b & START == 0 {
+                return Err(err(
+                    i,
+                    Rule::Branch,
+                    "branch into the middle of an instruction",
+                ));
+            }
+            if let Some(s) = ws.slot.get_mut(i as usize) {
+                *s = targets;
+            }
+            targets = targets.saturating_add(1);
+        }
+    }
+    if ws.states.len() / 3 < targets as usize {
+        return Err(err(0, Rule::Workspace, "not enough state slots"));
+    }
+    // Per function: prologue/epilogue, then the dataflow and the checks.
+    let mut fi = 0usize;
+    for f in obj.functions() {
+        verify_function(
+            &cx,
+            ws,
+            f.code_offset,
+            f.code_offset.saturating_add(f.code_len),
+            f.stack_bound,
+        )?;
+        fi = fi.saturating_add(1);
+    }
+    let _ = fi;
+    // Stack: depth over the call graph; cycles are rejected.
+    let n = obj.functions().count();
+    if ws.depth.len() < n {
+        return Err(err(0, Rule::Workspace, "not enough function slots"));
+    }
+    ws.depth.iter_mut().for_each(|d| *d = 0);
+    let mut max_stack = 0u64;
+    for i in 0..n {
+        let d = depth(&cx, ws, i, 0)?;
+        max_stack = max_stack.max(d);
+    }
+    if max_stack > STACK_LIMIT {
+        return Err(err(
+            0,
+            Rule::StackLimit,
+            "a call chain exceeds the stack limit",
+        ));
+    }
+    Ok(Verified { max_stack })
+}
+
+fn decode_at(code: &[u8], at: u32) -> Result<decode::Insn, decode::DecodeError> {
+    decode::decode(code.get(at as usize..).unwrap_or(&[]))
+}
+
+fn mark(flags: &mut [u8], at: u32, bit: u8) {
+    if let Some(b) = flags.get_mut(at as usize) {
+        *b |= bit;
+    }
+}
+
+fn flag(flags: &[u8], at: u32) -> u8 {
+    flags.get(at as usize).copied().unwrap_or(0)
+}
+
+fn target(end: u32, rel: i32) -> u32 {
+    end.wrapping_add_signed(rel)
+}
+
+fn rel_to(end: u32, to: u32) -> i32 {
+    to.wrapping_sub(end) as i32
+}
+
+/// Depth of function `i` (its own bound plus its deepest callee), by
+/// scanning its calls; `level` guards against cycles.
+fn depth(
+    cx: &Ctx<'_, '_>,
+    ws: &mut Workspace<'_>,
+    i: usize,
+    level: usize,
+) -> Result<u64, VerifyError> {
+    if let Some(&d) = ws.depth.get(i)
+        && d != 0
+    {
+        return Ok(d);
+    }
+    let Some(f) = cx.obj.functions().nth(i) else {
+        return Ok(0);
+    };
+    if level > ws.depth.len() {
+        return Err(err(f.code_offset, Rule::StackLimit, "recursion"));
+    }
+    let mut deepest = 0u64;
+    let mut at = f.code_offset;
+    let end = f.code_offset.saturating_add(f.code_len);
+    while at < end {
+        let Ok(insn) = decode_at(cx.code, at) else {
+            break;
+        };
+        let next = at.saturating_add(u32::from(insn.len));
+        if let Op::Call { rel } = insn.op {
+            let t = target(next, rel);
+            if let Some(ci) = cx.obj.functions().position(|g| g.code_offset == t) {
+                deepest = deepest.max(depth(cx, ws, ci, level.saturating_add(1))?);
+            }
+        }
+        at = next;
+    }
+    let d = u64::from(f.stack_bound).saturating_add(deepest);
+    if let Some(slot) = ws.depth.get_mut(i) {
+        *slot = d;
+    }
+    Ok(d)
+}
+
+/// Writes of each instruction (for the register rules and the dataflow).
+fn writes(op: &Op, out: &mut [u8; 3]) -> usize {
+    let mut n = 0usize;
+    let mut w = |r: u8| {
+        if let Some(s) = out.get_mut(n) {
+            *s = r;
+            n = n.saturating_add(1);
+        }
+    };
+    match *op {
+        Op::Mov { dst, .. }
+        | Op::MovImm { dst, .. }
+        | Op::Extend { dst, .. }
+        | Op::Load { dst, .. }
+        | Op::Lea { dst, .. }
+        | Op::Imul { dst, .. }
+        | Op::ImulImm { dst, .. }
+        | Op::Shift { dst, .. }
+        | Op::Setcc { dst, .. } => w(dst),
+        Op::Alu { op, dst, .. } | Op::AluImm { op, dst, .. }
+            if !matches!(op, AluOp::Cmp | AluOp::Test) =>
+        {
+            w(dst)
+        }
+        Op::Unary { reg, .. } | Op::Dec { reg } | Op::Pop { reg } => w(reg),
+        Op::Div { .. } => {
+            w(0);
+            w(2);
+        }
+        Op::Cqo => w(2),
+        _ => {}
+    }
+    n
+}
+
+fn verify_function(
+    cx: &Ctx<'_, '_>,
+    ws: &mut Workspace<'_>,
+    start: u32,
+    end: u32,
+    bound: u32,
+) -> Result<(), VerifyError> {
+    // Prologue: endbr64, pushes of callee-saved registers, optional frame.
+    let mut at = start;
+    let first = decode_at(cx.code, at).map_err(|_| err(at, Rule::Decode, "bad instruction"))?;
+    if first.op != Op::Endbr64 {
+        return Err(err(
+            at,
+            Rule::Layout,
+            "function does not start with endbr64",
+        ));
+    }
+    at = at.saturating_add(u32::from(first.len));
+    let mut pushed = [0u8; 3];
+    let mut npush = 0usize;
+    let mut frame = 0u32;
+    let mut body = at;
+    while let Ok(insn) = decode_at(cx.code, at) {
+        match insn.op {
+            Op::Push { reg }
+                if CALLEE_SAVED.contains(&reg) && npush < 3 && !pushed.contains(&reg) =>
+            {
+                if let Some(p) = pushed.get_mut(npush) {
+                    *p = reg;
+                }
+                npush = npush.saturating_add(1);
+            }
+            Op::AluImm {
+                op: AluOp::Sub,
+                size: 8,
+                dst: RSP,
+                imm,
+            } => {
+                frame = u32::try_from(imm).map_err(|_| err(at, Rule::Stack, "negative frame"))?;
+                at = at.saturating_add(u32::from(insn.len));
+                body = at;
+                break;
+            }
+            _ => {
+                body = at;
+                break;
+            }
+        }
+        at = at.saturating_add(u32::from(insn.len));
+        body = at;
+    }
+    let declared = u64::from(frame)
+        .saturating_add(8u64.saturating_mul(npush as u64))
+        .saturating_add(8);
+    if declared != u64::from(bound) {
+        return Err(err(
+            start,
+            Rule::Stack,
+            "frame differs from the declared stack bound",
+        ));
+    }
+    // Dataflow to a fixed point, then one more pass that checks. States
+    // live in three banks of `slots` entries: forward-edge joins (rebuilt
+    // every pass), back-edge joins of the previous pass, and of this pass.
+    let fr = Frame {
+        start,
+        end,
+        body,
+        frame,
+        pushed,
+        npush,
+    };
+    for_slots(ws, &fr, |ws, slot, nt| {
+        for bank in 0..3 {
+            if let Some(s) = ws.states.get_mut(bank_index(bank, slot, nt)) {
+                *s = State::UNREACHED;
+            }
+        }
+    });
+    let mut passes = 0u32;
+    loop {
+        let changed = pass(cx, ws, &fr, false)?;
+        passes = passes.saturating_add(1);
+        if !changed || passes > 64 {
+            break;
+        }
+    }
+    pass(cx, ws, &fr, true)?;
+    Ok(())
+}
+
+fn bank_index(bank: usize, slot: usize, nt: usize) -> usize {
+    bank.saturating_mul(nt).saturating_add(slot)
+}
+
+/// Calls `f(ws, slot, slots_per_bank)` for every branch target in the function.
+fn for_slots(
+    ws: &mut Workspace<'_>,
+    fr: &Frame,
+    mut f: impl FnMut(&mut Workspace<'_>, usize, usize),
+) {
+    let nt = ws.states.len() / 3;
+    for o in fr.start..fr.end {
+        if flag(ws.flags, o) & TARGET != 0
+            && let Some(slot) = ws.slot.get(o as usize).copied()
+        {
+            f(ws, slot as usize, nt);
+        }
+    }
+}
+
+struct Frame {
+    start: u32,
+    end: u32,
+    body: u32,
+    frame: u32,
+    pushed: [u8; 3],
+    npush: usize,
+}
+
+/// One linear pass over a function. Propagates states to branch targets;
+/// with `check`, enforces every rule. Returns whether any stored state changed.
+fn pass(
+    cx: &Ctx<'_, '_>,
+    ws: &mut Workspace<'_>,
+    fr: &Frame,
+    check: bool,
+) -> Result<bool, VerifyError> {
+    for_slots(ws, fr, |ws, slot, nt| {
+        for bank in [0, 2] {
+            if let Some(s) = ws.states.get_mut(bank_index(bank, slot, nt)) {
+                *s = State::UNREACHED;
+            }
+        }
+    });
+    let nt = ws.states.len() / 3;
+    let mut st = State::entry(fr.start);
+    let mut at = fr.start;
+    // The last three instructions, for the local patterns.
+    let mut prev: [Option<(u32, Op)>; 3] = [None; 3];
+    while at < fr.end {
+        let insn = decode_at(cx.code, at).map_err(|_| err(at, Rule::Decode, "bad instruction"))?;
+        let next = at.saturating_add(u32::from(insn.len));
+        if flag(ws.flags, at) & TARGET != 0
+            && let Some(slot) = ws.slot.get(at as usize).copied()
+        {
+            let slot = slot as usize;
+            let fwd = ws
+                .states
+                .get(bank_index(0, slot, nt))
+                .copied()
+                .unwrap_or(State::UNREACHED);
+            st.join(&fwd, at);
+            // A loop header: the state of the paths entering it, with a
+            // fresh value for every register known to change around the
+            // loop. Facts are about values, so all entering facts hold.
+            if let Some(h) = ws.states.get_mut(bank_index(1, slot, nt)) {
+                if h.header {
+                    if !st.reached {
+                        st = State::entry(at);
+                    }
+                    // Stack slots that change around the loop are forgotten.
+                    for e in st.stack.iter_mut() {
+                        if h.changed_all || h.changed.contains(&Some(e.0)) {
+                            *e = (0, 0);
+                        }
+                    }
+                    for r in 0..16u8 {
+                        if h.phis & (1 << r) != 0
+                            && let Some(slot) = st.regs.get_mut(usize::from(r))
+                        {
+                            *slot = phi_sym(at, r);
+                        }
+                    }
+                }
+                if st.reached {
+                    h.regs = st.regs;
+                    h.stack = st.stack;
+                    h.reached = true;
+                }
+            }
+        }
+        if !st.reached {
+            // Unreachable code is still decoded and must obey the static rules.
+            st = State::entry(at);
+        }
+        if check {
+            check_static(cx, fr, at, &insn.op, &prev)?;
+        }
+        transfer(cx, &mut st, at, &insn.op, check)?;
+        match insn.op {
+            Op::Jcc { cc, rel } => {
+                let t = target(next, rel);
+                let (taken, fall) = branch_facts(&st, &prev, cc);
+                if t < cx.stubs_start {
+                    if t < fr.start || t >= fr.end {
+                        if check {
+                            return Err(err(at, Rule::Branch, "branch into another function"));
+                        }
+                    } else {
+                        propagate(ws, t, at, &taken);
+                    }
+                } else if check && !is_stub(cx, t) {
+                    return Err(err(at, Rule::Branch, "branch outside the code"));
+                }
+                st = fall;
+            }
+            Op::Jmp { rel } => {
+                let t = target(next, rel);
+                if t < cx.stubs_start {
+                    if t < fr.start || t >= fr.end {
+                        if check {
+                            return Err(err(at, Rule::Branch, "jump into another function"));
+                        }
+                    } else {
+                        propagate(ws, t, at, &st);
+                    }
+                } else if check && !is_stub(cx, t) {
+                    return Err(err(at, Rule::Branch, "jump outside the code"));
+                }
+                st = State::UNREACHED;
+            }
+            Op::Ret => st = State::UNREACHED,
+            _ => {}
+        }
+        prev = [prev[1], prev[2], Some((at, insn.op))];
+        at = next;
+    }
+    // A register whose value coming around a loop differs from its value
+    // at the header changes in the loop: it gets a fresh value from now on.
+    let mut changed = false;
+    for_slots(ws, fr, |ws, slot, nt| {
+        let back = ws.states.get(bank_index(2, slot, nt)).copied();
+        if let (Some(back), Some(h)) = (back, ws.states.get_mut(bank_index(1, slot, nt)))
+            && back.reached
+        {
+            if !h.header {
+                h.header = true;
+                changed = true;
+            }
+            for r in 0..16u8 {
+                let i = usize::from(r);
+                if h.phis & (1 << r) == 0 && (!h.reached || back.regs.get(i) != h.regs.get(i)) {
+                    h.phis |= 1 << r;
+                    changed = true;
+                }
+            }
+            for e in h.stack {
+                if e.1 != 0
+                    && !back.stack.contains(&e)
+                    && !h.changed_all
+                    && !h.changed.contains(&Some(e.0))
+                {
+                    match h.changed.iter_mut().find(|c| c.is_none()) {
+                        Some(c) => *c = Some(e.0),
+                        None => h.changed_all = true,
+                    }
+                    changed = true;
+                }
+            }
+        }
+    });
+    Ok(changed)
+}
+
+/// Records a branch from `from` to `t`: forward edges feed this pass's join
+/// at `t`, backward edges the next pass's.
+fn propagate(ws: &mut Workspace<'_>, t: u32, from: u32, st: &State) {
+    let nt = ws.states.len() / 3;
+    let Some(slot) = ws.slot.get(t as usize).copied() else {
+        return;
+    };
+    let bank = if t > from { 0 } else { 2 };
+    if let Some(s) = ws.states.get_mut(bank_index(bank, slot as usize, nt)) {
+        s.join(st, t);
+    }
+}
+
+fn is_stub(cx: &Ctx<'_, '_>, t: u32) -> bool {
+    t >= cx.stubs_start && t < cx.unwind && t.wrapping_sub(cx.stubs_start).is_multiple_of(STUB_LEN)
+}
+
+fn stub_kind(cx: &Ctx<'_, '_>, t: u32) -> Option<TrapKind> {
+    if !is_stub(cx, t) {
+        return None;
+    }
+    let k = (t.wrapping_sub(cx.stubs_start)) / STUB_LEN;
+    cx.obj.trap_site(u64::from(k)).map(|s| s.kind)
+}
+
+/// Facts a conditional branch adds on its taken and fall-through edges,
+/// from the comparison just before it.
+fn branch_facts(st: &State, prev: &[Option<(u32, Op)>; 3], cc: Cond) -> (State, State) {
+    let (mut taken, mut fall) = (*st, *st);
+    let Some((_, cmp)) = prev[2] else {
+        return (taken, fall);
+    };
+    // `below` holds on the edge where `a < b` (unsigned).
+    let (on_taken, on_fall) = match cc {
+        Cond::B => (true, false),
+        Cond::Ae => (false, true),
+        _ => (false, false),
+    };
+    let mut add_below = |f: Fact| {
+        if on_taken {
+            taken.add(f)
+        }
+        if on_fall {
+            fall.add(f)
+        }
+    };
+    match cmp {
+        Op::Alu {
+            op: AluOp::Cmp,
+            size: 8,
+            dst,
+            src,
+        } => {
+            let (i, len) = (st.sym(dst), st.sym(src));
+            for f in st.facts {
+                match f {
+                    Fact::LenOf { len: l, h, w, s } if l == len => {
+                        add_below(Fact::Below { idx: i, h, w, s })
+                    }
+                    Fact::Const(c, n) if c == len && n > 0 => {
+                        add_below(Fact::BelowConst { idx: i, n })
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Op::AluImm {
+            op: AluOp::Cmp,
+            size: 8,
+            dst,
+            imm,
+        } if imm > 0 => add_below(Fact::BelowConst {
+            idx: st.sym(dst),
+            n: imm as u64,
+        }),
+        Op::CmpMem { size: 8, reg, mem } => {
+            if let Some((h, w, s)) = len_table(st, &mem) {
+                add_below(Fact::Below {
+                    idx: st.sym(reg),
+                    h,
+                    w,
+                    s,
+                });
+            }
+        }
+        _ => {}
+    }
+    match (cmp, cc) {
+        (
+            Op::Alu {
+                op: AluOp::Test,
+                size: 8,
+                dst,
+                src,
+            },
+            Cond::E,
+        ) if dst == src => {
+            fall.add(Fact::NonZero(st.sym(dst)));
+        }
+        (
+            Op::AluImm {
+                op: AluOp::Cmp,
+                size: 8,
+                dst,
+                imm: -1,
+            },
+            Cond::Ne,
+        ) => {
+            taken.add(Fact::NotMinusOne(st.sym(dst)));
+        }
+        _ => {}
+    }
+    (taken, fall)
+}
+
+/// `[r15 + h*8 + table]` for a masked handle `h`: `(handle, write, scale)`.
+fn len_table(st: &State, mem: &Mem) -> Option<(Sym, bool, u8)> {
+    let (Base::Reg(R15), Some((hr, 8))) = (mem.base, mem.index) else {
+        return None;
+    };
+    let h = st.sym(hr);
+    if h & MASK_BIT == 0 || mem.size != 8 {
+        return None;
+    }
+    let (w, rest) = match mem.disp {
+        0x100..=0x1FF => (false, mem.disp.wrapping_sub(0x100)),
+        0x200..=0x2FF => (true, mem.disp.wrapping_sub(0x200)),
+        _ => return None,
+    };
+    let s = match rest {
+        0x00 => 1,
+        0x40 => 2,
+        0x80 => 4,
+        0xC0 => 8,
+        _ => return None,
+    };
+    Some((h, w, s))
+}
+
+/// Rules that do not depend on dataflow facts.
+fn check_static(
+    cx: &Ctx<'_, '_>,
+    fr: &Frame,
+    at: u32,
+    op: &Op,
+    prev: &[Option<(u32, Op)>; 3],
+) -> Result<(), VerifyError> {
+    let mut w = [0u8; 3];
+    let n = writes(op, &mut w);
+    for &r in w.iter().take(n) {
+        match r {
+            R14 | R15 => return Err(err(at, Rule::Register, "write to a reserved register")),
+            R13 if !matches!(op, Op::Dec { reg: R13 }) => {
+                return Err(err(at, Rule::Register, "r13 (fuel) is only decremented"));
+            }
+            // `sub/add rsp, frame` is checked against the frame below.
+            RSP if !matches!(op, Op::Pop { .. } | Op::AluImm { .. }) => {
+                return Err(err(
+                    at,
+                    Rule::Stack,
+                    "the stack pointer is only moved by the frame",
+                ));
+            }
+            _ => {}
+        }
+    }
+    match *op {
+        Op::Push { .. } if at >= fr.body => {
+            return Err(err(at, Rule::Stack, "push outside the prologue"));
+        }
+        Op::AluImm {
+            dst: RSP,
+            op: aop,
+            imm,
+            ..
+        } => {
+            let in_prologue = at < fr.body && aop == AluOp::Sub;
+            let epilogue = aop == AluOp::Add && imm == i64::from(fr.frame);
+            if !(in_prologue || epilogue) {
+                return Err(err(
+                    at,
+                    Rule::Stack,
+                    "the stack pointer moves other than by the frame",
+                ));
+            }
+        }
+        Op::Pop { .. } | Op::Ret => check_epilogue(cx, fr, at, op)?,
+        Op::Call { rel } => {
+            let len = decode_at(cx.code, at).map(|i| i.len).unwrap_or(0);
+            let t = target(at.saturating_add(u32::from(len)), rel);
+            if !cx.obj.functions().any(|f| f.code_offset == t) {
+                return Err(err(
+                    at,
+                    Rule::Call,
+                    "call to something other than a function start",
+                ));
+            }
+        }
+        Op::CallRip { disp } => {
+            let t = target(at.saturating_add(6), disp);
+            let (slots, count) = cx.slots;
+            let ok = t >= slots
+                && t.wrapping_sub(slots).is_multiple_of(8)
+                && (t.wrapping_sub(slots)) / 8 < count;
+            if !ok {
+                return Err(err(
+                    at,
+                    Rule::Call,
+                    "indirect call not through an import slot",
+                ));
+            }
+            if !matches!(
+                prev[2],
+                Some((
+                    _,
+                    Op::Mov {
+                        size: 8,
+                        dst: RDI,
+                        src: R15
+                    }
+                ))
+            ) {
+                return Err(err(
+                    at,
+                    Rule::Call,
+                    "import called without the context in rdi",
+                ));
+            }
+        }
+        Op::Jmp { rel } | Op::Jcc { rel, .. } => {
+            let len = decode_at(cx.code, at).map(|i| i.len).unwrap_or(0);
+            let t = target(at.saturating_add(u32::from(len)), rel);
+            if t <= at && t >= fr.start {
+                // A back-edge: `dec r13` + `jz budget_stub` right before.
+                let ok = match (prev[1], prev[2]) {
+                    (
+                        Some((_, Op::Dec { reg: R13 })),
+                        Some((
+                            p,
+                            Op::Jcc {
+                                cc: Cond::E,
+                                rel: r,
+                            },
+                        )),
+                    ) => {
+                        let pl = decode_at(cx.code, p).map(|i| i.len).unwrap_or(0);
+                        let st = target(p.saturating_add(u32::from(pl)), r);
+                        stub_kind(cx, st) == Some(TrapKind::Budget)
+                    }
+                    (
+                        Some((_, Op::CmpMemImm { mem, imm: 0 })),
+                        Some((
+                            p,
+                            Op::Jcc {
+                                cc: Cond::Ne,
+                                rel: r,
+                            },
+                        )),
+                    ) if mem.base == Base::Reg(R15) && mem.disp == 0xB0 && mem.index.is_none() => {
+                        let pl = decode_at(cx.code, p).map(|i| i.len).unwrap_or(0);
+                        let st = target(p.saturating_add(u32::from(pl)), r);
+                        stub_kind(cx, st) == Some(TrapKind::Budget)
+                    }
+                    _ => false,
+                };
+                if !ok || !matches!(op, Op::Jmp { .. }) {
+                    return Err(err(
+                        at,
+                        Rule::Budget,
+                        "backward branch without the budget check",
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `pop`s and `ret` only as the exact epilogue: `add rsp, frame`, the pops in
+/// reverse order of the pushes, `ret`.
+fn check_epilogue(cx: &Ctx<'_, '_>, fr: &Frame, at: u32, op: &Op) -> Result<(), VerifyError> {
+    // Walk forward from this instruction: it must be a suffix of the epilogue.
+    let mut expect_pops: [u8; 3] = [0; 3];
+    for (i, r) in fr.pushed.iter().take(fr.npush).rev().enumerate() {
+        if let Some(e) = expect_pops.get_mut(i) {
+            *e = *r;
+        }
+    }
+    // Find where in the epilogue `op` is, then check the rest.
+    let mut pos = at;
+    let mut k = match op {
+        Op::Ret => fr.npush,
+        Op::Pop { reg } => match expect_pops.iter().take(fr.npush).position(|r| r == reg) {
+            Some(k) => k,
+            None => {
+                return Err(err(
+                    at,
+                    Rule::Stack,
+                    "pop of a register not saved in the prologue",
+                ));
+            }
+        },
+        _ => return Ok(()),
+    };
+    while k < fr.npush {
+        match decode_at(cx.code, pos) {
+            Ok(i)
+                if i.op
+                    == (Op::Pop {
+                        reg: expect_pops.get(k).copied().unwrap_or(0),
+                    }) =>
+            {
+                pos = pos.saturating_add(u32::from(i.len));
+                k = k.saturating_add(1);
+            }
+            _ => {
+                return Err(err(
+                    pos,
+                    Rule::Stack,
+                    "epilogue does not restore the saved registers",
+                ));
+            }
+        }
+    }
+    match decode_at(cx.code, pos) {
+        Ok(i) if i.op == Op::Ret => {}
+        _ => return Err(err(pos, Rule::Stack, "epilogue does not end in ret")),
+    }
+    // The instruction before the first pop (or the ret) must undo the frame
+    // when there is one; reached only through the epilogue path, which the
+    // `add rsp` rule above already constrains.
+    let _ = RCX;
+    Ok(())
+}
+
+/// The dataflow transfer function; with `check`, also the memory and
+/// division rules that depend on facts.
+fn transfer(
+    cx: &Ctx<'_, '_>,
+    st: &mut State,
+    at: u32,
+    op: &Op,
+    check: bool,
+) -> Result<(), VerifyError> {
+    if check && let Some(mem) = mem_of(op) {
+        check_mem(cx, st, at, op, &mem)?;
+    }
+    match *op {
+        Op::Mov { size: 8, dst, src } => {
+            let v = st.sym(src);
+            st.set(dst, v);
+        }
+        Op::MovImm { size, dst, imm } => {
+            let v = def_sym(at, dst);
+            st.set(dst, v);
+            let value = if size == 4 {
+                imm as u64 & 0xFFFF_FFFF
+            } else {
+                imm as u64
+            };
+            st.add(Fact::Const(v, value));
+        }
+        Op::AluImm {
+            op: AluOp::And,
+            size: 4,
+            dst,
+            imm,
+        } if (0..8).contains(&imm) => {
+            let v = st.sym(dst) | MASK_BIT;
+            st.set(dst, v);
+        }
+        Op::Load { dst, mem, .. }
+            if mem.base == Base::Reg(RSP) && mem.index.is_none() && mem.size == 8 =>
+        {
+            // A reload of a spilled value gives back the same value.
+            let known = st
+                .stack
+                .iter()
+                .find(|(d, v)| *d == mem.disp && *v != 0)
+                .map(|e| e.1);
+            let v = known.unwrap_or_else(|| def_sym(at, dst));
+            st.set(dst, v);
+            if known.is_none()
+                && let Some(e) = st.stack.iter_mut().find(|e| e.1 == 0)
+            {
+                // Until the next store there, the slot holds this value.
+                *e = (mem.disp, v);
+            }
+        }
+        Op::Store { src, mem } if mem.base == Base::Reg(RSP) => {
+            let exact = mem.index.is_none() && mem.size == 8;
+            let v = st.sym(src);
+            // The bytes this store may write: one place, or for an indexed
+            // store the whole range its bound allows (unbounded: all).
+            let reach = match mem.index {
+                None => Some(i64::from(mem.size)),
+                Some((ir, scale)) => st
+                    .facts
+                    .iter()
+                    .filter_map(|f| match *f {
+                        Fact::BelowConst { idx, n } if idx == st.sym(ir) => Some(n),
+                        _ => None,
+                    })
+                    .min()
+                    .and_then(|n| i64::try_from(n).ok())
+                    .map(|n| {
+                        n.saturating_sub(1)
+                            .saturating_mul(i64::from(scale))
+                            .saturating_add(i64::from(mem.size))
+                    }),
+            };
+            let lo = i64::from(mem.disp);
+            for e in st.stack.iter_mut() {
+                // Anything this store may overlap is forgotten.
+                let e_lo = i64::from(e.0);
+                let overlaps = match reach {
+                    Some(r) => e_lo < lo.saturating_add(r) && lo < e_lo.saturating_add(8),
+                    None => true,
+                };
+                if overlaps {
+                    *e = (0, 0);
+                }
+            }
+            if exact {
+                if let Some(e) = st.stack.iter_mut().find(|e| e.1 == 0) {
+                    *e = (mem.disp, v);
+                } else if let Some(e) = st.stack.first_mut() {
+                    *e = (mem.disp, v);
+                }
+            }
+        }
+        Op::Load { dst, mem, .. } => {
+            // Read the address's registers before `dst` is overwritten.
+            let table = len_table(st, &mem);
+            let base_of = match (mem.base, mem.index, mem.disp) {
+                (Base::Reg(R15), Some((hr, 8)), 0x20) => {
+                    Some(st.sym(hr)).filter(|h| h & MASK_BIT != 0)
+                }
+                _ => None,
+            };
+            let v = def_sym(at, dst);
+            st.set(dst, v);
+            if let Some((h, w, s)) = table {
+                st.add(Fact::LenOf { len: v, h, w, s });
+            } else if let Some(h) = base_of {
+                st.add(Fact::BaseOf { base: v, h });
+            }
+        }
+        Op::Lea { dst, mem } => {
+            let v = def_sym(at, dst);
+            st.set(dst, v);
+            if mem.base == Base::Rip {
+                let len = decode_at(cx.code, at).map(|i| i.len).unwrap_or(0);
+                let addr = target(at.saturating_add(u32::from(len)), mem.disp);
+                if addr >= cx.rodata.0 && addr <= cx.rodata.1 {
+                    st.add(Fact::Rodata {
+                        base: v,
+                        off: addr.wrapping_sub(cx.rodata.0),
+                    });
+                }
+            }
+        }
+        Op::Div { signed, src } => {
+            if check {
+                let v = st.sym(src);
+                if !st.has(Fact::NonZero(v)) {
+                    return Err(err(at, Rule::Division, "divisor not checked against zero"));
+                }
+                if signed && !st.has(Fact::NotMinusOne(v)) {
+                    return Err(err(
+                        at,
+                        Rule::Division,
+                        "idiv divisor not checked against -1",
+                    ));
+                }
+            }
+            st.set(0, def_sym(at, 0));
+            st.set(2, def_sym(at, 2));
+        }
+        Op::Call { .. } | Op::CallRip { .. } => {
+            for r in [0u8, 1, 2, 6, 7, 8, 9, 10, 11] {
+                st.set(r, def_sym(at, r));
+            }
+        }
+        _ => {
+            let mut w = [0u8; 3];
+            let n = writes(op, &mut w);
+            for &r in w.iter().take(n) {
+                st.set(r, def_sym(at, r));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn mem_of(op: &Op) -> Option<Mem> {
+    match *op {
+        Op::Load { mem, .. } | Op::Store { mem, .. } | Op::StoreImm { mem, .. } => Some(mem),
+        Op::CmpMem { mem, .. } | Op::CmpMemImm { mem, .. } => Some(mem),
+        Op::Lea { mem, .. } if mem.base != Base::Rip => Some(mem),
+        _ => None,
+    }
+}
+
+fn check_mem(cx: &Ctx<'_, '_>, st: &State, at: u32, op: &Op, mem: &Mem) -> Result<(), VerifyError> {
+    let write = matches!(op, Op::Store { .. } | Op::StoreImm { .. });
+    let size = u64::from(mem.size);
+    let disp = i64::from(mem.disp);
+    // The largest byte offset from the base the access can touch.
+    let span = |limit: u64| -> Option<u64> {
+        let d = u64::try_from(disp).ok()?;
+        match mem.index {
+            None => d.checked_add(size),
+            Some((ir, scale)) => {
+                // The tightest bound known for the index.
+                let n = st
+                    .facts
+                    .iter()
+                    .filter_map(|f| match *f {
+                        Fact::BelowConst { idx, n } if idx == st.sym(ir) => Some(n),
+                        _ => None,
+                    })
+                    .min()?;
+                n.checked_sub(1)?
+                    .checked_mul(u64::from(scale))?
+                    .checked_add(d)?
+                    .checked_add(size)
+                    .filter(|e| *e <= limit)
+            }
+        }
+    };
+    let bad = |what| Err(err(at, Rule::Memory, what));
+    match mem.base {
+        Base::Rip => {
+            if write {
+                return bad("write to the image");
+            }
+            let len = decode_at(cx.code, at).map(|i| i.len).unwrap_or(0);
+            let a = target(at.saturating_add(u32::from(len)), mem.disp);
+            if a < cx.rodata.0 || u64::from(a).saturating_add(size) > u64::from(cx.rodata.1) {
+                return bad("RIP-relative access outside read-only data");
+            }
+        }
+        Base::Reg(RSP) => match span(u64::from(cx_frame_limit(st))) {
+            Some(e) if e <= u64::from(frame_of(cx, at)) => {}
+            _ => return bad("stack access outside the frame"),
+        },
+        Base::Reg(R14) => match span(u64::from(cx.data_size)) {
+            Some(e) if e <= u64::from(cx.data_size) => {}
+            _ => return bad("data access outside the plugin's statics"),
+        },
+        Base::Reg(R15) => {
+            let ok = !write
+                && (len_table(st, mem).is_some()
+                    || (mem.disp == 0x20
+                        && mem
+                            .index
+                            .is_some_and(|(r, s)| s == 8 && st.sym(r) & MASK_BIT != 0))
+                    || (matches!(op, Op::CmpMemImm { .. })
+                        && mem.disp == 0xB0
+                        && mem.index.is_none()));
+            if !ok {
+                return bad("context block access other than the allowed fields");
+            }
+        }
+        Base::Reg(b) => {
+            let v = st.sym(b);
+            if let Some(off) = st.facts.iter().find_map(|f| match *f {
+                Fact::Rodata { base, off } if base == v => Some(off),
+                _ => None,
+            }) {
+                let avail = cx.rodata.1.saturating_sub(cx.rodata.0).saturating_sub(off);
+                if write || span(u64::from(avail)).is_none_or(|e| e > u64::from(avail)) {
+                    return bad("access outside read-only data");
+                }
+            } else if let Some(h) = st.facts.iter().find_map(|f| match *f {
+                Fact::BaseOf { base, h } if base == v => Some(h),
+                _ => None,
+            }) {
+                let Some((ir, scale)) = mem.index else {
+                    return bad("slice access without an index");
+                };
+                if mem.disp != 0 || u64::from(scale) != size {
+                    return bad("slice access not by whole elements");
+                }
+                let i = st.sym(ir);
+                let proved = st.facts.iter().any(|f| {
+                    matches!(*f, Fact::Below { idx, h: fh, w, s }
+                        if idx == i && fh == h && s == scale && (w || !write))
+                });
+                if !proved {
+                    return bad("slice index not proved below the slice length");
+                }
+            } else {
+                return bad("access through a register not known to point into plugin memory");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn cx_frame_limit(_st: &State) -> u32 {
+    u32::MAX
+}
+
+/// The frame size of the function containing `at` (its bound minus pushes
+/// and the return address; the verifier checked they match).
+fn frame_of(cx: &Ctx<'_, '_>, at: u32) -> u32 {
+    let Some(f) = cx.obj.function_containing(at) else {
+        return 0;
+    };
+    // Recompute the prologue: pushes then `sub rsp, frame`.
+    let mut pos = f.code_offset;
+    let mut frame = 0;
+    for _ in 0..6 {
+        let Ok(i) = decode_at(cx.code, pos) else {
+            break;
+        };
+        if let Op::AluImm {
+            op: AluOp::Sub,
+            size: 8,
+            dst: RSP,
+            imm,
+        } = i.op
+        {
+            frame = u32::try_from(imm).unwrap_or(0);
+            break;
+        }
+        pos = pos.saturating_add(u32::from(i.len));
+    }
+    frame
+}
