@@ -112,6 +112,9 @@ enum Command {
     },
     /// Print the disassembly of a `.kpo` object.
     Disasm { file: PathBuf },
+    /// Check a `.kpo` object against the sandbox rules, as the runtimes do
+    /// before loading it. Exit 0 if it verifies, 1 if not.
+    Verify { file: PathBuf },
     /// Print the explanation of a diagnostic code, e.g. `kplc explain E0200`.
     Explain { code: String },
 }
@@ -138,6 +141,7 @@ fn main() -> ExitCode {
         } => check(&files, message_format, color, imports, deny_warnings),
         Command::Explain { code } => explain(&code),
         Command::Disasm { file } => disasm(&file),
+        Command::Verify { file } => verify_cmd(&file),
         Command::Run {
             file,
             entry,
@@ -486,6 +490,46 @@ fn check_stack(c: &kplc::codegen::Compiled, path: &std::path::Path) -> Result<()
         return Err(ExitCode::from(1));
     }
     Ok(())
+}
+
+fn verify_cmd(path: &std::path::Path) -> ExitCode {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("kplc: cannot read `{}`: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let obj = match kpl_runtime_core::Object::parse(&bytes) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("kplc: `{}` is not a valid object: {e}", path.display());
+            return ExitCode::from(1);
+        }
+    };
+    match kpl_host::verify_object(&obj) {
+        Ok(v) => {
+            println!(
+                "{}: verified ({} bytes of code, stack at most {} bytes)",
+                path.display(),
+                obj.code().len(),
+                v.max_stack
+            );
+            ExitCode::SUCCESS
+        }
+        Err(kpl_host::LoadError::Verify(e)) => {
+            let at = match obj.location_of(e.offset) {
+                Some((line, col)) => format!(" ({}:{line}:{col})", obj.source_file()),
+                None => String::new(),
+            };
+            eprintln!("kplc: `{}` rejected: {e}{at}", path.display());
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("kplc: `{}`: {e}", path.display());
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn disasm(path: &std::path::Path) -> ExitCode {

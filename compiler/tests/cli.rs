@@ -250,3 +250,28 @@ fn bad_objects_and_arguments_are_clear_errors() {
     assert_eq!(r.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn verify_accepts_kplc_output_and_rejects_tampering() {
+    let dir = std::env::temp_dir().join(format!("kplc-verify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let obj = dir.join("h.kpo");
+    let b = kplc(&[
+        "build",
+        "examples/histogram/histogram.kpl",
+        "-o",
+        obj.to_str().unwrap(),
+    ]);
+    assert_eq!(b.status.code(), Some(0));
+    let v = kplc(&["verify", obj.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(0), "{}", text(&v.stderr));
+    assert!(text(&v.stdout).contains("verified"));
+    // Any changed byte breaks the content hash first.
+    let mut bytes = std::fs::read(&obj).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&obj, &bytes).unwrap();
+    let v = kplc(&["verify", obj.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(1));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -767,7 +767,7 @@ fn pass(
             st = State::entry(at);
         }
         if check {
-            check_static(cx, fr, at, &insn.op, &prev)?;
+            check_static(cx, fr, ws.flags, at, &insn.op, &prev)?;
         }
         transfer(cx, &mut st, at, &insn.op, check)?;
         match insn.op {
@@ -988,6 +988,7 @@ fn len_table(st: &State, mem: &Mem) -> Option<(Sym, bool, u8)> {
 fn check_static(
     cx: &Ctx<'_, '_>,
     fr: &Frame,
+    flags: &[u8],
     at: u32,
     op: &Op,
     prev: &[Option<(u32, Op)>; 3],
@@ -1030,8 +1031,50 @@ fn check_static(
                     "the stack pointer moves other than by the frame",
                 ));
             }
+            if epilogue {
+                // Nothing may run between undoing the frame and returning.
+                let len = decode_at(cx.code, at).map(|i| i.len).unwrap_or(0);
+                let next = at.saturating_add(u32::from(len));
+                let first = match fr.pushed.get(fr.npush.saturating_sub(1)) {
+                    Some(&reg) if fr.npush > 0 => Op::Pop { reg },
+                    _ => Op::Ret,
+                };
+                if decode_at(cx.code, next).map(|i| i.op) != Ok(first) {
+                    return Err(err(
+                        at,
+                        Rule::Stack,
+                        "the frame is undone before something other than the epilogue",
+                    ));
+                }
+            }
         }
-        Op::Pop { .. } | Op::Ret => check_epilogue(cx, fr, at, op)?,
+        Op::Pop { .. } | Op::Ret => {
+            check_epilogue(cx, fr, at, op)?;
+            // What comes right before: the frame must already be undone and
+            // the earlier pops done; no branch may land past that point.
+            let first = match op {
+                Op::Ret => fr.npush == 0,
+                Op::Pop { reg } => fr.pushed.get(fr.npush.saturating_sub(1)) == Some(reg),
+                _ => false,
+            };
+            let before = prev[2].map(|p| p.1);
+            let ok = if first {
+                fr.frame == 0
+                    || before
+                        == Some(Op::AluImm {
+                            op: AluOp::Add,
+                            size: 8,
+                            dst: RSP,
+                            imm: i64::from(fr.frame),
+                        })
+            } else {
+                matches!(before, Some(Op::Pop { .. })) && flag(flags, at) & TARGET == 0
+            };
+            let target_ok = (first && fr.frame == 0) || flag(flags, at) & TARGET == 0;
+            if !ok || !target_ok {
+                return Err(err(at, Rule::Stack, "return without undoing the frame"));
+            }
+        }
         Op::Call { rel } => {
             let len = decode_at(cx.code, at).map(|i| i.len).unwrap_or(0);
             let t = target(at.saturating_add(u32::from(len)), rel);

@@ -166,6 +166,8 @@ pub enum LoadError {
     Object(String),
     /// An import is missing from this host or has another signature.
     Link(String),
+    /// The code breaks a sandbox rule (from the verifier).
+    Verify(kpl_runtime_core::verify::VerifyError),
     Os(String),
 }
 
@@ -174,6 +176,7 @@ impl fmt::Display for LoadError {
         match self {
             LoadError::Object(e) => write!(f, "invalid object: {e}"),
             LoadError::Link(e) => write!(f, "cannot link: {e}"),
+            LoadError::Verify(e) => write!(f, "rejected by the verifier: {e}"),
             LoadError::Os(e) => write!(f, "cannot map the plugin: {e}"),
         }
     }
@@ -188,6 +191,23 @@ pub struct ExportInfo {
     pub code_offset: u32,
     pub params: Vec<ValType>,
     pub ret: Option<ScalarType>,
+}
+
+/// Runs the verifier: nothing is mapped executable before it has passed.
+pub fn verify_object(obj: &Object<'_>) -> Result<kpl_runtime_core::verify::Verified, LoadError> {
+    use kpl_runtime_core::verify::{State, Workspace, verify};
+    let (code, states, funcs) = Workspace::needs(obj);
+    let mut flags = vec![0u8; code];
+    let mut slot = vec![0u32; code];
+    let mut st = vec![State::UNREACHED; states];
+    let mut depth = vec![0u64; funcs];
+    let mut ws = Workspace {
+        flags: &mut flags,
+        slot: &mut slot,
+        states: &mut st,
+        depth: &mut depth,
+    };
+    verify(obj, &mut ws).map_err(LoadError::Verify)
 }
 
 /// Executable memory holding one image: writable while it is filled, then
@@ -304,6 +324,7 @@ impl Instance {
     /// is written while the mapping is writable, then made read+execute.
     pub fn load(bytes: &[u8]) -> Result<Instance, LoadError> {
         let obj = Object::parse(bytes).map_err(|e| LoadError::Object(e.to_string()))?;
+        verify_object(&obj)?;
         let table = host_imports();
         let identities: Vec<kpl_runtime_core::HostImport<'_>> = table
             .iter()

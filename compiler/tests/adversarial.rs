@@ -1,0 +1,303 @@
+//! Hand-made objects that break one sandbox rule each: the verifier must
+//! reject every one with that rule (and accept the well-formed baseline).
+//! Objects are assembled byte by byte, not by kplc, so nothing here relies
+//! on the compiler behaving.
+
+use kpl_runtime_core::Object;
+use kpl_runtime_core::verify::{Rule, State, Workspace, verify};
+use kplc::kpo::{ExportEntry, FunctionEntry, ImportEntry, ObjectParts, TrapKind, TrapSite};
+
+const ENDBR: [u8; 4] = [0xf3, 0x0f, 0x1e, 0xfa];
+
+/// One exported function `f` with the given body (after `endbr64`), the
+/// given frame (`sub rsp, F` added when F > 0, and the matching stack bound),
+/// one trap stub per site kind, and the unwind stub.
+fn object(body: &[u8], frame: u32, sites: &[TrapKind], imports: usize) -> Vec<u8> {
+    let mut code = ENDBR.to_vec();
+    if frame > 0 {
+        code.extend([0x48, 0x81, 0xec]);
+        code.extend(frame.to_le_bytes());
+    }
+    code.extend_from_slice(body);
+    let func_len = code.len() as u32;
+    let stubs = code.len() as u32;
+    let unwind = stubs + 13 * sites.len() as u32;
+    for k in 0..sites.len() as u32 {
+        code.extend([0x49, 0xc7, 0x47, 0x08]);
+        code.extend(k.to_le_bytes());
+        let end = stubs + 13 * k + 13;
+        code.push(0xe9);
+        code.extend((unwind.wrapping_sub(end) as i32).to_le_bytes());
+    }
+    code.extend([0x49, 0x8b, 0x27, 0xc3]);
+    kplc::kpo::write(&ObjectParts {
+        code,
+        rodata: vec![1, 2, 3, 4, 5, 6, 7, 8],
+        data_init: vec![0; 16],
+        data_size: 16,
+        imports: (0..imports)
+            .map(|i| ImportEntry {
+                module: "kernel".into(),
+                name: format!("imp{i}"),
+                sig_hash: 1,
+            })
+            .collect(),
+        exports: vec![ExportEntry {
+            name: "f".into(),
+            code_offset: 0,
+            params: vec![],
+            ret: None,
+        }],
+        functions: vec![FunctionEntry {
+            name: "f".into(),
+            code_offset: 0,
+            code_len: func_len,
+            stack_bound: frame + 8,
+        }],
+        trap_sites: sites
+            .iter()
+            .map(|&kind| TrapSite {
+                kind,
+                code_offset: 4,
+            })
+            .collect(),
+        source_file: "adversarial".into(),
+        source_map: vec![],
+    })
+}
+
+fn check(bytes: &[u8]) -> Result<(), Rule> {
+    let obj = Object::parse(bytes).expect("well-formed container");
+    let (code, states, funcs) = Workspace::needs(&obj);
+    let (mut f, mut s, mut st, mut d) = (
+        vec![0u8; code],
+        vec![0u32; code],
+        vec![State::UNREACHED; states],
+        vec![0u64; funcs],
+    );
+    let mut ws = Workspace {
+        flags: &mut f,
+        slot: &mut s,
+        states: &mut st,
+        depth: &mut d,
+    };
+    verify(&obj, &mut ws).map(|_| ()).map_err(|e| e.rule)
+}
+
+/// `add rsp, frame; ret` (the epilogue for a frame of 16).
+const EPI16: [u8; 8] = [0x48, 0x81, 0xc4, 0x10, 0, 0, 0, 0xc3];
+
+#[test]
+fn baseline_is_accepted() {
+    // mov eax, 1 ; a store into the frame ; a budgeted back-edge-free body.
+    let mut body = vec![0xb8, 1, 0, 0, 0, 0x48, 0x89, 0x04, 0x24];
+    body.extend(EPI16);
+    assert_eq!(check(&object(&body, 16, &[], 0)), Ok(()));
+}
+
+fn rejects(name: &str, body: &[u8], frame: u32, sites: &[TrapKind], imports: usize, rule: Rule) {
+    assert_eq!(
+        check(&object(body, frame, sites, imports)),
+        Err(rule),
+        "{name}"
+    );
+}
+
+#[test]
+fn privileged_and_unlisted_instructions() {
+    for (name, insn) in [
+        ("cli", &[0xfa][..]),
+        ("hlt", &[0xf4]),
+        ("syscall", &[0x0f, 0x05]),
+        ("wrmsr", &[0x0f, 0x30]),
+        ("mov cr3, rax", &[0x0f, 0x22, 0xd8]),
+        ("int3", &[0xcc]),
+        ("jmp rax", &[0xff, 0xe0]),
+        ("call rax", &[0xff, 0xd0]),
+        ("rep movsb", &[0xf3, 0xa4]),
+        ("fs segment load", &[0x64, 0x48, 0x8b, 0x00]),
+    ] {
+        let mut body = insn.to_vec();
+        body.push(0xc3);
+        rejects(name, &body, 0, &[], 0, Rule::Decode);
+    }
+}
+
+#[test]
+fn reserved_registers() {
+    rejects(
+        "mov r15, rax",
+        &[0x49, 0x89, 0xc7, 0xc3],
+        0,
+        &[],
+        0,
+        Rule::Register,
+    );
+    rejects(
+        "xor r14d, r14d",
+        &[0x45, 0x31, 0xf6, 0xc3],
+        0,
+        &[],
+        0,
+        Rule::Register,
+    );
+    rejects(
+        "mov r13, 0",
+        &[0x49, 0xc7, 0xc5, 0, 0, 0, 0, 0xc3],
+        0,
+        &[],
+        0,
+        Rule::Register,
+    );
+}
+
+#[test]
+fn stack_pointer() {
+    // sub rsp, 8 in the body, then ret: the stack moved by an undeclared amount.
+    rejects(
+        "sub rsp in body",
+        &[0xb8, 0, 0, 0, 0, 0x48, 0x83, 0xec, 0x08, 0xc3],
+        0,
+        &[],
+        0,
+        Rule::Stack,
+    );
+    // ret without undoing the frame.
+    rejects("ret with frame", &[0xc3], 16, &[], 0, Rule::Stack);
+}
+
+#[test]
+fn memory() {
+    let mut b = vec![0x48, 0x89, 0x08]; // mov [rax], rcx: rax points anywhere
+    b.extend(EPI16);
+    rejects(
+        "store through unknown register",
+        &b,
+        16,
+        &[],
+        0,
+        Rule::Memory,
+    );
+    let mut b = vec![0x48, 0x89, 0x44, 0x24, 0x10]; // mov [rsp+16], rax: above a 16-byte frame
+    b.extend(EPI16);
+    rejects("store outside the frame", &b, 16, &[], 0, Rule::Memory);
+    let mut b = vec![0x49, 0x89, 0x46, 0x10]; // mov [r14+16], rax: past 16 bytes of statics
+    b.extend(EPI16);
+    rejects("store past the statics", &b, 16, &[], 0, Rule::Memory);
+    let mut b = vec![0x49, 0x89, 0x47, 0x20]; // mov [r15+0x20], rax: forge a slice pointer
+    b.extend(EPI16);
+    rejects("write to the context block", &b, 16, &[], 0, Rule::Memory);
+    // A slice write checked only against the read-length table.
+    let mut b = vec![
+        0x48, 0x89, 0xfa, // mov rdx, rdi
+        0x83, 0xe2, 0x07, // and edx, 7
+        0x49, 0x3b, 0xb4, 0xd7, 0x00, 0x01, 0x00, 0x00, // cmp rsi, [r15+rdx*8+0x100]
+        0x0f, 0x83, 0, 0, 0, 0, // jae stub 0 (patched below)
+        0x49, 0x8b, 0x54, 0xd7, 0x20, // mov rdx, [r15+rdx*8+0x20]
+        0x88, 0x04, 0x32, // mov [rdx+rsi], al
+    ];
+    b.extend(EPI16);
+    let jae_end = 4 + 7 + 20; // endbr + sub rsp + the bytes up to the end of jae
+    let stub = 4 + 7 + b.len();
+    let rel = (stub - jae_end) as i32;
+    b[16..20].copy_from_slice(&rel.to_le_bytes());
+    rejects(
+        "slice write against the read table",
+        &b,
+        16,
+        &[TrapKind::Bounds],
+        0,
+        Rule::Memory,
+    );
+}
+
+#[test]
+fn control_flow() {
+    // jmp into the middle of the following instruction.
+    rejects(
+        "jump into an instruction",
+        &[0xeb, 0x01, 0xb8, 0, 0, 0, 0, 0xc3],
+        0,
+        &[],
+        0,
+        Rule::Branch,
+    );
+    // A backward jump with no budget check: an infinite loop.
+    rejects(
+        "loop without budget",
+        &[0xeb, 0xfe, 0xc3],
+        0,
+        &[],
+        0,
+        Rule::Budget,
+    );
+    // call to something that is not a function start.
+    rejects(
+        "call into a function's body",
+        &[0xe8, 0x00, 0x00, 0x00, 0x00, 0xc3],
+        0,
+        &[],
+        0,
+        Rule::Call,
+    );
+    // Recursion: call to itself (function start 0).
+    rejects(
+        "recursion",
+        &[0xe8, 0xf7, 0xff, 0xff, 0xff, 0xc3],
+        0,
+        &[],
+        0,
+        Rule::StackLimit,
+    );
+}
+
+#[test]
+fn imports() {
+    // call [rip+X] where X is not an import slot.
+    rejects(
+        "indirect call not to a slot",
+        &[0x4c, 0x89, 0xff, 0xff, 0x15, 0, 0, 0, 0, 0xc3],
+        0,
+        &[],
+        1,
+        Rule::Call,
+    );
+}
+
+#[test]
+fn division() {
+    // xor edx, edx ; div rcx — no zero check.
+    rejects(
+        "unchecked div",
+        &[0x31, 0xd2, 0x48, 0xf7, 0xf1, 0xc3],
+        0,
+        &[],
+        0,
+        Rule::Division,
+    );
+}
+
+#[test]
+fn frame_undone_early() {
+    // add rsp, 16 ; mov [rsp+8], rax (the return address!) ; ret
+    let body = [
+        0x48, 0x81, 0xc4, 0x10, 0, 0, 0, 0x48, 0x89, 0x44, 0x24, 0x08, 0xc3,
+    ];
+    rejects(
+        "store after the frame is undone",
+        &body,
+        16,
+        &[],
+        0,
+        Rule::Stack,
+    );
+}
+
+#[test]
+fn frame_undone_twice() {
+    // add rsp, 16 ; jmp L ; L: add rsp, 16 ; ret — returns 16 bytes too high.
+    let body = [
+        0x48, 0x81, 0xc4, 0x10, 0, 0, 0, 0xeb, 0x00, 0x48, 0x81, 0xc4, 0x10, 0, 0, 0, 0xc3,
+    ];
+    rejects("frame undone twice", &body, 16, &[], 0, Rule::Stack);
+}
