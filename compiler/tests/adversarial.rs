@@ -277,6 +277,85 @@ fn division() {
     );
 }
 
+/// `test rcx, rcx ; jz divide-by-zero stub`, then `rest`, then the stub:
+/// the zero check every division needs, with the jump patched to the stub.
+fn zero_checked(rest: &[u8]) -> Vec<u8> {
+    let mut body = vec![0x48, 0x85, 0xc9, 0x0f, 0x84];
+    // The stub follows the body: endbr (4) + test (3) + jz (6) + rest.
+    body.extend((rest.len() as i32).to_le_bytes());
+    body.extend_from_slice(rest);
+    body
+}
+
+#[test]
+fn checked_divisions_are_accepted() {
+    // xor edx, edx ; div rcx ; ret
+    let udiv = zero_checked(&[0x31, 0xd2, 0x48, 0xf7, 0xf1, 0xc3]);
+    assert_eq!(check(&object(&udiv, 0, &[TrapKind::DivByZero], 0)), Ok(()));
+    assert_eq!(
+        check(&object(
+            &signed_div(&[0x48, 0x99]),
+            0,
+            &[TrapKind::DivByZero],
+            0
+        )),
+        Ok(())
+    );
+}
+
+/// `cmp rcx, -1 ; jne L ; mov eax, 0 ; ret ; L: <before> idiv rcx ; ret`.
+fn signed_div(before: &[u8]) -> Vec<u8> {
+    let mut rest = vec![0x48, 0x83, 0xf9, 0xff, 0x75, 6, 0xb8, 0, 0, 0, 0, 0xc3];
+    rest.extend_from_slice(before);
+    rest.extend([0x48, 0xf7, 0xf9, 0xc3]);
+    zero_checked(&rest)
+}
+
+#[test]
+fn division_overflow_through_rdx() {
+    // `div` with a zero-checked divisor but rdx left as whatever it was:
+    // rdx >= divisor makes the quotient overflow and the CPU raise #DE.
+    for (name, rest) in [
+        ("div without clearing rdx", vec![0x48, 0xf7, 0xf1, 0xc3]),
+        // `cmp edx, edx` looks like `xor edx, edx` but clears nothing.
+        (
+            "div after cmp edx, edx",
+            vec![0x39, 0xd2, 0x48, 0xf7, 0xf1, 0xc3],
+        ),
+        // rdx cleared, then overwritten before the division.
+        (
+            "div after rdx is reloaded",
+            vec![0x31, 0xd2, 0x48, 0x89, 0xc2, 0x48, 0xf7, 0xf1, 0xc3],
+        ),
+    ] {
+        rejects(
+            name,
+            &zero_checked(&rest),
+            0,
+            &[TrapKind::DivByZero],
+            0,
+            Rule::Division,
+        );
+    }
+    // `idiv` needs rdx:rax to be the sign extension of rax (cqo).
+    rejects(
+        "idiv after xor edx, edx",
+        &signed_div(&[0x31, 0xd2]),
+        0,
+        &[TrapKind::DivByZero],
+        0,
+        Rule::Division,
+    );
+    rejects(
+        "idiv without cqo",
+        &signed_div(&[]),
+        0,
+        &[TrapKind::DivByZero],
+        0,
+        Rule::Division,
+    );
+}
+
 #[test]
 fn frame_undone_early() {
     // add rsp, 16 ; mov [rsp+8], rax (the return address!) ; ret

@@ -201,7 +201,9 @@ impl State {
         // any more, then (rarely) the oldest fact. Forgetting is always safe.
         if !self.facts.contains(&Fact::None) {
             let regs = self.regs;
-            let reachable = |v: Sym| regs.contains(&v) || regs.contains(&(v & !MASK_BIT));
+            let stack = self.stack;
+            let held = |v: Sym| regs.contains(&v) || stack.iter().any(|e| e.1 == v);
+            let reachable = |v: Sym| held(v) || held(v & !MASK_BIT);
             for x in self.facts.iter_mut() {
                 if !syms(*x).iter().any(|&v| v != 0 && reachable(v)) {
                     *x = Fact::None;
@@ -1117,6 +1119,13 @@ fn check_static(
                 ));
             }
         }
+        // rdx:rax must be the sign extension of rax, or the quotient of a
+        // 128-bit dividend can overflow (#DE) even for a safe divisor.
+        Op::Div { signed: true, .. }
+            if !matches!(prev[2], Some((_, Op::Cqo))) || flag(flags, at) & TARGET != 0 =>
+        {
+            return Err(err(at, Rule::Division, "idiv without cqo right before"));
+        }
         Op::Jmp { rel } | Op::Jcc { rel, .. } => {
             let len = decode_at(cx.code, at).map(|i| i.len).unwrap_or(0);
             let t = target(at.saturating_add(u32::from(len)), rel);
@@ -1251,6 +1260,18 @@ fn transfer(
             };
             st.add(Fact::Const(v, value));
         }
+        Op::Alu {
+            op: AluOp::Xor,
+            dst,
+            src,
+            ..
+        } if dst == src => {
+            // `xor r, r` is the zeroing idiom: the dividend's high half
+            // before an unsigned `div` must be known to be zero.
+            let v = def_sym(at, dst);
+            st.set(dst, v);
+            st.add(Fact::Const(v, 0));
+        }
         Op::AluImm {
             op: AluOp::And,
             size: 4,
@@ -1356,6 +1377,13 @@ fn transfer(
                 let v = st.sym(src);
                 if !st.has(Fact::NonZero(v)) {
                     return Err(err(at, Rule::Division, "divisor not checked against zero"));
+                }
+                if !signed && !st.has(Fact::Const(st.sym(2), 0)) {
+                    return Err(err(
+                        at,
+                        Rule::Division,
+                        "div with rdx not cleared: the quotient could overflow",
+                    ));
                 }
                 if signed && !st.has(Fact::NotMinusOne(v)) {
                     return Err(err(
