@@ -211,6 +211,41 @@ fn memory() {
     );
 }
 
+/// A bounds-checked one-byte read of slice `rdi & 7` at index `rsi`, with
+/// the slice pointer fetched by `load` (into rdx) and the frame of 16.
+fn slice_read(load: [u8; 5]) -> Vec<u8> {
+    let mut b = vec![
+        0x48, 0x89, 0xfa, // mov rdx, rdi
+        0x83, 0xe2, 0x07, // and edx, 7
+        0x49, 0x3b, 0xb4, 0xd7, 0x00, 0x01, 0x00, 0x00, // cmp rsi, [r15+rdx*8+0x100]
+        0x0f, 0x83, 0, 0, 0, 0, // jae stub 0 (patched below)
+    ];
+    b.extend(load);
+    b.extend([0x0f, 0xb6, 0x04, 0x32]); // movzx eax, byte [rdx+rsi]
+    b.extend(EPI16);
+    let jae_end = 4 + 7 + 20;
+    let stub = 4 + 7 + b.len();
+    b[16..20].copy_from_slice(&((stub - jae_end) as i32).to_le_bytes());
+    b
+}
+
+#[test]
+fn slice_pointer_must_be_loaded_whole() {
+    // mov rdx, [r15+rdx*8+0x20]: the pointer itself.
+    let whole = slice_read([0x49, 0x8b, 0x54, 0xd7, 0x20]);
+    assert_eq!(check(&object(&whole, 16, &[TrapKind::Bounds], 0)), Ok(()));
+    // mov edx, [r15+rdx*8+0x20]: its low half, a wild address (found by
+    // the mutation test).
+    rejects(
+        "truncated slice pointer",
+        &slice_read([0x41, 0x8b, 0x54, 0xd7, 0x20]),
+        16,
+        &[TrapKind::Bounds],
+        0,
+        Rule::Memory,
+    );
+}
+
 #[test]
 fn control_flow() {
     // jmp into the middle of the following instruction.

@@ -4,7 +4,8 @@
 //! it accepts is run by `kplc run` in a child process, which must end
 //! normally or with a trap — never by a signal (a wild access or jump).
 //!
-//! `KPL_MUTANTS=N` sets the number of mutants (default 400).
+//! `KPL_MUTANTS=N` sets the number of mutants (default 400),
+//! `KPL_MUTANT_SEED=S` the random seed (default 42).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -49,7 +50,11 @@ fn accepted_mutants_stay_in_the_sandbox() {
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("in.bin");
     std::fs::write(&input, (0..96u8).collect::<Vec<_>>()).unwrap();
-    let mut rng = Rng(42);
+    let seed = std::env::var("KPL_MUTANT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(42);
+    let mut rng = Rng(seed);
     let (mut accepted, mut ran, mut failures) = (0, 0, Vec::new());
     let parts: Vec<_> = programs
         .iter()

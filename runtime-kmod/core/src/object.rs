@@ -487,7 +487,8 @@ impl<'a> Object<'a> {
         })
     }
 
-    fn function_index_at(&self, code_offset: u32) -> Option<usize> {
+    /// The index of the function starting exactly at `code_offset`.
+    pub fn function_index_at(&self, code_offset: u32) -> Option<usize> {
         self.functions
             .binary_search_by_key(&code_offset, |e| u32_at(e, 8).unwrap_or(0))
             .ok()
@@ -586,6 +587,11 @@ impl<'a> Object<'a> {
         self.functions
             .iter()
             .filter_map(|e| self.decode_function(e))
+    }
+
+    /// Function `i` in code order.
+    pub fn function(&self, i: usize) -> Option<Function<'a>> {
+        self.decode_function(self.functions.get(i)?)
     }
 
     /// The function whose code contains `code_offset`.

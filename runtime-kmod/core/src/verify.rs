@@ -22,7 +22,6 @@ const STUB_LEN: u32 = 13;
 /// The unwind stub: `mov rsp, [r15]` + `ret`.
 const UNWIND: [u8; 4] = [0x49, 0x8b, 0x27, 0xc3];
 
-const RCX: u8 = 1;
 const RSP: u8 = 4;
 const RDI: u8 = 7;
 const R13: u8 = 13;
@@ -450,7 +449,6 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
         return Err(err(0, Rule::Workspace, "not enough state slots"));
     }
     // Per function: prologue/epilogue, then the dataflow and the checks.
-    let mut fi = 0usize;
     for f in obj.functions() {
         verify_function(
             &cx,
@@ -459,27 +457,9 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
             f.code_offset.saturating_add(f.code_len),
             f.stack_bound,
         )?;
-        fi = fi.saturating_add(1);
     }
-    let _ = fi;
     // Stack: depth over the call graph; cycles are rejected.
-    let n = obj.functions().count();
-    if ws.depth.len() < n {
-        return Err(err(0, Rule::Workspace, "not enough function slots"));
-    }
-    ws.depth.iter_mut().for_each(|d| *d = 0);
-    let mut max_stack = 0u64;
-    for i in 0..n {
-        let d = depth(&cx, ws, i, 0)?;
-        max_stack = max_stack.max(d);
-    }
-    if max_stack > STACK_LIMIT {
-        return Err(err(
-            0,
-            Rule::StackLimit,
-            "a call chain exceeds the stack limit",
-        ));
-    }
+    let max_stack = call_depths(&cx, ws)?;
     Ok(Verified { max_stack })
 }
 
@@ -505,46 +485,63 @@ fn rel_to(end: u32, to: u32) -> i32 {
     to.wrapping_sub(end) as i32
 }
 
-/// Depth of function `i` (its own bound plus its deepest callee), by
-/// scanning its calls; `level` guards against cycles.
-fn depth(
-    cx: &Ctx<'_, '_>,
-    ws: &mut Workspace<'_>,
-    i: usize,
-    level: usize,
-) -> Result<u64, VerifyError> {
-    if let Some(&d) = ws.depth.get(i)
-        && d != 0
-    {
-        return Ok(d);
+/// The deepest stack use of any call chain: each function's depth is its
+/// own bound plus its deepest callee's, found by relaxation — rounds over
+/// every call until nothing changes — rather than recursion, which a long
+/// chain of functions could use to overflow the (kernel) stack. Every bound
+/// is at least 8 (the return address), so a cycle grows some depth past the
+/// limit; without one, a chain within the limit is at most `limit / 8`
+/// deep, which bounds the rounds. Functions go in reverse order, so code
+/// whose callees follow their callers (kplc's) settles in two rounds.
+fn call_depths(cx: &Ctx<'_, '_>, ws: &mut Workspace<'_>) -> Result<u64, VerifyError> {
+    let n = cx.obj.functions().count();
+    if ws.depth.len() < n {
+        return Err(err(0, Rule::Workspace, "not enough function slots"));
     }
-    let Some(f) = cx.obj.functions().nth(i) else {
-        return Ok(0);
-    };
-    if level > ws.depth.len() {
-        return Err(err(f.code_offset, Rule::StackLimit, "recursion"));
+    for (d, f) in ws.depth.iter_mut().zip(cx.obj.functions()) {
+        *d = u64::from(f.stack_bound);
     }
-    let mut deepest = 0u64;
-    let mut at = f.code_offset;
-    let end = f.code_offset.saturating_add(f.code_len);
-    while at < end {
-        let Ok(insn) = decode_at(cx.code, at) else {
-            break;
-        };
-        let next = at.saturating_add(u32::from(insn.len));
-        if let Op::Call { rel } = insn.op {
-            let t = target(next, rel);
-            if let Some(ci) = cx.obj.functions().position(|g| g.code_offset == t) {
-                deepest = deepest.max(depth(cx, ws, ci, level.saturating_add(1))?);
+    loop {
+        let mut changed = false;
+        for i in (0..n).rev() {
+            let Some(f) = cx.obj.function(i) else {
+                continue;
+            };
+            let mut deepest = 0u64;
+            let mut at = f.code_offset;
+            let end = f.code_offset.saturating_add(f.code_len);
+            while at < end {
+                let Ok(insn) = decode_at(cx.code, at) else {
+                    break;
+                };
+                let next = at.saturating_add(u32::from(insn.len));
+                if let Op::Call { rel } = insn.op
+                    && let Some(ci) = cx.obj.function_index_at(target(next, rel))
+                {
+                    deepest = deepest.max(ws.depth.get(ci).copied().unwrap_or(0));
+                }
+                at = next;
+            }
+            let d = u64::from(f.stack_bound).saturating_add(deepest);
+            if d > STACK_LIMIT {
+                return Err(err(
+                    f.code_offset,
+                    Rule::StackLimit,
+                    "a call chain exceeds the stack limit (or calls form a cycle)",
+                ));
+            }
+            if let Some(slot) = ws.depth.get_mut(i)
+                && *slot != d
+            {
+                *slot = d;
+                changed = true;
             }
         }
-        at = next;
+        if !changed {
+            break;
+        }
     }
-    let d = u64::from(f.stack_bound).saturating_add(deepest);
-    if let Some(slot) = ws.depth.get_mut(i) {
-        *slot = d;
-    }
-    Ok(d)
+    Ok(ws.depth.iter().take(n).copied().max().unwrap_or(0))
 }
 
 /// Writes of each instruction (for the register rules and the dataflow).
@@ -769,9 +766,9 @@ fn pass(
             st = State::entry(at);
         }
         if check {
-            check_static(cx, fr, ws.flags, at, &insn.op, &prev)?;
+            check_static(cx, fr, ws.flags, at, insn.len, &insn.op, &prev)?;
         }
-        transfer(cx, &mut st, at, &insn.op, check)?;
+        transfer(cx, fr, &mut st, at, insn.len, &insn.op, check)?;
         match insn.op {
             Op::Jcc { cc, rel } => {
                 let t = target(next, rel);
@@ -992,6 +989,7 @@ fn check_static(
     fr: &Frame,
     flags: &[u8],
     at: u32,
+    len: u8,
     op: &Op,
     prev: &[Option<(u32, Op)>; 3],
 ) -> Result<(), VerifyError> {
@@ -1035,7 +1033,6 @@ fn check_static(
             }
             if epilogue {
                 // Nothing may run between undoing the frame and returning.
-                let len = decode_at(cx.code, at).map(|i| i.len).unwrap_or(0);
                 let next = at.saturating_add(u32::from(len));
                 let first = match fr.pushed.get(fr.npush.saturating_sub(1)) {
                     Some(&reg) if fr.npush > 0 => Op::Pop { reg },
@@ -1078,9 +1075,8 @@ fn check_static(
             }
         }
         Op::Call { rel } => {
-            let len = decode_at(cx.code, at).map(|i| i.len).unwrap_or(0);
             let t = target(at.saturating_add(u32::from(len)), rel);
-            if !cx.obj.functions().any(|f| f.code_offset == t) {
+            if flag(flags, t) & FUNC == 0 {
                 return Err(err(
                     at,
                     Rule::Call,
@@ -1127,7 +1123,6 @@ fn check_static(
             return Err(err(at, Rule::Division, "idiv without cqo right before"));
         }
         Op::Jmp { rel } | Op::Jcc { rel, .. } => {
-            let len = decode_at(cx.code, at).map(|i| i.len).unwrap_or(0);
             let t = target(at.saturating_add(u32::from(len)), rel);
             if t <= at && t >= fr.start {
                 // A back-edge: `dec r13` + `jz budget_stub` right before.
@@ -1229,7 +1224,6 @@ fn check_epilogue(cx: &Ctx<'_, '_>, fr: &Frame, at: u32, op: &Op) -> Result<(), 
     // The instruction before the first pop (or the ret) must undo the frame
     // when there is one; reached only through the epilogue path, which the
     // `add rsp` rule above already constrains.
-    let _ = RCX;
     Ok(())
 }
 
@@ -1237,13 +1231,15 @@ fn check_epilogue(cx: &Ctx<'_, '_>, fr: &Frame, at: u32, op: &Op) -> Result<(), 
 /// division rules that depend on facts.
 fn transfer(
     cx: &Ctx<'_, '_>,
+    fr: &Frame,
     st: &mut State,
     at: u32,
+    len: u8,
     op: &Op,
     check: bool,
 ) -> Result<(), VerifyError> {
     if check && let Some(mem) = mem_of(op) {
-        check_mem(cx, st, at, op, &mem)?;
+        check_mem(cx, fr, st, at, len, op, &mem)?;
     }
     match *op {
         Op::Mov { size: 8, dst, src } => {
@@ -1345,7 +1341,9 @@ fn transfer(
             // Read the address's registers before `dst` is overwritten.
             let table = len_table(st, &mem);
             let base_of = match (mem.base, mem.index, mem.disp) {
-                (Base::Reg(R15), Some((hr, 8)), 0x20) => {
+                // Only a whole 8-byte load is the pointer; a narrower one
+                // (`mov edx, [..]`) truncates it to a wild address.
+                (Base::Reg(R15), Some((hr, 8)), 0x20) if mem.size == 8 => {
                     Some(st.sym(hr)).filter(|h| h & MASK_BIT != 0)
                 }
                 _ => None,
@@ -1362,7 +1360,6 @@ fn transfer(
             let v = def_sym(at, dst);
             st.set(dst, v);
             if mem.base == Base::Rip {
-                let len = decode_at(cx.code, at).map(|i| i.len).unwrap_or(0);
                 let addr = target(at.saturating_add(u32::from(len)), mem.disp);
                 if addr >= cx.rodata.0 && addr <= cx.rodata.1 {
                     st.add(Fact::Rodata {
@@ -1421,7 +1418,15 @@ fn mem_of(op: &Op) -> Option<Mem> {
     }
 }
 
-fn check_mem(cx: &Ctx<'_, '_>, st: &State, at: u32, op: &Op, mem: &Mem) -> Result<(), VerifyError> {
+fn check_mem(
+    cx: &Ctx<'_, '_>,
+    fr: &Frame,
+    st: &State,
+    at: u32,
+    len: u8,
+    op: &Op,
+    mem: &Mem,
+) -> Result<(), VerifyError> {
     let write = matches!(op, Op::Store { .. } | Op::StoreImm { .. });
     let size = u64::from(mem.size);
     let disp = i64::from(mem.disp);
@@ -1454,14 +1459,13 @@ fn check_mem(cx: &Ctx<'_, '_>, st: &State, at: u32, op: &Op, mem: &Mem) -> Resul
             if write {
                 return bad("write to the image");
             }
-            let len = decode_at(cx.code, at).map(|i| i.len).unwrap_or(0);
             let a = target(at.saturating_add(u32::from(len)), mem.disp);
             if a < cx.rodata.0 || u64::from(a).saturating_add(size) > u64::from(cx.rodata.1) {
                 return bad("RIP-relative access outside read-only data");
             }
         }
-        Base::Reg(RSP) => match span(u64::from(cx_frame_limit(st))) {
-            Some(e) if e <= u64::from(frame_of(cx, at)) => {}
+        Base::Reg(RSP) => match span(u64::from(fr.frame)) {
+            Some(e) if e <= u64::from(fr.frame) => {}
             _ => return bad("stack access outside the frame"),
         },
         Base::Reg(R14) => match span(u64::from(cx.data_size)) {
@@ -1516,36 +1520,4 @@ fn check_mem(cx: &Ctx<'_, '_>, st: &State, at: u32, op: &Op, mem: &Mem) -> Resul
         }
     }
     Ok(())
-}
-
-fn cx_frame_limit(_st: &State) -> u32 {
-    u32::MAX
-}
-
-/// The frame size of the function containing `at` (its bound minus pushes
-/// and the return address; the verifier checked they match).
-fn frame_of(cx: &Ctx<'_, '_>, at: u32) -> u32 {
-    let Some(f) = cx.obj.function_containing(at) else {
-        return 0;
-    };
-    // Recompute the prologue: pushes then `sub rsp, frame`.
-    let mut pos = f.code_offset;
-    let mut frame = 0;
-    for _ in 0..6 {
-        let Ok(i) = decode_at(cx.code, pos) else {
-            break;
-        };
-        if let Op::AluImm {
-            op: AluOp::Sub,
-            size: 8,
-            dst: RSP,
-            imm,
-        } = i.op
-        {
-            frame = u32::try_from(imm).unwrap_or(0);
-            break;
-        }
-        pos = pos.saturating_add(u32::from(i.len));
-    }
-    frame
 }
