@@ -2,7 +2,7 @@
 //! the host's load format, marshals typed arguments (integers, bools and
 //! slices with their element types), and maps traps back to source lines.
 
-use kpl_host::{Arg, Instance, LoadError, ScalarType, ValType};
+use kpl_host::{Arg, GuardedBuf, Instance, LoadError, ScalarType, ValType};
 use kpl_lang::types::{IntTy, Ty};
 
 use crate::codegen::Compiled;
@@ -30,9 +30,17 @@ pub struct TrapInfo {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CallError {
     NoSuchExport(String),
-    Arity { expected: usize, given: usize },
-    BadArgument { index: usize, why: String },
+    Arity {
+        expected: usize,
+        given: usize,
+    },
+    BadArgument {
+        index: usize,
+        why: String,
+    },
     Trap(TrapInfo),
+    /// The host could not map memory for the arguments.
+    Memory(String),
 }
 
 impl std::fmt::Display for CallError {
@@ -44,6 +52,7 @@ impl std::fmt::Display for CallError {
             }
             CallError::BadArgument { index, why } => write!(f, "argument {}: {why}", index + 1),
             CallError::Trap(t) => write!(f, "trap: {}", t.kind.describe()),
+            CallError::Memory(why) => write!(f, "cannot map memory for the arguments: {why}"),
         }
     }
 }
@@ -75,6 +84,11 @@ fn ty_of(t: ValType) -> Ty {
             elem: int_of(elem).unwrap_or(IntTy::U8),
         },
     }
+}
+
+/// Slices live in guarded memory, so a stray access past one faults.
+fn guarded(bytes: &[u8]) -> Result<GuardedBuf, CallError> {
+    GuardedBuf::new(bytes).map_err(|e| CallError::Memory(e.to_string()))
 }
 
 fn elem_bytes(t: IntTy, values: &[i128]) -> Vec<u8> {
@@ -143,7 +157,7 @@ impl Runner {
                 given: args.len(),
             });
         }
-        let mut buffers: Vec<Vec<u8>> = Vec::new();
+        let mut buffers: Vec<GuardedBuf> = Vec::new();
         let mut plan = Vec::new();
         for (i, (p, a)) in params.iter().zip(args.iter()).enumerate() {
             let bad = |why: &str| CallError::BadArgument {
@@ -165,7 +179,7 @@ impl Runner {
                     },
                     Value::Slice(v) | Value::SliceMut(v),
                 ) => {
-                    buffers.push(elem_bytes(*elem, v));
+                    buffers.push(guarded(&elem_bytes(*elem, v))?);
                     plan.push((1, (buffers.len() - 1) as u64));
                 }
                 (
@@ -175,7 +189,7 @@ impl Runner {
                     },
                     Value::SliceMut(v),
                 ) => {
-                    buffers.push(elem_bytes(*elem, v));
+                    buffers.push(guarded(&elem_bytes(*elem, v))?);
                     plan.push((2, (buffers.len() - 1) as u64));
                 }
                 (Ty::Slice { mutable: true, .. }, _) => {
@@ -186,7 +200,7 @@ impl Runner {
         }
         let result = {
             let mut host_args: Vec<Arg<'_>> = Vec::new();
-            let mut rest: &mut [Vec<u8>] = &mut buffers;
+            let mut rest: &mut [GuardedBuf] = &mut buffers;
             for (i, &(kind, v)) in plan.iter().enumerate() {
                 match kind {
                     0 => host_args.push(Arg::Int(v)),
@@ -197,7 +211,7 @@ impl Runner {
                             Ty::Slice { elem, .. } => (elem.bits() / 8) as usize,
                             _ => 1,
                         };
-                        let bytes = &mut first[0];
+                        let bytes = first[0].as_mut_slice();
                         if kind == 1 {
                             host_args.push(Arg::Slice { bytes, elem_size });
                         } else {
@@ -217,7 +231,7 @@ impl Runner {
             if kind == 2
                 && let (Ty::Slice { elem, .. }, Value::SliceMut(v)) = (&params[i], &mut args[i])
             {
-                *v = read_elems(*elem, &buffers[b]);
+                *v = read_elems(*elem, buffers[b].as_slice());
             }
             b += 1;
         }

@@ -210,11 +210,124 @@ pub fn verify_object(obj: &Object<'_>) -> Result<kpl_runtime_core::verify::Verif
     verify(obj, &mut ws).map_err(LoadError::Verify)
 }
 
+const PAGE: usize = 4096;
+
+/// Pages of plugin memory with an inaccessible guard page on each side:
+/// an access just past either end faults instead of reaching other memory
+/// of the process. The verifier is what keeps plugins inside; the guards
+/// make a verifier hole visible (a fault) rather than silent corruption,
+/// which is what the mutation test relies on.
+struct GuardedMap {
+    /// Start of the leading guard page; `total` bytes are mapped.
+    base: *mut u8,
+    total: usize,
+    /// The usable pages, between the guards.
+    inner: *mut u8,
+    inner_len: usize,
+}
+
+impl GuardedMap {
+    /// At least `len` usable bytes, zero-filled and read+write.
+    fn new(len: usize) -> Result<GuardedMap, LoadError> {
+        let os_error = || LoadError::Os(std::io::Error::last_os_error().to_string());
+        let inner_len = len.max(1).div_ceil(PAGE) * PAGE;
+        let total = inner_len + 2 * PAGE;
+        // SAFETY: an anonymous private mapping with no address hint, all
+        // inaccessible; the result is checked against MAP_FAILED before use.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                total,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(os_error());
+        }
+        let base = base.cast::<u8>();
+        // SAFETY: `PAGE` is inside the `total`-byte mapping just created.
+        let inner = unsafe { base.add(PAGE) };
+        let map = GuardedMap {
+            base,
+            total,
+            inner,
+            inner_len,
+        };
+        map.protect(libc::PROT_READ | libc::PROT_WRITE)?;
+        Ok(map)
+    }
+
+    /// Sets the protection of the usable pages (never of the guards).
+    fn protect(&self, prot: libc::c_int) -> Result<(), LoadError> {
+        // SAFETY: changes the protection of pages of a mapping we own.
+        let rc = unsafe { libc::mprotect(self.inner.cast(), self.inner_len, prot) };
+        if rc != 0 {
+            return Err(LoadError::Os(std::io::Error::last_os_error().to_string()));
+        }
+        Ok(())
+    }
+
+    /// The usable bytes; only valid while they are writable.
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: `inner_len` bytes from `inner` are mapped, owned by `self`
+        // and borrowed mutably through it; callers only use this while the
+        // pages are read+write.
+        unsafe { std::slice::from_raw_parts_mut(self.inner, self.inner_len) }
+    }
+}
+
+impl Drop for GuardedMap {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping created in `new`; no references
+        // into it outlive `self` (instances own their maps).
+        unsafe {
+            libc::munmap(self.base.cast(), self.total);
+        }
+    }
+}
+
+/// A byte buffer ending flush against a guard page (with another before
+/// it), for slices handed to plugins by `kplc run` and the tests: an access
+/// past the end of a slice faults at once instead of reading or corrupting
+/// whatever the allocator put next.
+pub struct GuardedBuf {
+    map: GuardedMap,
+    offset: usize,
+    len: usize,
+}
+
+impl GuardedBuf {
+    /// A guarded copy of `bytes`.
+    pub fn new(bytes: &[u8]) -> Result<GuardedBuf, LoadError> {
+        let mut map = GuardedMap::new(bytes.len())?;
+        let offset = map.inner_len - bytes.len();
+        map.bytes_mut()[offset..].copy_from_slice(bytes);
+        Ok(GuardedBuf {
+            map,
+            offset,
+            len: bytes.len(),
+        })
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: `len` bytes from `inner + offset` are mapped read+write
+        // for the life of `self`, and `&self` excludes writers.
+        unsafe { std::slice::from_raw_parts(self.map.inner.add(self.offset), self.len) }
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        let offset = self.offset;
+        &mut self.map.bytes_mut()[offset..]
+    }
+}
+
 /// Executable memory holding one image: writable while it is filled, then
 /// read+execute only. Never writable and executable at once.
 struct CodeMap {
-    ptr: *mut u8,
-    len: usize,
+    map: GuardedMap,
 }
 
 impl CodeMap {
@@ -222,45 +335,53 @@ impl CodeMap {
         fill: impl FnOnce(&mut [u8]) -> Result<(), LoadError>,
         image_len: usize,
     ) -> Result<CodeMap, LoadError> {
-        let page = 4096;
-        let len = image_len.max(1).div_ceil(page) * page;
-        // SAFETY: an anonymous private mapping with no address hint; the result
-        // is checked against MAP_FAILED before use.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(LoadError::Os(std::io::Error::last_os_error().to_string()));
-        }
-        let ptr = ptr.cast::<u8>();
-        let map = CodeMap { ptr, len };
-        // SAFETY: the mapping is `len` bytes, readable and writable, and
-        // exclusively ours until `CodeMap` is dropped.
-        let slice = unsafe { std::slice::from_raw_parts_mut(ptr, len) };
+        let mut map = GuardedMap::new(image_len)?;
+        let slice = map.bytes_mut();
         slice.fill(0xcc);
         fill(slice)?;
-        // SAFETY: changes the protection of the mapping we own to R+X.
-        let rc = unsafe { libc::mprotect(ptr.cast(), len, libc::PROT_READ | libc::PROT_EXEC) };
-        if rc != 0 {
-            return Err(LoadError::Os(std::io::Error::last_os_error().to_string()));
-        }
-        Ok(map)
+        map.protect(libc::PROT_READ | libc::PROT_EXEC)?;
+        Ok(CodeMap { map })
+    }
+
+    fn ptr(&self) -> *mut u8 {
+        self.map.inner
     }
 }
 
-impl Drop for CodeMap {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping created in `new`; no references
-        // into it outlive `self` (instances own their CodeMap).
+/// The plugin's statics, placed flush against the trailing guard page (the
+/// verifier only allows non-negative offsets from the data base, so an
+/// overrun is the way out).
+struct DataMap {
+    map: GuardedMap,
+    /// Offset of the data within the usable pages; 8-byte aligned.
+    offset: usize,
+    words: usize,
+}
+
+impl DataMap {
+    fn new(data_size: usize) -> Result<DataMap, LoadError> {
+        let words = data_size.div_ceil(8).max(1);
+        let map = GuardedMap::new(words * 8)?;
+        let offset = map.inner_len - words * 8;
+        Ok(DataMap { map, offset, words })
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        let offset = self.offset;
+        &mut self.map.bytes_mut()[offset..]
+    }
+
+    fn base(&mut self) -> *mut u8 {
+        self.bytes_mut().as_mut_ptr()
+    }
+
+    fn words(&self) -> &[u64] {
+        // SAFETY: `words * 8` bytes from `inner + offset` are mapped
+        // read+write for the life of `self`; `offset` and the page-aligned
+        // `inner` make the pointer 8-byte aligned; the borrow of `self`
+        // keeps writers (only `call`, which takes `&mut`) away.
         unsafe {
-            libc::munmap(self.ptr.cast(), self.len);
+            std::slice::from_raw_parts(self.map.inner.add(self.offset).cast::<u64>(), self.words)
         }
     }
 }
@@ -302,7 +423,7 @@ pub struct Trap {
 /// linked. Statics persist across invocations.
 pub struct Instance {
     code: CodeMap,
-    data: Vec<u64>,
+    data: DataMap,
     sites: Vec<(u8, u32)>,
     exports: Vec<ExportInfo>,
     locations: Vec<(u32, u32, u32)>,
@@ -349,14 +470,11 @@ impl Instance {
             },
             layout.image_len as usize,
         )?;
-        let mut data = vec![0u64; (layout.data_size as usize).div_ceil(8).max(1)];
-        // SAFETY: viewing the u64 buffer as bytes; it is at least data_size bytes.
-        let bytes = unsafe {
-            std::slice::from_raw_parts_mut(data.as_mut_ptr().cast::<u8>(), data.len() * 8)
-        };
-        kpl_runtime_core::write_data(&obj, bytes).map_err(|e| LoadError::Link(e.to_string()))?;
+        let mut data = DataMap::new(layout.data_size as usize)?;
+        kpl_runtime_core::write_data(&obj, data.bytes_mut())
+            .map_err(|e| LoadError::Link(e.to_string()))?;
         // SAFETY: rodata lies inside the mapping (the layout is checked by the parser).
-        let rodata = unsafe { code.ptr.add(layout.rodata_offset as usize) };
+        let rodata = unsafe { code.ptr().add(layout.rodata_offset as usize) };
         let host = Box::new(HostState {
             rodata,
             rodata_len: layout.rodata_len as usize,
@@ -458,7 +576,7 @@ impl Instance {
         }
         self.slices_in_use = handle;
         self.ctx.trap_site = u64::MAX;
-        self.ctx.data_base = self.data.as_mut_ptr() as u64;
+        self.ctx.data_base = self.data.base() as u64;
         self.ctx.host = (&mut *self.host as *mut HostState) as u64;
         // SAFETY: the image was produced for this ABI and is mapped R+X;
         // `entry` is inside it (asserted). The context block, data region and
@@ -468,9 +586,9 @@ impl Instance {
         let result = unsafe {
             kpl_host_enter(
                 &mut *self.ctx,
-                self.data.as_mut_ptr().cast(),
+                self.data.base(),
                 fuel.max(1),
-                self.code.ptr.add(entry as usize),
+                self.code.ptr().add(entry as usize),
                 regs.as_ptr(),
             )
         };
@@ -488,6 +606,6 @@ impl Instance {
 
     /// The plugin's writable data (statics), for tests and inspection.
     pub fn data(&self) -> &[u64] {
-        &self.data
+        self.data.words()
     }
 }
