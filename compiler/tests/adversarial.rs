@@ -1,7 +1,9 @@
 //! Hand-made objects that break one sandbox rule each: the verifier must
 //! reject every one with that rule (and accept the well-formed baseline).
 //! Objects are assembled byte by byte, not by kplc, so nothing here relies
-//! on the compiler behaving.
+//! on the compiler behaving. Container and link rules (overlapping or
+//! truncated sections, a wrong signature hash) are in
+//! `runtime-kmod/core/tests/parse.rs`.
 
 use kpl_runtime_core::Object;
 use kpl_runtime_core::verify::{Rule, State, Workspace, verify};
@@ -13,6 +15,11 @@ const ENDBR: [u8; 4] = [0xf3, 0x0f, 0x1e, 0xfa];
 /// given frame (`sub rsp, F` added when F > 0, and the matching stack bound),
 /// one trap stub per site kind, and the unwind stub.
 fn object(body: &[u8], frame: u32, sites: &[TrapKind], imports: usize) -> Vec<u8> {
+    kplc::kpo::write(&object_parts(body, frame, sites, imports))
+}
+
+/// The parts of [`object`], for tests that break the container's claims.
+fn object_parts(body: &[u8], frame: u32, sites: &[TrapKind], imports: usize) -> ObjectParts {
     let mut code = ENDBR.to_vec();
     if frame > 0 {
         code.extend([0x48, 0x81, 0xec]);
@@ -30,7 +37,7 @@ fn object(body: &[u8], frame: u32, sites: &[TrapKind], imports: usize) -> Vec<u8
         code.extend((unwind.wrapping_sub(end) as i32).to_le_bytes());
     }
     code.extend([0x49, 0x8b, 0x27, 0xc3]);
-    kplc::kpo::write(&ObjectParts {
+    ObjectParts {
         code,
         rodata: vec![1, 2, 3, 4, 5, 6, 7, 8],
         data_init: vec![0; 16],
@@ -63,7 +70,7 @@ fn object(body: &[u8], frame: u32, sites: &[TrapKind], imports: usize) -> Vec<u8
             .collect(),
         source_file: "adversarial".into(),
         source_map: vec![],
-    })
+    }
 }
 
 fn check(bytes: &[u8]) -> Result<(), Rule> {
@@ -414,4 +421,16 @@ fn frame_undone_twice() {
         0x48, 0x81, 0xc4, 0x10, 0, 0, 0, 0xeb, 0x00, 0x48, 0x81, 0xc4, 0x10, 0, 0, 0, 0xc3,
     ];
     rejects("frame undone twice", &body, 16, &[], 0, Rule::Stack);
+}
+
+#[test]
+fn frame_larger_than_declared() {
+    // A frame of 32 while the function declares a stack bound of 16: the
+    // call-graph stack check would trust the smaller figure.
+    let mut body = vec![0x48, 0x89, 0x44, 0x24, 0x18]; // mov [rsp+24], rax
+    body.extend([0x48, 0x81, 0xc4, 0x20, 0, 0, 0, 0xc3]); // add rsp, 32 ; ret
+    let mut parts = object_parts(&body, 32, &[], 0);
+    assert_eq!(check(&kplc::kpo::write(&parts)), Ok(()));
+    parts.functions[0].stack_bound = 16;
+    assert_eq!(check(&kplc::kpo::write(&parts)), Err(Rule::Stack));
 }
