@@ -123,6 +123,16 @@ fn privileged_and_unlisted_instructions() {
         ("call rax", &[0xff, 0xd0]),
         ("rep movsb", &[0xf3, 0xa4]),
         ("fs segment load", &[0x64, 0x48, 0x8b, 0x00]),
+        ("int 0x80", &[0xcd, 0x80]),
+        ("in al, dx", &[0xec]),
+        ("out dx, al", &[0xee]),
+        ("sysenter", &[0x0f, 0x34]),
+        ("mov ss, ax", &[0x8e, 0xd0]),
+        ("lgdt [rax]", &[0x0f, 0x01, 0x10]),
+        ("rdtsc", &[0x0f, 0x31]),
+        ("iretq", &[0x48, 0xcf]),
+        ("pushfq", &[0x9c]),
+        ("sse: movaps xmm0, [rax]", &[0x0f, 0x28, 0x00]),
     ] {
         let mut body = insn.to_vec();
         body.push(0xc3);
