@@ -303,14 +303,28 @@ pub struct Workspace<'a> {
 }
 
 impl Workspace<'_> {
-    /// `(code bytes, state slots, functions)` to allocate for `obj`. The
-    /// number of states is bounded by the code length; callers may refuse
-    /// objects that need more than they are willing to give.
+    /// `(code bytes, state slots, functions)` to allocate for `obj`.
+    /// States are about a kilobyte each, so their number comes from a quick
+    /// decode: three per branch instruction (a bound on the branch targets)
+    /// rather than per code byte. Callers may refuse objects that need more
+    /// than they are willing to give.
     pub fn needs(obj: &Object<'_>) -> (usize, usize, usize) {
-        let code = obj.code().len();
+        let code = obj.code();
+        let mut at = 0usize;
+        let mut branches = 0usize;
+        while let Some(rest) = code.get(at..).filter(|r| !r.is_empty()) {
+            // Undecodable code is rejected by `verify` before states are used.
+            let Ok(insn) = decode::decode(rest) else {
+                break;
+            };
+            if matches!(insn.op, Op::Jcc { .. } | Op::Jmp { .. }) {
+                branches = branches.saturating_add(1);
+            }
+            at = at.saturating_add(usize::from(insn.len));
+        }
         (
-            code,
-            code.div_ceil(2).saturating_add(1).saturating_mul(3),
+            code.len(),
+            branches.saturating_add(1).saturating_mul(3),
             obj.functions().count(),
         )
     }
