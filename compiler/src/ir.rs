@@ -446,15 +446,9 @@ pub struct Block {
     pub term_pos: u32,
 }
 
-/// What a trap site checks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TrapKind {
-    DivByZero = 1,
-    Overflow = 2,
-    Bounds = 3,
-    Budget = 4,
-    Abort = 5,
-}
+/// What a trap site checks: the object format's kinds, so the IR, the
+/// object and the runtimes share one numbering.
+pub use kpl_runtime_core::format::TrapKind;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Func {

@@ -6,8 +6,7 @@ use kpl_lang::types::{IntTy, Ty};
 
 use crate::codegen::Compiled;
 use crate::kpo::{
-    ExportEntry, FunctionEntry, ImportEntry, ObjectParts, ScalarType, SourceLoc, TrapKind,
-    TrapSite, ValType,
+    ExportEntry, FunctionEntry, ImportEntry, ObjectParts, ScalarType, SourceLoc, TrapSite, ValType,
 };
 
 fn scalar(t: &Ty) -> ScalarType {
@@ -37,17 +36,6 @@ fn val_type(t: &Ty) -> ValType {
             writable: *mutable,
         },
         other => ValType::Scalar(scalar(other)),
-    }
-}
-
-fn trap_kind(k: crate::ir::TrapKind) -> TrapKind {
-    use crate::ir::TrapKind as K;
-    match k {
-        K::DivByZero => TrapKind::DivByZero,
-        K::Overflow => TrapKind::Overflow,
-        K::Bounds => TrapKind::Bounds,
-        K::Budget => TrapKind::Budget,
-        K::Abort => TrapKind::Abort,
     }
 }
 
@@ -114,10 +102,7 @@ pub fn parts(c: &Compiled, source_file: &str, src: &str) -> ObjectParts {
         trap_sites: c
             .sites
             .iter()
-            .map(|&(kind, code_offset, _)| TrapSite {
-                kind: trap_kind(kind),
-                code_offset,
-            })
+            .map(|&(kind, code_offset, _)| TrapSite { kind, code_offset })
             .collect(),
         source_file: source_file.to_string(),
         source_map,

@@ -256,6 +256,23 @@ impl TrapKind {
             TrapKind::Abort => "Abort",
         }
     }
+
+    /// What happened, in words for a trap report.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            TrapKind::DivByZero => "division by zero",
+            TrapKind::Overflow => "signed division overflow (MIN / -1)",
+            TrapKind::Bounds => "index out of bounds",
+            TrapKind::Budget => "time budget exhausted",
+            TrapKind::Abort => "abort",
+        }
+    }
+}
+
+impl core::fmt::Display for TrapKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 const P1: u64 = 0x9E37_79B1_85EB_CA87;

@@ -16,7 +16,7 @@ use std::fmt;
 
 pub use imports::{HostImport, host_imports};
 use kpl_runtime_core::Object;
-pub use kpl_runtime_core::format::{ScalarType, ValType};
+pub use kpl_runtime_core::format::{ScalarType, TrapKind, ValType};
 
 /// The context block shared with plugin code (layout fixed by the ABI).
 #[repr(C, align(64))]
@@ -112,51 +112,6 @@ unsafe extern "sysv64" {
         entry: *const u8,
         args: *const u64,
     ) -> u64;
-}
-
-/// Trap kinds, numbered as in the language reference.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TrapKind {
-    DivByZero = 1,
-    Overflow = 2,
-    Bounds = 3,
-    Budget = 4,
-    Abort = 5,
-}
-
-impl TrapKind {
-    pub fn from_code(code: u8) -> Option<TrapKind> {
-        Some(match code {
-            1 => TrapKind::DivByZero,
-            2 => TrapKind::Overflow,
-            3 => TrapKind::Bounds,
-            4 => TrapKind::Budget,
-            5 => TrapKind::Abort,
-            _ => return None,
-        })
-    }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            TrapKind::DivByZero => "division by zero",
-            TrapKind::Overflow => "signed division overflow (MIN / -1)",
-            TrapKind::Bounds => "index out of bounds",
-            TrapKind::Budget => "time budget exhausted",
-            TrapKind::Abort => "abort",
-        }
-    }
-}
-
-impl fmt::Display for TrapKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TrapKind::DivByZero => "DivByZero",
-            TrapKind::Overflow => "Overflow",
-            TrapKind::Bounds => "Bounds",
-            TrapKind::Budget => "Budget",
-            TrapKind::Abort => "Abort",
-        })
-    }
 }
 
 /// Why an object could not be loaded.
@@ -424,7 +379,7 @@ pub struct Trap {
 pub struct Instance {
     code: CodeMap,
     data: DataMap,
-    sites: Vec<(u8, u32)>,
+    sites: Vec<(TrapKind, u32)>,
     exports: Vec<ExportInfo>,
     locations: Vec<(u32, u32, u32)>,
     source_file: String,
@@ -492,10 +447,7 @@ impl Instance {
                 ret: e.signature.ret,
             })
             .collect();
-        let sites = obj
-            .trap_sites()
-            .map(|t| (t.kind as u8, t.code_offset))
-            .collect();
+        let sites = obj.trap_sites().map(|t| (t.kind, t.code_offset)).collect();
         let locations = obj
             .source_map()
             .map(|l| (l.code_offset, l.line, l.col))
@@ -596,9 +548,15 @@ impl Instance {
             return Ok(result);
         }
         let site = self.ctx.trap_site as u32;
-        let (kind, code_offset) = self.sites.get(site as usize).copied().unwrap_or((0, 0));
+        // The verifier checked every stub against the site table, so the
+        // fallback is unreachable in practice.
+        let (kind, code_offset) = self
+            .sites
+            .get(site as usize)
+            .copied()
+            .unwrap_or((TrapKind::Abort, 0));
         Err(Trap {
-            kind: TrapKind::from_code(kind).unwrap_or(TrapKind::Abort),
+            kind,
             site,
             code_offset,
         })
