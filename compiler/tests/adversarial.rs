@@ -6,7 +6,7 @@
 //! `runtime-kmod/core/tests/parse.rs`.
 
 use kpl_runtime_core::Object;
-use kpl_runtime_core::verify::{Rule, State, Workspace, verify};
+use kpl_runtime_core::verify::Rule;
 use kplc::kpo::{ExportEntry, FunctionEntry, ImportEntry, ObjectParts, TrapKind, TrapSite};
 
 const ENDBR: [u8; 4] = [0xf3, 0x0f, 0x1e, 0xfa];
@@ -75,20 +75,11 @@ fn object_parts(body: &[u8], frame: u32, sites: &[TrapKind], imports: usize) -> 
 
 fn check(bytes: &[u8]) -> Result<(), Rule> {
     let obj = Object::parse(bytes).expect("well-formed container");
-    let (code, states, funcs) = Workspace::needs(&obj);
-    let (mut f, mut s, mut st, mut d) = (
-        vec![0u8; code],
-        vec![0u32; code],
-        vec![State::UNREACHED; states],
-        vec![0u64; funcs],
-    );
-    let mut ws = Workspace {
-        flags: &mut f,
-        slot: &mut s,
-        states: &mut st,
-        depth: &mut d,
-    };
-    verify(&obj, &mut ws).map(|_| ()).map_err(|e| e.rule)
+    match kpl_host::verify_object(&obj) {
+        Ok(_) => Ok(()),
+        Err(kpl_host::LoadError::Verify(e)) => Err(e.rule),
+        Err(other) => panic!("not a verifier outcome: {other}"),
+    }
 }
 
 /// `add rsp, frame; ret` (the epilogue for a frame of 16).

@@ -3,23 +3,11 @@
 //! programs — passes the verifier.
 
 use kpl_runtime_core::Object;
-use kpl_runtime_core::verify::{State, Workspace, verify};
 use kplc::std_imports::ImportSources;
 
 fn verify_bytes(bytes: &[u8]) -> Result<u64, String> {
     let obj = Object::parse(bytes).map_err(|e| e.to_string())?;
-    let (code, states, funcs) = Workspace::needs(&obj);
-    let mut flags = vec![0u8; code];
-    let mut slot = vec![0u32; code];
-    let mut st = vec![State::UNREACHED; states];
-    let mut depth = vec![0u64; funcs];
-    let mut ws = Workspace {
-        flags: &mut flags,
-        slot: &mut slot,
-        states: &mut st,
-        depth: &mut depth,
-    };
-    verify(&obj, &mut ws)
+    kpl_host::verify_object(&obj)
         .map(|v| v.max_stack)
         .map_err(|e| e.to_string())
 }
