@@ -124,16 +124,18 @@ fn c_prefix(seed: u64) -> String {
 }
 
 // ---------------------------------------------------------------------------
-// Random numbers: splitmix64.
+// Random numbers: splitmix64 (also the verifier's mutation test's).
 
-struct Rng(u64);
+/// A small deterministic generator: the same seed gives the same sequence
+/// on every machine, so a failing seed can be rerun.
+pub struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Rng {
+    pub fn new(seed: u64) -> Rng {
         Rng(seed ^ 0x6b70_6c5f_6469_6666)
     }
 
-    fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -142,8 +144,8 @@ impl Rng {
     }
 
     /// Uniform in `0..n` (n > 0).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
     }
 
     fn chance(&mut self, num: u64, den: u64) -> bool {
@@ -151,7 +153,7 @@ impl Rng {
     }
 
     fn coin(&mut self) -> bool {
-        self.next() & 1 == 1
+        self.next_u64() & 1 == 1
     }
 
     /// Uniform in `lo..=hi` for a small range.
@@ -771,10 +773,10 @@ fn inputs(rng: &mut Rng) -> Vec<[u64; 3]> {
     let edge = |rng: &mut Rng| rng.pick(&EDGES);
     let small = |rng: &mut Rng| rng.below(64);
     let e = [edge(rng), edge(rng), edge(rng)];
-    let r = [rng.next(), rng.next(), rng.next()];
+    let r = [rng.next_u64(), rng.next_u64(), rng.next_u64()];
     let m = [
         edge(rng),
-        rng.next(),
+        rng.next_u64(),
         if rng.coin() { small(rng) } else { edge(rng) },
     ];
     vec![e, r, m]
@@ -877,7 +879,7 @@ impl Gen {
             7 => t.wrap(1i128 << self.rng.below(u64::from(t.bits()))),
             8 => t.max() - self.rng.between(0, 3),
             9 if t.signed() => -self.rng.between(2, 100),
-            _ => t.wrap(i128::from(self.rng.next())),
+            _ => t.wrap(i128::from(self.rng.next_u64())),
         }
     }
 

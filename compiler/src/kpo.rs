@@ -78,6 +78,21 @@ pub struct FunctionEntry {
 }
 
 impl ObjectParts {
+    /// Pulls function extents and trap-site offsets back inside `code`
+    /// after bytes were inserted or removed (the verifier's mutation test
+    /// and fuzz target), so the container stays consistent and the
+    /// verifier, not the parser, judges the edited code.
+    pub fn clamp_to_code(&mut self) {
+        let len = u32::try_from(self.code.len()).unwrap_or(u32::MAX);
+        for f in self.functions.iter_mut() {
+            f.code_offset = f.code_offset.min(len);
+            f.code_len = f.code_len.min(len - f.code_offset);
+        }
+        for s in self.trap_sites.iter_mut() {
+            s.code_offset = s.code_offset.min(len.saturating_sub(1));
+        }
+    }
+
     /// The image layout of these parts: where RODATA and the import slots
     /// land relative to the code, for RIP-relative displacements.
     pub fn layout(&self) -> ImageLayout {

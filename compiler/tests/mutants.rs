@@ -11,22 +11,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kpl_runtime_core::Object;
+use kplc::difftest::Rng;
 use kplc::std_imports::ImportSources;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 #[test]
 fn accepted_mutants_stay_in_the_sandbox() {
@@ -54,7 +40,7 @@ fn accepted_mutants_stay_in_the_sandbox() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(42);
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let (mut accepted, mut ran, mut failures) = (0, 0, Vec::new());
     let parts: Vec<_> = programs
         .iter()
@@ -68,24 +54,16 @@ fn accepted_mutants_stay_in_the_sandbox() {
     for i in 0..n {
         let mut parts = parts[i % parts.len()].clone();
         for _ in 0..1 + rng.below(3) {
-            let at = rng.below(parts.code.len());
+            let at = rng.below(parts.code.len() as u64) as usize;
             match rng.below(3) {
                 0 => parts.code[at] ^= 1 << rng.below(8),
-                1 => parts.code.insert(at, rng.next() as u8),
+                1 => parts.code.insert(at, rng.next_u64() as u8),
                 _ => {
                     parts.code.remove(at);
                 }
             }
         }
-        // Keep the container consistent so the verifier, not the parser, decides.
-        let len = parts.code.len() as u32;
-        for f in parts.functions.iter_mut() {
-            f.code_offset = f.code_offset.min(len);
-            f.code_len = f.code_len.min(len - f.code_offset);
-        }
-        for s in parts.trap_sites.iter_mut() {
-            s.code_offset = s.code_offset.min(len.saturating_sub(1));
-        }
+        parts.clamp_to_code();
         let bytes = match std::panic::catch_unwind(|| kplc::kpo::write(&parts)) {
             Ok(b) => b,
             Err(_) => continue, // the writer's own consistency check refused it

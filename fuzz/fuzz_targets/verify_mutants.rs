@@ -64,14 +64,7 @@ fuzz_target!(|data: &[u8]| {
             _ => {}
         }
     }
-    let len = parts.code.len() as u32;
-    for f in parts.functions.iter_mut() {
-        f.code_offset = f.code_offset.min(len);
-        f.code_len = f.code_len.min(len - f.code_offset);
-    }
-    for s in parts.trap_sites.iter_mut() {
-        s.code_offset = s.code_offset.min(len.saturating_sub(1));
-    }
+    parts.clamp_to_code();
     let Ok(bytes) = std::panic::catch_unwind(|| kplc::kpo::write(&parts)) else {
         return; // the writer's own consistency check refused it
     };
