@@ -492,7 +492,12 @@ fn check_stack(c: &kplc::codegen::Compiled, path: &std::path::Path) -> Result<()
     Ok(())
 }
 
-fn verify_cmd(path: &std::path::Path) -> ExitCode {
+/// Reads and parses the object at `path` for `f`; an unreadable file is a
+/// usage problem (exit 2), a malformed object a rejection (exit 1).
+fn with_object(
+    path: &std::path::Path,
+    f: impl FnOnce(&kpl_runtime_core::Object<'_>) -> ExitCode,
+) -> ExitCode {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
@@ -500,14 +505,17 @@ fn verify_cmd(path: &std::path::Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let obj = match kpl_runtime_core::Object::parse(&bytes) {
-        Ok(o) => o,
+    match kpl_runtime_core::Object::parse(&bytes) {
+        Ok(obj) => f(&obj),
         Err(e) => {
             eprintln!("kplc: `{}` is not a valid object: {e}", path.display());
-            return ExitCode::from(1);
+            ExitCode::from(1)
         }
-    };
-    match kpl_host::verify_object(&obj) {
+    }
+}
+
+fn verify_cmd(path: &std::path::Path) -> ExitCode {
+    with_object(path, |obj| match kpl_host::verify_object(obj) {
         Ok(v) => {
             println!(
                 "{}: verified ({} bytes of code, stack at most {} bytes)",
@@ -529,27 +537,14 @@ fn verify_cmd(path: &std::path::Path) -> ExitCode {
             eprintln!("kplc: `{}`: {e}", path.display());
             ExitCode::from(1)
         }
-    }
+    })
 }
 
 fn disasm(path: &std::path::Path) -> ExitCode {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("kplc: cannot read `{}`: {e}", path.display());
-            return ExitCode::from(2);
-        }
-    };
-    match kpl_runtime_core::Object::parse(&bytes) {
-        Ok(obj) => {
-            print!("{}", kplc::codegen::disassemble_object(&obj));
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("kplc: `{}` is not a valid object: {e}", path.display());
-            ExitCode::from(1)
-        }
-    }
+    with_object(path, |obj| {
+        print!("{}", kplc::codegen::disassemble_object(obj));
+        ExitCode::SUCCESS
+    })
 }
 
 fn color_choice(mode: ColorMode) -> ColorChoice {
