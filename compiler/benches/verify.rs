@@ -7,7 +7,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kpl_runtime_core::verify::{State, Workspace, verify};
+use kpl_host::VerifyBuffers;
 use kpl_runtime_core::{HostImport, Object};
 use kplc::std_imports::ImportSources;
 
@@ -21,10 +21,7 @@ fn object(src: &str) -> Vec<u8> {
 
 /// Every buffer one load needs, sized for `bytes`.
 struct Buffers {
-    flags: Vec<u8>,
-    slot: Vec<u32>,
-    states: Vec<State>,
-    depth: Vec<u64>,
+    verifier: VerifyBuffers,
     resolution: Vec<u32>,
     slots: Vec<u64>,
     image: Vec<u8>,
@@ -34,13 +31,9 @@ struct Buffers {
 impl Buffers {
     fn for_object(bytes: &[u8]) -> Buffers {
         let obj = Object::parse(bytes).expect("parses");
-        let (code, states, funcs) = Workspace::needs(&obj);
         let layout = obj.layout();
         Buffers {
-            flags: vec![0; code],
-            slot: vec![0; code],
-            states: vec![State::UNREACHED; states],
-            depth: vec![0; funcs],
+            verifier: VerifyBuffers::for_object(&obj),
             resolution: vec![0; obj.import_count()],
             slots: vec![0; obj.import_count()],
             image: vec![0; layout.image_len as usize],
@@ -49,13 +42,7 @@ impl Buffers {
     }
 
     fn verify(&mut self, obj: &Object<'_>) {
-        let mut ws = Workspace {
-            flags: &mut self.flags,
-            slot: &mut self.slot,
-            states: &mut self.states,
-            depth: &mut self.depth,
-        };
-        verify(obj, &mut ws).expect("verifies");
+        self.verifier.verify(obj).expect("verifies");
     }
 
     fn link(&mut self, obj: &Object<'_>, host: &[HostImport<'_>]) {

@@ -251,26 +251,30 @@ impl State {
             *self = *other;
             return true;
         }
-        let before = *self;
-        for r in 0..16u8 {
-            if self.sym(r) != other.sym(r)
-                && let Some(slot) = self.regs.get_mut(usize::from(r))
-            {
-                *slot = phi_sym(at, r);
+        let mut changed = false;
+        for (r, (mine, theirs)) in (0u8..).zip(self.regs.iter_mut().zip(other.regs)) {
+            if *mine != theirs {
+                let phi = phi_sym(at, r);
+                changed |= *mine != phi;
+                *mine = phi;
             }
         }
         for e in self.stack.iter_mut() {
-            if !other.stack.contains(e) {
+            if *e != (0, 0) && !other.stack.contains(e) {
                 *e = (0, 0);
+                changed = true;
             }
         }
-        // Only what holds on both paths holds after the join.
-        for f in self.facts.iter_mut() {
-            if *f != Fact::None && !other.has(*f) {
+        // Only what holds on both paths holds after the join. States that
+        // share a history mostly keep a fact in the same place: look there
+        // first.
+        for (f, same_place) in self.facts.iter_mut().zip(other.facts) {
+            if *f != Fact::None && *f != same_place && !other.has(*f) {
                 *f = Fact::None;
+                changed = true;
             }
         }
-        *self != before
+        changed
     }
 }
 
@@ -290,43 +294,120 @@ const START: u8 = 1;
 const TARGET: u8 = 2;
 const FUNC: u8 = 4;
 
-/// Memory the verifier works in, provided by the caller.
+/// One instruction as pass 1 decoded it: every later pass reads these
+/// instead of decoding again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    at: u32,
+    len: u8,
+    op: Op,
+}
+
+impl Decoded {
+    /// A placeholder to fill a fresh workspace with.
+    pub const EMPTY: Decoded = Decoded {
+        at: 0,
+        len: 0,
+        op: Op::Ret,
+    };
+
+    fn end(&self) -> u32 {
+        self.at.saturating_add(u32::from(self.len))
+    }
+}
+
+/// What the verifier learns about one function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FuncInfo {
+    /// Code range.
+    start: u32,
+    end: u32,
+    /// The declared stack bound.
+    bound: u32,
+    /// Its instructions: `insns[first..last]`.
+    first: u32,
+    last: u32,
+    /// Branch targets inside it (state slots `0..targets`).
+    targets: u32,
+    /// Deepest stack use of a call chain starting here.
+    depth: u64,
+}
+
+impl FuncInfo {
+    /// A placeholder to fill a fresh workspace with.
+    pub const EMPTY: FuncInfo = FuncInfo {
+        start: 0,
+        end: 0,
+        bound: 0,
+        first: 0,
+        last: 0,
+        targets: 0,
+        depth: 0,
+    };
+}
+
+/// How many elements of each [`Workspace`] buffer [`verify`] needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Needs {
+    /// `flags` and `slot`: one per code byte.
+    pub code_bytes: usize,
+    /// `insns`: one per instruction.
+    pub insns: usize,
+    /// `states`: three per branch target of the function with the most.
+    pub states: usize,
+    /// `funcs`: one per function.
+    pub functions: usize,
+}
+
+/// Memory the verifier works in, provided by the caller (sized by
+/// [`Workspace::needs`]); nothing in it needs initialising.
 pub struct Workspace<'a> {
     /// One byte per code byte (instruction starts, branch targets, functions).
     pub flags: &'a mut [u8],
     /// One entry per code byte: the state slot of a branch target.
     pub slot: &'a mut [u32],
-    /// One state per branch target.
+    /// One entry per instruction.
+    pub insns: &'a mut [Decoded],
+    /// Three banks of one state per branch target of one function.
     pub states: &'a mut [State],
-    /// One entry per function: its stack depth (0 = not yet computed).
-    pub depth: &'a mut [u64],
+    /// One entry per function.
+    pub funcs: &'a mut [FuncInfo],
 }
 
 impl Workspace<'_> {
-    /// `(code bytes, state slots, functions)` to allocate for `obj`.
-    /// States are about a kilobyte each, so their number comes from a quick
-    /// decode: three per branch instruction (a bound on the branch targets)
-    /// rather than per code byte. Callers may refuse objects that need more
-    /// than they are willing to give.
-    pub fn needs(obj: &Object<'_>) -> (usize, usize, usize) {
+    /// The buffers to allocate for `obj`. States are about a kilobyte
+    /// each, so their number comes from a quick decode: three per branch
+    /// instruction of the function with the most branches (a bound on its
+    /// branch targets; functions are verified one at a time). Callers may
+    /// refuse objects that need more than they are willing to give.
+    pub fn needs(obj: &Object<'_>) -> Needs {
         let code = obj.code();
-        let mut at = 0usize;
-        let mut branches = 0usize;
-        while let Some(rest) = code.get(at..).filter(|r| !r.is_empty()) {
-            // Undecodable code is rejected by `verify` before states are used.
-            let Ok(insn) = decode::decode(rest) else {
-                break;
-            };
-            if matches!(insn.op, Op::Jcc { .. } | Op::Jmp { .. }) {
-                branches = branches.saturating_add(1);
+        let mut insns = 0usize;
+        let mut most_branches = 0usize;
+        let mut functions = 0usize;
+        for f in obj.functions() {
+            functions = functions.saturating_add(1);
+            let mut at = f.code_offset as usize;
+            let end = f.code_offset.saturating_add(f.code_len) as usize;
+            let mut branches = 0usize;
+            // Undecodable code is rejected by `verify` before it needs room.
+            while at < end
+                && let Some(Ok(insn)) = code.get(at..).map(decode::decode)
+            {
+                if matches!(insn.op, Op::Jcc { .. } | Op::Jmp { .. }) {
+                    branches = branches.saturating_add(1);
+                }
+                insns = insns.saturating_add(1);
+                at = at.saturating_add(usize::from(insn.len));
             }
-            at = at.saturating_add(usize::from(insn.len));
+            most_branches = most_branches.max(branches);
         }
-        (
-            code.len(),
-            branches.saturating_add(1).saturating_mul(3),
-            obj.functions().count(),
-        )
+        Needs {
+            code_bytes: code.len(),
+            insns,
+            states: most_branches.saturating_mul(3),
+            functions,
+        }
     }
 }
 
@@ -339,7 +420,6 @@ pub struct Verified {
 
 struct Ctx<'o, 'a> {
     obj: &'o Object<'a>,
-    code: &'a [u8],
     rodata: (u32, u32),
     slots: (u32, u32),
     data_size: u32,
@@ -347,18 +427,34 @@ struct Ctx<'o, 'a> {
     unwind: u32,
 }
 
+/// The workspace once pass 1 has filled in the code's structure.
+struct Work<'w> {
+    flags: &'w [u8],
+    slot: &'w [u32],
+    insns: &'w [Decoded],
+    states: &'w mut [State],
+    /// States per bank.
+    nt: usize,
+}
+
 /// Verifies an object. See the module docs and `sandbox.md`.
 pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, VerifyError> {
     let code = obj.code();
     let l = obj.layout();
     let len = u32::try_from(code.len()).map_err(|_| err(0, Rule::Layout, "code too large"))?;
-    if ws.flags.len() < code.len() || ws.slot.len() < code.len() {
-        return Err(err(0, Rule::Workspace, "workspace smaller than the code"));
-    }
-    let flags = ws.flags.get_mut(..code.len()).unwrap_or(&mut []);
+    let small = |what| err(0, Rule::Workspace, what);
+    let flags = ws
+        .flags
+        .get_mut(..code.len())
+        .ok_or_else(|| small("workspace smaller than the code"))?;
+    let slot = ws
+        .slot
+        .get_mut(..code.len())
+        .ok_or_else(|| small("workspace smaller than the code"))?;
     flags.fill(0);
     // Layout: functions tile the code from 0, then stubs, then unwind.
     let mut expect = 0u32;
+    let mut nfuncs = 0usize;
     for f in obj.functions() {
         if f.code_offset != expect {
             return Err(err(
@@ -367,11 +463,21 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
                 "functions do not tile the code",
             ));
         }
-        if let Some(b) = flags.get_mut(f.code_offset as usize) {
-            *b |= FUNC;
-        }
+        mark(flags, f.code_offset, FUNC);
         expect = f.code_offset.saturating_add(f.code_len);
+        let info = ws
+            .funcs
+            .get_mut(nfuncs)
+            .ok_or_else(|| small("not enough function slots"))?;
+        *info = FuncInfo {
+            start: f.code_offset,
+            end: expect,
+            bound: f.stack_bound,
+            ..FuncInfo::EMPTY
+        };
+        nfuncs = nfuncs.saturating_add(1);
     }
+    let funcs = ws.funcs.get_mut(..nfuncs).unwrap_or(&mut []);
     let sites = u32::try_from(obj.trap_site_count()).unwrap_or(u32::MAX);
     let stubs_start = expect;
     let unwind = stubs_start.saturating_add(sites.saturating_mul(STUB_LEN));
@@ -383,34 +489,18 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
         ));
     }
     for k in 0..sites {
+        // `mov qword [r15 + 8], k` + `jmp trap_unwind`, exactly as emitted.
         let at = stubs_start.saturating_add(k.saturating_mul(STUB_LEN));
-        let ok = match (decode_at(code, at), decode_at(code, at.saturating_add(8))) {
-            (Ok(a), Ok(b)) => {
-                a.len == 8
-                    && a.op
-                        == Op::StoreImm {
-                            mem: Mem {
-                                base: Base::Reg(R15),
-                                index: None,
-                                disp: 8,
-                                size: 8,
-                            },
-                            imm: i64::from(k),
-                        }
-                    && b.op
-                        == Op::Jmp {
-                            rel: rel_to(at.saturating_add(13), unwind),
-                        }
-            }
-            _ => false,
-        };
-        if !ok {
+        let [k0, k1, k2, k3] = k.to_le_bytes();
+        let [j0, j1, j2, j3] = rel_to(at.saturating_add(STUB_LEN), unwind).to_le_bytes();
+        let want = [0x49, 0xC7, 0x47, 0x08, k0, k1, k2, k3, 0xE9, j0, j1, j2, j3];
+        let have = code.get(at as usize..at.saturating_add(STUB_LEN) as usize);
+        if k > i32::MAX as u32 || have != Some(&want[..]) {
             return Err(err(at, Rule::Layout, "malformed trap stub"));
         }
     }
     let cx = Ctx {
         obj,
-        code,
         rodata: (
             l.rodata_offset,
             l.rodata_offset.saturating_add(l.rodata_len),
@@ -420,60 +510,100 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
         stubs_start,
         unwind,
     };
-    // Pass 1: decode everything, mark instruction starts and branch targets.
-    let mut at = 0u32;
-    let mut targets = 0u32;
-    while at < stubs_start {
-        let insn =
-            decode_at(code, at).map_err(|_| err(at, Rule::Decode, "not an allowed instruction"))?;
-        mark(flags, at, START);
-        let end = at.saturating_add(u32::from(insn.len));
-        if let Op::Jcc { rel, .. } | Op::Jmp { rel } = insn.op {
-            let t = target(end, rel);
-            if t < stubs_start {
-                mark(flags, t, TARGET);
+    // Pass 1: decode each function once, mark instruction starts, number
+    // the branch targets of each function from 0.
+    let nt = ws.states.len() / 3;
+    let mut n = 0usize;
+    for info in funcs.iter_mut() {
+        let first = n;
+        let mut at = info.start;
+        let mut last = None;
+        while at < info.end {
+            let insn = decode_at(code, at)
+                .map_err(|_| err(at, Rule::Decode, "not an allowed instruction"))?;
+            let next = at.saturating_add(u32::from(insn.len));
+            if next > info.end {
+                return Err(err(
+                    at,
+                    Rule::Decode,
+                    "an instruction runs past the end of its function",
+                ));
+            }
+            if let Op::Jcc { rel, .. } | Op::Jmp { rel } = insn.op {
+                let t = target(next, rel);
+                if t < stubs_start && (t < info.start || t >= info.end) {
+                    return Err(err(at, Rule::Branch, "branch into another function"));
+                }
+            }
+            mark(flags, at, START);
+            let d = ws
+                .insns
+                .get_mut(n)
+                .ok_or_else(|| small("not enough instruction slots"))?;
+            *d = Decoded {
+                at,
+                len: insn.len,
+                op: insn.op,
+            };
+            n = n.saturating_add(1);
+            last = Some((at, insn.op));
+            at = next;
+        }
+        match last {
+            Some((_, Op::Ret | Op::Jmp { .. })) => {}
+            other => {
+                return Err(err(
+                    other.map_or(info.start, |l| l.0),
+                    Rule::Branch,
+                    "execution can run off the end of the function",
+                ));
             }
         }
-        at = end;
-    }
-    if at != stubs_start {
-        return Err(err(
-            at,
-            Rule::Decode,
-            "an instruction runs into the trap stubs",
-        ));
-    }
-    // Every target must be an instruction start; number the state slots.
-    for (i, b) in (0u32..).zip(flags.iter()) {
-        if b & TARGET != 0 {
-            if b & START == 0 {
+        let mut targets = 0u32;
+        for d in ws.insns.get(first..n).unwrap_or(&[]) {
+            let (Op::Jcc { rel, .. } | Op::Jmp { rel }) = d.op else {
+                continue;
+            };
+            let t = target(d.end(), rel);
+            if t >= stubs_start {
+                continue;
+            }
+            let f = flag(flags, t);
+            if f & START == 0 {
                 return Err(err(
-                    i,
+                    d.at,
                     Rule::Branch,
                     "branch into the middle of an instruction",
                 ));
             }
-            if let Some(s) = ws.slot.get_mut(i as usize) {
-                *s = targets;
+            if f & TARGET == 0 {
+                mark(flags, t, TARGET);
+                if let Some(s) = slot.get_mut(t as usize) {
+                    *s = targets;
+                }
+                targets = targets.saturating_add(1);
             }
-            targets = targets.saturating_add(1);
         }
+        if nt < targets as usize {
+            return Err(small("not enough state slots"));
+        }
+        info.first = u32::try_from(first).unwrap_or(u32::MAX);
+        info.last = u32::try_from(n).unwrap_or(u32::MAX);
+        info.targets = targets;
     }
-    if ws.states.len() / 3 < targets as usize {
-        return Err(err(0, Rule::Workspace, "not enough state slots"));
-    }
+    let mut w = Work {
+        flags,
+        slot,
+        insns: ws.insns.get(..n).unwrap_or(&[]),
+        states: ws.states,
+        nt,
+    };
     // Per function: prologue/epilogue, then the dataflow and the checks.
-    for f in obj.functions() {
-        verify_function(
-            &cx,
-            ws,
-            f.code_offset,
-            f.code_offset.saturating_add(f.code_len),
-            f.stack_bound,
-        )?;
+    for info in funcs.iter() {
+        verify_function(&cx, &mut w, info)?;
     }
     // Stack: depth over the call graph; cycles are rejected.
-    let max_stack = call_depths(&cx, ws)?;
+    let max_stack = call_depths(&cx, w.insns, funcs)?;
     Ok(Verified { max_stack })
 }
 
@@ -507,47 +637,40 @@ fn rel_to(end: u32, to: u32) -> i32 {
 /// limit; without one, a chain within the limit is at most `limit / 8`
 /// deep, which bounds the rounds. Functions go in reverse order, so code
 /// whose callees follow their callers (kplc's) settles in two rounds.
-fn call_depths(cx: &Ctx<'_, '_>, ws: &mut Workspace<'_>) -> Result<u64, VerifyError> {
-    let n = cx.obj.functions().count();
-    if ws.depth.len() < n {
-        return Err(err(0, Rule::Workspace, "not enough function slots"));
-    }
-    for (d, f) in ws.depth.iter_mut().zip(cx.obj.functions()) {
-        *d = u64::from(f.stack_bound);
+fn call_depths(
+    cx: &Ctx<'_, '_>,
+    insns: &[Decoded],
+    funcs: &mut [FuncInfo],
+) -> Result<u64, VerifyError> {
+    for f in funcs.iter_mut() {
+        f.depth = u64::from(f.bound);
     }
     loop {
         let mut changed = false;
-        for i in (0..n).rev() {
-            let Some(f) = cx.obj.function(i) else {
+        for i in (0..funcs.len()).rev() {
+            let Some(f) = funcs.get(i).copied() else {
                 continue;
             };
             let mut deepest = 0u64;
-            let mut at = f.code_offset;
-            let end = f.code_offset.saturating_add(f.code_len);
-            while at < end {
-                let Ok(insn) = decode_at(cx.code, at) else {
-                    break;
-                };
-                let next = at.saturating_add(u32::from(insn.len));
-                if let Op::Call { rel } = insn.op
-                    && let Some(ci) = cx.obj.function_index_at(target(next, rel))
+            for d in insns.get(f.first as usize..f.last as usize).unwrap_or(&[]) {
+                if let Op::Call { rel } = d.op
+                    && let Some(ci) = cx.obj.function_index_at(target(d.end(), rel))
                 {
-                    deepest = deepest.max(ws.depth.get(ci).copied().unwrap_or(0));
+                    deepest = deepest.max(funcs.get(ci).map_or(0, |c| c.depth));
                 }
-                at = next;
             }
-            let d = u64::from(f.stack_bound).saturating_add(deepest);
-            if d > STACK_LIMIT {
+            let depth = u64::from(f.bound).saturating_add(deepest);
+            if depth > STACK_LIMIT {
                 return Err(err(
-                    f.code_offset,
+                    f.start,
                     Rule::StackLimit,
                     "a call chain exceeds the stack limit (or calls form a cycle)",
                 ));
             }
-            if let Some(slot) = ws.depth.get_mut(i)
-                && *slot != d
+            if let Some(slot) = funcs.get_mut(i)
+                && slot.depth != depth
             {
-                *slot = d;
+                slot.depth = depth;
                 changed = true;
             }
         }
@@ -555,7 +678,7 @@ fn call_depths(cx: &Ctx<'_, '_>, ws: &mut Workspace<'_>) -> Result<u64, VerifyEr
             break;
         }
     }
-    Ok(ws.depth.iter().take(n).copied().max().unwrap_or(0))
+    Ok(funcs.iter().map(|f| f.depth).max().unwrap_or(0))
 }
 
 /// Writes of each instruction (for the register rules and the dataflow).
@@ -593,30 +716,25 @@ fn writes(op: &Op, out: &mut [u8; 3]) -> usize {
     n
 }
 
-fn verify_function(
-    cx: &Ctx<'_, '_>,
-    ws: &mut Workspace<'_>,
-    start: u32,
-    end: u32,
-    bound: u32,
-) -> Result<(), VerifyError> {
+fn verify_function(cx: &Ctx<'_, '_>, w: &mut Work<'_>, info: &FuncInfo) -> Result<(), VerifyError> {
+    let fi = w
+        .insns
+        .get(info.first as usize..info.last as usize)
+        .unwrap_or(&[]);
     // Prologue: endbr64, pushes of callee-saved registers, optional frame.
-    let mut at = start;
-    let first = decode_at(cx.code, at).map_err(|_| err(at, Rule::Decode, "bad instruction"))?;
-    if first.op != Op::Endbr64 {
+    if fi.first().map(|d| d.op) != Some(Op::Endbr64) {
         return Err(err(
-            at,
+            info.start,
             Rule::Layout,
             "function does not start with endbr64",
         ));
     }
-    at = at.saturating_add(u32::from(first.len));
     let mut pushed = [0u8; 3];
     let mut npush = 0usize;
     let mut frame = 0u32;
-    let mut body = at;
-    while let Ok(insn) = decode_at(cx.code, at) {
-        match insn.op {
+    let mut j = 1usize;
+    while let Some(d) = fi.get(j) {
+        match d.op {
             Op::Push { reg }
                 if CALLEE_SAVED.contains(&reg) && npush < 3 && !pushed.contains(&reg) =>
             {
@@ -624,6 +742,7 @@ fn verify_function(
                     *p = reg;
                 }
                 npush = npush.saturating_add(1);
+                j = j.saturating_add(1);
             }
             Op::AluImm {
                 op: AluOp::Sub,
@@ -631,77 +750,57 @@ fn verify_function(
                 dst: RSP,
                 imm,
             } => {
-                frame = u32::try_from(imm).map_err(|_| err(at, Rule::Stack, "negative frame"))?;
-                at = at.saturating_add(u32::from(insn.len));
-                body = at;
+                frame = u32::try_from(imm).map_err(|_| err(d.at, Rule::Stack, "negative frame"))?;
+                j = j.saturating_add(1);
                 break;
             }
-            _ => {
-                body = at;
-                break;
-            }
+            _ => break,
         }
-        at = at.saturating_add(u32::from(insn.len));
-        body = at;
     }
+    let body = fi.get(j).map_or(info.end, |d| d.at);
     let declared = u64::from(frame)
         .saturating_add(8u64.saturating_mul(npush as u64))
         .saturating_add(8);
-    if declared != u64::from(bound) {
+    if declared != u64::from(info.bound) {
         return Err(err(
-            start,
+            info.start,
             Rule::Stack,
             "frame differs from the declared stack bound",
         ));
     }
     // Dataflow to a fixed point, then one more pass that checks. States
-    // live in three banks of `slots` entries: forward-edge joins (rebuilt
+    // live in three banks of `nt` entries: forward-edge joins (rebuilt
     // every pass), back-edge joins of the previous pass, and of this pass.
     let fr = Frame {
-        start,
-        end,
+        start: info.start,
+        end: info.end,
         body,
         frame,
         pushed,
         npush,
+        targets: info.targets as usize,
     };
-    for_slots(ws, &fr, |ws, slot, nt| {
+    for slot in 0..fr.targets {
         for bank in 0..3 {
-            if let Some(s) = ws.states.get_mut(bank_index(bank, slot, nt)) {
+            if let Some(s) = w.states.get_mut(bank_index(bank, slot, w.nt)) {
                 *s = State::UNREACHED;
             }
         }
-    });
+    }
     let mut passes = 0u32;
     loop {
-        let changed = pass(cx, ws, &fr, false)?;
+        let changed = pass(cx, w, &fr, fi, false)?;
         passes = passes.saturating_add(1);
         if !changed || passes > 64 {
             break;
         }
     }
-    pass(cx, ws, &fr, true)?;
+    pass(cx, w, &fr, fi, true)?;
     Ok(())
 }
 
 fn bank_index(bank: usize, slot: usize, nt: usize) -> usize {
     bank.saturating_mul(nt).saturating_add(slot)
-}
-
-/// Calls `f(ws, slot, slots_per_bank)` for every branch target in the function.
-fn for_slots(
-    ws: &mut Workspace<'_>,
-    fr: &Frame,
-    mut f: impl FnMut(&mut Workspace<'_>, usize, usize),
-) {
-    let nt = ws.states.len() / 3;
-    for o in fr.start..fr.end {
-        if flag(ws.flags, o) & TARGET != 0
-            && let Some(slot) = ws.slot.get(o as usize).copied()
-        {
-            f(ws, slot as usize, nt);
-        }
-    }
 }
 
 struct Frame {
@@ -711,45 +810,44 @@ struct Frame {
     frame: u32,
     pushed: [u8; 3],
     npush: usize,
+    targets: usize,
 }
 
-/// One linear pass over a function. Propagates states to branch targets;
-/// with `check`, enforces every rule. Returns whether any stored state changed.
+/// One linear pass over a function's instructions `fi`. Propagates states
+/// to branch targets; with `check`, enforces every rule. Returns whether
+/// any stored state changed.
 fn pass(
     cx: &Ctx<'_, '_>,
-    ws: &mut Workspace<'_>,
+    w: &mut Work<'_>,
     fr: &Frame,
+    fi: &[Decoded],
     check: bool,
 ) -> Result<bool, VerifyError> {
-    for_slots(ws, fr, |ws, slot, nt| {
+    let nt = w.nt;
+    // Only `reached` matters in a state that is not reached: a join into
+    // it overwrites the rest.
+    for slot in 0..fr.targets {
         for bank in [0, 2] {
-            if let Some(s) = ws.states.get_mut(bank_index(bank, slot, nt)) {
-                *s = State::UNREACHED;
+            if let Some(s) = w.states.get_mut(bank_index(bank, slot, nt)) {
+                s.reached = false;
             }
         }
-    });
-    let nt = ws.states.len() / 3;
+    }
     let mut st = State::entry(fr.start);
-    let mut at = fr.start;
-    // The last three instructions, for the local patterns.
-    let mut prev: [Option<(u32, Op)>; 3] = [None; 3];
-    while at < fr.end {
-        let insn = decode_at(cx.code, at).map_err(|_| err(at, Rule::Decode, "bad instruction"))?;
-        let next = at.saturating_add(u32::from(insn.len));
-        if flag(ws.flags, at) & TARGET != 0
-            && let Some(slot) = ws.slot.get(at as usize).copied()
+    let mut scratch = State::UNREACHED;
+    for (j, d) in fi.iter().enumerate() {
+        let at = d.at;
+        if flag(w.flags, at) & TARGET != 0
+            && let Some(&slot) = w.slot.get(at as usize)
         {
             let slot = slot as usize;
-            let fwd = ws
-                .states
-                .get(bank_index(0, slot, nt))
-                .copied()
-                .unwrap_or(State::UNREACHED);
-            st.join(&fwd, at);
+            if let Some(fwd) = w.states.get(bank_index(0, slot, nt)) {
+                st.join(fwd, at);
+            }
             // A loop header: the state of the paths entering it, with a
             // fresh value for every register known to change around the
             // loop. Facts are about values, so all entering facts hold.
-            if let Some(h) = ws.states.get_mut(bank_index(1, slot, nt)) {
+            if let Some(h) = w.states.get_mut(bank_index(1, slot, nt)) {
                 if h.header {
                     if !st.reached {
                         st = State::entry(at);
@@ -780,93 +878,97 @@ fn pass(
             st = State::entry(at);
         }
         if check {
-            check_static(cx, fr, ws.flags, at, insn.len, &insn.op, &prev)?;
+            check_static(cx, fr, w.flags, fi, j)?;
         }
-        transfer(cx, fr, &mut st, at, insn.len, &insn.op, check)?;
-        match insn.op {
+        transfer(cx, fr, &mut st, at, d.len, &d.op, check)?;
+        match d.op {
             Op::Jcc { cc, rel } => {
-                let t = target(next, rel);
-                let (taken, fall) = branch_facts(&st, &prev, cc);
+                let t = target(d.end(), rel);
+                let prev = j.checked_sub(1).and_then(|k| fi.get(k)).map(|p| p.op);
+                let facts = branch_facts(&st, prev, cc);
                 if t < cx.stubs_start {
-                    if t < fr.start || t >= fr.end {
-                        if check {
-                            return Err(err(at, Rule::Branch, "branch into another function"));
-                        }
+                    // Pass 1 kept branches inside their function.
+                    if facts.taken.iter().all(|f| *f == Fact::None) {
+                        propagate(w, t, at, &st);
                     } else {
-                        propagate(ws, t, at, &taken);
+                        scratch.clone_from(&st);
+                        for f in facts.taken {
+                            if f != Fact::None {
+                                scratch.add(f);
+                            }
+                        }
+                        propagate(w, t, at, &scratch);
                     }
                 } else if check && !is_stub(cx, t) {
                     return Err(err(at, Rule::Branch, "branch outside the code"));
                 }
-                st = fall;
+                for f in facts.fall {
+                    if f != Fact::None {
+                        st.add(f);
+                    }
+                }
             }
             Op::Jmp { rel } => {
-                let t = target(next, rel);
+                let t = target(d.end(), rel);
                 if t < cx.stubs_start {
-                    if t < fr.start || t >= fr.end {
-                        if check {
-                            return Err(err(at, Rule::Branch, "jump into another function"));
-                        }
-                    } else {
-                        propagate(ws, t, at, &st);
-                    }
+                    propagate(w, t, at, &st);
                 } else if check && !is_stub(cx, t) {
                     return Err(err(at, Rule::Branch, "jump outside the code"));
                 }
-                st = State::UNREACHED;
+                st.reached = false;
             }
-            Op::Ret => st = State::UNREACHED,
+            Op::Ret => st.reached = false,
             _ => {}
         }
-        prev = [prev[1], prev[2], Some((at, insn.op))];
-        at = next;
     }
     // A register whose value coming around a loop differs from its value
     // at the header changes in the loop: it gets a fresh value from now on.
     let mut changed = false;
-    for_slots(ws, fr, |ws, slot, nt| {
-        let back = ws.states.get(bank_index(2, slot, nt)).copied();
-        if let (Some(back), Some(h)) = (back, ws.states.get_mut(bank_index(1, slot, nt)))
-            && back.reached
-        {
-            if !h.header {
-                h.header = true;
+    let (front, backs) = w.states.split_at_mut(nt.saturating_mul(2));
+    for slot in 0..fr.targets {
+        let (Some(back), Some(h)) = (backs.get(slot), front.get_mut(bank_index(1, slot, nt)))
+        else {
+            continue;
+        };
+        if !back.reached {
+            continue;
+        }
+        if !h.header {
+            h.header = true;
+            changed = true;
+        }
+        for r in 0..16u8 {
+            let i = usize::from(r);
+            if h.phis & (1 << r) == 0 && (!h.reached || back.regs.get(i) != h.regs.get(i)) {
+                h.phis |= 1 << r;
                 changed = true;
             }
-            for r in 0..16u8 {
-                let i = usize::from(r);
-                if h.phis & (1 << r) == 0 && (!h.reached || back.regs.get(i) != h.regs.get(i)) {
-                    h.phis |= 1 << r;
-                    changed = true;
+        }
+        for e in h.stack {
+            if e.1 != 0
+                && !back.stack.contains(&e)
+                && !h.changed_all
+                && !h.changed.contains(&Some(e.0))
+            {
+                match h.changed.iter_mut().find(|c| c.is_none()) {
+                    Some(c) => *c = Some(e.0),
+                    None => h.changed_all = true,
                 }
-            }
-            for e in h.stack {
-                if e.1 != 0
-                    && !back.stack.contains(&e)
-                    && !h.changed_all
-                    && !h.changed.contains(&Some(e.0))
-                {
-                    match h.changed.iter_mut().find(|c| c.is_none()) {
-                        Some(c) => *c = Some(e.0),
-                        None => h.changed_all = true,
-                    }
-                    changed = true;
-                }
+                changed = true;
             }
         }
-    });
+    }
     Ok(changed)
 }
 
 /// Records a branch from `from` to `t`: forward edges feed this pass's join
 /// at `t`, backward edges the next pass's.
-fn propagate(ws: &mut Workspace<'_>, t: u32, from: u32, st: &State) {
-    let nt = ws.states.len() / 3;
-    let Some(slot) = ws.slot.get(t as usize).copied() else {
+fn propagate(w: &mut Work<'_>, t: u32, from: u32, st: &State) {
+    let Some(&slot) = w.slot.get(t as usize) else {
         return;
     };
     let bank = if t > from { 0 } else { 2 };
-    if let Some(s) = ws.states.get_mut(bank_index(bank, slot as usize, nt)) {
+    if let Some(s) = w.states.get_mut(bank_index(bank, slot as usize, w.nt)) {
         s.join(st, t);
     }
 }
@@ -882,13 +984,29 @@ fn stub_kind(cx: &Ctx<'_, '_>, t: u32) -> Option<TrapKind> {
     let k = (t.wrapping_sub(cx.stubs_start)) / STUB_LEN;
     cx.obj.trap_site(u64::from(k)).map(|s| s.kind)
 }
+/// Facts a conditional branch adds on one of its edges (unused: `None`);
+/// more than fit are dropped, which is always safe.
+#[derive(Clone, Copy)]
+struct EdgeFacts {
+    taken: [Fact; 4],
+    fall: [Fact; 4],
+}
+
+fn push_fact(list: &mut [Fact; 4], f: Fact) {
+    if let Some(slot) = list.iter_mut().find(|x| **x == Fact::None) {
+        *slot = f;
+    }
+}
 
 /// Facts a conditional branch adds on its taken and fall-through edges,
-/// from the comparison just before it.
-fn branch_facts(st: &State, prev: &[Option<(u32, Op)>; 3], cc: Cond) -> (State, State) {
-    let (mut taken, mut fall) = (*st, *st);
-    let Some((_, cmp)) = prev[2] else {
-        return (taken, fall);
+/// from the comparison `prev` just before it.
+fn branch_facts(st: &State, prev: Option<Op>, cc: Cond) -> EdgeFacts {
+    let mut out = EdgeFacts {
+        taken: [Fact::None; 4],
+        fall: [Fact::None; 4],
+    };
+    let Some(cmp) = prev else {
+        return out;
     };
     // `below` holds on the edge where `a < b` (unsigned).
     let (on_taken, on_fall) = match cc {
@@ -898,10 +1016,10 @@ fn branch_facts(st: &State, prev: &[Option<(u32, Op)>; 3], cc: Cond) -> (State, 
     };
     let mut add_below = |f: Fact| {
         if on_taken {
-            taken.add(f)
+            push_fact(&mut out.taken, f)
         }
         if on_fall {
-            fall.add(f)
+            push_fact(&mut out.fall, f)
         }
     };
     match cmp {
@@ -954,9 +1072,7 @@ fn branch_facts(st: &State, prev: &[Option<(u32, Op)>; 3], cc: Cond) -> (State, 
                 src,
             },
             Cond::E,
-        ) if dst == src => {
-            fall.add(Fact::NonZero(st.sym(dst)));
-        }
+        ) if dst == src => push_fact(&mut out.fall, Fact::NonZero(st.sym(dst))),
         (
             Op::AluImm {
                 op: AluOp::Cmp,
@@ -965,12 +1081,10 @@ fn branch_facts(st: &State, prev: &[Option<(u32, Op)>; 3], cc: Cond) -> (State, 
                 imm: -1,
             },
             Cond::Ne,
-        ) => {
-            taken.add(Fact::NotMinusOne(st.sym(dst)));
-        }
+        ) => push_fact(&mut out.taken, Fact::NotMinusOne(st.sym(dst))),
         _ => {}
     }
-    (taken, fall)
+    out
 }
 
 /// `[r15 + h*8 + table]` for a masked handle `h`: `(handle, write, scale)`.
@@ -1002,11 +1116,15 @@ fn check_static(
     cx: &Ctx<'_, '_>,
     fr: &Frame,
     flags: &[u8],
-    at: u32,
-    len: u8,
-    op: &Op,
-    prev: &[Option<(u32, Op)>; 3],
+    fi: &[Decoded],
+    j: usize,
 ) -> Result<(), VerifyError> {
+    let Some(&Decoded { at, len, ref op }) = fi.get(j) else {
+        return Ok(());
+    };
+    // The two instructions before this one, for the local patterns.
+    let back = |k: usize| j.checked_sub(k).and_then(|i| fi.get(i));
+    let (before, before2) = (back(1).map(|d| d.op), back(2).map(|d| d.op));
     let mut w = [0u8; 3];
     let n = writes(op, &mut w);
     for &r in w.iter().take(n) {
@@ -1047,12 +1165,11 @@ fn check_static(
             }
             if epilogue {
                 // Nothing may run between undoing the frame and returning.
-                let next = at.saturating_add(u32::from(len));
                 let first = match fr.pushed.get(fr.npush.saturating_sub(1)) {
                     Some(&reg) if fr.npush > 0 => Op::Pop { reg },
                     _ => Op::Ret,
                 };
-                if decode_at(cx.code, next).map(|i| i.op) != Ok(first) {
+                if fi.get(j.saturating_add(1)).map(|d| d.op) != Some(first) {
                     return Err(err(
                         at,
                         Rule::Stack,
@@ -1062,7 +1179,7 @@ fn check_static(
             }
         }
         Op::Pop { .. } | Op::Ret => {
-            check_epilogue(cx, fr, at, op)?;
+            check_epilogue(fr, fi, j)?;
             // What comes right before: the frame must already be undone and
             // the earlier pops done; no branch may land past that point.
             let first = match op {
@@ -1070,7 +1187,6 @@ fn check_static(
                 Op::Pop { reg } => fr.pushed.get(fr.npush.saturating_sub(1)) == Some(reg),
                 _ => false,
             };
-            let before = prev[2].map(|p| p.1);
             let ok = if first {
                 fr.frame == 0
                     || before
@@ -1111,17 +1227,13 @@ fn check_static(
                     "indirect call not through an import slot",
                 ));
             }
-            if !matches!(
-                prev[2],
-                Some((
-                    _,
-                    Op::Mov {
-                        size: 8,
-                        dst: RDI,
-                        src: R15
-                    }
-                ))
-            ) {
+            if before
+                != Some(Op::Mov {
+                    size: 8,
+                    dst: RDI,
+                    src: R15,
+                })
+            {
                 return Err(err(
                     at,
                     Rule::Call,
@@ -1132,7 +1244,7 @@ fn check_static(
         // rdx:rax must be the sign extension of rax, or the quotient of a
         // 128-bit dividend can overflow (#DE) even for a safe divisor.
         Op::Div { signed: true, .. }
-            if !matches!(prev[2], Some((_, Op::Cqo))) || flag(flags, at) & TARGET != 0 =>
+            if before != Some(Op::Cqo) || flag(flags, at) & TARGET != 0 =>
         {
             return Err(err(at, Rule::Division, "idiv without cqo right before"));
         }
@@ -1140,34 +1252,25 @@ fn check_static(
             let t = target(at.saturating_add(u32::from(len)), rel);
             if t <= at && t >= fr.start {
                 // A back-edge: `dec r13` + `jz budget_stub` right before.
-                let ok = match (prev[1], prev[2]) {
-                    (
-                        Some((_, Op::Dec { reg: R13 })),
-                        Some((
-                            p,
-                            Op::Jcc {
-                                cc: Cond::E,
-                                rel: r,
-                            },
-                        )),
-                    ) => {
-                        let pl = decode_at(cx.code, p).map(|i| i.len).unwrap_or(0);
-                        let st = target(p.saturating_add(u32::from(pl)), r);
-                        stub_kind(cx, st) == Some(TrapKind::Budget)
+                // The stub the `jz`/`jne` right before goes to.
+                let budget_stub = || {
+                    back(1).is_some_and(|p| match p.op {
+                        Op::Jcc { rel, .. } => {
+                            stub_kind(cx, target(p.end(), rel)) == Some(TrapKind::Budget)
+                        }
+                        _ => false,
+                    })
+                };
+                let ok = match (before2, before) {
+                    (Some(Op::Dec { reg: R13 }), Some(Op::Jcc { cc: Cond::E, .. })) => {
+                        budget_stub()
                     }
-                    (
-                        Some((_, Op::CmpMemImm { mem, imm: 0 })),
-                        Some((
-                            p,
-                            Op::Jcc {
-                                cc: Cond::Ne,
-                                rel: r,
-                            },
-                        )),
-                    ) if mem.base == Base::Reg(R15) && mem.disp == 0xB0 && mem.index.is_none() => {
-                        let pl = decode_at(cx.code, p).map(|i| i.len).unwrap_or(0);
-                        let st = target(p.saturating_add(u32::from(pl)), r);
-                        stub_kind(cx, st) == Some(TrapKind::Budget)
+                    (Some(Op::CmpMemImm { mem, imm: 0 }), Some(Op::Jcc { cc: Cond::Ne, .. }))
+                        if mem.base == Base::Reg(R15)
+                            && mem.disp == 0xB0
+                            && mem.index.is_none() =>
+                    {
+                        budget_stub()
                     }
                     _ => false,
                 };
@@ -1187,7 +1290,10 @@ fn check_static(
 
 /// `pop`s and `ret` only as the exact epilogue: `add rsp, frame`, the pops in
 /// reverse order of the pushes, `ret`.
-fn check_epilogue(cx: &Ctx<'_, '_>, fr: &Frame, at: u32, op: &Op) -> Result<(), VerifyError> {
+fn check_epilogue(fr: &Frame, fi: &[Decoded], j: usize) -> Result<(), VerifyError> {
+    let Some(&Decoded { at, ref op, .. }) = fi.get(j) else {
+        return Ok(());
+    };
     // Walk forward from this instruction: it must be a suffix of the epilogue.
     let mut expect_pops: [u8; 3] = [0; 3];
     for (i, r) in fr.pushed.iter().take(fr.npush).rev().enumerate() {
@@ -1196,7 +1302,6 @@ fn check_epilogue(cx: &Ctx<'_, '_>, fr: &Frame, at: u32, op: &Op) -> Result<(), 
         }
     }
     // Find where in the epilogue `op` is, then check the rest.
-    let mut pos = at;
     let mut k = match op {
         Op::Ret => fr.npush,
         Op::Pop { reg } => match expect_pops.iter().take(fr.npush).position(|r| r == reg) {
@@ -1211,29 +1316,25 @@ fn check_epilogue(cx: &Ctx<'_, '_>, fr: &Frame, at: u32, op: &Op) -> Result<(), 
         },
         _ => return Ok(()),
     };
+    let mut rest = fi.get(j..).unwrap_or(&[]).iter();
+    let at_of = |d: Option<&Decoded>| d.map_or(fr.end, |d| d.at);
     while k < fr.npush {
-        match decode_at(cx.code, pos) {
-            Ok(i)
-                if i.op
-                    == (Op::Pop {
-                        reg: expect_pops.get(k).copied().unwrap_or(0),
-                    }) =>
-            {
-                pos = pos.saturating_add(u32::from(i.len));
-                k = k.saturating_add(1);
-            }
-            _ => {
-                return Err(err(
-                    pos,
-                    Rule::Stack,
-                    "epilogue does not restore the saved registers",
-                ));
-            }
+        let d = rest.next();
+        let want = Op::Pop {
+            reg: expect_pops.get(k).copied().unwrap_or(0),
+        };
+        if d.map(|d| d.op) != Some(want) {
+            return Err(err(
+                at_of(d),
+                Rule::Stack,
+                "epilogue does not restore the saved registers",
+            ));
         }
+        k = k.saturating_add(1);
     }
-    match decode_at(cx.code, pos) {
-        Ok(i) if i.op == Op::Ret => {}
-        _ => return Err(err(pos, Rule::Stack, "epilogue does not end in ret")),
+    let d = rest.next();
+    if d.map(|d| d.op) != Some(Op::Ret) {
+        return Err(err(at_of(d), Rule::Stack, "epilogue does not end in ret"));
     }
     // The instruction before the first pop (or the ret) must undo the frame
     // when there is one; reached only through the epilogue path, which the

@@ -150,19 +150,47 @@ pub struct ExportInfo {
 
 /// Runs the verifier: nothing is mapped executable before it has passed.
 pub fn verify_object(obj: &Object<'_>) -> Result<kpl_runtime_core::verify::Verified, LoadError> {
-    use kpl_runtime_core::verify::{State, Workspace, verify};
-    let (code, states, funcs) = Workspace::needs(obj);
-    let mut flags = vec![0u8; code];
-    let mut slot = vec![0u32; code];
-    let mut st = vec![State::UNREACHED; states];
-    let mut depth = vec![0u64; funcs];
-    let mut ws = Workspace {
-        flags: &mut flags,
-        slot: &mut slot,
-        states: &mut st,
-        depth: &mut depth,
-    };
-    verify(obj, &mut ws).map_err(LoadError::Verify)
+    VerifyBuffers::for_object(obj).verify(obj)
+}
+
+/// The verifier's workspace, allocated for one object (or reused for
+/// another of the same size, as a runtime that loads often would).
+pub struct VerifyBuffers {
+    flags: Vec<u8>,
+    slot: Vec<u32>,
+    insns: Vec<kpl_runtime_core::verify::Decoded>,
+    states: Vec<kpl_runtime_core::verify::State>,
+    funcs: Vec<kpl_runtime_core::verify::FuncInfo>,
+}
+
+impl VerifyBuffers {
+    /// Buffers as large as `obj` needs.
+    pub fn for_object(obj: &Object<'_>) -> VerifyBuffers {
+        use kpl_runtime_core::verify::{Decoded, FuncInfo, State, Workspace};
+        let n = Workspace::needs(obj);
+        VerifyBuffers {
+            flags: vec![0; n.code_bytes],
+            slot: vec![0; n.code_bytes],
+            insns: vec![Decoded::EMPTY; n.insns],
+            states: vec![State::UNREACHED; n.states],
+            funcs: vec![FuncInfo::EMPTY; n.functions],
+        }
+    }
+
+    /// Runs the verifier on `obj` in these buffers.
+    pub fn verify(
+        &mut self,
+        obj: &Object<'_>,
+    ) -> Result<kpl_runtime_core::verify::Verified, LoadError> {
+        let mut ws = kpl_runtime_core::verify::Workspace {
+            flags: &mut self.flags,
+            slot: &mut self.slot,
+            insns: &mut self.insns,
+            states: &mut self.states,
+            funcs: &mut self.funcs,
+        };
+        kpl_runtime_core::verify::verify(obj, &mut ws).map_err(LoadError::Verify)
+    }
 }
 
 const PAGE: usize = 4096;
