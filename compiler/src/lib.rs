@@ -5,6 +5,8 @@ pub mod codegen;
 pub mod difftest;
 pub mod emit;
 pub mod ir;
+pub mod kernel;
+pub mod kernel_uapi;
 pub mod kpo;
 pub mod lower;
 pub mod object;

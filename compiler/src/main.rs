@@ -117,6 +117,11 @@ enum Command {
     Verify { file: PathBuf },
     /// Print the explanation of a diagnostic code, e.g. `kplc explain E0200`.
     Explain { code: String },
+    /// Drive the kernel module through /dev/kpl (load, run, attach, ...).
+    Kernel {
+        #[command(subcommand)]
+        cmd: kplc::kernel::KernelCmd,
+    },
 }
 
 fn main() -> ExitCode {
@@ -140,6 +145,7 @@ fn main() -> ExitCode {
             deny_warnings,
         } => check(&files, message_format, color, imports, deny_warnings),
         Command::Explain { code } => explain(&code),
+        Command::Kernel { cmd } => kplc::kernel::main(cmd),
         Command::Disasm { file } => disasm(&file),
         Command::Verify { file } => verify_cmd(&file),
         Command::Run {

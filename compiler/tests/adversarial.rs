@@ -94,11 +94,20 @@ fn baseline_is_accepted() {
 }
 
 fn rejects(name: &str, body: &[u8], frame: u32, sites: &[TrapKind], imports: usize, rule: Rule) {
-    assert_eq!(
-        check(&object(body, frame, sites, imports)),
-        Err(rule),
-        "{name}"
-    );
+    let bytes = object(body, frame, sites, imports);
+    // The kernel test loads the same corpus into kpl.ko (scripts/kernel-test.sh).
+    if let Some(dir) = std::env::var_os("KPL_ADVERSARIAL_DIR") {
+        let file: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        std::fs::write(
+            std::path::Path::new(&dir).join(format!("{file}.{rule}.kpo")),
+            &bytes,
+        )
+        .expect("write the corpus");
+    }
+    assert_eq!(check(&bytes), Err(rule), "{name}");
 }
 
 #[test]

@@ -1,0 +1,742 @@
+//! `kplc kernel ...`: drives the kernel module through `/dev/kpl` (the
+//! ioctls of [`crate::kernel_uapi`]): load, unload, run, list, attach,
+//! detach, stats. The same commands work in the test VM and on a real
+//! machine with `kpl.ko` loaded. `KPL_DEV` overrides the device path.
+//!
+//! Hidden commands used by the in-VM test (`scripts/kernel-test.sh`):
+//! `cases` runs an example's `cases.txt` on the kernel and on the host
+//! runtime side by side; `expect-reject` checks a load is refused with a
+//! given verifier rule; `stress` loops load/run/unload.
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::kernel_uapi::*;
+
+#[derive(clap::Subcommand)]
+pub enum KernelCmd {
+    /// Verify, link and load a plugin (`.kpo`, or `.kpl` compiled first); prints its id.
+    Load {
+        file: PathBuf,
+        /// Name shown by `list` and in the kernel log (default: the file stem).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Unload a plugin.
+    Unload { id: u32 },
+    /// Test-run an export: scalars by `--arg`, read-only slices from `--in`
+    /// files, a writable slice of `--out-len` bytes written to `--out`.
+    Run {
+        id: u32,
+        #[arg(long)]
+        entry: String,
+        #[arg(long = "arg", allow_hyphen_values = true)]
+        args: Vec<String>,
+        #[arg(long = "in")]
+        inputs: Vec<PathBuf>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        out_len: Option<usize>,
+        /// Time budget in nanoseconds (default 1 ms).
+        #[arg(long, default_value_t = 0)]
+        budget_ns: u64,
+    },
+    /// List loaded plugins with their exports, imports and counters.
+    List,
+    /// Attach a plugin's packet filter to the IPv4 LOCAL_IN netfilter hook
+    /// (replacing the attached one atomically).
+    Attach {
+        id: u32,
+        /// `fn(pkt: []u8) -> u32`: 0 drops the packet, anything else accepts it.
+        #[arg(long, default_value = "filter")]
+        entry: String,
+        #[arg(long, default_value_t = 0)]
+        budget_ns: u64,
+    },
+    /// Detach the plugin from the hook.
+    Detach,
+    /// Print the hook's counters.
+    Stats,
+    #[command(hide = true)]
+    Cases { file: PathBuf, cases: PathBuf },
+    #[command(hide = true)]
+    ExpectReject { file: PathBuf, rule: String },
+    /// Sends `count` UDP datagrams to 127.0.0.1:`port`, one at a time, and
+    /// prints how many arrived.
+    #[command(hide = true)]
+    Probe {
+        #[arg(long)]
+        port: u16,
+        #[arg(long)]
+        count: u32,
+    },
+    #[command(hide = true)]
+    Stress {
+        file: PathBuf,
+        #[arg(long)]
+        cycles: u32,
+        #[arg(long)]
+        entry: String,
+        #[arg(long = "arg")]
+        args: Vec<u64>,
+        #[arg(long)]
+        expect: u64,
+    },
+}
+
+/// An open `/dev/kpl`.
+pub struct Device {
+    file: File,
+}
+
+/// Why an ioctl failed: the errno and, for LOAD, the kernel's explanation.
+#[derive(Debug)]
+pub struct KernelError {
+    pub errno: i32,
+    pub what: String,
+    pub rule: String,
+}
+
+impl std::fmt::Display for KernelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let os = std::io::Error::from_raw_os_error(self.errno);
+        if self.what.is_empty() {
+            write!(f, "{os}")
+        } else {
+            write!(f, "{} ({os})", self.what)
+        }
+    }
+}
+
+fn c_str(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+fn put_str(dst: &mut [u8], s: &str) {
+    let n = s.len().min(dst.len() - 1);
+    dst[..n].copy_from_slice(&s.as_bytes()[..n]);
+    dst[n..].fill(0);
+}
+
+/// Result of a test run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOutcome {
+    pub result: u64,
+    pub duration_ns: u64,
+    pub fuel: u64,
+    pub fuel_left: u64,
+    /// (kind code, line, col) when it trapped.
+    pub trap: Option<(u32, u32, u32)>,
+}
+
+/// A slice argument of a test run.
+pub enum Buf<'a> {
+    In(&'a [u8]),
+    Out(&'a mut [u8]),
+}
+
+impl Device {
+    pub fn open() -> Result<Device, String> {
+        let path = std::env::var("KPL_DEV").unwrap_or_else(|_| "/dev/kpl".to_string());
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("cannot open `{path}` (is kpl.ko loaded?): {e}"))?;
+        Ok(Device { file })
+    }
+
+    fn ioctl<T>(&self, req: u32, arg: &mut T) -> Result<(), i32> {
+        // SAFETY: `arg` is the repr(C) struct the request number encodes
+        // (size included), valid and exclusive for the call; the kernel
+        // reads and writes only its bytes and the user buffers it names,
+        // which the callers keep alive across the call.
+        let rc = unsafe {
+            libc::ioctl(
+                self.file.as_raw_fd(),
+                req as libc::c_ulong,
+                arg as *mut T as *mut libc::c_void,
+            )
+        };
+        if rc < 0 {
+            Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn load(&self, object: &[u8], name: &str) -> Result<u32, KernelError> {
+        let mut req = KplLoad::zeroed();
+        req.obj_ptr = object.as_ptr() as u64;
+        req.obj_len = u32::try_from(object.len()).unwrap_or(u32::MAX);
+        put_str(&mut req.name, name);
+        self.ioctl(IOC_LOAD, &mut req)
+            .map_err(|errno| KernelError {
+                errno,
+                what: c_str(&req.err_msg),
+                rule: c_str(&req.err_rule),
+            })?;
+        Ok(req.id)
+    }
+
+    pub fn unload(&self, id: u32) -> Result<(), KernelError> {
+        let mut req = KplId::zeroed();
+        req.id = id;
+        self.ioctl(IOC_UNLOAD, &mut req).map_err(plain)
+    }
+
+    pub fn run(
+        &self,
+        id: u32,
+        entry: &str,
+        args: &[u64],
+        bufs: &mut [Buf<'_>],
+        budget_ns: u64,
+    ) -> Result<RunOutcome, KernelError> {
+        let mut req = KplRun::zeroed();
+        req.id = id;
+        put_str(&mut req.entry, entry);
+        for (d, a) in req.args.iter_mut().zip(args) {
+            *d = *a;
+        }
+        req.budget_ns = budget_ns;
+        if bufs.len() > MAX_BUFS {
+            return Err(plain(libc::EINVAL));
+        }
+        req.nbufs = bufs.len() as u32;
+        for (d, b) in req.bufs.iter_mut().zip(bufs.iter_mut()) {
+            let (ptr, len) = match b {
+                Buf::In(s) => (s.as_ptr() as u64, s.len()),
+                Buf::Out(s) => (s.as_mut_ptr() as u64, s.len()),
+            };
+            d.ptr = ptr;
+            d.len = len as u64;
+        }
+        self.ioctl(IOC_RUN, &mut req).map_err(plain)?;
+        Ok(RunOutcome {
+            result: req.result,
+            duration_ns: req.duration_ns,
+            fuel: req.fuel,
+            fuel_left: req.fuel_left,
+            trap: (req.trapped != 0).then_some((req.trap_kind, req.trap_line, req.trap_col)),
+        })
+    }
+
+    pub fn list(&self) -> Result<Vec<u32>, KernelError> {
+        let mut ids = vec![0u32; 1024];
+        let mut req = KplList::zeroed();
+        req.ids_ptr = ids.as_mut_ptr() as u64;
+        req.cap = ids.len() as u32;
+        self.ioctl(IOC_LIST, &mut req).map_err(plain)?;
+        ids.truncate((req.count as usize).min(1024));
+        Ok(ids)
+    }
+
+    /// The plugin's counters and its description text.
+    pub fn info(&self, id: u32) -> Result<(KplInfo, String), KernelError> {
+        let mut text = vec![0u8; 8192];
+        let mut req = KplInfo::zeroed();
+        req.id = id;
+        req.text_ptr = text.as_mut_ptr() as u64;
+        req.text_cap = text.len() as u32;
+        self.ioctl(IOC_INFO, &mut req).map_err(plain)?;
+        Ok((req, c_str(&text)))
+    }
+
+    pub fn attach(&self, id: u32, entry: &str, budget_ns: u64) -> Result<u32, KernelError> {
+        let mut req = KplAttach::zeroed();
+        req.hook = HOOK_IPV4_LOCAL_IN;
+        req.id = id;
+        put_str(&mut req.entry, entry);
+        req.budget_ns = budget_ns;
+        self.ioctl(IOC_ATTACH, &mut req).map_err(plain)?;
+        Ok(req.old_id)
+    }
+
+    pub fn detach(&self) -> Result<(), KernelError> {
+        let mut req = KplHook::zeroed();
+        req.hook = HOOK_IPV4_LOCAL_IN;
+        self.ioctl(IOC_DETACH, &mut req).map_err(plain)
+    }
+
+    pub fn stats(&self) -> Result<KplHook, KernelError> {
+        let mut req = KplHook::zeroed();
+        req.hook = HOOK_IPV4_LOCAL_IN;
+        self.ioctl(IOC_HOOK_STATS, &mut req).map_err(plain)?;
+        Ok(req)
+    }
+}
+
+fn plain(errno: i32) -> KernelError {
+    KernelError {
+        errno,
+        what: String::new(),
+        rule: String::new(),
+    }
+}
+
+/// A parameter: (is a slice, writable, element or scalar type name).
+type Param = (bool, bool, String);
+
+/// An export's parameters as the kernel describes them (`export f([]u8,
+/// []mut u8) -> u32`): for each, `(is_slice, writable, type name)`.
+fn export_signature(text: &str, entry: &str) -> Option<(Vec<Param>, Option<String>)> {
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("export {entry}(")))?;
+    let (params, rest) = line.split_once(')')?;
+    let params = params
+        .split(", ")
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (slice, p) = p.strip_prefix("[]").map_or((false, p), |q| (true, q));
+            let (w, p) = p.strip_prefix("mut ").map_or((false, p), |q| (true, q));
+            (slice, w, p.to_string())
+        })
+        .collect();
+    let ret = rest.strip_prefix(" -> ").map(str::to_string);
+    Some((params, ret))
+}
+
+/// The display of a raw return value of type `ty`.
+fn show_value(ty: Option<&str>, raw: u64) -> String {
+    match ty {
+        None => "()".to_string(),
+        Some("bool") => (raw & 1 != 0).to_string(),
+        Some("i8") => (raw as i8).to_string(),
+        Some("i16") => (raw as i16).to_string(),
+        Some("i32") => (raw as i32).to_string(),
+        Some("i64") => (raw as i64).to_string(),
+        Some(_) => raw.to_string(),
+    }
+}
+
+fn parse_u64(text: &str) -> Option<u64> {
+    match text {
+        "true" => return Some(1),
+        "false" => return Some(0),
+        _ => {}
+    }
+    let (neg, body) = text.strip_prefix('-').map_or((false, text), |b| (true, b));
+    let body = body.replace('_', "");
+    let v = match body.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16).ok()?,
+        None => body.parse::<u64>().ok()?,
+    };
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+/// Object bytes from a `.kpo`, or compiled from a `.kpl` with the built-in imports.
+fn object_bytes(path: &Path) -> Result<Vec<u8>, String> {
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    if path.extension().is_some_and(|e| e == "kpo") {
+        return Ok(bytes);
+    }
+    let src = String::from_utf8(bytes).map_err(|_| format!("`{}` is not UTF-8", path.display()))?;
+    let (imports, _) = crate::std_imports::ImportSources::embedded().load();
+    let analysis = kpl_lang::analyze(&src, &imports);
+    if analysis.has_errors() {
+        return Err(format!(
+            "`{}` has errors (run `kplc check` for details)",
+            path.display()
+        ));
+    }
+    let compiled = crate::codegen::compile(&analysis.file, &analysis.program);
+    Ok(crate::object::write(
+        &compiled,
+        &path.display().to_string(),
+        &src,
+    ))
+}
+
+const TRAP_NAMES: [&str; 6] = ["?", "DivByZero", "Overflow", "Bounds", "Budget", "Abort"];
+
+fn trap_name(kind: u32) -> &'static str {
+    TRAP_NAMES.get(kind as usize).copied().unwrap_or("?")
+}
+
+/// Runs `kplc kernel CMD`.
+pub fn main(cmd: KernelCmd) -> ExitCode {
+    match run_cmd(cmd) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kplc: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
+    let dev = Device::open()?;
+    match cmd {
+        KernelCmd::Load { file, name } => {
+            let object = object_bytes(&file)?;
+            let name = name.unwrap_or_else(|| {
+                file.file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            });
+            match dev.load(&object, &name) {
+                Ok(id) => {
+                    println!("{id}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("kplc: the kernel refused `{}`: {e}", file.display());
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        KernelCmd::Unload { id } => {
+            dev.unload(id).map_err(|e| format!("unload {id}: {e}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        KernelCmd::Run {
+            id,
+            entry,
+            args,
+            inputs,
+            out,
+            out_len,
+            budget_ns,
+        } => {
+            let (_, text) = dev.info(id).map_err(|e| format!("plugin {id}: {e}"))?;
+            let (params, ret) = export_signature(&text, &entry)
+                .ok_or_else(|| format!("plugin {id} exports no function `{entry}`"))?;
+            let mut scalars = args.iter();
+            let mut inputs = inputs.iter();
+            let mut ins = Vec::new();
+            let mut regs = [0u64; 6];
+            let mut plan = Vec::new();
+            for (i, (slice, writable, _)) in params.iter().enumerate() {
+                if !slice {
+                    let text = scalars
+                        .next()
+                        .ok_or_else(|| format!("parameter {} needs an --arg", i + 1))?;
+                    regs[i] = parse_u64(text).ok_or_else(|| format!("bad --arg `{text}`"))?;
+                } else if *writable {
+                    plan.push(true);
+                } else {
+                    let path = inputs
+                        .next()
+                        .ok_or_else(|| format!("parameter {} needs an --in file", i + 1))?;
+                    ins.push(
+                        std::fs::read(path)
+                            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?,
+                    );
+                    plan.push(false);
+                }
+            }
+            let n_out = out_len.or(ins.first().map(Vec::len)).unwrap_or(0);
+            let mut outs: Vec<Vec<u8>> = plan
+                .iter()
+                .filter(|w| **w)
+                .map(|_| vec![0; n_out])
+                .collect();
+            let mut bufs = Vec::new();
+            let (mut ii, mut oi) = (ins.iter(), outs.iter_mut());
+            for w in &plan {
+                bufs.push(if *w {
+                    Buf::Out(oi.next().map(Vec::as_mut_slice).unwrap_or_default())
+                } else {
+                    Buf::In(ii.next().map(Vec::as_slice).unwrap_or_default())
+                });
+            }
+            let r = dev
+                .run(id, &entry, &regs, &mut bufs, budget_ns)
+                .map_err(|e| format!("run {id} {entry}: {e}"))?;
+            drop(bufs);
+            if let (Some(path), Some(o)) = (&out, outs.first()) {
+                std::fs::write(path, o)
+                    .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+            }
+            match r.trap {
+                None => {
+                    println!("{}", show_value(ret.as_deref(), r.result));
+                    eprintln!(
+                        "kplc: {} ns, fuel used {} of {}",
+                        r.duration_ns,
+                        r.fuel - r.fuel_left,
+                        r.fuel
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some((kind, line, col)) => {
+                    eprintln!(
+                        "kplc: trap: {} at line {line}, column {col} (after {} ns)",
+                        trap_name(kind),
+                        r.duration_ns
+                    );
+                    Ok(ExitCode::from(3))
+                }
+            }
+        }
+        KernelCmd::List => {
+            for id in dev.list().map_err(|e| format!("list: {e}"))? {
+                let Ok((info, text)) = dev.info(id) else {
+                    continue;
+                };
+                println!(
+                    "{id} {}: code {} B, data {} B, {} invocations, {} traps, {} ns total{}",
+                    c_str(&info.name),
+                    info.code_size,
+                    info.data_size,
+                    info.invocations,
+                    info.traps,
+                    info.total_ns,
+                    if info.attached != 0 { ", attached" } else { "" }
+                );
+                for l in text.lines() {
+                    println!("    {l}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        KernelCmd::Attach {
+            id,
+            entry,
+            budget_ns,
+        } => {
+            let old = dev
+                .attach(id, &entry, budget_ns)
+                .map_err(|e| format!("attach {id}: {e}"))?;
+            if old != 0 {
+                println!("replaced {old}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        KernelCmd::Detach => {
+            dev.detach().map_err(|e| format!("detach: {e}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        KernelCmd::Stats => {
+            let s = dev.stats().map_err(|e| format!("stats: {e}"))?;
+            println!(
+                "plugin {} invocations {} accepted {} dropped {} traps {}",
+                s.id, s.invocations, s.accepted, s.dropped, s.traps
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        KernelCmd::Cases { file, cases } => cases_cmd(&dev, &file, &cases),
+        KernelCmd::Probe { port, count } => {
+            let got = udp_probe(port, count).map_err(|e| format!("probe: {e}"))?;
+            println!("udp port {port}: received {got} of {count}");
+            Ok(ExitCode::SUCCESS)
+        }
+        KernelCmd::ExpectReject { file, rule } => {
+            let object = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            match dev.load(&object, "adversarial") {
+                Ok(id) => {
+                    let _ = dev.unload(id);
+                    println!("FAIL: {} was loaded", file.display());
+                    Ok(ExitCode::from(1))
+                }
+                Err(e) if e.rule == rule => {
+                    println!("ok: {} rejected: {}", file.display(), e.what);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    println!(
+                        "FAIL: {} rejected with rule `{}`, expected `{rule}`: {e}",
+                        file.display(),
+                        e.rule
+                    );
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        KernelCmd::Stress {
+            file,
+            cycles,
+            entry,
+            args,
+            expect,
+        } => {
+            let object = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let t0 = std::time::Instant::now();
+            let (mut load_ns, mut run_ns, mut unload_ns) = (0u128, 0u128, 0u128);
+            for i in 0..cycles {
+                let t = std::time::Instant::now();
+                let id = dev
+                    .load(&object, "stress")
+                    .map_err(|e| format!("cycle {i}: load: {e}"))?;
+                load_ns += t.elapsed().as_nanos();
+                let t = std::time::Instant::now();
+                let r = dev
+                    .run(id, &entry, &args, &mut [], 0)
+                    .map_err(|e| format!("cycle {i}: run: {e}"))?;
+                run_ns += t.elapsed().as_nanos();
+                if r.trap.is_some() || r.result != expect {
+                    return Err(format!("cycle {i}: got {:?}, want {expect}", r));
+                }
+                let t = std::time::Instant::now();
+                dev.unload(id)
+                    .map_err(|e| format!("cycle {i}: unload: {e}"))?;
+                unload_ns += t.elapsed().as_nanos();
+            }
+            let n = u128::from(cycles.max(1));
+            println!(
+                "stress: {cycles} cycles in {} ms; per cycle: load+verify+link {} us, run {} us, unload {} us",
+                t0.elapsed().as_millis(),
+                load_ns / n / 1000,
+                run_ns / n / 1000,
+                unload_ns / n / 1000
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Datagrams that reach a socket on 127.0.0.1:`port`, sent one at a time
+/// (so the receive queue never overflows); a dropped one costs a 100 ms wait.
+fn udp_probe(port: u16, count: u32) -> std::io::Result<u32> {
+    use std::net::UdpSocket;
+    let rx = UdpSocket::bind(("127.0.0.1", port))?;
+    rx.set_read_timeout(Some(std::time::Duration::from_millis(100)))?;
+    let tx = UdpSocket::bind(("127.0.0.1", 0))?;
+    let mut got = 0;
+    let mut buf = [0u8; 64];
+    for i in 0..count {
+        tx.send_to(&i.to_le_bytes(), ("127.0.0.1", port))?;
+        if let Ok((n, _)) = rx.recv_from(&mut buf)
+            && buf[..n] == i.to_le_bytes()
+        {
+            got += 1;
+        }
+    }
+    Ok(got)
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    if s == "-" {
+        return Vec::new();
+    }
+    (0..s.len() / 2)
+        .filter_map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Runs every case of an example on the kernel and on the host runtime (one
+/// instance each, in order) and compares return values and output bytes
+/// with each other and with the expectation.
+fn cases_cmd(dev: &Device, file: &Path, cases: &Path) -> Result<ExitCode, String> {
+    use crate::run::{CallError, Runner, Value};
+    let object = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let text = std::fs::read_to_string(cases).map_err(|e| format!("{}: {e}", cases.display()))?;
+    let mut host = Runner::load(&object).map_err(|e| format!("host runtime: {e}"))?;
+    host.instance.host.quiet = true;
+    let name = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let id = dev.load(&object, &name).map_err(|e| format!("load: {e}"))?;
+    let (_, desc) = dev.info(id).map_err(|e| format!("info: {e}"))?;
+    let (mut total, mut failed) = (0, 0);
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        total += 1;
+        let field = |k: &str| {
+            line.split(' ')
+                .find_map(|f| f.strip_prefix(&format!("{k}=")))
+                .unwrap_or("-")
+        };
+        let entry = field("entry");
+        let Some((params, ret)) = export_signature(&desc, entry) else {
+            println!("FAIL {name}: no export {entry}");
+            failed += 1;
+            continue;
+        };
+        let input = hex(field("in"));
+        let out_len: usize = field("out_len").parse().unwrap_or(0);
+        let mut scalars = field("args").split(',').filter(|a| *a != "-");
+        let mut regs = [0u64; 6];
+        let mut host_args = Vec::new();
+        let mut kin = Vec::new();
+        for (i, (slice, writable, ty)) in params.iter().enumerate() {
+            if *slice {
+                kin.push(*writable);
+                host_args.push(if *writable {
+                    Value::SliceMut(vec![0; out_len])
+                } else {
+                    Value::Slice(input.iter().map(|b| i128::from(*b)).collect())
+                });
+            } else {
+                let v = parse_u64(scalars.next().unwrap_or("0")).unwrap_or(0);
+                regs[i] = v;
+                host_args.push(if ty == "bool" {
+                    Value::Bool(v != 0)
+                } else {
+                    Value::Int(i128::from(v))
+                });
+            }
+        }
+        let host_ret = match host.call(entry, &mut host_args, kpl_host::DEFAULT_FUEL) {
+            Ok(Some(Value::Int(v))) => v.to_string(),
+            Ok(Some(Value::Bool(b))) => u8::from(b).to_string(),
+            Ok(_) => "-".to_string(),
+            Err(CallError::Trap(t)) => format!("trap{}", t.kind as u8),
+            Err(e) => format!("error: {e}"),
+        };
+        let host_out: Vec<u8> = host_args
+            .iter()
+            .find_map(|a| match a {
+                Value::SliceMut(v) => Some(v.iter().map(|x| *x as u8).collect()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let mut out = vec![0u8; out_len];
+        let mut bufs: Vec<Buf<'_>> = Vec::new();
+        let mut out_slot = Some(&mut out);
+        for w in &kin {
+            bufs.push(if *w {
+                Buf::Out(out_slot.take().map(Vec::as_mut_slice).unwrap_or_default())
+            } else {
+                Buf::In(&input)
+            });
+        }
+        let kernel_ret = match dev.run(id, entry, &regs, &mut bufs, 100_000_000) {
+            Ok(r) => match r.trap {
+                Some((k, _, _)) => format!("trap{k}"),
+                None => match ret.as_deref() {
+                    None => "-".to_string(),
+                    Some("bool") => (r.result & 1).to_string(),
+                    t => show_value(t, r.result),
+                },
+            },
+            Err(e) => format!("error: {e}"),
+        };
+        drop(bufs);
+        let want = field("expect_ret");
+        let want_out = hex(field("expect_out"));
+        let has_out = kin.contains(&true);
+        let ok = kernel_ret == host_ret
+            && kernel_ret == want
+            && (!has_out || (out == host_out && out == want_out));
+        if !ok {
+            failed += 1;
+            println!(
+                "FAIL {name}: `{line}`: kernel {kernel_ret} {}, host {host_ret} {}",
+                hexs(&out),
+                hexs(&host_out)
+            );
+        }
+    }
+    dev.unload(id).map_err(|e| format!("unload: {e}"))?;
+    println!("{name}: {total} cases, {failed} differ (kernel vs host runtime vs expected)");
+    Ok(if failed == 0 && total > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn hexs(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

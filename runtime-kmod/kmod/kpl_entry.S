@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The entry trampoline of the runtime ABI (book/src/runtime/abi.md), the
+ * kernel twin of kpl_host_enter in runtime-kmod/host/src/lib.rs.
+ *
+ * u64 kpl_enter(struct kpl_ctx *ctx, void *data, u64 fuel,
+ *               const void *entry, const u64 args[6]);
+ *
+ * A trap stub restores rsp from ctx->saved_rsp and returns, which lands
+ * just after the call below with the stack as it was.
+ */
+#include <linux/linkage.h>
+#include <asm/nospec-branch.h>
+
+	.text
+SYM_FUNC_START(kpl_enter)
+	push	%rbx
+	push	%rbp
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+	sub	$8, %rsp
+	mov	%rdi, %r15
+	mov	%rsi, %r14
+	mov	%rdx, %r13
+	mov	%rcx, %rax
+	mov	%r8, %r11
+	mov	0(%r11), %rdi
+	mov	8(%r11), %rsi
+	mov	16(%r11), %rdx
+	mov	24(%r11), %rcx
+	mov	32(%r11), %r8
+	mov	40(%r11), %r9
+	lea	-8(%rsp), %r10
+	mov	%r10, 0(%r15)
+	CALL_NOSPEC rax
+	mov	%r13, 0xa8(%r15)
+	add	$8, %rsp
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbp
+	pop	%rbx
+	RET
+SYM_FUNC_END(kpl_enter)
+
+/*
+ * void kpl_spin(u64 n): n iterations of the cheapest loop plugin code can
+ * have (a fuel decrement and a branch), for calibrating fuel per ns.
+ */
+SYM_FUNC_START(kpl_spin)
+	test	%rdi, %rdi
+	jz	2f
+1:	dec	%rdi
+	jnz	1b
+2:	RET
+SYM_FUNC_END(kpl_spin)

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Internal interfaces of kpl.ko: the context block of the runtime ABI
+ * (book/src/runtime/abi.md), the per-invocation host state the imports
+ * see, and the C ABI of the Rust loader core (runtime-kmod/kcore).
+ */
+#ifndef KPL_INTERNAL_H
+#define KPL_INTERNAL_H
+
+#include <linux/types.h>
+#include <linux/build_bug.h>
+#include <linux/stddef.h>
+#include <linux/ratelimit.h>
+#include <linux/refcount.h>
+#include <linux/list.h>
+#include "uapi/kpl.h"
+
+/* The context block, layout fixed by the ABI (offsets asserted below). */
+struct kpl_ctx {
+	u64 saved_rsp;
+	u64 trap_site;
+	u64 data_base;
+	u64 host;		/* struct kpl_inv * */
+	u64 slice_ptr[8];
+	u64 slice_bytes[8];
+	u8 slice_writable[8];
+	u64 fuel_left;
+	u8 stop;
+	u8 _pad[0x4f];
+	u64 len_r[4][8];
+	u64 len_w[4][8];
+} __aligned(64);
+
+static_assert(offsetof(struct kpl_ctx, trap_site) == 0x08);
+static_assert(offsetof(struct kpl_ctx, data_base) == 0x10);
+static_assert(offsetof(struct kpl_ctx, slice_ptr) == 0x20);
+static_assert(offsetof(struct kpl_ctx, slice_bytes) == 0x60);
+static_assert(offsetof(struct kpl_ctx, slice_writable) == 0xa0);
+static_assert(offsetof(struct kpl_ctx, fuel_left) == 0xa8);
+static_assert(offsetof(struct kpl_ctx, stop) == 0xb0);
+static_assert(offsetof(struct kpl_ctx, len_r) == 0x100);
+static_assert(offsetof(struct kpl_ctx, len_w) == 0x200);
+static_assert(sizeof(struct kpl_ctx) == 0x300);
+
+struct kpl_export {
+	char name[64];
+	u32 code_offset;
+	u32 nparams;
+	u8 params[8];	/* scalar code, or 0x80 | 0x40 (writable) | elem code */
+	u8 ret;		/* scalar code, 0xff: none */
+	u8 _pad[7];
+};
+
+/* A loaded plugin. Freed when the last reference goes. */
+struct kpl_plugin {
+	struct list_head node;		/* kpl_plugins, under kpl_lock */
+	refcount_t ref;
+	u32 id;
+	char name[KPL_NAME_LEN];
+	u8 *obj;			/* a copy of the object (for trap lookups, INFO) */
+	size_t obj_len;
+	u8 *code;			/* image in the arena (read + execute) */
+	u32 arena_first, arena_pages;
+	u32 code_len, image_len, rodata_offset, rodata_len;
+	u8 *data;			/* its own statics, vzalloc'd */
+	u32 data_size;
+	struct kpl_export *exports;
+	u32 nexports, nimports;
+	u64 max_stack;
+	struct ratelimit_state log_rs;
+	atomic64_t invocations, traps, total_ns;
+	u32 attached;
+};
+
+/* What the imports reach through ctx->host. */
+struct kpl_inv {
+	struct kpl_plugin *plugin;
+};
+
+/* The context block and the invocation state, in one naturally aligned
+ * 1 KiB allocation. */
+struct kpl_frame {
+	struct kpl_ctx ctx;
+	struct kpl_inv inv;
+};
+static_assert(sizeof(struct kpl_frame) <= 1024);
+
+/* kpl_entry.S */
+u64 kpl_enter(struct kpl_ctx *ctx, void *data, u64 fuel, const void *entry,
+	      const u64 *args);
+void kpl_spin(u64 n);
+
+/* The generated import table's entry type (mirrors kcore's KplHostImport). */
+struct kpl_host_import {
+	const char *module;
+	size_t module_len;
+	const char *name;
+	size_t name_len;
+	u64 hash;
+	const void *func;
+};
+
+/* Rust loader core (runtime-kmod/kcore/src/lib.rs). */
+struct kpl_core_info {
+	u32 code_len, rodata_offset, rodata_len, slots_offset, slot_count;
+	u32 image_len, data_size, export_count, import_count, trap_count;
+	u64 max_stack, hash;
+};
+
+struct kpl_core_error {
+	u32 stage;
+	u32 offset;
+	char rule[16];
+	char msg[192];
+};
+
+int kpl_core_check(const u8 *obj, size_t len, const struct kpl_host_import *t,
+		   size_t nt, struct kpl_core_info *info, struct kpl_core_error *err);
+int kpl_core_write(const u8 *obj, size_t len, const struct kpl_host_import *t,
+		   size_t nt, u8 *image, size_t image_len, u8 *data,
+		   size_t data_len, struct kpl_core_error *err);
+int kpl_core_export(const u8 *obj, size_t len, u32 index, struct kpl_export *out);
+int kpl_core_import(const u8 *obj, size_t len, u32 index, char *buf, size_t buf_len);
+int kpl_core_trap(const u8 *obj, size_t len, u64 site, u32 *kind,
+		  u32 *code_offset, u32 *line, u32 *col);
+int kpl_core_source_file(const u8 *obj, size_t len, char *buf, size_t buf_len);
+void *kpl_kvzalloc(size_t size);
+void kpl_kvfree(void *p);
+
+/* kpl_imports.c */
+extern const struct kpl_host_import *const kpl_import_table;
+extern const size_t kpl_import_count;
+
+#endif

@@ -1,0 +1,139 @@
+#!/bin/sh
+# The kernel module's end-to-end test, run inside the QEMU guest by the
+# initramfs /init that scripts/kernel-test.sh builds. Test files are in /t:
+# kpl.ko, the examples compiled by kplc (+ their cases.txt), the adversarial
+# corpus (/t/adv/NAME.RULE.kpo) and the kernel test plugins.
+# Prints one PASS/FAIL line per check, then `kpltest: N passed, M failed`.
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "PASS: $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# t DESCRIPTION COMMAND...: passes when the command exits 0.
+t() {
+    desc=$1
+    shift
+    if out=$("$@" 2>&1); then ok "$desc"; else bad "$desc: $(echo "$out" | tail -n 5)"; fi
+}
+now_ms() { awk '{printf "%d\n", $1 * 1000}' /proc/uptime; }
+
+echo "== module"
+t "insmod kpl.ko" insmod /t/kpl.ko
+t "/dev/kpl is a character device" test -c /dev/kpl
+t "/proc/kpl is readable" grep -q fuel_per_ms /proc/kpl
+grep fuel_per_ms /proc/kpl
+
+echo "== examples: kernel RUN vs host runtime vs cases.txt"
+for ex in grayscale packet_filter checksum histogram rate_limiter; do
+    t "example $ex" kplc kernel cases "/t/$ex.kpo" "/t/$ex.cases"
+done
+id=$(kplc kernel load /t/grayscale.kpo)
+kplc kernel run "$id" --entry grayscale --in /t/sample.rgb --out-len 6144 --out /tmp/k.raw \
+    --budget-ns 2000000000 >/dev/null 2>&1
+kplc run /t/grayscale.kpo --entry grayscale --in /t/sample.rgb --out-len 6144 --out /tmp/h.raw \
+    >/dev/null 2>&1
+t "grayscale of sample.rgb: kernel bytes == host runtime bytes" cmp /tmp/k.raw /tmp/h.raw
+t "kplc kernel list shows grayscale and its export" sh -c "kplc kernel list | grep -q 'export grayscale(\[\]u8, \[\]mut u8) -> u32'"
+t "/proc/kpl shows grayscale" grep -q " grayscale code " /proc/kpl
+t "unload" kplc kernel unload "$id"
+t "unloaded plugin is gone (ENOENT)" sh -c "kplc kernel run $id --entry grayscale --in /t/sample.rgb 2>&1 | grep -q 'No such file'"
+
+echo "== adversarial corpus: every object rejected with its rule"
+n=0
+for f in /t/adv/*.kpo; do
+    r=${f%.kpo}
+    r=${r##*.}
+    if out=$(kplc kernel expect-reject "$f" "$r" 2>&1); then n=$((n + 1)); else bad "$out"; fi
+done
+[ "$n" -gt 0 ] && ok "adversarial: $n objects rejected with the expected rule"
+head -c 100 /t/sample.rgb >/tmp/garbage.kpo
+t "garbage object refused (EINVAL, with the reason)" sh -c "kplc kernel load /tmp/garbage.kpo 2>&1 | grep -q 'invalid object.*Invalid argument'"
+
+echo "== budget"
+id=$(kplc kernel load /t/spin.kpo)
+kplc kernel run "$id" --entry spin --budget-ns 1000000 2>/tmp/spin.err
+rc=$?
+cat /tmp/spin.err
+ns=$(sed -n 's/.*trap: Budget at line [0-9]*, column [0-9]* (after \([0-9]*\) ns).*/\1/p' /tmp/spin.err)
+if [ "$rc" = 3 ] && [ -n "$ns" ] && [ "$ns" -lt 5000000 ]; then
+    ok "infinite loop trapped (Budget, with its line) within a 1 ms budget: $ns ns"
+else
+    bad "infinite loop with 1 ms budget: rc $rc, $ns ns"
+fi
+t0=$(now_ms)
+kplc kernel run "$id" --entry spin --budget-ns 3000000000 2>/tmp/spin.err
+rc=$?
+t1=$(now_ms)
+cat /tmp/spin.err
+if [ "$rc" = 3 ] && [ $((t1 - t0)) -lt 6000 ]; then
+    ok "infinite loop trapped within a 3 s budget ($((t1 - t0)) ms wall)"
+else
+    bad "infinite loop with a 3 s budget: rc $rc after $((t1 - t0)) ms"
+fi
+t "VM responsive after the loop" sh -c "echo alive | grep -q alive"
+t "run of another export still works" sh -c "[ \"\$(kplc kernel run $id --entry inc --arg 41 2>/dev/null)\" = 42 ]"
+# Unload while another CPU is inside the plugin: the run finishes (trap),
+# the code is freed only afterwards.
+taskset -c 1 kplc kernel run "$id" --entry spin --budget-ns 2000000000 2>/tmp/bg.err &
+bg=$!
+sleep 1
+t "unload while another CPU runs the plugin" kplc kernel unload "$id"
+wait $bg
+t "the running invocation ended with its trap" grep -q "trap: Budget" /tmp/bg.err
+
+echo "== netfilter: IPv4 LOCAL_IN"
+ip link set lo up
+a=$(kplc kernel load /t/udp_block.kpo --name udp_block_a)
+b=$(kplc kernel load /t/udp_block.kpo --name udp_block_b)
+kplc kernel run "$a" --entry block_port --arg 4444 >/dev/null 2>&1
+kplc kernel run "$b" --entry block_port --arg 4444 >/dev/null 2>&1
+t "attach" kplc kernel attach "$a"
+t "UDP to the blocked port is dropped" sh -c "kplc kernel probe --port 4444 --count 10 | grep -q 'received 0 of 10'"
+t "UDP to another port passes" sh -c "kplc kernel probe --port 5555 --count 50 | grep -q 'received 50 of 50'"
+kplc kernel stats
+t "hook counted drops and accepts" sh -c "kplc kernel stats | awk '{ exit !(\$8 >= 10 && \$6 >= 50) }'"
+kplc kernel probe --port 5555 --count 1000 >/tmp/flow.out 2>&1 &
+flow=$!
+kplc kernel probe --port 4444 --count 10 >/tmp/flow-blocked.out 2>&1 &
+flowb=$!
+r=0
+i=0
+while [ $i -lt 50 ]; do
+    kplc kernel attach "$b" >/dev/null || r=1
+    kplc kernel attach "$a" >/dev/null || r=1
+    i=$((i + 1))
+done
+wait $flow
+wait $flowb
+cat /tmp/flow.out /tmp/flow-blocked.out
+t "100 atomic replaces while traffic flows" test $r = 0
+t "no accepted packet lost during the replaces" grep -q "received 1000 of 1000" /tmp/flow.out
+t "no blocked packet passed during the replaces" grep -q "received 0 of 10" /tmp/flow-blocked.out
+t "attached plugin cannot be unloaded (EBUSY)" sh -c "kplc kernel unload $a 2>&1 | grep -q 'busy'"
+t "detach" kplc kernel detach
+t "after detach the port is open" sh -c "kplc kernel probe --port 4444 --count 5 | grep -q 'received 5 of 5'"
+kplc kernel unload "$a"
+kplc kernel unload "$b"
+
+echo "== concurrency: load/run/unload from two processes on two CPUs"
+taskset -c 0 kplc kernel stress /t/spin.kpo --cycles "${KPL_STRESS:-5000}" --entry inc --arg 41 --expect 42 >/tmp/s0 2>&1 &
+p0=$!
+taskset -c 1 kplc kernel stress /t/spin.kpo --cycles "${KPL_STRESS:-5000}" --entry inc --arg 41 --expect 42 >/tmp/s1 2>&1 &
+p1=$!
+wait $p0
+r0=$?
+wait $p1
+r1=$?
+cat /tmp/s0 /tmp/s1
+t "stress on CPU 0" test $r0 = 0
+t "stress on CPU 1" test $r1 = 0
+t "no plugin left behind" sh -c "out=\$(kplc kernel list) && [ -z \"\$out\" ]"
+
+echo "== rmmod"
+t "rmmod kpl" rmmod kpl
+if dmesg | grep -E 'BUG|Oops|WARNING|rcu_sched self-detected stall|rcu.*stall|soft lockup|W\+X pages found|Call Trace' | grep -v 'no W+X'; then
+    bad "kernel log has a BUG, Oops, WARNING, stall, lockup or W+X complaint"
+else
+    ok "kernel log is clean"
+fi
+echo "kpltest: $pass passed, $fail failed"

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# The kernel module's end-to-end test: installs what it needs (idempotently),
+# builds the Rust loader core for the kernel and kpl.ko against Debian's
+# kernel headers, boots Debian's kernel in qemu-system-x86_64 (software
+# emulation) with a busybox initramfs, runs runtime-kmod/kmod/tests/vm-test.sh
+# inside it and checks the serial log. Run by scripts/test-all.sh; needs root
+# (apt-get) on Debian 12. Everything it builds goes under target/kernel/.
+#
+#   scripts/kernel-test.sh            # everything
+#   KPL_SKIP_INSTALL=1 ...            # do not touch packages
+#   KPL_STRESS=N ...                  # load/run/unload cycles per process (default 5000)
+#
+# Last line: `kernel: N passed, M failed`. Exit status 0 only if all passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/target/kernel
+mkdir -p "$OUT"
+t_start=$(date +%s)
+step() { printf '\n--> %s (%ss)\n' "$*" "$(($(date +%s) - t_start))"; }
+die() {
+    echo "kernel-test: $*" >&2
+    echo "kernel: 0 passed, 1 failed"
+    exit 1
+}
+
+apt_install() {
+    local i
+    for i in 1 2; do
+        if DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 \
+            --no-install-recommends "$@" >"$OUT/apt.log" 2>&1; then
+            return 0
+        fi
+        echo "apt-get install failed (attempt $i):" >&2
+        tail -n 5 "$OUT/apt.log" >&2
+        sleep 5
+    done
+    return 1
+}
+
+step "packages"
+# The kernel ABI the headers metapackage points at; headers and image must match.
+kver() { apt-cache depends linux-headers-amd64 2>/dev/null | awk '/Depends: linux-headers-/{sub("linux-headers-","",$2); print $2; exit}'; }
+if [ -z "${KPL_SKIP_INSTALL:-}" ]; then
+    KVER=$(kver || true)
+    if [ -z "$KVER" ]; then
+        apt-get update -qq -o DPkg::Lock::Timeout=300 || apt-get update -qq -o DPkg::Lock::Timeout=300
+        KVER=$(kver)
+    fi
+    [ -n "$KVER" ] || die "cannot find the kernel ABI of linux-headers-amd64"
+    need=()
+    for p in qemu-system-x86 busybox-static cpio "linux-headers-$KVER" rustc-web cargo-web rust-web-src; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+    done
+    if [ ${#need[@]} -gt 0 ]; then
+        echo "installing: ${need[*]}"
+        apt-get update -qq -o DPkg::Lock::Timeout=300 || true
+        apt_install "${need[@]}" || die "apt-get install ${need[*]} failed"
+    fi
+else
+    KVER=$(ls -d /usr/src/linux-headers-*-amd64 | sed 's|.*/linux-headers-||' | sort -V | tail -n 1)
+fi
+KDIR=/usr/src/linux-headers-$KVER
+[ -d "$KDIR" ] || die "no headers in $KDIR"
+echo "kernel $KVER"
+
+step "kernel image"
+VMLINUZ=$OUT/boot/vmlinuz-$KVER
+if [ ! -f "$VMLINUZ" ]; then
+    # The image package is not installed (its hooks want initramfs-tools
+    # and a boot loader): download it and extract only vmlinuz.
+    mkdir -p "$OUT/deb" "$OUT/boot"
+    (cd "$OUT/deb" && rm -f linux-image-*.deb && apt-get download -qq "linux-image-$KVER") ||
+        die "cannot download linux-image-$KVER"
+    dpkg-deb --fsys-tarfile "$OUT"/deb/linux-image-"$KVER"_*.deb |
+        tar -x -C "$OUT/deb" "./boot/vmlinuz-$KVER"
+    mv "$OUT/deb/boot/vmlinuz-$KVER" "$VMLINUZ"
+    rm -rf "$OUT/deb"
+fi
+
+# Checks made on the host (the build's own guarantees), counted with the VM's.
+host_passed=0
+host_failed=0
+hok() { host_passed=$((host_passed + 1)); echo "PASS: $*"; }
+hbad() { host_failed=$((host_failed + 1)); echo "FAIL: $*"; }
+
+step "Rust loader core for the kernel"
+# objtool-clean, only kernel exports referenced, no GOT relocations (or it fails).
+KPL_ALLOW_PANIC_PATH=1 KDIR=$KDIR OUT=$OUT runtime-kmod/kcore/build.sh || die "kcore build failed"
+if [ -s "$OUT/kcore-panic-path" ]; then
+    hbad "the loader core has a panic path (reaches the kernel's panic) in: $(tr '\n' ' ' <"$OUT/kcore-panic-path")"
+else
+    hok "the loader core has no panic path (panic unreferenced)"
+fi
+
+step "kpl.ko"
+# kbuild writes its outputs next to the sources: build a copy under target/.
+rm -rf "$OUT/kmod"
+mkdir -p "$OUT/kmod"
+cp -r runtime-kmod/kmod/Kbuild runtime-kmod/kmod/Makefile runtime-kmod/kmod/*.c \
+    runtime-kmod/kmod/*.h runtime-kmod/kmod/*.S runtime-kmod/kmod/uapi "$OUT/kmod/"
+if ! make -C "$KDIR" M="$OUT/kmod" KPL_CORE_OBJ="$OUT/kplcore.o" modules >"$OUT/kbuild.log" 2>&1; then
+    cat "$OUT/kbuild.log"
+    die "module build failed"
+fi
+if grep -E 'warning|objtool|WARNING' "$OUT/kbuild.log" | grep -v 'Skipping BTF generation'; then
+    die "the module build has warnings"
+fi
+ls -l "$OUT/kmod/kpl.ko"
+hok "kpl.ko builds without kbuild, objtool or modpost warnings"
+
+step "kplc, examples, test plugins, adversarial corpus"
+cargo build --quiet --locked -p kplc
+KPLC=$ROOT/target/debug/kplc
+T=$OUT/initramfs/t
+rm -rf "$OUT/initramfs"
+mkdir -p "$T/adv" "$OUT/initramfs/bin" "$OUT/initramfs/lib64" "$OUT/initramfs/lib/x86_64-linux-gnu" \
+    "$OUT/initramfs/proc" "$OUT/initramfs/sys" "$OUT/initramfs/dev" "$OUT/initramfs/tmp"
+for ex in grayscale packet_filter checksum histogram rate_limiter; do
+    "$KPLC" build "examples/$ex/$ex.kpl" -o "$T/$ex.kpo"
+    cp "examples/$ex/cases.txt" "$T/$ex.cases"
+done
+cp examples/grayscale/sample.rgb "$T/"
+for p in spin udp_block; do
+    "$KPLC" build "runtime-kmod/kmod/tests/$p.kpl" -o "$T/$p.kpo"
+done
+KPL_ADVERSARIAL_DIR="$T/adv" cargo test --quiet --locked -p kplc --test adversarial >"$OUT/adversarial.log" 2>&1 ||
+    { cat "$OUT/adversarial.log"; die "the adversarial corpus does not pass on the host"; }
+echo "$(ls "$T/adv" | wc -l) adversarial objects"
+
+step "initramfs"
+R=$OUT/initramfs
+cp "$OUT/kmod/kpl.ko" "$T/"
+cp /bin/busybox "$R/bin/busybox"
+cp "$KPLC" "$R/bin/kplc"
+strip "$R/bin/kplc"
+for lib in $(ldd "$KPLC" | awk '/=>/ {print $3} /ld-linux/ {print $1}'); do
+    cp -L "$lib" "$R$lib"
+done
+cp runtime-kmod/kmod/tests/vm-test.sh "$R/vm-test.sh"
+cat >"$R/init" <<EOF
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+export PATH=/bin KPL_STRESS=${KPL_STRESS:-5000}
+echo "KPL: guest up at \$(cut -d' ' -f1 /proc/uptime) s"
+sh /vm-test.sh
+echo "KPL: ---- dmesg ----"
+dmesg
+echo "KPL: ---- end of dmesg ----"
+echo "KPL: DONE at \$(cut -d' ' -f1 /proc/uptime) s"
+poweroff -f
+EOF
+chmod +x "$R/init"
+(cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) >"$OUT/initrd.cpio.gz"
+ls -l "$OUT/initrd.cpio.gz"
+
+step "boot in QEMU (TCG)"
+LOG=$OUT/serial.log
+# panic=-1 oops=panic: any oops reboots at once, and -no-reboot makes that
+# a QEMU exit, so a crash fails fast. KVM is not used (see runtime-kmod/README.md).
+timeout --foreground -k 5 "${KPL_QEMU_TIMEOUT:-480}" qemu-system-x86_64 \
+    -accel tcg -cpu max -m 1G -smp 2 \
+    -kernel "$VMLINUZ" -initrd "$OUT/initrd.cpio.gz" \
+    -append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4" \
+    -nographic -no-reboot -nodefaults -serial stdio -monitor none \
+    </dev/null >"$LOG" 2>&1 || echo "qemu exit status $?"
+grep -E '^(PASS|FAIL|==|stress:|udp port|kplc: trap|plugin )|fuel_per_ms' "$LOG" || true
+
+step "serial log"
+passed=$(sed -n 's/^kpltest: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$LOG" | tail -n 1)
+failed=$(sed -n 's/^kpltest: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$LOG" | tail -n 1)
+passed=$((${passed:-0} + host_passed))
+failed=$((${failed:-0} + host_failed))
+if ! grep -q '^KPL: DONE' "$LOG" || [ -z "$(grep '^kpltest:' "$LOG")" ]; then
+    echo "the guest did not finish the test (crash or timeout); last lines:"
+    tail -n 40 "$LOG"
+    failed=$((failed + 1))
+fi
+if grep -nE 'BUG:|Oops|WARNING:|rcu.*stall|soft lockup|hung_task|W\+X pages found|Kernel panic|Call Trace' "$LOG" |
+    grep -v 'no W+X pages found'; then
+    echo "the kernel log has a BUG, Oops, WARNING, stall, lockup or W+X complaint"
+    failed=$((failed + 1))
+fi
+echo "kernel test: $(($(date +%s) - t_start)) s wall; serial log in $LOG"
+echo "kernel: ${passed} passed, ${failed} failed"
+[ "$failed" = 0 ]
