@@ -156,7 +156,9 @@ enum Fact {
 pub struct State {
     reached: bool,
     regs: [Sym; 16],
+    /// `facts[..nfacts]` hold; the rest are `Fact::None`.
     facts: [Fact; MAX_FACTS],
+    nfacts: u8,
     /// At a loop header: the registers that change around the loop (they
     /// get a fresh value at the header); only used in the header bank.
     phis: u16,
@@ -176,6 +178,7 @@ impl State {
         reached: false,
         regs: [0; 16],
         facts: [Fact::None; MAX_FACTS],
+        nfacts: 0,
         phis: 0,
         header: false,
         stack: [(0, 0); 8],
@@ -192,13 +195,18 @@ impl State {
         s
     }
 
+    /// The facts that hold here.
+    fn facts(&self) -> &[Fact] {
+        self.facts.get(..usize::from(self.nfacts)).unwrap_or(&[])
+    }
+
     fn add(&mut self, f: Fact) {
-        if self.facts.contains(&f) {
+        if self.has(f) {
             return;
         }
-        // Make room: first forget facts about values no register can reach
-        // any more, then (rarely) the oldest fact. Forgetting is always safe.
-        if !self.facts.contains(&Fact::None) {
+        if usize::from(self.nfacts) >= MAX_FACTS {
+            // Make room: forget facts about values no register or stack
+            // slot holds any more. Forgetting is always safe.
             let regs = self.regs;
             let stack = self.stack;
             let held = |v: Sym| regs.contains(&v) || stack.iter().any(|e| e.1 == v);
@@ -208,26 +216,43 @@ impl State {
                     *x = Fact::None;
                 }
             }
+            self.compact();
         }
-        let free = self
-            .facts
-            .iter()
-            .position(|x| *x == Fact::None)
-            .or_else(|| self.facts.iter().position(|x| matches!(x, Fact::Const(..))));
-        match free.and_then(|i| self.facts.get_mut(i)) {
-            Some(slot) => *slot = f,
-            None => {
-                // Full: forget the oldest fact (losing facts is always safe).
-                self.facts.rotate_left(1);
-                if let Some(last) = self.facts.last_mut() {
-                    *last = f;
-                }
+        if let Some(slot) = self.facts.get_mut(usize::from(self.nfacts)) {
+            *slot = f;
+            self.nfacts = self.nfacts.saturating_add(1);
+        } else if let Some(c) = self.facts.iter_mut().find(|x| matches!(x, Fact::Const(..))) {
+            // Still full: a constant is the cheapest fact to lose.
+            *c = f;
+        } else {
+            // Or else the oldest.
+            self.facts.rotate_left(1);
+            if let Some(last) = self.facts.last_mut() {
+                *last = f;
             }
         }
     }
 
+    /// Closes the gaps `Fact::None` left, keeping the order (oldest first).
+    fn compact(&mut self) {
+        let mut kept = 0usize;
+        for i in 0..MAX_FACTS {
+            let f = self.facts.get(i).copied().unwrap_or(Fact::None);
+            if f != Fact::None {
+                if let Some(slot) = self.facts.get_mut(kept) {
+                    *slot = f;
+                }
+                kept = kept.saturating_add(1);
+            }
+        }
+        for slot in self.facts.iter_mut().skip(kept) {
+            *slot = Fact::None;
+        }
+        self.nfacts = u8::try_from(kept).unwrap_or(0);
+    }
+
     fn has(&self, f: Fact) -> bool {
-        self.facts.contains(&f)
+        self.facts().contains(&f)
     }
 
     fn sym(&self, r: u8) -> Sym {
@@ -268,13 +293,18 @@ impl State {
         // Only what holds on both paths holds after the join. States that
         // share a history mostly keep a fact in the same place: look there
         // first.
-        for (f, same_place) in self.facts.iter_mut().zip(other.facts) {
-            if *f != Fact::None && *f != same_place && !other.has(*f) {
+        let mut dropped = false;
+        let n = usize::from(self.nfacts);
+        for (f, same_place) in self.facts.iter_mut().take(n).zip(other.facts) {
+            if *f != same_place && !other.has(*f) {
                 *f = Fact::None;
-                changed = true;
+                dropped = true;
             }
         }
-        changed
+        if dropped {
+            self.compact();
+        }
+        changed || dropped
     }
 }
 
@@ -787,16 +817,54 @@ fn verify_function(cx: &Ctx<'_, '_>, w: &mut Work<'_>, info: &FuncInfo) -> Resul
             }
         }
     }
+    // The rules that do not depend on dataflow facts, once.
+    for j in 0..fi.len() {
+        check_static(cx, &fr, w.flags, fi, j)?;
+    }
+    // Every pass checks as it goes: a pass that changes no loop-header
+    // information ran on the fixed point, so its checks are the verdict
+    // (a loop-free function needs one pass). An error in a pass that was
+    // not yet at the fixed point may be premature: then iterate without
+    // checks to the fixed point and check once more.
     let mut passes = 0u32;
     loop {
-        let changed = pass(cx, w, &fr, fi, false)?;
-        passes = passes.saturating_add(1);
-        if !changed || passes > 64 {
+        next_pass(w, &fr, &mut passes);
+        match pass(cx, w, &fr, fi, true) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {}
+            Err(_) => break,
+        }
+    }
+    loop {
+        next_pass(w, &fr, &mut passes);
+        if !pass(cx, w, &fr, fi, false)? {
             break;
         }
     }
-    pass(cx, w, &fr, fi, true)?;
-    Ok(())
+    pass(cx, w, &fr, fi, true).map(|_| ())
+}
+
+/// Passes before the loop-header information is widened: the fixed point
+/// takes about one pass per level of loop nesting, and widening bounds the
+/// verifier's time to `MAX_PASSES + 2` linear passes whatever the code.
+const MAX_PASSES: u32 = 12;
+
+/// Counts a pass; past [`MAX_PASSES`], every branch target becomes a loop
+/// header at which every register and stack slot gets a fresh value. That
+/// only forgets (facts about values still hold), so it is sound, and it is
+/// the top of the header lattice, so the next pass changes nothing.
+fn next_pass(w: &mut Work<'_>, fr: &Frame, passes: &mut u32) {
+    *passes = passes.saturating_add(1);
+    if *passes <= MAX_PASSES {
+        return;
+    }
+    for slot in 0..fr.targets {
+        if let Some(h) = w.states.get_mut(bank_index(1, slot, w.nt)) {
+            h.header = true;
+            h.phis = u16::MAX;
+            h.changed_all = true;
+        }
+    }
 }
 
 fn bank_index(bank: usize, slot: usize, nt: usize) -> usize {
@@ -876,9 +944,6 @@ fn pass(
         if !st.reached {
             // Unreachable code is still decoded and must obey the static rules.
             st = State::entry(at);
-        }
-        if check {
-            check_static(cx, fr, w.flags, fi, j)?;
         }
         transfer(cx, fr, &mut st, at, d.len, &d.op, check)?;
         match d.op {
@@ -1030,7 +1095,7 @@ fn branch_facts(st: &State, prev: Option<Op>, cc: Cond) -> EdgeFacts {
             src,
         } => {
             let (i, len) = (st.sym(dst), st.sym(src));
-            for f in st.facts {
+            for &f in st.facts() {
                 match f {
                     Fact::LenOf { len: l, h, w, s } if l == len => {
                         add_below(Fact::Below { idx: i, h, w, s })
@@ -1418,7 +1483,7 @@ fn transfer(
             let reach = match mem.index {
                 None => Some(i64::from(mem.size)),
                 Some((ir, scale)) => st
-                    .facts
+                    .facts()
                     .iter()
                     .filter_map(|f| match *f {
                         Fact::BelowConst { idx, n } if idx == st.sym(ir) => Some(n),
@@ -1553,7 +1618,7 @@ fn check_mem(
             Some((ir, scale)) => {
                 // The tightest bound known for the index.
                 let n = st
-                    .facts
+                    .facts()
                     .iter()
                     .filter_map(|f| match *f {
                         Fact::BelowConst { idx, n } if idx == st.sym(ir) => Some(n),
@@ -1603,7 +1668,7 @@ fn check_mem(
         }
         Base::Reg(b) => {
             let v = st.sym(b);
-            if let Some(off) = st.facts.iter().find_map(|f| match *f {
+            if let Some(off) = st.facts().iter().find_map(|f| match *f {
                 Fact::Rodata { base, off } if base == v => Some(off),
                 _ => None,
             }) {
@@ -1611,7 +1676,7 @@ fn check_mem(
                 if write || span(u64::from(avail)).is_none_or(|e| e > u64::from(avail)) {
                     return bad("access outside read-only data");
                 }
-            } else if let Some(h) = st.facts.iter().find_map(|f| match *f {
+            } else if let Some(h) = st.facts().iter().find_map(|f| match *f {
                 Fact::BaseOf { base, h } if base == v => Some(h),
                 _ => None,
             }) {
@@ -1622,7 +1687,7 @@ fn check_mem(
                     return bad("slice access not by whole elements");
                 }
                 let i = st.sym(ir);
-                let proved = st.facts.iter().any(|f| {
+                let proved = st.facts().iter().any(|f| {
                     matches!(*f, Fact::Below { idx, h: fh, w, s }
                         if idx == i && fh == h && s == scale && (w || !write))
                 });
