@@ -46,5 +46,25 @@ cargo run --quiet -p kplc -- run examples/grayscale/grayscale.kpl --entry graysc
     --in examples/grayscale/sample.rgb --out-len 6144 --out "$out"
 rm -f "$out"
 
+step "kernel module: build, boot Debian's kernel in QEMU, test inside (scripts/kernel-test.sh)"
+# Its own pass/fail counts join the total; a failure there fails the run
+# after the summary line. Needs root and Debian 12 (apt-get); elsewhere set
+# KPL_SKIP_KERNEL=1 to leave it out.
+kernel_failed=0
+if [ -z "${KPL_SKIP_KERNEL:-}" ]; then
+    klog="$(mktemp)"
+    scripts/kernel-test.sh 2>&1 | tee "$klog" || kernel_failed=1
+    kp=$(sed -n 's/^kernel: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$klog" | tail -n 1)
+    kf=$(sed -n 's/^kernel: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$klog" | tail -n 1)
+    rm -f "$klog"
+    if [ -z "$kp" ]; then kp=0; kf=1; fi
+    if [ "$kernel_failed" = 1 ] && [ "${kf:-0}" = 0 ]; then kf=1; fi
+    passed=$((passed + kp))
+    failed=$((failed + kf))
+else
+    echo "skipped (KPL_SKIP_KERNEL is set)"
+fi
+
 echo
 echo "tests: ${passed} passed, ${failed} failed"
+[ "$kernel_failed" = 0 ]

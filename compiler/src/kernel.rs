@@ -62,6 +62,10 @@ pub enum KernelCmd {
     Stats,
     #[command(hide = true)]
     Cases { file: PathBuf, cases: PathBuf },
+    /// Drops to uid/gid 65534 (keeping the open device) and checks that
+    /// load, unload, run and attach are refused with EPERM and list is not.
+    #[command(hide = true)]
+    Unprivileged { file: PathBuf },
     #[command(hide = true)]
     ExpectReject { file: PathBuf, rule: String },
     /// Sends `count` UDP datagrams to 127.0.0.1:`port`, one at a time, and
@@ -523,6 +527,29 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         KernelCmd::Cases { file, cases } => cases_cmd(&dev, &file, &cases),
+        KernelCmd::Unprivileged { file } => {
+            let object = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            // SAFETY: plain system calls that change this process's credentials.
+            let rc = unsafe {
+                libc::setgroups(0, std::ptr::null());
+                libc::setgid(65534) | libc::setuid(65534)
+            };
+            if rc != 0 {
+                return Err("cannot drop privileges".to_string());
+            }
+            let eperm = |r: Result<(), KernelError>, what: &str| match r {
+                Err(e) if e.errno == libc::EPERM => Ok(()),
+                other => Err(format!("unprivileged {what}: {other:?}, expected EPERM")),
+            };
+            eperm(dev.load(&object, "x").map(|_| ()), "load")?;
+            eperm(dev.unload(1), "unload")?;
+            eperm(dev.run(1, "inc", &[1], &mut [], 0).map(|_| ()), "run")?;
+            eperm(dev.attach(1, "filter", 0).map(|_| ()), "attach")?;
+            eperm(dev.detach(), "detach")?;
+            dev.list().map_err(|e| format!("unprivileged list: {e}"))?;
+            println!("unprivileged: load, unload, run, attach and detach refused; list allowed");
+            Ok(ExitCode::SUCCESS)
+        }
         KernelCmd::Probe { port, count } => {
             let got = udp_probe(port, count).map_err(|e| format!("probe: {e}"))?;
             println!("udp port {port}: received {got} of {count}");
@@ -560,6 +587,7 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
             let object = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let t0 = std::time::Instant::now();
             let (mut load_ns, mut run_ns, mut unload_ns) = (0u128, 0u128, 0u128);
+            let mut invoke_ns = 0u128;
             for i in 0..cycles {
                 let t = std::time::Instant::now();
                 let id = dev
@@ -571,6 +599,7 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
                     .run(id, &entry, &args, &mut [], 0)
                     .map_err(|e| format!("cycle {i}: run: {e}"))?;
                 run_ns += t.elapsed().as_nanos();
+                invoke_ns += u128::from(r.duration_ns);
                 if r.trap.is_some() || r.result != expect {
                     return Err(format!("cycle {i}: got {:?}, want {expect}", r));
                 }
@@ -581,10 +610,12 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
             }
             let n = u128::from(cycles.max(1));
             println!(
-                "stress: {cycles} cycles in {} ms; per cycle: load+verify+link {} us, run {} us, unload {} us",
+                "stress: {cycles} cycles in {} ms; per cycle: load+verify+link {} us, \
+                 RUN ioctl {} us (invoke in the kernel {} ns), unload {} us",
                 t0.elapsed().as_millis(),
                 load_ns / n / 1000,
                 run_ns / n / 1000,
+                invoke_ns / n,
                 unload_ns / n / 1000
             );
             Ok(ExitCode::SUCCESS)

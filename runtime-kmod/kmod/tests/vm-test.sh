@@ -23,6 +23,9 @@ t "/dev/kpl is a character device" test -c /dev/kpl
 t "/proc/kpl is readable" grep -q fuel_per_ms /proc/kpl
 grep fuel_per_ms /proc/kpl
 
+t "without CAP_SYS_ADMIN: load/unload/run/attach/detach refused (EPERM), list allowed" \
+    kplc kernel unprivileged /t/spin.kpo
+
 echo "== examples: kernel RUN vs host runtime vs cases.txt"
 for ex in grayscale packet_filter checksum histogram rate_limiter; do
     t "example $ex" kplc kernel cases "/t/$ex.kpo" "/t/$ex.cases"
