@@ -94,7 +94,10 @@ fn baseline_is_accepted() {
 }
 
 fn rejects(name: &str, body: &[u8], frame: u32, sites: &[TrapKind], imports: usize, rule: Rule) {
-    let bytes = object(body, frame, sites, imports);
+    rejects_object(name, &object(body, frame, sites, imports), rule);
+}
+
+fn rejects_object(name: &str, bytes: &[u8], rule: Rule) {
     // The kernel test loads the same corpus into kpl.ko (scripts/kernel-test.sh).
     if let Some(dir) = std::env::var_os("KPL_ADVERSARIAL_DIR") {
         let file: String = name
@@ -103,11 +106,11 @@ fn rejects(name: &str, body: &[u8], frame: u32, sites: &[TrapKind], imports: usi
             .collect();
         std::fs::write(
             std::path::Path::new(&dir).join(format!("{file}.{rule}.kpo")),
-            &bytes,
+            bytes,
         )
         .expect("write the corpus");
     }
-    assert_eq!(check(&bytes), Err(rule), "{name}");
+    assert_eq!(check(bytes), Err(rule), "{name}");
 }
 
 #[test]
@@ -443,4 +446,44 @@ fn frame_larger_than_declared() {
     assert_eq!(check(&kplc::kpo::write(&parts)), Ok(()));
     parts.functions[0].stack_bound = 16;
     assert_eq!(check(&kplc::kpo::write(&parts)), Err(Rule::Stack));
+}
+
+/// Two functions `f` | `g` cut out of one body at `split` (an offset in the
+/// code, after `f`'s `endbr64`).
+fn two_functions(body: &[u8], split: u32) -> Vec<u8> {
+    let mut parts = object_parts(body, 0, &[], 0);
+    let whole = parts.functions[0].code_len;
+    parts.functions[0].code_len = split;
+    parts.functions.push(FunctionEntry {
+        name: "g".into(),
+        code_offset: split,
+        code_len: whole - split,
+        stack_bound: 8,
+    });
+    kplc::kpo::write(&parts)
+}
+
+#[test]
+fn function_boundaries() {
+    // g alone is fine: endbr64; ret.
+    let g = [ENDBR.as_slice(), &[0xc3]].concat();
+    // f: mov eax, 1 and no ret, so it runs on into g, whose ret would then
+    // pop f's frame contents as a return address.
+    let body = [&[0xb8, 1, 0, 0, 0][..], &g].concat();
+    rejects_object(
+        "fall off a function's end",
+        &two_functions(&body, 9),
+        Rule::Branch,
+    );
+    // f's last instruction, mov eax, imm32, swallows g's endbr64 as its
+    // immediate: it straddles the boundary and runs on into g's ret.
+    let body = [&[0xb8][..], &g].concat();
+    rejects_object(
+        "instruction across a function boundary",
+        &two_functions(&body, 5),
+        Rule::Decode,
+    );
+    // The same bytes with f ending in a ret are accepted.
+    let body = [&[0xb8, 1, 0, 0, 0, 0xc3][..], &g].concat();
+    assert_eq!(check(&two_functions(&body, 10)), Ok(()));
 }
