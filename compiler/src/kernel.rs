@@ -66,6 +66,11 @@ pub enum KernelCmd {
     /// load, unload, run and attach are refused with EPERM and list is not.
     #[command(hide = true)]
     Unprivileged { file: PathBuf },
+    /// Malformed ioctls (bad lengths, pointers, counts, names): each must
+    /// fail with its errno. FILE: an object exporting
+    /// `grayscale([]u8, []mut u8) -> u32`.
+    #[command(hide = true)]
+    BadInput { file: PathBuf },
     #[command(hide = true)]
     ExpectReject { file: PathBuf, rule: String },
     /// Sends `count` UDP datagrams to 127.0.0.1:`port`, one at a time, and
@@ -76,6 +81,15 @@ pub enum KernelCmd {
         port: u16,
         #[arg(long)]
         count: u32,
+    },
+    /// Listens on 127.0.0.1:`port` and connects to it from source port
+    /// `src`; prints whether the handshake completed within 500 ms.
+    #[command(hide = true)]
+    TcpProbe {
+        #[arg(long)]
+        port: u16,
+        #[arg(long)]
+        src: u16,
     },
     #[command(hide = true)]
     Stress {
@@ -527,6 +541,7 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         KernelCmd::Cases { file, cases } => cases_cmd(&dev, &file, &cases),
+        KernelCmd::BadInput { file } => bad_input(&dev, &file),
         KernelCmd::Unprivileged { file } => {
             let object = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             // SAFETY: plain system calls that change this process's credentials.
@@ -548,6 +563,16 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
             eperm(dev.detach(), "detach")?;
             dev.list().map_err(|e| format!("unprivileged list: {e}"))?;
             println!("unprivileged: load, unload, run, attach and detach refused; list allowed");
+            Ok(ExitCode::SUCCESS)
+        }
+        KernelCmd::TcpProbe { port, src } => {
+            let _listener = std::net::TcpListener::bind(("127.0.0.1", port))
+                .map_err(|e| format!("listen on {port}: {e}"))?;
+            let ok = tcp_connect(port, src, 500).map_err(|e| format!("connect: {e}"))?;
+            println!(
+                "tcp port {port} from {src}: {}",
+                if ok { "connected" } else { "timed out" }
+            );
             Ok(ExitCode::SUCCESS)
         }
         KernelCmd::Probe { port, count } => {
@@ -641,6 +666,241 @@ fn udp_probe(port: u16, count: u32) -> std::io::Result<u32> {
         }
     }
     Ok(got)
+}
+
+/// Sends malformed requests; every one must fail with the expected errno.
+fn bad_input(dev: &Device, file: &Path) -> Result<ExitCode, String> {
+    let object = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut failures = Vec::new();
+    let mut n = 0;
+    let mut expect = |what: &str, got: Result<(), i32>, want: i32| {
+        n += 1;
+        if got != Err(want) {
+            failures.push(format!("{what}: got {got:?}, want errno {want}"));
+        }
+    };
+    let bad_ptr = 0x10u64;
+    let mut l = KplLoad::zeroed();
+    expect("load of 0 bytes", dev.ioctl(IOC_LOAD, &mut l), libc::EINVAL);
+    l.obj_len = MAX_OBJECT as u32 + 1;
+    l.obj_ptr = object.as_ptr() as u64;
+    expect(
+        "load over the limit",
+        dev.ioctl(IOC_LOAD, &mut l),
+        libc::EINVAL,
+    );
+    l.obj_len = object.len() as u32;
+    l.obj_ptr = bad_ptr;
+    expect(
+        "load from a bad pointer",
+        dev.ioctl(IOC_LOAD, &mut l),
+        libc::EFAULT,
+    );
+    l.obj_ptr = object.as_ptr() as u64;
+    l.obj_len = object.len() as u32 - 1;
+    expect(
+        "load of a truncated object",
+        dev.ioctl(IOC_LOAD, &mut l),
+        libc::EINVAL,
+    );
+    // A name without its NUL is cut, not overrun.
+    l.obj_len = object.len() as u32;
+    l.name = [b'A'; NAME_LEN];
+    dev.ioctl(IOC_LOAD, &mut l)
+        .map_err(|e| format!("load with an unterminated name: errno {e}"))?;
+    let id = l.id;
+    let mut r = KplRun::zeroed();
+    r.id = u32::MAX;
+    put_str(&mut r.entry, "grayscale");
+    expect(
+        "run of a missing plugin",
+        dev.ioctl(IOC_RUN, &mut r),
+        libc::ENOENT,
+    );
+    r.id = id;
+    r.nbufs = MAX_BUFS as u32 + 1;
+    expect(
+        "run with 9 buffers",
+        dev.ioctl(IOC_RUN, &mut r),
+        libc::EINVAL,
+    );
+    r.nbufs = 0;
+    expect(
+        "run without the slices",
+        dev.ioctl(IOC_RUN, &mut r),
+        libc::EINVAL,
+    );
+    r.budget_ns = MAX_BUDGET_NS + 1;
+    expect(
+        "run over the budget limit",
+        dev.ioctl(IOC_RUN, &mut r),
+        libc::EINVAL,
+    );
+    r.budget_ns = 0;
+    r.nbufs = 2;
+    r.bufs[0] = KplBuf {
+        ptr: bad_ptr,
+        len: 3,
+    };
+    r.bufs[1] = KplBuf {
+        ptr: bad_ptr,
+        len: 1,
+    };
+    expect(
+        "run with a bad slice pointer",
+        dev.ioctl(IOC_RUN, &mut r),
+        libc::EFAULT,
+    );
+    r.bufs[0].len = u64::MAX;
+    expect(
+        "run with a huge slice",
+        dev.ioctl(IOC_RUN, &mut r),
+        libc::EINVAL,
+    );
+    r.entry = [b'g'; ENTRY_LEN];
+    expect(
+        "run of an unterminated entry name",
+        dev.ioctl(IOC_RUN, &mut r),
+        libc::ESRCH,
+    );
+    let mut li = KplList::zeroed();
+    li.cap = 1 << 20;
+    expect(
+        "list with a huge capacity",
+        dev.ioctl(IOC_LIST, &mut li),
+        libc::EINVAL,
+    );
+    li.cap = 4;
+    li.ids_ptr = bad_ptr;
+    expect(
+        "list into a bad pointer",
+        dev.ioctl(IOC_LIST, &mut li),
+        libc::EFAULT,
+    );
+    let mut inf = KplInfo::zeroed();
+    inf.id = id;
+    inf.text_cap = 1 << 20;
+    expect(
+        "info with a huge text",
+        dev.ioctl(IOC_INFO, &mut inf),
+        libc::EINVAL,
+    );
+    inf.text_cap = 64;
+    inf.text_ptr = bad_ptr;
+    expect(
+        "info into a bad pointer",
+        dev.ioctl(IOC_INFO, &mut inf),
+        libc::EFAULT,
+    );
+    let mut a = KplAttach::zeroed();
+    a.hook = 99;
+    a.id = id;
+    put_str(&mut a.entry, "grayscale");
+    expect(
+        "attach to an unknown hook",
+        dev.ioctl(IOC_ATTACH, &mut a),
+        libc::EINVAL,
+    );
+    a.hook = HOOK_IPV4_LOCAL_IN;
+    expect(
+        "attach of a non-filter export",
+        dev.ioctl(IOC_ATTACH, &mut a),
+        libc::EINVAL,
+    );
+    let mut h = KplHook::zeroed();
+    h.hook = HOOK_IPV4_LOCAL_IN;
+    expect(
+        "detach with nothing attached",
+        dev.ioctl(IOC_DETACH, &mut h),
+        libc::ENOENT,
+    );
+    let mut x = KplId::zeroed();
+    expect(
+        "unknown ioctl",
+        dev.ioctl(IOC_UNLOAD + 0x100, &mut x),
+        libc::ENOTTY,
+    );
+    // SAFETY: a NULL argument; the kernel must answer EFAULT.
+    let rc = unsafe { libc::ioctl(dev.file.as_raw_fd(), IOC_RUN as libc::c_ulong, 0usize) };
+    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+    expect(
+        "NULL argument",
+        if rc < 0 { Err(errno) } else { Ok(()) },
+        libc::EFAULT,
+    );
+    dev.unload(id).map_err(|e| format!("unload: {e}"))?;
+    for f in &failures {
+        println!("FAIL: {f}");
+    }
+    println!(
+        "bad input: {n} malformed requests, {} not refused as expected",
+        failures.len()
+    );
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Connects to 127.0.0.1:`port` from 127.0.0.1:`src` (a fixed source
+/// port, so a filter can let the replies through); true if the handshake
+/// completes within `timeout_ms`.
+fn tcp_connect(port: u16, src: u16, timeout_ms: i32) -> std::io::Result<bool> {
+    let last = std::io::Error::last_os_error;
+    let addr = |p: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: p.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from_be_bytes([127, 0, 0, 1]).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: plain socket calls on a descriptor this function owns and
+    // closes; every pointer is to a local of the size passed with it.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_NONBLOCK, 0);
+        if fd < 0 {
+            return Err(last());
+        }
+        let one: libc::c_int = 1;
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_REUSEADDR,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+        let from = addr(src);
+        let to = addr(port);
+        let result = if libc::bind(fd, (&from as *const libc::sockaddr_in).cast(), len) != 0 {
+            Err(last())
+        } else if libc::connect(fd, (&to as *const libc::sockaddr_in).cast(), len) == 0 {
+            Ok(true)
+        } else if *libc::__errno_location() != libc::EINPROGRESS {
+            Err(last())
+        } else {
+            let mut p = libc::pollfd {
+                fd,
+                events: libc::POLLOUT,
+                revents: 0,
+            };
+            let n = libc::poll(&mut p, 1, timeout_ms);
+            let mut err: libc::c_int = 0;
+            let mut elen = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_ERROR,
+                (&mut err as *mut libc::c_int).cast(),
+                &mut elen,
+            );
+            Ok(n == 1 && err == 0)
+        };
+        libc::close(fd);
+        result
+    }
 }
 
 fn hex(s: &str) -> Vec<u8> {

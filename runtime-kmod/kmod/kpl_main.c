@@ -44,12 +44,17 @@
 #include <linux/skbuff.h>
 #include <net/net_namespace.h>
 #include <asm/sync_core.h>
+#include <asm/pgtable.h>
 #include "kpl_internal.h"
 
 extern u8 kpl_arena[], kpl_arena_end[];	/* kpl_arena.S */
 
 #define KPL_ARENA_PAGES 256u		/* 1 MiB, see kpl_arena.S */
 #define KPL_MAX_PACKET 2048u		/* bytes of a packet a hook plugin sees */
+/* Hooks run in softirq on the 16 KiB IRQ stack under the network stack's
+ * own frames: a hook plugin may use at most this much (RUN allows the
+ * verifier's whole limit, 8 KiB, from the ioctl's shallow stack). */
+#define KPL_HOOK_MAX_STACK 4096u
 
 static DEFINE_MUTEX(kpl_lock);		/* plugins list, ids, arena, hooks */
 static LIST_HEAD(kpl_plugins);
@@ -732,6 +737,9 @@ static long kpl_ioctl_attach(struct kpl_attach __user *uarg)
 	ret = -EINVAL;
 	if (!e || e->nparams != 1 || e->params[0] != (0x80 | 1) || e->ret == 0xff)
 		goto unlock;
+	ret = -E2BIG;
+	if (p->max_stack > KPL_HOOK_MAX_STACK)
+		goto unlock;
 	if (!kpl_hook_registered) {
 		ret = nf_register_net_hook(&init_net, &kpl_nf_ops);
 		if (ret)
@@ -851,6 +859,39 @@ static struct miscdevice kpl_misc = {
 	.mode = 0600,
 };
 
+/*
+ * The protection of `n` pages from `va` as "rwx" letters, the union over
+ * the pages ('?' if one is not mapped): how /proc/kpl shows W^X holds.
+ */
+static void kpl_prot(const u8 *va, u32 n, bool direct_alias, char out[4])
+{
+	bool w = false, x = false, missing = false;
+	unsigned int level;
+	u32 i;
+
+	for (i = 0; i < n; i++) {
+		const u8 *a = va + (size_t)i * PAGE_SIZE;
+		pte_t *pte;
+
+		if (direct_alias) {
+			struct page *pg = vmalloc_to_page(a);
+
+			a = pg ? page_address(pg) : NULL;
+		}
+		pte = a ? lookup_address((unsigned long)a, &level) : NULL;
+		if (!pte || !(pte_flags(*pte) & _PAGE_PRESENT)) {
+			missing = true;
+			continue;
+		}
+		w |= !!(pte_flags(*pte) & _PAGE_RW);
+		x |= !(pte_flags(*pte) & _PAGE_NX);
+	}
+	out[0] = missing ? '?' : 'r';
+	out[1] = w ? 'w' : '-';
+	out[2] = x ? 'x' : '-';
+	out[3] = 0;
+}
+
 static int kpl_proc_show(struct seq_file *m, void *v)
 {
 	struct kpl_plugin *p;
@@ -866,6 +907,14 @@ static int kpl_proc_show(struct seq_file *m, void *v)
 			   p->id, p->name, p->code_len, p->image_len, p->data_size,
 			   (s64)atomic64_read(&p->invocations), (s64)atomic64_read(&p->traps),
 			   (s64)atomic64_read(&p->total_ns), p->attached ? " attached" : "");
+		{
+			char code[4], alias[4], data[4];
+
+			kpl_prot(p->code, p->arena_pages, false, code);
+			kpl_prot(p->code, p->arena_pages, true, alias);
+			kpl_prot(p->data, DIV_ROUND_UP(max(p->data_size, 1u), PAGE_SIZE), false, data);
+			seq_printf(m, "  pages: code %s direct-map alias %s data %s\n", code, alias, data);
+		}
 		if (text) {
 			kpl_describe(p, text, 4096);
 			seq_puts(m, text);

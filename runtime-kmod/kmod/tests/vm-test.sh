@@ -26,6 +26,8 @@ grep fuel_per_ms /proc/kpl
 t "without CAP_SYS_ADMIN: load/unload/run/attach/detach refused (EPERM), list allowed" \
     kplc kernel unprivileged /t/spin.kpo
 
+t "malformed ioctls refused with their errno" kplc kernel bad-input /t/grayscale.kpo
+
 echo "== examples: kernel RUN vs host runtime vs cases.txt"
 for ex in grayscale packet_filter checksum histogram rate_limiter; do
     t "example $ex" kplc kernel cases "/t/$ex.kpo" "/t/$ex.cases"
@@ -38,6 +40,9 @@ kplc run /t/grayscale.kpo --entry grayscale --in /t/sample.rgb --out-len 6144 --
 t "grayscale of sample.rgb: kernel bytes == host runtime bytes" cmp /tmp/k.raw /tmp/h.raw
 t "kplc kernel list shows grayscale and its export" sh -c "kplc kernel list | grep -q 'export grayscale(\[\]u8, \[\]mut u8) -> u32'"
 t "/proc/kpl shows grayscale" grep -q " grayscale code " /proc/kpl
+grep "pages:" /proc/kpl
+t "W^X: plugin code r-x, its direct-map alias r--, its data rw-" \
+    grep -q "pages: code r-x direct-map alias r-- data rw-" /proc/kpl
 t "unload" kplc kernel unload "$id"
 t "unloaded plugin is gone (ENOENT)" sh -c "kplc kernel run $id --entry grayscale --in /t/sample.rgb 2>&1 | grep -q 'No such file'"
 
@@ -117,6 +122,18 @@ t "detach" kplc kernel detach
 t "after detach the port is open" sh -c "kplc kernel probe --port 4444 --count 5 | grep -q 'received 5 of 5'"
 kplc kernel unload "$a"
 kplc kernel unload "$b"
+
+echo "== netfilter: the packet_filter example (TCP allow-list)"
+pf=$(kplc kernel load /t/packet_filter.kpo)
+kplc kernel run "$pf" --entry allow_port --arg 7000 >/dev/null 2>&1
+kplc kernel run "$pf" --entry allow_port --arg 7001 >/dev/null 2>&1
+t "attach packet_filter" kplc kernel attach "$pf"
+t "TCP to an allowed port connects" sh -c "kplc kernel tcp-probe --port 7000 --src 7001 | grep -q connected"
+t "TCP to another port is dropped" sh -c "kplc kernel tcp-probe --port 7002 --src 7001 | grep -q 'timed out'"
+t "UDP passes packet_filter" sh -c "kplc kernel probe --port 5555 --count 20 | grep -q 'received 20 of 20'"
+t "detach packet_filter" kplc kernel detach
+t "without the filter TCP to that port connects" sh -c "kplc kernel tcp-probe --port 7002 --src 7003 | grep -q connected"
+kplc kernel unload "$pf"
 
 echo "== concurrency: load/run/unload from two processes on two CPUs"
 taskset -c 0 kplc kernel stress /t/spin.kpo --cycles "${KPL_STRESS:-5000}" --entry inc --arg 41 --expect 42 >/tmp/s0 2>&1 &
