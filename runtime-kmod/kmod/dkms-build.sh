@@ -1,0 +1,9 @@
+#!/bin/sh
+# DKMS build step (see dkms.conf): the Rust loader core, then kpl.ko, for
+# the kernel whose build directory is $1. Run from the DKMS source tree
+# that scripts/kernel-build.sh --dkms lays out.
+set -eu
+KDIR=${1:?usage: dkms-build.sh KERNEL_BUILD_DIR}
+here=$(pwd)
+KDIR=$KDIR OUT=$here/target/kernel runtime-kmod/kcore/build.sh
+make -C "$KDIR" M="$here/runtime-kmod/kmod" KPL_CORE_OBJ="$here/target/kernel/kplcore.o" modules
