@@ -41,20 +41,25 @@ apt_install() {
 step "packages"
 # The kernel ABI the headers metapackage points at; headers and image must match.
 kver() { apt-cache depends linux-headers-amd64 2>/dev/null | awk '/Depends: linux-headers-/{sub("linux-headers-","",$2); print $2; exit}'; }
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 if [ -z "${KPL_SKIP_INSTALL:-}" ]; then
-    KVER=$(kver || true)
-    if [ -z "$KVER" ]; then
-        apt-get update -qq -o DPkg::Lock::Timeout=300 || apt-get update -qq -o DPkg::Lock::Timeout=300
-        KVER=$(kver)
-    fi
-    [ -n "$KVER" ] || die "cannot find the kernel ABI of linux-headers-amd64"
+    base=(qemu-system-x86 busybox-static cpio rustc-web cargo-web rust-web-src)
     need=()
-    for p in qemu-system-x86 busybox-static cpio "linux-headers-$KVER" rustc-web cargo-web rust-web-src; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-    done
+    for p in "${base[@]}"; do installed "$p" || need+=("$p"); done
+    updated=
+    # Fresh package lists first when anything is to be installed, so the
+    # kernel ABI below is the archive's current one.
+    if [ ${#need[@]} -gt 0 ] || [ -z "$(kver || true)" ]; then
+        apt-get update -qq -o DPkg::Lock::Timeout=300 || apt-get update -qq -o DPkg::Lock::Timeout=300 ||
+            die "apt-get update failed"
+        updated=1
+    fi
+    KVER=$(kver || true)
+    [ -n "$KVER" ] || die "cannot find the kernel ABI of linux-headers-amd64"
+    installed "linux-headers-$KVER" || need+=("linux-headers-$KVER")
     if [ ${#need[@]} -gt 0 ]; then
         echo "installing: ${need[*]}"
-        apt-get update -qq -o DPkg::Lock::Timeout=300 || true
+        [ -n "$updated" ] || apt-get update -qq -o DPkg::Lock::Timeout=300 || true
         apt_install "${need[@]}" || die "apt-get install ${need[*]} failed"
     fi
 else

@@ -20,7 +20,8 @@
  *    or replace while another CPU is inside the plugin is safe.
  *  - Budget: fuel in r13 (decremented on every loop back-edge); a time
  *    budget is turned into fuel with the calibrated speed of the cheapest
- *    possible loop, so a plugin runs at most about its budget (see
+ *    possible loop, and a test run also has a wall-clock watchdog
+ *    (kpl_watchdog_fire) that forces the fuel to run out (see
  *    book/src/runtime/kernel.md).
  */
 #include <linux/module.h>
@@ -45,6 +46,8 @@
 #include <net/net_namespace.h>
 #include <asm/sync_core.h>
 #include <asm/pgtable.h>
+#include <asm/irq_regs.h>
+#include <linux/hrtimer.h>
 #include "kpl_internal.h"
 
 extern u8 kpl_arena[], kpl_arena_end[];	/* kpl_arena.S */
@@ -400,6 +403,43 @@ static void kpl_invoke(struct kpl_plugin *p, const struct kpl_export *e,
 		atomic64_inc(&p->traps);
 }
 
+/*
+ * The wall-clock budget of a test run. Fuel is calibrated once, at module
+ * load; when the machine runs slower than then (a loaded host, a busy
+ * hypervisor) fuel alone would let a plugin run past its budget. So a test
+ * run also arms a pinned hrtimer for its budget. When it fires on the CPU
+ * running the plugin and the interrupted code is that plugin's (its ip in
+ * the plugin's code, r15 its context block), it sets the interrupted r13 --
+ * the fuel register, written by nothing but `dec r13` in verified code --
+ * to 1, so the next loop back-edge traps with Budget exactly as running out
+ * of fuel does. Inside an import it retries 20 us later (an import's r13 is
+ * its own). The invocation runs with preemption disabled so it stays on the
+ * timer's CPU.
+ */
+struct kpl_watchdog {
+	struct hrtimer timer;
+	struct kpl_frame *frame;
+	const u8 *code;
+	u32 code_len;
+	bool fired;
+};
+
+static enum hrtimer_restart kpl_watchdog_fire(struct hrtimer *t)
+{
+	struct kpl_watchdog *w = container_of(t, struct kpl_watchdog, timer);
+	struct pt_regs *regs = get_irq_regs();
+
+	if (regs && !user_mode(regs) && regs->r15 == (unsigned long)&w->frame->ctx &&
+	    regs->ip >= (unsigned long)w->code &&
+	    regs->ip < (unsigned long)w->code + w->code_len) {
+		regs->r13 = 1;
+		w->fired = true;
+		return HRTIMER_NORESTART;
+	}
+	hrtimer_forward_now(t, ns_to_ktime(20 * NSEC_PER_USEC));
+	return HRTIMER_RESTART;
+}
+
 static u64 kpl_canonical(u8 code, u64 v)
 {
 	switch (code & 0x0f) {
@@ -484,7 +524,19 @@ static long kpl_ioctl_run(struct kpl_run __user *uarg)
 		args[i] = nb;
 		nb++;
 	}
-	kpl_invoke(p, e, f, args, kpl_fuel_for(req.budget_ns), &r);
+	{
+		struct kpl_watchdog w = { .frame = f, .code = p->code, .code_len = p->code_len };
+		u64 budget = req.budget_ns ? req.budget_ns : KPL_DEFAULT_BUDGET_NS;
+
+		hrtimer_init_on_stack(&w.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
+		w.timer.function = kpl_watchdog_fire;
+		preempt_disable();
+		hrtimer_start(&w.timer, ns_to_ktime(budget), HRTIMER_MODE_REL_PINNED_HARD);
+		kpl_invoke(p, e, f, args, kpl_fuel_for(budget), &r);
+		hrtimer_cancel(&w.timer);
+		preempt_enable();
+		destroy_hrtimer_on_stack(&w.timer);
+	}
 	req.result = r.trapped ? 0 : r.value;
 	req.duration_ns = r.duration_ns;
 	req.fuel = r.fuel;

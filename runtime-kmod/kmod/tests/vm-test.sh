@@ -63,7 +63,7 @@ kplc kernel run "$id" --entry spin --budget-ns 1000000 2>/tmp/spin.err
 rc=$?
 cat /tmp/spin.err
 ns=$(sed -n 's/.*trap: Budget at line [0-9]*, column [0-9]* (after \([0-9]*\) ns).*/\1/p' /tmp/spin.err)
-if [ "$rc" = 3 ] && [ -n "$ns" ] && [ "$ns" -lt 5000000 ]; then
+if [ "$rc" = 3 ] && [ -n "$ns" ] && [ "$ns" -lt 3000000 ]; then
     ok "infinite loop trapped (Budget, with its line) within a 1 ms budget: $ns ns"
 else
     bad "infinite loop with 1 ms budget: rc $rc, $ns ns"
@@ -73,13 +73,32 @@ kplc kernel run "$id" --entry spin --budget-ns 3000000000 2>/tmp/spin.err
 rc=$?
 t1=$(now_ms)
 cat /tmp/spin.err
-if [ "$rc" = 3 ] && [ $((t1 - t0)) -lt 6000 ]; then
+if [ "$rc" = 3 ] && [ $((t1 - t0)) -lt 4500 ]; then
     ok "infinite loop trapped within a 3 s budget ($((t1 - t0)) ms wall)"
 else
     bad "infinite loop with a 3 s budget: rc $rc after $((t1 - t0)) ms"
 fi
 t "VM responsive after the loop" sh -c "echo alive | grep -q alive"
 t "run of another export still works" sh -c "[ \"\$(kplc kernel run $id --entry inc --arg 41 2>/dev/null)\" = 42 ]"
+# Two invocations of the same plugin at once on two CPUs overlap in time
+# (no lock serialises them): the wall time of both is well below the sum of
+# their in-kernel durations (robust to a slow, shared host).
+dur() { sed -n 's/.*(after \([0-9]*\) ns).*/\1/p' "$1"; }
+t0=$(now_ms)
+taskset -c 0 kplc kernel run "$id" --entry spin --budget-ns 1000000000 2>/tmp/c0.err &
+c0=$!
+taskset -c 1 kplc kernel run "$id" --entry spin --budget-ns 1000000000 2>/tmp/c1.err &
+c1=$!
+wait $c0
+wait $c1
+t1=$(now_ms)
+d0=$(($(dur /tmp/c0.err) / 1000000))
+d1=$(($(dur /tmp/c1.err) / 1000000))
+if [ "$d0" -gt 0 ] && [ "$d1" -gt 0 ] && [ $(((t1 - t0) * 10)) -lt $(((d0 + d1) * 8)) ]; then
+    ok "two invocations on two CPUs overlapped: $d0 ms and $d1 ms in $((t1 - t0)) ms wall"
+else
+    bad "two invocations on two CPUs did not overlap: $d0 ms and $d1 ms in $((t1 - t0)) ms wall"
+fi
 # Unload while another CPU is inside the plugin: the run finishes (trap),
 # the code is freed only afterwards.
 taskset -c 1 kplc kernel run "$id" --entry spin --budget-ns 2000000000 2>/tmp/bg.err &
