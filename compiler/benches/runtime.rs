@@ -49,7 +49,17 @@ fn compile_opts(src: &str, name: &str, options: kplc::lower::Options) -> Runner 
     let a = kpl_lang::analyze(src, &imports);
     assert!(!a.has_errors(), "{:?}", a.diagnostics);
     let c = kplc::codegen::compile_with(&a.file, &a.program, options);
-    let mut r = Runner::new(&c, name, src).expect("loads");
+    let object = kplc::object::write(&c, name, src);
+    // Code without budget checks is the unchecked baseline: the verifier
+    // refuses it, as it should, so it is loaded around the verifier.
+    let instance = if options.budget_checks {
+        kpl_host::Instance::load(&object)
+    } else {
+        kpl_host::Instance::load_unverified(&object)
+    };
+    let mut r = Runner {
+        instance: instance.expect("loads"),
+    };
     r.instance.host.quiet = true;
     r
 }
