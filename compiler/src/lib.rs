@@ -2,6 +2,7 @@
 //! and benchmarks.
 
 pub mod codegen;
+pub mod db;
 pub mod difftest;
 pub mod emit;
 pub mod ir;

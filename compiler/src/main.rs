@@ -214,7 +214,9 @@ fn front_end(
         return Err(ExitCode::from(2));
     }
     let src = read_source(path)?;
-    let analysis = kpl_lang::analyze(&src, &table);
+    let db = kplc::db::Db::default();
+    let file = db.file(src.clone(), std::sync::Arc::new(table));
+    let analysis = kplc::db::analysis(&db, file);
     let mut stderr = StandardStream::stderr(color_choice(color));
     let name = path.display().to_string();
     for d in &analysis.diagnostics {
@@ -624,6 +626,9 @@ fn check(
         eprintln!("kplc: the import declarations have errors");
         return ExitCode::from(2);
     }
+    // One database for every file checked.
+    let db = kplc::db::Db::default();
+    let table = std::sync::Arc::new(table);
     for path in files {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
@@ -636,9 +641,9 @@ fn check(
             eprintln!("kplc: `{}` is not valid UTF-8", path.display());
             return ExitCode::from(2);
         };
-        let analysis = kpl_lang::analyze(&src, &table);
+        let file = db.file(src.clone(), table.clone());
         let name = path.display().to_string();
-        if !emit(&name, &src, &analysis.diagnostics) {
+        if !emit(&name, &src, kplc::db::diagnostics(&db, file)) {
             return ExitCode::from(2);
         }
     }

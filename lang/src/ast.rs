@@ -653,3 +653,170 @@ pub fn dismantle(item: Item) {
         }
     }
 }
+
+/// Applies `f` to every span in `item` (the item's own, its names', its
+/// types', statements' and expressions'). Used to move an item into another
+/// coordinate system, e.g. spans relative to the item's start. The item must
+/// have passed [`too_deep`] (the walk recurses).
+pub fn map_spans(item: &mut Item, f: &mut dyn FnMut(Span) -> Span) {
+    item.span = f(item.span);
+    match &mut item.kind {
+        ItemKind::Use(u) => {
+            u.module.span = f(u.module.span);
+            for n in &mut u.names {
+                n.span = f(n.span);
+            }
+        }
+        ItemKind::Const(g) | ItemKind::Static(g) => {
+            g.name.span = f(g.name.span);
+            map_type(&mut g.ty, f);
+            map_expr(&mut g.value, f);
+        }
+        ItemKind::Struct(s) => {
+            s.name.span = f(s.name.span);
+            for field in &mut s.fields {
+                field.name.span = f(field.name.span);
+                map_type(&mut field.ty, f);
+            }
+        }
+        ItemKind::Fn(func) => {
+            func.export = func.export.map(&mut *f);
+            map_sig(&mut func.sig, f);
+            map_block(&mut func.body, f);
+        }
+        ItemKind::ExternFn(sig) => map_sig(sig, f),
+        ItemKind::Error => {}
+    }
+}
+
+fn map_sig(sig: &mut FnSig, f: &mut dyn FnMut(Span) -> Span) {
+    sig.name.span = f(sig.name.span);
+    for p in &mut sig.params {
+        p.name.span = f(p.name.span);
+        map_type(&mut p.ty, f);
+    }
+    if let Some(t) = &mut sig.ret {
+        map_type(t, f);
+    }
+}
+
+fn map_type(ty: &mut Type, f: &mut dyn FnMut(Span) -> Span) {
+    ty.span = f(ty.span);
+    match &mut ty.kind {
+        TypeKind::Array(elem, len) => {
+            map_type(elem, f);
+            map_expr(len, f);
+        }
+        TypeKind::Slice { elem, .. } => map_type(elem, f),
+        TypeKind::Named(_) | TypeKind::Error => {}
+    }
+}
+
+/// [`map_spans`] for a block on its own.
+pub fn map_block(block: &mut Block, f: &mut dyn FnMut(Span) -> Span) {
+    block.span = f(block.span);
+    for s in &mut block.stmts {
+        map_stmt(s, f);
+    }
+}
+
+fn map_stmt(stmt: &mut Stmt, f: &mut dyn FnMut(Span) -> Span) {
+    stmt.span = f(stmt.span);
+    match &mut stmt.kind {
+        StmtKind::Let { name, ty, init, .. } => {
+            name.span = f(name.span);
+            if let Some(t) = ty {
+                map_type(t, f);
+            }
+            map_expr(init, f);
+        }
+        StmtKind::Assign {
+            target,
+            op_span,
+            value,
+            ..
+        } => {
+            map_expr(target, f);
+            *op_span = f(*op_span);
+            map_expr(value, f);
+        }
+        StmtKind::If { cond, then, els } => {
+            map_expr(cond, f);
+            map_block(then, f);
+            if let Some(e) = els {
+                map_stmt(e, f);
+            }
+        }
+        StmtKind::While { cond, body } => {
+            map_expr(cond, f);
+            map_block(body, f);
+        }
+        StmtKind::For { var, iter, body } => {
+            var.span = f(var.span);
+            match iter {
+                ForIter::Range(a, b) => {
+                    map_expr(a, f);
+                    map_expr(b, f);
+                }
+                ForIter::Each(e) => map_expr(e, f),
+            }
+            map_block(body, f);
+        }
+        StmtKind::Return(Some(e)) | StmtKind::Expr(e) => map_expr(e, f),
+        StmtKind::Block(b) => map_block(b, f),
+        StmtKind::Return(None)
+        | StmtKind::Break
+        | StmtKind::Continue
+        | StmtKind::Abort
+        | StmtKind::Error => {}
+    }
+}
+
+fn map_expr(expr: &mut Expr, f: &mut dyn FnMut(Span) -> Span) {
+    expr.span = f(expr.span);
+    match &mut expr.kind {
+        ExprKind::Unary(_, e) | ExprKind::Paren(e) => map_expr(e, f),
+        ExprKind::Field(e, name) => {
+            map_expr(e, f);
+            name.span = f(name.span);
+        }
+        ExprKind::Binary {
+            op_span, lhs, rhs, ..
+        } => {
+            *op_span = f(*op_span);
+            map_expr(lhs, f);
+            map_expr(rhs, f);
+        }
+        ExprKind::Cast(e, t) => {
+            map_expr(e, f);
+            map_type(t, f);
+        }
+        ExprKind::Call(callee, args) => {
+            map_expr(callee, f);
+            for a in args {
+                map_expr(a, f);
+            }
+        }
+        ExprKind::Index(a, i) | ExprKind::ArrayRepeat(a, i) => {
+            map_expr(a, f);
+            map_expr(i, f);
+        }
+        ExprKind::StructLit(name, fields) => {
+            name.span = f(name.span);
+            for init in fields {
+                init.name.span = f(init.name.span);
+                map_expr(&mut init.value, f);
+            }
+        }
+        ExprKind::ArrayLit(elems) => {
+            for e in elems {
+                map_expr(e, f);
+            }
+        }
+        ExprKind::Int(_)
+        | ExprKind::Bool(_)
+        | ExprKind::Str(_)
+        | ExprKind::Name(_)
+        | ExprKind::Error => {}
+    }
+}

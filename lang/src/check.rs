@@ -192,7 +192,149 @@ pub fn check(file: &File, imports: &ImportTable) -> Checked {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The checker's state once every declaration has been checked: names,
+/// struct layouts, constant values, statics and function signatures, with the
+/// diagnostics about them. Function bodies are checked against it one at a
+/// time by [`check_function`]; [`check_whole`] then applies the whole-program
+/// rules. Together they give the same diagnostics as [`check`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decls {
+    globals: HashMap<String, Global>,
+    const_state: Vec<State<Option<Value>>>,
+    struct_state: Vec<State<()>>,
+    import_uses: Vec<Span>,
+    pub program: Program,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// One function body checked against [`Decls`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FnChecked {
+    /// Index into `Program::functions`.
+    pub index: usize,
+    /// The function with its locals, callees and frame size filled in.
+    pub def: Option<FnDef>,
+    /// Global names the body uses (for the unused-item warnings).
+    pub used: Vec<String>,
+    pub expr_types: Vec<Ty>,
+    pub resolutions: HashMap<ExprId, Res>,
+    pub bindings: HashMap<Span, u32>,
+    pub const_values: HashMap<ExprId, Value>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Phase 1 of [`check`]: collects the items and checks everything but
+/// function bodies and the whole-program rules.
+pub fn check_decls(file: &File, imports: &ImportTable) -> Decls {
+    let mut cx = Checker::new(file, imports);
+    cx.run_decls();
+    Decls {
+        globals: cx.globals,
+        const_state: cx.const_state,
+        struct_state: cx.struct_state,
+        import_uses: cx.import_uses,
+        program: cx.program,
+        diagnostics: cx.diags,
+    }
+}
+
+impl Decls {
+    /// The index in `Program::functions` of each function item, in order.
+    pub fn function_count(&self) -> usize {
+        self.program.functions.len()
+    }
+
+    /// A copy with the side tables of the declarations dropped (so a body's
+    /// expression ids may start from 0) and the signatures of every function
+    /// not in `keep` cleared. A body checked against it gives the same result
+    /// as against `self` as long as it only calls functions in `keep`.
+    pub fn for_body(&self, keep: &dyn Fn(&str) -> bool) -> Decls {
+        let mut d = self.clone();
+        d.diagnostics.clear();
+        d.program.expr_types.clear();
+        d.program.resolutions.clear();
+        d.program.bindings.clear();
+        d.program.const_values.clear();
+        for f in &mut d.program.functions {
+            if !keep(&f.name) {
+                f.params.clear();
+                f.ret = None;
+                f.span = Span::default();
+            }
+        }
+        d
+    }
+
+    /// Whether `name` is a plugin function (not an import, constant, …).
+    pub fn is_function(&self, name: &str) -> bool {
+        matches!(
+            self.globals.get(name).map(|g| g.kind),
+            Some(GlobalKind::Fn(_))
+        )
+    }
+}
+
+/// Checks the body of function `index` (the `index`-th function item of
+/// `file`), given as `item` because `file` may hold only its signature.
+pub fn check_function(
+    file: &File,
+    imports: &ImportTable,
+    decls: &Decls,
+    index: usize,
+    item: &FnItem,
+) -> FnChecked {
+    if index >= decls.program.functions.len() {
+        return FnChecked::default();
+    }
+    let mut cx = Checker::resume(file, imports, decls);
+    cx.check_fn(index, item);
+    let mut used: Vec<String> = cx
+        .globals
+        .iter()
+        .filter(|(n, g)| g.used && decls.globals.get(*n).is_some_and(|d| !d.used))
+        .map(|(n, _)| n.clone())
+        .collect();
+    used.sort();
+    let program = cx.program;
+    FnChecked {
+        index,
+        def: program.functions.get(index).cloned(),
+        used,
+        expr_types: program.expr_types,
+        resolutions: program.resolutions,
+        bindings: program.bindings,
+        const_values: program.const_values,
+        diagnostics: cx.diags,
+    }
+}
+
+/// The whole-program rules (recursion, stack depth, unused items, no
+/// exports) over the declarations and every checked body.
+pub fn check_whole(
+    file: &File,
+    imports: &ImportTable,
+    decls: &Decls,
+    fns: &[&FnChecked],
+) -> Vec<Diagnostic> {
+    let mut cx = Checker::resume(file, imports, decls);
+    for f in fns {
+        if let (Some(def), Some(slot)) = (&f.def, cx.program.functions.get_mut(f.index)) {
+            slot.locals = def.locals.clone();
+            slot.callees = def.callees.clone();
+            slot.frame_bytes = def.frame_bytes;
+        }
+        for name in &f.used {
+            if let Some(g) = cx.globals.get_mut(name) {
+                g.used = true;
+            }
+        }
+    }
+    cx.check_call_graph();
+    cx.check_unused();
+    cx.diags
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum GlobalKind {
     Struct(usize),
     Const(usize),
@@ -217,13 +359,14 @@ impl GlobalKind {
     }
 }
 
+#[derive(Clone, Debug, PartialEq)]
 struct Global {
     kind: GlobalKind,
     span: Span,
     used: bool,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum State<T> {
     Todo,
     InProgress,
@@ -368,6 +511,17 @@ impl<'a> Checker<'a> {
     }
 
     fn run(&mut self) {
+        self.run_decls();
+        for i in 0..self.fn_items.len() {
+            let (_, f) = self.fn_items[i];
+            self.check_fn(i, f);
+        }
+        self.check_call_graph();
+        self.check_unused();
+    }
+
+    /// Phase 1: everything but function bodies and the whole-program rules.
+    fn run_decls(&mut self) {
         self.collect_items();
         for i in 0..self.struct_items.len() {
             self.resolve_struct(i);
@@ -377,11 +531,27 @@ impl<'a> Checker<'a> {
         }
         self.check_statics();
         self.check_signatures();
-        for i in 0..self.fn_items.len() {
-            self.check_fn(i);
+    }
+
+    /// A checker over `file` in the state `decls` left it in, with no
+    /// diagnostics yet: only the item references are rebuilt from the file.
+    fn resume(file: &'a File, imports: &'a ImportTable, decls: &Decls) -> Self {
+        let mut cx = Checker::new(file, imports);
+        for (index, item) in file.items.iter().enumerate() {
+            match &item.kind {
+                ItemKind::Const(g) => cx.const_items.push(g),
+                ItemKind::Static(g) => cx.static_items.push(g),
+                ItemKind::Struct(s) => cx.struct_items.push(s),
+                ItemKind::Fn(f) => cx.fn_items.push((index, f)),
+                ItemKind::Use(_) | ItemKind::ExternFn(_) | ItemKind::Error => {}
+            }
         }
-        self.check_call_graph();
-        self.check_unused();
+        cx.globals = decls.globals.clone();
+        cx.const_state = decls.const_state.clone();
+        cx.struct_state = decls.struct_state.clone();
+        cx.import_uses = decls.import_uses.clone();
+        cx.program = decls.program.clone();
+        cx
     }
 
     // ----- items -------------------------------------------------------------
@@ -1170,8 +1340,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn check_fn(&mut self, i: usize) {
-        let (_, f) = self.fn_items[i];
+    fn check_fn(&mut self, i: usize, f: &FnItem) {
         let ret = self.program.functions[i].ret.clone();
         let mut body = Body::new(Some(i), ret.clone());
         for (p, ty) in f

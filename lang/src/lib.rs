@@ -26,6 +26,13 @@ pub use span::{LineIndex, Span};
 /// together, sorted, with follow-on syntax errors on an already-broken line
 /// dropped so that each mistake is reported once.
 pub fn parse_source(src: &str) -> (ast::File, Vec<Diagnostic>) {
+    let (file, diags, _) = parse_source_tokens(src);
+    (file, diags)
+}
+
+/// [`parse_source`], also returning the span of every token (comments and
+/// whitespace are not tokens), in order.
+pub fn parse_source_tokens(src: &str) -> (ast::File, Vec<Diagnostic>, Vec<Span>) {
     let lexed = lexer::lex(src);
     let (file, syntax) = parser::parse(src, &lexed.tokens, &lexed.docs);
     let lines = LineIndex::new(src);
@@ -44,7 +51,8 @@ pub fn parse_source(src: &str) -> (ast::File, Vec<Diagnostic>) {
         }
     }
     diag::sort(&mut diags);
-    (file, diags)
+    let tokens = lexed.tokens.iter().map(|(_, s)| *s).collect();
+    (file, diags, tokens)
 }
 
 /// The result of checking one plugin source: the tree, the checked program

@@ -1,0 +1,671 @@
+//! The incremental compilation database (salsa), shared by `kplc check`,
+//! `kplc build` and `kplc lsp`.
+//!
+//! Granularity comes from giving each item a position-independent identity
+//! and content:
+//!
+//! - [`parse`] lexes and parses the whole file (re-runs on every edit).
+//! - [`items`] splits it into [`Item`]s, salsa tracked structs identified by
+//!   kind, name and ordinal. Each item is moved into *virtual coordinates*
+//!   (see [`Parsed`]): positions count tokens from the item's first token,
+//!   and item `k` starts at `k * stride`, whatever its place in the text; its
+//!   expression ids are numbered from 0. Its declaration (a function's
+//!   signature, or a whole `struct`/`const`/`static`/`use`) and a function's
+//!   body are separate tracked fields, with `///` docs removed, so editing
+//!   a comment, whitespace, or text in another item leaves them equal and
+//!   salsa backdates them.
+//! - [`skeleton`] is the file of declarations only; [`decls`] checks it
+//!   (names, layouts, constants, statics, signatures).
+//! - [`body_env`] projects the declarations onto what one body can see: the
+//!   signatures of the functions it names, and placeholders for the rest. A
+//!   changed signature therefore changes only its callers' projections.
+//! - [`check_fn`] checks one body.
+//! - [`whole_program`] applies the whole-program rules (recursion, stack,
+//!   unused items) to the per-body summaries.
+//! - [`diagnostics`] maps virtual spans back to the text, filters semantic
+//!   complaints on syntactically broken lines and sorts: the same list as
+//!   [`kpl_lang::analyze`].
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use kpl_lang::ast::{self, ExprKind, ItemKind};
+use kpl_lang::check::{self, Decls, FnChecked};
+use kpl_lang::diag::{self, Diagnostic};
+use kpl_lang::imports::ImportTable;
+use kpl_lang::{LineIndex, Span};
+use salsa::{Database, Setter};
+
+/// One plugin source file and the import table it is checked against.
+#[salsa::input]
+pub struct SourceFile {
+    #[returns(ref)]
+    pub text: String,
+    #[returns(ref)]
+    pub imports: Arc<ImportTable>,
+}
+
+/// Identity of an item across edits: its kind, name and the number of
+/// earlier items with the same kind and name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ItemKey {
+    pub kind: &'static str,
+    pub name: String,
+    pub ordinal: u32,
+}
+
+impl std::fmt::Display for ItemKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.ordinal == 0 {
+            write!(f, "{}", self.name)
+        } else {
+            write!(f, "{}#{}", self.name, self.ordinal)
+        }
+    }
+}
+
+/// An item of a file, in virtual coordinates (see the module docs).
+#[salsa::tracked]
+pub struct Item<'db> {
+    #[returns(copy)]
+    pub file: SourceFile,
+    #[returns(ref)]
+    pub key: ItemKey,
+    /// The item with a function's body emptied.
+    #[tracked]
+    #[returns(ref)]
+    pub decl: Arc<ast::Item>,
+    /// A function's body.
+    #[tracked]
+    #[returns(ref)]
+    pub body: Option<Arc<ast::Block>>,
+    /// Index of a function in `Program::functions`.
+    #[tracked]
+    #[returns(copy)]
+    pub fn_index: Option<u32>,
+}
+
+/// Where an item lies in the text and in virtual coordinates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placement {
+    pub key: ItemKey,
+    /// Extent of the item in the text (covering every span inside it).
+    pub text: Span,
+    /// Index of the item's first token.
+    pub first_token: u32,
+    /// Start of the item in virtual coordinates.
+    pub virt: u32,
+}
+
+/// The parsed file.
+///
+/// Virtual coordinates count tokens, not bytes: `2t` is the start and
+/// `2t + 1` the end of the item's `t`-th token, and item `k` starts at
+/// `k * stride`. So comments and whitespace, which are not tokens, do not
+/// move anything, and neither does editing another item.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parsed {
+    /// The tree in text coordinates, with docs (for the editor).
+    pub ast: ast::File,
+    /// Lexical and syntax diagnostics.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Byte span of every token.
+    pub tokens: Vec<Span>,
+    pub placements: Vec<Placement>,
+    pub stride: u32,
+}
+
+impl Parsed {
+    /// Token coordinate of a byte offset used as a span's start.
+    fn coord_start(&self, b: u32) -> u32 {
+        let t = self.tokens.partition_point(|s| s.start < b);
+        if t < self.tokens.len() && self.tokens[t].start == b {
+            return 2 * t as u32;
+        }
+        let e = self.tokens.partition_point(|s| s.end < b);
+        if e < self.tokens.len() && self.tokens[e].end == b {
+            return 2 * e as u32 + 1;
+        }
+        2 * t as u32
+    }
+
+    /// Token coordinate of a byte offset used as a span's end.
+    fn coord_end(&self, b: u32) -> u32 {
+        let e = self.tokens.partition_point(|s| s.end < b);
+        if e < self.tokens.len() && self.tokens[e].end == b {
+            return 2 * e as u32 + 1;
+        }
+        let t = self.tokens.partition_point(|s| s.start < b);
+        if t < self.tokens.len() && self.tokens[t].start == b {
+            return 2 * t as u32;
+        }
+        (2 * e as u32).saturating_sub(1)
+    }
+
+    fn byte_of(&self, c: u32) -> u32 {
+        let Some(last) = self.tokens.len().checked_sub(1) else {
+            return 0;
+        };
+        let t = ((c / 2) as usize).min(last);
+        if c.is_multiple_of(2) {
+            self.tokens[t].start
+        } else {
+            self.tokens[t].end
+        }
+    }
+
+    /// Virtual span of a text span inside item `k`.
+    fn to_virtual_span(&self, k: usize, s: Span) -> Span {
+        let p = &self.placements[k];
+        let base = p.virt.wrapping_sub(2 * p.first_token);
+        let start = self.coord_start(s.start);
+        let end = if s.end == s.start {
+            start
+        } else {
+            self.coord_end(s.end).max(start)
+        };
+        Span {
+            start: start.wrapping_add(base),
+            end: end.wrapping_add(base),
+        }
+    }
+
+    /// Text span of a virtual span.
+    pub fn to_text(&self, s: Span) -> Span {
+        if self.stride == 0 || self.placements.is_empty() {
+            return s;
+        }
+        let k = ((s.start / self.stride) as usize).min(self.placements.len() - 1);
+        let p = &self.placements[k];
+        let base = p.virt.wrapping_sub(2 * p.first_token);
+        let start = self.byte_of(s.start.wrapping_sub(base));
+        let end = self.byte_of(s.end.wrapping_sub(base));
+        Span {
+            start,
+            end: end.max(start),
+        }
+    }
+
+    /// The index of the item whose extent contains text offset `offset`.
+    pub fn item_at(&self, offset: u32) -> Option<usize> {
+        self.placements
+            .iter()
+            .position(|p| p.text.start <= offset && offset <= p.text.end)
+    }
+
+    fn to_text_diag(&self, mut d: Diagnostic) -> Diagnostic {
+        d.primary.span = self.to_text(d.primary.span);
+        for l in &mut d.secondary {
+            l.span = self.to_text(l.span);
+        }
+        for h in &mut d.help {
+            if let Some(s) = &mut h.suggestion {
+                s.span = self.to_text(s.span);
+            }
+        }
+        d
+    }
+}
+
+fn extent(item: &ast::Item) -> Span {
+    let mut item = item.clone();
+    let mut ext = item.span;
+    ast::map_spans(&mut item, &mut |s| {
+        if s != Span::default() {
+            ext = ext.to(s);
+        }
+        s
+    });
+    ext
+}
+
+fn item_key_parts(item: &ast::Item) -> (&'static str, String) {
+    match &item.kind {
+        ItemKind::Use(u) => (
+            "use",
+            format!(
+                "{}::{{{}}}",
+                u.module.name,
+                u.names
+                    .iter()
+                    .map(|n| n.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        ),
+        ItemKind::Const(g) => ("const", g.name.name.clone()),
+        ItemKind::Static(g) => ("static", g.name.name.clone()),
+        ItemKind::Struct(s) => ("struct", s.name.name.clone()),
+        ItemKind::Fn(f) => ("fn", f.sig.name.name.clone()),
+        ItemKind::ExternFn(s) => ("extern", s.name.name.clone()),
+        ItemKind::Error => ("error", String::new()),
+    }
+}
+
+/// Lexes and parses the file, and places its items.
+#[salsa::tracked(returns(ref))]
+pub fn parse(db: &dyn Database, file: SourceFile) -> Parsed {
+    let (ast, diagnostics, tokens) = kpl_lang::parse_source_tokens(file.text(db));
+    let extents: Vec<Span> = ast.items.iter().map(extent).collect();
+    let ranges: Vec<(u32, u32)> = extents
+        .iter()
+        .map(|e| {
+            let first = tokens.partition_point(|t| t.start < e.start) as u32;
+            let end = tokens.partition_point(|t| t.end <= e.end) as u32;
+            (first, end.max(first))
+        })
+        .collect();
+    let longest = ranges.iter().map(|(a, b)| b - a).max().unwrap_or(0);
+    let stride = (2 * u64::from(longest) + 2)
+        .next_power_of_two()
+        .max(1 << 12);
+    let stride = if stride.saturating_mul(ast.items.len() as u64 + 1) < u64::from(u32::MAX) {
+        stride as u32
+    } else {
+        0
+    };
+    let mut seen: std::collections::HashMap<(&'static str, String), u32> = Default::default();
+    let placements = ast
+        .items
+        .iter()
+        .zip(extents.iter().zip(&ranges))
+        .enumerate()
+        .map(|(k, (item, (ext, (first, _))))| {
+            let (kind, name) = item_key_parts(item);
+            let n = seen.entry((kind, name.clone())).or_default();
+            let key = ItemKey {
+                kind,
+                name,
+                ordinal: *n,
+            };
+            *n += 1;
+            Placement {
+                key,
+                text: *ext,
+                first_token: *first,
+                virt: k as u32 * stride,
+            }
+        })
+        .collect();
+    Parsed {
+        ast,
+        diagnostics,
+        tokens,
+        placements,
+        stride,
+    }
+}
+
+/// The items of the file as tracked structs.
+#[salsa::tracked(returns(ref))]
+pub fn items(db: &dyn Database, file: SourceFile) -> Vec<Item<'_>> {
+    let parsed = parse(db, file);
+    let mut fn_index = 0u32;
+    parsed
+        .ast
+        .items
+        .iter()
+        .zip(&parsed.placements)
+        .enumerate()
+        .map(|(k, (item, place))| {
+            let mut item = item.clone();
+            item.doc = None;
+            if let ItemKind::Struct(s) = &mut item.kind {
+                for f in &mut s.fields {
+                    f.doc = None;
+                }
+            }
+            // Local expression ids.
+            let mut one = ast::File { items: vec![item] };
+            ast::number_exprs(&mut one);
+            let mut item = one.items.pop().unwrap_or(ast::Item {
+                kind: ItemKind::Error,
+                span: Span::default(),
+                doc: None,
+            });
+            if parsed.stride != 0 {
+                ast::map_spans(&mut item, &mut |s| parsed.to_virtual_span(k, s));
+            }
+            let mut body = None;
+            let mut index = None;
+            if let ItemKind::Fn(f) = &mut item.kind {
+                let at = Span {
+                    start: f.body.span.start,
+                    end: f.body.span.start,
+                };
+                let b = std::mem::replace(
+                    &mut f.body,
+                    ast::Block {
+                        stmts: Vec::new(),
+                        span: at,
+                    },
+                );
+                item.span.end = at.start.max(item.span.start);
+                body = Some(Arc::new(b));
+                index = Some(fn_index);
+                fn_index += 1;
+            }
+            Item::new(db, file, place.key.clone(), Arc::new(item), body, index)
+        })
+        .collect()
+}
+
+/// The file with every function body empty, in virtual coordinates, with
+/// expression ids numbered across it.
+#[salsa::tracked(returns(ref))]
+pub fn skeleton(db: &dyn Database, file: SourceFile) -> Arc<ast::File> {
+    let mut f = ast::File {
+        items: items(db, file)
+            .iter()
+            .map(|i| (**i.decl(db)).clone())
+            .collect(),
+    };
+    ast::number_exprs(&mut f);
+    Arc::new(f)
+}
+
+/// The declarations checked (phase 1 of the checker).
+#[salsa::tracked(returns(ref))]
+pub fn decls(db: &dyn Database, file: SourceFile) -> Arc<Decls> {
+    Arc::new(check::check_decls(skeleton(db, file), file.imports(db)))
+}
+
+/// The skeleton with every function signature cleared: what a body check
+/// needs of the file's items besides [`body_env`].
+#[salsa::tracked(returns(ref))]
+pub fn body_skeleton(db: &dyn Database, file: SourceFile) -> Arc<ast::File> {
+    let mut f = (**skeleton(db, file)).clone();
+    for item in &mut f.items {
+        if let ItemKind::Fn(func) = &mut item.kind {
+            func.sig.params.clear();
+            func.sig.ret = None;
+        }
+    }
+    Arc::new(f)
+}
+
+/// Names a body mentions (a superset of the globals it can resolve).
+fn mentioned_names(block: &ast::Block) -> HashSet<String> {
+    let mut out = Vec::new();
+    collect_block(block, &mut out);
+    out.iter()
+        .filter_map(|e| match &e.kind {
+            ExprKind::Name(n) => Some(n.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every expression of an item, outermost first.
+pub fn collect_exprs_item<'a>(item: &'a ast::Item, out: &mut Vec<&'a ast::Expr>) {
+    collect_exprs_item_inner(item, out)
+}
+
+fn collect_exprs_item_inner<'a>(item: &'a ast::Item, out: &mut Vec<&'a ast::Expr>) {
+    use ast::ItemKind as K;
+    match &item.kind {
+        K::Const(g) | K::Static(g) => {
+            collect_type(&g.ty, out);
+            collect_expr(&g.value, out);
+        }
+        K::Struct(s) => s.fields.iter().for_each(|f| collect_type(&f.ty, out)),
+        K::Fn(f) => {
+            f.sig.params.iter().for_each(|p| collect_type(&p.ty, out));
+            f.sig.ret.iter().for_each(|t| collect_type(t, out));
+            collect_block(&f.body, out);
+        }
+        K::ExternFn(s) => {
+            s.params.iter().for_each(|p| collect_type(&p.ty, out));
+            s.ret.iter().for_each(|t| collect_type(t, out));
+        }
+        K::Use(_) | K::Error => {}
+    }
+}
+
+fn collect_type<'a>(t: &'a ast::Type, out: &mut Vec<&'a ast::Expr>) {
+    match &t.kind {
+        ast::TypeKind::Array(e, n) => {
+            collect_type(e, out);
+            collect_expr(n, out);
+        }
+        ast::TypeKind::Slice { elem, .. } => collect_type(elem, out),
+        _ => {}
+    }
+}
+
+/// Every expression of a block, outermost first.
+pub fn collect_block<'a>(b: &'a ast::Block, out: &mut Vec<&'a ast::Expr>) {
+    for s in &b.stmts {
+        collect_stmt(s, out);
+    }
+}
+
+fn collect_stmt<'a>(s: &'a ast::Stmt, out: &mut Vec<&'a ast::Expr>) {
+    use ast::StmtKind as S;
+    match &s.kind {
+        S::Let { ty, init, .. } => {
+            ty.iter().for_each(|t| collect_type(t, out));
+            collect_expr(init, out);
+        }
+        S::Assign { target, value, .. } => {
+            collect_expr(target, out);
+            collect_expr(value, out);
+        }
+        S::If { cond, then, els } => {
+            collect_expr(cond, out);
+            collect_block(then, out);
+            if let Some(e) = els {
+                collect_stmt(e, out);
+            }
+        }
+        S::While { cond, body } => {
+            collect_expr(cond, out);
+            collect_block(body, out);
+        }
+        S::For { iter, body, .. } => {
+            match iter {
+                ast::ForIter::Range(a, b) => {
+                    collect_expr(a, out);
+                    collect_expr(b, out);
+                }
+                ast::ForIter::Each(e) => collect_expr(e, out),
+            }
+            collect_block(body, out);
+        }
+        S::Return(Some(e)) | S::Expr(e) => collect_expr(e, out),
+        S::Block(b) => collect_block(b, out),
+        _ => {}
+    }
+}
+
+fn collect_expr<'a>(e: &'a ast::Expr, out: &mut Vec<&'a ast::Expr>) {
+    out.push(e);
+    match &e.kind {
+        ExprKind::Unary(_, x) | ExprKind::Paren(x) | ExprKind::Field(x, _) => collect_expr(x, out),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            collect_expr(lhs, out);
+            collect_expr(rhs, out);
+        }
+        ExprKind::Cast(x, t) => {
+            collect_expr(x, out);
+            collect_type(t, out);
+        }
+        ExprKind::Call(c, args) => {
+            collect_expr(c, out);
+            args.iter().for_each(|a| collect_expr(a, out));
+        }
+        ExprKind::Index(a, b) | ExprKind::ArrayRepeat(a, b) => {
+            collect_expr(a, out);
+            collect_expr(b, out);
+        }
+        ExprKind::StructLit(_, fields) => fields.iter().for_each(|f| collect_expr(&f.value, out)),
+        ExprKind::ArrayLit(elems) => elems.iter().for_each(|x| collect_expr(x, out)),
+        _ => {}
+    }
+}
+
+/// The declarations as one body sees them: only the signatures of the
+/// function itself and of the functions its body names are kept.
+#[salsa::tracked(returns(ref))]
+pub fn body_env<'db>(db: &'db dyn Database, item: Item<'db>) -> Arc<Decls> {
+    let decls = decls(db, item.file(db));
+    let names = item
+        .body(db)
+        .as_ref()
+        .map(|b| mentioned_names(b))
+        .unwrap_or_default();
+    let own = item.key(db).name.clone();
+    Arc::new(decls.for_body(&|n| n == own || names.contains(n)))
+}
+
+/// One function body checked, in virtual coordinates with local expression
+/// ids. `None` for items that are not functions.
+#[salsa::tracked(returns(ref))]
+pub fn check_fn<'db>(db: &'db dyn Database, item: Item<'db>) -> Option<Arc<FnChecked>> {
+    let (Some(body), Some(index)) = (item.body(db).as_ref(), item.fn_index(db)) else {
+        return None;
+    };
+    let ItemKind::Fn(f) = &item.decl(db).kind else {
+        return None;
+    };
+    let file = item.file(db);
+    let mut f = f.clone();
+    f.body = (**body).clone();
+    let env = body_env(db, item);
+    Some(Arc::new(check::check_function(
+        body_skeleton(db, file),
+        file.imports(db),
+        env,
+        index as usize,
+        &f,
+    )))
+}
+
+/// Diagnostics of the whole-program rules, in virtual coordinates.
+#[salsa::tracked(returns(ref))]
+pub fn whole_program(db: &dyn Database, file: SourceFile) -> Vec<Diagnostic> {
+    let fns: Vec<Arc<FnChecked>> = items(db, file)
+        .iter()
+        .filter(|i| i.fn_index(db).is_some())
+        .filter_map(|i| check_fn(db, *i).clone())
+        .collect();
+    let refs: Vec<&FnChecked> = fns.iter().map(|f| &**f).collect();
+    check::check_whole(skeleton(db, file), file.imports(db), decls(db, file), &refs)
+}
+
+/// Every diagnostic of the file in text coordinates, sorted: the same list
+/// as [`kpl_lang::analyze`] gives.
+#[salsa::tracked(returns(ref))]
+pub fn diagnostics(db: &dyn Database, file: SourceFile) -> Vec<Diagnostic> {
+    let parsed = parse(db, file);
+    let mut semantic: Vec<Diagnostic> = decls(db, file).diagnostics.clone();
+    for item in items(db, file) {
+        if item.fn_index(db).is_none() {
+            continue;
+        }
+        if let Some(c) = check_fn(db, *item) {
+            semantic.extend(c.diagnostics.iter().cloned());
+        }
+    }
+    semantic.extend(whole_program(db, file).iter().cloned());
+    diag::sort(&mut semantic);
+    let text = file.text(db);
+    let lines = LineIndex::new(text);
+    let mut out = parsed.diagnostics.clone();
+    let broken: Vec<usize> = out
+        .iter()
+        .map(|d| lines.line_of(d.primary.span.start as usize))
+        .collect();
+    out.extend(
+        semantic
+            .into_iter()
+            .map(|d| parsed.to_text_diag(d))
+            .filter(|d| !broken.contains(&lines.line_of(d.primary.span.start as usize))),
+    );
+    diag::sort(&mut out);
+    out
+}
+
+/// The checked program in text coordinates, for code generation.
+#[salsa::tracked(returns(ref))]
+pub fn program(db: &dyn Database, file: SourceFile) -> Arc<check::Program> {
+    Arc::new(check::check(&parse(db, file).ast, file.imports(db)).program)
+}
+
+/// The front end's result for `kplc build`: the tree and program in text
+/// coordinates and the diagnostics of [`diagnostics`].
+pub fn analysis(db: &dyn Database, file: SourceFile) -> kpl_lang::Analysis {
+    kpl_lang::Analysis {
+        file: parse(db, file).ast.clone(),
+        program: (**program(db, file)).clone(),
+        diagnostics: diagnostics(db, file).clone(),
+    }
+}
+
+/// The database: salsa storage plus an optional log of executed queries.
+#[salsa::db]
+#[derive(Clone)]
+pub struct Db {
+    storage: salsa::Storage<Self>,
+}
+
+#[salsa::db]
+impl salsa::Database for Db {}
+
+impl Default for Db {
+    fn default() -> Self {
+        Db {
+            storage: salsa::Storage::new(None),
+        }
+    }
+}
+
+/// The queries salsa executed, in order, as recorded by the event hook.
+pub type ExecLog = Arc<Mutex<Vec<salsa::DatabaseKeyIndex>>>;
+
+impl Db {
+    /// A database that records every query execution (`WillExecute` events).
+    pub fn with_log() -> (Db, ExecLog) {
+        let log: ExecLog = Arc::default();
+        let sink = log.clone();
+        let db = Db {
+            storage: salsa::Storage::new(Some(Box::new(move |event: salsa::Event| {
+                if let salsa::EventKind::WillExecute { database_key } = event.kind
+                    && let Ok(mut l) = sink.lock()
+                {
+                    l.push(database_key);
+                }
+            }))),
+        };
+        (db, log)
+    }
+
+    pub fn file(&self, text: String, imports: Arc<ImportTable>) -> SourceFile {
+        SourceFile::new(self, text, imports)
+    }
+
+    pub fn set_text(&mut self, file: SourceFile, text: String) {
+        file.set_text(self).to(text);
+    }
+
+    /// `query(key)` names for logged executions: items by their key, the
+    /// file as `file`.
+    pub fn describe(&self, file: SourceFile, keys: &[salsa::DatabaseKeyIndex]) -> Vec<String> {
+        use salsa::plumbing::AsId;
+        let items = items(self, file);
+        keys.iter()
+            .map(|k| {
+                let name = self.ingredient_debug_name(k.ingredient_index());
+                let id = k.key_index();
+                let arg = if id == file.as_id() {
+                    "file".to_string()
+                } else if let Some(i) = items.iter().find(|i| i.as_id() == id) {
+                    i.key(self).to_string()
+                } else {
+                    format!("{id:?}")
+                };
+                format!("{name}({arg})")
+            })
+            .collect()
+    }
+}

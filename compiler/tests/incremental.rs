@@ -1,0 +1,276 @@
+//! The salsa database (`kplc::db`): it gives exactly the diagnostics of
+//! `kpl_lang::analyze`, and after an edit it re-executes only the queries the
+//! edit can affect. Executions are recorded through salsa's event hook
+//! (`EventKind::WillExecute`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use kplc::db::{self, Db, ExecLog, SourceFile};
+use kplc::std_imports::ImportSources;
+
+fn imports() -> Arc<kpl_lang::imports::ImportTable> {
+    let (table, problems) = ImportSources::embedded().load();
+    assert!(problems.is_empty());
+    Arc::new(table)
+}
+
+const PLUGIN: &str = "\
+// A plugin for the incremental tests.
+use kernel::{clock_ns};
+
+struct Pair {
+    a: u32,
+    b: u32,
+}
+
+/// Adds two numbers.
+fn add(x: u32, y: u32) -> u32 {
+    return x + y;
+}
+
+fn twice(x: u32) -> u32 {
+    return add(x, x);
+}
+
+fn other(x: u32) -> u32 {
+    let p = Pair { .a = x, .b = 3 };
+    return p.a * p.b;
+}
+
+export fn main(n: u32) -> u32 {
+    // the entry point
+    let t = clock_ns() as u32;
+    return twice(n) + other(n) + t;
+}
+";
+
+fn executed(db: &Db, file: SourceFile, log: &ExecLog) -> Vec<String> {
+    let keys = std::mem::take(&mut *log.lock().unwrap());
+    let mut names = db.describe(file, &keys);
+    names.sort();
+    names
+}
+
+/// Checks `text`, then `edited`, and returns the diagnostics codes after the
+/// edit and the queries the edit re-executed.
+fn edit(text: &str, edited: &str) -> (Vec<String>, Vec<String>) {
+    let (mut db, log) = Db::with_log();
+    let file = db.file(text.to_string(), imports());
+    assert_eq!(
+        db::diagnostics(&db, file),
+        &Vec::new(),
+        "the base plugin is clean"
+    );
+    log.lock().unwrap().clear();
+    db.set_text(file, edited.to_string());
+    let codes = db::diagnostics(&db, file)
+        .iter()
+        .map(|d| d.code.to_string())
+        .collect();
+    let ran = executed(&db, file, &log);
+    // The incremental result is the from-scratch result.
+    let scratch = kpl_lang::analyze(edited, &imports());
+    assert_eq!(db::diagnostics(&db, file), &scratch.diagnostics);
+    (codes, ran)
+}
+
+fn strs(v: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn cold_check_runs_every_query_once() {
+    let (db, log) = Db::with_log();
+    let file = db.file(PLUGIN.to_string(), imports());
+    assert!(db::diagnostics(&db, file).is_empty());
+    let ran = executed(&db, file, &log);
+    assert_eq!(
+        ran,
+        strs(&[
+            "body_env(add)",
+            "body_env(main)",
+            "body_env(other)",
+            "body_env(twice)",
+            "body_skeleton(file)",
+            "check_fn(add)",
+            "check_fn(main)",
+            "check_fn(other)",
+            "check_fn(twice)",
+            "decls(file)",
+            "diagnostics(file)",
+            "items(file)",
+            "parse(file)",
+            "skeleton(file)",
+            "whole_program(file)",
+        ])
+    );
+}
+
+#[test]
+fn body_edit_rechecks_only_that_function() {
+    let edited = PLUGIN.replace(".b = 3 }", ".b = 4 }");
+    let (codes, ran) = edit(PLUGIN, &edited);
+    assert!(codes.is_empty());
+    assert_eq!(
+        ran,
+        strs(&[
+            "parse(file)",
+            "items(file)",
+            // The names the body mentions are recomputed; they did not
+            // change, so no other query sees a change.
+            "body_env(other)",
+            "check_fn(other)",
+            "diagnostics(file)",
+        ])
+    );
+}
+
+#[test]
+fn body_edit_with_new_local_also_reruns_whole_program_rules() {
+    // A new binding changes the function's frame size: the stack-depth rule
+    // (whole program) runs again, no other body is checked.
+    let edited = PLUGIN.replace(
+        "    return p.a * p.b;",
+        "    let q = p.a + 1;\n    return q * p.b;",
+    );
+    let (codes, ran) = edit(PLUGIN, &edited);
+    assert!(codes.is_empty());
+    assert_eq!(
+        ran,
+        strs(&[
+            "parse(file)",
+            "items(file)",
+            // The names the body mentions are recomputed; they did not
+            // change, so no other query sees a change.
+            "body_env(other)",
+            "check_fn(other)",
+            "whole_program(file)",
+            "diagnostics(file)",
+        ])
+    );
+}
+
+#[test]
+fn comment_and_whitespace_edits_check_nothing() {
+    let edited = PLUGIN
+        .replace(
+            "// the entry point",
+            "// the entry point, called by the host é😀",
+        )
+        .replace("/// Adds two numbers.", "/// Adds two numbers (wrapping).")
+        .replace("// A plugin", "\n\n// A plugin")
+        .replace("return x + y;", "return   x +\n        y;");
+    let (codes, ran) = edit(PLUGIN, &edited);
+    assert!(codes.is_empty());
+    assert_eq!(
+        ran,
+        strs(&["parse(file)", "items(file)", "diagnostics(file)"])
+    );
+}
+
+#[test]
+fn signature_edit_rechecks_the_function_and_its_callers_only() {
+    // `add` now takes a u16: `twice` (its caller) gets an error; `other` and
+    // `main` do not call `add` and are not re-checked.
+    let edited = PLUGIN.replace("fn add(x: u32, y: u32)", "fn add(x: u32, y: u16)");
+    let (codes, ran) = edit(PLUGIN, &edited);
+    assert_eq!(codes, vec!["E0200".to_string(), "E0200".to_string()]);
+    assert_eq!(
+        ran,
+        strs(&[
+            "parse(file)",
+            "items(file)",
+            "skeleton(file)",
+            "decls(file)",
+            "body_skeleton(file)",
+            // The per-body projections of the declarations are recomputed
+            // (cheap); only those of `add` and `twice` changed.
+            "body_env(add)",
+            "body_env(main)",
+            "body_env(other)",
+            "body_env(twice)",
+            "check_fn(add)",
+            "check_fn(twice)",
+            "whole_program(file)",
+            "diagnostics(file)",
+        ])
+    );
+}
+
+/// Every diagnostic test case, execution test and example gives the same
+/// diagnostics through the database as through `analyze`, from scratch and
+/// after an edit from another file.
+#[test]
+fn database_matches_analyze_on_every_case() {
+    let imports = imports();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut paths = Vec::new();
+    for dir in ["tests/ui", "tests/exec"] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "kpl") {
+                paths.push(p);
+            }
+        }
+    }
+    for e in std::fs::read_dir(root.join("../examples")).unwrap() {
+        let dir = e.unwrap().path();
+        if let Ok(files) = std::fs::read_dir(&dir) {
+            for f in files {
+                let p = f.unwrap().path();
+                if p.extension().is_some_and(|x| x == "kpl") {
+                    paths.push(p);
+                }
+            }
+        }
+    }
+    paths.sort();
+    assert!(paths.len() > 50, "found only {} cases", paths.len());
+    let mut db = Db::default();
+    let file = db.file(String::new(), imports.clone());
+    let mut failures = Vec::new();
+    for p in &paths {
+        let src = std::fs::read_to_string(p).unwrap();
+        let want = kpl_lang::analyze(&src, &imports).diagnostics;
+        // Fresh database.
+        let fresh = Db::default();
+        let f = fresh.file(src.clone(), imports.clone());
+        if db::diagnostics(&fresh, f) != &want {
+            failures.push(format!("{} (fresh)", p.display()));
+        }
+        // The shared database, edited from the previous case.
+        db.set_text(file, src.clone());
+        if db::diagnostics(&db, file) != &want {
+            failures.push(format!("{} (edited)", p.display()));
+        }
+    }
+    assert!(failures.is_empty(), "differs from analyze: {failures:#?}");
+}
+
+#[test]
+fn synthetic_plugin_matches_analyze_after_edits() {
+    let imports = imports();
+    let src = kplc::synth::plugin(2000);
+    let mut db = Db::default();
+    let file = db.file(src.clone(), imports.clone());
+    assert_eq!(
+        db::diagnostics(&db, file),
+        &kpl_lang::analyze(&src, &imports).diagnostics
+    );
+    // Break one body, then a signature, then fix both.
+    let broken = src.replacen("acc = acc ^ (acc >> 13);", "acc = acc ^ (acc >> true);", 1);
+    let broken2 = broken.replacen(
+        "fn mix_3(data: []u8, seed: u32)",
+        "fn mix_3(data: []u8, seed: u64)",
+        1,
+    );
+    for text in [&broken, &broken2, &src] {
+        db.set_text(file, text.clone());
+        let want = kpl_lang::analyze(text, &imports).diagnostics;
+        assert_eq!(db::diagnostics(&db, file), &want);
+    }
+    assert!(!kpl_lang::analyze(&broken2, &imports).diagnostics.is_empty());
+}
