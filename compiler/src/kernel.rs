@@ -90,6 +90,9 @@ pub enum KernelCmd {
         port: u16,
         #[arg(long)]
         src: u16,
+        /// After connecting, send this many bytes and report how many arrived.
+        #[arg(long, default_value_t = 0)]
+        bytes: usize,
     },
     #[command(hide = true)]
     Stress {
@@ -565,14 +568,40 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
             println!("unprivileged: load, unload, run, attach and detach refused; list allowed");
             Ok(ExitCode::SUCCESS)
         }
-        KernelCmd::TcpProbe { port, src } => {
-            let _listener = std::net::TcpListener::bind(("127.0.0.1", port))
+        KernelCmd::TcpProbe { port, src, bytes } => {
+            let listener = std::net::TcpListener::bind(("127.0.0.1", port))
                 .map_err(|e| format!("listen on {port}: {e}"))?;
-            let ok = tcp_connect(port, src, 500).map_err(|e| format!("connect: {e}"))?;
-            println!(
-                "tcp port {port} from {src}: {}",
-                if ok { "connected" } else { "timed out" }
-            );
+            // The reader; left blocked in accept (and dropped at exit) when
+            // the connection is filtered.
+            let reader = std::thread::spawn(move || -> usize {
+                use std::io::Read;
+                let Ok((mut s, _)) = listener.accept() else {
+                    return 0;
+                };
+                let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(3)));
+                let mut buf = vec![0u8; 65536];
+                let mut got = 0;
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    got += n;
+                }
+                got
+            });
+            let fd = tcp_connect(port, src, 500).map_err(|e| format!("connect: {e}"))?;
+            let Some(fd) = fd else {
+                println!("tcp port {port} from {src}: timed out");
+                return Ok(ExitCode::SUCCESS);
+            };
+            let sent = send_all(&fd, bytes);
+            drop(fd);
+            let got = if bytes > 0 {
+                reader.join().unwrap_or(0)
+            } else {
+                0
+            };
+            println!("tcp port {port} from {src}: connected; sent {sent} bytes, received {got}");
             Ok(ExitCode::SUCCESS)
         }
         KernelCmd::Probe { port, count } => {
@@ -845,8 +874,13 @@ fn bad_input(dev: &Device, file: &Path) -> Result<ExitCode, String> {
 
 /// Connects to 127.0.0.1:`port` from 127.0.0.1:`src` (a fixed source
 /// port, so a filter can let the replies through); true if the handshake
-/// completes within `timeout_ms`.
-fn tcp_connect(port: u16, src: u16, timeout_ms: i32) -> std::io::Result<bool> {
+/// completes within `timeout_ms` (then the connected socket, blocking).
+fn tcp_connect(
+    port: u16,
+    src: u16,
+    timeout_ms: i32,
+) -> std::io::Result<Option<std::os::fd::OwnedFd>> {
+    use std::os::fd::FromRawFd;
     let last = std::io::Error::last_os_error;
     let addr = |p: u16| libc::sockaddr_in {
         sin_family: libc::AF_INET as libc::sa_family_t,
@@ -898,9 +932,53 @@ fn tcp_connect(port: u16, src: u16, timeout_ms: i32) -> std::io::Result<bool> {
             );
             Ok(n == 1 && err == 0)
         };
-        libc::close(fd);
-        result
+        match result {
+            Ok(true) => {
+                let flags = libc::fcntl(fd, libc::F_GETFL);
+                libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+                Ok(Some(std::os::fd::OwnedFd::from_raw_fd(fd)))
+            }
+            other => {
+                libc::close(fd);
+                other.map(|_| None)
+            }
+        }
     }
+}
+
+/// Writes `n` bytes to a connected socket (3 s send timeout); the count sent.
+fn send_all(fd: &std::os::fd::OwnedFd, n: usize) -> usize {
+    let tv = libc::timeval {
+        tv_sec: 3,
+        tv_usec: 0,
+    };
+    let buf = vec![0x5au8; 65536];
+    let mut sent = 0;
+    // SAFETY: setsockopt/send on a socket `fd` owns, with a local timeval
+    // and a buffer of the length passed.
+    unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        );
+        while sent < n {
+            let chunk = (n - sent).min(buf.len());
+            let w = libc::send(
+                fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                chunk,
+                libc::MSG_NOSIGNAL,
+            );
+            if w <= 0 {
+                break;
+            }
+            sent += w as usize;
+        }
+    }
+    sent
 }
 
 fn hex(s: &str) -> Vec<u8> {

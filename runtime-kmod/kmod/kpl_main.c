@@ -53,7 +53,7 @@
 extern u8 kpl_arena[], kpl_arena_end[];	/* kpl_arena.S */
 
 #define KPL_ARENA_PAGES 256u		/* 1 MiB, see kpl_arena.S */
-#define KPL_MAX_PACKET 2048u		/* bytes of a packet a hook plugin sees */
+#define KPL_MAX_PACKET 65536u		/* bytes of a packet a hook plugin sees */
 /* Hooks run in softirq on the 16 KiB IRQ stack under the network stack's
  * own frames: a hook plugin may use at most this much (RUN allows the
  * verifier's whole limit, 8 KiB, from the ioctl's shallow stack). */
@@ -693,7 +693,8 @@ static atomic64_t kpl_hook_inv, kpl_hook_acc, kpl_hook_drop, kpl_hook_traps;
 static bool kpl_hook_registered;
 static DEFINE_PER_CPU(struct kpl_frame, kpl_hook_frame);
 static DEFINE_PER_CPU(u8, kpl_hook_busy);
-static DEFINE_PER_CPU(u8[KPL_MAX_PACKET], kpl_hook_pkt);
+/* Where a non-linear packet is gathered for the plugin (kvmalloc'd per CPU). */
+static DEFINE_PER_CPU(u8 *, kpl_hook_pkt);
 
 static unsigned int kpl_nf_hook(void *priv, struct sk_buff *skb,
 				const struct nf_hook_state *state)
@@ -717,9 +718,10 @@ static unsigned int kpl_nf_hook(void *priv, struct sk_buff *skb,
 		goto out_bh;
 	this_cpu_write(kpl_hook_busy, 1);
 	f = this_cpu_ptr(&kpl_hook_frame);
-	copy = (u8 *)this_cpu_ptr(&kpl_hook_pkt);
+	copy = this_cpu_read(kpl_hook_pkt);
 	len = min_t(unsigned int, skb->len, KPL_MAX_PACKET);
-	pkt = skb_header_pointer(skb, 0, len, copy);
+	/* The bytes in place when linear, else gathered into this CPU's buffer. */
+	pkt = copy ? skb_header_pointer(skb, 0, len, copy) : NULL;
 	if (!pkt) {
 		this_cpu_write(kpl_hook_busy, 0);
 		goto out_bh;
@@ -994,19 +996,40 @@ static void kpl_calibrate(void)
 	kpl_spin_ns = best == U64_MAX ? 1 : best;
 }
 
+static void kpl_free_pkt_bufs(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		kvfree(per_cpu(kpl_hook_pkt, cpu));
+		per_cpu(kpl_hook_pkt, cpu) = NULL;
+	}
+}
+
 static int __init kpl_init(void)
 {
-	int ret;
+	int ret, cpu;
 
 	if (kpl_arena_end - kpl_arena != (long)KPL_ARENA_PAGES * PAGE_SIZE ||
 	    !PAGE_ALIGNED(kpl_arena))
 		return -EINVAL;
 	kpl_calibrate();
-	if (!proc_create_single("kpl", 0444, NULL, kpl_proc_show))
+	for_each_possible_cpu(cpu) {
+		per_cpu(kpl_hook_pkt, cpu) = kvmalloc_node(KPL_MAX_PACKET, GFP_KERNEL,
+							   cpu_to_node(cpu));
+		if (!per_cpu(kpl_hook_pkt, cpu)) {
+			kpl_free_pkt_bufs();
+			return -ENOMEM;
+		}
+	}
+	if (!proc_create_single("kpl", 0444, NULL, kpl_proc_show)) {
+		kpl_free_pkt_bufs();
 		return -ENOMEM;
+	}
 	ret = misc_register(&kpl_misc);
 	if (ret) {
 		remove_proc_entry("kpl", NULL);
+		kpl_free_pkt_bufs();
 		return ret;
 	}
 	pr_info("kpl: ready: arena %lu KiB, %llu fuel per ms, %zu imports\n",
@@ -1029,6 +1052,7 @@ static void __exit kpl_exit(void)
 		nf_unregister_net_hook(&init_net, &kpl_nf_ops);
 	synchronize_rcu();
 	kpl_attachment_free(old);
+	kpl_free_pkt_bufs();	/* the hook is gone and synchronize_rcu() passed */
 	/* No ioctl can run any more: every reference left is the list's. */
 	list_for_each_entry_safe(p, n, &kpl_plugins, node) {
 		list_del(&p->node);

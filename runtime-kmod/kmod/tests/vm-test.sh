@@ -147,7 +147,8 @@ pf=$(kplc kernel load /t/packet_filter.kpo)
 kplc kernel run "$pf" --entry allow_port --arg 7000 >/dev/null 2>&1
 kplc kernel run "$pf" --entry allow_port --arg 7001 >/dev/null 2>&1
 t "attach packet_filter" kplc kernel attach "$pf"
-t "TCP to an allowed port connects" sh -c "kplc kernel tcp-probe --port 7000 --src 7001 | grep -q connected"
+t "TCP to an allowed port connects and carries 1 MiB (large segments too)" \
+    sh -c "kplc kernel tcp-probe --port 7000 --src 7001 --bytes 1048576 | grep -q 'sent 1048576 bytes, received 1048576'"
 t "TCP to another port is dropped" sh -c "kplc kernel tcp-probe --port 7002 --src 7001 | grep -q 'timed out'"
 t "UDP passes packet_filter" sh -c "kplc kernel probe --port 5555 --count 20 | grep -q 'received 20 of 20'"
 t "detach packet_filter" kplc kernel detach
