@@ -22,7 +22,7 @@ if [ "${1:-}" = "--dkms" ]; then
     rm -rf "$SRC"
     mkdir -p "$SRC/runtime-kmod/core" "$SRC/runtime-kmod/kcore" "$SRC/runtime-kmod/kmod"
     cp -r runtime-kmod/core/Cargo.toml runtime-kmod/core/src "$SRC/runtime-kmod/core/"
-    cp -r runtime-kmod/kcore/Cargo.toml runtime-kmod/kcore/build.sh runtime-kmod/kcore/src "$SRC/runtime-kmod/kcore/"
+    cp -r runtime-kmod/kcore/Cargo.toml runtime-kmod/kcore/Cargo.lock runtime-kmod/kcore/build.sh runtime-kmod/kcore/src "$SRC/runtime-kmod/kcore/"
     cp -r runtime-kmod/kmod/Kbuild runtime-kmod/kmod/Makefile runtime-kmod/kmod/*.c runtime-kmod/kmod/*.h \
         runtime-kmod/kmod/*.S runtime-kmod/kmod/uapi "$SRC/runtime-kmod/kmod/"
     cp runtime-kmod/kmod/dkms.conf runtime-kmod/kmod/dkms-build.sh "$SRC/"

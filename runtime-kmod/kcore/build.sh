@@ -42,7 +42,7 @@ done
 if cmp -s "$spec.new" "$spec"; then rm "$spec.new"; else mv "$spec.new" "$spec"; fi
 
 VENDOR=$($RUSTC --print sysroot)/lib/rustlib/src/rust/library/vendor
-CARGO_TARGET_DIR="$OUT/kcore-target" $CARGO build --quiet --release --offline \
+CARGO_TARGET_DIR="$OUT/kcore-target" $CARGO build --quiet --release --offline --locked \
     --manifest-path "$here/Cargo.toml" \
     --target "$spec" -Zjson-target-spec \
     -Zbuild-std=core,compiler_builtins \
