@@ -117,6 +117,12 @@ enum Command {
     Verify { file: PathBuf },
     /// Print the explanation of a diagnostic code, e.g. `kplc explain E0200`.
     Explain { code: String },
+    /// Run the Language Server (LSP over stdio) for editors.
+    Lsp {
+        /// Directory of `.kpli` import declarations (default: the built-in std-imports).
+        #[arg(long)]
+        imports: Option<PathBuf>,
+    },
     /// Drive the kernel module through /dev/kpl (load, run, attach, ...).
     Kernel {
         #[command(subcommand)]
@@ -146,6 +152,13 @@ fn main() -> ExitCode {
         } => check(&files, message_format, color, imports, deny_warnings),
         Command::Explain { code } => explain(&code),
         Command::Kernel { cmd } => kplc::kernel::main(cmd),
+        Command::Lsp { imports } => match kplc::lsp::run(imports) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("kplc lsp: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Disasm { file } => disasm(&file),
         Command::Verify { file } => verify_cmd(&file),
         Command::Run {

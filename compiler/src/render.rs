@@ -23,6 +23,16 @@ fn to_codespan(d: &Diagnostic) -> CsDiagnostic<()> {
     labels.extend(d.secondary.iter().map(|l| {
         CsLabel::new(LabelStyle::Secondary, (), l.span.range()).with_message(l.message.clone())
     }));
+    CsDiagnostic::new(severity)
+        .with_code(d.code.as_str())
+        .with_message(d.message.clone())
+        .with_labels(labels)
+        .with_notes(notes(d))
+}
+
+/// The `note: …` and `help: …` lines shown under a diagnostic (terminal and
+/// editor alike).
+pub fn notes(d: &Diagnostic) -> Vec<String> {
     let mut notes: Vec<String> = d.notes.iter().map(|n| format!("note: {n}")).collect();
     for h in &d.help {
         match &h.suggestion {
@@ -32,11 +42,7 @@ fn to_codespan(d: &Diagnostic) -> CsDiagnostic<()> {
             _ => notes.push(format!("help: {}", h.message)),
         }
     }
-    CsDiagnostic::new(severity)
-        .with_code(d.code.as_str())
-        .with_message(d.message.clone())
-        .with_labels(labels)
-        .with_notes(notes)
+    notes
 }
 
 /// Renders one diagnostic as plain text (no colour), e.g. for snapshots.

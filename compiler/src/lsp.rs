@@ -1,0 +1,506 @@
+//! `kplc lsp`: a Language Server over stdio.
+//!
+//! Built on `lsp-server` (rust-analyzer's synchronous scaffold: crossbeam
+//! channels, no async runtime) because the server is a loop that owns the
+//! salsa database: a change is a `&mut` setter, a request a query. An async
+//! framework (tower-lsp-server) would force the database behind a lock and
+//! pull in tokio for nothing. The protocol types come from `lsp-types` 0.97,
+//! used only in this module, so swapping them (e.g. for gen-lsp-types) stays
+//! local.
+//!
+//! Positions are UTF-16 code units, the protocol's default encoding, which
+//! the server announces; [`Position16`] converts them to and from byte
+//! offsets. Text is synchronised in full on every change.
+
+use std::collections::HashMap;
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kpl_lang::imports::ImportTable;
+use kpl_lang::{LineIndex, Severity, Span};
+use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
+use lsp_types as lt;
+use serde_json::Value;
+
+use crate::db::{self, Db, SourceFile};
+use crate::ide;
+use crate::render;
+use crate::std_imports::ImportSources;
+
+/// Byte offset ↔ LSP position (0-based line, UTF-16 column) for one text.
+pub struct Position16<'a> {
+    text: &'a str,
+    lines: LineIndex,
+}
+
+impl<'a> Position16<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Position16 {
+            text,
+            lines: LineIndex::new(text),
+        }
+    }
+
+    pub fn position(&self, offset: u32) -> lt::Position {
+        let (line, col) = self.lines.line_col_utf16(self.text, offset as usize);
+        lt::Position::new(line as u32, col as u32)
+    }
+
+    pub fn range(&self, span: Span) -> lt::Range {
+        lt::Range::new(self.position(span.start), self.position(span.end))
+    }
+
+    /// Byte offset of a position; positions past the end of a line or of the
+    /// text are clamped, and a column inside a surrogate pair moves to the
+    /// character's start.
+    pub fn offset(&self, p: lt::Position) -> u32 {
+        self.lines
+            .offset_utf16(self.text, p.line as usize, p.character as usize) as u32
+    }
+}
+
+struct Document {
+    file: SourceFile,
+    version: i32,
+}
+
+struct Server {
+    db: Db,
+    imports: Arc<ImportTable>,
+    sources: ImportSources,
+    docs: HashMap<String, Document>,
+}
+
+/// Runs the server on stdin/stdout until `shutdown` and `exit`.
+pub fn run(imports_dir: Option<PathBuf>) -> Result<(), Box<dyn Error + Send + Sync>> {
+    let sources = match &imports_dir {
+        Some(dir) => ImportSources::from_dir(dir)?,
+        None => ImportSources::embedded(),
+    };
+    let (table, _problems) = sources.load();
+    let (conn, io) = Connection::stdio();
+    let (id, _params) = conn.initialize_start()?;
+    let caps = lt::ServerCapabilities {
+        position_encoding: Some(lt::PositionEncodingKind::UTF16),
+        text_document_sync: Some(lt::TextDocumentSyncCapability::Kind(
+            lt::TextDocumentSyncKind::FULL,
+        )),
+        hover_provider: Some(lt::HoverProviderCapability::Simple(true)),
+        definition_provider: Some(lt::OneOf::Left(true)),
+        document_symbol_provider: Some(lt::OneOf::Left(true)),
+        completion_provider: Some(lt::CompletionOptions {
+            trigger_characters: Some(vec![".".to_string(), ":".to_string()]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    conn.initialize_finish(
+        id,
+        serde_json::json!({
+            "capabilities": caps,
+            "serverInfo": { "name": "kplc", "version": env!("CARGO_PKG_VERSION") },
+        }),
+    )?;
+    let mut server = Server {
+        db: Db::default(),
+        imports: Arc::new(table),
+        sources,
+        docs: HashMap::new(),
+    };
+    for msg in &conn.receiver {
+        match msg {
+            Message::Request(req) => {
+                if conn.handle_shutdown(&req)? {
+                    break;
+                }
+                let id = req.id.clone();
+                let resp =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server.request(req)))
+                        .unwrap_or_else(|_| {
+                            Response::new_err(
+                                id,
+                                ErrorCode::InternalError as i32,
+                                "kplc: internal error".to_string(),
+                            )
+                        });
+                conn.sender.send(Message::Response(resp))?;
+            }
+            Message::Notification(n) => {
+                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    server.notification(n)
+                }))
+                .unwrap_or_default();
+                for m in out {
+                    conn.sender.send(Message::Notification(m))?;
+                }
+            }
+            Message::Response(_) => {}
+        }
+    }
+    drop(conn);
+    io.join()?;
+    Ok(())
+}
+
+fn params<T: serde::de::DeserializeOwned>(v: Value) -> Option<T> {
+    serde_json::from_value(v).ok()
+}
+
+impl Server {
+    fn notification(&mut self, n: Notification) -> Vec<Notification> {
+        match n.method.as_str() {
+            "textDocument/didOpen" => {
+                let Some(p) = params::<lt::DidOpenTextDocumentParams>(n.params) else {
+                    return Vec::new();
+                };
+                let key = p.text_document.uri.as_str().to_string();
+                let text = p.text_document.text;
+                match self.docs.get_mut(&key) {
+                    Some(doc) => {
+                        self.db.set_text(doc.file, text);
+                        doc.version = p.text_document.version;
+                    }
+                    None => {
+                        let file = self.db.file(text, self.imports.clone());
+                        self.docs.insert(
+                            key,
+                            Document {
+                                file,
+                                version: p.text_document.version,
+                            },
+                        );
+                    }
+                }
+                self.publish(&p.text_document.uri).into_iter().collect()
+            }
+            "textDocument/didChange" => {
+                let Some(p) = params::<lt::DidChangeTextDocumentParams>(n.params) else {
+                    return Vec::new();
+                };
+                let key = p.text_document.uri.as_str().to_string();
+                let Some(doc) = self.docs.get_mut(&key) else {
+                    return Vec::new();
+                };
+                // Full synchronisation: the last change holds the whole text.
+                // A ranged change (from a client ignoring our capability) is
+                // applied to the current text.
+                let mut text = doc.file.text(&self.db).clone();
+                for change in p.content_changes {
+                    match change.range {
+                        None => text = change.text,
+                        Some(r) => {
+                            let pos = Position16::new(&text);
+                            let (a, b) = (pos.offset(r.start) as usize, pos.offset(r.end) as usize);
+                            let (a, b) = (a.min(b), a.max(b));
+                            text.replace_range(a..b, &change.text);
+                        }
+                    }
+                }
+                doc.version = p.text_document.version;
+                self.db.set_text(doc.file, text);
+                self.publish(&p.text_document.uri).into_iter().collect()
+            }
+            "textDocument/didClose" => {
+                let Some(p) = params::<lt::DidCloseTextDocumentParams>(n.params) else {
+                    return Vec::new();
+                };
+                self.docs.remove(p.text_document.uri.as_str());
+                vec![publish_notification(lt::PublishDiagnosticsParams {
+                    uri: p.text_document.uri,
+                    diagnostics: Vec::new(),
+                    version: None,
+                })]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn publish(&self, uri: &lt::Uri) -> Option<Notification> {
+        let doc = self.docs.get(uri.as_str())?;
+        let text = doc.file.text(&self.db);
+        let pos = Position16::new(text);
+        let diagnostics = db::diagnostics(&self.db, doc.file)
+            .iter()
+            .map(|d| to_lsp_diagnostic(uri, &pos, d))
+            .collect();
+        Some(publish_notification(lt::PublishDiagnosticsParams {
+            uri: uri.clone(),
+            diagnostics,
+            version: Some(doc.version),
+        }))
+    }
+
+    fn request(&mut self, req: Request) -> Response {
+        let id = req.id.clone();
+        let result = match req.method.as_str() {
+            "textDocument/hover" => params::<lt::HoverParams>(req.params).map(|p| {
+                let tdp = p.text_document_position_params;
+                json(self.hover(&tdp.text_document.uri, tdp.position))
+            }),
+            "textDocument/definition" => params::<lt::GotoDefinitionParams>(req.params).map(|p| {
+                let tdp = p.text_document_position_params;
+                json(self.definition(&tdp.text_document.uri, tdp.position))
+            }),
+            "textDocument/documentSymbol" => params::<lt::DocumentSymbolParams>(req.params)
+                .map(|p| json(self.symbols(&p.text_document.uri))),
+            "textDocument/completion" => params::<lt::CompletionParams>(req.params).map(|p| {
+                let tdp = p.text_document_position;
+                json(self.completion(&tdp.text_document.uri, tdp.position))
+            }),
+            _ => return method_not_found(id, &req.method),
+        };
+        match result {
+            Some(v) => Response::new_ok(id, v),
+            None => Response::new_err(
+                id,
+                ErrorCode::InvalidParams as i32,
+                "invalid parameters".to_string(),
+            ),
+        }
+    }
+
+    fn doc(&self, uri: &lt::Uri) -> Option<(SourceFile, &str)> {
+        let doc = self.docs.get(uri.as_str())?;
+        Some((doc.file, doc.file.text(&self.db).as_str()))
+    }
+
+    fn hover(&self, uri: &lt::Uri, p: lt::Position) -> Option<lt::Hover> {
+        let (file, text) = self.doc(uri)?;
+        let pos = Position16::new(text);
+        let h = ide::hover(&self.db, file, pos.offset(p))?;
+        Some(lt::Hover {
+            contents: lt::HoverContents::Markup(lt::MarkupContent {
+                kind: lt::MarkupKind::Markdown,
+                value: h.markdown,
+            }),
+            range: Some(pos.range(h.span)),
+        })
+    }
+
+    fn definition(&self, uri: &lt::Uri, p: lt::Position) -> Option<lt::GotoDefinitionResponse> {
+        let (file, text) = self.doc(uri)?;
+        let pos = Position16::new(text);
+        let loc = match ide::definition(&self.db, file, pos.offset(p))? {
+            ide::Target::Here(span) => lt::Location::new(uri.clone(), pos.range(span)),
+            ide::Target::ImportFile { path, span } => {
+                let text = self.sources.files.iter().find(|(p, _)| *p == path)?;
+                let target = import_file_uri(&path)?;
+                lt::Location::new(target, Position16::new(&text.1).range(span))
+            }
+        };
+        Some(lt::GotoDefinitionResponse::Scalar(loc))
+    }
+
+    fn symbols(&self, uri: &lt::Uri) -> Option<lt::DocumentSymbolResponse> {
+        let (file, text) = self.doc(uri)?;
+        let pos = Position16::new(text);
+        let syms = ide::symbols(&self.db, file)
+            .into_iter()
+            .map(|s| to_lsp_symbol(&pos, s))
+            .collect();
+        Some(lt::DocumentSymbolResponse::Nested(syms))
+    }
+
+    fn completion(&self, uri: &lt::Uri, p: lt::Position) -> Option<lt::CompletionResponse> {
+        let (file, text) = self.doc(uri)?;
+        let pos = Position16::new(text);
+        let items = ide::complete(&self.db, file, pos.offset(p))
+            .into_iter()
+            .map(|c| lt::CompletionItem {
+                label: c.label,
+                kind: Some(match c.kind {
+                    ide::CompletionKind::Local => lt::CompletionItemKind::VARIABLE,
+                    ide::CompletionKind::Function => lt::CompletionItemKind::FUNCTION,
+                    ide::CompletionKind::Struct => lt::CompletionItemKind::STRUCT,
+                    ide::CompletionKind::Field => lt::CompletionItemKind::FIELD,
+                    ide::CompletionKind::Constant => lt::CompletionItemKind::CONSTANT,
+                    ide::CompletionKind::Static => lt::CompletionItemKind::VARIABLE,
+                    ide::CompletionKind::Import => lt::CompletionItemKind::FUNCTION,
+                    ide::CompletionKind::Keyword => lt::CompletionItemKind::KEYWORD,
+                    ide::CompletionKind::Type => lt::CompletionItemKind::TYPE_PARAMETER,
+                }),
+                detail: Some(c.detail),
+                documentation: c.doc.map(|d| {
+                    lt::Documentation::MarkupContent(lt::MarkupContent {
+                        kind: lt::MarkupKind::Markdown,
+                        value: d,
+                    })
+                }),
+                ..Default::default()
+            })
+            .collect();
+        Some(lt::CompletionResponse::Array(items))
+    }
+}
+
+fn json<T: serde::Serialize>(v: T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+fn method_not_found(id: RequestId, method: &str) -> Response {
+    Response::new_err(
+        id,
+        ErrorCode::MethodNotFound as i32,
+        format!("kplc does not handle `{method}`"),
+    )
+}
+
+fn publish_notification(p: lt::PublishDiagnosticsParams) -> Notification {
+    Notification::new("textDocument/publishDiagnostics".to_string(), p)
+}
+
+/// A diagnostic as the protocol wants it: the primary label's text after
+/// the message, notes and help below (as the terminal shows them), secondary
+/// labels as related information.
+pub fn to_lsp_diagnostic(
+    uri: &lt::Uri,
+    pos: &Position16<'_>,
+    d: &kpl_lang::Diagnostic,
+) -> lt::Diagnostic {
+    let mut message = d.message.clone();
+    if !d.primary.message.is_empty() {
+        message.push('\n');
+        message.push_str(&d.primary.message);
+    }
+    for n in render::notes(d) {
+        message.push('\n');
+        message.push_str(&n);
+    }
+    let related: Vec<lt::DiagnosticRelatedInformation> = d
+        .secondary
+        .iter()
+        .map(|l| lt::DiagnosticRelatedInformation {
+            location: lt::Location::new(uri.clone(), pos.range(l.span)),
+            message: l.message.clone(),
+        })
+        .collect();
+    lt::Diagnostic {
+        range: pos.range(d.primary.span),
+        severity: Some(match d.severity {
+            Severity::Error => lt::DiagnosticSeverity::ERROR,
+            Severity::Warning => lt::DiagnosticSeverity::WARNING,
+        }),
+        code: Some(lt::NumberOrString::String(d.code.to_string())),
+        source: Some("kplc".to_string()),
+        message,
+        related_information: (!related.is_empty()).then_some(related),
+        ..Default::default()
+    }
+}
+
+#[allow(deprecated)] // `DocumentSymbol::deprecated` must still be given
+fn to_lsp_symbol(pos: &Position16<'_>, s: ide::Symbol) -> lt::DocumentSymbol {
+    let range = pos.range(s.span.to(s.name_span));
+    let selection = pos.range(s.name_span);
+    lt::DocumentSymbol {
+        name: s.name,
+        detail: Some(s.detail).filter(|d| !d.is_empty()),
+        kind: match s.kind {
+            ide::SymbolKind::Function => lt::SymbolKind::FUNCTION,
+            ide::SymbolKind::Struct => lt::SymbolKind::STRUCT,
+            ide::SymbolKind::Field => lt::SymbolKind::FIELD,
+            ide::SymbolKind::Constant => lt::SymbolKind::CONSTANT,
+            ide::SymbolKind::Static => lt::SymbolKind::VARIABLE,
+            ide::SymbolKind::Import => lt::SymbolKind::MODULE,
+        },
+        tags: None,
+        deprecated: None,
+        range,
+        selection_range: selection,
+        children: Some(
+            s.children
+                .into_iter()
+                .map(|c| to_lsp_symbol(pos, c))
+                .collect(),
+        )
+        .filter(|c: &Vec<_>| !c.is_empty()),
+    }
+}
+
+/// A `file://` URI for an import declaration file: the path as given if it
+/// exists, else (for the embedded `std-imports/`) the copy in the source
+/// tree kplc was built from.
+fn import_file_uri(path: &str) -> Option<lt::Uri> {
+    let given = Path::new(path);
+    let found = if given.exists() {
+        given.to_path_buf()
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+    };
+    let abs = std::fs::canonicalize(found).ok()?;
+    file_uri(&abs)
+}
+
+/// `file://` URI of an absolute path, percent-encoding what needs it.
+pub fn file_uri(path: &Path) -> Option<lt::Uri> {
+    let mut s = String::from("file://");
+    for b in path.to_str()?.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_utf16_units_on_non_ascii_lines() {
+        // é is 2 bytes and 1 UTF-16 unit; 😀 is 4 bytes and 2 units.
+        let text = "let a = 1;\nlet é = \"😀\"; x\n😀😀y\n";
+        let pos = Position16::new(text);
+        let x = text.find(" x").unwrap() as u32 + 1;
+        // `let é = "😀"; x`: l,e,t,space,é,space,=,space,",😀(2),",;,space → x at 14.
+        assert_eq!(pos.position(x), lt::Position::new(1, 14));
+        assert_eq!(pos.offset(lt::Position::new(1, 14)), x);
+        let y = text.find('y').unwrap() as u32;
+        assert_eq!(pos.position(y), lt::Position::new(2, 4));
+        assert_eq!(pos.offset(lt::Position::new(2, 4)), y);
+        // The emoji's start is column 9 on line 1; its end column 11.
+        let emoji = text.find('😀').unwrap() as u32;
+        assert_eq!(pos.position(emoji), lt::Position::new(1, 9));
+        assert_eq!(pos.position(emoji + 4), lt::Position::new(1, 11));
+        // A column in the middle of the surrogate pair maps to a char boundary.
+        let mid = pos.offset(lt::Position::new(1, 10));
+        assert!(text.is_char_boundary(mid as usize));
+        assert_eq!(mid, emoji + 4);
+        // A byte offset inside a UTF-8 sequence is clamped to the char start.
+        assert_eq!(pos.position(emoji + 1), lt::Position::new(1, 9));
+    }
+
+    #[test]
+    fn positions_past_the_end_are_clamped() {
+        let text = "ab\ncd";
+        let pos = Position16::new(text);
+        assert_eq!(pos.offset(lt::Position::new(0, 99)), 2);
+        assert_eq!(pos.offset(lt::Position::new(7, 0)), text.len() as u32);
+        assert_eq!(pos.position(999), lt::Position::new(1, 2));
+        let empty = Position16::new("");
+        assert_eq!(empty.offset(lt::Position::new(3, 3)), 0);
+        assert_eq!(empty.position(5), lt::Position::new(0, 0));
+    }
+
+    #[test]
+    fn diagnostic_conversion_keeps_code_labels_and_help() {
+        let (table, _) = ImportSources::embedded().load();
+        let src = "export fn f() -> u32 {\n    // é😀\n    let x: u32 = true;\n    return x;\n}\n";
+        let a = kpl_lang::analyze(src, &table);
+        let d = &a.diagnostics[0];
+        let uri: lt::Uri = "file:///t.kpl".parse().unwrap();
+        let pos = Position16::new(src);
+        let l = to_lsp_diagnostic(&uri, &pos, d);
+        assert_eq!(l.code, Some(lt::NumberOrString::String(d.code.to_string())));
+        assert!(l.message.starts_with(&d.message));
+        assert!(l.message.contains(&d.primary.message));
+        assert_eq!(l.range.start.line, 2);
+        assert_eq!(
+            l.related_information.as_ref().map_or(0, |r| r.len()),
+            d.secondary.len()
+        );
+    }
+}

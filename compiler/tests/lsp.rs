@@ -1,0 +1,395 @@
+//! Spawns `kplc lsp` and runs a scripted editor session over stdio with
+//! Content-Length framing, checking every message the server sends.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    rx: Receiver<Value>,
+    next_id: i64,
+}
+
+impl Client {
+    fn start() -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kplc"))
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("kplc lsp starts");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            loop {
+                let mut len = None;
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some(v) = line.strip_prefix("Content-Length: ") {
+                        len = v.parse::<usize>().ok();
+                    }
+                }
+                let mut body = vec![0; len.expect("Content-Length header")];
+                r.read_exact(&mut body).unwrap();
+                let v: Value = serde_json::from_slice(&body).expect("a JSON body");
+                if tx.send(v).is_err() {
+                    return;
+                }
+            }
+        });
+        Client {
+            child,
+            stdin,
+            rx,
+            next_id: 1,
+        }
+    }
+
+    fn send(&mut self, v: Value) {
+        let body = v.to_string();
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    fn recv(&mut self) -> Value {
+        self.rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a message from the server within 30 s")
+    }
+
+    /// Sends a request and returns its response (the next message must be it).
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        let resp = self.recv();
+        assert_eq!(resp["id"], json!(id), "response to {method}: {resp}");
+        assert_eq!(resp["jsonrpc"], "2.0");
+        resp
+    }
+
+    fn diagnostics(&mut self, uri: &str, version: i64) -> Vec<Value> {
+        let msg = self.recv();
+        assert_eq!(msg["method"], "textDocument/publishDiagnostics", "{msg}");
+        assert_eq!(msg["params"]["uri"], uri);
+        assert_eq!(msg["params"]["version"], json!(version));
+        msg["params"]["diagnostics"].as_array().unwrap().clone()
+    }
+}
+
+const URI: &str = "file:///work/plugin.kpl";
+
+const BROKEN: &str = "use kernel::{clock_ns, log_u64};
+
+/// A pair of counters.
+struct Pair {
+    /// Packets seen.
+    a: u32,
+    b: u32,
+}
+
+/// Adds two numbers.
+fn add(x: u32, y: u32) -> u32 {
+    return x + y;
+}
+
+export fn main(n: u32) -> u32 {
+    let p = Pair { .a = n, .b = 2 };
+    log_u64(\"é😀\", 1); let bad: u32 = 1; bad = 2;
+    return add(p.a, p.b) + (clock_ns() as u32);
+}
+";
+
+fn fixed() -> String {
+    BROKEN
+        .replace("let bad: u32 = 1;", "var bad: u32 = 1;")
+        .replace("(clock_ns() as u32);", "(clock_ns() as u32) + bad;")
+}
+
+/// (line, UTF-16 column) of the `n`-th occurrence of `needle` (plus `delta` bytes).
+fn pos(text: &str, needle: &str, n: usize, delta: usize) -> (u64, u64) {
+    let at = text.match_indices(needle).nth(n).expect("needle present").0 + delta;
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[..at].matches('\n').count();
+    let col = text[line_start..at].encode_utf16().count();
+    (line as u64, col as u64)
+}
+
+fn position(text: &str, needle: &str, n: usize, delta: usize) -> Value {
+    let (line, character) = pos(text, needle, n, delta);
+    json!({"line": line, "character": character})
+}
+
+fn at(text: &str, needle: &str, n: usize, delta: usize) -> Value {
+    json!({"textDocument": {"uri": URI}, "position": position(text, needle, n, delta)})
+}
+
+fn range(text: &str, needle: &str, n: usize) -> Value {
+    json!({"start": position(text, needle, n, 0), "end": position(text, needle, n, needle.len())})
+}
+
+fn labels(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn scripted_session() {
+    let (table, _) = kplc::std_imports::ImportSources::embedded().load();
+    let kernel = table.module("kernel").unwrap();
+    let mut c = Client::start();
+
+    // initialize → capabilities.
+    let init = c.request(
+        "initialize",
+        json!({"processId": null, "rootUri": null, "capabilities": {}}),
+    );
+    let caps = &init["result"]["capabilities"];
+    assert_eq!(caps["positionEncoding"], "utf-16");
+    assert_eq!(caps["textDocumentSync"], 1, "full synchronisation");
+    assert_eq!(caps["hoverProvider"], true);
+    assert_eq!(caps["definitionProvider"], true);
+    assert_eq!(caps["documentSymbolProvider"], true);
+    assert_eq!(
+        caps["completionProvider"]["triggerCharacters"],
+        json!([".", ":"])
+    );
+    assert_eq!(init["result"]["serverInfo"]["name"], "kplc");
+    c.notify("initialized", json!({}));
+
+    // didOpen of a file with an error → its diagnostics, as `kplc check`
+    // gives them, with UTF-16 columns on a line with é and 😀.
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": URI, "languageId": "kpl", "version": 1, "text": BROKEN}}),
+    );
+    let diags = c.diagnostics(URI, 1);
+    let want = kpl_lang::analyze(BROKEN, &table).diagnostics;
+    assert_eq!(diags.len(), want.len());
+    assert_eq!(
+        want.iter().map(|d| d.code.to_string()).collect::<Vec<_>>(),
+        ["W0001", "E0300"]
+    );
+    let w = &diags[0];
+    assert_eq!(w["code"], "W0001");
+    assert_eq!(w["severity"], 2);
+    assert_eq!(w["range"], range(BROKEN, "bad", 0));
+    let (e, want) = (&diags[1], &want[1..]);
+    assert_eq!(e["code"], "E0300");
+    assert_eq!(e["severity"], 1);
+    assert_eq!(e["source"], "kplc");
+    assert_eq!(e["range"], range(BROKEN, "bad", 1));
+    // The column counts é as 1 unit and 😀 as 2 (the bytes are 2 and 4).
+    let (_, col) = pos(BROKEN, "bad", 1, 0);
+    let line = BROKEN.lines().nth(16).unwrap();
+    assert_eq!(col as usize, line.find("bad =").unwrap() - 3);
+    let msg = e["message"].as_str().unwrap();
+    assert!(msg.starts_with(&want[0].message), "{msg}");
+    assert!(msg.contains(&want[0].primary.message), "{msg}");
+    for h in &want[0].help {
+        assert!(msg.contains(&h.message), "{msg}");
+    }
+    let related = e["relatedInformation"].as_array().unwrap();
+    assert_eq!(related.len(), want[0].secondary.len());
+    assert!(!related.is_empty(), "the `let` is a secondary label");
+    assert_eq!(related[0]["location"]["uri"], URI);
+    assert_eq!(related[0]["location"]["range"], range(BROKEN, "bad", 0));
+    assert_eq!(related[0]["message"], want[0].secondary[0].message.as_str());
+
+    // didChange that fixes it → no diagnostics.
+    let text = fixed();
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": text}]}),
+    );
+    assert_eq!(c.diagnostics(URI, 2), Vec::<Value>::new());
+
+    // Hover on an import: its signature and its doc from std-imports.
+    let h = c.request("textDocument/hover", at(&text, "clock_ns()", 0, 2));
+    let value = h["result"]["contents"]["value"].as_str().unwrap();
+    assert_eq!(h["result"]["contents"]["kind"], "markdown");
+    assert!(value.contains("fn clock_ns() -> u64"), "{value}");
+    let doc = &kernel.function("clock_ns").unwrap().doc;
+    assert!(!doc.trim().is_empty());
+    assert!(value.contains(doc.trim()), "{value}");
+    assert_eq!(h["result"]["range"], range(&text, "clock_ns", 1));
+
+    // Hover on a local, a field (with its doc) and a function (with its doc).
+    let h = c.request("textDocument/hover", at(&text, "p.a", 0, 0));
+    assert_eq!(h["result"]["contents"]["value"], "```kpl\nlet p: Pair\n```");
+    let h = c.request("textDocument/hover", at(&text, "p.a", 0, 2));
+    assert_eq!(
+        h["result"]["contents"]["value"],
+        "```kpl\nPair.a: u32\n```\n\n---\n\nPackets seen."
+    );
+    let h = c.request("textDocument/hover", at(&text, "add(p.a", 0, 1));
+    assert_eq!(
+        h["result"]["contents"]["value"],
+        "```kpl\nfn add(x: u32, y: u32) -> u32\n```\n\n---\n\nAdds two numbers."
+    );
+
+    // Go to definition: a function, a local, a field, an import's use site.
+    let d = c.request("textDocument/definition", at(&text, "add(p.a", 0, 0));
+    assert_eq!(
+        d["result"],
+        json!({"uri": URI, "range": range(&text, "add", 0)})
+    );
+    let d = c.request("textDocument/definition", at(&text, "p.b)", 0, 0));
+    assert_eq!(
+        d["result"]["range"],
+        json!({"start": position(&text, "p = Pair", 0, 0), "end": position(&text, "p = Pair", 0, 1)})
+    );
+    let d = c.request("textDocument/definition", at(&text, "p.b)", 0, 2));
+    assert_eq!(
+        d["result"]["range"],
+        json!({"start": position(&text, "b: u32", 0, 0), "end": position(&text, "b: u32", 0, 1)})
+    );
+    let d = c.request("textDocument/definition", at(&text, "clock_ns()", 0, 0));
+    assert_eq!(d["result"]["range"], range(&text, "clock_ns", 0));
+    // … and from the use site to the declaration in kernel.kpli.
+    let d = c.request("textDocument/definition", at(&text, "clock_ns", 0, 0));
+    let target = d["result"]["uri"].as_str().unwrap();
+    assert!(target.starts_with("file://") && target.ends_with("std-imports/kernel.kpli"));
+    let kpli = include_str!("../../std-imports/kernel.kpli");
+    // The declaration's span in the .kpli file, in UTF-16 positions.
+    let f = kernel.function("clock_ns").unwrap();
+    assert_eq!(&kpli[f.span.range()], "clock_ns");
+    let (sl, sc) = line_col16(kpli, f.span.start as usize);
+    let (el, ec) = line_col16(kpli, f.span.end as usize);
+    assert_eq!(
+        d["result"]["range"],
+        json!({"start": {"line": sl, "character": sc}, "end": {"line": el, "character": ec}})
+    );
+
+    // Document symbols.
+    let s = c.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    let syms = s["result"].as_array().unwrap();
+    let names: Vec<&str> = syms.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["clock_ns", "log_u64", "Pair", "add", "main"]);
+    assert_eq!(syms[2]["kind"], 23, "struct");
+    let fields: Vec<&str> = syms[2]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["a", "b"]);
+    assert_eq!(syms[3]["kind"], 12, "function");
+    assert_eq!(syms[3]["detail"], "fn add(x: u32, y: u32) -> u32");
+    assert_eq!(syms[3]["selectionRange"], range(&text, "add", 0));
+
+    // Completion of locals in scope (not another function's), with globals.
+    let comp = c.request(
+        "textDocument/completion",
+        at(&text, "    return add(p.a", 0, 4),
+    );
+    let got = labels(&comp["result"]);
+    for want in [
+        "n", "p", "bad", "add", "main", "Pair", "clock_ns", "log_u64", "let", "u32",
+    ] {
+        assert!(
+            got.contains(&want.to_string()),
+            "{want} missing from {got:?}"
+        );
+    }
+    assert!(!got.contains(&"x".to_string()), "`x` is a local of `add`");
+
+    // Completion of fields after `.`, while the text is broken.
+    let typing = text.replace("    return add(", "    let q = p.\n    return add(");
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 3}, "contentChanges": [{"text": typing}]}),
+    );
+    let diags = c.diagnostics(URI, 3);
+    assert!(!diags.is_empty(), "an unfinished line is an error");
+    let comp = c.request("textDocument/completion", at(&typing, "p.\n", 0, 2));
+    assert_eq!(labels(&comp["result"]), ["a", "b"]);
+    assert_eq!(comp["result"][0]["detail"], "a: u32");
+    assert_eq!(comp["result"][0]["documentation"]["value"], "Packets seen.");
+
+    // Completion of imports after `kernel::`.
+    let typing = text.replace("    return add(", "    kernel::\n    return add(");
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 4}, "contentChanges": [{"text": typing}]}),
+    );
+    let _ = c.diagnostics(URI, 4);
+    let comp = c.request("textDocument/completion", at(&typing, "kernel::\n", 0, 8));
+    let want: Vec<String> = kernel.functions.iter().map(|f| f.name.clone()).collect();
+    assert_eq!(labels(&comp["result"]), want);
+
+    // Robustness: an unknown document, a position past the end, an unknown
+    // method, garbage text.
+    let h = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": "file:///nope.kpl"}, "position": {"line": 0, "character": 0}}),
+    );
+    assert_eq!(h["result"], Value::Null);
+    let h = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": URI}, "position": {"line": 9999, "character": 9999}}),
+    );
+    assert_eq!(h["result"], Value::Null);
+    let u = c.request(
+        "textDocument/formatting",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    assert_eq!(u["error"]["code"], -32601);
+    let garbage = "fn ((( é😀 }}} struct { let = ;; \u{0} \"unterminated";
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 5}, "contentChanges": [{"text": garbage}]}),
+    );
+    assert!(!c.diagnostics(URI, 5).is_empty());
+    for ch in 0..garbage.encode_utf16().count() as u64 + 2 {
+        let p = json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": ch}});
+        for m in [
+            "textDocument/hover",
+            "textDocument/definition",
+            "textDocument/completion",
+        ] {
+            let r = c.request(m, p.clone());
+            assert!(r.get("result").is_some(), "{m} at {ch}: {r}");
+        }
+    }
+
+    // shutdown → null; exit → the process ends with status 0.
+    let s = c.request("shutdown", Value::Null);
+    assert_eq!(s["result"], Value::Null);
+    c.notify("exit", Value::Null);
+    let status = c.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
+fn line_col16(text: &str, at: usize) -> (usize, usize) {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    (
+        text[..at].matches('\n').count(),
+        text[line_start..at].encode_utf16().count(),
+    )
+}
