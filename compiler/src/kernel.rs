@@ -1003,7 +1003,9 @@ fn cases_cmd(dev: &Device, file: &Path, cases: &Path) -> Result<ExitCode, String
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let t = std::time::Instant::now();
     let id = dev.load(&object, &name).map_err(|e| format!("load: {e}"))?;
+    let load_us = t.elapsed().as_micros();
     let (_, desc) = dev.info(id).map_err(|e| format!("info: {e}"))?;
     let (mut total, mut failed) = (0, 0);
     for line in text.lines().map(str::trim) {
@@ -1098,7 +1100,11 @@ fn cases_cmd(dev: &Device, file: &Path, cases: &Path) -> Result<ExitCode, String
         }
     }
     dev.unload(id).map_err(|e| format!("unload: {e}"))?;
-    println!("{name}: {total} cases, {failed} differ (kernel vs host runtime vs expected)");
+    println!(
+        "{name}: {} bytes loaded (verify + link) in {load_us} us; {total} cases, {failed} differ \
+         (kernel vs host runtime vs expected)",
+        object.len()
+    );
     Ok(if failed == 0 && total > 0 {
         ExitCode::SUCCESS
     } else {
