@@ -678,6 +678,23 @@ impl Emitter {
                 ));
                 self.put(dst, t);
             }
+            Inst::SliceBase { dst, handle } => {
+                let h = self.get(handle, RAX);
+                self.mov(RAX, h);
+                dynasm!(self.ops ; .arch x64 ; and eax, 7);
+                let t = self.target(dst, RAX);
+                self.ops.extend(x86::load(
+                    t,
+                    Mem::Base {
+                        base: R15,
+                        index: Some((RAX, 8)),
+                        disp: CTX_SLICE_PTR,
+                    },
+                    8,
+                    false,
+                ));
+                self.put(dst, t);
+            }
             Inst::Call {
                 dst,
                 func,
@@ -805,7 +822,21 @@ impl Emitter {
                 ));
                 (RDX, disp)
             }
+            Base::SlicePtr(b) => (self.get(b, RDX), disp),
         };
+        if let Some((
+            ri,
+            Index {
+                check: Check::BelowLen(len, site),
+                ..
+            },
+        )) = index
+        {
+            // rax is free until the access itself.
+            let rl = self.get(len, RAX);
+            let l = self.site_check(site);
+            dynasm!(self.ops ; .arch x64 ; cmp Rq(ri), Rq(rl) ; jae =>l);
+        }
         if let Some((
             ri,
             Index {

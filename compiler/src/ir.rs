@@ -144,6 +144,8 @@ pub enum Base {
     Rodata(u32),
     /// A slice; the register holds its handle.
     Slice(V),
+    /// A slice whose base address is in the register (from `SliceBase`).
+    SlicePtr(V),
 }
 
 /// How a dynamic index is checked before the access.
@@ -153,6 +155,9 @@ pub enum Check {
     Below(u64, SiteId),
     /// `index < slice length` (unsigned), else trap at the site.
     SliceLen(SiteId),
+    /// `index < the register` (unsigned), a `SliceLen` of the slice in
+    /// the access's table and scale, else trap at the site.
+    BelowLen(V, SiteId),
     /// Proven in range by the enclosing loop (bounds-check elimination).
     Proven,
     /// A byte offset combining several indexes, each already checked: the
@@ -271,6 +276,11 @@ pub enum Inst {
         /// Element size: the length is read from that scale's table.
         size: u8,
     },
+    /// The base address of the slice whose handle is in `handle`.
+    SliceBase {
+        dst: V,
+        handle: V,
+    },
     Call {
         dst: Option<V>,
         func: u32,
@@ -307,7 +317,8 @@ impl Inst {
             | Inst::CmpImm { dst, .. }
             | Inst::Div { dst, .. }
             | Inst::Load { dst, .. }
-            | Inst::SliceLen { dst, .. } => Some(*dst),
+            | Inst::SliceLen { dst, .. }
+            | Inst::SliceBase { dst, .. } => Some(*dst),
             Inst::Call { dst, .. } | Inst::CallImport { dst, .. } => *dst,
             Inst::Store { .. } | Inst::Budget { .. } | Inst::Trap { .. } => None,
         }
@@ -316,11 +327,14 @@ impl Inst {
     /// Every register this instruction reads.
     pub fn uses(&self, out: &mut Vec<V>) {
         fn addr_uses(a: &Addr, out: &mut Vec<V>) {
-            if let Base::Slice(h) = a.base {
-                out.push(h);
+            if let Base::Slice(v) | Base::SlicePtr(v) = a.base {
+                out.push(v);
             }
             if let Some(i) = a.index {
                 out.push(i.v);
+                if let Check::BelowLen(len, _) = i.check {
+                    out.push(len);
+                }
             }
         }
         match self {
@@ -340,7 +354,7 @@ impl Inst {
                 addr_uses(addr, out);
                 out.push(*src);
             }
-            Inst::SliceLen { handle, .. } => out.push(*handle),
+            Inst::SliceLen { handle, .. } | Inst::SliceBase { handle, .. } => out.push(*handle),
             Inst::Call { args, .. } => out.extend(args.iter().copied()),
             Inst::CallImport { args, .. } => out.extend(args.iter().filter_map(|a| match a {
                 ImportArg::Value(v) => Some(*v),
@@ -352,11 +366,14 @@ impl Inst {
     /// Rewrites every register this instruction reads.
     pub fn map_uses(&mut self, f: &mut impl FnMut(&mut V)) {
         fn addr(a: &mut Addr, f: &mut impl FnMut(&mut V)) {
-            if let Base::Slice(h) = &mut a.base {
-                f(h);
+            if let Base::Slice(v) | Base::SlicePtr(v) = &mut a.base {
+                f(v);
             }
             if let Some(i) = &mut a.index {
                 f(&mut i.v);
+                if let Check::BelowLen(len, _) = &mut i.check {
+                    f(len);
+                }
             }
         }
         match self {
@@ -376,7 +393,7 @@ impl Inst {
                 addr(ad, f);
                 f(src);
             }
-            Inst::SliceLen { handle, .. } => f(handle),
+            Inst::SliceLen { handle, .. } | Inst::SliceBase { handle, .. } => f(handle),
             Inst::Call { args, .. } => args.iter_mut().for_each(f),
             Inst::CallImport { args, .. } => {
                 for a in args {
@@ -403,7 +420,7 @@ impl Inst {
                 matches!(
                     addr.index,
                     Some(Index {
-                        check: Check::Below(..) | Check::SliceLen(_),
+                        check: Check::Below(..) | Check::SliceLen(_) | Check::BelowLen(..),
                         ..
                     })
                 )

@@ -5,6 +5,7 @@ pub mod codegen;
 pub mod db;
 pub mod difftest;
 pub mod emit;
+pub mod hoist;
 pub mod ide;
 pub mod ir;
 pub mod kernel;

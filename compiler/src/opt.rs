@@ -7,6 +7,16 @@
 use crate::ir::*;
 
 pub fn optimize(f: &mut Func) {
+    crate::hoist::expand_slice_accesses(f);
+    simplify(f);
+    let hoisted = crate::hoist::hoist_loop_invariant_reads(f);
+    if crate::hoist::merge_reads(f) || hoisted {
+        simplify(f);
+    }
+}
+
+/// Folding, narrowing, copy propagation and dead code, to a fixed point.
+fn simplify(f: &mut Func) {
     for _ in 0..8 {
         let changed = fold(f);
         let narrowed = redundant_norms(f) | narrow_u32(f);
