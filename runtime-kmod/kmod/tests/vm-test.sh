@@ -140,6 +140,37 @@ cat /tmp/flow.out /tmp/flow-blocked.out
 t "100 atomic replaces while traffic flows" test $r = 0
 t "no accepted packet lost during the replaces" grep -q "received 1000 of 1000" /tmp/flow.out
 t "no blocked packet passed during the replaces" grep -q "received 0 of 10" /tmp/flow-blocked.out
+# A filter stuck in a loop: each packet traps after the 1 ms hook budget
+# and is accepted; replacing it while a CPU is inside it is safe.
+sp=$(kplc kernel load /t/spin.kpo --name spin_filter)
+before=$(kplc kernel stats | awk '{print $10}')
+t "attach a looping filter" kplc kernel attach "$sp" --entry spin_filter
+t "looping filter: packets pass (trap accepts)" sh -c "kplc kernel probe --port 5555 --count 20 | grep -q 'received 20 of 20'"
+after=$(kplc kernel stats | awk '{print $10}')
+kplc kernel stats
+t "looping filter: every packet trapped" test $((after - before)) -ge 20
+grep -E "^[0-9]+ spin_filter " /proc/kpl
+avg=$(awk '$2 == "spin_filter" && $10 > 0 { printf "%d", $14 / $10 }' /proc/kpl)
+if [ -n "$avg" ] && [ "$avg" -lt 3000000 ]; then
+    ok "looping filter stopped by the 1 ms hook budget (fuel only, under emulation): $avg ns per packet on average"
+else
+    bad "looping filter: $avg ns per packet (budget 1 ms)"
+fi
+kplc kernel probe --port 5555 --count 300 >/tmp/flow2.out 2>&1 &
+flow=$!
+r=0
+i=0
+while [ $i -lt 20 ]; do
+    kplc kernel attach "$a" >/dev/null || r=1
+    kplc kernel attach "$sp" --entry spin_filter >/dev/null || r=1
+    i=$((i + 1))
+done
+wait $flow
+cat /tmp/flow2.out
+t "40 replaces between a looping and a normal filter under traffic" test $r = 0
+t "no packet lost while replacing a plugin CPUs were inside" grep -q "received 300 of 300" /tmp/flow2.out
+kplc kernel attach "$a" >/dev/null
+kplc kernel unload "$sp"
 t "attached plugin cannot be unloaded (EBUSY)" sh -c "kplc kernel unload $a 2>&1 | grep -q 'busy'"
 t "detach" kplc kernel detach
 t "after detach the port is open" sh -c "kplc kernel probe --port 4444 --count 5 | grep -q 'received 5 of 5'"
