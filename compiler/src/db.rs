@@ -242,10 +242,138 @@ fn item_key_parts(item: &ast::Item) -> (&'static str, String) {
     }
 }
 
-/// Lexes and parses the file, and places its items.
+/// A piece of the text that starts at a line where an item (or the `///`
+/// doc above one) begins outside any brackets and comments. Interned, so an
+/// unchanged chunk is parsed once.
+#[salsa::interned]
+pub struct Chunk<'db> {
+    #[returns(ref)]
+    pub text: String,
+}
+
+/// A chunk lexed and parsed on its own, in the chunk's coordinates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChunkParse {
+    pub ast: ast::File,
+    pub diagnostics: Vec<Diagnostic>,
+    pub tokens: Vec<Span>,
+    /// No diagnostic touches the chunk's last token: parsing it alone gave
+    /// what parsing the whole file gives for it. (An item left unfinished at
+    /// the chunk's end would have been continued into the next chunk.)
+    pub self_contained: bool,
+    /// The first token is an item keyword. Otherwise the whole-file parse
+    /// would have swallowed the tokens before it into the previous item's
+    /// error recovery (which skips to the next item keyword).
+    pub starts_with_item: bool,
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn parse_chunk<'db>(db: &'db dyn Database, chunk: Chunk<'db>) -> ChunkParse {
+    let (ast, diagnostics, tokens) = kpl_lang::parse_source_tokens(chunk.text(db));
+    let last = tokens.last().map_or(0, |t| t.start);
+    let self_contained = diagnostics
+        .iter()
+        .all(|d| d.primary.span.end < last && d.secondary.iter().all(|l| l.span.end < last));
+    let text = chunk.text(db);
+    let starts_with_item = tokens
+        .first()
+        .and_then(|t| text.get(t.range()))
+        .is_some_and(|w| ITEM_KEYWORDS.contains(&w));
+    ChunkParse {
+        ast,
+        diagnostics,
+        tokens,
+        self_contained,
+        starts_with_item,
+    }
+}
+
+const ITEM_KEYWORDS: [&str; 7] = ["use", "const", "static", "struct", "fn", "export", "extern"];
+
+/// Byte offsets where chunks start: lines outside brackets, block comments
+/// and strings that begin with an item keyword, or with the first of the
+/// `///` lines above one. Brackets that never close make one long chunk,
+/// which is the whole-file parse again.
+pub fn chunk_starts(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let mut starts = vec![0];
+    let mut depth: u32 = 0;
+    let mut in_block = false;
+    let mut i = 0;
+    let mut line_start = 0;
+    let mut prev_doc = false;
+    while line_start < b.len() {
+        let line_end = text[line_start..]
+            .find('\n')
+            .map_or(b.len(), |n| line_start + n + 1);
+        // Classify the line by its state at the start.
+        if depth == 0 && !in_block && line_start > 0 {
+            let t = text[line_start..line_end].trim_start();
+            let doc = t.starts_with("///");
+            let word: String = t
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let item = ITEM_KEYWORDS.contains(&word.as_str());
+            if (doc || item) && !prev_doc {
+                starts.push(line_start);
+            }
+            prev_doc = doc;
+        } else {
+            prev_doc = false;
+        }
+        // Advance through the line, tracking comments, strings and brackets.
+        i = i.max(line_start);
+        while i < line_end {
+            if in_block {
+                if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                    in_block = false;
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+                continue;
+            }
+            match b[i] {
+                b'/' if b.get(i + 1) == Some(&b'/') => i = line_end,
+                b'/' if b.get(i + 1) == Some(&b'*') => {
+                    in_block = true;
+                    i += 2;
+                }
+                b'"' => {
+                    i += 1;
+                    while i < line_end && b[i] != b'"' && b[i] != b'\n' {
+                        i += if b[i] == b'\\' && b.get(i + 1) != Some(&b'\n') {
+                            2
+                        } else {
+                            1
+                        };
+                    }
+                    i += 1;
+                }
+                b'(' | b'[' | b'{' => {
+                    depth += 1;
+                    i += 1;
+                }
+                b')' | b']' | b'}' => {
+                    depth = depth.saturating_sub(1);
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+        }
+        line_start = line_end;
+    }
+    starts
+}
+
+/// Lexes and parses the file chunk by chunk (reusing unchanged chunks), or
+/// as a whole when a chunk is not self-contained; then places the items.
 #[salsa::tracked(returns(ref))]
 pub fn parse(db: &dyn Database, file: SourceFile) -> Parsed {
-    let (ast, diagnostics, tokens) = kpl_lang::parse_source_tokens(file.text(db));
+    let text = file.text(db);
+    let (ast, diagnostics, tokens) =
+        parse_chunked(db, text).unwrap_or_else(|| kpl_lang::parse_source_tokens(text));
     let extents: Vec<Span> = ast.items.iter().map(extent).collect();
     let ranges: Vec<(u32, u32)> = extents
         .iter()
@@ -294,6 +422,53 @@ pub fn parse(db: &dyn Database, file: SourceFile) -> Parsed {
         placements,
         stride,
     }
+}
+
+/// The whole file's parse assembled from its chunks' (`None` if a chunk is
+/// not self-contained).
+fn parse_chunked(db: &dyn Database, text: &str) -> Option<(ast::File, Vec<Diagnostic>, Vec<Span>)> {
+    let starts = chunk_starts(text);
+    if starts.len() < 2 {
+        return None;
+    }
+    let mut file = ast::File { items: Vec::new() };
+    let mut diagnostics = Vec::new();
+    let mut tokens = Vec::new();
+    for (n, &start) in starts.iter().enumerate() {
+        let end = starts.get(n + 1).copied().unwrap_or(text.len());
+        let chunk = Chunk::new(db, text.get(start..end)?.to_string());
+        let cp = parse_chunk(db, chunk);
+        if !cp.self_contained || (n > 0 && !cp.starts_with_item) {
+            return None;
+        }
+        let by = start as u32;
+        let shift = |s: Span| Span {
+            start: s.start + by,
+            end: s.end + by,
+        };
+        for item in &cp.ast.items {
+            let mut item = item.clone();
+            ast::map_spans(&mut item, &mut |s| shift(s));
+            file.items.push(item);
+        }
+        for d in &cp.diagnostics {
+            let mut d = d.clone();
+            d.primary.span = shift(d.primary.span);
+            for l in &mut d.secondary {
+                l.span = shift(l.span);
+            }
+            for h in &mut d.help {
+                if let Some(sg) = &mut h.suggestion {
+                    sg.span = shift(sg.span);
+                }
+            }
+            diagnostics.push(d);
+        }
+        tokens.extend(cp.tokens.iter().map(|t| shift(*t)));
+    }
+    ast::number_exprs(&mut file);
+    diag::sort(&mut diagnostics);
+    Some((file, diagnostics, tokens))
 }
 
 /// The items of the file as tracked structs.
@@ -653,6 +828,35 @@ impl Db {
     pub fn describe(&self, file: SourceFile, keys: &[salsa::DatabaseKeyIndex]) -> Vec<String> {
         use salsa::plumbing::AsId;
         let items = items(self, file);
+        // Chunks by their first item line's first two words, e.g. `fn add`.
+        let text = file.text(self);
+        let starts = chunk_starts(text);
+        let chunks: Vec<(salsa::Id, String)> = starts
+            .iter()
+            .enumerate()
+            .map(|(n, &s)| {
+                let end = starts.get(n + 1).copied().unwrap_or(text.len());
+                let t = &text[s..end];
+                let head = t
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty() && !l.starts_with("//"))
+                    .unwrap_or("")
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ' '))
+                    .next()
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let head = if head.is_empty() {
+                    "comments".to_string()
+                } else {
+                    head
+                };
+                (Chunk::new(self, t.to_string()).as_id(), head)
+            })
+            .collect();
         keys.iter()
             .map(|k| {
                 let name = self.ingredient_debug_name(k.ingredient_index());
@@ -661,6 +865,8 @@ impl Db {
                     "file".to_string()
                 } else if let Some(i) = items.iter().find(|i| i.as_id() == id) {
                     i.key(self).to_string()
+                } else if let Some(c) = chunks.iter().find(|(c, _)| *c == id) {
+                    c.1.clone()
                 } else {
                     format!("{id:?}")
                 };

@@ -103,6 +103,13 @@ fn cold_check_runs_every_query_once() {
             "diagnostics(file)",
             "items(file)",
             "parse(file)",
+            "parse_chunk(comments)",
+            "parse_chunk(use kernel)",
+            "parse_chunk(struct Pair)",
+            "parse_chunk(fn add)",
+            "parse_chunk(fn twice)",
+            "parse_chunk(fn other)",
+            "parse_chunk(export fn)",
             "skeleton(file)",
             "whole_program(file)",
         ])
@@ -118,6 +125,8 @@ fn body_edit_rechecks_only_that_function() {
         ran,
         strs(&[
             "parse(file)",
+            // Only the edited function's text is parsed again.
+            "parse_chunk(fn other)",
             "items(file)",
             // The names the body mentions are recomputed; they did not
             // change, so no other query sees a change.
@@ -142,6 +151,8 @@ fn body_edit_with_new_local_also_reruns_whole_program_rules() {
         ran,
         strs(&[
             "parse(file)",
+            // Only the edited function's text is parsed again.
+            "parse_chunk(fn other)",
             "items(file)",
             // The names the body mentions are recomputed; they did not
             // change, so no other query sees a change.
@@ -165,9 +176,17 @@ fn comment_and_whitespace_edits_check_nothing() {
         .replace("return x + y;", "return   x +\n        y;");
     let (codes, ran) = edit(PLUGIN, &edited);
     assert!(codes.is_empty());
+    // The edited chunks are parsed again; no type checking runs.
     assert_eq!(
         ran,
-        strs(&["parse(file)", "items(file)", "diagnostics(file)"])
+        strs(&[
+            "parse(file)",
+            "parse_chunk(comments)",
+            "parse_chunk(fn add)",
+            "parse_chunk(export fn)",
+            "items(file)",
+            "diagnostics(file)",
+        ])
     );
 }
 
@@ -182,6 +201,7 @@ fn signature_edit_rechecks_the_function_and_its_callers_only() {
         ran,
         strs(&[
             "parse(file)",
+            "parse_chunk(fn add)",
             "items(file)",
             "skeleton(file)",
             "decls(file)",
@@ -273,4 +293,101 @@ fn synthetic_plugin_matches_analyze_after_edits() {
         assert_eq!(db::diagnostics(&db, file), &want);
     }
     assert!(!kpl_lang::analyze(&broken2, &imports).diagnostics.is_empty());
+}
+
+/// Random edits of the examples (inserted brackets, quotes, comment
+/// openers, item keywords, deleted ranges): the chunked parse and the
+/// per-item checks agree with `analyze` on every broken intermediate text.
+#[test]
+fn random_edits_match_analyze() {
+    let imports = imports();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut sources = Vec::new();
+    for e in std::fs::read_dir(root).unwrap() {
+        let dir = e.unwrap().path();
+        if let Ok(files) = std::fs::read_dir(&dir) {
+            for f in files {
+                let p = f.unwrap().path();
+                if p.extension().is_some_and(|x| x == "kpl") {
+                    sources.push(std::fs::read_to_string(p).unwrap());
+                }
+            }
+        }
+    }
+    sources.sort();
+    const SNIPPETS: &[&str] = &[
+        "{",
+        "}",
+        "(",
+        ")",
+        "[",
+        "]",
+        "\"",
+        "/*",
+        "*/",
+        "//",
+        "///",
+        "\n",
+        "\nfn ",
+        "fn ",
+        "\nstruct S { a: u32 }\n",
+        "\nconst X: u32 = 1;\n",
+        "let",
+        ";",
+        "export ",
+        "é😀",
+        "\n}\n",
+        "use kernel::{clock_ns};\n",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rand = |n: usize| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((seed >> 33) as usize) % n.max(1)
+    };
+    let mut db = Db::default();
+    let file = db.file(String::new(), imports.clone());
+    let mut checked = 0;
+    for src in &sources {
+        let mut text = src.clone();
+        for _ in 0..80 {
+            // Half the time start again from the clean source, so single
+            // edits (the chunked path) are exercised as well as piles of them.
+            if rand(2) == 0 {
+                text = src.clone();
+            }
+            let mut at = rand(text.len() + 1);
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            if rand(3) == 0 {
+                let mut end = (at + 1 + rand(12)).min(text.len());
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                text.replace_range(at..end, "");
+            } else {
+                text.insert_str(at, SNIPPETS[rand(SNIPPETS.len())]);
+            }
+            db.set_text(file, text.clone());
+            let want = kpl_lang::analyze(&text, &imports).diagnostics;
+            let got = db::diagnostics(&db, file);
+            if got != &want {
+                let _ = std::fs::write(std::env::temp_dir().join("kpl-random-edit.kpl"), &text);
+                let show = |d: &[kpl_lang::Diagnostic]| -> Vec<String> {
+                    d.iter()
+                        .map(|d| format!("{} {:?} {}", d.code, d.primary.span, d.message))
+                        .collect()
+                };
+                panic!(
+                    "after edits (text in kpl-random-edit.kpl):\n{:#?}\nwant\n{:#?}",
+                    show(got),
+                    show(&want)
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 200);
 }
