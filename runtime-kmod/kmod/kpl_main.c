@@ -20,8 +20,8 @@
  *    or replace while another CPU is inside the plugin is safe.
  *  - Budget: fuel in r13 (decremented on every loop back-edge); a time
  *    budget is turned into fuel with the calibrated speed of the cheapest
- *    possible loop, and a test run also has a wall-clock watchdog
- *    (kpl_watchdog_fire) that forces the fuel to run out (see
+ *    possible loop, and wall-clock watchdogs (kpl_watchdog_fire for test
+ *    runs, kpl_hook_tick for hooks) force the fuel to run out (see
  *    book/src/runtime/kernel.md).
  */
 #include <linux/module.h>
@@ -416,6 +416,9 @@ static void kpl_invoke(struct kpl_plugin *p, const struct kpl_export *e,
  * its own). The invocation runs with preemption disabled so it stays on the
  * timer's CPU.
  */
+/* Invocations the watchdogs stopped (test runs, hooks), for /proc/kpl. */
+static atomic64_t kpl_wd_stops_run, kpl_wd_stops_hook;
+
 struct kpl_watchdog {
 	struct hrtimer timer;
 	struct kpl_frame *frame;
@@ -434,6 +437,7 @@ static enum hrtimer_restart kpl_watchdog_fire(struct hrtimer *t)
 	    regs->ip < (unsigned long)w->code + w->code_len) {
 		regs->r13 = 1;
 		w->fired = true;
+		atomic64_inc(&kpl_wd_stops_run);
 		return HRTIMER_NORESTART;
 	}
 	hrtimer_forward_now(t, ns_to_ktime(20 * NSEC_PER_USEC));
@@ -685,8 +689,57 @@ struct kpl_attachment {
 	struct kpl_plugin *plugin;	/* holds a reference */
 	u32 code_offset;
 	u64 fuel;
+	u64 budget_ns;
 	struct rcu_head rcu;
 };
+
+/*
+ * The wall-clock budget on hooks, without a timer per packet: one pinned
+ * hrtimer per CPU ticks every KPL_HOOK_TICK_NS while hook invocations
+ * happen on that CPU (and stops after a quiet tick). A tick that finds an
+ * invocation past its deadline, with the interrupted code that plugin's
+ * (ip in its code, r15 its context block), sets the interrupted fuel
+ * register to 1 as the test-run watchdog does. A hook invocation costs a
+ * few per-CPU stores; the budget holds to within one tick.
+ */
+#define KPL_HOOK_TICK_NS (250 * NSEC_PER_USEC)
+
+struct kpl_hook_wd {
+	struct hrtimer timer;
+	const struct kpl_ctx *ctx;	/* the running invocation, or NULL */
+	const u8 *code;
+	u32 code_len;
+	u64 deadline;
+	bool active;			/* the timer is queued */
+	bool used;			/* an invocation since the last tick */
+};
+
+static DEFINE_PER_CPU(struct kpl_hook_wd, kpl_hook_wd);
+
+static enum hrtimer_restart kpl_hook_tick(struct hrtimer *t)
+{
+	struct kpl_hook_wd *w = container_of(t, struct kpl_hook_wd, timer);
+	const struct kpl_ctx *ctx = READ_ONCE(w->ctx);
+	struct pt_regs *regs;
+
+	if (ctx && ktime_get_ns() >= READ_ONCE(w->deadline)) {
+		regs = get_irq_regs();
+		if (regs && !user_mode(regs) && regs->r15 == (unsigned long)ctx &&
+		    regs->ip >= (unsigned long)w->code &&
+		    regs->ip < (unsigned long)w->code + w->code_len &&
+		    regs->r13 > 1) {
+			regs->r13 = 1;
+			atomic64_inc(&kpl_wd_stops_hook);
+		}
+	}
+	if (ctx || w->used) {
+		w->used = false;
+		hrtimer_forward_now(t, ns_to_ktime(KPL_HOOK_TICK_NS));
+		return HRTIMER_RESTART;
+	}
+	WRITE_ONCE(w->active, false);
+	return HRTIMER_NORESTART;
+}
 
 static struct kpl_attachment __rcu *kpl_hook_att;
 static atomic64_t kpl_hook_inv, kpl_hook_acc, kpl_hook_drop, kpl_hook_traps;
@@ -729,7 +782,27 @@ static unsigned int kpl_nf_hook(void *priv, struct sk_buff *skb,
 	memset(&f->ctx, 0, sizeof(f->ctx));
 	kpl_set_slice(&f->ctx, 0, (void *)pkt, len, false);
 	e.code_offset = a->code_offset;
-	kpl_invoke(a->plugin, &e, f, args, a->fuel, &r);
+	{
+		struct kpl_hook_wd *w = this_cpu_ptr(&kpl_hook_wd);
+
+		/* Publish the invocation before making sure the tick runs;
+		 * the tick interrupts this CPU only (BH off, pinned). */
+		w->code = a->plugin->code;
+		w->code_len = a->plugin->code_len;
+		WRITE_ONCE(w->deadline, ktime_get_ns() + a->budget_ns);
+		w->used = true;
+		barrier();
+		WRITE_ONCE(w->ctx, &f->ctx);
+		barrier();
+		if (!READ_ONCE(w->active)) {
+			WRITE_ONCE(w->active, true);
+			hrtimer_start(&w->timer, ns_to_ktime(KPL_HOOK_TICK_NS),
+				      HRTIMER_MODE_REL_PINNED_HARD);
+		}
+		kpl_invoke(a->plugin, &e, f, args, a->fuel, &r);
+		WRITE_ONCE(w->ctx, NULL);
+		barrier();
+	}
 	this_cpu_write(kpl_hook_busy, 0);
 	atomic64_inc(&kpl_hook_inv);
 	if (r.trapped) {
@@ -803,6 +876,7 @@ static long kpl_ioctl_attach(struct kpl_attach __user *uarg)
 	a->plugin = p;
 	a->code_offset = e->code_offset;
 	a->fuel = kpl_fuel_for(req.budget_ns);
+	a->budget_ns = req.budget_ns ? req.budget_ns : KPL_DEFAULT_BUDGET_NS;
 	p->attached++;
 	old = rcu_replace_pointer(kpl_hook_att, a, lockdep_is_held(&kpl_lock));
 	req.old_id = old ? old->plugin->id : 0;
@@ -952,6 +1026,8 @@ static int kpl_proc_show(struct seq_file *m, void *v)
 	char *text = kvzalloc(4096, GFP_KERNEL);
 
 	seq_printf(m, "fuel_per_ms %llu\n", kpl_fuel_for(1000000));
+	seq_printf(m, "watchdog_stops run %lld hook %lld\n",
+		   (s64)atomic64_read(&kpl_wd_stops_run), (s64)atomic64_read(&kpl_wd_stops_hook));
 	seq_printf(m, "hook ipv4_local_in invocations %lld accepted %lld dropped %lld traps %lld\n",
 		   (s64)atomic64_read(&kpl_hook_inv), (s64)atomic64_read(&kpl_hook_acc),
 		   (s64)atomic64_read(&kpl_hook_drop), (s64)atomic64_read(&kpl_hook_traps));
@@ -1015,6 +1091,9 @@ static int __init kpl_init(void)
 		return -EINVAL;
 	kpl_calibrate();
 	for_each_possible_cpu(cpu) {
+		hrtimer_init(&per_cpu(kpl_hook_wd, cpu).timer, CLOCK_MONOTONIC,
+			     HRTIMER_MODE_REL_PINNED_HARD);
+		per_cpu(kpl_hook_wd, cpu).timer.function = kpl_hook_tick;
 		per_cpu(kpl_hook_pkt, cpu) = kvmalloc_node(KPL_MAX_PACKET, GFP_KERNEL,
 							   cpu_to_node(cpu));
 		if (!per_cpu(kpl_hook_pkt, cpu)) {
@@ -1053,6 +1132,12 @@ static void __exit kpl_exit(void)
 	synchronize_rcu();
 	kpl_attachment_free(old);
 	kpl_free_pkt_bufs();	/* the hook is gone and synchronize_rcu() passed */
+	{
+		int cpu;
+
+		for_each_possible_cpu(cpu)
+			hrtimer_cancel(&per_cpu(kpl_hook_wd, cpu).timer);
+	}
 	/* No ioctl can run any more: every reference left is the list's. */
 	list_for_each_entry_safe(p, n, &kpl_plugins, node) {
 		list_del(&p->node);
