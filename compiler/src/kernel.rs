@@ -1115,3 +1115,48 @@ fn cases_cmd(dev: &Device, file: &Path, cases: &Path) -> Result<ExitCode, String
 fn hexs(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_signatures_parse_from_info_text() {
+        let text =
+            "export grayscale([]u8, []mut u8) -> u32\nexport clear_ports()\nimport kernel::log\n";
+        let (params, ret) = export_signature(text, "grayscale").expect("found");
+        assert_eq!(
+            params,
+            vec![
+                (true, false, "u8".to_string()),
+                (true, true, "u8".to_string())
+            ]
+        );
+        assert_eq!(ret.as_deref(), Some("u32"));
+        let (params, ret) = export_signature(text, "clear_ports").expect("found");
+        assert!(params.is_empty() && ret.is_none());
+        assert!(export_signature(text, "gray").is_none());
+    }
+
+    #[test]
+    fn scalar_arguments_and_results() {
+        assert_eq!(parse_u64("-1"), Some(u64::MAX));
+        assert_eq!(parse_u64("0x1_0"), Some(16));
+        assert_eq!(parse_u64("true"), Some(1));
+        assert_eq!(parse_u64("x"), None);
+        assert_eq!(show_value(Some("i8"), 0xff), "-1");
+        assert_eq!(show_value(Some("bool"), 1), "true");
+        assert_eq!(show_value(None, 7), "()");
+    }
+
+    #[test]
+    fn ioctl_numbers_encode_direction_size_and_type() {
+        assert_eq!(IOC_LOAD >> 30, 3);
+        assert_eq!(
+            (IOC_LOAD >> 16) & 0x3fff,
+            std::mem::size_of::<KplLoad>() as u32
+        );
+        assert_eq!((IOC_RUN >> 8) & 0xff, u32::from(b'k'));
+        assert_eq!(IOC_UNLOAD >> 30, 1);
+    }
+}
