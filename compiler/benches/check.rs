@@ -1,5 +1,6 @@
 //! Front-end speed: `check` (lex, parse, resolve, type-check, rules) of a
-//! generated 5,000-line plugin, and of the grayscale example.
+//! generated 5,000-line plugin and of the grayscale example, and `build`
+//! (check + code generation + object) of the generated plugin.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kplc::std_imports::ImportSources;
@@ -15,6 +16,16 @@ fn bench_check(c: &mut Criterion) {
     });
     g.bench_function("grayscale_example", |b| {
         b.iter(|| kpl_lang::analyze(black_box(gray), &imports))
+    });
+    g.finish();
+    let mut g = c.benchmark_group("build");
+    g.sample_size(20);
+    g.bench_function("generated_5000_lines", |b| {
+        b.iter(|| {
+            let a = kpl_lang::analyze(black_box(&big), &imports);
+            let c = kplc::codegen::compile(&a.file, &a.program);
+            black_box(kplc::object::write(&c, "synth.kpl", &big))
+        })
     });
     g.finish();
 }

@@ -541,6 +541,65 @@ impl Instance {
     }
 
     /// Invokes the function at `entry` (a code offset of an export).
+    /// Calls an export that takes scalar arguments only (at most six):
+    /// the invocation path without slice bookkeeping, as a hook calls a
+    /// plugin many times.
+    pub fn call_scalars(&mut self, entry: u32, args: &[u64], fuel: u64) -> Result<u64, Trap> {
+        assert!((entry as usize) < self.image_len, "entry outside the image");
+        let mut regs = [0u64; 6];
+        for (r, a) in regs.iter_mut().zip(args) {
+            *r = *a;
+        }
+        for h in 0..std::mem::take(&mut self.slices_in_use) {
+            self.ctx.set_slice(h, 0, 0, false);
+        }
+        self.enter(entry, &regs, fuel)
+    }
+
+    /// Runs the trampoline with the context block prepared.
+    #[inline]
+    fn enter(&mut self, entry: u32, regs: &[u64; 6], fuel: u64) -> Result<u64, Trap> {
+        self.ctx.trap_site = u64::MAX;
+        self.ctx.data_base = self.data.base() as u64;
+        self.ctx.host = (&mut *self.host as *mut HostState) as u64;
+        // SAFETY: the image was produced for this ABI and is mapped R+X;
+        // `entry` is inside it (asserted by the callers). The context
+        // block, data region and slices stay alive and unaliased for the
+        // duration of the call; the trampoline saves and restores every
+        // callee-saved register, and a trap returns through it.
+        let result = unsafe {
+            kpl_host_enter(
+                &mut *self.ctx,
+                self.data.base(),
+                fuel.max(1),
+                self.code.ptr().add(entry as usize),
+                regs.as_ptr(),
+            )
+        };
+        if self.ctx.trap_site == u64::MAX {
+            return Ok(result);
+        }
+        Err(self.trap())
+    }
+
+    /// The trap the last call stopped at.
+    #[cold]
+    fn trap(&self) -> Trap {
+        let site = self.ctx.trap_site as u32;
+        // The verifier checked every stub against the site table, so the
+        // fallback is unreachable in practice.
+        let (kind, code_offset) = self
+            .sites
+            .get(site as usize)
+            .copied()
+            .unwrap_or((TrapKind::Abort, 0));
+        Trap {
+            kind,
+            site,
+            code_offset,
+        }
+    }
+
     pub fn call(&mut self, entry: u32, args: &mut [Arg<'_>], fuel: u64) -> Result<u64, Trap> {
         assert!((entry as usize) < self.image_len, "entry outside the image");
         let mut regs = [0u64; 6];
@@ -570,39 +629,7 @@ impl Instance {
             };
         }
         self.slices_in_use = handle;
-        self.ctx.trap_site = u64::MAX;
-        self.ctx.data_base = self.data.base() as u64;
-        self.ctx.host = (&mut *self.host as *mut HostState) as u64;
-        // SAFETY: the image was produced for this ABI and is mapped R+X;
-        // `entry` is inside it (asserted). The context block, data region and
-        // slices stay alive and unaliased for the duration of the call; the
-        // trampoline saves and restores every callee-saved register, and a
-        // trap returns through it.
-        let result = unsafe {
-            kpl_host_enter(
-                &mut *self.ctx,
-                self.data.base(),
-                fuel.max(1),
-                self.code.ptr().add(entry as usize),
-                regs.as_ptr(),
-            )
-        };
-        if self.ctx.trap_site == u64::MAX {
-            return Ok(result);
-        }
-        let site = self.ctx.trap_site as u32;
-        // The verifier checked every stub against the site table, so the
-        // fallback is unreachable in practice.
-        let (kind, code_offset) = self
-            .sites
-            .get(site as usize)
-            .copied()
-            .unwrap_or((TrapKind::Abort, 0));
-        Err(Trap {
-            kind,
-            site,
-            code_offset,
-        })
+        self.enter(entry, &regs, fuel)
     }
 
     /// The plugin's writable data (statics), for tests and inspection.
