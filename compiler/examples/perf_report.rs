@@ -1,0 +1,298 @@
+//! Writes `book/src/performance.md` from the medians that criterion left in
+//! `target/criterion` — run by `scripts/bench-report.sh` right after
+//! `cargo bench -p kplc`, so every number on the page comes from one run on
+//! one machine. Usage: `perf_report [CRITERION_DIR] [OUT.md]`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The median of one benchmark in nanoseconds, found by group and by the
+/// start of the benchmark's name (some names carry a size).
+fn median(root: &Path, group: &str, bench: &str) -> Option<f64> {
+    let dir = std::fs::read_dir(root.join(group)).ok()?;
+    let mut names: Vec<PathBuf> = dir
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(bench))
+        })
+        .collect();
+    names.sort();
+    let text = std::fs::read_to_string(names.first()?.join("new/estimates.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["median"]["point_estimate"].as_f64()
+}
+
+/// A duration in the unit that reads best.
+fn time(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.2} ns")
+    }
+}
+
+/// "met" or "**missed** by how much", for a value that must stay at or below `limit`.
+fn verdict(value: f64, limit: f64, show: impl Fn(f64) -> String) -> String {
+    if value <= limit {
+        "met".to_string()
+    } else {
+        format!("**missed** by {}", show(value - limit))
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let rustc = std::process::Command::new("rustc")
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let date = std::process::Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores (shared, noisy), Linux, {rustc}, {date}")
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let root = PathBuf::from(args.get(1).map_or("target/criterion", String::as_str));
+    let out = PathBuf::from(
+        args.get(2)
+            .map_or("book/src/performance.md", String::as_str),
+    );
+    let m = |g: &str, b: &str| median(&root, g, b);
+    let needed = [
+        ("invoke", "kpl_empty_export"),
+        ("invoke", "native_indirect_call"),
+        ("compile", "grayscale_source_to_object"),
+        ("load_grayscale", "parse_verify_link"),
+        ("load_grayscale", "parse_link_baseline"),
+        ("host_instance_grayscale", "load_verify_link_map"),
+        ("host_instance_grayscale", "unlink_unmap"),
+        ("grayscale_1080p", "kpl"),
+        ("grayscale_1080p", "native_rust"),
+        ("packet_filter_1m_packets", "kpl"),
+        ("packet_filter_1m_packets", "native_rust"),
+        ("import_call_x10000", "kpl_loop_with_import"),
+        ("import_call_x10000", "kpl_loop_without_import"),
+        ("budget_check_tight_loop_x1e6", "with_budget_check"),
+        ("budget_check_tight_loop_x1e6", "without_budget_check"),
+        ("verifier_throughput", "synth_5000_lines"),
+        ("check", "generated_5000_lines"),
+        ("build", "generated_5000_lines"),
+    ];
+    let missing: Vec<String> = needed
+        .iter()
+        .filter(|(g, b)| m(g, b).is_none())
+        .map(|(g, b)| format!("{g}/{b}"))
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "perf_report: no criterion results in {} for: {}\n(run `cargo bench -p kplc` first)",
+            root.display(),
+            missing.join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    let v = |g: &str, b: &str| m(g, b).unwrap_or(f64::NAN);
+    let invoke = v("invoke", "kpl_empty_export");
+    let native_call = v("invoke", "native_indirect_call");
+    let compile = v("compile", "grayscale_source_to_object");
+    let link = v("load_grayscale", "parse_verify_link");
+    let link_base = v("load_grayscale", "parse_link_baseline");
+    let host_load = v("host_instance_grayscale", "load_verify_link_map");
+    let unlink = v("host_instance_grayscale", "unlink_unmap");
+    let gray = v("grayscale_1080p", "kpl");
+    let gray_native = v("grayscale_1080p", "native_rust");
+    let pf = v("packet_filter_1m_packets", "kpl") / 1e6;
+    let pf_native = v("packet_filter_1m_packets", "native_rust") / 1e6;
+    let import = (v("import_call_x10000", "kpl_loop_with_import")
+        - v("import_call_x10000", "kpl_loop_without_import"))
+        / 1e4;
+    let with_budget = v("budget_check_tight_loop_x1e6", "with_budget_check");
+    let without_budget = v("budget_check_tight_loop_x1e6", "without_budget_check");
+    let budget = (with_budget / without_budget - 1.0) * 100.0;
+    let verify_ns = v("verifier_throughput", "synth_5000_lines");
+    let check = v("check", "generated_5000_lines");
+    let build = v("build", "generated_5000_lines");
+    let incremental =
+        m("incremental", "recheck_after_body_edit").zip(m("incremental", "cold_check_5000_lines"));
+    // The verifier bench is named after the code size it verifies.
+    let code_bytes: f64 = std::fs::read_dir(root.join("verifier_throughput"))
+        .ok()
+        .and_then(|d| {
+            d.filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .find_map(|n| {
+                    n.strip_prefix("synth_5000_lines_")?
+                        .strip_suffix("_bytes")?
+                        .parse()
+                        .ok()
+                })
+        })
+        .unwrap_or(f64::NAN);
+    let throughput = code_bytes / verify_ns * 1e3; // MB/s
+
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# Performance\n\n\
+         <!-- Generated by scripts/bench-report.sh (compiler/examples/perf_report.rs): edit those, not this file. -->\n\n\
+         Medians from one run of `cargo bench -p kplc` (criterion) on {}. \
+         Every comparison is against a baseline measured **in the same run**: native Rust of \
+         the same algorithm, or the same build without the feature measured. The machine is \
+         shared, so single numbers move by ±10 % between runs; ratios are steadier.\n",
+        machine()
+    );
+    let _ = writeln!(
+        s,
+        "## The paper's four numbers\n\n\
+         *Kernel Plugins: When A VM Is Too Much* (VM'04) measured a 66-line image-grayscaling \
+         plugin on an **866 MHz Pentium III**; KPL measures its own `grayscale` example on the \
+         machine above, several times faster per core, so compare orders of magnitude, not \
+         digits. The kernel module's figures under QEMU's software emulation are in \
+         [Running KPL in your kernel](runtime/kernel.md).\n\n\
+         | | paper (866 MHz PIII) | KPL, host runtime | what KPL's number covers |\n\
+         |---|---|---|---|\n\
+         | upcall (invoke a plugin function) | 0.45–0.62 µs | {} | empty export through the entry trampoline (`invoke`) |\n\
+         | code generation | 4 ms | {} | `grayscale.kpl` source → checked → optimised → object bytes (`compile`) |\n\
+         | link | 3.1 µs | {} | parse + **verify** + link + image write, the loader core's whole job (`load_grayscale`); with the host's `mmap`/`mprotect`: {} |\n\
+         | unlink | 1.6 µs | {} | dropping a host instance: `munmap` of its code and data (`host_instance_grayscale`) |\n",
+        time(invoke),
+        time(compile),
+        time(link),
+        time(host_load),
+        time(unlink),
+    );
+    let _ = writeln!(
+        s,
+        "## Against native code and the targets\n\n\
+         | what | KPL | baseline (same run) | ratio / difference | target |\n\
+         |---|---|---|---|---|\n\
+         | grayscale, 1920×1080 RGB24 → 8-bit | {} | native Rust: {} | {:.2}× | ≤ 1.25× — {} |\n\
+         | packet filter, 1M 64-byte IPv4/TCP packets, 16 allowed ports, one invocation each | {:.1} ns/packet | native Rust via a function pointer: {:.1} ns/packet | {:.2}× | ≤ 1.05× — {} |\n\
+         | invoke an empty export | {} | native indirect call: {} | +{} | ≤ +2 ns — {} |\n\
+         | one import call (`random_u32`, from a loop of 10,000) | {} | native indirect call: {} | — | ≤ 1.5 ns — {} |\n\
+         | budget check on a tight loop (10⁶ iterations) | {} | same build without it: {} | +{:.2} % | ≤ 3 % — {} |\n\
+         | compile grayscale | {} | — | — | ≤ 250 µs — {} |\n\
+         | verify + link grayscale (loader core) | {} | parse + link alone: {} | — | ≤ 5 µs — {} |\n\
+         | unlink (host: drop the instance) | {} | — | — | ≤ 1 µs — {} |\n\
+         | verifier throughput, {:.0}-byte generated plugin | {:.0} MB/s ({}) | — | — | ≥ 100 MB/s — {} |\n\
+         | `check` of a generated 5,000-line plugin | {} | — | — | < 50 ms — {} |\n\
+         | `build` of the same plugin (check + codegen + object) | {} | — | — | — |\n",
+        time(gray),
+        time(gray_native),
+        gray / gray_native,
+        verdict(gray / gray_native, 1.25, |d| format!("{d:.2}×")),
+        pf,
+        pf_native,
+        pf / pf_native,
+        verdict(pf / pf_native, 1.05, |d| format!("{d:.2}×")),
+        time(invoke),
+        time(native_call),
+        time(invoke - native_call),
+        verdict(invoke - native_call, 2.0, time),
+        time(import),
+        time(native_call),
+        verdict(import, 1.5, time),
+        time(with_budget),
+        time(without_budget),
+        budget,
+        verdict(budget, 3.0, |d| format!("{d:.2} points")),
+        time(compile),
+        verdict(compile, 250e3, time),
+        time(link),
+        time(link_base),
+        verdict(link, 5e3, time),
+        time(unlink),
+        verdict(unlink, 1e3, time),
+        code_bytes,
+        throughput,
+        time(verify_ns),
+        if throughput >= 100.0 {
+            "met".to_string()
+        } else {
+            format!("**missed** by {:.0} MB/s", 100.0 - throughput)
+        },
+        time(check),
+        verdict(check, 50e6, time),
+        time(build),
+    );
+    if let Some((inc, cold)) = incremental {
+        let _ = writeln!(
+            s,
+            "Editor latency (salsa database, `incremental` bench): re-check after a one-line \
+             body edit in the 5,000-line plugin {} (target ≤ 10 ms — {}); cold check of the \
+             same file through the database {}.\n",
+            time(inc),
+            verdict(inc, 10e6, time),
+            time(cold)
+        );
+    }
+    s.push_str(EXPLANATIONS);
+    if let Err(e) = std::fs::write(&out, s) {
+        eprintln!("perf_report: cannot write {}: {e}", out.display());
+        return ExitCode::from(2);
+    }
+    println!("wrote {}", out.display());
+    ExitCode::SUCCESS
+}
+
+/// Why the numbers are what they are: the parts that do not change from run
+/// to run.
+const EXPLANATIONS: &str = "\
+## Why the misses, and what was done
+
+- **Grayscale.** The Rust baseline is auto-vectorised with SSE; plugin code
+  may not use SSE/AVX (the kernel does not save vector state around it), so
+  KPL's loop is scalar. Profile-driven fix: slice base and length reads are
+  now hoisted out of loops and merged (`hoist.rs`), taking the pixel loop
+  from 39 to 27 instructions (2.39 → 2.01 ms in the run that made it). What
+  remains per pixel: three bounds checks (`rgb[3*i]`, `+1`, `+2`, which the
+  verifier must see), the fuel check, and a loop shape the verifier
+  requires (the back-edge is an unconditional `jmp` right after
+  `dec r13; jz`), at about 6 instructions per cycle on this core. Reaching
+  1.25× would need vector code or a verifier that proves `3*i + 2 < len`
+  from the entry check.
+- **Packet filter.** One invocation per packet, as a hook does: the
+  invocation (trampoline, six callee-saved registers, the slice table) costs
+  about as much as the filter itself, and kplc does not inline
+  `read_be16`/`is_allowed`, so each packet also pays three plugin calls
+  with their bounds checks. An inliner and a batch entry point are the
+  next steps.
+- **Invoke.** The trampoline saves and restores all six callee-saved
+  registers (a trap unwinds past plugin epilogues, so it must), loads six
+  argument registers and records the unwind point. `call_scalars` (no slice
+  bookkeeping) took the empty invocation from 8.1 to 6.7 ns.
+- **Unlink.** On the host an instance owns `mmap`ed code and data with
+  guard pages; dropping it is `munmap` system calls, about 1 µs each. The
+  kernel module frees an arena range and a `vzalloc` region instead.
+
+## Budget mechanism: fuel
+
+Two budget checks were measured on the same loop: **fuel**
+(`dec r13; jz trap`, a counter in a reserved register, deterministic) and a
+**stop flag** (`cmp byte [r15+0xB0], 0; jne trap`, set by a timer; one
+memory read per back-edge). Both cost about the same; KPL uses fuel for
+determinism and because it needs no timer. The kernel module converts its
+time budget into fuel by calibration and also arms a watchdog.
+";
