@@ -30,7 +30,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use kpl_lang::ast::{self, ExprKind, ItemKind};
-use kpl_lang::check::{self, Decls, FnChecked};
+use kpl_lang::check::{self, Decls, FnChecked, FnDef};
 use kpl_lang::diag::{self, Diagnostic};
 use kpl_lang::imports::ImportTable;
 use kpl_lang::{LineIndex, Span};
@@ -679,18 +679,35 @@ fn collect_expr<'a>(e: &'a ast::Expr, out: &mut Vec<&'a ast::Expr>) {
     }
 }
 
-/// The declarations as one body sees them: only the signatures of the
-/// function itself and of the functions its body names are kept.
+/// The declarations with every function signature cleared and the side
+/// tables of the declarations dropped: the part of the declarations every
+/// body sees alike. A signature edit recomputes it, equal, so it is
+/// backdated.
 #[salsa::tracked(returns(ref))]
-pub fn body_env<'db>(db: &'db dyn Database, item: Item<'db>) -> Arc<Decls> {
+pub fn shared_env(db: &dyn Database, file: SourceFile) -> Arc<Decls> {
+    Arc::new(decls(db, file).for_body(&|_| false))
+}
+
+/// The signatures one body sees: its own function's and those of the
+/// functions its body names (by index in `Program::functions`). A changed
+/// signature changes only the projections of its function and its callers.
+#[salsa::tracked(returns(ref))]
+pub fn body_env<'db>(db: &'db dyn Database, item: Item<'db>) -> Vec<(usize, FnDef)> {
     let decls = decls(db, item.file(db));
     let names = item
         .body(db)
         .as_ref()
         .map(|b| mentioned_names(b))
         .unwrap_or_default();
-    let own = item.key(db).name.clone();
-    Arc::new(decls.for_body(&|n| n == own || names.contains(n)))
+    let own = &item.key(db).name;
+    decls
+        .program
+        .functions
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.name == *own || names.contains(&f.name))
+        .map(|(i, f)| (i, f.clone()))
+        .collect()
 }
 
 /// One function body checked, in virtual coordinates with local expression
@@ -706,11 +723,11 @@ pub fn check_fn<'db>(db: &'db dyn Database, item: Item<'db>) -> Option<Arc<FnChe
     let file = item.file(db);
     let mut f = f.clone();
     f.body = (**body).clone();
-    let env = body_env(db, item);
-    Some(Arc::new(check::check_function(
+    Some(Arc::new(check::check_function_with(
         body_skeleton(db, file),
         file.imports(db),
-        env,
+        shared_env(db, file),
+        body_env(db, item),
         index as usize,
         &f,
     )))

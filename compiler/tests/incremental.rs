@@ -110,6 +110,7 @@ fn cold_check_runs_every_query_once() {
             "parse_chunk(fn twice)",
             "parse_chunk(fn other)",
             "parse_chunk(export fn)",
+            "shared_env(file)",
             "skeleton(file)",
             "whole_program(file)",
         ])
@@ -206,6 +207,8 @@ fn signature_edit_rechecks_the_function_and_its_callers_only() {
             "skeleton(file)",
             "decls(file)",
             "body_skeleton(file)",
+            // Recomputed and equal: no signature in it.
+            "shared_env(file)",
             // The per-body projections of the declarations are recomputed
             // (cheap); only those of `add` and `twice` changed.
             "body_env(add)",

@@ -255,6 +255,11 @@ impl Decls {
         d.program.resolutions.clear();
         d.program.bindings.clear();
         d.program.const_values.clear();
+        // What the declarations use is counted by `check_whole`; a body
+        // reports every global it uses.
+        for g in d.globals.values_mut() {
+            g.used = false;
+        }
         for f in &mut d.program.functions {
             if !keep(&f.name) {
                 f.params.clear();
@@ -283,10 +288,29 @@ pub fn check_function(
     index: usize,
     item: &FnItem,
 ) -> FnChecked {
+    check_function_with(file, imports, decls, &[], index, item)
+}
+
+/// [`check_function`] against `decls` with the functions in `sigs` (index
+/// into `Program::functions`, definition) put back: `decls` may be a
+/// [`Decls::for_body`] that kept no signature, shared by every body.
+pub fn check_function_with(
+    file: &File,
+    imports: &ImportTable,
+    decls: &Decls,
+    sigs: &[(usize, FnDef)],
+    index: usize,
+    item: &FnItem,
+) -> FnChecked {
     if index >= decls.program.functions.len() {
         return FnChecked::default();
     }
     let mut cx = Checker::resume(file, imports, decls);
+    for (i, def) in sigs {
+        if let Some(slot) = cx.program.functions.get_mut(*i) {
+            *slot = def.clone();
+        }
+    }
     cx.check_fn(index, item);
     let mut used: Vec<String> = cx
         .globals
