@@ -97,11 +97,36 @@ pub fn compile(file: &File, program: &Program) -> Compiled {
 
 pub fn compile_with(file: &File, program: &Program, options: lower::Options) -> Compiled {
     let module: Module = lower::lower_with(file, program, options);
-    let mut code = emit::emit_with(&module, options.budget);
+    let code = emit::emit_with(&module, options.budget);
+    let signatures = program
+        .functions
+        .iter()
+        .map(|f| (f.params.clone(), f.ret.clone()))
+        .collect();
+    finish(module, code, program.imports.clone(), signatures)
+}
+
+/// Compiles a module assembled from separately lowered and optimised
+/// functions ([`lower::assemble`], the database's per-function path).
+pub fn compile_assembled(
+    module: Module,
+    imports: Vec<ImportFn>,
+    signatures: Vec<(Vec<kpl_lang::types::Ty>, Option<kpl_lang::types::Ty>)>,
+) -> Compiled {
+    let code = emit::emit_optimized(&module, lower::BudgetCheck::Fuel);
+    finish(module, code, imports, signatures)
+}
+
+fn finish(
+    module: Module,
+    mut code: emit::Code,
+    imports: Vec<ImportFn>,
+    signatures: Vec<(Vec<kpl_lang::types::Ty>, Option<kpl_lang::types::Ty>)>,
+) -> Compiled {
     let layout = emit::image_layout(
         code.bytes.len() as u32,
         module.rodata.len() as u32,
-        program.imports.len() as u32,
+        imports.len() as u32,
     );
     code.patch(&layout);
     let sites = module
@@ -116,13 +141,9 @@ pub fn compile_with(file: &File, program: &Program, options: lower::Options) -> 
         data_init: module.data_init,
         data_size: module.data_size,
         layout,
-        imports: program.imports.clone(),
+        imports,
         sites,
-        signatures: program
-            .functions
-            .iter()
-            .map(|f| (f.params.clone(), f.ret.clone()))
-            .collect(),
+        signatures,
     }
 }
 

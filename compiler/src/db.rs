@@ -34,6 +34,9 @@ use kpl_lang::check::{self, Decls, FnChecked, FnDef};
 use kpl_lang::diag::{self, Diagnostic};
 use kpl_lang::imports::ImportTable;
 use kpl_lang::{LineIndex, Span};
+
+use crate::codegen::Compiled;
+use crate::lower::LoweredFn;
 use salsa::{Database, Setter};
 
 /// One plugin source file and the import table it is checked against.
@@ -782,6 +785,80 @@ pub fn diagnostics(db: &dyn Database, file: SourceFile) -> Vec<Diagnostic> {
 #[salsa::tracked(returns(ref))]
 pub fn program(db: &dyn Database, file: SourceFile) -> Arc<check::Program> {
     Arc::new(check::check(&parse(db, file).ast, file.imports(db)).program)
+}
+
+/// Offsets and initial bytes of the statics.
+#[salsa::tracked(returns(ref))]
+pub fn statics_layout(db: &dyn Database, file: SourceFile) -> (Vec<u32>, Vec<u8>, u32) {
+    crate::lower::static_layout(&shared_env(db, file).program)
+}
+
+/// One function lowered to the IR and optimised on its own, from its checked
+/// body (virtual positions, trap sites and rodata numbered from 0). Only
+/// meaningful when the file has no errors.
+#[salsa::tracked(returns(ref))]
+pub fn codegen_fn<'db>(db: &'db dyn Database, item: Item<'db>) -> Option<Arc<LoweredFn>> {
+    let checked = check_fn(db, item).as_ref()?;
+    let index = item.fn_index(db)? as usize;
+    let ItemKind::Fn(f) = &item.decl(db).kind else {
+        return None;
+    };
+    let mut f = f.clone();
+    f.body = (**item.body(db).as_ref()?).clone();
+    let file = item.file(db);
+    let mut prog = shared_env(db, file).program.clone();
+    for (i, def) in body_env(db, item) {
+        if let Some(slot) = prog.functions.get_mut(*i) {
+            *slot = def.clone();
+        }
+    }
+    *prog.functions.get_mut(index)? = checked.def.clone()?;
+    prog.expr_types = checked.expr_types.clone();
+    prog.resolutions = checked.resolutions.clone();
+    prog.bindings = checked.bindings.clone();
+    prog.const_values = checked.const_values.clone();
+    let (offsets, _, _) = statics_layout(db, file);
+    Some(Arc::new(crate::lower::lower_function(
+        &prog,
+        &f,
+        index,
+        offsets,
+        crate::lower::Options::default(),
+    )))
+}
+
+/// The compiled plugin, assembled from [`codegen_fn`] of every function:
+/// `None` when the file has errors. Byte for byte what
+/// [`crate::codegen::compile`] gives for the whole program.
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn compiled(db: &dyn Database, file: SourceFile) -> Option<Arc<Compiled>> {
+    if diagnostics(db, file).iter().any(Diagnostic::is_error) {
+        return None;
+    }
+    let parsed = parse(db, file);
+    let mut parts = Vec::new();
+    for item in items(db, file) {
+        if item.fn_index(db).is_some() {
+            parts.push(codegen_fn(db, *item).as_ref()?);
+        }
+    }
+    let parts: Vec<&LoweredFn> = parts.iter().map(|p| &***p).collect();
+    let (_, data_init, data_size) = statics_layout(db, file);
+    let module = crate::lower::assemble(&parts, data_init.clone(), *data_size, &|p| {
+        parsed.to_text(Span { start: p, end: p }).start
+    });
+    let decls = decls(db, file);
+    let signatures = decls
+        .program
+        .functions
+        .iter()
+        .map(|f| (f.params.clone(), f.ret.clone()))
+        .collect();
+    Some(Arc::new(crate::codegen::compile_assembled(
+        module,
+        decls.program.imports.clone(),
+        signatures,
+    )))
 }
 
 /// The front end's result for `kplc build`: the tree and program in text

@@ -133,6 +133,16 @@ pub fn emit(module: &Module) -> Code {
 }
 
 pub fn emit_with(module: &Module, budget: crate::lower::BudgetCheck) -> Code {
+    emit_inner(module, budget, true)
+}
+
+/// [`emit_with`] for a module whose functions are already optimised (from
+/// [`crate::lower::assemble`]).
+pub fn emit_optimized(module: &Module, budget: crate::lower::BudgetCheck) -> Code {
+    emit_inner(module, budget, false)
+}
+
+fn emit_inner(module: &Module, budget: crate::lower::BudgetCheck, optimize: bool) -> Code {
     let mut ops = VecAssembler::<X64Relocation>::new(0);
     let func_labels: Vec<DynamicLabel> = module
         .funcs
@@ -169,7 +179,7 @@ pub fn emit_with(module: &Module, budget: crate::lower::BudgetCheck) -> Code {
         budget,
     };
     for (i, f) in module.funcs.iter().enumerate() {
-        e.function(i, f);
+        e.function(i, f, optimize);
     }
     // Trap stubs: record which site trapped, then unwind to the trampoline.
     for (k, label) in e.site_labels.clone().into_iter().enumerate() {
@@ -277,9 +287,11 @@ impl Emitter {
         }
     }
 
-    fn function(&mut self, index: usize, f: &Func) {
+    fn function(&mut self, index: usize, f: &Func, optimize: bool) {
         let mut f = f.clone();
-        crate::opt::optimize(&mut f);
+        if optimize {
+            crate::opt::optimize(&mut f);
+        }
         self.alloc = regalloc::allocate(&f);
         self.pushes = self.alloc.callee_saved_used.clone();
         self.spill_base = STAGING;

@@ -31,13 +31,47 @@ struct ModuleBuilder<'a> {
     strings: HashMap<String, u32>,
     static_offsets: Vec<u32>,
     sites: Vec<(TrapKind, u32)>,
+    /// Every rodata allocation in order, for [`assemble`].
+    pieces: Vec<RodataPiece>,
+}
+
+/// What a piece of read-only data holds: a constant's value or a string.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RodataKey {
+    Const(u32),
+    Str(String),
+}
+
+/// One allocation in a function's read-only data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RodataPiece {
+    pub key: RodataKey,
+    pub offset: u32,
+    pub bytes: Vec<u8>,
+    pub align: u64,
+}
+
+/// One function lowered and optimised on its own: its trap sites and
+/// rodata are numbered from 0 and its source positions are whatever the
+/// spans of its tree were. [`assemble`] renumbers and relocates them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoweredFn {
+    pub func: Func,
+    pub sites: Vec<(TrapKind, u32)>,
+    pub rodata: Vec<RodataPiece>,
 }
 
 impl ModuleBuilder<'_> {
-    fn rodata_bytes(&mut self, bytes: &[u8], align: u64) -> u32 {
+    fn rodata_bytes(&mut self, key: RodataKey, bytes: &[u8], align: u64) -> u32 {
         let at = round_up(self.rodata.len() as u64, align.max(1)) as usize;
         self.rodata.resize(at, 0);
         self.rodata.extend_from_slice(bytes);
+        self.pieces.push(RodataPiece {
+            key,
+            offset: at as u32,
+            bytes: bytes.to_vec(),
+            align,
+        });
         at as u32
     }
 
@@ -51,7 +85,7 @@ impl ModuleBuilder<'_> {
             v.write_bytes(&def.ty, self.prog, &mut bytes);
         }
         let align = self.prog.layout(&def.ty).align;
-        let o = self.rodata_bytes(&bytes, align);
+        let o = self.rodata_bytes(RodataKey::Const(index), &bytes, align);
         self.const_rodata.insert(index, o);
         o
     }
@@ -60,7 +94,7 @@ impl ModuleBuilder<'_> {
         if let Some(&o) = self.strings.get(s) {
             return (o, s.len() as u32);
         }
-        let o = self.rodata_bytes(s.as_bytes(), 1);
+        let o = self.rodata_bytes(RodataKey::Str(s.to_string()), s.as_bytes(), 1);
         self.strings.insert(s.to_string(), o);
         (o, s.len() as u32)
     }
@@ -102,22 +136,16 @@ pub fn lower(file: &ast::File, prog: &Program) -> Module {
     lower_with(file, prog, Options::default())
 }
 
-pub fn lower_with(file: &ast::File, prog: &Program, options: Options) -> Module {
-    let mut mb = ModuleBuilder {
-        prog,
-        rodata: Vec::new(),
-        const_rodata: HashMap::new(),
-        strings: HashMap::new(),
-        static_offsets: Vec::new(),
-        sites: Vec::new(),
-    };
-    // Statics: laid out in declaration order with natural alignment.
+/// The statics laid out in declaration order with natural alignment:
+/// (offset of each, initial bytes, size of the data area).
+pub fn static_layout(prog: &Program) -> (Vec<u32>, Vec<u8>, u32) {
+    let mut offsets = Vec::new();
     let mut data_init = Vec::new();
     for s in &prog.statics {
         let l = prog.layout(&s.ty);
         let at = round_up(data_init.len() as u64, l.align.max(1)) as usize;
         data_init.resize(at, 0);
-        mb.static_offsets.push(at as u32);
+        offsets.push(at as u32);
         let mut bytes = Vec::new();
         if let Some(v) = &s.value {
             v.write_bytes(&s.ty, prog, &mut bytes);
@@ -126,6 +154,162 @@ pub fn lower_with(file: &ast::File, prog: &Program, options: Options) -> Module 
         data_init.extend_from_slice(&bytes);
     }
     let data_size = round_up(data_init.len() as u64, 8) as u32;
+    (offsets, data_init, data_size)
+}
+
+/// Lowers and optimises function `fn_index` of `prog` alone (`item` is its
+/// syntax, `static_offsets` from [`static_layout`]).
+pub fn lower_function(
+    prog: &Program,
+    item: &ast::FnItem,
+    fn_index: usize,
+    static_offsets: &[u32],
+    options: Options,
+) -> LoweredFn {
+    let mut mb = ModuleBuilder {
+        prog,
+        rodata: Vec::new(),
+        const_rodata: HashMap::new(),
+        strings: HashMap::new(),
+        static_offsets: static_offsets.to_vec(),
+        sites: Vec::new(),
+        pieces: Vec::new(),
+    };
+    let mut l = Lower {
+        prog,
+        mb: &mut mb,
+        fn_index,
+        blocks: vec![new_block()],
+        cur: 0,
+        n_vregs: 0,
+        locals: Vec::new(),
+        aggregate_bytes: 0,
+        loops: Vec::new(),
+        proven: Vec::new(),
+        pos: item.sig.name.span.start,
+        options,
+        placed: vec![0],
+    };
+    let mut func = l.function(item, 0);
+    crate::opt::optimize(&mut func);
+    LoweredFn {
+        func,
+        sites: mb.sites,
+        rodata: mb.pieces,
+    }
+}
+
+/// Puts separately lowered functions together into the module
+/// [`lower_with`] would have built: rodata merged in order of first use
+/// (each constant and string once), trap sites renumbered, and source
+/// positions mapped by `pos`. The functions are already optimised.
+pub fn assemble(
+    parts: &[&LoweredFn],
+    data_init: Vec<u8>,
+    data_size: u32,
+    pos: &dyn Fn(u32) -> u32,
+) -> Module {
+    let mut rodata: Vec<u8> = Vec::new();
+    let mut placed: HashMap<RodataKey, u32> = HashMap::new();
+    let mut sites = Vec::new();
+    let mut funcs = Vec::new();
+    for part in parts {
+        // (local start, local end, global start) of each piece.
+        let mut moved: Vec<(u32, u32, u32)> = Vec::new();
+        for piece in &part.rodata {
+            let at = *placed.entry(piece.key.clone()).or_insert_with(|| {
+                let at = round_up(rodata.len() as u64, piece.align.max(1)) as usize;
+                rodata.resize(at, 0);
+                rodata.extend_from_slice(&piece.bytes);
+                at as u32
+            });
+            moved.push((piece.offset, piece.offset + piece.bytes.len() as u32, at));
+        }
+        let first = sites.len() as u32;
+        sites.extend(part.sites.iter().map(|&(k, p)| (k, pos(p))));
+        let mut f = part.func.clone();
+        f.first_site = first;
+        relocate(&mut f, first, &moved, pos);
+        funcs.push(f);
+    }
+    Module {
+        funcs,
+        rodata,
+        data_init,
+        data_size,
+        sites,
+    }
+}
+
+/// Renumbers trap sites (+`first`), moves rodata offsets and maps source
+/// positions in one function.
+fn relocate(f: &mut Func, first: u32, moved: &[(u32, u32, u32)], pos: &dyn Fn(u32) -> u32) {
+    // An offset inside (or at the start of) a piece moves with the piece.
+    let rodata = |o: &mut u32| {
+        if let Some(&(from, _, to)) = moved
+            .iter()
+            .find(|(a, b, _)| *a <= *o && (*o < *b || *o == *a))
+        {
+            *o = *o - from + to;
+        }
+    };
+    let addr = |a: &mut Addr| {
+        if let Base::Rodata(o) = &mut a.base {
+            rodata(o);
+        }
+        if let Some(i) = &mut a.index {
+            match &mut i.check {
+                Check::Below(_, s) | Check::SliceLen(s) | Check::BelowLen(_, s) => *s += first,
+                Check::Proven | Check::Combined => {}
+            }
+        }
+    };
+    for b in &mut f.blocks {
+        b.term_pos = pos(b.term_pos);
+        for (inst, p) in &mut b.insts {
+            *p = pos(*p);
+            match inst {
+                Inst::Div { div0, overflow, .. } => {
+                    *div0 += first;
+                    *overflow += first;
+                }
+                Inst::Load { addr: a, .. } | Inst::Store { addr: a, .. } => addr(a),
+                Inst::CallImport { args, .. } => {
+                    for a in args {
+                        if let ImportArg::Str { offset, .. } = a {
+                            rodata(offset);
+                        }
+                    }
+                }
+                Inst::Budget { site } | Inst::Trap { site } => *site += first,
+                Inst::Const { .. }
+                | Inst::Copy { .. }
+                | Inst::Bin { .. }
+                | Inst::BinImm { .. }
+                | Inst::Neg { .. }
+                | Inst::Not { .. }
+                | Inst::Norm { .. }
+                | Inst::Cmp { .. }
+                | Inst::CmpImm { .. }
+                | Inst::SliceLen { .. }
+                | Inst::SliceBase { .. }
+                | Inst::Call { .. } => {}
+            }
+        }
+    }
+}
+
+pub fn lower_with(file: &ast::File, prog: &Program, options: Options) -> Module {
+    let (static_offsets, data_init, data_size) = static_layout(prog);
+    let mut mb = ModuleBuilder {
+        prog,
+        rodata: Vec::new(),
+        const_rodata: HashMap::new(),
+        strings: HashMap::new(),
+        static_offsets,
+        sites: Vec::new(),
+        pieces: Vec::new(),
+    };
     let mut funcs = Vec::new();
     for (i, f) in prog.functions.iter().enumerate() {
         let ItemKind::Fn(item) = &file.items[f.item].kind else {

@@ -6,6 +6,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
@@ -213,7 +214,7 @@ fn front_end(
     path: &std::path::Path,
     color: ColorMode,
     imports_dir: Option<PathBuf>,
-) -> Result<(String, kpl_lang::Analysis), ExitCode> {
+) -> Result<(String, kpl_lang::Analysis, Arc<kplc::codegen::Compiled>), ExitCode> {
     let sources = match &imports_dir {
         Some(dir) => ImportSources::from_dir(dir).map_err(|e| {
             eprintln!("kplc: {e}");
@@ -228,7 +229,7 @@ fn front_end(
     }
     let src = read_source(path)?;
     let db = kplc::db::Db::default();
-    let file = db.file(src.clone(), std::sync::Arc::new(table));
+    let file = db.file(src.clone(), Arc::new(table));
     let analysis = kplc::db::analysis(&db, file);
     let mut stderr = StandardStream::stderr(color_choice(color));
     let name = path.display().to_string();
@@ -243,7 +244,11 @@ fn front_end(
         );
         return Err(ExitCode::from(1));
     }
-    Ok((src, analysis))
+    // Code generation per function, through the same database.
+    let compiled = kplc::db::compiled(&db, file)
+        .clone()
+        .ok_or(ExitCode::from(1))?;
+    Ok((src, analysis, compiled))
 }
 
 fn read_source(path: &std::path::Path) -> Result<String, ExitCode> {
@@ -264,7 +269,7 @@ fn build(
     color: ColorMode,
     imports: Option<PathBuf>,
 ) -> ExitCode {
-    let (_src, analysis) = match front_end(path, color, imports) {
+    let (_src, analysis, compiled) = match front_end(path, color, imports) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -278,13 +283,11 @@ fn build(
             }
         }
         Some(Emit::Asm) => {
-            let compiled = kplc::codegen::compile(&analysis.file, &analysis.program);
             print!("{}", kplc::codegen::disassemble(&compiled));
         }
         None => {}
     }
     if let Some(out) = output {
-        let compiled = kplc::codegen::compile(&analysis.file, &analysis.program);
         if let Err(code) = check_stack(&compiled, path) {
             return code;
         }
@@ -337,11 +340,13 @@ fn compile_to_object(
     color: ColorMode,
     imports: Option<PathBuf>,
 ) -> Result<(Vec<u8>, kplc::codegen::Compiled), ExitCode> {
-    let (src, analysis) = front_end(path, color, imports)?;
-    let compiled = kplc::codegen::compile(&analysis.file, &analysis.program);
+    let (src, _analysis, compiled) = front_end(path, color, imports)?;
     check_stack(&compiled, path)?;
     let name = path.display().to_string();
-    Ok((kplc::object::write(&compiled, &name, &src), compiled))
+    Ok((
+        kplc::object::write(&compiled, &name, &src),
+        Arc::unwrap_or_clone(compiled),
+    ))
 }
 
 fn run(req: RunRequest) -> ExitCode {

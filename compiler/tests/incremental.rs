@@ -394,3 +394,87 @@ fn random_edits_match_analyze() {
     }
     assert!(checked >= 200);
 }
+
+/// `kplc build` through the database (one `codegen_fn` per function, then
+/// assembly) gives byte for byte the object of whole-program code
+/// generation, for every execution test and example.
+#[test]
+fn per_function_codegen_matches_whole_program_codegen() {
+    let imports = imports();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut paths = Vec::new();
+    for e in std::fs::read_dir(root.join("tests/exec")).unwrap() {
+        paths.push(e.unwrap().path());
+    }
+    for e in std::fs::read_dir(root.join("../examples")).unwrap() {
+        if let Ok(files) = std::fs::read_dir(e.unwrap().path()) {
+            paths.extend(files.map(|f| f.unwrap().path()));
+        }
+    }
+    paths.retain(|p| p.extension().is_some_and(|x| x == "kpl"));
+    paths.sort();
+    let mut db = Db::default();
+    let file = db.file(String::new(), imports.clone());
+    let mut compared = 0;
+    for p in &paths {
+        let src = std::fs::read_to_string(p).unwrap();
+        let a = kpl_lang::analyze(&src, &imports);
+        if a.has_errors() {
+            continue;
+        }
+        let whole = kplc::codegen::compile(&a.file, &a.program);
+        let want = kplc::object::write(&whole, "p.kpl", &src);
+        db.set_text(file, src.clone());
+        let got = db::compiled(&db, file).clone().expect("compiles");
+        assert_eq!(
+            got.code.source_map,
+            whole.code.source_map,
+            "{}",
+            p.display()
+        );
+        assert_eq!(got.sites, whole.sites, "{}", p.display());
+        assert_eq!(
+            kplc::object::write(&got, "p.kpl", &src),
+            want,
+            "{}",
+            p.display()
+        );
+        compared += 1;
+    }
+    assert!(compared >= 10, "only {compared} programs compared");
+    // A file with errors has no object.
+    db.set_text(file, "export fn f() -> u32 { return true; }".to_string());
+    assert!(db::compiled(&db, file).is_none());
+}
+
+#[test]
+fn body_edit_regenerates_only_that_function() {
+    let (mut db, log) = Db::with_log();
+    let file = db.file(PLUGIN.to_string(), imports());
+    assert!(db::compiled(&db, file).is_some());
+    log.lock().unwrap().clear();
+    db.set_text(file, PLUGIN.replace(".b = 3 }", ".b = 4 }"));
+    let got = db::compiled(&db, file).clone().expect("compiles");
+    let ran = executed(&db, file, &log);
+    assert_eq!(
+        ran,
+        strs(&[
+            "parse(file)",
+            "parse_chunk(fn other)",
+            "items(file)",
+            "body_env(other)",
+            "check_fn(other)",
+            "diagnostics(file)",
+            "codegen_fn(other)",
+            "compiled(file)",
+        ])
+    );
+    // And the result is the whole-program build of the edited text.
+    let text = PLUGIN.replace(".b = 3 }", ".b = 4 }");
+    let a = kpl_lang::analyze(&text, &imports());
+    let whole = kplc::codegen::compile(&a.file, &a.program);
+    assert_eq!(
+        kplc::object::write(&got, "p.kpl", &text),
+        kplc::object::write(&whole, "p.kpl", &text)
+    );
+}
