@@ -220,10 +220,21 @@ impl Server {
         let doc = self.docs.get(uri.as_str())?;
         let text = doc.file.text(&self.db);
         let pos = Position16::new(text);
-        let diagnostics = db::diagnostics(&self.db, doc.file)
-            .iter()
-            .map(|d| to_lsp_diagnostic(uri, &pos, d))
-            .collect();
+        let diagnostics = if is_declaration_file(uri) {
+            // An import declaration file: checked as `kplc check` checks
+            // std-imports, not as a plugin.
+            let name = uri.as_str().rsplit('/').next().unwrap_or("imports.kpli");
+            let (_, problems) = ImportTable::load(&[(name.to_string(), text.clone())]);
+            problems
+                .iter()
+                .map(|p| to_lsp_diagnostic(uri, &pos, &p.diagnostic))
+                .collect()
+        } else {
+            db::diagnostics(&self.db, doc.file)
+                .iter()
+                .map(|d| to_lsp_diagnostic(uri, &pos, d))
+                .collect()
+        };
         Some(publish_notification(lt::PublishDiagnosticsParams {
             uri: uri.clone(),
             diagnostics,
@@ -260,7 +271,11 @@ impl Server {
         }
     }
 
+    /// A plugin document (declaration files get diagnostics only).
     fn doc(&self, uri: &lt::Uri) -> Option<(SourceFile, &str)> {
+        if is_declaration_file(uri) {
+            return None;
+        }
         let doc = self.docs.get(uri.as_str())?;
         Some((doc.file, doc.file.text(&self.db).as_str()))
     }
@@ -332,6 +347,10 @@ impl Server {
             .collect();
         Some(lt::CompletionResponse::Array(items))
     }
+}
+
+fn is_declaration_file(uri: &lt::Uri) -> bool {
+    uri.as_str().ends_with(".kpli")
 }
 
 fn json<T: serde::Serialize>(v: T) -> Value {

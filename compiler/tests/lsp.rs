@@ -378,6 +378,27 @@ fn scripted_session() {
         }
     }
 
+    // A declaration file is checked as one (not as a plugin).
+    let kpli_uri = "file:///work/extra.kpli";
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": kpli_uri, "languageId": "kpl", "version": 1,
+            "text": "/// Returns 7.\nextern fn seven() -> u32;\n"}}),
+    );
+    assert_eq!(c.diagnostics(kpli_uri, 1), Vec::<Value>::new());
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": kpli_uri, "version": 2},
+            "contentChanges": [{"text": "extern fn seven() -> u32 { return 7; }\n"}]}),
+    );
+    let d = c.diagnostics(kpli_uri, 2);
+    assert!(!d.is_empty(), "a body in a declaration file is an error");
+    let h = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": kpli_uri}, "position": {"line": 0, "character": 11}}),
+    );
+    assert_eq!(h["result"], Value::Null);
+
     // shutdown → null; exit → the process ends with status 0.
     let s = c.request("shutdown", Value::Null);
     assert_eq!(s["result"], Value::Null);
