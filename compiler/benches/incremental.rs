@@ -1,7 +1,8 @@
 //! Editor latency through the salsa database (`kplc::db`): a cold check of
 //! the generated 5,000-line plugin, and the re-check after a one-line edit
 //! of one function body (what `kplc lsp` does on each keystroke before it
-//! publishes diagnostics). Also a comment edit and a signature edit.
+//! publishes diagnostics). Also a comment edit and a signature edit, and
+//! cold and incremental builds (per-function code generation).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -55,6 +56,26 @@ fn bench_incremental(c: &mut Criterion) {
             })
         });
     }
+    // Builds: the object through per-function code generation.
+    g.bench_function("cold_build_5000_lines", |b| {
+        b.iter(|| {
+            let db = Db::default();
+            let file = db.file(big.clone(), imports.clone());
+            black_box(db::compiled(&db, file).is_some())
+        })
+    });
+    let mut db = Db::default();
+    let file = db.file(big.clone(), imports.clone());
+    assert!(db::compiled(&db, file).is_some());
+    let mut flip = false;
+    g.bench_function("rebuild_after_body_edit", |b| {
+        b.iter(|| {
+            flip = !flip;
+            let text = if flip { &body_edit } else { &big };
+            db.set_text(file, text.clone());
+            black_box(db::compiled(&db, file).is_some())
+        })
+    });
     g.finish();
 }
 

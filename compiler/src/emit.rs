@@ -178,8 +178,17 @@ fn emit_inner(module: &Module, budget: crate::lower::BudgetCheck, optimize: bool
         site_src: module.sites.iter().map(|s| s.1).collect(),
         budget,
     };
-    for (i, f) in module.funcs.iter().enumerate() {
-        e.function(i, f, optimize);
+    // Small leaves are inlined into their (optimised) callers, which are
+    // then optimised again: both build paths (whole program, and the
+    // database's per-function parts) meet here, so they stay identical.
+    let mut funcs = module.funcs.clone();
+    if optimize {
+        for f in &mut funcs {
+            crate::opt::optimize(f);
+        }
+    }
+    for (i, f) in crate::inline::inline_small_calls(&funcs).iter().enumerate() {
+        e.function(i, f, false);
     }
     // Trap stubs: record which site trapped, then unwind to the trampoline.
     for (k, label) in e.site_labels.clone().into_iter().enumerate() {

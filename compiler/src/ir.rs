@@ -405,6 +405,39 @@ impl Inst {
         }
     }
 
+    /// Rewrites the register this instruction writes.
+    pub fn map_def(&mut self, f: &mut impl FnMut(&mut V)) {
+        match self {
+            Inst::Const { dst, .. }
+            | Inst::Copy { dst, .. }
+            | Inst::Bin { dst, .. }
+            | Inst::BinImm { dst, .. }
+            | Inst::Neg { dst, .. }
+            | Inst::Not { dst, .. }
+            | Inst::Norm { dst, .. }
+            | Inst::Cmp { dst, .. }
+            | Inst::CmpImm { dst, .. }
+            | Inst::Div { dst, .. }
+            | Inst::Load { dst, .. }
+            | Inst::SliceLen { dst, .. }
+            | Inst::SliceBase { dst, .. } => f(dst),
+            Inst::Call { dst, .. } | Inst::CallImport { dst, .. } => {
+                if let Some(d) = dst {
+                    f(d)
+                }
+            }
+            Inst::Store { .. } | Inst::Budget { .. } | Inst::Trap { .. } => {}
+        }
+    }
+
+    /// The address this instruction accesses, if any.
+    pub fn addr_mut(&mut self) -> Option<&mut Addr> {
+        match self {
+            Inst::Load { addr, .. } | Inst::Store { addr, .. } => Some(addr),
+            _ => None,
+        }
+    }
+
     /// Whether removing the instruction (when its result is unused) would
     /// change behaviour.
     pub fn has_effect(&self) -> bool {

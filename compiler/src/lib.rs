@@ -7,6 +7,7 @@ pub mod difftest;
 pub mod emit;
 pub mod hoist;
 pub mod ide;
+pub mod inline;
 pub mod ir;
 pub mod kernel;
 pub mod kernel_uapi;

@@ -18,7 +18,7 @@ pub fn optimize(f: &mut Func) {
 /// Folding, narrowing, copy propagation and dead code, to a fixed point.
 fn simplify(f: &mut Func) {
     for _ in 0..8 {
-        let changed = fold(f);
+        let changed = fold(f) | constant_indexes(f);
         let narrowed = redundant_norms(f) | narrow_u32(f);
         let propagated = propagate_copies(f);
         let removed = dead_code(f);
@@ -343,6 +343,49 @@ fn fold(f: &mut Func) -> bool {
         {
             b.term = Term::Jump(if x != 0 { then } else { els });
             changed = true;
+        }
+    }
+    changed
+}
+
+/// An access to the stack, statics or read-only data at a constant index
+/// that its check proves in range becomes an access at a fixed
+/// displacement: no index register, no check (it could never trap).
+fn constant_indexes(f: &mut Func) -> bool {
+    let consts = constants(f);
+    let mut changed = false;
+    for b in &mut f.blocks {
+        for (inst, _) in &mut b.insts {
+            let Some(addr) = inst.addr_mut() else {
+                continue;
+            };
+            let Some(index) = addr.index else {
+                continue;
+            };
+            if !matches!(
+                addr.base,
+                Base::Stack(_) | Base::Static(_) | Base::Rodata(_)
+            ) {
+                continue;
+            }
+            let Some(c) = consts[index.v as usize].and_then(|c| u64::try_from(c).ok()) else {
+                continue;
+            };
+            let in_range = match index.check {
+                Check::Below(limit, _) => c < limit,
+                Check::Proven => true,
+                Check::SliceLen(_) | Check::BelowLen(..) | Check::Combined => false,
+            };
+            let disp = c
+                .checked_mul(u64::from(index.scale))
+                .and_then(|d| d.checked_add(u64::from(addr.disp)))
+                .and_then(|d| u32::try_from(d).ok())
+                .filter(|d| *d <= i32::MAX as u32);
+            if let (true, Some(disp)) = (in_range, disp) {
+                addr.index = None;
+                addr.disp = disp;
+                changed = true;
+            }
         }
     }
     changed

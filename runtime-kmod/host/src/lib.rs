@@ -604,10 +604,6 @@ impl Instance {
         assert!((entry as usize) < self.image_len, "entry outside the image");
         let mut regs = [0u64; 6];
         let mut handle = 0usize;
-        // Only the slots the previous call used can be non-empty.
-        for h in 0..self.slices_in_use {
-            self.ctx.set_slice(h, 0, 0, false);
-        }
         for (k, a) in args.iter_mut().enumerate().take(6) {
             regs[k] = match a {
                 Arg::Int(v) => *v,
@@ -627,6 +623,11 @@ impl Instance {
                     (handle - 1) as u64
                 }
             };
+        }
+        // Slots the previous call filled and this one did not are emptied
+        // (the ones it filled were just overwritten).
+        for h in handle..self.slices_in_use {
+            self.ctx.set_slice(h, 0, 0, false);
         }
         self.slices_in_use = handle;
         self.enter(entry, &regs, fuel)

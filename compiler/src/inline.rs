@@ -1,0 +1,196 @@
+//! Inlining of small leaf functions into their callers (both optimised
+//! first; a caller that changed is optimised again): a call costs argument staging through the frame,
+//! the callee's prologue and epilogue, and a barrier to every optimisation
+//! (constants, hoisted slice reads, dead code), which for a helper like
+//! `read_be16` is most of its cost. Only leaves (no calls of their own) are
+//! inlined, so inlining cannot cascade, and a caller stops growing at
+//! `MAX_CALLER_INSTS`. The callee stays in the object for other callers and
+//! exports; its trap sites are shared by every copy (they carry the
+//! callee's source position, which is where a trap in any copy comes from).
+
+use crate::ir::*;
+
+/// Callees with at most this many instructions are inlined.
+const MAX_CALLEE_INSTS: usize = 48;
+/// A caller is not grown past this many instructions by inlining.
+const MAX_CALLER_INSTS: usize = 4000;
+
+fn size(f: &Func) -> usize {
+    f.blocks.iter().map(|b| b.insts.len() + 1).sum()
+}
+
+fn inlinable(f: &Func) -> bool {
+    size(f) <= MAX_CALLEE_INSTS
+        && f.blocks
+            .iter()
+            .all(|b| b.insts.iter().all(|(i, _)| !matches!(i, Inst::Call { .. })))
+}
+
+/// The functions of a module with small leaf calls inlined.
+pub fn inline_small_calls(funcs: &[Func]) -> Vec<Func> {
+    let small: Vec<bool> = funcs.iter().map(inlinable).collect();
+    funcs
+        .iter()
+        .enumerate()
+        .map(|(me, f)| {
+            let mut f = f.clone();
+            let mut spliced = false;
+            while size(&f) < MAX_CALLER_INSTS {
+                let Some((b, k, callee)) = find_call(&f, me, &small) else {
+                    break;
+                };
+                splice(&mut f, b, k, &funcs[callee]);
+                spliced = true;
+            }
+            if spliced {
+                // Constants and slice reads now meet across the old call.
+                crate::opt::optimize(&mut f);
+            }
+            f
+        })
+        .collect()
+}
+
+/// The first call (in layout order) to an inlinable function other than `me`.
+fn find_call(f: &Func, me: usize, small: &[bool]) -> Option<(usize, usize, usize)> {
+    for &b in &f.layout {
+        for (k, (inst, _)) in f.blocks[b as usize].insts.iter().enumerate() {
+            if let Inst::Call { func, .. } = *inst
+                && func as usize != me
+                && small.get(func as usize).copied().unwrap_or(false)
+            {
+                return Some((b as usize, k, func as usize));
+            }
+        }
+    }
+    None
+}
+
+/// Replaces the call at `f.blocks[b].insts[k]` by a copy of `callee`:
+/// block `b` ends by moving the arguments into the callee's parameters and
+/// jumping to its entry; every `return` copies the result and jumps to a
+/// new block holding the rest of `b`.
+fn splice(f: &mut Func, b: usize, k: usize, callee: &Func) {
+    let vbase = f.n_vregs;
+    f.n_vregs += callee.n_vregs;
+    let bbase = f.blocks.len() as BlockId;
+    let agg = f.aggregate_bytes.div_ceil(16) * 16;
+    f.aggregate_bytes = agg + callee.aggregate_bytes;
+    let cont = bbase + callee.blocks.len() as BlockId;
+
+    let tail = f.blocks[b].insts.split_off(k + 1);
+    let (call, pos) = f.blocks[b].insts.pop().expect("the call is at k");
+    let Inst::Call { dst, args, .. } = call else {
+        unreachable!("find_call returns calls");
+    };
+    for (&p, &a) in callee.params.iter().zip(&args) {
+        f.blocks[b].insts.push((
+            Inst::Copy {
+                dst: p + vbase,
+                src: a,
+            },
+            pos,
+        ));
+    }
+    let rest_term = std::mem::replace(&mut f.blocks[b].term, Term::Jump(bbase));
+    let rest_pos = f.blocks[b].term_pos;
+
+    let mut shift = |v: &mut V| *v += vbase;
+    for block in &callee.blocks {
+        let mut insts = block.insts.clone();
+        for (inst, _) in &mut insts {
+            inst.map_uses(&mut shift);
+            inst.map_def(&mut shift);
+            if let Some(Addr {
+                base: Base::Stack(off),
+                ..
+            }) = inst.addr_mut()
+            {
+                *off += agg;
+            }
+        }
+        let term = match &block.term {
+            Term::Jump(t) => Term::Jump(t + bbase),
+            Term::Branch { cond, then, els } => Term::Branch {
+                cond: cond + vbase,
+                then: then + bbase,
+                els: els + bbase,
+            },
+            Term::Ret(v) => {
+                if let (Some(d), Some(v)) = (dst, v) {
+                    insts.push((
+                        Inst::Copy {
+                            dst: d,
+                            src: v + vbase,
+                        },
+                        block.term_pos,
+                    ));
+                }
+                Term::Jump(cont)
+            }
+        };
+        f.blocks.push(Block {
+            insts,
+            term,
+            term_pos: block.term_pos,
+        });
+    }
+    f.blocks.push(Block {
+        insts: tail,
+        term: rest_term,
+        term_pos: rest_pos,
+    });
+    let at = f
+        .layout
+        .iter()
+        .position(|&x| x as usize == b)
+        .map_or(f.layout.len(), |i| i + 1);
+    let inserted: Vec<BlockId> = callee
+        .layout
+        .iter()
+        .map(|&x| x + bbase)
+        .chain(std::iter::once(cont))
+        .collect();
+    f.layout.splice(at..at, inserted);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::std_imports::ImportSources;
+
+    fn module(src: &str) -> crate::lower::Module {
+        let (imports, _) = ImportSources::embedded().load();
+        let a = kpl_lang::analyze(src, &imports);
+        assert!(!a.has_errors(), "{:?}", a.diagnostics);
+        crate::lower::lower(&a.file, &a.program)
+    }
+
+    fn calls(f: &Func) -> usize {
+        f.blocks
+            .iter()
+            .flat_map(|b| &b.insts)
+            .filter(|(i, _)| matches!(i, Inst::Call { .. }))
+            .count()
+    }
+
+    #[test]
+    fn small_leaves_are_inlined_and_stay_callable() {
+        let m = module(
+            "fn be16(p: []u8, at: u32) -> u32 { return ((p[at] as u32) << 8) | (p[at + 1] as u32); }
+             fn twice(x: u32) -> u32 { return be16_outer(x) * 2; }
+             fn be16_outer(x: u32) -> u32 { var a: [u32; 2] = [x, 1]; return a[0] + a[1]; }
+             export fn f(p: []u8) -> u32 { return be16(p, 0) + be16(p, 2) + twice(3); }",
+        );
+        let out = inline_small_calls(&m.funcs);
+        let f = out.iter().find(|f| f.name == "f").unwrap();
+        // be16 is inlined twice; twice calls be16_outer (not a leaf), so
+        // twice stays a call and be16_outer is inlined into it.
+        assert_eq!(calls(f), 1, "{f}");
+        let twice = out.iter().find(|f| f.name == "twice").unwrap();
+        assert_eq!(calls(twice), 0, "{twice}");
+        // The callee's aggregate area moved into the caller's.
+        assert!(twice.aggregate_bytes >= 8, "{twice}");
+        assert_eq!(out.len(), m.funcs.len());
+    }
+}
