@@ -126,8 +126,17 @@ for ex in grayscale packet_filter checksum histogram rate_limiter; do
     cp "examples/$ex/cases.txt" "$T/$ex.cases"
 done
 cp examples/grayscale/sample.rgb "$T/"
-for p in spin udp_block; do
+for p in spin udp_block imports; do
     "$KPLC" build "runtime-kmod/kmod/tests/$p.kpl" -o "$T/$p.kpo"
+done
+# Plugins compiled against other declarations than the kernel's: one with
+# another signature for cpu_id, one with an import the kernel lacks.
+mkdir -p "$OUT/other-imports"
+sed 's/^extern fn cpu_id() -> u32;/extern fn cpu_id() -> u64;/' std-imports/kernel.kpli >"$OUT/other-imports/kernel.kpli"
+echo 'extern fn not_in_kernel() -> u32;' >>"$OUT/other-imports/kernel.kpli"
+grep -q 'cpu_id() -> u64' "$OUT/other-imports/kernel.kpli" || die "cannot derive the mismatched imports"
+for p in badhash missing; do
+    "$KPLC" build --imports "$OUT/other-imports" "runtime-kmod/kmod/tests/$p.kpl" -o "$T/$p.kpo"
 done
 KPL_ADVERSARIAL_DIR="$T/adv" cargo test --quiet --locked -p kplc --test adversarial >"$OUT/adversarial.log" 2>&1 ||
     { cat "$OUT/adversarial.log"; die "the adversarial corpus does not pass on the host"; }

@@ -61,6 +61,28 @@ done
 head -c 100 /t/sample.rgb >/tmp/garbage.kpo
 t "garbage object refused (EINVAL, with the reason)" sh -c "kplc kernel load /tmp/garbage.kpo 2>&1 | grep -q 'invalid object.*Invalid argument'"
 
+echo "== imports in the kernel"
+id=$(kplc kernel load /t/imports.kpo)
+t "cpu_id is a CPU of this VM" sh -c "[ \"\$(kplc kernel run $id --entry cpu 2>/dev/null)\" -lt 2 ]"
+t "clock_ns advances" sh -c "[ \"\$(kplc kernel run $id --entry clock_advances --budget-ns 1000000000 2>/dev/null)\" = true ]"
+t "random_u32 varies" sh -c "[ \"\$(kplc kernel run $id --entry randoms_differ 2>/dev/null)\" = true ]"
+t "fill_random fills the writable slice" \
+    sh -c "[ \"\$(kplc kernel run $id --entry fill --out-len 64 --out /tmp/rand.bin 2>/dev/null)\" -ge 56 ]"
+dmesg -c >/dev/null
+kplc kernel run "$id" --entry logs --arg 30 >/dev/null 2>&1
+n=$(dmesg | grep -c 'kpl: imports: kpl-import-test line: ')
+dmesg | grep 'kpl: imports:' | head -n 3
+if [ "$n" -ge 5 ] && [ "$n" -le 10 ]; then
+    ok "log_u64 reaches the kernel log, rate-limited: $n of 32 lines"
+else
+    bad "log_u64: $n lines in the kernel log (want 5..10 of 32)"
+fi
+kplc kernel unload "$id"
+t "a plugin compiled against another cpu_id signature is refused (ENOEXEC, hash)" \
+    sh -c "kplc kernel load /t/badhash.kpo 2>&1 | grep -q 'signature hash.*Exec format error'"
+t "a plugin importing what the kernel lacks is refused (ENOEXEC)" \
+    sh -c "kplc kernel load /t/missing.kpo 2>&1 | grep -q 'not_in_kernel. is not provided by the host.*Exec format error'"
+
 echo "== budget"
 id=$(kplc kernel load /t/spin.kpo)
 kplc kernel run "$id" --entry spin --budget-ns 1000000 2>/tmp/spin.err
