@@ -478,3 +478,46 @@ fn body_edit_regenerates_only_that_function() {
         kplc::object::write(&whole, "p.kpl", &text)
     );
 }
+
+/// Hover, definition, completion and symbols answer (or decline) at every
+/// position of broken and non-ASCII texts without panicking.
+#[test]
+fn editor_features_never_panic() {
+    let imports = imports();
+    let mut texts: Vec<String> = Vec::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    for e in std::fs::read_dir(root).unwrap() {
+        if let Ok(files) = std::fs::read_dir(e.unwrap().path()) {
+            for f in files {
+                let p = f.unwrap().path();
+                if p.extension().is_some_and(|x| x == "kpl") {
+                    texts.push(std::fs::read_to_string(p).unwrap());
+                }
+            }
+        }
+    }
+    texts.sort();
+    let base = texts.clone();
+    for t in &base {
+        // Cut in the middle, unbalanced, with non-ASCII text inserted.
+        texts.push(t[..t.len() / 2].to_string());
+        texts.push(t.replace('}', "").replacen("fn ", "fn é😀 ", 3));
+        texts.push(t.replace(";", ".").replacen("(", "kernel::", 5));
+    }
+    texts.push("fn ((( é😀 }}} struct { let = ;; \u{0} \"unterminated".to_string());
+    texts.push(String::new());
+    let mut db = Db::default();
+    let file = db.file(String::new(), imports);
+    for t in &texts {
+        db.set_text(file, t.clone());
+        let _ = kplc::ide::symbols(&db, file);
+        let mut at = 0;
+        while at <= t.len() + 3 {
+            let o = at as u32;
+            let _ = kplc::ide::hover(&db, file, o);
+            let _ = kplc::ide::definition(&db, file, o);
+            let _ = kplc::ide::complete(&db, file, o);
+            at += 11;
+        }
+    }
+}
