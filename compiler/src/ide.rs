@@ -717,7 +717,14 @@ pub fn complete(db: &dyn Database, file: SourceFile, offset: u32) -> Vec<Complet
         .last()
         .map_or(before.len(), |(i, _)| i);
     let prefix = &before[..word_start];
-    if let Some(module) = prefix.strip_suffix("::") {
+    // `module::name` or inside `use module::{a, b, …}`.
+    let in_use_list = prefix
+        .trim_start()
+        .strip_prefix("use ")
+        .and_then(|r| r.split_once("::{"))
+        .filter(|(_, list)| !list.contains('}'))
+        .map(|(m, _)| m.trim());
+    if let Some(module) = prefix.strip_suffix("::").or(in_use_list) {
         let m = trailing_ident(module);
         let table = file.imports(db);
         return match table.module(m) {

@@ -343,6 +343,19 @@ fn scripted_session() {
     let want: Vec<String> = kernel.functions.iter().map(|f| f.name.clone()).collect();
     assert_eq!(labels(&comp["result"]), want);
 
+    // … and inside a `use` list.
+    let typing = text.replace(
+        "use kernel::{clock_ns, log_u64};",
+        "use kernel::{clock_ns, log_u64, r",
+    );
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 5}, "contentChanges": [{"text": typing}]}),
+    );
+    let _ = c.diagnostics(URI, 5);
+    let comp = c.request("textDocument/completion", at(&typing, "log_u64, r", 0, 10));
+    assert_eq!(labels(&comp["result"]), want);
+
     // Robustness: an unknown document, a position past the end, an unknown
     // method, garbage text.
     let h = c.request(
@@ -363,9 +376,9 @@ fn scripted_session() {
     let garbage = "fn ((( é😀 }}} struct { let = ;; \u{0} \"unterminated";
     c.notify(
         "textDocument/didChange",
-        json!({"textDocument": {"uri": URI, "version": 5}, "contentChanges": [{"text": garbage}]}),
+        json!({"textDocument": {"uri": URI, "version": 6}, "contentChanges": [{"text": garbage}]}),
     );
-    assert!(!c.diagnostics(URI, 5).is_empty());
+    assert!(!c.diagnostics(URI, 6).is_empty());
     for ch in 0..garbage.encode_utf16().count() as u64 + 2 {
         let p = json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": ch}});
         for m in [
