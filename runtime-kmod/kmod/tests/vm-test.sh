@@ -62,14 +62,17 @@ head -c 100 /t/sample.rgb >/tmp/garbage.kpo
 t "garbage object refused (EINVAL, with the reason)" sh -c "kplc kernel load /tmp/garbage.kpo 2>&1 | grep -q 'invalid object.*Invalid argument'"
 
 echo "== imports in the kernel"
+# A generous budget: the wall-clock watchdog would stop a loop whose vCPU
+# the (emulating, shared) host stalls for a millisecond.
+B="--budget-ns 1000000000"
 id=$(kplc kernel load /t/imports.kpo)
-t "cpu_id is a CPU of this VM" sh -c "[ \"\$(kplc kernel run $id --entry cpu 2>/dev/null)\" -lt 2 ]"
+t "cpu_id is a CPU of this VM" sh -c "[ \"\$(kplc kernel run $id --entry cpu $B 2>/dev/null)\" -lt 2 ]"
 t "clock_ns advances" sh -c "[ \"\$(kplc kernel run $id --entry clock_advances --budget-ns 1000000000 2>/dev/null)\" = true ]"
-t "random_u32 varies" sh -c "[ \"\$(kplc kernel run $id --entry randoms_differ 2>/dev/null)\" = true ]"
+t "random_u32 varies" sh -c "[ \"\$(kplc kernel run $id --entry randoms_differ $B 2>/dev/null)\" = true ]"
 t "fill_random fills the writable slice" \
-    sh -c "[ \"\$(kplc kernel run $id --entry fill --out-len 64 --out /tmp/rand.bin 2>/dev/null)\" -ge 56 ]"
+    sh -c "[ \"\$(kplc kernel run $id --entry fill --out-len 64 --out /tmp/rand.bin $B 2>/dev/null)\" -ge 56 ]"
 dmesg -c >/dev/null
-kplc kernel run "$id" --entry logs --arg 30 >/dev/null 2>&1
+kplc kernel run "$id" --entry logs --arg 30 $B >/dev/null 2>&1
 n=$(dmesg | grep -c 'kpl: imports: kpl-import-test line: ')
 dmesg | grep 'kpl: imports:' | head -n 3
 if [ "$n" -ge 5 ] && [ "$n" -le 10 ]; then
@@ -205,9 +208,10 @@ kplc kernel unload "$b"
 
 echo "== netfilter: the packet_filter example (TCP allow-list)"
 pf=$(kplc kernel load /t/packet_filter.kpo)
-kplc kernel run "$pf" --entry allow_port --arg 7000 >/dev/null 2>&1
-kplc kernel run "$pf" --entry allow_port --arg 7001 >/dev/null 2>&1
-t "attach packet_filter" kplc kernel attach "$pf"
+kplc kernel run "$pf" --entry allow_port --arg 7000 $B >/dev/null 2>&1
+kplc kernel run "$pf" --entry allow_port --arg 7001 $B >/dev/null 2>&1
+# 100 ms: its allow-list loop must not be cut short by a stalled vCPU.
+t "attach packet_filter" kplc kernel attach "$pf" --budget-ns 100000000
 t "TCP to an allowed port connects and carries 1 MiB (large segments too)" \
     sh -c "kplc kernel tcp-probe --port 7000 --src 7001 --bytes 1048576 | grep -q 'sent 1048576 bytes, received 1048576'"
 t "TCP to another port is dropped" sh -c "kplc kernel tcp-probe --port 7002 --src 7001 | grep -q 'timed out'"
