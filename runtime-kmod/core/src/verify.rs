@@ -992,7 +992,12 @@ fn pass(
     // A register whose value coming around a loop differs from its value
     // at the header changes in the loop: it gets a fresh value from now on.
     let mut changed = false;
-    let (front, backs) = w.states.split_at_mut(nt.saturating_mul(2));
+    // `nt` is a third of the states, so this split always exists; the
+    // checked form keeps the core free of panic paths.
+    let (front, backs) = w
+        .states
+        .split_at_mut_checked(nt.saturating_mul(2))
+        .ok_or(err(0, Rule::Workspace, "not enough state slots"))?;
     for slot in 0..fr.targets {
         let (Some(back), Some(h)) = (backs.get(slot), front.get_mut(bank_index(1, slot, nt)))
         else {
