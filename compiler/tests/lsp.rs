@@ -266,6 +266,13 @@ fn scripted_session() {
         d["result"]["range"],
         json!({"start": position(&text, "b: u32", 0, 0), "end": position(&text, "b: u32", 0, 1)})
     );
+    let d = c.request("textDocument/definition", at(&text, "Pair {", 0, 1));
+    assert_eq!(d["result"]["range"], range(&text, "Pair", 0));
+    let d = c.request("textDocument/definition", at(&text, ".a = n", 0, 1));
+    assert_eq!(
+        d["result"]["range"],
+        json!({"start": position(&text, "a: u32", 0, 0), "end": position(&text, "a: u32", 0, 1)})
+    );
     let d = c.request("textDocument/definition", at(&text, "clock_ns()", 0, 0));
     assert_eq!(d["result"]["range"], range(&text, "clock_ns", 0));
     // … and from the use site to the declaration in kernel.kpli.
