@@ -682,40 +682,8 @@ impl Emitter {
                 handle,
                 writable,
                 size,
-            } => {
-                let h = self.get(handle, RAX);
-                self.mov(RAX, h);
-                dynasm!(self.ops ; .arch x64 ; and eax, 7);
-                let t = self.target(dst, RAX);
-                self.ops.extend(x86::load(
-                    t,
-                    Mem::Base {
-                        base: R15,
-                        index: Some((RAX, 8)),
-                        disp: len_table(writable, size),
-                    },
-                    8,
-                    false,
-                ));
-                self.put(dst, t);
-            }
-            Inst::SliceBase { dst, handle } => {
-                let h = self.get(handle, RAX);
-                self.mov(RAX, h);
-                dynasm!(self.ops ; .arch x64 ; and eax, 7);
-                let t = self.target(dst, RAX);
-                self.ops.extend(x86::load(
-                    t,
-                    Mem::Base {
-                        base: R15,
-                        index: Some((RAX, 8)),
-                        disp: CTX_SLICE_PTR,
-                    },
-                    8,
-                    false,
-                ));
-                self.put(dst, t);
-            }
+            } => self.slice_entry(dst, handle, len_table(writable, size)),
+            Inst::SliceBase { dst, handle } => self.slice_entry(dst, handle, CTX_SLICE_PTR),
             Inst::Call {
                 dst,
                 func,
@@ -789,6 +757,27 @@ impl Emitter {
             }
         }
         let _ = RDI;
+    }
+
+    /// `dst = [r15 + (handle & 7) * 8 + table]`: one of a slice's entries
+    /// in the context block, read through the masked handle (the form the
+    /// verifier accepts).
+    fn slice_entry(&mut self, dst: V, handle: V, table: i32) {
+        let h = self.get(handle, RAX);
+        self.mov(RAX, h);
+        dynasm!(self.ops ; .arch x64 ; and eax, 7);
+        let t = self.target(dst, RAX);
+        self.ops.extend(x86::load(
+            t,
+            Mem::Base {
+                base: R15,
+                index: Some((RAX, 8)),
+                disp: table,
+            },
+            8,
+            false,
+        ));
+        self.put(dst, t);
     }
 
     /// Emits the checks and base computation for an access and returns the

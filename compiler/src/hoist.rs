@@ -12,6 +12,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::ir::*;
+use crate::opt::def_counts;
 
 /// Splits every slice access into `SliceBase` (+ `SliceLen` when checked)
 /// and an access through the base register.
@@ -186,21 +187,6 @@ fn natural_loops(f: &Func, idom: &[Option<BlockId>]) -> Vec<(BlockId, BTreeSet<B
         }
     }
     loops
-}
-
-fn def_counts(f: &Func) -> Vec<u32> {
-    let mut defs = vec![0u32; f.n_vregs as usize];
-    for &p in &f.params {
-        defs[p as usize] += 1;
-    }
-    for b in &f.blocks {
-        for (inst, _) in &b.insts {
-            if let Some(d) = inst.def() {
-                defs[d as usize] += 1;
-            }
-        }
-    }
-    defs
 }
 
 /// A context-block read that may move: its handle, if `inst` is one.

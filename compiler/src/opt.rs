@@ -205,7 +205,8 @@ fn propagate_copies(f: &mut Func) -> bool {
     changed
 }
 
-fn def_counts(f: &Func) -> Vec<u32> {
+/// How many times each virtual register is written (parameters count once).
+pub(crate) fn def_counts(f: &Func) -> Vec<u32> {
     let mut defs = vec![0u32; f.n_vregs as usize];
     for &p in &f.params {
         defs[p as usize] += 1;
