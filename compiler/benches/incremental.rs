@@ -30,6 +30,12 @@ fn bench_incremental(c: &mut Criterion) {
         "kind",
     );
     let sig_edit = edit_after(&big, "fn mix_100(", "seed: u32", "seed: u64");
+    let new_fn = edit_after(
+        &big,
+        "/// Mixes a block of data, variant 100.",
+        "/// Mixes",
+        "fn extra(x: u32) -> u32 {\n    return x + 1;\n}\n\n/// Mixes",
+    );
     let mut g = c.benchmark_group("incremental");
     g.bench_function("cold_check_5000_lines", |b| {
         b.iter(|| {
@@ -42,6 +48,7 @@ fn bench_incremental(c: &mut Criterion) {
         ("recheck_after_body_edit", &body_edit),
         ("recheck_after_comment_edit", &comment_edit),
         ("recheck_after_signature_edit", &sig_edit),
+        ("recheck_after_adding_a_function", &new_fn),
     ] {
         let mut db = Db::default();
         let file = db.file(big.clone(), imports.clone());
