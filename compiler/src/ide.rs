@@ -485,7 +485,7 @@ fn struct_named<'a>(decls: &'a Decls, name: &str) -> Option<&'a kpl_lang::check:
 pub fn hover(db: &dyn Database, file: SourceFile, offset: u32) -> Option<HoverInfo> {
     let parsed = db::parse(db, file);
     let (_, item, full) = item_at(db, file, offset)?;
-    let (span, vspan, occ) = occurrence_at(parsed, &full, offset)?;
+    let (span, _, occ) = occurrence_at(parsed, &full, offset)?;
     let decls = &**db::decls(db, file);
     let c = checked(db, item);
     let markdown = match occ {
@@ -534,7 +534,6 @@ pub fn hover(db: &dyn Database, file: SourceFile, offset: u32) -> Option<HoverIn
             import_hover(table.module(&module)?.function(&name)?)
         }
     };
-    let _ = vspan;
     Some(HoverInfo { span, markdown })
 }
 
