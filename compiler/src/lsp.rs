@@ -72,8 +72,10 @@ struct Server {
     docs: HashMap<String, Document>,
 }
 
-/// Runs the server on stdin/stdout until `shutdown` and `exit`.
-pub fn run(imports_dir: Option<PathBuf>) -> Result<(), Box<dyn Error + Send + Sync>> {
+/// Runs the server on stdin/stdout until `shutdown` and `exit` (then
+/// `Ok(true)`), or until `exit` without `shutdown` or the end of the input
+/// (`Ok(false)`: the protocol asks for exit status 1 then).
+pub fn run(imports_dir: Option<PathBuf>) -> Result<bool, Box<dyn Error + Send + Sync>> {
     let sources = match &imports_dir {
         Some(dir) => ImportSources::from_dir(dir)?,
         None => ImportSources::embedded(),
@@ -108,10 +110,12 @@ pub fn run(imports_dir: Option<PathBuf>) -> Result<(), Box<dyn Error + Send + Sy
         sources,
         docs: HashMap::new(),
     };
+    let mut clean = false;
     for msg in &conn.receiver {
         match msg {
             Message::Request(req) => {
                 if conn.handle_shutdown(&req)? {
+                    clean = true;
                     break;
                 }
                 let id = req.id.clone();
@@ -126,6 +130,7 @@ pub fn run(imports_dir: Option<PathBuf>) -> Result<(), Box<dyn Error + Send + Sy
                         });
                 conn.sender.send(Message::Response(resp))?;
             }
+            Message::Notification(n) if n.method == "exit" => break,
             Message::Notification(n) => {
                 let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     server.notification(n)
@@ -139,8 +144,10 @@ pub fn run(imports_dir: Option<PathBuf>) -> Result<(), Box<dyn Error + Send + Sy
         }
     }
     drop(conn);
-    io.join()?;
-    Ok(())
+    if clean {
+        io.join()?;
+    }
+    Ok(clean)
 }
 
 fn params<T: serde::de::DeserializeOwned>(v: Value) -> Option<T> {

@@ -154,7 +154,8 @@ fn main() -> ExitCode {
         Command::Explain { code } => explain(&code),
         Command::Kernel { cmd } => kplc::kernel::main(cmd),
         Command::Lsp { imports } => match kplc::lsp::run(imports) {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
             Err(e) => {
                 eprintln!("kplc lsp: {e}");
                 ExitCode::from(2)

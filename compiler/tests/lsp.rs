@@ -434,3 +434,14 @@ fn line_col16(text: &str, at: usize) -> (usize, usize) {
         text[line_start..at].encode_utf16().count(),
     )
 }
+
+#[test]
+fn exit_without_shutdown_is_status_1() {
+    let mut c = Client::start();
+    let init = c.request("initialize", json!({"processId": null, "capabilities": {}}));
+    assert!(init["result"]["capabilities"].is_object());
+    c.notify("initialized", json!({}));
+    c.notify("exit", Value::Null);
+    let status = c.child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+}
