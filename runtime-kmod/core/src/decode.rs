@@ -494,6 +494,7 @@ enum Rm {
 /// Reads ModRM (+ SIB + displacement): the `reg` field extended by REX.R
 /// (its low three bits are the `/digit` of group opcodes) and the r/m
 /// operand, which gets `size` if it is memory.
+#[inline(always)]
 fn modrm(c: &mut Cursor<'_>, rex: Rex, size: u8) -> Result<(u8, Rm), DecodeError> {
     let m = c.u8()?;
     let (md, reg, low) = (m >> 6, (m >> 3) & 7, m & 7);
@@ -507,12 +508,14 @@ fn modrm(c: &mut Cursor<'_>, rex: Rex, size: u8) -> Result<(u8, Rm), DecodeError
 
 /// Reads the ModRM of a group opcode: the `/digit` (REX.R is ignored, as
 /// the CPU does) and the r/m operand.
+#[inline(always)]
 fn group(c: &mut Cursor<'_>, rex: Rex, size: u8) -> Result<(u8, Rm), DecodeError> {
     let (reg, rm) = modrm(c, rex, size)?;
     Ok((reg & 7, rm))
 }
 
 /// The memory operand of a ModRM with `mod` = `md` (0–2) and `r/m` = `low`.
+#[inline(always)]
 fn read_mem(c: &mut Cursor<'_>, rex: Rex, md: u8, low: u8, size: u8) -> Result<Mem, DecodeError> {
     let (base, index) = match low {
         4 => {
@@ -606,6 +609,7 @@ fn no_rex(rex: Rex) -> Result<(), DecodeError> {
 
 /// The one-byte opcode table: one arm per accepted opcode.
 #[rustfmt::skip] // a table: one line per form reads best
+#[inline(always)]
 fn one_byte(c: &mut Cursor<'_>, rex: Rex, o16: bool, opcode: u8) -> Result<Op, DecodeError> {
     let op16 = u16::from(opcode);
     let bad = DecodeError::BadForm { opcode: op16 };
@@ -768,6 +772,7 @@ fn one_byte(c: &mut Cursor<'_>, rex: Rex, o16: bool, opcode: u8) -> Result<Op, D
 
 /// The `0F xx` opcode table.
 #[rustfmt::skip] // a table: one line per form reads best
+#[inline(always)]
 fn two_byte(c: &mut Cursor<'_>, rex: Rex, opcode: u8) -> Result<Op, DecodeError> {
     let op16 = 0x0F00 | u16::from(opcode);
     let bad = DecodeError::BadForm { opcode: op16 };

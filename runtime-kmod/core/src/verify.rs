@@ -156,7 +156,7 @@ enum Fact {
 pub struct State {
     reached: bool,
     regs: [Sym; 16],
-    /// `facts[..nfacts]` hold; the rest are `Fact::None`.
+    /// `facts[..nfacts]` hold; the rest is stale and never read.
     facts: [Fact; MAX_FACTS],
     nfacts: u8,
     /// At a loop header: the registers that change around the loop (they
@@ -235,8 +235,9 @@ impl State {
 
     /// Closes the gaps `Fact::None` left, keeping the order (oldest first).
     fn compact(&mut self) {
+        let live = usize::from(self.nfacts);
         let mut kept = 0usize;
-        for i in 0..MAX_FACTS {
+        for i in 0..live {
             let f = self.facts.get(i).copied().unwrap_or(Fact::None);
             if f != Fact::None {
                 if let Some(slot) = self.facts.get_mut(kept) {
@@ -245,10 +246,19 @@ impl State {
                 kept = kept.saturating_add(1);
             }
         }
-        for slot in self.facts.iter_mut().skip(kept) {
-            *slot = Fact::None;
-        }
         self.nfacts = u8::try_from(kept).unwrap_or(0);
+    }
+
+    /// Turns the working state into the entry state of code at `offset`
+    /// in place (every register a fresh value, no facts): cheaper than
+    /// building a whole [`State`], since only `facts[..nfacts]` are read.
+    fn restart(&mut self, offset: u32) {
+        self.reached = true;
+        for (r, slot) in (0u8..).zip(self.regs.iter_mut()) {
+            *slot = def_sym(offset, r);
+        }
+        self.nfacts = 0;
+        self.stack = [(0, 0); 8];
     }
 
     fn has(&self, f: Fact) -> bool {
@@ -295,8 +305,11 @@ impl State {
         // first.
         let mut dropped = false;
         let n = usize::from(self.nfacts);
-        for (f, same_place) in self.facts.iter_mut().take(n).zip(other.facts) {
-            if *f != same_place && !other.has(*f) {
+        // Only the other state's live facts count: the rest of its table
+        // is stale.
+        let theirs = other.facts();
+        for (i, f) in self.facts.iter_mut().take(n).enumerate() {
+            if theirs.get(i) != Some(f) && !theirs.contains(f) {
                 *f = Fact::None;
                 dropped = true;
             }
@@ -921,7 +934,7 @@ fn pass(
             if let Some(h) = w.states.get_mut(bank_index(1, slot, nt)) {
                 if h.header {
                     if !st.reached {
-                        st = State::entry(at);
+                        st.restart(at);
                     }
                     // Stack slots that change around the loop are forgotten.
                     for e in st.stack.iter_mut() {
@@ -946,13 +959,13 @@ fn pass(
         }
         if !st.reached {
             // Unreachable code is still decoded and must obey the static rules.
-            st = State::entry(at);
+            st.restart(at);
         }
         transfer(cx, fr, &mut st, at, d.len, &d.op, check)?;
         match d.op {
             Op::Jcc { cc, rel } => {
                 let t = target(d.end(), rel);
-                let prev = j.checked_sub(1).and_then(|k| fi.get(k)).map(|p| p.op);
+                let prev = j.checked_sub(1).and_then(|k| fi.get(k)).map(|p| &p.op);
                 let facts = branch_facts(&st, prev, cc);
                 if t < cx.stubs_start {
                     // Pass 1 kept branches inside their function.
@@ -1073,12 +1086,12 @@ fn push_fact(list: &mut [Fact; 4], f: Fact) {
 
 /// Facts a conditional branch adds on its taken and fall-through edges,
 /// from the comparison `prev` just before it.
-fn branch_facts(st: &State, prev: Option<Op>, cc: Cond) -> EdgeFacts {
+fn branch_facts(st: &State, prev: Option<&Op>, cc: Cond) -> EdgeFacts {
     let mut out = EdgeFacts {
         taken: [Fact::None; 4],
         fall: [Fact::None; 4],
     };
-    let Some(cmp) = prev else {
+    let Some(&cmp) = prev else {
         return out;
     };
     // `below` holds on the edge where `a < b` (unsigned).
@@ -1197,7 +1210,8 @@ fn check_static(
     };
     // The two instructions before this one, for the local patterns.
     let back = |k: usize| j.checked_sub(k).and_then(|i| fi.get(i));
-    let (before, before2) = (back(1).map(|d| d.op), back(2).map(|d| d.op));
+    // References, not copies: `Op` is a large enum.
+    let (before, before2) = (back(1).map(|d| &d.op), back(2).map(|d| &d.op));
     let mut w = [0u8; 3];
     let n = writes(op, &mut w);
     for &r in w.iter().take(n) {
@@ -1263,7 +1277,7 @@ fn check_static(
             let ok = if first {
                 fr.frame == 0
                     || before
-                        == Some(Op::AluImm {
+                        == Some(&Op::AluImm {
                             op: AluOp::Add,
                             size: 8,
                             dst: RSP,
@@ -1301,7 +1315,7 @@ fn check_static(
                 ));
             }
             if before
-                != Some(Op::Mov {
+                != Some(&Op::Mov {
                     size: 8,
                     dst: RDI,
                     src: R15,
@@ -1317,7 +1331,7 @@ fn check_static(
         // rdx:rax must be the sign extension of rax, or the quotient of a
         // 128-bit dividend can overflow (#DE) even for a safe divisor.
         Op::Div { signed: true, .. }
-            if before != Some(Op::Cqo) || flag(flags, at) & TARGET != 0 =>
+            if before != Some(&Op::Cqo) || flag(flags, at) & TARGET != 0 =>
         {
             return Err(err(at, Rule::Division, "idiv without cqo right before"));
         }
