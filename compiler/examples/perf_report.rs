@@ -192,7 +192,7 @@ fn main() -> ExitCode {
          | packet filter, 1M 64-byte IPv4/TCP packets, 16 allowed ports, one invocation each | {:.1} ns/packet | native Rust via a function pointer: {:.1} ns/packet | {:.2}× | ≤ 1.05× — {} |\n\
          | invoke an empty export | {} | native indirect call: {} | +{} | ≤ +2 ns — {} |\n\
          | one import call (`random_u32`, from a loop of 10,000) | {} | native indirect call: {} | — | ≤ 1.5 ns — {} |\n\
-         | budget check on a tight loop (10⁶ iterations) | {} | same build without it: {} | +{:.2} % | ≤ 3 % — {} |\n\
+         | budget check on a tight loop (10⁶ iterations) | {} | same build without it: {} | {:+.2} % | ≤ 3 % — {} |\n\
          | compile grayscale | {} | — | — | ≤ 250 µs — {} |\n\
          | verify + link grayscale (loader core) | {} | parse + link alone: {} | — | ≤ 5 µs — {} |\n\
          | unlink (host: drop the instance) | {} | — | — | ≤ 1 µs — {} |\n\
