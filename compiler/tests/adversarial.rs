@@ -487,3 +487,17 @@ fn function_boundaries() {
     let body = [&[0xb8, 1, 0, 0, 0, 0xc3][..], &g].concat();
     assert_eq!(check(&two_functions(&body, 10)), Ok(()));
 }
+
+#[test]
+fn branch_into_the_prologue() {
+    // endbr64; sub rsp, 16 | dec r13; jz budget_stub; jmp <target>: a
+    // budgeted loop whose back-edge re-runs the prologue, allocating the
+    // frame again on every iteration (found by the verify_mutants fuzzer).
+    for (name, to) in [("jump back to sub rsp", 4i32), ("jump back to endbr64", 0)] {
+        let mut body = vec![0x49, 0xff, 0xcd, 0x0f, 0x84];
+        body.extend(5i32.to_le_bytes());
+        body.push(0xe9);
+        body.extend((to - 25).to_le_bytes());
+        rejects(name, &body, 16, &[TrapKind::Budget], 0, Rule::Branch);
+    }
+}

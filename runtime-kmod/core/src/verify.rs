@@ -1337,6 +1337,12 @@ fn check_static(
         }
         Op::Jmp { rel } | Op::Jcc { rel, .. } => {
             let t = target(at.saturating_add(u32::from(len)), rel);
+            // Running the prologue again would push registers or allocate
+            // the frame a second time, and the epilogue's `ret` would then
+            // pop plugin data as the return address.
+            if t >= fr.start && t < fr.body {
+                return Err(err(at, Rule::Branch, "branch into the prologue"));
+            }
             if t <= at && t >= fr.start {
                 // A back-edge: `dec r13` + `jz budget_stub` right before.
                 // The stub the `jz`/`jne` right before goes to.
