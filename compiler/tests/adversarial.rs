@@ -501,3 +501,24 @@ fn branch_into_the_prologue() {
         rejects(name, &body, 16, &[TrapKind::Budget], 0, Rule::Branch);
     }
 }
+
+#[test]
+fn branch_around_the_budget_check() {
+    // jmp L | dec r13; jz budget_stub | L: jmp <start>: the back-edge has
+    // the budget check right before it, but the loop enters at the `jmp`
+    // and never spends fuel (found by the mutation test: an infinite loop).
+    let mut body = vec![0xe9];
+    body.extend(9i32.to_le_bytes());
+    body.extend([0x49, 0xff, 0xcd, 0x0f, 0x84]);
+    body.extend(5i32.to_le_bytes());
+    body.push(0xe9);
+    body.extend((-19i32).to_le_bytes());
+    rejects(
+        "branch to the back-edge past the budget check",
+        &body,
+        0,
+        &[TrapKind::Budget],
+        0,
+        Rule::Budget,
+    );
+}

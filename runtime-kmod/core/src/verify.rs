@@ -1374,6 +1374,17 @@ fn check_static(
                         "backward branch without the budget check",
                     ));
                 }
+                // A branch landing on the `jz`/`jne` or on the back-edge
+                // itself would go around the loop without spending fuel.
+                let entered =
+                    |d: Option<&Decoded>| d.is_some_and(|d| flag(flags, d.at) & TARGET != 0);
+                if entered(fi.get(j)) || entered(back(1)) {
+                    return Err(err(
+                        at,
+                        Rule::Budget,
+                        "a branch lands inside the budget check",
+                    ));
+                }
             }
         }
         _ => {}
