@@ -1,8 +1,9 @@
 //! Optimisations on the IR: constant folding and propagation (through
 //! registers with a single definition), immediate operands, strength
-//! reduction of multiplication by powers of two, branch folding, and dead
-//! code elimination. Folding uses the same canonical 64-bit arithmetic the
-//! machine code performs, so results cannot differ.
+//! reduction of multiplication and unsigned division by powers of two,
+//! branch folding, and dead code elimination. Folding uses the same
+//! canonical 64-bit arithmetic the machine code performs, so results cannot
+//! differ.
 
 use crate::ir::*;
 
@@ -330,6 +331,35 @@ fn fold(f: &mut Func) -> bool {
                     dst: *dst,
                     value: i64::from(cc.eval(x, i64::from(*imm))),
                 }),
+                // Unsigned division by a power of two cannot trap: a shift
+                // or a mask (operands are zero-extended, so 64-bit
+                // arithmetic is exact).
+                Inst::Div {
+                    dst,
+                    a,
+                    b,
+                    signed: false,
+                    rem,
+                    ..
+                } => c(*b)
+                    .filter(|&y| y > 0 && (y as u64).is_power_of_two())
+                    .and_then(|y| {
+                        if *rem {
+                            i32::try_from(y - 1).ok().map(|mask| Inst::BinImm {
+                                op: Op::And,
+                                dst: *dst,
+                                a: *a,
+                                imm: mask,
+                            })
+                        } else {
+                            Some(Inst::BinImm {
+                                op: Op::Shr,
+                                dst: *dst,
+                                a: *a,
+                                imm: y.trailing_zeros() as i32,
+                            })
+                        }
+                    }),
                 _ => None,
             };
             if let Some(new) = new
