@@ -188,7 +188,7 @@ fn emit_inner(module: &Module, budget: crate::lower::BudgetCheck, optimize: bool
         }
     }
     for (i, f) in crate::inline::inline_small_calls(&funcs).iter().enumerate() {
-        e.function(i, f, false);
+        e.function(i, f);
     }
     // Trap stubs: record which site trapped, then unwind to the trampoline.
     for (k, label) in e.site_labels.clone().into_iter().enumerate() {
@@ -296,12 +296,9 @@ impl Emitter {
         }
     }
 
-    fn function(&mut self, index: usize, f: &Func, optimize: bool) {
-        let mut f = f.clone();
-        if optimize {
-            crate::opt::optimize(&mut f);
-        }
-        self.alloc = regalloc::allocate(&f);
+    /// Emits one optimised function.
+    fn function(&mut self, index: usize, f: &Func) {
+        self.alloc = regalloc::allocate(f);
         self.pushes = self.alloc.callee_saved_used.clone();
         self.spill_base = STAGING;
         let agg_base = STAGING + 8 * self.alloc.spill_slots;
