@@ -545,25 +545,32 @@ impl Instance {
     /// the invocation path without slice bookkeeping, as a hook calls a
     /// plugin many times.
     pub fn call_scalars(&mut self, entry: u32, args: &[u64], fuel: u64) -> Result<u64, Trap> {
-        assert!((entry as usize) < self.image_len, "entry outside the image");
         let mut regs = [0u64; 6];
         for (r, a) in regs.iter_mut().zip(args) {
             *r = *a;
         }
-        for h in 0..std::mem::take(&mut self.slices_in_use) {
+        self.keep_slices(0);
+        self.enter(entry, &regs, fuel)
+    }
+
+    /// Empties the slice slots from `used` on that the previous call filled
+    /// (this call has just overwritten the ones below).
+    fn keep_slices(&mut self, used: usize) {
+        for h in used..self.slices_in_use {
             self.ctx.set_slice(h, 0, 0, false);
         }
-        self.enter(entry, &regs, fuel)
+        self.slices_in_use = used;
     }
 
     /// Runs the trampoline with the context block prepared.
     #[inline]
     fn enter(&mut self, entry: u32, regs: &[u64; 6], fuel: u64) -> Result<u64, Trap> {
+        assert!((entry as usize) < self.image_len, "entry outside the image");
         self.ctx.trap_site = u64::MAX;
         self.ctx.data_base = self.data.base() as u64;
         self.ctx.host = (&mut *self.host as *mut HostState) as u64;
         // SAFETY: the image was produced for this ABI and is mapped R+X;
-        // `entry` is inside it (asserted by the callers). The context
+        // `entry` is inside it (asserted above). The context
         // block, data region and slices stay alive and unaliased for the
         // duration of the call; the trampoline saves and restores every
         // callee-saved register, and a trap returns through it.
@@ -601,35 +608,29 @@ impl Instance {
     }
 
     pub fn call(&mut self, entry: u32, args: &mut [Arg<'_>], fuel: u64) -> Result<u64, Trap> {
-        assert!((entry as usize) < self.image_len, "entry outside the image");
         let mut regs = [0u64; 6];
         let mut handle = 0usize;
         for (k, a) in args.iter_mut().enumerate().take(6) {
-            regs[k] = match a {
-                Arg::Int(v) => *v,
-                Arg::Slice { bytes, elem_size } => {
-                    // Whole elements only: a partial trailing element is not part of the slice.
-                    let len = (bytes.len() / *elem_size * *elem_size) as u64;
-                    self.ctx
-                        .set_slice(handle, bytes.as_ptr() as u64, len, false);
-                    handle += 1;
-                    (handle - 1) as u64
+            let (ptr, bytes, elem_size, writable) = match a {
+                Arg::Int(v) => {
+                    regs[k] = *v;
+                    continue;
                 }
-                Arg::SliceMut { bytes, elem_size } => {
-                    let len = (bytes.len() / *elem_size * *elem_size) as u64;
-                    self.ctx
-                        .set_slice(handle, bytes.as_mut_ptr() as u64, len, true);
-                    handle += 1;
-                    (handle - 1) as u64
-                }
+                Arg::Slice { bytes, elem_size } => (bytes.as_ptr(), bytes.len(), *elem_size, false),
+                Arg::SliceMut { bytes, elem_size } => (
+                    bytes.as_mut_ptr().cast_const(),
+                    bytes.len(),
+                    *elem_size,
+                    true,
+                ),
             };
+            // Whole elements only: a partial trailing element is not part of the slice.
+            let len = (bytes / elem_size * elem_size) as u64;
+            self.ctx.set_slice(handle, ptr as u64, len, writable);
+            regs[k] = handle as u64;
+            handle += 1;
         }
-        // Slots the previous call filled and this one did not are emptied
-        // (the ones it filled were just overwritten).
-        for h in handle..self.slices_in_use {
-            self.ctx.set_slice(h, 0, 0, false);
-        }
-        self.slices_in_use = handle;
+        self.keep_slices(handle);
         self.enter(entry, &regs, fuel)
     }
 
