@@ -65,6 +65,16 @@ fn compile_opts(src: &str, name: &str, options: kplc::lower::Options) -> Runner 
     r
 }
 
+/// The code offset of export `name`.
+fn entry(r: &Runner, name: &str) -> u32 {
+    r.instance
+        .exports()
+        .iter()
+        .find(|e| e.name == name)
+        .unwrap_or_else(|| panic!("no export {name}"))
+        .code_offset
+}
+
 fn native_grayscale(rgb: &[u8], out: &mut [u8]) -> u32 {
     if rgb.len() != out.len() * 3 {
         return 1;
@@ -83,13 +93,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("grayscale_1080p");
     g.sample_size(30);
     let mut gray = compile(gray_src, "grayscale", true);
-    let entry = gray
-        .instance
-        .exports()
-        .iter()
-        .find(|e| e.name == "grayscale")
-        .unwrap()
-        .code_offset;
+    let gray_entry = entry(&gray, "grayscale");
     let mut out = vec![0u8; w * h];
     g.bench_function("kpl", |b| {
         b.iter(|| {
@@ -103,7 +107,10 @@ fn bench(c: &mut Criterion) {
                     elem_size: 1,
                 },
             ];
-            black_box(gray.instance.call(entry, &mut args, kpl_host::DEFAULT_FUEL))
+            black_box(
+                gray.instance
+                    .call(gray_entry, &mut args, kpl_host::DEFAULT_FUEL),
+            )
         })
     });
     let mut out2 = vec![0u8; w * h];
@@ -124,7 +131,8 @@ fn bench(c: &mut Criterion) {
             },
         ];
         assert_eq!(
-            gray.instance.call(entry, &mut args, kpl_host::DEFAULT_FUEL),
+            gray.instance
+                .call(gray_entry, &mut args, kpl_host::DEFAULT_FUEL),
             Ok(0)
         );
     }
@@ -132,13 +140,7 @@ fn bench(c: &mut Criterion) {
     assert!(out == out2, "KPL and native grayscale differ");
 
     let mut r = compile(BENCH_SRC, "bench", true);
-    let empty = r
-        .instance
-        .exports()
-        .iter()
-        .find(|e| e.name == "empty")
-        .unwrap()
-        .code_offset;
+    let empty = entry(&r, "empty");
     let mut g = c.benchmark_group("invoke");
     g.bench_function("kpl_empty_export", |b| {
         b.iter(|| black_box(r.instance.call_scalars(empty, &[], 1000)))
@@ -155,20 +157,8 @@ fn bench(c: &mut Criterion) {
 
     let n: u32 = 10_000;
     let mut g = c.benchmark_group("import_call_x10000");
-    let imports = r
-        .instance
-        .exports()
-        .iter()
-        .find(|e| e.name == "imports")
-        .unwrap()
-        .code_offset;
-    let spin = r
-        .instance
-        .exports()
-        .iter()
-        .find(|e| e.name == "spin")
-        .unwrap()
-        .code_offset;
+    let imports = entry(&r, "imports");
+    let spin = entry(&r, "spin");
     g.bench_function("kpl_loop_with_import", |b| {
         b.iter(|| {
             black_box(
@@ -188,13 +178,7 @@ fn bench(c: &mut Criterion) {
     g.finish();
 
     let mut unbudgeted = compile(BENCH_SRC, "bench", false);
-    let spin_nb = unbudgeted
-        .instance
-        .exports()
-        .iter()
-        .find(|e| e.name == "spin")
-        .unwrap()
-        .code_offset;
+    let spin_nb = entry(&unbudgeted, "spin");
     let mut g = c.benchmark_group("budget_check_tight_loop_x1e6");
     g.bench_function("with_budget_check", |b| {
         b.iter(|| {
@@ -212,13 +196,7 @@ fn bench(c: &mut Criterion) {
             budget: kplc::lower::BudgetCheck::StopFlag,
         },
     );
-    let spin_flag = flag
-        .instance
-        .exports()
-        .iter()
-        .find(|e| e.name == "spin")
-        .unwrap()
-        .code_offset;
+    let spin_flag = entry(&flag, "spin");
     g.bench_function("with_stop_flag_check", |b| {
         b.iter(|| {
             black_box(
@@ -285,15 +263,7 @@ fn packet_filter(c: &mut Criterion) {
     const PACKETS: usize = 1_000_000;
     let src = include_str!("../../examples/packet_filter/packet_filter.kpl");
     let mut pf = compile(src, "packet_filter", true);
-    let export = |r: &Runner, name: &str| {
-        r.instance
-            .exports()
-            .iter()
-            .find(|e| e.name == name)
-            .unwrap()
-            .code_offset
-    };
-    let (filter, allow) = (export(&pf, "filter"), export(&pf, "allow_port"));
+    let (filter, allow) = (entry(&pf, "filter"), entry(&pf, "allow_port"));
     let ports: Vec<u16> = (0..16).map(|k| 1000 + 7 * k).collect();
     for &p in &ports {
         assert_eq!(
