@@ -981,20 +981,12 @@ fn send_all(fd: &std::os::fd::OwnedFd, n: usize) -> usize {
     sent
 }
 
-fn hex(s: &str) -> Vec<u8> {
-    if s == "-" {
-        return Vec::new();
-    }
-    (0..s.len() / 2)
-        .filter_map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect()
-}
-
 /// Runs every case of an example on the kernel and on the host runtime (one
 /// instance each, in order) and compares return values and output bytes
 /// with each other and with the expectation.
 fn cases_cmd(dev: &Device, file: &Path, cases: &Path) -> Result<ExitCode, String> {
-    use crate::run::{CallError, Runner, Value};
+    use crate::cases;
+    use crate::run::{Runner, Value};
     let object = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let text = std::fs::read_to_string(cases).map_err(|e| format!("{}: {e}", cases.display()))?;
     let mut host = Runner::load(&object).map_err(|e| format!("host runtime: {e}"))?;
@@ -1008,16 +1000,10 @@ fn cases_cmd(dev: &Device, file: &Path, cases: &Path) -> Result<ExitCode, String
     let load_us = t.elapsed().as_micros();
     let (_, desc) = dev.info(id).map_err(|e| format!("info: {e}"))?;
     let (mut total, mut failed) = (0, 0);
-    for line in text.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
+    for line in cases::lines(&text) {
         total += 1;
-        let field = |k: &str| {
-            line.split(' ')
-                .find_map(|f| f.strip_prefix(&format!("{k}=")))
-                .unwrap_or("-")
-        };
+        let field = |k: &str| cases::field(line, k).unwrap_or("-");
+        let hex = |s: &str| cases::hex(s).unwrap_or_default();
         let entry = field("entry");
         let Some((params, ret)) = export_signature(&desc, entry) else {
             println!("FAIL {name}: no export {entry}");
@@ -1048,13 +1034,7 @@ fn cases_cmd(dev: &Device, file: &Path, cases: &Path) -> Result<ExitCode, String
                 });
             }
         }
-        let host_ret = match host.call(entry, &mut host_args, kpl_host::DEFAULT_FUEL) {
-            Ok(Some(Value::Int(v))) => v.to_string(),
-            Ok(Some(Value::Bool(b))) => u8::from(b).to_string(),
-            Ok(_) => "-".to_string(),
-            Err(CallError::Trap(t)) => format!("trap{}", t.kind as u8),
-            Err(e) => format!("error: {e}"),
-        };
+        let host_ret = cases::outcome(&host.call(entry, &mut host_args, kpl_host::DEFAULT_FUEL));
         let host_out: Vec<u8> = host_args
             .iter()
             .find_map(|a| match a {

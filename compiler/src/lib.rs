@@ -1,6 +1,7 @@
 //! kplc as a library: the driver pieces shared by the `kplc` binary, its tests
 //! and benchmarks.
 
+pub mod cases;
 pub mod codegen;
 pub mod db;
 pub mod difftest;

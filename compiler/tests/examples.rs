@@ -1,17 +1,12 @@
 //! Every example plugin runs its `cases.txt` (format in `examples/README.md`)
 //! on the host runtime: all lines of a file, in order, on one instance.
 
-use kplc::run::{CallError, Runner, Value};
+use kplc::cases;
+use kplc::run::{Runner, Value};
 use kplc::std_imports::ImportSources;
 
 fn hex(s: &str) -> Vec<u8> {
-    if s == "-" {
-        return Vec::new();
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex byte"))
-        .collect()
+    cases::hex(s).unwrap_or_else(|| panic!("not hex bytes: {s}"))
 }
 
 #[test]
@@ -35,15 +30,10 @@ fn example_cases() {
         let compiled = kplc::codegen::compile(&analysis.file, &analysis.program);
         let mut runner = Runner::new(&compiled, name, &src).expect("loads");
         runner.instance.host.quiet = true;
-        for line in cases.lines().map(str::trim) {
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
+        for line in cases::lines(&cases) {
             total += 1;
             let field = |k: &str| {
-                line.split(' ')
-                    .find_map(|f| f.strip_prefix(&format!("{k}=")))
-                    .unwrap_or_else(|| panic!("{name}: `{line}` lacks {k}"))
+                cases::field(line, k).unwrap_or_else(|| panic!("{name}: `{line}` lacks {k}"))
             };
             let entry = field("entry");
             let export = runner
@@ -81,13 +71,7 @@ fn example_cases() {
                     }
                 });
             }
-            let got = match runner.call(entry, &mut args, kpl_host::DEFAULT_FUEL) {
-                Ok(Some(Value::Int(v))) => v.to_string(),
-                Ok(Some(Value::Bool(b))) => u8::from(b).to_string(),
-                Ok(_) => "-".to_string(),
-                Err(CallError::Trap(t)) => format!("trap{}", t.kind as u8),
-                Err(e) => format!("error: {e}"),
-            };
+            let got = cases::outcome(&runner.call(entry, &mut args, kpl_host::DEFAULT_FUEL));
             let want = field("expect_ret");
             if got != want {
                 failures.push(format!("{name}: `{line}`: returned {got}"));
