@@ -265,6 +265,42 @@ fn info_of(obj: &Object<'_>, max_stack: u64) -> KplInfo {
     }
 }
 
+/// Links `o`'s imports against the C layer's table: the table slot of each
+/// import and the table's length, or the status of the failure (reported
+/// in `err`).
+///
+/// # Safety
+/// `table` is valid for `ntable` entries; `err` is valid and exclusive.
+unsafe fn link_imports(
+    o: &Object<'_>,
+    table: *const KplHostImport,
+    ntable: usize,
+    err: *mut KplError,
+) -> Result<([u32; MAX_IMPORTS], usize), i32> {
+    let mut host = [HostImport {
+        module: "",
+        name: "",
+        hash: 0,
+    }; MAX_HOST_IMPORTS];
+    // SAFETY: the caller's contract.
+    let Some(n) = (unsafe { host_table(table, ntable, &mut host) }) else {
+        return Err(fail(err, 5, 0, format_args!("bad import table")));
+    };
+    if o.import_count() > MAX_IMPORTS {
+        return Err(fail(
+            err,
+            3,
+            0,
+            format_args!("more than {MAX_IMPORTS} imports"),
+        ));
+    }
+    let mut resolution = [0u32; MAX_IMPORTS];
+    if let Err(e) = kpl_runtime_core::link(o, host.get(..n).unwrap_or(&[]), &mut resolution) {
+        return Err(fail(err, 3, 0, format_args!("cannot link: {e}")));
+    }
+    Ok((resolution, n))
+}
+
 /// Parses, verifies and link-checks an object; fills `info`. 0 or -1 (then
 /// `err` says why).
 ///
@@ -313,22 +349,9 @@ pub unsafe extern "C" fn kpl_core_check(
             );
         }
     };
-    let mut host = [HostImport {
-        module: "",
-        name: "",
-        hash: 0,
-    }; MAX_HOST_IMPORTS];
     // SAFETY: the caller's contract.
-    let Some(n) = (unsafe { host_table(table, ntable, &mut host) }) else {
-        return fail(err, 5, 0, format_args!("bad import table"));
-    };
-    let host = host.get(..n).unwrap_or(&[]);
-    let mut resolution = [0u32; MAX_IMPORTS];
-    if o.import_count() > MAX_IMPORTS {
-        return fail(err, 3, 0, format_args!("more than {MAX_IMPORTS} imports"));
-    }
-    if let Err(e) = kpl_runtime_core::link(&o, host, &mut resolution) {
-        return fail(err, 3, 0, format_args!("cannot link: {e}"));
+    if let Err(r) = unsafe { link_imports(&o, table, ntable, err) } {
+        return r;
     }
     // SAFETY: the caller's contract.
     if let Some(i) = unsafe { info.as_mut() } {
@@ -361,19 +384,11 @@ pub unsafe extern "C" fn kpl_core_write(
     let Ok(o) = Object::parse(bytes) else {
         return fail(err, 1, 0, format_args!("invalid object"));
     };
-    let mut host = [HostImport {
-        module: "",
-        name: "",
-        hash: 0,
-    }; MAX_HOST_IMPORTS];
     // SAFETY: the caller's contract.
-    let Some(n) = (unsafe { host_table(table, ntable, &mut host) }) else {
-        return fail(err, 5, 0, format_args!("bad import table"));
+    let (resolution, n) = match unsafe { link_imports(&o, table, ntable, err) } {
+        Ok(linked) => linked,
+        Err(r) => return r,
     };
-    let mut resolution = [0u32; MAX_IMPORTS];
-    if let Err(e) = kpl_runtime_core::link(&o, host.get(..n).unwrap_or(&[]), &mut resolution) {
-        return fail(err, 3, 0, format_args!("cannot link: {e}"));
-    }
     let count = o.import_count().min(MAX_IMPORTS);
     let mut slots = [0u64; MAX_IMPORTS];
     for (s, &r) in slots.iter_mut().zip(resolution.get(..count).unwrap_or(&[])) {
