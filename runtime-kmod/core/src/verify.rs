@@ -961,7 +961,7 @@ fn pass(
             // Unreachable code is still decoded and must obey the static rules.
             st.restart(at);
         }
-        transfer(cx, fr, &mut st, at, d.len, &d.op, check)?;
+        transfer(cx, fr, &mut st, d, check)?;
         match d.op {
             Op::Jcc { cc, rel } => {
                 let t = target(d.end(), rel);
@@ -1205,9 +1205,10 @@ fn check_static(
     fi: &[Decoded],
     j: usize,
 ) -> Result<(), VerifyError> {
-    let Some(&Decoded { at, len, ref op }) = fi.get(j) else {
+    let Some(d) = fi.get(j) else {
         return Ok(());
     };
+    let (at, op) = (d.at, &d.op);
     // The two instructions before this one, for the local patterns.
     let back = |k: usize| j.checked_sub(k).and_then(|i| fi.get(i));
     // References, not copies: `Op` is a large enum.
@@ -1292,7 +1293,7 @@ fn check_static(
             }
         }
         Op::Call { rel } => {
-            let t = target(at.saturating_add(u32::from(len)), rel);
+            let t = target(d.end(), rel);
             if flag(flags, t) & FUNC == 0 {
                 return Err(err(
                     at,
@@ -1336,7 +1337,7 @@ fn check_static(
             return Err(err(at, Rule::Division, "idiv without cqo right before"));
         }
         Op::Jmp { rel } | Op::Jcc { rel, .. } => {
-            let t = target(at.saturating_add(u32::from(len)), rel);
+            let t = target(d.end(), rel);
             // Running the prologue again would push registers or allocate
             // the frame a second time, and the epilogue's `ret` would then
             // pop plugin data as the return address.
@@ -1452,13 +1453,12 @@ fn transfer(
     cx: &Ctx<'_, '_>,
     fr: &Frame,
     st: &mut State,
-    at: u32,
-    len: u8,
-    op: &Op,
+    d: &Decoded,
     check: bool,
 ) -> Result<(), VerifyError> {
+    let (at, op) = (d.at, &d.op);
     if check && let Some(mem) = mem_of(op) {
-        check_mem(cx, fr, st, at, len, op, &mem)?;
+        check_mem(cx, fr, st, d, &mem)?;
     }
     match *op {
         Op::Mov { size: 8, dst, src } => {
@@ -1579,7 +1579,7 @@ fn transfer(
             let v = def_sym(at, dst);
             st.set(dst, v);
             if mem.base == Base::Rip {
-                let addr = target(at.saturating_add(u32::from(len)), mem.disp);
+                let addr = target(d.end(), mem.disp);
                 if addr >= cx.rodata.0 && addr <= cx.rodata.1 {
                     st.add(Fact::Rodata {
                         base: v,
@@ -1641,11 +1641,10 @@ fn check_mem(
     cx: &Ctx<'_, '_>,
     fr: &Frame,
     st: &State,
-    at: u32,
-    len: u8,
-    op: &Op,
+    d: &Decoded,
     mem: &Mem,
 ) -> Result<(), VerifyError> {
+    let (at, op) = (d.at, &d.op);
     let write = matches!(op, Op::Store { .. } | Op::StoreImm { .. });
     let size = u64::from(mem.size);
     let disp = i64::from(mem.disp);
@@ -1678,7 +1677,7 @@ fn check_mem(
             if write {
                 return bad("write to the image");
             }
-            let a = target(at.saturating_add(u32::from(len)), mem.disp);
+            let a = target(d.end(), mem.disp);
             if a < cx.rodata.0 || u64::from(a).saturating_add(size) > u64::from(cx.rodata.1) {
                 return bad("RIP-relative access outside read-only data");
             }
