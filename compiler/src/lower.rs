@@ -581,13 +581,7 @@ impl Lower<'_, '_> {
                 self.switch_to(header);
                 self.branch(cond, body_b, exit);
                 self.switch_to(body_b);
-                self.loops.push((exit, latch));
-                self.block(body);
-                self.loops.pop();
-                self.terminate(Term::Jump(latch));
-                self.switch_to(latch);
-                self.back_edge(header, loop_pos);
-                self.switch_to(exit);
+                self.loop_body(body, header, latch, exit, loop_pos, None);
             }
             StmtKind::For { var, iter, body } => self.for_loop(var, iter, body),
             StmtKind::Break | StmtKind::Continue => {
@@ -645,6 +639,35 @@ impl Lower<'_, '_> {
 
     /// Fuel check and jump back to the loop header. `loop_pos` is the loop
     /// statement's source offset: a Budget trap is reported there.
+    /// A loop's body and latch: inside the body `break` goes to `exit` and
+    /// `continue` to `latch`, which adds 1 to `counter` (if any) and takes
+    /// the budgeted back-edge to `header`; lowering goes on at `exit`.
+    fn loop_body(
+        &mut self,
+        body: &ast::Block,
+        header: BlockId,
+        latch: BlockId,
+        exit: BlockId,
+        loop_pos: u32,
+        counter: Option<V>,
+    ) {
+        self.loops.push((exit, latch));
+        self.block(body);
+        self.loops.pop();
+        self.terminate(Term::Jump(latch));
+        self.switch_to(latch);
+        if let Some(c) = counter {
+            self.emit(Inst::BinImm {
+                op: Op::Add,
+                dst: c,
+                a: c,
+                imm: 1,
+            });
+        }
+        self.back_edge(header, loop_pos);
+        self.switch_to(exit);
+    }
+
     fn back_edge(&mut self, header: BlockId, loop_pos: u32) {
         self.pos = loop_pos;
         if self.options.budget_checks {
@@ -686,23 +709,11 @@ impl Lower<'_, '_> {
                 if let Some(p) = proof {
                     self.proven.push((var_id, p));
                 }
-                self.loops.push((exit, latch));
-                self.block(body);
-                self.loops.pop();
+                // i < end <= MAX, so i + 1 cannot wrap: no Norm needed.
+                self.loop_body(body, header, latch, exit, loop_pos, Some(i));
                 if proof.is_some() {
                     self.proven.pop();
                 }
-                self.terminate(Term::Jump(latch));
-                self.switch_to(latch);
-                // i < end <= MAX, so i + 1 cannot wrap: no Norm needed.
-                self.emit(Inst::BinImm {
-                    op: Op::Add,
-                    dst: i,
-                    a: i,
-                    imm: 1,
-                });
-                self.back_edge(header, loop_pos);
-                self.switch_to(exit);
             }
             ForIter::Each(seq) => {
                 let place = match self.place(seq) {
@@ -752,19 +763,7 @@ impl Lower<'_, '_> {
                     }
                     _ => {}
                 }
-                self.loops.push((exit, latch));
-                self.block(body);
-                self.loops.pop();
-                self.terminate(Term::Jump(latch));
-                self.switch_to(latch);
-                self.emit(Inst::BinImm {
-                    op: Op::Add,
-                    dst: idx,
-                    a: idx,
-                    imm: 1,
-                });
-                self.back_edge(header, loop_pos);
-                self.switch_to(exit);
+                self.loop_body(body, header, latch, exit, loop_pos, Some(idx));
             }
         }
     }
