@@ -188,23 +188,6 @@ fn bench(c: &mut Criterion) {
             )
         })
     });
-    let mut flag = compile_opts(
-        BENCH_SRC,
-        "bench",
-        kplc::lower::Options {
-            budget_checks: true,
-            budget: kplc::lower::BudgetCheck::StopFlag,
-        },
-    );
-    let spin_flag = entry(&flag, "spin");
-    g.bench_function("with_stop_flag_check", |b| {
-        b.iter(|| {
-            black_box(
-                flag.instance
-                    .call(spin_flag, &mut [kpl_host::Arg::Int(1_000_000)], u64::MAX),
-            )
-        })
-    });
     g.bench_function("without_budget_check", |b| {
         b.iter(|| {
             black_box(unbudgeted.instance.call(

@@ -356,10 +356,9 @@ const EXPLANATIONS: &str = "\
 
 ## Budget mechanism: fuel
 
-Two budget checks were measured on the same loop: **fuel**
-(`dec r13; jz trap`, a counter in a reserved register, deterministic) and a
-**stop flag** (`cmp byte [r15+0xB0], 0; jne trap`, set by a timer; one
-memory read per back-edge). Both cost about the same; KPL uses fuel for
-determinism and because it needs no timer. The kernel module converts its
-time budget into fuel by calibration and also arms a watchdog.
+Every loop back-edge runs `dec r13; jz trap`: a counter in a reserved
+register, deterministic (the same plugin traps at the same iteration on
+every machine) and free of memory traffic. The kernel module converts its
+time budget into fuel by calibration and also arms a watchdog that ends a
+plugin past its deadline whatever its fuel says.
 ";

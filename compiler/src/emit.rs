@@ -743,9 +743,6 @@ impl Emitter {
                     crate::lower::BudgetCheck::Fuel => {
                         dynasm!(self.ops ; .arch x64 ; dec r13 ; jz =>l);
                     }
-                    crate::lower::BudgetCheck::StopFlag => {
-                        dynasm!(self.ops ; .arch x64 ; cmp BYTE [r15 + 0xb0], 0 ; jne =>l);
-                    }
                 }
             }
             Inst::Trap { site } => {

@@ -110,16 +110,14 @@ pub struct Options {
     pub budget: BudgetCheck,
 }
 
-/// The two budget mechanisms measured by `benches/runtime.rs`.
+/// How a loop back-edge spends the budget. There is one form: the verifier
+/// accepts no budget check that a runtime does not honour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BudgetCheck {
     /// `dec r13; jz trap`: a fuel counter in a reserved register. Deterministic
     /// (the same plugin traps at the same iteration on every machine) and
-    /// touches no memory. The default.
+    /// touches no memory.
     Fuel,
-    /// `cmp byte [r15 + 0xB0], 0; jne trap`: a stop flag in the context block
-    /// set by the host's timer tick. Measured for comparison only.
-    StopFlag,
 }
 
 impl Default for Options {
