@@ -1,0 +1,324 @@
+//! The control-flow graph of one function, built from its decoded
+//! instructions, and the structural checks on it.
+//!
+//! Blocks start at the function's entry, at every branch target and after
+//! every branch or `ret`; every edge is explicit (a conditional branch has
+//! its taken and its fall-through edge, a trap stub target is an exit).
+//! Then a depth-first search numbers the reachable blocks in reverse
+//! postorder, dominators are computed (Cooper, Harvey and Kennedy's
+//! iteration, with a work cap so that no input makes it quadratic), and
+//! the graph must be **reducible**: every edge that goes back in reverse
+//! postorder targets a block that dominates its source. Such a target is a
+//! loop header, and a loop can be entered only through it.
+
+use super::{FnCtx, Rule, State, VerifyError, Work, err, target};
+use crate::decode::Op;
+
+/// No block: an exit (trap stub) or no edge.
+pub(super) const NONE: u32 = u32::MAX;
+
+pub(super) const START: u8 = 1;
+pub(super) const LEADER: u8 = 2;
+pub(super) const FUNC: u8 = 4;
+
+fn flag(flags: &[u8], at: u32) -> u8 {
+    flags.get(at as usize).copied().unwrap_or(0)
+}
+
+fn mark(flags: &mut [u8], at: u32, bit: u8) {
+    if let Some(b) = flags.get_mut(at as usize) {
+        *b |= bit;
+    }
+}
+
+/// Builds the blocks of the function whose instructions are `w.insns[first..last]`
+/// into `w.states[..n]`, numbers them in reverse postorder and checks the
+/// structure. Returns `n` (blocks, reachable or not) and the number reached.
+pub(super) fn build(
+    fx: &FnCtx<'_, '_>,
+    w: &mut Work<'_>,
+    first: usize,
+    last: usize,
+) -> Result<(usize, usize), VerifyError> {
+    let fi = w.insns.get(first..last).unwrap_or(&[]);
+    // Leaders.
+    mark(w.flags, fx.start, LEADER);
+    for d in fi {
+        match d.op {
+            Op::Jcc { rel, .. } | Op::Jmp { rel } => {
+                let t = target(d.end(), rel);
+                if t >= fx.stubs_start {
+                    if !fx.is_stub(t) {
+                        return Err(err(d.at, Rule::Branch, "branch outside the code"));
+                    }
+                } else {
+                    if t < fx.start || t >= fx.end {
+                        return Err(err(d.at, Rule::Branch, "branch into another function"));
+                    }
+                    if flag(w.flags, t) & START == 0 {
+                        return Err(err(
+                            d.at,
+                            Rule::Branch,
+                            "branch into the middle of an instruction",
+                        ));
+                    }
+                    if t == fx.start {
+                        return Err(err(d.at, Rule::Branch, "branch to the function's entry"));
+                    }
+                    mark(w.flags, t, LEADER);
+                }
+                mark(w.flags, d.end(), LEADER);
+            }
+            Op::Ret => mark(w.flags, d.end(), LEADER),
+            _ => {}
+        }
+    }
+    // Blocks in address order.
+    let mut n = 0usize;
+    for (j, d) in fi.iter().enumerate() {
+        if flag(w.flags, d.at) & LEADER == 0 {
+            continue;
+        }
+        let b = u32::try_from(n).unwrap_or(NONE);
+        if let Some(s) = w.slot.get_mut(d.at as usize) {
+            *s = b;
+        }
+        let blk = w
+            .states
+            .get_mut(n)
+            .ok_or(err(fx.start, Rule::Workspace, "not enough block slots"))?;
+        *blk = State::UNREACHED;
+        blk.first = u32::try_from(first.saturating_add(j)).unwrap_or(NONE);
+        blk.start = d.at;
+        if let Some(prev) = n.checked_sub(1).and_then(|p| w.states.get_mut(p)) {
+            prev.last = blk_first(first, j);
+        }
+        n = n.saturating_add(1);
+    }
+    if let Some(prev) = n.checked_sub(1).and_then(|p| w.states.get_mut(p)) {
+        prev.last = u32::try_from(last).unwrap_or(NONE);
+    }
+    // Successors.
+    for b in 0..n {
+        let Some(blk) = w.states.get(b) else { continue };
+        let lasti = blk.last.saturating_sub(1) as usize;
+        let Some(d) = w.insns.get(lasti).copied() else {
+            continue;
+        };
+        let block_at = |t: u32| -> u32 {
+            if t >= fx.stubs_start {
+                NONE
+            } else {
+                w.slot.get(t as usize).copied().unwrap_or(NONE)
+            }
+        };
+        let next = if d.end() < fx.end { Some(block_at(d.end())) } else { None };
+        let fall = || {
+            next.ok_or(err(
+                d.at,
+                Rule::Branch,
+                "execution can run off the end of the function",
+            ))
+        };
+        let succ = match d.op {
+            Op::Jcc { rel, .. } => [block_at(target(d.end(), rel)), fall()?],
+            Op::Jmp { rel } => [block_at(target(d.end(), rel)), NONE],
+            Op::Ret => [NONE, NONE],
+            _ => [fall()?, NONE],
+        };
+        if let Some(blk) = w.states.get_mut(b) {
+            blk.succ = succ;
+        }
+    }
+    let reached = number(w, n);
+    dominators(fx, w, reached)?;
+    reducible(fx, w, n)?;
+    Ok((n, reached))
+}
+
+fn blk_first(first: usize, j: usize) -> u32 {
+    u32::try_from(first.saturating_add(j)).unwrap_or(NONE)
+}
+
+/// Depth-first search from block 0 without recursion (the parent links
+/// and the next successor to visit live in the blocks); gives every reached
+/// block its reverse-postorder number `rpo` and fills `order` (block at
+/// each position). Returns the number of reached blocks.
+fn number(w: &mut Work<'_>, n: usize) -> usize {
+    let states = &mut *w.states;
+    if n == 0 {
+        return 0;
+    }
+    let mut post = 0u32;
+    let mut b = 0u32;
+    if let Some(s) = states.get_mut(0) {
+        s.visited = true;
+    }
+    while let Some(s) = states.get_mut(b as usize) {
+        if s.next_succ < 2 {
+            let next = s.succ.get(usize::from(s.next_succ)).copied().unwrap_or(NONE);
+            s.next_succ = s.next_succ.saturating_add(1);
+            if let Some(c) = states.get_mut(next as usize)
+                && !c.visited
+            {
+                c.visited = true;
+                c.parent = b;
+                b = next;
+            }
+        } else {
+            s.rpo = post; // postorder for now
+            post = post.saturating_add(1);
+            if b == 0 {
+                break;
+            }
+            b = s.parent;
+        }
+    }
+    let reached = post;
+    for i in 0..n {
+        let Some(s) = states.get_mut(i) else { continue };
+        if s.visited {
+            s.rpo = reached.saturating_sub(1).saturating_sub(s.rpo);
+            let pos = s.rpo as usize;
+            if let Some(o) = states.get_mut(pos) {
+                o.order = u32::try_from(i).unwrap_or(NONE);
+            }
+        } else {
+            s.rpo = NONE;
+        }
+    }
+    reached as usize
+}
+
+/// Work allowed per block and edge before the dominator computation gives
+/// up: kplc's functions need a few steps each; a hostile graph that would
+/// need more is rejected rather than analysed in quadratic time.
+const DOM_WORK_PER_BLOCK: usize = 64;
+
+fn dominators(fx: &FnCtx<'_, '_>, w: &mut Work<'_>, reached: usize) -> Result<(), VerifyError> {
+    let states = &mut *w.states;
+    let mut budget = reached
+        .saturating_mul(DOM_WORK_PER_BLOCK)
+        .saturating_add(4096);
+    let too_complex = err(fx.start, Rule::Structure, "control flow too complex to analyse");
+    for pos in 0..reached {
+        let b = order(states, pos);
+        if let Some(s) = states.get_mut(b as usize) {
+            s.idom = if pos == 0 { b } else { NONE };
+        }
+    }
+    loop {
+        let mut changed = false;
+        for pos in 0..reached {
+            let b = order(states, pos);
+            let Some(&State { succ, idom, .. }) = states.get(b as usize) else {
+                continue;
+            };
+            if idom == NONE {
+                continue;
+            }
+            for s in succ {
+                let Some(old) = states.get(s as usize).map(|x| x.idom) else {
+                    continue;
+                };
+                if s == order(states, 0) {
+                    continue;
+                }
+                let new = if old == NONE {
+                    b
+                } else {
+                    intersect(states, b, old, &mut budget).ok_or(too_complex)?
+                };
+                if new != old {
+                    if let Some(x) = states.get_mut(s as usize) {
+                        x.idom = new;
+                    }
+                    changed = true;
+                }
+            }
+            budget = budget.checked_sub(1).ok_or(too_complex)?;
+        }
+        if !changed {
+            return Ok(());
+        }
+    }
+}
+
+fn order(states: &[State], pos: usize) -> u32 {
+    states.get(pos).map_or(NONE, |s| s.order)
+}
+
+fn rpo(states: &[State], b: u32) -> u32 {
+    states.get(b as usize).map_or(NONE, |s| s.rpo)
+}
+
+fn idom(states: &[State], b: u32) -> u32 {
+    states.get(b as usize).map_or(NONE, |s| s.idom)
+}
+
+/// The nearest common dominator of `a` and `b`, spending `budget`.
+fn intersect(states: &[State], mut a: u32, mut b: u32, budget: &mut usize) -> Option<u32> {
+    while a != b {
+        while rpo(states, a) > rpo(states, b) {
+            a = idom(states, a);
+            *budget = budget.checked_sub(1)?;
+            if a == NONE {
+                return None;
+            }
+        }
+        while rpo(states, b) > rpo(states, a) {
+            b = idom(states, b);
+            *budget = budget.checked_sub(1)?;
+            if b == NONE {
+                return None;
+            }
+        }
+    }
+    Some(a)
+}
+
+/// Every edge that goes back in reverse postorder must target a dominator
+/// of its source; that target is a loop header.
+fn reducible(fx: &FnCtx<'_, '_>, w: &mut Work<'_>, n: usize) -> Result<(), VerifyError> {
+    let states = &mut *w.states;
+    let mut budget = n.saturating_mul(DOM_WORK_PER_BLOCK).saturating_add(4096);
+    for u in 0..n {
+        let Some(&State { succ, rpo: ru, start, .. }) = states.get(u) else {
+            continue;
+        };
+        if ru == NONE {
+            continue;
+        }
+        for v in succ {
+            let rv = rpo(states, v);
+            if v == NONE || rv > ru {
+                continue;
+            }
+            // Does `v` dominate `u`? Walk up from `u`.
+            let mut x = u32::try_from(u).unwrap_or(NONE);
+            loop {
+                if x == v {
+                    break;
+                }
+                let up = idom(states, x);
+                budget = budget.checked_sub(1).ok_or(err(
+                    fx.start,
+                    Rule::Structure,
+                    "control flow too complex to analyse",
+                ))?;
+                if up == x || up == NONE {
+                    return Err(err(
+                        start,
+                        Rule::Structure,
+                        "a loop entered other than through its header (irreducible control flow)",
+                    ));
+                }
+                x = up;
+            }
+            if let Some(h) = states.get_mut(v as usize) {
+                h.header = true;
+            }
+        }
+    }
+    Ok(())
+}

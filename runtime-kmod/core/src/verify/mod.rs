@@ -1,0 +1,905 @@
+//! The verifier: proves that an object's machine code obeys the sandbox
+//! rules before it may run, trusting nothing the compiler did. The rules
+//! and the argument that they are sound are in `book/src/runtime/sandbox.md`
+//! ("Soundness"); this module follows that page section by section:
+//!
+//! 1. **Layout** (here): functions tile the code, each decoded once with the
+//!    allow-list decoder ([`crate::decode`]); trap stubs and the unwind stub
+//!    are byte-for-byte what the runtime expects.
+//! 2. **Control flow** ([`cfg`]): per function, blocks with explicit edges,
+//!    reverse postorder, dominators; the graph must be reducible.
+//! 3. **Abstract interpretation** ([`state`], [`transfer`]): one abstract
+//!    state per block entry, the join of *all* incoming edges, a transfer
+//!    function for every decoded form in one exhaustive match, a worklist
+//!    run to a fixed point (with widening after [`WIDEN_AFTER`] changes of
+//!    one block's entry state). A block's checks are evaluated every time
+//!    it is processed and only its last result counts, which is the result
+//!    at the fixed point. Conditional branches learn facts only from the
+//!    flags in the state, on each outgoing edge.
+//! 4. **Calls**: the call graph is acyclic and its deepest chain fits the
+//!    stack limit.
+//!
+//! No allocation (the caller provides a [`Workspace`] sized by
+//! [`Workspace::needs`]), no `unsafe`, no panic path.
+
+mod cfg;
+mod state;
+mod transfer;
+
+use crate::decode::{self, Op};
+use crate::format::TrapKind;
+use crate::object::Object;
+use core::cell::Cell;
+use cfg::{FUNC, NONE, START};
+pub use state::Abs;
+use state::Val;
+
+/// Stack bytes a call chain may use (the language's limit).
+pub const STACK_LIMIT: u64 = 8192;
+/// Bytes of one trap stub: `mov qword [r15+8], imm32` + `jmp rel32`.
+const STUB_LEN: u32 = 13;
+/// The unwind stub: `mov rsp, [r15]` + `ret`.
+const UNWIND: [u8; 4] = [0x49, 0x8b, 0x27, 0xc3];
+/// Changes of one block's entry state before it is widened.
+pub const WIDEN_AFTER: u16 = 24;
+
+/// Which sandbox rule an object breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// Bytes that are not an allowed instruction.
+    Decode,
+    /// Functions, trap stubs or the unwind stub are not laid out as required.
+    Layout,
+    /// A branch to somewhere other than an instruction of the same function
+    /// or a trap stub.
+    Branch,
+    /// Control flow that is not reducible, or too complex to analyse.
+    Structure,
+    /// A call to something other than a function start or an import slot,
+    /// or an import call without the context.
+    Call,
+    /// A callee that does not restore a callee-saved register.
+    Callee,
+    /// A write to (or data use of) a reserved register.
+    Register,
+    /// A host address used as data, stored, or left where code could read it.
+    Pointer,
+    /// The stack pointer moved other than by the declared frame.
+    Stack,
+    /// A memory access not proved inside the plugin's own memory.
+    Memory,
+    /// A loop without the budget check, or fuel not tested after `dec r13`.
+    Budget,
+    /// A division that could fault.
+    Division,
+    /// Recursion, or a call chain deeper than the stack limit.
+    StackLimit,
+    /// The workspace handed to the verifier is too small.
+    Workspace,
+}
+
+impl core::fmt::Display for Rule {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Rule::Decode => "decode",
+            Rule::Layout => "layout",
+            Rule::Branch => "branch",
+            Rule::Structure => "structure",
+            Rule::Call => "call",
+            Rule::Callee => "callee",
+            Rule::Register => "register",
+            Rule::Pointer => "pointer",
+            Rule::Stack => "stack",
+            Rule::Memory => "memory",
+            Rule::Budget => "budget",
+            Rule::Division => "division",
+            Rule::StackLimit => "stack-limit",
+            Rule::Workspace => "workspace",
+        })
+    }
+}
+
+/// Why verification failed: where, which rule, and what exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VerifyError {
+    /// Code offset of the offending instruction.
+    pub offset: u32,
+    /// The rule broken.
+    pub rule: Rule,
+    /// What is wrong, in words.
+    pub what: &'static str,
+}
+
+impl core::fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "code offset {:#x}: rule {}: {}",
+            self.offset, self.rule, self.what
+        )
+    }
+}
+
+fn err(offset: u32, rule: Rule, what: &'static str) -> VerifyError {
+    VerifyError { offset, rule, what }
+}
+
+/// A fact about named values (see [`state`]); every one is established by
+/// exactly the transfers or branch refinements that `sandbox.md` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fact {
+    /// An empty table entry.
+    None,
+    /// The value is this constant.
+    Const(Val, u64),
+    /// The value is in 0..=7 (a masked slice handle).
+    Masked(Val),
+    /// `m == v & 7`: masking `v` again gives `m`.
+    MaskOf { m: Val, v: Val },
+    /// `len` is entry `m` of the length table (`w`: writes, `s`: scale).
+    LenOf { len: Val, m: Val, w: bool, s: u8 },
+    /// `base` is the base address of the slice with masked handle `m`.
+    BaseOf { base: Val, m: Val },
+    /// `idx` < entry `m` of the length table (`w`, `s`), unsigned.
+    BelowLen { idx: Val, m: Val, w: bool, s: u8 },
+    /// `idx` < `n`, unsigned.
+    BelowConst { idx: Val, n: u64 },
+    /// The value is not 0.
+    NonZero(Val),
+    /// The value is not -1 (all ones).
+    NotMinusOne(Val),
+    /// `hi` is all sign bits of `lo` (what `cqo` makes of rdx).
+    SignOf { hi: Val, lo: Val },
+    /// `base` is the image address of read-only data byte `off`.
+    Rodata { base: Val, off: u32 },
+}
+
+impl Fact {
+    /// The names the fact mentions (unused positions 0).
+    fn args(&self) -> [Val; 2] {
+        match *self {
+            Fact::None => [0, 0],
+            Fact::Const(v, _)
+            | Fact::Masked(v)
+            | Fact::NonZero(v)
+            | Fact::NotMinusOne(v)
+            | Fact::BelowConst { idx: v, .. }
+            | Fact::Rodata { base: v, .. } => [v, 0],
+            Fact::MaskOf { m, v } => [m, v],
+            Fact::LenOf { len, m, .. } => [len, m],
+            Fact::BaseOf { base, m } => [base, m],
+            Fact::BelowLen { idx, m, .. } => [idx, m],
+            Fact::SignOf { hi, lo } => [hi, lo],
+        }
+    }
+
+    fn arity(&self) -> usize {
+        match self {
+            Fact::None => 0,
+            Fact::Const(..)
+            | Fact::Masked(_)
+            | Fact::NonZero(_)
+            | Fact::NotMinusOne(_)
+            | Fact::BelowConst { .. }
+            | Fact::Rodata { .. } => 1,
+            _ => 2,
+        }
+    }
+
+    fn with_args(&self, [a, b]: [Val; 2]) -> Fact {
+        match *self {
+            Fact::None => Fact::None,
+            Fact::Const(_, c) => Fact::Const(a, c),
+            Fact::Masked(_) => Fact::Masked(a),
+            Fact::NonZero(_) => Fact::NonZero(a),
+            Fact::NotMinusOne(_) => Fact::NotMinusOne(a),
+            Fact::BelowConst { n, .. } => Fact::BelowConst { idx: a, n },
+            Fact::Rodata { off, .. } => Fact::Rodata { base: a, off },
+            Fact::MaskOf { .. } => Fact::MaskOf { m: a, v: b },
+            Fact::LenOf { w, s, .. } => Fact::LenOf { len: a, m: b, w, s },
+            Fact::BaseOf { .. } => Fact::BaseOf { base: a, m: b },
+            Fact::BelowLen { w, s, .. } => Fact::BelowLen { idx: a, m: b, w, s },
+            Fact::SignOf { .. } => Fact::SignOf { hi: a, lo: b },
+        }
+    }
+}
+
+/// One instruction as the layout pass decoded it: every later pass reads
+/// these instead of decoding again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    at: u32,
+    len: u8,
+    op: Op,
+}
+
+impl Decoded {
+    /// A placeholder to fill a fresh workspace with.
+    pub const EMPTY: Decoded = Decoded {
+        at: 0,
+        len: 0,
+        op: Op::Ret,
+    };
+
+    fn end(&self) -> u32 {
+        self.at.saturating_add(u32::from(self.len))
+    }
+}
+
+/// What the verifier learns about one function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FuncInfo {
+    start: u32,
+    end: u32,
+    bound: u32,
+    /// Its instructions: `insns[first..last]`.
+    first: u32,
+    last: u32,
+    /// Deepest stack use of a call chain starting here.
+    depth: u64,
+    /// Registers it reads before writing them (its inputs).
+    live_in: u16,
+    /// Registers that may hold a host address when it returns.
+    exit_ptr: u16,
+    /// Call-graph search: next instruction to scan, the caller that
+    /// reached it, its state, and (at position `i`) the `i`-th function
+    /// in postorder.
+    scan: u32,
+    parent: u32,
+    mark: u8,
+    by_post: u32,
+}
+
+impl FuncInfo {
+    /// A placeholder to fill a fresh workspace with.
+    pub const EMPTY: FuncInfo = FuncInfo {
+        start: 0,
+        end: 0,
+        bound: 0,
+        first: 0,
+        last: 0,
+        depth: 0,
+        live_in: 0,
+        exit_ptr: 0,
+        scan: 0,
+        parent: 0,
+        mark: 0,
+        by_post: 0,
+    };
+}
+
+/// One basic block of the function being verified: its place in the
+/// graph, its entry state and the verdict of its last processing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct State {
+    abs: Abs,
+    err: Option<VerifyError>,
+    /// Its instructions `insns[first..last]`, starting at code offset `start`.
+    first: u32,
+    last: u32,
+    start: u32,
+    /// Successor blocks (`NONE`: none, or a trap stub).
+    succ: [u32; 2],
+    /// Reverse-postorder number (`NONE`: unreachable).
+    rpo: u32,
+    /// The block at reverse-postorder position (this block's index).
+    order: u32,
+    idom: u32,
+    parent: u32,
+    next_succ: u8,
+    visited: bool,
+    reached: bool,
+    dirty: bool,
+    header: bool,
+    widened: bool,
+    changes: u16,
+}
+
+impl State {
+    /// A block nothing is known about yet.
+    pub const UNREACHED: State = State {
+        abs: Abs::EMPTY,
+        err: None,
+        first: 0,
+        last: 0,
+        start: 0,
+        succ: [NONE; 2],
+        rpo: NONE,
+        order: NONE,
+        idom: NONE,
+        parent: NONE,
+        next_succ: 0,
+        visited: false,
+        reached: false,
+        dirty: false,
+        header: false,
+        widened: false,
+        changes: 0,
+    };
+}
+
+/// How many elements of each [`Workspace`] buffer [`verify`] needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Needs {
+    /// `flags` and `slot`: one per code byte.
+    pub code_bytes: usize,
+    /// `insns`: one per instruction.
+    pub insns: usize,
+    /// `states`: one per basic block of the function with the most.
+    pub states: usize,
+    /// `funcs`: one per function.
+    pub functions: usize,
+}
+
+/// Memory the verifier works in, provided by the caller (sized by
+/// [`Workspace::needs`]); nothing in it needs initialising.
+pub struct Workspace<'a> {
+    /// One byte per code byte (instruction starts, block leaders, functions).
+    pub flags: &'a mut [u8],
+    /// One entry per code byte: the block starting there.
+    pub slot: &'a mut [u32],
+    /// One entry per instruction.
+    pub insns: &'a mut [Decoded],
+    /// One entry per block of one function.
+    pub states: &'a mut [State],
+    /// One entry per function.
+    pub funcs: &'a mut [FuncInfo],
+}
+
+impl Workspace<'_> {
+    /// The buffers to allocate for `obj`, from a quick decode: a function
+    /// has at most one block for its entry plus two per branch and one per
+    /// `ret`. Callers may refuse objects that need more than they are
+    /// willing to give.
+    pub fn needs(obj: &Object<'_>) -> Needs {
+        let code = obj.code();
+        let mut insns = 0usize;
+        let mut most_blocks = 0usize;
+        let mut functions = 0usize;
+        for f in obj.functions() {
+            functions = functions.saturating_add(1);
+            let mut at = f.code_offset as usize;
+            let end = f.code_offset.saturating_add(f.code_len) as usize;
+            let mut blocks = 1usize;
+            // Undecodable code is rejected by `verify` before it needs room.
+            while at < end
+                && let Some(Ok(insn)) = code.get(at..).map(decode::decode)
+            {
+                match insn.op {
+                    Op::Jcc { .. } | Op::Jmp { .. } => blocks = blocks.saturating_add(2),
+                    Op::Ret => blocks = blocks.saturating_add(1),
+                    _ => {}
+                }
+                insns = insns.saturating_add(1);
+                at = at.saturating_add(usize::from(insn.len));
+            }
+            most_blocks = most_blocks.max(blocks);
+        }
+        Needs {
+            code_bytes: code.len(),
+            insns,
+            states: most_blocks,
+            functions,
+        }
+    }
+}
+
+/// What a verified object needs at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// The deepest stack any export can use, in bytes.
+    pub max_stack: u64,
+}
+
+/// What the rules need to know about the object and the function at hand.
+pub(crate) struct FnCtx<'o, 'a> {
+    obj: &'o Object<'a>,
+    /// Read-only data, as image offsets `[start, end)`.
+    rodata: (u32, u32),
+    /// First import slot's image offset, and the slot count.
+    slots: (u32, u32),
+    data_size: u32,
+    stubs_start: u32,
+    unwind: u32,
+    start: u32,
+    end: u32,
+    bound: u32,
+    /// Every function (callees of this one are already verified).
+    funcs: &'o [FuncInfo],
+    /// Registers read while holding their entry value (this function's inputs).
+    reads: Cell<u16>,
+    /// Registers that may hold an address at a `ret`.
+    exit_ptr: Cell<u16>,
+}
+
+impl FnCtx<'_, '_> {
+    /// Records a data read of `v`: an entry value makes its register an input.
+    fn note_read(&self, v: Val) {
+        if let Some(r) = state::entry_reg(v) {
+            self.reads.set(self.reads.get() | 1 << r);
+        }
+    }
+
+    fn note_exit(&self, ptr: u16) {
+        self.exit_ptr.set(self.exit_ptr.get() | ptr);
+    }
+
+    /// The verified callee at code offset `t` (a function start, checked).
+    /// A callee not verified yet cannot occur: callees go first, and a
+    /// cycle is rejected before.
+    fn callee(&self, t: u32) -> FuncInfo {
+        self.obj
+            .function_index_at(t)
+            .and_then(|i| self.funcs.get(i))
+            .copied()
+            .unwrap_or(FuncInfo {
+                live_in: u16::MAX,
+                exit_ptr: u16::MAX,
+                ..FuncInfo::EMPTY
+            })
+    }
+
+    fn is_stub(&self, t: u32) -> bool {
+        t >= self.stubs_start
+            && t < self.unwind
+            && t.wrapping_sub(self.stubs_start).is_multiple_of(STUB_LEN)
+    }
+
+    fn stub_kind(&self, t: u32) -> Option<TrapKind> {
+        if !self.is_stub(t) {
+            return None;
+        }
+        let k = t.wrapping_sub(self.stubs_start) / STUB_LEN;
+        self.obj.trap_site(u64::from(k)).map(|s| s.kind)
+    }
+}
+
+/// The workspace once the layout pass has filled in the code's structure.
+pub(crate) struct Work<'w> {
+    flags: &'w mut [u8],
+    slot: &'w mut [u32],
+    insns: &'w [Decoded],
+    states: &'w mut [State],
+}
+
+/// Verifies an object. See the module docs and `sandbox.md`.
+pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, VerifyError> {
+    let code = obj.code();
+    let l = obj.layout();
+    let len = u32::try_from(code.len()).map_err(|_| err(0, Rule::Layout, "code too large"))?;
+    let small = |what| err(0, Rule::Workspace, what);
+    let flags = ws
+        .flags
+        .get_mut(..code.len())
+        .ok_or_else(|| small("workspace smaller than the code"))?;
+    let slot = ws
+        .slot
+        .get_mut(..code.len())
+        .ok_or_else(|| small("workspace smaller than the code"))?;
+    flags.fill(0);
+    // Layout: functions tile the code from 0, then stubs, then unwind.
+    let mut expect = 0u32;
+    let mut nfuncs = 0usize;
+    for f in obj.functions() {
+        if f.code_offset != expect {
+            return Err(err(
+                f.code_offset,
+                Rule::Layout,
+                "functions do not tile the code",
+            ));
+        }
+        if let Some(b) = flags.get_mut(f.code_offset as usize) {
+            *b |= FUNC;
+        }
+        expect = f.code_offset.saturating_add(f.code_len);
+        let info = ws
+            .funcs
+            .get_mut(nfuncs)
+            .ok_or_else(|| small("not enough function slots"))?;
+        *info = FuncInfo {
+            start: f.code_offset,
+            end: expect,
+            bound: f.stack_bound,
+            ..FuncInfo::EMPTY
+        };
+        nfuncs = nfuncs.saturating_add(1);
+    }
+    let funcs = ws.funcs.get_mut(..nfuncs).unwrap_or(&mut []);
+    let sites = u32::try_from(obj.trap_site_count()).unwrap_or(u32::MAX);
+    let stubs_start = expect;
+    let unwind = stubs_start.saturating_add(sites.saturating_mul(STUB_LEN));
+    if unwind.checked_add(4) != Some(len) || code.get(unwind as usize..) != Some(&UNWIND[..]) {
+        return Err(err(
+            unwind,
+            Rule::Layout,
+            "trap stubs and unwind stub are not as required",
+        ));
+    }
+    for k in 0..sites {
+        // `mov qword [r15 + 8], k` + `jmp trap_unwind`, exactly as emitted.
+        let at = stubs_start.saturating_add(k.saturating_mul(STUB_LEN));
+        let [k0, k1, k2, k3] = k.to_le_bytes();
+        let [j0, j1, j2, j3] = rel_to(at.saturating_add(STUB_LEN), unwind).to_le_bytes();
+        let want = [0x49, 0xC7, 0x47, 0x08, k0, k1, k2, k3, 0xE9, j0, j1, j2, j3];
+        let have = code.get(at as usize..at.saturating_add(STUB_LEN) as usize);
+        if k > i32::MAX as u32 || have != Some(&want[..]) {
+            return Err(err(at, Rule::Layout, "malformed trap stub"));
+        }
+    }
+    // Decode each function once; mark instruction starts.
+    let mut n = 0usize;
+    for info in funcs.iter_mut() {
+        let first = n;
+        let mut at = info.start;
+        while at < info.end {
+            let insn = decode::decode(code.get(at as usize..).unwrap_or(&[]))
+                .map_err(|_| err(at, Rule::Decode, "not an allowed instruction"))?;
+            let next = at.saturating_add(u32::from(insn.len));
+            if next > info.end {
+                return Err(err(
+                    at,
+                    Rule::Decode,
+                    "an instruction runs past the end of its function",
+                ));
+            }
+            if at == info.start && insn.op != Op::Endbr64 {
+                return Err(err(at, Rule::Layout, "function does not start with endbr64"));
+            }
+            if let Some(b) = flags.get_mut(at as usize) {
+                *b |= START;
+            }
+            let d = ws
+                .insns
+                .get_mut(n)
+                .ok_or_else(|| small("not enough instruction slots"))?;
+            *d = Decoded {
+                at,
+                len: insn.len,
+                op: insn.op,
+            };
+            n = n.saturating_add(1);
+            at = next;
+        }
+        info.first = u32::try_from(first).unwrap_or(u32::MAX);
+        info.last = u32::try_from(n).unwrap_or(u32::MAX);
+    }
+    let mut w = Work {
+        flags,
+        slot,
+        insns: ws.insns.get(..n).unwrap_or(&[]),
+        states: ws.states,
+    };
+    // Calls go to function starts.
+    for d in w.insns.iter() {
+        if let Op::Call { rel } = d.op
+            && cfg_flag(w.flags, target(d.end(), rel)) & FUNC == 0
+        {
+            return Err(err(
+                d.at,
+                Rule::Call,
+                "call to something other than a function start",
+            ));
+        }
+    }
+    // Callees before callers: what a call requires and leaves behind comes
+    // from the verified callee.
+    callees_first(obj, w.insns, funcs)?;
+    for pos in 0..funcs.len() {
+        let Some(i) = funcs.get(pos).map(|f| f.by_post as usize) else {
+            continue;
+        };
+        let Some(info) = funcs.get(i).copied() else {
+            continue;
+        };
+        let fx = FnCtx {
+            obj,
+            rodata: (
+                l.rodata_offset,
+                l.rodata_offset.saturating_add(l.rodata_len),
+            ),
+            slots: (l.slots_offset, l.slot_count),
+            data_size: l.data_size,
+            stubs_start,
+            unwind,
+            start: info.start,
+            end: info.end,
+            bound: info.bound,
+            funcs,
+            reads: Cell::new(0),
+            exit_ptr: Cell::new(0),
+        };
+        verify_function(&fx, &mut w, info.first as usize, info.last as usize)?;
+        let (live_in, exit_ptr) = (fx.reads.get(), fx.exit_ptr.get());
+        if let Some(f) = funcs.get_mut(i) {
+            f.live_in = live_in;
+            f.exit_ptr = exit_ptr;
+        }
+    }
+    let max_stack = call_depths(obj, w.insns, funcs)?;
+    Ok(Verified { max_stack })
+}
+
+fn cfg_flag(flags: &[u8], at: u32) -> u8 {
+    flags.get(at as usize).copied().unwrap_or(0)
+}
+
+pub(crate) fn target(end: u32, rel: i32) -> u32 {
+    end.wrapping_add_signed(rel)
+}
+
+fn rel_to(end: u32, to: u32) -> i32 {
+    to.wrapping_sub(end) as i32
+}
+
+/// Orders the functions so that every callee comes before its callers
+/// (`by_post`), by a depth-first search of the call graph without recursion;
+/// a call back into a function still being searched is recursion.
+fn callees_first(obj: &Object<'_>, insns: &[Decoded], funcs: &mut [FuncInfo]) -> Result<(), VerifyError> {
+    const NEW: u8 = 0;
+    const OPEN: u8 = 1;
+    const DONE: u8 = 2;
+    let n = funcs.len();
+    let mut post = 0usize;
+    for f in funcs.iter_mut() {
+        f.mark = NEW;
+        f.scan = f.first;
+    }
+    for root in 0..n {
+        if funcs.get(root).is_none_or(|f| f.mark != NEW) {
+            continue;
+        }
+        let mut cur = root;
+        if let Some(f) = funcs.get_mut(cur) {
+            f.mark = OPEN;
+            f.parent = u32::MAX;
+        }
+        while let Some(f) = funcs.get(cur).copied() {
+            if f.scan < f.last {
+                if let Some(fm) = funcs.get_mut(cur) {
+                    fm.scan = f.scan.saturating_add(1);
+                }
+                let Some(d) = insns.get(f.scan as usize) else {
+                    continue;
+                };
+                let Op::Call { rel } = d.op else { continue };
+                let Some(c) = obj.function_index_at(target(d.end(), rel)) else {
+                    continue;
+                };
+                match funcs.get(c).map(|g| g.mark) {
+                    Some(NEW) => {
+                        if let Some(g) = funcs.get_mut(c) {
+                            g.mark = OPEN;
+                            g.parent = u32::try_from(cur).unwrap_or(u32::MAX);
+                        }
+                        cur = c;
+                    }
+                    Some(OPEN) => {
+                        return Err(err(d.at, Rule::StackLimit, "recursion: calls form a cycle"));
+                    }
+                    _ => {}
+                }
+            } else {
+                if let Some(fm) = funcs.get_mut(cur) {
+                    fm.mark = DONE;
+                }
+                if let Some(slot) = funcs.get_mut(post) {
+                    slot.by_post = u32::try_from(cur).unwrap_or(u32::MAX);
+                }
+                post = post.saturating_add(1);
+                if f.parent == u32::MAX {
+                    break;
+                }
+                cur = f.parent as usize;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The abstract interpretation of one function to its fixed point, then
+/// the verdict: the first error any block had at its last processing.
+fn verify_function(
+    fx: &FnCtx<'_, '_>,
+    w: &mut Work<'_>,
+    first: usize,
+    last: usize,
+) -> Result<(), VerifyError> {
+    let (nblocks, reached) = cfg::build(fx, w, first, last)?;
+    if let Some(b0) = w.states.get_mut(0) {
+        b0.abs = Abs::at_entry();
+        b0.reached = true;
+        b0.dirty = true;
+    }
+    loop {
+        let mut any = false;
+        for pos in 0..reached {
+            let b = w.states.get(pos).map_or(NONE, |s| s.order);
+            let Some(blk) = w.states.get_mut(b as usize) else {
+                continue;
+            };
+            if !blk.dirty {
+                continue;
+            }
+            blk.dirty = false;
+            any = true;
+            let verdict = process(fx, w, b);
+            if let Some(blk) = w.states.get_mut(b as usize) {
+                blk.err = verdict.err();
+            }
+        }
+        if !any {
+            break;
+        }
+    }
+    let mut first_err: Option<VerifyError> = None;
+    for blk in w.states.get(..nblocks).unwrap_or(&[]) {
+        if let Some(e) = blk.err
+            && first_err.is_none_or(|f| e.offset < f.offset)
+        {
+            first_err = Some(e);
+        }
+    }
+    first_err.map_or(Ok(()), Err)
+}
+
+/// Runs block `b` from its entry state and pushes the result along its edges.
+fn process(fx: &FnCtx<'_, '_>, w: &mut Work<'_>, b: u32) -> Result<(), VerifyError> {
+    let Some(&State {
+        abs,
+        first,
+        last,
+        succ,
+        rpo,
+        ..
+    }) = w.states.get(b as usize)
+    else {
+        return Ok(());
+    };
+    let mut st = abs;
+    let insns = w.insns;
+    let body = insns.get(first as usize..last as usize).unwrap_or(&[]);
+    for d in body {
+        transfer::transfer(fx, &mut st, d.at, d.end(), &d.op)?;
+    }
+    let Some(d) = body.last() else {
+        return Ok(());
+    };
+    match d.op {
+        Op::Jcc { cc, rel } => {
+            let t = target(d.end(), rel);
+            let budget_test = st.fuel_unchecked;
+            if budget_test {
+                // `dec r13` then this branch: only `jz` to a Budget trap stub
+                // tests the fuel, and the fall-through edge is where fuel is left.
+                let ok = st.flags == state::Flags::Fuel
+                    && cc == decode::Cond::E
+                    && fx.stub_kind(t) == Some(TrapKind::Budget);
+                if !ok {
+                    return Err(err(
+                        d.at,
+                        Rule::Budget,
+                        "fuel decremented but not tested by a jz to a budget trap",
+                    ));
+                }
+            }
+            if let Some(&s0) = succ.first()
+                && s0 != NONE
+            {
+                let mut e = st;
+                transfer::refine(&mut e, cc, true);
+                edge(w, d.at, rpo, s0, &e)?;
+            }
+            let mut e = st;
+            if budget_test {
+                e.fuel_unchecked = false;
+                e.paid = true;
+            }
+            transfer::refine(&mut e, cc, false);
+            if let Some(&s1) = succ.get(1) {
+                edge(w, d.at, rpo, s1, &e)?;
+            }
+        }
+        Op::Jmp { .. } => {
+            if let Some(&s0) = succ.first()
+                && s0 != NONE
+            {
+                edge(w, d.at, rpo, s0, &st)?;
+            }
+        }
+        Op::Ret => {}
+        _ => {
+            if let Some(&s0) = succ.first() {
+                edge(w, d.at, rpo, s0, &st)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Joins the state `e` on the edge from the block numbered `from_rpo`
+/// (ending at code offset `at`) into block `to`.
+fn edge(w: &mut Work<'_>, at: u32, from_rpo: u32, to: u32, e: &Abs) -> Result<(), VerifyError> {
+    let Some(blk) = w.states.get_mut(to as usize) else {
+        return Ok(());
+    };
+    if blk.rpo <= from_rpo && !e.paid {
+        // A back edge: every path around the loop ran a fuel check since
+        // the header was last entered.
+        return Err(err(
+            at,
+            Rule::Budget,
+            "loop back-edge without a fuel check since the loop header",
+        ));
+    }
+    let before = blk.abs;
+    let joined = if blk.widened {
+        blk.abs.join_widened(e)
+    } else {
+        blk.abs.join(e, to, !blk.reached)
+    };
+    joined.map_err(|what| err(at, Rule::Stack, what))?;
+    if blk.header {
+        blk.abs.paid = false;
+    }
+    if !blk.reached || blk.abs != before {
+        blk.reached = true;
+        blk.dirty = true;
+        blk.changes = blk.changes.saturating_add(1);
+        if blk.changes > WIDEN_AFTER && !blk.widened {
+            blk.widened = true;
+            blk.abs = blk.abs.widened(to);
+        }
+    }
+    Ok(())
+}
+
+/// The deepest stack use of any call chain: each function's depth is its
+/// own bound plus its deepest callee's, found by relaxation — rounds over
+/// every call until nothing changes — rather than recursion, which a long
+/// chain of functions could use to overflow the (kernel) stack. Every bound
+/// is at least 8 (the return address), so a cycle grows some depth past the
+/// limit; without one, a chain within the limit is at most `limit / 8`
+/// deep, which bounds the rounds.
+fn call_depths(
+    obj: &Object<'_>,
+    insns: &[Decoded],
+    funcs: &mut [FuncInfo],
+) -> Result<u64, VerifyError> {
+    for f in funcs.iter_mut() {
+        f.depth = u64::from(f.bound);
+    }
+    loop {
+        let mut changed = false;
+        for i in (0..funcs.len()).rev() {
+            let Some(f) = funcs.get(i).copied() else {
+                continue;
+            };
+            let mut deepest = 0u64;
+            for d in insns.get(f.first as usize..f.last as usize).unwrap_or(&[]) {
+                if let Op::Call { rel } = d.op
+                    && let Some(ci) = obj.function_index_at(target(d.end(), rel))
+                {
+                    deepest = deepest.max(funcs.get(ci).map_or(0, |c| c.depth));
+                }
+            }
+            let depth = u64::from(f.bound).saturating_add(deepest);
+            if depth > STACK_LIMIT {
+                return Err(err(
+                    f.start,
+                    Rule::StackLimit,
+                    "a call chain exceeds the stack limit (or calls form a cycle)",
+                ));
+            }
+            if let Some(slot) = funcs.get_mut(i)
+                && slot.depth != depth
+            {
+                slot.depth = depth;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    Ok(funcs.iter().map(|f| f.depth).max().unwrap_or(0))
+}

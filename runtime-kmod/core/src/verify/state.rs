@@ -1,0 +1,584 @@
+//! The abstract state the verifier keeps at a program point, and its join.
+//!
+//! A state says what is known about the machine whenever execution reaches
+//! that point, on every path (`book/src/runtime/sandbox.md`, "Soundness"):
+//!
+//! - **Values.** Every general register (and every tracked 8-byte stack
+//!   slot) holds a *value name* ([`Val`]). A name denotes "the value most
+//!   recently produced by its definition": `def(at, loc)` is what the
+//!   instruction at code offset `at` last wrote to `loc`; `phi(b, loc)` is
+//!   what `loc` held the last time control entered block `b` through a join;
+//!   `entry(r)` is what `r` held when the function was called. Two locations
+//!   with the same name hold the same value. The invariant that makes names
+//!   sound around loops: *before* a definition re-runs, every location and
+//!   fact still naming its previous value is killed ([`Abs::kill`]), and a
+//!   join renames every `phi(b, ·)` that comes around a loop into `b`.
+//!   [`UNKNOWN`] (0) is a value about which nothing is known and that equals
+//!   nothing, not even another `UNKNOWN`.
+//! - **Facts** about named values ([`Fact`]): a constant, a masked slice
+//!   handle, a slice length or base, an index proved below a length or a
+//!   constant, a divisor proved non-zero / not -1, `rdx` as the sign of
+//!   `rax`, the address of read-only data. A fact mentions only names, so it
+//!   stays true while its names do; it dies with them.
+//! - **Flags** ([`Flags`]): which comparison the last flag-writing
+//!   instruction made, on which values. A conditional branch learns facts
+//!   only from this, never from the instruction bytes before it.
+//! - **Addresses** (`ptr`): registers that may hold a host address (the
+//!   context block, a slice base, read-only data). A may-property: joins
+//!   take the union. Such a register may only be copied or used as a base.
+//! - **Stack depth** `rsp_off` (bytes below the entry `rsp`, exact on every
+//!   path), **fuel** (`fuel_unchecked`: `r13` was decremented and not yet
+//!   tested; `paid`: a fuel check ran since the last loop header).
+//!
+//! The join of two states keeps only what holds on both (see [`Abs::join`]).
+
+use super::Fact;
+
+/// A value name; see the module docs. `0` is [`UNKNOWN`].
+pub(super) type Val = u32;
+
+/// A value nothing is known about.
+pub(super) const UNKNOWN: Val = 0;
+const KIND: u32 = 3 << 29;
+const DEF: u32 = 1 << 29;
+const PHI: u32 = 2 << 29;
+const ENTRY: u32 = 3 << 29;
+const FIELD: u32 = 0xFF_FFFF;
+
+/// What the instruction at code offset `at` wrote to location `loc`.
+pub(super) fn def(at: u32, loc: u8) -> Val {
+    DEF | ((at & FIELD) << 5) | u32::from(loc & 31)
+}
+
+/// What location `loc` held when control last entered block `b` by a join.
+pub(super) fn phi(b: u32, loc: u8) -> Val {
+    PHI | ((b & FIELD) << 5) | u32::from(loc & 31)
+}
+
+/// What register `r` held at the function's entry.
+pub(super) fn entry(r: u8) -> Val {
+    ENTRY | u32::from(r & 15)
+}
+
+/// The register whose entry value `v` is, if it is one.
+pub(super) fn entry_reg(v: Val) -> Option<u8> {
+    if v & KIND == ENTRY && v != CTX {
+        u8::try_from(v & 15).ok()
+    } else {
+        None
+    }
+}
+
+/// The value of `r15`: the context block's address. Never redefined.
+pub(super) const CTX: Val = ENTRY | 15;
+
+fn is_phi_of(v: Val, b: u32) -> bool {
+    v & KIND == PHI && (v >> 5) & FIELD == b & FIELD
+}
+
+/// Facts per state; when full, facts about values no location holds go
+/// first, then the oldest (forgetting is always sound).
+pub(super) const MAX_FACTS: usize = 40;
+/// Tracked 8-byte stack slots per state.
+pub(super) const SLOTS: usize = 12;
+
+/// The second operand of the comparison the flags hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Operand {
+    /// A named value.
+    Val(Val),
+    /// A constant (sign-extended to 64 bits, compared as unsigned).
+    Imm(u64),
+    /// A slice length table entry: table (`w`, `s`) of masked handle `m`.
+    Len { m: Val, w: bool, s: u8 },
+}
+
+/// What the flags register says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Flags {
+    /// Nothing known.
+    Unknown,
+    /// Set by a 64-bit `cmp a, b`.
+    Cmp { a: Val, b: Operand },
+    /// Set by a 64-bit `test v, v`.
+    Test(Val),
+    /// Set by `dec r13`: ZF means the fuel ran out.
+    Fuel,
+}
+
+/// A tracked stack slot: `val` is held by the 8 bytes at `entry rsp - depth`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Slot {
+    pub depth: u32,
+    pub val: Val,
+    /// The value may be a host address (a spilled slice base).
+    pub ptr: bool,
+}
+
+const NO_SLOT: Slot = Slot {
+    depth: 0,
+    val: 0,
+    ptr: false,
+};
+
+/// The abstract state at one program point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Abs {
+    pub(super) regs: [Val; 16],
+    /// Bit `r`: register `r` may hold a host address.
+    pub(super) ptr: u16,
+    pub(super) slots: [Slot; SLOTS],
+    pub(super) facts: [Fact; MAX_FACTS],
+    pub(super) nfacts: u8,
+    pub(super) flags: Flags,
+    /// Bytes between the entry `rsp` and the current one.
+    pub(super) rsp_off: u32,
+    /// `r13` was decremented and the result not yet tested.
+    pub(super) fuel_unchecked: bool,
+    /// A fuel check ran since the last loop header on every path.
+    pub(super) paid: bool,
+    /// Some stack bytes no slot tracks may hold (part of) a host address:
+    /// a load from an untracked stack location may then read one.
+    pub(super) stack_dirty: bool,
+}
+
+impl Abs {
+    /// A placeholder.
+    pub(super) const EMPTY: Abs = Abs {
+        regs: [UNKNOWN; 16],
+        ptr: 0,
+        slots: [NO_SLOT; SLOTS],
+        facts: [Fact::None; MAX_FACTS],
+        nfacts: 0,
+        flags: Flags::Unknown,
+        rsp_off: 0,
+        fuel_unchecked: false,
+        paid: false,
+        stack_dirty: false,
+    };
+
+    /// The state at a function's entry: every register holds its entry value
+    /// (`r15` the context), nothing else is known, no address in any
+    /// register (callers are checked to pass none).
+    pub(super) fn at_entry() -> Abs {
+        let mut s = Abs::EMPTY;
+        for (r, v) in (0u8..).zip(s.regs.iter_mut()) {
+            *v = entry(r);
+        }
+        s.regs_fixed();
+        s
+    }
+
+    /// `rsp`, `r13` and `r14` are never data; `r15` is always the context.
+    fn regs_fixed(&mut self) {
+        for (r, v) in [(4usize, UNKNOWN), (13, UNKNOWN), (14, UNKNOWN), (15, CTX)] {
+            if let Some(slot) = self.regs.get_mut(r) {
+                *slot = v;
+            }
+        }
+    }
+
+    pub(super) fn facts(&self) -> &[Fact] {
+        self.facts.get(..usize::from(self.nfacts)).unwrap_or(&[])
+    }
+
+    pub(super) fn has(&self, f: Fact) -> bool {
+        self.facts().contains(&f)
+    }
+
+    pub(super) fn reg(&self, r: u8) -> Val {
+        self.regs.get(usize::from(r)).copied().unwrap_or(UNKNOWN)
+    }
+
+    pub(super) fn is_ptr(&self, r: u8) -> bool {
+        r < 16 && self.ptr & (1u16 << r) != 0
+    }
+
+    /// Register `r` now holds `v` (an address if `ptr`).
+    pub(super) fn set(&mut self, r: u8, v: Val, ptr: bool) {
+        if let Some(slot) = self.regs.get_mut(usize::from(r)) {
+            *slot = v;
+        }
+        if r < 16 {
+            if ptr {
+                self.ptr |= 1 << r;
+            } else {
+                self.ptr &= !(1 << r);
+            }
+        }
+    }
+
+    /// `loc` gets a fresh definition from the instruction at `at`: the
+    /// previous value of that definition (from an earlier trip around a
+    /// loop) is killed first, so the name means only the new value.
+    pub(super) fn define(&mut self, at: u32, r: u8, ptr: bool) -> Val {
+        let v = def(at, r);
+        self.kill(v);
+        self.set(r, v, ptr);
+        v
+    }
+
+    /// Forgets value `v` everywhere: in registers, slots, facts and flags.
+    pub(super) fn kill(&mut self, v: Val) {
+        if v == UNKNOWN {
+            return;
+        }
+        for x in self.regs.iter_mut() {
+            if *x == v {
+                *x = UNKNOWN;
+            }
+        }
+        for s in self.slots.iter_mut() {
+            if s.val == v {
+                *s = NO_SLOT;
+            }
+        }
+        if flags_mention(self.flags, v) {
+            self.flags = Flags::Unknown;
+        }
+        let n = usize::from(self.nfacts);
+        let mut kept = 0usize;
+        for i in 0..n {
+            let f = self.facts.get(i).copied().unwrap_or(Fact::None);
+            if !f.args().contains(&v) {
+                if let Some(slot) = self.facts.get_mut(kept) {
+                    *slot = f;
+                }
+                kept = kept.saturating_add(1);
+            }
+        }
+        self.nfacts = u8::try_from(kept).unwrap_or(0);
+    }
+
+    fn holds(&self, v: Val) -> bool {
+        v != UNKNOWN && (self.regs.contains(&v) || self.slots.iter().any(|s| s.val == v))
+    }
+
+    /// Adds a fact (none about [`UNKNOWN`]).
+    pub(super) fn add(&mut self, f: Fact) {
+        if f.args().iter().take(f.arity()).any(|&v| v == UNKNOWN) || self.has(f) {
+            return;
+        }
+        if usize::from(self.nfacts) >= MAX_FACTS {
+            // Facts about values no location holds are the least useful.
+            let n = usize::from(self.nfacts);
+            let mut kept = 0usize;
+            for i in 0..n {
+                let g = self.facts.get(i).copied().unwrap_or(Fact::None);
+                let [a, b] = g.args();
+                if self.holds(a) || self.holds(b) {
+                    if let Some(slot) = self.facts.get_mut(kept) {
+                        *slot = g;
+                    }
+                    kept = kept.saturating_add(1);
+                }
+            }
+            self.nfacts = u8::try_from(kept).unwrap_or(0);
+        }
+        if usize::from(self.nfacts) >= MAX_FACTS {
+            self.facts.rotate_left(1);
+            self.nfacts = self.nfacts.saturating_sub(1);
+        }
+        if let Some(slot) = self.facts.get_mut(usize::from(self.nfacts)) {
+            *slot = f;
+            self.nfacts = self.nfacts.saturating_add(1);
+        }
+    }
+
+    /// The tracked slot at `depth`, if any: its value and whether it may
+    /// be an address.
+    pub(super) fn slot(&self, depth: u32) -> Option<(Val, bool)> {
+        self.slots
+            .iter()
+            .find(|s| s.val != UNKNOWN && s.depth == depth)
+            .map(|s| (s.val, s.ptr))
+    }
+
+    /// Stops tracking slot `s`; an address in it stays in memory untracked.
+    fn untrack(s: &mut Slot, dirty: &mut bool) {
+        *dirty |= s.ptr;
+        *s = NO_SLOT;
+    }
+
+    /// Forgets every slot overlapping bytes `[entry - hi, entry - lo)`
+    /// (depths: `hi` > `lo`).
+    pub(super) fn clobber_stack(&mut self, lo: u64, hi: u64) {
+        for s in self.slots.iter_mut() {
+            // Slot bytes: depths (s.depth - 8, s.depth].
+            let s_hi = u64::from(s.depth);
+            let s_lo = s_hi.saturating_sub(8);
+            if s.val != UNKNOWN && s_lo < hi && lo < s_hi {
+                // Overwritten whole, nothing of an address stays behind.
+                let whole = lo <= s_lo && s_hi <= hi;
+                self.stack_dirty |= s.ptr && !whole;
+                *s = NO_SLOT;
+            }
+        }
+    }
+
+    /// The 8 bytes at `depth` now hold `v` (an address if `ptr`).
+    pub(super) fn track_slot(&mut self, depth: u32, v: Val, ptr: bool) {
+        let lo = u64::from(depth).saturating_sub(8);
+        self.clobber_stack(lo, u64::from(depth));
+        if v == UNKNOWN {
+            self.stack_dirty |= ptr;
+            return;
+        }
+        let free = self.slots.iter().position(|s| s.val == UNKNOWN);
+        let i = match free {
+            Some(i) => i,
+            None => {
+                // Full: the oldest slot of the lowest worth goes.
+                let mut i = 0usize;
+                let mut worst = u8::MAX;
+                for (k, s) in self.slots.iter().enumerate() {
+                    let w = self.worth(s);
+                    if w < worst {
+                        worst = w;
+                        i = k;
+                    }
+                }
+                if let Some(s) = self.slots.get_mut(i) {
+                    Abs::untrack(s, &mut self.stack_dirty);
+                }
+                self.slots.copy_within(i.saturating_add(1).., i);
+                SLOTS.saturating_sub(1)
+            }
+        };
+        if let Some(s) = self.slots.get_mut(i) {
+            *s = Slot { depth, val: v, ptr };
+        }
+    }
+
+    /// How much a slot is worth keeping when the table is full: saved
+    /// callee-saved registers and addresses most (losing them rejects
+    /// code that is fine), values with slice facts next, the rest least.
+    fn worth(&self, s: &Slot) -> u8 {
+        if s.ptr || matches!(entry_reg(s.val), Some(3 | 5 | 12)) {
+            return 2;
+        }
+        let sliced = self.facts().iter().any(|f| {
+            f.args().contains(&s.val) && !matches!(f, Fact::Const(..) | Fact::BelowConst { .. })
+        });
+        u8::from(sliced)
+    }
+
+    /// Slots below `rsp` are lost: an interrupt or a callee may overwrite
+    /// that memory at any time.
+    pub(super) fn drop_below_rsp(&mut self) {
+        let off = self.rsp_off;
+        for s in self.slots.iter_mut() {
+            if s.depth > off {
+                Abs::untrack(s, &mut self.stack_dirty);
+            }
+        }
+    }
+
+    /// Merges `e`, the state on an edge into block `b`, into `self` (the
+    /// state at `b`'s entry so far). What holds after the join holds on
+    /// every path that reaches `b`:
+    ///
+    /// - each location gets a name for the *pair* of values it holds on the
+    ///   two sides: the same name `v` on both sides stays `v` (it denotes
+    ///   the same value on both paths), unless `v` is a `phi(b, ·)` — a value
+    ///   from an earlier entry into `b`, coming around a loop, which is
+    ///   stale now; any other pair gets `phi(b, first location holding that
+    ///   pair)`, so locations equal on both sides stay equal;
+    /// - a fact survives if it holds on both sides under that renaming;
+    /// - flags survive only if both sides agree and name no `phi(b, ·)`;
+    /// - address bits are the union; `paid` the conjunction; stack slots
+    ///   only those tracked at the same depth on both sides.
+    ///
+    /// `first`: `self` holds nothing yet (the join of `e` with itself, which
+    /// renames `e`'s stale `phi(b, ·)` names). Returns an error if the two
+    /// sides disagree on the stack depth.
+    pub(super) fn join(&mut self, e: &Abs, b: u32, first: bool) -> Result<(), &'static str> {
+        let a: Abs = if first { *e } else { *self };
+        if a.rsp_off != e.rsp_off {
+            return Err("the stack depth differs between two paths into one block");
+        }
+        let mut out = Abs::EMPTY;
+        out.rsp_off = a.rsp_off;
+        out.ptr = a.ptr | e.ptr;
+        out.fuel_unchecked = a.fuel_unchecked || e.fuel_unchecked;
+        out.paid = a.paid && e.paid;
+        out.stack_dirty = a.stack_dirty || e.stack_dirty;
+        let mut pairs = Pairs::default();
+        for r in 0u8..16 {
+            if matches!(r, 4 | 13 | 14 | 15) {
+                continue;
+            }
+            let v = pairs.name(a.reg(r), e.reg(r), b, r);
+            out.set_val_only(r, v);
+        }
+        let mut n = 0usize;
+        for sa in a.slots.iter().filter(|s| s.val != UNKNOWN) {
+            let Some((ve, pe)) = e.slot(sa.depth) else {
+                out.stack_dirty |= sa.ptr;
+                continue;
+            };
+            let loc = u8::try_from(16usize.saturating_add(n)).unwrap_or(31);
+            let v = pairs.name(sa.val, ve, b, loc);
+            if v != UNKNOWN
+                && let Some(s) = out.slots.get_mut(n)
+            {
+                *s = Slot {
+                    depth: sa.depth,
+                    val: v,
+                    ptr: sa.ptr || pe,
+                };
+                n = n.saturating_add(1);
+            }
+        }
+        if e.slots.iter().any(|s| s.ptr && a.slot(s.depth).is_none()) {
+            out.stack_dirty = true;
+        }
+        out.regs_fixed();
+        // Facts: for every fact of `a`, every way to read its names as
+        // joined names whose other side is a fact of `e`.
+        for fa in a.facts() {
+            let arity = fa.arity();
+            let [x0, x1] = fa.args();
+            let c0 = pairs.options(x0, b);
+            let c1 = if arity > 1 {
+                pairs.options(x1, b)
+            } else {
+                [Some((0, 0)), None, None]
+            };
+            for o0 in c0.iter().flatten() {
+                for o1 in c1.iter().flatten() {
+                    let fe = fa.with_args([o0.0, o1.0]);
+                    if e.has(fe) {
+                        out.add(fa.with_args([o0.1, o1.1]));
+                    }
+                }
+            }
+        }
+        out.flags = if a.flags == e.flags && !flags_mention_phi(a.flags, b) {
+            a.flags
+        } else {
+            Flags::Unknown
+        };
+        *self = out;
+        Ok(())
+    }
+
+    fn set_val_only(&mut self, r: u8, v: Val) {
+        if let Some(slot) = self.regs.get_mut(usize::from(r)) {
+            *slot = v;
+        }
+    }
+
+    /// The widened state at block `b`: every register a fresh name, no
+    /// facts, no slots, no flags. What must never be lost is kept: address
+    /// bits, the stack depth and the fuel bits.
+    pub(super) fn widened(&self, b: u32) -> Abs {
+        let mut out = Abs::EMPTY;
+        for r in 0u8..16 {
+            out.set_val_only(r, phi(b, r));
+        }
+        out.regs_fixed();
+        out.ptr = self.ptr;
+        out.rsp_off = self.rsp_off;
+        out.fuel_unchecked = self.fuel_unchecked;
+        out.paid = self.paid;
+        out.stack_dirty = self.stack_dirty || self.slots.iter().any(|s| s.ptr);
+        out
+    }
+
+    /// Joins only the parts a widened state keeps.
+    pub(super) fn join_widened(&mut self, e: &Abs) -> Result<(), &'static str> {
+        if self.rsp_off != e.rsp_off {
+            return Err("the stack depth differs between two paths into one block");
+        }
+        self.ptr |= e.ptr;
+        self.stack_dirty |= e.stack_dirty || e.slots.iter().any(|s| s.ptr);
+        self.fuel_unchecked |= e.fuel_unchecked;
+        self.paid &= e.paid;
+        Ok(())
+    }
+}
+
+fn flags_mention(f: Flags, v: Val) -> bool {
+    match f {
+        Flags::Cmp { a, b } => {
+            a == v
+                || match b {
+                    Operand::Val(x) => x == v,
+                    Operand::Len { m, .. } => m == v,
+                    Operand::Imm(_) => false,
+                }
+        }
+        Flags::Test(x) => x == v,
+        Flags::Unknown | Flags::Fuel => false,
+    }
+}
+
+fn flags_mention_phi(f: Flags, b: u32) -> bool {
+    match f {
+        Flags::Cmp { a, b: op } => {
+            is_phi_of(a, b)
+                || match op {
+                    Operand::Val(x) | Operand::Len { m: x, .. } => is_phi_of(x, b),
+                    Operand::Imm(_) => false,
+                }
+        }
+        Flags::Test(x) => is_phi_of(x, b),
+        Flags::Unknown | Flags::Fuel => false,
+    }
+}
+
+/// Locations per join: 12 registers and the slots.
+const LOCS: usize = 12 + SLOTS;
+
+/// The names a join gives to pairs of values `(on a's side, on e's side)`.
+#[derive(Default)]
+struct Pairs {
+    list: [(Val, Val, Val); LOCS],
+    n: usize,
+}
+
+impl Pairs {
+    fn name(&mut self, va: Val, ve: Val, b: u32, loc: u8) -> Val {
+        if va == UNKNOWN || ve == UNKNOWN {
+            return UNKNOWN;
+        }
+        if va == ve && !is_phi_of(va, b) {
+            return va;
+        }
+        let seen = self.list.iter().take(self.n);
+        if let Some(&(_, _, j)) = seen.clone().find(|p| p.0 == va && p.1 == ve) {
+            return j;
+        }
+        let j = phi(b, loc);
+        if let Some(slot) = self.list.get_mut(self.n) {
+            *slot = (va, ve, j);
+            self.n = self.n.saturating_add(1);
+        }
+        j
+    }
+
+    /// The ways a name `x` of side `a` can appear after the join: as
+    /// `(name on e's side, joined name)`. At most two: `x` itself (when it
+    /// is not a stale `phi(b, ·)`), or the joined name of the first
+    /// location holding `x` on side `a` (locations with the same pair share
+    /// their name; different pairs with the same `x` are rare, and missing
+    /// one only loses a fact).
+    fn options(&self, x: Val, b: u32) -> [Option<(Val, Val)>; 3] {
+        let mut out = [None; 3];
+        let mut k = 0usize;
+        if x != UNKNOWN && !is_phi_of(x, b) {
+            out[0] = Some((x, x));
+            k = 1;
+        }
+        for p in self.list.iter().take(self.n) {
+            if p.0 == x && k < 3 {
+                if let Some(o) = out.get_mut(k) {
+                    *o = Some((p.1, p.2));
+                }
+                k = k.saturating_add(1);
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,888 @@
+//! The transfer function: what each accepted instruction form does to the
+//! abstract state, and the rules it must obey in that state. One arm per
+//! decoded form ([`Op`]) in one exhaustive `match`, with no default arm: a
+//! form added to the decoder does not compile until it is modelled here.
+//!
+//! Every arm states, for the registers it writes, the flags and memory:
+//! - a written register gets a fresh name ([`Abs::define`]) unless the arm
+//!   proves it equal to a known value (a copy, a reload, a repeated mask);
+//! - flags become [`Flags::Unknown`] unless the arm is a modelled
+//!   comparison; forms that leave the flags alone (mov, loads, stores,
+//!   `lea`, `setcc`, `not`, `cqo`, push, pop) keep them;
+//! - a store to the stack forgets every tracked slot it may overlap.
+//!
+//! Register roles are enforced here for every width: `r13`, `r14`, `r15`
+//! and `rsp` are never a destination except `dec r13` and the stack forms,
+//! and never a data source except `mov rdi, r15` (the context argument of
+//! an import call). A register that may hold a host address is only
+//! copied (64-bit `mov`) or used as the base of an access it is known to
+//! reach.
+
+use super::state::{Abs, CTX, Flags, Operand, UNKNOWN, Val, def};
+use super::{Fact, FnCtx, Rule, VerifyError, err};
+use crate::decode::{AluOp, Base, Cond, Count, Mem, Op, UnaryOp};
+
+pub(super) const RSP: u8 = 4;
+const RDX: u8 = 2;
+const RAX: u8 = 0;
+const RDI: u8 = 7;
+const R13: u8 = 13;
+const R14: u8 = 14;
+const R15: u8 = 15;
+/// Callee-saved registers the code may use (the others are reserved).
+pub(super) const CALLEE_SAVED: [u8; 3] = [3, 5, 12];
+/// Registers a call may clobber (System V caller-saved).
+const CALLER_SAVED: [u8; 9] = [0, 1, 2, 6, 7, 8, 9, 10, 11];
+
+/// Context block offsets (`book/src/runtime/abi.md`).
+const CTX_SLICE_PTR: i32 = 0x20;
+
+fn reserved(r: u8) -> bool {
+    matches!(r, RSP | R13 | R14 | R15)
+}
+
+/// A register used as data: it must not be reserved nor hold an address.
+/// Reading a value the function received in a register makes that register
+/// one of the function's inputs (callers must not pass an address in it).
+fn data(fx: &FnCtx<'_, '_>, st: &Abs, at: u32, r: u8) -> Result<Val, VerifyError> {
+    if reserved(r) {
+        return Err(err(
+            at,
+            Rule::Register,
+            "a reserved register (rsp, r13, r14, r15) used as data",
+        ));
+    }
+    if st.is_ptr(r) {
+        return Err(err(
+            at,
+            Rule::Pointer,
+            "a register that may hold a host address used as data",
+        ));
+    }
+    let v = st.reg(r);
+    fx.note_read(v);
+    Ok(v)
+}
+
+/// A destination register: never reserved.
+fn dest(at: u32, r: u8) -> Result<(), VerifyError> {
+    if reserved(r) {
+        return Err(err(
+            at,
+            Rule::Register,
+            "write to a reserved register (rsp, r13, r14, r15)",
+        ));
+    }
+    Ok(())
+}
+
+/// Applies one instruction to `st`, enforcing every rule that applies to it.
+pub(super) fn transfer(
+    fx: &FnCtx<'_, '_>,
+    st: &mut Abs,
+    at: u32,
+    end: u32,
+    op: &Op,
+) -> Result<(), VerifyError> {
+    // While `r13` has been decremented but not tested, the only instruction
+    // allowed is the test's `jz` (handled by the caller on the block's edges).
+    if st.fuel_unchecked && !matches!(op, Op::Jcc { .. }) {
+        return Err(err(
+            at,
+            Rule::Budget,
+            "fuel decremented but not tested for zero before this instruction",
+        ));
+    }
+    match *op {
+        Op::Endbr64 => {}
+        Op::Push { reg } => {
+            if reserved(reg) {
+                return Err(err(at, Rule::Register, "push of a reserved register"));
+            }
+            let (v, p) = (st.reg(reg), st.is_ptr(reg));
+            let off = st.rsp_off.saturating_add(8);
+            grow(fx, at, off)?;
+            st.rsp_off = off;
+            st.track_slot(off, v, p);
+        }
+        Op::Pop { reg } => {
+            dest(at, reg)?;
+            if st.rsp_off < 8 {
+                return Err(err(at, Rule::Stack, "pop above the function's entry stack"));
+            }
+            let depth = st.rsp_off;
+            match st.slot(depth) {
+                Some((v, p)) => st.set(reg, v, p),
+                None => {
+                    let dirty = st.stack_dirty;
+                    st.define(at, reg, dirty);
+                }
+            }
+            st.rsp_off = depth.saturating_sub(8);
+            st.drop_below_rsp();
+        }
+        Op::Ret => {
+            if st.rsp_off != 0 {
+                return Err(err(at, Rule::Stack, "return with the stack pointer moved"));
+            }
+            for r in CALLEE_SAVED {
+                if st.reg(r) != super::state::entry(r) {
+                    return Err(err(
+                        at,
+                        Rule::Callee,
+                        "return without restoring a callee-saved register (rbx, rbp, r12)",
+                    ));
+                }
+            }
+            if st.is_ptr(RAX) {
+                return Err(err(at, Rule::Pointer, "return of a host address in rax"));
+            }
+            // The caller reads rax; whatever else may hold an address is
+            // what the caller must treat as an address after the call.
+            fx.note_read(st.reg(RAX));
+            fx.note_exit(st.ptr);
+        }
+        Op::Cqo => {
+            let lo = data(fx, st, at, RAX)?;
+            let hi = st.define(at, RDX, false);
+            st.add(Fact::SignOf { hi, lo });
+        }
+        Op::Mov { size, dst, src } => {
+            dest(at, dst)?;
+            if src == R15 && size == 8 {
+                // `mov rdi, r15` and the like: the context, an address.
+                st.set(dst, CTX, true);
+            } else if size == 8 {
+                if reserved(src) {
+                    data(fx, st, at, src)?;
+                }
+                let (v, p) = (st.reg(src), st.is_ptr(src));
+                st.set(dst, v, p);
+            } else {
+                let v = data(fx, st, at, src)?;
+                let c = const_of(st, v);
+                let n = st.define(at, dst, false);
+                if let Some(c) = c {
+                    st.add(Fact::Const(n, c & 0xFFFF_FFFF));
+                }
+            }
+        }
+        Op::MovImm { size, dst, imm } => {
+            dest(at, dst)?;
+            let v = st.define(at, dst, false);
+            let value = if size == 4 {
+                imm as u64 & 0xFFFF_FFFF
+            } else {
+                imm as u64
+            };
+            st.add(Fact::Const(v, value));
+        }
+        Op::Extend {
+            dst,
+            src,
+            from,
+            signed,
+        } => {
+            dest(at, dst)?;
+            let v = data(fx, st, at, src)?;
+            let c = const_of(st, v).map(|c| extend(c, from, signed));
+            let n = st.define(at, dst, false);
+            if let Some(c) = c {
+                st.add(Fact::Const(n, c));
+            }
+        }
+        Op::Load { dst, mem, signed } => {
+            dest(at, dst)?;
+            let access = check_mem(fx, st, at, end, &mem, Access::Read)?;
+            match access {
+                Reached::LenTable { m, w, s } if mem.size == 8 => {
+                    let v = st.define(at, dst, false);
+                    st.add(Fact::LenOf { len: v, m, w, s });
+                }
+                Reached::SliceBase { m } if mem.size == 8 => {
+                    let v = st.define(at, dst, true);
+                    st.add(Fact::BaseOf { base: v, m });
+                }
+                Reached::Stack { depth: Some(depth) } if mem.size == 8 => {
+                    match st.slot(depth) {
+                        Some((v, p)) => st.set(dst, v, p),
+                        None => {
+                            // Until the next store there, the slot holds this value.
+                            let dirty = st.stack_dirty;
+                            let v = st.define(at, dst, dirty);
+                            st.track_slot(depth, v, dirty);
+                        }
+                    }
+                }
+                Reached::Stack { .. } => {
+                    let dirty = st.stack_dirty;
+                    st.define(at, dst, dirty);
+                }
+                _ => {
+                    let v = st.define(at, dst, false);
+                    if !signed && mem.size < 8 {
+                        st.add(Fact::BelowConst {
+                            idx: v,
+                            n: 1u64 << (8u32.saturating_mul(u32::from(mem.size)) & 63),
+                        });
+                    }
+                }
+            }
+        }
+        Op::Store { src, mem } => {
+            let spill = mem.base == Base::Reg(RSP) && mem.index.is_none() && mem.size == 8;
+            let v = if spill && st.is_ptr(src) && !reserved(src) {
+                // A spilled address: the slot remembers it is one.
+                st.reg(src)
+            } else {
+                data(fx, st, at, src)?
+            };
+            check_mem(fx, st, at, end, &mem, Access::Write)?;
+            store_to_stack(fx, st, at, &mem, Some((v, st.is_ptr(src))))?;
+        }
+        Op::StoreImm { mem, imm } => {
+            check_mem(fx, st, at, end, &mem, Access::Write)?;
+            if mem.base == Base::Reg(RSP) && mem.index.is_none() && mem.size == 8 {
+                let v = def(at, 31);
+                st.kill(v);
+                store_to_stack(fx, st, at, &mem, Some((v, false)))?;
+                st.add(Fact::Const(v, imm as u64));
+            } else {
+                store_to_stack(fx, st, at, &mem, None)?;
+            }
+        }
+        Op::Lea { dst, mem } => {
+            dest(at, dst)?;
+            // Only the address of read-only data: `lea r, [rip + disp]`.
+            let Mem {
+                base: Base::Rip,
+                index: None,
+                disp,
+                ..
+            } = mem
+            else {
+                return Err(err(
+                    at,
+                    Rule::Pointer,
+                    "lea other than of read-only data (it would compute a host address)",
+                ));
+            };
+            let addr = i64::from(end).saturating_add(i64::from(disp));
+            let (lo, hi) = fx.rodata;
+            if addr < i64::from(lo) || addr > i64::from(hi) {
+                return Err(err(at, Rule::Memory, "lea of an address outside read-only data"));
+            }
+            let off = u32::try_from(addr.saturating_sub(i64::from(lo))).unwrap_or(u32::MAX);
+            let v = st.define(at, dst, true);
+            st.add(Fact::Rodata { base: v, off });
+        }
+        Op::Alu {
+            op: AluOp::Xor | AluOp::Sub,
+            dst,
+            src,
+            ..
+        } if dst == src => {
+            // The zeroing idiom reads nothing: allowed on any register
+            // that is not reserved, addresses included.
+            dest(at, dst)?;
+            let v = st.define(at, dst, false);
+            st.add(Fact::Const(v, 0));
+            st.flags = Flags::Unknown;
+        }
+        Op::Alu { op, size, dst, src } => {
+            let a = data(fx, st, at, dst)?;
+            let b = data(fx, st, at, src)?;
+            match op {
+                AluOp::Cmp => {
+                    st.flags = if size == 8 {
+                        Flags::Cmp {
+                            a,
+                            b: Operand::Val(b),
+                        }
+                    } else {
+                        Flags::Unknown
+                    };
+                }
+                AluOp::Test => {
+                    st.flags = if size == 8 && dst == src {
+                        Flags::Test(a)
+                    } else {
+                        Flags::Unknown
+                    };
+                }
+                AluOp::Add | AluOp::Or | AluOp::And | AluOp::Sub | AluOp::Xor => {
+                    let n = st.define(at, dst, false);
+                    if op == AluOp::And
+                        && let Some(c) = const_of(st, b)
+                    {
+                        let c = if size == 4 { c & 0xFFFF_FFFF } else { c };
+                        if let Some(n1) = c.checked_add(1) {
+                            st.add(Fact::BelowConst { idx: n, n: n1 });
+                        }
+                    }
+                    st.flags = Flags::Unknown;
+                }
+            }
+        }
+        Op::AluImm { op, size, dst, imm } => {
+            if dst == RSP {
+                return stack_adjust(fx, st, at, op, size, imm);
+            }
+            let a = data(fx, st, at, dst)?;
+            match op {
+                AluOp::Cmp => {
+                    st.flags = if size == 8 {
+                        Flags::Cmp {
+                            a,
+                            b: Operand::Imm(imm as u64),
+                        }
+                    } else {
+                        Flags::Unknown
+                    };
+                }
+                AluOp::And if (0..=7).contains(&imm) => {
+                    // A masked slice handle: 0-7 whatever `a` was. Masking
+                    // the same value again gives the same name, so a length
+                    // and a base read through two masks of one handle are
+                    // known to belong to the same slice.
+                    let known = if imm == 7 {
+                        st.facts().iter().find_map(|f| match *f {
+                            Fact::MaskOf { m, v } if v == a && a != UNKNOWN => Some(m),
+                            _ => None,
+                        })
+                    } else {
+                        None
+                    };
+                    match known {
+                        Some(m) => {
+                            st.set(dst, m, false);
+                            st.add(Fact::Masked(m));
+                        }
+                        None => {
+                            let m = st.define(at, dst, false);
+                            st.add(Fact::Masked(m));
+                            if imm == 7 {
+                                st.add(Fact::MaskOf { m, v: a });
+                            }
+                            st.add(Fact::BelowConst {
+                                idx: m,
+                                n: (imm as u64).saturating_add(1),
+                            });
+                        }
+                    }
+                    st.flags = Flags::Unknown;
+                }
+                AluOp::And if imm >= 0 => {
+                    let n = st.define(at, dst, false);
+                    st.add(Fact::BelowConst {
+                        idx: n,
+                        n: (imm as u64).saturating_add(1),
+                    });
+                    st.flags = Flags::Unknown;
+                }
+                AluOp::Add | AluOp::Or | AluOp::And | AluOp::Sub | AluOp::Xor => {
+                    let c = const_of(st, a).map(|c| match op {
+                        AluOp::Add => c.wrapping_add(imm as u64),
+                        AluOp::Sub => c.wrapping_sub(imm as u64),
+                        AluOp::Or => c | imm as u64,
+                        AluOp::And => c & imm as u64,
+                        _ => c ^ imm as u64,
+                    });
+                    let n = st.define(at, dst, false);
+                    if let Some(c) = c {
+                        let c = if size == 4 { c & 0xFFFF_FFFF } else { c };
+                        st.add(Fact::Const(n, c));
+                    }
+                    st.flags = Flags::Unknown;
+                }
+                AluOp::Test => {
+                    // The decoder has no `test r, imm`; refuse rather than guess.
+                    return Err(err(at, Rule::Decode, "test with an immediate"));
+                }
+            }
+        }
+        Op::CmpMem { size, reg, mem } => {
+            let a = data(fx, st, at, reg)?;
+            let access = check_mem(fx, st, at, end, &mem, Access::Read)?;
+            st.flags = match access {
+                Reached::LenTable { m, w, s } if size == 8 => Flags::Cmp {
+                    a,
+                    b: Operand::Len { m, w, s },
+                },
+                _ => Flags::Unknown,
+            };
+        }
+        Op::CmpMemImm { .. } => {
+            // Only the removed stop-flag budget check had this form.
+            return Err(err(
+                at,
+                Rule::Decode,
+                "compare of memory with an immediate (no sandbox form uses it)",
+            ));
+        }
+        Op::Imul { dst, src, .. } => {
+            data(fx, st, at, dst)?;
+            data(fx, st, at, src)?;
+            st.define(at, dst, false);
+            st.flags = Flags::Unknown;
+        }
+        Op::ImulImm { dst, src, .. } => {
+            dest(at, dst)?;
+            data(fx, st, at, src)?;
+            st.define(at, dst, false);
+            st.flags = Flags::Unknown;
+        }
+        Op::Shift { dst, count, .. } => {
+            data(fx, st, at, dst)?;
+            if count == Count::Cl {
+                data(fx, st, at, 1)?;
+            }
+            st.define(at, dst, false);
+            // A zero count leaves the flags alone, any other sets them:
+            // either way nothing is known.
+            st.flags = Flags::Unknown;
+        }
+        Op::Unary { op, reg, .. } => {
+            data(fx, st, at, reg)?;
+            st.define(at, reg, false);
+            if op == UnaryOp::Neg {
+                st.flags = Flags::Unknown;
+            }
+        }
+        Op::Div { signed, src } => {
+            let d = data(fx, st, at, src)?;
+            let lo = data(fx, st, at, RAX)?;
+            let hi = data(fx, st, at, RDX)?;
+            // `div`/`idiv` fault (#DE) on a zero divisor and on a quotient
+            // that does not fit: for `div` a high half of zero makes it fit;
+            // for `idiv` a high half that is the sign of the low half makes
+            // the dividend a 64-bit value, which only -1 can overflow.
+            if !st.has(Fact::NonZero(d)) {
+                return Err(err(at, Rule::Division, "divisor not proved non-zero"));
+            }
+            if signed {
+                if !st.has(Fact::NotMinusOne(d)) {
+                    return Err(err(at, Rule::Division, "idiv divisor not proved other than -1"));
+                }
+                if !st.has(Fact::SignOf { hi, lo }) {
+                    return Err(err(
+                        at,
+                        Rule::Division,
+                        "idiv with rdx not the sign of rax (cqo): the quotient could overflow",
+                    ));
+                }
+            } else if const_of(st, hi) != Some(0) {
+                return Err(err(
+                    at,
+                    Rule::Division,
+                    "div with rdx not proved zero: the quotient could overflow",
+                ));
+            }
+            st.define(at, RAX, false);
+            st.define(at, RDX, false);
+            st.flags = Flags::Unknown;
+        }
+        Op::Dec { reg } => {
+            if reg == R13 {
+                st.fuel_unchecked = true;
+                st.flags = Flags::Fuel;
+            } else {
+                data(fx, st, at, reg)?;
+                st.define(at, reg, false);
+                st.flags = Flags::Unknown;
+            }
+        }
+        Op::Setcc { dst, .. } => {
+            // Writes the low byte only: the rest stays, so the value is new.
+            data(fx, st, at, dst)?;
+            st.define(at, dst, false);
+        }
+        Op::Jcc { .. } | Op::Jmp { .. } => {
+            // Edges and their refinements are the caller's: they end a block.
+        }
+        Op::Call { rel } => {
+            let callee = fx.callee(super::target(end, rel));
+            call_rules(fx, st, at, callee.live_in, false)?;
+            after_call(st, at, callee.exit_ptr);
+        }
+        Op::CallRip { disp } => {
+            let slot = i64::from(end).saturating_add(i64::from(disp));
+            let (first, count) = fx.slots;
+            let k = slot.saturating_sub(i64::from(first));
+            if k < 0 || k % 8 != 0 || k / 8 >= i64::from(count) {
+                return Err(err(at, Rule::Call, "indirect call not through an import slot"));
+            }
+            if st.reg(RDI) != CTX {
+                return Err(err(at, Rule::Call, "import called without the context in rdi"));
+            }
+            // An import may read every argument register.
+            call_rules(fx, st, at, IMPORT_ARGS, true)?;
+            after_call(st, at, 0);
+        }
+    }
+    Ok(())
+}
+
+/// The stack grows to `off` bytes below the entry `rsp`: within the
+/// declared bound (which also counts the return address).
+fn grow(fx: &FnCtx<'_, '_>, at: u32, off: u32) -> Result<(), VerifyError> {
+    if u64::from(off).saturating_add(8) > u64::from(fx.bound) {
+        return Err(err(
+            at,
+            Rule::Stack,
+            "the stack grows past the function's declared stack bound",
+        ));
+    }
+    Ok(())
+}
+
+/// `sub rsp, n` / `add rsp, n`: the only arithmetic on `rsp`.
+fn stack_adjust(
+    fx: &FnCtx<'_, '_>,
+    st: &mut Abs,
+    at: u32,
+    op: AluOp,
+    size: u8,
+    imm: i64,
+) -> Result<(), VerifyError> {
+    let n = u32::try_from(imm).ok().filter(|n| n % 8 == 0);
+    match (op, size, n) {
+        (AluOp::Sub, 8, Some(n)) => {
+            let off = st.rsp_off.saturating_add(n);
+            grow(fx, at, off)?;
+            st.rsp_off = off;
+        }
+        (AluOp::Add, 8, Some(n)) if n <= st.rsp_off => {
+            st.rsp_off = st.rsp_off.saturating_sub(n);
+            st.drop_below_rsp();
+        }
+        _ => {
+            return Err(err(
+                at,
+                Rule::Stack,
+                "the stack pointer moves other than by a 64-bit add/sub of a multiple of 8 within the frame",
+            ));
+        }
+    }
+    st.flags = Flags::Unknown;
+    Ok(())
+}
+
+/// Argument registers an import may read besides `rdi` (the context).
+const IMPORT_ARGS: u16 = 1 << 6 | 1 << 2 | 1 << 1 | 1 << 8 | 1 << 9;
+
+/// What a call requires: no address in any register the callee reads
+/// (`inputs`; for a plugin function, the registers it reads before writing,
+/// found when it was verified — callees are verified first), the context
+/// in `rdi` for an import, and the stack aligned as the ABI says.
+fn call_rules(
+    fx: &FnCtx<'_, '_>,
+    st: &Abs,
+    at: u32,
+    inputs: u16,
+    import: bool,
+) -> Result<(), VerifyError> {
+    for r in 0u8..16 {
+        if reserved(r) || (import && r == RDI) || inputs & (1 << r) == 0 {
+            continue;
+        }
+        if st.is_ptr(r) {
+            return Err(err(
+                at,
+                Rule::Pointer,
+                "a call while a register the callee reads holds a host address",
+            ));
+        }
+        fx.note_read(st.reg(r));
+    }
+    if st.rsp_off % 16 != 8 {
+        return Err(err(at, Rule::Stack, "call with the stack not 16-byte aligned"));
+    }
+    Ok(())
+}
+
+/// After a call: caller-saved registers are new values about which nothing
+/// is known; those the callee may leave an address in (`exit_ptr`, found
+/// when it was verified) are marked as addresses. `rax` is the result, never
+/// an address (checked at every plugin `ret`). Callee-saved registers and
+/// the caller's stack slots keep their values: every plugin function is
+/// checked to restore the former at `ret` and to write only below its own
+/// entry `rsp`; imports are host code that follows the ABI.
+fn after_call(st: &mut Abs, at: u32, exit_ptr: u16) {
+    for r in CALLER_SAVED {
+        st.define(at, r, r != RAX && exit_ptr & (1 << r) != 0);
+    }
+    st.flags = Flags::Unknown;
+}
+
+fn const_of(st: &Abs, v: Val) -> Option<u64> {
+    st.facts().iter().find_map(|f| match *f {
+        Fact::Const(x, c) if x == v && v != UNKNOWN => Some(c),
+        _ => None,
+    })
+}
+
+fn extend(c: u64, from: u8, signed: bool) -> u64 {
+    match (from, signed) {
+        (1, false) => c & 0xFF,
+        (2, false) => c & 0xFFFF,
+        (4, false) => c & 0xFFFF_FFFF,
+        // Sign extension: move the sign bit to bit 63, shift back arithmetically.
+        (1, true) => ((c << 56) as i64 >> 56) as u64,
+        (2, true) => ((c << 48) as i64 >> 48) as u64,
+        _ => ((c << 32) as i64 >> 32) as u64,
+    }
+}
+
+/// Forgets the slots a store to the stack may overwrite; an exact 8-byte
+/// store of a named value tracks it.
+fn store_to_stack(
+    fx: &FnCtx<'_, '_>,
+    st: &mut Abs,
+    at: u32,
+    mem: &Mem,
+    v: Option<(Val, bool)>,
+) -> Result<(), VerifyError> {
+    if mem.base != Base::Reg(RSP) {
+        return Ok(());
+    }
+    // Depth (below the entry rsp) of the first byte the store may write.
+    let base = i64::from(st.rsp_off).saturating_sub(i64::from(mem.disp));
+    let hi = u64::try_from(base).unwrap_or(u64::MAX);
+    match (mem.index, v) {
+        (None, Some((v, p))) if mem.size == 8 => {
+            if let Ok(depth) = u32::try_from(base) {
+                st.track_slot(depth, v, p);
+            }
+        }
+        _ => {
+            // The bytes `check_mem` proved the store stays within (all of
+            // the stack when it could not say, which it then rejected).
+            let ext = extent(fx, st, at, mem)?.unwrap_or(u64::MAX);
+            st.clobber_stack(hi.saturating_sub(ext), hi);
+        }
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Write,
+}
+
+/// What a checked memory operand reaches.
+enum Reached {
+    Other,
+    /// A tracked-able stack location (`depth` when not indexed).
+    Stack { depth: Option<u32> },
+    /// A slice length table entry.
+    LenTable { m: Val, w: bool, s: u8 },
+    /// A slice base pointer in the context block.
+    SliceBase { m: Val },
+}
+
+/// The bytes an access may touch beyond `disp`, with an index bounded by a
+/// constant: `(n - 1) * scale + size`. `None` when the index is not bounded.
+fn extent(fx: &FnCtx<'_, '_>, st: &Abs, at: u32, mem: &Mem) -> Result<Option<u64>, VerifyError> {
+    let size = u64::from(mem.size);
+    match mem.index {
+        None => Ok(Some(size)),
+        Some((ir, scale)) => {
+            let i = data(fx, st, at, ir)?;
+            let n = st
+                .facts()
+                .iter()
+                .filter_map(|f| match *f {
+                    Fact::BelowConst { idx, n } if idx == i => Some(n),
+                    _ => None,
+                })
+                .min();
+            Ok(n.and_then(|n| {
+                n.checked_sub(1)?
+                    .checked_mul(u64::from(scale))?
+                    .checked_add(size)
+            }))
+        }
+    }
+}
+
+/// Checks that a memory operand reaches only memory the plugin may touch
+/// this way; see `sandbox.md`, "Memory".
+fn check_mem(
+    fx: &FnCtx<'_, '_>,
+    st: &Abs,
+    at: u32,
+    end: u32,
+    mem: &Mem,
+    access: Access,
+) -> Result<Reached, VerifyError> {
+    let write = access == Access::Write;
+    let bad = |what| Err(err(at, Rule::Memory, what));
+    let disp = i64::from(mem.disp);
+    // `[lo, lo + extent)` must lie in `[0, limit)`.
+    let within = |limit: u64| -> Result<bool, VerifyError> {
+        let Some(ext) = extent(fx, st, at, mem)? else {
+            return Ok(false);
+        };
+        let Ok(lo) = u64::try_from(disp) else {
+            return Ok(false);
+        };
+        Ok(lo.checked_add(ext).is_some_and(|e| e <= limit))
+    };
+    match mem.base {
+        Base::Rip => {
+            if write || mem.index.is_some() {
+                return bad("write or indexed access through rip");
+            }
+            let a = i64::from(end).saturating_add(disp);
+            let (lo, hi) = fx.rodata;
+            if a < i64::from(lo) || a.saturating_add(i64::from(mem.size)) > i64::from(hi) {
+                return bad("rip-relative access outside read-only data");
+            }
+            Ok(Reached::Other)
+        }
+        Base::Reg(RSP) => {
+            // `[rsp + disp (+ idx*scale)]` inside `[rsp, entry rsp)`: the
+            // frame and the saved registers, never the return address and
+            // never below `rsp` (an interrupt may overwrite that).
+            if !within(u64::from(st.rsp_off))? {
+                return bad("stack access outside the frame");
+            }
+            let depth = match mem.index {
+                None => u32::try_from(i64::from(st.rsp_off).saturating_sub(disp)).ok(),
+                Some(_) => None,
+            };
+            Ok(Reached::Stack { depth })
+        }
+        Base::Reg(R14) => {
+            if !within(u64::from(fx.data_size))? {
+                return bad("data access outside the plugin's statics");
+            }
+            Ok(Reached::Other)
+        }
+        Base::Reg(R15) => {
+            // Only reads of a slice's length-table entry or base pointer,
+            // through a masked handle: `[r15 + m*8 + T]`, 8 bytes.
+            let Some((hr, 8)) = mem.index else {
+                return bad("context block access other than the slice tables");
+            };
+            let m = data(fx, st, at, hr)?;
+            let masked = m != UNKNOWN && st.has(Fact::Masked(m));
+            if write || mem.size != 8 || !masked {
+                return bad("context block access other than reading a slice table entry through a masked handle");
+            }
+            if mem.disp == CTX_SLICE_PTR {
+                return Ok(Reached::SliceBase { m });
+            }
+            match len_table(mem.disp) {
+                Some((w, s)) => Ok(Reached::LenTable { m, w, s }),
+                None => bad("context block access other than the slice tables"),
+            }
+        }
+        Base::Reg(b) => {
+            if reserved(b) {
+                return bad("access through a reserved register");
+            }
+            let v = st.reg(b);
+            if v == UNKNOWN || !st.is_ptr(b) {
+                return bad("access through a register not known to point into plugin memory");
+            }
+            for f in st.facts() {
+                match *f {
+                    Fact::Rodata { base, off } if base == v => {
+                        let avail = fx.rodata.1.saturating_sub(fx.rodata.0).saturating_sub(off);
+                        if write || !within(u64::from(avail))? {
+                            return bad("access outside read-only data");
+                        }
+                        return Ok(Reached::Other);
+                    }
+                    Fact::BaseOf { base, m } if base == v => {
+                        let Some((ir, scale)) = mem.index else {
+                            return bad("slice access without an index");
+                        };
+                        if mem.disp != 0 || scale != mem.size {
+                            return bad("slice access not by whole elements");
+                        }
+                        let i = data(fx, st, at, ir)?;
+                        let proved = st.facts().iter().any(|g| {
+                            matches!(*g, Fact::BelowLen { idx, m: gm, w, s }
+                                if idx == i && gm == m && s == scale && (w || !write))
+                        });
+                        if !proved {
+                            return bad(if write {
+                                "slice index not proved below the slice's writable length"
+                            } else {
+                                "slice index not proved below the slice length"
+                            });
+                        }
+                        return Ok(Reached::Other);
+                    }
+                    _ => {}
+                }
+            }
+            bad("access through a register not known to point into plugin memory")
+        }
+    }
+}
+
+/// `(writable, scale)` of a length table at context offset `disp`.
+fn len_table(disp: i32) -> Option<(bool, u8)> {
+    let (w, rest) = match disp {
+        0x100..=0x1FF => (false, disp.wrapping_sub(0x100)),
+        0x200..=0x2FF => (true, disp.wrapping_sub(0x200)),
+        _ => return None,
+    };
+    let s = match rest {
+        0x00 => 1,
+        0x40 => 2,
+        0x80 => 4,
+        0xC0 => 8,
+        _ => return None,
+    };
+    Some((w, s))
+}
+
+/// What the branch condition `cc` being `taken` (or not) teaches, from the
+/// flags alone.
+pub(super) fn refine(st: &mut Abs, cc: Cond, taken: bool) {
+    // Whether this edge is the one where the condition holds.
+    let holds = taken;
+    let below = matches!((cc, holds), (Cond::B, true) | (Cond::Ae, false));
+    let equal = matches!((cc, holds), (Cond::E, true) | (Cond::Ne, false));
+    let unequal = matches!((cc, holds), (Cond::E, false) | (Cond::Ne, true));
+    match st.flags {
+        Flags::Cmp { a, b } => match b {
+            Operand::Len { m, w, s } if below => st.add(Fact::BelowLen { idx: a, m, w, s }),
+            Operand::Imm(c) if below && c > 0 => st.add(Fact::BelowConst { idx: a, n: c }),
+            Operand::Imm(c) if equal => st.add(Fact::Const(a, c)),
+            Operand::Imm(0) if unequal => st.add(Fact::NonZero(a)),
+            Operand::Imm(u64::MAX) if unequal => st.add(Fact::NotMinusOne(a)),
+            Operand::Val(v) if below => {
+                let learned = st.facts().iter().fold([None; 4], |mut acc, f| {
+                    let g = match *f {
+                        Fact::LenOf { len, m, w, s } if len == v => {
+                            Some(Fact::BelowLen { idx: a, m, w, s })
+                        }
+                        Fact::Const(x, c) if x == v && c > 0 => {
+                            Some(Fact::BelowConst { idx: a, n: c })
+                        }
+                        _ => None,
+                    };
+                    if let Some(g) = g
+                        && let Some(slot) = acc.iter_mut().find(|s| s.is_none())
+                    {
+                        *slot = Some(g);
+                    }
+                    acc
+                });
+                for g in learned.into_iter().flatten() {
+                    st.add(g);
+                }
+            }
+            _ => {}
+        },
+        Flags::Test(v) if unequal => st.add(Fact::NonZero(v)),
+        _ => {}
+    }
+}
