@@ -389,6 +389,8 @@ impl Workspace<'_> {
 pub struct Verified {
     /// The deepest stack any export can use, in bytes.
     pub max_stack: u64,
+    /// Blocks processed on the way to the fixed points (the analysis' work).
+    pub block_runs: u64,
 }
 
 /// What the rules need to know about the object and the function at hand.
@@ -584,6 +586,7 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
     // Callees before callers: what a call requires and leaves behind comes
     // from the verified callee.
     callees_first(obj, w.insns, funcs)?;
+    let mut runs = 0u64;
     for pos in 0..funcs.len() {
         let Some(i) = funcs.get(pos).map(|f| f.by_post as usize) else {
             continue;
@@ -608,7 +611,12 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
             reads: Cell::new(0),
             exit_ptr: Cell::new(0),
         };
-        verify_function(&fx, &mut w, info.first as usize, info.last as usize)?;
+        runs = runs.saturating_add(verify_function(
+            &fx,
+            &mut w,
+            info.first as usize,
+            info.last as usize,
+        )?);
         let (live_in, exit_ptr) = (fx.reads.get(), fx.exit_ptr.get());
         if let Some(f) = funcs.get_mut(i) {
             f.live_in = live_in;
@@ -616,7 +624,10 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
         }
     }
     let max_stack = call_depths(obj, w.insns, funcs)?;
-    Ok(Verified { max_stack })
+    Ok(Verified {
+        max_stack,
+        block_runs: runs,
+    })
 }
 
 fn cfg_flag(flags: &[u8], at: u32) -> u8 {
@@ -703,8 +714,9 @@ fn verify_function(
     w: &mut Work<'_>,
     first: usize,
     last: usize,
-) -> Result<(), VerifyError> {
+) -> Result<u64, VerifyError> {
     let (nblocks, reached) = cfg::build(fx, w, first, last)?;
+    let mut runs = 0u64;
     if let Some(b0) = w.states.get_mut(0) {
         b0.abs = Abs::at_entry();
         b0.reached = true;
@@ -722,6 +734,7 @@ fn verify_function(
             }
             blk.dirty = false;
             any = true;
+            runs = runs.saturating_add(1);
             let verdict = process(fx, w, b);
             if let Some(blk) = w.states.get_mut(b as usize) {
                 blk.err = verdict.err();
@@ -739,7 +752,7 @@ fn verify_function(
             first_err = Some(e);
         }
     }
-    first_err.map_or(Ok(()), Err)
+    first_err.map_or(Ok(runs), Err)
 }
 
 /// Runs block `b` from its entry state and pushes the result along its edges.

@@ -316,6 +316,15 @@ impl Abs {
         }
     }
 
+    /// Whether stack bytes at depths `(lo, hi]` may hold part of an address.
+    pub(super) fn stack_may_hold_ptr(&self, lo: u64, hi: u64) -> bool {
+        self.stack_dirty
+            || self.slots.iter().any(|s| {
+                let s_hi = u64::from(s.depth);
+                s.ptr && s.val != UNKNOWN && s_hi.saturating_sub(8) < hi && lo < s_hi
+            })
+    }
+
     /// The 8 bytes at `depth` now hold `v` (an address if `ptr`).
     pub(super) fn track_slot(&mut self, depth: u32, v: Val, ptr: bool) {
         let lo = u64::from(depth).saturating_sub(8);
@@ -393,6 +402,13 @@ impl Abs {
     /// renames `e`'s stale `phi(b, ·)` names). Returns an error if the two
     /// sides disagree on the stack depth.
     pub(super) fn join(&mut self, e: &Abs, b: u32, first: bool) -> Result<(), &'static str> {
+        if first && !e.mentions_phi_of(b) {
+            // Nothing to rename: the state is the edge's, minus the facts
+            // no location can reach any more.
+            *self = *e;
+            self.collect_facts();
+            return Ok(());
+        }
         let a: Abs = if first { *e } else { *self };
         if a.rsp_off != e.rsp_off {
             return Err("the stack depth differs between two paths into one block");
@@ -447,9 +463,13 @@ impl Abs {
             };
             for o0 in c0.iter().flatten() {
                 for o1 in c1.iter().flatten() {
+                    let fj = fa.with_args([o0.1, o1.1]);
+                    if !out.reaches(&fj) {
+                        continue;
+                    }
                     let fe = fa.with_args([o0.0, o1.0]);
                     if e.has(fe) {
-                        out.add(fa.with_args([o0.1, o1.1]));
+                        out.add(fj);
                     }
                 }
             }
@@ -461,6 +481,38 @@ impl Abs {
         };
         *self = out;
         Ok(())
+    }
+
+    /// Whether any location holds a name the fact mentions (a fact about
+    /// names nothing holds can no longer be used, except through a mask
+    /// that finds its name again, which re-establishes what it needs).
+    fn reaches(&self, f: &Fact) -> bool {
+        let [x, y] = f.args();
+        self.holds(x) || self.holds(y)
+    }
+
+    /// Drops the facts no location reaches.
+    fn collect_facts(&mut self) {
+        let n = usize::from(self.nfacts);
+        let mut kept = 0usize;
+        for i in 0..n {
+            let f = self.facts.get(i).copied().unwrap_or(Fact::None);
+            if self.reaches(&f) {
+                if let Some(slot) = self.facts.get_mut(kept) {
+                    *slot = f;
+                }
+                kept = kept.saturating_add(1);
+            }
+        }
+        self.nfacts = u8::try_from(kept).unwrap_or(0);
+    }
+
+    /// Whether any part of the state names a `phi(b, ·)`.
+    fn mentions_phi_of(&self, b: u32) -> bool {
+        self.regs.iter().any(|&v| is_phi_of(v, b))
+            || self.slots.iter().any(|s| is_phi_of(s.val, b))
+            || self.facts().iter().any(|f| f.args().iter().any(|&v| is_phi_of(v, b)))
+            || flags_mention_phi(self.flags, b)
     }
 
     fn set_val_only(&mut self, r: u8, v: Val) {
