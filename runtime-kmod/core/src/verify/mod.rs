@@ -844,17 +844,16 @@ fn edge(w: &mut Work<'_>, at: u32, from_rpo: u32, to: u32, e: &Abs) -> Result<()
             "loop back-edge without a fuel check since the loop header",
         ));
     }
-    let before = blk.abs;
     let joined = if blk.widened {
         blk.abs.join_widened(e)
     } else {
         blk.abs.join(e, to, !blk.reached)
     };
-    joined.map_err(|what| err(at, Rule::Stack, what))?;
+    let changed = joined.map_err(|what| err(at, Rule::Stack, what))?;
     if blk.header {
         blk.abs.paid = false;
     }
-    if !blk.reached || blk.abs != before {
+    if !blk.reached || changed {
         blk.reached = true;
         blk.dirty = true;
         blk.changes = blk.changes.saturating_add(1);

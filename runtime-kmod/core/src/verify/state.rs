@@ -140,6 +140,13 @@ pub struct Abs {
     /// Some stack bytes no slot tracks may hold (part of) a host address:
     /// a load from an untracked stack location may then read one.
     pub(super) stack_dirty: bool,
+    /// A filter of the names stored anywhere in the state (a bit per hash):
+    /// a clear bit proves a name absent, so most kills cost nothing.
+    names: u64,
+}
+
+fn name_bit(v: Val) -> u64 {
+    1u64 << ((v ^ (v >> 6) ^ (v >> 12)) & 63)
 }
 
 impl Abs {
@@ -155,6 +162,7 @@ impl Abs {
         fuel_unchecked: false,
         paid: false,
         stack_dirty: false,
+        names: 0,
     };
 
     /// The state at a function's entry: every register holds its entry value
@@ -162,8 +170,8 @@ impl Abs {
     /// register (callers are checked to pass none).
     pub(super) fn at_entry() -> Abs {
         let mut s = Abs::EMPTY;
-        for (r, v) in (0u8..).zip(s.regs.iter_mut()) {
-            *v = entry(r);
+        for r in 0u8..16 {
+            s.set_val_only(r, entry(r));
         }
         s.regs_fixed();
         s
@@ -196,9 +204,7 @@ impl Abs {
 
     /// Register `r` now holds `v` (an address if `ptr`).
     pub(super) fn set(&mut self, r: u8, v: Val, ptr: bool) {
-        if let Some(slot) = self.regs.get_mut(usize::from(r)) {
-            *slot = v;
-        }
+        self.set_val_only(r, v);
         if r < 16 {
             if ptr {
                 self.ptr |= 1 << r;
@@ -220,7 +226,7 @@ impl Abs {
 
     /// Forgets value `v` everywhere: in registers, slots, facts and flags.
     pub(super) fn kill(&mut self, v: Val) {
-        if v == UNKNOWN {
+        if v == UNKNOWN || self.names & name_bit(v) == 0 {
             return;
         }
         for x in self.regs.iter_mut() {
@@ -279,9 +285,16 @@ impl Abs {
             self.facts.rotate_left(1);
             self.nfacts = self.nfacts.saturating_sub(1);
         }
+        self.push_fact(f);
+    }
+
+    /// Appends a fact known not to be in the table yet.
+    fn push_fact(&mut self, f: Fact) {
         if let Some(slot) = self.facts.get_mut(usize::from(self.nfacts)) {
             *slot = f;
             self.nfacts = self.nfacts.saturating_add(1);
+            let [x, y] = f.args();
+            self.names |= name_bit(x) | name_bit(y);
         }
     }
 
@@ -357,6 +370,7 @@ impl Abs {
         if let Some(s) = self.slots.get_mut(i) {
             *s = Slot { depth, val: v, ptr };
         }
+        self.names |= name_bit(v);
     }
 
     /// How much a slot is worth keeping when the table is full: saved
@@ -401,15 +415,18 @@ impl Abs {
     /// `first`: `self` holds nothing yet (the join of `e` with itself, which
     /// renames `e`'s stale `phi(b, ·)` names). Returns an error if the two
     /// sides disagree on the stack depth.
-    pub(super) fn join(&mut self, e: &Abs, b: u32, first: bool) -> Result<(), &'static str> {
+    pub(super) fn join(&mut self, e: &Abs, b: u32, first: bool) -> Result<bool, &'static str> {
         if first && !e.mentions_phi_of(b) {
             // Nothing to rename: the state is the edge's, minus the facts
             // no location can reach any more.
             *self = *e;
             self.collect_facts();
-            return Ok(());
+            return Ok(true);
         }
-        let a: Abs = if first { *e } else { *self };
+        if !first && *self == *e {
+            return Ok(false);
+        }
+        let a: &Abs = if first { e } else { self };
         if a.rsp_off != e.rsp_off {
             return Err("the stack depth differs between two paths into one block");
         }
@@ -438,6 +455,7 @@ impl Abs {
             if v != UNKNOWN
                 && let Some(s) = out.slots.get_mut(n)
             {
+                out.names |= name_bit(v);
                 *s = Slot {
                     depth: sa.depth,
                     val: v,
@@ -452,9 +470,22 @@ impl Abs {
         out.regs_fixed();
         // Facts: for every fact of `a`, every way to read its names as
         // joined names whose other side is a fact of `e`.
-        for fa in a.facts() {
+        let theirs = e.facts();
+        for (i, fa) in a.facts().iter().enumerate() {
             let arity = fa.arity();
             let [x0, x1] = fa.args();
+            // The common case: the same fact at the same place on both
+            // sides, about names the join keeps.
+            if theirs.get(i) == Some(fa)
+                && !is_phi_of(x0, b)
+                && !is_phi_of(x1, b)
+                && out.reaches(fa)
+            {
+                if !out.has(*fa) {
+                    out.push_fact(*fa);
+                }
+                continue;
+            }
             let c0 = pairs.options(x0, b);
             let c1 = if arity > 1 {
                 pairs.options(x1, b)
@@ -479,8 +510,12 @@ impl Abs {
         } else {
             Flags::Unknown
         };
-        *self = out;
-        Ok(())
+        out.names |= flags_bits(out.flags);
+        let changed = first || out != *self;
+        if changed {
+            *self = out;
+        }
+        Ok(changed)
     }
 
     /// Whether any location holds a name the fact mentions (a fact about
@@ -519,6 +554,13 @@ impl Abs {
         if let Some(slot) = self.regs.get_mut(usize::from(r)) {
             *slot = v;
         }
+        self.names |= name_bit(v);
+    }
+
+    /// Sets the flags (and notes their names).
+    pub(super) fn set_flags(&mut self, f: Flags) {
+        self.flags = f;
+        self.names |= flags_bits(f);
     }
 
     /// The widened state at block `b`: every register a fresh name, no
@@ -539,15 +581,30 @@ impl Abs {
     }
 
     /// Joins only the parts a widened state keeps.
-    pub(super) fn join_widened(&mut self, e: &Abs) -> Result<(), &'static str> {
+    pub(super) fn join_widened(&mut self, e: &Abs) -> Result<bool, &'static str> {
         if self.rsp_off != e.rsp_off {
             return Err("the stack depth differs between two paths into one block");
         }
+        let before = (self.ptr, self.stack_dirty, self.fuel_unchecked, self.paid);
         self.ptr |= e.ptr;
         self.stack_dirty |= e.stack_dirty || e.slots.iter().any(|s| s.ptr);
         self.fuel_unchecked |= e.fuel_unchecked;
         self.paid &= e.paid;
-        Ok(())
+        Ok(before != (self.ptr, self.stack_dirty, self.fuel_unchecked, self.paid))
+    }
+}
+
+fn flags_bits(f: Flags) -> u64 {
+    match f {
+        Flags::Cmp { a, b } => {
+            name_bit(a)
+                | match b {
+                    Operand::Val(x) | Operand::Len { m: x, .. } => name_bit(x),
+                    Operand::Imm(_) => 0,
+                }
+        }
+        Flags::Test(x) => name_bit(x),
+        Flags::Unknown | Flags::Fuel => 0,
     }
 }
 

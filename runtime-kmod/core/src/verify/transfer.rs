@@ -293,21 +293,21 @@ pub(super) fn transfer(
             let b = data(fx, st, at, src)?;
             match op {
                 AluOp::Cmp => {
-                    st.flags = if size == 8 {
+                    st.set_flags(if size == 8 {
                         Flags::Cmp {
                             a,
                             b: Operand::Val(b),
                         }
                     } else {
                         Flags::Unknown
-                    };
+                    });
                 }
                 AluOp::Test => {
-                    st.flags = if size == 8 && dst == src {
+                    st.set_flags(if size == 8 && dst == src {
                         Flags::Test(a)
                     } else {
                         Flags::Unknown
-                    };
+                    });
                 }
                 AluOp::Add | AluOp::Or | AluOp::And | AluOp::Sub | AluOp::Xor => {
                     let n = st.define(at, dst, false);
@@ -330,14 +330,14 @@ pub(super) fn transfer(
             let a = data(fx, st, at, dst)?;
             match op {
                 AluOp::Cmp => {
-                    st.flags = if size == 8 {
+                    st.set_flags(if size == 8 {
                         Flags::Cmp {
                             a,
                             b: Operand::Imm(imm as u64),
                         }
                     } else {
                         Flags::Unknown
-                    };
+                    });
                 }
                 AluOp::And if (0..=7).contains(&imm) => {
                     // A masked slice handle: 0-7 whatever `a` was. Masking
@@ -403,13 +403,13 @@ pub(super) fn transfer(
         Op::CmpMem { size, reg, mem } => {
             let a = data(fx, st, at, reg)?;
             let access = check_mem(fx, st, at, end, &mem, Access::Read)?;
-            st.flags = match access {
+            st.set_flags(match access {
                 Reached::LenTable { m, w, s } if size == 8 => Flags::Cmp {
                     a,
                     b: Operand::Len { m, w, s },
                 },
                 _ => Flags::Unknown,
-            };
+            });
         }
         Op::CmpMemImm { .. } => {
             // Only the removed stop-flag budget check had this form.
