@@ -142,13 +142,14 @@ impl Runner {
         args: &mut [Value],
         fuel: u64,
     ) -> Result<Option<Value>, CallError> {
+        let handle = self
+            .instance
+            .export(name)
+            .ok_or_else(|| CallError::NoSuchExport(name.to_string()))?;
         let export = self
             .instance
-            .exports()
-            .iter()
-            .find(|e| e.name == name)
+            .export_info(handle)
             .ok_or_else(|| CallError::NoSuchExport(name.to_string()))?;
-        let entry = export.code_offset;
         let params: Vec<Ty> = export.params.iter().map(|p| ty_of(*p)).collect();
         let ret: Option<Ty> = export.ret.map(|r| ty_of(ValType::Scalar(r)));
         if params.len() != args.len() {
@@ -220,7 +221,7 @@ impl Runner {
                     }
                 }
             }
-            self.instance.call(entry, &mut host_args, fuel)
+            self.instance.call(handle, &mut host_args, fuel)
         };
         // Copy writable slices back.
         let mut b = 0;
@@ -237,10 +238,21 @@ impl Runner {
         }
         match result {
             Ok(raw) => Ok(ret.as_ref().map(|t| decode_result(t, raw))),
-            Err(trap) => Err(CallError::Trap(TrapInfo {
+            Err(kpl_host::CallError::Trap(trap)) => Err(CallError::Trap(TrapInfo {
                 kind: trap.kind,
                 location: self.instance.location(trap.code_offset),
             })),
+            // The checks above make these unreachable; reported, not panicked.
+            Err(kpl_host::CallError::Arity { expected, given }) => {
+                Err(CallError::Arity { expected, given })
+            }
+            Err(kpl_host::CallError::BadArgument { index, why }) => Err(CallError::BadArgument {
+                index,
+                why: why.to_string(),
+            }),
+            Err(kpl_host::CallError::ForeignExport) => {
+                Err(CallError::NoSuchExport(name.to_string()))
+            }
         }
     }
 }

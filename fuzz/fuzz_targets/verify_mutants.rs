@@ -88,18 +88,26 @@ fuzz_target!(|data: &[u8]| {
             .iter()
             .map(|p| match p {
                 ValType::Slice {
-                    writable: false, ..
+                    writable: false,
+                    elem,
                 } => Arg::Slice {
                     bytes: &input,
-                    elem_size: 1,
+                    elem_size: elem.size() as usize,
                 },
-                ValType::Slice { writable: true, .. } => Arg::SliceMut {
+                ValType::Slice {
+                    writable: true,
+                    elem,
+                } => Arg::SliceMut {
                     bytes: outs.next().expect("one buffer per writable slice"),
-                    elem_size: 1,
+                    elem_size: elem.size() as usize,
                 },
+                ValType::Scalar(kpl_host::ScalarType::Bool) => Arg::Int(1),
                 _ => Arg::Int(3),
             })
             .collect();
-        let _ = inst.call(ex.code_offset, &mut args, 100_000);
+        let Some(export) = inst.export(&ex.name) else {
+            continue;
+        };
+        let _ = inst.call(export, &mut args, 100_000);
     }
 });

@@ -1,9 +1,15 @@
-//! The user-space host runtime for KPL plugins: maps a plugin image W^X,
-//! links its import slots to host implementations of `std-imports`, and
-//! invokes exports through an entry trampoline that implements the runtime
-//! ABI (`book/src/runtime/abi.md`): reserved registers, fuel budget, slices
-//! handed over in the context block, and traps that unwind back here with the
-//! trap site instead of faulting.
+//! The user-space host runtime for KPL plugins: maps a plugin image as two
+//! parts — its code read+execute, its read-only data and import slots read
+//! only, never executable — links the import slots to host implementations
+//! of `std-imports`, and invokes verified exports through an entry
+//! trampoline that implements the runtime ABI (`book/src/runtime/abi.md`):
+//! reserved registers, fuel budget, slices handed over in the context block,
+//! and traps that unwind back here with the trap site instead of faulting.
+//!
+//! Safe code can only enter a plugin at a verified export, through an
+//! [`Export`] handle of the same instance, with arguments that match the
+//! export's signature; loading around the verifier is `unsafe`
+//! ([`Instance::load_unverified`]).
 //!
 //! This crate is the only place where plugin machine code is executed in
 //! user space; every `unsafe` block says why it is sound.
@@ -13,6 +19,8 @@
 mod imports;
 
 use std::fmt;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use imports::{HostImport, host_imports};
 use kpl_runtime_core::Object;
@@ -32,10 +40,9 @@ pub struct Ctx {
     pub slice_bytes: [u64; 8],
     pub slice_writable: [u8; 8],
     pub fuel_left: u64,
-    /// Set by a timer to stop a plugin compiled with the stop-flag budget
-    /// check (an alternative measured by the benchmarks; fuel is the default).
-    pub stop: u8,
-    _pad: [u8; 0x4F],
+    /// Reserved (0xB0..0x100; 0xB0 was the removed stop flag): keeps the
+    /// length tables at their ABI offsets.
+    _reserved: [u8; 0x50],
     /// `len_r[s][h]`: whole elements of 1, 2, 4, 8 bytes in slice `h`.
     pub len_r: [[u64; 8]; 4],
     /// The same for writes; 0 for slices handed in read-only.
@@ -48,7 +55,7 @@ const _: () = {
     assert!(std::mem::offset_of!(Ctx, slice_bytes) == 0x60);
     assert!(std::mem::offset_of!(Ctx, slice_writable) == 0xA0);
     assert!(std::mem::offset_of!(Ctx, fuel_left) == 0xA8);
-    assert!(std::mem::offset_of!(Ctx, stop) == 0xB0);
+    assert!(std::mem::offset_of!(Ctx, _reserved) == 0xB0);
     assert!(std::mem::offset_of!(Ctx, len_r) == 0x100);
     assert!(std::mem::offset_of!(Ctx, len_w) == 0x200);
 };
@@ -139,14 +146,54 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// An export as the host sees it.
+/// An export as the host sees it: its name and signature. Calls go through
+/// an [`Export`] handle, never a code offset.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExportInfo {
     pub name: String,
-    pub code_offset: u32,
     pub params: Vec<ValType>,
     pub ret: Option<ScalarType>,
 }
+
+/// A handle to one export of one [`Instance`], from [`Instance::export`]:
+/// the only way to choose what a call runs. It cannot be made from a code
+/// offset, and an instance refuses a handle of another instance (even one
+/// loaded from the same object).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Export {
+    /// The [`Instance::id`] this handle was made by.
+    instance: u64,
+    /// Index into that instance's exports.
+    index: u32,
+}
+
+/// Why a call did not return a value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallError {
+    /// The plugin trapped.
+    Trap(Trap),
+    /// The [`Export`] handle belongs to another instance.
+    ForeignExport,
+    /// The number of arguments differs from the export's parameters.
+    Arity { expected: usize, given: usize },
+    /// Argument `index` (0-based) does not match its parameter's type.
+    BadArgument { index: usize, why: &'static str },
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Trap(t) => write!(f, "trap: {}", t.kind.describe()),
+            CallError::ForeignExport => f.write_str("export handle of another instance"),
+            CallError::Arity { expected, given } => {
+                write!(f, "the export takes {expected} argument(s), {given} given")
+            }
+            CallError::BadArgument { index, why } => write!(f, "argument {}: {why}", index + 1),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
 
 /// Runs the verifier: nothing is mapped executable before it has passed.
 pub fn verify_object(obj: &Object<'_>) -> Result<kpl_runtime_core::verify::Verified, LoadError> {
@@ -212,25 +259,9 @@ struct GuardedMap {
 impl GuardedMap {
     /// At least `len` usable bytes, zero-filled and read+write.
     fn new(len: usize) -> Result<GuardedMap, LoadError> {
-        let os_error = || LoadError::Os(std::io::Error::last_os_error().to_string());
         let inner_len = len.max(1).div_ceil(PAGE) * PAGE;
         let total = inner_len + 2 * PAGE;
-        // SAFETY: an anonymous private mapping with no address hint, all
-        // inaccessible; the result is checked against MAP_FAILED before use.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                total,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(os_error());
-        }
-        let base = base.cast::<u8>();
+        let base = reserve(total)?;
         // SAFETY: `PAGE` is inside the `total`-byte mapping just created.
         let inner = unsafe { base.add(PAGE) };
         let map = GuardedMap {
@@ -245,12 +276,7 @@ impl GuardedMap {
 
     /// Sets the protection of the usable pages (never of the guards).
     fn protect(&self, prot: libc::c_int) -> Result<(), LoadError> {
-        // SAFETY: changes the protection of pages of a mapping we own.
-        let rc = unsafe { libc::mprotect(self.inner.cast(), self.inner_len, prot) };
-        if rc != 0 {
-            return Err(LoadError::Os(std::io::Error::last_os_error().to_string()));
-        }
-        Ok(())
+        protect(self.inner, self.inner_len, prot)
     }
 
     /// The usable bytes; only valid while they are writable.
@@ -307,27 +333,114 @@ impl GuardedBuf {
     }
 }
 
-/// Executable memory holding one image: writable while it is filled, then
-/// read+execute only. Never writable and executable at once.
-struct CodeMap {
-    map: GuardedMap,
+/// `mmap`s `total` bytes, all inaccessible; `MAP_FAILED` becomes an error.
+fn reserve(total: usize) -> Result<*mut u8, LoadError> {
+    // SAFETY: an anonymous private mapping with no address hint, all
+    // inaccessible; the result is checked against MAP_FAILED before use.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            total,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        return Err(LoadError::Os(std::io::Error::last_os_error().to_string()));
+    }
+    Ok(base.cast::<u8>())
 }
 
-impl CodeMap {
-    fn new(
-        fill: impl FnOnce(&mut [u8]) -> Result<(), LoadError>,
-        image_len: usize,
-    ) -> Result<CodeMap, LoadError> {
-        let mut map = GuardedMap::new(image_len)?;
-        let slice = map.bytes_mut();
-        slice.fill(0xcc);
-        fill(slice)?;
-        map.protect(libc::PROT_READ | libc::PROT_EXEC)?;
-        Ok(CodeMap { map })
-    }
+/// The image of one plugin, in one reservation of address space:
+///
+/// ```text
+/// guard | code part (R+X) | guard | read-only part (R) | guard
+/// ```
+///
+/// The code part holds CODE (then `int3` to the page end), the read-only
+/// part RODATA and the import slots (`write_ro`). Both parts are writable
+/// (and neither executable) only while they are filled; then the code part
+/// becomes read+execute and the read-only part read-only. No page is ever
+/// writable and executable, and the rodata and slots are never executable,
+/// so a control-flow hole in the verifier cannot run data as code. The
+/// distance between the parts is far below 2 GiB, so the RIP-relative
+/// displacements that `write_code` moves always fit.
+struct ImageMap {
+    /// Start of the reservation; `total` bytes are mapped.
+    base: *mut u8,
+    total: usize,
+    /// The code part: `code_len` bytes (whole pages) from `base + PAGE`.
+    code: *mut u8,
+    code_len: usize,
+    /// The read-only part: `ro_len` bytes (whole pages), one guard page
+    /// after the code part.
+    ro: *mut u8,
+    ro_len: usize,
+}
 
-    fn ptr(&self) -> *mut u8 {
-        self.map.inner
+impl ImageMap {
+    fn new(obj: &Object<'_>, slots: &[u64]) -> Result<ImageMap, LoadError> {
+        let layout = obj.layout();
+        let code_len = (layout.code_len as usize).max(1).div_ceil(PAGE) * PAGE;
+        let ro_len = (layout.ro_len() as usize).max(1).div_ceil(PAGE) * PAGE;
+        let total = PAGE + code_len + PAGE + ro_len + PAGE;
+        let base = reserve(total)?;
+        // SAFETY: both offsets and the lengths after them lie inside the
+        // `total`-byte reservation just made.
+        let (code, ro) = unsafe { (base.add(PAGE), base.add(PAGE + code_len + PAGE)) };
+        let map = ImageMap {
+            base,
+            total,
+            code,
+            code_len,
+            ro,
+            ro_len,
+        };
+        let link = |e: kpl_runtime_core::LinkError<'_>| LoadError::Link(e.to_string());
+        let ro_delta = (ro as usize - code as usize) as i64;
+        protect(code, code_len, libc::PROT_READ | libc::PROT_WRITE)?;
+        protect(ro, ro_len, libc::PROT_READ | libc::PROT_WRITE)?;
+        {
+            // SAFETY: the two parts are disjoint, mapped read+write just
+            // above, owned by `map` and not otherwise referenced; the
+            // slices end before the pages are made non-writable.
+            let (code_bytes, ro_bytes) = unsafe {
+                (
+                    std::slice::from_raw_parts_mut(code, code_len),
+                    std::slice::from_raw_parts_mut(ro, ro_len),
+                )
+            };
+            kpl_runtime_core::write_code(obj, code_bytes, ro_delta).map_err(link)?;
+            kpl_runtime_core::write_ro(obj, slots, ro_bytes).map_err(link)?;
+        }
+        protect(ro, ro_len, libc::PROT_READ)?;
+        protect(code, code_len, libc::PROT_READ | libc::PROT_EXEC)?;
+        Ok(map)
+    }
+}
+
+/// Sets the protection of `len` bytes (whole pages) from `at`, which must be
+/// pages of a mapping the caller owns.
+fn protect(at: *mut u8, len: usize, prot: libc::c_int) -> Result<(), LoadError> {
+    // SAFETY: changes the protection of pages of a mapping the caller owns
+    // (and no reference into them is live across a change that removes
+    // access it relies on).
+    let rc = unsafe { libc::mprotect(at.cast(), len, prot) };
+    if rc != 0 {
+        return Err(LoadError::Os(std::io::Error::last_os_error().to_string()));
+    }
+    Ok(())
+}
+
+impl Drop for ImageMap {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the reservation made in `new`; no
+        // references into it outlive `self` (instances own their maps).
+        unsafe {
+            libc::munmap(self.base.cast(), self.total);
+        }
     }
 }
 
@@ -402,21 +515,28 @@ pub struct Trap {
     pub code_offset: u32,
 }
 
-/// A loaded plugin: its code mapped R+X, its own data region, its imports
-/// linked. Statics persist across invocations.
+/// A loaded plugin: its code mapped R+X, its read-only data and import
+/// slots R, its own data region, its imports linked. Statics persist across
+/// invocations.
 pub struct Instance {
-    code: CodeMap,
+    /// Unique in the process: binds [`Export`] handles to this instance.
+    id: u64,
+    image: ImageMap,
     data: DataMap,
     sites: Vec<(TrapKind, u32)>,
     exports: Vec<ExportInfo>,
+    /// Code offset of each export's entry, indexed like `exports`.
+    entries: Vec<u32>,
     locations: Vec<(u32, u32, u32)>,
     source_file: String,
     /// Slice slots filled by the last call (to clear before the next).
     slices_in_use: usize,
     ctx: Box<Ctx>,
     pub host: Box<HostState>,
-    image_len: usize,
 }
+
+/// Source of [`Instance::id`].
+static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
 
 /// Fuel given to one invocation when none is specified: about a second of
 /// tight loop iterations on current hardware.
@@ -432,10 +552,19 @@ impl Instance {
 
     /// Loads an object **without running the verifier**. Only for measuring
     /// what the sandbox's own checks cost — a benchmark's baseline built
-    /// without budget checks, which the verifier rightly refuses — and
-    /// never for an object that did not just come from kplc in the same
-    /// process.
-    pub fn load_unverified(bytes: &[u8]) -> Result<Instance, LoadError> {
+    /// without budget checks, which the verifier rightly refuses.
+    ///
+    /// # Safety
+    ///
+    /// Calling an export of the instance runs the object's machine code
+    /// unchecked, with the process's privileges. The caller must know that
+    /// this code keeps to the sandbox rules (`book/src/runtime/sandbox.md`)
+    /// for every call it will make, apart from the rules it knowingly
+    /// breaks without memory-safety consequences (the unbudgeted baseline
+    /// omits the fuel checks, so it must only be called with inputs for
+    /// which it terminates): in practice, only for an object that kplc
+    /// just produced in the same process from known source.
+    pub unsafe fn load_unverified(bytes: &[u8]) -> Result<Instance, LoadError> {
         Instance::load_checked(bytes, false)
     }
 
@@ -461,20 +590,13 @@ impl Instance {
             .map(|&i| table[i as usize].func as usize as u64)
             .collect();
         let layout = obj.layout();
-        let code = CodeMap::new(
-            |img| {
-                kpl_runtime_core::write_image(&obj, &slots, img)
-                    .map_err(|e| LoadError::Link(e.to_string()))
-            },
-            layout.image_len as usize,
-        )?;
+        let image = ImageMap::new(&obj, &slots)?;
         let mut data = DataMap::new(layout.data_size as usize)?;
         kpl_runtime_core::write_data(&obj, data.bytes_mut())
             .map_err(|e| LoadError::Link(e.to_string()))?;
-        // SAFETY: rodata lies inside the mapping (the layout is checked by the parser).
-        let rodata = unsafe { code.ptr().add(layout.rodata_offset as usize) };
         let host = Box::new(HostState {
-            rodata,
+            // RODATA is at the start of the read-only part.
+            rodata: image.ro.cast_const(),
             rodata_len: layout.rodata_len as usize,
             rng: 0x9E37_79B9_7F4A_7C15,
             log_budget: 1000,
@@ -485,22 +607,23 @@ impl Instance {
             .exports()
             .map(|e| ExportInfo {
                 name: e.name.to_string(),
-                code_offset: e.code_offset,
                 params: e.signature.params().to_vec(),
                 ret: e.signature.ret,
             })
             .collect();
+        let entries = obj.exports().map(|e| e.code_offset).collect();
         let sites = obj.trap_sites().map(|t| (t.kind, t.code_offset)).collect();
         let locations = obj
             .source_map()
             .map(|l| (l.code_offset, l.line, l.col))
             .collect();
         Ok(Instance {
-            image_len: layout.image_len as usize,
-            code,
+            id: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
+            image,
             data,
             sites,
             exports,
+            entries,
             locations,
             source_file: obj.source_file().to_string(),
             slices_in_use: 0,
@@ -513,8 +636,7 @@ impl Instance {
                 slice_bytes: [0; 8],
                 slice_writable: [0; 8],
                 fuel_left: 0,
-                stop: 0,
-                _pad: [0; 0x4F],
+                _reserved: [0; 0x50],
                 len_r: [[0; 8]; 4],
                 len_w: [[0; 8]; 4],
             }),
@@ -522,8 +644,34 @@ impl Instance {
         })
     }
 
+    /// Names and signatures of the exports, sorted by name.
     pub fn exports(&self) -> &[ExportInfo] {
         &self.exports
+    }
+
+    /// The handle to call export `name` with, if the plugin has one.
+    pub fn export(&self, name: &str) -> Option<Export> {
+        let index = self.exports.iter().position(|e| e.name == name)?;
+        Some(Export {
+            instance: self.id,
+            index: u32::try_from(index).ok()?,
+        })
+    }
+
+    /// Name and signature of `export`, if it is a handle of this instance.
+    pub fn export_info(&self, export: Export) -> Option<&ExportInfo> {
+        if export.instance != self.id {
+            return None;
+        }
+        self.exports.get(export.index as usize)
+    }
+
+    /// Addresses of the code part (mapped read+execute) and of the
+    /// read-only part (RODATA and import slots, mapped read-only), each in
+    /// whole pages between guard pages: for tests and inspection.
+    pub fn image_parts(&self) -> (Range<usize>, Range<usize>) {
+        let (code, ro) = (self.image.code as usize, self.image.ro as usize);
+        (code..code + self.image.code_len, ro..ro + self.image.ro_len)
     }
 
     pub fn source_file(&self) -> &str {
@@ -540,17 +688,52 @@ impl Instance {
         (line != 0).then_some((line, col))
     }
 
-    /// Invokes the function at `entry` (a code offset of an export).
+    /// The entry offset and signature of `export`, checking that it is a
+    /// handle of this instance and that `given` arguments are what it takes.
+    fn resolve(&self, export: Export, given: usize) -> Result<(u32, &ExportInfo), CallError> {
+        if export.instance != self.id {
+            return Err(CallError::ForeignExport);
+        }
+        let index = export.index as usize;
+        let (Some(&entry), Some(info)) = (self.entries.get(index), self.exports.get(index)) else {
+            return Err(CallError::ForeignExport);
+        };
+        if info.params.len() != given {
+            return Err(CallError::Arity {
+                expected: info.params.len(),
+                given,
+            });
+        }
+        Ok((entry, info))
+    }
+
     /// Calls an export that takes scalar arguments only (at most six):
     /// the invocation path without slice bookkeeping, as a hook calls a
-    /// plugin many times.
-    pub fn call_scalars(&mut self, entry: u32, args: &[u64], fuel: u64) -> Result<u64, Trap> {
+    /// plugin many times. Each argument must be the canonical 64-bit form
+    /// of a value of its parameter's type (zero-extended for unsigned
+    /// types and `bool` 0/1, sign-extended for signed ones).
+    pub fn call_scalars(
+        &mut self,
+        export: Export,
+        args: &[u64],
+        fuel: u64,
+    ) -> Result<u64, CallError> {
+        let (entry, info) = self.resolve(export, args.len())?;
         let mut regs = [0u64; 6];
-        for (r, a) in regs.iter_mut().zip(args) {
-            *r = *a;
+        for (index, ((r, a), p)) in regs.iter_mut().zip(args).zip(&info.params).enumerate() {
+            let ValType::Scalar(t) = *p else {
+                return Err(CallError::BadArgument {
+                    index,
+                    why: "a slice parameter (use `call`)",
+                });
+            };
+            *r = canonical(t, *a).ok_or(CallError::BadArgument {
+                index,
+                why: "value out of range of the parameter's type",
+            })?;
         }
         self.keep_slices(0);
-        self.enter(entry, &regs, fuel)
+        self.enter(entry, &regs, fuel).map_err(CallError::Trap)
     }
 
     /// Empties the slice slots from `used` on that the previous call filled
@@ -562,24 +745,30 @@ impl Instance {
         self.slices_in_use = used;
     }
 
-    /// Runs the trampoline with the context block prepared.
+    /// Runs the trampoline with the context block prepared. `entry` is the
+    /// code offset of one of this instance's exports (from `resolve`).
     #[inline]
     fn enter(&mut self, entry: u32, regs: &[u64; 6], fuel: u64) -> Result<u64, Trap> {
-        assert!((entry as usize) < self.image_len, "entry outside the image");
+        assert!(
+            (entry as usize) < self.image.code_len,
+            "entry outside the code"
+        );
         self.ctx.trap_site = u64::MAX;
         self.ctx.data_base = self.data.base() as u64;
         self.ctx.host = (&mut *self.host as *mut HostState) as u64;
-        // SAFETY: the image was produced for this ABI and is mapped R+X;
-        // `entry` is inside it (asserted above). The context
-        // block, data region and slices stay alive and unaliased for the
-        // duration of the call; the trampoline saves and restores every
-        // callee-saved register, and a trap returns through it.
+        // SAFETY: the code was verified against the sandbox rules when the
+        // instance was loaded (or the caller of the unsafe
+        // `load_unverified` vouched for it) and is mapped R+X; `entry` is
+        // the start of an export, so inside the code part (asserted above).
+        // The context block, data region and slices stay alive and
+        // unaliased for the duration of the call; the trampoline saves and
+        // restores every callee-saved register, and a trap returns through it.
         let result = unsafe {
             kpl_host_enter(
                 &mut *self.ctx,
                 self.data.base(),
                 fuel.max(1),
-                self.code.ptr().add(entry as usize),
+                self.image.code.add(entry as usize),
                 regs.as_ptr(),
             )
         };
@@ -607,7 +796,51 @@ impl Instance {
         }
     }
 
-    pub fn call(&mut self, entry: u32, args: &mut [Arg<'_>], fuel: u64) -> Result<u64, Trap> {
+    /// Calls `export` with `args`, which must match its parameters in
+    /// number and kind: [`Arg::Int`] (in canonical form, see
+    /// [`call_scalars`](Instance::call_scalars)) for a scalar,
+    /// [`Arg::Slice`] or [`Arg::SliceMut`] for `[]T` (handed in read-only
+    /// either way), [`Arg::SliceMut`] for `[]mut T`, with `elem_size` the
+    /// size of `T`. Nothing runs if they do not.
+    pub fn call(
+        &mut self,
+        export: Export,
+        args: &mut [Arg<'_>],
+        fuel: u64,
+    ) -> Result<u64, CallError> {
+        let (entry, info) = self.resolve(export, args.len())?;
+        // Checked before any context slot is touched.
+        for (index, (a, p)) in args.iter().zip(&info.params).enumerate() {
+            let bad = |why| Err(CallError::BadArgument { index, why });
+            match (a, *p) {
+                (Arg::Int(v), ValType::Scalar(t)) => {
+                    if canonical(t, *v).is_none() {
+                        return bad("value out of range of the parameter's type");
+                    }
+                }
+                (Arg::Slice { elem_size, .. }, ValType::Slice { elem, writable }) => {
+                    if writable {
+                        return bad("a read-only slice for a `[]mut` parameter");
+                    }
+                    if *elem_size != elem.size() as usize {
+                        return bad("element size differs from the parameter's");
+                    }
+                }
+                (Arg::SliceMut { elem_size, .. }, ValType::Slice { elem, .. }) => {
+                    if *elem_size != elem.size() as usize {
+                        return bad("element size differs from the parameter's");
+                    }
+                }
+                (Arg::Int(_), ValType::Slice { .. }) => return bad("an integer for a slice"),
+                (_, ValType::Scalar(_)) => return bad("a slice for a scalar parameter"),
+            }
+        }
+        let writable_params: [bool; 6] = std::array::from_fn(|k| {
+            matches!(
+                info.params.get(k),
+                Some(ValType::Slice { writable: true, .. })
+            )
+        });
         let mut regs = [0u64; 6];
         let mut handle = 0usize;
         for (k, a) in args.iter_mut().enumerate().take(6) {
@@ -617,11 +850,12 @@ impl Instance {
                     continue;
                 }
                 Arg::Slice { bytes, elem_size } => (bytes.as_ptr(), bytes.len(), *elem_size, false),
+                // A `[]T` parameter gets a writable slice read-only.
                 Arg::SliceMut { bytes, elem_size } => (
                     bytes.as_mut_ptr().cast_const(),
                     bytes.len(),
                     *elem_size,
-                    true,
+                    writable_params[k],
                 ),
             };
             // Whole elements only: a partial trailing element is not part of the slice.
@@ -631,11 +865,28 @@ impl Instance {
             handle += 1;
         }
         self.keep_slices(handle);
-        self.enter(entry, &regs, fuel)
+        self.enter(entry, &regs, fuel).map_err(CallError::Trap)
     }
 
     /// The plugin's writable data (statics), for tests and inspection.
     pub fn data(&self) -> &[u64] {
         self.data.words()
     }
+}
+
+/// `v` if it is the canonical 64-bit form of a value of type `t`
+/// (zero-extended for unsigned types, 0 or 1 for `bool`, sign-extended for
+/// signed types), as plugin code receives arguments.
+fn canonical(t: ScalarType, v: u64) -> Option<u64> {
+    let ok = match t {
+        ScalarType::Bool => v <= 1,
+        ScalarType::U8 => v <= u64::from(u8::MAX),
+        ScalarType::U16 => v <= u64::from(u16::MAX),
+        ScalarType::U32 => v <= u64::from(u32::MAX),
+        ScalarType::U64 | ScalarType::I64 => true,
+        ScalarType::I8 => i8::try_from(v as i64).is_ok(),
+        ScalarType::I16 => i16::try_from(v as i64).is_ok(),
+        ScalarType::I32 => i32::try_from(v as i64).is_ok(),
+    };
+    ok.then_some(v)
 }
