@@ -189,6 +189,14 @@ pub enum LinkError<'a> {
         /// Length given.
         got: usize,
     },
+    /// CODE cannot be placed apart from its read-only part: an instruction
+    /// with a RIP-relative operand cannot be relocated (see `write_code`).
+    Relocation {
+        /// Code offset of the instruction.
+        code_offset: u32,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for LinkError<'_> {
@@ -218,6 +226,10 @@ impl fmt::Display for LinkError<'_> {
             LinkError::BufferTooSmall { what, needed, got } => {
                 write!(f, "{what} buffer holds {got}, needs {needed}")
             }
+            LinkError::Relocation {
+                code_offset,
+                reason,
+            } => write!(f, "code offset {code_offset:#x}: cannot relocate: {reason}"),
         }
     }
 }

@@ -389,6 +389,14 @@ impl ImageLayout {
         // Cannot overflow: slots_offset + 8 * slot_count was computed checked.
         Some(self.slots_offset.wrapping_add(k.wrapping_mul(SLOT_LEN)))
     }
+
+    /// Length of the image's read-only part, `image_len − rodata_offset`:
+    /// RODATA, padding and the import slots, which a runtime maps apart
+    /// from the code and never executable (see `write_code`, `write_ro`).
+    pub const fn ro_len(&self) -> u32 {
+        // Cannot overflow: image_len >= rodata_offset by construction.
+        self.image_len.saturating_sub(self.rodata_offset)
+    }
 }
 
 /// The image layout rule of format v1. The code generator calls it with the

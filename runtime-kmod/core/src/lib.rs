@@ -13,7 +13,8 @@
 //! let obj = Object::parse(bytes)?;                 // every offset checked
 //! link(&obj, HOST_IMPORTS, &mut resolution)?;      // slot -> host function index
 //! let l = obj.layout();                            // image_len, data_size, ...
-//! write_image(&obj, &slot_addresses, image)?;      // code | rodata | slots
+//! write_code(&obj, code_part, ro_addr - code_addr)?; // R+X: code, RIP operands moved
+//! write_ro(&obj, &slot_addresses, ro_part)?;        // R only: rodata | slots
 //! write_data(&obj, data)?;                         // statics
 //! // on a trap at site k: obj.trap_site(k), obj.location_of(site.code_offset)
 //! ```
@@ -45,5 +46,5 @@ pub use error::{LinkError, LoadError, LoadErrorKind};
 pub use format::{
     ImageLayout, ScalarType, SectionKind, TrapKind, ValType, image_layout, is_identifier, xxh64,
 };
-pub use link::{HostImport, link, write_data, write_image};
+pub use link::{HostImport, link, write_code, write_data, write_image, write_ro};
 pub use object::{Export, Function, Import, Object, Signature, SourceLoc, TrapSite};
