@@ -23,9 +23,9 @@
  *  - Budget: fuel in r13 (decremented on every loop back-edge); a time
  *    budget is turned into fuel with the calibrated speed of the cheapest
  *    possible loop. A per-CPU hrtimer watchdog (kpl_wd_tick) does not
- *    rely on fuel or on the verifier: it unwinds an invocation past its
- *    deadline from the interrupt itself (see kpl_wd_stop and
- *    book/src/runtime/kernel.md).
+ *    rely on fuel or on the verifier: it cuts the fuel of an invocation
+ *    past its deadline and, if that does not stop it, unwinds it from the
+ *    interrupt itself (see kpl_wd_check and book/src/runtime/kernel.md).
  */
 #include <linux/module.h>
 #include <linux/kernel.h>
@@ -464,7 +464,7 @@ static void kpl_set_slice(struct kpl_ctx *c, unsigned int h, void *ptr, u64 byte
 struct kpl_result {
 	u64 value, duration_ns, fuel, fuel_left;
 	bool trapped;
-	bool watchdog;		/* the watchdog stopped it, at stop_offset */
+	bool watchdog;		/* the watchdog unwound it, at stop_offset */
 	u32 stop_offset;
 	u64 site;
 };
@@ -481,12 +481,21 @@ struct kpl_result {
  * or a hook (KPL_WD_HOOK slot) -- is recorded in this CPU's kpl_wd before
  * it enters the plugin. A tick that finds the innermost live invocation
  * past its deadline, with the interrupted instruction inside that
- * plugin's code, ends the invocation from the interrupt (kpl_wd_stop):
- * the interrupted registers are rewritten so that the return from the
- * interrupt lands in kpl_enter just after its call into the plugin, with
- * the stack as after that call returned, and trap_site says "stopped by
- * the watchdog". Nothing of this reads the plugin's code, its stack or
- * the register values it left: only the kernel-private record.
+ * plugin's code, acts in two steps (kpl_wd_check):
+ *
+ *  1. it sets the interrupted fuel register to 1, so verified code traps
+ *     (Budget) at its next loop back-edge, exactly as running out of fuel
+ *     -- a precise trap site, and code without a loop simply returns;
+ *  2. if a later tick, at least KPL_WD_GRACE_NS past the deadline, finds
+ *     the plugin still running its own code -- fuel did not stop it, so
+ *     the code is not what the verifier proved -- or if the plugin's
+ *     reserved registers have changed, it ends the invocation from the
+ *     interrupt (kpl_wd_unwind): the interrupted registers are rewritten
+ *     so that the return from the interrupt lands in kpl_enter just after
+ *     its call into the plugin, with the stack as after that call
+ *     returned, and trap_site says "stopped by the watchdog". This reads
+ *     nothing of the plugin's code, its stack or the registers it left:
+ *     only the kernel-private record.
  *
  * Why "innermost" is the interrupted one: a test run executes with
  * preemption disabled and a hook with BH disabled, so on one CPU at most
@@ -498,6 +507,7 @@ struct kpl_result {
  * an import call is never cut short.
  */
 #define KPL_WD_TICK_NS (250 * NSEC_PER_USEC)
+#define KPL_WD_GRACE_NS KPL_WD_TICK_NS
 
 enum kpl_wd_slot { KPL_WD_RUN, KPL_WD_HOOK, KPL_WD_SLOTS };
 
@@ -508,8 +518,9 @@ struct kpl_wd_rec {
 	unsigned long data;		/* its statics: the r14 it runs with */
 	u64 deadline;			/* ktime_get_ns() */
 	u64 saved_rsp;			/* written by kpl_enter before the call */
-	u32 stop_offset;		/* where the watchdog stopped it */
-	bool stopped;
+	u32 stop_offset;		/* where the watchdog unwound it */
+	bool fuel_cut;			/* step 1 done */
+	bool unwound;			/* step 2 done */
 };
 
 struct kpl_wd {
@@ -520,40 +531,18 @@ struct kpl_wd {
 };
 
 static DEFINE_PER_CPU(struct kpl_wd, kpl_wd);
-/* Invocations the watchdog stopped, per slot; sandbox failures it found. */
-static atomic64_t kpl_wd_stops[KPL_WD_SLOTS], kpl_wd_broken;
+/* Invocations the watchdog acted on, per slot; of those, unwound from the
+ * interrupt; sandbox failures it found. For /proc/kpl. */
+static atomic64_t kpl_wd_stops[KPL_WD_SLOTS], kpl_wd_unwinds, kpl_wd_broken;
 
-/*
- * Ends the invocation `rec` if the interrupt came from its plugin's code.
- * Hard interrupt context, on the invocation's CPU.
- */
-static void kpl_wd_stop(struct kpl_wd_rec *rec, enum kpl_wd_slot slot)
+/* Step 2: ends the invocation `rec` interrupted in its code at `regs`. */
+static void kpl_wd_unwind(struct kpl_wd_rec *rec, struct pt_regs *regs)
 {
-	struct pt_regs *regs = get_irq_regs();
 	struct kpl_ctx *ctx = rec->ctx;
 
-	if (!regs || user_mode(regs) || regs->ip < rec->code ||
-	    regs->ip >= rec->code_end)
-		return;		/* not in the plugin's code: the next tick */
-	/*
-	 * Verified code never writes r15 (context block) or r14 (statics).
-	 * If they changed, the sandbox has already failed: the code runs
-	 * outside the rules the verifier proved. We stop it all the same --
-	 * the unwind below uses only the kernel-private record, so it is as
-	 * sound as for a well-behaved plugin, and leaving hostile code
-	 * running in ring 0 is never the safer choice -- then refuse every
-	 * further invocation of the plugin and say so loudly. (See
-	 * book/src/runtime/kernel.md, "The watchdog".)
-	 */
-	if (regs->r15 != (unsigned long)ctx || regs->r14 != rec->data) {
-		WRITE_ONCE(rec->plugin->poisoned, true);
-		atomic64_inc(&kpl_wd_broken);
-		pr_crit_ratelimited("kpl: plugin %u (%s) ran with its reserved registers changed: sandbox failure; stopped and disabled\n",
-				    rec->plugin->id, rec->plugin->name);
-	}
 	WRITE_ONCE(ctx->trap_site, KPL_SITE_WATCHDOG);
 	rec->stop_offset = (u32)(regs->ip - rec->code);
-	WRITE_ONCE(rec->stopped, true);
+	WRITE_ONCE(rec->unwound, true);
 	/* Resume as if the plugin had returned to kpl_enter right now. */
 	regs->ip = (unsigned long)kpl_enter_resume;
 	regs->sp = rec->saved_rsp + 8;
@@ -562,7 +551,50 @@ static void kpl_wd_stop(struct kpl_wd_rec *rec, enum kpl_wd_slot slot)
 	/* The kernel runs with DF and AC clear; verified code cannot set
 	 * them, hostile code might have. */
 	regs->flags &= ~(X86_EFLAGS_DF | X86_EFLAGS_AC);
-	atomic64_inc(&kpl_wd_stops[slot]);
+	atomic64_inc(&kpl_wd_unwinds);
+}
+
+/*
+ * The invocation `rec` is past its deadline (`now`): stop it if the
+ * interrupt came from its plugin's code. Hard interrupt context, on the
+ * invocation's CPU.
+ */
+static void kpl_wd_check(struct kpl_wd_rec *rec, enum kpl_wd_slot slot, u64 now)
+{
+	struct pt_regs *regs = get_irq_regs();
+
+	if (!regs || user_mode(regs) || regs->ip < rec->code ||
+	    regs->ip >= rec->code_end || !rec->saved_rsp)
+		return;		/* not in the plugin's code: the next tick */
+	if (!rec->fuel_cut)
+		atomic64_inc(&kpl_wd_stops[slot]);
+	/*
+	 * Verified code never writes r15 (context block) or r14 (statics).
+	 * If they changed, the sandbox has already failed: the code runs
+	 * outside the rules the verifier proved. We stop it at once all the
+	 * same -- the unwind uses only the kernel-private record, so it is as
+	 * sound as for a well-behaved plugin, and leaving hostile code
+	 * running in ring 0 is never the safer choice -- then refuse every
+	 * further invocation of the plugin and say so loudly. (See
+	 * book/src/runtime/kernel.md, "The watchdog".)
+	 */
+	if (regs->r15 != (unsigned long)rec->ctx || regs->r14 != rec->data) {
+		WRITE_ONCE(rec->plugin->poisoned, true);
+		atomic64_inc(&kpl_wd_broken);
+		pr_crit_ratelimited("kpl: plugin %u (%s) ran with its reserved registers changed: sandbox failure; stopped and disabled\n",
+				    rec->plugin->id, rec->plugin->name);
+		kpl_wd_unwind(rec, regs);
+		return;
+	}
+	if (!rec->fuel_cut) {
+		/* Step 1: verified code traps at its next back-edge. */
+		regs->r13 = 1;
+		rec->fuel_cut = true;
+		return;
+	}
+	/* Step 2, on a later tick: fuel did not stop it. */
+	if (now >= rec->deadline + KPL_WD_GRACE_NS)
+		kpl_wd_unwind(rec, regs);
 }
 
 static enum hrtimer_restart kpl_wd_tick(struct hrtimer *t)
@@ -586,8 +618,12 @@ static enum hrtimer_restart kpl_wd_tick(struct hrtimer *t)
 			break;
 		}
 	}
-	if (rec && ktime_get_ns() >= READ_ONCE(rec->deadline))
-		kpl_wd_stop(rec, slot);
+	if (rec) {
+		u64 now = ktime_get_ns();
+
+		if (now >= READ_ONCE(rec->deadline))
+			kpl_wd_check(rec, slot, now);
+	}
 	if (rec || w->used) {
 		w->used = false;
 		hrtimer_forward_now(t, ns_to_ktime(KPL_WD_TICK_NS));
@@ -639,7 +675,8 @@ static void kpl_invoke(struct kpl_plugin *p, u32 code_offset, struct kpl_frame *
 	rec->code = (unsigned long)p->code;
 	rec->code_end = rec->code + p->code_len;
 	rec->data = (unsigned long)p->data;
-	rec->stopped = false;
+	rec->fuel_cut = false;
+	rec->unwound = false;
 	rec->saved_rsp = 0;
 	t0 = ktime_get_ns();
 	rec->deadline = t0 + budget_ns;
@@ -656,7 +693,7 @@ static void kpl_invoke(struct kpl_plugin *p, u32 code_offset, struct kpl_frame *
 	r->duration_ns = ktime_get_ns() - t0;
 	r->fuel_left = f->ctx.fuel_left;
 	r->site = READ_ONCE(f->ctx.trap_site);
-	r->watchdog = READ_ONCE(rec->stopped);
+	r->watchdog = READ_ONCE(rec->unwound);
 	r->stop_offset = rec->stop_offset;
 	r->trapped = r->watchdog || r->site != U64_MAX;
 	atomic64_inc(&p->invocations);
@@ -1195,9 +1232,10 @@ static int kpl_proc_show(struct seq_file *m, void *v)
 	char *text = kvzalloc(4096, GFP_KERNEL);
 
 	seq_printf(m, "fuel_per_ms %llu\n", kpl_fuel_for(1000000));
-	seq_printf(m, "watchdog_stops run %lld hook %lld sandbox_failures %lld\n",
+	seq_printf(m, "watchdog_stops run %lld hook %lld unwinds %lld sandbox_failures %lld\n",
 		   (s64)atomic64_read(&kpl_wd_stops[KPL_WD_RUN]),
 		   (s64)atomic64_read(&kpl_wd_stops[KPL_WD_HOOK]),
+		   (s64)atomic64_read(&kpl_wd_unwinds),
 		   (s64)atomic64_read(&kpl_wd_broken));
 #ifdef KPL_TESTING
 	seq_puts(m, "test_build unverified_loads\n");

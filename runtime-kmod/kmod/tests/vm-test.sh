@@ -164,20 +164,21 @@ rogue_run() { # ENTRY BUDGET_NS DESC
     t1=$(now_ms)
     cat /tmp/rogue.err
     ns=$(sed -n 's/.*trap: Budget at line [0-9]*, column [0-9]* (after \([0-9]*\) ns).*/\1/p' /tmp/rogue.err)
-    lim=$(($2 / 1000000 * 3 + 2))
-    if [ "$rc" = 3 ] && [ -n "$ns" ] && [ "$ns" -lt $(($2 * 3)) ] && [ $((t1 - t0)) -lt $((lim + 1000)) ]; then
+    # 3 x the budget + 2 ms: the emulated CPU stalls when the host is busy.
+    lim=$(($2 * 3 + 2000000))
+    if [ "$rc" = 3 ] && [ -n "$ns" ] && [ "$ns" -lt "$lim" ] && [ $((t1 - t0)) -lt $((lim / 1000000 + 1500)) ]; then
         ok "$3 stopped by the watchdog (Budget) within its $(($2 / 1000)) us budget: $ns ns, $((t1 - t0)) ms wall"
     else
         bad "$3 with a $2 ns budget: rc $rc, $ns ns, $((t1 - t0)) ms wall"
     fi
 }
-before=$(awk '/^watchdog_stops/ { print $3 }' /proc/kpl)
+before=$(awk '/^watchdog_stops/ { print $7 }' /proc/kpl)
 rogue_run no_check 1000000 "a loop with no fuel check"
 rogue_run refuel 1000000 "a loop whose fuel check is bypassed (r13 refilled)"
 rogue_run no_check 300000000 "a loop with no fuel check (300 ms)"
-after=$(awk '/^watchdog_stops/ { print $3 }' /proc/kpl)
+after=$(awk '/^watchdog_stops/ { print $7 }' /proc/kpl)
 grep watchdog_stops /proc/kpl
-t "the watchdog counted the three stops" test $((after - before)) -ge 3
+t "the watchdog unwound all three from the interrupt" test $((after - before)) -ge 3
 t "VM responsive after the rogue loops" sh -c "echo alive | grep -q alive"
 t "the rogue plugin still runs (not disabled)" sh -c "kplc kernel run $rg --entry no_check --budget-ns 1000000 2>&1 | grep -q 'trap: Budget'"
 # Two at once on two CPUs.
@@ -200,7 +201,7 @@ t "rogue filter: every packet stopped" test $((af - b4)) -ge 20
 avg=$(awk '$2 == "rogue_filter" && $10 > 0 { printf "%d", $14 / $10 }' /proc/kpl)
 grep -E "^[0-9]+ rogue_filter " /proc/kpl
 grep watchdog_stops /proc/kpl
-t "the hook watchdog stopped them" sh -c "awk '/^watchdog_stops/ { exit !(\$5 >= 20) }' /proc/kpl"
+t "the hook watchdog stopped and unwound them" sh -c "awk '/^watchdog_stops/ { exit !(\$5 >= 20 && \$7 >= 20) }' /proc/kpl"
 if [ -n "$avg" ] && [ "$avg" -lt 5000000 ]; then
     ok "rogue filter stopped by the 1 ms hook budget: $avg ns per invocation on average"
 else
@@ -215,7 +216,7 @@ kplc kernel run "$rc" --entry clobber --budget-ns 1000000 2>/tmp/clobber.err
 cat /tmp/clobber.err
 t "a loop that overwrote r15 is stopped too" grep -q "trap: Budget" /tmp/clobber.err
 grep watchdog_stops /proc/kpl
-t "the watchdog reports the sandbox failure" sh -c "awk '/^watchdog_stops/ { exit !(\$7 >= 1) }' /proc/kpl"
+t "the watchdog reports the sandbox failure" sh -c "awk '/^watchdog_stops/ { exit !(\$9 >= 1) }' /proc/kpl"
 t "the plugin is disabled: RUN refused (EIO)" sh -c "kplc kernel run $rc --entry no_check 2>&1 | grep -q 'Input/output error'"
 t "the disabled plugin unloads" kplc kernel unload "$rc"
 t "VM responsive after the sandbox failure" sh -c "echo alive | grep -q alive"
