@@ -53,6 +53,7 @@
 #include <linux/hrtimer.h>
 #include <linux/panic.h>
 #include <asm/processor-flags.h>
+#include <asm/hardirq.h>
 #include "kpl_internal.h"
 #ifdef KPL_TESTING
 #include "kpl_testing.h"
@@ -486,9 +487,10 @@ struct kpl_result {
  *  1. it sets the interrupted fuel register to 1, so verified code traps
  *     (Budget) at its next loop back-edge, exactly as running out of fuel
  *     -- a precise trap site, and code without a loop simply returns;
- *  2. if a later tick, at least KPL_WD_GRACE_NS past the deadline, finds
- *     the plugin still running its own code -- fuel did not stop it, so
- *     the code is not what the verifier proved -- or if the plugin's
+ *  2. if two later timer interrupts, at least KPL_WD_GRACE_NS past the
+ *     deadline, find the plugin still running its own code -- fuel did
+ *     not stop it, so the code is not what the verifier proved -- or if
+ *     the plugin's
  *     reserved registers have changed, it ends the invocation from the
  *     interrupt (kpl_wd_unwind): the interrupted registers are rewritten
  *     so that the return from the interrupt lands in kpl_enter just after
@@ -519,6 +521,8 @@ struct kpl_wd_rec {
 	u64 deadline;			/* ktime_get_ns() */
 	u64 saved_rsp;			/* written by kpl_enter before the call */
 	u32 stop_offset;		/* where the watchdog unwound it */
+	u32 last_irq;			/* timer interrupt count at the last check */
+	u8 irqs_after, ticks_after;	/* in its code since step 1 */
 	bool fuel_cut;			/* step 1 done */
 	bool unwound;			/* step 2 done */
 };
@@ -562,6 +566,7 @@ static void kpl_wd_unwind(struct kpl_wd_rec *rec, struct pt_regs *regs)
 static void kpl_wd_check(struct kpl_wd_rec *rec, enum kpl_wd_slot slot, u64 now)
 {
 	struct pt_regs *regs = get_irq_regs();
+	u32 irq = this_cpu_read(irq_stat.apic_timer_irqs);
 
 	if (!regs || user_mode(regs) || regs->ip < rec->code ||
 	    regs->ip >= rec->code_end || !rec->saved_rsp)
@@ -590,10 +595,23 @@ static void kpl_wd_check(struct kpl_wd_rec *rec, enum kpl_wd_slot slot, u64 now)
 		/* Step 1: verified code traps at its next back-edge. */
 		regs->r13 = 1;
 		rec->fuel_cut = true;
+		rec->last_irq = irq;
 		return;
 	}
-	/* Step 2, on a later tick: fuel did not stop it. */
-	if (now >= rec->deadline + KPL_WD_GRACE_NS)
+	/*
+	 * Step 2: fuel did not stop it. Counted in distinct timer interrupts
+	 * (hrtimer_interrupt may run this timer again within one interrupt
+	 * when the CPU was stalled, with no plugin instruction executed in
+	 * between); after 8 ticks regardless, should the count not move.
+	 */
+	if (rec->ticks_after < U8_MAX)
+		rec->ticks_after++;
+	if (irq != rec->last_irq && rec->irqs_after < U8_MAX) {
+		rec->irqs_after++;
+		rec->last_irq = irq;
+	}
+	if (now >= rec->deadline + KPL_WD_GRACE_NS &&
+	    (rec->irqs_after >= 2 || rec->ticks_after >= 8))
 		kpl_wd_unwind(rec, regs);
 }
 
@@ -677,6 +695,8 @@ static void kpl_invoke(struct kpl_plugin *p, u32 code_offset, struct kpl_frame *
 	rec->data = (unsigned long)p->data;
 	rec->fuel_cut = false;
 	rec->unwound = false;
+	rec->irqs_after = 0;
+	rec->ticks_after = 0;
 	rec->saved_rsp = 0;
 	t0 = ktime_get_ns();
 	rec->deadline = t0 + budget_ns;
