@@ -6,7 +6,7 @@
  * verifier. The kernel test uses it to load objects that a sound verifier
  * refuses -- loops that ignore their fuel -- and to check that the
  * watchdog stops them anyway. Such a module taints the kernel (TAINT_TEST)
- * and says so in `modinfo -F kpl_testing` and in /proc/kpl.
+ * and says so in its .modinfo (kpl_testing=) and in /proc/kpl.
  *
  * Shared by kpl_main.c and tests/kpl-test-load.c.
  */
