@@ -487,10 +487,10 @@ struct kpl_result {
  *  1. it sets the interrupted fuel register to 1, so verified code traps
  *     (Budget) at its next loop back-edge, exactly as running out of fuel
  *     -- a precise trap site, and code without a loop simply returns;
- *  2. if two later timer interrupts, at least KPL_WD_GRACE_NS past the
- *     deadline, find the plugin still running its own code -- fuel did
- *     not stop it, so the code is not what the verifier proved -- or if
- *     the plugin's
+ *  2. if two later timer interrupts (with the CPU able to run the plugin
+ *     in between), at least KPL_WD_GRACE_NS past the deadline, find the
+ *     plugin still running its own code -- fuel did not stop it, so the
+ *     code is not what the verifier proved -- or if the plugin's
  *     reserved registers have changed, it ends the invocation from the
  *     interrupt (kpl_wd_unwind): the interrupted registers are rewritten
  *     so that the return from the interrupt lands in kpl_enter just after
@@ -521,8 +521,10 @@ struct kpl_wd_rec {
 	u64 deadline;			/* ktime_get_ns() */
 	u64 saved_rsp;			/* written by kpl_enter before the call */
 	u32 stop_offset;		/* where the watchdog unwound it */
+	u64 budget;			/* ns */
+	u64 last_end;			/* ktime_get_ns() at the end of the last check */
 	u32 last_irq;			/* timer interrupt count at the last check */
-	u8 irqs_after, ticks_after;	/* in its code since step 1 */
+	u32 progress;			/* checks since step 1 it could have run between */
 	bool fuel_cut;			/* step 1 done */
 	bool unwound;			/* step 2 done */
 };
@@ -595,24 +597,28 @@ static void kpl_wd_check(struct kpl_wd_rec *rec, enum kpl_wd_slot slot, u64 now)
 		/* Step 1: verified code traps at its next back-edge. */
 		regs->r13 = 1;
 		rec->fuel_cut = true;
-		rec->last_irq = irq;
-		return;
+	} else {
+		/*
+		 * Step 2: fuel did not stop it. Only checks the plugin could
+		 * have run before count: a new timer interrupt (hrtimer_interrupt
+		 * may run this timer again within one interrupt) coming at least
+		 * a quarter tick after the last check ended (a stalled CPU --
+		 * a vCPU its host did not run -- takes the next interrupt right
+		 * after the last one, before any plugin instruction). Past the
+		 * deadline by the budget again (+10 ms), it is over budget
+		 * whatever the reason.
+		 */
+		if (irq != rec->last_irq &&
+		    now - rec->last_end >= KPL_WD_TICK_NS / 4)
+			rec->progress++;
+		if ((rec->progress >= 2 && now >= rec->deadline + KPL_WD_GRACE_NS) ||
+		    now >= rec->deadline + rec->budget + 10 * NSEC_PER_MSEC) {
+			kpl_wd_unwind(rec, regs);
+			return;
+		}
 	}
-	/*
-	 * Step 2: fuel did not stop it. Counted in distinct timer interrupts
-	 * (hrtimer_interrupt may run this timer again within one interrupt
-	 * when the CPU was stalled, with no plugin instruction executed in
-	 * between); after 8 ticks regardless, should the count not move.
-	 */
-	if (rec->ticks_after < U8_MAX)
-		rec->ticks_after++;
-	if (irq != rec->last_irq && rec->irqs_after < U8_MAX) {
-		rec->irqs_after++;
-		rec->last_irq = irq;
-	}
-	if (now >= rec->deadline + KPL_WD_GRACE_NS &&
-	    (rec->irqs_after >= 2 || rec->ticks_after >= 8))
-		kpl_wd_unwind(rec, regs);
+	rec->last_irq = irq;
+	rec->last_end = ktime_get_ns();
 }
 
 static enum hrtimer_restart kpl_wd_tick(struct hrtimer *t)
@@ -695,8 +701,8 @@ static void kpl_invoke(struct kpl_plugin *p, u32 code_offset, struct kpl_frame *
 	rec->data = (unsigned long)p->data;
 	rec->fuel_cut = false;
 	rec->unwound = false;
-	rec->irqs_after = 0;
-	rec->ticks_after = 0;
+	rec->progress = 0;
+	rec->budget = budget_ns;
 	rec->saved_rsp = 0;
 	t0 = ktime_get_ns();
 	rec->deadline = t0 + budget_ns;
