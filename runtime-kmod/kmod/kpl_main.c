@@ -487,7 +487,7 @@ struct kpl_result {
  *  1. it sets the interrupted fuel register to 1, so verified code traps
  *     (Budget) at its next loop back-edge, exactly as running out of fuel
  *     -- a precise trap site, and code without a loop simply returns;
- *  2. if two later timer interrupts (with the CPU able to run the plugin
+ *  2. if three later timer interrupts (with the CPU able to run the plugin
  *     in between), at least KPL_WD_GRACE_NS past the deadline, find the
  *     plugin still running its own code -- fuel did not stop it, so the
  *     code is not what the verifier proved -- or if the plugin's
@@ -510,6 +510,8 @@ struct kpl_result {
  */
 #define KPL_WD_TICK_NS (250 * NSEC_PER_USEC)
 #define KPL_WD_GRACE_NS KPL_WD_TICK_NS
+/* Checks (after the fuel cut) that find the plugin still in its code. */
+#define KPL_WD_UNWIND_AFTER 3
 
 enum kpl_wd_slot { KPL_WD_RUN, KPL_WD_HOOK, KPL_WD_SLOTS };
 
@@ -611,7 +613,8 @@ static void kpl_wd_check(struct kpl_wd_rec *rec, enum kpl_wd_slot slot, u64 now)
 		if (irq != rec->last_irq &&
 		    now - rec->last_end >= KPL_WD_TICK_NS / 4)
 			rec->progress++;
-		if ((rec->progress >= 2 && now >= rec->deadline + KPL_WD_GRACE_NS) ||
+		if ((rec->progress >= KPL_WD_UNWIND_AFTER &&
+		     now >= rec->deadline + KPL_WD_GRACE_NS) ||
 		    now >= rec->deadline + rec->budget + 10 * NSEC_PER_MSEC) {
 			kpl_wd_unwind(rec, regs);
 			return;
