@@ -512,6 +512,13 @@ struct kpl_result {
 #define KPL_WD_GRACE_NS KPL_WD_TICK_NS
 /* Checks (after the fuel cut) that find the plugin still in its code. */
 #define KPL_WD_UNWIND_AFTER 3
+/*
+ * Past its deadline by this much, an invocation still in its code is
+ * unwound without counting checks: far beyond any stall of a well-behaved
+ * plugin, and below the soft-lockup detector's 20 s.
+ */
+#define KPL_WD_LAST_RESORT(budget) \
+	(min_t(u64, 4 * (budget), 10 * NSEC_PER_SEC) + 100 * NSEC_PER_MSEC)
 
 enum kpl_wd_slot { KPL_WD_RUN, KPL_WD_HOOK, KPL_WD_SLOTS };
 
@@ -606,16 +613,15 @@ static void kpl_wd_check(struct kpl_wd_rec *rec, enum kpl_wd_slot slot, u64 now)
 		 * may run this timer again within one interrupt) coming at least
 		 * a quarter tick after the last check ended (a stalled CPU --
 		 * a vCPU its host did not run -- takes the next interrupt right
-		 * after the last one, before any plugin instruction). Past the
-		 * deadline by the budget again (+10 ms), it is over budget
-		 * whatever the reason.
+		 * after the last one, before any plugin instruction). Should
+		 * that never count, KPL_WD_LAST_RESORT still ends it.
 		 */
 		if (irq != rec->last_irq &&
 		    now - rec->last_end >= KPL_WD_TICK_NS / 4)
 			rec->progress++;
 		if ((rec->progress >= KPL_WD_UNWIND_AFTER &&
 		     now >= rec->deadline + KPL_WD_GRACE_NS) ||
-		    now >= rec->deadline + rec->budget + 10 * NSEC_PER_MSEC) {
+		    now >= rec->deadline + KPL_WD_LAST_RESORT(rec->budget)) {
 			kpl_wd_unwind(rec, regs);
 			return;
 		}
