@@ -487,7 +487,7 @@ struct kpl_result {
  *  1. it sets the interrupted fuel register to 1, so verified code traps
  *     (Budget) at its next loop back-edge, exactly as running out of fuel
  *     -- a precise trap site, and code without a loop simply returns;
- *  2. if three later timer interrupts (with the CPU able to run the plugin
+ *  2. if four later timer interrupts (with the CPU able to run the plugin
  *     in between), at least KPL_WD_GRACE_NS past the deadline, find the
  *     plugin still running its own code -- fuel did not stop it, so the
  *     code is not what the verifier proved -- or if the plugin's
@@ -511,7 +511,7 @@ struct kpl_result {
 #define KPL_WD_TICK_NS (250 * NSEC_PER_USEC)
 #define KPL_WD_GRACE_NS KPL_WD_TICK_NS
 /* Checks (after the fuel cut) that find the plugin still in its code. */
-#define KPL_WD_UNWIND_AFTER 3
+#define KPL_WD_UNWIND_AFTER 4
 /*
  * Past its deadline by this much, an invocation still in its code is
  * unwound without counting checks: far beyond any stall of a well-behaved
