@@ -11,6 +11,10 @@
 # and rust-web-src (apt-get install linux-headers-$(uname -r) rustc-web
 # cargo-web rust-web-src). Prints the path of the module.
 set -euo pipefail
+# Never a test build: KPL_TESTING=1 adds an ioctl that loads objects
+# without verification (runtime-kmod/kmod/kpl_testing.h), for
+# scripts/kernel-test.sh only.
+unset KPL_TESTING
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=$ROOT/target/kernel
@@ -47,5 +51,13 @@ rm -rf "$OUT/kmod"
 mkdir -p "$OUT/kmod"
 cp -r runtime-kmod/kmod/Kbuild runtime-kmod/kmod/Makefile runtime-kmod/kmod/*.c \
     runtime-kmod/kmod/*.h runtime-kmod/kmod/*.S runtime-kmod/kmod/uapi "$OUT/kmod/"
-make -C "$KDIR" M="$OUT/kmod" KPL_CORE_OBJ="$OUT/kplcore.o" modules
+make -C "$KDIR" M="$OUT/kmod" KPL_CORE_OBJ="$OUT/kplcore.o" KPL_TESTING= modules
+# Belt and braces: refuse to hand out a module that can load unverified code.
+# (.modinfo holds "kpl_testing=..." in a test build; modinfo may be absent.)
+if grep -aq 'kpl_testing=' "$OUT/kmod/kpl.ko" ||
+    nm "$OUT/kmod/kpl.ko" | grep -q 'kpl_core_check_unverified'; then
+    rm -f "$OUT/kmod/kpl.ko"
+    echo "kernel-build: the module is a test build (unverified loads); refusing it" >&2
+    exit 1
+fi
 echo "$OUT/kmod/kpl.ko"

@@ -43,7 +43,7 @@ step "packages"
 kver() { apt-cache depends linux-headers-amd64 2>/dev/null | awk '/Depends: linux-headers-/{sub("linux-headers-","",$2); print $2; exit}'; }
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 if [ -z "${KPL_SKIP_INSTALL:-}" ]; then
-    base=(qemu-system-x86 busybox-static cpio rustc-web cargo-web rust-web-src)
+    base=(qemu-system-x86 busybox-static cpio rustc-web cargo-web rust-web-src python3 libc6-dev)
     need=()
     for p in "${base[@]}"; do installed "$p" || need+=("$p"); done
     updated=
@@ -89,22 +89,39 @@ host_failed=0
 hok() { host_passed=$((host_passed + 1)); echo "PASS: $*"; }
 hbad() { host_failed=$((host_failed + 1)); echo "FAIL: $*"; }
 
-step "Rust loader core for the kernel"
+step "the shipped build cannot load unverified code"
+# scripts/kernel-build.sh, even asked for a test build, must produce a
+# module without the test build's unverified-load ioctl.
+if KPL_TESTING=1 KPL_ALLOW_PANIC_PATH=1 scripts/kernel-build.sh "$KDIR" >"$OUT/shipped-build.log" 2>&1; then
+    if ! grep -aq 'kpl_testing=' "$OUT/kmod/kpl.ko" &&
+        ! nm "$OUT/kmod/kpl.ko" | grep -q kpl_core_check_unverified &&
+        ! grep -q KPL_TESTING "$OUT/kmod/.kpl_main.o.cmd"; then
+        hok "scripts/kernel-build.sh builds no unverified load, even with KPL_TESTING=1 set"
+    else
+        hbad "scripts/kernel-build.sh produced a test build"
+    fi
+else
+    cat "$OUT/shipped-build.log"
+    hbad "scripts/kernel-build.sh failed"
+fi
+
+step "Rust loader core for the kernel (test build)"
 # objtool-clean, only kernel exports referenced, no GOT relocations (or it fails).
-KPL_ALLOW_PANIC_PATH=1 KDIR=$KDIR OUT=$OUT runtime-kmod/kcore/build.sh || die "kcore build failed"
+# KPL_TESTING=1: with the unverified load the watchdog tests need.
+KPL_TESTING=1 KPL_ALLOW_PANIC_PATH=1 KDIR=$KDIR OUT=$OUT runtime-kmod/kcore/build.sh || die "kcore build failed"
 if [ -s "$OUT/kcore-panic-path" ]; then
     hbad "the loader core has a panic path (reaches the kernel's panic) in: $(tr '\n' ' ' <"$OUT/kcore-panic-path")"
 else
     hok "the loader core has no panic path (panic unreferenced)"
 fi
 
-step "kpl.ko"
+step "kpl.ko (test build)"
 # kbuild writes its outputs next to the sources: build a copy under target/.
 rm -rf "$OUT/kmod"
 mkdir -p "$OUT/kmod"
 cp -r runtime-kmod/kmod/Kbuild runtime-kmod/kmod/Makefile runtime-kmod/kmod/*.c \
     runtime-kmod/kmod/*.h runtime-kmod/kmod/*.S runtime-kmod/kmod/uapi "$OUT/kmod/"
-if ! make -C "$KDIR" M="$OUT/kmod" KPL_CORE_OBJ="$OUT/kplcore.o" modules >"$OUT/kbuild.log" 2>&1; then
+if ! make -C "$KDIR" M="$OUT/kmod" KPL_CORE_OBJ="$OUT/kplcore.o" KPL_TESTING=1 modules >"$OUT/kbuild.log" 2>&1; then
     cat "$OUT/kbuild.log"
     die "module build failed"
 fi
@@ -126,9 +143,14 @@ for ex in grayscale packet_filter checksum histogram rate_limiter; do
     cp "examples/$ex/cases.txt" "$T/$ex.cases"
 done
 cp examples/grayscale/sample.rgb "$T/"
-for p in spin udp_block imports; do
+for p in spin udp_block imports rogue; do
     "$KPLC" build "runtime-kmod/kmod/tests/$p.kpl" -o "$T/$p.kpo"
 done
+# Loops that ignore their fuel (refused by the verifier; loaded unverified).
+python3 runtime-kmod/kmod/tests/rogue.py "$T/rogue.kpo" "$T/rogue-loops.kpo" || die "cannot make the rogue objects"
+"$KPLC" verify "$T/rogue-loops.kpo" >/dev/null 2>&1 && die "the verifier accepts the rogue objects"
+gcc -static -O2 -Wall -Wextra -Werror -o "$OUT/initramfs/bin/kpl-test-load" \
+    runtime-kmod/kmod/tests/kpl-test-load.c || die "cannot build kpl-test-load"
 # Plugins compiled against other declarations than the kernel's: one with
 # another signature for cpu_id, one with an import the kernel lacks.
 mkdir -p "$OUT/other-imports"

@@ -5,6 +5,8 @@
 # runtime-kmod/README.md.
 #
 #   KDIR=/usr/src/linux-headers-X OUT=dir runtime-kmod/kcore/build.sh
+#   KPL_TESTING=1 ...   # test build: adds kpl_core_check_unverified
+#                       # (scripts/kernel-test.sh only; never shipped)
 #
 # Fails on any objtool complaint and if the object references `panic` (a
 # panic path survived) or any symbol the kernel does not export to modules.
@@ -41,9 +43,12 @@ done
 # Keep the old file (and cargo's cache) when nothing changed.
 if cmp -s "$spec.new" "$spec"; then rm "$spec.new"; else mv "$spec.new" "$spec"; fi
 
+features=
+[ "${KPL_TESTING:-}" = 1 ] && features="--features testing"
 VENDOR=$($RUSTC --print sysroot)/lib/rustlib/src/rust/library/vendor
+# shellcheck disable=SC2086
 CARGO_TARGET_DIR="$OUT/kcore-target" $CARGO build --quiet --release --offline --locked \
-    --manifest-path "$here/Cargo.toml" \
+    --manifest-path "$here/Cargo.toml" $features \
     --target "$spec" -Zjson-target-spec \
     -Zbuild-std=core,compiler_builtins \
     --config 'source.crates-io.replace-with="rustsrc"' \
@@ -56,7 +61,15 @@ CARGO_TARGET_DIR="$OUT/kcore-target" $CARGO build --quiet --release --offline --
 # packages"; it is applied to the build-std crate all the same.)
 A="$OUT/kcore-target/x86_64-kpl-kernel/release/libkplkcore.a"
 
-syms=$(sed -n 's/^pub unsafe extern "C" fn \(kpl_core_[a-z_]*\).*/\1/p' "$here/src/lib.rs")
+# The exported functions; those under #[cfg(feature = "testing")] only in a
+# test build.
+syms=$(awk -v testing="${KPL_TESTING:-}" '
+    /^#\[cfg\(feature = "testing"\)\]/ { t = 1; next }
+    /^pub unsafe extern "C" fn kpl_core_/ {
+        s = $0; sub(/^pub unsafe extern "C" fn /, "", s); sub(/[^a-z_].*/, "", s)
+        if (!t || testing == "1") print s
+    }
+    /^(pub |fn |unsafe fn |struct |impl |const )/ { t = 0 }' "$here/src/lib.rs")
 obj="$OUT/kplcore.o"
 # shellcheck disable=SC2046
 ld -r -o "$obj.tmp" $(for s in $syms; do printf -- '-u %s ' "$s"; done) "$A"
@@ -79,6 +92,10 @@ fi
 for s in $syms; do
     nm "$obj.tmp" | grep -q " T $s\$" || { echo "kcore: $s missing from the object" >&2; exit 1; }
 done
+if [ "${KPL_TESTING:-}" != 1 ] && nm "$obj.tmp" | grep -q 'kpl_core_check_unverified'; then
+    echo "kcore: a build without KPL_TESTING=1 contains the unverified load" >&2
+    exit 1
+fi
 undef=$(nm -u "$obj.tmp" | awk '{print $2}' | sort -u)
 rm -f "$OUT/kcore-panic-path"
 for u in $undef; do

@@ -1,13 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The executable arena: plugin images live here, inside the module's own
- * text. The module loader maps it read-only + executable
- * (CONFIG_STRICT_MODULE_RWX) next to the module's code; kpl_main.c writes
- * into it only through a temporary read-write, non-executable alias.
- * @nobits: it costs nothing in the .ko file.
+ * The two arenas plugin images live in, inside the module itself (so the
+ * module loader maps them, next to the module's code, and they are within
+ * rel32 reach of each other and of the kernel):
+ *
+ *  - kpl_arena, in a text section: plugin CODE only. Mapped read-only +
+ *    executable (CONFIG_STRICT_MODULE_RWX).
+ *  - kpl_roarena, in a read-only data section: each plugin's RODATA and
+ *    import slots. Mapped read-only and never executable, so no byte a
+ *    plugin's data or a linked address consists of can run as code.
+ *
+ * kpl_main.c writes into either only through a temporary read-write,
+ * non-executable alias. @nobits: they cost nothing in the .ko file.
  */
 #ifndef KPL_ARENA_SIZE
 #define KPL_ARENA_SIZE (1024 * 1024)
+#endif
+#ifndef KPL_ROARENA_SIZE
+#define KPL_ROARENA_SIZE (1024 * 1024)
 #endif
 	.section .kpl_arena, "ax", @nobits
 	.balign 4096
@@ -16,3 +26,11 @@ kpl_arena:
 	.skip KPL_ARENA_SIZE
 	.globl kpl_arena_end
 kpl_arena_end:
+
+	.section .kpl_roarena, "a", @nobits
+	.balign 4096
+	.globl kpl_roarena
+kpl_roarena:
+	.skip KPL_ROARENA_SIZE
+	.globl kpl_roarena_end
+kpl_roarena_end:

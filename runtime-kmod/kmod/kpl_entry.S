@@ -4,10 +4,16 @@
  * kernel twin of kpl_host_enter in runtime-kmod/host/src/lib.rs.
  *
  * u64 kpl_enter(struct kpl_ctx *ctx, void *data, u64 fuel,
- *               const void *entry, const u64 args[6]);
+ *               const void *entry, const u64 args[6], u64 *saved_rsp);
  *
  * A trap stub restores rsp from ctx->saved_rsp and returns, which lands
  * just after the call below with the stack as it was.
+ *
+ * The same rsp also goes to *saved_rsp, the kernel-private invocation
+ * record the watchdog reads (kpl_main.c, kpl_wd_stop): the watchdog does
+ * not trust the plugin's code or the context block to unwind. It makes a
+ * stopped invocation resume at kpl_enter_resume with rsp = *saved_rsp + 8
+ * (exactly the state after the call returns) and r15 = ctx, r13 = 0.
  */
 #include <linux/linkage.h>
 #include <asm/nospec-branch.h>
@@ -26,15 +32,17 @@ SYM_FUNC_START(kpl_enter)
 	mov	%rdx, %r13
 	mov	%rcx, %rax
 	mov	%r8, %r11
+	lea	-8(%rsp), %r10
+	mov	%r10, 0(%r15)
+	mov	%r10, 0(%r9)
 	mov	0(%r11), %rdi
 	mov	8(%r11), %rsi
 	mov	16(%r11), %rdx
 	mov	24(%r11), %rcx
 	mov	32(%r11), %r8
 	mov	40(%r11), %r9
-	lea	-8(%rsp), %r10
-	mov	%r10, 0(%r15)
 	CALL_NOSPEC rax
+SYM_INNER_LABEL(kpl_enter_resume, SYM_L_GLOBAL)
 	mov	%r13, 0xa8(%r15)
 	add	$8, %rsp
 	pop	%r15

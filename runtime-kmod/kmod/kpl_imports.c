@@ -32,8 +32,8 @@ static const char *rodata_str(struct kpl_ctx *ctx, u64 off, u64 len, int *out_le
 		return NULL;
 	if (len > 128)
 		len = 128;	/* the declared limit: longer messages are cut */
-	*out_len = (int)strnlen(p->code + p->rodata_offset + off, len);
-	return p->code + p->rodata_offset + off;
+	*out_len = (int)strnlen(p->ro + off, len);
+	return p->ro + off;
 }
 
 u64 kpl_imp_clock_ns(struct kpl_ctx *ctx)

@@ -59,9 +59,12 @@ struct kpl_plugin {
 	char name[KPL_NAME_LEN];
 	u8 *obj;			/* a copy of the object (for trap lookups, INFO) */
 	size_t obj_len;
-	u8 *code;			/* image in the arena (read + execute) */
-	u32 arena_first, arena_pages;
-	u32 code_len, image_len, rodata_offset, rodata_len;
+	u8 *code;			/* CODE in the code arena (read + execute) */
+	u8 *ro;				/* RODATA, then the import slots, in the
+					 * read-only arena (read, never execute) */
+	u32 code_first, code_pages;	/* pages of the code arena */
+	u32 ro_first, ro_pages;		/* pages of the read-only arena */
+	u32 code_len, image_len, rodata_offset, rodata_len, ro_len;
 	u8 *data;			/* its own statics, vzalloc'd */
 	u32 data_size;
 	struct kpl_export *exports;
@@ -70,6 +73,10 @@ struct kpl_plugin {
 	struct ratelimit_state log_rs;
 	atomic64_t invocations, traps, total_ns;
 	u32 attached;
+	/* Set by the watchdog when it found the plugin running with its
+	 * reserved registers changed (the sandbox failed): no further
+	 * invocation is started (RUN fails with EIO, a hook passes). */
+	bool poisoned;
 };
 
 /* What the imports reach through ctx->host. */
@@ -85,10 +92,20 @@ struct kpl_frame {
 };
 static_assert(sizeof(struct kpl_frame) <= 1024);
 
+/*
+ * trap_site when the watchdog stopped the invocation (no site of the
+ * object's table: it interrupted the code wherever it was).
+ */
+#define KPL_SITE_WATCHDOG (U64_MAX - 1)
+
 /* kpl_entry.S */
 u64 kpl_enter(struct kpl_ctx *ctx, void *data, u64 fuel, const void *entry,
-	      const u64 *args);
+	      const u64 *args, u64 *saved_rsp);
 void kpl_spin(u64 n);
+/* Inside kpl_enter, just after its call into the plugin: where the
+ * watchdog makes a stopped invocation resume (with rsp as after the
+ * call's return). */
+extern const u8 kpl_enter_resume[];
 
 /* The generated import table's entry type (mirrors kcore's KplHostImport). */
 struct kpl_host_import {
@@ -103,7 +120,8 @@ struct kpl_host_import {
 /* Rust loader core (runtime-kmod/kcore/src/lib.rs). */
 struct kpl_core_info {
 	u32 code_len, rodata_offset, rodata_len, slots_offset, slot_count;
-	u32 image_len, data_size, export_count, import_count, trap_count;
+	u32 image_len, ro_len, data_size, export_count, import_count, trap_count;
+	u32 _pad;
 	u64 max_stack, hash;
 };
 
@@ -116,13 +134,22 @@ struct kpl_core_error {
 
 int kpl_core_check(const u8 *obj, size_t len, const struct kpl_host_import *t,
 		   size_t nt, struct kpl_core_info *info, struct kpl_core_error *err);
+#ifdef KPL_TESTING
+int kpl_core_check_unverified(const u8 *obj, size_t len,
+			      const struct kpl_host_import *t, size_t nt,
+			      struct kpl_core_info *info,
+			      struct kpl_core_error *err);
+#endif
 int kpl_core_write(const u8 *obj, size_t len, const struct kpl_host_import *t,
-		   size_t nt, u8 *image, size_t image_len, u8 *data,
-		   size_t data_len, struct kpl_core_error *err);
+		   size_t nt, u8 *code, size_t code_len, u8 *ro, size_t ro_len,
+		   s64 ro_delta, u8 *data, size_t data_len,
+		   struct kpl_core_error *err);
 int kpl_core_export(const u8 *obj, size_t len, u32 index, struct kpl_export *out);
 int kpl_core_import(const u8 *obj, size_t len, u32 index, char *buf, size_t buf_len);
 int kpl_core_trap(const u8 *obj, size_t len, u64 site, u32 *kind,
 		  u32 *code_offset, u32 *line, u32 *col);
+int kpl_core_location(const u8 *obj, size_t len, u32 code_offset, u32 *line,
+		      u32 *col);
 int kpl_core_source_file(const u8 *obj, size_t len, char *buf, size_t buf_len);
 void *kpl_kvzalloc(size_t size);
 void kpl_kvfree(void *p);

@@ -8,10 +8,12 @@
  *  - Every object is parsed, verified and linked by the Rust loader core
  *    (runtime-kmod/kcore over runtime-kmod/core, the same code the
  *    user-space host runs) before anything is mapped executable.
- *  - Plugin images live in an arena inside this module's text (read +
- *    execute); they are written only through a temporary read-write,
- *    non-executable alias that is torn down before the code can run.
- *    Nothing is ever writable and executable at once.
+ *  - Plugin code lives in an arena inside this module's text (read +
+ *    execute), its read-only data and import slots in a second arena in
+ *    the module's read-only data (read, never execute); both are written
+ *    only through a temporary read-write, non-executable alias that is
+ *    torn down before the code can run. Nothing is ever writable and
+ *    executable at once, and no data byte is ever executable.
  *  - Each plugin has its own data region (vzalloc'd, page granular); the
  *    verifier proves every access stays inside it, its stack frame, its
  *    rodata or the slices handed to it.
@@ -20,9 +22,10 @@
  *    or replace while another CPU is inside the plugin is safe.
  *  - Budget: fuel in r13 (decremented on every loop back-edge); a time
  *    budget is turned into fuel with the calibrated speed of the cheapest
- *    possible loop, and wall-clock watchdogs (kpl_watchdog_fire for test
- *    runs, kpl_hook_tick for hooks) force the fuel to run out (see
- *    book/src/runtime/kernel.md).
+ *    possible loop. A per-CPU hrtimer watchdog (kpl_wd_tick) does not
+ *    rely on fuel or on the verifier: it cuts the fuel of an invocation
+ *    past its deadline and, if that does not stop it, unwinds it from the
+ *    interrupt itself (see kpl_wd_check and book/src/runtime/kernel.md).
  */
 #include <linux/module.h>
 #include <linux/kernel.h>
@@ -48,11 +51,18 @@
 #include <asm/pgtable.h>
 #include <asm/irq_regs.h>
 #include <linux/hrtimer.h>
+#include <linux/panic.h>
+#include <asm/processor-flags.h>
+#include <asm/hardirq.h>
 #include "kpl_internal.h"
+#ifdef KPL_TESTING
+#include "kpl_testing.h"
+#endif
 
-extern u8 kpl_arena[], kpl_arena_end[];	/* kpl_arena.S */
+extern u8 kpl_arena[], kpl_arena_end[];		/* kpl_arena.S */
+extern u8 kpl_roarena[], kpl_roarena_end[];	/* kpl_arena.S */
 
-#define KPL_ARENA_PAGES 256u		/* 1 MiB, see kpl_arena.S */
+#define KPL_ARENA_PAGES 256u		/* 1 MiB each, see kpl_arena.S */
 #define KPL_MAX_PACKET 65536u		/* bytes of a packet a hook plugin sees */
 /* Hooks run in softirq on the 16 KiB IRQ stack under the network stack's
  * own frames: a hook plugin may use at most this much (RUN allows the
@@ -62,7 +72,6 @@ extern u8 kpl_arena[], kpl_arena_end[];	/* kpl_arena.S */
 static DEFINE_MUTEX(kpl_lock);		/* plugins list, ids, arena, hooks */
 static LIST_HEAD(kpl_plugins);
 static u32 kpl_next_id = 1;
-static DECLARE_BITMAP(kpl_arena_used, KPL_ARENA_PAGES);
 
 /* Fuel per ns, as a fraction: calibrated at init (kpl_calibrate). */
 static u64 kpl_spin_iters = 1, kpl_spin_ns = 1;
@@ -83,13 +92,27 @@ void kpl_kvfree(void *p)
 /* ------------------------------------------------------------------ */
 /* The arena                                                           */
 
+/*
+ * An arena: pages of this module's own image, allocated first fit under
+ * kpl_lock. The code arena is text (read + execute), the read-only arena
+ * read-only data (read, never execute).
+ */
+struct kpl_arena {
+	u8 *base;
+	bool text;
+	DECLARE_BITMAP(used, KPL_ARENA_PAGES);
+};
+
+static struct kpl_arena kpl_code_arena = { .base = kpl_arena, .text = true };
+static struct kpl_arena kpl_ro_arena = { .base = kpl_roarena, .text = false };
+
 static void kpl_ipi_sync_core(void *unused)
 {
 	sync_core();	/* serialise instruction fetch after cross-modifying code */
 }
 
 /* A temporary read-write, non-executable alias of arena pages. */
-static void *kpl_arena_alias(u32 first, u32 n)
+static void *kpl_arena_alias(struct kpl_arena *a, u32 first, u32 n)
 {
 	struct page **pages = kmalloc_array(n, sizeof(*pages), GFP_KERNEL);
 	void *rw;
@@ -98,41 +121,47 @@ static void *kpl_arena_alias(u32 first, u32 n)
 	if (!pages)
 		return NULL;
 	for (i = 0; i < n; i++)
-		pages[i] = vmalloc_to_page(kpl_arena + (size_t)(first + i) * PAGE_SIZE);
+		pages[i] = vmalloc_to_page(a->base + (size_t)(first + i) * PAGE_SIZE);
 	rw = vmap(pages, n, VM_MAP, PAGE_KERNEL);
 	kfree(pages);
 	return rw;
 }
 
-/* Drops the alias from every CPU's TLB, then serialises every CPU. */
-static void kpl_arena_unalias(void *rw)
+/*
+ * Drops the alias from every CPU's TLB; after writing code, also
+ * serialises every CPU.
+ */
+static void kpl_arena_unalias(struct kpl_arena *a, void *rw)
 {
 	vunmap(rw);
 	vm_unmap_aliases();
-	on_each_cpu(kpl_ipi_sync_core, NULL, 1);
+	if (a->text)
+		on_each_cpu(kpl_ipi_sync_core, NULL, 1);
 }
 
 /* First fit; kpl_lock held. Returns the first page or -ENOSPC. */
-static int kpl_arena_alloc(u32 n)
+static int kpl_arena_alloc(struct kpl_arena *a, u32 n)
 {
-	unsigned long at = bitmap_find_next_zero_area(kpl_arena_used, KPL_ARENA_PAGES,
-						      0, n, 0);
+	unsigned long at;
 
+	if (n == 0 || n > KPL_ARENA_PAGES)
+		return -E2BIG;
+	at = bitmap_find_next_zero_area(a->used, KPL_ARENA_PAGES, 0, n, 0);
 	if (at >= KPL_ARENA_PAGES)
 		return -ENOSPC;
-	bitmap_set(kpl_arena_used, at, n);
+	bitmap_set(a->used, at, n);
 	return (int)at;
 }
 
 /* Fills freed pages with int3 and returns them; kpl_lock held. */
-static void kpl_arena_free(u32 first, u32 n)
+static void kpl_arena_free(struct kpl_arena *a, u32 first, u32 n)
 {
-	void *rw = kpl_arena_alias(first, n);
+	void *rw = kpl_arena_alias(a, first, n);
 
 	if (rw) {
 		memset(rw, 0xcc, (size_t)n * PAGE_SIZE);
-		kpl_arena_unalias(rw);
-		bitmap_clear(kpl_arena_used, first, n);
+		kpl_arena_unalias(a, rw);
+		bitmap_clear(a->used, first, n);
 	}
 	/* Without an alias the pages stay reserved (never reused unwiped). */
 }
@@ -142,9 +171,12 @@ static void kpl_arena_free(u32 first, u32 n)
 
 static void kpl_plugin_free(struct kpl_plugin *p)
 {
-	if (p->arena_pages) {
+	if (p->code_pages || p->ro_pages) {
 		mutex_lock(&kpl_lock);
-		kpl_arena_free(p->arena_first, p->arena_pages);
+		if (p->code_pages)
+			kpl_arena_free(&kpl_code_arena, p->code_first, p->code_pages);
+		if (p->ro_pages)
+			kpl_arena_free(&kpl_ro_arena, p->ro_first, p->ro_pages);
 		mutex_unlock(&kpl_lock);
 	}
 	vfree(p->data);
@@ -203,14 +235,79 @@ static int kpl_load_errno(u32 stage)
 	}
 }
 
-static long kpl_ioctl_load(struct kpl_load __user *uarg)
+/* Copies the core's reason for a refused load into the reply. */
+static void kpl_load_error(struct kpl_load *req, const struct kpl_core_error *err)
+{
+	req->err_stage = err->stage;
+	req->err_offset = err->offset;
+	memcpy(req->err_rule, err->rule, sizeof(req->err_rule));
+	memcpy(req->err_msg, err->msg, sizeof(req->err_msg));
+	req->err_rule[sizeof(req->err_rule) - 1] = 0;
+	req->err_msg[sizeof(req->err_msg) - 1] = 0;
+}
+
+/*
+ * Places a checked plugin: its code in the code arena, its rodata and
+ * import slots in the read-only arena, written through temporary aliases.
+ * kpl_lock held. 0, or a negative errno (with `err` filled for ENOEXEC).
+ */
+static int kpl_place(struct kpl_plugin *p, struct kpl_core_error *err)
+{
+	void *code_rw, *ro_rw;
+	int first, ret;
+
+	first = kpl_arena_alloc(&kpl_code_arena, p->code_pages);
+	if (first < 0)
+		return first;
+	p->code_first = first;
+	first = kpl_arena_alloc(&kpl_ro_arena, p->ro_pages);
+	if (first < 0) {
+		bitmap_clear(kpl_code_arena.used, p->code_first, p->code_pages);
+		return first;
+	}
+	p->ro_first = first;
+	p->code = kpl_code_arena.base + (size_t)p->code_first * PAGE_SIZE;
+	p->ro = kpl_ro_arena.base + (size_t)p->ro_first * PAGE_SIZE;
+	code_rw = kpl_arena_alias(&kpl_code_arena, p->code_first, p->code_pages);
+	ro_rw = kpl_arena_alias(&kpl_ro_arena, p->ro_first, p->ro_pages);
+	ret = -ENOMEM;
+	if (code_rw && ro_rw) {
+		memset(code_rw, 0xcc, (size_t)p->code_pages * PAGE_SIZE);
+		memset(ro_rw, 0xcc, (size_t)p->ro_pages * PAGE_SIZE);
+		/* The code reaches the read-only part `ro - code` bytes away. */
+		ret = kpl_core_write(p->obj, p->obj_len, kpl_import_table,
+				     kpl_import_count, code_rw,
+				     (size_t)p->code_pages * PAGE_SIZE, ro_rw,
+				     (size_t)p->ro_pages * PAGE_SIZE,
+				     (s64)(p->ro - p->code), p->data, p->data_size,
+				     err) ? -ENOEXEC : 0;
+		if (ret) {
+			memset(code_rw, 0xcc, (size_t)p->code_pages * PAGE_SIZE);
+			memset(ro_rw, 0xcc, (size_t)p->ro_pages * PAGE_SIZE);
+		}
+	}
+	if (code_rw)
+		kpl_arena_unalias(&kpl_code_arena, code_rw);
+	if (ro_rw)
+		kpl_arena_unalias(&kpl_ro_arena, ro_rw);
+	if (ret) {
+		bitmap_clear(kpl_code_arena.used, p->code_first, p->code_pages);
+		bitmap_clear(kpl_ro_arena.used, p->ro_first, p->ro_pages);
+	}
+	return ret;
+}
+
+/*
+ * LOAD: copy, parse, verify, link and place an object. `verify` is false
+ * only for the test-only ioctl of a KPL_TESTING build.
+ */
+static long kpl_ioctl_load(struct kpl_load __user *uarg, bool verify)
 {
 	struct kpl_load req;
 	struct kpl_core_info info;
 	struct kpl_core_error err = {};
 	struct kpl_plugin *p;
-	void *rw;
-	int first, ret;
+	int ret;
 	u32 i;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
@@ -238,27 +335,31 @@ static long kpl_ioctl_load(struct kpl_load __user *uarg)
 	if (copy_from_user(p->obj, u64_to_user_ptr(req.obj_ptr), p->obj_len))
 		goto fail;
 	/* Parse, verify and check every import against the kernel's table. */
-	if (kpl_core_check(p->obj, p->obj_len, kpl_import_table, kpl_import_count,
-			   &info, &err)) {
+#ifdef KPL_TESTING
+	if (!verify)
+		ret = kpl_core_check_unverified(p->obj, p->obj_len, kpl_import_table,
+						kpl_import_count, &info, &err);
+	else
+#endif
+		ret = kpl_core_check(p->obj, p->obj_len, kpl_import_table,
+				     kpl_import_count, &info, &err);
+	if (ret) {
 		ret = kpl_load_errno(err.stage);
-		req.err_stage = err.stage;
-		req.err_offset = err.offset;
-		memcpy(req.err_rule, err.rule, sizeof(req.err_rule));
-		memcpy(req.err_msg, err.msg, sizeof(req.err_msg));
-		req.err_rule[sizeof(req.err_rule) - 1] = 0;
-		req.err_msg[sizeof(req.err_msg) - 1] = 0;
-		if (copy_to_user(uarg, &req, sizeof(req)))
-			ret = -EFAULT;
-		goto fail;
+		goto refused;
 	}
 	p->code_len = info.code_len;
 	p->image_len = info.image_len;
 	p->rodata_offset = info.rodata_offset;
 	p->rodata_len = info.rodata_len;
+	p->ro_len = info.ro_len;
 	p->data_size = info.data_size;
 	p->nexports = info.export_count;
 	p->nimports = info.import_count;
 	p->max_stack = info.max_stack;
+	ret = -EINVAL;
+	if (p->ro_len > p->image_len || p->rodata_len > p->ro_len ||
+	    p->code_len > p->rodata_offset)
+		goto fail;
 	ret = -ENOMEM;
 	p->exports = kcalloc(max(p->nexports, 1u), sizeof(*p->exports), GFP_KERNEL);
 	if (!p->exports)
@@ -272,36 +373,15 @@ static long kpl_ioctl_load(struct kpl_load __user *uarg)
 	p->data = vzalloc(max_t(size_t, PAGE_ALIGN(p->data_size), PAGE_SIZE));
 	if (!p->data)
 		goto fail;
-	p->arena_pages = DIV_ROUND_UP(max(p->image_len, 1u), PAGE_SIZE);
+	p->code_pages = DIV_ROUND_UP(max(p->code_len, 1u), PAGE_SIZE);
+	p->ro_pages = DIV_ROUND_UP(max(p->ro_len, 1u), PAGE_SIZE);
 	mutex_lock(&kpl_lock);
-	first = p->arena_pages <= KPL_ARENA_PAGES ? kpl_arena_alloc(p->arena_pages) : -E2BIG;
-	if (first < 0) {
-		mutex_unlock(&kpl_lock);
-		p->arena_pages = 0;
-		ret = first == -E2BIG ? -E2BIG : -ENOSPC;
-		goto fail;
-	}
-	p->arena_first = first;
-	p->code = kpl_arena + (size_t)first * PAGE_SIZE;
-	rw = kpl_arena_alias(p->arena_first, p->arena_pages);
-	if (!rw) {
-		bitmap_clear(kpl_arena_used, p->arena_first, p->arena_pages);
-		p->arena_pages = 0;
-		mutex_unlock(&kpl_lock);
-		goto fail;
-	}
-	memset(rw, 0xcc, (size_t)p->arena_pages * PAGE_SIZE);
-	ret = kpl_core_write(p->obj, p->obj_len, kpl_import_table, kpl_import_count,
-			     rw, (size_t)p->arena_pages * PAGE_SIZE, p->data,
-			     p->data_size, &err);
-	if (ret)
-		memset(rw, 0xcc, (size_t)p->arena_pages * PAGE_SIZE);
-	kpl_arena_unalias(rw);
+	ret = kpl_place(p, &err);
 	if (ret) {
-		bitmap_clear(kpl_arena_used, p->arena_first, p->arena_pages);
-		p->arena_pages = 0;
 		mutex_unlock(&kpl_lock);
-		ret = -ENOEXEC;
+		p->code_pages = p->ro_pages = 0;
+		if (ret == -ENOEXEC)
+			goto refused;
 		goto fail;
 	}
 	p->id = kpl_next_id++;
@@ -309,10 +389,19 @@ static long kpl_ioctl_load(struct kpl_load __user *uarg)
 		kpl_next_id = 1;
 	list_add_tail(&p->node, &kpl_plugins);
 	mutex_unlock(&kpl_lock);
+#ifdef KPL_TESTING
+	if (!verify)
+		pr_info("kpl: test build: plugin %u (%s) loaded WITHOUT verification\n",
+			p->id, p->name);
+#endif
 	req.id = p->id;
 	if (copy_to_user(uarg, &req, sizeof(req)))
 		return -EFAULT;	/* loaded; LIST shows it */
 	return 0;
+refused:
+	kpl_load_error(&req, &err);
+	if (copy_to_user(uarg, &req, sizeof(req)))
+		ret = -EFAULT;
 fail:
 	kpl_plugin_put(p);
 	return ret;
@@ -376,14 +465,238 @@ static void kpl_set_slice(struct kpl_ctx *c, unsigned int h, void *ptr, u64 byte
 struct kpl_result {
 	u64 value, duration_ns, fuel, fuel_left;
 	bool trapped;
+	bool watchdog;		/* the watchdog unwound it, at stop_offset */
+	u32 stop_offset;
 	u64 site;
 };
 
-/* Calls `e` of `p` with the context block `f` already holding the slices. */
-static void kpl_invoke(struct kpl_plugin *p, const struct kpl_export *e,
-		       struct kpl_frame *f, const u64 *args, u64 fuel,
-		       struct kpl_result *r)
+/*
+ * The watchdog: the wall-clock budget, enforced without trusting the
+ * plugin, its fuel or the verifier.
+ *
+ * Fuel (r13, decremented on every loop back-edge) is what the verifier
+ * proves and what normally ends a looping invocation. The watchdog is
+ * the second, independent line: one pinned hrtimer per CPU that ticks
+ * every KPL_WD_TICK_NS while invocations happen on that CPU (it stops
+ * after a quiet tick). Every invocation -- a test run (KPL_WD_RUN slot)
+ * or a hook (KPL_WD_HOOK slot) -- is recorded in this CPU's kpl_wd before
+ * it enters the plugin. A tick that finds the innermost live invocation
+ * past its deadline, with the interrupted instruction inside that
+ * plugin's code, acts in two steps (kpl_wd_check):
+ *
+ *  1. it sets the interrupted fuel register to 1, so verified code traps
+ *     (Budget) at its next loop back-edge, exactly as running out of fuel
+ *     -- a precise trap site, and code without a loop simply returns;
+ *  2. if four later timer interrupts (with the CPU able to run the plugin
+ *     in between), at least KPL_WD_GRACE_NS past the deadline, find the
+ *     plugin still running its own code -- fuel did not stop it, so the
+ *     code is not what the verifier proved -- or if the plugin's
+ *     reserved registers have changed, it ends the invocation from the
+ *     interrupt (kpl_wd_unwind): the interrupted registers are rewritten
+ *     so that the return from the interrupt lands in kpl_enter just after
+ *     its call into the plugin, with the stack as after that call
+ *     returned, and trap_site says "stopped by the watchdog". This reads
+ *     nothing of the plugin's code, its stack or the registers it left:
+ *     only the kernel-private record.
+ *
+ * Why "innermost" is the interrupted one: a test run executes with
+ * preemption disabled and a hook with BH disabled, so on one CPU at most
+ * one of each is live, and a hook can interrupt a test run (softirq on
+ * interrupt exit) but not the other way round. If the interrupted
+ * instruction lies in the code of the innermost live invocation's
+ * plugin, that invocation is the one interrupted. Elsewhere (kpl_enter,
+ * an import, the kernel) the tick does nothing; the next one retries, so
+ * an import call is never cut short.
+ */
+#define KPL_WD_TICK_NS (250 * NSEC_PER_USEC)
+#define KPL_WD_GRACE_NS KPL_WD_TICK_NS
+/* Checks (after the fuel cut) that find the plugin still in its code. */
+#define KPL_WD_UNWIND_AFTER 4
+/*
+ * Past its deadline by this much, an invocation still in its code is
+ * unwound without counting checks: far beyond any stall of a well-behaved
+ * plugin, and below the soft-lockup detector's 20 s.
+ */
+#define KPL_WD_LAST_RESORT(budget) \
+	(min_t(u64, 4 * (budget), 10 * NSEC_PER_SEC) + 100 * NSEC_PER_MSEC)
+
+enum kpl_wd_slot { KPL_WD_RUN, KPL_WD_HOOK, KPL_WD_SLOTS };
+
+struct kpl_wd_rec {
+	struct kpl_ctx *ctx;		/* non-NULL while live; published last */
+	struct kpl_plugin *plugin;
+	unsigned long code, code_end;	/* the plugin's code: [code, code_end) */
+	unsigned long data;		/* its statics: the r14 it runs with */
+	u64 deadline;			/* ktime_get_ns() */
+	u64 saved_rsp;			/* written by kpl_enter before the call */
+	u32 stop_offset;		/* where the watchdog unwound it */
+	u64 budget;			/* ns */
+	u64 last_end;			/* ktime_get_ns() at the end of the last check */
+	u32 last_irq;			/* timer interrupt count at the last check */
+	u32 progress;			/* checks since step 1 it could have run between */
+	bool fuel_cut;			/* step 1 done */
+	bool unwound;			/* step 2 done */
+};
+
+struct kpl_wd {
+	struct hrtimer timer;
+	struct kpl_wd_rec rec[KPL_WD_SLOTS];
+	bool active;			/* the timer is queued (or running) */
+	bool used;			/* an invocation since the last tick */
+};
+
+static DEFINE_PER_CPU(struct kpl_wd, kpl_wd);
+/* Invocations the watchdog acted on, per slot; of those, unwound from the
+ * interrupt; sandbox failures it found. For /proc/kpl. */
+static atomic64_t kpl_wd_stops[KPL_WD_SLOTS], kpl_wd_unwinds, kpl_wd_broken;
+
+/* Step 2: ends the invocation `rec` interrupted in its code at `regs`. */
+static void kpl_wd_unwind(struct kpl_wd_rec *rec, struct pt_regs *regs)
 {
+	struct kpl_ctx *ctx = rec->ctx;
+
+	WRITE_ONCE(ctx->trap_site, KPL_SITE_WATCHDOG);
+	rec->stop_offset = (u32)(regs->ip - rec->code);
+	WRITE_ONCE(rec->unwound, true);
+	/* Resume as if the plugin had returned to kpl_enter right now. */
+	regs->ip = (unsigned long)kpl_enter_resume;
+	regs->sp = rec->saved_rsp + 8;
+	regs->r15 = (unsigned long)ctx;
+	regs->r13 = 0;		/* fuel left */
+	/* The kernel runs with DF and AC clear; verified code cannot set
+	 * them, hostile code might have. */
+	regs->flags &= ~(X86_EFLAGS_DF | X86_EFLAGS_AC);
+	atomic64_inc(&kpl_wd_unwinds);
+}
+
+/*
+ * The invocation `rec` is past its deadline (`now`): stop it if the
+ * interrupt came from its plugin's code. Hard interrupt context, on the
+ * invocation's CPU.
+ */
+static void kpl_wd_check(struct kpl_wd_rec *rec, enum kpl_wd_slot slot, u64 now)
+{
+	struct pt_regs *regs = get_irq_regs();
+	u32 irq = this_cpu_read(irq_stat.apic_timer_irqs);
+
+	if (!regs || user_mode(regs) || regs->ip < rec->code ||
+	    regs->ip >= rec->code_end || !rec->saved_rsp)
+		return;		/* not in the plugin's code: the next tick */
+	if (!rec->fuel_cut)
+		atomic64_inc(&kpl_wd_stops[slot]);
+	/*
+	 * Verified code never writes r15 (context block) or r14 (statics).
+	 * If they changed, the sandbox has already failed: the code runs
+	 * outside the rules the verifier proved. We stop it at once all the
+	 * same -- the unwind uses only the kernel-private record, so it is as
+	 * sound as for a well-behaved plugin, and leaving hostile code
+	 * running in ring 0 is never the safer choice -- then refuse every
+	 * further invocation of the plugin and say so loudly. (See
+	 * book/src/runtime/kernel.md, "The watchdog".)
+	 */
+	if (regs->r15 != (unsigned long)rec->ctx || regs->r14 != rec->data) {
+		WRITE_ONCE(rec->plugin->poisoned, true);
+		atomic64_inc(&kpl_wd_broken);
+		pr_crit_ratelimited("kpl: plugin %u (%s) ran with its reserved registers changed: sandbox failure; stopped and disabled\n",
+				    rec->plugin->id, rec->plugin->name);
+		kpl_wd_unwind(rec, regs);
+		return;
+	}
+	if (!rec->fuel_cut) {
+		/* Step 1: verified code traps at its next back-edge. */
+		regs->r13 = 1;
+		rec->fuel_cut = true;
+	} else {
+		/*
+		 * Step 2: fuel did not stop it. Only checks the plugin could
+		 * have run before count: a new timer interrupt (hrtimer_interrupt
+		 * may run this timer again within one interrupt) coming at least
+		 * a quarter tick after the last check ended (a stalled CPU --
+		 * a vCPU its host did not run -- takes the next interrupt right
+		 * after the last one, before any plugin instruction). Should
+		 * that never count, KPL_WD_LAST_RESORT still ends it.
+		 */
+		if (irq != rec->last_irq &&
+		    now - rec->last_end >= KPL_WD_TICK_NS / 4)
+			rec->progress++;
+		if ((rec->progress >= KPL_WD_UNWIND_AFTER &&
+		     now >= rec->deadline + KPL_WD_GRACE_NS) ||
+		    now >= rec->deadline + KPL_WD_LAST_RESORT(rec->budget)) {
+			kpl_wd_unwind(rec, regs);
+			return;
+		}
+	}
+	rec->last_irq = irq;
+	rec->last_end = ktime_get_ns();
+}
+
+static enum hrtimer_restart kpl_wd_tick(struct hrtimer *t)
+{
+	struct kpl_wd *w = container_of(t, struct kpl_wd, timer);
+	struct kpl_wd_rec *rec = NULL;
+	int slot;
+
+	/*
+	 * A pinned timer runs on its own CPU; it moves only when that CPU
+	 * goes offline, and an offline CPU runs no plugin.
+	 */
+	if (w != this_cpu_ptr(&kpl_wd)) {
+		WRITE_ONCE(w->active, false);
+		return HRTIMER_NORESTART;
+	}
+	/* The innermost live invocation (a hook nests in a test run). */
+	for (slot = KPL_WD_SLOTS - 1; slot >= 0; slot--) {
+		if (READ_ONCE(w->rec[slot].ctx)) {
+			rec = &w->rec[slot];
+			break;
+		}
+	}
+	if (rec) {
+		u64 now = ktime_get_ns();
+
+		if (now >= READ_ONCE(rec->deadline))
+			kpl_wd_check(rec, slot, now);
+	}
+	if (rec || w->used) {
+		w->used = false;
+		hrtimer_forward_now(t, ns_to_ktime(KPL_WD_TICK_NS));
+		return HRTIMER_RESTART;
+	}
+	WRITE_ONCE(w->active, false);
+	return HRTIMER_NORESTART;
+}
+
+/*
+ * Makes sure this CPU's watchdog ticks. Interrupts off, so neither the
+ * tick nor a nested hook invocation sees `active` set before the timer
+ * is queued.
+ */
+static void kpl_wd_arm(struct kpl_wd *w, u64 budget_ns)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	w->used = true;
+	if (!w->active) {
+		w->active = true;
+		hrtimer_start(&w->timer,
+			      ns_to_ktime(min_t(u64, budget_ns, KPL_WD_TICK_NS)),
+			      HRTIMER_MODE_REL_PINNED_HARD);
+	}
+	local_irq_restore(flags);
+}
+
+/*
+ * Calls `p` at `code_offset` with the context block `f` already holding
+ * the slices, under this CPU's watchdog (slot `slot`). The caller keeps
+ * us on this CPU: preemption disabled (RUN) or BH disabled (hooks).
+ */
+static void kpl_invoke(struct kpl_plugin *p, u32 code_offset, struct kpl_frame *f,
+		       const u64 *args, u64 fuel, u64 budget_ns,
+		       enum kpl_wd_slot slot, struct kpl_result *r)
+{
+	struct kpl_wd *w = this_cpu_ptr(&kpl_wd);
+	struct kpl_wd_rec *rec = &w->rec[slot];
 	u64 t0;
 
 	f->inv.plugin = p;
@@ -391,57 +704,37 @@ static void kpl_invoke(struct kpl_plugin *p, const struct kpl_export *e,
 	f->ctx.data_base = (u64)p->data;
 	f->ctx.trap_site = U64_MAX;
 	r->fuel = fuel;
+	rec->plugin = p;
+	rec->code = (unsigned long)p->code;
+	rec->code_end = rec->code + p->code_len;
+	rec->data = (unsigned long)p->data;
+	rec->fuel_cut = false;
+	rec->unwound = false;
+	rec->progress = 0;
+	rec->budget = budget_ns;
+	rec->saved_rsp = 0;
 	t0 = ktime_get_ns();
-	r->value = kpl_enter(&f->ctx, p->data, fuel, p->code + e->code_offset, args);
+	rec->deadline = t0 + budget_ns;
+	/* The record is complete before it is live (the tick runs here). */
+	barrier();
+	WRITE_ONCE(rec->ctx, &f->ctx);
+	barrier();
+	kpl_wd_arm(w, budget_ns);
+	r->value = kpl_enter(&f->ctx, p->data, fuel, p->code + code_offset, args,
+			     &rec->saved_rsp);
+	barrier();
+	WRITE_ONCE(rec->ctx, NULL);
+	barrier();
 	r->duration_ns = ktime_get_ns() - t0;
 	r->fuel_left = f->ctx.fuel_left;
-	r->trapped = f->ctx.trap_site != U64_MAX;
-	r->site = f->ctx.trap_site;
+	r->site = READ_ONCE(f->ctx.trap_site);
+	r->watchdog = READ_ONCE(rec->unwound);
+	r->stop_offset = rec->stop_offset;
+	r->trapped = r->watchdog || r->site != U64_MAX;
 	atomic64_inc(&p->invocations);
 	atomic64_add(r->duration_ns, &p->total_ns);
 	if (r->trapped)
 		atomic64_inc(&p->traps);
-}
-
-/*
- * The wall-clock budget of a test run. Fuel is calibrated once, at module
- * load; when the machine runs slower than then (a loaded host, a busy
- * hypervisor) fuel alone would let a plugin run past its budget. So a test
- * run also arms a pinned hrtimer for its budget. When it fires on the CPU
- * running the plugin and the interrupted code is that plugin's (its ip in
- * the plugin's code, r15 its context block), it sets the interrupted r13 --
- * the fuel register, written by nothing but `dec r13` in verified code --
- * to 1, so the next loop back-edge traps with Budget exactly as running out
- * of fuel does. Inside an import it retries 20 us later (an import's r13 is
- * its own). The invocation runs with preemption disabled so it stays on the
- * timer's CPU.
- */
-/* Invocations the watchdogs stopped (test runs, hooks), for /proc/kpl. */
-static atomic64_t kpl_wd_stops_run, kpl_wd_stops_hook;
-
-struct kpl_watchdog {
-	struct hrtimer timer;
-	struct kpl_frame *frame;
-	const u8 *code;
-	u32 code_len;
-	bool fired;
-};
-
-static enum hrtimer_restart kpl_watchdog_fire(struct hrtimer *t)
-{
-	struct kpl_watchdog *w = container_of(t, struct kpl_watchdog, timer);
-	struct pt_regs *regs = get_irq_regs();
-
-	if (regs && !user_mode(regs) && regs->r15 == (unsigned long)&w->frame->ctx &&
-	    regs->ip >= (unsigned long)w->code &&
-	    regs->ip < (unsigned long)w->code + w->code_len) {
-		regs->r13 = 1;
-		w->fired = true;
-		atomic64_inc(&kpl_wd_stops_run);
-		return HRTIMER_NORESTART;
-	}
-	hrtimer_forward_now(t, ns_to_ktime(20 * NSEC_PER_USEC));
-	return HRTIMER_RESTART;
 }
 
 static u64 kpl_canonical(u8 code, u64 v)
@@ -476,7 +769,7 @@ static long kpl_ioctl_run(struct kpl_run __user *uarg)
 	struct kpl_frame *f = NULL;
 	struct kpl_result r = {};
 	void *bufs[KPL_MAX_BUFS] = {};
-	u64 args[6] = {}, total = 0;
+	u64 args[6] = {}, total = 0, budget;
 	unsigned int i, nb = 0;
 	long ret;
 
@@ -488,6 +781,9 @@ static long kpl_ioctl_run(struct kpl_run __user *uarg)
 	p = kpl_find(req.id);
 	if (!p)
 		return -ENOENT;
+	ret = -EIO;		/* the watchdog found it breaking the sandbox */
+	if (READ_ONCE(p->poisoned))
+		goto out;
 	ret = -ESRCH;
 	e = kpl_export_named(p, (char *)req.entry);
 	if (!e)
@@ -528,19 +824,12 @@ static long kpl_ioctl_run(struct kpl_run __user *uarg)
 		args[i] = nb;
 		nb++;
 	}
-	{
-		struct kpl_watchdog w = { .frame = f, .code = p->code, .code_len = p->code_len };
-		u64 budget = req.budget_ns ? req.budget_ns : KPL_DEFAULT_BUDGET_NS;
-
-		hrtimer_init_on_stack(&w.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
-		w.timer.function = kpl_watchdog_fire;
-		preempt_disable();
-		hrtimer_start(&w.timer, ns_to_ktime(budget), HRTIMER_MODE_REL_PINNED_HARD);
-		kpl_invoke(p, e, f, args, kpl_fuel_for(budget), &r);
-		hrtimer_cancel(&w.timer);
-		preempt_enable();
-		destroy_hrtimer_on_stack(&w.timer);
-	}
+	budget = req.budget_ns ? req.budget_ns : KPL_DEFAULT_BUDGET_NS;
+	/* Not preempted: the invocation stays on its watchdog's CPU. */
+	preempt_disable();
+	kpl_invoke(p, e->code_offset, f, args, kpl_fuel_for(budget), budget,
+		   KPL_WD_RUN, &r);
+	preempt_enable();
 	req.result = r.trapped ? 0 : r.value;
 	req.duration_ns = r.duration_ns;
 	req.fuel = r.fuel;
@@ -548,7 +837,15 @@ static long kpl_ioctl_run(struct kpl_run __user *uarg)
 	req.trapped = r.trapped;
 	req.trap_kind = req.trap_line = req.trap_col = 0;
 	req.trap_offset = req.trap_site = 0;
-	if (r.trapped) {
+	if (r.watchdog) {
+		/* Budget, where the watchdog interrupted it. */
+		req.trap_site = (u32)KPL_SITE_WATCHDOG;
+		req.trap_kind = 4;
+		req.trap_offset = r.stop_offset;
+		if (kpl_core_location(p->obj, p->obj_len, r.stop_offset,
+				      &req.trap_line, &req.trap_col))
+			req.trap_line = req.trap_col = 0;
+	} else if (r.trapped) {
 		req.trap_site = (u32)r.site;
 		if (kpl_core_trap(p->obj, p->obj_len, r.site, &req.trap_kind,
 				  &req.trap_offset, &req.trap_line, &req.trap_col))
@@ -693,54 +990,6 @@ struct kpl_attachment {
 	struct rcu_head rcu;
 };
 
-/*
- * The wall-clock budget on hooks, without a timer per packet: one pinned
- * hrtimer per CPU ticks every KPL_HOOK_TICK_NS while hook invocations
- * happen on that CPU (and stops after a quiet tick). A tick that finds an
- * invocation past its deadline, with the interrupted code that plugin's
- * (ip in its code, r15 its context block), sets the interrupted fuel
- * register to 1 as the test-run watchdog does. A hook invocation costs a
- * few per-CPU stores; the budget holds to within one tick.
- */
-#define KPL_HOOK_TICK_NS (250 * NSEC_PER_USEC)
-
-struct kpl_hook_wd {
-	struct hrtimer timer;
-	const struct kpl_ctx *ctx;	/* the running invocation, or NULL */
-	const u8 *code;
-	u32 code_len;
-	u64 deadline;
-	bool active;			/* the timer is queued */
-	bool used;			/* an invocation since the last tick */
-};
-
-static DEFINE_PER_CPU(struct kpl_hook_wd, kpl_hook_wd);
-
-static enum hrtimer_restart kpl_hook_tick(struct hrtimer *t)
-{
-	struct kpl_hook_wd *w = container_of(t, struct kpl_hook_wd, timer);
-	const struct kpl_ctx *ctx = READ_ONCE(w->ctx);
-	struct pt_regs *regs;
-
-	if (ctx && ktime_get_ns() >= READ_ONCE(w->deadline)) {
-		regs = get_irq_regs();
-		if (regs && !user_mode(regs) && regs->r15 == (unsigned long)ctx &&
-		    regs->ip >= (unsigned long)w->code &&
-		    regs->ip < (unsigned long)w->code + w->code_len &&
-		    regs->r13 > 1) {
-			regs->r13 = 1;
-			atomic64_inc(&kpl_wd_stops_hook);
-		}
-	}
-	if (ctx || w->used) {
-		w->used = false;
-		hrtimer_forward_now(t, ns_to_ktime(KPL_HOOK_TICK_NS));
-		return HRTIMER_RESTART;
-	}
-	WRITE_ONCE(w->active, false);
-	return HRTIMER_NORESTART;
-}
-
 static struct kpl_attachment __rcu *kpl_hook_att;
 static atomic64_t kpl_hook_inv, kpl_hook_acc, kpl_hook_drop, kpl_hook_traps;
 static bool kpl_hook_registered;
@@ -753,7 +1002,6 @@ static unsigned int kpl_nf_hook(void *priv, struct sk_buff *skb,
 				const struct nf_hook_state *state)
 {
 	struct kpl_attachment *a;
-	struct kpl_export e = {};
 	struct kpl_result r = {};
 	struct kpl_frame *f;
 	unsigned int verdict = NF_ACCEPT, len;
@@ -765,6 +1013,11 @@ static unsigned int kpl_nf_hook(void *priv, struct sk_buff *skb,
 	a = rcu_dereference(kpl_hook_att);
 	if (!a)
 		goto out;
+	/* A plugin the watchdog caught breaking the sandbox never runs again. */
+	if (READ_ONCE(a->plugin->poisoned)) {
+		atomic64_inc(&kpl_hook_traps);
+		goto out;
+	}
 	/* Hooks run with BH disabled; a nested call on this CPU passes. */
 	local_bh_disable();
 	if (this_cpu_read(kpl_hook_busy))
@@ -781,28 +1034,9 @@ static unsigned int kpl_nf_hook(void *priv, struct sk_buff *skb,
 	}
 	memset(&f->ctx, 0, sizeof(f->ctx));
 	kpl_set_slice(&f->ctx, 0, (void *)pkt, len, false);
-	e.code_offset = a->code_offset;
-	{
-		struct kpl_hook_wd *w = this_cpu_ptr(&kpl_hook_wd);
-
-		/* Publish the invocation before making sure the tick runs;
-		 * the tick interrupts this CPU only (BH off, pinned). */
-		w->code = a->plugin->code;
-		w->code_len = a->plugin->code_len;
-		WRITE_ONCE(w->deadline, ktime_get_ns() + a->budget_ns);
-		w->used = true;
-		barrier();
-		WRITE_ONCE(w->ctx, &f->ctx);
-		barrier();
-		if (!READ_ONCE(w->active)) {
-			WRITE_ONCE(w->active, true);
-			hrtimer_start(&w->timer, ns_to_ktime(KPL_HOOK_TICK_NS),
-				      HRTIMER_MODE_REL_PINNED_HARD);
-		}
-		kpl_invoke(a->plugin, &e, f, args, a->fuel, &r);
-		WRITE_ONCE(w->ctx, NULL);
-		barrier();
-	}
+	/* BH off: on this CPU, under its watchdog, until it returns. */
+	kpl_invoke(a->plugin, a->code_offset, f, args, a->fuel, a->budget_ns,
+		   KPL_WD_HOOK, &r);
 	this_cpu_write(kpl_hook_busy, 0);
 	atomic64_inc(&kpl_hook_inv);
 	if (r.trapped) {
@@ -953,6 +1187,9 @@ static long kpl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case KPL_IOC_RUN:
 	case KPL_IOC_ATTACH:
 	case KPL_IOC_DETACH:
+#ifdef KPL_TESTING
+	case KPL_IOC_TEST_LOAD_UNVERIFIED:
+#endif
 		break;
 	default:
 		return -ENOTTY;
@@ -962,7 +1199,11 @@ static long kpl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return -EPERM;
 	switch (cmd) {
 	case KPL_IOC_LOAD:
-		return kpl_ioctl_load(uarg);
+		return kpl_ioctl_load(uarg, true);
+#ifdef KPL_TESTING
+	case KPL_IOC_TEST_LOAD_UNVERIFIED:
+		return kpl_ioctl_load(uarg, false);
+#endif
 	case KPL_IOC_UNLOAD:
 		return kpl_ioctl_unload(uarg);
 	case KPL_IOC_RUN:
@@ -1026,24 +1267,34 @@ static int kpl_proc_show(struct seq_file *m, void *v)
 	char *text = kvzalloc(4096, GFP_KERNEL);
 
 	seq_printf(m, "fuel_per_ms %llu\n", kpl_fuel_for(1000000));
-	seq_printf(m, "watchdog_stops run %lld hook %lld\n",
-		   (s64)atomic64_read(&kpl_wd_stops_run), (s64)atomic64_read(&kpl_wd_stops_hook));
+	seq_printf(m, "watchdog_stops run %lld hook %lld unwinds %lld sandbox_failures %lld\n",
+		   (s64)atomic64_read(&kpl_wd_stops[KPL_WD_RUN]),
+		   (s64)atomic64_read(&kpl_wd_stops[KPL_WD_HOOK]),
+		   (s64)atomic64_read(&kpl_wd_unwinds),
+		   (s64)atomic64_read(&kpl_wd_broken));
+#ifdef KPL_TESTING
+	seq_puts(m, "test_build unverified_loads\n");
+#endif
 	seq_printf(m, "hook ipv4_local_in invocations %lld accepted %lld dropped %lld traps %lld\n",
 		   (s64)atomic64_read(&kpl_hook_inv), (s64)atomic64_read(&kpl_hook_acc),
 		   (s64)atomic64_read(&kpl_hook_drop), (s64)atomic64_read(&kpl_hook_traps));
 	mutex_lock(&kpl_lock);
 	list_for_each_entry(p, &kpl_plugins, node) {
-		seq_printf(m, "%u %s code %u image %u data %u invocations %lld traps %lld total_ns %lld%s\n",
+		seq_printf(m, "%u %s code %u image %u data %u invocations %lld traps %lld total_ns %lld%s%s\n",
 			   p->id, p->name, p->code_len, p->image_len, p->data_size,
 			   (s64)atomic64_read(&p->invocations), (s64)atomic64_read(&p->traps),
-			   (s64)atomic64_read(&p->total_ns), p->attached ? " attached" : "");
+			   (s64)atomic64_read(&p->total_ns), p->attached ? " attached" : "",
+			   READ_ONCE(p->poisoned) ? " disabled" : "");
 		{
-			char code[4], alias[4], data[4];
+			char code[4], alias[4], ro[4], ro_alias[4], data[4];
 
-			kpl_prot(p->code, p->arena_pages, false, code);
-			kpl_prot(p->code, p->arena_pages, true, alias);
+			kpl_prot(p->code, p->code_pages, false, code);
+			kpl_prot(p->code, p->code_pages, true, alias);
+			kpl_prot(p->ro, p->ro_pages, false, ro);
+			kpl_prot(p->ro, p->ro_pages, true, ro_alias);
 			kpl_prot(p->data, DIV_ROUND_UP(max(p->data_size, 1u), PAGE_SIZE), false, data);
-			seq_printf(m, "  pages: code %s direct-map alias %s data %s\n", code, alias, data);
+			seq_printf(m, "  pages: code %s direct-map alias %s rodata+slots %s direct-map alias %s data %s\n",
+				   code, alias, ro, ro_alias, data);
 		}
 		if (text) {
 			kpl_describe(p, text, 4096);
@@ -1087,13 +1338,18 @@ static int __init kpl_init(void)
 	int ret, cpu;
 
 	if (kpl_arena_end - kpl_arena != (long)KPL_ARENA_PAGES * PAGE_SIZE ||
-	    !PAGE_ALIGNED(kpl_arena))
+	    kpl_roarena_end - kpl_roarena != (long)KPL_ARENA_PAGES * PAGE_SIZE ||
+	    !PAGE_ALIGNED(kpl_arena) || !PAGE_ALIGNED(kpl_roarena))
+		return -EINVAL;
+	/* The code reaches its read-only part with rel32 displacements. */
+	if (abs(kpl_roarena_end - kpl_arena) > (long)S32_MAX / 2 ||
+	    abs(kpl_arena_end - kpl_roarena) > (long)S32_MAX / 2)
 		return -EINVAL;
 	kpl_calibrate();
 	for_each_possible_cpu(cpu) {
-		hrtimer_init(&per_cpu(kpl_hook_wd, cpu).timer, CLOCK_MONOTONIC,
+		hrtimer_init(&per_cpu(kpl_wd, cpu).timer, CLOCK_MONOTONIC,
 			     HRTIMER_MODE_REL_PINNED_HARD);
-		per_cpu(kpl_hook_wd, cpu).timer.function = kpl_hook_tick;
+		per_cpu(kpl_wd, cpu).timer.function = kpl_wd_tick;
 		per_cpu(kpl_hook_pkt, cpu) = kvmalloc_node(KPL_MAX_PACKET, GFP_KERNEL,
 							   cpu_to_node(cpu));
 		if (!per_cpu(kpl_hook_pkt, cpu)) {
@@ -1111,9 +1367,14 @@ static int __init kpl_init(void)
 		kpl_free_pkt_bufs();
 		return ret;
 	}
-	pr_info("kpl: ready: arena %lu KiB, %llu fuel per ms, %zu imports\n",
-		(unsigned long)(kpl_arena_end - kpl_arena) / 1024, kpl_fuel_for(1000000),
-		kpl_import_count);
+#ifdef KPL_TESTING
+	add_taint(TAINT_TEST, LOCKDEP_STILL_OK);
+	pr_notice("kpl: test build: unverified loads enabled (never ship this module)\n");
+#endif
+	pr_info("kpl: ready: arena %lu + %lu KiB, %llu fuel per ms, %zu imports\n",
+		(unsigned long)(kpl_arena_end - kpl_arena) / 1024,
+		(unsigned long)(kpl_roarena_end - kpl_roarena) / 1024,
+		kpl_fuel_for(1000000), kpl_import_count);
 	return 0;
 }
 
@@ -1136,7 +1397,7 @@ static void __exit kpl_exit(void)
 		int cpu;
 
 		for_each_possible_cpu(cpu)
-			hrtimer_cancel(&per_cpu(kpl_hook_wd, cpu).timer);
+			hrtimer_cancel(&per_cpu(kpl_wd, cpu).timer);
 	}
 	/* No ioctl can run any more: every reference left is the list's. */
 	list_for_each_entry_safe(p, n, &kpl_plugins, node) {
@@ -1150,3 +1411,6 @@ module_init(kpl_init);
 module_exit(kpl_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("KPL: verified, sandboxed plugins");
+#ifdef KPL_TESTING
+MODULE_INFO(kpl_testing, "unverified loads (test build, never ship)");
+#endif

@@ -72,10 +72,14 @@ pub struct KplInfo {
     pub slots_offset: u32,
     pub slot_count: u32,
     pub image_len: u32,
+    /// Bytes of the read-only part (RODATA, padding, import slots), placed
+    /// apart from the code and never executable.
+    pub ro_len: u32,
     pub data_size: u32,
     pub export_count: u32,
     pub import_count: u32,
     pub trap_count: u32,
+    pub _pad: u32,
     pub max_stack: u64,
     pub hash: u64,
 }
@@ -155,6 +159,16 @@ unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
     }
     // SAFETY: the caller's contract.
     unsafe { core::slice::from_raw_parts(ptr, len) }
+}
+
+/// # Safety
+/// `ptr` is valid and exclusive for `len` bytes, or `len` is 0.
+unsafe fn bytes_mut<'a>(ptr: *mut u8, len: usize) -> &'a mut [u8] {
+    if ptr.is_null() || len == 0 {
+        return &mut [];
+    }
+    // SAFETY: the caller's contract.
+    unsafe { core::slice::from_raw_parts_mut(ptr, len) }
 }
 
 /// # Safety
@@ -256,10 +270,12 @@ fn info_of(obj: &Object<'_>, max_stack: u64) -> KplInfo {
         slots_offset: l.slots_offset,
         slot_count: l.slot_count,
         image_len: l.image_len,
+        ro_len: l.ro_len(),
         data_size: l.data_size,
         export_count: u32::try_from(obj.exports().count()).unwrap_or(u32::MAX),
         import_count: u32::try_from(obj.import_count()).unwrap_or(u32::MAX),
         trap_count: u32::try_from(obj.trap_site_count()).unwrap_or(u32::MAX),
+        _pad: 0,
         max_stack,
         hash: obj.hash(),
     }
@@ -317,6 +333,43 @@ pub unsafe extern "C" fn kpl_core_check(
     err: *mut KplError,
 ) -> i32 {
     // SAFETY: the caller's contract.
+    unsafe { check(obj, len, table, ntable, info, err, true) }
+}
+
+/// **Test builds only** (cargo feature `testing`, which only
+/// `scripts/kernel-test.sh` enables): `kpl_core_check` without the
+/// verifier, so the kernel test can load objects a sound verifier refuses
+/// (loops that ignore their fuel) and check that the watchdog still stops
+/// them. `max_stack` is reported as 0.
+///
+/// # Safety
+/// As `kpl_core_check`.
+#[cfg(feature = "testing")]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kpl_core_check_unverified(
+    obj: *const u8,
+    len: usize,
+    table: *const KplHostImport,
+    ntable: usize,
+    info: *mut KplInfo,
+    err: *mut KplError,
+) -> i32 {
+    // SAFETY: the caller's contract.
+    unsafe { check(obj, len, table, ntable, info, err, false) }
+}
+
+/// # Safety
+/// As `kpl_core_check`.
+unsafe fn check(
+    obj: *const u8,
+    len: usize,
+    table: *const KplHostImport,
+    ntable: usize,
+    info: *mut KplInfo,
+    err: *mut KplError,
+    verify: bool,
+) -> i32 {
+    // SAFETY: the caller's contract.
     let bytes = unsafe { bytes(obj, len) };
     let o = match Object::parse(bytes) {
         Ok(o) => o,
@@ -325,29 +378,33 @@ pub unsafe extern "C" fn kpl_core_check(
             return fail(err, 1, at, format_args!("invalid object: {e}"));
         }
     };
-    let verified = match run_verifier(&o) {
-        Ok(v) => v,
-        Err(Ok(e)) => {
-            let r = fail(
-                err,
-                2,
-                e.offset,
-                format_args!("rejected by the verifier: {e}"),
-            );
-            // SAFETY: as in `fail`.
-            if let Some(er) = unsafe { err.as_mut() } {
-                text(&mut er.rule, format_args!("{}", e.rule));
+    let max_stack = if verify {
+        match run_verifier(&o) {
+            Ok(v) => v.max_stack,
+            Err(Ok(e)) => {
+                let r = fail(
+                    err,
+                    2,
+                    e.offset,
+                    format_args!("rejected by the verifier: {e}"),
+                );
+                // SAFETY: as in `fail`.
+                if let Some(er) = unsafe { err.as_mut() } {
+                    text(&mut er.rule, format_args!("{}", e.rule));
+                }
+                return r;
             }
-            return r;
+            Err(Err(())) => {
+                return fail(
+                    err,
+                    4,
+                    0,
+                    format_args!("no memory for the verifier's workspace"),
+                );
+            }
         }
-        Err(Err(())) => {
-            return fail(
-                err,
-                4,
-                0,
-                format_args!("no memory for the verifier's workspace"),
-            );
-        }
+    } else {
+        0
     };
     // SAFETY: the caller's contract.
     if let Err(r) = unsafe { link_imports(&o, table, ntable, err) } {
@@ -355,26 +412,33 @@ pub unsafe extern "C" fn kpl_core_check(
     }
     // SAFETY: the caller's contract.
     if let Some(i) = unsafe { info.as_mut() } {
-        *i = info_of(&o, verified.max_stack);
+        *i = info_of(&o, max_stack);
     }
     0
 }
 
-/// Writes the image (code, rodata, import slots holding the kernel
-/// functions' addresses) into `image` and the initial statics into `data`.
+/// Writes the image as two parts and the initial statics: `code` gets
+/// CODE (int3 after it), its RIP-relative displacements moved so that they
+/// reach the read-only part at `code + ro_delta`; `ro` gets RODATA and the
+/// import slots holding the kernel functions' addresses; `data` the statics.
 /// Call only after `kpl_core_check` accepted the same bytes.
 ///
 /// # Safety
-/// As `kpl_core_check`; `image` and `data` are valid, exclusive buffers of
-/// `image_len` and `data_len` bytes.
+/// As `kpl_core_check`; `code`, `ro` and `data` are valid, exclusive
+/// buffers of `code_len`, `ro_len` and `data_len` bytes (they are the
+/// writable aliases, so `ro_delta` is passed apart: the distance between
+/// where the parts will be executed and read).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kpl_core_write(
     obj: *const u8,
     len: usize,
     table: *const KplHostImport,
     ntable: usize,
-    image: *mut u8,
-    image_len: usize,
+    code: *mut u8,
+    code_len: usize,
+    ro: *mut u8,
+    ro_len: usize,
+    ro_delta: i64,
     data: *mut u8,
     data_len: usize,
     err: *mut KplError,
@@ -397,21 +461,18 @@ pub unsafe extern "C" fn kpl_core_write(
             *s = unsafe { (*table.add(r as usize)).func } as u64;
         }
     }
-    let img = if image.is_null() || image_len == 0 {
-        &mut [][..]
-    } else {
-        // SAFETY: the caller's contract.
-        unsafe { core::slice::from_raw_parts_mut(image, image_len) }
-    };
-    if let Err(e) = kpl_runtime_core::write_image(&o, slots.get(..count).unwrap_or(&[]), img) {
-        return fail(err, 3, 0, format_args!("cannot write the image: {e}"));
+    // SAFETY: the caller's contract.
+    let code_part = unsafe { bytes_mut(code, code_len) };
+    if let Err(e) = kpl_runtime_core::write_code(&o, code_part, ro_delta) {
+        return fail(err, 3, 0, format_args!("cannot write the code: {e}"));
     }
-    let d = if data.is_null() || data_len == 0 {
-        &mut [][..]
-    } else {
-        // SAFETY: the caller's contract.
-        unsafe { core::slice::from_raw_parts_mut(data, data_len) }
-    };
+    // SAFETY: the caller's contract.
+    let ro_part = unsafe { bytes_mut(ro, ro_len) };
+    if let Err(e) = kpl_runtime_core::write_ro(&o, slots.get(..count).unwrap_or(&[]), ro_part) {
+        return fail(err, 3, 0, format_args!("cannot write the read-only data: {e}"));
+    }
+    // SAFETY: the caller's contract.
+    let d = unsafe { bytes_mut(data, data_len) };
     if let Err(e) = kpl_runtime_core::write_data(&o, d) {
         return fail(err, 3, 0, format_args!("cannot write the data: {e}"));
     }
@@ -518,6 +579,36 @@ pub unsafe extern "C" fn kpl_core_trap(
     unsafe {
         kind.write(u32::from(t.kind as u8));
         code_offset.write(t.code_offset);
+        line.write(l);
+        col.write(c);
+    }
+    0
+}
+
+/// The source line and column of code offset `code_offset` (both 0 when
+/// unknown): where the watchdog stopped an invocation. 0, or -1 if the
+/// offset is outside CODE.
+///
+/// # Safety
+/// `obj` is valid for `len` bytes; the out pointers are valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kpl_core_location(
+    obj: *const u8,
+    len: usize,
+    code_offset: u32,
+    line: *mut u32,
+    col: *mut u32,
+) -> i32 {
+    // SAFETY: the caller's contract.
+    let Ok(o) = Object::parse(unsafe { bytes(obj, len) }) else {
+        return -1;
+    };
+    if code_offset >= o.layout().code_len {
+        return -1;
+    }
+    let (l, c) = o.location_of(code_offset).unwrap_or((0, 0));
+    // SAFETY: the caller's contract.
+    unsafe {
         line.write(l);
         col.write(c);
     }

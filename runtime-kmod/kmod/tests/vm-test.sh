@@ -45,8 +45,8 @@ t "grayscale of sample.rgb: kernel bytes == host runtime bytes" cmp /tmp/k.raw /
 t "kplc kernel list shows grayscale and its export" sh -c "kplc kernel list | grep -q 'export grayscale(\[\]u8, \[\]mut u8) -> u32'"
 t "/proc/kpl shows grayscale" grep -q " grayscale code " /proc/kpl
 grep "pages:" /proc/kpl
-t "W^X: plugin code r-x, its direct-map alias r--, its data rw-" \
-    grep -q "pages: code r-x direct-map alias r-- data rw-" /proc/kpl
+t "W^X and NX data: code r-x, rodata+slots r-- (never x), direct-map aliases r--, data rw-" \
+    grep -q "pages: code r-x direct-map alias r-- rodata+slots r-- direct-map alias r-- data rw-" /proc/kpl
 t "unload" kplc kernel unload "$id"
 t "unloaded plugin is gone (ENOENT)" sh -c "kplc kernel run $id --entry grayscale --in /t/sample.rgb 2>&1 | grep -q 'No such file'"
 
@@ -150,6 +150,79 @@ sleep 1
 t "unload while another CPU runs the plugin" kplc kernel unload "$id"
 wait $bg
 t "the running invocation ended with its trap" grep -q "trap: Budget" /tmp/bg.err
+
+echo "== watchdog without the verifier: loops that ignore their fuel"
+# rogue-loops.kpo (tests/rogue.py): the verifier refuses it; the test build
+# loads it unverified. Only the watchdog can stop these.
+t "the verifier refuses the rogue objects" sh -c "kplc kernel load /t/rogue-loops.kpo 2>&1 | grep -q 'rejected by the verifier'"
+rg=$(kpl-test-load /t/rogue-loops.kpo rogue)
+t "the test build loads the rogue objects unverified" test -n "$rg"
+rogue_run() { # ENTRY BUDGET_NS DESC
+    t0=$(now_ms)
+    kplc kernel run "$rg" --entry "$1" --budget-ns "$2" 2>/tmp/rogue.err
+    rc=$?
+    t1=$(now_ms)
+    cat /tmp/rogue.err
+    ns=$(sed -n 's/.*trap: Budget at line [0-9]*, column [0-9]* (after \([0-9]*\) ns).*/\1/p' /tmp/rogue.err)
+    # 3 x the budget + 20 ms: the emulated CPU stalls when the host is busy
+    # (the watchdog allows the budget again + 10 ms for stalls).
+    lim=$(($2 * 3 + 20000000))
+    if [ "$rc" = 3 ] && [ -n "$ns" ] && [ "$ns" -lt "$lim" ] && [ $((t1 - t0)) -lt $((lim / 1000000 + 1500)) ]; then
+        ok "$3 stopped by the watchdog (Budget) within its $(($2 / 1000)) us budget: $ns ns, $((t1 - t0)) ms wall"
+    else
+        bad "$3 with a $2 ns budget: rc $rc, $ns ns, $((t1 - t0)) ms wall"
+    fi
+}
+before=$(awk '/^watchdog_stops/ { print $7 }' /proc/kpl)
+rogue_run no_check 1000000 "a loop with no fuel check"
+rogue_run refuel 1000000 "a loop whose fuel check is bypassed (r13 refilled)"
+rogue_run no_check 300000000 "a loop with no fuel check (300 ms)"
+after=$(awk '/^watchdog_stops/ { print $7 }' /proc/kpl)
+grep watchdog_stops /proc/kpl
+t "the watchdog unwound all three from the interrupt" test $((after - before)) -ge 3
+t "VM responsive after the rogue loops" sh -c "echo alive | grep -q alive"
+t "the rogue plugin still runs (not disabled)" sh -c "kplc kernel run $rg --entry no_check --budget-ns 1000000 2>&1 | grep -q 'trap: Budget'"
+# Two at once on two CPUs.
+taskset -c 0 kplc kernel run "$rg" --entry no_check --budget-ns 50000000 2>/tmp/r0.err &
+r0=$!
+taskset -c 1 kplc kernel run "$rg" --entry refuel --budget-ns 50000000 2>/tmp/r1.err &
+r1=$!
+wait $r0
+wait $r1
+t "rogue loops on two CPUs at once both stopped" sh -c "grep -q 'trap: Budget' /tmp/r0.err && grep -q 'trap: Budget' /tmp/r1.err"
+# Through the netfilter hook: every packet's invocation is stopped.
+ip link set lo up
+rf=$(kpl-test-load /t/rogue-loops.kpo rogue_filter)
+b4=$(kplc kernel stats | awk '{print $10}')
+t "attach a rogue filter (no fuel check)" kplc kernel attach "$rf" --entry filter_no_check
+t "rogue filter: packets pass (the stopped filter accepts)" sh -c "kplc kernel probe --port 5555 --count 20 | grep -q 'received 20 of 20'"
+af=$(kplc kernel stats | awk '{print $10}')
+kplc kernel stats
+t "rogue filter: every packet stopped" test $((af - b4)) -ge 20
+avg=$(awk '$2 == "rogue_filter" && $10 > 0 { printf "%d", $14 / $10 }' /proc/kpl)
+grep -E "^[0-9]+ rogue_filter " /proc/kpl
+grep watchdog_stops /proc/kpl
+t "the hook watchdog stopped and unwound them" sh -c "awk '/^watchdog_stops/ { exit !(\$5 >= 20 && \$7 >= 20) }' /proc/kpl"
+# As rogue_run: 3 x the budget + 20 ms for a stalling emulated CPU.
+if [ -n "$avg" ] && [ "$avg" -lt 23000000 ]; then
+    ok "rogue filter stopped by the 1 ms hook budget: $avg ns per invocation on average"
+else
+    bad "rogue filter: $avg ns per invocation (budget 1 ms)"
+fi
+t "detach the rogue filter" kplc kernel detach
+t "unload the rogue plugins" sh -c "kplc kernel unload $rg && kplc kernel unload $rf"
+# A plugin that breaks the sandbox (overwrites r15) while looping: stopped
+# all the same, then disabled.
+rc=$(kpl-test-load /t/rogue-loops.kpo clobber)
+kplc kernel run "$rc" --entry clobber --budget-ns 1000000 2>/tmp/clobber.err
+cat /tmp/clobber.err
+t "a loop that overwrote r15 is stopped too" grep -q "trap: Budget" /tmp/clobber.err
+grep watchdog_stops /proc/kpl
+t "the watchdog reports the sandbox failure" sh -c "awk '/^watchdog_stops/ { exit !(\$9 >= 1) }' /proc/kpl"
+t "the plugin is disabled: RUN refused (EIO)" sh -c "kplc kernel run $rc --entry no_check 2>&1 | grep -q 'Input/output error'"
+t "the disabled plugin unloads" kplc kernel unload "$rc"
+t "VM responsive after the sandbox failure" sh -c "echo alive | grep -q alive"
+dmesg | grep 'kpl: plugin .* sandbox failure' | head -n 2
 
 echo "== netfilter: IPv4 LOCAL_IN"
 ip link set lo up
