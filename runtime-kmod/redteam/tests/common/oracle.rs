@@ -415,6 +415,21 @@ fn code_hook(uc: &mut Unicorn<'_, ()>, st: &RefCell<St>, addr: u64, size: u32) {
             }
         }
     }
+    // The stubs are entered only at their first instruction.
+    let from_prev = |want: fn(&InsnInfo) -> bool| match prev {
+        Cur::Code(pa, _) => st.insn(pa).is_some_and(|i| want(&i)),
+        _ => false,
+    };
+    let entered_inside = match (info.at, info.op) {
+        (Where::Stub(_), Op::Jmp { .. }) => !from_prev(|i| matches!(i.op, Op::StoreImm { .. })),
+        (Where::Unwind, Op::Ret) => !from_prev(|i| i.at == Where::Unwind),
+        (Where::Unwind, _) => !from_prev(|i| matches!(i.at, Where::Stub(_))),
+        _ => false,
+    };
+    if entered_inside {
+        let w = format!("{by} enters a stub in the middle, at {}", st.describe(addr));
+        st.violate(w);
+    }
     match info.at {
         Where::Stub(k) => {
             let is_start = matches!(info.op, Op::StoreImm { .. });
