@@ -202,6 +202,24 @@ fn c1_slice_cmp_jae() -> ObjectParts {
     })
 }
 
+/// The loop's back edge (with its budget check) lands on the `jae` of the
+/// bounds check, not on its `cmp`: from the second iteration on, the `jae`
+/// tests the borrow of `sub idx, step` (the structural mutator found this).
+fn c1_back_edge_onto_jae() -> ObjectParts {
+    single(&[Bounds, Budget], &[U64], 8, |o| {
+        let mut head = label(o);
+        o.a.xor(ecx, ecx)?;
+        o.a.xor(eax, eax)?;
+        o.a.cmp(rcx, 8)?;
+        o.a.set_label(&mut head)?;
+        o.a.jae(o.stub[0])?;
+        o.a.mov(rdx, qword_ptr(r14 + rcx * 8))?;
+        o.a.add(rax, rdx)?;
+        o.a.sub(rcx, rdi)?;
+        back_edge(o, 1, head)
+    })
+}
+
 // ---- C2: loop headers ----
 
 /// An irreducible loop: the second entry goes into the body past the
@@ -597,6 +615,7 @@ fn corpus() -> Vec<(&'static str, ObjectParts)> {
         ("c1_cqo_idiv", c1_cqo_idiv()),
         ("c1_mask_table", c1_mask_table()),
         ("c1_slice_cmp_jae", c1_slice_cmp_jae()),
+        ("c1_back_edge_onto_jae", c1_back_edge_onto_jae()),
         ("c2_second_entry", c2_second_entry()),
         ("c2_fact_before_loop", c2_fact_before_loop()),
         ("c2_spill_overwritten", c2_spill_overwritten()),
@@ -708,6 +727,8 @@ cases!(
     c1_mask_table,
     #[ignore = "accepted by the old verifier; the rewrite must reject it"]
     c1_slice_cmp_jae,
+    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
+    c1_back_edge_onto_jae,
     c2_second_entry,
     c2_fact_before_loop,
     c2_spill_overwritten,
