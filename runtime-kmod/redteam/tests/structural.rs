@@ -766,6 +766,28 @@ fn mutate(p: &mut Prog, rng: &mut Rng, names: &HashMap<String, Code>) -> Option<
     }
 }
 
+/// A coarse kind for an escape: the most serious of its violations.
+fn category(v: &[String]) -> &'static str {
+    let has = |k: &str| v.iter().any(|x| x.contains(k));
+    if has("UNMAPPED") || has("read of") || has("write of") || has("below rsp") {
+        "memory access outside the sandbox"
+    } else if has("fetch at") || has("passes control") || has("enters a stub") || has("ret to") {
+        "control flow"
+    } else if has("CPU exception") || has("invalid instruction") {
+        "CPU exception"
+    } else if has("import") {
+        "import called without the context"
+    } else if has("fuel") || has("r13") || has("instructions executed") {
+        "budget"
+    } else if has("r14") || has("r15") || has("rsp") {
+        "reserved register or stack pointer"
+    } else if has("callee-saved") {
+        "callee-saved register not preserved"
+    } else {
+        "other"
+    }
+}
+
 fn disassemble(parts: &ObjectParts, at: u64) -> String {
     let mut out = String::new();
     let Some(f) = parts
@@ -841,6 +863,7 @@ fn campaign(fail: bool) {
     let mut rng = Rng::new(seed);
     let (mut made, mut parsed, mut accepted, mut insns) = (0u64, 0u64, 0u64, 0u64);
     let mut escapes = Vec::new();
+    let mut kinds: std::collections::BTreeMap<&'static str, u64> = Default::default();
     let t1 = Instant::now();
     for i in 0..n {
         let mut p = progs[rng.below(progs.len())].clone();
@@ -892,6 +915,7 @@ fn campaign(fail: bool) {
             report.push_str(&format!("  violation: {x}\n"));
         }
         eprintln!("{report}");
+        *kinds.entry(category(&v)).or_insert(0u64) += 1;
         escapes.push(report);
     }
     let secs = t1.elapsed().as_secs_f64();
@@ -900,6 +924,11 @@ fn campaign(fail: bool) {
          {insns} instructions emulated; {secs:.1} s, {:.0} mutants/s",
         escapes.len(),
         made as f64 / secs.max(1e-9)
+    );
+    eprintln!("structural: escapes by kind of violation: {kinds:?}");
+    assert!(
+        accepted > 0 || n < 50,
+        "no mutant was accepted: the mutator is broken"
     );
     if fail {
         assert!(
