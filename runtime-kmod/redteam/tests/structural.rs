@@ -771,7 +771,11 @@ fn category(v: &[String]) -> &'static str {
     let has = |k: &str| v.iter().any(|x| x.contains(k));
     if has("UNMAPPED") || has("read of") || has("write of") || has("below rsp") {
         "memory access outside the sandbox"
-    } else if has("fetch at") || has("passes control") || has("enters a stub") || has("ret to") {
+    } else if has("fetch at")
+        || has("passes control")
+        || has("enters a stub")
+        || has("the matching call returns")
+    {
         "control flow"
     } else if has("CPU exception") || has("invalid instruction") {
         "CPU exception"
