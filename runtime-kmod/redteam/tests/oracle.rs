@@ -57,6 +57,8 @@ fn run_body(body: impl Fn(&mut common::asm::Obj), args: Vec<Arg>) -> oracle::Rep
     )
 }
 
+type Body = Box<dyn Fn(&mut common::asm::Obj)>;
+
 #[test]
 fn known_faults_are_flagged() {
     use iced_x86::code_asm::*;
@@ -70,7 +72,7 @@ fn known_faults_are_flagged() {
     );
     assert!(r.violations.is_empty(), "{:?}", r.violations);
     assert_eq!(r.outcome, Outcome::Returned(7));
-    let cases: Vec<(&str, Box<dyn Fn(&mut common::asm::Obj)>)> = vec![
+    let cases: Vec<(&str, Body)> = vec![
         (
             "write",
             Box::new(|o| {

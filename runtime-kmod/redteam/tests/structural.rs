@@ -111,7 +111,7 @@ fn decode_prog(name: &str, parts: &ObjectParts) -> Option<Prog> {
     let tgt = |t: u64| -> Tgt {
         if let Some(&n) = by_off.get(&t) {
             Tgt::Node(n)
-        } else if t >= stubs_start && t < unwind && (t - stubs_start) % STUB_LEN == 0 {
+        } else if t >= stubs_start && t < unwind && (t - stubs_start).is_multiple_of(STUB_LEN) {
             Tgt::Stub(((t - stubs_start) / STUB_LEN) as usize)
         } else if t == unwind {
             Tgt::Unwind
@@ -781,7 +781,12 @@ fn category(v: &[String]) -> &'static str {
         "CPU exception"
     } else if has("import") {
         "import called without the context"
-    } else if has("fuel") || has("r13") || has("instructions executed") {
+    } else if has("fuel passed")
+        || has("fuel is exhausted")
+        || has("without dec r13")
+        || has("r13 changed")
+        || has("instructions executed")
+    {
         "budget"
     } else if has("r14") || has("r15") || has("rsp") {
         "reserved register or stack pointer"

@@ -273,7 +273,7 @@ impl St {
             format!("ctx{:+}", addr as i64 - CTX as i64)
         } else if (STACK_TOP - STACK_MAPPED..STACK_TOP + 0x1000).contains(&addr) {
             format!("entry_rsp{:+}", addr as i64 - ENTRY_RSP as i64)
-        } else if addr >= SLICES && addr < SLICES + 9 * SLICE_STRIDE {
+        } else if (SLICES..SLICES + 9 * SLICE_STRIDE).contains(&addr) {
             let h = (addr - SLICES) / SLICE_STRIDE;
             format!("slice{h}+{:#x}", addr - SLICES - h * SLICE_STRIDE)
         } else {
@@ -662,15 +662,15 @@ fn allowed(
         {
             return true;
         }
-        if write && o == 8 && size == 8 {
-            if let Some(InsnInfo {
-                at: Where::Stub(k), ..
-            }) = info
-            {
-                if value as u64 == k {
-                    return true;
-                }
-            }
+        if let Some(InsnInfo {
+            at: Where::Stub(k), ..
+        }) = info
+            && write
+            && o == 8
+            && size == 8
+            && value as u64 == k
+        {
+            return true;
         }
         if !write
             && o == 0
