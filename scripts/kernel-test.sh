@@ -162,6 +162,9 @@ for p in badhash missing; do
 done
 KPL_ADVERSARIAL_DIR="$T/adv" cargo test --quiet --locked -p kplc --test adversarial >"$OUT/adversarial.log" 2>&1 ||
     { cat "$OUT/adversarial.log"; die "the adversarial corpus does not pass on the host"; }
+# The red team's corpus (redteam_*.kpo): the objects the host verifier rejects.
+KPL_ADVERSARIAL_DIR="$T/adv" cargo test --quiet --locked -p kpl-redteam --test adversarial >"$OUT/redteam.log" 2>&1 ||
+    { cat "$OUT/redteam.log"; die "the red-team corpus does not pass on the host"; }
 echo "$(ls "$T/adv" | wc -l) adversarial objects"
 
 step "initramfs"

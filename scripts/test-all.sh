@@ -16,6 +16,23 @@ fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo --version
 
+step "build tools of the red-team oracle (unicorn-engine: cmake, libclang for bindgen)"
+# runtime-kmod/redteam's tests build unicorn-engine (a GPL-2.0 dev-dependency
+# of that test crate only): its C emulator needs cmake, bindgen needs libclang
+# and clang's own headers.
+if ! command -v cmake >/dev/null || ! ls /usr/lib/llvm-*/lib/libclang*.so* 2>/dev/null | grep -qv clang-cpp ||
+    ! ls /usr/lib/llvm-*/lib/clang/*/include/stdbool.h >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 \
+            cmake libclang1-14 libclang-common-14-dev >/dev/null ||
+            { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+                cmake libclang1-14 libclang-common-14-dev >/dev/null; }
+    else
+        echo "install cmake and libclang (for runtime-kmod/redteam's unicorn-engine)" >&2
+        exit 2
+    fi
+fi
+
 step "format"
 cargo fmt --all -- --check
 

@@ -1,0 +1,766 @@
+//! The red team's adversarial corpus: hand-made objects, several per escape
+//! class (C1–C6 of `/work/shared/notes/verifier-anchors.md`), each of which
+//! the verifier must REJECT. Each object is also run by the execution oracle
+//! with verification skipped, and the oracle must flag it: that proves the
+//! object is a real escape, not just an unusual form.
+//!
+//! Objects the current verifier wrongly accepts are `#[ignore]`d (the rewrite
+//! must reject them; remove the ignore then). `census` runs all of them and
+//! prints which the current verifier accepts.
+//!
+//! With `KPL_ADVERSARIAL_DIR` set, every object the verifier rejects is
+//! written there as `redteam_NAME.RULE.kpo` for the kernel test
+//! (`scripts/kernel-test.sh`), like `compiler/tests/adversarial.rs` does.
+
+mod common;
+
+use common::asm::{Obj, object};
+use iced_x86::code_asm::*;
+use kpl_runtime_core::{ScalarType, ValType};
+use kplc::kpo::ObjectParts;
+use kplc::kpo::TrapKind::{self, Bounds, Budget, DivByZero, Overflow};
+
+const U64: ValType = ValType::Scalar(ScalarType::U64);
+const I64: ValType = ValType::Scalar(ScalarType::I64);
+const RO8: ValType = ValType::Slice {
+    elem: ScalarType::U8,
+    writable: false,
+};
+
+type R = Result<(), IcedError>;
+
+/// One export `f(params)` with the given stack bound, trap sites and body.
+fn single(
+    sites: &[TrapKind],
+    params: &[ValType],
+    bound: u32,
+    body: impl Fn(&mut Obj) -> R,
+) -> ObjectParts {
+    object(sites, |o| {
+        o.declare("f", bound, Some(params.to_vec()));
+        o.define("f");
+        body(o).expect("assemble");
+    })
+}
+
+fn label(o: &mut Obj) -> CodeLabel {
+    o.a.create_label()
+}
+
+/// `dec r13; jz budget_stub; jmp head`: the budget check of a back edge.
+fn back_edge(o: &mut Obj, budget: usize, head: CodeLabel) -> R {
+    o.a.dec(r13)?;
+    o.a.je(o.stub[budget])?;
+    o.a.jmp(head)
+}
+
+// ---- C1: rules that look at "the instruction right before" ----
+
+/// A jump lands between `cmp idx, 8` and its `jae`, carrying the flags of
+/// another comparison: the indexed statics access is unchecked.
+fn c1_cmp_jcc() -> ObjectParts {
+    single(&[Bounds], &[U64], 8, |o| {
+        let mut mid = label(o);
+        o.a.xor(r8d, r8d)?;
+        o.a.cmp(r8, 8)?;
+        o.a.jmp(mid)?;
+        o.a.cmp(rdi, 8)?;
+        o.a.set_label(&mut mid)?;
+        o.a.jae(o.stub[0])?;
+        o.a.mov(rax, qword_ptr(r14 + rdi * 8))?;
+        o.a.ret()
+    })
+}
+
+/// A branch lands between `dec r13` and `jz`: the loop never spends fuel.
+fn c1_dec_jz() -> ObjectParts {
+    single(&[Budget], &[], 8, |o| {
+        let (mut head, mut mid) = (label(o), label(o));
+        o.a.xor(ecx, ecx)?;
+        o.a.set_label(&mut head)?;
+        o.a.add(rcx, 1)?;
+        o.a.test(rcx, rcx)?;
+        o.a.jne(mid)?;
+        o.a.dec(r13)?;
+        o.a.set_label(&mut mid)?;
+        o.a.je(o.stub[0])?;
+        o.a.jmp(head)
+    })
+}
+
+/// A branch lands between `mov rdi, r15` and the import call: the host gets
+/// a forged context.
+fn c1_mov_rdi_call() -> ObjectParts {
+    object(&[], |o| {
+        o.imports = 1;
+        o.declare("f", 16, Some(vec![]));
+        o.define("f");
+        let mut mid = o.a.create_label();
+        o.a.sub(rsp, 8).unwrap();
+        o.a.xor(edi, edi).unwrap();
+        o.a.jmp(mid).unwrap();
+        o.a.mov(rdi, r15).unwrap();
+        o.a.set_label(&mut mid).unwrap();
+        o.call_import(0);
+        o.a.add(rsp, 8).unwrap();
+        o.a.ret().unwrap();
+    })
+}
+
+/// A branch lands between the divisor's zero test and its `jz`.
+fn c1_test_div() -> ObjectParts {
+    single(&[DivByZero], &[U64, U64], 8, |o| {
+        let mut mid = label(o);
+        o.a.mov(rcx, rsi)?;
+        o.a.mov(eax, 1)?;
+        o.a.test(rax, rax)?;
+        o.a.jmp(mid)?;
+        o.a.test(rcx, rcx)?;
+        o.a.set_label(&mut mid)?;
+        o.a.je(o.stub[0])?;
+        o.a.mov(rax, rdi)?;
+        o.a.xor(edx, edx)?;
+        o.a.div(rcx)?;
+        o.a.ret()
+    })
+}
+
+/// A branch lands between `xor edx, edx` and `div`: rdx holds the dividend
+/// and the quotient overflows (#DE).
+fn c1_xor_div() -> ObjectParts {
+    single(&[DivByZero], &[U64, U64], 8, |o| {
+        let mut mid = label(o);
+        o.a.mov(rcx, rsi)?;
+        o.a.test(rcx, rcx)?;
+        o.a.je(o.stub[0])?;
+        o.a.mov(rax, rdi)?;
+        o.a.mov(rdx, rdi)?;
+        o.a.jmp(mid)?;
+        o.a.xor(edx, edx)?;
+        o.a.set_label(&mut mid)?;
+        o.a.div(rcx)?;
+        o.a.ret()
+    })
+}
+
+/// A branch lands between `cqo` and `idiv`.
+fn c1_cqo_idiv() -> ObjectParts {
+    single(&[DivByZero, Overflow], &[I64, I64], 8, |o| {
+        let mut mid = label(o);
+        o.a.mov(rcx, rsi)?;
+        o.a.test(rcx, rcx)?;
+        o.a.je(o.stub[0])?;
+        o.a.cmp(rcx, -1)?;
+        o.a.je(o.stub[1])?;
+        o.a.mov(rax, rdi)?;
+        o.a.mov(rdx, rdi)?;
+        o.a.jmp(mid)?;
+        o.a.cqo()?;
+        o.a.set_label(&mut mid)?;
+        o.a.idiv(rcx)?;
+        o.a.ret()
+    })
+}
+
+/// A branch lands between the slice handle's mask and the length-table
+/// load: the unmasked handle indexes past the context block's tables.
+fn c1_mask_table() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        let mut mid = label(o);
+        o.a.mov(edx, 0x40)?;
+        o.a.jmp(mid)?;
+        o.a.mov(rdx, rdi)?;
+        o.a.and(edx, 7)?;
+        o.a.set_label(&mut mid)?;
+        o.a.cmp(rsi, qword_ptr(r15 + rdx * 8 + 0x100))?;
+        o.a.jae(o.stub[0])?;
+        o.a.mov(rdx, qword_ptr(r15 + rdx * 8 + 0x20))?;
+        o.a.movzx(eax, byte_ptr(rdx + rsi))?;
+        o.a.ret()
+    })
+}
+
+/// A branch lands between the slice bounds check and its `jae` (both paths
+/// live: a large index takes the path with the other comparison's flags).
+fn c1_slice_cmp_jae() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        let (mut mid, mut b) = (label(o), label(o));
+        o.a.mov(rdx, rdi)?;
+        o.a.and(edx, 7)?;
+        o.a.xor(r8d, r8d)?;
+        o.a.cmp(rsi, 100)?;
+        o.a.jbe(b)?;
+        o.a.cmp(r8, 1)?;
+        o.a.jmp(mid)?;
+        o.a.set_label(&mut b)?;
+        o.a.cmp(rsi, qword_ptr(r15 + rdx * 8 + 0x100))?;
+        o.a.set_label(&mut mid)?;
+        o.a.jae(o.stub[0])?;
+        o.a.mov(rdx, qword_ptr(r15 + rdx * 8 + 0x20))?;
+        o.a.movzx(eax, byte_ptr(rdx + rsi))?;
+        o.a.ret()
+    })
+}
+
+/// The loop's back edge (with its budget check) lands on the `jae` of the
+/// bounds check, not on its `cmp`: from the second iteration on, the `jae`
+/// tests the borrow of `sub idx, step` (the structural mutator found this).
+fn c1_back_edge_onto_jae() -> ObjectParts {
+    single(&[Bounds, Budget], &[U64], 8, |o| {
+        let mut head = label(o);
+        o.a.xor(ecx, ecx)?;
+        o.a.xor(eax, eax)?;
+        o.a.cmp(rcx, 8)?;
+        o.a.set_label(&mut head)?;
+        o.a.jae(o.stub[0])?;
+        o.a.mov(rdx, qword_ptr(r14 + rcx * 8))?;
+        o.a.add(rax, rdx)?;
+        o.a.sub(rcx, rdi)?;
+        back_edge(o, 1, head)
+    })
+}
+
+// ---- C2: loop headers ----
+
+/// An irreducible loop: the second entry goes into the body past the
+/// header's bounds check.
+fn c2_second_entry() -> ObjectParts {
+    single(&[Bounds, Budget], &[U64, U64], 8, |o| {
+        let (mut head, mut body) = (label(o), label(o));
+        o.a.mov(rcx, rdi)?;
+        o.a.test(rsi, rsi)?;
+        o.a.jne(body)?;
+        o.a.set_label(&mut head)?;
+        o.a.cmp(rcx, 8)?;
+        o.a.jae(o.stub[0])?;
+        o.a.set_label(&mut body)?;
+        o.a.mov(rax, qword_ptr(r14 + rcx * 8))?;
+        o.a.add(rcx, 1)?;
+        back_edge(o, 1, head)
+    })
+}
+
+/// The index is checked once before the loop and incremented around it
+/// without a new check.
+fn c2_fact_before_loop() -> ObjectParts {
+    single(&[Bounds, Budget], &[U64], 8, |o| {
+        let mut head = label(o);
+        o.a.mov(rcx, rdi)?;
+        o.a.cmp(rcx, 8)?;
+        o.a.jae(o.stub[0])?;
+        o.a.set_label(&mut head)?;
+        o.a.mov(rax, qword_ptr(r14 + rcx * 8))?;
+        o.a.add(rcx, 1)?;
+        back_edge(o, 1, head)
+    })
+}
+
+/// A checked index is spilled before the loop; the loop reloads it, uses
+/// it, and overwrites the spill slot with the incremented value.
+fn c2_spill_overwritten() -> ObjectParts {
+    single(&[Bounds, Budget], &[U64], 24, |o| {
+        let mut head = label(o);
+        o.a.sub(rsp, 16)?;
+        o.a.mov(rcx, rdi)?;
+        o.a.cmp(rcx, 8)?;
+        o.a.jae(o.stub[0])?;
+        o.a.mov(qword_ptr(rsp), rcx)?;
+        o.a.set_label(&mut head)?;
+        o.a.mov(rcx, qword_ptr(rsp))?;
+        o.a.mov(rax, qword_ptr(r14 + rcx * 8))?;
+        o.a.add(rcx, 1)?;
+        o.a.mov(qword_ptr(rsp), rcx)?;
+        back_edge(o, 1, head)
+    })
+}
+
+/// Loop-proven slice access: the loop's header compares the index against
+/// the slice length, but a second entry skips the header.
+fn c2_slice_loop_second_entry() -> ObjectParts {
+    single(&[Budget], &[RO8, U64], 8, |o| {
+        let (mut head, mut body, mut done) = (label(o), label(o), label(o));
+        o.a.mov(rdx, rdi)?;
+        o.a.and(edx, 7)?;
+        o.a.mov(r8, qword_ptr(r15 + rdx * 8 + 0x100))?;
+        o.a.mov(r9, qword_ptr(r15 + rdx * 8 + 0x20))?;
+        o.a.mov(rcx, rsi)?;
+        o.a.xor(eax, eax)?;
+        o.a.cmp(rsi, 3)?;
+        o.a.ja(body)?;
+        o.a.xor(ecx, ecx)?;
+        o.a.set_label(&mut head)?;
+        o.a.cmp(rcx, r8)?;
+        o.a.jae(done)?;
+        o.a.set_label(&mut body)?;
+        o.a.movzx(r10d, byte_ptr(r9 + rcx))?;
+        o.a.add(rax, r10)?;
+        o.a.add(rcx, 1)?;
+        back_edge(o, 0, head)?;
+        o.a.set_label(&mut done)?;
+        o.a.ret()
+    })
+}
+
+// ---- C3: callees ----
+
+/// `f` keeps a checked index in a callee-saved register across a call to
+/// `g`, which clobbers that register.
+fn c3_clobber(reg: AsmRegister64, reg32: AsmRegister32) -> ObjectParts {
+    object(&[Bounds], |o| {
+        o.declare("f", 16, Some(vec![U64]));
+        let g = o.declare("g", 8, None);
+        o.define("f");
+        o.a.push(reg).unwrap();
+        o.a.mov(reg, rdi).unwrap();
+        o.a.cmp(reg, 8).unwrap();
+        o.a.jae(o.stub[0]).unwrap();
+        o.a.call(g).unwrap();
+        o.a.mov(rax, qword_ptr(r14 + reg * 8)).unwrap();
+        o.a.pop(reg).unwrap();
+        o.a.ret().unwrap();
+        o.define("g");
+        o.a.mov(reg32, 0x0800_0000).unwrap();
+        o.a.ret().unwrap();
+    })
+}
+
+/// The callee writes past its own frame into its caller's spill slot.
+fn c3_callee_writes_spill() -> ObjectParts {
+    object(&[Bounds], |o| {
+        o.declare("f", 24, Some(vec![U64]));
+        let g = o.declare("g", 16, None);
+        o.define("f");
+        o.a.sub(rsp, 16).unwrap();
+        o.a.mov(rcx, rdi).unwrap();
+        o.a.cmp(rcx, 8).unwrap();
+        o.a.jae(o.stub[0]).unwrap();
+        o.a.mov(qword_ptr(rsp), rcx).unwrap();
+        o.a.mov(rdi, 0x4000_0000u64).unwrap();
+        o.a.call(g).unwrap();
+        o.a.mov(rcx, qword_ptr(rsp)).unwrap();
+        o.a.mov(rax, qword_ptr(r14 + rcx * 8)).unwrap();
+        o.a.add(rsp, 16).unwrap();
+        o.a.ret().unwrap();
+        o.define("g");
+        o.a.sub(rsp, 8).unwrap();
+        o.a.mov(qword_ptr(rsp + 16), rdi).unwrap();
+        o.a.add(rsp, 8).unwrap();
+        o.a.ret().unwrap();
+    })
+}
+
+// ---- C4: forms not modelled exactly ----
+
+/// An immediate stored over a spill slot that held a checked index.
+fn c4_store_imm_spill() -> ObjectParts {
+    single(&[Bounds], &[U64], 24, |o| {
+        o.a.sub(rsp, 16)?;
+        o.a.mov(rcx, rdi)?;
+        o.a.cmp(rcx, 8)?;
+        o.a.jae(o.stub[0])?;
+        o.a.mov(qword_ptr(rsp), rcx)?;
+        o.a.mov(qword_ptr(rsp), 0x1000_0000)?;
+        o.a.mov(rcx, qword_ptr(rsp))?;
+        o.a.mov(rax, qword_ptr(r14 + rcx * 8))?;
+        o.a.add(rsp, 16)?;
+        o.a.ret()
+    })
+}
+
+/// `setcc` writes the low byte of a register holding a slice base.
+fn c4_setcc_base() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        o.a.mov(rdx, rdi)?;
+        o.a.and(edx, 7)?;
+        o.a.cmp(rsi, qword_ptr(r15 + rdx * 8 + 0x100))?;
+        o.a.jae(o.stub[0])?;
+        o.a.mov(rdx, qword_ptr(r15 + rdx * 8 + 0x20))?;
+        o.a.setb(dl)?;
+        o.a.movzx(eax, byte_ptr(rdx + rsi))?;
+        o.a.ret()
+    })
+}
+
+/// A 32-bit store overwrites the upper half of a spilled checked index.
+fn c4_store32_spill() -> ObjectParts {
+    single(&[Bounds], &[U64], 24, |o| {
+        o.a.sub(rsp, 16)?;
+        o.a.mov(rcx, rdi)?;
+        o.a.cmp(rcx, 8)?;
+        o.a.jae(o.stub[0])?;
+        o.a.mov(qword_ptr(rsp), rcx)?;
+        o.a.mov(eax, 0x10)?;
+        o.a.mov(dword_ptr(rsp + 4), eax)?;
+        o.a.mov(rcx, qword_ptr(rsp))?;
+        o.a.mov(rax, qword_ptr(r14 + rcx * 8))?;
+        o.a.add(rsp, 16)?;
+        o.a.ret()
+    })
+}
+
+/// `mov edx, edx` truncates a slice pointer to 32 bits.
+fn c4_truncated_pointer() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        o.a.mov(rdx, rdi)?;
+        o.a.and(edx, 7)?;
+        o.a.cmp(rsi, qword_ptr(r15 + rdx * 8 + 0x100))?;
+        o.a.jae(o.stub[0])?;
+        o.a.mov(rdx, qword_ptr(r15 + rdx * 8 + 0x20))?;
+        o.a.mov(edx, edx)?;
+        o.a.movzx(eax, byte_ptr(rdx + rsi))?;
+        o.a.ret()
+    })
+}
+
+/// The index is checked with a 32-bit compare and used as 64 bits.
+fn c4_cmp32_index64() -> ObjectParts {
+    single(&[Bounds], &[U64], 8, |o| {
+        o.a.mov(rcx, rdi)?;
+        o.a.cmp(ecx, 8)?;
+        o.a.jae(o.stub[0])?;
+        o.a.mov(rax, qword_ptr(r14 + rcx * 8))?;
+        o.a.ret()
+    })
+}
+
+/// `movsxd` of an index checked as a signed 32-bit value.
+fn c4_movsxd_index() -> ObjectParts {
+    single(&[Bounds], &[U64], 8, |o| {
+        o.a.mov(ecx, edi)?;
+        o.a.cmp(ecx, 8)?;
+        o.a.jge(o.stub[0])?;
+        o.a.movsxd(rcx, ecx)?;
+        o.a.mov(rax, qword_ptr(r14 + rcx * 8))?;
+        o.a.ret()
+    })
+}
+
+/// 8/16/32-bit writes to reserved registers.
+fn c4_r14d() -> ObjectParts {
+    single(&[], &[], 8, |o| {
+        o.a.mov(r14d, r14d)?;
+        o.a.mov(rax, qword_ptr(r14))?;
+        o.a.ret()
+    })
+}
+
+fn c4_setcc_r15b() -> ObjectParts {
+    single(&[], &[], 8, |o| {
+        o.a.cmp(rax, rax)?;
+        o.a.sete(r15b)?;
+        o.a.mov(rax, qword_ptr(r15 + 0x100))?;
+        o.a.ret()
+    })
+}
+
+fn c4_r13d() -> ObjectParts {
+    single(&[], &[], 8, |o| {
+        o.a.mov(r13d, 0x7fff_ffff)?;
+        o.a.ret()
+    })
+}
+
+// ---- C5: budget ----
+
+/// One path around the loop reaches the back-edge `jmp` without the check.
+fn c5_skip_check() -> ObjectParts {
+    single(&[Budget], &[], 8, |o| {
+        let (mut head, mut jmp) = (label(o), label(o));
+        o.a.xor(ecx, ecx)?;
+        o.a.set_label(&mut head)?;
+        o.a.add(rcx, 1)?;
+        o.a.mov(edx, ecx)?;
+        o.a.and(edx, 1)?;
+        o.a.test(edx, edx)?;
+        o.a.jne(jmp)?;
+        o.a.dec(r13)?;
+        o.a.je(o.stub[0])?;
+        o.a.set_label(&mut jmp)?;
+        o.a.jmp(head)
+    })
+}
+
+/// An unchecked `dec r13` before the checked one: fuel 1 wraps and the
+/// loop runs forever.
+fn c5_double_dec() -> ObjectParts {
+    single(&[Budget], &[], 8, |o| {
+        let mut head = label(o);
+        o.a.xor(ecx, ecx)?;
+        o.a.set_label(&mut head)?;
+        o.a.add(rcx, 1)?;
+        o.a.dec(r13)?;
+        back_edge(o, 0, head)
+    })
+}
+
+/// The fuel check's `jz` goes to a Bounds stub.
+fn c5_wrong_stub() -> ObjectParts {
+    single(&[Bounds], &[], 8, |o| {
+        let mut head = label(o);
+        o.a.set_label(&mut head)?;
+        o.a.add(rcx, 1)?;
+        back_edge(o, 0, head)
+    })
+}
+
+/// r13 written other than by `dec`.
+fn c5_add_r13() -> ObjectParts {
+    single(&[Budget], &[], 8, |o| {
+        let mut head = label(o);
+        o.a.set_label(&mut head)?;
+        o.a.add(r13, 2)?;
+        back_edge(o, 0, head)
+    })
+}
+
+/// The back edge is a `jnz` to the head after `dec r13` (never a Budget trap).
+fn c5_jnz_back() -> ObjectParts {
+    single(&[Budget], &[], 8, |o| {
+        let mut head = label(o);
+        o.a.set_label(&mut head)?;
+        o.a.add(rcx, 1)?;
+        o.a.cmp(rcx, rcx)?;
+        o.a.jne(o.stub[0])?;
+        o.a.jmp(head)
+    })
+}
+
+// ---- C6: data as code, stack games ----
+
+fn code_bytes() -> Vec<u8> {
+    // mov eax, 42; ret (padded)
+    let mut r = vec![0xb8, 42, 0, 0, 0, 0xc3];
+    r.resize(32, 0xcc);
+    r
+}
+
+/// `call rel32` into RODATA, which holds machine code.
+fn c6_call_rodata() -> ObjectParts {
+    object(&[], |o| {
+        o.rodata = code_bytes();
+        o.declare("f", 16, Some(vec![]));
+        o.define("f");
+        o.a.sub(rsp, 8).unwrap();
+        o.a.call(o.lay.rodata).unwrap();
+        o.a.add(rsp, 8).unwrap();
+        o.a.ret().unwrap();
+    })
+}
+
+/// `jmp rel32` into RODATA.
+fn c6_jmp_rodata() -> ObjectParts {
+    object(&[], |o| {
+        o.rodata = code_bytes();
+        o.declare("f", 8, Some(vec![]));
+        o.define("f");
+        o.a.jmp(o.lay.rodata).unwrap();
+    })
+}
+
+/// `call rel32` to an import slot (its bytes are an address, run as code).
+fn c6_call_slot() -> ObjectParts {
+    object(&[], |o| {
+        o.imports = 1;
+        o.declare("f", 16, Some(vec![]));
+        o.define("f");
+        o.a.sub(rsp, 8).unwrap();
+        o.a.call(o.lay.slots).unwrap();
+        o.a.add(rsp, 8).unwrap();
+        o.a.ret().unwrap();
+    })
+}
+
+/// A store into `saved_rsp`, then a trap: the unwind stub loads the forged
+/// stack pointer.
+fn c6_store_saved_rsp() -> ObjectParts {
+    single(&[Bounds], &[], 8, |o| {
+        o.a.mov(rax, rsp)?;
+        o.a.sub(rax, 64)?;
+        o.a.mov(qword_ptr(r15), rax)?;
+        o.a.jmp(o.stub[0])
+    })
+}
+
+/// `ret` with rsp moved: returns into the trampoline's saved area.
+fn c6_ret_moved_rsp() -> ObjectParts {
+    single(&[], &[], 8, |o| {
+        o.a.add(rsp, 8)?;
+        o.a.ret()
+    })
+}
+
+/// rsp truncated to 32 bits.
+fn c6_rsp_truncated() -> ObjectParts {
+    single(&[], &[], 8, |o| {
+        o.a.mov(esp, esp)?;
+        o.a.ret()
+    })
+}
+
+/// A function writes trap_site itself and jumps to the unwind stub.
+fn c6_forged_trap_site() -> ObjectParts {
+    single(&[Bounds], &[], 8, |o| {
+        o.a.mov(qword_ptr(r15 + 8), 77)?;
+        o.a.jmp(o.unwind)
+    })
+}
+
+fn corpus() -> Vec<(&'static str, ObjectParts)> {
+    vec![
+        ("c1_cmp_jcc", c1_cmp_jcc()),
+        ("c1_dec_jz", c1_dec_jz()),
+        ("c1_mov_rdi_call", c1_mov_rdi_call()),
+        ("c1_test_div", c1_test_div()),
+        ("c1_xor_div", c1_xor_div()),
+        ("c1_cqo_idiv", c1_cqo_idiv()),
+        ("c1_mask_table", c1_mask_table()),
+        ("c1_slice_cmp_jae", c1_slice_cmp_jae()),
+        ("c1_back_edge_onto_jae", c1_back_edge_onto_jae()),
+        ("c2_second_entry", c2_second_entry()),
+        ("c2_fact_before_loop", c2_fact_before_loop()),
+        ("c2_spill_overwritten", c2_spill_overwritten()),
+        ("c2_slice_loop_second_entry", c2_slice_loop_second_entry()),
+        ("c3_clobber_rbx", c3_clobber(rbx, ebx)),
+        ("c3_clobber_rbp", c3_clobber(rbp, ebp)),
+        ("c3_clobber_r12", c3_clobber(r12, r12d)),
+        ("c3_callee_writes_spill", c3_callee_writes_spill()),
+        ("c4_store_imm_spill", c4_store_imm_spill()),
+        ("c4_setcc_base", c4_setcc_base()),
+        ("c4_store32_spill", c4_store32_spill()),
+        ("c4_truncated_pointer", c4_truncated_pointer()),
+        ("c4_cmp32_index64", c4_cmp32_index64()),
+        ("c4_movsxd_index", c4_movsxd_index()),
+        ("c4_r14d", c4_r14d()),
+        ("c4_setcc_r15b", c4_setcc_r15b()),
+        ("c4_r13d", c4_r13d()),
+        ("c5_skip_check", c5_skip_check()),
+        ("c5_double_dec", c5_double_dec()),
+        ("c5_wrong_stub", c5_wrong_stub()),
+        ("c5_add_r13", c5_add_r13()),
+        ("c5_jnz_back", c5_jnz_back()),
+        ("c6_call_rodata", c6_call_rodata()),
+        ("c6_jmp_rodata", c6_jmp_rodata()),
+        ("c6_call_slot", c6_call_slot()),
+        ("c6_store_saved_rsp", c6_store_saved_rsp()),
+        ("c6_ret_moved_rsp", c6_ret_moved_rsp()),
+        ("c6_rsp_truncated", c6_rsp_truncated()),
+        ("c6_forged_trap_site", c6_forged_trap_site()),
+    ]
+}
+
+/// The object is an escape (the oracle flags it with verification skipped)
+/// and the verifier rejects it.
+fn rejected(name: &str) {
+    let parts = corpus()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .expect("in the corpus")
+        .1;
+    let bytes = kplc::kpo::write(&parts);
+    let (v, _) = common::oracle::check_object(&bytes);
+    assert!(
+        !v.is_empty(),
+        "{name}: the oracle sees nothing wrong: not an escape"
+    );
+    match common::verify(&bytes) {
+        Ok(()) => panic!(
+            "{name}: ACCEPTED by the verifier; the oracle saw:\n{}",
+            v.join("\n")
+        ),
+        Err(r) => {
+            if let Some(dir) = std::env::var_os("KPL_ADVERSARIAL_DIR") {
+                std::fs::write(
+                    std::path::Path::new(&dir).join(format!("redteam_{name}.{}.kpo", r.rule)),
+                    &bytes,
+                )
+                .expect("write the corpus");
+            }
+        }
+    }
+}
+
+/// Every object is an escape; prints the current verifier's verdicts.
+#[test]
+fn census() {
+    let mut accepted = Vec::new();
+    for (name, parts) in corpus() {
+        let bytes = kplc::kpo::write(&parts);
+        let (v, _) = common::oracle::check_object(&bytes);
+        assert!(
+            !v.is_empty(),
+            "{name}: the oracle sees nothing wrong: not an escape"
+        );
+        match common::verify(&bytes) {
+            Ok(()) => {
+                eprintln!("ACCEPTED {name}: {}", v[0]);
+                accepted.push(name);
+            }
+            Err(r) => eprintln!("rejected {name}: {r}  [oracle: {}]", v[0]),
+        }
+    }
+    eprintln!(
+        "{} of {} accepted by the current verifier: {accepted:?}",
+        accepted.len(),
+        corpus().len()
+    );
+}
+
+macro_rules! cases {
+    ($($(#[$m:meta])* $name:ident),* $(,)?) => {
+        /// One test per object: an escape, and rejected by the verifier.
+        mod must_reject {
+            $(#[test] $(#[$m])* fn $name() { super::rejected(stringify!($name)); })*
+        }
+    };
+}
+
+cases!(
+    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
+    c1_cmp_jcc,
+    c1_dec_jz,
+    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
+    c1_mov_rdi_call,
+    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
+    c1_test_div,
+    c1_xor_div,
+    c1_cqo_idiv,
+    c1_mask_table,
+    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
+    c1_slice_cmp_jae,
+    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
+    c1_back_edge_onto_jae,
+    c2_second_entry,
+    c2_fact_before_loop,
+    c2_spill_overwritten,
+    c2_slice_loop_second_entry,
+    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
+    c3_clobber_rbx,
+    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
+    c3_clobber_rbp,
+    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
+    c3_clobber_r12,
+    c3_callee_writes_spill,
+    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
+    c4_store_imm_spill,
+    c4_setcc_base,
+    c4_store32_spill,
+    c4_truncated_pointer,
+    c4_cmp32_index64,
+    c4_movsxd_index,
+    c4_r14d,
+    c4_setcc_r15b,
+    c4_r13d,
+    c5_skip_check,
+    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
+    c5_double_dec,
+    c5_wrong_stub,
+    c5_add_r13,
+    c5_jnz_back,
+    c6_call_rodata,
+    c6_jmp_rodata,
+    c6_call_slot,
+    c6_store_saved_rsp,
+    c6_ret_moved_rsp,
+    c6_rsp_truncated,
+    c6_forged_trap_site,
+);

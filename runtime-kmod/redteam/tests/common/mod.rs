@@ -1,0 +1,128 @@
+//! Shared code of the red-team tests: the verifier entry point, the
+//! execution oracle, the project's programs compiled by kplc, and an
+//! assembler for hand-made objects.
+#![allow(dead_code)]
+
+pub mod asm;
+pub mod oracle;
+
+use kpl_runtime_core::Object;
+use kpl_runtime_core::verify::{self, Decoded, FuncInfo, State, Workspace};
+
+/// Why an object was refused: the rule (as the kernel test names it) and
+/// the verifier's words.
+#[derive(Clone, Debug)]
+pub struct Refusal {
+    pub rule: String,
+    pub what: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+/// The one place the tests call the verifier (its API is being rewritten):
+/// `Err` is the verifier's (or the parser's) reason to refuse the object.
+pub fn verify(bytes: &[u8]) -> Result<(), Refusal> {
+    let obj = Object::parse(bytes).map_err(|e| Refusal {
+        rule: "parse".into(),
+        what: format!("parse: {e:?}"),
+    })?;
+    let n = Workspace::needs(&obj);
+    let mut flags = vec![0u8; n.code_bytes];
+    let mut slot = vec![0u32; n.code_bytes];
+    let mut insns = vec![Decoded::EMPTY; n.insns];
+    let mut states = vec![State::UNREACHED; n.states];
+    let mut funcs = vec![FuncInfo::EMPTY; n.functions];
+    let mut ws = Workspace {
+        flags: &mut flags,
+        slot: &mut slot,
+        insns: &mut insns,
+        states: &mut states,
+        funcs: &mut funcs,
+    };
+    verify::verify(&obj, &mut ws)
+        .map(|_| ())
+        .map_err(|e| Refusal {
+            rule: e.rule.to_string(),
+            what: e.to_string(),
+        })
+}
+
+/// The repository root.
+pub fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Every program of `compiler/tests/exec/*.kpl` and `examples/*/*.kpl`
+/// that kplc compiles, as (path, object parts).
+pub fn programs() -> Vec<(String, kplc::kpo::ObjectParts)> {
+    let (imports, _) = kplc::std_imports::ImportSources::embedded().load();
+    let root = root();
+    let mut paths = Vec::new();
+    for dir in ["compiler/tests/exec"] {
+        for e in std::fs::read_dir(root.join(dir)).expect("exec dir") {
+            paths.push(e.expect("entry").path());
+        }
+    }
+    for e in std::fs::read_dir(root.join("examples")).expect("examples") {
+        let d = e.expect("entry").path();
+        if d.is_dir() {
+            for f in std::fs::read_dir(&d).expect("example dir") {
+                paths.push(f.expect("entry").path());
+            }
+        }
+    }
+    paths.retain(|p| p.extension().is_some_and(|x| x == "kpl"));
+    paths.sort();
+    let mut out = Vec::new();
+    for p in paths {
+        let Ok(src) = std::fs::read_to_string(&p) else {
+            continue;
+        };
+        let a = kpl_lang::analyze(&src, &imports);
+        if a.has_errors() {
+            continue;
+        }
+        let name = p.strip_prefix(&root).unwrap_or(&p).display().to_string();
+        let c = kplc::codegen::compile(&a.file, &a.program);
+        out.push((name.clone(), kplc::object::parts(&c, &name, &src)));
+    }
+    out
+}
+
+/// A deterministic generator (splitmix64).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x853c_49e6_748f_ea9b)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next_u64() % n as u64) as usize
+        }
+    }
+    pub fn chance(&mut self, one_in: usize) -> bool {
+        self.below(one_in) == 0
+    }
+}
+
+/// An environment variable as a number.
+pub fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
