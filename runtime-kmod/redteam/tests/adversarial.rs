@@ -4,9 +4,10 @@
 //! with verification skipped, and the oracle must flag it: that proves the
 //! object is a real escape, not just an unusual form.
 //!
-//! Objects the current verifier wrongly accepts are `#[ignore]`d (the rewrite
-//! must reject them; remove the ignore then). `census` runs all of them and
-//! prints which the current verifier accepts.
+//! Ten of these were accepted by the first verifier (a linear pass with
+//! rules that looked at the previous instruction); the CFG and abstract
+//! interpretation rewrite rejects all of them. `census` runs all of them and
+//! prints the verdicts.
 //!
 //! With `KPL_ADVERSARIAL_DIR` set, every object the verifier rejects is
 //! written there as `redteam_NAME.RULE.kpo` for the kernel test
@@ -715,32 +716,23 @@ macro_rules! cases {
 }
 
 cases!(
-    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
     c1_cmp_jcc,
     c1_dec_jz,
-    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
     c1_mov_rdi_call,
-    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
     c1_test_div,
     c1_xor_div,
     c1_cqo_idiv,
     c1_mask_table,
-    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
     c1_slice_cmp_jae,
-    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
     c1_back_edge_onto_jae,
     c2_second_entry,
     c2_fact_before_loop,
     c2_spill_overwritten,
     c2_slice_loop_second_entry,
-    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
     c3_clobber_rbx,
-    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
     c3_clobber_rbp,
-    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
     c3_clobber_r12,
     c3_callee_writes_spill,
-    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
     c4_store_imm_spill,
     c4_setcc_base,
     c4_store32_spill,
@@ -751,7 +743,6 @@ cases!(
     c4_setcc_r15b,
     c4_r13d,
     c5_skip_check,
-    #[ignore = "accepted by the old verifier; the rewrite must reject it"]
     c5_double_dec,
     c5_wrong_stub,
     c5_add_r13,

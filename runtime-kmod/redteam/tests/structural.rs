@@ -14,18 +14,15 @@
 //! accepted mutant the oracle flags is an ESCAPE: it is printed (mutation,
 //! disassembly around it, violation) and written to a file.
 //!
-//! Two tests share the loop: `mutants_run` (always on) checks the machinery
-//! (round trips verify, mutants are built, accepted and run) and reports
-//! escapes without failing; `no_escapes` fails on any escape and is ignored
-//! while the old verifier has known escapes (the rewrite must pass it:
-//! `cargo test -p kpl-redteam --test structural -- --include-ignored`).
+//! Two tests share the loop: `mutants_run` checks the machinery (round
+//! trips verify, mutants are built, accepted and run) and reports escapes
+//! without failing; `no_escapes` fails on any escape.
 //!
 //! `KPL_STRUCT_MUTANTS=N` (default 600), `KPL_SEED=S` (default 1),
 //! `KPL_ESCAPE_DIR=dir` (default: a temporary directory).
 //!
 //! Long run: `KPL_STRUCT_MUTANTS=10000000 KPL_SEED=1 cargo test --release -p
-//! kpl-redteam --test structural -- --nocapture` (add `--include-ignored`
-//! to make escapes fail the run).
+//! kpl-redteam --test structural -- --nocapture no_escapes`.
 
 mod common;
 
@@ -829,7 +826,6 @@ fn mutants_run() {
 }
 
 #[test]
-#[ignore = "the old verifier accepts escaping mutants; the rewrite must reject them all"]
 fn no_escapes() {
     campaign(true);
 }
