@@ -83,10 +83,10 @@ pub(super) fn build(
         if let Some(s) = w.slot.get_mut(d.at as usize) {
             *s = b;
         }
-        let blk = w
-            .states
-            .get_mut(n)
-            .ok_or(err(fx.start, Rule::Workspace, "not enough block slots"))?;
+        let blk =
+            w.states
+                .get_mut(n)
+                .ok_or(err(fx.start, Rule::Workspace, "not enough block slots"))?;
         *blk = State::UNREACHED;
         blk.first = u32::try_from(first.saturating_add(j)).unwrap_or(NONE);
         blk.start = d.at;
@@ -112,7 +112,11 @@ pub(super) fn build(
                 w.slot.get(t as usize).copied().unwrap_or(NONE)
             }
         };
-        let next = if d.end() < fx.end { Some(block_at(d.end())) } else { None };
+        let next = if d.end() < fx.end {
+            Some(block_at(d.end()))
+        } else {
+            None
+        };
         let fall = || {
             next.ok_or(err(
                 d.at,
@@ -156,7 +160,11 @@ fn number(w: &mut Work<'_>, n: usize) -> usize {
     }
     while let Some(s) = states.get_mut(b as usize) {
         if s.next_succ < 2 {
-            let next = s.succ.get(usize::from(s.next_succ)).copied().unwrap_or(NONE);
+            let next = s
+                .succ
+                .get(usize::from(s.next_succ))
+                .copied()
+                .unwrap_or(NONE);
             s.next_succ = s.next_succ.saturating_add(1);
             if let Some(c) = states.get_mut(next as usize)
                 && !c.visited
@@ -200,7 +208,11 @@ fn dominators(fx: &FnCtx<'_, '_>, w: &mut Work<'_>, reached: usize) -> Result<()
     let mut budget = reached
         .saturating_mul(DOM_WORK_PER_BLOCK)
         .saturating_add(4096);
-    let too_complex = err(fx.start, Rule::Structure, "control flow too complex to analyse");
+    let too_complex = err(
+        fx.start,
+        Rule::Structure,
+        "control flow too complex to analyse",
+    );
     for pos in 0..reached {
         let b = order(states, pos);
         if let Some(s) = states.get_mut(b as usize) {
@@ -283,7 +295,13 @@ fn reducible(fx: &FnCtx<'_, '_>, w: &mut Work<'_>, n: usize) -> Result<(), Verif
     let states = &mut *w.states;
     let mut budget = n.saturating_mul(DOM_WORK_PER_BLOCK).saturating_add(4096);
     for u in 0..n {
-        let Some(&State { succ, rpo: ru, start, .. }) = states.get(u) else {
+        let Some(&State {
+            succ,
+            rpo: ru,
+            start,
+            ..
+        }) = states.get(u)
+        else {
             continue;
         };
         if ru == NONE {

@@ -29,8 +29,8 @@ mod transfer;
 use crate::decode::{self, Op};
 use crate::format::TrapKind;
 use crate::object::Object;
-use core::cell::Cell;
 use cfg::{FUNC, NONE, START};
+use core::cell::Cell;
 pub use state::Abs;
 use state::Val;
 
@@ -545,7 +545,11 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
                 ));
             }
             if at == info.start && insn.op != Op::Endbr64 {
-                return Err(err(at, Rule::Layout, "function does not start with endbr64"));
+                return Err(err(
+                    at,
+                    Rule::Layout,
+                    "function does not start with endbr64",
+                ));
             }
             if let Some(b) = flags.get_mut(at as usize) {
                 *b |= START;
@@ -645,7 +649,11 @@ fn rel_to(end: u32, to: u32) -> i32 {
 /// Orders the functions so that every callee comes before its callers
 /// (`by_post`), by a depth-first search of the call graph without recursion;
 /// a call back into a function still being searched is recursion.
-fn callees_first(obj: &Object<'_>, insns: &[Decoded], funcs: &mut [FuncInfo]) -> Result<(), VerifyError> {
+fn callees_first(
+    obj: &Object<'_>,
+    insns: &[Decoded],
+    funcs: &mut [FuncInfo],
+) -> Result<(), VerifyError> {
     const NEW: u8 = 0;
     const OPEN: u8 = 1;
     const DONE: u8 = 2;

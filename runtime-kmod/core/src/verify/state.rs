@@ -546,7 +546,10 @@ impl Abs {
     fn mentions_phi_of(&self, b: u32) -> bool {
         self.regs.iter().any(|&v| is_phi_of(v, b))
             || self.slots.iter().any(|s| is_phi_of(s.val, b))
-            || self.facts().iter().any(|f| f.args().iter().any(|&v| is_phi_of(v, b)))
+            || self
+                .facts()
+                .iter()
+                .any(|f| f.args().iter().any(|&v| is_phi_of(v, b)))
             || flags_mention_phi(self.flags, b)
     }
 

@@ -217,8 +217,9 @@ pub(super) fn transfer(
                 Reached::Stack { .. } => {
                     // A narrow or indexed load: an address if any byte it
                     // may read may belong to one.
-                    let hi = u64::try_from(i64::from(st.rsp_off).saturating_sub(i64::from(mem.disp)))
-                        .unwrap_or(u64::MAX);
+                    let hi =
+                        u64::try_from(i64::from(st.rsp_off).saturating_sub(i64::from(mem.disp)))
+                            .unwrap_or(u64::MAX);
                     let ext = extent(fx, st, at, &mem)?.unwrap_or(u64::MAX);
                     let p = st.stack_may_hold_ptr(hi.saturating_sub(ext), hi);
                     st.define(at, dst, p);
@@ -269,7 +270,11 @@ pub(super) fn transfer(
             let addr = i64::from(end).saturating_add(i64::from(disp));
             let (lo, hi) = fx.rodata;
             if addr < i64::from(lo) || addr > i64::from(hi) {
-                return Err(err(at, Rule::Memory, "lea of an address outside read-only data"));
+                return Err(err(
+                    at,
+                    Rule::Memory,
+                    "lea of an address outside read-only data",
+                ));
             }
             let off = u32::try_from(addr.saturating_sub(i64::from(lo))).unwrap_or(u32::MAX);
             let v = st.define(at, dst, true);
@@ -461,7 +466,11 @@ pub(super) fn transfer(
             }
             if signed {
                 if !st.has(Fact::NotMinusOne(d)) {
-                    return Err(err(at, Rule::Division, "idiv divisor not proved other than -1"));
+                    return Err(err(
+                        at,
+                        Rule::Division,
+                        "idiv divisor not proved other than -1",
+                    ));
                 }
                 if !st.has(Fact::SignOf { hi, lo }) {
                     return Err(err(
@@ -509,10 +518,18 @@ pub(super) fn transfer(
             let (first, count) = fx.slots;
             let k = slot.saturating_sub(i64::from(first));
             if k < 0 || k % 8 != 0 || k / 8 >= i64::from(count) {
-                return Err(err(at, Rule::Call, "indirect call not through an import slot"));
+                return Err(err(
+                    at,
+                    Rule::Call,
+                    "indirect call not through an import slot",
+                ));
             }
             if st.reg(RDI) != CTX {
-                return Err(err(at, Rule::Call, "import called without the context in rdi"));
+                return Err(err(
+                    at,
+                    Rule::Call,
+                    "import called without the context in rdi",
+                ));
             }
             // The object does not say how many arguments an import takes,
             // so its argument registers are not checked for addresses
@@ -595,7 +612,11 @@ fn call_rules(
         fx.note_read(st.reg(r));
     }
     if st.rsp_off % 16 != 8 {
-        return Err(err(at, Rule::Stack, "call with the stack not 16-byte aligned"));
+        return Err(err(
+            at,
+            Rule::Stack,
+            "call with the stack not 16-byte aligned",
+        ));
     }
     Ok(())
 }
@@ -674,11 +695,19 @@ enum Access {
 enum Reached {
     Other,
     /// A tracked-able stack location (`depth` when not indexed).
-    Stack { depth: Option<u32> },
+    Stack {
+        depth: Option<u32>,
+    },
     /// A slice length table entry.
-    LenTable { m: Val, w: bool, s: u8 },
+    LenTable {
+        m: Val,
+        w: bool,
+        s: u8,
+    },
     /// A slice base pointer in the context block.
-    SliceBase { m: Val },
+    SliceBase {
+        m: Val,
+    },
 }
 
 /// The bytes an access may touch beyond `disp`, with an index bounded by a
@@ -769,7 +798,9 @@ fn check_mem(
             let m = data(fx, st, at, hr)?;
             let masked = m != UNKNOWN && st.has(Fact::Masked(m));
             if write || mem.size != 8 || !masked {
-                return bad("context block access other than reading a slice table entry through a masked handle");
+                return bad(
+                    "context block access other than reading a slice table entry through a masked handle",
+                );
             }
             if mem.disp == CTX_SLICE_PTR {
                 return Ok(Reached::SliceBase { m });
