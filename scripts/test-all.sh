@@ -47,6 +47,25 @@ CI=true cargo test --workspace --locked 2>&1 | tee "$log"
 passed=$(grep -oE '^test result: .* ([0-9]+) passed' "$log" | grep -oE '[0-9]+ passed' | awk '{s += $1} END {print s + 0}')
 failed=$(grep -oE '[0-9]+ failed;' "$log" | awk '{s += $1} END {print s + 0}')
 
+step "book: mdbook build (a missing page or a broken link fails)"
+# Pinned like every other tool; installed once, without the serve/watch parts.
+MDBOOK_VERSION=0.4.52
+if ! mdbook --version 2>/dev/null | grep -qx "mdbook v${MDBOOK_VERSION}"; then
+    cargo install mdbook --locked --version "$MDBOOK_VERSION" \
+        --no-default-features --features search --quiet
+fi
+# book.toml sets create-missing = false, so a page SUMMARY.md names but the
+# tree lacks is an error; compiler/tests/book.rs (run above) checks that every
+# link and anchor resolves and every page is in SUMMARY.md. Every warning
+# mdbook prints fails the step too.
+book_log="$(mktemp)"
+mdbook build book --dest-dir "$PWD/target/book" 2>&1 | tee "$book_log"
+if grep -E '\b(WARN|ERROR)\b' "$book_log" >/dev/null; then
+    echo "mdbook reported a problem" >&2
+    exit 1
+fi
+rm -f "$book_log"
+
 step "fuzz targets build; verifier mutants fuzzed for 20 s"
 # Its own target directory under target/ (the fuzz crate is outside the workspace).
 CARGO_TARGET_DIR="$PWD/target/fuzz" cargo build --manifest-path fuzz/Cargo.toml --quiet

@@ -35,8 +35,8 @@ use kpl_lang::diag::{self, Diagnostic};
 use kpl_lang::imports::ImportTable;
 use kpl_lang::{LineIndex, Span};
 
-use crate::codegen::Compiled;
-use crate::lower::LoweredFn;
+use kpl_codegen::lower::LoweredFn;
+use kpl_codegen::pipeline::Compiled;
 use salsa::{Database, Setter};
 
 /// One plugin source file and the import table it is checked against.
@@ -790,7 +790,7 @@ pub fn program(db: &dyn Database, file: SourceFile) -> Arc<check::Program> {
 /// Offsets and initial bytes of the statics.
 #[salsa::tracked(returns(ref))]
 pub fn statics_layout(db: &dyn Database, file: SourceFile) -> (Vec<u32>, Vec<u8>, u32) {
-    crate::lower::static_layout(&shared_env(db, file).program)
+    kpl_codegen::lower::static_layout(&shared_env(db, file).program)
 }
 
 /// One function lowered to the IR and optimised on its own, from its checked
@@ -818,18 +818,18 @@ pub fn codegen_fn<'db>(db: &'db dyn Database, item: Item<'db>) -> Option<Arc<Low
     prog.bindings = checked.bindings.clone();
     prog.const_values = checked.const_values.clone();
     let (offsets, _, _) = statics_layout(db, file);
-    Some(Arc::new(crate::lower::lower_function(
+    Some(Arc::new(kpl_codegen::pipeline::compile_function(
         &prog,
         &f,
         index,
         offsets,
-        crate::lower::Options::default(),
+        kpl_codegen::lower::Options::default(),
     )))
 }
 
 /// The compiled plugin, assembled from [`codegen_fn`] of every function:
 /// `None` when the file has errors. Byte for byte what
-/// [`crate::codegen::compile`] gives for the whole program.
+/// [`kpl_codegen::pipeline::compile`] gives for the whole program.
 #[salsa::tracked(returns(ref), no_eq)]
 pub fn compiled(db: &dyn Database, file: SourceFile) -> Option<Arc<Compiled>> {
     if diagnostics(db, file).iter().any(Diagnostic::is_error) {
@@ -844,7 +844,7 @@ pub fn compiled(db: &dyn Database, file: SourceFile) -> Option<Arc<Compiled>> {
     }
     let parts: Vec<&LoweredFn> = parts.iter().map(|p| &***p).collect();
     let (_, data_init, data_size) = statics_layout(db, file);
-    let module = crate::lower::assemble(&parts, data_init.clone(), *data_size, &|p| {
+    let module = kpl_codegen::lower::assemble(&parts, data_init.clone(), *data_size, &|p| {
         parsed.to_text(Span { start: p, end: p }).start
     });
     let decls = decls(db, file);
@@ -854,7 +854,7 @@ pub fn compiled(db: &dyn Database, file: SourceFile) -> Option<Arc<Compiled>> {
         .iter()
         .map(|f| (f.params.clone(), f.ret.clone()))
         .collect();
-    Some(Arc::new(crate::codegen::compile_assembled(
+    Some(Arc::new(kpl_codegen::pipeline::compile_assembled(
         module,
         decls.program.imports.clone(),
         signatures,

@@ -1,25 +1,42 @@
-//! kplc as a library: the driver pieces shared by the `kplc` binary, its tests
-//! and benchmarks.
+//! kplc as a library: everything around the compiler that the `kplc` binary,
+//! its tests and its benchmarks share. The compiler itself (lowering, the
+//! optimiser, the back end, the object writer) is the `kpl-codegen` crate
+//! (`compiler/codegen`); this crate adds what an embedder does not need:
+//!
+//! - [`db`]: the incremental salsa database behind `check`, `build` and the
+//!   language server;
+//! - [`editor`]: editor features as plain data ([`editor::ide`]) and the
+//!   Language Server ([`editor::lsp`], the only user of the protocol types);
+//! - [`exec`]: running objects on the user-space host runtime, and the
+//!   examples' `cases.txt` format;
+//! - [`kernel`]: the `/dev/kpl` ioctl client and its uapi header;
+//! - [`render`]: diagnostics for a terminal or as JSON.
+//!
+//! The binary (`main.rs`) parses the command line and dispatches here.
 
-pub mod cases;
-pub mod codegen;
 pub mod db;
-pub mod difftest;
-pub mod emit;
-pub mod hoist;
-pub mod ide;
-pub mod inline;
-pub mod ir;
+pub mod editor;
+pub mod exec;
 pub mod kernel;
-pub mod kernel_uapi;
-pub mod kpo;
-pub mod lower;
-pub mod lsp;
-pub mod object;
-pub mod opt;
-pub mod regalloc;
 pub mod render;
-pub mod run;
-pub mod std_imports;
-pub mod synth;
-pub mod x86;
+
+pub use kpl_codegen::{kpo, lower, object, std_imports};
+
+/// The compiler's entry points under their historical path `kplc::codegen`:
+/// compile a checked program, compile the database's assembled parts, and
+/// list code.
+pub mod codegen {
+    pub use kpl_codegen::backend::disasm::disassemble_object;
+    pub use kpl_codegen::pipeline::*;
+}
+
+pub use editor::{ide, lsp};
+pub use exec::{cases, run};
+pub use kernel::uapi as kernel_uapi;
+
+/// The dev-only generators, under their old paths, for kplc's own tests and
+/// benchmarks: only the `testgen` feature (turned on by kplc's
+/// dev-dependency on itself) brings them in; a build of `kplc` never does.
+#[cfg(feature = "testgen")]
+#[doc(hidden)]
+pub use kpl_testgen::{difftest, synth};

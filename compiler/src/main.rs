@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use kpl_codegen::std_imports::ImportSources;
 use kpl_lang::{Code, LineIndex, Severity};
 use kplc::render;
-use kplc::std_imports::ImportSources;
 
 #[derive(Parser)]
 #[command(
@@ -153,7 +153,7 @@ fn main() -> ExitCode {
         } => check(&files, message_format, color, imports, deny_warnings),
         Command::Explain { code } => explain(&code),
         Command::Kernel { cmd } => kplc::kernel::main(cmd),
-        Command::Lsp { imports } => match kplc::lsp::run(imports) {
+        Command::Lsp { imports } => match kplc::editor::lsp::run(imports) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => {
@@ -215,7 +215,14 @@ fn front_end(
     path: &std::path::Path,
     color: ColorMode,
     imports_dir: Option<PathBuf>,
-) -> Result<(String, kpl_lang::Analysis, Arc<kplc::codegen::Compiled>), ExitCode> {
+) -> Result<
+    (
+        String,
+        kpl_lang::Analysis,
+        Arc<kpl_codegen::pipeline::Compiled>,
+    ),
+    ExitCode,
+> {
     let sources = match &imports_dir {
         Some(dir) => ImportSources::from_dir(dir).map_err(|e| {
             eprintln!("kplc: {e}");
@@ -276,15 +283,12 @@ fn build(
     };
     match emit {
         Some(Emit::Ir) => {
-            let module = kplc::lower::lower(&analysis.file, &analysis.program);
-            for f in &module.funcs {
-                let mut f = f.clone();
-                kplc::opt::optimize(&mut f);
+            for f in kpl_codegen::pipeline::optimized_ir(&analysis.file, &analysis.program) {
                 print!("{f}");
             }
         }
         Some(Emit::Asm) => {
-            print!("{}", kplc::codegen::disassemble(&compiled));
+            print!("{}", kpl_codegen::pipeline::disassemble(&compiled));
         }
         None => {}
     }
@@ -292,7 +296,7 @@ fn build(
         if let Err(code) = check_stack(&compiled, path) {
             return code;
         }
-        let bytes = kplc::object::write(&compiled, &path.display().to_string(), &_src);
+        let bytes = kpl_codegen::object::write(&compiled, &path.display().to_string(), &_src);
         if let Err(e) = std::fs::write(out, &bytes) {
             eprintln!("kplc: cannot write `{}`: {e}", out.display());
             return ExitCode::from(2);
@@ -316,8 +320,8 @@ struct RunRequest {
     imports: Option<PathBuf>,
 }
 
-fn parse_scalar(text: &str) -> Option<kplc::run::Value> {
-    use kplc::run::Value;
+fn parse_scalar(text: &str) -> Option<kplc::exec::run::Value> {
+    use kplc::exec::run::Value;
     match text {
         "true" => return Some(Value::Bool(true)),
         "false" => return Some(Value::Bool(false)),
@@ -340,19 +344,19 @@ fn compile_to_object(
     path: &std::path::Path,
     color: ColorMode,
     imports: Option<PathBuf>,
-) -> Result<(Vec<u8>, kplc::codegen::Compiled), ExitCode> {
+) -> Result<(Vec<u8>, kpl_codegen::pipeline::Compiled), ExitCode> {
     let (src, _analysis, compiled) = front_end(path, color, imports)?;
     check_stack(&compiled, path)?;
     let name = path.display().to_string();
     Ok((
-        kplc::object::write(&compiled, &name, &src),
+        kpl_codegen::object::write(&compiled, &name, &src),
         Arc::unwrap_or_clone(compiled),
     ))
 }
 
 fn run(req: RunRequest) -> ExitCode {
     use kpl_host::ValType;
-    use kplc::run::{CallError, Runner, Value};
+    use kplc::exec::run::{CallError, Runner, Value};
     let is_object = req.file.extension().is_some_and(|e| e == "kpo");
     let object = if is_object {
         match std::fs::read(&req.file) {
@@ -505,7 +509,10 @@ fn run(req: RunRequest) -> ExitCode {
 
 /// The front end bounds the stack with an estimate; after register
 /// allocation the real frames are known and must fit the same limit.
-fn check_stack(c: &kplc::codegen::Compiled, path: &std::path::Path) -> Result<(), ExitCode> {
+fn check_stack(
+    c: &kpl_codegen::pipeline::Compiled,
+    path: &std::path::Path,
+) -> Result<(), ExitCode> {
     let limit = kpl_lang::check::limits::STACK_BYTES;
     let (depth, chain) = c.max_stack();
     if depth > limit {
@@ -569,7 +576,7 @@ fn verify_cmd(path: &std::path::Path) -> ExitCode {
 
 fn disasm(path: &std::path::Path) -> ExitCode {
     with_object(path, |obj| {
-        print!("{}", kplc::codegen::disassemble_object(obj));
+        print!("{}", kpl_codegen::backend::disasm::disassemble_object(obj));
         ExitCode::SUCCESS
     })
 }

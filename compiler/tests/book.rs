@@ -5,8 +5,17 @@
 //! - ```` ```kpl,E0200,W0001 ```` — the set of error codes is exactly the
 //!   listed E codes, and each listed W code is reported.
 //!
+//! A `file=NAME` part on a fence is not a code: the guide's test
+//! (`compiler/tests/guide.rs`) saves the block under that name.
+//!
 //! The error index (`book/src/errors/`) is also checked for shape: one file
 //! per code, each with a failing example of its own code and a fix.
+//!
+//! The book as a whole: every page is in `SUMMARY.md` and every page
+//! `SUMMARY.md` names exists; every link inside the book resolves to a page
+//! of the book (and its `#anchor` to a heading of that page); no link leaves
+//! the repository except to a public `https://` address. (`mdbook build`
+//! in `scripts/test-all.sh` then renders the book.)
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -59,7 +68,12 @@ fn kpl_blocks(path: &Path) -> Vec<Block> {
                 current = Some(Block {
                     file: path.to_path_buf(),
                     line: i + 1,
-                    expected: parts.filter(|p| !p.is_empty()).map(String::from).collect(),
+                    // `file=NAME` names the file the guide saves the block
+                    // as (compiler/tests/guide.rs); it is not a code.
+                    expected: parts
+                        .filter(|p| !p.is_empty() && !p.contains('='))
+                        .map(String::from)
+                        .collect(),
                     code: String::new(),
                 });
             } else {
@@ -193,6 +207,187 @@ fn error_index_has_one_entry_per_code() {
             assert!(
                 Code::parse(stem).is_some(),
                 "book/src/errors/{name} names no code"
+            );
+        }
+    }
+}
+
+/// The text of a markdown file outside fenced code blocks and (unless
+/// `keep_code`) inline code.
+fn prose_with(text: &str, keep_code: bool) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut in_block = false;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        if in_block {
+            continue;
+        }
+        // Drop inline code spans (or just their backquotes).
+        let mut kept = String::new();
+        for (k, part) in line.split('`').enumerate() {
+            if k % 2 == 0 || keep_code {
+                kept.push_str(part);
+            }
+        }
+        out.push((i + 1, kept));
+    }
+    out
+}
+
+fn prose(text: &str) -> Vec<(usize, String)> {
+    prose_with(text, false)
+}
+
+/// Link targets `[text](target)` in prose, with their line numbers.
+fn links(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (line, prose) in prose(text) {
+        let mut rest = prose.as_str();
+        while let Some(at) = rest.find("](") {
+            let after = &rest[at + 2..];
+            let Some(end) = after.find(')') else { break };
+            out.push((line, after[..end].trim().to_string()));
+            rest = &after[end..];
+        }
+    }
+    out
+}
+
+/// The anchors mdbook gives a page's headings: lower-case text, spaces as
+/// `-`, other punctuation dropped, `-1`, `-2`… for repeats.
+fn anchors(text: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    for (_, line) in prose_with(text, true) {
+        let Some(title) = line.strip_prefix('#') else {
+            continue;
+        };
+        let title = title.trim_start_matches('#').trim();
+        // Link text stays, its target goes.
+        let mut plain = String::new();
+        let mut rest = title;
+        while let Some(at) = rest.find("](") {
+            plain.push_str(&rest[..at]);
+            rest = rest[at + 2..].split_once(')').map_or("", |(_, r)| r);
+        }
+        plain.push_str(rest);
+        let id: String = plain
+            .chars()
+            .filter_map(|c| {
+                if c.is_alphanumeric() || c == '_' || c == '-' {
+                    Some(c.to_ascii_lowercase())
+                } else if c.is_whitespace() {
+                    Some('-')
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let mut unique = id.clone();
+        let mut n = 1;
+        while seen.contains(&unique) {
+            unique = format!("{id}-{n}");
+            n += 1;
+        }
+        seen.insert(unique);
+    }
+    seen
+}
+
+#[test]
+fn every_link_in_the_book_resolves() {
+    let src = book_dir().canonicalize().expect("book/src");
+    let mut files = Vec::new();
+    markdown_files(&src, &mut files);
+    let mut broken = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("readable markdown");
+        for (line, target) in links(&text) {
+            let at = format!("{}:{line}: `{target}`", f.display());
+            if target.starts_with("https://") {
+                continue;
+            }
+            if target.starts_with("http://") || target.starts_with("mailto:") {
+                broken.push(format!(
+                    "{at}: only public https:// addresses leave the book"
+                ));
+                continue;
+            }
+            let (path, anchor) = target.split_once('#').unwrap_or((&target, ""));
+            let page = if path.is_empty() {
+                f.clone()
+            } else {
+                match f.parent().expect("dir").join(path).canonicalize() {
+                    Ok(p) => p,
+                    Err(_) => {
+                        broken.push(format!("{at}: no such file"));
+                        continue;
+                    }
+                }
+            };
+            if !page.starts_with(&src) {
+                broken.push(format!("{at}: points outside the book"));
+                continue;
+            }
+            if !anchor.is_empty() {
+                let text = std::fs::read_to_string(&page).unwrap_or_default();
+                if !anchors(&text).contains(anchor) {
+                    broken.push(format!("{at}: no heading with this anchor"));
+                }
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn summary_lists_every_page_and_only_pages_that_exist() {
+    let src = book_dir();
+    let summary = std::fs::read_to_string(src.join("SUMMARY.md")).expect("SUMMARY.md");
+    let listed: BTreeSet<PathBuf> = links(&summary)
+        .into_iter()
+        .map(|(_, t)| src.join(t))
+        .collect();
+    for p in &listed {
+        assert!(
+            p.is_file(),
+            "SUMMARY.md names {} but it does not exist",
+            p.display()
+        );
+    }
+    let mut files = Vec::new();
+    markdown_files(&src, &mut files);
+    for f in files {
+        if f.file_name().is_some_and(|n| n == "SUMMARY.md") {
+            continue;
+        }
+        assert!(
+            listed.contains(&f),
+            "{} is not in SUMMARY.md, so the book never shows it",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn readme_points_only_inside_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    // Every backquoted path with a slash that names a file or directory.
+    for (k, span) in readme.split('`').enumerate() {
+        if k % 2 == 0 || span.contains(' ') || !span.contains('/') || span.contains("://") {
+            continue;
+        }
+        let path = span.trim_end_matches('/');
+        if path.starts_with("..") {
+            panic!("README.md points outside the repository: `{span}`");
+        }
+        if path.ends_with(".md") {
+            assert!(
+                root.join(path).is_file(),
+                "README.md names `{span}`, which is not in the repository"
             );
         }
     }

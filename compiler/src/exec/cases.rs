@@ -4,7 +4,7 @@
 //! (`tests/examples.rs`) and the kernel test (`kplc kernel cases`), so both
 //! read the cases and word the outcomes identically.
 
-use crate::run::{CallError, Value};
+use super::run::{CallError, Value};
 
 /// The case lines of a `cases.txt` text, trimmed.
 pub fn lines(text: &str) -> impl Iterator<Item = &str> {

@@ -63,7 +63,11 @@ mod tests {
     fn generated_plugin_is_clean_and_large_enough() {
         let src = super::plugin(5000);
         assert!(src.lines().count() >= 5000);
-        let (imports, _) = crate::std_imports::ImportSources::embedded().load();
+        let kernel = include_str!("../../../std-imports/kernel.kpli");
+        let (imports, _) = kpl_lang::imports::ImportTable::load(&[(
+            "std-imports/kernel.kpli".to_string(),
+            kernel.to_string(),
+        )]);
         let a = kpl_lang::analyze(&src, &imports);
         assert!(
             a.diagnostics.is_empty(),

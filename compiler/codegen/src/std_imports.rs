@@ -8,7 +8,7 @@ use kpl_lang::imports::{ImportFileDiagnostic, ImportTable};
 /// The declaration files shipped with this kplc, as `(path, text)`.
 pub const EMBEDDED: &[(&str, &str)] = &[(
     "std-imports/kernel.kpli",
-    include_str!("../../std-imports/kernel.kpli"),
+    include_str!("../../../std-imports/kernel.kpli"),
 )];
 
 /// Source files of an import table, kept for rendering diagnostics in them.

@@ -1,11 +1,13 @@
 //! From compiled code to a `.kpo` object: export signatures, per-function
 //! stack bounds, trap sites and the source map (code offset → line:column).
 
+pub mod kpo;
+
 use kpl_lang::LineIndex;
 use kpl_lang::types::{IntTy, Ty};
 
-use crate::codegen::Compiled;
-use crate::kpo::{
+use crate::pipeline::Compiled;
+use kpo::{
     ExportEntry, FunctionEntry, ImportEntry, ObjectParts, ScalarType, SourceLoc, TrapSite, ValType,
 };
 
@@ -111,5 +113,5 @@ pub fn parts(c: &Compiled, source_file: &str, src: &str) -> ObjectParts {
 
 /// Compiles to object bytes.
 pub fn write(c: &Compiled, source_file: &str, src: &str) -> Vec<u8> {
-    crate::kpo::write(&parts(c, source_file, src))
+    kpo::write(&parts(c, source_file, src))
 }

@@ -1,5 +1,5 @@
 //! Inlining of small leaf functions into their callers (both optimised
-//! first; a caller that changed is optimised again): a call costs argument staging through the frame,
+//! first; the pipeline optimises a caller that changed again): a call costs argument staging through the frame,
 //! the callee's prologue and epilogue, and a barrier to every optimisation
 //! (constants, hoisted slice reads, dead code), which for a helper like
 //! `read_be16` is most of its cost. Only leaves (no calls of their own) are
@@ -26,8 +26,10 @@ fn inlinable(f: &Func) -> bool {
             .all(|b| b.insts.iter().all(|(i, _)| !matches!(i, Inst::Call { .. })))
 }
 
-/// The functions of a module with small leaf calls inlined.
-pub fn inline_small_calls(funcs: &[Func]) -> Vec<Func> {
+/// The functions of a module with small leaf calls inlined: `Some` for a
+/// caller that changed (the pipeline optimises it again: constants and
+/// slice reads now meet across the old call), `None` for one left as it was.
+pub fn inline_small_calls(funcs: &[Func]) -> Vec<Option<Func>> {
     let small: Vec<bool> = funcs.iter().map(inlinable).collect();
     funcs
         .iter()
@@ -42,11 +44,7 @@ pub fn inline_small_calls(funcs: &[Func]) -> Vec<Func> {
                 splice(&mut f, b, k, &funcs[callee]);
                 spliced = true;
             }
-            if spliced {
-                // Constants and slice reads now meet across the old call.
-                crate::opt::optimize(&mut f);
-            }
-            f
+            spliced.then_some(f)
         })
         .collect()
 }
@@ -182,7 +180,11 @@ mod tests {
              fn be16_outer(x: u32) -> u32 { var a: [u32; 2] = [x, 1]; return a[0] + a[1]; }
              export fn f(p: []u8) -> u32 { return be16(p, 0) + be16(p, 2) + twice(3); }",
         );
-        let out = inline_small_calls(&m.funcs);
+        let out: Vec<Func> = inline_small_calls(&m.funcs)
+            .into_iter()
+            .zip(&m.funcs)
+            .map(|(new, old)| new.unwrap_or_else(|| old.clone()))
+            .collect();
         let f = out.iter().find(|f| f.name == "f").unwrap();
         // be16 is inlined twice; twice calls be16_outer (not a leaf), so
         // twice stays a call and be16_outer is inlined into it.

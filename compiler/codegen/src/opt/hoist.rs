@@ -11,8 +11,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::analysis::{def_counts, dominators, natural_loops, predecessors, reverse_postorder};
 use crate::ir::*;
-use crate::opt::def_counts;
 
 /// Splits every slice access into `SliceBase` (+ `SliceLen` when checked)
 /// and an access through the base register.
@@ -64,129 +64,6 @@ pub fn expand_slice_accesses(f: &mut Func) {
         }
     }
     f.n_vregs = next;
-}
-
-/// Blocks reachable from the entry in reverse postorder.
-fn reverse_postorder(f: &Func) -> Vec<BlockId> {
-    let n = f.blocks.len();
-    let mut seen = vec![false; n];
-    let mut post = Vec::with_capacity(n);
-    // Iterative DFS: (block, next successor index).
-    let mut stack: Vec<(BlockId, usize)> = vec![(0, 0)];
-    seen[0] = true;
-    while let Some(&mut (b, ref mut i)) = stack.last_mut() {
-        let succ = f.blocks[b as usize].term.successors();
-        if let Some(&s) = succ.get(*i) {
-            *i += 1;
-            if !seen[s as usize] {
-                seen[s as usize] = true;
-                stack.push((s, 0));
-            }
-        } else {
-            post.push(b);
-            stack.pop();
-        }
-    }
-    post.reverse();
-    post
-}
-
-/// Immediate dominators (Cooper, Harvey and Kennedy); `None` for blocks not
-/// reachable from the entry, `Some(0)` for the entry itself.
-fn dominators(f: &Func, rpo: &[BlockId]) -> Vec<Option<BlockId>> {
-    let n = f.blocks.len();
-    let mut order = vec![usize::MAX; n];
-    for (i, &b) in rpo.iter().enumerate() {
-        order[b as usize] = i;
-    }
-    let preds = predecessors(f);
-    let mut idom: Vec<Option<BlockId>> = vec![None; n];
-    idom[0] = Some(0);
-    let intersect = |idom: &[Option<BlockId>], mut a: BlockId, mut b: BlockId| {
-        while a != b {
-            while order[a as usize] > order[b as usize] {
-                a = idom[a as usize].unwrap_or(0);
-            }
-            while order[b as usize] > order[a as usize] {
-                b = idom[b as usize].unwrap_or(0);
-            }
-        }
-        a
-    };
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for &b in rpo.iter().skip(1) {
-            let mut new: Option<BlockId> = None;
-            for &p in &preds[b as usize] {
-                if idom[p as usize].is_none() {
-                    continue;
-                }
-                new = Some(match new {
-                    None => p,
-                    Some(cur) => intersect(&idom, p, cur),
-                });
-            }
-            if new.is_some() && idom[b as usize] != new {
-                idom[b as usize] = new;
-                changed = true;
-            }
-        }
-    }
-    idom
-}
-
-fn predecessors(f: &Func) -> Vec<Vec<BlockId>> {
-    let mut preds = vec![Vec::new(); f.blocks.len()];
-    for (i, b) in f.blocks.iter().enumerate() {
-        for s in b.term.successors() {
-            if !preds[s as usize].contains(&(i as BlockId)) {
-                preds[s as usize].push(i as BlockId);
-            }
-        }
-    }
-    preds
-}
-
-fn dominates(idom: &[Option<BlockId>], a: BlockId, mut b: BlockId) -> bool {
-    loop {
-        if a == b {
-            return true;
-        }
-        match idom[b as usize] {
-            Some(p) if p != b => b = p,
-            _ => return false,
-        }
-    }
-}
-
-/// Natural loops: header and body (header included), one per header.
-fn natural_loops(f: &Func, idom: &[Option<BlockId>]) -> Vec<(BlockId, BTreeSet<BlockId>)> {
-    let preds = predecessors(f);
-    let mut loops: Vec<(BlockId, BTreeSet<BlockId>)> = Vec::new();
-    for (b, block) in f.blocks.iter().enumerate() {
-        let b = b as BlockId;
-        if idom[b as usize].is_none() {
-            continue;
-        }
-        for h in block.term.successors() {
-            if !dominates(idom, h, b) {
-                continue;
-            }
-            let mut body = BTreeSet::from([h]);
-            let mut work = vec![b];
-            while let Some(x) = work.pop() {
-                if body.insert(x) {
-                    work.extend(preds[x as usize].iter().copied());
-                }
-            }
-            match loops.iter_mut().find(|(hh, _)| *hh == h) {
-                Some((_, existing)) => existing.extend(body),
-                None => loops.push((h, body)),
-            }
-        }
-    }
-    loops
 }
 
 /// A context-block read that may move: its handle, if `inst` is one.

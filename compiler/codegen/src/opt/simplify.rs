@@ -1,23 +1,15 @@
-//! Optimisations on the IR: constant folding and propagation (through
+//! IR → IR, within one function: constant folding and propagation (through
 //! registers with a single definition), immediate operands, strength
 //! reduction of multiplication and unsigned division by powers of two,
 //! branch folding, and dead code elimination. Folding uses the same
 //! canonical 64-bit arithmetic the machine code performs, so results cannot
 //! differ.
 
+use crate::analysis::def_counts;
 use crate::ir::*;
 
-pub fn optimize(f: &mut Func) {
-    crate::hoist::expand_slice_accesses(f);
-    simplify(f);
-    let hoisted = crate::hoist::hoist_loop_invariant_reads(f);
-    if crate::hoist::merge_reads(f) || hoisted {
-        simplify(f);
-    }
-}
-
 /// Folding, narrowing, copy propagation and dead code, to a fixed point.
-fn simplify(f: &mut Func) {
+pub fn simplify(f: &mut Func) {
     for _ in 0..8 {
         let changed = fold(f) | constant_indexes(f);
         let narrowed = redundant_norms(f) | narrow_u32(f);
@@ -204,22 +196,6 @@ fn propagate_copies(f: &mut Func) -> bool {
         }
     }
     changed
-}
-
-/// How many times each virtual register is written (parameters count once).
-pub(crate) fn def_counts(f: &Func) -> Vec<u32> {
-    let mut defs = vec![0u32; f.n_vregs as usize];
-    for &p in &f.params {
-        defs[p as usize] += 1;
-    }
-    for b in &f.blocks {
-        for (inst, _) in &b.insts {
-            if let Some(d) = inst.def() {
-                defs[d as usize] += 1;
-            }
-        }
-    }
-    defs
 }
 
 fn constants(f: &Func) -> Vec<Option<i64>> {
@@ -438,6 +414,7 @@ fn dead_code(f: &mut Func) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::opt::optimize;
 
     #[test]
     fn folds_through_single_definitions() {

@@ -13,10 +13,12 @@
 
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler, dynasm, x64::X64Relocation};
 
+use kpl_runtime_core::format::ImageLayout;
+
+use super::regalloc::{Allocation, Loc};
+use super::x86::{self, Mem};
 use crate::ir::*;
 use crate::lower::Module;
-use crate::regalloc::{self, Allocation, Loc};
-use crate::x86::{self, Mem};
 
 const RAX: u8 = 0;
 const RCX: u8 = 1;
@@ -80,31 +82,15 @@ pub struct Code {
     pub labels: Vec<(u32, String)>,
 }
 
-/// Layout of the loaded image: code, then rodata, then import slots.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ImageLayout {
-    pub rodata_offset: u32,
-    pub slots_offset: u32,
-    pub image_len: u32,
-}
-
-pub fn image_layout(code_len: u32, rodata_len: u32, n_imports: u32) -> ImageLayout {
-    let rodata_offset = code_len.div_ceil(16) * 16;
-    let slots_offset = (rodata_offset + rodata_len).div_ceil(8) * 8;
-    ImageLayout {
-        rodata_offset,
-        slots_offset,
-        image_len: slots_offset + 8 * n_imports,
-    }
-}
-
 impl Code {
     /// Writes the final RIP-relative displacements for this layout.
     pub fn patch(&mut self, layout: &ImageLayout) {
         for &(at, target) in &self.rip_fixups {
             let dest = match target {
                 RipTarget::Rodata(o) => layout.rodata_offset + o,
-                RipTarget::ImportSlot(i) => layout.slots_offset + 8 * i,
+                RipTarget::ImportSlot(i) => layout
+                    .slot_offset(i)
+                    .expect("every import the code calls has a slot"),
             };
             let disp = i64::from(dest) - i64::from(at + 4);
             self.bytes[at as usize..at as usize + 4].copy_from_slice(&(disp as i32).to_le_bytes());
@@ -128,21 +114,10 @@ struct Emitter {
     budget: crate::lower::BudgetCheck,
 }
 
-pub fn emit(module: &Module) -> Code {
-    emit_with(module, crate::lower::BudgetCheck::Fuel)
-}
-
-pub fn emit_with(module: &Module, budget: crate::lower::BudgetCheck) -> Code {
-    emit_inner(module, budget, true)
-}
-
-/// [`emit_with`] for a module whose functions are already optimised (from
-/// [`crate::lower::assemble`]).
-pub fn emit_optimized(module: &Module, budget: crate::lower::BudgetCheck) -> Code {
-    emit_inner(module, budget, false)
-}
-
-fn emit_inner(module: &Module, budget: crate::lower::BudgetCheck, optimize: bool) -> Code {
+/// Encodes a module whose functions are final (optimised, inlined) with
+/// their register allocations (`allocs[i]` for `module.funcs[i]`): code
+/// bytes with RIP-relative fixups still to patch for the image layout.
+pub fn emit(module: &Module, allocs: Vec<Allocation>, budget: crate::lower::BudgetCheck) -> Code {
     let mut ops = VecAssembler::<X64Relocation>::new(0);
     let func_labels: Vec<DynamicLabel> = module
         .funcs
@@ -178,17 +153,8 @@ fn emit_inner(module: &Module, budget: crate::lower::BudgetCheck, optimize: bool
         site_src: module.sites.iter().map(|s| s.1).collect(),
         budget,
     };
-    // Small leaves are inlined into their (optimised) callers, which are
-    // then optimised again: both build paths (whole program, and the
-    // database's per-function parts) meet here, so they stay identical.
-    let mut funcs = module.funcs.clone();
-    if optimize {
-        for f in &mut funcs {
-            crate::opt::optimize(f);
-        }
-    }
-    for (i, f) in crate::inline::inline_small_calls(&funcs).iter().enumerate() {
-        e.function(i, f);
+    for (i, (f, alloc)) in module.funcs.iter().zip(allocs).enumerate() {
+        e.function(i, f, alloc);
     }
     // Trap stubs: record which site trapped, then unwind to the trampoline.
     for (k, label) in e.site_labels.clone().into_iter().enumerate() {
@@ -296,9 +262,9 @@ impl Emitter {
         }
     }
 
-    /// Emits one optimised function.
-    fn function(&mut self, index: usize, f: &Func) {
-        self.alloc = regalloc::allocate(f);
+    /// Emits one final function with its register allocation.
+    fn function(&mut self, index: usize, f: &Func, alloc: Allocation) {
+        self.alloc = alloc;
         self.pushes = self.alloc.callee_saved_used.clone();
         self.spill_base = STAGING;
         let agg_base = STAGING + 8 * self.alloc.spill_slots;

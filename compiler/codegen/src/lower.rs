@@ -155,7 +155,7 @@ pub fn static_layout(prog: &Program) -> (Vec<u32>, Vec<u8>, u32) {
     (offsets, data_init, data_size)
 }
 
-/// Lowers and optimises function `fn_index` of `prog` alone (`item` is its
+/// Lowers function `fn_index` of `prog` alone (`item` is its
 /// syntax, `static_offsets` from [`static_layout`]).
 pub fn lower_function(
     prog: &Program,
@@ -188,8 +188,7 @@ pub fn lower_function(
         options,
         placed: vec![0],
     };
-    let mut func = l.function(item, 0);
-    crate::opt::optimize(&mut func);
+    let func = l.function(item, 0);
     LoweredFn {
         func,
         sites: mb.sites,
@@ -200,7 +199,8 @@ pub fn lower_function(
 /// Puts separately lowered functions together into the module
 /// [`lower_with`] would have built: rodata merged in order of first use
 /// (each constant and string once), trap sites renumbered, and source
-/// positions mapped by `pos`. The functions are already optimised.
+/// positions mapped by `pos`. The functions may already be optimised (the
+/// database's path does so before assembling).
 pub fn assemble(
     parts: &[&LoweredFn],
     data_init: Vec<u8>,

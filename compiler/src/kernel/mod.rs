@@ -1,5 +1,5 @@
 //! `kplc kernel ...`: drives the kernel module through `/dev/kpl` (the
-//! ioctls of [`crate::kernel_uapi`]): load, unload, run, list, attach,
+//! ioctls of [`uapi`]): load, unload, run, list, attach,
 //! detach, stats. The same commands work in the test VM and on a real
 //! machine with `kpl.ko` loaded. `KPL_DEV` overrides the device path.
 //!
@@ -13,7 +13,9 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::kernel_uapi::*;
+pub mod uapi;
+
+use uapi::*;
 
 #[derive(clap::Subcommand)]
 pub enum KernelCmd {
@@ -359,7 +361,7 @@ fn object_bytes(path: &Path) -> Result<Vec<u8>, String> {
         return Ok(bytes);
     }
     let src = String::from_utf8(bytes).map_err(|_| format!("`{}` is not UTF-8", path.display()))?;
-    let (imports, _) = crate::std_imports::ImportSources::embedded().load();
+    let (imports, _) = kpl_codegen::std_imports::ImportSources::embedded().load();
     let analysis = kpl_lang::analyze(&src, &imports);
     if analysis.has_errors() {
         return Err(format!(
@@ -367,8 +369,8 @@ fn object_bytes(path: &Path) -> Result<Vec<u8>, String> {
             path.display()
         ));
     }
-    let compiled = crate::codegen::compile(&analysis.file, &analysis.program);
-    Ok(crate::object::write(
+    let compiled = kpl_codegen::compile(&analysis.file, &analysis.program);
+    Ok(kpl_codegen::object::write(
         &compiled,
         &path.display().to_string(),
         &src,
@@ -985,8 +987,8 @@ fn send_all(fd: &std::os::fd::OwnedFd, n: usize) -> usize {
 /// instance each, in order) and compares return values and output bytes
 /// with each other and with the expectation.
 fn cases_cmd(dev: &Device, file: &Path, cases: &Path) -> Result<ExitCode, String> {
-    use crate::cases;
-    use crate::run::{Runner, Value};
+    use crate::exec::cases;
+    use crate::exec::run::{Runner, Value};
     let object = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let text = std::fs::read_to_string(cases).map_err(|e| format!("{}: {e}", cases.display()))?;
     let mut host = Runner::load(&object).map_err(|e| format!("host runtime: {e}"))?;

@@ -1,21 +1,44 @@
-//! The back-end driver: checked program → IR → optimised IR → machine code,
-//! plus the disassembly listing (`--emit asm`, snapshots) with symbolic names
-//! for functions, blocks, trap stubs, imports and read-only data.
+//! The pipeline, checked program → laid-out machine code ([`Compiled`]): the
+//! one place that sequences the compiler's stages. Each stage is a function
+//! of the IR and calls no other stage.
+//!
+//! ```text
+//!  ast::File + check::Program
+//!      │ lower::lower_with            (per function: lower::lower_function)
+//!      ▼
+//!  ir::Module ── opt::optimize, each function
+//!      │        (database path: lower::assemble puts optimised parts together)
+//!      ▼
+//!  opt::inline::inline_small_calls ── opt::optimize, each caller that changed
+//!      │
+//!      ▼
+//!  backend::regalloc::allocate, each function
+//!      │
+//!      ▼
+//!  backend::emit::emit ── code bytes, RIP fixups, trap sites, source map
+//!      │
+//!      ▼
+//!  format::image_layout (kpl-runtime-core) ── Code::patch ── Compiled
+//! ```
+//!
+//! The whole-program path ([`compile_with`]) and the database's
+//! per-function path ([`compile_function`], then [`compile_assembled`]) meet
+//! at inlining, so they produce the same bytes. Writing the object is
+//! [`crate::object`]'s job; the listing for `--emit asm` is [`disassemble`].
 
 use std::collections::HashMap;
-use std::fmt::Write;
 
-use iced_x86::{
-    Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, MemorySizeOptions, OpKind,
-    SymbolResolver, SymbolResult,
-};
-use kpl_lang::ast::File;
+use kpl_lang::ast::{File, FnItem};
 use kpl_lang::check::Program;
 use kpl_lang::imports::ImportFn;
 
-use crate::emit::{self, Code, ImageLayout};
-use crate::ir::TrapKind;
-use crate::lower::{self, Module};
+use kpl_runtime_core::format::{ImageLayout, image_layout};
+
+use crate::backend::emit::{self, Code};
+use crate::backend::{disasm, regalloc};
+use crate::ir::{Func, TrapKind};
+use crate::lower::{self, LoweredFn, Module};
+use crate::opt::{self, inline};
 
 /// A compiled plugin, laid out and patched, ready for the object writer or
 /// the host runtime.
@@ -95,15 +118,42 @@ pub fn compile(file: &File, program: &Program) -> Compiled {
     compile_with(file, program, lower::Options::default())
 }
 
+/// The whole-program path: every stage of the pipeline in order.
 pub fn compile_with(file: &File, program: &Program, options: lower::Options) -> Compiled {
-    let module: Module = lower::lower_with(file, program, options);
-    let code = emit::emit_with(&module, options.budget);
+    let mut module: Module = lower::lower_with(file, program, options);
+    for f in &mut module.funcs {
+        opt::optimize(f);
+    }
     let signatures = program
         .functions
         .iter()
         .map(|f| (f.params.clone(), f.ret.clone()))
         .collect();
-    finish(module, code, program.imports.clone(), signatures)
+    finish(module, options.budget, program.imports.clone(), signatures)
+}
+
+/// The optimised IR of every function, before inlining (`--emit ir`).
+pub fn optimized_ir(file: &File, program: &Program) -> Vec<Func> {
+    let mut module = lower::lower(file, program);
+    for f in &mut module.funcs {
+        opt::optimize(f);
+    }
+    module.funcs
+}
+
+/// The database's per-function path, first half: lowers and optimises one
+/// function alone (see [`lower::lower_function`]); [`lower::assemble`] puts
+/// the parts together and [`compile_assembled`] finishes them.
+pub fn compile_function(
+    prog: &Program,
+    item: &FnItem,
+    fn_index: usize,
+    static_offsets: &[u32],
+    options: lower::Options,
+) -> LoweredFn {
+    let mut part = lower::lower_function(prog, item, fn_index, static_offsets, options);
+    opt::optimize(&mut part.func);
+    part
 }
 
 /// Compiles a module assembled from separately lowered and optimised
@@ -113,21 +163,35 @@ pub fn compile_assembled(
     imports: Vec<ImportFn>,
     signatures: Vec<(Vec<kpl_lang::types::Ty>, Option<kpl_lang::types::Ty>)>,
 ) -> Compiled {
-    let code = emit::emit_optimized(&module, lower::BudgetCheck::Fuel);
-    finish(module, code, imports, signatures)
+    finish(module, lower::BudgetCheck::Fuel, imports, signatures)
 }
 
+/// The stages both paths share, from optimised functions on: inline,
+/// optimise the callers that changed, allocate registers, encode, lay the
+/// image out and patch it.
 fn finish(
-    module: Module,
-    mut code: emit::Code,
+    mut module: Module,
+    budget: lower::BudgetCheck,
     imports: Vec<ImportFn>,
     signatures: Vec<(Vec<kpl_lang::types::Ty>, Option<kpl_lang::types::Ty>)>,
 ) -> Compiled {
-    let layout = emit::image_layout(
+    let inlined = inline::inline_small_calls(&module.funcs);
+    for (f, new) in module.funcs.iter_mut().zip(inlined) {
+        if let Some(mut new) = new {
+            opt::optimize(&mut new);
+            *f = new;
+        }
+    }
+    let allocs = module.funcs.iter().map(regalloc::allocate).collect();
+    let mut code = emit::emit(&module, allocs, budget);
+    // The format's own layout rule, the one the loader applies to the object.
+    let layout = image_layout(
         code.bytes.len() as u32,
         module.rodata.len() as u32,
         imports.len() as u32,
-    );
+        module.data_size,
+    )
+    .expect("code, rodata and import table within the format's limits");
     code.patch(&layout);
     let sites = module
         .sites
@@ -147,104 +211,15 @@ fn finish(
     }
 }
 
-struct Names(HashMap<u64, String>);
-
-impl SymbolResolver for Names {
-    fn symbol(
-        &mut self,
-        instruction: &Instruction,
-        operand: u32,
-        _instruction_operand: Option<u32>,
-        address: u64,
-        _address_size: u32,
-    ) -> Option<SymbolResult<'_>> {
-        // Only branch targets and RIP-relative operands are code/data
-        // addresses; a displacement or immediate that happens to equal one
-        // is just a number.
-        let is_address = match instruction.op_kind(operand) {
-            OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64 => true,
-            OpKind::Memory => instruction.is_ip_rel_memory_operand(),
-            _ => false,
-        };
-        if !is_address {
-            return None;
-        }
-        self.0
-            .get(&address)
-            .map(|n| SymbolResult::with_str(address, n.as_str()))
-    }
-}
-
 /// An Intel-syntax listing of the code with symbolic names.
 pub fn disassemble(c: &Compiled) -> String {
     let mut names: HashMap<u64, String> = HashMap::new();
     for (i, imp) in c.imports.iter().enumerate() {
         names.insert(
-            u64::from(c.layout.slots_offset + 8 * i as u32),
+            u64::from(c.layout.slot_offset(i as u32).unwrap_or(0)),
             format!("import.{}::{}", imp.module, imp.name),
         );
     }
     names.insert(u64::from(c.layout.rodata_offset), "rodata".to_string());
-    listing(&c.code.bytes, &c.code.labels, names)
-}
-
-/// The listing of an object file's code: functions by name, imports by
-/// slot, from the object's own tables.
-pub fn disassemble_object(obj: &kpl_runtime_core::Object<'_>) -> String {
-    let layout = obj.layout();
-    let mut names: HashMap<u64, String> = HashMap::new();
-    for (i, imp) in obj.imports().enumerate() {
-        names.insert(
-            u64::from(layout.slots_offset + 8 * i as u32),
-            format!("import.{}::{}", imp.module, imp.name),
-        );
-    }
-    names.insert(u64::from(layout.rodata_offset), "rodata".to_string());
-    let mut labels: Vec<(u32, String)> = obj
-        .functions()
-        .map(|f| (f.code_offset, f.name.to_string()))
-        .collect();
-    // Trap stubs follow the last function.
-    if let Some(end) = obj.functions().map(|f| f.code_offset + f.code_len).max() {
-        labels.push((end, "trap_stubs".to_string()));
-    }
-    labels.sort();
-    listing(obj.code(), &labels, names)
-}
-
-fn listing(code: &[u8], labels: &[(u32, String)], mut names: HashMap<u64, String>) -> String {
-    for (off, name) in labels {
-        names.entry(u64::from(*off)).or_insert_with(|| name.clone());
-    }
-    let starts: HashMap<u64, String> = labels
-        .iter()
-        .map(|(o, n)| (u64::from(*o), n.clone()))
-        .collect();
-    let mut fmt = IntelFormatter::with_options(Some(Box::new(Names(names))), None);
-    let o = fmt.options_mut();
-    o.set_hex_prefix("0x");
-    o.set_hex_suffix("");
-    o.set_uppercase_hex(false);
-    o.set_first_operand_char_index(8);
-    o.set_branch_leading_zeros(false);
-    o.set_rip_relative_addresses(false);
-    o.set_memory_size_options(MemorySizeOptions::Always);
-    o.set_space_after_operand_separator(true);
-    let mut out = String::new();
-    let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
-    let mut inst = Instruction::default();
-    let mut text = String::new();
-    while decoder.can_decode() {
-        let ip = decoder.ip();
-        if let Some(name) = starts.get(&ip) {
-            let _ = writeln!(out, "{name}:");
-        }
-        decoder.decode_out(&mut inst);
-        text.clear();
-        fmt.format(&inst, &mut text);
-        let bytes = &code[ip as usize..ip as usize + inst.len()];
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let _ = writeln!(out, "{ip:04x}:  {hex:<22}{text}");
-    }
-    out
+    disasm::listing(&c.code.bytes, &c.code.labels, names)
 }

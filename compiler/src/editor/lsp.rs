@@ -23,10 +23,10 @@ use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestI
 use lsp_types as lt;
 use serde_json::Value;
 
+use super::ide;
 use crate::db::{self, Db, SourceFile};
-use crate::ide;
 use crate::render;
-use crate::std_imports::ImportSources;
+use kpl_codegen::std_imports::ImportSources;
 
 /// Byte offset ↔ LSP position (0-based line, UTF-16 column) for one text.
 pub struct Position16<'a> {

@@ -1,0 +1,150 @@
+//! Analyses shared by the IR passes, computed on demand from a function and
+//! never cached in it: how often each register is written, the blocks in
+//! reverse postorder, predecessors, immediate dominators and natural loops.
+//! Analyses only read the IR; the passes in `opt` and the back end use them,
+//! and this module uses nothing but `ir`.
+
+use std::collections::BTreeSet;
+
+use crate::ir::*;
+
+/// How many times each virtual register is written (parameters count once).
+pub fn def_counts(f: &Func) -> Vec<u32> {
+    let mut defs = vec![0u32; f.n_vregs as usize];
+    for &p in &f.params {
+        defs[p as usize] += 1;
+    }
+    for b in &f.blocks {
+        for (inst, _) in &b.insts {
+            if let Some(d) = inst.def() {
+                defs[d as usize] += 1;
+            }
+        }
+    }
+    defs
+}
+
+/// Blocks reachable from the entry in reverse postorder.
+pub fn reverse_postorder(f: &Func) -> Vec<BlockId> {
+    let n = f.blocks.len();
+    let mut seen = vec![false; n];
+    let mut post = Vec::with_capacity(n);
+    // Iterative DFS: (block, next successor index).
+    let mut stack: Vec<(BlockId, usize)> = vec![(0, 0)];
+    seen[0] = true;
+    while let Some(&mut (b, ref mut i)) = stack.last_mut() {
+        let succ = f.blocks[b as usize].term.successors();
+        if let Some(&s) = succ.get(*i) {
+            *i += 1;
+            if !seen[s as usize] {
+                seen[s as usize] = true;
+                stack.push((s, 0));
+            }
+        } else {
+            post.push(b);
+            stack.pop();
+        }
+    }
+    post.reverse();
+    post
+}
+
+/// Immediate dominators (Cooper, Harvey and Kennedy); `None` for blocks not
+/// reachable from the entry, `Some(0)` for the entry itself.
+pub fn dominators(f: &Func, rpo: &[BlockId]) -> Vec<Option<BlockId>> {
+    let n = f.blocks.len();
+    let mut order = vec![usize::MAX; n];
+    for (i, &b) in rpo.iter().enumerate() {
+        order[b as usize] = i;
+    }
+    let preds = predecessors(f);
+    let mut idom: Vec<Option<BlockId>> = vec![None; n];
+    idom[0] = Some(0);
+    let intersect = |idom: &[Option<BlockId>], mut a: BlockId, mut b: BlockId| {
+        while a != b {
+            while order[a as usize] > order[b as usize] {
+                a = idom[a as usize].unwrap_or(0);
+            }
+            while order[b as usize] > order[a as usize] {
+                b = idom[b as usize].unwrap_or(0);
+            }
+        }
+        a
+    };
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for &b in rpo.iter().skip(1) {
+            let mut new: Option<BlockId> = None;
+            for &p in &preds[b as usize] {
+                if idom[p as usize].is_none() {
+                    continue;
+                }
+                new = Some(match new {
+                    None => p,
+                    Some(cur) => intersect(&idom, p, cur),
+                });
+            }
+            if new.is_some() && idom[b as usize] != new {
+                idom[b as usize] = new;
+                changed = true;
+            }
+        }
+    }
+    idom
+}
+
+/// The distinct predecessors of every block.
+pub fn predecessors(f: &Func) -> Vec<Vec<BlockId>> {
+    let mut preds = vec![Vec::new(); f.blocks.len()];
+    for (i, b) in f.blocks.iter().enumerate() {
+        for s in b.term.successors() {
+            if !preds[s as usize].contains(&(i as BlockId)) {
+                preds[s as usize].push(i as BlockId);
+            }
+        }
+    }
+    preds
+}
+
+/// Whether `a` dominates `b` (given the immediate dominators).
+pub fn dominates(idom: &[Option<BlockId>], a: BlockId, mut b: BlockId) -> bool {
+    loop {
+        if a == b {
+            return true;
+        }
+        match idom[b as usize] {
+            Some(p) if p != b => b = p,
+            _ => return false,
+        }
+    }
+}
+
+/// Natural loops: header and body (header included), one per header.
+pub fn natural_loops(f: &Func, idom: &[Option<BlockId>]) -> Vec<(BlockId, BTreeSet<BlockId>)> {
+    let preds = predecessors(f);
+    let mut loops: Vec<(BlockId, BTreeSet<BlockId>)> = Vec::new();
+    for (b, block) in f.blocks.iter().enumerate() {
+        let b = b as BlockId;
+        if idom[b as usize].is_none() {
+            continue;
+        }
+        for h in block.term.successors() {
+            if !dominates(idom, h, b) {
+                continue;
+            }
+            let mut body = BTreeSet::from([h]);
+            let mut work = vec![b];
+            while let Some(x) = work.pop() {
+                if body.insert(x) {
+                    work.extend(preds[x as usize].iter().copied());
+                }
+            }
+            match loops.iter_mut().find(|(hh, _)| *hh == h) {
+                Some((_, existing)) => existing.extend(body),
+                None => loops.push((h, body)),
+            }
+        }
+    }
+    loops
+}

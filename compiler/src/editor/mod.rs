@@ -1,0 +1,7 @@
+//! Editor support: [`ide`] answers editor questions (hover, definition,
+//! symbols, completion) as plain data from the database; [`lsp`] speaks the
+//! Language Server Protocol over stdio and is the only module that knows the
+//! protocol's types.
+
+pub mod ide;
+pub mod lsp;
