@@ -857,7 +857,7 @@ fn edge(w: &mut Work<'_>, at: u32, from_rpo: u32, to: u32, e: &Abs) -> Result<()
     } else {
         blk.abs.join(e, to, !blk.reached)
     };
-    let changed = joined.map_err(|what| err(at, Rule::Stack, what))?;
+    let changed = joined.map_err(|(rule, what)| err(at, rule, what))?;
     if blk.header {
         blk.abs.paid = false;
     }

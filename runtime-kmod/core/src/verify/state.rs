@@ -32,7 +32,7 @@
 //!
 //! The join of two states keeps only what holds on both (see [`Abs::join`]).
 
-use super::Fact;
+use super::{Fact, Rule};
 
 /// A value name; see the module docs. `0` is [`UNKNOWN`].
 pub(super) type Val = u32;
@@ -415,7 +415,12 @@ impl Abs {
     /// `first`: `self` holds nothing yet (the join of `e` with itself, which
     /// renames `e`'s stale `phi(b, ·)` names). Returns an error if the two
     /// sides disagree on the stack depth.
-    pub(super) fn join(&mut self, e: &Abs, b: u32, first: bool) -> Result<bool, &'static str> {
+    pub(super) fn join(
+        &mut self,
+        e: &Abs,
+        b: u32,
+        first: bool,
+    ) -> Result<bool, (Rule, &'static str)> {
         if first && !e.mentions_phi_of(b) {
             // Nothing to rename: the state is the edge's, minus the facts
             // no location can reach any more.
@@ -428,7 +433,19 @@ impl Abs {
         }
         let a: &Abs = if first { e } else { self };
         if a.rsp_off != e.rsp_off {
-            return Err("the stack depth differs between two paths into one block");
+            return Err((
+                Rule::Stack,
+                "the stack depth differs between two paths into one block",
+            ));
+        }
+        if a.fuel_unchecked != e.fuel_unchecked {
+            // A fuel test reached both right after a `dec r13` and without
+            // one would count one decrement twice (found by the structural
+            // mutator: `dec r13; L: jz budget; jmp L`).
+            return Err((
+                Rule::Budget,
+                "a fuel test reached both with and without a decrement of r13",
+            ));
         }
         let mut out = Abs::EMPTY;
         out.rsp_off = a.rsp_off;
@@ -584,9 +601,18 @@ impl Abs {
     }
 
     /// Joins only the parts a widened state keeps.
-    pub(super) fn join_widened(&mut self, e: &Abs) -> Result<bool, &'static str> {
+    pub(super) fn join_widened(&mut self, e: &Abs) -> Result<bool, (Rule, &'static str)> {
         if self.rsp_off != e.rsp_off {
-            return Err("the stack depth differs between two paths into one block");
+            return Err((
+                Rule::Stack,
+                "the stack depth differs between two paths into one block",
+            ));
+        }
+        if self.fuel_unchecked != e.fuel_unchecked {
+            return Err((
+                Rule::Budget,
+                "a fuel test reached both with and without a decrement of r13",
+            ));
         }
         let before = (self.ptr, self.stack_dirty, self.fuel_unchecked, self.paid);
         self.ptr |= e.ptr;

@@ -408,6 +408,18 @@ pub(super) fn transfer(
         Op::CmpMem { size, reg, mem } => {
             let a = data(fx, st, at, reg)?;
             let access = check_mem(fx, st, at, end, &mem, Access::Read)?;
+            if let Reached::Stack { .. } = access {
+                let hi = u64::try_from(i64::from(st.rsp_off).saturating_sub(i64::from(mem.disp)))
+                    .unwrap_or(u64::MAX);
+                let ext = extent(fx, st, at, &mem)?.unwrap_or(u64::MAX);
+                if st.stack_may_hold_ptr(hi.saturating_sub(ext), hi) {
+                    return Err(err(
+                        at,
+                        Rule::Pointer,
+                        "a compare with stack bytes that may hold a host address",
+                    ));
+                }
+            }
             st.set_flags(match access {
                 Reached::LenTable { m, w, s } if size == 8 => Flags::Cmp {
                     a,
