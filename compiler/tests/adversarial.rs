@@ -528,3 +528,23 @@ fn branch_around_the_budget_check() {
         Rule::Budget,
     );
 }
+
+#[test]
+fn branch_onto_the_fuel_test() {
+    // dec r13 | L: jz budget_stub | jmp L: the loop re-tests one decrement
+    // forever (found by the structural mutator against the first version of
+    // the rewritten verifier, which joined "decremented, not yet tested"
+    // as a may-bit).
+    let mut body = vec![0x49, 0xff, 0xcd, 0x0f, 0x84];
+    body.extend(5i32.to_le_bytes());
+    body.push(0xe9);
+    body.extend((-11i32).to_le_bytes());
+    rejects(
+        "branch onto the fuel test",
+        &body,
+        0,
+        &[TrapKind::Budget],
+        0,
+        Rule::Budget,
+    );
+}

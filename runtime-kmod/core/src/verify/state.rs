@@ -363,7 +363,18 @@ impl Abs {
                 if let Some(s) = self.slots.get_mut(i) {
                     Abs::untrack(s, &mut self.stack_dirty);
                 }
-                self.slots.copy_within(i.saturating_add(1).., i);
+                // Close the gap (keeping the order, oldest first) without
+                // a range index: the core has no panic path.
+                for k in i..SLOTS.saturating_sub(1) {
+                    let next = self
+                        .slots
+                        .get(k.saturating_add(1))
+                        .copied()
+                        .unwrap_or(NO_SLOT);
+                    if let Some(s) = self.slots.get_mut(k) {
+                        *s = next;
+                    }
+                }
                 SLOTS.saturating_sub(1)
             }
         };
@@ -706,7 +717,9 @@ impl Pairs {
         let mut out = [None; 3];
         let mut k = 0usize;
         if x != UNKNOWN && !is_phi_of(x, b) {
-            out[0] = Some((x, x));
+            if let Some(o) = out.first_mut() {
+                *o = Some((x, x));
+            }
             k = 1;
         }
         for p in self.list.iter().take(self.n) {
