@@ -21,7 +21,7 @@ pub(super) const START: u8 = 1;
 pub(super) const LEADER: u8 = 2;
 pub(super) const FUNC: u8 = 4;
 
-fn flag(flags: &[u8], at: u32) -> u8 {
+pub(super) fn flag(flags: &[u8], at: u32) -> u8 {
     flags.get(at as usize).copied().unwrap_or(0)
 }
 

@@ -578,7 +578,7 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
     // Calls go to function starts.
     for d in w.insns.iter() {
         if let Op::Call { rel } = d.op
-            && cfg_flag(w.flags, target(d.end(), rel)) & FUNC == 0
+            && cfg::flag(w.flags, target(d.end(), rel)) & FUNC == 0
         {
             return Err(err(
                 d.at,
@@ -632,10 +632,6 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
         max_stack,
         block_runs: runs,
     })
-}
-
-fn cfg_flag(flags: &[u8], at: u32) -> u8 {
-    flags.get(at as usize).copied().unwrap_or(0)
 }
 
 pub(crate) fn target(end: u32, rel: i32) -> u32 {

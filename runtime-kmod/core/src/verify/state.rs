@@ -242,11 +242,16 @@ impl Abs {
         if flags_mention(self.flags, v) {
             self.flags = Flags::Unknown;
         }
+        self.retain_facts(|_, f| !f.args().contains(&v));
+    }
+
+    /// Keeps the facts `keep` accepts, in their order.
+    fn retain_facts(&mut self, keep: impl Fn(&Abs, &Fact) -> bool) {
         let n = usize::from(self.nfacts);
         let mut kept = 0usize;
         for i in 0..n {
             let f = self.facts.get(i).copied().unwrap_or(Fact::None);
-            if !f.args().contains(&v) {
+            if keep(self, &f) {
                 if let Some(slot) = self.facts.get_mut(kept) {
                     *slot = f;
                 }
@@ -267,19 +272,7 @@ impl Abs {
         }
         if usize::from(self.nfacts) >= MAX_FACTS {
             // Facts about values no location holds are the least useful.
-            let n = usize::from(self.nfacts);
-            let mut kept = 0usize;
-            for i in 0..n {
-                let g = self.facts.get(i).copied().unwrap_or(Fact::None);
-                let [a, b] = g.args();
-                if self.holds(a) || self.holds(b) {
-                    if let Some(slot) = self.facts.get_mut(kept) {
-                        *slot = g;
-                    }
-                    kept = kept.saturating_add(1);
-                }
-            }
-            self.nfacts = u8::try_from(kept).unwrap_or(0);
+            self.collect_facts();
         }
         if usize::from(self.nfacts) >= MAX_FACTS {
             self.facts.rotate_left(1);
@@ -443,21 +436,7 @@ impl Abs {
             return Ok(false);
         }
         let a: &Abs = if first { e } else { self };
-        if a.rsp_off != e.rsp_off {
-            return Err((
-                Rule::Stack,
-                "the stack depth differs between two paths into one block",
-            ));
-        }
-        if a.fuel_unchecked != e.fuel_unchecked {
-            // A fuel test reached both right after a `dec r13` and without
-            // one would count one decrement twice (found by the structural
-            // mutator: `dec r13; L: jz budget; jmp L`).
-            return Err((
-                Rule::Budget,
-                "a fuel test reached both with and without a decrement of r13",
-            ));
-        }
+        a.compatible(e)?;
         let mut out = Abs::EMPTY;
         out.rsp_off = a.rsp_off;
         out.ptr = a.ptr | e.ptr;
@@ -546,6 +525,26 @@ impl Abs {
         Ok(changed)
     }
 
+    /// What two states joined at one block must agree on exactly.
+    fn compatible(&self, e: &Abs) -> Result<(), (Rule, &'static str)> {
+        if self.rsp_off != e.rsp_off {
+            return Err((
+                Rule::Stack,
+                "the stack depth differs between two paths into one block",
+            ));
+        }
+        if self.fuel_unchecked != e.fuel_unchecked {
+            // A fuel test reached both right after a `dec r13` and without
+            // one would count one decrement twice (found by the structural
+            // mutator: `dec r13; L: jz budget; jmp L`).
+            return Err((
+                Rule::Budget,
+                "a fuel test reached both with and without a decrement of r13",
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether any location holds a name the fact mentions (a fact about
     /// names nothing holds can no longer be used, except through a mask
     /// that finds its name again, which re-establishes what it needs).
@@ -556,18 +555,7 @@ impl Abs {
 
     /// Drops the facts no location reaches.
     fn collect_facts(&mut self) {
-        let n = usize::from(self.nfacts);
-        let mut kept = 0usize;
-        for i in 0..n {
-            let f = self.facts.get(i).copied().unwrap_or(Fact::None);
-            if self.reaches(&f) {
-                if let Some(slot) = self.facts.get_mut(kept) {
-                    *slot = f;
-                }
-                kept = kept.saturating_add(1);
-            }
-        }
-        self.nfacts = u8::try_from(kept).unwrap_or(0);
+        self.retain_facts(Abs::reaches);
     }
 
     /// Whether any part of the state names a `phi(b, ·)`.
@@ -613,18 +601,7 @@ impl Abs {
 
     /// Joins only the parts a widened state keeps.
     pub(super) fn join_widened(&mut self, e: &Abs) -> Result<bool, (Rule, &'static str)> {
-        if self.rsp_off != e.rsp_off {
-            return Err((
-                Rule::Stack,
-                "the stack depth differs between two paths into one block",
-            ));
-        }
-        if self.fuel_unchecked != e.fuel_unchecked {
-            return Err((
-                Rule::Budget,
-                "a fuel test reached both with and without a decrement of r13",
-            ));
-        }
+        self.compatible(e)?;
         let before = (self.ptr, self.stack_dirty, self.fuel_unchecked, self.paid);
         self.ptr |= e.ptr;
         self.stack_dirty |= e.stack_dirty || e.slots.iter().any(|s| s.ptr);

@@ -217,11 +217,8 @@ pub(super) fn transfer(
                 Reached::Stack { .. } => {
                     // A narrow or indexed load: an address if any byte it
                     // may read may belong to one.
-                    let hi =
-                        u64::try_from(i64::from(st.rsp_off).saturating_sub(i64::from(mem.disp)))
-                            .unwrap_or(u64::MAX);
-                    let ext = extent(fx, st, at, &mem)?.unwrap_or(u64::MAX);
-                    let p = st.stack_may_hold_ptr(hi.saturating_sub(ext), hi);
+                    let (lo, hi) = stack_depths(fx, st, at, &mem)?;
+                    let p = st.stack_may_hold_ptr(lo, hi);
                     st.define(at, dst, p);
                 }
                 _ => {
@@ -409,10 +406,8 @@ pub(super) fn transfer(
             let a = data(fx, st, at, reg)?;
             let access = check_mem(fx, st, at, end, &mem, Access::Read)?;
             if let Reached::Stack { .. } = access {
-                let hi = u64::try_from(i64::from(st.rsp_off).saturating_sub(i64::from(mem.disp)))
-                    .unwrap_or(u64::MAX);
-                let ext = extent(fx, st, at, &mem)?.unwrap_or(u64::MAX);
-                if st.stack_may_hold_ptr(hi.saturating_sub(ext), hi) {
+                let (lo, hi) = stack_depths(fx, st, at, &mem)?;
+                if st.stack_may_hold_ptr(lo, hi) {
                     return Err(err(
                         at,
                         Rule::Pointer,
@@ -678,23 +673,32 @@ fn store_to_stack(
     if mem.base != Base::Reg(RSP) {
         return Ok(());
     }
-    // Depth (below the entry rsp) of the first byte the store may write.
-    let base = i64::from(st.rsp_off).saturating_sub(i64::from(mem.disp));
-    let hi = u64::try_from(base).unwrap_or(u64::MAX);
+    // The bytes `check_mem` proved the store stays within.
+    let (lo, hi) = stack_depths(fx, st, at, mem)?;
     match (mem.index, v) {
         (None, Some((v, p))) if mem.size == 8 => {
-            if let Ok(depth) = u32::try_from(base) {
+            if let Ok(depth) = u32::try_from(hi) {
                 st.track_slot(depth, v, p);
             }
         }
-        _ => {
-            // The bytes `check_mem` proved the store stays within (all of
-            // the stack when it could not say, which it then rejected).
-            let ext = extent(fx, st, at, mem)?.unwrap_or(u64::MAX);
-            st.clobber_stack(hi.saturating_sub(ext), hi);
-        }
+        _ => st.clobber_stack(lo, hi),
     }
     Ok(())
+}
+
+/// The depths below the entry `rsp`, `(lo, hi]`, of the bytes an
+/// `[rsp + ...]` operand may touch: `hi` is its first byte's; an unbounded
+/// extent (which `check_mem` rejects) covers the whole stack.
+fn stack_depths(
+    fx: &FnCtx<'_, '_>,
+    st: &Abs,
+    at: u32,
+    mem: &Mem,
+) -> Result<(u64, u64), VerifyError> {
+    let hi = u64::try_from(i64::from(st.rsp_off).saturating_sub(i64::from(mem.disp)))
+        .unwrap_or(u64::MAX);
+    let ext = extent(fx, st, at, mem)?.unwrap_or(u64::MAX);
+    Ok((hi.saturating_sub(ext), hi))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
