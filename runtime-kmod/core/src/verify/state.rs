@@ -403,7 +403,7 @@ impl Abs {
         let (wlo, whi) = self.written();
         self.written = if wlo < whi && lo <= whi && wlo <= hi {
             (wlo.min(lo), whi.max(hi))
-        } else if hi - lo > whi - wlo {
+        } else if hi.saturating_sub(lo) > whi.saturating_sub(wlo) {
             (lo, hi)
         } else {
             (wlo, whi)
@@ -478,7 +478,7 @@ impl Abs {
         let sliced = self.facts().iter().any(|f| {
             f.args().contains(&s.val) && !matches!(f, Fact::Const(..) | Fact::BelowConst { .. })
         });
-        1 + u8::from(sliced)
+        1u8.saturating_add(u8::from(sliced))
     }
 
     /// Slots below `rsp` are lost: an interrupt or a callee may overwrite
