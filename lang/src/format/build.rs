@@ -31,6 +31,14 @@ pub struct Builder<'s> {
     last_end: usize,
     /// The last thing emitted was `{`, `(` or `[` (no blank line after it).
     after_opener: bool,
+    /// The last thing emitted was `(` or `[`.
+    tight: bool,
+    /// A trailing comment waits for the end of the line, past the token
+    /// with this index.
+    suffix_pending: Option<usize>,
+    /// Comments that end the line of the last token, waiting for the next
+    /// separator.
+    carry: Vec<Doc<'s>>,
     /// Something has been emitted (no blank line at the start of the file).
     started: bool,
     /// The next token starts a statement, item or field: keep a blank line
@@ -121,6 +129,9 @@ impl<'s> Builder<'s> {
             next_comment: 0,
             last_end: 0,
             after_opener: false,
+            tight: false,
+            suffix_pending: None,
+            carry: Vec::new(),
             started: false,
             vertical_start: false,
             matching,
@@ -177,17 +188,13 @@ impl<'s> Builder<'s> {
     }
 
     fn comment_doc(&self, c: Comment) -> Doc<'s> {
-        let text = self.text_of(c.span);
-        if c.block {
-            Doc::Verbatim(text)
-        } else {
-            Doc::Text(text.trim_end())
-        }
+        Doc::Verbatim(self.text_of(c.span))
     }
 
     /// Own-line comments before `pos` (each on its own line, a blank line
     /// before it kept).
     fn leading(&mut self, pos: usize, out: &mut Vec<Doc<'s>>) {
+        out.append(&mut self.carry);
         while let Some(&c) = self.comments.get(self.next_comment) {
             if c.span.start as usize >= pos {
                 break;
@@ -196,10 +203,12 @@ impl<'s> Builder<'s> {
                 && !self.after_opener
                 && self.newlines_between(self.last_end, c.span.start as usize) >= 2;
             out.push(if blank { Doc::BlankLine } else { Doc::HardLine });
+            self.suffix_pending = None;
             out.push(self.comment_doc(c));
             self.next_comment += 1;
             self.last_end = c.span.end as usize;
             self.after_opener = false;
+            self.tight = false;
             self.started = true;
             if !c.block {
                 out.push(Doc::HardLine);
@@ -208,6 +217,7 @@ impl<'s> Builder<'s> {
             // What follows a block comment on its line stays there.
             let before = self.next_comment;
             self.trailing(out);
+            out.append(&mut self.carry);
             if before == self.next_comment {
                 let next = self.next_token_start();
                 if next == self.src.len() || self.newlines_between(self.last_end, next) > 0 {
@@ -219,9 +229,28 @@ impl<'s> Builder<'s> {
         }
     }
 
-    /// Comments on the same line as what was just emitted.
+    /// A separator (a line break or a space between parts of a
+    /// construct), after the comments that end the line before it: those
+    /// go right before the first separator after their token, so that the
+    /// break they force is the outermost one there.
+    fn sep(&mut self, d: Doc<'s>) -> Doc<'s> {
+        if self.carry.is_empty() {
+            return d;
+        }
+        let mut out = std::mem::take(&mut self.carry);
+        out.push(d);
+        concat(out)
+    }
+
+    /// Comments on the same line as what was just emitted: inline ones go
+    /// to `out`, one that ends the line to `carry` (see [`Self::sep`]).
+    /// While a comment waits for the end of the line (moved past this
+    /// token), the ones after it are left to go on lines of their own.
     fn trailing(&mut self, out: &mut Vec<Doc<'s>>) {
         while let Some(&c) = self.comments.get(self.next_comment) {
+            if self.suffix_pending.is_some_and(|t| t + 1 == self.next) {
+                break;
+            }
             let next_tok = self.next_token_start();
             if c.span.start as usize > next_tok
                 || self.newlines_between(self.last_end, c.span.start as usize) > 0
@@ -247,23 +276,29 @@ impl<'s> Builder<'s> {
                 // At the end of the line in any case: moved past a `,`,
                 // `;` or closing delimiter that follows it, or else
                 // followed by a line break.
-                out.push(Doc::LineSuffix(if c.block { text } else { text.trim_end() }));
+                self.carry
+                    .push(Doc::LineSuffix(if c.block { text } else { text.trim_end() }));
                 if list_end {
-                    out.push(Doc::BreakParent);
-                } else if !stmt_end {
-                    out.push(Doc::HardLine);
+                    self.carry.push(Doc::BreakParent);
+                }
+                if next == Some(",") || stmt_end {
+                    // Printed after the `,` or `;`, at the end of its line.
+                    self.suffix_pending = Some(self.next);
+                } else if !list_end {
+                    self.carry.push(Doc::HardLine);
                 }
             } else {
-                if !self.after_opener {
+                if !self.tight {
                     out.push(Doc::Space);
                 }
                 out.push(Doc::Verbatim(text));
-                if !matches!(next, Some("," | ";" | ")" | "]")) {
+                if !matches!(next, Some("," | ";" | ")" | "]" | "}")) {
                     out.push(Doc::Space);
                 }
             }
             self.last_end = c.span.end as usize;
             self.after_opener = false;
+            self.tight = false;
         }
     }
 
@@ -288,8 +323,14 @@ impl<'s> Builder<'s> {
         self.next += 1;
         self.last_end = span.end as usize;
         self.after_opener = OPENERS.contains(&text);
+        self.tight = matches!(text, "(" | "[");
         self.started = true;
         self.trailing(&mut out);
+        // A comment deferred past this token is printed at the end of the
+        // token's line.
+        if self.suffix_pending == Some(self.next - 1) {
+            self.suffix_pending = None;
+        }
         concat(out)
     }
 
@@ -352,13 +393,15 @@ impl<'s> Builder<'s> {
             ]);
         }
         let g = self.new_group();
+        let line = || if padded { Doc::Line } else { Doc::SoftLine };
+        let first_line = self.sep(line());
         let mut parts = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let d = build(self, item);
             if i + 1 < items.len() {
                 let comma = self.tok(",");
                 parts.push(concat(vec![d, comma]));
-                parts.push(Doc::Line);
+                parts.push(self.sep(Doc::Line));
             } else {
                 let comma = self.optional_comma(g);
                 parts.push(concat(vec![d, comma]));
@@ -366,13 +409,12 @@ impl<'s> Builder<'s> {
         }
         let mut dangling = Vec::new();
         self.leading(self.next_token_start(), &mut dangling);
-        let line = || if padded { Doc::Line } else { Doc::SoftLine };
         let body = if fill {
             Doc::Fill(parts)
         } else {
             concat(parts)
         };
-        let inner = indent(concat(vec![line(), body, concat(dangling)]));
+        let inner = indent(concat(vec![first_line, body, concat(dangling)]));
         let close_doc = self.tok(close);
         group(concat(vec![open_doc, inner, line(), close_doc]), Some(g))
     }
@@ -397,7 +439,7 @@ impl<'s> Builder<'s> {
         }
         let mut inner = Vec::new();
         for item in items {
-            inner.push(Doc::HardLine);
+            inner.push(self.sep(Doc::HardLine));
             self.vertical_start = true;
             inner.push(build(self, item));
         }
@@ -415,11 +457,12 @@ impl<'s> Builder<'s> {
         let mut prev: Option<&Item> = None;
         for item in &file.items {
             if let Some(p) = prev {
-                out.push(Doc::HardLine);
                 let roomy = |i: &Item| matches!(i.kind, ItemKind::Fn(_) | ItemKind::Struct(_));
-                if roomy(p) || roomy(item) {
-                    out.push(Doc::BlankLine);
-                }
+                out.push(self.sep(if roomy(p) || roomy(item) {
+                    Doc::BlankLine
+                } else {
+                    Doc::HardLine
+                }));
             }
             self.vertical_start = true;
             out.push(self.item(item));
@@ -445,7 +488,7 @@ impl<'s> Builder<'s> {
                     self.tok("::"),
                 ];
                 if self.next_is("{") {
-                    out.push(self.list(&u.names, "{", "}", false, false, |b, n| {
+                    out.push(self.list(&u.names, "{", "}", false, true, |b, n| {
                         b.tok_at(n.span)
                     }));
                 } else if let Some(n) = u.names.first() {
@@ -667,7 +710,7 @@ impl<'s> Builder<'s> {
             let chain = self.binary(cond);
             concat(vec![
                 group(chain, Some(g)),
-                if_break(Doc::HardLine, Doc::Space, Some(g)),
+                self.sep(if_break(Doc::HardLine, Doc::Space, Some(g))),
                 self.block(body),
             ])
         } else {
@@ -695,7 +738,7 @@ impl<'s> Builder<'s> {
         let head = self.expr(first);
         let mut rest = Vec::new();
         for (op, rhs) in chain.into_iter().rev() {
-            rest.push(Doc::Line);
+            rest.push(self.sep(Doc::Line));
             rest.push(self.tok(op.symbol()));
             rest.push(Doc::Space);
             rest.push(self.expr(rhs));

@@ -156,7 +156,7 @@ struct Printer<'s> {
     modes: Vec<Option<Mode>>,
     /// Lines written so far.
     line: usize,
-    /// Trailing comments, placed by [`align`] once all lines are known.
+    /// Trailing `//` comments, placed by [`align`] once all lines are known.
     marks: Vec<Mark<'s>>,
 }
 
@@ -215,7 +215,17 @@ impl<'s> Printer<'s> {
         self.last_space = false;
     }
 
+    /// A comment. It takes no room in the layout: the column stays where
+    /// the code before it (and the space before it) left it, so a comment
+    /// never changes how the code around it is broken.
     fn verbatim(&mut self, s: &str) {
+        let code_col = if self.at_line_start {
+            self.pending_indent
+        } else if self.last_space {
+            self.col.saturating_sub(1)
+        } else {
+            self.col
+        };
         let mut lines = s.split('\n');
         if let Some(first) = lines.next() {
             self.text(first.trim_end());
@@ -223,10 +233,9 @@ impl<'s> Printer<'s> {
         for line in lines {
             self.out.push('\n');
             self.line += 1;
-            let line = line.trim_end();
-            self.out.push_str(line);
-            self.col = line.chars().count();
+            self.out.push_str(line.trim_end());
         }
+        self.col = code_col;
     }
 
     fn space(&mut self) {
@@ -240,16 +249,27 @@ impl<'s> Printer<'s> {
     /// Ends the current line's code: trailing spaces go, and the pending
     /// trailing comments are noted for alignment (or written, if one spans
     /// lines).
-    fn flush_suffixes(&mut self) {
+    fn flush_suffixes(&mut self, indent: usize) {
         let kept = self.out.trim_end_matches(' ').len();
         self.out.truncate(kept);
         self.last_space = false;
+        let mut after_line_comment = false;
         for s in std::mem::take(&mut self.suffixes) {
             let line_start = self.out.rfind('\n').map_or(0, |i| i + 1);
             let code = self.out[line_start..].chars().count();
             let mergeable = self.marks.last().is_some_and(|m| m.at == self.out.len());
-            if s.contains('\n') || mergeable || code == 0 {
-                self.space();
+            if after_line_comment {
+                // Nothing can follow a `//` comment on its line.
+                self.out.push('\n');
+                self.line += 1;
+                self.out.extend(std::iter::repeat_n(' ', indent));
+                self.verbatim(s);
+            } else if s.starts_with("/*") || mergeable || code == 0 {
+                // Block comments keep to their code: one space before them
+                // (none after `(` or `[`), never aligned.
+                if !(s.starts_with("/*") && self.out.ends_with(['(', '['])) {
+                    self.space();
+                }
                 self.verbatim(s);
             } else {
                 self.marks.push(Mark {
@@ -259,6 +279,7 @@ impl<'s> Printer<'s> {
                     text: s,
                 });
             }
+            after_line_comment = s.starts_with("//");
         }
     }
 
@@ -268,7 +289,7 @@ impl<'s> Printer<'s> {
             self.col = indent;
             return;
         }
-        self.flush_suffixes();
+        self.flush_suffixes(indent);
         self.out.push('\n');
         self.line += 1;
         self.at_line_start = true;
@@ -306,6 +327,12 @@ impl<'s> Printer<'s> {
         let mut local: Vec<(Mode, Item<'_, 's>)> =
             items.iter().rev().map(|i| (Mode::Flat, *i)).collect();
         let mut rest_index = rest.len();
+        // A comment waiting for the end of the line: the line must end at
+        // the next possible break.
+        let mut suffix = !self.suffixes.is_empty();
+        // Past `items`: a line break there ends the measurement. Inside
+        // `items`, a forced break starts a new line that must fit too.
+        let mut in_rest = false;
         loop {
             if room < 0 {
                 return false;
@@ -316,6 +343,7 @@ impl<'s> Printer<'s> {
                     if rest_index == 0 {
                         return true;
                     }
+                    in_rest = true;
                     rest_index -= 1;
                     let c = rest[rest_index];
                     (c.mode, c.item)
@@ -329,13 +357,18 @@ impl<'s> Printer<'s> {
                 Item::Doc(d) => d,
             };
             match doc {
-                Doc::Nil | Doc::LineSuffix(_) | Doc::BreakParent => {}
+                Doc::Nil | Doc::BreakParent => {}
+                Doc::LineSuffix(_) => suffix = true,
                 Doc::Text(s) => room -= width(s),
+                // Comments take no room: they never change how code is
+                // laid out.
                 Doc::Verbatim(s) => {
-                    let first = s.split('\n').next().unwrap_or("");
-                    room -= width(first);
                     if s.contains('\n') {
-                        return room >= 0;
+                        if in_rest {
+                            return true;
+                        }
+                        room = self.max_width as isize;
+                        suffix = false;
                     }
                 }
                 Doc::Space => room -= 1,
@@ -350,18 +383,29 @@ impl<'s> Printer<'s> {
                     let m = if *broken { Mode::Break } else { mode };
                     local.push((m, Item::Doc(doc)));
                 }
-                Doc::Line => {
+                Doc::Line | Doc::SoftLine => {
                     if mode == Mode::Break {
+                        if in_rest {
+                            return true;
+                        }
+                        room = self.max_width as isize;
+                        suffix = false;
+                        continue;
+                    }
+                    if suffix {
+                        return false;
+                    }
+                    if matches!(doc, Doc::Line) {
+                        room -= 1;
+                    }
+                }
+                Doc::HardLine | Doc::BlankLine => {
+                    if in_rest {
                         return true;
                     }
-                    room -= 1;
+                    room = self.max_width as isize;
+                    suffix = false;
                 }
-                Doc::SoftLine => {
-                    if mode == Mode::Break {
-                        return true;
-                    }
-                }
-                Doc::HardLine | Doc::BlankLine => return true,
                 Doc::IfBreak {
                     broken,
                     flat,
@@ -451,7 +495,7 @@ impl<'s> Printer<'s> {
                 Doc::Fill(parts) => self.fill(indent, mode, parts, &mut stack),
             }
         }
-        self.flush_suffixes();
+        self.flush_suffixes(0);
     }
 
     /// Prettier's fill: a content goes flat if it fits; the separator after

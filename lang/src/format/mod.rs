@@ -77,6 +77,20 @@ pub fn format_source(src: &str) -> Result<String, FormatError> {
     Ok(out)
 }
 
+/// TEMPORARY: the output without the self-check.
+pub fn debug_format(src: &str) -> Result<String, FormatError> {
+    let (file, _) = crate::parse_source(src);
+    let tokens = lexer::lex(src).tokens;
+    let comments = comments(src, &tokens).map_err(FormatError::Internal)?;
+    let mut builder = Builder::new(src, &tokens, &comments);
+    let doc = builder.file(&file);
+    let out = doc::print(&doc, MAX_WIDTH, builder.groups);
+    if let Err(e) = check_faithful(src, &tokens, &comments, &out) {
+        eprintln!("CHECK FAILED: {e}");
+    }
+    Ok(out)
+}
+
 /// The comments of `src`: everything in the gaps between tokens that is not
 /// whitespace. A gap holding anything else (which the lexer would have
 /// reported) is an error.
