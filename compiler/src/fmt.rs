@@ -61,7 +61,10 @@ pub fn hint(name: &str, old: &str, new: &str) -> String {
             out.push_str(&format!("{sign} {l}\n"));
         }
         if lines.len() > MAX_LINES {
-            out.push_str(&format!("{sign} … ({} more lines)\n", lines.len() - MAX_LINES));
+            out.push_str(&format!(
+                "{sign} … ({} more lines)\n",
+                lines.len() - MAX_LINES
+            ));
         }
     };
     section(&a[prefix..a.len() - suffix], '-');
@@ -177,7 +180,11 @@ mod tests {
     #[test]
     fn reading_is_bounded() {
         let big = std::io::repeat(b' ').take(MAX_SOURCE_BYTES + 10);
-        assert!(read_bounded(big, "big").unwrap_err().contains("larger than"));
+        assert!(
+            read_bounded(big, "big")
+                .unwrap_err()
+                .contains("larger than")
+        );
         assert_eq!(read_bounded(&b"fn"[..], "small").unwrap(), "fn");
         assert!(read_bounded(&[0xff_u8][..], "bad").is_err());
     }

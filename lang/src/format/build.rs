@@ -10,7 +10,6 @@
 
 use super::doc::{Doc, GroupId, concat, group, if_break, indent};
 use crate::ast::*;
-use crate::lexer::Tok;
 use crate::span::Span;
 
 /// A comment in the source: `//`, `///` or `/* */`.
@@ -22,7 +21,7 @@ pub struct Comment {
 
 pub struct Builder<'s> {
     src: &'s str,
-    toks: &'s [(Tok, Span)],
+    toks: &'s [Span],
     /// The next source token to emit.
     next: usize,
     comments: &'s [Comment],
@@ -102,22 +101,21 @@ fn is_atom(e: &Expr) -> bool {
 }
 
 impl<'s> Builder<'s> {
-    pub fn new(src: &'s str, toks: &'s [(Tok, Span)], comments: &'s [Comment]) -> Self {
+    pub fn new(src: &'s str, toks: &'s [Span], comments: &'s [Comment]) -> Self {
         let n = toks.len();
         let mut matching = vec![None; n];
         let mut in_brackets = vec![false; n];
         let mut open: Vec<usize> = Vec::new();
-        for (i, (t, _)) in toks.iter().enumerate() {
-            match t {
-                Tok::Sym("{" | "(" | "[") => open.push(i),
-                Tok::Sym("}" | ")" | "]") => {
+        let text = |i: usize| src.get(toks[i].range()).unwrap_or("");
+        for i in 0..n {
+            match text(i) {
+                "{" | "(" | "[" => open.push(i),
+                "}" | ")" | "]" => {
                     if let Some(o) = open.pop() {
                         matching[o] = Some(i);
                     }
                 }
-                Tok::Sym(";") => {
-                    in_brackets[i] = open.last().is_some_and(|&o| toks[o].0 == Tok::Sym("["));
-                }
+                ";" => in_brackets[i] = open.last().is_some_and(|&o| text(o) == "["),
                 _ => {}
             }
         }
@@ -158,7 +156,7 @@ impl<'s> Builder<'s> {
     }
 
     fn token_text(&self, i: usize) -> Option<&'s str> {
-        self.toks.get(i).map(|(_, s)| self.text_of(*s))
+        self.toks.get(i).map(|s| self.text_of(*s))
     }
 
     fn next_is(&self, text: &str) -> bool {
@@ -168,7 +166,7 @@ impl<'s> Builder<'s> {
     fn next_token_start(&self) -> usize {
         self.toks
             .get(self.next)
-            .map_or(self.src.len(), |(_, s)| s.start as usize)
+            .map_or(self.src.len(), |s| s.start as usize)
     }
 
     fn newlines_between(&self, a: usize, b: usize) -> usize {
@@ -269,15 +267,18 @@ impl<'s> Builder<'s> {
             let text = self.text_of(c.span);
             let next = self.token_text(self.next);
             if ends_line {
-                let list_end = next == Some(",")
-                    || self.list_closer.get(self.next).copied().unwrap_or(false);
-                let stmt_end = next == Some(";")
-                    && !self.in_brackets.get(self.next).copied().unwrap_or(true);
+                let list_end =
+                    next == Some(",") || self.list_closer.get(self.next).copied().unwrap_or(false);
+                let stmt_end =
+                    next == Some(";") && !self.in_brackets.get(self.next).copied().unwrap_or(true);
                 // At the end of the line in any case: moved past a `,`,
                 // `;` or closing delimiter that follows it, or else
                 // followed by a line break.
-                self.carry
-                    .push(Doc::LineSuffix(if c.block { text } else { text.trim_end() }));
+                self.carry.push(Doc::LineSuffix(if c.block {
+                    text
+                } else {
+                    text.trim_end()
+                }));
                 if list_end {
                     self.carry.push(Doc::BreakParent);
                 }
@@ -305,7 +306,7 @@ impl<'s> Builder<'s> {
     /// Emits the next source token (with the comments around it), printed
     /// as `shape` makes of its text.
     fn emit_as(&mut self, shape: impl FnOnce(&'s str) -> Doc<'s>) -> Doc<'s> {
-        let Some(&(_, span)) = self.toks.get(self.next) else {
+        let Some(&span) = self.toks.get(self.next) else {
             self.fail("ran out of tokens");
             return Doc::Nil;
         };
@@ -345,7 +346,7 @@ impl<'s> Builder<'s> {
 
     /// The next token, which must be the one at `span` (a name or literal).
     fn tok_at(&mut self, span: Span) -> Doc<'s> {
-        if self.toks.get(self.next).map(|(_, s)| *s) != Some(span) {
+        if self.toks.get(self.next) != Some(&span) {
             self.fail(format!("lost track of the token at byte {}", span.start));
         }
         self.emit_as(Doc::Text)
@@ -488,9 +489,7 @@ impl<'s> Builder<'s> {
                     self.tok("::"),
                 ];
                 if self.next_is("{") {
-                    out.push(self.list(&u.names, "{", "}", false, true, |b, n| {
-                        b.tok_at(n.span)
-                    }));
+                    out.push(self.list(&u.names, "{", "}", false, true, |b, n| b.tok_at(n.span)));
                 } else if let Some(n) = u.names.first() {
                     out.push(self.tok_at(n.span));
                 }
@@ -656,9 +655,11 @@ impl<'s> Builder<'s> {
                 }
                 concat(out)
             }
-            StmtKind::While { cond, body } => {
-                concat(vec![self.tok("while"), Doc::Space, self.cond_block(cond, body)])
-            }
+            StmtKind::While { cond, body } => concat(vec![
+                self.tok("while"),
+                Doc::Space,
+                self.cond_block(cond, body),
+            ]),
             StmtKind::For { var, iter, body } => {
                 let mut out = vec![
                     self.tok("for"),
@@ -774,11 +775,9 @@ impl<'s> Builder<'s> {
                 self.expr(index),
                 self.tok("]"),
             ]),
-            ExprKind::Field(base, name) => concat(vec![
-                self.expr(base),
-                self.tok("."),
-                self.tok_at(name.span),
-            ]),
+            ExprKind::Field(base, name) => {
+                concat(vec![self.expr(base), self.tok("."), self.tok_at(name.span)])
+            }
             ExprKind::StructLit(name, fields) => {
                 let name = self.tok_at(name.span);
                 let fields = self.list(fields, "{", "}", true, false, |b, f| {
@@ -805,9 +804,7 @@ impl<'s> Builder<'s> {
                 self.expr(count),
                 self.tok("]"),
             ]),
-            ExprKind::Paren(inner) => {
-                concat(vec![self.tok("("), self.expr(inner), self.tok(")")])
-            }
+            ExprKind::Paren(inner) => concat(vec![self.tok("("), self.expr(inner), self.tok(")")]),
             ExprKind::Error => {
                 self.fail("an expression that did not parse");
                 Doc::Nil

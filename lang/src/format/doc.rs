@@ -206,7 +206,8 @@ fn align(out: &str, marks: &[Mark<'_>]) -> String {
 impl<'s> Printer<'s> {
     fn text(&mut self, s: &str) {
         if self.at_line_start {
-            self.out.extend(std::iter::repeat_n(' ', self.pending_indent));
+            self.out
+                .extend(std::iter::repeat_n(' ', self.pending_indent));
             self.col = self.pending_indent;
             self.at_line_start = false;
         }
@@ -451,9 +452,7 @@ impl<'s> Printer<'s> {
                 Doc::Group { doc, broken, id } => {
                     let m = if *broken {
                         Mode::Break
-                    } else if mode == Mode::Flat
-                        || self.fits(&[Item::Doc(doc)], &stack, false)
-                    {
+                    } else if mode == Mode::Flat || self.fits(&[Item::Doc(doc)], &stack, false) {
                         Mode::Flat
                     } else {
                         Mode::Break
@@ -516,7 +515,11 @@ impl<'s> Printer<'s> {
             item: Item::Doc(d),
         };
         let content_fits = self.fits(&[Item::Doc(content)], &[], true);
-        let content_mode = if content_fits { Mode::Flat } else { Mode::Break };
+        let content_mode = if content_fits {
+            Mode::Flat
+        } else {
+            Mode::Break
+        };
         let Some(sep) = parts.get(1) else {
             stack.push(cmd(content_mode, content));
             return;

@@ -19,7 +19,6 @@ mod build;
 pub mod doc;
 
 use crate::diag::Diagnostic;
-use crate::lexer::{self, Tok};
 use crate::span::Span;
 use build::{Builder, Comment};
 
@@ -59,12 +58,11 @@ impl std::error::Error for FormatError {}
 /// The canonical layout of `src`. Idempotent: formatting the result again
 /// gives it back unchanged.
 pub fn format_source(src: &str) -> Result<String, FormatError> {
-    let (file, diagnostics) = crate::parse_source(src);
+    let (file, diagnostics, tokens) = crate::parse_source_tokens(src);
     let errors: Vec<Diagnostic> = diagnostics.into_iter().filter(|d| d.is_error()).collect();
     if !errors.is_empty() {
         return Err(FormatError::Syntax(errors));
     }
-    let tokens = lexer::lex(src).tokens;
     let comments = comments(src, &tokens).map_err(FormatError::Internal)?;
     let mut builder = Builder::new(src, &tokens, &comments);
     let doc = builder.file(&file);
@@ -77,29 +75,15 @@ pub fn format_source(src: &str) -> Result<String, FormatError> {
     Ok(out)
 }
 
-/// TEMPORARY: the output without the self-check.
-pub fn debug_format(src: &str) -> Result<String, FormatError> {
-    let (file, _) = crate::parse_source(src);
-    let tokens = lexer::lex(src).tokens;
-    let comments = comments(src, &tokens).map_err(FormatError::Internal)?;
-    let mut builder = Builder::new(src, &tokens, &comments);
-    let doc = builder.file(&file);
-    let out = doc::print(&doc, MAX_WIDTH, builder.groups);
-    if let Err(e) = check_faithful(src, &tokens, &comments, &out) {
-        eprintln!("CHECK FAILED: {e}");
-    }
-    Ok(out)
-}
-
 /// The comments of `src`: everything in the gaps between tokens that is not
 /// whitespace. A gap holding anything else (which the lexer would have
 /// reported) is an error.
-fn comments(src: &str, tokens: &[(Tok, Span)]) -> Result<Vec<Comment>, String> {
+fn comments(src: &str, tokens: &[Span]) -> Result<Vec<Comment>, String> {
     let mut out = Vec::new();
     let mut gap_start = 0;
     let ends = tokens
         .iter()
-        .map(|(_, s)| (s.start as usize, s.end as usize))
+        .map(|s| (s.start as usize, s.end as usize))
         .chain(std::iter::once((src.len(), src.len())));
     for (start, end) in ends {
         let gap = src.get(gap_start..start).ok_or("a token out of order")?;
@@ -139,8 +123,8 @@ fn comment_lines(text: &str) -> Vec<&str> {
 
 /// The token texts of `src`, without the commas that end a list (the only
 /// tokens the formatter adds or removes).
-fn essential_tokens<'a>(src: &'a str, tokens: &[(Tok, Span)]) -> Vec<&'a str> {
-    let text = |i: usize| tokens.get(i).and_then(|(_, s)| src.get(s.range()));
+fn essential_tokens<'a>(src: &'a str, tokens: &[Span]) -> Vec<&'a str> {
+    let text = |i: usize| tokens.get(i).and_then(|s| src.get(s.range()));
     (0..tokens.len())
         .filter(|&i| !(text(i) == Some(",") && matches!(text(i + 1), Some(")" | "]" | "}"))))
         .filter_map(text)
@@ -150,15 +134,14 @@ fn essential_tokens<'a>(src: &'a str, tokens: &[(Tok, Span)]) -> Vec<&'a str> {
 /// The output parses, and has the input's tokens and comments.
 fn check_faithful(
     src: &str,
-    tokens: &[(Tok, Span)],
+    tokens: &[Span],
     comments_in: &[Comment],
     out: &str,
 ) -> Result<(), String> {
-    let (_, diagnostics) = crate::parse_source(out);
+    let (_, diagnostics, out_tokens) = crate::parse_source_tokens(out);
     if let Some(d) = diagnostics.iter().find(|d| d.is_error()) {
         return Err(format!("the output does not parse: {}", d.message));
     }
-    let out_tokens = lexer::lex(out).tokens;
     if essential_tokens(src, tokens) != essential_tokens(out, &out_tokens) {
         return Err("the output's tokens differ from the input's".to_string());
     }
@@ -193,7 +176,11 @@ mod tests {
     #[test]
     fn comments_are_found_between_tokens() {
         let src = "// a\nfn /* b */ f() {} /// c\n/* d\n e */";
-        let toks = lexer::lex(src).tokens;
+        let toks: Vec<Span> = crate::lexer::lex(src)
+            .tokens
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect();
         let cs = comments(src, &toks).unwrap();
         let texts: Vec<&str> = cs.iter().map(|c| &src[c.span.range()]).collect();
         assert_eq!(texts, ["// a", "/* b */", "/// c", "/* d\n e */"]);
@@ -215,7 +202,10 @@ mod tests {
     fn empty_and_comment_only_files() {
         assert_eq!(fmt(""), "");
         assert_eq!(fmt("\n\n  \n"), "");
-        assert_eq!(fmt("// only\n\n\n// comments   \n"), "// only\n\n// comments\n");
+        assert_eq!(
+            fmt("// only\n\n\n// comments   \n"),
+            "// only\n\n// comments\n"
+        );
     }
 
     #[test]
