@@ -9,73 +9,15 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use kpl_lang::format::format_source;
-use kpl_lang::imports::ImportTable;
-use kpl_lang::lexer;
 
+#[path = "support/meaning.rs"]
+mod meaning;
 #[path = "../../lang/tests/support/perturb.rs"]
 mod perturb;
+use meaning::meaning;
 use perturb::{choices, perturb, with_comments};
-
-fn imports() -> &'static ImportTable {
-    static TABLE: OnceLock<ImportTable> = OnceLock::new();
-    TABLE.get_or_init(|| kplc::std_imports::ImportSources::embedded().load().0)
-}
-
-/// Where each source byte offset lies: the index of its token among the
-/// tokens that are not list-ending commas, and the offset inside the token.
-fn token_positions(src: &str) -> impl Fn(u32) -> (usize, u32) {
-    let toks = lexer::lex(src).tokens;
-    let text = |i: usize| toks.get(i).map(|(_, s)| &src[s.range()]);
-    let mut starts = Vec::new();
-    let mut ordinal = 0;
-    for (i, (_, s)) in toks.iter().enumerate() {
-        starts.push((s.start, s.end, ordinal));
-        let list_end = text(i) == Some(",") && matches!(text(i + 1), Some(")" | "]" | "}"));
-        if !list_end {
-            ordinal += 1;
-        }
-    }
-    move |byte| {
-        let i = starts.partition_point(|&(_, end, _)| end <= byte);
-        match starts.get(i) {
-            Some(&(start, _, ord)) => (ord, byte.saturating_sub(start)),
-            None => (ordinal, 0),
-        }
-    }
-}
-
-/// What an object means: its bytes with the source map left out, and the
-/// source map and trap sites as (code offset, token position).
-type Meaning = (Vec<u8>, Vec<(u32, (usize, u32))>);
-
-fn meaning(src: &str) -> Result<Meaning, String> {
-    let a = kpl_lang::analyze(src, imports());
-    if a.has_errors() {
-        let codes: Vec<String> = a.diagnostics.iter().map(|d| d.code.to_string()).collect();
-        return Err(format!("does not compile: {codes:?}"));
-    }
-    let compiled = kplc::codegen::compile(&a.file, &a.program);
-    let mut parts = kplc::object::parts(&compiled, "plugin.kpl", src);
-    parts.source_map.clear();
-    let bytes = kplc::kpo::write(&parts);
-    let token_position = token_positions(src);
-    let mut positions: Vec<(u32, (usize, u32))> = compiled
-        .code
-        .source_map
-        .iter()
-        .map(|&(code, byte)| (code, token_position(byte)))
-        .collect();
-    positions.extend(
-        compiled
-            .sites
-            .iter()
-            .map(|&(_, code, byte)| (code, token_position(byte))),
-    );
-    Ok((bytes, positions))
-}
 
 fn fmt(src: &str) -> String {
     format_source(src).unwrap_or_else(|e| panic!("{e}\n--- input:\n{src}"))

@@ -361,6 +361,32 @@ impl<'s> Builder<'s> {
         }
     }
 
+    /// An empty list or block after its opener `open` (emitted when the
+    /// first comment not yet emitted was `first_comment`): `()`, `{}`, or
+    /// with comments inside, `{ /* c */ }` if they sit on the opener's line
+    /// between the delimiters, else on lines of their own.
+    fn empty(&mut self, open: Doc<'s>, first_comment: usize, close: &'static str) -> Doc<'s> {
+        let next = self.next_token_start();
+        let only_inline = self.carry.is_empty()
+            && self
+                .comments
+                .get(self.next_comment)
+                .is_none_or(|c| c.span.start as usize > next);
+        if only_inline {
+            let padded = close == "}" && first_comment != self.next_comment;
+            let space = if padded { Doc::Space } else { Doc::Nil };
+            return concat(vec![open, space, self.tok(close)]);
+        }
+        let mut dangling = Vec::new();
+        self.leading(next, &mut dangling);
+        concat(vec![
+            open,
+            indent(concat(dangling)),
+            Doc::HardLine,
+            self.tok(close),
+        ])
+    }
+
     /// `open item, item, … close` on one line if it fits, else one item per
     /// line (or as many as fit, with `fill`) with a trailing comma.
     fn list<T>(
@@ -376,22 +402,7 @@ impl<'s> Builder<'s> {
         let before = self.next_comment;
         let open_doc = self.tok(open);
         if items.is_empty() {
-            if before == self.next_comment
-                && self
-                    .comments
-                    .get(self.next_comment)
-                    .is_none_or(|c| c.span.start as usize > self.next_token_start())
-            {
-                return concat(vec![open_doc, self.tok(close)]);
-            }
-            let mut dangling = Vec::new();
-            self.leading(self.next_token_start(), &mut dangling);
-            return concat(vec![
-                open_doc,
-                indent(concat(dangling)),
-                Doc::HardLine,
-                self.tok(close),
-            ]);
+            return self.empty(open_doc, before, close);
         }
         let g = self.new_group();
         let line = || if padded { Doc::Line } else { Doc::SoftLine };
@@ -429,14 +440,8 @@ impl<'s> Builder<'s> {
         self.mark_list();
         let before = self.next_comment;
         let open = self.tok("{");
-        if items.is_empty()
-            && before == self.next_comment
-            && self
-                .comments
-                .get(self.next_comment)
-                .is_none_or(|c| c.span.start as usize > self.next_token_start())
-        {
-            return concat(vec![open, self.tok("}")]);
+        if items.is_empty() {
+            return self.empty(open, before, "}");
         }
         let mut inner = Vec::new();
         for item in items {
