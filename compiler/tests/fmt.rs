@@ -202,3 +202,24 @@ fn command_line() {
 
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Fuzz-ish: generated programs (other seeds than above), with their
+/// whitespace scrambled and comments dropped in, always format (no panic, no
+/// internal error), keep their comments, and format to a fixed point.
+#[test]
+fn generated_programs_with_comments_format_to_a_fixed_point() {
+    for seed in 1000..1000 + seeds() {
+        let src = kplc::difftest::generate(seed).kpl;
+        let mixed = perturb(
+            &with_comments(&src, &choices(seed, 1 << 16)),
+            &choices(!seed, 1 << 16),
+        );
+        let once = fmt(&mixed);
+        assert_eq!(
+            perturb::comment_texts(&once),
+            perturb::comment_texts(&mixed),
+            "seed {seed}"
+        );
+        assert_eq!(fmt(&once), once, "seed {seed}: not idempotent");
+    }
+}

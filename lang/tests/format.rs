@@ -164,3 +164,29 @@ proptest! {
         }
     }
 }
+
+/// Nesting at the parser's limit (128 levels) formats on a test thread's
+/// small stack; one level more is refused (E0508).
+#[test]
+fn deep_nesting_formats_or_is_refused() {
+    let limit = kpl_lang::parser::MAX_NESTING;
+    let parens = |n: usize| format!("const A: u32 = {}1{};\n", "(".repeat(n), ")".repeat(n));
+    // An `if` and its block are two levels.
+    let blocks = |n: usize| {
+        format!(
+            "fn f() {{\n{}return;\n{}}}\n",
+            "if true {\n".repeat(n / 2),
+            "}\n".repeat(n / 2)
+        )
+    };
+    let chain = |n: usize| format!("const A: u32 = 1{};\n", " + 1".repeat(n));
+    for make in [parens, blocks, chain] {
+        let ok = make(limit - 2);
+        let once = fmt(&ok);
+        assert_eq!(fmt(&once), once);
+        assert!(matches!(
+            format_source(&make(limit * 2)),
+            Err(FormatError::Syntax(_))
+        ));
+    }
+}

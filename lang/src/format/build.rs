@@ -107,7 +107,7 @@ impl<'s> Builder<'s> {
         let mut in_brackets = vec![false; n];
         let mut open: Vec<usize> = Vec::new();
         let text = |i: usize| src.get(toks[i].range()).unwrap_or("");
-        for i in 0..n {
+        for (i, inside) in in_brackets.iter_mut().enumerate() {
             match text(i) {
                 "{" | "(" | "[" => open.push(i),
                 "}" | ")" | "]" => {
@@ -115,7 +115,7 @@ impl<'s> Builder<'s> {
                         matching[o] = Some(i);
                     }
                 }
-                ";" => in_brackets[i] = open.last().is_some_and(|&o| text(o) == "["),
+                ";" => *inside = open.last().is_some_and(|&o| text(o) == "["),
                 _ => {}
             }
         }

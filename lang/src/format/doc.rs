@@ -97,11 +97,7 @@ fn has_hard_break(doc: &Doc<'_>) -> bool {
         match d {
             Doc::HardLine | Doc::BlankLine | Doc::BreakParent => return true,
             Doc::Verbatim(s) if s.contains('\n') => return true,
-            Doc::Group { broken, .. } => {
-                if *broken {
-                    return true;
-                }
-            }
+            Doc::Group { broken: true, .. } => return true,
             Doc::Concat(parts) | Doc::Fill(parts) => stack.extend(parts.iter()),
             Doc::Indent(inner) => stack.push(inner),
             _ => {}
