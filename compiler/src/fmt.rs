@@ -76,6 +76,27 @@ pub fn hint(name: &str, old: &str, new: &str) -> String {
     out
 }
 
+/// Replaces the contents of the file at `path` (through a symbolic link,
+/// keeping its permissions) so that it holds either the old text or the new
+/// one, never a part: the new text goes to a file beside it first, which
+/// then takes its place.
+fn replace_file(path: &Path, text: &str) -> std::io::Result<()> {
+    let target = std::fs::canonicalize(path)?;
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    let temp = dir.join(format!(".{name}.kplc-fmt-{}", std::process::id()));
+    let result = std::fs::write(&temp, text)
+        .and_then(|()| {
+            let permissions = std::fs::metadata(&target)?.permissions();
+            std::fs::set_permissions(&temp, permissions)
+        })
+        .and_then(|()| std::fs::rename(&temp, &target));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
 /// Formats one text: the formatted text, or `None` after reporting why not.
 fn format_one(
     name: &str,
@@ -115,19 +136,24 @@ fn one(path: &Path, check: bool, stderr: &mut StandardStream) -> Result<Outcome,
         return Ok(Outcome::Refused);
     };
     let changed = out != src;
-    if check {
-        if changed {
-            println!("{name} is not formatted");
-            print!("{}", hint(&name, &src, &out));
-        }
-    } else if stdin {
+    let print = |text: &str| {
         let mut stdout = std::io::stdout().lock();
         stdout
-            .write_all(out.as_bytes())
+            .write_all(text.as_bytes())
             .and_then(|()| stdout.flush())
-            .map_err(|e| format!("cannot write to standard output: {e}"))?;
+            .map_err(|e| format!("cannot write to standard output: {e}"))
+    };
+    if check {
+        if changed {
+            print(&format!(
+                "{name} is not formatted\n{}",
+                hint(&name, &src, &out)
+            ))?;
+        }
+    } else if stdin {
+        print(&out)?;
     } else if changed {
-        std::fs::write(path, &out).map_err(|e| format!("cannot write `{name}`: {e}"))?;
+        replace_file(path, &out).map_err(|e| format!("cannot write `{name}`: {e}"))?;
     }
     Ok(if changed {
         Outcome::Changed

@@ -191,6 +191,59 @@ fn command_line() {
         "nothing is printed for a broken input"
     );
 
+    // Through a symbolic link: the file it points to changes, the link stays.
+    #[cfg(unix)]
+    {
+        let link = dir.join("link.kpl");
+        std::fs::write(&messy, MESSY).unwrap();
+        std::os::unix::fs::symlink(&messy, &link).unwrap();
+        let out = kplc(&["fmt", &path(&link)], None);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&messy).unwrap(), TIDY);
+        let leftovers: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains("kplc-fmt"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    // A full standard output is a write error: exit 2, no panic.
+    if Path::new("/dev/full").exists() {
+        let full = std::fs::File::create("/dev/full").unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_kplc"))
+            .args(["fmt", "--check", &path(&broken), "-"])
+            .stdin(std::process::Stdio::null())
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "a syntax error is not a write error"
+        );
+        let full = std::fs::File::create("/dev/full").unwrap();
+        std::fs::write(&messy, MESSY).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_kplc"))
+            .args(["fmt", "--check", &path(&messy)])
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("cannot write to standard output"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+
     // I/O problems: exit 2.
     let out = kplc(&["fmt", &path(&dir.join("missing.kpl"))], None);
     assert_eq!(out.status.code(), Some(2));

@@ -97,22 +97,16 @@ fn whitespace_between_tokens_does_not_matter() {
             assert_eq!(fmt(&variant), want, "{name}, seed {seed}:\n{variant}");
         }
         // Every token on a line of its own, and everything on few lines.
-        let tall = rewrite_gaps(&src, |i, g| {
-            if i == 0 || has_comment(g) || g.matches('\n').count() >= 2 {
-                g.to_string()
-            } else {
-                "\n".to_string()
-            }
-        });
-        assert_eq!(fmt(&tall), want, "{name}: one token per line");
-        let wide = rewrite_gaps(&src, |i, g| {
-            if i == 0 || has_comment(g) || g.matches('\n').count() >= 2 {
-                g.to_string()
-            } else {
-                " ".to_string()
-            }
-        });
-        assert_eq!(fmt(&wide), want, "{name}: joined lines");
+        for (gap, what) in [("\n", "one token per line"), (" ", "joined lines")] {
+            let variant = rewrite_gaps(&src, |i, g| {
+                if i == 0 || has_comment(g) || g.matches('\n').count() >= 2 {
+                    g.to_string()
+                } else {
+                    gap.to_string()
+                }
+            });
+            assert_eq!(fmt(&variant), want, "{name}: {what}");
+        }
     }
 }
 

@@ -94,7 +94,10 @@ fn is_atom(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Name(_) => true,
         ExprKind::Unary(_, inner) => {
-            matches!(inner.kind, ExprKind::Int(_) | ExprKind::Name(_))
+            matches!(
+                inner.kind,
+                ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Name(_)
+            )
         }
         _ => false,
     }

@@ -303,6 +303,22 @@ impl<'s> Printer<'s> {
         }
     }
 
+    /// The branch of an [`Doc::IfBreak`] that applies: `broken` if its group
+    /// (or else the enclosing one, in `mode`) breaks.
+    fn if_break<'a>(
+        &self,
+        broken: &'a Doc<'s>,
+        flat: &'a Doc<'s>,
+        group: Option<GroupId>,
+        mode: Mode,
+    ) -> &'a Doc<'s> {
+        if self.group_mode(group, mode) == Mode::Break {
+            broken
+        } else {
+            flat
+        }
+    }
+
     fn group_mode(&self, id: Option<GroupId>, otherwise: Mode) -> Mode {
         match id {
             Some(GroupId(g)) => self
@@ -408,11 +424,7 @@ impl<'s> Printer<'s> {
                     flat,
                     group,
                 } => {
-                    let chosen = if self.group_mode(*group, mode) == Mode::Break {
-                        broken
-                    } else {
-                        flat
-                    };
+                    let chosen = self.if_break(broken, flat, *group, mode);
                     local.push((mode, Item::Doc(chosen)));
                 }
             }
@@ -479,11 +491,7 @@ impl<'s> Printer<'s> {
                     flat,
                     group,
                 } => {
-                    let chosen = if self.group_mode(*group, mode) == Mode::Break {
-                        broken
-                    } else {
-                        flat
-                    };
+                    let chosen = self.if_break(broken, flat, *group, mode);
                     push(&mut stack, indent, mode, chosen);
                 }
                 Doc::LineSuffix(s) => self.suffixes.push(s),
