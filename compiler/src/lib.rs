@@ -9,6 +9,7 @@
 //!   Language Server ([`editor::lsp`], the only user of the protocol types);
 //! - [`exec`]: running objects on the user-space host runtime, and the
 //!   examples' `cases.txt` format;
+//! - [`fmt`]: `kplc fmt`, files in their canonical layout;
 //! - [`kernel`]: the `/dev/kpl` ioctl client and its uapi header;
 //! - [`render`]: diagnostics for a terminal or as JSON.
 //!
@@ -18,6 +19,7 @@
 pub mod db;
 pub mod editor;
 pub mod exec;
+pub mod fmt;
 pub mod kernel;
 pub mod render;
 

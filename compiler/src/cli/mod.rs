@@ -132,6 +132,16 @@ enum Command {
     /// Check a `.kpo` object against the sandbox rules, as the runtimes do
     /// before loading it. Exit 0 if it verifies, 1 if not.
     Verify { file: PathBuf },
+    /// Rewrite files in the canonical layout (`-`: standard input to output).
+    Fmt {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Change nothing; exit 1 listing the files that are not formatted.
+        #[arg(long)]
+        check: bool,
+        #[arg(long, value_enum, default_value = "auto")]
+        color: ColorMode,
+    },
     /// Print the explanation of a diagnostic code, e.g. `kplc explain E0200`.
     Explain { code: String },
     /// Run the Language Server (LSP over stdio) for editors.
@@ -168,6 +178,11 @@ pub fn main() -> ExitCode {
             deny_warnings,
         } => check(&files, message_format, color, imports, deny_warnings),
         Command::Explain { code } => explain(&code),
+        Command::Fmt {
+            files,
+            check,
+            color,
+        } => kplc::fmt::main(&files, check, color_choice(color)),
         Command::Kernel { cmd } => kplc::kernel::main(cmd),
         Command::Lsp { imports } => match kplc::editor::lsp::run(imports) {
             Ok(true) => ExitCode::SUCCESS,
