@@ -73,7 +73,8 @@ enum Command {
         /// Output object file (`.kpo`).
         #[arg(short, long)]
         output: Option<PathBuf>,
-        /// Print the generated assembly instead of (or as well as) writing an object.
+        /// Print the generated assembly (or IR) instead of writing an object;
+        /// with `-o FILE`, write it to FILE.
         #[arg(long, value_enum)]
         emit: Option<Emit>,
         #[arg(long, value_enum, default_value = "auto")]
@@ -86,7 +87,9 @@ enum Command {
     /// Scalar parameters take `--arg` values in order; read-only slice
     /// parameters take `--in` files in order; a writable slice parameter gets
     /// a zero-filled buffer of `--out-len` bytes (default: the size of the
-    /// first input), written to `--out` afterwards.
+    /// first input), written to `--out` afterwards. Buffers are at most
+    /// 1 GiB each. Prints the time of the call itself; with `--repeat N`,
+    /// the median, minimum and maximum of N calls on the same buffers.
     Run {
         file: PathBuf,
         #[arg(long)]
@@ -100,9 +103,12 @@ enum Command {
         /// Where to write the writable slice after the call.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Size in bytes of the writable slice.
+        /// Size in bytes of the writable slice (at most 1 GiB).
         #[arg(long)]
-        out_len: Option<usize>,
+        out_len: Option<u64>,
+        /// Call the export N times and print the median (and min/max) time.
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
         /// Fuel for the invocation (loop iterations before a Budget trap).
         #[arg(long, default_value_t = kpl_host::DEFAULT_FUEL)]
         fuel: u64,
@@ -170,20 +176,24 @@ fn main() -> ExitCode {
             inputs,
             out,
             out_len,
+            repeat,
             fuel,
             color,
             imports,
-        } => run(RunRequest {
+        } => run(
             file,
-            entry,
-            args,
-            inputs,
-            out,
-            out_len,
-            fuel,
             color,
             imports,
-        }),
+            kplc::exec::invoke::Request {
+                entry,
+                args,
+                inputs,
+                out,
+                out_len,
+                fuel,
+                repeat,
+            },
+        ),
         Command::Build {
             file,
             output,
@@ -281,62 +291,42 @@ fn build(
         Ok(x) => x,
         Err(code) => return code,
     };
-    match emit {
-        Some(Emit::Ir) => {
-            for f in kpl_codegen::pipeline::optimized_ir(&analysis.file, &analysis.program) {
-                print!("{f}");
+    // `--emit` writes its text to `-o FILE` when given (no object then),
+    // else to standard output; without `--emit`, `-o` gets the object.
+    let text = match emit {
+        Some(Emit::Ir) => Some(
+            kpl_codegen::pipeline::optimized_ir(&analysis.file, &analysis.program)
+                .iter()
+                .map(|f| f.to_string())
+                .collect::<String>(),
+        ),
+        Some(Emit::Asm) => Some(kpl_codegen::pipeline::disassemble(&compiled)),
+        None => None,
+    };
+    let bytes = match (text, output) {
+        (Some(text), None) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        (Some(text), Some(_)) => text.into_bytes(),
+        (None, Some(_)) => {
+            if let Err(code) = check_stack(&compiled, path) {
+                return code;
             }
+            kpl_codegen::object::write(&compiled, &path.display().to_string(), &_src)
         }
-        Some(Emit::Asm) => {
-            print!("{}", kpl_codegen::pipeline::disassemble(&compiled));
-        }
-        None => {}
-    }
-    if let Some(out) = output {
-        if let Err(code) = check_stack(&compiled, path) {
-            return code;
-        }
-        let bytes = kpl_codegen::object::write(&compiled, &path.display().to_string(), &_src);
-        if let Err(e) = std::fs::write(out, &bytes) {
-            eprintln!("kplc: cannot write `{}`: {e}", out.display());
+        (None, None) => {
+            eprintln!("kplc: nothing to do: give -o FILE.kpo and/or --emit asm|ir");
             return ExitCode::from(2);
         }
-    } else if emit.is_none() {
-        eprintln!("kplc: nothing to do: give -o FILE.kpo and/or --emit asm|ir");
+    };
+    if let Some(out) = output
+        && let Err(e) = std::fs::write(out, &bytes)
+    {
+        eprintln!("kplc: cannot write `{}`: {e}", out.display());
         return ExitCode::from(2);
     }
     ExitCode::SUCCESS
-}
-
-struct RunRequest {
-    file: PathBuf,
-    entry: String,
-    args: Vec<String>,
-    inputs: Vec<PathBuf>,
-    out: Option<PathBuf>,
-    out_len: Option<usize>,
-    fuel: u64,
-    color: ColorMode,
-    imports: Option<PathBuf>,
-}
-
-fn parse_scalar(text: &str) -> Option<kplc::exec::run::Value> {
-    use kplc::exec::run::Value;
-    match text {
-        "true" => return Some(Value::Bool(true)),
-        "false" => return Some(Value::Bool(false)),
-        _ => {}
-    }
-    let (neg, body) = match text.strip_prefix('-') {
-        Some(b) => (true, b),
-        None => (false, text),
-    };
-    let body = body.replace('_', "");
-    let v = match body.strip_prefix("0x") {
-        Some(h) => i128::from_str_radix(h, 16).ok()?,
-        None => body.parse::<i128>().ok()?,
-    };
-    Some(Value::Int(if neg { -v } else { v }))
 }
 
 /// Compiles a source file to object bytes (rendering diagnostics).
@@ -354,154 +344,38 @@ fn compile_to_object(
     ))
 }
 
-fn run(req: RunRequest) -> ExitCode {
-    use kpl_host::ValType;
-    use kplc::exec::run::{CallError, Runner, Value};
-    let is_object = req.file.extension().is_some_and(|e| e == "kpo");
-    let object = if is_object {
-        match std::fs::read(&req.file) {
+fn run(
+    file: PathBuf,
+    color: ColorMode,
+    imports: Option<PathBuf>,
+    req: kplc::exec::invoke::Request,
+) -> ExitCode {
+    use kplc::exec::invoke::{RunError, invoke};
+    let object = if file.extension().is_some_and(|e| e == "kpo") {
+        match std::fs::read(&file) {
             Ok(b) => b,
             Err(e) => {
-                eprintln!("kplc: cannot read `{}`: {e}", req.file.display());
+                eprintln!("kplc: cannot read `{}`: {e}", file.display());
                 return ExitCode::from(2);
             }
         }
     } else {
-        match compile_to_object(&req.file, req.color, req.imports.clone()) {
+        match compile_to_object(&file, color, imports) {
             Ok((bytes, _)) => bytes,
             Err(code) => return code,
         }
     };
-    let mut runner = match Runner::load(&object) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("kplc: cannot load `{}`: {e}", req.file.display());
-            return ExitCode::from(2);
-        }
-    };
-    let Some(export) = runner
-        .instance
-        .exports()
-        .iter()
-        .find(|e| e.name == req.entry)
-        .cloned()
-    else {
-        let names: Vec<&str> = runner
-            .instance
-            .exports()
-            .iter()
-            .map(|e| e.name.as_str())
-            .collect();
-        eprintln!(
-            "kplc: `{}` exports no function `{}` (exports: {})",
-            req.file.display(),
-            req.entry,
-            names.join(", ")
-        );
-        return ExitCode::from(2);
-    };
-    let mut scalars = req.args.iter();
-    let mut inputs = req.inputs.iter();
-    let mut values = Vec::new();
-    let mut out_index = None;
-    let mut first_input_len = None;
-    for (i, p) in export.params.iter().enumerate() {
-        let v = match *p {
-            ValType::Slice {
-                writable: false,
-                elem,
-            } => {
-                let Some(path) = inputs.next() else {
-                    eprintln!("kplc: parameter {} needs an input file (--in)", i + 1);
-                    return ExitCode::from(2);
-                };
-                let bytes = match std::fs::read(path) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        eprintln!("kplc: cannot read `{}`: {e}", path.display());
-                        return ExitCode::from(2);
-                    }
-                };
-                first_input_len.get_or_insert(bytes.len());
-                let size = elem.size() as usize;
-                Value::Slice(
-                    bytes
-                        .chunks(size)
-                        .map(|c| {
-                            let mut b = [0u8; 8];
-                            b[..c.len()].copy_from_slice(c);
-                            // Wrapped into the element type when marshalled.
-                            i128::from(u64::from_le_bytes(b))
-                        })
-                        .collect(),
-                )
-            }
-            ValType::Slice {
-                writable: true,
-                elem,
-            } => {
-                out_index = Some((i, elem.size() as usize));
-                Value::SliceMut(Vec::new())
-            }
-            ValType::Scalar(_) => {
-                let Some(text) = scalars.next() else {
-                    eprintln!("kplc: parameter {} needs a value (--arg)", i + 1);
-                    return ExitCode::from(2);
-                };
-                match parse_scalar(text) {
-                    Some(v) => v,
-                    None => {
-                        eprintln!("kplc: `{text}` is not an integer or bool");
-                        return ExitCode::from(2);
-                    }
-                }
-            }
-        };
-        values.push(v);
-    }
-    if let Some((i, size)) = out_index {
-        let bytes = req.out_len.or(first_input_len).unwrap_or(0);
-        values[i] = Value::SliceMut(vec![0; bytes / size]);
-    }
-    let started = std::time::Instant::now();
-    let result = runner.call(&req.entry, &mut values, req.fuel);
-    let elapsed = started.elapsed();
-    if let (Some((i, size)), Some(path)) = (out_index, &req.out)
-        && let Value::SliceMut(v) = &values[i]
-    {
-        let bytes: Vec<u8> = v
-            .iter()
-            .flat_map(|x| (*x as u64).to_le_bytes()[..size].to_vec())
-            .collect();
-        if let Err(e) = std::fs::write(path, bytes) {
-            eprintln!("kplc: cannot write `{}`: {e}", path.display());
-            return ExitCode::from(2);
-        }
-    }
-    match result {
-        Ok(value) => {
-            match value {
-                Some(Value::Int(v)) => println!("{}: returned {v} ({elapsed:.2?})", req.entry),
-                Some(Value::Bool(b)) => println!("{}: returned {b} ({elapsed:.2?})", req.entry),
-                _ => println!("{}: returned ({elapsed:.2?})", req.entry),
-            }
+    match invoke(&object, &file.display().to_string(), &req) {
+        Ok(report) => {
+            println!("{}", report.line());
             ExitCode::SUCCESS
         }
-        Err(CallError::Trap(t)) => {
-            let at = match t.location {
-                Some((line, col)) => format!(" at {}:{line}:{col}", runner.instance.source_file()),
-                None => String::new(),
-            };
-            eprintln!(
-                "kplc: {}: trap {} ({}){at}",
-                req.entry,
-                t.kind,
-                t.kind.describe()
-            );
+        Err(RunError::Trap(msg)) => {
+            eprintln!("kplc: {msg}");
             ExitCode::from(3)
         }
-        Err(e) => {
-            eprintln!("kplc: {e}");
+        Err(RunError::Usage(msg)) => {
+            eprintln!("kplc: {msg}");
             ExitCode::from(2)
         }
     }
