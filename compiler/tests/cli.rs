@@ -278,6 +278,8 @@ fn verify_accepts_kplc_output_and_rejects_tampering() {
 
 /// Runs kplc and returns its output with its peak resident set in KiB
 /// (`wait4`'s rusage of exactly this child).
+// The child is reaped by `wait4` below, which std's lint cannot see.
+#[allow(clippy::zombie_processes)]
 fn kplc_with_max_rss(args: &[&str]) -> (Output, i64) {
     use std::io::Read;
     let mut child = Command::new(env!("CARGO_BIN_EXE_kplc"))

@@ -313,7 +313,7 @@ impl Linker {
                 "`{module}::{name}` is declared `{}`; the closure takes ({}) and returns {}",
                 decl.display_signature(),
                 params.join(", "),
-                given_ret.map_or("()".to_string(), |r| kpl_host::type_text(r))
+                given_ret.map_or("()".to_string(), kpl_host::type_text)
             )));
         }
         let hash = decl.hash;
