@@ -84,28 +84,39 @@ pub(super) fn build(
         Ok(x) => x,
         Err(code) => return code,
     };
-    match emit {
-        Some(Emit::Ir) => {
-            for f in kpl_codegen::pipeline::optimized_ir(&analysis.file, &analysis.program) {
-                print!("{f}");
+    // `--emit` writes its text to `-o FILE` when given (no object then),
+    // else to standard output; without `--emit`, `-o` gets the object.
+    let text = match emit {
+        Some(Emit::Ir) => Some(
+            kpl_codegen::pipeline::optimized_ir(&analysis.file, &analysis.program)
+                .iter()
+                .map(|f| f.to_string())
+                .collect::<String>(),
+        ),
+        Some(Emit::Asm) => Some(kpl_codegen::pipeline::disassemble(&compiled)),
+        None => None,
+    };
+    let bytes = match (text, output) {
+        (Some(text), None) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        (Some(text), Some(_)) => text.into_bytes(),
+        (None, Some(_)) => {
+            if let Err(code) = check_stack(&compiled, path) {
+                return code;
             }
+            kpl_codegen::object::write(&compiled, &path.display().to_string(), &_src)
         }
-        Some(Emit::Asm) => {
-            print!("{}", kpl_codegen::pipeline::disassemble(&compiled));
-        }
-        None => {}
-    }
-    if let Some(out) = output {
-        if let Err(code) = check_stack(&compiled, path) {
-            return code;
-        }
-        let bytes = kpl_codegen::object::write(&compiled, &path.display().to_string(), &_src);
-        if let Err(e) = std::fs::write(out, &bytes) {
-            eprintln!("kplc: cannot write `{}`: {e}", out.display());
+        (None, None) => {
+            eprintln!("kplc: nothing to do: give -o FILE.kpo and/or --emit asm|ir");
             return ExitCode::from(2);
         }
-    } else if emit.is_none() {
-        eprintln!("kplc: nothing to do: give -o FILE.kpo and/or --emit asm|ir");
+    };
+    if let Some(out) = output
+        && let Err(e) = std::fs::write(out, &bytes)
+    {
+        eprintln!("kplc: cannot write `{}`: {e}", out.display());
         return ExitCode::from(2);
     }
     ExitCode::SUCCESS

@@ -28,7 +28,7 @@ mod run;
 use build::build;
 use check::{check, explain};
 use object::{disasm, verify_cmd};
-use run::{RunRequest, run};
+use run::run;
 
 #[derive(Parser)]
 #[command(
@@ -89,7 +89,8 @@ enum Command {
         /// Output object file (`.kpo`).
         #[arg(short, long)]
         output: Option<PathBuf>,
-        /// Print the generated assembly instead of (or as well as) writing an object.
+        /// Print the generated assembly (or IR) instead of writing an object;
+        /// with `-o FILE`, write it to FILE.
         #[arg(long, value_enum)]
         emit: Option<Emit>,
         #[arg(long, value_enum, default_value = "auto")]
@@ -102,7 +103,9 @@ enum Command {
     /// Scalar parameters take `--arg` values in order; read-only slice
     /// parameters take `--in` files in order; a writable slice parameter gets
     /// a zero-filled buffer of `--out-len` bytes (default: the size of the
-    /// first input), written to `--out` afterwards.
+    /// first input), written to `--out` afterwards. Buffers are at most
+    /// 1 GiB each. Prints the time of the call itself; with `--repeat N`,
+    /// the median, minimum and maximum of N calls on the same buffers.
     Run {
         file: PathBuf,
         #[arg(long)]
@@ -116,9 +119,12 @@ enum Command {
         /// Where to write the writable slice after the call.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Size in bytes of the writable slice.
+        /// Size in bytes of the writable slice (at most 1 GiB).
         #[arg(long)]
-        out_len: Option<usize>,
+        out_len: Option<u64>,
+        /// Call the export N times and print the median (and min/max) time.
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
         /// Fuel for the invocation (loop iterations before a Budget trap).
         #[arg(long, default_value_t = kpl_host::DEFAULT_FUEL)]
         fuel: u64,
@@ -201,20 +207,24 @@ pub fn main() -> ExitCode {
             inputs,
             out,
             out_len,
+            repeat,
             fuel,
             color,
             imports,
-        } => run(RunRequest {
+        } => run(
             file,
-            entry,
-            args,
-            inputs,
-            out,
-            out_len,
-            fuel,
             color,
             imports,
-        }),
+            kplc::exec::invoke::Request {
+                entry,
+                args,
+                inputs,
+                out,
+                out_len,
+                fuel,
+                repeat,
+            },
+        ),
         Command::Build {
             file,
             output,
