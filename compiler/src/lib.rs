@@ -13,7 +13,8 @@
 //! - [`kernel`]: the `/dev/kpl` ioctl client and its uapi header;
 //! - [`render`]: diagnostics for a terminal or as JSON.
 //!
-//! The binary (`main.rs`) parses the command line and dispatches here.
+//! The binary (`main.rs`, with the command line in `cli/`) parses the
+//! arguments and dispatches here.
 
 pub mod db;
 pub mod editor;
