@@ -28,7 +28,7 @@ if [ "${1:-}" = "--dkms" ]; then
     cp -r runtime-kmod/core/Cargo.toml runtime-kmod/core/src "$SRC/runtime-kmod/core/"
     cp -r runtime-kmod/kcore/Cargo.toml runtime-kmod/kcore/Cargo.lock runtime-kmod/kcore/build.sh runtime-kmod/kcore/src "$SRC/runtime-kmod/kcore/"
     cp -r runtime-kmod/kmod/Kbuild runtime-kmod/kmod/Makefile runtime-kmod/kmod/*.c runtime-kmod/kmod/*.h \
-        runtime-kmod/kmod/*.S runtime-kmod/kmod/uapi "$SRC/runtime-kmod/kmod/"
+        runtime-kmod/kmod/*.S runtime-kmod/kmod/uapi runtime-kmod/kmod/include "$SRC/runtime-kmod/kmod/"
     cp runtime-kmod/kmod/dkms.conf runtime-kmod/kmod/dkms-build.sh "$SRC/"
     # The core inherits its package fields from a workspace: give it one.
     {
@@ -50,7 +50,7 @@ KDIR=$KDIR OUT=$OUT runtime-kmod/kcore/build.sh
 rm -rf "$OUT/kmod"
 mkdir -p "$OUT/kmod"
 cp -r runtime-kmod/kmod/Kbuild runtime-kmod/kmod/Makefile runtime-kmod/kmod/*.c \
-    runtime-kmod/kmod/*.h runtime-kmod/kmod/*.S runtime-kmod/kmod/uapi "$OUT/kmod/"
+    runtime-kmod/kmod/*.h runtime-kmod/kmod/*.S runtime-kmod/kmod/uapi runtime-kmod/kmod/include "$OUT/kmod/"
 make -C "$KDIR" M="$OUT/kmod" KPL_CORE_OBJ="$OUT/kplcore.o" KPL_TESTING= modules
 # Belt and braces: refuse to hand out a module that can load unverified code.
 # (.modinfo holds "kpl_testing=..." in a test build; modinfo may be absent.)

@@ -120,7 +120,7 @@ step "kpl.ko (test build)"
 rm -rf "$OUT/kmod"
 mkdir -p "$OUT/kmod"
 cp -r runtime-kmod/kmod/Kbuild runtime-kmod/kmod/Makefile runtime-kmod/kmod/*.c \
-    runtime-kmod/kmod/*.h runtime-kmod/kmod/*.S runtime-kmod/kmod/uapi "$OUT/kmod/"
+    runtime-kmod/kmod/*.h runtime-kmod/kmod/*.S runtime-kmod/kmod/uapi runtime-kmod/kmod/include "$OUT/kmod/"
 if ! make -C "$KDIR" M="$OUT/kmod" KPL_CORE_OBJ="$OUT/kplcore.o" KPL_TESTING=1 modules >"$OUT/kbuild.log" 2>&1; then
     cat "$OUT/kbuild.log"
     die "module build failed"

@@ -2,7 +2,8 @@
 /*
  * Internal interfaces of kpl.ko: the context block of the runtime ABI
  * (book/src/runtime/abi.md), the per-invocation host state the imports
- * see, and the C ABI of the Rust loader core (runtime-kmod/kcore).
+ * see, the invocation path kpl_main.c shares with kpl_services.c, and the
+ * C ABI of the Rust loader core (runtime-kmod/kcore).
  */
 #ifndef KPL_INTERNAL_H
 #define KPL_INTERNAL_H
@@ -13,6 +14,7 @@
 #include <linux/ratelimit.h>
 #include <linux/refcount.h>
 #include <linux/list.h>
+#include <linux/atomic.h>
 #include "uapi/kpl.h"
 
 /* The context block, layout fixed by the ABI (offsets asserted below). */
@@ -73,6 +75,13 @@ struct kpl_plugin {
 	struct ratelimit_state log_rs;
 	atomic64_t invocations, traps, total_ns;
 	u32 attached;
+	/* Kernel clients (kpl_services.c) holding a reference. */
+	atomic_t clients;
+	/* Unloaded (no longer listed): clients' calls fail with ESTALE. */
+	bool unloaded;
+	/* Unloaded while clients held it (counted in kpl_svc_held_unloaded
+	 * until freed). Under kpl_lock. */
+	bool held_unloaded;
 	/* Set by the watchdog when it found the plugin running with its
 	 * reserved registers changed (the sandbox failed): no further
 	 * invocation is started (RUN fails with EIO, a hook passes). */
@@ -97,6 +106,48 @@ static_assert(sizeof(struct kpl_frame) <= 1024);
  * object's table: it interrupted the code wherever it was).
  */
 #define KPL_SITE_WATCHDOG (U64_MAX - 1)
+
+/* The outcome of one invocation (kpl_invoke). */
+struct kpl_result {
+	u64 value, duration_ns, fuel, fuel_left;
+	bool trapped;
+	bool watchdog;		/* the watchdog unwound it, at stop_offset */
+	u32 stop_offset;
+	u64 site;
+};
+
+/* Where a trapped invocation stopped (kpl_trap_info). */
+struct kpl_trap {
+	u32 kind;		/* 1 DivByZero, 2 Overflow, 3 Bounds, 4 Budget, 5 Abort */
+	u32 offset, line, col;	/* code offset; source line, column (0: unknown) */
+	u64 site;		/* trap site, KPL_SITE_WATCHDOG for the watchdog */
+};
+
+/*
+ * The watchdog's per-CPU invocation slots: RUN and kernel clients run in
+ * task context with preemption disabled (at most one per CPU), hooks in
+ * softirq with BH disabled (at most one per CPU, may nest in the other).
+ */
+enum kpl_wd_slot { KPL_WD_RUN, KPL_WD_HOOK, KPL_WD_SLOTS };
+
+/* kpl_main.c */
+void kpl_plugin_put(struct kpl_plugin *p);
+struct kpl_plugin *kpl_find_client(const char *name);
+const struct kpl_export *kpl_export_named(struct kpl_plugin *p, const char *name);
+u64 kpl_fuel_for(u64 budget_ns);
+void kpl_set_slice(struct kpl_ctx *c, unsigned int h, void *ptr, u64 bytes,
+		   bool writable);
+void kpl_invoke(struct kpl_plugin *p, u32 code_offset, struct kpl_frame *f,
+		const u64 *args, u64 fuel, u64 budget_ns,
+		enum kpl_wd_slot slot, struct kpl_result *r);
+void kpl_trap_info(struct kpl_plugin *p, const struct kpl_result *r,
+		   struct kpl_trap *t);
+u64 kpl_canonical(u8 code, u64 v);
+unsigned int kpl_elem_size(u8 code);
+
+/* kpl_services.c: handles held by kernel clients; plugins unloaded while
+ * clients still held them, not yet freed (both for /proc/kpl). */
+extern atomic_t kpl_svc_handles, kpl_svc_held_unloaded;
 
 /* kpl_entry.S */
 u64 kpl_enter(struct kpl_ctx *ctx, void *data, u64 fuel, const void *entry,
