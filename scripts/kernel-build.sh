@@ -9,7 +9,8 @@
 #
 # Needs gcc, make, the kernel's headers, and Debian's rustc-web, cargo-web
 # and rust-web-src (apt-get install linux-headers-$(uname -r) rustc-web
-# cargo-web rust-web-src). Prints the path of the module.
+# cargo-web rust-web-src). Prints the path of the module (the sample
+# kernel-services client is built next to it, in kmod/sample-client/).
 set -euo pipefail
 # Never a test build: KPL_TESTING=1 adds an ioctl that loads objects
 # without verification (runtime-kmod/kmod/kpl_testing.h), for
@@ -60,4 +61,8 @@ if grep -aq 'kpl_testing=' "$OUT/kmod/kpl.ko" ||
     echo "kernel-build: the module is a test build (unverified loads); refusing it" >&2
     exit 1
 fi
+# The sample client of the kernel services (runtime-kmod/kmod/sample-client),
+# built as any client is: against this kpl.ko's Module.symvers.
+cp -r runtime-kmod/kmod/sample-client "$OUT/kmod/"
+make -C "$KDIR" M="$OUT/kmod/sample-client" KBUILD_EXTRA_SYMBOLS="$OUT/kmod/Module.symvers" modules
 echo "$OUT/kmod/kpl.ko"

@@ -131,6 +131,30 @@ fi
 ls -l "$OUT/kmod/kpl.ko"
 hok "kpl.ko builds without kbuild, objtool or modpost warnings"
 
+step "kernel-services clients: the sample kplgray.ko, the test's kplsvccheck.ko"
+# Built as a client module author would: its own kbuild directory, against
+# kpl.ko's Module.symvers.
+cp -r runtime-kmod/kmod/sample-client "$OUT/kmod/"
+if ! make -C "$KDIR" M="$OUT/kmod/sample-client" KBUILD_EXTRA_SYMBOLS="$OUT/kmod/Module.symvers" \
+    modules >"$OUT/kbuild-client.log" 2>&1; then
+    cat "$OUT/kbuild-client.log"
+    die "sample client build failed"
+fi
+if grep -E 'warning|objtool|WARNING' "$OUT/kbuild-client.log" | grep -v 'Skipping BTF generation'; then
+    die "the sample client build has warnings"
+fi
+mkdir -p "$OUT/kmod/tests"
+cp -r runtime-kmod/kmod/tests/svc-check "$OUT/kmod/tests/"
+if ! make -C "$KDIR" M="$OUT/kmod/tests/svc-check" KBUILD_EXTRA_SYMBOLS="$OUT/kmod/Module.symvers" \
+    modules >>"$OUT/kbuild-client.log" 2>&1; then
+    cat "$OUT/kbuild-client.log"
+    die "the services check module build failed"
+fi
+if grep -E 'warning|objtool|WARNING' "$OUT/kbuild-client.log" | grep -v 'Skipping BTF generation'; then
+    die "the sample client or the services check module build has warnings"
+fi
+hok "kplgray.ko and kplsvccheck.ko build against kpl.ko's exports without warnings"
+
 step "kplc, examples, test plugins, adversarial corpus"
 cargo build --quiet --locked -p kplc
 KPLC=$ROOT/target/debug/kplc
@@ -143,7 +167,7 @@ for ex in grayscale packet_filter checksum histogram rate_limiter; do
     cp "examples/$ex/cases.txt" "$T/$ex.cases"
 done
 cp examples/grayscale/sample.rgb "$T/"
-for p in spin udp_block imports rogue; do
+for p in spin udp_block imports rogue gray_wrong; do
     "$KPLC" build "runtime-kmod/kmod/tests/$p.kpl" -o "$T/$p.kpo"
 done
 # Loops that ignore their fuel (refused by the verifier; loaded unverified).
@@ -151,6 +175,25 @@ python3 runtime-kmod/kmod/tests/rogue.py "$T/rogue.kpo" "$T/rogue-loops.kpo" || 
 "$KPLC" verify "$T/rogue-loops.kpo" >/dev/null 2>&1 && die "the verifier accepts the rogue objects"
 gcc -static -O2 -Wall -Wextra -Werror -o "$OUT/initramfs/bin/kpl-test-load" \
     runtime-kmod/kmod/tests/kpl-test-load.c || die "cannot build kpl-test-load"
+gcc -static -O2 -Wall -Wextra -Werror -o "$OUT/initramfs/bin/kplgray-test" \
+    runtime-kmod/kmod/tests/kplgray-test.c || die "cannot build kplgray-test"
+# Frames for the sample client and their grayscale, computed here in
+# Python from the formula (independently of KPL): the sample image, a
+# 1920x1080 frame with a pattern, one pixel.
+python3 - "$T" <<'PY' || die "cannot make the test frames"
+import sys
+t = sys.argv[1]
+def gray(rgb):
+    r, g, b = rgb[0::3], rgb[1::3], rgb[2::3]
+    return bytes((77 * x + 150 * y + 29 * z) >> 8 for x, y, z in zip(r, g, b))
+def put(name, rgb):
+    open(f"{t}/{name}.rgb", "wb").write(rgb)
+    open(f"{t}/{name}.gray", "wb").write(gray(rgb))
+put("sample", open(f"{t}/sample.rgb", "rb").read())
+row = lambda y: bytes(((x * 7 + y * 3 + c * 85) ^ (x >> 3) ^ y) & 255 for x in range(1920) for c in range(3))
+put("frame1080", b"".join(row(y) for y in range(1080)))
+put("px", bytes([100, 150, 200]))
+PY
 # Plugins compiled against other declarations than the kernel's: one with
 # another signature for cpu_id, one with an import the kernel lacks.
 mkdir -p "$OUT/other-imports"
@@ -169,7 +212,7 @@ echo "$(ls "$T/adv" | wc -l) adversarial objects"
 
 step "initramfs"
 R=$OUT/initramfs
-cp "$OUT/kmod/kpl.ko" "$T/"
+cp "$OUT/kmod/kpl.ko" "$OUT/kmod/sample-client/kplgray.ko" "$OUT/kmod/tests/svc-check/kplsvccheck.ko" "$T/"
 cp /bin/busybox "$R/bin/busybox"
 cp "$KPLC" "$R/bin/kplc"
 strip "$R/bin/kplc"
@@ -206,7 +249,7 @@ timeout --foreground -k 5 "${KPL_QEMU_TIMEOUT:-480}" qemu-system-x86_64 \
     -append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4" \
     -nographic -no-reboot -nodefaults -serial stdio -monitor none \
     </dev/null >"$LOG" 2>&1 || echo "qemu exit status $?"
-grep -E '^(PASS|FAIL|==|stress:|udp port|kplc: trap|plugin )|fuel_per_ms' "$LOG" || true
+grep -E '^(PASS|FAIL|==|stress:|udp port|kplc: trap|plugin |kplgray:)|fuel_per_ms' "$LOG" || true
 
 step "serial log"
 passed=$(sed -n 's/^kpltest: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$LOG" | tail -n 1)

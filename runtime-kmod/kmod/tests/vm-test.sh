@@ -318,6 +318,124 @@ t "stress on CPU 0" test $r0 = 0
 t "stress on CPU 1" test $r1 = 0
 t "no plugin left behind" sh -c "out=\$(kplc kernel list) && [ -z \"\$out\" ]"
 
+echo "== kernel services: the API, from a client module"
+held() { grep -q "^services handles $1 unloaded_held $2\$" /proc/kpl; }
+k1=$(kplc kernel load /t/spin.kpo --name svc_spin)
+k2=$(kplc kernel load /t/imports.kpo --name svc_imports)
+k3=$(kplc kernel load /t/udp_block.kpo --name svc_udp)
+dmesg -c >/dev/null
+t "insmod kplsvccheck.ko (runs its checks of the API)" insmod /t/kplsvccheck.ko
+dmesg | grep 'kplsvccheck:' | sed 's/^\[[ 0-9.]*\] //'
+t "the API's checks from a client module: all passed" \
+    sh -c "dmesg | grep -q 'kplsvccheck: [1-9][0-9]* passed, 0 failed'"
+t "rmmod kplsvccheck" rmmod kplsvccheck
+t "its references are all released" held 0 0
+kplc kernel unload "$k1"
+kplc kernel unload "$k2"
+kplc kernel unload "$k3"
+
+echo "== kernel services: the sample client kplgray.ko (/dev/kplgray)"
+# A kernel module calls a plugin through kpl.ko's exported API
+# (include/kpl_services.h): each write() to /dev/kplgray is an RGB24
+# frame, transcoded by the plugin named grayscale; read() returns the
+# gray bytes. Expected outputs were computed on the build host by
+# scripts/kernel-test.sh (Python, not KPL).
+GS=/sys/class/misc/kplgray/stats
+st() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' "$GS"; }
+t "insmod kplgray.ko (budget 2 s a frame)" insmod /t/kplgray.ko budget_ns=2000000000
+t "/dev/kplgray is a character device" test -c /dev/kplgray
+t "kpl is in use by kplgray" sh -c "grep -q '^kpl .*kplgray' /proc/modules"
+t "a frame with no plugin loaded fails (ENOENT)" \
+    sh -c "kplgray-test frame /dev/kplgray /t/sample.rgb /t/sample.gray | grep -q 'write: No such file or directory'"
+g=$(kplc kernel load /t/grayscale.kpo --name grayscale)
+echo 0 >"$GS"
+t "sample.rgb (64x32) through /dev/kplgray is the expected grayscale, byte for byte" \
+    kplgray-test frame /dev/kplgray /t/sample.rgb /t/sample.gray
+cat "$GS"
+echo "kplgray: 64x32 frame: in-kernel invoke $(st last_ns) ns (kpl_plugin_call $(st last_call_ns) ns)"
+echo 0 >"$GS"
+t "three 1920x1080 frames through /dev/kplgray, each the expected grayscale" \
+    kplgray-test loop /dev/kplgray /t/frame1080.rgb /t/frame1080.gray 3
+cat "$GS"
+echo "kplgray: 1920x1080 frame: in-kernel invoke $(st min_ns) ns, best of 3 (kpl_plugin_call $(st min_call_ns) ns)"
+echo 0 >"$GS"
+t "1000 one-pixel frames" kplgray-test loop /dev/kplgray /t/px.rgb /t/px.gray 1000
+cat "$GS"
+echo "kplgray: 1-pixel frame: in-kernel invoke min $(st min_ns) ns, mean $(($(st total_ns) / 1000)) ns; kpl_plugin_call min $(st min_call_ns) ns, mean $(($(st total_call_ns) / 1000)) ns"
+t "every frame counted, none trapped or refused" \
+    sh -c "[ $(st frames) = 1000 ] && [ $(st traps) = 0 ] && [ $(st refused) = 0 ]"
+
+# One open file holds a reference across unload and reload.
+exec 4<>/dev/kplgray
+t "an open file's first frame takes a reference" kplgray-test frame fd:4 /t/sample.rgb /t/sample.gray
+t "/proc/kpl counts the client" sh -c "grep -Eq '^$g grayscale .* clients 1( |\$)' /proc/kpl"
+t "rmmod kplgray while a file is open is refused" sh -c "! rmmod kplgray 2>/dev/null"
+t "rmmod kpl while kplgray uses it is refused" sh -c "! rmmod kpl 2>/dev/null"
+t "unload the plugin while the client holds a reference" kplc kernel unload "$g"
+t "the unloaded plugin is held by the client, not freed" held 1 1
+t "the next frame drops the stale reference; no plugin of that name (ENOENT)" \
+    sh -c "kplgray-test frame fd:4 /t/sample.rgb /t/sample.gray | grep -q 'write: No such file or directory'"
+t "the last reference gone, the unloaded plugin is freed" held 0 0
+g=$(kplc kernel load /t/grayscale.kpo --name grayscale)
+t "the same open file reaches the newly loaded plugin" kplgray-test frame fd:4 /t/sample.rgb /t/sample.gray
+exec 4>&-
+t "closing the file releases its reference" held 0 0
+
+# Replace (load the new one, unload the old) 20 times while two streams
+# of frames run on two CPUs; every frame must come out right, and frames
+# are inside the plugin when it is unloaded.
+echo 0 >"$GS"
+rm -f /tmp/stop
+taskset -c 0 kplgray-test loop /dev/kplgray /t/sample.rgb /t/sample.gray 1000000 /tmp/stop >/tmp/l0 2>&1 &
+l0=$!
+taskset -c 1 kplgray-test loop /dev/kplgray /t/frame1080.rgb /t/frame1080.gray 1000000 /tmp/stop >/tmp/l1 2>&1 &
+l1=$!
+sleep 1
+r=0
+i=0
+while [ $i -lt 20 ]; do
+    n=$(kplc kernel load /t/grayscale.kpo --name grayscale) || r=1
+    kplc kernel unload "$g" || r=1
+    g=$n
+    i=$((i + 1))
+done
+sleep 1
+touch /tmp/stop
+wait $l0
+r0=$?
+wait $l1
+r1=$?
+cat /tmp/l0 /tmp/l1 "$GS"
+t "20 replaces under two streams of frames" test $r = 0
+t "every 64x32 frame (CPU 0) transcoded and identical during the replaces" test $r0 = 0
+t "every 1920x1080 frame (CPU 1) transcoded and identical during the replaces" test $r1 = 0
+t "the client followed the replaces (stale references dropped: $(st stale))" sh -c "[ $(st stale) -ge 2 ]"
+t "only the current plugin is left; every replaced one freed" \
+    sh -c "grep -q '^services handles 0 unloaded_held 0\$' /proc/kpl && [ \$(grep -c ' grayscale code ' /proc/kpl) = 1 ]"
+
+# The budget, enforced as for a test run.
+echo 1000 >/sys/module/kplgray/parameters/budget_ns
+t "with a 1 us budget the 1920x1080 frame traps (Budget): ETIME" \
+    sh -c "kplgray-test frame /dev/kplgray /t/frame1080.rgb /t/frame1080.gray | grep -q 'write: Timer expired'"
+t "the trap is counted" sh -c "[ $(st traps) -ge 1 ]"
+echo 2000000000 >/sys/module/kplgray/parameters/budget_ns
+t "the next frame runs again" kplgray-test frame /dev/kplgray /t/sample.rgb /t/sample.gray
+
+# Signatures are checked before anything runs.
+kplc kernel unload "$g"
+w=$(kplc kernel load /t/gray_wrong.kpo --name grayscale)
+t "an export of another signature ([]u8, []u8) is refused (EINVAL)" \
+    sh -c "kplgray-test frame /dev/kplgray /t/sample.rgb /t/sample.gray | grep -q 'write: Invalid argument'"
+t "... and never ran" sh -c "awk '\$1 == $w { exit !(\$10 == 0) }' /proc/kpl"
+kplc kernel unload "$w"
+s=$(kplc kernel load /t/spin.kpo --name grayscale)
+t "a plugin without the export is refused (ESRCH)" \
+    sh -c "kplgray-test frame /dev/kplgray /t/sample.rgb /t/sample.gray | grep -q 'write: No such process'"
+kplc kernel unload "$s"
+t "rmmod kplgray once no file is open" rmmod kplgray
+t "no client handle left" held 0 0
+t "no plugin left behind" sh -c "out=\$(kplc kernel list) && [ -z \"\$out\" ]"
+
 echo "== rmmod"
 t "rmmod kpl" rmmod kpl
 if dmesg | grep -E 'BUG|Oops|WARNING|rcu_sched self-detected stall|rcu.*stall|soft lockup|W\+X pages found|Call Trace' | grep -v 'no W+X'; then
