@@ -9,6 +9,7 @@
 #   scripts/kernel-test.sh            # everything
 #   KPL_SKIP_INSTALL=1 ...            # do not touch packages
 #   KPL_STRESS=N ...                  # load/run/unload cycles per process (default 5000)
+#   KPL_QEMU_TIMEOUT=S ...            # wall-clock limit of the QEMU step (default 600)
 #
 # Last line: `kernel: N passed, M failed`. Exit status 0 only if all passed.
 set -euo pipefail
@@ -243,7 +244,9 @@ step "boot in QEMU (TCG)"
 LOG=$OUT/serial.log
 # panic=-1 oops=panic: any oops reboots at once, and -no-reboot makes that
 # a QEMU exit, so a crash fails fast. KVM is not used (see runtime-kmod/README.md).
-timeout --foreground -k 5 "${KPL_QEMU_TIMEOUT:-480}" qemu-system-x86_64 \
+# The guest needs 2-4 minutes on a quiet 2-core host (the kernel-services
+# section about one of them); 600 s leaves room for a loaded one.
+timeout --foreground -k 5 "${KPL_QEMU_TIMEOUT:-600}" qemu-system-x86_64 \
     -accel tcg -cpu max -m 1G -smp 2 \
     -kernel "$VMLINUZ" -initrd "$OUT/initrd.cpio.gz" \
     -append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4" \

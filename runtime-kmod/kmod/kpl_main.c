@@ -545,7 +545,6 @@ void kpl_set_slice(struct kpl_ctx *c, unsigned int h, void *ptr, u64 bytes,
 #define KPL_WD_LAST_RESORT(budget) \
 	(min_t(u64, 4 * (budget), 10 * NSEC_PER_SEC) + 100 * NSEC_PER_MSEC)
 
-
 struct kpl_wd_rec {
 	struct kpl_ctx *ctx;		/* non-NULL while live; published last */
 	struct kpl_plugin *plugin;

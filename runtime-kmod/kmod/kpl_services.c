@@ -25,6 +25,7 @@
 #include <linux/err.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
+#include <linux/irqflags.h>
 #include <linux/sched.h>
 #include <linux/sched/task_stack.h>
 #include <linux/string.h>
@@ -135,7 +136,8 @@ int kpl_plugin_call(struct kpl_plugin *p, const char *export,
 	unsigned int i, nb = 0, slice_of[KPL_MAX_ARGS] = {};
 	int ret;
 
-	if (WARN_ON_ONCE(!in_task()))
+	/* The watchdog needs its timer interrupt on this CPU. */
+	if (WARN_ON_ONCE(!in_task() || irqs_disabled()))
 		return -EPERM;
 	if (IS_ERR_OR_NULL(p) || !export || !call || (nargs && !args))
 		return -EINVAL;

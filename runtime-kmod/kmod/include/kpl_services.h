@@ -25,7 +25,8 @@
  *   watchdog, as for a test run). The buffers are the caller's kernel
  *   memory, handed to the plugin in place (no copy); the caller keeps
  *   them alive and unchanged by others during the call.
- * - Task context only (not interrupt, softirq or NMI): the call runs with
+ * - Task context only, with interrupts enabled (not in an interrupt,
+ *   softirq or NMI: the watchdog needs its timer): the call runs with
  *   preemption disabled for at most its budget; get and release may
  *   sleep. The plugin runs on the caller's stack, which must have room
  *   for the plugin's verified stack depth plus a reserve, else -E2BIG.
@@ -120,7 +121,7 @@ struct kpl_plugin *kpl_plugin_get(const char *name);
  *            not whole elements, or the budget is over KPL_MAX_BUDGET_NS
  *   -EFAULT  a slice is not kernel memory
  *   -E2BIG   the caller's stack has no room for the plugin's
- *   -EPERM   not called in task context
+ *   -EPERM   not called in task context with interrupts enabled
  * Does not sleep; runs with preemption disabled for at most the budget.
  */
 int kpl_plugin_call(struct kpl_plugin *p, const char *export,

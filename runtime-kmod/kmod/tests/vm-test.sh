@@ -424,7 +424,7 @@ t "the next frame runs again" kplgray-test frame /dev/kplgray /t/sample.rgb /t/s
 # Signatures are checked before anything runs.
 kplc kernel unload "$g"
 w=$(kplc kernel load /t/gray_wrong.kpo --name grayscale)
-t "an export of another signature ([]u8, []u8) is refused (EINVAL)" \
+t "an export of another signature ([]u8, []mut u16) is refused (EINVAL)" \
     sh -c "kplgray-test frame /dev/kplgray /t/sample.rgb /t/sample.gray | grep -q 'write: Invalid argument'"
 t "... and never ran" sh -c "awk '\$1 == $w { exit !(\$10 == 0) }' /proc/kpl"
 kplc kernel unload "$w"
