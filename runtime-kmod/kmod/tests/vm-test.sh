@@ -305,9 +305,9 @@ t "without the filter TCP to that port connects" sh -c "kplc kernel tcp-probe --
 kplc kernel unload "$pf"
 
 echo "== concurrency: load/run/unload from two processes on two CPUs"
-taskset -c 0 kplc kernel stress /t/spin.kpo --cycles "${KPL_STRESS:-5000}" --entry inc --arg 41 --expect 42 >/tmp/s0 2>&1 &
+taskset -c 0 kplc kernel stress /t/spin.kpo --cycles "${KPL_STRESS:-2000}" --entry inc --arg 41 --expect 42 >/tmp/s0 2>&1 &
 p0=$!
-taskset -c 1 kplc kernel stress /t/spin.kpo --cycles "${KPL_STRESS:-5000}" --entry inc --arg 41 --expect 42 >/tmp/s1 2>&1 &
+taskset -c 1 kplc kernel stress /t/spin.kpo --cycles "${KPL_STRESS:-2000}" --entry inc --arg 41 --expect 42 >/tmp/s1 2>&1 &
 p1=$!
 wait $p0
 r0=$?
