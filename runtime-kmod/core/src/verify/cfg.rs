@@ -308,6 +308,9 @@ fn reducible(fx: &FnCtx<'_, '_>, w: &mut Work<'_>, n: usize) -> Result<(), Verif
             continue;
         }
         for v in succ {
+            if let Some(t) = states.get_mut(v as usize) {
+                t.in_edges = t.in_edges.saturating_add(1);
+            }
             let rv = rpo(states, v);
             if v == NONE || rv > ru {
                 continue;

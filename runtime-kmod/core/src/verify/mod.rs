@@ -293,6 +293,8 @@ pub struct State {
     header: bool,
     widened: bool,
     changes: u16,
+    /// Edges into the block from reached blocks (saturating).
+    in_edges: u8,
 }
 
 impl State {
@@ -315,6 +317,7 @@ impl State {
         header: false,
         widened: false,
         changes: 0,
+        in_edges: 0,
     };
 }
 
@@ -761,18 +764,11 @@ fn verify_function(
 
 /// Runs block `b` from its entry state and pushes the result along its edges.
 fn process(fx: &FnCtx<'_, '_>, w: &mut Work<'_>, b: u32) -> Result<(), VerifyError> {
-    let Some(&State {
-        abs,
-        first,
-        last,
-        succ,
-        rpo,
-        ..
-    }) = w.states.get(b as usize)
-    else {
+    let Some(blk) = w.states.get(b as usize) else {
         return Ok(());
     };
-    let mut st = abs;
+    let (first, last, succ, rpo) = (blk.first, blk.last, blk.succ, blk.rpo);
+    let mut st = blk.abs;
     let insns = w.insns;
     let body = insns.get(first as usize..last as usize).unwrap_or(&[]);
     for d in body {
@@ -848,7 +844,19 @@ fn edge(w: &mut Work<'_>, at: u32, from_rpo: u32, to: u32, e: &Abs) -> Result<()
             "loop back-edge without a fuel check since the loop header",
         ));
     }
-    let joined = if blk.widened {
+    // A block with one edge into it (not the entry, which has the call as
+    // another) has exactly the state on that edge: no join, no renaming.
+    // Its state changes only when its predecessor's does, and every cycle
+    // runs through a loop header, which joins and widens: so it needs no
+    // widening of its own for the iteration to end.
+    let single = blk.in_edges == 1 && to != 0;
+    let joined = if single {
+        let changed = !blk.reached || blk.abs != *e;
+        if changed {
+            blk.abs = *e;
+        }
+        Ok(changed)
+    } else if blk.widened {
         blk.abs.join_widened(e)
     } else {
         blk.abs.join(e, to, !blk.reached)
@@ -861,7 +869,7 @@ fn edge(w: &mut Work<'_>, at: u32, from_rpo: u32, to: u32, e: &Abs) -> Result<()
         blk.reached = true;
         blk.dirty = true;
         blk.changes = blk.changes.saturating_add(1);
-        if blk.changes > WIDEN_AFTER && !blk.widened {
+        if !single && blk.changes > WIDEN_AFTER && !blk.widened {
             blk.widened = true;
             blk.abs = blk.abs.widened(to);
         }

@@ -148,6 +148,15 @@ pub struct Abs {
     /// Every name stored anywhere in the state is in this filter (it may
     /// hold more): most kills then cost nothing.
     names: NameSet,
+    /// The [`fact_key`] of every fact in the table is in this filter (it
+    /// may hold more): most lookups of an absent fact cost nothing.
+    fact_keys: NameSet,
+}
+
+/// What a fact is filed under in [`Abs::fact_keys`]: its names.
+fn fact_key(f: &Fact) -> Val {
+    let [x, y] = f.args();
+    x ^ y.rotate_left(13)
 }
 
 /// A filter of value names (a bit per hash of a name): a clear bit proves a
@@ -211,6 +220,7 @@ impl Abs {
         stack_dirty: false,
         written: (0, 0),
         names: NameSet::EMPTY,
+        fact_keys: NameSet::EMPTY,
     };
 
     /// The state at a function's entry: every register holds its entry value
@@ -239,7 +249,7 @@ impl Abs {
     }
 
     pub(super) fn has(&self, f: Fact) -> bool {
-        self.facts().contains(&f)
+        self.fact_keys.may_contain(fact_key(&f)) && self.facts().contains(&f)
     }
 
     pub(super) fn reg(&self, r: u8) -> Val {
@@ -297,20 +307,32 @@ impl Abs {
     fn retain_facts(&mut self, keep: impl Fn(&Abs, &Fact) -> bool) {
         let n = usize::from(self.nfacts);
         let mut kept = 0usize;
+        let mut keys = NameSet::EMPTY;
         for i in 0..n {
             let f = self.facts.get(i).copied().unwrap_or(Fact::None);
             if keep(self, &f) {
                 if let Some(slot) = self.facts.get_mut(kept) {
                     *slot = f;
                 }
+                keys.insert(fact_key(&f));
                 kept = kept.saturating_add(1);
             }
         }
         self.nfacts = u8::try_from(kept).unwrap_or(0);
+        self.fact_keys = keys;
     }
 
-    fn holds(&self, v: Val) -> bool {
-        v != UNKNOWN && (self.regs.contains(&v) || self.slots.iter().any(|s| s.val == v))
+    /// Every name a register or tracked slot holds, in one array that
+    /// [`reaches`] scans without branches.
+    fn held(&self) -> Held {
+        let mut h = [UNKNOWN; 16 + SLOTS];
+        for (d, &v) in h.iter_mut().zip(self.regs.iter()) {
+            *d = v;
+        }
+        for (d, s) in h.iter_mut().skip(16).zip(self.slots.iter()) {
+            *d = s.val;
+        }
+        h
     }
 
     /// Adds a fact (none about [`UNKNOWN`]).
@@ -337,6 +359,7 @@ impl Abs {
             let [x, y] = f.args();
             self.names.insert(x);
             self.names.insert(y);
+            self.fact_keys.insert(fact_key(&f));
         }
     }
 
@@ -568,9 +591,13 @@ impl Abs {
             out.stack_dirty = true;
         }
         out.regs_fixed();
+        let held = out.held();
         // Facts: for every fact of `a`, every way to read its names as
         // joined names whose other side is a fact of `e`.
         let theirs = e.facts();
+        // Until a renamed fact is added, `out` holds only distinct facts
+        // of `a` and needs no duplicate check.
+        let mut renamed = false;
         for (i, fa) in a.facts().iter().enumerate() {
             let arity = fa.arity();
             let [x0, x1] = fa.args();
@@ -579,9 +606,9 @@ impl Abs {
             if theirs.get(i) == Some(fa)
                 && !is_phi_of(x0, b)
                 && !is_phi_of(x1, b)
-                && out.reaches(fa)
+                && reaches(&held, fa)
             {
-                if !out.has(*fa) {
+                if !renamed || !out.has(*fa) {
                     out.push_fact(*fa);
                 }
                 continue;
@@ -595,12 +622,13 @@ impl Abs {
             for o0 in c0.iter().flatten() {
                 for o1 in c1.iter().flatten() {
                     let fj = fa.with_args([o0.1, o1.1]);
-                    if !out.reaches(&fj) {
+                    if !reaches(&held, &fj) {
                         continue;
                     }
                     let fe = fa.with_args([o0.0, o1.0]);
                     if e.has(fe) {
                         out.add(fj);
+                        renamed = true;
                     }
                 }
             }
@@ -638,17 +666,10 @@ impl Abs {
         Ok(())
     }
 
-    /// Whether any location holds a name the fact mentions (a fact about
-    /// names nothing holds can no longer be used, except through a mask
-    /// that finds its name again, which re-establishes what it needs).
-    fn reaches(&self, f: &Fact) -> bool {
-        let [x, y] = f.args();
-        self.holds(x) || self.holds(y)
-    }
-
-    /// Drops the facts no location reaches.
+    /// Drops the facts no location reaches (see [`reaches`]).
     fn collect_facts(&mut self) {
-        self.retain_facts(Abs::reaches);
+        let held = self.held();
+        self.retain_facts(|_, f| reaches(&held, f));
     }
 
     /// Whether any part of the state names a `phi(b, ·)`.
@@ -730,6 +751,21 @@ impl Abs {
                 self.written(),
             ))
     }
+}
+
+/// The names the locations of a state hold ([`Abs::held`]).
+type Held = [Val; 16 + SLOTS];
+
+/// Whether a location holds a name the fact mentions (`held` from
+/// [`Abs::held`]). A fact about names nothing holds can no longer be used
+/// (except through a mask that finds its name again, which re-establishes
+/// what it needs), so it is dropped. The answer must be exact, not a
+/// filter's: a fact kept by chance at a loop's entry and dropped at its
+/// back edge would cost the loop another pass.
+fn reaches(held: &Held, f: &Fact) -> bool {
+    let [x, y] = f.args();
+    let holds = |v: Val| v != UNKNOWN && held.iter().fold(false, |any, &h| any | (h == v));
+    holds(x) || holds(y)
 }
 
 /// The bytes written on both paths.
