@@ -10,7 +10,11 @@
 //! two-dimensional, always indexed in range), a struct (locals, arrays of it,
 //! struct literals), constant tables, statics; compound assignments with every
 //! operator; and calls to generated helper functions (a helper only calls
-//! helpers with a lower index, so there is no recursion). Helpers are pure
+//! helpers with a lower index, so there is no recursion); postfix chains
+//! (indexes, fields, `.len`) straight on array, repeat and struct literals
+//! and on parenthesised places, nested or parenthesised again; and
+//! parenthesised callees `(f)(x)`. `compiler/tests/difftest_coverage.rs`
+//! checks that the programs cover every production of the grammar. Helpers are pure
 //! (they write no statics), so C's unspecified order of evaluating operands
 //! and arguments cannot matter. `run` first assigns every static its initial
 //! value, so a result never depends on earlier invocations, and ends by
@@ -403,6 +407,25 @@ enum Expr {
     /// To an integer type (from a `bool` or any integer type).
     Cast(IntTy, Box<Expr>),
     Call(usize, Vec<Expr>),
+    /// `(f)(args)`: a call whose callee is wrapped in `.0` pairs of
+    /// parentheses.
+    ParenCall(u8, usize, Vec<Expr>),
+    /// A postfix chain on a primary that is not a plain variable: `prim`,
+    /// then `path` (indexes and fields) down to a scalar, which is read
+    /// (`false`), or down to an array, whose `.len` is taken (`true`).
+    Post(Box<Prim>, Vec<PathElem>, bool),
+}
+
+/// A primary that postfixes apply to, other than a plain variable.
+#[derive(Clone, Debug)]
+enum Prim {
+    /// An array literal, repeat or struct literal (never `Init::Copy` or
+    /// `Init::Scalar`) of the given type, with no expected type around it.
+    Lit(Ty, Init),
+    /// A place in parentheses: `(v)`, `(v[i].f)`.
+    Place(Place),
+    /// `( prim )`.
+    Paren(Box<Prim>),
 }
 
 #[derive(Clone, Debug)]
@@ -529,16 +552,15 @@ impl Program {
         t
     }
 
-    /// Whether any binding has struct `s` in its type (W0003 otherwise).
-    fn struct_used(&self, s: usize) -> bool {
-        fn has(t: &Ty, s: usize) -> bool {
-            match t {
-                Ty::Struct(k) => *k == s,
-                Ty::Array(e, _) => has(e, s),
-                _ => false,
-            }
-        }
-        self.vars.iter().any(|v| has(&v.ty, s))
+    /// Whether any binding or literal has struct `s` in its type (W0003
+    /// otherwise).
+    fn struct_used(&self, s: usize, u: &Usage) -> bool {
+        self.vars.iter().any(|v| has_struct(&v.ty, s))
+            || u.lit_structs.contains(&s)
+            // A field of a used struct.
+            || (s + 1..self.structs.len()).any(|k| {
+                self.structs[k].iter().any(|f| has_struct(f, s)) && self.struct_used(k, u)
+            })
     }
 
     fn fname(&self, f: usize) -> String {
@@ -547,6 +569,22 @@ impl Program {
         } else {
             format!("f{f}")
         }
+    }
+}
+
+fn max_struct(t: &Ty) -> usize {
+    match t {
+        Ty::Struct(k) => *k,
+        Ty::Array(e, _) => max_struct(e),
+        _ => 0,
+    }
+}
+
+fn has_struct(t: &Ty, s: usize) -> bool {
+    match t {
+        Ty::Struct(k) => *k == s,
+        Ty::Array(e, _) => has_struct(e, s),
+        _ => false,
     }
 }
 
@@ -572,7 +610,9 @@ fn is_const_shape(e: &Expr) -> bool {
         | Expr::Shift(_, _, l, r)
         | Expr::Cmp(_, _, l, r)
         | Expr::Logic(_, l, r) => is_const_shape(l) && is_const_shape(r),
-        Expr::Read(_) | Expr::Len(_) | Expr::Call(..) => false,
+        Expr::Read(_) | Expr::Len(_) | Expr::Call(..) | Expr::ParenCall(..) | Expr::Post(..) => {
+            false
+        }
     }
 }
 
@@ -586,6 +626,8 @@ struct Usage {
     assigned: Vec<bool>,
     consts: Vec<bool>,
     calls: Vec<bool>,
+    /// Structs named by a literal in a postfix chain.
+    lit_structs: Vec<usize>,
 }
 
 impl Usage {
@@ -595,6 +637,7 @@ impl Usage {
             assigned: vec![false; p.vars.len()],
             consts: vec![false; p.consts.len()],
             calls: vec![false; p.funcs.len()],
+            lit_structs: Vec::new(),
         };
         for f in &p.funcs {
             u.stmts(&f.body);
@@ -683,10 +726,33 @@ impl Usage {
                 self.expr(l);
                 self.expr(r);
             }
-            Expr::Call(f, args) => {
+            Expr::Call(f, args) | Expr::ParenCall(_, f, args) => {
                 self.calls[*f] = true;
                 args.iter().for_each(|a| self.expr(a));
             }
+            Expr::Post(prim, path, _) => {
+                self.prim(prim);
+                for e in path {
+                    if let PathElem::Index(i, _) = e {
+                        self.expr(i);
+                    }
+                }
+            }
+        }
+    }
+
+    fn prim(&mut self, p: &Prim) {
+        match p {
+            Prim::Lit(ty, i) => {
+                for s in 0..=max_struct(ty) {
+                    if has_struct(ty, s) && !self.lit_structs.contains(&s) {
+                        self.lit_structs.push(s);
+                    }
+                }
+                self.init(i);
+            }
+            Prim::Place(p) => self.read_place(p),
+            Prim::Paren(x) => self.prim(x),
         }
     }
 }
@@ -725,6 +791,8 @@ struct Gen {
     frame_limit: u64,
     /// Index expressions being generated inside one another.
     index_nest: u32,
+    /// Postfix chains on literals being generated inside one another.
+    post_nest: u32,
 }
 
 fn build(seed: u64) -> (Program, Vec<[u64; 3]>) {
@@ -751,6 +819,7 @@ fn build(seed: u64) -> (Program, Vec<[u64; 3]>) {
         frame: 0,
         frame_limit: 0,
         index_nest: 0,
+        post_nest: 0,
     };
     g.program();
     let inputs = inputs(&mut Rng::new(
@@ -812,6 +881,14 @@ impl Gen {
                 })
                 .collect();
             self.p.structs.push(fields);
+            // Sometimes a second one that nests the first (`a.f1.f0`).
+            if self.rng.coin() {
+                let mut fields = vec![self.scalar_ty(), Ty::Struct(0)];
+                if self.rng.coin() {
+                    fields.swap(0, 1);
+                }
+                self.p.structs.push(fields);
+            }
         }
         // Constant tables and statics.
         for _ in 0..self.rng.below(3) {
@@ -1258,6 +1335,7 @@ impl Gen {
     fn agg_ty(&mut self) -> Ty {
         match self.rng.below(7) {
             0 if !self.p.structs.is_empty() => Ty::Struct(0),
+            5 if self.p.structs.len() > 1 => Ty::Struct(1),
             6 if !self.p.structs.is_empty() => {
                 Ty::Array(Box::new(Ty::Struct(0)), self.rng.between(1, 2) as u32)
             }
@@ -1794,7 +1872,10 @@ impl Gen {
                 Expr::Cast(t, Box::new(x))
             }
             16 | 17 => match self.callable(Some(&Ty::Int(t))) {
-                Some(f) => self.call_to(f, d),
+                Some(f) => {
+                    let call = self.call_to(f, d);
+                    self.maybe_paren_callee(call)
+                }
                 None => self.int_leaf(t, uok),
             },
             _ => self.int_leaf(t, uok),
@@ -1802,6 +1883,12 @@ impl Gen {
     }
 
     fn int_leaf(&mut self, t: IntTy, uok: bool) -> Expr {
+        let len = t == U32 && self.rng.chance(1, 3);
+        if self.rng.chance(1, 8)
+            && let Some(e) = self.post_expr(&Ty::Int(t), len)
+        {
+            return e;
+        }
         match self.rng.below(10) {
             0 | 1 if uok => self.lit(t),
             0 if self.rng.chance(1, 3) => self.typed_const(t, None),
@@ -1961,7 +2048,10 @@ impl Gen {
             }
             15 | 16 => self.guarded_div_cmp(d).unwrap_or_else(|| self.int_cmp(d)),
             17 => match self.callable(Some(&Ty::Bool)) {
-                Some(f) => self.call_to(f, d),
+                Some(f) => {
+                    let call = self.call_to(f, d);
+                    self.maybe_paren_callee(call)
+                }
                 None => self.bool_leaf(),
             },
             _ => self.bool_leaf(),
@@ -1969,6 +2059,11 @@ impl Gen {
     }
 
     fn bool_leaf(&mut self) -> Expr {
+        if self.rng.chance(1, 10)
+            && let Some(e) = self.post_expr(&Ty::Bool, false)
+        {
+            return e;
+        }
         match self.rng.below(8) {
             0 => Expr::Bool(self.rng.coin()),
             1..=4 => match self.pick_place(&Ty::Bool, false) {
@@ -2058,6 +2153,102 @@ impl Gen {
             None
         } else {
             Some(self.rng.pick(&cands))
+        }
+    }
+
+    /// Sometimes `(f)(x)` or `((f))(x)` instead of `f(x)`.
+    fn maybe_paren_callee(&mut self, call: Expr) -> Expr {
+        match call {
+            Expr::Call(f, args) if self.rng.chance(1, 4) => {
+                Expr::ParenCall(self.rng.between(1, 2) as u8, f, args)
+            }
+            other => other,
+        }
+    }
+
+    /// A postfix chain on a primary other than a plain variable, ending in
+    /// a scalar of type `want` (or, with `len`, in an array whose `.len` is
+    /// taken: then `want` is `u32`): an element or field of an array,
+    /// repeat or struct literal (nested, parenthesised or not), or of a
+    /// parenthesised place. `None` when nothing fits.
+    fn post_expr(&mut self, want: &Ty, len: bool) -> Option<Expr> {
+        if self.post_nest > 0 || self.index_nest > 0 {
+            return None;
+        }
+        // An aggregate type with a path to `want` (or to an array).
+        let mut found = None;
+        for _ in 0..4 {
+            let ty = match self.rng.below(3) {
+                0 if !len => Ty::Array(Box::new(want.clone()), self.rng.between(1, 4) as u32),
+                _ => self.agg_ty(),
+            };
+            let paths: Vec<Vec<Tmpl>> = templates(&ty, &self.p.structs)
+                .into_iter()
+                .filter(|(_, t)| {
+                    if len {
+                        matches!(t, Ty::Array(..))
+                    } else {
+                        t == want
+                    }
+                })
+                .map(|(p, _)| p)
+                .collect();
+            if !paths.is_empty() {
+                found = Some((ty, self.rng.pick(&paths)));
+                break;
+            }
+        }
+        let (ty, tmpl) = found?;
+        self.post_nest += 1;
+        let place = if self.rng.chance(1, 3) {
+            self.pick_place(&ty, false)
+        } else {
+            None
+        };
+        let mut prim = match place {
+            Some(p) => Prim::Place(p),
+            None => {
+                let init = self.literal(&ty);
+                Prim::Lit(ty, init)
+            }
+        };
+        if self.rng.chance(1, 4) {
+            prim = Prim::Paren(Box::new(prim));
+        }
+        let path = tmpl
+            .into_iter()
+            .map(|t| match t {
+                Tmpl::Index(n) => PathElem::Index(Box::new(self.index(n)), n),
+                Tmpl::Field(k) => PathElem::Field(k),
+            })
+            .collect();
+        self.post_nest -= 1;
+        Some(Expr::Post(Box::new(prim), path, len))
+    }
+
+    /// An array, repeat or struct literal of aggregate type `ty` that types
+    /// without an expected type: the first element of an array is typed
+    /// (it gives the element type), later ones may be untyped.
+    fn literal(&mut self, ty: &Ty) -> Init {
+        let mut init = loop {
+            match self.agg_init(ty, 1) {
+                Init::Copy(_) => continue,
+                i => break i,
+            }
+        };
+        self.type_first(&mut init, ty);
+        self.work += self.mult * ty.size(&self.p.structs).div_ceil(8);
+        init
+    }
+
+    fn type_first(&mut self, init: &mut Init, ty: &Ty) {
+        match (init, ty) {
+            (Init::List(xs), Ty::Array(el, _)) => self.type_first(&mut xs[0], el),
+            (Init::Repeat(x, _), Ty::Array(el, _)) => self.type_first(x, el),
+            (Init::Scalar(e), Ty::Int(t)) if *t != I32 && !is_typed(e) => {
+                *e = self.typed_const(*t, None);
+            }
+            _ => {}
         }
     }
 
@@ -2179,15 +2370,19 @@ impl Program {
             u: Usage::of(self),
         };
         let mut o = Out {
-            s: String::from("// Generated by kplc::difftest.\n\n"),
+            s: String::from("// Generated by kplc::difftest.\n\nuse kernel::log;\n\n"),
             indent: 0,
         };
         for (i, fields) in self.structs.iter().enumerate() {
-            if !self.struct_used(i) {
+            if !self.struct_used(i, &k.u) {
                 continue;
             }
+            o.line(&format!("/// Struct {i}."));
             o.line(&format!("struct S{i} {{"));
             for (j, f) in fields.iter().enumerate() {
+                if j == 0 {
+                    o.line("    /// The first field.");
+                }
                 o.line(&format!("    f{j}: {},", kpl_ty(f)));
             }
             o.line("}");
@@ -2223,6 +2418,7 @@ impl Program {
                 .map(|&p| format!("{}: {}", self.vars[p].name, kpl_ty(&self.vars[p].ty)))
                 .collect();
             let export = if fi + 1 == self.funcs.len() {
+                o.line("/// The entry point the differential test calls.");
                 "export "
             } else {
                 ""
@@ -2239,9 +2435,27 @@ impl Program {
             o.line("}");
             o.line("");
         }
+        o.s.push_str(PROBE);
         o.s
     }
 }
+
+/// Appended to every KPL program: the productions `run` cannot use because
+/// the differential test has no way to compare them (slice types need host
+/// buffers, `log` is an effect outside the program, `abort` traps). It is
+/// checked and compiled with every program, never called.
+const PROBE: &str = "/// Not called by the differential test.
+export fn probe(src: []u8, dst: []mut u8) {
+    if src.len > dst.len {
+        abort;
+    }
+    for i in 0..src.len {
+        dst[i] = src[i];
+    }
+    log(\"probe\");
+    return;
+}
+";
 
 fn lit_kpl(v: i128) -> String {
     if v < 0 {
@@ -2380,16 +2594,7 @@ impl Kpl<'_> {
 
     fn place(&self, p: &Place) -> String {
         let mut s = self.name(p.root);
-        for e in &p.path {
-            match e {
-                PathElem::Index(i, _) => {
-                    let _ = write!(s, "[{}]", self.expr(i));
-                }
-                PathElem::Field(k) => {
-                    let _ = write!(s, ".f{k}");
-                }
-            }
-        }
+        self.path(&mut s, &p.path);
         s
     }
 
@@ -2431,6 +2636,40 @@ impl Kpl<'_> {
             ),
             Expr::Cast(to, x) => format!("({} as {})", self.expr(x), to.name()),
             Expr::Call(f, args) => self.call(*f, args),
+            Expr::ParenCall(n, f, args) => {
+                let a: Vec<String> = args.iter().map(|x| self.expr(x)).collect();
+                let (open, close) = ("(".repeat(*n as usize), ")".repeat(*n as usize));
+                format!("{open}{}{close}({})", self.p.fname(*f), a.join(", "))
+            }
+            Expr::Post(prim, path, len) => {
+                let mut s = self.prim(prim);
+                self.path(&mut s, path);
+                if *len {
+                    s.push_str(".len");
+                }
+                s
+            }
+        }
+    }
+
+    fn prim(&self, p: &Prim) -> String {
+        match p {
+            Prim::Lit(_, i) => self.init(i),
+            Prim::Place(p) => format!("({})", self.place(p)),
+            Prim::Paren(x) => format!("({})", self.prim(x)),
+        }
+    }
+
+    fn path(&self, s: &mut String, path: &[PathElem]) {
+        for e in path {
+            match e {
+                PathElem::Index(i, _) => {
+                    let _ = write!(s, "[{}]", self.expr(i));
+                }
+                PathElem::Field(k) => {
+                    let _ = write!(s, ".f{k}");
+                }
+            }
         }
     }
 }
@@ -2882,7 +3121,12 @@ impl C<'_> {
 
     fn place(&self, p: &Place) -> String {
         let mut s = self.name(p.root);
-        for e in &p.path {
+        self.path(&mut s, &p.path);
+        s
+    }
+
+    fn path(&self, s: &mut String, path: &[PathElem]) {
+        for e in path {
             match e {
                 PathElem::Index(i, n) => {
                     let _ = write!(s, "[kd_ix((uint64_t)({}), {n})]", self.expr(i));
@@ -2892,7 +3136,53 @@ impl C<'_> {
                 }
             }
         }
-        s
+    }
+
+    /// A postfix chain on a primary. A literal becomes a GNU statement
+    /// expression that builds it in a temporary (elements in order, as
+    /// `init_into` does for a `let`); `.len` evaluates the chain (its
+    /// bounds checks) and then gives the constant length.
+    fn post(&self, prim: &Prim, path: &[PathElem], len: bool) -> String {
+        let mut p = prim;
+        while let Prim::Paren(x) = p {
+            p = x;
+        }
+        let (setup, mut s, ty) = match p {
+            Prim::Lit(ty, init) => {
+                let t = self.fresh();
+                let mut o = Out {
+                    s: String::new(),
+                    indent: 0,
+                };
+                o.line(&format!("{};", self.decl(ty, &t)));
+                o.line(&format!("memset(&{t}, 0, sizeof {t});"));
+                self.init_into(&mut o, &t, ty, init);
+                (Some(o.s.replace('\n', " ")), t, ty.clone())
+            }
+            Prim::Place(pl) => (None, format!("({})", self.place(pl)), self.p.place_ty(pl)),
+            Prim::Paren(_) => unreachable!(),
+        };
+        self.path(&mut s, path);
+        let mut ty = ty;
+        for e in path {
+            ty = match (e, ty) {
+                (PathElem::Index(..), Ty::Array(el, _)) => *el,
+                (PathElem::Field(k), Ty::Struct(st)) => self.p.structs[st][*k].clone(),
+                _ => unreachable!("ill-typed path"),
+            };
+        }
+        let value = if len {
+            let Ty::Array(_, n) = ty else {
+                unreachable!(".len of a non-array")
+            };
+            format!("((void)({s}), (uint32_t){n}u)")
+        } else {
+            s
+        };
+        match setup {
+            Some(setup) => format!("__extension__ ({{ {setup}{value}; }})"),
+            None => format!("({value})"),
+        }
     }
 
     fn call(&self, f: usize, args: &[Expr]) -> String {
@@ -2951,7 +3241,8 @@ impl C<'_> {
             Expr::Cast(to, x) => {
                 format!("kd_w_{}((uint64_t)({}))", to.name(), self.expr(x))
             }
-            Expr::Call(f, args) => self.call(*f, args),
+            Expr::Call(f, args) | Expr::ParenCall(_, f, args) => self.call(*f, args),
+            Expr::Post(prim, path, len) => self.post(prim, path, *len),
         }
     }
 }
@@ -3199,10 +3490,14 @@ impl<'a> Machine<'a> {
                     Val::A(_) => unreachable!("aggregate in scalar position"),
                 }
             }
-            Expr::Len(p) => match self.p.place_ty(p) {
-                Ty::Array(_, n) => i128::from(n),
-                _ => unreachable!(),
-            },
+            Expr::Len(p) => {
+                // `e.len` evaluates `e` (its indexes and their checks) first.
+                self.path(p)?;
+                match self.p.place_ty(p) {
+                    Ty::Array(_, n) => i128::from(n),
+                    _ => unreachable!(),
+                }
+            }
             Expr::Neg(t, x) => t.wrap(-self.expr(x)?),
             Expr::BitNot(t, x) => t.wrap(!self.expr(x)?),
             Expr::Not(x) => 1 - self.expr(x)?,
@@ -3238,11 +3533,49 @@ impl<'a> Machine<'a> {
                 if (a != 0) == *and { self.expr(r)? } else { a }
             }
             Expr::Cast(to, x) => to.wrap(self.expr(x)?),
-            Expr::Call(f, args) => {
+            Expr::Call(f, args) | Expr::ParenCall(_, f, args) => {
                 let a = args.iter().map(|x| self.expr(x)).collect::<Res<Vec<_>>>()?;
                 self.call(*f, a)?
             }
+            Expr::Post(prim, path, len) => {
+                // The primary, then each index (then its bounds check) in
+                // order, then the selection.
+                let mut v = self.prim(prim)?;
+                for e in path {
+                    let k = match e {
+                        PathElem::Index(i, n) => {
+                            let k = self.expr(i)?;
+                            if k < 0 || k >= i128::from(*n) {
+                                return Err(3);
+                            }
+                            k as usize
+                        }
+                        PathElem::Field(k) => *k,
+                    };
+                    v = match v {
+                        Val::A(mut xs) => xs.swap_remove(k),
+                        Val::S(_) => unreachable!("postfix on a scalar"),
+                    };
+                }
+                match (v, len) {
+                    (Val::A(xs), true) => xs.len() as i128,
+                    (Val::S(x), false) => x,
+                    _ => unreachable!("ill-typed postfix chain"),
+                }
+            }
         })
+    }
+
+    /// The value of a primary: a literal is built, a place is read.
+    fn prim(&mut self, p: &Prim) -> Res<Val> {
+        match p {
+            Prim::Lit(_, i) => self.init(i),
+            Prim::Place(pl) => {
+                let path = self.path(pl)?;
+                Ok(self.get(pl.root, &path).clone())
+            }
+            Prim::Paren(x) => self.prim(x),
+        }
     }
 }
 
@@ -3323,6 +3656,115 @@ mod tests {
         assert_eq!(arith(ArOp::Div, U32, 7, 0), Err(1));
         assert_eq!(arith(ArOp::Mul, U16, 300, 300), Ok(24464));
         assert_eq!(I8.wrap(200), -56);
+    }
+
+    /// A program with no functions, one `u32` local `x` (var 0) and
+    /// one `[[u32; 2]; 2]` local `m` (var 1), for evaluating expressions.
+    fn scratch() -> Program {
+        let var = |name: &str, ty: Ty| VarInfo {
+            name: name.to_string(),
+            ty,
+            kind: VarKind::Local,
+            protected: false,
+            range: None,
+        };
+        let row = Ty::Array(Box::new(Ty::Int(U32)), 2);
+        Program {
+            prefix: String::new(),
+            vars: vec![
+                var("x", Ty::Int(U32)),
+                var("m", Ty::Array(Box::new(row), 2)),
+            ],
+            consts: Vec::new(),
+            globals: Vec::new(),
+            structs: vec![vec![Ty::Int(U32), Ty::Int(U32)]],
+            funcs: Vec::new(),
+        }
+    }
+
+    fn lit_array(xs: &[i128]) -> (Ty, Init) {
+        let ty = Ty::Array(Box::new(Ty::Int(U32)), xs.len() as u32);
+        let init = Init::List(
+            xs.iter()
+                .map(|&v| Init::Scalar(Expr::Lit(U32, v)))
+                .collect(),
+        );
+        (ty, init)
+    }
+
+    fn index(i: i128, n: u32) -> PathElem {
+        PathElem::Index(Box::new(Expr::Lit(I32, i)), n)
+    }
+
+    #[test]
+    fn interpreter_reads_and_bounds_checks_postfixes_on_literals() {
+        let p = scratch();
+        let mut m = Machine::new(&p);
+        // `[10, 20, 30][2]` and `[10, 20, 30][5]`
+        let (ty, init) = lit_array(&[10, 20, 30]);
+        let read = |i| {
+            Expr::Post(
+                Box::new(Prim::Lit(ty.clone(), init.clone())),
+                vec![index(i, 3)],
+                false,
+            )
+        };
+        assert_eq!(m.expr(&read(2)), Ok(30));
+        assert_eq!(m.expr(&read(5)), Err(3));
+        assert_eq!(m.expr(&read(-1)), Err(3));
+        // `[7; 3][1]`
+        let rep = Prim::Lit(
+            Ty::Array(Box::new(Ty::Int(U32)), 3),
+            Init::Repeat(Box::new(Init::Scalar(Expr::Lit(U32, 7))), 3),
+        );
+        let e = Expr::Post(Box::new(rep), vec![index(1, 3)], false);
+        assert_eq!(m.expr(&e), Ok(7));
+        // `(S0 { .f1 = 7, .f0 = 3 }).f1`
+        let st = Prim::Lit(
+            Ty::Struct(0),
+            Init::Struct(
+                0,
+                vec![
+                    (1, Init::Scalar(Expr::Lit(U32, 7))),
+                    (0, Init::Scalar(Expr::Lit(U32, 3))),
+                ],
+            ),
+        );
+        let e = Expr::Post(
+            Box::new(Prim::Paren(Box::new(st))),
+            vec![PathElem::Field(1)],
+            false,
+        );
+        assert_eq!(m.expr(&e), Ok(7));
+        // `[[1, 2], [3, 4]][1][0]`, `[[1, 2], [3, 4]][1].len`, `[[..]][2].len`
+        let row = |a, b| lit_array(&[a, b]).1;
+        let nested = Prim::Lit(p.vars[1].ty.clone(), Init::List(vec![row(1, 2), row(3, 4)]));
+        let e = Expr::Post(
+            Box::new(nested.clone()),
+            vec![index(1, 2), index(0, 2)],
+            false,
+        );
+        assert_eq!(m.expr(&e), Ok(3));
+        let e = Expr::Post(Box::new(nested.clone()), vec![index(1, 2)], true);
+        assert_eq!(m.expr(&e), Ok(2));
+        let e = Expr::Post(Box::new(nested), vec![index(2, 2)], true);
+        assert_eq!(m.expr(&e), Err(3), "`.len` evaluates its operand first");
+        // `(m)[1][1]` on a parenthesised place, and `m[2].len` traps.
+        m.env[1] = Val::A(vec![
+            Val::A(vec![Val::S(1), Val::S(2)]),
+            Val::A(vec![Val::S(3), Val::S(4)]),
+        ]);
+        let e = Expr::Post(
+            Box::new(Prim::Place(var_place(1))),
+            vec![index(1, 2), index(1, 2)],
+            false,
+        );
+        assert_eq!(m.expr(&e), Ok(4));
+        let bad_row = Place {
+            root: 1,
+            path: vec![index(2, 2)],
+        };
+        assert_eq!(m.expr(&Expr::Len(bad_row)), Err(3));
     }
 
     #[test]
