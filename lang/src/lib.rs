@@ -11,6 +11,7 @@ pub mod check;
 pub mod codes;
 pub mod consteval;
 pub mod diag;
+pub mod format;
 pub mod imports;
 pub mod lexer;
 pub mod parser;

@@ -1,0 +1,48 @@
+//! `kplc run`: compiles (or reads) an object and hands it to
+//! `kplc::exec::invoke`, which loads it on the host runtime, binds
+//! `--arg`/`--in`/`--out` to the export's parameters as bytes, calls it
+//! (`--repeat` times) and reports its value and the call's own time, or its
+//! trap.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::ColorMode;
+use super::build::compile_to_object;
+
+pub(super) fn run(
+    file: PathBuf,
+    color: ColorMode,
+    imports: Option<PathBuf>,
+    req: kplc::exec::invoke::Request,
+) -> ExitCode {
+    use kplc::exec::invoke::{RunError, invoke};
+    let object = if file.extension().is_some_and(|e| e == "kpo") {
+        match std::fs::read(&file) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("kplc: cannot read `{}`: {e}", file.display());
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        match compile_to_object(&file, color, imports) {
+            Ok((bytes, _)) => bytes,
+            Err(code) => return code,
+        }
+    };
+    match invoke(&object, &file.display().to_string(), &req) {
+        Ok(report) => {
+            println!("{}", report.line());
+            ExitCode::SUCCESS
+        }
+        Err(RunError::Trap(msg)) => {
+            eprintln!("kplc: {msg}");
+            ExitCode::from(3)
+        }
+        Err(RunError::Usage(msg)) => {
+            eprintln!("kplc: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
