@@ -6,7 +6,7 @@
 use crate::difftest::tree::{
     ArOp, BoolOp, CmpOp, Expr, INTS, Init,
     IntTy::{self, *},
-    PathElem, Prim, Stmt, Ty, VarKind, is_const_shape, is_typed,
+    Prim, Stmt, Ty, VarKind, is_const_shape, is_typed,
 };
 
 use super::{Gen, Tmpl, cmp, cmp_ty, guard_zero, read_var, set_var, templates, var_place};
@@ -422,13 +422,7 @@ impl Gen {
         if self.rng.chance(1, 4) {
             prim = Prim::Paren(Box::new(prim));
         }
-        let path = tmpl
-            .into_iter()
-            .map(|t| match t {
-                Tmpl::Index(n) => PathElem::Index(Box::new(self.index(n)), n),
-                Tmpl::Field(k) => PathElem::Field(k),
-            })
-            .collect();
+        let path = self.path(tmpl);
         self.post_nest -= 1;
         Some(Expr::Post(Box::new(prim), path, len))
     }

@@ -451,14 +451,19 @@ impl Gen {
         } else {
             self.rng.pick(&cands)
         };
-        let path = tmpl
-            .into_iter()
+        let path = self.path(tmpl);
+        Some(Place { root, path })
+    }
+
+    /// A path following `tmpl`, with an in-range index expression for each
+    /// index.
+    pub(super) fn path(&mut self, tmpl: Vec<Tmpl>) -> Vec<PathElem> {
+        tmpl.into_iter()
             .map(|t| match t {
                 Tmpl::Index(n) => PathElem::Index(Box::new(self.index(n)), n),
                 Tmpl::Field(k) => PathElem::Field(k),
             })
-            .collect();
-        Some(Place { root, path })
+            .collect()
     }
 
     /// An index expression always in `0..n`.
