@@ -71,7 +71,7 @@ pub fn hint(name: &str, old: &str, new: &str) -> String {
     section(&b[prefix..b.len() - suffix], '+');
     if prefix == a.len().min(b.len()) && a.len() == b.len() {
         // Same lines: the difference is in line endings or the final newline.
-        out.push_str("  (line endings or trailing whitespace differ)\n");
+        out.push_str("  (only the line endings or the final newline differ)\n");
     }
     out
 }
@@ -201,6 +201,7 @@ mod tests {
         assert_eq!(h, "--> a.kpl:2\n- y\n+ Y\n");
         let h = hint("a.kpl", "x\r\n", "x\n");
         assert!(h.contains("line endings"), "{h}");
+        assert!(hint("a.kpl", "x", "x\n").contains("final newline"));
     }
 
     #[test]

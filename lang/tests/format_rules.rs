@@ -181,6 +181,11 @@ fn rule_10_comments() {
         "fn f() {\n    let x = 1;   // one\n    let longer = 2; // two\n\n    let y = 3;      // three\n}\n",
         "fn f() {\n    let x = 1;      // one\n    let longer = 2; // two\n\n    let y = 3; // three\n}\n",
     );
+    // A line that also holds a block comment does not take part.
+    check(
+        "fn f() {\n    let x = 1; // one\n    let /* b */ y = 2; // two\n}\n",
+        "fn f() {\n    let x = 1; // one\n    let /* b */ y = 2; // two\n}\n",
+    );
     // Before a `,` or `;` on the next line, a comment moves after it.
     check(
         "fn f() {\n    g(a // first\n    , b);\n    let x = 1 // one\n    ;\n}\n",

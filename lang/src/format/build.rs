@@ -265,7 +265,7 @@ impl<'s> Builder<'s> {
                 .map_or(next_tok, |n| n.span.start as usize)
                 .min(next_tok);
             let ends_line = !c.block
-                || next_tok == self.src.len()
+                || next_start == self.src.len()
                 || self.newlines_between(c.span.end as usize, next_start) > 0;
             let text = self.text_of(c.span);
             let next = self.token_text(self.next);
@@ -296,7 +296,7 @@ impl<'s> Builder<'s> {
                     out.push(Doc::Space);
                 }
                 out.push(Doc::Verbatim(text));
-                if !matches!(next, Some("," | ";" | ")" | "]" | "}")) {
+                if !matches!(next, Some("," | ";" | ":" | ")" | "]" | "}")) {
                     out.push(Doc::Space);
                 }
             }

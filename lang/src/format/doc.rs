@@ -152,6 +152,8 @@ struct Printer<'s> {
     modes: Vec<Option<Mode>>,
     /// Lines written so far.
     line: usize,
+    /// The current line holds a comment.
+    line_has_comment: bool,
     /// Trailing `//` comments, placed by [`align`] once all lines are known.
     marks: Vec<Mark<'s>>,
 }
@@ -227,6 +229,7 @@ impl<'s> Printer<'s> {
         if let Some(first) = lines.next() {
             self.text(first.trim_end());
         }
+        self.line_has_comment = true;
         for line in lines {
             self.out.push('\n');
             self.line += 1;
@@ -254,14 +257,15 @@ impl<'s> Printer<'s> {
         for s in std::mem::take(&mut self.suffixes) {
             let line_start = self.out.rfind('\n').map_or(0, |i| i + 1);
             let code = self.out[line_start..].chars().count();
-            let mergeable = self.marks.last().is_some_and(|m| m.at == self.out.len());
+            // Only comments after plain code are aligned.
+            let plain = code > 0 && !self.line_has_comment;
             if after_line_comment {
                 // Nothing can follow a `//` comment on its line.
                 self.out.push('\n');
                 self.line += 1;
                 self.out.extend(std::iter::repeat_n(' ', indent));
                 self.verbatim(s);
-            } else if s.starts_with("/*") || mergeable || code == 0 {
+            } else if s.starts_with("/*") || !plain {
                 // Block comments keep to their code: one space before them
                 // (none after `(` or `[`), never aligned.
                 if !(s.starts_with("/*") && self.out.ends_with(['(', '['])) {
@@ -281,7 +285,9 @@ impl<'s> Printer<'s> {
     }
 
     fn newline(&mut self, indent: usize) {
-        if self.at_line_start {
+        // (A comment waiting for the end of a line that is still empty
+        // gets that line to itself.)
+        if self.at_line_start && self.suffixes.is_empty() {
             self.pending_indent = indent;
             self.col = indent;
             return;
@@ -289,6 +295,7 @@ impl<'s> Printer<'s> {
         self.flush_suffixes(indent);
         self.out.push('\n');
         self.line += 1;
+        self.line_has_comment = false;
         self.at_line_start = true;
         self.pending_indent = indent;
         self.col = indent;
@@ -568,6 +575,7 @@ pub fn print(doc: &Doc<'_>, max_width: usize, groups: u32) -> String {
         suffixes: Vec::new(),
         modes: vec![None; groups as usize],
         line: 0,
+        line_has_comment: false,
         marks: Vec::new(),
     };
     p.print(doc);

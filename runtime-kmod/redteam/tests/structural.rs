@@ -31,6 +31,9 @@
 //! - `KPL_ESCAPE_DIR=dir` (default: a temporary directory) keeps escaping
 //!   objects as `escape-sS-I.kpo`;
 //! - `KPL_MAX_ESCAPES=k`: stop after k escapes (default: never);
+//! - `KPL_FIRST=I`: start at mutant I (`KPL_STRUCT_MUTANTS` counts from
+//!   there): a run cut short after a progress line "every mutant from F to
+//!   T done" is completed by one with `KPL_FIRST=T`;
 //! - `KPL_REPLAY=I`: build, verify and run mutant I of seed S alone, and
 //!   say what became of it;
 //! - `KPL_PROGRESS=P`: a progress line with the running totals every P
@@ -1051,6 +1054,8 @@ struct Campaign<'a> {
     cpu0: f64,
     totals: Totals,
     next: AtomicU64,
+    /// Per thread: the first mutant of the chunk it works on.
+    current: Vec<AtomicU64>,
     stop: AtomicBool,
     escapes: Mutex<Vec<String>>,
     kinds: Mutex<BTreeMap<&'static str, u64>>,
@@ -1063,31 +1068,55 @@ impl Campaign<'_> {
     /// A worker: takes chunks of mutant indices until none is left.
     fn work(&self, thread: usize) {
         let mut engine = common::oracle::Engine::new();
+        self.work_with(thread, &mut engine);
+        eprintln!(
+            "structural: thread {thread}'s engine: {} image loads, {} of {} image bytes invalidated, {} regions mapped",
+            engine.image_loads, engine.invalidated, engine.image_bytes, engine.maps
+        );
+    }
+
+    fn work_with(&self, thread: usize, engine: &mut common::oracle::Engine) {
         let end = self.from + self.n;
         loop {
             // Chunks aligned on multiples of CHUNK (the first may be cut).
-            let k = self.next.fetch_add(1, Ordering::Relaxed);
+            // `current[thread]` moves to the new chunk only once the last
+            // one is done (see `frontier`); a stop leaves it where it is.
+            let k = self.next.fetch_add(1, Ordering::SeqCst);
             let start = (self.from / CHUNK + k) * CHUNK;
-            if start >= end || self.stop.load(Ordering::Relaxed) {
-                eprintln!(
-                    "structural: thread {thread}'s engine: {} image loads, {} of {} image bytes invalidated, {} regions mapped",
-                    engine.image_loads, engine.invalidated, engine.image_bytes, engine.maps
-                );
+            self.current[thread].store(start.max(self.from).min(end), Ordering::SeqCst);
+            if start >= end {
                 return;
             }
             for i in start.max(self.from)..(start + CHUNK).min(end) {
-                self.one(&mut engine, thread, i);
+                if self.stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                self.one(engine, thread, i);
                 let tried = self.totals.tried.fetch_add(1, Ordering::Relaxed) + 1;
                 if tried.is_multiple_of(self.every) {
                     let secs = self.t0.elapsed().as_secs_f64();
                     eprintln!(
-                        "structural: seed {}: progress: {}",
+                        "structural: seed {}: progress: {}; every mutant from {} to {} done",
                         self.seed,
-                        self.totals.line(self.n, secs, cpu_secs() - self.cpu0)
+                        self.totals.line(self.n, secs, cpu_secs() - self.cpu0),
+                        self.from,
+                        self.frontier()
                     );
                 }
             }
         }
+    }
+
+    /// Every mutant from `from` up to this index (excluded) is done: a
+    /// thread's `current` is the chunk it works on or, between two chunks,
+    /// the one it finished (never past a chunk it has not finished), and
+    /// the chunks no thread has taken yet lie above every `current`.
+    fn frontier(&self) -> u64 {
+        self.current
+            .iter()
+            .map(|c| c.load(Ordering::SeqCst))
+            .min()
+            .unwrap_or(self.from)
     }
 
     /// Mutant `i`: build, write, parse, verify and, if accepted, run it
@@ -1168,11 +1197,18 @@ impl Campaign<'_> {
         if !self.replay {
             return;
         }
-        eprintln!("replay: {}", self.describe(m, what));
+        eprintln!(
+            "replay: mutant {} of seed {} ({}): {what}\n{}",
+            self.from,
+            self.seed,
+            self.progs[m.prog].name,
+            Self::mutations(m)
+        );
     }
 
-    fn describe(&self, m: &Mutant, head: &str) -> String {
-        let mut out = format!("{} ({}): {head}\n", self.progs[m.prog].name, self.seed);
+    /// The mutations, each with the disassembly around it.
+    fn mutations(m: &Mutant) -> String {
+        let mut out = String::new();
         for (what, id) in &m.muts {
             out.push_str(&format!("  mutation: {what}\n"));
             if let Some(&a) = m.addr.get(id) {
@@ -1195,12 +1231,7 @@ impl Campaign<'_> {
             self.progs[m.prog].name,
             file.display()
         );
-        for (what, id) in &m.muts {
-            report.push_str(&format!("  mutation: {what}\n"));
-            if let Some(&a) = m.addr.get(id) {
-                report.push_str(&disassemble(&m.parts, a));
-            }
-        }
+        report.push_str(&Self::mutations(m));
         for x in v.iter().take(4) {
             report.push_str(&format!("  violation: {x}\n"));
         }
@@ -1227,7 +1258,7 @@ fn campaign(fail: bool) {
         Some(_) => 1,
         None => common::env_num("KPL_STRUCT_MUTANTS", 600),
     };
-    let from = replay.unwrap_or(0);
+    let from = replay.unwrap_or_else(|| common::env_num("KPL_FIRST", 0));
     let seed = common::env_num("KPL_SEED", 1);
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get() as u64);
     let threads = common::env_num("KPL_THREADS", cores).clamp(1, 256) as usize;
@@ -1275,6 +1306,7 @@ fn campaign(fail: bool) {
         cpu0: cpu_secs(),
         totals: Totals::default(),
         next: AtomicU64::new(0),
+        current: (0..threads).map(|_| AtomicU64::new(from)).collect(),
         stop: AtomicBool::new(false),
         escapes: Mutex::new(Vec::new()),
         kinds: Mutex::new(BTreeMap::new()),
@@ -1287,10 +1319,12 @@ fn campaign(fail: bool) {
     });
     let secs = c.t0.elapsed().as_secs_f64();
     let cpu = cpu_secs() - c.cpu0;
+    let frontier = c.frontier();
     let escapes = c.escapes.into_inner().expect("escapes");
     eprintln!(
-        "structural: seed {seed}: done: {}",
-        c.totals.line(n, secs, cpu)
+        "structural: seed {seed}: done: {}; every mutant from {from} to {} done",
+        c.totals.line(n, secs, cpu),
+        frontier
     );
     eprintln!("structural: thread time by stage: {}", c.totals.stages());
     eprintln!(

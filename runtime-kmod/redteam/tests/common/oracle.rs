@@ -755,7 +755,6 @@ fn allowed(
     false
 }
 
-/// Runs one invocation of `run.export` of `obj` (which need not be verified).
 /// An object laid out for the oracle: its image (linked with the import
 /// stubs' addresses) and its statics, each as many bytes as mapped.
 pub struct Loaded<'a, 'o> {
@@ -807,8 +806,9 @@ type Region = (u64, u64, Prot);
 /// slices) are remapped only when their size changes, so that every region
 /// is mapped with exactly the size a fresh engine would give it. Before each
 /// run every writable byte a run may have changed is rewritten (statics,
-/// context block and slices in full, the stack from the lowest address
-/// written to its top), the CPU state is restored from a context saved when
+/// context block and slices in full; on the stack, the bytes the last run
+/// wrote, which the write hook records), the CPU state is restored from a
+/// context saved when
 /// the engine was new, and whenever image bytes change, every translated
 /// block made from any of them is invalidated (unicorn 2.1.5's `mem_write`
 /// does not invalidate translated blocks), so a run sees what it would see
