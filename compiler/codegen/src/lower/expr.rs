@@ -127,6 +127,7 @@ impl Lower<'_, '_> {
                     } else {
                         None
                     },
+                    narrow: !signed && int.is_some_and(|t| t.bits() <= 32),
                     div0,
                     overflow,
                 });
