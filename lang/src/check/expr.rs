@@ -652,8 +652,12 @@ impl<'a> Checker<'a> {
                 }
             }
         };
-        self.program.resolutions.insert(callee.id, res);
+        // Keyed by the name itself, like every other resolution: in `(f)(x)`
+        // the callee is a parenthesised name, and lowering and the editor
+        // look the name up.
+        self.program.resolutions.insert(callee.unparen().id, res);
         self.record(callee, Ty::Error);
+        self.record(callee.unparen(), Ty::Error);
         if body.const_context {
             for a in args {
                 self.expr(body, a, None);

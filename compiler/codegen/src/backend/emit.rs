@@ -45,8 +45,6 @@ fn len_table(write: bool, scale: u8) -> i32 {
     };
     base + 0x40 * idx
 }
-/// Bytes at the bottom of every frame for staging call arguments.
-const STAGING: u32 = 48;
 
 /// What a RIP-relative displacement points at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,13 +264,28 @@ impl Emitter {
     fn function(&mut self, index: usize, f: &Func, alloc: Allocation) {
         self.alloc = alloc;
         self.pushes = self.alloc.callee_saved_used.clone();
-        self.spill_base = STAGING;
-        let agg_base = STAGING + 8 * self.alloc.spill_slots;
-        self.agg_base = agg_base.div_ceil(16) * 16;
-        let body = self.agg_base + f.aggregate_bytes;
-        // At entry rsp ≡ 8 (mod 16); keep it 16-aligned at every call.
+        // The frame holds spill slots and aggregate locals only: arguments
+        // move register to register (`parallel_move`), so a function without
+        // spills or aggregates has no frame, and nothing to zero.
+        let agg_off = (8 * self.alloc.spill_slots).div_ceil(16) * 16;
+        let body = (agg_off + f.aggregate_bytes).div_ceil(8) * 8;
         let pushed = 8 + 8 * self.pushes.len() as u32;
-        self.frame = (body + pushed).div_ceil(16) * 16 - pushed;
+        let calls = f
+            .blocks
+            .iter()
+            .any(|b| b.insts.iter().any(|(i, _)| i.is_call()));
+        // At entry rsp ≡ 8 (mod 16); keep it 16-aligned at every call. A
+        // function that calls nothing needs no alignment.
+        self.frame = if calls {
+            (body + pushed).div_ceil(16) * 16 - pushed
+        } else {
+            body
+        };
+        // Alignment padding goes at the bottom, where nothing reads it: the
+        // bytes that are read lie right under the pushes.
+        let pad = self.frame - body;
+        self.spill_base = pad;
+        self.agg_base = pad + agg_off;
         let start = self.here();
         self.code.labels.push((start, f.name.clone()));
         let label = self.func_labels[index];
@@ -285,31 +298,29 @@ impl Emitter {
         let frame = self.frame as i32;
         if frame > 0 {
             dynasm!(self.ops ; .arch x64 ; sub rsp, frame);
-            // Zero the frame, top down: the verifier lets a function read
-            // only stack bytes it wrote (what lay there before may be host
-            // data), and follows one descending run of stores from the
-            // pushes. `rax` carries no argument.
+        }
+        if body > 0 {
+            // Zero the spill slots and aggregates, top down: the verifier
+            // lets a function read only stack bytes it wrote (what lay
+            // there before may be host data), and follows one descending
+            // run of stores from the pushes. `rax` carries no argument.
             dynasm!(self.ops ; .arch x64 ; xor eax, eax);
-            for k in (0..frame as usize / 8).rev() {
-                self.ops.extend(x86::store(RAX, stage(k), 8));
+            for k in (pad as usize / 8..frame as usize / 8).rev() {
+                self.ops.extend(x86::store(RAX, frame_slot(k), 8));
             }
         }
-        // Parameters arrive in argument registers: stage them, then move
-        // each to its allocated home (avoids parallel-move conflicts).
-        for (k, _) in f.params.iter().enumerate() {
-            let b = x86::store(ARG_REGS[k], stage(k), 8);
-            self.ops.extend(b);
-        }
+        // Parameters arrive in argument registers: spilled ones are stored
+        // first (every argument register still holds its value), then the
+        // rest move to their registers as one parallel move.
+        let mut moves = Vec::new();
         for (k, &p) in f.params.iter().enumerate() {
             match self.alloc.loc[p as usize] {
-                Loc::Reg(r) => self.ops.extend(x86::load(r, stage(k), 8, false)),
-                Loc::Spill(_) => {
-                    self.ops.extend(x86::load(RAX, stage(k), 8, false));
-                    self.put(p, RAX);
-                }
+                Loc::Reg(r) => moves.push((r, Src::Reg(ARG_REGS[k]))),
+                Loc::Spill(_) => self.put(p, ARG_REGS[k]),
                 Loc::Unused => {}
             }
         }
+        self.parallel_move(moves);
         let block_labels: Vec<DynamicLabel> = f
             .blocks
             .iter()
@@ -391,6 +402,54 @@ impl Emitter {
             frame_bytes: self.frame + pushed,
             callees,
         });
+    }
+
+    /// Where `v` is, as the source of a move (`None`: never used).
+    fn src(&self, v: V) -> Option<Src> {
+        match self.alloc.loc[v as usize] {
+            Loc::Reg(r) => Some(Src::Reg(r)),
+            Loc::Spill(s) => Some(Src::Slot(s)),
+            Loc::Unused => None,
+        }
+    }
+
+    /// Sets every destination register to its source at once: a move runs
+    /// when no pending move still reads its destination; a cycle is broken
+    /// through `rax` (never a destination: not an argument register, never
+    /// allocated). Destinations are distinct.
+    fn parallel_move(&mut self, moves: Vec<(u8, Src)>) {
+        let mut pending: Vec<(u8, Src)> = moves
+            .into_iter()
+            .filter(|&(d, s)| s != Src::Reg(d))
+            .collect();
+        while !pending.is_empty() {
+            let ready = pending
+                .iter()
+                .position(|&(d, _)| !pending.iter().any(|&(_, s)| s == Src::Reg(d)));
+            match ready {
+                Some(i) => {
+                    let (d, s) = pending.remove(i);
+                    match s {
+                        Src::Reg(r) => self.mov(d, r),
+                        Src::Slot(k) => {
+                            let m = self.spill_mem(k);
+                            self.ops.extend(x86::load(d, m, 8, false));
+                        }
+                        Src::Imm(v) => self.load_imm(d, v),
+                    }
+                }
+                None => {
+                    // Every destination is still read: all are in cycles.
+                    let d = pending[0].0;
+                    self.mov(RAX, d);
+                    for m in &mut pending {
+                        if m.1 == Src::Reg(d) {
+                            m.1 = Src::Reg(RAX);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     fn epilogue(&mut self) {
@@ -587,6 +646,7 @@ impl Emitter {
                 min,
                 div0,
                 overflow,
+                ..
             } => {
                 let rb = self.get(b, RCX);
                 self.mov(RCX, rb);
@@ -624,27 +684,21 @@ impl Emitter {
                 self.put(dst, t);
             }
             Inst::Store { addr, src, ty } => {
-                // The address may use rax/rcx/rdx; keep the value elsewhere.
+                let mem = self.address(addr, true);
                 let value = match self.alloc.loc[src as usize] {
                     Loc::Reg(r) => r,
-                    _ => {
-                        // r11 is allocatable; use the staging area instead.
-                        let r = self.get(src, RAX);
-                        self.ops.extend(x86::store(r, stage(5), 8));
-                        u8::MAX
+                    Loc::Spill(s) => {
+                        // The checks are done: rax, rcx or rdx (whichever
+                        // the address does not use) takes the value.
+                        let free = [RAX, RCX, RDX]
+                            .into_iter()
+                            .find(|r| !mem_uses(mem, *r))
+                            .unwrap_or(RAX);
+                        self.ops
+                            .extend(x86::load(free, self.spill_mem(s), 8, false));
+                        free
                     }
-                };
-                let mem = self.address(addr, true);
-                let value = if value == u8::MAX {
-                    // rax/rcx/rdx may be taken by the address; rdi is restored after.
-                    let free = [RAX, RCX, RDX]
-                        .into_iter()
-                        .find(|r| !mem_uses(mem, *r))
-                        .unwrap_or(RAX);
-                    self.ops.extend(x86::load(free, stage(5), 8, false));
-                    free
-                } else {
-                    value
+                    Loc::Unused => RAX,
                 };
                 self.ops.extend(x86::store(value, mem, ty.size));
             }
@@ -660,13 +714,12 @@ impl Emitter {
                 func,
                 ref args,
             } => {
-                for (k, &a) in args.iter().enumerate() {
-                    let r = self.get(a, RAX);
-                    self.ops.extend(x86::store(r, stage(k), 8));
-                }
-                for (k, &reg) in ARG_REGS.iter().enumerate().take(args.len()) {
-                    self.ops.extend(x86::load(reg, stage(k), 8, false));
-                }
+                let moves = args
+                    .iter()
+                    .zip(ARG_REGS)
+                    .filter_map(|(&a, reg)| self.src(a).map(|s| (reg, s)))
+                    .collect();
+                self.parallel_move(moves);
                 let l = self.func_labels[func as usize];
                 dynasm!(self.ops ; .arch x64 ; call =>l);
                 if let Some(d) = dst {
@@ -680,28 +733,23 @@ impl Emitter {
             } => {
                 // rdi = context; KPL arguments follow, a string taking two.
                 let mut k = 1;
-                let mut staged = Vec::new();
+                let mut moves = Vec::new();
                 for a in args {
                     match *a {
                         ImportArg::Value(v) => {
-                            let r = self.get(v, RAX);
-                            self.ops.extend(x86::store(r, stage(k), 8));
-                            staged.push((k, None));
+                            if let Some(s) = self.src(v) {
+                                moves.push((ARG_REGS[k], s));
+                            }
                             k += 1;
                         }
                         ImportArg::Str { offset, len } => {
-                            staged.push((k, Some(i64::from(offset))));
-                            staged.push((k + 1, Some(i64::from(len))));
+                            moves.push((ARG_REGS[k], Src::Imm(i64::from(offset))));
+                            moves.push((ARG_REGS[k + 1], Src::Imm(i64::from(len))));
                             k += 2;
                         }
                     }
                 }
-                for (k, imm) in staged {
-                    match imm {
-                        None => self.ops.extend(x86::load(ARG_REGS[k], stage(k), 8, false)),
-                        Some(v) => self.load_imm(ARG_REGS[k], v),
-                    }
-                }
+                self.parallel_move(moves);
                 dynasm!(self.ops ; .arch x64 ; mov rdi, r15);
                 let bytes = x86::call_mem(Mem::Rip { disp: 0 });
                 let at = self.here() + x86::rip_disp_offset(bytes.len()) as u32;
@@ -835,12 +883,21 @@ impl Emitter {
     }
 }
 
-fn stage(k: usize) -> Mem {
+/// The `k`-th 8-byte slot of the frame, from `rsp` up.
+fn frame_slot(k: usize) -> Mem {
     Mem::Base {
         base: RSP,
         index: None,
         disp: 8 * k as i32,
     }
+}
+
+/// Where one value of a parallel move comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Src {
+    Reg(u8),
+    Slot(u32),
+    Imm(i64),
 }
 
 fn mem_uses(mem: Mem, r: u8) -> bool {

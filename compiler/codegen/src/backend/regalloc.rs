@@ -24,6 +24,8 @@ pub enum Loc {
 
 /// Caller-saved registers handed out first (cheap: no save/restore).
 pub const CALLER_SAVED: [u8; 6] = [6, 7, 8, 9, 10, 11];
+/// The argument registers of the calling convention, in order.
+const ARG_REGS: [u8; 6] = [7, 6, 2, 1, 8, 9];
 /// Callee-saved registers for values live across calls.
 pub const CALLEE_SAVED: [u8; 3] = [3, 12, 5];
 
@@ -216,9 +218,17 @@ pub fn allocate(f: &Func) -> Allocation {
                 .copied()
                 .collect()
         };
-        let free = candidates
+        // A parameter prefers the register it arrives in: the prologue
+        // then has nothing to move.
+        let hint = f
+            .params
             .iter()
-            .copied()
+            .position(|&p| p == v)
+            .and_then(|k| ARG_REGS.get(k).copied())
+            .filter(|r| candidates.contains(r));
+        let free = hint
+            .into_iter()
+            .chain(candidates.iter().copied())
             .find(|r| !active.iter().any(|&(_, _, ar)| ar == *r));
         let reg = match free {
             Some(r) => Some(r),

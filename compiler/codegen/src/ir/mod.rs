@@ -245,7 +245,9 @@ pub enum Inst {
         imm: i32,
     },
     /// Checked division or remainder on canonical 64-bit values. `min` is
-    /// the signed type's minimum, for the `MIN / -1` overflow trap.
+    /// the signed type's minimum, for the `MIN / -1` overflow trap;
+    /// `narrow`: unsigned operands of at most 32 bits (below 2^32), which a
+    /// constant divisor's reciprocal can divide.
     Div {
         dst: V,
         a: V,
@@ -253,6 +255,7 @@ pub enum Inst {
         signed: bool,
         rem: bool,
         min: Option<i64>,
+        narrow: bool,
         div0: SiteId,
         overflow: SiteId,
     },

@@ -20,11 +20,31 @@ impl Lower<'_, '_> {
             }
             _ => {
                 // Evaluated for its traps (e.g. a checked index), value dropped.
-                if !matches!(self.ty(e), Ty::Array(..) | Ty::Struct(..)) {
+                if matches!(self.ty(e), Ty::Array(..) | Ty::Struct(..)) {
+                    self.aggregate_for_effect(e);
+                } else {
                     self.expr(e);
                 }
             }
         }
+    }
+
+    /// Evaluates an aggregate-typed expression only for its effects: its
+    /// calls, and the bounds checks of its indexes. An expression that has
+    /// neither (a variable, a field of one, a literal of constants) emits
+    /// nothing.
+    fn aggregate_for_effect(&mut self, e: &ast::Expr) {
+        if !may_call_or_trap(e) {
+            return;
+        }
+        let saved = self.pos;
+        self.pos = e.span.start;
+        if let Some(p) = self.place(e)
+            && let Some((v, stride, check)) = p.index
+        {
+            self.run_check(v, check, p.base, stride);
+        }
+        self.pos = saved;
     }
 
     fn norm(&mut self, v: V, ty: &Ty) -> V {
@@ -107,6 +127,7 @@ impl Lower<'_, '_> {
                     } else {
                         None
                     },
+                    narrow: !signed && int.is_some_and(|t| t.bits() <= 32),
                     div0,
                     overflow,
                 });
@@ -210,7 +231,12 @@ impl Lower<'_, '_> {
                 if f.name == "len" && matches!(self.ty(base), Ty::Array(..) | Ty::Slice { .. }) =>
             {
                 match self.ty(base) {
-                    Ty::Array(_, n) => self.konst(n as i64),
+                    Ty::Array(_, n) => {
+                        // `e.len` evaluates `e` (its calls and bounds checks),
+                        // then ignores the value.
+                        self.aggregate_for_effect(base);
+                        self.konst(n as i64)
+                    }
                     t => {
                         let (writable, size) = match t {
                             Ty::Slice { mutable, elem } => (mutable, Scalar::of_int(elem).size),
@@ -339,6 +365,25 @@ impl Lower<'_, '_> {
             }
             _ => None,
         }
+    }
+}
+
+/// Whether evaluating `e` may call a function or trap (a division, an
+/// index); otherwise evaluating it for its effects does nothing.
+fn may_call_or_trap(e: &ast::Expr) -> bool {
+    match &e.kind {
+        ExprKind::Call(..) | ExprKind::Index(..) | ExprKind::Error => true,
+        ExprKind::Binary { op, lhs, rhs, .. } => {
+            matches!(op, BinOp::Div | BinOp::Rem) || may_call_or_trap(lhs) || may_call_or_trap(rhs)
+        }
+        ExprKind::Paren(x)
+        | ExprKind::Unary(_, x)
+        | ExprKind::Cast(x, _)
+        | ExprKind::Field(x, _) => may_call_or_trap(x),
+        ExprKind::ArrayRepeat(x, _) => may_call_or_trap(x),
+        ExprKind::StructLit(_, fields) => fields.iter().any(|f| may_call_or_trap(&f.value)),
+        ExprKind::ArrayLit(elems) => elems.iter().any(may_call_or_trap),
+        ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Str(_) | ExprKind::Name(_) => false,
     }
 }
 

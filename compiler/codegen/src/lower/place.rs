@@ -14,9 +14,19 @@ use super::{Lower, Place, Proof, Storage, scalar_of};
 impl Lower<'_, '_> {
     /// The memory location of a place expression (aggregates, elements,
     /// fields, statics, slices). `None` for scalars held in registers.
+    ///
+    /// An aggregate value that is not a place (an array, repeat or struct
+    /// literal, at any depth under parentheses, fields and indexes) is
+    /// evaluated into a fresh temporary, which is then its place: every
+    /// postfix on every kind of primary goes through here.
     pub(super) fn place(&mut self, e: &ast::Expr) -> Option<Place> {
         match &e.kind {
             ExprKind::Paren(x) => self.place(x),
+            ExprKind::StructLit(..) | ExprKind::ArrayLit(..) | ExprKind::ArrayRepeat(..) => {
+                let tmp = self.temp_aggregate(&self.ty(e));
+                self.store_aggregate(tmp, e);
+                Some(tmp)
+            }
             ExprKind::Name(_) => match self.prog.resolutions.get(&e.id).copied()? {
                 Res::Local(l) => match self.local_storage(l) {
                     Storage::Aggregate(off, size) => Some(Place {

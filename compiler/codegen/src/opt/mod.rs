@@ -7,10 +7,20 @@
 //! optimize(f):
 //!   hoist::expand_slice_accesses   slice accesses → SliceBase/SliceLen + plain access
 //!   simplify::simplify             fold, narrow, propagate copies, dead code (to a fixed point)
+//!   divide::by_constants           narrow unsigned x / c, x % c → multiply by a reciprocal
 //!   hoist::hoist_loop_invariant_reads   invariant context reads → loop preheaders
 //!   hoist::merge_reads             dominated duplicate reads → the first one
 //!   simplify::simplify             again, only if either of the two changed something
+//!   loops::strength_reduce         i * k in a loop → a register stepped with i
+//!   loops::rotate                  loop tests copied to the back edges
 //! ```
+//!
+//! Each of the last three is followed by `simplify` when it changed
+//! something. Division comes after the first simplification, which makes
+//! divisors constants; strength reduction after hoisting, so invariant reads
+//! are out of the loop; rotation last, because the copies of a loop's test
+//! give its registers a second write, which the passes that propagate only
+//! through single writes would then leave alone.
 //!
 //! Expansion comes first so that folding sees the reads as ordinary
 //! instructions; hoisting needs the folded IR (constant handles, dead copies
@@ -19,8 +29,10 @@
 //! is sequenced by the pipeline (`crate::pipeline`): it runs after every
 //! function has been optimised, and a caller it changes is optimised again.
 
+pub mod divide;
 pub mod hoist;
 pub mod inline;
+pub mod loops;
 pub mod simplify;
 
 use crate::ir::Func;
@@ -29,8 +41,17 @@ use crate::ir::Func;
 pub fn optimize(f: &mut Func) {
     hoist::expand_slice_accesses(f);
     simplify::simplify(f);
+    if divide::by_constants(f) {
+        simplify::simplify(f);
+    }
     let hoisted = hoist::hoist_loop_invariant_reads(f);
     if hoist::merge_reads(f) || hoisted {
+        simplify::simplify(f);
+    }
+    if loops::strength_reduce(f) {
+        simplify::simplify(f);
+    }
+    if loops::rotate(f) {
         simplify::simplify(f);
     }
 }

@@ -8,7 +8,7 @@ use super::kpl::Out;
 use super::tree::{
     CompOp, Expr, INTS, Init,
     IntTy::{self, *},
-    PathElem, Place, Program, Stmt, Ty, Usage, VarKind,
+    PathElem, Place, Prim, Program, Stmt, Ty, Usage, VarKind,
 };
 
 /// Helpers shared by all cases, behind an include guard. All arithmetic is
@@ -455,7 +455,12 @@ impl C<'_> {
 
     fn place(&self, p: &Place) -> String {
         let mut s = self.name(p.root);
-        for e in &p.path {
+        self.path(&mut s, &p.path);
+        s
+    }
+
+    fn path(&self, s: &mut String, path: &[PathElem]) {
+        for e in path {
             match e {
                 PathElem::Index(i, n) => {
                     let _ = write!(s, "[kd_ix((uint64_t)({}), {n})]", self.expr(i));
@@ -465,7 +470,53 @@ impl C<'_> {
                 }
             }
         }
-        s
+    }
+
+    /// A postfix chain on a primary. A literal becomes a GNU statement
+    /// expression that builds it in a temporary (elements in order, as
+    /// `init_into` does for a `let`); `.len` evaluates the chain (its
+    /// bounds checks) and then gives the constant length.
+    fn post(&self, prim: &Prim, path: &[PathElem], len: bool) -> String {
+        let mut p = prim;
+        while let Prim::Paren(x) = p {
+            p = x;
+        }
+        let (setup, mut s, ty) = match p {
+            Prim::Lit(ty, init) => {
+                let t = self.fresh();
+                let mut o = Out {
+                    s: String::new(),
+                    indent: 0,
+                };
+                o.line(&format!("{};", self.decl(ty, &t)));
+                o.line(&format!("memset(&{t}, 0, sizeof {t});"));
+                self.init_into(&mut o, &t, ty, init);
+                (Some(o.s.replace('\n', " ")), t, ty.clone())
+            }
+            Prim::Place(pl) => (None, format!("({})", self.place(pl)), self.p.place_ty(pl)),
+            Prim::Paren(_) => unreachable!(),
+        };
+        self.path(&mut s, path);
+        let mut ty = ty;
+        for e in path {
+            ty = match (e, ty) {
+                (PathElem::Index(..), Ty::Array(el, _)) => *el,
+                (PathElem::Field(k), Ty::Struct(st)) => self.p.structs[st][*k].clone(),
+                _ => unreachable!("ill-typed path"),
+            };
+        }
+        let value = if len {
+            let Ty::Array(_, n) = ty else {
+                unreachable!(".len of a non-array")
+            };
+            format!("((void)({s}), (uint32_t){n}u)")
+        } else {
+            s
+        };
+        match setup {
+            Some(setup) => format!("__extension__ ({{ {setup}{value}; }})"),
+            None => format!("({value})"),
+        }
     }
 
     fn call(&self, f: usize, args: &[Expr]) -> String {
@@ -524,7 +575,8 @@ impl C<'_> {
             Expr::Cast(to, x) => {
                 format!("kd_w_{}((uint64_t)({}))", to.name(), self.expr(x))
             }
-            Expr::Call(f, args) => self.call(*f, args),
+            Expr::Call(f, args) | Expr::ParenCall(_, f, args) => self.call(*f, args),
+            Expr::Post(prim, path, len) => self.post(prim, path, *len),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! generator ever get a guard wrong).
 
 use super::tree::{
-    ArOp, BoolOp, CmpOp, CompOp, Expr, Init, IntTy, PathElem, Place, Program, Stmt, Ty,
+    ArOp, BoolOp, CmpOp, CompOp, Expr, Init, IntTy, PathElem, Place, Prim, Program, Stmt, Ty,
 };
 
 #[derive(Clone, Debug)]
@@ -245,10 +245,14 @@ impl<'a> Machine<'a> {
                     Val::A(_) => unreachable!("aggregate in scalar position"),
                 }
             }
-            Expr::Len(p) => match self.p.place_ty(p) {
-                Ty::Array(_, n) => i128::from(n),
-                _ => unreachable!(),
-            },
+            Expr::Len(p) => {
+                // `e.len` evaluates `e` (its indexes and their checks) first.
+                self.path(p)?;
+                match self.p.place_ty(p) {
+                    Ty::Array(_, n) => i128::from(n),
+                    _ => unreachable!(),
+                }
+            }
             Expr::Neg(t, x) => t.wrap(-self.expr(x)?),
             Expr::BitNot(t, x) => t.wrap(!self.expr(x)?),
             Expr::Not(x) => 1 - self.expr(x)?,
@@ -284,11 +288,49 @@ impl<'a> Machine<'a> {
                 if (a != 0) == *and { self.expr(r)? } else { a }
             }
             Expr::Cast(to, x) => to.wrap(self.expr(x)?),
-            Expr::Call(f, args) => {
+            Expr::Call(f, args) | Expr::ParenCall(_, f, args) => {
                 let a = args.iter().map(|x| self.expr(x)).collect::<Res<Vec<_>>>()?;
                 self.call(*f, a)?
             }
+            Expr::Post(prim, path, len) => {
+                // The primary, then each index (then its bounds check) in
+                // order, then the selection.
+                let mut v = self.prim(prim)?;
+                for e in path {
+                    let k = match e {
+                        PathElem::Index(i, n) => {
+                            let k = self.expr(i)?;
+                            if k < 0 || k >= i128::from(*n) {
+                                return Err(3);
+                            }
+                            k as usize
+                        }
+                        PathElem::Field(k) => *k,
+                    };
+                    v = match v {
+                        Val::A(mut xs) => xs.swap_remove(k),
+                        Val::S(_) => unreachable!("postfix on a scalar"),
+                    };
+                }
+                match (v, len) {
+                    (Val::A(xs), true) => xs.len() as i128,
+                    (Val::S(x), false) => x,
+                    _ => unreachable!("ill-typed postfix chain"),
+                }
+            }
         })
+    }
+
+    /// The value of a primary: a literal is built, a place is read.
+    fn prim(&mut self, p: &Prim) -> Res<Val> {
+        match p {
+            Prim::Lit(_, i) => self.init(i),
+            Prim::Place(pl) => {
+                let path = self.path(pl)?;
+                Ok(self.get(pl.root, &path).clone())
+            }
+            Prim::Paren(x) => self.prim(x),
+        }
     }
 }
 
@@ -349,6 +391,14 @@ fn bool_op(op: BoolOp, a: i128, b: i128) -> i128 {
 mod tests {
     use super::*;
     use crate::difftest::tree::IntTy::*;
+    use crate::difftest::tree::{VarInfo, VarKind};
+
+    fn var_place(v: usize) -> Place {
+        Place {
+            root: v,
+            path: Vec::new(),
+        }
+    }
 
     #[test]
     fn wrap_and_shift_follow_the_book() {
@@ -370,5 +420,114 @@ mod tests {
         assert_eq!(arith(ArOp::Div, U32, 7, 0), Err(1));
         assert_eq!(arith(ArOp::Mul, U16, 300, 300), Ok(24464));
         assert_eq!(I8.wrap(200), -56);
+    }
+
+    /// A program with no functions, one `u32` local `x` (var 0) and
+    /// one `[[u32; 2]; 2]` local `m` (var 1), for evaluating expressions.
+    fn scratch() -> Program {
+        let var = |name: &str, ty: Ty| VarInfo {
+            name: name.to_string(),
+            ty,
+            kind: VarKind::Local,
+            protected: false,
+            range: None,
+        };
+        let row = Ty::Array(Box::new(Ty::Int(U32)), 2);
+        Program {
+            prefix: String::new(),
+            vars: vec![
+                var("x", Ty::Int(U32)),
+                var("m", Ty::Array(Box::new(row), 2)),
+            ],
+            consts: Vec::new(),
+            globals: Vec::new(),
+            structs: vec![vec![Ty::Int(U32), Ty::Int(U32)]],
+            funcs: Vec::new(),
+        }
+    }
+
+    fn lit_array(xs: &[i128]) -> (Ty, Init) {
+        let ty = Ty::Array(Box::new(Ty::Int(U32)), xs.len() as u32);
+        let init = Init::List(
+            xs.iter()
+                .map(|&v| Init::Scalar(Expr::Lit(U32, v)))
+                .collect(),
+        );
+        (ty, init)
+    }
+
+    fn index(i: i128, n: u32) -> PathElem {
+        PathElem::Index(Box::new(Expr::Lit(I32, i)), n)
+    }
+
+    #[test]
+    fn interpreter_reads_and_bounds_checks_postfixes_on_literals() {
+        let p = scratch();
+        let mut m = Machine::new(&p);
+        // `[10, 20, 30][2]` and `[10, 20, 30][5]`
+        let (ty, init) = lit_array(&[10, 20, 30]);
+        let read = |i| {
+            Expr::Post(
+                Box::new(Prim::Lit(ty.clone(), init.clone())),
+                vec![index(i, 3)],
+                false,
+            )
+        };
+        assert_eq!(m.expr(&read(2)), Ok(30));
+        assert_eq!(m.expr(&read(5)), Err(3));
+        assert_eq!(m.expr(&read(-1)), Err(3));
+        // `[7; 3][1]`
+        let rep = Prim::Lit(
+            Ty::Array(Box::new(Ty::Int(U32)), 3),
+            Init::Repeat(Box::new(Init::Scalar(Expr::Lit(U32, 7))), 3),
+        );
+        let e = Expr::Post(Box::new(rep), vec![index(1, 3)], false);
+        assert_eq!(m.expr(&e), Ok(7));
+        // `(S0 { .f1 = 7, .f0 = 3 }).f1`
+        let st = Prim::Lit(
+            Ty::Struct(0),
+            Init::Struct(
+                0,
+                vec![
+                    (1, Init::Scalar(Expr::Lit(U32, 7))),
+                    (0, Init::Scalar(Expr::Lit(U32, 3))),
+                ],
+            ),
+        );
+        let e = Expr::Post(
+            Box::new(Prim::Paren(Box::new(st))),
+            vec![PathElem::Field(1)],
+            false,
+        );
+        assert_eq!(m.expr(&e), Ok(7));
+        // `[[1, 2], [3, 4]][1][0]`, `[[1, 2], [3, 4]][1].len`, `[[..]][2].len`
+        let row = |a, b| lit_array(&[a, b]).1;
+        let nested = Prim::Lit(p.vars[1].ty.clone(), Init::List(vec![row(1, 2), row(3, 4)]));
+        let e = Expr::Post(
+            Box::new(nested.clone()),
+            vec![index(1, 2), index(0, 2)],
+            false,
+        );
+        assert_eq!(m.expr(&e), Ok(3));
+        let e = Expr::Post(Box::new(nested.clone()), vec![index(1, 2)], true);
+        assert_eq!(m.expr(&e), Ok(2));
+        let e = Expr::Post(Box::new(nested), vec![index(2, 2)], true);
+        assert_eq!(m.expr(&e), Err(3), "`.len` evaluates its operand first");
+        // `(m)[1][1]` on a parenthesised place, and `m[2].len` traps.
+        m.env[1] = Val::A(vec![
+            Val::A(vec![Val::S(1), Val::S(2)]),
+            Val::A(vec![Val::S(3), Val::S(4)]),
+        ]);
+        let e = Expr::Post(
+            Box::new(Prim::Place(var_place(1))),
+            vec![index(1, 2), index(1, 2)],
+            false,
+        );
+        assert_eq!(m.expr(&e), Ok(4));
+        let bad_row = Place {
+            root: 1,
+            path: vec![index(2, 2)],
+        };
+        assert_eq!(m.expr(&Expr::Len(bad_row)), Err(3));
     }
 }

@@ -10,7 +10,11 @@
 //! two-dimensional, always indexed in range), a struct (locals, arrays of it,
 //! struct literals), constant tables, statics; compound assignments with every
 //! operator; and calls to generated helper functions (a helper only calls
-//! helpers with a lower index, so there is no recursion). Helpers are pure
+//! helpers with a lower index, so there is no recursion); postfix chains
+//! (indexes, fields, `.len`) straight on array, repeat and struct literals
+//! and on parenthesised places, nested or parenthesised again; and
+//! parenthesised callees `(f)(x)`. `compiler/tests/difftest_coverage.rs`
+//! checks that the programs cover every production of the grammar. Helpers are pure
 //! (they write no statics), so C's unspecified order of evaluating operands
 //! and arguments cannot matter. `run` first assigns every static its initial
 //! value, so a result never depends on earlier invocations, and ends by

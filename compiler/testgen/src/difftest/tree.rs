@@ -238,6 +238,25 @@ pub(super) enum Expr {
     /// To an integer type (from a `bool` or any integer type).
     Cast(IntTy, Box<Expr>),
     Call(usize, Vec<Expr>),
+    /// `(f)(args)`: a call whose callee is wrapped in `.0` pairs of
+    /// parentheses.
+    ParenCall(u8, usize, Vec<Expr>),
+    /// A postfix chain on a primary that is not a plain variable: `prim`,
+    /// then `path` (indexes and fields) down to a scalar, which is read
+    /// (`false`), or down to an array, whose `.len` is taken (`true`).
+    Post(Box<Prim>, Vec<PathElem>, bool),
+}
+
+/// A primary that postfixes apply to, other than a plain variable.
+#[derive(Clone, Debug)]
+pub(super) enum Prim {
+    /// An array literal, repeat or struct literal (never `Init::Copy` or
+    /// `Init::Scalar`) of the given type, with no expected type around it.
+    Lit(Ty, Init),
+    /// A place in parentheses: `(v)`, `(v[i].f)`.
+    Place(Place),
+    /// `( prim )`.
+    Paren(Box<Prim>),
 }
 
 #[derive(Clone, Debug)]
@@ -364,16 +383,15 @@ impl Program {
         t
     }
 
-    /// Whether any binding has struct `s` in its type (W0003 otherwise).
-    pub(super) fn struct_used(&self, s: usize) -> bool {
-        fn has(t: &Ty, s: usize) -> bool {
-            match t {
-                Ty::Struct(k) => *k == s,
-                Ty::Array(e, _) => has(e, s),
-                _ => false,
-            }
-        }
-        self.vars.iter().any(|v| has(&v.ty, s))
+    /// Whether any binding or literal has struct `s` in its type (W0003
+    /// otherwise).
+    pub(super) fn struct_used(&self, s: usize, u: &Usage) -> bool {
+        self.vars.iter().any(|v| has_struct(&v.ty, s))
+            || u.lit_structs.contains(&s)
+            // A field of a used struct.
+            || (s + 1..self.structs.len()).any(|k| {
+                self.structs[k].iter().any(|f| has_struct(f, s)) && self.struct_used(k, u)
+            })
     }
 
     pub(super) fn fname(&self, f: usize) -> String {
@@ -382,6 +400,22 @@ impl Program {
         } else {
             format!("f{f}")
         }
+    }
+}
+
+pub(super) fn max_struct(t: &Ty) -> usize {
+    match t {
+        Ty::Struct(k) => *k,
+        Ty::Array(e, _) => max_struct(e),
+        _ => 0,
+    }
+}
+
+pub(super) fn has_struct(t: &Ty, s: usize) -> bool {
+    match t {
+        Ty::Struct(k) => *k == s,
+        Ty::Array(e, _) => has_struct(e, s),
+        _ => false,
     }
 }
 
@@ -407,7 +441,9 @@ pub(super) fn is_const_shape(e: &Expr) -> bool {
         | Expr::Shift(_, _, l, r)
         | Expr::Cmp(_, _, l, r)
         | Expr::Logic(_, l, r) => is_const_shape(l) && is_const_shape(r),
-        Expr::Read(_) | Expr::Len(_) | Expr::Call(..) => false,
+        Expr::Read(_) | Expr::Len(_) | Expr::Call(..) | Expr::ParenCall(..) | Expr::Post(..) => {
+            false
+        }
     }
 }
 
@@ -420,6 +456,8 @@ pub(super) struct Usage {
     pub(super) assigned: Vec<bool>,
     pub(super) consts: Vec<bool>,
     pub(super) calls: Vec<bool>,
+    /// Structs named by a literal in a postfix chain.
+    pub(super) lit_structs: Vec<usize>,
 }
 
 impl Usage {
@@ -429,6 +467,7 @@ impl Usage {
             assigned: vec![false; p.vars.len()],
             consts: vec![false; p.consts.len()],
             calls: vec![false; p.funcs.len()],
+            lit_structs: Vec::new(),
         };
         for f in &p.funcs {
             u.stmts(&f.body);
@@ -517,10 +556,33 @@ impl Usage {
                 self.expr(l);
                 self.expr(r);
             }
-            Expr::Call(f, args) => {
+            Expr::Call(f, args) | Expr::ParenCall(_, f, args) => {
                 self.calls[*f] = true;
                 args.iter().for_each(|a| self.expr(a));
             }
+            Expr::Post(prim, path, _) => {
+                self.prim(prim);
+                for e in path {
+                    if let PathElem::Index(i, _) = e {
+                        self.expr(i);
+                    }
+                }
+            }
+        }
+    }
+
+    fn prim(&mut self, p: &Prim) {
+        match p {
+            Prim::Lit(ty, i) => {
+                for s in 0..=max_struct(ty) {
+                    if has_struct(ty, s) && !self.lit_structs.contains(&s) {
+                        self.lit_structs.push(s);
+                    }
+                }
+                self.init(i);
+            }
+            Prim::Place(p) => self.read_place(p),
+            Prim::Paren(x) => self.prim(x),
         }
     }
 }

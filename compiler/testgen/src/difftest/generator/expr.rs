@@ -6,10 +6,10 @@
 use crate::difftest::tree::{
     ArOp, BoolOp, CmpOp, Expr, INTS, Init,
     IntTy::{self, *},
-    Stmt, Ty, VarKind, is_const_shape,
+    Prim, Stmt, Ty, VarKind, is_const_shape, is_typed,
 };
 
-use super::{Gen, cmp, cmp_ty, guard_zero, read_var, set_var, var_place};
+use super::{Gen, Tmpl, cmp, cmp_ty, guard_zero, read_var, set_var, templates, var_place};
 
 impl Gen {
     /// An expression of scalar type `ty`. `untyped_ok`: an untyped integer
@@ -79,7 +79,10 @@ impl Gen {
                 Expr::Cast(t, Box::new(x))
             }
             16 | 17 => match self.callable(Some(&Ty::Int(t))) {
-                Some(f) => self.call_to(f, d),
+                Some(f) => {
+                    let call = self.call_to(f, d);
+                    self.maybe_paren_callee(call)
+                }
                 None => self.int_leaf(t, uok),
             },
             _ => self.int_leaf(t, uok),
@@ -87,6 +90,12 @@ impl Gen {
     }
 
     fn int_leaf(&mut self, t: IntTy, uok: bool) -> Expr {
+        let len = t == U32 && self.rng.chance(1, 3);
+        if self.rng.chance(1, 8)
+            && let Some(e) = self.post_expr(&Ty::Int(t), len)
+        {
+            return e;
+        }
         match self.rng.below(10) {
             0 | 1 if uok => self.lit(t),
             0 if self.rng.chance(1, 3) => self.typed_const(t, None),
@@ -246,7 +255,10 @@ impl Gen {
             }
             15 | 16 => self.guarded_div_cmp(d).unwrap_or_else(|| self.int_cmp(d)),
             17 => match self.callable(Some(&Ty::Bool)) {
-                Some(f) => self.call_to(f, d),
+                Some(f) => {
+                    let call = self.call_to(f, d);
+                    self.maybe_paren_callee(call)
+                }
                 None => self.bool_leaf(),
             },
             _ => self.bool_leaf(),
@@ -254,6 +266,11 @@ impl Gen {
     }
 
     fn bool_leaf(&mut self) -> Expr {
+        if self.rng.chance(1, 10)
+            && let Some(e) = self.post_expr(&Ty::Bool, false)
+        {
+            return e;
+        }
         match self.rng.below(8) {
             0 => Expr::Bool(self.rng.coin()),
             1..=4 => match self.pick_place(&Ty::Bool, false) {
@@ -343,6 +360,96 @@ impl Gen {
             None
         } else {
             Some(self.rng.pick(&cands))
+        }
+    }
+
+    /// Sometimes `(f)(x)` or `((f))(x)` instead of `f(x)`.
+    fn maybe_paren_callee(&mut self, call: Expr) -> Expr {
+        match call {
+            Expr::Call(f, args) if self.rng.chance(1, 4) => {
+                Expr::ParenCall(self.rng.between(1, 2) as u8, f, args)
+            }
+            other => other,
+        }
+    }
+
+    /// A postfix chain on a primary other than a plain variable, ending in
+    /// a scalar of type `want` (or, with `len`, in an array whose `.len` is
+    /// taken: then `want` is `u32`): an element or field of an array,
+    /// repeat or struct literal (nested, parenthesised or not), or of a
+    /// parenthesised place. `None` when nothing fits.
+    fn post_expr(&mut self, want: &Ty, len: bool) -> Option<Expr> {
+        if self.post_nest > 0 || self.index_nest > 0 {
+            return None;
+        }
+        // An aggregate type with a path to `want` (or to an array).
+        let mut found = None;
+        for _ in 0..4 {
+            let ty = match self.rng.below(3) {
+                0 if !len => Ty::Array(Box::new(want.clone()), self.rng.between(1, 4) as u32),
+                _ => self.agg_ty(),
+            };
+            let paths: Vec<Vec<Tmpl>> = templates(&ty, &self.p.structs)
+                .into_iter()
+                .filter(|(_, t)| {
+                    if len {
+                        matches!(t, Ty::Array(..))
+                    } else {
+                        t == want
+                    }
+                })
+                .map(|(p, _)| p)
+                .collect();
+            if !paths.is_empty() {
+                found = Some((ty, self.rng.pick(&paths)));
+                break;
+            }
+        }
+        let (ty, tmpl) = found?;
+        self.post_nest += 1;
+        let place = if self.rng.chance(1, 3) {
+            self.pick_place(&ty, false)
+        } else {
+            None
+        };
+        let mut prim = match place {
+            Some(p) => Prim::Place(p),
+            None => {
+                let init = self.literal(&ty);
+                Prim::Lit(ty, init)
+            }
+        };
+        if self.rng.chance(1, 4) {
+            prim = Prim::Paren(Box::new(prim));
+        }
+        let path = self.path(tmpl);
+        self.post_nest -= 1;
+        Some(Expr::Post(Box::new(prim), path, len))
+    }
+
+    /// An array, repeat or struct literal of aggregate type `ty` that types
+    /// without an expected type: the first element of an array is typed
+    /// (it gives the element type), later ones may be untyped.
+    fn literal(&mut self, ty: &Ty) -> Init {
+        let mut init = loop {
+            match self.agg_init(ty, 1) {
+                Init::Copy(_) => continue,
+                i => break i,
+            }
+        };
+        self.type_first(&mut init, ty);
+        self.work += self.mult * ty.size(&self.p.structs).div_ceil(8);
+        init
+    }
+
+    fn type_first(&mut self, init: &mut Init, ty: &Ty) {
+        match (init, ty) {
+            (Init::List(xs), Ty::Array(el, _)) => self.type_first(&mut xs[0], el),
+            (Init::Repeat(x, _), Ty::Array(el, _)) => self.type_first(x, el),
+            (Init::Scalar(e), Ty::Int(t)) if *t != I32 && !is_typed(e) => {
+                *e = self.typed_const(*t, None);
+            }
+            _ => {}
         }
     }
 

@@ -46,6 +46,8 @@ struct Gen {
     frame_limit: u64,
     /// Index expressions being generated inside one another.
     index_nest: u32,
+    /// Postfix chains on literals being generated inside one another.
+    post_nest: u32,
 }
 
 pub(super) fn build(seed: u64) -> (Program, Vec<[u64; 3]>) {
@@ -72,6 +74,7 @@ pub(super) fn build(seed: u64) -> (Program, Vec<[u64; 3]>) {
         frame: 0,
         frame_limit: 0,
         index_nest: 0,
+        post_nest: 0,
     };
     g.program();
     let inputs = inputs(&mut Rng::new(
@@ -133,6 +136,14 @@ impl Gen {
                 })
                 .collect();
             self.p.structs.push(fields);
+            // Sometimes a second one that nests the first (`a.f1.f0`).
+            if self.rng.coin() {
+                let mut fields = vec![self.scalar_ty(), Ty::Struct(0)];
+                if self.rng.coin() {
+                    fields.swap(0, 1);
+                }
+                self.p.structs.push(fields);
+            }
         }
         // Constant tables and statics.
         for _ in 0..self.rng.below(3) {
@@ -440,14 +451,19 @@ impl Gen {
         } else {
             self.rng.pick(&cands)
         };
-        let path = tmpl
-            .into_iter()
+        let path = self.path(tmpl);
+        Some(Place { root, path })
+    }
+
+    /// A path following `tmpl`, with an in-range index expression for each
+    /// index.
+    pub(super) fn path(&mut self, tmpl: Vec<Tmpl>) -> Vec<PathElem> {
+        tmpl.into_iter()
             .map(|t| match t {
                 Tmpl::Index(n) => PathElem::Index(Box::new(self.index(n)), n),
                 Tmpl::Field(k) => PathElem::Field(k),
             })
-            .collect();
-        Some(Place { root, path })
+            .collect()
     }
 
     /// An index expression always in `0..n`.
@@ -504,13 +520,13 @@ impl Gen {
 }
 
 #[derive(Clone)]
-enum Tmpl {
+pub(super) enum Tmpl {
     Index(u32),
     Field(usize),
 }
 
 /// Every path into a value of type `ty` with the type it leads to.
-fn templates(ty: &Ty, structs: &[Vec<Ty>]) -> Vec<(Vec<Tmpl>, Ty)> {
+pub(super) fn templates(ty: &Ty, structs: &[Vec<Ty>]) -> Vec<(Vec<Tmpl>, Ty)> {
     let mut out = vec![(Vec::new(), ty.clone())];
     match ty {
         Ty::Array(el, n) => {

@@ -188,9 +188,10 @@ impl Gen {
         }
     }
 
-    fn agg_ty(&mut self) -> Ty {
+    pub(super) fn agg_ty(&mut self) -> Ty {
         match self.rng.below(7) {
             0 if !self.p.structs.is_empty() => Ty::Struct(0),
+            5 if self.p.structs.len() > 1 => Ty::Struct(1),
             6 if !self.p.structs.is_empty() => {
                 Ty::Array(Box::new(Ty::Struct(0)), self.rng.between(1, 2) as u32)
             }
@@ -222,7 +223,7 @@ impl Gen {
 
     /// A value for an aggregate (or scalar) of type `ty`: a literal, a
     /// repeat, or a copy of an existing place of the same type.
-    fn agg_init(&mut self, ty: &Ty, depth: u32) -> Init {
+    pub(super) fn agg_init(&mut self, ty: &Ty, depth: u32) -> Init {
         if !ty.is_scalar()
             && self.rng.chance(1, 3)
             && let Some(p) = self.pick_place(ty, false)
