@@ -10,10 +10,12 @@
 //! - [`exec`]: running objects on the user-space host runtime, and the
 //!   examples' `cases.txt` format;
 //! - [`kernel`]: the `/dev/kpl` ioctl client and its uapi header;
-//! - [`render`]: diagnostics for a terminal or as JSON.
+//! - [`render`]: diagnostics for a terminal or as JSON;
+//! - [`cli_io`]: the command line's size limits and checked output.
 //!
 //! The binary (`main.rs`) parses the command line and dispatches here.
 
+pub mod cli_io;
 pub mod db;
 pub mod editor;
 pub mod exec;

@@ -1,7 +1,9 @@
 //! `kplc`, the KPL compiler's command line.
 //!
 //! Exit status: 0 when there are no errors (warnings allowed), 1 when a
-//! checked file has errors, 2 for usage and I/O problems.
+//! checked file has errors, 2 for usage and I/O problems (including a file
+//! over its size limit and any failure to write the output: see
+//! [`kplc::cli_io`]).
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -12,7 +14,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 use kpl_codegen::std_imports::ImportSources;
 use kpl_lang::{Code, LineIndex, Severity};
-use kplc::render;
+use kplc::cli_io::{self, MAX_DATA_BYTES, MAX_OBJECT_BYTES};
+use kplc::{errln, out, outln, render};
 
 #[derive(Parser)]
 #[command(
@@ -157,7 +160,7 @@ fn main() -> ExitCode {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => {
-                eprintln!("kplc lsp: {e}");
+                errln!("kplc lsp: {e}");
                 ExitCode::from(2)
             }
         },
@@ -196,14 +199,9 @@ fn main() -> ExitCode {
 
 fn explain(code: &str) -> ExitCode {
     match Code::parse(code) {
-        Some(c) => {
-            print!("{}", c.explanation());
-            ExitCode::SUCCESS
-        }
+        Some(c) => finish(out!("{}", c.explanation())),
         None => {
-            eprintln!(
-                "kplc: `{code}` is not a KPL diagnostic code (codes look like E0200 or W0001)"
-            );
+            errln!("kplc: `{code}` is not a KPL diagnostic code (codes look like E0200 or W0001)");
             ExitCode::from(2)
         }
     }
@@ -225,14 +223,14 @@ fn front_end(
 > {
     let sources = match &imports_dir {
         Some(dir) => ImportSources::from_dir(dir).map_err(|e| {
-            eprintln!("kplc: {e}");
+            errln!("kplc: {e}");
             ExitCode::from(2)
         })?,
         None => ImportSources::embedded(),
     };
     let (table, problems) = sources.load();
     if problems.iter().any(|p| p.diagnostic.is_error()) {
-        eprintln!("kplc: the import declarations have errors (run `kplc check` for details)");
+        errln!("kplc: the import declarations have errors (run `kplc check` for details)");
         return Err(ExitCode::from(2));
     }
     let src = read_source(path)?;
@@ -241,12 +239,13 @@ fn front_end(
     let analysis = kplc::db::analysis(&db, file);
     let mut stderr = StandardStream::stderr(color_choice(color));
     let name = path.display().to_string();
+    let lines = LineIndex::new(&src);
     for d in &analysis.diagnostics {
-        let _ = render::render_to(&mut stderr, &name, &src, d);
+        let _ = render::render_to(&mut stderr, &name, &src, &lines, d);
     }
     if analysis.has_errors() {
         let n = analysis.diagnostics.iter().filter(|d| d.is_error()).count();
-        eprintln!(
+        errln!(
             "kplc: {name}: {n} error{}; nothing was built",
             if n == 1 { "" } else { "s" }
         );
@@ -260,14 +259,18 @@ fn front_end(
 }
 
 fn read_source(path: &std::path::Path) -> Result<String, ExitCode> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        eprintln!("kplc: cannot read `{}`: {e}", path.display());
-        ExitCode::from(2)
-    })?;
-    String::from_utf8(bytes).map_err(|_| {
-        eprintln!("kplc: `{}` is not valid UTF-8", path.display());
-        ExitCode::from(2)
-    })
+    cli_io::read_source(path).map_err(usage)
+}
+
+/// Reports a usage or I/O problem; its exit status.
+fn usage(message: String) -> ExitCode {
+    errln!("kplc: {message}");
+    ExitCode::from(2)
+}
+
+/// Success, or exit status 2 after a failed write.
+fn finish(written: Result<(), String>) -> ExitCode {
+    written.map_or_else(usage, |()| ExitCode::SUCCESS)
 }
 
 fn build(
@@ -281,16 +284,15 @@ fn build(
         Ok(x) => x,
         Err(code) => return code,
     };
-    match emit {
-        Some(Emit::Ir) => {
-            for f in kpl_codegen::pipeline::optimized_ir(&analysis.file, &analysis.program) {
-                print!("{f}");
-            }
-        }
-        Some(Emit::Asm) => {
-            print!("{}", kpl_codegen::pipeline::disassemble(&compiled));
-        }
-        None => {}
+    let written = match emit {
+        Some(Emit::Ir) => kpl_codegen::pipeline::optimized_ir(&analysis.file, &analysis.program)
+            .iter()
+            .try_for_each(|f| out!("{f}")),
+        Some(Emit::Asm) => out!("{}", kpl_codegen::pipeline::disassemble(&compiled)),
+        None => Ok(()),
+    };
+    if let Err(e) = written {
+        return usage(e);
     }
     if let Some(out) = output {
         if let Err(code) = check_stack(&compiled, path) {
@@ -298,11 +300,11 @@ fn build(
         }
         let bytes = kpl_codegen::object::write(&compiled, &path.display().to_string(), &_src);
         if let Err(e) = std::fs::write(out, &bytes) {
-            eprintln!("kplc: cannot write `{}`: {e}", out.display());
+            errln!("kplc: cannot write `{}`: {e}", out.display());
             return ExitCode::from(2);
         }
     } else if emit.is_none() {
-        eprintln!("kplc: nothing to do: give -o FILE.kpo and/or --emit asm|ir");
+        errln!("kplc: nothing to do: give -o FILE.kpo and/or --emit asm|ir");
         return ExitCode::from(2);
     }
     ExitCode::SUCCESS
@@ -359,12 +361,9 @@ fn run(req: RunRequest) -> ExitCode {
     use kplc::exec::run::{CallError, Runner, Value};
     let is_object = req.file.extension().is_some_and(|e| e == "kpo");
     let object = if is_object {
-        match std::fs::read(&req.file) {
+        match cli_io::read_bounded(&req.file, MAX_OBJECT_BYTES, "an object file") {
             Ok(b) => b,
-            Err(e) => {
-                eprintln!("kplc: cannot read `{}`: {e}", req.file.display());
-                return ExitCode::from(2);
-            }
+            Err(e) => return usage(e),
         }
     } else {
         match compile_to_object(&req.file, req.color, req.imports.clone()) {
@@ -375,7 +374,7 @@ fn run(req: RunRequest) -> ExitCode {
     let mut runner = match Runner::load(&object) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("kplc: cannot load `{}`: {e}", req.file.display());
+            errln!("kplc: cannot load `{}`: {e}", req.file.display());
             return ExitCode::from(2);
         }
     };
@@ -392,7 +391,7 @@ fn run(req: RunRequest) -> ExitCode {
             .iter()
             .map(|e| e.name.as_str())
             .collect();
-        eprintln!(
+        errln!(
             "kplc: `{}` exports no function `{}` (exports: {})",
             req.file.display(),
             req.entry,
@@ -412,15 +411,12 @@ fn run(req: RunRequest) -> ExitCode {
                 elem,
             } => {
                 let Some(path) = inputs.next() else {
-                    eprintln!("kplc: parameter {} needs an input file (--in)", i + 1);
+                    errln!("kplc: parameter {} needs an input file (--in)", i + 1);
                     return ExitCode::from(2);
                 };
-                let bytes = match std::fs::read(path) {
+                let bytes = match cli_io::read_bounded(path, MAX_DATA_BYTES, "an input") {
                     Ok(b) => b,
-                    Err(e) => {
-                        eprintln!("kplc: cannot read `{}`: {e}", path.display());
-                        return ExitCode::from(2);
-                    }
+                    Err(e) => return usage(e),
                 };
                 first_input_len.get_or_insert(bytes.len());
                 let size = elem.size() as usize;
@@ -445,13 +441,13 @@ fn run(req: RunRequest) -> ExitCode {
             }
             ValType::Scalar(_) => {
                 let Some(text) = scalars.next() else {
-                    eprintln!("kplc: parameter {} needs a value (--arg)", i + 1);
+                    errln!("kplc: parameter {} needs a value (--arg)", i + 1);
                     return ExitCode::from(2);
                 };
                 match parse_scalar(text) {
                     Some(v) => v,
                     None => {
-                        eprintln!("kplc: `{text}` is not an integer or bool");
+                        errln!("kplc: `{text}` is not an integer or bool");
                         return ExitCode::from(2);
                     }
                 }
@@ -461,6 +457,12 @@ fn run(req: RunRequest) -> ExitCode {
     }
     if let Some((i, size)) = out_index {
         let bytes = req.out_len.or(first_input_len).unwrap_or(0);
+        if bytes as u64 > MAX_DATA_BYTES {
+            return usage(format!(
+                "--out-len {bytes} is larger than {} MiB, the limit for an output",
+                MAX_DATA_BYTES >> 20
+            ));
+        }
         values[i] = Value::SliceMut(vec![0; bytes / size]);
     }
     let started = std::time::Instant::now();
@@ -474,25 +476,22 @@ fn run(req: RunRequest) -> ExitCode {
             .flat_map(|x| (*x as u64).to_le_bytes()[..size].to_vec())
             .collect();
         if let Err(e) = std::fs::write(path, bytes) {
-            eprintln!("kplc: cannot write `{}`: {e}", path.display());
+            errln!("kplc: cannot write `{}`: {e}", path.display());
             return ExitCode::from(2);
         }
     }
     match result {
-        Ok(value) => {
-            match value {
-                Some(Value::Int(v)) => println!("{}: returned {v} ({elapsed:.2?})", req.entry),
-                Some(Value::Bool(b)) => println!("{}: returned {b} ({elapsed:.2?})", req.entry),
-                _ => println!("{}: returned ({elapsed:.2?})", req.entry),
-            }
-            ExitCode::SUCCESS
-        }
+        Ok(value) => finish(match value {
+            Some(Value::Int(v)) => outln!("{}: returned {v} ({elapsed:.2?})", req.entry),
+            Some(Value::Bool(b)) => outln!("{}: returned {b} ({elapsed:.2?})", req.entry),
+            _ => outln!("{}: returned ({elapsed:.2?})", req.entry),
+        }),
         Err(CallError::Trap(t)) => {
             let at = match t.location {
                 Some((line, col)) => format!(" at {}:{line}:{col}", runner.instance.source_file()),
                 None => String::new(),
             };
-            eprintln!(
+            errln!(
                 "kplc: {}: trap {} ({}){at}",
                 req.entry,
                 t.kind,
@@ -501,7 +500,7 @@ fn run(req: RunRequest) -> ExitCode {
             ExitCode::from(3)
         }
         Err(e) => {
-            eprintln!("kplc: {e}");
+            errln!("kplc: {e}");
             ExitCode::from(2)
         }
     }
@@ -516,7 +515,7 @@ fn check_stack(
     let limit = kpl_lang::check::limits::STACK_BYTES;
     let (depth, chain) = c.max_stack();
     if depth > limit {
-        eprintln!(
+        errln!(
             "kplc: {}: the generated code needs {depth} bytes of stack (limit {limit}): {}",
             path.display(),
             chain.join(" -> ")
@@ -532,17 +531,14 @@ fn with_object(
     path: &std::path::Path,
     f: impl FnOnce(&kpl_runtime_core::Object<'_>) -> ExitCode,
 ) -> ExitCode {
-    let bytes = match std::fs::read(path) {
+    let bytes = match cli_io::read_bounded(path, MAX_OBJECT_BYTES, "an object file") {
         Ok(b) => b,
-        Err(e) => {
-            eprintln!("kplc: cannot read `{}`: {e}", path.display());
-            return ExitCode::from(2);
-        }
+        Err(e) => return usage(e),
     };
     match kpl_runtime_core::Object::parse(&bytes) {
         Ok(obj) => f(&obj),
         Err(e) => {
-            eprintln!("kplc: `{}` is not a valid object: {e}", path.display());
+            errln!("kplc: `{}` is not a valid object: {e}", path.display());
             ExitCode::from(1)
         }
     }
@@ -550,25 +546,22 @@ fn with_object(
 
 fn verify_cmd(path: &std::path::Path) -> ExitCode {
     with_object(path, |obj| match kpl_host::verify_object(obj) {
-        Ok(v) => {
-            println!(
-                "{}: verified ({} bytes of code, stack at most {} bytes)",
-                path.display(),
-                obj.code().len(),
-                v.max_stack
-            );
-            ExitCode::SUCCESS
-        }
+        Ok(v) => finish(outln!(
+            "{}: verified ({} bytes of code, stack at most {} bytes)",
+            path.display(),
+            obj.code().len(),
+            v.max_stack
+        )),
         Err(kpl_host::LoadError::Verify(e)) => {
             let at = match obj.location_of(e.offset) {
                 Some((line, col)) => format!(" ({}:{line}:{col})", obj.source_file()),
                 None => String::new(),
             };
-            eprintln!("kplc: `{}` rejected: {e}{at}", path.display());
+            errln!("kplc: `{}` rejected: {e}{at}", path.display());
             ExitCode::from(1)
         }
         Err(e) => {
-            eprintln!("kplc: `{}`: {e}", path.display());
+            errln!("kplc: `{}`: {e}", path.display());
             ExitCode::from(1)
         }
     })
@@ -576,8 +569,10 @@ fn verify_cmd(path: &std::path::Path) -> ExitCode {
 
 fn disasm(path: &std::path::Path) -> ExitCode {
     with_object(path, |obj| {
-        print!("{}", kpl_codegen::backend::disasm::disassemble_object(obj));
-        ExitCode::SUCCESS
+        finish(out!(
+            "{}",
+            kpl_codegen::backend::disasm::disassemble_object(obj)
+        ))
     })
 }
 
@@ -610,7 +605,7 @@ fn check(
         Some(dir) => match ImportSources::from_dir(dir) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("kplc: {e}");
+                errln!("kplc: {e}");
                 return ExitCode::from(2);
             }
         },
@@ -629,7 +624,7 @@ fn check(
                 Severity::Warning => warnings += 1,
             }
             let result = match format {
-                MessageFormat::Human => render::render_to(&mut stderr, name, src, d),
+                MessageFormat::Human => render::render_to(&mut stderr, name, src, &lines, d),
                 MessageFormat::Json => {
                     writeln!(stdout, "{}", render::render_json(name, src, &lines, d))
                 }
@@ -646,36 +641,31 @@ fn check(
             .iter()
             .find(|(path, _)| *path == p.path)
             .map_or("", |(_, t)| t.as_str());
-        emit(&p.path, text, std::slice::from_ref(&p.diagnostic));
+        if !emit(&p.path, text, std::slice::from_ref(&p.diagnostic)) {
+            return usage("cannot write the diagnostics".to_string());
+        }
     }
     if import_problems.iter().any(|p| p.diagnostic.is_error()) {
-        eprintln!("kplc: the import declarations have errors");
+        errln!("kplc: the import declarations have errors");
         return ExitCode::from(2);
     }
     // One database for every file checked.
     let db = kplc::db::Db::default();
     let table = std::sync::Arc::new(table);
     for path in files {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("kplc: cannot read `{}`: {e}", path.display());
-                return ExitCode::from(2);
-            }
-        };
-        let Ok(src) = String::from_utf8(bytes) else {
-            eprintln!("kplc: `{}` is not valid UTF-8", path.display());
-            return ExitCode::from(2);
+        let src = match read_source(path) {
+            Ok(src) => src,
+            Err(code) => return code,
         };
         let file = db.file(src.clone(), table.clone());
         let name = path.display().to_string();
         if !emit(&name, &src, kplc::db::diagnostics(&db, file)) {
-            return ExitCode::from(2);
+            return usage("cannot write the diagnostics".to_string());
         }
     }
     if format == MessageFormat::Human {
         let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-        eprintln!(
+        errln!(
             "kplc: checked {}: {}, {}",
             plural(files.len(), "file"),
             plural(errors, "error"),
