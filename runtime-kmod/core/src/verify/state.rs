@@ -122,7 +122,7 @@ const NO_SLOT: Slot = Slot {
 };
 
 /// The abstract state at one program point.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub struct Abs {
     pub(super) regs: [Val; 16],
     /// Bit `r`: register `r` may hold a host address.
@@ -140,14 +140,55 @@ pub struct Abs {
     /// Some stack bytes no slot tracks may hold (part of) a host address:
     /// a load from an untracked stack location may then read one.
     pub(super) stack_dirty: bool,
-    /// A filter of the names stored anywhere in the state (a bit per hash):
-    /// a clear bit proves a name absent, so most kills cost nothing.
-    names: u64,
+    /// Every name stored anywhere in the state is in this filter (it may
+    /// hold more): most kills then cost nothing.
+    names: NameSet,
 }
 
-fn name_bit(v: Val) -> u64 {
-    1u64 << ((v ^ (v >> 6) ^ (v >> 12)) & 63)
+/// A filter of value names (a bit per hash of a name): a clear bit proves a
+/// name absent. 256 bits keep false hits rare at the few dozen names a state
+/// holds, which is what makes most kills free.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct NameSet([u64; 4]);
+
+impl NameSet {
+    const EMPTY: NameSet = NameSet([0; 4]);
+
+    fn bit(v: Val) -> (usize, u64) {
+        let h = v.wrapping_mul(0x9E37_79B1) >> 24;
+        ((h >> 6) as usize & 3, 1u64 << (h & 63))
+    }
+
+    fn insert(&mut self, v: Val) {
+        let (w, b) = NameSet::bit(v);
+        if let Some(x) = self.0.get_mut(w) {
+            *x |= b;
+        }
+    }
+
+    fn may_contain(&self, v: Val) -> bool {
+        let (w, b) = NameSet::bit(v);
+        self.0.get(w).is_some_and(|x| x & b != 0)
+    }
 }
+
+/// Equal states say the same: the fact table's unused tail and the name
+/// filter (which may hold more than the state names) do not count.
+impl PartialEq for Abs {
+    fn eq(&self, o: &Abs) -> bool {
+        self.regs == o.regs
+            && self.ptr == o.ptr
+            && self.slots == o.slots
+            && self.facts() == o.facts()
+            && self.flags == o.flags
+            && self.rsp_off == o.rsp_off
+            && self.fuel_unchecked == o.fuel_unchecked
+            && self.paid == o.paid
+            && self.stack_dirty == o.stack_dirty
+    }
+}
+
+impl Eq for Abs {}
 
 impl Abs {
     /// A placeholder.
@@ -162,7 +203,7 @@ impl Abs {
         fuel_unchecked: false,
         paid: false,
         stack_dirty: false,
-        names: 0,
+        names: NameSet::EMPTY,
     };
 
     /// The state at a function's entry: every register holds its entry value
@@ -226,7 +267,7 @@ impl Abs {
 
     /// Forgets value `v` everywhere: in registers, slots, facts and flags.
     pub(super) fn kill(&mut self, v: Val) {
-        if v == UNKNOWN || self.names & name_bit(v) == 0 {
+        if v == UNKNOWN || !self.names.may_contain(v) {
             return;
         }
         for x in self.regs.iter_mut() {
@@ -287,7 +328,8 @@ impl Abs {
             *slot = f;
             self.nfacts = self.nfacts.saturating_add(1);
             let [x, y] = f.args();
-            self.names |= name_bit(x) | name_bit(y);
+            self.names.insert(x);
+            self.names.insert(y);
         }
     }
 
@@ -374,7 +416,7 @@ impl Abs {
         if let Some(s) = self.slots.get_mut(i) {
             *s = Slot { depth, val: v, ptr };
         }
-        self.names |= name_bit(v);
+        self.names.insert(v);
     }
 
     /// How much a slot is worth keeping when the table is full: saved
@@ -462,7 +504,7 @@ impl Abs {
             if v != UNKNOWN
                 && let Some(s) = out.slots.get_mut(n)
             {
-                out.names |= name_bit(v);
+                out.names.insert(v);
                 *s = Slot {
                     depth: sa.depth,
                     val: v,
@@ -517,7 +559,7 @@ impl Abs {
         } else {
             Flags::Unknown
         };
-        out.names |= flags_bits(out.flags);
+        out.note_flag_names();
         let changed = first || out != *self;
         if changed {
             *self = out;
@@ -573,13 +615,26 @@ impl Abs {
         if let Some(slot) = self.regs.get_mut(usize::from(r)) {
             *slot = v;
         }
-        self.names |= name_bit(v);
+        self.names.insert(v);
     }
 
     /// Sets the flags (and notes their names).
     pub(super) fn set_flags(&mut self, f: Flags) {
         self.flags = f;
-        self.names |= flags_bits(f);
+        self.note_flag_names();
+    }
+
+    fn note_flag_names(&mut self) {
+        match self.flags {
+            Flags::Cmp { a, b } => {
+                self.names.insert(a);
+                if let Operand::Val(x) | Operand::Len { m: x, .. } = b {
+                    self.names.insert(x);
+                }
+            }
+            Flags::Test(x) => self.names.insert(x),
+            Flags::Unknown | Flags::Fuel => {}
+        }
     }
 
     /// The widened state at block `b`: every register a fresh name, no
@@ -608,20 +663,6 @@ impl Abs {
         self.fuel_unchecked |= e.fuel_unchecked;
         self.paid &= e.paid;
         Ok(before != (self.ptr, self.stack_dirty, self.fuel_unchecked, self.paid))
-    }
-}
-
-fn flags_bits(f: Flags) -> u64 {
-    match f {
-        Flags::Cmp { a, b } => {
-            name_bit(a)
-                | match b {
-                    Operand::Val(x) | Operand::Len { m: x, .. } => name_bit(x),
-                    Operand::Imm(_) => 0,
-                }
-        }
-        Flags::Test(x) => name_bit(x),
-        Flags::Unknown | Flags::Fuel => 0,
     }
 }
 

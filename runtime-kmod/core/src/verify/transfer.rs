@@ -543,7 +543,12 @@ pub(super) fn transfer(
             // (sandbox.md, "What the host must do"): an import treats them
             // as integers, offsets or handles and validates them.
             call_rules(fx, st, at, 0, true)?;
-            after_call(st, at, 0);
+            // Host code may leave anything in the caller-saved registers,
+            // its own stack and kernel addresses included: they are treated
+            // as addresses (copied, spilled or overwritten, never used as
+            // data or returned). `rax` is the import's result: an integer by
+            // the import table's contract.
+            after_call(st, at, HOST_LEFTOVERS);
         }
     }
     Ok(())
@@ -635,6 +640,18 @@ fn call_rules(
 /// the caller's stack slots keep their values: every plugin function is
 /// checked to restore the former at `ret` and to write only below its own
 /// entry `rsp`; imports are host code that follows the ABI.
+/// The caller-saved registers an import's host code may leave a host
+/// address in: all of them but `rax`.
+const HOST_LEFTOVERS: u16 = {
+    let mut bits = 0u16;
+    let mut rest: &[u8] = &CALLER_SAVED;
+    while let [r, tail @ ..] = rest {
+        bits |= 1 << *r;
+        rest = tail;
+    }
+    bits & !(1 << RAX)
+};
+
 fn after_call(st: &mut Abs, at: u32, exit_ptr: u16) {
     for r in CALLER_SAVED {
         st.define(at, r, r != RAX && exit_ptr & (1 << r) != 0);

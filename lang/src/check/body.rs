@@ -1,0 +1,694 @@
+//! Function signatures and bodies: parameters and return types (E0507), the
+//! per-body scopes of locals ([`Body`]), statements and their control flow
+//! ([`Flow`]: E0400 missing return, W0002 unreachable code, E0401 `break`
+//! outside a loop), assignment targets and mutability (E0300–E0302), unused
+//! and never-assigned locals (W0001, W0006), and each function's frame size.
+
+use crate::ast::*;
+use crate::codes::Code;
+use crate::diag::Diagnostic;
+use crate::span::Span;
+use crate::types::{Ty, round_up};
+
+use super::expr::is_untyped_literal;
+use super::program::layout_of;
+use super::resolve::TypePos;
+use super::{Checker, LocalDef, LocalKind, Res, limits};
+
+/// Per-body state: scopes of locals and what the body has done with them.
+pub(super) struct Body {
+    /// Index into `Program::functions`, or `None` for constant initialisers.
+    pub(super) func: Option<usize>,
+    pub(super) const_context: bool,
+    ret: Option<Ty>,
+    pub(super) locals: Vec<LocalDef>,
+    pub(super) used: Vec<bool>,
+    assigned: Vec<bool>,
+    scopes: Vec<Vec<(String, u32)>>,
+    loop_depth: u32,
+    pub(super) callees: Vec<(usize, Span)>,
+}
+
+impl Body {
+    pub(super) fn new(func: Option<usize>, ret: Option<Ty>) -> Body {
+        Body {
+            func,
+            const_context: func.is_none(),
+            ret,
+            locals: Vec::new(),
+            used: Vec::new(),
+            assigned: Vec::new(),
+            scopes: vec![Vec::new()],
+            loop_depth: 0,
+            callees: Vec::new(),
+        }
+    }
+
+    fn declare(&mut self, def: LocalDef) -> u32 {
+        let id = self.locals.len() as u32;
+        self.scopes
+            .last_mut()
+            .expect("a body always has a scope")
+            .push((def.name.clone(), id));
+        self.locals.push(def);
+        self.used.push(false);
+        self.assigned.push(false);
+        id
+    }
+
+    pub(super) fn lookup(&self, name: &str) -> Option<u32> {
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter().rev())
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| *id)
+    }
+
+    pub(super) fn visible_names(&self) -> Vec<&str> {
+        self.scopes
+            .iter()
+            .flat_map(|s| s.iter().map(|(n, _)| n.as_str()))
+            .collect()
+    }
+}
+
+/// Control flow after a statement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    /// Execution may continue with the next statement.
+    Continues,
+    /// Never continues (return, abort, break, continue on every path).
+    Diverges,
+    /// Contains a syntax error; no flow-based diagnostics.
+    Unknown,
+}
+
+impl<'a> Checker<'a> {
+    pub(super) fn check_signatures(&mut self) {
+        for i in 0..self.fn_items.len() {
+            let (_, f) = self.fn_items[i];
+            let params: Vec<Ty> = f
+                .sig
+                .params
+                .iter()
+                .map(|p| self.resolve_type(&p.ty, TypePos::Param))
+                .collect();
+            let ret = f
+                .sig
+                .ret
+                .as_ref()
+                .map(|t| self.resolve_type(t, TypePos::Return));
+            if f.sig.params.len() > limits::PARAMS {
+                let extra = &f.sig.params[limits::PARAMS];
+                self.report(
+                    Diagnostic::new(
+                        Code::E0507,
+                        format!(
+                            "`{}` has {} parameters; at most {} are allowed",
+                            f.sig.name.name,
+                            f.sig.params.len(),
+                            limits::PARAMS
+                        ),
+                        extra.name.span.to(f
+                            .sig
+                            .params
+                            .last()
+                            .map_or(extra.name.span, |p| p.ty.span)),
+                        "too many parameters",
+                    )
+                    .with_note("all parameters are passed in registers")
+                    .with_help("group related values into a slice, or split the function"),
+                );
+            }
+            let def = &mut self.program.functions[i];
+            def.params = params;
+            def.ret = ret;
+        }
+    }
+
+    pub(super) fn check_fn(&mut self, i: usize, f: &FnItem) {
+        let ret = self.program.functions[i].ret.clone();
+        let mut body = Body::new(Some(i), ret.clone());
+        for (p, ty) in f
+            .sig
+            .params
+            .iter()
+            .zip(self.program.functions[i].params.clone())
+        {
+            if let Some(prev) = body
+                .locals
+                .iter()
+                .find(|l| l.name == p.name.name && l.name != "_")
+            {
+                let d = Diagnostic::declared_twice(
+                    Code::E0101,
+                    "parameter",
+                    &p.name.name,
+                    p.name.span,
+                    prev.span,
+                );
+                self.report(d);
+            }
+            body.declare(LocalDef {
+                name: p.name.name.clone(),
+                ty,
+                kind: LocalKind::Param,
+                span: p.name.span,
+            });
+        }
+        let flow = self.block(&mut body, &f.body, false);
+        if flow == Flow::Continues
+            && let (Some(ret_ty), Some(ret_ast)) = (&ret, &f.sig.ret)
+            && !ret_ty.is_error()
+        {
+            let end = Span::new(
+                f.body.span.end.saturating_sub(1) as usize,
+                f.body.span.end as usize,
+            );
+            self.report(
+                Diagnostic::new(
+                    Code::E0400,
+                    format!("`{}` may end without returning a value", f.sig.name.name),
+                    end,
+                    format!(
+                        "execution can reach the end of the function without returning a `{ret_ty}`"
+                    ),
+                )
+                .with_secondary(ret_ast.span, "the function promises this return type")
+                .with_help("add a `return` at the end; loops never count as returning"),
+            );
+        }
+        self.finish_body(&body);
+        let frame = body.locals.iter().fold(limits::FRAME_OVERHEAD, |acc, l| {
+            acc.saturating_add(round_up(layout_of(&l.ty, &self.program.structs).size, 8))
+        });
+        let def = &mut self.program.functions[i];
+        def.locals = body.locals;
+        def.callees = body.callees;
+        def.frame_bytes = frame;
+    }
+
+    /// Unused-binding and never-assigned warnings for a finished body.
+    fn finish_body(&mut self, body: &Body) {
+        for (i, l) in body.locals.iter().enumerate() {
+            if l.name.starts_with('_') || l.kind == LocalKind::Param {
+                continue;
+            }
+            if !body.used[i] {
+                let what = match l.kind {
+                    LocalKind::ForVar => "loop variable",
+                    _ => "variable",
+                };
+                self.report(
+                    Diagnostic::new(
+                        Code::W0001,
+                        format!("{what} `{}` is never read", l.name),
+                        l.span,
+                        "never read",
+                    )
+                    .with_fix(
+                        "if this is intentional, prefix it with an underscore",
+                        l.span,
+                        format!("_{}", l.name),
+                    ),
+                );
+            } else if l.kind == LocalKind::Var && !body.assigned[i] {
+                self.report(
+                    Diagnostic::new(
+                        Code::W0006,
+                        format!(
+                            "variable `{}` is declared with `var` but never assigned",
+                            l.name
+                        ),
+                        l.span,
+                        "never assigned after its declaration",
+                    )
+                    .with_help("declare it with `let`"),
+                );
+            }
+        }
+    }
+
+    fn block(&mut self, body: &mut Body, block: &Block, new_scope: bool) -> Flow {
+        if new_scope {
+            body.scopes.push(Vec::new());
+        }
+        let mut flow = Flow::Continues;
+        let mut warned = false;
+        for s in &block.stmts {
+            if flow == Flow::Diverges && !warned {
+                warned = true;
+                self.report(
+                    Diagnostic::new(
+                        Code::W0002,
+                        "unreachable statement",
+                        s.span,
+                        "this is never executed",
+                    )
+                    .with_note(
+                        "it follows a `return`, `break`, `continue` or `abort` on every path",
+                    ),
+                );
+            }
+            let f = self.stmt(body, s);
+            flow = match (flow, f) {
+                (Flow::Diverges, _) => Flow::Diverges,
+                (Flow::Unknown, _) | (_, Flow::Unknown) => Flow::Unknown,
+                (_, f) => f,
+            };
+        }
+        if new_scope {
+            body.scopes.pop();
+        }
+        flow
+    }
+
+    fn stmt(&mut self, body: &mut Body, s: &Stmt) -> Flow {
+        match &s.kind {
+            StmtKind::Error => Flow::Unknown,
+            StmtKind::Let {
+                mutable,
+                name,
+                ty,
+                init,
+            } => {
+                self.enclosing_locals =
+                    body.visible_names().into_iter().map(String::from).collect();
+                let declared = ty.as_ref().map(|t| self.resolve_type(t, TypePos::Local));
+                let got = self.expr(body, init, declared.as_ref());
+                let local_ty = match &declared {
+                    Some(d) => {
+                        self.expect_type(init, &got, d);
+                        d.clone()
+                    }
+                    None => match &got {
+                        Ty::Unit => {
+                            self.report_unit_value(init);
+                            Ty::Error
+                        }
+                        Ty::Slice { .. } => {
+                            self.report(
+                                Diagnostic::new(
+                                    Code::E0207,
+                                    "a slice cannot be stored in a variable",
+                                    init.span,
+                                    "slices only exist as function parameters",
+                                )
+                                .with_help("use the parameter directly"),
+                            );
+                            Ty::Error
+                        }
+                        other => other.clone(),
+                    },
+                };
+                let id = body.declare(LocalDef {
+                    name: name.name.clone(),
+                    ty: local_ty,
+                    kind: if *mutable {
+                        LocalKind::Var
+                    } else {
+                        LocalKind::Let
+                    },
+                    span: name.span,
+                });
+                self.program.bindings.insert(name.span, id);
+                Flow::Continues
+            }
+            StmtKind::Assign {
+                target,
+                op,
+                op_span,
+                value,
+            } => {
+                let target_ty = self.place(body, target);
+                match op {
+                    None => {
+                        let got = self.expr(body, value, Some(&target_ty));
+                        self.expect_type(value, &got, &target_ty);
+                    }
+                    Some(op) => {
+                        let fake_span = *op_span;
+                        self.binary_types(body, *op, fake_span, None, target_ty, value, true);
+                    }
+                }
+                Flow::Continues
+            }
+            StmtKind::If { cond, then, els } => {
+                self.condition(body, cond);
+                let a = self.block(body, then, true);
+                let b = match els {
+                    Some(e) => self.stmt(body, e),
+                    None => Flow::Continues,
+                };
+                match (a, b) {
+                    (Flow::Diverges, Flow::Diverges) => Flow::Diverges,
+                    (Flow::Unknown, _) | (_, Flow::Unknown) => Flow::Unknown,
+                    _ => Flow::Continues,
+                }
+            }
+            StmtKind::While { cond, body: b } => {
+                self.condition(body, cond);
+                body.loop_depth += 1;
+                let f = self.block(body, b, true);
+                body.loop_depth -= 1;
+                if f == Flow::Unknown {
+                    Flow::Unknown
+                } else {
+                    Flow::Continues
+                }
+            }
+            StmtKind::For { var, iter, body: b } => {
+                let var_ty = match iter {
+                    ForIter::Range(lo, hi) => {
+                        let t = self.same_int_pair(body, lo, hi, "range bounds");
+                        t.map_or(Ty::Error, Ty::Int)
+                    }
+                    ForIter::Each(seq) => {
+                        let t = self.expr(body, seq, None);
+                        match t {
+                            Ty::Array(elem, _) => *elem,
+                            Ty::Slice { elem, .. } => Ty::Int(elem),
+                            Ty::Error => Ty::Error,
+                            other => {
+                                self.report(
+                                    Diagnostic::new(
+                                        Code::E0200,
+                                        format!("mismatched types: cannot iterate over a value of type `{other}`"),
+                                        seq.span,
+                                        "not an array or slice",
+                                    )
+                                    .with_help("to count, use a range: `for i in 0..n`"),
+                                );
+                                Ty::Error
+                            }
+                        }
+                    }
+                };
+                body.scopes.push(Vec::new());
+                let id = body.declare(LocalDef {
+                    name: var.name.clone(),
+                    ty: var_ty,
+                    kind: LocalKind::ForVar,
+                    span: var.span,
+                });
+                self.program.bindings.insert(var.span, id);
+                body.loop_depth += 1;
+                let f = self.block(body, b, true);
+                body.loop_depth -= 1;
+                body.scopes.pop();
+                if f == Flow::Unknown {
+                    Flow::Unknown
+                } else {
+                    Flow::Continues
+                }
+            }
+            StmtKind::Break | StmtKind::Continue => {
+                if body.loop_depth == 0 {
+                    let word = if s.kind == StmtKind::Break {
+                        "break"
+                    } else {
+                        "continue"
+                    };
+                    self.report(Diagnostic::new(
+                        Code::E0401,
+                        format!("`{word}` outside of a loop"),
+                        s.span,
+                        "not inside `while` or `for`",
+                    ));
+                }
+                Flow::Diverges
+            }
+            StmtKind::Abort => Flow::Diverges,
+            StmtKind::Return(value) => {
+                let ret = body.ret.clone();
+                let fn_name = body
+                    .func
+                    .map(|i| self.program.functions[i].name.clone())
+                    .unwrap_or_default();
+                match (value, ret) {
+                    (Some(v), Some(r)) => {
+                        let got = self.expr(body, v, Some(&r));
+                        self.expect_type(v, &got, &r);
+                    }
+                    (Some(v), None) => {
+                        self.expr(body, v, None);
+                        self.report(
+                            Diagnostic::new(
+                                Code::E0402,
+                                format!("`{fn_name}` has no return type but returns a value"),
+                                v.span,
+                                "unexpected return value",
+                            )
+                            .with_help(
+                                "declare the return type, e.g. `-> u32`, or remove the value",
+                            ),
+                        );
+                    }
+                    (None, Some(r)) => {
+                        if !r.is_error() {
+                            self.report(Diagnostic::new(
+                                Code::E0402,
+                                format!("`{fn_name}` must return a `{r}`"),
+                                s.span,
+                                format!("`return` without a `{r}` value"),
+                            ));
+                        }
+                    }
+                    (None, None) => {}
+                }
+                Flow::Diverges
+            }
+            StmtKind::Expr(e) => {
+                let t = self.expr(body, e, None);
+                let inner = e.unparen();
+                if !matches!(inner.kind, ExprKind::Call(..) | ExprKind::Error) && !t.is_error() {
+                    self.report(
+                        Diagnostic::new(
+                            Code::W0005,
+                            "expression value is unused",
+                            e.span,
+                            "this value is computed and thrown away",
+                        )
+                        .with_help("did you mean to assign it, e.g. `x = ...;`?"),
+                    );
+                }
+                Flow::Continues
+            }
+            StmtKind::Block(b) => self.block(body, b, true),
+        }
+    }
+
+    fn condition(&mut self, body: &mut Body, cond: &Expr) {
+        let t = self.expr(body, cond, Some(&Ty::Bool));
+        if !t.is_error() && t != Ty::Bool {
+            let mut d = Diagnostic::new(
+                Code::E0200,
+                format!("condition must be `bool`, found `{t}`"),
+                cond.span,
+                "expected `bool`",
+            );
+            if t.as_int().is_some() {
+                d = d.with_fix(
+                    "integers are not truth values; compare explicitly",
+                    cond.span.end_point(),
+                    " != 0",
+                );
+            }
+            self.report(d);
+        }
+    }
+
+    /// Type-checks an assignment target and reports mutability errors.
+    fn place(&mut self, body: &mut Body, target: &Expr) -> Ty {
+        let t = self.expr_inner(body, target, None, true);
+        self.check_mutable(body, target);
+        t
+    }
+
+    fn check_mutable(&mut self, body: &mut Body, target: &Expr) {
+        match &target.kind {
+            ExprKind::Paren(x) => self.check_mutable(body, x),
+            ExprKind::Name(name) => match self.program.resolutions.get(&target.id).copied() {
+                Some(Res::Local(id)) => {
+                    let l = body.locals[id as usize].clone();
+                    body.assigned[id as usize] = true;
+                    match l.kind {
+                        LocalKind::Var => {}
+                        LocalKind::Let => self.report(
+                            Diagnostic::new(
+                                Code::E0300,
+                                format!("cannot assign twice to immutable variable `{name}`"),
+                                target.span,
+                                "cannot assign",
+                            )
+                            .with_secondary(l.span, format!("`{name}` is declared with `let`"))
+                            .with_help("declare it with `var` to make it mutable"),
+                        ),
+                        LocalKind::Param => self.report(
+                            Diagnostic::new(
+                                Code::E0300,
+                                format!("cannot assign to parameter `{name}`"),
+                                target.span,
+                                "parameters are immutable",
+                            )
+                            .with_secondary(l.span, "parameter declared here")
+                            .with_help(format!("copy it into a variable first: `var {name}_ = {name};`")),
+                        ),
+                        LocalKind::ForVar => self.report(
+                            Diagnostic::new(
+                                Code::E0300,
+                                format!("cannot assign to loop variable `{name}`"),
+                                target.span,
+                                "loop variables are immutable",
+                            )
+                            .with_secondary(l.span, "loop variable declared here")
+                            .with_help("use a `while` loop with a `var` counter to control the stepping"),
+                        ),
+                    }
+                }
+                Some(Res::Static(_)) | None => {}
+                Some(Res::Const(_)) => self.report(
+                    Diagnostic::new(
+                        Code::E0302,
+                        format!("cannot assign to constant `{name}`"),
+                        target.span,
+                        "constants never change",
+                    )
+                    .with_help("use a `static` for plugin state that changes"),
+                ),
+                Some(Res::Fn(_) | Res::Import(_)) => self.report(Diagnostic::new(
+                    Code::E0302,
+                    format!("cannot assign to function `{name}`"),
+                    target.span,
+                    "not a variable",
+                )),
+            },
+            ExprKind::Field(base, field)
+                if field.name == "len"
+                    && matches!(self.program.type_of(base.id), Ty::Array(..) | Ty::Slice { .. }) =>
+            {
+                self.report(Diagnostic::new(
+                    Code::E0302,
+                    "cannot assign to `.len`",
+                    target.span,
+                    "the length of an array or slice is fixed",
+                ));
+            }
+            ExprKind::Field(base, _) => self.check_mutable(body, base),
+            ExprKind::Index(base, _) => {
+                let base_ty = self.program.type_of(base.id).clone();
+                if let Ty::Slice { mutable, elem } = base_ty {
+                    if !mutable {
+                        let mut d = Diagnostic::new(
+                            Code::E0301,
+                            "cannot write through a read-only slice",
+                            target.span,
+                            format!("`{}` has type `[]{}`", base_text(base), elem.name()),
+                        );
+                        if let Some(Res::Local(id)) = self.program.resolutions.get(&base.id).copied() {
+                            let l = &body.locals[id as usize];
+                            if l.kind == LocalKind::Param {
+                                d = d.with_secondary(l.span, "declared read-only here").with_help(
+                                    format!("declare the parameter as `[]mut {}`", elem.name()),
+                                );
+                            }
+                        }
+                        self.report(d);
+                    }
+                    // The slice itself is not reassigned; its elements are.
+                    if let Some(Res::Local(id)) = self.program.resolutions.get(&base.id).copied() {
+                        body.assigned[id as usize] = true;
+                    }
+                } else {
+                    self.check_mutable(body, base);
+                }
+            }
+            ExprKind::Error => {}
+            _ => self.report(
+                Diagnostic::new(
+                    Code::E0302,
+                    "invalid left-hand side of assignment",
+                    target.span,
+                    "cannot assign to this expression",
+                )
+                .with_note("you can assign to variables, statics, their fields and elements, and elements of `[]mut` slices"),
+            ),
+        }
+    }
+
+    pub(super) fn report_unit_value(&mut self, e: &Expr) {
+        let name = match &e.unparen().kind {
+            ExprKind::Call(callee, _) => base_text(callee),
+            _ => "this".to_string(),
+        };
+        self.report(Diagnostic::new(
+            Code::E0403,
+            format!("`{name}` does not return a value"),
+            e.span,
+            "has no value",
+        ));
+    }
+
+    /// Reports a type mismatch between `got` (the type of `e`) and `want`.
+    pub(super) fn expect_type(&mut self, e: &Expr, got: &Ty, want: &Ty) {
+        if got.fits(want) {
+            return;
+        }
+        if *got == Ty::Unit {
+            self.report_unit_value(e);
+            return;
+        }
+        let mut d = Diagnostic::new(
+            Code::E0200,
+            format!("mismatched types: expected `{want}`, found `{got}`"),
+            e.span,
+            format!("expected `{want}`"),
+        );
+        if let (Some(_), Some(w)) = (got.as_int(), want.as_int()) {
+            if is_untyped_literal(e) {
+                // Cannot happen for plain literals (they adopt the type);
+                // keep a generic message.
+            } else {
+                d = d.with_fix(
+                    format!("convert explicitly with `as {}`", w.name()),
+                    e.span.end_point(),
+                    format!(" as {}", w.name()),
+                );
+                d = d.with_note("KPL never converts integer types implicitly");
+            }
+        } else if *got == Ty::Bool && want.as_int().is_some() {
+            d = d.with_fix(
+                "convert with `as` (true is 1, false is 0)",
+                e.span.end_point(),
+                format!(" as {want}"),
+            );
+        } else if got.as_int().is_some() && *want == Ty::Bool {
+            d = d.with_fix("compare explicitly", e.span.end_point(), " != 0");
+        } else if let (
+            Ty::Slice {
+                mutable: false,
+                elem,
+            },
+            Ty::Slice { mutable: true, .. },
+        ) = (got, want)
+        {
+            d = d.with_note(format!(
+                "a read-only `[]{}` cannot be passed where a writable `[]mut {}` is expected",
+                elem.name(),
+                elem.name()
+            ));
+        }
+        self.report(d);
+    }
+}
+
+/// The source-ish text of a simple expression, for messages.
+fn base_text(e: &Expr) -> String {
+    match &e.unparen().kind {
+        ExprKind::Name(n) => n.clone(),
+        ExprKind::Field(b, f) => format!("{}.{}", base_text(b), f.name),
+        ExprKind::Index(b, _) => format!("{}[..]", base_text(b)),
+        _ => "this".to_string(),
+    }
+}

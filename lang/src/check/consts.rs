@@ -1,0 +1,334 @@
+//! Constants and statics: `const` items evaluated on demand (a constant that
+//! depends on itself is E0504), `static` initialisers and the static-data
+//! limit (E0506), and compile-time evaluation of constant expressions (E0501,
+//! E0502, E0208) with the operator semantics of [`crate::consteval`].
+
+use std::collections::HashMap;
+
+use crate::ast::*;
+use crate::codes::Code;
+use crate::consteval::{self, Value};
+use crate::diag::Diagnostic;
+use crate::span::Span;
+use crate::types::{IntTy, Ty};
+
+use super::body::Body;
+use super::program::layout_of;
+use super::resolve::TypePos;
+use super::{Checker, Res, State, limits};
+
+impl<'a> Checker<'a> {
+    pub(super) fn eval_const(&mut self, i: usize) -> Option<Value> {
+        match &self.const_state[i] {
+            State::Done(v) => return v.clone(),
+            State::InProgress => {
+                let g = self.const_items[i];
+                self.report(
+                    Diagnostic::new(
+                        Code::E0504,
+                        format!("constant `{}` depends on itself", g.name.name),
+                        g.name.span,
+                        "its value needs its own value",
+                    )
+                    .with_help("break the cycle by writing one of the values out"),
+                );
+                self.const_state[i] = State::Done(None);
+                return None;
+            }
+            State::Todo => {}
+        }
+        self.const_state[i] = State::InProgress;
+        let g = self.const_items[i];
+        let ty = self.resolve_type(&g.ty, TypePos::Global);
+        self.program.consts[i].ty = ty.clone();
+        let mut body = Body::new(None, None);
+        let got = self.expr(&mut body, &g.value, Some(&ty));
+        self.expect_type(&g.value, &got, &ty);
+        let value = if got.is_error() || ty.is_error() || !got.fits(&ty) {
+            None
+        } else {
+            self.eval(&g.value)
+        };
+        if self.const_state[i] == State::InProgress {
+            self.const_state[i] = State::Done(value.clone());
+        }
+        self.program.consts[i].value = value.clone();
+        value
+    }
+
+    pub(super) fn check_statics(&mut self) {
+        let mut static_total = 0u64;
+        let mut reported = false;
+        for i in 0..self.static_items.len() {
+            let g = self.static_items[i];
+            let ty = self.resolve_type(&g.ty, TypePos::Global);
+            self.program.statics[i].ty = ty.clone();
+            let mut body = Body::new(None, None);
+            let got = self.expr(&mut body, &g.value, Some(&ty));
+            self.expect_type(&g.value, &got, &ty);
+            if !got.is_error() && !ty.is_error() && got.fits(&ty) {
+                self.program.statics[i].value = self.eval(&g.value);
+            }
+            let size = layout_of(&ty, &self.program.structs).size;
+            static_total = static_total.saturating_add(size);
+            if static_total > limits::STATIC_BYTES && !reported {
+                reported = true;
+                self.report(
+                    Diagnostic::new(
+                        Code::E0506,
+                        "plugin statics exceed the static data limit",
+                        g.name.span,
+                        format!(
+                            "with this static the plugin needs {static_total} bytes of static data"
+                        ),
+                    )
+                    .with_note(format!(
+                        "a plugin may have at most {} bytes of statics",
+                        limits::STATIC_BYTES
+                    )),
+                );
+            }
+        }
+        let mut const_total = 0u64;
+        for i in 0..self.const_items.len() {
+            let ty = self.program.consts[i].ty.clone();
+            if ty.is_scalar() {
+                continue;
+            }
+            const_total = const_total.saturating_add(layout_of(&ty, &self.program.structs).size);
+            if const_total > limits::STATIC_BYTES {
+                let span = self.const_items[i].name.span;
+                self.report(
+                    Diagnostic::new(
+                        Code::E0506,
+                        "constant tables exceed the read-only data limit",
+                        span,
+                        format!("with this constant the plugin needs {const_total} bytes of read-only data"),
+                    )
+                    .with_note(format!(
+                        "array and struct constants may total at most {} bytes",
+                        limits::STATIC_BYTES
+                    )),
+                );
+                break;
+            }
+        }
+    }
+
+    /// Evaluates an already type-checked constant expression. Reports E0501
+    /// for anything that is not constant and E0502 when evaluation faults.
+    pub(super) fn eval(&mut self, e: &Expr) -> Option<Value> {
+        match self.try_eval(e) {
+            Ok(v) => Some(v),
+            Err(EvalError::NotConstant(span, why)) => {
+                self.report(
+                    Diagnostic::new(
+                        Code::E0501,
+                        "not a constant expression",
+                        span,
+                        why,
+                    )
+                    .with_note("constants, statics' initial values and array lengths are computed at compile time from literals and other constants"),
+                );
+                None
+            }
+            Err(EvalError::Fault(span, fault)) => {
+                self.report(Diagnostic::new(
+                    Code::E0502,
+                    format!("constant evaluation failed: {}", fault.describe()),
+                    span,
+                    "this operation has no value",
+                ));
+                None
+            }
+            Err(EvalError::Bounds(span, index, len)) => {
+                self.report(Diagnostic::new(
+                    Code::E0208,
+                    format!("index {index} is out of bounds for length {len}"),
+                    span,
+                    "out of bounds",
+                ));
+                None
+            }
+            Err(EvalError::Reported) => None,
+        }
+    }
+
+    fn try_eval(&mut self, e: &Expr) -> Result<Value, EvalError> {
+        let ty = self.program.type_of(e.id).clone();
+        let int_ty = ty.as_int();
+        match &e.kind {
+            ExprKind::Int(v) => {
+                let t = int_ty.ok_or(EvalError::Reported)?;
+                Ok(Value::Int(t.wrap(i128::from(*v)), t))
+            }
+            ExprKind::Bool(b) => Ok(Value::Bool(*b)),
+            ExprKind::Paren(x) => self.try_eval(x),
+            ExprKind::Name(_) => match self.program.resolutions.get(&e.id).copied() {
+                Some(Res::Const(i)) => self.eval_const(i as usize).ok_or(EvalError::Reported),
+                Some(Res::Static(_)) => Err(EvalError::NotConstant(
+                    e.span,
+                    "a static's value can change at run time".into(),
+                )),
+                Some(Res::Local(_)) => Err(EvalError::NotConstant(
+                    e.span,
+                    "a variable is only known at run time".into(),
+                )),
+                _ => Err(EvalError::Reported),
+            },
+            ExprKind::Unary(op, x) => {
+                // `-128` as an i8 literal: fold the negation into the literal.
+                let v = self.try_eval(x)?;
+                match (op, v) {
+                    (UnOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
+                    (op, Value::Int(v, t)) => Ok(Value::Int(consteval::int_unary(*op, t, v), t)),
+                    _ => Err(EvalError::Reported),
+                }
+            }
+            ExprKind::Binary { op, lhs, rhs, .. } => {
+                let a = self.try_eval(lhs)?;
+                if let (BinOp::And | BinOp::Or, Value::Bool(x)) = (op, &a) {
+                    // Short-circuit, as at run time.
+                    if (*op == BinOp::And && !x) || (*op == BinOp::Or && *x) {
+                        return Ok(Value::Bool(*x));
+                    }
+                    return self.try_eval(rhs);
+                }
+                let b = self.try_eval(rhs)?;
+                match (a, b) {
+                    (Value::Int(x, t), Value::Int(y, _)) => {
+                        let r = consteval::int_binary(*op, t, x, y)
+                            .map_err(|f| EvalError::Fault(e.span, f))?;
+                        Ok(if op.is_comparison() {
+                            Value::Bool(r != 0)
+                        } else {
+                            Value::Int(r, t)
+                        })
+                    }
+                    (Value::Bool(x), Value::Bool(y)) => Ok(Value::Bool(match op {
+                        BinOp::Eq => x == y,
+                        BinOp::Ne => x != y,
+                        BinOp::BitAnd => x & y,
+                        BinOp::BitOr => x | y,
+                        BinOp::BitXor => x ^ y,
+                        _ => return Err(EvalError::Reported),
+                    })),
+                    _ => Err(EvalError::Reported),
+                }
+            }
+            ExprKind::Cast(x, _) => {
+                let v = self.try_eval(x)?;
+                let to = int_ty.ok_or(EvalError::Reported)?;
+                match v {
+                    Value::Int(v, _) => Ok(Value::Int(consteval::int_cast(v, to), to)),
+                    Value::Bool(b) => Ok(Value::Int(i128::from(b), to)),
+                    _ => Err(EvalError::Reported),
+                }
+            }
+            ExprKind::Index(base, index) => {
+                let b = self.try_eval(base)?;
+                let i = self.try_eval(index)?;
+                match (b, i) {
+                    (Value::Array(elems), Value::Int(i, _)) => {
+                        if i < 0 || i >= elems.len() as i128 {
+                            return Err(EvalError::Bounds(index.span, i, elems.len() as u64));
+                        }
+                        Ok(elems[i as usize].clone())
+                    }
+                    _ => Err(EvalError::Reported),
+                }
+            }
+            ExprKind::Field(base, field) => {
+                let base_ty = self.program.type_of(base.id).clone();
+                if field.name == "len"
+                    && let Ty::Array(_, n) = base_ty
+                {
+                    return Ok(Value::Int(n as i128, IntTy::U32));
+                }
+                let b = self.try_eval(base)?;
+                let (Value::Struct(fields), Ty::Struct(id, _)) = (b, base_ty) else {
+                    return Err(EvalError::Reported);
+                };
+                let def = &self.program.structs[id.0 as usize];
+                let idx = def
+                    .fields
+                    .iter()
+                    .position(|f| f.name == field.name)
+                    .ok_or(EvalError::Reported)?;
+                fields.get(idx).cloned().ok_or(EvalError::Reported)
+            }
+            ExprKind::StructLit(_, inits) => {
+                let Ty::Struct(id, _) = &ty else {
+                    return Err(EvalError::Reported);
+                };
+                let names: Vec<String> = self.program.structs[id.0 as usize]
+                    .fields
+                    .iter()
+                    .map(|f| f.name.clone())
+                    .collect();
+                let mut values = Vec::with_capacity(names.len());
+                for name in names {
+                    let init = inits
+                        .iter()
+                        .find(|i| i.name.name == name)
+                        .ok_or(EvalError::Reported)?;
+                    values.push(self.try_eval(&init.value)?);
+                }
+                Ok(Value::Struct(values))
+            }
+            ExprKind::ArrayLit(elems) => {
+                let mut values = Vec::with_capacity(elems.len());
+                for x in elems {
+                    values.push(self.try_eval(x)?);
+                }
+                Ok(Value::Array(values))
+            }
+            ExprKind::ArrayRepeat(x, _) => {
+                let Ty::Array(_, n) = ty else {
+                    return Err(EvalError::Reported);
+                };
+                let v = self.try_eval(x)?;
+                Ok(Value::Array(vec![v; n as usize]))
+            }
+            ExprKind::Call(..) => Err(EvalError::NotConstant(
+                e.span,
+                "function calls happen at run time".into(),
+            )),
+            ExprKind::Str(_) | ExprKind::Error => Err(EvalError::Reported),
+        }
+    }
+
+    /// The value of `e` if it is a constant, without reporting anything.
+    pub(super) fn quiet_eval(&mut self, e: &Expr) -> Option<Value> {
+        if !is_constant_shape(e, &self.program.resolutions) {
+            return None;
+        }
+        let before = self.diags.len();
+        let v = self.try_eval(e).ok();
+        self.diags.truncate(before);
+        v
+    }
+}
+
+/// Whether `e` is built only from literals and constants (so evaluating it
+/// cannot report anything new).
+fn is_constant_shape(e: &Expr, res: &HashMap<ExprId, Res>) -> bool {
+    match &e.kind {
+        ExprKind::Int(_) | ExprKind::Bool(_) => true,
+        ExprKind::Name(_) => matches!(res.get(&e.id), Some(Res::Const(_))),
+        ExprKind::Paren(x) | ExprKind::Unary(_, x) | ExprKind::Cast(x, _) => {
+            is_constant_shape(x, res)
+        }
+        ExprKind::Binary { lhs, rhs, .. } => {
+            is_constant_shape(lhs, res) && is_constant_shape(rhs, res)
+        }
+        _ => false,
+    }
+}
+
+enum EvalError {
+    NotConstant(Span, String),
+    Fault(Span, consteval::Fault),
+    Bounds(Span, i128, u64),
+    Reported,
+}

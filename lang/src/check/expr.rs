@@ -1,0 +1,816 @@
+//! Expressions: the type of every expression (recorded in
+//! `Program::expr_types`), integer literals typed from their context, names
+//! resolved to locals, constants, statics, functions and imports, calls and
+//! their arguments, casts, indexing, and struct literals.
+
+use crate::ast::*;
+use crate::codes::Code;
+use crate::consteval::Value;
+use crate::diag::Diagnostic;
+use crate::span::Span;
+use crate::suggest;
+use crate::types::{IntTy, Ty};
+
+use super::body::Body;
+use super::resolve::TypePos;
+use super::{Checker, GlobalKind, Res, State};
+
+pub(super) fn is_untyped_literal(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Int(_) => true,
+        ExprKind::Paren(x) | ExprKind::Unary(UnOp::Neg | UnOp::BitNot, x) => is_untyped_literal(x),
+        ExprKind::Binary { op, lhs, rhs, .. } => {
+            !op.is_comparison()
+                && !matches!(op, BinOp::And | BinOp::Or)
+                && is_untyped_literal(lhs)
+                && (matches!(op, BinOp::Shl | BinOp::Shr) || is_untyped_literal(rhs))
+        }
+        _ => false,
+    }
+}
+
+impl<'a> Checker<'a> {
+    pub(super) fn expr(&mut self, body: &mut Body, e: &Expr, expected: Option<&Ty>) -> Ty {
+        self.expr_inner(body, e, expected, false)
+    }
+
+    fn record(&mut self, e: &Expr, ty: Ty) -> Ty {
+        let idx = e.id.0 as usize;
+        if self.program.expr_types.len() <= idx {
+            self.program.expr_types.resize(idx + 1, Ty::Error);
+        }
+        self.program.expr_types[idx] = ty.clone();
+        ty
+    }
+
+    pub(super) fn expr_inner(
+        &mut self,
+        body: &mut Body,
+        e: &Expr,
+        expected: Option<&Ty>,
+        is_place: bool,
+    ) -> Ty {
+        let ty = self.expr_kind(body, e, expected, is_place);
+        self.record(e, ty)
+    }
+
+    fn literal_type(&mut self, value: i128, e: &Expr, expected: Option<&Ty>) -> Ty {
+        let t = match expected {
+            Some(Ty::Int(t)) => *t,
+            _ => IntTy::I32,
+        };
+        if value < t.min() || value > t.max() {
+            let mut d = Diagnostic::new(
+                Code::E0202,
+                format!("integer literal `{value}` does not fit in `{}`", t.name()),
+                e.span,
+                format!("`{}` holds {}..={}", t.name(), t.min(), t.max()),
+            );
+            if expected.is_none() {
+                d = d
+                    .with_note("a literal with no other type from context is an `i32`")
+                    .with_help("give it a type, e.g. `let x: u64 = ...;`");
+            } else if value < 0 && !t.signed() {
+                d = d.with_help(format!(
+                    "for the bit pattern, write `~0` or `{:#x}`",
+                    t.wrap(value)
+                ));
+            }
+            self.report(d);
+            return Ty::Error;
+        }
+        Ty::Int(t)
+    }
+
+    fn expr_kind(
+        &mut self,
+        body: &mut Body,
+        e: &Expr,
+        expected: Option<&Ty>,
+        is_place: bool,
+    ) -> Ty {
+        match &e.kind {
+            ExprKind::Error => Ty::Error,
+            ExprKind::Int(v) => self.literal_type(i128::from(*v), e, expected),
+            ExprKind::Bool(_) => Ty::Bool,
+            ExprKind::Str(_) => {
+                if expected == Some(&Ty::Str) {
+                    return Ty::Str;
+                }
+                self.report(
+                    Diagnostic::new(
+                        Code::E0206,
+                        "string literals can only be passed to imports that take `str`",
+                        e.span,
+                        "string literal not allowed here",
+                    )
+                    .with_note(
+                        "KPL has no string values; text only goes to imports such as `kernel::log`",
+                    ),
+                );
+                Ty::Error
+            }
+            ExprKind::Paren(x) => self.expr_inner(body, x, expected, is_place),
+            ExprKind::Name(name) => self.name(body, e, name, is_place),
+            ExprKind::Unary(op, x) => {
+                // A negated literal is one value: `-128` fits an i8.
+                if *op == UnOp::Neg
+                    && let ExprKind::Int(v) = x.unparen().kind
+                {
+                    let t = self.literal_type(-i128::from(v), e, expected);
+                    if !t.is_error() {
+                        self.record(x, t.clone());
+                        if let ExprKind::Paren(inner) = &x.kind {
+                            self.record(inner, t.clone());
+                        }
+                    }
+                    return t;
+                }
+                match op {
+                    UnOp::Not => {
+                        let t = self.expr(body, x, Some(&Ty::Bool));
+                        if !t.is_error() && t != Ty::Bool {
+                            let d = Diagnostic::new(
+                                Code::E0203,
+                                format!("`!` cannot be applied to `{t}`"),
+                                e.span,
+                                "`!` needs a bool",
+                            );
+                            let d = if t.as_int().is_some() {
+                                d.with_fix(
+                                    "for a bitwise not, use `~`",
+                                    Span::new(e.span.start as usize, e.span.start as usize + 1),
+                                    "~",
+                                )
+                            } else {
+                                d
+                            };
+                            self.report(d);
+                            return Ty::Error;
+                        }
+                        t
+                    }
+                    UnOp::Neg | UnOp::BitNot => {
+                        let want = expected.filter(|t| t.as_int().is_some());
+                        let t = self.expr(body, x, want);
+                        if !t.is_error() && t.as_int().is_none() {
+                            let mut d = Diagnostic::new(
+                                Code::E0203,
+                                format!("`{}` cannot be applied to `{t}`", op.symbol()),
+                                e.span,
+                                "needs an integer",
+                            );
+                            if t == Ty::Bool && *op == UnOp::BitNot {
+                                d = d.with_fix(
+                                    "for a logical not, use `!`",
+                                    Span::new(e.span.start as usize, e.span.start as usize + 1),
+                                    "!",
+                                );
+                            }
+                            self.report(d);
+                            return Ty::Error;
+                        }
+                        t
+                    }
+                }
+            }
+            ExprKind::Binary {
+                op,
+                op_span,
+                lhs,
+                rhs,
+            } => {
+                if matches!(op, BinOp::And | BinOp::Or) {
+                    for side in [lhs, rhs] {
+                        let t = self.expr(body, side, Some(&Ty::Bool));
+                        if !t.is_error() && t != Ty::Bool {
+                            self.report(
+                                Diagnostic::new(
+                                    Code::E0200,
+                                    format!(
+                                        "mismatched types: `{}` needs bool operands, found `{t}`",
+                                        op.symbol()
+                                    ),
+                                    side.span,
+                                    "expected `bool`",
+                                )
+                                .with_secondary(*op_span, "logical operator"),
+                            );
+                        }
+                    }
+                    return Ty::Bool;
+                }
+                if op.is_comparison() {
+                    let (lt, rt) = self.operand_pair(body, lhs, rhs, None);
+                    let t = self.binary_result(*op, *op_span, e, &lt, &rt, lhs, rhs);
+                    if t.is_error() {
+                        return Ty::Bool;
+                    }
+                    self.check_constant_comparison(*op, e, lhs, rhs, &lt);
+                    return Ty::Bool;
+                }
+                let lhs_ty = if is_untyped_literal(lhs)
+                    && !is_untyped_literal(rhs)
+                    && !matches!(op, BinOp::Shl | BinOp::Shr)
+                {
+                    None
+                } else {
+                    Some(self.expr(
+                        body,
+                        lhs,
+                        expected.filter(|t| t.as_int().is_some() || **t == Ty::Bool),
+                    ))
+                };
+                match lhs_ty {
+                    Some(lt) => self.binary_types(body, *op, *op_span, Some(e), lt, rhs, false),
+                    None => {
+                        let (lt, rt) = self.operand_pair(body, lhs, rhs, expected);
+                        self.binary_result(*op, *op_span, e, &lt, &rt, lhs, rhs)
+                    }
+                }
+            }
+            ExprKind::Cast(x, t) => {
+                let to = self.resolve_type(t, TypePos::Cast);
+                // The operand gets no type from the cast: `300 as u8` is the
+                // i32 300 truncated, and `-1 as u32` is all ones.
+                let from = self.expr(body, x, None);
+                if to.is_error() || from.is_error() {
+                    return if to.as_int().is_some() { to } else { Ty::Error };
+                }
+                let ok = to.as_int().is_some() && (from.as_int().is_some() || from == Ty::Bool);
+                if !ok {
+                    let mut d = Diagnostic::new(
+                        Code::E0204,
+                        format!("cannot cast `{from}` to `{to}`"),
+                        e.span,
+                        "invalid cast",
+                    )
+                    .with_note("`as` converts integers and bools to integer types");
+                    if to == Ty::Bool && from.as_int().is_some() {
+                        d = d.with_help("to test an integer, compare it: `x != 0`");
+                    }
+                    self.report(d);
+                    return Ty::Error;
+                }
+                to
+            }
+            ExprKind::Call(callee, args) => self.call(body, e, callee, args),
+            ExprKind::Index(base, index) => {
+                let bt = self.expr_inner(body, base, None, is_place);
+                let it = self.expr(body, index, None);
+                if !it.is_error() && it.as_int().is_none() {
+                    self.report(Diagnostic::new(
+                        Code::E0200,
+                        format!("index must be an integer, found `{it}`"),
+                        index.span,
+                        "expected an integer",
+                    ));
+                }
+                match bt {
+                    Ty::Array(elem, n) => {
+                        if let Some(Value::Int(i, _)) = self.quiet_eval(index)
+                            && (i < 0 || i >= i128::from(n))
+                        {
+                            self.report(Diagnostic::new(
+                                Code::E0208,
+                                format!("index {i} is out of bounds for an array of length {n}"),
+                                index.span,
+                                format!("valid indices are 0..={}", n - 1),
+                            ));
+                        }
+                        *elem
+                    }
+                    Ty::Slice { elem, .. } => Ty::Int(elem),
+                    Ty::Error => Ty::Error,
+                    other => {
+                        self.report(Diagnostic::new(
+                            Code::E0205,
+                            format!("cannot index into a value of type `{other}`"),
+                            base.span,
+                            "not an array or slice",
+                        ));
+                        Ty::Error
+                    }
+                }
+            }
+            ExprKind::Field(base, field) => {
+                let bt = self.expr_inner(body, base, None, is_place);
+                match &bt {
+                    Ty::Error => Ty::Error,
+                    Ty::Array(..) | Ty::Slice { .. } if field.name == "len" => Ty::Int(IntTy::U32),
+                    Ty::Struct(id, name) => {
+                        let def = &self.program.structs[id.0 as usize];
+                        if let Some(f) = def.fields.iter().find(|f| f.name == field.name) {
+                            return f.ty.clone();
+                        }
+                        let names: Vec<String> =
+                            def.fields.iter().map(|f| f.name.clone()).collect();
+                        let mut d = Diagnostic::new(
+                            Code::E0105,
+                            format!("struct `{name}` has no field `{}`", field.name),
+                            field.span,
+                            "unknown field",
+                        );
+                        if let Some(s) =
+                            suggest::closest(&field.name, names.iter().map(String::as_str))
+                        {
+                            d = d.with_fix(format!("did you mean `{s}`?"), field.span, s);
+                        } else if !names.is_empty() {
+                            d = d.with_note(format!("its fields are: {}", names.join(", ")));
+                        }
+                        self.report(d);
+                        Ty::Error
+                    }
+                    other => {
+                        let mut d = Diagnostic::new(
+                            Code::E0105,
+                            format!("no field `{}` on type `{other}`", field.name),
+                            field.span,
+                            "unknown field",
+                        );
+                        if matches!(other, Ty::Array(..) | Ty::Slice { .. }) {
+                            d = d.with_note("arrays and slices have one property: `.len`");
+                        } else {
+                            d = d.with_note(
+                                "only structs have fields; arrays and slices have `.len`",
+                            );
+                        }
+                        self.report(d);
+                        Ty::Error
+                    }
+                }
+            }
+            ExprKind::StructLit(name, inits) => self.struct_lit(body, name, inits),
+            ExprKind::ArrayLit(elems) => {
+                let (want_elem, want_len) = match expected {
+                    Some(Ty::Array(elem, n)) => (Some((**elem).clone()), Some(*n)),
+                    _ => (None, None),
+                };
+                let mut elem_ty = want_elem.clone();
+                for x in elems {
+                    let t = self.expr(body, x, elem_ty.as_ref());
+                    match &elem_ty {
+                        Some(want) => self.expect_type(x, &t, want),
+                        None => {
+                            if t == Ty::Unit {
+                                self.report_unit_value(x);
+                            }
+                            elem_ty = Some(t)
+                        }
+                    }
+                }
+                let elem_ty = elem_ty.unwrap_or(Ty::Error);
+                if let Some(n) = want_len
+                    && n != elems.len() as u64
+                {
+                    self.report(
+                        Diagnostic::new(
+                            Code::E0200,
+                            format!(
+                                "mismatched types: expected an array of {n} elements, found {}",
+                                elems.len()
+                            ),
+                            e.span,
+                            format!("this array has {} elements", elems.len()),
+                        )
+                        .with_help(format!("for {n} copies of one value, write `[value; {n}]`")),
+                    );
+                    return Ty::Error;
+                }
+                if elem_ty.is_error() {
+                    return Ty::Error;
+                }
+                Ty::Array(Box::new(elem_ty), elems.len() as u64)
+            }
+            ExprKind::ArrayRepeat(x, count) => {
+                let want_elem = match expected {
+                    Some(Ty::Array(elem, _)) => Some((**elem).clone()),
+                    _ => None,
+                };
+                let t = self.expr(body, x, want_elem.as_ref());
+                if let Some(w) = &want_elem {
+                    self.expect_type(x, &t, w);
+                }
+                self.enclosing_locals =
+                    body.visible_names().into_iter().map(String::from).collect();
+                let n = self.array_len(count);
+                match (n, want_elem.unwrap_or(t)) {
+                    (Some(n), elem) if !elem.is_error() => {
+                        let ty = Ty::Array(Box::new(elem), n);
+                        if !self.check_size(&ty, count.span) {
+                            return Ty::Error;
+                        }
+                        ty
+                    }
+                    _ => Ty::Error,
+                }
+            }
+        }
+    }
+
+    pub(super) fn name(&mut self, body: &mut Body, e: &Expr, name: &str, is_place: bool) -> Ty {
+        if name == "_" {
+            self.report(Diagnostic::new(
+                Code::E0100,
+                "`_` cannot be read",
+                e.span,
+                "`_` only discards a value",
+            ));
+            return Ty::Error;
+        }
+        if !body.const_context
+            && let Some(id) = body.lookup(name)
+        {
+            if !is_place {
+                body.used[id as usize] = true;
+            }
+            self.program.resolutions.insert(e.id, Res::Local(id));
+            return body.locals[id as usize].ty.clone();
+        }
+        let Some(g) = self.globals.get_mut(name) else {
+            if body.const_context && self.enclosing_locals.iter().any(|n| n == name) {
+                self.report(
+                    Diagnostic::new(
+                        Code::E0501,
+                        format!("`{name}` is a variable, not a constant"),
+                        e.span,
+                        "only known at run time",
+                    )
+                    .with_note(
+                        "array lengths and repeat counts are fixed at compile time; use a `const`",
+                    ),
+                );
+                return Ty::Error;
+            }
+            self.report_unknown_name(body, e.span, name, false);
+            return Ty::Error;
+        };
+        let kind = g.kind;
+        if !matches!(kind, GlobalKind::Fn(i) if body.func == Some(i)) {
+            g.used = true;
+        }
+        match kind {
+            GlobalKind::Const(i) => {
+                self.program.resolutions.insert(e.id, Res::Const(i as u32));
+                if self.const_state[i] == State::Todo {
+                    // Its type is needed now; its value is computed lazily.
+                    self.eval_const(i);
+                }
+                self.program.consts[i].ty.clone()
+            }
+            GlobalKind::Static(i) => {
+                self.program.resolutions.insert(e.id, Res::Static(i as u32));
+                if body.const_context {
+                    self.report(
+                        Diagnostic::new(
+                            Code::E0501,
+                            format!("static `{name}` cannot be used in a constant expression"),
+                            e.span,
+                            "a static's value can change at run time",
+                        )
+                        .with_help("use a `const` for values known at compile time"),
+                    );
+                    return Ty::Error;
+                }
+                let t = &self.static_items[i].ty;
+                // Statics are checked before bodies; their type is final.
+                if self.program.statics[i].ty.is_error() && !matches!(t.kind, TypeKind::Error) {
+                    return Ty::Error;
+                }
+                self.program.statics[i].ty.clone()
+            }
+            GlobalKind::Poisoned => Ty::Error,
+            GlobalKind::Fn(i) | GlobalKind::Import(i) => {
+                let res = if matches!(kind, GlobalKind::Fn(_)) {
+                    Res::Fn(i as u32)
+                } else {
+                    Res::Import(i as u32)
+                };
+                self.program.resolutions.insert(e.id, res);
+                if is_place {
+                    // `f = ...`: the assignment check reports it (E0302).
+                    return Ty::Error;
+                }
+                self.report(
+                    Diagnostic::new(
+                        Code::E0109,
+                        format!("function `{name}` used as a value"),
+                        e.span,
+                        "functions can only be called",
+                    )
+                    .with_fix(
+                        "to call it, add parentheses",
+                        e.span.end_point(),
+                        "()",
+                    ),
+                );
+                Ty::Error
+            }
+            GlobalKind::Struct(_) => {
+                self.report(
+                    Diagnostic::new(
+                        Code::E0109,
+                        format!("struct `{name}` used as a value"),
+                        e.span,
+                        "a type, not a value",
+                    )
+                    .with_help(format!(
+                        "to build a value, write `{name} {{ .field = value, ... }}`"
+                    )),
+                );
+                Ty::Error
+            }
+        }
+    }
+
+    fn report_unknown_name(&mut self, body: &Body, span: Span, name: &str, calling: bool) {
+        let mut d = Diagnostic::new(
+            Code::E0100,
+            format!("cannot find `{name}` in this scope"),
+            span,
+            "not found",
+        );
+        let mut candidates: Vec<String> = if body.const_context {
+            Vec::new()
+        } else {
+            body.visible_names().into_iter().map(String::from).collect()
+        };
+        for (n, g) in &self.globals {
+            let callable = matches!(g.kind, GlobalKind::Fn(_) | GlobalKind::Import(_));
+            if callable == calling && !matches!(g.kind, GlobalKind::Struct(_)) {
+                candidates.push(n.clone());
+            }
+        }
+        candidates.sort();
+        if let Some(import) = self.imports.find_anywhere(name).next() {
+            d = d.with_help(format!(
+                "`{name}` is a kernel import: add `use {}::{name};` at the top of the file",
+                import.module
+            ));
+        } else if let Some(s) = suggest::closest(name, candidates.iter().map(String::as_str)) {
+            d = d.with_fix(format!("did you mean `{s}`?"), span, s);
+        } else if calling
+            && let Some(s) = suggest::closest(
+                name,
+                self.imports
+                    .modules
+                    .iter()
+                    .flat_map(|m| m.functions.iter().map(|f| f.name.as_str())),
+            )
+            && let Some(f) = self.imports.find_anywhere(s).next()
+        {
+            d = d.with_help(format!(
+                "did you mean the kernel import `{s}`? add `use {}::{s};`",
+                f.module
+            ));
+        }
+        self.report(d);
+    }
+
+    fn call(&mut self, body: &mut Body, e: &Expr, callee: &Expr, args: &[Expr]) -> Ty {
+        let ExprKind::Name(name) = &callee.unparen().kind else {
+            let t = self.expr(body, callee, None);
+            for a in args {
+                self.expr(body, a, None);
+            }
+            if !t.is_error() {
+                self.report(Diagnostic::new(
+                    Code::E0108,
+                    format!("a value of type `{t}` is not a function"),
+                    callee.span,
+                    "not callable",
+                ));
+            }
+            return Ty::Error;
+        };
+        if !body.const_context
+            && let Some(id) = body.lookup(name)
+        {
+            body.used[id as usize] = true;
+            let l = body.locals[id as usize].clone();
+            for a in args {
+                self.expr(body, a, None);
+            }
+            self.report(
+                Diagnostic::new(
+                    Code::E0108,
+                    format!("`{name}` is a variable, not a function"),
+                    callee.span,
+                    "not callable",
+                )
+                .with_secondary(
+                    l.span,
+                    format!("`{name}` declared here with type `{}`", l.ty),
+                ),
+            );
+            return Ty::Error;
+        }
+        let (params, ret, res, fn_name) = match self.globals.get_mut(name.as_str()) {
+            None => {
+                self.report_unknown_name(body, callee.span, name, true);
+                self.unknown_call_args(body, args);
+                return Ty::Error;
+            }
+            Some(g) => {
+                let kind = g.kind;
+                if !matches!(kind, GlobalKind::Fn(i) if body.func == Some(i)) {
+                    g.used = true;
+                }
+                match kind {
+                    GlobalKind::Fn(i) => {
+                        let f = &self.program.functions[i];
+                        (
+                            f.params.clone(),
+                            f.ret.clone(),
+                            Res::Fn(i as u32),
+                            f.name.clone(),
+                        )
+                    }
+                    GlobalKind::Import(i) => {
+                        let f = &self.program.imports[i];
+                        (
+                            f.params.iter().map(|(_, t)| t.clone()).collect(),
+                            f.ret.clone(),
+                            Res::Import(i as u32),
+                            f.name.clone(),
+                        )
+                    }
+                    GlobalKind::Poisoned => {
+                        self.unknown_call_args(body, args);
+                        return Ty::Error;
+                    }
+                    other => {
+                        self.unknown_call_args(body, args);
+                        self.report(Diagnostic::new(
+                            Code::E0108,
+                            format!("`{name}` is a {}, not a function", other.describe()),
+                            callee.span,
+                            "not callable",
+                        ));
+                        return Ty::Error;
+                    }
+                }
+            }
+        };
+        self.program.resolutions.insert(callee.id, res);
+        self.record(callee, Ty::Error);
+        if body.const_context {
+            for a in args {
+                self.expr(body, a, None);
+            }
+            self.report(Diagnostic::new(
+                Code::E0501,
+                format!("cannot call `{fn_name}` in a constant expression"),
+                e.span,
+                "function calls happen at run time",
+            ));
+            return Ty::Error;
+        }
+        if let Res::Fn(i) = res {
+            body.callees.push((i as usize, e.span));
+        }
+        if args.len() != params.len() {
+            let plural = if params.len() == 1 { "" } else { "s" };
+            let mut d = Diagnostic::new(
+                Code::E0201,
+                format!(
+                    "`{fn_name}` takes {} argument{plural} but {} {} given",
+                    params.len(),
+                    args.len(),
+                    if args.len() == 1 { "was" } else { "were" }
+                ),
+                e.span,
+                format!("expected {} argument{plural}", params.len()),
+            );
+            d = match res {
+                Res::Fn(i) => d.with_secondary(
+                    self.program.functions[i as usize].span,
+                    "function defined here",
+                ),
+                Res::Import(i) => d.with_note(format!(
+                    "the import is declared as `{}`",
+                    self.program.imports[i as usize].display_signature()
+                )),
+                _ => d,
+            };
+            self.report(d);
+        }
+        for (i, a) in args.iter().enumerate() {
+            match params.get(i) {
+                Some(p) => {
+                    let got = self.expr(body, a, Some(p));
+                    self.expect_type(a, &got, p);
+                }
+                None => {
+                    self.expr(body, a, None);
+                }
+            }
+        }
+        ret.unwrap_or(Ty::Unit)
+    }
+
+    /// Arguments of a call whose callee is unknown: checked for their own
+    /// errors, but a string literal is not blamed (the callee might take one).
+    fn unknown_call_args(&mut self, body: &mut Body, args: &[Expr]) {
+        for a in args {
+            if matches!(a.unparen().kind, ExprKind::Str(_)) {
+                self.record(a, Ty::Error);
+            } else {
+                self.expr(body, a, None);
+            }
+        }
+    }
+
+    fn struct_lit(&mut self, body: &mut Body, name: &Ident, inits: &[FieldInit]) -> Ty {
+        let ty = self.resolve_type(
+            &Type {
+                kind: TypeKind::Named(name.name.clone()),
+                span: name.span,
+            },
+            TypePos::Local,
+        );
+        let Ty::Struct(id, sname) = &ty else {
+            if !ty.is_error() {
+                self.report(Diagnostic::new(
+                    Code::E0102,
+                    format!("`{}` is not a struct", name.name),
+                    name.span,
+                    "expected a struct name",
+                ));
+            }
+            for i in inits {
+                self.expr(body, &i.value, None);
+            }
+            return Ty::Error;
+        };
+        let def = self.program.structs[id.0 as usize].clone();
+        let mut seen: Vec<&Ident> = Vec::new();
+        let mut ok = true;
+        for init in inits {
+            if let Some(prev) = seen.iter().find(|p| p.name == init.name.name) {
+                self.report(
+                    Diagnostic::new(
+                        Code::E0106,
+                        format!("field `{}` is given twice", init.name.name),
+                        init.name.span,
+                        "given again here",
+                    )
+                    .with_secondary(prev.span, "first given here"),
+                );
+                self.expr(body, &init.value, None);
+                ok = false;
+                continue;
+            }
+            seen.push(&init.name);
+            match def.fields.iter().find(|f| f.name == init.name.name) {
+                Some(f) => {
+                    let got = self.expr(body, &init.value, Some(&f.ty));
+                    self.expect_type(&init.value, &got, &f.ty);
+                }
+                None => {
+                    let mut d = Diagnostic::new(
+                        Code::E0105,
+                        format!("struct `{sname}` has no field `{}`", init.name.name),
+                        init.name.span,
+                        "unknown field",
+                    );
+                    if let Some(s) = suggest::closest(
+                        &init.name.name,
+                        def.fields.iter().map(|f| f.name.as_str()),
+                    ) {
+                        d = d.with_fix(format!("did you mean `{s}`?"), init.name.span, s);
+                    }
+                    self.report(d);
+                    self.expr(body, &init.value, None);
+                    ok = false;
+                }
+            }
+        }
+        let missing: Vec<&str> = def
+            .fields
+            .iter()
+            .filter(|f| !inits.iter().any(|i| i.name.name == f.name))
+            .map(|f| f.name.as_str())
+            .collect();
+        if !missing.is_empty() && ok {
+            let list = missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            self.report(
+                Diagnostic::new(
+                    Code::E0107,
+                    format!(
+                        "missing field{} {list} in `{sname}`",
+                        if missing.len() == 1 { "" } else { "s" }
+                    ),
+                    name.span,
+                    "every field must be given a value",
+                )
+                .with_secondary(def.span, "struct defined here"),
+            );
+        }
+        ty
+    }
+}

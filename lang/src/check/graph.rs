@@ -1,0 +1,224 @@
+//! The whole-program rules: the call graph (recursion is E0500, reported once
+//! per cycle), the stack estimate of the deepest call chain (E0505), unused
+//! items and imports (W0003, W0004), and a plugin without exports (W0007).
+
+use crate::codes::Code;
+use crate::diag::Diagnostic;
+use crate::span::Span;
+
+use super::{Checker, GlobalKind, limits};
+
+impl<'a> Checker<'a> {
+    pub(super) fn check_call_graph(&mut self) {
+        let n = self.program.functions.len();
+        // Iterative DFS with colours; a grey target closes a cycle.
+        let mut colour = vec![0u8; n];
+        let mut in_cycle = vec![false; n];
+        let mut reported: Vec<Vec<usize>> = Vec::new();
+        for root in 0..n {
+            if colour[root] != 0 {
+                continue;
+            }
+            let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+            colour[root] = 1;
+            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+                let callees = &self.program.functions[node].callees;
+                if *next < callees.len() {
+                    let (callee, _) = callees[*next];
+                    *next += 1;
+                    match colour[callee] {
+                        0 => {
+                            colour[callee] = 1;
+                            stack.push((callee, 0));
+                        }
+                        1 => {
+                            let start = stack.iter().position(|(f, _)| *f == callee).unwrap_or(0);
+                            let cycle: Vec<usize> =
+                                stack[start..].iter().map(|(f, _)| *f).collect();
+                            for &f in &cycle {
+                                in_cycle[f] = true;
+                            }
+                            let mut key = cycle.clone();
+                            key.sort_unstable();
+                            if !reported.contains(&key) {
+                                reported.push(key);
+                                self.report_cycle(&cycle);
+                            }
+                        }
+                        _ => {}
+                    }
+                } else {
+                    colour[node] = 2;
+                    stack.pop();
+                }
+            }
+        }
+        // Stack depth in reverse topological order (memoised DFS).
+        let mut depth: Vec<Option<(u64, Option<usize>)>> = vec![None; n];
+        for f in 0..n {
+            self.stack_depth(f, &in_cycle, &mut depth);
+        }
+        let mut called = vec![false; n];
+        for f in &self.program.functions {
+            for (c, _) in &f.callees {
+                called[*c] = true;
+            }
+        }
+        for f in 0..n {
+            let (d, _) = depth[f].unwrap_or((0, None));
+            self.program.functions[f].stack_bytes = d;
+            if d > limits::STACK_BYTES && !called[f] && !in_cycle[f] {
+                let mut chain = Vec::new();
+                let mut cur = Some(f);
+                while let Some(c) = cur {
+                    let def = &self.program.functions[c];
+                    chain.push(format!("`{}` ({} bytes)", def.name, def.frame_bytes));
+                    cur = depth[c].and_then(|(_, next)| next);
+                }
+                let def = &self.program.functions[f];
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::E0505,
+                        format!("`{}` may use {d} bytes of stack", def.name),
+                        def.span,
+                        format!("the limit is {} bytes", limits::STACK_BYTES),
+                    )
+                    .with_note(format!("deepest call chain: {}", chain.join(" -> ")))
+                    .with_help("move large arrays into statics, or make them smaller"),
+                );
+            }
+        }
+    }
+
+    fn stack_depth(
+        &self,
+        f: usize,
+        in_cycle: &[bool],
+        memo: &mut Vec<Option<(u64, Option<usize>)>>,
+    ) -> u64 {
+        if let Some((d, _)) = memo[f] {
+            return d;
+        }
+        if in_cycle[f] {
+            memo[f] = Some((self.program.functions[f].frame_bytes, None));
+            return self.program.functions[f].frame_bytes;
+        }
+        // Placeholder guards against cycles the colouring missed.
+        memo[f] = Some((self.program.functions[f].frame_bytes, None));
+        let mut deepest = (0u64, None);
+        for &(c, _) in &self.program.functions[f].callees {
+            let d = self.stack_depth(c, in_cycle, memo);
+            if d > deepest.0 {
+                deepest = (d, Some(c));
+            }
+        }
+        let total = self.program.functions[f]
+            .frame_bytes
+            .saturating_add(deepest.0);
+        memo[f] = Some((total, deepest.1));
+        total
+    }
+
+    fn report_cycle(&mut self, cycle: &[usize]) {
+        let names: Vec<String> = cycle
+            .iter()
+            .chain(cycle.first())
+            .map(|&f| format!("`{}`", self.program.functions[f].name))
+            .collect();
+        // The call that closes the cycle is reported at its call site.
+        let first = cycle[0];
+        let mut edges = Vec::new();
+        for (k, &f) in cycle.iter().enumerate() {
+            let target = cycle[(k + 1) % cycle.len()];
+            if let Some((_, span)) = self.program.functions[f]
+                .callees
+                .iter()
+                .find(|(c, _)| *c == target)
+            {
+                edges.push((*span, self.program.functions[target].name.clone()));
+            }
+        }
+        let (primary, target) = edges
+            .last()
+            .cloned()
+            .unwrap_or((self.program.functions[first].span, String::new()));
+        let mut d = if cycle.len() == 1 {
+            Diagnostic::new(
+                Code::E0500,
+                format!(
+                    "function `{}` calls itself",
+                    self.program.functions[first].name
+                ),
+                primary,
+                "recursive call",
+            )
+        } else {
+            Diagnostic::new(
+                Code::E0500,
+                format!("recursion: {}", names.join(" -> ")),
+                primary,
+                format!("this call to `{target}` closes the cycle"),
+            )
+        };
+        for (span, name) in edges.iter().take(edges.len().saturating_sub(1)) {
+            d = d.with_secondary(*span, format!("calls `{name}`"));
+        }
+        d = d
+            .with_note(format!("call cycle: {}", names.join(" -> ")))
+            .with_help("KPL forbids recursion so every plugin's stack use is bounded; rewrite it as a loop");
+        self.report(d);
+    }
+
+    pub(super) fn check_unused(&mut self) {
+        let mut unused: Vec<(Span, GlobalKind, String)> = self
+            .globals
+            .iter()
+            .filter(|(_, g)| !g.used)
+            .map(|(n, g)| (g.span, g.kind, n.clone()))
+            .collect();
+        unused.sort_by_key(|(s, _, _)| *s);
+        for (span, kind, name) in unused {
+            match kind {
+                GlobalKind::Fn(i) if self.program.functions[i].exported => {}
+                GlobalKind::Poisoned => {}
+                GlobalKind::Import(_) => self.report(
+                    Diagnostic::new(
+                        Code::W0004,
+                        format!("import `{name}` is never used"),
+                        span,
+                        "unused import",
+                    )
+                    .with_help("remove it from the `use` list"),
+                ),
+                _ => {
+                    if name.starts_with('_') {
+                        continue;
+                    }
+                    self.report(
+                        Diagnostic::new(
+                            Code::W0003,
+                            format!("{} `{name}` is never used", kind.describe()),
+                            span,
+                            "unused",
+                        )
+                        .with_help("remove it, or `export` it if the host should call it"),
+                    )
+                }
+            }
+        }
+        if !self.program.functions.iter().any(|f| f.exported) {
+            let span = self.file.items.first().map_or(Span::default(), |i| {
+                Span::new(i.span.start as usize, i.span.start as usize)
+            });
+            self.report(
+                Diagnostic::new(
+                    Code::W0007,
+                    "the plugin exports no functions",
+                    span,
+                    "nothing here can be called by the host",
+                )
+                .with_help("mark entry points with `export fn`"),
+            );
+        }
+    }
+}

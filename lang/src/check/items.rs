@@ -1,0 +1,172 @@
+//! Collecting the items: every `struct`, `const`, `static`, `fn` and `use`
+//! goes into one namespace (a name defined twice is E0101), and each `use` is
+//! looked up in the import table (E0103, E0104).
+
+use crate::ast::*;
+use crate::codes::Code;
+use crate::diag::Diagnostic;
+use crate::suggest;
+use crate::types::Layout;
+
+use super::resolve::BUILTIN_TYPES;
+use super::{Checker, FnDef, Global, GlobalDef, GlobalKind, State, StructDef};
+
+impl<'a> Checker<'a> {
+    fn define(&mut self, name: &Ident, kind: GlobalKind) -> bool {
+        if BUILTIN_TYPES.contains(&name.name.as_str()) {
+            self.report(Diagnostic::new(
+                Code::E0101,
+                format!("`{}` is a built-in type name", name.name),
+                name.span,
+                format!("cannot name a {}", kind.describe()),
+            ));
+            return false;
+        }
+        if let Some(prev) = self.globals.get(&name.name) {
+            let d = Diagnostic::new(
+                Code::E0101,
+                format!("`{}` is defined more than once", name.name),
+                name.span,
+                format!("`{}` redefined here", name.name),
+            )
+            .with_secondary(
+                prev.span,
+                format!("first defined here as a {}", prev.kind.describe()),
+            )
+            .with_help("every item, import and type shares one namespace; rename one of them");
+            self.report(d);
+            return false;
+        }
+        self.globals.insert(
+            name.name.clone(),
+            Global {
+                kind,
+                span: name.span,
+                used: false,
+            },
+        );
+        true
+    }
+
+    pub(super) fn collect_items(&mut self) {
+        let file = self.file;
+        for (index, item) in file.items.iter().enumerate() {
+            match &item.kind {
+                ItemKind::Use(u) => self.collect_use(u),
+                ItemKind::Const(g) => {
+                    let i = self.const_items.len();
+                    self.const_items.push(g);
+                    self.const_state.push(State::Todo);
+                    self.program.consts.push(GlobalDef::unchecked(&g.name));
+                    self.define(&g.name, GlobalKind::Const(i));
+                }
+                ItemKind::Static(g) => {
+                    let i = self.static_items.len();
+                    self.static_items.push(g);
+                    self.program.statics.push(GlobalDef::unchecked(&g.name));
+                    self.define(&g.name, GlobalKind::Static(i));
+                }
+                ItemKind::Struct(s) => {
+                    let i = self.struct_items.len();
+                    self.struct_items.push(s);
+                    self.struct_state.push(State::Todo);
+                    self.program.structs.push(StructDef {
+                        name: s.name.name.clone(),
+                        span: s.name.span,
+                        fields: Vec::new(),
+                        layout: Layout::scalar(1),
+                    });
+                    self.define(&s.name, GlobalKind::Struct(i));
+                }
+                ItemKind::Fn(f) => {
+                    let i = self.fn_items.len();
+                    self.fn_items.push((index, f));
+                    self.program.functions.push(FnDef {
+                        name: f.sig.name.name.clone(),
+                        span: f.sig.name.span,
+                        exported: f.export.is_some(),
+                        item: index,
+                        params: Vec::new(),
+                        ret: None,
+                        locals: Vec::new(),
+                        callees: Vec::new(),
+                        frame_bytes: 0,
+                        stack_bytes: 0,
+                    });
+                    self.define(&f.sig.name, GlobalKind::Fn(i));
+                }
+                ItemKind::ExternFn(sig) => self.report(
+                    Diagnostic::new(
+                        Code::E0001,
+                        "`extern fn` declarations belong in std-imports files",
+                        item.span,
+                        "not allowed in a plugin",
+                    )
+                    .with_help(format!(
+                        "to call a kernel function, `use` it, e.g. `use kernel::{};`",
+                        sig.name.name
+                    )),
+                ),
+                ItemKind::Error => {}
+            }
+        }
+    }
+
+    fn collect_use(&mut self, u: &UseItem) {
+        let Some(module) = self.imports.module(&u.module.name) else {
+            let names: Vec<&str> = self
+                .imports
+                .modules
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect();
+            let mut d = Diagnostic::new(
+                Code::E0104,
+                format!("there is no import module `{}`", u.module.name),
+                u.module.span,
+                "unknown module",
+            );
+            d = match suggest::closest(&u.module.name, names.iter().copied()) {
+                Some(s) => d.with_fix(format!("did you mean `{s}`?"), u.module.span, s),
+                None => d.with_note(format!("available modules: {}", names.join(", "))),
+            };
+            self.report(d);
+            for name in &u.names {
+                self.define(name, GlobalKind::Poisoned);
+            }
+            return;
+        };
+        for name in &u.names {
+            match module.function(&name.name) {
+                Some(f) => {
+                    let i = self.program.imports.len();
+                    if self.define(name, GlobalKind::Import(i)) {
+                        self.program.imports.push(f.clone());
+                        self.import_uses.push(name.span);
+                    }
+                }
+                None => {
+                    let mut d = Diagnostic::new(
+                        Code::E0103,
+                        format!("module `{}` has no import `{}`", module.name, name.name),
+                        name.span,
+                        "not in the import table",
+                    );
+                    if let Some(s) = suggest::closest(
+                        &name.name,
+                        module.functions.iter().map(|f| f.name.as_str()),
+                    ) {
+                        d = d.with_fix(format!("did you mean `{s}`?"), name.span, s);
+                    } else {
+                        d = d.with_note(format!(
+                            "the plugin may only call the functions declared in std-imports/{}.kpli",
+                            module.name
+                        ));
+                    }
+                    self.report(d);
+                    self.define(name, GlobalKind::Poisoned);
+                }
+            }
+        }
+    }
+}

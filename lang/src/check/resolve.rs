@@ -1,0 +1,333 @@
+//! Written types → [`Ty`]: type names (E0102), where each kind of type may
+//! appear ([`TypePos`], E0207), array lengths as constant expressions (E0503),
+//! the size limit, and the layout of every struct (a struct that contains
+//! itself is E0504).
+
+use crate::ast::*;
+use crate::codes::Code;
+use crate::consteval::Value;
+use crate::diag::Diagnostic;
+use crate::span::Span;
+use crate::suggest;
+use crate::types::{IntTy, Layout, StructId, Ty, round_up};
+
+use super::body::Body;
+use super::expr::is_untyped_literal;
+use super::program::layout_of;
+use super::{Checker, FieldDef, Global, GlobalKind, State, limits};
+
+/// Where a type is written; decides which types are allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum TypePos {
+    Local,
+    Field,
+    Global,
+    Param,
+    Return,
+    ArrayElem,
+    Cast,
+}
+
+impl<'a> Checker<'a> {
+    pub(super) fn resolve_type(&mut self, ty: &Type, pos: TypePos) -> Ty {
+        let resolved = match &ty.kind {
+            TypeKind::Error => return Ty::Error,
+            TypeKind::Named(name) => {
+                match name.as_str() {
+                    "bool" => Ty::Bool,
+                    "str" => {
+                        self.report(
+                        Diagnostic::new(
+                            Code::E0207,
+                            "`str` is only allowed in import declarations",
+                            ty.span,
+                            "not allowed here",
+                        )
+                        .with_note("a string literal can be passed directly to an import that takes `str`"),
+                    );
+                        return Ty::Error;
+                    }
+                    _ => {
+                        if let Some(t) = IntTy::from_name(name) {
+                            Ty::Int(t)
+                        } else {
+                            match self.globals.get_mut(name) {
+                                Some(Global {
+                                    kind: GlobalKind::Struct(i),
+                                    used,
+                                    ..
+                                }) => {
+                                    *used = true;
+                                    Ty::Struct(StructId(*i as u32), name.clone())
+                                }
+                                Some(Global {
+                                    kind: GlobalKind::Poisoned,
+                                    ..
+                                }) => return Ty::Error,
+                                Some(g) => {
+                                    let kind = g.kind.describe();
+                                    self.report(Diagnostic::new(
+                                        Code::E0102,
+                                        format!("`{name}` is a {kind}, not a type"),
+                                        ty.span,
+                                        "expected a type",
+                                    ));
+                                    return Ty::Error;
+                                }
+                                None => {
+                                    self.report_unknown_type(name, ty.span);
+                                    return Ty::Error;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            TypeKind::Slice { mutable, elem } => {
+                let elem_ty = self.resolve_type(elem, TypePos::ArrayElem);
+                let Some(e) = elem_ty.as_int() else {
+                    if !elem_ty.is_error() {
+                        self.report(Diagnostic::new(
+                            Code::E0207,
+                            format!("slices of `{elem_ty}` are not supported"),
+                            elem.span,
+                            "slice elements must be integers",
+                        ));
+                    }
+                    return Ty::Error;
+                };
+                if !matches!(pos, TypePos::Param) {
+                    self.report(
+                        Diagnostic::new(
+                            Code::E0207,
+                            format!("slice type not allowed in {}", describe_pos(pos)),
+                            ty.span,
+                            "slices only exist as function parameters",
+                        )
+                        .with_note("the host hands slices to exported functions; pass them on as parameters"),
+                    );
+                    return Ty::Error;
+                }
+                Ty::Slice {
+                    mutable: *mutable,
+                    elem: e,
+                }
+            }
+            TypeKind::Array(elem, len) => {
+                let elem_ty = self.resolve_type(elem, TypePos::ArrayElem);
+                let n = self.array_len(len);
+                match (elem_ty, n) {
+                    (Ty::Error, _) | (_, None) => return Ty::Error,
+                    (elem_ty, Some(n)) => {
+                        let ty_ = Ty::Array(Box::new(elem_ty), n);
+                        if !self.check_size(&ty_, len.span) {
+                            return Ty::Error;
+                        }
+                        ty_
+                    }
+                }
+            }
+        };
+        let aggregate = matches!(resolved, Ty::Array(..) | Ty::Struct(..));
+        if aggregate && matches!(pos, TypePos::Param | TypePos::Return | TypePos::Cast) {
+            let msg = match pos {
+                TypePos::Param => "parameters must be integers, bool or slices",
+                TypePos::Return => "functions return an integer, a bool or nothing",
+                _ => "casts convert between integer types",
+            };
+            self.report(
+                Diagnostic::new(
+                    Code::E0207,
+                    format!("`{resolved}` not allowed in {}", describe_pos(pos)),
+                    ty.span,
+                    msg,
+                )
+                .with_note(
+                    "arrays and structs live in locals and statics; pass the pieces you need",
+                ),
+            );
+            return Ty::Error;
+        }
+        resolved
+    }
+
+    fn report_unknown_type(&mut self, name: &str, span: Span) {
+        let mut candidates: Vec<&str> = BUILTIN_TYPES.to_vec();
+        candidates.extend(self.struct_items.iter().map(|s| s.name.name.as_str()));
+        let mut d = Diagnostic::new(
+            Code::E0102,
+            format!("unknown type `{name}`"),
+            span,
+            "not a type",
+        );
+        if let Some(s) = suggest::closest(name, candidates) {
+            d = d.with_fix(format!("did you mean `{s}`?"), span, s);
+        } else if matches!(
+            name,
+            "int" | "char" | "long" | "usize" | "isize" | "uint" | "size_t"
+        ) {
+            d = d.with_help("KPL has explicit widths: u8 u16 u32 u64 i8 i16 i32 i64");
+        }
+        self.report(d);
+    }
+
+    /// Evaluates an array length or repeat count: a constant of any integer
+    /// type, between 1 and the size limit.
+    pub(super) fn array_len(&mut self, len: &Expr) -> Option<u64> {
+        let mut body = Body::new(None, None);
+        // A literal length is checked as i64 so that `-4` is reported as an
+        // invalid length rather than an out-of-range literal.
+        let want = is_untyped_literal(len).then_some(Ty::Int(IntTy::I64));
+        let t = self.expr(&mut body, len, want.as_ref());
+        if t.is_error() {
+            return None;
+        }
+        if t.as_int().is_none() {
+            self.report(Diagnostic::new(
+                Code::E0200,
+                format!("array length must be an integer, found `{t}`"),
+                len.span,
+                "expected an integer",
+            ));
+            return None;
+        }
+        let v = self.eval(len)?.as_int()?;
+        self.program
+            .const_values
+            .insert(len.id, Value::Int(v, t.as_int()?));
+        if v < 1 || v > limits::TYPE_BYTES as i128 {
+            self.report(
+                Diagnostic::new(
+                    Code::E0503,
+                    format!("invalid array length {v}"),
+                    len.span,
+                    format!("must be between 1 and {}", limits::TYPE_BYTES),
+                )
+                .with_note("empty arrays are not allowed; the largest type is 1 MiB"),
+            );
+            return None;
+        }
+        Some(v as u64)
+    }
+
+    pub(super) fn check_size(&mut self, ty: &Ty, span: Span) -> bool {
+        let size = layout_of(ty, &self.program.structs).size;
+        if size > limits::TYPE_BYTES {
+            self.report(Diagnostic::new(
+                Code::E0503,
+                format!("type `{ty}` is {size} bytes"),
+                span,
+                format!("larger than the {} byte limit", limits::TYPE_BYTES),
+            ));
+            return false;
+        }
+        true
+    }
+
+    pub(super) fn resolve_struct(&mut self, i: usize) {
+        match self.struct_state[i] {
+            State::Done(()) => return,
+            State::InProgress => {
+                let s = self.struct_items[i];
+                self.report(
+                    Diagnostic::new(
+                        Code::E0504,
+                        format!("struct `{}` contains itself", s.name.name),
+                        s.name.span,
+                        "this struct would have infinite size",
+                    )
+                    .with_help("a struct cannot contain itself, directly or through other structs or arrays"),
+                );
+                return;
+            }
+            State::Todo => {}
+        }
+        self.struct_state[i] = State::InProgress;
+        let s = self.struct_items[i];
+        let mut fields: Vec<FieldDef> = Vec::new();
+        let mut offset = 0u64;
+        let mut align = 1u64;
+        let mut cyclic = false;
+        for f in &s.fields {
+            if let Some(prev) = fields.iter().find(|p| p.name == f.name.name) {
+                let d = Diagnostic::declared_twice(
+                    Code::E0106,
+                    "field",
+                    &f.name.name,
+                    f.name.span,
+                    prev.span,
+                );
+                self.report(d);
+                continue;
+            }
+            let mut ty = self.resolve_type(&f.ty, TypePos::Field);
+            // Make sure nested structs are laid out first (and catch cycles).
+            let mut inner = &ty;
+            while let Ty::Array(e, _) = inner {
+                inner = e;
+            }
+            if let Ty::Struct(id, _) = inner {
+                let id = id.0 as usize;
+                if self.struct_state[id] == State::InProgress {
+                    if !cyclic {
+                        self.report(
+                            Diagnostic::new(
+                                Code::E0504,
+                                format!("struct `{}` contains itself", s.name.name),
+                                f.ty.span,
+                                "this field makes the struct infinitely large",
+                            )
+                            .with_secondary(s.name.span, "struct defined here"),
+                        );
+                    }
+                    cyclic = true;
+                    ty = Ty::Error;
+                } else {
+                    self.resolve_struct(id);
+                }
+            }
+            let l = layout_of(&ty, &self.program.structs);
+            offset = round_up(offset, l.align);
+            fields.push(FieldDef {
+                name: f.name.name.clone(),
+                ty,
+                offset,
+                span: f.name.span,
+                doc: f.doc.clone(),
+            });
+            offset = offset.saturating_add(l.size);
+            align = align.max(l.align);
+        }
+        let layout = Layout {
+            size: round_up(offset, align),
+            align,
+        };
+        let def = &mut self.program.structs[i];
+        def.fields = fields;
+        def.layout = layout;
+        self.struct_state[i] = State::Done(());
+        if layout.size > limits::TYPE_BYTES {
+            self.report(Diagnostic::new(
+                Code::E0503,
+                format!("struct `{}` is {} bytes", s.name.name, layout.size),
+                s.name.span,
+                format!("larger than the {} byte limit", limits::TYPE_BYTES),
+            ));
+        }
+    }
+}
+
+pub(super) const BUILTIN_TYPES: [&str; 9] =
+    ["bool", "u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64"];
+
+fn describe_pos(pos: TypePos) -> &'static str {
+    match pos {
+        TypePos::Local => "a variable",
+        TypePos::Field => "a struct field",
+        TypePos::Global => "a constant or static",
+        TypePos::Param => "a parameter",
+        TypePos::Return => "a return type",
+        TypePos::ArrayElem => "an array element",
+        TypePos::Cast => "a cast",
+    }
+}
