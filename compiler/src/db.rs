@@ -702,14 +702,18 @@ pub fn body_env<'db>(db: &'db dyn Database, item: Item<'db>) -> Vec<(usize, FnDe
         .as_ref()
         .map(|b| mentioned_names(b))
         .unwrap_or_default();
-    let own = &item.key(db).name;
-    decls
-        .program
-        .functions
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.name == *own || names.contains(&f.name))
-        .map(|(i, f)| (i, f.clone()))
+    // Its own (even if its name is taken by an earlier item) and those it
+    // names, looked up by name in index order: the cost is the body's, not
+    // the file's.
+    let own = item.fn_index(db).map(|i| i as usize);
+    let indices: std::collections::BTreeSet<usize> = own
+        .into_iter()
+        .chain(names.iter().filter_map(|n| decls.function_index(n)))
+        .filter(|i| *i < decls.program.functions.len())
+        .collect();
+    indices
+        .into_iter()
+        .map(|i| (i, decls.program.functions[i].clone()))
         .collect()
 }
 
@@ -767,7 +771,7 @@ pub fn diagnostics(db: &dyn Database, file: SourceFile) -> Vec<Diagnostic> {
     let text = file.text(db);
     let lines = LineIndex::new(text);
     let mut out = parsed.diagnostics.clone();
-    let broken: Vec<usize> = out
+    let broken: HashSet<usize> = out
         .iter()
         .map(|d| lines.line_of(d.primary.span.start as usize))
         .collect();

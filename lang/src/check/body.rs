@@ -13,7 +13,7 @@ use crate::types::{Ty, round_up};
 use super::expr::is_untyped_literal;
 use super::program::layout_of;
 use super::resolve::TypePos;
-use super::{Checker, LocalDef, LocalKind, Res, limits};
+use super::{BodyFacts, Checker, LocalDef, LocalKind, Res, limits};
 
 /// Per-body state: scopes of locals and what the body has done with them.
 pub(super) struct Body {
@@ -86,8 +86,8 @@ enum Flow {
 
 impl<'a> Checker<'a> {
     pub(super) fn check_signatures(&mut self) {
-        for i in 0..self.fn_items.len() {
-            let (_, f) = self.fn_items[i];
+        for i in 0..self.items().fns.len() {
+            let (_, f) = self.items().fns[i];
             let params: Vec<Ty> = f
                 .sig
                 .params
@@ -121,21 +121,16 @@ impl<'a> Checker<'a> {
                     .with_help("group related values into a slice, or split the function"),
                 );
             }
-            let def = &mut self.program.functions[i];
+            let def = &mut self.d.to_mut().program.functions[i];
             def.params = params;
             def.ret = ret;
         }
     }
 
     pub(super) fn check_fn(&mut self, i: usize, f: &FnItem) {
-        let ret = self.program.functions[i].ret.clone();
+        let ret = self.func(i).ret.clone();
         let mut body = Body::new(Some(i), ret.clone());
-        for (p, ty) in f
-            .sig
-            .params
-            .iter()
-            .zip(self.program.functions[i].params.clone())
-        {
+        for (p, ty) in f.sig.params.iter().zip(self.func(i).params.clone()) {
             if let Some(prev) = body
                 .locals
                 .iter()
@@ -181,12 +176,14 @@ impl<'a> Checker<'a> {
         }
         self.finish_body(&body);
         let frame = body.locals.iter().fold(limits::FRAME_OVERHEAD, |acc, l| {
-            acc.saturating_add(round_up(layout_of(&l.ty, &self.program.structs).size, 8))
+            acc.saturating_add(round_up(layout_of(&l.ty, &self.d.program.structs).size, 8))
         });
-        let def = &mut self.program.functions[i];
-        def.locals = body.locals;
-        def.callees = body.callees;
-        def.frame_bytes = frame;
+        self.body_facts.push(BodyFacts {
+            index: i,
+            locals: body.locals,
+            callees: body.callees,
+            frame_bytes: frame,
+        });
     }
 
     /// Unused-binding and never-assigned warnings for a finished body.
@@ -312,7 +309,7 @@ impl<'a> Checker<'a> {
                     },
                     span: name.span,
                 });
-                self.program.bindings.insert(name.span, id);
+                self.tables.bindings.insert(name.span, id);
                 Flow::Continues
             }
             StmtKind::Assign {
@@ -392,7 +389,7 @@ impl<'a> Checker<'a> {
                     kind: LocalKind::ForVar,
                     span: var.span,
                 });
-                self.program.bindings.insert(var.span, id);
+                self.tables.bindings.insert(var.span, id);
                 body.loop_depth += 1;
                 let f = self.block(body, b, true);
                 body.loop_depth -= 1;
@@ -424,7 +421,7 @@ impl<'a> Checker<'a> {
                 let ret = body.ret.clone();
                 let fn_name = body
                     .func
-                    .map(|i| self.program.functions[i].name.clone())
+                    .map(|i| self.func(i).name.clone())
                     .unwrap_or_default();
                 match (value, ret) {
                     (Some(v), Some(r)) => {
@@ -509,7 +506,7 @@ impl<'a> Checker<'a> {
     fn check_mutable(&mut self, body: &mut Body, target: &Expr) {
         match &target.kind {
             ExprKind::Paren(x) => self.check_mutable(body, x),
-            ExprKind::Name(name) => match self.program.resolutions.get(&target.id).copied() {
+            ExprKind::Name(name) => match self.tables.resolutions.get(&target.id).copied() {
                 Some(Res::Local(id)) => {
                     let l = body.locals[id as usize].clone();
                     body.assigned[id as usize] = true;
@@ -566,7 +563,7 @@ impl<'a> Checker<'a> {
             },
             ExprKind::Field(base, field)
                 if field.name == "len"
-                    && matches!(self.program.type_of(base.id), Ty::Array(..) | Ty::Slice { .. }) =>
+                    && matches!(self.tables.type_of(base.id), Ty::Array(..) | Ty::Slice { .. }) =>
             {
                 self.report(Diagnostic::new(
                     Code::E0302,
@@ -577,7 +574,7 @@ impl<'a> Checker<'a> {
             }
             ExprKind::Field(base, _) => self.check_mutable(body, base),
             ExprKind::Index(base, _) => {
-                let base_ty = self.program.type_of(base.id).clone();
+                let base_ty = self.tables.type_of(base.id).clone();
                 if let Ty::Slice { mutable, elem } = base_ty {
                     if !mutable {
                         let mut d = Diagnostic::new(
@@ -586,7 +583,7 @@ impl<'a> Checker<'a> {
                             target.span,
                             format!("`{}` has type `[]{}`", base_text(base), elem.name()),
                         );
-                        if let Some(Res::Local(id)) = self.program.resolutions.get(&base.id).copied() {
+                        if let Some(Res::Local(id)) = self.tables.resolutions.get(&base.id).copied() {
                             let l = &body.locals[id as usize];
                             if l.kind == LocalKind::Param {
                                 d = d.with_secondary(l.span, "declared read-only here").with_help(
@@ -597,7 +594,7 @@ impl<'a> Checker<'a> {
                         self.report(d);
                     }
                     // The slice itself is not reassigned; its elements are.
-                    if let Some(Res::Local(id)) = self.program.resolutions.get(&base.id).copied() {
+                    if let Some(Res::Local(id)) = self.tables.resolutions.get(&base.id).copied() {
                         body.assigned[id as usize] = true;
                     }
                 } else {
