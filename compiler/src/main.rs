@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use codespan_reporting::term::termcolor::{BufferedStandardStream, ColorChoice};
 use kpl_codegen::std_imports::ImportSources;
 use kpl_lang::{Code, LineIndex, Severity};
 use kplc::cli_io::{self, MAX_DATA_BYTES, MAX_OBJECT_BYTES};
@@ -237,12 +237,14 @@ fn front_end(
     let db = kplc::db::Db::default();
     let file = db.file(src.clone(), Arc::new(table));
     let analysis = kplc::db::analysis(&db, file);
-    let mut stderr = StandardStream::stderr(color_choice(color));
+    // Buffered: one write per diagnostic's pieces would be a system call each.
+    let mut stderr = BufferedStandardStream::stderr(color_choice(color));
     let name = path.display().to_string();
     let lines = LineIndex::new(&src);
     for d in &analysis.diagnostics {
         let _ = render::render_to(&mut stderr, &name, &src, &lines, d);
     }
+    let _ = stderr.flush();
     if analysis.has_errors() {
         let n = analysis.diagnostics.iter().filter(|d| d.is_error()).count();
         errln!(
@@ -611,9 +613,10 @@ fn check(
         },
         None => ImportSources::embedded(),
     };
-    let mut stderr = StandardStream::stderr(color_choice(color));
-    let stdout = std::io::stdout();
-    let mut stdout = stdout.lock();
+    // Buffered (flushed after each file): one write per piece of a rendered
+    // diagnostic would be a system call each.
+    let mut stderr = BufferedStandardStream::stderr(color_choice(color));
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let (table, import_problems) = sources.load();
     let (mut errors, mut warnings) = (0usize, 0usize);
     let mut emit = |name: &str, src: &str, diags: &[kpl_lang::Diagnostic]| {
@@ -633,7 +636,7 @@ fn check(
                 return false;
             }
         }
-        true
+        stderr.flush().is_ok() && stdout.flush().is_ok()
     };
     for p in &import_problems {
         let text = sources

@@ -75,8 +75,7 @@ const SYMBOLS: [&str; 44] = [
 ];
 
 fn raw_lexer<'src>()
--> impl Parser<'src, &'src str, Vec<(Raw<'src>, SimpleSpan)>, extra::Err<Simple<'src, char>>> + 'src
-{
+-> impl Parser<'src, &'src str, Vec<(Raw<'src>, SimpleSpan)>, extra::Default> + 'src {
     let word = any()
         .filter(|c: &char| c.is_ascii_alphabetic() || *c == '_')
         .then(

@@ -20,20 +20,47 @@ use crate::diag::Diagnostic;
 use crate::lexer::{DocLine, Tok};
 use crate::span::Span;
 
-type Extra<'t> = extra::Err<Rich<'t, Tok, SimpleSpan>>;
+/// The grammar is built for two error types: [`Rich`] (what was expected and
+/// found, for diagnostics) and [`EmptyErr`] (nothing). A file is parsed with
+/// `EmptyErr` first, which is several times faster because failed
+/// alternatives allocate nothing; only a file with syntax errors is parsed
+/// again with `Rich`. Recovery decides on success and failure alone, so both
+/// passes build the same tree.
+trait ParseError<'t, I: Input<'t>>:
+    chumsky::error::Error<'t, I> + chumsky::label::LabelError<'t, I, &'static str> + 't
+{
+    /// A custom error carrying one of the tags above.
+    fn tagged(span: SimpleSpan, tag: &'static str) -> Self;
+}
+
+impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> ParseError<'t, I>
+    for Rich<'t, Tok, SimpleSpan>
+{
+    fn tagged(span: SimpleSpan, tag: &'static str) -> Self {
+        Rich::custom(span, tag)
+    }
+}
+
+impl<'t, I: Input<'t>> ParseError<'t, I> for EmptyErr {
+    fn tagged(_: SimpleSpan, _: &'static str) -> Self {
+        EmptyErr::default()
+    }
+}
+
+type Extra<Er> = extra::Err<Er>;
 
 // Custom parser errors are tagged so they can be turned into the right code.
 const MISSING_SEMI: &str = "missing-semicolon";
 const CHAINED_CMP: &str = "chained-comparison";
 
-fn sym<'t, I>(s: &'static str) -> impl Parser<'t, I, Tok, Extra<'t>> + Clone
+fn sym<'t, I, Er: ParseError<'t, I>>(s: &'static str) -> impl Parser<'t, I, Tok, Extra<Er>> + Clone
 where
     I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
 {
     just(Tok::Sym(s))
 }
 
-fn kw<'t, I>(k: &'static str) -> impl Parser<'t, I, Tok, Extra<'t>> + Clone
+fn kw<'t, I, Er: ParseError<'t, I>>(k: &'static str) -> impl Parser<'t, I, Tok, Extra<Er>> + Clone
 where
     I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
 {
@@ -67,7 +94,9 @@ pub(crate) const ITEM_KEYWORDS: [&str; 7] =
 /// them if `None`) to its closer. The token stream is balanced
 /// ([`crate::delims`]), so this is a plain count, not a parse: recovery that
 /// skips a group costs the group's length and never recurses.
-fn group<'t, I>(open: Option<&'static str>) -> impl Parser<'t, I, (), Extra<'t>> + Clone
+fn group<'t, I, Er: ParseError<'t, I>>(
+    open: Option<&'static str>,
+) -> impl Parser<'t, I, (), Extra<Er>> + Clone
 where
     I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
 {
@@ -90,14 +119,16 @@ where
                 }
                 Some(_) => {}
                 // Unreachable on a balanced stream.
-                None => return Err(Rich::custom(inp.span_since(&before), "unbalanced group")),
+                None => return Err(Er::tagged(inp.span_since(&before), "unbalanced group")),
             }
         }
     }))
 }
 
 #[allow(clippy::too_many_lines)]
-fn file_parser<'t, I>(first_on_line: Rc<HashSet<usize>>) -> impl Parser<'t, I, Vec<Item>, Extra<'t>>
+fn file_parser<'t, I, Er: ParseError<'t, I>>(
+    first_on_line: Rc<HashSet<usize>>,
+) -> impl Parser<'t, I, Vec<Item>, Extra<Er>>
 where
     I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
 {
@@ -121,11 +152,11 @@ where
         .or(end())
         .rewind();
     let semi = sym(";").ignored().or(line_break.validate(|(), e, emitter| {
-        emitter.emit(Rich::custom(e.span(), MISSING_SEMI));
+        emitter.emit(Er::tagged(e.span(), MISSING_SEMI));
     }));
 
-    let mut expr = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Expr, Extra<'t>>>::declare();
-    let mut ty = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Type, Extra<'t>>>::declare();
+    let mut expr = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Expr, Extra<Er>>>::declare();
+    let mut ty = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Type, Extra<Er>>>::declare();
 
     ty.define({
         let named = ident.map(|i| TypeKind::Named(i.name));
@@ -275,11 +306,12 @@ where
             })
             .boxed();
 
-        fn level<'t, I, P, O>(operand: P, ops: O) -> impl Parser<'t, I, Expr, Extra<'t>> + Clone
+        fn level<'t, I, Er, P, O>(operand: P, ops: O) -> impl Parser<'t, I, Expr, Extra<Er>> + Clone
         where
             I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
-            P: Parser<'t, I, Expr, Extra<'t>> + Clone + 't,
-            O: Parser<'t, I, BinOp, Extra<'t>> + Clone + 't,
+            Er: ParseError<'t, I>,
+            P: Parser<'t, I, Expr, Extra<Er>> + Clone + 't,
+            O: Parser<'t, I, BinOp, Extra<Er>> + Clone + 't,
         {
             operand
                 .clone()
@@ -336,7 +368,7 @@ where
             .then(cmp_op.then(bitor).repeated().collect::<Vec<_>>())
             .validate(|(first, rest), e, emitter| {
                 if rest.len() > 1 {
-                    emitter.emit(Rich::custom(e.span(), CHAINED_CMP));
+                    emitter.emit(Er::tagged(e.span(), CHAINED_CMP));
                     // Reported; an error node keeps the checker from guessing a meaning.
                     return mk(ExprKind::Error, e.span());
                 }
@@ -415,7 +447,7 @@ where
     };
 
     let mut block =
-        Recursive::<chumsky::recursive::Indirect<'t, 't, I, Block, Extra<'t>>>::declare();
+        Recursive::<chumsky::recursive::Indirect<'t, 't, I, Block, Extra<Er>>>::declare();
     // `if … else if … else …` is a chain, collected and folded into nested
     // statements rather than parsed recursively: nothing else bounds the
     // length of a chain.
@@ -691,9 +723,18 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
         .map(|(t, s)| (t.clone(), SimpleSpan::from(s.range())))
         .collect();
     let eoi = SimpleSpan::from(src_len..src_len);
-    let (items, errors) = file_parser(Rc::new(first_on_line))
-        .parse(simple.as_slice().map(eoi, |(t, s)| (t, s)))
-        .into_output_errors();
+    let first_on_line = Rc::new(first_on_line);
+    let input = || simple.as_slice().map(eoi, |(t, s)| (t, s));
+    let (items, errors) = match file_parser::<_, EmptyErr>(first_on_line.clone())
+        .parse(input())
+        .into_output_errors()
+    {
+        (items, errors) if errors.is_empty() => (items, Vec::new()),
+        // Syntax errors: parse again to learn what they are.
+        _ => file_parser::<_, Rich<'_, Tok, SimpleSpan>>(first_on_line)
+            .parse(input())
+            .into_output_errors(),
+    };
     // The unbalanced delimiters come first: where the parser then complains
     // about the same spot, the one syntax error kept per line is theirs.
     let mut diagnostics = balanced.diagnostics;
