@@ -275,3 +275,103 @@ fn verify_accepts_kplc_output_and_rejects_tampering() {
     assert_eq!(v.status.code(), Some(1));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `kplc ARGS` with standard output on `/dev/full` (every write fails with
+/// ENOSPC).
+fn kplc_to_full(args: &[&str]) -> Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full exists");
+    Command::new(env!("CARGO_BIN_EXE_kplc"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .stdout(full)
+        .output()
+        .expect("kplc runs")
+}
+
+#[test]
+fn a_failed_write_is_a_clear_error_and_exit_two() {
+    let dir = std::env::temp_dir().join(format!("kplc-full-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let obj = dir.join("gray.kpo");
+    let built = kplc(&[
+        "build",
+        "examples/grayscale/grayscale.kpl",
+        "-o",
+        obj.to_str().unwrap(),
+    ]);
+    assert_eq!(built.status.code(), Some(0), "{}", text(&built.stderr));
+    let obj = obj.to_str().unwrap();
+    for args in [
+        &["explain", "E0200"][..],
+        &["disasm", obj],
+        &["verify", obj],
+        &[
+            "run",
+            obj,
+            "--entry",
+            "grayscale",
+            "--in",
+            "examples/grayscale/sample.rgb",
+        ],
+        &["build", "examples/grayscale/grayscale.kpl", "--emit", "asm"],
+        &["build", "examples/grayscale/grayscale.kpl", "--emit", "ir"],
+        &[
+            "check",
+            "--message-format",
+            "json",
+            "compiler/tests/ui/w0001_unused_let.kpl",
+        ],
+    ] {
+        let out = kplc_to_full(args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("cannot write") && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn endless_inputs_stop_at_their_limit() {
+    for args in [
+        &["check", "/dev/zero"][..],
+        &["build", "/dev/zero", "--emit", "asm"],
+        &["disasm", "/dev/zero"],
+        &["verify", "/dev/zero"],
+        &["run", "/dev/zero.kpo", "--entry", "f"],
+        &[
+            "run",
+            "examples/grayscale/grayscale.kpl",
+            "--entry",
+            "grayscale",
+            "--in",
+            "/dev/zero",
+        ],
+    ] {
+        let out = kplc(args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        // /dev/zero.kpo does not exist: that one is a plain read error.
+        assert!(
+            err.contains("is larger than 16 MiB, the limit for") || err.contains("cannot read"),
+            "{args:?}: {err}"
+        );
+    }
+    let out = kplc(&[
+        "run",
+        "examples/grayscale/grayscale.kpl",
+        "--entry",
+        "grayscale",
+        "--in",
+        "examples/grayscale/sample.rgb",
+        "--out-len",
+        "100000000000",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("the limit for an output"));
+}
