@@ -4,6 +4,8 @@
 //! outside a loop), assignment targets and mutability (E0300–E0302), unused
 //! and never-assigned locals (W0001, W0006), and each function's frame size.
 
+use std::collections::HashMap;
+
 use crate::ast::*;
 use crate::codes::Code;
 use crate::diag::Diagnostic;
@@ -25,6 +27,9 @@ pub(super) struct Body {
     pub(super) used: Vec<bool>,
     assigned: Vec<bool>,
     scopes: Vec<Vec<(String, u32)>>,
+    /// The locals each name refers to, innermost last (kept in step with
+    /// `scopes`, so a lookup does not scan every local of the function).
+    visible: HashMap<String, Vec<u32>>,
     loop_depth: u32,
     pub(super) callees: Vec<(usize, Span)>,
 }
@@ -39,6 +44,7 @@ impl Body {
             used: Vec::new(),
             assigned: Vec::new(),
             scopes: vec![Vec::new()],
+            visible: HashMap::new(),
             loop_depth: 0,
             callees: Vec::new(),
         }
@@ -50,27 +56,48 @@ impl Body {
             .last_mut()
             .expect("a body always has a scope")
             .push((def.name.clone(), id));
+        self.visible.entry(def.name.clone()).or_default().push(id);
         self.locals.push(def);
         self.used.push(false);
         self.assigned.push(false);
         id
     }
 
-    pub(super) fn lookup(&self, name: &str) -> Option<u32> {
-        self.scopes
-            .iter()
-            .rev()
-            .flat_map(|s| s.iter().rev())
-            .find(|(n, _)| n == name)
-            .map(|(_, id)| *id)
+    fn push_scope(&mut self) {
+        self.scopes.push(Vec::new());
     }
 
-    pub(super) fn visible_names(&self) -> Vec<&str> {
-        self.scopes
-            .iter()
-            .flat_map(|s| s.iter().map(|(n, _)| n.as_str()))
-            .collect()
+    fn pop_scope(&mut self) {
+        for (name, _) in self.scopes.pop().unwrap_or_default() {
+            if let Some(ids) = self.visible.get_mut(&name) {
+                ids.pop();
+                if ids.is_empty() {
+                    self.visible.remove(&name);
+                }
+            }
+        }
     }
+
+    pub(super) fn lookup(&self, name: &str) -> Option<u32> {
+        self.visible.get(name).and_then(|ids| ids.last().copied())
+    }
+
+    /// The distinct names of the visible locals, sorted.
+    pub(super) fn visible_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.visible.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+}
+
+/// The names in `ty` (its array lengths) and `e` that are locals of `body`:
+/// what a constant expression there may wrongly use (E0501 explains it).
+pub(super) fn local_names_in(body: &Body, ty: Option<&Type>, e: Option<&Expr>) -> Vec<String> {
+    super::consts::names_in(ty, e)
+        .into_iter()
+        .filter(|n| body.lookup(n).is_some())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Control flow after a statement.
@@ -229,7 +256,7 @@ impl<'a> Checker<'a> {
 
     fn block(&mut self, body: &mut Body, block: &Block, new_scope: bool) -> Flow {
         if new_scope {
-            body.scopes.push(Vec::new());
+            body.push_scope();
         }
         let mut flow = Flow::Continues;
         let mut warned = false;
@@ -256,7 +283,7 @@ impl<'a> Checker<'a> {
             };
         }
         if new_scope {
-            body.scopes.pop();
+            body.pop_scope();
         }
         flow
     }
@@ -270,8 +297,7 @@ impl<'a> Checker<'a> {
                 ty,
                 init,
             } => {
-                self.enclosing_locals =
-                    body.visible_names().into_iter().map(String::from).collect();
+                self.enclosing_locals = local_names_in(body, ty.as_ref(), None);
                 let declared = ty.as_ref().map(|t| self.resolve_type(t, TypePos::Local));
                 let got = self.expr(body, init, declared.as_ref());
                 let local_ty = match &declared {
@@ -382,7 +408,7 @@ impl<'a> Checker<'a> {
                         }
                     }
                 };
-                body.scopes.push(Vec::new());
+                body.push_scope();
                 let id = body.declare(LocalDef {
                     name: var.name.clone(),
                     ty: var_ty,
@@ -393,7 +419,7 @@ impl<'a> Checker<'a> {
                 body.loop_depth += 1;
                 let f = self.block(body, b, true);
                 body.loop_depth -= 1;
-                body.scopes.pop();
+                body.pop_scope();
                 if f == Flow::Unknown {
                     Flow::Unknown
                 } else {

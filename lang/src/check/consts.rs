@@ -108,58 +108,13 @@ impl<'a> Checker<'a> {
     /// The constants named in `ty` (its array lengths) and `e`, in reverse
     /// source order (the next one to enter is last).
     fn consts_named(&self, ty: Option<&Type>, e: Option<&Expr>) -> Vec<usize> {
-        enum Node<'n> {
-            Expr(&'n Expr),
-            Type(&'n Type),
-        }
-        let mut found = Vec::new();
-        let mut todo: Vec<Node<'_>> = Vec::new();
-        todo.extend(e.map(Node::Expr));
-        todo.extend(ty.map(Node::Type));
-        while let Some(node) = todo.pop() {
-            // Children are pushed last-first, so they come off in source order.
-            match node {
-                Node::Type(t) => match &t.kind {
-                    TypeKind::Array(elem, len) => {
-                        todo.push(Node::Expr(len));
-                        todo.push(Node::Type(elem));
-                    }
-                    TypeKind::Slice { elem, .. } => todo.push(Node::Type(elem)),
-                    TypeKind::Named(_) | TypeKind::Error => {}
-                },
-                Node::Expr(e) => match &e.kind {
-                    ExprKind::Name(n) => {
-                        if let Some(g) = self.d.globals.get(n)
-                            && let super::GlobalKind::Const(i) = g.kind
-                        {
-                            found.push(i);
-                        }
-                    }
-                    ExprKind::Unary(_, x) | ExprKind::Paren(x) | ExprKind::Field(x, _) => {
-                        todo.push(Node::Expr(x))
-                    }
-                    ExprKind::Binary { lhs, rhs, .. }
-                    | ExprKind::Index(lhs, rhs)
-                    | ExprKind::ArrayRepeat(lhs, rhs) => {
-                        todo.push(Node::Expr(rhs));
-                        todo.push(Node::Expr(lhs));
-                    }
-                    ExprKind::Cast(x, t) => {
-                        todo.push(Node::Type(t));
-                        todo.push(Node::Expr(x));
-                    }
-                    ExprKind::Call(c, args) => {
-                        todo.extend(args.iter().rev().map(Node::Expr));
-                        todo.push(Node::Expr(c));
-                    }
-                    ExprKind::StructLit(_, fields) => {
-                        todo.extend(fields.iter().rev().map(|f| Node::Expr(&f.value)));
-                    }
-                    ExprKind::ArrayLit(elems) => todo.extend(elems.iter().rev().map(Node::Expr)),
-                    ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Str(_) | ExprKind::Error => {}
-                },
-            }
-        }
+        let mut found: Vec<usize> = names_in(ty, e)
+            .into_iter()
+            .filter_map(|n| match self.d.globals.get(n).map(|g| g.kind) {
+                Some(super::GlobalKind::Const(i)) => Some(i),
+                _ => None,
+            })
+            .collect();
         found.reverse();
         found
     }
@@ -450,4 +405,55 @@ struct ConstFrame {
     typed: bool,
     /// Constants still to enter before the next step, the next one last.
     needs: Vec<usize>,
+}
+
+/// The names in `ty` (its array lengths) and `e`, in source order.
+pub(super) fn names_in<'n>(ty: Option<&'n Type>, e: Option<&'n Expr>) -> Vec<&'n str> {
+    enum Node<'n> {
+        Expr(&'n Expr),
+        Type(&'n Type),
+    }
+    let mut found = Vec::new();
+    let mut todo: Vec<Node<'_>> = Vec::new();
+    todo.extend(e.map(Node::Expr));
+    todo.extend(ty.map(Node::Type));
+    while let Some(node) = todo.pop() {
+        // Children are pushed last-first, so they come off in source order.
+        match node {
+            Node::Type(t) => match &t.kind {
+                TypeKind::Array(elem, len) => {
+                    todo.push(Node::Expr(len));
+                    todo.push(Node::Type(elem));
+                }
+                TypeKind::Slice { elem, .. } => todo.push(Node::Type(elem)),
+                TypeKind::Named(_) | TypeKind::Error => {}
+            },
+            Node::Expr(e) => match &e.kind {
+                ExprKind::Name(n) => found.push(n.as_str()),
+                ExprKind::Unary(_, x) | ExprKind::Paren(x) | ExprKind::Field(x, _) => {
+                    todo.push(Node::Expr(x))
+                }
+                ExprKind::Binary { lhs, rhs, .. }
+                | ExprKind::Index(lhs, rhs)
+                | ExprKind::ArrayRepeat(lhs, rhs) => {
+                    todo.push(Node::Expr(rhs));
+                    todo.push(Node::Expr(lhs));
+                }
+                ExprKind::Cast(x, t) => {
+                    todo.push(Node::Type(t));
+                    todo.push(Node::Expr(x));
+                }
+                ExprKind::Call(c, args) => {
+                    todo.extend(args.iter().rev().map(Node::Expr));
+                    todo.push(Node::Expr(c));
+                }
+                ExprKind::StructLit(_, fields) => {
+                    todo.extend(fields.iter().rev().map(|f| Node::Expr(&f.value)));
+                }
+                ExprKind::ArrayLit(elems) => todo.extend(elems.iter().rev().map(Node::Expr)),
+                ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Str(_) | ExprKind::Error => {}
+            },
+        }
+    }
+    found
 }

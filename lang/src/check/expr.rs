@@ -11,9 +11,9 @@ use crate::span::Span;
 use crate::suggest;
 use crate::types::{IntTy, Ty};
 
-use super::body::Body;
+use super::body::{Body, local_names_in};
 use super::resolve::TypePos;
-use super::{Checker, GlobalKind, Res, State};
+use super::{Checker, GlobalKind, NameKind, Res, State};
 
 pub(super) fn is_untyped_literal(e: &Expr) -> bool {
     match &e.kind {
@@ -391,8 +391,7 @@ impl<'a> Checker<'a> {
                 if let Some(w) = &want_elem {
                     self.expect_type(x, &t, w);
                 }
-                self.enclosing_locals =
-                    body.visible_names().into_iter().map(String::from).collect();
+                self.enclosing_locals = local_names_in(body, None, Some(count));
                 let n = self.array_len(count);
                 match (n, want_elem.unwrap_or(t)) {
                     (Some(n), elem) if !elem.is_error() => {
@@ -535,12 +534,16 @@ impl<'a> Checker<'a> {
         } else {
             body.visible_names().into_iter().map(String::from).collect()
         };
-        for (n, g) in &self.d.globals {
-            let callable = matches!(g.kind, GlobalKind::Fn(_) | GlobalKind::Import(_));
-            if callable == calling && !matches!(g.kind, GlobalKind::Struct(_)) {
-                candidates.push(n.clone());
-            }
-        }
+        let kind = if calling {
+            NameKind::Callable
+        } else {
+            NameKind::Value
+        };
+        candidates.extend(
+            self.global_candidates(name, kind)
+                .into_iter()
+                .map(String::from),
+        );
         candidates.sort();
         if let Some(import) = self.imports.find_anywhere(name).next() {
             d = d.with_help(format!(

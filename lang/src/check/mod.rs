@@ -24,13 +24,14 @@
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::ast::*;
 use crate::consteval::Value;
 use crate::diag::Diagnostic;
 use crate::imports::ImportTable;
 use crate::span::Span;
+use crate::suggest;
 use crate::types::Ty;
 
 mod body;
@@ -97,6 +98,9 @@ pub struct Decls {
     const_state: Vec<State<Option<Value>>>,
     struct_state: Vec<State<()>>,
     import_uses: Vec<Span>,
+    /// Global names by kind and length in chars, sorted: where "did you
+    /// mean" looks.
+    names_by_len: BTreeMap<(NameKind, usize), Vec<String>>,
     pub program: Program,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -336,7 +340,25 @@ enum GlobalKind {
     Poisoned,
 }
 
+/// What a name may be suggested for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum NameKind {
+    /// A function or import: for a call.
+    Callable,
+    /// A constant, static or failed name: for a value.
+    Value,
+    Struct,
+}
+
 impl GlobalKind {
+    fn name_kind(self) -> NameKind {
+        match self {
+            GlobalKind::Fn(_) | GlobalKind::Import(_) => NameKind::Callable,
+            GlobalKind::Struct(_) => NameKind::Struct,
+            GlobalKind::Const(_) | GlobalKind::Static(_) | GlobalKind::Poisoned => NameKind::Value,
+        }
+    }
+
     fn describe(self) -> &'static str {
         match self {
             GlobalKind::Struct(_) => "struct",
@@ -414,6 +436,30 @@ impl<'a> Checker<'a> {
             .unwrap_or_else(|| &self.d.program.functions[i])
     }
 
+    /// Global names of `kind`, for a "did you mean" about `name`: those
+    /// within the suggestion distance in length, closest lengths first, at
+    /// most [`suggest::MAX_CANDIDATES`] of them, so that a file with many
+    /// unknown names among many globals is not quadratic.
+    fn global_candidates(&self, name: &str, kind: NameKind) -> Vec<&str> {
+        let len = name.chars().count();
+        let mut out = Vec::new();
+        for delta in 0..=suggest::limit(name) {
+            let lens = [
+                len.checked_add(delta),
+                len.checked_sub(delta).filter(|_| delta > 0),
+            ];
+            for l in lens.into_iter().flatten() {
+                for n in self.d.names_by_len.get(&(kind, l)).into_iter().flatten() {
+                    if out.len() == suggest::MAX_CANDIDATES {
+                        return out;
+                    }
+                    out.push(n.as_str());
+                }
+            }
+        }
+        out
+    }
+
     /// Records a use of global `name` (a function calling itself does not
     /// count).
     fn mark_used(&mut self, name: &str) {
@@ -439,6 +485,16 @@ impl<'a> Checker<'a> {
     /// Phase 1: everything but function bodies and the whole-program rules.
     fn run_decls(&mut self) {
         self.collect_items();
+        let d = self.d.to_mut();
+        for (name, g) in &d.globals {
+            d.names_by_len
+                .entry((g.kind.name_kind(), name.chars().count()))
+                .or_default()
+                .push(name.clone());
+        }
+        for names in d.names_by_len.values_mut() {
+            names.sort_unstable();
+        }
         for i in 0..self.items().structs.len() {
             self.resolve_struct(i);
         }

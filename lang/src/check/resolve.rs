@@ -16,7 +16,7 @@ use crate::types::{IntTy, Layout, StructId, Ty, round_up};
 use super::body::Body;
 use super::expr::is_untyped_literal;
 use super::program::layout_of;
-use super::{Checker, FieldDef, Global, GlobalKind, State, limits};
+use super::{Checker, FieldDef, Global, GlobalKind, NameKind, State, limits};
 
 /// Where a type is written; decides which types are allowed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,7 +155,7 @@ impl<'a> Checker<'a> {
 
     fn report_unknown_type(&mut self, name: &str, span: Span) {
         let mut candidates: Vec<&str> = BUILTIN_TYPES.to_vec();
-        candidates.extend(self.items().structs.iter().map(|s| s.name.name.as_str()));
+        candidates.extend(self.global_candidates(name, NameKind::Struct));
         let mut d = Diagnostic::new(
             Code::E0102,
             format!("unknown type `{name}`"),
