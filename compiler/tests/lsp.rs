@@ -557,7 +557,10 @@ fn hostile_client() {
             break m;
         }
     };
-    assert!(publishes <= 5, "{publishes} checks for one burst of 500 edits");
+    assert!(
+        publishes <= 5,
+        "{publishes} checks for one burst of 500 edits"
+    );
     let want = kpl_lang::analyze(&text, &table).diagnostics;
     let got = last["params"]["diagnostics"].as_array().unwrap();
     assert_eq!(got.len(), want.len(), "the final text is the edited text");
