@@ -19,8 +19,9 @@ pub const MAX_SOURCE_BYTES: u64 = kpl_lang::MAX_SOURCE_BYTES as u64;
 /// The largest object file (`.kpo`) kplc reads: 16 MiB (objects the
 /// compiler writes are far smaller: code is limited to 256 KiB).
 pub const MAX_OBJECT_BYTES: u64 = 16 << 20;
-/// The largest data file `kplc run --in` reads, and the largest
-/// `--out-len`: 16 MiB.
+/// The largest data file `kplc kernel run --in` reads, and the largest
+/// output it asks for: 16 MiB. (`kplc run` on the host runtime has its own
+/// limit per buffer, `exec::invoke::MAX_BUFFER_BYTES`.)
 pub const MAX_DATA_BYTES: u64 = 16 << 20;
 
 fn human(bytes: u64) -> String {

@@ -9,16 +9,19 @@
 //!   Language Server ([`editor::lsp`], the only user of the protocol types);
 //! - [`exec`]: running objects on the user-space host runtime, and the
 //!   examples' `cases.txt` format;
+//! - [`fmt`]: `kplc fmt`, files in their canonical layout;
 //! - [`kernel`]: the `/dev/kpl` ioctl client and its uapi header;
 //! - [`render`]: diagnostics for a terminal or as JSON;
 //! - [`cli_io`]: the command line's size limits and checked output.
 //!
-//! The binary (`main.rs`) parses the command line and dispatches here.
+//! The binary (`main.rs`, with the command line in `cli/`) parses the
+//! arguments and dispatches here.
 
 pub mod cli_io;
 pub mod db;
 pub mod editor;
 pub mod exec;
+pub mod fmt;
 pub mod kernel;
 pub mod render;
 

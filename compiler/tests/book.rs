@@ -23,6 +23,11 @@ use std::path::{Path, PathBuf};
 use kpl_lang::{Code, Severity};
 use kplc::std_imports::ImportSources;
 
+#[path = "support/meaning.rs"]
+mod meaning;
+#[path = "../../lang/tests/support/perturb.rs"]
+mod perturb;
+
 struct Block {
     file: PathBuf,
     line: usize,
@@ -157,6 +162,58 @@ fn every_book_block_has_its_stated_outcome() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Every ```kpl block is in `kplc fmt`'s layout, except blocks that show a
+/// syntax error (the formatter refuses those). For each block that compiles,
+/// the block with its whitespace scrambled formats back to it, and with
+/// comments dropped into it, formatted, compiles to the same object.
+#[test]
+fn every_book_block_is_formatted() {
+    use kpl_lang::format::{FormatError, format_source};
+    const SYNTAX: [&str; 7] = [
+        "E0001", "E0002", "E0003", "E0004", "E0005", "E0006", "E0508",
+    ];
+    let mut files = Vec::new();
+    markdown_files(&book_dir(), &mut files);
+    let mut failures = Vec::new();
+    for f in &files {
+        for (k, b) in kpl_blocks(f).into_iter().enumerate() {
+            let at = format!("{}:{}", b.file.display(), b.line);
+            let syntax_error = b.expected.iter().any(|c| SYNTAX.contains(&c.as_str()));
+            match format_source(&b.code) {
+                Ok(_) if syntax_error => {
+                    failures.push(format!("{at}: formatted, but fenced as a syntax error"))
+                }
+                Ok(out) if out != b.code => failures.push(format!(
+                    "{at}: not formatted (run `kplc fmt` on it):\n{}",
+                    kplc::fmt::hint("block", &b.code, &out)
+                )),
+                Ok(_) => {}
+                Err(FormatError::Syntax(_)) if syntax_error => continue,
+                Err(e) => failures.push(format!("{at}: {e}")),
+            }
+            if b.expected.iter().any(|c| c.starts_with('E')) {
+                continue;
+            }
+            let seed = (b.line * 131 + k) as u64;
+            let scrambled = perturb::perturb(&b.code, &perturb::choices(seed, 1 << 14));
+            if format_source(&scrambled).ok().as_deref() != Some(b.code.as_str()) {
+                failures.push(format!("{at}: scrambled whitespace formats differently"));
+            }
+            let commented = perturb::with_comments(&b.code, &perturb::choices(seed, 1 << 14));
+            let same = match format_source(&commented) {
+                Ok(out) => meaning::meaning(&out).ok() == meaning::meaning(&b.code).ok(),
+                Err(_) => false,
+            };
+            if !same {
+                failures.push(format!(
+                    "{at}: with comments, formatted, it compiles differently"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]

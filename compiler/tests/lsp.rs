@@ -376,8 +376,8 @@ fn scripted_session() {
     );
     assert_eq!(h["result"], Value::Null);
     let u = c.request(
-        "textDocument/formatting",
-        json!({"textDocument": {"uri": URI}}),
+        "textDocument/rename",
+        json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": 0}, "newName": "x"}),
     );
     assert_eq!(u["error"]["code"], -32601);
     let garbage = "fn ((( é😀 }}} struct { let = ;; \u{0} \"unterminated";
@@ -606,4 +606,73 @@ fn huge_content_lengths_end_with_the_input() {
         let status = c.child.wait().unwrap();
         assert_eq!(status.code(), Some(1), "end of input without exit: {len}");
     }
+}
+
+/// `textDocument/formatting`: the server advertises it and answers with
+/// `kplc fmt`'s layout as one edit of the whole text, no edit when the text
+/// is formatted, and `null` for a text with syntax errors.
+#[test]
+fn formatting_session() {
+    let mut c = Client::start();
+    let init = c.request("initialize", json!({"processId": null, "capabilities": {}}));
+    assert_eq!(
+        init["result"]["capabilities"]["documentFormattingProvider"],
+        true
+    );
+    c.notify("initialized", json!({}));
+    let messy = "export fn f(a:u32)->u32{ // é😀\nreturn a+1;}";
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": URI, "languageId": "kpl", "version": 1, "text": messy}}),
+    );
+    let _ = c.diagnostics(URI, 1);
+    let options = json!({"tabSize": 2, "insertSpaces": false});
+    let f = c.request(
+        "textDocument/formatting",
+        json!({"textDocument": {"uri": URI}, "options": options}),
+    );
+    let tidy = kpl_lang::format::format_source(messy).unwrap();
+    assert_eq!(
+        tidy,
+        "export fn f(a: u32) -> u32 { // é😀\n    return a + 1;\n}\n"
+    );
+    // The edit covers the whole text; its end is in UTF-16 units.
+    let (el, ec) = line_col16(messy, messy.len());
+    assert_eq!(
+        f["result"],
+        json!([{"range": {"start": {"line": 0, "character": 0},
+            "end": {"line": el, "character": ec}}, "newText": tidy}])
+    );
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": tidy}]}),
+    );
+    let _ = c.diagnostics(URI, 2);
+    let f = c.request(
+        "textDocument/formatting",
+        json!({"textDocument": {"uri": URI}, "options": options}),
+    );
+    assert_eq!(f["result"], json!([]), "already formatted");
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 3},
+            "contentChanges": [{"text": "export fn f( {"}]}),
+    );
+    assert!(!c.diagnostics(URI, 3).is_empty());
+    let f = c.request(
+        "textDocument/formatting",
+        json!({"textDocument": {"uri": URI}, "options": options}),
+    );
+    assert_eq!(f["result"], Value::Null, "syntax errors: no edits");
+    let f = c.request(
+        "textDocument/formatting",
+        json!({"textDocument": {"uri": "file:///unknown.kpl"}, "options": options}),
+    );
+    assert_eq!(f["result"], Value::Null);
+    let f = c.request("textDocument/formatting", json!({"textDocument": 3}));
+    assert_eq!(f["error"]["code"], -32602, "invalid parameters");
+    let s = c.request("shutdown", Value::Null);
+    assert_eq!(s["result"], Value::Null);
+    c.notify("exit", Value::Null);
+    assert!(c.child.wait().unwrap().success());
 }

@@ -14,6 +14,7 @@ pub mod codes;
 pub mod consteval;
 pub mod delims;
 pub mod diag;
+pub mod format;
 pub mod imports;
 pub mod lexer;
 pub mod parser;

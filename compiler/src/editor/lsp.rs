@@ -250,6 +250,7 @@ fn initialize_result() -> Value {
             trigger_characters: Some(vec![".".to_string(), ":".to_string()]),
             ..Default::default()
         }),
+        document_formatting_provider: Some(lt::OneOf::Left(true)),
         ..Default::default()
     };
     serde_json::json!({
@@ -417,6 +418,8 @@ impl Server {
                 let tdp = p.text_document_position;
                 json(self.completion(&tdp.text_document.uri, tdp.position))
             }),
+            "textDocument/formatting" => params::<lt::DocumentFormattingParams>(req.params)
+                .map(|p| json(self.formatting(&p.text_document.uri))),
             _ => return method_not_found(id, &req.method),
         };
         match result {
@@ -504,6 +507,25 @@ impl Server {
             })
             .collect();
         Some(lt::CompletionResponse::Array(items))
+    }
+}
+
+impl Server {
+    /// `kplc fmt` for the editor: one edit replacing the whole text, none if
+    /// it is formatted already, and no answer (`null`) for a document with
+    /// syntax errors (its diagnostics say why) or one the server does not
+    /// know. The client's tab and space options are ignored: the layout is
+    /// canonical.
+    fn formatting(&self, uri: &lt::Uri) -> Option<Vec<lt::TextEdit>> {
+        let doc = self.docs.get(uri.as_str())?;
+        let text = doc.file.text(&self.db);
+        let formatted = kpl_lang::format::format_source(text).ok()?;
+        if formatted == *text {
+            return Some(Vec::new());
+        }
+        let pos = Position16::new(text);
+        let whole = lt::Range::new(lt::Position::new(0, 0), pos.position(text.len() as u32));
+        Some(vec![lt::TextEdit::new(whole, formatted)])
     }
 }
 

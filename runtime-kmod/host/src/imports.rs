@@ -46,7 +46,7 @@ pub fn host_imports() -> Vec<HostImport> {
 /// # Safety
 /// Called only by plugin code through the trampoline, with `ctx` pointing at
 /// the live context block whose `host` field points at the live HostState.
-unsafe fn host<'a>(ctx: *mut Ctx) -> &'a mut HostState {
+pub(crate) unsafe fn host<'a>(ctx: *mut Ctx) -> &'a mut HostState {
     // SAFETY: see the function's contract.
     unsafe { &mut *((*ctx).host as *mut HostState) }
 }

@@ -11,17 +11,24 @@
 //! export's signature; loading around the verifier is `unsafe`
 //! ([`Instance::load_unverified`]).
 //!
+//! An embedder's own host functions ([`HostFunc`], declared in a `.kpli`
+//! file like the kernel table) are linked through the same import slots
+//! ([`Instance::load_with`]); buffers can be bound to an instance once and
+//! passed to many calls ([`Instance::bind`], [`Instance::call_bound`]).
+//!
 //! This crate is the only place where plugin machine code is executed in
 //! user space; every `unsafe` block says why it is sound.
 
 #![cfg(all(target_arch = "x86_64", target_os = "linux"))]
 
+mod funcs;
 mod imports;
 
 use std::fmt;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use funcs::{Caller, HostFn, HostFunc, MAX_HOST_FUNC_SLOT};
 pub use imports::{HostImport, host_imports};
 use kpl_runtime_core::Object;
 pub use kpl_runtime_core::format::{ScalarType, TrapKind, ValType};
@@ -153,6 +160,32 @@ pub struct ExportInfo {
     pub name: String,
     pub params: Vec<ValType>,
     pub ret: Option<ScalarType>,
+}
+
+impl ExportInfo {
+    /// `name([]u8, []mut u8) -> u32`, for messages.
+    pub fn signature_text(&self) -> String {
+        let params: Vec<String> = self.params.iter().map(|p| type_text(*p)).collect();
+        match self.ret {
+            Some(r) => format!("{}({}) -> {}", self.name, params.join(", "), r.name()),
+            None => format!("{}({})", self.name, params.join(", ")),
+        }
+    }
+}
+
+/// A parameter type as KPL writes it: `u32`, `[]u8`, `[]mut u16`.
+pub fn type_text(t: ValType) -> String {
+    match t {
+        ValType::Scalar(s) => s.name().to_string(),
+        ValType::Slice {
+            elem,
+            writable: false,
+        } => format!("[]{}", elem.name()),
+        ValType::Slice {
+            elem,
+            writable: true,
+        } => format!("[]mut {}", elem.name()),
+    }
 }
 
 /// A handle to one export of one [`Instance`], from [`Instance::export`]:
@@ -319,6 +352,22 @@ impl GuardedBuf {
             offset,
             len: bytes.len(),
         })
+    }
+
+    /// `len` zero bytes, guarded the same way (to read a file into
+    /// without an intermediate copy).
+    pub fn zeroed(len: usize) -> Result<GuardedBuf, LoadError> {
+        let map = GuardedMap::new(len)?;
+        let offset = map.inner_len - len;
+        Ok(GuardedBuf { map, offset, len })
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     pub fn as_slice(&self) -> &[u8] {
@@ -491,6 +540,8 @@ pub struct HostState {
     /// Log lines the plugin printed (also written to stderr unless quiet).
     pub log: Vec<String>,
     pub quiet: bool,
+    /// The embedder's functions, by import slot.
+    pub(crate) funcs: funcs::SlotFuncs,
 }
 
 /// An argument to an export.
@@ -529,8 +580,13 @@ pub struct Instance {
     entries: Vec<u32>,
     locations: Vec<(u32, u32, u32)>,
     source_file: String,
-    /// Slice slots filled by the last call (to clear before the next).
-    slices_in_use: usize,
+    /// Slice slots filled for the last call only (bit `h` for slot `h`),
+    /// to clear before the next.
+    transient: u8,
+    /// Buffers bound to slots for many calls ([`Instance::bind`]).
+    bound: [Option<BoundBuf>; 8],
+    /// Source of [`Bound`] generations.
+    generation: u32,
     ctx: Box<Ctx>,
     pub host: Box<HostState>,
 }
@@ -547,7 +603,15 @@ impl Instance {
     /// and offset and resolves imports by name and signature hash; the code
     /// is written while the mapping is writable, then made read+execute.
     pub fn load(bytes: &[u8]) -> Result<Instance, LoadError> {
-        Instance::load_checked(bytes, true)
+        Instance::load_checked(bytes, true, &[])
+    }
+
+    /// Like [`load`](Instance::load), linking the object's imports against
+    /// `funcs` (the embedder's functions, which take precedence) and then
+    /// the kernel table. Each embedder function must fill an import slot
+    /// below [`MAX_HOST_FUNC_SLOT`].
+    pub fn load_with(bytes: &[u8], funcs: &[HostFunc]) -> Result<Instance, LoadError> {
+        Instance::load_checked(bytes, true, funcs)
     }
 
     /// Loads an object **without running the verifier**. Only for measuring
@@ -565,30 +629,51 @@ impl Instance {
     /// which it terminates): in practice, only for an object that kplc
     /// just produced in the same process from known source.
     pub unsafe fn load_unverified(bytes: &[u8]) -> Result<Instance, LoadError> {
-        Instance::load_checked(bytes, false)
+        Instance::load_checked(bytes, false, &[])
     }
 
-    fn load_checked(bytes: &[u8], verify: bool) -> Result<Instance, LoadError> {
+    fn load_checked(bytes: &[u8], verify: bool, funcs: &[HostFunc]) -> Result<Instance, LoadError> {
         let obj = Object::parse(bytes).map_err(|e| LoadError::Object(e.to_string()))?;
         if verify {
             verify_object(&obj)?;
         }
         let table = host_imports();
-        let identities: Vec<kpl_runtime_core::HostImport<'_>> = table
+        // The embedder's functions first: the linker takes the first match.
+        let identities: Vec<kpl_runtime_core::HostImport<'_>> = funcs
             .iter()
-            .map(|h| kpl_runtime_core::HostImport {
+            .map(|f| kpl_runtime_core::HostImport {
+                module: &f.module,
+                name: &f.name,
+                hash: f.hash,
+            })
+            .chain(table.iter().map(|h| kpl_runtime_core::HostImport {
                 module: h.module,
                 name: h.name,
                 hash: h.hash,
-            })
+            }))
             .collect();
         let mut resolution = vec![0u32; obj.import_count()];
         kpl_runtime_core::link(&obj, &identities, &mut resolution)
             .map_err(|e| LoadError::Link(e.to_string()))?;
-        let slots: Vec<u64> = resolution
-            .iter()
-            .map(|&i| table[i as usize].func as usize as u64)
-            .collect();
+        let mut by_slot: Vec<Option<HostFunc>> = vec![None; resolution.len()];
+        let mut slots = Vec::with_capacity(resolution.len());
+        for (slot, &i) in resolution.iter().enumerate() {
+            let i = i as usize;
+            let func = match funcs.get(i) {
+                Some(f) => {
+                    let Some(thunk) = funcs::thunk_for(slot) else {
+                        return Err(LoadError::Link(format!(
+                            "import `{}::{}` is in slot {slot}; host functions can fill only the first {MAX_HOST_FUNC_SLOT}",
+                            f.module, f.name
+                        )));
+                    };
+                    by_slot[slot] = Some(f.clone());
+                    thunk
+                }
+                None => table[i - funcs.len()].func,
+            };
+            slots.push(func as usize as u64);
+        }
         let layout = obj.layout();
         let image = ImageMap::new(&obj, &slots)?;
         let mut data = DataMap::new(layout.data_size as usize)?;
@@ -602,6 +687,10 @@ impl Instance {
             log_budget: 1000,
             log: Vec::new(),
             quiet: false,
+            funcs: funcs::SlotFuncs {
+                by_slot,
+                panic: None,
+            },
         });
         let exports = obj
             .exports()
@@ -626,7 +715,9 @@ impl Instance {
             entries,
             locations,
             source_file: obj.source_file().to_string(),
-            slices_in_use: 0,
+            transient: 0,
+            bound: Default::default(),
+            generation: 0,
             ctx: Box::new(Ctx {
                 saved_rsp: 0,
                 trap_site: u64::MAX,
@@ -736,13 +827,16 @@ impl Instance {
         self.enter(entry, &regs, fuel).map_err(CallError::Trap)
     }
 
-    /// Empties the slice slots from `used` on that the previous call filled
-    /// (this call has just overwritten the ones below).
-    fn keep_slices(&mut self, used: usize) {
-        for h in used..self.slices_in_use {
-            self.ctx.set_slice(h, 0, 0, false);
+    /// Empties the slots the previous call filled for itself that this call
+    /// has not filled again (`used`, a bit per slot); bound slots stay.
+    fn keep_slices(&mut self, used: u8) {
+        let stale = self.transient & !used;
+        for h in 0..8 {
+            if stale & (1 << h) != 0 {
+                self.ctx.set_slice(h, 0, 0, false);
+            }
         }
-        self.slices_in_use = used;
+        self.transient = used;
     }
 
     /// Runs the trampoline with the context block prepared. `entry` is the
@@ -772,6 +866,10 @@ impl Instance {
                 regs.as_ptr(),
             )
         };
+        if let Some(payload) = self.host.funcs.panic.take() {
+            // A host function panicked during the call: continue it here.
+            std::panic::resume_unwind(payload);
+        }
         if self.ctx.trap_site == u64::MAX {
             return Ok(result);
         }
@@ -842,7 +940,8 @@ impl Instance {
             )
         });
         let mut regs = [0u64; 6];
-        let mut handle = 0usize;
+        let mut used = 0u8;
+        let mut free = (0..8).filter(|&h| self.bound[h].is_none());
         for (k, a) in args.iter_mut().enumerate().take(6) {
             let (ptr, bytes, elem_size, writable) = match a {
                 Arg::Int(v) => {
@@ -860,11 +959,17 @@ impl Instance {
             };
             // Whole elements only: a partial trailing element is not part of the slice.
             let len = (bytes / elem_size * elem_size) as u64;
+            let Some(handle) = free.next() else {
+                return Err(CallError::BadArgument {
+                    index: k,
+                    why: "no free slice slot (8 in all, bound slices included)",
+                });
+            };
             self.ctx.set_slice(handle, ptr as u64, len, writable);
             regs[k] = handle as u64;
-            handle += 1;
+            used |= 1 << handle;
         }
-        self.keep_slices(handle);
+        self.keep_slices(used);
         self.enter(entry, &regs, fuel).map_err(CallError::Trap)
     }
 
@@ -872,6 +977,146 @@ impl Instance {
     pub fn data(&self) -> &[u64] {
         self.data.words()
     }
+
+    /// Fuel the last invocation had left when it returned or trapped (0
+    /// after a budget trap).
+    pub fn fuel_left(&self) -> u64 {
+        self.ctx.fuel_left
+    }
+
+    /// Binds `buf` to a free slice slot of this instance until
+    /// [`unbind`](Instance::unbind): its context-block entry is set once,
+    /// and [`call_bound`](Instance::call_bound) passes it by handle. The
+    /// instance owns the memory, so plugin code can never see it freed.
+    /// `writable`: whether it may be passed to a `[]mut T` parameter.
+    pub fn bind(&mut self, mut buf: GuardedBuf, writable: bool) -> Result<Bound, GuardedBuf> {
+        let Some(slot) = (0..8).find(|&h| self.bound[h].is_none()) else {
+            return Err(buf);
+        };
+        // No longer the last call's: the next call must not clear it.
+        self.transient &= !(1 << slot);
+        self.generation = self.generation.wrapping_add(1);
+        // From the mutable view: the plugin may write through it.
+        let ptr = buf.as_mut_slice().as_mut_ptr() as u64;
+        self.ctx.set_slice(slot, ptr, buf.len() as u64, writable);
+        self.bound[slot] = Some(BoundBuf {
+            buf,
+            writable,
+            passed_writable: writable,
+            generation: self.generation,
+        });
+        Ok(Bound {
+            instance: self.id,
+            slot: slot as u8,
+            generation: self.generation,
+        })
+    }
+
+    fn bound_buf(&self, b: Bound) -> Option<&BoundBuf> {
+        let e = self.bound.get(b.slot as usize)?.as_ref()?;
+        (b.instance == self.id && e.generation == b.generation).then_some(e)
+    }
+
+    /// The bytes of a bound buffer.
+    pub fn bound_bytes(&self, b: Bound) -> Option<&[u8]> {
+        Some(self.bound_buf(b)?.buf.as_slice())
+    }
+
+    /// The bytes of a bound buffer, for the host to fill or read.
+    pub fn bound_bytes_mut(&mut self, b: Bound) -> Option<&mut [u8]> {
+        self.bound_buf(b)?;
+        let e = self.bound[b.slot as usize].as_mut()?;
+        Some(e.buf.as_mut_slice())
+    }
+
+    /// Unbinds a buffer: its slot is emptied before the memory is handed
+    /// back, so no later call can reach it.
+    pub fn unbind(&mut self, b: Bound) -> Option<GuardedBuf> {
+        self.bound_buf(b)?;
+        self.ctx.set_slice(b.slot as usize, 0, 0, false);
+        self.bound[b.slot as usize].take().map(|e| e.buf)
+    }
+
+    /// Calls `export` with scalars and bound buffers: nothing is set up per
+    /// call except a slot whose read-only/writable view changes (a writable
+    /// buffer passed to a `[]T` parameter is handed in read-only). Arguments
+    /// are checked as in [`call`](Instance::call); nothing runs if they do
+    /// not match.
+    pub fn call_bound(
+        &mut self,
+        export: Export,
+        args: &[BoundArg],
+        fuel: u64,
+    ) -> Result<u64, CallError> {
+        let (entry, info) = self.resolve(export, args.len())?;
+        let mut regs = [0u64; 6];
+        let mut views = [(0usize, false); 6];
+        let mut n_views = 0;
+        for (index, ((r, a), p)) in regs.iter_mut().zip(args).zip(&info.params).enumerate() {
+            let bad = |why| Err(CallError::BadArgument { index, why });
+            match (*a, *p) {
+                (BoundArg::Int(v), ValType::Scalar(t)) => match canonical(t, v) {
+                    Some(v) => *r = v,
+                    None => return bad("value out of range of the parameter's type"),
+                },
+                (BoundArg::Slice(b), ValType::Slice { writable, .. }) => {
+                    let Some(e) = self.bound_buf(b) else {
+                        return bad("a slice not bound to this instance (or unbound)");
+                    };
+                    if writable && !e.writable {
+                        return bad("a buffer bound read-only for a `[]mut` parameter");
+                    }
+                    *r = u64::from(b.slot);
+                    views[n_views] = (b.slot as usize, writable);
+                    n_views += 1;
+                }
+                (BoundArg::Int(_), ValType::Slice { .. }) => return bad("an integer for a slice"),
+                (BoundArg::Slice(_), ValType::Scalar(_)) => {
+                    return bad("a slice for a scalar parameter");
+                }
+            }
+        }
+        for &(slot, writable) in &views[..n_views] {
+            if let Some(e) = self.bound[slot].as_mut()
+                && e.passed_writable != writable
+            {
+                e.passed_writable = writable;
+                let len = e.buf.len() as u64;
+                let ptr = e.buf.as_mut_slice().as_mut_ptr() as u64;
+                self.ctx.set_slice(slot, ptr, len, writable);
+            }
+        }
+        self.keep_slices(0);
+        self.enter(entry, &regs, fuel).map_err(CallError::Trap)
+    }
+}
+
+/// A buffer bound to one [`Instance`] by [`Instance::bind`]: a handle,
+/// checked on every use (instance, slot and generation), never a pointer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Bound {
+    instance: u64,
+    slot: u8,
+    generation: u32,
+}
+
+/// An argument to [`Instance::call_bound`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoundArg {
+    /// A scalar in canonical form.
+    Int(u64),
+    Slice(Bound),
+}
+
+/// A bound buffer and how its slot currently presents it.
+struct BoundBuf {
+    buf: GuardedBuf,
+    /// May be passed to `[]mut T`.
+    writable: bool,
+    /// The slot's current view (a writable buffer is passed to `[]T`
+    /// read-only).
+    passed_writable: bool,
+    generation: u32,
 }
 
 /// `v` if it is the canonical 64-bit form of a value of type `t`

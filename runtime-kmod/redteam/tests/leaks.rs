@@ -4,10 +4,10 @@
 //! transfers, not where values came from, so these are judged by the
 //! verifier's verdict alone: each must be REJECTED.
 //!
-//! Reads of stack bytes a function did not write (junk left by host code,
-//! an interrupt or an earlier callee) are a known limit of the address
-//! guarantee (`book/src/runtime/sandbox.md`, "What the host must do"); the
-//! objects for it are `#[ignore]`d here and run with `--include-ignored`.
+//! Three kinds: registers an import's host code leaves behind, the return
+//! address, and stack bytes a function reads without having written them
+//! (junk left by host code, an interrupt or an earlier callee; the
+//! written-bytes rule of `book/src/runtime/sandbox.md`).
 mod common;
 use common::asm::object;
 use iced_x86::code_asm::*;
@@ -146,23 +146,20 @@ fn push_rsp() {
     rejected("push_rsp");
 }
 
-/// Known limit: a callee's spilled address stays under the caller's rsp.
+/// A callee's spilled address stays under the caller's rsp.
 #[test]
-#[ignore = "known limit: reads of unwritten stack bytes (sandbox.md)"]
 fn stale_callee_frame() {
     rejected("stale_callee_frame");
 }
 
-/// Known limit: the bytes under a fresh frame are whatever was there.
+/// The bytes under a fresh frame are whatever was there.
 #[test]
-#[ignore = "known limit: reads of unwritten stack bytes (sandbox.md)"]
 fn uninit_frame_read() {
     rejected("uninit_frame_read");
 }
 
-/// Known limit: an import's own frames lie under the caller's `rsp`.
+/// An import's own frames lie under the caller's `rsp`.
 #[test]
-#[ignore = "known limit: reads of unwritten stack bytes (sandbox.md)"]
 fn uninit_below_read_after_import() {
     rejected("uninit_below_read_after_import");
 }

@@ -7,33 +7,57 @@
 //! swapped, their registers, sizes, immediates and conditions changed,
 //! callees made to clobber callee-saved registers, division setups
 //! replaced, hostile instructions inserted), re-encoded with iced's
-//! BlockEncoder and rebuilt into a consistent object (function lengths,
-//! trap-site offsets, stubs, RIP-relative displacements for the new
-//! layout). Every mutant goes through `Object::parse` and the verifier; each
-//! one the verifier ACCEPTS runs under the execution oracle, and an
-//! accepted mutant the oracle flags is an ESCAPE: it is printed (mutation,
-//! disassembly around it, violation) and written to a file.
+//! encoder at their new addresses and rebuilt into a consistent object
+//! (function lengths, trap-site offsets, stubs, RIP-relative displacements
+//! for the new layout). Every mutant goes through `Object::parse` and the
+//! verifier; each one the verifier ACCEPTS runs under the execution oracle,
+//! and an accepted mutant the oracle flags is an ESCAPE: it is printed
+//! (mutation, disassembly around it, violation, and how to replay it) and
+//! written to a file.
+//!
+//! Mutant `i` of seed `S` depends on (S, i) only: the mutants are shared out
+//! among threads in chunks, each thread with its own oracle engine
+//! ([`common::oracle::Engine`], reused from one object to the next).
 //!
 //! Two tests share the loop: `mutants_run` checks the machinery (round
 //! trips verify, mutants are built, accepted and run) and reports escapes
-//! without failing; `no_escapes` fails on any escape.
+//! without failing; `no_escapes` fails on any escape. `reused_engine_is_fresh`
+//! checks the engine's reuse against fresh engines on mutants, accepted
+//! or not.
 //!
-//! `KPL_STRUCT_MUTANTS=N` (default 600), `KPL_SEED=S` (default 1),
-//! `KPL_ESCAPE_DIR=dir` (default: a temporary directory).
+//! Settings (environment):
+//! - `KPL_STRUCT_MUTANTS=N` (default 600), `KPL_SEED=S` (default 1);
+//! - `KPL_THREADS=T` (default: the available cores);
+//! - `KPL_ESCAPE_DIR=dir` (default: a temporary directory) keeps escaping
+//!   objects as `escape-sS-I.kpo`;
+//! - `KPL_MAX_ESCAPES=k`: stop after k escapes (default: never);
+//! - `KPL_FIRST=I`: start at mutant I (`KPL_STRUCT_MUTANTS` counts from
+//!   there): a run cut short after a progress line "every mutant from F to
+//!   T done" is completed by one with `KPL_FIRST=T`;
+//! - `KPL_REPLAY=I`: build, verify and run mutant I of seed S alone, and
+//!   say what became of it;
+//! - `KPL_PROGRESS=P`: a progress line with the running totals every P
+//!   mutants (default 100000);
+//! - `KPL_FRESH_EVERY=F`: about one accepted mutant in F is also run in
+//!   fresh engines, and any difference stops the campaign (default: never).
 //!
-//! Long run: `KPL_STRUCT_MUTANTS=10000000 KPL_SEED=1 cargo test --release -p
-//! kpl-redteam --test structural -- --nocapture no_escapes`.
+//! Long run (the issue's ten million, progress every 100k; the final line
+//! starts with `structural: seed 1: done:`):
+//! `KPL_STRUCT_MUTANTS=10000000 KPL_SEED=1 KPL_THREADS=2 KPL_MAX_ESCAPES=1
+//! KPL_FRESH_EVERY=5000 KPL_ESCAPE_DIR=/tmp/kpl-escapes cargo test --release
+//! -p kpl-redteam --test structural -- --nocapture --exact no_escapes`.
 
 mod common;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use common::Rng;
 use iced_x86::{
-    BlockEncoder, BlockEncoderOptions, Code, ConditionCode, Decoder, DecoderOptions, Encoder,
-    FlowControl, Formatter, Instruction, InstructionBlock, IntelFormatter, MemoryOperand, OpKind,
-    Register,
+    Code, ConditionCode, Decoder, DecoderOptions, Encoder, FlowControl, Formatter, Instruction,
+    IntelFormatter, MemoryOperand, OpKind, Register,
 };
 use kplc::kpo::{ObjectParts, TrapKind, TrapSite};
 
@@ -146,12 +170,22 @@ fn is_branch(i: &Instruction) -> bool {
     i.is_jcc_short_or_near() || i.is_jmp_short_or_near() || i.is_call_near()
 }
 
+/// Where each node id was laid out (`None`: no such node).
+struct Addrs(Vec<u64>);
+
+impl Addrs {
+    fn get(&self, id: &u32) -> Option<&u64> {
+        self.0.get(*id as usize).filter(|&&a| a != u64::MAX)
+    }
+}
+
 /// Lays out and encodes `p`; returns the object parts and the address of
-/// every node id.
-fn encode_prog(p: &Prog) -> Option<(ObjectParts, HashMap<u32, u64>)> {
+/// every node id. Every instruction is encoded at its final address, so the
+/// lengths of the first pass hold: near branches and disp32 RIP operands
+/// have fixed sizes.
+fn encode_prog(p: &Prog) -> Option<(ObjectParts, Addrs)> {
     let mut enc = Encoder::new(64);
-    // Lengths: near branches and disp32 RIP operands have fixed sizes.
-    let mut addr = HashMap::new();
+    let mut addr = Addrs(vec![u64::MAX; p.next_id as usize + 1]);
     let mut pc = 0u64;
     let mut starts = Vec::new();
     for f in &p.funcs {
@@ -165,10 +199,11 @@ fn encode_prog(p: &Prog) -> Option<(ObjectParts, HashMap<u32, u64>)> {
                 i.set_memory_displacement64(pc + 0x100);
             }
             let len = enc.encode(&i, pc).ok()? as u64;
-            addr.insert(n.id, pc);
+            *addr.0.get_mut(n.id as usize)? = pc;
             pc += len;
         }
     }
+    let _ = enc.take_buffer();
     let stubs_start = pc;
     let nsites = p.sites.len() as u64;
     let unwind = stubs_start + STUB_LEN * nsites;
@@ -182,23 +217,20 @@ fn encode_prog(p: &Prog) -> Option<(ObjectParts, HashMap<u32, u64>)> {
             Tgt::Abs(a) => a,
         })
     };
-    let mut list = Vec::new();
     for f in &p.funcs {
         for n in f {
             let mut i = n.ins;
-            i.set_ip(addr[&n.id]);
+            let at = *addr.get(&n.id)?;
             if let Some(t) = n.target {
                 i.set_near_branch64(resolve(t)?);
             }
             if let Some(Rip::Rodata(off)) = n.rip {
                 i.set_memory_displacement64((rodata_offset as i64 + off) as u64);
             }
-            list.push(i);
+            enc.encode(&i, at).ok()?;
         }
     }
-    let block = InstructionBlock::new(&list, 0);
-    let res = BlockEncoder::encode(64, block, BlockEncoderOptions::DONT_FIX_BRANCHES).ok()?;
-    let mut code = res.code_buffer;
+    let mut code = enc.take_buffer();
     if code.len() as u64 != stubs_start {
         return None;
     }
@@ -252,24 +284,23 @@ fn gpr(full: Register, size: usize) -> Register {
         .unwrap_or(full)
 }
 
-const GPRS: [Register; 16] = [
-    Register::RAX,
-    Register::RCX,
-    Register::RDX,
-    Register::RBX,
-    Register::RSP,
-    Register::RBP,
-    Register::RSI,
-    Register::RDI,
-    Register::R8,
-    Register::R9,
-    Register::R10,
-    Register::R11,
-    Register::R12,
-    Register::R13,
-    Register::R14,
-    Register::R15,
-];
+/// The 64-bit general register number `k` (0–15, in encoding order: rax,
+/// rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8–r15, as iced lists them).
+fn gpr64(k: usize) -> Register {
+    Register::values()
+        .filter(|r| r.is_gpr64())
+        .nth(k)
+        .unwrap_or(Register::RAX)
+}
+
+#[test]
+fn registers_in_encoding_order() {
+    let all: Vec<Register> = (0..16).map(gpr64).collect();
+    assert_eq!(
+        format!("{all:?}"),
+        "[RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15]"
+    );
+}
 
 /// A register, biased towards the reserved and the check registers.
 fn pick_reg(rng: &mut Rng) -> Register {
@@ -286,7 +317,7 @@ fn pick_reg(rng: &mut Rng) -> Register {
     if rng.chance(2) {
         HOT[rng.below(HOT.len())]
     } else {
-        GPRS[rng.below(16)]
+        gpr64(rng.below(16))
     }
 }
 
@@ -820,6 +851,62 @@ fn disassemble(parts: &ObjectParts, at: u64) -> String {
     out
 }
 
+/// iced's forms by name (for [`resize`]).
+fn code_names() -> HashMap<String, Code> {
+    Code::values().map(|c| (format!("{c:?}"), c)).collect()
+}
+
+/// The programs kplc compiles, decoded.
+fn decoded_programs() -> Vec<Prog> {
+    common::programs()
+        .iter()
+        .filter_map(|(name, parts)| decode_prog(name, parts))
+        .collect()
+}
+
+/// The campaign's engine, reused from one object to the next, against a
+/// fresh engine for every invocation, on mutants the verifier has not
+/// seen (most of them fault): every report must be the same.
+#[test]
+fn reused_engine_is_fresh() {
+    use common::oracle::{Engine, Loaded, Static, default_runs};
+    use kpl_runtime_core::Object;
+    let n = common::env_num("KPL_FRESH_MUTANTS", 100);
+    let (names, progs) = (code_names(), decoded_programs());
+    let mut e = Engine::new();
+    let (mut objects, mut runs, mut flagged) = (0, 0, 0);
+    // Four mutants of a program (same chunk), then another program.
+    for i in (0..n).map(|k| (k / 4 * 7) * CHUNK + k % 4) {
+        let Some(m) = build_mutant(&progs, &names, 7, i) else {
+            continue;
+        };
+        let Ok(bytes) = std::panic::catch_unwind(|| kplc::kpo::write(&m.parts)) else {
+            continue;
+        };
+        let Ok(obj) = Object::parse(&bytes) else {
+            continue;
+        };
+        let s = std::rc::Rc::new(Static::new(&obj));
+        let o = Loaded::new(&obj, &s);
+        objects += 1;
+        for r in default_runs(&obj) {
+            let reused = e.run_loaded(&o, &r);
+            let fresh = Engine::new().run_loaded(&o, &r);
+            assert_eq!(reused, fresh, "mutant {i} of seed 7: {r:?}");
+            runs += 1;
+            flagged += usize::from(!fresh.violations.is_empty());
+        }
+    }
+    eprintln!(
+        "{objects} mutants, {runs} runs: the reused engine agrees with fresh ones ({flagged} runs flagged; {} image loads, {} maps)",
+        e.image_loads, e.maps
+    );
+    assert!(
+        objects * 2 >= n && flagged * 20 >= runs,
+        "{objects} mutants; only {flagged} of {runs} runs flagged"
+    );
+}
+
 #[test]
 fn mutants_run() {
     campaign(false);
@@ -830,20 +917,359 @@ fn no_escapes() {
     campaign(true);
 }
 
+/// A built mutant: its mutations (description, node), the rebuilt parts,
+/// every node's address and the object's bytes.
+struct Mutant {
+    prog: usize,
+    muts: Vec<(String, u32)>,
+    parts: ObjectParts,
+    addr: Addrs,
+    bytes: Option<Vec<u8>>,
+}
+
+/// Mutant `index` of the campaign with seed `seed`: it depends on
+/// (seed, index) only, not on the thread that builds it nor on the
+/// mutants before it, so any one can be rebuilt alone (`KPL_REPLAY`).
+/// The [`CHUNK`] mutants of a chunk share their program (drawn per chunk),
+/// so that a thread's engine keeps the blocks it translated from the code
+/// that its mutants do not change. `None`: no mutation applied, or the
+/// result could not be encoded.
+fn build_mutant(
+    progs: &[Prog],
+    names: &HashMap<String, Code>,
+    seed: u64,
+    index: u64,
+) -> Option<Mutant> {
+    let prog = Rng::stream(seed ^ 0x7072_6f67, index / CHUNK).below(progs.len());
+    let mut rng = Rng::stream(seed, index);
+    let mut p = progs[prog].clone();
+    let mut muts = Vec::new();
+    for _ in 0..1 + usize::from(rng.chance(4)) {
+        if let Some(m) = mutate(&mut p, &mut rng, names) {
+            muts.push(m);
+        }
+    }
+    if muts.is_empty() {
+        return None;
+    }
+    let (parts, addr) = encode_prog(&p)?;
+    Some(Mutant {
+        prog,
+        muts,
+        parts,
+        addr,
+        bytes: None,
+    })
+}
+
+/// Running totals of a campaign, shared by its threads.
+#[derive(Default)]
+struct Totals {
+    tried: AtomicU64,
+    built: AtomicU64,
+    parsed: AtomicU64,
+    accepted: AtomicU64,
+    escapes: AtomicU64,
+    insns: AtomicU64,
+    /// Accepted mutants also run in fresh engines, and how many of them
+    /// got another verdict there.
+    fresh: AtomicU64,
+    mismatches: AtomicU64,
+    /// Nanoseconds in each stage, summed over the threads.
+    ns: [AtomicU64; STAGES.len()],
+}
+
+const STAGES: [&str; 5] = ["mutate+encode", "kpo write", "parse", "verify", "oracle"];
+
+/// CPU seconds this process has used (user and system, all threads), from
+/// `/proc/self/stat` (in units of USER_HZ, 100 on Linux); 0 elsewhere.
+fn cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // The fields after the command name (which may hold spaces).
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+impl Totals {
+    /// The running totals; `secs` of wall time and `cpu` CPU seconds since
+    /// the first mutant.
+    fn line(&self, n: u64, secs: f64, cpu: f64) -> String {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let tried = get(&self.tried);
+        format!(
+            "{tried} of {n} tried, {} built, {} parsed, {} accepted by the verifier, {} escapes; \
+             {} instructions emulated; {} cross-checked in a fresh engine, {} mismatches; \
+             {secs:.1} s, {:.0} mutants/s; {cpu:.1} CPU-s, {:.0} mutants per CPU-s",
+            get(&self.built),
+            get(&self.parsed),
+            get(&self.accepted),
+            get(&self.escapes),
+            get(&self.insns),
+            get(&self.fresh),
+            get(&self.mismatches),
+            tried as f64 / secs.max(1e-9),
+            tried as f64 / cpu.max(1e-9)
+        )
+    }
+
+    fn stages(&self) -> String {
+        let ns: Vec<u64> = self.ns.iter().map(|a| a.load(Ordering::Relaxed)).collect();
+        let all = ns.iter().sum::<u64>().max(1);
+        STAGES
+            .iter()
+            .zip(&ns)
+            .map(|(s, &t)| {
+                format!(
+                    "{s} {:.1} s ({:.0}%)",
+                    t as f64 / 1e9,
+                    100.0 * t as f64 / all as f64
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The campaign's settings and shared state.
+struct Campaign<'a> {
+    progs: &'a [Prog],
+    names: &'a HashMap<String, Code>,
+    seed: u64,
+    /// The first mutant index and the number of mutants.
+    from: u64,
+    n: u64,
+    dir: std::path::PathBuf,
+    /// Every this many accepted mutants (per thread), the reused engine's
+    /// verdict is compared with a fresh engine's (0: never).
+    fresh_every: u64,
+    every: u64,
+    max_escapes: u64,
+    replay: bool,
+    t0: Instant,
+    cpu0: f64,
+    totals: Totals,
+    next: AtomicU64,
+    /// Per thread: the first mutant of the chunk it works on.
+    current: Vec<AtomicU64>,
+    stop: AtomicBool,
+    escapes: Mutex<Vec<String>>,
+    kinds: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+/// Mutants a thread takes at a time.
+const CHUNK: u64 = 64;
+
+impl Campaign<'_> {
+    /// A worker: takes chunks of mutant indices until none is left.
+    fn work(&self, thread: usize) {
+        let mut engine = common::oracle::Engine::new();
+        self.work_with(thread, &mut engine);
+        eprintln!(
+            "structural: thread {thread}'s engine: {} image loads, {} of {} image bytes invalidated, {} regions mapped",
+            engine.image_loads, engine.invalidated, engine.image_bytes, engine.maps
+        );
+    }
+
+    fn work_with(&self, thread: usize, engine: &mut common::oracle::Engine) {
+        let end = self.from + self.n;
+        loop {
+            // Chunks aligned on multiples of CHUNK (the first may be cut).
+            // `current[thread]` moves to the new chunk only once the last
+            // one is done (see `frontier`); a stop leaves it where it is.
+            let k = self.next.fetch_add(1, Ordering::SeqCst);
+            let start = (self.from / CHUNK + k) * CHUNK;
+            self.current[thread].store(start.max(self.from).min(end), Ordering::SeqCst);
+            if start >= end {
+                return;
+            }
+            for i in start.max(self.from)..(start + CHUNK).min(end) {
+                if self.stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                self.one(engine, thread, i);
+                let tried = self.totals.tried.fetch_add(1, Ordering::Relaxed) + 1;
+                if tried.is_multiple_of(self.every) {
+                    let secs = self.t0.elapsed().as_secs_f64();
+                    eprintln!(
+                        "structural: seed {}: progress: {}; every mutant from {} to {} done",
+                        self.seed,
+                        self.totals.line(self.n, secs, cpu_secs() - self.cpu0),
+                        self.from,
+                        self.frontier()
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every mutant from `from` up to this index (excluded) is done: a
+    /// thread's `current` is the chunk it works on or, between two chunks,
+    /// the one it finished (never past a chunk it has not finished), and
+    /// the chunks no thread has taken yet lie above every `current`.
+    fn frontier(&self) -> u64 {
+        self.current
+            .iter()
+            .map(|c| c.load(Ordering::SeqCst))
+            .min()
+            .unwrap_or(self.from)
+    }
+
+    /// Mutant `i`: build, write, parse, verify and, if accepted, run it
+    /// under the oracle.
+    fn one(&self, engine: &mut common::oracle::Engine, thread: usize, i: u64) {
+        let ns = &self.totals.ns;
+        let mut t = Instant::now();
+        let mut lap = |stage: usize| {
+            let now = Instant::now();
+            ns[stage].fetch_add((now - t).as_nanos() as u64, Ordering::Relaxed);
+            t = now;
+        };
+        let built = build_mutant(self.progs, self.names, self.seed, i);
+        lap(0);
+        let Some(mut m) = built else {
+            if self.replay {
+                eprintln!(
+                    "replay: mutant {i} of seed {}: no mutation applies",
+                    self.seed
+                );
+            }
+            return;
+        };
+        self.totals.built.fetch_add(1, Ordering::Relaxed);
+        let bytes = std::panic::catch_unwind(|| kplc::kpo::write(&m.parts));
+        lap(1);
+        let Ok(bytes) = bytes else {
+            return;
+        };
+        let parses = kpl_runtime_core::Object::parse(&bytes).is_ok();
+        lap(2);
+        if !parses {
+            self.replay_note(&m, "does not parse");
+            return;
+        }
+        self.totals.parsed.fetch_add(1, Ordering::Relaxed);
+        let verdict = common::verify(&bytes);
+        lap(3);
+        if let Err(e) = verdict {
+            self.replay_note(&m, &format!("rejected by the verifier: {e}"));
+            return;
+        }
+        self.totals.accepted.fetch_add(1, Ordering::Relaxed);
+        let (v, n_insns) = engine.check_object(&bytes);
+        lap(4);
+        self.totals.insns.fetch_add(n_insns, Ordering::Relaxed);
+        if self.fresh_every > 0
+            && Rng::stream(self.seed ^ 0x6672_6573, i).chance(self.fresh_every as usize)
+        {
+            // Spot check of the engine's reuse: a fresh engine must agree.
+            self.totals.fresh.fetch_add(1, Ordering::Relaxed);
+            let fresh = common::oracle::check_object_fresh(&bytes);
+            if fresh != (v.clone(), n_insns) {
+                self.totals.mismatches.fetch_add(1, Ordering::Relaxed);
+                std::fs::create_dir_all(&self.dir).expect("escape dir");
+                let file = self.dir.join(format!("mismatch-s{}-{i}.kpo", self.seed));
+                std::fs::write(&file, &bytes).expect("write");
+                eprintln!(
+                    "ORACLE MISMATCH (mutant {i}, seed {}, thread {thread}), kept as {}: reused engine {:?}, fresh engine {:?}",
+                    self.seed,
+                    file.display(),
+                    (&v, n_insns),
+                    fresh
+                );
+                self.stop.store(true, Ordering::Relaxed);
+            }
+        }
+        m.bytes = Some(bytes);
+        if v.is_empty() {
+            self.replay_note(&m, &format!("accepted, clean ({n_insns} instructions)"));
+            return;
+        }
+        self.escape(&m, thread, i, &v);
+    }
+
+    /// In replay mode, what became of the mutant.
+    fn replay_note(&self, m: &Mutant, what: &str) {
+        if !self.replay {
+            return;
+        }
+        eprintln!(
+            "replay: mutant {} of seed {} ({}): {what}\n{}",
+            self.from,
+            self.seed,
+            self.progs[m.prog].name,
+            Self::mutations(m)
+        );
+    }
+
+    /// The mutations, each with the disassembly around it.
+    fn mutations(m: &Mutant) -> String {
+        let mut out = String::new();
+        for (what, id) in &m.muts {
+            out.push_str(&format!("  mutation: {what}\n"));
+            if let Some(&a) = m.addr.get(id) {
+                out.push_str(&disassemble(&m.parts, a));
+            }
+        }
+        out
+    }
+
+    fn escape(&self, m: &Mutant, thread: usize, i: u64, v: &[String]) {
+        let bytes = m.bytes.as_deref().unwrap_or_default();
+        std::fs::create_dir_all(&self.dir).expect("escape dir");
+        let file = self.dir.join(format!("escape-s{}-{i}.kpo", self.seed));
+        std::fs::write(&file, bytes).expect("write");
+        let k = self.totals.escapes.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut report = format!(
+            "ESCAPE #{k} (mutant {i}, seed {}, thread {thread}; replay: KPL_SEED={} KPL_REPLAY={i}) of {}, kept as {}\n",
+            self.seed,
+            self.seed,
+            self.progs[m.prog].name,
+            file.display()
+        );
+        report.push_str(&Self::mutations(m));
+        for x in v.iter().take(4) {
+            report.push_str(&format!("  violation: {x}\n"));
+        }
+        eprintln!("{report}");
+        *self
+            .kinds
+            .lock()
+            .expect("kinds")
+            .entry(category(v))
+            .or_insert(0) += 1;
+        self.escapes.lock().expect("escapes").push(report);
+        if k >= self.max_escapes {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The campaign; see the module documentation for its settings.
 fn campaign(fail: bool) {
-    let n = common::env_num("KPL_STRUCT_MUTANTS", 600);
+    let replay = std::env::var("KPL_REPLAY")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok());
+    let n = match replay {
+        Some(_) => 1,
+        None => common::env_num("KPL_STRUCT_MUTANTS", 600),
+    };
+    let from = replay.unwrap_or_else(|| common::env_num("KPL_FIRST", 0));
     let seed = common::env_num("KPL_SEED", 1);
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get() as u64);
+    let threads = common::env_num("KPL_THREADS", cores).clamp(1, 256) as usize;
     let dir = std::env::var_os("KPL_ESCAPE_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
             std::env::temp_dir().join(format!("kpl-escapes-{}", std::process::id()))
         });
-    let names: HashMap<String, Code> = Code::values().map(|c| (format!("{c:?}"), c)).collect();
+    let names = code_names();
     let t0 = Instant::now();
-    let progs: Vec<Prog> = common::programs()
-        .iter()
-        .filter_map(|(name, parts)| decode_prog(name, parts))
-        .collect();
+    let progs = decoded_programs();
     // The rebuild must be faithful: every unmutated program still verifies
     // and runs clean after the round trip.
     let mut base_ok = 0;
@@ -861,80 +1287,57 @@ fn campaign(fail: bool) {
         progs.len()
     );
     eprintln!(
-        "structural: {} programs decoded, {base_ok} round trips verify ({:.1} s)",
+        "structural: {} programs decoded, {base_ok} round trips verify ({:.1} s); seed {seed}, {n} mutants from {from}, {threads} threads",
         progs.len(),
         t0.elapsed().as_secs_f64()
     );
-    let mut rng = Rng::new(seed);
-    let (mut made, mut parsed, mut accepted, mut insns) = (0u64, 0u64, 0u64, 0u64);
-    let mut escapes = Vec::new();
-    let mut kinds: std::collections::BTreeMap<&'static str, u64> = Default::default();
-    let t1 = Instant::now();
-    for i in 0..n {
-        let mut p = progs[rng.below(progs.len())].clone();
-        let mut muts = Vec::new();
-        for _ in 0..1 + usize::from(rng.chance(4)) {
-            if let Some(m) = mutate(&mut p, &mut rng, &names) {
-                muts.push(m);
-            }
+    let c = Campaign {
+        progs: &progs,
+        names: &names,
+        seed,
+        from,
+        n,
+        dir,
+        fresh_every: common::env_num("KPL_FRESH_EVERY", 0),
+        every: common::env_num("KPL_PROGRESS", 100_000).max(1),
+        max_escapes: common::env_num("KPL_MAX_ESCAPES", u64::MAX).max(1),
+        replay: replay.is_some(),
+        t0: Instant::now(),
+        cpu0: cpu_secs(),
+        totals: Totals::default(),
+        next: AtomicU64::new(0),
+        current: (0..threads).map(|_| AtomicU64::new(from)).collect(),
+        stop: AtomicBool::new(false),
+        escapes: Mutex::new(Vec::new()),
+        kinds: Mutex::new(BTreeMap::new()),
+    };
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let c = &c;
+            s.spawn(move || c.work(t));
         }
-        if muts.is_empty() {
-            continue;
-        }
-        let Some((parts, addr)) = encode_prog(&p) else {
-            continue;
-        };
-        made += 1;
-        let Ok(bytes) = std::panic::catch_unwind(|| kplc::kpo::write(&parts)) else {
-            continue;
-        };
-        if kpl_runtime_core::Object::parse(&bytes).is_err() {
-            continue;
-        }
-        parsed += 1;
-        if common::verify(&bytes).is_err() {
-            continue;
-        }
-        accepted += 1;
-        let (v, n_insns) = common::oracle::check_object(&bytes);
-        insns += n_insns;
-        if v.is_empty() {
-            continue;
-        }
-        std::fs::create_dir_all(&dir).expect("escape dir");
-        let file = dir.join(format!("escape-s{seed}-{i}.kpo"));
-        std::fs::write(&file, &bytes).expect("write");
-        let mut report = format!(
-            "ESCAPE #{} (mutant {i} of {}, seed {seed}) kept as {}\n",
-            escapes.len() + 1,
-            p.name,
-            file.display()
-        );
-        for (what, id) in &muts {
-            report.push_str(&format!("  mutation: {what}\n"));
-            if let Some(&a) = addr.get(id) {
-                report.push_str(&disassemble(&parts, a));
-            }
-        }
-        for x in v.iter().take(4) {
-            report.push_str(&format!("  violation: {x}\n"));
-        }
-        eprintln!("{report}");
-        *kinds.entry(category(&v)).or_insert(0u64) += 1;
-        escapes.push(report);
-    }
-    let secs = t1.elapsed().as_secs_f64();
+    });
+    let secs = c.t0.elapsed().as_secs_f64();
+    let cpu = cpu_secs() - c.cpu0;
+    let frontier = c.frontier();
+    let escapes = c.escapes.into_inner().expect("escapes");
     eprintln!(
-        "structural: seed {seed}: {n} tried, {made} built, {parsed} parsed, {accepted} accepted by the verifier, {} escapes; \
-         {insns} instructions emulated; {secs:.1} s, {:.0} mutants/s",
-        escapes.len(),
-        made as f64 / secs.max(1e-9)
+        "structural: seed {seed}: done: {}; every mutant from {from} to {} done",
+        c.totals.line(n, secs, cpu),
+        frontier
     );
-    eprintln!("structural: escapes by kind of violation: {kinds:?}");
+    eprintln!("structural: thread time by stage: {}", c.totals.stages());
+    eprintln!(
+        "structural: escapes by kind of violation: {:?}",
+        c.kinds.into_inner().expect("kinds")
+    );
+    let accepted = c.totals.accepted.load(Ordering::Relaxed);
     assert!(
         accepted > 0 || n < 50,
         "no mutant was accepted: the mutator is broken"
     );
+    let mismatches = c.totals.mismatches.load(Ordering::Relaxed);
+    assert_eq!(mismatches, 0, "the reused engine and a fresh one disagree");
     if fail {
         assert!(
             escapes.is_empty(),

@@ -285,6 +285,14 @@ impl Emitter {
         let frame = self.frame as i32;
         if frame > 0 {
             dynasm!(self.ops ; .arch x64 ; sub rsp, frame);
+            // Zero the frame, top down: the verifier lets a function read
+            // only stack bytes it wrote (what lay there before may be host
+            // data), and follows one descending run of stores from the
+            // pushes. `rax` carries no argument.
+            dynasm!(self.ops ; .arch x64 ; xor eax, eax);
+            for k in (0..frame as usize / 8).rev() {
+                self.ops.extend(x86::store(RAX, stage(k), 8));
+            }
         }
         // Parameters arrive in argument registers: stage them, then move
         // each to its allocated home (avoids parallel-move conflicts).

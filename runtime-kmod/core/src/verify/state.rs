@@ -140,6 +140,11 @@ pub struct Abs {
     /// Some stack bytes no slot tracks may hold (part of) a host address:
     /// a load from an untracked stack location may then read one.
     pub(super) stack_dirty: bool,
+    /// Stack bytes written since they last came above `rsp`, as depths
+    /// `(lo, hi]` (empty when `lo >= hi`): only these may be read. Any
+    /// other byte of the frame holds whatever was there before — host
+    /// code's frames, an interrupt's saved registers, a callee's spills.
+    pub(super) written: (u32, u32),
     /// Every name stored anywhere in the state is in this filter (it may
     /// hold more): most kills then cost nothing.
     names: NameSet,
@@ -185,6 +190,7 @@ impl PartialEq for Abs {
             && self.fuel_unchecked == o.fuel_unchecked
             && self.paid == o.paid
             && self.stack_dirty == o.stack_dirty
+            && self.written() == o.written()
     }
 }
 
@@ -203,6 +209,7 @@ impl Abs {
         fuel_unchecked: false,
         paid: false,
         stack_dirty: false,
+        written: (0, 0),
         names: NameSet::EMPTY,
     };
 
@@ -373,6 +380,42 @@ impl Abs {
             })
     }
 
+    /// The written stack bytes, `(lo, hi]`, normalised (`(0, 0)` if none).
+    pub(super) fn written(&self) -> (u32, u32) {
+        if self.written.0 < self.written.1 {
+            self.written
+        } else {
+            (0, 0)
+        }
+    }
+
+    /// Bytes at depths `(lo, hi]` were just written. One interval is kept:
+    /// a write that touches it extends it, one that does not replaces it
+    /// when it is larger (any subset of the written bytes is a sound
+    /// answer; the code generator zeroes a frame in one descending run).
+    pub(super) fn note_written(&mut self, lo: u64, hi: u64) {
+        let (Ok(lo), Ok(hi)) = (u32::try_from(lo), u32::try_from(hi)) else {
+            return;
+        };
+        if lo >= hi {
+            return;
+        }
+        let (wlo, whi) = self.written();
+        self.written = if wlo < whi && lo <= whi && wlo <= hi {
+            (wlo.min(lo), whi.max(hi))
+        } else if hi.saturating_sub(lo) > whi.saturating_sub(wlo) {
+            (lo, hi)
+        } else {
+            (wlo, whi)
+        };
+    }
+
+    /// Whether every byte at depths `(lo, hi]` was written.
+    pub(super) fn was_written(&self, lo: u64, hi: u64) -> bool {
+        let (wlo, whi) = self.written();
+        lo < hi && u64::from(wlo) <= lo && hi <= u64::from(whi)
+    }
+
     /// The 8 bytes at `depth` now hold `v` (an address if `ptr`).
     pub(super) fn track_slot(&mut self, depth: u32, v: Val, ptr: bool) {
         let lo = u64::from(depth).saturating_sub(8);
@@ -421,21 +464,28 @@ impl Abs {
 
     /// How much a slot is worth keeping when the table is full: saved
     /// callee-saved registers and addresses most (losing them rejects
-    /// code that is fine), values with slice facts next, the rest least.
+    /// code that is fine), values with slice facts next, then the rest;
+    /// least a value other slots hold too (the zeroed frame of a prologue
+    /// puts one name in many slots, which must not push out the spills).
     fn worth(&self, s: &Slot) -> u8 {
         if s.ptr || matches!(entry_reg(s.val), Some(3 | 5 | 12)) {
-            return 2;
+            return 3;
+        }
+        let copies = self.slots.iter().filter(|o| o.val == s.val).count();
+        if copies > 1 {
+            return 0;
         }
         let sliced = self.facts().iter().any(|f| {
             f.args().contains(&s.val) && !matches!(f, Fact::Const(..) | Fact::BelowConst { .. })
         });
-        u8::from(sliced)
+        1u8.saturating_add(u8::from(sliced))
     }
 
     /// Slots below `rsp` are lost: an interrupt or a callee may overwrite
     /// that memory at any time.
     pub(super) fn drop_below_rsp(&mut self) {
         let off = self.rsp_off;
+        self.written.1 = self.written.1.min(off);
         for s in self.slots.iter_mut() {
             if s.depth > off {
                 Abs::untrack(s, &mut self.stack_dirty);
@@ -485,6 +535,7 @@ impl Abs {
         out.fuel_unchecked = a.fuel_unchecked || e.fuel_unchecked;
         out.paid = a.paid && e.paid;
         out.stack_dirty = a.stack_dirty || e.stack_dirty;
+        out.written = intersect(a.written(), e.written());
         let mut pairs = Pairs::default();
         for r in 0u8..16 {
             if matches!(r, 4 | 13 | 14 | 15) {
@@ -651,19 +702,40 @@ impl Abs {
         out.fuel_unchecked = self.fuel_unchecked;
         out.paid = self.paid;
         out.stack_dirty = self.stack_dirty || self.slots.iter().any(|s| s.ptr);
+        out.written = self.written();
         out
     }
 
     /// Joins only the parts a widened state keeps.
     pub(super) fn join_widened(&mut self, e: &Abs) -> Result<bool, (Rule, &'static str)> {
         self.compatible(e)?;
-        let before = (self.ptr, self.stack_dirty, self.fuel_unchecked, self.paid);
+        let before = (
+            self.ptr,
+            self.stack_dirty,
+            self.fuel_unchecked,
+            self.paid,
+            self.written(),
+        );
+        self.written = intersect(self.written(), e.written());
         self.ptr |= e.ptr;
         self.stack_dirty |= e.stack_dirty || e.slots.iter().any(|s| s.ptr);
         self.fuel_unchecked |= e.fuel_unchecked;
         self.paid &= e.paid;
-        Ok(before != (self.ptr, self.stack_dirty, self.fuel_unchecked, self.paid))
+        Ok(before
+            != (
+                self.ptr,
+                self.stack_dirty,
+                self.fuel_unchecked,
+                self.paid,
+                self.written(),
+            ))
     }
+}
+
+/// The bytes written on both paths.
+fn intersect((alo, ahi): (u32, u32), (elo, ehi): (u32, u32)) -> (u32, u32) {
+    let (lo, hi) = (alo.max(elo), ahi.min(ehi));
+    if lo < hi { (lo, hi) } else { (0, 0) }
 }
 
 fn flags_mention(f: Flags, v: Val) -> bool {

@@ -104,6 +104,7 @@ pub(super) fn transfer(
             grow(fx, at, off)?;
             st.rsp_off = off;
             st.track_slot(off, v, p);
+            st.note_written(u64::from(off).saturating_sub(8), u64::from(off));
         }
         Op::Pop { reg } => {
             dest(at, reg)?;
@@ -111,6 +112,9 @@ pub(super) fn transfer(
                 return Err(err(at, Rule::Stack, "pop above the function's entry stack"));
             }
             let depth = st.rsp_off;
+            if !st.was_written(u64::from(depth).saturating_sub(8), u64::from(depth)) {
+                return Err(err(at, Rule::Memory, UNWRITTEN));
+            }
             match st.slot(depth) {
                 Some((v, p)) => st.set(reg, v, p),
                 None => {
@@ -692,6 +696,9 @@ fn store_to_stack(
     }
     // The bytes `check_mem` proved the store stays within.
     let (lo, hi) = stack_depths(fx, st, at, mem)?;
+    if mem.index.is_none() {
+        st.note_written(lo, hi);
+    }
     match (mem.index, v) {
         (None, Some((v, p))) if mem.size == 8 => {
             if let Ok(depth) = u32::try_from(hi) {
@@ -770,6 +777,10 @@ fn extent(fx: &FnCtx<'_, '_>, st: &Abs, at: u32, mem: &Mem) -> Result<Option<u64
 
 /// Checks that a memory operand reaches only memory the plugin may touch
 /// this way; see `sandbox.md`, "Memory".
+/// Why a read of the stack is refused when its bytes were not written.
+const UNWRITTEN: &str =
+    "read of stack bytes not written since they came above rsp (they may hold host data)";
+
 fn check_mem(
     fx: &FnCtx<'_, '_>,
     st: &Abs,
@@ -809,6 +820,12 @@ fn check_mem(
             // never below `rsp` (an interrupt may overwrite that).
             if !within(u64::from(st.rsp_off))? {
                 return bad("stack access outside the frame");
+            }
+            if !write {
+                let (lo, hi) = stack_depths(fx, st, at, mem)?;
+                if !st.was_written(lo, hi) {
+                    return bad(UNWRITTEN);
+                }
             }
             let depth = match mem.index {
                 None => u32::try_from(i64::from(st.rsp_off).saturating_sub(disp)).ok(),

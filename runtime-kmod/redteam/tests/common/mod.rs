@@ -96,16 +96,25 @@ pub fn programs() -> Vec<(String, kplc::kpo::ObjectParts)> {
 /// A deterministic generator (splitmix64).
 pub struct Rng(u64);
 
+const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// splitmix64's output function.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x853c_49e6_748f_ea9b)
+    /// Stream `index` of `seed`: a generator that depends on both and on
+    /// nothing else (streams start at hashed, unrelated states).
+    pub fn stream(seed: u64, index: u64) -> Rng {
+        Rng(mix(mix(seed.wrapping_add(GOLDEN))
+            ^ mix(index.wrapping_mul(GOLDEN) ^ 0x5851_f42d_4c95_7f2d)))
     }
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0 = self.0.wrapping_add(GOLDEN);
+        mix(self.0)
     }
     pub fn below(&mut self, n: usize) -> usize {
         if n == 0 {

@@ -18,13 +18,13 @@
 //! | slice `h` | [`SLICES`] + `h` × [`SLICE_STRIDE`] |
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use kpl_runtime_core::decode::{self, Op};
 use kpl_runtime_core::{Object, ScalarType, TrapKind, ValType};
 use unicorn_engine::unicorn_const::{Arch, HookType, MemType, Mode, Prot};
-use unicorn_engine::{RegisterX86, Unicorn};
+use unicorn_engine::{Context, RegisterX86, Unicorn};
 
 // Everything above 4 GiB (as in the kernel), so a 32-bit truncation of any
 // pointer or reserved register changes it.
@@ -80,7 +80,7 @@ pub enum Outcome {
 }
 
 /// What the oracle saw.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
     pub violations: Vec<String>,
     pub insns: u64,
@@ -133,6 +133,22 @@ pub struct Static {
 }
 
 impl Static {
+    fn empty() -> Static {
+        Static {
+            code_len: 0,
+            rodata: (0, 0),
+            slots: (0, 0),
+            data_size: 0,
+            insns: Vec::new(),
+            func_starts: Vec::new(),
+            func_insns: Vec::new(),
+            site_kinds: Vec::new(),
+            nfuncs: 0,
+            total_insns: 1,
+            unwind: 0,
+        }
+    }
+
     pub fn new(obj: &Object<'_>) -> Static {
         let code = obj.code();
         let l = obj.layout();
@@ -219,9 +235,32 @@ struct St {
     violations: Vec<String>,
     insns: u64,
     junk: u64,
+    /// The stack bytes written, [lo, hi) (none: lo > hi).
+    stack_lo: u64,
+    stack_hi: u64,
 }
 
 impl St {
+    /// The state between runs.
+    fn idle() -> St {
+        St {
+            s: Rc::new(Static::empty()),
+            fuel: 0,
+            cap: 0,
+            slices: Vec::new(),
+            cur: Cur::None,
+            prev: Cur::None,
+            rsp_cur: ENTRY_RSP,
+            r13: 0,
+            shadow: Vec::new(),
+            violations: Vec::new(),
+            insns: 0,
+            junk: 0,
+            stack_lo: u64::MAX,
+            stack_hi: 0,
+        }
+    }
+
     fn violate(&mut self, what: String) {
         if self.violations.len() < 8 {
             self.violations.push(what);
@@ -247,11 +286,7 @@ impl St {
     }
 
     fn describe(&self, addr: u64) -> String {
-        if (IMAGE..IMAGE + self.s.code_len).contains(&addr) {
-            format!("code+{:#x}", addr - IMAGE)
-        } else {
-            format!("{addr:#x}")
-        }
+        describe(self.s.code_len, addr)
     }
 
     fn region(&self, addr: u64) -> String {
@@ -278,6 +313,32 @@ impl St {
             format!("slice{h}+{:#x}", addr - SLICES - h * SLICE_STRIDE)
         } else {
             format!("{addr:#x}")
+        }
+    }
+}
+
+/// A code address, as an offset in the code when it is one.
+fn describe(code_len: u64, addr: u64) -> String {
+    if (IMAGE..IMAGE + code_len).contains(&addr) {
+        format!("code+{:#x}", addr - IMAGE)
+    } else {
+        format!("{addr:#x}")
+    }
+}
+
+/// What ran last, for a violation's message (formatted only when one is
+/// reported: the code hook runs for every instruction).
+struct By {
+    code_len: u64,
+    prev: Cur,
+}
+
+impl std::fmt::Display for By {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.prev {
+            Cur::Code(a, op) => write!(f, "{} ({op:?})", describe(self.code_len, a)),
+            Cur::Import(k) => write!(f, "import {k}"),
+            Cur::None => f.write_str("the trampoline"),
         }
     }
 }
@@ -322,10 +383,9 @@ fn code_hook(uc: &mut Unicorn<'_, ()>, st: &RefCell<St>, addr: u64, size: u32) {
     let r15 = rd(uc, RegisterX86::R15);
     let rsp = rd(uc, RegisterX86::RSP);
     let prev = st.cur;
-    let by = match prev {
-        Cur::Code(a, op) => format!("{} ({op:?})", st.describe(a)),
-        Cur::Import(k) => format!("import {k}"),
-        Cur::None => "the trampoline".into(),
+    let by = By {
+        code_len: st.s.code_len,
+        prev,
     };
     if r14 != DATA {
         st.violate(format!("r14 changed to {r14:#x} by {by}"));
@@ -567,6 +627,12 @@ fn mem_hook(st: &RefCell<St>, kind: MemType, addr: u64, size: usize, value: i64)
     let mut guard = st.borrow_mut();
     let st = &mut *guard;
     let write = matches!(kind, MemType::WRITE);
+    if write && (STACK_TOP - STACK_MAPPED..STACK_TOP).contains(&addr) {
+        // What the next run must clear (a write cannot go past the end of
+        // the mapping: unicorn refuses it).
+        st.stack_lo = st.stack_lo.min(addr);
+        st.stack_hi = st.stack_hi.max((addr + size as u64).min(STACK_TOP));
+    }
     let (pc, op) = match st.cur {
         Cur::Import(_) => return, // the host's own stack use
         Cur::Code(a, op) => (a, Some(op)),
@@ -689,285 +755,469 @@ fn allowed(
     false
 }
 
-/// Runs one invocation of `run.export` of `obj` (which need not be verified).
-pub fn run(obj: &Object<'_>, s: &Rc<Static>, run: &Run) -> Report {
-    let fail = |what: String| Report {
-        violations: vec![what],
-        insns: 0,
-        outcome: Outcome::Stopped,
-    };
-    let Some(export) = obj.export(&run.export) else {
-        return fail(format!("no export {}", run.export));
-    };
-    let l = obj.layout();
-    let mut uc = Unicorn::new(Arch::X86, Mode::MODE_64).expect("unicorn");
-    // Image, R+X as the runtime maps it (the code hook decides what may run).
-    let image_len = page_up(u64::from(l.image_len).max(1));
-    let mut image = vec![0u8; image_len as usize];
-    let slots: Vec<u64> = (0..u64::from(l.slot_count))
-        .map(|k| IMPORTS + IMPORT_STRIDE * k)
-        .collect();
-    if kpl_runtime_core::write_image(obj, &slots, &mut image).is_err() {
-        return fail("cannot lay out the image".into());
-    }
-    uc.mem_map(IMAGE, image_len, Prot::READ | Prot::EXEC)
-        .expect("map");
-    uc.mem_write(IMAGE, &image).expect("write");
-    // Import stubs and the trampoline's return point.
-    uc.mem_map(IMPORTS, 0x1000, Prot::READ | Prot::EXEC)
-        .expect("map");
-    uc.mem_write(IMPORTS, &[0xc3; 0x1000]).expect("write");
-    uc.mem_map(RET_ADDR, 0x1000, Prot::READ | Prot::EXEC)
-        .expect("map");
-    uc.mem_write(RET_ADDR, &[0xf4; 0x1000]).expect("write");
-    // Statics: `data size` bytes from DATA (the page rest is a guard the hook reports).
-    let data_len = page_up(u64::from(l.data_size).max(1));
-    let mut data = vec![0u8; data_len as usize];
-    if kpl_runtime_core::write_data(obj, &mut data).is_err() {
-        return fail("cannot fill the data region".into());
-    }
-    uc.mem_map(DATA, data_len, Prot::READ | Prot::WRITE)
-        .expect("map");
-    uc.mem_write(DATA, &data).expect("write");
-    // Slices and the context block.
-    let mut ctx = vec![0u8; 0x1000];
-    let put =
-        |ctx: &mut [u8], off: usize, v: u64| ctx[off..off + 8].copy_from_slice(&v.to_le_bytes());
-    put(&mut ctx, 0x00, ENTRY_RSP);
-    put(&mut ctx, 0x08, u64::MAX);
-    put(&mut ctx, 0x10, DATA);
-    put(&mut ctx, 0x18, 0x4057);
-    let mut regs = Vec::new();
-    let mut slices = Vec::new();
-    let mut h = 0u64;
-    for a in &run.args {
-        match a {
-            Arg::Int(v) => regs.push(*v),
-            Arg::Slice { bytes, writable } => {
-                // The slice ends flush against the end of its pages.
-                let len = bytes.len() as u64;
-                let mapped = page_up(len.max(1));
-                let region = SLICES + h * SLICE_STRIDE;
-                let base = region + mapped - len;
-                uc.mem_map(region, mapped, Prot::READ | Prot::WRITE)
-                    .expect("map");
-                uc.mem_write(base, bytes).expect("write");
-                put(&mut ctx, 0x20 + 8 * h as usize, base);
-                put(&mut ctx, 0x60 + 8 * h as usize, len);
-                ctx[0xA0 + h as usize] = u8::from(*writable);
-                for s in 0..4usize {
-                    put(&mut ctx, 0x100 + 0x40 * s + 8 * h as usize, len >> s);
-                    let w = if *writable { len >> s } else { 0 };
-                    put(&mut ctx, 0x200 + 0x40 * s + 8 * h as usize, w);
-                }
-                slices.push((base, len, *writable));
-                regs.push(h);
-                h += 1;
-            }
-        }
-    }
-    uc.mem_map(CTX, 0x1000, Prot::READ | Prot::WRITE)
-        .expect("map");
-    uc.mem_write(CTX, &ctx).expect("write");
-    // Stack: the trampoline's saved registers above the return address.
-    uc.mem_map(
-        STACK_TOP - STACK_MAPPED,
-        STACK_MAPPED,
-        Prot::READ | Prot::WRITE,
-    )
-    .expect("map");
-    let mut top = Vec::new();
-    top.extend(RET_ADDR.to_le_bytes());
-    for v in SENTINELS {
-        top.extend(v.to_le_bytes());
-    }
-    uc.mem_write(ENTRY_RSP, &top).expect("write");
-    // Registers.
-    let mut junk = 0x9e37_79b9_7f4a_7c15u64 ^ run.fuel;
-    for r in [
-        RegisterX86::RAX,
-        RegisterX86::RCX,
-        RegisterX86::RDX,
-        RegisterX86::RSI,
-        RegisterX86::RDI,
-        RegisterX86::R8,
-        RegisterX86::R9,
-        RegisterX86::R10,
-        RegisterX86::R11,
-    ] {
-        junk = junk.rotate_left(17).wrapping_mul(0x2545_f491_4f6c_dd1d);
-        uc.reg_write(r, junk).expect("reg");
-    }
-    for (r, v) in ARG_REGS.iter().zip(&regs) {
-        uc.reg_write(*r, *v).expect("reg");
-    }
-    uc.reg_write(RegisterX86::RBX, SENTINELS[0]).expect("reg");
-    uc.reg_write(RegisterX86::RBP, SENTINELS[1]).expect("reg");
-    uc.reg_write(RegisterX86::R12, SENTINELS[2]).expect("reg");
-    uc.reg_write(RegisterX86::R13, run.fuel).expect("reg");
-    uc.reg_write(RegisterX86::R14, DATA).expect("reg");
-    uc.reg_write(RegisterX86::R15, CTX).expect("reg");
-    uc.reg_write(RegisterX86::RSP, ENTRY_RSP).expect("reg");
-    let func = s
-        .func_starts
-        .iter()
-        .position(|&f| f == u64::from(export.code_offset));
-    let cap = (run.fuel + 1)
-        .saturating_mul(s.total_insns)
-        .saturating_mul(s.nfuncs as u64 + 1)
-        .clamp(10_000, MAX_INSNS);
-    let state = Rc::new(RefCell::new(St {
-        s: s.clone(),
-        fuel: run.fuel,
-        cap,
-        slices,
-        cur: Cur::None,
-        prev: Cur::None,
-        rsp_cur: ENTRY_RSP,
-        r13: run.fuel,
-        shadow: vec![Frame {
-            ret: RET_ADDR,
-            rsp_after: ENTRY_RSP + 8,
-            saved: SENTINELS,
-            func,
-            since_dec: 0,
-        }],
-        violations: Vec::new(),
-        insns: 0,
-        junk: 0x1234_5678_9abc_def1 ^ run.fuel,
-    }));
-    let c = state.clone();
-    uc.add_code_hook(1, 0, move |uc, addr, size| code_hook(uc, &c, addr, size))
-        .expect("hook");
-    let c = state.clone();
-    uc.add_mem_hook(
-        HookType::MEM_READ | HookType::MEM_WRITE,
-        1,
-        0,
-        move |_, kind, addr, size, value| {
-            mem_hook(&c, kind, addr, size, value);
-            true
-        },
-    )
-    .expect("hook");
-    let c = state.clone();
-    uc.add_mem_hook(
-        HookType::MEM_INVALID,
-        1,
-        0,
-        move |_, kind, addr, size, _| {
-            let mut st = c.borrow_mut();
-            let pc = match st.cur {
-                Cur::Code(a, _) => st.describe(a),
-                Cur::Import(k) => format!("import {k}"),
-                Cur::None => "?".into(),
-            };
-            let r = st.region(addr);
-            st.violate(format!(
-                "{kind:?} of {size} bytes at {r} (unmapped or protected) by {pc}"
-            ));
-            false
-        },
-    )
-    .expect("hook");
-    let c = state.clone();
-    uc.add_intr_hook(move |uc, intno| {
-        let mut st = c.borrow_mut();
-        let pc = rd(uc, RegisterX86::RIP);
-        let w = format!("CPU exception/interrupt {intno} at {}", st.describe(pc));
-        st.violate(w);
-        let _ = uc.emu_stop();
-    })
-    .expect("hook");
-    let c = state.clone();
-    uc.add_insn_invalid_hook(move |uc| {
-        let mut st = c.borrow_mut();
-        let pc = rd(uc, RegisterX86::RIP);
-        let w = format!("invalid instruction (#UD) at {}", st.describe(pc));
-        st.violate(w);
-        false
-    })
-    .expect("hook");
-    let res = uc.emu_start(
-        IMAGE + u64::from(export.code_offset),
-        RET_ADDR,
-        0,
-        cap as usize + 16,
-    );
-    let rip = rd(&uc, RegisterX86::RIP);
-    let mut guard = state.borrow_mut();
-    let st = &mut *guard;
-    let mut outcome = Outcome::Stopped;
-    match res {
-        Err(e) if st.violations.is_empty() => {
-            let w = format!("emulation failed at {}: {e:?}", st.describe(rip));
-            st.violate(w);
-        }
-        Ok(()) if rip != RET_ADDR && st.violations.is_empty() => {
-            let w = format!(
-                "did not return within {cap} instructions (at {})",
-                st.describe(rip)
-            );
-            st.violate(w);
-        }
-        _ => {}
-    }
-    if rip == RET_ADDR {
-        let mut b = [0u8; 8];
-        uc.mem_read(CTX + 8, &mut b).expect("ctx");
-        let site = u64::from_le_bytes(b);
-        let rsp = rd(&uc, RegisterX86::RSP);
-        if rsp != ENTRY_RSP + 8 {
-            st.violate(format!(
-                "back in the trampoline with rsp {} (expected entry_rsp+8)",
-                st.region(rsp)
-            ));
-        }
-        let r13 = rd(&uc, RegisterX86::R13);
-        if r13 > run.fuel {
-            st.violate(format!(
-                "back in the trampoline with r13 = {r13:#x} > fuel {}",
-                run.fuel
-            ));
-        }
-        if rd(&uc, RegisterX86::R14) != DATA || rd(&uc, RegisterX86::R15) != CTX {
-            st.violate("back in the trampoline with r14/r15 changed".into());
-        }
-        if site == u64::MAX {
-            let now = [
-                rd(&uc, RegisterX86::RBX),
-                rd(&uc, RegisterX86::RBP),
-                rd(&uc, RegisterX86::R12),
-            ];
-            if now != SENTINELS {
-                st.violate(format!(
-                    "returned with callee-saved rbx/rbp/r12 changed: {now:x?}"
-                ));
-            }
-            outcome = Outcome::Returned(rd(&uc, RegisterX86::RAX));
+/// An object laid out for the oracle: its image (linked with the import
+/// stubs' addresses) and its statics, each as many bytes as mapped.
+pub struct Loaded<'a, 'o> {
+    obj: &'a Object<'o>,
+    s: Rc<Static>,
+    /// (image, statics), or why the object cannot be laid out.
+    layout: Result<(Vec<u8>, Vec<u8>), String>,
+    /// Distinct for every `Loaded` of the process.
+    id: u64,
+}
+
+impl<'a, 'o> Loaded<'a, 'o> {
+    pub fn new(obj: &'a Object<'o>, s: &Rc<Static>) -> Self {
+        static IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let l = obj.layout();
+        // Image, R+X as the runtime maps it (the code hook decides what may run).
+        let image_len = page_up(u64::from(l.image_len).max(1));
+        let mut image = vec![0u8; image_len as usize];
+        let slots: Vec<u64> = (0..u64::from(l.slot_count))
+            .map(|k| IMPORTS + IMPORT_STRIDE * k)
+            .collect();
+        // Statics: `data size` bytes from DATA (the page rest is a guard the hook reports).
+        let data_len = page_up(u64::from(l.data_size).max(1));
+        let mut data = vec![0u8; data_len as usize];
+        let layout = if kpl_runtime_core::write_image(obj, &slots, &mut image).is_err() {
+            Err("cannot lay out the image".to_string())
+        } else if kpl_runtime_core::write_data(obj, &mut data).is_err() {
+            Err("cannot fill the data region".to_string())
         } else {
-            if site as usize >= st.s.site_kinds.len() {
+            Ok((image, data))
+        };
+        Loaded {
+            obj,
+            s: s.clone(),
+            layout,
+            id: IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+}
+
+/// A region of the virtual layout whose size depends on the object or the
+/// run: its address, size and protection.
+type Region = (u64, u64, Prot);
+
+/// One unicorn engine, reused across runs: the hooks are registered once and
+/// read the run's state from a shared cell; the regions whose size does not
+/// depend on the object (import stubs, the trampoline's return point, the
+/// context block, the stack) are mapped once; the others (image, statics,
+/// slices) are remapped only when their size changes, so that every region
+/// is mapped with exactly the size a fresh engine would give it. Before each
+/// run every writable byte a run may have changed is rewritten (statics,
+/// context block and slices in full; on the stack, the bytes the last run
+/// wrote, which the write hook records), the CPU state is restored from a
+/// context saved when
+/// the engine was new, and whenever image bytes change, every translated
+/// block made from any of them is invalidated (unicorn 2.1.5's `mem_write`
+/// does not invalidate translated blocks), so a run sees what it would see
+/// in a fresh engine.
+pub struct Engine {
+    uc: Unicorn<'static, ()>,
+    st: Rc<RefCell<St>>,
+    /// The regions of variable size now mapped.
+    mapped: Vec<Region>,
+    /// The CPU state of a new engine.
+    fresh: Context,
+    /// The image bytes now in memory at [`IMAGE`] (empty: none), and the
+    /// [`Loaded::id`] they were last checked against.
+    image: Vec<u8>,
+    image_id: u64,
+    /// Zeros, as many as the stack has bytes.
+    zeros: Vec<u8>,
+    /// Image writes (each one followed by an invalidation of the blocks
+    /// translated from the bytes written).
+    pub image_loads: u64,
+    /// Image bytes whose translations were invalidated, and image bytes
+    /// the runs had mapped (how warm the translation cache stayed).
+    pub invalidated: u64,
+    pub image_bytes: u64,
+    /// Regions mapped after an unmap or for the first time.
+    pub maps: u64,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Engine {
+    pub fn new() -> Engine {
+        let mut uc = Unicorn::new(Arch::X86, Mode::MODE_64).expect("unicorn");
+        // Import stubs and the trampoline's return point.
+        uc.mem_map(IMPORTS, 0x1000, Prot::READ | Prot::EXEC)
+            .expect("map");
+        uc.mem_write(IMPORTS, &[0xc3; 0x1000]).expect("write");
+        uc.mem_map(RET_ADDR, 0x1000, Prot::READ | Prot::EXEC)
+            .expect("map");
+        uc.mem_write(RET_ADDR, &[0xf4; 0x1000]).expect("write");
+        uc.mem_map(CTX, 0x1000, Prot::READ | Prot::WRITE)
+            .expect("map");
+        uc.mem_map(
+            STACK_TOP - STACK_MAPPED,
+            STACK_MAPPED,
+            Prot::READ | Prot::WRITE,
+        )
+        .expect("map");
+        let fresh = uc.context_init().expect("context");
+        let state = Rc::new(RefCell::new(St::idle()));
+        let c = state.clone();
+        uc.add_code_hook(1, 0, move |uc, addr, size| code_hook(uc, &c, addr, size))
+            .expect("hook");
+        let c = state.clone();
+        uc.add_mem_hook(
+            HookType::MEM_READ | HookType::MEM_WRITE,
+            1,
+            0,
+            move |_, kind, addr, size, value| {
+                mem_hook(&c, kind, addr, size, value);
+                true
+            },
+        )
+        .expect("hook");
+        let c = state.clone();
+        uc.add_mem_hook(
+            HookType::MEM_INVALID,
+            1,
+            0,
+            move |_, kind, addr, size, _| {
+                let mut st = c.borrow_mut();
+                let pc = match st.cur {
+                    Cur::Code(a, _) => st.describe(a),
+                    Cur::Import(k) => format!("import {k}"),
+                    Cur::None => "?".into(),
+                };
+                let r = st.region(addr);
                 st.violate(format!(
-                    "trapped with trap_site {site:#x}, not a site of the object"
+                    "{kind:?} of {size} bytes at {r} (unmapped or protected) by {pc}"
+                ));
+                false
+            },
+        )
+        .expect("hook");
+        let c = state.clone();
+        uc.add_intr_hook(move |uc, intno| {
+            let mut st = c.borrow_mut();
+            let pc = rd(uc, RegisterX86::RIP);
+            let w = format!("CPU exception/interrupt {intno} at {}", st.describe(pc));
+            st.violate(w);
+            let _ = uc.emu_stop();
+        })
+        .expect("hook");
+        let c = state.clone();
+        uc.add_insn_invalid_hook(move |uc| {
+            let mut st = c.borrow_mut();
+            let pc = rd(uc, RegisterX86::RIP);
+            let w = format!("invalid instruction (#UD) at {}", st.describe(pc));
+            st.violate(w);
+            false
+        })
+        .expect("hook");
+        Engine {
+            uc,
+            st: state,
+            mapped: Vec::new(),
+            fresh,
+            image: Vec::new(),
+            image_id: 0,
+            zeros: vec![0; STACK_MAPPED as usize],
+            image_loads: 0,
+            invalidated: 0,
+            image_bytes: 0,
+            maps: 0,
+        }
+    }
+
+    /// Maps exactly `want` (besides the fixed regions), unmapping what is
+    /// mapped at another size or protection; forgets the image if its
+    /// region is remapped.
+    fn remap(&mut self, want: &[Region]) {
+        let mut i = 0;
+        while i < self.mapped.len() {
+            let r = self.mapped[i];
+            if want.contains(&r) {
+                i += 1;
+                continue;
+            }
+            self.uc.mem_unmap(r.0, r.1).expect("unmap");
+            if r.0 == IMAGE {
+                self.image.clear();
+                self.image_id = 0;
+            }
+            self.mapped.swap_remove(i);
+        }
+        for &r in want {
+            if !self.mapped.contains(&r) {
+                self.uc.mem_map(r.0, r.1, r.2).expect("map");
+                self.maps += 1;
+                self.mapped.push(r);
+            }
+        }
+    }
+
+    /// Runs one invocation of `run.export` of `obj` (which need not be
+    /// verified); the report is the one a fresh engine would give.
+    pub fn run(&mut self, obj: &Object<'_>, s: &Rc<Static>, run: &Run) -> Report {
+        self.run_loaded(&Loaded::new(obj, s), run)
+    }
+
+    /// [`Engine::run`] for an object already laid out.
+    pub fn run_loaded(&mut self, o: &Loaded<'_, '_>, run: &Run) -> Report {
+        let fail = |what: String| Report {
+            violations: vec![what],
+            insns: 0,
+            outcome: Outcome::Stopped,
+        };
+        let (obj, s) = (o.obj, &o.s);
+        let Some(export) = obj.export(&run.export) else {
+            return fail(format!("no export {}", run.export));
+        };
+        let (image, data) = match &o.layout {
+            Ok(x) => x,
+            Err(e) => return fail(e.clone()),
+        };
+        let image_len = image.len() as u64;
+        let mut want = vec![
+            (IMAGE, image_len, Prot::READ | Prot::EXEC),
+            (DATA, data.len() as u64, Prot::READ | Prot::WRITE),
+        ];
+        // Slices and the context block.
+        let mut ctx = [0u8; 0x1000];
+        let put = |ctx: &mut [u8], off: usize, v: u64| {
+            ctx[off..off + 8].copy_from_slice(&v.to_le_bytes())
+        };
+        put(&mut ctx, 0x00, ENTRY_RSP);
+        put(&mut ctx, 0x08, u64::MAX);
+        put(&mut ctx, 0x10, DATA);
+        put(&mut ctx, 0x18, 0x4057);
+        let mut regs = Vec::new();
+        let mut slices = Vec::new();
+        let mut slice_pages = Vec::new();
+        let mut h = 0u64;
+        for a in &run.args {
+            match a {
+                Arg::Int(v) => regs.push(*v),
+                Arg::Slice { bytes, writable } => {
+                    // The slice ends flush against the end of its pages.
+                    let len = bytes.len() as u64;
+                    let mapped = page_up(len.max(1));
+                    let region = SLICES + h * SLICE_STRIDE;
+                    let base = region + mapped - len;
+                    want.push((region, mapped, Prot::READ | Prot::WRITE));
+                    slice_pages.push((region, mapped - len, bytes));
+                    put(&mut ctx, 0x20 + 8 * h as usize, base);
+                    put(&mut ctx, 0x60 + 8 * h as usize, len);
+                    ctx[0xA0 + h as usize] = u8::from(*writable);
+                    for s in 0..4usize {
+                        put(&mut ctx, 0x100 + 0x40 * s + 8 * h as usize, len >> s);
+                        let w = if *writable { len >> s } else { 0 };
+                        put(&mut ctx, 0x200 + 0x40 * s + 8 * h as usize, w);
+                    }
+                    slices.push((base, len, *writable));
+                    regs.push(h);
+                    h += 1;
+                }
+            }
+        }
+        self.remap(&want);
+        self.image_bytes += image_len;
+        let uc = &mut self.uc;
+        if self.image.is_empty() {
+            // A new mapping (unmapping invalidated what was translated there).
+            uc.mem_write(IMAGE, image).expect("write");
+            uc.ctl_remove_cache(IMAGE, IMAGE + image_len)
+                .expect("invalidate");
+            self.invalidated += image_len;
+            self.image.clone_from(image);
+            self.image_id = o.id;
+            self.image_loads += 1;
+        } else if self.image_id != o.id {
+            if let Some(first) = self.image.iter().zip(image).position(|(a, b)| a != b) {
+                // Same size: write the bytes that differ and invalidate every
+                // translated block made from any of them (unicorn 2.1.5's
+                // `mem_write` does not); blocks made only from bytes that are
+                // the same at the same address stay valid.
+                let last = self
+                    .image
+                    .iter()
+                    .zip(image)
+                    .rposition(|(a, b)| a != b)
+                    .unwrap_or(first);
+                uc.mem_write(IMAGE + first as u64, &image[first..=last])
+                    .expect("write");
+                uc.ctl_remove_cache(IMAGE + first as u64, IMAGE + last as u64 + 1)
+                    .expect("invalidate");
+                self.invalidated += (last + 1 - first) as u64;
+                self.image.clone_from(image);
+                self.image_loads += 1;
+            }
+            self.image_id = o.id;
+        }
+        // The writable regions as a fresh engine has them: statics,
+        // slices (zeros, then the bytes flush against the end), context
+        // block; on the stack, what the last run wrote is zeroed.
+        uc.mem_write(DATA, data).expect("write");
+        for (region, at, bytes) in slice_pages {
+            uc.mem_write(region, &self.zeros[..at as usize])
+                .expect("write");
+            uc.mem_write(region + at, bytes).expect("write");
+        }
+        uc.mem_write(CTX, &ctx).expect("write");
+        let (lo, hi) = {
+            let st = self.st.borrow();
+            (st.stack_lo, st.stack_hi)
+        };
+        if lo < hi {
+            uc.mem_write(lo, &self.zeros[..(hi - lo) as usize])
+                .expect("write");
+        }
+        let mut top = [0u8; 32];
+        top[..8].copy_from_slice(&RET_ADDR.to_le_bytes());
+        for (i, v) in SENTINELS.iter().enumerate() {
+            top[8 + 8 * i..16 + 8 * i].copy_from_slice(&v.to_le_bytes());
+        }
+        uc.mem_write(ENTRY_RSP, &top).expect("write");
+        // Registers: a new engine's, then the trampoline's.
+        uc.context_restore(&self.fresh).expect("context");
+        let mut junk = 0x9e37_79b9_7f4a_7c15u64 ^ run.fuel;
+        for r in CALLER_SAVED {
+            junk = junk.rotate_left(17).wrapping_mul(0x2545_f491_4f6c_dd1d);
+            uc.reg_write(r, junk).expect("reg");
+        }
+        for (r, v) in ARG_REGS.iter().zip(&regs) {
+            uc.reg_write(*r, *v).expect("reg");
+        }
+        uc.reg_write(RegisterX86::RBX, SENTINELS[0]).expect("reg");
+        uc.reg_write(RegisterX86::RBP, SENTINELS[1]).expect("reg");
+        uc.reg_write(RegisterX86::R12, SENTINELS[2]).expect("reg");
+        uc.reg_write(RegisterX86::R13, run.fuel).expect("reg");
+        uc.reg_write(RegisterX86::R14, DATA).expect("reg");
+        uc.reg_write(RegisterX86::R15, CTX).expect("reg");
+        uc.reg_write(RegisterX86::RSP, ENTRY_RSP).expect("reg");
+        let func = s
+            .func_starts
+            .iter()
+            .position(|&f| f == u64::from(export.code_offset));
+        let cap = (run.fuel + 1)
+            .saturating_mul(s.total_insns)
+            .saturating_mul(s.nfuncs as u64 + 1)
+            .clamp(10_000, MAX_INSNS);
+        *self.st.borrow_mut() = St {
+            s: s.clone(),
+            fuel: run.fuel,
+            cap,
+            slices,
+            cur: Cur::None,
+            prev: Cur::None,
+            rsp_cur: ENTRY_RSP,
+            r13: run.fuel,
+            shadow: vec![Frame {
+                ret: RET_ADDR,
+                rsp_after: ENTRY_RSP + 8,
+                saved: SENTINELS,
+                func,
+                since_dec: 0,
+            }],
+            violations: Vec::new(),
+            insns: 0,
+            junk: 0x1234_5678_9abc_def1 ^ run.fuel,
+            stack_lo: u64::MAX,
+            stack_hi: 0,
+        };
+        let res = uc.emu_start(
+            IMAGE + u64::from(export.code_offset),
+            RET_ADDR,
+            0,
+            cap as usize + 16,
+        );
+        let rip = rd(uc, RegisterX86::RIP);
+        let mut guard = self.st.borrow_mut();
+        let st = &mut *guard;
+        let mut outcome = Outcome::Stopped;
+        match res {
+            Err(e) if st.violations.is_empty() => {
+                let w = format!("emulation failed at {}: {e:?}", st.describe(rip));
+                st.violate(w);
+            }
+            Ok(()) if rip != RET_ADDR && st.violations.is_empty() => {
+                let w = format!(
+                    "did not return within {cap} instructions (at {})",
+                    st.describe(rip)
+                );
+                st.violate(w);
+            }
+            _ => {}
+        }
+        if rip == RET_ADDR {
+            let mut b = [0u8; 8];
+            uc.mem_read(CTX + 8, &mut b).expect("ctx");
+            let site = u64::from_le_bytes(b);
+            let rsp = rd(uc, RegisterX86::RSP);
+            if rsp != ENTRY_RSP + 8 {
+                st.violate(format!(
+                    "back in the trampoline with rsp {} (expected entry_rsp+8)",
+                    st.region(rsp)
                 ));
             }
-            outcome = Outcome::Trapped(site);
-        }
-        // The trampoline's saved registers must be intact.
-        let mut saved = [0u8; 24];
-        uc.mem_read(ENTRY_RSP + 8, &mut saved).expect("stack");
-        for (i, v) in SENTINELS.iter().enumerate() {
-            if saved[8 * i..8 * i + 8] != v.to_le_bytes() {
-                st.violate("the trampoline's saved registers were overwritten".into());
+            let r13 = rd(uc, RegisterX86::R13);
+            if r13 > run.fuel {
+                st.violate(format!(
+                    "back in the trampoline with r13 = {r13:#x} > fuel {}",
+                    run.fuel
+                ));
+            }
+            if rd(uc, RegisterX86::R14) != DATA || rd(uc, RegisterX86::R15) != CTX {
+                st.violate("back in the trampoline with r14/r15 changed".into());
+            }
+            if site == u64::MAX {
+                let now = [
+                    rd(uc, RegisterX86::RBX),
+                    rd(uc, RegisterX86::RBP),
+                    rd(uc, RegisterX86::R12),
+                ];
+                if now != SENTINELS {
+                    st.violate(format!(
+                        "returned with callee-saved rbx/rbp/r12 changed: {now:x?}"
+                    ));
+                }
+                outcome = Outcome::Returned(rd(uc, RegisterX86::RAX));
+            } else {
+                if site as usize >= st.s.site_kinds.len() {
+                    st.violate(format!(
+                        "trapped with trap_site {site:#x}, not a site of the object"
+                    ));
+                }
+                outcome = Outcome::Trapped(site);
+            }
+            // The trampoline's saved registers must be intact.
+            let mut saved = [0u8; 24];
+            uc.mem_read(ENTRY_RSP + 8, &mut saved).expect("stack");
+            for (i, v) in SENTINELS.iter().enumerate() {
+                if saved[8 * i..8 * i + 8] != v.to_le_bytes() {
+                    st.violate("the trampoline's saved registers were overwritten".into());
+                }
             }
         }
+        Report {
+            violations: std::mem::take(&mut st.violations),
+            insns: st.insns,
+            outcome,
+        }
     }
-    let _ = st.s.unwind;
-    Report {
-        violations: st.violations.clone(),
-        insns: st.insns,
-        outcome,
+
+    /// Runs every export of `bytes` with [`default_runs`]; returns the
+    /// violations (each prefixed with its invocation) and the instructions
+    /// executed.
+    pub fn check_object(&mut self, bytes: &[u8]) -> (Vec<String>, u64) {
+        check_with(bytes, |o, r| self.run_loaded(o, r))
     }
+}
+
+/// Runs one invocation in a new engine (see [`Engine::run`]).
+pub fn run(obj: &Object<'_>, s: &Rc<Static>, run: &Run) -> Report {
+    Engine::new().run(obj, s, run)
 }
 
 /// Argument vectors for an export: scalars at a few values, slices of a
@@ -1023,25 +1273,46 @@ fn scalar(t: ScalarType, variant: u64, i: u64) -> u64 {
     }
 }
 
-/// Runs every export with [`default_runs`]; returns the violations (each
-/// prefixed with its invocation) and the instructions executed.
-pub fn check_object(bytes: &[u8]) -> (Vec<String>, u64) {
+fn check_with(
+    bytes: &[u8],
+    mut run: impl FnMut(&Loaded<'_, '_>, &Run) -> Report,
+) -> (Vec<String>, u64) {
     let obj = match Object::parse(bytes) {
         Ok(o) => o,
         Err(e) => return (vec![format!("does not parse: {e:?}")], 0),
     };
     let s = Rc::new(Static::new(&obj));
+    let loaded = Loaded::new(&obj, &s);
     let mut out = Vec::new();
     let mut insns = 0;
-    let mut seen = HashMap::new();
+    let mut seen = HashSet::new();
     for r in default_runs(&obj) {
-        let rep = run(&obj, &s, &r);
+        let rep = run(&loaded, &r);
         insns += rep.insns;
         for v in rep.violations {
-            if seen.insert(v.clone(), ()).is_none() {
+            if seen.insert(v.clone()) {
                 out.push(format!("{} (fuel {}): {v}", r.export, r.fuel));
             }
         }
     }
     (out, insns)
+}
+
+thread_local! {
+    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+}
+
+/// [`Engine::check_object`] in this thread's engine.
+pub fn check_object(bytes: &[u8]) -> (Vec<String>, u64) {
+    ENGINE.with(|e| {
+        e.borrow_mut()
+            .get_or_insert_with(Engine::new)
+            .check_object(bytes)
+    })
+}
+
+/// [`check_object`] with a new engine for every invocation (the reference
+/// the reused engine is tested against).
+pub fn check_object_fresh(bytes: &[u8]) -> (Vec<String>, u64) {
+    check_with(bytes, |o, r| Engine::new().run_loaded(o, r))
 }

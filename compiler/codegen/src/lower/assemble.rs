@@ -1,0 +1,114 @@
+//! Separately lowered functions → one [`Module`](super::Module): the
+//! database lowers and optimises each function on its own, then merges their
+//! read-only data (each constant and string once, in order of first use),
+//! renumbers their trap sites and maps their source positions, giving the
+//! module [`lower_with`](super::lower_with) would have built.
+
+use std::collections::HashMap;
+
+use kpl_lang::types::round_up;
+
+use crate::ir::*;
+
+use super::{LoweredFn, Module, RodataKey};
+
+/// Puts separately lowered functions together into the module
+/// [`lower_with`] would have built: rodata merged in order of first use
+/// (each constant and string once), trap sites renumbered, and source
+/// positions mapped by `pos`. The functions may already be optimised (the
+/// database's path does so before assembling).
+pub fn assemble(
+    parts: &[&LoweredFn],
+    data_init: Vec<u8>,
+    data_size: u32,
+    pos: &dyn Fn(u32) -> u32,
+) -> Module {
+    let mut rodata: Vec<u8> = Vec::new();
+    let mut placed: HashMap<RodataKey, u32> = HashMap::new();
+    let mut sites = Vec::new();
+    let mut funcs = Vec::new();
+    for part in parts {
+        // (local start, local end, global start) of each piece.
+        let mut moved: Vec<(u32, u32, u32)> = Vec::new();
+        for piece in &part.rodata {
+            let at = *placed.entry(piece.key.clone()).or_insert_with(|| {
+                let at = round_up(rodata.len() as u64, piece.align.max(1)) as usize;
+                rodata.resize(at, 0);
+                rodata.extend_from_slice(&piece.bytes);
+                at as u32
+            });
+            moved.push((piece.offset, piece.offset + piece.bytes.len() as u32, at));
+        }
+        let first = sites.len() as u32;
+        sites.extend(part.sites.iter().map(|&(k, p)| (k, pos(p))));
+        let mut f = part.func.clone();
+        f.first_site = first;
+        relocate(&mut f, first, &moved, pos);
+        funcs.push(f);
+    }
+    Module {
+        funcs,
+        rodata,
+        data_init,
+        data_size,
+        sites,
+    }
+}
+
+/// Renumbers trap sites (+`first`), moves rodata offsets and maps source
+/// positions in one function.
+fn relocate(f: &mut Func, first: u32, moved: &[(u32, u32, u32)], pos: &dyn Fn(u32) -> u32) {
+    // An offset inside (or at the start of) a piece moves with the piece.
+    let rodata = |o: &mut u32| {
+        if let Some(&(from, _, to)) = moved
+            .iter()
+            .find(|(a, b, _)| *a <= *o && (*o < *b || *o == *a))
+        {
+            *o = *o - from + to;
+        }
+    };
+    let addr = |a: &mut Addr| {
+        if let Base::Rodata(o) = &mut a.base {
+            rodata(o);
+        }
+        if let Some(i) = &mut a.index {
+            match &mut i.check {
+                Check::Below(_, s) | Check::SliceLen(s) | Check::BelowLen(_, s) => *s += first,
+                Check::Proven | Check::Combined => {}
+            }
+        }
+    };
+    for b in &mut f.blocks {
+        b.term_pos = pos(b.term_pos);
+        for (inst, p) in &mut b.insts {
+            *p = pos(*p);
+            match inst {
+                Inst::Div { div0, overflow, .. } => {
+                    *div0 += first;
+                    *overflow += first;
+                }
+                Inst::Load { addr: a, .. } | Inst::Store { addr: a, .. } => addr(a),
+                Inst::CallImport { args, .. } => {
+                    for a in args {
+                        if let ImportArg::Str { offset, .. } = a {
+                            rodata(offset);
+                        }
+                    }
+                }
+                Inst::Budget { site } | Inst::Trap { site } => *site += first,
+                Inst::Const { .. }
+                | Inst::Copy { .. }
+                | Inst::Bin { .. }
+                | Inst::BinImm { .. }
+                | Inst::Neg { .. }
+                | Inst::Not { .. }
+                | Inst::Norm { .. }
+                | Inst::Cmp { .. }
+                | Inst::CmpImm { .. }
+                | Inst::SliceLen { .. }
+                | Inst::SliceBase { .. }
+                | Inst::Call { .. } => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! Lowering: a checked program (syntax tree + the checker's side tables) to
+//! the IR. This is where KPL's semantics become explicit operations: wrapping
+//! (`Norm` after arithmetic), shift masking, checked division, bounds checks
+//! (omitted where an enclosing `for` proves the index in range), budget checks
+//! on loop back-edges, and the layout of statics, constants and strings.
+//!
+//! - this file: the entry points ([`lower`], [`lower_with`], [`lower_function`]),
+//!   the layout of statics, the module's read-only data and the per-function
+//!   lowering state (`Lower`: blocks, virtual registers, local storage);
+//! - `stmt.rs`: statements, loops (with their budget checks) and assignment;
+//! - `place.rs`: places: addresses, bounds checks, loads, stores, aggregates;
+//! - `expr.rs`: expressions: arithmetic, comparisons, branches, calls;
+//! - `assemble.rs`: separately lowered functions put together into a module.
+
+use std::collections::HashMap;
+
+use kpl_lang::ast::{self, ItemKind};
+use kpl_lang::check::Program;
+use kpl_lang::types::{Ty, round_up};
+
+use crate::ir::*;
+
+mod assemble;
+mod expr;
+mod place;
+mod stmt;
+
+pub use assemble::assemble;
+
+/// The lowered plugin: functions plus the data they reference.
+#[derive(Clone, Debug, Default)]
+pub struct Module {
+    pub funcs: Vec<Func>,
+    pub rodata: Vec<u8>,
+    pub data_init: Vec<u8>,
+    pub data_size: u32,
+    /// Per trap site: what it checks and the source byte offset.
+    pub sites: Vec<(TrapKind, u32)>,
+}
+
+struct ModuleBuilder<'a> {
+    prog: &'a Program,
+    rodata: Vec<u8>,
+    const_rodata: HashMap<u32, u32>,
+    strings: HashMap<String, u32>,
+    static_offsets: Vec<u32>,
+    sites: Vec<(TrapKind, u32)>,
+    /// Every rodata allocation in order, for [`assemble`].
+    pieces: Vec<RodataPiece>,
+}
+
+/// What a piece of read-only data holds: a constant's value or a string.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RodataKey {
+    Const(u32),
+    Str(String),
+}
+
+/// One allocation in a function's read-only data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RodataPiece {
+    pub key: RodataKey,
+    pub offset: u32,
+    pub bytes: Vec<u8>,
+    pub align: u64,
+}
+
+/// One function lowered and optimised on its own: its trap sites and
+/// rodata are numbered from 0 and its source positions are whatever the
+/// spans of its tree were. [`assemble`] renumbers and relocates them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoweredFn {
+    pub func: Func,
+    pub sites: Vec<(TrapKind, u32)>,
+    pub rodata: Vec<RodataPiece>,
+}
+
+impl ModuleBuilder<'_> {
+    fn rodata_bytes(&mut self, key: RodataKey, bytes: &[u8], align: u64) -> u32 {
+        let at = round_up(self.rodata.len() as u64, align.max(1)) as usize;
+        self.rodata.resize(at, 0);
+        self.rodata.extend_from_slice(bytes);
+        self.pieces.push(RodataPiece {
+            key,
+            offset: at as u32,
+            bytes: bytes.to_vec(),
+            align,
+        });
+        at as u32
+    }
+
+    fn const_offset(&mut self, index: u32) -> u32 {
+        if let Some(&o) = self.const_rodata.get(&index) {
+            return o;
+        }
+        let def = &self.prog.consts[index as usize];
+        let mut bytes = Vec::new();
+        if let Some(v) = &def.value {
+            v.write_bytes(&def.ty, self.prog, &mut bytes);
+        }
+        let align = self.prog.layout(&def.ty).align;
+        let o = self.rodata_bytes(RodataKey::Const(index), &bytes, align);
+        self.const_rodata.insert(index, o);
+        o
+    }
+
+    fn string(&mut self, s: &str) -> (u32, u32) {
+        if let Some(&o) = self.strings.get(s) {
+            return (o, s.len() as u32);
+        }
+        let o = self.rodata_bytes(RodataKey::Str(s.to_string()), s.as_bytes(), 1);
+        self.strings.insert(s.to_string(), o);
+        (o, s.len() as u32)
+    }
+}
+
+/// Code-generation switches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Emit the fuel check on loop back-edges. Only benchmarks turn this off
+    /// (to measure its cost): code without it is rejected by the verifier.
+    pub budget_checks: bool,
+    /// How a back-edge checks the budget.
+    pub budget: BudgetCheck,
+}
+
+/// How a loop back-edge spends the budget. There is one form: the verifier
+/// accepts no budget check that a runtime does not honour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BudgetCheck {
+    /// `dec r13; jz trap`: a fuel counter in a reserved register. Deterministic
+    /// (the same plugin traps at the same iteration on every machine) and
+    /// touches no memory.
+    Fuel,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            budget_checks: true,
+            budget: BudgetCheck::Fuel,
+        }
+    }
+}
+
+/// Lowers every function of an error-free program.
+pub fn lower(file: &ast::File, prog: &Program) -> Module {
+    lower_with(file, prog, Options::default())
+}
+
+/// The statics laid out in declaration order with natural alignment:
+/// (offset of each, initial bytes, size of the data area).
+pub fn static_layout(prog: &Program) -> (Vec<u32>, Vec<u8>, u32) {
+    let mut offsets = Vec::new();
+    let mut data_init = Vec::new();
+    for s in &prog.statics {
+        let l = prog.layout(&s.ty);
+        let at = round_up(data_init.len() as u64, l.align.max(1)) as usize;
+        data_init.resize(at, 0);
+        offsets.push(at as u32);
+        let mut bytes = Vec::new();
+        if let Some(v) = &s.value {
+            v.write_bytes(&s.ty, prog, &mut bytes);
+        }
+        bytes.resize(l.size as usize, 0);
+        data_init.extend_from_slice(&bytes);
+    }
+    let data_size = round_up(data_init.len() as u64, 8) as u32;
+    (offsets, data_init, data_size)
+}
+
+/// Lowers function `fn_index` of `prog` alone (`item` is its
+/// syntax, `static_offsets` from [`static_layout`]).
+pub fn lower_function(
+    prog: &Program,
+    item: &ast::FnItem,
+    fn_index: usize,
+    static_offsets: &[u32],
+    options: Options,
+) -> LoweredFn {
+    let mut mb = ModuleBuilder {
+        prog,
+        rodata: Vec::new(),
+        const_rodata: HashMap::new(),
+        strings: HashMap::new(),
+        static_offsets: static_offsets.to_vec(),
+        sites: Vec::new(),
+        pieces: Vec::new(),
+    };
+    let mut l = Lower {
+        prog,
+        mb: &mut mb,
+        fn_index,
+        blocks: vec![new_block()],
+        cur: 0,
+        n_vregs: 0,
+        locals: Vec::new(),
+        aggregate_bytes: 0,
+        loops: Vec::new(),
+        proven: Vec::new(),
+        pos: item.sig.name.span.start,
+        options,
+        placed: vec![0],
+    };
+    let func = l.function(item, 0);
+    LoweredFn {
+        func,
+        sites: mb.sites,
+        rodata: mb.pieces,
+    }
+}
+
+pub fn lower_with(file: &ast::File, prog: &Program, options: Options) -> Module {
+    let (static_offsets, data_init, data_size) = static_layout(prog);
+    let mut mb = ModuleBuilder {
+        prog,
+        rodata: Vec::new(),
+        const_rodata: HashMap::new(),
+        strings: HashMap::new(),
+        static_offsets,
+        sites: Vec::new(),
+        pieces: Vec::new(),
+    };
+    let mut funcs = Vec::new();
+    for (i, f) in prog.functions.iter().enumerate() {
+        let ItemKind::Fn(item) = &file.items[f.item].kind else {
+            continue;
+        };
+        let first_site = mb.sites.len() as u32;
+        let mut l = Lower {
+            prog,
+            mb: &mut mb,
+            fn_index: i,
+            blocks: vec![new_block()],
+            cur: 0,
+            n_vregs: 0,
+            locals: Vec::new(),
+            aggregate_bytes: 0,
+            loops: Vec::new(),
+            proven: Vec::new(),
+            pos: item.sig.name.span.start,
+            options,
+            placed: vec![0],
+        };
+        let func = l.function(item, first_site);
+        funcs.push(func);
+    }
+    Module {
+        funcs,
+        rodata: mb.rodata,
+        data_init,
+        data_size,
+        sites: mb.sites,
+    }
+}
+
+fn new_block() -> Block {
+    Block {
+        insts: Vec::new(),
+        term: Term::Ret(None),
+        term_pos: 0,
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Storage {
+    Scalar(V),
+    Slice(V),
+    /// Offset and size in the aggregate area.
+    Aggregate(u32, u32),
+    Unset,
+}
+
+/// What a `for` loop proves about its index variable.
+#[derive(Clone, Copy, Debug)]
+enum Proof {
+    /// `i < len(slice local)`.
+    SliceLen(u32),
+    /// `0 <= i < n`.
+    Below(u64),
+}
+
+/// A memory location being built up from a place expression.
+#[derive(Clone, Copy, Debug)]
+struct Place {
+    base: Base,
+    disp: u32,
+    /// Size in bytes of the whole object `base` refers to (0 for slices).
+    whole: u32,
+    /// One dynamic index, already checked semantically, and its stride.
+    index: Option<(V, u32, Check)>,
+}
+
+struct Lower<'a, 'b> {
+    prog: &'a Program,
+    mb: &'b mut ModuleBuilder<'a>,
+    fn_index: usize,
+    blocks: Vec<Block>,
+    cur: BlockId,
+    n_vregs: u32,
+    locals: Vec<Storage>,
+    aggregate_bytes: u32,
+    /// (break target, continue target).
+    loops: Vec<(BlockId, BlockId)>,
+    proven: Vec<(u32, Proof)>,
+    pos: u32,
+    options: Options,
+    /// Blocks in layout order (see `switch_to`).
+    placed: Vec<BlockId>,
+}
+
+fn scalar_of(ty: &Ty) -> Scalar {
+    match ty {
+        Ty::Int(t) => Scalar::of_int(*t),
+        _ => Scalar::BOOL,
+    }
+}
+
+impl Lower<'_, '_> {
+    fn vreg(&mut self) -> V {
+        self.n_vregs += 1;
+        self.n_vregs - 1
+    }
+
+    fn emit(&mut self, inst: Inst) {
+        let pos = self.pos;
+        self.blocks[self.cur as usize].insts.push((inst, pos));
+    }
+
+    fn new_block(&mut self) -> BlockId {
+        self.blocks.push(new_block());
+        (self.blocks.len() - 1) as BlockId
+    }
+
+    fn terminate(&mut self, term: Term) {
+        let b = &mut self.blocks[self.cur as usize];
+        b.term = term;
+        b.term_pos = self.pos;
+    }
+
+    fn switch_to(&mut self, b: BlockId) {
+        self.cur = b;
+        // Blocks are laid out in the order code starts going into them: a
+        // loop's latch and exit come after its body, so the only backward
+        // jumps are the latches' (which carry the budget check).
+        if !self.placed.contains(&b) {
+            self.placed.push(b);
+        }
+    }
+
+    fn site(&mut self, kind: TrapKind) -> SiteId {
+        self.mb.sites.push((kind, self.pos));
+        (self.mb.sites.len() - 1) as SiteId
+    }
+
+    fn konst(&mut self, value: i64) -> V {
+        let dst = self.vreg();
+        self.emit(Inst::Const { dst, value });
+        dst
+    }
+
+    fn ty(&self, e: &ast::Expr) -> Ty {
+        self.prog.type_of(e.id).clone()
+    }
+
+    fn function(&mut self, item: &ast::FnItem, first_site: SiteId) -> Func {
+        let def = &self.prog.functions[self.fn_index];
+        self.locals = vec![Storage::Unset; def.locals.len()];
+        let mut params = Vec::new();
+        for (i, ty) in def.params.iter().enumerate() {
+            let v = self.vreg();
+            params.push(v);
+            self.locals[i] = match ty {
+                Ty::Slice { .. } => Storage::Slice(v),
+                _ => Storage::Scalar(v),
+            };
+        }
+        self.block(&item.body);
+        // Falling off the end: only reachable in functions without a value
+        // (the checker guarantees a return otherwise).
+        self.pos = item.body.span.end.saturating_sub(1);
+        self.terminate(Term::Ret(None));
+        let def = &self.prog.functions[self.fn_index];
+        Func {
+            name: def.name.clone(),
+            exported: def.exported,
+            params,
+            returns_value: def.ret.is_some(),
+            blocks: std::mem::take(&mut self.blocks),
+            n_vregs: self.n_vregs,
+            aggregate_bytes: round_up(u64::from(self.aggregate_bytes), 16) as u32,
+            first_site,
+            layout: std::mem::take(&mut self.placed),
+        }
+    }
+
+    /// A fresh slot in the aggregate area for a value of type `ty`.
+    fn temp_aggregate(&mut self, ty: &Ty) -> Place {
+        let l = self.prog.layout(ty);
+        let at = round_up(u64::from(self.aggregate_bytes), l.align.max(1)) as u32;
+        self.aggregate_bytes = at + l.size as u32;
+        Place {
+            base: Base::Stack(at),
+            disp: 0,
+            whole: l.size as u32,
+            index: None,
+        }
+    }
+
+    fn local_storage(&mut self, id: u32) -> Storage {
+        self.locals[id as usize]
+    }
+
+    fn declare(&mut self, name_span: kpl_lang::Span) -> (u32, Storage) {
+        let id = self.prog.bindings.get(&name_span).copied().unwrap_or(0);
+        let def = &self.prog.functions[self.fn_index].locals[id as usize];
+        let storage = match &def.ty {
+            Ty::Array(..) | Ty::Struct(..) => {
+                let l = self.prog.layout(&def.ty);
+                let at = round_up(u64::from(self.aggregate_bytes), l.align.max(1)) as u32;
+                self.aggregate_bytes = at + l.size as u32;
+                Storage::Aggregate(at, l.size as u32)
+            }
+            _ => Storage::Scalar(self.vreg()),
+        };
+        self.locals[id as usize] = storage;
+        (id, storage)
+    }
+}

@@ -1,0 +1,220 @@
+//! `kplc fmt`: rewrites KPL files in their canonical layout
+//! ([`kpl_lang::format`]), checks that they are in it (`--check`, for CI), or
+//! formats standard input to standard output (`-`).
+//!
+//! Exit status: 0 when every file is (now) formatted; 1 when a file has
+//! syntax errors (they are shown and the file is left alone) or, with
+//! `--check`, when a file would change; 2 for I/O and usage problems.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use kpl_lang::format::{FormatError, format_source};
+
+use crate::render;
+
+/// The largest source `kplc fmt` reads, in bytes (the limit of every
+/// subcommand that reads source).
+pub const MAX_SOURCE_BYTES: u64 = crate::cli_io::MAX_SOURCE_BYTES;
+
+/// What happened to one input.
+enum Outcome {
+    Unchanged,
+    Changed,
+    Refused,
+}
+
+/// Reads at most [`MAX_SOURCE_BYTES`] of UTF-8 text.
+fn read_bounded(mut input: impl Read, name: &str) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    input
+        .by_ref()
+        .take(MAX_SOURCE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read `{name}`: {e}"))?;
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(format!(
+            "`{name}` is larger than {} MiB",
+            MAX_SOURCE_BYTES >> 20
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("`{name}` is not valid UTF-8"))
+}
+
+/// A short diff-like hint: the first region where `old` and `new` differ,
+/// as `-`/`+` lines with its line number.
+pub fn hint(name: &str, old: &str, new: &str) -> String {
+    const MAX_LINES: usize = 8;
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let suffix = a[prefix..]
+        .iter()
+        .rev()
+        .zip(b[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let mut out = format!("--> {name}:{}\n", prefix + 1);
+    let mut section = |lines: &[&str], sign: char| {
+        for l in lines.iter().take(MAX_LINES) {
+            out.push_str(&format!("{sign} {l}\n"));
+        }
+        if lines.len() > MAX_LINES {
+            out.push_str(&format!(
+                "{sign} … ({} more lines)\n",
+                lines.len() - MAX_LINES
+            ));
+        }
+    };
+    section(&a[prefix..a.len() - suffix], '-');
+    section(&b[prefix..b.len() - suffix], '+');
+    if prefix == a.len().min(b.len()) && a.len() == b.len() {
+        // Same lines: the difference is in line endings or the final newline.
+        out.push_str("  (only the line endings or the final newline differ)\n");
+    }
+    out
+}
+
+/// Replaces the contents of the file at `path` (through a symbolic link,
+/// keeping its permissions) so that it holds either the old text or the new
+/// one, never a part: the new text goes to a file beside it first, which
+/// then takes its place.
+fn replace_file(path: &Path, text: &str) -> std::io::Result<()> {
+    let target = std::fs::canonicalize(path)?;
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    let temp = dir.join(format!(".{name}.kplc-fmt-{}", std::process::id()));
+    let result = std::fs::write(&temp, text)
+        .and_then(|()| {
+            let permissions = std::fs::metadata(&target)?.permissions();
+            std::fs::set_permissions(&temp, permissions)
+        })
+        .and_then(|()| std::fs::rename(&temp, &target));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+/// Formats one text: the formatted text, or `None` after reporting why not.
+fn format_one(
+    name: &str,
+    src: &str,
+    stderr: &mut StandardStream,
+) -> Result<Option<String>, String> {
+    match format_source(src) {
+        Ok(out) => Ok(Some(out)),
+        Err(FormatError::Syntax(diags)) => {
+            let lines = kpl_lang::LineIndex::new(src);
+            for d in &diags {
+                render::render_to(stderr, name, src, &lines, d).map_err(|e| e.to_string())?;
+            }
+            crate::errln!("kplc: {name}: not formatted because of its syntax errors");
+            Ok(None)
+        }
+        Err(e @ FormatError::Internal(_)) => {
+            crate::errln!("kplc: {name}: {e}");
+            Ok(None)
+        }
+    }
+}
+
+fn one(path: &Path, check: bool, stderr: &mut StandardStream) -> Result<Outcome, String> {
+    let stdin = path == Path::new("-");
+    let name = if stdin {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    };
+    let src = if stdin {
+        read_bounded(std::io::stdin().lock(), &name)?
+    } else {
+        let f = std::fs::File::open(path).map_err(|e| format!("cannot read `{name}`: {e}"))?;
+        read_bounded(f, &name)?
+    };
+    let Some(out) = format_one(&name, &src, stderr)? else {
+        return Ok(Outcome::Refused);
+    };
+    let changed = out != src;
+    let print = |text: &str| {
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+            .map_err(|e| format!("cannot write to standard output: {e}"))
+    };
+    if check {
+        if changed {
+            print(&format!(
+                "{name} is not formatted\n{}",
+                hint(&name, &src, &out)
+            ))?;
+        }
+    } else if stdin {
+        print(&out)?;
+    } else if changed {
+        replace_file(path, &out).map_err(|e| format!("cannot write `{name}`: {e}"))?;
+    }
+    Ok(if changed {
+        Outcome::Changed
+    } else {
+        Outcome::Unchanged
+    })
+}
+
+/// `kplc fmt [--check] FILE...` (`-` is standard input).
+pub fn main(files: &[PathBuf], check: bool, color: ColorChoice) -> ExitCode {
+    let mut stderr = StandardStream::stderr(color);
+    let (mut refused, mut unformatted) = (0usize, 0usize);
+    for path in files {
+        match one(path, check, &mut stderr) {
+            Ok(Outcome::Unchanged) => {}
+            Ok(Outcome::Changed) => unformatted += 1,
+            Ok(Outcome::Refused) => refused += 1,
+            Err(e) => {
+                crate::errln!("kplc: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if check && unformatted > 0 {
+        crate::errln!(
+            "kplc: {unformatted} file{} would be reformatted (run `kplc fmt` on {})",
+            if unformatted == 1 { "" } else { "s" },
+            if unformatted == 1 { "it" } else { "them" }
+        );
+    }
+    if refused > 0 || (check && unformatted > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hint_shows_the_first_differing_lines() {
+        let h = hint("a.kpl", "x\ny\nz\n", "x\nY\nz\n");
+        assert_eq!(h, "--> a.kpl:2\n- y\n+ Y\n");
+        let h = hint("a.kpl", "x\r\n", "x\n");
+        assert!(h.contains("line endings"), "{h}");
+        assert!(hint("a.kpl", "x", "x\n").contains("final newline"));
+    }
+
+    #[test]
+    fn reading_is_bounded() {
+        let big = std::io::repeat(b' ').take(MAX_SOURCE_BYTES + 10);
+        assert!(
+            read_bounded(big, "big")
+                .unwrap_err()
+                .contains("larger than")
+        );
+        assert_eq!(read_bounded(&b"fn"[..], "small").unwrap(), "fn");
+        assert!(read_bounded(&[0xff_u8][..], "bad").is_err());
+    }
+}
