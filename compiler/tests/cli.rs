@@ -639,3 +639,40 @@ fn endless_inputs_stop_at_their_limit() {
         "{err}"
     );
 }
+
+/// More machine code than the loader takes (256 KiB) is refused by
+/// `kplc build` itself, with the size and the limit, not written out for the
+/// loader to reject.
+#[test]
+fn build_refuses_code_over_the_loader_limit() {
+    let dir = std::env::temp_dir().join(format!("kplc-bigcode-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let n = 2400;
+    let mut src = String::new();
+    for i in 0..n {
+        src.push_str(&format!(
+            "fn g{i}(x: u32) -> u32 {{\n    var y = x * {} + (x >> 3);\n    y = y ^ (y << 5);\n    \
+             y = y + {i} * (x >> 7);\n    y = y * (y >> 11) + {i};\n    y = y ^ (y >> 13);\n    \
+             return y + (x << 2) * {};\n}}\n",
+            i + 3,
+            i + 5
+        ));
+    }
+    src.push_str("export fn f(x: u32) -> u32 {\n    var s: u32 = 0;\n");
+    for i in 0..n {
+        src.push_str(&format!("    s = s ^ g{i}(x);\n"));
+    }
+    src.push_str("    return s;\n}\n");
+    let kpl = dir.join("big.kpl");
+    let kpo = dir.join("big.kpo");
+    std::fs::write(&kpl, src).unwrap();
+    let out = kplc(&["build", kpl.to_str().unwrap(), "-o", kpo.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("bytes (limit 262144); split the plugin"),
+        "{err}"
+    );
+    assert!(!kpo.exists());
+    std::fs::remove_dir_all(&dir).ok();
+}

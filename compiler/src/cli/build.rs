@@ -92,7 +92,7 @@ pub(super) fn build(
         (Some(text), None) => return super::finish(out!("{text}")),
         (Some(text), Some(_)) => text.into_bytes(),
         (None, Some(_)) => {
-            if let Err(code) = check_stack(&compiled, path) {
+            if let Err(code) = check_limits(&compiled, path) {
                 return code;
             }
             kpl_codegen::object::write(&compiled, &path.display().to_string(), &_src)
@@ -116,7 +116,7 @@ pub(super) fn compile_to_object(
     imports: Option<PathBuf>,
 ) -> Result<(Vec<u8>, kpl_codegen::pipeline::Compiled), ExitCode> {
     let (src, _analysis, compiled) = front_end(path, color, imports)?;
-    check_stack(&compiled, path)?;
+    check_limits(&compiled, path)?;
     let name = path.display().to_string();
     Ok((
         kpl_codegen::object::write(&compiled, &name, &src),
@@ -125,8 +125,9 @@ pub(super) fn compile_to_object(
 }
 
 /// The front end bounds the stack with an estimate; after register
-/// allocation the real frames are known and must fit the same limit.
-fn check_stack(
+/// allocation the real frames are known and must fit the same limit. The
+/// code's size is known only now too.
+fn check_limits(
     c: &kpl_codegen::pipeline::Compiled,
     path: &std::path::Path,
 ) -> Result<(), ExitCode> {
@@ -137,6 +138,17 @@ fn check_stack(
             "kplc: {}: the generated code needs {depth} bytes of stack (limit {limit}): {}",
             path.display(),
             chain.join(" -> ")
+        );
+        return Err(ExitCode::from(1));
+    }
+    // The loader rejects an object with more code than this; say so here,
+    // where the plugin's author can act on it, instead of at load time.
+    let code = c.code.bytes.len();
+    let max = kpl_runtime_core::format::MAX_CODE_LEN as usize;
+    if code > max {
+        errln!(
+            "kplc: {}: the generated code is {code} bytes (limit {max}); split the plugin",
+            path.display()
         );
         return Err(ExitCode::from(1));
     }

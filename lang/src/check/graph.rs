@@ -219,6 +219,13 @@ impl<'a> Checker<'a> {
                     if name.starts_with('_') {
                         continue;
                     }
+                    // Only functions can be exported: constants, statics
+                    // and structs are the plugin's own.
+                    let help = if matches!(kind, GlobalKind::Fn(_)) {
+                        "remove it, or `export` it if the host should call it"
+                    } else {
+                        "remove it, or start its name with `_` to keep it unused"
+                    };
                     self.report(
                         Diagnostic::new(
                             Code::W0003,
@@ -226,7 +233,7 @@ impl<'a> Checker<'a> {
                             span,
                             "unused",
                         )
-                        .with_help("remove it, or `export` it if the host should call it"),
+                        .with_help(help),
                     )
                 }
             }
