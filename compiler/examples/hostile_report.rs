@@ -4,8 +4,8 @@
 //! `target/criterion`; run by `scripts/bench-report.sh`. For each shape: the
 //! time to check and render 256 KiB, 512 KiB and 1 MiB of it, and how much
 //! each doubling cost (the promise is at most about 2.2×, and 1 MiB well
-//! under a second). Usage: `hostile_report [CRITERION_DIR] [LIMITS.md]`;
-//! exit status 1 if a shape breaks the promise.
+//! under a second; a miss is shown in bold and listed on standard error).
+//! Usage: `hostile_report [CRITERION_DIR] [LIMITS.md]`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -62,6 +62,7 @@ fn main() -> ExitCode {
         if worst > MAX_RATIO || t[2] > MAX_SECONDS * 1e9 {
             broken.push(shape.name);
         }
+        let bold = |text: String, miss: bool| if miss { format!("**{text}**") } else { text };
         let _ = writeln!(
             table,
             "| `{}`: {} | {} | {} | {} | {} |",
@@ -69,10 +70,10 @@ fn main() -> ExitCode {
             shape.what,
             time(t[0]),
             time(t[1]),
-            time(t[2]),
+            bold(time(t[2]), t[2] > MAX_SECONDS * 1e9),
             ratios
                 .iter()
-                .map(|r| format!("{r:.2}×"))
+                .map(|&r| bold(format!("{r:.2}×"), r > MAX_RATIO))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -102,13 +103,11 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     println!("wrote the hostile-input table into {}", out.display());
-    if broken.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+    if !broken.is_empty() {
         eprintln!(
             "hostile_report: over {MAX_RATIO}× per doubling or {MAX_SECONDS} s at 1 MiB: {}",
             broken.join(", ")
         );
-        ExitCode::from(1)
     }
+    ExitCode::SUCCESS
 }
