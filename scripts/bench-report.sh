@@ -9,3 +9,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo bench -p kplc --locked "$@"
 cargo run -q --release -p kplc --example perf_report -- target/criterion book/src/performance.md
+# The hostile corpus's growth table in the Limits chapter (a shape that grows
+# faster than the chapter's goal is shown in bold and listed).
+cargo run -q --release -p kplc --example hostile_report -- target/criterion book/src/reference/limits.md

@@ -66,11 +66,22 @@ if grep -E '\b(WARN|ERROR)\b' "$book_log" >/dev/null; then
 fi
 rm -f "$book_log"
 
-step "fuzz targets build; verifier mutants fuzzed for 20 s"
+step "fuzz targets build; the front end and verifier mutants fuzzed for 20 s each"
 # Its own target directory under target/ (the fuzz crate is outside the workspace).
 CARGO_TARGET_DIR="$PWD/target/fuzz" cargo build --manifest-path fuzz/Cargo.toml --quiet
 # Without cargo-fuzz's instrumentation libFuzzer mutates blindly, which is
-# still a useful smoke run; `cargo fuzz run verify_mutants` does it properly.
+# still a useful smoke run; `cargo fuzz run NAME` does it properly.
+corpus="$(mktemp -d)"
+seeds="$(mktemp -d)"
+# parse_check starts from the hostile corpus at small sizes and every UI
+# test. -timeout is the per-input time limit: any one input that takes the
+# (unoptimised) front end over 5 s aborts the run and fails this step; the
+# front end is linear, so a few KiB take milliseconds, while the exponential
+# recovery it once had took seconds from 16 nested unclosed blocks.
+cargo run --quiet --locked -p kpl-testgen --example hostile_seeds -- "$seeds" 8192
+target/fuzz/debug/parse_check -max_total_time=20 -timeout=5 -rss_limit_mb=2048 -max_len=16384 \
+    "$corpus" "$seeds" compiler/tests/ui 2>&1 | tail -n 5
+rm -rf "$corpus" "$seeds"
 corpus="$(mktemp -d)"
 target/fuzz/debug/verify_mutants -max_total_time=20 -timeout=10 -max_len=256 "$corpus" 2>&1 | tail -n 5
 rm -rf "$corpus"

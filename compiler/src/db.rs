@@ -702,14 +702,18 @@ pub fn body_env<'db>(db: &'db dyn Database, item: Item<'db>) -> Vec<(usize, FnDe
         .as_ref()
         .map(|b| mentioned_names(b))
         .unwrap_or_default();
-    let own = &item.key(db).name;
-    decls
-        .program
-        .functions
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.name == *own || names.contains(&f.name))
-        .map(|(i, f)| (i, f.clone()))
+    // Its own (even if its name is taken by an earlier item) and those it
+    // names, looked up by name in index order: the cost is the body's, not
+    // the file's.
+    let own = item.fn_index(db).map(|i| i as usize);
+    let indices: std::collections::BTreeSet<usize> = own
+        .into_iter()
+        .chain(names.iter().filter_map(|n| decls.function_index(n)))
+        .filter(|i| *i < decls.program.functions.len())
+        .collect();
+    indices
+        .into_iter()
+        .map(|i| (i, decls.program.functions[i].clone()))
         .collect()
 }
 
@@ -749,36 +753,63 @@ pub fn whole_program(db: &dyn Database, file: SourceFile) -> Vec<Diagnostic> {
 }
 
 /// Every diagnostic of the file in text coordinates, sorted: the same list
-/// as [`kpl_lang::analyze`] gives.
-#[salsa::tracked(returns(ref))]
-pub fn diagnostics(db: &dyn Database, file: SourceFile) -> Vec<Diagnostic> {
-    let parsed = parse(db, file);
-    let mut semantic: Vec<Diagnostic> = decls(db, file).diagnostics.clone();
-    for item in items(db, file) {
-        if item.fn_index(db).is_none() {
-            continue;
+/// as [`kpl_lang::analyze`] gives. (The query is
+/// [`queries::diagnostics`], after [`prepare`].)
+pub fn diagnostics(db: &dyn Database, file: SourceFile) -> &Vec<Diagnostic> {
+    prepare(db, file);
+    queries::diagnostics(db, file)
+}
+
+/// Runs the file-wide queries (those that read every item) before the
+/// per-item ones. salsa keeps one dependency set per depth of its query
+/// stack, reuses it for every query run at that depth and clears it at its
+/// capacity: a file-wide query run at the depth where the per-item queries
+/// then run (e.g. `parse` inside `diagnostics`, before `check_fn` of every
+/// item) would make each of them cost the size of the file, and a cold check
+/// quadratic. Called from outside any query, these run at the top.
+pub fn prepare(db: &dyn Database, file: SourceFile) {
+    parse(db, file);
+    items(db, file);
+    skeleton(db, file);
+    decls(db, file);
+    shared_env(db, file);
+    body_skeleton(db, file);
+}
+
+mod queries {
+    use super::*;
+
+    /// [`super::diagnostics`] as a query.
+    #[salsa::tracked(returns(ref))]
+    pub fn diagnostics(db: &dyn Database, file: SourceFile) -> Vec<Diagnostic> {
+        let parsed = parse(db, file);
+        let mut semantic: Vec<Diagnostic> = decls(db, file).diagnostics.clone();
+        for item in items(db, file) {
+            if item.fn_index(db).is_none() {
+                continue;
+            }
+            if let Some(c) = check_fn(db, *item) {
+                semantic.extend(c.diagnostics.iter().cloned());
+            }
         }
-        if let Some(c) = check_fn(db, *item) {
-            semantic.extend(c.diagnostics.iter().cloned());
-        }
+        semantic.extend(whole_program(db, file).iter().cloned());
+        diag::sort(&mut semantic);
+        let text = file.text(db);
+        let lines = LineIndex::new(text);
+        let mut out = parsed.diagnostics.clone();
+        let broken: HashSet<usize> = out
+            .iter()
+            .map(|d| lines.line_of(d.primary.span.start as usize))
+            .collect();
+        out.extend(
+            semantic
+                .into_iter()
+                .map(|d| parsed.to_text_diag(d))
+                .filter(|d| !broken.contains(&lines.line_of(d.primary.span.start as usize))),
+        );
+        diag::sort(&mut out);
+        out
     }
-    semantic.extend(whole_program(db, file).iter().cloned());
-    diag::sort(&mut semantic);
-    let text = file.text(db);
-    let lines = LineIndex::new(text);
-    let mut out = parsed.diagnostics.clone();
-    let broken: Vec<usize> = out
-        .iter()
-        .map(|d| lines.line_of(d.primary.span.start as usize))
-        .collect();
-    out.extend(
-        semantic
-            .into_iter()
-            .map(|d| parsed.to_text_diag(d))
-            .filter(|d| !broken.contains(&lines.line_of(d.primary.span.start as usize))),
-    );
-    diag::sort(&mut out);
-    out
 }
 
 /// The checked program in text coordinates, for code generation.

@@ -15,8 +15,9 @@ use kpl_lang::format::{FormatError, format_source};
 
 use crate::render;
 
-/// The largest source `kplc fmt` reads, in bytes.
-pub const MAX_SOURCE_BYTES: u64 = 16 << 20;
+/// The largest source `kplc fmt` reads, in bytes (the limit of every
+/// subcommand that reads source).
+pub const MAX_SOURCE_BYTES: u64 = crate::cli_io::MAX_SOURCE_BYTES;
 
 /// What happened to one input.
 enum Outcome {
@@ -106,14 +107,15 @@ fn format_one(
     match format_source(src) {
         Ok(out) => Ok(Some(out)),
         Err(FormatError::Syntax(diags)) => {
+            let lines = kpl_lang::LineIndex::new(src);
             for d in &diags {
-                render::render_to(stderr, name, src, d).map_err(|e| e.to_string())?;
+                render::render_to(stderr, name, src, &lines, d).map_err(|e| e.to_string())?;
             }
-            eprintln!("kplc: {name}: not formatted because of its syntax errors");
+            crate::errln!("kplc: {name}: not formatted because of its syntax errors");
             Ok(None)
         }
         Err(e @ FormatError::Internal(_)) => {
-            eprintln!("kplc: {name}: {e}");
+            crate::errln!("kplc: {name}: {e}");
             Ok(None)
         }
     }
@@ -172,13 +174,13 @@ pub fn main(files: &[PathBuf], check: bool, color: ColorChoice) -> ExitCode {
             Ok(Outcome::Changed) => unformatted += 1,
             Ok(Outcome::Refused) => refused += 1,
             Err(e) => {
-                eprintln!("kplc: {e}");
+                crate::errln!("kplc: {e}");
                 return ExitCode::from(2);
             }
         }
     }
     if check && unformatted > 0 {
-        eprintln!(
+        crate::errln!(
             "kplc: {unformatted} file{} would be reformatted (run `kplc fmt` on {})",
             if unformatted == 1 { "" } else { "s" },
             if unformatted == 1 { "it" } else { "them" }

@@ -11,11 +11,13 @@
 //!   examples' `cases.txt` format;
 //! - [`fmt`]: `kplc fmt`, files in their canonical layout;
 //! - [`kernel`]: the `/dev/kpl` ioctl client and its uapi header;
-//! - [`render`]: diagnostics for a terminal or as JSON.
+//! - [`render`]: diagnostics for a terminal or as JSON;
+//! - [`cli_io`]: the command line's size limits and checked output.
 //!
 //! The binary (`main.rs`, with the command line in `cli/`) parses the
 //! arguments and dispatches here.
 
+pub mod cli_io;
 pub mod db;
 pub mod editor;
 pub mod exec;

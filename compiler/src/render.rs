@@ -5,29 +5,236 @@
 //! whitespace (stable snapshots), it takes byte ranges natively, offers an
 //! ASCII mode, and its diagnostic type is plain data.
 
+use std::ops::Range;
+
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label as CsLabel, LabelStyle};
-use codespan_reporting::files::SimpleFile;
+use codespan_reporting::files::{self, Files};
 use codespan_reporting::term::{self, termcolor::WriteColor};
 use kpl_lang::{Diagnostic, LineIndex, Severity};
 use serde::Serialize;
 
-fn to_codespan(d: &Diagnostic) -> CsDiagnostic<()> {
-    let severity = match d.severity {
-        Severity::Error => codespan_reporting::diagnostic::Severity::Error,
-        Severity::Warning => codespan_reporting::diagnostic::Severity::Warning,
-    };
-    let mut labels = vec![
-        CsLabel::new(LabelStyle::Primary, (), d.primary.span.range())
-            .with_message(d.primary.message.clone()),
-    ];
-    labels.extend(d.secondary.iter().map(|l| {
-        CsLabel::new(LabelStyle::Secondary, (), l.span.range()).with_message(l.message.clone())
-    }));
-    CsDiagnostic::new(severity)
-        .with_code(d.code.as_str())
-        .with_message(d.message.clone())
-        .with_labels(labels)
-        .with_notes(notes(d))
+/// Lines longer than this many bytes are shown as windows around the
+/// labels, so that a diagnostic on a one-megabyte line prints a few hundred
+/// bytes, not the megabyte.
+const LONG_LINE: usize = 400;
+/// Bytes shown on each side of a label's ends in a long line.
+const CONTEXT: usize = 80;
+const ELLIPSIS: &str = "...";
+
+/// One source line as shown: pieces of the real line, joined by `...`.
+struct ExcerptLine {
+    /// 0-based line in the real source.
+    real: usize,
+    /// Byte range in [`Excerpt::text`] (including the `\n` after it).
+    range: Range<usize>,
+    /// (byte range in the source, where it starts in the excerpt).
+    pieces: Vec<(Range<usize>, usize)>,
+}
+
+/// What codespan-reporting sees of the source for one diagnostic: only the
+/// lines its labels touch (every line in between for a label spanning lines,
+/// and the one after, which codespan may show between two labels), long
+/// lines cut to windows. Line and column numbers stay the real ones. The
+/// cost of rendering a diagnostic is therefore independent of the size of
+/// the file and of the length of its lines, and a file whose lines end in a
+/// lone `\r` is shown line by line like any other.
+struct Excerpt<'a> {
+    name: &'a str,
+    src: &'a str,
+    index: &'a LineIndex,
+    text: String,
+    lines: Vec<ExcerptLine>,
+}
+
+impl<'a> Excerpt<'a> {
+    fn new(name: &'a str, src: &'a str, index: &'a LineIndex, d: &Diagnostic) -> Excerpt<'a> {
+        let spans: Vec<Range<usize>> = std::iter::once(&d.primary)
+            .chain(&d.secondary)
+            .map(|l| {
+                let a = floor_char_boundary(src, l.span.start as usize);
+                let b = floor_char_boundary(src, l.span.end as usize);
+                a..b.max(a)
+            })
+            .collect();
+        let mut wanted: Vec<usize> = Vec::new();
+        for r in &spans {
+            let (first, last) = (index.line_of(r.start), index.line_of(r.end));
+            wanted.extend(first..=(last + 1).min(index.len() - 1));
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut excerpt = Excerpt {
+            name,
+            src,
+            index,
+            text: String::new(),
+            lines: Vec::with_capacity(wanted.len()),
+        };
+        for line in wanted {
+            let content = index.line_range(src, line);
+            let mut points: Vec<usize> = spans
+                .iter()
+                .flat_map(|r| [r.start, r.end])
+                .filter(|p| content.contains(p) || *p == content.end)
+                .collect();
+            let windows = if content.len() <= LONG_LINE {
+                vec![content.clone()]
+            } else {
+                if points.is_empty() {
+                    points.push(content.start);
+                }
+                points.sort_unstable();
+                let mut windows: Vec<Range<usize>> = Vec::new();
+                for p in points {
+                    let a = floor_char_boundary(src, p.saturating_sub(CONTEXT).max(content.start));
+                    let b = ceil_char_boundary(src, (p + CONTEXT).min(content.end));
+                    match windows.last_mut() {
+                        Some(w) if a <= w.end + ELLIPSIS.len() => w.end = w.end.max(b),
+                        _ => windows.push(a..b),
+                    }
+                }
+                windows
+            };
+            let start = excerpt.text.len();
+            let mut pieces = Vec::with_capacity(windows.len());
+            for (i, w) in windows.iter().enumerate() {
+                if i > 0 || w.start > content.start {
+                    excerpt.text.push_str(ELLIPSIS);
+                }
+                pieces.push((w.clone(), excerpt.text.len()));
+                excerpt.text.push_str(&src[w.clone()]);
+            }
+            if windows.last().is_some_and(|w| w.end < content.end) {
+                excerpt.text.push_str(ELLIPSIS);
+            }
+            excerpt.text.push('\n');
+            excerpt.lines.push(ExcerptLine {
+                real: line,
+                range: start..excerpt.text.len(),
+                pieces,
+            });
+        }
+        excerpt
+    }
+
+    fn line(&self, real: usize) -> Option<&ExcerptLine> {
+        self.lines
+            .binary_search_by_key(&real, |l| l.real)
+            .ok()
+            .map(|i| &self.lines[i])
+    }
+
+    /// Where byte `offset` of the source is in the excerpt.
+    fn to_excerpt(&self, offset: usize) -> usize {
+        let Some(line) = self.line(self.index.line_of(offset)) else {
+            return 0;
+        };
+        let mut at = line.range.start;
+        for (real, start) in &line.pieces {
+            if offset < real.start {
+                break;
+            }
+            at = start + (offset.min(real.end) - real.start);
+        }
+        at
+    }
+
+    /// Where byte `at` of the excerpt is in the source.
+    fn to_source(&self, line: &ExcerptLine, at: usize) -> usize {
+        let mut offset = self.index.line_start(line.real);
+        for (real, start) in &line.pieces {
+            if at < *start {
+                break;
+            }
+            offset = real.start + (at - start).min(real.len());
+        }
+        offset
+    }
+
+    fn to_codespan(&self, d: &Diagnostic) -> CsDiagnostic<()> {
+        let severity = match d.severity {
+            Severity::Error => codespan_reporting::diagnostic::Severity::Error,
+            Severity::Warning => codespan_reporting::diagnostic::Severity::Warning,
+        };
+        let range = |span: kpl_lang::Span| {
+            let a = self.to_excerpt(floor_char_boundary(self.src, span.start as usize));
+            let b = self.to_excerpt(floor_char_boundary(self.src, span.end as usize));
+            a..b.max(a)
+        };
+        let mut labels = vec![
+            CsLabel::new(LabelStyle::Primary, (), range(d.primary.span))
+                .with_message(d.primary.message.clone()),
+        ];
+        labels.extend(d.secondary.iter().map(|l| {
+            CsLabel::new(LabelStyle::Secondary, (), range(l.span)).with_message(l.message.clone())
+        }));
+        CsDiagnostic::new(severity)
+            .with_code(d.code.as_str())
+            .with_message(d.message.clone())
+            .with_labels(labels)
+            .with_notes(notes(d))
+    }
+}
+
+impl<'a> Files<'a> for Excerpt<'_> {
+    type FileId = ();
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&'a self, (): ()) -> Result<&'a str, files::Error> {
+        Ok(self.name)
+    }
+
+    fn source(&'a self, (): ()) -> Result<&'a str, files::Error> {
+        Ok(&self.text)
+    }
+
+    fn line_index(&'a self, (): (), byte_index: usize) -> Result<usize, files::Error> {
+        let i = self
+            .lines
+            .partition_point(|l| l.range.end <= byte_index)
+            .min(self.lines.len().saturating_sub(1));
+        Ok(self.lines.get(i).map_or(0, |l| l.real))
+    }
+
+    fn column_number(
+        &'a self,
+        (): (),
+        line_index: usize,
+        byte_index: usize,
+    ) -> Result<usize, files::Error> {
+        let line = self.line(line_index).ok_or(files::Error::LineTooLarge {
+            given: line_index,
+            max: self.index.len() - 1,
+        })?;
+        let offset = self.to_source(line, byte_index);
+        Ok(self.index.line_col(self.src, offset).1)
+    }
+
+    fn line_range(&'a self, (): (), line_index: usize) -> Result<Range<usize>, files::Error> {
+        self.line(line_index)
+            .map(|l| l.range.clone())
+            .ok_or(files::Error::LineTooLarge {
+                given: line_index,
+                max: self.index.len() - 1,
+            })
+    }
+}
+
+fn floor_char_boundary(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+fn ceil_char_boundary(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset += 1;
+    }
+    offset
 }
 
 /// The `note: …` and `help: …` lines shown under a diagnostic (terminal and
@@ -46,22 +253,29 @@ pub fn notes(d: &Diagnostic) -> Vec<String> {
 }
 
 /// Renders one diagnostic as plain text (no colour), e.g. for snapshots.
-pub fn render_plain(file_name: &str, src: &str, d: &Diagnostic) -> String {
-    let file = SimpleFile::new(file_name, src);
-    term::emit_into_string(&term::Config::default(), &file, &to_codespan(d))
+/// `lines` must be the index of `src`.
+pub fn render_plain(file_name: &str, src: &str, lines: &LineIndex, d: &Diagnostic) -> String {
+    let file = Excerpt::new(file_name, src, lines, d);
+    term::emit_into_string(&term::Config::default(), &file, &file.to_codespan(d))
         .unwrap_or_else(|e| format!("{}: {} (could not render: {e})\n", d.code, d.message))
 }
 
 /// Renders to a terminal writer, with colour if the writer supports it.
+/// `lines` must be the index of `src`.
 pub fn render_to(
     out: &mut dyn WriteColor,
     file_name: &str,
     src: &str,
+    lines: &LineIndex,
     d: &Diagnostic,
 ) -> std::io::Result<()> {
-    let file = SimpleFile::new(file_name, src);
-    term::emit_to_write_style(out, &term::Config::default(), &file, &to_codespan(d))
-        .map_err(std::io::Error::other)
+    let file = Excerpt::new(file_name, src, lines, d);
+    term::emit_to_write_style(out, &term::Config::default(), &file, &file.to_codespan(d)).map_err(
+        |e| match e {
+            files::Error::Io(e) => e,
+            other => std::io::Error::other(other),
+        },
+    )
 }
 
 #[derive(Serialize)]
@@ -157,7 +371,7 @@ pub fn render_json(file_name: &str, src: &str, lines: &LineIndex, d: &Diagnostic
                 }),
             })
             .collect(),
-        rendered: render_plain(file_name, src, d),
+        rendered: render_plain(file_name, src, lines, d),
     };
     serde_json::to_string(&json).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }

@@ -539,3 +539,140 @@ fn build_emit_with_output_writes_the_text_not_the_object() {
     assert_ne!(stdout_ir.stdout, stdout_asm.stdout);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `kplc ARGS` with standard output on `/dev/full` (every write fails with
+/// ENOSPC).
+fn kplc_to_full(args: &[&str]) -> Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full exists");
+    Command::new(env!("CARGO_BIN_EXE_kplc"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .stdout(full)
+        .output()
+        .expect("kplc runs")
+}
+
+#[test]
+fn a_failed_write_is_a_clear_error_and_exit_two() {
+    let dir = std::env::temp_dir().join(format!("kplc-full-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let obj = dir.join("gray.kpo");
+    let built = kplc(&[
+        "build",
+        "examples/grayscale/grayscale.kpl",
+        "-o",
+        obj.to_str().unwrap(),
+    ]);
+    assert_eq!(built.status.code(), Some(0), "{}", text(&built.stderr));
+    let unformatted = dir.join("messy.kpl");
+    std::fs::write(&unformatted, "export fn f()->u32{return 1;}\n").unwrap();
+    let obj = obj.to_str().unwrap();
+    for args in [
+        &["explain", "E0200"][..],
+        &["disasm", obj],
+        &["verify", obj],
+        &[
+            "run",
+            obj,
+            "--entry",
+            "grayscale",
+            "--in",
+            "examples/grayscale/sample.rgb",
+        ],
+        &["build", "examples/grayscale/grayscale.kpl", "--emit", "asm"],
+        &["build", "examples/grayscale/grayscale.kpl", "--emit", "ir"],
+        &[
+            "check",
+            "--message-format",
+            "json",
+            "compiler/tests/ui/w0001_unused_let.kpl",
+        ],
+        &["fmt", "--check", unformatted.to_str().unwrap()],
+    ] {
+        let out = kplc_to_full(args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("cannot write") && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn endless_inputs_stop_at_their_limit() {
+    for args in [
+        &["check", "/dev/zero"][..],
+        &["build", "/dev/zero", "--emit", "asm"],
+        &["fmt", "/dev/zero"],
+        &["disasm", "/dev/zero"],
+        &["verify", "/dev/zero"],
+        &["run", "/dev/zero.kpo", "--entry", "f"],
+    ] {
+        let out = kplc(args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        // /dev/zero.kpo does not exist: that one is a plain read error.
+        assert!(
+            err.contains("is larger than 16 MiB") || err.contains("cannot read"),
+            "{args:?}: {err}"
+        );
+    }
+    // A buffer for `kplc run` may be up to 1 GiB, so /dev/zero is read that
+    // far (not taken for empty, as its size in metadata would say).
+    let out = kplc(&[
+        "run",
+        "examples/grayscale/grayscale.kpl",
+        "--entry",
+        "grayscale",
+        "--in",
+        "/dev/zero",
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("`/dev/zero` is 1073741825 bytes, more than the limit"),
+        "{err}"
+    );
+}
+
+/// More machine code than the loader takes (256 KiB) is refused by
+/// `kplc build` itself, with the size and the limit, not written out for the
+/// loader to reject.
+#[test]
+fn build_refuses_code_over_the_loader_limit() {
+    let dir = std::env::temp_dir().join(format!("kplc-bigcode-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let n = 2400;
+    let mut src = String::new();
+    for i in 0..n {
+        src.push_str(&format!(
+            "fn g{i}(x: u32) -> u32 {{\n    var y = x * {} + (x >> 3);\n    y = y ^ (y << 5);\n    \
+             y = y + {i} * (x >> 7);\n    y = y * (y >> 11) + {i};\n    y = y ^ (y >> 13);\n    \
+             return y + (x << 2) * {};\n}}\n",
+            i + 3,
+            i + 5
+        ));
+    }
+    src.push_str("export fn f(x: u32) -> u32 {\n    var s: u32 = 0;\n");
+    for i in 0..n {
+        src.push_str(&format!("    s = s ^ g{i}(x);\n"));
+    }
+    src.push_str("    return s;\n}\n");
+    let kpl = dir.join("big.kpl");
+    let kpo = dir.join("big.kpo");
+    std::fs::write(&kpl, src).unwrap();
+    let out = kplc(&["build", kpl.to_str().unwrap(), "-o", kpo.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("bytes (limit 262144); split the plugin"),
+        "{err}"
+    );
+    assert!(!kpo.exists());
+    std::fs::remove_dir_all(&dir).ok();
+}

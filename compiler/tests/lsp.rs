@@ -446,6 +446,168 @@ fn exit_without_shutdown_is_status_1() {
     assert_eq!(status.code(), Some(1));
 }
 
+impl Client {
+    fn send_raw(&mut self, bytes: &[u8]) {
+        self.stdin.write_all(bytes).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn send_body(&mut self, body: &str) {
+        let framed = format!("Content-Length: {}\r\n\r\n{body}", body.len());
+        self.send_raw(framed.as_bytes());
+    }
+
+    /// The next message, which must be an error response with `code` and `id`.
+    fn expect_error(&mut self, code: i64, id: Value) {
+        let m = self.recv();
+        assert_eq!(m["error"]["code"], json!(code), "{m}");
+        assert_eq!(m["id"], id, "{m}");
+        assert_eq!(m["jsonrpc"], "2.0");
+    }
+}
+
+/// A client that sends what no client should: every bad message is answered
+/// with the JSON-RPC error the specification names and the server goes on;
+/// a burst of edits is checked about once; after `shutdown` requests are
+/// refused until `exit`.
+#[test]
+fn hostile_client() {
+    let (table, _) = kplc::std_imports::ImportSources::embedded().load();
+    let mut c = Client::start();
+
+    // Before `initialize`: ServerNotInitialized.
+    c.send(json!({"jsonrpc": "2.0", "id": 100, "method": "textDocument/hover", "params": {}}));
+    c.expect_error(-32002, json!(100));
+    c.request("initialize", json!({"processId": null, "capabilities": {}}));
+    c.notify("initialized", json!({}));
+
+    // Headers: a length beyond u64, one that is not a number, a line without
+    // a colon, an over-long header line (with a good length after it: the
+    // body is read and dropped), a missing length.
+    c.send_raw(b"Content-Length: 99999999999999999999999\r\n\r\n");
+    c.expect_error(-32700, Value::Null);
+    c.send_raw(b"Content-Length: twelve\r\n\r\n");
+    c.expect_error(-32700, Value::Null);
+    c.send_raw(b"garbage without a colon\r\n\r\n");
+    c.expect_error(-32700, Value::Null);
+    let long = format!("X-Padding: {}\r\n", "x".repeat(20_000));
+    c.send_raw(long.as_bytes());
+    c.send_body(r#"{"jsonrpc":"2.0","method":"initialized"}"#);
+    c.expect_error(-32700, Value::Null);
+    c.send_raw(b"Content-Type: application/vscode-jsonrpc\r\n\r\n");
+    c.expect_error(-32700, Value::Null);
+    // Bodies: not JSON, too deeply nested, JSON that is not a message, a
+    // request with a bad method (its id is echoed).
+    c.send_body("{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\"");
+    c.expect_error(-32700, Value::Null);
+    c.send_body(&"[".repeat(100_000));
+    c.expect_error(-32700, Value::Null);
+    c.send_body("[1, 2, 3]");
+    c.expect_error(-32600, Value::Null);
+    c.send_body(r#"{"jsonrpc": "2.0", "id": 7, "method": 42}"#);
+    c.expect_error(-32600, json!(7));
+    // Still serving.
+    let h = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": "file:///nope.kpl"}, "position": {"line": 0, "character": 0}}),
+    );
+    assert_eq!(h["result"], Value::Null);
+
+    // Lone `\r` line endings count as line ends: the error is on line 2.
+    let cr = "export fn f() -> u32 {\r    // note\r    return missing;\r}\r";
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": URI, "languageId": "kpl", "version": 1, "text": cr}}),
+    );
+    let d = c.diagnostics(URI, 1);
+    assert_eq!(d[0]["code"], "E0100");
+    assert_eq!(d[0]["range"]["start"], json!({"line": 2, "character": 11}));
+
+    // A burst of 500 ranged edits to a 5,000-line file, sent without waiting:
+    // the server applies them all and checks far fewer times than 500.
+    let mut text = String::new();
+    for i in 0..5000 {
+        text.push_str(&format!("const C{i}: u32 = {i};\n"));
+    }
+    text.push_str("export fn f() -> u32 {\n    return C0;\n}\n");
+    let uri2 = "file:///work/burst.kpl";
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri2, "languageId": "kpl", "version": 1, "text": text}}),
+    );
+    for v in 2..502 {
+        // Each edit turns `= N;` of line v into `= N + 1;`.
+        let line = v as u64;
+        let col = format!("const C{v}: u32 = {v}").len() as u64;
+        c.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri2, "version": v},
+                "contentChanges": [{"range": {"start": {"line": line, "character": col},
+                    "end": {"line": line, "character": col}}, "text": " + 1"}]}),
+        );
+        text = text.replacen(&format!("= {v};"), &format!("= {v} + 1;"), 1);
+    }
+    let mut publishes = 0;
+    let last = loop {
+        let m = c.recv();
+        assert_eq!(m["method"], "textDocument/publishDiagnostics", "{m}");
+        assert_eq!(m["params"]["uri"], uri2);
+        publishes += 1;
+        if m["params"]["version"] == json!(501) {
+            break m;
+        }
+    };
+    assert!(
+        publishes <= 5,
+        "{publishes} checks for one burst of 500 edits"
+    );
+    let want = kpl_lang::analyze(&text, &table).diagnostics;
+    let got = last["params"]["diagnostics"].as_array().unwrap();
+    assert_eq!(got.len(), want.len(), "the final text is the edited text");
+    // The edits landed where they were aimed.
+    let h = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri2}, "position": {"line": 501, "character": 7}}),
+    );
+    assert!(
+        h["result"]["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("C501"),
+        "{h}"
+    );
+
+    // After shutdown: requests are refused, notifications ignored, and only
+    // exit ends the server (with status 0).
+    let s = c.request("shutdown", Value::Null);
+    assert_eq!(s["result"], Value::Null);
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri2, "version": 600}, "contentChanges": [{"text": ""}]}),
+    );
+    c.send(json!({"jsonrpc": "2.0", "id": 200, "method": "textDocument/hover", "params": {}}));
+    c.expect_error(-32600, json!(200));
+    c.send(json!({"jsonrpc": "2.0", "id": 201, "method": "shutdown"}));
+    c.expect_error(-32600, json!(201));
+    c.notify("exit", Value::Null);
+    let status = c.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
+/// A `Content-Length` of 2^64 − 1 or 4,000,000,000 neither panics nor
+/// allocates it: the server reads what arrives and ends with the input.
+#[test]
+fn huge_content_lengths_end_with_the_input() {
+    for len in ["18446744073709551615", "4000000000"] {
+        let mut c = Client::start();
+        c.request("initialize", json!({"processId": null, "capabilities": {}}));
+        c.send_raw(format!("Content-Length: {len}\r\n\r\n{{}}").as_bytes());
+        drop(c.stdin);
+        let status = c.child.wait().unwrap();
+        assert_eq!(status.code(), Some(1), "end of input without exit: {len}");
+    }
+}
+
 /// `textDocument/formatting`: the server advertises it and answers with
 /// `kplc fmt`'s layout as one edit of the whole text, no edit when the text
 /// is formatted, and `null` for a text with syntax errors.

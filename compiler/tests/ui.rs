@@ -7,7 +7,12 @@ use kplc::render;
 use kplc::std_imports::ImportSources;
 
 fn expected_codes(src: &str) -> Vec<String> {
-    let first = src.lines().next().unwrap_or_default();
+    // (A case may start with a byte-order mark.)
+    let first = src
+        .trim_start_matches('\u{FEFF}')
+        .lines()
+        .next()
+        .unwrap_or_default();
     let list = first
         .strip_prefix("// expect:")
         .unwrap_or_else(|| panic!("first line must be `// expect: ...`, found {first:?}"))
@@ -44,10 +49,11 @@ fn ui_cases() {
             if got != want {
                 failures.push(format!("{name}: expected {want:?}, got {got:?}"));
             }
+            let lines = kpl_lang::LineIndex::new(&src);
             let rendered: String = analysis
                 .diagnostics
                 .iter()
-                .map(|d| render::render_plain(&name, &src, d))
+                .map(|d| render::render_plain(&name, &src, &lines, d))
                 .collect();
             insta::assert_snapshot!("diagnostics", rendered);
         });

@@ -545,111 +545,209 @@ pub fn too_deep(item: &Item, limit: usize) -> Option<Span> {
     None
 }
 
-/// Frees a possibly very deep item without recursive drops.
-pub fn dismantle(item: Item) {
-    enum Owned {
-        Expr(Expr),
-        Stmt(Stmt),
-        Block(Block),
-        Type(Type),
+/// A node taken out of the tree while it is freed.
+enum Owned {
+    Expr(Expr),
+    Stmt(Stmt),
+    Type(Type),
+}
+
+fn leaf_expr() -> Expr {
+    Expr {
+        id: ExprId(0),
+        kind: ExprKind::Error,
+        span: Span::default(),
     }
-    fn take_expr(e: &mut Expr) -> Expr {
-        std::mem::replace(
-            e,
-            Expr {
-                id: ExprId(0),
-                kind: ExprKind::Error,
-                span: Span::default(),
-            },
-        )
+}
+
+fn leaf_type() -> Type {
+    Type {
+        kind: TypeKind::Error,
+        span: Span::default(),
     }
-    fn take_type(t: &mut Type) -> Type {
-        std::mem::replace(
-            t,
-            Type {
-                kind: TypeKind::Error,
-                span: Span::default(),
-            },
-        )
+}
+
+fn leaf_stmt() -> Stmt {
+    Stmt {
+        kind: StmtKind::Error,
+        span: Span::default(),
     }
-    let mut stack: Vec<Owned> = Vec::new();
-    match item.kind {
-        ItemKind::Const(g) | ItemKind::Static(g) => {
-            stack.push(Owned::Type(g.ty));
-            stack.push(Owned::Expr(g.value));
+}
+
+impl ExprKind {
+    /// Whether dropping this node recurses at most one level: none of its
+    /// children has children of its own.
+    fn shallow(&self) -> bool {
+        let leaf = |e: &Expr| e.kind.is_leaf();
+        match self {
+            ExprKind::Unary(_, x) | ExprKind::Paren(x) | ExprKind::Field(x, _) => leaf(x),
+            ExprKind::Binary { lhs, rhs, .. } => leaf(lhs) && leaf(rhs),
+            ExprKind::Index(a, b) | ExprKind::ArrayRepeat(a, b) => leaf(a) && leaf(b),
+            ExprKind::Cast(x, t) => leaf(x) && t.kind.is_leaf(),
+            ExprKind::Call(c, args) => leaf(c) && args.iter().all(leaf),
+            ExprKind::StructLit(_, fields) => fields.iter().all(|f| leaf(&f.value)),
+            ExprKind::ArrayLit(elems) => elems.iter().all(leaf),
+            _ => true,
         }
-        ItemKind::Fn(f) => stack.push(Owned::Block(f.body)),
-        _ => {}
     }
+
+    fn is_leaf(&self) -> bool {
+        matches!(
+            self,
+            ExprKind::Int(_)
+                | ExprKind::Bool(_)
+                | ExprKind::Str(_)
+                | ExprKind::Name(_)
+                | ExprKind::Error
+        )
+    }
+
+    /// Moves the children out, leaving leaves behind.
+    fn take_children(&mut self, out: &mut Vec<Owned>) {
+        let mut take =
+            |x: &mut Box<Expr>| out.push(Owned::Expr(std::mem::replace(&mut **x, leaf_expr())));
+        match self {
+            ExprKind::Unary(_, x) | ExprKind::Paren(x) | ExprKind::Field(x, _) => take(x),
+            ExprKind::Binary { lhs, rhs, .. }
+            | ExprKind::Index(lhs, rhs)
+            | ExprKind::ArrayRepeat(lhs, rhs) => {
+                take(lhs);
+                take(rhs);
+            }
+            ExprKind::Cast(x, t) => {
+                take(x);
+                out.push(Owned::Type(std::mem::replace(t, leaf_type())));
+            }
+            ExprKind::Call(c, args) => {
+                take(c);
+                out.extend(args.drain(..).map(Owned::Expr));
+            }
+            ExprKind::StructLit(_, fields) => {
+                out.extend(fields.drain(..).map(|f| Owned::Expr(f.value)));
+            }
+            ExprKind::ArrayLit(elems) => out.extend(elems.drain(..).map(Owned::Expr)),
+            _ => {}
+        }
+    }
+}
+
+impl TypeKind {
+    fn is_leaf(&self) -> bool {
+        matches!(self, TypeKind::Named(_) | TypeKind::Error)
+    }
+
+    fn shallow(&self) -> bool {
+        match self {
+            TypeKind::Array(elem, len) => elem.kind.is_leaf() && len.kind.is_leaf(),
+            TypeKind::Slice { elem, .. } => elem.kind.is_leaf(),
+            _ => true,
+        }
+    }
+
+    fn take_children(&mut self, out: &mut Vec<Owned>) {
+        match self {
+            TypeKind::Array(elem, len) => {
+                out.push(Owned::Type(std::mem::replace(&mut **elem, leaf_type())));
+                out.push(Owned::Expr(std::mem::replace(&mut **len, leaf_expr())));
+            }
+            TypeKind::Slice { elem, .. } => {
+                out.push(Owned::Type(std::mem::replace(&mut **elem, leaf_type())));
+            }
+            _ => {}
+        }
+    }
+}
+
+impl StmtKind {
+    fn shallow(&self) -> bool {
+        matches!(
+            self,
+            StmtKind::Break
+                | StmtKind::Continue
+                | StmtKind::Abort
+                | StmtKind::Error
+                | StmtKind::Return(None)
+        )
+    }
+
+    fn take_children(&mut self, out: &mut Vec<Owned>) {
+        let take_expr = |e: &mut Expr| Owned::Expr(std::mem::replace(e, leaf_expr()));
+        let take_block = |b: &mut Block, out: &mut Vec<Owned>| {
+            out.extend(b.stmts.drain(..).map(Owned::Stmt));
+        };
+        match self {
+            StmtKind::Let { ty, init, .. } => {
+                out.extend(ty.take().map(Owned::Type));
+                out.push(take_expr(init));
+            }
+            StmtKind::Assign { target, value, .. } => {
+                out.push(take_expr(target));
+                out.push(take_expr(value));
+            }
+            StmtKind::If { cond, then, els } => {
+                out.push(take_expr(cond));
+                take_block(then, out);
+                if let Some(e) = els {
+                    out.push(Owned::Stmt(std::mem::replace(&mut **e, leaf_stmt())));
+                }
+            }
+            StmtKind::While { cond, body } => {
+                out.push(take_expr(cond));
+                take_block(body, out);
+            }
+            StmtKind::For { iter, body, .. } => {
+                match iter {
+                    ForIter::Range(a, b) => {
+                        out.push(take_expr(a));
+                        out.push(take_expr(b));
+                    }
+                    ForIter::Each(x) => out.push(take_expr(x)),
+                }
+                take_block(body, out);
+            }
+            StmtKind::Return(Some(x)) | StmtKind::Expr(x) => out.push(take_expr(x)),
+            StmtKind::Block(b) => take_block(b, out),
+            _ => {}
+        }
+    }
+}
+
+/// Frees the children of a node one at a time from a heap stack: the tree
+/// the parser builds may be arbitrarily deep before [`too_deep`] has looked at
+/// it, and a recursive drop of it would overflow the stack.
+fn drop_iteratively(first: &mut dyn FnMut(&mut Vec<Owned>)) {
+    let mut stack = Vec::new();
+    first(&mut stack);
     while let Some(node) = stack.pop() {
         match node {
-            Owned::Expr(mut e) => match &mut e.kind {
-                ExprKind::Unary(_, x) | ExprKind::Paren(x) | ExprKind::Field(x, _) => {
-                    stack.push(Owned::Expr(take_expr(x)))
-                }
-                ExprKind::Binary { lhs, rhs, .. } => {
-                    stack.push(Owned::Expr(take_expr(lhs)));
-                    stack.push(Owned::Expr(take_expr(rhs)));
-                }
-                ExprKind::Cast(x, t) => {
-                    stack.push(Owned::Expr(take_expr(x)));
-                    stack.push(Owned::Type(take_type(t)));
-                }
-                ExprKind::Call(c, args) => {
-                    stack.push(Owned::Expr(take_expr(c)));
-                    stack.extend(args.drain(..).map(Owned::Expr));
-                }
-                ExprKind::Index(a, b) | ExprKind::ArrayRepeat(a, b) => {
-                    stack.push(Owned::Expr(take_expr(a)));
-                    stack.push(Owned::Expr(take_expr(b)));
-                }
-                ExprKind::StructLit(_, fields) => {
-                    stack.extend(fields.drain(..).map(|f| Owned::Expr(f.value)))
-                }
-                ExprKind::ArrayLit(elems) => stack.extend(elems.drain(..).map(Owned::Expr)),
-                _ => {}
-            },
-            Owned::Stmt(s) => match s.kind {
-                StmtKind::Let { ty, init, .. } => {
-                    stack.extend(ty.map(Owned::Type));
-                    stack.push(Owned::Expr(init));
-                }
-                StmtKind::Assign { target, value, .. } => {
-                    stack.push(Owned::Expr(target));
-                    stack.push(Owned::Expr(value));
-                }
-                StmtKind::If { cond, then, els } => {
-                    stack.push(Owned::Expr(cond));
-                    stack.push(Owned::Block(then));
-                    stack.extend(els.map(|e| Owned::Stmt(*e)));
-                }
-                StmtKind::While { cond, body } => {
-                    stack.push(Owned::Expr(cond));
-                    stack.push(Owned::Block(body));
-                }
-                StmtKind::For { iter, body, .. } => {
-                    match iter {
-                        ForIter::Range(a, b) => {
-                            stack.push(Owned::Expr(a));
-                            stack.push(Owned::Expr(b));
-                        }
-                        ForIter::Each(x) => stack.push(Owned::Expr(x)),
-                    }
-                    stack.push(Owned::Block(body));
-                }
-                StmtKind::Return(Some(x)) | StmtKind::Expr(x) => stack.push(Owned::Expr(x)),
-                StmtKind::Block(b) => stack.push(Owned::Block(b)),
-                _ => {}
-            },
-            Owned::Block(b) => stack.extend(b.stmts.into_iter().map(Owned::Stmt)),
-            Owned::Type(mut t) => match &mut t.kind {
-                TypeKind::Array(elem, len) => {
-                    stack.push(Owned::Type(take_type(elem)));
-                    stack.push(Owned::Expr(take_expr(len)));
-                }
-                TypeKind::Slice { elem, .. } => stack.push(Owned::Type(take_type(elem))),
-                _ => {}
-            },
+            Owned::Expr(mut e) => e.kind.take_children(&mut stack),
+            Owned::Type(mut t) => t.kind.take_children(&mut stack),
+            Owned::Stmt(mut s) => s.kind.take_children(&mut stack),
+        }
+        // `node`'s remains drop here, without children.
+    }
+}
+
+impl Drop for Expr {
+    fn drop(&mut self) {
+        if !self.kind.shallow() {
+            drop_iteratively(&mut |stack| self.kind.take_children(stack));
+        }
+    }
+}
+
+impl Drop for Type {
+    fn drop(&mut self) {
+        if !self.kind.shallow() {
+            drop_iteratively(&mut |stack| self.kind.take_children(stack));
+        }
+    }
+}
+
+impl Drop for Stmt {
+    fn drop(&mut self) {
+        if !self.kind.shallow() {
+            drop_iteratively(&mut |stack| self.kind.take_children(stack));
         }
     }
 }

@@ -75,8 +75,7 @@ const SYMBOLS: [&str; 44] = [
 ];
 
 fn raw_lexer<'src>()
--> impl Parser<'src, &'src str, Vec<(Raw<'src>, SimpleSpan)>, extra::Err<Simple<'src, char>>> + 'src
-{
+-> impl Parser<'src, &'src str, Vec<(Raw<'src>, SimpleSpan)>, extra::Default> + 'src {
     let word = any()
         .filter(|c: &char| c.is_ascii_alphabetic() || *c == '_')
         .then(
@@ -100,8 +99,8 @@ fn raw_lexer<'src>()
     let string = just('"')
         .then(
             choice((
-                just('\\').then(none_of("\n")).ignored(),
-                none_of("\\\"\n").ignored(),
+                just('\\').then(none_of("\r\n")).ignored(),
+                none_of("\\\"\r\n").ignored(),
             ))
             .repeated(),
         )
@@ -109,9 +108,10 @@ fn raw_lexer<'src>()
         .to_slice()
         .map(Raw::Str);
     let doc = just("///")
-        .ignore_then(none_of("\n").repeated().to_slice())
+        .ignore_then(none_of("\r\n").repeated().to_slice())
         .map(Raw::Doc);
-    let line_comment = just("//").then(none_of("\n").repeated()).ignored();
+    // Lines end at `\n`, `\r\n` or a lone `\r`.
+    let line_comment = just("//").then(none_of("\r\n").repeated()).ignored();
     let block_comment = just("/*")
         .then(any().and_is(just("*/").not()).repeated())
         .ignore_then(just("*/").or_not())
@@ -130,11 +130,15 @@ fn raw_lexer<'src>()
     ))
     .repeated();
 
-    token
-        .map_with(|t, e| (t, e.span()))
-        .padded_by(skip)
-        .repeated()
-        .collect()
+    // A byte-order mark is allowed at the very start (editors on Windows
+    // write one) and nowhere else.
+    just('\u{FEFF}').or_not().ignore_then(
+        token
+            .map_with(|t, e| (t, e.span()))
+            .padded_by(skip)
+            .repeated()
+            .collect(),
+    )
 }
 
 /// Lexes a whole file. Never fails: problems become diagnostics, and the
@@ -408,5 +412,23 @@ mod tests {
         assert_eq!(codes("\"a\\\""), vec![Code::E0002]);
         assert_eq!(codes("12ab"), vec![Code::E0004]);
         assert_eq!(toks("12ab"), vec![Tok::BadInt]);
+    }
+
+    #[test]
+    fn leading_byte_order_mark_is_skipped() {
+        let l = lex("\u{FEFF}fn f");
+        assert!(l.diagnostics.is_empty());
+        assert_eq!(l.tokens[0], (Tok::Kw("fn"), Span::new(3, 5)));
+        // Anywhere else it is an invalid character.
+        assert_eq!(lex("fn \u{FEFF}f").diagnostics[0].code, Code::E0003);
+    }
+
+    #[test]
+    fn a_lone_carriage_return_ends_a_line() {
+        assert_eq!(toks("// c\rfn"), vec![Tok::Kw("fn")]);
+        assert_eq!(toks("// c\r\nfn"), vec![Tok::Kw("fn")]);
+        let l = lex("/// doc\r\nfn");
+        assert_eq!(l.docs[0].text, "doc");
+        assert_eq!(lex("\"abc\rfn").diagnostics[0].code, Code::E0002);
     }
 }

@@ -6,10 +6,13 @@
 //! limits). [`imports`] loads the kernel import table from `std-imports/`.
 //! Nothing here generates code.
 
+use std::collections::HashSet;
+
 pub mod ast;
 pub mod check;
 pub mod codes;
 pub mod consteval;
+pub mod delims;
 pub mod diag;
 pub mod format;
 pub mod imports;
@@ -18,6 +21,12 @@ pub mod parser;
 pub mod span;
 pub mod suggest;
 pub mod types;
+
+/// The largest source file the tools read (16 MiB): `kplc` refuses a
+/// longer file and the language server does not check a longer document.
+/// The front end itself is linear in its input and would take any size up
+/// to its `u32` spans; this keeps every run short.
+pub const MAX_SOURCE_BYTES: usize = 16 << 20;
 
 pub use codes::Code;
 pub use diag::{Diagnostic, Severity};
@@ -38,16 +47,14 @@ pub fn parse_source_tokens(src: &str) -> (ast::File, Vec<Diagnostic>, Vec<Span>)
     let (file, syntax) = parser::parse(src, &lexed.tokens, &lexed.docs);
     let lines = LineIndex::new(src);
     let mut diags = lexed.diagnostics;
-    let mut broken_lines: Vec<usize> = diags
+    let mut broken_lines: HashSet<usize> = diags
         .iter()
         .map(|d| lines.line_of(d.primary.span.start as usize))
         .collect();
     let mut syntax = syntax;
     diag::sort(&mut syntax);
     for d in syntax {
-        let line = lines.line_of(d.primary.span.start as usize);
-        if !broken_lines.contains(&line) {
-            broken_lines.push(line);
+        if broken_lines.insert(lines.line_of(d.primary.span.start as usize)) {
             diags.push(d);
         }
     }
@@ -77,7 +84,7 @@ pub fn analyze(src: &str, imports: &imports::ImportTable) -> Analysis {
     // A line with a syntax error was parsed by guesswork: semantic complaints
     // about it would be about the guess, not the code.
     let lines = LineIndex::new(src);
-    let broken: Vec<usize> = diagnostics
+    let broken: HashSet<usize> = diagnostics
         .iter()
         .map(|d| lines.line_of(d.primary.span.start as usize))
         .collect();

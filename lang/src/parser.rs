@@ -15,24 +15,52 @@ use chumsky::{input::ValueInput, prelude::*};
 
 use crate::ast::*;
 use crate::codes::Code;
+use crate::delims;
 use crate::diag::Diagnostic;
 use crate::lexer::{DocLine, Tok};
 use crate::span::Span;
 
-type Extra<'t> = extra::Err<Rich<'t, Tok, SimpleSpan>>;
+/// The grammar is built for two error types: [`Rich`] (what was expected and
+/// found, for diagnostics) and [`EmptyErr`] (nothing). A file is parsed with
+/// `EmptyErr` first, which is several times faster because failed
+/// alternatives allocate nothing; only a file with syntax errors is parsed
+/// again with `Rich`. Recovery decides on success and failure alone, so both
+/// passes build the same tree.
+trait ParseError<'t, I: Input<'t>>:
+    chumsky::error::Error<'t, I> + chumsky::label::LabelError<'t, I, &'static str> + 't
+{
+    /// A custom error carrying one of the tags above.
+    fn tagged(span: SimpleSpan, tag: &'static str) -> Self;
+}
+
+impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> ParseError<'t, I>
+    for Rich<'t, Tok, SimpleSpan>
+{
+    fn tagged(span: SimpleSpan, tag: &'static str) -> Self {
+        Rich::custom(span, tag)
+    }
+}
+
+impl<'t, I: Input<'t>> ParseError<'t, I> for EmptyErr {
+    fn tagged(_: SimpleSpan, _: &'static str) -> Self {
+        EmptyErr::default()
+    }
+}
+
+type Extra<Er> = extra::Err<Er>;
 
 // Custom parser errors are tagged so they can be turned into the right code.
 const MISSING_SEMI: &str = "missing-semicolon";
 const CHAINED_CMP: &str = "chained-comparison";
 
-fn sym<'t, I>(s: &'static str) -> impl Parser<'t, I, Tok, Extra<'t>> + Clone
+fn sym<'t, I, Er: ParseError<'t, I>>(s: &'static str) -> impl Parser<'t, I, Tok, Extra<Er>> + Clone
 where
     I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
 {
     just(Tok::Sym(s))
 }
 
-fn kw<'t, I>(k: &'static str) -> impl Parser<'t, I, Tok, Extra<'t>> + Clone
+fn kw<'t, I, Er: ParseError<'t, I>>(k: &'static str) -> impl Parser<'t, I, Tok, Extra<Er>> + Clone
 where
     I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
 {
@@ -56,13 +84,51 @@ const OPERATOR_TOKENS: [&str; 24] = [
     "[", "^", "as", "{", "|", "||", "..",
 ];
 
-const STMT_KEYWORDS: [&str; 9] = [
+pub(crate) const STMT_KEYWORDS: [&str; 9] = [
     "let", "var", "if", "while", "for", "return", "break", "continue", "abort",
 ];
-const ITEM_KEYWORDS: [&str; 7] = ["use", "const", "static", "struct", "fn", "export", "extern"];
+pub(crate) const ITEM_KEYWORDS: [&str; 7] =
+    ["use", "const", "static", "struct", "fn", "export", "extern"];
+
+/// Skips one delimited group, from `open` (one of `(`, `[`, `{`, or any of
+/// them if `None`) to its closer. The token stream is balanced
+/// ([`crate::delims`]), so this is a plain count, not a parse: recovery that
+/// skips a group costs the group's length and never recurses.
+fn group<'t, I, Er: ParseError<'t, I>>(
+    open: Option<&'static str>,
+) -> impl Parser<'t, I, (), Extra<Er>> + Clone
+where
+    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
+{
+    let opener = any().filter(move |t: &Tok| match (t, open) {
+        (Tok::Sym(s), Some(o)) => *s == o,
+        (Tok::Sym(s), None) => matches!(*s, "(" | "[" | "{"),
+        _ => false,
+    });
+    opener.ignore_then(custom(|inp| {
+        let before = inp.cursor();
+        let mut depth = 1usize;
+        loop {
+            match inp.next() {
+                Some(Tok::Sym("(" | "[" | "{")) => depth += 1,
+                Some(Tok::Sym(")" | "]" | "}")) => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Ok(());
+                    }
+                }
+                Some(_) => {}
+                // Unreachable on a balanced stream.
+                None => return Err(Er::tagged(inp.span_since(&before), "unbalanced group")),
+            }
+        }
+    }))
+}
 
 #[allow(clippy::too_many_lines)]
-fn file_parser<'t, I>(first_on_line: Rc<HashSet<usize>>) -> impl Parser<'t, I, Vec<Item>, Extra<'t>>
+fn file_parser<'t, I, Er: ParseError<'t, I>>(
+    first_on_line: Rc<HashSet<usize>>,
+) -> impl Parser<'t, I, Vec<Item>, Extra<Er>>
 where
     I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
 {
@@ -86,31 +152,38 @@ where
         .or(end())
         .rewind();
     let semi = sym(";").ignored().or(line_break.validate(|(), e, emitter| {
-        emitter.emit(Rich::custom(e.span(), MISSING_SEMI));
+        emitter.emit(Er::tagged(e.span(), MISSING_SEMI));
     }));
 
-    let mut expr = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Expr, Extra<'t>>>::declare();
-    let mut ty = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Type, Extra<'t>>>::declare();
+    let mut expr = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Expr, Extra<Er>>>::declare();
+    let mut ty = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Type, Extra<Er>>>::declare();
 
     ty.define({
         let named = ident.map(|i| TypeKind::Named(i.name));
-        let slice = sym("[")
-            .then(sym("]"))
-            .ignore_then(kw("mut").or_not())
-            .then(ty.clone())
-            .map(|(m, elem)| TypeKind::Slice {
-                mutable: m.is_some(),
-                elem: Box::new(elem),
-            });
         let array = ty
             .clone()
             .then_ignore(sym(";"))
             .then(expr.clone())
             .delimited_by(sym("["), sym("]"))
             .map(|(elem, len)| TypeKind::Array(Box::new(elem), Box::new(len)));
-        choice((named, slice, array))
-            .map_with(|kind, e| Type {
-                kind,
+        let base = choice((named, array)).map_with(|kind, e| Type {
+            kind,
+            span: Span::from(e.span()),
+        });
+        // `[]` prefixes are collected and folded, not parsed recursively:
+        // a long run of them is not nested in brackets, so nothing else
+        // bounds the recursion.
+        let slice_prefix = sym("[")
+            .then(sym("]"))
+            .ignore_then(kw("mut").or_not())
+            .map(|m| m.is_some());
+        slice_prefix
+            .repeated()
+            .foldr_with(base, |mutable, elem, e| Type {
+                kind: TypeKind::Slice {
+                    mutable,
+                    elem: Box::new(elem),
+                },
                 span: Span::from(e.span()),
             })
             .labelled("type")
@@ -173,29 +246,17 @@ where
                     mk(ExprKind::ArrayLit(elems), e.span())
                 }
             })
-            .recover_with(via_parser(nested_delimiters(
-                Tok::Sym("["),
-                Tok::Sym("]"),
-                [
-                    (Tok::Sym("("), Tok::Sym(")")),
-                    (Tok::Sym("{"), Tok::Sym("}")),
-                ],
-                |span| mk(ExprKind::Error, span),
-            )));
+            .recover_with(via_parser(
+                group(Some("[")).map_with(|(), e| mk(ExprKind::Error, e.span())),
+            ));
 
         let paren = expr
             .clone()
             .delimited_by(sym("("), sym(")"))
             .map_with(|inner, e| mk(ExprKind::Paren(Box::new(inner)), e.span()))
-            .recover_with(via_parser(nested_delimiters(
-                Tok::Sym("("),
-                Tok::Sym(")"),
-                [
-                    (Tok::Sym("["), Tok::Sym("]")),
-                    (Tok::Sym("{"), Tok::Sym("}")),
-                ],
-                |span| mk(ExprKind::Error, span),
-            )));
+            .recover_with(via_parser(
+                group(Some("(")).map_with(|(), e| mk(ExprKind::Error, e.span())),
+            ));
 
         let primary = choice((literal, struct_lit, name, array, paren))
             .labelled("expression")
@@ -245,11 +306,12 @@ where
             })
             .boxed();
 
-        fn level<'t, I, P, O>(operand: P, ops: O) -> impl Parser<'t, I, Expr, Extra<'t>> + Clone
+        fn level<'t, I, Er, P, O>(operand: P, ops: O) -> impl Parser<'t, I, Expr, Extra<Er>> + Clone
         where
             I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
-            P: Parser<'t, I, Expr, Extra<'t>> + Clone + 't,
-            O: Parser<'t, I, BinOp, Extra<'t>> + Clone + 't,
+            Er: ParseError<'t, I>,
+            P: Parser<'t, I, Expr, Extra<Er>> + Clone + 't,
+            O: Parser<'t, I, BinOp, Extra<Er>> + Clone + 't,
         {
             operand
                 .clone()
@@ -306,7 +368,7 @@ where
             .then(cmp_op.then(bitor).repeated().collect::<Vec<_>>())
             .validate(|(first, rest), e, emitter| {
                 if rest.len() > 1 {
-                    emitter.emit(Rich::custom(e.span(), CHAINED_CMP));
+                    emitter.emit(Er::tagged(e.span(), CHAINED_CMP));
                     // Reported; an error node keeps the checker from guessing a meaning.
                     return mk(ExprKind::Error, e.span());
                 }
@@ -333,37 +395,7 @@ where
 
     // Skips the rest of a broken statement: at least one token, then up to and
     // including `;`, stopping before `}` or a keyword that starts a statement.
-    let nested_skip = || {
-        choice((
-            nested_delimiters(
-                Tok::Sym("{"),
-                Tok::Sym("}"),
-                [
-                    (Tok::Sym("("), Tok::Sym(")")),
-                    (Tok::Sym("["), Tok::Sym("]")),
-                ],
-                |_| (),
-            ),
-            nested_delimiters(
-                Tok::Sym("("),
-                Tok::Sym(")"),
-                [
-                    (Tok::Sym("["), Tok::Sym("]")),
-                    (Tok::Sym("{"), Tok::Sym("}")),
-                ],
-                |_| (),
-            ),
-            nested_delimiters(
-                Tok::Sym("["),
-                Tok::Sym("]"),
-                [
-                    (Tok::Sym("("), Tok::Sym(")")),
-                    (Tok::Sym("{"), Tok::Sym("}")),
-                ],
-                |_| (),
-            ),
-        ))
-    };
+    let nested_skip = || group(None);
     let stmt_stop = choice((
         sym(";").ignored(),
         sym("}").ignored(),
@@ -415,32 +447,49 @@ where
     };
 
     let mut block =
-        Recursive::<chumsky::recursive::Indirect<'t, 't, I, Block, Extra<'t>>>::declare();
-    let mut if_stmt =
-        Recursive::<chumsky::recursive::Indirect<'t, 't, I, Stmt, Extra<'t>>>::declare();
-
-    if_stmt.define(
-        kw("if")
-            .ignore_then(expr.clone())
-            .then(block.clone())
-            .then(
-                kw("else")
-                    .ignore_then(if_stmt.clone().or(block.clone().map(|b| Stmt {
-                        span: b.span,
-                        kind: StmtKind::Block(b),
-                    })))
-                    .or_not(),
-            )
-            .map_with(|((cond, then), els), e| Stmt {
-                kind: StmtKind::If {
-                    cond,
-                    then,
-                    els: els.map(Box::new),
-                },
-                span: Span::from(e.span()),
-            })
-            .boxed(),
-    );
+        Recursive::<chumsky::recursive::Indirect<'t, 't, I, Block, Extra<Er>>>::declare();
+    // `if … else if … else …` is a chain, collected and folded into nested
+    // statements rather than parsed recursively: nothing else bounds the
+    // length of a chain.
+    let if_head = kw("if")
+        .map_with(|_, e| Span::from(e.span()))
+        .then(expr.clone())
+        .then(block.clone())
+        .map(|((at, cond), then)| (at, cond, then));
+    let if_stmt = if_head
+        .clone()
+        .then(
+            kw("else")
+                .ignore_then(if_head)
+                .repeated()
+                .collect::<Vec<_>>(),
+        )
+        .then(kw("else").ignore_then(block.clone()).or_not())
+        .map(|((first, rest), last)| {
+            let link = |(at, cond, then): (Span, Expr, Block), els: Option<Stmt>| {
+                let end = els.as_ref().map_or(then.span.end, |s| s.span.end);
+                Stmt {
+                    span: Span {
+                        start: at.start,
+                        end,
+                    },
+                    kind: StmtKind::If {
+                        cond,
+                        then,
+                        els: els.map(Box::new),
+                    },
+                }
+            };
+            let mut els = last.map(|b| Stmt {
+                span: b.span,
+                kind: StmtKind::Block(b),
+            });
+            for head in rest.into_iter().rev() {
+                els = Some(link(head, els));
+            }
+            link(first, els)
+        })
+        .boxed();
 
     let stmt = {
         let let_stmt = choice((kw("let").to(false), kw("var").to(true)))
@@ -529,7 +578,7 @@ where
             kind,
             span: Span::from(e.span()),
         })
-        .or(if_stmt.clone())
+        .or(if_stmt)
         .labelled("statement")
         .recover_with(via_parser(skip_stmt))
         .boxed()
@@ -543,21 +592,16 @@ where
                 stmts,
                 span: Span::from(e.span()),
             })
-            .recover_with(via_parser(nested_delimiters(
-                Tok::Sym("{"),
-                Tok::Sym("}"),
-                [
-                    (Tok::Sym("("), Tok::Sym(")")),
-                    (Tok::Sym("["), Tok::Sym("]")),
-                ],
-                |span: SimpleSpan| Block {
+            .recover_with(via_parser(group(Some("{")).map_with(|(), e| {
+                let span = Span::from(e.span());
+                Block {
                     stmts: vec![Stmt {
                         kind: StmtKind::Error,
-                        span: span.into(),
+                        span,
                     }],
-                    span: span.into(),
-                },
-            )))
+                    span,
+                }
+            })))
             .boxed(),
     );
 
@@ -662,12 +706,14 @@ where
 /// Parses the token stream of `src`.
 pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<Diagnostic>) {
     let src_len = src.len();
+    let balanced = delims::balance(tokens);
+    let tokens = &balanced.tokens;
     // Tokens that start a line: a missing `;` before one of them is recoverable.
     let mut first_on_line = HashSet::new();
     let mut prev_end = 0;
     for (_, span) in tokens {
         let gap = src.get(prev_end..span.start as usize).unwrap_or("");
-        if gap.contains('\n') {
+        if gap.contains(['\n', '\r']) {
             first_on_line.insert(span.start as usize);
         }
         prev_end = span.end as usize;
@@ -677,17 +723,58 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
         .map(|(t, s)| (t.clone(), SimpleSpan::from(s.range())))
         .collect();
     let eoi = SimpleSpan::from(src_len..src_len);
-    let (items, errors) = file_parser(Rc::new(first_on_line))
-        .parse(simple.as_slice().map(eoi, |(t, s)| (t, s)))
-        .into_output_errors();
-    let mut diagnostics: Vec<Diagnostic> = errors
-        .into_iter()
-        .map(|e| to_diagnostic(e, tokens))
+    let first_on_line = Rc::new(first_on_line);
+    let input = || simple.as_slice().map(eoi, |(t, s)| (t, s));
+    let (items, errors) = match file_parser::<_, EmptyErr>(first_on_line.clone())
+        .parse(input())
+        .into_output_errors()
+    {
+        (items, errors) if errors.is_empty() => (items, Vec::new()),
+        // Syntax errors: parse again to learn what they are.
+        _ => file_parser::<_, Rich<'_, Tok, SimpleSpan>>(first_on_line)
+            .parse(input())
+            .into_output_errors(),
+    };
+    // The unbalanced delimiters come first: where the parser then complains
+    // about the same spot, the one syntax error kept per line is theirs.
+    let mut diagnostics = balanced.diagnostics;
+    // The parser's complaints about a closer inserted by the balancing, or
+    // about a group emptied for nesting too deeply, are about what was
+    // already reported.
+    let inserted: HashSet<u32> = tokens
+        .iter()
+        .zip(&balanced.inserted)
+        .filter(|(_, v)| **v)
+        .map(|((_, s), _)| s.start)
         .collect();
+    let silenced = |span: Span| {
+        let regions = &balanced.too_deep;
+        let next = regions.partition_point(|(_, region)| region.end <= span.start);
+        (span.start == span.end && inserted.contains(&span.start))
+            || regions
+                .get(next)
+                .is_some_and(|(_, region)| region.start <= span.start)
+    };
+    diagnostics.extend(
+        errors
+            .into_iter()
+            .filter(|e| !silenced(Span::from(*e.span())))
+            .map(|e| to_diagnostic(e, tokens)),
+    );
     // Later stages walk the tree recursively; bound its depth first.
     let mut kept = Vec::new();
+    let mut dropped = balanced.too_deep.iter().map(|(at, _)| *at).peekable();
     for item in items.unwrap_or_default() {
-        match too_deep(&item, MAX_NESTING) {
+        // The first group dropped by the balancing inside this item, if any
+        // (both are in source order).
+        while dropped.next_if(|at| at.start < item.span.start).is_some() {}
+        let mut deep = None;
+        while let Some(at) = dropped.next_if(|at| at.start < item.span.end) {
+            deep.get_or_insert(at);
+        }
+        // An item with a dropped group is always too deep (see `delims`);
+        // its dropped opener is only a fallback for where to say so.
+        match too_deep(&item, MAX_NESTING).or(deep) {
             None => kept.push(item),
             Some(span) => {
                 diagnostics.push(
@@ -709,15 +796,18 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
     (file, diagnostics)
 }
 
+/// The last token that ends at or before `offset` (tokens are in order).
+fn token_before(tokens: &[(Tok, Span)], offset: u32) -> Option<&(Tok, Span)> {
+    let n = tokens.partition_point(|(_, s)| s.end <= offset);
+    n.checked_sub(1).map(|i| &tokens[i])
+}
+
 fn to_diagnostic(err: Rich<'_, Tok, SimpleSpan>, tokens: &[(Tok, Span)]) -> Diagnostic {
     let span = Span::from(*err.span());
     match err.reason() {
         chumsky::error::RichReason::Custom(tag) if tag == MISSING_SEMI => {
             // Point just after the previous token, where the `;` belongs.
-            let at = tokens
-                .iter()
-                .take_while(|(_, s)| s.end <= span.start)
-                .last()
+            let at = token_before(tokens, span.start)
                 .map(|(_, s)| s.end_point())
                 .unwrap_or(span);
             Diagnostic::new(Code::E0001, "expected `;`", at, "add `;` here").with_fix(
@@ -793,10 +883,7 @@ fn to_diagnostic(err: Rich<'_, Tok, SimpleSpan>, tokens: &[(Tok, Span)]) -> Diag
                     ));
                 }
                 Some(Tok::Sym(op @ ("+" | "-"))) => {
-                    let prev = tokens
-                        .iter()
-                        .take_while(|(_, s)| s.end <= span.start)
-                        .last();
+                    let prev = token_before(tokens, span.start);
                     if prev.is_some_and(|(t, s)| *t == Tok::Sym(op) && s.end == span.start) {
                         d = d.with_help(format!(
                             "KPL has no `{op}{op}` operator; write `x {op}= 1;`"
@@ -813,56 +900,30 @@ fn to_diagnostic(err: Rich<'_, Tok, SimpleSpan>, tokens: &[(Tok, Span)]) -> Diag
 /// What is kept of an item that nests too deeply: a function keeps its
 /// signature (so calls to it still check) with an already-reported body; a
 /// global keeps its name and type with an error initialiser. The deep part is
-/// freed without recursion.
+/// freed by the tree's iterative `Drop`.
 fn shallow_remains(mut item: Item) -> Item {
-    let error_stmt = Stmt {
-        kind: StmtKind::Error,
-        span: item.span,
-    };
-    let deep_part = match &mut item.kind {
-        ItemKind::Fn(f) => Some(ItemKind::Fn(FnItem {
-            export: f.export,
-            sig: f.sig.clone(),
-            body: std::mem::replace(
-                &mut f.body,
-                Block {
-                    stmts: vec![error_stmt],
-                    span: item.span,
-                },
-            ),
-        })),
-        ItemKind::Const(g) | ItemKind::Static(g) => {
-            let span = g.value.span;
-            let value = std::mem::replace(
-                &mut g.value,
-                Expr {
-                    id: ExprId(0),
-                    kind: ExprKind::Error,
+    let span = item.span;
+    match &mut item.kind {
+        ItemKind::Fn(f) => {
+            f.body = Block {
+                stmts: vec![Stmt {
+                    kind: StmtKind::Error,
                     span,
-                },
-            );
-            Some(ItemKind::Const(GlobalItem {
-                name: g.name.clone(),
-                ty: Type {
-                    kind: TypeKind::Error,
-                    span: g.ty.span,
-                },
-                value,
-            }))
+                }],
+                span,
+            };
         }
-        _ => None,
-    };
-    if let Some(kind) = deep_part {
-        dismantle(Item {
-            kind,
-            span: item.span,
-            doc: None,
-        });
+        ItemKind::Const(g) | ItemKind::Static(g) => {
+            g.value = Expr {
+                id: ExprId(0),
+                kind: ExprKind::Error,
+                span: g.value.span,
+            };
+        }
+        _ => {}
     }
     if too_deep(&item, MAX_NESTING).is_some() {
         // The signature or type itself is too deep.
-        let span = item.span;
-        dismantle(item);
         return Item {
             kind: ItemKind::Error,
             span,
@@ -879,14 +940,11 @@ fn attach_docs(file: &mut File, tokens: &[(Tok, Span)], docs: &[DocLine]) {
         return;
     }
     let doc_before = |start: u32| -> Option<String> {
-        let prev_end = tokens
+        let prev_end = token_before(tokens, start).map_or(0, |(_, s)| s.end);
+        let first = docs.partition_point(|d| d.span.start < prev_end);
+        let lines: Vec<&str> = docs[first..]
             .iter()
-            .take_while(|(_, s)| s.end <= start)
-            .last()
-            .map_or(0, |(_, s)| s.end);
-        let lines: Vec<&str> = docs
-            .iter()
-            .filter(|d| d.span.start >= prev_end && d.span.end <= start)
+            .take_while(|d| d.span.end <= start)
             .map(|d| d.text.as_str())
             .collect();
         (!lines.is_empty()).then(|| lines.join("\n"))

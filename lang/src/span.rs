@@ -59,20 +59,80 @@ impl<T> Spanned<T> {
 
 /// Maps byte offsets to 1-based line and column numbers (columns counted in
 /// Unicode scalar values, like codespan-reporting, and in UTF-16 units for LSP).
+///
+/// Lines end at `\n`, `\r\n` or a lone `\r`, as the Language Server
+/// Protocol counts them. Every conversion costs at most a binary search and
+/// a scan of [`CHECKPOINT`] bytes, however long the line: a file may be one
+/// line of a megabyte with a diagnostic every few bytes.
 #[derive(Clone, Debug)]
 pub struct LineIndex {
     line_starts: Vec<u32>,
+    /// For a text that is not all ASCII: the number of chars and of UTF-16
+    /// units before every multiple of [`CHECKPOINT`] bytes.
+    checkpoints: Vec<(u32, u32)>,
+}
+
+/// Distance in bytes between two counting checkpoints of a [`LineIndex`].
+pub const CHECKPOINT: usize = 1024;
+
+/// A byte that starts a char (is not a UTF-8 continuation byte).
+fn starts_char(b: u8) -> bool {
+    (b as i8) >= -0x40
+}
+
+/// Chars and UTF-16 units that start in `bytes` (a 4-byte char is 2 units).
+fn count(bytes: &[u8]) -> (u32, u32) {
+    let chars = bytes.iter().filter(|&&b| starts_char(b)).count() as u32;
+    let astral = bytes.iter().filter(|&&b| b >= 0xF0).count() as u32;
+    (chars, chars + astral)
 }
 
 impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let mut line_starts = vec![0];
-        for (i, b) in text.bytes().enumerate() {
-            if b == b'\n' {
+        let bytes = text.as_bytes();
+        for (i, &b) in bytes.iter().enumerate() {
+            let ends_line = b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+            if ends_line {
                 line_starts.push(i as u32 + 1);
             }
         }
-        LineIndex { line_starts }
+        let mut checkpoints = Vec::new();
+        if !text.is_ascii() {
+            let (mut chars, mut units) = (0, 0);
+            for chunk in bytes.chunks(CHECKPOINT) {
+                checkpoints.push((chars, units));
+                let (c, u) = count(chunk);
+                chars += c;
+                units += u;
+            }
+            checkpoints.push((chars, units));
+        }
+        LineIndex {
+            line_starts,
+            checkpoints,
+        }
+    }
+
+    /// The number of lines (a text without a line terminator has one).
+    pub fn len(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// Never true: even the empty text has one line.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Chars and UTF-16 units before byte `offset` of `text`.
+    fn counts(&self, text: &str, offset: usize) -> (u32, u32) {
+        if self.checkpoints.is_empty() {
+            return (offset as u32, offset as u32);
+        }
+        let k = offset / CHECKPOINT;
+        let (chars, units) = self.checkpoints.get(k).copied().unwrap_or_default();
+        let (c, u) = count(&text.as_bytes()[k * CHECKPOINT..offset]);
+        (chars + c, units + u)
     }
 
     /// 0-based line containing `offset`.
@@ -87,13 +147,35 @@ impl LineIndex {
         self.line_starts.get(line).copied().unwrap_or(0) as usize
     }
 
+    /// Byte range of line `line`'s text, without its terminator (empty past
+    /// the last line).
+    pub fn line_range(&self, text: &str, line: usize) -> Range<usize> {
+        let Some(&start) = self.line_starts.get(line) else {
+            return text.len()..text.len();
+        };
+        let start = start as usize;
+        let end = match self.line_starts.get(line + 1) {
+            None => text.len(),
+            Some(&next) => {
+                let next = next as usize;
+                if text.as_bytes()[..next].ends_with(b"\r\n") {
+                    next - 2
+                } else {
+                    next - 1
+                }
+            }
+        };
+        start..end.max(start)
+    }
+
     /// 1-based (line, column) with the column counted in chars. Offsets past the
     /// end or inside a UTF-8 sequence are clamped to the previous char boundary.
     pub fn line_col(&self, text: &str, offset: usize) -> (usize, usize) {
         let offset = floor_char_boundary(text, offset);
         let line = self.line_of(offset);
         let start = self.line_start(line);
-        (line + 1, text[start..offset].chars().count() + 1)
+        let col = self.counts(text, offset).0 - self.counts(text, start).0;
+        (line + 1, col as usize + 1)
     }
 
     /// 0-based (line, UTF-16 column), the position encoding LSP uses by default.
@@ -101,26 +183,41 @@ impl LineIndex {
         let offset = floor_char_boundary(text, offset);
         let line = self.line_of(offset);
         let start = self.line_start(line);
-        let col = text[start..offset].chars().map(char::len_utf16).sum();
-        (line, col)
+        let col = self.counts(text, offset).1 - self.counts(text, start).1;
+        (line, col as usize)
     }
 
     /// Inverse of [`LineIndex::line_col_utf16`]: byte offset of a 0-based
-    /// (line, UTF-16 column), clamped to the line's end.
+    /// (line, UTF-16 column), clamped to the line's end; a column inside a
+    /// surrogate pair moves to the end of its character.
     pub fn offset_utf16(&self, text: &str, line: usize, col: usize) -> usize {
         if line >= self.line_starts.len() {
             return text.len();
         }
-        let start = self.line_start(line);
-        let end = self
-            .line_starts
-            .get(line + 1)
-            .map(|&s| s as usize)
-            .unwrap_or(text.len());
-        let mut units = 0;
-        for (i, c) in text[start..end].char_indices() {
-            if units >= col || c == '\n' {
-                return start + i;
+        let Range { start, end } = self.line_range(text, line);
+        if self.checkpoints.is_empty() {
+            return start.saturating_add(col).min(end);
+        }
+        let target = (self.counts(text, start).1 as usize).saturating_add(col);
+        // Start from the last checkpoint inside the line that is not past
+        // the target, then walk at most one checkpoint's distance.
+        let first = start.div_ceil(CHECKPOINT);
+        let last = end / CHECKPOINT;
+        let mut from = start;
+        if first <= last {
+            let k =
+                first + self.checkpoints[first..=last].partition_point(|c| c.1 as usize <= target);
+            if k > first {
+                from = (k - 1) * CHECKPOINT;
+                while !text.is_char_boundary(from) {
+                    from += 1;
+                }
+            }
+        }
+        let mut units = self.counts(text, from).1 as usize;
+        for (i, c) in text[from..end].char_indices() {
+            if units >= target {
+                return from + i;
             }
             units += c.len_utf16();
         }
@@ -152,5 +249,49 @@ mod tests {
         assert_eq!(idx.line_col(text, text.len()), (3, 2));
         // Past the end of a line clamps to the line end.
         assert_eq!(idx.offset_utf16(text, 0, 99), 2);
+    }
+
+    #[test]
+    fn long_non_ascii_lines_count_like_a_walk() {
+        // Lines longer than a checkpoint, with chars of every width straddling
+        // checkpoint boundaries.
+        let mut text = String::new();
+        for i in 0..3000 {
+            text.push(['a', 'é', '€', '😀'][i % 4]);
+            if i % 997 == 0 {
+                text.push_str(["\n", "\r\n", "\r"][i % 3]);
+            }
+        }
+        let idx = LineIndex::new(&text);
+        for (offset, _) in text.char_indices().step_by(7) {
+            let line = idx.line_of(offset);
+            let start = idx.line_start(line);
+            let before = &text[start..offset];
+            let col16: usize = before.chars().map(char::len_utf16).sum();
+            assert_eq!(
+                idx.line_col(&text, offset),
+                (line + 1, before.chars().count() + 1)
+            );
+            assert_eq!(idx.line_col_utf16(&text, offset), (line, col16));
+            assert_eq!(idx.offset_utf16(&text, line, col16), offset);
+        }
+    }
+
+    #[test]
+    fn every_line_terminator_counts() {
+        // `\n`, `\r\n` and a lone `\r` each end one line.
+        let text = "a\nb\r\nc\rd\r\re";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.len(), 6);
+        for (ch, line) in [('a', 0), ('b', 1), ('c', 2), ('d', 3), ('e', 5)] {
+            let at = text.find(ch).unwrap();
+            assert_eq!(idx.line_col_utf16(text, at), (line, 0));
+            assert_eq!(idx.offset_utf16(text, line, 0), at);
+        }
+        // The end of a line is before its terminator, whichever it is.
+        assert_eq!(idx.offset_utf16(text, 1, 9), text.find("\r\nc").unwrap());
+        assert_eq!(idx.offset_utf16(text, 2, 9), text.find("\rd").unwrap());
+        assert_eq!(idx.offset_utf16(text, 4, 9), text.find("\re").unwrap());
+        assert_eq!(idx.line_col(text, text.find('e').unwrap()), (6, 1));
     }
 }

@@ -28,10 +28,20 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     d[a.len() * w + b.len()]
 }
 
+/// The most candidates a caller with very many names should offer
+/// [`closest`]: each costs an edit distance.
+pub const MAX_CANDIDATES: usize = 256;
+
+/// The largest edit distance a suggestion for `name` may be at: a third of
+/// its length, at least 1.
+pub fn limit(name: &str) -> usize {
+    (name.chars().count() / 3).max(1)
+}
+
 /// The closest candidate within a distance that scales with the name's
-/// length (a third of it, at least 1), ties broken alphabetically.
+/// length ([`limit`]), ties broken alphabetically.
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(1);
+    let limit = limit(name);
     candidates
         .into_iter()
         .filter(|c| *c != name)

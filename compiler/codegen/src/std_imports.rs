@@ -1,6 +1,7 @@
 //! The import table kplc compiles against: the `std-imports/` declaration
 //! files embedded at build time, or a directory given with `--imports`.
 
+use std::io::Read;
 use std::path::Path;
 
 use kpl_lang::imports::{ImportFileDiagnostic, ImportTable};
@@ -40,8 +41,18 @@ impl ImportSources {
         }
         let mut files = Vec::new();
         for p in paths {
-            let text = std::fs::read_to_string(&p)
+            let limit = kpl_lang::MAX_SOURCE_BYTES as u64;
+            let mut text = String::new();
+            std::fs::File::open(&p)
+                .and_then(|f| f.take(limit + 1).read_to_string(&mut text))
                 .map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
+            if text.len() as u64 > limit {
+                return Err(format!(
+                    "`{}` is larger than {} MiB, the limit for a source file",
+                    p.display(),
+                    limit >> 20
+                ));
+            }
             files.push((p.display().to_string(), text));
         }
         Ok(ImportSources { files })

@@ -6,11 +6,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use codespan_reporting::term::termcolor::StandardStream;
-use kpl_codegen::std_imports::ImportSources;
-use kplc::render;
+use std::io::Write;
 
-use super::{ColorMode, Emit, color_choice};
+use codespan_reporting::term::termcolor::BufferedStandardStream;
+use kpl_codegen::std_imports::ImportSources;
+use kpl_lang::LineIndex;
+use kplc::{cli_io, errln, out, render};
+
+use super::{ColorMode, Emit, color_choice, usage};
 
 /// Loads the import table and a source file, and checks it; on errors, the
 /// diagnostics are rendered and the exit status to use is returned.
@@ -27,29 +30,29 @@ pub(super) fn front_end(
     ExitCode,
 > {
     let sources = match &imports_dir {
-        Some(dir) => ImportSources::from_dir(dir).map_err(|e| {
-            eprintln!("kplc: {e}");
-            ExitCode::from(2)
-        })?,
+        Some(dir) => ImportSources::from_dir(dir).map_err(usage)?,
         None => ImportSources::embedded(),
     };
     let (table, problems) = sources.load();
     if problems.iter().any(|p| p.diagnostic.is_error()) {
-        eprintln!("kplc: the import declarations have errors (run `kplc check` for details)");
+        errln!("kplc: the import declarations have errors (run `kplc check` for details)");
         return Err(ExitCode::from(2));
     }
-    let src = read_source(path)?;
+    let src = cli_io::read_source(path).map_err(usage)?;
     let db = kplc::db::Db::default();
     let file = db.file(src.clone(), Arc::new(table));
     let analysis = kplc::db::analysis(&db, file);
-    let mut stderr = StandardStream::stderr(color_choice(color));
+    // Buffered: one write per piece of a diagnostic would be a system call each.
+    let mut stderr = BufferedStandardStream::stderr(color_choice(color));
     let name = path.display().to_string();
+    let lines = LineIndex::new(&src);
     for d in &analysis.diagnostics {
-        let _ = render::render_to(&mut stderr, &name, &src, d);
+        let _ = render::render_to(&mut stderr, &name, &src, &lines, d);
     }
+    let _ = stderr.flush();
     if analysis.has_errors() {
         let n = analysis.diagnostics.iter().filter(|d| d.is_error()).count();
-        eprintln!(
+        errln!(
             "kplc: {name}: {n} error{}; nothing was built",
             if n == 1 { "" } else { "s" }
         );
@@ -60,17 +63,6 @@ pub(super) fn front_end(
         .clone()
         .ok_or(ExitCode::from(1))?;
     Ok((src, analysis, compiled))
-}
-
-fn read_source(path: &std::path::Path) -> Result<String, ExitCode> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        eprintln!("kplc: cannot read `{}`: {e}", path.display());
-        ExitCode::from(2)
-    })?;
-    String::from_utf8(bytes).map_err(|_| {
-        eprintln!("kplc: `{}` is not valid UTF-8", path.display());
-        ExitCode::from(2)
-    })
 }
 
 pub(super) fn build(
@@ -97,27 +89,22 @@ pub(super) fn build(
         None => None,
     };
     let bytes = match (text, output) {
-        (Some(text), None) => {
-            print!("{text}");
-            return ExitCode::SUCCESS;
-        }
+        (Some(text), None) => return super::finish(out!("{text}")),
         (Some(text), Some(_)) => text.into_bytes(),
         (None, Some(_)) => {
-            if let Err(code) = check_stack(&compiled, path) {
+            if let Err(code) = check_limits(&compiled, path) {
                 return code;
             }
             kpl_codegen::object::write(&compiled, &path.display().to_string(), &_src)
         }
         (None, None) => {
-            eprintln!("kplc: nothing to do: give -o FILE.kpo and/or --emit asm|ir");
-            return ExitCode::from(2);
+            return usage("nothing to do: give -o FILE.kpo and/or --emit asm|ir".to_string());
         }
     };
     if let Some(out) = output
         && let Err(e) = std::fs::write(out, &bytes)
     {
-        eprintln!("kplc: cannot write `{}`: {e}", out.display());
-        return ExitCode::from(2);
+        return usage(format!("cannot write `{}`: {e}", out.display()));
     }
     ExitCode::SUCCESS
 }
@@ -129,7 +116,7 @@ pub(super) fn compile_to_object(
     imports: Option<PathBuf>,
 ) -> Result<(Vec<u8>, kpl_codegen::pipeline::Compiled), ExitCode> {
     let (src, _analysis, compiled) = front_end(path, color, imports)?;
-    check_stack(&compiled, path)?;
+    check_limits(&compiled, path)?;
     let name = path.display().to_string();
     Ok((
         kpl_codegen::object::write(&compiled, &name, &src),
@@ -138,18 +125,30 @@ pub(super) fn compile_to_object(
 }
 
 /// The front end bounds the stack with an estimate; after register
-/// allocation the real frames are known and must fit the same limit.
-fn check_stack(
+/// allocation the real frames are known and must fit the same limit. The
+/// code's size is known only now too.
+fn check_limits(
     c: &kpl_codegen::pipeline::Compiled,
     path: &std::path::Path,
 ) -> Result<(), ExitCode> {
     let limit = kpl_lang::check::limits::STACK_BYTES;
     let (depth, chain) = c.max_stack();
     if depth > limit {
-        eprintln!(
+        errln!(
             "kplc: {}: the generated code needs {depth} bytes of stack (limit {limit}): {}",
             path.display(),
             chain.join(" -> ")
+        );
+        return Err(ExitCode::from(1));
+    }
+    // The loader rejects an object with more code than this; say so here,
+    // where the plugin's author can act on it, instead of at load time.
+    let code = c.code.bytes.len();
+    let max = kpl_runtime_core::format::MAX_CODE_LEN as usize;
+    if code > max {
+        errln!(
+            "kplc: {}: the generated code is {code} bytes (limit {max}); split the plugin",
+            path.display()
         );
         return Err(ExitCode::from(1));
     }

@@ -5,12 +5,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use codespan_reporting::term::termcolor::StandardStream;
+use codespan_reporting::term::termcolor::BufferedStandardStream;
 use kpl_codegen::std_imports::ImportSources;
 use kpl_lang::{Code, LineIndex, Severity};
-use kplc::render;
+use kplc::{cli_io, errln, out, render};
 
-use super::{ColorMode, MessageFormat, color_choice};
+use super::{ColorMode, MessageFormat, color_choice, finish, usage};
 
 pub(super) fn check(
     files: &[PathBuf],
@@ -23,15 +23,16 @@ pub(super) fn check(
         Some(dir) => match ImportSources::from_dir(dir) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("kplc: {e}");
+                errln!("kplc: {e}");
                 return ExitCode::from(2);
             }
         },
         None => ImportSources::embedded(),
     };
-    let mut stderr = StandardStream::stderr(color_choice(color));
-    let stdout = std::io::stdout();
-    let mut stdout = stdout.lock();
+    // Buffered (flushed after each file): one write per piece of a rendered
+    // diagnostic would be a system call each.
+    let mut stderr = BufferedStandardStream::stderr(color_choice(color));
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let (table, import_problems) = sources.load();
     let (mut errors, mut warnings) = (0usize, 0usize);
     let mut emit = |name: &str, src: &str, diags: &[kpl_lang::Diagnostic]| {
@@ -42,7 +43,7 @@ pub(super) fn check(
                 Severity::Warning => warnings += 1,
             }
             let result = match format {
-                MessageFormat::Human => render::render_to(&mut stderr, name, src, d),
+                MessageFormat::Human => render::render_to(&mut stderr, name, src, &lines, d),
                 MessageFormat::Json => {
                     writeln!(stdout, "{}", render::render_json(name, src, &lines, d))
                 }
@@ -51,7 +52,7 @@ pub(super) fn check(
                 return false;
             }
         }
-        true
+        stderr.flush().is_ok() && stdout.flush().is_ok()
     };
     for p in &import_problems {
         let text = sources
@@ -59,36 +60,31 @@ pub(super) fn check(
             .iter()
             .find(|(path, _)| *path == p.path)
             .map_or("", |(_, t)| t.as_str());
-        emit(&p.path, text, std::slice::from_ref(&p.diagnostic));
+        if !emit(&p.path, text, std::slice::from_ref(&p.diagnostic)) {
+            return usage("cannot write the diagnostics".to_string());
+        }
     }
     if import_problems.iter().any(|p| p.diagnostic.is_error()) {
-        eprintln!("kplc: the import declarations have errors");
+        errln!("kplc: the import declarations have errors");
         return ExitCode::from(2);
     }
     // One database for every file checked.
     let db = kplc::db::Db::default();
     let table = std::sync::Arc::new(table);
     for path in files {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("kplc: cannot read `{}`: {e}", path.display());
-                return ExitCode::from(2);
-            }
-        };
-        let Ok(src) = String::from_utf8(bytes) else {
-            eprintln!("kplc: `{}` is not valid UTF-8", path.display());
-            return ExitCode::from(2);
+        let src = match cli_io::read_source(path) {
+            Ok(src) => src,
+            Err(e) => return usage(e),
         };
         let file = db.file(src.clone(), table.clone());
         let name = path.display().to_string();
         if !emit(&name, &src, kplc::db::diagnostics(&db, file)) {
-            return ExitCode::from(2);
+            return usage("cannot write the diagnostics".to_string());
         }
     }
     if format == MessageFormat::Human {
         let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-        eprintln!(
+        errln!(
             "kplc: checked {}: {}, {}",
             plural(files.len(), "file"),
             plural(errors, "error"),
@@ -104,15 +100,9 @@ pub(super) fn check(
 
 pub(super) fn explain(code: &str) -> ExitCode {
     match Code::parse(code) {
-        Some(c) => {
-            print!("{}", c.explanation());
-            ExitCode::SUCCESS
-        }
-        None => {
-            eprintln!(
-                "kplc: `{code}` is not a KPL diagnostic code (codes look like E0200 or W0001)"
-            );
-            ExitCode::from(2)
-        }
+        Some(c) => finish(out!("{}", c.explanation())),
+        None => usage(format!(
+            "`{code}` is not a KPL diagnostic code (codes look like E0200 or W0001)"
+        )),
     }
 }

@@ -10,8 +10,9 @@
 //!
 //! This is the only part of kplc that reads argv and sets the exit status.
 //! Exit status: 0 when there are no errors (warnings allowed), 1 when a
-//! checked file has errors, 2 for usage and I/O problems (3: `kplc run`
-//! trapped).
+//! checked file has errors, 2 for usage and I/O problems, including a file
+//! over its size limit and any failure to write the output (see
+//! [`kplc::cli_io`]); 3: `kplc run` trapped.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -19,6 +20,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::ColorChoice;
+use kplc::errln;
 
 mod build;
 mod check;
@@ -194,7 +196,7 @@ pub fn main() -> ExitCode {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => {
-                eprintln!("kplc lsp: {e}");
+                errln!("kplc lsp: {e}");
                 ExitCode::from(2)
             }
         },
@@ -233,6 +235,17 @@ pub fn main() -> ExitCode {
             imports,
         } => build(&file, output.as_deref(), emit, color, imports),
     }
+}
+
+/// Reports a usage or I/O problem; its exit status.
+fn usage(message: String) -> ExitCode {
+    errln!("kplc: {message}");
+    ExitCode::from(2)
+}
+
+/// Success, or exit status 2 after a failed write.
+fn finish(written: Result<(), String>) -> ExitCode {
+    written.map_or_else(usage, |()| ExitCode::SUCCESS)
 }
 
 fn color_choice(mode: ColorMode) -> ColorChoice {

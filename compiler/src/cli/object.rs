@@ -3,23 +3,25 @@
 
 use std::process::ExitCode;
 
+use kplc::cli_io::{self, MAX_OBJECT_BYTES};
+use kplc::{errln, out, outln};
+
+use super::{finish, usage};
+
 /// Reads and parses the object at `path` for `f`; an unreadable file is a
 /// usage problem (exit 2), a malformed object a rejection (exit 1).
 fn with_object(
     path: &std::path::Path,
     f: impl FnOnce(&kpl_runtime_core::Object<'_>) -> ExitCode,
 ) -> ExitCode {
-    let bytes = match std::fs::read(path) {
+    let bytes = match cli_io::read_bounded(path, MAX_OBJECT_BYTES, "an object file") {
         Ok(b) => b,
-        Err(e) => {
-            eprintln!("kplc: cannot read `{}`: {e}", path.display());
-            return ExitCode::from(2);
-        }
+        Err(e) => return usage(e),
     };
     match kpl_runtime_core::Object::parse(&bytes) {
         Ok(obj) => f(&obj),
         Err(e) => {
-            eprintln!("kplc: `{}` is not a valid object: {e}", path.display());
+            errln!("kplc: `{}` is not a valid object: {e}", path.display());
             ExitCode::from(1)
         }
     }
@@ -27,25 +29,22 @@ fn with_object(
 
 pub(super) fn verify_cmd(path: &std::path::Path) -> ExitCode {
     with_object(path, |obj| match kpl_host::verify_object(obj) {
-        Ok(v) => {
-            println!(
-                "{}: verified ({} bytes of code, stack at most {} bytes)",
-                path.display(),
-                obj.code().len(),
-                v.max_stack
-            );
-            ExitCode::SUCCESS
-        }
+        Ok(v) => finish(outln!(
+            "{}: verified ({} bytes of code, stack at most {} bytes)",
+            path.display(),
+            obj.code().len(),
+            v.max_stack
+        )),
         Err(kpl_host::LoadError::Verify(e)) => {
             let at = match obj.location_of(e.offset) {
                 Some((line, col)) => format!(" ({}:{line}:{col})", obj.source_file()),
                 None => String::new(),
             };
-            eprintln!("kplc: `{}` rejected: {e}{at}", path.display());
+            errln!("kplc: `{}` rejected: {e}{at}", path.display());
             ExitCode::from(1)
         }
         Err(e) => {
-            eprintln!("kplc: `{}`: {e}", path.display());
+            errln!("kplc: `{}`: {e}", path.display());
             ExitCode::from(1)
         }
     })
@@ -53,7 +52,9 @@ pub(super) fn verify_cmd(path: &std::path::Path) -> ExitCode {
 
 pub(super) fn disasm(path: &std::path::Path) -> ExitCode {
     with_object(path, |obj| {
-        print!("{}", kpl_codegen::backend::disasm::disassemble_object(obj));
-        ExitCode::SUCCESS
+        finish(out!(
+            "{}",
+            kpl_codegen::backend::disasm::disassemble_object(obj)
+        ))
     })
 }

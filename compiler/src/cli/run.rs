@@ -7,8 +7,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::ColorMode;
+use kplc::cli_io::{self, MAX_OBJECT_BYTES};
+use kplc::{errln, outln};
+
 use super::build::compile_to_object;
+use super::{ColorMode, finish, usage};
 
 pub(super) fn run(
     file: PathBuf,
@@ -18,12 +21,9 @@ pub(super) fn run(
 ) -> ExitCode {
     use kplc::exec::invoke::{RunError, invoke};
     let object = if file.extension().is_some_and(|e| e == "kpo") {
-        match std::fs::read(&file) {
+        match cli_io::read_bounded(&file, MAX_OBJECT_BYTES, "an object file") {
             Ok(b) => b,
-            Err(e) => {
-                eprintln!("kplc: cannot read `{}`: {e}", file.display());
-                return ExitCode::from(2);
-            }
+            Err(e) => return usage(e),
         }
     } else {
         match compile_to_object(&file, color, imports) {
@@ -32,17 +32,11 @@ pub(super) fn run(
         }
     };
     match invoke(&object, &file.display().to_string(), &req) {
-        Ok(report) => {
-            println!("{}", report.line());
-            ExitCode::SUCCESS
-        }
+        Ok(report) => finish(outln!("{}", report.line())),
         Err(RunError::Trap(msg)) => {
-            eprintln!("kplc: {msg}");
+            errln!("kplc: {msg}");
             ExitCode::from(3)
         }
-        Err(RunError::Usage(msg)) => {
-            eprintln!("kplc: {msg}");
-            ExitCode::from(2)
-        }
+        Err(RunError::Usage(msg)) => usage(msg),
     }
 }

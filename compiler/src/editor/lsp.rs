@@ -10,20 +10,32 @@
 //!
 //! Positions are UTF-16 code units, the protocol's default encoding, which
 //! the server announces; [`Position16`] converts them to and from byte
-//! offsets. Text is synchronised in full on every change.
+//! offsets (lines end at `\n`, `\r\n` or a lone `\r`). Text is synchronised
+//! in full on every change; ranged changes are applied too.
+//!
+//! The wire is [`super::transport`], not `lsp-server`'s stdio transport:
+//! messages are bounded and every malformed one gets a JSON-RPC error while
+//! the server carries on. A reader thread parses messages ahead of the main
+//! loop, so when edits arrive faster than they can be checked they queue
+//! up; the loop applies every queued change before it checks and publishes,
+//! and a burst of edits costs about one check. After `shutdown` every
+//! request is answered with an Invalid Request error until `exit`.
 
 use std::collections::HashMap;
 use std::error::Error;
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 
 use kpl_lang::imports::ImportTable;
 use kpl_lang::{LineIndex, Severity, Span};
-use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
+use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types as lt;
 use serde_json::Value;
 
 use super::ide;
+use super::transport::{self, INVALID_REQUEST, Incoming};
 use crate::db::{self, Db, SourceFile};
 use crate::render;
 use kpl_codegen::std_imports::ImportSources;
@@ -63,6 +75,8 @@ impl<'a> Position16<'a> {
 struct Document {
     file: SourceFile,
     version: i32,
+    /// The text after changes not yet given to the database.
+    pending: Option<String>,
 }
 
 struct Server {
@@ -70,6 +84,52 @@ struct Server {
     imports: Arc<ImportTable>,
     sources: ImportSources,
     docs: HashMap<String, Document>,
+    /// Documents changed since their diagnostics were last published, in
+    /// the order they were first changed.
+    dirty: Vec<lt::Uri>,
+}
+
+/// Messages parsed ahead of the main loop; the reader blocks when this many
+/// wait (each is at most [`transport::MAX_MESSAGE_BYTES`]).
+const QUEUE: usize = 256;
+
+/// Starts the threads that read stdin and write stdout.
+fn stdio() -> (
+    Receiver<Incoming>,
+    Sender<Value>,
+    std::thread::JoinHandle<()>,
+) {
+    let (in_tx, in_rx) = std::sync::mpsc::sync_channel(QUEUE);
+    std::thread::spawn(move || {
+        let mut stdin = BufReader::new(std::io::stdin().lock());
+        while let Ok(Some(msg)) = transport::read(&mut stdin) {
+            if in_tx.send(msg).is_err() {
+                break;
+            }
+        }
+    });
+    let (out_tx, out_rx) = std::sync::mpsc::channel::<Value>();
+    let writer = std::thread::spawn(move || {
+        let mut stdout = std::io::stdout().lock();
+        for msg in out_rx {
+            if transport::write(&mut stdout, &msg).is_err() {
+                break;
+            }
+        }
+    });
+    (in_rx, out_tx, writer)
+}
+
+fn to_value(msg: impl Into<Message>) -> Value {
+    let mut v = serde_json::to_value(msg.into()).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("jsonrpc".to_string(), Value::from("2.0"));
+    }
+    v
+}
+
+fn request_error(id: RequestId, code: i32, message: &str) -> Value {
+    to_value(Response::new_err(id, code, message.to_string()))
 }
 
 /// Runs the server on stdin/stdout until `shutdown` and `exit` (then
@@ -81,8 +141,103 @@ pub fn run(imports_dir: Option<PathBuf>) -> Result<bool, Box<dyn Error + Send + 
         None => ImportSources::embedded(),
     };
     let (table, _problems) = sources.load();
-    let (conn, io) = Connection::stdio();
-    let (id, _params) = conn.initialize_start()?;
+    let (incoming, out, writer) = stdio();
+    let send = |v: Value| out.send(v).map_err(|_| "the output channel closed");
+    let mut server = Server {
+        db: Db::default(),
+        imports: Arc::new(table),
+        sources,
+        docs: HashMap::new(),
+        dirty: Vec::new(),
+    };
+    let mut initialized = false;
+    let mut shutting_down = false;
+    let clean = loop {
+        // Publish only once no more messages wait: a burst of edits is
+        // applied in full and checked once.
+        let next = if server.dirty.is_empty() {
+            incoming.recv().ok()
+        } else {
+            match incoming.try_recv() {
+                Ok(m) => Some(m),
+                Err(TryRecvError::Empty) => {
+                    for n in server.publish_dirty() {
+                        send(to_value(n))?;
+                    }
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => None,
+            }
+        };
+        let Some(next) = next else {
+            break false;
+        };
+        let msg = match next {
+            Incoming::Message(m) => m,
+            Incoming::Invalid { id, code, message } => {
+                send(transport::error_response(id, code, &message))?;
+                continue;
+            }
+        };
+        match msg {
+            Message::Request(req) => {
+                let id = req.id.clone();
+                if shutting_down {
+                    send(request_error(
+                        id,
+                        INVALID_REQUEST,
+                        "the server is shutting down: only `exit` is accepted",
+                    ))?;
+                } else if req.method == "initialize" {
+                    if initialized {
+                        send(request_error(id, INVALID_REQUEST, "already initialized"))?;
+                    } else {
+                        initialized = true;
+                        send(to_value(Response::new_ok(id, initialize_result())))?;
+                    }
+                } else if !initialized {
+                    send(request_error(
+                        id,
+                        ErrorCode::ServerNotInitialized as i32,
+                        "the server is not initialized",
+                    ))?;
+                } else if req.method == "shutdown" {
+                    shutting_down = true;
+                    send(to_value(Response::new_ok(id, Value::Null)))?;
+                } else {
+                    let resp = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        server.request(req)
+                    }))
+                    .unwrap_or_else(|_| {
+                        Response::new_err(
+                            id,
+                            ErrorCode::InternalError as i32,
+                            "kplc: internal error".to_string(),
+                        )
+                    });
+                    send(to_value(resp))?;
+                }
+            }
+            Message::Notification(n) if n.method == "exit" => break shutting_down,
+            Message::Notification(_) if !initialized || shutting_down => {}
+            Message::Notification(n) => {
+                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    server.notification(n)
+                }))
+                .unwrap_or_default();
+                for m in out {
+                    send(to_value(m))?;
+                }
+            }
+            Message::Response(_) => {}
+        }
+    };
+    drop(out);
+    let _ = writer.join();
+    Ok(clean)
+}
+
+fn initialize_result() -> Value {
     let caps = lt::ServerCapabilities {
         position_encoding: Some(lt::PositionEncodingKind::UTF16),
         text_document_sync: Some(lt::TextDocumentSyncCapability::Kind(
@@ -98,57 +253,10 @@ pub fn run(imports_dir: Option<PathBuf>) -> Result<bool, Box<dyn Error + Send + 
         document_formatting_provider: Some(lt::OneOf::Left(true)),
         ..Default::default()
     };
-    conn.initialize_finish(
-        id,
-        serde_json::json!({
-            "capabilities": caps,
-            "serverInfo": { "name": "kplc", "version": env!("CARGO_PKG_VERSION") },
-        }),
-    )?;
-    let mut server = Server {
-        db: Db::default(),
-        imports: Arc::new(table),
-        sources,
-        docs: HashMap::new(),
-    };
-    let mut clean = false;
-    for msg in &conn.receiver {
-        match msg {
-            Message::Request(req) => {
-                if conn.handle_shutdown(&req)? {
-                    clean = true;
-                    break;
-                }
-                let id = req.id.clone();
-                let resp =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server.request(req)))
-                        .unwrap_or_else(|_| {
-                            Response::new_err(
-                                id,
-                                ErrorCode::InternalError as i32,
-                                "kplc: internal error".to_string(),
-                            )
-                        });
-                conn.sender.send(Message::Response(resp))?;
-            }
-            Message::Notification(n) if n.method == "exit" => break,
-            Message::Notification(n) => {
-                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    server.notification(n)
-                }))
-                .unwrap_or_default();
-                for m in out {
-                    conn.sender.send(Message::Notification(m))?;
-                }
-            }
-            Message::Response(_) => {}
-        }
-    }
-    drop(conn);
-    if clean {
-        io.join()?;
-    }
-    Ok(clean)
+    serde_json::json!({
+        "capabilities": caps,
+        "serverInfo": { "name": "kplc", "version": env!("CARGO_PKG_VERSION") },
+    })
 }
 
 fn params<T: serde::de::DeserializeOwned>(v: Value) -> Option<T> {
@@ -156,6 +264,8 @@ fn params<T: serde::de::DeserializeOwned>(v: Value) -> Option<T> {
 }
 
 impl Server {
+    /// Handles a notification; what to send at once (changed documents are
+    /// published later, by [`Server::publish_dirty`]).
     fn notification(&mut self, n: Notification) -> Vec<Notification> {
         match n.method.as_str() {
             "textDocument/didOpen" => {
@@ -166,7 +276,7 @@ impl Server {
                 let text = p.text_document.text;
                 match self.docs.get_mut(&key) {
                     Some(doc) => {
-                        self.db.set_text(doc.file, text);
+                        doc.pending = Some(text);
                         doc.version = p.text_document.version;
                     }
                     None => {
@@ -176,11 +286,13 @@ impl Server {
                             Document {
                                 file,
                                 version: p.text_document.version,
+                                pending: None,
                             },
                         );
                     }
                 }
-                self.publish(&p.text_document.uri).into_iter().collect()
+                self.mark_dirty(p.text_document.uri);
+                Vec::new()
             }
             "textDocument/didChange" => {
                 let Some(p) = params::<lt::DidChangeTextDocumentParams>(n.params) else {
@@ -193,7 +305,10 @@ impl Server {
                 // Full synchronisation: the last change holds the whole text.
                 // A ranged change (from a client ignoring our capability) is
                 // applied to the current text.
-                let mut text = doc.file.text(&self.db).clone();
+                let mut text = match doc.pending.take() {
+                    Some(t) => t,
+                    None => doc.file.text(&self.db).clone(),
+                };
                 for change in p.content_changes {
                     match change.range {
                         None => text = change.text,
@@ -206,14 +321,16 @@ impl Server {
                     }
                 }
                 doc.version = p.text_document.version;
-                self.db.set_text(doc.file, text);
-                self.publish(&p.text_document.uri).into_iter().collect()
+                doc.pending = Some(text);
+                self.mark_dirty(p.text_document.uri);
+                Vec::new()
             }
             "textDocument/didClose" => {
                 let Some(p) = params::<lt::DidCloseTextDocumentParams>(n.params) else {
                     return Vec::new();
                 };
                 self.docs.remove(p.text_document.uri.as_str());
+                self.dirty.retain(|u| u != &p.text_document.uri);
                 vec![publish_notification(lt::PublishDiagnosticsParams {
                     uri: p.text_document.uri,
                     diagnostics: Vec::new(),
@@ -224,11 +341,44 @@ impl Server {
         }
     }
 
+    fn mark_dirty(&mut self, uri: lt::Uri) {
+        if !self.dirty.contains(&uri) {
+            self.dirty.push(uri);
+        }
+    }
+
+    /// Gives every changed text to the database.
+    fn flush(&mut self) {
+        for doc in self.docs.values_mut() {
+            if let Some(text) = doc.pending.take() {
+                self.db.set_text(doc.file, text);
+            }
+        }
+    }
+
+    /// Checks every changed document once and returns its diagnostics.
+    fn publish_dirty(&mut self) -> Vec<Notification> {
+        self.flush();
+        let dirty = std::mem::take(&mut self.dirty);
+        dirty.iter().filter_map(|uri| self.publish(uri)).collect()
+    }
+
     fn publish(&self, uri: &lt::Uri) -> Option<Notification> {
         let doc = self.docs.get(uri.as_str())?;
         let text = doc.file.text(&self.db);
         let pos = Position16::new(text);
-        let diagnostics = if is_declaration_file(uri) {
+        let diagnostics = if text.len() > kpl_lang::MAX_SOURCE_BYTES {
+            vec![lt::Diagnostic {
+                range: lt::Range::default(),
+                severity: Some(lt::DiagnosticSeverity::WARNING),
+                source: Some("kplc".to_string()),
+                message: format!(
+                    "not checked: this document is larger than {} MiB, the limit for a source file",
+                    kpl_lang::MAX_SOURCE_BYTES >> 20
+                ),
+                ..Default::default()
+            }]
+        } else if is_declaration_file(uri) {
             // An import declaration file: checked as `kplc check` checks
             // std-imports, not as a plugin.
             let name = uri.as_str().rsplit('/').next().unwrap_or("imports.kpli");
@@ -251,6 +401,7 @@ impl Server {
     }
 
     fn request(&mut self, req: Request) -> Response {
+        self.flush();
         let id = req.id.clone();
         let result = match req.method.as_str() {
             "textDocument/hover" => params::<lt::HoverParams>(req.params).map(|p| {

@@ -150,11 +150,26 @@ fn check_size(what: &str, bytes: u64) -> Result<usize, RunError> {
 }
 
 /// Reads `path` straight into guarded memory (after checking its size).
+/// A pipe or device has no size to check: it is read up to the limit first
+/// (`/dev/zero` stops there, and its size in metadata, 0, is not taken for
+/// its length).
 fn read_input(path: &std::path::Path) -> Result<GuardedBuf, RunError> {
     let io = |e: std::io::Error| RunError::Usage(format!("cannot read `{}`: {e}", path.display()));
+    let what = format!("`{}`", path.display());
     let mut file = File::open(path).map_err(io)?;
-    let len = file.metadata().map_err(io)?.len();
-    let len = check_size(&format!("`{}`", path.display()), len)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        let mut bytes = Vec::new();
+        file.take(MAX_BUFFER_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        check_size(&what, bytes.len() as u64)?;
+        let mut buf =
+            GuardedBuf::zeroed(bytes.len()).map_err(|e| RunError::Usage(e.to_string()))?;
+        buf.as_mut_slice().copy_from_slice(&bytes);
+        return Ok(buf);
+    }
+    let len = check_size(&what, meta.len())?;
     let mut buf = GuardedBuf::zeroed(len).map_err(|e| RunError::Usage(e.to_string()))?;
     file.read_exact(buf.as_mut_slice()).map_err(io)?;
     Ok(buf)

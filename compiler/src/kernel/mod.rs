@@ -355,12 +355,10 @@ fn parse_u64(text: &str) -> Option<u64> {
 
 /// Object bytes from a `.kpo`, or compiled from a `.kpl` with the built-in imports.
 fn object_bytes(path: &Path) -> Result<Vec<u8>, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     if path.extension().is_some_and(|e| e == "kpo") {
-        return Ok(bytes);
+        return read_object(path);
     }
-    let src = String::from_utf8(bytes).map_err(|_| format!("`{}` is not UTF-8", path.display()))?;
+    let src = crate::cli_io::read_source(path)?;
     let (imports, _) = kpl_codegen::std_imports::ImportSources::embedded().load();
     let analysis = kpl_lang::analyze(&src, &imports);
     if analysis.has_errors() {
@@ -377,6 +375,11 @@ fn object_bytes(path: &Path) -> Result<Vec<u8>, String> {
     ))
 }
 
+/// An object file, at most [`crate::cli_io::MAX_OBJECT_BYTES`].
+fn read_object(path: &Path) -> Result<Vec<u8>, String> {
+    crate::cli_io::read_bounded(path, crate::cli_io::MAX_OBJECT_BYTES, "an object file")
+}
+
 const TRAP_NAMES: [&str; 6] = ["?", "DivByZero", "Overflow", "Bounds", "Budget", "Abort"];
 
 fn trap_name(kind: u32) -> &'static str {
@@ -388,7 +391,7 @@ pub fn main(cmd: KernelCmd) -> ExitCode {
     match run_cmd(cmd) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("kplc: {e}");
+            crate::errln!("kplc: {e}");
             ExitCode::from(2)
         }
     }
@@ -406,11 +409,11 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
             });
             match dev.load(&object, &name) {
                 Ok(id) => {
-                    println!("{id}");
+                    crate::outln!("{id}")?;
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
-                    eprintln!("kplc: the kernel refused `{}`: {e}", file.display());
+                    crate::errln!("kplc: the kernel refused `{}`: {e}", file.display());
                     Ok(ExitCode::from(1))
                 }
             }
@@ -448,14 +451,21 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
                     let path = inputs
                         .next()
                         .ok_or_else(|| format!("parameter {} needs an --in file", i + 1))?;
-                    ins.push(
-                        std::fs::read(path)
-                            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?,
-                    );
+                    ins.push(crate::cli_io::read_bounded(
+                        path,
+                        crate::cli_io::MAX_DATA_BYTES,
+                        "an input",
+                    )?);
                     plan.push(false);
                 }
             }
             let n_out = out_len.or(ins.first().map(Vec::len)).unwrap_or(0);
+            if n_out as u64 > crate::cli_io::MAX_DATA_BYTES {
+                return Err(format!(
+                    "--out-len {n_out} is larger than {} MiB, the limit for an output",
+                    crate::cli_io::MAX_DATA_BYTES >> 20
+                ));
+            }
             let mut outs: Vec<Vec<u8>> = plan
                 .iter()
                 .filter(|w| **w)
@@ -480,8 +490,8 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
             }
             match r.trap {
                 None => {
-                    println!("{}", show_value(ret.as_deref(), r.result));
-                    eprintln!(
+                    crate::outln!("{}", show_value(ret.as_deref(), r.result))?;
+                    crate::errln!(
                         "kplc: {} ns, fuel used {} of {}",
                         r.duration_ns,
                         r.fuel - r.fuel_left,
@@ -490,7 +500,7 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
                     Ok(ExitCode::SUCCESS)
                 }
                 Some((kind, line, col)) => {
-                    eprintln!(
+                    crate::errln!(
                         "kplc: trap: {} at line {line}, column {col} (after {} ns)",
                         trap_name(kind),
                         r.duration_ns
@@ -504,7 +514,7 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
                 let Ok((info, text)) = dev.info(id) else {
                     continue;
                 };
-                println!(
+                crate::outln!(
                     "{id} {}: code {} B, data {} B, {} invocations, {} traps, {} ns total{}",
                     c_str(&info.name),
                     info.code_size,
@@ -513,9 +523,9 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
                     info.traps,
                     info.total_ns,
                     if info.attached != 0 { ", attached" } else { "" }
-                );
+                )?;
                 for l in text.lines() {
-                    println!("    {l}");
+                    crate::outln!("    {l}")?;
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -529,7 +539,7 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
                 .attach(id, &entry, budget_ns)
                 .map_err(|e| format!("attach {id}: {e}"))?;
             if old != 0 {
-                println!("replaced {old}");
+                crate::outln!("replaced {old}")?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -539,16 +549,20 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
         }
         KernelCmd::Stats => {
             let s = dev.stats().map_err(|e| format!("stats: {e}"))?;
-            println!(
+            crate::outln!(
                 "plugin {} invocations {} accepted {} dropped {} traps {}",
-                s.id, s.invocations, s.accepted, s.dropped, s.traps
-            );
+                s.id,
+                s.invocations,
+                s.accepted,
+                s.dropped,
+                s.traps
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         KernelCmd::Cases { file, cases } => cases_cmd(&dev, &file, &cases),
         KernelCmd::BadInput { file } => bad_input(&dev, &file),
         KernelCmd::Unprivileged { file } => {
-            let object = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let object = read_object(&file)?;
             // SAFETY: plain system calls that change this process's credentials.
             let rc = unsafe {
                 libc::setgroups(0, std::ptr::null());
@@ -567,7 +581,9 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
             eperm(dev.attach(1, "filter", 0).map(|_| ()), "attach")?;
             eperm(dev.detach(), "detach")?;
             dev.list().map_err(|e| format!("unprivileged list: {e}"))?;
-            println!("unprivileged: load, unload, run, attach and detach refused; list allowed");
+            crate::outln!(
+                "unprivileged: load, unload, run, attach and detach refused; list allowed"
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         KernelCmd::TcpProbe { port, src, bytes } => {
@@ -593,7 +609,7 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
             });
             let fd = tcp_connect(port, src, 500).map_err(|e| format!("connect: {e}"))?;
             let Some(fd) = fd else {
-                println!("tcp port {port} from {src}: timed out");
+                crate::outln!("tcp port {port} from {src}: timed out")?;
                 return Ok(ExitCode::SUCCESS);
             };
             let sent = send_all(&fd, bytes);
@@ -603,32 +619,34 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
             } else {
                 0
             };
-            println!("tcp port {port} from {src}: connected; sent {sent} bytes, received {got}");
+            crate::outln!(
+                "tcp port {port} from {src}: connected; sent {sent} bytes, received {got}"
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         KernelCmd::Probe { port, count } => {
             let got = udp_probe(port, count).map_err(|e| format!("probe: {e}"))?;
-            println!("udp port {port}: received {got} of {count}");
+            crate::outln!("udp port {port}: received {got} of {count}")?;
             Ok(ExitCode::SUCCESS)
         }
         KernelCmd::ExpectReject { file, rule } => {
-            let object = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let object = read_object(&file)?;
             match dev.load(&object, "adversarial") {
                 Ok(id) => {
                     let _ = dev.unload(id);
-                    println!("FAIL: {} was loaded", file.display());
+                    crate::outln!("FAIL: {} was loaded", file.display())?;
                     Ok(ExitCode::from(1))
                 }
                 Err(e) if e.rule == rule => {
-                    println!("ok: {} rejected: {}", file.display(), e.what);
+                    crate::outln!("ok: {} rejected: {}", file.display(), e.what)?;
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
-                    println!(
+                    crate::outln!(
                         "FAIL: {} rejected with rule `{}`, expected `{rule}`: {e}",
                         file.display(),
                         e.rule
-                    );
+                    )?;
                     Ok(ExitCode::from(1))
                 }
             }
@@ -640,7 +658,7 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
             args,
             expect,
         } => {
-            let object = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let object = read_object(&file)?;
             let t0 = std::time::Instant::now();
             let (mut load_ns, mut run_ns, mut unload_ns) = (0u128, 0u128, 0u128);
             let mut invoke_ns = 0u128;
@@ -665,7 +683,7 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
                 unload_ns += t.elapsed().as_nanos();
             }
             let n = u128::from(cycles.max(1));
-            println!(
+            crate::outln!(
                 "stress: {cycles} cycles in {} ms; per cycle: load+verify+link {} us, \
                  RUN ioctl {} us (invoke in the kernel {} ns), unload {} us",
                 t0.elapsed().as_millis(),
@@ -673,7 +691,7 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
                 run_ns / n / 1000,
                 invoke_ns / n,
                 unload_ns / n / 1000
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -701,7 +719,7 @@ fn udp_probe(port: u16, count: u32) -> std::io::Result<u32> {
 
 /// Sends malformed requests; every one must fail with the expected errno.
 fn bad_input(dev: &Device, file: &Path) -> Result<ExitCode, String> {
-    let object = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let object = read_object(file)?;
     let mut failures = Vec::new();
     let mut n = 0;
     let mut expect = |what: &str, got: Result<(), i32>, want: i32| {
@@ -861,12 +879,12 @@ fn bad_input(dev: &Device, file: &Path) -> Result<ExitCode, String> {
     );
     dev.unload(id).map_err(|e| format!("unload: {e}"))?;
     for f in &failures {
-        println!("FAIL: {f}");
+        crate::outln!("FAIL: {f}")?;
     }
-    println!(
+    crate::outln!(
         "bad input: {n} malformed requests, {} not refused as expected",
         failures.len()
-    );
+    )?;
     Ok(if failures.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -989,8 +1007,8 @@ fn send_all(fd: &std::os::fd::OwnedFd, n: usize) -> usize {
 fn cases_cmd(dev: &Device, file: &Path, cases: &Path) -> Result<ExitCode, String> {
     use crate::exec::cases;
     use crate::exec::run::{Runner, Value};
-    let object = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let text = std::fs::read_to_string(cases).map_err(|e| format!("{}: {e}", cases.display()))?;
+    let object = read_object(file)?;
+    let text = crate::cli_io::read_source(cases)?;
     let mut host = Runner::load(&object).map_err(|e| format!("host runtime: {e}"))?;
     host.instance.host.quiet = true;
     let name = file
@@ -1008,12 +1026,15 @@ fn cases_cmd(dev: &Device, file: &Path, cases: &Path) -> Result<ExitCode, String
         let hex = |s: &str| cases::hex(s).unwrap_or_default();
         let entry = field("entry");
         let Some((params, ret)) = export_signature(&desc, entry) else {
-            println!("FAIL {name}: no export {entry}");
+            crate::outln!("FAIL {name}: no export {entry}")?;
             failed += 1;
             continue;
         };
         let input = hex(field("in"));
-        let out_len: usize = field("out_len").parse().unwrap_or(0);
+        let out_len: usize = field("out_len")
+            .parse::<usize>()
+            .unwrap_or(0)
+            .min(crate::cli_io::MAX_DATA_BYTES as usize);
         let mut scalars = field("args").split(',').filter(|a| *a != "-");
         let mut regs = [0u64; 6];
         let mut host_args = Vec::new();
@@ -1074,19 +1095,19 @@ fn cases_cmd(dev: &Device, file: &Path, cases: &Path) -> Result<ExitCode, String
             && (!has_out || (out == host_out && out == want_out));
         if !ok {
             failed += 1;
-            println!(
+            crate::outln!(
                 "FAIL {name}: `{line}`: kernel {kernel_ret} {}, host {host_ret} {}",
                 hexs(&out),
                 hexs(&host_out)
-            );
+            )?;
         }
     }
     dev.unload(id).map_err(|e| format!("unload: {e}"))?;
-    println!(
+    crate::outln!(
         "{name}: {} bytes loaded (verify + link) in {load_us} us; {total} cases, {failed} differ \
          (kernel vs host runtime vs expected)",
         object.len()
-    );
+    )?;
     Ok(if failed == 0 && total > 0 {
         ExitCode::SUCCESS
     } else {

@@ -4,6 +4,8 @@
 //! outside a loop), assignment targets and mutability (E0300–E0302), unused
 //! and never-assigned locals (W0001, W0006), and each function's frame size.
 
+use std::collections::HashMap;
+
 use crate::ast::*;
 use crate::codes::Code;
 use crate::diag::Diagnostic;
@@ -13,7 +15,7 @@ use crate::types::{Ty, round_up};
 use super::expr::is_untyped_literal;
 use super::program::layout_of;
 use super::resolve::TypePos;
-use super::{Checker, LocalDef, LocalKind, Res, limits};
+use super::{BodyFacts, Checker, LocalDef, LocalKind, Res, limits};
 
 /// Per-body state: scopes of locals and what the body has done with them.
 pub(super) struct Body {
@@ -25,6 +27,9 @@ pub(super) struct Body {
     pub(super) used: Vec<bool>,
     assigned: Vec<bool>,
     scopes: Vec<Vec<(String, u32)>>,
+    /// The locals each name refers to, innermost last (kept in step with
+    /// `scopes`, so a lookup does not scan every local of the function).
+    visible: HashMap<String, Vec<u32>>,
     loop_depth: u32,
     pub(super) callees: Vec<(usize, Span)>,
 }
@@ -39,6 +44,7 @@ impl Body {
             used: Vec::new(),
             assigned: Vec::new(),
             scopes: vec![Vec::new()],
+            visible: HashMap::new(),
             loop_depth: 0,
             callees: Vec::new(),
         }
@@ -50,27 +56,48 @@ impl Body {
             .last_mut()
             .expect("a body always has a scope")
             .push((def.name.clone(), id));
+        self.visible.entry(def.name.clone()).or_default().push(id);
         self.locals.push(def);
         self.used.push(false);
         self.assigned.push(false);
         id
     }
 
-    pub(super) fn lookup(&self, name: &str) -> Option<u32> {
-        self.scopes
-            .iter()
-            .rev()
-            .flat_map(|s| s.iter().rev())
-            .find(|(n, _)| n == name)
-            .map(|(_, id)| *id)
+    fn push_scope(&mut self) {
+        self.scopes.push(Vec::new());
     }
 
-    pub(super) fn visible_names(&self) -> Vec<&str> {
-        self.scopes
-            .iter()
-            .flat_map(|s| s.iter().map(|(n, _)| n.as_str()))
-            .collect()
+    fn pop_scope(&mut self) {
+        for (name, _) in self.scopes.pop().unwrap_or_default() {
+            if let Some(ids) = self.visible.get_mut(&name) {
+                ids.pop();
+                if ids.is_empty() {
+                    self.visible.remove(&name);
+                }
+            }
+        }
     }
+
+    pub(super) fn lookup(&self, name: &str) -> Option<u32> {
+        self.visible.get(name).and_then(|ids| ids.last().copied())
+    }
+
+    /// The distinct names of the visible locals, sorted.
+    pub(super) fn visible_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.visible.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+}
+
+/// The names in `ty` (its array lengths) and `e` that are locals of `body`:
+/// what a constant expression there may wrongly use (E0501 explains it).
+pub(super) fn local_names_in(body: &Body, ty: Option<&Type>, e: Option<&Expr>) -> Vec<String> {
+    super::consts::names_in(ty, e)
+        .into_iter()
+        .filter(|n| body.lookup(n).is_some())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Control flow after a statement.
@@ -86,8 +113,8 @@ enum Flow {
 
 impl<'a> Checker<'a> {
     pub(super) fn check_signatures(&mut self) {
-        for i in 0..self.fn_items.len() {
-            let (_, f) = self.fn_items[i];
+        for i in 0..self.items().fns.len() {
+            let (_, f) = self.items().fns[i];
             let params: Vec<Ty> = f
                 .sig
                 .params
@@ -121,21 +148,16 @@ impl<'a> Checker<'a> {
                     .with_help("group related values into a slice, or split the function"),
                 );
             }
-            let def = &mut self.program.functions[i];
+            let def = &mut self.d.to_mut().program.functions[i];
             def.params = params;
             def.ret = ret;
         }
     }
 
     pub(super) fn check_fn(&mut self, i: usize, f: &FnItem) {
-        let ret = self.program.functions[i].ret.clone();
+        let ret = self.func(i).ret.clone();
         let mut body = Body::new(Some(i), ret.clone());
-        for (p, ty) in f
-            .sig
-            .params
-            .iter()
-            .zip(self.program.functions[i].params.clone())
-        {
+        for (p, ty) in f.sig.params.iter().zip(self.func(i).params.clone()) {
             if let Some(prev) = body
                 .locals
                 .iter()
@@ -181,12 +203,14 @@ impl<'a> Checker<'a> {
         }
         self.finish_body(&body);
         let frame = body.locals.iter().fold(limits::FRAME_OVERHEAD, |acc, l| {
-            acc.saturating_add(round_up(layout_of(&l.ty, &self.program.structs).size, 8))
+            acc.saturating_add(round_up(layout_of(&l.ty, &self.d.program.structs).size, 8))
         });
-        let def = &mut self.program.functions[i];
-        def.locals = body.locals;
-        def.callees = body.callees;
-        def.frame_bytes = frame;
+        self.body_facts.push(BodyFacts {
+            index: i,
+            locals: body.locals,
+            callees: body.callees,
+            frame_bytes: frame,
+        });
     }
 
     /// Unused-binding and never-assigned warnings for a finished body.
@@ -232,7 +256,7 @@ impl<'a> Checker<'a> {
 
     fn block(&mut self, body: &mut Body, block: &Block, new_scope: bool) -> Flow {
         if new_scope {
-            body.scopes.push(Vec::new());
+            body.push_scope();
         }
         let mut flow = Flow::Continues;
         let mut warned = false;
@@ -259,7 +283,7 @@ impl<'a> Checker<'a> {
             };
         }
         if new_scope {
-            body.scopes.pop();
+            body.pop_scope();
         }
         flow
     }
@@ -273,8 +297,7 @@ impl<'a> Checker<'a> {
                 ty,
                 init,
             } => {
-                self.enclosing_locals =
-                    body.visible_names().into_iter().map(String::from).collect();
+                self.enclosing_locals = local_names_in(body, ty.as_ref(), None);
                 let declared = ty.as_ref().map(|t| self.resolve_type(t, TypePos::Local));
                 let got = self.expr(body, init, declared.as_ref());
                 let local_ty = match &declared {
@@ -312,7 +335,7 @@ impl<'a> Checker<'a> {
                     },
                     span: name.span,
                 });
-                self.program.bindings.insert(name.span, id);
+                self.tables.bindings.insert(name.span, id);
                 Flow::Continues
             }
             StmtKind::Assign {
@@ -385,18 +408,18 @@ impl<'a> Checker<'a> {
                         }
                     }
                 };
-                body.scopes.push(Vec::new());
+                body.push_scope();
                 let id = body.declare(LocalDef {
                     name: var.name.clone(),
                     ty: var_ty,
                     kind: LocalKind::ForVar,
                     span: var.span,
                 });
-                self.program.bindings.insert(var.span, id);
+                self.tables.bindings.insert(var.span, id);
                 body.loop_depth += 1;
                 let f = self.block(body, b, true);
                 body.loop_depth -= 1;
-                body.scopes.pop();
+                body.pop_scope();
                 if f == Flow::Unknown {
                     Flow::Unknown
                 } else {
@@ -424,7 +447,7 @@ impl<'a> Checker<'a> {
                 let ret = body.ret.clone();
                 let fn_name = body
                     .func
-                    .map(|i| self.program.functions[i].name.clone())
+                    .map(|i| self.func(i).name.clone())
                     .unwrap_or_default();
                 match (value, ret) {
                     (Some(v), Some(r)) => {
@@ -509,7 +532,7 @@ impl<'a> Checker<'a> {
     fn check_mutable(&mut self, body: &mut Body, target: &Expr) {
         match &target.kind {
             ExprKind::Paren(x) => self.check_mutable(body, x),
-            ExprKind::Name(name) => match self.program.resolutions.get(&target.id).copied() {
+            ExprKind::Name(name) => match self.tables.resolutions.get(&target.id).copied() {
                 Some(Res::Local(id)) => {
                     let l = body.locals[id as usize].clone();
                     body.assigned[id as usize] = true;
@@ -566,7 +589,7 @@ impl<'a> Checker<'a> {
             },
             ExprKind::Field(base, field)
                 if field.name == "len"
-                    && matches!(self.program.type_of(base.id), Ty::Array(..) | Ty::Slice { .. }) =>
+                    && matches!(self.tables.type_of(base.id), Ty::Array(..) | Ty::Slice { .. }) =>
             {
                 self.report(Diagnostic::new(
                     Code::E0302,
@@ -577,7 +600,7 @@ impl<'a> Checker<'a> {
             }
             ExprKind::Field(base, _) => self.check_mutable(body, base),
             ExprKind::Index(base, _) => {
-                let base_ty = self.program.type_of(base.id).clone();
+                let base_ty = self.tables.type_of(base.id).clone();
                 if let Ty::Slice { mutable, elem } = base_ty {
                     if !mutable {
                         let mut d = Diagnostic::new(
@@ -586,7 +609,7 @@ impl<'a> Checker<'a> {
                             target.span,
                             format!("`{}` has type `[]{}`", base_text(base), elem.name()),
                         );
-                        if let Some(Res::Local(id)) = self.program.resolutions.get(&base.id).copied() {
+                        if let Some(Res::Local(id)) = self.tables.resolutions.get(&base.id).copied() {
                             let l = &body.locals[id as usize];
                             if l.kind == LocalKind::Param {
                                 d = d.with_secondary(l.span, "declared read-only here").with_help(
@@ -597,7 +620,7 @@ impl<'a> Checker<'a> {
                         self.report(d);
                     }
                     // The slice itself is not reassigned; its elements are.
-                    if let Some(Res::Local(id)) = self.program.resolutions.get(&base.id).copied() {
+                    if let Some(Res::Local(id)) = self.tables.resolutions.get(&base.id).copied() {
                         body.assigned[id as usize] = true;
                     }
                 } else {

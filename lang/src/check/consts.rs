@@ -18,11 +18,24 @@ use super::resolve::TypePos;
 use super::{Checker, Res, State, limits};
 
 impl<'a> Checker<'a> {
-    pub(super) fn eval_const(&mut self, i: usize) -> Option<Value> {
-        match &self.const_state[i] {
+    /// The value of constant `root`, evaluating it (and, first, every
+    /// constant it needs) if that has not been done yet.
+    ///
+    /// Evaluation is ordered on an explicit stack instead of recursing
+    /// through the checker: a constant is entered, the constants its type
+    /// names are entered and finished, its type is resolved, the constants
+    /// its initializer names are entered and finished, and only then is its
+    /// initializer checked and evaluated, when everything it needs is done.
+    /// This is the order the recursive definition visits them in, so the
+    /// diagnostics are the same, but a chain of constants each defined by the
+    /// next may be as long as the file. A constant found again while it is
+    /// being entered closes a cycle: E0504, reported where the recursion
+    /// would have reported it.
+    pub(super) fn eval_const(&mut self, root: usize) -> Option<Value> {
+        match &self.d.const_state[root] {
             State::Done(v) => return v.clone(),
             State::InProgress => {
-                let g = self.const_items[i];
+                let g = self.items().consts[root];
                 self.report(
                     Diagnostic::new(
                         Code::E0504,
@@ -32,15 +45,51 @@ impl<'a> Checker<'a> {
                     )
                     .with_help("break the cycle by writing one of the values out"),
                 );
-                self.const_state[i] = State::Done(None);
+                self.d.to_mut().const_state[root] = State::Done(None);
                 return None;
             }
             State::Todo => {}
         }
-        self.const_state[i] = State::InProgress;
-        let g = self.const_items[i];
-        let ty = self.resolve_type(&g.ty, TypePos::Global);
-        self.program.consts[i].ty = ty.clone();
+        let mut stack = vec![self.enter_const(root)];
+        while let Some(top) = stack.last_mut() {
+            if let Some(next) = top.needs.pop() {
+                if self.d.const_state[next] == State::Todo {
+                    let frame = self.enter_const(next);
+                    stack.push(frame);
+                }
+                continue;
+            }
+            let i = top.index;
+            if !top.typed {
+                // Everything the type names is done: resolve it.
+                top.typed = true;
+                let g = self.items().consts[i];
+                let ty = self.resolve_type(&g.ty, TypePos::Global);
+                self.d.to_mut().program.consts[i].ty = ty;
+                top.needs = self.consts_named(None, Some(&g.value));
+                continue;
+            }
+            stack.pop();
+            self.finish_const(i);
+        }
+        self.d.program.consts[root].value.clone()
+    }
+
+    fn enter_const(&mut self, index: usize) -> ConstFrame {
+        self.d.to_mut().const_state[index] = State::InProgress;
+        let g = self.items().consts[index];
+        ConstFrame {
+            index,
+            typed: false,
+            needs: self.consts_named(Some(&g.ty), None),
+        }
+    }
+
+    /// Checks and evaluates the initializer of constant `i`, whose type is
+    /// resolved.
+    fn finish_const(&mut self, i: usize) {
+        let g = self.items().consts[i];
+        let ty = self.d.program.consts[i].ty.clone();
         let mut body = Body::new(None, None);
         let got = self.expr(&mut body, &g.value, Some(&ty));
         self.expect_type(&g.value, &got, &ty);
@@ -49,27 +98,42 @@ impl<'a> Checker<'a> {
         } else {
             self.eval(&g.value)
         };
-        if self.const_state[i] == State::InProgress {
-            self.const_state[i] = State::Done(value.clone());
+        let d = self.d.to_mut();
+        if d.const_state[i] == State::InProgress {
+            d.const_state[i] = State::Done(value.clone());
         }
-        self.program.consts[i].value = value.clone();
-        value
+        d.program.consts[i].value = value;
+    }
+
+    /// The constants named in `ty` (its array lengths) and `e`, in reverse
+    /// source order (the next one to enter is last).
+    fn consts_named(&self, ty: Option<&Type>, e: Option<&Expr>) -> Vec<usize> {
+        let mut found: Vec<usize> = names_in(ty, e)
+            .into_iter()
+            .filter_map(|n| match self.d.globals.get(n).map(|g| g.kind) {
+                Some(super::GlobalKind::Const(i)) => Some(i),
+                _ => None,
+            })
+            .collect();
+        found.reverse();
+        found
     }
 
     pub(super) fn check_statics(&mut self) {
         let mut static_total = 0u64;
         let mut reported = false;
-        for i in 0..self.static_items.len() {
-            let g = self.static_items[i];
+        for i in 0..self.items().statics.len() {
+            let g = self.items().statics[i];
             let ty = self.resolve_type(&g.ty, TypePos::Global);
-            self.program.statics[i].ty = ty.clone();
+            self.d.to_mut().program.statics[i].ty = ty.clone();
             let mut body = Body::new(None, None);
             let got = self.expr(&mut body, &g.value, Some(&ty));
             self.expect_type(&g.value, &got, &ty);
             if !got.is_error() && !ty.is_error() && got.fits(&ty) {
-                self.program.statics[i].value = self.eval(&g.value);
+                let value = self.eval(&g.value);
+                self.d.to_mut().program.statics[i].value = value;
             }
-            let size = layout_of(&ty, &self.program.structs).size;
+            let size = layout_of(&ty, &self.d.program.structs).size;
             static_total = static_total.saturating_add(size);
             if static_total > limits::STATIC_BYTES && !reported {
                 reported = true;
@@ -90,14 +154,14 @@ impl<'a> Checker<'a> {
             }
         }
         let mut const_total = 0u64;
-        for i in 0..self.const_items.len() {
-            let ty = self.program.consts[i].ty.clone();
+        for i in 0..self.items().consts.len() {
+            let ty = self.d.program.consts[i].ty.clone();
             if ty.is_scalar() {
                 continue;
             }
-            const_total = const_total.saturating_add(layout_of(&ty, &self.program.structs).size);
+            const_total = const_total.saturating_add(layout_of(&ty, &self.d.program.structs).size);
             if const_total > limits::STATIC_BYTES {
-                let span = self.const_items[i].name.span;
+                let span = self.items().consts[i].name.span;
                 self.report(
                     Diagnostic::new(
                         Code::E0506,
@@ -155,7 +219,7 @@ impl<'a> Checker<'a> {
     }
 
     fn try_eval(&mut self, e: &Expr) -> Result<Value, EvalError> {
-        let ty = self.program.type_of(e.id).clone();
+        let ty = self.tables.type_of(e.id).clone();
         let int_ty = ty.as_int();
         match &e.kind {
             ExprKind::Int(v) => {
@@ -164,7 +228,7 @@ impl<'a> Checker<'a> {
             }
             ExprKind::Bool(b) => Ok(Value::Bool(*b)),
             ExprKind::Paren(x) => self.try_eval(x),
-            ExprKind::Name(_) => match self.program.resolutions.get(&e.id).copied() {
+            ExprKind::Name(_) => match self.tables.resolutions.get(&e.id).copied() {
                 Some(Res::Const(i)) => self.eval_const(i as usize).ok_or(EvalError::Reported),
                 Some(Res::Static(_)) => Err(EvalError::NotConstant(
                     e.span,
@@ -239,7 +303,7 @@ impl<'a> Checker<'a> {
                 }
             }
             ExprKind::Field(base, field) => {
-                let base_ty = self.program.type_of(base.id).clone();
+                let base_ty = self.tables.type_of(base.id).clone();
                 if field.name == "len"
                     && let Ty::Array(_, n) = base_ty
                 {
@@ -249,7 +313,7 @@ impl<'a> Checker<'a> {
                 let (Value::Struct(fields), Ty::Struct(id, _)) = (b, base_ty) else {
                     return Err(EvalError::Reported);
                 };
-                let def = &self.program.structs[id.0 as usize];
+                let def = &self.d.program.structs[id.0 as usize];
                 let idx = def
                     .fields
                     .iter()
@@ -261,7 +325,7 @@ impl<'a> Checker<'a> {
                 let Ty::Struct(id, _) = &ty else {
                     return Err(EvalError::Reported);
                 };
-                let names: Vec<String> = self.program.structs[id.0 as usize]
+                let names: Vec<String> = self.d.program.structs[id.0 as usize]
                     .fields
                     .iter()
                     .map(|f| f.name.clone())
@@ -300,7 +364,7 @@ impl<'a> Checker<'a> {
 
     /// The value of `e` if it is a constant, without reporting anything.
     pub(super) fn quiet_eval(&mut self, e: &Expr) -> Option<Value> {
-        if !is_constant_shape(e, &self.program.resolutions) {
+        if !is_constant_shape(e, &self.tables.resolutions) {
             return None;
         }
         let before = self.diags.len();
@@ -331,4 +395,65 @@ enum EvalError {
     Fault(Span, consteval::Fault),
     Bounds(Span, i128, u64),
     Reported,
+}
+
+/// A constant being evaluated by [`Checker::eval_const`].
+struct ConstFrame {
+    index: usize,
+    /// Whether its type has been resolved (then `needs` are the constants
+    /// of its initializer, else those of its type).
+    typed: bool,
+    /// Constants still to enter before the next step, the next one last.
+    needs: Vec<usize>,
+}
+
+/// The names in `ty` (its array lengths) and `e`, in source order.
+pub(super) fn names_in<'n>(ty: Option<&'n Type>, e: Option<&'n Expr>) -> Vec<&'n str> {
+    enum Node<'n> {
+        Expr(&'n Expr),
+        Type(&'n Type),
+    }
+    let mut found = Vec::new();
+    let mut todo: Vec<Node<'_>> = Vec::new();
+    todo.extend(e.map(Node::Expr));
+    todo.extend(ty.map(Node::Type));
+    while let Some(node) = todo.pop() {
+        // Children are pushed last-first, so they come off in source order.
+        match node {
+            Node::Type(t) => match &t.kind {
+                TypeKind::Array(elem, len) => {
+                    todo.push(Node::Expr(len));
+                    todo.push(Node::Type(elem));
+                }
+                TypeKind::Slice { elem, .. } => todo.push(Node::Type(elem)),
+                TypeKind::Named(_) | TypeKind::Error => {}
+            },
+            Node::Expr(e) => match &e.kind {
+                ExprKind::Name(n) => found.push(n.as_str()),
+                ExprKind::Unary(_, x) | ExprKind::Paren(x) | ExprKind::Field(x, _) => {
+                    todo.push(Node::Expr(x))
+                }
+                ExprKind::Binary { lhs, rhs, .. }
+                | ExprKind::Index(lhs, rhs)
+                | ExprKind::ArrayRepeat(lhs, rhs) => {
+                    todo.push(Node::Expr(rhs));
+                    todo.push(Node::Expr(lhs));
+                }
+                ExprKind::Cast(x, t) => {
+                    todo.push(Node::Type(t));
+                    todo.push(Node::Expr(x));
+                }
+                ExprKind::Call(c, args) => {
+                    todo.extend(args.iter().rev().map(Node::Expr));
+                    todo.push(Node::Expr(c));
+                }
+                ExprKind::StructLit(_, fields) => {
+                    todo.extend(fields.iter().rev().map(|f| Node::Expr(&f.value)));
+                }
+                ExprKind::ArrayLit(elems) => todo.extend(elems.iter().rev().map(Node::Expr)),
+                ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Str(_) | ExprKind::Error => {}
+            },
+        }
+    }
+    found
 }

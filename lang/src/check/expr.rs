@@ -11,9 +11,9 @@ use crate::span::Span;
 use crate::suggest;
 use crate::types::{IntTy, Ty};
 
-use super::body::Body;
+use super::body::{Body, local_names_in};
 use super::resolve::TypePos;
-use super::{Checker, GlobalKind, Res, State};
+use super::{Checker, GlobalKind, NameKind, Res, State};
 
 pub(super) fn is_untyped_literal(e: &Expr) -> bool {
     match &e.kind {
@@ -36,10 +36,10 @@ impl<'a> Checker<'a> {
 
     fn record(&mut self, e: &Expr, ty: Ty) -> Ty {
         let idx = e.id.0 as usize;
-        if self.program.expr_types.len() <= idx {
-            self.program.expr_types.resize(idx + 1, Ty::Error);
+        if self.tables.expr_types.len() <= idx {
+            self.tables.expr_types.resize(idx + 1, Ty::Error);
         }
-        self.program.expr_types[idx] = ty.clone();
+        self.tables.expr_types[idx] = ty.clone();
         ty
     }
 
@@ -299,7 +299,7 @@ impl<'a> Checker<'a> {
                     Ty::Error => Ty::Error,
                     Ty::Array(..) | Ty::Slice { .. } if field.name == "len" => Ty::Int(IntTy::U32),
                     Ty::Struct(id, name) => {
-                        let def = &self.program.structs[id.0 as usize];
+                        let def = &self.d.program.structs[id.0 as usize];
                         if let Some(f) = def.fields.iter().find(|f| f.name == field.name) {
                             return f.ty.clone();
                         }
@@ -391,8 +391,7 @@ impl<'a> Checker<'a> {
                 if let Some(w) = &want_elem {
                     self.expect_type(x, &t, w);
                 }
-                self.enclosing_locals =
-                    body.visible_names().into_iter().map(String::from).collect();
+                self.enclosing_locals = local_names_in(body, None, Some(count));
                 let n = self.array_len(count);
                 match (n, want_elem.unwrap_or(t)) {
                     (Some(n), elem) if !elem.is_error() => {
@@ -424,10 +423,10 @@ impl<'a> Checker<'a> {
             if !is_place {
                 body.used[id as usize] = true;
             }
-            self.program.resolutions.insert(e.id, Res::Local(id));
+            self.tables.resolutions.insert(e.id, Res::Local(id));
             return body.locals[id as usize].ty.clone();
         }
-        let Some(g) = self.globals.get_mut(name) else {
+        let Some(g) = self.d.globals.get(name) else {
             if body.const_context && self.enclosing_locals.iter().any(|n| n == name) {
                 self.report(
                     Diagnostic::new(
@@ -447,19 +446,19 @@ impl<'a> Checker<'a> {
         };
         let kind = g.kind;
         if !matches!(kind, GlobalKind::Fn(i) if body.func == Some(i)) {
-            g.used = true;
+            self.mark_used(name);
         }
         match kind {
             GlobalKind::Const(i) => {
-                self.program.resolutions.insert(e.id, Res::Const(i as u32));
-                if self.const_state[i] == State::Todo {
+                self.tables.resolutions.insert(e.id, Res::Const(i as u32));
+                if self.d.const_state[i] == State::Todo {
                     // Its type is needed now; its value is computed lazily.
                     self.eval_const(i);
                 }
-                self.program.consts[i].ty.clone()
+                self.d.program.consts[i].ty.clone()
             }
             GlobalKind::Static(i) => {
-                self.program.resolutions.insert(e.id, Res::Static(i as u32));
+                self.tables.resolutions.insert(e.id, Res::Static(i as u32));
                 if body.const_context {
                     self.report(
                         Diagnostic::new(
@@ -472,12 +471,12 @@ impl<'a> Checker<'a> {
                     );
                     return Ty::Error;
                 }
-                let t = &self.static_items[i].ty;
+                let t = &self.items().statics[i].ty;
                 // Statics are checked before bodies; their type is final.
-                if self.program.statics[i].ty.is_error() && !matches!(t.kind, TypeKind::Error) {
+                if self.d.program.statics[i].ty.is_error() && !matches!(t.kind, TypeKind::Error) {
                     return Ty::Error;
                 }
-                self.program.statics[i].ty.clone()
+                self.d.program.statics[i].ty.clone()
             }
             GlobalKind::Poisoned => Ty::Error,
             GlobalKind::Fn(i) | GlobalKind::Import(i) => {
@@ -486,7 +485,7 @@ impl<'a> Checker<'a> {
                 } else {
                     Res::Import(i as u32)
                 };
-                self.program.resolutions.insert(e.id, res);
+                self.tables.resolutions.insert(e.id, res);
                 if is_place {
                     // `f = ...`: the assignment check reports it (E0302).
                     return Ty::Error;
@@ -535,12 +534,16 @@ impl<'a> Checker<'a> {
         } else {
             body.visible_names().into_iter().map(String::from).collect()
         };
-        for (n, g) in &self.globals {
-            let callable = matches!(g.kind, GlobalKind::Fn(_) | GlobalKind::Import(_));
-            if callable == calling && !matches!(g.kind, GlobalKind::Struct(_)) {
-                candidates.push(n.clone());
-            }
-        }
+        let kind = if calling {
+            NameKind::Callable
+        } else {
+            NameKind::Value
+        };
+        candidates.extend(
+            self.global_candidates(name, kind)
+                .into_iter()
+                .map(String::from),
+        );
         candidates.sort();
         if let Some(import) = self.imports.find_anywhere(name).next() {
             d = d.with_help(format!(
@@ -605,20 +608,19 @@ impl<'a> Checker<'a> {
             );
             return Ty::Error;
         }
-        let (params, ret, res, fn_name) = match self.globals.get_mut(name.as_str()) {
+        let (params, ret, res, fn_name) = match self.d.globals.get(name.as_str()).map(|g| g.kind) {
             None => {
                 self.report_unknown_name(body, callee.span, name, true);
                 self.unknown_call_args(body, args);
                 return Ty::Error;
             }
-            Some(g) => {
-                let kind = g.kind;
+            Some(kind) => {
                 if !matches!(kind, GlobalKind::Fn(i) if body.func == Some(i)) {
-                    g.used = true;
+                    self.mark_used(name);
                 }
                 match kind {
                     GlobalKind::Fn(i) => {
-                        let f = &self.program.functions[i];
+                        let f = self.func(i);
                         (
                             f.params.clone(),
                             f.ret.clone(),
@@ -627,7 +629,7 @@ impl<'a> Checker<'a> {
                         )
                     }
                     GlobalKind::Import(i) => {
-                        let f = &self.program.imports[i];
+                        let f = &self.d.program.imports[i];
                         (
                             f.params.iter().map(|(_, t)| t.clone()).collect(),
                             f.ret.clone(),
@@ -655,7 +657,7 @@ impl<'a> Checker<'a> {
         // Keyed by the name itself, like every other resolution: in `(f)(x)`
         // the callee is a parenthesised name, and lowering and the editor
         // look the name up.
-        self.program.resolutions.insert(callee.unparen().id, res);
+        self.tables.resolutions.insert(callee.unparen().id, res);
         self.record(callee, Ty::Error);
         self.record(callee.unparen(), Ty::Error);
         if body.const_context {
@@ -687,13 +689,10 @@ impl<'a> Checker<'a> {
                 format!("expected {} argument{plural}", params.len()),
             );
             d = match res {
-                Res::Fn(i) => d.with_secondary(
-                    self.program.functions[i as usize].span,
-                    "function defined here",
-                ),
+                Res::Fn(i) => d.with_secondary(self.func(i as usize).span, "function defined here"),
                 Res::Import(i) => d.with_note(format!(
                     "the import is declared as `{}`",
-                    self.program.imports[i as usize].display_signature()
+                    self.d.program.imports[i as usize].display_signature()
                 )),
                 _ => d,
             };
@@ -747,7 +746,7 @@ impl<'a> Checker<'a> {
             }
             return Ty::Error;
         };
-        let def = self.program.structs[id.0 as usize].clone();
+        let def = self.d.program.structs[id.0 as usize].clone();
         let mut seen: Vec<&Ident> = Vec::new();
         let mut ok = true;
         for init in inits {

@@ -2,6 +2,8 @@
 //! per cycle), the stack estimate of the deepest call chain (E0505), unused
 //! items and imports (W0003, W0004), and a plugin without exports (W0007).
 
+use std::collections::HashSet;
+
 use crate::codes::Code;
 use crate::diag::Diagnostic;
 use crate::span::Span;
@@ -10,11 +12,13 @@ use super::{Checker, GlobalKind, limits};
 
 impl<'a> Checker<'a> {
     pub(super) fn check_call_graph(&mut self) {
-        let n = self.program.functions.len();
+        let n = self.d.program.functions.len();
         // Iterative DFS with colours; a grey target closes a cycle.
         let mut colour = vec![0u8; n];
         let mut in_cycle = vec![false; n];
-        let mut reported: Vec<Vec<usize>> = Vec::new();
+        // Where each grey function is on the DFS stack.
+        let mut position = vec![0usize; n];
+        let mut reported: HashSet<Vec<usize>> = HashSet::new();
         for root in 0..n {
             if colour[root] != 0 {
                 continue;
@@ -22,26 +26,25 @@ impl<'a> Checker<'a> {
             let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
             colour[root] = 1;
             while let Some(&mut (node, ref mut next)) = stack.last_mut() {
-                let callees = &self.program.functions[node].callees;
+                let callees = &self.d.program.functions[node].callees;
                 if *next < callees.len() {
                     let (callee, _) = callees[*next];
                     *next += 1;
                     match colour[callee] {
                         0 => {
                             colour[callee] = 1;
+                            position[callee] = stack.len();
                             stack.push((callee, 0));
                         }
                         1 => {
-                            let start = stack.iter().position(|(f, _)| *f == callee).unwrap_or(0);
                             let cycle: Vec<usize> =
-                                stack[start..].iter().map(|(f, _)| *f).collect();
+                                stack[position[callee]..].iter().map(|(f, _)| *f).collect();
                             for &f in &cycle {
                                 in_cycle[f] = true;
                             }
                             let mut key = cycle.clone();
                             key.sort_unstable();
-                            if !reported.contains(&key) {
-                                reported.push(key);
+                            if reported.insert(key) {
                                 self.report_cycle(&cycle);
                             }
                         }
@@ -58,24 +61,25 @@ impl<'a> Checker<'a> {
         for f in 0..n {
             self.stack_depth(f, &in_cycle, &mut depth);
         }
+        let depth = depth;
         let mut called = vec![false; n];
-        for f in &self.program.functions {
+        for f in &self.d.program.functions {
             for (c, _) in &f.callees {
                 called[*c] = true;
             }
         }
         for f in 0..n {
             let (d, _) = depth[f].unwrap_or((0, None));
-            self.program.functions[f].stack_bytes = d;
+            self.d.to_mut().program.functions[f].stack_bytes = d;
             if d > limits::STACK_BYTES && !called[f] && !in_cycle[f] {
                 let mut chain = Vec::new();
                 let mut cur = Some(f);
                 while let Some(c) = cur {
-                    let def = &self.program.functions[c];
+                    let def = &self.d.program.functions[c];
                     chain.push(format!("`{}` ({} bytes)", def.name, def.frame_bytes));
                     cur = depth[c].and_then(|(_, next)| next);
                 }
-                let def = &self.program.functions[f];
+                let def = &self.d.program.functions[f];
                 self.diags.push(
                     Diagnostic::new(
                         Code::E0505,
@@ -90,64 +94,84 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The deepest stack use of a call chain from `root` (memoised in
+    /// `memo` with the callee on the deepest chain), computed for every
+    /// function it reaches, callees first, on an explicit stack: a chain of
+    /// calls may be as long as the file.
     fn stack_depth(
         &self,
-        f: usize,
+        root: usize,
         in_cycle: &[bool],
-        memo: &mut Vec<Option<(u64, Option<usize>)>>,
-    ) -> u64 {
-        if let Some((d, _)) = memo[f] {
-            return d;
+        memo: &mut [Option<(u64, Option<usize>)>],
+    ) {
+        if memo[root].is_some() {
+            return;
         }
-        if in_cycle[f] {
-            memo[f] = Some((self.program.functions[f].frame_bytes, None));
-            return self.program.functions[f].frame_bytes;
-        }
-        // Placeholder guards against cycles the colouring missed.
-        memo[f] = Some((self.program.functions[f].frame_bytes, None));
-        let mut deepest = (0u64, None);
-        for &(c, _) in &self.program.functions[f].callees {
-            let d = self.stack_depth(c, in_cycle, memo);
-            if d > deepest.0 {
-                deepest = (d, Some(c));
+        let functions = &self.d.program.functions;
+        let frame = |f: usize| functions[f].frame_bytes;
+        // (function, next callee to look at)
+        let mut stack: Vec<(usize, usize)> = Vec::new();
+        // A function in a cycle counts with its own frame only; the
+        // placeholder guards against cycles the colouring missed.
+        let enter = |f: usize,
+                     memo: &mut [Option<(u64, Option<usize>)>],
+                     stack: &mut Vec<(usize, usize)>| {
+            memo[f] = Some((frame(f), None));
+            if !in_cycle[f] {
+                stack.push((f, 0));
             }
+        };
+        enter(root, memo, &mut stack);
+        while let Some(&mut (f, ref mut next)) = stack.last_mut() {
+            let callees = &functions[f].callees;
+            if let Some(&(c, _)) = callees.get(*next) {
+                *next += 1;
+                if memo[c].is_none() {
+                    enter(c, memo, &mut stack);
+                }
+                continue;
+            }
+            stack.pop();
+            let mut deepest = (0u64, None);
+            for &(c, _) in callees {
+                let d = memo[c].map_or(0, |(d, _)| d);
+                if d > deepest.0 {
+                    deepest = (d, Some(c));
+                }
+            }
+            memo[f] = Some((frame(f).saturating_add(deepest.0), deepest.1));
         }
-        let total = self.program.functions[f]
-            .frame_bytes
-            .saturating_add(deepest.0);
-        memo[f] = Some((total, deepest.1));
-        total
     }
 
     fn report_cycle(&mut self, cycle: &[usize]) {
         let names: Vec<String> = cycle
             .iter()
             .chain(cycle.first())
-            .map(|&f| format!("`{}`", self.program.functions[f].name))
+            .map(|&f| format!("`{}`", self.d.program.functions[f].name))
             .collect();
         // The call that closes the cycle is reported at its call site.
         let first = cycle[0];
         let mut edges = Vec::new();
         for (k, &f) in cycle.iter().enumerate() {
             let target = cycle[(k + 1) % cycle.len()];
-            if let Some((_, span)) = self.program.functions[f]
+            if let Some((_, span)) = self.d.program.functions[f]
                 .callees
                 .iter()
                 .find(|(c, _)| *c == target)
             {
-                edges.push((*span, self.program.functions[target].name.clone()));
+                edges.push((*span, self.d.program.functions[target].name.clone()));
             }
         }
         let (primary, target) = edges
             .last()
             .cloned()
-            .unwrap_or((self.program.functions[first].span, String::new()));
+            .unwrap_or((self.d.program.functions[first].span, String::new()));
         let mut d = if cycle.len() == 1 {
             Diagnostic::new(
                 Code::E0500,
                 format!(
                     "function `{}` calls itself",
-                    self.program.functions[first].name
+                    self.d.program.functions[first].name
                 ),
                 primary,
                 "recursive call",
@@ -171,15 +195,16 @@ impl<'a> Checker<'a> {
 
     pub(super) fn check_unused(&mut self) {
         let mut unused: Vec<(Span, GlobalKind, String)> = self
+            .d
             .globals
             .iter()
-            .filter(|(_, g)| !g.used)
+            .filter(|(n, _)| !self.used.contains(*n))
             .map(|(n, g)| (g.span, g.kind, n.clone()))
             .collect();
         unused.sort_by_key(|(s, _, _)| *s);
         for (span, kind, name) in unused {
             match kind {
-                GlobalKind::Fn(i) if self.program.functions[i].exported => {}
+                GlobalKind::Fn(i) if self.d.program.functions[i].exported => {}
                 GlobalKind::Poisoned => {}
                 GlobalKind::Import(_) => self.report(
                     Diagnostic::new(
@@ -194,6 +219,13 @@ impl<'a> Checker<'a> {
                     if name.starts_with('_') {
                         continue;
                     }
+                    // Only functions can be exported: constants, statics
+                    // and structs are the plugin's own.
+                    let help = if matches!(kind, GlobalKind::Fn(_)) {
+                        "remove it, or `export` it if the host should call it"
+                    } else {
+                        "remove it, or start its name with `_` to keep it unused"
+                    };
                     self.report(
                         Diagnostic::new(
                             Code::W0003,
@@ -201,12 +233,12 @@ impl<'a> Checker<'a> {
                             span,
                             "unused",
                         )
-                        .with_help("remove it, or `export` it if the host should call it"),
+                        .with_help(help),
                     )
                 }
             }
         }
-        if !self.program.functions.iter().any(|f| f.exported) {
+        if !self.d.program.functions.iter().any(|f| f.exported) {
             let span = self.file.items.first().map_or(Span::default(), |i| {
                 Span::new(i.span.start as usize, i.span.start as usize)
             });

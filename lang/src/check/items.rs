@@ -22,7 +22,7 @@ impl<'a> Checker<'a> {
             ));
             return false;
         }
-        if let Some(prev) = self.globals.get(&name.name) {
+        if let Some(prev) = self.d.globals.get(&name.name) {
             let d = Diagnostic::new(
                 Code::E0101,
                 format!("`{}` is defined more than once", name.name),
@@ -37,12 +37,11 @@ impl<'a> Checker<'a> {
             self.report(d);
             return false;
         }
-        self.globals.insert(
+        self.d.to_mut().globals.insert(
             name.name.clone(),
             Global {
                 kind,
                 span: name.span,
-                used: false,
             },
         );
         true
@@ -51,26 +50,24 @@ impl<'a> Checker<'a> {
     pub(super) fn collect_items(&mut self) {
         let file = self.file;
         for (index, item) in file.items.iter().enumerate() {
+            let d = self.d.to_mut();
             match &item.kind {
                 ItemKind::Use(u) => self.collect_use(u),
                 ItemKind::Const(g) => {
-                    let i = self.const_items.len();
-                    self.const_items.push(g);
-                    self.const_state.push(State::Todo);
-                    self.program.consts.push(GlobalDef::unchecked(&g.name));
+                    let i = d.program.consts.len();
+                    d.const_state.push(State::Todo);
+                    d.program.consts.push(GlobalDef::unchecked(&g.name));
                     self.define(&g.name, GlobalKind::Const(i));
                 }
                 ItemKind::Static(g) => {
-                    let i = self.static_items.len();
-                    self.static_items.push(g);
-                    self.program.statics.push(GlobalDef::unchecked(&g.name));
+                    let i = d.program.statics.len();
+                    d.program.statics.push(GlobalDef::unchecked(&g.name));
                     self.define(&g.name, GlobalKind::Static(i));
                 }
                 ItemKind::Struct(s) => {
-                    let i = self.struct_items.len();
-                    self.struct_items.push(s);
-                    self.struct_state.push(State::Todo);
-                    self.program.structs.push(StructDef {
+                    let i = d.program.structs.len();
+                    d.struct_state.push(State::Todo);
+                    d.program.structs.push(StructDef {
                         name: s.name.name.clone(),
                         span: s.name.span,
                         fields: Vec::new(),
@@ -79,9 +76,8 @@ impl<'a> Checker<'a> {
                     self.define(&s.name, GlobalKind::Struct(i));
                 }
                 ItemKind::Fn(f) => {
-                    let i = self.fn_items.len();
-                    self.fn_items.push((index, f));
-                    self.program.functions.push(FnDef {
+                    let i = d.program.functions.len();
+                    d.program.functions.push(FnDef {
                         name: f.sig.name.name.clone(),
                         span: f.sig.name.span,
                         exported: f.export.is_some(),
@@ -139,10 +135,11 @@ impl<'a> Checker<'a> {
         for name in &u.names {
             match module.function(&name.name) {
                 Some(f) => {
-                    let i = self.program.imports.len();
+                    let i = self.d.program.imports.len();
                     if self.define(name, GlobalKind::Import(i)) {
-                        self.program.imports.push(f.clone());
-                        self.import_uses.push(name.span);
+                        let d = self.d.to_mut();
+                        d.program.imports.push(f.clone());
+                        d.import_uses.push(name.span);
                     }
                 }
                 None => {

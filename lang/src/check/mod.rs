@@ -22,13 +22,16 @@
 //! [`check_function`], [`check_whole`] for the incremental database), the
 //! language [`limits`] and the checker's state; `program.rs` the result types.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::ast::*;
 use crate::consteval::Value;
 use crate::diag::Diagnostic;
 use crate::imports::ImportTable;
 use crate::span::Span;
+use crate::suggest;
 use crate::types::Ty;
 
 mod body;
@@ -71,8 +74,10 @@ pub fn check(file: &File, imports: &ImportTable) -> Checked {
     cx.run();
     let mut diagnostics = cx.diags;
     crate::diag::sort(&mut diagnostics);
+    let mut program = cx.d.into_owned().program;
+    cx.tables.into_program(&mut program);
     Checked {
-        program: cx.program,
+        program,
         diagnostics,
     }
 }
@@ -82,12 +87,20 @@ pub fn check(file: &File, imports: &ImportTable) -> Checked {
 /// diagnostics about them. Function bodies are checked against it one at a
 /// time by [`check_function`]; [`check_whole`] then applies the whole-program
 /// rules. Together they give the same diagnostics as [`check`].
-#[derive(Clone, Debug, PartialEq)]
+///
+/// A body is checked against a borrowed `Decls`, never a copy: checking it
+/// costs the body's size, not the file's.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Decls {
     globals: HashMap<String, Global>,
+    /// Global names the declarations themselves use.
+    used: HashSet<String>,
     const_state: Vec<State<Option<Value>>>,
     struct_state: Vec<State<()>>,
     import_uses: Vec<Span>,
+    /// Global names by kind and length in chars, sorted: where "did you
+    /// mean" looks.
+    names_by_len: BTreeMap<(NameKind, usize), Vec<String>>,
     pub program: Program,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -113,14 +126,11 @@ pub struct FnChecked {
 pub fn check_decls(file: &File, imports: &ImportTable) -> Decls {
     let mut cx = Checker::new(file, imports);
     cx.run_decls();
-    Decls {
-        globals: cx.globals,
-        const_state: cx.const_state,
-        struct_state: cx.struct_state,
-        import_uses: cx.import_uses,
-        program: cx.program,
-        diagnostics: cx.diags,
-    }
+    let mut d = cx.d.into_owned();
+    cx.tables.into_program(&mut d.program);
+    d.used = cx.used;
+    d.diagnostics = cx.diags;
+    d
 }
 
 impl Decls {
@@ -142,9 +152,7 @@ impl Decls {
         d.program.const_values.clear();
         // What the declarations use is counted by `check_whole`; a body
         // reports every global it uses.
-        for g in d.globals.values_mut() {
-            g.used = false;
-        }
+        d.used.clear();
         for f in &mut d.program.functions {
             if !keep(&f.name) {
                 f.params.clear();
@@ -161,6 +169,14 @@ impl Decls {
             self.globals.get(name).map(|g| g.kind),
             Some(GlobalKind::Fn(_))
         )
+    }
+
+    /// The index in `Program::functions` of the plugin function `name`.
+    pub fn function_index(&self, name: &str) -> Option<usize> {
+        match self.globals.get(name).map(|g| g.kind) {
+            Some(GlobalKind::Fn(i)) => Some(i),
+            _ => None,
+        }
     }
 }
 
@@ -192,27 +208,30 @@ pub fn check_function_with(
     }
     let mut cx = Checker::resume(file, imports, decls);
     for (i, def) in sigs {
-        if let Some(slot) = cx.program.functions.get_mut(*i) {
-            *slot = def.clone();
+        if *i < decls.program.functions.len() {
+            cx.sigs.insert(*i, def.clone());
         }
     }
     cx.check_fn(index, item);
     let mut used: Vec<String> = cx
-        .globals
+        .used
         .iter()
-        .filter(|(n, g)| g.used && decls.globals.get(*n).is_some_and(|d| !d.used))
-        .map(|(n, _)| n.clone())
+        .filter(|n| !decls.used.contains(*n))
+        .cloned()
         .collect();
     used.sort();
-    let program = cx.program;
+    let mut def = cx.func(index).clone();
+    if let Some(facts) = cx.body_facts.pop() {
+        facts.apply(&mut def);
+    }
     FnChecked {
         index,
-        def: program.functions.get(index).cloned(),
+        def: Some(def),
         used,
-        expr_types: program.expr_types,
-        resolutions: program.resolutions,
-        bindings: program.bindings,
-        const_values: program.const_values,
+        expr_types: cx.tables.expr_types,
+        resolutions: cx.tables.resolutions,
+        bindings: cx.tables.bindings,
+        const_values: cx.tables.const_values,
         diagnostics: cx.diags,
     }
 }
@@ -226,21 +245,87 @@ pub fn check_whole(
     fns: &[&FnChecked],
 ) -> Vec<Diagnostic> {
     let mut cx = Checker::resume(file, imports, decls);
+    cx.used = decls.used.clone();
+    let program = &mut cx.d.to_mut().program;
     for f in fns {
-        if let (Some(def), Some(slot)) = (&f.def, cx.program.functions.get_mut(f.index)) {
+        if let (Some(def), Some(slot)) = (&f.def, program.functions.get_mut(f.index)) {
             slot.locals = def.locals.clone();
             slot.callees = def.callees.clone();
             slot.frame_bytes = def.frame_bytes;
         }
-        for name in &f.used {
-            if let Some(g) = cx.globals.get_mut(name) {
-                g.used = true;
-            }
-        }
+    }
+    for f in fns {
+        cx.used.extend(f.used.iter().cloned());
     }
     cx.check_call_graph();
     cx.check_unused();
     cx.diags
+}
+
+/// The per-expression side tables a checker fills (moved into the
+/// [`Program`] at the end).
+#[derive(Clone, Debug, Default)]
+struct Tables {
+    expr_types: Vec<Ty>,
+    resolutions: HashMap<ExprId, Res>,
+    bindings: HashMap<Span, u32>,
+    const_values: HashMap<ExprId, Value>,
+}
+
+impl Tables {
+    fn type_of(&self, id: ExprId) -> &Ty {
+        self.expr_types.get(id.0 as usize).unwrap_or(&Ty::Error)
+    }
+
+    fn into_program(self, p: &mut Program) {
+        p.expr_types = self.expr_types;
+        p.resolutions = self.resolutions;
+        p.bindings = self.bindings;
+        p.const_values = self.const_values;
+    }
+}
+
+/// What checking one body found out about its function.
+#[derive(Clone, Debug)]
+struct BodyFacts {
+    index: usize,
+    locals: Vec<LocalDef>,
+    callees: Vec<(usize, Span)>,
+    frame_bytes: u64,
+}
+
+impl BodyFacts {
+    fn apply(self, def: &mut FnDef) {
+        def.locals = self.locals;
+        def.callees = self.callees;
+        def.frame_bytes = self.frame_bytes;
+    }
+}
+
+/// The items of the file by kind, in order (their index is the one in
+/// `Program`'s vectors).
+#[derive(Default)]
+struct Items<'a> {
+    structs: Vec<&'a StructItem>,
+    consts: Vec<&'a GlobalItem>,
+    statics: Vec<&'a GlobalItem>,
+    fns: Vec<(usize, &'a FnItem)>,
+}
+
+impl<'a> Items<'a> {
+    fn of(file: &'a File) -> Items<'a> {
+        let mut items = Items::default();
+        for (index, item) in file.items.iter().enumerate() {
+            match &item.kind {
+                ItemKind::Const(g) => items.consts.push(g),
+                ItemKind::Static(g) => items.statics.push(g),
+                ItemKind::Struct(s) => items.structs.push(s),
+                ItemKind::Fn(f) => items.fns.push((index, f)),
+                ItemKind::Use(_) | ItemKind::ExternFn(_) | ItemKind::Error => {}
+            }
+        }
+        items
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -255,7 +340,25 @@ enum GlobalKind {
     Poisoned,
 }
 
+/// What a name may be suggested for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum NameKind {
+    /// A function or import: for a call.
+    Callable,
+    /// A constant, static or failed name: for a value.
+    Value,
+    Struct,
+}
+
 impl GlobalKind {
+    fn name_kind(self) -> NameKind {
+        match self {
+            GlobalKind::Fn(_) | GlobalKind::Import(_) => NameKind::Callable,
+            GlobalKind::Struct(_) => NameKind::Struct,
+            GlobalKind::Const(_) | GlobalKind::Static(_) | GlobalKind::Poisoned => NameKind::Value,
+        }
+    }
+
     fn describe(self) -> &'static str {
         match self {
             GlobalKind::Struct(_) => "struct",
@@ -272,7 +375,6 @@ impl GlobalKind {
 struct Global {
     kind: GlobalKind,
     span: Span,
-    used: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -286,19 +388,20 @@ struct Checker<'a> {
     file: &'a File,
     imports: &'a ImportTable,
     diags: Vec<Diagnostic>,
-    globals: HashMap<String, Global>,
-    struct_items: Vec<&'a StructItem>,
-    struct_state: Vec<State<()>>,
-    const_items: Vec<&'a GlobalItem>,
-    const_state: Vec<State<Option<Value>>>,
-    static_items: Vec<&'a GlobalItem>,
-    fn_items: Vec<(usize, &'a FnItem)>,
-    /// The `use` name spans of each import, for W0004.
-    import_uses: Vec<Span>,
+    /// The declarations: built by this checker, or borrowed from the
+    /// [`Decls`] a body is checked against (a body check never copies them).
+    d: Cow<'a, Decls>,
+    /// Global names used by what this checker checked.
+    used: HashSet<String>,
+    tables: Tables,
+    /// Signatures put back into a [`Decls::for_body`], by function index.
+    sigs: HashMap<usize, FnDef>,
+    /// Locals, callees and frame of each body checked, not yet applied.
+    body_facts: Vec<BodyFacts>,
+    items: OnceCell<Items<'a>>,
     /// Names of the locals visible where a constant expression inside a
     /// function is being checked (array lengths), to explain E0501.
     enclosing_locals: Vec<String>,
-    program: Program,
 }
 
 impl<'a> Checker<'a> {
@@ -307,16 +410,13 @@ impl<'a> Checker<'a> {
             file,
             imports,
             diags: Vec::new(),
-            globals: HashMap::new(),
-            struct_items: Vec::new(),
-            struct_state: Vec::new(),
-            const_items: Vec::new(),
-            const_state: Vec::new(),
-            static_items: Vec::new(),
-            fn_items: Vec::new(),
-            import_uses: Vec::new(),
+            d: Cow::Owned(Decls::default()),
+            used: HashSet::new(),
+            tables: Tables::default(),
+            sigs: HashMap::new(),
+            body_facts: Vec::new(),
+            items: OnceCell::new(),
             enclosing_locals: Vec::new(),
-            program: Program::default(),
         }
     }
 
@@ -324,11 +424,59 @@ impl<'a> Checker<'a> {
         self.diags.push(d);
     }
 
+    /// The file's items by kind (built on first use).
+    fn items(&self) -> &Items<'a> {
+        self.items.get_or_init(|| Items::of(self.file))
+    }
+
+    /// Function `i` as this checker sees it (with a signature put back).
+    fn func(&self, i: usize) -> &FnDef {
+        self.sigs
+            .get(&i)
+            .unwrap_or_else(|| &self.d.program.functions[i])
+    }
+
+    /// Global names of `kind`, for a "did you mean" about `name`: those
+    /// within the suggestion distance in length, closest lengths first, at
+    /// most [`suggest::MAX_CANDIDATES`] of them, so that a file with many
+    /// unknown names among many globals is not quadratic.
+    fn global_candidates(&self, name: &str, kind: NameKind) -> Vec<&str> {
+        let len = name.chars().count();
+        let mut out = Vec::new();
+        for delta in 0..=suggest::limit(name) {
+            let lens = [
+                len.checked_add(delta),
+                len.checked_sub(delta).filter(|_| delta > 0),
+            ];
+            for l in lens.into_iter().flatten() {
+                for n in self.d.names_by_len.get(&(kind, l)).into_iter().flatten() {
+                    if out.len() == suggest::MAX_CANDIDATES {
+                        return out;
+                    }
+                    out.push(n.as_str());
+                }
+            }
+        }
+        out
+    }
+
+    /// Records a use of global `name` (a function calling itself does not
+    /// count).
+    fn mark_used(&mut self, name: &str) {
+        if !self.used.contains(name) {
+            self.used.insert(name.to_string());
+        }
+    }
+
     fn run(&mut self) {
         self.run_decls();
-        for i in 0..self.fn_items.len() {
-            let (_, f) = self.fn_items[i];
+        for i in 0..self.items().fns.len() {
+            let (_, f) = self.items().fns[i];
             self.check_fn(i, f);
+            for facts in std::mem::take(&mut self.body_facts) {
+                let def = &mut self.d.to_mut().program.functions[facts.index];
+                facts.apply(def);
+            }
         }
         self.check_call_graph();
         self.check_unused();
@@ -337,10 +485,20 @@ impl<'a> Checker<'a> {
     /// Phase 1: everything but function bodies and the whole-program rules.
     fn run_decls(&mut self) {
         self.collect_items();
-        for i in 0..self.struct_items.len() {
+        let d = self.d.to_mut();
+        for (name, g) in &d.globals {
+            d.names_by_len
+                .entry((g.kind.name_kind(), name.chars().count()))
+                .or_default()
+                .push(name.clone());
+        }
+        for names in d.names_by_len.values_mut() {
+            names.sort_unstable();
+        }
+        for i in 0..self.items().structs.len() {
             self.resolve_struct(i);
         }
-        for i in 0..self.const_items.len() {
+        for i in 0..self.items().consts.len() {
             self.eval_const(i);
         }
         self.check_statics();
@@ -348,23 +506,10 @@ impl<'a> Checker<'a> {
     }
 
     /// A checker over `file` in the state `decls` left it in, with no
-    /// diagnostics yet: only the item references are rebuilt from the file.
-    fn resume(file: &'a File, imports: &'a ImportTable, decls: &Decls) -> Self {
+    /// diagnostics yet. `decls` is borrowed, not copied.
+    fn resume(file: &'a File, imports: &'a ImportTable, decls: &'a Decls) -> Self {
         let mut cx = Checker::new(file, imports);
-        for (index, item) in file.items.iter().enumerate() {
-            match &item.kind {
-                ItemKind::Const(g) => cx.const_items.push(g),
-                ItemKind::Static(g) => cx.static_items.push(g),
-                ItemKind::Struct(s) => cx.struct_items.push(s),
-                ItemKind::Fn(f) => cx.fn_items.push((index, f)),
-                ItemKind::Use(_) | ItemKind::ExternFn(_) | ItemKind::Error => {}
-            }
-        }
-        cx.globals = decls.globals.clone();
-        cx.const_state = decls.const_state.clone();
-        cx.struct_state = decls.struct_state.clone();
-        cx.import_uses = decls.import_uses.clone();
-        cx.program = decls.program.clone();
+        cx.d = Cow::Borrowed(decls);
         cx
     }
 }

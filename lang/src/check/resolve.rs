@@ -3,6 +3,8 @@
 //! the size limit, and the layout of every struct (a struct that contains
 //! itself is E0504).
 
+use std::collections::HashMap;
+
 use crate::ast::*;
 use crate::codes::Code;
 use crate::consteval::Value;
@@ -14,7 +16,7 @@ use crate::types::{IntTy, Layout, StructId, Ty, round_up};
 use super::body::Body;
 use super::expr::is_untyped_literal;
 use super::program::layout_of;
-use super::{Checker, FieldDef, Global, GlobalKind, State, limits};
+use super::{Checker, FieldDef, Global, GlobalKind, NameKind, State, limits};
 
 /// Where a type is written; decides which types are allowed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,14 +53,14 @@ impl<'a> Checker<'a> {
                         if let Some(t) = IntTy::from_name(name) {
                             Ty::Int(t)
                         } else {
-                            match self.globals.get_mut(name) {
+                            match self.d.globals.get(name) {
                                 Some(Global {
                                     kind: GlobalKind::Struct(i),
-                                    used,
                                     ..
                                 }) => {
-                                    *used = true;
-                                    Ty::Struct(StructId(*i as u32), name.clone())
+                                    let i = *i;
+                                    self.mark_used(name);
+                                    Ty::Struct(StructId(i as u32), name.clone())
                                 }
                                 Some(Global {
                                     kind: GlobalKind::Poisoned,
@@ -153,7 +155,7 @@ impl<'a> Checker<'a> {
 
     fn report_unknown_type(&mut self, name: &str, span: Span) {
         let mut candidates: Vec<&str> = BUILTIN_TYPES.to_vec();
-        candidates.extend(self.struct_items.iter().map(|s| s.name.name.as_str()));
+        candidates.extend(self.global_candidates(name, NameKind::Struct));
         let mut d = Diagnostic::new(
             Code::E0102,
             format!("unknown type `{name}`"),
@@ -192,7 +194,7 @@ impl<'a> Checker<'a> {
             return None;
         }
         let v = self.eval(len)?.as_int()?;
-        self.program
+        self.tables
             .const_values
             .insert(len.id, Value::Int(v, t.as_int()?));
         if v < 1 || v > limits::TYPE_BYTES as i128 {
@@ -211,7 +213,7 @@ impl<'a> Checker<'a> {
     }
 
     pub(super) fn check_size(&mut self, ty: &Ty, span: Span) -> bool {
-        let size = layout_of(ty, &self.program.structs).size;
+        let size = layout_of(ty, &self.d.program.structs).size;
         if size > limits::TYPE_BYTES {
             self.report(Diagnostic::new(
                 Code::E0503,
@@ -224,11 +226,14 @@ impl<'a> Checker<'a> {
         true
     }
 
-    pub(super) fn resolve_struct(&mut self, i: usize) {
-        match self.struct_state[i] {
+    /// Lays out struct `root` and, first, every struct it contains. The
+    /// recursion over contained structs runs on an explicit stack: a chain of
+    /// structs each containing the next may be as long as the file.
+    pub(super) fn resolve_struct(&mut self, root: usize) {
+        match self.d.struct_state[root] {
             State::Done(()) => return,
             State::InProgress => {
-                let s = self.struct_items[i];
+                let s = self.items().structs[root];
                 self.report(
                     Diagnostic::new(
                         Code::E0504,
@@ -242,24 +247,34 @@ impl<'a> Checker<'a> {
             }
             State::Todo => {}
         }
-        self.struct_state[i] = State::InProgress;
-        let s = self.struct_items[i];
-        let mut fields: Vec<FieldDef> = Vec::new();
-        let mut offset = 0u64;
-        let mut align = 1u64;
-        let mut cyclic = false;
-        for f in &s.fields {
-            if let Some(prev) = fields.iter().find(|p| p.name == f.name.name) {
+        let mut stack = vec![self.start_struct(root)];
+        while let Some(top) = stack.last_mut() {
+            let s: &'a StructItem = self.items().structs[top.index];
+            // A field whose struct had to be laid out first.
+            if let Some((ty, k)) = top.waiting.take() {
+                self.add_field(top, &s.fields[k], ty);
+                continue;
+            }
+            let Some(f) = s.fields.get(top.next) else {
+                if let Some(done) = stack.pop() {
+                    self.finish_struct(done);
+                }
+                continue;
+            };
+            let k = top.next;
+            top.next += 1;
+            if let Some(prev) = top.names.get(&f.name.name) {
                 let d = Diagnostic::declared_twice(
                     Code::E0106,
                     "field",
                     &f.name.name,
                     f.name.span,
-                    prev.span,
+                    *prev,
                 );
                 self.report(d);
                 continue;
             }
+            top.names.insert(f.name.name.clone(), f.name.span);
             let mut ty = self.resolve_type(&f.ty, TypePos::Field);
             // Make sure nested structs are laid out first (and catch cycles).
             let mut inner = &ty;
@@ -268,44 +283,74 @@ impl<'a> Checker<'a> {
             }
             if let Ty::Struct(id, _) = inner {
                 let id = id.0 as usize;
-                if self.struct_state[id] == State::InProgress {
-                    if !cyclic {
-                        self.report(
-                            Diagnostic::new(
-                                Code::E0504,
-                                format!("struct `{}` contains itself", s.name.name),
-                                f.ty.span,
-                                "this field makes the struct infinitely large",
-                            )
-                            .with_secondary(s.name.span, "struct defined here"),
-                        );
+                match self.d.struct_state[id] {
+                    State::InProgress => {
+                        if !top.cyclic {
+                            self.report(
+                                Diagnostic::new(
+                                    Code::E0504,
+                                    format!("struct `{}` contains itself", s.name.name),
+                                    f.ty.span,
+                                    "this field makes the struct infinitely large",
+                                )
+                                .with_secondary(s.name.span, "struct defined here"),
+                            );
+                        }
+                        top.cyclic = true;
+                        ty = Ty::Error;
                     }
-                    cyclic = true;
-                    ty = Ty::Error;
-                } else {
-                    self.resolve_struct(id);
+                    State::Todo => {
+                        top.waiting = Some((ty, k));
+                        let frame = self.start_struct(id);
+                        stack.push(frame);
+                        continue;
+                    }
+                    State::Done(()) => {}
                 }
             }
-            let l = layout_of(&ty, &self.program.structs);
-            offset = round_up(offset, l.align);
-            fields.push(FieldDef {
-                name: f.name.name.clone(),
-                ty,
-                offset,
-                span: f.name.span,
-                doc: f.doc.clone(),
-            });
-            offset = offset.saturating_add(l.size);
-            align = align.max(l.align);
+            self.add_field(top, f, ty);
         }
+    }
+
+    fn start_struct(&mut self, index: usize) -> StructFrame {
+        self.d.to_mut().struct_state[index] = State::InProgress;
+        StructFrame {
+            index,
+            next: 0,
+            fields: Vec::new(),
+            names: HashMap::new(),
+            offset: 0,
+            align: 1,
+            cyclic: false,
+            waiting: None,
+        }
+    }
+
+    fn add_field(&mut self, frame: &mut StructFrame, f: &Field, ty: Ty) {
+        let l = layout_of(&ty, &self.d.program.structs);
+        frame.offset = round_up(frame.offset, l.align);
+        frame.fields.push(FieldDef {
+            name: f.name.name.clone(),
+            ty,
+            offset: frame.offset,
+            span: f.name.span,
+            doc: f.doc.clone(),
+        });
+        frame.offset = frame.offset.saturating_add(l.size);
+        frame.align = frame.align.max(l.align);
+    }
+
+    fn finish_struct(&mut self, frame: StructFrame) {
+        let s = self.items().structs[frame.index];
         let layout = Layout {
-            size: round_up(offset, align),
-            align,
+            size: round_up(frame.offset, frame.align),
+            align: frame.align,
         };
-        let def = &mut self.program.structs[i];
-        def.fields = fields;
+        let d = self.d.to_mut();
+        let def = &mut d.program.structs[frame.index];
+        def.fields = frame.fields;
         def.layout = layout;
-        self.struct_state[i] = State::Done(());
+        d.struct_state[frame.index] = State::Done(());
         if layout.size > limits::TYPE_BYTES {
             self.report(Diagnostic::new(
                 Code::E0503,
@@ -315,6 +360,21 @@ impl<'a> Checker<'a> {
             ));
         }
     }
+}
+
+/// A struct being laid out by [`Checker::resolve_struct`].
+struct StructFrame {
+    index: usize,
+    /// The next field to look at.
+    next: usize,
+    fields: Vec<FieldDef>,
+    /// Field names seen so far, with their spans.
+    names: HashMap<String, Span>,
+    offset: u64,
+    align: u64,
+    cyclic: bool,
+    /// A field (type, index) waiting for its struct's layout.
+    waiting: Option<(Ty, usize)>,
 }
 
 pub(super) const BUILTIN_TYPES: [&str; 9] =

@@ -1,0 +1,111 @@
+//! Input and output of the command line, bounded and checked.
+//!
+//! Every file a subcommand reads goes through [`read_bounded`] with the
+//! limit for its kind, so that `kplc check /dev/zero` stops at the limit
+//! with a message instead of filling memory. Everything written to standard
+//! output goes through [`out!`](crate::out)/[`outln!`](crate::outln), which
+//! return an error (exit status 2 in `main`) instead of panicking the way
+//! `println!` does on a full disk or a closed pipe; messages to standard
+//! error go through [`errln!`](crate::errln), which never panics (if
+//! standard error itself cannot be written, there is nowhere left to say so).
+
+use std::fmt;
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// The largest plugin or import-declaration source (`.kpl`, `.kpli`) kplc
+/// reads: 16 MiB. The front end is linear, so this bounds its time too.
+pub const MAX_SOURCE_BYTES: u64 = kpl_lang::MAX_SOURCE_BYTES as u64;
+/// The largest object file (`.kpo`) kplc reads: 16 MiB (objects the
+/// compiler writes are far smaller: code is limited to 256 KiB).
+pub const MAX_OBJECT_BYTES: u64 = 16 << 20;
+/// The largest data file `kplc kernel run --in` reads, and the largest
+/// output it asks for: 16 MiB. (`kplc run` on the host runtime has its own
+/// limit per buffer, `exec::invoke::MAX_BUFFER_BYTES`.)
+pub const MAX_DATA_BYTES: u64 = 16 << 20;
+
+fn human(bytes: u64) -> String {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// Reads at most `limit` bytes of `path`; a longer file (or an endless one,
+/// such as `/dev/zero`) is an error naming the limit for `what`.
+pub fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, String> {
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "`{}` is larger than {}, the limit for {what}",
+            path.display(),
+            human(limit)
+        ));
+    }
+    Ok(bytes)
+}
+
+/// A plugin or declaration source: at most [`MAX_SOURCE_BYTES`], UTF-8.
+pub fn read_source(path: &Path) -> Result<String, String> {
+    let bytes = read_bounded(path, MAX_SOURCE_BYTES, "a source file")?;
+    String::from_utf8(bytes).map_err(|_| format!("`{}` is not valid UTF-8", path.display()))
+}
+
+/// Writes to standard output and flushes, so that a write error is seen
+/// here and not lost at exit.
+pub fn write_stdout(args: fmt::Arguments<'_>) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(args)
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write to standard output: {e}"))
+}
+
+/// Writes to standard error, ignoring failure.
+pub fn write_stderr(args: fmt::Arguments<'_>) {
+    let _ = std::io::stderr().lock().write_fmt(args);
+}
+
+/// `print!` that returns `Result<(), String>` instead of panicking.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli_io::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `println!` that returns `Result<(), String>` instead of panicking.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli_io::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `eprintln!` that never panics.
+#[macro_export]
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::cli_io::write_stderr(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endless_input_stops_at_the_limit() {
+        let err = read_bounded(Path::new("/dev/zero"), 1000, "a test").unwrap_err();
+        assert_eq!(
+            err,
+            "`/dev/zero` is larger than 1000 bytes, the limit for a test"
+        );
+        assert!(human(16 << 20) == "16 MiB");
+    }
+}

@@ -1,0 +1,319 @@
+//! The language server's wire: the LSP base protocol (`Content-Length`
+//! framed JSON-RPC) over a byte stream, made safe against any client.
+//!
+//! `lsp-server`'s own stdio transport trusts its peer: it allocates whatever
+//! `Content-Length` says before the body arrives (a zero-filled 3.9 GB for
+//! 4,000,000,000, a panic for 2^64 − 1) and stops the server on the first
+//! malformed header or body. Here every message is bounded and every bad
+//! one is answered, as JSON-RPC 2.0 asks, and then forgotten:
+//!
+//! - a header line is at most [`MAX_HEADER_LINE`] bytes and a header at
+//!   most [`MAX_HEADER_LINES`] lines; a body at most [`MAX_MESSAGE_BYTES`]
+//!   (a larger one is read and discarded in small pieces, never stored);
+//! - a malformed header or a body that is not JSON gets a Parse error
+//!   (−32700), JSON that is not a request, response or notification an
+//!   Invalid Request error (−32600), with the request's `id` when it has a
+//!   usable one and `null` otherwise;
+//! - after a header without a usable length the stream is resynchronised at
+//!   the next `Content-Length:`.
+
+use std::io::{self, BufRead, Read, Write};
+
+use lsp_server::Message;
+use serde_json::{Value, json};
+
+/// The largest message body accepted: 64 MiB (a 16 MiB document, the
+/// largest the server checks, escaped as JSON, fits).
+pub const MAX_MESSAGE_BYTES: u64 = 64 << 20;
+/// The longest header line accepted, in bytes.
+pub const MAX_HEADER_LINE: usize = 8 << 10;
+/// The most header lines one message may have.
+pub const MAX_HEADER_LINES: usize = 32;
+
+/// JSON-RPC 2.0 error codes.
+pub const PARSE_ERROR: i32 = -32700;
+pub const INVALID_REQUEST: i32 = -32600;
+
+/// One thing read from the client.
+#[derive(Debug)]
+pub enum Incoming {
+    Message(Message),
+    /// Something that is not a message; the error response it deserves.
+    Invalid {
+        id: Value,
+        code: i32,
+        message: String,
+    },
+}
+
+/// An error response to anything (the id may be `null`, which
+/// `lsp_server::Response` cannot express).
+pub fn error_response(id: Value, code: i32, message: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+}
+
+/// Reads one line of at most `MAX_HEADER_LINE` bytes (the rest of a longer
+/// line is consumed and dropped); `None` at the end of the input.
+fn read_line(r: &mut impl BufRead) -> io::Result<Option<(Vec<u8>, bool)>> {
+    let mut line = Vec::new();
+    let mut too_long = false;
+    let mut any = false;
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(any.then_some((line, too_long)));
+        }
+        any = true;
+        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..=i], true),
+            None => (buf, false),
+        };
+        let room = MAX_HEADER_LINE.saturating_sub(line.len());
+        too_long |= chunk.len() > room;
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let n = chunk.len();
+        r.consume(n);
+        if done {
+            return Ok(Some((line, too_long)));
+        }
+    }
+}
+
+/// What a header said.
+enum Length {
+    Missing,
+    Bad(String),
+    Bytes(u64),
+}
+
+fn find_ascii_ci(hay: &str, needle: &str) -> Option<usize> {
+    hay.to_ascii_lowercase().find(needle)
+}
+
+/// Reads the next message; `None` at the end of the input (also in the
+/// middle of a message: there is nobody left to answer).
+pub fn read(r: &mut impl BufRead) -> io::Result<Option<Incoming>> {
+    let mut length = Length::Missing;
+    let mut problem: Option<String> = None;
+    let mut lines = 0usize;
+    loop {
+        let Some((bytes, too_long)) = read_line(r)? else {
+            return Ok(None);
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let text = text.trim_end_matches(['\r', '\n']);
+        if text.is_empty() && !too_long {
+            if lines == 0 {
+                // A blank line between messages: tolerated.
+                continue;
+            }
+            break;
+        }
+        lines += 1;
+        if too_long {
+            problem.get_or_insert(format!("header line longer than {MAX_HEADER_LINE} bytes"));
+            continue;
+        }
+        if lines > MAX_HEADER_LINES {
+            problem.get_or_insert(format!("more than {MAX_HEADER_LINES} header lines"));
+            continue;
+        }
+        // A header line is `Name: value`. After a message whose length was
+        // unknown, its body runs into the next header: resynchronise there.
+        // (That body was answered already, as a message without a length.)
+        let header = match find_ascii_ci(text, "content-length:") {
+            Some(at) => &text[at..],
+            None => text,
+        };
+        let Some((name, value)) = header.split_once(':') else {
+            problem.get_or_insert(format!("malformed header line `{}`", clip(text)));
+            continue;
+        };
+        if name.trim().eq_ignore_ascii_case("content-length") {
+            let value = value.trim();
+            length = match value.parse::<u64>() {
+                Ok(n) => Length::Bytes(n),
+                Err(_) => Length::Bad(format!("Content-Length `{}` is not a length", clip(value))),
+            };
+        }
+    }
+    let n = match length {
+        Length::Bytes(n) => n,
+        Length::Missing => {
+            let why = problem.unwrap_or_else(|| "no Content-Length header".to_string());
+            return Ok(Some(invalid(Value::Null, PARSE_ERROR, why)));
+        }
+        Length::Bad(why) => return Ok(Some(invalid(Value::Null, PARSE_ERROR, why))),
+    };
+    if n > MAX_MESSAGE_BYTES {
+        // Read and drop it in pieces: nothing of its size is allocated.
+        let skipped = io::copy(&mut r.take(n), &mut io::sink())?;
+        if skipped < n {
+            return Ok(None);
+        }
+        return Ok(Some(invalid(
+            Value::Null,
+            INVALID_REQUEST,
+            format!(
+                "a message of {n} bytes is larger than the limit of {} MiB",
+                MAX_MESSAGE_BYTES >> 20
+            ),
+        )));
+    }
+    // Grows as the body arrives, so a length without a body costs nothing.
+    let mut body = Vec::new();
+    r.take(n).read_to_end(&mut body)?;
+    if (body.len() as u64) < n {
+        return Ok(None);
+    }
+    if let Some(why) = problem {
+        return Ok(Some(invalid(Value::Null, PARSE_ERROR, why)));
+    }
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return Ok(Some(invalid(
+                Value::Null,
+                PARSE_ERROR,
+                format!("invalid JSON: {e}"),
+            )));
+        }
+    };
+    let id = match value.get("id") {
+        Some(id @ (Value::Number(_) | Value::String(_))) => id.clone(),
+        _ => Value::Null,
+    };
+    if !value.is_object() {
+        return Ok(Some(invalid(
+            id,
+            INVALID_REQUEST,
+            "not a JSON-RPC message (an object)".to_string(),
+        )));
+    }
+    Ok(Some(match serde_json::from_value::<Message>(value) {
+        Ok(m) => Incoming::Message(m),
+        Err(e) => invalid(
+            id,
+            INVALID_REQUEST,
+            format!("not a request, response or notification: {e}"),
+        ),
+    }))
+}
+
+fn invalid(id: Value, code: i32, message: String) -> Incoming {
+    Incoming::Invalid { id, code, message }
+}
+
+/// At most 80 chars of `s`, for quoting in an error message.
+fn clip(s: &str) -> String {
+    let mut out: String = s.chars().take(80).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// Writes one message with its header and flushes.
+pub fn write(w: &mut impl Write, msg: &Value) -> io::Result<()> {
+    let body = msg.to_string();
+    write!(w, "Content-Length: {}\r\n\r\n{body}", body.len())?;
+    w.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(body: &str) -> String {
+        format!("Content-Length: {}\r\n\r\n{body}", body.len())
+    }
+
+    fn read_all(input: &[u8]) -> Vec<Incoming> {
+        let mut r = io::BufReader::new(input);
+        let mut out = Vec::new();
+        while let Some(m) = read(&mut r).unwrap() {
+            out.push(m);
+        }
+        out
+    }
+
+    fn codes(msgs: &[Incoming]) -> Vec<i32> {
+        msgs.iter()
+            .map(|m| match m {
+                Incoming::Message(_) => 0,
+                Incoming::Invalid { code, .. } => *code,
+            })
+            .collect()
+    }
+
+    const PING: &str = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+
+    #[test]
+    fn hostile_headers_are_answered_and_skipped() {
+        let mut input = String::new();
+        // A length that would overflow, one that is absurd but honest, and
+        // one that is not a number.
+        input.push_str("Content-Length: 18446744073709551616\r\n\r\n");
+        input.push_str(&frame(PING));
+        input.push_str("Content-Length: abc\r\n\r\n");
+        input.push_str(&frame(PING));
+        input.push_str("no colon here\r\n\r\n");
+        input.push_str(&frame(PING));
+        input.push_str(&format!("X-Long: {}\r\n", "x".repeat(MAX_HEADER_LINE)));
+        input.push_str(&frame(PING));
+        let msgs = read_all(input.as_bytes());
+        assert_eq!(
+            codes(&msgs),
+            [PARSE_ERROR, 0, PARSE_ERROR, 0, PARSE_ERROR, 0, PARSE_ERROR]
+        );
+    }
+
+    #[test]
+    fn oversized_bodies_are_skipped_without_being_stored() {
+        let big = MAX_MESSAGE_BYTES + 10;
+        let mut input = format!("Content-Length: {big}\r\n\r\n").into_bytes();
+        input.resize(input.len() + big as usize, b' ');
+        input.extend_from_slice(frame(PING).as_bytes());
+        let msgs = read_all(&input);
+        assert_eq!(codes(&msgs), [INVALID_REQUEST, 0]);
+        // A length far beyond the input ends the stream, without allocating it.
+        let msgs = read_all(b"Content-Length: 4000000000\r\n\r\n{}");
+        assert!(msgs.is_empty());
+    }
+
+    #[test]
+    fn bad_bodies_get_the_right_error() {
+        let mut input = String::new();
+        for body in [
+            "{not json",
+            "[1, 2]",
+            r#"{"jsonrpc":"2.0","id":7,"method":5}"#,
+            &"[".repeat(10_000),
+            PING,
+        ] {
+            input.push_str(&frame(body));
+        }
+        let msgs = read_all(input.as_bytes());
+        assert_eq!(
+            codes(&msgs),
+            [
+                PARSE_ERROR,
+                INVALID_REQUEST,
+                INVALID_REQUEST,
+                PARSE_ERROR,
+                0
+            ]
+        );
+        let Incoming::Invalid { id, .. } = &msgs[2] else {
+            panic!()
+        };
+        assert_eq!(*id, json!(7), "the id of an invalid request is echoed");
+    }
+
+    #[test]
+    fn a_body_without_length_resynchronises_at_the_next_header() {
+        let input = format!("Content-Type: x\r\n\r\n{PING}{}", frame(PING));
+        let msgs = read_all(input.as_bytes());
+        assert_eq!(codes(&msgs), [PARSE_ERROR, 0]);
+    }
+}

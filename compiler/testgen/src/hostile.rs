@@ -1,0 +1,351 @@
+//! A corpus of hostile inputs for the front end: deep nesting of every
+//! construct, long chains and cycles of items, many items, long lines,
+//! unbalanced delimiters, error floods and token soup. Each shape is a
+//! function of a size `n` (nesting depth, chain length, item count, …), so
+//! that tests can check a shape at `n` and `2n` and the benchmark can grow it
+//! to a megabyte. `kpl-lang`'s `tests/hostile.rs` checks what each shape
+//! must give; `kplc`'s `benches/hostile.rs` times them.
+
+use crate::Rng;
+
+/// One shape of hostile input.
+pub struct Shape {
+    pub name: &'static str,
+    /// What the shape stresses, for the book's table.
+    pub what: &'static str,
+    pub build: fn(usize) -> String,
+}
+
+fn repeat(s: &str, n: usize) -> String {
+    s.repeat(n)
+}
+
+fn body(stmts: &str) -> String {
+    format!("export fn f(x: u32) -> u32 {{\n{stmts}\n    return x;\n}}\n")
+}
+
+/// Every shape, in the order of the book's table.
+pub fn shapes() -> Vec<Shape> {
+    vec![
+        Shape {
+            name: "unclosed_if",
+            what: "`if true {` opened n times, never closed",
+            build: |n| format!("export fn f() {{\n{}", repeat("if true {\n", n)),
+        },
+        Shape {
+            name: "unclosed_paren",
+            what: "n unclosed `(`",
+            build: |n| format!("export fn f() -> u32 {{ return {}\n}}\n", repeat("(", n)),
+        },
+        Shape {
+            name: "unclosed_mixed",
+            what: "n unclosed `(`, `[` and `{` in turn, then more items",
+            build: |n| {
+                let mut s = String::from("export fn f() -> u32 { return ");
+                for i in 0..n {
+                    s.push(['(', '[', '{'][i % 3]);
+                }
+                s.push_str("\nfn g() {}\nstatic s: u8 = 1;\n");
+                s
+            },
+        },
+        Shape {
+            name: "stray_closers",
+            what: "n stray `)`, `]` and `}` inside and between functions",
+            build: |n| {
+                let mut s = String::new();
+                for i in 0..n {
+                    s.push_str(["export fn f() { ) }\n", "}\n", "fn g() { ] }\n"][i % 3]);
+                }
+                s
+            },
+        },
+        Shape {
+            name: "deep_parens",
+            what: "an expression in n pairs of parentheses",
+            build: |n| {
+                body(&format!(
+                    "    let y = {}x{};",
+                    repeat("(", n),
+                    repeat(")", n)
+                ))
+            },
+        },
+        Shape {
+            name: "deep_blocks",
+            what: "n nested blocks",
+            build: |n| body(&format!("{}x += 1;{}", repeat("{ ", n), repeat(" }", n))),
+        },
+        Shape {
+            name: "deep_ifs",
+            what: "n nested `if`",
+            build: |n| {
+                body(&format!(
+                    "{}x += 1;{}",
+                    repeat("if x > 1 { ", n),
+                    repeat(" }", n)
+                ))
+            },
+        },
+        Shape {
+            name: "else_if_chain",
+            what: "`if … else if …` n times",
+            build: |n| {
+                body(&format!(
+                    "    if x == 0 {{ x += 1; }}{} else {{ x += 2; }}",
+                    repeat(" else if x == 1 { x += 1; }", n)
+                ))
+            },
+        },
+        Shape {
+            name: "unary_chain",
+            what: "n prefix operators",
+            build: |n| body(&format!("    let y = {}x;", repeat("- ", n))),
+        },
+        Shape {
+            name: "binary_chain",
+            what: "`x + x + …` with n operators",
+            build: |n| body(&format!("    let y = x{};", repeat(" + x", n))),
+        },
+        Shape {
+            name: "cast_chain",
+            what: "n casts in a row",
+            build: |n| body(&format!("    let y = x{};", repeat(" as u32", n))),
+        },
+        Shape {
+            name: "index_chain",
+            what: "n indexes in a row",
+            build: |n| {
+                body(&format!(
+                    "    let a: [u32; 1] = [0; 1];\n    let y = a{};",
+                    repeat("[0]", n)
+                ))
+            },
+        },
+        Shape {
+            name: "call_chain",
+            what: "n calls of a call's result",
+            build: |n| body(&format!("    let y = f{};", repeat("(x)", n))),
+        },
+        Shape {
+            name: "field_chain",
+            what: "n field accesses in a row",
+            build: |n| {
+                format!(
+                    "struct S {{ a: u32 }}\n{}",
+                    body(&format!(
+                        "    let s = S {{ .a = x }};\n    let y = s{};",
+                        repeat(".a", n)
+                    ))
+                )
+            },
+        },
+        Shape {
+            name: "slice_prefixes",
+            what: "a type with n `[]` prefixes",
+            build: |n| format!("export fn f(x: {}u8) {{}}\n", repeat("[]", n)),
+        },
+        Shape {
+            name: "array_types",
+            what: "an array type nested n deep",
+            build: |n| {
+                format!(
+                    "static s: {}u8{} = 0;\nexport fn f() {{}}\n",
+                    repeat("[", n),
+                    repeat("; 1]", n)
+                )
+            },
+        },
+        Shape {
+            name: "struct_literals",
+            what: "struct literals nested n deep",
+            build: |n| {
+                format!(
+                    "struct S {{ a: u32 }}\n{}",
+                    body(&format!(
+                        "    let s = {}x{};",
+                        repeat("S { .a = ", n),
+                        repeat(" }", n)
+                    ))
+                )
+            },
+        },
+        Shape {
+            name: "const_chain",
+            what: "n constants, each defined by the next",
+            build: |n| {
+                let mut s = String::new();
+                for i in 0..n {
+                    s.push_str(&format!("const C{i}: u32 = C{} + 1;\n", i + 1));
+                }
+                s.push_str(&format!(
+                    "const C{n}: u32 = 0;\nexport fn f() -> u32 {{ return C0; }}\n"
+                ));
+                s
+            },
+        },
+        Shape {
+            name: "const_cycle",
+            what: "a cycle of n constants",
+            build: |n| {
+                let mut s = String::new();
+                for i in 0..n {
+                    s.push_str(&format!("const C{i}: u32 = C{} + 1;\n", (i + 1) % n));
+                }
+                s.push_str("export fn f() -> u32 { return C0; }\n");
+                s
+            },
+        },
+        Shape {
+            name: "const_array_lengths",
+            what: "n constants, each needing the next through an array type",
+            build: |n| {
+                let mut s = String::new();
+                for i in 0..n {
+                    s.push_str(&format!("const L{i}: u32 = A{}[0] as u32 + 1;\n", i + 1));
+                    s.push_str(&format!("const A{i}: [u8; L{i}] = [1; L{i}];\n"));
+                }
+                s.push_str(&format!(
+                    "const L{n}: u32 = 1;\nconst A{n}: [u8; L{n}] = [1; L{n}];\n"
+                ));
+                s.push_str("export fn f() -> u32 { return L0; }\n");
+                s
+            },
+        },
+        Shape {
+            name: "struct_chain",
+            what: "n structs, each containing the next",
+            build: |n| {
+                let mut s = String::new();
+                for i in 0..n {
+                    s.push_str(&format!("struct S{i} {{ a: S{} }}\n", i + 1));
+                }
+                s.push_str(&format!("struct S{n} {{ a: u8 }}\nexport fn f() {{}}\n"));
+                s
+            },
+        },
+        Shape {
+            name: "struct_cycle",
+            what: "a cycle of n structs",
+            build: |n| {
+                let mut s = String::new();
+                for i in 0..n {
+                    s.push_str(&format!("struct S{i} {{ a: S{} }}\n", (i + 1) % n));
+                }
+                s.push_str("export fn f() {}\n");
+                s
+            },
+        },
+        Shape {
+            name: "call_graph_chain",
+            what: "n functions, each calling the next",
+            build: |n| {
+                let mut s = String::new();
+                for i in 0..n {
+                    s.push_str(&format!(
+                        "fn g{i}(x: u32) -> u32 {{ return g{}(x); }}\n",
+                        i + 1
+                    ));
+                }
+                s.push_str(&format!(
+                    "fn g{n}(x: u32) -> u32 {{ return x; }}\nexport fn f(x: u32) -> u32 {{ return g0(x); }}\n"
+                ));
+                s
+            },
+        },
+        Shape {
+            name: "call_graph_cycle",
+            what: "a cycle of n functions",
+            build: |n| {
+                let mut s = String::new();
+                for i in 0..n {
+                    s.push_str(&format!(
+                        "fn g{i}(x: u32) -> u32 {{ return g{}(x); }}\n",
+                        (i + 1) % n
+                    ));
+                }
+                s.push_str("export fn f(x: u32) -> u32 { return g0(x); }\n");
+                s
+            },
+        },
+        Shape {
+            name: "many_functions",
+            what: "n small functions, none used",
+            build: |n| {
+                let mut s = String::new();
+                for i in 0..n {
+                    s.push_str(&format!("fn g{i}(x: u32) -> u32 {{ return x + {i}; }}\n"));
+                }
+                s.push_str("export fn f() -> u32 { return 0; }\n");
+                s
+            },
+        },
+        Shape {
+            name: "many_fields",
+            what: "a struct with n fields",
+            build: |n| {
+                let mut s = String::from("struct S {\n");
+                for i in 0..n {
+                    s.push_str(&format!("    f{i}: u8,\n"));
+                }
+                s.push_str("}\nexport fn f() {}\n");
+                s
+            },
+        },
+        Shape {
+            name: "long_line",
+            what: "n `let a = 1;` on one line",
+            build: |n| format!("export fn f() {{ {}}}\n", repeat("let a = 1; ", n)),
+        },
+        Shape {
+            name: "unknown_names",
+            what: "n uses of unknown names among n functions",
+            build: |n| {
+                let mut s = String::new();
+                for i in 0..n {
+                    s.push_str(&format!("fn g{i}() -> u32 {{ return h{i}; }}\n"));
+                }
+                s.push_str("export fn f() {}\n");
+                s
+            },
+        },
+        Shape {
+            name: "syntax_errors",
+            what: "n lines with a syntax error each",
+            build: |n| body(&repeat("    let = ;\n    x = ) 1;\n", n.div_ceil(2))),
+        },
+        Shape {
+            name: "lone_cr_lines",
+            what: "n lines ended by a lone `\\r`, each with a warning",
+            build: |n| format!("export fn f() {{\r{}}}\r", repeat("    let a = 1;\r", n)),
+        },
+        Shape {
+            name: "token_soup",
+            what: "n random tokens",
+            build: |n| {
+                const TOKENS: [&str; 24] = [
+                    "fn", "(", ")", "{", "}", "[", "]", ";", "let", "x", "=", "1", "+", "if",
+                    "else", ",", ":", "u32", "struct", "return", "\"s\"", "//c\n", "\n", "as",
+                ];
+                let mut rng = Rng::new(n as u64);
+                let mut s = String::new();
+                for _ in 0..n {
+                    s.push_str(TOKENS[rng.below(TOKENS.len() as u64) as usize]);
+                    s.push(' ');
+                }
+                s
+            },
+        },
+    ]
+}
+
+/// The shape called `name`.
+pub fn shape(name: &str) -> Option<Shape> {
+    shapes().into_iter().find(|s| s.name == name)
+}
+
+/// The size at which `shape` is about `bytes` long.
+pub fn size_for(shape: &Shape, bytes: usize) -> usize {
+    let per = ((shape.build)(1000).len() as f64 / 1000.0).max(1.0);
+    ((bytes as f64 / per) as usize).max(1)
+}

@@ -1,0 +1,344 @@
+//! Delimiter balancing: the pass between the lexer and the parser that makes
+//! every `(`, `[` and `{` in the token stream closed, and bounds how deeply
+//! they nest, so that the parser never has to guess where a group ends.
+//!
+//! Why a separate pass: a parser with recovery that meets an unclosed
+//! delimiter cannot skip "to the matching closer", so it falls back to
+//! re-parsing the rest of the file once per enclosing construct; with nested
+//! unclosed groups that doubles per level. Here the stream is fixed up once,
+//! in one linear walk:
+//!
+//! - A closer that matches the innermost open group closes it. A closer that
+//!   matches an outer group first closes the groups inside it; one that
+//!   matches no open group is dropped (outside any group it is left to the
+//!   parser, which reports it as a stray token).
+//! - Tokens that can never appear inside a group end it: an item keyword
+//!   (`fn`, `struct`, … — items exist only at the top level) closes every open
+//!   group; a statement keyword (`let`, `if`, `return`, …) closes the `(` and
+//!   `[` groups opened since the innermost `{`; a `;` closes `(` groups
+//!   (a `;` may stand directly inside `[ ]` and `{ }`, never inside `( )`).
+//!   The end of the file closes everything.
+//! - Groups are closed by *virtual* closers: empty-span tokens just after the
+//!   previous real token. Each event that inserts them is one E0001 pointing
+//!   at where the closer is missing, with the unclosed opener as a secondary
+//!   label; the parser's own complaints about a virtual token are dropped.
+//! - A group nested more than [`MAX_DEPTH`] delimiters deep is dropped
+//!   (its contents and its delimiters). The group around it is still deeper
+//!   than [`MAX_NESTING`](crate::parser::MAX_NESTING) syntax-tree levels
+//!   (every delimiter adds at least one level below an item's top, except a
+//!   parameter list or a struct's braces), so the parser's depth check
+//!   reports E0508 for the item exactly where it would have without the drop.
+//!   The parser therefore never recurses more than `MAX_DEPTH` groups deep,
+//!   and recovery that skips a group never skips more than that many levels.
+
+use crate::codes::Code;
+use crate::diag::Diagnostic;
+use crate::lexer::Tok;
+use crate::parser::{ITEM_KEYWORDS, MAX_NESTING, STMT_KEYWORDS};
+use crate::span::Span;
+
+/// Groups nested deeper than this are dropped. Two more than
+/// [`MAX_NESTING`]: a function's parameter list or a struct's braces enclose
+/// their contents without being a level of the syntax tree, and the group
+/// around a dropped one must still be too deep by itself.
+pub const MAX_DEPTH: usize = MAX_NESTING + 2;
+
+/// A balanced token stream and what was done to get it.
+pub struct Balanced {
+    pub tokens: Vec<(Tok, Span)>,
+    /// Whether each token of `tokens` was inserted here (a virtual closer).
+    pub inserted: Vec<bool>,
+    /// Groups whose contents were dropped for nesting too deeply, in source
+    /// order: the first dropped opener, and the span of the outermost kept
+    /// group around it (where the parser's complaints about the missing
+    /// contents are not worth reporting).
+    pub too_deep: Vec<(Span, Span)>,
+    /// Unclosed and stray delimiters (E0001).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+fn closer_of(open: &str) -> &'static str {
+    match open {
+        "(" => ")",
+        "[" => "]",
+        _ => "}",
+    }
+}
+
+fn opener_of(close: &str) -> &'static str {
+    match close {
+        ")" => "(",
+        "]" => "[",
+        _ => "{",
+    }
+}
+
+struct Open {
+    sym: &'static str,
+    span: Span,
+    /// For a group at depth `MAX_DEPTH`: the index in `too_deep` of the
+    /// first group dropped inside it.
+    dropped: Option<usize>,
+}
+
+struct Balancer {
+    out: Vec<(Tok, Span)>,
+    inserted: Vec<bool>,
+    stack: Vec<Open>,
+    too_deep: Vec<(Span, Span)>,
+    diagnostics: Vec<Diagnostic>,
+    /// End of the last real token, where virtual closers go.
+    last_end: u32,
+}
+
+impl Balancer {
+    /// Whether a token at the current depth is kept: everything inside a
+    /// group nested deeper than `MAX_DEPTH` is dropped.
+    fn keeps(&self, depth: usize) -> bool {
+        depth <= MAX_DEPTH
+    }
+
+    fn push(&mut self, tok: Tok, span: Span, inserted: bool) {
+        self.out.push((tok, span));
+        self.inserted.push(inserted);
+    }
+
+    /// Closes the groups above `keep` with virtual closers, as one event.
+    fn close_to(&mut self, keep: usize) {
+        if self.stack.len() <= keep {
+            return;
+        }
+        let at = Span {
+            start: self.last_end,
+            end: self.last_end,
+        };
+        let unclosed: Vec<Open> = self.stack.drain(keep..).collect();
+        // Reported unless the whole event lies inside a dropped group.
+        let reported: Vec<&Open> = unclosed
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| keep + i < MAX_DEPTH)
+            .map(|(_, o)| o)
+            .collect();
+        if let Some(innermost) = reported.last() {
+            let close = closer_of(innermost.sym);
+            let mut d = Diagnostic::new(
+                Code::E0001,
+                format!("unclosed `{}`", innermost.sym),
+                at,
+                format!("expected `{close}` here"),
+            )
+            .with_secondary(
+                innermost.span,
+                format!("this `{}` is not closed", innermost.sym),
+            )
+            .with_fix(format!("close the `{}`", innermost.sym), at, close);
+            let others = reported.len() - 1;
+            for o in reported.iter().rev().skip(1).take(2) {
+                d = d.with_secondary(o.span, format!("this `{}` is not closed either", o.sym));
+            }
+            if others > 2 {
+                d = d.with_note(format!(
+                    "{others} delimiters opened before it are not closed either"
+                ));
+            }
+            self.diagnostics.push(d);
+        }
+        for (i, o) in unclosed.iter().enumerate().rev() {
+            // The group at depth keep + i + 1 is kept if its opener was.
+            if self.keeps(keep + i + 1) {
+                self.push(Tok::Sym(closer_of(o.sym)), at, true);
+                self.end_region(o, at);
+            }
+        }
+    }
+
+    /// A group at depth `MAX_DEPTH` closes: the region of what was dropped
+    /// inside it ends with its closer.
+    fn end_region(&mut self, group: &Open, closer: Span) {
+        if let Some(i) = group.dropped {
+            self.too_deep[i].1 = group.span.to(closer);
+        }
+    }
+
+    fn token(&mut self, tok: Tok, span: Span) {
+        match tok {
+            Tok::Sym(s @ ("(" | "[" | "{")) => {
+                let depth = self.stack.len() + 1;
+                if self.keeps(depth) {
+                    self.push(tok, span, false);
+                }
+                if depth == MAX_DEPTH + 1
+                    && let Some(parent) = self.stack.last_mut()
+                    && parent.dropped.is_none()
+                {
+                    parent.dropped = Some(self.too_deep.len());
+                    self.too_deep.push((span, parent.span.to(span)));
+                }
+                self.stack.push(Open {
+                    sym: s,
+                    span,
+                    dropped: None,
+                });
+            }
+            Tok::Sym(s @ (")" | "]" | "}")) => {
+                let open = opener_of(s);
+                match self.stack.iter().rposition(|o| o.sym == open) {
+                    Some(at) => {
+                        self.close_to(at + 1);
+                        let depth = self.stack.len();
+                        if let Some(group) = self.stack.pop()
+                            && self.keeps(depth)
+                        {
+                            self.push(tok, span, false);
+                            self.end_region(&group, span);
+                        }
+                    }
+                    None if self.stack.is_empty() => self.push(tok, span, false),
+                    None => {
+                        if self.keeps(self.stack.len()) {
+                            self.diagnostics.push(Diagnostic::new(
+                                Code::E0001,
+                                format!("unexpected `{s}`"),
+                                span,
+                                format!("no `{open}` is open here"),
+                            ));
+                        }
+                    }
+                }
+            }
+            Tok::Kw(k) if ITEM_KEYWORDS.contains(&k) => {
+                self.close_to(0);
+                self.push(tok, span, false);
+            }
+            Tok::Kw(k) if STMT_KEYWORDS.contains(&k) => {
+                let block = self.stack.iter().rposition(|o| o.sym == "{");
+                self.close_to(block.map_or(0, |b| b + 1));
+                if self.keeps(self.stack.len()) {
+                    self.push(tok, span, false);
+                }
+            }
+            Tok::Sym(";") => {
+                let keep = self
+                    .stack
+                    .iter()
+                    .rposition(|o| o.sym != "(")
+                    .map_or(0, |i| i + 1);
+                self.close_to(keep);
+                if self.keeps(self.stack.len()) {
+                    self.push(tok, span, false);
+                }
+            }
+            _ => {
+                if self.keeps(self.stack.len()) {
+                    self.push(tok, span, false);
+                }
+            }
+        }
+        self.last_end = span.end;
+    }
+}
+
+/// Balances `tokens` (see the module documentation).
+pub fn balance(tokens: &[(Tok, Span)]) -> Balanced {
+    let mut b = Balancer {
+        out: Vec::with_capacity(tokens.len()),
+        inserted: Vec::with_capacity(tokens.len()),
+        stack: Vec::new(),
+        too_deep: Vec::new(),
+        diagnostics: Vec::new(),
+        last_end: 0,
+    };
+    for (tok, span) in tokens {
+        b.token(tok.clone(), *span);
+    }
+    b.close_to(0);
+    Balanced {
+        tokens: b.out,
+        inserted: b.inserted,
+        too_deep: b.too_deep,
+        diagnostics: b.diagnostics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lexer::lex;
+
+    fn shape(src: &str) -> (String, usize) {
+        let lexed = lex(src);
+        let b = balance(&lexed.tokens);
+        let text: Vec<String> = b
+            .tokens
+            .iter()
+            .zip(&b.inserted)
+            .map(|((t, _), v)| {
+                let s = match t {
+                    Tok::Sym(s) | Tok::Kw(s) => s.to_string(),
+                    Tok::Ident(n) => n.clone(),
+                    Tok::Int(v) => v.to_string(),
+                    other => other.to_string(),
+                };
+                if *v { format!("<{s}>") } else { s }
+            })
+            .collect();
+        (text.join(" "), b.diagnostics.len())
+    }
+
+    #[test]
+    fn balanced_input_is_untouched() {
+        let src = "fn f(a: [u8; 2]) { if a[0] == (1) { g(a); } }";
+        let (s, n) = shape(src);
+        assert_eq!(n, 0);
+        assert!(!s.contains('<'));
+    }
+
+    #[test]
+    fn unclosed_groups_are_closed_where_they_must_end() {
+        assert_eq!(shape("fn f() { g(x; }").0, "fn f ( ) { g ( x <)> ; }");
+        assert_eq!(
+            shape("fn f() { if a { \nfn g() {}").0,
+            "fn f ( ) { if a { <}> <}> fn g ( ) { }"
+        );
+        assert_eq!(
+            shape("fn f() { x = (1 + \nlet y = 2; }").0,
+            "fn f ( ) { x = ( 1 + <)> let y = 2 ; }"
+        );
+        assert_eq!(shape("fn f() { ((( }").0, "fn f ( ) { ( ( ( <)> <)> <)> }");
+        assert_eq!(shape("fn f() { [1; 2 }").0, "fn f ( ) { [ 1 ; 2 <]> }");
+    }
+
+    #[test]
+    fn stray_closers() {
+        // Inside a group: dropped and reported.
+        assert_eq!(shape("fn f() { ) }"), ("fn f ( ) { }".to_string(), 1));
+        // At the top level: left to the parser.
+        assert_eq!(shape("fn f() { } }"), ("fn f ( ) { } }".to_string(), 0));
+    }
+
+    #[test]
+    fn one_diagnostic_per_closing_event() {
+        let (_, n) = shape(&format!("fn f() {{ {}", "(".repeat(5000)));
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn deep_groups_are_dropped() {
+        let src = format!("const C: u8 = {}1{};", "(".repeat(300), ")".repeat(300));
+        let lexed = lex(&src);
+        let b = balance(&lexed.tokens);
+        assert_eq!(b.too_deep.len(), 1);
+        assert!(b.diagnostics.is_empty());
+        let opens = b.tokens.iter().filter(|(t, _)| *t == Tok::Sym("(")).count();
+        let closes = b.tokens.iter().filter(|(t, _)| *t == Tok::Sym(")")).count();
+        assert_eq!((opens, closes), (MAX_DEPTH, MAX_DEPTH));
+        let (at, region) = b.too_deep[0];
+        assert_eq!(&src[at.range()], "(");
+        assert_eq!(at.start as usize, 14 + MAX_DEPTH);
+        assert_eq!(
+            region,
+            Span::new(13 + MAX_DEPTH, src.len() - 1 - MAX_DEPTH + 1)
+        );
+    }
+}

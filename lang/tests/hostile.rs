@@ -1,0 +1,119 @@
+//! Every shape of the hostile corpus (`kpl_testgen::hostile`) at a size `n`
+//! and at `2n`: the front end finishes without overflowing its stack (the
+//! test threads have the default 2 MiB) and gives exactly the diagnostics
+//! the shape deserves. How long it takes is measured by the `hostile`
+//! benchmark, not here.
+
+use std::collections::BTreeMap;
+
+use kpl_lang::imports::ImportTable;
+use kpl_testgen::hostile;
+
+fn imports() -> ImportTable {
+    let src = include_str!("../../std-imports/kernel.kpli");
+    ImportTable::load(&[("std-imports/kernel.kpli".into(), src.into())]).0
+}
+
+/// The size to test each shape at (and twice that). Tests run unoptimised,
+/// where a recursive walk needs several times the stack it needs in a
+/// release build, so these are far beyond what used to overflow.
+fn size(name: &str) -> usize {
+    match name {
+        "slice_prefixes" => 20_000,
+        "const_chain" | "const_cycle" | "struct_chain" | "struct_cycle" => 5_000,
+        "call_graph_chain" | "call_graph_cycle" | "const_array_lengths" => 2_500,
+        "stray_closers" | "many_functions" | "unknown_names" | "many_fields" => 2_000,
+        _ => 1_000,
+    }
+}
+
+/// The diagnostics, as code → count, that shape `name` at size `n` gives.
+fn expected(name: &str, n: usize) -> Option<Vec<(&'static str, usize)>> {
+    Some(match name {
+        // An unclosed group is one error; nested deep, E0508 too.
+        "unclosed_if" => vec![("E0001", 1), ("E0508", 1)],
+        // The closing event and E0508 are on one line: one is kept.
+        "unclosed_paren" => vec![("E0508", 1)],
+        "unclosed_mixed" => vec![("E0001", 1), ("W0003", 2)],
+        "stray_closers" => vec![("E0001", n)],
+        "deep_parens" | "deep_blocks" | "deep_ifs" | "else_if_chain" | "unary_chain"
+        | "binary_chain" | "cast_chain" | "index_chain" | "call_chain" | "slice_prefixes"
+        | "array_types" => vec![("E0508", 1)],
+        "field_chain" | "struct_literals" => vec![("E0508", 1), ("W0003", 1)],
+        "const_chain" => vec![],
+        "const_cycle" | "struct_cycle" => vec![("E0504", 1)],
+        "const_array_lengths" | "struct_chain" | "many_fields" => vec![("W0003", 1)],
+        "call_graph_chain" => vec![("E0505", 1)],
+        "call_graph_cycle" => vec![("E0500", 1)],
+        "many_functions" => vec![("W0003", n)],
+        // Past 1,016 locals of 8 bytes the frame is over the stack limit.
+        "long_line" | "lone_cr_lines" if n > 1016 => vec![("E0505", 1), ("W0001", n)],
+        "long_line" | "lone_cr_lines" => vec![("W0001", n)],
+        "unknown_names" => vec![("E0100", n), ("W0003", n)],
+        "syntax_errors" => vec![("E0001", n)],
+        _ => return None,
+    })
+}
+
+#[test]
+fn every_shape_at_n_and_2n() {
+    let table = imports();
+    let mut failures = Vec::new();
+    for shape in hostile::shapes() {
+        let n = size(shape.name);
+        for n in [n, 2 * n] {
+            let src = (shape.build)(n);
+            let analysis = kpl_lang::analyze(&src, &table);
+            for d in &analysis.diagnostics {
+                let span = d.primary.span;
+                assert!(
+                    span.start <= span.end && span.end as usize <= src.len(),
+                    "{} at {n}: span {span:?} outside the source",
+                    shape.name
+                );
+            }
+            let mut got: BTreeMap<String, usize> = BTreeMap::new();
+            for d in &analysis.diagnostics {
+                *got.entry(d.code.to_string()).or_default() += 1;
+            }
+            if let Some(want) = expected(shape.name, n) {
+                let want: BTreeMap<String, usize> =
+                    want.iter().map(|(c, k)| (c.to_string(), *k)).collect();
+                if got != want {
+                    failures.push(format!("{} at {n}: got {got:?}, want {want:?}", shape.name));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The unclosed delimiter is reported where the closer is missing, with the
+/// opener it leaves open; the functions after it are parsed as usual.
+#[test]
+fn an_unclosed_brace_points_at_its_opener() {
+    let src = "export fn a() -> u32 {\n    if true {\n        return 1;\n    \nexport fn b(x: u32) -> u32 {\n    return y;\n}\n";
+    let analysis = kpl_lang::analyze(src, &imports());
+    let codes: Vec<String> = analysis
+        .diagnostics
+        .iter()
+        .map(|d| d.code.to_string())
+        .collect();
+    assert_eq!(codes, ["E0001", "E0100"], "{:#?}", analysis.diagnostics);
+    let d = &analysis.diagnostics[0];
+    assert_eq!(d.message, "unclosed `{`");
+    assert_eq!(&src[d.secondary[0].span.range()], "{");
+    assert_eq!(
+        d.secondary[0].span.start as usize,
+        src.find("true {").unwrap() + 5
+    );
+    assert_eq!(d.primary.span.start as usize, src.find("1;").unwrap() + 2);
+}
+
+/// Lone `\r` ends lines for the one-syntax-error-per-line rule too.
+#[test]
+fn lone_carriage_returns_separate_lines() {
+    let src = "export fn f() {\r    let = 1;\r    let = 2;\r}\r";
+    let analysis = kpl_lang::analyze(src, &imports());
+    assert_eq!(analysis.diagnostics.len(), 2, "{:#?}", analysis.diagnostics);
+}
