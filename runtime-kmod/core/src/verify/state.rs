@@ -602,17 +602,16 @@ impl Abs {
             let arity = fa.arity();
             let [x0, x1] = fa.args();
             // The common case: the same fact at the same place on both
-            // sides, about names the join keeps.
-            if theirs.get(i) == Some(fa)
-                && !is_phi_of(x0, b)
-                && !is_phi_of(x1, b)
-                && reaches(&held, fa)
-            {
-                if !renamed || !out.has(*fa) {
-                    out.push_fact(*fa);
-                }
-                continue;
+            // sides, about names the join keeps, holds as it is.
+            let same = theirs.get(i) == Some(fa) && !is_phi_of(x0, b) && !is_phi_of(x1, b);
+            if same && reaches(&held, fa) && (!renamed || !out.has(*fa)) {
+                out.push_fact(*fa);
             }
+            // Its other readings still count: a name both sides still
+            // carry in their facts may have been renamed where the
+            // locations hold it (a loop counter's fact about its value on
+            // entry, kept in the table, beside the same fact about the
+            // value the back edge brings).
             let c0 = pairs.options(x0, b);
             let c1 = if arity > 1 {
                 pairs.options(x1, b)
@@ -621,6 +620,9 @@ impl Abs {
             };
             for o0 in c0.iter().flatten() {
                 for o1 in c1.iter().flatten() {
+                    if same && o0.1 == x0 && o1.1 == x1 {
+                        continue; // the reading as itself, decided above
+                    }
                     let fj = fa.with_args([o0.1, o1.1]);
                     if !reaches(&held, &fj) {
                         continue;
