@@ -338,8 +338,11 @@ fn every_snapshot_instruction_decodes() {
         }
     }
     eprintln!("{insns} instructions of {files} snapshot listings decoded");
+    // A floor, so that a listing format change cannot make this test read
+    // nothing. (The code generator stopped emitting dead spills and reloads
+    // in 2026-12, which took the corpus from 20,600 to 19,800 instructions.)
     assert!(
-        files >= 200 && insns >= 20_000,
+        files >= 200 && insns >= 15_000,
         "{files} files, {insns} instructions"
     );
 }
