@@ -607,6 +607,9 @@ impl Abs {
             if same && reaches(&held, fa) && (!renamed || !out.has(*fa)) {
                 out.push_fact(*fa);
             }
+            if same && !pairs.from.may_contain(x0) && !pairs.from.may_contain(x1) {
+                continue; // no location renamed either name: nothing more
+            }
             // Its other readings still count: a name both sides still
             // carry in their facts may have been renamed where the
             // locations hold it (a loop counter's fact about its value on
@@ -813,6 +816,8 @@ const LOCS: usize = 12 + SLOTS;
 struct Pairs {
     list: [(Val, Val, Val); LOCS],
     n: usize,
+    /// Every `a`-side name of `list` (a clear bit: no renamed reading).
+    from: NameSet,
 }
 
 impl Pairs {
@@ -831,6 +836,7 @@ impl Pairs {
         if let Some(slot) = self.list.get_mut(self.n) {
             *slot = (va, ve, j);
             self.n = self.n.saturating_add(1);
+            self.from.insert(va);
         }
         j
     }
