@@ -75,7 +75,19 @@ pub struct LoweredFn {
     pub rodata: Vec<RodataPiece>,
 }
 
-impl ModuleBuilder<'_> {
+impl<'a> ModuleBuilder<'a> {
+    fn new(prog: &'a Program, static_offsets: Vec<u32>) -> Self {
+        ModuleBuilder {
+            prog,
+            rodata: Vec::new(),
+            const_rodata: HashMap::new(),
+            strings: HashMap::new(),
+            static_offsets,
+            sites: Vec::new(),
+            pieces: Vec::new(),
+        }
+    }
+
     fn rodata_bytes(&mut self, key: RodataKey, bytes: &[u8], align: u64) -> u32 {
         let at = round_up(self.rodata.len() as u64, align.max(1)) as usize;
         self.rodata.resize(at, 0);
@@ -178,30 +190,8 @@ pub fn lower_function(
     static_offsets: &[u32],
     options: Options,
 ) -> LoweredFn {
-    let mut mb = ModuleBuilder {
-        prog,
-        rodata: Vec::new(),
-        const_rodata: HashMap::new(),
-        strings: HashMap::new(),
-        static_offsets: static_offsets.to_vec(),
-        sites: Vec::new(),
-        pieces: Vec::new(),
-    };
-    let mut l = Lower {
-        prog,
-        mb: &mut mb,
-        fn_index,
-        blocks: vec![new_block()],
-        cur: 0,
-        n_vregs: 0,
-        locals: Vec::new(),
-        aggregate_bytes: 0,
-        loops: Vec::new(),
-        proven: Vec::new(),
-        pos: item.sig.name.span.start,
-        options,
-        placed: vec![0],
-    };
+    let mut mb = ModuleBuilder::new(prog, static_offsets.to_vec());
+    let mut l = Lower::new(&mut mb, fn_index, item, options);
     let func = l.function(item, 0);
     LoweredFn {
         func,
@@ -212,36 +202,14 @@ pub fn lower_function(
 
 pub fn lower_with(file: &ast::File, prog: &Program, options: Options) -> Module {
     let (static_offsets, data_init, data_size) = static_layout(prog);
-    let mut mb = ModuleBuilder {
-        prog,
-        rodata: Vec::new(),
-        const_rodata: HashMap::new(),
-        strings: HashMap::new(),
-        static_offsets,
-        sites: Vec::new(),
-        pieces: Vec::new(),
-    };
+    let mut mb = ModuleBuilder::new(prog, static_offsets);
     let mut funcs = Vec::new();
     for (i, f) in prog.functions.iter().enumerate() {
         let ItemKind::Fn(item) = &file.items[f.item].kind else {
             continue;
         };
         let first_site = mb.sites.len() as u32;
-        let mut l = Lower {
-            prog,
-            mb: &mut mb,
-            fn_index: i,
-            blocks: vec![new_block()],
-            cur: 0,
-            n_vregs: 0,
-            locals: Vec::new(),
-            aggregate_bytes: 0,
-            loops: Vec::new(),
-            proven: Vec::new(),
-            pos: item.sig.name.span.start,
-            options,
-            placed: vec![0],
-        };
+        let mut l = Lower::new(&mut mb, i, item, options);
         let func = l.function(item, first_site);
         funcs.push(func);
     }
@@ -313,6 +281,33 @@ fn scalar_of(ty: &Ty) -> Scalar {
     match ty {
         Ty::Int(t) => Scalar::of_int(*t),
         _ => Scalar::BOOL,
+    }
+}
+
+impl<'a, 'b> Lower<'a, 'b> {
+    /// The lowering of function `fn_index` (`item`), starting in one empty
+    /// block.
+    fn new(
+        mb: &'b mut ModuleBuilder<'a>,
+        fn_index: usize,
+        item: &ast::FnItem,
+        options: Options,
+    ) -> Self {
+        Lower {
+            prog: mb.prog,
+            mb,
+            fn_index,
+            blocks: vec![new_block()],
+            cur: 0,
+            n_vregs: 0,
+            locals: Vec::new(),
+            aggregate_bytes: 0,
+            loops: Vec::new(),
+            proven: Vec::new(),
+            pos: item.sig.name.span.start,
+            options,
+            placed: vec![0],
+        }
     }
 }
 

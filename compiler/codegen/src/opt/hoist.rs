@@ -245,23 +245,7 @@ pub fn merge_reads(f: &mut Func) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::std_imports::ImportSources;
-
-    /// The optimised IR of function `name` in `src`.
-    fn optimised(src: &str, name: &str) -> Func {
-        let (imports, _) = ImportSources::embedded().load();
-        let a = kpl_lang::analyze(src, &imports);
-        assert!(!a.has_errors(), "{:?}", a.diagnostics);
-        let module = crate::lower::lower(&a.file, &a.program);
-        let mut f = module
-            .funcs
-            .iter()
-            .find(|f| f.name == name)
-            .expect("function")
-            .clone();
-        crate::opt::optimize(&mut f);
-        f
-    }
+    use crate::opt::test_support::optimised;
 
     /// Blocks that belong to some loop.
     fn loop_blocks(f: &Func) -> BTreeSet<BlockId> {

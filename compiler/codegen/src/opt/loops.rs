@@ -359,23 +359,7 @@ pub fn rotate(f: &mut Func) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::std_imports::ImportSources;
-
-    /// The optimised IR of function `name` in `src`.
-    fn optimised(src: &str, name: &str) -> Func {
-        let (imports, _) = ImportSources::embedded().load();
-        let a = kpl_lang::analyze(src, &imports);
-        assert!(!a.has_errors(), "{:?}", a.diagnostics);
-        let module = crate::lower::lower(&a.file, &a.program);
-        let mut f = module
-            .funcs
-            .iter()
-            .find(|f| f.name == name)
-            .expect("function")
-            .clone();
-        crate::opt::optimize(&mut f);
-        f
-    }
+    use crate::opt::test_support::optimised;
 
     fn loop_insts(f: &Func) -> Vec<Inst> {
         let rpo = reverse_postorder(f);

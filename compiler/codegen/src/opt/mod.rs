@@ -55,3 +55,26 @@ pub fn optimize(f: &mut Func) {
         simplify::simplify(f);
     }
 }
+
+/// What the passes' unit tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::ir::Func;
+    use crate::std_imports::ImportSources;
+
+    /// The optimised IR of function `name` in `src`.
+    pub(crate) fn optimised(src: &str, name: &str) -> Func {
+        let (imports, _) = ImportSources::embedded().load();
+        let a = kpl_lang::analyze(src, &imports);
+        assert!(!a.has_errors(), "{:?}", a.diagnostics);
+        let module = crate::lower::lower(&a.file, &a.program);
+        let mut f = module
+            .funcs
+            .iter()
+            .find(|f| f.name == name)
+            .expect("function")
+            .clone();
+        crate::opt::optimize(&mut f);
+        f
+    }
+}
