@@ -73,6 +73,22 @@ fn c1_cmp_jcc() -> ObjectParts {
     })
 }
 
+/// A conditional branch to a trap stub does not end its block: its
+/// fall-through goes on in the same block. A jump from elsewhere onto that
+/// fall-through must still be a join, not inherit the check it skipped.
+fn c1_jump_past_bounds_check() -> ObjectParts {
+    single(&[Bounds], &[U64, U64], 8, |o| {
+        let mut past = label(o);
+        o.a.cmp(rsi, 5)?;
+        o.a.jne(past)?;
+        o.a.cmp(rdi, 8)?;
+        o.a.jae(o.stub[0])?;
+        o.a.set_label(&mut past)?;
+        o.a.mov(rax, qword_ptr(r14 + rdi * 8))?;
+        o.a.ret()
+    })
+}
+
 /// A branch lands between `dec r13` and `jz`: the loop never spends fuel.
 fn c1_dec_jz() -> ObjectParts {
     single(&[Budget], &[], 8, |o| {
@@ -494,6 +510,23 @@ fn c5_double_dec() -> ObjectParts {
     })
 }
 
+/// After `dec r13`, a `jb` to a Bounds stub inside the block (never taken:
+/// `dec` leaves the carry of the `add` before it) instead of the `jz`: the
+/// fuel wraps and the loop never ends.
+fn c5_dec_jb_stub() -> ObjectParts {
+    single(&[Bounds, Budget], &[], 8, |o| {
+        let mut head = label(o);
+        o.a.xor(ecx, ecx)?;
+        o.a.set_label(&mut head)?;
+        o.a.add(rcx, 1)?;
+        o.a.dec(r13)?;
+        o.a.jb(o.stub[0])?;
+        o.a.cmp(rcx, 0)?;
+        o.a.je(o.stub[1])?;
+        o.a.jmp(head)
+    })
+}
+
 /// The fuel check's `jz` goes to a Bounds stub.
 fn c5_wrong_stub() -> ObjectParts {
     single(&[Bounds], &[], 8, |o| {
@@ -617,6 +650,7 @@ fn corpus() -> Vec<(&'static str, ObjectParts)> {
         ("c1_mask_table", c1_mask_table()),
         ("c1_slice_cmp_jae", c1_slice_cmp_jae()),
         ("c1_back_edge_onto_jae", c1_back_edge_onto_jae()),
+        ("c1_jump_past_bounds_check", c1_jump_past_bounds_check()),
         ("c2_second_entry", c2_second_entry()),
         ("c2_fact_before_loop", c2_fact_before_loop()),
         ("c2_spill_overwritten", c2_spill_overwritten()),
@@ -637,6 +671,7 @@ fn corpus() -> Vec<(&'static str, ObjectParts)> {
         ("c5_skip_check", c5_skip_check()),
         ("c5_double_dec", c5_double_dec()),
         ("c5_wrong_stub", c5_wrong_stub()),
+        ("c5_dec_jb_stub", c5_dec_jb_stub()),
         ("c5_add_r13", c5_add_r13()),
         ("c5_jnz_back", c5_jnz_back()),
         ("c6_call_rodata", c6_call_rodata()),
@@ -725,6 +760,7 @@ cases!(
     c1_mask_table,
     c1_slice_cmp_jae,
     c1_back_edge_onto_jae,
+    c1_jump_past_bounds_check,
     c2_second_entry,
     c2_fact_before_loop,
     c2_spill_overwritten,
@@ -745,6 +781,7 @@ cases!(
     c5_skip_check,
     c5_double_dec,
     c5_wrong_stub,
+    c5_dec_jb_stub,
     c5_add_r13,
     c5_jnz_back,
     c6_call_rodata,

@@ -2,8 +2,10 @@
 //! instructions, and the structural checks on it.
 //!
 //! Blocks start at the function's entry, at every branch target and after
-//! every branch or `ret`; every edge is explicit (a conditional branch has
-//! its taken and its fall-through edge, a trap stub target is an exit).
+//! every branch or `ret`, except a conditional branch to a trap stub: its
+//! only edge in the graph is the fall-through, so its block goes on. Every
+//! edge is explicit (a conditional branch has its taken and its
+//! fall-through edge, a trap stub target is an exit).
 //! Then a depth-first search numbers the reachable blocks in reverse
 //! postorder, dominators are computed (Cooper, Harvey and Kennedy's
 //! iteration, with a work cap so that no input makes it quadratic), and
@@ -50,6 +52,11 @@ pub(super) fn build(
                 if t >= fx.stubs_start {
                     if !fx.is_stub(t) {
                         return Err(err(d.at, Rule::Branch, "branch outside the code"));
+                    }
+                    if matches!(d.op, Op::Jcc { .. }) {
+                        // Its only edge in the graph is its fall-through:
+                        // the block goes on (`process` refines along it).
+                        continue;
                     }
                 } else {
                     if t < fx.start || t >= fx.end {

@@ -465,6 +465,9 @@ pub(crate) struct Work<'w> {
     slot: &'w mut [u32],
     insns: &'w [Decoded],
     states: &'w mut [State],
+    /// The lowest reverse-postorder position a back edge made dirty since
+    /// the worklist last looked (`NONE`: none).
+    back_dirty: u32,
 }
 
 /// Verifies an object. See the module docs and `sandbox.md`.
@@ -577,6 +580,7 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
         slot,
         insns: ws.insns.get(..n).unwrap_or(&[]),
         states: ws.states,
+        back_dirty: NONE,
     };
     // Calls go to function starts.
     for d in w.insns.iter() {
@@ -729,26 +733,32 @@ fn verify_function(
         b0.reached = true;
         b0.dirty = true;
     }
-    loop {
-        let mut any = false;
-        for pos in 0..reached {
-            let b = w.states.get(pos).map_or(NONE, |s| s.order);
-            let Some(blk) = w.states.get_mut(b as usize) else {
-                continue;
-            };
-            if !blk.dirty {
-                continue;
+    // The worklist visits blocks in reverse postorder and always goes on
+    // from the earliest dirty block. Every edge but a back edge leads to a
+    // later position, so only a back edge can dirty an earlier block; going
+    // back to it at once runs a loop to its fixed point before anything
+    // after the loop sees its state (a loop's exit and everything below it
+    // run once per loop fixed point, not once per trip around the loop).
+    let mut pos = 0usize;
+    w.back_dirty = NONE;
+    while pos < reached {
+        let b = w.states.get(pos).map_or(NONE, |s| s.order);
+        let dirty = w.states.get(b as usize).is_some_and(|s| s.dirty);
+        if dirty {
+            if let Some(blk) = w.states.get_mut(b as usize) {
+                blk.dirty = false;
             }
-            blk.dirty = false;
-            any = true;
             runs = runs.saturating_add(1);
             let verdict = process(fx, w, b);
             if let Some(blk) = w.states.get_mut(b as usize) {
                 blk.err = verdict.err();
             }
         }
-        if !any {
-            break;
+        if (w.back_dirty as usize) <= pos {
+            pos = w.back_dirty as usize;
+            w.back_dirty = NONE;
+        } else {
+            pos = pos.saturating_add(1);
         }
     }
     let mut first_err: Option<VerifyError> = None;
@@ -771,30 +781,23 @@ fn process(fx: &FnCtx<'_, '_>, w: &mut Work<'_>, b: u32) -> Result<(), VerifyErr
     let mut st = blk.abs;
     let insns = w.insns;
     let body = insns.get(first as usize..last as usize).unwrap_or(&[]);
-    for d in body {
-        transfer::transfer(fx, &mut st, d.at, d.end(), &d.op)?;
-    }
-    let Some(d) = body.last() else {
+    let Some((d, inner)) = body.split_last() else {
         return Ok(());
     };
+    for d in inner {
+        transfer::transfer(fx, &mut st, d.at, d.end(), &d.op)?;
+        // Inside a block a `jcc` can only branch to a trap stub (any other
+        // target ends the block, `cfg.rs`): control goes on along the
+        // fall-through edge, the block's only way on.
+        if let Op::Jcc { cc, rel } = d.op {
+            let fuel_tested = budget_test(fx, &st, d, cc, target(d.end(), rel))?;
+            fall_through(&mut st, cc, fuel_tested);
+        }
+    }
+    transfer::transfer(fx, &mut st, d.at, d.end(), &d.op)?;
     match d.op {
         Op::Jcc { cc, rel } => {
-            let t = target(d.end(), rel);
-            let budget_test = st.fuel_unchecked;
-            if budget_test {
-                // `dec r13` then this branch: only `jz` to a Budget trap stub
-                // tests the fuel, and the fall-through edge is where fuel is left.
-                let ok = st.flags == state::Flags::Fuel
-                    && cc == decode::Cond::E
-                    && fx.stub_kind(t) == Some(TrapKind::Budget);
-                if !ok {
-                    return Err(err(
-                        d.at,
-                        Rule::Budget,
-                        "fuel decremented but not tested by a jz to a budget trap",
-                    ));
-                }
-            }
+            let fuel_tested = budget_test(fx, &st, d, cc, target(d.end(), rel))?;
             if let Some(&s0) = succ.first()
                 && s0 != NONE
             {
@@ -802,14 +805,9 @@ fn process(fx: &FnCtx<'_, '_>, w: &mut Work<'_>, b: u32) -> Result<(), VerifyErr
                 transfer::refine(&mut e, cc, true);
                 edge(w, d.at, rpo, s0, &e)?;
             }
-            let mut e = st;
-            if budget_test {
-                e.fuel_unchecked = false;
-                e.paid = true;
-            }
-            transfer::refine(&mut e, cc, false);
+            fall_through(&mut st, cc, fuel_tested);
             if let Some(&s1) = succ.get(1) {
-                edge(w, d.at, rpo, s1, &e)?;
+                edge(w, d.at, rpo, s1, &st)?;
             }
         }
         Op::Jmp { .. } => {
@@ -827,6 +825,43 @@ fn process(fx: &FnCtx<'_, '_>, w: &mut Work<'_>, b: u32) -> Result<(), VerifyErr
         }
     }
     Ok(())
+}
+
+/// The fuel rule at a conditional branch `d` (condition `cc`, target `t`):
+/// right after `dec r13`, only a `jz` to a Budget trap stub may follow.
+/// Returns whether this branch is that fuel test.
+fn budget_test(
+    fx: &FnCtx<'_, '_>,
+    st: &Abs,
+    d: &Decoded,
+    cc: decode::Cond,
+    t: u32,
+) -> Result<bool, VerifyError> {
+    if !st.fuel_unchecked {
+        return Ok(false);
+    }
+    let ok = st.flags == state::Flags::Fuel
+        && cc == decode::Cond::E
+        && fx.stub_kind(t) == Some(TrapKind::Budget);
+    if ok {
+        Ok(true)
+    } else {
+        Err(err(
+            d.at,
+            Rule::Budget,
+            "fuel decremented but not tested by a jz to a budget trap",
+        ))
+    }
+}
+
+/// The state on a conditional branch's fall-through edge: the condition is
+/// false there, and after a fuel test the fuel was left (and is paid for).
+fn fall_through(st: &mut Abs, cc: decode::Cond, fuel_tested: bool) {
+    if fuel_tested {
+        st.fuel_unchecked = false;
+        st.paid = true;
+    }
+    transfer::refine(st, cc, false);
 }
 
 /// Joins the state `e` on the edge from the block numbered `from_rpo`
@@ -868,6 +903,9 @@ fn edge(w: &mut Work<'_>, at: u32, from_rpo: u32, to: u32, e: &Abs) -> Result<()
     if !blk.reached || changed {
         blk.reached = true;
         blk.dirty = true;
+        if blk.rpo <= from_rpo {
+            w.back_dirty = w.back_dirty.min(blk.rpo);
+        }
         blk.changes = blk.changes.saturating_add(1);
         if !single && blk.changes > WIDEN_AFTER && !blk.widened {
             blk.widened = true;
