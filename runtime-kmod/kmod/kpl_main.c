@@ -1437,12 +1437,13 @@ static long kpl_ioctl_hook_list(struct kpl_hook_list __user *uarg)
 		return -ENOMEM;
 	mutex_lock(&kpl_lock);
 	list_for_each_entry(s, &kpl_slots, node) {
-		struct kpl_hook_entry *o = &out[n];
+		struct kpl_hook_entry *o;
 
 		if (!(req.flags & KPL_HOOKS_ALL_NETNS) && s->net != net)
 			continue;
 		if (n++ >= cap)
 			continue;
+		o = &out[n - 1];
 		a = rcu_dereference_protected(s->att, lockdep_is_held(&kpl_lock));
 		kpl_slot_sum(s, &sum);
 		o->att_id = s->id;
