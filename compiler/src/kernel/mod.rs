@@ -1552,6 +1552,29 @@ mod tests {
     }
 
     #[test]
+    fn hooks_parse_by_name_and_print_back() {
+        for (text, family, point) in [
+            ("ipv4:local-in", FAMILY_IPV4, POINT_LOCAL_IN),
+            ("ipv6:forward", FAMILY_IPV6, POINT_FORWARD),
+            ("IPv6:PreRouting", FAMILY_IPV6, POINT_PRE_ROUTING),
+            ("ipv4:output", FAMILY_IPV4, POINT_LOCAL_OUT),
+            ("ipv6:post-routing", FAMILY_IPV6, POINT_POST_ROUTING),
+        ] {
+            let hook = parse_hook(text).expect(text);
+            assert_eq!((hook.family, hook.point), (family, point), "{text}");
+            assert_eq!(parse_hook(&hook.to_string()), Ok(hook));
+        }
+        assert_eq!(
+            parse_hook("ipv4:input").map(|h| h.to_string()),
+            Ok("ipv4:local-in".to_string())
+        );
+        for bad in ["ipv5:local-in", "ipv4:ingress", "ipv4", "", ":", "local-in:ipv4"] {
+            let e = parse_hook(bad).expect_err(bad);
+            assert!(e.contains("expected FAMILY:POINT"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn ioctl_numbers_encode_direction_size_and_type() {
         assert_eq!(IOC_LOAD >> 30, 3);
         assert_eq!(

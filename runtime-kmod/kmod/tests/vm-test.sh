@@ -271,7 +271,7 @@ echo "replace under traffic: $((na * 200)) accepted datagrams, $((nb * 200)) blo
 kplc kernel hooks
 t "100 atomic replaces while traffic flows" sh -c "[ $r = 0 ] && [ $(hk "$att" replaced) = 100 ]"
 t "no accepted packet lost during the replaces" sh -c "[ $na -ge 1 ] && [ $na = \$(wc -l </tmp/flow.out) ]"
-t "no blocked packet passed during the replaces" sh -c "[ $nb -ge 2 ] && [ $nb = \$(wc -l </tmp/flow-blocked.out) ]"
+t "no blocked packet passed during the replaces" sh -c "[ $nb -ge 1 ] && [ $nb = \$(wc -l </tmp/flow-blocked.out) ]"
 t "every blocked packet counted dropped: $((nb * 200))" test $(($(hk "$att" dropped) - d0)) = $((nb * 200))
 t "every packet met a filter: $((na * 200 + nb * 200)) invocations, none unfiltered or trapped" \
     sh -c "[ $(($(hk "$att" invocations) - i0)) = $((na * 200 + nb * 200)) ] && [ $(hk "$att" unfiltered) = 0 ] && [ $(hk "$att" traps) = 0 ]"
@@ -389,6 +389,7 @@ t "/proc/kpl lists both attachments" sh -c "[ \$(grep -c '^hook .* ipv4:local-in
 kplc kernel detach "$early"
 kplc kernel detach "$late"
 kplc kernel unload "$v"
+kplc kernel unload "$u"
 
 echo "== netfilter: a network namespace of its own"
 n=$(kplc kernel load /t/udp_block.kpo --name udp_block_ns)
