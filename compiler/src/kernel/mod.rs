@@ -79,7 +79,12 @@ pub enum KernelCmd {
         attachment: Option<u32>,
         #[arg(long, value_parser = parse_hook)]
         hook: Option<Hook>,
-        #[arg(long, default_value_t = 0, allow_hyphen_values = true, requires = "hook")]
+        #[arg(
+            long,
+            default_value_t = 0,
+            allow_hyphen_values = true,
+            requires = "hook"
+        )]
         priority: i32,
     },
     /// List the attachments of this network namespace with their counters.
@@ -980,9 +985,7 @@ fn legacy_abi(dev: &Device, id: u32) -> Result<ExitCode, String> {
     let hooks = dev.hooks(false).map_err(|e| format!("hooks: {e}"))?;
     let att = hooks
         .iter()
-        .find(|h| {
-            (h.family, h.point, h.priority, h.id) == (FAMILY_IPV4, POINT_LOCAL_IN, 0, id)
-        })
+        .find(|h| (h.family, h.point, h.priority, h.id) == (FAMILY_IPV4, POINT_LOCAL_IN, 0, id))
         .map(|h| h.att_id)
         .ok_or("KPL_IOC_ATTACH did not attach at ipv4:local-in priority 0")?;
     let mut again = a;
@@ -1171,8 +1174,22 @@ fn bad_input(dev: &Device, file: &Path) -> Result<ExitCode, String> {
         ("family 0", 0, POINT_LOCAL_IN, 0, 0, 0),
         ("hook point 0", FAMILY_IPV6, 0, 0, 0, 0),
         ("hook point 6", FAMILY_IPV4, 6, 0, 0, 0),
-        ("priority INT_MIN", FAMILY_IPV4, POINT_LOCAL_IN, i32::MIN, 0, 0),
-        ("priority INT_MAX", FAMILY_IPV4, POINT_LOCAL_IN, i32::MAX, 0, 0),
+        (
+            "priority INT_MIN",
+            FAMILY_IPV4,
+            POINT_LOCAL_IN,
+            i32::MIN,
+            0,
+            0,
+        ),
+        (
+            "priority INT_MAX",
+            FAMILY_IPV4,
+            POINT_LOCAL_IN,
+            i32::MAX,
+            0,
+            0,
+        ),
         ("unknown flags", FAMILY_IPV4, POINT_LOCAL_IN, 0, 2, 0),
         (
             "a budget over the limit",
@@ -1568,7 +1585,14 @@ mod tests {
             parse_hook("ipv4:input").map(|h| h.to_string()),
             Ok("ipv4:local-in".to_string())
         );
-        for bad in ["ipv5:local-in", "ipv4:ingress", "ipv4", "", ":", "local-in:ipv4"] {
+        for bad in [
+            "ipv5:local-in",
+            "ipv4:ingress",
+            "ipv4",
+            "",
+            ":",
+            "local-in:ipv4",
+        ] {
             let e = parse_hook(bad).expect_err(bad);
             assert!(e.contains("expected FAMILY:POINT"), "{bad}: {e}");
         }

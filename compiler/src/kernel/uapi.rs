@@ -419,7 +419,10 @@ pub fn uapi_header() -> String {
         ("KPL_ATTACH_EXCLUSIVE", u64::from(ATTACH_EXCLUSIVE)),
         ("KPL_HOOKS_ALL_NETNS", u64::from(HOOKS_ALL_NETNS)),
         ("KPL_MAX_ATTACHMENTS", u64::from(MAX_ATTACHMENTS)),
-        ("KPL_HOOK_ATTACH_SIZE_VER0", u64::from(HOOK_ATTACH_SIZE_VER0)),
+        (
+            "KPL_HOOK_ATTACH_SIZE_VER0",
+            u64::from(HOOK_ATTACH_SIZE_VER0),
+        ),
         ("KPL_HOOK_ENTRY_SIZE_VER0", u64::from(HOOK_ENTRY_SIZE_VER0)),
     ] {
         let _ = writeln!(s, "#define {name} {value}ULL");
@@ -458,8 +461,20 @@ pub fn uapi_header() -> String {
             "kpl_hook_attach",
             IOC_HOOK_ATTACH,
         ),
-        ("KPL_IOC_HOOK_DETACH", "_IOW", 10, "kpl_hook_ref", IOC_HOOK_DETACH),
-        ("KPL_IOC_HOOK_LIST", "_IOWR", 11, "kpl_hook_list", IOC_HOOK_LIST),
+        (
+            "KPL_IOC_HOOK_DETACH",
+            "_IOW",
+            10,
+            "kpl_hook_ref",
+            IOC_HOOK_DETACH,
+        ),
+        (
+            "KPL_IOC_HOOK_LIST",
+            "_IOWR",
+            11,
+            "kpl_hook_list",
+            IOC_HOOK_LIST,
+        ),
     ] {
         let _ = writeln!(
             s,
