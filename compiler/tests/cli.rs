@@ -676,3 +676,37 @@ fn build_refuses_code_over_the_loader_limit() {
     assert!(!kpo.exists());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `kplc kernel` checks where to attach before it opens the device: an
+/// unknown hook is a usage error naming the valid ones, and detach must be
+/// told which attachment.
+#[test]
+fn kernel_hook_names_are_usage_errors() {
+    for (hook, what) in [
+        ("ipv5:local-in", "unknown address family `ipv5`"),
+        ("ipv4:ingress", "unknown hook point `ingress`"),
+        ("local-in", "expected FAMILY:POINT"),
+    ] {
+        let out = kplc(&["kernel", "attach", "1", "--hook", hook]);
+        assert_eq!(out.status.code(), Some(2), "{hook}");
+        let err = text(&out.stderr);
+        assert!(err.contains(what), "{hook}: {err}");
+        assert!(
+            err.contains("`pre-routing`, `local-in`, `forward`, `local-out` or `post-routing`"),
+            "{hook}: {err}"
+        );
+    }
+    let out = kplc(&["kernel", "detach"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("<ATTACHMENT|--hook <HOOK>>"));
+    let out = kplc(&["kernel", "detach", "--priority", "5"]);
+    assert_eq!(out.status.code(), Some(2));
+    // A valid hook gets as far as the device.
+    let out = Command::new(env!("CARGO_BIN_EXE_kplc"))
+        .args(["kernel", "attach", "1", "--hook", "ipv6:prerouting"])
+        .env("KPL_DEV", "/nonexistent/kpl")
+        .output()
+        .expect("kplc runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot open `/nonexistent/kpl`"));
+}

@@ -57,3 +57,51 @@ fn kernel_import_table_is_current() {
     }
     check("runtime-kmod/kmod/kpl_imports_gen.h", &text);
 }
+
+/// The first version of the sized hook structs is frozen: later versions
+/// only append, so every field keeps its offset and the first version's
+/// size stays what the kernel accepts as the smallest.
+#[test]
+fn hook_structs_only_grow() {
+    use kplc::kernel_uapi::*;
+    use std::mem::{offset_of, size_of};
+    assert!(size_of::<KplHookAttach>() >= HOOK_ATTACH_SIZE_VER0 as usize);
+    assert!(size_of::<KplHookEntry>() >= HOOK_ENTRY_SIZE_VER0 as usize);
+    let attach = [
+        offset_of!(KplHookAttach, family),
+        offset_of!(KplHookAttach, point),
+        offset_of!(KplHookAttach, priority),
+        offset_of!(KplHookAttach, id),
+        offset_of!(KplHookAttach, entry),
+        offset_of!(KplHookAttach, budget_ns),
+        offset_of!(KplHookAttach, flags),
+        offset_of!(KplHookAttach, att_id),
+        offset_of!(KplHookAttach, old_id),
+        offset_of!(KplHookAttach, _pad),
+    ];
+    assert_eq!(attach, [0, 4, 8, 12, 16, 80, 88, 92, 96, 100]);
+    let entry = [
+        offset_of!(KplHookEntry, att_id),
+        offset_of!(KplHookEntry, id),
+        offset_of!(KplHookEntry, family),
+        offset_of!(KplHookEntry, point),
+        offset_of!(KplHookEntry, priority),
+        offset_of!(KplHookEntry, netns),
+        offset_of!(KplHookEntry, entry),
+        offset_of!(KplHookEntry, budget_ns),
+        offset_of!(KplHookEntry, invocations),
+        offset_of!(KplHookEntry, accepted),
+        offset_of!(KplHookEntry, dropped),
+        offset_of!(KplHookEntry, traps),
+        offset_of!(KplHookEntry, unfiltered),
+        offset_of!(KplHookEntry, replaced),
+    ];
+    assert_eq!(
+        entry,
+        [0, 4, 8, 12, 16, 20, 24, 88, 96, 104, 112, 120, 128, 136]
+    );
+    // The first interface's hook number keeps its value.
+    assert_eq!(HOOK_IPV4_LOCAL_IN, 1);
+    assert_eq!(IOC_ATTACH, 0xc058_6b06);
+    assert_eq!(hook_attach_ioc(size_of::<KplHookAttach>()), IOC_HOOK_ATTACH);
+}

@@ -15,6 +15,8 @@
 #include <linux/refcount.h>
 #include <linux/list.h>
 #include <linux/atomic.h>
+#include <linux/mutex.h>
+#include <linux/compiler.h>
 #include "uapi/kpl.h"
 
 /* The context block, layout fixed by the ABI (offsets asserted below). */
@@ -131,6 +133,8 @@ struct kpl_trap {
 enum kpl_wd_slot { KPL_WD_RUN, KPL_WD_HOOK, KPL_WD_SLOTS };
 
 /* kpl_main.c */
+extern struct mutex kpl_lock;		/* plugins list, ids, arena, attachments */
+struct kpl_plugin *kpl_find_locked(u32 id);
 void kpl_plugin_put(struct kpl_plugin *p);
 struct kpl_plugin *kpl_find_client(const char *name);
 const struct kpl_export *kpl_export_named(struct kpl_plugin *p, const char *name);
@@ -144,6 +148,18 @@ void kpl_trap_info(struct kpl_plugin *p, const struct kpl_result *r,
 		   struct kpl_trap *t);
 u64 kpl_canonical(u8 code, u64 v);
 unsigned int kpl_elem_size(u8 code);
+
+/* kpl_hooks.c: netfilter attachments (the ioctls, /proc/kpl lines). */
+struct seq_file;
+int kpl_hooks_init(void);
+void kpl_hooks_exit(void);
+void kpl_hooks_show(struct seq_file *m);
+long kpl_ioctl_hook_attach(void __user *uarg, size_t usize);
+long kpl_ioctl_hook_detach(struct kpl_hook_ref __user *uarg);
+long kpl_ioctl_hook_list(struct kpl_hook_list __user *uarg);
+long kpl_ioctl_attach(struct kpl_attach __user *uarg);
+long kpl_ioctl_detach(struct kpl_hook __user *uarg);
+long kpl_ioctl_hook_stats(struct kpl_hook __user *uarg);
 
 /* kpl_services.c: handles held by kernel clients; plugins unloaded while
  * clients still held them, not yet freed (both for /proc/kpl). */

@@ -24,6 +24,12 @@ impl CType for u32 {
     }
 }
 
+impl CType for i32 {
+    fn c_decl(field: &str) -> String {
+        format!("__s32 {field}")
+    }
+}
+
 impl CType for u64 {
     fn c_decl(field: &str) -> String {
         format!("__u64 {field}")
@@ -98,8 +104,35 @@ pub const DEFAULT_BUDGET_NS: u64 = 1_000_000;
 /// Largest time budget a test run may ask for (keeps far from the soft
 /// lockup detector's 20 s).
 pub const MAX_BUDGET_NS: u64 = 5_000_000_000;
-/// The netfilter attach point: NF_INET_LOCAL_IN of IPv4.
+/// The hook of the first attach ioctls (`KPL_IOC_ATTACH`, `KPL_IOC_DETACH`,
+/// `KPL_IOC_HOOK_STATS`): NF_INET_LOCAL_IN of IPv4, priority 0 (filter), in
+/// the caller's network namespace. The only value those ioctls take.
 pub const HOOK_IPV4_LOCAL_IN: u32 = 1;
+/// Address families of `kpl_hook_attach.family` (the IP version; the value
+/// a filter's `family` parameter gets).
+pub const FAMILY_IPV4: u32 = 4;
+pub const FAMILY_IPV6: u32 = 6;
+/// Netfilter hook points of `kpl_hook_attach.point` (NF_INET_* + 1; the
+/// value a filter's `point` parameter gets).
+pub const POINT_PRE_ROUTING: u32 = 1;
+pub const POINT_LOCAL_IN: u32 = 2;
+pub const POINT_FORWARD: u32 = 3;
+pub const POINT_LOCAL_OUT: u32 = 4;
+pub const POINT_POST_ROUTING: u32 = 5;
+/// `kpl_hook_attach.flags`: fail with EEXIST instead of replacing the
+/// plugin at an occupied attachment point.
+pub const ATTACH_EXCLUSIVE: u32 = 1;
+/// `kpl_hook_list.flags`: every network namespace's attachments (needs
+/// CAP_SYS_ADMIN), not only the caller's.
+pub const HOOKS_ALL_NETNS: u32 = 1;
+/// Attachments the module holds at most, over all namespaces.
+pub const MAX_ATTACHMENTS: u32 = 256;
+/// Bytes of the first version of `kpl_hook_attach` and `kpl_hook_entry`:
+/// the smallest size the kernel accepts. Later versions only append fields;
+/// the kernel reads a shorter struct as if the missing fields were zero and
+/// refuses a longer one whose unknown bytes are not zero (E2BIG).
+pub const HOOK_ATTACH_SIZE_VER0: u32 = 104;
+pub const HOOK_ENTRY_SIZE_VER0: u32 = 144;
 
 uapi_struct! {
     /// KPL_IOC_LOAD: verify, link and load an object.
@@ -200,7 +233,8 @@ uapi_struct! {
         data_size: u32,
         exports: u32,
         imports: u32,
-        /// 1 while attached to a hook
+        /// attachments running this plugin (0: none; 1 at most before
+        /// KPL_IOC_HOOK_ATTACH)
         attached: u32,
         invocations: u64,
         traps: u64,
@@ -212,7 +246,8 @@ uapi_struct! {
 }
 
 uapi_struct! {
-    /// KPL_IOC_ATTACH: attach (or atomically replace) the plugin at a hook.
+    /// KPL_IOC_ATTACH: attach (or atomically replace) the plugin at
+    /// KPL_HOOK_IPV4_LOCAL_IN. Kept as it was; KPL_IOC_HOOK_ATTACH does more.
     KplAttach => "kpl_attach" {
         /// which hook (KPL_HOOK_*)
         hook: u32,
@@ -228,7 +263,8 @@ uapi_struct! {
 }
 
 uapi_struct! {
-    /// KPL_IOC_DETACH / KPL_IOC_HOOK_STATS: a hook and its counters.
+    /// KPL_IOC_DETACH / KPL_IOC_HOOK_STATS: the KPL_HOOK_IPV4_LOCAL_IN
+    /// attachment of the caller's namespace and its counters.
     KplHook => "kpl_hook" {
         hook: u32,
         /// out: attached plugin id, 0 if none
@@ -237,6 +273,87 @@ uapi_struct! {
         accepted: u64,
         dropped: u64,
         traps: u64,
+    }
+}
+
+uapi_struct! {
+    /// KPL_IOC_HOOK_ATTACH: attach a plugin's filter at (family, point,
+    /// priority) of the caller's network namespace; if a plugin is
+    /// attached there, replace it atomically (or fail, with
+    /// KPL_ATTACH_EXCLUSIVE). Sized: the ioctl number carries the struct's
+    /// size, at least KPL_HOOK_ATTACH_SIZE_VER0.
+    KplHookAttach => "kpl_hook_attach" {
+        /// KPL_FAMILY_IPV4 or KPL_FAMILY_IPV6
+        family: u32,
+        /// KPL_POINT_*
+        point: u32,
+        /// netfilter priority (0: filter; INT_MIN and INT_MAX are reserved)
+        priority: i32,
+        /// the plugin
+        id: u32,
+        /// export called per packet: fn(pkt: []u8[, family, point]) -> u32,
+        /// 0 drops, else accepts (NUL-terminated)
+        entry: [u8; ENTRY_LEN],
+        /// per-invocation budget (0: the default 1 ms)
+        budget_ns: u64,
+        /// KPL_ATTACH_*
+        flags: u32,
+        /// out: the attachment's id (kept when a plugin is replaced)
+        att_id: u32,
+        /// out: the plugin replaced, 0 if none
+        old_id: u32,
+        _pad: u32,
+    }
+}
+
+uapi_struct! {
+    /// KPL_IOC_HOOK_DETACH: remove an attachment (any namespace's).
+    KplHookRef => "kpl_hook_ref" {
+        att_id: u32,
+        _pad: u32,
+    }
+}
+
+uapi_struct! {
+    /// KPL_IOC_HOOK_LIST: attachments and their counters.
+    KplHookList => "kpl_hook_list" {
+        /// in: user address of `cap` entries, `entry_size` bytes apart
+        ptr: u64,
+        cap: u32,
+        /// out: attachments there are (may exceed cap)
+        count: u32,
+        /// in: sizeof(struct kpl_hook_entry) as the caller knows it (at
+        /// least KPL_HOOK_ENTRY_SIZE_VER0)
+        entry_size: u32,
+        /// in: KPL_HOOKS_*
+        flags: u32,
+    }
+}
+
+uapi_struct! {
+    /// One attachment, as KPL_IOC_HOOK_LIST reports it.
+    KplHookEntry => "kpl_hook_entry" {
+        att_id: u32,
+        /// the plugin attached
+        id: u32,
+        family: u32,
+        point: u32,
+        priority: i32,
+        /// inode number of its network namespace (as of /proc/PID/ns/net)
+        netns: u32,
+        entry: [u8; ENTRY_LEN],
+        budget_ns: u64,
+        /// packets the filter ran on, of them accepted, dropped, trapped
+        /// (a trap accepts)
+        invocations: u64,
+        accepted: u64,
+        dropped: u64,
+        traps: u64,
+        /// packets accepted without running the filter (disabled plugin,
+        /// packet unreadable)
+        unfiltered: u64,
+        /// times the plugin was replaced
+        replaced: u64,
     }
 }
 
@@ -260,6 +377,15 @@ pub const IOC_INFO: u32 = iowr::<KplInfo>(5);
 pub const IOC_ATTACH: u32 = iowr::<KplAttach>(6);
 pub const IOC_DETACH: u32 = iow::<KplHook>(7);
 pub const IOC_HOOK_STATS: u32 = iowr::<KplHook>(8);
+pub const IOC_HOOK_ATTACH: u32 = iowr::<KplHookAttach>(9);
+pub const IOC_HOOK_DETACH: u32 = iow::<KplHookRef>(10);
+pub const IOC_HOOK_LIST: u32 = iowr::<KplHookList>(11);
+
+/// KPL_IOC_HOOK_ATTACH for a struct of `size` bytes (the kernel takes any
+/// size from `HOOK_ATTACH_SIZE_VER0` on).
+pub const fn hook_attach_ioc(size: usize) -> u32 {
+    ioc(3, 9, size)
+}
 
 /// The text of `runtime-kmod/kmod/uapi/kpl.h`.
 pub fn uapi_header() -> String {
@@ -283,6 +409,21 @@ pub fn uapi_header() -> String {
         ("KPL_DEFAULT_BUDGET_NS", DEFAULT_BUDGET_NS),
         ("KPL_MAX_BUDGET_NS", MAX_BUDGET_NS),
         ("KPL_HOOK_IPV4_LOCAL_IN", u64::from(HOOK_IPV4_LOCAL_IN)),
+        ("KPL_FAMILY_IPV4", u64::from(FAMILY_IPV4)),
+        ("KPL_FAMILY_IPV6", u64::from(FAMILY_IPV6)),
+        ("KPL_POINT_PRE_ROUTING", u64::from(POINT_PRE_ROUTING)),
+        ("KPL_POINT_LOCAL_IN", u64::from(POINT_LOCAL_IN)),
+        ("KPL_POINT_FORWARD", u64::from(POINT_FORWARD)),
+        ("KPL_POINT_LOCAL_OUT", u64::from(POINT_LOCAL_OUT)),
+        ("KPL_POINT_POST_ROUTING", u64::from(POINT_POST_ROUTING)),
+        ("KPL_ATTACH_EXCLUSIVE", u64::from(ATTACH_EXCLUSIVE)),
+        ("KPL_HOOKS_ALL_NETNS", u64::from(HOOKS_ALL_NETNS)),
+        ("KPL_MAX_ATTACHMENTS", u64::from(MAX_ATTACHMENTS)),
+        (
+            "KPL_HOOK_ATTACH_SIZE_VER0",
+            u64::from(HOOK_ATTACH_SIZE_VER0),
+        ),
+        ("KPL_HOOK_ENTRY_SIZE_VER0", u64::from(HOOK_ENTRY_SIZE_VER0)),
     ] {
         let _ = writeln!(s, "#define {name} {value}ULL");
     }
@@ -296,6 +437,10 @@ pub fn uapi_header() -> String {
         KplInfo::c_definition(),
         KplAttach::c_definition(),
         KplHook::c_definition(),
+        KplHookAttach::c_definition(),
+        KplHookRef::c_definition(),
+        KplHookList::c_definition(),
+        KplHookEntry::c_definition(),
     ] {
         s.push_str(&def);
     }
@@ -309,6 +454,27 @@ pub fn uapi_header() -> String {
         ("KPL_IOC_ATTACH", "_IOWR", 6, "kpl_attach", IOC_ATTACH),
         ("KPL_IOC_DETACH", "_IOW", 7, "kpl_hook", IOC_DETACH),
         ("KPL_IOC_HOOK_STATS", "_IOWR", 8, "kpl_hook", IOC_HOOK_STATS),
+        (
+            "KPL_IOC_HOOK_ATTACH",
+            "_IOWR",
+            9,
+            "kpl_hook_attach",
+            IOC_HOOK_ATTACH,
+        ),
+        (
+            "KPL_IOC_HOOK_DETACH",
+            "_IOW",
+            10,
+            "kpl_hook_ref",
+            IOC_HOOK_DETACH,
+        ),
+        (
+            "KPL_IOC_HOOK_LIST",
+            "_IOWR",
+            11,
+            "kpl_hook_list",
+            IOC_HOOK_LIST,
+        ),
     ] {
         let _ = writeln!(
             s,

@@ -16,6 +16,12 @@ t() {
     if out=$("$@" 2>&1); then ok "$desc"; else bad "$desc: $(echo "$out" | tail -n 5)"; fi
 }
 now_ms() { awk '{printf "%d\n", $1 * 1000}' /proc/uptime; }
+# hk ATT KEY: field KEY (invocations, accepted, dropped, traps, unfiltered,
+# replaced, plugin, netns, ...) of attachment ATT, any namespace's.
+hk() {
+    kplc kernel hooks --all-netns |
+        awk -v a="$1" -v k="$2" '$1 == a { for (i = 2; i < NF; i++) if ($i == k) print $(i + 1) }'
+}
 
 echo "== module"
 t "insmod kpl.ko" insmod /t/kpl.ko
@@ -193,12 +199,11 @@ t "rogue loops on two CPUs at once both stopped" sh -c "grep -q 'trap: Budget' /
 # Through the netfilter hook: every packet's invocation is stopped.
 ip link set lo up
 rf=$(kpl-test-load /t/rogue-loops.kpo rogue_filter)
-b4=$(kplc kernel stats | awk '{print $10}')
-t "attach a rogue filter (no fuel check)" kplc kernel attach "$rf" --entry filter_no_check
+ra=$(kplc kernel attach "$rf" --entry filter_no_check)
+t "attach a rogue filter (no fuel check)" test -n "$ra"
 t "rogue filter: packets pass (the stopped filter accepts)" sh -c "kplc kernel probe --port 5555 --count 20 | grep -q 'received 20 of 20'"
-af=$(kplc kernel stats | awk '{print $10}')
-kplc kernel stats
-t "rogue filter: every packet stopped" test $((af - b4)) -ge 20
+kplc kernel hooks
+t "rogue filter: every packet stopped" test "$(hk "$ra" traps)" -ge 20
 avg=$(awk '$2 == "rogue_filter" && $10 > 0 { printf "%d", $14 / $10 }' /proc/kpl)
 grep -E "^[0-9]+ rogue_filter " /proc/kpl
 grep watchdog_stops /proc/kpl
@@ -209,7 +214,7 @@ if [ -n "$avg" ] && [ "$avg" -lt 23000000 ]; then
 else
     bad "rogue filter: $avg ns per invocation (budget 1 ms)"
 fi
-t "detach the rogue filter" kplc kernel detach
+t "detach the rogue filter" kplc kernel detach "$ra"
 t "unload the rogue plugins" sh -c "kplc kernel unload $rg && kplc kernel unload $rf"
 # A plugin that breaks the sandbox (overwrites r15) while looping: stopped
 # all the same, then disabled.
@@ -224,43 +229,61 @@ t "the disabled plugin unloads" kplc kernel unload "$rc"
 t "VM responsive after the sandbox failure" sh -c "echo alive | grep -q alive"
 dmesg | grep 'kpl: plugin .* sandbox failure' | head -n 2
 
-echo "== netfilter: IPv4 LOCAL_IN"
+echo "== netfilter: IPv4 LOCAL_IN, counters, atomic replace"
 ip link set lo up
 a=$(kplc kernel load /t/udp_block.kpo --name udp_block_a)
 b=$(kplc kernel load /t/udp_block.kpo --name udp_block_b)
 kplc kernel run "$a" --entry block_port --arg 4444 >/dev/null 2>&1
 kplc kernel run "$b" --entry block_port --arg 4444 >/dev/null 2>&1
-t "attach" kplc kernel attach "$a"
+att=$(kplc kernel attach "$a")
+t "attach (ipv4:local-in by default) prints the attachment id" test -n "$att"
 t "UDP to the blocked port is dropped" sh -c "kplc kernel probe --port 4444 --count 10 | grep -q 'received 0 of 10'"
 t "UDP to another port passes" sh -c "kplc kernel probe --port 5555 --count 50 | grep -q 'received 50 of 50'"
-kplc kernel stats
-t "hook counted drops and accepts" sh -c "kplc kernel stats | awk '{ exit !(\$8 >= 10 && \$6 >= 50) }'"
-kplc kernel probe --port 5555 --count 1000 >/tmp/flow.out 2>&1 &
+kplc kernel hooks
+t "the attachment counted exactly the packets sent: 60 invocations, 10 dropped, 50 accepted" \
+    sh -c "[ $(hk "$att" invocations) = 60 ] && [ $(hk "$att" dropped) = 10 ] && [ $(hk "$att" accepted) = 50 ]"
+t "hooks shows the plugin at the attachment" test "$(hk "$att" plugin)" = "$a"
+# Replace 100 times while two streams flow: one to an accepted port (each
+# datagram awaited), one back to back to the blocked port. Every packet
+# must meet a filter: none of the blocked stream arrives, the attachment
+# counts every one of them dropped, and none passes unfiltered.
+i0=$(hk "$att" invocations)
+d0=$(hk "$att" dropped)
+rm -f /tmp/replaced
+(while [ ! -e /tmp/replaced ]; do kplc kernel probe --port 5555 --count 200; done) >/tmp/flow.out 2>&1 &
 flow=$!
-kplc kernel probe --port 4444 --count 10 >/tmp/flow-blocked.out 2>&1 &
+(while [ ! -e /tmp/replaced ]; do kplc kernel probe --port 4444 --count 200 --wait-ms 0; done) >/tmp/flow-blocked.out 2>&1 &
 flowb=$!
+sleep 1
 r=0
 i=0
 while [ $i -lt 50 ]; do
-    kplc kernel attach "$b" >/dev/null || r=1
-    kplc kernel attach "$a" >/dev/null || r=1
+    kplc kernel attach "$b" >/dev/null 2>&1 || r=1
+    kplc kernel attach "$a" >/dev/null 2>&1 || r=1
     i=$((i + 1))
 done
+touch /tmp/replaced
 wait $flow
 wait $flowb
-cat /tmp/flow.out /tmp/flow-blocked.out
-t "100 atomic replaces while traffic flows" test $r = 0
-t "no accepted packet lost during the replaces" grep -q "received 1000 of 1000" /tmp/flow.out
-t "no blocked packet passed during the replaces" grep -q "received 0 of 10" /tmp/flow-blocked.out
+na=$(grep -c 'received 200 of 200' /tmp/flow.out)
+nb=$(grep -c 'received 0 of 200$' /tmp/flow-blocked.out)
+echo "replace under traffic: $((na * 200)) accepted datagrams, $((nb * 200)) blocked ones, $(hk "$att" replaced) replaces"
+kplc kernel hooks
+t "100 atomic replaces while traffic flows" sh -c "[ $r = 0 ] && [ $(hk "$att" replaced) = 100 ]"
+t "no accepted packet lost during the replaces" sh -c "[ $na -ge 1 ] && [ $na = \$(wc -l </tmp/flow.out) ]"
+t "no blocked packet passed during the replaces" sh -c "[ $nb -ge 1 ] && [ $nb = \$(wc -l </tmp/flow-blocked.out) ]"
+t "every blocked packet counted dropped: $((nb * 200))" test $(($(hk "$att" dropped) - d0)) = $((nb * 200))
+t "every packet met a filter: $((na * 200 + nb * 200)) invocations, none unfiltered or trapped" \
+    sh -c "[ $(($(hk "$att" invocations) - i0)) = $((na * 200 + nb * 200)) ] && [ $(hk "$att" unfiltered) = 0 ] && [ $(hk "$att" traps) = 0 ]"
 # A filter stuck in a loop: each packet traps after the 1 ms hook budget
 # and is accepted; replacing it while a CPU is inside it is safe.
 sp=$(kplc kernel load /t/spin.kpo --name spin_filter)
-before=$(kplc kernel stats | awk '{print $10}')
-t "attach a looping filter" kplc kernel attach "$sp" --entry spin_filter
+before=$(hk "$att" traps)
+t "attach a looping filter (replaces at the same attachment)" \
+    sh -c "[ \$(kplc kernel attach $sp --entry spin_filter 2>/dev/null) = $att ]"
 t "looping filter: packets pass (trap accepts)" sh -c "kplc kernel probe --port 5555 --count 20 | grep -q 'received 20 of 20'"
-after=$(kplc kernel stats | awk '{print $10}')
-kplc kernel stats
-t "looping filter: every packet trapped" test $((after - before)) -ge 20
+kplc kernel hooks
+t "looping filter: every packet trapped" test $(($(hk "$att" traps) - before)) -ge 20
 grep -E "^[0-9]+ spin_filter " /proc/kpl
 avg=$(awk '$2 == "spin_filter" && $10 > 0 { printf "%d", $14 / $10 }' /proc/kpl)
 grep watchdog_stops /proc/kpl
@@ -274,33 +297,154 @@ flow=$!
 r=0
 i=0
 while [ $i -lt 20 ]; do
-    kplc kernel attach "$a" >/dev/null || r=1
-    kplc kernel attach "$sp" --entry spin_filter >/dev/null || r=1
+    kplc kernel attach "$a" >/dev/null 2>&1 || r=1
+    kplc kernel attach "$sp" --entry spin_filter >/dev/null 2>&1 || r=1
     i=$((i + 1))
 done
 wait $flow
 cat /tmp/flow2.out
 t "40 replaces between a looping and a normal filter under traffic" test $r = 0
 t "no packet lost while replacing a plugin CPUs were inside" grep -q "received 300 of 300" /tmp/flow2.out
-kplc kernel attach "$a" >/dev/null
-kplc kernel unload "$sp"
+kplc kernel attach "$a" >/dev/null 2>&1
+t "the replaced plugins are no longer attached: unload works" kplc kernel unload "$sp"
 t "attached plugin cannot be unloaded (EBUSY)" sh -c "kplc kernel unload $a 2>&1 | grep -q 'busy'"
-t "detach" kplc kernel detach
+t "--no-replace refuses an occupied attachment point (EEXIST)" \
+    sh -c "kplc kernel attach $b --no-replace 2>&1 | grep -q 'attached at ipv4:local-in priority 0 already'"
+t "detach by hook" kplc kernel detach --hook ipv4:local-in
 t "after detach the port is open" sh -c "kplc kernel probe --port 4444 --count 5 | grep -q 'received 5 of 5'"
+t "the detached attachment is gone" sh -c "[ -z \"\$(kplc kernel hooks --all-netns)\" ]"
+t "the first attach ioctls keep their meaning (KPL_IOC_ATTACH, HOOK_STATS, DETACH)" \
+    kplc kernel legacy-abi "$a"
 kplc kernel unload "$a"
 kplc kernel unload "$b"
+
+echo "== netfilter: IPv6, every hook point, several attachments at once"
+t "loopback has ::1" sh -c "ip addr show dev lo | grep -q 'inet6 ::1'"
+u=$(kplc kernel load /t/udp_block.kpo --name udp_block_at)
+kplc kernel run "$u" --entry block_port --arg 4446 >/dev/null 2>&1
+a6=$(kplc kernel attach "$u" --hook ipv6:local-in --entry filter_at)
+t "attach at ipv6:local-in (filter with family and point arguments)" test -n "$a6"
+t "IPv6 UDP over ::1 to the blocked port is dropped" \
+    sh -c "kplc kernel probe --addr ::1 --port 4446 --count 10 | grep -q 'received 0 of 10\$'"
+t "IPv6 UDP over ::1 to another port passes" \
+    sh -c "kplc kernel probe --addr ::1 --port 5556 --count 20 | grep -q 'received 20 of 20\$'"
+t "IPv4 to the blocked port passes the IPv6 attachment" \
+    sh -c "kplc kernel probe --port 4446 --count 10 | grep -q 'received 10 of 10\$'"
+kplc kernel hooks
+t "ipv6:local-in counted 10 drops, at least 20 accepts" \
+    sh -c "[ $(hk "$a6" dropped) = 10 ] && [ $(hk "$a6" accepted) -ge 20 ]"
+seen() { kplc kernel run "$u" --entry seen 2>/dev/null; }
+t "the filter was given family 6 and point local-in (6*16+2)" test "$(seen)" = 98
+# Two attachments at once, at different hooks and families: IPv4
+# datagrams dropped at local-out (sendto fails), IPv6 ones at local-in.
+l4=$(kplc kernel attach "$u" --hook ipv4:local-out --entry filter_at)
+t "attach at ipv4:local-out as well" test -n "$l4"
+t "IPv4 to the blocked port is dropped at local-out: every send refused" \
+    sh -c "kplc kernel probe --port 4446 --count 10 | grep -q 'received 0 of 10 (10 sends refused)'"
+t "the filter was given family 4 and point local-out (4*16+4)" test "$(seen)" = 68
+t "IPv6 still dropped at local-in while both are attached" \
+    sh -c "kplc kernel probe --addr ::1 --port 4446 --count 10 | grep -q 'received 0 of 10\$'"
+t "IPv4 to another port passes local-out" \
+    sh -c "kplc kernel probe --port 5557 --count 20 | grep -q 'received 20 of 20\$'"
+kplc kernel hooks
+t "both counted their own packets: local-out 10 dropped + 20 accepted, local-in 20 dropped" \
+    sh -c "[ $(hk "$l4" dropped) = 10 ] && [ $(hk "$l4" accepted) = 20 ] && [ $(hk "$a6" dropped) = 20 ]"
+t "detach both by id" sh -c "kplc kernel detach $l4 && kplc kernel detach $a6"
+p4=$(kplc kernel attach "$u" --hook ipv4:pre-routing --entry filter_at)
+t "attach at ipv4:pre-routing" test -n "$p4"
+t "IPv4 to the blocked port is dropped at pre-routing (sends succeed)" \
+    sh -c "kplc kernel probe --port 4446 --count 10 | grep -q 'received 0 of 10\$'"
+t "pre-routing counted 10 drops; the filter was given 4*16+1" \
+    sh -c "[ $(hk "$p4" dropped) = 10 ] && [ \$(kplc kernel run $u --entry seen 2>/dev/null) = 65 ]"
+kplc kernel detach "$p4"
+o6=$(kplc kernel attach "$u" --hook ipv6:postrouting --entry filter_at)
+t "attach at ipv6:postrouting (nftables' name)" test -n "$o6"
+t "IPv6 to the blocked port is dropped at post-routing" \
+    sh -c "kplc kernel probe --addr ::1 --port 4446 --count 10 | grep -q 'received 0 of 10'"
+t "post-routing counted 10 drops; the filter was given 6*16+5" \
+    sh -c "[ $(hk "$o6" dropped) = 10 ] && [ \$(kplc kernel run $u --entry seen 2>/dev/null) = 101 ]"
+kplc kernel detach "$o6"
+f4=$(kplc kernel attach "$u" --hook ipv4:forward --entry filter_at)
+f6=$(kplc kernel attach "$u" --hook ipv6:forward --entry filter_at)
+t "attach at ipv4:forward and ipv6:forward (registered; loopback traffic is never forwarded)" \
+    sh -c "[ -n '$f4' ] && [ -n '$f6' ] && kplc kernel hooks | grep -q '^$f4 ipv4:forward ' && kplc kernel hooks | grep -q '^$f6 ipv6:forward '"
+kplc kernel detach "$f4"
+kplc kernel detach "$f6"
+t "the family argument always matched the packet's IP version" \
+    test "$(kplc kernel run "$u" --entry mismatches 2>/dev/null)" = 0
+# The same hook at two priorities: the lower runs first, and a packet it
+# drops never reaches the other.
+v=$(kplc kernel load /t/udp_block.kpo --name udp_block_late)
+kplc kernel run "$v" --entry block_port --arg 4448 >/dev/null 2>&1
+early=$(kplc kernel attach "$u" --hook ipv4:local-in --priority -50)
+late=$(kplc kernel attach "$v" --hook ipv4:local-in)
+t "two plugins at ipv4:local-in, priorities -50 and 0" sh -c "[ -n '$early' ] && [ -n '$late' ] && [ '$early' != '$late' ]"
+t "port 4446 dropped by the first" sh -c "kplc kernel probe --port 4446 --count 10 | grep -q 'received 0 of 10\$'"
+t "port 4448 dropped by the second" sh -c "kplc kernel probe --port 4448 --count 10 | grep -q 'received 0 of 10\$'"
+kplc kernel hooks
+t "priority -50 saw all 20 (10 dropped, 10 accepted); priority 0 only the 10 it dropped" \
+    sh -c "[ $(hk "$early" dropped) = 10 ] && [ $(hk "$early" accepted) = 10 ] && [ $(hk "$late" invocations) = 10 ] && [ $(hk "$late" dropped) = 10 ]"
+grep '^hook ' /proc/kpl
+t "/proc/kpl lists both attachments" sh -c "[ \$(grep -c '^hook .* ipv4:local-in ' /proc/kpl) = 2 ]"
+kplc kernel detach "$early"
+kplc kernel detach "$late"
+kplc kernel unload "$v"
+kplc kernel unload "$u"
+
+echo "== netfilter: a network namespace of its own"
+n=$(kplc kernel load /t/udp_block.kpo --name udp_block_ns)
+kplc kernel run "$n" --entry block_port --arg 4449 >/dev/null 2>&1
+rm -f /tmp/ns.*
+# A fresh namespace (busybox unshare -n) that attaches, probes and lists,
+# then lives until /tmp/ns.done.
+unshare -n sh -c "
+    ip link set lo up
+    readlink /proc/self/ns/net >/tmp/ns.id
+    kplc kernel attach $n >/tmp/ns.att 2>&1
+    kplc kernel probe --port 4449 --count 10 >/tmp/ns.probe 2>&1
+    kplc kernel hooks >/tmp/ns.hooks 2>&1
+    touch /tmp/ns.ready
+    while [ ! -e /tmp/ns.done ]; do sleep 1; done
+" &
+nsp=$!
+i=0
+while [ ! -e /tmp/ns.ready ] && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done
+cat /tmp/ns.id /tmp/ns.att /tmp/ns.probe /tmp/ns.hooks
+ino=$(sed 's/[^0-9]//g' /tmp/ns.id)
+nsatt=$(cat /tmp/ns.att)
+t "attach inside a fresh network namespace (unshare -n)" sh -c "[ '$nsatt' -ge 1 ]"
+t "in that namespace the blocked port is dropped" grep -q 'received 0 of 10$' /tmp/ns.probe
+t "that namespace lists only its own attachment" \
+    sh -c "[ \$(wc -l </tmp/ns.hooks) = 1 ] && grep -q '^$nsatt ipv4:local-in priority 0 netns $ino ' /tmp/ns.hooks"
+t "this namespace's list does not show it" sh -c "! kplc kernel hooks | grep -q '^$nsatt '"
+t "the list of every namespace shows it, in the other namespace" test "$(hk "$nsatt" netns)" = "$ino"
+t "it filters nothing here: the same port is open in this namespace" \
+    sh -c "kplc kernel probe --port 4449 --count 10 | grep -q 'received 10 of 10\$'"
+t "the plugin attached in the namespace cannot be unloaded (EBUSY)" \
+    sh -c "kplc kernel unload $n 2>&1 | grep -q busy"
+touch /tmp/ns.done
+wait $nsp
+# The namespace goes with its last process; its cleanup runs in a
+# workqueue, and the module's pernet exit detaches what was attached there.
+i=0
+while [ -n "$(hk "$nsatt" netns)" ] && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done
+t "deleting the namespace detached its attachment (after ${i} s)" test -z "$(hk "$nsatt" netns)"
+t "the kernel log says so" sh -c "dmesg | grep -q 'kpl: attachment $nsatt detached: its network namespace is gone'"
+t "its plugin reference is dropped: the plugin unloads" kplc kernel unload "$n"
+t "no attachment left" sh -c "[ -z \"\$(kplc kernel hooks --all-netns)\" ]"
 
 echo "== netfilter: the packet_filter example (TCP allow-list)"
 pf=$(kplc kernel load /t/packet_filter.kpo)
 kplc kernel run "$pf" --entry allow_port --arg 7000 $B >/dev/null 2>&1
 kplc kernel run "$pf" --entry allow_port --arg 7001 $B >/dev/null 2>&1
 # 100 ms: its allow-list loop must not be cut short by a stalled vCPU.
-t "attach packet_filter" kplc kernel attach "$pf" --budget-ns 100000000
+pfa=$(kplc kernel attach "$pf" --budget-ns 100000000)
+t "attach packet_filter" test -n "$pfa"
 t "TCP to an allowed port connects and carries 1 MiB (large segments too)" \
     sh -c "kplc kernel tcp-probe --port 7000 --src 7001 --bytes 1048576 | grep -q 'sent 1048576 bytes, received 1048576'"
 t "TCP to another port is dropped" sh -c "kplc kernel tcp-probe --port 7002 --src 7001 | grep -q 'timed out'"
 t "UDP passes packet_filter" sh -c "kplc kernel probe --port 5555 --count 20 | grep -q 'received 20 of 20'"
-t "detach packet_filter" kplc kernel detach
+t "detach packet_filter" kplc kernel detach "$pfa"
 t "without the filter TCP to that port connects" sh -c "kplc kernel tcp-probe --port 7002 --src 7003 | grep -q connected"
 kplc kernel unload "$pf"
 

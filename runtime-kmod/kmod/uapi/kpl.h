@@ -19,6 +19,18 @@
 #define KPL_DEFAULT_BUDGET_NS 1000000ULL
 #define KPL_MAX_BUDGET_NS 5000000000ULL
 #define KPL_HOOK_IPV4_LOCAL_IN 1ULL
+#define KPL_FAMILY_IPV4 4ULL
+#define KPL_FAMILY_IPV6 6ULL
+#define KPL_POINT_PRE_ROUTING 1ULL
+#define KPL_POINT_LOCAL_IN 2ULL
+#define KPL_POINT_FORWARD 3ULL
+#define KPL_POINT_LOCAL_OUT 4ULL
+#define KPL_POINT_POST_ROUTING 5ULL
+#define KPL_ATTACH_EXCLUSIVE 1ULL
+#define KPL_HOOKS_ALL_NETNS 1ULL
+#define KPL_MAX_ATTACHMENTS 256ULL
+#define KPL_HOOK_ATTACH_SIZE_VER0 104ULL
+#define KPL_HOOK_ENTRY_SIZE_VER0 144ULL
 
 /* KPL_IOC_LOAD: verify, link and load an object. */
 struct kpl_load {
@@ -113,7 +125,8 @@ struct kpl_info {
 	__u32 data_size;
 	__u32 exports;
 	__u32 imports;
-	/* 1 while attached to a hook */
+	/* attachments running this plugin (0: none; 1 at most before */
+	/* KPL_IOC_HOOK_ATTACH) */
 	__u32 attached;
 	__u64 invocations;
 	__u64 traps;
@@ -124,7 +137,8 @@ struct kpl_info {
 };
 _Static_assert(sizeof(struct kpl_info) == 104, "struct kpl_info layout");
 
-/* KPL_IOC_ATTACH: attach (or atomically replace) the plugin at a hook. */
+/* KPL_IOC_ATTACH: attach (or atomically replace) the plugin at */
+/* KPL_HOOK_IPV4_LOCAL_IN. Kept as it was; KPL_IOC_HOOK_ATTACH does more. */
 struct kpl_attach {
 	/* which hook (KPL_HOOK_*) */
 	__u32 hook;
@@ -139,7 +153,8 @@ struct kpl_attach {
 };
 _Static_assert(sizeof(struct kpl_attach) == 88, "struct kpl_attach layout");
 
-/* KPL_IOC_DETACH / KPL_IOC_HOOK_STATS: a hook and its counters. */
+/* KPL_IOC_DETACH / KPL_IOC_HOOK_STATS: the KPL_HOOK_IPV4_LOCAL_IN */
+/* attachment of the caller's namespace and its counters. */
 struct kpl_hook {
 	__u32 hook;
 	/* out: attached plugin id, 0 if none */
@@ -150,6 +165,83 @@ struct kpl_hook {
 	__u64 traps;
 };
 _Static_assert(sizeof(struct kpl_hook) == 40, "struct kpl_hook layout");
+
+/* KPL_IOC_HOOK_ATTACH: attach a plugin's filter at (family, point, */
+/* priority) of the caller's network namespace; if a plugin is */
+/* attached there, replace it atomically (or fail, with */
+/* KPL_ATTACH_EXCLUSIVE). Sized: the ioctl number carries the struct's */
+/* size, at least KPL_HOOK_ATTACH_SIZE_VER0. */
+struct kpl_hook_attach {
+	/* KPL_FAMILY_IPV4 or KPL_FAMILY_IPV6 */
+	__u32 family;
+	/* KPL_POINT_* */
+	__u32 point;
+	/* netfilter priority (0: filter; INT_MIN and INT_MAX are reserved) */
+	__s32 priority;
+	/* the plugin */
+	__u32 id;
+	/* export called per packet: fn(pkt: []u8[, family, point]) -> u32, */
+	/* 0 drops, else accepts (NUL-terminated) */
+	__u8 entry[64];
+	/* per-invocation budget (0: the default 1 ms) */
+	__u64 budget_ns;
+	/* KPL_ATTACH_* */
+	__u32 flags;
+	/* out: the attachment's id (kept when a plugin is replaced) */
+	__u32 att_id;
+	/* out: the plugin replaced, 0 if none */
+	__u32 old_id;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct kpl_hook_attach) == 104, "struct kpl_hook_attach layout");
+
+/* KPL_IOC_HOOK_DETACH: remove an attachment (any namespace's). */
+struct kpl_hook_ref {
+	__u32 att_id;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct kpl_hook_ref) == 8, "struct kpl_hook_ref layout");
+
+/* KPL_IOC_HOOK_LIST: attachments and their counters. */
+struct kpl_hook_list {
+	/* in: user address of `cap` entries, `entry_size` bytes apart */
+	__u64 ptr;
+	__u32 cap;
+	/* out: attachments there are (may exceed cap) */
+	__u32 count;
+	/* in: sizeof(struct kpl_hook_entry) as the caller knows it (at */
+	/* least KPL_HOOK_ENTRY_SIZE_VER0) */
+	__u32 entry_size;
+	/* in: KPL_HOOKS_* */
+	__u32 flags;
+};
+_Static_assert(sizeof(struct kpl_hook_list) == 24, "struct kpl_hook_list layout");
+
+/* One attachment, as KPL_IOC_HOOK_LIST reports it. */
+struct kpl_hook_entry {
+	__u32 att_id;
+	/* the plugin attached */
+	__u32 id;
+	__u32 family;
+	__u32 point;
+	__s32 priority;
+	/* inode number of its network namespace (as of /proc/PID/ns/net) */
+	__u32 netns;
+	__u8 entry[64];
+	__u64 budget_ns;
+	/* packets the filter ran on, of them accepted, dropped, trapped */
+	/* (a trap accepts) */
+	__u64 invocations;
+	__u64 accepted;
+	__u64 dropped;
+	__u64 traps;
+	/* packets accepted without running the filter (disabled plugin, */
+	/* packet unreadable) */
+	__u64 unfiltered;
+	/* times the plugin was replaced */
+	__u64 replaced;
+};
+_Static_assert(sizeof(struct kpl_hook_entry) == 144, "struct kpl_hook_entry layout");
 
 #define KPL_IOC_MAGIC 'k'
 #define KPL_IOC_LOAD _IOWR(KPL_IOC_MAGIC, 1, struct kpl_load)
@@ -168,5 +260,11 @@ _Static_assert(KPL_IOC_ATTACH == 0xc0586b06U, "KPL_IOC_ATTACH");
 _Static_assert(KPL_IOC_DETACH == 0x40286b07U, "KPL_IOC_DETACH");
 #define KPL_IOC_HOOK_STATS _IOWR(KPL_IOC_MAGIC, 8, struct kpl_hook)
 _Static_assert(KPL_IOC_HOOK_STATS == 0xc0286b08U, "KPL_IOC_HOOK_STATS");
+#define KPL_IOC_HOOK_ATTACH _IOWR(KPL_IOC_MAGIC, 9, struct kpl_hook_attach)
+_Static_assert(KPL_IOC_HOOK_ATTACH == 0xc0686b09U, "KPL_IOC_HOOK_ATTACH");
+#define KPL_IOC_HOOK_DETACH _IOW(KPL_IOC_MAGIC, 10, struct kpl_hook_ref)
+_Static_assert(KPL_IOC_HOOK_DETACH == 0x40086b0aU, "KPL_IOC_HOOK_DETACH");
+#define KPL_IOC_HOOK_LIST _IOWR(KPL_IOC_MAGIC, 11, struct kpl_hook_list)
+_Static_assert(KPL_IOC_HOOK_LIST == 0xc0186b0bU, "KPL_IOC_HOOK_LIST");
 
 #endif /* _UAPI_LINUX_KPL_H */
