@@ -242,7 +242,7 @@ fn ceil_char_boundary(text: &str, offset: usize) -> usize {
 pub fn notes(d: &Diagnostic) -> Vec<String> {
     let mut notes: Vec<String> = d.notes.iter().map(|n| format!("note: {n}")).collect();
     for h in &d.help {
-        match &h.suggestion {
+        match h.suggestion() {
             Some(s) if !h.message.contains(s.replacement.trim()) => {
                 notes.push(format!("help: {} (`{}`)", h.message, s.replacement.trim()))
             }
@@ -304,8 +304,19 @@ struct JsonSuggestion {
 }
 
 #[derive(Serialize)]
+struct JsonEdit {
+    #[serde(flatten)]
+    pos: JsonPos,
+    replacement: String,
+}
+
+#[derive(Serialize)]
 struct JsonHelp {
     message: String,
+    /// `null` for advice in prose only.
+    applicability: Option<&'static str>,
+    edits: Vec<JsonEdit>,
+    /// The edit of a one-edit fix (what tools read before `edits` existed).
     suggestion: Option<JsonSuggestion>,
 }
 
@@ -364,7 +375,16 @@ pub fn render_json(file_name: &str, src: &str, lines: &LineIndex, d: &Diagnostic
             .iter()
             .map(|h| JsonHelp {
                 message: h.message.clone(),
-                suggestion: h.suggestion.as_ref().map(|s| JsonSuggestion {
+                applicability: (!h.edits.is_empty()).then(|| h.applicability.as_str()),
+                edits: h
+                    .edits
+                    .iter()
+                    .map(|e| JsonEdit {
+                        pos: pos(src, lines, e.span),
+                        replacement: e.replacement.clone(),
+                    })
+                    .collect(),
+                suggestion: h.suggestion().map(|s| JsonSuggestion {
                     start: s.span.start,
                     end: s.span.end,
                     replacement: s.replacement.clone(),

@@ -6,12 +6,13 @@
 use crate::ast::*;
 use crate::codes::Code;
 use crate::consteval::Value;
-use crate::diag::Diagnostic;
+use crate::diag::{Applicability, Diagnostic};
 use crate::span::Span;
 use crate::suggest;
 use crate::types::{IntTy, Ty};
 
 use super::body::{Body, local_names_in};
+use super::ops::{Operands, cast_edits, expr_text, holds, literal_value, widens};
 use super::resolve::TypePos;
 use super::{Checker, GlobalKind, NameKind, Res, State};
 
@@ -32,6 +33,14 @@ pub(super) fn is_untyped_literal(e: &Expr) -> bool {
 impl<'a> Checker<'a> {
     pub(super) fn expr(&mut self, body: &mut Body, e: &Expr, expected: Option<&Ty>) -> Ty {
         self.expr_inner(body, e, expected, false)
+    }
+
+    /// Records the type of an expression checked (or reported) elsewhere.
+    pub(super) fn record_checked(&mut self, e: &Expr, ty: Ty) {
+        self.record(e, ty.clone());
+        if let ExprKind::Paren(x) | ExprKind::Unary(_, x) = &e.kind {
+            self.record_checked(x, ty);
+        }
     }
 
     fn record(&mut self, e: &Expr, ty: Ty) -> Ty {
@@ -202,7 +211,7 @@ impl<'a> Checker<'a> {
                 }
                 if op.is_comparison() {
                     let (lt, rt) = self.operand_pair(body, lhs, rhs, None);
-                    let t = self.binary_result(*op, *op_span, e, &lt, &rt, lhs, rhs);
+                    let t = self.binary_result(*op, *op_span, e, &lt, &rt, lhs, rhs, None);
                     if t.is_error() {
                         return Ty::Bool;
                     }
@@ -221,11 +230,14 @@ impl<'a> Checker<'a> {
                         expected.filter(|t| t.as_int().is_some() || **t == Ty::Bool),
                     ))
                 };
+                let ctx = expected.and_then(Ty::as_int);
                 match lhs_ty {
-                    Some(lt) => self.binary_types(body, *op, *op_span, Some(e), lt, rhs, false),
+                    Some(lt) => {
+                        self.binary_types(body, *op, *op_span, Operands::Binary(e), lt, rhs, ctx)
+                    }
                     None => {
                         let (lt, rt) = self.operand_pair(body, lhs, rhs, expected);
-                        self.binary_result(*op, *op_span, e, &lt, &rt, lhs, rhs)
+                        self.binary_result(*op, *op_span, e, &lt, &rt, lhs, rhs, ctx)
                     }
                 }
             }
@@ -314,7 +326,7 @@ impl<'a> Checker<'a> {
                         if let Some(s) =
                             suggest::closest(&field.name, names.iter().map(String::as_str))
                         {
-                            d = d.with_fix(format!("did you mean `{s}`?"), field.span, s);
+                            d = d.with_maybe_fix(format!("did you mean `{s}`?"), field.span, s);
                         } else if !names.is_empty() {
                             d = d.with_note(format!("its fields are: {}", names.join(", ")));
                         }
@@ -424,6 +436,10 @@ impl<'a> Checker<'a> {
                 body.used[id as usize] = true;
             }
             self.tables.resolutions.insert(e.id, Res::Local(id));
+            let decl = body.locals[id as usize].span;
+            if let Some(v) = self.literal_decls.get(&decl).copied() {
+                self.literal_uses.insert(e.id, (decl, v));
+            }
             return body.locals[id as usize].ty.clone();
         }
         let Some(g) = self.d.globals.get(name) else {
@@ -551,7 +567,7 @@ impl<'a> Checker<'a> {
                 import.module
             ));
         } else if let Some(s) = suggest::closest(name, candidates.iter().map(String::as_str)) {
-            d = d.with_fix(format!("did you mean `{s}`?"), span, s);
+            d = d.with_maybe_fix(format!("did you mean `{s}`?"), span, s);
         } else if calling
             && let Some(s) = suggest::closest(
                 name,
@@ -781,7 +797,7 @@ impl<'a> Checker<'a> {
                         &init.name.name,
                         def.fields.iter().map(|f| f.name.as_str()),
                     ) {
-                        d = d.with_fix(format!("did you mean `{s}`?"), init.name.span, s);
+                        d = d.with_maybe_fix(format!("did you mean `{s}`?"), init.name.span, s);
                     }
                     self.report(d);
                     self.expr(body, &init.value, None);
@@ -816,4 +832,187 @@ impl<'a> Checker<'a> {
         }
         ty
     }
+}
+
+impl<'a> Checker<'a> {
+    /// Remembers a local declared with no type from a bare literal (`var i
+    /// = 0`): a mismatch on it is then fixed at the declaration.
+    pub(super) fn note_literal_decl(&mut self, name: Span, init: &Expr) {
+        if let Some(v) = literal_value(init) {
+            self.literal_decls.insert(name, v);
+        }
+    }
+
+    /// `target = value`: like [`Checker::expect_type`], but a target whose
+    /// type only came from a literal is fixed at its declaration.
+    pub(super) fn expect_assigned(&mut self, target: &Expr, value: &Expr, got: &Ty, want: &Ty) {
+        if let (Some(g), Some(w)) = (got.as_int(), want.as_int())
+            && g != w
+            && !widens(g, w)
+            && let Some((decl, v)) = self.literal_uses.get(&target.unparen().id).copied()
+            && holds(g, v)
+        {
+            self.report(
+                Diagnostic::new(
+                    Code::E0200,
+                    format!("mismatched types: expected `{want}`, found `{got}`"),
+                    value.span,
+                    format!("expected `{want}`"),
+                )
+                .with_secondary(
+                    decl,
+                    format!("`{}` is a `{want}` because of its initial value", expr_text(target)),
+                )
+                .with_fix(
+                    format!(
+                        "give `{}` the type `{got}` where it is declared",
+                        expr_text(target)
+                    ),
+                    decl.end_point(),
+                    format!(": {got}"),
+                )
+                .with_note("KPL never converts integer types implicitly"),
+            );
+            return;
+        }
+        self.expect_type(value, got, want);
+    }
+
+    /// Reports a type mismatch between `got` (the type of `e`) and `want`.
+    pub(super) fn expect_type(&mut self, e: &Expr, got: &Ty, want: &Ty) {
+        if got.fits(want) {
+            return;
+        }
+        if *got == Ty::Unit {
+            self.report_unit_value(e);
+            return;
+        }
+        let mut d = Diagnostic::new(
+            Code::E0200,
+            format!("mismatched types: expected `{want}`, found `{got}`"),
+            e.span,
+            format!("expected `{want}`"),
+        );
+        if let (Some(g), Some(w)) = (got.as_int(), want.as_int()) {
+            if is_untyped_literal(e) {
+                // Cannot happen for plain literals (they adopt the type);
+                // keep a generic message.
+            } else if let Some((decl, v)) = self.literal_uses.get(&e.unparen().id).copied()
+                && holds(w, v)
+            {
+                d = d
+                    .with_secondary(
+                        decl,
+                        format!("`{}` is a `{got}` because of its initial value", expr_text(e)),
+                    )
+                    .with_fix(
+                        format!(
+                            "give `{}` the type `{want}` where it is declared",
+                            expr_text(e)
+                        ),
+                        decl.end_point(),
+                        format!(": {want}"),
+                    );
+            } else {
+                d = conversion_help(d, e, g, w);
+            }
+            d = d.with_note("KPL never converts integer types implicitly");
+        } else if *got == Ty::Bool && want.as_int().is_some() {
+            d = d.with_fix(
+                "convert with `as` (true is 1, false is 0)",
+                e.span.end_point(),
+                format!(" as {want}"),
+            );
+        } else if got.as_int().is_some() && *want == Ty::Bool {
+            d = d.with_fix_edits(
+                "compare explicitly",
+                Applicability::MachineApplicable,
+                compare_edits(e),
+            );
+        } else if let (
+            Ty::Slice {
+                mutable: false,
+                elem,
+            },
+            Ty::Slice { mutable: true, .. },
+        ) = (got, want)
+        {
+            d = d.with_note(format!(
+                "a read-only `[]{}` cannot be passed where a writable `[]mut {}` is expected",
+                elem.name(),
+                elem.name()
+            ));
+        }
+        self.report(d);
+    }
+}
+
+/// `e != 0`, parenthesised where `!=` would bind to part of `e`.
+fn compare_edits(e: &Expr) -> Vec<crate::diag::Suggestion> {
+    use crate::diag::Suggestion;
+    let end = Suggestion {
+        span: e.span.end_point(),
+        replacement: if matches!(e.kind, ExprKind::Binary { .. }) {
+            ") != 0".to_string()
+        } else {
+            " != 0".to_string()
+        },
+    };
+    if matches!(e.kind, ExprKind::Binary { .. }) {
+        vec![
+            Suggestion {
+                span: Span::new(e.span.start as usize, e.span.start as usize),
+                replacement: "(".to_string(),
+            },
+            end,
+        ]
+    } else {
+        vec![end]
+    }
+}
+
+/// The conversion of a value of type `g` where a `w` is wanted. Widening
+/// is exact; for an arithmetic expression it is done on the operands, so
+/// that the operation happens in the wider type (`a as u64 + b as u64`,
+/// `x as u64 << 8`), which is why the wider type was asked for. Narrowing
+/// may change the value: maybe-incorrect.
+fn conversion_help(d: Diagnostic, e: &Expr, g: IntTy, w: IntTy) -> Diagnostic {
+    if !widens(g, w) {
+        return d.with_fix_edits(
+            format!(
+                "convert with `as {}` (values that do not fit in a `{}` change)",
+                w.name(),
+                w.name()
+            ),
+            Applicability::MaybeIncorrect,
+            cast_edits(e, w),
+        );
+    }
+    let simple = |x: &Expr| !matches!(x.kind, ExprKind::Binary { .. });
+    if let ExprKind::Binary { op, lhs, rhs, .. } = &e.kind
+        && simple(lhs)
+        && simple(rhs)
+        && !op.is_comparison()
+        && !matches!(op, BinOp::And | BinOp::Or)
+    {
+        let mut edits = Vec::new();
+        if !is_untyped_literal(lhs) {
+            edits.extend(cast_edits(lhs, w));
+        }
+        if !matches!(op, BinOp::Shl | BinOp::Shr) && !is_untyped_literal(rhs) {
+            edits.extend(cast_edits(rhs, w));
+        }
+        if !edits.is_empty() {
+            return d.with_fix_edits(
+                format!("compute it as a `{}`: convert the operands with `as {}`", w.name(), w.name()),
+                Applicability::MachineApplicable,
+                edits,
+            );
+        }
+    }
+    d.with_fix_edits(
+        format!("convert explicitly with `as {}`", w.name()),
+        Applicability::MachineApplicable,
+        cast_edits(e, w),
+    )
 }

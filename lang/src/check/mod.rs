@@ -402,6 +402,12 @@ struct Checker<'a> {
     /// Names of the locals visible where a constant expression inside a
     /// function is being checked (array lengths), to explain E0501.
     enclosing_locals: Vec<String>,
+    /// Locals declared with no type and a bare integer literal, by the span
+    /// of their name: the literal's value. A mismatch on such a local is
+    /// fixed at the declaration (`var i: u32 = 0`), not at the use.
+    literal_decls: HashMap<Span, i128>,
+    /// Uses of those locals: (the span of the declared name, the value).
+    literal_uses: HashMap<ExprId, (Span, i128)>,
 }
 
 impl<'a> Checker<'a> {
@@ -417,6 +423,8 @@ impl<'a> Checker<'a> {
             body_facts: Vec::new(),
             items: OnceCell::new(),
             enclosing_locals: Vec::new(),
+            literal_decls: HashMap::new(),
+            literal_uses: HashMap::new(),
         }
     }
 
