@@ -55,6 +55,10 @@ impl<'a> Position16<'a> {
         }
     }
 
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
     pub fn position(&self, offset: u32) -> lt::Position {
         let (line, col) = self.lines.line_col_utf16(self.text, offset as usize);
         lt::Position::new(line as u32, col as u32)
@@ -630,7 +634,7 @@ pub fn to_lsp_diagnostic(
         message.push('\n');
         message.push_str(&d.primary.message);
     }
-    for n in render::notes(d) {
+    for n in render::notes(d, pos.text()) {
         message.push('\n');
         message.push_str(&n);
     }

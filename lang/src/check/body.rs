@@ -223,19 +223,26 @@ impl<'a> Checker<'a> {
                     LocalKind::ForVar => "loop variable",
                     _ => "variable",
                 };
-                self.report(
-                    Diagnostic::new(
-                        Code::W0001,
-                        format!("{what} `{}` is never read", l.name),
-                        l.span,
-                        "never read",
-                    )
-                    .with_fix(
+                let d = Diagnostic::new(
+                    Code::W0001,
+                    format!("{what} `{}` is never read", l.name),
+                    l.span,
+                    "never read",
+                );
+                // Renaming only the declaration would orphan the
+                // assignments: then the advice stays prose.
+                self.report(if body.assigned[i] {
+                    d.with_help(format!(
+                        "if this is intentional, rename it `_{}` here and where it is assigned",
+                        l.name
+                    ))
+                } else {
+                    d.with_fix(
                         "if this is intentional, prefix it with an underscore",
                         l.span,
                         format!("_{}", l.name),
-                    ),
-                );
+                    )
+                });
             } else if l.kind == LocalKind::Var && !body.assigned[i] {
                 self.report(
                     Diagnostic::new(

@@ -6,13 +6,13 @@
 use crate::ast::*;
 use crate::codes::Code;
 use crate::consteval::Value;
-use crate::diag::{Applicability, Diagnostic};
+use crate::diag::{Applicability, Diagnostic, Suggestion};
 use crate::span::Span;
 use crate::suggest;
 use crate::types::{IntTy, Ty};
 
 use super::body::{Body, local_names_in};
-use super::ops::{Operands, cast_edits, expr_text, holds, literal_value, widens};
+use super::ops::{Operands, article, cast_edits, holds, literal_value, widens};
 use super::resolve::TypePos;
 use super::{Checker, GlobalKind, NameKind, Res, State};
 
@@ -145,12 +145,25 @@ impl<'a> Checker<'a> {
                                 e.span,
                                 "`!` needs a bool",
                             );
-                            let d = if t.as_int().is_some() {
-                                d.with_fix(
-                                    "for a bitwise not, use `~`",
-                                    Span::new(e.span.start as usize, e.span.start as usize + 1),
-                                    "~",
+                            let bang = Span::new(e.span.start as usize, e.span.start as usize + 1);
+                            let d = if t.as_int().is_some() && expected == Some(&Ty::Bool) {
+                                // A truth value is wanted: `!n` meant "n is zero".
+                                d.with_fix_edits(
+                                    "to test for zero, compare with `== 0`",
+                                    Applicability::MachineApplicable,
+                                    vec![
+                                        Suggestion {
+                                            span: bang,
+                                            replacement: String::new(),
+                                        },
+                                        Suggestion {
+                                            span: x.span.end_point(),
+                                            replacement: " == 0".to_string(),
+                                        },
+                                    ],
                                 )
+                            } else if t.as_int().is_some() {
+                                d.with_fix("for a bitwise not, use `~`", bang, "~")
                             } else {
                                 d
                             };
@@ -506,19 +519,34 @@ impl<'a> Checker<'a> {
                     // `f = ...`: the assignment check reports it (E0302).
                     return Ty::Error;
                 }
-                self.report(
-                    Diagnostic::new(
-                        Code::E0109,
-                        format!("function `{name}` used as a value"),
-                        e.span,
-                        "functions can only be called",
-                    )
-                    .with_fix(
-                        "to call it, add parentheses",
-                        e.span.end_point(),
-                        "()",
-                    ),
+                let params: Vec<String> = match kind {
+                    GlobalKind::Fn(i) => self.func(i).params.iter().map(Ty::to_string).collect(),
+                    _ => self.d.program.imports[i]
+                        .params
+                        .iter()
+                        .map(|(_, t)| t.to_string())
+                        .collect(),
+                };
+                let d = Diagnostic::new(
+                    Code::E0109,
+                    format!("function `{name}` used as a value"),
+                    e.span,
+                    "functions can only be called",
                 );
+                self.report(if params.is_empty() {
+                    d.with_fix("to call it, add parentheses", e.span.end_point(), "()")
+                } else {
+                    // The arguments are for the user to write.
+                    let holes: Vec<String> = params.iter().map(|t| format!("/* {t} */")).collect();
+                    d.with_fix_edits(
+                        "to call it, add the arguments in parentheses",
+                        Applicability::HasPlaceholders,
+                        vec![Suggestion {
+                            span: e.span.end_point(),
+                            replacement: format!("({})", holes.join(", ")),
+                        }],
+                    )
+                });
                 Ty::Error
             }
             GlobalKind::Struct(_) => {
@@ -852,27 +880,15 @@ impl<'a> Checker<'a> {
             && let Some((decl, v)) = self.literal_uses.get(&target.unparen().id).copied()
             && holds(g, v)
         {
-            self.report(
-                Diagnostic::new(
-                    Code::E0200,
-                    format!("mismatched types: expected `{want}`, found `{got}`"),
-                    value.span,
-                    format!("expected `{want}`"),
-                )
-                .with_secondary(
-                    decl,
-                    format!("`{}` is a `{want}` because of its initial value", expr_text(target)),
-                )
-                .with_fix(
-                    format!(
-                        "give `{}` the type `{got}` where it is declared",
-                        expr_text(target)
-                    ),
-                    decl.end_point(),
-                    format!(": {got}"),
-                )
-                .with_note("KPL never converts integer types implicitly"),
+            let d = Diagnostic::new(
+                Code::E0200,
+                format!("mismatched types: expected `{want}`, found `{got}`"),
+                value.span,
+                format!("expected `{want}`"),
             );
+            if let Some(d) = self.decl_fix(d, target, decl, w, g) {
+                self.report(d.with_note("KPL never converts integer types implicitly"));
+            }
             return;
         }
         self.expect_type(value, got, want);
@@ -900,19 +916,10 @@ impl<'a> Checker<'a> {
             } else if let Some((decl, v)) = self.literal_uses.get(&e.unparen().id).copied()
                 && holds(w, v)
             {
-                d = d
-                    .with_secondary(
-                        decl,
-                        format!("`{}` is a `{got}` because of its initial value", expr_text(e)),
-                    )
-                    .with_fix(
-                        format!(
-                            "give `{}` the type `{want}` where it is declared",
-                            expr_text(e)
-                        ),
-                        decl.end_point(),
-                        format!(": {want}"),
-                    );
+                match self.decl_fix(d, e, decl, g, w) {
+                    Some(fixed) => d = fixed,
+                    None => return,
+                }
             } else {
                 d = conversion_help(d, e, g, w);
             }
@@ -948,8 +955,7 @@ impl<'a> Checker<'a> {
 }
 
 /// `e != 0`, parenthesised where `!=` would bind to part of `e`.
-fn compare_edits(e: &Expr) -> Vec<crate::diag::Suggestion> {
-    use crate::diag::Suggestion;
+fn compare_edits(e: &Expr) -> Vec<Suggestion> {
     let end = Suggestion {
         span: e.span.end_point(),
         replacement: if matches!(e.kind, ExprKind::Binary { .. }) {
@@ -980,8 +986,9 @@ fn conversion_help(d: Diagnostic, e: &Expr, g: IntTy, w: IntTy) -> Diagnostic {
     if !widens(g, w) {
         return d.with_fix_edits(
             format!(
-                "convert with `as {}` (values that do not fit in a `{}` change)",
+                "convert with `as {}` (values that do not fit in {} `{}` change)",
                 w.name(),
+                article(w),
                 w.name()
             ),
             Applicability::MaybeIncorrect,

@@ -408,6 +408,9 @@ struct Checker<'a> {
     literal_decls: HashMap<Span, i128>,
     /// Uses of those locals: (the span of the declared name, the value).
     literal_uses: HashMap<ExprId, (Span, i128)>,
+    /// Declaration fixes already suggested (declared name, type): a later
+    /// mismatch the same fix removes is not reported again.
+    decl_fixes: HashSet<(Span, crate::types::IntTy)>,
 }
 
 impl<'a> Checker<'a> {
@@ -425,6 +428,7 @@ impl<'a> Checker<'a> {
             enclosing_locals: Vec::new(),
             literal_decls: HashMap::new(),
             literal_uses: HashMap::new(),
+            decl_fixes: HashSet::new(),
         }
     }
 

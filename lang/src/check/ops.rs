@@ -73,7 +73,11 @@ impl<'a> Checker<'a> {
         )
         .with_secondary(
             other.span,
-            format!("the other operand is a `{}`, so the literal is one too", ot.name()),
+            format!(
+                "the other operand is {} `{}`, so the literal is one too",
+                article(ot),
+                ot.name()
+            ),
         );
         // With a context, the result must have its type; otherwise prefer
         // the usual widths to the smallest one that fits.
@@ -88,11 +92,10 @@ impl<'a> Checker<'a> {
         match target {
             Some(t) => {
                 if let Some((decl, _)) = self.literal_uses.get(&other.unparen().id).copied() {
-                    d = d.with_fix(
-                        format!("declare it as a `{}` where it is declared", t.name()),
-                        decl.end_point(),
-                        format!(": {}", t.name()),
-                    );
+                    match self.decl_fix(d, other, decl, ot, t) {
+                        Some(fixed) => d = fixed,
+                        None => return true,
+                    }
                 } else {
                     d = d.with_fix_edits(
                         format!("widen the other operand with `as {}`", t.name()),
@@ -103,7 +106,7 @@ impl<'a> Checker<'a> {
             }
             None => {
                 if let Some(c) = ctx {
-                    d = d.with_note(format!("the result must be a `{}`", c.name()));
+                    d = d.with_note(format!("the result must be {} `{}`", article(c), c.name()));
                 }
                 if v < 0 && !ot.signed() {
                     d = d.with_help(format!(
@@ -303,7 +306,10 @@ impl<'a> Checker<'a> {
             }
             d = d.with_secondary(rhs.span, format!("`{rt}`"));
             if let (Some(a), Some(b)) = (lt.as_int(), rt.as_int()) {
-                d = self.operand_fix(d, (left, a), (rhs, b), ctx, compound);
+                match self.operand_fix(d, (left, a), (rhs, b), ctx, compound) {
+                    Some(fixed) => d = fixed,
+                    None => return Ty::Error,
+                }
             }
             self.report(d.with_note("KPL never converts integer types implicitly"));
             return Ty::Error;
@@ -329,7 +335,10 @@ impl<'a> Checker<'a> {
         .with_secondary(lhs.span, format!("`{lt}`"))
         .with_secondary(rhs.span, format!("`{rt}`"));
         if let (Some(a), Some(b)) = (lt.as_int(), rt.as_int()) {
-            d = self.operand_fix(d, (lhs, a), (rhs, b), None, false);
+            match self.operand_fix(d, (lhs, a), (rhs, b), None, false) {
+                Some(fixed) => d = fixed,
+                None => return,
+            }
         }
         self.report(d);
     }
@@ -401,7 +410,10 @@ impl<'a> Checker<'a> {
             .with_secondary(lo.span, format!("`{lt}`"))
             .with_secondary(hi.span, format!("`{rt}`"));
             if let (Some(a), Some(b)) = (lt.as_int(), rt.as_int()) {
-                d = self.operand_fix(d, (lo, a), (hi, b), None, false);
+                match self.operand_fix(d, (lo, a), (hi, b), None, false) {
+                    Some(fixed) => d = fixed,
+                    None => return None,
+                }
             }
             self.report(d);
             return None;
@@ -464,6 +476,11 @@ pub(super) fn cast_edits(e: &Expr, to: IntTy) -> Vec<Suggestion> {
     }
 }
 
+/// "a `u32`" but "an `i32`".
+pub(super) fn article(t: IntTy) -> &'static str {
+    if t.signed() { "an" } else { "a" }
+}
+
 /// The smallest signed type holding every value of both `a` and `b`.
 fn common_type(a: IntTy, b: IntTy) -> Option<IntTy> {
     [IntTy::I16, IntTy::I32, IntTy::I64]
@@ -477,14 +494,15 @@ impl<'a> Checker<'a> {
     /// other (or to the context's type), else both to a common type, and
     /// only as a last resort narrow (maybe-incorrect). `compound`: the left
     /// operand is the place of `place op= value` and cannot be converted.
+    /// `None`: an earlier diagnostic's declaration fix removes this one too.
     pub(super) fn operand_fix(
-        &self,
+        &mut self,
         d: Diagnostic,
         (lhs, lt): (&Expr, IntTy),
         (rhs, rt): (&Expr, IntTy),
         ctx: Option<IntTy>,
         compound: bool,
-    ) -> Diagnostic {
+    ) -> Option<Diagnostic> {
         // A side whose type is only an unannotated literal's default.
         for ((this, this_t), other_t) in [((lhs, lt), rt), ((rhs, rt), lt)] {
             let Some((decl, v)) = self.literal_uses.get(&this.unparen().id).copied() else {
@@ -495,15 +513,7 @@ impl<'a> Checker<'a> {
                 None => !widens(other_t, this_t) || compound,
             };
             if wanted && holds(other_t, v) {
-                return d.with_fix(
-                    format!(
-                        "give `{}` the type `{}` where it is declared",
-                        expr_text(this),
-                        other_t.name()
-                    ),
-                    decl.end_point(),
-                    format!(": {}", other_t.name()),
-                );
+                return self.decl_fix(d, this, decl, this_t, other_t);
             }
         }
         let side = |left: bool| if left { "left" } else { "right" };
@@ -518,9 +528,10 @@ impl<'a> Checker<'a> {
             } else {
                 d.with_fix_edits(
                     format!(
-                        "convert the {} operand with `as {}` (values that do not fit in a `{}` change)",
+                        "convert the {} operand with `as {}` (values that do not fit in {} `{}` change)",
                         side(left),
                         to.name(),
+                        article(to),
                         to.name()
                     ),
                     Applicability::MaybeIncorrect,
@@ -529,28 +540,28 @@ impl<'a> Checker<'a> {
             }
         };
         if compound {
-            return one(d, false, lt);
+            return Some(one(d, false, lt));
         }
         if let Some(c) = ctx {
             // The result must be a `c`: converting to anything else would
             // move the mismatch to the context.
             if c == lt {
-                return one(d, false, c);
+                return Some(one(d, false, c));
             }
             if c == rt {
-                return one(d, true, c);
+                return Some(one(d, true, c));
             }
-            if c != lt && c != rt && widens(lt, c) && widens(rt, c) {
+            if widens(lt, c) && widens(rt, c) {
                 let mut edits = cast_edits(lhs, c);
                 edits.extend(cast_edits(rhs, c));
-                return d.with_fix_edits(
+                return Some(d.with_fix_edits(
                     format!("convert both operands with `as {}`", c.name()),
                     Applicability::MachineApplicable,
                     edits,
-                );
+                ));
             }
         }
-        if widens(rt, lt) {
+        Some(if widens(rt, lt) {
             one(d, false, lt)
         } else if widens(lt, rt) {
             one(d, true, rt)
@@ -569,7 +580,39 @@ impl<'a> Checker<'a> {
             )
         } else {
             one(d, false, lt)
+        })
+    }
+
+    /// The fix `name: want` on the declaration `decl` of the local used as
+    /// `e` (now a `got` because of its literal), with a label there; `None`
+    /// when the same fix was suggested already.
+    pub(super) fn decl_fix(
+        &mut self,
+        d: Diagnostic,
+        e: &Expr,
+        decl: Span,
+        got: IntTy,
+        want: IntTy,
+    ) -> Option<Diagnostic> {
+        if !self.decl_fixes.insert((decl, want)) {
+            return None;
         }
+        let name = expr_text(e);
+        Some(
+            d.with_secondary(
+                decl,
+                format!(
+                    "`{name}` is {} `{}` because of its initial value",
+                    article(got),
+                    got.name()
+                ),
+            )
+            .with_fix(
+                format!("give `{name}` the type `{}` where it is declared", want.name()),
+                decl.end_point(),
+                format!(": {}", want.name()),
+            ),
+        )
     }
 }
 
