@@ -679,7 +679,10 @@ fn formatting_session() {
 
 /// Byte offset of an LSP position (UTF-16 column) in `text`.
 fn offset16(text: &str, p: &Value) -> usize {
-    let (line, col) = (p["line"].as_u64().unwrap(), p["character"].as_u64().unwrap());
+    let (line, col) = (
+        p["line"].as_u64().unwrap(),
+        p["character"].as_u64().unwrap(),
+    );
     let start = if line == 0 {
         0
     } else {

@@ -98,8 +98,7 @@ fn every_fix_fixes_its_diagnostic() {
                     let mut at = i64::from(o);
                     for e in &h.edits {
                         if e.span.end <= o && !(e.span.start == e.span.end && e.span.start == o) {
-                            at += e.replacement.len() as i64
-                                - i64::from(e.span.end - e.span.start);
+                            at += e.replacement.len() as i64 - i64::from(e.span.end - e.span.start);
                         }
                     }
                     at as u32

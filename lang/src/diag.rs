@@ -186,7 +186,9 @@ impl Diagnostic {
         edits.sort_by_key(|e| (e.span.start, e.span.end));
         let overlap = edits.windows(2).any(|w| {
             w[1].span.start < w[0].span.end
-                || (w[1].span.start == w[0].span.start && w[0].span.start == w[0].span.end && w[1].span.start == w[1].span.end)
+                || (w[1].span.start == w[0].span.start
+                    && w[0].span.start == w[0].span.end
+                    && w[1].span.start == w[1].span.end)
         });
         debug_assert!(!overlap, "overlapping edits in a fix: {edits:?}");
         if overlap {

@@ -1009,12 +1009,21 @@ fn conversion_help(d: Diagnostic, e: &Expr, g: IntTy, w: IntTy) -> Diagnostic {
         if !matches!(op, BinOp::Shl | BinOp::Shr) && !is_untyped_literal(rhs) {
             edits.extend(cast_edits(rhs, w));
         }
+        let message = if matches!(op, BinOp::Shl | BinOp::Shr) {
+            format!(
+                "shift in `{}`: convert the shifted value with `as {}`",
+                w.name(),
+                w.name()
+            )
+        } else {
+            format!(
+                "compute it in `{}`: convert the operands with `as {}`",
+                w.name(),
+                w.name()
+            )
+        };
         if !edits.is_empty() {
-            return d.with_fix_edits(
-                format!("compute it as a `{}`: convert the operands with `as {}`", w.name(), w.name()),
-                Applicability::MachineApplicable,
-                edits,
-            );
+            return d.with_fix_edits(message, Applicability::MachineApplicable, edits);
         }
     }
     d.with_fix_edits(

@@ -57,7 +57,13 @@ impl<'a> Checker<'a> {
     /// the other operand: one diagnostic, at the literal, suggesting to
     /// widen the other operand (the literal then takes the wider type).
     /// Returns whether it reported (the literal is then recorded as checked).
-    fn literal_misfit(&mut self, lit: &Expr, other: &Expr, other_ty: &Ty, ctx: Option<IntTy>) -> bool {
+    fn literal_misfit(
+        &mut self,
+        lit: &Expr,
+        other: &Expr,
+        other_ty: &Ty,
+        ctx: Option<IntTy>,
+    ) -> bool {
         let (Some(v), Some(ot)) = (literal_value(lit), other_ty.as_int()) else {
             return false;
         };
@@ -608,7 +614,10 @@ impl<'a> Checker<'a> {
                 ),
             )
             .with_fix(
-                format!("give `{name}` the type `{}` where it is declared", want.name()),
+                format!(
+                    "give `{name}` the type `{}` where it is declared",
+                    want.name()
+                ),
                 decl.end_point(),
                 format!(": {}", want.name()),
             ),
