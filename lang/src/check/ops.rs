@@ -557,15 +557,29 @@ impl<'a> Checker<'a> {
             if c == rt {
                 return Some(one(d, true, c));
             }
-            if widens(lt, c) && widens(rt, c) {
-                let mut edits = cast_edits(lhs, c);
-                edits.extend(cast_edits(rhs, c));
-                return Some(d.with_fix_edits(
-                    format!("convert both operands with `as {}`", c.name()),
-                    Applicability::MachineApplicable,
-                    edits,
-                ));
-            }
+            // Neither operand has the wanted type: both are converted to it
+            // (a narrowing of either makes the fix a guess).
+            let mut edits = cast_edits(lhs, c);
+            edits.extend(cast_edits(rhs, c));
+            let exact = widens(lt, c) && widens(rt, c);
+            return Some(d.with_fix_edits(
+                if exact {
+                    format!("convert both operands with `as {}`", c.name())
+                } else {
+                    format!(
+                        "convert both operands with `as {}` (values that do not fit in {} `{}` change)",
+                        c.name(),
+                        article(c),
+                        c.name()
+                    )
+                },
+                if exact {
+                    Applicability::MachineApplicable
+                } else {
+                    Applicability::MaybeIncorrect
+                },
+                edits,
+            ));
         }
         Some(if widens(rt, lt) {
             one(d, false, lt)
@@ -618,8 +632,8 @@ impl<'a> Checker<'a> {
                     "give `{name}` the type `{}` where it is declared",
                     want.name()
                 ),
-                decl.end_point(),
-                format!(": {}", want.name()),
+                decl,
+                format!("{name}: {}", want.name()),
             ),
         )
     }
