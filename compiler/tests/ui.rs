@@ -211,6 +211,34 @@ fn generated_mismatches_get_working_fixes() {
                     true,
                 ),
             ];
+            programs.extend([
+                // An annotated `let`, a field, an array element, a shift.
+                (
+                    format!("export fn f(a: {ln}) -> {rn} {{\n    let x: {rn} = a;\n    return x;\n}}\n"),
+                    lossless(l, r),
+                ),
+                (
+                    format!("struct S {{\n    f: {rn},\n}}\n\nexport fn f(a: {ln}) -> {rn} {{\n    let s = S {{ .f = a }};\n    return s.f;\n}}\n"),
+                    lossless(l, r),
+                ),
+                (
+                    format!("export fn f(a: {ln}, b: {rn}) -> {rn} {{\n    let xs: [{rn}; 2] = [b, a];\n    return xs[1];\n}}\n"),
+                    lossless(l, r),
+                ),
+                (
+                    format!("export fn f(a: {ln}) -> {rn} {{\n    let x: {rn} = a << 3;\n    return x;\n}}\n"),
+                    lossless(l, r),
+                ),
+                // Assigned to, and compared with, a local typed by its literal.
+                (
+                    format!("export fn f(a: {ln}) -> bool {{\n    var x = 0;\n    x = a;\n    return x == a;\n}}\n"),
+                    true,
+                ),
+                (
+                    format!("export fn f(a: {ln}, b: {rn}) -> bool {{\n    var n = 1;\n    n += a;\n    return n == a && b == b;\n}}\n"),
+                    true,
+                ),
+            ]);
             for c in IntTy::ALL {
                 let cn = c.name();
                 programs.push((
