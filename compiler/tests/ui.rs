@@ -229,6 +229,10 @@ fn generated_mismatches_get_working_fixes() {
                     format!("export fn f(a: {ln}) -> {rn} {{\n    let x: {rn} = a << 3;\n    return x;\n}}\n"),
                     lossless(l, r),
                 ),
+                (
+                    format!("export fn f(a: {ln}, b: {rn}) -> bool {{\n    let xs = [a, b, a];\n    return xs[0] == xs[2];\n}}\n"),
+                    some_lossless(l, r),
+                ),
                 // Assigned to, and compared with, a local typed by its literal.
                 (
                     format!("export fn f(a: {ln}) -> bool {{\n    var x = 0;\n    x = a;\n    return x == a;\n}}\n"),

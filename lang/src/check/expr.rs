@@ -372,10 +372,25 @@ impl<'a> Checker<'a> {
                     _ => (None, None),
                 };
                 let mut elem_ty = want_elem.clone();
+                // Unannotated, with integer elements of other types than the
+                // first's: reported together, so that the fix converts every
+                // element to the type that holds them all.
+                let mut mixed: Vec<(&Expr, IntTy)> = Vec::new();
+                let typed_first = elems.first().is_some_and(|x| !is_untyped_literal(x));
                 for x in elems {
                     let t = self.expr(body, x, elem_ty.as_ref());
                     match &elem_ty {
-                        Some(want) => self.expect_type(x, &t, want),
+                        Some(want) => {
+                            if want_elem.is_none()
+                                && typed_first
+                                && let (Some(a), Some(b)) = (want.as_int(), t.as_int())
+                                && a != b
+                            {
+                                mixed.push((x, b));
+                                continue;
+                            }
+                            self.expect_type(x, &t, want)
+                        }
                         None => {
                             if t == Ty::Unit {
                                 self.report_unit_value(x);
@@ -385,6 +400,10 @@ impl<'a> Checker<'a> {
                     }
                 }
                 let elem_ty = elem_ty.unwrap_or(Ty::Error);
+                if let (false, Some(first)) = (mixed.is_empty(), elem_ty.as_int()) {
+                    self.report_mixed_elements(elems, first, &mixed);
+                    return Ty::Error;
+                }
                 if let Some(n) = want_len
                     && n != elems.len() as u64
                 {
@@ -892,6 +911,77 @@ impl<'a> Checker<'a> {
             return;
         }
         self.expect_type(value, got, want);
+    }
+
+    /// The elements of an unannotated array literal have integer types
+    /// other than the first element's (`mixed`, with their types): one
+    /// diagnostic, whose fix converts every element to the type that holds
+    /// them all (never narrowing one of them).
+    fn report_mixed_elements(&mut self, elems: &[Expr], first: IntTy, mixed: &[(&Expr, IntTy)]) {
+        let (x, t) = mixed[0];
+        let mut d = Diagnostic::new(
+            Code::E0200,
+            format!(
+                "mismatched types: array elements of types `{}` and `{}`",
+                first.name(),
+                t.name()
+            ),
+            x.span,
+            format!("`{}`", t.name()),
+        )
+        .with_secondary(
+            elems[0].span,
+            format!("`{}`, the type of the first element", first.name()),
+        )
+        .with_note("every element of an array has the same type; KPL never converts integer types implicitly");
+        let type_of = |e: &Expr| {
+            mixed
+                .iter()
+                .find(|(m, _)| std::ptr::eq(*m, e))
+                .map_or(first, |(_, t)| *t)
+        };
+        let all: Vec<IntTy> = std::iter::once(first)
+            .chain(mixed.iter().map(|(_, t)| *t))
+            .collect();
+        let target = all
+            .iter()
+            .copied()
+            .find(|w| all.iter().all(|t| widens(*t, *w)))
+            .or_else(|| {
+                [IntTy::I16, IntTy::I32, IntTy::I64]
+                    .into_iter()
+                    .find(|w| all.iter().all(|t| widens(*t, *w)))
+            });
+        match target {
+            Some(w) => {
+                let edits: Vec<Suggestion> = elems
+                    .iter()
+                    .filter(|e| !is_untyped_literal(e) && type_of(e) != w)
+                    .flat_map(|e| cast_edits(e, w))
+                    .collect();
+                d = d.with_fix_edits(
+                    format!("convert the elements to `{}` with `as`", w.name()),
+                    Applicability::MachineApplicable,
+                    edits,
+                );
+            }
+            None => {
+                // No type holds them all (`u64` and a signed type).
+                let edits: Vec<Suggestion> = mixed
+                    .iter()
+                    .flat_map(|(e, _)| cast_edits(e, first))
+                    .collect();
+                d = d.with_fix_edits(
+                    format!(
+                        "convert the elements to `{}`, the first one's type, with `as` (values that do not fit change)",
+                        first.name()
+                    ),
+                    Applicability::MaybeIncorrect,
+                    edits,
+                );
+            }
+        }
+        self.report(d);
     }
 
     /// Reports a type mismatch between `got` (the type of `e`) and `want`.
