@@ -224,7 +224,7 @@ impl<'a> Checker<'a> {
                 }
                 if op.is_comparison() {
                     let (lt, rt) = self.operand_pair(body, lhs, rhs, None);
-                    let t = self.binary_result(*op, *op_span, e, &lt, &rt, lhs, rhs, None);
+                    let t = self.binary_result(*op, *op_span, &lt, &rt, lhs, rhs, None);
                     if t.is_error() {
                         return Ty::Bool;
                     }
@@ -250,7 +250,7 @@ impl<'a> Checker<'a> {
                     }
                     None => {
                         let (lt, rt) = self.operand_pair(body, lhs, rhs, expected);
-                        self.binary_result(*op, *op_span, e, &lt, &rt, lhs, rhs, ctx)
+                        self.binary_result(*op, *op_span, &lt, &rt, lhs, rhs, ctx)
                     }
                 }
             }

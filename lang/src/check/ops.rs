@@ -204,7 +204,7 @@ impl<'a> Checker<'a> {
                 let ExprKind::Binary { lhs, .. } = &e.kind else {
                     return Ty::Error;
                 };
-                self.binary_result(op, op_span, e, &lt, &rt, lhs, rhs, ctx)
+                self.binary_result(op, op_span, &lt, &rt, lhs, rhs, ctx)
             }
             Operands::Compound(target) => {
                 self.arith_result(op, op_span, &lt, &rt, Operands::Compound(target), rhs, None)
@@ -217,7 +217,6 @@ impl<'a> Checker<'a> {
         &mut self,
         op: BinOp,
         op_span: Span,
-        e: &Expr,
         lt: &Ty,
         rt: &Ty,
         lhs: &Expr,
@@ -253,7 +252,6 @@ impl<'a> Checker<'a> {
             }
             return Ty::Bool;
         }
-        let _ = e;
         self.arith_result(op, op_span, lt, rt, Operands::Binary(lhs), rhs, ctx)
     }
 
