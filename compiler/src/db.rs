@@ -202,8 +202,8 @@ impl Parsed {
             l.span = self.to_text(l.span);
         }
         for h in &mut d.help {
-            if let Some(s) = &mut h.suggestion {
-                s.span = self.to_text(s.span);
+            for s in h.spans_mut() {
+                *s = self.to_text(*s);
             }
         }
         d
@@ -461,8 +461,8 @@ fn parse_chunked(db: &dyn Database, text: &str) -> Option<(ast::File, Vec<Diagno
                 l.span = shift(l.span);
             }
             for h in &mut d.help {
-                if let Some(sg) = &mut h.suggestion {
-                    sg.span = shift(sg.span);
+                for s in h.spans_mut() {
+                    *s = shift(*s);
                 }
             }
             diagnostics.push(d);

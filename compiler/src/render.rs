@@ -172,7 +172,7 @@ impl<'a> Excerpt<'a> {
             .with_code(d.code.as_str())
             .with_message(d.message.clone())
             .with_labels(labels)
-            .with_notes(notes(d))
+            .with_notes(notes(d, self.src))
     }
 }
 
@@ -237,19 +237,66 @@ fn ceil_char_boundary(text: &str, offset: usize) -> usize {
     offset
 }
 
-/// The `note: …` and `help: …` lines shown under a diagnostic (terminal and
-/// editor alike).
-pub fn notes(d: &Diagnostic) -> Vec<String> {
+/// The `note: …` and `help: …` lines shown under a diagnostic of `src`
+/// (terminal and editor alike). A one-edit fix shows its replacement; a fix
+/// of several edits on one line shows that line as the edits leave it.
+pub fn notes(d: &Diagnostic, src: &str) -> Vec<String> {
     let mut notes: Vec<String> = d.notes.iter().map(|n| format!("note: {n}")).collect();
     for h in &d.help {
-        match &h.suggestion {
+        match h.suggestion() {
             Some(s) if !h.message.contains(s.replacement.trim()) => {
                 notes.push(format!("help: {} (`{}`)", h.message, s.replacement.trim()))
             }
-            _ => notes.push(format!("help: {}", h.message)),
+            _ => match edited_line(src, &h.edits) {
+                Some(line) if h.edits.len() > 1 => {
+                    notes.push(format!("help: {}: `{line}`", h.message))
+                }
+                _ => notes.push(format!("help: {}", h.message)),
+            },
         }
     }
     notes
+}
+
+/// The line holding every edit of `edits` as they leave it (trimmed), if
+/// they are all on one line.
+fn edited_line(src: &str, edits: &[kpl_lang::diag::Suggestion]) -> Option<String> {
+    let first = edits.first()?;
+    let (a, b) = (first.span.start as usize, edits.last()?.span.end as usize);
+    if b > src.len() || !src.is_char_boundary(a) || !src.is_char_boundary(b) {
+        return None;
+    }
+    // Only short lines are shown (and searched: the cost of a diagnostic
+    // must not grow with the length of its line).
+    const SHOWN: usize = 160;
+    if b - a > SHOWN || src[a..b].contains(['\n', '\r']) {
+        return None;
+    }
+    let before = floor_char_boundary(src, a.saturating_sub(SHOWN));
+    let start = match src[before..a].rfind(['\n', '\r']) {
+        Some(i) => before + i + 1,
+        None if before == 0 => 0,
+        None => return None,
+    };
+    let after = floor_char_boundary(src, b + SHOWN);
+    let end = match src[b..after].find(['\n', '\r']) {
+        Some(i) => b + i,
+        None if after == src.len() => src.len(),
+        None => return None,
+    };
+    let mut line = String::new();
+    let mut at = start;
+    for e in edits {
+        let (s, t) = (e.span.start as usize, e.span.end as usize);
+        if s < at || !src.is_char_boundary(s) || !src.is_char_boundary(t) {
+            return None;
+        }
+        line.push_str(&src[at..s]);
+        line.push_str(&e.replacement);
+        at = t;
+    }
+    line.push_str(&src[at..end]);
+    Some(line.trim().to_string())
 }
 
 /// Renders one diagnostic as plain text (no colour), e.g. for snapshots.
@@ -304,8 +351,19 @@ struct JsonSuggestion {
 }
 
 #[derive(Serialize)]
+struct JsonEdit {
+    #[serde(flatten)]
+    pos: JsonPos,
+    replacement: String,
+}
+
+#[derive(Serialize)]
 struct JsonHelp {
     message: String,
+    /// `null` for advice in prose only.
+    applicability: Option<&'static str>,
+    edits: Vec<JsonEdit>,
+    /// The edit of a one-edit fix (what tools read before `edits` existed).
     suggestion: Option<JsonSuggestion>,
 }
 
@@ -364,7 +422,16 @@ pub fn render_json(file_name: &str, src: &str, lines: &LineIndex, d: &Diagnostic
             .iter()
             .map(|h| JsonHelp {
                 message: h.message.clone(),
-                suggestion: h.suggestion.as_ref().map(|s| JsonSuggestion {
+                applicability: (!h.edits.is_empty()).then(|| h.applicability.as_str()),
+                edits: h
+                    .edits
+                    .iter()
+                    .map(|e| JsonEdit {
+                        pos: pos(src, lines, e.span),
+                        replacement: e.replacement.clone(),
+                    })
+                    .collect(),
+                suggestion: h.suggestion().map(|s| JsonSuggestion {
                     start: s.span.start,
                     end: s.span.end,
                     replacement: s.replacement.clone(),

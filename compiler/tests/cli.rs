@@ -710,3 +710,57 @@ fn kernel_hook_names_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("cannot open `/nonexistent/kpl`"));
 }
+
+#[test]
+fn json_fixes_carry_applicability_and_every_edit() {
+    let case = "compiler/tests/ui/e0200_fix_signed_unsigned_compare.kpl";
+    let out = kplc(&["check", "--message-format", "json", case]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    let help = &v["help"][0];
+    assert_eq!(help["applicability"], "machine-applicable", "{v}");
+    // Two edits (`a as i64 < b as i64`): no single `suggestion`.
+    assert_eq!(help["suggestion"], serde_json::Value::Null, "{v}");
+    let edits = help["edits"].as_array().unwrap();
+    assert_eq!(edits.len(), 2, "{v}");
+    let src = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/ui/e0200_fix_signed_unsigned_compare.kpl"),
+    )
+    .unwrap();
+    let mut fixed = src.clone();
+    for e in edits.iter().rev() {
+        let (s, t) = (
+            e["start"].as_u64().unwrap() as usize,
+            e["end"].as_u64().unwrap() as usize,
+        );
+        let line = src[..s].matches('\n').count() + 1;
+        assert_eq!(e["line"], line as u64, "{e}");
+        fixed.replace_range(s..t, e["replacement"].as_str().unwrap());
+    }
+    assert!(fixed.contains("return a as i64 < b as i64;"), "{fixed}");
+
+    // A narrowing is only maybe-incorrect; prose-only help has no applicability.
+    let out = kplc(&[
+        "check",
+        "--message-format",
+        "json",
+        "compiler/tests/ui/e0200_fix_u64_i64_compare.kpl",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(v["help"][0]["applicability"], "maybe-incorrect", "{v}");
+    let out = kplc(&[
+        "check",
+        "--message-format",
+        "json",
+        "compiler/tests/ui/w0001_var_written_never_read.kpl",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(
+        v["help"][0]["applicability"],
+        serde_json::Value::Null,
+        "{v}"
+    );
+    assert_eq!(v["help"][0]["edits"], serde_json::json!([]), "{v}");
+}

@@ -676,3 +676,134 @@ fn formatting_session() {
     c.notify("exit", Value::Null);
     assert!(c.child.wait().unwrap().success());
 }
+
+/// Byte offset of an LSP position (UTF-16 column) in `text`.
+fn offset16(text: &str, p: &Value) -> usize {
+    let (line, col) = (
+        p["line"].as_u64().unwrap(),
+        p["character"].as_u64().unwrap(),
+    );
+    let start = if line == 0 {
+        0
+    } else {
+        text.match_indices('\n').nth(line as usize - 1).unwrap().0 + 1
+    };
+    let mut units = 0;
+    for (i, ch) in text[start..].char_indices() {
+        if units >= col as usize || ch == '\n' {
+            return start + i;
+        }
+        units += ch.len_utf16();
+    }
+    text.len()
+}
+
+/// Applies a `WorkspaceEdit` for [`URI`] (edits are non-overlapping; they
+/// are applied from the last to the first, as the protocol specifies).
+fn apply(text: &str, edit: &Value) -> String {
+    let mut edits: Vec<(usize, usize, String)> = edit["changes"][URI]
+        .as_array()
+        .expect("edits for the document")
+        .iter()
+        .map(|e| {
+            (
+                offset16(text, &e["range"]["start"]),
+                offset16(text, &e["range"]["end"]),
+                e["newText"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    edits.sort_by_key(|e| std::cmp::Reverse(e.0));
+    let mut out = text.to_string();
+    for (a, b, new) in edits {
+        out.replace_range(a..b, &new);
+    }
+    out
+}
+
+#[test]
+fn quick_fixes_session() {
+    let mut c = Client::start();
+    let init = c.request("initialize", json!({"processId": null, "capabilities": {}}));
+    assert_eq!(
+        init["result"]["capabilities"]["codeActionProvider"]["codeActionKinds"],
+        json!(["quickfix"])
+    );
+    c.notify("initialized", json!({}));
+    // The comment puts non-ASCII text before the edit on its line: the
+    // edit's column is in UTF-16 units, not bytes.
+    let text = "export fn total(a: u32, b: u64) -> u64 {\n    return /* é😀 */ a + b;\n}\n\n\
+                export fn narrow(x: u64) -> u32 {\n    return x;\n}\n";
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": URI, "languageId": "kpl", "version": 1, "text": text}}),
+    );
+    let diags = c.diagnostics(URI, 1);
+    assert_eq!(diags.len(), 2, "{diags:?}");
+
+    // The widening fix of `a + b` is the preferred (machine-applicable) one.
+    let r = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": URI}, "range": diags[0]["range"],
+            "context": {"diagnostics": [diags[0]]}}),
+    );
+    let actions = r["result"].as_array().unwrap();
+    assert_eq!(actions.len(), 1, "{r}");
+    let a = &actions[0];
+    assert_eq!(a["kind"], "quickfix");
+    assert_eq!(a["isPreferred"], true);
+    assert_eq!(a["title"], "convert the left operand with `as u64`");
+    assert_eq!(a["diagnostics"][0]["code"], "E0200");
+    assert_eq!(a["diagnostics"][0]["range"], diags[0]["range"]);
+    let edits = a["edit"]["changes"][URI].as_array().unwrap();
+    assert_eq!(edits.len(), 1);
+    assert_eq!(edits[0]["newText"], " as u64");
+    assert_eq!(edits[0]["range"]["start"], position(text, "a + b", 0, 1));
+    let widened = apply(text, &a["edit"]);
+    assert!(widened.contains("/* é😀 */ a as u64 + b;"), "{widened}");
+
+    // Narrowing `x` can change its value: offered, not preferred.
+    let r = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": URI}, "range": range(text, "x;", 0),
+            "context": {"diagnostics": []}}),
+    );
+    let actions = r["result"].as_array().unwrap();
+    assert_eq!(actions.len(), 1, "{r}");
+    assert_eq!(actions[0]["isPreferred"], false);
+    let both = apply(&widened, &actions[0]["edit"]);
+    assert!(both.contains("return x as u32;"), "{both}");
+
+    // Only other kinds asked for, or a range without diagnostics: nothing.
+    let r = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": URI}, "range": diags[0]["range"],
+            "context": {"diagnostics": [], "only": ["refactor"]}}),
+    );
+    assert_eq!(r["result"], json!([]));
+    let r = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": URI}, "range": range(text, "export", 0),
+            "context": {"diagnostics": []}}),
+    );
+    assert_eq!(r["result"], json!([]));
+
+    // Both fixes applied: the document checks.
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": both}]}),
+    );
+    assert_eq!(c.diagnostics(URI, 2), Vec::<Value>::new());
+    let r = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": URI}, "range": range(&both, "a as u64", 0),
+            "context": {"diagnostics": []}}),
+    );
+    assert_eq!(r["result"], json!([]), "fixed: no more quick fixes");
+    let r = c.request("textDocument/codeAction", json!({"textDocument": 3}));
+    assert_eq!(r["error"]["code"], -32602, "invalid parameters");
+    let s = c.request("shutdown", Value::Null);
+    assert_eq!(s["result"], Value::Null);
+    c.notify("exit", Value::Null);
+    assert!(c.child.wait().unwrap().success());
+}

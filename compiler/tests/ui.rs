@@ -65,3 +65,239 @@ fn ui_cases() {
         failures.join("\n")
     );
 }
+
+/// Applies every fix of every diagnostic of `src` (placeholders aside), one
+/// at a time, and checks again: the diagnostic must be gone, and after a
+/// machine-applicable fix no diagnostic may appear that was not there
+/// before (compared by code and position, moved by the edits). Returns the
+/// number of fixes applied and a description of each failure.
+fn check_fixes(
+    name: &str,
+    src: &str,
+    imports: &kpl_lang::imports::ImportTable,
+) -> (usize, Vec<String>) {
+    use kpl_lang::diag::Applicability;
+    let mut failures = Vec::new();
+    let mut applied = 0;
+    let before = kpl_lang::analyze(src, imports).diagnostics;
+    for d in &before {
+        for h in &d.help {
+            if h.edits.is_empty() || h.applicability == Applicability::HasPlaceholders {
+                continue;
+            }
+            applied += 1;
+            // Offsets after the edits (applied last to first).
+            let moved = |o: u32| -> u32 {
+                let mut at = i64::from(o);
+                for e in &h.edits {
+                    if e.span.end <= o && !(e.span.start == e.span.end && e.span.start == o) {
+                        at += e.replacement.len() as i64 - i64::from(e.span.end - e.span.start);
+                    }
+                }
+                at as u32
+            };
+            let mut fixed = src.to_string();
+            for e in h.edits.iter().rev() {
+                fixed.replace_range(e.span.range(), &e.replacement);
+            }
+            let after = kpl_lang::analyze(&fixed, imports).diagnostics;
+            let key = |x: &kpl_lang::Diagnostic| (x.code, x.primary.span.start);
+            let old: Vec<_> = before
+                .iter()
+                .filter(|x| *x != d)
+                .map(|x| (x.code, moved(x.primary.span.start)))
+                .collect();
+            let target = (d.code, moved(d.primary.span.start));
+            // A guess (maybe-incorrect) must fix its diagnostic, but may
+            // uncover errors it hid: only a machine-applicable fix promises
+            // a clean result.
+            let strict = h.applicability == Applicability::MachineApplicable;
+            let new: Vec<String> = after
+                .iter()
+                .filter(|x| key(x) == target || (strict && !old.contains(&key(x))))
+                .map(|x| format!("{} {}", x.code, x.message))
+                .collect();
+            if !new.is_empty() {
+                failures.push(format!(
+                    "{name}: {} `{}` (help `{}`): after the fix: {new:?}\n{fixed}",
+                    d.code, d.message, h.message
+                ));
+            }
+        }
+    }
+    (applied, failures)
+}
+
+/// The oracle for "fixes point the right way", over the whole UI corpus.
+#[test]
+fn every_fix_fixes_its_diagnostic() {
+    let (imports, _) = ImportSources::embedded().load();
+    let mut failures = Vec::new();
+    let mut applied = 0;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "kpl"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let src = std::fs::read_to_string(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let (n, f) = check_fixes(&name, &src, &imports);
+        applied += n;
+        failures.extend(f);
+    }
+    eprintln!("{applied} fixes of the UI corpus applied and checked");
+    assert!(applied > 50, "only {applied} fixes in the corpus");
+    assert!(
+        failures.is_empty(),
+        "{} fix(es) of {applied} do not fix their diagnostic or add one:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The same oracle over every pair of integer types in each place a
+/// mismatch can arise, with every context type: a mismatch always gets a
+/// fix, it is machine-applicable whenever a lossless conversion exists,
+/// and every fix fixes.
+#[test]
+fn generated_mismatches_get_working_fixes() {
+    use kpl_lang::diag::Applicability;
+    use kpl_lang::types::IntTy;
+    let (imports, _) = ImportSources::embedded().load();
+    let lossless = |from: IntTy, to: IntTy| match (from.signed(), to.signed()) {
+        (false, false) | (true, true) => to.bits() >= from.bits(),
+        (false, true) => to.bits() > from.bits(),
+        (true, false) => false,
+    };
+    let some_lossless = |l: IntTy, r: IntTy| {
+        IntTy::ALL
+            .into_iter()
+            .any(|t| lossless(l, t) && lossless(r, t))
+    };
+    let mut failures = Vec::new();
+    let mut applied = 0;
+    let mut cases = 0;
+    for l in IntTy::ALL {
+        for r in IntTy::ALL {
+            if l == r {
+                continue;
+            }
+            let (ln, rn) = (l.name(), r.name());
+            // (source, whether a lossless fix must exist)
+            let mut programs: Vec<(String, bool)> = vec![
+                (
+                    format!("export fn f(a: {ln}, b: {rn}) -> bool {{\n    return a < b;\n}}\n"),
+                    some_lossless(l, r),
+                ),
+                (
+                    format!(
+                        "export fn f(a: {ln}, b: {rn}) -> {ln} {{\n    var x: {ln} = a;\n    x += b;\n    return x;\n}}\n"
+                    ),
+                    lossless(r, l),
+                ),
+                (
+                    format!(
+                        "fn g(x: {rn}) -> {rn} {{\n    return x;\n}}\n\nexport fn f(a: {ln}) -> {rn} {{\n    return g(a) + g(a * a);\n}}\n"
+                    ),
+                    lossless(l, r),
+                ),
+                (
+                    format!(
+                        "export fn f(a: {ln}) -> bool {{\n    let i = 0;\n    let s: {rn} = 7;\n    return i < s && a == a;\n}}\n"
+                    ),
+                    true,
+                ),
+            ];
+            programs.extend([
+                // An annotated `let`, a field, an array element, a shift.
+                (
+                    format!("export fn f(a: {ln}) -> {rn} {{\n    let x: {rn} = a;\n    return x;\n}}\n"),
+                    lossless(l, r),
+                ),
+                (
+                    format!("struct S {{\n    f: {rn},\n}}\n\nexport fn f(a: {ln}) -> {rn} {{\n    let s = S {{ .f = a }};\n    return s.f;\n}}\n"),
+                    lossless(l, r),
+                ),
+                (
+                    format!("export fn f(a: {ln}, b: {rn}) -> {rn} {{\n    let xs: [{rn}; 2] = [b, a];\n    return xs[1];\n}}\n"),
+                    lossless(l, r),
+                ),
+                (
+                    format!("export fn f(a: {ln}) -> {rn} {{\n    let x: {rn} = a << 3;\n    return x;\n}}\n"),
+                    lossless(l, r),
+                ),
+                (
+                    format!("export fn f(a: {ln}, b: {rn}) -> bool {{\n    let xs = [a, b, a];\n    return xs[0] == xs[2];\n}}\n"),
+                    some_lossless(l, r),
+                ),
+                // Assigned to, and compared with, a local typed by its literal.
+                (
+                    format!("export fn f(a: {ln}) -> bool {{\n    var x = 0;\n    x = a;\n    return x == a;\n}}\n"),
+                    true,
+                ),
+                (
+                    format!("export fn f(a: {ln}, b: {rn}) -> bool {{\n    var n = 1;\n    n += a;\n    return n == a && b == b;\n}}\n"),
+                    true,
+                ),
+            ]);
+            for c in IntTy::ALL {
+                let cn = c.name();
+                programs.push((
+                    format!("export fn f(a: {ln}, b: {rn}) -> {cn} {{\n    return a * b;\n}}\n"),
+                    lossless(l, c) && lossless(r, c),
+                ));
+            }
+            for (src, must_be_exact) in programs {
+                cases += 1;
+                let diags = kpl_lang::analyze(&src, &imports).diagnostics;
+                let Some(d) = diags.iter().find(|d| d.is_error()) else {
+                    // e.g. a `u8` return of a `u8` operation: no mismatch
+                    continue;
+                };
+                let exact = d.help.iter().any(|h| {
+                    h.applicability == Applicability::MachineApplicable && !h.edits.is_empty()
+                });
+                if must_be_exact && !exact {
+                    failures.push(format!(
+                        "no machine-applicable fix for {} in\n{src}",
+                        d.message
+                    ));
+                }
+                if d.help.iter().all(|h| h.edits.is_empty()) {
+                    failures.push(format!("no fix at all for {} in\n{src}", d.message));
+                }
+                let (n, f) = check_fixes("generated", &src, &imports);
+                applied += n;
+                failures.extend(f);
+            }
+        }
+    }
+    for t in IntTy::ALL {
+        for c in IntTy::ALL {
+            for v in ["1000", "100000", "5000000000", "-1", "-40000"] {
+                let (tn, cn) = (t.name(), c.name());
+                let src = format!("export fn f(b: {tn}) -> {cn} {{\n    return b + {v};\n}}\n");
+                cases += 1;
+                let diags = kpl_lang::analyze(&src, &imports).diagnostics;
+                let errors = diags.iter().filter(|d| d.is_error()).count();
+                if errors > 1 {
+                    failures.push(format!("{errors} errors (one mistake) in\n{src}"));
+                }
+                let (n, f) = check_fixes("generated", &src, &imports);
+                applied += n;
+                failures.extend(f);
+            }
+        }
+    }
+    eprintln!("{cases} generated cases, {applied} fixes applied and checked");
+    assert!(applied > 500, "only {applied} fixes in {cases} cases");
+    assert!(
+        failures.is_empty(),
+        "{} problem(s) in {cases} generated cases ({applied} fixes applied):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

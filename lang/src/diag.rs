@@ -17,18 +17,70 @@ pub struct Label {
     pub message: String,
 }
 
-/// A machine-applicable edit: replace `span` with `replacement`.
+/// One edit: replace the text at `span` with `replacement` (an insertion
+/// when the span is empty).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Suggestion {
     pub span: Span,
     pub replacement: String,
 }
 
-/// Advice for fixing the problem, optionally with a concrete edit.
+/// How far a tool may trust a fix (the levels of rustc's `Applicability`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Applicability {
+    /// Applying the edits fixes the problem and the program then means what
+    /// the user evidently meant: an editor may apply it without asking.
+    #[default]
+    MachineApplicable,
+    /// The edits fix this diagnostic, but may not be what was meant (a
+    /// conversion that can truncate, a guessed name): show, do not apply
+    /// unasked.
+    MaybeIncorrect,
+    /// The replacement holds placeholders (`...`) the user must fill in.
+    HasPlaceholders,
+}
+
+impl Applicability {
+    /// The spelling used in `--message-format json` and the book.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::MachineApplicable => "machine-applicable",
+            Applicability::MaybeIncorrect => "maybe-incorrect",
+            Applicability::HasPlaceholders => "has-placeholders",
+        }
+    }
+}
+
+/// Advice for fixing the problem, optionally with a fix: edits that, applied
+/// together, carry the advice out. The edits never overlap and are sorted by
+/// position.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Help {
     pub message: String,
-    pub suggestion: Option<Suggestion>,
+    /// Empty for advice in prose only.
+    pub edits: Vec<Suggestion>,
+    /// Meaningless when `edits` is empty.
+    pub applicability: Applicability,
+}
+
+impl Help {
+    /// The edit of a single-edit fix.
+    pub fn suggestion(&self) -> Option<&Suggestion> {
+        match self.edits.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+
+    /// Whether an editor may apply the fix without asking.
+    pub fn is_machine_applicable(&self) -> bool {
+        !self.edits.is_empty() && self.applicability == Applicability::MachineApplicable
+    }
+
+    /// Every span the help refers to, for passes that move spans.
+    pub fn spans_mut(&mut self) -> impl Iterator<Item = &mut Span> {
+        self.edits.iter_mut().map(|e| &mut e.span)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,24 +132,72 @@ impl Diagnostic {
     pub fn with_help(mut self, message: impl Into<String>) -> Self {
         self.help.push(Help {
             message: message.into(),
-            suggestion: None,
+            edits: Vec::new(),
+            applicability: Applicability::MachineApplicable,
         });
         self
     }
 
-    /// Help carrying an edit that fixes the problem when applied.
+    /// Help carrying one edit that fixes the problem when applied, and is
+    /// what the user meant (machine-applicable).
     pub fn with_fix(
-        mut self,
+        self,
         message: impl Into<String>,
         span: Span,
         replacement: impl Into<String>,
     ) -> Self {
-        self.help.push(Help {
-            message: message.into(),
-            suggestion: Some(Suggestion {
+        self.with_fix_edits(
+            message,
+            Applicability::MachineApplicable,
+            vec![Suggestion {
                 span,
                 replacement: replacement.into(),
-            }),
+            }],
+        )
+    }
+
+    /// Help carrying one edit that fixes the diagnostic but may not be what
+    /// was meant (e.g. a guessed name, a conversion that can truncate).
+    pub fn with_maybe_fix(
+        self,
+        message: impl Into<String>,
+        span: Span,
+        replacement: impl Into<String>,
+    ) -> Self {
+        self.with_fix_edits(
+            message,
+            Applicability::MaybeIncorrect,
+            vec![Suggestion {
+                span,
+                replacement: replacement.into(),
+            }],
+        )
+    }
+
+    /// Help carrying a fix of any number of edits, applied together. The
+    /// edits are sorted by position; overlapping edits are a bug of the
+    /// caller and are dropped (the help stays, as prose).
+    pub fn with_fix_edits(
+        mut self,
+        message: impl Into<String>,
+        applicability: Applicability,
+        mut edits: Vec<Suggestion>,
+    ) -> Self {
+        edits.sort_by_key(|e| (e.span.start, e.span.end));
+        let overlap = edits.windows(2).any(|w| {
+            w[1].span.start < w[0].span.end
+                || (w[1].span.start == w[0].span.start
+                    && w[0].span.start == w[0].span.end
+                    && w[1].span.start == w[1].span.end)
+        });
+        debug_assert!(!overlap, "overlapping edits in a fix: {edits:?}");
+        if overlap {
+            edits.clear();
+        }
+        self.help.push(Help {
+            message: message.into(),
+            edits,
+            applicability,
         });
         self
     }

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 
+use kpl_lang::diag::Applicability;
 use kpl_lang::imports::ImportTable;
 use kpl_lang::{LineIndex, Severity, Span};
 use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response};
@@ -52,6 +53,10 @@ impl<'a> Position16<'a> {
             text,
             lines: LineIndex::new(text),
         }
+    }
+
+    pub fn text(&self) -> &'a str {
+        self.text
     }
 
     pub fn position(&self, offset: u32) -> lt::Position {
@@ -251,6 +256,12 @@ fn initialize_result() -> Value {
             ..Default::default()
         }),
         document_formatting_provider: Some(lt::OneOf::Left(true)),
+        code_action_provider: Some(lt::CodeActionProviderCapability::Options(
+            lt::CodeActionOptions {
+                code_action_kinds: Some(vec![lt::CodeActionKind::QUICKFIX]),
+                ..Default::default()
+            },
+        )),
         ..Default::default()
     };
     serde_json::json!({
@@ -420,6 +431,8 @@ impl Server {
             }),
             "textDocument/formatting" => params::<lt::DocumentFormattingParams>(req.params)
                 .map(|p| json(self.formatting(&p.text_document.uri))),
+            "textDocument/codeAction" => params::<lt::CodeActionParams>(req.params)
+                .map(|p| json(self.code_actions(&p.text_document.uri, p.range, &p.context))),
             _ => return method_not_found(id, &req.method),
         };
         match result {
@@ -529,6 +542,65 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Quick fixes: one code action per help that carries edits, of every
+    /// diagnostic whose primary range touches `range`. A machine-applicable
+    /// fix is the preferred action (editors apply it with one key); fixes
+    /// with placeholders are not offered, since applying them leaves text
+    /// the user must still replace. Diagnostics are recomputed from the
+    /// current text (cached by the database), not taken from the request,
+    /// so the edits always match the document the client has.
+    fn code_actions(
+        &self,
+        uri: &lt::Uri,
+        range: lt::Range,
+        context: &lt::CodeActionContext,
+    ) -> Option<Vec<lt::CodeActionOrCommand>> {
+        if context
+            .only
+            .as_ref()
+            .is_some_and(|only| !only.iter().any(|k| k.as_str().starts_with("quickfix")))
+        {
+            return Some(Vec::new());
+        }
+        let (file, text) = self.doc(uri)?;
+        if text.len() > kpl_lang::MAX_SOURCE_BYTES {
+            return Some(Vec::new());
+        }
+        let pos = Position16::new(text);
+        let (from, to) = (pos.offset(range.start), pos.offset(range.end));
+        let mut actions = Vec::new();
+        for d in db::diagnostics(&self.db, file).iter() {
+            let span = d.primary.span;
+            if span.end < from || span.start > to {
+                continue;
+            }
+            for h in &d.help {
+                if h.edits.is_empty() || h.applicability == Applicability::HasPlaceholders {
+                    continue;
+                }
+                let edits = h
+                    .edits
+                    .iter()
+                    .map(|e| lt::TextEdit::new(pos.range(e.span), e.replacement.clone()))
+                    .collect();
+                actions.push(lt::CodeActionOrCommand::CodeAction(lt::CodeAction {
+                    title: h.message.clone(),
+                    kind: Some(lt::CodeActionKind::QUICKFIX),
+                    diagnostics: Some(vec![to_lsp_diagnostic(uri, &pos, d)]),
+                    edit: Some(lt::WorkspaceEdit {
+                        changes: Some(HashMap::from([(uri.clone(), edits)])),
+                        ..Default::default()
+                    }),
+                    is_preferred: Some(h.is_machine_applicable()),
+                    ..Default::default()
+                }));
+            }
+        }
+        Some(actions)
+    }
+}
+
 fn is_declaration_file(uri: &lt::Uri) -> bool {
     uri.as_str().ends_with(".kpli")
 }
@@ -562,7 +634,7 @@ pub fn to_lsp_diagnostic(
         message.push('\n');
         message.push_str(&d.primary.message);
     }
-    for n in render::notes(d) {
+    for n in render::notes(d, pos.text()) {
         message.push('\n');
         message.push_str(&n);
     }

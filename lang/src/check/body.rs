@@ -12,7 +12,6 @@ use crate::diag::Diagnostic;
 use crate::span::Span;
 use crate::types::{Ty, round_up};
 
-use super::expr::is_untyped_literal;
 use super::program::layout_of;
 use super::resolve::TypePos;
 use super::{BodyFacts, Checker, LocalDef, LocalKind, Res, limits};
@@ -224,19 +223,26 @@ impl<'a> Checker<'a> {
                     LocalKind::ForVar => "loop variable",
                     _ => "variable",
                 };
-                self.report(
-                    Diagnostic::new(
-                        Code::W0001,
-                        format!("{what} `{}` is never read", l.name),
-                        l.span,
-                        "never read",
-                    )
-                    .with_fix(
+                let d = Diagnostic::new(
+                    Code::W0001,
+                    format!("{what} `{}` is never read", l.name),
+                    l.span,
+                    "never read",
+                );
+                // Renaming only the declaration would orphan the
+                // assignments: then the advice stays prose.
+                self.report(if body.assigned[i] {
+                    d.with_help(format!(
+                        "if this is intentional, rename it `_{}` here and where it is assigned",
+                        l.name
+                    ))
+                } else {
+                    d.with_fix(
                         "if this is intentional, prefix it with an underscore",
                         l.span,
                         format!("_{}", l.name),
-                    ),
-                );
+                    )
+                });
             } else if l.kind == LocalKind::Var && !body.assigned[i] {
                 self.report(
                     Diagnostic::new(
@@ -336,6 +342,9 @@ impl<'a> Checker<'a> {
                     span: name.span,
                 });
                 self.tables.bindings.insert(name.span, id);
+                if ty.is_none() {
+                    self.note_literal_decl(name.span, init);
+                }
                 Flow::Continues
             }
             StmtKind::Assign {
@@ -348,11 +357,11 @@ impl<'a> Checker<'a> {
                 match op {
                     None => {
                         let got = self.expr(body, value, Some(&target_ty));
-                        self.expect_type(value, &got, &target_ty);
+                        self.expect_assigned(target, value, &got, &target_ty);
                     }
                     Some(op) => {
                         let fake_span = *op_span;
-                        self.binary_types(body, *op, fake_span, None, target_ty, value, true);
+                        self.compound_types(body, *op, fake_span, target, target_ty, value);
                     }
                 }
                 Flow::Continues
@@ -651,58 +660,6 @@ impl<'a> Checker<'a> {
             e.span,
             "has no value",
         ));
-    }
-
-    /// Reports a type mismatch between `got` (the type of `e`) and `want`.
-    pub(super) fn expect_type(&mut self, e: &Expr, got: &Ty, want: &Ty) {
-        if got.fits(want) {
-            return;
-        }
-        if *got == Ty::Unit {
-            self.report_unit_value(e);
-            return;
-        }
-        let mut d = Diagnostic::new(
-            Code::E0200,
-            format!("mismatched types: expected `{want}`, found `{got}`"),
-            e.span,
-            format!("expected `{want}`"),
-        );
-        if let (Some(_), Some(w)) = (got.as_int(), want.as_int()) {
-            if is_untyped_literal(e) {
-                // Cannot happen for plain literals (they adopt the type);
-                // keep a generic message.
-            } else {
-                d = d.with_fix(
-                    format!("convert explicitly with `as {}`", w.name()),
-                    e.span.end_point(),
-                    format!(" as {}", w.name()),
-                );
-                d = d.with_note("KPL never converts integer types implicitly");
-            }
-        } else if *got == Ty::Bool && want.as_int().is_some() {
-            d = d.with_fix(
-                "convert with `as` (true is 1, false is 0)",
-                e.span.end_point(),
-                format!(" as {want}"),
-            );
-        } else if got.as_int().is_some() && *want == Ty::Bool {
-            d = d.with_fix("compare explicitly", e.span.end_point(), " != 0");
-        } else if let (
-            Ty::Slice {
-                mutable: false,
-                elem,
-            },
-            Ty::Slice { mutable: true, .. },
-        ) = (got, want)
-        {
-            d = d.with_note(format!(
-                "a read-only `[]{}` cannot be passed where a writable `[]mut {}` is expected",
-                elem.name(),
-                elem.name()
-            ));
-        }
-        self.report(d);
     }
 }
 

@@ -6,12 +6,13 @@
 use crate::ast::*;
 use crate::codes::Code;
 use crate::consteval::Value;
-use crate::diag::Diagnostic;
+use crate::diag::{Applicability, Diagnostic, Suggestion};
 use crate::span::Span;
 use crate::suggest;
 use crate::types::{IntTy, Ty};
 
 use super::body::{Body, local_names_in};
+use super::ops::{Operands, article, cast_edits, holds, literal_value, widens};
 use super::resolve::TypePos;
 use super::{Checker, GlobalKind, NameKind, Res, State};
 
@@ -32,6 +33,14 @@ pub(super) fn is_untyped_literal(e: &Expr) -> bool {
 impl<'a> Checker<'a> {
     pub(super) fn expr(&mut self, body: &mut Body, e: &Expr, expected: Option<&Ty>) -> Ty {
         self.expr_inner(body, e, expected, false)
+    }
+
+    /// Records the type of an expression checked (or reported) elsewhere.
+    pub(super) fn record_checked(&mut self, e: &Expr, ty: Ty) {
+        self.record(e, ty.clone());
+        if let ExprKind::Paren(x) | ExprKind::Unary(_, x) = &e.kind {
+            self.record_checked(x, ty);
+        }
     }
 
     fn record(&mut self, e: &Expr, ty: Ty) -> Ty {
@@ -136,12 +145,25 @@ impl<'a> Checker<'a> {
                                 e.span,
                                 "`!` needs a bool",
                             );
-                            let d = if t.as_int().is_some() {
-                                d.with_fix(
-                                    "for a bitwise not, use `~`",
-                                    Span::new(e.span.start as usize, e.span.start as usize + 1),
-                                    "~",
+                            let bang = Span::new(e.span.start as usize, e.span.start as usize + 1);
+                            let d = if t.as_int().is_some() && expected == Some(&Ty::Bool) {
+                                // A truth value is wanted: `!n` meant "n is zero".
+                                d.with_fix_edits(
+                                    "to test for zero, compare with `== 0`",
+                                    Applicability::MachineApplicable,
+                                    vec![
+                                        Suggestion {
+                                            span: bang,
+                                            replacement: String::new(),
+                                        },
+                                        Suggestion {
+                                            span: x.span.end_point(),
+                                            replacement: " == 0".to_string(),
+                                        },
+                                    ],
                                 )
+                            } else if t.as_int().is_some() {
+                                d.with_fix("for a bitwise not, use `~`", bang, "~")
                             } else {
                                 d
                             };
@@ -202,7 +224,7 @@ impl<'a> Checker<'a> {
                 }
                 if op.is_comparison() {
                     let (lt, rt) = self.operand_pair(body, lhs, rhs, None);
-                    let t = self.binary_result(*op, *op_span, e, &lt, &rt, lhs, rhs);
+                    let t = self.binary_result(*op, *op_span, &lt, &rt, lhs, rhs, None);
                     if t.is_error() {
                         return Ty::Bool;
                     }
@@ -221,11 +243,14 @@ impl<'a> Checker<'a> {
                         expected.filter(|t| t.as_int().is_some() || **t == Ty::Bool),
                     ))
                 };
+                let ctx = expected.and_then(Ty::as_int);
                 match lhs_ty {
-                    Some(lt) => self.binary_types(body, *op, *op_span, Some(e), lt, rhs, false),
+                    Some(lt) => {
+                        self.binary_types(body, *op, *op_span, Operands::Binary(e), lt, rhs, ctx)
+                    }
                     None => {
                         let (lt, rt) = self.operand_pair(body, lhs, rhs, expected);
-                        self.binary_result(*op, *op_span, e, &lt, &rt, lhs, rhs)
+                        self.binary_result(*op, *op_span, &lt, &rt, lhs, rhs, ctx)
                     }
                 }
             }
@@ -314,7 +339,7 @@ impl<'a> Checker<'a> {
                         if let Some(s) =
                             suggest::closest(&field.name, names.iter().map(String::as_str))
                         {
-                            d = d.with_fix(format!("did you mean `{s}`?"), field.span, s);
+                            d = d.with_maybe_fix(format!("did you mean `{s}`?"), field.span, s);
                         } else if !names.is_empty() {
                             d = d.with_note(format!("its fields are: {}", names.join(", ")));
                         }
@@ -347,10 +372,25 @@ impl<'a> Checker<'a> {
                     _ => (None, None),
                 };
                 let mut elem_ty = want_elem.clone();
+                // Unannotated, with integer elements of other types than the
+                // first's: reported together, so that the fix converts every
+                // element to the type that holds them all.
+                let mut mixed: Vec<(&Expr, IntTy)> = Vec::new();
+                let typed_first = elems.first().is_some_and(|x| !is_untyped_literal(x));
                 for x in elems {
                     let t = self.expr(body, x, elem_ty.as_ref());
                     match &elem_ty {
-                        Some(want) => self.expect_type(x, &t, want),
+                        Some(want) => {
+                            if want_elem.is_none()
+                                && typed_first
+                                && let (Some(a), Some(b)) = (want.as_int(), t.as_int())
+                                && a != b
+                            {
+                                mixed.push((x, b));
+                                continue;
+                            }
+                            self.expect_type(x, &t, want)
+                        }
                         None => {
                             if t == Ty::Unit {
                                 self.report_unit_value(x);
@@ -360,6 +400,10 @@ impl<'a> Checker<'a> {
                     }
                 }
                 let elem_ty = elem_ty.unwrap_or(Ty::Error);
+                if let (false, Some(first)) = (mixed.is_empty(), elem_ty.as_int()) {
+                    self.report_mixed_elements(elems, first, &mixed);
+                    return Ty::Error;
+                }
                 if let Some(n) = want_len
                     && n != elems.len() as u64
                 {
@@ -424,6 +468,10 @@ impl<'a> Checker<'a> {
                 body.used[id as usize] = true;
             }
             self.tables.resolutions.insert(e.id, Res::Local(id));
+            let decl = body.locals[id as usize].span;
+            if let Some(v) = self.literal_decls.get(&decl).copied() {
+                self.literal_uses.insert(e.id, (decl, v));
+            }
             return body.locals[id as usize].ty.clone();
         }
         let Some(g) = self.d.globals.get(name) else {
@@ -490,19 +538,34 @@ impl<'a> Checker<'a> {
                     // `f = ...`: the assignment check reports it (E0302).
                     return Ty::Error;
                 }
-                self.report(
-                    Diagnostic::new(
-                        Code::E0109,
-                        format!("function `{name}` used as a value"),
-                        e.span,
-                        "functions can only be called",
-                    )
-                    .with_fix(
-                        "to call it, add parentheses",
-                        e.span.end_point(),
-                        "()",
-                    ),
+                let params: Vec<String> = match kind {
+                    GlobalKind::Fn(i) => self.func(i).params.iter().map(Ty::to_string).collect(),
+                    _ => self.d.program.imports[i]
+                        .params
+                        .iter()
+                        .map(|(_, t)| t.to_string())
+                        .collect(),
+                };
+                let d = Diagnostic::new(
+                    Code::E0109,
+                    format!("function `{name}` used as a value"),
+                    e.span,
+                    "functions can only be called",
                 );
+                self.report(if params.is_empty() {
+                    d.with_fix("to call it, add parentheses", e.span.end_point(), "()")
+                } else {
+                    // The arguments are for the user to write.
+                    let holes: Vec<String> = params.iter().map(|t| format!("/* {t} */")).collect();
+                    d.with_fix_edits(
+                        "to call it, add the arguments in parentheses",
+                        Applicability::HasPlaceholders,
+                        vec![Suggestion {
+                            span: e.span.end_point(),
+                            replacement: format!("({})", holes.join(", ")),
+                        }],
+                    )
+                });
                 Ty::Error
             }
             GlobalKind::Struct(_) => {
@@ -551,7 +614,7 @@ impl<'a> Checker<'a> {
                 import.module
             ));
         } else if let Some(s) = suggest::closest(name, candidates.iter().map(String::as_str)) {
-            d = d.with_fix(format!("did you mean `{s}`?"), span, s);
+            d = d.with_maybe_fix(format!("did you mean `{s}`?"), span, s);
         } else if calling
             && let Some(s) = suggest::closest(
                 name,
@@ -781,7 +844,7 @@ impl<'a> Checker<'a> {
                         &init.name.name,
                         def.fields.iter().map(|f| f.name.as_str()),
                     ) {
-                        d = d.with_fix(format!("did you mean `{s}`?"), init.name.span, s);
+                        d = d.with_maybe_fix(format!("did you mean `{s}`?"), init.name.span, s);
                     }
                     self.report(d);
                     self.expr(body, &init.value, None);
@@ -816,4 +879,246 @@ impl<'a> Checker<'a> {
         }
         ty
     }
+}
+
+impl<'a> Checker<'a> {
+    /// Remembers a local declared with no type from a bare literal (`var i
+    /// = 0`): a mismatch on it is then fixed at the declaration.
+    pub(super) fn note_literal_decl(&mut self, name: Span, init: &Expr) {
+        if let Some(v) = literal_value(init) {
+            self.literal_decls.insert(name, v);
+        }
+    }
+
+    /// `target = value`: like [`Checker::expect_type`], but a target whose
+    /// type only came from a literal is fixed at its declaration.
+    pub(super) fn expect_assigned(&mut self, target: &Expr, value: &Expr, got: &Ty, want: &Ty) {
+        if let (Some(g), Some(w)) = (got.as_int(), want.as_int())
+            && g != w
+            && !widens(g, w)
+            && let Some((decl, v)) = self.literal_uses.get(&target.unparen().id).copied()
+            && holds(g, v)
+        {
+            let d = Diagnostic::new(
+                Code::E0200,
+                format!("mismatched types: expected `{want}`, found `{got}`"),
+                value.span,
+                format!("expected `{want}`"),
+            );
+            if let Some(d) = self.decl_fix(d, target, decl, w, g) {
+                self.report(d.with_note("KPL never converts integer types implicitly"));
+            }
+            return;
+        }
+        self.expect_type(value, got, want);
+    }
+
+    /// The elements of an unannotated array literal have integer types
+    /// other than the first element's (`mixed`, with their types): one
+    /// diagnostic, whose fix converts every element to the type that holds
+    /// them all (never narrowing one of them).
+    fn report_mixed_elements(&mut self, elems: &[Expr], first: IntTy, mixed: &[(&Expr, IntTy)]) {
+        let (x, t) = mixed[0];
+        let mut d = Diagnostic::new(
+            Code::E0200,
+            format!(
+                "mismatched types: array elements of types `{}` and `{}`",
+                first.name(),
+                t.name()
+            ),
+            x.span,
+            format!("`{}`", t.name()),
+        )
+        .with_secondary(
+            elems[0].span,
+            format!("`{}`, the type of the first element", first.name()),
+        )
+        .with_note("every element of an array has the same type; KPL never converts integer types implicitly");
+        let type_of = |e: &Expr| {
+            mixed
+                .iter()
+                .find(|(m, _)| std::ptr::eq(*m, e))
+                .map_or(first, |(_, t)| *t)
+        };
+        let all: Vec<IntTy> = std::iter::once(first)
+            .chain(mixed.iter().map(|(_, t)| *t))
+            .collect();
+        let target = all
+            .iter()
+            .copied()
+            .find(|w| all.iter().all(|t| widens(*t, *w)))
+            .or_else(|| {
+                [IntTy::I16, IntTy::I32, IntTy::I64]
+                    .into_iter()
+                    .find(|w| all.iter().all(|t| widens(*t, *w)))
+            });
+        match target {
+            Some(w) => {
+                let edits: Vec<Suggestion> = elems
+                    .iter()
+                    .filter(|e| !is_untyped_literal(e) && type_of(e) != w)
+                    .flat_map(|e| cast_edits(e, w))
+                    .collect();
+                d = d.with_fix_edits(
+                    format!("convert the elements to `{}` with `as`", w.name()),
+                    Applicability::MachineApplicable,
+                    edits,
+                );
+            }
+            None => {
+                // No type holds them all (`u64` and a signed type).
+                let edits: Vec<Suggestion> = mixed
+                    .iter()
+                    .flat_map(|(e, _)| cast_edits(e, first))
+                    .collect();
+                d = d.with_fix_edits(
+                    format!(
+                        "convert the elements to `{}`, the first one's type, with `as` (values that do not fit change)",
+                        first.name()
+                    ),
+                    Applicability::MaybeIncorrect,
+                    edits,
+                );
+            }
+        }
+        self.report(d);
+    }
+
+    /// Reports a type mismatch between `got` (the type of `e`) and `want`.
+    pub(super) fn expect_type(&mut self, e: &Expr, got: &Ty, want: &Ty) {
+        if got.fits(want) {
+            return;
+        }
+        if *got == Ty::Unit {
+            self.report_unit_value(e);
+            return;
+        }
+        let mut d = Diagnostic::new(
+            Code::E0200,
+            format!("mismatched types: expected `{want}`, found `{got}`"),
+            e.span,
+            format!("expected `{want}`"),
+        );
+        if let (Some(g), Some(w)) = (got.as_int(), want.as_int()) {
+            if is_untyped_literal(e) {
+                // Cannot happen for plain literals (they adopt the type);
+                // keep a generic message.
+            } else if let Some((decl, v)) = self.literal_uses.get(&e.unparen().id).copied()
+                && holds(w, v)
+            {
+                match self.decl_fix(d, e, decl, g, w) {
+                    Some(fixed) => d = fixed,
+                    None => return,
+                }
+            } else {
+                d = conversion_help(d, e, g, w);
+            }
+            d = d.with_note("KPL never converts integer types implicitly");
+        } else if *got == Ty::Bool && want.as_int().is_some() {
+            d = d.with_fix(
+                "convert with `as` (true is 1, false is 0)",
+                e.span.end_point(),
+                format!(" as {want}"),
+            );
+        } else if got.as_int().is_some() && *want == Ty::Bool {
+            d = d.with_fix_edits(
+                "compare explicitly",
+                Applicability::MachineApplicable,
+                compare_edits(e),
+            );
+        } else if let (
+            Ty::Slice {
+                mutable: false,
+                elem,
+            },
+            Ty::Slice { mutable: true, .. },
+        ) = (got, want)
+        {
+            d = d.with_note(format!(
+                "a read-only `[]{}` cannot be passed where a writable `[]mut {}` is expected",
+                elem.name(),
+                elem.name()
+            ));
+        }
+        self.report(d);
+    }
+}
+
+/// `e != 0`, parenthesised where `!=` would bind to part of `e`.
+fn compare_edits(e: &Expr) -> Vec<Suggestion> {
+    let end = Suggestion {
+        span: e.span.end_point(),
+        replacement: if matches!(e.kind, ExprKind::Binary { .. }) {
+            ") != 0".to_string()
+        } else {
+            " != 0".to_string()
+        },
+    };
+    if matches!(e.kind, ExprKind::Binary { .. }) {
+        vec![
+            Suggestion {
+                span: Span::new(e.span.start as usize, e.span.start as usize),
+                replacement: "(".to_string(),
+            },
+            end,
+        ]
+    } else {
+        vec![end]
+    }
+}
+
+/// The conversion of a value of type `g` where a `w` is wanted. Widening
+/// is exact; for an arithmetic expression it is done on the operands, so
+/// that the operation happens in the wider type (`a as u64 + b as u64`,
+/// `x as u64 << 8`), which is why the wider type was asked for. Narrowing
+/// may change the value: maybe-incorrect.
+fn conversion_help(d: Diagnostic, e: &Expr, g: IntTy, w: IntTy) -> Diagnostic {
+    if !widens(g, w) {
+        return d.with_fix_edits(
+            format!(
+                "convert with `as {}` (values that do not fit in {} `{}` change)",
+                w.name(),
+                article(w),
+                w.name()
+            ),
+            Applicability::MaybeIncorrect,
+            cast_edits(e, w),
+        );
+    }
+    let simple = |x: &Expr| !matches!(x.kind, ExprKind::Binary { .. });
+    if let ExprKind::Binary { op, lhs, rhs, .. } = &e.kind
+        && simple(lhs)
+        && simple(rhs)
+        && !op.is_comparison()
+        && !matches!(op, BinOp::And | BinOp::Or)
+    {
+        let mut edits = Vec::new();
+        if !is_untyped_literal(lhs) {
+            edits.extend(cast_edits(lhs, w));
+        }
+        if !matches!(op, BinOp::Shl | BinOp::Shr) && !is_untyped_literal(rhs) {
+            edits.extend(cast_edits(rhs, w));
+        }
+        let message = if matches!(op, BinOp::Shl | BinOp::Shr) {
+            format!(
+                "shift in `{}`: convert the shifted value with `as {}`",
+                w.name(),
+                w.name()
+            )
+        } else {
+            format!(
+                "compute it in `{}`: convert the operands with `as {}`",
+                w.name(),
+                w.name()
+            )
+        };
+        if !edits.is_empty() {
+            return d.with_fix_edits(message, Applicability::MachineApplicable, edits);
+        }
+    }
+    d.with_fix_edits(
+        format!("convert explicitly with `as {}`", w.name()),
+        Applicability::MachineApplicable,
+        cast_edits(e, w),
+    )
 }

@@ -123,7 +123,7 @@ impl<'a> Checker<'a> {
                 "unknown module",
             );
             d = match suggest::closest(&u.module.name, names.iter().copied()) {
-                Some(s) => d.with_fix(format!("did you mean `{s}`?"), u.module.span, s),
+                Some(s) => d.with_maybe_fix(format!("did you mean `{s}`?"), u.module.span, s),
                 None => d.with_note(format!("available modules: {}", names.join(", "))),
             };
             self.report(d);
@@ -153,7 +153,7 @@ impl<'a> Checker<'a> {
                         &name.name,
                         module.functions.iter().map(|f| f.name.as_str()),
                     ) {
-                        d = d.with_fix(format!("did you mean `{s}`?"), name.span, s);
+                        d = d.with_maybe_fix(format!("did you mean `{s}`?"), name.span, s);
                     } else {
                         d = d.with_note(format!(
                             "the plugin may only call the functions declared in std-imports/{}.kpli",

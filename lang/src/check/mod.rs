@@ -402,6 +402,15 @@ struct Checker<'a> {
     /// Names of the locals visible where a constant expression inside a
     /// function is being checked (array lengths), to explain E0501.
     enclosing_locals: Vec<String>,
+    /// Locals declared with no type and a bare integer literal, by the span
+    /// of their name: the literal's value. A mismatch on such a local is
+    /// fixed at the declaration (`var i: u32 = 0`), not at the use.
+    literal_decls: HashMap<Span, i128>,
+    /// Uses of those locals: (the span of the declared name, the value).
+    literal_uses: HashMap<ExprId, (Span, i128)>,
+    /// Declaration fixes already suggested (declared name, type): a later
+    /// mismatch the same fix removes is not reported again.
+    decl_fixes: HashSet<(Span, crate::types::IntTy)>,
 }
 
 impl<'a> Checker<'a> {
@@ -417,6 +426,9 @@ impl<'a> Checker<'a> {
             body_facts: Vec::new(),
             items: OnceCell::new(),
             enclosing_locals: Vec::new(),
+            literal_decls: HashMap::new(),
+            literal_uses: HashMap::new(),
+            decl_fixes: HashSet::new(),
         }
     }
 

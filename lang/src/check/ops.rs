@@ -2,11 +2,19 @@
 //! side's type), the result type of each operator (E0200, E0203), and shifts
 //! and comparisons whose outcome the operand types already decide (W0008,
 //! W0009).
+//!
+//! Also the choice of conversion a mismatch suggests, shared with the other
+//! mismatches in `expr.rs`. The rules: never narrow one side where widening
+//! the other works; a local whose type only came from an unannotated literal
+//! is fixed at its declaration; the type the context wants (return type,
+//! annotation, parameter) decides which side converts. Applying a
+//! machine-applicable fix must make the program check (the UI test applies
+//! every fix of the corpus and checks again).
 
 use crate::ast::*;
 use crate::codes::Code;
 use crate::consteval::Value;
-use crate::diag::Diagnostic;
+use crate::diag::{Applicability, Diagnostic, Suggestion};
 use crate::span::Span;
 use crate::types::{IntTy, Ty};
 
@@ -25,30 +33,125 @@ impl<'a> Checker<'a> {
         expected: Option<&Ty>,
     ) -> (Ty, Ty) {
         let expected = expected.filter(|t| t.as_int().is_some() || **t == Ty::Bool);
+        let ctx = expected.and_then(Ty::as_int);
         if is_untyped_literal(lhs) && !is_untyped_literal(rhs) {
             let rt = self.expr(body, rhs, expected);
+            if self.literal_misfit(lhs, rhs, &rt, ctx) {
+                return (Ty::Error, Ty::Error);
+            }
             let want = Some(&rt).filter(|t| t.as_int().is_some());
             let lt = self.expr(body, lhs, want);
             (lt, rt)
         } else {
             let lt = self.expr(body, lhs, expected);
+            if self.literal_misfit(rhs, lhs, &lt, ctx) {
+                return (Ty::Error, Ty::Error);
+            }
             let want = Some(&lt).filter(|t| t.as_int().is_some() || **t == Ty::Bool);
             let rt = self.expr(body, rhs, want);
             (lt, rt)
         }
     }
 
-    /// For `lhs op rhs` (and `place op= rhs`) once the left type is known.
+    /// A bare literal operand `lit` that does not fit the type `other_ty` of
+    /// the other operand: one diagnostic, at the literal, suggesting to
+    /// widen the other operand (the literal then takes the wider type).
+    /// Returns whether it reported (the literal is then recorded as checked).
+    fn literal_misfit(
+        &mut self,
+        lit: &Expr,
+        other: &Expr,
+        other_ty: &Ty,
+        ctx: Option<IntTy>,
+    ) -> bool {
+        let (Some(v), Some(ot)) = (literal_value(lit), other_ty.as_int()) else {
+            return false;
+        };
+        if holds(ot, v) {
+            return false;
+        }
+        self.record_checked(lit, Ty::Error);
+        let mut d = Diagnostic::new(
+            Code::E0202,
+            format!("integer literal `{v}` does not fit in `{}`", ot.name()),
+            lit.span,
+            format!("`{}` holds {}..={}", ot.name(), ot.min(), ot.max()),
+        )
+        .with_secondary(
+            other.span,
+            format!(
+                "the other operand is {} `{}`, so the literal is one too",
+                article(ot),
+                ot.name()
+            ),
+        );
+        // With a context, the result must have its type; otherwise prefer
+        // the usual widths to the smallest one that fits.
+        let candidates: Vec<IntTy> = match ctx {
+            Some(c) => vec![c],
+            None if ot.signed() => vec![IntTy::I32, IntTy::I64],
+            None => vec![IntTy::U32, IntTy::U64, IntTy::I32, IntTy::I64],
+        };
+        let target = candidates
+            .into_iter()
+            .find(|t| widens(ot, *t) && holds(*t, v));
+        match target {
+            Some(t) => {
+                if let Some((decl, _)) = self.literal_uses.get(&other.unparen().id).copied() {
+                    match self.decl_fix(d, other, decl, ot, t) {
+                        Some(fixed) => d = fixed,
+                        None => return true,
+                    }
+                } else {
+                    d = d.with_fix_edits(
+                        format!("widen the other operand with `as {}`", t.name()),
+                        Applicability::MachineApplicable,
+                        cast_edits(other, t),
+                    );
+                }
+            }
+            None => {
+                if let Some(c) = ctx {
+                    d = d.with_note(format!("the result must be {} `{}`", article(c), c.name()));
+                }
+                if v < 0 && !ot.signed() {
+                    d = d.with_help(format!(
+                        "for the bit pattern, write `~0` or `{:#x}`",
+                        ot.wrap(v)
+                    ));
+                }
+            }
+        }
+        self.report(d);
+        true
+    }
+
+    /// `place op= value`: the place's type is fixed, so only the value (or a
+    /// declaration) is converted.
+    pub(super) fn compound_types(
+        &mut self,
+        body: &mut Body,
+        op: BinOp,
+        op_span: Span,
+        target: &Expr,
+        lt: Ty,
+        rhs: &Expr,
+    ) -> Ty {
+        self.binary_types(body, op, op_span, Operands::Compound(target), lt, rhs, None)
+    }
+
+    /// For `lhs op rhs` (and `place op= rhs`) once the left type is known;
+    /// `ctx` is the type the context wants for the result.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn binary_types(
         &mut self,
         body: &mut Body,
         op: BinOp,
         op_span: Span,
-        whole: Option<&Expr>,
+        whole: Operands<'_>,
         lt: Ty,
         rhs: &Expr,
-        compound: bool,
+        ctx: Option<IntTy>,
     ) -> Ty {
         if matches!(op, BinOp::Shl | BinOp::Shr) {
             // The amount gets no type from the shifted value.
@@ -88,18 +191,23 @@ impl<'a> Checker<'a> {
             }
             return lt;
         }
+        if let Operands::Binary(e) = whole
+            && let ExprKind::Binary { lhs, .. } = &e.kind
+            && self.literal_misfit(rhs, lhs, &lt, ctx)
+        {
+            return Ty::Error;
+        }
         let want = Some(&lt).filter(|t| t.as_int().is_some() || **t == Ty::Bool);
         let rt = self.expr(body, rhs, want);
         match whole {
-            Some(e) => {
+            Operands::Binary(e) => {
                 let ExprKind::Binary { lhs, .. } = &e.kind else {
                     return Ty::Error;
                 };
-                self.binary_result(op, op_span, e, &lt, &rt, lhs, rhs)
+                self.binary_result(op, op_span, &lt, &rt, lhs, rhs, ctx)
             }
-            None => {
-                debug_assert!(compound);
-                self.arith_result(op, op_span, op_span, &lt, &rt, None, rhs)
+            Operands::Compound(target) => {
+                self.arith_result(op, op_span, &lt, &rt, Operands::Compound(target), rhs, None)
             }
         }
     }
@@ -109,11 +217,11 @@ impl<'a> Checker<'a> {
         &mut self,
         op: BinOp,
         op_span: Span,
-        e: &Expr,
         lt: &Ty,
         rt: &Ty,
         lhs: &Expr,
         rhs: &Expr,
+        ctx: Option<IntTy>,
     ) -> Ty {
         if op.is_comparison() {
             if lt.is_error() || rt.is_error() {
@@ -139,24 +247,25 @@ impl<'a> Checker<'a> {
                 return Ty::Error;
             }
             if lt != rt {
-                self.report_operand_mismatch(op, op_span, e, lt, rt, lhs, rhs);
+                self.report_operand_mismatch(op, op_span, lt, rt, lhs, rhs);
                 return Ty::Error;
             }
             return Ty::Bool;
         }
-        self.arith_result(op, op_span, e.span, lt, rt, Some(lhs), rhs)
+        self.arith_result(op, op_span, lt, rt, Operands::Binary(lhs), rhs, ctx)
     }
 
+    /// `lhs` is the left operand itself here (or the compound target).
     #[allow(clippy::too_many_arguments)]
     fn arith_result(
         &mut self,
         op: BinOp,
         op_span: Span,
-        whole: Span,
         lt: &Ty,
         rt: &Ty,
-        lhs: Option<&Expr>,
+        lhs: Operands<'_>,
         rhs: &Expr,
+        ctx: Option<IntTy>,
     ) -> Ty {
         if lt.is_error() || rt.is_error() {
             return if lt.as_int().is_some() {
@@ -192,30 +301,30 @@ impl<'a> Checker<'a> {
                 op_span,
                 "operands have different types",
             );
-            if let Some(l) = lhs {
-                d = d.with_secondary(l.span, format!("`{lt}`"));
+            let (left, compound) = match lhs {
+                Operands::Binary(l) => (l, false),
+                Operands::Compound(t) => (t, true),
+            };
+            if !compound {
+                d = d.with_secondary(left.span, format!("`{lt}`"));
             }
             d = d.with_secondary(rhs.span, format!("`{rt}`"));
-            if let Some(li) = lt.as_int() {
-                d = d.with_fix(
-                    format!("convert the right operand with `as {}`", li.name()),
-                    rhs.span.end_point(),
-                    format!(" as {}", li.name()),
-                );
+            if let (Some(a), Some(b)) = (lt.as_int(), rt.as_int()) {
+                match self.operand_fix(d, (left, a), (rhs, b), ctx, compound) {
+                    Some(fixed) => d = fixed,
+                    None => return Ty::Error,
+                }
             }
-            let _ = whole;
             self.report(d.with_note("KPL never converts integer types implicitly"));
             return Ty::Error;
         }
         lt.clone()
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn report_operand_mismatch(
         &mut self,
         op: BinOp,
         op_span: Span,
-        _e: &Expr,
         lt: &Ty,
         rt: &Ty,
         lhs: &Expr,
@@ -230,17 +339,10 @@ impl<'a> Checker<'a> {
         .with_secondary(lhs.span, format!("`{lt}`"))
         .with_secondary(rhs.span, format!("`{rt}`"));
         if let (Some(a), Some(b)) = (lt.as_int(), rt.as_int()) {
-            // Suggest widening the narrower side; otherwise convert the right.
-            let (target, side) = if b.bits() > a.bits() {
-                (b, lhs)
-            } else {
-                (a, rhs)
-            };
-            d = d.with_fix(
-                format!("convert with `as {}`", target.name()),
-                side.span.end_point(),
-                format!(" as {}", target.name()),
-            );
+            match self.operand_fix(d, (lhs, a), (rhs, b), None, false) {
+                Some(fixed) => d = fixed,
+                None => return,
+            }
         }
         self.report(d);
     }
@@ -311,16 +413,235 @@ impl<'a> Checker<'a> {
             )
             .with_secondary(lo.span, format!("`{lt}`"))
             .with_secondary(hi.span, format!("`{rt}`"));
-            if let Some(r) = rt.as_int() {
-                d = d.with_fix(
-                    format!("convert with `as {}`", r.name()),
-                    lo.span.end_point(),
-                    format!(" as {}", r.name()),
-                );
+            if let (Some(a), Some(b)) = (lt.as_int(), rt.as_int()) {
+                match self.operand_fix(d, (lo, a), (hi, b), None, false) {
+                    Some(fixed) => d = fixed,
+                    None => return None,
+                }
             }
             self.report(d);
             return None;
         }
         lt.as_int()
+    }
+}
+
+/// The operands of a binary operator: the left one of `lhs op rhs`, or the
+/// place of `place op= rhs` (which cannot be converted).
+#[derive(Clone, Copy)]
+pub(super) enum Operands<'e> {
+    Binary(&'e Expr),
+    Compound(&'e Expr),
+}
+
+/// Whether every value of `from` is a value of `to` (`as to` loses nothing).
+pub(super) fn widens(from: IntTy, to: IntTy) -> bool {
+    match (from.signed(), to.signed()) {
+        (false, false) | (true, true) => to.bits() >= from.bits(),
+        (false, true) => to.bits() > from.bits(),
+        (true, false) => false,
+    }
+}
+
+pub(super) fn holds(t: IntTy, v: i128) -> bool {
+    t.min() <= v && v <= t.max()
+}
+
+/// The value of a bare integer literal, possibly negated or parenthesised.
+pub(super) fn literal_value(e: &Expr) -> Option<i128> {
+    match &e.kind {
+        ExprKind::Int(v) => Some(i128::from(*v)),
+        ExprKind::Paren(x) => literal_value(x),
+        ExprKind::Unary(UnOp::Neg, x) => match x.unparen().kind {
+            ExprKind::Int(v) => Some(-i128::from(v)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The edits converting `e` to `to`: `as to` after it, with parentheses
+/// around a binary operation (`as` binds tighter than every operator).
+pub(super) fn cast_edits(e: &Expr, to: IntTy) -> Vec<Suggestion> {
+    let suffix = |r: &str| Suggestion {
+        span: e.span.end_point(),
+        replacement: format!("{r} as {}", to.name()),
+    };
+    if matches!(e.kind, ExprKind::Binary { .. }) {
+        vec![
+            Suggestion {
+                span: Span::new(e.span.start as usize, e.span.start as usize),
+                replacement: "(".to_string(),
+            },
+            suffix(")"),
+        ]
+    } else {
+        vec![suffix("")]
+    }
+}
+
+/// "a `u32`" but "an `i32`".
+pub(super) fn article(t: IntTy) -> &'static str {
+    if t.signed() { "an" } else { "a" }
+}
+
+/// The smallest signed type holding every value of both `a` and `b`.
+fn common_type(a: IntTy, b: IntTy) -> Option<IntTy> {
+    [IntTy::I16, IntTy::I32, IntTy::I64]
+        .into_iter()
+        .find(|t| widens(a, *t) && widens(b, *t))
+}
+
+impl<'a> Checker<'a> {
+    /// The help of a mismatch between two operands `(expr, type)`: fix the
+    /// declaration of a local typed by a literal, else widen one side to the
+    /// other (or to the context's type), else both to a common type, and
+    /// only as a last resort narrow (maybe-incorrect). `compound`: the left
+    /// operand is the place of `place op= value` and cannot be converted.
+    /// `None`: an earlier diagnostic's declaration fix removes this one too.
+    pub(super) fn operand_fix(
+        &mut self,
+        d: Diagnostic,
+        (lhs, lt): (&Expr, IntTy),
+        (rhs, rt): (&Expr, IntTy),
+        ctx: Option<IntTy>,
+        compound: bool,
+    ) -> Option<Diagnostic> {
+        // A side whose type is only an unannotated literal's default.
+        for ((this, this_t), other_t) in [((lhs, lt), rt), ((rhs, rt), lt)] {
+            let Some((decl, v)) = self.literal_uses.get(&this.unparen().id).copied() else {
+                continue;
+            };
+            let wanted = match ctx {
+                Some(c) => c == other_t,
+                None => !widens(other_t, this_t) || compound,
+            };
+            if wanted && holds(other_t, v) {
+                return self.decl_fix(d, this, decl, this_t, other_t);
+            }
+        }
+        let side = |left: bool| if left { "left" } else { "right" };
+        let one = |d: Diagnostic, left: bool, to: IntTy| {
+            let (e, from) = if left { (lhs, lt) } else { (rhs, rt) };
+            if widens(from, to) {
+                d.with_fix_edits(
+                    format!("convert the {} operand with `as {}`", side(left), to.name()),
+                    Applicability::MachineApplicable,
+                    cast_edits(e, to),
+                )
+            } else {
+                d.with_fix_edits(
+                    format!(
+                        "convert the {} operand with `as {}` (values that do not fit in {} `{}` change)",
+                        side(left),
+                        to.name(),
+                        article(to),
+                        to.name()
+                    ),
+                    Applicability::MaybeIncorrect,
+                    cast_edits(e, to),
+                )
+            }
+        };
+        if compound {
+            return Some(one(d, false, lt));
+        }
+        if let Some(c) = ctx {
+            // The result must be a `c`: converting to anything else would
+            // move the mismatch to the context.
+            if c == lt {
+                return Some(one(d, false, c));
+            }
+            if c == rt {
+                return Some(one(d, true, c));
+            }
+            // Neither operand has the wanted type: both are converted to it
+            // (a narrowing of either makes the fix a guess).
+            let mut edits = cast_edits(lhs, c);
+            edits.extend(cast_edits(rhs, c));
+            let exact = widens(lt, c) && widens(rt, c);
+            return Some(d.with_fix_edits(
+                if exact {
+                    format!("convert both operands with `as {}`", c.name())
+                } else {
+                    format!(
+                        "convert both operands with `as {}` (values that do not fit in {} `{}` change)",
+                        c.name(),
+                        article(c),
+                        c.name()
+                    )
+                },
+                if exact {
+                    Applicability::MachineApplicable
+                } else {
+                    Applicability::MaybeIncorrect
+                },
+                edits,
+            ));
+        }
+        Some(if widens(rt, lt) {
+            one(d, false, lt)
+        } else if widens(lt, rt) {
+            one(d, true, rt)
+        } else if let Some(t) = common_type(lt, rt) {
+            let mut edits = cast_edits(lhs, t);
+            edits.extend(cast_edits(rhs, t));
+            d.with_fix_edits(
+                format!(
+                    "convert both operands with `as {}`, which holds every `{}` and `{}`",
+                    t.name(),
+                    lt.name(),
+                    rt.name()
+                ),
+                Applicability::MachineApplicable,
+                edits,
+            )
+        } else {
+            one(d, false, lt)
+        })
+    }
+
+    /// The fix `name: want` on the declaration `decl` of the local used as
+    /// `e` (now a `got` because of its literal), with a label there; `None`
+    /// when the same fix was suggested already.
+    pub(super) fn decl_fix(
+        &mut self,
+        d: Diagnostic,
+        e: &Expr,
+        decl: Span,
+        got: IntTy,
+        want: IntTy,
+    ) -> Option<Diagnostic> {
+        if !self.decl_fixes.insert((decl, want)) {
+            return None;
+        }
+        let name = expr_text(e);
+        Some(
+            d.with_secondary(
+                decl,
+                format!(
+                    "`{name}` is {} `{}` because of its initial value",
+                    article(got),
+                    got.name()
+                ),
+            )
+            .with_fix(
+                format!(
+                    "give `{name}` the type `{}` where it is declared",
+                    want.name()
+                ),
+                decl,
+                format!("{name}: {}", want.name()),
+            ),
+        )
+    }
+}
+
+/// The text of a simple expression for a message (a name, a field).
+pub(super) fn expr_text(e: &Expr) -> String {
+    match &e.unparen().kind {
+        ExprKind::Name(n) => n.clone(),
+        ExprKind::Field(b, f) => format!("{}.{}", expr_text(b), f.name),
+        _ => "it".to_string(),
     }
 }

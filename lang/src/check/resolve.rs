@@ -163,7 +163,7 @@ impl<'a> Checker<'a> {
             "not a type",
         );
         if let Some(s) = suggest::closest(name, candidates) {
-            d = d.with_fix(format!("did you mean `{s}`?"), span, s);
+            d = d.with_maybe_fix(format!("did you mean `{s}`?"), span, s);
         } else if matches!(
             name,
             "int" | "char" | "long" | "usize" | "isize" | "uint" | "size_t"
