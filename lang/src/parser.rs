@@ -247,33 +247,39 @@ where
 
     ty.define({
         let named = ident.map(|i| TypeKind::Named(i.name));
-        let array = ty
-            .clone()
-            .then_ignore(sym(";"))
-            .then(expr.clone())
-            .delimited_by(sym("["), sym("]"))
-            .map(|(elem, len)| TypeKind::Array(Box::new(elem), Box::new(len)));
-        // Rust's `&[T]`, `&mut [T]` and `[T]` are KPL's `[]T` and `[]mut T`.
-        let rust_slice = sym("&")
+        // `[T; n]`, or Rust's slice `[T]` (also after `&` or `&mut`), which
+        // is KPL's `[]T`. The element type is parsed once for both: trying
+        // one form and then the other would double the work per level.
+        let rust_ref = sym("&")
             .ignore_then(kw("mut").or_not())
             .map(|m| m.is_some())
-            .or_not()
-            .then(ty.clone().delimited_by(sym("["), sym("]")))
+            .or_not();
+        let array = rust_ref
+            .then(
+                ty.clone()
+                    .then(sym(";").ignore_then(expr.clone()).or_not())
+                    .delimited_by(sym("["), sym("]")),
+            )
             .validate({
                 let text = text.clone();
-                move |(m, elem): (Option<bool>, Type), e, emitter| {
-                    let mutable = m.unwrap_or(false);
-                    emitter.emit(Er::tagged_fix(e.span(), RUST_SLICE, || {
-                        let m = if mutable { "mut " } else { "" };
-                        format!("[]{m}{}", text(elem.span))
-                    }));
-                    TypeKind::Slice {
-                        mutable,
-                        elem: Box::new(elem),
+                move |(reference, (elem, len)): (Option<bool>, (Type, Option<Expr>)), e, emitter| {
+                    match (reference, len) {
+                        (None, Some(len)) => TypeKind::Array(Box::new(elem), Box::new(len)),
+                        (reference, _) => {
+                            let mutable = reference.unwrap_or(false);
+                            emitter.emit(Er::tagged_fix(e.span(), RUST_SLICE, || {
+                                let m = if mutable { "mut " } else { "" };
+                                format!("[]{m}{}", text(elem.span))
+                            }));
+                            TypeKind::Slice {
+                                mutable,
+                                elem: Box::new(elem),
+                            }
+                        }
                     }
                 }
             });
-        let base = choice((named, array, rust_slice)).map_with(|kind, e| Type {
+        let base = choice((named, array)).map_with(|kind, e| Type {
             kind,
             span: Span::from(e.span()),
         });
@@ -349,15 +355,25 @@ where
                 }
             });
         // `u32(x)`: a conversion written as a call (C++, Rust's `u32::from`).
+        // Any argument list is taken here, once; only one argument is a cast.
         let call_cast = select! { Tok::Ident(n) if PRIMITIVES.contains(&n.as_str()) => n }
             .map_with(|n, e| Type {
                 kind: TypeKind::Named(n),
                 span: Span::from(e.span()),
             })
-            .then(expr.clone().delimited_by(sym("("), sym(")")))
+            .then(args.clone().delimited_by(sym("("), sym(")")))
             .validate({
                 let text = text.clone();
-                move |(ty, value): (Type, Expr), e, emitter| {
+                move |(ty, mut values): (Type, Vec<Expr>), e, emitter| {
+                    if values.len() != 1 {
+                        let callee = Expr {
+                            id: ExprId(0),
+                            kind: ExprKind::Name(text(ty.span)),
+                            span: ty.span,
+                        };
+                        return mk(ExprKind::Call(Box::new(callee), values), e.span());
+                    }
+                    let value = values.remove(0);
                     emitter.emit(Er::tagged_fix(e.span(), CALL_CAST, || {
                         let operand = text(value.span);
                         let simple = operand
@@ -373,7 +389,6 @@ where
                     mk(ExprKind::Cast(Box::new(value), ty), e.span())
                 }
             });
-
         let name = ident.map_with(|i, e| mk(ExprKind::Name(i.name), e.span()));
 
         let array = expr

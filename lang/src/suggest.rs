@@ -58,22 +58,6 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn suggestions() {
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("conut", "count"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(closest("conut", ["count", "cpu_id"]), Some("count"));
-        assert_eq!(closest("x", ["y", "abc"]), Some("y"));
-        assert_eq!(closest("totally", ["count"]), None);
-        assert_eq!(closest("Count", ["count"]), Some("count"));
-    }
-}
-
 /// The KPL type that a C or Rust programmer means by `name`, and why.
 pub fn foreign_type(name: &str) -> Option<(&'static str, &'static str)> {
     const C: &str = "this is the C type of the same width on x86-64";
@@ -93,4 +77,20 @@ pub fn foreign_type(name: &str) -> Option<(&'static str, &'static str)> {
         "isize" => ("i64", RUST),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("conut", "count"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(closest("conut", ["count", "cpu_id"]), Some("count"));
+        assert_eq!(closest("x", ["y", "abc"]), Some("y"));
+        assert_eq!(closest("totally", ["count"]), None);
+        assert_eq!(closest("Count", ["count"]), Some("count"));
+    }
 }
