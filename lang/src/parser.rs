@@ -1605,10 +1605,13 @@ fn blame_unclosed_brace(diagnostics: &mut [Diagnostic], src: &str, tokens: &[(To
             let open_line = src[..open.start as usize].rfind('\n').map_or(0, |i| i + 1);
             let closer = format!("{}}}\n", &src[open_line..open_line + want]);
             d.help.clear();
-            let line = src[..at].matches('\n').count() + 1;
+            // Named by its text, not its number: a file may be parsed in
+            // chunks (the incremental database), where numbers would differ.
+            let line = src[at..].lines().next().unwrap_or_default().trim();
+            let line: String = line.chars().take(40).collect();
             d.help.push(crate::diag::Help {
                 message: format!(
-                    "close it before line {line}, where the indentation says its block ends"
+                    "close it before `{line}`, where the indentation says its block ends"
                 ),
                 suggestion: Some(crate::diag::Suggestion {
                     span: fix_at,
