@@ -29,11 +29,11 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
+use kpl_lang::Span;
 use kpl_lang::ast::{self, ExprKind, ItemKind};
 use kpl_lang::check::{self, Decls, FnChecked, FnDef};
 use kpl_lang::diag::{self, Diagnostic};
 use kpl_lang::imports::ImportTable;
-use kpl_lang::{LineIndex, Span};
 
 use kpl_codegen::lower::LoweredFn;
 use kpl_codegen::pipeline::Compiled;
@@ -794,21 +794,16 @@ mod queries {
         }
         semantic.extend(whole_program(db, file).iter().cloned());
         diag::sort(&mut semantic);
-        let text = file.text(db);
-        let lines = LineIndex::new(text);
-        let mut out = parsed.diagnostics.clone();
-        let broken: HashSet<usize> = out
-            .iter()
-            .map(|d| lines.line_of(d.primary.span.start as usize))
+        let semantic = semantic
+            .into_iter()
+            .map(|d| parsed.to_text_diag(d))
             .collect();
-        out.extend(
-            semantic
-                .into_iter()
-                .map(|d| parsed.to_text_diag(d))
-                .filter(|d| !broken.contains(&lines.line_of(d.primary.span.start as usize))),
-        );
-        diag::sort(&mut out);
-        out
+        kpl_lang::combine(
+            file.text(db),
+            &parsed.ast,
+            parsed.diagnostics.clone(),
+            semantic,
+        )
     }
 }
 

@@ -301,3 +301,45 @@ fn generated_mismatches_get_working_fixes() {
         failures.join("\n")
     );
 }
+
+/// One mistake, one diagnostic: every file of `tests/one_mistake/` is a
+/// correct plugin with one typical first mistake of a C or Rust programmer
+/// (its first line says which). Checking it must give exactly one
+/// diagnostic, an error: nothing the mistake merely caused (a name it
+/// declared reported as missing, an unused variable whose use was in the
+/// broken part, a missing return after a broken statement) may follow.
+#[test]
+fn one_mistake_one_diagnostic() {
+    let (imports, _) = ImportSources::embedded().load();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/one_mistake");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/one_mistake exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "kpl"))
+        .collect();
+    paths.sort();
+    assert!(
+        paths.len() >= 30,
+        "the corpus has only {} files",
+        paths.len()
+    );
+    let mut failures = Vec::new();
+    for path in &paths {
+        let src = std::fs::read_to_string(path).expect("readable case");
+        let analysis = kpl_lang::analyze(&src, &imports);
+        let got: Vec<String> = analysis
+            .diagnostics
+            .iter()
+            .map(|d| format!("{} {}", d.code, d.message))
+            .collect();
+        if got.len() != 1 || !analysis.diagnostics[0].is_error() {
+            failures.push(format!("{}: {got:?}", path.display()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} file(s) did not give exactly one error:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

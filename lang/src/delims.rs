@@ -79,6 +79,10 @@ struct Open {
     /// For a group at depth `MAX_DEPTH`: the index in `too_deep` of the
     /// first group dropped inside it.
     dropped: Option<usize>,
+    /// A `(` right after `for`: C's `for (var i = 0; i < n; i++)`, which
+    /// holds `;` and `var`. The parser reports it as one mistake; closing the
+    /// group at its first `;` would add a cascade of unbalanced delimiters.
+    c_for: bool,
 }
 
 struct Balancer {
@@ -89,6 +93,8 @@ struct Balancer {
     diagnostics: Vec<Diagnostic>,
     /// End of the last real token, where virtual closers go.
     last_end: u32,
+    /// Whether the last real token was `for`.
+    after_for: bool,
 }
 
 impl Balancer {
@@ -162,6 +168,7 @@ impl Balancer {
     }
 
     fn token(&mut self, tok: Tok, span: Span) {
+        let is_for = tok == Tok::Kw("for");
         match tok {
             Tok::Sym(s @ ("(" | "[" | "{")) => {
                 let depth = self.stack.len() + 1;
@@ -179,6 +186,7 @@ impl Balancer {
                     sym: s,
                     span,
                     dropped: None,
+                    c_for: self.after_for && s == "(",
                 });
             }
             Tok::Sym(s @ (")" | "]" | "}")) => {
@@ -212,7 +220,7 @@ impl Balancer {
                 self.push(tok, span, false);
             }
             Tok::Kw(k) if STMT_KEYWORDS.contains(&k) => {
-                let block = self.stack.iter().rposition(|o| o.sym == "{");
+                let block = self.stack.iter().rposition(|o| o.sym == "{" || o.c_for);
                 self.close_to(block.map_or(0, |b| b + 1));
                 if self.keeps(self.stack.len()) {
                     self.push(tok, span, false);
@@ -222,7 +230,7 @@ impl Balancer {
                 let keep = self
                     .stack
                     .iter()
-                    .rposition(|o| o.sym != "(")
+                    .rposition(|o| o.sym != "(" || o.c_for)
                     .map_or(0, |i| i + 1);
                 self.close_to(keep);
                 if self.keeps(self.stack.len()) {
@@ -236,6 +244,7 @@ impl Balancer {
             }
         }
         self.last_end = span.end;
+        self.after_for = is_for;
     }
 }
 
@@ -248,6 +257,7 @@ pub fn balance(tokens: &[(Tok, Span)]) -> Balanced {
         too_deep: Vec::new(),
         diagnostics: Vec::new(),
         last_end: 0,
+        after_for: false,
     };
     for (tok, span) in tokens {
         b.token(tok.clone(), *span);

@@ -79,25 +79,74 @@ impl Analysis {
 
 /// Parses and checks a plugin.
 pub fn analyze(src: &str, imports: &imports::ImportTable) -> Analysis {
-    let (file, mut diagnostics) = parse_source(src);
+    let (file, syntax) = parse_source(src);
     let checked = check::check(&file, imports);
-    // A line with a syntax error was parsed by guesswork: semantic complaints
-    // about it would be about the guess, not the code.
-    let lines = LineIndex::new(src);
-    let broken: HashSet<usize> = diagnostics
-        .iter()
-        .map(|d| lines.line_of(d.primary.span.start as usize))
-        .collect();
-    diagnostics.extend(
-        checked
-            .diagnostics
-            .into_iter()
-            .filter(|d| !broken.contains(&lines.line_of(d.primary.span.start as usize))),
-    );
-    diag::sort(&mut diagnostics);
+    let diagnostics = combine(src, &file, syntax, checked.diagnostics);
     Analysis {
         file,
         program: checked.program,
         diagnostics,
     }
+}
+
+/// Joins the lexical and syntax diagnostics of `src` with the semantic ones
+/// of its (recovered) tree, dropping every semantic diagnostic that may be a
+/// consequence of the broken parts, and sorts the result (see "One mistake,
+/// one diagnostic" in the book's diagnostics chapter):
+///
+/// - anything whose primary span starts on a line with a lexical or syntax
+///   error: that line was parsed by guesswork;
+/// - in a function with a syntax error anywhere in it, the diagnostics that
+///   the broken part could have prevented: unused or never-assigned locals
+///   (W0001, W0006: their use or assignment may sit in the broken part),
+///   unreachable code (W0002) and a missing return (E0400: the `return` may
+///   be the broken statement), and unused values (W0005);
+/// - with a syntax error anywhere in the file, the file-wide lints that any
+///   broken part could have prevented: unused items and imports (W0003,
+///   W0004) and a plugin without exports (W0007).
+pub fn combine(
+    src: &str,
+    file: &ast::File,
+    mut syntax: Vec<Diagnostic>,
+    semantic: Vec<Diagnostic>,
+) -> Vec<Diagnostic> {
+    let lines = LineIndex::new(src);
+    let broken_lines: HashSet<usize> = syntax
+        .iter()
+        .map(|d| lines.line_of(d.primary.span.start as usize))
+        .collect();
+    // Spans of the functions with a syntax error, in source order.
+    let mut starts: Vec<u32> = syntax.iter().map(|d| d.primary.span.start).collect();
+    starts.sort_unstable();
+    let broken_fns: Vec<Span> = file
+        .items
+        .iter()
+        .filter(|i| matches!(i.kind, ast::ItemKind::Fn(_)))
+        .map(|i| i.span)
+        .filter(|s| {
+            let first = starts.partition_point(|&at| at < s.start);
+            starts.get(first).is_some_and(|&at| at <= s.end)
+        })
+        .collect();
+    let in_broken_fn = |at: u32| {
+        let next = broken_fns.partition_point(|s| s.end < at);
+        broken_fns.get(next).is_some_and(|s| s.start <= at)
+    };
+    let any_syntax = !syntax.is_empty();
+    let keep = |d: &Diagnostic| {
+        let at = d.primary.span.start;
+        if broken_lines.contains(&lines.line_of(at as usize)) {
+            return false;
+        }
+        match d.code {
+            Code::W0003 | Code::W0004 | Code::W0007 => !any_syntax,
+            Code::W0001 | Code::W0002 | Code::W0005 | Code::W0006 | Code::E0400 => {
+                !in_broken_fn(at)
+            }
+            _ => true,
+        }
+    };
+    syntax.extend(semantic.into_iter().filter(keep));
+    diag::sort(&mut syntax);
+    syntax
 }

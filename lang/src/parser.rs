@@ -16,7 +16,7 @@ use chumsky::{input::ValueInput, prelude::*};
 use crate::ast::*;
 use crate::codes::Code;
 use crate::delims;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Label};
 use crate::lexer::{DocLine, Tok};
 use crate::span::Span;
 
@@ -31,6 +31,8 @@ trait ParseError<'t, I: Input<'t>>:
 {
     /// A custom error carrying one of the tags above.
     fn tagged(span: SimpleSpan, tag: &'static str) -> Self;
+    /// A tagged error with the text that replaces `span` to fix it.
+    fn tagged_fix(span: SimpleSpan, tag: &'static str, fix: impl FnOnce() -> String) -> Self;
 }
 
 impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> ParseError<'t, I>
@@ -39,19 +41,85 @@ impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> ParseError<'t, I>
     fn tagged(span: SimpleSpan, tag: &'static str) -> Self {
         Rich::custom(span, tag)
     }
+    fn tagged_fix(span: SimpleSpan, tag: &'static str, fix: impl FnOnce() -> String) -> Self {
+        Rich::custom(span, format!("{tag}{FIX_SEP}{}", fix()))
+    }
 }
 
 impl<'t, I: Input<'t>> ParseError<'t, I> for EmptyErr {
     fn tagged(_: SimpleSpan, _: &'static str) -> Self {
         EmptyErr::default()
     }
+    fn tagged_fix(_: SimpleSpan, _: &'static str, _: impl FnOnce() -> String) -> Self {
+        EmptyErr::default()
+    }
 }
+
+/// Separates a tag from the replacement text of its fix.
+const FIX_SEP: char = '\u{1f}';
 
 type Extra<Er> = extra::Err<Er>;
 
 // Custom parser errors are tagged so they can be turned into the right code.
 const MISSING_SEMI: &str = "missing-semicolon";
 const CHAINED_CMP: &str = "chained-comparison";
+// Habits from C and Rust: the grammar accepts the foreign form, builds the
+// tree the user meant (so names stay declared and nothing cascades) and
+// reports one error with the KPL spelling.
+const LET_MUT: &str = "let-mut";
+const ASSIGN_IN_COND: &str = "assign-in-condition";
+const BRACELESS: &str = "braceless-body";
+const RUST_STRUCT_LIT: &str = "rust-struct-literal";
+const CALL_CAST: &str = "call-cast";
+const LEN_CALL: &str = "len-call";
+const ADDR_OF: &str = "address-of";
+const DEREF: &str = "dereference";
+const RUST_SLICE: &str = "rust-slice-type";
+const C_FOR: &str = "c-for";
+const STRUCT_SEMI: &str = "struct-field-semicolon";
+const C_DECL: &str = "c-declaration";
+const PUB_FN: &str = "pub-fn";
+const FN_TYPO: &str = "typo:fn";
+const LOOP_KW: &str = "loop";
+const UNTYPED_GLOBAL: &str = "untyped-global";
+const LET_NO_INIT: &str = "let-without-value";
+/// Misspelled statement keywords, tagged `typo:` + the keyword.
+const TYPO_TAGS: [&str; 7] = [
+    "typo:in",
+    "typo:let",
+    "typo:var",
+    "typo:if",
+    "typo:while",
+    "typo:for",
+    "typo:return",
+];
+
+fn typo_tag(keyword: &str) -> &'static str {
+    TYPO_TAGS
+        .iter()
+        .find(|t| t.strip_prefix("typo:") == Some(keyword))
+        .copied()
+        .unwrap_or(FN_TYPO)
+}
+
+/// Whether identifier `name` is probably keyword `k` misspelled: close by
+/// edit distance (one edit, a transposition counting as one), but not a
+/// shorter name that merely shares letters (`i` is not `if`).
+fn is_typo_of(name: &str, k: &str) -> bool {
+    // One edit changes the length by at most one: most names are out at once.
+    name != k
+        && name.len() + 1 >= k.len()
+        && name.len() <= k.len() + 1
+        && name.len() >= 2
+        && crate::suggest::edit_distance(name, k) <= 1
+        || matches!(
+            (k, name),
+            ("fn", "fun" | "func" | "function" | "def") | ("return", "ret")
+        )
+}
+
+/// The primitive types, which a C or Rust programmer may call as a cast.
+const PRIMITIVES: [&str; 9] = ["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "bool"];
 
 fn sym<'t, I, Er: ParseError<'t, I>>(s: &'static str) -> impl Parser<'t, I, Tok, Extra<Er>> + Clone
 where
@@ -65,6 +133,21 @@ where
     I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
 {
     just(Tok::Kw(k))
+}
+
+/// Keyword `k`, or an identifier that is probably `k` misspelled (reported,
+/// then parsed as `k`). Only used where the keyword is followed by something
+/// an identifier cannot be followed by, so a real name is never taken.
+fn kw_or_typo<'t, I, Er: ParseError<'t, I>>(
+    k: &'static str,
+) -> impl Parser<'t, I, (), Extra<Er>> + Clone
+where
+    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
+{
+    kw(k)
+        .ignored()
+        .or(select! { Tok::Ident(name) if is_typo_of(&name, k) => () }
+            .validate(move |(), e, emitter| emitter.emit(Er::tagged(e.span(), typo_tag(k)))))
 }
 
 fn mk(kind: ExprKind, span: SimpleSpan) -> Expr {
@@ -128,10 +211,14 @@ where
 #[allow(clippy::too_many_lines)]
 fn file_parser<'t, I, Er: ParseError<'t, I>>(
     first_on_line: Rc<HashSet<usize>>,
+    src: Rc<str>,
 ) -> impl Parser<'t, I, Vec<Item>, Extra<Er>>
 where
     I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
 {
+    // The source text of a span, for fixes that keep the user's operands.
+    let text =
+        move |span: Span| -> String { src.get(span.range()).unwrap_or_default().to_string() };
     let ident = select! { Tok::Ident(name) => name }
         .map_with(|name, e| Ident {
             name,
@@ -160,12 +247,38 @@ where
 
     ty.define({
         let named = ident.map(|i| TypeKind::Named(i.name));
-        let array = ty
-            .clone()
-            .then_ignore(sym(";"))
-            .then(expr.clone())
-            .delimited_by(sym("["), sym("]"))
-            .map(|(elem, len)| TypeKind::Array(Box::new(elem), Box::new(len)));
+        // `[T; n]`, or Rust's slice `[T]` (also after `&` or `&mut`), which
+        // is KPL's `[]T`. The element type is parsed once for both: trying
+        // one form and then the other would double the work per level.
+        let rust_ref = sym("&")
+            .ignore_then(kw("mut").or_not())
+            .map(|m| m.is_some())
+            .or_not();
+        let array = rust_ref
+            .then(
+                ty.clone()
+                    .then(sym(";").ignore_then(expr.clone()).or_not())
+                    .delimited_by(sym("["), sym("]")),
+            )
+            .validate({
+                let text = text.clone();
+                move |(reference, (elem, len)): (Option<bool>, (Type, Option<Expr>)), e, emitter| {
+                    match (reference, len) {
+                        (None, Some(len)) => TypeKind::Array(Box::new(elem), Box::new(len)),
+                        (reference, _) => {
+                            let mutable = reference.unwrap_or(false);
+                            emitter.emit(Er::tagged_fix(e.span(), RUST_SLICE, || {
+                                let m = if mutable { "mut " } else { "" };
+                                format!("[]{m}{}", text(elem.span))
+                            }));
+                            TypeKind::Slice {
+                                mutable,
+                                elem: Box::new(elem),
+                            }
+                        }
+                    }
+                }
+            });
         let base = choice((named, array)).map_with(|kind, e| Type {
             kind,
             span: Span::from(e.span()),
@@ -206,11 +319,16 @@ where
         }
         .map_with(|k, e| mk(k, e.span()));
 
-        let field_init = sym(".")
-            .ignore_then(ident)
-            .then_ignore(sym("="))
-            .then(expr.clone())
-            .map(|(name, value)| FieldInit { name, value });
+        // `.x = e`, or Rust's `x: e` (reported once per literal).
+        let field_init = choice((
+            sym(".")
+                .ignore_then(ident)
+                .then_ignore(sym("="))
+                .map(|n| (n, false)),
+            ident.then_ignore(sym(":")).map(|n| (n, true)),
+        ))
+        .then(expr.clone())
+        .map(|((name, rust), value)| (FieldInit { name, value }, rust));
         let struct_lit = ident
             .then(
                 field_init
@@ -220,8 +338,57 @@ where
                     .collect::<Vec<_>>()
                     .delimited_by(sym("{"), sym("}")),
             )
-            .map_with(|(name, fields), e| mk(ExprKind::StructLit(name, fields), e.span()));
-
+            .validate({
+                let text = text.clone();
+                move |(name, fields): (Ident, Vec<(FieldInit, bool)>), e, emitter| {
+                    if fields.iter().any(|(_, rust)| *rust) {
+                        emitter.emit(Er::tagged_fix(e.span(), RUST_STRUCT_LIT, || {
+                            let inits: Vec<String> = fields
+                                .iter()
+                                .map(|(f, _)| format!(".{} = {}", f.name.name, text(f.value.span)))
+                                .collect();
+                            format!("{} {{ {} }}", name.name, inits.join(", "))
+                        }));
+                    }
+                    let fields = fields.into_iter().map(|(f, _)| f).collect();
+                    mk(ExprKind::StructLit(name, fields), e.span())
+                }
+            });
+        // `u32(x)`: a conversion written as a call (C++, Rust's `u32::from`).
+        // Any argument list is taken here, once; only one argument is a cast.
+        let call_cast = select! { Tok::Ident(n) if PRIMITIVES.contains(&n.as_str()) => n }
+            .map_with(|n, e| Type {
+                kind: TypeKind::Named(n),
+                span: Span::from(e.span()),
+            })
+            .then(args.clone().delimited_by(sym("("), sym(")")))
+            .validate({
+                let text = text.clone();
+                move |(ty, mut values): (Type, Vec<Expr>), e, emitter| {
+                    if values.len() != 1 {
+                        let callee = Expr {
+                            id: ExprId(0),
+                            kind: ExprKind::Name(text(ty.span)),
+                            span: ty.span,
+                        };
+                        return mk(ExprKind::Call(Box::new(callee), values), e.span());
+                    }
+                    let value = values.remove(0);
+                    emitter.emit(Er::tagged_fix(e.span(), CALL_CAST, || {
+                        let operand = text(value.span);
+                        let simple = operand
+                            .chars()
+                            .all(|c| c.is_alphanumeric() || c == '_' || c == '.');
+                        let ty_name = text(ty.span);
+                        if simple {
+                            format!("{operand} as {ty_name}")
+                        } else {
+                            format!("({operand}) as {ty_name}")
+                        }
+                    }));
+                    mk(ExprKind::Cast(Box::new(value), ty), e.span())
+                }
+            });
         let name = ident.map_with(|i, e| mk(ExprKind::Name(i.name), e.span()));
 
         let array = expr
@@ -258,7 +425,7 @@ where
                 group(Some("(")).map_with(|(), e| mk(ExprKind::Error, e.span())),
             ));
 
-        let primary = choice((literal, struct_lit, name, array, paren))
+        let primary = choice((literal, struct_lit, call_cast, name, array, paren))
             .labelled("expression")
             .boxed();
 
@@ -267,7 +434,16 @@ where
             Index(Expr),
             Field(Ident),
         }
+        let len_call = sym(".")
+            .ignore_then(ident.filter(|i: &Ident| i.name == "len"))
+            .then_ignore(
+                sym("(")
+                    .then(sym(")"))
+                    .validate(|_, e, emitter| emitter.emit(Er::tagged(e.span(), LEN_CALL))),
+            )
+            .map(Postfix::Field);
         let postfix_op = choice((
+            len_call,
             args.clone()
                 .delimited_by(sym("("), sym(")"))
                 .map(Postfix::Call),
@@ -287,15 +463,26 @@ where
             })
             .boxed();
 
+        // `&x`, `&mut x` and `*p` are reported and read as `x` and `p`:
+        // KPL has no pointers.
         let unary_op = choice((
-            sym("-").to(UnOp::Neg),
-            sym("!").to(UnOp::Not),
-            sym("~").to(UnOp::BitNot),
+            sym("-").to(Some(UnOp::Neg)),
+            sym("!").to(Some(UnOp::Not)),
+            sym("~").to(Some(UnOp::BitNot)),
+            sym("&").then(kw("mut").or_not()).validate(|_, e, emitter| {
+                emitter.emit(Er::tagged(e.span(), ADDR_OF));
+                None
+            }),
+            sym("*").validate(|_, e, emitter| {
+                emitter.emit(Er::tagged(e.span(), DEREF));
+                None
+            }),
         ));
         let unary = unary_op
             .repeated()
-            .foldr_with(postfix, |op, operand, e| {
-                mk(ExprKind::Unary(op, Box::new(operand)), e.span())
+            .foldr_with(postfix, |op, operand, e| match op {
+                Some(op) => mk(ExprKind::Unary(op, Box::new(operand)), e.span()),
+                None => operand,
             })
             .labelled("expression")
             .boxed();
@@ -401,18 +588,34 @@ where
         sym("}").ignored(),
         select! { Tok::Kw(k) if STMT_KEYWORDS.contains(&k) || ITEM_KEYWORDS.contains(&k) => () },
     ));
-    let skip_stmt = nested_skip()
-        .or(any().and_is(sym("}").not()).ignored())
-        .then(
-            nested_skip()
-                .or(any().and_is(stmt_stop.clone().not()).ignored())
-                .repeated(),
-        )
+    let skip_rest = nested_skip()
+        .or(any().and_is(stmt_stop.clone().not()).ignored())
+        .repeated()
         .then(sym(";").or_not())
+        .ignored();
+    // A broken `let` or `var` still declares its name (with its type if that
+    // much parsed, else the error type), so later uses are not reported.
+    let broken_decl = choice((kw("let"), kw("var")))
+        .ignore_then(kw("mut").or_not())
+        .ignore_then(ident)
+        .then(sym(":").ignore_then(ty.clone()).or_not())
+        .then_ignore(skip_rest.clone())
+        .map_with(|(name, ty), e| Stmt {
+            kind: StmtKind::Let {
+                mutable: true,
+                name,
+                ty,
+                init: mk(ExprKind::Error, e.span()),
+            },
+            span: Span::from(e.span()),
+        });
+    let skip_stmt = broken_decl.or(nested_skip()
+        .or(any().and_is(sym("}").not()).ignored())
+        .then(skip_rest)
         .map_with(|_, e| Stmt {
             kind: StmtKind::Error,
             span: Span::from(e.span()),
-        });
+        }));
     // An expression that could not be parsed where one is required, e.g. after
     // `let x =`: skip to the end of the statement and keep the binding.
     // The skip may be empty (`let x = ;`): the enclosing statement has
@@ -451,10 +654,75 @@ where
     // `if … else if … else …` is a chain, collected and folded into nested
     // statements rather than parsed recursively: nothing else bounds the
     // length of a chain.
-    let if_head = kw("if")
+    // A condition; C's `if x = 1` is reported and read as `x == 1`.
+    let cond = expr
+        .clone()
+        .then(
+            sym("=")
+                .map_with(|_, e| e.span())
+                .then(expr.clone())
+                .or_not(),
+        )
+        .validate(|(lhs, assign), _, emitter| match assign {
+            None => lhs,
+            Some((at, rhs)) => {
+                emitter.emit(Er::tagged(at, ASSIGN_IN_COND));
+                let span = lhs.span.to(rhs.span);
+                Expr {
+                    id: ExprId(0),
+                    kind: ExprKind::Binary {
+                        op: BinOp::Eq,
+                        op_span: Span::from(at),
+                        lhs: Box::new(lhs),
+                        rhs: Box::new(rhs),
+                    },
+                    span,
+                }
+            }
+        });
+    let simple = choice((
+        kw("break").to(StmtKind::Break),
+        kw("continue").to(StmtKind::Continue),
+        kw("abort").to(StmtKind::Abort),
+        kw("return")
+            .ignore_then(expr.clone().or_not())
+            .map(StmtKind::Return),
+        // `retrun x;`: a misspelled `return` followed by what only follows a
+        // keyword (`ret(x);` stays a call).
+        select! { Tok::Ident(name) if is_typo_of(&name, "return") => () }
+            .validate(|(), e, emitter| emitter.emit(Er::tagged(e.span(), typo_tag("return"))))
+            .ignore_then(
+                expr.clone()
+                    .and_is(select! { Tok::Ident(_) | Tok::Int(_) => () }.rewind())
+                    .map(Some),
+            )
+            .map(StmtKind::Return),
+    ))
+    .then(end_of_stmt.clone())
+    .map(move |(kind, clean)| match kind {
+        StmtKind::Return(Some(e)) => StmtKind::Return(Some(broken(e, clean))),
+        other => other,
+    });
+    // C's `if (c) return 1;`: a body without braces, reported and read as
+    // the block it means.
+    let braceless = simple.clone().validate({
+        let text = text.clone();
+        move |kind, e, emitter| {
+            let span = Span::from(e.span());
+            emitter.emit(Er::tagged_fix(e.span(), BRACELESS, || {
+                format!("{{ {} }}", text(span))
+            }));
+            Block {
+                stmts: vec![Stmt { kind, span }],
+                span,
+            }
+        }
+    });
+    let body = block.clone().or(braceless);
+    let if_head = kw_or_typo("if")
         .map_with(|_, e| Span::from(e.span()))
-        .then(expr.clone())
-        .then(block.clone())
+        .then(cond.clone())
+        .then(body.clone())
         .map(|((at, cond), then)| (at, cond, then));
     let if_stmt = if_head
         .clone()
@@ -464,7 +732,7 @@ where
                 .repeated()
                 .collect::<Vec<_>>(),
         )
-        .then(kw("else").ignore_then(block.clone()).or_not())
+        .then(kw("else").ignore_then(body).or_not())
         .map(|((first, rest), last)| {
             let link = |(at, cond, then): (Span, Expr, Block), els: Option<Stmt>| {
                 let end = els.as_ref().map_or(then.span.end, |s| s.span.end);
@@ -492,27 +760,156 @@ where
         .boxed();
 
     let stmt = {
-        let let_stmt = choice((kw("let").to(false), kw("var").to(true)))
+        // Rust's `let mut` is KPL's `var`.
+        let let_mut = kw("let")
+            .then(kw("mut"))
+            .validate(|_, e, emitter| emitter.emit(Er::tagged(e.span(), LET_MUT)))
+            .to(true);
+        let let_stmt = choice((
+            let_mut,
+            kw_or_typo("let").to(false),
+            kw_or_typo("var").to(true),
+        ))
+        .then(ident)
+        .then(sym(":").ignore_then(ty.clone()).or_not())
+        .then(
+            sym("=")
+                .ignore_then(expr_or_skip.clone())
+                .or(sym(";").rewind().validate(|_, e, emitter| {
+                    emitter.emit(Er::tagged(e.span(), LET_NO_INIT));
+                    mk(ExprKind::Error, e.span())
+                })),
+        )
+        .then(end_of_stmt.clone())
+        .map(
+            move |((((mutable, name), ty), init), clean)| StmtKind::Let {
+                mutable,
+                name,
+                ty,
+                init: broken(init, clean),
+            },
+        );
+        // C's `u32 y = x;` is KPL's `let y: u32 = x;` (a name followed by a
+        // name never starts a KPL statement).
+        let c_decl = select! { Tok::Ident(n) => n }
+            .map_with(|n, e| Type {
+                kind: TypeKind::Named(n),
+                span: Span::from(e.span()),
+            })
             .then(ident)
-            .then(sym(":").ignore_then(ty.clone()).or_not())
             .then_ignore(sym("="))
+            .validate({
+                let text = text.clone();
+                move |(ty, name): (Type, Ident), e, emitter| {
+                    emitter.emit(Er::tagged_fix(e.span(), C_DECL, || {
+                        let written = text(ty.span);
+                        let kpl = crate::suggest::foreign_type(&written)
+                            .map_or(written.as_str(), |(kpl, _)| kpl);
+                        format!("let {}: {kpl}", name.name)
+                    }));
+                    (ty, name)
+                }
+            })
             .then(expr_or_skip.clone())
             .then(end_of_stmt.clone())
-            .map(
-                move |((((mutable, name), ty), init), clean)| StmtKind::Let {
-                    mutable,
-                    name,
-                    ty,
-                    init: broken(init, clean),
-                },
-            );
-        let while_stmt = kw("while")
-            .ignore_then(expr.clone())
+            .map(move |(((ty, name), init), clean)| StmtKind::Let {
+                mutable: true,
+                name,
+                ty: Some(ty),
+                init: broken(init, clean),
+            });
+        let while_stmt = kw_or_typo("while")
+            .ignore_then(cond.clone())
             .then(block.clone())
             .map(|(cond, body)| StmtKind::While { cond, body });
-        let for_stmt = kw("for")
+        // Rust's `loop { … }` is `while true { … }`.
+        let loop_stmt = select! { Tok::Ident(n) if n == "loop" => () }
+            .validate(|(), e, emitter| emitter.emit(Er::tagged(e.span(), LOOP_KW)))
+            .ignore_then(block.clone())
+            .map_with(|body, e| StmtKind::While {
+                cond: mk(ExprKind::Bool(true), e.span()),
+                body,
+            });
+        // C's `for (var i = a; i < b; i++)` is `for i in a..b`. The header is
+        // read as that loop when it has exactly that shape (`<=` reads as a
+        // bound one higher), else skipped.
+        let step = choice((
+            ident.then_ignore(sym("+").then(sym("+"))),
+            sym("+").then(sym("+")).ignore_then(ident),
+            ident
+                .then_ignore(sym("+="))
+                .then_ignore(select! { Tok::Int(v) if v == 1 => () }),
+        ));
+        let c_for_header = choice((kw("let"), kw("var")))
+            .or_not()
             .ignore_then(ident)
-            .then_ignore(kw("in"))
+            .then_ignore(sym(":").then(ty.clone()).or_not())
+            .then_ignore(sym("="))
+            .then(expr.clone())
+            .then_ignore(sym(";"))
+            .then(ident)
+            .then(choice((sym("<").to(false), sym("<=").to(true))))
+            .then(expr.clone())
+            .then_ignore(sym(";"))
+            .then(step)
+            .delimited_by(sym("("), sym(")"))
+            .try_map_with({
+                let text = text.clone();
+                move |(((((var, first), tested), inclusive), bound), stepped), e| {
+                    if tested.name != var.name || stepped.name != var.name {
+                        return Err(Er::tagged(e.span(), C_FOR));
+                    }
+                    let end_text = if inclusive {
+                        format!("{} + 1", text(bound.span))
+                    } else {
+                        text(bound.span)
+                    };
+                    let fix = format!("for {} in {}..{}", var.name, text(first.span), end_text);
+                    let end = if inclusive {
+                        let span = bound.span;
+                        let one = Expr {
+                            id: ExprId(0),
+                            kind: ExprKind::Int(1),
+                            span,
+                        };
+                        Expr {
+                            id: ExprId(0),
+                            kind: ExprKind::Binary {
+                                op: BinOp::Add,
+                                op_span: span,
+                                lhs: Box::new(bound),
+                                rhs: Box::new(one),
+                            },
+                            span,
+                        }
+                    } else {
+                        bound
+                    };
+                    Ok((var, first, end, fix))
+                }
+            })
+            .map(|(var, first, end, fix)| (var, ForIter::Range(first, end), Some(fix)));
+        let c_for = kw("for")
+            .ignore_then(c_for_header.or(group(Some("(")).map_with(|(), e| {
+                let error = mk(ExprKind::Error, e.span());
+                let var = Ident {
+                    name: "_".to_string(),
+                    span: Span::from(e.span()),
+                };
+                (var, ForIter::Range(error.clone(), error), None)
+            })))
+            .validate(|(var, iter, fix), e, emitter| {
+                emitter.emit(match fix {
+                    Some(fix) => Er::tagged_fix(e.span(), C_FOR, || fix),
+                    None => Er::tagged(e.span(), C_FOR),
+                });
+                (var, iter)
+            })
+            .then(block.clone())
+            .map(|((var, iter), body)| StmtKind::For { var, iter, body });
+        let for_stmt = kw_or_typo("for")
+            .ignore_then(ident)
+            .then_ignore(kw_or_typo("in"))
             .then(expr.clone())
             .then(sym("..").ignore_then(expr.clone()).or_not())
             .then(block.clone())
@@ -524,19 +921,6 @@ where
                 },
                 body,
             });
-        let simple = choice((
-            kw("break").to(StmtKind::Break),
-            kw("continue").to(StmtKind::Continue),
-            kw("abort").to(StmtKind::Abort),
-            kw("return")
-                .ignore_then(expr.clone().or_not())
-                .map(StmtKind::Return),
-        ))
-        .then(end_of_stmt.clone())
-        .map(move |(kind, clean)| match kind {
-            StmtKind::Return(Some(e)) => StmtKind::Return(Some(broken(e, clean))),
-            other => other,
-        });
         let assign_op = choice((
             sym("=").to(None),
             sym("+=").to(Some(BinOp::Add)),
@@ -566,22 +950,25 @@ where
             });
         let block_stmt = block.clone().map(StmtKind::Block);
 
-        choice((
-            let_stmt,
-            while_stmt,
-            for_stmt,
-            simple,
-            block_stmt,
-            expr_or_assign,
-        ))
-        .map_with(|kind, e| Stmt {
-            kind,
-            span: Span::from(e.span()),
-        })
-        .or(if_stmt)
-        .labelled("statement")
-        .recover_with(via_parser(skip_stmt))
-        .boxed()
+        if_stmt
+            .or(choice((
+                let_stmt,
+                c_decl,
+                while_stmt,
+                loop_stmt,
+                c_for,
+                for_stmt,
+                simple,
+                block_stmt,
+                expr_or_assign,
+            ))
+            .map_with(|kind, e| Stmt {
+                kind,
+                span: Span::from(e.span()),
+            }))
+            .labelled("statement")
+            .recover_with(via_parser(skip_stmt))
+            .boxed()
     };
 
     block.define(
@@ -633,11 +1020,21 @@ where
         )
         .then_ignore(semi.clone())
         .map(|(module, names)| ItemKind::Use(UseItem { module, names }));
+    // A `const` or `static` without its type keeps its name, with the error
+    // type (uses of it are not reported again).
+    let global_ty = sym(":")
+        .ignore_then(ty.clone())
+        .or(sym("=").rewind().validate(|_, e, emitter| {
+            emitter.emit(Er::tagged(e.span(), UNTYPED_GLOBAL));
+            Type {
+                kind: TypeKind::Error,
+                span: Span::from(e.span()),
+            }
+        }));
     let global = |keyword: &'static str| {
         kw(keyword)
             .ignore_then(ident)
-            .then_ignore(sym(":"))
-            .then(ty.clone())
+            .then(global_ty.clone())
             .then_ignore(sym("="))
             .then(expr_or_skip.clone())
             .then_ignore(semi.clone())
@@ -651,20 +1048,30 @@ where
             ty,
             doc: None,
         });
+    // C's `;` after a field is read as `,` (reported once per struct, see
+    // `parse`).
+    let field_sep = sym(",")
+        .ignored()
+        .or(sym(";").validate(|_, e, emitter| emitter.emit(Er::tagged(e.span(), STRUCT_SEMI))));
     let struct_item = kw("struct")
         .ignore_then(ident)
         .then(
             field
-                .separated_by(sym(","))
+                .separated_by(field_sep)
                 .allow_trailing()
                 .collect::<Vec<_>>()
                 .delimited_by(sym("{"), sym("}")),
         )
         .map(|(name, fields)| ItemKind::Struct(StructItem { name, fields }));
+    // Rust's `pub fn` is `export fn`; `fun`, `func`, `function` are `fn`.
+    let pub_kw = select! { Tok::Ident(n) if n == "pub" => () }
+        .validate(|(), e, emitter| emitter.emit(Er::tagged(e.span(), PUB_FN)));
     let fn_item = kw("export")
-        .map_with(|_, e| Span::from(e.span()))
+        .ignored()
+        .or(pub_kw)
+        .map_with(|(), e| Span::from(e.span()))
         .or_not()
-        .then_ignore(kw("fn"))
+        .then_ignore(kw_or_typo("fn"))
         .then(sig.clone())
         .then(block.clone())
         .map(|((export, sig), body)| ItemKind::Fn(FnItem { export, sig, body }));
@@ -706,6 +1113,7 @@ where
 /// Parses the token stream of `src`.
 pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<Diagnostic>) {
     let src_len = src.len();
+    let lexed_tokens = tokens;
     let balanced = delims::balance(tokens);
     let tokens = &balanced.tokens;
     // Tokens that start a line: a missing `;` before one of them is recoverable.
@@ -724,17 +1132,62 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
         .collect();
     let eoi = SimpleSpan::from(src_len..src_len);
     let first_on_line = Rc::new(first_on_line);
+    let shared_src: Rc<str> = Rc::from(src);
     let input = || simple.as_slice().map(eoi, |(t, s)| (t, s));
-    let (items, errors) = match file_parser::<_, EmptyErr>(first_on_line.clone())
-        .parse(input())
-        .into_output_errors()
-    {
-        (items, errors) if errors.is_empty() => (items, Vec::new()),
-        // Syntax errors: parse again to learn what they are.
-        _ => file_parser::<_, Rich<'_, Tok, SimpleSpan>>(first_on_line)
+    let (items, errors) =
+        match file_parser::<_, EmptyErr>(first_on_line.clone(), shared_src.clone())
             .parse(input())
-            .into_output_errors(),
+            .into_output_errors()
+        {
+            (items, errors) if errors.is_empty() => (items, Vec::new()),
+            // Syntax errors: parse again to learn what they are.
+            _ => file_parser::<_, Rich<'_, Tok, SimpleSpan>>(first_on_line, shared_src)
+                .parse(input())
+                .into_output_errors(),
+        };
+    // How many `{` are open before each token: inside a body, "end of file"
+    // is never what the user should write next.
+    let mut depth = 0usize;
+    let braces_before: Vec<usize> = tokens
+        .iter()
+        .map(|(t, _)| {
+            let before = depth;
+            match t {
+                Tok::Sym("{") => depth += 1,
+                Tok::Sym("}") => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            before
+        })
+        .collect();
+    let in_braces = |at: u32| {
+        let i = tokens.partition_point(|(_, s)| s.start < at);
+        braces_before.get(i).is_some_and(|&d| d > 0)
     };
+    // A struct's `;` separators are one mistake: reported at the first.
+    let struct_kws: Vec<u32> = tokens
+        .iter()
+        .filter(|(t, _)| *t == Tok::Kw("struct"))
+        .map(|(_, s)| s.start)
+        .collect();
+    let mut last_semi: Option<u32> = None;
+    let errors: Vec<_> = errors
+        .into_iter()
+        .filter(|e| {
+            let is_semi =
+                matches!(e.reason(), chumsky::error::RichReason::Custom(t) if t == STRUCT_SEMI);
+            if !is_semi {
+                return true;
+            }
+            let at = e.span().start as u32;
+            let same_struct = last_semi.is_some_and(|prev| {
+                let k = struct_kws.partition_point(|&s| s <= prev);
+                struct_kws.get(k).is_none_or(|&s| s > at)
+            });
+            last_semi = Some(at);
+            !same_struct
+        })
+        .collect();
     // The unbalanced delimiters come first: where the parser then complains
     // about the same spot, the one syntax error kept per line is theirs.
     let mut diagnostics = balanced.diagnostics;
@@ -759,8 +1212,9 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
         errors
             .into_iter()
             .filter(|e| !silenced(Span::from(*e.span())))
-            .map(|e| to_diagnostic(e, tokens)),
+            .map(|e| to_diagnostic(e, tokens, src, &in_braces)),
     );
+    blame_unclosed_brace(&mut diagnostics, src, lexed_tokens);
     // Later stages walk the tree recursively; bound its depth first.
     let mut kept = Vec::new();
     let mut dropped = balanced.too_deep.iter().map(|(at, _)| *at).peekable();
@@ -791,6 +1245,7 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
         }
     }
     let mut file = File { items: kept };
+    tail_expressions(&mut file, &mut diagnostics, src);
     attach_docs(&mut file, tokens, docs);
     number_exprs(&mut file);
     (file, diagnostics)
@@ -802,8 +1257,22 @@ fn token_before(tokens: &[(Tok, Span)], offset: u32) -> Option<&(Tok, Span)> {
     n.checked_sub(1).map(|i| &tokens[i])
 }
 
-fn to_diagnostic(err: Rich<'_, Tok, SimpleSpan>, tokens: &[(Tok, Span)]) -> Diagnostic {
+fn to_diagnostic(
+    err: Rich<'_, Tok, SimpleSpan>,
+    tokens: &[(Tok, Span)],
+    src: &str,
+    in_braces: &dyn Fn(u32) -> bool,
+) -> Diagnostic {
     let span = Span::from(*err.span());
+    if let chumsky::error::RichReason::Custom(tag) = err.reason() {
+        let (tag, fix) = match tag.split_once(FIX_SEP) {
+            Some((tag, fix)) => (tag, Some(fix)),
+            None => (tag.as_str(), None),
+        };
+        if let Some(d) = habit(tag, fix, span, src) {
+            return d;
+        }
+    }
     match err.reason() {
         chumsky::error::RichReason::Custom(tag) if tag == MISSING_SEMI => {
             // Point just after the previous token, where the `;` belongs.
@@ -843,6 +1312,13 @@ fn to_diagnostic(err: Rich<'_, Tok, SimpleSpan>, tokens: &[(Tok, Span)]) -> Diag
                     _ => None,
                 })
                 .collect();
+            if found.is_some() && in_braces(span.start) {
+                wanted.retain(|w| w != "end of file");
+            }
+            // `let mut` is accepted only to say it is `var`.
+            if token_before(tokens, span.start).is_some_and(|(t, _)| *t == Tok::Kw("let")) {
+                wanted.retain(|w| w != "`mut`");
+            }
             wanted.sort();
             wanted.dedup();
             // After a complete operand every operator could follow; listing
@@ -893,6 +1369,257 @@ fn to_diagnostic(err: Rich<'_, Tok, SimpleSpan>, tokens: &[(Tok, Span)]) -> Diag
                 _ => {}
             }
             d
+        }
+    }
+}
+
+/// The diagnostic for a habit from C or Rust (see the tags), with its fix.
+fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Option<Diagnostic> {
+    let found = src.get(span.range()).unwrap_or_default();
+    let e = |message: &str, label: &str| Diagnostic::new(Code::E0001, message, span, label);
+    let fixed = |d: Diagnostic, help: &str| match fix {
+        Some(fix) => d.with_fix(format!("write `{fix}`"), span, fix),
+        None => d.with_help(help),
+    };
+    // Removing a token also removes the blanks after it.
+    let with_blanks = || {
+        let rest = src.get(span.end as usize..).unwrap_or_default();
+        let blanks = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+        Span::new(span.start as usize, span.end as usize + blanks)
+    };
+    Some(match tag {
+        LET_MUT => e("KPL writes `let mut` as `var`", "Rust's `let mut`")
+            .with_note("`let` bindings never change; a `var` can be assigned")
+            .with_fix("declare a variable with `var`", span, "var"),
+        ASSIGN_IN_COND => e(
+            "`=` assigns; compare with `==`",
+            "assignment is not an expression in KPL",
+        )
+        .with_fix("to compare, write `==`", span, "=="),
+        BRACELESS => fixed(
+            e("the body of `if` and `else` needs braces", "not in `{ }`"),
+            "put the statement in `{ }`",
+        ),
+        RUST_STRUCT_LIT => fixed(
+            e(
+                "struct literal fields are written `.name = value`",
+                "Rust's `name: value`",
+            ),
+            "write each field as `.name = value`",
+        ),
+        CALL_CAST => fixed(
+            e(
+                "a type cannot be called; KPL converts with `as`",
+                "a conversion written as a call",
+            ),
+            "write `value as TYPE`",
+        ),
+        LEN_CALL => e("`.len` is not a method", "no `()` after `.len`").with_fix(
+            "the length of an array or slice is `.len`, without `()`",
+            span,
+            "",
+        ),
+        ADDR_OF => e("KPL has no pointers or references", "`&` takes no address in KPL")
+            .with_note(
+                "scalars are passed by value; a slice (`[]u8`, `[]mut u8`) already refers to the array it views",
+            )
+            .with_fix("remove the `&`", with_blanks(), ""),
+        DEREF => e("KPL has no pointers to dereference", "`*` before a value")
+            .with_note("a slice is indexed (`s[i]`), a struct's fields are read with `.`")
+            .with_fix("remove the `*`", with_blanks(), ""),
+        RUST_SLICE => fixed(
+            e("slice types are written `[]T` in KPL", "Rust's slice type"),
+            "write `[]T` or `[]mut T`",
+        ),
+        C_FOR => fixed(
+            e(
+                "KPL's `for` loops over a range: `for i in a..b`",
+                "a C-style loop header",
+            ),
+            "write `for i in a..b { … }`, or a `while` loop",
+        ),
+        STRUCT_SEMI => e("struct fields are separated by `,`", "expected `,`")
+            .with_fix("separate the fields with `,`", span, ",")
+            .with_note("every `;` between this struct's fields must be `,`"),
+        C_DECL => fixed(
+            e(
+                "a local is declared with `let` or `var`, its type after the name",
+                "C's declaration syntax",
+            ),
+            "write `let name: type = value;`",
+        ),
+        PUB_FN => e(
+            "KPL has no `pub`: a function the host can call is `export`",
+            "Rust's `pub`",
+        )
+        .with_fix("write `export`", span, "export"),
+        UNTYPED_GLOBAL => e(
+            "a `const` or `static` needs a type",
+            "expected `: TYPE` before the `=`",
+        )
+        .with_help("write the type after the name, e.g. `const N: u32 = 4;`"),
+        LET_NO_INIT => e("a local needs an initial value", "expected `= VALUE`")
+            .with_note("KPL has no uninitialised variables")
+            .with_help("give it a value, e.g. `var total: u32 = 0;`"),
+        LOOP_KW => e("KPL has no `loop`", "Rust's `loop`")
+            .with_fix("an endless loop is `while true`", span, "while true"),
+        _ => {
+            let keyword = tag.strip_prefix("typo:")?;
+            e(
+                &format!("`{found}` is not a keyword"),
+                &format!("did you mean `{keyword}`?"),
+            )
+            .with_fix(format!("write `{keyword}`"), span, keyword)
+        }
+    })
+}
+
+/// Rust's tail expression: a function with a return type whose last
+/// statement is an expression that only lacks its `;` returns nothing in
+/// KPL. The missing `;` is reported as that, and the statement is read as
+/// the `return` it means (so no E0400 follows).
+fn tail_expressions(file: &mut File, diagnostics: &mut [Diagnostic], src: &str) {
+    for item in &mut file.items {
+        let ItemKind::Fn(f) = &mut item.kind else {
+            continue;
+        };
+        if f.sig.ret.is_none() {
+            continue;
+        }
+        let Some(last) = f.body.stmts.last_mut() else {
+            continue;
+        };
+        let StmtKind::Expr(e) = &last.kind else {
+            continue;
+        };
+        let end = Span::new(e.span.end as usize, e.span.end as usize);
+        let Some(d) = diagnostics.iter_mut().find(|d| {
+            d.code == Code::E0001 && d.message == "expected `;`" && d.primary.span == end
+        }) else {
+            continue;
+        };
+        let value = src.get(e.span.range()).unwrap_or_default();
+        let fix = format!("return {value};");
+        *d = Diagnostic::new(
+            Code::E0001,
+            "KPL has no tail expressions",
+            e.span,
+            "this value is not returned",
+        )
+        .with_note("a function returns its value with `return`")
+        .with_fix(format!("write `{fix}`"), e.span, fix);
+        let StmtKind::Expr(e) = std::mem::replace(&mut last.kind, StmtKind::Error) else {
+            unreachable!("matched above");
+        };
+        last.kind = StmtKind::Return(Some(e));
+    }
+}
+
+/// The indentation (in columns of blanks) of the line holding `at`, and
+/// whether only blanks precede `at` on it.
+fn indentation(src: &str, at: u32) -> (usize, bool) {
+    let at = (at as usize).min(src.len());
+    let line_start = src[..at].rfind('\n').map_or(0, |i| i + 1);
+    let before = &src[line_start..at];
+    let indent = before.len() - before.trim_start_matches([' ', '\t']).len();
+    (indent, indent == before.len())
+}
+
+/// A `{` left open is reported at the end of the file (or of its item),
+/// where the balancing closed it; its real `}` is usually missing much
+/// earlier, and the `}` meant for an outer block was taken for it. Find the
+/// innermost `{` whose `}` is not at its indentation, and point at it and at
+/// the line where its `}` belongs.
+fn blame_unclosed_brace(diagnostics: &mut [Diagnostic], src: &str, tokens: &[(Tok, Span)]) {
+    let mut cursor = 0usize;
+    for d in diagnostics.iter_mut() {
+        if d.message != "unclosed `{`" {
+            continue;
+        }
+        let Some(opener) = d.secondary.first().map(|l| l.span) else {
+            continue;
+        };
+        let from = tokens
+            .partition_point(|(_, s)| s.start < opener.start)
+            .max(cursor);
+        let mut stack: Vec<Span> = Vec::new();
+        let mut suspect = None;
+        let mut i = from;
+        while let Some((t, s)) = tokens.get(i) {
+            if s.start >= d.primary.span.start {
+                break;
+            }
+            match t {
+                Tok::Sym("{") => stack.push(*s),
+                Tok::Sym("}") => {
+                    if let Some(open) = stack.pop() {
+                        let (close_indent, first) = indentation(src, s.start);
+                        if suspect.is_none()
+                            && first
+                            && close_indent != indentation(src, open.start).0
+                        {
+                            suspect = Some(open);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        cursor = i;
+        let Some(open) = suspect else {
+            continue;
+        };
+        // Where its `}` belongs: before the first later line that is not
+        // indented deeper than the line of the `{`.
+        let want = indentation(src, open.start).0;
+        let after_open = tokens.partition_point(|(_, s)| s.start <= open.start);
+        let mut prev_line_end = None;
+        for (_, s) in &tokens[after_open..] {
+            let (indent, first) = indentation(src, s.start);
+            if first && indent <= want {
+                let line_start = s.start as usize - indent;
+                prev_line_end = Some(line_start);
+                break;
+            }
+        }
+        let outer = d.secondary.remove(0);
+        d.secondary.insert(
+            0,
+            Label {
+                span: open,
+                message: "this `{` is never closed".to_string(),
+            },
+        );
+        if outer.span != open {
+            d.secondary.insert(
+                1,
+                Label {
+                    span: outer.span,
+                    message: "this `{` is closed by the last `}`".to_string(),
+                },
+            );
+        }
+        if let Some(at) = prev_line_end {
+            let fix_at = Span::new(at, at);
+            let open_line = src[..open.start as usize].rfind('\n').map_or(0, |i| i + 1);
+            let closer = format!("{}}}\n", &src[open_line..open_line + want]);
+            d.help.clear();
+            // Named by its text, not its number: a file may be parsed in
+            // chunks (the incremental database), where numbers would differ.
+            let line = src[at..].lines().next().unwrap_or_default().trim();
+            let line: String = line.chars().take(40).collect();
+            d.help.push(crate::diag::Help {
+                message: format!(
+                    "close it before `{line}`, where the indentation says its block ends"
+                ),
+                // Where a block ends is the indentation's guess.
+                edits: vec![crate::diag::Suggestion {
+                    span: fix_at,
+                    replacement: closer,
+                }],
+                applicability: crate::diag::Applicability::MaybeIncorrect,
+            });
         }
     }
 }

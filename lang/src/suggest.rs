@@ -58,6 +58,27 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
+/// The KPL type that a C or Rust programmer means by `name`, and why.
+pub fn foreign_type(name: &str) -> Option<(&'static str, &'static str)> {
+    const C: &str = "this is the C type of the same width on x86-64";
+    const RUST: &str = "this is the Rust type of the same meaning";
+    Some(match name {
+        "uint8_t" | "uchar" | "byte" => ("u8", C),
+        "char" => ("u8", "a C `char` is a byte"),
+        "uint16_t" | "ushort" => ("u16", C),
+        "uint32_t" | "uint" | "unsigned" => ("u32", C),
+        "uint64_t" | "ulong" | "size_t" | "uintptr_t" => ("u64", C),
+        "int8_t" => ("i8", C),
+        "int16_t" | "short" => ("i16", C),
+        "int32_t" | "int" => ("i32", C),
+        "int64_t" | "long" | "ssize_t" | "intptr_t" | "ptrdiff_t" => ("i64", C),
+        "boolean" | "_Bool" => ("bool", C),
+        "usize" => ("u32", "lengths (`.len`) and indices are `u32` in KPL"),
+        "isize" => ("i64", RUST),
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

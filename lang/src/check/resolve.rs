@@ -162,13 +162,14 @@ impl<'a> Checker<'a> {
             span,
             "not a type",
         );
-        if let Some(s) = suggest::closest(name, candidates) {
+        if let Some((kpl, why)) = suggest::foreign_type(name) {
+            d = d
+                .with_note(format!(
+                    "KPL's integer types name their width: u8 u16 u32 u64 i8 i16 i32 i64; {why}"
+                ))
+                .with_fix(format!("write `{kpl}`"), span, kpl);
+        } else if let Some(s) = suggest::closest(name, candidates) {
             d = d.with_maybe_fix(format!("did you mean `{s}`?"), span, s);
-        } else if matches!(
-            name,
-            "int" | "char" | "long" | "usize" | "isize" | "uint" | "size_t"
-        ) {
-            d = d.with_help("KPL has explicit widths: u8 u16 u32 u64 i8 i16 i32 i64");
         }
         self.report(d);
     }
