@@ -64,7 +64,11 @@ enum Raw<'src> {
     Str(&'src str),
     Sym(&'static str),
     Doc(&'src str),
-    BlockComment { terminated: bool },
+    BlockComment {
+        terminated: bool,
+    },
+    /// C's and Rust's `'a'`: reported, and read as the byte it means.
+    Char(char),
     Invalid(char),
 }
 
@@ -121,9 +125,32 @@ fn raw_lexer<'src>()
     // Longest symbols come first in SYMBOLS, so the first match is the longest.
     let symbol = choice(SYMBOLS.map(|sym| just(sym).to_slice()))
         .map(|text: &str| Raw::Sym(SYMBOLS.iter().copied().find(|s| *s == text).unwrap_or(";")));
+    let char_lit = just('\'')
+        .ignore_then(choice((
+            just('\\').ignore_then(choice((
+                just('n').to('\n'),
+                just('t').to('\t'),
+                just('r').to('\r'),
+                just('0').to('\0'),
+                just('\\'),
+                just('\''),
+            ))),
+            none_of("\\'\r\n"),
+        )))
+        .then_ignore(just('\''))
+        .map(Raw::Char);
     let invalid = any().map(Raw::Invalid);
 
-    let token = choice((doc, block_comment, word, number, string, symbol, invalid));
+    let token = choice((
+        doc,
+        block_comment,
+        word,
+        number,
+        string,
+        char_lit,
+        symbol,
+        invalid,
+    ));
     let skip = choice((
         line_comment.and_is(just("///").not()),
         any().filter(|c: &char| c.is_whitespace()).ignored(),
@@ -201,6 +228,30 @@ pub fn lex(src: &str) -> Lexed {
                         )
                         .with_help("close it with `*/`; block comments do not nest"),
                     );
+                }
+            }
+            Raw::Char(c) => {
+                let d = Diagnostic::new(
+                    Code::E0003,
+                    "KPL has no character literals",
+                    span,
+                    "a character literal",
+                );
+                if c.is_ascii() {
+                    let value = c as u64;
+                    out.diagnostics.push(
+                        d.with_note("a byte is an integer; this one is ASCII")
+                            .with_fix(
+                                format!("write its value `{value}`"),
+                                span,
+                                value.to_string(),
+                            ),
+                    );
+                    out.tokens.push((Tok::Int(value), span));
+                } else {
+                    out.diagnostics
+                        .push(d.with_help("write the bytes of its UTF-8 encoding"));
+                    out.tokens.push((Tok::BadInt, span));
                 }
             }
             Raw::Invalid(c) => {

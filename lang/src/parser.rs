@@ -82,6 +82,7 @@ const PUB_FN: &str = "pub-fn";
 const FN_TYPO: &str = "typo:fn";
 const LOOP_KW: &str = "loop";
 const UNTYPED_GLOBAL: &str = "untyped-global";
+const STATIC_MUT: &str = "static-mut";
 const LET_NO_INIT: &str = "let-without-value";
 /// Misspelled statement keywords, tagged `typo:` + the keyword.
 const TYPO_TAGS: [&str; 7] = [
@@ -417,8 +418,33 @@ where
                 group(Some("[")).map_with(|(), e| mk(ExprKind::Error, e.span())),
             ));
 
+        // `(x = 1)`: assignment is never an expression, so inside
+        // parentheses `=` is a comparison gone wrong (C's `if (x = 1)`).
         let paren = expr
             .clone()
+            .then(
+                sym("=")
+                    .map_with(|_, e| e.span())
+                    .then(expr.clone())
+                    .or_not(),
+            )
+            .validate(|(lhs, assign), _, emitter| match assign {
+                None => lhs,
+                Some((at, rhs)) => {
+                    emitter.emit(Er::tagged(at, ASSIGN_IN_COND));
+                    let span = lhs.span.to(rhs.span);
+                    Expr {
+                        id: ExprId(0),
+                        kind: ExprKind::Binary {
+                            op: BinOp::Eq,
+                            op_span: Span::from(at),
+                            lhs: Box::new(lhs),
+                            rhs: Box::new(rhs),
+                        },
+                        span,
+                    }
+                }
+            })
             .delimited_by(sym("("), sym(")"))
             .map_with(|inner, e| mk(ExprKind::Paren(Box::new(inner)), e.span()))
             .recover_with(via_parser(
@@ -469,10 +495,13 @@ where
             sym("-").to(Some(UnOp::Neg)),
             sym("!").to(Some(UnOp::Not)),
             sym("~").to(Some(UnOp::BitNot)),
-            sym("&").then(kw("mut").or_not()).validate(|_, e, emitter| {
-                emitter.emit(Er::tagged(e.span(), ADDR_OF));
-                None
-            }),
+            sym("&")
+                .or(sym("&&"))
+                .then(kw("mut").or_not())
+                .validate(|_, e, emitter| {
+                    emitter.emit(Er::tagged(e.span(), ADDR_OF));
+                    None
+                }),
             sym("*").validate(|_, e, emitter| {
                 emitter.emit(Er::tagged(e.span(), DEREF));
                 None
@@ -1033,6 +1062,11 @@ where
         }));
     let global = |keyword: &'static str| {
         kw(keyword)
+            .ignore_then(
+                kw("mut")
+                    .validate(|_, e, emitter| emitter.emit(Er::tagged(e.span(), STATIC_MUT)))
+                    .or_not(),
+            )
             .ignore_then(ident)
             .then(global_ty.clone())
             .then_ignore(sym("="))
@@ -1458,6 +1492,9 @@ fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Option<Diagnost
             "expected `: TYPE` before the `=`",
         )
         .with_help("write the type after the name, e.g. `const N: u32 = 4;`"),
+        STATIC_MUT => e("KPL has no `mut` here", "Rust's `static mut`")
+            .with_note("a `static` can always be assigned; a `const` never can")
+            .with_fix("remove the `mut`", with_blanks(), ""),
         LET_NO_INIT => e("a local needs an initial value", "expected `= VALUE`")
             .with_note("KPL has no uninitialised variables")
             .with_help("give it a value, e.g. `var total: u32 = 0;`"),
