@@ -112,9 +112,17 @@ fn check_fixes(
             // uncover errors it hid: only a machine-applicable fix promises
             // a clean result.
             let strict = h.applicability == Applicability::MachineApplicable;
+            // Only one syntax error is reported per line: fixing it may
+            // reveal another on the same line, which is a mistake of its own.
+            let line_of = |o: u32| fixed[..(o as usize).min(fixed.len())].matches('\n').count();
+            let revealed = |x: &kpl_lang::Diagnostic| {
+                x.code == d.code
+                    && x.primary.span.start != target.1
+                    && line_of(x.primary.span.start) == line_of(target.1)
+            };
             let new: Vec<String> = after
                 .iter()
-                .filter(|x| key(x) == target || (strict && !old.contains(&key(x))))
+                .filter(|x| key(x) == target || (strict && !old.contains(&key(x)) && !revealed(x)))
                 .map(|x| format!("{} {}", x.code, x.message))
                 .collect();
             if !new.is_empty() {

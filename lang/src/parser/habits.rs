@@ -1,0 +1,299 @@
+//! Turning parse failures into the diagnostics a newcomer can act on: the
+//! habits from C and Rust the grammar recognises (each tagged by the
+//! grammar, see the tag constants in `parser.rs`) get their KPL spelling and
+//! a fix; a tail expression is read as the `return` it means; and a `{` left
+//! open is blamed where its `}` belongs rather than at the end of the file.
+
+use super::*;
+use crate::diag::{Applicability, Suggestion};
+
+/// The diagnostic for a habit from C or Rust (see the tags), with its fix.
+pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Option<Diagnostic> {
+    let found = src.get(span.range()).unwrap_or_default();
+    let e = |message: &str, label: &str| Diagnostic::new(Code::E0001, message, span, label);
+    let fixed = |d: Diagnostic, help: &str| match fix {
+        Some(fix) => d.with_fix(format!("write `{fix}`"), span, fix),
+        None => d.with_help(help),
+    };
+    // Removing a token also removes the blanks after it.
+    let with_blanks = || {
+        let rest = src.get(span.end as usize..).unwrap_or_default();
+        let blanks = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+        Span::new(span.start as usize, span.end as usize + blanks)
+    };
+    Some(match tag {
+        LET_MUT => e("KPL writes `let mut` as `var`", "Rust's `let mut`")
+            .with_note("`let` bindings never change; a `var` can be assigned")
+            .with_fix("declare a variable with `var`", span, "var"),
+        ASSIGN_IN_COND => e(
+            "`=` assigns; compare with `==`",
+            "assignment is not an expression in KPL",
+        )
+        .with_fix("to compare, write `==`", span, "=="),
+        BRACELESS => fixed(
+            e("the body of `if` and `else` needs braces", "not in `{ }`"),
+            "put the statement in `{ }`",
+        ),
+        RUST_STRUCT_LIT => fixed(
+            e(
+                "struct literal fields are written `.name = value`",
+                "Rust's `name: value`",
+            ),
+            "write each field as `.name = value`",
+        ),
+        CALL_CAST => fixed(
+            e(
+                "a type cannot be called; KPL converts with `as`",
+                "a conversion written as a call",
+            ),
+            "write `value as TYPE`",
+        ),
+        LEN_CALL => e("`.len` is not a method", "no `()` after `.len`").with_fix(
+            "the length of an array or slice is `.len`, without `()`",
+            span,
+            "",
+        ),
+        ADDR_OF => e("KPL has no pointers or references", "`&` takes no address in KPL")
+            .with_note(
+                "scalars are passed by value; a slice (`[]u8`, `[]mut u8`) already refers to the array it views",
+            )
+            .with_fix("remove the `&`", with_blanks(), ""),
+        DEREF => e("KPL has no pointers to dereference", "`*` before a value")
+            .with_note("a slice is indexed (`s[i]`), a struct's fields are read with `.`")
+            .with_fix("remove the `*`", with_blanks(), ""),
+        RUST_SLICE => fixed(
+            e("slice types are written `[]T` in KPL", "Rust's slice type"),
+            "write `[]T` or `[]mut T`",
+        ),
+        C_FOR => fixed(
+            e(
+                "KPL's `for` loops over a range: `for i in a..b`",
+                "a C-style loop header",
+            ),
+            "write `for i in a..b { … }`, or a `while` loop",
+        ),
+        STRUCT_SEMI => e("struct fields are separated by `,`", "expected `,`")
+            .with_fix_edits(
+                "separate the fields with `,`",
+                Applicability::MachineApplicable,
+                field_semicolons(src, span.start),
+            )
+            .with_note("every `;` between this struct's fields must be `,`"),
+        C_DECL => fixed(
+            e(
+                "a local is declared with `let` or `var`, its type after the name",
+                "C's declaration syntax",
+            ),
+            "write `let name: type = value;`",
+        ),
+        PUB_FN => e(
+            "KPL has no `pub`: a function the host can call is `export`",
+            "Rust's `pub`",
+        )
+        .with_fix("write `export`", span, "export"),
+        UNTYPED_GLOBAL => e(
+            "a `const` or `static` needs a type",
+            "expected `: TYPE` before the `=`",
+        )
+        .with_help("write the type after the name, e.g. `const N: u32 = 4;`"),
+        STATIC_MUT => e("KPL has no `mut` here", "Rust's `static mut`")
+            .with_note("a `static` can always be assigned; a `const` never can")
+            .with_fix("remove the `mut`", with_blanks(), ""),
+        LET_NO_INIT => e("a local needs an initial value", "expected `= VALUE`")
+            .with_note("KPL has no uninitialised variables")
+            .with_help("give it a value, e.g. `var total: u32 = 0;`"),
+        LOOP_KW => e("KPL has no `loop`", "Rust's `loop`")
+            .with_fix("an endless loop is `while true`", span, "while true"),
+        _ => {
+            let keyword = tag.strip_prefix("typo:")?;
+            e(
+                &format!("`{found}` is not a keyword"),
+                &format!("did you mean `{keyword}`?"),
+            )
+            .with_fix(format!("write `{keyword}`"), span, keyword)
+        }
+    })
+}
+
+/// Rust's tail expression: a function with a return type whose last
+/// statement is an expression that only lacks its `;` returns nothing in
+/// KPL. The missing `;` is reported as that, and the statement is read as
+/// the `return` it means (so no E0400 follows).
+pub(super) fn tail_expressions(file: &mut File, diagnostics: &mut [Diagnostic], src: &str) {
+    for item in &mut file.items {
+        let ItemKind::Fn(f) = &mut item.kind else {
+            continue;
+        };
+        if f.sig.ret.is_none() {
+            continue;
+        }
+        let Some(last) = f.body.stmts.last_mut() else {
+            continue;
+        };
+        let StmtKind::Expr(e) = &last.kind else {
+            continue;
+        };
+        let end = Span::new(e.span.end as usize, e.span.end as usize);
+        let Some(d) = diagnostics.iter_mut().find(|d| {
+            d.code == Code::E0001 && d.message == "expected `;`" && d.primary.span == end
+        }) else {
+            continue;
+        };
+        let value = src.get(e.span.range()).unwrap_or_default();
+        let fix = format!("return {value};");
+        *d = Diagnostic::new(
+            Code::E0001,
+            "KPL has no tail expressions",
+            e.span,
+            "this value is not returned",
+        )
+        .with_note("a function returns its value with `return`")
+        .with_fix(format!("write `{fix}`"), e.span, fix);
+        let StmtKind::Expr(e) = std::mem::replace(&mut last.kind, StmtKind::Error) else {
+            unreachable!("matched above");
+        };
+        last.kind = StmtKind::Return(Some(e));
+    }
+}
+
+/// The indentation (in columns of blanks) of the line holding `at`, and
+/// whether only blanks precede `at` on it.
+fn indentation(src: &str, at: u32) -> (usize, bool) {
+    let at = (at as usize).min(src.len());
+    let line_start = src[..at].rfind('\n').map_or(0, |i| i + 1);
+    let before = &src[line_start..at];
+    let indent = before.len() - before.trim_start_matches([' ', '\t']).len();
+    (indent, indent == before.len())
+}
+
+/// A `{` left open is reported at the end of the file (or of its item),
+/// where the balancing closed it; its real `}` is usually missing much
+/// earlier, and the `}` meant for an outer block was taken for it. Find the
+/// innermost `{` whose `}` is not at its indentation, and point at it and at
+/// the line where its `}` belongs.
+pub(super) fn blame_unclosed_brace(
+    diagnostics: &mut [Diagnostic],
+    src: &str,
+    tokens: &[(Tok, Span)],
+) {
+    let mut cursor = 0usize;
+    for d in diagnostics.iter_mut() {
+        if d.message != "unclosed `{`" {
+            continue;
+        }
+        let Some(opener) = d.secondary.first().map(|l| l.span) else {
+            continue;
+        };
+        let from = tokens
+            .partition_point(|(_, s)| s.start < opener.start)
+            .max(cursor);
+        let mut stack: Vec<Span> = Vec::new();
+        let mut suspect = None;
+        let mut i = from;
+        while let Some((t, s)) = tokens.get(i) {
+            if s.start >= d.primary.span.start {
+                break;
+            }
+            match t {
+                Tok::Sym("{") => stack.push(*s),
+                Tok::Sym("}") => {
+                    if let Some(open) = stack.pop() {
+                        let (close_indent, first) = indentation(src, s.start);
+                        if suspect.is_none()
+                            && first
+                            && close_indent != indentation(src, open.start).0
+                        {
+                            suspect = Some(open);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        cursor = i;
+        let Some(open) = suspect else {
+            continue;
+        };
+        // Where its `}` belongs: before the first later line that is not
+        // indented deeper than the line of the `{`.
+        let want = indentation(src, open.start).0;
+        let after_open = tokens.partition_point(|(_, s)| s.start <= open.start);
+        let mut prev_line_end = None;
+        for (_, s) in &tokens[after_open..] {
+            let (indent, first) = indentation(src, s.start);
+            if first && indent <= want {
+                let line_start = s.start as usize - indent;
+                prev_line_end = Some(line_start);
+                break;
+            }
+        }
+        let outer = d.secondary.remove(0);
+        d.secondary.insert(
+            0,
+            Label {
+                span: open,
+                message: "this `{` is never closed".to_string(),
+            },
+        );
+        if outer.span != open {
+            d.secondary.insert(
+                1,
+                Label {
+                    span: outer.span,
+                    message: "this `{` is closed by the last `}`".to_string(),
+                },
+            );
+        }
+        if let Some(at) = prev_line_end {
+            let fix_at = Span::new(at, at);
+            let open_line = src[..open.start as usize].rfind('\n').map_or(0, |i| i + 1);
+            let closer = format!("{}}}\n", &src[open_line..open_line + want]);
+            d.help.clear();
+            // Named by its text, not its number: a file may be parsed in
+            // chunks (the incremental database), where numbers would differ.
+            let line = src[at..].lines().next().unwrap_or_default().trim();
+            let line: String = line.chars().take(40).collect();
+            d.help.push(crate::diag::Help {
+                message: format!(
+                    "close it before `{line}`, where the indentation says its block ends"
+                ),
+                // Where a block ends is the indentation's guess.
+                edits: vec![crate::diag::Suggestion {
+                    span: fix_at,
+                    replacement: closer,
+                }],
+                applicability: crate::diag::Applicability::MaybeIncorrect,
+            });
+        }
+    }
+}
+
+/// Every `;` that separates fields of the struct whose first such `;` is at
+/// `from`, up to the struct's `}`, each made a `,`: the parser reports the
+/// first one only. A `;` inside brackets (an array type's length) or in a
+/// comment is not a separator.
+fn field_semicolons(src: &str, from: u32) -> Vec<Suggestion> {
+    let mut edits = Vec::new();
+    let bytes = src.as_bytes();
+    let mut depth = 0usize;
+    let mut i = from as usize;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                i = src[i..].find('\n').map_or(bytes.len(), |n| i + n);
+                continue;
+            }
+            b'[' | b'(' => depth += 1,
+            b']' | b')' => depth = depth.saturating_sub(1),
+            b'}' | b'{' if depth == 0 => break,
+            b';' if depth == 0 => edits.push(Suggestion {
+                span: Span::new(i, i + 1),
+                replacement: ",".to_string(),
+            }),
+            _ => {}
+        }
+        i += 1;
+    }
+    edits
+}
