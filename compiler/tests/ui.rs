@@ -66,6 +66,18 @@ fn ui_cases() {
     );
 }
 
+/// The `.kpl` files of a corpus directory under `compiler/`, in name order.
+fn kpl_files(dir: &str) -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "kpl"))
+        .collect();
+    paths.sort();
+    paths
+}
+
 /// Applies every fix of every diagnostic of `src` (placeholders aside), one
 /// at a time, and checks again: the diagnostic must be gone, and after a
 /// machine-applicable fix no diagnostic may appear that was not there
@@ -142,14 +154,7 @@ fn every_fix_fixes_its_diagnostic() {
     let (imports, _) = ImportSources::embedded().load();
     let mut failures = Vec::new();
     let mut applied = 0;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "kpl"))
-        .collect();
-    paths.sort();
-    for path in paths {
+    for path in kpl_files("tests/ui") {
         let src = std::fs::read_to_string(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let (n, f) = check_fixes(&name, &src, &imports);
@@ -319,13 +324,7 @@ fn generated_mismatches_get_working_fixes() {
 #[test]
 fn one_mistake_one_diagnostic() {
     let (imports, _) = ImportSources::embedded().load();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/one_mistake");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/one_mistake exists")
-        .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "kpl"))
-        .collect();
-    paths.sort();
+    let paths = kpl_files("tests/one_mistake");
     assert!(
         paths.len() >= 30,
         "the corpus has only {} files",

@@ -154,6 +154,37 @@ where
             .validate(move |(), e, emitter| emitter.emit(Er::tagged(e.span(), typo_tag(k)))))
 }
 
+/// An expression where a comparison is expected (a condition, or inside
+/// parentheses), optionally followed by `= rhs`: assignment is never an
+/// expression in KPL, so that is C's `if (x = 1)`, reported and read as
+/// `lhs == rhs`.
+fn assign_as_comparison<'t, I, Er, P>(expr: P) -> impl Parser<'t, I, Expr, Extra<Er>> + Clone
+where
+    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
+    Er: ParseError<'t, I>,
+    P: Parser<'t, I, Expr, Extra<Er>> + Clone,
+{
+    expr.clone()
+        .then(sym("=").map_with(|_, e| e.span()).then(expr).or_not())
+        .validate(|(lhs, assign), _, emitter| match assign {
+            None => lhs,
+            Some((at, rhs)) => {
+                emitter.emit(Er::tagged(at, ASSIGN_IN_COND));
+                let span = lhs.span.to(rhs.span);
+                Expr {
+                    id: ExprId(0),
+                    kind: ExprKind::Binary {
+                        op: BinOp::Eq,
+                        op_span: Span::from(at),
+                        lhs: Box::new(lhs),
+                        rhs: Box::new(rhs),
+                    },
+                    span,
+                }
+            }
+        })
+}
+
 fn mk(kind: ExprKind, span: SimpleSpan) -> Expr {
     Expr {
         id: ExprId(0),
@@ -423,31 +454,7 @@ where
 
         // `(x = 1)`: assignment is never an expression, so inside
         // parentheses `=` is a comparison gone wrong (C's `if (x = 1)`).
-        let paren = expr
-            .clone()
-            .then(
-                sym("=")
-                    .map_with(|_, e| e.span())
-                    .then(expr.clone())
-                    .or_not(),
-            )
-            .validate(|(lhs, assign), _, emitter| match assign {
-                None => lhs,
-                Some((at, rhs)) => {
-                    emitter.emit(Er::tagged(at, ASSIGN_IN_COND));
-                    let span = lhs.span.to(rhs.span);
-                    Expr {
-                        id: ExprId(0),
-                        kind: ExprKind::Binary {
-                            op: BinOp::Eq,
-                            op_span: Span::from(at),
-                            lhs: Box::new(lhs),
-                            rhs: Box::new(rhs),
-                        },
-                        span,
-                    }
-                }
-            })
+        let paren = assign_as_comparison(expr.clone())
             .delimited_by(sym("("), sym(")"))
             .map_with(|inner, e| mk(ExprKind::Paren(Box::new(inner)), e.span()))
             .recover_with(via_parser(
@@ -687,31 +694,7 @@ where
     // statements rather than parsed recursively: nothing else bounds the
     // length of a chain.
     // A condition; C's `if x = 1` is reported and read as `x == 1`.
-    let cond = expr
-        .clone()
-        .then(
-            sym("=")
-                .map_with(|_, e| e.span())
-                .then(expr.clone())
-                .or_not(),
-        )
-        .validate(|(lhs, assign), _, emitter| match assign {
-            None => lhs,
-            Some((at, rhs)) => {
-                emitter.emit(Er::tagged(at, ASSIGN_IN_COND));
-                let span = lhs.span.to(rhs.span);
-                Expr {
-                    id: ExprId(0),
-                    kind: ExprKind::Binary {
-                        op: BinOp::Eq,
-                        op_span: Span::from(at),
-                        lhs: Box::new(lhs),
-                        rhs: Box::new(rhs),
-                    },
-                    span,
-                }
-            }
-        });
+    let cond = assign_as_comparison(expr.clone());
     let simple = choice((
         kw("break").to(StmtKind::Break),
         kw("continue").to(StmtKind::Continue),
