@@ -318,6 +318,64 @@ fn c2_slice_loop_second_entry() -> ObjectParts {
     })
 }
 
+/// A loop header's first join gives the registers the loop writes names of
+/// their own and copies the entry facts to them: here a checked index and
+/// its alias, which the loop increments without a check. The fact must die
+/// at the back edge's join.
+fn c2_fresh_alias() -> ObjectParts {
+    single(&[Bounds, Budget], &[U64], 8, |o| {
+        let mut head = label(o);
+        o.a.mov(rcx, rdi)?;
+        o.a.cmp(rcx, 8)?;
+        o.a.jae(o.stub[0])?;
+        o.a.mov(rdx, rcx)?;
+        o.a.set_label(&mut head)?;
+        o.a.mov(rax, qword_ptr(r14 + rdx * 8))?;
+        o.a.add(rcx, 1)?;
+        o.a.mov(rdx, rcx)?;
+        back_edge(o, 1, head)
+    })
+}
+
+/// A masked slice handle on entry to a loop indexes the context block's
+/// length table; the loop then overwrites the handle with an unmasked
+/// argument, so the second trip reads outside the table.
+fn c2_masked_handle_clobbered() -> ObjectParts {
+    single(&[Budget], &[RO8, U64], 8, |o| {
+        let mut head = label(o);
+        o.a.mov(rdx, rdi)?;
+        o.a.and(edx, 7)?;
+        o.a.set_label(&mut head)?;
+        o.a.mov(r8, qword_ptr(r15 + rdx * 8 + 0x100))?;
+        o.a.mov(rdx, rsi)?;
+        back_edge(o, 0, head)
+    })
+}
+
+/// A block of the loop placed after the loop's back edge in reverse
+/// postorder (an inner loop's body, searched first): the header's fresh
+/// set misses what it writes, an index checked before the outer loop and
+/// incremented in there without a check.
+fn c2_loop_block_after_latch() -> ObjectParts {
+    single(&[Bounds, Budget], &[U64, U64], 8, |o| {
+        let (mut head, mut inner, mut body) = (label(o), label(o), label(o));
+        o.a.mov(rcx, rdi)?;
+        o.a.cmp(rcx, 8)?;
+        o.a.jae(o.stub[0])?;
+        o.a.set_label(&mut head)?;
+        o.a.mov(rax, qword_ptr(r14 + rcx * 8))?;
+        o.a.set_label(&mut inner)?;
+        o.a.test(rsi, rsi)?;
+        o.a.jne(body)?;
+        o.a.add(rsi, 1)?;
+        back_edge(o, 1, head)?;
+        o.a.set_label(&mut body)?;
+        o.a.add(rcx, 1)?;
+        o.a.sub(rsi, 1)?;
+        back_edge(o, 1, inner)
+    })
+}
+
 // ---- C3: callees ----
 
 /// `f` keeps a checked index in a callee-saved register across a call to
@@ -655,6 +713,9 @@ fn corpus() -> Vec<(&'static str, ObjectParts)> {
         ("c2_fact_before_loop", c2_fact_before_loop()),
         ("c2_spill_overwritten", c2_spill_overwritten()),
         ("c2_slice_loop_second_entry", c2_slice_loop_second_entry()),
+        ("c2_fresh_alias", c2_fresh_alias()),
+        ("c2_masked_handle_clobbered", c2_masked_handle_clobbered()),
+        ("c2_loop_block_after_latch", c2_loop_block_after_latch()),
         ("c3_clobber_rbx", c3_clobber(rbx, ebx)),
         ("c3_clobber_rbp", c3_clobber(rbp, ebp)),
         ("c3_clobber_r12", c3_clobber(r12, r12d)),
@@ -765,6 +826,9 @@ cases!(
     c2_fact_before_loop,
     c2_spill_overwritten,
     c2_slice_loop_second_entry,
+    c2_fresh_alias,
+    c2_masked_handle_clobbered,
+    c2_loop_block_after_latch,
     c3_clobber_rbx,
     c3_clobber_rbp,
     c3_clobber_r12,

@@ -14,7 +14,7 @@
 //! loop header, and a loop can be entered only through it.
 
 use super::{FnCtx, Rule, State, VerifyError, Work, err, target};
-use crate::decode::Op;
+use crate::decode::{AluOp, Base, Op};
 
 /// No block: an exit (trap stub) or no edge.
 pub(super) const NONE: u32 = u32::MAX;
@@ -144,6 +144,7 @@ pub(super) fn build(
     let reached = number(w, n);
     dominators(fx, w, reached)?;
     reducible(fx, w, n)?;
+    loop_writes(w, reached);
     Ok((n, reached))
 }
 
@@ -345,8 +346,125 @@ fn reducible(fx: &FnCtx<'_, '_>, w: &mut Work<'_>, n: usize) -> Result<(), Verif
             }
             if let Some(h) = states.get_mut(v as usize) {
                 h.header = true;
+                h.latch = if h.latch == NONE { ru } else { h.latch.max(ru) };
             }
         }
     }
     Ok(())
+}
+
+/// Range scans allowed per reached block when [`loop_writes`] unions the
+/// blocks of each loop: kplc's loops nest a few deep; past the cap a header
+/// simply gets no registers to rename (the analysis stays exact, only
+/// slower to reach its fixed point).
+const LOOP_SCAN_PER_BLOCK: usize = 8;
+
+/// For every loop header, the registers some instruction of the loop may
+/// write (`State::fresh`): the blocks from the header to its last back
+/// edge's source in reverse postorder, which hold the loop's blocks in the
+/// usual layouts. Only the speed of the fixed-point iteration depends on
+/// this set, never its soundness: the first join at the header gives these
+/// registers names of their own (`Abs::join`), and a register the set
+/// misses or includes needlessly only costs another pass over the loop.
+fn loop_writes(w: &mut Work<'_>, reached: usize) {
+    let insns = w.insns;
+    let states = &mut *w.states;
+    for pos in 0..reached {
+        let b = order(states, pos);
+        if let Some(s) = states.get_mut(b as usize) {
+            let body = insns.get(s.first as usize..s.last as usize).unwrap_or(&[]);
+            s.writes = body.iter().fold(0u16, |m, d| m | written_regs(&d.op));
+            s.fresh_ptr = body.iter().fold(0u16, |m, d| m | address_regs(&d.op));
+        }
+    }
+    let mut budget = reached
+        .saturating_mul(LOOP_SCAN_PER_BLOCK)
+        .saturating_add(256);
+    for pos in 0..reached {
+        let b = order(states, pos);
+        let Some(&State {
+            header: true,
+            latch,
+            ..
+        }) = states.get(b as usize)
+        else {
+            continue;
+        };
+        let end = (latch as usize).min(reached.saturating_sub(1));
+        let Some(span) = end.checked_sub(pos).map(|s| s.saturating_add(1)) else {
+            continue;
+        };
+        let Some(left) = budget.checked_sub(span) else {
+            continue;
+        };
+        budget = left;
+        let (mut mask, mut ptr) = (0u16, 0u16);
+        for q in pos..=end {
+            let c = order(states, q);
+            if let Some(s) = states.get(c as usize) {
+                mask |= s.writes;
+                ptr |= s.fresh_ptr;
+            }
+        }
+        if let Some(s) = states.get_mut(b as usize) {
+            s.fresh = mask;
+            s.fresh_ptr = ptr;
+        }
+    }
+}
+
+/// The registers an instruction may write a host address to without
+/// copying one: a slice's base from the context block, or the address of
+/// read-only data. (A copy of an address, a reload of a spilled one and a
+/// callee's leftovers are not counted: missing them costs another pass over
+/// a loop, and counting every copy or reload would mark data registers.)
+fn address_regs(op: &Op) -> u16 {
+    let bit = |r: u8| 1u16.checked_shl(u32::from(r)).unwrap_or(0);
+    match *op {
+        Op::Lea { dst, .. } => bit(dst),
+        Op::Load { dst, mem, .. }
+            if mem.base == Base::Reg(15) && mem.disp == super::transfer::CTX_SLICE_PTR =>
+        {
+            bit(dst)
+        }
+        _ => 0,
+    }
+}
+
+/// The general registers an instruction may write (as a bit per register).
+/// A call writes every caller-saved register.
+pub(super) fn written_regs(op: &Op) -> u16 {
+    const CALL: u16 = 0b0000_1111_1100_0111;
+    let bit = |r: u8| 1u16.checked_shl(u32::from(r)).unwrap_or(0);
+    match *op {
+        Op::Mov { dst, .. }
+        | Op::MovImm { dst, .. }
+        | Op::Extend { dst, .. }
+        | Op::Load { dst, .. }
+        | Op::Lea { dst, .. }
+        | Op::Imul { dst, .. }
+        | Op::ImulImm { dst, .. }
+        | Op::Shift { dst, .. }
+        | Op::Setcc { dst, .. } => bit(dst),
+        Op::Alu { op, dst, .. } | Op::AluImm { op, dst, .. } => {
+            if matches!(op, AluOp::Cmp | AluOp::Test) {
+                0
+            } else {
+                bit(dst)
+            }
+        }
+        Op::Unary { reg, .. } | Op::Dec { reg } | Op::Pop { reg } => bit(reg),
+        Op::Div { .. } => bit(0) | bit(2),
+        Op::Cqo => bit(2),
+        Op::Call { .. } | Op::CallRip { .. } => CALL,
+        Op::Endbr64
+        | Op::Push { .. }
+        | Op::Ret
+        | Op::Store { .. }
+        | Op::StoreImm { .. }
+        | Op::CmpMem { .. }
+        | Op::CmpMemImm { .. }
+        | Op::Jcc { .. }
+        | Op::Jmp { .. } => 0,
+    }
 }

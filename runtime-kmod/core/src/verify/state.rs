@@ -531,17 +531,25 @@ impl Abs {
     /// - address bits are the union; `paid` the conjunction; stack slots
     ///   only those tracked at the same depth on both sides.
     ///
-    /// `first`: `self` holds nothing yet (the join of `e` with itself, which
-    /// renames `e`'s stale `phi(b, ·)` names). Returns an error if the two
-    /// sides disagree on the stack depth.
+    /// `first`: `self` holds nothing yet; the state becomes `e`, except
+    /// that the registers of `fresh` (a loop header's, see `sandbox.md`)
+    /// get names of their own, and those of `fresh_ptr` among them may hold
+    /// an address. Returns an error if the two sides disagree on the stack
+    /// depth.
     pub(super) fn join(
         &mut self,
         e: &Abs,
         b: u32,
         first: bool,
+        fresh: u16,
+        fresh_ptr: u16,
     ) -> Result<bool, (Rule, &'static str)> {
-        if first && !e.mentions_phi_of(b) {
-            // Nothing to rename: the state is the edge's. Facts no location
+        let fresh = if first { fresh } else { 0 };
+        if first && fresh == 0 {
+            // Nothing to rename: the state is the edge's. No name
+            // `phi(b, ·)` exists yet (only `b`'s joins and its widening
+            // make them, and `b` was never reached), so none is stale.
+            // Facts no location
             // reaches any more stay until the block's next join drops them
             // (a fact about a name nothing holds is still true, only
             // unusable); dropping them here cost 4 % of a large plugin's
@@ -556,7 +564,7 @@ impl Abs {
         a.compatible(e)?;
         let mut out = Abs::EMPTY;
         out.rsp_off = a.rsp_off;
-        out.ptr = a.ptr | e.ptr;
+        out.ptr = a.ptr | e.ptr | (fresh & fresh_ptr);
         out.fuel_unchecked = a.fuel_unchecked || e.fuel_unchecked;
         out.paid = a.paid && e.paid;
         out.stack_dirty = a.stack_dirty || e.stack_dirty;
@@ -566,7 +574,11 @@ impl Abs {
             if matches!(r, 4 | 13 | 14 | 15) {
                 continue;
             }
-            let v = pairs.name(a.reg(r), e.reg(r), b, r);
+            let v = if fresh & (1 << r) != 0 {
+                pairs.fresh(a.reg(r), b, r)
+            } else {
+                pairs.name(a.reg(r), e.reg(r), b, r)
+            };
             out.set_val_only(r, v);
         }
         let mut n = 0usize;
@@ -629,6 +641,14 @@ impl Abs {
                         continue; // the reading as itself, decided above
                     }
                     let fj = fa.with_args([o0.1, o1.1]);
+                    if matches!(fj, Fact::Const(..) | Fact::LenOf { .. })
+                        && is_fresh(o0.1, b, fresh)
+                    {
+                        // What a loop-written register held on entry (a
+                        // counter's start, a length loaded before the loop)
+                        // is rarely what it holds on the back edge.
+                        continue;
+                    }
                     if !reaches(&held, &fj) {
                         continue;
                     }
@@ -640,7 +660,9 @@ impl Abs {
                 }
             }
         }
-        out.flags = if a.flags == e.flags && !flags_mention_phi(a.flags, b) {
+        let stale_flags =
+            flags_mention_phi(a.flags, b) || (fresh != 0 && flags_mention_renamed(a.flags, &pairs));
+        out.flags = if a.flags == e.flags && !stale_flags {
             a.flags
         } else {
             Flags::Unknown
@@ -677,17 +699,6 @@ impl Abs {
     fn collect_facts(&mut self) {
         let held = self.held();
         self.retain_facts(|_, f| reaches(&held, f));
-    }
-
-    /// Whether any part of the state names a `phi(b, ·)`.
-    fn mentions_phi_of(&self, b: u32) -> bool {
-        self.regs.iter().any(|&v| is_phi_of(v, b))
-            || self.slots.iter().any(|s| is_phi_of(s.val, b))
-            || self
-                .facts()
-                .iter()
-                .any(|f| f.args().iter().any(|&v| is_phi_of(v, b)))
-            || flags_mention_phi(self.flags, b)
     }
 
     fn set_val_only(&mut self, r: u8, v: Val) {
@@ -796,6 +807,28 @@ fn flags_mention(f: Flags, v: Val) -> bool {
     }
 }
 
+/// Whether the flags mention a name some location was renamed from (a
+/// filter: it may say yes wrongly, which only drops the flags).
+fn flags_mention_renamed(f: Flags, pairs: &Pairs) -> bool {
+    match f {
+        Flags::Cmp { a, b } => {
+            pairs.from.may_contain(a)
+                || match b {
+                    Operand::Val(x) | Operand::Len { m: x, .. } => pairs.from.may_contain(x),
+                    Operand::Imm(_) => false,
+                }
+        }
+        Flags::Test(x) => pairs.from.may_contain(x),
+        Flags::Unknown | Flags::Fuel => false,
+    }
+}
+
+/// Whether `v` is the name the first join at `b` gave a register of
+/// `fresh`.
+fn is_fresh(v: Val, b: u32, fresh: u16) -> bool {
+    is_phi_of(v, b) && (v & 31) < 16 && fresh & (1 << (v & 15)) != 0
+}
+
 fn flags_mention_phi(f: Flags, b: u32) -> bool {
     match f {
         Flags::Cmp { a, b: op } => {
@@ -837,6 +870,23 @@ impl Pairs {
         let j = phi(b, loc);
         if let Some(slot) = self.list.get_mut(self.n) {
             *slot = (va, ve, j);
+            self.n = self.n.saturating_add(1);
+            self.from.insert(va);
+        }
+        j
+    }
+
+    /// A name of its own for register `loc`, which holds `va` on the one
+    /// edge into `b` so far (the first join at a loop header, where `a`
+    /// and `e` are the same state): facts about `va` are read for it as
+    /// for any renamed location.
+    fn fresh(&mut self, va: Val, b: u32, loc: u8) -> Val {
+        if va == UNKNOWN {
+            return UNKNOWN;
+        }
+        let j = phi(b, loc);
+        if let Some(slot) = self.list.get_mut(self.n) {
+            *slot = (va, va, j);
             self.n = self.n.saturating_add(1);
             self.from.insert(va);
         }
