@@ -49,6 +49,10 @@ export fn deep(s: []u8, a: u32, b: u32, n: u32) -> u32 {
     return r + x + y + z;
 }
 
+export fn two(a: []u8, n: u32, b: []u8) -> u32 {
+    return a.len + n + b.len;
+}
+
 export fn deep_scalar(a: u32, b: u32, n: u32) -> u32 {
     let x = a * 19 + 7;
     let y = b * 23 + 8;
@@ -321,4 +325,55 @@ fn bound_calls_restore_host_registers_after_a_trap() {
             );
         }
     }
+}
+
+#[test]
+fn a_call_needing_more_slots_than_are_free_names_the_first_slice_left_out() {
+    let (object, _) = compile();
+    let mut inst = Instance::load(&object).expect("loads");
+    let two = inst.export("two").expect("two");
+    let (a, b) = ([1u8; 3], [2u8; 5]);
+    let call = |inst: &mut Instance| {
+        let mut args = [
+            Arg::Slice {
+                bytes: &a,
+                elem_size: 1,
+            },
+            Arg::Int(10),
+            Arg::Slice {
+                bytes: &b,
+                elem_size: 1,
+            },
+        ];
+        inst.call(two, &mut args, 1000)
+    };
+    let mut bound = Vec::new();
+    for k in 0..8 {
+        // With 6 slots bound both slices fit; with 7 only the first.
+        let expected = match k {
+            0..=6 => Ok(18),
+            7 => Err(2),
+            _ => unreachable!(),
+        };
+        let got = call(&mut inst).map_err(|e| match e {
+            CallError::BadArgument { index, why } => {
+                assert!(why.contains("no free slice slot"), "{why}");
+                index
+            }
+            other => panic!("{other:?}"),
+        });
+        assert_eq!(got, expected, "with {k} slots bound");
+        let buf = GuardedBuf::new(&[0u8; 4]).expect("maps");
+        bound.push(inst.bind(buf, false).ok().expect("binds"));
+    }
+    // All 8 bound: the first slice finds no slot.
+    assert!(matches!(
+        call(&mut inst),
+        Err(CallError::BadArgument { index: 0, .. })
+    ));
+    // Slots freed again serve the next call.
+    for b in bound.drain(..2) {
+        assert!(inst.unbind(b).is_some());
+    }
+    assert_eq!(call(&mut inst), Ok(18));
 }
