@@ -17,6 +17,10 @@ use kernel::random_u32;
 export fn empty() {
 }
 
+export fn inc(x: u32) -> u32 {
+    return x + 1;
+}
+
 export fn spin(n: u32) -> u32 {
     var s: u32 = 0;
     for i in 0..n {
@@ -153,6 +157,21 @@ fn bench(c: &mut Criterion) {
     let f: fn() -> u64 = native_empty;
     g.bench_function("native_indirect_call", |b| {
         b.iter(|| black_box(black_box(f)()))
+    });
+    // The target: an export that computes something from an
+    // argument, against the same function in Rust through a pointer.
+    let inc = entry(&r, "inc");
+    assert_eq!(r.instance.call_scalars(inc, &[41], 1000), Ok(42));
+    g.bench_function("kpl_x_plus_1", |b| {
+        b.iter(|| black_box(r.instance.call_scalars(inc, &[black_box(41)], 1000)))
+    });
+    #[inline(never)]
+    fn native_inc(x: u32) -> u32 {
+        x.wrapping_add(1)
+    }
+    let f_inc: fn(u32) -> u32 = native_inc;
+    g.bench_function("native_x_plus_1", |b| {
+        b.iter(|| black_box(black_box(f_inc)(black_box(41))))
     });
     g.finish();
 

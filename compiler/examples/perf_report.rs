@@ -83,6 +83,8 @@ fn main() -> ExitCode {
     let needed = [
         ("invoke", "kpl_empty_export"),
         ("invoke", "native_indirect_call"),
+        ("invoke", "kpl_x_plus_1"),
+        ("invoke", "native_x_plus_1"),
         ("compile", "grayscale_source_to_object"),
         ("load_grayscale", "parse_verify_link"),
         ("load_grayscale", "parse_link_baseline"),
@@ -116,6 +118,8 @@ fn main() -> ExitCode {
     let v = |g: &str, b: &str| m(g, b).unwrap_or(f64::NAN);
     let invoke = v("invoke", "kpl_empty_export");
     let native_call = v("invoke", "native_indirect_call");
+    let inc = v("invoke", "kpl_x_plus_1");
+    let native_inc = v("invoke", "native_x_plus_1");
     let compile = v("compile", "grayscale_source_to_object");
     let link = v("load_grayscale", "parse_verify_link");
     let link_base = v("load_grayscale", "parse_link_baseline");
@@ -191,6 +195,7 @@ fn main() -> ExitCode {
          | grayscale, 1920×1080 RGB24 → 8-bit | {} | native Rust: {} | {:.2}× | ≤ 1.25× — {} |\n\
          | packet filter, 1M 64-byte IPv4/TCP packets, 16 allowed ports, one invocation each | {:.1} ns/packet | native Rust via a function pointer: {:.1} ns/packet | {:.2}× | ≤ 1.05× — {} |\n\
          | invoke an empty export | {} | native indirect call: {} | +{} | ≤ +2 ns — {} |\n\
+         | invoke an export `x + 1` (`call_scalars`) | {} | the same in Rust through a function pointer: {} | +{} | ≤ +2 ns — {} |\n\
          | one import call (`random_u32`, from a loop of 10,000) | {} | native indirect call: {} | — | ≤ 1.5 ns — {} |\n\
          | budget check on a tight loop (10⁶ iterations) | {} | same build without it: {} | {:+.2} % | ≤ 3 % — {} |\n\
          | compile grayscale | {} | — | — | ≤ 250 µs — {} |\n\
@@ -211,6 +216,10 @@ fn main() -> ExitCode {
         time(native_call),
         time(invoke - native_call),
         verdict(invoke - native_call, 2.0, time),
+        time(inc),
+        time(native_inc),
+        time(inc - native_inc),
+        verdict(inc - native_inc, 2.0, time),
         time(import),
         time(native_call),
         verdict(import, 1.5, time),
@@ -342,10 +351,16 @@ const EXPLANATIONS: &str = "\
   verifier does not yet derive `i < len` from an earlier `len >= 20`; and
   the invocation itself. A batch entry point (many packets per call) would
   amortise the latter.
-- **Invoke.** The trampoline saves and restores all six callee-saved
-  registers (a trap unwinds past plugin epilogues, so it must), loads six
-  argument registers and records the unwind point. `call_scalars` (no slice
-  bookkeeping) took the empty invocation from 8.1 to 6.7 ns.
+- **Invoke.** The entry is an `asm!` block inlined into `call_scalars`,
+  `call` and `call_bound` (themselves `#[inline]`), not an out-of-line
+  trampoline: arguments go straight into their registers, the host's
+  callee-saved registers are saved by the compiler where the calling code
+  needs them (once per loop of calls, not per call), and the block itself
+  pushes only `rbx` and `rbp`. What each export needs (entry address,
+  which parameters are slices, each scalar's range as one subtraction and
+  compare, each element size as a mask) is computed when the instance is
+  loaded, and `trap_site` is reset after a trap instead of before every
+  call.
 - **Unlink.** On the host an instance owns `mmap`ed code and data with
   guard pages; dropping it is `munmap` system calls, about 1 µs each. The
   kernel module frees an arena range and a `vzalloc` region instead.

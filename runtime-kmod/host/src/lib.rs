@@ -21,6 +21,7 @@
 
 #![cfg(all(target_arch = "x86_64", target_os = "linux"))]
 
+mod entry;
 mod funcs;
 mod imports;
 
@@ -28,6 +29,7 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use entry::{ExportPlan, enter_plugin};
 pub use funcs::{Caller, HostFn, HostFunc, MAX_HOST_FUNC_SLOT};
 pub use imports::{HostImport, host_imports};
 use kpl_runtime_core::Object;
@@ -68,64 +70,20 @@ const _: () = {
 };
 
 impl Ctx {
+    /// Fills slot `h`: its base, its length in bytes and in whole
+    /// elements of each access size (a shift, never a divide), and the
+    /// write tables only if it is handed in writable.
+    #[inline]
     fn set_slice(&mut self, h: usize, ptr: u64, bytes: u64, writable: bool) {
         self.slice_ptr[h] = ptr;
         self.slice_bytes[h] = bytes;
         self.slice_writable[h] = u8::from(writable);
-        for (s, size) in [1u64, 2, 4, 8].into_iter().enumerate() {
-            self.len_r[s][h] = bytes / size;
-            self.len_w[s][h] = if writable { bytes / size } else { 0 };
+        let write_mask = if writable { u64::MAX } else { 0 };
+        for s in 0..4 {
+            self.len_r[s][h] = bytes >> s;
+            self.len_w[s][h] = (bytes >> s) & write_mask;
         }
     }
-}
-
-std::arch::global_asm!(
-    ".globl kpl_host_enter",
-    ".type kpl_host_enter,@function",
-    "kpl_host_enter:",
-    // rdi = ctx, rsi = data base, rdx = fuel, rcx = entry, r8 = &[u64; 6] args
-    "push rbx",
-    "push rbp",
-    "push r12",
-    "push r13",
-    "push r14",
-    "push r15",
-    "sub rsp, 8",
-    "mov r15, rdi",
-    "mov r14, rsi",
-    "mov r13, rdx",
-    "mov rax, rcx",
-    "mov r11, r8",
-    "mov rdi, [r11]",
-    "mov rsi, [r11 + 8]",
-    "mov rdx, [r11 + 16]",
-    "mov rcx, [r11 + 24]",
-    "mov r8, [r11 + 32]",
-    "mov r9, [r11 + 40]",
-    // A trap restores rsp to this slot and `ret`s to just after the call.
-    "lea r10, [rsp - 8]",
-    "mov [r15], r10",
-    "call rax",
-    "mov [r15 + 0xA8], r13",
-    "add rsp, 8",
-    "pop r15",
-    "pop r14",
-    "pop r13",
-    "pop r12",
-    "pop rbp",
-    "pop rbx",
-    "ret",
-    ".size kpl_host_enter, . - kpl_host_enter",
-);
-
-unsafe extern "sysv64" {
-    fn kpl_host_enter(
-        ctx: *mut Ctx,
-        data: *mut u8,
-        fuel: u64,
-        entry: *const u8,
-        args: *const u64,
-    ) -> u64;
 }
 
 /// Why an object could not be loaded.
@@ -576,8 +534,8 @@ pub struct Instance {
     data: DataMap,
     sites: Vec<(TrapKind, u32)>,
     exports: Vec<ExportInfo>,
-    /// Code offset of each export's entry, indexed like `exports`.
-    entries: Vec<u32>,
+    /// What a call of each export needs, indexed like `exports`.
+    plans: Vec<ExportPlan>,
     locations: Vec<(u32, u32, u32)>,
     source_file: String,
     /// Slice slots filled for the last call only (bit `h` for slot `h`),
@@ -585,9 +543,13 @@ pub struct Instance {
     transient: u8,
     /// Buffers bound to slots for many calls ([`Instance::bind`]).
     bound: [Option<BoundBuf>; 8],
+    /// Bit `h`: `bound[h]` holds a buffer (to find free slots by bit).
+    bound_slots: u8,
     /// Source of [`Bound`] generations.
     generation: u32,
     ctx: Box<Ctx>,
+    /// The statics' address (`r14`), fixed for the life of `data`.
+    data_base: *mut u8,
     pub host: Box<HostState>,
 }
 
@@ -679,6 +641,7 @@ impl Instance {
         let mut data = DataMap::new(layout.data_size as usize)?;
         kpl_runtime_core::write_data(&obj, data.bytes_mut())
             .map_err(|e| LoadError::Link(e.to_string()))?;
+        let data_base = data.base();
         let host = Box::new(HostState {
             // RODATA is at the start of the read-only part.
             rodata: image.ro.cast_const(),
@@ -692,7 +655,7 @@ impl Instance {
                 panic: None,
             },
         });
-        let exports = obj
+        let exports: Vec<ExportInfo> = obj
             .exports()
             .map(|e| ExportInfo {
                 name: e.name.to_string(),
@@ -700,7 +663,22 @@ impl Instance {
                 ret: e.signature.ret,
             })
             .collect();
-        let entries = obj.exports().map(|e| e.code_offset).collect();
+        // The loader core has checked that every export starts a function
+        // inside the code; checked again here, once, because a call then
+        // enters at the address without looking.
+        let mut plans = Vec::with_capacity(exports.len());
+        for (e, info) in obj.exports().zip(&exports) {
+            if e.code_offset >= layout.code_len {
+                return Err(LoadError::Object(format!(
+                    "export `{}` starts outside the code",
+                    info.name
+                )));
+            }
+            // SAFETY: `code_offset < code_len`, so the address is inside
+            // the code part mapped by `image`.
+            let entry = unsafe { image.code.add(e.code_offset as usize) };
+            plans.push(ExportPlan::new(entry, &info.params));
+        }
         let sites = obj.trap_sites().map(|t| (t.kind, t.code_offset)).collect();
         let locations = obj
             .source_map()
@@ -712,16 +690,19 @@ impl Instance {
             data,
             sites,
             exports,
-            entries,
+            plans,
             locations,
             source_file: obj.source_file().to_string(),
             transient: 0,
             bound: Default::default(),
+            bound_slots: 0,
             generation: 0,
+            // `data_base` is set here once: the statics never move, and
+            // plugin code cannot write the context block.
             ctx: Box::new(Ctx {
                 saved_rsp: 0,
                 trap_site: u64::MAX,
-                data_base: 0,
+                data_base: data_base as u64,
                 host: 0,
                 slice_ptr: [0; 8],
                 slice_bytes: [0; 8],
@@ -731,6 +712,7 @@ impl Instance {
                 len_r: [[0; 8]; 4],
                 len_w: [[0; 8]; 4],
             }),
+            data_base,
             host,
         })
     }
@@ -779,23 +761,23 @@ impl Instance {
         (line != 0).then_some((line, col))
     }
 
-    /// The entry offset and signature of `export`, checking that it is a
-    /// handle of this instance and that `given` arguments are what it takes.
-    fn resolve(&self, export: Export, given: usize) -> Result<(u32, &ExportInfo), CallError> {
+    /// The plan of `export`, checking that it is a handle of this instance
+    /// and that `given` arguments are what it takes.
+    #[inline]
+    fn plan(&self, export: Export, given: usize) -> Result<ExportPlan, CallError> {
         if export.instance != self.id {
             return Err(CallError::ForeignExport);
         }
-        let index = export.index as usize;
-        let (Some(&entry), Some(info)) = (self.entries.get(index), self.exports.get(index)) else {
+        let Some(plan) = self.plans.get(export.index as usize) else {
             return Err(CallError::ForeignExport);
         };
-        if info.params.len() != given {
+        if usize::from(plan.arity) != given {
             return Err(CallError::Arity {
-                expected: info.params.len(),
+                expected: usize::from(plan.arity),
                 given,
             });
         }
-        Ok((entry, info))
+        Ok(*plan)
     }
 
     /// Calls an export that takes scalar arguments only (at most six):
@@ -803,33 +785,50 @@ impl Instance {
     /// plugin many times. Each argument must be the canonical 64-bit form
     /// of a value of its parameter's type (zero-extended for unsigned
     /// types and `bool` 0/1, sign-extended for signed ones).
+    ///
+    /// Inlined into the caller: the entry is an `asm!` block, so a loop of
+    /// calls saves the host's callee-saved registers once, not per call.
+    #[inline]
     pub fn call_scalars(
         &mut self,
         export: Export,
         args: &[u64],
         fuel: u64,
     ) -> Result<u64, CallError> {
-        let (entry, info) = self.resolve(export, args.len())?;
+        let plan = self.plan(export, args.len())?;
         let mut regs = [0u64; 6];
-        for (index, ((r, a), p)) in regs.iter_mut().zip(args).zip(&info.params).enumerate() {
-            let ValType::Scalar(t) = *p else {
+        // `args.len()` is the arity, at most six.
+        for (index, (r, &a)) in regs.iter_mut().zip(args).enumerate() {
+            if plan.slices & (1 << index) != 0 {
                 return Err(CallError::BadArgument {
                     index,
                     why: "a slice parameter (use `call`)",
                 });
-            };
-            *r = canonical(t, *a).ok_or(CallError::BadArgument {
-                index,
-                why: "value out of range of the parameter's type",
-            })?;
+            }
+            if !plan.checks[index].accepts(a) {
+                return Err(CallError::BadArgument {
+                    index,
+                    why: "value out of range of the parameter's type",
+                });
+            }
+            *r = a;
         }
         self.keep_slices(0);
-        self.enter(entry, &regs, fuel).map_err(CallError::Trap)
+        self.enter(&plan, regs, fuel).map_err(CallError::Trap)
     }
 
     /// Empties the slots the previous call filled for itself that this call
     /// has not filled again (`used`, a bit per slot); bound slots stay.
+    #[inline]
     fn keep_slices(&mut self, used: u8) {
+        // Written only when it changes: the usual scalar call finds 0.
+        if self.transient != used {
+            self.clear_slices(used);
+        }
+    }
+
+    #[cold]
+    fn clear_slices(&mut self, used: u8) {
         let stale = self.transient & !used;
         for h in 0..8 {
             if stale & (1 << h) != 0 {
@@ -839,47 +838,54 @@ impl Instance {
         self.transient = used;
     }
 
-    /// Runs the trampoline with the context block prepared. `entry` is the
-    /// code offset of one of this instance's exports (from `resolve`).
-    #[inline]
-    fn enter(&mut self, entry: u32, regs: &[u64; 6], fuel: u64) -> Result<u64, Trap> {
-        assert!(
-            (entry as usize) < self.image.code_len,
-            "entry outside the code"
-        );
-        self.ctx.trap_site = u64::MAX;
-        self.ctx.data_base = self.data.base() as u64;
+    /// Runs plugin code with the context block prepared: everything per
+    /// call that is not the arguments' own setup. `plan` is one of this
+    /// instance's (from [`plan`](Instance::plan)).
+    #[inline(always)]
+    fn enter(&mut self, plan: &ExportPlan, regs: [u64; 6], fuel: u64) -> Result<u64, Trap> {
+        // `trap_site` is `u64::MAX` here: it starts so, only a trap stub
+        // changes it, and `after_trap` puts it back.
+        debug_assert_eq!(self.ctx.trap_site, u64::MAX);
+        // Every call: `host` is a public field, so the box may have been
+        // replaced since the last call.
         self.ctx.host = (&mut *self.host as *mut HostState) as u64;
+        let ctx: *mut Ctx = &mut *self.ctx;
         // SAFETY: the code was verified against the sandbox rules when the
         // instance was loaded (or the caller of the unsafe
-        // `load_unverified` vouched for it) and is mapped R+X; `entry` is
-        // the start of an export, so inside the code part (asserted above).
-        // The context block, data region and slices stay alive and
-        // unaliased for the duration of the call; the trampoline saves and
-        // restores every callee-saved register, and a trap returns through it.
-        let result = unsafe {
-            kpl_host_enter(
-                &mut *self.ctx,
-                self.data.base(),
-                fuel.max(1),
-                self.image.code.add(entry as usize),
-                regs.as_ptr(),
-            )
-        };
-        if let Some(payload) = self.host.funcs.panic.take() {
-            // A host function panicked during the call: continue it here.
-            std::panic::resume_unwind(payload);
+        // `load_unverified` vouched for it) and is mapped R+X for the life
+        // of `self`; `plan.entry` is the start of one of its exports,
+        // checked at load to lie inside the code part. The context block,
+        // statics and slices stay alive and unaliased for the duration of
+        // the call (`&mut self`; bound buffers are owned by the instance,
+        // other slices are borrowed by the caller's arguments), `data_base`
+        // is this instance's statics, and the fuel is at least 1.
+        // `enter_plugin` restores every host register and comes back here
+        // on a trap as on a return.
+        let (result, fuel_left) =
+            unsafe { enter_plugin(ctx, self.data_base, fuel.max(1), plan.entry, regs) };
+        self.ctx.fuel_left = fuel_left;
+        if self.ctx.trap_site != u64::MAX || self.host.funcs.panic.is_some() {
+            return Err(self.after_trap());
         }
-        if self.ctx.trap_site == u64::MAX {
-            return Ok(result);
-        }
-        Err(self.trap())
+        Ok(result)
     }
 
-    /// The trap the last call stopped at.
+    /// After a call that trapped or during which a host function panicked:
+    /// resets `trap_site` for the next call, then continues the panic here
+    /// or returns the trap.
     #[cold]
-    fn trap(&self) -> Trap {
-        let site = self.ctx.trap_site as u32;
+    #[inline(never)]
+    fn after_trap(&mut self) -> Trap {
+        let site = std::mem::replace(&mut self.ctx.trap_site, u64::MAX);
+        if let Some(payload) = self.host.funcs.panic.take() {
+            std::panic::resume_unwind(payload);
+        }
+        self.trap(site)
+    }
+
+    /// The trap at site `site`.
+    fn trap(&self, site: u64) -> Trap {
+        let site = site as u32;
         // The verifier checked every stub against the site table, so the
         // fallback is unreachable in practice.
         let (kind, code_offset) = self
@@ -900,77 +906,85 @@ impl Instance {
     /// [`Arg::Slice`] or [`Arg::SliceMut`] for `[]T` (handed in read-only
     /// either way), [`Arg::SliceMut`] for `[]mut T`, with `elem_size` the
     /// size of `T`. Nothing runs if they do not.
+    #[inline]
     pub fn call(
         &mut self,
         export: Export,
         args: &mut [Arg<'_>],
         fuel: u64,
     ) -> Result<u64, CallError> {
-        let (entry, info) = self.resolve(export, args.len())?;
+        let plan = self.plan(export, args.len())?;
         // Checked before any context slot is touched.
-        for (index, (a, p)) in args.iter().zip(&info.params).enumerate() {
+        for (index, a) in args.iter().enumerate() {
             let bad = |why| Err(CallError::BadArgument { index, why });
-            match (a, *p) {
-                (Arg::Int(v), ValType::Scalar(t)) => {
-                    if canonical(t, *v).is_none() {
+            let slice = plan.slices & (1 << index) != 0;
+            let elem_size = usize::from(plan.elem_mask[index]) + 1;
+            match a {
+                Arg::Int(_) if slice => return bad("an integer for a slice"),
+                Arg::Int(v) => {
+                    if !plan.checks[index].accepts(*v) {
                         return bad("value out of range of the parameter's type");
                     }
                 }
-                (Arg::Slice { elem_size, .. }, ValType::Slice { elem, writable }) => {
-                    if writable {
+                _ if !slice => return bad("a slice for a scalar parameter"),
+                Arg::Slice { elem_size: e, .. } => {
+                    if plan.writable & (1 << index) != 0 {
                         return bad("a read-only slice for a `[]mut` parameter");
                     }
-                    if *elem_size != elem.size() as usize {
+                    if *e != elem_size {
                         return bad("element size differs from the parameter's");
                     }
                 }
-                (Arg::SliceMut { elem_size, .. }, ValType::Slice { elem, .. }) => {
-                    if *elem_size != elem.size() as usize {
+                Arg::SliceMut { elem_size: e, .. } => {
+                    if *e != elem_size {
                         return bad("element size differs from the parameter's");
                     }
                 }
-                (Arg::Int(_), ValType::Slice { .. }) => return bad("an integer for a slice"),
-                (_, ValType::Scalar(_)) => return bad("a slice for a scalar parameter"),
             }
         }
-        let writable_params: [bool; 6] = std::array::from_fn(|k| {
-            matches!(
-                info.params.get(k),
-                Some(ValType::Slice { writable: true, .. })
-            )
-        });
+        // Enough free slots for every slice, or no slot is touched (a slot
+        // filled and then abandoned would keep a pointer into memory the
+        // caller gets back).
+        let free_slots = (!self.bound_slots).count_ones();
+        if plan.slices.count_ones() > free_slots {
+            let mut unserved = plan.slices;
+            for _ in 0..free_slots {
+                unserved &= unserved - 1;
+            }
+            return Err(CallError::BadArgument {
+                index: unserved.trailing_zeros() as usize,
+                why: "no free slice slot (8 in all, bound slices included)",
+            });
+        }
         let mut regs = [0u64; 6];
         let mut used = 0u8;
-        let mut free = (0..8).filter(|&h| self.bound[h].is_none());
-        for (k, a) in args.iter_mut().enumerate().take(6) {
-            let (ptr, bytes, elem_size, writable) = match a {
+        // `args.len()` is the arity, at most six.
+        for (k, (r, a)) in regs.iter_mut().zip(args.iter_mut()).enumerate() {
+            let (ptr, bytes, writable) = match a {
                 Arg::Int(v) => {
-                    regs[k] = *v;
+                    *r = *v;
                     continue;
                 }
-                Arg::Slice { bytes, elem_size } => (bytes.as_ptr(), bytes.len(), *elem_size, false),
+                Arg::Slice { bytes, .. } => (bytes.as_ptr(), bytes.len(), false),
                 // A `[]T` parameter gets a writable slice read-only.
-                Arg::SliceMut { bytes, elem_size } => (
+                Arg::SliceMut { bytes, .. } => (
                     bytes.as_mut_ptr().cast_const(),
                     bytes.len(),
-                    *elem_size,
-                    writable_params[k],
+                    plan.writable & (1 << k) != 0,
                 ),
             };
-            // Whole elements only: a partial trailing element is not part of the slice.
-            let len = (bytes / elem_size * elem_size) as u64;
-            let Some(handle) = free.next() else {
-                return Err(CallError::BadArgument {
-                    index: k,
-                    why: "no free slice slot (8 in all, bound slices included)",
-                });
-            };
+            // Whole elements only: a partial trailing element is not part
+            // of the slice. The element size is a power of two (the plan
+            // keeps it as a mask), so this is an `and`, not a divide.
+            let len = (bytes & !usize::from(plan.elem_mask[k])) as u64;
+            // Never 0: counted above.
+            let handle = (!(self.bound_slots | used)).trailing_zeros() as usize;
             self.ctx.set_slice(handle, ptr as u64, len, writable);
-            regs[k] = handle as u64;
+            *r = handle as u64;
             used |= 1 << handle;
         }
         self.keep_slices(used);
-        self.enter(entry, &regs, fuel).map_err(CallError::Trap)
+        self.enter(&plan, regs, fuel).map_err(CallError::Trap)
     }
 
     /// The plugin's writable data (statics), for tests and inspection.
@@ -990,9 +1004,11 @@ impl Instance {
     /// instance owns the memory, so plugin code can never see it freed.
     /// `writable`: whether it may be passed to a `[]mut T` parameter.
     pub fn bind(&mut self, mut buf: GuardedBuf, writable: bool) -> Result<Bound, GuardedBuf> {
-        let Some(slot) = (0..8).find(|&h| self.bound[h].is_none()) else {
+        if self.bound_slots == u8::MAX {
             return Err(buf);
-        };
+        }
+        let slot = (!self.bound_slots).trailing_zeros() as usize;
+        self.bound_slots |= 1 << slot;
         // No longer the last call's: the next call must not clear it.
         self.transient &= !(1 << slot);
         self.generation = self.generation.wrapping_add(1);
@@ -1034,6 +1050,7 @@ impl Instance {
     pub fn unbind(&mut self, b: Bound) -> Option<GuardedBuf> {
         self.bound_buf(b)?;
         self.ctx.set_slice(b.slot as usize, 0, 0, false);
+        self.bound_slots &= !(1 << b.slot);
         self.bound[b.slot as usize].take().map(|e| e.buf)
     }
 
@@ -1042,24 +1059,32 @@ impl Instance {
     /// buffer passed to a `[]T` parameter is handed in read-only). Arguments
     /// are checked as in [`call`](Instance::call); nothing runs if they do
     /// not match.
+    #[inline]
     pub fn call_bound(
         &mut self,
         export: Export,
         args: &[BoundArg],
         fuel: u64,
     ) -> Result<u64, CallError> {
-        let (entry, info) = self.resolve(export, args.len())?;
+        let plan = self.plan(export, args.len())?;
         let mut regs = [0u64; 6];
         let mut views = [(0usize, false); 6];
         let mut n_views = 0;
-        for (index, ((r, a), p)) in regs.iter_mut().zip(args).zip(&info.params).enumerate() {
+        // `args.len()` is the arity, at most six.
+        for (index, (r, a)) in regs.iter_mut().zip(args).enumerate() {
             let bad = |why| Err(CallError::BadArgument { index, why });
-            match (*a, *p) {
-                (BoundArg::Int(v), ValType::Scalar(t)) => match canonical(t, v) {
-                    Some(v) => *r = v,
-                    None => return bad("value out of range of the parameter's type"),
-                },
-                (BoundArg::Slice(b), ValType::Slice { writable, .. }) => {
+            let slice = plan.slices & (1 << index) != 0;
+            match *a {
+                BoundArg::Int(_) if slice => return bad("an integer for a slice"),
+                BoundArg::Int(v) => {
+                    if !plan.checks[index].accepts(v) {
+                        return bad("value out of range of the parameter's type");
+                    }
+                    *r = v;
+                }
+                BoundArg::Slice(_) if !slice => return bad("a slice for a scalar parameter"),
+                BoundArg::Slice(b) => {
+                    let writable = plan.writable & (1 << index) != 0;
                     let Some(e) = self.bound_buf(b) else {
                         return bad("a slice not bound to this instance (or unbound)");
                     };
@@ -1069,10 +1094,6 @@ impl Instance {
                     *r = u64::from(b.slot);
                     views[n_views] = (b.slot as usize, writable);
                     n_views += 1;
-                }
-                (BoundArg::Int(_), ValType::Slice { .. }) => return bad("an integer for a slice"),
-                (BoundArg::Slice(_), ValType::Scalar(_)) => {
-                    return bad("a slice for a scalar parameter");
                 }
             }
         }
@@ -1087,7 +1108,7 @@ impl Instance {
             }
         }
         self.keep_slices(0);
-        self.enter(entry, &regs, fuel).map_err(CallError::Trap)
+        self.enter(&plan, regs, fuel).map_err(CallError::Trap)
     }
 }
 
@@ -1117,21 +1138,4 @@ struct BoundBuf {
     /// read-only).
     passed_writable: bool,
     generation: u32,
-}
-
-/// `v` if it is the canonical 64-bit form of a value of type `t`
-/// (zero-extended for unsigned types, 0 or 1 for `bool`, sign-extended for
-/// signed types), as plugin code receives arguments.
-fn canonical(t: ScalarType, v: u64) -> Option<u64> {
-    let ok = match t {
-        ScalarType::Bool => v <= 1,
-        ScalarType::U8 => v <= u64::from(u8::MAX),
-        ScalarType::U16 => v <= u64::from(u16::MAX),
-        ScalarType::U32 => v <= u64::from(u32::MAX),
-        ScalarType::U64 | ScalarType::I64 => true,
-        ScalarType::I8 => i8::try_from(v as i64).is_ok(),
-        ScalarType::I16 => i16::try_from(v as i64).is_ok(),
-        ScalarType::I32 => i32::try_from(v as i64).is_ok(),
-    };
-    ok.then_some(v)
 }

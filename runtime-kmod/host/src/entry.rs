@@ -1,0 +1,236 @@
+//! The entry path into plugin code: what each export needs, worked out once
+//! when the instance is loaded ([`ExportPlan`]), and the inline-assembly
+//! entry ([`enter_plugin`]) that implements the runtime ABI's side of an
+//! invocation (`book/src/runtime/abi.md`, "Exports").
+//!
+//! The entry is an `asm!` block inlined into the calling Rust function,
+//! not a separate trampoline: the arguments go straight into `rdi`…`r9`
+//! and the reserved registers straight into `r13`–`r15`, and the compiler
+//! saves only the callee-saved registers the surrounding function does not
+//! already save for itself. A call costs the plugin's own instructions,
+//! two pushes and pops, two stores (`saved_rsp`, and `trap_site` by the
+//! caller) and one indirect call.
+
+use kpl_runtime_core::format::{ScalarType, ValType};
+
+use crate::Ctx;
+
+/// How to check one scalar argument: it is in canonical form for its type
+/// exactly when `v - min` (wrapping) is at most `span`, with `min` the
+/// type's least value in canonical form and `span` the number of values
+/// minus one. One subtraction and one comparison, whatever the type.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ScalarCheck {
+    min: u64,
+    span: u64,
+}
+
+impl ScalarCheck {
+    pub(crate) fn new(t: ScalarType) -> ScalarCheck {
+        let (bits, signed) = match t {
+            ScalarType::Bool => (1, false),
+            ScalarType::U8 => (8, false),
+            ScalarType::U16 => (16, false),
+            ScalarType::U32 => (32, false),
+            ScalarType::U64 => (64, false),
+            ScalarType::I8 => (8, true),
+            ScalarType::I16 => (16, true),
+            ScalarType::I32 => (32, true),
+            ScalarType::I64 => (64, true),
+        };
+        let span = u64::MAX >> (64 - bits);
+        // A signed type's least value, sign-extended: -2^(bits-1).
+        let min = if signed { !(span >> 1) } else { 0 };
+        ScalarCheck { min, span }
+    }
+
+    /// Whether `v` is the canonical 64-bit form of a value of the type.
+    #[inline]
+    pub(crate) fn accepts(self, v: u64) -> bool {
+        v.wrapping_sub(self.min) <= self.span
+    }
+}
+
+/// Everything a call of one export needs from its signature, computed when
+/// the instance is loaded so that a call neither walks the signature nor
+/// divides: the entry address (checked once to lie in the code part), which
+/// parameters are slices (and writable), each scalar's range check and each
+/// slice's element size as a mask.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ExportPlan {
+    /// Address of the export's first instruction.
+    pub(crate) entry: *const u8,
+    /// Number of parameters (at most six: the loader core refuses more).
+    pub(crate) arity: u8,
+    /// Bit `k`: parameter `k` is a slice.
+    pub(crate) slices: u8,
+    /// Bit `k`: parameter `k` is a `[]mut` slice.
+    pub(crate) writable: u8,
+    /// For scalar parameters: their range check.
+    pub(crate) checks: [ScalarCheck; 6],
+    /// For slice parameters: the element size minus one (0, 1, 3 or 7), so
+    /// that whole elements are `bytes & !mask`.
+    pub(crate) elem_mask: [u8; 6],
+}
+
+impl ExportPlan {
+    /// The plan for an export entered at `entry` with parameters `params`
+    /// (at most six, as the loader core guarantees).
+    pub(crate) fn new(entry: *const u8, params: &[ValType]) -> ExportPlan {
+        let mut plan = ExportPlan {
+            entry,
+            arity: params.len().min(6) as u8,
+            slices: 0,
+            writable: 0,
+            checks: [ScalarCheck::default(); 6],
+            elem_mask: [0; 6],
+        };
+        for (k, p) in params.iter().take(6).enumerate() {
+            match *p {
+                ValType::Scalar(t) => plan.checks[k] = ScalarCheck::new(t),
+                ValType::Slice { elem, writable } => {
+                    plan.slices |= 1 << k;
+                    plan.writable |= u8::from(writable) << k;
+                    plan.elem_mask[k] = (elem.size() - 1) as u8;
+                }
+            }
+        }
+        plan
+    }
+}
+
+/// Calls plugin code at `entry` with the ABI's registers — `r15` = `ctx`,
+/// `r14` = `data`, `r13` = `fuel`, arguments in `rdi rsi rdx rcx r8 r9` —
+/// and returns `rax` and what is left in `r13` (the fuel left; 0 after a
+/// budget trap). The caller sets `ctx.trap_site` to `u64::MAX` first and
+/// reads it afterwards to tell a return from a trap.
+///
+/// How each guarantee of the old out-of-line trampoline still holds:
+///
+/// - **Callee-saved registers.** Plugin code restores `rbx rbp r12` on a
+///   normal return (the verifier's callee-saved rule), but a trap unwinds
+///   past its epilogues, so nothing may rely on that. `rbx` and `rbp`
+///   cannot be `asm!` operands (LLVM reserves them), so the block pushes
+///   and pops them itself; `r12` is declared clobbered and `r13`–`r15` are
+///   operands the block consumes, so the compiler saves and restores
+///   whichever of them the surrounding code needs — on the normal path and
+///   after a trap alike, since both land after the same `call`.
+///   `clobber_abi("sysv64")` covers the caller-saved registers (plugin code
+///   and the host functions it calls may change any of them). The test
+///   `trap_keeps_host_registers` (`compiler/tests/exec.rs`) sets every
+///   callee-saved register, traps from deep inside a call that uses them,
+///   and compares.
+/// - **Stack switch back on a trap.** `saved_rsp` gets the address the
+///   `call`'s return address is pushed to, every call: a trap stub does
+///   `mov rsp, [r15]; ret`, which pops that return address and resumes
+///   right after the `call` with `rsp` exactly as on a normal return.
+/// - **Alignment.** Without `nostack`, `rsp` is 16-byte aligned at the
+///   block's start (and the compiler keeps nothing in the red zone); two
+///   pushes keep it so, so the plugin is entered as a function is called.
+/// - **Fuel.** `r13 = fuel`, which the caller makes at least 1.
+/// - **The context block.** Only this block writes `saved_rsp`; plugin
+///   code cannot reach it or any other control field (the verifier's
+///   memory rule allows only slice bases and length tables from `r15`).
+///
+/// # Safety
+///
+/// `entry` must be the entry of an export of verified code mapped
+/// read+execute (or code whose loader vouched for it, see
+/// `Instance::load_unverified`), `ctx` the context block of the same
+/// instance with its slice slots and `host` field describing live memory,
+/// `data` that instance's statics, and `fuel` at least 1.
+#[inline(always)]
+pub(crate) unsafe fn enter_plugin(
+    ctx: *mut Ctx,
+    data: *mut u8,
+    fuel: u64,
+    entry: *const u8,
+    args: [u64; 6],
+) -> (u64, u64) {
+    let result: u64;
+    let fuel_left: u64;
+    // SAFETY: the caller's contract; the block restores every register it
+    // changes that the compiler does not know about (see above).
+    unsafe {
+        std::arch::asm!(
+            "push rbx",
+            "push rbp",
+            // Where the call below pushes its return address.
+            "lea r10, [rsp - 8]",
+            "mov [r15], r10",
+            "call rax",
+            "pop rbp",
+            "pop rbx",
+            inout("rax") entry => result,
+            inout("rdi") args[0] => _,
+            inout("rsi") args[1] => _,
+            inout("rdx") args[2] => _,
+            inout("rcx") args[3] => _,
+            inout("r8") args[4] => _,
+            inout("r9") args[5] => _,
+            out("r12") _,
+            inout("r13") fuel => fuel_left,
+            inout("r14") data => _,
+            inout("r15") ctx => _,
+            clobber_abi("sysv64"),
+        );
+    }
+    (result, fuel_left)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalar_checks_match_the_canonical_forms() {
+        let cases: &[(ScalarType, u64, bool)] = &[
+            (ScalarType::Bool, 0, true),
+            (ScalarType::Bool, 1, true),
+            (ScalarType::Bool, 2, false),
+            (ScalarType::U8, 255, true),
+            (ScalarType::U8, 256, false),
+            (ScalarType::U16, 0xffff, true),
+            (ScalarType::U16, 0x1_0000, false),
+            (ScalarType::U32, u64::from(u32::MAX), true),
+            (ScalarType::U32, 1 << 32, false),
+            (ScalarType::U64, u64::MAX, true),
+            (ScalarType::I8, (-128i64) as u64, true),
+            (ScalarType::I8, 127, true),
+            (ScalarType::I8, 128, false),
+            (ScalarType::I8, 0xff, false),
+            (ScalarType::I16, (-32768i64) as u64, true),
+            (ScalarType::I16, 0x8000, false),
+            (ScalarType::I32, (-1i64) as u64, true),
+            (ScalarType::I32, 0xffff_ffff, false),
+            (ScalarType::I64, 1 << 63, true),
+            (ScalarType::I64, u64::MAX, true),
+            (ScalarType::I32, 0x7fff_ffff, true),
+            (ScalarType::I32, (-0x8000_0001i64) as u64, false),
+        ];
+        for &(t, v, ok) in cases {
+            assert_eq!(ScalarCheck::new(t).accepts(v), ok, "{t:?} {v:#x}");
+        }
+    }
+
+    #[test]
+    fn plans_record_slices_and_element_masks() {
+        let params = [
+            ValType::Scalar(ScalarType::U8),
+            ValType::Slice {
+                elem: ScalarType::U32,
+                writable: true,
+            },
+            ValType::Slice {
+                elem: ScalarType::I16,
+                writable: false,
+            },
+        ];
+        let plan = ExportPlan::new(std::ptr::null(), &params);
+        assert_eq!(plan.arity, 3);
+        assert_eq!(plan.slices, 0b110);
+        assert_eq!(plan.writable, 0b010);
+        assert_eq!(plan.elem_mask[..3], [0, 3, 1]);
+        assert!(plan.checks[0].accepts(255) && !plan.checks[0].accepts(256));
+    }
+}
