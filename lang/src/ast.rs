@@ -659,7 +659,36 @@ impl TypeKind {
 }
 
 impl StmtKind {
+    /// Whether dropping this statement recurses at most one level: its
+    /// expressions and types are leaves and its blocks empty. Most
+    /// statements of real code (`let x = 1;`, `return y;`) are, so their
+    /// drop needs no stack; so is every statement whose children
+    /// [`drop_iteratively`] has taken.
     fn shallow(&self) -> bool {
+        let leaf = |e: &Expr| e.kind.is_leaf();
+        match self {
+            StmtKind::Let { ty, init, .. } => {
+                ty.as_ref().is_none_or(|t| t.kind.is_leaf()) && leaf(init)
+            }
+            StmtKind::Assign { target, value, .. } => leaf(target) && leaf(value),
+            StmtKind::If { cond, then, els } => {
+                leaf(cond) && then.stmts.is_empty() && els.as_ref().is_none_or(|e| e.kind.is_leaf())
+            }
+            StmtKind::While { cond, body } => leaf(cond) && body.stmts.is_empty(),
+            StmtKind::For { iter, body, .. } => {
+                let iter_leaf = match iter {
+                    ForIter::Range(a, b) => leaf(a) && leaf(b),
+                    ForIter::Each(x) => leaf(x),
+                };
+                iter_leaf && body.stmts.is_empty()
+            }
+            StmtKind::Return(Some(x)) | StmtKind::Expr(x) => leaf(x),
+            StmtKind::Block(b) => b.stmts.is_empty(),
+            _ => true,
+        }
+    }
+
+    fn is_leaf(&self) -> bool {
         matches!(
             self,
             StmtKind::Break
@@ -909,6 +938,173 @@ fn map_expr(expr: &mut Expr, f: &mut dyn FnMut(Span) -> Span) {
         ExprKind::ArrayLit(elems) => {
             for e in elems {
                 map_expr(e, f);
+            }
+        }
+        ExprKind::Int(_)
+        | ExprKind::Bool(_)
+        | ExprKind::Str(_)
+        | ExprKind::Name(_)
+        | ExprKind::Error => {}
+    }
+}
+
+/// Calls `f` with every span in `item`, as [`map_spans`] visits them,
+/// without changing (or cloning) the item. The item must have passed
+/// [`too_deep`] (the walk recurses).
+pub fn for_each_span(item: &Item, f: &mut dyn FnMut(Span)) {
+    f(item.span);
+    match &item.kind {
+        ItemKind::Use(u) => {
+            f(u.module.span);
+            for n in &u.names {
+                f(n.span);
+            }
+        }
+        ItemKind::Const(g) | ItemKind::Static(g) => {
+            f(g.name.span);
+            visit_type(&g.ty, f);
+            visit_expr(&g.value, f);
+        }
+        ItemKind::Struct(s) => {
+            f(s.name.span);
+            for field in &s.fields {
+                f(field.name.span);
+                visit_type(&field.ty, f);
+            }
+        }
+        ItemKind::Fn(func) => {
+            if let Some(s) = func.export {
+                f(s);
+            }
+            visit_sig(&func.sig, f);
+            visit_block(&func.body, f);
+        }
+        ItemKind::ExternFn(sig) => visit_sig(sig, f),
+        ItemKind::Error => {}
+    }
+}
+
+fn visit_sig(sig: &FnSig, f: &mut dyn FnMut(Span)) {
+    f(sig.name.span);
+    for p in &sig.params {
+        f(p.name.span);
+        visit_type(&p.ty, f);
+    }
+    if let Some(t) = &sig.ret {
+        visit_type(t, f);
+    }
+}
+
+fn visit_type(ty: &Type, f: &mut dyn FnMut(Span)) {
+    f(ty.span);
+    match &ty.kind {
+        TypeKind::Array(elem, len) => {
+            visit_type(elem, f);
+            visit_expr(len, f);
+        }
+        TypeKind::Slice { elem, .. } => visit_type(elem, f),
+        TypeKind::Named(_) | TypeKind::Error => {}
+    }
+}
+
+fn visit_block(block: &Block, f: &mut dyn FnMut(Span)) {
+    f(block.span);
+    for s in &block.stmts {
+        visit_stmt(s, f);
+    }
+}
+
+fn visit_stmt(stmt: &Stmt, f: &mut dyn FnMut(Span)) {
+    f(stmt.span);
+    match &stmt.kind {
+        StmtKind::Let { name, ty, init, .. } => {
+            f(name.span);
+            if let Some(t) = ty {
+                visit_type(t, f);
+            }
+            visit_expr(init, f);
+        }
+        StmtKind::Assign {
+            target,
+            op_span,
+            value,
+            ..
+        } => {
+            visit_expr(target, f);
+            f(*op_span);
+            visit_expr(value, f);
+        }
+        StmtKind::If { cond, then, els } => {
+            visit_expr(cond, f);
+            visit_block(then, f);
+            if let Some(e) = els {
+                visit_stmt(e, f);
+            }
+        }
+        StmtKind::While { cond, body } => {
+            visit_expr(cond, f);
+            visit_block(body, f);
+        }
+        StmtKind::For { var, iter, body } => {
+            f(var.span);
+            match iter {
+                ForIter::Range(a, b) => {
+                    visit_expr(a, f);
+                    visit_expr(b, f);
+                }
+                ForIter::Each(e) => visit_expr(e, f),
+            }
+            visit_block(body, f);
+        }
+        StmtKind::Return(Some(e)) | StmtKind::Expr(e) => visit_expr(e, f),
+        StmtKind::Block(b) => visit_block(b, f),
+        StmtKind::Return(None)
+        | StmtKind::Break
+        | StmtKind::Continue
+        | StmtKind::Abort
+        | StmtKind::Error => {}
+    }
+}
+
+fn visit_expr(expr: &Expr, f: &mut dyn FnMut(Span)) {
+    f(expr.span);
+    match &expr.kind {
+        ExprKind::Unary(_, e) | ExprKind::Paren(e) => visit_expr(e, f),
+        ExprKind::Field(e, name) => {
+            visit_expr(e, f);
+            f(name.span);
+        }
+        ExprKind::Binary {
+            op_span, lhs, rhs, ..
+        } => {
+            f(*op_span);
+            visit_expr(lhs, f);
+            visit_expr(rhs, f);
+        }
+        ExprKind::Cast(e, t) => {
+            visit_expr(e, f);
+            visit_type(t, f);
+        }
+        ExprKind::Call(callee, args) => {
+            visit_expr(callee, f);
+            for a in args {
+                visit_expr(a, f);
+            }
+        }
+        ExprKind::Index(a, i) | ExprKind::ArrayRepeat(a, i) => {
+            visit_expr(a, f);
+            visit_expr(i, f);
+        }
+        ExprKind::StructLit(name, fields) => {
+            f(name.span);
+            for init in fields {
+                f(init.name.span);
+                visit_expr(&init.value, f);
+            }
+        }
+        ExprKind::ArrayLit(elems) => {
+            for e in elems {
+                visit_expr(e, f);
             }
         }
         ExprKind::Int(_)

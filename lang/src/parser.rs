@@ -62,6 +62,8 @@ impl<'t, I: Input<'t>> ParseError<'t, I> for EmptyErr {
 const FIX_SEP: char = '\u{1f}';
 
 type Extra<Er> = extra::Err<Er>;
+/// A recursive parser as `recursive` hands it to its own definition.
+type Rec<'t, I, O, Er> = Recursive<chumsky::recursive::Direct<'t, 't, I, O, Extra<Er>>>;
 
 // Custom parser errors are tagged so they can be turned into the right code.
 const MISSING_SEMI: &str = "missing-semicolon";
@@ -277,10 +279,15 @@ where
         emitter.emit(Er::tagged(e.span(), MISSING_SEMI));
     }));
 
-    let mut expr = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Expr, Extra<Er>>>::declare();
-    let mut ty = Recursive::<chumsky::recursive::Indirect<'t, 't, I, Type, Extra<Er>>>::declare();
-
-    ty.define({
+    // The recursive parsers are made with `recursive`, which hands each
+    // definition a weak handle to itself: a parser declared with
+    // `Recursive::declare` and cloned into its own definition holds itself
+    // strongly, a cycle that is never freed (one parser, about 12 KB, leaked
+    // per parse: per chunk in the database, so tens of megabytes per
+    // database). Types and expressions need each other, so the type parser is
+    // made twice from `ty_with`: inside the expression's definition (holding
+    // the expression weakly) and once more for the rest of the grammar.
+    let ty_with = |ty: Rec<'t, I, Type, Er>, expr: Rec<'t, I, Expr, Er>| {
         let named = ident.map(|i| TypeKind::Named(i.name));
         // `[T; n]`, or Rust's slice `[T]` (also after `&` or `&mut`), which
         // is KPL's `[]T`. The element type is parsed once for both: trying
@@ -336,9 +343,10 @@ where
             })
             .labelled("type")
             .boxed()
-    });
+    };
 
-    expr.define({
+    let expr = recursive(|expr: Rec<'t, I, Expr, Er>| {
+        let ty = recursive(|ty| ty_with(ty, expr.clone()));
         let args = expr
             .clone()
             .separated_by(sym(","))
@@ -618,6 +626,7 @@ where
         let or = level(and, sym("||").to(BinOp::Or));
         or.labelled("expression").boxed()
     });
+    let ty = recursive(|ty| ty_with(ty, expr.clone()));
 
     // Skips the rest of a broken statement: at least one token, then up to and
     // including `;`, stopping before `}` or a keyword that starts a statement.
@@ -688,305 +697,303 @@ where
         }
     };
 
-    let mut block =
-        Recursive::<chumsky::recursive::Indirect<'t, 't, I, Block, Extra<Er>>>::declare();
-    // `if … else if … else …` is a chain, collected and folded into nested
-    // statements rather than parsed recursively: nothing else bounds the
-    // length of a chain.
-    // A condition; C's `if x = 1` is reported and read as `x == 1`.
-    let cond = assign_as_comparison(expr.clone());
-    let simple = choice((
-        kw("break").to(StmtKind::Break),
-        kw("continue").to(StmtKind::Continue),
-        kw("abort").to(StmtKind::Abort),
-        kw("return")
-            .ignore_then(expr.clone().or_not())
-            .map(StmtKind::Return),
-        // `retrun x;`: a misspelled `return` followed by what only follows a
-        // keyword (`ret(x);` stays a call).
-        select! { Tok::Ident(name) if is_typo_of(&name, "return") => () }
-            .validate(|(), e, emitter| emitter.emit(Er::tagged(e.span(), typo_tag("return"))))
-            .ignore_then(
-                expr.clone()
-                    .and_is(select! { Tok::Ident(_) | Tok::Int(_) => () }.rewind())
-                    .map(Some),
-            )
-            .map(StmtKind::Return),
-    ))
-    .then(end_of_stmt.clone())
-    .map(move |(kind, clean)| match kind {
-        StmtKind::Return(Some(e)) => StmtKind::Return(Some(broken(e, clean))),
-        other => other,
-    });
-    // C's `if (c) return 1;`: a body without braces, reported and read as
-    // the block it means.
-    let braceless = simple.clone().validate({
-        let text = text.clone();
-        move |kind, e, emitter| {
-            let span = Span::from(e.span());
-            emitter.emit(Er::tagged_fix(e.span(), BRACELESS, || {
-                format!("{{ {} }}", text(span))
-            }));
-            Block {
-                stmts: vec![Stmt { kind, span }],
-                span,
-            }
-        }
-    });
-    let body = block.clone().or(braceless);
-    let if_head = kw_or_typo("if")
-        .map_with(|_, e| Span::from(e.span()))
-        .then(cond.clone())
-        .then(body.clone())
-        .map(|((at, cond), then)| (at, cond, then));
-    let if_stmt = if_head
-        .clone()
-        .then(
-            kw("else")
-                .ignore_then(if_head)
-                .repeated()
-                .collect::<Vec<_>>(),
-        )
-        .then(kw("else").ignore_then(body).or_not())
-        .map(|((first, rest), last)| {
-            let link = |(at, cond, then): (Span, Expr, Block), els: Option<Stmt>| {
-                let end = els.as_ref().map_or(then.span.end, |s| s.span.end);
-                Stmt {
-                    span: Span {
-                        start: at.start,
-                        end,
-                    },
-                    kind: StmtKind::If {
-                        cond,
-                        then,
-                        els: els.map(Box::new),
-                    },
-                }
-            };
-            let mut els = last.map(|b| Stmt {
-                span: b.span,
-                kind: StmtKind::Block(b),
-            });
-            for head in rest.into_iter().rev() {
-                els = Some(link(head, els));
-            }
-            link(first, els)
-        })
-        .boxed();
-
-    let stmt = {
-        // Rust's `let mut` is KPL's `var`.
-        let let_mut = kw("let")
-            .then(kw("mut"))
-            .validate(|_, e, emitter| emitter.emit(Er::tagged(e.span(), LET_MUT)))
-            .to(true);
-        let let_stmt = choice((
-            let_mut,
-            kw_or_typo("let").to(false),
-            kw_or_typo("var").to(true),
+    let block = recursive(|block: Rec<'t, I, Block, Er>| {
+        // `if … else if … else …` is a chain, collected and folded into nested
+        // statements rather than parsed recursively: nothing else bounds the
+        // length of a chain.
+        // A condition; C's `if x = 1` is reported and read as `x == 1`.
+        let cond = assign_as_comparison(expr.clone());
+        let simple = choice((
+            kw("break").to(StmtKind::Break),
+            kw("continue").to(StmtKind::Continue),
+            kw("abort").to(StmtKind::Abort),
+            kw("return")
+                .ignore_then(expr.clone().or_not())
+                .map(StmtKind::Return),
+            // `retrun x;`: a misspelled `return` followed by what only follows a
+            // keyword (`ret(x);` stays a call).
+            select! { Tok::Ident(name) if is_typo_of(&name, "return") => () }
+                .validate(|(), e, emitter| emitter.emit(Er::tagged(e.span(), typo_tag("return"))))
+                .ignore_then(
+                    expr.clone()
+                        .and_is(select! { Tok::Ident(_) | Tok::Int(_) => () }.rewind())
+                        .map(Some),
+                )
+                .map(StmtKind::Return),
         ))
-        .then(ident)
-        .then(sym(":").ignore_then(ty.clone()).or_not())
-        .then(
-            sym("=")
-                .ignore_then(expr_or_skip.clone())
-                .or(sym(";").rewind().validate(|_, e, emitter| {
-                    emitter.emit(Er::tagged(e.span(), LET_NO_INIT));
-                    mk(ExprKind::Error, e.span())
-                })),
-        )
         .then(end_of_stmt.clone())
-        .map(
-            move |((((mutable, name), ty), init), clean)| StmtKind::Let {
-                mutable,
-                name,
-                ty,
-                init: broken(init, clean),
-            },
-        );
-        // C's `u32 y = x;` is KPL's `let y: u32 = x;` (a name followed by a
-        // name never starts a KPL statement).
-        let c_decl = select! { Tok::Ident(n) => n }
-            .map_with(|n, e| Type {
-                kind: TypeKind::Named(n),
-                span: Span::from(e.span()),
-            })
-            .then(ident)
-            .then_ignore(sym("="))
-            .validate({
-                let text = text.clone();
-                move |(ty, name): (Type, Ident), e, emitter| {
-                    emitter.emit(Er::tagged_fix(e.span(), C_DECL, || {
-                        let written = text(ty.span);
-                        let kpl = crate::suggest::foreign_type(&written)
-                            .map_or(written.as_str(), |(kpl, _)| kpl);
-                        format!("let {}: {kpl} =", name.name)
-                    }));
-                    (ty, name)
+        .map(move |(kind, clean)| match kind {
+            StmtKind::Return(Some(e)) => StmtKind::Return(Some(broken(e, clean))),
+            other => other,
+        });
+        // C's `if (c) return 1;`: a body without braces, reported and read as
+        // the block it means.
+        let braceless = simple.clone().validate({
+            let text = text.clone();
+            move |kind, e, emitter| {
+                let span = Span::from(e.span());
+                emitter.emit(Er::tagged_fix(e.span(), BRACELESS, || {
+                    format!("{{ {} }}", text(span))
+                }));
+                Block {
+                    stmts: vec![Stmt { kind, span }],
+                    span,
                 }
-            })
-            .then(expr_or_skip.clone())
-            .then(end_of_stmt.clone())
-            .map(move |(((ty, name), init), clean)| StmtKind::Let {
-                mutable: true,
-                name,
-                ty: Some(ty),
-                init: broken(init, clean),
-            });
-        let while_stmt = kw_or_typo("while")
-            .ignore_then(cond.clone())
-            .then(block.clone())
-            .map(|(cond, body)| StmtKind::While { cond, body });
-        // Rust's `loop { … }` is `while true { … }`.
-        let loop_stmt = select! { Tok::Ident(n) if n == "loop" => () }
-            .validate(|(), e, emitter| emitter.emit(Er::tagged(e.span(), LOOP_KW)))
-            .ignore_then(block.clone())
-            .map_with(|body, e| StmtKind::While {
-                cond: mk(ExprKind::Bool(true), e.span()),
-                body,
-            });
-        // C's `for (var i = a; i < b; i++)` is `for i in a..b`. The header is
-        // read as that loop when it has exactly that shape (`<=` reads as a
-        // bound one higher), else skipped.
-        let step = choice((
-            ident.then_ignore(sym("+").then(sym("+"))),
-            sym("+").then(sym("+")).ignore_then(ident),
-            ident
-                .then_ignore(sym("+="))
-                .then_ignore(select! { Tok::Int(v) if v == 1 => () }),
-        ));
-        let c_for_header = choice((kw("let"), kw("var")))
-            .or_not()
-            .ignore_then(ident)
-            .then_ignore(sym(":").then(ty.clone()).or_not())
-            .then_ignore(sym("="))
-            .then(expr.clone())
-            .then_ignore(sym(";"))
-            .then(ident)
-            .then(choice((sym("<").to(false), sym("<=").to(true))))
-            .then(expr.clone())
-            .then_ignore(sym(";"))
-            .then(step)
-            .delimited_by(sym("("), sym(")"))
-            .try_map_with({
-                let text = text.clone();
-                move |(((((var, first), tested), inclusive), bound), stepped), e| {
-                    if tested.name != var.name || stepped.name != var.name {
-                        return Err(Er::tagged(e.span(), C_FOR));
-                    }
-                    let end_text = if inclusive {
-                        format!("{} + 1", text(bound.span))
-                    } else {
-                        text(bound.span)
-                    };
-                    let fix = format!("for {} in {}..{}", var.name, text(first.span), end_text);
-                    let end = if inclusive {
-                        let span = bound.span;
-                        let one = Expr {
-                            id: ExprId(0),
-                            kind: ExprKind::Int(1),
-                            span,
-                        };
-                        Expr {
-                            id: ExprId(0),
-                            kind: ExprKind::Binary {
-                                op: BinOp::Add,
-                                op_span: span,
-                                lhs: Box::new(bound),
-                                rhs: Box::new(one),
-                            },
-                            span,
-                        }
-                    } else {
-                        bound
-                    };
-                    Ok((var, first, end, fix))
-                }
-            })
-            .map(|(var, first, end, fix)| (var, ForIter::Range(first, end), Some(fix)));
-        let c_for = kw("for")
-            .ignore_then(c_for_header.or(group(Some("(")).map_with(|(), e| {
-                let error = mk(ExprKind::Error, e.span());
-                let var = Ident {
-                    name: "_".to_string(),
-                    span: Span::from(e.span()),
-                };
-                (var, ForIter::Range(error.clone(), error), None)
-            })))
-            .validate(|(var, iter, fix), e, emitter| {
-                emitter.emit(match fix {
-                    Some(fix) => Er::tagged_fix(e.span(), C_FOR, || fix),
-                    None => Er::tagged(e.span(), C_FOR),
-                });
-                (var, iter)
-            })
-            .then(block.clone())
-            .map(|((var, iter), body)| StmtKind::For { var, iter, body });
-        let for_stmt = kw_or_typo("for")
-            .ignore_then(ident)
-            .then_ignore(kw_or_typo("in"))
-            .then(expr.clone())
-            .then(sym("..").ignore_then(expr.clone()).or_not())
-            .then(block.clone())
-            .map(|(((var, first), end), body)| StmtKind::For {
-                var,
-                iter: match end {
-                    Some(end) => ForIter::Range(first, end),
-                    None => ForIter::Each(first),
-                },
-                body,
-            });
-        let assign_op = choice((
-            sym("=").to(None),
-            sym("+=").to(Some(BinOp::Add)),
-            sym("-=").to(Some(BinOp::Sub)),
-            sym("*=").to(Some(BinOp::Mul)),
-            sym("/=").to(Some(BinOp::Div)),
-            sym("%=").to(Some(BinOp::Rem)),
-            sym("&=").to(Some(BinOp::BitAnd)),
-            sym("|=").to(Some(BinOp::BitOr)),
-            sym("^=").to(Some(BinOp::BitXor)),
-            sym("<<=").to(Some(BinOp::Shl)),
-            sym(">>=").to(Some(BinOp::Shr)),
-        ))
-        .map_with(|op, e| (op, Span::from(e.span())));
-        let expr_or_assign = expr
+            }
+        });
+        let body = block.clone().or(braceless);
+        let if_head = kw_or_typo("if")
+            .map_with(|_, e| Span::from(e.span()))
+            .then(cond.clone())
+            .then(body.clone())
+            .map(|((at, cond), then)| (at, cond, then));
+        let if_stmt = if_head
             .clone()
-            .then(assign_op.then(expr_or_skip.clone()).or_not())
-            .then(end_of_stmt.clone())
-            .map(move |((target, assign), clean)| match assign {
-                Some(((op, op_span), value)) => StmtKind::Assign {
-                    target,
-                    op,
-                    op_span,
-                    value: broken(value, clean),
-                },
-                None => StmtKind::Expr(broken(target, clean)),
-            });
-        let block_stmt = block.clone().map(StmtKind::Block);
+            .then(
+                kw("else")
+                    .ignore_then(if_head)
+                    .repeated()
+                    .collect::<Vec<_>>(),
+            )
+            .then(kw("else").ignore_then(body).or_not())
+            .map(|((first, rest), last)| {
+                let link = |(at, cond, then): (Span, Expr, Block), els: Option<Stmt>| {
+                    let end = els.as_ref().map_or(then.span.end, |s| s.span.end);
+                    Stmt {
+                        span: Span {
+                            start: at.start,
+                            end,
+                        },
+                        kind: StmtKind::If {
+                            cond,
+                            then,
+                            els: els.map(Box::new),
+                        },
+                    }
+                };
+                let mut els = last.map(|b| Stmt {
+                    span: b.span,
+                    kind: StmtKind::Block(b),
+                });
+                for head in rest.into_iter().rev() {
+                    els = Some(link(head, els));
+                }
+                link(first, els)
+            })
+            .boxed();
 
-        if_stmt
-            .or(choice((
-                let_stmt,
-                c_decl,
-                while_stmt,
-                loop_stmt,
-                c_for,
-                for_stmt,
-                simple,
-                block_stmt,
-                expr_or_assign,
+        let stmt = {
+            // Rust's `let mut` is KPL's `var`.
+            let let_mut = kw("let")
+                .then(kw("mut"))
+                .validate(|_, e, emitter| emitter.emit(Er::tagged(e.span(), LET_MUT)))
+                .to(true);
+            let let_stmt = choice((
+                let_mut,
+                kw_or_typo("let").to(false),
+                kw_or_typo("var").to(true),
             ))
-            .map_with(|kind, e| Stmt {
-                kind,
-                span: Span::from(e.span()),
-            }))
-            .labelled("statement")
-            .recover_with(via_parser(skip_stmt))
-            .boxed()
-    };
+            .then(ident)
+            .then(sym(":").ignore_then(ty.clone()).or_not())
+            .then(
+                sym("=")
+                    .ignore_then(expr_or_skip.clone())
+                    .or(sym(";").rewind().validate(|_, e, emitter| {
+                        emitter.emit(Er::tagged(e.span(), LET_NO_INIT));
+                        mk(ExprKind::Error, e.span())
+                    })),
+            )
+            .then(end_of_stmt.clone())
+            .map(
+                move |((((mutable, name), ty), init), clean)| StmtKind::Let {
+                    mutable,
+                    name,
+                    ty,
+                    init: broken(init, clean),
+                },
+            );
+            // C's `u32 y = x;` is KPL's `let y: u32 = x;` (a name followed by a
+            // name never starts a KPL statement).
+            let c_decl = select! { Tok::Ident(n) => n }
+                .map_with(|n, e| Type {
+                    kind: TypeKind::Named(n),
+                    span: Span::from(e.span()),
+                })
+                .then(ident)
+                .then_ignore(sym("="))
+                .validate({
+                    let text = text.clone();
+                    move |(ty, name): (Type, Ident), e, emitter| {
+                        emitter.emit(Er::tagged_fix(e.span(), C_DECL, || {
+                            let written = text(ty.span);
+                            let kpl = crate::suggest::foreign_type(&written)
+                                .map_or(written.as_str(), |(kpl, _)| kpl);
+                            format!("let {}: {kpl} =", name.name)
+                        }));
+                        (ty, name)
+                    }
+                })
+                .then(expr_or_skip.clone())
+                .then(end_of_stmt.clone())
+                .map(move |(((ty, name), init), clean)| StmtKind::Let {
+                    mutable: true,
+                    name,
+                    ty: Some(ty),
+                    init: broken(init, clean),
+                });
+            let while_stmt = kw_or_typo("while")
+                .ignore_then(cond.clone())
+                .then(block.clone())
+                .map(|(cond, body)| StmtKind::While { cond, body });
+            // Rust's `loop { … }` is `while true { … }`.
+            let loop_stmt = select! { Tok::Ident(n) if n == "loop" => () }
+                .validate(|(), e, emitter| emitter.emit(Er::tagged(e.span(), LOOP_KW)))
+                .ignore_then(block.clone())
+                .map_with(|body, e| StmtKind::While {
+                    cond: mk(ExprKind::Bool(true), e.span()),
+                    body,
+                });
+            // C's `for (var i = a; i < b; i++)` is `for i in a..b`. The header is
+            // read as that loop when it has exactly that shape (`<=` reads as a
+            // bound one higher), else skipped.
+            let step = choice((
+                ident.then_ignore(sym("+").then(sym("+"))),
+                sym("+").then(sym("+")).ignore_then(ident),
+                ident
+                    .then_ignore(sym("+="))
+                    .then_ignore(select! { Tok::Int(v) if v == 1 => () }),
+            ));
+            let c_for_header = choice((kw("let"), kw("var")))
+                .or_not()
+                .ignore_then(ident)
+                .then_ignore(sym(":").then(ty.clone()).or_not())
+                .then_ignore(sym("="))
+                .then(expr.clone())
+                .then_ignore(sym(";"))
+                .then(ident)
+                .then(choice((sym("<").to(false), sym("<=").to(true))))
+                .then(expr.clone())
+                .then_ignore(sym(";"))
+                .then(step)
+                .delimited_by(sym("("), sym(")"))
+                .try_map_with({
+                    let text = text.clone();
+                    move |(((((var, first), tested), inclusive), bound), stepped), e| {
+                        if tested.name != var.name || stepped.name != var.name {
+                            return Err(Er::tagged(e.span(), C_FOR));
+                        }
+                        let end_text = if inclusive {
+                            format!("{} + 1", text(bound.span))
+                        } else {
+                            text(bound.span)
+                        };
+                        let fix = format!("for {} in {}..{}", var.name, text(first.span), end_text);
+                        let end = if inclusive {
+                            let span = bound.span;
+                            let one = Expr {
+                                id: ExprId(0),
+                                kind: ExprKind::Int(1),
+                                span,
+                            };
+                            Expr {
+                                id: ExprId(0),
+                                kind: ExprKind::Binary {
+                                    op: BinOp::Add,
+                                    op_span: span,
+                                    lhs: Box::new(bound),
+                                    rhs: Box::new(one),
+                                },
+                                span,
+                            }
+                        } else {
+                            bound
+                        };
+                        Ok((var, first, end, fix))
+                    }
+                })
+                .map(|(var, first, end, fix)| (var, ForIter::Range(first, end), Some(fix)));
+            let c_for = kw("for")
+                .ignore_then(c_for_header.or(group(Some("(")).map_with(|(), e| {
+                    let error = mk(ExprKind::Error, e.span());
+                    let var = Ident {
+                        name: "_".to_string(),
+                        span: Span::from(e.span()),
+                    };
+                    (var, ForIter::Range(error.clone(), error), None)
+                })))
+                .validate(|(var, iter, fix), e, emitter| {
+                    emitter.emit(match fix {
+                        Some(fix) => Er::tagged_fix(e.span(), C_FOR, || fix),
+                        None => Er::tagged(e.span(), C_FOR),
+                    });
+                    (var, iter)
+                })
+                .then(block.clone())
+                .map(|((var, iter), body)| StmtKind::For { var, iter, body });
+            let for_stmt = kw_or_typo("for")
+                .ignore_then(ident)
+                .then_ignore(kw_or_typo("in"))
+                .then(expr.clone())
+                .then(sym("..").ignore_then(expr.clone()).or_not())
+                .then(block.clone())
+                .map(|(((var, first), end), body)| StmtKind::For {
+                    var,
+                    iter: match end {
+                        Some(end) => ForIter::Range(first, end),
+                        None => ForIter::Each(first),
+                    },
+                    body,
+                });
+            let assign_op = choice((
+                sym("=").to(None),
+                sym("+=").to(Some(BinOp::Add)),
+                sym("-=").to(Some(BinOp::Sub)),
+                sym("*=").to(Some(BinOp::Mul)),
+                sym("/=").to(Some(BinOp::Div)),
+                sym("%=").to(Some(BinOp::Rem)),
+                sym("&=").to(Some(BinOp::BitAnd)),
+                sym("|=").to(Some(BinOp::BitOr)),
+                sym("^=").to(Some(BinOp::BitXor)),
+                sym("<<=").to(Some(BinOp::Shl)),
+                sym(">>=").to(Some(BinOp::Shr)),
+            ))
+            .map_with(|op, e| (op, Span::from(e.span())));
+            let expr_or_assign = expr
+                .clone()
+                .then(assign_op.then(expr_or_skip.clone()).or_not())
+                .then(end_of_stmt.clone())
+                .map(move |((target, assign), clean)| match assign {
+                    Some(((op, op_span), value)) => StmtKind::Assign {
+                        target,
+                        op,
+                        op_span,
+                        value: broken(value, clean),
+                    },
+                    None => StmtKind::Expr(broken(target, clean)),
+                });
+            let block_stmt = block.clone().map(StmtKind::Block);
 
-    block.define(
+            if_stmt
+                .or(choice((
+                    let_stmt,
+                    c_decl,
+                    while_stmt,
+                    loop_stmt,
+                    c_for,
+                    for_stmt,
+                    simple,
+                    block_stmt,
+                    expr_or_assign,
+                ))
+                .map_with(|kind, e| Stmt {
+                    kind,
+                    span: Span::from(e.span()),
+                }))
+                .labelled("statement")
+                .recover_with(via_parser(skip_stmt))
+                .boxed()
+        };
+
         stmt.repeated()
             .collect::<Vec<_>>()
             .delimited_by(sym("{"), sym("}"))
@@ -1004,8 +1011,8 @@ where
                     span,
                 }
             })))
-            .boxed(),
-    );
+            .boxed()
+    });
 
     let param = ident
         .then_ignore(sym(":"))
