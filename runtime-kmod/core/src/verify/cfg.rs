@@ -14,7 +14,7 @@
 //! loop header, and a loop can be entered only through it.
 
 use super::{FnCtx, Rule, State, VerifyError, Work, err, target};
-use crate::decode::{AluOp, Base, Op};
+use crate::decode::{AluOp, Op};
 
 /// No block: an exit (trap stub) or no edge.
 pub(super) const NONE: u32 = u32::MAX;
@@ -374,7 +374,6 @@ fn loop_writes(w: &mut Work<'_>, reached: usize) {
         if let Some(s) = states.get_mut(b as usize) {
             let body = insns.get(s.first as usize..s.last as usize).unwrap_or(&[]);
             s.writes = body.iter().fold(0u16, |m, d| m | written_regs(&d.op));
-            s.fresh_ptr = body.iter().fold(0u16, |m, d| m | address_regs(&d.op));
         }
     }
     let mut budget = reached
@@ -398,36 +397,14 @@ fn loop_writes(w: &mut Work<'_>, reached: usize) {
             continue;
         };
         budget = left;
-        let (mut mask, mut ptr) = (0u16, 0u16);
+        let mut mask = 0u16;
         for q in pos..=end {
             let c = order(states, q);
-            if let Some(s) = states.get(c as usize) {
-                mask |= s.writes;
-                ptr |= s.fresh_ptr;
-            }
+            mask |= states.get(c as usize).map_or(0, |s| s.writes);
         }
         if let Some(s) = states.get_mut(b as usize) {
             s.fresh = mask;
-            s.fresh_ptr = ptr;
         }
-    }
-}
-
-/// The registers an instruction may write a host address to without
-/// copying one: a slice's base from the context block, or the address of
-/// read-only data. (A copy of an address, a reload of a spilled one and a
-/// callee's leftovers are not counted: missing them costs another pass over
-/// a loop, and counting every copy or reload would mark data registers.)
-fn address_regs(op: &Op) -> u16 {
-    let bit = |r: u8| 1u16.checked_shl(u32::from(r)).unwrap_or(0);
-    match *op {
-        Op::Lea { dst, .. } => bit(dst),
-        Op::Load { dst, mem, .. }
-            if mem.base == Base::Reg(15) && mem.disp == super::transfer::CTX_SLICE_PTR =>
-        {
-            bit(dst)
-        }
-        _ => 0,
     }
 }
 

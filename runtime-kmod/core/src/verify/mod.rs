@@ -300,9 +300,6 @@ pub struct State {
     /// At a loop header: registers the loop may write, renamed by the
     /// header's first join (`cfg::loop_writes`).
     fresh: u16,
-    /// Registers the block (at a loop header: the loop) may write a host
-    /// address to, set at the header's first join (`cfg::loop_writes`).
-    fresh_ptr: u16,
     /// At a loop header: the latest reverse-postorder position of a back
     /// edge's source (`NONE` elsewhere).
     latch: u32,
@@ -331,7 +328,6 @@ impl State {
         in_edges: 0,
         writes: 0,
         fresh: 0,
-        fresh_ptr: 0,
         latch: NONE,
     };
 }
@@ -909,7 +905,7 @@ fn edge(w: &mut Work<'_>, at: u32, from_rpo: u32, to: u32, e: &Abs) -> Result<()
     } else if blk.widened {
         blk.abs.join_widened(e)
     } else {
-        blk.abs.join(e, to, !blk.reached, blk.fresh, blk.fresh_ptr)
+        blk.abs.join(e, to, !blk.reached, blk.fresh)
     };
     let changed = joined.map_err(|(rule, what)| err(at, rule, what))?;
     if blk.header {

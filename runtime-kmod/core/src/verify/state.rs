@@ -43,16 +43,26 @@ const KIND: u32 = 3 << 29;
 const DEF: u32 = 1 << 29;
 const PHI: u32 = 2 << 29;
 const ENTRY: u32 = 3 << 29;
-const FIELD: u32 = 0xFF_FFFF;
+/// Bits of a name for the location (16 registers, then the slots).
+const LOC_BITS: u32 = 5;
+const LOC: u32 = (1 << LOC_BITS) - 1;
+/// Bits of a name for the code offset or block number.
+const FIELD: u32 = (1 << (29 - LOC_BITS)) - 1;
+
+// Names are unique only if every location and every code offset (hence
+// every block number) fits its field; a truncated one would make two
+// values share a name.
+const _: () = assert!(16 + SLOTS <= 1 << LOC_BITS);
+const _: () = assert!(crate::format::MAX_CODE_LEN <= FIELD);
 
 /// What the instruction at code offset `at` wrote to location `loc`.
 pub(super) fn def(at: u32, loc: u8) -> Val {
-    DEF | ((at & FIELD) << 5) | u32::from(loc & 31)
+    DEF | ((at & FIELD) << LOC_BITS) | (u32::from(loc) & LOC)
 }
 
 /// What location `loc` held when control last entered block `b` by a join.
 pub(super) fn phi(b: u32, loc: u8) -> Val {
-    PHI | ((b & FIELD) << 5) | u32::from(loc & 31)
+    PHI | ((b & FIELD) << LOC_BITS) | (u32::from(loc) & LOC)
 }
 
 /// What register `r` held at the function's entry.
@@ -73,7 +83,7 @@ pub(super) fn entry_reg(v: Val) -> Option<u8> {
 pub(super) const CTX: Val = ENTRY | 15;
 
 fn is_phi_of(v: Val, b: u32) -> bool {
-    v & KIND == PHI && (v >> 5) & FIELD == b & FIELD
+    v & KIND == PHI && (v >> LOC_BITS) & FIELD == b & FIELD
 }
 
 /// Facts per state; when full, facts about values no location holds go
@@ -533,16 +543,14 @@ impl Abs {
     ///
     /// `first`: `self` holds nothing yet; the state becomes `e`, except
     /// that the registers of `fresh` (a loop header's, see `sandbox.md`)
-    /// get names of their own, and those of `fresh_ptr` among them may hold
-    /// an address. Returns an error if the two sides disagree on the stack
-    /// depth.
+    /// get names of their own. Returns an error if the two sides disagree
+    /// on the stack depth.
     pub(super) fn join(
         &mut self,
         e: &Abs,
         b: u32,
         first: bool,
         fresh: u16,
-        fresh_ptr: u16,
     ) -> Result<bool, (Rule, &'static str)> {
         let fresh = if first { fresh } else { 0 };
         if first && fresh == 0 {
@@ -564,7 +572,7 @@ impl Abs {
         a.compatible(e)?;
         let mut out = Abs::EMPTY;
         out.rsp_off = a.rsp_off;
-        out.ptr = a.ptr | e.ptr | (fresh & fresh_ptr);
+        out.ptr = a.ptr | e.ptr;
         out.fuel_unchecked = a.fuel_unchecked || e.fuel_unchecked;
         out.paid = a.paid && e.paid;
         out.stack_dirty = a.stack_dirty || e.stack_dirty;
@@ -826,7 +834,7 @@ fn flags_mention_renamed(f: Flags, pairs: &Pairs) -> bool {
 /// Whether `v` is the name the first join at `b` gave a register of
 /// `fresh`.
 fn is_fresh(v: Val, b: u32, fresh: u16) -> bool {
-    is_phi_of(v, b) && (v & 31) < 16 && fresh & (1 << (v & 15)) != 0
+    is_phi_of(v, b) && (v & LOC) < 16 && fresh & (1 << (v & 15)) != 0
 }
 
 fn flags_mention_phi(f: Flags, b: u32) -> bool {

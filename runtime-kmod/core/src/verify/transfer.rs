@@ -35,7 +35,7 @@ pub(super) const CALLEE_SAVED: [u8; 3] = [3, 5, 12];
 const CALLER_SAVED: [u8; 9] = [0, 1, 2, 6, 7, 8, 9, 10, 11];
 
 /// Context block offsets (`book/src/runtime/abi.md`).
-pub(super) const CTX_SLICE_PTR: i32 = 0x20;
+const CTX_SLICE_PTR: i32 = 0x20;
 
 fn reserved(r: u8) -> bool {
     matches!(r, RSP | R13 | R14 | R15)
