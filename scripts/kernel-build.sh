@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds kpl.ko for a kernel in one command (the Rust loader core, then the
-# module with kbuild); outputs go to target/kernel/.
+# module with kbuild); outputs go to target/kernel/ (or $KPL_KERNEL_OUT,
+# e.g. one directory per kernel). Supported kernels: Debian 12's 6.1 and
+# 6.12 (what scripts/kernel-test.sh tests); the build adapts to the
+# kernel's configuration (runtime-kmod/kcore/build.sh asks its kbuild).
 #
 #   scripts/kernel-build.sh                 # for the running kernel
 #   scripts/kernel-build.sh /path/to/kbuild # for another kernel's headers
@@ -18,7 +21,7 @@ set -euo pipefail
 unset KPL_TESTING
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-OUT=$ROOT/target/kernel
+OUT=${KPL_KERNEL_OUT:-$ROOT/target/kernel}
 VERSION=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' runtime-kmod/kmod/dkms.conf)
 
 if [ "${1:-}" = "--dkms" ]; then
