@@ -60,11 +60,12 @@ apt_install() {
 
 # The ABI a headers metapackage points at.
 meta_kver() { apt-cache depends "$1" 2>/dev/null | awk '/Depends: linux-headers-/{sub("linux-headers-","",$2); print $2; exit}'; }
-# The kernel image package of an ABI in the archive (signed, else unsigned), or nothing.
+# The kernel image package of an ABI in the archive (signed, else unsigned),
+# or nothing. (A name only provided by another package has no candidate.)
 image_pkg() {
     local p
     for p in "linux-image-$1" "linux-image-$1-unsigned"; do
-        if apt-cache show "$p" >/dev/null 2>&1; then
+        if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [^(]'; then
             echo "$p"
             return
         fi
