@@ -27,8 +27,9 @@ CARGO=/usr/bin/cargo
 # itself rather than assumed from a version: a two-file probe module is
 # built with V=1 and its compiler flags and objtool command are read back.
 # The Rust core is then compiled with the equivalent code-generation flags
-# (6.12: IBT, call padding, ITS; 6.1: neither) and checked by the same
-# objtool command. Whether objtool ran on each object (6.1) or on the
+# (both: no jump tables, CS-prefixed thunk calls; 6.12 adds IBT's ENDBR64
+# and call padding) and checked by the same objtool command. Whether
+# objtool ran on each object (6.1) or on the
 # linked module (kernels with IBT) says what kbuild will do to kplcore.o.
 probe="$OUT/kbuild-probe"
 rm -rf "$probe"
