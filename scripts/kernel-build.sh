@@ -59,7 +59,7 @@ make -C "$KDIR" M="$OUT/kmod" KPL_CORE_OBJ="$OUT/kplcore.o" KPL_TESTING= modules
 # Belt and braces: refuse to hand out a module that can load unverified code.
 # (.modinfo holds "kpl_testing=..." in a test build; modinfo may be absent.)
 if grep -aq 'kpl_testing=' "$OUT/kmod/kpl.ko" ||
-    nm "$OUT/kmod/kpl.ko" | grep -q 'kpl_core_check_unverified'; then
+    nm "$OUT/kmod/kpl.ko" | grep 'kpl_core_check_unverified' >/dev/null; then
     rm -f "$OUT/kmod/kpl.ko"
     echo "kernel-build: the module is a test build (unverified loads); refusing it" >&2
     exit 1

@@ -62,10 +62,12 @@ apt_install() {
 meta_kver() { apt-cache depends "$1" 2>/dev/null | awk '/Depends: linux-headers-/{sub("linux-headers-","",$2); print $2; exit}'; }
 # The kernel image package of an ABI in the archive (signed, else unsigned),
 # or nothing. (A name only provided by another package has no candidate.)
+# No `grep -q` after a pipe here: with pipefail, its early exit would fail
+# the writer with SIGPIPE and so the test.
 image_pkg() {
     local p
     for p in "linux-image-$1" "linux-image-$1-unsigned"; do
-        if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [^(]'; then
+        if apt-cache policy "$p" 2>/dev/null | grep 'Candidate: [^(]' >/dev/null; then
             echo "$p"
             return
         fi
@@ -89,10 +91,10 @@ series_kver() {
         fi
     done
 }
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep "install ok installed" >/dev/null; }
 # Headers packages that would pull a kernel image onto the host are unpacked
 # instead (with their -common and kbuild packages) under target/kernel/headers/.
-pulls_image() { apt-cache depends "linux-headers-$1" 2>/dev/null | grep -q 'Depends: linux-image-'; }
+pulls_image() { apt-cache depends "linux-headers-$1" 2>/dev/null | grep 'Depends: linux-image-' >/dev/null; }
 unpack_headers() {
     local k=$1 root=$OUT/headers/$1 deps p
     local kdir=$root/usr/src/linux-headers-$k
@@ -277,7 +279,7 @@ test_kernel() {
     if KPL_KERNEL_OUT=$KOUT/shipped KPL_TESTING=1 KPL_ALLOW_PANIC_PATH=1 scripts/kernel-build.sh "$KDIR" \
         >"$KOUT/shipped-build.log" 2>&1; then
         if ! grep -aq 'kpl_testing=' "$KOUT/shipped/kmod/kpl.ko" &&
-            ! nm "$KOUT/shipped/kmod/kpl.ko" | grep -q kpl_core_check_unverified &&
+            ! nm "$KOUT/shipped/kmod/kpl.ko" | grep kpl_core_check_unverified >/dev/null &&
             ! grep -q KPL_TESTING "$KOUT/shipped/kmod/.kpl_main.o.cmd"; then
             hok "scripts/kernel-build.sh builds no unverified load, even with KPL_TESTING=1 set"
         else
@@ -367,7 +369,7 @@ test_kernel() {
     passed=$((passed + ${g_passed:-0}))
     failed=$((failed + ${g_failed:-0}))
     # (The serial lines end in \r; the first follows the firmware's escapes.)
-    if ! tr -d '\r' <"$LOG" | sed -n 's/.*KPL: guest up at [0-9.]* s on //p' | grep -Fxq "$k"; then
+    if ! tr -d '\r' <"$LOG" | sed -n 's/.*KPL: guest up at [0-9.]* s on //p' | grep -Fx "$k" >/dev/null; then
         echo "the guest did not report running kernel $k"
         failed=$((failed + 1))
     fi
