@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds kpl.ko for a kernel in one command (the Rust loader core, then the
-# module with kbuild); outputs go to target/kernel/.
+# module with kbuild); outputs go to target/kernel/ (or $KPL_KERNEL_OUT,
+# e.g. one directory per kernel). Supported kernels: Debian 12's 6.1 and
+# 6.12 (what scripts/kernel-test.sh tests); the build adapts to the
+# kernel's configuration (runtime-kmod/kcore/build.sh asks its kbuild).
 #
 #   scripts/kernel-build.sh                 # for the running kernel
 #   scripts/kernel-build.sh /path/to/kbuild # for another kernel's headers
@@ -18,7 +21,7 @@ set -euo pipefail
 unset KPL_TESTING
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-OUT=$ROOT/target/kernel
+OUT=${KPL_KERNEL_OUT:-$ROOT/target/kernel}
 VERSION=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' runtime-kmod/kmod/dkms.conf)
 
 if [ "${1:-}" = "--dkms" ]; then
@@ -56,7 +59,7 @@ make -C "$KDIR" M="$OUT/kmod" KPL_CORE_OBJ="$OUT/kplcore.o" KPL_TESTING= modules
 # Belt and braces: refuse to hand out a module that can load unverified code.
 # (.modinfo holds "kpl_testing=..." in a test build; modinfo may be absent.)
 if grep -aq 'kpl_testing=' "$OUT/kmod/kpl.ko" ||
-    nm "$OUT/kmod/kpl.ko" | grep -q 'kpl_core_check_unverified'; then
+    nm "$OUT/kmod/kpl.ko" | grep 'kpl_core_check_unverified' >/dev/null; then
     rm -f "$OUT/kmod/kpl.ko"
     echo "kernel-build: the module is a test build (unverified loads); refusing it" >&2
     exit 1

@@ -93,7 +93,7 @@ cargo run --quiet -p kplc -- run examples/grayscale/grayscale.kpl --entry graysc
     --in examples/grayscale/sample.rgb --out-len 6144 --out "$out"
 rm -f "$out"
 
-step "kernel module: build, boot Debian's kernel in QEMU, test inside (scripts/kernel-test.sh)"
+step "kernel module: build, boot Debian's 6.1 and 6.12 kernels in QEMU, test inside (scripts/kernel-test.sh)"
 # Its own pass/fail counts join the total; a failure there fails the run
 # after the summary line. Needs root and Debian 12 (apt-get); elsewhere set
 # KPL_SKIP_KERNEL=1 to leave it out.

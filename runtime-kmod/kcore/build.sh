@@ -1,8 +1,9 @@
 #!/bin/sh
 # Builds the loader core for the kernel and turns the staticlib into one
-# relocatable object, kplcore.o, that kbuild links into kpl.ko. Recipe and
-# reasons: ../shared/notes/kernel-runtime.md §4 (outside this repository) and
-# runtime-kmod/README.md.
+# relocatable object, kplcore.o, that kbuild links into kpl.ko, for the
+# kernel whose headers are in $KDIR (Debian 12's 6.1 or 6.12: what differs
+# is read from the kernel's kbuild, below). Reasons: runtime-kmod/README.md
+# and book/src/runtime/kernel.md ("Supported kernels").
 #
 #   KDIR=/usr/src/linux-headers-X OUT=dir runtime-kmod/kcore/build.sh
 #   KPL_TESTING=1 ...   # test build: adds kpl_core_check_unverified
@@ -21,8 +22,51 @@ OUT=$(cd "$OUT" && pwd)
 # in ~/.cargo/bin would shadow these, so they are called by absolute path.
 export RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
 CARGO=/usr/bin/cargo
+
+# What this kernel's kbuild does to its own C objects, asked of kbuild
+# itself rather than assumed from a version: a two-file probe module is
+# built with V=1 and its compiler flags and objtool command are read back.
+# The Rust core is then compiled with the equivalent code-generation flags
+# (both: no jump tables, CS-prefixed thunk calls; 6.12 adds IBT's ENDBR64
+# and call padding) and checked by the same objtool command. Whether
+# objtool ran on each object (6.1) or on the
+# linked module (kernels with IBT) says what kbuild will do to kplcore.o.
+probe="$OUT/kbuild-probe"
+rm -rf "$probe"
+mkdir -p "$probe"
+printf '#include <linux/module.h>\nint kplprobe_fn(int x);\nint kplprobe_fn(int x) { return x + 1; }\nEXPORT_SYMBOL(kplprobe_fn);\nMODULE_LICENSE("GPL");\n' >"$probe/kplprobe_a.c"
+printf '#include <linux/module.h>\nint kplprobe_fn(int x);\nint kplprobe_gn(int x);\nint kplprobe_gn(int x) { return kplprobe_fn(x); }\nEXPORT_SYMBOL(kplprobe_gn);\n' >"$probe/kplprobe_b.c"
+printf 'obj-m := kplprobe.o\nkplprobe-y := kplprobe_a.o kplprobe_b.o\n' >"$probe/Kbuild"
+make -C "$KDIR" M="$probe" V=1 modules >"$probe/log" 2>&1 || {
+    cat "$probe/log" >&2
+    echo "kcore: cannot build a probe module against $KDIR" >&2
+    exit 1
+}
+cflags=$(grep -e " -c -o $probe/kplprobe_a.o " "$probe/log" | head -n 1)
+objtool_args=$(sed -n "s|.*tools/objtool/objtool \(.*\) $probe/kplprobe_a.o\$|\1|p" "$probe/log" | head -n 1)
+objtool_on_link=
+if [ -z "$objtool_args" ]; then
+    objtool_args=$(sed -n "s|.*tools/objtool/objtool \(.*\) $probe/kplprobe.o\$|\1|p" "$probe/log" | head -n 1)
+    objtool_on_link=1
+fi
+[ -n "$cflags" ] && [ -n "$objtool_args" ] || {
+    echo "kcore: cannot read kbuild's compiler flags or objtool command from $probe/log" >&2
+    exit 1
+}
+has() { case " $cflags " in *" $1 "*) return 0 ;; esac; return 1; }
 # Kernel ABI: retpoline thunks for indirect calls, return thunks (RETHUNK).
-export RUSTFLAGS="-Zfunction-return=thunk-extern -Zretpoline-external-thunk"
+RUSTFLAGS="-Zfunction-return=thunk-extern -Zretpoline-external-thunk"
+# Indirect branch tracking (CONFIG_X86_KERNEL_IBT): ENDBR64 where an
+# indirect call may land; no jump tables (they are indirect jumps).
+has -fcf-protection=branch && RUSTFLAGS="$RUSTFLAGS -Zcf-protection=branch"
+has -fno-jump-tables && RUSTFLAGS="$RUSTFLAGS -Cjump-tables=no"
+# Call padding (CONFIG_CALL_PADDING: room for call-depth thunks) and the
+# CS prefix on thunk calls the ITS mitigation rewrites.
+pfe=$(printf '%s\n' $cflags | sed -n 's/^-fpatchable-function-entry=//p' | head -n 1)
+[ -n "$pfe" ] && RUSTFLAGS="$RUSTFLAGS -Zpatchable-function-entry=$pfe"
+has -mindirect-branch-cs-prefix && RUSTFLAGS="$RUSTFLAGS -Zindirect-branch-cs-prefix"
+export RUSTFLAGS
+echo "kcore: rustc flags from kbuild: $RUSTFLAGS"
 unset CARGO_BUILD_TARGET RUSTC_WRAPPER 2>/dev/null || true
 
 # The target: the built-in x86_64-unknown-none (kernel code model, no red
@@ -74,10 +118,15 @@ obj="$OUT/kplcore.o"
 # shellcheck disable=SC2046
 ld -r -o "$obj.tmp" $(for s in $syms; do printf -- '-u %s ' "$s"; done) "$A"
 objcopy -R .llvmbc -R .llvmcmd -R .comment -R .note.GNU-stack "$obj.tmp"
-# kbuild does not run objtool on a prebuilt object: do it here with the
-# flags kbuild uses for this kernel's C objects. Any output is an error.
-"$KDIR/tools/objtool/objtool" --hacks=jump_label --hacks=noinstr --orc --retpoline \
-    --rethunk --sls --static-call --uaccess --link --module "$obj.tmp" >"$OUT/objtool.log" 2>&1 || true
+# Where kbuild runs objtool per object, it skips a prebuilt one: run it
+# here with the command kbuild ran on the probe, and ship its output.
+# Where kbuild runs it on the linked module, it will process this object
+# there (and objtool refuses a second pass: the sections it adds would be
+# seen twice), so it runs here on a copy, as a check only. Any output is
+# an error. (objtool of 6.12 wants SRCARCH, which kbuild exports.)
+cp "$obj.tmp" "$obj.raw"
+# shellcheck disable=SC2086
+SRCARCH=x86 "$KDIR/tools/objtool/objtool" $objtool_args "$obj.tmp" >"$OUT/objtool.log" 2>&1 || true
 if [ -s "$OUT/objtool.log" ]; then
     echo "kcore: objtool complained:" >&2
     cat "$OUT/objtool.log" >&2
@@ -117,5 +166,6 @@ for u in $undef; do
         ;;
     esac
 done
+if [ -n "$objtool_on_link" ]; then mv "$obj.raw" "$obj.tmp"; else rm "$obj.raw"; fi
 mv "$obj.tmp" "$obj"
 echo "kcore: $obj ($(size "$obj" | awk 'NR==2{print $1}') bytes of text; undefined: $(echo $undef | tr '\n' ' '))"

@@ -11,19 +11,32 @@
  *    plugin's data or a linked address consists of can run as code.
  *
  * kpl_main.c writes into either only through a temporary read-write,
- * non-executable alias. @nobits: they cost nothing in the .ko file.
+ * non-executable alias.
+ *
+ * The code arena is @progbits, filled with int3 (what a freed page holds
+ * too), and costs its size in the .ko file: where objtool checks the
+ * linked module as a whole (kernels with CONFIG_X86_KERNEL_IBT, e.g.
+ * Debian's 6.12), it decodes every executable section and crashes on an
+ * @nobits one; int3 it decodes as traps and accepts unreached. The
+ * read-only arena is not executable and stays @nobits (free in the file).
  */
+#include <linux/objtool.h>
+
 #ifndef KPL_ARENA_SIZE
 #define KPL_ARENA_SIZE (1024 * 1024)
 #endif
 #ifndef KPL_ROARENA_SIZE
 #define KPL_ROARENA_SIZE (1024 * 1024)
 #endif
-	.section .kpl_arena, "ax", @nobits
+	.section .kpl_arena, "ax", @progbits
 	.balign 4096
 	.globl kpl_arena
 kpl_arena:
-	.skip KPL_ARENA_SIZE
+	/* Its address is taken (bounds), never branched to. (kpl_enter's
+	 * indirect call lands on an export, and the verifier requires every
+	 * plugin function to start with ENDBR64, so that holds under IBT.) */
+	ANNOTATE_NOENDBR
+	.fill KPL_ARENA_SIZE, 1, 0xcc
 	.globl kpl_arena_end
 kpl_arena_end:
 

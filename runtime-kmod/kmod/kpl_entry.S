@@ -16,6 +16,7 @@
  * (exactly the state after the call returns) and r15 = ctx, r13 = 0.
  */
 #include <linux/linkage.h>
+#include <linux/objtool.h>
 #include <asm/nospec-branch.h>
 
 	.text
@@ -43,6 +44,9 @@ SYM_FUNC_START(kpl_enter)
 	mov	40(%r11), %r9
 	CALL_NOSPEC rax
 SYM_INNER_LABEL(kpl_enter_resume, SYM_L_GLOBAL)
+	/* Reached by return (from the plugin, its trap stubs) or by the
+	 * watchdog's interrupt return, never by an indirect branch: no ENDBR. */
+	ANNOTATE_NOENDBR
 	mov	%r13, 0xa8(%r15)
 	add	$8, %rsp
 	pop	%r15

@@ -17,6 +17,9 @@
 #include <linux/ktime.h>
 #include <linux/timekeeping.h>
 #include "kpl_internal.h"
+/* First, for its prototypes of the kpl_imp_* functions below (kbuild of
+ * 6.12 warns about a global function without a previous prototype). */
+#include "kpl_imports_gen.h"
 
 static struct kpl_plugin *plugin_of(struct kpl_ctx *ctx)
 {
@@ -100,8 +103,6 @@ u64 kpl_imp_fill_random(struct kpl_ctx *ctx, u64 handle)
 	get_random_bytes((void *)ctx->slice_ptr[h], ctx->slice_bytes[h]);
 	return 0;
 }
-
-#include "kpl_imports_gen.h"
 
 const struct kpl_host_import *const kpl_import_table = kpl_host_imports;
 const size_t kpl_import_count = ARRAY_SIZE(kpl_host_imports);

@@ -218,7 +218,8 @@ static const struct file_operations kplgray_fops = {
 	.release = kplgray_release,
 	.read = kplgray_read,
 	.write = kplgray_write,
-	.llseek = no_llseek,
+	/* No .llseek: stream_open (kplgray_open) makes the file unseekable.
+	 * (no_llseek was only ever NULL, and 6.12 no longer has it.) */
 };
 
 static ssize_t stats_show(struct device *dev, struct device_attribute *attr, char *buf)
