@@ -373,6 +373,42 @@ impl Abs {
         }
     }
 
+    /// Makes the tracked slot at position `i` the most recently used: the
+    /// table keeps slots from least to most recently read or written, so
+    /// that a full table evicts, among the slots of least worth, the one
+    /// the code has not touched for longest (an outer loop's spilled
+    /// counter, not the slice base the inner loop reloads every trip).
+    fn to_newest(&mut self, i: usize) {
+        let Some(s) = self.slots.get(i).copied() else {
+            return;
+        };
+        for k in i..SLOTS.saturating_sub(1) {
+            let next = self
+                .slots
+                .get(k.saturating_add(1))
+                .copied()
+                .unwrap_or(NO_SLOT);
+            if let Some(d) = self.slots.get_mut(k) {
+                *d = next;
+            }
+        }
+        if let Some(d) = self.slots.last_mut() {
+            *d = s;
+        }
+    }
+
+    /// The tracked slot at `depth` is read: its value and whether it may be
+    /// an address, if it is tracked (it becomes the most recently used).
+    pub(super) fn read_slot(&mut self, depth: u32) -> Option<(Val, bool)> {
+        let i = self
+            .slots
+            .iter()
+            .position(|s| s.val != UNKNOWN && s.depth == depth)?;
+        let s = self.slots.get(i).copied()?;
+        self.to_newest(i);
+        Some((s.val, s.ptr))
+    }
+
     /// The tracked slot at `depth`, if any: its value and whether it may
     /// be an address.
     pub(super) fn slot(&self, depth: u32) -> Option<(Val, bool)> {
@@ -492,26 +528,36 @@ impl Abs {
         if let Some(s) = self.slots.get_mut(i) {
             *s = Slot { depth, val: v, ptr };
         }
+        self.to_newest(i);
         self.names.insert(v);
     }
 
     /// How much a slot is worth keeping when the table is full: saved
     /// callee-saved registers and addresses most (losing them rejects
-    /// code that is fine), values with slice facts next, then the rest;
+    /// code that is fine), then values with slice facts (a length, a masked
+    /// handle, an index below a length), then values bounded by a constant
+    /// (a spilled loop counter that may index a table), then the rest;
     /// least a value other slots hold too (the zeroed frame of a prologue
     /// puts one name in many slots, which must not push out the spills).
+    /// Among equals, the least recently used goes (see [`Abs::to_newest`]).
     fn worth(&self, s: &Slot) -> u8 {
         if s.ptr || matches!(entry_reg(s.val), Some(3 | 5 | 12)) {
-            return 3;
+            return 4;
         }
         let copies = self.slots.iter().filter(|o| o.val == s.val).count();
         if copies > 1 {
             return 0;
         }
-        let sliced = self.facts().iter().any(|f| {
-            f.args().contains(&s.val) && !matches!(f, Fact::Const(..) | Fact::BelowConst { .. })
-        });
-        1u8.saturating_add(u8::from(sliced))
+        self.facts()
+            .iter()
+            .filter(|f| f.args().contains(&s.val))
+            .map(|f| match f {
+                Fact::Const(..) => 1,
+                Fact::BelowConst { .. } => 2,
+                _ => 3,
+            })
+            .max()
+            .unwrap_or(1)
     }
 
     /// Slots below `rsp` are lost: an interrupt or a callee may overwrite

@@ -208,7 +208,7 @@ pub(super) fn transfer(
                     st.add(Fact::BaseOf { base: v, m });
                 }
                 Reached::Stack { depth: Some(depth) } if mem.size == 8 => {
-                    match st.slot(depth) {
+                    match st.read_slot(depth) {
                         Some((v, p)) => st.set(dst, v, p),
                         None => {
                             // Until the next store there, the slot holds this value.
