@@ -378,7 +378,7 @@ impl Abs {
     /// that a full table evicts, among the slots of least worth, the one
     /// the code has not touched for longest (an outer loop's spilled
     /// counter, not the slice base the inner loop reloads every trip).
-    fn to_newest(&mut self, i: usize) {
+    fn make_newest(&mut self, i: usize) {
         let Some(s) = self.slots.get(i).copied() else {
             return;
         };
@@ -405,7 +405,7 @@ impl Abs {
             .iter()
             .position(|s| s.val != UNKNOWN && s.depth == depth)?;
         let s = self.slots.get(i).copied()?;
-        self.to_newest(i);
+        self.make_newest(i);
         Some((s.val, s.ptr))
     }
 
@@ -528,7 +528,7 @@ impl Abs {
         if let Some(s) = self.slots.get_mut(i) {
             *s = Slot { depth, val: v, ptr };
         }
-        self.to_newest(i);
+        self.make_newest(i);
         self.names.insert(v);
     }
 
@@ -539,7 +539,7 @@ impl Abs {
     /// (a spilled loop counter that may index a table), then the rest;
     /// least a value other slots hold too (the zeroed frame of a prologue
     /// puts one name in many slots, which must not push out the spills).
-    /// Among equals, the least recently used goes (see [`Abs::to_newest`]).
+    /// Among equals, the least recently used goes (see [`Abs::make_newest`]).
     fn worth(&self, s: &Slot) -> u8 {
         if s.ptr || matches!(entry_reg(s.val), Some(3 | 5 | 12)) {
             return 4;
