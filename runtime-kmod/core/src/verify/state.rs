@@ -510,21 +510,11 @@ impl Abs {
                 if let Some(s) = self.slots.get_mut(i) {
                     Abs::untrack(s, &mut self.stack_dirty);
                 }
-                // Close the gap (keeping the order, oldest first) without
-                // a range index: the core has no panic path.
-                for k in i..SLOTS.saturating_sub(1) {
-                    let next = self
-                        .slots
-                        .get(k.saturating_add(1))
-                        .copied()
-                        .unwrap_or(NO_SLOT);
-                    if let Some(s) = self.slots.get_mut(k) {
-                        *s = next;
-                    }
-                }
-                SLOTS.saturating_sub(1)
+                i
             }
         };
+        // The new slot takes the freed place and moves to the newest end,
+        // which closes the gap and keeps the others' order.
         if let Some(s) = self.slots.get_mut(i) {
             *s = Slot { depth, val: v, ptr };
         }
@@ -769,15 +759,8 @@ impl Abs {
     }
 
     fn note_flag_names(&mut self) {
-        match self.flags {
-            Flags::Cmp { a, b } => {
-                self.names.insert(a);
-                if let Operand::Val(x) | Operand::Len { m: x, .. } = b {
-                    self.names.insert(x);
-                }
-            }
-            Flags::Test(x) => self.names.insert(x),
-            Flags::Unknown | Flags::Fuel => {}
+        for v in flag_names(self.flags).into_iter().flatten() {
+            self.names.insert(v);
         }
     }
 
@@ -846,35 +829,33 @@ fn intersect((alo, ahi): (u32, u32), (elo, ehi): (u32, u32)) -> (u32, u32) {
     if lo < hi { (lo, hi) } else { (0, 0) }
 }
 
-fn flags_mention(f: Flags, v: Val) -> bool {
+/// The names the flags mention: the compared value and a named second
+/// operand (a length table entry counts by its masked handle).
+fn flag_names(f: Flags) -> [Option<Val>; 2] {
     match f {
-        Flags::Cmp { a, b } => {
-            a == v
-                || match b {
-                    Operand::Val(x) => x == v,
-                    Operand::Len { m, .. } => m == v,
-                    Operand::Imm(_) => false,
-                }
-        }
-        Flags::Test(x) => x == v,
-        Flags::Unknown | Flags::Fuel => false,
+        Flags::Cmp { a, b } => [
+            Some(a),
+            match b {
+                Operand::Val(x) | Operand::Len { m: x, .. } => Some(x),
+                Operand::Imm(_) => None,
+            },
+        ],
+        Flags::Test(x) => [Some(x), None],
+        Flags::Unknown | Flags::Fuel => [None, None],
     }
+}
+
+fn flags_mention(f: Flags, v: Val) -> bool {
+    flag_names(f).contains(&Some(v))
 }
 
 /// Whether the flags mention a name some location was renamed from (a
 /// filter: it may say yes wrongly, which only drops the flags).
 fn flags_mention_renamed(f: Flags, pairs: &Pairs) -> bool {
-    match f {
-        Flags::Cmp { a, b } => {
-            pairs.from.may_contain(a)
-                || match b {
-                    Operand::Val(x) | Operand::Len { m: x, .. } => pairs.from.may_contain(x),
-                    Operand::Imm(_) => false,
-                }
-        }
-        Flags::Test(x) => pairs.from.may_contain(x),
-        Flags::Unknown | Flags::Fuel => false,
-    }
+    flag_names(f)
+        .into_iter()
+        .flatten()
+        .any(|v| pairs.from.may_contain(v))
 }
 
 /// Whether `v` is the name the first join at `b` gave a register of
@@ -884,17 +865,7 @@ fn is_fresh(v: Val, b: u32, fresh: u16) -> bool {
 }
 
 fn flags_mention_phi(f: Flags, b: u32) -> bool {
-    match f {
-        Flags::Cmp { a, b: op } => {
-            is_phi_of(a, b)
-                || match op {
-                    Operand::Val(x) | Operand::Len { m: x, .. } => is_phi_of(x, b),
-                    Operand::Imm(_) => false,
-                }
-        }
-        Flags::Test(x) => is_phi_of(x, b),
-        Flags::Unknown | Flags::Fuel => false,
-    }
+    flag_names(f).into_iter().flatten().any(|v| is_phi_of(v, b))
 }
 
 /// Locations per join: 12 registers and the slots.
