@@ -94,7 +94,7 @@ pub(super) fn build(
             w.states
                 .get_mut(n)
                 .ok_or(err(fx.start, Rule::Workspace, "not enough block slots"))?;
-        *blk = State::UNREACHED;
+        blk.reset_unreached();
         blk.first = u32::try_from(first.saturating_add(j)).unwrap_or(NONE);
         blk.start = d.at;
         if let Some(prev) = n.checked_sub(1).and_then(|p| w.states.get_mut(p)) {

@@ -330,6 +330,43 @@ impl State {
         fresh: 0,
         latch: NONE,
     };
+
+    /// Makes the block [`State::UNREACHED`] in all but its abstract state,
+    /// which stays as it was: nothing reads it before the block's first
+    /// edge overwrites it (a first join copies the edge's state; the entry
+    /// block gets [`Abs::at_entry`]), and copying a whole empty state into
+    /// every block cost 1.4 % of a large plugin's verification.
+    fn reset_unreached(&mut self) {
+        let State {
+            abs: _,
+            err,
+            first,
+            last,
+            start,
+            succ,
+            rpo,
+            order,
+            idom,
+            parent,
+            next_succ,
+            visited,
+            reached,
+            dirty,
+            header,
+            widened,
+            changes,
+            in_edges,
+            writes,
+            fresh,
+            latch,
+        } = self;
+        let u = &State::UNREACHED;
+        (*err, *first, *last, *start, *succ) = (u.err, u.first, u.last, u.start, u.succ);
+        (*rpo, *order, *idom, *parent) = (u.rpo, u.order, u.idom, u.parent);
+        (*next_succ, *visited, *reached, *dirty) = (u.next_succ, u.visited, u.reached, u.dirty);
+        (*header, *widened, *changes, *in_edges) = (u.header, u.widened, u.changes, u.in_edges);
+        (*writes, *fresh, *latch) = (u.writes, u.fresh, u.latch);
+    }
 }
 
 /// How many elements of each [`Workspace`] buffer [`verify`] needs.

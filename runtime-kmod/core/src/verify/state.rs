@@ -91,6 +91,9 @@ fn is_phi_of(v: Val, b: u32) -> bool {
 pub(super) const MAX_FACTS: usize = 40;
 /// Tracked 8-byte stack slots per state.
 pub(super) const SLOTS: usize = 12;
+/// Renamed facts one in-place join adds at most (more are forgotten,
+/// which is always sound).
+const EXTRA: usize = 40;
 
 /// The second operand of the comparison the flags hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -588,24 +591,23 @@ impl Abs {
         first: bool,
         fresh: u16,
     ) -> Result<bool, (Rule, &'static str)> {
-        let fresh = if first { fresh } else { 0 };
-        if first && fresh == 0 {
+        if !first {
+            return self.join_in_place(e, b);
+        }
+        if fresh == 0 {
             // Nothing to rename: the state is the edge's. No name
             // `phi(b, ·)` exists yet (only `b`'s joins and its widening
             // make them, and `b` was never reached), so none is stale.
-            // Facts no location
-            // reaches any more stay until the block's next join drops them
-            // (a fact about a name nothing holds is still true, only
-            // unusable); dropping them here cost 4 % of a large plugin's
-            // verification and saved no pass.
+            // Facts no location reaches any more stay until the block's
+            // next join drops them (a fact about a name nothing holds is
+            // still true, only unusable); dropping them here cost 4 % of a
+            // large plugin's verification and saved no pass.
             *self = *e;
             return Ok(true);
         }
-        if !first && *self == *e {
-            return Ok(false);
-        }
-        let a: &Abs = if first { e } else { self };
-        a.compatible(e)?;
+        // A loop header's first join: the edge's state, with the registers
+        // of `fresh` renamed (both sides are the edge's).
+        let a: &Abs = e;
         let mut out = Abs::EMPTY;
         out.rsp_off = a.rsp_off;
         out.ptr = a.ptr | e.ptr;
@@ -657,7 +659,6 @@ impl Abs {
         // of `a` and needs no duplicate check.
         let mut renamed = false;
         for (i, fa) in a.facts().iter().enumerate() {
-            let arity = fa.arity();
             let [x0, x1] = fa.args();
             // The common case: the same fact at the same place on both
             // sides, about names the join keeps, holds as it is.
@@ -673,36 +674,10 @@ impl Abs {
             // locations hold it (a loop counter's fact about its value on
             // entry, kept in the table, beside the same fact about the
             // value the back edge brings).
-            let c0 = pairs.options(x0, b);
-            let c1 = if arity > 1 {
-                pairs.options(x1, b)
-            } else {
-                [Some((0, 0)), None, None]
-            };
-            for o0 in c0.iter().flatten() {
-                for o1 in c1.iter().flatten() {
-                    if same && o0.1 == x0 && o1.1 == x1 {
-                        continue; // the reading as itself, decided above
-                    }
-                    let fj = fa.with_args([o0.1, o1.1]);
-                    if matches!(fj, Fact::Const(..) | Fact::LenOf { .. })
-                        && is_fresh(o0.1, b, fresh)
-                    {
-                        // What a loop-written register held on entry (a
-                        // counter's start, a length loaded before the loop)
-                        // is rarely what it holds on the back edge.
-                        continue;
-                    }
-                    if !reaches(&held, &fj) {
-                        continue;
-                    }
-                    let fe = fa.with_args([o0.0, o1.0]);
-                    if e.has(fe) {
-                        out.add(fj);
-                        renamed = true;
-                    }
-                }
-            }
+            renamed_readings(fa, &pairs, b, fresh, same, &held, e, |fj| {
+                out.add(fj);
+                renamed = true;
+            });
         }
         let stale_flags =
             flags_mention_phi(a.flags, b) || (fresh != 0 && flags_mention_renamed(a.flags, &pairs));
@@ -712,11 +687,144 @@ impl Abs {
             Flags::Unknown
         };
         out.note_flag_names();
-        let changed = first || out != *self;
-        if changed {
-            *self = out;
+        *self = out;
+        Ok(true)
+    }
+
+    /// [`Abs::join`] of a block already reached: `self` is side `a`, and
+    /// is narrowed where it stands instead of being rebuilt (the facts
+    /// both sides keep, most of them, are neither copied nor re-filed).
+    /// The result is the one the general join computes; renamed readings
+    /// of facts go after the kept facts rather than beside their source,
+    /// which only changes which fact a full table forgets first.
+    fn join_in_place(&mut self, e: &Abs, b: u32) -> Result<bool, (Rule, &'static str)> {
+        if *self == *e {
+            return Ok(false);
         }
-        Ok(changed)
+        self.compatible(e)?;
+        let before = (
+            self.ptr,
+            self.fuel_unchecked,
+            self.paid,
+            self.stack_dirty,
+            self.written(),
+        );
+        self.ptr |= e.ptr;
+        self.fuel_unchecked |= e.fuel_unchecked;
+        self.paid &= e.paid;
+        self.stack_dirty |= e.stack_dirty;
+        self.written = intersect(self.written(), e.written());
+        let mut changed = false;
+        let mut pairs = Pairs::default();
+        for r in 0u8..16 {
+            if matches!(r, 4 | 13 | 14 | 15) {
+                continue;
+            }
+            let old = self.reg(r);
+            let v = pairs.name(old, e.reg(r), b, r);
+            if v != old {
+                self.set_val_only(r, v);
+                changed = true;
+            }
+        }
+        let mut slots = [NO_SLOT; SLOTS];
+        let mut n = 0usize;
+        for sa in self.slots.iter().filter(|s| s.val != UNKNOWN) {
+            let Some((ve, pe)) = e.slot(sa.depth) else {
+                self.stack_dirty |= sa.ptr;
+                continue;
+            };
+            let loc = u8::try_from(16usize.saturating_add(n)).unwrap_or(31);
+            let v = pairs.name(sa.val, ve, b, loc);
+            if v != UNKNOWN
+                && let Some(s) = slots.get_mut(n)
+            {
+                if v != sa.val {
+                    self.names.insert(v);
+                }
+                *s = Slot {
+                    depth: sa.depth,
+                    val: v,
+                    ptr: sa.ptr || pe,
+                };
+                n = n.saturating_add(1);
+            }
+        }
+        if e.slots
+            .iter()
+            .any(|s| s.ptr && self.slot(s.depth).is_none())
+        {
+            self.stack_dirty = true;
+        }
+        if slots != self.slots {
+            self.slots = slots;
+            changed = true;
+        }
+        let held = self.held();
+        let theirs = e.facts();
+        let count = usize::from(self.nfacts);
+        let mut kept = 0usize;
+        let mut extra = [Fact::None; EXTRA];
+        let mut extras = 0usize;
+        for i in 0..count {
+            let Some(fa) = self.facts.get(i).copied() else {
+                break;
+            };
+            let [x0, x1] = fa.args();
+            let stale = is_phi_of(x0, b) || is_phi_of(x1, b);
+            // A fact both sides hold at the same place stays even if no
+            // location reaches it any more (it is still true, only
+            // unusable; a full table drops it first): checking reach for
+            // every such fact cost more than keeping them.
+            let mut keep =
+                !stale && (theirs.get(i) == Some(&fa) || (e.has(fa) && reaches(&held, &fa)));
+            if stale || pairs.from.may_contain(x0) || pairs.from.may_contain(x1) {
+                renamed_readings(&fa, &pairs, b, 0, true, &held, e, |fj| {
+                    if fj == fa {
+                        // A loop's fact about `phi(b, ·)`, true again of
+                        // the value the back edge brings: it stays where
+                        // it is, so an unchanged state compares equal.
+                        keep = true;
+                    } else if let Some(slot) = extra.get_mut(extras) {
+                        *slot = fj;
+                        extras = extras.saturating_add(1);
+                    }
+                });
+            }
+            if keep {
+                if let Some(slot) = self.facts.get_mut(kept) {
+                    *slot = fa;
+                }
+                kept = kept.saturating_add(1);
+            }
+        }
+        if kept != count {
+            self.nfacts = u8::try_from(kept).unwrap_or(0);
+            changed = true;
+        }
+        for &fj in extra.get(..extras).unwrap_or(&[]) {
+            if !self.has(fj) {
+                self.add(fj);
+                changed = true;
+            }
+        }
+        let flags = if self.flags == e.flags && !flags_mention_phi(self.flags, b) {
+            self.flags
+        } else {
+            Flags::Unknown
+        };
+        if flags != self.flags {
+            self.flags = flags;
+            changed = true;
+        }
+        let after = (
+            self.ptr,
+            self.fuel_unchecked,
+            self.paid,
+            self.stack_dirty,
+            self.written(),
+        );
+        Ok(changed || after != before)
     }
 
     /// What two states joined at one block must agree on exactly.
@@ -821,6 +929,50 @@ fn reaches(held: &Held, f: &Fact) -> bool {
     let [x, y] = f.args();
     let holds = |v: Val| v != UNKNOWN && held.iter().fold(false, |any, &h| any | (h == v));
     holds(x) || holds(y)
+}
+
+/// Renamed facts a join can read from `fa`, a fact of side `a`: for every
+/// way to read its names as joined names (see [`Pairs::options`]), the fact
+/// about the joined names, given to `sink` when `e` has the fact about the
+/// names on its side and a location holds one of the joined names. The
+/// reading as itself is left out when `skip_identity` (the caller decided
+/// it); so are, at a loop header's first join, a constant or a length for a
+/// register the loop writes (what it held on entry is rarely what the back
+/// edge brings).
+#[allow(clippy::too_many_arguments)]
+fn renamed_readings(
+    fa: &Fact,
+    pairs: &Pairs,
+    b: u32,
+    fresh: u16,
+    skip_identity: bool,
+    held: &Held,
+    e: &Abs,
+    mut sink: impl FnMut(Fact),
+) {
+    let [x0, x1] = fa.args();
+    // A stale name has no reading as itself: `(x, x)` is then a pair.
+    let stale = is_phi_of(x0, b) || is_phi_of(x1, b);
+    let c0 = pairs.options(x0, b);
+    let c1 = if fa.arity() > 1 {
+        pairs.options(x1, b)
+    } else {
+        [Some((0, 0)), None, None]
+    };
+    for o0 in c0.iter().flatten() {
+        for o1 in c1.iter().flatten() {
+            if skip_identity && !stale && *o0 == (x0, x0) && *o1 == (x1, x1) {
+                continue;
+            }
+            let fj = fa.with_args([o0.1, o1.1]);
+            if matches!(fj, Fact::Const(..) | Fact::LenOf { .. }) && is_fresh(o0.1, b, fresh) {
+                continue;
+            }
+            if reaches(held, &fj) && e.has(fa.with_args([o0.0, o1.0])) {
+                sink(fj);
+            }
+        }
+    }
 }
 
 /// The bytes written on both paths.
