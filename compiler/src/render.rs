@@ -63,6 +63,12 @@ impl<'a> Excerpt<'a> {
         }
         wanted.sort_unstable();
         wanted.dedup();
+        // Every label's ends, sorted, so that each line finds its own with a
+        // binary search: a diagnostic may have a label on each of thousands
+        // of lines (a long call cycle), and looking at every label for every
+        // line made rendering it quadratic.
+        let mut ends: Vec<usize> = spans.iter().flat_map(|r| [r.start, r.end]).collect();
+        ends.sort_unstable();
         let mut excerpt = Excerpt {
             name,
             src,
@@ -72,18 +78,16 @@ impl<'a> Excerpt<'a> {
         };
         for line in wanted {
             let content = index.line_range(src, line);
-            let mut points: Vec<usize> = spans
-                .iter()
-                .flat_map(|r| [r.start, r.end])
-                .filter(|p| content.contains(p) || *p == content.end)
-                .collect();
             let windows = if content.len() <= LONG_LINE {
                 vec![content.clone()]
             } else {
+                // The label ends on this line (its end included), sorted.
+                let first = ends.partition_point(|&p| p < content.start);
+                let last = ends.partition_point(|&p| p <= content.end);
+                let mut points = ends[first..last].to_vec();
                 if points.is_empty() {
                     points.push(content.start);
                 }
-                points.sort_unstable();
                 let mut windows: Vec<Range<usize>> = Vec::new();
                 for p in points {
                     let a = floor_char_boundary(src, p.saturating_sub(CONTEXT).max(content.start));
