@@ -5,6 +5,7 @@
 //! whitespace (stable snapshots), it takes byte ranges natively, offers an
 //! ASCII mode, and its diagnostic type is plain data.
 
+use std::fmt::Write as _;
 use std::ops::Range;
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label as CsLabel, LabelStyle};
@@ -63,6 +64,12 @@ impl<'a> Excerpt<'a> {
         }
         wanted.sort_unstable();
         wanted.dedup();
+        // Every label's ends, sorted, so that each line finds its own with a
+        // binary search: a diagnostic may have a label on each of thousands
+        // of lines (a long call cycle), and looking at every label for every
+        // line made rendering it quadratic.
+        let mut ends: Vec<usize> = spans.iter().flat_map(|r| [r.start, r.end]).collect();
+        ends.sort_unstable();
         let mut excerpt = Excerpt {
             name,
             src,
@@ -72,18 +79,16 @@ impl<'a> Excerpt<'a> {
         };
         for line in wanted {
             let content = index.line_range(src, line);
-            let mut points: Vec<usize> = spans
-                .iter()
-                .flat_map(|r| [r.start, r.end])
-                .filter(|p| content.contains(p) || *p == content.end)
-                .collect();
             let windows = if content.len() <= LONG_LINE {
                 vec![content.clone()]
             } else {
+                // The label ends on this line (its end included), sorted.
+                let first = ends.partition_point(|&p| p < content.start);
+                let last = ends.partition_point(|&p| p <= content.end);
+                let mut points = ends[first..last].to_vec();
                 if points.is_empty() {
                     points.push(content.start);
                 }
-                points.sort_unstable();
                 let mut windows: Vec<Range<usize>> = Vec::new();
                 for p in points {
                     let a = floor_char_boundary(src, p.saturating_sub(CONTEXT).max(content.start));
@@ -149,6 +154,79 @@ impl<'a> Excerpt<'a> {
             offset = real.start + (at - start).min(real.len());
         }
         offset
+    }
+
+    /// What codespan-reporting writes for `d` (with the default
+    /// configuration, without colour), written here directly when `d` has
+    /// the most common shape: one label, on one line of printable ASCII.
+    /// Codespan writes its output a char at a time through the formatting
+    /// machinery, which made that most of the cost of a file with a
+    /// hundred thousand warnings; this writes the same bytes a piece at a
+    /// time (`tests::simple_layout_is_codespans` compares the two). `None`
+    /// for any other shape.
+    fn render_simple(&self, d: &Diagnostic) -> Option<String> {
+        if !d.secondary.is_empty() {
+            return None;
+        }
+        let a = self.to_excerpt(floor_char_boundary(self.src, d.primary.span.start as usize));
+        let b = self.to_excerpt(floor_char_boundary(self.src, d.primary.span.end as usize));
+        let range = a..b.max(a);
+        let line_index = self.line_index((), range.start).ok()?;
+        if self.line_index((), range.end).ok()? != line_index {
+            return None;
+        }
+        let line_range = self.line_range((), line_index).ok()?;
+        let source = self.text[line_range.clone()].trim_end_matches(['\n', '\r', '\0']);
+        if !source.bytes().all(|c| (b' '..=b'~').contains(&c)) {
+            return None;
+        }
+        let line_number = line_index + 1;
+        let column = self.column_number((), line_index, range.start).ok()?;
+        let pad = " ".repeat(line_number.ilog10() as usize + 1);
+        let label_start = range.start - line_range.start;
+        let label_end = (range.end - line_range.start).max(label_start + 1);
+        let severity = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let code = d.code.as_str();
+        let mut out = String::with_capacity(2 * source.len() + 256);
+        out.push_str(severity);
+        if !code.is_empty() {
+            out.push('[');
+            out.push_str(code);
+            out.push(']');
+        }
+        out.push_str(": ");
+        out.push_str(&d.message);
+        out.push('\n');
+        let _ = writeln!(out, "{pad} ┌─ {}:{line_number}:{column}", self.name);
+        let _ = writeln!(out, "{pad} │");
+        let _ = writeln!(out, "{line_number} │ {source}");
+        out.push_str(&pad);
+        out.push_str(" │ ");
+        // One column per byte of the line and one past its end: a space
+        // before the label, a caret under it.
+        for i in 0..(source.len() + 1).min(label_end) {
+            out.push(if i >= label_start { '^' } else { ' ' });
+        }
+        if !d.primary.message.is_empty() {
+            out.push(' ');
+            out.push_str(&d.primary.message);
+        }
+        out.push('\n');
+        let notes = notes(d, self.src);
+        if !notes.is_empty() {
+            let _ = writeln!(out, "{pad} │");
+        }
+        for note in &notes {
+            for (k, line) in note.lines().enumerate() {
+                let bullet = if k == 0 { '=' } else { ' ' };
+                let _ = writeln!(out, "{pad} {bullet} {line}");
+            }
+        }
+        out.push('\n');
+        Some(out)
     }
 
     fn to_codespan(&self, d: &Diagnostic) -> CsDiagnostic<()> {
@@ -303,6 +381,9 @@ fn edited_line(src: &str, edits: &[kpl_lang::diag::Suggestion]) -> Option<String
 /// `lines` must be the index of `src`.
 pub fn render_plain(file_name: &str, src: &str, lines: &LineIndex, d: &Diagnostic) -> String {
     let file = Excerpt::new(file_name, src, lines, d);
+    if let Some(text) = file.render_simple(d) {
+        return text;
+    }
     term::emit_into_string(&term::Config::default(), &file, &file.to_codespan(d))
         .unwrap_or_else(|e| format!("{}: {} (could not render: {e})\n", d.code, d.message))
 }
@@ -317,6 +398,11 @@ pub fn render_to(
     d: &Diagnostic,
 ) -> std::io::Result<()> {
     let file = Excerpt::new(file_name, src, lines, d);
+    if !out.supports_color()
+        && let Some(text) = file.render_simple(d)
+    {
+        return out.write_all(text.as_bytes());
+    }
     term::emit_to_write_style(out, &term::Config::default(), &file, &file.to_codespan(d)).map_err(
         |e| match e {
             files::Error::Io(e) => e,
@@ -441,4 +527,57 @@ pub fn render_json(file_name: &str, src: &str, lines: &LineIndex, d: &Diagnostic
         rendered: render_plain(file_name, src, lines, d),
     };
     serde_json::to_string(&json).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// codespan-reporting's rendering of `d`, never the direct one.
+    fn codespan(src: &str, lines: &LineIndex, d: &Diagnostic) -> String {
+        let file = Excerpt::new("t.kpl", src, lines, d);
+        term::emit_into_string(&term::Config::default(), &file, &file.to_codespan(d))
+            .expect("codespan renders")
+    }
+
+    /// Every diagnostic of every UI and one-mistake fixture, and of every
+    /// hostile shape at a small size, that the direct layout takes renders
+    /// exactly as codespan-reporting renders it.
+    #[test]
+    fn simple_layout_is_codespans() {
+        let imports = crate::std_imports::ImportSources::embedded().load().0;
+        let mut sources: Vec<String> = Vec::new();
+        for dir in ["tests/ui", "tests/one_mistake"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+            for entry in std::fs::read_dir(&dir).expect("fixture directory") {
+                let path = entry.expect("fixture").path();
+                if path.extension().is_some_and(|e| e == "kpl") {
+                    sources.push(std::fs::read_to_string(&path).expect("fixture text"));
+                }
+            }
+        }
+        for shape in kpl_testgen::hostile::shapes() {
+            sources.push((shape.build)(hostile_size(&shape)));
+        }
+        let (mut direct, mut total) = (0, 0);
+        for src in &sources {
+            let lines = LineIndex::new(src);
+            for d in kpl_lang::analyze(src, &imports).diagnostics {
+                total += 1;
+                let file = Excerpt::new("t.kpl", src, &lines, &d);
+                if let Some(text) = file.render_simple(&d) {
+                    direct += 1;
+                    assert_eq!(text, codespan(src, &lines, &d), "{src}");
+                }
+            }
+        }
+        // Most diagnostics take the direct way; the rest fall back.
+        assert!(direct * 2 > total && direct < total, "{direct} of {total}");
+    }
+
+    /// A size at which each hostile shape has a few dozen items or levels,
+    /// and its long lines are longer than [`LONG_LINE`].
+    fn hostile_size(shape: &kpl_testgen::hostile::Shape) -> usize {
+        kpl_testgen::hostile::size_for(shape, 2 << 10)
+    }
 }

@@ -1161,17 +1161,30 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
     let first_on_line = Rc::new(first_on_line);
     let shared_src: Rc<str> = Rc::from(src);
     let input = || simple.as_slice().map(eoi, |(t, s)| (t, s));
-    let (items, errors) =
+    // Parsing without error details is faster, and enough for a file
+    // without syntax errors; with errors, a second parse learns what they
+    // are. A file whose delimiters had to be repaired is all but sure to
+    // have errors, and a broken file can be all errors (a stray closer on
+    // every line): it is parsed once, with details. The tree is the same
+    // either way: the error type only changes what is recorded of a failure.
+    let repaired = !balanced.diagnostics.is_empty() || !balanced.too_deep.is_empty();
+    let fast = if repaired {
+        None
+    } else {
         match file_parser::<_, EmptyErr>(first_on_line.clone(), shared_src.clone())
             .parse(input())
             .into_output_errors()
         {
-            (items, errors) if errors.is_empty() => (items, Vec::new()),
-            // Syntax errors: parse again to learn what they are.
-            _ => file_parser::<_, Rich<'_, Tok, SimpleSpan>>(first_on_line, shared_src)
-                .parse(input())
-                .into_output_errors(),
-        };
+            (items, errors) if errors.is_empty() => Some((items, Vec::new())),
+            _ => None,
+        }
+    };
+    let (items, errors) = match fast {
+        Some(parsed) => parsed,
+        None => file_parser::<_, Rich<'_, Tok, SimpleSpan>>(first_on_line, shared_src)
+            .parse(input())
+            .into_output_errors(),
+    };
     // How many `{` are open before each token: inside a body, "end of file"
     // is never what the user should write next.
     let mut depth = 0usize;
