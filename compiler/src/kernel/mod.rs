@@ -809,12 +809,22 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
             eperm(dev.hook_attach(&req).map(|_| ()), "hook attach")?;
             eperm(dev.hook_detach(1), "hook detach")?;
             eperm(dev.hooks(true).map(|_| ()), "hook list of every namespace")?;
+            eperm(
+                dev.static_var(1, "x", 0, Some(0)).map(|_| ()),
+                "static write",
+            )?;
+            // Reading a static is allowed (no plugin 1 here: ENOENT).
+            if let Err(e) = dev.static_var(1, "x", 0, None)
+                && e.errno == libc::EPERM
+            {
+                return Err("unprivileged static read refused with EPERM".to_string());
+            }
             dev.list().map_err(|e| format!("unprivileged list: {e}"))?;
             dev.hooks(false)
                 .map_err(|e| format!("unprivileged hook list: {e}"))?;
             crate::outln!(
-                "unprivileged: load, unload, run, attach, detach and other namespaces' \
-                 hooks refused; list and this namespace's hooks allowed"
+                "unprivileged: load, unload, run, attach, detach, static writes and other \
+                 namespaces' hooks refused; list, static reads and this namespace's hooks allowed"
             )?;
             Ok(ExitCode::SUCCESS)
         }
