@@ -472,7 +472,7 @@ for cpu in 0 1; do
         r=0
         while [ $r -lt $R ]; do
             taskset -c $cpu kplc kernel run "$cid" --entry bump --arg "$N" --arg $cpu \
-                --budget-ns 3000000000 >/dev/null || echo "bump failed on CPU $cpu"
+                --budget-ns 3000000000 >/dev/null 2>&1 || echo "bump failed on CPU $cpu"
             r=$((r + 1))
         done
     ) >/tmp/bump$cpu 2>&1 &
@@ -481,12 +481,13 @@ wait
 cat /tmp/bump0 /tmp/bump1
 want=$((2 * R * N))
 got=$(kplc kernel stat "$cid" hits)
+racy=$(kplc kernel stat "$cid" racy)
+# (A plain += may lose updates: racy is reported, not checked.)
 if [ "$got" = "$want" ] && [ ! -s /tmp/bump0 ] && [ ! -s /tmp/bump1 ]; then
-    ok "atomic_add from two CPUs counted every update, read by name: $got"
+    ok "atomic_add from two CPUs counted every update, read by name: $got (plain +=: $racy)"
 else
-    bad "atomic_add from two CPUs: hits = $got, expected $want"
+    bad "atomic_add from two CPUs: hits = $got, expected $want (plain +=: $racy)"
 fi
-echo "plain += from the same invocations: racy = $(kplc kernel stat "$cid" racy) of $want"
 t "array element by name: per_cpu[1] = $R" sh -c "[ \"\$(kplc kernel stat $cid per_cpu --index 1)\" = $R ]"
 t "set an i16 static by name (prints the old value 0)" \
     sh -c "[ \"\$(kplc kernel set $cid level -- -300)\" = 0 ]"
