@@ -187,7 +187,7 @@ for ex in grayscale packet_filter checksum histogram rate_limiter; do
     cp "examples/$ex/cases.txt" "$T/$ex.cases"
 done
 cp examples/grayscale/sample.rgb "$T/"
-for p in spin udp_block imports rogue gray_wrong; do
+for p in spin udp_block imports rogue gray_wrong counter; do
     "$KPLC" build "runtime-kmod/kmod/tests/$p.kpl" -o "$T/$p.kpo"
 done
 # Loops that ignore their fuel (refused by the verifier; loaded unverified).

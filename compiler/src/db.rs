@@ -870,11 +870,12 @@ pub fn compiled(db: &dyn Database, file: SourceFile) -> Option<Arc<Compiled>> {
         }
     }
     let parts: Vec<&LoweredFn> = parts.iter().map(|p| &***p).collect();
-    let (_, data_init, data_size) = statics_layout(db, file);
-    let module = kpl_codegen::lower::assemble(&parts, data_init.clone(), *data_size, &|p| {
+    let (offsets, data_init, data_size) = statics_layout(db, file);
+    let mut module = kpl_codegen::lower::assemble(&parts, data_init.clone(), *data_size, &|p| {
         parsed.to_text(Span { start: p, end: p }).start
     });
     let decls = decls(db, file);
+    module.statics = kpl_codegen::lower::static_table(&decls.program, offsets);
     let signatures = decls
         .program
         .functions

@@ -70,6 +70,7 @@ fn object_parts(body: &[u8], frame: u32, sites: &[TrapKind], imports: usize) -> 
             .collect(),
         source_file: "adversarial".into(),
         source_map: vec![],
+        statics: vec![],
     }
 }
 

@@ -63,6 +63,8 @@ codes! {
     E0300 => "assignment to immutable binding",
     E0301 => "write through a read-only slice",
     E0302 => "invalid assignment target",
+    E0303 => "atomic operation outside a static",
+    E0304 => "atomic operation on a non-integer place",
     E0400 => "missing return",
     E0401 => "break or continue outside a loop",
     E0402 => "return value does not match the function",

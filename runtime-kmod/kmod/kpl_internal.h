@@ -213,6 +213,15 @@ int kpl_core_write(const u8 *obj, size_t len, const struct kpl_host_import *t,
 		   struct kpl_core_error *err);
 int kpl_core_export(const u8 *obj, size_t len, u32 index, struct kpl_export *out);
 int kpl_core_import(const u8 *obj, size_t len, u32 index, char *buf, size_t buf_len);
+/* A static of the object's STATICS table (kcore's KplStatic). */
+struct kpl_core_static {
+	u32 offset;
+	u32 size;
+	u32 elem;	/* scalar code of the static or its elements, 0: none */
+	u32 count;
+};
+int kpl_core_static(const u8 *obj, size_t len, const char *name, size_t name_len,
+		    struct kpl_core_static *out);
 int kpl_core_trap(const u8 *obj, size_t len, u64 site, u32 *kind,
 		  u32 *code_offset, u32 *line, u32 *col);
 int kpl_core_location(const u8 *obj, size_t len, u32 code_offset, u32 *line,

@@ -1013,6 +1013,89 @@ out:
 	return ret;
 }
 
+/*
+ * KPL_IOC_STATIC: one element of a plugin's integer static, by name. The
+ * object's STATICS entry (checked by the parser: inside the data region,
+ * size = count x element size, naturally aligned) gives the address; the
+ * element is read with one READ_ONCE of its size (a naturally aligned load
+ * is single-copy atomic on x86-64, so a reader never sees a torn value) and
+ * replaced with xchg(), a locked exchange like the plugin's own
+ * atomic_swap, so neither loses a concurrent atomic_add of the plugin.
+ */
+static long kpl_ioctl_static(struct kpl_static __user *uarg)
+{
+	struct kpl_static req;
+	struct kpl_core_static st;
+	struct kpl_plugin *p;
+	bool write;
+	u64 old = 0, max;
+	u32 esize;
+	void *at;
+	long ret = 0;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags & ~KPL_STATIC_WRITE)
+		return -EINVAL;
+	if (!memchr(req.name, 0, sizeof(req.name)))
+		return -EINVAL;
+	write = req.flags & KPL_STATIC_WRITE;
+	if (write && !capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	p = kpl_find(req.id);
+	if (!p)
+		return -ENOENT;
+	if (kpl_core_static(p->obj, p->obj_len, (const char *)req.name,
+			    strlen((const char *)req.name), &st)) {
+		ret = -ENOENT;
+		goto out;
+	}
+	/* Integer (and bool) statics and arrays of them only. */
+	switch (st.elem) {
+	case 1: case 5: case 9: esize = 1; break;
+	case 2: case 6: esize = 2; break;
+	case 3: case 7: esize = 4; break;
+	case 4: case 8: esize = 8; break;
+	default:
+		ret = -EMEDIUMTYPE;
+		goto out;
+	}
+	if (req.index >= st.count ||
+	    (u64)st.offset + (u64)st.count * esize > p->data_size) {
+		ret = -ERANGE;
+		goto out;
+	}
+	max = esize == 8 ? U64_MAX : (1ULL << (8 * esize)) - 1;
+	if (write && (req.new_value > max || (st.elem == 9 && req.new_value > 1))) {
+		ret = -EINVAL;
+		goto out;
+	}
+	at = p->data + st.offset + (size_t)req.index * esize;
+	switch (esize) {
+	case 1:
+		old = write ? xchg((u8 *)at, (u8)req.new_value) : READ_ONCE(*(u8 *)at);
+		break;
+	case 2:
+		old = write ? xchg((u16 *)at, (u16)req.new_value) : READ_ONCE(*(u16 *)at);
+		break;
+	case 4:
+		old = write ? xchg((u32 *)at, (u32)req.new_value) : READ_ONCE(*(u32 *)at);
+		break;
+	default:
+		old = write ? xchg((u64 *)at, req.new_value) : READ_ONCE(*(u64 *)at);
+		break;
+	}
+	req.elem = st.elem;
+	req.count = st.count;
+	req.size = esize;
+	req.value = old;
+	if (copy_to_user(uarg, &req, sizeof(req)))
+		ret = -EFAULT;
+out:
+	kpl_plugin_put(p);
+	return ret;
+}
+
 /* ------------------------------------------------------------------ */
 /* Device                                                              */
 
@@ -1035,6 +1118,9 @@ static long kpl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return kpl_ioctl_hook_stats(uarg);
 	case KPL_IOC_HOOK_LIST:
 		return kpl_ioctl_hook_list(uarg);
+	case KPL_IOC_STATIC:
+		/* Reading is like INFO; a write checks CAP_SYS_ADMIN itself. */
+		return kpl_ioctl_static(uarg);
 	case KPL_IOC_LOAD:
 	case KPL_IOC_UNLOAD:
 	case KPL_IOC_RUN:

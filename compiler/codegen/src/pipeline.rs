@@ -54,6 +54,8 @@ pub struct Compiled {
     pub sites: Vec<(TrapKind, u32, u32)>,
     /// Parameter and return types of each function, for export signatures.
     pub signatures: Vec<(Vec<kpl_lang::types::Ty>, Option<kpl_lang::types::Ty>)>,
+    /// The statics by name (the object's STATICS table).
+    pub statics: Vec<lower::StaticInfo>,
 }
 
 impl Compiled {
@@ -208,6 +210,7 @@ fn finish(
         imports,
         sites,
         signatures,
+        statics: module.statics,
     }
 }
 

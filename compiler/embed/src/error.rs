@@ -24,6 +24,8 @@ pub enum Error {
     Signature(String),
     /// The module has no export of this name.
     NoExport(String),
+    /// The instance has no integer static (or element) of this name.
+    NoStatic(String),
     /// An argument the runtime refused (a slice of another instance, …).
     Argument(String),
     /// The plugin trapped.
@@ -41,6 +43,7 @@ impl fmt::Display for Error {
             Error::Link(e) => write!(f, "cannot link: {e}"),
             Error::Signature(e) => write!(f, "signature mismatch: {e}"),
             Error::NoExport(name) => write!(f, "the module exports no function `{name}`"),
+            Error::NoStatic(name) => write!(f, "the instance has no integer static `{name}`"),
             Error::Argument(e) => write!(f, "bad argument: {e}"),
             Error::Trap(t) => write!(f, "{t}"),
             Error::Os(e) => write!(f, "out of memory: {e}"),

@@ -325,8 +325,17 @@ impl Linker {
     /// and maps it. A missing import is an [`Error::Link`] naming it.
     pub fn instantiate(&self, module: &Module) -> Result<Instance, Error> {
         let inner = kpl_host::Instance::load_with(&module.object, &self.funcs)?;
+        let statics = kpl_runtime_core::Object::parse(&module.object)
+            .map_err(|e| Error::Object(e.to_string()))?
+            .statics()
+            .filter_map(|v| {
+                let elem = v.elem?;
+                Some((v.name.to_string(), (v.offset, v.count, elem)))
+            })
+            .collect();
         Ok(Instance {
             inner,
+            statics,
             fuel: self.engine.inner.fuel,
         })
     }
@@ -338,6 +347,9 @@ impl Linker {
 pub struct Instance {
     inner: kpl_host::Instance,
     fuel: u64,
+    /// The integer statics by name (the object's STATICS table): data
+    /// offset, element count and element type.
+    statics: std::collections::HashMap<String, (u32, u32, ScalarType)>,
 }
 
 impl Instance {
@@ -381,6 +393,38 @@ impl Instance {
     /// Names and signatures of the exports.
     pub fn exports(&self) -> &[ExportInfo] {
         self.inner.exports()
+    }
+
+    /// Element `index` of the static `name` (0 for a scalar static): an
+    /// integer or `bool` static, or an array of them, whose type must be
+    /// `T`. Fails with [`Error::NoStatic`] for an unknown name, a struct
+    /// or nested array, or an index past the end, and with
+    /// [`Error::Signature`] for another type.
+    pub fn get_static<T: Scalar>(&self, name: &str, index: u32) -> Result<T, Error> {
+        let &(offset, count, elem) = self
+            .statics
+            .get(name)
+            .ok_or_else(|| Error::NoStatic(name.to_string()))?;
+        if elem != T::TYPE {
+            return Err(Error::Signature(format!(
+                "static `{name}` holds `{}`, asked for as `{}`",
+                elem.name(),
+                T::TYPE.name()
+            )));
+        }
+        if index >= count {
+            return Err(Error::NoStatic(format!("{name}[{index}]")));
+        }
+        let size = elem.size() as usize;
+        let at = offset as usize + index as usize * size;
+        let words = self.inner.data();
+        let mut raw = [0u8; 8];
+        for (k, b) in raw.iter_mut().take(size).enumerate() {
+            let byte = at + k;
+            let word = words.get(byte / 8).copied().unwrap_or(0);
+            *b = (word >> (8 * (byte % 8))) as u8;
+        }
+        Ok(T::from_raw(u64::from_le_bytes(raw)))
     }
 
     /// Fuel left for the next calls.

@@ -301,3 +301,55 @@ fn the_book_includes_the_example_verbatim() {
         "the chapter must include the example file"
     );
 }
+
+/// Statics read by name with their type: scalars, array elements, signed
+/// values; the wrong type, an unknown name, a struct and an index past the
+/// end are errors.
+#[test]
+fn statics_read_by_name() {
+    let engine = engine();
+    let src = "
+struct Pair { a: u32, b: u32 }
+static hits: u64 = 0;
+static level: i16 = -5;
+static per_port: [u32; 4] = [0; 4];
+static pair: Pair = Pair { .a = 1, .b = 2 };
+static flag: bool = false;
+
+export fn bump(port: u32) -> u64 {
+    atomic_add(per_port[port % 4], 2);
+    flag = true;
+    pair.a += 1;
+    return atomic_add(hits, 1) + 1;
+}
+";
+    let module = Module::new(&engine, "statics.kpl", src).expect("compiles");
+    let mut i = Linker::new(&engine).instantiate(&module).expect("links");
+    assert_eq!(i.get_static::<u64>("hits", 0).unwrap(), 0);
+    assert_eq!(i.get_static::<i16>("level", 0).unwrap(), -5);
+    let bump = i.get_typed_func::<(u32,), u64>("bump").unwrap();
+    for port in [1, 2, 6] {
+        bump.call(&mut i, (port,)).unwrap();
+    }
+    assert_eq!(i.get_static::<u64>("hits", 0).unwrap(), 3);
+    assert_eq!(i.get_static::<u32>("per_port", 2).unwrap(), 4);
+    assert_eq!(i.get_static::<u32>("per_port", 1).unwrap(), 2);
+    assert!(i.get_static::<bool>("flag", 0).unwrap());
+    let e = i.get_static::<u32>("hits", 0).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "signature mismatch: static `hits` holds `u64`, asked for as `u32`"
+    );
+    assert!(matches!(
+        i.get_static::<u32>("nope", 0),
+        Err(Error::NoStatic(_))
+    ));
+    assert!(matches!(
+        i.get_static::<u32>("pair", 0),
+        Err(Error::NoStatic(_))
+    ));
+    assert!(matches!(
+        i.get_static::<u32>("per_port", 4),
+        Err(Error::NoStatic(_))
+    ));
+}

@@ -50,6 +50,27 @@ pub enum KernelCmd {
         #[arg(long, default_value_t = 0)]
         budget_ns: u64,
     },
+    /// Print an element of a loaded plugin's integer static (read with
+    /// one atomic load: never torn).
+    Stat {
+        id: u32,
+        /// The static's name in the plugin's source.
+        name: String,
+        /// Element of an array static.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+    },
+    /// Replace an element of a loaded plugin's integer static (one atomic
+    /// exchange, so no concurrent `atomic_add` is lost); prints the value
+    /// it replaced.
+    Set {
+        id: u32,
+        name: String,
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+    },
     /// List loaded plugins with their exports, imports and counters.
     List,
     /// Attach a plugin's packet filter to a netfilter hook of this network
@@ -306,6 +327,28 @@ impl Device {
         Ok(ids)
     }
 
+    /// Element `index` of the static `name` of plugin `id`; with `new`,
+    /// replaced by it. The value read (before the write), and the element
+    /// type's code.
+    pub fn static_var(
+        &self,
+        id: u32,
+        name: &str,
+        index: u32,
+        new: Option<u64>,
+    ) -> Result<(u64, u32), KernelError> {
+        let mut req = KplStatic::zeroed();
+        req.id = id;
+        put_str(&mut req.name, name);
+        req.index = index;
+        if let Some(v) = new {
+            req.flags = STATIC_WRITE;
+            req.new_value = v;
+        }
+        self.ioctl(IOC_STATIC, &mut req).map_err(plain)?;
+        Ok((req.value, req.elem))
+    }
+
     /// The plugin's counters and its description text.
     pub fn info(&self, id: u32) -> Result<(KplInfo, String), KernelError> {
         let mut text = vec![0u8; 8192];
@@ -359,6 +402,62 @@ fn show_value(ty: Option<&str>, raw: u64) -> String {
         Some("i32") => (raw as i32).to_string(),
         Some("i64") => (raw as i64).to_string(),
         Some(_) => raw.to_string(),
+    }
+}
+
+/// The KPL name of a STATICS element type code.
+fn elem_name(code: u32) -> &'static str {
+    match code {
+        1 => "u8",
+        2 => "u16",
+        3 => "u32",
+        4 => "u64",
+        5 => "i8",
+        6 => "i16",
+        7 => "i32",
+        8 => "i64",
+        _ => "bool",
+    }
+}
+
+/// `v` (as `parse_u64` read it, negatives wrapped) as the zero-extended
+/// bits of a `ty`, if `ty` holds it.
+fn fit(ty: &str, v: u64) -> Option<u64> {
+    let s = v as i64;
+    let ok = match ty {
+        "bool" => v <= 1,
+        "u8" => v <= u64::from(u8::MAX),
+        "u16" => v <= u64::from(u16::MAX),
+        "u32" => v <= u64::from(u32::MAX),
+        "i8" => i8::try_from(s).is_ok(),
+        "i16" => i16::try_from(s).is_ok(),
+        "i32" => i32::try_from(s).is_ok(),
+        _ => true,
+    };
+    let bits = match ty {
+        "bool" | "u8" | "i8" => 8,
+        "u16" | "i16" => 16,
+        "u32" | "i32" => 32,
+        _ => 64,
+    };
+    ok.then(|| {
+        if bits == 64 {
+            v
+        } else {
+            v & ((1u64 << bits) - 1)
+        }
+    })
+}
+
+/// What a failed KPL_IOC_STATIC means, in the user's terms.
+fn static_error(id: u32, name: &str, index: u32, e: &KernelError) -> String {
+    match e.errno {
+        libc::ENOENT => format!("plugin {id} has no static `{name}` (or there is no plugin {id})"),
+        libc::EMEDIUMTYPE => {
+            format!("static `{name}` of plugin {id} is not an integer or an array of integers")
+        }
+        libc::ERANGE => format!("index {index} is past the end of static `{name}`"),
+        _ => format!("static `{name}` of plugin {id}: {e}"),
     }
 }
 
@@ -533,6 +632,33 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
                 }
             }
         }
+        KernelCmd::Stat { id, name, index } => {
+            let (raw, elem) = dev
+                .static_var(id, &name, index, None)
+                .map_err(|e| static_error(id, &name, index, &e))?;
+            crate::outln!("{}", show_value(Some(elem_name(elem)), raw))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        KernelCmd::Set {
+            id,
+            name,
+            value,
+            index,
+        } => {
+            // The element type decides the width: read it first.
+            let (_, elem) = dev
+                .static_var(id, &name, index, None)
+                .map_err(|e| static_error(id, &name, index, &e))?;
+            let ty = elem_name(elem);
+            let v = parse_u64(&value)
+                .and_then(|v| fit(ty, v))
+                .ok_or_else(|| format!("`{value}` is not a value of type {ty}"))?;
+            let (old, _) = dev
+                .static_var(id, &name, index, Some(v))
+                .map_err(|e| static_error(id, &name, index, &e))?;
+            crate::outln!("{}", show_value(Some(ty), old))?;
+            Ok(ExitCode::SUCCESS)
+        }
         KernelCmd::List => {
             for id in dev.list().map_err(|e| format!("list: {e}"))? {
                 let Ok((info, text)) = dev.info(id) else {
@@ -683,12 +809,22 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
             eperm(dev.hook_attach(&req).map(|_| ()), "hook attach")?;
             eperm(dev.hook_detach(1), "hook detach")?;
             eperm(dev.hooks(true).map(|_| ()), "hook list of every namespace")?;
+            eperm(
+                dev.static_var(1, "x", 0, Some(0)).map(|_| ()),
+                "static write",
+            )?;
+            // Reading a static is allowed (no plugin 1 here: ENOENT).
+            if let Err(e) = dev.static_var(1, "x", 0, None)
+                && e.errno == libc::EPERM
+            {
+                return Err("unprivileged static read refused with EPERM".to_string());
+            }
             dev.list().map_err(|e| format!("unprivileged list: {e}"))?;
             dev.hooks(false)
                 .map_err(|e| format!("unprivileged hook list: {e}"))?;
             crate::outln!(
-                "unprivileged: load, unload, run, attach, detach and other namespaces' \
-                 hooks refused; list and this namespace's hooks allowed"
+                "unprivileged: load, unload, run, attach, detach, static writes and other \
+                 namespaces' hooks refused; list, static reads and this namespace's hooks allowed"
             )?;
             Ok(ExitCode::SUCCESS)
         }

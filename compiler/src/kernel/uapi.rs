@@ -125,6 +125,9 @@ pub const ATTACH_EXCLUSIVE: u32 = 1;
 /// `kpl_hook_list.flags`: every network namespace's attachments (needs
 /// CAP_SYS_ADMIN), not only the caller's.
 pub const HOOKS_ALL_NETNS: u32 = 1;
+/// `kpl_static.flags`: replace the element with `new_value` (atomically,
+/// returning the old value in `value`).
+pub const STATIC_WRITE: u32 = 1;
 /// Attachments the module holds at most, over all namespaces.
 pub const MAX_ATTACHMENTS: u32 = 256;
 /// Bytes of the first version of `kpl_hook_attach` and `kpl_hook_entry`:
@@ -357,6 +360,36 @@ uapi_struct! {
     }
 }
 
+uapi_struct! {
+    /// KPL_IOC_STATIC: read (and with KPL_STATIC_WRITE, replace) one
+    /// element of a loaded plugin's integer static, by the static's name,
+    /// with one atomic access of the element's size. Reading needs no
+    /// privilege beyond opening the device (like INFO); writing needs
+    /// CAP_SYS_ADMIN.
+    KplStatic => "kpl_static" {
+        id: u32,
+        /// in: KPL_STATIC_*
+        flags: u32,
+        /// in: the static's name, NUL-terminated
+        name: [u8; ENTRY_LEN],
+        /// in: element index (0 for a scalar static)
+        index: u32,
+        /// out: scalar type code of the element (0x01 u8 .. 0x08 i64, 0x09
+        /// bool), as in the object's STATICS
+        elem: u32,
+        /// out: elements in the static (1 for a scalar)
+        count: u32,
+        /// out: bytes of one element
+        size: u32,
+        /// out: the element's value (before the write, with
+        /// KPL_STATIC_WRITE), zero-extended
+        value: u64,
+        /// in, with KPL_STATIC_WRITE: the new value; bits above the
+        /// element's size must be zero (EINVAL)
+        new_value: u64,
+    }
+}
+
 const IOC_MAGIC: u8 = b'k';
 
 const fn ioc(dir: u32, nr: u8, size: usize) -> u32 {
@@ -380,6 +413,7 @@ pub const IOC_HOOK_STATS: u32 = iowr::<KplHook>(8);
 pub const IOC_HOOK_ATTACH: u32 = iowr::<KplHookAttach>(9);
 pub const IOC_HOOK_DETACH: u32 = iow::<KplHookRef>(10);
 pub const IOC_HOOK_LIST: u32 = iowr::<KplHookList>(11);
+pub const IOC_STATIC: u32 = iowr::<KplStatic>(12);
 
 /// KPL_IOC_HOOK_ATTACH for a struct of `size` bytes (the kernel takes any
 /// size from `HOOK_ATTACH_SIZE_VER0` on).
@@ -424,6 +458,7 @@ pub fn uapi_header() -> String {
             u64::from(HOOK_ATTACH_SIZE_VER0),
         ),
         ("KPL_HOOK_ENTRY_SIZE_VER0", u64::from(HOOK_ENTRY_SIZE_VER0)),
+        ("KPL_STATIC_WRITE", u64::from(STATIC_WRITE)),
     ] {
         let _ = writeln!(s, "#define {name} {value}ULL");
     }
@@ -441,6 +476,7 @@ pub fn uapi_header() -> String {
         KplHookRef::c_definition(),
         KplHookList::c_definition(),
         KplHookEntry::c_definition(),
+        KplStatic::c_definition(),
     ] {
         s.push_str(&def);
     }
@@ -475,6 +511,7 @@ pub fn uapi_header() -> String {
             "kpl_hook_list",
             IOC_HOOK_LIST,
         ),
+        ("KPL_IOC_STATIC", "_IOWR", 12, "kpl_static", IOC_STATIC),
     ] {
         let _ = writeln!(
             s,

@@ -133,6 +133,20 @@ impl<'a> Checker<'a> {
                 let value = self.eval(&g.value);
                 self.d.to_mut().program.statics[i].value = value;
             }
+            if i == limits::STATICS {
+                self.report(
+                    Diagnostic::new(
+                        Code::E0506,
+                        "too many statics",
+                        g.name.span,
+                        format!("static number {} of the plugin", i + 1),
+                    )
+                    .with_note(format!(
+                        "a plugin may declare at most {} statics; group related ones in a struct or array",
+                        limits::STATICS
+                    )),
+                );
+            }
             let size = layout_of(&ty, &self.d.program.structs).size;
             static_total = static_total.saturating_add(size);
             if static_total > limits::STATIC_BYTES && !reported {

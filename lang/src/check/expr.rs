@@ -671,6 +671,10 @@ impl<'a> Checker<'a> {
             );
             return Ty::Error;
         }
+        if let Some(op) = super::AtomicOp::from_name(name) {
+            // Built-ins: their names are reserved, so no item shadows them.
+            return self.atomic_call(body, e, callee, op, args);
+        }
         let (params, ret, res, fn_name) = match self.d.globals.get(name.as_str()).map(|g| g.kind) {
             None => {
                 self.report_unknown_name(body, callee.span, name, true);

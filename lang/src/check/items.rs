@@ -22,6 +22,15 @@ impl<'a> Checker<'a> {
             ));
             return false;
         }
+        if super::AtomicOp::from_name(&name.name).is_some() {
+            self.report(Diagnostic::new(
+                Code::E0101,
+                format!("`{}` is a built-in function name", name.name),
+                name.span,
+                format!("cannot name a {}", kind.describe()),
+            ));
+            return false;
+        }
         if let Some(prev) = self.d.globals.get(&name.name) {
             let d = Diagnostic::new(
                 Code::E0101,

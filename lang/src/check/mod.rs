@@ -34,6 +34,7 @@ use crate::span::Span;
 use crate::suggest;
 use crate::types::Ty;
 
+mod atomic;
 mod body;
 mod consts;
 mod expr;
@@ -43,6 +44,7 @@ mod ops;
 mod program;
 mod resolve;
 
+pub use atomic::AtomicOp;
 pub use program::{FieldDef, FnDef, GlobalDef, LocalDef, LocalKind, Program, Res, StructDef};
 
 /// Limits of the language (see `book/src/reference/limits.md`).
@@ -58,6 +60,9 @@ pub mod limits {
     pub const TYPE_BYTES: u64 = 1 << 20;
     /// Most parameters a function may take.
     pub const PARAMS: usize = 6;
+    /// Most statics a plugin may declare (the object's STATICS table, whose
+    /// loader check compares every pair, lists each).
+    pub const STATICS: usize = 1024;
     /// Stack size counted for a slice parameter (pointer and length).
     pub const SLICE_BYTES: u64 = 16;
 }

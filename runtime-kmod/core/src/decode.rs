@@ -3,7 +3,8 @@
 //! is refused: privileged and system instructions, I/O, string operations,
 //! segment and control registers, x87/SSE/AVX, indirect jumps, indirect calls
 //! other than `call qword [rip + disp32]`, and every prefix except a REX byte,
-//! `66` on a 16-bit store and the `f3` of `endbr64`.
+//! `66` on a 16-bit store or atomic, the `f0` (`lock`) of `lock xadd` and
+//! `lock cmpxchg` on memory (the atomic built-ins) and the `f3` of `endbr64`.
 //!
 //! The decoder is a table: [`decode`] strips the few allowed prefixes, then
 //! one `match` arm per accepted opcode says which operand forms (register or
@@ -333,6 +334,33 @@ pub enum Op {
         /// Target relative to the end of the instruction.
         rel: i32,
     },
+    /// `lock xadd [mem], reg` (F0 0F C0, F0 [66] 0F C1): `atomic_add` and
+    /// `atomic_sub`. Adds `reg` to memory; `reg` gets the old value (its low
+    /// `mem.size` bytes); writes the flags.
+    LockXadd {
+        /// Register added and written.
+        reg: u8,
+        /// The memory operand (1, 2, 4 or 8 bytes).
+        mem: Mem,
+    },
+    /// `lock cmpxchg [mem], reg` (F0 0F B0, F0 [66] 0F B1): `atomic_cas`.
+    /// Compares memory with rax; stores `reg` if equal, else loads memory
+    /// into rax; writes rax and the flags.
+    LockCmpxchg {
+        /// The new value (read).
+        reg: u8,
+        /// The memory operand (1, 2, 4 or 8 bytes).
+        mem: Mem,
+    },
+    /// `xchg [mem], reg` (86, [66] 87; locked by the processor without a
+    /// prefix): `atomic_swap` and `atomic_store`. `reg` gets the old value;
+    /// the flags are kept.
+    Xchg {
+        /// Register stored and written.
+        reg: u8,
+        /// The memory operand (1, 2, 4 or 8 bytes).
+        mem: Mem,
+    },
     /// `call rel32` (E8) to a plugin function.
     Call {
         /// Target relative to the end of the instruction.
@@ -573,6 +601,11 @@ pub fn decode(code: &[u8]) -> Result<Insn, DecodeError> {
     }
     let mut c = Cursor { code, pos: 0 };
     let mut b = c.u8()?;
+    // `lock` comes first, then `66`, then REX: the order kplc writes them.
+    let lock = b == 0xF0;
+    if lock {
+        b = c.u8()?;
+    }
     let o16 = b == 0x66;
     if o16 {
         b = c.u8()?;
@@ -585,13 +618,18 @@ pub fn decode(code: &[u8]) -> Result<Insn, DecodeError> {
     if is_legacy_prefix(b) || b == 0x66 {
         return Err(DecodeError::BadPrefix { prefix: b });
     }
-    // `66` is the operand-size prefix of `mov word [m], r16` only.
-    if o16 && (b != 0x89 || rex.w) {
+    // `66` is the operand-size prefix of `mov word [m], r16`, `xchg word
+    // [m], r16` and the two locked forms only (checked in their arms).
+    if o16 && (!matches!(b, 0x89 | 0x87 | 0x0F) || rex.w) {
         return Err(DecodeError::BadPrefix { prefix: 0x66 });
+    }
+    // `lock` only on the two-byte locked forms (checked in their arms).
+    if lock && b != 0x0F {
+        return Err(DecodeError::BadPrefix { prefix: 0xF0 });
     }
     let op = if b == 0x0F {
         let b2 = c.u8()?;
-        two_byte(&mut c, rex, b2)?
+        two_byte(&mut c, rex, lock, o16, b2)?
     } else {
         one_byte(&mut c, rex, o16, b)?
     };
@@ -688,6 +726,16 @@ fn one_byte(c: &mut Cursor<'_>, rex: Rex, o16: bool, opcode: u8) -> Result<Op, D
             (src, Rm::Mem(mem)) => Op::Store { src: byte_reg(src, rex, op16)?, mem },
             _ => return Err(bad),
         },
+        // xchg [m], r8 / r16 / r32 / r64: atomic_swap and atomic_store
+        // (memory only: the processor locks it).
+        0x86 => match modrm(c, rex, 1)? {
+            (reg, Rm::Mem(mem)) => Op::Xchg { reg: byte_reg(reg, rex, op16)?, mem },
+            _ => return Err(bad),
+        },
+        0x87 => match modrm(c, rex, if o16 { 2 } else { size })? {
+            (reg, Rm::Mem(mem)) => Op::Xchg { reg, mem },
+            _ => return Err(bad),
+        },
         // mov r/m, reg: register moves and 16/32/64-bit stores.
         0x89 => match modrm(c, rex, if o16 { 2 } else { size })? {
             (src, Rm::Mem(mem)) => Op::Store { src, mem },
@@ -773,11 +821,30 @@ fn one_byte(c: &mut Cursor<'_>, rex: Rex, o16: bool, opcode: u8) -> Result<Op, D
 /// The `0F xx` opcode table.
 #[rustfmt::skip] // a table: one line per form reads best
 #[inline(always)]
-fn two_byte(c: &mut Cursor<'_>, rex: Rex, opcode: u8) -> Result<Op, DecodeError> {
+fn two_byte(c: &mut Cursor<'_>, rex: Rex, lock: bool, o16: bool, opcode: u8) -> Result<Op, DecodeError> {
     let op16 = 0x0F00 | u16::from(opcode);
     let bad = DecodeError::BadForm { opcode: op16 };
     let size = rex.size();
+    // Only the locked forms take `lock` or `66`, and they always take `lock`.
+    let locked = matches!(opcode, 0xB0 | 0xB1 | 0xC0 | 0xC1);
+    if lock && !locked {
+        return Err(DecodeError::BadPrefix { prefix: 0xF0 });
+    }
+    if locked && !lock {
+        return Err(DecodeError::Unsupported { opcode: op16 });
+    }
+    if o16 && !(locked && opcode & 1 == 1) {
+        return Err(DecodeError::BadPrefix { prefix: 0x66 });
+    }
     Ok(match opcode {
+        // lock xadd / lock cmpxchg [m], reg: the atomic built-ins, on memory only.
+        0xB0 | 0xB1 | 0xC0 | 0xC1 => {
+            let size = if opcode & 1 == 0 { 1 } else if o16 { 2 } else { size };
+            let (reg, rm) = modrm(c, rex, size)?;
+            let Rm::Mem(mem) = rm else { return Err(bad) };
+            let reg = if size == 1 { byte_reg(reg, rex, op16)? } else { reg };
+            if opcode >= 0xC0 { Op::LockXadd { reg, mem } } else { Op::LockCmpxchg { reg, mem } }
+        }
         // jcc rel32: conditional branches.
         0x80..=0x8F => {
             no_rex(rex)?;

@@ -90,6 +90,13 @@ pub enum LoadErrorKind {
     BadTrapKind(u8),
     /// A source location with line 0 but column not 0, or column 0 but line not 0.
     BadLocation,
+    /// A static's bytes are not inside the data region.
+    OutsideData,
+    /// Two statics share bytes of the data region.
+    OverlappingStatics,
+    /// A static's size does not match its element type and count, or a
+    /// scalar static (or element) is not naturally aligned.
+    BadStaticShape,
 }
 
 impl fmt::Display for LoadErrorKind {
@@ -141,6 +148,11 @@ impl fmt::Display for LoadErrorKind {
             K::TooManyParams(n) => write!(f, "{n} parameters (at most 6)"),
             K::BadTrapKind(c) => write!(f, "invalid trap kind {c}"),
             K::BadLocation => f.write_str("invalid source location"),
+            K::OutsideData => f.write_str("static outside the data region"),
+            K::OverlappingStatics => f.write_str("two statics overlap"),
+            K::BadStaticShape => {
+                f.write_str("static size does not match its type, or it is misaligned")
+            }
         }
     }
 }

@@ -39,6 +39,10 @@ pub const SOURCE_MAP_HEADER_LEN: usize = 8;
 /// ...followed by entries: code offset u32, line u32, column u32.
 pub const SOURCE_MAP_ENTRY_LEN: usize = 12;
 
+/// STATICS entry: name (off, len), data offset u32, size u32, element type
+/// u8, 3 zero bytes, element count u32.
+pub const STATIC_ENTRY_LEN: usize = 24;
+
 /// Largest object the loader accepts.
 pub const MAX_OBJECT_LEN: usize = 16 << 20;
 /// Largest CODE section (the language's code-size limit).
@@ -47,6 +51,9 @@ pub const MAX_CODE_LEN: u32 = 256 << 10;
 pub const MAX_RODATA_LEN: u32 = 1 << 20;
 /// Largest writable data region (statics are limited to 64 KiB plus alignment).
 pub const MAX_DATA_SIZE: u32 = 1 << 20;
+/// Entries of STATICS (the language's limit on statics, E0506): the
+/// loader's disjointness check compares every pair.
+pub const MAX_STATICS: usize = 1024;
 /// Parameters of a function (the language's limit, E0507).
 pub const MAX_PARAMS: usize = 6;
 
@@ -72,10 +79,13 @@ pub enum SectionKind {
     SourceMap = 8,
     /// UTF-8 bytes referenced by (offset, length) from the other sections.
     Strings = 9,
+    /// The statics by name: where each lives in the data region and its
+    /// type, sorted by name.
+    Statics = 10,
 }
 
 /// Number of section kinds in v1.
-pub const SECTION_KINDS: usize = 9;
+pub const SECTION_KINDS: usize = 10;
 
 impl SectionKind {
     /// The kind with this code, if it exists in v1.
@@ -90,6 +100,7 @@ impl SectionKind {
             7 => SectionKind::TrapSites,
             8 => SectionKind::SourceMap,
             9 => SectionKind::Strings,
+            10 => SectionKind::Statics,
             _ => return None,
         })
     }
@@ -106,6 +117,7 @@ impl SectionKind {
             SectionKind::TrapSites => "TRAP_SITES",
             SectionKind::SourceMap => "SOURCE_MAP",
             SectionKind::Strings => "STRINGS",
+            SectionKind::Statics => "STATICS",
         }
     }
 }

@@ -47,4 +47,4 @@ pub use format::{
     ImageLayout, ScalarType, SectionKind, TrapKind, ValType, image_layout, is_identifier, xxh64,
 };
 pub use link::{HostImport, link, write_code, write_data, write_image, write_ro};
-pub use object::{Export, Function, Import, Object, Signature, SourceLoc, TrapSite};
+pub use object::{Export, Function, Import, Object, Signature, SourceLoc, StaticVar, TrapSite};

@@ -22,6 +22,26 @@ pub struct Object<'a> {
     trap_sites: &'a [[u8; TRAP_SITE_ENTRY_LEN]],
     source_file: &'a str,
     source_map: &'a [[u8; SOURCE_MAP_ENTRY_LEN]],
+    statics: &'a [[u8; STATIC_ENTRY_LEN]],
+}
+
+/// A static of the plugin, as STATICS lists it: where it lives in the
+/// data region and what it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StaticVar<'a> {
+    /// Source name.
+    pub name: &'a str,
+    /// Byte offset in the data region.
+    pub offset: u32,
+    /// Size in bytes; `offset + size <= data size`.
+    pub size: u32,
+    /// The scalar type of a scalar static or of an array's elements
+    /// (`count` of them, naturally aligned); `None` for anything else
+    /// (structs, nested arrays), whose bytes have no declared layout.
+    pub elem: Option<ScalarType>,
+    /// Number of elements of type `elem` (1 for a scalar); 0 when `elem`
+    /// is `None`.
+    pub count: u32,
 }
 
 /// An import; its slot index is its position in IMPORTS.
@@ -308,6 +328,11 @@ impl<'a> Object<'a> {
         let map_entries_at = map_at.saturating_add(SOURCE_MAP_HEADER_LEN);
         let source_map = entries(map_entries, SectionKind::SourceMap, map_entries_at)?;
         let (strings, _) = sec(SectionKind::Strings);
+        let (s, at) = sec(SectionKind::Statics);
+        let statics = entries(s, SectionKind::Statics, at)?;
+        if statics.len() > MAX_STATICS {
+            return Err(too_large(at, "STATICS entries", MAX_STATICS));
+        }
 
         // The u32 casts below cannot truncate: every section is < 16 MiB.
         let code_len = u32::try_from(code.len()).unwrap_or(u32::MAX);
@@ -333,6 +358,7 @@ impl<'a> Object<'a> {
             trap_sites,
             source_file: "",
             source_map,
+            statics,
         };
         obj.source_file = obj.file_name(map_header, map_at)?;
         obj.validate_tables()?;
@@ -473,6 +499,51 @@ impl<'a> Object<'a> {
             prev = Some(loc.code_offset);
             if (loc.line == 0) != (loc.col == 0) {
                 return Err(err(at(4), K::BadLocation));
+            }
+        }
+        self.validate_statics()
+    }
+
+    /// STATICS: names sorted (so distinct), each static inside the data
+    /// region with a size that matches its element type and count and a
+    /// naturally aligned offset, and no two sharing a byte. The pairwise
+    /// disjointness check is quadratic in at most [`MAX_STATICS`] entries.
+    fn validate_statics(&self) -> Result<(), LoadError> {
+        use SectionKind as S;
+        let data_size = self.layout.data_size;
+        let mut prev_name: Option<&[u8]> = None;
+        for (i, e) in self.statics.iter().enumerate() {
+            let at = |f| self.field_at(S::Statics, STATIC_ENTRY_LEN, i, f);
+            let name = self.checked_name(e, 0, at(0))?.as_bytes();
+            if prev_name.is_some_and(|p| p >= name) {
+                return Err(err(at(0), K::NotSorted(S::Statics)));
+            }
+            prev_name = Some(name);
+            let (offset, size) = static_extent(e);
+            if offset.checked_add(size).is_none_or(|end| end > data_size) {
+                return Err(err(at(8), K::OutsideData));
+            }
+            let code = byte_at(e, 16);
+            zeros(e, 17, 20).map_err(|_| err(at(17), K::NonZeroReserved))?;
+            let count = u32_at(e, 20).unwrap_or(u32::MAX);
+            let shape_ok = match code {
+                0 => count == 0,
+                c => {
+                    let t = ScalarType::from_code(c).ok_or(err(at(16), K::BadType(c)))?;
+                    count.checked_mul(t.size()) == Some(size)
+                        && offset.checked_rem(t.size()) == Some(0)
+                }
+            };
+            if !shape_ok {
+                return Err(err(at(12), K::BadStaticShape));
+            }
+            for other in self.statics.get(..i).unwrap_or(&[]) {
+                let (o, n) = static_extent(other);
+                // Both end inside the data region (checked), so no overflow.
+                let disjoint = offset.saturating_add(size) <= o || o.saturating_add(n) <= offset;
+                if !disjoint && size > 0 && n > 0 {
+                    return Err(err(at(8), K::OverlappingStatics));
+                }
             }
         }
         Ok(())
@@ -622,6 +693,31 @@ impl<'a> Object<'a> {
         (0..self.trap_sites.len()).filter_map(|k| self.trap_site(k as u64))
     }
 
+    fn decode_static(&self, e: &[u8]) -> Option<StaticVar<'a>> {
+        let (offset, size) = static_extent(e);
+        Some(StaticVar {
+            name: self.name(e, 0)?,
+            offset,
+            size,
+            elem: ScalarType::from_code(byte_at(e, 16)),
+            count: u32_at(e, 20)?,
+        })
+    }
+
+    /// The statics STATICS lists, sorted by name (empty without the section).
+    pub fn statics(&self) -> impl Iterator<Item = StaticVar<'a>> + '_ {
+        self.statics.iter().filter_map(|e| self.decode_static(e))
+    }
+
+    /// The static called `name` (binary search).
+    pub fn static_var(&self, name: &str) -> Option<StaticVar<'a>> {
+        let i = self
+            .statics
+            .binary_search_by(|e| self.string(e, 0).unwrap_or(&[]).cmp(name.as_bytes()))
+            .ok()?;
+        self.decode_static(self.statics.get(i)?)
+    }
+
     /// Name of the source file the source map refers to ("" if unknown).
     pub fn source_file(&self) -> &'a str {
         self.source_file
@@ -644,6 +740,14 @@ impl<'a> Object<'a> {
         let loc = decode_loc(self.source_map.get(i.checked_sub(1)?)?);
         (loc.line != 0).then_some((loc.line, loc.col))
     }
+}
+
+/// (offset, size) of a STATICS entry.
+fn static_extent(e: &[u8]) -> (u32, u32) {
+    (
+        u32_at(e, 8).unwrap_or(u32::MAX),
+        u32_at(e, 12).unwrap_or(u32::MAX),
+    )
 }
 
 fn decode_loc(e: &[u8; SOURCE_MAP_ENTRY_LEN]) -> SourceLoc {

@@ -151,7 +151,10 @@ fn header_errors() {
 
 #[test]
 fn section_table_errors() {
-    let good = sample().build();
+    // Nine sections (without STATICS), so the table ends off an 8-byte boundary.
+    let mut p = sample();
+    p.sec(S::Statics).clear();
+    let good = p.build();
     let edit = |f: &dyn Fn(&mut Vec<u8>)| {
         let mut b = good.clone();
         f(&mut b);
@@ -159,12 +162,12 @@ fn section_table_errors() {
         Object::parse(&b).unwrap_err()
     };
     assert_eq!(
-        edit(&|b| put32(b, 20, 10)),
+        edit(&|b| put32(b, 20, 11)),
         LoadError {
             at: 20,
             kind: K::TooLarge {
                 what: "section count",
-                limit: 9
+                limit: 10
             }
         }
     );
@@ -459,6 +462,131 @@ fn trap_site_and_source_map_errors() {
 }
 
 #[test]
+fn statics_by_name() {
+    let bytes = sample().build();
+    let o = Object::parse(&bytes).unwrap();
+    let all: Vec<_> = o
+        .statics()
+        .map(|v| (v.name, v.offset, v.size, v.elem, v.count))
+        .collect();
+    assert_eq!(
+        all,
+        [
+            ("count", 0, 4, Some(ScalarType::U32), 1),
+            ("pair", 4, 4, Some(ScalarType::I16), 2),
+            ("state", 8, 8, None, 0),
+        ]
+    );
+    assert_eq!(o.static_var("pair").map(|v| v.offset), Some(4));
+    assert_eq!(o.static_var("stat"), None);
+    assert_eq!(o.static_var("zzz"), None);
+}
+
+#[test]
+fn static_errors() {
+    let entry = |i: usize| 24 * i;
+    let at = |b: &[u8], i: usize, f: usize| section_at(b, S::Statics) + entry(i) + f;
+    // Names out of order, and the same name twice.
+    let (e, b) = refuse(|p| {
+        let r = p.string("state");
+        p.sec(S::Statics)[entry(1)..entry(1) + 8].copy_from_slice(&r);
+    });
+    assert_eq!(
+        e,
+        LoadError {
+            at: at(&b, 2, 0),
+            kind: K::NotSorted(S::Statics)
+        }
+    );
+    let (e, b) = refuse(|p| {
+        let r = p.string("count");
+        p.sec(S::Statics)[entry(1)..entry(1) + 8].copy_from_slice(&r);
+    });
+    assert_eq!(
+        e,
+        LoadError {
+            at: at(&b, 1, 0),
+            kind: K::NotSorted(S::Statics)
+        }
+    );
+    // A bad name, a name outside STRINGS.
+    let (e, _) = refuse(|p| {
+        let r = p.string("9lives");
+        p.sec(S::Statics)[..8].copy_from_slice(&r);
+    });
+    assert_eq!(e.kind, K::BadName);
+    let (e, _) = refuse(|p| put32(p.sec(S::Statics), 4, 9999));
+    assert_eq!(e.kind, K::StringOutOfBounds);
+    // Past the end of the data region, and an offset + size that wraps.
+    let (e, b) = refuse(|p| put32(p.sec(S::Statics), entry(2) + 8, 12));
+    assert_eq!(
+        e,
+        LoadError {
+            at: at(&b, 2, 8),
+            kind: K::OutsideData
+        }
+    );
+    let (e, _) = refuse(|p| {
+        put32(p.sec(S::Statics), entry(2) + 8, 8);
+        put32(p.sec(S::Statics), entry(2) + 12, u32::MAX - 3);
+    });
+    assert_eq!(e.kind, K::OutsideData);
+    // Overlaps: `state` moved onto `pair`, and `count` grown into it.
+    let (e, b) = refuse(|p| put32(p.sec(S::Statics), entry(2) + 8, 6));
+    assert_eq!(
+        e,
+        LoadError {
+            at: at(&b, 2, 8),
+            kind: K::OverlappingStatics
+        }
+    );
+    let (e, _) = refuse(|p| {
+        put32(p.sec(S::Statics), entry(0) + 12, 8);
+        put32(p.sec(S::Statics), entry(0) + 20, 2);
+    });
+    assert_eq!(e.kind, K::OverlappingStatics);
+    // Shapes: size not count × element size, a misaligned scalar, a count
+    // without an element type, an unknown type code, reserved bytes.
+    let (e, b) = refuse(|p| put32(p.sec(S::Statics), entry(1) + 20, 3));
+    assert_eq!(
+        e,
+        LoadError {
+            at: at(&b, 1, 12),
+            kind: K::BadStaticShape
+        }
+    );
+    let (e, _) = refuse(|p| {
+        // pair as one i32 at offset 4 is fine; as [u64; ..] at 4 it is misaligned.
+        p.sec(S::Statics)[entry(1) + 16] = 4;
+        put32(p.sec(S::Statics), entry(1) + 12, 8);
+        put32(p.sec(S::Statics), entry(1) + 20, 1);
+        put32(p.sec(S::Statics), entry(2) + 8, 12);
+        put32(p.sec(S::Statics), entry(2) + 12, 4);
+    });
+    assert_eq!(e.kind, K::BadStaticShape);
+    let (e, _) = refuse(|p| put32(p.sec(S::Statics), entry(2) + 20, 1));
+    assert_eq!(e.kind, K::BadStaticShape);
+    let (e, b) = refuse(|p| p.sec(S::Statics)[entry(0) + 16] = 0x11);
+    assert_eq!(
+        e,
+        LoadError {
+            at: at(&b, 0, 16),
+            kind: K::BadType(0x11)
+        }
+    );
+    let (e, b) = refuse(|p| p.sec(S::Statics)[entry(0) + 18] = 1);
+    assert_eq!(
+        e,
+        LoadError {
+            at: at(&b, 0, 17),
+            kind: K::NonZeroReserved
+        }
+    );
+    let (e, _) = refuse(|p| p.sec(S::Statics).push(0));
+    assert_eq!(e.kind, K::BadSectionLength(S::Statics));
+}
+
+#[test]
 fn optional_sections() {
     // Only CODE and FUNCTIONS (+ STRINGS for the name): no imports, no map.
     let mut p = sample();
@@ -469,6 +597,7 @@ fn optional_sections() {
         S::Exports,
         S::TrapSites,
         S::SourceMap,
+        S::Statics,
     ] {
         p.sec(k).clear();
     }

@@ -1,7 +1,8 @@
 //! The loader core as the Linux kernel module calls it: a small C ABI over
 //! `kpl-runtime-core` (parse, verify, link, write the image and the data,
-//! look up exports, imports and trap sites). Built with `-Zbuild-std` for a
-//! kernel target (`scripts/kernel-test.sh`), linked into `kpl.ko`.
+//! look up exports, imports, statics and trap sites). Built with
+//! `-Zbuild-std` for a kernel target (`scripts/kernel-test.sh`), linked into
+//! `kpl.ko`.
 //!
 //! No allocation here: the verifier's workspace comes from the C layer
 //! (`kpl_kvzalloc`/`kpl_kvfree`, i.e. `kvzalloc`), everything else lives on
@@ -520,6 +521,56 @@ pub unsafe extern "C" fn kpl_core_export(
     }
     out.ret = e.signature.ret.map_or(0xff, scalar_code);
     out._pad = [0; 7];
+    0
+}
+
+/// A static as STATICS lists it (`kpl_core_static`).
+#[repr(C)]
+pub struct KplStatic {
+    /// Byte offset in the data region.
+    pub offset: u32,
+    /// Size in bytes (inside the data region: checked by the parser).
+    pub size: u32,
+    /// Scalar code of a scalar static or of an array's elements, 0 for
+    /// anything else.
+    pub elem: u32,
+    /// Elements of type `elem` (naturally aligned; 0 without `elem`).
+    pub count: u32,
+}
+
+/// Looks up the static called `name` (`name_len` bytes, no NUL) in the
+/// object's STATICS. 0, or -1 if there is none.
+///
+/// # Safety
+/// `obj` is valid for `len` bytes, `name` for `name_len` bytes; `out` is
+/// valid and exclusive.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kpl_core_static(
+    obj: *const u8,
+    len: usize,
+    name: *const u8,
+    name_len: usize,
+    out: *mut KplStatic,
+) -> i32 {
+    // SAFETY: the caller's contract.
+    let Ok(o) = Object::parse(unsafe { bytes(obj, len) }) else {
+        return -1;
+    };
+    // SAFETY: the caller's contract.
+    let Ok(name) = core::str::from_utf8(unsafe { bytes(name, name_len) }) else {
+        return -1;
+    };
+    let Some(v) = o.static_var(name) else {
+        return -1;
+    };
+    // SAFETY: the caller's contract.
+    let Some(out) = (unsafe { out.as_mut() }) else {
+        return -1;
+    };
+    out.offset = v.offset;
+    out.size = v.size;
+    out.elem = v.elem.map_or(0, |t| u32::from(scalar_code(t)));
+    out.count = v.count;
     0
 }
 

@@ -31,6 +31,7 @@
 #define KPL_MAX_ATTACHMENTS 256ULL
 #define KPL_HOOK_ATTACH_SIZE_VER0 104ULL
 #define KPL_HOOK_ENTRY_SIZE_VER0 144ULL
+#define KPL_STATIC_WRITE 1ULL
 
 /* KPL_IOC_LOAD: verify, link and load an object. */
 struct kpl_load {
@@ -243,6 +244,35 @@ struct kpl_hook_entry {
 };
 _Static_assert(sizeof(struct kpl_hook_entry) == 144, "struct kpl_hook_entry layout");
 
+/* KPL_IOC_STATIC: read (and with KPL_STATIC_WRITE, replace) one */
+/* element of a loaded plugin's integer static, by the static's name, */
+/* with one atomic access of the element's size. Reading needs no */
+/* privilege beyond opening the device (like INFO); writing needs */
+/* CAP_SYS_ADMIN. */
+struct kpl_static {
+	__u32 id;
+	/* in: KPL_STATIC_* */
+	__u32 flags;
+	/* in: the static's name, NUL-terminated */
+	__u8 name[64];
+	/* in: element index (0 for a scalar static) */
+	__u32 index;
+	/* out: scalar type code of the element (0x01 u8 .. 0x08 i64, 0x09 */
+	/* bool), as in the object's STATICS */
+	__u32 elem;
+	/* out: elements in the static (1 for a scalar) */
+	__u32 count;
+	/* out: bytes of one element */
+	__u32 size;
+	/* out: the element's value (before the write, with */
+	/* KPL_STATIC_WRITE), zero-extended */
+	__u64 value;
+	/* in, with KPL_STATIC_WRITE: the new value; bits above the */
+	/* element's size must be zero (EINVAL) */
+	__u64 new_value;
+};
+_Static_assert(sizeof(struct kpl_static) == 104, "struct kpl_static layout");
+
 #define KPL_IOC_MAGIC 'k'
 #define KPL_IOC_LOAD _IOWR(KPL_IOC_MAGIC, 1, struct kpl_load)
 _Static_assert(KPL_IOC_LOAD == 0xc1086b01U, "KPL_IOC_LOAD");
@@ -266,5 +296,7 @@ _Static_assert(KPL_IOC_HOOK_ATTACH == 0xc0686b09U, "KPL_IOC_HOOK_ATTACH");
 _Static_assert(KPL_IOC_HOOK_DETACH == 0x40086b0aU, "KPL_IOC_HOOK_DETACH");
 #define KPL_IOC_HOOK_LIST _IOWR(KPL_IOC_MAGIC, 11, struct kpl_hook_list)
 _Static_assert(KPL_IOC_HOOK_LIST == 0xc0186b0bU, "KPL_IOC_HOOK_LIST");
+#define KPL_IOC_STATIC _IOWR(KPL_IOC_MAGIC, 12, struct kpl_static)
+_Static_assert(KPL_IOC_STATIC == 0xc0686b0cU, "KPL_IOC_STATIC");
 
 #endif /* _UAPI_LINUX_KPL_H */

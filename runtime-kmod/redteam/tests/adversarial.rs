@@ -1,5 +1,6 @@
 //! The red team's adversarial corpus: hand-made objects, several per escape
-//! class (C1–C6 of `/work/shared/notes/verifier-anchors.md`), each of which
+//! class (C1–C6 of `/work/shared/notes/verifier-anchors.md`, and C7: the
+//! atomic forms), each of which
 //! the verifier must REJECT. Each object is also run by the execution oracle
 //! with verification skipped, and the oracle must flag it: that proves the
 //! object is a real escape, not just an unusual form.
@@ -697,6 +698,109 @@ fn c6_forged_trap_site() -> ObjectParts {
     })
 }
 
+// ---- C7: the atomic forms (`lock xadd`, `lock cmpxchg`, `xchg`) ----
+
+/// `lock xadd` one qword past the end of the 64-byte statics.
+fn c7_lock_past_data() -> ObjectParts {
+    single(&[], &[], 8, |o| {
+        o.a.mov(eax, 1)?;
+        o.a.lock().xadd(qword_ptr(r14 + 64), rax)?;
+        o.a.xor(eax, eax)?;
+        o.a.ret()
+    })
+}
+
+/// `xchg` on the context block's saved `rsp`: the unwind would return
+/// through a plugin-chosen stack.
+fn c7_xchg_context() -> ObjectParts {
+    single(&[], &[], 8, |o| {
+        o.a.xor(eax, eax)?;
+        o.a.xchg(qword_ptr(r15), rax)?;
+        o.a.xor(eax, eax)?;
+        o.a.ret()
+    })
+}
+
+/// `lock cmpxchg` on the trap-site field of the context block.
+fn c7_cmpxchg_context() -> ObjectParts {
+    single(&[], &[], 8, |o| {
+        o.a.xor(eax, eax)?;
+        o.a.mov(ecx, 5)?;
+        o.a.lock().cmpxchg(qword_ptr(r15 + 8), rcx)?;
+        o.a.xor(eax, eax)?;
+        o.a.ret()
+    })
+}
+
+/// A `lock` prefix on a form that is not on the list (`lock add [m], r`),
+/// here adding to the context block's saved `rsp`.
+fn c7_lock_other_form() -> ObjectParts {
+    single(&[], &[], 8, |o| {
+        o.a.mov(eax, 64)?;
+        o.a.lock().add(qword_ptr(r15), rax)?;
+        o.a.xor(eax, eax)?;
+        o.a.ret()
+    })
+}
+
+/// `lock cmpxchg` rewrites `rax` with the old value when the comparison
+/// fails: a bound proved for `rax` before it (a copy of a compared `rcx`)
+/// must not survive. The static holds 0x0200_0000, so `[r14 + rax*8]`
+/// then reads the context block.
+fn c7_cmpxchg_stale_rax() -> ObjectParts {
+    single(&[Bounds], &[], 8, |o| {
+        o.a.mov(ecx, 0x0200_0000)?;
+        o.a.mov(qword_ptr(r14), rcx)?;
+        o.a.xor(ecx, ecx)?;
+        o.a.cmp(rcx, 8)?;
+        o.a.jae(o.stub[0])?;
+        o.a.mov(rax, rcx)?;
+        o.a.xor(edx, edx)?;
+        o.a.lock().cmpxchg(qword_ptr(r14), rdx)?;
+        o.a.mov(rax, qword_ptr(r14 + rax * 8))?;
+        o.a.ret()
+    })
+}
+
+/// `lock xadd` writes its register: a bound proved for it before must not
+/// survive either (the old value 0x0200_0000 comes back in `rcx`).
+fn c7_xadd_stale_reg() -> ObjectParts {
+    single(&[Bounds], &[], 8, |o| {
+        o.a.mov(ecx, 0x0200_0000)?;
+        o.a.mov(qword_ptr(r14 + 8), rcx)?;
+        o.a.xor(ecx, ecx)?;
+        o.a.cmp(rcx, 8)?;
+        o.a.jae(o.stub[0])?;
+        o.a.lock().xadd(qword_ptr(r14 + 8), rcx)?;
+        o.a.mov(rax, qword_ptr(r14 + rcx * 8))?;
+        o.a.ret()
+    })
+}
+
+/// `xchg` with `r14` as its register: the statics base would become the
+/// static's value.
+fn c7_xchg_r14() -> ObjectParts {
+    single(&[], &[], 8, |o| {
+        o.a.xchg(qword_ptr(r14), r14)?;
+        o.a.xor(eax, eax)?;
+        o.a.ret()
+    })
+}
+
+/// A misaligned locked access (4 bytes at offset 58, inside the statics).
+/// In a larger data region the same form at offset 62 would span two cache
+/// lines: a split lock stalls every CPU and faults in the kernel where
+/// split-lock detection is on. The oracle flags every misaligned atomic
+/// access.
+fn c7_lock_unaligned() -> ObjectParts {
+    single(&[], &[], 8, |o| {
+        o.a.mov(eax, 1)?;
+        o.a.lock().xadd(dword_ptr(r14 + 58), eax)?;
+        o.a.xor(eax, eax)?;
+        o.a.ret()
+    })
+}
+
 fn corpus() -> Vec<(&'static str, ObjectParts)> {
     vec![
         ("c1_cmp_jcc", c1_cmp_jcc()),
@@ -742,6 +846,14 @@ fn corpus() -> Vec<(&'static str, ObjectParts)> {
         ("c6_ret_moved_rsp", c6_ret_moved_rsp()),
         ("c6_rsp_truncated", c6_rsp_truncated()),
         ("c6_forged_trap_site", c6_forged_trap_site()),
+        ("c7_lock_past_data", c7_lock_past_data()),
+        ("c7_xchg_context", c7_xchg_context()),
+        ("c7_cmpxchg_context", c7_cmpxchg_context()),
+        ("c7_lock_other_form", c7_lock_other_form()),
+        ("c7_cmpxchg_stale_rax", c7_cmpxchg_stale_rax()),
+        ("c7_xadd_stale_reg", c7_xadd_stale_reg()),
+        ("c7_xchg_r14", c7_xchg_r14()),
+        ("c7_lock_unaligned", c7_lock_unaligned()),
     ]
 }
 
@@ -855,4 +967,12 @@ cases!(
     c6_ret_moved_rsp,
     c6_rsp_truncated,
     c6_forged_trap_site,
+    c7_lock_past_data,
+    c7_xchg_context,
+    c7_cmpxchg_context,
+    c7_lock_other_form,
+    c7_cmpxchg_stale_rax,
+    c7_xadd_stale_reg,
+    c7_xchg_r14,
+    c7_lock_unaligned,
 );

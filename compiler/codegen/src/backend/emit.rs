@@ -702,6 +702,14 @@ impl Emitter {
                 };
                 self.ops.extend(x86::store(value, mem, ty.size));
             }
+            Inst::Atomic {
+                op,
+                dst,
+                addr,
+                src,
+                expected,
+                ty,
+            } => self.atomic(op, dst, addr, src, expected, ty),
             Inst::SliceLen {
                 dst,
                 handle,
@@ -794,6 +802,58 @@ impl Emitter {
             false,
         ));
         self.put(dst, t);
+    }
+
+    /// An atomic read-modify-write: the operand in rax (the new value in
+    /// rdx or rcx for `cmpxchg`, whichever the address leaves free, with
+    /// the comparand in rax), the locked instruction, then the old value in
+    /// rax brought to canonical form (the verifier knows nothing of it).
+    fn atomic(
+        &mut self,
+        op: AtomicRmw,
+        dst: V,
+        addr: Addr,
+        src: V,
+        expected: Option<V>,
+        ty: Scalar,
+    ) {
+        let mem = self.address(addr, true);
+        let size = ty.size;
+        match (op, expected) {
+            (AtomicRmw::Cas, Some(e)) => {
+                let free = [RDX, RCX]
+                    .into_iter()
+                    .find(|r| !mem_uses(mem, *r))
+                    .unwrap_or(RDX);
+                let n = self.get(src, free);
+                self.mov(free, n);
+                let x = self.get(e, RAX);
+                self.mov(RAX, x);
+                self.ops.extend(x86::lock_cmpxchg(free, mem, size));
+            }
+            _ => {
+                let v = self.get(src, RAX);
+                self.mov(RAX, v);
+                match op {
+                    AtomicRmw::Add => self.ops.extend(x86::lock_xadd(RAX, mem, size)),
+                    AtomicRmw::Sub => {
+                        dynasm!(self.ops ; .arch x64 ; neg rax);
+                        self.ops.extend(x86::lock_xadd(RAX, mem, size));
+                    }
+                    AtomicRmw::Swap | AtomicRmw::Cas => self.ops.extend(x86::xchg(RAX, mem, size)),
+                }
+            }
+        }
+        match (size, ty.signed) {
+            (1, false) => dynasm!(self.ops ; .arch x64 ; movzx eax, al),
+            (1, true) => dynasm!(self.ops ; .arch x64 ; movsx rax, al),
+            (2, false) => dynasm!(self.ops ; .arch x64 ; movzx eax, ax),
+            (2, true) => dynasm!(self.ops ; .arch x64 ; movsx rax, ax),
+            (4, false) => dynasm!(self.ops ; .arch x64 ; mov eax, eax),
+            (4, true) => dynasm!(self.ops ; .arch x64 ; movsxd rax, eax),
+            _ => {}
+        }
+        self.put(dst, RAX);
     }
 
     /// Emits the checks and base computation for an access and returns the

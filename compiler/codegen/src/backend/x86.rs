@@ -1,5 +1,6 @@
 //! Encoders for the x86-64 memory-operand instructions the code generator
-//! emits with run-time chosen base, index and scale (dynasm's macro needs the
+//! emits with run-time chosen base, index and scale (loads, stores and the
+//! atomic read-modify-write forms) (dynasm's macro needs the
 //! scale as a literal). Each returns the instruction bytes; tests check every
 //! form against iced-x86's decoder.
 
@@ -117,6 +118,42 @@ pub fn store(src: u8, mem: Mem, size: u8) -> Vec<u8> {
     }
 }
 
+/// The operand-size prefix and REX.W of a `size`-byte register operand of
+/// the `0F C0/C1`, `0F B0/B1` and `86/87` families (the byte form is the
+/// even opcode).
+fn rmw(lock: bool, even: &[u8], odd: &[u8], reg: u8, mem: Mem, size: u8) -> Vec<u8> {
+    let bytes = match size {
+        1 => encode(None, false, true, even, reg, mem),
+        2 => encode(Some(0x66), false, false, odd, reg, mem),
+        4 => encode(None, false, false, odd, reg, mem),
+        _ => encode(None, true, false, odd, reg, mem),
+    };
+    if lock {
+        let mut out = Vec::with_capacity(bytes.len() + 1);
+        out.push(0xF0);
+        out.extend(bytes);
+        out
+    } else {
+        bytes
+    }
+}
+
+/// `lock xadd [mem], reg` of `size` bytes: `reg` gets the old value.
+pub fn lock_xadd(reg: u8, mem: Mem, size: u8) -> Vec<u8> {
+    rmw(true, &[0x0f, 0xc0], &[0x0f, 0xc1], reg, mem, size)
+}
+
+/// `lock cmpxchg [mem], reg` of `size` bytes: compares with rax.
+pub fn lock_cmpxchg(reg: u8, mem: Mem, size: u8) -> Vec<u8> {
+    rmw(true, &[0x0f, 0xb0], &[0x0f, 0xb1], reg, mem, size)
+}
+
+/// `xchg [mem], reg` of `size` bytes (locked by the processor without a
+/// prefix).
+pub fn xchg(reg: u8, mem: Mem, size: u8) -> Vec<u8> {
+    rmw(false, &[0x86], &[0x87], reg, mem, size)
+}
+
 /// `cmp reg, qword [mem]`.
 pub fn cmp_reg_mem(reg: u8, mem: Mem) -> Vec<u8> {
     encode(None, true, false, &[0x3b], reg, mem)
@@ -206,6 +243,30 @@ mod tests {
         assert_eq!(
             text(&call_mem(Mem::Rip { disp: -0x10 })),
             "call qword ptr [0FFFFFFFFFFFFFFF6h]"
+        );
+        assert_eq!(
+            text(&lock_xadd(0, m(14, Some((1, 4)), 8), 4)),
+            "lock xadd dword ptr [r14+rcx*4+8],eax"
+        );
+        assert_eq!(
+            text(&lock_xadd(6, m(14, None, 0), 1)),
+            "lock xadd byte ptr [r14],sil"
+        );
+        assert_eq!(
+            text(&lock_cmpxchg(2, m(14, Some((9, 2)), 0x10), 2)),
+            "lock cmpxchg word ptr [r14+r9*2+10h],dx"
+        );
+        assert_eq!(
+            text(&lock_cmpxchg(2, m(14, None, 0x18), 8)),
+            "lock cmpxchg qword ptr [r14+18h],rdx"
+        );
+        assert_eq!(
+            text(&xchg(0, m(14, None, 0x20), 8)),
+            "xchg qword ptr [r14+20h],rax"
+        );
+        assert_eq!(
+            text(&xchg(0, m(14, None, 3), 1)),
+            "xchg byte ptr [r14+3],al"
         );
         assert_eq!(
             text(&store_imm64(m(15, None, 8), 7)),

@@ -181,6 +181,20 @@ pub struct Addr {
     pub disp: u32,
 }
 
+/// The read-modify-write forms of [`Inst::Atomic`] (an atomic load is a
+/// plain [`Inst::Load`]: see `book/src/reference/atomics.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AtomicRmw {
+    /// `lock xadd`.
+    Add,
+    /// `neg` then `lock xadd`.
+    Sub,
+    /// `xchg` (also `atomic_store`, whose old value is dropped).
+    Swap,
+    /// `lock cmpxchg`.
+    Cas,
+}
+
 /// An argument to an import.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ImportArg {
@@ -294,6 +308,17 @@ pub enum Inst {
         slot: u32,
         args: Vec<ImportArg>,
     },
+    /// An atomic read-modify-write of the scalar at `addr` (always a
+    /// static): `dst` gets the old value in canonical form. `expected` is
+    /// the comparand of `Cas` and `None` otherwise.
+    Atomic {
+        op: AtomicRmw,
+        dst: V,
+        addr: Addr,
+        src: V,
+        expected: Option<V>,
+        ty: Scalar,
+    },
     /// Decrement fuel; trap at the site when it runs out. Placed on every
     /// loop back-edge.
     Budget {
@@ -321,7 +346,8 @@ impl Inst {
             | Inst::Div { dst, .. }
             | Inst::Load { dst, .. }
             | Inst::SliceLen { dst, .. }
-            | Inst::SliceBase { dst, .. } => Some(*dst),
+            | Inst::SliceBase { dst, .. }
+            | Inst::Atomic { dst, .. } => Some(*dst),
             Inst::Call { dst, .. } | Inst::CallImport { dst, .. } => *dst,
             Inst::Store { .. } | Inst::Budget { .. } | Inst::Trap { .. } => None,
         }
@@ -356,6 +382,16 @@ impl Inst {
             Inst::Store { addr, src, .. } => {
                 addr_uses(addr, out);
                 out.push(*src);
+            }
+            Inst::Atomic {
+                addr,
+                src,
+                expected,
+                ..
+            } => {
+                addr_uses(addr, out);
+                out.push(*src);
+                out.extend(*expected);
             }
             Inst::SliceLen { handle, .. } | Inst::SliceBase { handle, .. } => out.push(*handle),
             Inst::Call { args, .. } => out.extend(args.iter().copied()),
@@ -396,6 +432,18 @@ impl Inst {
                 addr(ad, f);
                 f(src);
             }
+            Inst::Atomic {
+                addr: ad,
+                src,
+                expected,
+                ..
+            } => {
+                addr(ad, f);
+                f(src);
+                if let Some(e) = expected {
+                    f(e);
+                }
+            }
             Inst::SliceLen { handle, .. } | Inst::SliceBase { handle, .. } => f(handle),
             Inst::Call { args, .. } => args.iter_mut().for_each(f),
             Inst::CallImport { args, .. } => {
@@ -423,7 +471,8 @@ impl Inst {
             | Inst::Div { dst, .. }
             | Inst::Load { dst, .. }
             | Inst::SliceLen { dst, .. }
-            | Inst::SliceBase { dst, .. } => f(dst),
+            | Inst::SliceBase { dst, .. }
+            | Inst::Atomic { dst, .. } => f(dst),
             Inst::Call { dst, .. } | Inst::CallImport { dst, .. } => {
                 if let Some(d) = dst {
                     f(d)
@@ -436,7 +485,9 @@ impl Inst {
     /// The address this instruction accesses, if any.
     pub fn addr_mut(&mut self) -> Option<&mut Addr> {
         match self {
-            Inst::Load { addr, .. } | Inst::Store { addr, .. } => Some(addr),
+            Inst::Load { addr, .. } | Inst::Store { addr, .. } | Inst::Atomic { addr, .. } => {
+                Some(addr)
+            }
             _ => None,
         }
     }
@@ -446,6 +497,7 @@ impl Inst {
     pub fn has_effect(&self) -> bool {
         match self {
             Inst::Store { .. }
+            | Inst::Atomic { .. }
             | Inst::Call { .. }
             | Inst::CallImport { .. }
             | Inst::Budget { .. }

@@ -52,6 +52,8 @@ pub fn assemble(
         data_init,
         data_size,
         sites,
+        // The caller has the program: see `static_table`.
+        statics: Vec::new(),
     }
 }
 
@@ -87,7 +89,9 @@ fn relocate(f: &mut Func, first: u32, moved: &[(u32, u32, u32)], pos: &dyn Fn(u3
                     *div0 += first;
                     *overflow += first;
                 }
-                Inst::Load { addr: a, .. } | Inst::Store { addr: a, .. } => addr(a),
+                Inst::Load { addr: a, .. }
+                | Inst::Store { addr: a, .. }
+                | Inst::Atomic { addr: a, .. } => addr(a),
                 Inst::CallImport { args, .. } => {
                     for a in args {
                         if let ImportArg::Str { offset, .. } = a {

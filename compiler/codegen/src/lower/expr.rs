@@ -1,10 +1,10 @@
 //! Lowering expressions to values in virtual registers: literals, names,
 //! arithmetic with KPL's wrapping (`Norm`), shift masking and checked
 //! division, comparisons, casts, `&&`/`||` as branches, and calls to plugin
-//! functions and imports.
+//! functions, imports and the atomic built-ins.
 
 use kpl_lang::ast::{self, BinOp, ExprKind, UnOp};
-use kpl_lang::check::Res;
+use kpl_lang::check::{AtomicOp, Res};
 use kpl_lang::consteval::Value;
 use kpl_lang::types::{IntTy, Ty};
 
@@ -322,6 +322,12 @@ impl Lower<'_, '_> {
         let ExprKind::Call(callee, args) = &e.kind else {
             return None;
         };
+        if let ExprKind::Name(n) = &callee.unparen().kind
+            && let Some(op) = AtomicOp::from_name(n)
+        {
+            // The checker resolves no name for a built-in (its name is reserved).
+            return Some(self.atomic(op, args));
+        }
         let res = self.prog.resolutions.get(&callee.unparen().id).copied()?;
         match res {
             Res::Fn(f) => {
@@ -370,7 +376,7 @@ impl Lower<'_, '_> {
 
 /// Whether evaluating `e` may call a function or trap (a division, an
 /// index); otherwise evaluating it for its effects does nothing.
-fn may_call_or_trap(e: &ast::Expr) -> bool {
+pub(super) fn may_call_or_trap(e: &ast::Expr) -> bool {
     match &e.kind {
         ExprKind::Call(..) | ExprKind::Index(..) | ExprKind::Error => true,
         ExprKind::Binary { op, lhs, rhs, .. } => {

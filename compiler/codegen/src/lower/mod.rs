@@ -36,6 +36,48 @@ pub struct Module {
     pub data_size: u32,
     /// Per trap site: what it checks and the source byte offset.
     pub sites: Vec<(TrapKind, u32)>,
+    /// The statics by name, for the object's STATICS table.
+    pub statics: Vec<StaticInfo>,
+}
+
+/// A static as the object's STATICS table lists it, so that a host can
+/// read it by name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaticInfo {
+    pub name: String,
+    /// Byte offset in the data region.
+    pub offset: u32,
+    pub size: u32,
+    /// The type of a scalar static, or of an array's elements when they
+    /// are scalars; `None` for structs and nested arrays.
+    pub elem: Option<Ty>,
+    /// Elements of type `elem` (1 for a scalar, 0 without `elem`).
+    pub count: u32,
+}
+
+/// The STATICS entries of a program whose statics are at `offsets` (from
+/// [`static_layout`]).
+pub fn static_table(prog: &Program, offsets: &[u32]) -> Vec<StaticInfo> {
+    prog.statics
+        .iter()
+        .zip(offsets)
+        .map(|(s, &offset)| {
+            let (elem, count) = match &s.ty {
+                t @ (Ty::Int(_) | Ty::Bool) => (Some(t.clone()), 1),
+                Ty::Array(e, n) if matches!(**e, Ty::Int(_) | Ty::Bool) => {
+                    (Some((**e).clone()), u32::try_from(*n).unwrap_or(0))
+                }
+                _ => (None, 0),
+            };
+            StaticInfo {
+                name: s.name.clone(),
+                offset,
+                size: prog.layout(&s.ty).size as u32,
+                elem,
+                count,
+            }
+        })
+        .collect()
 }
 
 struct ModuleBuilder<'a> {
@@ -202,6 +244,7 @@ pub fn lower_function(
 
 pub fn lower_with(file: &ast::File, prog: &Program, options: Options) -> Module {
     let (static_offsets, data_init, data_size) = static_layout(prog);
+    let statics = static_table(prog, &static_offsets);
     let mut mb = ModuleBuilder::new(prog, static_offsets);
     let mut funcs = Vec::new();
     for (i, f) in prog.functions.iter().enumerate() {
@@ -219,6 +262,7 @@ pub fn lower_with(file: &ast::File, prog: &Program, options: Options) -> Module 
         data_init,
         data_size,
         sites: mb.sites,
+        statics,
     }
 }
 

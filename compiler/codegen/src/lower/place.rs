@@ -1,10 +1,10 @@
 //! Lowering places: the memory location of a place expression (locals,
 //! statics, constants, fields, elements), bounds checks on dynamic indexes
-//! (omitted where proven), loads and stores, and copying and building
-//! aggregates (arrays and structs) in memory.
+//! (omitted where proven), loads, stores and atomic updates, and copying and
+//! building aggregates (arrays and structs) in memory.
 
 use kpl_lang::ast::{self, ExprKind};
-use kpl_lang::check::Res;
+use kpl_lang::check::{AtomicOp, Res};
 use kpl_lang::types::{Ty, round_up};
 
 use crate::ir::*;
@@ -243,6 +243,80 @@ impl Lower<'_, '_> {
                     disp: p.disp,
                 }
             }
+        }
+    }
+
+    /// An atomic built-in on the static place `args[0]`: the place (its
+    /// indexes and their bounds checks), then the values left to right,
+    /// then the operation. Returns the old value (the value for
+    /// `atomic_load`; a dropped old value for `atomic_store`).
+    pub(super) fn atomic(&mut self, op: AtomicOp, args: &[ast::Expr]) -> V {
+        let Some((place, rest)) = args.split_first() else {
+            return self.konst(0);
+        };
+        let (Ty::Int(t), Some(p)) = (self.ty(place), self.place(place)) else {
+            return self.konst(0);
+        };
+        let ty = Scalar::of_int(t);
+        // A single index's check is folded into the access itself; when a
+        // value could trap or call, it runs first, as the order says.
+        if rest.iter().any(super::expr::may_call_or_trap)
+            && let Some((v, stride, check)) = p.index
+        {
+            self.run_check(v, check, p.base, stride);
+        }
+        let values: Vec<V> = rest.iter().map(|a| self.expr(a)).collect();
+        let addr = self.atomic_access(p, ty.size);
+        let dst = self.vreg();
+        let (rmw, src, expected) = match (op, values.as_slice()) {
+            (AtomicOp::Load, _) => {
+                // A naturally aligned `mov` is atomic on x86-64 and, with
+                // every atomic write a locked instruction, sequentially
+                // consistent (atomics.md).
+                self.emit(Inst::Load { dst, addr, ty });
+                return dst;
+            }
+            (AtomicOp::Add, [v]) => (AtomicRmw::Add, *v, None),
+            (AtomicOp::Sub, [v]) => (AtomicRmw::Sub, *v, None),
+            (AtomicOp::Swap | AtomicOp::Store, [v]) => (AtomicRmw::Swap, *v, None),
+            (AtomicOp::Cas, [e, n]) => (AtomicRmw::Cas, *n, Some(*e)),
+            _ => return self.konst(0),
+        };
+        self.emit(Inst::Atomic {
+            op: rmw,
+            dst,
+            addr,
+            src,
+            expected,
+            ty,
+        });
+        dst
+    }
+
+    /// The address of an atomic access: always indexed in units of the
+    /// scalar (`scale == size`), so the verifier sees it is naturally
+    /// aligned. A nested array's combined byte offset is a multiple of the
+    /// scalar's size (every stride is, by natural alignment) and is turned
+    /// into units first.
+    fn atomic_access(&mut self, p: Place, size: u8) -> Addr {
+        match p.index {
+            Some((bytes, 1, Check::Combined)) if size > 1 => {
+                let units = self.vreg();
+                self.emit(Inst::BinImm {
+                    op: Op::Shr,
+                    dst: units,
+                    a: bytes,
+                    imm: size.trailing_zeros() as i32,
+                });
+                self.access(
+                    Place {
+                        index: Some((units, u32::from(size), Check::Combined)),
+                        ..p
+                    },
+                    size,
+                )
+            }
+            _ => self.access(p, size),
         }
     }
 

@@ -42,6 +42,20 @@ pub struct ObjectParts {
     /// Code offset → line/column, in any order. Several entries at one offset:
     /// the last one pushed wins. Line and column 0 mean "no location".
     pub source_map: Vec<SourceLoc>,
+    /// The statics by name, in any order (written sorted by name).
+    pub statics: Vec<StaticEntry>,
+}
+
+/// A static: where it lives in the data region and what it holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaticEntry {
+    pub name: String,
+    pub offset: u32,
+    pub size: u32,
+    /// The scalar type of a scalar static or of an array's elements.
+    pub elem: Option<ScalarType>,
+    /// Elements of type `elem` (1 for a scalar; 0 without `elem`).
+    pub count: u32,
 }
 
 /// An import slot.
@@ -200,6 +214,17 @@ pub fn write(parts: &ObjectParts) -> Vec<u8> {
         put_u32(&mut trap_sites, t.code_offset);
     }
 
+    let mut sorted_statics: Vec<_> = parts.statics.iter().collect();
+    sorted_statics.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut statics = Vec::new();
+    for v in sorted_statics {
+        strings.put(&mut statics, &v.name);
+        put_u32(&mut statics, v.offset);
+        put_u32(&mut statics, v.size);
+        statics.extend_from_slice(&[v.elem.map_or(0, |t| t as u8), 0, 0, 0]);
+        put_u32(&mut statics, v.count);
+    }
+
     let sections: [(SectionKind, &[u8]); SECTION_KINDS] = [
         (SectionKind::Code, &parts.code),
         (SectionKind::Rodata, &parts.rodata),
@@ -210,6 +235,7 @@ pub fn write(parts: &ObjectParts) -> Vec<u8> {
         (SectionKind::TrapSites, &trap_sites),
         (SectionKind::SourceMap, &source_map),
         (SectionKind::Strings, &strings.bytes),
+        (SectionKind::Statics, &statics),
     ];
     let present: Vec<_> = sections.iter().filter(|(_, s)| !s.is_empty()).collect();
 
@@ -390,6 +416,29 @@ mod tests {
                     col: 0,
                 }, // stubs: no location
             ],
+            statics: vec![
+                StaticEntry {
+                    name: "table".into(),
+                    offset: 8,
+                    size: 12,
+                    elem: Some(ScalarType::I16),
+                    count: 6,
+                },
+                StaticEntry {
+                    name: "hits".into(),
+                    offset: 0,
+                    size: 8,
+                    elem: Some(ScalarType::U64),
+                    count: 1,
+                },
+                StaticEntry {
+                    name: "state".into(),
+                    offset: 24,
+                    size: 16,
+                    elem: None,
+                    count: 0,
+                },
+            ],
         }
     }
 
@@ -440,6 +489,20 @@ mod tests {
                 ("run", 40, 40, 96)
             ]
         );
+        let statics: Vec<_> = o
+            .statics()
+            .map(|v| (v.name, v.offset, v.size, v.elem, v.count))
+            .collect();
+        assert_eq!(
+            statics,
+            [
+                ("hits", 0, 8, Some(ScalarType::U64), 1),
+                ("state", 24, 16, None, 0),
+                ("table", 8, 12, Some(ScalarType::I16), 6),
+            ]
+        );
+        assert_eq!(o.static_var("table").unwrap().offset, 8);
+        assert!(o.static_var("nope").is_none());
         assert_eq!(o.function_containing(39).unwrap().name, "helper");
         assert!(o.function_containing(80).is_none());
 

@@ -1,5 +1,6 @@
 //! From compiled code to a `.kpo` object: export signatures, per-function
-//! stack bounds, trap sites and the source map (code offset → line:column).
+//! stack bounds, trap sites, the source map (code offset → line:column) and
+//! the statics by name.
 
 pub mod kpo;
 
@@ -8,7 +9,8 @@ use kpl_lang::types::{IntTy, Ty};
 
 use crate::pipeline::Compiled;
 use kpo::{
-    ExportEntry, FunctionEntry, ImportEntry, ObjectParts, ScalarType, SourceLoc, TrapSite, ValType,
+    ExportEntry, FunctionEntry, ImportEntry, ObjectParts, ScalarType, SourceLoc, StaticEntry,
+    TrapSite, ValType,
 };
 
 fn scalar(t: &Ty) -> ScalarType {
@@ -108,6 +110,17 @@ pub fn parts(c: &Compiled, source_file: &str, src: &str) -> ObjectParts {
             .collect(),
         source_file: source_file.to_string(),
         source_map,
+        statics: c
+            .statics
+            .iter()
+            .map(|v| StaticEntry {
+                name: v.name.clone(),
+                offset: v.offset,
+                size: v.size,
+                elem: v.elem.as_ref().map(scalar),
+                count: v.count,
+            })
+            .collect(),
     }
 }
 

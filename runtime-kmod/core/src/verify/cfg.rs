@@ -430,7 +430,12 @@ pub(super) fn written_regs(op: &Op) -> u16 {
                 bit(dst)
             }
         }
-        Op::Unary { reg, .. } | Op::Dec { reg } | Op::Pop { reg } => bit(reg),
+        Op::Unary { reg, .. }
+        | Op::Dec { reg }
+        | Op::Pop { reg }
+        | Op::LockXadd { reg, .. }
+        | Op::Xchg { reg, .. } => bit(reg),
+        Op::LockCmpxchg { .. } => bit(0),
         Op::Div { .. } => bit(0) | bit(2),
         Op::Cqo => bit(2),
         Op::Call { .. } | Op::CallRip { .. } => CALL,

@@ -9,7 +9,8 @@
 //! - flags become [`Flags::Unknown`] unless the arm is a modelled
 //!   comparison; forms that leave the flags alone (mov, loads, stores,
 //!   `lea`, `setcc`, `not`, `cqo`, push, pop) keep them;
-//! - a store to the stack forgets every tracked slot it may overlap.
+//! - a store to the stack forgets every tracked slot it may overlap (the
+//!   atomic forms reach only the data region, where nothing is tracked).
 //!
 //! Register roles are enforced here for every width: `r13`, `r14`, `r15`
 //! and `rsp` are never a destination except `dec r13` and the stack forms,
@@ -519,6 +520,30 @@ pub(super) fn transfer(
         Op::Jcc { .. } | Op::Jmp { .. } => {
             // Edges and their refinements are the caller's: they end a block.
         }
+        Op::LockXadd { reg, mem } => {
+            // Reads and writes `reg` and the memory; writes the flags.
+            dest(at, reg)?;
+            data(fx, st, at, reg)?;
+            atomic_mem(fx, st, at, end, &mem)?;
+            st.define(at, reg, false);
+            st.flags = Flags::Unknown;
+        }
+        Op::Xchg { reg, mem } => {
+            // Reads and writes `reg` and the memory; the flags stay.
+            dest(at, reg)?;
+            data(fx, st, at, reg)?;
+            atomic_mem(fx, st, at, end, &mem)?;
+            st.define(at, reg, false);
+        }
+        Op::LockCmpxchg { reg, mem } => {
+            // Reads rax, `reg` and the memory; writes rax (the old value, or
+            // rax itself, either way a value of its own) and the flags.
+            data(fx, st, at, reg)?;
+            data(fx, st, at, RAX)?;
+            atomic_mem(fx, st, at, end, &mem)?;
+            st.define(at, RAX, false);
+            st.flags = Flags::Unknown;
+        }
         Op::Call { rel } => {
             let callee = fx.callee(super::target(end, rel));
             call_rules(fx, st, at, callee.live_in, false)?;
@@ -904,6 +929,37 @@ fn check_mem(
             bad("access through a register not known to point into plugin memory")
         }
     }
+}
+
+/// The memory operand of an atomic form (`lock xadd`, `lock cmpxchg`,
+/// `xchg`): only the plugin's data region, `[r14 + disp (+ idx*scale)]`,
+/// under the rule of a plain store there, and naturally aligned. The data
+/// base is at least 8-byte aligned (`abi.md`), so `disp` a multiple of the
+/// size and a scale of at least the size keep every address aligned: a
+/// locked access split across cache lines would stall every CPU, and where
+/// split-lock detection is on it faults in the kernel.
+fn atomic_mem(
+    fx: &FnCtx<'_, '_>,
+    st: &Abs,
+    at: u32,
+    end: u32,
+    mem: &Mem,
+) -> Result<(), VerifyError> {
+    if mem.base != Base::Reg(R14) {
+        return Err(err(
+            at,
+            Rule::Memory,
+            "atomic access outside the plugin's statics",
+        ));
+    }
+    let size = i64::from(mem.size);
+    let aligned = i64::from(mem.disp).checked_rem_euclid(size) == Some(0)
+        && mem.index.is_none_or(|(_, scale)| i64::from(scale) >= size);
+    if !aligned {
+        return Err(err(at, Rule::Memory, "atomic access not naturally aligned"));
+    }
+    check_mem(fx, st, at, end, mem, Access::Write)?;
+    Ok(())
 }
 
 /// `(writable, scale)` of a length table at context offset `disp`.

@@ -83,7 +83,7 @@ pub const LOG: u64 = 0x036fe1a0764b7cdc;
 
 /// A small valid object: 64 bytes of code with functions `a_fn` (0..32,
 /// exported as `(u8, []mut u16) -> i32`) and `b` (32..64, exported, no
-/// params), two imports, two trap sites, a source map.
+/// params), two imports, two trap sites, a source map, three statics.
 pub fn sample() -> Parts {
     let mut p = Parts {
         data_size: 16,
@@ -133,5 +133,20 @@ pub fn sample() -> Parts {
         }
     }
     *p.sec(SectionKind::SourceMap) = map;
+
+    // count: u32 at 0, pair: [i16; 2] at 4, state: a struct at 8.
+    let mut statics = Vec::new();
+    for (name, off, size, elem, count) in [
+        ("count", 0u32, 4u32, 3u8, 1u32),
+        ("pair", 4, 4, 6, 2),
+        ("state", 8, 8, 0, 0),
+    ] {
+        statics.extend_from_slice(&p.string(name));
+        statics.extend_from_slice(&off.to_le_bytes());
+        statics.extend_from_slice(&size.to_le_bytes());
+        statics.extend_from_slice(&[elem, 0, 0, 0]);
+        statics.extend_from_slice(&count.to_le_bytes());
+    }
+    *p.sec(SectionKind::Statics) = statics;
     p
 }

@@ -197,5 +197,6 @@ fn assemble(sites: &[TrapKind], lay: Lay, body: &impl Fn(&mut Obj)) -> ObjectPar
             .collect(),
         source_file: "redteam".into(),
         source_map: vec![],
+        statics: vec![],
     }
 }

@@ -640,6 +640,20 @@ fn mem_hook(st: &RefCell<St>, kind: MemType, addr: u64, size: usize, value: i64)
     };
     let size = size as u64;
     let end = addr.wrapping_add(size);
+    // The atomic forms must be naturally aligned (a split lock stalls every
+    // CPU and faults in the kernel under split-lock detection).
+    let atomic = matches!(
+        op,
+        Some(Op::LockXadd { .. } | Op::LockCmpxchg { .. } | Op::Xchg { .. })
+    );
+    if atomic && !addr.is_multiple_of(size.max(1)) {
+        let w = format!(
+            "misaligned atomic access of {size} bytes at {} by {}",
+            st.region(addr),
+            st.describe(pc)
+        );
+        st.violate(w);
+    }
     if allowed(st, write, pc, op, addr, size, value) {
         return;
     }
