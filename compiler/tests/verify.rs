@@ -115,3 +115,29 @@ fn many_live_stack_slots_keep_a_loop_counter_bounded() {
     let bytes = compile("slots", &src, &imports);
     assert_eq!(verify_bytes(&bytes).map(|_| ()), Ok(()));
 }
+
+/// Accesses at constant offsets from one index share one check
+/// (`opt::bounds`): with more live values than registers, the index, the
+/// length and the base are spilled and reloaded around the check, and the
+/// verifier must still see `t = e + k` and `t < len` (the index's upper
+/// bits are known zero through its spill slot).
+#[test]
+fn one_check_for_constant_offsets_verifies_under_register_pressure() {
+    let (imports, _) = ImportSources::embedded().load();
+    let locals = 14;
+    let mut src = String::from("export fn f(s: []u8, n: u32, x: u32) -> u32 {\n");
+    for k in 0..locals {
+        src += &format!("    var a{k}: u32 = x + {k};\n");
+    }
+    src += "    for i in 0..n {\n        let p = 4 * i;\n";
+    for k in 0..locals {
+        src += &format!("        a{k} = a{k} * 3 + s[p + {}] as u32;\n", k % 4);
+    }
+    src += "    }\n    return 0";
+    for k in 0..locals {
+        src += &format!(" + a{k}");
+    }
+    src += ";\n}\n";
+    let bytes = compile("offsets", &src, &imports);
+    assert_eq!(verify_bytes(&bytes).map(|_| ()), Ok(()));
+}

@@ -12,6 +12,9 @@
 //!  opt::inline::inline_small_calls ── opt::optimize, each caller that changed
 //!      │
 //!      ▼
+//!  opt::bounds::merge_checks, each function (once, last)
+//!      │
+//!      ▼
 //!  backend::regalloc::allocate, each function
 //!      │
 //!      ▼
@@ -183,6 +186,9 @@ fn finish(
             opt::optimize(&mut new);
             *f = new;
         }
+    }
+    for f in &mut module.funcs {
+        opt::bounds::merge_checks(f);
     }
     let allocs = module.funcs.iter().map(regalloc::allocate).collect();
     let mut code = emit::emit(&module, allocs, budget);

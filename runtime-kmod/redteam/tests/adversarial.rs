@@ -1,6 +1,7 @@
 //! The red team's adversarial corpus: hand-made objects, several per escape
-//! class (C1–C6 of `/work/shared/notes/verifier-anchors.md`, and C7: the
-//! atomic forms), each of which
+//! class (C1–C6 of `/work/shared/notes/verifier-anchors.md`, C7: the
+//! atomic forms, and C8: one bounds check covering accesses at constant
+//! offsets), each of which
 //! the verifier must REJECT. Each object is also run by the execution oracle
 //! with verification skipped, and the oracle must flag it: that proves the
 //! object is a real escape, not just an unusual form.
@@ -375,6 +376,261 @@ fn c2_loop_block_after_latch() -> ObjectParts {
         o.a.sub(rsi, 1)?;
         back_edge(o, 1, inner)
     })
+}
+
+// ---- C8: one check for accesses at constant offsets (`t = e + k`) ----
+//
+// The accepted form (`sum_baseline`): `e` with its upper 32 bits zero, `t =
+// e + k` by a 64-bit `add`, `cmp t, len; jae trap`, then `[base + e + d]`
+// for `0 <= d <= k`. Each object below breaks one step of it.
+
+/// Masked handle in rdx, its byte length in r8 and base in r9.
+fn slice_regs(o: &mut Obj) -> R {
+    o.a.mov(rdx, rdi)?;
+    o.a.and(edx, 7)?;
+    o.a.mov(r8, qword_ptr(r15 + rdx * 8 + 0x100))?;
+    o.a.mov(r9, qword_ptr(r15 + rdx * 8 + 0x20))
+}
+
+/// `r10 = rcx + k` (64-bit) and `cmp r10, r8; jae trap` (not rax: its
+/// short `add rax, imm32` form is not in the sandbox's instruction set).
+fn check_sum(o: &mut Obj, k: i32) -> R {
+    o.a.mov(r10, rcx)?;
+    o.a.add(r10, k)?;
+    o.a.cmp(r10, r8)?;
+    o.a.jae(o.stub[0])
+}
+
+/// The accepted form, reading the last byte the check covers (`e = len -
+/// 3`, `t = e + 2`): the corpus's objects differ from it in one step.
+fn sum_baseline() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        slice_regs(o)?;
+        o.a.mov(rcx, r8)?;
+        o.a.sub(ecx, 3)?;
+        check_sum(o, 2)?;
+        o.a.movzx(eax, byte_ptr(r9 + rcx))?;
+        o.a.movzx(r11d, byte_ptr(r9 + rcx + 2))?;
+        o.a.add(eax, r11d)?;
+        o.a.ret()
+    })
+}
+
+/// `e` is a 64-bit argument (-1): `e + 2` wraps to 1, below the length,
+/// and `[base + e]` is the byte before the slice.
+fn c8_sum_wrap64() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        slice_regs(o)?;
+        o.a.mov(rcx, rsi)?;
+        check_sum(o, 2)?;
+        o.a.movzx(eax, byte_ptr(r9 + rcx))?;
+        o.a.ret()
+    })
+}
+
+/// `t` by a 32-bit `add` of a 32-bit `e` (0xFFFF_FFFF): `t` wraps to 1.
+fn c8_sum_add32() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        slice_regs(o)?;
+        o.a.mov(ecx, esi)?;
+        o.a.mov(r10d, ecx)?;
+        o.a.add(r10d, 2)?;
+        o.a.cmp(r10, r8)?;
+        o.a.jae(o.stub[0])?;
+        o.a.movzx(eax, byte_ptr(r9 + rcx))?;
+        o.a.ret()
+    })
+}
+
+/// `t` by a 32-bit `lea` (the only `lea` the decoder takes is of
+/// read-only data, `[rip + disp]`).
+fn c8_sum_lea32() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        slice_regs(o)?;
+        o.a.mov(ecx, esi)?;
+        o.a.lea(r10d, dword_ptr(rcx + 2))?;
+        o.a.cmp(r10, r8)?;
+        o.a.jae(o.stub[0])?;
+        o.a.movzx(eax, byte_ptr(r9 + rcx))?;
+        o.a.ret()
+    })
+}
+
+/// The displacement is one past what the check covers: `e + 2 < len`,
+/// access `[base + e + 3]` (the byte at `len`).
+fn c8_sum_disp_past() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        slice_regs(o)?;
+        o.a.mov(rcx, r8)?;
+        o.a.sub(ecx, 3)?;
+        check_sum(o, 2)?;
+        o.a.movzx(eax, byte_ptr(r9 + rcx + 3))?;
+        o.a.ret()
+    })
+}
+
+/// A negative displacement: `[base + e - 1]` with `e = 0`.
+fn c8_sum_disp_negative() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        slice_regs(o)?;
+        o.a.xor(ecx, ecx)?;
+        check_sum(o, 2)?;
+        o.a.movzx(eax, byte_ptr(r9 + rcx - 1))?;
+        o.a.ret()
+    })
+}
+
+/// `e` is redefined between the check and the access.
+fn c8_sum_redefined() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        slice_regs(o)?;
+        o.a.mov(rcx, r8)?;
+        o.a.sub(ecx, 3)?;
+        check_sum(o, 2)?;
+        o.a.add(ecx, 100)?;
+        o.a.movzx(eax, byte_ptr(r9 + rcx + 2))?;
+        o.a.ret()
+    })
+}
+
+/// Two paths join before the access and only one checked `e + 1`
+/// (`e = len - 1`): with a small argument the unchecked path reads the
+/// byte at `len`.
+fn c8_sum_join_unchecked() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        let mut join = label(o);
+        slice_regs(o)?;
+        o.a.mov(rcx, r8)?;
+        o.a.sub(ecx, 1)?;
+        o.a.cmp(rsi, 5)?;
+        o.a.jb(join)?;
+        check_sum(o, 1)?;
+        o.a.set_label(&mut join)?;
+        o.a.movzx(eax, byte_ptr(r9 + rcx + 1))?;
+        o.a.ret()
+    })
+}
+
+/// `e + 2` is checked once before a loop whose back edge increments `e`:
+/// the fact about the entry value must not survive the header's join.
+fn c8_sum_back_edge() -> ObjectParts {
+    single(&[Bounds, Budget], &[RO8, U64], 8, |o| {
+        let mut head = label(o);
+        slice_regs(o)?;
+        o.a.xor(ecx, ecx)?;
+        check_sum(o, 2)?;
+        o.a.set_label(&mut head)?;
+        o.a.movzx(r11d, byte_ptr(r9 + rcx + 2))?;
+        o.a.add(rcx, 1)?;
+        back_edge(o, 1, head)
+    })
+}
+
+/// The check is against one slice's length, the access through another
+/// handle's base (an empty slot: length 0).
+fn c8_sum_wrong_slice() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        slice_regs(o)?;
+        o.a.mov(rdx, rdi)?;
+        o.a.add(rdx, 1)?;
+        o.a.and(edx, 7)?;
+        o.a.mov(r9, qword_ptr(r15 + rdx * 8 + 0x20))?;
+        o.a.xor(ecx, ecx)?;
+        check_sum(o, 2)?;
+        o.a.movzx(eax, byte_ptr(r9 + rcx + 1))?;
+        o.a.ret()
+    })
+}
+
+/// The check is against the byte length, the access by 8-byte elements.
+fn c8_sum_scale_mismatch() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        slice_regs(o)?;
+        o.a.mov(rcx, r8)?;
+        o.a.sub(ecx, 3)?;
+        check_sum(o, 2)?;
+        o.a.mov(rax, qword_ptr(r9 + rcx * 8 + 16))?;
+        o.a.ret()
+    })
+}
+
+/// The access is 4 bytes wide at the last byte the check covers.
+fn c8_sum_width_mismatch() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        slice_regs(o)?;
+        o.a.mov(rcx, r8)?;
+        o.a.sub(ecx, 3)?;
+        check_sum(o, 2)?;
+        o.a.mov(eax, dword_ptr(r9 + rcx + 2))?;
+        o.a.ret()
+    })
+}
+
+/// `e` is 32-bit on one path and a 64-bit argument (-1) on the other: the
+/// join must not keep "upper 32 bits zero".
+fn c8_narrow_join() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        let mut join = label(o);
+        slice_regs(o)?;
+        o.a.mov(ecx, esi)?;
+        o.a.cmp(rsi, 5)?;
+        o.a.jb(join)?;
+        o.a.mov(rcx, rsi)?;
+        o.a.set_label(&mut join)?;
+        check_sum(o, 2)?;
+        o.a.movzx(eax, byte_ptr(r9 + rcx))?;
+        o.a.ret()
+    })
+}
+
+/// A 32-bit `e` is spilled, a 32-bit store sets the slot's upper half,
+/// and the reload must not count as 32-bit.
+fn c8_narrow_spill_overwritten() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 24, |o| {
+        o.a.sub(rsp, 16)?;
+        slice_regs(o)?;
+        o.a.mov(ecx, esi)?;
+        o.a.mov(qword_ptr(rsp), rcx)?;
+        o.a.mov(dword_ptr(rsp + 4), ecx)?;
+        o.a.mov(rcx, qword_ptr(rsp))?;
+        check_sum(o, 2)?;
+        o.a.movzx(eax, byte_ptr(r9 + rcx))?;
+        o.a.add(rsp, 16)?;
+        o.a.ret()
+    })
+}
+
+/// Each `c8_` object is refused at its access by the memory rule (the step
+/// it changes), not earlier for an unrelated form; the 32-bit `lea` is not
+/// in the instruction set at all.
+#[test]
+fn c8_rejected_by_the_memory_rule() {
+    for (name, parts) in corpus() {
+        if !name.starts_with("c8_") {
+            continue;
+        }
+        let want = if name == "c8_sum_lea32" {
+            "decode"
+        } else {
+            "memory"
+        };
+        match common::verify(&kplc::kpo::write(&parts)) {
+            Err(r) => assert_eq!(r.rule, want, "{name}: {r:?}"),
+            Ok(()) => panic!("{name}: accepted"),
+        }
+    }
+}
+
+/// The accepted form is accepted, and the oracle finds nothing wrong with
+/// it: each `c8_` object is rejected for the step it changes.
+#[test]
+fn sum_baseline_accepted() {
+    let bytes = kplc::kpo::write(&sum_baseline());
+    let (v, _) = common::oracle::check_object(&bytes);
+    assert!(v.is_empty(), "the oracle flags the baseline: {v:?}");
+    if let Err(r) = common::verify(&bytes) {
+        panic!("the baseline is rejected: {r:?}");
+    }
 }
 
 // ---- C3: callees ----
@@ -854,6 +1110,19 @@ fn corpus() -> Vec<(&'static str, ObjectParts)> {
         ("c7_xadd_stale_reg", c7_xadd_stale_reg()),
         ("c7_xchg_r14", c7_xchg_r14()),
         ("c7_lock_unaligned", c7_lock_unaligned()),
+        ("c8_sum_wrap64", c8_sum_wrap64()),
+        ("c8_sum_add32", c8_sum_add32()),
+        ("c8_sum_lea32", c8_sum_lea32()),
+        ("c8_sum_disp_past", c8_sum_disp_past()),
+        ("c8_sum_disp_negative", c8_sum_disp_negative()),
+        ("c8_sum_redefined", c8_sum_redefined()),
+        ("c8_sum_join_unchecked", c8_sum_join_unchecked()),
+        ("c8_sum_back_edge", c8_sum_back_edge()),
+        ("c8_sum_wrong_slice", c8_sum_wrong_slice()),
+        ("c8_sum_scale_mismatch", c8_sum_scale_mismatch()),
+        ("c8_sum_width_mismatch", c8_sum_width_mismatch()),
+        ("c8_narrow_join", c8_narrow_join()),
+        ("c8_narrow_spill_overwritten", c8_narrow_spill_overwritten()),
     ]
 }
 
@@ -975,4 +1244,17 @@ cases!(
     c7_xadd_stale_reg,
     c7_xchg_r14,
     c7_lock_unaligned,
+    c8_sum_wrap64,
+    c8_sum_add32,
+    c8_sum_lea32,
+    c8_sum_disp_past,
+    c8_sum_disp_negative,
+    c8_sum_redefined,
+    c8_sum_join_unchecked,
+    c8_sum_back_edge,
+    c8_sum_wrong_slice,
+    c8_sum_scale_mismatch,
+    c8_sum_width_mismatch,
+    c8_narrow_join,
+    c8_narrow_spill_overwritten,
 );

@@ -28,7 +28,12 @@
 //! a second simplification removes. [`inline`] works on a whole module and
 //! is sequenced by the pipeline (`crate::pipeline`): it runs after every
 //! function has been optimised, and a caller it changes is optimised again.
+//! So is [`bounds`] (one check for accesses at constant offsets from one
+//! index), which runs once per function after inlining, last before
+//! register allocation: no later pass may rewrite the unchecked reads it
+//! leaves, which only the one check it keeps proves.
 
+pub mod bounds;
 pub mod divide;
 pub mod hoist;
 pub mod inline;

@@ -144,6 +144,10 @@ pub(crate) enum Fact {
     BelowLen { idx: Val, m: Val, w: bool, s: u8 },
     /// `idx` < `n`, unsigned.
     BelowConst { idx: Val, n: u64 },
+    /// `t == e + k` as integers (the 64-bit add that made `t` did not
+    /// wrap): with `t` below a slice length, `[base + e*s + d]` is inside
+    /// the slice for `0 <= d <= k*s`.
+    SumOf { t: Val, e: Val, k: u32 },
     /// The value is not 0.
     NonZero(Val),
     /// The value is not -1 (all ones).
@@ -169,6 +173,7 @@ impl Fact {
             Fact::LenOf { len, m, .. } => [len, m],
             Fact::BaseOf { base, m } => [base, m],
             Fact::BelowLen { idx, m, .. } => [idx, m],
+            Fact::SumOf { t, e, .. } => [t, e],
             Fact::SignOf { hi, lo } => [hi, lo],
         }
     }
@@ -199,6 +204,7 @@ impl Fact {
             Fact::LenOf { w, s, .. } => Fact::LenOf { len: a, m: b, w, s },
             Fact::BaseOf { .. } => Fact::BaseOf { base: a, m: b },
             Fact::BelowLen { w, s, .. } => Fact::BelowLen { idx: a, m: b, w, s },
+            Fact::SumOf { k, .. } => Fact::SumOf { t: a, e: b, k },
             Fact::SignOf { .. } => Fact::SignOf { hi: a, lo: b },
         }
     }

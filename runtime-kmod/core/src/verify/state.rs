@@ -126,12 +126,15 @@ pub(super) struct Slot {
     pub val: Val,
     /// The value may be a host address (a spilled slice base).
     pub ptr: bool,
+    /// The value's upper 32 bits are zero (see [`Abs::narrow`]).
+    pub narrow: bool,
 }
 
 const NO_SLOT: Slot = Slot {
     depth: 0,
     val: 0,
     ptr: false,
+    narrow: false,
 };
 
 /// The abstract state at one program point.
@@ -140,6 +143,12 @@ pub struct Abs {
     pub(super) regs: [Val; 16],
     /// Bit `r`: register `r` may hold a host address.
     pub(super) ptr: u16,
+    /// Bit `r`: the upper 32 bits of register `r` are zero, whatever name
+    /// it holds (a property of the location's contents, set by 32-bit
+    /// writes and zero-extending loads, copied by a 64-bit `mov`, kept by
+    /// a spill and its reload, intersected at joins). It lets
+    /// `add r, k` (64-bit, `k >= 0`) prove the sum does not wrap.
+    pub(super) narrow: u16,
     pub(super) slots: [Slot; SLOTS],
     pub(super) facts: [Fact; MAX_FACTS],
     pub(super) nfacts: u8,
@@ -205,6 +214,7 @@ impl PartialEq for Abs {
     fn eq(&self, o: &Abs) -> bool {
         self.regs == o.regs
             && self.ptr == o.ptr
+            && self.narrow == o.narrow
             && self.slots == o.slots
             && self.facts() == o.facts()
             && self.flags == o.flags
@@ -223,6 +233,7 @@ impl Abs {
     pub(super) const EMPTY: Abs = Abs {
         regs: [UNKNOWN; 16],
         ptr: 0,
+        narrow: 0,
         slots: [NO_SLOT; SLOTS],
         facts: [Fact::None; MAX_FACTS],
         nfacts: 0,
@@ -273,7 +284,8 @@ impl Abs {
         r < 16 && self.ptr & (1u16 << r) != 0
     }
 
-    /// Register `r` now holds `v` (an address if `ptr`).
+    /// Register `r` now holds `v` (an address if `ptr`), with its upper
+    /// 32 bits not known to be zero (the transfer says when they are).
     pub(super) fn set(&mut self, r: u8, v: Val, ptr: bool) {
         self.set_val_only(r, v);
         if r < 16 {
@@ -281,6 +293,38 @@ impl Abs {
                 self.ptr |= 1 << r;
             } else {
                 self.ptr &= !(1 << r);
+            }
+            self.narrow &= !(1 << r);
+        }
+    }
+
+    /// Whether the upper 32 bits of register `r` are known to be zero.
+    pub(super) fn is_narrow(&self, r: u8) -> bool {
+        r < 16 && self.narrow & (1u16 << r) != 0
+    }
+
+    /// Register `r`'s upper 32 bits are zero (`yes`), as the transfer of
+    /// the instruction that just wrote it proved.
+    pub(super) fn set_narrow(&mut self, r: u8, yes: bool) {
+        if r < 16 && yes {
+            self.narrow |= 1 << r;
+        }
+    }
+
+    /// Whether the tracked slot at `depth` holds a value whose upper 32
+    /// bits are zero.
+    pub(super) fn slot_narrow(&self, depth: u32) -> bool {
+        self.slots
+            .iter()
+            .any(|s| s.val != UNKNOWN && s.depth == depth && s.narrow)
+    }
+
+    /// The tracked slot at `depth` (just stored) holds a value whose upper
+    /// 32 bits are zero.
+    pub(super) fn set_slot_narrow(&mut self, depth: u32) {
+        for s in self.slots.iter_mut() {
+            if s.val != UNKNOWN && s.depth == depth {
+                s.narrow = true;
             }
         }
     }
@@ -519,7 +563,12 @@ impl Abs {
         // The new slot takes the freed place and moves to the newest end,
         // which closes the gap and keeps the others' order.
         if let Some(s) = self.slots.get_mut(i) {
-            *s = Slot { depth, val: v, ptr };
+            *s = Slot {
+                depth,
+                val: v,
+                ptr,
+                narrow: false,
+            };
         }
         self.make_newest(i);
         self.names.insert(v);
@@ -611,6 +660,11 @@ impl Abs {
         let mut out = Abs::EMPTY;
         out.rsp_off = a.rsp_off;
         out.ptr = a.ptr | e.ptr;
+        // A location's contents, not a name: what both edges bring. At a
+        // loop header's first join the registers the loop writes start
+        // without it: a back edge that lost it would otherwise change the
+        // header's state and cost the loop a second pass.
+        out.narrow = a.narrow & e.narrow & !fresh;
         out.fuel_unchecked = a.fuel_unchecked || e.fuel_unchecked;
         out.paid = a.paid && e.paid;
         out.stack_dirty = a.stack_dirty || e.stack_dirty;
@@ -643,6 +697,7 @@ impl Abs {
                     depth: sa.depth,
                     val: v,
                     ptr: sa.ptr || pe,
+                    narrow: sa.narrow && e.slot_narrow(sa.depth),
                 };
                 n = n.saturating_add(1);
             }
@@ -704,12 +759,15 @@ impl Abs {
         self.compatible(e)?;
         let before = (
             self.ptr,
+            self.narrow,
             self.fuel_unchecked,
             self.paid,
             self.stack_dirty,
             self.written(),
         );
         self.ptr |= e.ptr;
+        // A location's contents, not a name: what both edges bring.
+        self.narrow &= e.narrow;
         self.fuel_unchecked |= e.fuel_unchecked;
         self.paid &= e.paid;
         self.stack_dirty |= e.stack_dirty;
@@ -746,6 +804,7 @@ impl Abs {
                     depth: sa.depth,
                     val: v,
                     ptr: sa.ptr || pe,
+                    narrow: sa.narrow && e.slot_narrow(sa.depth),
                 };
                 n = n.saturating_add(1);
             }
@@ -819,6 +878,7 @@ impl Abs {
         }
         let after = (
             self.ptr,
+            self.narrow,
             self.fuel_unchecked,
             self.paid,
             self.stack_dirty,

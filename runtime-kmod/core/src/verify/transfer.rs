@@ -104,7 +104,11 @@ pub(super) fn transfer(
             let off = st.rsp_off.saturating_add(8);
             grow(fx, at, off)?;
             st.rsp_off = off;
+            let narrow = st.is_narrow(reg);
             st.track_slot(off, v, p);
+            if narrow {
+                st.set_slot_narrow(off);
+            }
             st.note_written(u64::from(off).saturating_sub(8), u64::from(off));
         }
         Op::Pop { reg } => {
@@ -117,7 +121,11 @@ pub(super) fn transfer(
                 return Err(err(at, Rule::Memory, UNWRITTEN));
             }
             match st.slot(depth) {
-                Some((v, p)) => st.set(reg, v, p),
+                Some((v, p)) => {
+                    let narrow = st.slot_narrow(depth);
+                    st.set(reg, v, p);
+                    st.set_narrow(reg, narrow);
+                }
                 None => {
                     let dirty = st.stack_dirty;
                     st.define(at, reg, dirty);
@@ -161,12 +169,15 @@ pub(super) fn transfer(
                 if reserved(src) {
                     data(fx, st, at, src)?;
                 }
-                let (v, p) = (st.reg(src), st.is_ptr(src));
+                let (v, p, narrow) = (st.reg(src), st.is_ptr(src), st.is_narrow(src));
                 st.set(dst, v, p);
+                st.set_narrow(dst, narrow);
             } else {
                 let v = data(fx, st, at, src)?;
                 let c = const_of(st, v);
                 let n = st.define(at, dst, false);
+                // The decoder's only narrow `mov` is 32-bit: it zero-extends.
+                st.set_narrow(dst, size == 4);
                 if let Some(c) = c {
                     st.add(Fact::Const(n, c & 0xFFFF_FFFF));
                 }
@@ -180,6 +191,7 @@ pub(super) fn transfer(
             } else {
                 imm as u64
             };
+            st.set_narrow(dst, value <= 0xFFFF_FFFF);
             st.add(Fact::Const(v, value));
         }
         Op::Extend {
@@ -192,11 +204,13 @@ pub(super) fn transfer(
             let v = data(fx, st, at, src)?;
             let c = const_of(st, v).map(|c| extend(c, from, signed));
             let n = st.define(at, dst, false);
+            // Zero-extended from at most 4 bytes.
+            st.set_narrow(dst, !signed);
             if let Some(c) = c {
                 st.add(Fact::Const(n, c));
             }
         }
-        Op::Load { dst, mem, .. } => {
+        Op::Load { dst, mem, signed } => {
             dest(at, dst)?;
             let access = check_mem(fx, st, at, end, &mem, Access::Read)?;
             match access {
@@ -210,7 +224,11 @@ pub(super) fn transfer(
                 }
                 Reached::Stack { depth: Some(depth) } if mem.size == 8 => {
                     match st.read_slot(depth) {
-                        Some((v, p)) => st.set(dst, v, p),
+                        Some((v, p)) => {
+                            let narrow = st.slot_narrow(depth);
+                            st.set(dst, v, p);
+                            st.set_narrow(dst, narrow);
+                        }
                         None => {
                             // Until the next store there, the slot holds this value.
                             let dirty = st.stack_dirty;
@@ -230,6 +248,10 @@ pub(super) fn transfer(
                     st.define(at, dst, false);
                 }
             }
+            if !signed && mem.size <= 4 {
+                // `movzx r32, m8/m16` and `mov r32, m32` zero-extend.
+                st.set_narrow(dst, true);
+            }
         }
         Op::Store { src, mem } => {
             let spill = mem.base == Base::Reg(RSP) && mem.index.is_none() && mem.size == 8;
@@ -240,7 +262,14 @@ pub(super) fn transfer(
                 data(fx, st, at, src)?
             };
             check_mem(fx, st, at, end, &mem, Access::Write)?;
+            let narrow = spill && st.is_narrow(src);
             store_to_stack(fx, st, at, &mem, Some((v, st.is_ptr(src))))?;
+            if narrow
+                && let Ok(depth) =
+                    u32::try_from(i64::from(st.rsp_off).saturating_sub(i64::from(mem.disp)))
+            {
+                st.set_slot_narrow(depth);
+            }
         }
         Op::StoreImm { mem, imm } => {
             check_mem(fx, st, at, end, &mem, Access::Write)?;
@@ -292,6 +321,7 @@ pub(super) fn transfer(
             // that is not reserved, addresses included.
             dest(at, dst)?;
             let v = st.define(at, dst, false);
+            st.set_narrow(dst, true);
             st.add(Fact::Const(v, 0));
             st.flags = Flags::Unknown;
         }
@@ -318,6 +348,7 @@ pub(super) fn transfer(
                 }
                 AluOp::Add | AluOp::Or | AluOp::And | AluOp::Sub | AluOp::Xor => {
                     let n = st.define(at, dst, false);
+                    st.set_narrow(dst, size == 4);
                     if op == AluOp::And
                         && let Some(c) = const_of(st, b)
                     {
@@ -362,10 +393,12 @@ pub(super) fn transfer(
                     match known {
                         Some(m) => {
                             st.set(dst, m, false);
+                            st.set_narrow(dst, true);
                             st.add(Fact::Masked(m));
                         }
                         None => {
                             let m = st.define(at, dst, false);
+                            st.set_narrow(dst, true);
                             st.add(Fact::Masked(m));
                             if imm == 7 {
                                 st.add(Fact::MaskOf { m, v: a });
@@ -380,6 +413,7 @@ pub(super) fn transfer(
                 }
                 AluOp::And if imm >= 0 => {
                     let n = st.define(at, dst, false);
+                    st.set_narrow(dst, true);
                     st.add(Fact::BelowConst {
                         idx: n,
                         n: (imm as u64).saturating_add(1),
@@ -394,10 +428,22 @@ pub(super) fn transfer(
                         AluOp::And => c & imm as u64,
                         _ => c ^ imm as u64,
                     });
+                    // A 64-bit `add r, k` (k >= 0) of a value whose upper
+                    // 32 bits are zero cannot wrap: `n = a + k` exactly.
+                    let sum = match u32::try_from(imm) {
+                        Ok(k) if op == AluOp::Add && size == 8 && st.is_narrow(dst) => Some(k),
+                        _ => None,
+                    };
                     let n = st.define(at, dst, false);
+                    st.set_narrow(dst, size == 4);
                     if let Some(c) = c {
                         let c = if size == 4 { c & 0xFFFF_FFFF } else { c };
                         st.add(Fact::Const(n, c));
+                    }
+                    if let Some(k) = sum
+                        && a != n
+                    {
+                        st.add(Fact::SumOf { t: n, e: a, k });
                     }
                     st.flags = Flags::Unknown;
                 }
@@ -906,15 +952,23 @@ fn check_mem(
                         let Some((ir, scale)) = mem.index else {
                             return bad("slice access without an index");
                         };
-                        if mem.disp != 0 || scale != mem.size {
+                        if scale != mem.size {
                             return bad("slice access not by whole elements");
                         }
                         let i = data(fx, st, at, ir)?;
-                        let proved = st.facts().iter().any(|g| {
-                            matches!(*g, Fact::BelowLen { idx, m: gm, w, s }
-                                if idx == i && gm == m && s == scale && (w || !write))
-                        });
-                        if !proved {
+                        let proved = mem.disp == 0
+                            && st.facts().iter().any(|g| {
+                                matches!(*g, Fact::BelowLen { idx, m: gm, w, s }
+                                    if idx == i && gm == m && s == scale && (w || !write))
+                            });
+                        // Looked up only where the direct proof fails, so
+                        // plain accesses cost no more to verify.
+                        if !proved && !below_len_by_sum(st, i, m, scale, mem.disp, write) {
+                            if mem.disp != 0 {
+                                return bad(
+                                    "slice access at a displacement no checked index plus offset covers",
+                                );
+                            }
                             return bad(if write {
                                 "slice index not proved below the slice's writable length"
                             } else {
@@ -960,6 +1014,26 @@ fn atomic_mem(
     }
     check_mem(fx, st, at, end, mem, Access::Write)?;
     Ok(())
+}
+
+/// Whether `[base + i*s + disp]` (`s` bytes; `base = slice_ptr[m]`) lies
+/// inside the slice because some `t == i + k` (no wrap) is below its
+/// length (table `s`, writable if `write`) and `0 <= disp <= k*s`: the
+/// access's bytes end by `(i + k)*s + s = (t + 1)*s <= len*s`.
+fn below_len_by_sum(st: &Abs, i: Val, m: Val, s: u8, disp: i32, write: bool) -> bool {
+    let Ok(disp) = u64::try_from(disp) else {
+        return false;
+    };
+    st.facts().iter().any(|f| match *f {
+        Fact::SumOf { t, e, k } if e == i => {
+            u64::from(k).saturating_mul(u64::from(s)) >= disp
+                && st.facts().iter().any(|g| {
+                    matches!(*g, Fact::BelowLen { idx, m: gm, w, s: gs }
+                        if idx == t && gm == m && gs == s && (w || !write))
+                })
+        }
+        _ => false,
+    })
 }
 
 /// `(writable, scale)` of a length table at context offset `disp`.

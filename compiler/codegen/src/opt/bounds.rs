@@ -1,0 +1,332 @@
+//! One bounds check for several slice reads at constant offsets from one
+//! index: `s[e]`, `s[e + 1]`, `s[e + 2]` in one block become `t = e + 2`,
+//! one checked read `s[t]` (moved to the first read's place), and unchecked
+//! reads `[base + e]`, `[base + e + 1]` with the offset as a displacement.
+//!
+//! ```text
+//! e = e as u32 · t = e + cmax (64-bit) · cmp t, len · jae trap (first read's site)
+//! v_max = [base + t*s] · v_c = [base + e*s + c*s] for each other offset c
+//! ```
+//!
+//! When it applies: the reads are loads of one slice (same base, length
+//! table and scale); their indexes are `e` itself or `e + c` (`c >= 0`)
+//! computed in the block from an unchanged `e`; two offsets differ, one of
+//! them 0 (`s[e]` itself is read); every
+//! definition of `e` yields a `u32`; and nothing between the first read (or
+//! offset computation) and the last has an effect or may trap (no store,
+//! call, division, budget check or other checked access), nor writes `e`,
+//! the length or the base.
+//!
+//! Why the result is the same: `e < 2^32`, so `e + cmax` does not wrap and
+//! `t < len` gives `e + c < len` for every offset, and (a slice has at most
+//! 2^32 - 1 elements) no 32-bit `e + c` wraps: every read gets the element
+//! the checked read would, and none traps. When `t >= len`, the reads trap
+//! with Bounds as the originals would, reported at the first read's site:
+//! the largest offset's read is out of range unless `e + cmax` wraps in 32
+//! bits, and then `e` itself is within `cmax` of 2^32, so the read of
+//! `s[e]` is past the end of any slice shorter than 2^32 - cmax elements
+//! (offsets are at most 64; a group without `s[e]`, all of whose indexes
+//! may wrap to small ones, is left alone). Nothing
+//! between the reads is observable, so trapping before the first is the same
+//! as trapping at the later one. The largest offset's read may move up to
+//! the first read's place: nothing in between writes memory.
+//!
+//! The verifier proves the unchecked reads from the one check
+//! (`book/src/runtime/sandbox.md`, "t = e + k"): `e = e as u32` is a 32-bit
+//! `mov` (upper bits zero), `t = e + cmax` a 64-bit `add` of it (no wrap),
+//! `cmp t, len` + `jae` bounds `t`, and each displacement `c*s` is at most
+//! `cmax*s`. The zero-extension is a no-op on the value; it is there so
+//! that the proof never depends on how `e` reached the block.
+//!
+//! The pass runs once per function after inlining (`crate::pipeline`), last
+//! before register allocation: a later pass would see the unchecked reads
+//! as ordinary code.
+
+use crate::ir::{Addr, Base, BlockId, Check, Func, Index, Inst, Op, Scalar, V};
+use std::collections::{BTreeMap, HashMap};
+
+/// The largest offset merged (see the module docs: a slice shorter than
+/// 2^32 - 64 elements is then past its end wherever `e + c` wraps).
+const MAX_OFFSET: i64 = 64;
+
+/// One access of a group: its position in the block, its offset from the
+/// shared index, and where its index was computed from it (if not the
+/// shared index itself).
+#[derive(Clone, Copy, Debug)]
+struct Member {
+    at: usize,
+    offset: i64,
+    def_at: Option<usize>,
+}
+
+/// What the accesses of one group share: slice base, length, scale, index.
+type Key = (V, V, u8, V);
+
+/// Merges the checks of every group of reads at two or more offsets.
+/// Returns whether anything changed.
+pub fn merge_checks(f: &mut Func) -> bool {
+    let narrow = narrow_vregs(f);
+    let mut changed = false;
+    for b in 0..f.blocks.len() as BlockId {
+        // Each merge turns checked reads into unchecked ones: this ends.
+        while merge_one(f, b, &narrow) {
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// Merges the largest group of block `b` that can be; whether one could.
+fn merge_one(f: &mut Func, b: BlockId, narrow: &[bool]) -> bool {
+    merge(f, b, narrow).is_some()
+}
+
+fn merge(f: &mut Func, b: BlockId, narrow: &[bool]) -> Option<()> {
+    let insts = &f.blocks[b as usize].insts;
+    let mut groups: BTreeMap<Key, Vec<Member>> = BTreeMap::new();
+    // Where each register was last written in the block so far.
+    let mut last_def: HashMap<V, usize> = HashMap::new();
+    for (at, (inst, _)) in insts.iter().enumerate() {
+        if let Some(Addr {
+            base: Base::SlicePtr(base),
+            index:
+                Some(Index {
+                    v: t,
+                    scale,
+                    check: Check::BelowLen(len, _),
+                }),
+            disp: 0,
+        }) = access(inst)
+        {
+            groups
+                .entry((base, len, scale, t))
+                .or_default()
+                .push(Member {
+                    at,
+                    offset: 0,
+                    def_at: None,
+                });
+            // `t = e + c` computed in this block, `e` unchanged since.
+            if let Some(&d) = last_def.get(&t)
+                && let Inst::BinImm {
+                    op: Op::Add | Op::Add32,
+                    a: e,
+                    imm,
+                    ..
+                } = insts[d].0
+                && e != t
+                && (0..MAX_OFFSET).contains(&i64::from(imm))
+                && last_def.get(&e).is_none_or(|&de| de < d)
+            {
+                groups
+                    .entry((base, len, scale, e))
+                    .or_default()
+                    .push(Member {
+                        at,
+                        offset: i64::from(imm),
+                        def_at: Some(d),
+                    });
+            }
+        }
+        if let Some(d) = inst.def() {
+            last_def.insert(d, at);
+        }
+    }
+    // The largest group with two different offsets (one check then covers
+    // two that were separate; repeated reads of one element are not worth
+    // the versioning), whose index is a `u32` and whose region leaves the
+    // index, length and base alone.
+    let (key, members) = groups
+        .into_iter()
+        .filter(|((base, len, _, e), m)| {
+            m.iter().any(|x| x.offset != m[0].offset)
+                && m.iter().any(|x| x.offset == 0)
+                && narrow.get(*e as usize) == Some(&true)
+                && region_ok(insts, m, &[*base, *len, *e])
+        })
+        .max_by_key(|(_, m)| m.len())?;
+    let (_, len, scale, e) = key;
+    let first = region_start(&members)?;
+    let cmax = members.iter().map(|m| m.offset).max()?;
+    // The read that keeps the check: the largest offset's first read. It
+    // moves to the region's start, so nothing in between may read or
+    // write what it loads into.
+    let top = members.iter().find(|m| m.offset == cmax)?.at;
+    let (Inst::Load { dst: top_dst, .. }, _) = insts[top] else {
+        return None;
+    };
+    let mut used = Vec::new();
+    for (i, _) in &insts[first..top] {
+        used.clear();
+        i.uses(&mut used);
+        if used.contains(&top_dst) || i.def() == Some(top_dst) {
+            return None;
+        }
+    }
+    let site = match access(&insts[members[0].at].0)?.index?.check {
+        Check::BelowLen(_, site) => site,
+        _ => return None,
+    };
+    let pos = insts[members[0].at].1;
+
+    // Offset computations only the merged reads use go.
+    let uses = f.use_counts();
+    let mut member_uses: BTreeMap<V, u32> = BTreeMap::new();
+    for m in &members {
+        if let Some(i) = access(&insts[m.at].0).and_then(|a| a.index)
+            && i.v != e
+        {
+            *member_uses.entry(i.v).or_default() += 1;
+        }
+    }
+    let dead: Vec<usize> = members
+        .iter()
+        .filter_map(|m| m.def_at)
+        .filter(|&d| {
+            insts[d]
+                .0
+                .def()
+                .is_some_and(|t| uses[t as usize] == member_uses.get(&t).copied().unwrap_or(0))
+        })
+        .collect();
+
+    let t = f.n_vregs;
+    f.n_vregs += 1;
+    let old = std::mem::take(&mut f.blocks[b as usize].insts);
+    let mut out = Vec::with_capacity(old.len() + 2);
+    for (k, (mut inst, p)) in old.into_iter().enumerate() {
+        if k == first {
+            out.push((
+                Inst::Norm {
+                    dst: e,
+                    a: e,
+                    ty: Scalar {
+                        size: 4,
+                        signed: false,
+                    },
+                },
+                pos,
+            ));
+            out.push((
+                Inst::BinImm {
+                    op: Op::Add,
+                    dst: t,
+                    a: e,
+                    imm: cmax as i32,
+                },
+                pos,
+            ));
+        }
+        if dead.contains(&k) {
+            continue;
+        }
+        if let Some(m) = members.iter().find(|m| m.at == k) {
+            if let Some(addr) = inst.addr_mut() {
+                addr.index = Some(Index {
+                    v: e,
+                    scale,
+                    check: Check::Proven,
+                });
+                addr.disp = (m.offset * i64::from(scale)) as u32;
+            }
+            if k == top {
+                // Checked at the start instead: `s[t]` under the first
+                // read's site.
+                if let Some(addr) = inst.addr_mut() {
+                    addr.index = Some(Index {
+                        v: t,
+                        scale,
+                        check: Check::BelowLen(len, site),
+                    });
+                    addr.disp = 0;
+                }
+                let at = out
+                    .iter()
+                    .position(|(i, _)| matches!(i, Inst::BinImm { dst, .. } if *dst == t))
+                    .map_or(out.len(), |x| x + 1);
+                out.insert(at, (inst, pos));
+                continue;
+            }
+        }
+        out.push((inst, p));
+    }
+    f.blocks[b as usize].insts = out;
+    Some(())
+}
+
+/// The address of a load (a store's effect is observable before a later
+/// read traps, so stores are never merged).
+fn access(inst: &Inst) -> Option<Addr> {
+    match inst {
+        Inst::Load { addr, .. } => Some(*addr),
+        _ => None,
+    }
+}
+
+/// Whether nothing in the group's region other than its reads has an
+/// effect or may trap, and nothing writes one of `fixed`.
+fn region_ok(insts: &[(Inst, u32)], members: &[Member], fixed: &[V]) -> bool {
+    let (Some(first), Some(last)) = (region_start(members), region_end(members)) else {
+        return false;
+    };
+    (first..=last).all(|k| {
+        let i = &insts[k].0;
+        (members.iter().any(|m| m.at == k) || !i.has_effect())
+            && !i.def().is_some_and(|d| fixed.contains(&d))
+    })
+}
+
+fn region_start(members: &[Member]) -> Option<usize> {
+    members
+        .iter()
+        .map(|m| m.def_at.unwrap_or(m.at).min(m.at))
+        .min()
+}
+
+fn region_end(members: &[Member]) -> Option<usize> {
+    members.iter().map(|m| m.at).max()
+}
+
+/// Which registers hold a value below 2^32 wherever they are read: every
+/// definition yields a `u32` (a 32-bit operation, a small constant, a
+/// zero-extension or narrow unsigned load, a mask, or a copy of such a
+/// register). Parameters are not (nothing here says what the caller put
+/// there).
+fn narrow_vregs(f: &Func) -> Vec<bool> {
+    let mut narrow = vec![true; f.n_vregs as usize];
+    for &p in &f.params {
+        narrow[p as usize] = false;
+    }
+    loop {
+        let mut changed = false;
+        for b in &f.blocks {
+            for (inst, _) in &b.insts {
+                let Some(d) = inst.def() else { continue };
+                let ok = match *inst {
+                    Inst::Const { value, .. } => u32::try_from(value).is_ok(),
+                    Inst::Bin {
+                        op: Op::Add32 | Op::Sub32 | Op::Mul32 | Op::Shl32,
+                        ..
+                    }
+                    | Inst::BinImm {
+                        op: Op::Add32 | Op::Sub32 | Op::Mul32 | Op::Shl32,
+                        ..
+                    } => true,
+                    Inst::BinImm {
+                        op: Op::And, imm, ..
+                    } => imm >= 0,
+                    Inst::Norm { ty, .. } | Inst::Load { ty, .. } => !ty.signed && ty.size <= 4,
+                    Inst::Copy { src, .. } => narrow[src as usize],
+                    _ => false,
+                };
+                if !ok && narrow[d as usize] {
+                    narrow[d as usize] = false;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return narrow;
+        }
+    }
+}
