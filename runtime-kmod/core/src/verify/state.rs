@@ -681,30 +681,12 @@ impl Abs {
             };
             out.set_val_only(r, v);
         }
-        let mut n = 0usize;
-        for sa in a.slots.iter().filter(|s| s.val != UNKNOWN) {
-            let Some((ve, pe)) = e.slot(sa.depth) else {
-                out.stack_dirty |= sa.ptr;
-                continue;
-            };
-            let loc = u8::try_from(16usize.saturating_add(n)).unwrap_or(31);
-            let v = pairs.name(sa.val, ve, b, loc);
-            if v != UNKNOWN
-                && let Some(s) = out.slots.get_mut(n)
-            {
-                out.names.insert(v);
-                *s = Slot {
-                    depth: sa.depth,
-                    val: v,
-                    ptr: sa.ptr || pe,
-                    narrow: sa.narrow && e.slot_narrow(sa.depth),
-                };
-                n = n.saturating_add(1);
-            }
+        let (slots, dirty) = join_slots(a, e, &mut pairs, b);
+        for s in slots.iter().filter(|s| s.val != UNKNOWN) {
+            out.names.insert(s.val);
         }
-        if e.slots.iter().any(|s| s.ptr && a.slot(s.depth).is_none()) {
-            out.stack_dirty = true;
-        }
+        out.slots = slots;
+        out.stack_dirty |= dirty;
         out.regs_fixed();
         let held = out.held();
         // Facts: for every fact of `a`, every way to read its names as
@@ -785,37 +767,12 @@ impl Abs {
                 changed = true;
             }
         }
-        let mut slots = [NO_SLOT; SLOTS];
-        let mut n = 0usize;
-        for sa in self.slots.iter().filter(|s| s.val != UNKNOWN) {
-            let Some((ve, pe)) = e.slot(sa.depth) else {
-                self.stack_dirty |= sa.ptr;
-                continue;
-            };
-            let loc = u8::try_from(16usize.saturating_add(n)).unwrap_or(31);
-            let v = pairs.name(sa.val, ve, b, loc);
-            if v != UNKNOWN
-                && let Some(s) = slots.get_mut(n)
-            {
-                if v != sa.val {
-                    self.names.insert(v);
-                }
-                *s = Slot {
-                    depth: sa.depth,
-                    val: v,
-                    ptr: sa.ptr || pe,
-                    narrow: sa.narrow && e.slot_narrow(sa.depth),
-                };
-                n = n.saturating_add(1);
-            }
-        }
-        if e.slots
-            .iter()
-            .any(|s| s.ptr && self.slot(s.depth).is_none())
-        {
-            self.stack_dirty = true;
-        }
+        let (slots, dirty) = join_slots(self, e, &mut pairs, b);
+        self.stack_dirty |= dirty;
         if slots != self.slots {
+            for sj in slots.iter().filter(|s| s.val != UNKNOWN) {
+                self.names.insert(sj.val);
+            }
             self.slots = slots;
             changed = true;
         }
@@ -989,6 +946,38 @@ fn reaches(held: &Held, f: &Fact) -> bool {
     let [x, y] = f.args();
     let holds = |v: Val| v != UNKNOWN && held.iter().fold(false, |any, &h| any | (h == v));
     holds(x) || holds(y)
+}
+
+/// The tracked slots after a join of `a` with `e` at block `b`: those
+/// tracked at the same depth on both sides, in `a`'s order, each named by
+/// `pairs` for its pair of values (locations `16 + position`); and whether
+/// a side stops tracking a slot that may hold an address (the bytes stay
+/// in memory untracked: the joined `stack_dirty` must then be set).
+fn join_slots(a: &Abs, e: &Abs, pairs: &mut Pairs, b: u32) -> ([Slot; SLOTS], bool) {
+    let mut slots = [NO_SLOT; SLOTS];
+    let mut dirty = false;
+    let mut n = 0usize;
+    for sa in a.slots.iter().filter(|s| s.val != UNKNOWN) {
+        let Some((ve, pe)) = e.slot(sa.depth) else {
+            dirty |= sa.ptr;
+            continue;
+        };
+        let loc = u8::try_from(16usize.saturating_add(n)).unwrap_or(31);
+        let v = pairs.name(sa.val, ve, b, loc);
+        if v != UNKNOWN
+            && let Some(s) = slots.get_mut(n)
+        {
+            *s = Slot {
+                depth: sa.depth,
+                val: v,
+                ptr: sa.ptr || pe,
+                narrow: sa.narrow && e.slot_narrow(sa.depth),
+            };
+            n = n.saturating_add(1);
+        }
+    }
+    dirty |= e.slots.iter().any(|s| s.ptr && a.slot(s.depth).is_none());
+    (slots, dirty)
 }
 
 /// Renamed facts a join can read from `fa`, a fact of side `a`: for every
