@@ -744,7 +744,14 @@ void kpl_invoke(struct kpl_plugin *p, u32 code_offset, struct kpl_frame *f,
 	WRITE_ONCE(rec->ctx, NULL);
 	barrier();
 	r->duration_ns = ktime_get_ns() - t0;
-	r->fuel_left = f->ctx.fuel_left;
+	/*
+	 * Once the watchdog has cut the fuel to 1, what r13 holds says
+	 * nothing about the budget: the cut can land between the back-edge's
+	 * `dec r13` and its `jz` (r13 already 0, ZF set), so the plugin traps
+	 * Budget with the 1 the watchdog wrote. The time budget is spent
+	 * either way: report no fuel left.
+	 */
+	r->fuel_left = READ_ONCE(rec->fuel_cut) ? 0 : f->ctx.fuel_left;
 	r->site = READ_ONCE(f->ctx.trap_site);
 	r->watchdog = READ_ONCE(rec->unwound);
 	r->stop_offset = rec->stop_offset;
