@@ -89,6 +89,8 @@ const LOOP_KW: &str = "loop";
 const UNTYPED_GLOBAL: &str = "untyped-global";
 const STATIC_MUT: &str = "static-mut";
 const LET_NO_INIT: &str = "let-without-value";
+const SWITCH_KW: &str = "switch-or-match";
+const C_CAST: &str = "c-cast";
 /// Misspelled statement keywords, tagged `typo:` + the keyword.
 const TYPO_TAGS: [&str; 7] = [
     "typo:in",
@@ -534,7 +536,39 @@ where
             .labelled("expression")
             .boxed();
 
-        let cast = unary
+        // C's `(u32)x`: a cast written before its operand, read as
+        // `x as u32`. Only a primitive or a C or Rust type name is taken
+        // between the parentheses (no KPL value has such a name), so
+        // `(x)` and `(a + b) * 2` never come here.
+        let c_cast = select! {
+            Tok::Ident(n) if PRIMITIVES.contains(&n.as_str())
+                || crate::suggest::foreign_type(&n).is_some() => n
+        }
+        .map_with(|n, e| (n, Span::from(e.span())))
+        .delimited_by(sym("("), sym(")"))
+        .then(unary.clone())
+        .validate({
+            let text = text.clone();
+            move |((written, ty_span), value): ((String, Span), Expr), e, emitter| {
+                let kpl = crate::suggest::foreign_type(&written)
+                    .map_or(written.as_str(), |(kpl, _)| kpl)
+                    .to_string();
+                // The operand is a unary expression, which binds tighter
+                // than `as`: it needs no parentheses of its own.
+                emitter.emit(Er::tagged_fix(e.span(), C_CAST, || {
+                    format!("{} as {kpl}", text(value.span))
+                }));
+                let ty = Type {
+                    kind: TypeKind::Named(kpl),
+                    span: ty_span,
+                };
+                mk(ExprKind::Cast(Box::new(value), ty), e.span())
+            }
+        })
+        .labelled("expression");
+
+        let cast = c_cast
+            .or(unary)
             .foldl_with(kw("as").ignore_then(ty.clone()).repeated(), |e, t, ex| {
                 mk(ExprKind::Cast(Box::new(e), t), ex.span())
             })
@@ -853,6 +887,19 @@ where
                     cond: mk(ExprKind::Bool(true), e.span()),
                     body,
                 });
+            // C's `switch (x) { … }` and Rust's `match x { … }`: KPL branches
+            // with `if` / `else if`. The arms are not KPL, so the statement is
+            // skipped whole and read as a broken one (in its function no
+            // missing return or unused local is reported: the arms may hold
+            // them). `match(x);`, a call, is not taken here: no `{` follows.
+            let switch_stmt = select! { Tok::Ident(n) if n == "switch" || n == "match" => () }
+                .map_with(|(), e| e.span())
+                .then_ignore(cond.clone())
+                .then_ignore(group(Some("{")))
+                .validate(|keyword, _, emitter| {
+                    emitter.emit(Er::tagged(keyword, SWITCH_KW));
+                    StmtKind::Error
+                });
             // C's `for (var i = a; i < b; i++)` is `for i in a..b`. The header is
             // read as that loop when it has exactly that shape (`<=` reads as a
             // bound one higher), else skipped.
@@ -976,6 +1023,7 @@ where
             if_stmt
                 .or(choice((
                     let_stmt,
+                    switch_stmt,
                     c_decl,
                     while_stmt,
                     loop_stmt,

@@ -102,6 +102,15 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
         LET_NO_INIT => e("a local needs an initial value", "expected `= VALUE`")
             .with_note("KPL has no uninitialised variables")
             .with_help("give it a value, e.g. `var total: u32 = 0;`"),
+        SWITCH_KW => e(&format!("KPL has no `{found}`"), "not a KPL statement")
+            .with_note("KPL branches with `if`, `else if` and `else`")
+            .with_help(
+                "write one `if value == CASE { … }` per case, chained with `else if`, and `else` for the default",
+            ),
+        C_CAST => fixed(
+            e("KPL converts with `as`, after the value", "C's cast syntax"),
+            "write `value as TYPE`",
+        ),
         LOOP_KW => e("KPL has no `loop`", "Rust's `loop`")
             .with_fix("an endless loop is `while true`", span, "while true"),
         _ => {
