@@ -363,7 +363,7 @@ test_kernel() {
     # kept; a crash after 'guest up' is never retried.
     for attempt in 1 2 3; do
         timeout --foreground -k 5 "${KPL_QEMU_TIMEOUT:-900}" qemu-system-x86_64 \
-            -accel tcg -cpu max -m 1G -smp 2 \
+            -accel tcg,thread=multi -cpu max -m 1G -smp 2 \
             -kernel "$OUT/boot/vmlinuz-$k" -initrd "$KOUT/initrd.cpio.gz" \
             -append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4" \
             -nographic -no-reboot -nodefaults -serial stdio -monitor none \
