@@ -117,8 +117,9 @@ step "packages"
 declare -A KDIR_OF=()
 KVERS=()
 if [ -z "${KPL_SKIP_INSTALL:-}" ]; then
-    # pahole: module BTF (the 6.12 headers ship vmlinux); libelf1: kbuild's tools.
-    base=(qemu-system-x86 busybox-static cpio rustc-web cargo-web rust-web-src python3 libc6-dev pahole libelf1)
+    # pahole: module BTF (the 6.12 headers ship vmlinux); libelf1: kbuild's tools;
+    # xz-utils, kmod (modinfo): the guest's modules from the kernel packages.
+    base=(qemu-system-x86 busybox-static cpio rustc-web cargo-web rust-web-src python3 libc6-dev pahole libelf1 xz-utils kmod)
     need=()
     for p in "${base[@]}"; do installed "$p" || need+=("$p"); done
     # Fresh package lists first when anything is to be installed or a
@@ -161,17 +162,49 @@ fi
 for k in "${KVERS[@]}"; do echo "kernel $k: headers ${KDIR_OF[$k]}"; done
 
 step "kernel images"
+# The modules the guest loads besides kpl.ko: veth, for the namespaces the
+# forward hooks route between (a module in both kernels).
+GUEST_MODULES="veth"
 for k in "${KVERS[@]}"; do
-    [ -f "$OUT/boot/vmlinuz-$k" ] && continue
+    [ -f "$OUT/boot/vmlinuz-$k" ] && [ -f "$OUT/boot/modules-$k/order" ] && continue
     # The image package is not installed (its hooks want initramfs-tools
-    # and a boot loader): download it and extract only vmlinuz.
+    # and a boot loader): download it and extract only vmlinuz and the
+    # guest's modules with what they depend on, uncompressed (6.12's are
+    # .ko.xz), listed in load order in modules-$k/order.
     img=$(image_pkg "$k")
     [ -n "$img" ] || die "no kernel image package for $k in the archive"
-    mkdir -p "$OUT/deb" "$OUT/boot"
-    (cd "$OUT/deb" && rm -f linux-image-*.deb && apt-get download -qq "$img") >"$OUT/image-download.log" 2>&1 ||
+    rm -rf "$OUT/deb" "$OUT/boot/modules-$k"
+    mkdir -p "$OUT/deb" "$OUT/boot/modules-$k"
+    (cd "$OUT/deb" && apt-get download -qq "$img") >"$OUT/image-download.log" 2>&1 ||
         { cat "$OUT/image-download.log" >&2; die "cannot download $img"; }
-    dpkg-deb --fsys-tarfile "$OUT"/deb/"$img"_*.deb | tar -x -C "$OUT/deb" "./boot/vmlinuz-$k"
-    mv "$OUT/deb/boot/vmlinuz-$k" "$OUT/boot/vmlinuz-$k"
+    dpkg-deb -x "$OUT"/deb/"$img"_*.deb "$OUT/deb/x" || die "cannot unpack $img"
+    mv "$OUT/deb/x/boot/vmlinuz-$k" "$OUT/boot/vmlinuz-$k"
+    mdir=$OUT/deb/x/lib/modules/$k
+    : >"$OUT/boot/modules-$k/order.tmp"
+    # A module, after what it depends on (modinfo's `depends`; the package
+    # has no modules.dep, depmod makes it on installation).
+    add_module() {
+        local f base d
+        f=$(find "$mdir/kernel" \( -name "$1.ko" -o -name "$1.ko.xz" -o -name "${1//_/-}.ko" \
+            -o -name "${1//_/-}.ko.xz" \) -print -quit)
+        [ -n "$f" ] || { echo "no module $1 in the image package" >&2; return 1; }
+        base=${f##*/}
+        base=${base%.xz}
+        grep -qx "$base" "$OUT/boot/modules-$k/order.tmp" && return 0
+        case $f in
+        *.xz) xz -dc "$f" >"$OUT/boot/modules-$k/$base" ;;
+        *) cp "$f" "$OUT/boot/modules-$k/$base" ;;
+        esac || return 1
+        for d in $(modinfo -F depends "$OUT/boot/modules-$k/$base" | tr ',' ' '); do
+            add_module "$d" || return 1
+        done
+        echo "$base" >>"$OUT/boot/modules-$k/order.tmp"
+    }
+    for m in $GUEST_MODULES; do
+        add_module "$m" || die "cannot extract the guest module $m of $k"
+    done
+    mv "$OUT/boot/modules-$k/order.tmp" "$OUT/boot/modules-$k/order"
+    echo "kernel $k: guest modules $(tr '\n' ' ' <"$OUT/boot/modules-$k/order")"
     rm -rf "$OUT/deb"
 done
 
@@ -344,6 +377,8 @@ test_kernel() {
 
     step "$k: initramfs"
     cp "$KOUT/kmod/kpl.ko" "$KOUT/kmod/sample-client/kplgray.ko" "$KOUT/kmod/tests/svc-check/kplsvccheck.ko" "$T/"
+    rm -rf "$T/mod"
+    cp -r "$OUT/boot/modules-$k" "$T/mod"
     (cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) >"$KOUT/initrd.cpio.gz"
     ls -l "$KOUT/initrd.cpio.gz"
 
@@ -363,7 +398,7 @@ test_kernel() {
     # kept; a crash after 'guest up' is never retried.
     for attempt in 1 2 3; do
         timeout --foreground -k 5 "${KPL_QEMU_TIMEOUT:-900}" qemu-system-x86_64 \
-            -accel tcg -cpu max -m 1G -smp 2 \
+            -accel tcg,thread=multi -cpu max -m 1G -smp 2 \
             -kernel "$OUT/boot/vmlinuz-$k" -initrd "$KOUT/initrd.cpio.gz" \
             -append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4" \
             -nographic -no-reboot -nodefaults -serial stdio -monitor none \
@@ -376,7 +411,7 @@ test_kernel() {
         tr -d '\r' <"$LOG" | grep -E 'Oops|RIP:|panic' | head -n 5 || true
         boot_retries=$((boot_retries + 1))
     done
-    grep -E '^(PASS|FAIL|==|stress:|udp port|kplc: trap|plugin |kplgray:)|fuel_per_ms|KPL: guest up' "$LOG" || true
+    grep -E '^(PASS|FAIL|==|stress:|udp port|kplc: trap|plugin |kplgray:|counter:|forward )|fuel_per_ms|KPL: guest up' "$LOG" || true
 
     step "$k: serial log"
     g_passed=$(sed -n 's/^kpltest: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$LOG" | tail -n 1)

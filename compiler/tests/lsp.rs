@@ -677,6 +677,81 @@ fn formatting_session() {
     assert!(c.child.wait().unwrap().success());
 }
 
+/// The atomic built-ins in the editor: offered by completion and explained
+/// by hover, with the signature and the one line the reference chapter
+/// (`book/src/reference/atomics.md`) gives each.
+#[test]
+fn atomic_builtins_session() {
+    let mut c = Client::start();
+    c.request("initialize", json!({"processId": null, "capabilities": {}}));
+    c.notify("initialized", json!({}));
+    let text = "static hits: u64 = 0;\n\nexport fn bump() -> u64 {\n    \
+                return atomic_add(hits, 1);\n}\n";
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": URI, "languageId": "kpl", "version": 1, "text": text}}),
+    );
+    assert_eq!(c.diagnostics(URI, 1), Vec::<Value>::new());
+
+    // The reference's block of signatures, one line per built-in once the
+    // comment continuing on the next line is joined.
+    let book = include_str!("../../book/src/reference/atomics.md");
+    let block = book
+        .split("```text\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("the signature block of atomics.md");
+    let block = block.split_whitespace().collect::<Vec<_>>().join(" ");
+
+    let comp = c.request("textDocument/completion", at(text, "atomic_add", 0, 0));
+    let items = comp["result"].as_array().unwrap();
+    let names = [
+        "atomic_add",
+        "atomic_sub",
+        "atomic_swap",
+        "atomic_cas",
+        "atomic_load",
+        "atomic_store",
+    ];
+    for name in names {
+        let item = items
+            .iter()
+            .find(|i| i["label"] == name)
+            .unwrap_or_else(|| panic!("{name} missing from the completions"));
+        assert_eq!(item["kind"], 3, "{name}: a function");
+        let sig = item["detail"].as_str().unwrap();
+        assert!(sig.starts_with(&format!("{name}(place")), "{sig}");
+        let doc = item["documentation"]["value"].as_str().unwrap();
+        let line = doc.lines().next().unwrap().trim_matches('`');
+        assert!(
+            block.contains(&format!("{sig} // {line}")),
+            "{name}: `{sig} // {line}` is not in atomics.md's block: {block}"
+        );
+        assert!(doc.contains("inside a static"), "{doc}");
+    }
+
+    // Hover on the call: the same signature and line.
+    let h = c.request("textDocument/hover", at(text, "atomic_add", 0, 3));
+    assert_eq!(h["result"]["range"], range(text, "atomic_add", 0));
+    let value = h["result"]["contents"]["value"].as_str().unwrap();
+    assert!(
+        value.starts_with(
+            "```kpl\natomic_add(place, value) -> T\n```\n\n---\n\n\
+             `place = place + value (wrapping); returns the old value`\n\n"
+        ),
+        "{value}"
+    );
+    // Not on the static's own name, which is the static.
+    let h = c.request("textDocument/hover", at(text, "hits, 1", 0, 0));
+    let value = h["result"]["contents"]["value"].as_str().unwrap();
+    assert!(value.starts_with("```kpl\nstatic hits: u64"), "{value}");
+
+    let s = c.request("shutdown", Value::Null);
+    assert_eq!(s["result"], Value::Null);
+    c.notify("exit", Value::Null);
+    assert!(c.child.wait().unwrap().success());
+}
+
 /// Byte offset of an LSP position (UTF-16 column) in `text`.
 fn offset16(text: &str, p: &Value) -> usize {
     let (line, col) = (

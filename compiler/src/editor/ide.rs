@@ -7,7 +7,7 @@
 //! rather than failing.
 
 use kpl_lang::ast::{self, ExprKind, ItemKind, StmtKind, TypeKind};
-use kpl_lang::check::{Decls, FnChecked, LocalKind, Res};
+use kpl_lang::check::{AtomicOp, Decls, FnChecked, LocalKind, Res};
 use kpl_lang::imports::ImportFn;
 use kpl_lang::types::Ty;
 use kpl_lang::{Span, lexer};
@@ -494,7 +494,7 @@ pub fn hover(db: &dyn Database, file: SourceFile, offset: u32) -> Option<HoverIn
                 Some((c, Res::Local(i))) => {
                     markdown(&local_text(c.def.as_ref()?.locals.get(i as usize)?), None)
                 }
-                _ => global_hover(parsed, decls, &name)?,
+                _ => global_hover(parsed, decls, &name).or_else(|| atomic_hover(&name))?,
             }
         }
         Occ::Expr(id, ExprShape::Other) => markdown(&type_of(c, id)?.to_string(), None),
@@ -535,6 +535,19 @@ pub fn hover(db: &dyn Database, file: SourceFile, offset: u32) -> Option<HoverIn
         }
     };
     Some(HoverInfo { span, markdown })
+}
+
+/// What an atomic built-in does, besides the one line of the reference.
+const ATOMIC_NOTE: &str = "One indivisible, sequentially consistent operation on `place`, \
+an integer inside a static (a static, an element of a static array, a field of a static \
+struct); `T` is its type and the type of the other arguments.";
+
+fn atomic_hover(name: &str) -> Option<String> {
+    let op = AtomicOp::from_name(name)?;
+    Some(markdown(
+        op.reference_signature(),
+        Some(&format!("`{}`\n\n{ATOMIC_NOTE}", op.doc())),
+    ))
 }
 
 fn builtin_type_hover(name: &str) -> Option<String> {
@@ -699,7 +712,7 @@ fn is_ident_char(c: char) -> bool {
 
 /// Completion at byte `offset`: struct fields after `.`, an import module's
 /// functions after `module::`, otherwise the locals in scope, the globals,
-/// keywords and built-in types.
+/// the atomic built-ins, keywords and built-in types.
 pub fn complete(db: &dyn Database, file: SourceFile, offset: u32) -> Vec<Completion> {
     let text = file.text(db);
     let mut at = (offset as usize).min(text.len());
@@ -785,6 +798,14 @@ pub fn complete(db: &dyn Database, file: SourceFile, offset: u32) -> Vec<Complet
             kind: CompletionKind::Import,
             detail: f.display_signature(),
             doc: Some(f.doc.trim().to_string()).filter(|d| !d.is_empty()),
+        });
+    }
+    for op in AtomicOp::ALL {
+        out.push(Completion {
+            label: op.name().to_string(),
+            kind: CompletionKind::Function,
+            detail: op.reference_signature().to_string(),
+            doc: Some(format!("`{}`\n\n{ATOMIC_NOTE}", op.doc())),
         });
     }
     for t in BUILTIN_TYPES {

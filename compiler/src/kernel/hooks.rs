@@ -107,22 +107,51 @@ pub struct HookAttach<'a> {
     pub exclusive: bool,
 }
 
-/// Datagrams that reach a socket on `addr`:`port`, sent from `addr`, and
+/// Where [`udp_probe`] sends from and receives: the receiving socket is
+/// bound to `addr`:`port`, the sending one to `from` (`addr` if `None`),
+/// and with `rx_netns` (a namespace file such as `/proc/PID/ns/net`) the
+/// receiving socket is in that network namespace instead of the caller's,
+/// so that the datagrams are routed between the two.
+pub(super) struct ProbeEnds<'a> {
+    pub addr: std::net::IpAddr,
+    pub port: u16,
+    pub from: Option<std::net::IpAddr>,
+    pub rx_netns: Option<&'a std::path::Path>,
+}
+
+/// Moves the calling thread into the network namespace of file `ns`.
+fn enter_netns(ns: &std::path::Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::open(ns)?;
+    // SAFETY: setns only reads its two integer arguments; the descriptor
+    // is open (owned by `f`) for the duration of the call.
+    if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Datagrams that reach a socket on `addr`:`port`, sent from `from`, and
 /// sends the kernel refused (a filter dropping them at `local-out` makes
 /// `sendto` fail with EPERM). With `wait_ms` > 0 they go one at a time, each
 /// awaited up to `wait_ms` (so the receive queue never overflows; a dropped
 /// one costs the wait); with 0, back to back, 100 µs apart, and the
 /// arrivals are counted afterwards.
 pub(super) fn udp_probe(
-    addr: std::net::IpAddr,
-    port: u16,
+    ends: &ProbeEnds<'_>,
     count: u32,
     wait_ms: u64,
 ) -> std::io::Result<(u32, u32)> {
     use std::net::UdpSocket;
     use std::time::Duration;
+    let (addr, port) = (ends.addr, ends.port);
+    // A socket stays in the namespace it was created in: the sender first,
+    // in the caller's, then the receiver, in `rx_netns` if given.
+    let tx = UdpSocket::bind((ends.from.unwrap_or(addr), 0))?;
+    if let Some(ns) = ends.rx_netns {
+        enter_netns(ns)?;
+    }
     let rx = UdpSocket::bind((addr, port))?;
-    let tx = UdpSocket::bind((addr, 0))?;
     let mut got = 0;
     let mut refused = 0;
     let mut buf = [0u8; 64];

@@ -17,7 +17,7 @@ pub mod hooks;
 pub mod uapi;
 
 pub use hooks::{Hook, HookAttach, parse_hook};
-use hooks::{legacy_abi, udp_probe};
+use hooks::{ProbeEnds, legacy_abi, udp_probe};
 
 use uapi::*;
 
@@ -138,9 +138,11 @@ pub enum KernelCmd {
     #[command(hide = true)]
     LegacyAbi { id: u32 },
     /// Sends `count` UDP datagrams to `addr`:`port` from the same
-    /// address, and prints how many arrived. With `--wait-ms 0` they are
-    /// sent back to back (for a stream while attachments change), else one
-    /// at a time, each awaited up to that long.
+    /// address (or `--from`), and prints how many arrived. With
+    /// `--wait-ms 0` they are sent back to back (for a stream while
+    /// attachments change), else one at a time, each awaited up to that
+    /// long. With `--rx-netns /proc/PID/ns/net` the receiver is in that
+    /// network namespace (so the datagrams are routed to it).
     #[command(hide = true)]
     Probe {
         #[arg(long)]
@@ -149,6 +151,10 @@ pub enum KernelCmd {
         count: u32,
         #[arg(long, default_value = "127.0.0.1")]
         addr: std::net::IpAddr,
+        #[arg(long)]
+        from: Option<std::net::IpAddr>,
+        #[arg(long)]
+        rx_netns: Option<PathBuf>,
         #[arg(long, default_value_t = 100)]
         wait_ms: u64,
     },
@@ -870,10 +876,18 @@ fn run_cmd(cmd: KernelCmd) -> Result<ExitCode, String> {
             port,
             count,
             addr,
+            from,
+            rx_netns,
             wait_ms,
         } => {
+            let ends = ProbeEnds {
+                addr,
+                port,
+                from,
+                rx_netns: rx_netns.as_deref(),
+            };
             let (got, refused) =
-                udp_probe(addr, port, count, wait_ms).map_err(|e| format!("probe: {e}"))?;
+                udp_probe(&ends, count, wait_ms).map_err(|e| format!("probe: {e}"))?;
             if refused == 0 {
                 crate::outln!("udp port {port}: received {got} of {count}")?;
             } else {

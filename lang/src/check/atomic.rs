@@ -78,6 +78,31 @@ impl AtomicOp {
             AtomicOp::Store => "atomic_store(place, value)",
         }
     }
+
+    /// The signature as the reference's table writes it (`T` is the
+    /// integer type of the place), for the editor.
+    pub fn reference_signature(self) -> &'static str {
+        match self {
+            AtomicOp::Add => "atomic_add(place, value) -> T",
+            AtomicOp::Sub => "atomic_sub(place, value) -> T",
+            AtomicOp::Swap => "atomic_swap(place, value) -> T",
+            AtomicOp::Cas => "atomic_cas(place, expected, new) -> T",
+            AtomicOp::Load => "atomic_load(place) -> T",
+            AtomicOp::Store => "atomic_store(place, value)",
+        }
+    }
+
+    /// What it does, in the reference's words, for the editor.
+    pub fn doc(self) -> &'static str {
+        match self {
+            AtomicOp::Add => "place = place + value (wrapping); returns the old value",
+            AtomicOp::Sub => "place = place - value (wrapping); returns the old value",
+            AtomicOp::Swap => "place = value; returns the old value",
+            AtomicOp::Cas => "if place == expected { place = new }; returns the old value",
+            AtomicOp::Load => "returns the value",
+            AtomicOp::Store => "place = value",
+        }
+    }
 }
 
 /// Why an operand is not a static place: the local it is rooted in, if any.
