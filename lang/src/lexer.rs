@@ -263,6 +263,12 @@ pub fn lex(src: &str) -> Lexed {
                 );
                 if c == '\'' {
                     d = d.with_help("string literals use double quotes: \"...\"");
+                } else if c == '?' {
+                    // C's `c ? a : b` (Rust's `?` never reaches a plugin:
+                    // KPL has no `Result`).
+                    d = d
+                        .with_note("KPL has no conditional operator `c ? a : b`")
+                        .with_help("write an `if` statement: `if c { x = a; } else { x = b; }`");
                 }
                 out.diagnostics.push(d);
             }
