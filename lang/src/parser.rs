@@ -91,6 +91,9 @@ const STATIC_MUT: &str = "static-mut";
 const LET_NO_INIT: &str = "let-without-value";
 const SWITCH_KW: &str = "switch-or-match";
 const C_CAST: &str = "c-cast";
+const WORD_OP: &str = "word-operator";
+const ARROW_FIELD: &str = "arrow-field";
+const COLON_RET: &str = "colon-return-type";
 /// Misspelled statement keywords, tagged `typo:` + the keyword.
 const TYPO_TAGS: [&str; 7] = [
     "typo:in",
@@ -497,6 +500,13 @@ where
                 .delimited_by(sym("["), sym("]"))
                 .map(Postfix::Index),
             sym(".").ignore_then(ident).map(Postfix::Field),
+            // C's `p->x`: reported and read as `p.x` (KPL has no pointers).
+            sym("->")
+                .validate(|_, e, emitter| {
+                    emitter.emit(Er::tagged_fix(e.span(), ARROW_FIELD, || ".".to_string()))
+                })
+                .ignore_then(ident)
+                .map(Postfix::Field),
         ));
         let postfix = primary
             .foldl_with(postfix_op.repeated(), |base, op, e| {
@@ -541,8 +551,8 @@ where
         // between the parentheses (no KPL value has such a name), so
         // `(x)` and `(a + b) * 2` never come here.
         let c_cast = select! {
-            Tok::Ident(n) if PRIMITIVES.contains(&n.as_str())
-                || crate::suggest::foreign_type(&n).is_some() => n
+            Tok::Ident(n) if PRIMITIVES.contains(&&*n)
+                || crate::suggest::foreign_type(&n).is_some() => n.to_string()
         }
         .map_with(|n, e| (n, Span::from(e.span())))
         .delimited_by(sym("("), sym(")"))
@@ -656,8 +666,24 @@ where
             })
             .boxed();
 
-        let and = level(comparison, sym("&&").to(BinOp::And));
-        let or = level(and, sym("||").to(BinOp::Or));
+        // Python's `and` and `or` (and C++'s alternative tokens): reported
+        // and read as `&&` and `||`. A word after an operand is never KPL.
+        let word_op = |word: &'static str, op: BinOp, kpl: &'static str| {
+            select! { Tok::Ident(n) if &*n == word => () }.validate(move |(), e, emitter| {
+                emitter.emit(Er::tagged_fix(e.span(), WORD_OP, || kpl.to_string()));
+                op
+            })
+        };
+        let and = level(
+            comparison,
+            sym("&&")
+                .to(BinOp::And)
+                .or(word_op("and", BinOp::And, "&&")),
+        );
+        let or = level(
+            and,
+            sym("||").to(BinOp::Or).or(word_op("or", BinOp::Or, "||")),
+        );
         or.labelled("expression").boxed()
     });
     let ty = recursive(|ty| ty_with(ty, expr.clone()));
@@ -892,7 +918,7 @@ where
             // skipped whole and read as a broken one (in its function no
             // missing return or unused local is reported: the arms may hold
             // them). `match(x);`, a call, is not taken here: no `{` follows.
-            let switch_stmt = select! { Tok::Ident(n) if n == "switch" || n == "match" => () }
+            let switch_stmt = select! { Tok::Ident(n) if &*n == "switch" || &*n == "match" => () }
                 .map_with(|(), e| e.span())
                 .then_ignore(cond.clone())
                 .then_ignore(group(Some("{")))
@@ -1074,7 +1100,17 @@ where
                 .collect::<Vec<_>>()
                 .delimited_by(sym("("), sym(")")),
         )
-        .then(sym("->").ignore_then(ty.clone()).or_not())
+        .then(
+            sym("->")
+                .ignored()
+                // TypeScript's and Python's `): u32`: reported and read as
+                // `-> u32`.
+                .or(sym(":").validate(|_, e, emitter| {
+                    emitter.emit(Er::tagged_fix(e.span(), COLON_RET, || " ->".to_string()))
+                }))
+                .ignore_then(ty.clone())
+                .or_not(),
+        )
         .map(|((name, params), ret)| FnSig { name, params, ret });
 
     let use_item = kw("use")

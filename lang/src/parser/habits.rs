@@ -111,6 +111,22 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
             e("KPL converts with `as`, after the value", "C's cast syntax"),
             "write `value as TYPE`",
         ),
+        WORD_OP => {
+            let kpl = fix.unwrap_or_default();
+            e(
+                &format!("KPL writes `{found}` as `{kpl}`"),
+                "not an operator in KPL",
+            )
+            .with_fix(format!("write `{kpl}`"), span, kpl)
+        }
+        ARROW_FIELD => e("KPL reads a field with `.`", "C's `->`")
+            .with_note("KPL has no pointers: a struct is a value")
+            .with_fix("write `.`", span, "."),
+        COLON_RET => e(
+            "a function's return type follows `->`",
+            "expected `->` before the return type",
+        )
+        .with_fix("write `->`", span, " ->"),
         LOOP_KW => e("KPL has no `loop`", "Rust's `loop`")
             .with_fix("an endless loop is `while true`", span, "while true"),
         _ => {
