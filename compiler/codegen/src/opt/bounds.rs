@@ -37,7 +37,8 @@
 //! `cmp t, len` + `jae` bounds `t`, and each displacement `c*s` is at most
 //! `cmax*s`. The zero-extension is a no-op on the value; it is there so
 //! that the proof never depends on how `e` reached the block. It is left
-//! out when `e`'s last write is earlier in the block and is itself one the
+//! out when `e`'s last write is earlier on the only path to the group (in
+//! the block, or in blocks with one edge in) and is itself one the
 //! verifier marks `narrow` (a 32-bit `add`, say), with no call in between
 //! ([`written_narrow_before`]). A loop-carried index still gets it on every
 //! trip: the verifier's loop-header join drops `narrow` for the registers
