@@ -191,3 +191,138 @@ fn execution_suite() {
         failures.join("\n")
     );
 }
+
+/// Division and remainder by constants (`opt/divide.rs` turns most of them
+/// into multiplications and shifts) against Rust's semantics: for every
+/// integer type, every divisor of a set that covers each method and its
+/// edges (±1, ±2, ±3, ±7, powers of two, 2^31 ± 1, the type's extremes, ...)
+/// and every edge dividend, the compiled `x / D` and `x % D` return Rust's
+/// truncated quotient and remainder, and trap with Overflow exactly for
+/// `MIN / -1` and `MIN % -1`.
+#[test]
+fn division_by_constants_matches_rust() {
+    use kpl_lang::types::IntTy;
+    let types = [
+        IntTy::I8,
+        IntTy::I16,
+        IntTy::I32,
+        IntTy::I64,
+        IntTy::U8,
+        IntTy::U16,
+        IntTy::U32,
+        IntTy::U64,
+    ];
+    let mut candidates: Vec<i128> = vec![
+        1,
+        2,
+        3,
+        5,
+        6,
+        7,
+        10,
+        25,
+        100,
+        125,
+        641,
+        1000,
+        65535,
+        65537,
+        1_000_000_007,
+        (1 << 31) - 1,
+        (1 << 31) + 1,
+        (1 << 32) - 1,
+        (1 << 32) + 1,
+        (1 << 40) + 3,
+        i128::from(i64::MAX),
+        i128::from(u64::MAX),
+    ];
+    candidates.extend((1..64).map(|k| 1i128 << k));
+    let negs: Vec<i128> = candidates.iter().map(|d| -d).collect();
+    candidates.extend(negs);
+    candidates.push(i128::from(i64::MIN));
+    let mut src = String::new();
+    let mut cases: Vec<(String, IntTy, i128, bool)> = Vec::new();
+    for t in types {
+        let mut ds: Vec<i128> = candidates
+            .iter()
+            .copied()
+            .filter(|d| *d >= t.min() && *d <= t.max())
+            .chain([t.min(), t.max()].into_iter().filter(|d| *d != 0))
+            .collect();
+        ds.sort_unstable();
+        ds.dedup();
+        for (k, d) in ds.into_iter().enumerate() {
+            // `MIN` has no literal of its own type: `-MAX - 1` folds to it.
+            let lit = if d == t.min() && d < 0 {
+                format!("(-{} - 1)", t.max())
+            } else {
+                format!("({d})")
+            };
+            let ty = t.name();
+            for (rem, op) in [(false, "/"), (true, "%")] {
+                let name = format!("{}_{ty}_{k}", if rem { "r" } else { "q" });
+                src.push_str(&format!(
+                    "export fn {name}(x: {ty}) -> {ty} {{ let d: {ty} = {lit}; return x {op} d; }}\n"
+                ));
+                cases.push((name, t, d, rem));
+            }
+        }
+    }
+    let (imports, _) = ImportSources::embedded().load();
+    let analysis = kpl_lang::analyze(&src, &imports);
+    assert!(!analysis.has_errors(), "{:?}", analysis.diagnostics);
+    let compiled = kplc::codegen::compile(&analysis.file, &analysis.program);
+    let mut runner = Runner::new(&compiled, "div_consts.kpl", &src).expect("loads");
+    runner.instance.host.quiet = true;
+    let mut failures = Vec::new();
+    for (name, t, d, rem) in &cases {
+        let (t, d, rem) = (*t, *d, *rem);
+        let (lo, hi) = (t.min(), t.max());
+        let mut xs: Vec<i128> = vec![lo, lo + 1, lo + 2, hi, hi - 1, hi - 2, 0, 1, 2, 3];
+        xs.extend([
+            -1,
+            -2,
+            -3,
+            d,
+            d - 1,
+            d + 1,
+            -d,
+            1 - d,
+            -1 - d,
+            2 * d,
+            2 * d - 1,
+        ]);
+        xs.extend([d * 7 + 3, d * 1000, hi / 3, lo / 3, hi / 7, lo / 7]);
+        let mut s = 0x9E37_79B9_7F4A_7C15u64 ^ (d as u64);
+        for _ in 0..24 {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            xs.push(t.wrap(i128::from(s as i64)));
+        }
+        for x in xs.into_iter().filter(|x| *x >= lo && *x <= hi) {
+            let q = x / d; // i128: truncated, like the reference
+            let want = if q > hi {
+                "traps Overflow".to_string()
+            } else if rem {
+                format!("== {}", x % d)
+            } else {
+                format!("== {q}")
+            };
+            let got = match runner.call(name, &mut [Value::Int(x)], 1000) {
+                Ok(Some(Value::Int(v))) => format!("== {v}"),
+                Err(CallError::Trap(t)) => format!("traps {}", t.kind),
+                other => format!("{other:?}"),
+            };
+            if got != want {
+                failures.push(format!("{name}({x}) (divisor {d}): want {want}, got {got}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}",
+        failures.len(),
+        failures[..failures.len().min(40)].join("\n")
+    );
+}

@@ -36,12 +36,20 @@
 //! `mov` (upper bits zero), `t = e + cmax` a 64-bit `add` of it (no wrap),
 //! `cmp t, len` + `jae` bounds `t`, and each displacement `c*s` is at most
 //! `cmax*s`. The zero-extension is a no-op on the value; it is there so
-//! that the proof never depends on how `e` reached the block.
+//! that the proof never depends on how `e` reached the block. It is left
+//! out when `e`'s last write is earlier on the only path to the group (in
+//! the block, or in blocks with one edge in) and is itself one the
+//! verifier marks `narrow` (a 32-bit `add`, say), with no call in between
+//! ([`written_narrow_before`]). A loop-carried index still gets it on every
+//! trip: the verifier's loop-header join drops `narrow` for the registers
+//! the loop writes (`sandbox.md`, "a loop header's first join"), so the
+//! 32-bit `add` on the back edge does not reach the reads.
 //!
 //! The pass runs once per function after inlining (`crate::pipeline`), last
 //! before register allocation: a later pass would see the unchecked reads
 //! as ordinary code.
 
+use crate::analysis::predecessors;
 use crate::ir::{Addr, Base, BlockId, Check, Func, Index, Inst, Op, Scalar, V};
 use std::collections::{BTreeMap, HashMap};
 
@@ -66,10 +74,11 @@ type Key = (V, V, u8, V);
 /// Returns whether anything changed.
 pub fn merge_checks(f: &mut Func) -> bool {
     let narrow = narrow_vregs(f);
+    let preds = predecessors(f);
     let mut changed = false;
     for b in 0..f.blocks.len() as BlockId {
         // Each merge turns checked reads into unchecked ones: this ends.
-        while merge_one(f, b, &narrow) {
+        while merge_one(f, b, &narrow, &preds) {
             changed = true;
         }
     }
@@ -77,11 +86,11 @@ pub fn merge_checks(f: &mut Func) -> bool {
 }
 
 /// Merges the largest group of block `b` that can be; whether one could.
-fn merge_one(f: &mut Func, b: BlockId, narrow: &[bool]) -> bool {
-    merge(f, b, narrow).is_some()
+fn merge_one(f: &mut Func, b: BlockId, narrow: &[bool], preds: &[Vec<BlockId>]) -> bool {
+    merge(f, b, narrow, preds).is_some()
 }
 
-fn merge(f: &mut Func, b: BlockId, narrow: &[bool]) -> Option<()> {
+fn merge(f: &mut Func, b: BlockId, narrow: &[bool], preds: &[Vec<BlockId>]) -> Option<()> {
     let insts = &f.blocks[b as usize].insts;
     let mut groups: BTreeMap<Key, Vec<Member>> = BTreeMap::new();
     // Where each register was last written in the block so far.
@@ -190,23 +199,27 @@ fn merge(f: &mut Func, b: BlockId, narrow: &[bool]) -> Option<()> {
         })
         .collect();
 
+    let extend = !written_narrow_before(f, preds, b, e, first, MAX_BLOCKS_BACK);
+
     let t = f.n_vregs;
     f.n_vregs += 1;
     let old = std::mem::take(&mut f.blocks[b as usize].insts);
     let mut out = Vec::with_capacity(old.len() + 2);
     for (k, (mut inst, p)) in old.into_iter().enumerate() {
         if k == first {
-            out.push((
-                Inst::Norm {
-                    dst: e,
-                    a: e,
-                    ty: Scalar {
-                        size: 4,
-                        signed: false,
+            if extend {
+                out.push((
+                    Inst::Norm {
+                        dst: e,
+                        a: e,
+                        ty: Scalar {
+                            size: 4,
+                            signed: false,
+                        },
                     },
-                },
-                pos,
-            ));
+                    pos,
+                ));
+            }
             out.push((
                 Inst::BinImm {
                     op: Op::Add,
@@ -252,6 +265,82 @@ fn merge(f: &mut Func, b: BlockId, narrow: &[bool]) -> Option<()> {
     }
     f.blocks[b as usize].insts = out;
     Some(())
+}
+
+/// How many single-entry blocks [`written_narrow_before`] looks back
+/// through (an inlined callee's body starts a block of its own).
+const MAX_BLOCKS_BACK: u32 = 4;
+
+/// Whether the last write of `e` before `first` in block `b` is one the
+/// verifier sees zero the upper 32 bits (`narrow` in
+/// `book/src/runtime/sandbox.md`), on the only path to `first`, with
+/// nothing in between that may clear that bit: then the zero-extension is
+/// already done. The write is in `b` or, when `b` has one edge in (and is
+/// not the entry), in its predecessor, and so on back: the verifier's state
+/// at a block with one edge in is that edge's state, with no join. A call
+/// clears the bit of every register; a division is left out because its
+/// code branches inside the block, and the verifier joins there (a join
+/// keeps the bit when both sides have it, but nothing here needs to depend
+/// on that). Loads, compares, arithmetic and the fuel and bounds checks
+/// (`jcc` to a trap stub, no join) keep it.
+///
+/// The forms are those of [`narrow_vregs`] that the emitter writes with an
+/// instruction the verifier marks `narrow`: a 32-bit `add` or `sub`, a
+/// zero-extension or unsigned load of at most 4 bytes, `and` with a
+/// non-negative immediate, a constant below 2^32 (`xor r32, r32`,
+/// `mov r32, imm` or `mov r64, imm`, all narrow), and a copy of a register
+/// for which the same holds at the copy.
+fn written_narrow_before(
+    f: &Func,
+    preds: &[Vec<BlockId>],
+    b: BlockId,
+    e: V,
+    first: usize,
+    back: u32,
+) -> bool {
+    let insts = &f.blocks[b as usize].insts[..first];
+    let keeps = |from: usize| {
+        insts[from..]
+            .iter()
+            .all(|(i, _)| !i.is_call() && !matches!(i, Inst::Div { .. }))
+    };
+    let Some(d) = insts.iter().rposition(|(i, _)| i.def() == Some(e)) else {
+        // Written before the block: only through its one edge in.
+        let [p] = preds[b as usize][..] else {
+            return false;
+        };
+        let p_term = &f.blocks[p as usize].term;
+        let one_edge = p_term.successors().iter().filter(|&&s| s == b).count() == 1;
+        return back > 0
+            && b != 0
+            && p != b
+            && one_edge
+            && keeps(0)
+            && written_narrow_before(f, preds, p, e, f.blocks[p as usize].insts.len(), back - 1);
+    };
+    keeps(d + 1)
+        && match insts[d].0 {
+            Inst::Const { value, .. } => u32::try_from(value).is_ok(),
+            Inst::Bin {
+                op: Op::Add32 | Op::Sub32,
+                ..
+            }
+            | Inst::BinImm {
+                op: Op::Add32 | Op::Sub32,
+                ..
+            } => true,
+            Inst::BinImm {
+                op: Op::And, imm, ..
+            } => imm >= 0,
+            Inst::Norm { ty, .. } | Inst::Load { ty, .. } => !ty.signed && ty.size <= 4,
+            // A 64-bit `mov` copies the bit (an inlined callee's parameter
+            // is a copy of the caller's argument); the chain only goes
+            // back, so it ends.
+            Inst::Copy { src, .. } => written_narrow_before(f, preds, b, src, d, back),
+            // `imul r32` and `shl r32` zero the upper half too, but the
+            // verifier does not model it (they are not in its list).
+            _ => false,
+        }
 }
 
 /// The address of a load (a store's effect is observable before a later

@@ -1,10 +1,24 @@
-//! Unsigned division and remainder of 32-bit (or narrower) values by a
-//! constant, as a multiplication by a fixed-point reciprocal and shifts
-//! (Granlund and Montgomery, "Division by invariant integers using
-//! multiplication", 1994): a 64-bit `imul` and a shift instead of a `div`.
-//! Powers of two are `simplify`'s (a shift or a mask); signed and 64-bit
-//! division keep the `div`/`idiv` (they need the high half of a 128-bit
-//! product, which the sandbox's instruction set does not include).
+//! Division and remainder by a constant without a `div`/`idiv`:
+//!
+//! - unsigned values of at most 32 bits, by a constant that is not a power
+//!   of two: a multiplication by a fixed-point reciprocal and shifts
+//!   (Granlund and Montgomery, "Division by invariant integers using
+//!   multiplication", 1994), a 64-bit `imul` and a shift;
+//! - signed values of at most 32 bits, by a constant of magnitude at least 3
+//!   that is not a power of two: the same with a signed reciprocal, whose
+//!   truncated quotient is the floored one plus the dividend's sign bit
+//!   (Hacker's Delight, 10-1);
+//! - signed values of any width, by `±2^k` (`k >= 1`): an arithmetic shift
+//!   of the dividend biased by `2^k - 1` when it is negative, so the shift
+//!   truncates toward zero.
+//!
+//! Unsigned powers of two are `simplify`'s (a shift or a mask). Dividing by
+//! 0, 1 or -1 keeps the `Div` (0 traps; `MIN / -1` traps with Overflow).
+//! Every other constant divisor can never trap, so nothing the rewrite
+//! drops was reachable. 64-bit division by any other constant keeps the
+//! `div`/`idiv`: it needs the high half of a 128-bit product, and the
+//! sandbox's instruction set has no one-operand `mul`/`imul`
+//! (`book/src/runtime/sandbox.md`).
 
 use crate::analysis::def_counts;
 use crate::ir::*;
@@ -36,8 +50,41 @@ pub fn reciprocal(d: u64) -> Option<(u64, u32)> {
     None
 }
 
-/// Rewrites every unsigned `Div` of narrow operands by a constant divisor
-/// (a single-definition `Const`). Returns whether anything changed.
+/// The reciprocal of `d` for signed dividends of at most 32 bits: `(m, n)`
+/// with `floor(x * m / 2^n) + (x < 0) == x / d` (truncated) for every
+/// `-2^31 <= x < 2^31`, and `m < 2^32`, so `|x * m| < 2^63` never overflows
+/// a 64-bit `imul`.
+///
+/// Why: with `e = m * d - 2^n`, `0 < e < 2^(n-31)` and `y = |x| <= 2^31`,
+/// `y * m / 2^n = y / d + δ` with `0 < δ = y * e / (d * 2^n) < 1 / d`
+/// (`e > 0` because `d` is not a power of two). Writing `y = q * d + r`,
+/// `y / d + δ = q + (r + d * δ) / d` with `0 < r + d * δ < d`: for `x >= 0`
+/// the floor is `q`; for `x < 0` the floor of the negation is `-q - 1`, and
+/// adding 1 gives the truncated `-q`. The smallest `n` from 31 up is taken;
+/// `n = 31 + ceil(log2 d)` always qualifies (`e < d < 2^(n-31)`), and there
+/// `m = ceil(2^n / d) < 2^32` because `d > 2^(n-32)`.
+pub fn signed_reciprocal(d: u64) -> Option<(u64, u32)> {
+    if d < 3 || d.is_power_of_two() || d > u64::from(u32::MAX >> 1) {
+        return None;
+    }
+    let l = 64 - (d - 1).leading_zeros();
+    for n in 31..=31 + l {
+        let p = 1u128 << n;
+        let m = p.div_ceil(u128::from(d));
+        let e = m * u128::from(d) - p;
+        if e < 1u128 << (n - 31) {
+            return u64::try_from(m)
+                .ok()
+                .filter(|&m| m < 1 << 32)
+                .map(|m| (m, n));
+        }
+    }
+    None
+}
+
+/// Rewrites every division or remainder by a constant divisor (a
+/// single-definition `Const`) that one of the module's methods covers.
+/// Returns whether anything changed.
 pub fn by_constants(f: &mut Func) -> bool {
     let defs = def_counts(f);
     let mut konst: Vec<Option<i64>> = vec![None; f.n_vregs as usize];
@@ -59,98 +106,42 @@ pub fn by_constants(f: &mut Func) -> bool {
                 dst,
                 a,
                 b,
-                signed: false,
+                signed,
                 rem,
-                narrow: true,
+                min,
+                narrow,
                 ..
             } = inst
             else {
                 k += 1;
                 continue;
             };
-            let Some((m, n)) = konst[b as usize].and_then(|d| reciprocal(d as u64)) else {
+            let Some(d) = konst[b as usize] else {
                 k += 1;
                 continue;
             };
-            let d = konst[b as usize].unwrap_or(0);
-            let mut fresh = || {
-                f.n_vregs += 1;
-                f.n_vregs - 1
+            let mut seq = Seq {
+                insts: Vec::new(),
+                n_vregs: &mut f.n_vregs,
             };
-            let q = if rem { fresh() } else { dst };
-            let mut seq = Vec::new();
-            let mul = |seq: &mut Vec<Inst>, dst: V, a: V, c: u64, fresh: &mut dyn FnMut() -> V| {
-                match i32::try_from(c) {
-                    Ok(imm) => seq.push(Inst::BinImm {
-                        op: Op::Mul,
-                        dst,
-                        a,
-                        imm,
-                    }),
-                    Err(_) => {
-                        let r = fresh();
-                        seq.push(Inst::Const {
-                            dst: r,
-                            value: c as i64,
-                        });
-                        seq.push(Inst::Bin {
-                            op: Op::Mul,
-                            dst,
-                            a,
-                            b: r,
-                        });
-                    }
+            let done = match (signed, min) {
+                (false, _) if narrow => seq.unsigned(dst, a, d, rem),
+                (true, Some(_)) if d.unsigned_abs().is_power_of_two() => {
+                    seq.signed_pow2(dst, a, d, rem)
                 }
+                // At most 32 bits: the type's minimum is at least -2^31.
+                (true, Some(min)) if min >= i64::from(i32::MIN) => seq.signed(dst, a, d, rem),
+                _ => None,
             };
-            let t = fresh();
-            if m < 1 << 32 {
-                // x * m < 2^64: the low half of the product is all of it.
-                mul(&mut seq, t, a, m, &mut fresh);
-                seq.push(Inst::BinImm {
-                    op: Op::Shr,
-                    dst: q,
-                    a: t,
-                    imm: n as i32,
-                });
-            } else {
-                // m = 2^32 + m': x * m / 2^n = (x + x * m' / 2^32) / 2^(n-32),
-                // and flooring inside first does not change the result.
-                let (t2, t3) = (fresh(), fresh());
-                mul(&mut seq, t, a, m - (1 << 32), &mut fresh);
-                seq.push(Inst::BinImm {
-                    op: Op::Shr,
-                    dst: t2,
-                    a: t,
-                    imm: 32,
-                });
-                seq.push(Inst::Bin {
-                    op: Op::Add,
-                    dst: t3,
-                    a: t2,
-                    b: a,
-                });
-                seq.push(Inst::BinImm {
-                    op: Op::Shr,
-                    dst: q,
-                    a: t3,
-                    imm: n as i32 - 32,
-                });
-            }
-            if rem {
-                // x - q * d, exact in 64 bits (both below 2^32).
-                let qd = fresh();
-                mul(&mut seq, qd, q, d as u64, &mut fresh);
-                seq.push(Inst::Bin {
-                    op: Op::Sub,
-                    dst,
-                    a,
-                    b: qd,
-                });
-            }
-            let len = seq.len();
+            let Some(()) = done else {
+                k += 1;
+                continue;
+            };
+            let new = seq.insts;
+            let len = new.len();
             f.blocks[bi]
                 .insts
-                .splice(k..k + 1, seq.into_iter().map(|i| (i, pos)));
+                .splice(k..k + 1, new.into_iter().map(|i| (i, pos)));
             k += len;
             changed = true;
         }
@@ -158,9 +149,228 @@ pub fn by_constants(f: &mut Func) -> bool {
     changed
 }
 
+/// A replacement sequence being built, with the function's register count
+/// for fresh registers.
+struct Seq<'a> {
+    insts: Vec<Inst>,
+    n_vregs: &'a mut u32,
+}
+
+impl Seq<'_> {
+    fn fresh(&mut self) -> V {
+        *self.n_vregs += 1;
+        *self.n_vregs - 1
+    }
+
+    fn push(&mut self, i: Inst) {
+        self.insts.push(i);
+    }
+
+    fn imm(&mut self, op: Op, dst: V, a: V, imm: i32) {
+        self.push(Inst::BinImm { op, dst, a, imm });
+    }
+
+    fn bin(&mut self, op: Op, dst: V, a: V, b: V) {
+        self.push(Inst::Bin { op, dst, a, b });
+    }
+
+    /// `dst = a * c` (64-bit, wrapping): an immediate when `c` fits one.
+    fn mul(&mut self, dst: V, a: V, c: u64) {
+        match i32::try_from(c) {
+            Ok(imm) => self.imm(Op::Mul, dst, a, imm),
+            Err(_) => {
+                let r = self.fresh();
+                self.push(Inst::Const {
+                    dst: r,
+                    value: c as i64,
+                });
+                self.bin(Op::Mul, dst, a, r);
+            }
+        }
+    }
+
+    /// `dst = a - q * c`: the remainder from the quotient (`q * c` is the
+    /// exact product `(a / d) * d` wherever it is used).
+    fn remainder(&mut self, dst: V, a: V, q: V, c: u64) {
+        let qd = self.fresh();
+        self.mul(qd, q, c);
+        self.bin(Op::Sub, dst, a, qd);
+    }
+
+    /// Unsigned `a / d` or `a % d`, both below 2^32 ([`reciprocal`]).
+    fn unsigned(&mut self, dst: V, a: V, d: i64, rem: bool) -> Option<()> {
+        let (m, n) = reciprocal(d as u64)?;
+        let q = if rem { self.fresh() } else { dst };
+        let t = self.fresh();
+        if m < 1 << 32 {
+            // x * m < 2^64: the low half of the product is all of it.
+            self.mul(t, a, m);
+            self.imm(Op::Shr, q, t, n as i32);
+        } else {
+            // m = 2^32 + m': x * m / 2^n = (x + x * m' / 2^32) / 2^(n-32),
+            // and flooring inside first does not change the result.
+            let (t2, t3) = (self.fresh(), self.fresh());
+            self.mul(t, a, m - (1 << 32));
+            self.imm(Op::Shr, t2, t, 32);
+            self.bin(Op::Add, t3, t2, a);
+            self.imm(Op::Shr, q, t3, n as i32 - 32);
+        }
+        if rem {
+            // x - q * d, exact in 64 bits (both below 2^32).
+            self.remainder(dst, a, q, d as u64);
+        }
+        Some(())
+    }
+
+    /// Signed `a / d` or `a % d`, `a` of at most 32 bits, sign-extended
+    /// ([`signed_reciprocal`] of `|d|`; the quotient by `d < 0` is the
+    /// negated quotient by `|d|`). `|d| >= 3`, so nothing overflows: the
+    /// quotient's magnitude is below the dividend's, and the remainder
+    /// `a - q * d` is exact in 64 bits.
+    fn signed(&mut self, dst: V, a: V, d: i64, rem: bool) -> Option<()> {
+        let (m, n) = signed_reciprocal(d.unsigned_abs())?;
+        let (t, hi, sign) = (self.fresh(), self.fresh(), self.fresh());
+        self.mul(t, a, m);
+        self.imm(Op::Sar, hi, t, n as i32);
+        // +1 for a negative dividend: floor to truncation.
+        self.imm(Op::Shr, sign, a, 63);
+        if !rem && d > 0 {
+            self.bin(Op::Add, dst, hi, sign);
+            return Some(());
+        }
+        let q = self.fresh();
+        self.bin(Op::Add, q, hi, sign);
+        if rem {
+            // a - (a / |d|) * |d| is a - (a / d) * d.
+            self.remainder(dst, a, q, d.unsigned_abs());
+        } else {
+            self.push(Inst::Neg { dst, a: q });
+        }
+        Some(())
+    }
+
+    /// Signed `a / d` or `a % d` by `d = ±2^k`, `k >= 1`, any width: `a`
+    /// plus `2^k - 1` when negative (`(a >> 63) >>> (64 - k)`: no overflow,
+    /// a negative `a` only moves toward 0), shifted arithmetically by `k`,
+    /// truncates toward zero; negated for `d < 0`. The remainder is
+    /// `a - (that << k)`, exact: `(a / |d|) * |d|` has `a`'s sign and at
+    /// most its magnitude (and `d = i64::MIN` gives 1 for `i64::MIN`,
+    /// 0 otherwise, as it should).
+    fn signed_pow2(&mut self, dst: V, a: V, d: i64, rem: bool) -> Option<()> {
+        let k = d.unsigned_abs().trailing_zeros();
+        if k == 0 {
+            return None; // ±1: `MIN / -1` traps, so the `Div` stays.
+        }
+        let (sign, bias, biased) = (self.fresh(), self.fresh(), self.fresh());
+        self.imm(Op::Sar, sign, a, 63);
+        self.imm(Op::Shr, bias, sign, 64 - k as i32);
+        self.bin(Op::Add, biased, a, bias);
+        if rem {
+            // a - ((a + bias) & -2^k): the multiple of 2^k the quotient
+            // stands for, the shift's low bits cleared in place.
+            let multiple = self.fresh();
+            let mask = (u64::MAX << k) as i64;
+            match i32::try_from(mask) {
+                Ok(imm) => self.imm(Op::And, multiple, biased, imm),
+                Err(_) => {
+                    let r = self.fresh();
+                    self.push(Inst::Const {
+                        dst: r,
+                        value: mask,
+                    });
+                    self.bin(Op::And, multiple, biased, r);
+                }
+            }
+            self.bin(Op::Sub, dst, a, multiple);
+        } else if d > 0 {
+            self.imm(Op::Sar, dst, biased, k as i32);
+        } else {
+            let q = self.fresh();
+            self.imm(Op::Sar, q, biased, k as i32);
+            self.push(Inst::Neg { dst, a: q });
+        }
+        Some(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::reciprocal;
+    use super::{reciprocal, signed_reciprocal};
+
+    /// Dividends for the signed checks: every edge of `i32` and a spread.
+    fn signed_dividends() -> Vec<i64> {
+        let mut xs: Vec<i64> = vec![0, 1, -1, 2, -2, 3, -3];
+        for e in [i64::from(i32::MIN), i64::from(i32::MAX)] {
+            xs.extend([e, e - e.signum(), e - 2 * e.signum()]);
+        }
+        let mut s = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..4000 {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            xs.push(i64::from((s >> 32) as u32 as i32));
+        }
+        xs
+    }
+
+    /// The signed reciprocal's sequence (`sar(x * m, n) + (x >>> 63)`,
+    /// negated for a negative divisor) against Rust's `/` and `%`.
+    #[test]
+    fn signed_reciprocals_divide_exactly() {
+        let mut divisors: Vec<i64> = (3..1500).collect();
+        divisors.extend([641, 10_000, 65_535, 65_537, 1_000_000_007, 0x7FFF_FFFF]);
+        let negs: Vec<i64> = divisors.iter().map(|d| -d).collect();
+        divisors.extend(negs);
+        let xs = signed_dividends();
+        for d in divisors {
+            let Some((m, n)) = signed_reciprocal(d.unsigned_abs()) else {
+                assert!(d.unsigned_abs().is_power_of_two(), "{d}");
+                continue;
+            };
+            assert!(m < 1 << 32);
+            for &x in xs.iter().chain(&[d - 1, d, d + 1, -d, -d + 1, -d - 1]) {
+                let Ok(x32) = i32::try_from(x) else { continue };
+                let prod = x.checked_mul(m as i64).expect("no overflow");
+                let q = (prod >> n) + ((x as u64) >> 63) as i64;
+                let q = if d < 0 { -q } else { q };
+                let r = x - q * d;
+                let d32 = d as i32;
+                assert_eq!(q, i64::from(x32 / d32), "{x} / {d}, m = {m:#x}, n = {n}");
+                assert_eq!(r, i64::from(x32 % d32), "{x} % {d}");
+            }
+        }
+    }
+
+    /// The shift sequence for `±2^k` against Rust's `/` and `%` on `i64`.
+    #[test]
+    fn signed_powers_of_two_divide_exactly() {
+        let mut xs: Vec<i64> = signed_dividends();
+        xs.extend([
+            i64::MIN,
+            i64::MIN + 1,
+            i64::MAX,
+            i64::MAX - 1,
+            1 << 40,
+            -(1 << 40) - 1,
+        ]);
+        for k in 1..64u32 {
+            let p = (1u64 << k) as i64; // i64::MIN for k = 63
+            for d in [p, p.wrapping_neg()] {
+                for &x in &xs {
+                    let bias = ((x >> 63) as u64 >> (64 - k)) as i64;
+                    let biased = x + bias;
+                    let t = biased >> k;
+                    let q = if d > 0 { t } else { t.wrapping_neg() };
+                    let r = x - (biased & (u64::MAX << k) as i64);
+                    let (Some(wq), Some(wr)) = (x.checked_div(d), x.checked_rem(d)) else {
+                        continue; // MIN / -1 only, which is not a power of two
+                    };
+                    assert_eq!(q, wq, "{x} / {d}");
+                    assert_eq!(r, wr, "{x} % {d}");
+                }
+            }
+        }
+    }
 
     /// The reciprocal against the `div` it replaces, on the edges of the
     /// dividend range and a spread of values, for many divisors.
