@@ -149,23 +149,54 @@ impl Decls {
     /// not in `keep` cleared. A body checked against it gives the same result
     /// as against `self` as long as it only calls functions in `keep`.
     pub fn for_body(&self, keep: &dyn Fn(&str) -> bool) -> Decls {
-        let mut d = self.clone();
-        d.diagnostics.clear();
-        d.program.expr_types.clear();
-        d.program.resolutions.clear();
-        d.program.bindings.clear();
-        d.program.const_values.clear();
-        // What the declarations use is counted by `check_whole`; a body
-        // reports every global it uses.
-        d.used.clear();
-        for f in &mut d.program.functions {
-            if !keep(&f.name) {
-                f.params.clear();
-                f.ret = None;
-                f.span = Span::default();
-            }
+        // Built field by field: the side tables, the diagnostics and the
+        // names the declarations use are dropped, so they are not copied
+        // first (they are most of a large file's declarations).
+        let p = &self.program;
+        let functions = p
+            .functions
+            .iter()
+            .map(|f| {
+                if keep(&f.name) {
+                    f.clone()
+                } else {
+                    FnDef {
+                        name: f.name.clone(),
+                        span: Span::default(),
+                        exported: f.exported,
+                        item: f.item,
+                        params: Vec::new(),
+                        ret: None,
+                        locals: f.locals.clone(),
+                        callees: f.callees.clone(),
+                        frame_bytes: f.frame_bytes,
+                        stack_bytes: f.stack_bytes,
+                    }
+                }
+            })
+            .collect();
+        Decls {
+            globals: self.globals.clone(),
+            // What the declarations use is counted by `check_whole`; a body
+            // reports every global it uses.
+            used: HashSet::new(),
+            const_state: self.const_state.clone(),
+            struct_state: self.struct_state.clone(),
+            import_uses: self.import_uses.clone(),
+            names_by_len: self.names_by_len.clone(),
+            program: Program {
+                structs: p.structs.clone(),
+                consts: p.consts.clone(),
+                statics: p.statics.clone(),
+                functions,
+                imports: p.imports.clone(),
+                expr_types: Vec::new(),
+                resolutions: HashMap::new(),
+                bindings: HashMap::new(),
+                const_values: HashMap::new(),
+            },
+            diagnostics: Vec::new(),
         }
-        d
     }
 
     /// Whether `name` is a plugin function (not an import, constant, …).
