@@ -315,7 +315,7 @@ pub fn chunk_starts(text: &str) -> Vec<usize> {
     for (k, &at) in items.iter().enumerate() {
         let prev = k.checked_sub(1).map_or(0, |p| items[p]);
         let line_end = text[at..].find('\n').map_or(text.len(), |n| at + n);
-        let picked = fnv1a(&text.as_bytes()[at..line_end]) % CHUNK_PICK == 0;
+        let picked = fnv1a(&text.as_bytes()[at..line_end]).is_multiple_of(CHUNK_PICK);
         if k == 0 || at - prev >= CHUNK_MIN || picked || since >= CHUNK_MAX_ITEMS {
             starts.push(at);
             since = 0;
@@ -776,15 +776,14 @@ pub fn check_fn<'db>(db: &'db dyn Database, item: Item<'db>) -> Option<Arc<FnChe
         return None;
     };
     let file = item.file(db);
-    let mut f = f.clone();
-    f.body = (**body).clone();
-    Some(Arc::new(check::check_function_with(
+    Some(Arc::new(check::check_function_parts(
         body_skeleton(db, file),
         file.imports(db),
         shared_env(db, file),
         body_env(db, item),
         index as usize,
-        &f,
+        &f.sig,
+        body,
     )))
 }
 

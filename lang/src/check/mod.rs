@@ -239,6 +239,20 @@ pub fn check_function_with(
     index: usize,
     item: &FnItem,
 ) -> FnChecked {
+    check_function_parts(file, imports, decls, sigs, index, &item.sig, &item.body)
+}
+
+/// [`check_function_with`] of a function given as its signature and body
+/// apart, as the database keeps them: no copy of the body is made to check it.
+pub fn check_function_parts(
+    file: &File,
+    imports: &ImportTable,
+    decls: &Decls,
+    sigs: &[(usize, FnDef)],
+    index: usize,
+    sig: &FnSig,
+    body: &Block,
+) -> FnChecked {
     if index >= decls.program.functions.len() {
         return FnChecked::default();
     }
@@ -248,7 +262,7 @@ pub fn check_function_with(
             cx.sigs.insert(*i, def.clone());
         }
     }
-    cx.check_fn(index, item);
+    cx.check_fn(index, sig, body);
     let mut used: Vec<String> = cx
         .used
         .iter()
@@ -520,7 +534,7 @@ impl<'a> Checker<'a> {
         self.run_decls();
         for i in 0..self.items().fns.len() {
             let (_, f) = self.items().fns[i];
-            self.check_fn(i, f);
+            self.check_fn(i, &f.sig, &f.body);
             for facts in std::mem::take(&mut self.body_facts) {
                 let def = &mut self.d.to_mut().program.functions[facts.index];
                 facts.apply(def);
