@@ -311,8 +311,9 @@ change before it publishes them.
 ";
 
 const INCREMENTAL_NOTES: &str = "
-After a body edit only that function's chunk is re-parsed, and only its body
-is checked and lowered again; the rest of a re-check is re-splitting the text
+After a body edit only the chunk holding that function is re-parsed (small
+items share a chunk; this plugin's functions each have their own), and only
+its body is checked and lowered again; the rest of a re-check is re-splitting the text
 into chunks, re-placing the items (each compared with its previous version)
 and mapping diagnostics back to text positions, all linear in the file. A
 rebuild also re-encodes every function's machine code and lays out the object:

@@ -294,11 +294,58 @@ pub fn parse_chunk<'db>(db: &'db dyn Database, chunk: Chunk<'db>) -> ChunkParse 
 
 const ITEM_KEYWORDS: [&str; 7] = ["use", "const", "static", "struct", "fn", "export", "extern"];
 
-/// Byte offsets where chunks start: lines outside brackets, block comments
+/// Byte offsets where chunks start: a subset of the [`item_starts`], chosen
+/// from the text around each start alone, so that an edit moves no boundary
+/// away from itself.
+///
+/// Every chunk costs a parser built and dropped and a query's bookkeeping, as
+/// much as parsing a few hundred bytes: a file of tens of thousands of
+/// one-line items spent more on that than on parsing. So a start is kept only
+/// after an item of at least [`CHUNK_MIN`] bytes, or where the hash of the
+/// start's line picks it (one line in [`CHUNK_PICK`]); small items between
+/// those join the chunk before them. An edit inside an item then re-parses
+/// the chunk it is in (and the next one, if it changes a boundary's line or
+/// an item's size across the threshold), a few small items at most. Lines
+/// that hash alike, say thousands of identical items, would never be picked:
+/// a start is also kept after [`CHUNK_MAX_ITEMS`] items without one.
+pub fn chunk_starts(text: &str) -> Vec<usize> {
+    let items = item_starts(text);
+    let mut starts = Vec::with_capacity(items.len() / 4 + 1);
+    let mut since = 0;
+    for (k, &at) in items.iter().enumerate() {
+        let prev = k.checked_sub(1).map_or(0, |p| items[p]);
+        let line_end = text[at..].find('\n').map_or(text.len(), |n| at + n);
+        let picked = fnv1a(&text.as_bytes()[at..line_end]).is_multiple_of(CHUNK_PICK);
+        if k == 0 || at - prev >= CHUNK_MIN || picked || since >= CHUNK_MAX_ITEMS {
+            starts.push(at);
+            since = 0;
+        }
+        since += 1;
+    }
+    starts
+}
+
+/// An item at least this long (in bytes, from its start to the next item's)
+/// ends its chunk; see [`chunk_starts`].
+const CHUNK_MIN: usize = 256;
+/// One start line in this many (by hash) begins a chunk anyway.
+const CHUNK_PICK: u64 = 16;
+/// No chunk holds more items than this.
+const CHUNK_MAX_ITEMS: usize = 64;
+
+/// FNV-1a: a hash of a line that is the same in every run and on every
+/// machine, so that chunk boundaries are too.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Byte offsets where items start: lines outside brackets, block comments
 /// and strings that begin with an item keyword, or with the first of the
 /// `///` lines above one. Brackets that never close make one long chunk,
 /// which is the whole-file parse again.
-pub fn chunk_starts(text: &str) -> Vec<usize> {
+fn item_starts(text: &str) -> Vec<usize> {
     let b = text.as_bytes();
     let mut starts = vec![0];
     let mut depth: u32 = 0;
@@ -729,15 +776,14 @@ pub fn check_fn<'db>(db: &'db dyn Database, item: Item<'db>) -> Option<Arc<FnChe
         return None;
     };
     let file = item.file(db);
-    let mut f = f.clone();
-    f.body = (**body).clone();
-    Some(Arc::new(check::check_function_with(
+    Some(Arc::new(check::check_function_parts(
         body_skeleton(db, file),
         file.imports(db),
         shared_env(db, file),
         body_env(db, item),
         index as usize,
-        &f,
+        &f.sig,
+        body,
     )))
 }
 

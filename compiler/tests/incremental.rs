@@ -103,13 +103,11 @@ fn cold_check_runs_every_query_once() {
             "diagnostics(file)",
             "items(file)",
             "parse(file)",
-            "parse_chunk(comments)",
+            // Small items share a chunk (`db::chunk_starts`): here the `use`
+            // (after the leading comment), `Pair`, `add` and `twice` are one,
+            // `other` and `main` another.
             "parse_chunk(use kernel)",
-            "parse_chunk(struct Pair)",
-            "parse_chunk(fn add)",
-            "parse_chunk(fn twice)",
             "parse_chunk(fn other)",
-            "parse_chunk(export fn)",
             "shared_env(file)",
             "skeleton(file)",
             "whole_program(file)",
@@ -165,6 +163,35 @@ fn body_edit_with_new_local_also_reruns_whole_program_rules() {
     );
 }
 
+/// Many one-line functions: they share chunks of a few items, and an edit
+/// re-parses the one chunk it is in, not the items after it.
+#[test]
+fn small_items_share_chunks_and_an_edit_reparses_one() {
+    let text: String = (0..300)
+        .map(|i| format!("fn g{i}(x: u32) -> u32 {{ return x + {i}; }}\n"))
+        .chain(std::iter::once(
+            "export fn main(x: u32) -> u32 { return g0(x); }\n".to_string(),
+        ))
+        .collect();
+    let chunks = |ran: &[String]| ran.iter().filter(|q| q.starts_with("parse_chunk(")).count();
+    let (db, log) = Db::with_log();
+    let file = db.file(text.clone(), imports());
+    db::diagnostics(&db, file);
+    let cold = chunks(&executed(&db, file, &log));
+    assert!(
+        (2..=300 / 4).contains(&cold),
+        "{cold} chunks for 301 small items"
+    );
+    let mut db = db;
+    let edited = text.replace("return x + 150;", "return x + 1500;");
+    db.set_text(file, edited.clone());
+    let after = db::diagnostics(&db, file).clone();
+    let ran = executed(&db, file, &log);
+    assert_eq!(after, kpl_lang::analyze(&edited, &imports()).diagnostics);
+    assert_eq!(chunks(&ran), 1, "{ran:?}");
+    assert!(ran.contains(&"check_fn(g150)".to_string()), "{ran:?}");
+}
+
 #[test]
 fn comment_and_whitespace_edits_check_nothing() {
     let edited = PLUGIN
@@ -182,9 +209,8 @@ fn comment_and_whitespace_edits_check_nothing() {
         ran,
         strs(&[
             "parse(file)",
-            "parse_chunk(comments)",
-            "parse_chunk(fn add)",
-            "parse_chunk(export fn)",
+            "parse_chunk(use kernel)",
+            "parse_chunk(fn other)",
             "items(file)",
             "diagnostics(file)",
         ])
@@ -202,7 +228,8 @@ fn signature_edit_rechecks_the_function_and_its_callers_only() {
         ran,
         strs(&[
             "parse(file)",
-            "parse_chunk(fn add)",
+            // The chunk `add` shares with `use`, `Pair` and `twice`.
+            "parse_chunk(use kernel)",
             "items(file)",
             "skeleton(file)",
             "decls(file)",

@@ -286,7 +286,7 @@ mod tests {
             .map(|((t, _), v)| {
                 let s = match t {
                     Tok::Sym(s) | Tok::Kw(s) => s.to_string(),
-                    Tok::Ident(n) => n.clone(),
+                    Tok::Ident(n) => n.to_string(),
                     Tok::Int(v) => v.to_string(),
                     other => other.to_string(),
                 };

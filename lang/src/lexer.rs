@@ -6,6 +6,8 @@
 //! spans. Comments are dropped from the token stream; `///` doc comments are
 //! kept aside so the parser can attach them to items.
 
+use std::rc::Rc;
+
 use chumsky::prelude::*;
 
 use crate::codes::Code;
@@ -20,9 +22,12 @@ pub const KEYWORDS: &[&str] = &[
 /// A token as the parser sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Tok {
-    Ident(String),
+    // Shared, not owned: the parser clones a token each time it looks at
+    // one (every alternative it tries), and cloning an owned name was an
+    // allocation each time, a tenth of a check.
+    Ident(Rc<str>),
     Int(u64),
-    Str(String),
+    Str(Rc<str>),
     /// A keyword, e.g. `fn`.
     Kw(&'static str),
     /// A malformed integer literal (already reported); parses as an error expression.
@@ -184,7 +189,7 @@ pub fn lex(src: &str) -> Lexed {
             Raw::Word(w) => out.tokens.push((
                 match KEYWORDS.iter().find(|k| **k == w) {
                     Some(k) => Tok::Kw(k),
-                    None => Tok::Ident(w.to_string()),
+                    None => Tok::Ident(w.into()),
                 },
                 span,
             )),
@@ -210,7 +215,7 @@ pub fn lex(src: &str) -> Lexed {
             }
             Raw::Str(text) => {
                 let value = decode_string(text, span, &mut out.diagnostics);
-                out.tokens.push((Tok::Str(value), span));
+                out.tokens.push((Tok::Str(value.into()), span));
             }
             Raw::Sym(s) => out.tokens.push((Tok::Sym(s), span)),
             Raw::Doc(text) => out.docs.push(DocLine {

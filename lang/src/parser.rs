@@ -261,7 +261,7 @@ where
     // The source text of a span, for fixes that keep the user's operands.
     let text =
         move |span: Span| -> String { src.get(span.range()).unwrap_or_default().to_string() };
-    let ident = select! { Tok::Ident(name) => name }
+    let ident = select! { Tok::Ident(name) => name.to_string() }
         .map_with(|name, e| Ident {
             name,
             span: Span::from(e.span()),
@@ -360,7 +360,7 @@ where
 
         let literal = select! {
             Tok::Int(v) => ExprKind::Int(v),
-            Tok::Str(s) => ExprKind::Str(s),
+            Tok::Str(s) => ExprKind::Str(s.to_string()),
             Tok::Kw("true") => ExprKind::Bool(true),
             Tok::Kw("false") => ExprKind::Bool(false),
             Tok::BadInt => ExprKind::Error,
@@ -404,7 +404,7 @@ where
             });
         // `u32(x)`: a conversion written as a call (C++, Rust's `u32::from`).
         // Any argument list is taken here, once; only one argument is a cast.
-        let call_cast = select! { Tok::Ident(n) if PRIMITIVES.contains(&n.as_str()) => n }
+        let call_cast = select! { Tok::Ident(n) if PRIMITIVES.contains(&&*n) => n.to_string() }
             .map_with(|n, e| Type {
                 kind: TypeKind::Named(n),
                 span: Span::from(e.span()),
@@ -874,7 +874,7 @@ where
             );
             // C's `u32 y = x;` is KPL's `let y: u32 = x;` (a name followed by a
             // name never starts a KPL statement).
-            let c_decl = select! { Tok::Ident(n) => n }
+            let c_decl = select! { Tok::Ident(n) => n.to_string() }
                 .map_with(|n, e| Type {
                     kind: TypeKind::Named(n),
                     span: Span::from(e.span()),
@@ -906,7 +906,7 @@ where
                 .then(block.clone())
                 .map(|(cond, body)| StmtKind::While { cond, body });
             // Rust's `loop { … }` is `while true { … }`.
-            let loop_stmt = select! { Tok::Ident(n) if n == "loop" => () }
+            let loop_stmt = select! { Tok::Ident(n) if &*n == "loop" => () }
                 .validate(|(), e, emitter| emitter.emit(Er::tagged(e.span(), LOOP_KW)))
                 .ignore_then(block.clone())
                 .map_with(|body, e| StmtKind::While {
@@ -1175,7 +1175,7 @@ where
         )
         .map(|(name, fields)| ItemKind::Struct(StructItem { name, fields }));
     // Rust's `pub fn` is `export fn`; `fun`, `func`, `function` are `fn`.
-    let pub_kw = select! { Tok::Ident(n) if n == "pub" => () }
+    let pub_kw = select! { Tok::Ident(n) if &*n == "pub" => () }
         .validate(|(), e, emitter| emitter.emit(Er::tagged(e.span(), PUB_FN)));
     let fn_item = kw("export")
         .ignored()

@@ -153,10 +153,10 @@ impl<'a> Checker<'a> {
         }
     }
 
-    pub(super) fn check_fn(&mut self, i: usize, f: &FnItem) {
+    pub(super) fn check_fn(&mut self, i: usize, sig: &FnSig, body_ast: &Block) {
         let ret = self.func(i).ret.clone();
         let mut body = Body::new(Some(i), ret.clone());
-        for (p, ty) in f.sig.params.iter().zip(self.func(i).params.clone()) {
+        for (p, ty) in sig.params.iter().zip(self.func(i).params.clone()) {
             if let Some(prev) = body
                 .locals
                 .iter()
@@ -178,19 +178,19 @@ impl<'a> Checker<'a> {
                 span: p.name.span,
             });
         }
-        let flow = self.block(&mut body, &f.body, false);
+        let flow = self.block(&mut body, body_ast, false);
         if flow == Flow::Continues
-            && let (Some(ret_ty), Some(ret_ast)) = (&ret, &f.sig.ret)
+            && let (Some(ret_ty), Some(ret_ast)) = (&ret, &sig.ret)
             && !ret_ty.is_error()
         {
             let end = Span::new(
-                f.body.span.end.saturating_sub(1) as usize,
-                f.body.span.end as usize,
+                body_ast.span.end.saturating_sub(1) as usize,
+                body_ast.span.end as usize,
             );
             self.report(
                 Diagnostic::new(
                     Code::E0400,
-                    format!("`{}` may end without returning a value", f.sig.name.name),
+                    format!("`{}` may end without returning a value", sig.name.name),
                     end,
                     format!(
                         "execution can reach the end of the function without returning a `{ret_ty}`"

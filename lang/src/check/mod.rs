@@ -149,23 +149,54 @@ impl Decls {
     /// not in `keep` cleared. A body checked against it gives the same result
     /// as against `self` as long as it only calls functions in `keep`.
     pub fn for_body(&self, keep: &dyn Fn(&str) -> bool) -> Decls {
-        let mut d = self.clone();
-        d.diagnostics.clear();
-        d.program.expr_types.clear();
-        d.program.resolutions.clear();
-        d.program.bindings.clear();
-        d.program.const_values.clear();
-        // What the declarations use is counted by `check_whole`; a body
-        // reports every global it uses.
-        d.used.clear();
-        for f in &mut d.program.functions {
-            if !keep(&f.name) {
-                f.params.clear();
-                f.ret = None;
-                f.span = Span::default();
-            }
+        // Built field by field: the side tables, the diagnostics and the
+        // names the declarations use are dropped, so they are not copied
+        // first (they are most of a large file's declarations).
+        let p = &self.program;
+        let functions = p
+            .functions
+            .iter()
+            .map(|f| {
+                if keep(&f.name) {
+                    f.clone()
+                } else {
+                    FnDef {
+                        name: f.name.clone(),
+                        span: Span::default(),
+                        exported: f.exported,
+                        item: f.item,
+                        params: Vec::new(),
+                        ret: None,
+                        locals: f.locals.clone(),
+                        callees: f.callees.clone(),
+                        frame_bytes: f.frame_bytes,
+                        stack_bytes: f.stack_bytes,
+                    }
+                }
+            })
+            .collect();
+        Decls {
+            globals: self.globals.clone(),
+            // What the declarations use is counted by `check_whole`; a body
+            // reports every global it uses.
+            used: HashSet::new(),
+            const_state: self.const_state.clone(),
+            struct_state: self.struct_state.clone(),
+            import_uses: self.import_uses.clone(),
+            names_by_len: self.names_by_len.clone(),
+            program: Program {
+                structs: p.structs.clone(),
+                consts: p.consts.clone(),
+                statics: p.statics.clone(),
+                functions,
+                imports: p.imports.clone(),
+                expr_types: Vec::new(),
+                resolutions: HashMap::new(),
+                bindings: HashMap::new(),
+                const_values: HashMap::new(),
+            },
+            diagnostics: Vec::new(),
         }
-        d
     }
 
     /// Whether `name` is a plugin function (not an import, constant, …).
@@ -208,6 +239,20 @@ pub fn check_function_with(
     index: usize,
     item: &FnItem,
 ) -> FnChecked {
+    check_function_parts(file, imports, decls, sigs, index, &item.sig, &item.body)
+}
+
+/// [`check_function_with`] of a function given as its signature and body
+/// apart, as the database keeps them: no copy of the body is made to check it.
+pub fn check_function_parts(
+    file: &File,
+    imports: &ImportTable,
+    decls: &Decls,
+    sigs: &[(usize, FnDef)],
+    index: usize,
+    sig: &FnSig,
+    body: &Block,
+) -> FnChecked {
     if index >= decls.program.functions.len() {
         return FnChecked::default();
     }
@@ -217,7 +262,7 @@ pub fn check_function_with(
             cx.sigs.insert(*i, def.clone());
         }
     }
-    cx.check_fn(index, item);
+    cx.check_fn(index, sig, body);
     let mut used: Vec<String> = cx
         .used
         .iter()
@@ -489,7 +534,7 @@ impl<'a> Checker<'a> {
         self.run_decls();
         for i in 0..self.items().fns.len() {
             let (_, f) = self.items().fns[i];
-            self.check_fn(i, f);
+            self.check_fn(i, &f.sig, &f.body);
             for facts in std::mem::take(&mut self.body_facts) {
                 let def = &mut self.d.to_mut().program.functions[facts.index];
                 facts.apply(def);
