@@ -94,6 +94,7 @@ const C_CAST: &str = "c-cast";
 const WORD_OP: &str = "word-operator";
 const ARROW_FIELD: &str = "arrow-field";
 const COLON_RET: &str = "colon-return-type";
+const C_FN: &str = "c-function";
 /// Misspelled statement keywords, tagged `typo:` + the keyword.
 const TYPO_TAGS: [&str; 7] = [
     "typo:in",
@@ -1186,6 +1187,63 @@ where
         .then(sig.clone())
         .then(block.clone())
         .map(|((export, sig), body)| ItemKind::Fn(FnItem { export, sig, body }));
+    // C's `u32 f(u32 x) { … }` and `void f(int x) { … }`: reported once and
+    // read as `fn f(x: u32) -> u32 { … }`, C type names given their KPL
+    // names (a name, a name and `(` never start a KPL item). Parameters of
+    // any other shape (`uint8_t *buf`) leave it to the general recovery.
+    let c_type = ident.clone().map(|i| {
+        let kpl = crate::suggest::foreign_type(&i.name).map_or(i.name.as_str(), |(kpl, _)| kpl);
+        Type {
+            kind: TypeKind::Named(kpl.to_string()),
+            span: i.span,
+        }
+    });
+    let c_param = c_type
+        .clone()
+        .then(ident)
+        .map(|(ty, name)| Param { name, ty });
+    let c_fn_item = c_type
+        .then(ident)
+        .then(
+            select! { Tok::Ident(n) if &*n == "void" => () }
+                .to(Vec::new())
+                .or(c_param
+                    .separated_by(sym(","))
+                    .allow_trailing()
+                    .collect::<Vec<_>>())
+                .delimited_by(sym("("), sym(")")),
+        )
+        .validate(
+            |((ret, name), params): ((Type, Ident), Vec<Param>), e, emitter| {
+                let ret = match &ret.kind {
+                    TypeKind::Named(n) if n == "void" => None,
+                    _ => Some(ret),
+                };
+                emitter.emit(Er::tagged_fix(e.span(), C_FN, || {
+                    let named = |t: &Type| match &t.kind {
+                        TypeKind::Named(n) => n.clone(),
+                        _ => String::new(),
+                    };
+                    let params: Vec<String> = params
+                        .iter()
+                        .map(|p| format!("{}: {}", p.name.name, named(&p.ty)))
+                        .collect();
+                    let arrow = ret
+                        .as_ref()
+                        .map_or(String::new(), |t| format!(" -> {}", named(t)));
+                    format!("fn {}({}){arrow}", name.name, params.join(", "))
+                }));
+                FnSig { name, params, ret }
+            },
+        )
+        .then(block.clone())
+        .map(|(sig, body)| {
+            ItemKind::Fn(FnItem {
+                export: None,
+                sig,
+                body,
+            })
+        });
     let extern_item = kw("extern")
         .ignore_then(kw("fn"))
         .ignore_then(sig)
@@ -1209,6 +1267,7 @@ where
         struct_item,
         fn_item,
         extern_item,
+        c_fn_item,
     ))
     .labelled("item")
     .recover_with(via_parser(skip_item))

@@ -127,6 +127,14 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
             "expected `->` before the return type",
         )
         .with_fix("write `->`", span, " ->"),
+        C_FN => fixed(
+            e(
+                "a function is declared `fn name(param: type) -> type`",
+                "C's declaration syntax",
+            ),
+            "write `fn name(x: u32) -> u32`",
+        )
+        .with_note("add `export` before `fn` if the host should call it"),
         LOOP_KW => e("KPL has no `loop`", "Rust's `loop`")
             .with_fix("an endless loop is `while true`", span, "while true"),
         _ => {
