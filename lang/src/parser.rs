@@ -1191,17 +1191,14 @@ where
     // read as `fn f(x: u32) -> u32 { … }`, C type names given their KPL
     // names (a name, a name and `(` never start a KPL item). Parameters of
     // any other shape (`uint8_t *buf`) leave it to the general recovery.
-    let c_type = ident.clone().map(|i| {
+    let c_type = ident.map(|i| {
         let kpl = crate::suggest::foreign_type(&i.name).map_or(i.name.as_str(), |(kpl, _)| kpl);
         Type {
             kind: TypeKind::Named(kpl.to_string()),
             span: i.span,
         }
     });
-    let c_param = c_type
-        .clone()
-        .then(ident)
-        .map(|(ty, name)| Param { name, ty });
+    let c_param = c_type.then(ident).map(|(ty, name)| Param { name, ty });
     let c_fn_item = c_type
         .then(ident)
         .then(
