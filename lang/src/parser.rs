@@ -1191,13 +1191,7 @@ where
     // read as `fn f(x: u32) -> u32 { … }`, C type names given their KPL
     // names (a name, a name and `(` never start a KPL item). Parameters of
     // any other shape (`uint8_t *buf`) leave it to the general recovery.
-    let c_type = ident.map(|i| {
-        let kpl = crate::suggest::foreign_type(&i.name).map_or(i.name.as_str(), |(kpl, _)| kpl);
-        Type {
-            kind: TypeKind::Named(kpl.to_string()),
-            span: i.span,
-        }
-    });
+    let c_type = ident.map(habits::c_type);
     let c_param = c_type.then(ident).map(|(ty, name)| Param { name, ty });
     let c_fn_item = c_type
         .then(ident)
@@ -1212,25 +1206,13 @@ where
         )
         .validate(
             |((ret, name), params): ((Type, Ident), Vec<Param>), e, emitter| {
-                let ret = match &ret.kind {
-                    TypeKind::Named(n) if n == "void" => None,
-                    _ => Some(ret),
-                };
+                let ret =
+                    Some(ret).filter(|t| !matches!(&t.kind, TypeKind::Named(n) if n == "void"));
+                let sig = FnSig { name, params, ret };
                 emitter.emit(Er::tagged_fix(e.span(), C_FN, || {
-                    let named = |t: &Type| match &t.kind {
-                        TypeKind::Named(n) => n.clone(),
-                        _ => String::new(),
-                    };
-                    let params: Vec<String> = params
-                        .iter()
-                        .map(|p| format!("{}: {}", p.name.name, named(&p.ty)))
-                        .collect();
-                    let arrow = ret
-                        .as_ref()
-                        .map_or(String::new(), |t| format!(" -> {}", named(t)));
-                    format!("fn {}({}){arrow}", name.name, params.join(", "))
+                    habits::c_function_fix(&sig)
                 }));
-                FnSig { name, params, ret }
+                sig
             },
         )
         .then(block.clone())

@@ -148,6 +148,35 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
     })
 }
 
+/// A type named the C or Rust way (`uint32_t`, `int`, `usize`), under its
+/// KPL name; any other name as it is.
+pub(super) fn c_type(i: Ident) -> Type {
+    let kpl = crate::suggest::foreign_type(&i.name).map_or(i.name.as_str(), |(kpl, _)| kpl);
+    Type {
+        kind: TypeKind::Named(kpl.to_string()),
+        span: i.span,
+    }
+}
+
+/// The KPL spelling of a C function's head, `fn name(x: T, …) -> R`, for
+/// the C-function habit's fix.
+pub(super) fn c_function_fix(sig: &FnSig) -> String {
+    let named = |t: &Type| match &t.kind {
+        TypeKind::Named(n) => n.clone(),
+        _ => String::new(),
+    };
+    let params: Vec<String> = sig
+        .params
+        .iter()
+        .map(|p| format!("{}: {}", p.name.name, named(&p.ty)))
+        .collect();
+    let arrow = sig
+        .ret
+        .as_ref()
+        .map_or(String::new(), |t| format!(" -> {}", named(t)));
+    format!("fn {}({}){arrow}", sig.name.name, params.join(", "))
+}
+
 /// Rust's tail expression: a function with a return type whose last
 /// statement is an expression that only lacks its `;` returns nothing in
 /// KPL. The missing `;` is reported as that, and the statement is read as
