@@ -111,17 +111,15 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
             e("KPL converts with `as`, after the value", "C's cast syntax"),
             "write `value as TYPE`",
         ),
-        WORD_OP => {
-            let kpl = fix.unwrap_or_default();
+        WORD_OP => fixed(
             e(
-                &format!("KPL writes `{found}` as `{kpl}`"),
+                &format!("KPL writes `{found}` as `{}`", fix.unwrap_or_default()),
                 "not an operator in KPL",
-            )
-            .with_fix(format!("write `{kpl}`"), span, kpl)
-        }
-        ARROW_FIELD => e("KPL reads a field with `.`", "C's `->`")
-            .with_note("KPL has no pointers: a struct is a value")
-            .with_fix("write `.`", span, "."),
+            ),
+            "write `&&` or `||`",
+        ),
+        ARROW_FIELD => fixed(e("KPL reads a field with `.`", "C's `->`"), "write `.`")
+            .with_note("KPL has no pointers: a struct is a value"),
         COLON_RET => e(
             "a function's return type follows `->`",
             "expected `->` before the return type",

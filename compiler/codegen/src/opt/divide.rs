@@ -32,22 +32,7 @@ use crate::ir::*;
 /// `q + 1`. The smallest such `n` from 32 up is taken; `n = 32 + ceil(log2
 /// d)` always qualifies, because there `e < d <= 2^(n-32)`.
 pub fn reciprocal(d: u64) -> Option<(u64, u32)> {
-    if d < 3 || d.is_power_of_two() || d > u64::from(u32::MAX >> 1) {
-        return None;
-    }
-    let l = 64 - (d - 1).leading_zeros();
-    for n in 32..=32 + l {
-        let p = 1u128 << n;
-        let m = p.div_ceil(u128::from(d));
-        let e = m * u128::from(d) - p;
-        if e <= 1u128 << (n - 32) {
-            return u64::try_from(m)
-                .ok()
-                .filter(|&m| m < 1 << 33)
-                .map(|m| (m, n));
-        }
-    }
-    None
+    smallest_reciprocal(d, 32, 33, |e, n| e <= 1u128 << (n - 32))
 }
 
 /// The reciprocal of `d` for signed dividends of at most 32 bits: `(m, n)`
@@ -64,18 +49,31 @@ pub fn reciprocal(d: u64) -> Option<(u64, u32)> {
 /// `n = 31 + ceil(log2 d)` always qualifies (`e < d < 2^(n-31)`), and there
 /// `m = ceil(2^n / d) < 2^32` because `d > 2^(n-32)`.
 pub fn signed_reciprocal(d: u64) -> Option<(u64, u32)> {
+    smallest_reciprocal(d, 31, 32, |e, n| e < 1u128 << (n - 31))
+}
+
+/// The search both reciprocals share: for `n` from `base` to `base +
+/// ceil(log2 d)`, the first `m = ceil(2^n / d)` whose error `e = m * d - 2^n`
+/// passes `small_enough(e, n)`, if that `m` is below `2^m_bits`. Divisors
+/// below 3, powers of two and those of 31 bits or more have none.
+fn smallest_reciprocal(
+    d: u64,
+    base: u32,
+    m_bits: u32,
+    small_enough: impl Fn(u128, u32) -> bool,
+) -> Option<(u64, u32)> {
     if d < 3 || d.is_power_of_two() || d > u64::from(u32::MAX >> 1) {
         return None;
     }
     let l = 64 - (d - 1).leading_zeros();
-    for n in 31..=31 + l {
+    for n in base..=base + l {
         let p = 1u128 << n;
         let m = p.div_ceil(u128::from(d));
         let e = m * u128::from(d) - p;
-        if e < 1u128 << (n - 31) {
+        if small_enough(e, n) {
             return u64::try_from(m)
                 .ok()
-                .filter(|&m| m < 1 << 32)
+                .filter(|&m| m < 1 << m_bits)
                 .map(|m| (m, n));
         }
     }
