@@ -158,58 +158,6 @@ pub(crate) enum Fact {
     Rodata { base: Val, off: u32 },
 }
 
-impl Fact {
-    /// The names the fact mentions (unused positions 0).
-    fn args(&self) -> [Val; 2] {
-        match *self {
-            Fact::None => [0, 0],
-            Fact::Const(v, _)
-            | Fact::Masked(v)
-            | Fact::NonZero(v)
-            | Fact::NotMinusOne(v)
-            | Fact::BelowConst { idx: v, .. }
-            | Fact::Rodata { base: v, .. } => [v, 0],
-            Fact::MaskOf { m, v } => [m, v],
-            Fact::LenOf { len, m, .. } => [len, m],
-            Fact::BaseOf { base, m } => [base, m],
-            Fact::BelowLen { idx, m, .. } => [idx, m],
-            Fact::SumOf { t, e, .. } => [t, e],
-            Fact::SignOf { hi, lo } => [hi, lo],
-        }
-    }
-
-    fn arity(&self) -> usize {
-        match self {
-            Fact::None => 0,
-            Fact::Const(..)
-            | Fact::Masked(_)
-            | Fact::NonZero(_)
-            | Fact::NotMinusOne(_)
-            | Fact::BelowConst { .. }
-            | Fact::Rodata { .. } => 1,
-            _ => 2,
-        }
-    }
-
-    fn with_args(&self, [a, b]: [Val; 2]) -> Fact {
-        match *self {
-            Fact::None => Fact::None,
-            Fact::Const(_, c) => Fact::Const(a, c),
-            Fact::Masked(_) => Fact::Masked(a),
-            Fact::NonZero(_) => Fact::NonZero(a),
-            Fact::NotMinusOne(_) => Fact::NotMinusOne(a),
-            Fact::BelowConst { n, .. } => Fact::BelowConst { idx: a, n },
-            Fact::Rodata { off, .. } => Fact::Rodata { base: a, off },
-            Fact::MaskOf { .. } => Fact::MaskOf { m: a, v: b },
-            Fact::LenOf { w, s, .. } => Fact::LenOf { len: a, m: b, w, s },
-            Fact::BaseOf { .. } => Fact::BaseOf { base: a, m: b },
-            Fact::BelowLen { w, s, .. } => Fact::BelowLen { idx: a, m: b, w, s },
-            Fact::SumOf { k, .. } => Fact::SumOf { t: a, e: b, k },
-            Fact::SignOf { .. } => Fact::SignOf { hi: a, lo: b },
-        }
-    }
-}
-
 /// One instruction as the layout pass decoded it: every later pass reads
 /// these instead of decoding again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -150,7 +150,7 @@ pub struct Abs {
     /// `add r, k` (64-bit, `k >= 0`) prove the sum does not wrap.
     pub(super) narrow: u16,
     pub(super) slots: [Slot; SLOTS],
-    pub(super) facts: [Fact; MAX_FACTS],
+    facts: [Rec; MAX_FACTS],
     pub(super) nfacts: u8,
     pub(super) flags: Flags,
     /// Bytes between the entry `rsp` and the current one.
@@ -176,9 +176,144 @@ pub struct Abs {
 }
 
 /// What a fact is filed under in [`Abs::fact_keys`]: its names.
-fn fact_key(f: &Fact) -> Val {
+fn fact_key(f: &Rec) -> Val {
     let [x, y] = f.args();
     x ^ y.rotate_left(13)
+}
+
+/// A [`Fact`] as the state's table stores it: three plain integers, so
+/// that comparing two facts (what joins and lookups do most) is three
+/// integer compares rather than a match on two enums.
+///
+/// - A fact about one name `v` is `(v, tag, payload)`: `tag` (1–6) says
+///   which fact, `payload` holds its constant, bound or offset.
+/// - A fact about two names `x`, `y` is `(x, y, kind << 56 | payload)`,
+///   `kind` 1–6, `payload` its flags and scale or its offset `k`.
+/// - [`Fact::None`] is `(0, 0, 0)`.
+///
+/// Packing is one-to-one, so two records are equal exactly when their
+/// facts are: every name but [`UNKNOWN`] is at least `1 << 29` (its kind
+/// bits are set), so a tag (below 16) in the second place never reads as
+/// a name, and a two-name fact's `kind` is never 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Rec {
+    a: Val,
+    b: Val,
+    k: u64,
+}
+
+const T_CONST: Val = 1;
+const T_MASKED: Val = 2;
+const T_NONZERO: Val = 3;
+const T_NOT_MINUS_ONE: Val = 4;
+const T_BELOW_CONST: Val = 5;
+const T_RODATA: Val = 6;
+/// Tags below this are one-name facts' (no name is this small).
+const TAGS: Val = 16;
+const K_MASK_OF: u64 = 1 << 56;
+const K_LEN_OF: u64 = 2 << 56;
+const K_BASE_OF: u64 = 3 << 56;
+const K_BELOW_LEN: u64 = 4 << 56;
+const K_SUM_OF: u64 = 5 << 56;
+const K_SIGN_OF: u64 = 6 << 56;
+const K_KIND: u64 = 0xFF << 56;
+
+fn low32(k: u64) -> u32 {
+    u32::try_from(k & 0xFFFF_FFFF).unwrap_or(0)
+}
+
+fn len_payload(w: bool, s: u8) -> u64 {
+    (u64::from(w) << 8) | u64::from(s)
+}
+
+impl Rec {
+    const NONE: Rec = Rec { a: 0, b: 0, k: 0 };
+
+    pub(super) fn pack(f: Fact) -> Rec {
+        let (a, b, k) = match f {
+            Fact::None => (0, 0, 0),
+            Fact::Const(v, c) => (v, T_CONST, c),
+            Fact::Masked(v) => (v, T_MASKED, 0),
+            Fact::NonZero(v) => (v, T_NONZERO, 0),
+            Fact::NotMinusOne(v) => (v, T_NOT_MINUS_ONE, 0),
+            Fact::BelowConst { idx, n } => (idx, T_BELOW_CONST, n),
+            Fact::Rodata { base, off } => (base, T_RODATA, u64::from(off)),
+            Fact::MaskOf { m, v } => (m, v, K_MASK_OF),
+            Fact::LenOf { len, m, w, s } => (len, m, K_LEN_OF | len_payload(w, s)),
+            Fact::BaseOf { base, m } => (base, m, K_BASE_OF),
+            Fact::BelowLen { idx, m, w, s } => (idx, m, K_BELOW_LEN | len_payload(w, s)),
+            Fact::SumOf { t, e, k } => (t, e, K_SUM_OF | u64::from(k)),
+            Fact::SignOf { hi, lo } => (hi, lo, K_SIGN_OF),
+        };
+        Rec { a, b, k }
+    }
+
+    pub(super) fn unpack(self) -> Fact {
+        let Rec { a, b, k } = self;
+        let (w, s) = (k & (1 << 8) != 0, u8::try_from(k & 0xFF).unwrap_or(0));
+        match b {
+            T_CONST => return Fact::Const(a, k),
+            T_MASKED => return Fact::Masked(a),
+            T_NONZERO => return Fact::NonZero(a),
+            T_NOT_MINUS_ONE => return Fact::NotMinusOne(a),
+            T_BELOW_CONST => return Fact::BelowConst { idx: a, n: k },
+            T_RODATA => {
+                return Fact::Rodata {
+                    base: a,
+                    off: low32(k),
+                };
+            }
+            _ => {}
+        }
+        match k & K_KIND {
+            K_MASK_OF => Fact::MaskOf { m: a, v: b },
+            K_LEN_OF => Fact::LenOf { len: a, m: b, w, s },
+            K_BASE_OF => Fact::BaseOf { base: a, m: b },
+            K_BELOW_LEN => Fact::BelowLen { idx: a, m: b, w, s },
+            K_SUM_OF => Fact::SumOf {
+                t: a,
+                e: b,
+                k: low32(k),
+            },
+            K_SIGN_OF => Fact::SignOf { hi: a, lo: b },
+            _ => Fact::None,
+        }
+    }
+
+    /// A fact about one name (the second place holds its tag).
+    fn unary(&self) -> bool {
+        self.b != 0 && self.b < TAGS
+    }
+
+    /// The names the fact mentions (unused positions 0).
+    fn args(&self) -> [Val; 2] {
+        [self.a, if self.unary() { 0 } else { self.b }]
+    }
+
+    /// Whether the fact mentions [`UNKNOWN`] (or is [`Fact::None`]).
+    fn about_unknown(&self) -> bool {
+        self.a == UNKNOWN || self.b == UNKNOWN
+    }
+
+    /// The same fact about other names (`y` unused for a one-name fact).
+    fn with_args(&self, [x, y]: [Val; 2]) -> Rec {
+        if self.unary() {
+            Rec { a: x, ..*self }
+        } else if *self == Rec::NONE {
+            Rec::NONE
+        } else {
+            Rec {
+                a: x,
+                b: y,
+                k: self.k,
+            }
+        }
+    }
+
+    /// A constant or a slice length (see [`renamed_readings`]).
+    fn is_const_or_len(&self) -> bool {
+        self.b == T_CONST || (!self.unary() && self.k & K_KIND == K_LEN_OF)
+    }
 }
 
 /// A filter of value names (a bit per hash of a name): a clear bit proves a
@@ -216,7 +351,7 @@ impl PartialEq for Abs {
             && self.ptr == o.ptr
             && self.narrow == o.narrow
             && self.slots == o.slots
-            && self.facts() == o.facts()
+            && self.recs() == o.recs()
             && self.flags == o.flags
             && self.rsp_off == o.rsp_off
             && self.fuel_unchecked == o.fuel_unchecked
@@ -235,7 +370,7 @@ impl Abs {
         ptr: 0,
         narrow: 0,
         slots: [NO_SLOT; SLOTS],
-        facts: [Fact::None; MAX_FACTS],
+        facts: [Rec::NONE; MAX_FACTS],
         nfacts: 0,
         flags: Flags::Unknown,
         rsp_off: 0,
@@ -268,12 +403,21 @@ impl Abs {
         }
     }
 
-    pub(super) fn facts(&self) -> &[Fact] {
+    /// The facts, oldest first.
+    pub(super) fn facts(&self) -> impl Iterator<Item = Fact> + '_ {
+        self.recs().iter().map(|r| r.unpack())
+    }
+
+    fn recs(&self) -> &[Rec] {
         self.facts.get(..usize::from(self.nfacts)).unwrap_or(&[])
     }
 
     pub(super) fn has(&self, f: Fact) -> bool {
-        self.fact_keys.may_contain(fact_key(&f)) && self.facts().contains(&f)
+        self.has_rec(Rec::pack(f))
+    }
+
+    fn has_rec(&self, f: Rec) -> bool {
+        self.fact_keys.may_contain(fact_key(&f)) && self.recs().contains(&f)
     }
 
     pub(super) fn reg(&self, r: u8) -> Val {
@@ -361,12 +505,12 @@ impl Abs {
     }
 
     /// Keeps the facts `keep` accepts, in their order.
-    fn retain_facts(&mut self, keep: impl Fn(&Abs, &Fact) -> bool) {
+    fn retain_facts(&mut self, keep: impl Fn(&Abs, &Rec) -> bool) {
         let n = usize::from(self.nfacts);
         let mut kept = 0usize;
         let mut keys = NameSet::EMPTY;
         for i in 0..n {
-            let f = self.facts.get(i).copied().unwrap_or(Fact::None);
+            let f = self.facts.get(i).copied().unwrap_or(Rec::NONE);
             if keep(self, &f) {
                 if let Some(slot) = self.facts.get_mut(kept) {
                     *slot = f;
@@ -394,7 +538,11 @@ impl Abs {
 
     /// Adds a fact (none about [`UNKNOWN`]).
     pub(super) fn add(&mut self, f: Fact) {
-        if f.args().iter().take(f.arity()).any(|&v| v == UNKNOWN) || self.has(f) {
+        self.add_rec(Rec::pack(f));
+    }
+
+    fn add_rec(&mut self, f: Rec) {
+        if f.about_unknown() || self.has_rec(f) {
             return;
         }
         if usize::from(self.nfacts) >= MAX_FACTS {
@@ -409,7 +557,7 @@ impl Abs {
     }
 
     /// Appends a fact known not to be in the table yet.
-    fn push_fact(&mut self, f: Fact) {
+    fn push_fact(&mut self, f: Rec) {
         if let Some(slot) = self.facts.get_mut(usize::from(self.nfacts)) {
             *slot = f;
             self.nfacts = self.nfacts.saturating_add(1);
@@ -590,12 +738,12 @@ impl Abs {
         if copies > 1 {
             return 0;
         }
-        self.facts()
+        self.recs()
             .iter()
             .filter(|f| f.args().contains(&s.val))
-            .map(|f| match f {
-                Fact::Const(..) => 1,
-                Fact::BelowConst { .. } => 2,
+            .map(|f| match f.b {
+                T_CONST => 1,
+                T_BELOW_CONST => 2,
                 _ => 3,
             })
             .max()
@@ -691,16 +839,16 @@ impl Abs {
         let held = out.held();
         // Facts: for every fact of `a`, every way to read its names as
         // joined names whose other side is a fact of `e`.
-        let theirs = e.facts();
+        let theirs = e.recs();
         // Until a renamed fact is added, `out` holds only distinct facts
         // of `a` and needs no duplicate check.
         let mut renamed = false;
-        for (i, fa) in a.facts().iter().enumerate() {
+        for (i, fa) in a.recs().iter().enumerate() {
             let [x0, x1] = fa.args();
             // The common case: the same fact at the same place on both
             // sides, about names the join keeps, holds as it is.
             let same = theirs.get(i) == Some(fa) && !is_phi_of(x0, b) && !is_phi_of(x1, b);
-            if same && reaches(&held, fa) && (!renamed || !out.has(*fa)) {
+            if same && reaches(&held, fa) && (!renamed || !out.has_rec(*fa)) {
                 out.push_fact(*fa);
             }
             if same && !pairs.from.may_contain(x0) && !pairs.from.may_contain(x1) {
@@ -712,7 +860,7 @@ impl Abs {
             // entry, kept in the table, beside the same fact about the
             // value the back edge brings).
             renamed_readings(fa, &pairs, b, fresh, same, &held, e, |fj| {
-                out.add(fj);
+                out.add_rec(fj);
                 renamed = true;
             });
         }
@@ -777,10 +925,10 @@ impl Abs {
             changed = true;
         }
         let held = self.held();
-        let theirs = e.facts();
+        let theirs = e.recs();
         let count = usize::from(self.nfacts);
         let mut kept = 0usize;
-        let mut extra = [Fact::None; EXTRA];
+        let mut extra = [Rec::NONE; EXTRA];
         let mut extras = 0usize;
         for i in 0..count {
             let Some(fa) = self.facts.get(i).copied() else {
@@ -793,7 +941,7 @@ impl Abs {
             // unusable; a full table drops it first): checking reach for
             // every such fact cost more than keeping them.
             let mut keep =
-                !stale && (theirs.get(i) == Some(&fa) || (e.has(fa) && reaches(&held, &fa)));
+                !stale && (theirs.get(i) == Some(&fa) || (e.has_rec(fa) && reaches(&held, &fa)));
             if stale || pairs.from.may_contain(x0) || pairs.from.may_contain(x1) {
                 renamed_readings(&fa, &pairs, b, 0, true, &held, e, |fj| {
                     if fj == fa {
@@ -819,8 +967,8 @@ impl Abs {
             changed = true;
         }
         for &fj in extra.get(..extras).unwrap_or(&[]) {
-            if !self.has(fj) {
-                self.add(fj);
+            if !self.has_rec(fj) {
+                self.add_rec(fj);
                 changed = true;
             }
         }
@@ -942,7 +1090,7 @@ type Held = [Val; 16 + SLOTS];
 /// what it needs), so it is dropped. The answer must be exact, not a
 /// filter's: a fact kept by chance at a loop's entry and dropped at its
 /// back edge would cost the loop another pass.
-fn reaches(held: &Held, f: &Fact) -> bool {
+fn reaches(held: &Held, f: &Rec) -> bool {
     let [x, y] = f.args();
     let holds = |v: Val| v != UNKNOWN && held.iter().fold(false, |any, &h| any | (h == v));
     holds(x) || holds(y)
@@ -990,20 +1138,20 @@ fn join_slots(a: &Abs, e: &Abs, pairs: &mut Pairs, b: u32) -> ([Slot; SLOTS], bo
 /// edge brings).
 #[allow(clippy::too_many_arguments)]
 fn renamed_readings(
-    fa: &Fact,
+    fa: &Rec,
     pairs: &Pairs,
     b: u32,
     fresh: u16,
     skip_identity: bool,
     held: &Held,
     e: &Abs,
-    mut sink: impl FnMut(Fact),
+    mut sink: impl FnMut(Rec),
 ) {
     let [x0, x1] = fa.args();
     // A stale name has no reading as itself: `(x, x)` is then a pair.
     let stale = is_phi_of(x0, b) || is_phi_of(x1, b);
     let c0 = pairs.options(x0, b);
-    let c1 = if fa.arity() > 1 {
+    let c1 = if !fa.unary() {
         pairs.options(x1, b)
     } else {
         [Some((0, 0)), None, None]
@@ -1014,10 +1162,10 @@ fn renamed_readings(
                 continue;
             }
             let fj = fa.with_args([o0.1, o1.1]);
-            if matches!(fj, Fact::Const(..) | Fact::LenOf { .. }) && is_fresh(o0.1, b, fresh) {
+            if fj.is_const_or_len() && is_fresh(o0.1, b, fresh) {
                 continue;
             }
-            if reaches(held, &fj) && e.has(fa.with_args([o0.0, o1.0])) {
+            if reaches(held, &fj) && e.has_rec(fa.with_args([o0.0, o1.0])) {
                 sink(fj);
             }
         }

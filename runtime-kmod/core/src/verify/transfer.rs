@@ -383,7 +383,7 @@ pub(super) fn transfer(
                     // and a base read through two masks of one handle are
                     // known to belong to the same slice.
                     let known = if imm == 7 {
-                        st.facts().iter().find_map(|f| match *f {
+                        st.facts().find_map(|f| match f {
                             Fact::MaskOf { m, v } if v == a && a != UNKNOWN => Some(m),
                             _ => None,
                         })
@@ -735,7 +735,7 @@ fn after_call(st: &mut Abs, at: u32, exit_ptr: u16) {
 }
 
 fn const_of(st: &Abs, v: Val) -> Option<u64> {
-    st.facts().iter().find_map(|f| match *f {
+    st.facts().find_map(|f| match f {
         Fact::Const(x, c) if x == v && v != UNKNOWN => Some(c),
         _ => None,
     })
@@ -831,8 +831,7 @@ fn extent(fx: &FnCtx<'_, '_>, st: &Abs, at: u32, mem: &Mem) -> Result<Option<u64
             let i = data(fx, st, at, ir)?;
             let n = st
                 .facts()
-                .iter()
-                .filter_map(|f| match *f {
+                .filter_map(|f| match f {
                     Fact::BelowConst { idx, n } if idx == i => Some(n),
                     _ => None,
                 })
@@ -940,7 +939,7 @@ fn check_mem(
                 return bad("access through a register not known to point into plugin memory");
             }
             for f in st.facts() {
-                match *f {
+                match f {
                     Fact::Rodata { base, off } if base == v => {
                         let avail = fx.rodata.1.saturating_sub(fx.rodata.0).saturating_sub(off);
                         if write || !within(u64::from(avail))? {
@@ -957,8 +956,8 @@ fn check_mem(
                         }
                         let i = data(fx, st, at, ir)?;
                         let proved = mem.disp == 0
-                            && st.facts().iter().any(|g| {
-                                matches!(*g, Fact::BelowLen { idx, m: gm, w, s }
+                            && st.facts().any(|g| {
+                                matches!(g, Fact::BelowLen { idx, m: gm, w, s }
                                     if idx == i && gm == m && s == scale && (w || !write))
                             });
                         // Looked up only where the direct proof fails, so
@@ -1024,11 +1023,11 @@ fn below_len_by_sum(st: &Abs, i: Val, m: Val, s: u8, disp: i32, write: bool) -> 
     let Ok(disp) = u64::try_from(disp) else {
         return false;
     };
-    st.facts().iter().any(|f| match *f {
+    st.facts().any(|f| match f {
         Fact::SumOf { t, e, k } if e == i => {
             u64::from(k).saturating_mul(u64::from(s)) >= disp
-                && st.facts().iter().any(|g| {
-                    matches!(*g, Fact::BelowLen { idx, m: gm, w, s: gs }
+                && st.facts().any(|g| {
+                    matches!(g, Fact::BelowLen { idx, m: gm, w, s: gs }
                         if idx == t && gm == m && gs == s && (w || !write))
                 })
         }
@@ -1069,8 +1068,8 @@ pub(super) fn refine(st: &mut Abs, cc: Cond, taken: bool) {
             Operand::Imm(0) if unequal => st.add(Fact::NonZero(a)),
             Operand::Imm(u64::MAX) if unequal => st.add(Fact::NotMinusOne(a)),
             Operand::Val(v) if below => {
-                let learned = st.facts().iter().fold([None; 4], |mut acc, f| {
-                    let g = match *f {
+                let learned = st.facts().fold([None; 4], |mut acc, f| {
+                    let g = match f {
                         Fact::LenOf { len, m, w, s } if len == v => {
                             Some(Fact::BelowLen { idx: a, m, w, s })
                         }
