@@ -119,23 +119,59 @@ pub(super) enum Flags {
     Fuel,
 }
 
-/// A tracked stack slot: `val` is held by the 8 bytes at `entry rsp - depth`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Slot {
-    pub depth: u32,
-    pub val: Val,
-    /// The value may be a host address (a spilled slice base).
-    pub ptr: bool,
-    /// The value's upper 32 bits are zero (see [`Abs::narrow`]).
-    pub narrow: bool,
+/// A tracked stack slot: the 8 bytes at `entry rsp - depth` hold a value
+/// name, packed in one word (name, depth, and whether the value may be a
+/// host address or has its upper 32 bits zero) so that joins compare and
+/// copy slots as plain integers. An untracked slot is 0 (name [`UNKNOWN`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) struct Slot(u64);
+
+impl core::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Slot")
+            .field("depth", &self.depth())
+            .field("val", &self.val())
+            .field("ptr", &self.ptr())
+            .field("narrow", &self.narrow())
+            .finish()
+    }
 }
 
-const NO_SLOT: Slot = Slot {
-    depth: 0,
-    val: 0,
-    ptr: false,
-    narrow: false,
-};
+/// Depths a slot can record (a deeper store is never tracked, which is
+/// always sound; the stack limit is far below).
+const MAX_SLOT_DEPTH: u32 = (1 << 30) - 1;
+const SLOT_PTR: u64 = 1 << 62;
+const SLOT_NARROW: u64 = 1 << 63;
+
+impl Slot {
+    fn new(depth: u32, val: Val, ptr: bool, narrow: bool) -> Slot {
+        let depth = u64::from(depth & MAX_SLOT_DEPTH) << 32;
+        let ptr = if ptr { SLOT_PTR } else { 0 };
+        let narrow = if narrow { SLOT_NARROW } else { 0 };
+        Slot(u64::from(val) | depth | ptr | narrow)
+    }
+
+    /// The value name it holds ([`UNKNOWN`]: not tracked).
+    fn val(self) -> Val {
+        u32::try_from(self.0 & 0xFFFF_FFFF).unwrap_or(UNKNOWN)
+    }
+
+    fn depth(self) -> u32 {
+        u32::try_from((self.0 >> 32) & u64::from(MAX_SLOT_DEPTH)).unwrap_or(0)
+    }
+
+    /// The value may be a host address (a spilled slice base).
+    fn ptr(self) -> bool {
+        self.0 & SLOT_PTR != 0
+    }
+
+    /// The value's upper 32 bits are zero (see [`Abs::narrow`]).
+    fn narrow(self) -> bool {
+        self.0 & SLOT_NARROW != 0
+    }
+}
+
+const NO_SLOT: Slot = Slot(0);
 
 /// The abstract state at one program point.
 #[derive(Clone, Copy, Debug)]
@@ -460,15 +496,15 @@ impl Abs {
     pub(super) fn slot_narrow(&self, depth: u32) -> bool {
         self.slots
             .iter()
-            .any(|s| s.val != UNKNOWN && s.depth == depth && s.narrow)
+            .any(|s| s.val() != UNKNOWN && s.depth() == depth && s.narrow())
     }
 
     /// The tracked slot at `depth` (just stored) holds a value whose upper
     /// 32 bits are zero.
     pub(super) fn set_slot_narrow(&mut self, depth: u32) {
         for s in self.slots.iter_mut() {
-            if s.val != UNKNOWN && s.depth == depth {
-                s.narrow = true;
+            if s.val() != UNKNOWN && s.depth() == depth {
+                *s = Slot(s.0 | SLOT_NARROW);
             }
         }
     }
@@ -494,7 +530,7 @@ impl Abs {
             }
         }
         for s in self.slots.iter_mut() {
-            if s.val == v {
+            if s.val() == v {
                 *s = NO_SLOT;
             }
         }
@@ -531,7 +567,7 @@ impl Abs {
             *d = v;
         }
         for (d, s) in h.iter_mut().skip(16).zip(self.slots.iter()) {
-            *d = s.val;
+            *d = s.val();
         }
         h
     }
@@ -598,10 +634,10 @@ impl Abs {
         let i = self
             .slots
             .iter()
-            .position(|s| s.val != UNKNOWN && s.depth == depth)?;
+            .position(|s| s.val() != UNKNOWN && s.depth() == depth)?;
         let s = self.slots.get(i).copied()?;
         self.make_newest(i);
-        Some((s.val, s.ptr))
+        Some((s.val(), s.ptr()))
     }
 
     /// The tracked slot at `depth`, if any: its value and whether it may
@@ -609,13 +645,30 @@ impl Abs {
     pub(super) fn slot(&self, depth: u32) -> Option<(Val, bool)> {
         self.slots
             .iter()
-            .find(|s| s.val != UNKNOWN && s.depth == depth)
-            .map(|s| (s.val, s.ptr))
+            .find(|s| s.val() != UNKNOWN && s.depth() == depth)
+            .map(|s| (s.val(), s.ptr()))
+    }
+
+    /// The tracked slot at `depth`, looked for first at position `hint`
+    /// (two states that agree on their slots keep them in the same order).
+    /// No two tracked slots share a depth ([`Abs::track_slot`] clobbers the
+    /// bytes it stores to first), so the answer is the one slot there is.
+    fn slot_near(&self, depth: u32, hint: usize) -> Option<Slot> {
+        if let Some(&s) = self.slots.get(hint)
+            && s.val() != UNKNOWN
+            && s.depth() == depth
+        {
+            return Some(s);
+        }
+        self.slots
+            .iter()
+            .copied()
+            .find(|s| s.val() != UNKNOWN && s.depth() == depth)
     }
 
     /// Stops tracking slot `s`; an address in it stays in memory untracked.
     fn untrack(s: &mut Slot, dirty: &mut bool) {
-        *dirty |= s.ptr;
+        *dirty |= s.ptr();
         *s = NO_SLOT;
     }
 
@@ -623,13 +676,13 @@ impl Abs {
     /// (depths: `hi` > `lo`).
     pub(super) fn clobber_stack(&mut self, lo: u64, hi: u64) {
         for s in self.slots.iter_mut() {
-            // Slot bytes: depths (s.depth - 8, s.depth].
-            let s_hi = u64::from(s.depth);
+            // Slot bytes: depths (s.depth() - 8, s.depth()].
+            let s_hi = u64::from(s.depth());
             let s_lo = s_hi.saturating_sub(8);
-            if s.val != UNKNOWN && s_lo < hi && lo < s_hi {
+            if s.val() != UNKNOWN && s_lo < hi && lo < s_hi {
                 // Overwritten whole, nothing of an address stays behind.
                 let whole = lo <= s_lo && s_hi <= hi;
-                self.stack_dirty |= s.ptr && !whole;
+                self.stack_dirty |= s.ptr() && !whole;
                 *s = NO_SLOT;
             }
         }
@@ -639,8 +692,8 @@ impl Abs {
     pub(super) fn stack_may_hold_ptr(&self, lo: u64, hi: u64) -> bool {
         self.stack_dirty
             || self.slots.iter().any(|s| {
-                let s_hi = u64::from(s.depth);
-                s.ptr && s.val != UNKNOWN && s_hi.saturating_sub(8) < hi && lo < s_hi
+                let s_hi = u64::from(s.depth());
+                s.ptr() && s.val() != UNKNOWN && s_hi.saturating_sub(8) < hi && lo < s_hi
             })
     }
 
@@ -684,11 +737,11 @@ impl Abs {
     pub(super) fn track_slot(&mut self, depth: u32, v: Val, ptr: bool) {
         let lo = u64::from(depth).saturating_sub(8);
         self.clobber_stack(lo, u64::from(depth));
-        if v == UNKNOWN {
+        if v == UNKNOWN || depth > MAX_SLOT_DEPTH {
             self.stack_dirty |= ptr;
             return;
         }
-        let free = self.slots.iter().position(|s| s.val == UNKNOWN);
+        let free = self.slots.iter().position(|s| s.val() == UNKNOWN);
         let i = match free {
             Some(i) => i,
             None => {
@@ -711,12 +764,7 @@ impl Abs {
         // The new slot takes the freed place and moves to the newest end,
         // which closes the gap and keeps the others' order.
         if let Some(s) = self.slots.get_mut(i) {
-            *s = Slot {
-                depth,
-                val: v,
-                ptr,
-                narrow: false,
-            };
+            *s = Slot::new(depth, v, ptr, false);
         }
         self.make_newest(i);
         self.names.insert(v);
@@ -731,16 +779,16 @@ impl Abs {
     /// puts one name in many slots, which must not push out the spills).
     /// Among equals, the least recently used goes (see [`Abs::make_newest`]).
     fn worth(&self, s: &Slot) -> u8 {
-        if s.ptr || matches!(entry_reg(s.val), Some(3 | 5 | 12)) {
+        if s.ptr() || matches!(entry_reg(s.val()), Some(3 | 5 | 12)) {
             return 4;
         }
-        let copies = self.slots.iter().filter(|o| o.val == s.val).count();
+        let copies = self.slots.iter().filter(|o| o.val() == s.val()).count();
         if copies > 1 {
             return 0;
         }
         self.recs()
             .iter()
-            .filter(|f| f.args().contains(&s.val))
+            .filter(|f| f.args().contains(&s.val()))
             .map(|f| match f.b {
                 T_CONST => 1,
                 T_BELOW_CONST => 2,
@@ -756,7 +804,7 @@ impl Abs {
         let off = self.rsp_off;
         self.written.1 = self.written.1.min(off);
         for s in self.slots.iter_mut() {
-            if s.depth > off {
+            if s.depth() > off {
                 Abs::untrack(s, &mut self.stack_dirty);
             }
         }
@@ -830,8 +878,8 @@ impl Abs {
             out.set_val_only(r, v);
         }
         let (slots, dirty) = join_slots(a, e, &mut pairs, b);
-        for s in slots.iter().filter(|s| s.val != UNKNOWN) {
-            out.names.insert(s.val);
+        for s in slots.iter().filter(|s| s.val() != UNKNOWN) {
+            out.names.insert(s.val());
         }
         out.slots = slots;
         out.stack_dirty |= dirty;
@@ -918,8 +966,8 @@ impl Abs {
         let (slots, dirty) = join_slots(self, e, &mut pairs, b);
         self.stack_dirty |= dirty;
         if slots != self.slots {
-            for sj in slots.iter().filter(|s| s.val != UNKNOWN) {
-                self.names.insert(sj.val);
+            for sj in slots.iter().filter(|s| s.val() != UNKNOWN) {
+                self.names.insert(sj.val());
             }
             self.slots = slots;
             changed = true;
@@ -1050,7 +1098,7 @@ impl Abs {
         out.rsp_off = self.rsp_off;
         out.fuel_unchecked = self.fuel_unchecked;
         out.paid = self.paid;
-        out.stack_dirty = self.stack_dirty || self.slots.iter().any(|s| s.ptr);
+        out.stack_dirty = self.stack_dirty || self.slots.iter().any(|s| s.ptr());
         out.written = self.written();
         out
     }
@@ -1067,7 +1115,7 @@ impl Abs {
         );
         self.written = intersect(self.written(), e.written());
         self.ptr |= e.ptr;
-        self.stack_dirty |= e.stack_dirty || e.slots.iter().any(|s| s.ptr);
+        self.stack_dirty |= e.stack_dirty || e.slots.iter().any(|s| s.ptr());
         self.fuel_unchecked |= e.fuel_unchecked;
         self.paid &= e.paid;
         Ok(before
@@ -1105,26 +1153,32 @@ fn join_slots(a: &Abs, e: &Abs, pairs: &mut Pairs, b: u32) -> ([Slot; SLOTS], bo
     let mut slots = [NO_SLOT; SLOTS];
     let mut dirty = false;
     let mut n = 0usize;
-    for sa in a.slots.iter().filter(|s| s.val != UNKNOWN) {
-        let Some((ve, pe)) = e.slot(sa.depth) else {
-            dirty |= sa.ptr;
+    for (i, &sa) in a.slots.iter().enumerate() {
+        if sa.val() == UNKNOWN {
+            continue;
+        }
+        let Some(se) = e.slot_near(sa.depth(), i) else {
+            dirty |= sa.ptr();
             continue;
         };
         let loc = u8::try_from(16usize.saturating_add(n)).unwrap_or(31);
-        let v = pairs.name(sa.val, ve, b, loc);
+        let v = pairs.name(sa.val(), se.val(), b, loc);
         if v != UNKNOWN
             && let Some(s) = slots.get_mut(n)
         {
-            *s = Slot {
-                depth: sa.depth,
-                val: v,
-                ptr: sa.ptr || pe,
-                narrow: sa.narrow && e.slot_narrow(sa.depth),
-            };
+            *s = Slot::new(
+                sa.depth(),
+                v,
+                sa.ptr() || se.ptr(),
+                sa.narrow() && se.narrow(),
+            );
             n = n.saturating_add(1);
         }
     }
-    dirty |= e.slots.iter().any(|s| s.ptr && a.slot(s.depth).is_none());
+    dirty |= e
+        .slots
+        .iter()
+        .any(|s| s.ptr() && a.slot(s.depth()).is_none());
     (slots, dirty)
 }
 
