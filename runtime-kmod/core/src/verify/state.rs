@@ -952,14 +952,16 @@ impl Abs {
         self.written = intersect(self.written(), e.written());
         let mut changed = false;
         let mut pairs = Pairs::default();
-        for r in 0u8..16 {
-            if matches!(r, 4 | 13 | 14 | 15) {
+        for (r, (old, &ve)) in (0u8..).zip(self.regs.iter_mut().zip(e.regs.iter())) {
+            // Most registers hold the same name on both sides: it stays
+            // (what `Pairs::name` answers for them, without the call).
+            if (*old == ve && !is_phi_of(ve, b)) || matches!(r, 4 | 13 | 14 | 15) {
                 continue;
             }
-            let old = self.reg(r);
-            let v = pairs.name(old, e.reg(r), b, r);
-            if v != old {
-                self.set_val_only(r, v);
+            let v = pairs.name(*old, ve, b, r);
+            if v != *old {
+                *old = v;
+                self.names.insert(v);
                 changed = true;
             }
         }
@@ -1155,6 +1157,14 @@ fn join_slots(a: &Abs, e: &Abs, pairs: &mut Pairs, b: u32) -> ([Slot; SLOTS], bo
     let mut n = 0usize;
     for (i, &sa) in a.slots.iter().enumerate() {
         if sa.val() == UNKNOWN {
+            continue;
+        }
+        if e.slots.get(i) == Some(&sa) && !is_phi_of(sa.val(), b) {
+            // The same slot on both sides keeps its name and bits.
+            if let Some(s) = slots.get_mut(n) {
+                *s = sa;
+                n = n.saturating_add(1);
+            }
             continue;
         }
         let Some(se) = e.slot_near(sa.depth(), i) else {
