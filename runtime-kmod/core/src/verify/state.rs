@@ -851,76 +851,59 @@ impl Abs {
             return Ok(true);
         }
         // A loop header's first join: the edge's state, with the registers
-        // of `fresh` renamed (both sides are the edge's).
-        let a: &Abs = e;
-        let mut out = Abs::EMPTY;
-        out.rsp_off = a.rsp_off;
-        out.ptr = a.ptr | e.ptr;
+        // of `fresh` renamed (both sides are the edge's, so every other
+        // location keeps its name: no `phi(b, ·)` exists yet, see above).
+        *self = *e;
         // A location's contents, not a name: what both edges bring. At a
         // loop header's first join the registers the loop writes start
         // without it: a back edge that lost it would otherwise change the
         // header's state and cost the loop a second pass.
-        out.narrow = a.narrow & e.narrow & !fresh;
-        out.fuel_unchecked = a.fuel_unchecked || e.fuel_unchecked;
-        out.paid = a.paid && e.paid;
-        out.stack_dirty = a.stack_dirty || e.stack_dirty;
-        out.written = intersect(a.written(), e.written());
+        self.narrow &= !fresh;
+        self.written = e.written();
         let mut pairs = Pairs::default();
-        for r in 0u8..16 {
-            if matches!(r, 4 | 13 | 14 | 15) {
-                continue;
+        for (r, v) in (0u8..).zip(self.regs.iter_mut()) {
+            if fresh & (1 << r) != 0 && !matches!(r, 4 | 13 | 14 | 15) {
+                *v = pairs.fresh(*v, b, r);
+                self.names.insert(*v);
             }
-            let v = if fresh & (1 << r) != 0 {
-                pairs.fresh(a.reg(r), b, r)
-            } else {
-                pairs.name(a.reg(r), e.reg(r), b, r)
-            };
-            out.set_val_only(r, v);
         }
-        let (slots, dirty) = join_slots(a, e, &mut pairs, b);
-        for s in slots.iter().filter(|s| s.val() != UNKNOWN) {
-            out.names.insert(s.val());
+        self.regs_fixed();
+        // The slots keep their names; the join lists them without gaps.
+        let mut slots = [NO_SLOT; SLOTS];
+        for (d, s) in slots
+            .iter_mut()
+            .zip(e.slots.iter().filter(|s| s.val() != UNKNOWN))
+        {
+            *d = *s;
         }
-        out.slots = slots;
-        out.stack_dirty |= dirty;
-        out.regs_fixed();
-        let held = out.held();
-        // Facts: for every fact of `a`, every way to read its names as
-        // joined names whose other side is a fact of `e`.
-        let theirs = e.recs();
-        // Until a renamed fact is added, `out` holds only distinct facts
-        // of `a` and needs no duplicate check.
+        self.slots = slots;
+        let held = self.held();
+        // Facts: each of the edge's facts that a location still reaches,
+        // then its readings under the renaming (the edge has every fact it
+        // is read from). `self.names` keeps the edge's names: a filter may
+        // hold more than the state names.
+        self.nfacts = 0;
+        self.fact_keys = NameSet::EMPTY;
+        // Until a renamed fact is added, the table holds only distinct
+        // facts of `e` and needs no duplicate check.
         let mut renamed = false;
-        for (i, fa) in a.recs().iter().enumerate() {
+        for fa in e.recs() {
             let [x0, x1] = fa.args();
-            // The common case: the same fact at the same place on both
-            // sides, about names the join keeps, holds as it is.
-            let same = theirs.get(i) == Some(fa) && !is_phi_of(x0, b) && !is_phi_of(x1, b);
-            if same && reaches(&held, fa) && (!renamed || !out.has_rec(*fa)) {
-                out.push_fact(*fa);
+            if reaches(&held, fa) && (!renamed || !self.has_rec(*fa)) {
+                self.push_fact(*fa);
             }
-            if same && !pairs.from.may_contain(x0) && !pairs.from.may_contain(x1) {
+            if !pairs.from.may_contain(x0) && !pairs.from.may_contain(x1) {
                 continue; // no location renamed either name: nothing more
             }
-            // Its other readings still count: a name both sides still
-            // carry in their facts may have been renamed where the
-            // locations hold it (a loop counter's fact about its value on
-            // entry, kept in the table, beside the same fact about the
-            // value the back edge brings).
-            renamed_readings(fa, &pairs, b, fresh, same, &held, e, |fj| {
-                out.add_rec(fj);
+            renamed_readings(fa, &pairs, b, fresh, true, &held, e, |fj| {
+                self.add_rec(fj);
                 renamed = true;
             });
         }
-        let stale_flags =
-            flags_mention_phi(a.flags, b) || (fresh != 0 && flags_mention_renamed(a.flags, &pairs));
-        out.flags = if a.flags == e.flags && !stale_flags {
-            a.flags
-        } else {
-            Flags::Unknown
-        };
-        out.note_flag_names();
-        *self = out;
+        if flags_mention_renamed(self.flags, &pairs) {
+            self.flags = Flags::Unknown;
+        }
+        self.note_flag_names();
         Ok(true)
     }
 
