@@ -79,11 +79,16 @@ pub(super) fn entry_reg(v: Val) -> Option<u8> {
     }
 }
 
+/// `rsp`, `r13`, `r14` and `r15`, which joins never rename
+/// ([`Abs::regs_fixed`]).
+const FIXED_REGS: u16 = (1 << 4) | (1 << 13) | (1 << 14) | (1 << 15);
+
 /// The value of `r15`: the context block's address. Never redefined.
 pub(super) const CTX: Val = ENTRY | 15;
 
 fn is_phi_of(v: Val, b: u32) -> bool {
-    v & KIND == PHI && (v >> LOC_BITS) & FIELD == b & FIELD
+    // The kind and block bits are every bit but the location's.
+    v & !LOC == phi(b, 0)
 }
 
 /// Facts per state; when full, facts about values no location holds go
@@ -431,6 +436,7 @@ impl Abs {
     }
 
     /// `rsp`, `r13` and `r14` are never data; `r15` is always the context.
+    /// (Their bits: [`FIXED_REGS`].)
     fn regs_fixed(&mut self) {
         for (r, v) in [(4usize, UNKNOWN), (13, UNKNOWN), (14, UNKNOWN), (15, CTX)] {
             if let Some(slot) = self.regs.get_mut(r) {
@@ -935,16 +941,23 @@ impl Abs {
         self.written = intersect(self.written(), e.written());
         let mut changed = false;
         let mut pairs = Pairs::default();
-        for (r, (old, &ve)) in (0u8..).zip(self.regs.iter_mut().zip(e.regs.iter())) {
-            // Most registers hold the same name on both sides: it stays
-            // (what `Pairs::name` answers for them, without the call).
-            if (*old == ve && !is_phi_of(ve, b)) || matches!(r, 4 | 13 | 14 | 15) {
-                continue;
-            }
-            let v = pairs.name(*old, ve, b, r);
-            if v != *old {
-                *old = v;
-                self.names.insert(v);
+        // Most registers hold the same name on both sides: it stays (what
+        // `Pairs::name` answers for them). The others, in register order
+        // (the order names pairs), are those of `differ`.
+        let stale = phi(b, 0);
+        let mut differ = 0u16;
+        for (bit, (&va, &ve)) in (0u32..).zip(self.regs.iter().zip(e.regs.iter())) {
+            let renamed = va != ve || ve & !LOC == stale;
+            differ |= u16::from(renamed).wrapping_shl(bit);
+        }
+        differ &= !FIXED_REGS;
+        while differ != 0 {
+            let r = u8::try_from(differ.trailing_zeros()).unwrap_or(0);
+            differ &= differ.wrapping_sub(1);
+            let old = self.reg(r);
+            let v = pairs.name(old, e.reg(r), b, r);
+            if v != old {
+                self.set_val_only(r, v);
                 changed = true;
             }
         }
