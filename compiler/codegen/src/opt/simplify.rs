@@ -12,7 +12,7 @@ use crate::ir::*;
 pub fn simplify(f: &mut Func) {
     for _ in 0..8 {
         let changed = fold(f) | constant_indexes(f);
-        let narrowed = redundant_norms(f) | narrow_u32(f);
+        let narrowed = redundant_norms(f) | narrow_u32(f) | store_truncations(f);
         let propagated = propagate_copies(f);
         let removed = dead_code(f);
         if !changed && !narrowed && !propagated && !removed {
@@ -62,6 +62,38 @@ fn redundant_norms(f: &mut Func) -> bool {
             {
                 *inst = Inst::Copy { dst, src: a };
                 changed = true;
+            }
+        }
+    }
+    changed
+}
+
+/// `n = Norm(a, ty)` stored later in the same block by a store of at most
+/// `ty`'s size, with `a` not written in between, stores `a` instead: a store
+/// writes only the low bytes, which `a` and `n` share. The `Norm` then goes
+/// when nothing else reads `n` (`out[i] = (x >> 8) as u8` needs no `movzx`
+/// before its byte store). One pass per block, remembering where each
+/// register was last written, keeps it linear in the block's length.
+fn store_truncations(f: &mut Func) -> bool {
+    // Per register: (block, position) of its last write seen so far.
+    let mut last = vec![(usize::MAX, 0usize); f.n_vregs as usize];
+    let mut changed = false;
+    for (bi, b) in f.blocks.iter_mut().enumerate() {
+        for j in 0..b.insts.len() {
+            if let Inst::Store { src, ty, .. } = b.insts[j].0
+                && let (lb, i) = last[src as usize]
+                && lb == bi
+                && let Inst::Norm { a, ty: nty, .. } = b.insts[i].0
+                && a != src
+                && ty.size <= nty.size
+                && (last[a as usize].0 != bi || last[a as usize].1 < i)
+                && let Inst::Store { src, .. } = &mut b.insts[j].0
+            {
+                *src = a;
+                changed = true;
+            }
+            if let Some(d) = b.insts[j].0.def() {
+                last[d as usize] = (bi, j);
             }
         }
     }
@@ -483,5 +515,129 @@ mod tests {
                 },
             ]
         );
+    }
+
+    /// A function of `x` (register 0) storing `insts`' last value as a byte.
+    fn byte_store(insts: Vec<Inst>, stored: V, n_vregs: u32) -> Func {
+        let mut all: Vec<(Inst, u32)> = insts.into_iter().map(|i| (i, 0)).collect();
+        all.push((
+            Inst::Store {
+                addr: Addr {
+                    base: Base::Static(0),
+                    index: None,
+                    disp: 0,
+                },
+                src: stored,
+                ty: Scalar {
+                    size: 1,
+                    signed: false,
+                },
+            },
+            0,
+        ));
+        Func {
+            name: "t".into(),
+            exported: true,
+            params: vec![0],
+            returns_value: false,
+            blocks: vec![Block {
+                insts: all,
+                term: Term::Ret(None),
+                term_pos: 0,
+            }],
+            n_vregs,
+            aggregate_bytes: 0,
+            first_site: 0,
+            layout: vec![0],
+        }
+    }
+
+    fn stored(f: &Func) -> Option<V> {
+        f.blocks[0].insts.iter().find_map(|(i, _)| match i {
+            Inst::Store { src, .. } => Some(*src),
+            _ => None,
+        })
+    }
+
+    fn has_norm(f: &Func) -> bool {
+        f.blocks[0]
+            .insts
+            .iter()
+            .any(|(i, _)| matches!(i, Inst::Norm { .. }))
+    }
+
+    const U8: Scalar = Scalar {
+        size: 1,
+        signed: false,
+    };
+
+    #[test]
+    fn a_byte_store_of_a_truncation_stores_the_value() {
+        // `store8 (x >> 8) as u8` stores `x >> 8`: same low byte.
+        let mut f = byte_store(
+            vec![
+                Inst::BinImm {
+                    op: Op::Shr,
+                    dst: 1,
+                    a: 0,
+                    imm: 8,
+                },
+                Inst::Norm {
+                    dst: 2,
+                    a: 1,
+                    ty: U8,
+                },
+            ],
+            2,
+            3,
+        );
+        simplify(&mut f);
+        assert_eq!(stored(&f), Some(1));
+        assert!(!has_norm(&f), "the Norm is dead once the store reads 1");
+    }
+
+    #[test]
+    fn a_truncation_whose_source_changes_before_the_store_stays() {
+        // `n = x as u8; x = x + 1; store8 n`: storing `x` would store the
+        // incremented value.
+        let mut f = byte_store(
+            vec![
+                Inst::Norm {
+                    dst: 2,
+                    a: 0,
+                    ty: U8,
+                },
+                Inst::BinImm {
+                    op: Op::Add,
+                    dst: 0,
+                    a: 0,
+                    imm: 1,
+                },
+            ],
+            2,
+            3,
+        );
+        simplify(&mut f);
+        assert_eq!(stored(&f), Some(2));
+        assert!(has_norm(&f));
+    }
+
+    #[test]
+    fn a_wider_store_than_the_truncation_keeps_it() {
+        let mut f = byte_store(
+            vec![Inst::Norm {
+                dst: 2,
+                a: 0,
+                ty: U8,
+            }],
+            2,
+            3,
+        );
+        if let Some((Inst::Store { ty, .. }, _)) = f.blocks[0].insts.last_mut() {
+            ty.size = 4;
+        }
+        simplify(&mut f);
+        assert_eq!(stored(&f), Some(2));
+        assert!(has_norm(&f));
     }
 }
