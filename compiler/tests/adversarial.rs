@@ -462,9 +462,21 @@ fn wide_multiplication_forms_outside_the_list() {
 fn wide_multiplication_of_roles_and_addresses() {
     for (name, body, rule) in [
         // A reserved register as the factor.
-        ("mul r13 (fuel)", vec![0x49, 0xf7, 0xe5, 0xc3], Rule::Register),
-        ("imul r15 (context)", vec![0x49, 0xf7, 0xef, 0xc3], Rule::Register),
-        ("mul r14 (statics)", vec![0x49, 0xf7, 0xe6, 0xc3], Rule::Register),
+        (
+            "mul r13 (fuel)",
+            vec![0x49, 0xf7, 0xe5, 0xc3],
+            Rule::Register,
+        ),
+        (
+            "imul r15 (context)",
+            vec![0x49, 0xf7, 0xef, 0xc3],
+            Rule::Register,
+        ),
+        (
+            "mul r14 (statics)",
+            vec![0x49, 0xf7, 0xe6, 0xc3],
+            Rule::Register,
+        ),
         ("imul rsp", vec![0x48, 0xf7, 0xec, 0xc3], Rule::Register),
         // An address as either factor: its bits would become data.
         (
@@ -481,7 +493,9 @@ fn wide_multiplication_of_roles_and_addresses() {
         // data, never a base (mov rdx, r15 ; mul rsi ; mov rax, [rdx+0x20]).
         (
             "address in rdx used after mul",
-            vec![0x4c, 0x89, 0xfa, 0x48, 0xf7, 0xe6, 0x48, 0x8b, 0x42, 0x20, 0xc3],
+            vec![
+                0x4c, 0x89, 0xfa, 0x48, 0xf7, 0xe6, 0x48, 0x8b, 0x42, 0x20, 0xc3,
+            ],
             Rule::Memory,
         ),
     ] {
@@ -545,7 +559,14 @@ fn wide_multiplication_kills_the_facts_of_rax_and_rdx() {
     let mut body = vec![0x83, 0xe2, 0x01];
     body.extend(MUL_RSI);
     body.extend(access);
-    rejects("bounded index in rdx, then mul", &body, 0, &[], 0, Rule::Memory);
+    rejects(
+        "bounded index in rdx, then mul",
+        &body,
+        0,
+        &[],
+        0,
+        Rule::Memory,
+    );
 }
 
 #[test]

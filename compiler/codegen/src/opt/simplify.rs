@@ -267,7 +267,13 @@ fn fold(f: &mut Func) -> bool {
                         if i32::try_from(x).is_ok()
                             && matches!(
                                 op,
-                                Op::Add | Op::Mul | Op::And | Op::Or | Op::Xor | Op::MulHiU | Op::MulHiS
+                                Op::Add
+                                    | Op::Mul
+                                    | Op::And
+                                    | Op::Or
+                                    | Op::Xor
+                                    | Op::MulHiU
+                                    | Op::MulHiS
                             ) =>
                     {
                         Some(Inst::BinImm {
