@@ -119,7 +119,7 @@ fn run_file(path: &std::path::Path, imports: &kpl_lang::imports::ImportTable) ->
         Ok(r) => r,
         Err(e) => return vec![format!("{name}: load failed: {e}")],
     };
-    runner.instance.host.quiet = true;
+    runner.instance.host_mut().quiet = true;
     let mut failures = Vec::new();
     for line in src.lines().filter_map(|l| l.strip_prefix("// run:")) {
         let mut run = parse_run(line.trim());
@@ -283,7 +283,7 @@ fn division_by_constants_matches_rust() {
     assert!(!analysis.has_errors(), "{:?}", analysis.diagnostics);
     let compiled = kplc::codegen::compile(&analysis.file, &analysis.program);
     let mut runner = Runner::new(&compiled, "div_consts.kpl", &src).expect("loads");
-    runner.instance.host.quiet = true;
+    runner.instance.host_mut().quiet = true;
     let mut failures = Vec::new();
     for (name, t, d, rem) in &cases {
         let (t, d, rem) = (*t, *d, *rem);
