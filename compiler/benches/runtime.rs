@@ -69,7 +69,7 @@ fn compile_opts(src: &str, name: &str, options: kplc::lower::Options) -> Runner 
     let mut r = Runner {
         instance: instance.expect("loads"),
     };
-    r.instance.host.quiet = true;
+    r.instance.host_mut().quiet = true;
     r
 }
 

@@ -361,7 +361,22 @@ const EXPLANATIONS: &str = "\
   which parameters are slices, each scalar's range as one subtraction and
   compare, each element size as a mask) is computed when the instance is
   loaded, and `trap_site` is reset after a trap instead of before every
-  call.
+  call. Since then (#13): the context block's `host` pointer is written
+  once, when the instance is loaded (the host state is owned through a
+  pointer that never moves, reached with `Instance::host`/`host_mut`); a
+  host function that panics sets `trap_site` too, so one compare after the
+  call tells a return from a trap or a panic; `r14` and `r15` are plain
+  inputs of the block (verified code never writes them), so the caller
+  keeps them instead of saving them; and `call_scalars` checks the
+  argument count and the absence of slice parameters with one compare. Per call,
+  counted by callgrind on a release loop of `call_scalars` (plugin code
+  included): `x + 1` 61 → 50 instructions, the empty export 62 → 55,
+  against 11 for the Rust function pointer. What is left: the handle's
+  instance and index checks, the argument's range check, the slot test,
+  zeroing the unused argument registers (plugin code must not see host
+  addresses in them), two pushes and pops, `saved_rsp`, the call and
+  return, the fuel store, the outcome check, and reloading the loop's own
+  values, which the block's clobbers evict.
 - **Unlink.** On the host an instance owns `mmap`ed code and data with
   guard pages; dropping it is `munmap` system calls, about 1 µs each. The
   kernel module frees an arena range and a `vzalloc` region instead.

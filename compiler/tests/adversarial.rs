@@ -412,6 +412,163 @@ fn division_overflow_through_rdx() {
     );
 }
 
+/// `mul rsi` and `imul rsi` (REX.W F7 /4, /5): rdx:rax = rax * rsi.
+const MUL_RSI: [u8; 3] = [0x48, 0xf7, 0xe6];
+const IMUL_RSI: [u8; 3] = [0x48, 0xf7, 0xee];
+
+#[test]
+fn wide_multiplication_is_accepted_where_it_breaks_nothing() {
+    // mov eax, 7 ; mul rsi ; ret — and the same with imul.
+    for mul in [MUL_RSI, IMUL_RSI] {
+        let mut body = vec![0xb8, 7, 0, 0, 0];
+        body.extend(mul);
+        body.push(0xc3);
+        assert_eq!(check(&object(&body, 0, &[], 0)), Ok(()));
+    }
+    // A checked divisor in rcx survives a multiplication (only rax and rdx
+    // are written): mul rsi ; xor edx, edx ; div rcx.
+    let mut rest = MUL_RSI.to_vec();
+    rest.extend([0x31, 0xd2, 0x48, 0xf7, 0xf1, 0xc3]);
+    assert_eq!(
+        check(&object(&zero_checked(&rest), 0, &[TrapKind::DivByZero], 0)),
+        Ok(())
+    );
+    // cqo after the multiplication establishes rdx = sign(rax) again.
+    let mut before = IMUL_RSI.to_vec();
+    before.extend([0x48, 0x99]);
+    assert_eq!(
+        check(&object(&signed_div(&before), 0, &[TrapKind::DivByZero], 0)),
+        Ok(())
+    );
+}
+
+#[test]
+fn wide_multiplication_forms_outside_the_list() {
+    for (name, insn) in [
+        ("mul esi (32-bit)", &[0xf7, 0xe6][..]),
+        ("imul esi (32-bit)", &[0xf7, 0xee][..]),
+        ("mul qword [rsp] (memory)", &[0x48, 0xf7, 0x24, 0x24][..]),
+        ("imul qword [r14] (memory)", &[0x49, 0xf7, 0x2e][..]),
+        ("mul si (16-bit)", &[0x66, 0x48, 0xf7, 0xe6][..]),
+        ("mul sil (8-bit)", &[0x40, 0xf6, 0xe6][..]),
+    ] {
+        let mut body = insn.to_vec();
+        body.push(0xc3);
+        rejects(name, &body, 16, &[], 0, Rule::Decode);
+    }
+}
+
+#[test]
+fn wide_multiplication_of_roles_and_addresses() {
+    for (name, body, rule) in [
+        // A reserved register as the factor.
+        (
+            "mul r13 (fuel)",
+            vec![0x49, 0xf7, 0xe5, 0xc3],
+            Rule::Register,
+        ),
+        (
+            "imul r15 (context)",
+            vec![0x49, 0xf7, 0xef, 0xc3],
+            Rule::Register,
+        ),
+        (
+            "mul r14 (statics)",
+            vec![0x49, 0xf7, 0xe6, 0xc3],
+            Rule::Register,
+        ),
+        ("imul rsp", vec![0x48, 0xf7, 0xec, 0xc3], Rule::Register),
+        // An address as either factor: its bits would become data.
+        (
+            "mul of the context address in rsi",
+            vec![0x4c, 0x89, 0xfe, 0x48, 0xf7, 0xe6, 0xc3],
+            Rule::Pointer,
+        ),
+        (
+            "mul of the context address in rax",
+            vec![0x4c, 0x89, 0xf8, 0x48, 0xf7, 0xe6, 0xc3],
+            Rule::Pointer,
+        ),
+        // rdx held the context address: after the multiplication it is
+        // data, never a base (mov rdx, r15 ; mul rsi ; mov rax, [rdx+0x20]).
+        (
+            "address in rdx used after mul",
+            vec![
+                0x4c, 0x89, 0xfa, 0x48, 0xf7, 0xe6, 0x48, 0x8b, 0x42, 0x20, 0xc3,
+            ],
+            Rule::Memory,
+        ),
+    ] {
+        rejects(name, &body, 0, &[], 0, rule);
+    }
+}
+
+#[test]
+fn wide_multiplication_kills_the_facts_of_rax_and_rdx() {
+    // rdx = 0 (xor edx, edx) dies: mul rsi leaves the high half there.
+    for mul in [MUL_RSI, IMUL_RSI] {
+        let mut rest = vec![0x31, 0xd2];
+        rest.extend(mul);
+        rest.extend([0x48, 0xf7, 0xf1, 0xc3]);
+        rejects(
+            "div after xor edx, edx ; mul",
+            &zero_checked(&rest),
+            0,
+            &[TrapKind::DivByZero],
+            0,
+            Rule::Division,
+        );
+    }
+    // rdx = sign(rax) (cqo) dies.
+    let mut before = vec![0x48, 0x99];
+    before.extend(IMUL_RSI);
+    rejects(
+        "idiv after cqo ; imul",
+        &signed_div(&before),
+        0,
+        &[TrapKind::DivByZero],
+        0,
+        Rule::Division,
+    );
+    // A checked divisor copied to rax dies there: mov rax, rcx ; mul rsi ;
+    // mov rcx, rax ; xor edx, edx ; div rcx. Without the mul it is accepted.
+    let divide = [0x48, 0x89, 0xc1, 0x31, 0xd2, 0x48, 0xf7, 0xf1, 0xc3];
+    let mut rest = vec![0x48, 0x89, 0xc8];
+    rest.extend(divide);
+    assert_eq!(
+        check(&object(&zero_checked(&rest), 0, &[TrapKind::DivByZero], 0)),
+        Ok(())
+    );
+    let mut rest = vec![0x48, 0x89, 0xc8];
+    rest.extend(MUL_RSI);
+    rest.extend(divide);
+    rejects(
+        "checked divisor in rax, then mul",
+        &zero_checked(&rest),
+        0,
+        &[TrapKind::DivByZero],
+        0,
+        Rule::Division,
+    );
+    // An index bound in rdx dies: and edx, 1 ; (mul rsi) ;
+    // mov rax, [r14 + rdx*8] — in the 16-byte statics only while rdx < 2.
+    let access = [0x49, 0x8b, 0x04, 0xd6, 0xc3];
+    let mut body = vec![0x83, 0xe2, 0x01];
+    body.extend(access);
+    assert_eq!(check(&object(&body, 0, &[], 0)), Ok(()));
+    let mut body = vec![0x83, 0xe2, 0x01];
+    body.extend(MUL_RSI);
+    body.extend(access);
+    rejects(
+        "bounded index in rdx, then mul",
+        &body,
+        0,
+        &[],
+        0,
+        Rule::Memory,
+    );
+}
+
 #[test]
 fn frame_undone_early() {
     // add rsp, 16 ; mov [rsp+8], rax (the return address!) ; ret

@@ -29,7 +29,7 @@ fn example_cases() {
         assert!(!analysis.has_errors(), "{name}: {:?}", analysis.diagnostics);
         let compiled = kplc::codegen::compile(&analysis.file, &analysis.program);
         let mut runner = Runner::new(&compiled, name, &src).expect("loads");
-        runner.instance.host.quiet = true;
+        runner.instance.host_mut().quiet = true;
         for line in cases::lines(&cases) {
             total += 1;
             let field = |k: &str| {

@@ -119,7 +119,7 @@ fn run_file(path: &std::path::Path, imports: &kpl_lang::imports::ImportTable) ->
         Ok(r) => r,
         Err(e) => return vec![format!("{name}: load failed: {e}")],
     };
-    runner.instance.host.quiet = true;
+    runner.instance.host_mut().quiet = true;
     let mut failures = Vec::new();
     for line in src.lines().filter_map(|l| l.strip_prefix("// run:")) {
         let mut run = parse_run(line.trim());
@@ -195,8 +195,8 @@ fn execution_suite() {
 /// Division and remainder by constants (`opt/divide.rs` turns most of them
 /// into multiplications and shifts) against Rust's semantics: for every
 /// integer type, every divisor of a set that covers each method and its
-/// edges (±1, ±2, ±3, ±7, powers of two, 2^31 ± 1, the type's extremes, ...)
-/// and every edge dividend, the compiled `x / D` and `x % D` return Rust's
+/// edges (±1, ±2, ±3, ±7, powers of two, 2^31 ± 1, 2^32 ± 1, the 64-bit
+/// reciprocals' kinds, the type's extremes, ...) and every edge dividend, the compiled `x / D` and `x % D` return Rust's
 /// truncated quotient and remainder, and trap with Overflow exactly for
 /// `MIN / -1` and `MIN % -1`.
 #[test]
@@ -233,7 +233,17 @@ fn division_by_constants_matches_rust() {
         (1 << 32) - 1,
         (1 << 32) + 1,
         (1 << 40) + 3,
+        // 64-bit reciprocals: one below 2^64, one needing the 65th bit
+        // (7, above), the largest divisors of each kind, and unsigned ones
+        // above 2^63 (a comparison).
+        0x5555_5555_5555_5555,
+        1_000_000_000_000_000_009,
+        (1 << 62) + 1,
         i128::from(i64::MAX),
+        i128::from(i64::MAX) - 2,
+        (1 << 63) + 1,
+        (1 << 63) + (1 << 62) + 7,
+        i128::from(u64::MAX) - 1,
         i128::from(u64::MAX),
     ];
     candidates.extend((1..64).map(|k| 1i128 << k));
@@ -273,7 +283,7 @@ fn division_by_constants_matches_rust() {
     assert!(!analysis.has_errors(), "{:?}", analysis.diagnostics);
     let compiled = kplc::codegen::compile(&analysis.file, &analysis.program);
     let mut runner = Runner::new(&compiled, "div_consts.kpl", &src).expect("loads");
-    runner.instance.host.quiet = true;
+    runner.instance.host_mut().quiet = true;
     let mut failures = Vec::new();
     for (name, t, d, rem) in &cases {
         let (t, d, rem) = (*t, *d, *rem);
@@ -293,6 +303,10 @@ fn division_by_constants_matches_rust() {
             2 * d - 1,
         ]);
         xs.extend([d * 7 + 3, d * 1000, hi / 3, lo / 3, hi / 7, lo / 7]);
+        // The multiples of `d` nearest the ends, where a reciprocal's error
+        // would first show.
+        let (top, bottom) = ((hi / d) * d, (lo / d) * d);
+        xs.extend([top, top - 1, top + 1, bottom, bottom + 1, bottom - 1]);
         let mut s = 0x9E37_79B9_7F4A_7C15u64 ^ (d as u64);
         for _ in 0..24 {
             s = s

@@ -438,7 +438,7 @@ impl Instance {
 
     /// Lines the plugin logged with `kernel::log*` (not printed).
     pub fn log(&self) -> &[String] {
-        &self.inner.host.log
+        &self.inner.host().log
     }
 
     fn bind(&mut self, bytes: &[u8], writable: bool) -> Result<kpl_host::Bound, Error> {

@@ -353,3 +353,36 @@ export fn bump(port: u32) -> u64 {
         Err(Error::NoStatic(_))
     ));
 }
+
+/// A host function that panics: the plugin runs on with 0, the panic
+/// resumes in the embedder when the call returns (the call's one outcome
+/// check sees it through `trap_site`), and the next call runs normally.
+#[test]
+fn host_function_panic_resumes_in_the_embedder() {
+    let engine = engine();
+    let module = Module::new(&engine, "plugin.kpl", PLUGIN).expect("compiles");
+    let mut l = Linker::new(&engine);
+    let fail = Rc::new(RefCell::new(true));
+    let fail_in = fail.clone();
+    l.func_wrap("host", "mix", move |a: u32, b: u64| {
+        if *fail_in.borrow() {
+            panic!("mix failed");
+        }
+        a.wrapping_mul(10) + b as u32
+    })
+    .unwrap()
+    .func("host", "note", |_, _| 0)
+    .unwrap()
+    .func("host", "sum", |_, _| 0)
+    .unwrap();
+    let mut i = l.instantiate(&module).expect("links");
+    let mixed = i.get_typed_func::<(u32, u64), u32>("mixed").unwrap();
+    let add = i.get_typed_func::<(u32, u32), u32>("add").unwrap();
+    let payload =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| mixed.call(&mut i, (1, 2))))
+            .expect_err("the panic comes back");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"mix failed"));
+    assert_eq!(add.call(&mut i, (2, 40)).unwrap(), 42);
+    *fail.borrow_mut() = false;
+    assert_eq!(mixed.call(&mut i, (1, 2)).unwrap(), 13);
+}

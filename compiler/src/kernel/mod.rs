@@ -1374,7 +1374,7 @@ fn cases_cmd(dev: &Device, file: &Path, cases: &Path) -> Result<ExitCode, String
     let object = read_object(file)?;
     let text = crate::cli_io::read_source(cases)?;
     let mut host = Runner::load(&object).map_err(|e| format!("host runtime: {e}"))?;
-    host.instance.host.quiet = true;
+    host.instance.host_mut().quiet = true;
     let name = file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

@@ -310,6 +310,15 @@ pub enum Op {
         /// Divisor.
         src: u8,
     },
+    /// `mul r64` / `imul r64` (REX.W F7 /4, /5): the full 128-bit product
+    /// of rax and `src` into rdx:rax, for division by a constant (its
+    /// reciprocal's high half). Writes rax, rdx and the flags.
+    MulWide {
+        /// `imul` (else `mul`).
+        signed: bool,
+        /// Second factor (the first is rax).
+        src: u8,
+    },
     /// `dec r64` (REX.W FF /1): the fuel counter r13 on loop back-edges.
     Dec {
         /// Register.
@@ -797,10 +806,13 @@ fn one_byte(c: &mut Cursor<'_>, rex: Rex, o16: bool, opcode: u8) -> Result<Op, D
                 _ => Op::Jmp { rel: c.i8()? },
             }
         }
-        // Group 3 on a register: not, neg (32/64), div, idiv (64 only).
+        // Group 3 on a register: not, neg (32/64); the one-operand mul,
+        // imul (division by constants), div, idiv (64 only).
         0xF7 => match (group(c, rex, size)?, rex.w) {
             ((2, Rm::Reg(reg)), _) => Op::Unary { op: UnaryOp::Not, size, reg },
             ((3, Rm::Reg(reg)), _) => Op::Unary { op: UnaryOp::Neg, size, reg },
+            ((4, Rm::Reg(src)), true) => Op::MulWide { signed: false, src },
+            ((5, Rm::Reg(src)), true) => Op::MulWide { signed: true, src },
             ((6, Rm::Reg(src)), true) => Op::Div { signed: false, src },
             ((7, Rm::Reg(src)), true) => Op::Div { signed: true, src },
             _ => return Err(bad),

@@ -199,6 +199,7 @@ fn expected(insn: &Insn) -> (Mnemonic, Vec<Opnd>) {
             (m, vec![Reg(reg, sz(size))])
         }
         Op::Div { signed, src } => (if signed { M::Idiv } else { M::Div }, vec![Reg(src, 8)]),
+        Op::MulWide { signed, src } => (if signed { M::Imul } else { M::Mul }, vec![Reg(src, 8)]),
         Op::Dec { reg } => (M::Dec, vec![Reg(reg, 8)]),
         Op::Setcc { cc, dst } => (cc_mnemonic(cc, false), vec![Reg(dst, 1)]),
         Op::Jcc { cc, rel } => (cc_mnemonic(cc, true), vec![target(rel)]),
@@ -501,6 +502,8 @@ fn emitted_forms_decode_to_typed_operations() {
         ("49f7d3", Op::Unary { op: UnaryOp::Not, size: 8, reg: 11 }),
         ("48f7f1", Op::Div { signed: false, src: 1 }),
         ("48f7f9", Op::Div { signed: true, src: 1 }),
+        ("48f7e1", Op::MulWide { signed: false, src: 1 }),
+        ("49f7eb", Op::MulWide { signed: true, src: 11 }),
         ("49ffcd", Op::Dec { reg: 13 }),
         ("0f9cc0", Op::Setcc { cc: Cond::L, dst: 0 }),
         ("400f94c7", Op::Setcc { cc: Cond::E, dst: 7 }),
@@ -646,7 +649,10 @@ fn refuses_everything_else() {
         ("sal /6", "48c1f001", bad(0xC1)),
         ("shl qword [rax], cl", "48d320", bad(0xD3)),
         ("test rax, imm (F7 /0)", "48f7c001000000", bad(0xF7)),
-        ("mul rcx", "48f7e1", bad(0xF7)),
+        ("mul ecx", "f7e1", bad(0xF7)),
+        ("imul ecx", "f7e9", bad(0xF7)),
+        ("mul qword [rcx]", "48f721", bad(0xF7)),
+        ("imul qword [rax+8]", "48f76808", bad(0xF7)),
         ("div ecx", "f7f1", bad(0xF7)),
         ("neg qword [rax]", "48f718", bad(0xF7)),
         ("dec ecx", "ffc9", bad(0xFF)),

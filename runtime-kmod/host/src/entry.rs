@@ -8,8 +8,8 @@
 //! and the reserved registers straight into `r13`–`r15`, and the compiler
 //! saves only the callee-saved registers the surrounding function does not
 //! already save for itself. A call costs the plugin's own instructions,
-//! two pushes and pops, two stores (`saved_rsp`, and `trap_site` by the
-//! caller) and one indirect call.
+//! two pushes and pops, one store (`saved_rsp`) and one indirect call; the
+//! caller then stores the fuel left and reads `trap_site` once.
 
 use kpl_runtime_core::format::{ScalarType, ValType};
 
@@ -62,6 +62,10 @@ pub(crate) struct ExportPlan {
     pub(crate) entry: *const u8,
     /// Number of parameters (at most six: the loader core refuses more).
     pub(crate) arity: u8,
+    /// `arity` if every parameter is a scalar, else `u8::MAX`: what
+    /// `call_scalars` checks its argument count against, one comparison
+    /// for both "how many" and "no slices".
+    pub(crate) scalar_arity: u8,
     /// Bit `k`: parameter `k` is a slice.
     pub(crate) slices: u8,
     /// Bit `k`: parameter `k` is a `[]mut` slice.
@@ -80,6 +84,7 @@ impl ExportPlan {
         let mut plan = ExportPlan {
             entry,
             arity: params.len().min(6) as u8,
+            scalar_arity: u8::MAX,
             slices: 0,
             writable: 0,
             checks: [ScalarCheck::default(); 6],
@@ -94,6 +99,9 @@ impl ExportPlan {
                     plan.elem_mask[k] = (elem.size() - 1) as u8;
                 }
             }
+        }
+        if plan.slices == 0 {
+            plan.scalar_arity = plan.arity;
         }
         plan
     }
@@ -111,10 +119,15 @@ impl ExportPlan {
 ///   normal return (the verifier's callee-saved rule), but a trap unwinds
 ///   past its epilogues, so nothing may rely on that. `rbx` and `rbp`
 ///   cannot be `asm!` operands (LLVM reserves them), so the block pushes
-///   and pops them itself; `r12` is declared clobbered and `r13`–`r15` are
-///   operands the block consumes, so the compiler saves and restores
+///   and pops them itself; `r12` is declared clobbered and `r13` (the fuel)
+///   is an operand the block consumes, so the compiler saves and restores
 ///   whichever of them the surrounding code needs — on the normal path and
-///   after a trap alike, since both land after the same `call`.
+///   after a trap alike, since both land after the same `call`. `r14` and
+///   `r15` are plain inputs, kept: verified code never writes them (the
+///   register rule of `book/src/runtime/sandbox.md`), the unwind stub only
+///   reads `r15`, and host functions preserve them (System V callee-saved),
+///   so the caller may keep the statics and the context block there from
+///   one call to the next.
 ///   `clobber_abi("sysv64")` covers the caller-saved registers (plugin code
 ///   and the host functions it calls may change any of them). The test
 ///   `trap_keeps_host_registers` (`compiler/tests/exec.rs`) sets every
@@ -170,8 +183,10 @@ pub(crate) unsafe fn enter_plugin(
             inout("r9") args[5] => _,
             out("r12") _,
             inout("r13") fuel => fuel_left,
-            inout("r14") data => _,
-            inout("r15") ctx => _,
+            // Inputs only: nothing on either path changes them (see above),
+            // so a loop of calls keeps them in place.
+            in("r14") data,
+            in("r15") ctx,
             clobber_abi("sysv64"),
         );
     }
@@ -228,6 +243,11 @@ mod tests {
         ];
         let plan = ExportPlan::new(std::ptr::null(), &params);
         assert_eq!(plan.arity, 3);
+        assert_eq!(plan.scalar_arity, u8::MAX);
+        assert_eq!(
+            ExportPlan::new(std::ptr::null(), &params[..1]).scalar_arity,
+            1
+        );
         assert_eq!(plan.slices, 0b110);
         assert_eq!(plan.writable, 0b010);
         assert_eq!(plan.elem_mask[..3], [0, 3, 1]);

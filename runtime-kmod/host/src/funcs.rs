@@ -142,6 +142,7 @@ extern "sysv64" fn thunk<const K: usize>(
     // SAFETY: only plugin code calls this, through import slot `K` of an
     // instance whose context block is live for the invocation and whose
     // `host` field points at that instance's live HostState.
+    let ctx_ptr = ctx;
     let (ctx, state) = unsafe { (&*ctx, crate::imports::host(ctx)) };
     if state.funcs.panic.is_some() {
         return 0;
@@ -155,10 +156,20 @@ extern "sysv64" fn thunk<const K: usize>(
         Ok(v) => canonical_ret(ret, v),
         Err(payload) => {
             caller.state.funcs.panic = Some(payload);
+            // The call's one outcome check (`Instance::enter`) looks at
+            // `trap_site` only: a panic changes it too. A later trap stub
+            // may overwrite it; the panic is resumed first either way.
+            // SAFETY: `ctx_ptr` is the live context block (this function's
+            // contract); `caller`, which borrowed it, is not used again.
+            unsafe { (*ctx_ptr).trap_site = PANICKED };
             0
         }
     }
 }
+
+/// `trap_site` after a host function panicked during a call (no trap
+/// site has this number: there are fewer than 2^32).
+pub(crate) const PANICKED: u64 = u64::MAX - 1;
 
 type Thunk = extern "sysv64" fn(*mut Ctx, u64, u64, u64, u64, u64) -> u64;
 

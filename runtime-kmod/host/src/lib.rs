@@ -42,7 +42,7 @@ pub struct Ctx {
     pub saved_rsp: u64,
     pub trap_site: u64,
     pub data_base: u64,
-    /// Points at the invocation's [`HostState`].
+    /// Points at the instance's [`HostState`]: set once, at load.
     pub host: u64,
     pub slice_ptr: [u64; 8],
     /// Length of each slice in bytes (for the host's imports).
@@ -550,7 +550,47 @@ pub struct Instance {
     ctx: Box<Ctx>,
     /// The statics' address (`r14`), fixed for the life of `data`.
     data_base: *mut u8,
-    pub host: Box<HostState>,
+    /// Reached by imports through `ctx.host`; [`host`](Instance::host) and
+    /// [`host_mut`](Instance::host_mut) for the embedder.
+    host: HostBox,
+}
+
+/// The instance's [`HostState`], allocated once and never moved or
+/// replaced while the instance lives, so that its address can be written
+/// into the context block once, at load, instead of before every call.
+/// Owned through a raw pointer rather than a `Box`: a `Box` asserts unique
+/// access whenever it is used, which the address kept in the context block
+/// (and used by imports during a call) would contradict.
+struct HostBox(std::ptr::NonNull<HostState>);
+
+impl HostBox {
+    fn new(state: HostState) -> HostBox {
+        HostBox(std::ptr::NonNull::from(Box::leak(Box::new(state))))
+    }
+
+    fn as_ptr(&self) -> *mut HostState {
+        self.0.as_ptr()
+    }
+
+    fn get(&self) -> &HostState {
+        // SAFETY: the allocation is live and owned by `self` until `drop`;
+        // the only other access is by imports through `ctx.host`, during a
+        // call, which holds `&mut Instance` and so excludes this borrow.
+        unsafe { self.0.as_ref() }
+    }
+
+    fn get_mut(&mut self) -> &mut HostState {
+        // SAFETY: as in `get`; `&mut self` makes this the only reference.
+        unsafe { self.0.as_mut() }
+    }
+}
+
+impl Drop for HostBox {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from `Box::leak` in `new` and is freed
+        // only here, once; no call (and so no import) is running.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
 }
 
 /// Source of [`Instance::id`].
@@ -642,7 +682,7 @@ impl Instance {
         kpl_runtime_core::write_data(&obj, data.bytes_mut())
             .map_err(|e| LoadError::Link(e.to_string()))?;
         let data_base = data.base();
-        let host = Box::new(HostState {
+        let host = HostBox::new(HostState {
             // RODATA is at the start of the read-only part.
             rodata: image.ro.cast_const(),
             rodata_len: layout.rodata_len as usize,
@@ -697,13 +737,14 @@ impl Instance {
             bound: Default::default(),
             bound_slots: 0,
             generation: 0,
-            // `data_base` is set here once: the statics never move, and
-            // plugin code cannot write the context block.
+            // `data_base` and `host` are set here once: the statics and the
+            // host state never move, and plugin code cannot write the
+            // context block.
             ctx: Box::new(Ctx {
                 saved_rsp: 0,
                 trap_site: u64::MAX,
                 data_base: data_base as u64,
-                host: 0,
+                host: host.as_ptr() as u64,
                 slice_ptr: [0; 8],
                 slice_bytes: [0; 8],
                 slice_writable: [0; 8],
@@ -739,6 +780,16 @@ impl Instance {
         self.exports.get(export.index as usize)
     }
 
+    /// The host state imports see: the log, quiet mode.
+    pub fn host(&self) -> &HostState {
+        self.host.get()
+    }
+
+    /// The host state, to change (e.g. make the log quiet).
+    pub fn host_mut(&mut self) -> &mut HostState {
+        self.host.get_mut()
+    }
+
     /// Addresses of the code part (mapped read+execute) and of the
     /// read-only part (RODATA and import slots, mapped read-only), each in
     /// whole pages between guard pages: for tests and inspection.
@@ -761,16 +812,22 @@ impl Instance {
         (line != 0).then_some((line, col))
     }
 
+    /// The plan of `export`, checking that it is a handle of this instance.
+    #[inline]
+    fn plan_of(&self, export: Export) -> Result<&ExportPlan, CallError> {
+        if export.instance != self.id {
+            return Err(CallError::ForeignExport);
+        }
+        self.plans
+            .get(export.index as usize)
+            .ok_or(CallError::ForeignExport)
+    }
+
     /// The plan of `export`, checking that it is a handle of this instance
     /// and that `given` arguments are what it takes.
     #[inline]
     fn plan(&self, export: Export, given: usize) -> Result<ExportPlan, CallError> {
-        if export.instance != self.id {
-            return Err(CallError::ForeignExport);
-        }
-        let Some(plan) = self.plans.get(export.index as usize) else {
-            return Err(CallError::ForeignExport);
-        };
+        let plan = self.plan_of(export)?;
         if usize::from(plan.arity) != given {
             return Err(CallError::Arity {
                 expected: usize::from(plan.arity),
@@ -795,17 +852,16 @@ impl Instance {
         args: &[u64],
         fuel: u64,
     ) -> Result<u64, CallError> {
-        let plan = self.plan(export, args.len())?;
+        let plan = self.plan_of(export)?;
+        // One comparison for the count and for "no slice parameter".
+        if usize::from(plan.scalar_arity) != args.len() {
+            return Err(self.scalar_call_error(export, args.len()));
+        }
+        let (entry, checks) = (plan.entry, plan.checks);
         let mut regs = [0u64; 6];
         // `args.len()` is the arity, at most six.
         for (index, (r, &a)) in regs.iter_mut().zip(args).enumerate() {
-            if plan.slices & (1 << index) != 0 {
-                return Err(CallError::BadArgument {
-                    index,
-                    why: "a slice parameter (use `call`)",
-                });
-            }
-            if !plan.checks[index].accepts(a) {
+            if !checks[index].accepts(a) {
                 return Err(CallError::BadArgument {
                     index,
                     why: "value out of range of the parameter's type",
@@ -814,7 +870,21 @@ impl Instance {
             *r = a;
         }
         self.keep_slices(0);
-        self.enter(&plan, regs, fuel).map_err(CallError::Trap)
+        self.enter(entry, regs, fuel).map_err(CallError::Trap)
+    }
+
+    /// Why `call_scalars` refused `given` arguments for `export`: the
+    /// arity, or the first slice parameter.
+    #[cold]
+    fn scalar_call_error(&self, export: Export, given: usize) -> CallError {
+        let plan = match self.plan(export, given) {
+            Ok(plan) => plan,
+            Err(e) => return e,
+        };
+        CallError::BadArgument {
+            index: plan.slices.trailing_zeros() as usize,
+            why: "a slice parameter (use `call`)",
+        }
     }
 
     /// Empties the slots the previous call filled for itself that this call
@@ -839,21 +909,21 @@ impl Instance {
     }
 
     /// Runs plugin code with the context block prepared: everything per
-    /// call that is not the arguments' own setup. `plan` is one of this
-    /// instance's (from [`plan`](Instance::plan)).
+    /// call that is not the arguments' own setup. `entry` is the `entry`
+    /// of one of this instance's plans (from [`plan_of`](Instance::plan_of)),
+    /// never any other address.
     #[inline(always)]
-    fn enter(&mut self, plan: &ExportPlan, regs: [u64; 6], fuel: u64) -> Result<u64, Trap> {
-        // `trap_site` is `u64::MAX` here: it starts so, only a trap stub
-        // changes it, and `after_trap` puts it back.
+    fn enter(&mut self, entry: *const u8, regs: [u64; 6], fuel: u64) -> Result<u64, Trap> {
+        // `trap_site` is `u64::MAX` here: it starts so, only a trap stub or
+        // a panicking host function changes it, and `after_trap` puts it
+        // back. `host` and `data_base` were set at load and never change.
         debug_assert_eq!(self.ctx.trap_site, u64::MAX);
-        // Every call: `host` is a public field, so the box may have been
-        // replaced since the last call.
-        self.ctx.host = (&mut *self.host as *mut HostState) as u64;
+        debug_assert_eq!(self.ctx.host, self.host.as_ptr() as u64);
         let ctx: *mut Ctx = &mut *self.ctx;
         // SAFETY: the code was verified against the sandbox rules when the
         // instance was loaded (or the caller of the unsafe
         // `load_unverified` vouched for it) and is mapped R+X for the life
-        // of `self`; `plan.entry` is the start of one of its exports,
+        // of `self`; `entry` is the start of one of its exports,
         // checked at load to lie inside the code part. The context block,
         // statics and slices stay alive and unaliased for the duration of
         // the call (`&mut self`; bound buffers are owned by the instance,
@@ -862,9 +932,11 @@ impl Instance {
         // `enter_plugin` restores every host register and comes back here
         // on a trap as on a return.
         let (result, fuel_left) =
-            unsafe { enter_plugin(ctx, self.data_base, fuel.max(1), plan.entry, regs) };
+            unsafe { enter_plugin(ctx, self.data_base, fuel.max(1), entry, regs) };
         self.ctx.fuel_left = fuel_left;
-        if self.ctx.trap_site != u64::MAX || self.host.funcs.panic.is_some() {
+        // One check for both ways a call can fail: a host function that
+        // panicked also leaves `trap_site` changed (`funcs::thunk`).
+        if self.ctx.trap_site != u64::MAX {
             return Err(self.after_trap());
         }
         Ok(result)
@@ -877,7 +949,7 @@ impl Instance {
     #[inline(never)]
     fn after_trap(&mut self) -> Trap {
         let site = std::mem::replace(&mut self.ctx.trap_site, u64::MAX);
-        if let Some(payload) = self.host.funcs.panic.take() {
+        if let Some(payload) = self.host.get_mut().funcs.panic.take() {
             std::panic::resume_unwind(payload);
         }
         self.trap(site)
@@ -984,7 +1056,7 @@ impl Instance {
             used |= 1 << handle;
         }
         self.keep_slices(used);
-        self.enter(&plan, regs, fuel).map_err(CallError::Trap)
+        self.enter(plan.entry, regs, fuel).map_err(CallError::Trap)
     }
 
     /// The plugin's writable data (statics), for tests and inspection.
@@ -1108,7 +1180,7 @@ impl Instance {
             }
         }
         self.keep_slices(0);
-        self.enter(&plan, regs, fuel).map_err(CallError::Trap)
+        self.enter(plan.entry, regs, fuel).map_err(CallError::Trap)
     }
 }
 

@@ -248,6 +248,15 @@ impl Emitter {
         }
     }
 
+    /// `mul src` or `imul src` (one operand, 64-bit): rdx:rax = rax * src.
+    fn mul_wide(&mut self, op: Op, src: u8) {
+        if op == Op::MulHiS {
+            dynasm!(self.ops ; .arch x64 ; imul Rq(src));
+        } else {
+            dynasm!(self.ops ; .arch x64 ; mul Rq(src));
+        }
+    }
+
     fn load_imm(&mut self, r: u8, value: i64) {
         if value == 0 {
             dynasm!(self.ops ; .arch x64 ; xor Rd(r), Rd(r));
@@ -545,6 +554,15 @@ impl Emitter {
                     self.put(dst, RAX);
                     return;
                 }
+                if matches!(op, Op::MulHiU | Op::MulHiS) {
+                    // rdx:rax = rax * b; the high half is the result.
+                    let rb = self.get(b, RCX);
+                    let ra = self.get(a, RAX);
+                    self.mov(RAX, ra);
+                    self.mul_wide(op, rb);
+                    self.put(dst, RDX);
+                    return;
+                }
                 let ra = self.get(a, RAX);
                 let rb = self.get(b, RCX);
                 let t = self.target(dst, RAX);
@@ -576,6 +594,12 @@ impl Emitter {
                 }
                 self.put(dst, t);
             }
+            Inst::BinImm { op, dst, a, imm } if matches!(op, Op::MulHiU | Op::MulHiS) => {
+                let ra = self.get(a, RCX);
+                self.load_imm(RAX, i64::from(imm));
+                self.mul_wide(op, ra);
+                self.put(dst, RDX);
+            }
             Inst::BinImm { op, dst, a, imm } => {
                 let ra = self.get(a, RAX);
                 let t = self.target(dst, RAX);
@@ -603,7 +627,7 @@ impl Emitter {
                     Op::Add32 => dynasm!(self.ops ; .arch x64 ; add Rd(t), imm),
                     Op::Sub32 => dynasm!(self.ops ; .arch x64 ; sub Rd(t), imm),
                     Op::Shl32 => dynasm!(self.ops ; .arch x64 ; shl Rd(t), (imm & 31) as i8),
-                    Op::Mul | Op::Mul32 => {}
+                    Op::Mul | Op::Mul32 | Op::MulHiU | Op::MulHiS => {}
                 }
                 self.put(dst, t);
             }

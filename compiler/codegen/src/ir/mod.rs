@@ -83,6 +83,11 @@ pub enum Op {
     Sub32,
     Mul32,
     Shl32,
+    /// The high 64 bits of the 128-bit product, unsigned (`mul`): what a
+    /// 64-bit division by a constant multiplies its reciprocal with.
+    MulHiU,
+    /// The same, signed (`imul`).
+    MulHiS,
 }
 
 /// Comparison conditions (signed: L/G, unsigned: B/A).

@@ -8,6 +8,12 @@
 //!   that is not a power of two: the same with a signed reciprocal, whose
 //!   truncated quotient is the floored one plus the dividend's sign bit
 //!   (Hacker's Delight, 10-1);
+//! - 64-bit values (and narrower ones whose divisor has no 32-bit
+//!   reciprocal), unsigned or signed, by the same constants: the same two
+//!   methods with 64-bit reciprocals, whose product needs its high half
+//!   ([`Op::MulHiU`], [`Op::MulHiS`]: the one-operand `mul`/`imul` into
+//!   `rdx:rax`); an unsigned divisor above 2^63 is a comparison (the
+//!   quotient is 0 or 1);
 //! - signed values of any width, by `±2^k` (`k >= 1`): an arithmetic shift
 //!   of the dividend biased by `2^k - 1` when it is negative, so the shift
 //!   truncates toward zero.
@@ -15,10 +21,7 @@
 //! Unsigned powers of two are `simplify`'s (a shift or a mask). Dividing by
 //! 0, 1 or -1 keeps the `Div` (0 traps; `MIN / -1` traps with Overflow).
 //! Every other constant divisor can never trap, so nothing the rewrite
-//! drops was reachable. 64-bit division by any other constant keeps the
-//! `div`/`idiv`: it needs the high half of a 128-bit product, and the
-//! sandbox's instruction set has no one-operand `mul`/`imul`
-//! (`book/src/runtime/sandbox.md`).
+//! drops was reachable.
 
 use crate::analysis::def_counts;
 use crate::ir::*;
@@ -32,7 +35,8 @@ use crate::ir::*;
 /// `q + 1`. The smallest such `n` from 32 up is taken; `n = 32 + ceil(log2
 /// d)` always qualifies, because there `e < d <= 2^(n-32)`.
 pub fn reciprocal(d: u64) -> Option<(u64, u32)> {
-    smallest_reciprocal(d, 32, 33, |e, n| e <= 1u128 << (n - 32))
+    let max_d = u64::from(u32::MAX >> 1);
+    smallest_reciprocal(d, 32, 33, max_d, |e, n| e <= 1u128 << (n - 32)).map(|(m, n)| (m as u64, n))
 }
 
 /// The reciprocal of `d` for signed dividends of at most 32 bits: `(m, n)`
@@ -49,32 +53,55 @@ pub fn reciprocal(d: u64) -> Option<(u64, u32)> {
 /// `n = 31 + ceil(log2 d)` always qualifies (`e < d < 2^(n-31)`), and there
 /// `m = ceil(2^n / d) < 2^32` because `d > 2^(n-32)`.
 pub fn signed_reciprocal(d: u64) -> Option<(u64, u32)> {
-    smallest_reciprocal(d, 31, 32, |e, n| e < 1u128 << (n - 31))
+    let max_d = u64::from(u32::MAX >> 1);
+    smallest_reciprocal(d, 31, 32, max_d, |e, n| e < 1u128 << (n - 31)).map(|(m, n)| (m as u64, n))
 }
 
-/// The search both reciprocals share: for `n` from `base` to `base +
-/// ceil(log2 d)`, the first `m = ceil(2^n / d)` whose error `e = m * d - 2^n`
-/// passes `small_enough(e, n)`, if that `m` is below `2^m_bits`. Divisors
-/// below 3, powers of two and those of 31 bits or more have none.
+/// The reciprocal of `d` for every 64-bit dividend: `(m, n)` with
+/// `floor(x * m / 2^n) == floor(x / d)` for every `x < 2^64`, `n >= 64` and
+/// `m < 2^65`. The argument of [`reciprocal`] with 64 for 32: the error
+/// `e = m * d - 2^n <= 2^(n-64)` keeps `e * x / (d * 2^n)` below `1 / d`,
+/// and `n = 64 + ceil(log2 d)` always qualifies. Divisors above 2^63 have
+/// none (the quotient is 0 or 1: a comparison).
+pub fn reciprocal64(d: u64) -> Option<(u128, u32)> {
+    smallest_reciprocal(d, 64, 65, 1 << 63, |e, n| e <= 1u128 << (n - 64))
+}
+
+/// The reciprocal of `|d|` for signed 64-bit dividends: `(m, n)` with
+/// `floor(x * m / 2^n) + (x < 0) == x / |d|` (truncated) for every
+/// `-2^63 <= x < 2^63`, `n >= 64` and `m < 2^64`. The argument of
+/// [`signed_reciprocal`] with 63 for 31 (`0 < e < 2^(n-63)`, `|x| <= 2^63`);
+/// the search starts at 64, not 63, so that the high half of the 128-bit
+/// product is `floor(x * m / 2^64)` and the rest an arithmetic shift, and
+/// `n = 63 + ceil(log2 d)` (at least 64 for `d >= 3`) still qualifies.
+pub fn signed_reciprocal64(d: u64) -> Option<(u64, u32)> {
+    smallest_reciprocal(d, 64, 64, 1 << 63, |e, n| e < 1u128 << (n - 63))
+        .and_then(|(m, n)| Some((u64::try_from(m).ok()?, n)))
+}
+
+/// The search the reciprocals share: for `n` from `base` to `base +
+/// ceil(log2 d)`, the first
+/// `m = ceil(2^n / d)` whose error `e = m * d - 2^n` passes
+/// `small_enough(e, n)`, if that `m` is below `2^m_bits`. Divisors below 3,
+/// powers of two and those above `max_d` have none.
 fn smallest_reciprocal(
     d: u64,
     base: u32,
     m_bits: u32,
+    max_d: u64,
     small_enough: impl Fn(u128, u32) -> bool,
-) -> Option<(u64, u32)> {
-    if d < 3 || d.is_power_of_two() || d > u64::from(u32::MAX >> 1) {
+) -> Option<(u128, u32)> {
+    if d < 3 || d.is_power_of_two() || d > max_d {
         return None;
     }
+    // `max_d <= 2^63`: `l <= 63` and `n <= 127`, so `2^n` fits a u128.
     let l = 64 - (d - 1).leading_zeros();
     for n in base..=base + l {
         let p = 1u128 << n;
         let m = p.div_ceil(u128::from(d));
         let e = m * u128::from(d) - p;
         if small_enough(e, n) {
-            return u64::try_from(m)
-                .ok()
-                .filter(|&m| m < 1 << m_bits)
-                .map(|m| (m, n));
+            return (m < 1 << m_bits).then_some((m, n));
         }
     }
     None
@@ -122,13 +149,20 @@ pub fn by_constants(f: &mut Func) -> bool {
                 insts: Vec::new(),
                 n_vregs: &mut f.n_vregs,
             };
+            // The 32-bit methods first (one `imul`), when they apply.
             let done = match (signed, min) {
-                (false, _) if narrow => seq.unsigned(dst, a, d, rem),
+                (false, _) if narrow => seq
+                    .unsigned(dst, a, d, rem)
+                    .or_else(|| seq.unsigned64(dst, a, d, rem)),
+                (false, _) => seq.unsigned64(dst, a, d, rem),
                 (true, Some(_)) if d.unsigned_abs().is_power_of_two() => {
                     seq.signed_pow2(dst, a, d, rem)
                 }
                 // At most 32 bits: the type's minimum is at least -2^31.
-                (true, Some(min)) if min >= i64::from(i32::MIN) => seq.signed(dst, a, d, rem),
+                (true, Some(min)) if min >= i64::from(i32::MIN) => seq
+                    .signed(dst, a, d, rem)
+                    .or_else(|| seq.signed64(dst, a, d, rem)),
+                (true, Some(_)) => seq.signed64(dst, a, d, rem),
                 _ => None,
             };
             let Some(()) = done else {
@@ -220,6 +254,105 @@ impl Seq<'_> {
         Some(())
     }
 
+    /// `dst = c` in a fresh register when `c` does not fit an immediate
+    /// (the operand of a high multiplication).
+    fn konst(&mut self, c: i64) -> V {
+        let r = self.fresh();
+        self.push(Inst::Const { dst: r, value: c });
+        r
+    }
+
+    /// `dst = a >> k` (logical or arithmetic), or a copy for `k = 0`.
+    fn shift(&mut self, op: Op, dst: V, a: V, k: u32) {
+        if k == 0 {
+            self.push(Inst::Copy { dst, src: a });
+        } else {
+            self.imm(op, dst, a, k as i32);
+        }
+    }
+
+    /// Unsigned `a / d` or `a % d` on 64 bits ([`reciprocal64`]). With
+    /// `m < 2^64` the quotient is `mulhi(a, m) >> (n - 64)`. Otherwise
+    /// `m = 2^64 + m'` and `a * m / 2^n = (a + a * m' / 2^64) / 2^(n-64)`
+    /// (flooring the inner quotient first changes nothing); `a + t`, with
+    /// `t = mulhi(a, m') <= a`, may not fit 64 bits, so its half is
+    /// `t + (a - t) / 2` and the shift one less (`n >= 65` here, since
+    /// `n = 64` gives `m = ceil(2^64 / d) < 2^64`). A divisor above 2^63
+    /// goes at most once: the quotient is `a >= d`. The remainder is
+    /// `a - q * d`, exact (`q * d <= a`).
+    fn unsigned64(&mut self, dst: V, a: V, d: i64, rem: bool) -> Option<()> {
+        let du = d as u64;
+        if du < 3 || du.is_power_of_two() {
+            return None;
+        }
+        let q = if rem { self.fresh() } else { dst };
+        if du > 1 << 63 {
+            let c = self.konst(d);
+            self.push(Inst::Cmp {
+                cc: Cc::Ae,
+                dst: q,
+                a,
+                b: c,
+            });
+        } else {
+            let (m, n) = reciprocal64(du)?;
+            let hi = self.fresh();
+            if m < 1 << 64 {
+                let c = self.konst(m as u64 as i64);
+                self.bin(Op::MulHiU, hi, a, c);
+                self.shift(Op::Shr, q, hi, n - 64);
+            } else {
+                let c = self.konst((m - (1 << 64)) as u64 as i64);
+                let (diff, half, sum) = (self.fresh(), self.fresh(), self.fresh());
+                self.bin(Op::MulHiU, hi, a, c);
+                self.bin(Op::Sub, diff, a, hi);
+                self.imm(Op::Shr, half, diff, 1);
+                self.bin(Op::Add, sum, half, hi);
+                self.shift(Op::Shr, q, sum, n - 65);
+            }
+        }
+        if rem {
+            self.remainder(dst, a, q, du);
+        }
+        Some(())
+    }
+
+    /// Signed `a / d` or `a % d` on 64 bits ([`signed_reciprocal64`] of
+    /// `|d|`, `|d| >= 3` not a power of two). The signed high product of `a`
+    /// and `m` read as a signed number is `floor(a * m / 2^64)` when
+    /// `m < 2^63`; for `m >= 2^63` it is `a` less, so `a` is added back
+    /// (the sum's magnitude is below `|a|`: no overflow). Then as in
+    /// [`signed`](Seq::signed): shift arithmetically by `n - 64`, add the
+    /// dividend's sign bit, negate for `d < 0`; the remainder is
+    /// `a - q * |d|` for `q` the quotient by `|d|`.
+    fn signed64(&mut self, dst: V, a: V, d: i64, rem: bool) -> Option<()> {
+        let (m, n) = signed_reciprocal64(d.unsigned_abs())?;
+        let c = self.konst(m as i64);
+        let (prod, hi, sign) = (self.fresh(), self.fresh(), self.fresh());
+        self.bin(Op::MulHiS, prod, a, c);
+        let floor = if m >= 1 << 63 {
+            let t = self.fresh();
+            self.bin(Op::Add, t, prod, a);
+            t
+        } else {
+            prod
+        };
+        self.shift(Op::Sar, hi, floor, n - 64);
+        self.imm(Op::Shr, sign, a, 63);
+        if !rem && d > 0 {
+            self.bin(Op::Add, dst, hi, sign);
+            return Some(());
+        }
+        let q = self.fresh();
+        self.bin(Op::Add, q, hi, sign);
+        if rem {
+            self.remainder(dst, a, q, d.unsigned_abs());
+        } else {
+            self.push(Inst::Neg { dst, a: q });
+        }
+        Some(())
+    }
+
     /// Signed `a / d` or `a % d`, `a` of at most 32 bits, sign-extended
     /// ([`signed_reciprocal`] of `|d|`; the quotient by `d < 0` is the
     /// negated quotient by `|d|`). `|d| >= 3`, so nothing overflows: the
@@ -293,7 +426,7 @@ impl Seq<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{reciprocal, signed_reciprocal};
+    use super::{reciprocal, reciprocal64, signed_reciprocal, signed_reciprocal64};
 
     /// Dividends for the signed checks: every edge of `i32` and a spread.
     fn signed_dividends() -> Vec<i64> {
@@ -408,6 +541,101 @@ mod tests {
                     (((x * (m - (1 << 32))) >> 32) + x) >> (n - 32)
                 };
                 assert_eq!(q, x / d, "{x} / {d} with m = {m:#x}, n = {n}");
+            }
+        }
+    }
+
+    /// 64-bit divisors: small ones, each kind of reciprocal, the largest of
+    /// each sign, and a pseudo-random spread over every magnitude.
+    fn divisors64() -> Vec<u64> {
+        let mut ds: Vec<u64> = (3..600).collect();
+        ds.extend([
+            641,
+            1_000_000_007,
+            (1 << 31) - 1,
+            (1 << 31) + 1,
+            (1 << 32) - 1,
+            (1 << 32) + 1,
+            0x5555_5555_5555_5555,
+            1_000_000_000_000_000_009,
+            (1 << 62) + 1,
+            (1 << 63) - 1,
+            (1 << 63) - 3,
+        ]);
+        let mut s = 0xD1B5_4A32_D192_ED03u64;
+        for k in 2..64 {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ds.push((s >> (64 - k)) | 1 << (k - 1));
+        }
+        ds.retain(|d| !d.is_power_of_two());
+        ds
+    }
+
+    /// 64-bit dividends: the ends, the multiples of `d` nearest them, and
+    /// a spread.
+    fn dividends64(d: u64) -> Vec<u64> {
+        let top = (u64::MAX / d) * d;
+        let mut xs = vec![0, 1, 2, u64::MAX, u64::MAX - 1, 1 << 63, (1 << 63) - 1];
+        xs.extend([d - 1, d, d + 1, top, top - 1, top - d, top - d + 1]);
+        let half = ((1u64 << 63) / d) * d;
+        xs.extend([half, half - 1, half + d - 1, half.wrapping_neg(), !half]);
+        let mut s = 0x2545_F491_4F6C_DD1Du64 ^ d;
+        for _ in 0..300 {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            xs.push(s);
+        }
+        xs
+    }
+
+    /// The unsigned 64-bit sequence (`mulhi` and a shift, or the 65-bit
+    /// reciprocal's halving add) against Rust's `/`.
+    #[test]
+    fn reciprocals64_divide_exactly() {
+        let mulhi = |a: u64, b: u64| ((u128::from(a) * u128::from(b)) >> 64) as u64;
+        for d in divisors64() {
+            let (m, n) = reciprocal64(d).expect("every divisor below 2^63 has one");
+            assert!(n >= 64 && m < 1 << 65, "{d}: {m:#x} {n}");
+            for x in dividends64(d) {
+                let q = if m < 1 << 64 {
+                    mulhi(x, m as u64) >> (n - 64)
+                } else {
+                    assert!(n >= 65);
+                    let t = mulhi(x, (m - (1 << 64)) as u64);
+                    (((x - t) >> 1) + t) >> (n - 65)
+                };
+                assert_eq!(q, x / d, "{x} / {d}, m = {m:#x}, n = {n}");
+            }
+        }
+        assert_eq!(reciprocal64((1 << 63) + 1), None);
+        assert_eq!(reciprocal64(1 << 40), None);
+    }
+
+    /// The signed 64-bit sequence (`mulhs`, plus the dividend when `m`
+    /// reads as negative, an arithmetic shift, plus the sign bit, negated
+    /// for a negative divisor) against Rust's `/` and `%` on `i64`.
+    #[test]
+    fn signed_reciprocals64_divide_exactly() {
+        let mulhs = |a: i64, b: i64| ((i128::from(a) * i128::from(b)) >> 64) as i64;
+        for d in divisors64() {
+            let (m, n) = signed_reciprocal64(d).expect("every divisor below 2^63 has one");
+            assert!(n >= 64, "{d}");
+            for d in [d as i64, -(d as i64)] {
+                for x in dividends64(d.unsigned_abs()) {
+                    let x = x as i64;
+                    let mut floor = mulhs(x, m as i64);
+                    if m >= 1 << 63 {
+                        floor += x;
+                    }
+                    let q = (floor >> (n - 64)) + ((x as u64) >> 63) as i64;
+                    let q = if d < 0 { -q } else { q };
+                    let r = x.wrapping_sub(q.wrapping_mul(d));
+                    assert_eq!(q, x / d, "{x} / {d}, m = {m:#x}, n = {n}");
+                    assert_eq!(r, x % d, "{x} % {d}");
+                }
             }
         }
     }

@@ -7,7 +7,7 @@
 //! optimize(f):
 //!   hoist::expand_slice_accesses   slice accesses → SliceBase/SliceLen + plain access
 //!   simplify::simplify             fold, narrow, propagate copies, dead code (to a fixed point)
-//!   divide::by_constants           narrow unsigned x / c, x % c → multiply by a reciprocal
+//!   divide::by_constants           x / c, x % c → multiply by a reciprocal (or shift)
 //!   hoist::hoist_loop_invariant_reads   invariant context reads → loop preheaders
 //!   hoist::merge_reads             dominated duplicate reads → the first one
 //!   simplify::simplify             again, only if either of the two changed something

@@ -260,6 +260,8 @@ fn eval(op: Op, a: i64, b: i64) -> i64 {
         Op::Sub32 => i64::from(a.wrapping_sub(b) as u32),
         Op::Mul32 => i64::from(a.wrapping_mul(b) as u32),
         Op::Shl32 => i64::from((a as u32).wrapping_shl((b & 31) as u32)),
+        Op::MulHiU => ((u128::from(a as u64) * u128::from(b as u64)) >> 64) as i64,
+        Op::MulHiS => ((i128::from(a) * i128::from(b)) >> 64) as i64,
     }
 }
 
@@ -295,7 +297,16 @@ fn fold(f: &mut Func) -> bool {
                     }
                     (Some(x), None)
                         if i32::try_from(x).is_ok()
-                            && matches!(op, Op::Add | Op::Mul | Op::And | Op::Or | Op::Xor) =>
+                            && matches!(
+                                op,
+                                Op::Add
+                                    | Op::Mul
+                                    | Op::And
+                                    | Op::Or
+                                    | Op::Xor
+                                    | Op::MulHiU
+                                    | Op::MulHiS
+                            ) =>
                     {
                         Some(Inst::BinImm {
                             op: *op,

@@ -436,7 +436,7 @@ pub(super) fn written_regs(op: &Op) -> u16 {
         | Op::LockXadd { reg, .. }
         | Op::Xchg { reg, .. } => bit(reg),
         Op::LockCmpxchg { .. } => bit(0),
-        Op::Div { .. } => bit(0) | bit(2),
+        Op::Div { .. } | Op::MulWide { .. } => bit(0) | bit(2),
         Op::Cqo => bit(2),
         Op::Call { .. } | Op::CallRip { .. } => CALL,
         Op::Endbr64

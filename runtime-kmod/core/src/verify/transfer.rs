@@ -548,6 +548,20 @@ pub(super) fn transfer(
             st.define(at, RDX, false);
             st.flags = Flags::Unknown;
         }
+        Op::MulWide { src, .. } => {
+            // rdx:rax = rax * src, nothing faults. Both factors are read
+            // as data (no reserved register, no address); rax and rdx are
+            // never reserved, and get fresh names: every fact about their
+            // old values (a checked divisor, `rdx = sign(rax)`, `rdx = 0`,
+            // a bound) dies with those names, and neither is narrow.
+            data(fx, st, at, src)?;
+            data(fx, st, at, RAX)?;
+            dest(at, RAX)?;
+            dest(at, RDX)?;
+            st.define(at, RAX, false);
+            st.define(at, RDX, false);
+            st.flags = Flags::Unknown;
+        }
         Op::Dec { reg } => {
             if reg == R13 {
                 st.fuel_unchecked = true;
