@@ -336,7 +336,7 @@ fn template(rng: &mut Rng) -> (Instruction, &'static str) {
     let r = pick_reg(rng);
     let r32 = gpr(r, 4);
     let imm = [0, 1, 7, 8, -1, 0x7fff_ffff, 0x1000, 64][rng.below(8)];
-    match rng.below(30) {
+    match rng.below(32) {
         0 => (ins2(Mov_r32_rm32, r32, r32), "mov r32, r32 (truncation)"),
         1 => (ins_ri(Mov_r32_imm32, r32, imm), "mov r32, imm"),
         2 => (
@@ -428,6 +428,16 @@ fn template(rng: &mut Rng) -> (Instruction, &'static str) {
         ),
         27 => (ins2(Mov_r32_rm32, ESP, ESP), "mov esp, esp"),
         28 => (ins2(Mov_r64_rm64, r, RSP), "mov r, rsp"),
+        // The one-operand multiply writes rdx:rax: it must kill `rdx = 0`,
+        // `rdx = sign(rax)` and a checked divisor in either.
+        29 => (
+            Instruction::with1(Mul_rm64, pick_reg(rng)).expect("mul"),
+            "mul r64",
+        ),
+        30 => (
+            Instruction::with1(Imul_rm64, pick_reg(rng)).expect("imul"),
+            "imul r64",
+        ),
         _ => (
             ins2(Mov_rm8_r8, gpr(r, 1), gpr(pick_reg(rng), 1)),
             "mov r8, r8",
