@@ -123,10 +123,9 @@ pub struct Parsed {
     /// The chunks in order (one, the whole text, when the file could not be
     /// parsed chunk by chunk).
     pub chunks: Vec<ChunkAt>,
-    /// Lexical and syntax diagnostics, in text coordinates.
-    pub diagnostics: Vec<Diagnostic>,
-    /// Byte span of every token.
-    pub tokens: Vec<Span>,
+    /// Index in the file of each chunk's first token (the tokens themselves
+    /// are the chunks').
+    pub token_starts: Vec<u32>,
     pub placements: Vec<Placement>,
     pub stride: u32,
 }
@@ -190,16 +189,44 @@ fn to_virtual_span(tokens: &[Span], first: u32, virt: u32, s: Span) -> Span {
 }
 
 impl Parsed {
+    /// Lexical and syntax diagnostics in text coordinates, sorted: made when
+    /// asked for, not kept beside the chunks' (a file of errors has as many
+    /// diagnostics as tokens).
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        let mut out: Vec<Diagnostic> = self
+            .chunks
+            .iter()
+            .flat_map(|c| c.parse.diagnostics.iter().map(|d| shift_diag(d, c.start)))
+            .collect();
+        if self.chunks.len() > 1 {
+            diag::sort(&mut out);
+        }
+        out
+    }
+
+    /// Byte span of the file's `t`-th token (the last one past the end).
+    fn token(&self, t: u32) -> Option<Span> {
+        let total = match (self.chunks.last(), self.token_starts.last()) {
+            (Some(c), Some(&s)) => s + c.parse.tokens.len() as u32,
+            _ => 0,
+        };
+        let t = t.min(total.checked_sub(1)?);
+        // The last chunk starting at or before `t` (chunks without tokens
+        // share their start with the next one).
+        let j = self
+            .token_starts
+            .partition_point(|&s| s <= t)
+            .checked_sub(1)?;
+        let c = &self.chunks[j];
+        let span = c.parse.tokens.get((t - self.token_starts[j]) as usize)?;
+        Some(shift(*span, c.start))
+    }
+
     fn byte_of(&self, c: u32) -> u32 {
-        let Some(last) = self.tokens.len().checked_sub(1) else {
+        let Some(t) = self.token(c / 2) else {
             return 0;
         };
-        let t = ((c / 2) as usize).min(last);
-        if c.is_multiple_of(2) {
-            self.tokens[t].start
-        } else {
-            self.tokens[t].end
-        }
+        if c.is_multiple_of(2) { t.start } else { t.end }
     }
 
     /// Text span of a virtual span.
@@ -617,13 +644,15 @@ pub fn parse(db: &dyn Database, file: SourceFile) -> Parsed {
     let mut seen: std::collections::HashMap<(&'static str, String), u32> = Default::default();
     let mut placements = Vec::with_capacity(count);
     let mut chunks = Vec::with_capacity(parts.len());
-    let mut tokens = Vec::new();
-    let mut diagnostics = Vec::new();
+    let mut token_starts = Vec::with_capacity(parts.len());
+    let mut tokens = 0u32;
     for &(start, chunk, cp) in &parts {
         let first_item = placements.len() as u32;
         let offset = if stride == 0 { start } else { 0 };
         let placed = place_chunk(db, PlacedChunk::new(db, chunk, first_item, stride, offset));
-        let first_token = tokens.len() as u32;
+        let first_token = tokens;
+        token_starts.push(tokens);
+        tokens += cp.tokens.len() as u32;
         for (item, ext) in cp.ast.items.iter().zip(&cp.extents) {
             let (kind, name) = item_key_parts(item);
             let n = seen.entry((kind, name.clone())).or_default();
@@ -642,8 +671,6 @@ pub fn parse(db: &dyn Database, file: SourceFile) -> Parsed {
                 virt: placements.len() as u32 * stride,
             });
         }
-        tokens.extend(cp.tokens.iter().map(|t| shift(*t, start)));
-        diagnostics.extend(cp.diagnostics.iter().map(|d| shift_diag(d, start)));
         chunks.push(ChunkAt {
             start,
             first_item,
@@ -651,13 +678,9 @@ pub fn parse(db: &dyn Database, file: SourceFile) -> Parsed {
             placed: placed.clone(),
         });
     }
-    if parts.len() > 1 {
-        diag::sort(&mut diagnostics);
-    }
     Parsed {
         chunks,
-        diagnostics,
-        tokens,
+        token_starts,
         placements,
         stride,
     }
@@ -1015,7 +1038,7 @@ mod queries {
             .filter(|p| p.is_fn)
             .map(|p| p.span)
             .collect();
-        kpl_lang::combine_fns(file.text(db), &fns, parsed.diagnostics.clone(), semantic)
+        kpl_lang::combine_fns(file.text(db), &fns, parsed.diagnostics(), semantic)
     }
 }
 
