@@ -311,18 +311,25 @@ change before it publishes them.
 ";
 
 const INCREMENTAL_NOTES: &str = "
-After a body edit only the chunk holding that function is re-parsed (small
-items share a chunk; this plugin's functions each have their own), and only
-its body is checked and lowered again; the rest of a re-check is re-splitting the text
-into chunks, re-placing the items (each compared with its previous version)
-and mapping diagnostics back to text positions, all linear in the file. A
-rebuild also re-encodes every function's machine code and lays out the object:
-lowering, optimisation and register allocation are per function, inlining and
-instruction encoding are not. Adding, removing or reordering an item
-renumbers the items after it, which changes every body's inputs, so every body
-is checked again; stable per-item slots would make that edit cheap too. The
-cold check costs more than `analyze` because every body is checked against
-its own copy of the declarations.
+After a body edit only the chunk holding that function is parsed and placed
+in virtual coordinates again (small items share a chunk; this plugin's
+functions each have their own), and only its body is checked and lowered
+again. The rest of a re-check copies no tree: it re-splits the text into
+chunks (a scan of every line, now most of what is left), lists the other
+chunks' parses and placed items, which their queries share (`Arc`), compares
+each item with its previous version (the same pointer) and maps diagnostics
+back to text positions. Until 2026-12-02 `parse` copied every chunk's tree
+into one tree of the whole file on every edit and `items` copied each item
+again, and dropping the old copies cost as much: 17.31 ms per body edit
+against 1.14 ms now, measured in one run. A rebuild also re-encodes every
+function's machine code and lays out the object: lowering, optimisation and
+register allocation are per function, inlining and instruction encoding are
+not.
+Adding, removing or reordering an item renumbers the items after it, which
+places every later chunk again and changes every body's inputs, so every
+body is checked again; stable per-item slots would make that edit cheap too.
+The cold check costs more than `analyze` because every body is checked
+against its own copy of the declarations.
 ";
 
 /// Why the numbers are what they are: the parts that do not change from run

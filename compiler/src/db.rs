@@ -4,16 +4,23 @@
 //! Granularity comes from giving each item a position-independent identity
 //! and content:
 //!
-//! - [`parse`] lexes and parses the whole file (re-runs on every edit).
-//! - [`items`] splits it into [`Item`]s, salsa tracked structs identified by
-//!   kind, name and ordinal. Each item is moved into *virtual coordinates*
-//!   (see [`Parsed`]): positions count tokens from the item's first token,
-//!   and item `k` starts at `k * stride`, whatever its place in the text; its
-//!   expression ids are numbered from 0. Its declaration (a function's
+//! - [`parse`] (re-runs on every edit) cuts the file into chunks at item
+//!   starts ([`chunk_starts`]); [`parse_chunk`] lexes and parses one chunk
+//!   and [`place_chunk`] moves its items into *virtual coordinates* (see
+//!   [`Parsed`]): positions count tokens from the item's first token, and
+//!   item `k` starts at `k * stride`, whatever its place in the text; its
+//!   expression ids are numbered from 0. Both are keyed by the chunk's text
+//!   (and `place_chunk` by its first item's index and the stride), so an
+//!   edit parses and places one chunk, and `parse` itself only lists the
+//!   chunks' shared (`Arc`) results: it copies no tree.
+//! - [`items`] makes them [`Item`]s, salsa tracked structs identified by
+//!   kind, name and ordinal. An item's declaration (a function's
 //!   signature, or a whole `struct`/`const`/`static`/`use`) and a function's
 //!   body are separate tracked fields, with `///` docs removed, so editing
-//!   a comment, whitespace, or text in another item leaves them equal and
-//!   salsa backdates them.
+//!   a comment, whitespace, or text in another item leaves them equal (the
+//!   same `Arc`, compared by pointer) and salsa backdates them. The whole
+//!   tree in text coordinates, which the editor and whole-program code
+//!   generation read, is assembled only when asked for ([`text_ast`]).
 //! - [`skeleton`] is the file of declarations only; [`decls`] checks it
 //!   (names, layouts, constants, statics, signatures).
 //! - [`body_env`] projects the declarations onto what one body can see: the
@@ -94,83 +101,132 @@ pub struct Placement {
     pub key: ItemKey,
     /// Extent of the item in the text (covering every span inside it).
     pub text: Span,
+    /// The item's own span in the text.
+    pub span: Span,
+    /// The item is a function.
+    pub is_fn: bool,
     /// Index of the item's first token.
     pub first_token: u32,
     /// Start of the item in virtual coordinates.
     pub virt: u32,
 }
 
-/// The parsed file.
+/// The parsed file: its chunks, each parsed and placed by its own queries
+/// and shared with them (behind `Arc`), and where their items lie.
 ///
 /// Virtual coordinates count tokens, not bytes: `2t` is the start and
 /// `2t + 1` the end of the item's `t`-th token, and item `k` starts at
 /// `k * stride`. So comments and whitespace, which are not tokens, do not
 /// move anything, and neither does editing another item.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Parsed {
-    /// The tree in text coordinates, with docs (for the editor).
-    pub ast: ast::File,
-    /// Lexical and syntax diagnostics.
-    pub diagnostics: Vec<Diagnostic>,
-    /// Byte span of every token.
-    pub tokens: Vec<Span>,
+    /// The chunks in order (one, the whole text, when the file could not be
+    /// parsed chunk by chunk).
+    pub chunks: Vec<ChunkAt>,
+    /// Index in the file of each chunk's first token (the tokens themselves
+    /// are the chunks').
+    pub token_starts: Vec<u32>,
     pub placements: Vec<Placement>,
     pub stride: u32,
 }
 
+/// One chunk of the file: where it starts, its parse (in its own
+/// coordinates, with docs; see [`text_ast`] for the whole tree) and its
+/// items placed ([`place_chunk`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkAt {
+    /// Byte offset of the chunk in the text.
+    pub start: u32,
+    /// Index in the file of the chunk's first item.
+    pub first_item: u32,
+    pub parse: Arc<ChunkParse>,
+    pub placed: Arc<Vec<PlacedItem>>,
+}
+
+/// Token coordinate of a byte offset used as a span's start.
+fn coord_start(tokens: &[Span], b: u32) -> u32 {
+    let t = tokens.partition_point(|s| s.start < b);
+    if t < tokens.len() && tokens[t].start == b {
+        return 2 * t as u32;
+    }
+    let e = tokens.partition_point(|s| s.end < b);
+    if e < tokens.len() && tokens[e].end == b {
+        return 2 * e as u32 + 1;
+    }
+    2 * t as u32
+}
+
+/// Token coordinate of a byte offset used as a span's end.
+fn coord_end(tokens: &[Span], b: u32) -> u32 {
+    let e = tokens.partition_point(|s| s.end < b);
+    if e < tokens.len() && tokens[e].end == b {
+        return 2 * e as u32 + 1;
+    }
+    let t = tokens.partition_point(|s| s.start < b);
+    if t < tokens.len() && tokens[t].start == b {
+        return 2 * t as u32;
+    }
+    (2 * e as u32).saturating_sub(1)
+}
+
+/// Virtual span of a span `s` inside an item whose first token is
+/// `tokens[first]` and which starts at `virt`. `tokens` may be the chunk's
+/// or the file's: the item lies inside its chunk, and a binary search over a
+/// contiguous part of the file's tokens that covers the span finds the same
+/// token, counted from the part's start.
+fn to_virtual_span(tokens: &[Span], first: u32, virt: u32, s: Span) -> Span {
+    let base = virt.wrapping_sub(2 * first);
+    let start = coord_start(tokens, s.start);
+    let end = if s.end == s.start {
+        start
+    } else {
+        coord_end(tokens, s.end).max(start)
+    };
+    Span {
+        start: start.wrapping_add(base),
+        end: end.wrapping_add(base),
+    }
+}
+
 impl Parsed {
-    /// Token coordinate of a byte offset used as a span's start.
-    fn coord_start(&self, b: u32) -> u32 {
-        let t = self.tokens.partition_point(|s| s.start < b);
-        if t < self.tokens.len() && self.tokens[t].start == b {
-            return 2 * t as u32;
+    /// Lexical and syntax diagnostics in text coordinates, sorted: made when
+    /// asked for, not kept beside the chunks' (a file of errors has as many
+    /// diagnostics as tokens).
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        let mut out: Vec<Diagnostic> = self
+            .chunks
+            .iter()
+            .flat_map(|c| c.parse.diagnostics.iter().map(|d| shift_diag(d, c.start)))
+            .collect();
+        if self.chunks.len() > 1 {
+            diag::sort(&mut out);
         }
-        let e = self.tokens.partition_point(|s| s.end < b);
-        if e < self.tokens.len() && self.tokens[e].end == b {
-            return 2 * e as u32 + 1;
-        }
-        2 * t as u32
+        out
     }
 
-    /// Token coordinate of a byte offset used as a span's end.
-    fn coord_end(&self, b: u32) -> u32 {
-        let e = self.tokens.partition_point(|s| s.end < b);
-        if e < self.tokens.len() && self.tokens[e].end == b {
-            return 2 * e as u32 + 1;
-        }
-        let t = self.tokens.partition_point(|s| s.start < b);
-        if t < self.tokens.len() && self.tokens[t].start == b {
-            return 2 * t as u32;
-        }
-        (2 * e as u32).saturating_sub(1)
+    /// Byte span of the file's `t`-th token (the last one past the end).
+    fn token(&self, t: u32) -> Option<Span> {
+        let total = match (self.chunks.last(), self.token_starts.last()) {
+            (Some(c), Some(&s)) => s + c.parse.tokens.len() as u32,
+            _ => 0,
+        };
+        let t = t.min(total.checked_sub(1)?);
+        // The last chunk starting at or before `t` (chunks without tokens
+        // share their start with the next one).
+        let j = self
+            .token_starts
+            .partition_point(|&s| s <= t)
+            .checked_sub(1)?;
+        let c = &self.chunks[j];
+        let span = c.parse.tokens.get((t - self.token_starts[j]) as usize)?;
+        Some(shift(*span, c.start))
     }
 
     fn byte_of(&self, c: u32) -> u32 {
-        let Some(last) = self.tokens.len().checked_sub(1) else {
+        let Some(t) = self.token(c / 2) else {
             return 0;
         };
-        let t = ((c / 2) as usize).min(last);
-        if c.is_multiple_of(2) {
-            self.tokens[t].start
-        } else {
-            self.tokens[t].end
-        }
-    }
-
-    /// Virtual span of a text span inside item `k`.
-    fn to_virtual_span(&self, k: usize, s: Span) -> Span {
-        let p = &self.placements[k];
-        let base = p.virt.wrapping_sub(2 * p.first_token);
-        let start = self.coord_start(s.start);
-        let end = if s.end == s.start {
-            start
-        } else {
-            self.coord_end(s.end).max(start)
-        };
-        Span {
-            start: start.wrapping_add(base),
-            end: end.wrapping_add(base),
-        }
+        if c.is_multiple_of(2) { t.start } else { t.end }
     }
 
     /// Text span of a virtual span.
@@ -210,9 +266,31 @@ impl Parsed {
     }
 }
 
+/// `d` with every span moved by `by` bytes.
+fn shift_diag(d: &Diagnostic, by: u32) -> Diagnostic {
+    let shift = |s: Span| shift(s, by);
+    let mut d = d.clone();
+    d.primary.span = shift(d.primary.span);
+    for l in &mut d.secondary {
+        l.span = shift(l.span);
+    }
+    for h in &mut d.help {
+        for s in h.spans_mut() {
+            *s = shift(*s);
+        }
+    }
+    d
+}
+
+fn shift(s: Span, by: u32) -> Span {
+    Span {
+        start: s.start + by,
+        end: s.end + by,
+    }
+}
+
 /// The extent of an item: its span joined with every span inside it. Read
-/// in place: `parse` runs on every edit, and a copy of each item made (and
-/// freed) just to read its spans was a third of an edit's re-check.
+/// in place, without a copy of the item.
 fn extent(item: &ast::Item) -> Span {
     let mut ext = item.span;
     ast::for_each_span(item, &mut |s| {
@@ -256,11 +334,13 @@ pub struct Chunk<'db> {
 }
 
 /// A chunk lexed and parsed on its own, in the chunk's coordinates.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct ChunkParse {
     pub ast: ast::File,
     pub diagnostics: Vec<Diagnostic>,
     pub tokens: Vec<Span>,
+    /// For each item of `ast`: its extent and its tokens.
+    pub extents: Vec<ItemExtent>,
     /// No diagnostic touches the chunk's last token: parsing it alone gave
     /// what parsing the whole file gives for it. (An item left unfinished at
     /// the chunk's end would have been continued into the next chunk.)
@@ -271,8 +351,18 @@ pub struct ChunkParse {
     pub starts_with_item: bool,
 }
 
+/// Where one item of a chunk lies, in the chunk's coordinates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemExtent {
+    /// The item's extent (see [`extent`]).
+    pub text: Span,
+    /// Index of its first token and one past its last.
+    pub first: u32,
+    pub end: u32,
+}
+
 #[salsa::tracked(returns(ref))]
-pub fn parse_chunk<'db>(db: &'db dyn Database, chunk: Chunk<'db>) -> ChunkParse {
+pub fn parse_chunk<'db>(db: &'db dyn Database, chunk: Chunk<'db>) -> Arc<ChunkParse> {
     let (ast, diagnostics, tokens) = kpl_lang::parse_source_tokens(chunk.text(db));
     let last = tokens.last().map_or(0, |t| t.start);
     let self_contained = diagnostics
@@ -283,12 +373,118 @@ pub fn parse_chunk<'db>(db: &'db dyn Database, chunk: Chunk<'db>) -> ChunkParse 
         .first()
         .and_then(|t| text.get(t.range()))
         .is_some_and(|w| ITEM_KEYWORDS.contains(&w));
-    ChunkParse {
+    let extents = ast
+        .items
+        .iter()
+        .map(|item| {
+            let e = extent(item);
+            let first = tokens.partition_point(|t| t.start < e.start) as u32;
+            let end = tokens.partition_point(|t| t.end <= e.end) as u32;
+            ItemExtent {
+                text: e,
+                first,
+                end: end.max(first),
+            }
+        })
+        .collect();
+    Arc::new(ChunkParse {
         ast,
         diagnostics,
         tokens,
+        extents,
         self_contained,
         starts_with_item,
+    })
+}
+
+/// A chunk at a place in the file: the index of its first item and the
+/// file's stride fix its items' virtual coordinates.
+#[salsa::interned]
+pub struct PlacedChunk<'db> {
+    pub chunk: Chunk<'db>,
+    pub first_item: u32,
+    pub stride: u32,
+    /// The chunk's byte offset when `stride` is 0 (the items then stay in
+    /// text coordinates), otherwise 0 so that moving the chunk changes
+    /// nothing.
+    pub offset: u32,
+}
+
+/// One item as the checker sees it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PlacedItem {
+    /// The item without `///` docs, a function's body emptied, in virtual
+    /// coordinates, with expression ids numbered from 0.
+    pub decl: Arc<ast::Item>,
+    /// A function's body.
+    pub body: Option<Arc<ast::Block>>,
+}
+
+/// A chunk's items placed in virtual coordinates (see [`Parsed`]). Its
+/// key is the chunk's text and place, so after an edit elsewhere that moves
+/// no item to another index, the same trees (the same `Arc`s) come back and
+/// [`items`] compares them by pointer.
+#[salsa::tracked(returns(ref))]
+pub fn place_chunk<'db>(db: &'db dyn Database, at: PlacedChunk<'db>) -> Arc<Vec<PlacedItem>> {
+    let cp = parse_chunk(db, *at.chunk(db));
+    let (first_item, stride, offset) = (*at.first_item(db), *at.stride(db), *at.offset(db));
+    let placed = cp
+        .ast
+        .items
+        .iter()
+        .zip(&cp.extents)
+        .enumerate()
+        .map(|(j, (item, ext))| {
+            let virt = (first_item + j as u32).wrapping_mul(stride);
+            place_item(item, &mut |s| {
+                if stride == 0 {
+                    shift(s, offset)
+                } else {
+                    to_virtual_span(&cp.tokens, ext.first, virt, s)
+                }
+            })
+        })
+        .collect();
+    Arc::new(placed)
+}
+
+/// `item` without docs, with local expression ids, moved by `to`, its body
+/// taken out.
+fn place_item(item: &ast::Item, to: &mut dyn FnMut(Span) -> Span) -> PlacedItem {
+    let mut item = item.clone();
+    item.doc = None;
+    if let ItemKind::Struct(s) = &mut item.kind {
+        for f in &mut s.fields {
+            f.doc = None;
+        }
+    }
+    let mut one = ast::File { items: vec![item] };
+    ast::number_exprs(&mut one);
+    let mut item = one.items.pop().unwrap_or(ast::Item {
+        kind: ItemKind::Error,
+        span: Span::default(),
+        doc: None,
+    });
+    ast::map_spans(&mut item, to);
+    let mut body = None;
+    if let ItemKind::Fn(f) = &mut item.kind {
+        let at = Span {
+            start: f.body.span.start,
+            end: f.body.span.start,
+        };
+        let b = std::mem::replace(
+            &mut f.body,
+            ast::Block {
+                stmts: Vec::new(),
+                span: at,
+            },
+        );
+        item.span.end = at.start.max(item.span.start);
+        body = Some(Arc::new(b));
+    }
+    PlacedItem {
+        decl: Arc::new(item),
+        body,
     }
 }
 
@@ -361,11 +557,13 @@ fn item_starts(text: &str) -> Vec<usize> {
         if depth == 0 && !in_block && line_start > 0 {
             let t = text[line_start..line_end].trim_start();
             let doc = t.starts_with("///");
-            let word: String = t
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            let item = ITEM_KEYWORDS.contains(&word.as_str());
+            // The leading word, borrowed (this runs for every line on every
+            // edit): ASCII letters, digits and `_` are one byte each.
+            let len = t
+                .bytes()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                .count();
+            let item = ITEM_KEYWORDS.contains(&&t[..len]);
             if (doc || item) && !prev_doc {
                 starts.push(line_start);
             }
@@ -419,37 +617,43 @@ fn item_starts(text: &str) -> Vec<usize> {
 }
 
 /// Lexes and parses the file chunk by chunk (reusing unchanged chunks), or
-/// as a whole when a chunk is not self-contained; then places the items.
+/// as one chunk when a chunk is not self-contained; then places the items.
+/// Runs on every edit, so it copies no tree: the chunks' parses and placed
+/// items are shared with their queries.
 #[salsa::tracked(returns(ref))]
 pub fn parse(db: &dyn Database, file: SourceFile) -> Parsed {
     let text = file.text(db);
-    let (ast, diagnostics, tokens) =
-        parse_chunked(db, text).unwrap_or_else(|| kpl_lang::parse_source_tokens(text));
-    let extents: Vec<Span> = ast.items.iter().map(extent).collect();
-    let ranges: Vec<(u32, u32)> = extents
+    let parts = parse_chunked(db, text).unwrap_or_else(|| {
+        let whole = Chunk::new(db, text.as_str());
+        vec![(0, whole, parse_chunk(db, whole))]
+    });
+    let count: usize = parts.iter().map(|(_, _, cp)| cp.ast.items.len()).sum();
+    let longest = parts
         .iter()
-        .map(|e| {
-            let first = tokens.partition_point(|t| t.start < e.start) as u32;
-            let end = tokens.partition_point(|t| t.end <= e.end) as u32;
-            (first, end.max(first))
-        })
-        .collect();
-    let longest = ranges.iter().map(|(a, b)| b - a).max().unwrap_or(0);
+        .flat_map(|(_, _, cp)| cp.extents.iter().map(|e| e.end - e.first))
+        .max()
+        .unwrap_or(0);
     let stride = (2 * u64::from(longest) + 2)
         .next_power_of_two()
         .max(1 << 12);
-    let stride = if stride.saturating_mul(ast.items.len() as u64 + 1) < u64::from(u32::MAX) {
+    let stride = if stride.saturating_mul(count as u64 + 1) < u64::from(u32::MAX) {
         stride as u32
     } else {
         0
     };
     let mut seen: std::collections::HashMap<(&'static str, String), u32> = Default::default();
-    let placements = ast
-        .items
-        .iter()
-        .zip(extents.iter().zip(&ranges))
-        .enumerate()
-        .map(|(k, (item, (ext, (first, _))))| {
+    let mut placements = Vec::with_capacity(count);
+    let mut chunks = Vec::with_capacity(parts.len());
+    let mut token_starts = Vec::with_capacity(parts.len());
+    let mut tokens = 0u32;
+    for &(start, chunk, cp) in &parts {
+        let first_item = placements.len() as u32;
+        let offset = if stride == 0 { start } else { 0 };
+        let placed = place_chunk(db, PlacedChunk::new(db, chunk, first_item, stride, offset));
+        let first_token = tokens;
+        token_starts.push(tokens);
+        tokens += cp.tokens.len() as u32;
+        for (item, ext) in cp.ast.items.iter().zip(&cp.extents) {
             let (kind, name) = item_key_parts(item);
             let n = seen.entry((kind, name.clone())).or_default();
             let key = ItemKey {
@@ -458,122 +662,105 @@ pub fn parse(db: &dyn Database, file: SourceFile) -> Parsed {
                 ordinal: *n,
             };
             *n += 1;
-            Placement {
+            placements.push(Placement {
                 key,
-                text: *ext,
-                first_token: *first,
-                virt: k as u32 * stride,
-            }
-        })
-        .collect();
+                text: shift(ext.text, start),
+                span: shift(item.span, start),
+                is_fn: matches!(item.kind, ItemKind::Fn(_)),
+                first_token: first_token + ext.first,
+                virt: placements.len() as u32 * stride,
+            });
+        }
+        chunks.push(ChunkAt {
+            start,
+            first_item,
+            parse: cp.clone(),
+            placed: placed.clone(),
+        });
+    }
     Parsed {
-        ast,
-        diagnostics,
-        tokens,
+        chunks,
+        token_starts,
         placements,
         stride,
     }
 }
 
-/// The whole file's parse assembled from its chunks' (`None` if a chunk is
-/// not self-contained).
-fn parse_chunked(db: &dyn Database, text: &str) -> Option<(ast::File, Vec<Diagnostic>, Vec<Span>)> {
+/// The file's chunks with their starts and parses (`None` if a chunk is not
+/// self-contained, or there is only one).
+#[allow(clippy::type_complexity)]
+fn parse_chunked<'db>(
+    db: &'db dyn Database,
+    text: &str,
+) -> Option<Vec<(u32, Chunk<'db>, &'db Arc<ChunkParse>)>> {
     let starts = chunk_starts(text);
     if starts.len() < 2 {
         return None;
     }
-    let mut file = ast::File { items: Vec::new() };
-    let mut diagnostics = Vec::new();
-    let mut tokens = Vec::new();
+    let mut parts = Vec::with_capacity(starts.len());
     for (n, &start) in starts.iter().enumerate() {
         let end = starts.get(n + 1).copied().unwrap_or(text.len());
-        let chunk = Chunk::new(db, text.get(start..end)?.to_string());
+        let chunk = Chunk::new(db, text.get(start..end)?);
         let cp = parse_chunk(db, chunk);
         if !cp.self_contained || (n > 0 && !cp.starts_with_item) {
             return None;
         }
-        let by = start as u32;
-        let shift = |s: Span| Span {
-            start: s.start + by,
-            end: s.end + by,
-        };
-        for item in &cp.ast.items {
-            let mut item = item.clone();
-            ast::map_spans(&mut item, &mut |s| shift(s));
-            file.items.push(item);
-        }
-        for d in &cp.diagnostics {
-            let mut d = d.clone();
-            d.primary.span = shift(d.primary.span);
-            for l in &mut d.secondary {
-                l.span = shift(l.span);
-            }
-            for h in &mut d.help {
-                for s in h.spans_mut() {
-                    *s = shift(*s);
-                }
-            }
-            diagnostics.push(d);
-        }
-        tokens.extend(cp.tokens.iter().map(|t| shift(*t)));
+        parts.push((start as u32, chunk, cp));
     }
-    ast::number_exprs(&mut file);
-    diag::sort(&mut diagnostics);
-    Some((file, diagnostics, tokens))
+    Some(parts)
 }
 
-/// The items of the file as tracked structs.
+/// The whole tree in text coordinates, with docs, for the editor and
+/// whole-program code generation: the chunks' trees copied and moved to
+/// their places (so only when asked for, not on every edit).
+#[salsa::tracked(returns(ref))]
+pub fn text_ast(db: &dyn Database, file: SourceFile) -> Arc<ast::File> {
+    let parsed = parse(db, file);
+    if let [whole] = parsed.chunks.as_slice() {
+        return Arc::new(whole.parse.ast.clone());
+    }
+    let mut f = ast::File {
+        items: Vec::with_capacity(parsed.placements.len()),
+    };
+    for c in &parsed.chunks {
+        for item in &c.parse.ast.items {
+            let mut item = item.clone();
+            ast::map_spans(&mut item, &mut |s| shift(s, c.start));
+            f.items.push(item);
+        }
+    }
+    ast::number_exprs(&mut f);
+    Arc::new(f)
+}
+
+/// The items of the file as tracked structs, sharing the placed trees of
+/// [`place_chunk`]: an item whose tree is the same `Arc` as before compares
+/// equal at once and keeps its revision.
 #[salsa::tracked(returns(ref))]
 pub fn items(db: &dyn Database, file: SourceFile) -> Vec<Item<'_>> {
     let parsed = parse(db, file);
     let mut fn_index = 0u32;
-    parsed
-        .ast
-        .items
-        .iter()
-        .zip(&parsed.placements)
-        .enumerate()
-        .map(|(k, (item, place))| {
-            let mut item = item.clone();
-            item.doc = None;
-            if let ItemKind::Struct(s) = &mut item.kind {
-                for f in &mut s.fields {
-                    f.doc = None;
-                }
-            }
-            // Local expression ids.
-            let mut one = ast::File { items: vec![item] };
-            ast::number_exprs(&mut one);
-            let mut item = one.items.pop().unwrap_or(ast::Item {
-                kind: ItemKind::Error,
-                span: Span::default(),
-                doc: None,
-            });
-            if parsed.stride != 0 {
-                ast::map_spans(&mut item, &mut |s| parsed.to_virtual_span(k, s));
-            }
-            let mut body = None;
-            let mut index = None;
-            if let ItemKind::Fn(f) = &mut item.kind {
-                let at = Span {
-                    start: f.body.span.start,
-                    end: f.body.span.start,
-                };
-                let b = std::mem::replace(
-                    &mut f.body,
-                    ast::Block {
-                        stmts: Vec::new(),
-                        span: at,
-                    },
-                );
-                item.span.end = at.start.max(item.span.start);
-                body = Some(Arc::new(b));
-                index = Some(fn_index);
+    let mut out = Vec::with_capacity(parsed.placements.len());
+    for c in &parsed.chunks {
+        for (j, p) in c.placed.iter().enumerate() {
+            let Some(place) = parsed.placements.get(c.first_item as usize + j) else {
+                continue;
+            };
+            let index = p.body.as_ref().map(|_| {
                 fn_index += 1;
-            }
-            Item::new(db, file, place.key.clone(), Arc::new(item), body, index)
-        })
-        .collect()
+                fn_index - 1
+            });
+            out.push(Item::new(
+                db,
+                file,
+                place.key.clone(),
+                p.decl.clone(),
+                p.body.clone(),
+                index,
+            ));
+        }
+    }
+    out
 }
 
 /// The file with every function body empty, in virtual coordinates, with
@@ -845,19 +1032,20 @@ mod queries {
             .into_iter()
             .map(|d| parsed.to_text_diag(d))
             .collect();
-        kpl_lang::combine(
-            file.text(db),
-            &parsed.ast,
-            parsed.diagnostics.clone(),
-            semantic,
-        )
+        let fns: Vec<Span> = parsed
+            .placements
+            .iter()
+            .filter(|p| p.is_fn)
+            .map(|p| p.span)
+            .collect();
+        kpl_lang::combine_fns(file.text(db), &fns, parsed.diagnostics(), semantic)
     }
 }
 
 /// The checked program in text coordinates, for code generation.
 #[salsa::tracked(returns(ref))]
 pub fn program(db: &dyn Database, file: SourceFile) -> Arc<check::Program> {
-    Arc::new(check::check(&parse(db, file).ast, file.imports(db)).program)
+    Arc::new(check::check(text_ast(db, file), file.imports(db)).program)
 }
 
 /// Offsets and initial bytes of the statics.
@@ -939,7 +1127,7 @@ pub fn compiled(db: &dyn Database, file: SourceFile) -> Option<Arc<Compiled>> {
 /// coordinates and the diagnostics of [`diagnostics`].
 pub fn analysis(db: &dyn Database, file: SourceFile) -> kpl_lang::Analysis {
     kpl_lang::Analysis {
-        file: parse(db, file).ast.clone(),
+        file: (**text_ast(db, file)).clone(),
         program: (**program(db, file)).clone(),
         diagnostics: diagnostics(db, file).clone(),
     }
@@ -996,15 +1184,20 @@ impl Db {
     pub fn describe(&self, file: SourceFile, keys: &[salsa::DatabaseKeyIndex]) -> Vec<String> {
         use salsa::plumbing::AsId;
         let items = items(self, file);
-        // Chunks by their first item line's first two words, e.g. `fn add`.
+        // Chunks (parsed and placed) by their first item line's first two
+        // words, e.g. `fn add`.
         let text = file.text(self);
-        let starts = chunk_starts(text);
-        let chunks: Vec<(salsa::Id, String)> = starts
+        let parsed = parse(self, file);
+        let chunks: Vec<(salsa::Id, salsa::Id, String)> = parsed
+            .chunks
             .iter()
             .enumerate()
-            .map(|(n, &s)| {
-                let end = starts.get(n + 1).copied().unwrap_or(text.len());
-                let t = &text[s..end];
+            .map(|(n, c)| {
+                let end = parsed
+                    .chunks
+                    .get(n + 1)
+                    .map_or(text.len(), |c| c.start as usize);
+                let t = &text[c.start as usize..end];
                 let head = t
                     .lines()
                     .map(str::trim)
@@ -1022,7 +1215,10 @@ impl Db {
                 } else {
                     head
                 };
-                (Chunk::new(self, t.to_string()).as_id(), head)
+                let chunk = Chunk::new(self, t);
+                let offset = if parsed.stride == 0 { c.start } else { 0 };
+                let placed = PlacedChunk::new(self, chunk, c.first_item, parsed.stride, offset);
+                (chunk.as_id(), placed.as_id(), head)
             })
             .collect();
         keys.iter()
@@ -1033,8 +1229,8 @@ impl Db {
                     "file".to_string()
                 } else if let Some(i) = items.iter().find(|i| i.as_id() == id) {
                     i.key(self).to_string()
-                } else if let Some(c) = chunks.iter().find(|(c, _)| *c == id) {
-                    c.1.clone()
+                } else if let Some(c) = chunks.iter().find(|(c, p, _)| *c == id || *p == id) {
+                    c.2.clone()
                 } else {
                     format!("{id:?}")
                 };

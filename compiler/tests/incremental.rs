@@ -105,9 +105,12 @@ fn cold_check_runs_every_query_once() {
             "parse(file)",
             // Small items share a chunk (`db::chunk_starts`): here the `use`
             // (after the leading comment), `Pair`, `add` and `twice` are one,
-            // `other` and `main` another.
+            // `other` and `main` another. Each chunk is parsed, then its
+            // items are placed in virtual coordinates (`place_chunk`).
             "parse_chunk(use kernel)",
+            "place_chunk(use kernel)",
             "parse_chunk(fn other)",
+            "place_chunk(fn other)",
             "shared_env(file)",
             "skeleton(file)",
             "whole_program(file)",
@@ -124,8 +127,9 @@ fn body_edit_rechecks_only_that_function() {
         ran,
         strs(&[
             "parse(file)",
-            // Only the edited function's text is parsed again.
+            // Only the edited function's text is parsed and placed again.
             "parse_chunk(fn other)",
+            "place_chunk(fn other)",
             "items(file)",
             // The names the body mentions are recomputed; they did not
             // change, so no other query sees a change.
@@ -134,6 +138,42 @@ fn body_edit_rechecks_only_that_function() {
             "diagnostics(file)",
         ])
     );
+}
+
+/// After an edit that moves the text after it (a longer line in `add`),
+/// the chunk after it keeps its very trees (the same allocations, parsed and
+/// placed, not equal copies), and so does each item of it: the database
+/// shares trees between its queries and revisions instead of cloning them.
+#[test]
+fn body_edit_shares_the_other_chunks_trees() {
+    let mut db = Db::default();
+    let file = db.file(PLUGIN.to_string(), imports());
+    assert!(db::diagnostics(&db, file).is_empty());
+    let before = db::parse(&db, file).chunks.clone();
+    let decls: Vec<_> = db::items(&db, file)
+        .iter()
+        .map(|i| i.decl(&db).clone())
+        .collect();
+    db.set_text(file, PLUGIN.replace("return x + y;", "return x + y + 0;"));
+    assert!(db::diagnostics(&db, file).is_empty());
+    let after = &db::parse(&db, file).chunks;
+    assert_eq!(before.len(), 2);
+    assert_eq!(after.len(), 2);
+    // The edited chunk (`use` to `twice`): parsed and placed again.
+    assert!(!Arc::ptr_eq(&before[0].parse, &after[0].parse));
+    assert!(!Arc::ptr_eq(&before[0].placed, &after[0].placed));
+    // The next one (`other`, `main`) moved by four bytes: same parse, same
+    // placed items.
+    assert_eq!(after[1].start, before[1].start + 4);
+    assert!(Arc::ptr_eq(&before[1].parse, &after[1].parse));
+    assert!(Arc::ptr_eq(&before[1].placed, &after[1].placed));
+    // The items hold the placed trees themselves.
+    let items = db::items(&db, file);
+    let first = after[1].first_item as usize;
+    for (j, p) in after[1].placed.iter().enumerate() {
+        assert!(Arc::ptr_eq(&p.decl, items[first + j].decl(&db)));
+        assert!(Arc::ptr_eq(&p.decl, &decls[first + j]));
+    }
 }
 
 #[test]
@@ -150,8 +190,9 @@ fn body_edit_with_new_local_also_reruns_whole_program_rules() {
         ran,
         strs(&[
             "parse(file)",
-            // Only the edited function's text is parsed again.
+            // Only the edited function's text is parsed and placed again.
             "parse_chunk(fn other)",
+            "place_chunk(fn other)",
             "items(file)",
             // The names the body mentions are recomputed; they did not
             // change, so no other query sees a change.
@@ -210,7 +251,9 @@ fn comment_and_whitespace_edits_check_nothing() {
         strs(&[
             "parse(file)",
             "parse_chunk(use kernel)",
+            "place_chunk(use kernel)",
             "parse_chunk(fn other)",
+            "place_chunk(fn other)",
             "items(file)",
             "diagnostics(file)",
         ])
@@ -230,6 +273,7 @@ fn signature_edit_rechecks_the_function_and_its_callers_only() {
             "parse(file)",
             // The chunk `add` shares with `use`, `Pair` and `twice`.
             "parse_chunk(use kernel)",
+            "place_chunk(use kernel)",
             "items(file)",
             "skeleton(file)",
             "decls(file)",
@@ -488,6 +532,7 @@ fn body_edit_regenerates_only_that_function() {
         strs(&[
             "parse(file)",
             "parse_chunk(fn other)",
+            "place_chunk(fn other)",
             "items(file)",
             "body_env(other)",
             "check_fn(other)",

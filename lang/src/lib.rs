@@ -107,9 +107,33 @@ pub fn analyze(src: &str, imports: &imports::ImportTable) -> Analysis {
 pub fn combine(
     src: &str,
     file: &ast::File,
+    syntax: Vec<Diagnostic>,
+    semantic: Vec<Diagnostic>,
+) -> Vec<Diagnostic> {
+    let fns: Vec<Span> = file
+        .items
+        .iter()
+        .filter(|i| matches!(i.kind, ast::ItemKind::Fn(_)))
+        .map(|i| i.span)
+        .collect();
+    combine_fns(src, &fns, syntax, semantic)
+}
+
+/// [`combine`] given the spans of the file's functions in source order
+/// (all it reads of the tree).
+pub fn combine_fns(
+    src: &str,
+    fns: &[Span],
     mut syntax: Vec<Diagnostic>,
     semantic: Vec<Diagnostic>,
 ) -> Vec<Diagnostic> {
+    if syntax.is_empty() {
+        // Nothing is broken: every semantic diagnostic stays (and the line
+        // index of the whole text is not needed).
+        let mut semantic = semantic;
+        diag::sort(&mut semantic);
+        return semantic;
+    }
     let lines = LineIndex::new(src);
     let broken_lines: HashSet<usize> = syntax
         .iter()
@@ -118,11 +142,9 @@ pub fn combine(
     // Spans of the functions with a syntax error, in source order.
     let mut starts: Vec<u32> = syntax.iter().map(|d| d.primary.span.start).collect();
     starts.sort_unstable();
-    let broken_fns: Vec<Span> = file
-        .items
+    let broken_fns: Vec<Span> = fns
         .iter()
-        .filter(|i| matches!(i.kind, ast::ItemKind::Fn(_)))
-        .map(|i| i.span)
+        .copied()
         .filter(|s| {
             let first = starts.partition_point(|&at| at < s.start);
             starts.get(first).is_some_and(|&at| at <= s.end)

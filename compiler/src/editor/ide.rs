@@ -333,11 +333,11 @@ fn fn_signature(decls: &Decls, i: usize) -> String {
 }
 
 /// `fn name(p: T, …)` with parameter names from the syntax.
-fn fn_signature_from_syntax(parsed: &Parsed, decls: &Decls, i: usize) -> String {
+fn fn_signature_from_syntax(tree: &ast::File, decls: &Decls, i: usize) -> String {
     let Some(f) = decls.program.functions.get(i) else {
         return String::new();
     };
-    let Some(ItemKind::Fn(item)) = parsed.ast.items.get(f.item).map(|it| &it.kind) else {
+    let Some(ItemKind::Fn(item)) = tree.items.get(f.item).map(|it| &it.kind) else {
         return fn_signature(decls, i);
     };
     let params: Vec<String> = item
@@ -355,8 +355,8 @@ fn fn_signature_from_syntax(parsed: &Parsed, decls: &Decls, i: usize) -> String 
 }
 
 /// The `///` doc of the item declaring `name` (of the given kind).
-fn item_doc(parsed: &Parsed, kind: &str, name: &str) -> Option<String> {
-    parsed.ast.items.iter().find_map(|it| {
+fn item_doc(tree: &ast::File, kind: &str, name: &str) -> Option<String> {
+    tree.items.iter().find_map(|it| {
         let n = match (&it.kind, kind) {
             (ItemKind::Fn(f), "fn") => &f.sig.name.name,
             (ItemKind::Struct(s), "struct") => &s.name.name,
@@ -367,8 +367,8 @@ fn item_doc(parsed: &Parsed, kind: &str, name: &str) -> Option<String> {
     })
 }
 
-fn field_doc(parsed: &Parsed, strukt: &str, field: &str) -> Option<String> {
-    parsed.ast.items.iter().find_map(|it| match &it.kind {
+fn field_doc(tree: &ast::File, strukt: &str, field: &str) -> Option<String> {
+    tree.items.iter().find_map(|it| match &it.kind {
         ItemKind::Struct(s) if s.name.name == strukt => s
             .fields
             .iter()
@@ -387,11 +387,11 @@ fn markdown(code: &str, doc: Option<&str>) -> String {
     s
 }
 
-fn global_hover(parsed: &Parsed, decls: &Decls, name: &str) -> Option<String> {
+fn global_hover(tree: &ast::File, decls: &Decls, name: &str) -> Option<String> {
     Some(match global(decls, name)? {
         Global::Fn(i) => markdown(
-            &fn_signature_from_syntax(parsed, decls, i),
-            item_doc(parsed, "fn", name).as_deref(),
+            &fn_signature_from_syntax(tree, decls, i),
+            item_doc(tree, "fn", name).as_deref(),
         ),
         Global::Struct(i) => {
             let s = &decls.program.structs[i];
@@ -408,21 +408,21 @@ fn global_hover(parsed: &Parsed, decls: &Decls, name: &str) -> Option<String> {
                     s.layout.size,
                     s.layout.align
                 ),
-                item_doc(parsed, "struct", name).as_deref(),
+                item_doc(tree, "struct", name).as_deref(),
             )
         }
         Global::Const(i) => {
             let c = &decls.program.consts[i];
             markdown(
                 &format!("const {}: {}", c.name, c.ty),
-                item_doc(parsed, "const", name).as_deref(),
+                item_doc(tree, "const", name).as_deref(),
             )
         }
         Global::Static(i) => {
             let c = &decls.program.statics[i];
             markdown(
                 &format!("static {}: {}", c.name, c.ty),
-                item_doc(parsed, "static", name).as_deref(),
+                item_doc(tree, "static", name).as_deref(),
             )
         }
         Global::Import(f) => import_hover(f),
@@ -487,6 +487,7 @@ pub fn hover(db: &dyn Database, file: SourceFile, offset: u32) -> Option<HoverIn
     let (_, item, full) = item_at(db, file, offset)?;
     let (span, _, occ) = occurrence_at(parsed, &full, offset)?;
     let decls = &**db::decls(db, file);
+    let tree = &**db::text_ast(db, file);
     let c = checked(db, item);
     let markdown = match occ {
         Occ::Expr(id, ExprShape::Name(name)) => {
@@ -494,7 +495,7 @@ pub fn hover(db: &dyn Database, file: SourceFile, offset: u32) -> Option<HoverIn
                 Some((c, Res::Local(i))) => {
                     markdown(&local_text(c.def.as_ref()?.locals.get(i as usize)?), None)
                 }
-                _ => global_hover(parsed, decls, &name).or_else(|| atomic_hover(&name))?,
+                _ => global_hover(tree, decls, &name).or_else(|| atomic_hover(&name))?,
             }
         }
         Occ::Expr(id, ExprShape::Other) => markdown(&type_of(c, id)?.to_string(), None),
@@ -504,7 +505,7 @@ pub fn hover(db: &dyn Database, file: SourceFile, offset: u32) -> Option<HoverIn
             match (ty, f) {
                 (Ty::Struct(_, s), Some(f)) => markdown(
                     &format!("{s}.{}: {}", f.name, f.ty),
-                    field_doc(parsed, s, &field).as_deref(),
+                    field_doc(tree, s, &field).as_deref(),
                 ),
                 (Ty::Array(..) | Ty::Slice { .. }, _) if field == "len" => {
                     markdown("len: u32", Some("The number of elements."))
@@ -519,14 +520,14 @@ pub fn hover(db: &dyn Database, file: SourceFile, offset: u32) -> Option<HoverIn
             markdown(&local_text(l), None)
         }
         Occ::ItemName(name) | Occ::TypeName(name) => {
-            global_hover(parsed, decls, &name).or_else(|| builtin_type_hover(&name))?
+            global_hover(tree, decls, &name).or_else(|| builtin_type_hover(&name))?
         }
         Occ::FieldDecl(s, f) | Occ::FieldInit(s, f) => {
             let def = struct_named(decls, &s)?;
             let fd = def.fields.iter().find(|x| x.name == f)?;
             markdown(
                 &format!("{s}.{}: {} // offset {}", fd.name, fd.ty, fd.offset),
-                field_doc(parsed, &s, &f).as_deref(),
+                field_doc(tree, &s, &f).as_deref(),
             )
         }
         Occ::UseName(module, name) => {
@@ -610,8 +611,7 @@ pub fn definition(db: &dyn Database, file: SourceFile, offset: u32) -> Option<Ta
 
 /// The `use` site that brings import `name` into scope.
 pub fn use_site(db: &dyn Database, file: SourceFile, name: &str) -> Option<Span> {
-    db::parse(db, file)
-        .ast
+    db::text_ast(db, file)
         .items
         .iter()
         .find_map(|it| match &it.kind {
@@ -624,16 +624,17 @@ pub fn use_site(db: &dyn Database, file: SourceFile, name: &str) -> Option<Span>
 pub fn symbols(db: &dyn Database, file: SourceFile) -> Vec<Symbol> {
     let parsed = db::parse(db, file);
     let decls = &**db::decls(db, file);
+    let tree = &**db::text_ast(db, file);
     let mut out = Vec::new();
     let mut fn_index = 0;
-    for (it, place) in parsed.ast.items.iter().zip(&parsed.placements) {
+    for (it, place) in tree.items.iter().zip(&parsed.placements) {
         let span = place.text;
         match &it.kind {
             ItemKind::Fn(f) => {
                 out.push(Symbol {
                     name: f.sig.name.name.clone(),
                     kind: SymbolKind::Function,
-                    detail: fn_signature_from_syntax(parsed, decls, fn_index),
+                    detail: fn_signature_from_syntax(tree, decls, fn_index),
                     span,
                     name_span: f.sig.name.span,
                     children: Vec::new(),
@@ -758,14 +759,14 @@ pub fn complete(db: &dyn Database, file: SourceFile, offset: u32) -> Vec<Complet
     }
     let mut out = local_completions(db, file, offset);
     let decls = &**db::decls(db, file);
-    let parsed = db::parse(db, file);
+    let tree = &**db::text_ast(db, file);
     let p = &decls.program;
     for (i, f) in p.functions.iter().enumerate() {
         out.push(Completion {
             label: f.name.clone(),
             kind: CompletionKind::Function,
-            detail: fn_signature_from_syntax(parsed, decls, i),
-            doc: item_doc(parsed, "fn", &f.name),
+            detail: fn_signature_from_syntax(tree, decls, i),
+            doc: item_doc(tree, "fn", &f.name),
         });
     }
     for s in &p.structs {
@@ -773,7 +774,7 @@ pub fn complete(db: &dyn Database, file: SourceFile, offset: u32) -> Vec<Complet
             label: s.name.clone(),
             kind: CompletionKind::Struct,
             detail: format!("struct {}", s.name),
-            doc: item_doc(parsed, "struct", &s.name),
+            doc: item_doc(tree, "struct", &s.name),
         });
     }
     for c in &p.consts {
@@ -781,7 +782,7 @@ pub fn complete(db: &dyn Database, file: SourceFile, offset: u32) -> Vec<Complet
             label: c.name.clone(),
             kind: CompletionKind::Constant,
             detail: format!("const {}: {}", c.name, c.ty),
-            doc: item_doc(parsed, "const", &c.name),
+            doc: item_doc(tree, "const", &c.name),
         });
     }
     for c in &p.statics {
@@ -789,7 +790,7 @@ pub fn complete(db: &dyn Database, file: SourceFile, offset: u32) -> Vec<Complet
             label: c.name.clone(),
             kind: CompletionKind::Static,
             detail: format!("static {}: {}", c.name, c.ty),
-            doc: item_doc(parsed, "static", &c.name),
+            doc: item_doc(tree, "static", &c.name),
         });
     }
     for f in &p.imports {
@@ -919,7 +920,7 @@ fn field_completions(
     chain: &str,
 ) -> Vec<Completion> {
     let decls = &**db::decls(db, file);
-    let parsed = db::parse(db, file);
+    let tree = &**db::text_ast(db, file);
     let Some(ty) = chain_type(db, file, decls, offset, chain) else {
         return Vec::new();
     };
@@ -935,7 +936,7 @@ fn field_completions(
                         label: f.name.clone(),
                         kind: CompletionKind::Field,
                         detail: format!("{}: {}", f.name, f.ty),
-                        doc: field_doc(parsed, name, &f.name),
+                        doc: field_doc(tree, name, &f.name),
                     })
                     .collect()
             })
