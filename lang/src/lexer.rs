@@ -8,6 +8,8 @@
 
 use std::rc::Rc;
 
+mod directive;
+
 use crate::codes::Code;
 use crate::diag::Diagnostic;
 use crate::span::Span;
@@ -72,6 +74,8 @@ enum Raw<'src> {
     },
     /// C's and Rust's `'a'`: reported, and read as the byte it means.
     Char(char),
+    /// A line that starts with `#`: C's preprocessor or Rust's attributes.
+    Directive(&'src str),
     Invalid(char),
 }
 
@@ -196,6 +200,10 @@ fn raw_tokens(src: &str) -> Vec<(Raw<'_>, Span)> {
         let start = i;
         let rest = &bytes[i..];
         let raw = match b {
+            b'#' if directive::starts_directive(src, i) => {
+                i = line_end(src, i);
+                Raw::Directive(&src[start..i])
+            }
             b'/' if rest.starts_with(b"///") => {
                 i = line_end(src, i);
                 Raw::Doc(&src[start + 3..i])
@@ -354,6 +362,16 @@ pub fn lex(src: &str) -> Lexed {
                         .with_help("close it with `*/`; block comments do not nest"),
                     );
                 }
+            }
+            Raw::Directive(line) => {
+                let rest = &src[span.end as usize..];
+                let brk = if rest.starts_with("\r\n") {
+                    2
+                } else {
+                    usize::from(rest.starts_with(['\n', '\r']))
+                };
+                let removal = Span::new(span.start as usize, span.end as usize + brk);
+                directive::directive(line, span, removal, &mut out);
             }
             Raw::Char(c) => {
                 let d = Diagnostic::new(

@@ -38,6 +38,7 @@ const CHAINED_CMP: &str = "chained-comparison";
 const LET_MUT: &str = "let-mut";
 const ASSIGN_IN_COND: &str = "assign-in-condition";
 const BRACELESS: &str = "braceless-body";
+const BRACELESS_LOOP: &str = "braceless-loop-body";
 const RUST_STRUCT_LIT: &str = "rust-struct-literal";
 const CALL_CAST: &str = "call-cast";
 const LEN_CALL: &str = "len-call";
@@ -751,22 +752,52 @@ where
             StmtKind::Return(Some(e)) => StmtKind::Return(Some(broken(e, clean))),
             other => other,
         });
-        // C's `if (c) return 1;`: a body without braces, reported and read as
-        // the block it means.
-        let braceless = simple.clone().validate({
+        let assign_op = choice((
+            sym("=").to(None),
+            sym("+=").to(Some(BinOp::Add)),
+            sym("-=").to(Some(BinOp::Sub)),
+            sym("*=").to(Some(BinOp::Mul)),
+            sym("/=").to(Some(BinOp::Div)),
+            sym("%=").to(Some(BinOp::Rem)),
+            sym("&=").to(Some(BinOp::BitAnd)),
+            sym("|=").to(Some(BinOp::BitOr)),
+            sym("^=").to(Some(BinOp::BitXor)),
+            sym("<<=").to(Some(BinOp::Shl)),
+            sym(">>=").to(Some(BinOp::Shr)),
+        ))
+        .map_with(|op, e| (op, Span::from(e.span())));
+        let expr_or_assign = expr
+            .clone()
+            .then(assign_op.then(expr_or_skip.clone()).or_not())
+            .then(end_of_stmt.clone())
+            .map(move |((target, assign), clean)| match assign {
+                Some(((op, op_span), value)) => StmtKind::Assign {
+                    target,
+                    op,
+                    op_span,
+                    value: broken(value, clean),
+                },
+                None => StmtKind::Expr(broken(target, clean)),
+            });
+        // C's `if (c) return 1;` and `while (i < n) i += 1;`: a body
+        // without braces, reported and read as the block it means. Only
+        // tried where a `{` was expected and is missing.
+        let braceless_stmt = simple.clone().or(expr_or_assign.clone());
+        let braceless = |tag: &'static str| {
             let text = text.clone();
-            move |kind, e, emitter| {
+            braceless_stmt.clone().validate(move |kind, e, emitter| {
                 let span = Span::from(e.span());
-                emitter.emit(Er::tagged_fix(e.span(), BRACELESS, || {
+                emitter.emit(Er::tagged_fix(e.span(), tag, || {
                     format!("{{ {} }}", text(span))
                 }));
                 Block {
                     stmts: vec![Stmt { kind, span }],
                     span,
                 }
-            }
-        });
-        let body = block.clone().or(braceless);
+            })
+        };
+        let body = block.clone().or(braceless(BRACELESS));
+        let loop_body = block.clone().or(braceless(BRACELESS_LOOP));
         let if_head = kw_or_typo("if")
             .map_with(|_, e| Span::from(e.span()))
             .then(cond.clone())
@@ -868,7 +899,7 @@ where
                 });
             let while_stmt = kw_or_typo("while")
                 .ignore_then(cond.clone())
-                .then(block.clone())
+                .then(loop_body.clone())
                 .map(|(cond, body)| StmtKind::While { cond, body });
             // Rust's `loop { … }` is `while true { … }`.
             let loop_stmt = select! { Tok::Ident(n) if &*n == "loop" => () }
@@ -966,14 +997,14 @@ where
                     });
                     (var, iter)
                 })
-                .then(block.clone())
+                .then(loop_body.clone())
                 .map(|((var, iter), body)| StmtKind::For { var, iter, body });
             let for_stmt = kw_or_typo("for")
                 .ignore_then(ident)
                 .then_ignore(kw_or_typo("in"))
                 .then(expr.clone())
                 .then(sym("..").ignore_then(expr.clone()).or_not())
-                .then(block.clone())
+                .then(loop_body.clone())
                 .map(|(((var, first), end), body)| StmtKind::For {
                     var,
                     iter: match end {
@@ -981,33 +1012,6 @@ where
                         None => ForIter::Each(first),
                     },
                     body,
-                });
-            let assign_op = choice((
-                sym("=").to(None),
-                sym("+=").to(Some(BinOp::Add)),
-                sym("-=").to(Some(BinOp::Sub)),
-                sym("*=").to(Some(BinOp::Mul)),
-                sym("/=").to(Some(BinOp::Div)),
-                sym("%=").to(Some(BinOp::Rem)),
-                sym("&=").to(Some(BinOp::BitAnd)),
-                sym("|=").to(Some(BinOp::BitOr)),
-                sym("^=").to(Some(BinOp::BitXor)),
-                sym("<<=").to(Some(BinOp::Shl)),
-                sym(">>=").to(Some(BinOp::Shr)),
-            ))
-            .map_with(|op, e| (op, Span::from(e.span())));
-            let expr_or_assign = expr
-                .clone()
-                .then(assign_op.then(expr_or_skip.clone()).or_not())
-                .then(end_of_stmt.clone())
-                .map(move |((target, assign), clean)| match assign {
-                    Some(((op, op_span), value)) => StmtKind::Assign {
-                        target,
-                        op,
-                        op_span,
-                        value: broken(value, clean),
-                    },
-                    None => StmtKind::Expr(broken(target, clean)),
                 });
             let block_stmt = block.clone().map(StmtKind::Block);
 
