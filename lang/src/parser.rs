@@ -1477,6 +1477,14 @@ fn to_diagnostic(
         }
         _ => {}
     }
+    // C's `i--;`: the second `-` was read as a negation missing its operand.
+    let n = tokens.partition_point(|(_, s)| s.end <= span.start);
+    if let [.., (Tok::Sym("-"), a), (Tok::Sym("-"), b)] = &tokens[..n]
+        && a.end == b.start
+        && d.help.is_empty()
+    {
+        d = d.with_help("KPL has no `--` operator; write `x -= 1;`");
+    }
     d
 }
 
