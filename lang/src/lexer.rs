@@ -1,14 +1,14 @@
 //! Lexical analysis: source text to tokens.
 //!
-//! The chumsky grammar here never fails: anything it cannot classify becomes a
-//! raw "invalid" token. A second, plain pass turns raw tokens into [`Tok`]s,
-//! decoding literals and reporting lexical errors (E0002–E0005) with precise
-//! spans. Comments are dropped from the token stream; `///` doc comments are
+//! A first pass decides each token by its first character and never fails:
+//! anything it cannot classify becomes a raw "invalid" token. A second pass
+//! turns raw tokens into [`Tok`]s, decoding literals and reporting lexical
+//! errors (E0002–E0005) with precise spans. Comments are dropped from the token stream; `///` doc comments are
 //! kept aside so the parser can attach them to items.
 
 use std::rc::Rc;
 
-use chumsky::prelude::*;
+mod directive;
 
 use crate::codes::Code;
 use crate::diag::Diagnostic;
@@ -74,117 +74,245 @@ enum Raw<'src> {
     },
     /// C's and Rust's `'a'`: reported, and read as the byte it means.
     Char(char),
+    /// A line that starts with `#`: C's preprocessor or Rust's attributes.
+    Directive(&'src str),
     Invalid(char),
 }
 
-const SYMBOLS: [&str; 44] = [
+/// The punctuation and operators, longest first where one is a prefix of
+/// another (the lexer takes the longest that matches).
+pub(crate) const SYMBOLS: [&str; 44] = [
     "<<=", ">>=", "::", "..", "->", "==", "!=", "<=", ">=", "<<", ">>", "&&", "||", "+=", "-=",
     "*=", "/=", "%=", "&=", "|=", "^=", "(", ")", "{", "}", "[", "]", ",", ";", ":", ".", "=", "<",
     ">", "+", "-", "*", "/", "%", "&", "|", "^", "~", "!",
 ];
 
-fn raw_lexer<'src>()
--> impl Parser<'src, &'src str, Vec<(Raw<'src>, SimpleSpan)>, extra::Default> + 'src {
-    let word = any()
-        .filter(|c: &char| c.is_ascii_alphabetic() || *c == '_')
-        .then(
-            any()
-                .filter(|c: &char| c.is_ascii_alphanumeric() || *c == '_')
-                .repeated(),
-        )
-        .to_slice()
-        .map(Raw::Word);
-    // A number is a digit followed by any word characters; validity is decided
-    // afterwards so that `0b102` or `12ab` is one malformed literal, not two tokens.
-    let number = any()
-        .filter(char::is_ascii_digit)
-        .then(
-            any()
-                .filter(|c: &char| c.is_ascii_alphanumeric() || *c == '_')
-                .repeated(),
-        )
-        .to_slice()
-        .map(Raw::Number);
-    let string = just('"')
-        .then(
-            choice((
-                just('\\').then(none_of("\r\n")).ignored(),
-                none_of("\\\"\r\n").ignored(),
-            ))
-            .repeated(),
-        )
-        .then(just('"').or_not())
-        .to_slice()
-        .map(Raw::Str);
-    let doc = just("///")
-        .ignore_then(none_of("\r\n").repeated().to_slice())
-        .map(Raw::Doc);
-    // Lines end at `\n`, `\r\n` or a lone `\r`.
-    let line_comment = just("//").then(none_of("\r\n").repeated()).ignored();
-    let block_comment = just("/*")
-        .then(any().and_is(just("*/").not()).repeated())
-        .ignore_then(just("*/").or_not())
-        .map(|end| Raw::BlockComment {
-            terminated: end.is_some(),
-        });
-    // Longest symbols come first in SYMBOLS, so the first match is the longest.
-    let symbol = choice(SYMBOLS.map(|sym| just(sym).to_slice()))
-        .map(|text: &str| Raw::Sym(SYMBOLS.iter().copied().find(|s| *s == text).unwrap_or(";")));
-    let char_lit = just('\'')
-        .ignore_then(choice((
-            just('\\').ignore_then(choice((
-                just('n').to('\n'),
-                just('t').to('\t'),
-                just('r').to('\r'),
-                just('0').to('\0'),
-                just('\\'),
-                just('\''),
-            ))),
-            none_of("\\'\r\n"),
-        )))
-        .then_ignore(just('\''))
-        .map(Raw::Char);
-    let invalid = any().map(Raw::Invalid);
+/// The index of `sym` in [`SYMBOLS`], found while compiling.
+const fn index_of(sym: &str) -> usize {
+    let mut i = 0;
+    while i < SYMBOLS.len() {
+        let (a, b) = (SYMBOLS[i].as_bytes(), sym.as_bytes());
+        if a.len() == b.len() {
+            let mut k = 0;
+            while k < a.len() && a[k] == b[k] {
+                k += 1;
+            }
+            if k == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a symbol")
+}
 
-    let token = choice((
-        doc,
-        block_comment,
-        word,
-        number,
-        string,
-        char_lit,
-        symbol,
-        invalid,
-    ));
-    let skip = choice((
-        line_comment.and_is(just("///").not()),
-        any().filter(|c: &char| c.is_whitespace()).ignored(),
-    ))
-    .repeated();
+/// The index of a symbol in [`SYMBOLS`], as a constant.
+macro_rules! at {
+    ($sym:literal) => {{
+        const I: usize = index_of($sym);
+        I
+    }};
+}
 
+/// The index of symbol `sym` in [`SYMBOLS`] (`None` if it is not one).
+pub(crate) fn symbol_index(sym: &str) -> Option<usize> {
+    symbol(sym.as_bytes()).filter(|&i| SYMBOLS[i].len() == sym.len())
+}
+
+/// The symbol at the start of `rest` (its index in [`SYMBOLS`]), longest
+/// first: one `match` on the first byte, then at most two more bytes looked
+/// at. (Trying each of the 44 symbols in turn was a tenth of a check.)
+fn symbol(rest: &[u8]) -> Option<usize> {
+    let next = rest.get(1).copied();
+    let eq = next == Some(b'=');
+    Some(match rest.first()? {
+        b'<' if next == Some(b'<') && rest.get(2) == Some(&b'=') => at!("<<="),
+        b'>' if next == Some(b'>') && rest.get(2) == Some(&b'=') => at!(">>="),
+        b'<' if next == Some(b'<') => at!("<<"),
+        b'>' if next == Some(b'>') => at!(">>"),
+        b'<' if eq => at!("<="),
+        b'>' if eq => at!(">="),
+        b'<' => at!("<"),
+        b'>' => at!(">"),
+        b':' if next == Some(b':') => at!("::"),
+        b':' => at!(":"),
+        b'.' if next == Some(b'.') => at!(".."),
+        b'.' => at!("."),
+        b'-' if next == Some(b'>') => at!("->"),
+        b'-' if eq => at!("-="),
+        b'-' => at!("-"),
+        b'=' if eq => at!("=="),
+        b'=' => at!("="),
+        b'!' if eq => at!("!="),
+        b'!' => at!("!"),
+        b'&' if next == Some(b'&') => at!("&&"),
+        b'&' if eq => at!("&="),
+        b'&' => at!("&"),
+        b'|' if next == Some(b'|') => at!("||"),
+        b'|' if eq => at!("|="),
+        b'|' => at!("|"),
+        b'+' if eq => at!("+="),
+        b'+' => at!("+"),
+        b'*' if eq => at!("*="),
+        b'*' => at!("*"),
+        b'/' if eq => at!("/="),
+        b'/' => at!("/"),
+        b'%' if eq => at!("%="),
+        b'%' => at!("%"),
+        b'^' if eq => at!("^="),
+        b'^' => at!("^"),
+        b'(' => at!("("),
+        b')' => at!(")"),
+        b'{' => at!("{"),
+        b'}' => at!("}"),
+        b'[' => at!("["),
+        b']' => at!("]"),
+        b',' => at!(","),
+        b';' => at!(";"),
+        b'~' => at!("~"),
+        _ => return None,
+    })
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Where the line holding `from` ends: at `\n`, `\r\n` or a lone `\r`
+/// (the offset of that character, or the end of the text).
+fn line_end(src: &str, from: usize) -> usize {
+    src.as_bytes()[from..]
+        .iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .map_or(src.len(), |n| from + n)
+}
+
+/// The raw tokens of `src` with their byte spans: one pass, deciding each
+/// token by its first character. Never fails: a character that starts no
+/// token is [`Raw::Invalid`].
+fn raw_tokens(src: &str) -> Vec<(Raw<'_>, Span)> {
+    let bytes = src.as_bytes();
+    let mut out = Vec::with_capacity(src.len() / 4);
     // A byte-order mark is allowed at the very start (editors on Windows
     // write one) and nowhere else.
-    just('\u{FEFF}').or_not().ignore_then(
-        token
-            .map_with(|t, e| (t, e.span()))
-            .padded_by(skip)
-            .repeated()
-            .collect(),
-    )
+    let mut i = if src.starts_with('\u{FEFF}') { 3 } else { 0 };
+    while let Some(&b) = bytes.get(i) {
+        let start = i;
+        let rest = &bytes[i..];
+        let raw = match b {
+            b'#' if directive::starts_directive(src, i) => {
+                i = line_end(src, i);
+                Raw::Directive(&src[start..i])
+            }
+            b'/' if rest.starts_with(b"///") => {
+                i = line_end(src, i);
+                Raw::Doc(&src[start + 3..i])
+            }
+            b'/' if rest.starts_with(b"//") => {
+                i = line_end(src, i);
+                continue;
+            }
+            b'/' if rest.starts_with(b"/*") => {
+                let close = src[i + 2..].find("*/");
+                i = close.map_or(src.len(), |n| i + 2 + n + 2);
+                Raw::BlockComment {
+                    terminated: close.is_some(),
+                }
+            }
+            b if b.is_ascii_alphabetic() || b == b'_' => {
+                i += 1 + rest[1..].iter().take_while(|&&b| is_word_byte(b)).count();
+                Raw::Word(&src[start..i])
+            }
+            b if b.is_ascii_digit() => {
+                // Any word characters after the digit belong to it; validity
+                // is decided afterwards, so that `0b102` or `12ab` is one
+                // malformed literal, not two tokens.
+                i += 1 + rest[1..].iter().take_while(|&&b| is_word_byte(b)).count();
+                Raw::Number(&src[start..i])
+            }
+            b'"' => {
+                i += 1;
+                loop {
+                    match bytes.get(i) {
+                        // A `\` escapes any character but a line break.
+                        Some(b'\\') => match src[i + 1..].chars().next() {
+                            Some(c) if c != '\r' && c != '\n' => i += 1 + c.len_utf8(),
+                            _ => break,
+                        },
+                        Some(b'"') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(b'\r' | b'\n') | None => break,
+                        Some(_) => i += src[i..].chars().next().map_or(1, char::len_utf8),
+                    }
+                }
+                Raw::Str(&src[start..i])
+            }
+            b'\'' => match char_literal(&src[i + 1..]) {
+                Some((c, len)) => {
+                    i += 1 + len;
+                    Raw::Char(c)
+                }
+                None => {
+                    i += 1;
+                    Raw::Invalid('\'')
+                }
+            },
+            _ => {
+                if let Some(sym) = symbol(rest) {
+                    let sym = SYMBOLS[sym];
+                    i += sym.len();
+                    Raw::Sym(sym)
+                } else {
+                    let c = src[i..].chars().next().unwrap_or('\0');
+                    i += c.len_utf8();
+                    if c.is_whitespace() {
+                        continue;
+                    }
+                    Raw::Invalid(c)
+                }
+            }
+        };
+        out.push((raw, Span::new(start, i)));
+    }
+    out
+}
+
+/// C's and Rust's `'a'` after its opening quote: the character it means and
+/// the length of the rest of the literal (its closing quote included), or
+/// `None` if what follows the quote is not a character literal.
+fn char_literal(rest: &str) -> Option<(char, usize)> {
+    let mut chars = rest.chars();
+    let (c, len) = match chars.next()? {
+        '\\' => {
+            let c = match chars.next()? {
+                'n' => '\n',
+                't' => '\t',
+                'r' => '\r',
+                '0' => '\0',
+                c @ ('\\' | '\'') => c,
+                _ => return None,
+            };
+            (c, 2)
+        }
+        '\'' | '\r' | '\n' => return None,
+        c => (c, c.len_utf8()),
+    };
+    (chars.next()? == '\'').then_some((c, len + 1))
 }
 
 /// Lexes a whole file. Never fails: problems become diagnostics, and the
 /// offending text is either dropped (invalid characters) or turned into a
 /// token that parses as an error node (malformed numbers) so parsing goes on.
 pub fn lex(src: &str) -> Lexed {
-    let raw = raw_lexer().parse(src).into_output().unwrap_or_default();
+    let raw = raw_tokens(src);
     let mut out = Lexed {
         tokens: Vec::with_capacity(raw.len()),
         docs: Vec::new(),
         diagnostics: Vec::new(),
     };
     for (raw, span) in raw {
-        let span = Span::from(span);
         match raw {
             Raw::Word(w) => out.tokens.push((
                 match KEYWORDS.iter().find(|k| **k == w) {
@@ -234,6 +362,16 @@ pub fn lex(src: &str) -> Lexed {
                         .with_help("close it with `*/`; block comments do not nest"),
                     );
                 }
+            }
+            Raw::Directive(line) => {
+                let rest = &src[span.end as usize..];
+                let brk = if rest.starts_with("\r\n") {
+                    2
+                } else {
+                    usize::from(rest.starts_with(['\n', '\r']))
+                };
+                let removal = Span::new(span.start as usize, span.end as usize + brk);
+                directive::directive(line, span, removal, &mut out);
             }
             Raw::Char(c) => {
                 let d = Diagnostic::new(
@@ -431,6 +569,35 @@ mod tests {
                 Tok::Ident("d".into())
             ]
         );
+    }
+
+    /// The longest-match reading of `text` with the symbol table: what
+    /// [`symbol`]'s one `match` must agree with.
+    fn longest_match(mut text: &str) -> Vec<Tok> {
+        let mut out = Vec::new();
+        while let Some(s) = SYMBOLS.iter().find(|s| text.starts_with(**s)) {
+            out.push(Tok::Sym(s));
+            text = &text[s.len()..];
+        }
+        assert!(text.is_empty(), "{text:?} is not symbols");
+        out
+    }
+
+    #[test]
+    fn symbols_split_by_longest_match() {
+        for (i, a) in SYMBOLS.iter().enumerate() {
+            assert_eq!(symbol_index(a), Some(i));
+            assert_eq!(toks(a), vec![Tok::Sym(a)]);
+            for b in SYMBOLS {
+                for c in ["", "=", ".", "<", ">"] {
+                    let text = format!("{a}{b}{c}");
+                    // `//` and `/*` start comments.
+                    if !text.contains("//") && !text.contains("/*") {
+                        assert_eq!(toks(&text), longest_match(&text), "{text:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

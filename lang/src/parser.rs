@@ -20,46 +20,10 @@ use crate::diag::{Diagnostic, Label};
 use crate::lexer::{DocLine, Tok};
 use crate::span::Span;
 
+mod error;
 mod habits;
+use error::{ParseError, Part, SyntaxError};
 use habits::{blame_unclosed_brace, habit, tail_expressions};
-
-/// The grammar is built for two error types: [`Rich`] (what was expected and
-/// found, for diagnostics) and [`EmptyErr`] (nothing). A file is parsed with
-/// `EmptyErr` first, which is several times faster because failed
-/// alternatives allocate nothing; only a file with syntax errors is parsed
-/// again with `Rich`. Recovery decides on success and failure alone, so both
-/// passes build the same tree.
-trait ParseError<'t, I: Input<'t>>:
-    chumsky::error::Error<'t, I> + chumsky::label::LabelError<'t, I, &'static str> + 't
-{
-    /// A custom error carrying one of the tags above.
-    fn tagged(span: SimpleSpan, tag: &'static str) -> Self;
-    /// A tagged error with the text that replaces `span` to fix it.
-    fn tagged_fix(span: SimpleSpan, tag: &'static str, fix: impl FnOnce() -> String) -> Self;
-}
-
-impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> ParseError<'t, I>
-    for Rich<'t, Tok, SimpleSpan>
-{
-    fn tagged(span: SimpleSpan, tag: &'static str) -> Self {
-        Rich::custom(span, tag)
-    }
-    fn tagged_fix(span: SimpleSpan, tag: &'static str, fix: impl FnOnce() -> String) -> Self {
-        Rich::custom(span, format!("{tag}{FIX_SEP}{}", fix()))
-    }
-}
-
-impl<'t, I: Input<'t>> ParseError<'t, I> for EmptyErr {
-    fn tagged(_: SimpleSpan, _: &'static str) -> Self {
-        EmptyErr::default()
-    }
-    fn tagged_fix(_: SimpleSpan, _: &'static str, _: impl FnOnce() -> String) -> Self {
-        EmptyErr::default()
-    }
-}
-
-/// Separates a tag from the replacement text of its fix.
-const FIX_SEP: char = '\u{1f}';
 
 type Extra<Er> = extra::Err<Er>;
 /// A recursive parser as `recursive` hands it to its own definition.
@@ -74,6 +38,7 @@ const CHAINED_CMP: &str = "chained-comparison";
 const LET_MUT: &str = "let-mut";
 const ASSIGN_IN_COND: &str = "assign-in-condition";
 const BRACELESS: &str = "braceless-body";
+const BRACELESS_LOOP: &str = "braceless-loop-body";
 const RUST_STRUCT_LIT: &str = "rust-struct-literal";
 const CALL_CAST: &str = "call-cast";
 const LEN_CALL: &str = "len-call";
@@ -267,7 +232,7 @@ where
             name,
             span: Span::from(e.span()),
         })
-        .labelled("identifier");
+        .labelled(Part::Identifier);
 
     // `;` that may be missing at the end of a line (or before `}` or the end
     // of the file): report it and carry on as if it were there. Anywhere else
@@ -347,7 +312,7 @@ where
                 },
                 span: Span::from(e.span()),
             })
-            .labelled("type")
+            .labelled(Part::Type)
             .boxed()
     };
 
@@ -476,7 +441,7 @@ where
             ));
 
         let primary = choice((literal, struct_lit, call_cast, name, array, paren))
-            .labelled("expression")
+            .labelled(Part::Expression)
             .boxed();
 
         enum Postfix {
@@ -544,7 +509,7 @@ where
                 Some(op) => mk(ExprKind::Unary(op, Box::new(operand)), e.span()),
                 None => operand,
             })
-            .labelled("expression")
+            .labelled(Part::Expression)
             .boxed();
 
         // C's `(u32)x`: a cast written before its operand, read as
@@ -576,7 +541,7 @@ where
                 mk(ExprKind::Cast(Box::new(value), ty), e.span())
             }
         })
-        .labelled("expression");
+        .labelled(Part::Expression);
 
         let cast = c_cast
             .or(unary)
@@ -685,7 +650,7 @@ where
             and,
             sym("||").to(BinOp::Or).or(word_op("or", BinOp::Or, "||")),
         );
-        or.labelled("expression").boxed()
+        or.labelled(Part::Expression).boxed()
     });
     let ty = recursive(|ty| ty_with(ty, expr.clone()));
 
@@ -787,22 +752,52 @@ where
             StmtKind::Return(Some(e)) => StmtKind::Return(Some(broken(e, clean))),
             other => other,
         });
-        // C's `if (c) return 1;`: a body without braces, reported and read as
-        // the block it means.
-        let braceless = simple.clone().validate({
+        let assign_op = choice((
+            sym("=").to(None),
+            sym("+=").to(Some(BinOp::Add)),
+            sym("-=").to(Some(BinOp::Sub)),
+            sym("*=").to(Some(BinOp::Mul)),
+            sym("/=").to(Some(BinOp::Div)),
+            sym("%=").to(Some(BinOp::Rem)),
+            sym("&=").to(Some(BinOp::BitAnd)),
+            sym("|=").to(Some(BinOp::BitOr)),
+            sym("^=").to(Some(BinOp::BitXor)),
+            sym("<<=").to(Some(BinOp::Shl)),
+            sym(">>=").to(Some(BinOp::Shr)),
+        ))
+        .map_with(|op, e| (op, Span::from(e.span())));
+        let expr_or_assign = expr
+            .clone()
+            .then(assign_op.then(expr_or_skip.clone()).or_not())
+            .then(end_of_stmt.clone())
+            .map(move |((target, assign), clean)| match assign {
+                Some(((op, op_span), value)) => StmtKind::Assign {
+                    target,
+                    op,
+                    op_span,
+                    value: broken(value, clean),
+                },
+                None => StmtKind::Expr(broken(target, clean)),
+            });
+        // C's `if (c) return 1;` and `while (i < n) i += 1;`: a body
+        // without braces, reported and read as the block it means. Only
+        // tried where a `{` was expected and is missing.
+        let braceless_stmt = simple.clone().or(expr_or_assign.clone());
+        let braceless = |tag: &'static str| {
             let text = text.clone();
-            move |kind, e, emitter| {
+            braceless_stmt.clone().validate(move |kind, e, emitter| {
                 let span = Span::from(e.span());
-                emitter.emit(Er::tagged_fix(e.span(), BRACELESS, || {
+                emitter.emit(Er::tagged_fix(e.span(), tag, || {
                     format!("{{ {} }}", text(span))
                 }));
                 Block {
                     stmts: vec![Stmt { kind, span }],
                     span,
                 }
-            }
-        });
-        let body = block.clone().or(braceless);
+            })
+        };
+        let body = block.clone().or(braceless(BRACELESS));
+        let loop_body = block.clone().or(braceless(BRACELESS_LOOP));
         let if_head = kw_or_typo("if")
             .map_with(|_, e| Span::from(e.span()))
             .then(cond.clone())
@@ -904,7 +899,7 @@ where
                 });
             let while_stmt = kw_or_typo("while")
                 .ignore_then(cond.clone())
-                .then(block.clone())
+                .then(loop_body.clone())
                 .map(|(cond, body)| StmtKind::While { cond, body });
             // Rust's `loop { … }` is `while true { … }`.
             let loop_stmt = select! { Tok::Ident(n) if &*n == "loop" => () }
@@ -1002,14 +997,14 @@ where
                     });
                     (var, iter)
                 })
-                .then(block.clone())
+                .then(loop_body.clone())
                 .map(|((var, iter), body)| StmtKind::For { var, iter, body });
             let for_stmt = kw_or_typo("for")
                 .ignore_then(ident)
                 .then_ignore(kw_or_typo("in"))
                 .then(expr.clone())
                 .then(sym("..").ignore_then(expr.clone()).or_not())
-                .then(block.clone())
+                .then(loop_body.clone())
                 .map(|(((var, first), end), body)| StmtKind::For {
                     var,
                     iter: match end {
@@ -1017,33 +1012,6 @@ where
                         None => ForIter::Each(first),
                     },
                     body,
-                });
-            let assign_op = choice((
-                sym("=").to(None),
-                sym("+=").to(Some(BinOp::Add)),
-                sym("-=").to(Some(BinOp::Sub)),
-                sym("*=").to(Some(BinOp::Mul)),
-                sym("/=").to(Some(BinOp::Div)),
-                sym("%=").to(Some(BinOp::Rem)),
-                sym("&=").to(Some(BinOp::BitAnd)),
-                sym("|=").to(Some(BinOp::BitOr)),
-                sym("^=").to(Some(BinOp::BitXor)),
-                sym("<<=").to(Some(BinOp::Shl)),
-                sym(">>=").to(Some(BinOp::Shr)),
-            ))
-            .map_with(|op, e| (op, Span::from(e.span())));
-            let expr_or_assign = expr
-                .clone()
-                .then(assign_op.then(expr_or_skip.clone()).or_not())
-                .then(end_of_stmt.clone())
-                .map(move |((target, assign), clean)| match assign {
-                    Some(((op, op_span), value)) => StmtKind::Assign {
-                        target,
-                        op,
-                        op_span,
-                        value: broken(value, clean),
-                    },
-                    None => StmtKind::Expr(broken(target, clean)),
                 });
             let block_stmt = block.clone().map(StmtKind::Block);
 
@@ -1064,7 +1032,7 @@ where
                     kind,
                     span: Span::from(e.span()),
                 }))
-                .labelled("statement")
+                .labelled(Part::Statement)
                 .recover_with(via_parser(skip_stmt))
                 .boxed()
         };
@@ -1248,7 +1216,7 @@ where
         extern_item,
         c_fn_item,
     ))
-    .labelled("item")
+    .labelled(Part::Item)
     .recover_with(via_parser(skip_item))
     .map_with(|kind, e| Item {
         kind,
@@ -1303,7 +1271,7 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
     };
     let (items, errors) = match fast {
         Some(parsed) => parsed,
-        None => file_parser::<_, Rich<'_, Tok, SimpleSpan>>(first_on_line, shared_src)
+        None => file_parser::<_, SyntaxError>(first_on_line, shared_src)
             .parse(input())
             .into_output_errors(),
     };
@@ -1336,12 +1304,11 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
     let errors: Vec<_> = errors
         .into_iter()
         .filter(|e| {
-            let is_semi =
-                matches!(e.reason(), chumsky::error::RichReason::Custom(t) if t == STRUCT_SEMI);
+            let is_semi = e.custom.as_ref().is_some_and(|c| c.tag == STRUCT_SEMI);
             if !is_semi {
                 return true;
             }
-            let at = e.span().start as u32;
+            let at = e.span.start as u32;
             let same_struct = last_semi.is_some_and(|prev| {
                 let k = struct_kws.partition_point(|&s| s <= prev);
                 struct_kws.get(k).is_none_or(|&s| s > at)
@@ -1373,7 +1340,7 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
     diagnostics.extend(
         errors
             .into_iter()
-            .filter(|e| !silenced(Span::from(*e.span())))
+            .filter(|e| !silenced(Span::from(e.span)))
             .map(|e| to_diagnostic(e, tokens, src, &in_braces)),
     );
     blame_unclosed_brace(&mut diagnostics, src, lexed_tokens);
@@ -1420,119 +1387,105 @@ fn token_before(tokens: &[(Tok, Span)], offset: u32) -> Option<&(Tok, Span)> {
 }
 
 fn to_diagnostic(
-    err: Rich<'_, Tok, SimpleSpan>,
+    err: SyntaxError,
     tokens: &[(Tok, Span)],
     src: &str,
     in_braces: &dyn Fn(u32) -> bool,
 ) -> Diagnostic {
-    let span = Span::from(*err.span());
-    if let chumsky::error::RichReason::Custom(tag) = err.reason() {
-        let (tag, fix) = match tag.split_once(FIX_SEP) {
-            Some((tag, fix)) => (tag, Some(fix)),
-            None => (tag.as_str(), None),
-        };
-        if let Some(d) = habit(tag, fix, span, src) {
+    let span = Span::from(err.span);
+    if let Some(custom) = &err.custom {
+        let tag = custom.tag;
+        if let Some(d) = habit(tag, custom.fix.as_deref(), span, src) {
             return d;
         }
-    }
-    match err.reason() {
-        chumsky::error::RichReason::Custom(tag) if tag == MISSING_SEMI => {
-            // Point just after the previous token, where the `;` belongs.
-            let at = token_before(tokens, span.start)
-                .map(|(_, s)| s.end_point())
-                .unwrap_or(span);
-            Diagnostic::new(Code::E0001, "expected `;`", at, "add `;` here").with_fix(
-                "statements and declarations end with `;`",
-                at,
-                ";",
-            )
-        }
-        chumsky::error::RichReason::Custom(tag) if tag == CHAINED_CMP => Diagnostic::new(
-            Code::E0006,
-            "comparison operators cannot be chained",
-            span,
-            "two comparisons in a row",
-        )
-        .with_help("split it with `&&`, e.g. `a < b && b < c`"),
-        chumsky::error::RichReason::Custom(other) => {
-            Diagnostic::new(Code::E0001, other.clone(), span, "here")
-        }
-        chumsky::error::RichReason::ExpectedFound { expected, found } => {
-            let mut wanted: Vec<String> = expected
-                .iter()
-                .filter_map(|p| match p {
-                    chumsky::error::RichPattern::Token(t) => Some(match &**t {
-                        Tok::Ident(_) => "identifier".to_string(),
-                        Tok::Int(_) | Tok::BadInt => "integer".to_string(),
-                        Tok::Str(_) => "string literal".to_string(),
-                        other => other.to_string(),
-                    }),
-                    chumsky::error::RichPattern::Label(l) => Some(l.to_string()),
-                    chumsky::error::RichPattern::Identifier(i) => Some(format!("`{i}`")),
-                    chumsky::error::RichPattern::EndOfInput => Some("end of file".to_string()),
-                    chumsky::error::RichPattern::Any => Some("more input".to_string()),
-                    _ => None,
-                })
-                .collect();
-            if found.is_some() && in_braces(span.start) {
-                wanted.retain(|w| w != "end of file");
+        return match tag {
+            MISSING_SEMI => {
+                // Point just after the previous token, where the `;` belongs.
+                let at = token_before(tokens, span.start)
+                    .map(|(_, s)| s.end_point())
+                    .unwrap_or(span);
+                Diagnostic::new(Code::E0001, "expected `;`", at, "add `;` here").with_fix(
+                    "statements and declarations end with `;`",
+                    at,
+                    ";",
+                )
             }
-            // `let mut` is accepted only to say it is `var`.
-            if token_before(tokens, span.start).is_some_and(|(t, _)| *t == Tok::Kw("let")) {
-                wanted.retain(|w| w != "`mut`");
-            }
-            wanted.sort();
-            wanted.dedup();
-            // After a complete operand every operator could follow; listing
-            // them all buries the one token the user forgot.
-            let is_operator =
-                |w: &String| OPERATOR_TOKENS.iter().any(|op| w.trim_matches('`') == *op);
-            if wanted.iter().filter(|w| is_operator(w)).count() >= 5 {
-                wanted.retain(|w| !is_operator(w));
-                wanted.push("an operator".to_string());
-            }
-            let found_text = match found {
-                Some(t) => t.to_string(),
-                None => "end of file".to_string(),
-            };
-            let label = match wanted.len() {
-                0 => "unexpected here".to_string(),
-                1 => format!("expected {}", wanted[0]),
-                _ => {
-                    let last = wanted.pop().unwrap_or_default();
-                    format!("expected {} or {}", wanted.join(", "), last)
-                }
-            };
-            let mut d = Diagnostic::new(
-                Code::E0001,
-                format!("unexpected {found_text}"),
+            CHAINED_CMP => Diagnostic::new(
+                Code::E0006,
+                "comparison operators cannot be chained",
                 span,
-                label.clone(),
-            );
-            match found.as_deref() {
-                Some(Tok::Kw(k)) if label == "expected identifier" => {
-                    d = d.with_note(format!("`{k}` is a keyword and cannot be used as a name"));
-                }
-                Some(Tok::Kw(k @ ("let" | "var" | "if" | "while" | "for" | "return")))
-                    if label.contains("item") =>
-                {
-                    d = d.with_help(format!(
-                        "`{k}` belongs inside a function; at the top level use `const` or `static`"
-                    ));
-                }
-                Some(Tok::Sym(op @ ("+" | "-"))) => {
-                    let prev = token_before(tokens, span.start);
-                    if prev.is_some_and(|(t, s)| *t == Tok::Sym(op) && s.end == span.start) {
-                        d = d.with_help(format!(
-                            "KPL has no `{op}{op}` operator; write `x {op}= 1;`"
-                        ));
-                    }
-                }
-                _ => {}
-            }
-            d
-        }
+                "two comparisons in a row",
+            )
+            .with_help("split it with `&&`, e.g. `a < b && b < c`"),
+            other => Diagnostic::new(Code::E0001, other, span, "here"),
+        };
     }
+    let found = err.found;
+    let mut wanted = err.expected.names();
+    if found.is_some() && in_braces(span.start) {
+        wanted.retain(|w| w != "end of file");
+    }
+    // `let mut` is accepted only to say it is `var`.
+    if token_before(tokens, span.start).is_some_and(|(t, _)| *t == Tok::Kw("let")) {
+        wanted.retain(|w| w != "`mut`");
+    }
+    wanted.sort();
+    wanted.dedup();
+    // After a complete operand every operator could follow; listing
+    // them all buries the one token the user forgot.
+    let is_operator = |w: &String| OPERATOR_TOKENS.iter().any(|op| w.trim_matches('`') == *op);
+    if wanted.iter().filter(|w| is_operator(w)).count() >= 5 {
+        wanted.retain(|w| !is_operator(w));
+        wanted.push("an operator".to_string());
+    }
+    let found_text = match &found {
+        Some(t) => t.to_string(),
+        None => "end of file".to_string(),
+    };
+    let label = match wanted.len() {
+        0 => "unexpected here".to_string(),
+        1 => format!("expected {}", wanted[0]),
+        _ => {
+            let last = wanted.pop().unwrap_or_default();
+            format!("expected {} or {}", wanted.join(", "), last)
+        }
+    };
+    let mut d = Diagnostic::new(
+        Code::E0001,
+        format!("unexpected {found_text}"),
+        span,
+        label.clone(),
+    );
+    match found.as_ref() {
+        Some(Tok::Kw(k)) if label == "expected identifier" => {
+            d = d.with_note(format!("`{k}` is a keyword and cannot be used as a name"));
+        }
+        Some(Tok::Kw(k @ ("let" | "var" | "if" | "while" | "for" | "return")))
+            if label.contains("item") =>
+        {
+            d = d.with_help(format!(
+                "`{k}` belongs inside a function; at the top level use `const` or `static`"
+            ));
+        }
+        Some(Tok::Sym(op @ ("+" | "-"))) => {
+            let prev = token_before(tokens, span.start);
+            if prev.is_some_and(|(t, s)| *t == Tok::Sym(op) && s.end == span.start) {
+                d = d.with_help(format!(
+                    "KPL has no `{op}{op}` operator; write `x {op}= 1;`"
+                ));
+            }
+        }
+        _ => {}
+    }
+    // C's `i--;`: the second `-` was read as a negation missing its operand.
+    let n = tokens.partition_point(|(_, s)| s.end <= span.start);
+    if let [.., (Tok::Sym("-"), a), (Tok::Sym("-"), b)] = &tokens[..n]
+        && a.end == b.start
+        && d.help.is_empty()
+    {
+        d = d.with_help("KPL has no `--` operator; write `x -= 1;`");
+    }
+    d
 }
 
 /// What is kept of an item that nests too deeply: a function keeps its

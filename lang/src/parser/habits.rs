@@ -34,6 +34,10 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
             e("the body of `if` and `else` needs braces", "not in `{ }`"),
             "put the statement in `{ }`",
         ),
+        BRACELESS_LOOP => fixed(
+            e("the body of a loop needs braces", "not in `{ }`"),
+            "put the statement in `{ }`",
+        ),
         RUST_STRUCT_LIT => fixed(
             e(
                 "struct literal fields are written `.name = value`",

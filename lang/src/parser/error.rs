@@ -1,0 +1,304 @@
+//! The parser's error types. A file is parsed with chumsky's [`EmptyErr`]
+//! first; only a file with syntax errors is parsed again with
+//! [`SyntaxError`], which records where each failure was, the token found
+//! there, what the grammar expected and the habit it recognised, if any.
+//!
+//! Why not chumsky's `Rich`: every alternative that fails on a token records
+//! what it expected, and after a complete operand some thirty alternatives
+//! (every operator, `as`, `.`, `(`, …) fail on the same token. `Rich` keeps
+//! them in a vector, allocated per failure and merged with a linear search
+//! per entry, which made the detailed pass several times slower than the
+//! fast one. Here the expected set is a bit set over the tokens and labels
+//! the grammar can expect: building, merging and replacing one is a few
+//! instructions and never allocates.
+
+use chumsky::DefaultExpected;
+use chumsky::error::{EmptyErr, Error};
+use chumsky::input::Input;
+use chumsky::label::LabelError;
+use chumsky::prelude::SimpleSpan;
+use chumsky::util::MaybeRef;
+
+use crate::lexer::{self, KEYWORDS, Tok};
+
+/// The parts of the grammar named in what it expects (`.labelled(…)`): one
+/// entry in an expected list instead of every token that could start one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Part {
+    Identifier,
+    Type,
+    Expression,
+    Statement,
+    Item,
+}
+
+impl Part {
+    const ALL: [Part; 5] = [
+        Part::Identifier,
+        Part::Type,
+        Part::Expression,
+        Part::Statement,
+        Part::Item,
+    ];
+
+    fn text(self) -> &'static str {
+        match self {
+            Part::Identifier => "identifier",
+            Part::Type => "type",
+            Part::Expression => "expression",
+            Part::Statement => "statement",
+            Part::Item => "item",
+        }
+    }
+}
+
+/// Bit positions in an [`Expected`] set: the symbols (in the lexer's table
+/// order), then the keywords, then these.
+const KW_BASE: u32 = lexer::SYMBOLS.len() as u32;
+const IDENT: u32 = KW_BASE + KEYWORDS.len() as u32;
+const INT: u32 = IDENT + 1;
+const STR: u32 = IDENT + 2;
+const ANY: u32 = IDENT + 3;
+const END: u32 = IDENT + 4;
+const PART_BASE: u32 = IDENT + 5;
+const _: () = assert!(PART_BASE + Part::ALL.len() as u32 <= 128);
+
+/// A set of what the grammar expected at one position.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Expected(u128);
+
+impl Expected {
+    fn bit(tok: &Tok) -> u32 {
+        match tok {
+            Tok::Sym(s) => lexer::symbol_index(s).map_or(ANY, |i| i as u32),
+            Tok::Kw(k) => KEYWORDS
+                .iter()
+                .position(|w| w == k)
+                .map_or(ANY, |i| KW_BASE + i as u32),
+            Tok::Ident(_) => IDENT,
+            Tok::Int(_) | Tok::BadInt => INT,
+            Tok::Str(_) => STR,
+        }
+    }
+
+    fn with(self, bit: u32) -> Self {
+        Expected(self.0 | 1 << bit)
+    }
+
+    fn add_default(self, e: DefaultExpected<'_, Tok>) -> Self {
+        match e {
+            DefaultExpected::Token(t) => self.with(Self::bit(&t)),
+            DefaultExpected::Any => self.with(ANY),
+            DefaultExpected::EndOfInput => self.with(END),
+            // Neither names anything the user could write.
+            _ => self,
+        }
+    }
+
+    fn from_defaults<'a>(es: impl IntoIterator<Item = DefaultExpected<'a, Tok>>) -> Self {
+        es.into_iter()
+            .fold(Expected::default(), |set, e| set.add_default(e))
+    }
+
+    /// What the set holds, as a diagnostic names it (e.g. "`;`",
+    /// "identifier", "end of file"), in bit order.
+    pub(super) fn names(self) -> Vec<String> {
+        (0..128u32)
+            .filter(|b| self.0 & (1 << b) != 0)
+            .filter_map(|b| {
+                Some(match b {
+                    b if b < KW_BASE => format!("`{}`", lexer::SYMBOLS[b as usize]),
+                    b if b < IDENT => format!("`{}`", KEYWORDS[(b - KW_BASE) as usize]),
+                    IDENT => "identifier".to_string(),
+                    INT => "integer".to_string(),
+                    STR => "string literal".to_string(),
+                    ANY => "more input".to_string(),
+                    END => "end of file".to_string(),
+                    b => Part::ALL.get((b - PART_BASE) as usize)?.text().to_string(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A habit or other mistake the grammar recognised itself: its tag (see the
+/// tag constants in `parser.rs`) and the text that replaces the error's span
+/// to fix it, if there is one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Custom {
+    pub tag: &'static str,
+    pub fix: Option<String>,
+}
+
+/// One syntax error of the detailed pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct SyntaxError {
+    pub span: SimpleSpan,
+    /// The token where parsing failed; `None` at the end of the input.
+    pub found: Option<Tok>,
+    pub expected: Expected,
+    /// Set for an error the grammar raised itself; `found` and `expected`
+    /// then mean nothing.
+    pub custom: Option<Box<Custom>>,
+}
+
+/// What the grammar needs of its error type: chumsky's error traits, and a
+/// way to raise a tagged error (with a fix).
+pub(super) trait ParseError<'t, I: Input<'t>>:
+    Error<'t, I> + LabelError<'t, I, Part> + 't
+{
+    /// A custom error carrying one of the tags.
+    fn tagged(span: SimpleSpan, tag: &'static str) -> Self;
+    /// A tagged error with the text that replaces `span` to fix it.
+    fn tagged_fix(span: SimpleSpan, tag: &'static str, fix: impl FnOnce() -> String) -> Self;
+}
+
+impl<'t, I: Input<'t>> ParseError<'t, I> for EmptyErr {
+    fn tagged(_: SimpleSpan, _: &'static str) -> Self {
+        EmptyErr::default()
+    }
+    fn tagged_fix(_: SimpleSpan, _: &'static str, _: impl FnOnce() -> String) -> Self {
+        EmptyErr::default()
+    }
+}
+
+impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> ParseError<'t, I> for SyntaxError {
+    fn tagged(span: SimpleSpan, tag: &'static str) -> Self {
+        SyntaxError {
+            span,
+            found: None,
+            expected: Expected::default(),
+            custom: Some(Box::new(Custom { tag, fix: None })),
+        }
+    }
+    fn tagged_fix(span: SimpleSpan, tag: &'static str, fix: impl FnOnce() -> String) -> Self {
+        SyntaxError {
+            span,
+            found: None,
+            expected: Expected::default(),
+            custom: Some(Box::new(Custom {
+                tag,
+                fix: Some(fix()),
+            })),
+        }
+    }
+}
+
+// The merging rules are `Rich`'s, so the diagnostics are the same: a custom
+// error wins over an expected-found one (the first of two customs wins);
+// two expected-found errors at one position unite their expected sets and
+// keep the first found token.
+impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> Error<'t, I> for SyntaxError {
+    fn merge(mut self, other: Self) -> Self {
+        if self.custom.is_none() {
+            if other.custom.is_some() {
+                return SyntaxError {
+                    span: self.span,
+                    ..other
+                };
+            }
+            self.expected.0 |= other.expected.0;
+        }
+        self
+    }
+}
+
+impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> LabelError<'t, I, DefaultExpected<'t, Tok>>
+    for SyntaxError
+{
+    fn expected_found<E: IntoIterator<Item = DefaultExpected<'t, Tok>>>(
+        expected: E,
+        found: Option<MaybeRef<'t, Tok>>,
+        span: SimpleSpan,
+    ) -> Self {
+        SyntaxError {
+            span,
+            found: found.map(MaybeRef::into_inner),
+            expected: Expected::from_defaults(expected),
+            custom: None,
+        }
+    }
+
+    fn merge_expected_found<E: IntoIterator<Item = DefaultExpected<'t, Tok>>>(
+        mut self,
+        expected: E,
+        found: Option<MaybeRef<'t, Tok>>,
+        _: SimpleSpan,
+    ) -> Self {
+        if self.custom.is_none() {
+            self.expected = expected
+                .into_iter()
+                .fold(self.expected, |set, e| set.add_default(e));
+            if self.found.is_none() {
+                self.found = found.map(MaybeRef::into_inner);
+            }
+        }
+        self
+    }
+
+    fn replace_expected_found<E: IntoIterator<Item = DefaultExpected<'t, Tok>>>(
+        self,
+        expected: E,
+        found: Option<MaybeRef<'t, Tok>>,
+        span: SimpleSpan,
+    ) -> Self {
+        SyntaxError {
+            span,
+            found: found.map(MaybeRef::into_inner),
+            expected: Expected::from_defaults(expected),
+            custom: None,
+        }
+    }
+}
+
+impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> LabelError<'t, I, Part> for SyntaxError {
+    fn expected_found<E: IntoIterator<Item = Part>>(
+        expected: E,
+        found: Option<MaybeRef<'t, Tok>>,
+        span: SimpleSpan,
+    ) -> Self {
+        SyntaxError {
+            span,
+            found: found.map(MaybeRef::into_inner),
+            expected: expected
+                .into_iter()
+                .fold(Expected::default(), |set, l| set.with(PART_BASE + l as u32)),
+            custom: None,
+        }
+    }
+
+    fn label_with(&mut self, label: Part) {
+        // As `Rich`: the label replaces what was expected; a custom error
+        // becomes an expected-found one (with no found token).
+        if self.custom.take().is_some() {
+            self.found = None;
+        }
+        self.expected = Expected::default().with(PART_BASE + label as u32);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bit_names_what_it_stands_for() {
+        let all = Expected(!0);
+        let names = all.names();
+        for s in lexer::SYMBOLS {
+            assert!(names.contains(&format!("`{s}`")), "{s}");
+        }
+        for k in KEYWORDS {
+            assert!(names.contains(&format!("`{k}`")), "{k}");
+        }
+        for l in Part::ALL {
+            assert!(names.contains(&l.text().to_string()));
+        }
+        let one = |t: Tok| Expected::default().with(Expected::bit(&t)).names();
+        assert_eq!(one(Tok::Sym("<<=")), vec!["`<<=`"]);
+        assert_eq!(one(Tok::Sym("!")), vec!["`!`"]);
+        assert_eq!(one(Tok::Kw("while")), vec!["`while`"]);
+        assert_eq!(one(Tok::Ident("x".into())), vec!["identifier"]);
+        assert_eq!(one(Tok::BadInt), vec!["integer"]);
+    }
+}
