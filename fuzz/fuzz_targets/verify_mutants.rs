@@ -72,7 +72,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut inst) = Instance::load(&bytes) else {
         return;
     };
-    inst.host.quiet = true;
+    inst.host_mut().quiet = true;
     let exports = inst.exports().to_vec();
     let input = [0x5Au8; 96];
     for ex in exports {
