@@ -16,6 +16,9 @@
 //! of the book (and its `#anchor` to a heading of that page); no link leaves
 //! the repository except to a public `https://` address. (`mdbook build`
 //! in `scripts/test-all.sh` then renders the book.)
+//!
+//! `performance.md`'s prose is also the text of its generator
+//! (`compiler/examples/perf_report.rs`), so a regeneration cannot revert it.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -447,5 +450,58 @@ fn readme_points_only_inside_the_repository() {
                 "README.md names `{span}`, which is not in the repository"
             );
         }
+    }
+}
+
+/// The text of the string constant `name` in Rust source `src` (a plain
+/// `"…"` literal with `\\`, `\"` and line-continuation escapes only).
+fn string_constant(src: &str, name: &str) -> String {
+    let head = format!("const {name}: &str = \"");
+    let start = src
+        .find(&head)
+        .unwrap_or_else(|| panic!("no constant {name}"))
+        + head.len();
+    let body = &src[start..];
+    let mut out = String::new();
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return out,
+            '\\' => match chars.next() {
+                // A line continuation skips the newline and the next
+                // line's leading spaces.
+                Some('\n') => {
+                    let rest: String = chars.clone().collect();
+                    let skipped = rest.len() - rest.trim_start_matches(' ').len();
+                    for _ in 0..skipped {
+                        chars.next();
+                    }
+                }
+                Some(e @ ('\\' | '"')) => out.push(e),
+                other => panic!("unexpected escape {other:?} in {name}"),
+            },
+            c => out.push(c),
+        }
+    }
+    panic!("unterminated constant {name}")
+}
+
+/// `performance.md` is written by `compiler/examples/perf_report.rs` from a
+/// criterion run; its prose sections are constants of that tool. Anyone
+/// editing the page's prose must edit the constants too, or the next
+/// regeneration silently reverts the page: this test catches the drift.
+#[test]
+fn performance_page_prose_matches_its_generator() {
+    let root = book_dir().join("../..");
+    let tool = std::fs::read_to_string(root.join("compiler/examples/perf_report.rs"))
+        .expect("perf_report.rs");
+    let page = std::fs::read_to_string(book_dir().join("performance.md")).expect("performance.md");
+    for name in ["EXPLANATIONS", "INCREMENTAL_INTRO", "INCREMENTAL_NOTES"] {
+        let text = string_constant(&tool, name);
+        assert!(
+            page.contains(&text),
+            "book/src/performance.md does not contain perf_report.rs's {name} \
+             as written: edit both (or regenerate the page)"
+        );
     }
 }
