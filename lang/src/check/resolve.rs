@@ -168,6 +168,12 @@ impl<'a> Checker<'a> {
                     "KPL's integer types name their width: u8 u16 u32 u64 i8 i16 i32 i64; {why}"
                 ))
                 .with_fix(format!("write `{kpl}`"), span, kpl);
+        } else if name == "void" {
+            // C's `void`: there is no type for "nothing" to write.
+            d = d.with_note(
+                "KPL has no `void`: a function that returns nothing has no `-> type` part \
+                 (`fn f(x: u32) {`), and one that takes nothing has empty parentheses",
+            );
         } else if let Some(s) = suggest::closest(name, candidates) {
             d = d.with_maybe_fix(format!("did you mean `{s}`?"), span, s);
         }
