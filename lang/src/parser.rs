@@ -60,6 +60,7 @@ const WORD_OP: &str = "word-operator";
 const ARROW_FIELD: &str = "arrow-field";
 const COLON_RET: &str = "colon-return-type";
 const C_FN: &str = "c-function";
+const C_GLOBAL: &str = "c-global";
 /// Misspelled statement keywords, tagged `typo:` + the keyword.
 const TYPO_TAGS: [&str; 7] = [
     "typo:in",
@@ -1106,6 +1107,30 @@ where
                 span: Span::from(e.span()),
             }
         }));
+    // C's `const int N = 10;`: read as `const N: i32 = 10;` (a KPL global
+    // names itself first, so a type name, a name and `=` never start one).
+    let c_global = select! {
+        Tok::Ident(n) if PRIMITIVES.contains(&&*n)
+            || crate::suggest::foreign_type(&n).is_some() => n.to_string()
+    }
+    .map_with(|n, e| (n, Span::from(e.span())))
+    .then(ident)
+    .then_ignore(sym("=").rewind())
+    .validate(
+        |((written, ty_span), name): ((String, Span), Ident), e, emitter| {
+            let kpl = crate::suggest::foreign_type(&written)
+                .map_or(written.as_str(), |(kpl, _)| kpl)
+                .to_string();
+            emitter.emit(Er::tagged_fix(e.span(), C_GLOBAL, || {
+                format!("{}: {kpl}", name.name)
+            }));
+            let ty = Type {
+                kind: TypeKind::Named(kpl),
+                span: ty_span,
+            };
+            (name, ty)
+        },
+    );
     let global = |keyword: &'static str| {
         kw(keyword)
             .ignore_then(
@@ -1113,8 +1138,7 @@ where
                     .validate(|_, e, emitter| emitter.emit(Er::tagged(e.span(), STATIC_MUT)))
                     .or_not(),
             )
-            .ignore_then(ident)
-            .then(global_ty.clone())
+            .ignore_then(c_global.clone().or(ident.then(global_ty.clone())))
             .then_ignore(sym("="))
             .then(expr_or_skip.clone())
             .then_ignore(semi.clone())

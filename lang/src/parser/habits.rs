@@ -129,6 +129,13 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
             "expected `->` before the return type",
         )
         .with_fix("write `->`", span, " ->"),
+        C_GLOBAL => fixed(
+            e(
+                "a `const` or `static` gives its type after the name",
+                "C's declaration syntax",
+            ),
+            "write `const NAME: TYPE = value;`",
+        ),
         C_FN => fixed(
             e(
                 "a function is declared `fn name(param: type) -> type`",
