@@ -234,6 +234,15 @@ where
             span: Span::from(e.span()),
         })
         .labelled(Part::Identifier);
+    // A primitive or a C or Rust type name where a C or Rust habit puts a
+    // type, as the KPL type it means (`int` is `i32`).
+    let c_type_name = select! { Tok::Ident(n) if habits::names_a_type(&n) => n.to_string() }
+        .map_with(|name, e| {
+            habits::c_type(Ident {
+                name,
+                span: Span::from(e.span()),
+            })
+        });
 
     // `;` that may be missing at the end of a line (or before `}` or the end
     // of the file): report it and carry on as if it were there. Anywhere else
@@ -517,32 +526,21 @@ where
         // `x as u32`. Only a primitive or a C or Rust type name is taken
         // between the parentheses (no KPL value has such a name), so
         // `(x)` and `(a + b) * 2` never come here.
-        let c_cast = select! {
-            Tok::Ident(n) if PRIMITIVES.contains(&&*n)
-                || crate::suggest::foreign_type(&n).is_some() => n.to_string()
-        }
-        .map_with(|n, e| (n, Span::from(e.span())))
-        .delimited_by(sym("("), sym(")"))
-        .then(unary.clone())
-        .validate({
-            let text = text.clone();
-            move |((written, ty_span), value): ((String, Span), Expr), e, emitter| {
-                let kpl = crate::suggest::foreign_type(&written)
-                    .map_or(written.as_str(), |(kpl, _)| kpl)
-                    .to_string();
-                // The operand is a unary expression, which binds tighter
-                // than `as`: it needs no parentheses of its own.
-                emitter.emit(Er::tagged_fix(e.span(), C_CAST, || {
-                    format!("{} as {kpl}", text(value.span))
-                }));
-                let ty = Type {
-                    kind: TypeKind::Named(kpl),
-                    span: ty_span,
-                };
-                mk(ExprKind::Cast(Box::new(value), ty), e.span())
-            }
-        })
-        .labelled(Part::Expression);
+        let c_cast = c_type_name
+            .delimited_by(sym("("), sym(")"))
+            .then(unary.clone())
+            .validate({
+                let text = text.clone();
+                move |(ty, value): (Type, Expr), e, emitter| {
+                    // The operand is a unary expression, which binds tighter
+                    // than `as`: it needs no parentheses of its own.
+                    emitter.emit(Er::tagged_fix(e.span(), C_CAST, || {
+                        format!("{} as {}", text(value.span), habits::type_name(&ty))
+                    }));
+                    mk(ExprKind::Cast(Box::new(value), ty), e.span())
+                }
+            })
+            .labelled(Part::Expression);
 
         let cast = c_cast
             .or(unary)
@@ -1109,28 +1107,15 @@ where
         }));
     // C's `const int N = 10;`: read as `const N: i32 = 10;` (a KPL global
     // names itself first, so a type name, a name and `=` never start one).
-    let c_global = select! {
-        Tok::Ident(n) if PRIMITIVES.contains(&&*n)
-            || crate::suggest::foreign_type(&n).is_some() => n.to_string()
-    }
-    .map_with(|n, e| (n, Span::from(e.span())))
-    .then(ident)
-    .then_ignore(sym("=").rewind())
-    .validate(
-        |((written, ty_span), name): ((String, Span), Ident), e, emitter| {
-            let kpl = crate::suggest::foreign_type(&written)
-                .map_or(written.as_str(), |(kpl, _)| kpl)
-                .to_string();
+    let c_global = c_type_name
+        .then(ident)
+        .then_ignore(sym("=").rewind())
+        .validate(|(ty, name): (Type, Ident), e, emitter| {
             emitter.emit(Er::tagged_fix(e.span(), C_GLOBAL, || {
-                format!("{}: {kpl}", name.name)
+                format!("{}: {}", name.name, habits::type_name(&ty))
             }));
-            let ty = Type {
-                kind: TypeKind::Named(kpl),
-                span: ty_span,
-            };
             (name, ty)
-        },
-    );
+        });
     let global = |keyword: &'static str| {
         kw(keyword)
             .ignore_then(

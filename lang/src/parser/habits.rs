@@ -159,6 +159,20 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
 
 /// A type named the C or Rust way (`uint32_t`, `int`, `usize`), under its
 /// KPL name; any other name as it is.
+/// Whether a C or Rust habit may have meant `n` as a type: a KPL primitive
+/// or a name [`crate::suggest::foreign_type`] knows.
+pub(super) fn names_a_type(n: &str) -> bool {
+    PRIMITIVES.contains(&n) || crate::suggest::foreign_type(n).is_some()
+}
+
+/// The name a habit's fix writes for a type [`c_type`] made.
+pub(super) fn type_name(t: &Type) -> &str {
+    match &t.kind {
+        TypeKind::Named(n) => n,
+        _ => "",
+    }
+}
+
 pub(super) fn c_type(i: Ident) -> Type {
     let kpl = crate::suggest::foreign_type(&i.name).map_or(i.name.as_str(), |(kpl, _)| kpl);
     Type {
@@ -170,19 +184,15 @@ pub(super) fn c_type(i: Ident) -> Type {
 /// The KPL spelling of a C function's head, `fn name(x: T, …) -> R`, for
 /// the C-function habit's fix.
 pub(super) fn c_function_fix(sig: &FnSig) -> String {
-    let named = |t: &Type| match &t.kind {
-        TypeKind::Named(n) => n.clone(),
-        _ => String::new(),
-    };
     let params: Vec<String> = sig
         .params
         .iter()
-        .map(|p| format!("{}: {}", p.name.name, named(&p.ty)))
+        .map(|p| format!("{}: {}", p.name.name, type_name(&p.ty)))
         .collect();
     let arrow = sig
         .ret
         .as_ref()
-        .map_or(String::new(), |t| format!(" -> {}", named(t)));
+        .map_or(String::new(), |t| format!(" -> {}", type_name(t)));
     format!("fn {}({}){arrow}", sig.name.name, params.join(", "))
 }
 
