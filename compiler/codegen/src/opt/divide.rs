@@ -339,17 +339,7 @@ impl Seq<'_> {
         };
         self.shift(Op::Sar, hi, floor, n - 64);
         self.imm(Op::Shr, sign, a, 63);
-        if !rem && d > 0 {
-            self.bin(Op::Add, dst, hi, sign);
-            return Some(());
-        }
-        let q = self.fresh();
-        self.bin(Op::Add, q, hi, sign);
-        if rem {
-            self.remainder(dst, a, q, d.unsigned_abs());
-        } else {
-            self.push(Inst::Neg { dst, a: q });
-        }
+        self.signed_finish(dst, a, hi, sign, d, rem);
         Some(())
     }
 
@@ -365,19 +355,26 @@ impl Seq<'_> {
         self.imm(Op::Sar, hi, t, n as i32);
         // +1 for a negative dividend: floor to truncation.
         self.imm(Op::Shr, sign, a, 63);
+        self.signed_finish(dst, a, hi, sign, d, rem);
+        Some(())
+    }
+
+    /// The end of a signed division by a reciprocal: `hi` is the floored
+    /// quotient of `a` by `|d|` and `sign` is 1 for a negative `a`, so
+    /// `hi + sign` truncates toward zero; then negated for `d < 0`, or the
+    /// remainder `a - q * |d|` (which is `a - (a / d) * d`).
+    fn signed_finish(&mut self, dst: V, a: V, hi: V, sign: V, d: i64, rem: bool) {
         if !rem && d > 0 {
             self.bin(Op::Add, dst, hi, sign);
-            return Some(());
+            return;
         }
         let q = self.fresh();
         self.bin(Op::Add, q, hi, sign);
         if rem {
-            // a - (a / |d|) * |d| is a - (a / d) * d.
             self.remainder(dst, a, q, d.unsigned_abs());
         } else {
             self.push(Inst::Neg { dst, a: q });
         }
-        Some(())
     }
 
     /// Signed `a / d` or `a % d` by `d = ±2^k`, `k >= 1`, any width: `a`
