@@ -13,7 +13,7 @@
 
 use kpl_runtime_core::format::{ScalarType, ValType};
 
-use crate::Ctx;
+use crate::{Arg, Ctx};
 
 /// How to check one scalar argument: it is in canonical form for its type
 /// exactly when `v - min` (wrapping) is at most `span`, with `min` the
@@ -75,6 +75,12 @@ pub(crate) struct ExportPlan {
     /// For slice parameters: the element size minus one (0, 1, 3 or 7), so
     /// that whole elements are `bytes & !mask`.
     pub(crate) elem_mask: [u8; 6],
+    /// For slice parameters: the slot each gets when no buffer is bound
+    /// (the slices in parameter order take slots 0, 1, …), so that the
+    /// usual call neither counts free slots nor searches for one.
+    pub(crate) handle: [u8; 6],
+    /// The slots `handle` fills, a bit each.
+    pub(crate) handle_slots: u8,
 }
 
 impl ExportPlan {
@@ -89,7 +95,10 @@ impl ExportPlan {
             writable: 0,
             checks: [ScalarCheck::default(); 6],
             elem_mask: [0; 6],
+            handle: [0; 6],
+            handle_slots: 0,
         };
+        let mut next_slot = 0u8;
         for (k, p) in params.iter().take(6).enumerate() {
             match *p {
                 ValType::Scalar(t) => plan.checks[k] = ScalarCheck::new(t),
@@ -97,6 +106,9 @@ impl ExportPlan {
                     plan.slices |= 1 << k;
                     plan.writable |= u8::from(writable) << k;
                     plan.elem_mask[k] = (elem.size() - 1) as u8;
+                    plan.handle[k] = next_slot;
+                    plan.handle_slots |= 1 << next_slot;
+                    next_slot += 1;
                 }
             }
         }
@@ -104,6 +116,40 @@ impl ExportPlan {
             plan.scalar_arity = plan.arity;
         }
         plan
+    }
+
+    /// Whether `arg` may be passed as parameter `k` (below the arity): an
+    /// [`Arg::Int`] in canonical form for a scalar; for a slice, its element
+    /// size, and [`Arg::SliceMut`] if the parameter is `[]mut`. The one
+    /// definition of an acceptable argument: every call path checks it
+    /// before touching a slot, and only the error path asks
+    /// [`misfit`](ExportPlan::misfit) why.
+    #[inline(always)]
+    pub(crate) fn fits(&self, k: usize, arg: &Arg<'_>) -> bool {
+        let slice = self.slices & (1 << k) != 0;
+        let elem_size = usize::from(self.elem_mask[k]) + 1;
+        match arg {
+            Arg::Int(v) => !slice && self.checks[k].accepts(*v),
+            Arg::Slice { elem_size: e, .. } => {
+                slice && self.writable & (1 << k) == 0 && *e == elem_size
+            }
+            Arg::SliceMut { elem_size: e, .. } => slice && *e == elem_size,
+        }
+    }
+
+    /// Why `arg` does not [`fit`](ExportPlan::fits) parameter `k`.
+    #[cold]
+    pub(crate) fn misfit(&self, k: usize, arg: &Arg<'_>) -> &'static str {
+        let slice = self.slices & (1 << k) != 0;
+        match arg {
+            Arg::Int(_) if slice => "an integer for a slice",
+            Arg::Int(_) => "value out of range of the parameter's type",
+            _ if !slice => "a slice for a scalar parameter",
+            Arg::Slice { .. } if self.writable & (1 << k) != 0 => {
+                "a read-only slice for a `[]mut` parameter"
+            }
+            _ => "element size differs from the parameter's",
+        }
     }
 }
 

@@ -70,18 +70,45 @@ const _: () = {
 };
 
 impl Ctx {
+    /// A context block with every slot empty (and so read-only, with 0 in
+    /// its write tables: the invariant `set_slice` relies on).
+    fn new(data_base: u64, host: u64) -> Ctx {
+        Ctx {
+            saved_rsp: 0,
+            trap_site: u64::MAX,
+            data_base,
+            host,
+            slice_ptr: [0; 8],
+            slice_bytes: [0; 8],
+            slice_writable: [0; 8],
+            fuel_left: 0,
+            _reserved: [0; 0x50],
+            len_r: [[0; 8]; 4],
+            len_w: [[0; 8]; 4],
+        }
+    }
+
     /// Fills slot `h`: its base, its length in bytes and in whole
     /// elements of each access size (a shift, never a divide), and the
-    /// write tables only if it is handed in writable.
+    /// write tables if it is handed in writable or was last time.
+    ///
+    /// Invariant: a slot whose `slice_writable` is 0 has 0 in every write
+    /// table (they start so, and only this function writes either), so a
+    /// slot handed in read-only after being read-only — every call of a
+    /// `[]T` export — needs no write-table stores.
     #[inline]
     fn set_slice(&mut self, h: usize, ptr: u64, bytes: u64, writable: bool) {
         self.slice_ptr[h] = ptr;
         self.slice_bytes[h] = bytes;
-        self.slice_writable[h] = u8::from(writable);
-        let write_mask = if writable { u64::MAX } else { 0 };
         for s in 0..4 {
             self.len_r[s][h] = bytes >> s;
-            self.len_w[s][h] = (bytes >> s) & write_mask;
+        }
+        if writable || self.slice_writable[h] != 0 {
+            self.slice_writable[h] = u8::from(writable);
+            let write_mask = if writable { u64::MAX } else { 0 };
+            for s in 0..4 {
+                self.len_w[s][h] = (bytes >> s) & write_mask;
+            }
         }
     }
 }
@@ -740,19 +767,7 @@ impl Instance {
             // `data_base` and `host` are set here once: the statics and the
             // host state never move, and plugin code cannot write the
             // context block.
-            ctx: Box::new(Ctx {
-                saved_rsp: 0,
-                trap_site: u64::MAX,
-                data_base: data_base as u64,
-                host: host.as_ptr() as u64,
-                slice_ptr: [0; 8],
-                slice_bytes: [0; 8],
-                slice_writable: [0; 8],
-                fuel_left: 0,
-                _reserved: [0; 0x50],
-                len_r: [[0; 8]; 4],
-                len_w: [[0; 8]; 4],
-            }),
+            ctx: Box::new(Ctx::new(data_base as u64, host.as_ptr() as u64)),
             data_base,
             host,
         })
@@ -978,8 +993,68 @@ impl Instance {
     /// [`Arg::Slice`] or [`Arg::SliceMut`] for `[]T` (handed in read-only
     /// either way), [`Arg::SliceMut`] for `[]mut T`, with `elem_size` the
     /// size of `T`. Nothing runs if they do not.
-    #[inline]
+    ///
+    /// Inlined into the caller, and small for that: the usual call (the
+    /// arguments fit and no buffer is bound) checks each argument with
+    /// [`ExportPlan::fits`] and puts its slices into the slots the plan
+    /// assigned at load; everything else — errors, bound buffers taking
+    /// slots — goes through [`call_general`](Instance::call_general),
+    /// which checks the same way. Always inlined: a hook's loop of calls
+    /// then saves the host's callee-saved registers once, not per call, and
+    /// the checks of arguments whose kind the caller fixed fold away.
+    #[inline(always)]
     pub fn call(
+        &mut self,
+        export: Export,
+        args: &mut [Arg<'_>],
+        fuel: u64,
+    ) -> Result<u64, CallError> {
+        let Ok(plan) = self.plan_of(export) else {
+            return self.call_general(export, args, fuel);
+        };
+        // Every argument is checked before any slot is touched.
+        if self.bound_slots != 0
+            || usize::from(plan.arity) != args.len()
+            || !args.iter().enumerate().all(|(k, a)| plan.fits(k, a))
+        {
+            return self.call_general(export, args, fuel);
+        }
+        let (entry, handle, handle_slots) = (plan.entry, plan.handle, plan.handle_slots);
+        let (writable, elem_mask) = (plan.writable, plan.elem_mask);
+        let mut regs = [0u64; 6];
+        // `args.len()` is the arity, at most six.
+        for (k, (r, a)) in regs.iter_mut().zip(args.iter_mut()).enumerate() {
+            let (ptr, bytes, writable) = match a {
+                Arg::Int(v) => {
+                    *r = *v;
+                    continue;
+                }
+                Arg::Slice { bytes, .. } => (bytes.as_ptr(), bytes.len(), false),
+                // A `[]T` parameter gets a writable slice read-only.
+                Arg::SliceMut { bytes, .. } => (
+                    bytes.as_mut_ptr().cast_const(),
+                    bytes.len(),
+                    writable & (1 << k) != 0,
+                ),
+            };
+            // Whole elements only, as in `call_general`.
+            let len = (bytes & !usize::from(elem_mask[k])) as u64;
+            // Below 6 by construction (`ExportPlan::new`); the mask only
+            // spares the bounds check.
+            let h = usize::from(handle[k]) & 7;
+            self.ctx.set_slice(h, ptr as u64, len, writable);
+            *r = h as u64;
+        }
+        self.keep_slices(handle_slots);
+        self.enter(entry, regs, fuel).map_err(CallError::Trap)
+    }
+
+    /// [`call`](Instance::call) for every case but the usual one: a
+    /// foreign handle, a wrong argument (reported, nothing runs), or
+    /// buffers bound to slots, so that each slice takes the lowest free
+    /// slot instead of the plan's.
+    #[inline(never)]
+    fn call_general(
         &mut self,
         export: Export,
         args: &mut [Arg<'_>],
@@ -988,30 +1063,9 @@ impl Instance {
         let plan = self.plan(export, args.len())?;
         // Checked before any context slot is touched.
         for (index, a) in args.iter().enumerate() {
-            let bad = |why| Err(CallError::BadArgument { index, why });
-            let slice = plan.slices & (1 << index) != 0;
-            let elem_size = usize::from(plan.elem_mask[index]) + 1;
-            match a {
-                Arg::Int(_) if slice => return bad("an integer for a slice"),
-                Arg::Int(v) => {
-                    if !plan.checks[index].accepts(*v) {
-                        return bad("value out of range of the parameter's type");
-                    }
-                }
-                _ if !slice => return bad("a slice for a scalar parameter"),
-                Arg::Slice { elem_size: e, .. } => {
-                    if plan.writable & (1 << index) != 0 {
-                        return bad("a read-only slice for a `[]mut` parameter");
-                    }
-                    if *e != elem_size {
-                        return bad("element size differs from the parameter's");
-                    }
-                }
-                Arg::SliceMut { elem_size: e, .. } => {
-                    if *e != elem_size {
-                        return bad("element size differs from the parameter's");
-                    }
-                }
+            if !plan.fits(index, a) {
+                let why = plan.misfit(index, a);
+                return Err(CallError::BadArgument { index, why });
             }
         }
         // Enough free slots for every slice, or no slot is touched (a slot
@@ -1210,4 +1264,39 @@ struct BoundBuf {
     /// read-only).
     passed_writable: bool,
     generation: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ctx;
+
+    /// The slot's tables as the plugin reads them: (read lengths, write
+    /// lengths) for access sizes 1, 2, 4, 8.
+    fn tables(c: &Ctx, h: usize) -> ([u64; 4], [u64; 4]) {
+        let mut t = ([0; 4], [0; 4]);
+        for s in 0..4 {
+            (t.0[s], t.1[s]) = (c.len_r[s][h], c.len_w[s][h]);
+        }
+        t
+    }
+
+    #[test]
+    fn a_slot_handed_in_read_only_after_writable_loses_its_write_tables() {
+        let mut c = Ctx::new(0, 0);
+        c.set_slice(3, 0x1000, 17, true);
+        assert_eq!(tables(&c, 3), ([17, 8, 4, 2], [17, 8, 4, 2]));
+        assert_eq!(c.slice_writable[3], 1);
+        // Read-only after writable: the skipped stores must not be skipped.
+        c.set_slice(3, 0x2000, 9, false);
+        assert_eq!(tables(&c, 3), ([9, 4, 2, 1], [0; 4]));
+        assert_eq!(c.slice_writable[3], 0);
+        // Read-only after read-only: nothing to clear, still nothing to write.
+        c.set_slice(3, 0x3000, 64, false);
+        assert_eq!(tables(&c, 3), ([64, 32, 16, 8], [0; 4]));
+        assert_eq!((c.slice_ptr[3], c.slice_bytes[3]), (0x3000, 64));
+        // The other slots are untouched throughout.
+        for h in (0..8).filter(|&h| h != 3) {
+            assert_eq!(tables(&c, h), ([0; 4], [0; 4]));
+        }
+    }
 }
