@@ -1,7 +1,8 @@
 //! Generated-code and runtime speed, each against a native baseline measured
 //! in the same run: grayscale 1920×1080 vs the same algorithm in Rust,
-//! invoking an empty export vs a native indirect call, an import call, the
-//! budget check's cost on a tight loop (same build with and without it),
+//! invoking an empty export vs a native indirect call (also with one slice
+//! argument), an import call, the budget check's cost on a tight loop (same
+//! build with and without it),
 //! the packet-filter example against the same filter in Rust, loading and
 //! unlinking an instance, and compiling grayscale in-process.
 
@@ -15,6 +16,9 @@ const BENCH_SRC: &str = r#"
 use kernel::random_u32;
 
 export fn empty() {
+}
+
+export fn empty_slice(s: []u8) {
 }
 
 export fn inc(x: u32) -> u32 {
@@ -172,6 +176,30 @@ fn bench(c: &mut Criterion) {
     let f_inc: fn(u32) -> u32 = native_inc;
     g.bench_function("native_x_plus_1", |b| {
         b.iter(|| black_box(black_box(f_inc)(black_box(41))))
+    });
+    // The cost of handing in one slice (a hook's packet), without the
+    // packet filter's own work: `call` with one `Arg::Slice` of 64 bytes.
+    let empty_slice = entry(&r, "empty_slice");
+    let packet = [0x45u8; 64];
+    let slice_call = |r: &mut Runner| {
+        let mut args = [kpl_host::Arg::Slice {
+            bytes: black_box(&packet),
+            elem_size: 1,
+        }];
+        r.instance.call(empty_slice, &mut args, 1000)
+    };
+    assert!(slice_call(&mut r).is_ok());
+    g.bench_function("kpl_empty_export_one_slice", |b| {
+        b.iter(|| black_box(slice_call(&mut r)))
+    });
+    #[inline(never)]
+    fn native_take(s: &[u8]) -> u64 {
+        black_box(s);
+        0
+    }
+    let f_take: fn(&[u8]) -> u64 = native_take;
+    g.bench_function("native_one_slice", |b| {
+        b.iter(|| black_box(black_box(f_take)(black_box(&packet))))
     });
     g.finish();
 
