@@ -378,7 +378,13 @@ const EXPLANATIONS: &str = "\
   not yet derive `i < len` from an earlier `len >= 20`; the search loop's
   9 instructions per port against Rust's 7 (a bounds check and the fuel
   check); and the invocation itself. A batch entry point (many packets per
-  call) would amortise the latter.
+  call) would amortise the latter. Criterion, the benchmark binaries
+  before and after the fast path run in turns on a loaded host (two
+  rounds, medians): a call of an empty export with one 64-byte slice
+  (`invoke/kpl_empty_export_one_slice`) 36.7 and 24.5 ns before, 13.8 and
+  13.2 ns after (a native call taking a slice: 3.3–3.8 ns); the packet
+  filter 58.6 and 55.9 ms before, 44.3 and 36.1 ms after, per million
+  packets (native in the same runs: 29.8, 26.5, 20.1, 23.1 ms).
 - **Invoke.** The entry is an `asm!` block inlined into `call_scalars`,
   `call` and `call_bound` (themselves inlined), not an out-of-line
   trampoline: arguments go straight into their registers, the host's
