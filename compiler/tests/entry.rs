@@ -5,7 +5,9 @@
 //! they were, on every call path (`call`, `call_scalars`, `call_bound`),
 //! and a budget trap must still report the fuel left. The registers are
 //! checked directly: an assembly harness loads marker values into them,
-//! runs the calls, and reports which ones changed.
+//! runs the calls, and reports which ones changed. Before any of that,
+//! `call` must refuse every argument that does not match its parameter
+//! (a read-only buffer for `[]mut` above all) without running anything.
 
 use std::ffi::c_void;
 
@@ -51,6 +53,11 @@ export fn deep(s: []u8, a: u32, b: u32, n: u32) -> u32 {
 
 export fn two(a: []u8, n: u32, b: []u8) -> u32 {
     return a.len + n + b.len;
+}
+
+export fn fill(out: []mut u16) -> u32 {
+    out[0] = 7;
+    return out.len;
 }
 
 export fn deep_scalar(a: u32, b: u32, n: u32) -> u32 {
@@ -376,4 +383,95 @@ fn a_call_needing_more_slots_than_are_free_names_the_first_slice_left_out() {
         assert!(inst.unbind(b).is_some());
     }
     assert_eq!(call(&mut inst), Ok(18));
+}
+
+/// `call` refuses every argument that does not match its parameter, with
+/// the reason and the argument's index, before anything runs or any slot
+/// is filled (the fast path and the general one share the check); a call
+/// that matches still works afterwards, with its slices in their slots.
+#[test]
+fn call_refuses_mismatched_arguments_before_anything_runs() {
+    let (object, _) = compile();
+    let mut inst = Instance::load(&object).expect("loads");
+    let two = inst.export("two").expect("two");
+    let fill = inst.export("fill").expect("fill");
+    let (a, b) = ([1u8; 3], [2u8; 5]);
+    let mut out = [0u8; 9];
+    let slice = |bytes| Arg::Slice {
+        bytes,
+        elem_size: 1,
+    };
+    let expect_bad = |r: Result<u64, CallError>, index: usize, reason: &str| match r {
+        Err(CallError::BadArgument { index: i, why }) => {
+            assert_eq!(i, index, "{why}");
+            assert!(why.contains(reason), "{why}");
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        inst.call(two, &mut [slice(&a), Arg::Int(10), slice(&b)], 1000),
+        Ok(18)
+    );
+    let fuel = inst.fuel_left();
+    let r = inst.call(two, &mut [Arg::Int(0), Arg::Int(10), slice(&b)], 1000);
+    expect_bad(r, 0, "an integer for a slice");
+    let r = inst.call(two, &mut [slice(&a), slice(&b), slice(&b)], 1000);
+    expect_bad(r, 1, "a slice for a scalar");
+    let r = inst.call(two, &mut [slice(&a), Arg::Int(1 << 32), slice(&b)], 1000);
+    expect_bad(r, 1, "out of range");
+    let wide = Arg::Slice {
+        bytes: &b,
+        elem_size: 2,
+    };
+    let r = inst.call(two, &mut [slice(&a), Arg::Int(10), wide], 1000);
+    expect_bad(r, 2, "element size");
+    let read_only = Arg::Slice {
+        bytes: &out,
+        elem_size: 2,
+    };
+    let r = inst.call(fill, &mut [read_only], 1000);
+    expect_bad(r, 0, "read-only slice for a `[]mut`");
+    assert_eq!(
+        inst.call(two, &mut [slice(&a), Arg::Int(10)], 1000),
+        Err(CallError::Arity {
+            expected: 3,
+            given: 2
+        })
+    );
+    let other = Instance::load(&object).expect("loads");
+    let foreign = other.export("two").expect("two");
+    assert_eq!(
+        inst.call(foreign, &mut [slice(&a), Arg::Int(10), slice(&b)], 1000),
+        Err(CallError::ForeignExport)
+    );
+    assert_eq!(inst.fuel_left(), fuel, "a refused call ran plugin code");
+    // A writable buffer: `[]T` gets it read-only, `[]mut u16` writable, in
+    // whole elements (9 bytes are 4 u16s).
+    let r = inst.call(
+        two,
+        &mut [
+            slice(&a),
+            Arg::Int(1),
+            Arg::SliceMut {
+                bytes: &mut out,
+                elem_size: 1,
+            },
+        ],
+        1000,
+    );
+    assert_eq!(r, Ok(13));
+    let r = inst.call(
+        fill,
+        &mut [Arg::SliceMut {
+            bytes: &mut out,
+            elem_size: 2,
+        }],
+        1000,
+    );
+    assert_eq!(r, Ok(4));
+    assert_eq!(u16::from_ne_bytes([out[0], out[1]]), 7);
+    assert_eq!(
+        inst.call(two, &mut [slice(&a), Arg::Int(10), slice(&b)], 1000),
+        Ok(18)
+    );
 }
