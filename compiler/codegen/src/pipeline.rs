@@ -12,8 +12,7 @@
 //!  opt::inline::inline_small_calls ── opt::optimize, each caller that changed
 //!      │
 //!      ▼
-//!  opt::bounds::merge_checks, opt::guards::prove_constant_indexes,
-//!      each function (once, last)
+//!  opt::bounds::merge_checks, each function (once, last)
 //!      │
 //!      ▼
 //!  backend::regalloc::allocate, each function
@@ -190,7 +189,6 @@ fn finish(
     }
     for f in &mut module.funcs {
         opt::bounds::merge_checks(f);
-        opt::guards::prove_constant_indexes(f);
     }
     let allocs = module.funcs.iter().map(regalloc::allocate).collect();
     let mut code = emit::emit(&module, allocs, budget);

@@ -31,13 +31,10 @@
 //! So is [`bounds`] (one check for accesses at constant offsets from one
 //! index), which runs once per function after inlining, last before
 //! register allocation: no later pass may rewrite the unchecked reads it
-//! leaves, which only the one check it keeps proves. [`guards`] (slice
-//! accesses at constant indexes proved by an earlier length test) runs
-//! right after it, for the same reason.
+//! leaves, which only the one check it keeps proves.
 
 pub mod bounds;
 pub mod divide;
-pub mod guards;
 pub mod hoist;
 pub mod inline;
 pub mod loops;

@@ -148,10 +148,6 @@ pub(crate) enum Fact {
     /// wrap): with `t` below a slice length, `[base + e*s + d]` is inside
     /// the slice for `0 <= d <= k*s`.
     SumOf { t: Val, e: Val, k: u32 },
-    /// Entry `m` of the length table (`w`, `s`) is at least `n`, unsigned
-    /// (`n < 2^32`): an index known to be a constant below `n` is inside
-    /// the slice.
-    LenAtLeast { m: Val, w: bool, s: u8, n: u32 },
     /// The value is not 0.
     NonZero(Val),
     /// The value is not -1 (all ones).

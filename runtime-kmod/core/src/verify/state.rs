@@ -16,8 +16,8 @@
 //!   [`UNKNOWN`] (0) is a value about which nothing is known and that equals
 //!   nothing, not even another `UNKNOWN`.
 //! - **Facts** about named values ([`Fact`]): a constant, a masked slice
-//!   handle, a slice length or base, a length proved at least a constant,
-//!   an index proved below a length or a constant, a divisor proved non-zero / not -1, `rdx` as the sign of
+//!   handle, a slice length or base, an index proved below a length or a
+//!   constant, a divisor proved non-zero / not -1, `rdx` as the sign of
 //!   `rax`, the address of read-only data. A fact mentions only names, so it
 //!   stays true while its names do; it dies with them.
 //! - **Flags** ([`Flags`]): which comparison the last flag-writing
@@ -226,7 +226,7 @@ fn fact_key(f: &Rec) -> Val {
 /// that comparing two facts (what joins and lookups do most) is three
 /// integer compares rather than a match on two enums.
 ///
-/// - A fact about one name `v` is `(v, tag, payload)`: `tag` (1–7) says
+/// - A fact about one name `v` is `(v, tag, payload)`: `tag` (1–6) says
 ///   which fact, `payload` holds its constant, bound or offset.
 /// - A fact about two names `x`, `y` is `(x, y, kind << 56 | payload)`,
 ///   `kind` 1–6, `payload` its flags and scale or its offset `k`.
@@ -249,7 +249,6 @@ const T_NONZERO: Val = 3;
 const T_NOT_MINUS_ONE: Val = 4;
 const T_BELOW_CONST: Val = 5;
 const T_RODATA: Val = 6;
-const T_LEN_AT_LEAST: Val = 7;
 /// Tags below this are one-name facts' (no name is this small).
 const TAGS: Val = 16;
 const K_MASK_OF: u64 = 1 << 56;
@@ -280,9 +279,6 @@ impl Rec {
             Fact::NotMinusOne(v) => (v, T_NOT_MINUS_ONE, 0),
             Fact::BelowConst { idx, n } => (idx, T_BELOW_CONST, n),
             Fact::Rodata { base, off } => (base, T_RODATA, u64::from(off)),
-            Fact::LenAtLeast { m, w, s, n } => {
-                (m, T_LEN_AT_LEAST, len_payload(w, s) << 32 | u64::from(n))
-            }
             Fact::MaskOf { m, v } => (m, v, K_MASK_OF),
             Fact::LenOf { len, m, w, s } => (len, m, K_LEN_OF | len_payload(w, s)),
             Fact::BaseOf { base, m } => (base, m, K_BASE_OF),
@@ -306,15 +302,6 @@ impl Rec {
                 return Fact::Rodata {
                     base: a,
                     off: low32(k),
-                };
-            }
-            T_LEN_AT_LEAST => {
-                let hi = k >> 32;
-                return Fact::LenAtLeast {
-                    m: a,
-                    w: hi & (1 << 8) != 0,
-                    s: u8::try_from(hi & 0xFF).unwrap_or(0),
-                    n: low32(k),
                 };
             }
             _ => {}

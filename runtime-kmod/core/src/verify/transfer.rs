@@ -976,10 +976,7 @@ fn check_mem(
                             });
                         // Looked up only where the direct proof fails, so
                         // plain accesses cost no more to verify.
-                        if !proved
-                            && !below_len_by_sum(st, i, m, scale, mem.disp, write)
-                            && !below_len_by_const(st, i, m, scale, mem.disp, write)
-                        {
+                        if !proved && !below_len_by_sum(st, i, m, scale, mem.disp, write) {
                             if mem.disp != 0 {
                                 return bad(
                                     "slice access at a displacement no checked index plus offset covers",
@@ -1052,31 +1049,6 @@ fn below_len_by_sum(st: &Abs, i: Val, m: Val, s: u8, disp: i32, write: bool) -> 
     })
 }
 
-/// Whether `[base + i*s + disp]` (`s` bytes; `base = slice_ptr[m]`) lies
-/// inside the slice because `i` is a constant `c` and the slice's length
-/// (table `s`, writable if `write`) is at least `n`, with `0 <= disp` and
-/// `c*s + disp + s <= n*s`: the access's bytes end by `n*s <= len*s`. The
-/// sum is computed without wrapping (a product that does not fit proves
-/// nothing).
-fn below_len_by_const(st: &Abs, i: Val, m: Val, s: u8, disp: i32, write: bool) -> bool {
-    let (Some(c), Ok(disp)) = (const_of(st, i), u64::try_from(disp)) else {
-        return false;
-    };
-    let s64 = u64::from(s);
-    let Some(end) = c
-        .checked_mul(s64)
-        .and_then(|x| x.checked_add(disp))
-        .and_then(|x| x.checked_add(s64))
-    else {
-        return false;
-    };
-    st.facts().any(|f| {
-        matches!(f, Fact::LenAtLeast { m: fm, w, s: fs, n }
-            if fm == m && fs == s && (w || !write)
-                && u64::from(n).checked_mul(s64).is_some_and(|lim| end <= lim))
-    })
-}
-
 /// `(writable, scale)` of a length table at context offset `disp`.
 fn len_table(disp: i32) -> Option<(bool, u8)> {
     let (w, rest) = match disp {
@@ -1102,36 +1074,6 @@ pub(super) fn refine(st: &mut Abs, cc: Cond, taken: bool) {
     let below = matches!((cc, holds), (Cond::B, true) | (Cond::Ae, false));
     let equal = matches!((cc, holds), (Cond::E, true) | (Cond::Ne, false));
     let unequal = matches!((cc, holds), (Cond::E, false) | (Cond::Ne, true));
-    // `a >= c` holds on this edge for `cmp a, c` (unsigned): CF = 0 means
-    // `a >= c`, CF = 0 and ZF = 0 means `a > c`, that is `a >= c + 1`.
-    let at_least = |c: u64| match (cc, holds) {
-        (Cond::Ae, true) | (Cond::B, false) => Some(c),
-        (Cond::A, true) | (Cond::Be, false) => c.checked_add(1),
-        _ => None,
-    };
-    if let Flags::Cmp {
-        a,
-        b: Operand::Imm(c),
-    } = st.flags
-        && let Some(n) = at_least(c).and_then(|n| u32::try_from(n).ok())
-        && n > 0
-    {
-        // A slice length compared with a constant: its table entry is at
-        // least `n` (the entry, not only this copy of it, so the fact is
-        // about the masked handle `m`, which names the entry).
-        let learned = st.facts().fold([None; 4], |mut acc, f| {
-            if let Fact::LenOf { len, m, w, s } = f
-                && len == a
-                && let Some(slot) = acc.iter_mut().find(|x| x.is_none())
-            {
-                *slot = Some(Fact::LenAtLeast { m, w, s, n });
-            }
-            acc
-        });
-        for g in learned.into_iter().flatten() {
-            st.add(g);
-        }
-    }
     match st.flags {
         Flags::Cmp { a, b } => match b {
             Operand::Len { m, w, s } if below => st.add(Fact::BelowLen { idx: a, m, w, s }),
