@@ -341,9 +341,11 @@ pub struct ChunkParse {
     pub tokens: Vec<Span>,
     /// For each item of `ast`: its extent and its tokens.
     pub extents: Vec<ItemExtent>,
-    /// No diagnostic touches the chunk's last token: parsing it alone gave
-    /// what parsing the whole file gives for it. (An item left unfinished at
-    /// the chunk's end would have been continued into the next chunk.)
+    /// Parsing the chunk alone gave what parsing the whole file gives for
+    /// it, if the next chunk starts with an item keyword (see
+    /// [`parse_chunked`] for why): no diagnostic touches the chunk's last
+    /// token, except the one at a stray closer that is the chunk's last item
+    /// all by itself.
     pub self_contained: bool,
     /// The first token is an item keyword. Otherwise the whole-file parse
     /// would have swallowed the tokens before it into the previous item's
@@ -364,11 +366,20 @@ pub struct ItemExtent {
 #[salsa::tracked(returns(ref))]
 pub fn parse_chunk<'db>(db: &'db dyn Database, chunk: Chunk<'db>) -> Arc<ChunkParse> {
     let (ast, diagnostics, tokens) = kpl_lang::parse_source_tokens(chunk.text(db));
-    let last = tokens.last().map_or(0, |t| t.start);
-    let self_contained = diagnostics
-        .iter()
-        .all(|d| d.primary.span.end < last && d.secondary.iter().all(|l| l.span.end < last));
     let text = chunk.text(db);
+    let last = tokens.last().copied().unwrap_or_default();
+    // A closer at the top level that the parser skipped as an item of its
+    // own: its error is the same whatever follows (see `parse_chunked`).
+    let stray_closer = matches!(text.get(last.range()), Some(")" | "]" | "}"))
+        && ast
+            .items
+            .last()
+            .is_some_and(|i| matches!(i.kind, ItemKind::Error) && i.span == last);
+    let before_last = |s: Span| s.end < last.start;
+    let self_contained = diagnostics.iter().all(|d| {
+        d.secondary.iter().all(|l| before_last(l.span))
+            && (before_last(d.primary.span) || stray_closer && d.primary.span == last)
+    });
     let starts_with_item = tokens
         .first()
         .and_then(|t| text.get(t.range()))
@@ -688,6 +699,48 @@ pub fn parse(db: &dyn Database, file: SourceFile) -> Parsed {
 
 /// The file's chunks with their starts and parses (`None` if a chunk is not
 /// self-contained, or there is only one).
+///
+/// Why the chunks' parses, put side by side, are exactly the whole-file
+/// parse (the same items, the same diagnostics) when every chunk but the
+/// first starts with an item keyword and every chunk but the last is
+/// self-contained ([`ChunkParse::self_contained`]): by induction over the
+/// chunks, the whole-file parse reaches each chunk's first token in the
+/// state a parse of the chunk alone starts in, and then does what that
+/// parse does up to the chunk's end.
+///
+/// - *Lexing.* A chunk starts at a line start outside comments (and strings
+///   end at their line), so the whole file's tokens are the chunks' tokens.
+/// - *Delimiter balancing* ([`kpl_lang::delims`]) is one walk with a stack of
+///   open groups. An item keyword empties the stack, so at a chunk's first
+///   token both walks have an empty stack. At a chunk's end, the chunk alone
+///   closes its open groups with one diagnostic at the end of its last
+///   token, which makes it not self-contained; so a self-contained chunk
+///   ends with none open, as the whole file has at the next item keyword.
+/// - *Parsing* is `item*` then the end: each item is parsed from its first
+///   token, and a broken one is skipped up to the next item keyword, which
+///   is where the next chunk starts. An item that would run into the next
+///   chunk reaches the chunk's end instead and fails or stops there; every
+///   such failure is reported at the last token or the end of the chunk,
+///   which makes it not self-contained. An item keyword continues no
+///   construct, so an item that ends at or before the last token ends there
+///   in both parses (what the parser peeked at after it, an item keyword or
+///   the end, it rejected either way). One exception is allowed: a stray
+///   `)`, `]` or `}` at the top level that is the chunk's last token and its
+///   last item by itself (error recovery skipped it alone). The parser met
+///   it between items, where no item can start with a closer, so its error
+///   (at it, expecting an item) does not depend on what follows, and the
+///   skip stops at the end of the chunk just as it stops at the next item
+///   keyword in the whole file.
+/// - *The last chunk* ends where the file ends, so a parse of it alone sees
+///   what the whole file's parse sees from its first token on: it need not
+///   be self-contained.
+/// - What follows the parser looks only backwards or within one item (the
+///   expected tokens, habits, docs attached to the item after them) or
+///   within one line (one syntax error per line; chunks start at line
+///   starts), and the `{` depth is 0 at every chunk start in both.
+///
+/// `compiler/tests/incremental.rs` compares the two on stray closers at
+/// chunk ends and on random edits of every example.
 #[allow(clippy::type_complexity)]
 fn parse_chunked<'db>(
     db: &'db dyn Database,
@@ -702,7 +755,8 @@ fn parse_chunked<'db>(
         let end = starts.get(n + 1).copied().unwrap_or(text.len());
         let chunk = Chunk::new(db, text.get(start..end)?);
         let cp = parse_chunk(db, chunk);
-        if !cp.self_contained || (n > 0 && !cp.starts_with_item) {
+        let last = n + 1 == starts.len();
+        if !(cp.self_contained || last) || (n > 0 && !cp.starts_with_item) {
             return None;
         }
         parts.push((start as u32, chunk, cp));

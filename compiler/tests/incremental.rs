@@ -369,6 +369,79 @@ fn synthetic_plugin_matches_analyze_after_edits() {
     assert!(!kpl_lang::analyze(&broken2, &imports).diagnostics.is_empty());
 }
 
+/// A stray `)`, `]` or `}` on its own line between items, where a chunk
+/// ends (`db::parse_chunked` says why its error does not depend on what
+/// follows), or at the end of the file: the file is still parsed chunk by
+/// chunk, and the chunks give exactly the whole-file parse's items and
+/// diagnostics. (Before, such a chunk made the whole file be parsed again;
+/// so did a last chunk that ends unfinished.)
+#[test]
+fn stray_closers_at_chunk_ends_keep_the_chunked_parse() {
+    let imports = imports();
+    // An item of at least 256 bytes: the next item start begins a chunk.
+    let big = |name: &str| {
+        format!(
+            "fn {name}(x: u32) -> u32 {{\n{}    return x;\n}}\n",
+            "    x += 1;\n".repeat(24)
+        )
+    };
+    let stray = kpl_testgen::hostile::shapes()
+        .into_iter()
+        .find(|s| s.name == "stray_closers")
+        .unwrap();
+    let mut cases: Vec<String> = (0..6).map(|k| (stray.build)(3 * 200 + k)).collect();
+    for closer in [")", "]", "}", "  }  // a comment"] {
+        cases.push(format!("{}{closer}\n{}", big("a"), big("b")));
+        cases.push(format!(
+            "{}{closer}\n/// Docs.\nexport fn b() {{}}\n",
+            big("a")
+        ));
+        cases.push(format!("{}{}\n{closer}", big("a"), big("b")));
+        // Broken items around the stray closer.
+        cases.push(format!(
+            "{}fn g() {{ ] }}\n{closer}\nconst C: u32 = ;\n{}",
+            big("a"),
+            big("b")
+        ));
+    }
+    // The last chunk may end anyhow: nothing follows it in the file either.
+    cases.push(format!("{}fn b() {{\n    let x = (1 +\n", big("a")));
+    cases.push(format!("{}const C: u32 = 1 +\n}}", big("a")));
+    for src in &cases {
+        let db = Db::default();
+        let file = db.file(src.clone(), imports.clone());
+        let chunks = db::parse(&db, file).chunks.len();
+        assert!(chunks > 1, "parsed as one chunk:\n{src}");
+        assert_eq!(
+            db::diagnostics(&db, file),
+            &kpl_lang::analyze(src, &imports).diagnostics,
+            "{src}"
+        );
+        assert_eq!(
+            **db::text_ast(&db, file),
+            kpl_lang::parse_source(src).0,
+            "{src}"
+        );
+    }
+    // The exception is narrow: a closer that an item's own parse failed at
+    // (here the `}` ends `1 +`) is not skipped alone, and the file is
+    // parsed whole, with the same result as `analyze`.
+    let broken = format!(
+        "{}const C: u32 = 1 +\n// {}\n}}\n{}{}",
+        big("a"),
+        "padding ".repeat(40),
+        big("b"),
+        big("c")
+    );
+    let db = Db::default();
+    let file = db.file(broken.clone(), imports.clone());
+    assert_eq!(db::parse(&db, file).chunks.len(), 1);
+    assert_eq!(
+        db::diagnostics(&db, file),
+        &kpl_lang::analyze(&broken, &imports).diagnostics
+    );
+}
+
 /// Random edits of the examples (inserted brackets, quotes, comment
 /// openers, item keywords, deleted ranges): the chunked parse and the
 /// per-item checks agree with `analyze` on every broken intermediate text.
@@ -411,6 +484,8 @@ fn random_edits_match_analyze() {
         "export ",
         "é😀",
         "\n}\n",
+        "\n)\n",
+        "\n]\n",
         "use kernel::{clock_ns};\n",
     ];
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;

@@ -57,38 +57,88 @@ pub struct Balanced {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-fn closer_of(open: &str) -> &'static str {
-    match open {
-        "(" => ")",
-        "[" => "]",
-        _ => "}",
+/// The three kinds of group.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Delim {
+    Paren,
+    Bracket,
+    Brace,
+}
+
+impl Delim {
+    fn of(sym: &str) -> Option<Delim> {
+        match sym {
+            "(" | ")" => Some(Delim::Paren),
+            "[" | "]" => Some(Delim::Bracket),
+            "{" | "}" => Some(Delim::Brace),
+            _ => None,
+        }
+    }
+
+    fn open(self) -> &'static str {
+        ["(", "[", "{"][self as usize]
+    }
+
+    fn close(self) -> &'static str {
+        [")", "]", "}"][self as usize]
     }
 }
 
-fn opener_of(close: &str) -> &'static str {
-    match close {
-        ")" => "(",
-        "]" => "[",
-        _ => "{",
-    }
-}
-
+/// An open group: small and `Copy`, as a hostile file holds a million.
+#[derive(Clone, Copy)]
 struct Open {
-    sym: &'static str,
-    span: Span,
-    /// For a group at depth `MAX_DEPTH`: the index in `too_deep` of the
-    /// first group dropped inside it.
-    dropped: Option<usize>,
+    delim: Delim,
     /// A `(` right after `for`: C's `for (var i = 0; i < n; i++)`, which
     /// holds `;` and `var`. The parser reports it as one mistake; closing the
     /// group at its first `;` would add a cascade of unbalanced delimiters.
     c_for: bool,
+    span: Span,
+    /// For a group at depth `MAX_DEPTH`: the index in `too_deep` of the
+    /// first group dropped inside it.
+    dropped: Option<u32>,
+}
+
+impl Open {
+    /// A statement keyword closes the groups above the innermost of these.
+    fn holds_statements(&self) -> bool {
+        self.delim == Delim::Brace || self.c_for
+    }
+
+    /// A `;` closes the groups above the innermost of these.
+    fn holds_semicolons(&self) -> bool {
+        self.delim != Delim::Paren || self.c_for
+    }
+}
+
+/// Indices into a stack of open groups of the ones with some property, in
+/// order, so that the innermost is found at once rather than by a walk down
+/// the stack (a closer that matches nothing under a million open groups
+/// would walk them all, and the next one again).
+#[derive(Default)]
+struct Marks(Vec<u32>);
+
+impl Marks {
+    fn innermost(&self) -> Option<usize> {
+        self.0.last().map(|&i| i as usize)
+    }
+
+    /// Forgets the groups from index `len` up (the stack was cut to `len`).
+    fn cut(&mut self, len: usize) {
+        while self.0.last().is_some_and(|&i| i as usize >= len) {
+            self.0.pop();
+        }
+    }
 }
 
 struct Balancer {
     out: Vec<(Tok, Span)>,
     inserted: Vec<bool>,
     stack: Vec<Open>,
+    /// Where in `stack` the groups of each `Delim` are.
+    of_kind: [Marks; 3],
+    /// Where in `stack` the groups that hold statements, and `;`, are.
+    statements: Marks,
+    semicolons: Marks,
     too_deep: Vec<(Span, Span)>,
     diagnostics: Vec<Diagnostic>,
     /// End of the last real token, where virtual closers go.
@@ -109,39 +159,57 @@ impl Balancer {
         self.inserted.push(inserted);
     }
 
+    fn open(&mut self, open: Open) {
+        let at = self.stack.len() as u32;
+        self.of_kind[open.delim as usize].0.push(at);
+        if open.holds_statements() {
+            self.statements.0.push(at);
+        }
+        if open.holds_semicolons() {
+            self.semicolons.0.push(at);
+        }
+        self.stack.push(open);
+    }
+
+    /// Forgets the groups from index `len` up.
+    fn cut(&mut self, len: usize) {
+        self.stack.truncate(len);
+        for m in &mut self.of_kind {
+            m.cut(len);
+        }
+        self.statements.cut(len);
+        self.semicolons.cut(len);
+    }
+
     /// Closes the groups above `keep` with virtual closers, as one event.
+    /// Only groups up to `MAX_DEPTH` deep get a closer or a mention, so this
+    /// costs at most that much however many groups it closes.
     fn close_to(&mut self, keep: usize) {
-        if self.stack.len() <= keep {
+        let len = self.stack.len();
+        if len <= keep {
             return;
         }
         let at = Span {
             start: self.last_end,
             end: self.last_end,
         };
-        let unclosed: Vec<Open> = self.stack.drain(keep..).collect();
         // Reported unless the whole event lies inside a dropped group.
-        let reported: Vec<&Open> = unclosed
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| keep + i < MAX_DEPTH)
-            .map(|(_, o)| o)
-            .collect();
+        let kept = keep..len.min(MAX_DEPTH).max(keep);
+        let reported = &self.stack[kept.clone()];
         if let Some(innermost) = reported.last() {
-            let close = closer_of(innermost.sym);
+            let (open, close) = (innermost.delim.open(), innermost.delim.close());
             let mut d = Diagnostic::new(
                 Code::E0001,
-                format!("unclosed `{}`", innermost.sym),
+                format!("unclosed `{open}`"),
                 at,
                 format!("expected `{close}` here"),
             )
-            .with_secondary(
-                innermost.span,
-                format!("this `{}` is not closed", innermost.sym),
-            )
-            .with_fix(format!("close the `{}`", innermost.sym), at, close);
+            .with_secondary(innermost.span, format!("this `{open}` is not closed"))
+            .with_fix(format!("close the `{open}`"), at, close);
             let others = reported.len() - 1;
             for o in reported.iter().rev().skip(1).take(2) {
-                d = d.with_secondary(o.span, format!("this `{}` is not closed either", o.sym));
+                let open = o.delim.open();
+                d = d.with_secondary(o.span, format!("this `{open}` is not closed either"));
             }
             if others > 2 {
                 d = d.with_note(format!(
@@ -150,20 +218,23 @@ impl Balancer {
             }
             self.diagnostics.push(d);
         }
-        for (i, o) in unclosed.iter().enumerate().rev() {
-            // The group at depth keep + i + 1 is kept if its opener was.
-            if self.keeps(keep + i + 1) {
-                self.push(Tok::Sym(closer_of(o.sym)), at, true);
-                self.end_region(o, at);
-            }
+        // The group at depth j + 1 is kept if its opener was.
+        for j in kept.rev() {
+            let o = self.stack[j];
+            self.push(Tok::Sym(o.delim.close()), at, true);
+            self.end_region(&o, at);
         }
+        self.cut(keep);
     }
 
     /// A group at depth `MAX_DEPTH` closes: the region of what was dropped
     /// inside it ends with its closer.
     fn end_region(&mut self, group: &Open, closer: Span) {
-        if let Some(i) = group.dropped {
-            self.too_deep[i].1 = group.span.to(closer);
+        if let Some(region) = group
+            .dropped
+            .and_then(|i| self.too_deep.get_mut(i as usize))
+        {
+            region.1 = group.span.to(closer);
         }
     }
 
@@ -179,32 +250,35 @@ impl Balancer {
                     && let Some(parent) = self.stack.last_mut()
                     && parent.dropped.is_none()
                 {
-                    parent.dropped = Some(self.too_deep.len());
+                    parent.dropped = Some(self.too_deep.len() as u32);
                     self.too_deep.push((span, parent.span.to(span)));
                 }
-                self.stack.push(Open {
-                    sym: s,
+                let delim = Delim::of(s).unwrap_or(Delim::Brace);
+                self.open(Open {
+                    delim,
+                    c_for: self.after_for && delim == Delim::Paren,
                     span,
                     dropped: None,
-                    c_for: self.after_for && s == "(",
                 });
             }
             Tok::Sym(s @ (")" | "]" | "}")) => {
-                let open = opener_of(s);
-                match self.stack.iter().rposition(|o| o.sym == open) {
+                let delim = Delim::of(s).unwrap_or(Delim::Brace);
+                match self.of_kind[delim as usize].innermost() {
                     Some(at) => {
                         self.close_to(at + 1);
                         let depth = self.stack.len();
-                        if let Some(group) = self.stack.pop()
-                            && self.keeps(depth)
-                        {
-                            self.push(tok, span, false);
-                            self.end_region(&group, span);
+                        if let Some(&group) = self.stack.last() {
+                            self.cut(depth - 1);
+                            if self.keeps(depth) {
+                                self.push(tok, span, false);
+                                self.end_region(&group, span);
+                            }
                         }
                     }
                     None if self.stack.is_empty() => self.push(tok, span, false),
                     None => {
                         if self.keeps(self.stack.len()) {
+                            let open = delim.open();
                             self.diagnostics.push(Diagnostic::new(
                                 Code::E0001,
                                 format!("unexpected `{s}`"),
@@ -220,18 +294,14 @@ impl Balancer {
                 self.push(tok, span, false);
             }
             Tok::Kw(k) if STMT_KEYWORDS.contains(&k) => {
-                let block = self.stack.iter().rposition(|o| o.sym == "{" || o.c_for);
+                let block = self.statements.innermost();
                 self.close_to(block.map_or(0, |b| b + 1));
                 if self.keeps(self.stack.len()) {
                     self.push(tok, span, false);
                 }
             }
             Tok::Sym(";") => {
-                let keep = self
-                    .stack
-                    .iter()
-                    .rposition(|o| o.sym != "(" || o.c_for)
-                    .map_or(0, |i| i + 1);
+                let keep = self.semicolons.innermost().map_or(0, |i| i + 1);
                 self.close_to(keep);
                 if self.keeps(self.stack.len()) {
                     self.push(tok, span, false);
@@ -254,6 +324,9 @@ pub fn balance(tokens: &[(Tok, Span)]) -> Balanced {
         out: Vec::with_capacity(tokens.len()),
         inserted: Vec::with_capacity(tokens.len()),
         stack: Vec::new(),
+        of_kind: Default::default(),
+        statements: Marks::default(),
+        semicolons: Marks::default(),
         too_deep: Vec::new(),
         diagnostics: Vec::new(),
         last_end: 0,
@@ -325,6 +398,20 @@ mod tests {
         assert_eq!(shape("fn f() { ) }"), ("fn f ( ) { }".to_string(), 1));
         // At the top level: left to the parser.
         assert_eq!(shape("fn f() { } }"), ("fn f ( ) { } }".to_string(), 0));
+    }
+
+    #[test]
+    fn a_group_closed_from_outside_is_forgotten() {
+        // `)` closes the `[` inside its group; the `]` after it then matches
+        // nothing open (and `;` and `let` find the `{`, not a closed group).
+        assert_eq!(
+            shape("fn f() { ( [ ) ] }"),
+            ("fn f ( ) { ( [ <]> ) }".to_string(), 2)
+        );
+        assert_eq!(
+            shape("fn f() { { ( } ; let"),
+            ("fn f ( ) { { ( <)> } ; let <}>".to_string(), 2)
+        );
     }
 
     #[test]

@@ -61,6 +61,17 @@ pub fn shapes() -> Vec<Shape> {
             },
         },
         Shape {
+            name: "mismatched_closers",
+            what: "n unclosed `(`, then n `]` that close none of them",
+            build: |n| {
+                format!(
+                    "export fn f() -> u32 {{\n    return {}1{}\n}}\n",
+                    repeat("(", n),
+                    repeat("]", n)
+                )
+            },
+        },
+        Shape {
             name: "deep_parens",
             what: "an expression in n pairs of parentheses",
             build: |n| {
