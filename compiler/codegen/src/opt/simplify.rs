@@ -31,6 +31,29 @@ fn known_ranges(f: &Func) -> Vec<Option<Scalar>> {
             let (d, r) = match inst {
                 Inst::Load { dst, ty, .. } | Inst::Norm { dst, ty, .. } => (*dst, Some(*ty)),
                 Inst::Cmp { dst, .. } | Inst::CmpImm { dst, .. } => (*dst, Some(Scalar::BOOL)),
+                // A mask by a non-negative immediate bounds the result by
+                // it: `(b & 0x0F) as u32` needs no zero-extension (the
+                // verifier, too, counts such an `and` as leaving the upper
+                // half zero).
+                Inst::BinImm {
+                    op: Op::And,
+                    dst,
+                    imm,
+                    ..
+                } if *imm >= 0 => {
+                    let size = match *imm {
+                        0..=0xff => 1,
+                        0x100..=0xffff => 2,
+                        _ => 4,
+                    };
+                    (
+                        *dst,
+                        Some(Scalar {
+                            size,
+                            signed: false,
+                        }),
+                    )
+                }
                 _ => continue,
             };
             if defs[d as usize] == 1 {
@@ -581,6 +604,58 @@ mod tests {
         size: 1,
         signed: false,
     };
+
+    /// `ret Norm(x & mask, ty)` for parameter `x` (register 0).
+    fn masked_norm(mask: i32, ty: Scalar) -> Func {
+        Func {
+            name: "t".into(),
+            exported: true,
+            params: vec![0],
+            returns_value: true,
+            blocks: vec![Block {
+                insts: vec![
+                    (
+                        Inst::BinImm {
+                            op: Op::And,
+                            dst: 1,
+                            a: 0,
+                            imm: mask,
+                        },
+                        0,
+                    ),
+                    (Inst::Norm { dst: 2, a: 1, ty }, 0),
+                ],
+                term: Term::Ret(Some(2)),
+                term_pos: 0,
+            }],
+            n_vregs: 3,
+            aggregate_bytes: 0,
+            first_site: 0,
+            layout: vec![0],
+        }
+    }
+
+    #[test]
+    fn a_mask_by_a_non_negative_immediate_needs_no_norm() {
+        let u32_ = Scalar {
+            size: 4,
+            signed: false,
+        };
+        let mut f = masked_norm(0x0F, u32_);
+        simplify(&mut f);
+        assert!(!has_norm(&f), "{f}");
+        // `x & 0x1_0000` may exceed a u16; `x & -1` is all of x.
+        let u16_ = Scalar {
+            size: 2,
+            signed: false,
+        };
+        let mut f = masked_norm(0x1_0000, u16_);
+        simplify(&mut f);
+        assert!(has_norm(&f), "{f}");
+        let mut f = masked_norm(-1, u32_);
+        simplify(&mut f);
+        assert!(has_norm(&f), "{f}");
+    }
 
     #[test]
     fn a_byte_store_of_a_truncation_stores_the_value() {
