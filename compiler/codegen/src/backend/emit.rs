@@ -351,12 +351,31 @@ impl Emitter {
                     Some((Inst::Cmp { dst, .. } | Inst::CmpImm { dst, .. }, _)),
                 ) if dst == cond && use_count[*cond as usize] == 1
             );
+            // A constant read only by this block's `ret` is materialised
+            // straight into `rax` there, not into its register and then
+            // copied (`xor eax, eax; ret`, not `xor r8d, r8d; mov rax, r8`).
+            // Only the block's last write of it counts (the IR is not SSA);
+            // earlier writes are dead, as nothing else reads it.
+            let ret_const = match &block.term {
+                Term::Ret(Some(v)) if use_count[*v as usize] == 1 => block
+                    .insts
+                    .iter()
+                    .rposition(|(inst, _)| inst.def() == Some(*v))
+                    .and_then(|k| match block.insts[k].0 {
+                        Inst::Const { value, .. } => Some((k, value)),
+                        _ => None,
+                    }),
+                _ => None,
+            };
             let n = block.insts.len();
             let mut fused_cc = None;
             for (k, (inst, src)) in block.insts.iter().enumerate() {
                 self.mark_source(*src);
                 if fused && k == n - 1 {
                     fused_cc = Some(self.compare(inst));
+                    continue;
+                }
+                if ret_const.is_some_and(|(at, _)| at == k) {
                     continue;
                 }
                 if let Inst::Call { func, .. } = inst {
@@ -392,7 +411,9 @@ impl Emitter {
                     }
                 }
                 Term::Ret(v) => {
-                    if let Some(v) = v {
+                    if let Some((_, value)) = ret_const {
+                        self.load_imm(RAX, value);
+                    } else if let Some(v) = v {
                         let r = self.get(*v, RAX);
                         self.mov(RAX, r);
                     }

@@ -5,7 +5,7 @@
 //! canonical 64-bit arithmetic the machine code performs, so results cannot
 //! differ.
 
-use crate::analysis::def_counts;
+use crate::analysis::{def_counts, dominates, dominators, predecessors, reverse_postorder};
 use crate::ir::*;
 
 /// Folding, narrowing, copy propagation and dead code, to a fixed point.
@@ -13,7 +13,7 @@ pub fn simplify(f: &mut Func) {
     for _ in 0..8 {
         let changed = fold(f) | constant_indexes(f);
         let narrowed = redundant_norms(f) | narrow_u32(f) | store_truncations(f);
-        let propagated = propagate_copies(f);
+        let propagated = propagate_copies(f) | thread_constant_branches(f);
         let removed = dead_code(f);
         if !changed && !narrowed && !propagated && !removed {
             break;
@@ -31,6 +31,29 @@ fn known_ranges(f: &Func) -> Vec<Option<Scalar>> {
             let (d, r) = match inst {
                 Inst::Load { dst, ty, .. } | Inst::Norm { dst, ty, .. } => (*dst, Some(*ty)),
                 Inst::Cmp { dst, .. } | Inst::CmpImm { dst, .. } => (*dst, Some(Scalar::BOOL)),
+                // A mask by a non-negative immediate bounds the result by
+                // it: `(b & 0x0F) as u32` needs no zero-extension (the
+                // verifier, too, counts such an `and` as leaving the upper
+                // half zero).
+                Inst::BinImm {
+                    op: Op::And,
+                    dst,
+                    imm,
+                    ..
+                } if *imm >= 0 => {
+                    let size = match *imm {
+                        0..=0xff => 1,
+                        0x100..=0xffff => 2,
+                        _ => 4,
+                    };
+                    (
+                        *dst,
+                        Some(Scalar {
+                            size,
+                            signed: false,
+                        }),
+                    )
+                }
                 _ => continue,
             };
             if defs[d as usize] == 1 {
@@ -441,6 +464,64 @@ fn constant_indexes(f: &mut Func) -> bool {
     changed
 }
 
+/// A block that ends by setting `c` to a constant and jumps to an empty
+/// block that only branches on `c` jumps straight to the branch's target:
+/// an inlined `bool` result tested at once (`mov r9d, 1; jmp L ... L: test
+/// r9, r9; je X`) becomes direct jumps. Never through a loop header, which
+/// would give its loop a second entry. The analyses are recomputed after
+/// each retarget. Blocks left unreachable are emptied, so that the
+/// registers only they read (the tested `c`) die.
+fn thread_constant_branches(f: &mut Func) -> bool {
+    let mut changed = false;
+    // Each retarget removes an edge into an empty branch block for good,
+    // so there are at most as many as blocks.
+    for _ in 0..f.blocks.len() {
+        let rpo = reverse_postorder(f);
+        let idom = dominators(f, &rpo);
+        let preds = predecessors(f);
+        let found = rpo.iter().find_map(|&b| {
+            let Term::Jump(l) = f.blocks[b as usize].term else {
+                return None;
+            };
+            let target = &f.blocks[l as usize];
+            let Term::Branch { cond, then, els } = target.term else {
+                return None;
+            };
+            if !target.insts.is_empty() || preds[l as usize].iter().any(|&p| dominates(&idom, l, p))
+            {
+                return None;
+            }
+            let last = f.blocks[b as usize]
+                .insts
+                .iter()
+                .rev()
+                .find(|(inst, _)| inst.def() == Some(cond));
+            match last {
+                Some((Inst::Const { value, .. }, _)) => {
+                    Some((b, if *value != 0 { then } else { els }))
+                }
+                _ => None,
+            }
+        });
+        let Some((b, to)) = found else { break };
+        f.blocks[b as usize].term = Term::Jump(to);
+        changed = true;
+    }
+    if changed {
+        let mut reachable = vec![false; f.blocks.len()];
+        for b in reverse_postorder(f) {
+            reachable[b as usize] = true;
+        }
+        for (b, block) in f.blocks.iter_mut().enumerate() {
+            if !reachable[b] {
+                block.insts.clear();
+                block.term = Term::Ret(None);
+            }
+        }
+    }
+    changed
+}
+
 fn dead_code(f: &mut Func) -> bool {
     let uses = f.use_counts();
     let mut removed = false;
@@ -581,6 +662,107 @@ mod tests {
         size: 1,
         signed: false,
     };
+
+    #[test]
+    fn a_tested_constant_bool_jumps_straight_to_the_target() {
+        // b0: if x { b1: c = 1 } else { b2: c = 0 }; b3: if c { b4 } else { b5 }
+        let block = |insts: Vec<Inst>, term: Term| Block {
+            insts: insts.into_iter().map(|i| (i, 0)).collect(),
+            term,
+            term_pos: 0,
+        };
+        let mut f = Func {
+            name: "t".into(),
+            exported: true,
+            params: vec![0],
+            returns_value: true,
+            blocks: vec![
+                block(
+                    vec![],
+                    Term::Branch {
+                        cond: 0,
+                        then: 1,
+                        els: 2,
+                    },
+                ),
+                block(vec![Inst::Const { dst: 1, value: 1 }], Term::Jump(3)),
+                block(vec![Inst::Const { dst: 1, value: 0 }], Term::Jump(3)),
+                block(
+                    vec![],
+                    Term::Branch {
+                        cond: 1,
+                        then: 4,
+                        els: 5,
+                    },
+                ),
+                block(vec![], Term::Ret(Some(0))),
+                block(vec![Inst::Const { dst: 2, value: 7 }], Term::Ret(Some(2))),
+            ],
+            n_vregs: 3,
+            aggregate_bytes: 0,
+            first_site: 0,
+            layout: vec![0, 1, 2, 3, 4, 5],
+        };
+        simplify(&mut f);
+        assert_eq!(f.blocks[1].term, Term::Jump(4), "{f}");
+        assert_eq!(f.blocks[2].term, Term::Jump(5), "{f}");
+        assert!(
+            f.blocks[1].insts.is_empty() && f.blocks[2].insts.is_empty(),
+            "{f}"
+        );
+    }
+
+    /// `ret Norm(x & mask, ty)` for parameter `x` (register 0).
+    fn masked_norm(mask: i32, ty: Scalar) -> Func {
+        Func {
+            name: "t".into(),
+            exported: true,
+            params: vec![0],
+            returns_value: true,
+            blocks: vec![Block {
+                insts: vec![
+                    (
+                        Inst::BinImm {
+                            op: Op::And,
+                            dst: 1,
+                            a: 0,
+                            imm: mask,
+                        },
+                        0,
+                    ),
+                    (Inst::Norm { dst: 2, a: 1, ty }, 0),
+                ],
+                term: Term::Ret(Some(2)),
+                term_pos: 0,
+            }],
+            n_vregs: 3,
+            aggregate_bytes: 0,
+            first_site: 0,
+            layout: vec![0],
+        }
+    }
+
+    #[test]
+    fn a_mask_by_a_non_negative_immediate_needs_no_norm() {
+        let u32_ = Scalar {
+            size: 4,
+            signed: false,
+        };
+        let mut f = masked_norm(0x0F, u32_);
+        simplify(&mut f);
+        assert!(!has_norm(&f), "{f}");
+        // `x & 0x1_0000` may exceed a u16; `x & -1` is all of x.
+        let u16_ = Scalar {
+            size: 2,
+            signed: false,
+        };
+        let mut f = masked_norm(0x1_0000, u16_);
+        simplify(&mut f);
+        assert!(has_norm(&f), "{f}");
+        let mut f = masked_norm(-1, u32_);
+        simplify(&mut f);
+        assert!(has_norm(&f), "{f}");
+    }
 
     #[test]
     fn a_byte_store_of_a_truncation_stores_the_value() {
