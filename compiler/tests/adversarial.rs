@@ -5,8 +5,8 @@
 //! truncated sections, a wrong signature hash) are in
 //! `runtime-kmod/core/tests/parse.rs`.
 
-use kpl_runtime_core::Object;
 use kpl_runtime_core::verify::Rule;
+use kpl_runtime_core::{Object, ScalarType, ValType};
 use kplc::kpo::{ExportEntry, FunctionEntry, ImportEntry, ObjectParts, TrapKind, TrapSite};
 
 const ENDBR: [u8; 4] = [0xf3, 0x0f, 0x1e, 0xfa];
@@ -49,10 +49,12 @@ fn object_parts(body: &[u8], frame: u32, sites: &[TrapKind], imports: usize) -> 
                 sig_hash: 1,
             })
             .collect(),
+        // Six u64 parameters: the bodies read the argument registers as
+        // inputs, which an export may do only for its parameters.
         exports: vec![ExportEntry {
             name: "f".into(),
             code_offset: 0,
-            params: vec![],
+            params: vec![ValType::Scalar(ScalarType::U64); 6],
             ret: None,
         }],
         functions: vec![FunctionEntry {

@@ -31,7 +31,7 @@ SYM_FUNC_START(kpl_enter)
 	mov	%rdi, %r15
 	mov	%rsi, %r14
 	mov	%rdx, %r13
-	mov	%rcx, %rax
+	mov	%rcx, %rax		/* entry, until the arguments are loaded */
 	mov	%r8, %r11
 	lea	-8(%rsp), %r10
 	mov	%r10, 0(%r15)
@@ -42,7 +42,16 @@ SYM_FUNC_START(kpl_enter)
 	mov	24(%r11), %rcx
 	mov	32(%r11), %r8
 	mov	40(%r11), %r9
-	CALL_NOSPEC rax
+	/*
+	 * Call through r11 with rax = 0: the verifier lets an export read
+	 * rax and its parameters' registers only (verify/mod.rs,
+	 * exports_read_only_their_parameters), so neither the entry address
+	 * nor r10 (a stack address) nor the kernel's rbx, rbp, r12 reach the
+	 * plugin, and a function without a return value returns 0.
+	 */
+	mov	%rax, %r11
+	xor	%eax, %eax
+	CALL_NOSPEC r11
 SYM_INNER_LABEL(kpl_enter_resume, SYM_L_GLOBAL)
 	/* Reached by return (from the plugin, its trap stubs) or by the
 	 * watchdog's interrupt return, never by an indirect branch: no ENDBR. */

@@ -11,6 +11,7 @@
 mod common;
 use common::asm::object;
 use iced_x86::code_asm::*;
+use kpl_runtime_core::{ScalarType, ValType};
 use kplc::kpo::ObjectParts;
 
 fn cases() -> Vec<(&'static str, ObjectParts)> {
@@ -162,4 +163,57 @@ fn uninit_frame_read() {
 #[test]
 fn uninit_below_read_after_import() {
     rejected("uninit_below_read_after_import");
+}
+
+/// An export called with one parameter (`rdi`) that moves `src` to `rax`
+/// and returns, or (`store`) stores it in its statics first.
+fn export_reading(src: AsmRegister64, store: bool) -> ObjectParts {
+    object(&[], |o| {
+        o.declare("f", 8, Some(vec![ValType::Scalar(ScalarType::U64)]));
+        o.define("f");
+        if store {
+            o.a.mov(qword_ptr(r14), src).unwrap();
+            o.a.xor(eax, eax).unwrap();
+        } else {
+            o.a.mov(rax, src).unwrap();
+        }
+        o.a.ret().unwrap();
+    })
+}
+
+/// What the host's (and the kernel's) entry path leaves in registers that
+/// are not the export's parameters: `r10` the saved stack address, `r11`
+/// the entry address, `rbx`/`rbp`/`r12` the host's own values (a frame
+/// pointer), and the argument registers past the export's arity. An
+/// export may read only its parameters and `rax` (0 at entry, set by both
+/// trampolines): returning or storing any other entry value is rejected,
+/// while the parameter and `rax` are accepted.
+#[test]
+fn entry_registers_other_than_parameters() {
+    for (name, r) in [
+        ("r10", r10),
+        ("r11", r11),
+        ("rbx", rbx),
+        ("rbp", rbp),
+        ("r12", r12),
+        ("rsi", rsi),
+        ("rcx", rcx),
+        ("r9", r9),
+    ] {
+        for store in [false, true] {
+            let bytes = kplc::kpo::write(&export_reading(r, store));
+            let verdict = common::verify(&bytes);
+            assert!(
+                verdict.is_err(),
+                "{name} (store: {store}): ACCEPTED: an entry value reaches the plugin"
+            );
+        }
+    }
+    for (name, r) in [("rdi", rdi), ("rax", rax)] {
+        for store in [false, true] {
+            let bytes = kplc::kpo::write(&export_reading(r, store));
+            let verdict = common::verify(&bytes);
+            assert!(verdict.is_ok(), "{name} (store: {store}): {verdict:?}");
+        }
+    }
 }

@@ -636,11 +636,47 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
             f.exit_ptr = exit_ptr;
         }
     }
+    exports_read_only_their_parameters(obj, funcs)?;
     let max_stack = call_depths(obj, w.insns, funcs)?;
     Ok(Verified {
         max_stack,
         block_runs: runs,
     })
+}
+
+/// The registers an export may read before writing them: its parameters'
+/// (`rdi`, `rsi`, `rdx`, `rcx`, `r8`, `r9` in order) and `rax`, which both
+/// runtimes set to 0 before the call. Every other register holds whatever
+/// the host's entry path left there — `r10` the host stack address the
+/// trampoline saved, `r11` the entry address it calls through, `rbx`,
+/// `rbp`, `r12` the host's callee-saved values (a frame pointer is a stack
+/// address) — and reading one would let the plugin return or store a host
+/// address. `live_in` records every register read while it still held its
+/// entry value, through every use: data, a stored value, a compare, the
+/// `rax` a `ret` returns, a callee's inputs.
+fn exports_read_only_their_parameters(
+    obj: &Object<'_>,
+    funcs: &[FuncInfo],
+) -> Result<(), VerifyError> {
+    const PARAMS: [u8; 6] = [7, 6, 2, 1, 8, 9];
+    for e in obj.exports() {
+        let mut allowed: u16 = 1; // rax
+        for &r in PARAMS.iter().take(e.signature.params().len()) {
+            allowed |= 1 << r;
+        }
+        let live_in = obj
+            .function_index_at(e.code_offset)
+            .and_then(|i| funcs.get(i))
+            .map_or(u16::MAX, |f| f.live_in);
+        if live_in & !allowed != 0 {
+            return Err(err(
+                e.code_offset,
+                Rule::Register,
+                "an export reads a register that is none of its parameters (it holds a host value, such as a stack or code address)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn target(end: u32, rel: i32) -> u32 {
