@@ -69,6 +69,38 @@ const _: () = {
     assert!(std::mem::offset_of!(Ctx, len_w) == 0x200);
 };
 
+/// What an argument that fits its parameter (`ExportPlan::fits`) hands
+/// in: an integer for its register, or a slice for a context slot.
+enum Passed {
+    Int(u64),
+    Slice { ptr: u64, len: u64, writable: bool },
+}
+
+impl Passed {
+    /// `a` as parameter `k` of a plan: `writable_param` whether it is
+    /// `[]mut`, `elem_mask` its element size minus one.
+    #[inline(always)]
+    fn of(a: &mut Arg<'_>, writable_param: bool, elem_mask: u8) -> Passed {
+        let (ptr, bytes, writable) = match a {
+            Arg::Int(v) => return Passed::Int(*v),
+            Arg::Slice { bytes, .. } => (bytes.as_ptr(), bytes.len(), false),
+            // A `[]T` parameter gets a writable slice read-only.
+            Arg::SliceMut { bytes, .. } => {
+                (bytes.as_mut_ptr().cast_const(), bytes.len(), writable_param)
+            }
+        };
+        // Whole elements only: a partial trailing element is not part of
+        // the slice. The element size is a power of two (the plan keeps it
+        // as a mask), so this is an `and`, not a divide.
+        let len = (bytes & !usize::from(elem_mask)) as u64;
+        Passed::Slice {
+            ptr: ptr as u64,
+            len,
+            writable,
+        }
+    }
+}
+
 impl Ctx {
     /// A context block with every slot empty (and so read-only, with 0 in
     /// its write tables: the invariant `set_slice` relies on).
@@ -1024,26 +1056,16 @@ impl Instance {
         let mut regs = [0u64; 6];
         // `args.len()` is the arity, at most six.
         for (k, (r, a)) in regs.iter_mut().zip(args.iter_mut()).enumerate() {
-            let (ptr, bytes, writable) = match a {
-                Arg::Int(v) => {
-                    *r = *v;
-                    continue;
+            match Passed::of(a, writable & (1 << k) != 0, elem_mask[k]) {
+                Passed::Int(v) => *r = v,
+                Passed::Slice { ptr, len, writable } => {
+                    // Below 6 by construction (`ExportPlan::new`); the mask
+                    // only spares the bounds check.
+                    let h = usize::from(handle[k]) & 7;
+                    self.ctx.set_slice(h, ptr, len, writable);
+                    *r = h as u64;
                 }
-                Arg::Slice { bytes, .. } => (bytes.as_ptr(), bytes.len(), false),
-                // A `[]T` parameter gets a writable slice read-only.
-                Arg::SliceMut { bytes, .. } => (
-                    bytes.as_mut_ptr().cast_const(),
-                    bytes.len(),
-                    writable & (1 << k) != 0,
-                ),
-            };
-            // Whole elements only, as in `call_general`.
-            let len = (bytes & !usize::from(elem_mask[k])) as u64;
-            // Below 6 by construction (`ExportPlan::new`); the mask only
-            // spares the bounds check.
-            let h = usize::from(handle[k]) & 7;
-            self.ctx.set_slice(h, ptr as u64, len, writable);
-            *r = h as u64;
+            }
         }
         self.keep_slices(handle_slots);
         self.enter(entry, regs, fuel).map_err(CallError::Trap)
@@ -1086,28 +1108,16 @@ impl Instance {
         let mut used = 0u8;
         // `args.len()` is the arity, at most six.
         for (k, (r, a)) in regs.iter_mut().zip(args.iter_mut()).enumerate() {
-            let (ptr, bytes, writable) = match a {
-                Arg::Int(v) => {
-                    *r = *v;
-                    continue;
+            match Passed::of(a, plan.writable & (1 << k) != 0, plan.elem_mask[k]) {
+                Passed::Int(v) => *r = v,
+                Passed::Slice { ptr, len, writable } => {
+                    // Never 0: counted above.
+                    let handle = (!(self.bound_slots | used)).trailing_zeros() as usize;
+                    self.ctx.set_slice(handle, ptr, len, writable);
+                    *r = handle as u64;
+                    used |= 1 << handle;
                 }
-                Arg::Slice { bytes, .. } => (bytes.as_ptr(), bytes.len(), false),
-                // A `[]T` parameter gets a writable slice read-only.
-                Arg::SliceMut { bytes, .. } => (
-                    bytes.as_mut_ptr().cast_const(),
-                    bytes.len(),
-                    plan.writable & (1 << k) != 0,
-                ),
-            };
-            // Whole elements only: a partial trailing element is not part
-            // of the slice. The element size is a power of two (the plan
-            // keeps it as a mask), so this is an `and`, not a divide.
-            let len = (bytes & !usize::from(plan.elem_mask[k])) as u64;
-            // Never 0: counted above.
-            let handle = (!(self.bound_slots | used)).trailing_zeros() as usize;
-            self.ctx.set_slice(handle, ptr as u64, len, writable);
-            *r = handle as u64;
-            used |= 1 << handle;
+            }
         }
         self.keep_slices(used);
         self.enter(plan.entry, regs, fuel).map_err(CallError::Trap)
