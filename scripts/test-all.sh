@@ -6,7 +6,10 @@ set -euo pipefail
 shopt -s nullglob
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step prints the time since the start, so a slow CI run shows where
+# its time went (the budget is 40 minutes in all).
+start_s=$SECONDS
+step() { printf '\n==> [%dm%02ds] %s\n' $(((SECONDS - start_s) / 60)) $(((SECONDS - start_s) % 60)) "$*"; }
 
 step "toolchain"
 if ! command -v cargo >/dev/null; then
@@ -66,25 +69,49 @@ if grep -E '\b(WARN|ERROR)\b' "$book_log" >/dev/null; then
 fi
 rm -f "$book_log"
 
-step "fuzz targets build; the front end and verifier mutants fuzzed for 20 s each"
-# Its own target directory under target/ (the fuzz crate is outside the workspace).
-CARGO_TARGET_DIR="$PWD/target/fuzz" cargo build --manifest-path fuzz/Cargo.toml --quiet
-# Without cargo-fuzz's instrumentation libFuzzer mutates blindly, which is
-# still a useful smoke run; `cargo fuzz run NAME` does it properly.
+step "fuzz targets build (instrumented); the front end and verifier mutants fuzzed for 20 s each"
+# libFuzzer needs coverage feedback to keep the inputs that reach new code:
+# built without it, it keeps a one-byte corpus and mutates nothing from the
+# seeds. These are the instrumentation flags `cargo fuzz` passes (less its
+# AddressSanitizer, which needs nightly); they work on stable rustc. The
+# build is optimised with debug assertions and overflow checks, as `cargo
+# fuzz` builds it, so that 20 s explore something. `--target` keeps the
+# flags off build scripts and proc macros, and the fuzz crate (outside the
+# workspace) has its own target directory, so the workspace build is not
+# invalidated. It has its own Cargo.lock too, kept at the workspace's
+# versions (the tidy test checks), and `--locked` holds the build to it.
+fuzz_dir="$PWD/target/fuzz"
+fuzz_bin="$fuzz_dir/x86_64-unknown-linux-gnu/release"
+RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+-Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+-Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing" \
+    CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true \
+    CARGO_TARGET_DIR="$fuzz_dir" cargo build --manifest-path fuzz/Cargo.toml --release \
+    --target x86_64-unknown-linux-gnu --locked --quiet
 corpus="$(mktemp -d)"
 seeds="$(mktemp -d)"
+log="$(mktemp)"
 # parse_check starts from the hostile corpus at small sizes and every UI
 # test. -timeout is the per-input time limit: any one input that takes the
-# (unoptimised) front end over 5 s aborts the run and fails this step; the
-# front end is linear, so a few KiB take milliseconds, while the exponential
-# recovery it once had took seconds from 16 nested unclosed blocks.
+# front end over 2 s aborts the run and fails this step (a crash or a panic
+# does too; the input is left in target/fuzz/). The front end is linear, so
+# the largest input (16 KiB) takes milliseconds, while the exponential
+# recovery it once had took seconds from 16 nested unclosed blocks. The
+# first and last progress lines show the corpus (`corp: inputs/bytes`) and
+# the coverage (`cov:`) growing.
 cargo run --quiet --locked -p kpl-testgen --example hostile_seeds -- "$seeds" 8192
-target/fuzz/debug/parse_check -max_total_time=20 -timeout=5 -rss_limit_mb=2048 -max_len=16384 \
-    "$corpus" "$seeds" compiler/tests/ui 2>&1 | tail -n 5
+"$fuzz_bin/parse_check" -max_total_time=20 -timeout=2 -rss_limit_mb=2048 -max_len=16384 \
+    -artifact_prefix="$fuzz_dir/" "$corpus" "$seeds" compiler/tests/ui >"$log" 2>&1 ||
+    { tail -n 30 "$log"; exit 1; }
+grep -E '^#[0-9]+' "$log" | sed -n '1p;$p'
+tail -n 1 "$log"
 rm -rf "$corpus" "$seeds"
 corpus="$(mktemp -d)"
-target/fuzz/debug/verify_mutants -max_total_time=20 -timeout=10 -max_len=256 "$corpus" 2>&1 | tail -n 5
-rm -rf "$corpus"
+"$fuzz_bin/verify_mutants" -max_total_time=20 -timeout=10 -max_len=256 \
+    -artifact_prefix="$fuzz_dir/" "$corpus" >"$log" 2>&1 || { tail -n 30 "$log"; exit 1; }
+grep -E '^#[0-9]+' "$log" | sed -n '1p;$p'
+tail -n 1 "$log"
+rm -rf "$corpus" "$log"
 
 step "main job: check every example, run grayscale on the sample image"
 cargo run --quiet -p kplc -- check examples/*/*.kpl
@@ -112,6 +139,6 @@ else
     echo "skipped (KPL_SKIP_KERNEL is set)"
 fi
 
-echo
+step "done"
 echo "tests: ${passed} passed, ${failed} failed"
 [ "$kernel_failed" = 0 ]

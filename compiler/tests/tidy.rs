@@ -13,6 +13,12 @@
 //!   only the language server (`compiler/src/editor/lsp.rs` and its wire,
 //!   `transport.rs`) uses the protocol crates (`lsp_types`, `lsp_server`),
 //!   and only `compiler/src/kernel/` calls `libc::ioctl`.
+//! - The fuzz crate (`fuzz/`, its own workspace) has its own committed
+//!   `Cargo.lock`, and every package it shares with the main workspace is
+//!   locked there at the main `Cargo.lock`'s version. Without it, a fresh
+//!   machine resolves the fuzz build anew and can pick a newer release of a
+//!   dependency than the workspace was written against (it did: a salsa
+//!   macro crate's patch release broke the CI fuzz build).
 //!
 //! Build output (`target/`) and hidden directories are not looked at.
 
@@ -242,4 +248,49 @@ fn the_word_matcher_respects_identifiers() {
     assert!(!contains_word("my_dbg!(x)", "dbg!"));
     assert!(!contains_word("xtodo!()", "todo!"));
     assert!(contains_word("use lsp_types::Url;", "lsp_types"));
+}
+
+/// `(name, version)` of every package in a `Cargo.lock`.
+fn locked_packages(lock: &str) -> Vec<(String, String)> {
+    let mut packages = Vec::new();
+    let mut name = None;
+    for line in lock.lines() {
+        if line == "[[package]]" {
+            name = None;
+        } else if let Some(value) = line.strip_prefix("name = ") {
+            name = Some(value.trim_matches('"').to_string());
+        } else if let (Some(value), Some(n)) = (line.strip_prefix("version = "), name.take()) {
+            packages.push((n, value.trim_matches('"').to_string()));
+        }
+    }
+    packages
+}
+
+#[test]
+fn the_fuzz_crate_is_locked_like_the_workspace() {
+    let root = repo_root();
+    let read = |path: &str| {
+        std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let main = locked_packages(&read("Cargo.lock"));
+    let fuzz = locked_packages(&read("fuzz/Cargo.lock"));
+    assert!(
+        fuzz.iter().any(|(n, _)| n == "libfuzzer-sys"),
+        "fuzz/Cargo.lock does not lock libfuzzer-sys"
+    );
+    let mut problems = Vec::new();
+    for (name, version) in &fuzz {
+        let in_main: Vec<&String> = main
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .collect();
+        if !in_main.is_empty() && !in_main.contains(&version) {
+            problems.push(format!(
+                "{name} {version} in fuzz/Cargo.lock, {} in Cargo.lock (copy Cargo.lock to fuzz/ and run `cargo metadata --manifest-path fuzz/Cargo.toml`)",
+                in_main.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    report("fuzz/Cargo.lock differs from Cargo.lock", problems);
 }
