@@ -882,3 +882,94 @@ fn quick_fixes_session() {
     c.notify("exit", Value::Null);
     assert!(c.child.wait().unwrap().success());
 }
+
+/// Every machine-applicable fix of the UI corpus is offered over the
+/// protocol as a preferred quick fix, with its edits (one or several) intact,
+/// and a maybe-incorrect one as a quick fix that is not preferred: the
+/// editor gets exactly the fixes `--message-format json` shows.
+#[test]
+fn every_fix_of_the_ui_corpus_is_a_quick_fix() {
+    use kpl_lang::diag::Applicability;
+    let (table, _) = kplc::std_imports::ImportSources::embedded().load();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "kpl"))
+        .collect();
+    paths.sort();
+    let mut c = Client::start();
+    c.request("initialize", json!({"processId": null, "capabilities": {}}));
+    c.notify("initialized", json!({}));
+    let (mut files, mut fixes, mut several) = (0, 0, 0);
+    for (n, path) in paths.iter().enumerate() {
+        let text = std::fs::read_to_string(path).unwrap();
+        let want: Vec<(String, bool, String)> = kpl_lang::analyze(&text, &table)
+            .diagnostics
+            .iter()
+            .flat_map(|d| &d.help)
+            .filter(|h| !h.edits.is_empty() && h.applicability != Applicability::HasPlaceholders)
+            .map(|h| {
+                let mut fixed = text.clone();
+                for e in h.edits.iter().rev() {
+                    fixed.replace_range(e.span.range(), &e.replacement);
+                }
+                (h.message.clone(), h.is_machine_applicable(), fixed)
+            })
+            .collect();
+        if want.is_empty() {
+            continue;
+        }
+        files += 1;
+        fixes += want.len();
+        several += kpl_lang::analyze(&text, &table)
+            .diagnostics
+            .iter()
+            .flat_map(|d| &d.help)
+            .filter(|h| h.edits.len() > 1 && h.applicability != Applicability::HasPlaceholders)
+            .count();
+        // Each document under [`URI`] in turn (`apply` reads its edits).
+        let version = n as i64 + 1;
+        if files == 1 {
+            c.notify(
+                "textDocument/didOpen",
+                json!({"textDocument": {"uri": URI, "languageId": "kpl", "version": version, "text": text}}),
+            );
+        } else {
+            c.notify(
+                "textDocument/didChange",
+                json!({"textDocument": {"uri": URI, "version": version}, "contentChanges": [{"text": text}]}),
+            );
+        }
+        c.diagnostics(URI, version);
+        let lines = text.split('\n').collect::<Vec<_>>();
+        let last = lines.last().map_or(0, |l| l.encode_utf16().count());
+        let r = c.request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": URI},
+                "range": {"start": {"line": 0, "character": 0},
+                          "end": {"line": lines.len() - 1, "character": last}},
+                "context": {"diagnostics": []}}),
+        );
+        let got: Vec<(String, bool, String)> = r["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                assert_eq!(a["kind"], "quickfix");
+                (
+                    a["title"].as_str().unwrap().to_string(),
+                    a["isPreferred"].as_bool().unwrap(),
+                    apply(&text, &a["edit"]),
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "{}", path.display());
+    }
+    eprintln!("{files} files, {fixes} fixes offered as quick fixes");
+    assert!(fixes > 100 && several > 0, "{fixes} fixes");
+    let s = c.request("shutdown", Value::Null);
+    assert_eq!(s["result"], Value::Null);
+    c.notify("exit", Value::Null);
+    assert!(c.child.wait().unwrap().success());
+}

@@ -9,6 +9,8 @@
 use std::rc::Rc;
 
 mod directive;
+mod habits;
+pub use directive::UNKNOWN_TYPE;
 
 use crate::codes::Code;
 use crate::diag::Diagnostic;
@@ -76,6 +78,9 @@ enum Raw<'src> {
     Char(char),
     /// A line that starts with `#`: C's preprocessor or Rust's attributes.
     Directive(&'src str),
+    /// Text between typographic quotes (`“hello”`, pasted from a document):
+    /// reported, and read as the string literal it means.
+    SmartStr(&'src str),
     Invalid(char),
 }
 
@@ -201,7 +206,7 @@ fn raw_tokens(src: &str) -> Vec<(Raw<'_>, Span)> {
         let rest = &bytes[i..];
         let raw = match b {
             b'#' if directive::starts_directive(src, i) => {
-                i = line_end(src, i);
+                i = directive::directive_end(src, i);
                 Raw::Directive(&src[start..i])
             }
             b'/' if rest.starts_with(b"///") => {
@@ -270,7 +275,23 @@ fn raw_tokens(src: &str) -> Vec<(Raw<'_>, Span)> {
                     if c.is_whitespace() {
                         continue;
                     }
-                    Raw::Invalid(c)
+                    // (A bounded look: a line of opening quotes stays linear.)
+                    let closer = matches!(c, '\u{201C}' | '\u{201E}')
+                        .then(|| {
+                            src[i..line_end(src, i)]
+                                .char_indices()
+                                .take(200)
+                                .find(|(_, ch)| matches!(ch, '\u{201D}' | '\u{201C}'))
+                                .map(|(n, _)| n)
+                        })
+                        .flatten();
+                    match closer {
+                        Some(n) => {
+                            i += n + 3;
+                            Raw::SmartStr(&src[start..i])
+                        }
+                        None => Raw::Invalid(c),
+                    }
                 }
             }
         };
@@ -397,6 +418,37 @@ pub fn lex(src: &str) -> Lexed {
                     out.tokens.push((Tok::BadInt, span));
                 }
             }
+            Raw::SmartStr(text) => {
+                // Both quotes are three bytes in UTF-8.
+                let (open, close) = (
+                    Span::new(span.start as usize, span.start as usize + 3),
+                    Span::new(span.end as usize - 3, span.end as usize),
+                );
+                out.diagnostics.push(
+                    Diagnostic::new(
+                        Code::E0003,
+                        "typographic quotes do not delimit a string",
+                        open,
+                        "a quotation mark from a word processor",
+                    )
+                    .with_fix_edits(
+                        "write straight double quotes `\"`",
+                        crate::diag::Applicability::MachineApplicable,
+                        vec![
+                            crate::diag::Suggestion {
+                                span: open,
+                                replacement: "\"".into(),
+                            },
+                            crate::diag::Suggestion {
+                                span: close,
+                                replacement: "\"".into(),
+                            },
+                        ],
+                    ),
+                );
+                let inner = &text[3..text.len() - 3];
+                out.tokens.push((Tok::Str(inner.into()), span));
+            }
             Raw::Invalid(c) => {
                 let mut d = Diagnostic::new(
                     Code::E0003,
@@ -406,6 +458,15 @@ pub fn lex(src: &str) -> Lexed {
                 );
                 if c == '\'' {
                     d = d.with_help("string literals use double quotes: \"...\"");
+                } else if c == '?' && rust_try(src, span, out.tokens.last()) {
+                    d = Diagnostic::new(
+                        Code::E0003,
+                        "KPL has no `?` operator",
+                        span,
+                        "Rust's error propagation",
+                    )
+                    .with_note("KPL has no `Result` or `Option`: a function returns a plain value, and `abort;` stops the plugin")
+                    .with_maybe_fix("remove the `?`", span, "");
                 } else if c == '?' {
                     // C's `c ? a : b` (Rust's `?` never reaches a plugin:
                     // KPL has no `Result`).
@@ -417,7 +478,19 @@ pub fn lex(src: &str) -> Lexed {
             }
         }
     }
+    habits::rewrite(src, &mut out);
     out
+}
+
+/// Whether the `?` at `span` is Rust's error propagation (`f(x)?;`): right
+/// after an operand, and before what may follow one, not before the second
+/// operand of C's `c ? a : b`.
+fn rust_try(src: &str, span: Span, prev: Option<&(Tok, Span)>) -> bool {
+    let after_operand = prev.is_some_and(|(t, s)| {
+        s.end == span.start && matches!(t, Tok::Ident(_) | Tok::Sym(")" | "]"))
+    });
+    let rest = src[span.end as usize..].trim_start_matches([' ', '\t']);
+    after_operand && (rest.is_empty() || rest.starts_with([';', ')', ',', '.', '}', '\n', '\r']))
 }
 
 /// Parses the text of an integer literal (with `0x`/`0o`/`0b` prefix and `_`
@@ -593,7 +666,15 @@ mod tests {
                     let text = format!("{a}{b}{c}");
                     // `//` and `/*` start comments.
                     if !text.contains("//") && !text.contains("/*") {
-                        assert_eq!(toks(&text), longest_match(&text), "{text:?}");
+                        // (Before the habits pass, which reads `<>` as `!=`.)
+                        let raw: Vec<Tok> = raw_tokens(&text)
+                            .into_iter()
+                            .map(|(r, _)| match r {
+                                Raw::Sym(s) => Tok::Sym(s),
+                                other => panic!("{text:?}: {other:?}"),
+                            })
+                            .collect();
+                        assert_eq!(raw, longest_match(&text), "{text:?}");
                     }
                 }
             }

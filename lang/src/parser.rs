@@ -61,6 +61,7 @@ const ARROW_FIELD: &str = "arrow-field";
 const COLON_RET: &str = "colon-return-type";
 const C_FN: &str = "c-function";
 const C_GLOBAL: &str = "c-global";
+const DO_WHILE: &str = "do-while";
 /// Misspelled statement keywords, tagged `typo:` + the keyword.
 const TYPO_TAGS: [&str; 7] = [
     "typo:in",
@@ -226,6 +227,7 @@ where
     I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
 {
     // The source text of a span, for fixes that keep the user's operands.
+    let source = src.clone();
     let text =
         move |span: Span| -> String { src.get(span.range()).unwrap_or_default().to_string() };
     let ident = select! { Tok::Ident(name) => name.to_string() }
@@ -269,7 +271,11 @@ where
     // made twice from `ty_with`: inside the expression's definition (holding
     // the expression weakly) and once more for the rest of the grammar.
     let ty_with = |ty: Rec<'t, I, Type, Er>, expr: Rec<'t, I, Expr, Er>| {
-        let named = ident.map(|i| TypeKind::Named(i.name));
+        // The lexer's stand-in for a macro's unknown types is the error type.
+        let named = ident.map(|i| match i.name.as_str() {
+            crate::lexer::UNKNOWN_TYPE => TypeKind::Error,
+            _ => TypeKind::Named(i.name),
+        });
         // `[T; n]`, or Rust's slice `[T]` (also after `&` or `&mut`), which
         // is KPL's `[]T`. The element type is parsed once for both: trying
         // one form and then the other would double the work per level.
@@ -908,6 +914,28 @@ where
                     cond: mk(ExprKind::Bool(true), e.span()),
                     body,
                 });
+            // C's `do { … } while (c);`: KPL's loops test first. Read as the
+            // loop it means, `while true { …; if !(c) { break; } }` (names
+            // declared in it stay declared, the condition's uses are uses),
+            // and reported once with that rewrite.
+            let do_while = select! { Tok::Ident(n) if &*n == "do" => () }
+                .map_with(|(), e| Span::from(e.span()))
+                .then(block.clone())
+                .then(kw("while").map_with(|_, e| Span::from(e.span())))
+                .then(cond.clone())
+                .then_ignore(sym(";").or_not())
+                .validate({
+                    let source = source.clone();
+                    move |(((do_at, body), while_at), cond): (((Span, Block), Span), Expr),
+                          e,
+                          emitter| {
+                        let whole = Span::from(e.span());
+                        emitter.emit(Er::tagged_diagnostic(e.span(), DO_WHILE, || {
+                            habits::do_while(&source, do_at, &body, while_at, &cond, whole)
+                        }));
+                        habits::do_while_loop(do_at, body, while_at, cond, whole)
+                    }
+                });
             // C's `switch (x) { … }` and Rust's `match x { … }`: KPL branches
             // with `if` / `else if`. The arms are not KPL, so the statement is
             // skipped whole and read as a broken one (in its function no
@@ -1021,6 +1049,7 @@ where
                     c_decl,
                     while_stmt,
                     loop_stmt,
+                    do_while,
                     c_for,
                     for_stmt,
                     simple,
@@ -1403,6 +1432,9 @@ fn to_diagnostic(
 ) -> Diagnostic {
     let span = Span::from(err.span);
     if let Some(custom) = &err.custom {
+        if let Some(d) = &custom.diagnostic {
+            return d.clone();
+        }
         let tag = custom.tag;
         if let Some(d) = habit(tag, custom.fix.as_deref(), span, src) {
             return d;
@@ -1475,6 +1507,11 @@ fn to_diagnostic(
             d = d.with_help(format!(
                 "`{k}` belongs inside a function; at the top level use `const` or `static`"
             ));
+        }
+        Some(Tok::Sym("|" | "||")) if label.contains("expression") => {
+            d = d.with_help(
+                "KPL has no closures: write a `fn` at the top level and call it by name",
+            );
         }
         Some(Tok::Sym(op @ ("+" | "-"))) => {
             let prev = token_before(tokens, span.start);

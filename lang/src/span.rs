@@ -29,6 +29,15 @@ impl Span {
         self.start as usize..self.end as usize
     }
 
+    /// An empty span at the start of `self` (where a missing token before
+    /// it would go).
+    pub fn start_point(self) -> Span {
+        Span {
+            start: self.start,
+            end: self.start,
+        }
+    }
+
     /// An empty span at the end of `self` (where a missing token would go).
     pub fn end_point(self) -> Span {
         Span {

@@ -331,6 +331,60 @@ pub fn shapes() -> Vec<Shape> {
             build: |n| format!("export fn f() {{\r{}}}\r", repeat("    let a = 1;\r", n)),
         },
         Shape {
+            name: "habit_lines",
+            what: "n lines with a habit from C, Rust, Python or Go each (read by the lexer)",
+            build: |n| {
+                const HABITS: [&str; 8] = [
+                    "    y := x ** 2 <> 3;\n",
+                    "    --x;\n",
+                    "    assert!(x > 0);\n",
+                    "    println!(\"{}\", x);\n",
+                    "    if not x === u32::MAX; { goto out; };\n",
+                    "    for i in range(x, 9) step 2 { return x, i; }\n",
+                    "    while let v = 1.5 { x >>>= 1; }\n",
+                    "    fn g(u32 a, mut b: u32) u32 { return a; }\n",
+                ];
+                let mut s = String::new();
+                for k in 0..n {
+                    s.push_str(HABITS[k % HABITS.len()]);
+                }
+                body(&s)
+            },
+        },
+        Shape {
+            name: "nested_items",
+            what: "`fn` written inside a function body, n deep",
+            build: |n| {
+                format!(
+                    "export fn f() {{\n{}{}}}\n",
+                    repeat("fn g() { let a = 1;\n", n),
+                    repeat("}\n", n)
+                )
+            },
+        },
+        Shape {
+            name: "long_param_list",
+            what: "one function with n parameters (once quadratic: each was compared with every earlier one)",
+            build: |n| {
+                let params: Vec<String> = (0..n).map(|i| format!("a{i}: u32")).collect();
+                format!(
+                    "export fn f({}) -> u32 {{ return 0; }}\n",
+                    params.join(", ")
+                )
+            },
+        },
+        Shape {
+            name: "long_struct_literal",
+            what: "a struct literal with n initialisers, one field known (once quadratic: each was looked up in every earlier one)",
+            build: |n| {
+                let inits: Vec<String> = (0..n).map(|i| format!(".f{i} = 1")).collect();
+                format!(
+                    "struct S {{ f0: u32 }}\nexport fn f() -> u32 {{ let s = S {{ {} }}; return s.f0; }}\n",
+                    inits.join(", ")
+                )
+            },
+        },
+        Shape {
             name: "token_soup",
             what: "n random tokens",
             build: |n| {

@@ -157,10 +157,13 @@ impl<'a> Checker<'a> {
         let ret = self.func(i).ret.clone();
         let mut body = Body::new(Some(i), ret.clone());
         for (p, ty) in sig.params.iter().zip(self.func(i).params.clone()) {
+            // Only parameters are declared so far: a name already visible
+            // is an earlier parameter's (a lookup, not a scan of them all,
+            // which made a long parameter list quadratic).
             if let Some(prev) = body
-                .locals
-                .iter()
-                .find(|l| l.name == p.name.name && l.name != "_")
+                .lookup(&p.name.name)
+                .filter(|_| p.name.name != "_")
+                .and_then(|id| body.locals.get(id as usize))
             {
                 let d = Diagnostic::declared_twice(
                     Code::E0101,

@@ -3,6 +3,8 @@
 //! resolved to locals, constants, statics, functions and imports, calls and
 //! their arguments, casts, indexing, and struct literals.
 
+use std::collections::HashMap;
+
 use crate::ast::*;
 use crate::codes::Code;
 use crate::consteval::Value;
@@ -14,7 +16,7 @@ use crate::types::{IntTy, Ty};
 use super::body::{Body, local_names_in};
 use super::ops::{Operands, article, cast_edits, holds, literal_value, widens};
 use super::resolve::TypePos;
-use super::{Checker, GlobalKind, NameKind, Res, State};
+use super::{Checker, FieldDef, GlobalKind, NameKind, Res, State};
 
 pub(super) fn is_untyped_literal(e: &Expr) -> bool {
     match &e.kind {
@@ -608,7 +610,12 @@ impl<'a> Checker<'a> {
                 .map(String::from),
         );
         candidates.sort();
-        if let Some(import) = self.imports.find_anywhere(name).next() {
+        if let Some((kpl, why)) = foreign_value(name) {
+            d = d.with_note(why);
+            if let Some(kpl) = kpl {
+                d = d.with_fix(format!("write `{kpl}`"), span, kpl);
+            }
+        } else if let Some(import) = self.imports.find_anywhere(name).next() {
             d = d.with_help(format!(
                 "`{name}` is a kernel import: add `use {}::{name};` at the top of the file",
                 import.module
@@ -634,6 +641,40 @@ impl<'a> Checker<'a> {
     }
 
     fn call(&mut self, body: &mut Body, e: &Expr, callee: &Expr, args: &[Expr]) -> Ty {
+        // Rust's `a.min(b)`: a method call, which KPL does not have (a
+        // struct field of that name is still "not a function" below).
+        if let ExprKind::Field(base, field) = &callee.unparen().kind
+            && field.name != "len"
+        {
+            let bt = self.expr(body, base, None);
+            for a in args {
+                self.expr(body, a, None);
+            }
+            let is_field = matches!(&bt, Ty::Struct(id, _)
+                if self.d.program.structs[id.0 as usize].fields.iter().any(|f| f.name == field.name));
+            if !bt.is_error() && !is_field {
+                self.report(
+                    Diagnostic::new(
+                        Code::E0108,
+                        format!("KPL has no methods: `.{}(…)` cannot be called on a `{bt}`", field.name),
+                        field.span,
+                        "a method call",
+                    )
+                    .with_note("a value has no functions of its own: functions are written at the top level and called by name")
+                    .with_help(format!("write a function and pass the value to it: `{}({}, …)`", field.name, "value")),
+                );
+                return Ty::Error;
+            }
+            if is_field {
+                self.report(Diagnostic::new(
+                    Code::E0108,
+                    format!("field `{}` is not a function", field.name),
+                    callee.span,
+                    "not callable",
+                ));
+            }
+            return Ty::Error;
+        }
         let ExprKind::Name(name) = &callee.unparen().kind else {
             let t = self.expr(body, callee, None);
             for a in args {
@@ -657,6 +698,11 @@ impl<'a> Checker<'a> {
             for a in args {
                 self.expr(body, a, None);
             }
+            // A local whose initialiser was broken (`let f = |v| v * 2;`,
+            // already reported) may have been meant as anything.
+            if l.ty.is_error() {
+                return Ty::Error;
+            }
             self.report(
                 Diagnostic::new(
                     Code::E0108,
@@ -678,7 +724,17 @@ impl<'a> Checker<'a> {
         let (params, ret, res, fn_name) = match self.d.globals.get(name.as_str()).map(|g| g.kind) {
             None => {
                 self.report_unknown_name(body, callee.span, name, true);
-                self.unknown_call_args(body, args);
+                if foreign_value(name).is_some() {
+                    // `sizeof(Header)`: the argument is a type, as C meant.
+                    for a in args {
+                        if let ExprKind::Name(n) = &a.unparen().kind {
+                            self.mark_used(n);
+                        }
+                        self.record(a, Ty::Error);
+                    }
+                } else {
+                    self.unknown_call_args(body, args);
+                }
                 return Ty::Error;
             }
             Some(kind) => {
@@ -814,10 +870,14 @@ impl<'a> Checker<'a> {
             return Ty::Error;
         };
         let def = self.d.program.structs[id.0 as usize].clone();
-        let mut seen: Vec<&Ident> = Vec::new();
+        // Fields by name, and the initialisers seen so far: maps, so that a
+        // literal costs its fields plus its initialisers, not their product.
+        let by_name: HashMap<&str, &FieldDef> =
+            def.fields.iter().map(|f| (f.name.as_str(), f)).collect();
+        let mut seen: HashMap<&str, &Ident> = HashMap::new();
         let mut ok = true;
         for init in inits {
-            if let Some(prev) = seen.iter().find(|p| p.name == init.name.name) {
+            if let Some(prev) = seen.get(init.name.name.as_str()) {
                 self.report(
                     Diagnostic::new(
                         Code::E0106,
@@ -831,8 +891,8 @@ impl<'a> Checker<'a> {
                 ok = false;
                 continue;
             }
-            seen.push(&init.name);
-            match def.fields.iter().find(|f| f.name == init.name.name) {
+            seen.insert(&init.name.name, &init.name);
+            match by_name.get(init.name.name.as_str()) {
                 Some(f) => {
                     let got = self.expr(body, &init.value, Some(&f.ty));
                     self.expect_type(&init.value, &got, &f.ty);
@@ -859,7 +919,7 @@ impl<'a> Checker<'a> {
         let missing: Vec<&str> = def
             .fields
             .iter()
-            .filter(|f| !inits.iter().any(|i| i.name.name == f.name))
+            .filter(|f| !seen.contains_key(f.name.as_str()))
             .map(|f| f.name.as_str())
             .collect();
         if !missing.is_empty() && ok {
@@ -1125,4 +1185,28 @@ fn conversion_help(d: Diagnostic, e: &Expr, g: IntTy, w: IntTy) -> Diagnostic {
         Applicability::MachineApplicable,
         cast_edits(e, w),
     )
+}
+
+/// A value spelled as in another language (`True`, `NULL`, `sizeof`): what
+/// KPL writes instead, if anything, and why.
+fn foreign_value(name: &str) -> Option<(Option<&'static str>, &'static str)> {
+    Some(match name {
+        "True" | "TRUE" => (
+            Some("true"),
+            "KPL's booleans are `true` and `false`, in lower case",
+        ),
+        "False" | "FALSE" => (
+            Some("false"),
+            "KPL's booleans are `true` and `false`, in lower case",
+        ),
+        "NULL" | "null" | "nullptr" | "nil" | "None" => (
+            None,
+            "KPL has no null: a slice always refers to an array (an empty one has `.len == 0`), and a scalar always has a value",
+        ),
+        "sizeof" | "size_of" => (
+            None,
+            "KPL has no `sizeof`: a type's size is fixed (`u8` is 1 byte, `u32` 4, `u64` 8); write the number",
+        ),
+        _ => return None,
+    })
 }

@@ -128,6 +128,9 @@ impl Expected {
 pub(super) struct Custom {
     pub tag: &'static str,
     pub fix: Option<String>,
+    /// The whole diagnostic, for a habit whose fix needs more than one
+    /// edit or whose labels need spans only the grammar knows.
+    pub diagnostic: Option<crate::diag::Diagnostic>,
 }
 
 /// One syntax error of the detailed pass.
@@ -151,6 +154,12 @@ pub(super) trait ParseError<'t, I: Input<'t>>:
     fn tagged(span: SimpleSpan, tag: &'static str) -> Self;
     /// A tagged error with the text that replaces `span` to fix it.
     fn tagged_fix(span: SimpleSpan, tag: &'static str, fix: impl FnOnce() -> String) -> Self;
+    /// A tagged error whose diagnostic the grammar builds itself.
+    fn tagged_diagnostic(
+        span: SimpleSpan,
+        tag: &'static str,
+        make: impl FnOnce() -> crate::diag::Diagnostic,
+    ) -> Self;
 }
 
 impl<'t, I: Input<'t>> ParseError<'t, I> for EmptyErr {
@@ -158,6 +167,13 @@ impl<'t, I: Input<'t>> ParseError<'t, I> for EmptyErr {
         EmptyErr::default()
     }
     fn tagged_fix(_: SimpleSpan, _: &'static str, _: impl FnOnce() -> String) -> Self {
+        EmptyErr::default()
+    }
+    fn tagged_diagnostic(
+        _: SimpleSpan,
+        _: &'static str,
+        _: impl FnOnce() -> crate::diag::Diagnostic,
+    ) -> Self {
         EmptyErr::default()
     }
 }
@@ -168,7 +184,11 @@ impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> ParseError<'t, I> for Syn
             span,
             found: None,
             expected: Expected::default(),
-            custom: Some(Box::new(Custom { tag, fix: None })),
+            custom: Some(Box::new(Custom {
+                tag,
+                fix: None,
+                diagnostic: None,
+            })),
         }
     }
     fn tagged_fix(span: SimpleSpan, tag: &'static str, fix: impl FnOnce() -> String) -> Self {
@@ -179,6 +199,23 @@ impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> ParseError<'t, I> for Syn
             custom: Some(Box::new(Custom {
                 tag,
                 fix: Some(fix()),
+                diagnostic: None,
+            })),
+        }
+    }
+    fn tagged_diagnostic(
+        span: SimpleSpan,
+        tag: &'static str,
+        make: impl FnOnce() -> crate::diag::Diagnostic,
+    ) -> Self {
+        SyntaxError {
+            span,
+            found: None,
+            expected: Expected::default(),
+            custom: Some(Box::new(Custom {
+                tag,
+                fix: None,
+                diagnostic: Some(make()),
             })),
         }
     }

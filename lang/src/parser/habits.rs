@@ -157,6 +157,136 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
     })
 }
 
+/// C's `do { … } while (c);` (at `whole`): the diagnostic, with the fix
+/// that writes it `while true { …  if !(c) { break; } }`. The fix is
+/// machine-applicable unless the body has a `continue` of this loop: C's
+/// `continue` goes to the test, KPL's would skip it.
+pub(super) fn do_while(
+    src: &str,
+    do_at: Span,
+    body: &Block,
+    while_at: Span,
+    cond: &Expr,
+    whole: Span,
+) -> Diagnostic {
+    let d = Diagnostic::new(
+        Code::E0001,
+        "KPL has no `do … while`",
+        do_at,
+        "C's `do`, whose body runs before the test",
+    )
+    .with_secondary(
+        Span::new(while_at.start as usize, whole.end as usize),
+        "the test after the body",
+    )
+    .with_note("KPL's `while` tests before each pass; a loop that runs at least once is `while true` with the test and a `break` at the end of its body");
+    let close = body.span.end.saturating_sub(1);
+    if src.as_bytes().get(close as usize) != Some(&b'}') {
+        return d.with_help("write `while true { …  if !(c) { break; } }`");
+    }
+    let c = src.get(cond.span.range()).unwrap_or_default();
+    let test = if matches!(cond.kind, ExprKind::Paren(_)) {
+        format!("!{c}")
+    } else {
+        format!("!({c})")
+    };
+    // On its own lines, indented one step deeper than the `}`, when the `}`
+    // starts its line; else on the line of the `}`.
+    let (indent, first) = indentation(src, close);
+    let (at, replacement) = if first {
+        let pad = &src[close as usize - indent..close as usize];
+        let at = close as usize - indent;
+        let text = format!("{pad}    if {test} {{\n{pad}        break;\n{pad}    }}\n{pad}}}");
+        (at, text)
+    } else {
+        (close as usize, format!("if {test} {{ break; }} }}"))
+    };
+    let edits = vec![
+        Suggestion {
+            span: do_at,
+            replacement: "while true".to_string(),
+        },
+        Suggestion {
+            span: Span::new(at, whole.end as usize),
+            replacement,
+        },
+    ];
+    let continues = continues_loop(body);
+    let applicability = if continues {
+        Applicability::MaybeIncorrect
+    } else {
+        Applicability::MachineApplicable
+    };
+    let d = d.with_fix_edits(
+        "test at the end of a `while true` loop",
+        applicability,
+        edits,
+    );
+    if continues {
+        d.with_note("a `continue` in the body would now skip the test: check each one")
+    } else {
+        d
+    }
+}
+
+/// The loop C's `do { … } while (c);` means: `while true { …; if !(c) {
+/// break; } }`, the test placed where C makes it.
+pub(super) fn do_while_loop(
+    do_at: Span,
+    mut body: Block,
+    while_at: Span,
+    cond: Expr,
+    whole: Span,
+) -> StmtKind {
+    let test_span = Span::new(while_at.start as usize, whole.end as usize);
+    let not = Expr {
+        id: ExprId(0),
+        span: cond.span,
+        kind: ExprKind::Unary(UnOp::Not, Box::new(cond)),
+    };
+    let exit = Stmt {
+        kind: StmtKind::Break,
+        span: while_at,
+    };
+    body.stmts.push(Stmt {
+        kind: StmtKind::If {
+            cond: not,
+            then: Block {
+                stmts: vec![exit],
+                span: while_at,
+            },
+            els: None,
+        },
+        span: test_span,
+    });
+    StmtKind::While {
+        cond: Expr {
+            id: ExprId(0),
+            kind: ExprKind::Bool(true),
+            span: do_at,
+        },
+        body,
+    }
+}
+
+/// Whether a `continue` in `body` continues the loop `body` belongs to
+/// (not one nested inside it). Iterative: the tree is not yet depth-checked.
+fn continues_loop(body: &Block) -> bool {
+    let mut todo: Vec<&Stmt> = body.stmts.iter().collect();
+    while let Some(s) = todo.pop() {
+        match &s.kind {
+            StmtKind::Continue => return true,
+            StmtKind::If { then, els, .. } => {
+                todo.extend(&then.stmts);
+                todo.extend(els.as_deref());
+            }
+            StmtKind::Block(b) => todo.extend(&b.stmts),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// A type named the C or Rust way (`uint32_t`, `int`, `usize`), under its
 /// KPL name; any other name as it is.
 /// Whether a C or Rust habit may have meant `n` as a type: a KPL primitive

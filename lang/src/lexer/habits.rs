@@ -1,0 +1,1495 @@
+//! Habits from other languages that show in the token stream alone: an
+//! operator KPL spells otherwise (`<>`, `===`, `**`, `>>>`, Go's `:=`,
+//! Python's `not` and `elif`, C's `++x`), a Rust macro call (`println!`,
+//! `assert!`), an associated constant (`u32::MAX`), a decimal fraction, a
+//! `range(n)` or `step` in a `for` header, a `;` between a condition and its
+//! block, `goto`, and the items KPL does not have (`enum`, `impl`,
+//! `typedef`, ...) or has only at the top level (a `fn` or `use` inside a
+//! body). Each is reported once, as an E0001 (E0004 for a fraction) with
+//! the KPL spelling and a fix where there is one, and the tokens are
+//! rewritten into what the user meant, so the parser and the checker see a
+//! correct program there and nothing cascades: a name declared with `:=`
+//! stays declared, a nested `fn` is moved after the function holding it and
+//! stays callable.
+//!
+//! One pass over the tokens, after a pass that pairs every bracket with its
+//! closer: each rule looks a fixed number of tokens around it, or jumps over
+//! a bracketed group by its pair, so the whole is linear in the file. Every
+//! rewrite stays inside one top-level item, so a chunk of the editor's
+//! database lexes the same alone as inside its file.
+
+use std::collections::BTreeMap;
+
+use super::{Lexed, Tok};
+use crate::codes::Code;
+use crate::diag::{Applicability, Diagnostic, Suggestion};
+use crate::span::Span;
+
+/// Rewrites `out.tokens` (lexed from `src`) as described above, adding a
+/// diagnostic for each habit found.
+pub(super) fn rewrite(src: &str, out: &mut Lexed) {
+    let old = std::mem::take(&mut out.tokens);
+    let pair = pairs(&old);
+    let mut r = Rewriter {
+        src,
+        old: &old,
+        pair: &pair,
+        toks: Vec::with_capacity(old.len()),
+        diags: Vec::new(),
+        later: BTreeMap::new(),
+        braces: 0,
+        top_open: None,
+        header: None,
+        ret: None,
+        sig: None,
+        param_diag: None,
+    };
+    let mut i = 0;
+    while i < old.len() {
+        if let Some(instead) = r.later.remove(&i) {
+            r.toks.extend(instead);
+            i += 1;
+            continue;
+        }
+        i = r.step(i);
+    }
+    out.tokens = r.toks;
+    if r.diags.is_empty() {
+        return;
+    }
+    // At most one error per line, as for the parser's: a second habit on a
+    // line already reported (or with a lexical error) is read as meant but
+    // not reported.
+    let lines = crate::span::LineIndex::new(src);
+    let mut broken: std::collections::HashSet<usize> = out
+        .diagnostics
+        .iter()
+        .map(|d| lines.line_of(d.primary.span.start as usize))
+        .collect();
+    let mut diags = r.diags;
+    diags.sort_by_key(|d| d.primary.span.start);
+    out.diagnostics.extend(
+        diags
+            .into_iter()
+            .filter(|d| broken.insert(lines.line_of(d.primary.span.start as usize))),
+    );
+}
+
+/// For each bracket token, the index of its partner (`usize::MAX` for a
+/// token that is not a bracket, or one left unpaired).
+fn pairs(toks: &[(Tok, Span)]) -> Vec<usize> {
+    let mut pair = vec![usize::MAX; toks.len()];
+    let mut open: Vec<usize> = Vec::new();
+    for (k, (t, _)) in toks.iter().enumerate() {
+        match t {
+            Tok::Sym("(" | "[" | "{") => open.push(k),
+            Tok::Sym(c @ (")" | "]" | "}")) => {
+                let want = match *c {
+                    ")" => "(",
+                    "]" => "[",
+                    _ => "{",
+                };
+                if let Some(&o) = open.last()
+                    && old_sym(&toks[o].0) == Some(want)
+                {
+                    open.pop();
+                    pair[o] = k;
+                    pair[k] = o;
+                }
+            }
+            _ => {}
+        }
+    }
+    pair
+}
+
+fn old_sym(t: &Tok) -> Option<&'static str> {
+    match t {
+        Tok::Sym(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// A `for`, `if` or `while` header being read: its keyword and the depth
+/// of `(` and `[` inside it.
+struct Header {
+    kw: &'static str,
+    depth: usize,
+    /// A `..` was seen (a range).
+    range: bool,
+}
+
+struct Rewriter<'a> {
+    src: &'a str,
+    old: &'a [(Tok, Span)],
+    pair: &'a [usize],
+    toks: Vec<(Tok, Span)>,
+    diags: Vec<Diagnostic>,
+    /// Tokens to emit instead of the old token at an index still ahead.
+    later: BTreeMap<usize, Vec<(Tok, Span)>>,
+    /// How many `{` are open.
+    braces: usize,
+    /// The `{` of the top-level item being read.
+    top_open: Option<usize>,
+    header: Option<Header>,
+    /// Inside a `return` statement: the depth of brackets in it.
+    ret: Option<usize>,
+    /// The `(` and `)` of the parameter list of the function being read.
+    sig: Option<(usize, usize)>,
+    /// The diagnostic of C's parameter order in the list opened at this
+    /// index (the others of the list are added to its fix).
+    param_diag: Option<(usize, usize)>,
+}
+
+fn e(message: impl Into<String>, span: Span, label: &str) -> Diagnostic {
+    Diagnostic::new(Code::E0001, message, span, label)
+}
+
+fn edit(span: Span, text: impl Into<String>) -> Suggestion {
+    Suggestion {
+        span,
+        replacement: text.into(),
+    }
+}
+
+fn ident(t: &Tok) -> Option<&str> {
+    match t {
+        Tok::Ident(n) => Some(n),
+        _ => None,
+    }
+}
+
+/// Whether a token ends an operand (so a binary operator may follow).
+fn ends_operand(t: Option<&(Tok, Span)>) -> bool {
+    matches!(
+        t,
+        Some((
+            Tok::Ident(_)
+                | Tok::Int(_)
+                | Tok::Str(_)
+                | Tok::BadInt
+                | Tok::Kw("true" | "false")
+                | Tok::Sym(")" | "]"),
+            _
+        ))
+    )
+}
+
+/// Whether a statement may start after this token.
+fn starts_statement(t: Option<&(Tok, Span)>) -> bool {
+    matches!(t, None | Some((Tok::Sym(";" | "{" | "}"), _)))
+}
+
+/// Whether a token starts an operand that no name can be followed by in
+/// KPL (so `not x` and `elif x` are never a call `not(x)` or a use of a
+/// variable named `not`).
+fn starts_operand(t: Option<&(Tok, Span)>) -> bool {
+    matches!(
+        t,
+        Some((
+            Tok::Ident(_) | Tok::Int(_) | Tok::Kw("true" | "false") | Tok::Sym("!"),
+            _
+        ))
+    )
+}
+
+/// Whether a C or Rust habit may mean `n` as a type: a KPL primitive, a
+/// C or Rust type name, or a struct-like capitalised name.
+fn names_a_type(n: &str) -> bool {
+    INT_TYPES.contains(&n)
+        || n == "bool"
+        || crate::suggest::foreign_type(n).is_some()
+        || n.starts_with(|c: char| c.is_ascii_uppercase())
+}
+
+const INT_TYPES: [&str; 8] = ["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64"];
+
+/// The value of Rust's `T::MAX`, `T::MIN` or `T::BITS` for a KPL integer
+/// type, as KPL source text.
+fn associated_constant(ty: &str, name: &str) -> Option<String> {
+    let bits: u32 = ty[1..].parse().ok()?;
+    let signed = ty.starts_with('i');
+    let hex = |digits: &str| {
+        let groups: Vec<&str> = digits
+            .as_bytes()
+            .rchunks(4)
+            .rev()
+            .map(|c| std::str::from_utf8(c).unwrap_or_default())
+            .collect();
+        format!("0x{}", groups.join("_"))
+    };
+    let f = "F".repeat(bits as usize / 4);
+    Some(match (name, signed) {
+        ("MAX", false) => hex(&f),
+        ("MAX", true) => hex(&format!("7{}", &f[1..])),
+        ("MIN", false) => "0".to_string(),
+        ("MIN", true) => format!("-{}", 1u128 << (bits - 1)),
+        ("BITS", _) => bits.to_string(),
+        _ => return None,
+    })
+}
+
+impl Rewriter<'_> {
+    fn at(&self, k: usize) -> Option<&(Tok, Span)> {
+        self.old.get(k)
+    }
+
+    fn tok(&self, k: usize) -> Option<&Tok> {
+        self.old.get(k).map(|(t, _)| t)
+    }
+
+    fn span(&self, k: usize) -> Span {
+        self.old.get(k).map_or(Span::new(0, 0), |(_, s)| *s)
+    }
+
+    fn is(&self, k: usize, s: &str) -> bool {
+        matches!(self.tok(k), Some(Tok::Sym(x)) if *x == s)
+    }
+
+    /// Tokens `k` and `k + 1` touch (no blank between them).
+    fn touching(&self, k: usize) -> bool {
+        match (self.old.get(k), self.old.get(k + 1)) {
+            (Some((_, a)), Some((_, b))) => a.end == b.start,
+            _ => false,
+        }
+    }
+
+    fn text(&self, span: Span) -> &str {
+        self.src.get(span.range()).unwrap_or_default()
+    }
+
+    fn prev(&self) -> Option<&(Tok, Span)> {
+        self.toks.last()
+    }
+
+    fn push(&mut self, t: Tok, s: Span) {
+        self.toks.push((t, s));
+    }
+
+    /// Handles the token at `i` (and any it consumes); returns the index of
+    /// the next token to look at.
+    fn step(&mut self, i: usize) -> usize {
+        if let Some(next) = self.habit(i) {
+            return next;
+        }
+        let (t, s) = self.old[i].clone();
+        self.track(&t, i);
+        self.push(t, s);
+        i + 1
+    }
+
+    /// Keeps the brace depth and the header being read up to date for a
+    /// token that is kept.
+    fn track(&mut self, t: &Tok, i: usize) {
+        match t {
+            Tok::Sym("{") => {
+                if self.header.as_ref().is_some_and(|h| h.depth == 0) {
+                    self.header = None;
+                }
+                if self.braces == 0 {
+                    self.top_open = Some(i);
+                }
+                self.braces += 1;
+                if let Some(d) = &mut self.ret {
+                    *d += 1;
+                }
+            }
+            Tok::Sym("}") => {
+                self.braces = self.braces.saturating_sub(1);
+                self.ret = match self.ret {
+                    Some(d) if d > 0 => Some(d - 1),
+                    _ => None,
+                };
+            }
+            Tok::Sym("(" | "[") => {
+                if let Some(h) = &mut self.header {
+                    h.depth += 1;
+                }
+                if let Some(d) = &mut self.ret {
+                    *d += 1;
+                }
+                if i > 1
+                    && self.is(i, "(")
+                    && matches!(self.tok(i - 1), Some(Tok::Ident(_)))
+                    && matches!(self.tok(i - 2), Some(Tok::Kw("fn")))
+                    && self.pair[i] != usize::MAX
+                {
+                    self.sig = Some((i, self.pair[i]));
+                }
+            }
+            Tok::Sym(")" | "]") => {
+                if let Some(h) = &mut self.header {
+                    h.depth = h.depth.saturating_sub(1);
+                }
+                if let Some(d) = &mut self.ret {
+                    *d = d.saturating_sub(1);
+                }
+            }
+            Tok::Sym("..") => {
+                if let Some(h) = &mut self.header {
+                    h.range = true;
+                }
+            }
+            Tok::Sym(";") => {
+                self.header = None;
+                self.ret = None;
+            }
+            Tok::Kw("return") => self.ret = Some(0),
+            Tok::Kw(k @ ("if" | "while" | "for")) => {
+                self.header = Some(Header {
+                    kw: k,
+                    depth: 0,
+                    range: false,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// The habit starting at token `i`, if any: reported, its rewrite
+    /// pushed; returns the index after what it consumed.
+    #[allow(clippy::too_many_lines)]
+    fn habit(&mut self, i: usize) -> Option<usize> {
+        let (t, s) = self.old[i].clone();
+        let next = self.tok(i + 1).cloned();
+        let touching = self.touching(i);
+        match (&t, &next) {
+            // `a <> b`
+            (Tok::Sym("<"), Some(Tok::Sym(">"))) if touching && ends_operand(self.prev()) => {
+                let both = s.to(self.span(i + 1));
+                self.diags.push(
+                    e("KPL writes `<>` as `!=`", both, "not an operator in KPL").with_fix(
+                        "write `!=`",
+                        both,
+                        "!=",
+                    ),
+                );
+                self.push(Tok::Sym("!="), both);
+                Some(i + 2)
+            }
+            // `a === b`, `a !== b`
+            (Tok::Sym(op @ ("==" | "!=")), Some(Tok::Sym("="))) if touching => {
+                let both = s.to(self.span(i + 1));
+                let found = format!("{op}=");
+                self.diags.push(
+                    e(format!("KPL has no `{found}`"), both, "JavaScript's strict comparison")
+                        .with_note("KPL never converts a value to another type, so `==` and `!=` are already strict")
+                        .with_fix(format!("write `{op}`"), both, *op),
+                );
+                self.push(Tok::Sym(op), both);
+                Some(i + 2)
+            }
+            // `x ** 2`
+            (Tok::Sym("*"), Some(Tok::Sym("*"))) if touching && ends_operand(self.prev()) => {
+                let both = s.to(self.span(i + 1));
+                let mut d = e("KPL has no power operator `**`", both, "exponentiation");
+                // `x ** 2` is `x * x` when `x` is a whole operand.
+                let square = match (self.prev(), self.tok(i + 2), self.tok(i + 3)) {
+                    (Some((Tok::Ident(x), xs)), Some(Tok::Int(2)), after)
+                        if !matches!(
+                            self.toks
+                                .len()
+                                .checked_sub(2)
+                                .and_then(|k| self.toks.get(k)),
+                            Some((Tok::Sym("." | "->"), _))
+                        ) && !matches!(
+                            after,
+                            Some(Tok::Kw("as") | Tok::Sym("(" | "[" | "."))
+                        ) =>
+                    {
+                        Some((format!("{x} * {x}"), xs.to(self.span(i + 2))))
+                    }
+                    _ => None,
+                };
+                d = match square {
+                    Some((fix, span)) => d.with_fix(format!("multiply: `{fix}`"), span, fix),
+                    None => d.with_help(
+                        "multiply it out (`x * x * x`), or multiply in a loop for a variable exponent",
+                    ),
+                };
+                self.diags.push(d);
+                self.push(Tok::Sym("*"), both);
+                Some(i + 2)
+            }
+            // Java's `x >>> 1`, `x >>>= 1`
+            (Tok::Sym(">>"), Some(Tok::Sym(rest @ (">" | ">=")))) if touching => {
+                let both = s.to(self.span(i + 1));
+                let kpl = if *rest == ">" { ">>" } else { ">>=" };
+                self.diags.push(
+                    e(
+                        format!("KPL has no `>>{rest}`"),
+                        both,
+                        "Java's unsigned shift",
+                    )
+                    .with_note(
+                        "`>>` shifts zeros in for the unsigned types (`u8` … `u64`) and copies the sign bit for the signed ones",
+                    )
+                    .with_maybe_fix(
+                        format!("write `{kpl}`, on an unsigned value (`x as u32 >> 1` for an `i32` `x`)"),
+                        both,
+                        kpl,
+                    ),
+                );
+                self.push(Tok::Sym(kpl), both);
+                Some(i + 2)
+            }
+            // Rust's `let (a, b) = (x, y);`
+            (Tok::Kw(k @ ("let" | "var")), Some(Tok::Sym("("))) => {
+                let kw = *k;
+                let open = i + 1;
+                let close = self.pair[open];
+                if close == usize::MAX || close - open > 64 || !self.is(close + 1, "=") {
+                    return None;
+                }
+                // The names: identifiers separated by `,`.
+                let names: Vec<usize> = (open + 1..close).step_by(2).collect();
+                let well_formed = names
+                    .iter()
+                    .all(|&k| matches!(self.tok(k), Some(Tok::Ident(_))))
+                    && (open + 2..close).step_by(2).all(|k| self.is(k, ","));
+                if !well_formed || names.is_empty() {
+                    return None;
+                }
+                // The values, when the right side is a tuple of as many.
+                let vopen = close + 2;
+                let vclose = if self.is(vopen, "(") {
+                    self.pair[vopen]
+                } else {
+                    usize::MAX
+                };
+                let semi = if vclose != usize::MAX && self.is(vclose + 1, ";") {
+                    vclose + 1
+                } else {
+                    usize::MAX
+                };
+                let mut values: Vec<(usize, usize)> = Vec::new();
+                if semi != usize::MAX && vclose - vopen <= 4096 {
+                    let mut from = vopen + 1;
+                    let mut k = vopen + 1;
+                    while k < vclose {
+                        if self.is(k, ",") {
+                            values.push((from, k));
+                            from = k + 1;
+                        }
+                        k = self
+                            .pair
+                            .get(k)
+                            .copied()
+                            .filter(|&p| p > k && p != usize::MAX)
+                            .unwrap_or(k)
+                            + 1;
+                    }
+                    if from < vclose {
+                        values.push((from, vclose));
+                    }
+                }
+                let pattern = self.span(open).to(self.span(close));
+                let mut d = e("KPL has no tuples", pattern, "Rust's tuple pattern");
+                if values.len() == names.len() {
+                    let whole = s.to(self.span(semi));
+                    let indent = {
+                        let line_start = self.src[..s.start as usize]
+                            .rfind('\n')
+                            .map_or(0, |n| n + 1);
+                        self.src[line_start..s.start as usize].to_string()
+                    };
+                    let lets: Vec<String> = names
+                        .iter()
+                        .zip(&values)
+                        .map(|(&n, &(a, b))| {
+                            let name = self.text(self.span(n));
+                            let value = self.text(self.span(a).to(self.span(b - 1)));
+                            format!("{kw} {name} = {value};")
+                        })
+                        .collect();
+                    let fix = lets.join(&format!("\n{indent}"));
+                    d = d.with_fix("declare one name per statement", whole, fix);
+                    self.diags.push(d);
+                    for (&n, &(a, b)) in names.iter().zip(&values) {
+                        self.push(Tok::Kw(kw), s);
+                        self.push(self.old[n].0.clone(), self.span(n));
+                        self.push(Tok::Sym("="), self.span(close + 1));
+                        for v in a..b {
+                            let (t, vs) = self.old[v].clone();
+                            self.push(t, vs);
+                        }
+                        self.push(Tok::Sym(";"), self.span(semi));
+                    }
+                    return Some(semi + 1);
+                }
+                // Otherwise each name is declared with the error type (the
+                // value is skipped with the statement).
+                self.diags
+                    .push(d.with_help("declare one name per statement: `let a = …; let b = …;`"));
+                for &n in &names {
+                    self.push(Tok::Kw(kw), s);
+                    self.push(self.old[n].0.clone(), self.span(n));
+                    self.push(Tok::Sym("="), self.span(close + 1));
+                    self.push(Tok::BadInt, self.span(close + 1));
+                    self.push(Tok::Sym(";"), self.span(close + 1));
+                }
+                let mut k = close + 2;
+                while k < self.old.len() && !self.is(k, ";") && !self.is(k, "}") {
+                    k = self
+                        .pair
+                        .get(k)
+                        .copied()
+                        .filter(|&p| p > k && p != usize::MAX)
+                        .unwrap_or(k)
+                        + 1;
+                }
+                Some(if self.is(k, ";") { k + 1 } else { k })
+            }
+            // C's designated initialiser without the dot: `P { x = 1 }`
+            (Tok::Sym("{"), Some(Tok::Ident(_)))
+                if self.braces > 0
+                    && self.header.is_none()
+                    && self.is(i + 2, "=")
+                    && matches!(self.prev(), Some((Tok::Ident(n), _))
+                        if !matches!(&**n, "loop" | "do" | "match" | "switch" | "unsafe" | "else"))
+                    && self.pair[i] != usize::MAX =>
+            {
+                let close = self.pair[i];
+                // The field names: after the `{` and after each `,` at this
+                // level, when followed by `=`.
+                let mut fields = Vec::new();
+                let mut k = i + 1;
+                let mut at_start = true;
+                while k < close {
+                    if at_start && matches!(self.tok(k), Some(Tok::Ident(_))) && self.is(k + 1, "=")
+                    {
+                        fields.push(k);
+                    }
+                    at_start = self.is(k, ",");
+                    k = self
+                        .pair
+                        .get(k)
+                        .copied()
+                        .filter(|&p| p > k && p != usize::MAX)
+                        .unwrap_or(k)
+                        + 1;
+                }
+                let edits: Vec<Suggestion> = fields
+                    .iter()
+                    .map(|&f| {
+                        let at = self.span(f).start as usize;
+                        edit(Span::new(at, at), ".")
+                    })
+                    .collect();
+                let span = self.prev().map_or(s, |(_, p)| *p).to(self.span(close));
+                self.diags.push(
+                    e(
+                        "struct literal fields are written `.name = value`",
+                        span,
+                        "C's designated initialiser without its `.`",
+                    )
+                    .with_fix_edits(
+                        "put a `.` before each field name",
+                        Applicability::MachineApplicable,
+                        edits,
+                    ),
+                );
+                self.track(&t, i);
+                self.push(t.clone(), s);
+                for &f in &fields {
+                    let at = self.span(f).start as usize;
+                    let mut toks = vec![(Tok::Sym("."), Span::new(at, at))];
+                    toks.push(self.old[f].clone());
+                    self.later.insert(f, toks);
+                }
+                Some(i + 1)
+            }
+            // Go's `y := x + 1;`
+            (Tok::Ident(name), Some(Tok::Sym(":")))
+                if self.is(i + 2, "=")
+                    && self.touching(i + 1)
+                    && starts_statement(self.prev())
+                    && self.braces > 0 =>
+            {
+                let assign = self.span(i + 1).to(self.span(i + 2));
+                self.diags.push(
+                    e(
+                        "KPL declares a local with `let` (or `var`), not `:=`",
+                        assign,
+                        "Go's short declaration",
+                    )
+                    .with_fix_edits(
+                        format!("write `let {name} = …` (or `var` if it changes later)"),
+                        Applicability::MaybeIncorrect,
+                        vec![edit(s.start_point(), "let "), edit(assign, "=")],
+                    ),
+                );
+                self.push(Tok::Kw("let"), s.start_point());
+                self.push(t.clone(), s);
+                self.push(Tok::Sym("="), assign);
+                Some(i + 3)
+            }
+            // Python's `not x`
+            (Tok::Ident(w), _)
+                if &**w == "not"
+                    && !ends_operand(self.prev())
+                    && !matches!(
+                        self.prev(),
+                        Some((
+                            Tok::Kw("fn" | "let" | "var" | "const" | "static" | "struct" | "for"),
+                            _
+                        ))
+                    )
+                    && starts_operand(self.at(i + 1)) =>
+            {
+                let upto = Span::new(s.start as usize, self.span(i + 1).start as usize);
+                self.diags
+                    .push(e("KPL writes `not` as `!`", s, "Python's `not`").with_fix(
+                        "write `!`",
+                        upto,
+                        "!",
+                    ));
+                self.push(Tok::Sym("!"), s);
+                Some(i + 1)
+            }
+            // `} elif c {`
+            (Tok::Ident(w), _)
+                if matches!(&**w, "elif" | "elsif" | "elseif")
+                    && matches!(self.prev(), Some((Tok::Sym("}"), _)))
+                    && starts_operand(self.at(i + 1)) =>
+            {
+                self.diags.push(
+                    e(
+                        format!("KPL writes `{w}` as `else if`"),
+                        s,
+                        "not a KPL keyword",
+                    )
+                    .with_fix("write `else if`", s, "else if"),
+                );
+                let mid = (s.start as usize + 2).min(s.end as usize);
+                self.push(Tok::Kw("else"), Span::new(s.start as usize, mid));
+                self.push(Tok::Kw("if"), Span::new(mid, s.end as usize));
+                Some(i + 1)
+            }
+            // C's `--i;` and `++i;`, and `i++;` and `i--;`
+            (Tok::Sym(op @ ("+" | "-")), Some(Tok::Sym(op2)))
+                if op == op2 && touching && starts_statement(self.prev()) =>
+            {
+                let Some(Tok::Ident(x)) = self.tok(i + 2).cloned() else {
+                    return None;
+                };
+                if !self.is(i + 3, ";") {
+                    return None;
+                }
+                let whole = s.to(self.span(i + 2));
+                self.increment(op, &x, whole, self.span(i + 2));
+                Some(i + 3)
+            }
+            (Tok::Ident(x), Some(Tok::Sym(op @ ("+" | "-"))))
+                if starts_statement(self.prev())
+                    && self.is(i + 2, op)
+                    && self.touching(i + 1)
+                    && self.is(i + 3, ";") =>
+            {
+                let whole = s.to(self.span(i + 2));
+                self.increment(op, &x.clone(), whole, s);
+                Some(i + 3)
+            }
+            // Rust's `u32::MAX`
+            (Tok::Ident(ty), Some(Tok::Sym("::"))) if INT_TYPES.contains(&&**ty) => {
+                let name = ident(self.tok(i + 2)?)?.to_string();
+                let value = associated_constant(ty, &name)?;
+                let whole = s.to(self.span(i + 2));
+                let in_operation = matches!(
+                    self.prev(),
+                    Some((
+                        Tok::Sym(
+                            "==" | "!="
+                                | "<"
+                                | "<="
+                                | ">"
+                                | ">="
+                                | "+"
+                                | "-"
+                                | "*"
+                                | "/"
+                                | "%"
+                                | "&"
+                                | "|"
+                                | "^"
+                                | "+="
+                                | "-="
+                                | "&="
+                                | "|="
+                                | "^="
+                        ),
+                        _
+                    ))
+                );
+                let applicability = if in_operation {
+                    Applicability::MachineApplicable
+                } else {
+                    Applicability::MaybeIncorrect
+                };
+                self.diags.push(
+                    e(
+                        format!("KPL has no associated constants: `{ty}::{name}` is `{value}`"),
+                        whole,
+                        "Rust's associated constant",
+                    )
+                    .with_fix_edits(
+                        "write the number",
+                        applicability,
+                        vec![edit(whole, value.clone())],
+                    ),
+                );
+                match value.strip_prefix('-') {
+                    Some(digits) => {
+                        self.push(
+                            Tok::Sym("-"),
+                            Span::new(s.start as usize, s.start as usize + 1),
+                        );
+                        let v = digits.parse().unwrap_or(0);
+                        self.push(
+                            Tok::Int(v),
+                            Span::new(s.start as usize + 1, whole.end as usize),
+                        );
+                    }
+                    None => {
+                        let v = super::parse_int(&value).unwrap_or(0);
+                        self.push(Tok::Int(v), whole);
+                    }
+                }
+                Some(i + 3)
+            }
+            // Rust's macros: `println!(…)`, `assert!(…)`, `vec![…]`
+            (Tok::Ident(name), Some(Tok::Sym("!")))
+                if touching && (self.is(i + 2, "(") || self.is(i + 2, "[")) =>
+            {
+                Some(self.macro_call(i, &name.clone()))
+            }
+            // Rust's `fn max<T>(…)`
+            (Tok::Kw("fn"), Some(Tok::Ident(_))) if self.is(i + 2, "<") => {
+                // The `>` closing the parameters, within a few tokens.
+                let close = (i + 3..self.old.len().min(i + 40))
+                    .take_while(|&k| !self.is(k, "(") && !self.is(k, "{") && !self.is(k, ";"))
+                    .find(|&k| self.is(k, ">") || self.is(k, ">>"))?;
+                let generics = self.span(i + 2).to(self.span(close));
+                self.diags.push(
+                    e("KPL has no generics", generics, "type parameters")
+                        .with_help("write the function for the type it is used with (one function per type): `fn max(a: u32, b: u32) -> u32`"),
+                );
+                self.push(t.clone(), s);
+                let (n, ns) = self.old[i + 1].clone();
+                self.push(n, ns);
+                Some(close + 1)
+            }
+            // Rust's `while let x = e {`, `if let`
+            (Tok::Kw(k @ ("while" | "if")), Some(Tok::Kw("let"))) => {
+                let kw = *k;
+                let mut d = e(
+                    format!("KPL has no `{kw} let`"),
+                    s.to(self.span(i + 1)),
+                    "Rust's pattern matching",
+                )
+                .with_note("KPL has no patterns, `Option` or `Result`: a condition is a `bool`");
+                d = d.with_help(format!("test a condition: `{kw} i > 0 {{ … }}`"));
+                self.diags.push(d);
+                self.track(&t, i);
+                self.push(t.clone(), s);
+                // `let x =` is dropped; the value is read as the condition.
+                let skip = if matches!(self.tok(i + 2), Some(Tok::Ident(_))) && self.is(i + 3, "=")
+                {
+                    i + 4
+                } else {
+                    i + 2
+                };
+                Some(skip)
+            }
+            // Go's and Python's `return a, b;`
+            (Tok::Sym(","), _) if self.ret == Some(0) => {
+                let mut k = i;
+                while k < self.old.len() && !self.is(k, ";") && !self.is(k, "}") {
+                    k = self
+                        .pair
+                        .get(k)
+                        .copied()
+                        .filter(|&p| p > k && p != usize::MAX)
+                        .unwrap_or(k)
+                        + 1;
+                }
+                // (Not the arms of Rust's `match`, reported on their own.)
+                if !self.is(k, ";") {
+                    return None;
+                }
+                let extra = s.to(self.span(k - 1));
+                self.diags.push(
+                    e("a function returns one value", extra, "a second value")
+                        .with_help("return a struct with a field for each value, or write one function per value"),
+                );
+                Some(k)
+            }
+            // `export add(…)`: `fn` forgotten
+            (Tok::Kw("export"), Some(Tok::Ident(_))) if self.is(i + 2, "(") => {
+                let at = self.span(i + 1).start_point();
+                self.diags.push(
+                    e(
+                        "a function is declared with `fn`",
+                        self.span(i + 1),
+                        "expected `fn` before the name",
+                    )
+                    .with_fix("write `export fn`", at, "fn "),
+                );
+                self.push(t.clone(), s);
+                self.push(Tok::Kw("fn"), at);
+                Some(i + 1)
+            }
+            // `fn f(x: u32) u32 {`: `->` forgotten
+            (Tok::Sym(")"), Some(Tok::Ident(ty)))
+                if self.sig.is_some_and(|(_, close)| close == i)
+                    && self.is(i + 2, "{")
+                    && names_a_type(ty) =>
+            {
+                let at = s.end_point();
+                let before_type = self.span(i + 1).start_point();
+                self.diags.push(
+                    e(
+                        "a function's return type follows `->`",
+                        self.span(i + 1),
+                        "expected `->` before the type",
+                    )
+                    .with_fix("write `->`", before_type, "-> "),
+                );
+                self.track(&t, i);
+                self.push(t.clone(), s);
+                self.push(Tok::Sym("->"), at);
+                Some(i + 1)
+            }
+            // `while c { … };`: a `;` after a block
+            (Tok::Sym("}"), Some(Tok::Sym(";")))
+                if self.braces >= 2 && self.block_not_literal(i) =>
+            {
+                let semi = self.span(i + 1);
+                self.diags.push(
+                    e("no `;` goes after a block", semi, "not needed after `}`").with_fix(
+                        "remove the `;`",
+                        semi,
+                        "",
+                    ),
+                );
+                self.track(&t, i);
+                self.push(t.clone(), s);
+                Some(i + 2)
+            }
+            // C's `unsigned int`, `long long`, … as one type name
+            (Tok::Ident(a), Some(Tok::Ident(b)))
+                if matches!(&**a, "unsigned" | "signed" | "long" | "short")
+                    && matches!(&**b, "int" | "char" | "short" | "long") =>
+            {
+                let mut end = i + 1;
+                if matches!(self.tok(i + 2), Some(Tok::Ident(c)) if matches!(&**c, "int" | "long"))
+                {
+                    end = i + 2;
+                }
+                let whole = s.to(self.span(end));
+                let words: Vec<&str> = (i..=end)
+                    .filter_map(|k| self.tok(k).and_then(ident))
+                    .collect();
+                self.push(Tok::Ident(words.join(" ").into()), whole);
+                Some(end + 1)
+            }
+            // Rust's `mut x: u32` and C's `u32 x` as parameters
+            (Tok::Kw("mut"), Some(Tok::Ident(x))) if self.in_params(i) && self.is(i + 2, ":") => {
+                let x = x.clone();
+                let body = self.body_open()?;
+                let body_at = self.span(body);
+                let after = body_at.end_point();
+                self.diags.push(
+                    e(
+                        "a parameter cannot be `mut` in KPL",
+                        s,
+                        "Rust's `mut` parameter",
+                    )
+                    .with_note("parameters never change; a `var` declared from one can")
+                    .with_fix_edits(
+                        "remove `mut` and copy the parameter into a `var` at the start of the body",
+                        Applicability::MachineApplicable,
+                        vec![
+                            edit(
+                                Span::new(s.start as usize, self.span(i + 1).start as usize),
+                                "",
+                            ),
+                            edit(after, format!("\n    var {x} = {x};")),
+                        ],
+                    ),
+                );
+                let mut open = vec![self.old[body].clone()];
+                if let Some(prev) = self.later.remove(&body) {
+                    open = prev;
+                }
+                open.extend([
+                    (Tok::Kw("var"), after),
+                    (Tok::Ident(x.clone()), after),
+                    (Tok::Sym("="), after),
+                    (Tok::Ident(x), after),
+                    (Tok::Sym(";"), after),
+                ]);
+                self.later.insert(body, open);
+                Some(i + 1)
+            }
+            (Tok::Ident(ty), Some(Tok::Ident(x)))
+                if self.in_params(i)
+                    && names_a_type(ty)
+                    && (self.is(i + 2, ",") || self.is(i + 2, ")")) =>
+            {
+                let kpl = crate::suggest::foreign_type(ty)
+                    .map_or(&**ty, |(k, _)| k)
+                    .to_string();
+                let whole = s.to(self.span(i + 1));
+                let fix = format!("{x}: {kpl}");
+                // One diagnostic per parameter list, fixing every parameter.
+                let sig = self.sig.map(|(open, _)| open);
+                match self.param_diag {
+                    Some((at, d)) if Some(at) == sig => {
+                        if let Some(h) = self.diags[d].help.first_mut() {
+                            h.edits.push(edit(whole, fix));
+                            h.message = "write each parameter as `name: type`".to_string();
+                        }
+                    }
+                    _ => {
+                        self.param_diag = sig.map(|at| (at, self.diags.len()));
+                        self.diags.push(
+                            e(
+                                "a parameter is written `name: type`",
+                                whole,
+                                "C's parameter declaration",
+                            )
+                            .with_fix(
+                                format!("write `{fix}`"),
+                                whole,
+                                fix,
+                            ),
+                        );
+                    }
+                }
+                let ns = self.span(i + 1);
+                self.push(Tok::Ident(x.clone()), s);
+                self.push(Tok::Sym(":"), s.end_point());
+                self.push(Tok::Ident(kpl.into()), ns);
+                Some(i + 2)
+            }
+            // `1.5`
+            (Tok::Int(_) | Tok::BadInt, Some(Tok::Sym(".")))
+                if touching
+                    && self.touching(i + 1)
+                    && matches!(self.tok(i + 2), Some(Tok::Int(_) | Tok::BadInt))
+                    && !matches!(self.prev(), Some((Tok::Sym("."), _))) =>
+            {
+                let whole = s.to(self.span(i + 2));
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::E0004,
+                        "KPL has no floating-point numbers",
+                        whole,
+                        "a decimal fraction",
+                    )
+                    .with_note("all KPL arithmetic is on integers")
+                    .with_help(
+                        "scale to an integer unit (thousandths, say), or multiply and divide: `x * 3 / 2` is `x * 1.5` rounded down",
+                    ),
+                );
+                self.push(Tok::BadInt, whole);
+                Some(i + 3)
+            }
+            // Python's `for i in range(n)`
+            (Tok::Kw("in"), Some(Tok::Ident(r))) if &**r == "range" && self.is(i + 2, "(") => {
+                self.range_call(i)
+            }
+            // `for i in 0..n step 2 {`
+            (Tok::Ident(w), _)
+                if matches!(&**w, "step" | "by")
+                    && ends_operand(self.prev())
+                    && self
+                        .header
+                        .as_ref()
+                        .is_some_and(|h| h.kw == "for" && h.range && h.depth == 0) =>
+            {
+                // Up to the body's `{`.
+                let mut k = i + 1;
+                while k < self.old.len() && !self.is(k, "{") {
+                    k = self
+                        .pair
+                        .get(k)
+                        .copied()
+                        .filter(|&p| p > k && p != usize::MAX)
+                        .unwrap_or(k)
+                        + 1;
+                }
+                let end = self.span(k - 1).end as usize;
+                let extra = Span::new(s.start as usize, end);
+                self.diags.push(
+                    e(
+                        format!("KPL's ranges count up by one: there is no `{w}`"),
+                        extra,
+                        "not part of a `for` header",
+                    )
+                    .with_help(
+                        "to step by more, loop with `while`: `var i = a; while i < b { …; i += 2; }`",
+                    ),
+                );
+                Some(k)
+            }
+            // C's `if (x > 255); {`
+            (Tok::Sym(";"), Some(Tok::Sym("{")))
+                if self
+                    .header
+                    .as_ref()
+                    .is_some_and(|h| h.kw != "for" && h.depth == 0) =>
+            {
+                let kw = self.header.as_ref().map_or("if", |h| h.kw);
+                // A statement block after C's `do { … } while (c);` is not this.
+                if kw == "while" && self.after_do_block() {
+                    return None;
+                }
+                self.diags.push(
+                    e(
+                        format!("no `;` goes between the condition of `{kw}` and its block"),
+                        s,
+                        "this `;` ends the statement",
+                    )
+                    .with_fix("remove the `;`", s, ""),
+                );
+                Some(i + 1)
+            }
+            // C's `goto out;`
+            (Tok::Ident(w), Some(Tok::Ident(_)))
+                if &**w == "goto" && self.is(i + 2, ";") && starts_statement(self.prev()) =>
+            {
+                let whole = s.to(self.span(i + 2));
+                self.diags.push(
+                    e("KPL has no `goto`", whole, "C's jump")
+                        .with_help("leave a loop with `break`, go on with its next round with `continue`, leave the function with `return`"),
+                );
+                Some(i + 3)
+            }
+            (Tok::Ident(w), Some(Tok::Ident(_)))
+                if self.braces == 0 && starts_statement(self.prev()) =>
+            {
+                self.foreign_item(i, &w.clone())
+            }
+            (Tok::Kw(k @ ("fn" | "use" | "const" | "static" | "struct")), _)
+                if self.braces > 0 && starts_statement(self.prev()) =>
+            {
+                self.nested_item(i, k)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the `}` at `close` ends a block of statements, not a struct
+    /// literal: its `{` follows `else`, `)` or `]`, or what it holds starts
+    /// like a statement.
+    fn block_not_literal(&self, close: usize) -> bool {
+        let open = self.pair[close];
+        if open == usize::MAX || open >= close {
+            return false;
+        }
+        let before = open.checked_sub(1).and_then(|k| self.tok(k));
+        matches!(before, Some(Tok::Kw("else") | Tok::Sym(")" | "]")))
+            || matches!(
+                self.tok(open + 1),
+                Some(
+                    Tok::Kw(
+                        "let"
+                            | "var"
+                            | "if"
+                            | "while"
+                            | "for"
+                            | "return"
+                            | "break"
+                            | "continue"
+                            | "abort"
+                    ) | Tok::Sym("}")
+                )
+            )
+    }
+
+    /// Whether token `i` starts a parameter of the function being read
+    /// (right after its `(` or a `,`). A `,` inside a parameter's type
+    /// cannot be valid KPL, so the brackets between are not counted (which
+    /// would cost the list's length per parameter).
+    fn in_params(&self, i: usize) -> bool {
+        let Some((open, close)) = self.sig else {
+            return false;
+        };
+        i > open && i < close && (i == open + 1 || self.is(i - 1, ","))
+    }
+
+    /// The `{` of the body of the function whose parameters are read.
+    fn body_open(&self) -> Option<usize> {
+        let (_, close) = self.sig?;
+        (close + 1..self.old.len().min(close + 12)).find(|&k| self.is(k, "{"))
+    }
+
+    /// Whether the `while` whose header is being read follows the block of
+    /// C's `do { … }`.
+    fn after_do_block(&self) -> bool {
+        let Some(w) = self.toks.iter().rposition(|(t, _)| *t == Tok::Kw("while")) else {
+            return false;
+        };
+        let Some(close) = w.checked_sub(1) else {
+            return false;
+        };
+        if !matches!(self.toks.get(close), Some((Tok::Sym("}"), _))) {
+            return false;
+        }
+        // The `{` paired with that `}` among the kept tokens.
+        let mut depth = 0usize;
+        for k in (0..close).rev() {
+            match &self.toks[k].0 {
+                Tok::Sym("}") => depth += 1,
+                Tok::Sym("{") if depth == 0 => {
+                    return matches!(k.checked_sub(1).map(|p| &self.toks[p].0), Some(Tok::Ident(d)) if &**d == "do");
+                }
+                Tok::Sym("{") => depth -= 1,
+                _ => {}
+            }
+        }
+        false
+    }
+
+    /// `++x;`, `x++;` (and `--`): reported and read as `x += 1;`.
+    fn increment(&mut self, op: &str, x: &str, whole: Span, name: Span) {
+        let kpl = format!("{x} {op}= 1");
+        self.diags.push(
+            e(
+                format!("KPL has no `{op}{op}` operator"),
+                whole,
+                if op == "+" {
+                    "C's increment"
+                } else {
+                    "C's decrement"
+                },
+            )
+            .with_fix(format!("write `{kpl}`"), whole, kpl.clone()),
+        );
+        let at = name.end_point();
+        self.push(Tok::Ident(x.into()), name);
+        self.push(Tok::Sym(if op == "+" { "+=" } else { "-=" }), at);
+        self.push(Tok::Int(1), at);
+    }
+
+    /// A Rust macro call at `i` (`name`, `!`, then a bracket).
+    fn macro_call(&mut self, i: usize, name: &str) -> usize {
+        let bang = self.span(i + 1);
+        let open = i + 2;
+        let close = self.pair[open];
+        let s = self.span(i);
+        let head = s.to(bang);
+        let d = e(
+            format!("KPL has no macros: `{name}!` is Rust"),
+            head,
+            "a macro call",
+        );
+        let top_comma = |r: &Self| {
+            (open + 1..close).any(|k| {
+                r.is(k, ",") && {
+                    // A comma at the call's own level, not inside a nested group.
+                    let mut depth = 0i32;
+                    for j in open + 1..k {
+                        match r.tok(j) {
+                            Some(Tok::Sym("(" | "[" | "{")) => depth += 1,
+                            Some(Tok::Sym(")" | "]" | "}")) => depth -= 1,
+                            _ => {}
+                        }
+                    }
+                    depth == 0
+                }
+            })
+        };
+        match name {
+            "assert" | "debug_assert" if close != usize::MAX && self.is(close + 1, ";") => {
+                let semi = self.span(close + 1);
+                if close - open > 256 || top_comma(self) {
+                    self.diags.push(
+                        d.with_help("check the condition yourself: `if !(condition) { abort; }`"),
+                    );
+                    self.push(Tok::Ident(name.into()), s);
+                    return i + 2;
+                }
+                let cond = self.text(self.span(open).to(self.span(close))).to_string();
+                let fix = format!("if !{cond} {{ abort; }}");
+                let whole = s.to(semi);
+                self.diags.push(
+                    d.with_note(
+                        "`abort;` stops the plugin, as a failed assertion stops a Rust program",
+                    )
+                    .with_fix(format!("write `{fix}`"), whole, fix),
+                );
+                self.push(Tok::Kw("if"), s);
+                self.push(Tok::Sym("!"), bang);
+                let at = semi.start_point();
+                self.later.insert(
+                    close + 1,
+                    vec![
+                        (Tok::Sym("{"), at),
+                        (Tok::Kw("abort"), semi),
+                        (Tok::Sym(";"), semi),
+                        (Tok::Sym("}"), semi.end_point()),
+                    ],
+                );
+                i + 2
+            }
+            "panic" | "unreachable" | "todo" | "unimplemented" if close != usize::MAX => {
+                let whole = s.to(self.span(close));
+                self.diags
+                    .push(d.with_maybe_fix("stop the plugin with `abort`", whole, "abort"));
+                self.push(Tok::Kw("abort"), whole);
+                close + 1
+            }
+            _ => {
+                let d = match name {
+                    "println" | "print" | "eprintln" | "eprint" | "dbg" | "format" | "write"
+                    | "writeln" | "printk" => d.with_help(
+                        "to write to the kernel log, `use kernel::{log, log_u64};` and call `log(\"text\");` or `log_u64(\"name\", value);`",
+                    ),
+                    "vec" => d.with_help(
+                        "an array has a fixed length: `[0; 16]` or `[1, 2, 3]`",
+                    ),
+                    _ => d.with_help("write out the code the macro stands for, or a `fn`"),
+                };
+                self.diags.push(d);
+                // Read as a call of the same name (on this broken line).
+                self.push(Tok::Ident(name.into()), s);
+                i + 2
+            }
+        }
+    }
+
+    /// `in range(n)` / `in range(a, b)` at `i` (the `in`).
+    fn range_call(&mut self, i: usize) -> Option<usize> {
+        let open = i + 2;
+        let close = *self.pair.get(open)?;
+        if close == usize::MAX || close == open + 1 {
+            return None;
+        }
+        let commas: Vec<usize> = {
+            let mut v = Vec::new();
+            let mut k = open + 1;
+            while k < close {
+                if self.is(k, ",") {
+                    v.push(k);
+                }
+                k = self
+                    .pair
+                    .get(k)
+                    .copied()
+                    .filter(|&p| p > k && p < close)
+                    .unwrap_or(k)
+                    + 1;
+            }
+            v
+        };
+        let head = self.span(i + 1).to(self.span(open));
+        let closer = self.span(close);
+        let (d_in, s_in) = self.old[i].clone();
+        self.push(d_in, s_in);
+        let d = e(
+            "KPL's `for` takes a range `a..b`, not `range(…)`",
+            self.span(i + 1).to(closer),
+            "Python's `range`",
+        );
+        match commas.as_slice() {
+            [] => {
+                self.diags.push(d.with_fix_edits(
+                    "write `0..n`",
+                    Applicability::MachineApplicable,
+                    vec![edit(head, "0.."), edit(closer, "")],
+                ));
+                self.push(Tok::Int(0), head.start_point());
+                self.push(Tok::Sym(".."), head);
+            }
+            [comma, ..] => {
+                let comma = *comma;
+                let mut d = d;
+                if commas.len() == 1 {
+                    let c = self.span(comma);
+                    let after = self.span(comma + 1);
+                    d = d.with_fix_edits(
+                        "write `a..b`",
+                        Applicability::MachineApplicable,
+                        vec![
+                            edit(head, ""),
+                            edit(Span::new(c.start as usize, after.start as usize), ".."),
+                            edit(closer, ""),
+                        ],
+                    );
+                } else {
+                    d = d.with_help(
+                        "KPL's ranges count up by one: to step by more, loop with `while`",
+                    );
+                }
+                self.diags.push(d);
+                self.later
+                    .insert(comma, vec![(Tok::Sym(".."), self.span(comma))]);
+                // Anything after a second comma (the step) is dropped.
+                if let Some(&second) = commas.get(1) {
+                    for k in second..close {
+                        self.later.insert(k, Vec::new());
+                    }
+                }
+            }
+        }
+        self.later.insert(close, Vec::new());
+        Some(open + 1)
+    }
+
+    /// A top-level item KPL does not have (`enum`, `impl`, `typedef`, ...)
+    /// at `i`: reported and skipped as a whole.
+    fn foreign_item(&mut self, i: usize, w: &str) -> Option<usize> {
+        let (message, help): (&str, &str) = match w {
+            "enum" => (
+                "KPL has no `enum`",
+                "name the values with constants: `const PASS: u32 = 0;`",
+            ),
+            "impl" | "trait" => (
+                "KPL has no methods or traits",
+                "write plain functions: `fn get(n: u32) -> u32 { … }`",
+            ),
+            "class" => (
+                "KPL has no classes",
+                "a `struct` holds data; functions are written at the top level",
+            ),
+            "union" => (
+                "KPL has no `union`",
+                "use a `struct`, or one integer and shifts and masks",
+            ),
+            "typedef" | "type" => (
+                "KPL has no type aliases",
+                "write the type itself where the alias would be used",
+            ),
+            "namespace" | "mod" | "module" => (
+                "KPL has no modules or namespaces",
+                "a plugin is one file: write its items at the top level",
+            ),
+            _ => return None,
+        };
+        // To the item's end: its first `{ … }` group, or its `;`.
+        let mut k = i + 1;
+        let end = loop {
+            match self.tok(k) {
+                None => break k.saturating_sub(1),
+                Some(Tok::Sym(";")) => break k,
+                Some(Tok::Sym("{")) => match self.pair[k] {
+                    usize::MAX => break k,
+                    close => {
+                        // `typedef struct { … } Name;` goes on to its `;`.
+                        if self.is(close + 1, ";")
+                            || (matches!(self.tok(close + 1), Some(Tok::Ident(_)))
+                                && self.is(close + 2, ";"))
+                        {
+                            k = close + 1;
+                            continue;
+                        }
+                        break close;
+                    }
+                },
+                Some(Tok::Sym("(" | "[")) if self.pair[k] != usize::MAX => k = self.pair[k] + 1,
+                Some(Tok::Kw(kw)) if crate::parser::ITEM_KEYWORDS.contains(kw) => {
+                    break k.saturating_sub(1);
+                }
+                Some(_) => k += 1,
+            }
+        };
+        let span = self.span(i);
+        let whole = span.to(self.span(end));
+        let mut d = e(message, span, "not a KPL item");
+        if self.text(whole).contains('\n') {
+            d = d.with_secondary(whole.end_point(), "skipped up to here");
+        }
+        self.diags.push(d.with_help(help));
+        Some(end + 1)
+    }
+
+    /// An item keyword inside a body at `i`: a `fn` (or `use`, `const`,
+    /// `static`, `struct`) written inside a function. Reported, with a fix
+    /// that moves it after the function, and moved there in the tokens, so
+    /// its name is still declared and its body still checked.
+    fn nested_item(&mut self, i: usize, k: &str) -> Option<usize> {
+        let outer_close = self.pair[self.top_open?];
+        if outer_close == usize::MAX || outer_close <= i {
+            return None;
+        }
+        // The item's last token: a `fn` or `struct` ends with its `{ … }`,
+        // the others with `;`.
+        let mut j = i + 1;
+        let last = loop {
+            match self.tok(j)? {
+                Tok::Sym("{") if matches!(k, "fn" | "struct") => {
+                    let close = self.pair[j];
+                    if close == usize::MAX || close >= outer_close {
+                        return None;
+                    }
+                    break close;
+                }
+                Tok::Sym(";") if !matches!(k, "fn" | "struct") => break j,
+                Tok::Sym("}") => return None,
+                Tok::Sym("(" | "[" | "{") => {
+                    let close = self.pair[j];
+                    if close == usize::MAX || close >= outer_close {
+                        return None;
+                    }
+                    j = close + 1;
+                }
+                _ => j += 1,
+            }
+        };
+        let first = self.span(i);
+        let end = self.span(last);
+        let outer_end = self.span(outer_close);
+        let what = match k {
+            "fn" => "function",
+            "use" => "`use`",
+            "struct" => "struct",
+            _ => "global",
+        };
+        // The fix cuts the item's lines and pastes them, dedented, after
+        // the function.
+        let src = self.src;
+        let line_start = src[..first.start as usize].rfind('\n').map_or(0, |n| n + 1);
+        let indent = &src[line_start..first.start as usize];
+        let blank_before = indent.chars().all(|c| c == ' ' || c == '\t');
+        let rest = &src[end.end as usize..];
+        let line_rest = rest.find('\n').map_or(rest.len(), |n| n + 1);
+        let blank_after = rest[..line_rest].trim().is_empty();
+        let mut d = e(
+            format!("KPL has no nested items: a {what} belongs at the top level"),
+            first,
+            "inside a function body",
+        );
+        if blank_before && blank_after {
+            let cut = Span::new(line_start, end.end as usize + line_rest);
+            let body: String = src[cut.range()]
+                .lines()
+                .map(|l| l.strip_prefix(indent).unwrap_or(l).trim_end())
+                .collect::<Vec<_>>()
+                .join("\n");
+            let at = outer_end.end_point();
+            d = d.with_fix_edits(
+                "move it after the function",
+                Applicability::MachineApplicable,
+                vec![edit(cut, ""), edit(at, format!("\n\n{body}"))],
+            );
+        } else {
+            d = d.with_help("move it after the function");
+        }
+        self.diags.push(d);
+        let moved: Vec<(Tok, Span)> = self.old[i..=last].to_vec();
+        let mut after = vec![self.old[outer_close].clone()];
+        after.extend(moved);
+        // Several items moved after the same function keep their order.
+        if let Some(prev) = self.later.remove(&outer_close) {
+            let mut merged = prev;
+            merged.extend(after.into_iter().skip(1));
+            self.later.insert(outer_close, merged);
+        } else {
+            self.later.insert(outer_close, after);
+        }
+        Some(last + 1)
+    }
+}
