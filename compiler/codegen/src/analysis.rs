@@ -1,6 +1,7 @@
 //! Analyses shared by the IR passes, computed on demand from a function and
 //! never cached in it: how often each register is written, the blocks in
-//! reverse postorder, predecessors, immediate dominators and natural loops.
+//! reverse postorder and in layout order, predecessors, immediate
+//! dominators and natural loops.
 //! Analyses only read the IR; the passes in `opt` and the back end use them,
 //! and this module uses nothing but `ir`.
 
@@ -47,6 +48,33 @@ pub fn reverse_postorder(f: &Func) -> Vec<BlockId> {
     }
     post.reverse();
     post
+}
+
+/// Blocks reachable from the entry, in layout order (`Func::layout`):
+/// the order the back end emits them in.
+pub fn reachable_order(f: &Func) -> Vec<u32> {
+    let n = f.blocks.len();
+    let mut seen = vec![false; n];
+    let mut stack = vec![0u32];
+    while let Some(b) = stack.pop() {
+        if std::mem::replace(&mut seen[b as usize], true) {
+            continue;
+        }
+        stack.extend(f.blocks[b as usize].term.successors());
+    }
+    let mut order: Vec<u32> = f
+        .layout
+        .iter()
+        .copied()
+        .filter(|b| seen[*b as usize])
+        .collect();
+    // Any reachable block missing from the layout goes last (never expected).
+    for b in 0..n as u32 {
+        if seen[b as usize] && !order.contains(&b) {
+            order.push(b);
+        }
+    }
+    order
 }
 
 /// Immediate dominators (Cooper, Harvey and Kennedy); `None` for blocks not

@@ -12,7 +12,11 @@
 //!  opt::inline::inline_small_calls ── opt::optimize, each caller that changed
 //!      │
 //!      ▼
-//!  opt::bounds::merge_checks, each function (once, last)
+//!  opt::version::version_loops, then opt::bounds::merge_checks,
+//!  then opt::guards::prove_constant_indexes, each function (once)
+//!      │
+//!      ▼
+//!  opt::layout::place_returns, each function (once, last)
 //!      │
 //!      ▼
 //!  backend::regalloc::allocate, each function
@@ -22,6 +26,10 @@
 //!      │
 //!      ▼
 //!  format::image_layout (kpl-runtime-core) ── Code::patch ── Compiled
+//!      │
+//!      ▼
+//!  verify (kpl-runtime-core), only if opt::guards changed a function:
+//!      a function it refuses goes back to its checked form, from regalloc on
 //! ```
 //!
 //! The whole-program path ([`compile_with`]) and the database's
@@ -188,10 +196,69 @@ fn finish(
         }
     }
     for f in &mut module.funcs {
+        opt::version::version_loops(f);
         opt::bounds::merge_checks(f);
     }
+    // `opt::guards` drops checks that only a fact the verifier carries in
+    // a bounded table proves (see its module docs): in a long function the
+    // fact can be forgotten before the access. So every function it changed
+    // is checked by the verifier itself, and one the verifier refuses goes
+    // back to its checked form (`guards_verified`). Nothing else the
+    // compiler does relies on a bounded table, so a function it did not
+    // change is never recompiled.
+    let unguarded: Vec<Option<Func>> = module
+        .funcs
+        .iter_mut()
+        .map(|f| {
+            let mut before = f.clone();
+            let guarded = opt::guards::prove_constant_indexes(f);
+            opt::layout::place_returns(f);
+            guarded.then(|| {
+                opt::layout::place_returns(&mut before);
+                before
+            })
+        })
+        .collect();
+    let mut compiled = lay_out(&module, budget, &imports, &signatures);
+    let mut unguarded = unguarded;
+    while let Some(f) = refused_guarded_function(&compiled, &unguarded) {
+        if let Some(before) = unguarded.get_mut(f).and_then(Option::take) {
+            module.funcs[f] = before;
+        }
+        compiled = lay_out(&module, budget, &imports, &signatures);
+    }
+    compiled
+}
+
+/// The function whose checks `opt::guards` dropped and that the verifier
+/// refuses, if any: the verifier reports the first error, and only a
+/// function `unguarded` still holds a checked form of is the pass's doing.
+fn refused_guarded_function(c: &Compiled, unguarded: &[Option<Func>]) -> Option<usize> {
+    use kpl_runtime_core::Object;
+    use kpl_runtime_core::verify::OwnedWorkspace;
+    if unguarded.iter().all(Option::is_none) {
+        return None;
+    }
+    let bytes = crate::object::write(c, "", "");
+    let obj = Object::parse(&bytes).ok()?;
+    let e = OwnedWorkspace::for_object(&obj).verify(&obj).err()?;
+    let f = c
+        .code
+        .funcs
+        .iter()
+        .position(|f| (f.offset..f.offset + f.len).contains(&e.offset))?;
+    unguarded.get(f)?.as_ref().map(|_| f)
+}
+
+/// Allocates registers, encodes, lays the image out and patches it.
+fn lay_out(
+    module: &Module,
+    budget: lower::BudgetCheck,
+    imports: &[ImportFn],
+    signatures: &[(Vec<kpl_lang::types::Ty>, Option<kpl_lang::types::Ty>)],
+) -> Compiled {
     let allocs = module.funcs.iter().map(regalloc::allocate).collect();
-    let mut code = emit::emit(&module, allocs, budget);
+    let mut code = emit::emit(module, allocs, budget);
     // The format's own layout rule, the one the loader applies to the object.
     let layout = image_layout(
         code.bytes.len() as u32,
@@ -209,14 +276,14 @@ fn finish(
         .collect();
     Compiled {
         code,
-        rodata: module.rodata,
-        data_init: module.data_init,
+        rodata: module.rodata.clone(),
+        data_init: module.data_init.clone(),
         data_size: module.data_size,
         layout,
-        imports,
+        imports: imports.to_vec(),
         sites,
-        signatures,
-        statics: module.statics,
+        signatures: signatures.to_vec(),
+        statics: module.statics.clone(),
     }
 }
 
@@ -231,4 +298,70 @@ pub fn disassemble(c: &Compiled) -> String {
     }
     names.insert(u64::from(c.layout.rodata_offset), "rodata".to_string());
     disasm::listing(&c.code.bytes, &c.code.labels, names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A length test, then `reads` constant-index reads of the slice, each
+    /// bound to a name that stays live to the end (many spills).
+    fn guarded_reads(reads: usize) -> String {
+        let mut src = format!(
+            "export fn mix(pkt: []u8) -> u32 {{\n    if pkt.len < {reads} {{ return 0; }}\n"
+        );
+        for i in 0..reads {
+            src += &format!("    let v{i} = (pkt[{i}] as u32) * {};\n", i + 3);
+        }
+        let sum: Vec<String> = (0..reads).map(|i| format!("v{i}")).collect();
+        src += &format!("    return {};\n}}\n", sum.join(" + "));
+        src
+    }
+
+    fn analyzed(src: &str) -> kpl_lang::Analysis {
+        let (imports, _) = crate::std_imports::ImportSources::embedded().load();
+        let a = kpl_lang::analyze(src, &imports);
+        assert!(!a.has_errors(), "{:?}", a.diagnostics);
+        a
+    }
+
+    /// Bounds checks (`jae` to a trap site) in the listing.
+    fn checks(c: &Compiled) -> usize {
+        disassemble(c)
+            .lines()
+            .filter(|l| l.contains("jae") && l.contains("trap_site"))
+            .count()
+    }
+
+    #[test]
+    fn a_guarded_function_the_verifier_refuses_keeps_its_checks() {
+        // Few reads: the pass drops every check and the verifier agrees.
+        let a = analyzed(&guarded_reads(8));
+        let c = compile(&a.file, &a.program);
+        assert_eq!(checks(&c), 0, "{}", disassemble(&c));
+        let unguarded = vec![None];
+        assert_eq!(refused_guarded_function(&c, &unguarded), None);
+
+        // Forty reads: with the checks dropped, the fact the verifier needs
+        // is forgotten before the last reads (its table is bounded) ...
+        let a = analyzed(&guarded_reads(40));
+        let mut module = lower::lower(&a.file, &a.program);
+        for f in &mut module.funcs {
+            opt::optimize(f);
+            opt::bounds::merge_checks(f);
+        }
+        let before = module.funcs[0].clone();
+        assert!(opt::guards::prove_constant_indexes(&mut module.funcs[0]));
+        let imports = a.program.imports.clone();
+        let guarded = lay_out(&module, lower::BudgetCheck::Fuel, &imports, &[]);
+        assert_eq!(checks(&guarded), 0);
+        assert_eq!(refused_guarded_function(&guarded, &[Some(before)]), Some(0));
+        // ... so the compiler keeps the checked form, which verifies.
+        let c = compile(&a.file, &a.program);
+        assert_eq!(checks(&c), 40, "{}", disassemble(&c));
+        assert_eq!(
+            refused_guarded_function(&c, &[Some(module.funcs[0].clone())]),
+            None
+        );
+    }
 }

@@ -243,11 +243,12 @@ impl Runner {
                 location: self.instance.location(trap.code_offset),
             })),
             // The checks above make these unreachable; reported, not panicked.
-            Err(kpl_host::CallError::Arity { expected, given }) => {
-                Err(CallError::Arity { expected, given })
-            }
+            Err(kpl_host::CallError::Arity { expected, given }) => Err(CallError::Arity {
+                expected: expected as usize,
+                given: given as usize,
+            }),
             Err(kpl_host::CallError::BadArgument { index, why }) => Err(CallError::BadArgument {
-                index,
+                index: index as usize,
                 why: why.to_string(),
             }),
             Err(kpl_host::CallError::ForeignExport) => {

@@ -35,6 +35,11 @@
     clippy::float_arithmetic
 )]
 
+// Only for `verify::OwnedWorkspace`, which hosts use; the kernel module
+// builds the core without it and sizes its own buffers.
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
 pub mod decode;
 mod error;
 pub mod format;

@@ -15,6 +15,56 @@ use kpl_runtime_core::format::{ScalarType, ValType};
 
 use crate::{Arg, Ctx};
 
+/// Why an argument does not match its parameter
+/// ([`CallError::BadArgument`](crate::CallError::BadArgument)). One byte,
+/// not the message itself: with it every [`CallError`](crate::CallError)
+/// fits 12 bytes and a call's `Result<u64, CallError>` 16, which is
+/// returned in two registers instead of through memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Misfit {
+    /// An integer not in canonical form for the parameter's type.
+    OutOfRange,
+    /// `call_scalars` for an export that takes a slice.
+    SliceParameter,
+    /// An integer for a slice parameter.
+    IntForSlice,
+    /// A slice for a scalar parameter.
+    SliceForScalar,
+    /// A read-only slice for a `[]mut` parameter.
+    ReadOnlyForMut,
+    /// A slice whose element size is not the parameter's.
+    ElementSize,
+    /// More slices than free slots (bound buffers hold the others).
+    NoFreeSlot,
+    /// A bound-buffer handle this instance does not hold.
+    NotBound,
+    /// A buffer bound read-only for a `[]mut` parameter.
+    BoundReadOnly,
+}
+
+impl Misfit {
+    /// The message.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Misfit::OutOfRange => "value out of range of the parameter's type",
+            Misfit::SliceParameter => "a slice parameter (use `call`)",
+            Misfit::IntForSlice => "an integer for a slice",
+            Misfit::SliceForScalar => "a slice for a scalar parameter",
+            Misfit::ReadOnlyForMut => "a read-only slice for a `[]mut` parameter",
+            Misfit::ElementSize => "element size differs from the parameter's",
+            Misfit::NoFreeSlot => "no free slice slot (8 in all, bound slices included)",
+            Misfit::NotBound => "a slice not bound to this instance (or unbound)",
+            Misfit::BoundReadOnly => "a buffer bound read-only for a `[]mut` parameter",
+        }
+    }
+}
+
+impl std::fmt::Display for Misfit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How to check one scalar argument: it is in canonical form for its type
 /// exactly when `v - min` (wrapping) is at most `span`, with `min` the
 /// type's least value in canonical form and `span` the number of values
@@ -139,25 +189,60 @@ impl ExportPlan {
 
     /// Why `arg` does not [`fit`](ExportPlan::fits) parameter `k`.
     #[cold]
-    pub(crate) fn misfit(&self, k: usize, arg: &Arg<'_>) -> &'static str {
+    pub(crate) fn misfit(&self, k: usize, arg: &Arg<'_>) -> Misfit {
         let slice = self.slices & (1 << k) != 0;
         match arg {
-            Arg::Int(_) if slice => "an integer for a slice",
-            Arg::Int(_) => "value out of range of the parameter's type",
-            _ if !slice => "a slice for a scalar parameter",
-            Arg::Slice { .. } if self.writable & (1 << k) != 0 => {
-                "a read-only slice for a `[]mut` parameter"
-            }
-            _ => "element size differs from the parameter's",
+            Arg::Int(_) if slice => Misfit::IntForSlice,
+            Arg::Int(_) => Misfit::OutOfRange,
+            _ if !slice => Misfit::SliceForScalar,
+            Arg::Slice { .. } if self.writable & (1 << k) != 0 => Misfit::ReadOnlyForMut,
+            _ => Misfit::ElementSize,
         }
     }
 }
 
+/// One entry `asm!` block, with the argument registers listed after the
+/// entry address (`"rdi" = value`, …) loaded and every other argument
+/// register left as the surrounding code had it: see [`enter_plugin`].
+macro_rules! enter_asm {
+    ($ctx:expr, $data:expr, $fuel:expr, $entry:expr $(, $reg:tt = $val:expr)*) => {{
+        let result: u64;
+        let fuel_left: u64;
+        std::arch::asm!(
+            "push rbx",
+            "push rbp",
+            // Where the call below pushes its return address.
+            "lea r10, [rsp - 8]",
+            "mov [r15], r10",
+            // Through r11, with rax = 0: the verifier lets an export read
+            // rax and its parameters' registers only (`verify/mod.rs`,
+            // `exports_read_only_their_parameters`), so neither the entry
+            // address nor any other host value reaches the plugin.
+            "call r11",
+            "pop rbp",
+            "pop rbx",
+            inout("r11") $entry => _,
+            inout("rax") 0u64 => result,
+            $(inout($reg) $val => _,)*
+            out("r12") _,
+            inout("r13") $fuel => fuel_left,
+            // Inputs only: nothing on either path changes them (see
+            // `enter_plugin`), so a loop of calls keeps them in place.
+            in("r14") $data,
+            in("r15") $ctx,
+            // Also every argument register not loaded above: the plugin
+            // and the host functions it calls may change any of them.
+            clobber_abi("sysv64"),
+        );
+        (result, fuel_left)
+    }};
+}
+
 /// Calls plugin code at `entry` with the ABI's registers — `r15` = `ctx`,
-/// `r14` = `data`, `r13` = `fuel`, arguments in `rdi rsi rdx rcx r8 r9` —
-/// and returns `rax` and what is left in `r13` (the fuel left; 0 after a
-/// budget trap). The caller sets `ctx.trap_site` to `u64::MAX` first and
-/// reads it afterwards to tell a return from a trap.
+/// `r14` = `data`, `r13` = `fuel`, the first `arity` arguments in `rdi rsi
+/// rdx rcx r8 r9` — and returns `rax` and what is left in `r13` (the fuel
+/// left; 0 after a budget trap). The caller sets `ctx.trap_site` to
+/// `u64::MAX` first and reads it afterwards to tell a return from a trap.
 ///
 /// How each guarantee of the old out-of-line trampoline still holds:
 ///
@@ -179,6 +264,16 @@ impl ExportPlan {
 ///   `trap_keeps_host_registers` (`compiler/tests/exec.rs`) sets every
 ///   callee-saved register, traps from deep inside a call that uses them,
 ///   and compares.
+/// - **Only the parameters' registers are loaded.** The argument registers
+///   past `arity` keep whatever the surrounding code left in them, not 0:
+///   the verifier marks every register at an export's entry but its
+///   parameters' and `rax` as a possible host value (`sandbox.md`, "Entry
+///   taint"; `verify/mod.rs`, `ENTRY_TAINT`, `export_taint`), which can
+///   then reach neither its result nor memory, however it is copied or
+///   renamed. `rax` is still 0 (the verifier lets an export read it). `arity` must be the export's
+///   declared number of parameters, which every caller has checked equals
+///   its number of arguments; with the arguments' count a constant where
+///   the call is inlined, only one of the seven blocks is compiled there.
 /// - **Stack switch back on a trap.** `saved_rsp` gets the address the
 ///   `call`'s return address is pushed to, every call: a trap stub does
 ///   `mov rsp, [r15]; ret`, which pops that return address and resumes
@@ -195,53 +290,64 @@ impl ExportPlan {
 ///
 /// `entry` must be the entry of an export of verified code mapped
 /// read+execute (or code whose loader vouched for it, see
-/// `Instance::load_unverified`), `ctx` the context block of the same
-/// instance with its slice slots and `host` field describing live memory,
-/// `data` that instance's statics, and `fuel` at least 1.
+/// `Instance::load_unverified`) taking `arity` parameters, `ctx` the
+/// context block of the same instance with its slice slots and `host`
+/// field describing live memory, `data` that instance's statics, and
+/// `fuel` at least 1.
 #[inline(always)]
 pub(crate) unsafe fn enter_plugin(
     ctx: *mut Ctx,
     data: *mut u8,
     fuel: u64,
     entry: *const u8,
+    arity: usize,
     args: [u64; 6],
 ) -> (u64, u64) {
-    let result: u64;
-    let fuel_left: u64;
-    // SAFETY: the caller's contract; the block restores every register it
+    let [a, b, c, d, e, f] = args;
+    // SAFETY: the caller's contract; each block restores every register it
     // changes that the compiler does not know about (see above).
     unsafe {
-        std::arch::asm!(
-            "push rbx",
-            "push rbp",
-            // Where the call below pushes its return address.
-            "lea r10, [rsp - 8]",
-            "mov [r15], r10",
-            // Through r11, with rax = 0: the verifier lets an export read
-            // rax and its parameters' registers only (`verify/mod.rs`,
-            // `exports_read_only_their_parameters`), so neither the entry
-            // address nor any other host value reaches the plugin.
-            "call r11",
-            "pop rbp",
-            "pop rbx",
-            inout("r11") entry => _,
-            inout("rax") 0u64 => result,
-            inout("rdi") args[0] => _,
-            inout("rsi") args[1] => _,
-            inout("rdx") args[2] => _,
-            inout("rcx") args[3] => _,
-            inout("r8") args[4] => _,
-            inout("r9") args[5] => _,
-            out("r12") _,
-            inout("r13") fuel => fuel_left,
-            // Inputs only: nothing on either path changes them (see above),
-            // so a loop of calls keeps them in place.
-            in("r14") data,
-            in("r15") ctx,
-            clobber_abi("sysv64"),
-        );
+        match arity {
+            0 => enter_asm!(ctx, data, fuel, entry),
+            1 => enter_asm!(ctx, data, fuel, entry, "rdi" = a),
+            2 => enter_asm!(ctx, data, fuel, entry, "rdi" = a, "rsi" = b),
+            3 => enter_asm!(ctx, data, fuel, entry, "rdi" = a, "rsi" = b, "rdx" = c),
+            4 => enter_asm!(
+                ctx,
+                data,
+                fuel,
+                entry,
+                "rdi" = a,
+                "rsi" = b,
+                "rdx" = c,
+                "rcx" = d
+            ),
+            5 => enter_asm!(
+                ctx,
+                data,
+                fuel,
+                entry,
+                "rdi" = a,
+                "rsi" = b,
+                "rdx" = c,
+                "rcx" = d,
+                "r8" = e
+            ),
+            // Six: the loader core refuses more parameters.
+            _ => enter_asm!(
+                ctx,
+                data,
+                fuel,
+                entry,
+                "rdi" = a,
+                "rsi" = b,
+                "rdx" = c,
+                "rcx" = d,
+                "r8" = e,
+                "r9" = f
+            ),
+        }
     }
-    (result, fuel_left)
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use entry::Misfit;
 use entry::{ExportPlan, enter_plugin};
 pub use funcs::{Caller, HostFn, HostFunc, MAX_HOST_FUNC_SLOT};
 pub use imports::{HostImport, host_imports};
@@ -217,18 +218,24 @@ pub struct Export {
     index: u32,
 }
 
-/// Why a call did not return a value.
+/// Why a call did not return a value. At most 12 bytes (no field wider
+/// than 32 bits, the message a [`Misfit`]), so that a call's
+/// `Result<u64, CallError>` is 16 bytes and comes back in registers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CallError {
     /// The plugin trapped.
     Trap(Trap),
     /// The [`Export`] handle belongs to another instance.
     ForeignExport,
-    /// The number of arguments differs from the export's parameters.
-    Arity { expected: usize, given: usize },
+    /// The number of arguments differs from the export's parameters
+    /// (`given` saturates at `u32::MAX`).
+    Arity { expected: u32, given: u32 },
     /// Argument `index` (0-based) does not match its parameter's type.
-    BadArgument { index: usize, why: &'static str },
+    BadArgument { index: u32, why: Misfit },
 }
+
+// What keeps a call's result in two registers (see `CallError`).
+const _: () = assert!(std::mem::size_of::<Result<u64, CallError>>() == 16);
 
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -252,26 +259,12 @@ pub fn verify_object(obj: &Object<'_>) -> Result<kpl_runtime_core::verify::Verif
 
 /// The verifier's workspace, allocated for one object (or reused for
 /// another of the same size, as a runtime that loads often would).
-pub struct VerifyBuffers {
-    flags: Vec<u8>,
-    slot: Vec<u32>,
-    insns: Vec<kpl_runtime_core::verify::Decoded>,
-    states: Vec<kpl_runtime_core::verify::State>,
-    funcs: Vec<kpl_runtime_core::verify::FuncInfo>,
-}
+pub struct VerifyBuffers(kpl_runtime_core::verify::OwnedWorkspace);
 
 impl VerifyBuffers {
     /// Buffers as large as `obj` needs.
     pub fn for_object(obj: &Object<'_>) -> VerifyBuffers {
-        use kpl_runtime_core::verify::{Decoded, FuncInfo, State, Workspace};
-        let n = Workspace::needs(obj);
-        VerifyBuffers {
-            flags: vec![0; n.code_bytes],
-            slot: vec![0; n.code_bytes],
-            insns: vec![Decoded::EMPTY; n.insns],
-            states: vec![State::UNREACHED; n.states],
-            funcs: vec![FuncInfo::EMPTY; n.functions],
-        }
+        VerifyBuffers(kpl_runtime_core::verify::OwnedWorkspace::for_object(obj))
     }
 
     /// Runs the verifier on `obj` in these buffers.
@@ -279,14 +272,7 @@ impl VerifyBuffers {
         &mut self,
         obj: &Object<'_>,
     ) -> Result<kpl_runtime_core::verify::Verified, LoadError> {
-        let mut ws = kpl_runtime_core::verify::Workspace {
-            flags: &mut self.flags,
-            slot: &mut self.slot,
-            insns: &mut self.insns,
-            states: &mut self.states,
-            funcs: &mut self.funcs,
-        };
-        kpl_runtime_core::verify::verify(obj, &mut ws).map_err(LoadError::Verify)
+        self.0.verify(obj).map_err(LoadError::Verify)
     }
 }
 
@@ -877,8 +863,8 @@ impl Instance {
         let plan = self.plan_of(export)?;
         if usize::from(plan.arity) != given {
             return Err(CallError::Arity {
-                expected: usize::from(plan.arity),
-                given,
+                expected: u32::from(plan.arity),
+                given: u32::try_from(given).unwrap_or(u32::MAX),
             });
         }
         Ok(*plan)
@@ -890,9 +876,14 @@ impl Instance {
     /// of a value of its parameter's type (zero-extended for unsigned
     /// types and `bool` 0/1, sign-extended for signed ones).
     ///
-    /// Inlined into the caller: the entry is an `asm!` block, so a loop of
-    /// calls saves the host's callee-saved registers once, not per call.
-    #[inline]
+    /// Always inlined into the caller: the entry is an `asm!` block, so a
+    /// loop of calls saves the host's callee-saved registers once, not per
+    /// call, the argument count is a constant that picks the entry block
+    /// loading just those registers, and the result need not go through
+    /// memory. Left to the compiler (`#[inline]`), a caller with many call
+    /// sites got an out-of-line copy: six pushes and pops and the result
+    /// returned through the stack on every call.
+    #[inline(always)]
     pub fn call_scalars(
         &mut self,
         export: Export,
@@ -910,14 +901,15 @@ impl Instance {
         for (index, (r, &a)) in regs.iter_mut().zip(args).enumerate() {
             if !checks[index].accepts(a) {
                 return Err(CallError::BadArgument {
-                    index,
-                    why: "value out of range of the parameter's type",
+                    index: index as u32,
+                    why: Misfit::OutOfRange,
                 });
             }
             *r = a;
         }
         self.keep_slices(0);
-        self.enter(entry, regs, fuel).map_err(CallError::Trap)
+        self.enter(entry, args.len(), regs, fuel)
+            .map_err(CallError::Trap)
     }
 
     /// Why `call_scalars` refused `given` arguments for `export`: the
@@ -929,8 +921,8 @@ impl Instance {
             Err(e) => return e,
         };
         CallError::BadArgument {
-            index: plan.slices.trailing_zeros() as usize,
-            why: "a slice parameter (use `call`)",
+            index: plan.slices.trailing_zeros(),
+            why: Misfit::SliceParameter,
         }
     }
 
@@ -958,9 +950,17 @@ impl Instance {
     /// Runs plugin code with the context block prepared: everything per
     /// call that is not the arguments' own setup. `entry` is the `entry`
     /// of one of this instance's plans (from [`plan_of`](Instance::plan_of)),
-    /// never any other address.
+    /// never any other address, and `arity` that plan's number of
+    /// parameters: every caller has checked its arguments' count against
+    /// it and passes that count, a constant where the call is inlined.
     #[inline(always)]
-    fn enter(&mut self, entry: *const u8, regs: [u64; 6], fuel: u64) -> Result<u64, Trap> {
+    fn enter(
+        &mut self,
+        entry: *const u8,
+        arity: usize,
+        regs: [u64; 6],
+        fuel: u64,
+    ) -> Result<u64, Trap> {
         // `trap_site` is `u64::MAX` here: it starts so, only a trap stub or
         // a panicking host function changes it, and `after_trap` puts it
         // back. `host` and `data_base` were set at load and never change.
@@ -979,7 +979,7 @@ impl Instance {
         // `enter_plugin` restores every host register and comes back here
         // on a trap as on a return.
         let (result, fuel_left) =
-            unsafe { enter_plugin(ctx, self.data_base, fuel.max(1), entry, regs) };
+            unsafe { enter_plugin(ctx, self.data_base, fuel.max(1), entry, arity, regs) };
         self.ctx.fuel_left = fuel_left;
         // One check for both ways a call can fail: a host function that
         // panicked also leaves `trap_site` changed (`funcs::thunk`).
@@ -1068,7 +1068,8 @@ impl Instance {
             }
         }
         self.keep_slices(handle_slots);
-        self.enter(entry, regs, fuel).map_err(CallError::Trap)
+        self.enter(entry, args.len(), regs, fuel)
+            .map_err(CallError::Trap)
     }
 
     /// [`call`](Instance::call) for every case but the usual one: a
@@ -1087,6 +1088,7 @@ impl Instance {
         for (index, a) in args.iter().enumerate() {
             if !plan.fits(index, a) {
                 let why = plan.misfit(index, a);
+                let index = index as u32;
                 return Err(CallError::BadArgument { index, why });
             }
         }
@@ -1100,8 +1102,8 @@ impl Instance {
                 unserved &= unserved - 1;
             }
             return Err(CallError::BadArgument {
-                index: unserved.trailing_zeros() as usize,
-                why: "no free slice slot (8 in all, bound slices included)",
+                index: unserved.trailing_zeros(),
+                why: Misfit::NoFreeSlot,
             });
         }
         let mut regs = [0u64; 6];
@@ -1120,7 +1122,8 @@ impl Instance {
             }
         }
         self.keep_slices(used);
-        self.enter(plan.entry, regs, fuel).map_err(CallError::Trap)
+        self.enter(plan.entry, args.len(), regs, fuel)
+            .map_err(CallError::Trap)
     }
 
     /// The plugin's writable data (statics), for tests and inspection.
@@ -1208,24 +1211,27 @@ impl Instance {
         let mut n_views = 0;
         // `args.len()` is the arity, at most six.
         for (index, (r, a)) in regs.iter_mut().zip(args).enumerate() {
-            let bad = |why| Err(CallError::BadArgument { index, why });
+            let bad = |why| {
+                let index = index as u32;
+                Err(CallError::BadArgument { index, why })
+            };
             let slice = plan.slices & (1 << index) != 0;
             match *a {
-                BoundArg::Int(_) if slice => return bad("an integer for a slice"),
+                BoundArg::Int(_) if slice => return bad(Misfit::IntForSlice),
                 BoundArg::Int(v) => {
                     if !plan.checks[index].accepts(v) {
-                        return bad("value out of range of the parameter's type");
+                        return bad(Misfit::OutOfRange);
                     }
                     *r = v;
                 }
-                BoundArg::Slice(_) if !slice => return bad("a slice for a scalar parameter"),
+                BoundArg::Slice(_) if !slice => return bad(Misfit::SliceForScalar),
                 BoundArg::Slice(b) => {
                     let writable = plan.writable & (1 << index) != 0;
                     let Some(e) = self.bound_buf(b) else {
-                        return bad("a slice not bound to this instance (or unbound)");
+                        return bad(Misfit::NotBound);
                     };
                     if writable && !e.writable {
-                        return bad("a buffer bound read-only for a `[]mut` parameter");
+                        return bad(Misfit::BoundReadOnly);
                     }
                     *r = u64::from(b.slot);
                     views[n_views] = (b.slot as usize, writable);
@@ -1244,7 +1250,8 @@ impl Instance {
             }
         }
         self.keep_slices(0);
-        self.enter(plan.entry, regs, fuel).map_err(CallError::Trap)
+        self.enter(plan.entry, args.len(), regs, fuel)
+            .map_err(CallError::Trap)
     }
 }
 

@@ -241,7 +241,7 @@ fn arguments_must_match_the_signature() {
     ));
     for (mut args, index) in cases {
         match inst.call(take, &mut args, 10) {
-            Err(CallError::BadArgument { index: i, .. }) => assert_eq!(i, index),
+            Err(CallError::BadArgument { index: i, .. }) => assert_eq!(i as usize, index),
             other => panic!("{other:?}"),
         }
     }

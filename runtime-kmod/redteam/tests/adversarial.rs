@@ -1,7 +1,7 @@
 //! The red team's adversarial corpus: hand-made objects, several per escape
 //! class (C1–C6 of `/work/shared/notes/verifier-anchors.md`, C7: the
-//! atomic forms, and C8: one bounds check covering accesses at constant
-//! offsets), each of which
+//! atomic forms, C8: one bounds check covering accesses at constant
+//! offsets, and C9: a slice length tested against a constant), each of which
 //! the verifier must REJECT. Each object is also run by the execution oracle
 //! with verification skipped, and the oracle must flag it: that proves the
 //! object is a real escape, not just an unusual form.
@@ -633,6 +633,237 @@ fn sum_baseline_accepted() {
     }
 }
 
+// ---- C9: a length tested against a constant (`table[m] >= n`) ----
+//
+// The accepted forms (`len_at_least_accepted`): `cmp len, c` (64-bit) and
+// the edge where the length is at least `c` (or `c + 1` after `ja`), then
+// `[base + i]` with `i` a constant below that. Each object below breaks one
+// step of it; the oracle's slices have 64, 13, 0 and 8 bytes.
+
+/// `cmp r8, c; jb trap`: on the fall-through `len >= c`.
+fn test_len(o: &mut Obj, c: i32) -> R {
+    o.a.cmp(r8, c)?;
+    o.a.jb(o.stub[0])
+}
+
+/// The accepted forms, each reading the last byte its test covers.
+fn len_at_least_forms() -> Vec<(&'static str, ObjectParts)> {
+    vec![
+        (
+            "jb not taken",
+            single(&[Bounds], &[RO8, U64], 8, |o| {
+                slice_regs(o)?;
+                test_len(o, 8)?;
+                o.a.mov(ecx, 7)?;
+                o.a.movzx(eax, byte_ptr(r9 + rcx))?;
+                o.a.ret()
+            }),
+        ),
+        (
+            "jbe not taken, displacement",
+            single(&[Bounds], &[RO8, U64], 8, |o| {
+                slice_regs(o)?;
+                o.a.cmp(r8, 7)?;
+                o.a.jbe(o.stub[0])?;
+                o.a.xor(ecx, ecx)?;
+                o.a.movzx(eax, byte_ptr(r9 + rcx + 7))?;
+                o.a.ret()
+            }),
+        ),
+        (
+            "jae taken, a later block",
+            single(&[Bounds], &[RO8, U64], 8, |o| {
+                let mut ok = label(o);
+                slice_regs(o)?;
+                o.a.cmp(r8, 8)?;
+                o.a.jae(ok)?;
+                o.a.xor(eax, eax)?;
+                o.a.ret()?;
+                o.a.set_label(&mut ok)?;
+                o.a.mov(ecx, 7)?;
+                o.a.movzx(eax, byte_ptr(r9 + rcx))?;
+                o.a.ret()
+            }),
+        ),
+    ]
+}
+
+/// The constant is the tested length itself: `len >= 8`, index 8.
+fn c9_len_const_past() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        slice_regs(o)?;
+        test_len(o, 8)?;
+        o.a.mov(ecx, 8)?;
+        o.a.movzx(eax, byte_ptr(r9 + rcx))?;
+        o.a.ret()
+    })
+}
+
+/// The access is on the edge where the test failed: `len < 9`.
+fn c9_len_wrong_edge() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        slice_regs(o)?;
+        o.a.cmp(r8, 9)?;
+        o.a.jae(o.stub[0])?;
+        o.a.mov(ecx, 8)?;
+        o.a.movzx(eax, byte_ptr(r9 + rcx))?;
+        o.a.ret()
+    })
+}
+
+/// `ja` not taken (`jbe` taken) is `len <= 7`; and `jbe` not taken after
+/// `cmp len, 7` is `len >= 8`, not 9: index 8 is past a length of 8.
+fn c9_len_above_off_by_one() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        slice_regs(o)?;
+        o.a.cmp(r8, 7)?;
+        o.a.jbe(o.stub[0])?;
+        o.a.mov(ecx, 8)?;
+        o.a.movzx(eax, byte_ptr(r9 + rcx))?;
+        o.a.ret()
+    })
+}
+
+/// The test is of one slice's length, the access through another handle's
+/// base (an empty slot: length 0).
+fn c9_len_wrong_slice() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        slice_regs(o)?;
+        test_len(o, 8)?;
+        o.a.mov(rdx, rdi)?;
+        o.a.add(rdx, 1)?;
+        o.a.and(edx, 7)?;
+        o.a.mov(r9, qword_ptr(r15 + rdx * 8 + 0x20))?;
+        o.a.mov(ecx, 3)?;
+        o.a.movzx(eax, byte_ptr(r9 + rcx))?;
+        o.a.ret()
+    })
+}
+
+/// The index register held a constant, then an argument.
+fn c9_len_index_redefined() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        slice_regs(o)?;
+        test_len(o, 8)?;
+        o.a.mov(ecx, 3)?;
+        o.a.add(rcx, rsi)?;
+        o.a.movzx(eax, byte_ptr(r9 + rcx))?;
+        o.a.ret()
+    })
+}
+
+/// Two paths join before the access and only one tested the length (a
+/// large argument skips the test; the oracle pairs one with an empty
+/// slice).
+fn c9_len_join_untested() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        let mut join = label(o);
+        slice_regs(o)?;
+        o.a.cmp(rsi, 5)?;
+        o.a.jae(join)?;
+        test_len(o, 8)?;
+        o.a.set_label(&mut join)?;
+        o.a.mov(ecx, 3)?;
+        o.a.movzx(eax, byte_ptr(r9 + rcx))?;
+        o.a.ret()
+    })
+}
+
+/// The length is tested before a loop that masks a new handle on every
+/// trip (the first trip's mask finds the tested handle again, the next
+/// ones an empty slot): the fact must not reach the later trips.
+fn c9_len_loop_handle() -> ObjectParts {
+    single(&[Bounds, Budget], &[RO8, U64], 8, |o| {
+        let mut head = label(o);
+        slice_regs(o)?;
+        test_len(o, 8)?;
+        o.a.mov(r10, rdi)?;
+        o.a.xor(eax, eax)?;
+        o.a.set_label(&mut head)?;
+        o.a.mov(rdx, r10)?;
+        o.a.and(edx, 7)?;
+        o.a.mov(r9, qword_ptr(r15 + rdx * 8 + 0x20))?;
+        o.a.mov(ecx, 7)?;
+        o.a.movzx(r11d, byte_ptr(r9 + rcx))?;
+        o.a.add(rax, r11)?;
+        o.a.add(r10, 1)?;
+        back_edge(o, 1, head)
+    })
+}
+
+/// A write through a read-only slice whose (read-only) length was tested.
+fn c9_len_write_readonly() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        slice_regs(o)?;
+        test_len(o, 8)?;
+        o.a.mov(ecx, 3)?;
+        o.a.mov(byte_ptr(r9 + rcx), sil)?;
+        o.a.xor(eax, eax)?;
+        o.a.ret()
+    })
+}
+
+/// A 4-byte read at the last byte the test covers.
+fn c9_len_width_mismatch() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        slice_regs(o)?;
+        test_len(o, 8)?;
+        o.a.mov(ecx, 7)?;
+        o.a.mov(eax, dword_ptr(r9 + rcx))?;
+        o.a.ret()
+    })
+}
+
+/// A displacement one past what the test covers: index 7, `+ 1`.
+fn c9_len_disp_past() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        slice_regs(o)?;
+        test_len(o, 8)?;
+        o.a.mov(ecx, 7)?;
+        o.a.movzx(eax, byte_ptr(r9 + rcx + 1))?;
+        o.a.ret()
+    })
+}
+
+/// The byte length tested, the access by 8-byte elements.
+fn c9_len_scale_mismatch() -> ObjectParts {
+    single(&[Bounds], &[RO8, U64], 8, |o| {
+        slice_regs(o)?;
+        test_len(o, 8)?;
+        o.a.mov(ecx, 1)?;
+        o.a.mov(rax, qword_ptr(r9 + rcx * 8))?;
+        o.a.ret()
+    })
+}
+
+/// Each `c9_` object is refused by the memory rule at its access.
+#[test]
+fn c9_rejected_by_the_memory_rule() {
+    for (name, parts) in corpus() {
+        if !name.starts_with("c9_") {
+            continue;
+        }
+        match common::verify(&kplc::kpo::write(&parts)) {
+            Err(r) => assert_eq!(r.rule, "memory", "{name}: {r:?}"),
+            Ok(()) => panic!("{name}: accepted"),
+        }
+    }
+}
+
+/// The accepted forms are accepted, and the oracle finds nothing wrong
+/// with them: each `c9_` object is rejected for the step it changes.
+#[test]
+fn len_at_least_accepted() {
+    for (what, parts) in len_at_least_forms() {
+        let bytes = kplc::kpo::write(&parts);
+        let (v, _) = common::oracle::check_object(&bytes);
+        assert!(v.is_empty(), "{what}: the oracle flags it: {v:?}");
+        if let Err(r) = common::verify(&bytes) {
+            panic!("{what}: rejected: {r:?}");
+        }
+    }
+}
+
 // ---- C3: callees ----
 
 /// `f` keeps a checked index in a callee-saved register across a call to
@@ -1123,6 +1354,17 @@ fn corpus() -> Vec<(&'static str, ObjectParts)> {
         ("c8_sum_width_mismatch", c8_sum_width_mismatch()),
         ("c8_narrow_join", c8_narrow_join()),
         ("c8_narrow_spill_overwritten", c8_narrow_spill_overwritten()),
+        ("c9_len_const_past", c9_len_const_past()),
+        ("c9_len_wrong_edge", c9_len_wrong_edge()),
+        ("c9_len_above_off_by_one", c9_len_above_off_by_one()),
+        ("c9_len_wrong_slice", c9_len_wrong_slice()),
+        ("c9_len_index_redefined", c9_len_index_redefined()),
+        ("c9_len_join_untested", c9_len_join_untested()),
+        ("c9_len_loop_handle", c9_len_loop_handle()),
+        ("c9_len_write_readonly", c9_len_write_readonly()),
+        ("c9_len_width_mismatch", c9_len_width_mismatch()),
+        ("c9_len_disp_past", c9_len_disp_past()),
+        ("c9_len_scale_mismatch", c9_len_scale_mismatch()),
     ]
 }
 
@@ -1257,4 +1499,15 @@ cases!(
     c8_sum_width_mismatch,
     c8_narrow_join,
     c8_narrow_spill_overwritten,
+    c9_len_const_past,
+    c9_len_wrong_edge,
+    c9_len_above_off_by_one,
+    c9_len_wrong_slice,
+    c9_len_index_redefined,
+    c9_len_join_untested,
+    c9_len_loop_handle,
+    c9_len_write_readonly,
+    c9_len_width_mismatch,
+    c9_len_disp_past,
+    c9_len_scale_mismatch,
 );

@@ -4,10 +4,12 @@
 //! transfers, not where values came from, so these are judged by the
 //! verifier's verdict alone: each must be REJECTED.
 //!
-//! Three kinds: registers an import's host code leaves behind, the return
-//! address, and stack bytes a function reads without having written them
+//! The kinds: registers an import's host code leaves behind, the return
+//! address, stack bytes a function reads without having written them
 //! (junk left by host code, an interrupt or an earlier callee; the
-//! written-bytes rule of `book/src/runtime/sandbox.md`).
+//! written-bytes rule of `book/src/runtime/sandbox.md`), registers the entry
+//! path leaves (laundering them through renaming included), and host values
+//! passed to an import, which may print them.
 mod common;
 use common::asm::object;
 use iced_x86::code_asm::*;
@@ -216,4 +218,227 @@ fn entry_registers_other_than_parameters() {
             assert!(verdict.is_ok(), "{name} (store: {store}): {verdict:?}");
         }
     }
+}
+
+/// The rule `entry_registers_other_than_parameters` first tested looked
+/// at value *names* (an export's reads of its entry values): a host value the plugin never read under its
+/// entry name got a new one and was then free to return. Each object below
+/// was accepted before the entry state marked those registers as possible
+/// host addresses (a property of locations that survives every renaming):
+/// the value pushed, then pushed out of the verifier's slot table by twelve
+/// more pushes and reloaded from the untracked slot; copied on one path of a
+/// join (the join renames it); pushed on one path of a join and popped
+/// after it; and left in a register for a plugin function that launders it
+/// through a join and returns it to the export.
+#[test]
+fn host_values_laundered_through_renaming() {
+    let regs = [
+        ("r10", r10),
+        ("r11", r11),
+        ("rbp", rbp),
+        ("rbx", rbx),
+        ("r12", r12),
+        ("rsi", rsi),
+        ("r9", r9),
+    ];
+    for (name, src) in regs {
+        for pushes in [12i32, 13, 20] {
+            let parts = object(&[], |o| {
+                let frame = 8 + 8 * (pushes as u32 + 1);
+                o.declare("f", frame, Some(vec![ValType::Scalar(ScalarType::U64)]));
+                o.define("f");
+                o.a.push(src).unwrap();
+                for _ in 0..pushes {
+                    o.a.push(rbx).unwrap();
+                }
+                o.a.mov(rax, qword_ptr(rsp + 8 * pushes)).unwrap();
+                o.a.add(rsp, 8 * (pushes + 1)).unwrap();
+                o.a.ret().unwrap();
+            });
+            let verdict = common::verify(&kplc::kpo::write(&parts));
+            assert!(
+                verdict.is_err(),
+                "{name} evicted after {pushes} pushes: ACCEPTED"
+            );
+        }
+        let joined = |push: bool| {
+            object(&[], |o| {
+                o.declare("f", 16, Some(vec![ValType::Scalar(ScalarType::U64)]));
+                o.define("f");
+                if push {
+                    pop_after_join(o, src);
+                } else {
+                    return_through_join(o, src);
+                }
+            })
+        };
+        for push in [false, true] {
+            let verdict = common::verify(&kplc::kpo::write(&joined(push)));
+            assert!(
+                verdict.is_err(),
+                "{name} renamed at a join (push: {push}): ACCEPTED"
+            );
+        }
+        // `f(x)` calls `g`, which returns `src` (f's host value, never
+        // written) after a join renamed it; `f` returns what `g` returned.
+        let parts = object(&[], |o| {
+            let g = o.declare("g", 8, None);
+            o.declare("f", 16, Some(vec![ValType::Scalar(ScalarType::U64)]));
+            o.define("g");
+            return_through_join(o, src);
+            o.define("f");
+            o.a.sub(rsp, 8).unwrap();
+            o.a.call(g).unwrap();
+            o.a.add(rsp, 8).unwrap();
+            o.a.ret().unwrap();
+        });
+        let verdict = common::verify(&kplc::kpo::write(&parts));
+        assert!(verdict.is_err(), "{name} laundered by a callee: ACCEPTED");
+    }
+    // The parameter itself, through the same shapes, is the plugin's own.
+    let parts = object(&[], |o| {
+        o.declare("f", 16, Some(vec![ValType::Scalar(ScalarType::U64)]));
+        o.define("f");
+        return_through_join(o, rdi);
+    });
+    let verdict = common::verify(&kplc::kpo::write(&parts));
+    assert!(verdict.is_ok(), "the parameter through a join: {verdict:?}");
+}
+
+/// `if rdi { rcx = src } else { rcx = 0 }; return rcx`: the join gives
+/// `rcx` a new name for the pair (`src`'s value, 0).
+fn return_through_join(o: &mut common::asm::Obj, src: AsmRegister64) {
+    let mut other = o.a.create_label();
+    let mut join = o.a.create_label();
+    o.a.test(rdi, rdi).unwrap();
+    o.a.jz(other).unwrap();
+    o.a.mov(rcx, src).unwrap();
+    o.a.jmp(join).unwrap();
+    o.a.set_label(&mut other).unwrap();
+    o.a.xor(ecx, ecx).unwrap();
+    o.a.set_label(&mut join).unwrap();
+    o.a.mov(rax, rcx).unwrap();
+    o.a.ret().unwrap();
+}
+
+/// `if rdi { push src } else { push rdi }; pop rax; ret`: the join gives
+/// the slot a new name for the pair.
+fn pop_after_join(o: &mut common::asm::Obj, src: AsmRegister64) {
+    let mut other = o.a.create_label();
+    let mut join = o.a.create_label();
+    o.a.test(rdi, rdi).unwrap();
+    o.a.jz(other).unwrap();
+    o.a.push(src).unwrap();
+    o.a.jmp(join).unwrap();
+    o.a.set_label(&mut other).unwrap();
+    o.a.push(rdi).unwrap();
+    o.a.set_label(&mut join).unwrap();
+    o.a.pop(rax).unwrap();
+    o.a.ret().unwrap();
+}
+
+/// An export `f(x)` that zeroes the argument registers, puts `src` (after
+/// `before`) into `dest` and calls import 0 with the context in `rdi`.
+fn import_called_with(
+    src: AsmRegister64,
+    dest: AsmRegister64,
+    before: impl Fn(&mut common::asm::Obj),
+) -> ObjectParts {
+    object(&[], |o| {
+        o.imports = 1;
+        o.declare("f", 32, Some(vec![ValType::Scalar(ScalarType::U64)]));
+        o.define("f");
+        o.a.sub(rsp, 8).unwrap();
+        before(o);
+        o.a.mov(r11, rdi).unwrap();
+        for r in [esi, edx, ecx, r8d, r9d] {
+            o.a.xor(r, r).unwrap();
+        }
+        o.a.mov(dest, src).unwrap();
+        o.a.mov(rdi, r15).unwrap();
+        o.call_import(0);
+        o.a.add(rsp, 8).unwrap();
+        o.a.ret().unwrap();
+    })
+}
+
+/// An import reads its arguments as integers and may show them (`log_u64`
+/// prints one to the kernel log): a host address in any argument register
+/// would leak it. Each entry value that is not a parameter (`r10` the saved
+/// kernel stack address, `r11`, `rbx`, `rbp`, `r12`), the context's address,
+/// an earlier import's leftovers and a host value spilled and reloaded, in
+/// each of the five argument registers: rejected. The parameter (copied
+/// through `r11` before the registers are cleared) is accepted.
+#[test]
+fn host_values_passed_to_imports() {
+    let dests = [
+        ("rsi", rsi),
+        ("rdx", rdx),
+        ("rcx", rcx),
+        ("r8", r8),
+        ("r9", r9),
+    ];
+    let nothing = |_: &mut common::asm::Obj| {};
+    for (dname, dest) in dests {
+        for (sname, src) in [
+            ("r10", r10),
+            ("rbx", rbx),
+            ("rbp", rbp),
+            ("r12", r12),
+            ("ctx", r15),
+        ] {
+            let bytes = kplc::kpo::write(&import_called_with(src, dest, nothing));
+            assert!(
+                common::verify(&bytes).is_err(),
+                "{sname} passed to an import in {dname}: ACCEPTED"
+            );
+        }
+        // Leftovers of an earlier import call: `rax` aside, every
+        // caller-saved register holds whatever the host left.
+        let after_import = |o: &mut common::asm::Obj| {
+            o.a.push(rdi).unwrap();
+            o.a.sub(rsp, 8).unwrap();
+            o.a.mov(rdi, r15).unwrap();
+            o.call_import(0);
+            o.a.add(rsp, 8).unwrap();
+            o.a.pop(rdi).unwrap();
+        };
+        let bytes = kplc::kpo::write(&import_called_with(rax, dest, |o| {
+            after_import(o);
+            o.a.mov(rax, r10).unwrap();
+        }));
+        assert!(
+            common::verify(&bytes).is_err(),
+            "an earlier import's r10 passed in {dname}: ACCEPTED"
+        );
+        // A host value spilled and reloaded keeps what it is.
+        let bytes = kplc::kpo::write(&import_called_with(rax, dest, |o| {
+            o.a.mov(qword_ptr(rsp), r10).unwrap();
+            o.a.mov(rax, qword_ptr(rsp)).unwrap();
+        }));
+        assert!(
+            common::verify(&bytes).is_err(),
+            "r10 spilled and reloaded, passed in {dname}: ACCEPTED"
+        );
+        let bytes = kplc::kpo::write(&import_called_with(r11, dest, nothing));
+        let verdict = common::verify(&bytes);
+        assert!(verdict.is_ok(), "the parameter in {dname}: {verdict:?}");
+    }
+    // Without the clearing, an export of one parameter leaves its host's
+    // values in rsi…r9.
+    let parts = object(&[], |o| {
+        o.imports = 1;
+        o.declare("f", 16, Some(vec![ValType::Scalar(ScalarType::U64)]));
+        o.define("f");
+        o.a.sub(rsp, 8).unwrap();
+        o.a.mov(rsi, rdi).unwrap();
+        o.a.mov(rdi, r15).unwrap();
+        o.call_import(0);
+        o.a.add(rsp, 8).unwrap();
+        o.a.ret().unwrap();
+    });
+    assert!(
+        common::verify(&kplc::kpo::write(&parts)).is_err(),
+        "an export's registers past its arity passed to an import: ACCEPTED"
+    );
 }

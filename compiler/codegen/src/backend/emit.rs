@@ -16,7 +16,7 @@ use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler, dynasm, x6
 use kpl_runtime_core::format::ImageLayout;
 
 use super::regalloc::{Allocation, Loc};
-use super::x86::{self, Mem};
+use super::x86::{self, AluImm, Mem, Shift};
 use crate::ir::*;
 use crate::lower::Module;
 
@@ -259,9 +259,9 @@ impl Emitter {
 
     fn load_imm(&mut self, r: u8, value: i64) {
         if value == 0 {
-            dynasm!(self.ops ; .arch x64 ; xor Rd(r), Rd(r));
+            self.ops.extend(x86::zero32(r));
         } else if let Ok(v) = u32::try_from(value) {
-            dynasm!(self.ops ; .arch x64 ; mov Rd(r), v as i32);
+            self.ops.extend(x86::mov_imm32(r, v));
         } else if let Ok(v) = i32::try_from(value) {
             dynasm!(self.ops ; .arch x64 ; mov Rq(r), v);
         } else {
@@ -302,7 +302,7 @@ impl Emitter {
         // endbr64: a valid indirect-branch target on kernels with IBT.
         self.ops.extend([0xf3, 0x0f, 0x1e, 0xfa]);
         for r in self.pushes.clone() {
-            dynasm!(self.ops ; .arch x64 ; push Rq(r));
+            self.ops.extend(x86::push_pop(false, r));
         }
         let frame = self.frame as i32;
         if frame > 0 {
@@ -488,7 +488,7 @@ impl Emitter {
             dynasm!(self.ops ; .arch x64 ; add rsp, frame);
         }
         for r in self.pushes.clone().into_iter().rev() {
-            dynasm!(self.ops ; .arch x64 ; pop Rq(r));
+            self.ops.extend(x86::push_pop(true, r));
         }
         dynasm!(self.ops ; .arch x64 ; ret);
     }
@@ -519,7 +519,7 @@ impl Emitter {
             }
             Inst::CmpImm { cc, a, imm, .. } => {
                 let ra = self.get(a, RAX);
-                dynasm!(self.ops ; .arch x64 ; cmp Rq(ra), imm);
+                self.ops.extend(x86::alu_imm(AluImm::Cmp, true, ra, imm));
                 cc
             }
             _ => Cc::Ne,
@@ -625,31 +625,32 @@ impl Emitter {
                 let ra = self.get(a, RAX);
                 let t = self.target(dst, RAX);
                 if op == Op::Mul {
-                    dynasm!(self.ops ; .arch x64 ; imul Rq(t), Rq(ra), imm);
+                    self.ops.extend(x86::imul_imm(true, t, ra, imm));
                     self.put(dst, t);
                     return;
                 }
                 if op == Op::Mul32 {
-                    dynasm!(self.ops ; .arch x64 ; imul Rd(t), Rd(ra), imm);
+                    self.ops.extend(x86::imul_imm(false, t, ra, imm));
                     self.put(dst, t);
                     return;
                 }
                 self.mov(t, ra);
-                let sh = (imm & 63) as i8;
-                match op {
-                    Op::Add => dynasm!(self.ops ; .arch x64 ; add Rq(t), imm),
-                    Op::Sub => dynasm!(self.ops ; .arch x64 ; sub Rq(t), imm),
-                    Op::And => dynasm!(self.ops ; .arch x64 ; and Rq(t), imm),
-                    Op::Or => dynasm!(self.ops ; .arch x64 ; or Rq(t), imm),
-                    Op::Xor => dynasm!(self.ops ; .arch x64 ; xor Rq(t), imm),
-                    Op::Shl => dynasm!(self.ops ; .arch x64 ; shl Rq(t), sh),
-                    Op::Shr => dynasm!(self.ops ; .arch x64 ; shr Rq(t), sh),
-                    Op::Sar => dynasm!(self.ops ; .arch x64 ; sar Rq(t), sh),
-                    Op::Add32 => dynasm!(self.ops ; .arch x64 ; add Rd(t), imm),
-                    Op::Sub32 => dynasm!(self.ops ; .arch x64 ; sub Rd(t), imm),
-                    Op::Shl32 => dynasm!(self.ops ; .arch x64 ; shl Rd(t), (imm & 31) as i8),
-                    Op::Mul | Op::Mul32 | Op::MulHiU | Op::MulHiS => {}
-                }
+                let sh = (imm & 63) as u8;
+                let bytes = match op {
+                    Op::Add => x86::alu_imm(AluImm::Add, true, t, imm),
+                    Op::Sub => x86::alu_imm(AluImm::Sub, true, t, imm),
+                    Op::And => x86::alu_imm(AluImm::And, true, t, imm),
+                    Op::Or => x86::alu_imm(AluImm::Or, true, t, imm),
+                    Op::Xor => x86::alu_imm(AluImm::Xor, true, t, imm),
+                    Op::Shl => x86::shift_imm(Shift::Shl, true, t, sh),
+                    Op::Shr => x86::shift_imm(Shift::Shr, true, t, sh),
+                    Op::Sar => x86::shift_imm(Shift::Sar, true, t, sh),
+                    Op::Add32 => x86::alu_imm(AluImm::Add, false, t, imm),
+                    Op::Sub32 => x86::alu_imm(AluImm::Sub, false, t, imm),
+                    Op::Shl32 => x86::shift_imm(Shift::Shl, false, t, (imm & 31) as u8),
+                    Op::Mul | Op::Mul32 | Op::MulHiU | Op::MulHiS => vec![],
+                };
+                self.ops.extend(bytes);
                 self.put(dst, t);
             }
             Inst::Neg { dst, a } | Inst::Not { dst, a } => {
@@ -785,14 +786,18 @@ impl Emitter {
                 ref args,
             } => {
                 // rdi = context; KPL arguments follow, a string taking two.
+                // Every argument register the import does not read is
+                // zeroed: the verifier refuses an import call with a
+                // possible host address (an earlier call's leftovers, the
+                // entry's) in any of the five, since the object does not
+                // say how many an import reads (sandbox.md, "Call rule").
                 let mut k = 1;
                 let mut moves = Vec::new();
                 for a in args {
                     match *a {
                         ImportArg::Value(v) => {
-                            if let Some(s) = self.src(v) {
-                                moves.push((ARG_REGS[k], s));
-                            }
+                            let s = self.src(v).unwrap_or(Src::Imm(0));
+                            moves.push((ARG_REGS[k], s));
                             k += 1;
                         }
                         ImportArg::Str { offset, len } => {
@@ -802,6 +807,7 @@ impl Emitter {
                         }
                     }
                 }
+                moves.extend(ARG_REGS.iter().skip(k).map(|&r| (r, Src::Imm(0))));
                 self.parallel_move(moves);
                 dynasm!(self.ops ; .arch x64 ; mov rdi, r15);
                 let bytes = x86::call_mem(Mem::Rip { disp: 0 });
@@ -978,7 +984,8 @@ impl Emitter {
         {
             let l = self.site_check(site);
             let limit = limit.min(i32::MAX as u64) as i32;
-            dynasm!(self.ops ; .arch x64 ; cmp Rq(ri), limit ; jae =>l);
+            self.ops.extend(x86::alu_imm(AluImm::Cmp, true, ri, limit));
+            dynasm!(self.ops ; .arch x64 ; jae =>l);
         }
         Mem::Base {
             base: base.0,

@@ -9,6 +9,7 @@
 //! scratch for division, shifts, calls and spilled operands. `r13`–`r15` are
 //! reserved by the runtime ABI.
 
+use crate::analysis::reachable_order;
 use crate::ir::{Func, Term, V};
 
 /// Where a virtual register lives.
@@ -37,32 +38,6 @@ pub struct Allocation {
     pub callee_saved_used: Vec<u8>,
     /// Blocks in emission order (unreachable blocks dropped).
     pub order: Vec<u32>,
-}
-
-/// Blocks reachable from the entry, in the lowering's layout order.
-pub fn reachable_order(f: &Func) -> Vec<u32> {
-    let n = f.blocks.len();
-    let mut seen = vec![false; n];
-    let mut stack = vec![0u32];
-    while let Some(b) = stack.pop() {
-        if std::mem::replace(&mut seen[b as usize], true) {
-            continue;
-        }
-        stack.extend(f.blocks[b as usize].term.successors());
-    }
-    let mut order: Vec<u32> = f
-        .layout
-        .iter()
-        .copied()
-        .filter(|b| seen[*b as usize])
-        .collect();
-    // Any reachable block missing from the layout goes last (never expected).
-    for b in 0..n as u32 {
-        if seen[b as usize] && !order.contains(&b) {
-            order.push(b);
-        }
-    }
-    order
 }
 
 struct BitSet(Vec<u64>);

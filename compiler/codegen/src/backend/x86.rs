@@ -1,7 +1,9 @@
 //! Encoders for the x86-64 memory-operand instructions the code generator
 //! emits with run-time chosen base, index and scale (loads, stores and the
 //! atomic read-modify-write forms) (dynasm's macro needs the
-//! scale as a literal). Each returns the instruction bytes; tests check every
+//! scale as a literal), and for the register-immediate forms in their
+//! shortest encoding (dynasm always gives a run-time register a REX prefix
+//! and a run-time immediate 32 bits). Each returns the instruction bytes; tests check every
 //! form against iced-x86's decoder.
 
 /// A memory operand `[base + index*scale + disp]` or `[rip + disp]`.
@@ -176,6 +178,101 @@ pub fn store_imm64(mem: Mem, imm: i32) -> Vec<u8> {
     v
 }
 
+/// The group-1 operations kplc applies to a register and an immediate
+/// (the `/digit` of `81 /d id` and `83 /d ib`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AluImm {
+    Add = 0,
+    Or = 1,
+    And = 4,
+    Sub = 5,
+    Xor = 6,
+    Cmp = 7,
+}
+
+/// The shifts by an immediate (the `/digit` of `C1 /d ib`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shift {
+    Shl = 4,
+    Shr = 5,
+    Sar = 7,
+}
+
+/// A REX prefix for a register-direct instruction, left out when it would
+/// carry no bit (`40`): the first eight registers need none at 32 bits.
+fn rex_rm(out: &mut Vec<u8>, w: bool, reg: u8, rm: u8) {
+    let rx = rex(w, reg, 0, rm);
+    if rx != 0x40 {
+        out.push(rx);
+    }
+}
+
+/// `op reg, imm` on 64 bits (`w`) or 32 bits (which zero-extends): the
+/// sign-extended 8-bit immediate form (`83`) when `imm` fits it, which is
+/// the same operation three bytes shorter, else `81` with 32 bits.
+pub fn alu_imm(op: AluImm, w: bool, reg: u8, imm: i32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(7);
+    rex_rm(&mut out, w, 0, reg);
+    let modrm = 0xC0 | ((op as u8) << 3) | (reg & 7);
+    match i8::try_from(imm) {
+        Ok(b) => out.extend([0x83, modrm, b as u8]),
+        Err(_) => {
+            out.extend([0x81, modrm]);
+            out.extend_from_slice(&imm.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// `shl/shr/sar reg, imm8` on 64 bits (`w`) or 32 bits.
+pub fn shift_imm(op: Shift, w: bool, reg: u8, count: u8) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4);
+    rex_rm(&mut out, w, 0, reg);
+    out.extend([0xC1, 0xC0 | ((op as u8) << 3) | (reg & 7), count]);
+    out
+}
+
+/// `imul dst, src, imm` on 64 bits (`w`) or 32 bits: `6B` with a
+/// sign-extended 8-bit immediate when `imm` fits it, else `69`.
+pub fn imul_imm(w: bool, dst: u8, src: u8, imm: i32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(7);
+    rex_rm(&mut out, w, dst, src);
+    let modrm = 0xC0 | ((dst & 7) << 3) | (src & 7);
+    match i8::try_from(imm) {
+        Ok(b) => out.extend([0x6B, modrm, b as u8]),
+        Err(_) => {
+            out.extend([0x69, modrm]);
+            out.extend_from_slice(&imm.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// `push reg` / `pop reg` (64-bit): a REX prefix only for `r8`–`r15`.
+pub fn push_pop(pop: bool, reg: u8) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2);
+    rex_rm(&mut out, false, 0, reg);
+    out.push(if pop { 0x58 } else { 0x50 } + (reg & 7));
+    out
+}
+
+/// `mov reg32, imm32` (`B8+r`): the constant zero-extended to 64 bits.
+pub fn mov_imm32(reg: u8, imm: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(6);
+    rex_rm(&mut out, false, 0, reg);
+    out.push(0xB8 + (reg & 7));
+    out.extend_from_slice(&imm.to_le_bytes());
+    out
+}
+
+/// `xor reg32, reg32`: zero in all 64 bits.
+pub fn zero32(reg: u8) -> Vec<u8> {
+    let mut out = Vec::with_capacity(3);
+    rex_rm(&mut out, false, reg, reg);
+    out.extend([0x31, 0xC0 | ((reg & 7) << 3) | (reg & 7)]);
+    out
+}
+
 /// Where the disp32 of a RIP-relative instruction sits: it is the last four
 /// bytes for every instruction above without an immediate.
 pub fn rip_disp_offset(inst_len: usize) -> usize {
@@ -272,5 +369,43 @@ mod tests {
             text(&store_imm64(m(15, None, 8), 7)),
             "mov qword ptr [r15+8],7"
         );
+    }
+
+    #[test]
+    fn register_immediate_forms_decode_as_intended_and_take_no_empty_rex() {
+        let cases: [(Vec<u8>, &str); 19] = [
+            (alu_imm(AluImm::Cmp, true, 8, 16), "cmp r8,10h"),
+            (alu_imm(AluImm::Cmp, true, 6, 0x14), "cmp rsi,14h"),
+            (
+                alu_imm(AluImm::Cmp, true, 0, -1),
+                "cmp rax,0FFFFFFFFFFFFFFFFh",
+            ),
+            (alu_imm(AluImm::Cmp, true, 7, 0xffff), "cmp rdi,0FFFFh"),
+            (alu_imm(AluImm::And, true, 10, 0x1fff), "and r10,1FFFh"),
+            (alu_imm(AluImm::Add, false, 6, 1), "add esi,1"),
+            (alu_imm(AluImm::Sub, false, 9, 128), "sub r9d,80h"),
+            (
+                alu_imm(AluImm::Or, true, 3, -128),
+                "or rbx,0FFFFFFFFFFFFFF80h",
+            ),
+            (alu_imm(AluImm::Xor, true, 11, 127), "xor r11,7Fh"),
+            (shift_imm(Shift::Shl, false, 7, 8), "shl edi,8"),
+            (shift_imm(Shift::Sar, true, 12, 63), "sar r12,3Fh"),
+            (mov_imm32(0, 1), "mov eax,1"),
+            (mov_imm32(9, 0xdead_beef), "mov r9d,0DEADBEEFh"),
+            (zero32(6), "xor esi,esi"),
+            (imul_imm(false, 12, 5, 0x4d), "imul r12d,ebp,4Dh"),
+            (imul_imm(false, 5, 3, 0x96), "imul ebp,ebx,96h"),
+            (imul_imm(true, 3, 9, -3), "imul rbx,r9,0FFFFFFFFFFFFFFFDh"),
+            (push_pop(false, 3), "push rbx"),
+            (push_pop(true, 12), "pop r12"),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(text(&bytes), want, "{bytes:02x?}");
+            assert_ne!(bytes[0], 0x40, "{want}: an empty REX prefix");
+        }
+        assert_eq!(zero32(8), [0x45, 0x31, 0xC0]);
+        assert_eq!(alu_imm(AluImm::Cmp, true, 8, 16), [0x49, 0x83, 0xF8, 0x10]);
+        assert_eq!(alu_imm(AluImm::Cmp, true, 8, 128).len(), 7);
     }
 }

@@ -611,3 +611,36 @@ impl fmt::Display for Func {
         Ok(())
     }
 }
+
+/// Functions built by hand for the passes' unit tests.
+#[cfg(test)]
+impl Func {
+    /// An exported function of one parameter (register 0) with `blocks` in
+    /// order, block 0 its entry, and `n_vregs` registers.
+    pub fn for_test(blocks: Vec<Block>, n_vregs: u32, returns_value: bool) -> Func {
+        let layout = (0..blocks.len() as BlockId).collect();
+        Func {
+            name: "t".into(),
+            exported: true,
+            params: vec![0],
+            returns_value,
+            blocks,
+            n_vregs,
+            aggregate_bytes: 0,
+            first_site: 0,
+            layout,
+        }
+    }
+}
+
+#[cfg(test)]
+impl Block {
+    /// The instructions `insts` (all from source offset 0), then `term`.
+    pub fn for_test(insts: Vec<Inst>, term: Term) -> Block {
+        Block {
+            insts: insts.into_iter().map(|i| (i, 0)).collect(),
+            term,
+            term_pos: 0,
+        }
+    }
+}

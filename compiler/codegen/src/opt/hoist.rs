@@ -294,12 +294,8 @@ mod tests {
     fn reads_of_a_handle_that_changes_in_the_loop_stay() {
         // The loop itself cannot change a slice parameter, but a read whose
         // handle is defined inside a loop must stay there: build one by hand.
-        let mut f = Func {
-            name: "t".into(),
-            exported: true,
-            params: vec![0],
-            returns_value: false,
-            blocks: vec![
+        let mut f = Func::for_test(
+            vec![
                 Block {
                     insts: vec![],
                     term: Term::Jump(1),
@@ -324,11 +320,9 @@ mod tests {
                     term_pos: 0,
                 },
             ],
-            n_vregs: 4,
-            aggregate_bytes: 0,
-            first_site: 0,
-            layout: vec![0, 1, 2],
-        };
+            4,
+            false,
+        );
         assert!(hoist_loop_invariant_reads(&mut f));
         let in_loop: Vec<&Inst> = f.blocks[1].insts.iter().map(|(i, _)| i).collect();
         assert_eq!(

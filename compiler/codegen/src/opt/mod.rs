@@ -28,17 +28,27 @@
 //! a second simplification removes. [`inline`] works on a whole module and
 //! is sequenced by the pipeline (`crate::pipeline`): it runs after every
 //! function has been optimised, and a caller it changes is optimised again.
-//! So is [`bounds`] (one check for accesses at constant offsets from one
-//! index), which runs once per function after inlining, last before
-//! register allocation: no later pass may rewrite the unchecked reads it
-//! leaves, which only the one check it keeps proves.
+//! So are the passes after inlining, each run once per function in this
+//! order: [`version`] (a copy of a loop whose constant-bounded checks
+//! become masks, chosen by one test before it: the mask is a second write
+//! of the index that the folding passes must not see), [`bounds`] (one
+//! check for accesses at constant offsets from one index) and [`guards`]
+//! (slice accesses at constant indexes proved by an earlier length test):
+//! no later pass may rewrite the unchecked accesses they leave, which only
+//! the checks they keep prove. [`layout`] comes last, before register
+//! allocation: it only orders blocks and copies return blocks, and the
+//! order it sets is the one the allocator's intervals and the emitter's
+//! fall-throughs follow.
 
 pub mod bounds;
 pub mod divide;
+pub mod guards;
 pub mod hoist;
 pub mod inline;
+pub mod layout;
 pub mod loops;
 pub mod simplify;
+pub mod version;
 
 use crate::ir::Func;
 

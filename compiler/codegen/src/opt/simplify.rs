@@ -13,7 +13,7 @@ pub fn simplify(f: &mut Func) {
     for _ in 0..8 {
         let changed = fold(f) | constant_indexes(f);
         let narrowed = redundant_norms(f) | narrow_u32(f) | store_truncations(f);
-        let propagated = propagate_copies(f) | thread_constant_branches(f);
+        let propagated = propagate_copies(f) | thread_constant_branches(f) | thread_empty_jumps(f);
         let removed = dead_code(f);
         if !changed && !narrowed && !propagated && !removed {
             break;
@@ -508,16 +508,73 @@ fn thread_constant_branches(f: &mut Func) -> bool {
         changed = true;
     }
     if changed {
-        let mut reachable = vec![false; f.blocks.len()];
-        for b in reverse_postorder(f) {
-            reachable[b as usize] = true;
+        clear_unreachable(f);
+    }
+    changed
+}
+
+/// Empties the blocks no path from the entry reaches, so that neither the
+/// registers only they read nor the edges they would add (to the
+/// predecessor counts the later passes consult) survive.
+fn clear_unreachable(f: &mut Func) {
+    let mut reachable = vec![false; f.blocks.len()];
+    for b in reverse_postorder(f) {
+        reachable[b as usize] = true;
+    }
+    for (b, block) in f.blocks.iter_mut().enumerate() {
+        if !reachable[b] {
+            block.insts.clear();
+            block.term = Term::Ret(None);
         }
-        for (b, block) in f.blocks.iter_mut().enumerate() {
-            if !reachable[b] {
-                block.insts.clear();
-                block.term = Term::Ret(None);
+    }
+}
+
+/// Every edge into an empty block that only jumps on goes straight to that
+/// jump's target (followed through chains of such blocks). Inlining leaves
+/// them: a `return true` in a loop of the callee becomes `mov r, 1; jmp
+/// join`, `thread_constant_branches` sends it past the join's test, and
+/// what remains is a jump to a jump (`jne L; jmp T` where one `je T`
+/// suffices). Every edge into the empty block moves alike, so a loop keeps
+/// one entry: when the empty block was a loop's header, the block it jumps
+/// to becomes the header, reached by the same entry and back edges, whose
+/// budget checks sit in their own (non-empty) blocks. The entry block keeps
+/// its place (control enters the function there); a cycle of empty blocks
+/// (which no loop can be: its back edge carries a budget check) is left as
+/// it is.
+fn thread_empty_jumps(f: &mut Func) -> bool {
+    let n = f.blocks.len();
+    let forward: Vec<BlockId> = (0..n as BlockId)
+        .map(|b| {
+            let mut cur = b;
+            for _ in 0..n {
+                let block = &f.blocks[cur as usize];
+                match block.term {
+                    Term::Jump(t) if block.insts.is_empty() && t != cur => cur = t,
+                    _ => return cur,
+                }
             }
+            b
+        })
+        .collect();
+    let mut changed = false;
+    for block in &mut f.blocks {
+        let retarget = |t: &mut BlockId, changed: &mut bool| {
+            if forward[*t as usize] != *t {
+                *t = forward[*t as usize];
+                *changed = true;
+            }
+        };
+        match &mut block.term {
+            Term::Jump(t) => retarget(t, &mut changed),
+            Term::Branch { then, els, .. } => {
+                retarget(then, &mut changed);
+                retarget(els, &mut changed);
+            }
+            Term::Ret(_) => {}
         }
+    }
+    if changed {
+        clear_unreachable(f);
     }
     changed
 }
@@ -542,12 +599,8 @@ mod tests {
 
     #[test]
     fn folds_through_single_definitions() {
-        let mut f = Func {
-            name: "t".into(),
-            exported: true,
-            params: vec![0],
-            returns_value: true,
-            blocks: vec![Block {
+        let mut f = Func::for_test(
+            vec![Block {
                 insts: vec![
                     (Inst::Const { dst: 1, value: 6 }, 0),
                     (Inst::Const { dst: 2, value: 7 }, 0),
@@ -583,11 +636,9 @@ mod tests {
                 term: Term::Ret(Some(6)),
                 term_pos: 0,
             }],
-            n_vregs: 7,
-            aggregate_bytes: 0,
-            first_site: 0,
-            layout: vec![0],
-        };
+            7,
+            true,
+        );
         optimize(&mut f);
         let insts: Vec<&Inst> = f.blocks[0].insts.iter().map(|(i, _)| i).collect();
         assert_eq!(
@@ -627,21 +678,15 @@ mod tests {
             },
             0,
         ));
-        Func {
-            name: "t".into(),
-            exported: true,
-            params: vec![0],
-            returns_value: false,
-            blocks: vec![Block {
+        Func::for_test(
+            vec![Block {
                 insts: all,
                 term: Term::Ret(None),
                 term_pos: 0,
             }],
             n_vregs,
-            aggregate_bytes: 0,
-            first_site: 0,
-            layout: vec![0],
-        }
+            false,
+        )
     }
 
     fn stored(f: &Func) -> Option<V> {
@@ -666,17 +711,9 @@ mod tests {
     #[test]
     fn a_tested_constant_bool_jumps_straight_to_the_target() {
         // b0: if x { b1: c = 1 } else { b2: c = 0 }; b3: if c { b4 } else { b5 }
-        let block = |insts: Vec<Inst>, term: Term| Block {
-            insts: insts.into_iter().map(|i| (i, 0)).collect(),
-            term,
-            term_pos: 0,
-        };
-        let mut f = Func {
-            name: "t".into(),
-            exported: true,
-            params: vec![0],
-            returns_value: true,
-            blocks: vec![
+        let block = Block::for_test;
+        let mut f = Func::for_test(
+            vec![
                 block(
                     vec![],
                     Term::Branch {
@@ -698,28 +735,70 @@ mod tests {
                 block(vec![], Term::Ret(Some(0))),
                 block(vec![Inst::Const { dst: 2, value: 7 }], Term::Ret(Some(2))),
             ],
-            n_vregs: 3,
-            aggregate_bytes: 0,
-            first_site: 0,
-            layout: vec![0, 1, 2, 3, 4, 5],
-        };
+            3,
+            true,
+        );
         simplify(&mut f);
-        assert_eq!(f.blocks[1].term, Term::Jump(4), "{f}");
-        assert_eq!(f.blocks[2].term, Term::Jump(5), "{f}");
-        assert!(
-            f.blocks[1].insts.is_empty() && f.blocks[2].insts.is_empty(),
+        // b1 and b2 jump straight to b4 and b5, their constants dead; then
+        // b0's branch goes past the two empty jumps.
+        assert_eq!(
+            f.blocks[0].term,
+            Term::Branch {
+                cond: 0,
+                then: 4,
+                els: 5
+            },
             "{f}"
         );
+        assert!(
+            f.blocks[1..4]
+                .iter()
+                .all(|b| b.insts.is_empty() && b.term == Term::Ret(None)),
+            "unreachable blocks are emptied: {f}"
+        );
+    }
+
+    #[test]
+    fn jumps_go_past_empty_blocks_and_a_loop_keeps_one_entry() {
+        // b0 → b1 (empty) → b2: loop header, b3 its latch back to b1.
+        let block = Block::for_test;
+        let mut f = Func::for_test(
+            vec![
+                block(vec![], Term::Jump(1)),
+                block(vec![], Term::Jump(2)),
+                block(
+                    vec![],
+                    Term::Branch {
+                        cond: 0,
+                        then: 3,
+                        els: 4,
+                    },
+                ),
+                block(vec![Inst::Budget { site: 0 }], Term::Jump(1)),
+                block(vec![], Term::Ret(None)),
+            ],
+            1,
+            false,
+        );
+        assert!(thread_empty_jumps(&mut f));
+        // The entry block stays where control enters; both edges into b1
+        // (entry and back edge) now reach b2, the loop's one header.
+        assert_eq!(f.blocks[0].term, Term::Jump(2));
+        assert_eq!(f.blocks[3].term, Term::Jump(2));
+        assert_eq!(f.blocks[1].term, Term::Ret(None));
+        assert!(!thread_empty_jumps(&mut f));
+        // A cycle of empty blocks is left alone.
+        f.blocks[1].term = Term::Jump(5);
+        f.blocks.push(block(vec![], Term::Jump(1)));
+        f.blocks[0].term = Term::Jump(1);
+        f.layout.push(5);
+        assert!(!thread_empty_jumps(&mut f));
     }
 
     /// `ret Norm(x & mask, ty)` for parameter `x` (register 0).
     fn masked_norm(mask: i32, ty: Scalar) -> Func {
-        Func {
-            name: "t".into(),
-            exported: true,
-            params: vec![0],
-            returns_value: true,
-            blocks: vec![Block {
+        Func::for_test(
+            vec![Block {
                 insts: vec![
                     (
                         Inst::BinImm {
@@ -735,11 +814,9 @@ mod tests {
                 term: Term::Ret(Some(2)),
                 term_pos: 0,
             }],
-            n_vregs: 3,
-            aggregate_bytes: 0,
-            first_site: 0,
-            layout: vec![0],
-        }
+            3,
+            true,
+        )
     }
 
     #[test]

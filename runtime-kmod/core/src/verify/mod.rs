@@ -17,12 +17,16 @@
 //!    at the fixed point. Conditional branches learn facts only from the
 //!    flags in the state, on each outgoing edge.
 //! 4. **Calls**: the call graph is acyclic and its deepest chain fits the
-//!    stack limit.
+//!    stack limit. Functions are verified callers first, so that each one's
+//!    entry state marks every register a caller may leave a host value in
+//!    (the entry taint: [`ENTRY_TAINT`], [`pass_taint`]).
 //!
 //! No allocation (the caller provides a [`Workspace`] sized by
 //! [`Workspace::needs`]), no `unsafe`, no panic path.
 
 mod cfg;
+#[cfg(feature = "alloc")]
+mod owned;
 mod state;
 mod transfer;
 
@@ -31,6 +35,8 @@ use crate::format::TrapKind;
 use crate::object::Object;
 use cfg::{FUNC, NONE, START};
 use core::cell::Cell;
+#[cfg(feature = "alloc")]
+pub use owned::OwnedWorkspace;
 pub use state::Abs;
 use state::Val;
 
@@ -148,6 +154,10 @@ pub(crate) enum Fact {
     /// wrap): with `t` below a slice length, `[base + e*s + d]` is inside
     /// the slice for `0 <= d <= k*s`.
     SumOf { t: Val, e: Val, k: u32 },
+    /// Entry `m` of the length table (`w`, `s`) is at least `n`, unsigned
+    /// (`n < 2^32`): an index known to be a constant below `n` is inside
+    /// the slice.
+    LenAtLeast { m: Val, w: bool, s: u8, n: u32 },
     /// The value is not 0.
     NonZero(Val),
     /// The value is not -1 (all ones).
@@ -193,8 +203,11 @@ pub struct FuncInfo {
     depth: u64,
     /// Registers it reads before writing them (its inputs).
     live_in: u16,
-    /// Registers that may hold a host address when it returns.
-    exit_ptr: u16,
+    /// Registers some plugin caller may leave a host address in when it
+    /// calls this function (the union over every call site's state), and
+    /// the argument registers past an export's parameters
+    /// ([`export_taint`]).
+    taint_in: u16,
     /// Call-graph search: next instruction to scan, the caller that
     /// reached it, its state, and (at position `i`) the `i`-th function
     /// in postorder.
@@ -214,7 +227,7 @@ impl FuncInfo {
         last: 0,
         depth: 0,
         live_in: 0,
-        exit_ptr: 0,
+        taint_in: 0,
         scan: 0,
         parent: 0,
         mark: 0,
@@ -341,7 +354,8 @@ pub struct Needs {
 pub struct Workspace<'a> {
     /// One byte per code byte (instruction starts, block leaders, functions).
     pub flags: &'a mut [u8],
-    /// One entry per code byte: the block starting there.
+    /// One entry per code byte: the block starting there (and, at a
+    /// call's second byte, the registers that may hold an address there).
     pub slot: &'a mut [u32],
     /// One entry per instruction.
     pub insns: &'a mut [Decoded],
@@ -411,12 +425,10 @@ pub(crate) struct FnCtx<'o, 'a> {
     start: u32,
     end: u32,
     bound: u32,
-    /// Every function (callees of this one are already verified).
-    funcs: &'o [FuncInfo],
     /// Registers read while holding their entry value (this function's inputs).
     reads: Cell<u16>,
-    /// Registers that may hold an address at a `ret`.
-    exit_ptr: Cell<u16>,
+    /// Registers that may hold a host value at the function's entry.
+    entry_ptr: u16,
 }
 
 impl FnCtx<'_, '_> {
@@ -425,25 +437,6 @@ impl FnCtx<'_, '_> {
         if let Some(r) = state::entry_reg(v) {
             self.reads.set(self.reads.get() | 1 << r);
         }
-    }
-
-    fn note_exit(&self, ptr: u16) {
-        self.exit_ptr.set(self.exit_ptr.get() | ptr);
-    }
-
-    /// The verified callee at code offset `t` (a function start, checked).
-    /// A callee not verified yet cannot occur: callees go first, and a
-    /// cycle is rejected before.
-    fn callee(&self, t: u32) -> FuncInfo {
-        self.obj
-            .function_index_at(t)
-            .and_then(|i| self.funcs.get(i))
-            .copied()
-            .unwrap_or(FuncInfo {
-                live_in: u16::MAX,
-                exit_ptr: u16::MAX,
-                ..FuncInfo::EMPTY
-            })
     }
 
     fn is_stub(&self, t: u32) -> bool {
@@ -536,6 +529,7 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
             return Err(err(at, Rule::Layout, "malformed trap stub"));
         }
     }
+    export_taint(obj, funcs);
     // Decode each function once; mark instruction starts.
     let mut n = 0usize;
     for info in funcs.iter_mut() {
@@ -596,11 +590,12 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
             ));
         }
     }
-    // Callees before callers: what a call requires and leaves behind comes
-    // from the verified callee.
+    // The call graph is acyclic (`callees_first`); callers go before their
+    // callees, so that a function's entry state can say which registers
+    // any of its callers may have left a host address in.
     callees_first(obj, w.insns, funcs)?;
     let mut runs = 0u64;
-    for pos in 0..funcs.len() {
+    for pos in (0..funcs.len()).rev() {
         let Some(i) = funcs.get(pos).map(|f| f.by_post as usize) else {
             continue;
         };
@@ -620,9 +615,8 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
             start: info.start,
             end: info.end,
             bound: info.bound,
-            funcs,
             reads: Cell::new(0),
-            exit_ptr: Cell::new(0),
+            entry_ptr: ENTRY_TAINT | info.taint_in,
         };
         runs = runs.saturating_add(verify_function(
             &fx,
@@ -630,11 +624,10 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
             info.first as usize,
             info.last as usize,
         )?);
-        let (live_in, exit_ptr) = (fx.reads.get(), fx.exit_ptr.get());
         if let Some(f) = funcs.get_mut(i) {
-            f.live_in = live_in;
-            f.exit_ptr = exit_ptr;
+            f.live_in = fx.reads.get();
         }
+        pass_taint(obj, &w, funcs, info.first as usize, info.last as usize);
     }
     exports_read_only_their_parameters(obj, funcs)?;
     let max_stack = call_depths(obj, w.insns, funcs)?;
@@ -642,6 +635,57 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
         max_stack,
         block_runs: runs,
     })
+}
+
+/// The registers that may hold a host value when any function is entered:
+/// `r10` and `r11` (the trampoline's saved stack address and entry
+/// address, or a plugin caller's scratch values) and `rbx`, `rbp`, `r12`
+/// (the host's or a plugin caller's own values: a frame pointer is a stack
+/// address). With what the host (an export's unused argument registers,
+/// [`export_taint`]) and the function's plugin callers may leave in the
+/// others (`taint_in`), they are the entry state's address
+/// bits (`ptr`, see `state.rs`).
+const ENTRY_TAINT: u16 = (1 << 3) | (1 << 5) | (1 << 10) | (1 << 11) | (1 << 12);
+
+/// Adds to the `taint_in` of every function the argument registers past
+/// the parameters of the exports that start at it (whatever the host's
+/// entry path left there). One pass over the exports: decoding every export
+/// once per function cost 4.5 % of a large plugin's verification. `funcs`
+/// tile the code in order (checked before), so their starts are sorted and
+/// the functions starting at an export's offset are one run of them.
+fn export_taint(obj: &Object<'_>, funcs: &mut [FuncInfo]) {
+    const ARGS: [u8; 6] = [7, 6, 2, 1, 8, 9];
+    for e in obj.exports() {
+        let mut taint = 0u16;
+        for &r in ARGS.iter().skip(e.signature.params().len()) {
+            taint |= 1 << r;
+        }
+        let from = funcs.partition_point(|f| f.start < e.code_offset);
+        for f in funcs.get_mut(from..).unwrap_or(&mut []) {
+            if f.start != e.code_offset {
+                break;
+            }
+            f.taint_in |= taint;
+        }
+    }
+}
+
+/// Passes what a verified caller may leave in registers at each of its
+/// calls (`process` records it, per call, in the unused `slot` entry of the
+/// call's second byte) on to the callee's `taint_in`. Callers are verified
+/// first, so every call site of a function is in before it is verified.
+fn pass_taint(obj: &Object<'_>, w: &Work<'_>, funcs: &mut [FuncInfo], first: usize, last: usize) {
+    for d in w.insns.get(first..last).unwrap_or(&[]) {
+        let Op::Call { rel } = d.op else { continue };
+        let bits = w.slot.get(call_record(d)).copied().unwrap_or(u32::MAX);
+        let taint = u16::try_from(bits & 0xFFFF).unwrap_or(u16::MAX);
+        if let Some(f) = obj
+            .function_index_at(target(d.end(), rel))
+            .and_then(|c| funcs.get_mut(c))
+        {
+            f.taint_in |= taint;
+        }
+    }
 }
 
 /// The registers an export may read before writing them: its parameters'
@@ -768,6 +812,7 @@ fn verify_function(
     let mut runs = 0u64;
     if let Some(b0) = w.states.get_mut(0) {
         b0.abs = Abs::at_entry();
+        b0.abs.ptr = fx.entry_ptr;
         b0.reached = true;
         b0.dirty = true;
     }
@@ -777,8 +822,18 @@ fn verify_function(
     // back to it at once runs a loop to its fixed point before anything
     // after the loop sees its state (a loop's exit and everything below it
     // run once per loop fixed point, not once per trip around the loop).
+    // Each call's record of the registers that may hold an address there
+    // (see `pass_taint`): the union over every processing of its block.
+    for d in w.insns.get(first..last).unwrap_or(&[]) {
+        if matches!(d.op, Op::Call { .. })
+            && let Some(s) = w.slot.get_mut(call_record(d))
+        {
+            *s = 0;
+        }
+    }
     let mut pos = 0usize;
     w.back_dirty = NONE;
+    let (mut st, mut taken) = (Abs::EMPTY, Abs::EMPTY);
     while pos < reached {
         let b = w.states.get(pos).map_or(NONE, |s| s.order);
         let dirty = w.states.get(b as usize).is_some_and(|s| s.dirty);
@@ -787,7 +842,7 @@ fn verify_function(
                 blk.dirty = false;
             }
             runs = runs.saturating_add(1);
-            let verdict = process(fx, w, b);
+            let verdict = process(fx, w, b, &mut st, &mut taken);
             if let Some(blk) = w.states.get_mut(b as usize) {
                 blk.err = verdict.err();
             }
@@ -810,59 +865,86 @@ fn verify_function(
     first_err.map_or(Ok(runs), Err)
 }
 
-/// Runs block `b` from its entry state and pushes the result along its edges.
-fn process(fx: &FnCtx<'_, '_>, w: &mut Work<'_>, b: u32) -> Result<(), VerifyError> {
+/// Runs block `b` from its entry state and pushes the result along its
+/// edges; `st` and `taken` are room for the state as it runs and on a
+/// branch's taken edge (any contents: both are overwritten first).
+fn process(
+    fx: &FnCtx<'_, '_>,
+    w: &mut Work<'_>,
+    b: u32,
+    st: &mut Abs,
+    taken: &mut Abs,
+) -> Result<(), VerifyError> {
     let Some(blk) = w.states.get(b as usize) else {
         return Ok(());
     };
     let (first, last, succ, rpo) = (blk.first, blk.last, blk.succ, blk.rpo);
-    let mut st = blk.abs;
+    st.copy_from(&blk.abs);
     let insns = w.insns;
     let body = insns.get(first as usize..last as usize).unwrap_or(&[]);
     let Some((d, inner)) = body.split_last() else {
         return Ok(());
     };
     for d in inner {
-        transfer::transfer(fx, &mut st, d.at, d.end(), &d.op)?;
+        note_call(w, d, st);
+        transfer::transfer(fx, st, d.at, d.end(), &d.op)?;
         // Inside a block a `jcc` can only branch to a trap stub (any other
         // target ends the block, `cfg.rs`): control goes on along the
         // fall-through edge, the block's only way on.
         if let Op::Jcc { cc, rel } = d.op {
-            let fuel_tested = budget_test(fx, &st, d, cc, target(d.end(), rel))?;
-            fall_through(&mut st, cc, fuel_tested);
+            let fuel_tested = budget_test(fx, st, d, cc, target(d.end(), rel))?;
+            fall_through(st, cc, fuel_tested);
         }
     }
-    transfer::transfer(fx, &mut st, d.at, d.end(), &d.op)?;
+    note_call(w, d, st);
+    transfer::transfer(fx, st, d.at, d.end(), &d.op)?;
     match d.op {
         Op::Jcc { cc, rel } => {
-            let fuel_tested = budget_test(fx, &st, d, cc, target(d.end(), rel))?;
+            let fuel_tested = budget_test(fx, st, d, cc, target(d.end(), rel))?;
             if let Some(&s0) = succ.first()
                 && s0 != NONE
             {
-                let mut e = st;
-                transfer::refine(&mut e, cc, true);
-                edge(w, d.at, rpo, s0, &e)?;
+                taken.copy_from(st);
+                transfer::refine(taken, cc, true);
+                edge(w, d.at, rpo, s0, taken)?;
             }
-            fall_through(&mut st, cc, fuel_tested);
+            fall_through(st, cc, fuel_tested);
             if let Some(&s1) = succ.get(1) {
-                edge(w, d.at, rpo, s1, &st)?;
+                edge(w, d.at, rpo, s1, st)?;
             }
         }
         Op::Jmp { .. } => {
             if let Some(&s0) = succ.first()
                 && s0 != NONE
             {
-                edge(w, d.at, rpo, s0, &st)?;
+                edge(w, d.at, rpo, s0, st)?;
             }
         }
         Op::Ret => {}
         _ => {
             if let Some(&s0) = succ.first() {
-                edge(w, d.at, rpo, s0, &st)?;
+                edge(w, d.at, rpo, s0, st)?;
             }
         }
     }
     Ok(())
+}
+
+/// Where a call's record lives: the `slot` entry of its second byte, which
+/// is no instruction start and so never a block's (`cfg.rs` writes `slot`
+/// only at block starts).
+fn call_record(d: &Decoded) -> usize {
+    (d.at as usize).saturating_add(1)
+}
+
+/// At a call, adds the registers that may hold an address to the call's
+/// record (see `pass_taint`).
+fn note_call(w: &mut Work<'_>, d: &Decoded, st: &Abs) {
+    if matches!(d.op, Op::Call { .. })
+        && let Some(s) = w.slot.get_mut(call_record(d))
+    {
+        *s |= u32::from(st.ptr);
+    }
 }
 
 /// The fuel rule at a conditional branch `d` (condition `cc`, target `t`):
@@ -926,7 +1008,7 @@ fn edge(w: &mut Work<'_>, at: u32, from_rpo: u32, to: u32, e: &Abs) -> Result<()
     let joined = if single {
         let changed = !blk.reached || blk.abs != *e;
         if changed {
-            blk.abs = *e;
+            blk.abs.copy_from(e);
         }
         Ok(changed)
     } else if blk.widened {

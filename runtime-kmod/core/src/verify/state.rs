@@ -16,8 +16,8 @@
 //!   [`UNKNOWN`] (0) is a value about which nothing is known and that equals
 //!   nothing, not even another `UNKNOWN`.
 //! - **Facts** about named values ([`Fact`]): a constant, a masked slice
-//!   handle, a slice length or base, an index proved below a length or a
-//!   constant, a divisor proved non-zero / not -1, `rdx` as the sign of
+//!   handle, a slice length or base, a length proved at least a constant,
+//!   an index proved below a length or a constant, a divisor proved non-zero / not -1, `rdx` as the sign of
 //!   `rax`, the address of read-only data. A fact mentions only names, so it
 //!   stays true while its names do; it dies with them.
 //! - **Flags** ([`Flags`]): which comparison the last flag-writing
@@ -226,7 +226,7 @@ fn fact_key(f: &Rec) -> Val {
 /// that comparing two facts (what joins and lookups do most) is three
 /// integer compares rather than a match on two enums.
 ///
-/// - A fact about one name `v` is `(v, tag, payload)`: `tag` (1–6) says
+/// - A fact about one name `v` is `(v, tag, payload)`: `tag` (1–7) says
 ///   which fact, `payload` holds its constant, bound or offset.
 /// - A fact about two names `x`, `y` is `(x, y, kind << 56 | payload)`,
 ///   `kind` 1–6, `payload` its flags and scale or its offset `k`.
@@ -249,6 +249,7 @@ const T_NONZERO: Val = 3;
 const T_NOT_MINUS_ONE: Val = 4;
 const T_BELOW_CONST: Val = 5;
 const T_RODATA: Val = 6;
+const T_LEN_AT_LEAST: Val = 7;
 /// Tags below this are one-name facts' (no name is this small).
 const TAGS: Val = 16;
 const K_MASK_OF: u64 = 1 << 56;
@@ -279,6 +280,9 @@ impl Rec {
             Fact::NotMinusOne(v) => (v, T_NOT_MINUS_ONE, 0),
             Fact::BelowConst { idx, n } => (idx, T_BELOW_CONST, n),
             Fact::Rodata { base, off } => (base, T_RODATA, u64::from(off)),
+            Fact::LenAtLeast { m, w, s, n } => {
+                (m, T_LEN_AT_LEAST, len_payload(w, s) << 32 | u64::from(n))
+            }
             Fact::MaskOf { m, v } => (m, v, K_MASK_OF),
             Fact::LenOf { len, m, w, s } => (len, m, K_LEN_OF | len_payload(w, s)),
             Fact::BaseOf { base, m } => (base, m, K_BASE_OF),
@@ -302,6 +306,15 @@ impl Rec {
                 return Fact::Rodata {
                     base: a,
                     off: low32(k),
+                };
+            }
+            T_LEN_AT_LEAST => {
+                let hi = k >> 32;
+                return Fact::LenAtLeast {
+                    m: a,
+                    w: hi & (1 << 8) != 0,
+                    s: u8::try_from(hi & 0xFF).unwrap_or(0),
+                    n: low32(k),
                 };
             }
             _ => {}
@@ -423,6 +436,38 @@ impl Abs {
         fact_keys: NameSet::EMPTY,
     };
 
+    /// Makes `self` a copy of `o` that says the same (`==`): every field but
+    /// the unused tail of the fact table, which nothing reads (the table
+    /// is read and written only below `nfacts`, and rotated only when
+    /// full). States are about 900 bytes, most of them that tail; copying
+    /// only what is used halves what a block's processing and its edges
+    /// copy.
+    pub(super) fn copy_from(&mut self, o: &Abs) {
+        let Abs {
+            regs,
+            ptr,
+            narrow,
+            slots,
+            facts,
+            nfacts,
+            flags,
+            rsp_off,
+            fuel_unchecked,
+            paid,
+            stack_dirty,
+            written,
+            names,
+            fact_keys,
+        } = self;
+        (*regs, *ptr, *narrow, *slots) = (o.regs, o.ptr, o.narrow, o.slots);
+        (*nfacts, *flags, *rsp_off) = (o.nfacts, o.flags, o.rsp_off);
+        (*fuel_unchecked, *paid, *stack_dirty) = (o.fuel_unchecked, o.paid, o.stack_dirty);
+        (*written, *names, *fact_keys) = (o.written, o.names, o.fact_keys);
+        for (d, f) in facts.iter_mut().zip(o.recs()) {
+            *d = *f;
+        }
+    }
+
     /// The state at a function's entry: every register holds its entry value
     /// (`r15` the context), nothing else is known, no address in any
     /// register (callers are checked to pass none).
@@ -448,6 +493,18 @@ impl Abs {
     /// The facts, oldest first.
     pub(super) fn facts(&self) -> impl Iterator<Item = Fact> + '_ {
         self.recs().iter().map(|r| r.unpack())
+    }
+
+    /// The facts whose first name is `v`, oldest first: the one-name facts
+    /// about `v`, and the two-name facts with `v` in first place (`len` of
+    /// a [`Fact::LenOf`], `m` of a [`Fact::MaskOf`], ...; see [`Rec`]).
+    /// Only those are unpacked, which is what makes a branch's refinement
+    /// cheap when the table is full of facts about other names.
+    pub(super) fn facts_first_about(&self, v: Val) -> impl Iterator<Item = Fact> + '_ {
+        self.recs()
+            .iter()
+            .filter(move |r| r.a == v)
+            .map(|r| r.unpack())
     }
 
     fn recs(&self) -> &[Rec] {
@@ -543,7 +600,12 @@ impl Abs {
         if flags_mention(self.flags, v) {
             self.flags = Flags::Unknown;
         }
-        self.retain_facts(|_, f| !f.args().contains(&v));
+        // Most names the filter lets through are in no fact: then the table
+        // stays as it is (rebuilding it and its key filter for nothing was
+        // most of what a kill cost).
+        if self.recs().iter().any(|f| f.args().contains(&v)) {
+            self.retain_facts(|_, f| !f.args().contains(&v));
+        }
     }
 
     /// Keeps the facts `keep` accepts, in their order.
@@ -853,13 +915,13 @@ impl Abs {
             // next join drops them (a fact about a name nothing holds is
             // still true, only unusable); dropping them here cost 4 % of a
             // large plugin's verification and saved no pass.
-            *self = *e;
+            self.copy_from(e);
             return Ok(true);
         }
         // A loop header's first join: the edge's state, with the registers
         // of `fresh` renamed (both sides are the edge's, so every other
         // location keeps its name: no `phi(b, ·)` exists yet, see above).
-        *self = *e;
+        self.copy_from(e);
         // A location's contents, not a name: what both edges bring. At a
         // loop header's first join the registers the loop writes start
         // without it: a back edge that lost it would otherwise change the

@@ -26,7 +26,11 @@ use crate::decode::{AluOp, Base, Cond, Count, Mem, Op, UnaryOp};
 pub(super) const RSP: u8 = 4;
 const RDX: u8 = 2;
 const RAX: u8 = 0;
+const RCX: u8 = 1;
+const RSI: u8 = 6;
 const RDI: u8 = 7;
+const R8: u8 = 8;
+const R9: u8 = 9;
 const R13: u8 = 13;
 const R14: u8 = 14;
 const R15: u8 = 15;
@@ -34,6 +38,10 @@ const R15: u8 = 15;
 pub(super) const CALLEE_SAVED: [u8; 3] = [3, 5, 12];
 /// Registers a call may clobber (System V caller-saved).
 const CALLER_SAVED: [u8; 9] = [0, 1, 2, 6, 7, 8, 9, 10, 11];
+
+/// The registers an import may read its arguments from (`rdi` is the
+/// context, checked apart).
+const IMPORT_ARGS: [u8; 5] = [RSI, RDX, RCX, R8, R9];
 
 /// Context block offsets (`book/src/runtime/abi.md`).
 const CTX_SLICE_PTR: i32 = 0x20;
@@ -153,7 +161,6 @@ pub(super) fn transfer(
             // The caller reads rax; whatever else may hold an address is
             // what the caller must treat as an address after the call.
             fx.note_read(st.reg(RAX));
-            fx.note_exit(st.ptr);
         }
         Op::Cqo => {
             let lo = data(fx, st, at, RAX)?;
@@ -604,10 +611,12 @@ pub(super) fn transfer(
             st.define(at, RAX, false);
             st.flags = Flags::Unknown;
         }
-        Op::Call { rel } => {
-            let callee = fx.callee(super::target(end, rel));
-            call_rules(fx, st, at, callee.live_in, false)?;
-            after_call(st, at, callee.exit_ptr);
+        Op::Call { .. } => {
+            // What the callee may do with an address the caller leaves in
+            // a register is covered at the callee: its entry state marks
+            // every register some caller may leave one in (`pass_taint`).
+            call_aligned(st, at)?;
+            after_call(st, at);
         }
         Op::CallRip { disp } => {
             let slot = i64::from(end).saturating_add(i64::from(disp));
@@ -627,17 +636,31 @@ pub(super) fn transfer(
                     "import called without the context in rdi",
                 ));
             }
-            // The object does not say how many arguments an import takes,
-            // so its argument registers are not checked for addresses
-            // (sandbox.md, "What the host must do"): an import treats them
-            // as integers, offsets or handles and validates them.
-            call_rules(fx, st, at, 0, true)?;
+            // An import reads its arguments as integers, offsets or handles
+            // and may show them to the world (`log_u64` prints one), so no
+            // argument register may hold a host address. The object does
+            // not say how many registers an import reads: all five are
+            // checked, and kplc zeroes the ones a call does not use.
+            if let Some(&r) = IMPORT_ARGS.iter().find(|&&r| st.is_ptr(r)) {
+                return Err(err(
+                    at,
+                    Rule::Pointer,
+                    match r {
+                        RSI => "a register that may hold a host address (rsi) passed to an import",
+                        RDX => "a register that may hold a host address (rdx) passed to an import",
+                        RCX => "a register that may hold a host address (rcx) passed to an import",
+                        R8 => "a register that may hold a host address (r8) passed to an import",
+                        _ => "a register that may hold a host address (r9) passed to an import",
+                    },
+                ));
+            }
+            call_aligned(st, at)?;
             // Host code may leave anything in the caller-saved registers,
             // its own stack and kernel addresses included: they are treated
             // as addresses (copied, spilled or overwritten, never used as
             // data or returned). `rax` is the import's result: an integer by
             // the import table's contract.
-            after_call(st, at, HOST_LEFTOVERS);
+            after_call(st, at);
         }
     }
     Ok(())
@@ -688,30 +711,11 @@ fn stack_adjust(
     Ok(())
 }
 
-/// What a call requires: no address in any register the callee reads
-/// (`inputs`; for a plugin function, the registers it reads before writing,
-/// found when it was verified — callees are verified first), the context
-/// in `rdi` for an import, and the stack aligned as the ABI says.
-fn call_rules(
-    fx: &FnCtx<'_, '_>,
-    st: &Abs,
-    at: u32,
-    inputs: u16,
-    import: bool,
-) -> Result<(), VerifyError> {
-    for r in 0u8..16 {
-        if reserved(r) || (import && r == RDI) || inputs & (1 << r) == 0 {
-            continue;
-        }
-        if st.is_ptr(r) {
-            return Err(err(
-                at,
-                Rule::Pointer,
-                "a call while a register the callee reads holds a host address",
-            ));
-        }
-        fx.note_read(st.reg(r));
-    }
+/// What every call requires: the stack aligned as the ABI says. (What the
+/// callee may do with an address left in a register is decided at the
+/// callee: its entry state marks every register a caller may leave one in,
+/// `sandbox.md`, "Entry taint".)
+fn call_aligned(st: &Abs, at: u32) -> Result<(), VerifyError> {
     if st.rsp_off % 16 != 8 {
         return Err(err(
             at,
@@ -722,16 +726,11 @@ fn call_rules(
     Ok(())
 }
 
-/// After a call: caller-saved registers are new values about which nothing
-/// is known; those the callee may leave an address in (`exit_ptr`, found
-/// when it was verified) are marked as addresses. `rax` is the result, never
-/// an address (checked at every plugin `ret`). Callee-saved registers and
-/// the caller's stack slots keep their values: every plugin function is
-/// checked to restore the former at `ret` and to write only below its own
-/// entry `rsp`; imports are host code that follows the ABI.
-/// The caller-saved registers an import's host code may leave a host
-/// address in: all of them but `rax`.
-const HOST_LEFTOVERS: u16 = {
+/// The caller-saved registers a callee may leave a host address in: all
+/// of them but `rax` (an import's host code may leave its own stack and
+/// kernel addresses; a plugin function is verified after its callers, so
+/// what it leaves is not known when they are).
+const CALLEE_LEFTOVERS: u16 = {
     let mut bits = 0u16;
     let mut rest: &[u8] = &CALLER_SAVED;
     while let [r, tail @ ..] = rest {
@@ -741,15 +740,22 @@ const HOST_LEFTOVERS: u16 = {
     bits & !(1 << RAX)
 };
 
-fn after_call(st: &mut Abs, at: u32, exit_ptr: u16) {
+/// After a call: caller-saved registers are new values about which nothing
+/// is known, and all but `rax` may hold an address. `rax` is the result,
+/// never an address (checked at every plugin `ret`; an import's result is
+/// an integer by the import table's contract). Callee-saved registers and
+/// the caller's stack slots keep their values: every plugin function is
+/// checked to restore the former at `ret` and to write only below its own
+/// entry `rsp`; imports are host code that follows the ABI.
+fn after_call(st: &mut Abs, at: u32) {
     for r in CALLER_SAVED {
-        st.define(at, r, r != RAX && exit_ptr & (1 << r) != 0);
+        st.define(at, r, r != RAX && CALLEE_LEFTOVERS & (1 << r) != 0);
     }
     st.flags = Flags::Unknown;
 }
 
 fn const_of(st: &Abs, v: Val) -> Option<u64> {
-    st.facts().find_map(|f| match f {
+    st.facts_first_about(v).find_map(|f| match f {
         Fact::Const(x, c) if x == v && v != UNKNOWN => Some(c),
         _ => None,
     })
@@ -844,7 +850,7 @@ fn extent(fx: &FnCtx<'_, '_>, st: &Abs, at: u32, mem: &Mem) -> Result<Option<u64
         Some((ir, scale)) => {
             let i = data(fx, st, at, ir)?;
             let n = st
-                .facts()
+                .facts_first_about(i)
                 .filter_map(|f| match f {
                     Fact::BelowConst { idx, n } if idx == i => Some(n),
                     _ => None,
@@ -952,7 +958,8 @@ fn check_mem(
             if v == UNKNOWN || !st.is_ptr(b) {
                 return bad("access through a register not known to point into plugin memory");
             }
-            for f in st.facts() {
+            // Both facts that make `v` a base have it first.
+            for f in st.facts_first_about(v) {
                 match f {
                     Fact::Rodata { base, off } if base == v => {
                         let avail = fx.rodata.1.saturating_sub(fx.rodata.0).saturating_sub(off);
@@ -970,13 +977,16 @@ fn check_mem(
                         }
                         let i = data(fx, st, at, ir)?;
                         let proved = mem.disp == 0
-                            && st.facts().any(|g| {
+                            && st.facts_first_about(i).any(|g| {
                                 matches!(g, Fact::BelowLen { idx, m: gm, w, s }
                                     if idx == i && gm == m && s == scale && (w || !write))
                             });
                         // Looked up only where the direct proof fails, so
                         // plain accesses cost no more to verify.
-                        if !proved && !below_len_by_sum(st, i, m, scale, mem.disp, write) {
+                        if !proved
+                            && !below_len_by_sum(st, i, m, scale, mem.disp, write)
+                            && !below_len_by_const(st, i, m, scale, mem.disp, write)
+                        {
                             if mem.disp != 0 {
                                 return bad(
                                     "slice access at a displacement no checked index plus offset covers",
@@ -1040,12 +1050,37 @@ fn below_len_by_sum(st: &Abs, i: Val, m: Val, s: u8, disp: i32, write: bool) -> 
     st.facts().any(|f| match f {
         Fact::SumOf { t, e, k } if e == i => {
             u64::from(k).saturating_mul(u64::from(s)) >= disp
-                && st.facts().any(|g| {
+                && st.facts_first_about(t).any(|g| {
                     matches!(g, Fact::BelowLen { idx, m: gm, w, s: gs }
                         if idx == t && gm == m && gs == s && (w || !write))
                 })
         }
         _ => false,
+    })
+}
+
+/// Whether `[base + i*s + disp]` (`s` bytes; `base = slice_ptr[m]`) lies
+/// inside the slice because `i` is a constant `c` and the slice's length
+/// (table `s`, writable if `write`) is at least `n`, with `0 <= disp` and
+/// `c*s + disp + s <= n*s`: the access's bytes end by `n*s <= len*s`. The
+/// sum is computed without wrapping (a product that does not fit proves
+/// nothing).
+fn below_len_by_const(st: &Abs, i: Val, m: Val, s: u8, disp: i32, write: bool) -> bool {
+    let (Some(c), Ok(disp)) = (const_of(st, i), u64::try_from(disp)) else {
+        return false;
+    };
+    let s64 = u64::from(s);
+    let Some(end) = c
+        .checked_mul(s64)
+        .and_then(|x| x.checked_add(disp))
+        .and_then(|x| x.checked_add(s64))
+    else {
+        return false;
+    };
+    st.facts_first_about(m).any(|f| {
+        matches!(f, Fact::LenAtLeast { m: fm, w, s: fs, n }
+            if fm == m && fs == s && (w || !write)
+                && u64::from(n).checked_mul(s64).is_some_and(|lim| end <= lim))
     })
 }
 
@@ -1074,6 +1109,36 @@ pub(super) fn refine(st: &mut Abs, cc: Cond, taken: bool) {
     let below = matches!((cc, holds), (Cond::B, true) | (Cond::Ae, false));
     let equal = matches!((cc, holds), (Cond::E, true) | (Cond::Ne, false));
     let unequal = matches!((cc, holds), (Cond::E, false) | (Cond::Ne, true));
+    // `a >= c` holds on this edge for `cmp a, c` (unsigned): CF = 0 means
+    // `a >= c`, CF = 0 and ZF = 0 means `a > c`, that is `a >= c + 1`.
+    let at_least = |c: u64| match (cc, holds) {
+        (Cond::Ae, true) | (Cond::B, false) => Some(c),
+        (Cond::A, true) | (Cond::Be, false) => c.checked_add(1),
+        _ => None,
+    };
+    if let Flags::Cmp {
+        a,
+        b: Operand::Imm(c),
+    } = st.flags
+        && let Some(n) = at_least(c).and_then(|n| u32::try_from(n).ok())
+        && n > 0
+    {
+        // A slice length compared with a constant: its table entry is at
+        // least `n` (the entry, not only this copy of it, so the fact is
+        // about the masked handle `m`, which names the entry).
+        let learned = st.facts_first_about(a).fold([None; 4], |mut acc, f| {
+            if let Fact::LenOf { len, m, w, s } = f
+                && len == a
+                && let Some(slot) = acc.iter_mut().find(|x| x.is_none())
+            {
+                *slot = Some(Fact::LenAtLeast { m, w, s, n });
+            }
+            acc
+        });
+        for g in learned.into_iter().flatten() {
+            st.add(g);
+        }
+    }
     match st.flags {
         Flags::Cmp { a, b } => match b {
             Operand::Len { m, w, s } if below => st.add(Fact::BelowLen { idx: a, m, w, s }),
@@ -1082,7 +1147,8 @@ pub(super) fn refine(st: &mut Abs, cc: Cond, taken: bool) {
             Operand::Imm(0) if unequal => st.add(Fact::NonZero(a)),
             Operand::Imm(u64::MAX) if unequal => st.add(Fact::NotMinusOne(a)),
             Operand::Val(v) if below => {
-                let learned = st.facts().fold([None; 4], |mut acc, f| {
+                // A `LenOf` about `v` has `v` first, so does a `Const`.
+                let learned = st.facts_first_about(v).fold([None; 4], |mut acc, f| {
                     let g = match f {
                         Fact::LenOf { len, m, w, s } if len == v => {
                             Some(Fact::BelowLen { idx: a, m, w, s })

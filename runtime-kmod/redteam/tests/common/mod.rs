@@ -7,7 +7,7 @@ pub mod asm;
 pub mod oracle;
 
 use kpl_runtime_core::Object;
-use kpl_runtime_core::verify::{self, Decoded, FuncInfo, State, Workspace};
+use kpl_runtime_core::verify::OwnedWorkspace;
 
 /// Why an object was refused: the rule (as the kernel test names it) and
 /// the verifier's words.
@@ -26,29 +26,28 @@ impl std::fmt::Display for Refusal {
 /// The one place the tests call the verifier (its API is being rewritten):
 /// `Err` is the verifier's (or the parser's) reason to refuse the object.
 pub fn verify(bytes: &[u8]) -> Result<(), Refusal> {
+    dump(bytes);
     let obj = Object::parse(bytes).map_err(|e| Refusal {
         rule: "parse".into(),
         what: format!("parse: {e:?}"),
     })?;
-    let n = Workspace::needs(&obj);
-    let mut flags = vec![0u8; n.code_bytes];
-    let mut slot = vec![0u32; n.code_bytes];
-    let mut insns = vec![Decoded::EMPTY; n.insns];
-    let mut states = vec![State::UNREACHED; n.states];
-    let mut funcs = vec![FuncInfo::EMPTY; n.functions];
-    let mut ws = Workspace {
-        flags: &mut flags,
-        slot: &mut slot,
-        insns: &mut insns,
-        states: &mut states,
-        funcs: &mut funcs,
-    };
-    verify::verify(&obj, &mut ws)
+    OwnedWorkspace::for_object(&obj)
+        .verify(&obj)
         .map(|_| ())
         .map_err(|e| Refusal {
             rule: e.rule.to_string(),
             what: e.to_string(),
         })
+}
+
+/// With `KPL_DUMP_OBJECTS=DIR`, every object a test verifies is written
+/// to `DIR`, named by its content hash: the red team's objects for the
+/// verdict A/B harness (`runtime-kmod/core/examples/verdicts.rs`).
+fn dump(bytes: &[u8]) {
+    if let Some(dir) = std::env::var_os("KPL_DUMP_OBJECTS") {
+        let name = format!("redteam_{:016x}.kpo", kpl_runtime_core::xxh64(bytes));
+        std::fs::write(std::path::Path::new(&dir).join(name), bytes).expect("dump object");
+    }
 }
 
 /// The repository root.

@@ -1,0 +1,403 @@
+//! Loop versioning for constant-bounded indexes: a loop `for i in 0..n`
+//! that indexes an array of a power-of-two length `N` (`ports[i]` with
+//! `ports: [u16; 16]`) checks `i < N` on every trip, because nothing tells
+//! the compiler (or the verifier) that `n ≤ N`. One test before the loop,
+//! `n ≤ N`, now chooses between the loop as it was and a copy whose checks
+//! are a mask instead:
+//!
+//! ```text
+//!   P: cmp i, n ; jae exit           P: cmp i, n ; jae exit
+//!   H: cmp i, N ; jae trap           V: cmp n, N ; ja H
+//!      [base + i*s] ...              H': and i, N - 1
+//!      ... cmp i, n ; jb H              [base + i*s] ...
+//!                                       ... cmp i, n ; jb H'
+//!                                    H: (the loop as it was)
+//! ```
+//!
+//! When it applies: a natural loop with no loop inside it, of at most
+//! [`MAX_BLOCKS`] blocks and [`MAX_INSTS`] instructions, whose header `H`
+//! has exactly one predecessor outside the loop, and every predecessor of
+//! `H` ends with `c = i <u n` (the last instruction) and branches to `H`
+//! when `c` holds, for one pair of registers `i`, `n`; the loop never writes
+//! `n`. The accesses versioned are those in `H` before any write of `i`,
+//! to the stack, statics or read-only data, indexed by `i` with a check
+//! `i < N` for a power of two `N ≤ 2^30` (the smallest such `N` among them
+//! is the one tested).
+//!
+//! Why the copy computes the same: `H'` is entered only on an edge where
+//! `i <u n` was just tested true (from `P` through `V`, which writes no
+//! register the test read, or from a copied latch), and in the copy
+//! `n ≤ N`; so `i < N` at the top of `H'`, the mask `i & (N - 1)` is `i`
+//! itself, and every versioned check would have passed: dropping it
+//! changes nothing. `H'` writes `i` with the value it already holds, so
+//! the rest of the copy sees what the original would. The original loop
+//! runs unchanged when `n > N`, with its traps.
+//!
+//! Why the verifier accepts the copy: `and r, N - 1` gives the index the
+//! fact `i < N` (`book/src/runtime/sandbox.md`, "Facts"), exactly the bound
+//! the `cmp i, N; jae` check gave it, so each access's extent is what it was.
+//!
+//! The pass runs once per function after inlining (`crate::pipeline`),
+//! before the bounds-check merging and the block layout; no later pass
+//! folds, so the mask (a second write of `i`) stays where it is put.
+
+use std::collections::BTreeMap;
+
+use crate::analysis::{dominators, natural_loops, predecessors, reverse_postorder};
+use crate::ir::*;
+
+/// The largest loop copied, in blocks and in instructions.
+const MAX_BLOCKS: usize = 16;
+const MAX_INSTS: usize = 64;
+
+/// What one loop's versioning needs: its header, blocks, the entry block,
+/// the index and bound registers, the tested power of two and the accesses
+/// of the header (by instruction index) whose checks the copy drops.
+struct Plan {
+    header: BlockId,
+    body: Vec<BlockId>,
+    entry: BlockId,
+    i: V,
+    n: V,
+    limit: u64,
+    accesses: Vec<usize>,
+}
+
+/// Versions every loop that qualifies (see the module docs). Returns
+/// whether anything changed.
+pub fn version_loops(f: &mut Func) -> bool {
+    let mut changed = false;
+    // Each versioning leaves the original loop with no access to version
+    // in its copy's place and the copy with none left: one per loop, and
+    // the loops are finitely many.
+    let mut done: Vec<BlockId> = Vec::new();
+    while let Some(plan) = find(f, &done) {
+        done.push(plan.header);
+        apply(f, &plan);
+        changed = true;
+    }
+    changed
+}
+
+/// The `(i, n)` of a block that ends with `c = i <u n` and branches to
+/// `to` when `c` holds.
+fn tested_below(block: &Block, to: BlockId) -> Option<(V, V)> {
+    let Term::Branch { cond, then, els } = block.term else {
+        return None;
+    };
+    match block.insts.last() {
+        Some((
+            Inst::Cmp {
+                cc: Cc::B,
+                dst,
+                a,
+                b,
+            },
+            _,
+        )) if *dst == cond && then == to && els != to => Some((*a, *b)),
+        _ => None,
+    }
+}
+
+fn find(f: &Func, done: &[BlockId]) -> Option<Plan> {
+    let rpo = reverse_postorder(f);
+    let idom = dominators(f, &rpo);
+    let loops = natural_loops(f, &idom);
+    let preds = predecessors(f);
+    for (h, body) in &loops {
+        let h = *h;
+        if done.contains(&h)
+            || body.len() > MAX_BLOCKS
+            || loops.iter().any(|(o, _)| *o != h && body.contains(o))
+            || body
+                .iter()
+                .map(|&b| f.blocks[b as usize].insts.len())
+                .sum::<usize>()
+                > MAX_INSTS
+        {
+            continue;
+        }
+        let outside: Vec<BlockId> = preds[h as usize]
+            .iter()
+            .copied()
+            .filter(|p| !body.contains(p))
+            .collect();
+        let [entry] = outside[..] else { continue };
+        let Some((i, n)) = tested_below(&f.blocks[entry as usize], h) else {
+            continue;
+        };
+        if preds[h as usize]
+            .iter()
+            .any(|&p| tested_below(&f.blocks[p as usize], h) != Some((i, n)))
+        {
+            continue;
+        }
+        if body.iter().any(|&b| {
+            f.blocks[b as usize]
+                .insts
+                .iter()
+                .any(|(inst, _)| inst.def() == Some(n))
+        }) {
+            continue;
+        }
+        let mut accesses = Vec::new();
+        let mut limit = u64::MAX;
+        for (k, (inst, _)) in f.blocks[h as usize].insts.iter().enumerate() {
+            if let Inst::Load { addr, .. } | Inst::Store { addr, .. } = inst
+                && matches!(
+                    addr.base,
+                    Base::Stack(_) | Base::Static(_) | Base::Rodata(_)
+                )
+                && let Some(Index {
+                    v,
+                    check: Check::Below(lim, _),
+                    ..
+                }) = addr.index
+                && v == i
+                && lim.is_power_of_two()
+                && lim <= 1 << 30
+            {
+                accesses.push(k);
+                limit = limit.min(lim);
+            }
+            if inst.def() == Some(i) {
+                break;
+            }
+        }
+        if accesses.is_empty() {
+            continue;
+        }
+        return Some(Plan {
+            header: h,
+            body: body.iter().copied().collect(),
+            entry,
+            i,
+            n,
+            limit,
+            accesses,
+        });
+    }
+    None
+}
+
+fn apply(f: &mut Func, plan: &Plan) {
+    let base = f.blocks.len() as BlockId;
+    // Block of the loop → its copy; the test block `V` comes after them.
+    let copy: BTreeMap<BlockId, BlockId> = plan
+        .body
+        .iter()
+        .enumerate()
+        .map(|(k, &b)| (b, base + k as BlockId))
+        .collect();
+    let v = base + plan.body.len() as BlockId;
+    let map = |b: BlockId| copy.get(&b).copied().unwrap_or(b);
+    // Registers the loop's blocks alone read and write get new ones in the
+    // copy. The others (the index, the bound, what the loop carries in and
+    // leaves behind) are shared, so both versions read and write them alike
+    // and what follows the loop finds them whichever one ran. Renaming keeps
+    // each copy's temporaries to its own stretch of the layout: shared, their
+    // live intervals would span both loops and crowd the register file.
+    let mut shared = vec![false; f.n_vregs as usize];
+    let mut in_loop = vec![false; f.n_vregs as usize];
+    for &p in &f.params {
+        shared[p as usize] = true;
+    }
+    let mut buf = Vec::new();
+    for (k, block) in f.blocks.iter().enumerate() {
+        let seen = if plan.body.contains(&(k as BlockId)) {
+            &mut in_loop
+        } else {
+            &mut shared
+        };
+        for (inst, _) in &block.insts {
+            buf.clear();
+            inst.uses(&mut buf);
+            buf.extend(inst.def());
+            for &r in &buf {
+                seen[r as usize] = true;
+            }
+        }
+        if let Term::Branch { cond: r, .. } | Term::Ret(Some(r)) = block.term {
+            seen[r as usize] = true;
+        }
+    }
+    let mut rename: Vec<V> = (0..f.n_vregs).collect();
+    for r in 0..f.n_vregs {
+        if in_loop[r as usize] && !shared[r as usize] {
+            rename[r as usize] = f.n_vregs;
+            f.n_vregs += 1;
+        }
+    }
+    for &b in &plan.body {
+        let mut block = f.blocks[b as usize].clone();
+        block.term = match block.term {
+            Term::Jump(t) => Term::Jump(map(t)),
+            Term::Branch { cond, then, els } => Term::Branch {
+                cond,
+                then: map(then),
+                els: map(els),
+            },
+            Term::Ret(r) => Term::Ret(r),
+        };
+        for (inst, _) in &mut block.insts {
+            inst.map_uses(&mut |r| *r = rename[*r as usize]);
+            inst.map_def(&mut |r| *r = rename[*r as usize]);
+        }
+        if let Term::Branch { cond: r, .. } | Term::Ret(Some(r)) = &mut block.term {
+            *r = rename[*r as usize];
+        }
+        if b == plan.header {
+            for &k in &plan.accesses {
+                if let Some(addr) = block.insts[k].0.addr_mut()
+                    && let Some(index) = &mut addr.index
+                {
+                    index.check = Check::Proven;
+                }
+            }
+            let pos = block.insts.first().map_or(block.term_pos, |(_, p)| *p);
+            block.insts.insert(
+                0,
+                (
+                    Inst::BinImm {
+                        op: Op::And,
+                        dst: plan.i,
+                        a: plan.i,
+                        imm: (plan.limit - 1) as i32,
+                    },
+                    pos,
+                ),
+            );
+        }
+        f.blocks.push(block);
+    }
+    let c = f.n_vregs;
+    f.n_vregs += 1;
+    let pos = f.blocks[plan.entry as usize].term_pos;
+    f.blocks.push(Block {
+        insts: vec![(
+            Inst::CmpImm {
+                cc: Cc::Be,
+                dst: c,
+                a: plan.n,
+                imm: plan.limit as i32,
+            },
+            pos,
+        )],
+        term: Term::Branch {
+            cond: c,
+            then: map(plan.header),
+            els: plan.header,
+        },
+        term_pos: pos,
+    });
+    if let Term::Branch { then, .. } = &mut f.blocks[plan.entry as usize].term {
+        *then = v;
+    }
+    // `V` and the copy go where the loop was, the loop after them.
+    let at = f
+        .layout
+        .iter()
+        .position(|&b| b == plan.header)
+        .unwrap_or(f.layout.len());
+    let mut new: Vec<BlockId> = vec![v];
+    new.extend(
+        f.layout
+            .iter()
+            .filter(|b| plan.body.contains(b))
+            .map(|&b| map(b)),
+    );
+    f.layout.splice(at..at, new);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::opt::test_support::optimised;
+
+    fn checks(f: &Func) -> (usize, usize) {
+        let mut below = 0;
+        let mut proven = 0;
+        for b in &f.blocks {
+            for (inst, _) in &b.insts {
+                if let Inst::Load { addr, .. } = inst {
+                    match addr.index.map(|i| i.check) {
+                        Some(Check::Below(..)) => below += 1,
+                        Some(Check::Proven) => proven += 1,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        (below, proven)
+    }
+
+    const SUM: &str = "
+        static a: [u32; LEN] = [0; LEN];
+        static n: u32 = 0;
+        export fn sum() -> u32 {
+            var s: u32 = 0;
+            for i in 0..n {
+                s += a[i];
+            }
+            return s;
+        }
+    ";
+
+    #[test]
+    fn a_power_of_two_array_gets_a_masked_copy_of_the_loop() {
+        let mut f = optimised(&SUM.replace("LEN", "16"), "sum");
+        assert_eq!(checks(&f), (1, 0));
+        assert!(version_loops(&mut f));
+        // The loop as it was, and the copy: its read unchecked, after a
+        // mask by 15 at the top of its header.
+        assert_eq!(checks(&f), (1, 1));
+        let masks = f
+            .blocks
+            .iter()
+            .flat_map(|b| &b.insts)
+            .filter(|(i, _)| {
+                matches!(
+                    i,
+                    Inst::BinImm {
+                        op: Op::And,
+                        imm: 15,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(masks, 1);
+        let tests = f
+            .blocks
+            .iter()
+            .flat_map(|b| &b.insts)
+            .filter(|(i, _)| {
+                matches!(
+                    i,
+                    Inst::CmpImm {
+                        cc: Cc::Be,
+                        imm: 16,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(tests, 1);
+        // Once is all: the copy and the original no longer qualify.
+        assert!(!version_loops(&mut f));
+    }
+
+    #[test]
+    fn other_lengths_and_other_bounds_are_left_alone() {
+        // A mask cannot bound an index by 10.
+        let mut f = optimised(&SUM.replace("LEN", "10"), "sum");
+        assert!(!version_loops(&mut f));
+        // The index is not the one the loop tests.
+        let src = SUM
+            .replace("LEN", "16")
+            .replace("0..n", "0..n - 1")
+            .replace("a[i]", "a[i + 1]");
+        let mut f = optimised(&src, "sum");
+        assert!(!version_loops(&mut f));
+    }
+}
