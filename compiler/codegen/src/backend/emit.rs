@@ -110,6 +110,16 @@ struct Emitter {
     last_src: u32,
     site_src: Vec<u32>,
     budget: crate::lower::BudgetCheck,
+    /// The handle whose masked value (`h & 7`) `rax` holds: set by a slice
+    /// entry's read, valid only up to the next instruction, so a
+    /// `SliceLen` and a `SliceBase` of one handle next to each other mask
+    /// it once.
+    rax_mask: Option<V>,
+    /// The register whose value the flags' ZF describes: set by an ALU
+    /// form with an immediate (`and r, k` …) that wrote it, valid only up
+    /// to the next instruction, so a fused `cmp r, 0` + `je`/`jne` right
+    /// after it is left out.
+    zf_of: Option<V>,
 }
 
 /// Encodes a module whose functions are final (optimised, inlined) with
@@ -150,6 +160,8 @@ pub fn emit(module: &Module, allocs: Vec<Allocation>, budget: crate::lower::Budg
         last_src: u32::MAX,
         site_src: module.sites.iter().map(|s| s.1).collect(),
         budget,
+        rax_mask: None,
+        zf_of: None,
     };
     for (i, (f, alloc)) in module.funcs.iter().zip(allocs).enumerate() {
         e.function(i, f, alloc);
@@ -343,6 +355,8 @@ impl Emitter {
             let block = &f.blocks[b as usize];
             let l = block_labels[b as usize];
             dynasm!(self.ops ; .arch x64 ; =>l);
+            self.rax_mask = None;
+            self.zf_of = None;
             // A branch on a comparison computed just before it is fused.
             let fused = matches!(
                 (&block.term, block.insts.last()),
@@ -372,7 +386,20 @@ impl Emitter {
             for (k, (inst, src)) in block.insts.iter().enumerate() {
                 self.mark_source(*src);
                 if fused && k == n - 1 {
-                    fused_cc = Some(self.compare(inst));
+                    // `and r, k; jne`: the ALU form set ZF from `r`
+                    // already (the verifier learns nothing from either).
+                    fused_cc = Some(match (inst, self.zf_of.take()) {
+                        (
+                            &Inst::CmpImm {
+                                cc: cc @ (Cc::Eq | Cc::Ne),
+                                a,
+                                imm: 0,
+                                ..
+                            },
+                            Some(z),
+                        ) if z == a => cc,
+                        _ => self.compare(inst),
+                    });
                     continue;
                 }
                 if ret_const.is_some_and(|(at, _)| at == k) {
@@ -550,6 +577,10 @@ impl Emitter {
     }
 
     fn inst(&mut self, inst: &Inst) {
+        // Only a slice entry right after another one may reuse the mask:
+        // anything else may write `rax`.
+        let mask = self.rax_mask.take();
+        self.zf_of = None;
         match *inst {
             Inst::Const { dst, value } => {
                 let r = self.target(dst, RAX);
@@ -652,6 +683,14 @@ impl Emitter {
                 };
                 self.ops.extend(bytes);
                 self.put(dst, t);
+                // ZF = (result == 0) after these (a shift by 0 keeps the
+                // flags, so shifts are not among them); `put` only moves.
+                if matches!(
+                    op,
+                    Op::Add | Op::Sub | Op::And | Op::Or | Op::Xor | Op::Add32 | Op::Sub32
+                ) {
+                    self.zf_of = Some(dst);
+                }
             }
             Inst::Neg { dst, a } | Inst::Not { dst, a } => {
                 let ra = self.get(a, RAX);
@@ -761,8 +800,10 @@ impl Emitter {
                 handle,
                 writable,
                 size,
-            } => self.slice_entry(dst, handle, len_table(writable, size)),
-            Inst::SliceBase { dst, handle } => self.slice_entry(dst, handle, CTX_SLICE_PTR),
+            } => self.slice_entry(dst, handle, len_table(writable, size), mask),
+            Inst::SliceBase { dst, handle } => {
+                self.slice_entry(dst, handle, CTX_SLICE_PTR, mask);
+            }
             Inst::Call {
                 dst,
                 func,
@@ -836,11 +877,15 @@ impl Emitter {
 
     /// `dst = [r15 + (handle & 7) * 8 + table]`: one of a slice's entries
     /// in the context block, read through the masked handle (the form the
-    /// verifier accepts).
-    fn slice_entry(&mut self, dst: V, handle: V, table: i32) {
-        let h = self.get(handle, RAX);
-        self.mov(RAX, h);
-        dynasm!(self.ops ; .arch x64 ; and eax, 7);
+    /// verifier accepts). `mask`: the handle `rax` holds masked, when the
+    /// previous instruction was such a read (the verifier's `masked(m)`
+    /// is a fact about the value in `rax`, which nothing wrote since).
+    fn slice_entry(&mut self, dst: V, handle: V, table: i32, mask: Option<V>) {
+        if mask != Some(handle) {
+            let h = self.get(handle, RAX);
+            self.mov(RAX, h);
+            dynasm!(self.ops ; .arch x64 ; and eax, 7);
+        }
         let t = self.target(dst, RAX);
         self.ops.extend(x86::load(
             t,
@@ -853,6 +898,7 @@ impl Emitter {
             false,
         ));
         self.put(dst, t);
+        self.rax_mask = (t != RAX).then_some(handle);
     }
 
     /// An atomic read-modify-write: the operand in rax (the new value in

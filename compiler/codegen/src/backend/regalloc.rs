@@ -10,7 +10,7 @@
 //! reserved by the runtime ABI.
 
 use crate::analysis::reachable_order;
-use crate::ir::{Func, Term, V};
+use crate::ir::{Func, Inst, Op, Term, V};
 
 /// Where a virtual register lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,6 +135,9 @@ pub fn allocate(f: &Func) -> Allocation {
         touch(p, 0, &mut start, &mut end);
     }
     let mut calls = Vec::new();
+    // Per register: the position of a definition and the operand the
+    // emitter copies into the result first (`mov t, a; add t, k`).
+    let mut hint_src: Vec<Option<(u32, V)>> = vec![None; n];
     let mut pos = 2u32;
     for &b in &order {
         let block = &f.blocks[b as usize];
@@ -150,6 +153,9 @@ pub fn allocate(f: &Func) -> Allocation {
             }
             if let Some(d) = inst.def() {
                 touch(d, pos + 1, &mut start, &mut end);
+                if let Some(src) = two_address_source(inst) {
+                    hint_src[d as usize] = Some((pos + 1, src));
+                }
             }
             if inst.is_call() {
                 calls.push(pos);
@@ -201,8 +207,19 @@ pub fn allocate(f: &Func) -> Allocation {
             .position(|&p| p == v)
             .and_then(|k| ARG_REGS.get(k).copied())
             .filter(|r| candidates.contains(r));
+        // A result computed from an operand whose interval ends right
+        // there prefers the operand's register: the emitter's copy of the
+        // operand into the result then disappears.
+        let coalesce = hint_src[v as usize]
+            .filter(|&(at, _)| at == s)
+            .and_then(|(_, src)| match loc[src as usize] {
+                Loc::Reg(r) if end[src as usize] < s => Some(r),
+                _ => None,
+            })
+            .filter(|r| candidates.contains(r));
         let free = hint
             .into_iter()
+            .chain(coalesce)
             .chain(candidates.iter().copied())
             .find(|r| !active.iter().any(|&(_, _, ar)| ar == *r));
         let reg = match free {
@@ -246,5 +263,28 @@ pub fn allocate(f: &Func) -> Allocation {
         spill_slots,
         callee_saved_used,
         order,
+    }
+}
+
+/// The operand the emitter copies into the result before operating on it
+/// in place (`mov t, a` then `op t, …`), for the forms that do.
+fn two_address_source(inst: &Inst) -> Option<V> {
+    match *inst {
+        Inst::Copy { src, .. } => Some(src),
+        Inst::BinImm { op, a, .. }
+            if !matches!(op, Op::Mul | Op::Mul32 | Op::MulHiU | Op::MulHiS) =>
+        {
+            Some(a)
+        }
+        Inst::Bin { op, a, .. }
+            if !matches!(
+                op,
+                Op::Shl | Op::Shr | Op::Sar | Op::Shl32 | Op::MulHiU | Op::MulHiS
+            ) =>
+        {
+            Some(a)
+        }
+        Inst::Neg { a, .. } | Inst::Not { a, .. } | Inst::Norm { a, .. } => Some(a),
+        _ => None,
     }
 }

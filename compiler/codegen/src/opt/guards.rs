@@ -52,6 +52,10 @@ use crate::ir::{BlockId, Cc, Check, Func, Inst, Term, V};
 /// How many blocks with one edge in an access may lie below the test.
 const MAX_CHAIN: usize = 16;
 
+/// The largest displacement a proven constant index becomes: far below
+/// `i32::MAX`, so `disp + size` never overflows the encoding.
+const MAX_DISP: u64 = 1 << 30;
+
 /// Turns the checks of constant-index slice accesses proved by a dominating
 /// length test into `Proven`. Returns whether anything changed.
 pub fn prove_constant_indexes(f: &mut Func) -> bool {
@@ -89,6 +93,9 @@ pub fn prove_constant_indexes(f: &mut Func) -> bool {
     let guard: Vec<Option<(V, u64)>> = (0..f.blocks.len())
         .map(|s| entry_guard(f, &preds, &uses, &is_len, s as BlockId))
         .collect();
+    // The zero register of each guarded block that some access below it
+    // uses as its index (defined first thing in that block).
+    let mut zero: Vec<Option<V>> = vec![None; f.blocks.len()];
     let mut changed = false;
     for b in 0..f.blocks.len() {
         let guards = guards_above(f, &preds, &guard, b as BlockId);
@@ -108,10 +115,51 @@ pub fn prove_constant_indexes(f: &mut Func) -> bool {
             let Some(c) = consts[index.v as usize].and_then(|c| u64::try_from(c).ok()) else {
                 continue;
             };
-            if addr.disp == 0 && guards.iter().any(|&(l, n)| l == len && c < n) {
-                index.check = Check::Proven;
-                changed = true;
+            if addr.disp != 0 {
+                continue;
             }
+            let Some(&(_, _, s)) = guards.iter().find(|&&(l, n, _)| l == len && c < n) else {
+                continue;
+            };
+            index.check = Check::Proven;
+            changed = true;
+            // `[base + z + c*scale]` with `z = 0` from the guarded block:
+            // one register for every constant index below the test, and
+            // no `mov r, c` per access.
+            let Some(disp) = c
+                .checked_mul(u64::from(index.scale))
+                .filter(|&d| d <= MAX_DISP)
+            else {
+                continue;
+            };
+            let z = *zero[s as usize].get_or_insert_with(|| {
+                f.n_vregs += 1;
+                f.n_vregs - 1
+            });
+            index.v = z;
+            addr.disp = disp as u32;
+        }
+    }
+    // The constants the rewritten accesses no longer read (`pkt[9]`'s
+    // `mov r, 9`): nothing else runs after this pass to remove them.
+    if zero.iter().any(Option::is_some) {
+        let uses = f.use_counts();
+        for b in &mut f.blocks {
+            b.insts.retain(|(inst, _)| {
+                !matches!(*inst, Inst::Const { dst, .. }
+                    if uses[dst as usize] == 0 && defs[dst as usize] == 1)
+            });
+        }
+    }
+    for (s, z) in zero.iter().enumerate() {
+        if let Some(z) = *z {
+            let pos = f.blocks[s]
+                .insts
+                .first()
+                .map_or(f.blocks[s].term_pos, |x| x.1);
+            f.blocks[s]
+                .insts
+                .insert(0, (Inst::Const { dst: z, value: 0 }, pos));
         }
     }
     changed
@@ -168,7 +216,7 @@ fn guards_above(
     preds: &[Vec<BlockId>],
     guard: &[Option<(V, u64)>],
     b: BlockId,
-) -> Vec<(V, u64)> {
+) -> Vec<(V, u64, BlockId)> {
     let has_div = |x: BlockId| {
         f.blocks[x as usize]
             .insts
@@ -181,8 +229,8 @@ fn guards_above(
         if has_div(cur) {
             break;
         }
-        if let Some(g) = guard[cur as usize] {
-            out.push(g);
+        if let Some((len, n)) = guard[cur as usize] {
+            out.push((len, n, cur));
         }
         let [p] = preds[cur as usize][..] else {
             break;

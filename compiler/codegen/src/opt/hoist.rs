@@ -242,6 +242,78 @@ pub fn merge_reads(f: &mut Func) -> bool {
     changed
 }
 
+/// Moves each `SliceBase` of a handle up to right after a `SliceLen` of
+/// the same handle in a block that dominates it (or earlier in its own
+/// block), so that the emitter masks the handle once for both reads
+/// (`mov rax, h; and eax, 7` then two loads through `rax`). Single
+/// definitions only (the handle holds the same value at both places and
+/// the base is written nowhere else); never into a loop the base's block
+/// is not in. The read is pure and cannot trap, so reading it earlier, on
+/// paths that then return without using it, changes nothing but one load
+/// there. Returns whether anything moved.
+pub fn pair_reads(f: &mut Func) -> bool {
+    let rpo = reverse_postorder(f);
+    let idom = dominators(f, &rpo);
+    let defs = def_counts(f);
+    let loops = natural_loops(f, &idom);
+    let in_loop = |b: BlockId| -> Vec<bool> { loops.iter().map(|(_, l)| l.contains(&b)).collect() };
+    // Where each single-definition `SliceLen` of a single-definition handle is.
+    let mut len_at: HashMap<V, (BlockId, usize)> = HashMap::new();
+    for &b in &rpo {
+        for (k, (inst, _)) in f.blocks[b as usize].insts.iter().enumerate() {
+            if let Inst::SliceLen { dst, handle, .. } = *inst
+                && defs[dst as usize] == 1
+                && defs[handle as usize] == 1
+            {
+                len_at.entry(handle).or_insert((b, k));
+            }
+        }
+    }
+    let mut moves = Vec::new();
+    for &b in &rpo {
+        for (k, (inst, _)) in f.blocks[b as usize].insts.iter().enumerate() {
+            let Inst::SliceBase { dst, handle } = *inst else {
+                continue;
+            };
+            let Some(&(d, at)) = len_at.get(&handle) else {
+                continue;
+            };
+            if defs[dst as usize] != 1 || (d == b && k == at + 1) {
+                continue;
+            }
+            let above = if d == b {
+                at < k
+            } else {
+                crate::analysis::dominates(&idom, d, b)
+            };
+            let (ld, lb) = (in_loop(d), in_loop(b));
+            if above && ld.iter().zip(&lb).all(|(&x, &y)| !x || y) {
+                moves.push((b, k, d, at));
+            }
+        }
+    }
+    // Remove from the back so positions stay valid, then insert.
+    moves.sort_by_key(|&(b, k, _, _)| std::cmp::Reverse((b, k)));
+    let mut lifted = Vec::new();
+    for &(b, k, d, _) in &moves {
+        let inst = f.blocks[b as usize].insts.remove(k);
+        lifted.push((d, inst));
+    }
+    let changed = !lifted.is_empty();
+    for (d, (inst, pos)) in lifted {
+        let Inst::SliceBase { handle, .. } = inst else {
+            continue;
+        };
+        let at = f.blocks[d as usize]
+            .insts
+            .iter()
+            .position(|(i, _)| matches!(*i, Inst::SliceLen { handle: h, .. } if h == handle))
+            .map_or(0, |p| p + 1);
+        f.blocks[d as usize].insts.insert(at, (inst, pos));
+    }
+    changed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,11 +11,13 @@
 //!   hoist::hoist_loop_invariant_reads   invariant context reads → loop preheaders
 //!   hoist::merge_reads             dominated duplicate reads → the first one
 //!   simplify::simplify             again, only if either of the two changed something
+//!   loads::merge_loads             a repeated load on a straight path → a copy
+//!   hoist::pair_reads              a slice's base read moved next to its length read
 //!   loops::strength_reduce         i * k in a loop → a register stepped with i
 //!   loops::rotate                  loop tests copied to the back edges
 //! ```
 //!
-//! Each of the last three is followed by `simplify` when it changed
+//! Each of the last four is followed by `simplify` when it changed
 //! something. Division comes after the first simplification, which makes
 //! divisors constants; strength reduction after hoisting, so invariant reads
 //! are out of the loop; rotation last, because the copies of a loop's test
@@ -46,6 +48,7 @@ pub mod guards;
 pub mod hoist;
 pub mod inline;
 pub mod layout;
+pub mod loads;
 pub mod loops;
 pub mod simplify;
 pub mod version;
@@ -63,6 +66,10 @@ pub fn optimize(f: &mut Func) {
     if hoist::merge_reads(f) || hoisted {
         simplify::simplify(f);
     }
+    if loads::merge_loads(f) {
+        simplify::simplify(f);
+    }
+    hoist::pair_reads(f);
     if loops::strength_reduce(f) {
         simplify::simplify(f);
     }
