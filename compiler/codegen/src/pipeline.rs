@@ -308,10 +308,12 @@ mod tests {
     /// bound to a name that stays live to the end (many spills).
     fn guarded_reads(reads: usize) -> String {
         let mut src = format!(
-            "export fn mix(pkt: []u8) -> u32 {{\n    if pkt.len < {reads} {{ return 0; }}\n"
+            "export fn mix(pkt: []u8) -> u64 {{\n    if pkt.len < {reads} {{ return 0; }}\n"
         );
         for i in 0..reads {
-            src += &format!("    let v{i} = (pkt[{i}] as u32) * {};\n", i + 3);
+            // A 64-bit add of a narrow value: one more fact (`t = e + k`)
+            // in the verifier's bounded table per read.
+            src += &format!("    let v{i} = (pkt[{i}] as u64) + {};\n", i + 3);
         }
         let sum: Vec<String> = (0..reads).map(|i| format!("v{i}")).collect();
         src += &format!("    return {};\n}}\n", sum.join(" + "));
@@ -333,6 +335,9 @@ mod tests {
             .count()
     }
 
+    /// Reads enough to push the guard's fact out of the verifier's table.
+    const MANY: usize = 40;
+
     #[test]
     fn a_guarded_function_the_verifier_refuses_keeps_its_checks() {
         // Few reads: the pass drops every check and the verifier agrees.
@@ -342,9 +347,9 @@ mod tests {
         let unguarded = vec![None];
         assert_eq!(refused_guarded_function(&c, &unguarded), None);
 
-        // Forty reads: with the checks dropped, the fact the verifier needs
+        // Many reads: with the checks dropped, the fact the verifier needs
         // is forgotten before the last reads (its table is bounded) ...
-        let a = analyzed(&guarded_reads(40));
+        let a = analyzed(&guarded_reads(MANY));
         let mut module = lower::lower(&a.file, &a.program);
         for f in &mut module.funcs {
             opt::optimize(f);
@@ -358,7 +363,7 @@ mod tests {
         assert_eq!(refused_guarded_function(&guarded, &[Some(before)]), Some(0));
         // ... so the compiler keeps the checked form, which verifies.
         let c = compile(&a.file, &a.program);
-        assert_eq!(checks(&c), 40, "{}", disassemble(&c));
+        assert_eq!(checks(&c), MANY, "{}", disassemble(&c));
         assert_eq!(
             refused_guarded_function(&c, &[Some(module.funcs[0].clone())]),
             None

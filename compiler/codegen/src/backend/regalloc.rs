@@ -137,7 +137,7 @@ pub fn allocate(f: &Func) -> Allocation {
     let mut calls = Vec::new();
     // Per register: the position of a definition and the operand the
     // emitter copies into the result first (`mov t, a; add t, k`).
-    let mut hint_src: Vec<Option<(u32, V)>> = vec![None; n];
+    let mut hint_src: Vec<Option<(u32, [Option<V>; 2])>> = vec![None; n];
     let mut pos = 2u32;
     for &b in &order {
         let block = &f.blocks[b as usize];
@@ -153,9 +153,7 @@ pub fn allocate(f: &Func) -> Allocation {
             }
             if let Some(d) = inst.def() {
                 touch(d, pos + 1, &mut start, &mut end);
-                if let Some(src) = two_address_source(inst) {
-                    hint_src[d as usize] = Some((pos + 1, src));
-                }
+                hint_src[d as usize] = Some((pos + 1, two_address_sources(inst)));
             }
             if inst.is_call() {
                 calls.push(pos);
@@ -212,7 +210,9 @@ pub fn allocate(f: &Func) -> Allocation {
         // operand into the result then disappears.
         let coalesce = hint_src[v as usize]
             .filter(|&(at, _)| at == s)
-            .and_then(|(_, src)| match loc[src as usize] {
+            .into_iter()
+            .flat_map(|(_, srcs)| srcs.into_iter().flatten())
+            .filter_map(|src| match loc[src as usize] {
                 Loc::Reg(r) if end[src as usize] < s => Some(r),
                 _ => None,
             })
@@ -266,25 +266,25 @@ pub fn allocate(f: &Func) -> Allocation {
     }
 }
 
-/// The operand the emitter copies into the result before operating on it
-/// in place (`mov t, a` then `op t, …`), for the forms that do.
-fn two_address_source(inst: &Inst) -> Option<V> {
+/// The operands the emitter may compute the result in place of (`mov t,
+/// a` then `op t, …`; for a commutative operation `b` too, which the
+/// emitter then operates with `a`), for the forms that do.
+fn two_address_sources(inst: &Inst) -> [Option<V>; 2] {
     match *inst {
-        Inst::Copy { src, .. } => Some(src),
+        Inst::Copy { src, .. } => [Some(src), None],
         Inst::BinImm { op, a, .. }
             if !matches!(op, Op::Mul | Op::Mul32 | Op::MulHiU | Op::MulHiS) =>
         {
-            Some(a)
+            [Some(a), None]
         }
-        Inst::Bin { op, a, .. }
-            if !matches!(
-                op,
-                Op::Shl | Op::Shr | Op::Sar | Op::Shl32 | Op::MulHiU | Op::MulHiS
-            ) =>
-        {
-            Some(a)
-        }
-        Inst::Neg { a, .. } | Inst::Not { a, .. } | Inst::Norm { a, .. } => Some(a),
-        _ => None,
+        Inst::Bin { op, a, b, .. } => match op {
+            Op::Add | Op::Mul | Op::And | Op::Or | Op::Xor | Op::Add32 | Op::Mul32 => {
+                [Some(a), Some(b)]
+            }
+            Op::Sub | Op::Sub32 => [Some(a), None],
+            Op::Shl | Op::Shr | Op::Sar | Op::Shl32 | Op::MulHiU | Op::MulHiS => [None, None],
+        },
+        Inst::Neg { a, .. } | Inst::Not { a, .. } | Inst::Norm { a, .. } => [Some(a), None],
+        _ => [None, None],
     }
 }

@@ -23,11 +23,18 @@
 //! `len` (one definition) still holds the value the test saw, so `c < n <=
 //! len`: the check would pass, and dropping it changes nothing.
 //!
+//! A proven access then reads `[base + z + c*s]` instead of `[base + c']`
+//! with `c'` a register holding `c` (`mov r, 9; movzx r, byte [base + r]`):
+//! `z = 0` is defined first thing in the block the test leads to, once for
+//! every access below that test, and the constants only the accesses read
+//! go. The address is the same (`0*s + c*s`).
+//!
 //! The verifier proves the unchecked access itself (`book/src/runtime/
 //! sandbox.md`, "len >= n"): the 64-bit `cmp len, n` and the branch give
 //! "length table entry `m` is at least `n`" on the edge into `S`, a fact
 //! about the masked handle `m`, and the access `[base + c*s]` with `base =
-//! slice_ptr[m]` and the index register known to hold `c` is inside the
+//! slice_ptr[m]`, the index register known to hold 0 and the displacement
+//! `c*s` (the verifier's rule: `0*s + c*s + s <= n*s`) is inside the
 //! slice. The verifier carries the fact through blocks with one edge in as
 //! it is; a join (which the path excludes, and which a division's own
 //! branches would make inside a block) keeps a fact only while a register

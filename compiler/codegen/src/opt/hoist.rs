@@ -250,8 +250,17 @@ pub fn merge_reads(f: &mut Func) -> bool {
 /// the base is written nowhere else); never into a loop the base's block
 /// is not in. The read is pure and cannot trap, so reading it earlier, on
 /// paths that then return without using it, changes nothing but one load
-/// there. Returns whether anything moved.
+/// there. Only in functions without calls. Returns whether anything moved.
 pub fn pair_reads(f: &mut Func) -> bool {
+    // A base read moved above a call would live across it: a callee-saved
+    // register or a spill slot for a load the call saved nothing on. (A
+    // caller still holding calls after inlining is left as it is.)
+    if f.blocks
+        .iter()
+        .any(|b| b.insts.iter().any(|(i, _)| i.is_call()))
+    {
+        return false;
+    }
     let rpo = reverse_postorder(f);
     let idom = dominators(f, &rpo);
     let defs = def_counts(f);
