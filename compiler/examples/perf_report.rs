@@ -515,6 +515,19 @@ const EXPLANATIONS: &str = "\
   byte of code on this core; the verifier spends about 200. What would
   halve it: decoding and graph building in one pass, and a join that
   works on the few locations that differ rather than on whole states.
+  What the generated plugin's 3,058 in-place joins see (counted once):
+  identical stack slots on both sides in 90 % of them, identical fact
+  tables in 27 %, 3.8 registers with different names and 8–10 facts on
+  average; 36 % change nothing, as many as find facts about the block's
+  own `phi` names in its state (loop back edges confirming a fixed
+  point reached in one pass: 3,910 block runs in all, about one per
+  block). So the joins that change nothing are not repeats to skip: a
+  back edge is joined once, to confirm. Joins cost
+  about 1,800 host instructions in place and 860 for a first join;
+  small exact savings (slot tables taken whole when equal, a fact's two
+  places compared raw) brought the generated plugin to 27.47 M and
+  grayscale to 45.0 k instructions per verification (−0.5 %, −0.7 %).
+  The rest needs the representation changed, not the code tuned.
 - **Unlink.** On the host an instance owns `mmap`ed code and data with
   guard pages; dropping it is `munmap` system calls, about 1 µs each. The
   kernel module frees an arena range and a `vzalloc` region instead.

@@ -344,6 +344,14 @@ impl Rec {
         [self.a, if self.unary() { 0 } else { self.b }]
     }
 
+    /// Whether the fact mentions `v`, a name other than [`UNKNOWN`]: the
+    /// same answer as `args().contains(&v)` without telling the kinds of
+    /// fact apart, since a one-name fact's tag (below [`TAGS`]) never
+    /// equals a name (every name but `UNKNOWN` is at least `1 << 29`).
+    fn mentions(&self, v: Val) -> bool {
+        self.a == v || self.b == v
+    }
+
     /// Whether the fact mentions [`UNKNOWN`] (or is [`Fact::None`]).
     fn about_unknown(&self) -> bool {
         self.a == UNKNOWN || self.b == UNKNOWN
@@ -603,8 +611,8 @@ impl Abs {
         // Most names the filter lets through are in no fact: then the table
         // stays as it is (rebuilding it and its key filter for nothing was
         // most of what a kill cost).
-        if self.recs().iter().any(|f| f.args().contains(&v)) {
-            self.retain_facts(|_, f| !f.args().contains(&v));
+        if self.recs().iter().any(|f| f.mentions(v)) {
+            self.retain_facts(|_, f| !f.mentions(v));
         }
     }
 
@@ -1199,9 +1207,11 @@ type Held = [Val; 16 + SLOTS];
 /// filter's: a fact kept by chance at a loop's entry and dropped at its
 /// back edge would cost the loop another pass.
 fn reaches(held: &Held, f: &Rec) -> bool {
-    let [x, y] = f.args();
+    // `f.b` is a one-name fact's tag, which no location holds (every held
+    // name but `UNKNOWN` is at least `1 << 29`): no need to tell the
+    // kinds of fact apart.
     let holds = |v: Val| v != UNKNOWN && held.iter().fold(false, |any, &h| any | (h == v));
-    holds(x) || holds(y)
+    holds(f.a) || holds(f.b)
 }
 
 /// The tracked slots after a join of `a` with `e` at block `b`: those
@@ -1213,6 +1223,19 @@ fn join_slots(a: &Abs, e: &Abs, pairs: &mut Pairs, b: u32) -> ([Slot; SLOTS], bo
     let mut slots = [NO_SLOT; SLOTS];
     let mut dirty = false;
     let mut n = 0usize;
+    if a.slots == e.slots && !a.slots.iter().any(|s| is_phi_of(s.val(), b)) {
+        // The same slots on both sides (most joins): each tracked one
+        // stays as it is, which is what the general case below does for
+        // it (`e` tracks it at the same position, and it is no stale
+        // name).
+        for &sa in a.slots.iter().filter(|s| s.val() != UNKNOWN) {
+            if let Some(s) = slots.get_mut(n) {
+                *s = sa;
+                n = n.saturating_add(1);
+            }
+        }
+        return (slots, e_drops_ptr_slot(a, e));
+    }
     for (i, &sa) in a.slots.iter().enumerate() {
         if sa.val() == UNKNOWN {
             continue;
@@ -1243,11 +1266,15 @@ fn join_slots(a: &Abs, e: &Abs, pairs: &mut Pairs, b: u32) -> ([Slot; SLOTS], bo
             n = n.saturating_add(1);
         }
     }
-    dirty |= e
-        .slots
+    (slots, dirty | e_drops_ptr_slot(a, e))
+}
+
+/// Whether `e` tracks a slot that may hold an address at a depth `a` does
+/// not track (the join then loses it; see [`join_slots`]).
+fn e_drops_ptr_slot(a: &Abs, e: &Abs) -> bool {
+    e.slots
         .iter()
-        .any(|s| s.ptr() && a.slot(s.depth()).is_none());
-    (slots, dirty)
+        .any(|s| s.ptr() && a.slot(s.depth()).is_none())
 }
 
 /// Renamed facts a join can read from `fa`, a fact of side `a`: for every
@@ -1287,7 +1314,8 @@ fn renamed_readings(
             if fj.is_const_or_len() && is_fresh(o0.1, b, fresh) {
                 continue;
             }
-            if reaches(held, &fj) && e.has_rec(fa.with_args([o0.0, o1.0])) {
+            // `has_rec` first: its filter rejects most readings at once.
+            if e.has_rec(fa.with_args([o0.0, o1.0])) && reaches(held, &fj) {
                 sink(fj);
             }
         }
