@@ -26,6 +26,7 @@ mod habits;
 mod segment;
 use error::{ParseError, Part, SyntaxError};
 use habits::{blame_unclosed_brace, habit, tail_expressions};
+use segment::group;
 
 type Extra<Er> = extra::Err<Er>;
 /// A recursive parser as `recursive` hands it to its own definition.
@@ -184,41 +185,6 @@ pub(crate) const STMT_KEYWORDS: [&str; 9] = [
 ];
 pub(crate) const ITEM_KEYWORDS: [&str; 7] =
     ["use", "const", "static", "struct", "fn", "export", "extern"];
-
-/// Skips one delimited group, from `open` (one of `(`, `[`, `{`, or any of
-/// them if `None`) to its closer. The token stream is balanced
-/// ([`crate::delims`]), so this is a plain count, not a parse: recovery that
-/// skips a group costs the group's length and never recurses.
-fn group<'t, I, Er: ParseError<'t, I>>(
-    open: Option<&'static str>,
-) -> impl Parser<'t, I, (), Extra<Er>> + Clone
-where
-    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
-{
-    let opener = any().filter(move |t: &Tok| match (t, open) {
-        (Tok::Sym(s), Some(o)) => *s == o,
-        (Tok::Sym(s), None) => matches!(*s, "(" | "[" | "{"),
-        _ => false,
-    });
-    opener.ignore_then(custom(|inp| {
-        let before = inp.cursor();
-        let mut depth = 1usize;
-        loop {
-            match inp.next() {
-                Some(Tok::Sym("(" | "[" | "{")) => depth += 1,
-                Some(Tok::Sym(")" | "]" | "}")) => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return Ok(());
-                    }
-                }
-                Some(_) => {}
-                // Unreachable on a balanced stream.
-                None => return Err(Er::tagged(inp.span_since(&before), "unbalanced group")),
-            }
-        }
-    }))
-}
 
 #[allow(clippy::too_many_lines)]
 fn file_parser<'t, I, Er: ParseError<'t, I>>(

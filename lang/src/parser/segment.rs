@@ -21,8 +21,11 @@
 //! state from one item to the next (what failed is recorded per position,
 //! and every failure inside an item is further on than any earlier item's).
 
+use chumsky::{input::ValueInput, prelude::*};
+
+use super::error::ParseError;
+use super::{Extra, ITEM_KEYWORDS};
 use crate::lexer::Tok;
-use crate::parser::ITEM_KEYWORDS;
 
 /// A segment holds at least this many tokens (past it, the next item
 /// keyword that may start one ends it): a parse has a fixed cost, and one
@@ -55,4 +58,39 @@ pub(super) fn ends<S>(tokens: &[(Tok, S)]) -> Vec<usize> {
     }
     ends.push(tokens.len());
     ends
+}
+
+/// Skips one delimited group, from `open` (one of `(`, `[`, `{`, or any of
+/// them if `None`) to its closer. The token stream is balanced
+/// ([`crate::delims`]), so this is a plain count, not a parse: recovery that
+/// skips a group costs the group's length and never recurses.
+pub(super) fn group<'t, I, Er: ParseError<'t, I>>(
+    open: Option<&'static str>,
+) -> impl Parser<'t, I, (), Extra<Er>> + Clone
+where
+    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
+{
+    let opener = any().filter(move |t: &Tok| match (t, open) {
+        (Tok::Sym(s), Some(o)) => *s == o,
+        (Tok::Sym(s), None) => matches!(*s, "(" | "[" | "{"),
+        _ => false,
+    });
+    opener.ignore_then(custom(|inp| {
+        let before = inp.cursor();
+        let mut depth = 1usize;
+        loop {
+            match inp.next() {
+                Some(Tok::Sym("(" | "[" | "{")) => depth += 1,
+                Some(Tok::Sym(")" | "]" | "}")) => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Ok(());
+                    }
+                }
+                Some(_) => {}
+                // Unreachable on a balanced stream.
+                None => return Err(Er::tagged(inp.span_since(&before), "unbalanced group")),
+            }
+        }
+    }))
 }
