@@ -52,7 +52,7 @@ impl Value {
             (Value::Struct(fields), Ty::Struct(id, _)) => {
                 let start = out.len();
                 if let Some(def) = program.structs.get(id.0 as usize) {
-                    for (value, field) in fields.iter().zip(&def.fields) {
+                    for (value, field) in fields.iter().zip(def.fields()) {
                         let at = start + field.offset as usize;
                         out.resize(at.max(out.len()), 0);
                         value.write_bytes(&field.ty, program, out);

@@ -8,6 +8,7 @@
 //! carries on as if it were there. Later stages treat error nodes as "already
 //! reported" and never complain about them again.
 
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::rc::Rc;
 
@@ -22,8 +23,10 @@ use crate::span::Span;
 
 mod error;
 mod habits;
+mod segment;
 use error::{ParseError, Part, SyntaxError};
 use habits::{blame_unclosed_brace, habit, tail_expressions};
+use segment::group;
 
 type Extra<Er> = extra::Err<Er>;
 /// A recursive parser as `recursive` hands it to its own definition.
@@ -183,45 +186,11 @@ pub(crate) const STMT_KEYWORDS: [&str; 9] = [
 pub(crate) const ITEM_KEYWORDS: [&str; 7] =
     ["use", "const", "static", "struct", "fn", "export", "extern"];
 
-/// Skips one delimited group, from `open` (one of `(`, `[`, `{`, or any of
-/// them if `None`) to its closer. The token stream is balanced
-/// ([`crate::delims`]), so this is a plain count, not a parse: recovery that
-/// skips a group costs the group's length and never recurses.
-fn group<'t, I, Er: ParseError<'t, I>>(
-    open: Option<&'static str>,
-) -> impl Parser<'t, I, (), Extra<Er>> + Clone
-where
-    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
-{
-    let opener = any().filter(move |t: &Tok| match (t, open) {
-        (Tok::Sym(s), Some(o)) => *s == o,
-        (Tok::Sym(s), None) => matches!(*s, "(" | "[" | "{"),
-        _ => false,
-    });
-    opener.ignore_then(custom(|inp| {
-        let before = inp.cursor();
-        let mut depth = 1usize;
-        loop {
-            match inp.next() {
-                Some(Tok::Sym("(" | "[" | "{")) => depth += 1,
-                Some(Tok::Sym(")" | "]" | "}")) => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return Ok(());
-                    }
-                }
-                Some(_) => {}
-                // Unreachable on a balanced stream.
-                None => return Err(Er::tagged(inp.span_since(&before), "unbalanced group")),
-            }
-        }
-    }))
-}
-
 #[allow(clippy::too_many_lines)]
 fn file_parser<'t, I, Er: ParseError<'t, I>>(
     first_on_line: Rc<HashSet<usize>>,
     src: Rc<str>,
+    stop: Rc<Cell<Option<SimpleSpan>>>,
 ) -> impl Parser<'t, I, Vec<Item>, Extra<Er>>
 where
     I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
@@ -1262,7 +1231,19 @@ where
         doc: None,
     });
 
-    item.repeated().collect::<Vec<_>>().then_ignore(end())
+    // A segment (see `segment`) ends before its stop token: no item starts
+    // there, and the stop token is the last the parser reads.
+    let at_stop = any()
+        .map_with(|_: Tok, e| e.span())
+        .filter(move |s: &SimpleSpan| Some(*s) == stop.get())
+        .ignored();
+    at_stop
+        .clone()
+        .not()
+        .ignore_then(item)
+        .repeated()
+        .collect::<Vec<_>>()
+        .then_ignore(end().or(at_stop))
 }
 
 /// Parses the token stream of `src`.
@@ -1288,31 +1269,36 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
     let eoi = SimpleSpan::from(src_len..src_len);
     let first_on_line = Rc::new(first_on_line);
     let shared_src: Rc<str> = Rc::from(src);
-    let input = || simple.as_slice().map(eoi, |(t, s)| (t, s));
-    // Parsing without error details is faster, and enough for a file
-    // without syntax errors; with errors, a second parse learns what they
-    // are. A file whose delimiters had to be repaired is all but sure to
-    // have errors, and a broken file can be all errors (a stray closer on
-    // every line): it is parsed once, with details. The tree is the same
-    // either way: the error type only changes what is recorded of a failure.
-    let repaired = !balanced.diagnostics.is_empty() || !balanced.too_deep.is_empty();
-    let fast = if repaired {
-        None
-    } else {
-        match file_parser::<_, EmptyErr>(first_on_line.clone(), shared_src.clone())
-            .parse(input())
-            .into_output_errors()
-        {
-            (items, errors) if errors.is_empty() => Some((items, Vec::new())),
-            _ => None,
+    // Parsed segment by segment (see `segment`): fast without error
+    // details, again with them only where the fast parse found errors.
+    let stop = Rc::new(Cell::new(None));
+    let fast = file_parser::<_, EmptyErr>(first_on_line.clone(), shared_src.clone(), stop.clone());
+    let mut detailed = None;
+    let (mut items, mut errors) = (Vec::new(), Vec::new());
+    let mut from = 0;
+    for to in segment::ends(tokens) {
+        // The segment and its stop token, the first of the next segment.
+        let upto = simple.get(from..=to).unwrap_or(&simple[from..]);
+        stop.set(simple.get(to).map(|(_, s)| *s));
+        let eoi = simple.get(to).map_or(eoi, |(_, s)| *s);
+        let input = || upto.map(eoi, |(t, s)| (t, s));
+        match fast.parse(input()).into_output_errors() {
+            (Some(parsed), e) if e.is_empty() => items.extend(parsed),
+            _ => {
+                let parser = detailed.get_or_insert_with(|| {
+                    file_parser::<_, SyntaxError>(
+                        first_on_line.clone(),
+                        shared_src.clone(),
+                        stop.clone(),
+                    )
+                });
+                let (parsed, e) = parser.parse(input()).into_output_errors();
+                items.extend(parsed.unwrap_or_default());
+                errors.extend(e);
+            }
         }
-    };
-    let (items, errors) = match fast {
-        Some(parsed) => parsed,
-        None => file_parser::<_, SyntaxError>(first_on_line, shared_src)
-            .parse(input())
-            .into_output_errors(),
-    };
+        from = to;
+    }
     // How many `{` are open before each token: inside a body, "end of file"
     // is never what the user should write next.
     let mut depth = 0usize;
@@ -1385,7 +1371,7 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
     // Later stages walk the tree recursively; bound its depth first.
     let mut kept = Vec::new();
     let mut dropped = balanced.too_deep.iter().map(|(at, _)| *at).peekable();
-    for item in items.unwrap_or_default() {
+    for item in items {
         // The first group dropped by the balancing inside this item, if any
         // (both are in source order).
         while dropped.next_if(|at| at.start < item.span.start).is_some() {}

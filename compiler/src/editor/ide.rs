@@ -396,7 +396,7 @@ fn global_hover(tree: &ast::File, decls: &Decls, name: &str) -> Option<String> {
         Global::Struct(i) => {
             let s = &decls.program.structs[i];
             let fields: Vec<String> = s
-                .fields
+                .fields()
                 .iter()
                 .map(|f| format!("    {}: {},", f.name, f.ty))
                 .collect();
@@ -471,7 +471,7 @@ fn struct_field<'a>(
         .program
         .structs
         .get(id.0 as usize)?
-        .fields
+        .fields()
         .iter()
         .find(|f| f.name == field)
 }
@@ -524,7 +524,7 @@ pub fn hover(db: &dyn Database, file: SourceFile, offset: u32) -> Option<HoverIn
         }
         Occ::FieldDecl(s, f) | Occ::FieldInit(s, f) => {
             let def = struct_named(decls, &s)?;
-            let fd = def.fields.iter().find(|x| x.name == f)?;
+            let (_, fd) = def.field(&f)?;
             markdown(
                 &format!("{s}.{}: {} // offset {}", fd.name, fd.ty, fd.offset),
                 field_doc(tree, &s, &f).as_deref(),
@@ -593,7 +593,7 @@ pub fn definition(db: &dyn Database, file: SourceFile, offset: u32) -> Option<Ta
         Occ::ItemName(name) | Occ::TypeName(name) => global_def(&name),
         Occ::FieldDecl(s, f) | Occ::FieldInit(s, f) => here(
             struct_named(decls, &s)?
-                .fields
+                .fields()
                 .iter()
                 .find(|x| x.name == f)?
                 .span,
@@ -930,7 +930,7 @@ fn field_completions(
             .structs
             .get(id.0 as usize)
             .map(|s| {
-                s.fields
+                s.fields()
                     .iter()
                     .map(|f| Completion {
                         label: f.name.clone(),

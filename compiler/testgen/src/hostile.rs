@@ -385,6 +385,24 @@ pub fn shapes() -> Vec<Shape> {
             },
         },
         Shape {
+            name: "wide_struct",
+            what: "a struct with n fields, each read once and given once in a literal that lacks the others (once quadratic: each use scanned or copied the fields)",
+            build: |n| {
+                let fields: Vec<String> = (0..n).map(|i| format!("f{i}: u8")).collect();
+                let inits: Vec<String> = (0..n).map(|i| format!(".f{i} = 0")).collect();
+                let mut s = format!(
+                    "struct S {{ {} }}\nstatic s: S = S {{ {} }};\nexport fn f() -> u8 {{\n    var a: u8 = 0;\n",
+                    fields.join(", "),
+                    inits.join(", ")
+                );
+                for i in 0..n {
+                    s.push_str(&format!("    a = a ^ s.f{i} ^ S {{ .f{i} = 1 }}.f{i};\n"));
+                }
+                s.push_str("    return a;\n}\n");
+                s
+            },
+        },
+        Shape {
             name: "token_soup",
             what: "n random tokens",
             build: |n| {

@@ -328,31 +328,28 @@ impl<'a> Checker<'a> {
                     return Err(EvalError::Reported);
                 };
                 let def = &self.d.program.structs[id.0 as usize];
-                let idx = def
-                    .fields
-                    .iter()
-                    .position(|f| f.name == field.name)
-                    .ok_or(EvalError::Reported)?;
+                let (idx, _) = def.field(&field.name).ok_or(EvalError::Reported)?;
                 fields.get(idx).cloned().ok_or(EvalError::Reported)
             }
             ExprKind::StructLit(_, inits) => {
                 let Ty::Struct(id, _) = &ty else {
                     return Err(EvalError::Reported);
                 };
-                let names: Vec<String> = self.d.program.structs[id.0 as usize]
-                    .fields
-                    .iter()
-                    .map(|f| f.name.clone())
-                    .collect();
-                let mut values = Vec::with_capacity(names.len());
-                for name in names {
-                    let init = inits
-                        .iter()
-                        .find(|i| i.name.name == name)
-                        .ok_or(EvalError::Reported)?;
-                    values.push(self.try_eval(&init.value)?);
+                // Each initialiser at its field's position (found by name in
+                // the struct's index), evaluated in source order.
+                let n = self.d.program.structs[id.0 as usize].fields().len();
+                let mut values: Vec<Option<Value>> = vec![None; n];
+                for init in inits {
+                    let def = &self.d.program.structs[id.0 as usize];
+                    let (k, _) = def.field(&init.name.name).ok_or(EvalError::Reported)?;
+                    let v = self.try_eval(&init.value)?;
+                    *values.get_mut(k).ok_or(EvalError::Reported)? = Some(v);
                 }
-                Ok(Value::Struct(values))
+                values
+                    .into_iter()
+                    .collect::<Option<Vec<_>>>()
+                    .map(Value::Struct)
+                    .ok_or(EvalError::Reported)
             }
             ExprKind::ArrayLit(elems) => {
                 let mut values = Vec::with_capacity(elems.len());

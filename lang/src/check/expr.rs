@@ -16,7 +16,7 @@ use crate::types::{IntTy, Ty};
 use super::body::{Body, local_names_in};
 use super::ops::{Operands, article, cast_edits, holds, literal_value, widens};
 use super::resolve::TypePos;
-use super::{Checker, FieldDef, GlobalKind, NameKind, Res, State};
+use super::{Checker, GlobalKind, NameKind, Res, State, StructDef};
 
 pub(super) fn is_untyped_literal(e: &Expr) -> bool {
     match &e.kind {
@@ -327,11 +327,9 @@ impl<'a> Checker<'a> {
                     Ty::Array(..) | Ty::Slice { .. } if field.name == "len" => Ty::Int(IntTy::U32),
                     Ty::Struct(id, name) => {
                         let def = &self.d.program.structs[id.0 as usize];
-                        if let Some(f) = def.fields.iter().find(|f| f.name == field.name) {
+                        if let Some((_, f)) = def.field(&field.name) {
                             return f.ty.clone();
                         }
-                        let names: Vec<String> =
-                            def.fields.iter().map(|f| f.name.clone()).collect();
                         let mut d = Diagnostic::new(
                             Code::E0105,
                             format!("struct `{name}` has no field `{}`", field.name),
@@ -339,11 +337,11 @@ impl<'a> Checker<'a> {
                             "unknown field",
                         );
                         if let Some(s) =
-                            suggest::closest(&field.name, names.iter().map(String::as_str))
+                            suggest::closest(&field.name, def.field_candidates(&field.name))
                         {
                             d = d.with_maybe_fix(format!("did you mean `{s}`?"), field.span, s);
-                        } else if !names.is_empty() {
-                            d = d.with_note(format!("its fields are: {}", names.join(", ")));
+                        } else if let Some(note) = fields_note(def) {
+                            d = d.with_note(note);
                         }
                         self.report(d);
                         Ty::Error
@@ -651,7 +649,7 @@ impl<'a> Checker<'a> {
                 self.expr(body, a, None);
             }
             let is_field = matches!(&bt, Ty::Struct(id, _)
-                if self.d.program.structs[id.0 as usize].fields.iter().any(|f| f.name == field.name));
+                if self.d.program.structs[id.0 as usize].field(&field.name).is_some());
             if !bt.is_error() && !is_field {
                 self.report(
                     Diagnostic::new(
@@ -869,12 +867,12 @@ impl<'a> Checker<'a> {
             }
             return Ty::Error;
         };
-        let def = self.d.program.structs[id.0 as usize].clone();
-        // Fields by name, and the initialisers seen so far: maps, so that a
-        // literal costs its fields plus its initialisers, not their product.
-        let by_name: HashMap<&str, &FieldDef> =
-            def.fields.iter().map(|f| (f.name.as_str(), f)).collect();
+        let sid = id.0 as usize;
+        // The initialisers seen so far by name, each field looked up in the
+        // struct's index: a literal costs its initialisers, not their
+        // product with each other or with the struct's fields.
         let mut seen: HashMap<&str, &Ident> = HashMap::new();
+        let mut given = 0usize;
         let mut ok = true;
         for init in inits {
             if let Some(prev) = seen.get(init.name.name.as_str()) {
@@ -892,10 +890,12 @@ impl<'a> Checker<'a> {
                 continue;
             }
             seen.insert(&init.name.name, &init.name);
-            match by_name.get(init.name.name.as_str()) {
-                Some(f) => {
-                    let got = self.expr(body, &init.value, Some(&f.ty));
-                    self.expect_type(&init.value, &got, &f.ty);
+            let def = &self.d.program.structs[sid];
+            match def.field(&init.name.name).map(|(_, f)| f.ty.clone()) {
+                Some(want) => {
+                    given += 1;
+                    let got = self.expr(body, &init.value, Some(&want));
+                    self.expect_type(&init.value, &got, &want);
                 }
                 None => {
                     let mut d = Diagnostic::new(
@@ -904,10 +904,8 @@ impl<'a> Checker<'a> {
                         init.name.span,
                         "unknown field",
                     );
-                    if let Some(s) = suggest::closest(
-                        &init.name.name,
-                        def.fields.iter().map(|f| f.name.as_str()),
-                    ) {
+                    let name = &init.name.name;
+                    if let Some(s) = suggest::closest(name, def.field_candidates(name)) {
                         d = d.with_maybe_fix(format!("did you mean `{s}`?"), init.name.span, s);
                     }
                     self.report(d);
@@ -916,33 +914,55 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let missing: Vec<&str> = def
-            .fields
-            .iter()
-            .filter(|f| !seen.contains_key(f.name.as_str()))
-            .map(|f| f.name.as_str())
-            .collect();
-        if !missing.is_empty() && ok {
-            let list = missing
+        let def = &self.d.program.structs[sid];
+        let missing = def.fields().len().saturating_sub(given);
+        if missing > 0 && ok {
+            // The first few missing fields: the walk stops after them, so it
+            // is as long as the initialisers plus a few, whatever the size of
+            // the struct.
+            let list = def
+                .fields()
                 .iter()
-                .map(|m| format!("`{m}`"))
+                .filter(|f| !seen.contains_key(f.name.as_str()))
+                .take(MISSING_LISTED)
+                .map(|f| format!("`{}`", f.name))
                 .collect::<Vec<_>>()
                 .join(", ");
-            self.report(
-                Diagnostic::new(
-                    Code::E0107,
-                    format!(
-                        "missing field{} {list} in `{sname}`",
-                        if missing.len() == 1 { "" } else { "s" }
-                    ),
-                    name.span,
-                    "every field must be given a value",
-                )
-                .with_secondary(def.span, "struct defined here"),
-            );
+            let more = match missing.saturating_sub(MISSING_LISTED) {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            let d = Diagnostic::new(
+                Code::E0107,
+                format!(
+                    "missing field{} {list}{more} in `{sname}`",
+                    if missing == 1 { "" } else { "s" }
+                ),
+                name.span,
+                "every field must be given a value",
+            )
+            .with_secondary(def.span, "struct defined here");
+            self.report(d);
         }
         ty
     }
+}
+
+/// The most missing fields an E0107 names (the rest are counted).
+const MISSING_LISTED: usize = 8;
+
+/// The note of an unknown field with no suggestion: the struct's fields, the
+/// first few if it has many.
+fn fields_note(def: &StructDef) -> Option<String> {
+    let (names, total) = def.some_field_names(MISSING_LISTED);
+    if names.is_empty() {
+        return None;
+    }
+    let more = match total.saturating_sub(names.len()) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    Some(format!("its fields are: {}{more}", names.join(", ")))
 }
 
 impl<'a> Checker<'a> {

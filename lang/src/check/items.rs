@@ -76,12 +76,11 @@ impl<'a> Checker<'a> {
                 ItemKind::Struct(s) => {
                     let i = d.program.structs.len();
                     d.struct_state.push(State::Todo);
-                    d.program.structs.push(StructDef {
-                        name: s.name.name.clone(),
-                        span: s.name.span,
-                        fields: Vec::new(),
-                        layout: Layout::scalar(1),
-                    });
+                    d.program.structs.push(StructDef::new(
+                        s.name.name.clone(),
+                        s.name.span,
+                        Layout::scalar(1),
+                    ));
                     self.define(&s.name, GlobalKind::Struct(i));
                 }
                 ItemKind::Fn(f) => {

@@ -11,6 +11,7 @@ use crate::ast::*;
 use crate::consteval::Value;
 use crate::imports::ImportFn;
 use crate::span::Span;
+use crate::suggest;
 use crate::types::{Layout, Ty};
 
 use super::limits;
@@ -28,8 +29,96 @@ pub struct FieldDef {
 pub struct StructDef {
     pub name: String,
     pub span: Span,
-    pub fields: Vec<FieldDef>,
+    /// In declaration order; set with [`StructDef::set_fields`], which
+    /// indexes them.
+    fields: Vec<FieldDef>,
     pub layout: Layout,
+    /// Where each field is in `fields`, by name, and the fields by the
+    /// length of their names (for suggestions): a field access or an
+    /// initialiser costs the same in a struct of three fields or of ten
+    /// thousand.
+    index: FieldIndex,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct FieldIndex {
+    by_name: HashMap<String, u32>,
+    by_len: HashMap<usize, Vec<u32>>,
+}
+
+impl StructDef {
+    /// A struct whose fields are not known yet.
+    pub fn new(name: String, span: Span, layout: Layout) -> StructDef {
+        StructDef {
+            name,
+            span,
+            fields: Vec::new(),
+            layout,
+            index: FieldIndex::default(),
+        }
+    }
+
+    /// Sets the fields (names unique: a repeated one is found at its
+    /// first).
+    pub fn set_fields(&mut self, fields: Vec<FieldDef>) {
+        let mut index = FieldIndex::default();
+        for (i, f) in fields.iter().enumerate() {
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            index.by_name.entry(f.name.clone()).or_insert(i);
+            index
+                .by_len
+                .entry(f.name.chars().count())
+                .or_default()
+                .push(i);
+        }
+        self.fields = fields;
+        self.index = index;
+    }
+
+    /// The fields in declaration order.
+    pub fn fields(&self) -> &[FieldDef] {
+        &self.fields
+    }
+
+    /// The position and definition of field `name`.
+    pub fn field(&self, name: &str) -> Option<(usize, &FieldDef)> {
+        let i = *self.index.by_name.get(name)? as usize;
+        self.fields.get(i).map(|f| (i, f))
+    }
+
+    /// Field names for a "did you mean" about `name`: those within the
+    /// suggestion distance in length, closest lengths first, at most
+    /// [`suggest::MAX_CANDIDATES`] (so that many misspelt uses of a struct
+    /// with many fields cost their number, not its product with the
+    /// fields).
+    pub fn field_candidates(&self, name: &str) -> Vec<&str> {
+        let len = name.chars().count();
+        let mut out = Vec::new();
+        for delta in 0..=suggest::limit(name) {
+            let lens = [
+                len.checked_add(delta),
+                len.checked_sub(delta).filter(|_| delta > 0),
+            ];
+            for l in lens.into_iter().flatten() {
+                for &i in self.index.by_len.get(&l).into_iter().flatten() {
+                    if out.len() == suggest::MAX_CANDIDATES {
+                        return out;
+                    }
+                    if let Some(f) = self.fields.get(i as usize) {
+                        out.push(f.name.as_str());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Up to `max` field names in declaration order and how many there
+    /// are, for a note that lists them.
+    pub fn some_field_names(&self, max: usize) -> (Vec<&str>, usize) {
+        let names = self.fields.iter().take(max).map(|f| f.name.as_str());
+        (names.collect(), self.fields.len())
+    }
 }
 
 /// A `const` or `static` after checking.

@@ -355,7 +355,7 @@ impl<'a> Checker<'a> {
         };
         let d = self.d.to_mut();
         let def = &mut d.program.structs[frame.index];
-        def.fields = frame.fields;
+        def.set_fields(frame.fields);
         def.layout = layout;
         d.struct_state[frame.index] = State::Done(());
         if layout.size > limits::TYPE_BYTES {

@@ -71,7 +71,7 @@ impl Lower<'_, '_> {
                     return None;
                 };
                 let def = &self.prog.structs[id.0 as usize];
-                let f = def.fields.iter().find(|f| f.name == field.name)?;
+                let (_, f) = def.field(&field.name)?;
                 Some(Place {
                     disp: p.disp + f.offset as u32,
                     ..p
@@ -365,11 +365,13 @@ impl Lower<'_, '_> {
             ExprKind::Paren(x) => self.store_aggregate(dst, x),
             ExprKind::StructLit(_, inits) => {
                 let Ty::Struct(id, _) = ty else { return };
-                let fields = self.prog.structs[id.0 as usize].fields.clone();
-                // Source order of evaluation, each into its field.
+                // Source order of evaluation, each into its field (found by
+                // name in the struct's index, not by a walk of its fields).
                 for init in inits {
-                    if let Some(f) = fields.iter().find(|f| f.name == init.name.name) {
-                        self.store_value(Self::offset(dst, f.offset as u32), &f.ty, &init.value);
+                    let def = &self.prog.structs[id.0 as usize];
+                    if let Some((_, f)) = def.field(&init.name.name) {
+                        let (offset, ty) = (f.offset as u32, f.ty.clone());
+                        self.store_value(Self::offset(dst, offset), &ty, &init.value);
                     }
                 }
             }

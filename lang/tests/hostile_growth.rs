@@ -1,0 +1,76 @@
+//! Work that must grow linearly with the input, counted rather than timed:
+//! the bytes the front end allocates for shapes of the hostile corpus at a
+//! size `n` and at `2n`. A cost per use times the size of what is used (a
+//! struct's definition copied for every literal of it, a message listing
+//! every field at every literal that lacks them) shows up as bytes that
+//! quadruple when the input doubles. (A scan that allocates nothing is
+//! caught by the `hostile` benchmark, not here.)
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use kpl_lang::imports::ImportTable;
+use kpl_testgen::hostile;
+
+/// The system allocator, counting the bytes it hands out.
+struct Counting;
+
+static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is passed on to the system allocator unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller's contract is the one `System.alloc` needs.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATED.fetch_add(new_size, Ordering::Relaxed);
+        // SAFETY: `ptr` came from `System` with this layout.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Bytes allocated while analysing `src`.
+fn bytes_for(src: &str, imports: &ImportTable) -> usize {
+    let before = ALLOCATED.load(Ordering::Relaxed);
+    let analysis = kpl_lang::analyze(src, imports);
+    let after = ALLOCATED.load(Ordering::Relaxed);
+    drop(analysis);
+    after - before
+}
+
+#[test]
+fn allocation_grows_linearly_with_the_input() {
+    let imports = ImportTable::load(&[(
+        "std-imports/kernel.kpli".into(),
+        include_str!("../../std-imports/kernel.kpli").into(),
+    )])
+    .0;
+    // The one test of this binary: no other thread allocates meanwhile.
+    let mut failures = Vec::new();
+    for (name, n) in [
+        ("wide_struct", 1_000),
+        ("long_struct_literal", 2_000),
+        ("long_param_list", 2_000),
+        ("nested_items", 1_000),
+    ] {
+        let shape = hostile::shape(name).expect("a shape of the corpus");
+        let (small, large) = ((shape.build)(n), (shape.build)(2 * n));
+        let (a, b) = (bytes_for(&small, &imports), bytes_for(&large, &imports));
+        let ratio = b as f64 / a as f64;
+        if ratio > 2.3 {
+            failures.push(format!(
+                "{name}: {a} bytes at n = {n}, {b} at 2n ({ratio:.2}×)"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
