@@ -12,6 +12,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use kplc::run::Runner;
 use kplc::std_imports::ImportSources;
 
+#[path = "common/packets.rs"]
+mod packets;
+use packets::native_filter;
+
 const BENCH_SRC: &str = r#"
 use kernel::random_u32;
 
@@ -262,30 +266,6 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-/// The same filter as `examples/packet_filter/packet_filter.kpl`, in Rust.
-fn native_filter(pkt: &[u8], ports: &[u16]) -> u32 {
-    let be16 = |at: usize| (u32::from(pkt[at]) << 8) | u32::from(pkt[at + 1]);
-    if pkt.len() < 20 || pkt[0] >> 4 != 4 {
-        return 0;
-    }
-    let header_len = (u32::from(pkt[0] & 0x0F) * 4) as usize;
-    if header_len < 20 || header_len > pkt.len() {
-        return 0;
-    }
-    let total_len = be16(2) as usize;
-    if total_len < header_len || total_len > pkt.len() {
-        return 0;
-    }
-    if pkt[9] != 6 {
-        return 1;
-    }
-    if be16(6) & 0x1FFF != 0 || total_len - header_len < 20 {
-        return 0;
-    }
-    let port = be16(header_len + 2);
-    u32::from(ports.iter().any(|&p| u32::from(p) == port))
-}
-
 /// One million prebuilt 64-byte IPv4/TCP packets, half of them to one of
 /// the 16 allowed ports, through the example filter one invocation per
 /// packet (as a hook calls it), against the same filter in Rust called
@@ -295,29 +275,14 @@ fn packet_filter(c: &mut Criterion) {
     let src = include_str!("../../examples/packet_filter/packet_filter.kpl");
     let mut pf = compile(src, "packet_filter", true);
     let (filter, allow) = (entry(&pf, "filter"), entry(&pf, "allow_port"));
-    let ports: Vec<u16> = (0..16).map(|k| 1000 + 7 * k).collect();
+    let ports = packets::allowed_ports();
     for &p in &ports {
         assert_eq!(
             pf.instance.call_scalars(allow, &[u64::from(p)], 1000),
             Ok(0)
         );
     }
-    let mut rng = kplc::difftest::Rng::new(7);
-    let mut packets = vec![0u8; PACKETS * 64];
-    for pkt in packets.chunks_exact_mut(64) {
-        pkt[0] = 0x45;
-        pkt[2..4].copy_from_slice(&64u16.to_be_bytes());
-        pkt[8] = 64;
-        pkt[9] = 6;
-        let port = if rng.below(2) == 0 {
-            ports[rng.below(16) as usize]
-        } else {
-            2000 + rng.below(1000) as u16
-        };
-        pkt[20..22].copy_from_slice(&(rng.below(60000) as u16).to_be_bytes());
-        pkt[22..24].copy_from_slice(&port.to_be_bytes());
-        pkt[32] = 0x50;
-    }
+    let packets = packets::packets(PACKETS, &ports);
     let run_kpl = |pf: &mut Runner| {
         let mut accepted = 0u64;
         for pkt in packets.chunks_exact(64) {
