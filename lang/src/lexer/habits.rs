@@ -246,6 +246,28 @@ impl Rewriter<'_> {
         matches!(self.tok(k), Some(Tok::Sym(x)) if *x == s)
     }
 
+    /// The token after `k` at `k`'s nesting level: past the whole group
+    /// when `k` opens one (`pair` maps an opener to its closer), `k + 1`
+    /// otherwise. Always greater than `k`, so a walk with it ends.
+    fn next_at_level(&self, k: usize) -> usize {
+        self.pair
+            .get(k)
+            .copied()
+            .filter(|&p| p > k && p != usize::MAX)
+            .unwrap_or(k)
+            + 1
+    }
+
+    /// The first `;` or `}` at `from`'s nesting level, or the end of the
+    /// tokens.
+    fn statement_end(&self, from: usize) -> usize {
+        let mut k = from;
+        while k < self.old.len() && !self.is(k, ";") && !self.is(k, "}") {
+            k = self.next_at_level(k);
+        }
+        k
+    }
+
     /// Tokens `k` and `k + 1` touch (no blank between them).
     fn touching(&self, k: usize) -> bool {
         match (self.old.get(k), self.old.get(k + 1)) {
@@ -471,13 +493,7 @@ impl Rewriter<'_> {
                             values.push((from, k));
                             from = k + 1;
                         }
-                        k = self
-                            .pair
-                            .get(k)
-                            .copied()
-                            .filter(|&p| p > k && p != usize::MAX)
-                            .unwrap_or(k)
-                            + 1;
+                        k = self.next_at_level(k);
                     }
                     if from < vclose {
                         values.push((from, vclose));
@@ -528,16 +544,7 @@ impl Rewriter<'_> {
                     self.push(Tok::BadInt, self.span(close + 1));
                     self.push(Tok::Sym(";"), self.span(close + 1));
                 }
-                let mut k = close + 2;
-                while k < self.old.len() && !self.is(k, ";") && !self.is(k, "}") {
-                    k = self
-                        .pair
-                        .get(k)
-                        .copied()
-                        .filter(|&p| p > k && p != usize::MAX)
-                        .unwrap_or(k)
-                        + 1;
-                }
+                let k = self.statement_end(close + 2);
                 Some(if self.is(k, ";") { k + 1 } else { k })
             }
             // C's designated initialiser without the dot: `P { x = 1 }`
@@ -561,13 +568,7 @@ impl Rewriter<'_> {
                         fields.push(k);
                     }
                     at_start = self.is(k, ",");
-                    k = self
-                        .pair
-                        .get(k)
-                        .copied()
-                        .filter(|&p| p > k && p != usize::MAX)
-                        .unwrap_or(k)
-                        + 1;
+                    k = self.next_at_level(k);
                 }
                 let edits: Vec<Suggestion> = fields
                     .iter()
@@ -803,16 +804,7 @@ impl Rewriter<'_> {
             }
             // Go's and Python's `return a, b;`
             (Tok::Sym(","), _) if self.ret == Some(0) => {
-                let mut k = i;
-                while k < self.old.len() && !self.is(k, ";") && !self.is(k, "}") {
-                    k = self
-                        .pair
-                        .get(k)
-                        .copied()
-                        .filter(|&p| p > k && p != usize::MAX)
-                        .unwrap_or(k)
-                        + 1;
-                }
+                let k = self.statement_end(i);
                 // (Not the arms of Rust's `match`, reported on their own.)
                 if !self.is(k, ";") {
                     return None;
@@ -1012,13 +1004,7 @@ impl Rewriter<'_> {
                 // Up to the body's `{`.
                 let mut k = i + 1;
                 while k < self.old.len() && !self.is(k, "{") {
-                    k = self
-                        .pair
-                        .get(k)
-                        .copied()
-                        .filter(|&p| p > k && p != usize::MAX)
-                        .unwrap_or(k)
-                        + 1;
+                    k = self.next_at_level(k);
                 }
                 let end = self.span(k - 1).end as usize;
                 let extra = Span::new(s.start as usize, end);
