@@ -38,6 +38,22 @@ pub fn limit(name: &str) -> usize {
     (name.chars().count() / 3).max(1)
 }
 
+/// The lengths a candidate for `name` may have (at most [`limit`] away
+/// from its own), closest first: `len`, `len + 1`, `len - 1`, `len + 2`, …
+/// For callers that index their names by length, so that a "did you mean"
+/// looks at the likeliest names first and can stop at [`MAX_CANDIDATES`].
+pub fn nearby_lengths(name: &str) -> impl Iterator<Item = usize> {
+    let len = name.chars().count();
+    (0..=limit(name)).flat_map(move |delta| {
+        [
+            len.checked_add(delta),
+            len.checked_sub(delta).filter(|_| delta > 0),
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
 /// The closest candidate within a distance that scales with the name's
 /// length ([`limit`]), ties broken alphabetically.
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {

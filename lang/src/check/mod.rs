@@ -503,23 +503,11 @@ impl<'a> Checker<'a> {
     /// most [`suggest::MAX_CANDIDATES`] of them, so that a file with many
     /// unknown names among many globals is not quadratic.
     fn global_candidates(&self, name: &str, kind: NameKind) -> Vec<&str> {
-        let len = name.chars().count();
-        let mut out = Vec::new();
-        for delta in 0..=suggest::limit(name) {
-            let lens = [
-                len.checked_add(delta),
-                len.checked_sub(delta).filter(|_| delta > 0),
-            ];
-            for l in lens.into_iter().flatten() {
-                for n in self.d.names_by_len.get(&(kind, l)).into_iter().flatten() {
-                    if out.len() == suggest::MAX_CANDIDATES {
-                        return out;
-                    }
-                    out.push(n.as_str());
-                }
-            }
-        }
-        out
+        suggest::nearby_lengths(name)
+            .flat_map(|l| self.d.names_by_len.get(&(kind, l)).into_iter().flatten())
+            .map(String::as_str)
+            .take(suggest::MAX_CANDIDATES)
+            .collect()
     }
 
     /// Records a use of global `name` (a function calling itself does not

@@ -92,25 +92,12 @@ impl StructDef {
     /// with many fields cost their number, not its product with the
     /// fields).
     pub fn field_candidates(&self, name: &str) -> Vec<&str> {
-        let len = name.chars().count();
-        let mut out = Vec::new();
-        for delta in 0..=suggest::limit(name) {
-            let lens = [
-                len.checked_add(delta),
-                len.checked_sub(delta).filter(|_| delta > 0),
-            ];
-            for l in lens.into_iter().flatten() {
-                for &i in self.index.by_len.get(&l).into_iter().flatten() {
-                    if out.len() == suggest::MAX_CANDIDATES {
-                        return out;
-                    }
-                    if let Some(f) = self.fields.get(i as usize) {
-                        out.push(f.name.as_str());
-                    }
-                }
-            }
-        }
-        out
+        suggest::nearby_lengths(name)
+            .flat_map(|l| self.index.by_len.get(&l).into_iter().flatten())
+            .filter_map(|&i| self.fields.get(i as usize))
+            .map(|f| f.name.as_str())
+            .take(suggest::MAX_CANDIDATES)
+            .collect()
     }
 
     /// Up to `max` field names in declaration order and how many there
