@@ -178,35 +178,14 @@ impl<'t, I: Input<'t>> ParseError<'t, I> for EmptyErr {
     }
 }
 
-impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> ParseError<'t, I> for SyntaxError {
-    fn tagged(span: SimpleSpan, tag: &'static str) -> Self {
-        SyntaxError {
-            span,
-            found: None,
-            expected: Expected::default(),
-            custom: Some(Box::new(Custom {
-                tag,
-                fix: None,
-                diagnostic: None,
-            })),
-        }
-    }
-    fn tagged_fix(span: SimpleSpan, tag: &'static str, fix: impl FnOnce() -> String) -> Self {
-        SyntaxError {
-            span,
-            found: None,
-            expected: Expected::default(),
-            custom: Some(Box::new(Custom {
-                tag,
-                fix: Some(fix()),
-                diagnostic: None,
-            })),
-        }
-    }
-    fn tagged_diagnostic(
+impl SyntaxError {
+    /// An error a parser rule raised on purpose (`tag`), with the fix or
+    /// the whole diagnostic it carries, if any.
+    fn custom(
         span: SimpleSpan,
         tag: &'static str,
-        make: impl FnOnce() -> crate::diag::Diagnostic,
+        fix: Option<String>,
+        diagnostic: Option<crate::diag::Diagnostic>,
     ) -> Self {
         SyntaxError {
             span,
@@ -214,10 +193,26 @@ impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> ParseError<'t, I> for Syn
             expected: Expected::default(),
             custom: Some(Box::new(Custom {
                 tag,
-                fix: None,
-                diagnostic: Some(make()),
+                fix,
+                diagnostic,
             })),
         }
+    }
+}
+
+impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> ParseError<'t, I> for SyntaxError {
+    fn tagged(span: SimpleSpan, tag: &'static str) -> Self {
+        SyntaxError::custom(span, tag, None, None)
+    }
+    fn tagged_fix(span: SimpleSpan, tag: &'static str, fix: impl FnOnce() -> String) -> Self {
+        SyntaxError::custom(span, tag, Some(fix()), None)
+    }
+    fn tagged_diagnostic(
+        span: SimpleSpan,
+        tag: &'static str,
+        make: impl FnOnce() -> crate::diag::Diagnostic,
+    ) -> Self {
+        SyntaxError::custom(span, tag, None, Some(make()))
     }
 }
 
