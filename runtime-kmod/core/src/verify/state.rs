@@ -590,6 +590,14 @@ impl Abs {
         v
     }
 
+    /// [`Abs::define`] of a definition known to have no previous value in
+    /// the state (see `transfer::define`).
+    pub(super) fn define_new(&mut self, at: u32, r: u8, ptr: bool) -> Val {
+        let v = def(at, r);
+        self.set(r, v, ptr);
+        v
+    }
+
     /// Forgets value `v` everywhere: in registers, slots, facts and flags.
     pub(super) fn kill(&mut self, v: Val) {
         if v == UNKNOWN || !self.names.may_contain(v) {
