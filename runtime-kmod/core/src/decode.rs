@@ -1064,12 +1064,13 @@ mod tests {
                     for tail in &tails {
                         let mut buf = [0u8; 8];
                         let mut n = 0;
-                        for b in prefix.into_iter().chain([opcode, second]).chain(*tail) {
-                            buf[n] = b;
+                        let bytes = prefix.into_iter().chain([opcode, second]).chain(*tail);
+                        for (d, b) in buf.iter_mut().zip(bytes) {
+                            *d = b;
                             n += 1;
                         }
                         for cut in 0..=n {
-                            let code = &buf[..cut];
+                            let code = buf.get(..cut).unwrap_or(&[]);
                             if let Some(insn) = common(code) {
                                 assert_eq!(Ok(insn), decode_general(code), "{code:02x?}");
                                 checked += 1;
