@@ -598,7 +598,162 @@ fn byte_reg(reg: u8, rex: Rex, opcode: u16) -> Result<u8, DecodeError> {
 /// Decodes the instruction at the start of `code`.
 ///
 /// Never panics; an instruction longer than `code` is [`DecodeError::Truncated`].
+#[inline(never)]
 pub fn decode(code: &[u8]) -> Result<Insn, DecodeError> {
+    match common(code) {
+        Some(insn) => Ok(insn),
+        None => decode_general(code),
+    }
+}
+
+/// The forms most of kplc's code is made of — register-register ALU,
+/// `test` and `mov` (optional REX), group 1 with an immediate on a
+/// register (optional REX), and `jcc`/`jmp`/`call` with a displacement (no
+/// prefix) — decoded without the general path's prefix handling, which was
+/// most of what decoding them cost. `Some` is exactly what
+/// [`decode_general`] returns for the same bytes (checked for every REX,
+/// opcode and ModRM byte by the test below); anything else is `None`, and
+/// [`decode`] takes the general path.
+#[inline(always)]
+fn common(code: &[u8]) -> Option<Insn> {
+    let (rex, at) = match code.first() {
+        Some(&b) if b & 0xF0 == 0x40 => (Rex::new(b), 1usize),
+        _ => (Rex::NONE, 0usize),
+    };
+    let opcode = *code.get(at)?;
+    let m = *code.get(at.checked_add(1)?)?;
+    let next = at.checked_add(2)?;
+    let imm8 = || code.get(next).map(|&b| i32::from(b as i8));
+    let imm32 = || {
+        let b = code.get(next..next.checked_add(4)?)?;
+        <[u8; 4]>::try_from(b).ok().map(i32::from_le_bytes)
+    };
+    let size = rex.size();
+    // ModRM with a register operand: (`reg` extended by REX.R, r/m by REX.B).
+    let (reg, rm) = (((m >> 3) & 7) | rex.r, (m & 7) | rex.b);
+    let direct = m >> 6 == 3;
+    let (op, len) = match opcode {
+        0x01 | 0x03 | 0x09 | 0x0B | 0x21 | 0x23 | 0x29 | 0x2B | 0x31 | 0x33 | 0x39 | 0x3B
+            if direct =>
+        {
+            let op = match opcode >> 3 {
+                0 => AluOp::Add,
+                1 => AluOp::Or,
+                4 => AluOp::And,
+                5 => AluOp::Sub,
+                6 => AluOp::Xor,
+                _ => AluOp::Cmp,
+            };
+            let (dst, src) = if opcode & 2 == 0 {
+                (rm, reg)
+            } else {
+                (reg, rm)
+            };
+            (Op::Alu { op, size, dst, src }, next)
+        }
+        0x85 if direct => {
+            let (dst, src) = (rm, reg);
+            (
+                Op::Alu {
+                    op: AluOp::Test,
+                    size,
+                    dst,
+                    src,
+                },
+                next,
+            )
+        }
+        0x89 if direct => (
+            Op::Mov {
+                size,
+                dst: rm,
+                src: reg,
+            },
+            next,
+        ),
+        0x8B if direct => (
+            Op::Mov {
+                size,
+                dst: reg,
+                src: rm,
+            },
+            next,
+        ),
+        0x81 | 0x83 if direct => {
+            let op = match (m >> 3) & 7 {
+                0 => AluOp::Add,
+                1 => AluOp::Or,
+                4 => AluOp::And,
+                5 => AluOp::Sub,
+                6 => AluOp::Xor,
+                7 => AluOp::Cmp,
+                _ => return None,
+            };
+            let (imm, n) = if opcode == 0x81 {
+                (imm32()?, 4)
+            } else {
+                (imm8()?, 1)
+            };
+            let imm = i64::from(imm);
+            (
+                Op::AluImm {
+                    op,
+                    size,
+                    dst: rm,
+                    imm,
+                },
+                next.checked_add(n)?,
+            )
+        }
+        _ if rex.present => return None,
+        0x70..=0x7F => {
+            let rel = i32::from(m as i8);
+            (
+                Op::Jcc {
+                    cc: Cond::from_low_bits(opcode),
+                    rel,
+                },
+                2,
+            )
+        }
+        0xEB => (
+            Op::Jmp {
+                rel: i32::from(m as i8),
+            },
+            2,
+        ),
+        0xE8 | 0xE9 => {
+            let b = code.get(1..5)?;
+            let rel = <[u8; 4]>::try_from(b).ok().map(i32::from_le_bytes)?;
+            let op = if opcode == 0xE8 {
+                Op::Call { rel }
+            } else {
+                Op::Jmp { rel }
+            };
+            (op, 5)
+        }
+        0x0F if m & 0xF0 == 0x80 => {
+            let rel = imm32()?;
+            (
+                Op::Jcc {
+                    cc: Cond::from_low_bits(m),
+                    rel,
+                },
+                6,
+            )
+        }
+        _ => return None,
+    };
+    Some(Insn {
+        len: u8::try_from(len).ok()?,
+        op,
+    })
+}
+
+/// [`decode`] of any instruction: the prefixes, then the opcode tables.
+/// Inlined into [`decode`], its one caller.
+#[inline(always)]
+fn decode_general(code: &[u8]) -> Result<Insn, DecodeError> {
     if code.starts_with(&ENDBR64) {
         return Ok(Insn {
             len: 4,
@@ -890,4 +1045,42 @@ fn two_byte(c: &mut Cursor<'_>, rex: Rex, lock: bool, o16: bool, opcode: u8) -> 
         0xB6 | 0xB7 | 0xBE | 0xBF => return Err(bad),
         _ => return Err(DecodeError::Unsupported { opcode: op16 }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`common`] says what the general path says, for every REX byte (or
+    /// none), opcode and second byte, followed by displacement bytes of
+    /// either sign, cut at every length.
+    #[test]
+    fn common_forms_decode_as_the_general_path_does() {
+        let tails: [[u8; 5]; 3] = [[0; 5], [0xFF; 5], [0x80, 0x7F, 0x01, 0x92, 0x33]];
+        let mut checked = 0u32;
+        for prefix in core::iter::once(None).chain((0x40u8..=0x4F).map(Some)) {
+            for opcode in 0u8..=255 {
+                for second in 0u8..=255 {
+                    for tail in &tails {
+                        let mut buf = [0u8; 8];
+                        let mut n = 0;
+                        let bytes = prefix.into_iter().chain([opcode, second]).chain(*tail);
+                        for (d, b) in buf.iter_mut().zip(bytes) {
+                            *d = b;
+                            n += 1;
+                        }
+                        for cut in 0..=n {
+                            let code = buf.get(..cut).unwrap_or(&[]);
+                            if let Some(insn) = common(code) {
+                                assert_eq!(Ok(insn), decode_general(code), "{code:02x?}");
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Every form the fast path takes was compared (and some were).
+        assert!(checked > 100_000, "{checked}");
+    }
 }

@@ -257,6 +257,8 @@ pub struct State {
     visited: bool,
     reached: bool,
     dirty: bool,
+    /// Processed at least once.
+    processed: bool,
     header: bool,
     widened: bool,
     changes: u16,
@@ -289,6 +291,7 @@ impl State {
         visited: false,
         reached: false,
         dirty: false,
+        processed: false,
         header: false,
         widened: false,
         changes: 0,
@@ -319,6 +322,7 @@ impl State {
             visited,
             reached,
             dirty,
+            processed,
             header,
             widened,
             changes,
@@ -332,6 +336,7 @@ impl State {
         (*rpo, *order, *idom, *parent) = (u.rpo, u.order, u.idom, u.parent);
         (*next_succ, *visited, *reached, *dirty) = (u.next_succ, u.visited, u.reached, u.dirty);
         (*header, *widened, *changes, *in_edges) = (u.header, u.widened, u.changes, u.in_edges);
+        *processed = u.processed;
         (*writes, *fresh, *latch) = (u.writes, u.fresh, u.latch);
     }
 }
@@ -429,6 +434,9 @@ pub(crate) struct FnCtx<'o, 'a> {
     reads: Cell<u16>,
     /// Registers that may hold a host value at the function's entry.
     entry_ptr: u16,
+    /// The block being processed runs for the first time (see
+    /// `transfer::define`).
+    first_run: Cell<bool>,
 }
 
 impl FnCtx<'_, '_> {
@@ -617,6 +625,7 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
             bound: info.bound,
             reads: Cell::new(0),
             entry_ptr: ENTRY_TAINT | info.taint_in,
+            first_run: Cell::new(false),
         };
         runs = runs.saturating_add(verify_function(
             &fx,
@@ -875,10 +884,12 @@ fn process(
     st: &mut Abs,
     taken: &mut Abs,
 ) -> Result<(), VerifyError> {
-    let Some(blk) = w.states.get(b as usize) else {
+    let Some(blk) = w.states.get_mut(b as usize) else {
         return Ok(());
     };
     let (first, last, succ, rpo) = (blk.first, blk.last, blk.succ, blk.rpo);
+    fx.first_run.set(!blk.processed);
+    blk.processed = true;
     st.copy_from(&blk.abs);
     let insns = w.insns;
     let body = insns.get(first as usize..last as usize).unwrap_or(&[]);

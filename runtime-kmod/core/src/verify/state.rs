@@ -214,6 +214,11 @@ pub struct Abs {
     /// The [`fact_key`] of every fact in the table is in this filter (it
     /// may hold more): most lookups of an absent fact cost nothing.
     fact_keys: NameSet,
+    /// The first name of every fact in the table is in this filter (it may
+    /// hold more): [`Abs::facts_first_about`] a name that is in no fact's
+    /// first place (most of the names a branch or an address asks about)
+    /// then costs nothing instead of a scan of the table.
+    firsts: NameSet,
 }
 
 /// What a fact is filed under in [`Abs::fact_keys`]: its names.
@@ -442,6 +447,7 @@ impl Abs {
         written: (0, 0),
         names: NameSet::EMPTY,
         fact_keys: NameSet::EMPTY,
+        firsts: NameSet::EMPTY,
     };
 
     /// Makes `self` a copy of `o` that says the same (`==`): every field but
@@ -466,11 +472,13 @@ impl Abs {
             written,
             names,
             fact_keys,
+            firsts,
         } = self;
         (*regs, *ptr, *narrow, *slots) = (o.regs, o.ptr, o.narrow, o.slots);
         (*nfacts, *flags, *rsp_off) = (o.nfacts, o.flags, o.rsp_off);
         (*fuel_unchecked, *paid, *stack_dirty) = (o.fuel_unchecked, o.paid, o.stack_dirty);
         (*written, *names, *fact_keys) = (o.written, o.names, o.fact_keys);
+        *firsts = o.firsts;
         for (d, f) in facts.iter_mut().zip(o.recs()) {
             *d = *f;
         }
@@ -509,10 +517,12 @@ impl Abs {
     /// Only those are unpacked, which is what makes a branch's refinement
     /// cheap when the table is full of facts about other names.
     pub(super) fn facts_first_about(&self, v: Val) -> impl Iterator<Item = Fact> + '_ {
-        self.recs()
-            .iter()
-            .filter(move |r| r.a == v)
-            .map(|r| r.unpack())
+        let recs = if self.firsts.may_contain(v) {
+            self.recs()
+        } else {
+            &[]
+        };
+        recs.iter().filter(move |r| r.a == v).map(|r| r.unpack())
     }
 
     fn recs(&self) -> &[Rec] {
@@ -590,6 +600,14 @@ impl Abs {
         v
     }
 
+    /// [`Abs::define`] of a definition known to have no previous value in
+    /// the state (see `transfer::define`).
+    pub(super) fn define_new(&mut self, at: u32, r: u8, ptr: bool) -> Val {
+        let v = def(at, r);
+        self.set(r, v, ptr);
+        v
+    }
+
     /// Forgets value `v` everywhere: in registers, slots, facts and flags.
     pub(super) fn kill(&mut self, v: Val) {
         if v == UNKNOWN || !self.names.may_contain(v) {
@@ -621,6 +639,7 @@ impl Abs {
         let n = usize::from(self.nfacts);
         let mut kept = 0usize;
         let mut keys = NameSet::EMPTY;
+        let mut firsts = NameSet::EMPTY;
         for i in 0..n {
             let f = self.facts.get(i).copied().unwrap_or(Rec::NONE);
             if keep(self, &f) {
@@ -628,11 +647,13 @@ impl Abs {
                     *slot = f;
                 }
                 keys.insert(fact_key(&f));
+                firsts.insert(f.a);
                 kept = kept.saturating_add(1);
             }
         }
         self.nfacts = u8::try_from(kept).unwrap_or(0);
         self.fact_keys = keys;
+        self.firsts = firsts;
     }
 
     /// Every name a register or tracked slot holds, in one array that
@@ -677,6 +698,7 @@ impl Abs {
             self.names.insert(x);
             self.names.insert(y);
             self.fact_keys.insert(fact_key(&f));
+            self.firsts.insert(f.a);
         }
     }
 
@@ -960,6 +982,7 @@ impl Abs {
         // hold more than the state names.
         self.nfacts = 0;
         self.fact_keys = NameSet::EMPTY;
+        self.firsts = NameSet::EMPTY;
         // Until a renamed fact is added, the table holds only distinct
         // facts of `e` and needs no duplicate check.
         let mut renamed = false;
@@ -1234,7 +1257,14 @@ fn join_slots(a: &Abs, e: &Abs, pairs: &mut Pairs, b: u32) -> ([Slot; SLOTS], bo
                 n = n.saturating_add(1);
             }
         }
-        return (slots, e_drops_ptr_slot(a, e));
+        // Every slot `e` tracks (a name other than `UNKNOWN`) `a` tracks
+        // at the same depth, so `e_drops_ptr_slot` can only be true of an
+        // untracked entry with its address bit set.
+        let dropped = e
+            .slots
+            .iter()
+            .any(|s| s.ptr() && s.val() == UNKNOWN && a.slot(s.depth()).is_none());
+        return (slots, dropped);
     }
     for (i, &sa) in a.slots.iter().enumerate() {
         if sa.val() == UNKNOWN {

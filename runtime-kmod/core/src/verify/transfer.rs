@@ -136,7 +136,7 @@ pub(super) fn transfer(
                 }
                 None => {
                     let dirty = st.stack_dirty;
-                    st.define(at, reg, dirty);
+                    define(fx, st, at, reg, dirty);
                 }
             }
             st.rsp_off = depth.saturating_sub(8);
@@ -164,7 +164,7 @@ pub(super) fn transfer(
         }
         Op::Cqo => {
             let lo = data(fx, st, at, RAX)?;
-            let hi = st.define(at, RDX, false);
+            let hi = define(fx, st, at, RDX, false);
             st.add(Fact::SignOf { hi, lo });
         }
         Op::Mov { size, dst, src } => {
@@ -182,7 +182,7 @@ pub(super) fn transfer(
             } else {
                 let v = data(fx, st, at, src)?;
                 let c = const_of(st, v);
-                let n = st.define(at, dst, false);
+                let n = define(fx, st, at, dst, false);
                 // The decoder's only narrow `mov` is 32-bit: it zero-extends.
                 st.set_narrow(dst, size == 4);
                 if let Some(c) = c {
@@ -192,7 +192,7 @@ pub(super) fn transfer(
         }
         Op::MovImm { size, dst, imm } => {
             dest(at, dst)?;
-            let v = st.define(at, dst, false);
+            let v = define(fx, st, at, dst, false);
             let value = if size == 4 {
                 imm as u64 & 0xFFFF_FFFF
             } else {
@@ -210,7 +210,7 @@ pub(super) fn transfer(
             dest(at, dst)?;
             let v = data(fx, st, at, src)?;
             let c = const_of(st, v).map(|c| extend(c, from, signed));
-            let n = st.define(at, dst, false);
+            let n = define(fx, st, at, dst, false);
             // Zero-extended from at most 4 bytes.
             st.set_narrow(dst, !signed);
             if let Some(c) = c {
@@ -222,11 +222,11 @@ pub(super) fn transfer(
             let access = check_mem(fx, st, at, end, &mem, Access::Read)?;
             match access {
                 Reached::LenTable { m, w, s } if mem.size == 8 => {
-                    let v = st.define(at, dst, false);
+                    let v = define(fx, st, at, dst, false);
                     st.add(Fact::LenOf { len: v, m, w, s });
                 }
                 Reached::SliceBase { m } if mem.size == 8 => {
-                    let v = st.define(at, dst, true);
+                    let v = define(fx, st, at, dst, true);
                     st.add(Fact::BaseOf { base: v, m });
                 }
                 Reached::Stack { depth: Some(depth) } if mem.size == 8 => {
@@ -239,7 +239,7 @@ pub(super) fn transfer(
                         None => {
                             // Until the next store there, the slot holds this value.
                             let dirty = st.stack_dirty;
-                            let v = st.define(at, dst, dirty);
+                            let v = define(fx, st, at, dst, dirty);
                             st.track_slot(depth, v, dirty);
                         }
                     }
@@ -249,10 +249,10 @@ pub(super) fn transfer(
                     // may read may belong to one.
                     let (lo, hi) = stack_depths(fx, st, at, &mem)?;
                     let p = st.stack_may_hold_ptr(lo, hi);
-                    st.define(at, dst, p);
+                    define(fx, st, at, dst, p);
                 }
                 _ => {
-                    st.define(at, dst, false);
+                    define(fx, st, at, dst, false);
                 }
             }
             if !signed && mem.size <= 4 {
@@ -282,7 +282,9 @@ pub(super) fn transfer(
             check_mem(fx, st, at, end, &mem, Access::Write)?;
             if mem.base == Base::Reg(RSP) && mem.index.is_none() && mem.size == 8 {
                 let v = def(at, 31);
-                st.kill(v);
+                if !fx.first_run.get() {
+                    st.kill(v); // see `define`
+                }
                 store_to_stack(fx, st, at, &mem, Some((v, false)))?;
                 st.add(Fact::Const(v, imm as u64));
             } else {
@@ -315,7 +317,7 @@ pub(super) fn transfer(
                 ));
             }
             let off = u32::try_from(addr.saturating_sub(i64::from(lo))).unwrap_or(u32::MAX);
-            let v = st.define(at, dst, true);
+            let v = define(fx, st, at, dst, true);
             st.add(Fact::Rodata { base: v, off });
         }
         Op::Alu {
@@ -327,7 +329,7 @@ pub(super) fn transfer(
             // The zeroing idiom reads nothing: allowed on any register
             // that is not reserved, addresses included.
             dest(at, dst)?;
-            let v = st.define(at, dst, false);
+            let v = define(fx, st, at, dst, false);
             st.set_narrow(dst, true);
             st.add(Fact::Const(v, 0));
             st.flags = Flags::Unknown;
@@ -354,7 +356,7 @@ pub(super) fn transfer(
                     });
                 }
                 AluOp::Add | AluOp::Or | AluOp::And | AluOp::Sub | AluOp::Xor => {
-                    let n = st.define(at, dst, false);
+                    let n = define(fx, st, at, dst, false);
                     st.set_narrow(dst, size == 4);
                     if op == AluOp::And
                         && let Some(c) = const_of(st, b)
@@ -404,7 +406,7 @@ pub(super) fn transfer(
                             st.add(Fact::Masked(m));
                         }
                         None => {
-                            let m = st.define(at, dst, false);
+                            let m = define(fx, st, at, dst, false);
                             st.set_narrow(dst, true);
                             st.add(Fact::Masked(m));
                             if imm == 7 {
@@ -419,7 +421,7 @@ pub(super) fn transfer(
                     st.flags = Flags::Unknown;
                 }
                 AluOp::And if imm >= 0 => {
-                    let n = st.define(at, dst, false);
+                    let n = define(fx, st, at, dst, false);
                     st.set_narrow(dst, true);
                     st.add(Fact::BelowConst {
                         idx: n,
@@ -441,7 +443,7 @@ pub(super) fn transfer(
                         Ok(k) if op == AluOp::Add && size == 8 && st.is_narrow(dst) => Some(k),
                         _ => None,
                     };
-                    let n = st.define(at, dst, false);
+                    let n = define(fx, st, at, dst, false);
                     st.set_narrow(dst, size == 4);
                     if let Some(c) = c {
                         let c = if size == 4 { c & 0xFFFF_FFFF } else { c };
@@ -492,13 +494,13 @@ pub(super) fn transfer(
         Op::Imul { dst, src, .. } => {
             data(fx, st, at, dst)?;
             data(fx, st, at, src)?;
-            st.define(at, dst, false);
+            define(fx, st, at, dst, false);
             st.flags = Flags::Unknown;
         }
         Op::ImulImm { dst, src, .. } => {
             dest(at, dst)?;
             data(fx, st, at, src)?;
-            st.define(at, dst, false);
+            define(fx, st, at, dst, false);
             st.flags = Flags::Unknown;
         }
         Op::Shift { dst, count, .. } => {
@@ -506,14 +508,14 @@ pub(super) fn transfer(
             if count == Count::Cl {
                 data(fx, st, at, 1)?;
             }
-            st.define(at, dst, false);
+            define(fx, st, at, dst, false);
             // A zero count leaves the flags alone, any other sets them:
             // either way nothing is known.
             st.flags = Flags::Unknown;
         }
         Op::Unary { op, reg, .. } => {
             data(fx, st, at, reg)?;
-            st.define(at, reg, false);
+            define(fx, st, at, reg, false);
             if op == UnaryOp::Neg {
                 st.flags = Flags::Unknown;
             }
@@ -551,8 +553,8 @@ pub(super) fn transfer(
                     "div with rdx not proved zero: the quotient could overflow",
                 ));
             }
-            st.define(at, RAX, false);
-            st.define(at, RDX, false);
+            define(fx, st, at, RAX, false);
+            define(fx, st, at, RDX, false);
             st.flags = Flags::Unknown;
         }
         Op::MulWide { src, .. } => {
@@ -565,8 +567,8 @@ pub(super) fn transfer(
             data(fx, st, at, RAX)?;
             dest(at, RAX)?;
             dest(at, RDX)?;
-            st.define(at, RAX, false);
-            st.define(at, RDX, false);
+            define(fx, st, at, RAX, false);
+            define(fx, st, at, RDX, false);
             st.flags = Flags::Unknown;
         }
         Op::Dec { reg } => {
@@ -575,14 +577,14 @@ pub(super) fn transfer(
                 st.flags = Flags::Fuel;
             } else {
                 data(fx, st, at, reg)?;
-                st.define(at, reg, false);
+                define(fx, st, at, reg, false);
                 st.flags = Flags::Unknown;
             }
         }
         Op::Setcc { dst, .. } => {
             // Writes the low byte only: the rest stays, so the value is new.
             data(fx, st, at, dst)?;
-            st.define(at, dst, false);
+            define(fx, st, at, dst, false);
         }
         Op::Jcc { .. } | Op::Jmp { .. } => {
             // Edges and their refinements are the caller's: they end a block.
@@ -592,7 +594,7 @@ pub(super) fn transfer(
             dest(at, reg)?;
             data(fx, st, at, reg)?;
             atomic_mem(fx, st, at, end, &mem)?;
-            st.define(at, reg, false);
+            define(fx, st, at, reg, false);
             st.flags = Flags::Unknown;
         }
         Op::Xchg { reg, mem } => {
@@ -600,7 +602,7 @@ pub(super) fn transfer(
             dest(at, reg)?;
             data(fx, st, at, reg)?;
             atomic_mem(fx, st, at, end, &mem)?;
-            st.define(at, reg, false);
+            define(fx, st, at, reg, false);
         }
         Op::LockCmpxchg { reg, mem } => {
             // Reads rax, `reg` and the memory; writes rax (the old value, or
@@ -608,7 +610,7 @@ pub(super) fn transfer(
             data(fx, st, at, reg)?;
             data(fx, st, at, RAX)?;
             atomic_mem(fx, st, at, end, &mem)?;
-            st.define(at, RAX, false);
+            define(fx, st, at, RAX, false);
             st.flags = Flags::Unknown;
         }
         Op::Call { .. } => {
@@ -616,7 +618,7 @@ pub(super) fn transfer(
             // a register is covered at the callee: its entry state marks
             // every register some caller may leave one in (`pass_taint`).
             call_aligned(st, at)?;
-            after_call(st, at);
+            after_call(fx, st, at);
         }
         Op::CallRip { disp } => {
             let slot = i64::from(end).saturating_add(i64::from(disp));
@@ -660,7 +662,7 @@ pub(super) fn transfer(
             // as addresses (copied, spilled or overwritten, never used as
             // data or returned). `rax` is the import's result: an integer by
             // the import table's contract.
-            after_call(st, at);
+            after_call(fx, st, at);
         }
     }
     Ok(())
@@ -740,6 +742,22 @@ const CALLEE_LEFTOVERS: u16 = {
     bits & !(1 << RAX)
 };
 
+/// Location `r` gets a fresh definition from the instruction at `at`
+/// ([`Abs::define`]). On the first processing of the instruction's block
+/// there is no previous value of that definition to kill: a name
+/// `def(at, ·)` is made only by the transfer of the instruction at `at`
+/// (and each transfer defines a location at most once), so no state holds
+/// one before that block has run. Skipping the kill then changes nothing;
+/// it was most of what a definition cost, since a function's name filter
+/// fills up and lets most kills through to a full scan.
+fn define(fx: &FnCtx<'_, '_>, st: &mut Abs, at: u32, r: u8, ptr: bool) -> Val {
+    if fx.first_run.get() {
+        st.define_new(at, r, ptr)
+    } else {
+        st.define(at, r, ptr)
+    }
+}
+
 /// After a call: caller-saved registers are new values about which nothing
 /// is known, and all but `rax` may hold an address. `rax` is the result,
 /// never an address (checked at every plugin `ret`; an import's result is
@@ -747,9 +765,9 @@ const CALLEE_LEFTOVERS: u16 = {
 /// the caller's stack slots keep their values: every plugin function is
 /// checked to restore the former at `ret` and to write only below its own
 /// entry `rsp`; imports are host code that follows the ABI.
-fn after_call(st: &mut Abs, at: u32) {
+fn after_call(fx: &FnCtx<'_, '_>, st: &mut Abs, at: u32) {
     for r in CALLER_SAVED {
-        st.define(at, r, r != RAX && CALLEE_LEFTOVERS & (1 << r) != 0);
+        define(fx, st, at, r, r != RAX && CALLEE_LEFTOVERS & (1 << r) != 0);
     }
     st.flags = Flags::Unknown;
 }
