@@ -48,6 +48,30 @@ fn joins_strings(e: &Expr) -> bool {
     }
 }
 
+/// English's "x is 1 or 2" as `x == 1 || 2`: an integer literal beside a
+/// comparison of a name is that name compared again (a guess: the fix is
+/// maybe incorrect).
+fn compared_again(d: Diagnostic, side: &Expr, other: &Expr) -> Diagnostic {
+    if let (
+        ExprKind::Int(v),
+        ExprKind::Binary {
+            op: op @ (BinOp::Eq | BinOp::Ne),
+            lhs,
+            ..
+        },
+    ) = (&side.unparen().kind, &other.unparen().kind)
+        && let ExprKind::Name(name) = &lhs.unparen().kind
+    {
+        let cmp = op.symbol();
+        return d.with_maybe_fix(
+            format!("compare `{name}` again"),
+            side.span,
+            format!("{name} {cmp} {v}"),
+        );
+    }
+    d
+}
+
 /// The pieces of a chain of `+`, in order.
 fn join_pieces<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
     match &e.unparen().kind {
@@ -281,21 +305,20 @@ impl<'a> Checker<'a> {
                     return self.string_join(body, e, *op_span);
                 }
                 if matches!(op, BinOp::And | BinOp::Or) {
-                    for side in [lhs, rhs] {
+                    for (side, other) in [(lhs, rhs), (rhs, lhs)] {
                         let t = self.expr(body, side, Some(&Ty::Bool));
                         if !t.is_error() && t != Ty::Bool {
-                            self.report(
-                                Diagnostic::new(
-                                    Code::E0200,
-                                    format!(
-                                        "mismatched types: `{}` needs bool operands, found `{t}`",
-                                        op.symbol()
-                                    ),
-                                    side.span,
-                                    "expected `bool`",
-                                )
-                                .with_secondary(*op_span, "logical operator"),
-                            );
+                            let d = Diagnostic::new(
+                                Code::E0200,
+                                format!(
+                                    "mismatched types: `{}` needs bool operands, found `{t}`",
+                                    op.symbol()
+                                ),
+                                side.span,
+                                "expected `bool`",
+                            )
+                            .with_secondary(*op_span, "logical operator");
+                            self.report(compared_again(d, side, other));
                         }
                     }
                     return Ty::Bool;
