@@ -32,8 +32,10 @@ pub(super) fn is_untyped_literal(e: &Expr) -> bool {
     }
 }
 
-/// Whether `e` is a `+` with a string literal on either side, directly or
-/// further down a chain of `+`: `"a" + "b"`, `"n = " + x + "\\n"`.
+/// Whether `e` is a `+` with a string literal on either side. Only its own
+/// operands are looked at (a look down the whole chain at every `+` of it
+/// would be quadratic): the checker reaches the outermost `+` of a chain
+/// first, and one with a literal further down is found when its own `+` is.
 fn joins_strings(e: &Expr) -> bool {
     match &e.unparen().kind {
         ExprKind::Binary {
@@ -43,7 +45,7 @@ fn joins_strings(e: &Expr) -> bool {
             ..
         } => [lhs, rhs]
             .iter()
-            .any(|x| matches!(x.unparen().kind, ExprKind::Str(_)) || joins_strings(x)),
+            .any(|x| matches!(x.unparen().kind, ExprKind::Str(_))),
         _ => false,
     }
 }
