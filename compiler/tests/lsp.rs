@@ -891,9 +891,12 @@ fn quick_fixes_session() {
 fn every_fix_of_the_ui_corpus_is_a_quick_fix() {
     use kpl_lang::diag::Applicability;
     let (table, _) = kplc::std_imports::ImportSources::embedded().load();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
+    // The UI corpus and the first mistakes, whose fixes come mostly from
+    // the lexer's and parser's habit rewrites.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut paths: Vec<_> = ["tests/ui", "tests/one_mistake"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "kpl"))
         .collect();
@@ -957,10 +960,26 @@ fn every_fix_of_the_ui_corpus_is_a_quick_fix() {
             .iter()
             .map(|a| {
                 assert_eq!(a["kind"], "quickfix");
+                // A sane range: in order, inside the text, and an edit that
+                // does something (a zero-width range must insert text).
+                for e in a["edit"]["changes"][URI].as_array().unwrap() {
+                    let (from, to) = (
+                        offset16(&text, &e["range"]["start"]),
+                        offset16(&text, &e["range"]["end"]),
+                    );
+                    assert!(from <= to && to <= text.len(), "{}: {e}", path.display());
+                    assert!(
+                        from < to || !e["newText"].as_str().unwrap().is_empty(),
+                        "{}: an edit that changes nothing: {e}",
+                        path.display()
+                    );
+                }
+                let fixed = apply(&text, &a["edit"]);
+                assert_ne!(fixed, text, "{}: {a}", path.display());
                 (
                     a["title"].as_str().unwrap().to_string(),
                     a["isPreferred"].as_bool().unwrap(),
-                    apply(&text, &a["edit"]),
+                    fixed,
                 )
             })
             .collect();

@@ -87,6 +87,7 @@ codes! {
     W0007 => "plugin exports no functions",
     W0008 => "shift amount exceeds bit width",
     W0009 => "comparison is always true or false",
+    W0010 => "decimal literal with a leading zero",
 }
 
 impl Code {

@@ -344,7 +344,12 @@ pub fn lex(src: &str) -> Lexed {
             )),
             Raw::Number(text) => {
                 let tok = match parse_int(text) {
-                    Ok(v) => Tok::Int(v),
+                    Ok(v) => {
+                        if let Some(d) = leading_zero(text, v, span) {
+                            out.diagnostics.push(d);
+                        }
+                        Tok::Int(v)
+                    }
                     Err(why) => {
                         out.diagnostics.push(
                             Diagnostic::new(
@@ -491,6 +496,34 @@ fn rust_try(src: &str, span: Span, prev: Option<&(Tok, Span)>) -> bool {
     });
     let rest = src[span.end as usize..].trim_start_matches([' ', '\t']);
     after_operand && (rest.is_empty() || rest.starts_with([';', ')', ',', '.', '}', '\n', '\r']))
+}
+
+/// W0010: C's octal `0755`, which KPL reads as decimal 755. Only where the
+/// two readings differ: a literal of octal digits after a leading `0`
+/// whose value is 8 or more (`007` is 7 either way).
+fn leading_zero(text: &str, value: u64, span: Span) -> Option<Diagnostic> {
+    let digits = text.strip_prefix('0')?;
+    if !digits.starts_with(|c: char| c.is_ascii_digit())
+        || !digits.bytes().all(|b| matches!(b, b'0'..=b'7' | b'_'))
+        || value < 8
+    {
+        return None;
+    }
+    let decimal = digits.trim_start_matches(['0', '_']);
+    Some(
+        Diagnostic::new(
+            Code::W0010,
+            format!("`{text}` is decimal {value} in KPL, not octal as in C"),
+            span,
+            "leading zero",
+        )
+        .with_maybe_fix("for octal, write `0o`", span, format!("0o{digits}"))
+        .with_maybe_fix(
+            "for decimal, drop the leading zero",
+            span,
+            decimal.to_string(),
+        ),
+    )
 }
 
 /// Parses the text of an integer literal (with `0x`/`0o`/`0b` prefix and `_`
@@ -722,6 +755,27 @@ mod tests {
         assert_eq!(codes("\"a\\\""), vec![Code::E0002]);
         assert_eq!(codes("12ab"), vec![Code::E0004]);
         assert_eq!(toks("12ab"), vec![Tok::BadInt]);
+    }
+
+    #[test]
+    fn c_octal_literals_warn_where_the_readings_differ() {
+        let w0010 = |s: &str| {
+            let l = lex(s);
+            let fixes: Vec<String> = l
+                .diagnostics
+                .iter()
+                .filter(|d| d.code == Code::W0010)
+                .flat_map(|d| &d.help)
+                .flat_map(|h| h.edits.iter().map(|e| e.replacement.clone()))
+                .collect();
+            (l.tokens.len(), fixes)
+        };
+        assert_eq!(w0010("0755"), (1, vec!["0o755".into(), "755".into()]));
+        assert_eq!(w0010("0_10"), (1, vec![]));
+        assert_eq!(w0010("010_0"), (1, vec!["0o10_0".into(), "10_0".into()]));
+        for quiet in ["0", "00", "007", "0789", "0o755", "0x10", "755", "10"] {
+            assert_eq!(w0010(quiet), (1, vec![]), "{quiet}");
+        }
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub fn parse_source(src: &str) -> (ast::File, Vec<Diagnostic>) {
 }
 
 /// [`parse_source`], also returning the span of every token (comments and
-/// whitespace are not tokens), in order.
+/// whitespace are not tokens), in source order.
 pub fn parse_source_tokens(src: &str) -> (ast::File, Vec<Diagnostic>, Vec<Span>) {
     let lexed = lexer::lex(src);
     let (file, syntax) = parser::parse(src, &lexed.tokens, &lexed.docs);
@@ -59,7 +59,13 @@ pub fn parse_source_tokens(src: &str) -> (ast::File, Vec<Diagnostic>, Vec<Span>)
         }
     }
     diag::sort(&mut diags);
-    let tokens = lexed.tokens.iter().map(|(_, s)| *s).collect();
+    // In source order: the lexer moves a nested item's tokens after the
+    // function holding it, and whoever maps positions to tokens (the
+    // editor's database, the formatter) searches these spans by position.
+    let mut tokens: Vec<Span> = lexed.tokens.iter().map(|(_, s)| *s).collect();
+    if !tokens.is_sorted_by_key(|s| (s.start, s.end)) {
+        tokens.sort_by_key(|s| (s.start, s.end));
+    }
     (file, diags, tokens)
 }
 

@@ -12,6 +12,7 @@ use crate::diag::Diagnostic;
 use crate::span::Span;
 use crate::types::{Ty, round_up};
 
+use super::expr::is_untyped_literal;
 use super::program::layout_of;
 use super::resolve::TypePos;
 use super::{BodyFacts, Checker, LocalDef, LocalKind, Res, limits};
@@ -22,6 +23,9 @@ pub(super) struct Body {
     pub(super) func: Option<usize>,
     pub(super) const_context: bool,
     ret: Option<Ty>,
+    /// Where a function's missing return type would go: the start of its
+    /// body's `{`.
+    ret_at: Option<Span>,
     pub(super) locals: Vec<LocalDef>,
     pub(super) used: Vec<bool>,
     assigned: Vec<bool>,
@@ -39,6 +43,7 @@ impl Body {
             func,
             const_context: func.is_none(),
             ret,
+            ret_at: None,
             locals: Vec::new(),
             used: Vec::new(),
             assigned: Vec::new(),
@@ -156,6 +161,7 @@ impl<'a> Checker<'a> {
     pub(super) fn check_fn(&mut self, i: usize, sig: &FnSig, body_ast: &Block) {
         let ret = self.func(i).ret.clone();
         let mut body = Body::new(Some(i), ret.clone());
+        body.ret_at = Some(body_ast.span.start_point());
         for (p, ty) in sig.params.iter().zip(self.func(i).params.clone()) {
             // Only parameters are declared so far: a name already visible
             // is an earlier parameter's (a lookup, not a scan of them all,
@@ -467,18 +473,27 @@ impl<'a> Checker<'a> {
                         self.expect_type(v, &got, &r);
                     }
                     (Some(v), None) => {
-                        self.expr(body, v, None);
-                        self.report(
-                            Diagnostic::new(
-                                Code::E0402,
-                                format!("`{fn_name}` has no return type but returns a value"),
-                                v.span,
-                                "unexpected return value",
-                            )
-                            .with_help(
-                                "declare the return type, e.g. `-> u32`, or remove the value",
-                            ),
+                        let got = self.expr(body, v, None);
+                        let d = Diagnostic::new(
+                            Code::E0402,
+                            format!("`{fn_name}` has no return type but returns a value"),
+                            v.span,
+                            "unexpected return value",
                         );
+                        // The value's type is the return type meant; a bare
+                        // literal's type is only a guess.
+                        let d = match (body.ret_at, &got) {
+                            (Some(at), Ty::Int(_) | Ty::Bool) => {
+                                let msg = format!("declare the return type `{got}`");
+                                if is_untyped_literal(v) {
+                                    d.with_maybe_fix(msg, at, format!("-> {got} "))
+                                } else {
+                                    d.with_fix(msg, at, format!("-> {got} "))
+                                }
+                            }
+                            _ => d.with_help("declare the return type, or remove the value"),
+                        };
+                        self.report(d);
                     }
                     (None, Some(r)) => {
                         if !r.is_error() {

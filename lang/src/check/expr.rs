@@ -32,7 +32,106 @@ pub(super) fn is_untyped_literal(e: &Expr) -> bool {
     }
 }
 
+/// Whether `e` is a `+` with a string literal on either side. Only its own
+/// operands are looked at (a look down the whole chain at every `+` of it
+/// would be quadratic): the checker reaches the outermost `+` of a chain
+/// first, and one with a literal further down is found when its own `+` is.
+fn joins_strings(e: &Expr) -> bool {
+    match &e.unparen().kind {
+        ExprKind::Binary {
+            op: BinOp::Add,
+            lhs,
+            rhs,
+            ..
+        } => [lhs, rhs]
+            .iter()
+            .any(|x| matches!(x.unparen().kind, ExprKind::Str(_))),
+        _ => false,
+    }
+}
+
+/// English's "x is 1 or 2" as `x == 1 || 2`: an integer literal beside a
+/// comparison of a name is that name compared again (a guess: the fix is
+/// maybe incorrect).
+fn compared_again(d: Diagnostic, side: &Expr, other: &Expr) -> Diagnostic {
+    if let (
+        ExprKind::Int(v),
+        ExprKind::Binary {
+            op: op @ (BinOp::Eq | BinOp::Ne),
+            lhs,
+            ..
+        },
+    ) = (&side.unparen().kind, &other.unparen().kind)
+        && let ExprKind::Name(name) = &lhs.unparen().kind
+    {
+        let cmp = op.symbol();
+        return d.with_maybe_fix(
+            format!("compare `{name}` again"),
+            side.span,
+            format!("{name} {cmp} {v}"),
+        );
+    }
+    d
+}
+
+/// The pieces of a chain of `+`, in order.
+fn join_pieces<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match &e.unparen().kind {
+        ExprKind::Binary {
+            op: BinOp::Add,
+            lhs,
+            rhs,
+            ..
+        } => {
+            join_pieces(lhs, out);
+            join_pieces(rhs, out);
+        }
+        _ => out.push(e),
+    }
+}
+
 impl<'a> Checker<'a> {
+    /// A `+` joining strings (JavaScript's, Python's): one E0206 for the
+    /// whole chain, not one per literal in it, with the joined literal as
+    /// the fix when every piece is a literal. The other pieces are checked
+    /// on their own.
+    fn string_join(&mut self, body: &mut Body, e: &Expr, op_span: Span) -> Ty {
+        let mut pieces = Vec::new();
+        join_pieces(e, &mut pieces);
+        let mut joined = Some(String::new());
+        for p in &pieces {
+            match (&p.unparen().kind, joined.as_mut()) {
+                (ExprKind::Str(text), Some(j)) => j.push_str(text),
+                (ExprKind::Str(_), None) => {}
+                _ => {
+                    joined = None;
+                    self.expr(body, p, None);
+                }
+            }
+        }
+        let mut d = Diagnostic::new(
+            Code::E0206,
+            "strings cannot be joined with `+`",
+            e.span,
+            "KPL has no string values to join",
+        )
+        .with_secondary(op_span, "joins strings in JavaScript or Python");
+        // A literal spelled without escapes is the fix as it is.
+        match joined.filter(|j| {
+            j.chars()
+                .all(|c| (' '..='~').contains(&c) && !matches!(c, '"' | '\\'))
+        }) {
+            Some(j) => d = d.with_fix("write one string literal", e.span, format!("\"{j}\"")),
+            None => {
+                d = d.with_help(
+                    "pass the text and the value in one call, e.g. `log_u64(\"count: \", n)`",
+                )
+            }
+        }
+        self.report(d);
+        Ty::Error
+    }
+
     pub(super) fn expr(&mut self, body: &mut Body, e: &Expr, expected: Option<&Ty>) -> Ty {
         self.expr_inner(body, e, expected, false)
     }
@@ -204,22 +303,24 @@ impl<'a> Checker<'a> {
                 lhs,
                 rhs,
             } => {
+                if *op == BinOp::Add && joins_strings(e) {
+                    return self.string_join(body, e, *op_span);
+                }
                 if matches!(op, BinOp::And | BinOp::Or) {
-                    for side in [lhs, rhs] {
+                    for (side, other) in [(lhs, rhs), (rhs, lhs)] {
                         let t = self.expr(body, side, Some(&Ty::Bool));
                         if !t.is_error() && t != Ty::Bool {
-                            self.report(
-                                Diagnostic::new(
-                                    Code::E0200,
-                                    format!(
-                                        "mismatched types: `{}` needs bool operands, found `{t}`",
-                                        op.symbol()
-                                    ),
-                                    side.span,
-                                    "expected `bool`",
-                                )
-                                .with_secondary(*op_span, "logical operator"),
-                            );
+                            let d = Diagnostic::new(
+                                Code::E0200,
+                                format!(
+                                    "mismatched types: `{}` needs bool operands, found `{t}`",
+                                    op.symbol()
+                                ),
+                                side.span,
+                                "expected `bool`",
+                            )
+                            .with_secondary(*op_span, "logical operator");
+                            self.report(compared_again(d, side, other));
                         }
                     }
                     return Ty::Bool;

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use crate::ast::ItemKind;
 use crate::codes::Code;
 use crate::diag::Diagnostic;
 use crate::span::Span;
@@ -202,9 +203,15 @@ impl<'a> Checker<'a> {
             .map(|(n, g)| (g.span, g.kind, n.clone()))
             .collect();
         unused.sort_by_key(|(s, _, _)| *s);
+        let no_exports = !self.d.program.functions.iter().any(|f| f.exported);
+        // Without exports every function that nothing calls is unused: that
+        // is W0007's one mistake, which names the first of them, not a W0003
+        // for each.
+        let mut roots: Vec<(Span, String)> = Vec::new();
         for (span, kind, name) in unused {
             match kind {
                 GlobalKind::Fn(i) if self.d.program.functions[i].exported => {}
+                GlobalKind::Fn(_) if no_exports => roots.push((span, name)),
                 GlobalKind::Poisoned => {}
                 GlobalKind::Import(_) => self.report(
                     Diagnostic::new(
@@ -238,19 +245,53 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        if !self.d.program.functions.iter().any(|f| f.exported) {
-            let span = self.file.items.first().map_or(Span::default(), |i| {
-                Span::new(i.span.start as usize, i.span.start as usize)
-            });
-            self.report(
+        if !no_exports {
+            return;
+        }
+        // The first function nothing calls, and where its item starts.
+        let root = roots.first().and_then(|(span, name)| {
+            let item = self
+                .file
+                .items
+                .iter()
+                .find(|i| matches!(&i.kind, ItemKind::Fn(f) if f.sig.name.span == *span))?;
+            Some((*span, name.clone(), item.span.start_point()))
+        });
+        let d = match root {
+            Some((span, name, at)) => {
+                let mut d = Diagnostic::new(
+                    Code::W0007,
+                    "the plugin exports no functions",
+                    span,
+                    format!("`{name}` is not exported, so the host cannot call it"),
+                )
+                .with_maybe_fix(format!("export `{name}`"), at, "export ");
+                if name == "main" {
+                    d = d.with_note(
+                        "a plugin has no `main`: the host calls the functions it exports",
+                    );
+                }
+                if roots.len() > 1 {
+                    d = d.with_note(format!(
+                        "{} more functions are not called by any other",
+                        roots.len() - 1
+                    ));
+                }
+                d
+            }
+            None => {
+                let span = self.file.items.first().map_or(Span::default(), |i| {
+                    Span::new(i.span.start as usize, i.span.start as usize)
+                });
                 Diagnostic::new(
                     Code::W0007,
                     "the plugin exports no functions",
                     span,
                     "nothing here can be called by the host",
                 )
-                .with_help("mark entry points with `export fn`"),
-            );
-        }
+                .with_help("mark entry points with `export fn`")
+            }
+        };
+        self.report(d);
     }
 }

@@ -99,15 +99,27 @@ impl<'a> Checker<'a> {
                     return Ty::Error;
                 };
                 if !matches!(pos, TypePos::Param) {
-                    self.report(
-                        Diagnostic::new(
-                            Code::E0207,
-                            format!("slice type not allowed in {}", describe_pos(pos)),
-                            ty.span,
-                            "slices only exist as function parameters",
-                        )
-                        .with_note("the host hands slices to exported functions; pass them on as parameters"),
+                    let d = Diagnostic::new(
+                        Code::E0207,
+                        format!("slice type not allowed in {}", describe_pos(pos)),
+                        ty.span,
+                        "slices only exist as function parameters",
                     );
+                    // C's and Rust's reinterpreting cast: say how KPL reads
+                    // a wider integer out of bytes.
+                    let (w, e) = (e.bits() / 8, Ty::Int(e));
+                    let d = match (pos, w) {
+                        (TypePos::Cast, 2..) => d
+                            .with_note("KPL never reinterprets memory: a slice keeps its element type")
+                            .with_help(format!(
+                                "read each `{e}` from its {w} bytes, little-endian: `b[i] as {e} | b[i + 1] as {e} << 8{}`",
+                                if w > 2 { " | …" } else { "" }
+                            )),
+                        _ => d.with_note(
+                            "the host hands slices to exported functions; pass them on as parameters",
+                        ),
+                    };
+                    self.report(d);
                     return Ty::Error;
                 }
                 Ty::Slice {

@@ -119,6 +119,15 @@ struct Header {
     range: bool,
 }
 
+/// A nested item with the items nested in it put after it
+/// ([`Rewriter::flatten`]).
+struct Flattened {
+    tokens: Vec<(Tok, Span)>,
+    /// Each item's first and last token and the item it was nested in
+    /// (`None` for the first, the one reported).
+    items: Vec<(usize, usize, Option<usize>)>,
+}
+
 struct Rewriter<'a> {
     src: &'a str,
     old: &'a [(Tok, Span)],
@@ -1392,82 +1401,176 @@ impl Rewriter<'_> {
         Some(end + 1)
     }
 
-    /// An item keyword inside a body at `i`: a `fn` (or `use`, `const`,
-    /// `static`, `struct`) written inside a function. Reported, with a fix
-    /// that moves it after the function, and moved there in the tokens, so
-    /// its name is still declared and its body still checked.
-    fn nested_item(&mut self, i: usize, k: &str) -> Option<usize> {
-        let outer_close = self.pair[self.top_open?];
-        if outer_close == usize::MAX || outer_close <= i {
-            return None;
-        }
-        // The item's last token: a `fn` or `struct` ends with its `{ … }`,
-        // the others with `;`.
+    /// Where the item whose keyword `k` is at `i` has its body's `{` (a
+    /// `fn` or `struct`; `None` for the others) and its last token: the
+    /// `}` paired with that `{`, or the `;` of the others. `None` if that
+    /// is not before `bound` (the item is not whole inside its container).
+    fn item_extent(&self, i: usize, k: &str, bound: usize) -> Option<(Option<usize>, usize)> {
+        let braced = matches!(k, "fn" | "struct");
         let mut j = i + 1;
-        let last = loop {
+        loop {
             match self.tok(j)? {
-                Tok::Sym("{") if matches!(k, "fn" | "struct") => {
+                Tok::Sym("{") if braced => {
                     let close = self.pair[j];
-                    if close == usize::MAX || close >= outer_close {
-                        return None;
-                    }
-                    break close;
+                    return (close != usize::MAX && close < bound).then_some((Some(j), close));
                 }
-                Tok::Sym(";") if !matches!(k, "fn" | "struct") => break j,
+                Tok::Sym(";") if !braced => return (j < bound).then_some((None, j)),
                 Tok::Sym("}") => return None,
                 Tok::Sym("(" | "[" | "{") => {
                     let close = self.pair[j];
-                    if close == usize::MAX || close >= outer_close {
+                    if close == usize::MAX || close >= bound {
                         return None;
                     }
                     j = close + 1;
                 }
                 _ => j += 1,
             }
-        };
-        let first = self.span(i);
-        let end = self.span(last);
-        let outer_end = self.span(outer_close);
+        }
+    }
+
+    /// The tokens `i..=last` of a nested item, with the items nested in it
+    /// (at any depth) taken out and put after it, each whole, outer ones
+    /// first: the item and everything in it as top-level items. Also the
+    /// items in that order: their first and last tokens and the index of
+    /// the item they were nested in. One walk, linear in the tokens.
+    fn flatten(&self, i: usize, body: Option<usize>, last: usize) -> Flattened {
+        let mut bufs: Vec<Vec<(Tok, Span)>> = vec![Vec::new()];
+        let mut items = vec![(i, last, None)];
+        // The items being read, innermost last: the index of each (in
+        // `bufs` and `items`), where its body starts and where it ends.
+        let mut open: Vec<(usize, Option<usize>, usize)> = vec![(0, body, last)];
+        for j in i..=last {
+            while open.len() > 1 && open.last().is_some_and(|&(_, _, end)| j > end) {
+                open.pop();
+            }
+            let Some(&(mut cur, body, end)) = open.last() else {
+                break;
+            };
+            if let Some(Tok::Kw(k @ ("fn" | "use" | "const" | "static" | "struct"))) = self.tok(j)
+                && body.is_some_and(|b| j > b)
+                && starts_statement(self.old.get(j - 1))
+                && let Some((inner_body, inner_end)) = self.item_extent(j, k, end)
+            {
+                items.push((j, inner_end, Some(cur)));
+                cur = bufs.len();
+                bufs.push(Vec::new());
+                open.push((cur, inner_body, inner_end));
+            }
+            if let (Some(buf), Some(t)) = (bufs.get_mut(cur), self.old.get(j)) {
+                buf.push(t.clone());
+            }
+        }
+        Flattened {
+            tokens: bufs.concat(),
+            items,
+        }
+    }
+
+    /// The whole lines of the tokens `first..=last` (with the line break
+    /// after them) and their indentation, if nothing else is on them.
+    fn own_lines(&self, first: usize, last: usize) -> Option<(Span, &str)> {
+        let src = self.src;
+        let (start, end) = (
+            self.span(first).start as usize,
+            self.span(last).end as usize,
+        );
+        let line_start = src[..start].rfind('\n').map_or(0, |n| n + 1);
+        let indent = &src[line_start..start];
+        let rest = &src[end..];
+        let line_rest = rest.find('\n').map_or(rest.len(), |n| n + 1);
+        let alone =
+            indent.chars().all(|c| c == ' ' || c == '\t') && rest[..line_rest].trim().is_empty();
+        alone.then(|| (Span::new(line_start, end + line_rest), indent))
+    }
+
+    /// The text that the items of `flat` become after the function: each
+    /// item's own lines without those of the items nested in it, dedented,
+    /// outer ones first. `None` if an item shares a line with other code.
+    fn flattened_text(&self, flat: &Flattened) -> Option<String> {
+        let cuts = flat
+            .items
+            .iter()
+            .map(|&(first, last, _)| self.own_lines(first, last))
+            .collect::<Option<Vec<_>>>()?;
+        // The items directly inside each one, in order.
+        let mut inside: Vec<Vec<usize>> = vec![Vec::new(); cuts.len()];
+        for (k, &(_, _, parent)) in flat.items.iter().enumerate() {
+            if let Some(list) = parent.and_then(|p| inside.get_mut(p)) {
+                list.push(k);
+            }
+        }
+        let mut texts = Vec::with_capacity(cuts.len());
+        for (&(cut, indent), kids) in cuts.iter().zip(&inside) {
+            let mut own = String::new();
+            let mut at = cut.start as usize;
+            for &(kid, _) in kids.iter().filter_map(|&k| cuts.get(k)) {
+                own.push_str(&self.src[at..kid.start as usize]);
+                at = kid.end as usize;
+            }
+            own.push_str(&self.src[at..cut.end as usize]);
+            let lines: Vec<&str> = own
+                .lines()
+                .map(|l| l.strip_prefix(indent).unwrap_or(l).trim_end())
+                .collect();
+            texts.push(lines.join("\n"));
+        }
+        Some(texts.join("\n\n"))
+    }
+
+    /// An item keyword inside a body at `i`: a `fn` (or `use`, `const`,
+    /// `static`, `struct`) written inside a function. Reported, with a fix
+    /// that moves it after the function, and moved there in the tokens, so
+    /// its name is still declared and its body still checked. Items nested
+    /// inside it are its mistake too: moved out with it (by the same fix)
+    /// and counted in a note, not reported each, so that they are declared
+    /// and checked and nothing is closed at each of them.
+    fn nested_item(&mut self, i: usize, k: &str) -> Option<usize> {
+        let outer_close = self.pair[self.top_open?];
+        if outer_close == usize::MAX || outer_close <= i {
+            return None;
+        }
+        let (body, last) = self.item_extent(i, k, outer_close)?;
         let what = match k {
             "fn" => "function",
             "use" => "`use`",
             "struct" => "struct",
             _ => "global",
         };
-        // The fix cuts the item's lines and pastes them, dedented, after
-        // the function.
-        let src = self.src;
-        let line_start = src[..first.start as usize].rfind('\n').map_or(0, |n| n + 1);
-        let indent = &src[line_start..first.start as usize];
-        let blank_before = indent.chars().all(|c| c == ' ' || c == '\t');
-        let rest = &src[end.end as usize..];
-        let line_rest = rest.find('\n').map_or(rest.len(), |n| n + 1);
-        let blank_after = rest[..line_rest].trim().is_empty();
         let mut d = e(
             format!("KPL has no nested items: a {what} belongs at the top level"),
-            first,
+            self.span(i),
             "inside a function body",
         );
-        if blank_before && blank_after {
-            let cut = Span::new(line_start, end.end as usize + line_rest);
-            let body: String = src[cut.range()]
-                .lines()
-                .map(|l| l.strip_prefix(indent).unwrap_or(l).trim_end())
-                .collect::<Vec<_>>()
-                .join("\n");
-            let at = outer_end.end_point();
-            d = d.with_fix_edits(
-                "move it after the function",
-                Applicability::MachineApplicable,
-                vec![edit(cut, ""), edit(at, format!("\n\n{body}"))],
-            );
-        } else {
-            d = d.with_help("move it after the function");
+        let flat = self.flatten(i, body, last);
+        let inside = flat.items.len() - 1;
+        if inside > 0 {
+            let (n, verb) = if inside == 1 {
+                ("item is", "belongs")
+            } else {
+                ("items are", "belong")
+            };
+            d = d.with_note(format!(
+                "{inside} more {n} nested inside it and {verb} at the top level too"
+            ));
+        }
+        // The fix cuts the item's lines and pastes them, dedented and with
+        // the items nested in it taken out and put after it, after the
+        // function.
+        let cut = self.own_lines(i, last);
+        match (cut, self.flattened_text(&flat)) {
+            (Some((cut, _)), Some(text)) => {
+                let at = self.span(outer_close).end_point();
+                d = d.with_fix_edits(
+                    "move it after the function",
+                    Applicability::MachineApplicable,
+                    vec![edit(cut, ""), edit(at, format!("\n\n{text}"))],
+                );
+            }
+            _ => d = d.with_help("move it after the function"),
         }
         self.diags.push(d);
-        let moved: Vec<(Tok, Span)> = self.old[i..=last].to_vec();
         let mut after = vec![self.old[outer_close].clone()];
-        after.extend(moved);
+        after.extend(flat.tokens);
         // Several items moved after the same function keep their order.
         if let Some(prev) = self.later.remove(&outer_close) {
             let mut merged = prev;
