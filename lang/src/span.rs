@@ -100,11 +100,17 @@ impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let mut line_starts = vec![0];
         let bytes = text.as_bytes();
-        for (i, &b) in bytes.iter().enumerate() {
-            let ends_line = b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
-            if ends_line {
+        // Jump from one byte up to `\r` (the terminators and a few control
+        // characters) to the next: the search is a tight loop, and only
+        // the bytes it stops at take the line-end test.
+        let mut from = 0;
+        while let Some(k) = bytes[from..].iter().position(|&b| b <= b'\r') {
+            let i = from + k;
+            let b = bytes[i];
+            if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
                 line_starts.push(i as u32 + 1);
             }
+            from = i + 1;
         }
         let mut checkpoints = Vec::new();
         if !text.is_ascii() {
@@ -142,6 +148,23 @@ impl LineIndex {
         let (chars, units) = self.checkpoints.get(k).copied().unwrap_or_default();
         let (c, u) = count(&text.as_bytes()[k * CHECKPOINT..offset]);
         (chars + c, units + u)
+    }
+
+    /// Chars and UTF-16 units from byte `start` to byte `offset` of `text`
+    /// (`start <= offset`): counted directly over a short distance (a
+    /// column within its line, usually), through the checkpoints over a
+    /// long one.
+    fn counts_between(&self, text: &str, start: usize, offset: usize) -> (u32, u32) {
+        if self.checkpoints.is_empty() {
+            let d = (offset - start) as u32;
+            return (d, d);
+        }
+        if offset - start <= CHECKPOINT {
+            return count(&text.as_bytes()[start..offset]);
+        }
+        let (c0, u0) = self.counts(text, start);
+        let (c1, u1) = self.counts(text, offset);
+        (c1 - c0, u1 - u0)
     }
 
     /// 0-based line containing `offset`.
@@ -183,7 +206,7 @@ impl LineIndex {
         let offset = floor_char_boundary(text, offset);
         let line = self.line_of(offset);
         let start = self.line_start(line);
-        let col = self.counts(text, offset).0 - self.counts(text, start).0;
+        let col = self.counts_between(text, start, offset).0;
         (line + 1, col as usize + 1)
     }
 
@@ -192,7 +215,7 @@ impl LineIndex {
         let offset = floor_char_boundary(text, offset);
         let line = self.line_of(offset);
         let start = self.line_start(line);
-        let col = self.counts(text, offset).1 - self.counts(text, start).1;
+        let col = self.counts_between(text, start, offset).1;
         (line, col as usize)
     }
 
@@ -284,6 +307,25 @@ mod tests {
             assert_eq!(idx.line_col_utf16(&text, offset), (line, col16));
             assert_eq!(idx.offset_utf16(&text, line, col16), offset);
         }
+    }
+
+    #[test]
+    fn line_starts_match_a_byte_walk_across_chunk_edges() {
+        // Terminators of each kind at every distance from a chunk edge,
+        // `\r\n` split across one included.
+        let mut text = String::new();
+        for i in 0..200 {
+            text.push_str(["x", "\n", "yz", "\r\n", "\r", "é"][i % 6]);
+            text.push_str(&"a".repeat(i % 35));
+        }
+        let bytes = text.as_bytes();
+        let mut walk = vec![0];
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+                walk.push(i as u32 + 1);
+            }
+        }
+        assert_eq!(LineIndex::new(&text).line_starts, walk);
     }
 
     #[test]

@@ -122,17 +122,64 @@ pub fn dominators(f: &Func, rpo: &[BlockId]) -> Vec<Option<BlockId>> {
     idom
 }
 
+/// The distinct predecessors of every block, each block's in increasing
+/// order: `preds[b]` is a slice. All lists share one buffer (two
+/// allocations per function, not one per block).
+pub struct Predecessors {
+    /// Block `b`'s list is `list[start[b]..start[b + 1]]`.
+    start: Vec<u32>,
+    list: Vec<BlockId>,
+}
+
+impl std::ops::Index<usize> for Predecessors {
+    type Output = [BlockId];
+    fn index(&self, b: usize) -> &[BlockId] {
+        &self.list[self.start[b] as usize..self.start[b + 1] as usize]
+    }
+}
+
+impl Predecessors {
+    /// The number of blocks.
+    pub fn len(&self) -> usize {
+        self.start.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A branch whose two targets are one block is one edge.
+fn distinct(s: &[BlockId]) -> &[BlockId] {
+    match s {
+        [x, y] if x == y => &s[..1],
+        _ => s,
+    }
+}
+
 /// The distinct predecessors of every block.
-pub fn predecessors(f: &Func) -> Vec<Vec<BlockId>> {
-    let mut preds = vec![Vec::new(); f.blocks.len()];
-    for (i, b) in f.blocks.iter().enumerate() {
-        for s in b.term.successors() {
-            if !preds[s as usize].contains(&(i as BlockId)) {
-                preds[s as usize].push(i as BlockId);
-            }
+pub fn predecessors(f: &Func) -> Predecessors {
+    let n = f.blocks.len();
+    let mut start = vec![0u32; n + 1];
+    for b in &f.blocks {
+        let s = b.term.successors();
+        for &t in distinct(&s) {
+            start[t as usize + 1] += 1;
         }
     }
-    preds
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut list = vec![0; start[n] as usize];
+    for (i, b) in f.blocks.iter().enumerate() {
+        let s = b.term.successors();
+        for &t in distinct(&s) {
+            list[fill[t as usize] as usize] = i as BlockId;
+            fill[t as usize] += 1;
+        }
+    }
+    Predecessors { start, list }
 }
 
 /// Whether `a` dominates `b` (given the immediate dominators).
