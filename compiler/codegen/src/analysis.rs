@@ -223,3 +223,40 @@ pub fn natural_loops(f: &Func, idom: &[Option<BlockId>]) -> Vec<(BlockId, BTreeS
     }
     loops
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predecessors_are_distinct_and_in_block_order() {
+        let branch = |then, els| Term::Branch { cond: 0, then, els };
+        // b0 → b2 twice (one edge), b1 → b2 and b3, b3 → b1 (a loop),
+        // b2 returns; b4 (unreachable) → b1.
+        let f = Func::for_test(
+            vec![
+                Block::for_test(vec![], branch(2, 2)),
+                Block::for_test(vec![], branch(3, 2)),
+                Block::for_test(vec![], Term::Ret(None)),
+                Block::for_test(vec![], Term::Jump(1)),
+                Block::for_test(vec![], Term::Jump(1)),
+            ],
+            1,
+            false,
+        );
+        let preds = predecessors(&f);
+        assert_eq!(preds.len(), 5);
+        let lists: Vec<&[BlockId]> = (0..5).map(|b| &preds[b]).collect();
+        assert_eq!(lists, [&[][..], &[3, 4], &[0, 1], &[1], &[]]);
+        assert_eq!(&*f.blocks[0].term.successors(), &[2, 2]);
+        assert_eq!(
+            f.blocks[3]
+                .term
+                .successors()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            [1]
+        );
+        assert!(f.blocks[2].term.successors().is_empty());
+    }
+}
