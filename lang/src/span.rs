@@ -108,17 +108,25 @@ impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let mut line_starts = vec![0];
         let bytes = text.as_bytes();
-        // Jump from one byte up to `\r` (the terminators and a few control
-        // characters) to the next: the search is a tight loop, and only
-        // the bytes it stops at take the line-end test.
-        let mut from = 0;
-        while let Some(k) = bytes[from..].iter().position(|&b| b <= b'\r') {
-            let i = from + k;
-            let b = bytes[i];
-            if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
-                line_starts.push(i as u32 + 1);
+        // Eight bytes at a time: a word none of whose bytes is below 14
+        // (`\r` is 13) holds no terminator and is skipped whole; only the
+        // words that may hold one are walked byte by byte.
+        const ONES: u64 = u64::from_le_bytes([1; 8]);
+        const HIGHS: u64 = ONES << 7;
+        for (k, word) in bytes.chunks(8).enumerate() {
+            if let Ok(w) = <[u8; 8]>::try_from(word) {
+                let x = u64::from_le_bytes(w);
+                // Nonzero exactly when some byte of `x` is below 14.
+                if x.wrapping_sub(ONES * 14) & !x & HIGHS == 0 {
+                    continue;
+                }
             }
-            from = i + 1;
+            for (j, &b) in word.iter().enumerate() {
+                let i = k * 8 + j;
+                if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+                    line_starts.push(i as u32 + 1);
+                }
+            }
         }
         let mut checkpoints = Vec::new();
         if !text.is_ascii() {
