@@ -122,17 +122,64 @@ pub fn dominators(f: &Func, rpo: &[BlockId]) -> Vec<Option<BlockId>> {
     idom
 }
 
+/// The distinct predecessors of every block, each block's in increasing
+/// order: `preds[b]` is a slice. All lists share one buffer (two
+/// allocations per function, not one per block).
+pub struct Predecessors {
+    /// Block `b`'s list is `list[start[b]..start[b + 1]]`.
+    start: Vec<u32>,
+    list: Vec<BlockId>,
+}
+
+impl std::ops::Index<usize> for Predecessors {
+    type Output = [BlockId];
+    fn index(&self, b: usize) -> &[BlockId] {
+        &self.list[self.start[b] as usize..self.start[b + 1] as usize]
+    }
+}
+
+impl Predecessors {
+    /// The number of blocks.
+    pub fn len(&self) -> usize {
+        self.start.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A branch whose two targets are one block is one edge.
+fn distinct(s: &[BlockId]) -> &[BlockId] {
+    match s {
+        [x, y] if x == y => &s[..1],
+        _ => s,
+    }
+}
+
 /// The distinct predecessors of every block.
-pub fn predecessors(f: &Func) -> Vec<Vec<BlockId>> {
-    let mut preds = vec![Vec::new(); f.blocks.len()];
-    for (i, b) in f.blocks.iter().enumerate() {
-        for s in b.term.successors() {
-            if !preds[s as usize].contains(&(i as BlockId)) {
-                preds[s as usize].push(i as BlockId);
-            }
+pub fn predecessors(f: &Func) -> Predecessors {
+    let n = f.blocks.len();
+    let mut start = vec![0u32; n + 1];
+    for b in &f.blocks {
+        let s = b.term.successors();
+        for &t in distinct(&s) {
+            start[t as usize + 1] += 1;
         }
     }
-    preds
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut list = vec![0; start[n] as usize];
+    for (i, b) in f.blocks.iter().enumerate() {
+        let s = b.term.successors();
+        for &t in distinct(&s) {
+            list[fill[t as usize] as usize] = i as BlockId;
+            fill[t as usize] += 1;
+        }
+    }
+    Predecessors { start, list }
 }
 
 /// Whether `a` dominates `b` (given the immediate dominators).
@@ -175,4 +222,41 @@ pub fn natural_loops(f: &Func, idom: &[Option<BlockId>]) -> Vec<(BlockId, BTreeS
         }
     }
     loops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predecessors_are_distinct_and_in_block_order() {
+        let branch = |then, els| Term::Branch { cond: 0, then, els };
+        // b0 → b2 twice (one edge), b1 → b2 and b3, b3 → b1 (a loop),
+        // b2 returns; b4 (unreachable) → b1.
+        let f = Func::for_test(
+            vec![
+                Block::for_test(vec![], branch(2, 2)),
+                Block::for_test(vec![], branch(3, 2)),
+                Block::for_test(vec![], Term::Ret(None)),
+                Block::for_test(vec![], Term::Jump(1)),
+                Block::for_test(vec![], Term::Jump(1)),
+            ],
+            1,
+            false,
+        );
+        let preds = predecessors(&f);
+        assert_eq!(preds.len(), 5);
+        let lists: Vec<&[BlockId]> = (0..5).map(|b| &preds[b]).collect();
+        assert_eq!(lists, [&[][..], &[3, 4], &[0, 1], &[1], &[]]);
+        assert_eq!(&*f.blocks[0].term.successors(), &[2, 2]);
+        assert_eq!(
+            f.blocks[3]
+                .term
+                .successors()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            [1]
+        );
+        assert!(f.blocks[2].term.successors().is_empty());
+    }
 }

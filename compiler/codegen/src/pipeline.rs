@@ -210,10 +210,11 @@ fn finish(
         .funcs
         .iter_mut()
         .map(|f| {
-            let mut before = f.clone();
-            let guarded = opt::guards::prove_constant_indexes(f);
+            // A copy of the checked form only where the pass could fire.
+            let before = opt::guards::may_prove(f).then(|| f.clone());
+            let guarded = before.is_some() && opt::guards::prove_constant_indexes(f);
             opt::layout::place_returns(f);
-            guarded.then(|| {
+            before.filter(|_| guarded).map(|mut before| {
                 opt::layout::place_returns(&mut before);
                 before
             })

@@ -40,86 +40,127 @@ pub struct Allocation {
     pub order: Vec<u32>,
 }
 
-struct BitSet(Vec<u64>);
+/// One set of registers per block, all in one buffer: block `b`'s set is
+/// the `words` words from `b * words` (one allocation per analysis, not
+/// one per block).
+struct BlockSets {
+    words: usize,
+    bits: Vec<u64>,
+}
 
-impl BitSet {
-    fn new(n: usize) -> BitSet {
-        BitSet(vec![0; n.div_ceil(64)])
-    }
-    fn insert(&mut self, v: V) {
-        self.0[(v / 64) as usize] |= 1 << (v % 64);
-    }
-    fn contains(&self, v: V) -> bool {
-        self.0[(v / 64) as usize] & (1 << (v % 64)) != 0
-    }
-    fn union_with(&mut self, other: &BitSet) -> bool {
-        let mut changed = false;
-        for (a, b) in self.0.iter_mut().zip(&other.0) {
-            let n = *a | *b;
-            changed |= n != *a;
-            *a = n;
+impl BlockSets {
+    fn new(blocks: usize, n: usize) -> BlockSets {
+        let words = n.div_ceil(64);
+        BlockSets {
+            words,
+            bits: vec![0; blocks * words],
         }
-        changed
     }
-    fn iter(&self) -> impl Iterator<Item = V> + '_ {
-        self.0.iter().enumerate().flat_map(|(w, bits)| {
-            (0..64)
-                .filter(move |i| bits & (1 << i) != 0)
-                .map(move |i| (w * 64 + i) as V)
-        })
+    fn row(&self, b: usize) -> &[u64] {
+        &self.bits[b * self.words..(b + 1) * self.words]
+    }
+    fn row_mut(&mut self, b: usize) -> &mut [u64] {
+        &mut self.bits[b * self.words..(b + 1) * self.words]
     }
 }
+
+fn insert(set: &mut [u64], v: V) {
+    set[(v / 64) as usize] |= 1 << (v % 64);
+}
+
+fn contains(set: &[u64], v: V) -> bool {
+    set[(v / 64) as usize] & (1 << (v % 64)) != 0
+}
+
+/// `a ∪= b`.
+fn union_with(a: &mut [u64], b: &[u64]) {
+    for (a, b) in a.iter_mut().zip(b) {
+        *a |= *b;
+    }
+}
+
+/// `set ∪= gen ∪ (out − kill)`; whether `set` grew.
+fn union_transfer(set: &mut [u64], gen_: &[u64], out: &[u64], kill: &[u64]) -> bool {
+    let mut changed = false;
+    for (((a, g), o), k) in set.iter_mut().zip(gen_).zip(out).zip(kill) {
+        let n = *a | *g | (*o & !*k);
+        changed |= n != *a;
+        *a = n;
+    }
+    changed
+}
+
+/// The members of `set` in increasing order.
+fn members(set: &[u64]) -> impl Iterator<Item = V> + '_ {
+    set.iter().enumerate().flat_map(|(w, &bits)| {
+        let mut rest = bits;
+        std::iter::from_fn(move || {
+            if rest == 0 {
+                return None;
+            }
+            let i = rest.trailing_zeros();
+            rest &= rest - 1;
+            Some((w * 64) as V + i)
+        })
+    })
+}
+
+/// Every register the allocator may hand out, in the order it tries them.
+const ANY_REG: [u8; 9] = [
+    CALLER_SAVED[0],
+    CALLER_SAVED[1],
+    CALLER_SAVED[2],
+    CALLER_SAVED[3],
+    CALLER_SAVED[4],
+    CALLER_SAVED[5],
+    CALLEE_SAVED[0],
+    CALLEE_SAVED[1],
+    CALLEE_SAVED[2],
+];
 
 pub fn allocate(f: &Func) -> Allocation {
     let n = f.n_vregs as usize;
     let order = reachable_order(f);
-    let mut uses = Vec::new();
 
     // Per-block upward-exposed uses and definitions.
     let nb = f.blocks.len();
-    let mut gen_: Vec<BitSet> = (0..nb).map(|_| BitSet::new(n)).collect();
-    let mut kill: Vec<BitSet> = (0..nb).map(|_| BitSet::new(n)).collect();
+    let mut gen_ = BlockSets::new(nb, n);
+    let mut kill = BlockSets::new(nb, n);
     for &b in &order {
         let block = &f.blocks[b as usize];
-        let (g, k) = (&mut gen_[b as usize], &mut kill[b as usize]);
+        let b = b as usize;
+        let (g, k) = (gen_.row_mut(b), kill.row_mut(b));
         for (inst, _) in &block.insts {
-            uses.clear();
-            inst.uses(&mut uses);
-            for &u in &uses {
-                if !k.contains(u) {
-                    g.insert(u);
+            inst.each_use(|u| {
+                if !contains(k, u) {
+                    insert(g, u);
                 }
-            }
+            });
             if let Some(d) = inst.def() {
-                k.insert(d);
+                insert(k, d);
             }
         }
         match &block.term {
-            Term::Branch { cond, .. } if !k.contains(*cond) => g.insert(*cond),
-            Term::Ret(Some(v)) if !k.contains(*v) => g.insert(*v),
+            Term::Branch { cond, .. } if !contains(k, *cond) => insert(g, *cond),
+            Term::Ret(Some(v)) if !contains(k, *v) => insert(g, *v),
             _ => {}
         }
     }
-    let mut live_in: Vec<BitSet> = (0..nb).map(|_| BitSet::new(n)).collect();
-    let mut live_out: Vec<BitSet> = (0..nb).map(|_| BitSet::new(n)).collect();
+    let mut live_in = BlockSets::new(nb, n);
+    let mut live_out = BlockSets::new(nb, n);
     let mut changed = true;
+    let mut out = vec![0u64; gen_.words];
     while changed {
         changed = false;
         for &b in order.iter().rev() {
-            let mut out = BitSet::new(n);
+            out.fill(0);
             for s in f.blocks[b as usize].term.successors() {
-                out.union_with(&live_in[s as usize]);
+                union_with(&mut out, live_in.row(s as usize));
             }
             // in = gen ∪ (out − kill)
-            let mut inn = BitSet::new(n);
-            for v in out.iter() {
-                if !kill[b as usize].contains(v) {
-                    inn.insert(v);
-                }
-            }
-            inn.union_with(&gen_[b as usize]);
-            changed |= live_in[b as usize].union_with(&inn);
-            live_out[b as usize].union_with(&out);
+            let b = b as usize;
+            changed |= union_transfer(live_in.row_mut(b), gen_.row(b), &out, kill.row(b));
+            union_with(live_out.row_mut(b), &out);
         }
     }
 
@@ -142,15 +183,11 @@ pub fn allocate(f: &Func) -> Allocation {
     for &b in &order {
         let block = &f.blocks[b as usize];
         let block_start = pos;
-        for v in live_in[b as usize].iter() {
+        for v in members(live_in.row(b as usize)) {
             touch(v, block_start, &mut start, &mut end);
         }
         for (inst, _) in &block.insts {
-            uses.clear();
-            inst.uses(&mut uses);
-            for &u in &uses {
-                touch(u, pos, &mut start, &mut end);
-            }
+            inst.each_use(|u| touch(u, pos, &mut start, &mut end));
             if let Some(d) = inst.def() {
                 touch(d, pos + 1, &mut start, &mut end);
                 hint_src[d as usize] = Some((pos + 1, two_address_sources(inst)));
@@ -166,7 +203,7 @@ pub fn allocate(f: &Func) -> Allocation {
             }
             _ => {}
         }
-        for v in live_out[b as usize].iter() {
+        for v in members(live_out.row(b as usize)) {
             touch(v, pos + 1, &mut start, &mut end);
         }
         pos += 2;
@@ -188,15 +225,7 @@ pub fn allocate(f: &Func) -> Allocation {
     for &(s, e, v) in &intervals {
         active.retain(|&(end, _, _)| end >= s);
         let across = crosses(s, e);
-        let candidates: Vec<u8> = if across {
-            CALLEE_SAVED.to_vec()
-        } else {
-            CALLER_SAVED
-                .iter()
-                .chain(CALLEE_SAVED.iter())
-                .copied()
-                .collect()
-        };
+        let candidates: &[u8] = if across { &CALLEE_SAVED } else { &ANY_REG };
         // A parameter prefers the register it arrives in: the prologue
         // then has nothing to move.
         let hint = f

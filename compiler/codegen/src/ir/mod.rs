@@ -358,35 +358,41 @@ impl Inst {
         }
     }
 
-    /// Every register this instruction reads.
+    /// Every register this instruction reads, in order.
     pub fn uses(&self, out: &mut Vec<V>) {
-        fn addr_uses(a: &Addr, out: &mut Vec<V>) {
+        self.each_use(|v| out.push(v));
+    }
+
+    /// Calls `f` with every register this instruction reads, in the order
+    /// [`Inst::uses`] lists them (without a list to fill).
+    pub fn each_use(&self, mut f: impl FnMut(V)) {
+        fn addr_uses(a: &Addr, f: &mut impl FnMut(V)) {
             if let Base::Slice(v) | Base::SlicePtr(v) = a.base {
-                out.push(v);
+                f(v);
             }
             if let Some(i) = a.index {
-                out.push(i.v);
+                f(i.v);
                 if let Check::BelowLen(len, _) = i.check {
-                    out.push(len);
+                    f(len);
                 }
             }
         }
         match self {
             Inst::Const { .. } | Inst::Budget { .. } | Inst::Trap { .. } => {}
-            Inst::Copy { src, .. } => out.push(*src),
+            Inst::Copy { src, .. } => f(*src),
             Inst::Bin { a, b, .. } | Inst::Cmp { a, b, .. } | Inst::Div { a, b, .. } => {
-                out.push(*a);
-                out.push(*b);
+                f(*a);
+                f(*b);
             }
             Inst::BinImm { a, .. }
             | Inst::Neg { a, .. }
             | Inst::Not { a, .. }
             | Inst::Norm { a, .. }
-            | Inst::CmpImm { a, .. } => out.push(*a),
-            Inst::Load { addr, .. } => addr_uses(addr, out),
+            | Inst::CmpImm { a, .. } => f(*a),
+            Inst::Load { addr, .. } => addr_uses(addr, &mut f),
             Inst::Store { addr, src, .. } => {
-                addr_uses(addr, out);
-                out.push(*src);
+                addr_uses(addr, &mut f);
+                f(*src);
             }
             Inst::Atomic {
                 addr,
@@ -394,16 +400,21 @@ impl Inst {
                 expected,
                 ..
             } => {
-                addr_uses(addr, out);
-                out.push(*src);
-                out.extend(*expected);
+                addr_uses(addr, &mut f);
+                f(*src);
+                if let Some(e) = expected {
+                    f(*e);
+                }
             }
-            Inst::SliceLen { handle, .. } | Inst::SliceBase { handle, .. } => out.push(*handle),
-            Inst::Call { args, .. } => out.extend(args.iter().copied()),
-            Inst::CallImport { args, .. } => out.extend(args.iter().filter_map(|a| match a {
-                ImportArg::Value(v) => Some(*v),
-                ImportArg::Str { .. } => None,
-            })),
+            Inst::SliceLen { handle, .. } | Inst::SliceBase { handle, .. } => f(*handle),
+            Inst::Call { args, .. } => args.iter().for_each(|&v| f(v)),
+            Inst::CallImport { args, .. } => {
+                for a in args {
+                    if let ImportArg::Value(v) = a {
+                        f(*v);
+                    }
+                }
+            }
         }
     }
 
@@ -488,6 +499,15 @@ impl Inst {
     }
 
     /// The address this instruction accesses, if any.
+    pub fn addr(&self) -> Option<&Addr> {
+        match self {
+            Inst::Load { addr, .. } | Inst::Store { addr, .. } | Inst::Atomic { addr, .. } => {
+                Some(addr)
+            }
+            _ => None,
+        }
+    }
+
     pub fn addr_mut(&mut self) -> Option<&mut Addr> {
         match self {
             Inst::Load { addr, .. } | Inst::Store { addr, .. } | Inst::Atomic { addr, .. } => {
@@ -539,12 +559,48 @@ pub enum Term {
 }
 
 impl Term {
-    pub fn successors(&self) -> Vec<BlockId> {
+    /// The blocks control goes to next, in order (`then` before `els`), as
+    /// a slice held in the value itself: the analyses ask for them for
+    /// every block, many times per function, and a heap list each time
+    /// was a large part of the compiler's time.
+    pub fn successors(&self) -> Successors {
         match self {
-            Term::Jump(b) => vec![*b],
-            Term::Branch { then, els, .. } => vec![*then, *els],
-            Term::Ret(_) => vec![],
+            Term::Jump(b) => Successors {
+                blocks: [*b, 0],
+                len: 1,
+            },
+            Term::Branch { then, els, .. } => Successors {
+                blocks: [*then, *els],
+                len: 2,
+            },
+            Term::Ret(_) => Successors {
+                blocks: [0, 0],
+                len: 0,
+            },
         }
+    }
+}
+
+/// A terminator's successors ([`Term::successors`]): at most two blocks,
+/// used as a slice or iterated by value.
+#[derive(Clone, Copy, Debug)]
+pub struct Successors {
+    blocks: [BlockId; 2],
+    len: u8,
+}
+
+impl std::ops::Deref for Successors {
+    type Target = [BlockId];
+    fn deref(&self) -> &[BlockId] {
+        &self.blocks[..usize::from(self.len)]
+    }
+}
+
+impl IntoIterator for Successors {
+    type Item = BlockId;
+    type IntoIter = std::iter::Take<std::array::IntoIter<BlockId, 2>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.blocks.into_iter().take(usize::from(self.len))
     }
 }
 
@@ -581,14 +637,9 @@ impl Func {
     /// How many times each virtual register is read (terminators included).
     pub fn use_counts(&self) -> Vec<u32> {
         let mut uses = vec![0u32; self.n_vregs as usize];
-        let mut buf = Vec::new();
         for b in &self.blocks {
             for (inst, _) in &b.insts {
-                buf.clear();
-                inst.uses(&mut buf);
-                for &u in &buf {
-                    uses[u as usize] += 1;
-                }
+                inst.each_use(|u| uses[u as usize] += 1);
             }
             if let Term::Branch { cond: v, .. } | Term::Ret(Some(v)) = &b.term {
                 uses[*v as usize] += 1;

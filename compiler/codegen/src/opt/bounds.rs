@@ -49,9 +49,9 @@
 //! before register allocation: a later pass would see the unchecked reads
 //! as ordinary code.
 
-use crate::analysis::predecessors;
+use crate::analysis::{Predecessors, predecessors};
 use crate::ir::{Addr, Base, BlockId, Check, Func, Index, Inst, Op, Scalar, V};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// The largest offset merged (see the module docs: a slice shorter than
 /// 2^32 - 64 elements is then past its end wherever `e + c` wraps).
@@ -86,15 +86,15 @@ pub fn merge_checks(f: &mut Func) -> bool {
 }
 
 /// Merges the largest group of block `b` that can be; whether one could.
-fn merge_one(f: &mut Func, b: BlockId, narrow: &[bool], preds: &[Vec<BlockId>]) -> bool {
+fn merge_one(f: &mut Func, b: BlockId, narrow: &[bool], preds: &Predecessors) -> bool {
     merge(f, b, narrow, preds).is_some()
 }
 
-fn merge(f: &mut Func, b: BlockId, narrow: &[bool], preds: &[Vec<BlockId>]) -> Option<()> {
+fn merge(f: &mut Func, b: BlockId, narrow: &[bool], preds: &Predecessors) -> Option<()> {
     let insts = &f.blocks[b as usize].insts;
     let mut groups: BTreeMap<Key, Vec<Member>> = BTreeMap::new();
     // Where each register was last written in the block so far.
-    let mut last_def: HashMap<V, usize> = HashMap::new();
+    let mut last_def: Vec<Option<usize>> = vec![None; f.n_vregs as usize];
     for (at, (inst, _)) in insts.iter().enumerate() {
         if let Some(Addr {
             base: Base::SlicePtr(base),
@@ -116,7 +116,7 @@ fn merge(f: &mut Func, b: BlockId, narrow: &[bool], preds: &[Vec<BlockId>]) -> O
                     def_at: None,
                 });
             // `t = e + c` computed in this block, `e` unchanged since.
-            if let Some(&d) = last_def.get(&t)
+            if let Some(d) = last_def[t as usize]
                 && let Inst::BinImm {
                     op: Op::Add | Op::Add32,
                     a: e,
@@ -125,7 +125,7 @@ fn merge(f: &mut Func, b: BlockId, narrow: &[bool], preds: &[Vec<BlockId>]) -> O
                 } = insts[d].0
                 && e != t
                 && (0..MAX_OFFSET).contains(&i64::from(imm))
-                && last_def.get(&e).is_none_or(|&de| de < d)
+                && last_def[e as usize].is_none_or(|de| de < d)
             {
                 groups
                     .entry((base, len, scale, e))
@@ -138,7 +138,7 @@ fn merge(f: &mut Func, b: BlockId, narrow: &[bool], preds: &[Vec<BlockId>]) -> O
             }
         }
         if let Some(d) = inst.def() {
-            last_def.insert(d, at);
+            last_def[d as usize] = Some(at);
         }
     }
     // The largest group with two different offsets (one check then covers
@@ -292,7 +292,7 @@ const MAX_BLOCKS_BACK: u32 = 4;
 /// for which the same holds at the copy.
 fn written_narrow_before(
     f: &Func,
-    preds: &[Vec<BlockId>],
+    preds: &Predecessors,
     b: BlockId,
     e: V,
     first: usize,

@@ -63,9 +63,35 @@ const MAX_CHAIN: usize = 16;
 /// `i32::MAX`, so `disp + size` never overflows the encoding.
 const MAX_DISP: u64 = 1 << 30;
 
+/// Whether [`prove_constant_indexes`] could change `f`: some slice access
+/// at displacement 0 has a bounds check and an index some `Const` writes.
+/// A cheap test, so that the pipeline keeps a copy of the checked form
+/// (and the pass computes its analyses) only for such a function.
+pub fn may_prove(f: &Func) -> bool {
+    let mut constant = vec![false; f.n_vregs as usize];
+    for b in &f.blocks {
+        for (inst, _) in &b.insts {
+            if let Inst::Const { dst, .. } = *inst {
+                constant[dst as usize] = true;
+            }
+        }
+    }
+    f.blocks.iter().flat_map(|b| &b.insts).any(|(inst, _)| {
+        inst.addr().is_some_and(|a| {
+            a.disp == 0
+                && a.index.is_some_and(|i| {
+                    matches!(i.check, Check::BelowLen(..)) && constant[i.v as usize]
+                })
+        })
+    })
+}
+
 /// Turns the checks of constant-index slice accesses proved by a dominating
 /// length test into `Proven`. Returns whether anything changed.
 pub fn prove_constant_indexes(f: &mut Func) -> bool {
+    if !may_prove(f) {
+        return false;
+    }
     let defs = def_counts(f);
     // Edges from blocks the entry cannot reach (an `if` without `else`
     // leaves one) are no way in: the emitter lays out only reachable
@@ -74,10 +100,16 @@ pub fn prove_constant_indexes(f: &mut Func) -> bool {
     for b in reverse_postorder(f) {
         reachable[b as usize] = true;
     }
-    let mut preds = predecessors(f);
-    for p in &mut preds {
-        p.retain(|&x| reachable[x as usize]);
-    }
+    let all = predecessors(f);
+    let preds: Vec<Vec<BlockId>> = (0..all.len())
+        .map(|b| {
+            all[b]
+                .iter()
+                .copied()
+                .filter(|&x| reachable[x as usize])
+                .collect()
+        })
+        .collect();
     let uses = f.use_counts();
     // The constant of every register with one definition that is one.
     let mut consts: Vec<Option<i64>> = vec![None; f.n_vregs as usize];

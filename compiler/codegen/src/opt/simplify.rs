@@ -425,6 +425,20 @@ fn fold(f: &mut Func) -> bool {
 /// that its check proves in range becomes an access at a fixed
 /// displacement: no index register, no check (it could never trap).
 fn constant_indexes(f: &mut Func) -> bool {
+    let candidate = |inst: &Inst| {
+        inst.addr().is_some_and(|a| {
+            a.index.is_some()
+                && matches!(a.base, Base::Stack(_) | Base::Static(_) | Base::Rodata(_))
+        })
+    };
+    // Slice accesses only (most functions): no constants to look up.
+    if !f
+        .blocks
+        .iter()
+        .any(|b| b.insts.iter().any(|(i, _)| candidate(i)))
+    {
+        return false;
+    }
     let consts = constants(f);
     let mut changed = false;
     for b in &mut f.blocks {
@@ -476,6 +490,18 @@ fn thread_constant_branches(f: &mut Func) -> bool {
     // Each retarget removes an edge into an empty branch block for good,
     // so there are at most as many as blocks.
     for _ in 0..f.blocks.len() {
+        // Without a jump to an empty branch block there is nothing to
+        // retarget: the analyses below are not worth computing.
+        let candidate = f.blocks.iter().any(|b| {
+            let Term::Jump(l) = b.term else {
+                return false;
+            };
+            let target = &f.blocks[l as usize];
+            target.insts.is_empty() && matches!(target.term, Term::Branch { .. })
+        });
+        if !candidate {
+            break;
+        }
         let rpo = reverse_postorder(f);
         let idom = dominators(f, &rpo);
         let preds = predecessors(f);
