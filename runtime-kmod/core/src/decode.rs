@@ -595,6 +595,23 @@ fn byte_reg(reg: u8, rex: Rex, opcode: u16) -> Result<u8, DecodeError> {
     Ok(reg)
 }
 
+/// The operation of an ALU row: x86 numbers add, or, adc, sbb, and, sub,
+/// xor, cmp 0 to 7, both in the register-register opcodes (`opcode >> 3`)
+/// and in group 1's ModRM digit. `None` for adc and sbb, which KPL never
+/// emits.
+#[inline(always)]
+fn alu_op(row: u8) -> Option<AluOp> {
+    Some(match row {
+        0 => AluOp::Add,
+        1 => AluOp::Or,
+        4 => AluOp::And,
+        5 => AluOp::Sub,
+        6 => AluOp::Xor,
+        7 => AluOp::Cmp,
+        _ => return None,
+    })
+}
+
 /// Decodes the instruction at the start of `code`.
 ///
 /// Never panics; an instruction longer than `code` is [`DecodeError::Truncated`].
@@ -636,14 +653,7 @@ fn common(code: &[u8]) -> Option<Insn> {
         0x01 | 0x03 | 0x09 | 0x0B | 0x21 | 0x23 | 0x29 | 0x2B | 0x31 | 0x33 | 0x39 | 0x3B
             if direct =>
         {
-            let op = match opcode >> 3 {
-                0 => AluOp::Add,
-                1 => AluOp::Or,
-                4 => AluOp::And,
-                5 => AluOp::Sub,
-                6 => AluOp::Xor,
-                _ => AluOp::Cmp,
-            };
+            let op = alu_op(opcode >> 3)?;
             let (dst, src) = if opcode & 2 == 0 {
                 (rm, reg)
             } else {
@@ -680,15 +690,7 @@ fn common(code: &[u8]) -> Option<Insn> {
             next,
         ),
         0x81 | 0x83 if direct => {
-            let op = match (m >> 3) & 7 {
-                0 => AluOp::Add,
-                1 => AluOp::Or,
-                4 => AluOp::And,
-                5 => AluOp::Sub,
-                6 => AluOp::Xor,
-                7 => AluOp::Cmp,
-                _ => return None,
-            };
+            let op = alu_op((m >> 3) & 7)?;
             let (imm, n) = if opcode == 0x81 {
                 (imm32()?, 4)
             } else {
@@ -821,14 +823,7 @@ fn one_byte(c: &mut Cursor<'_>, rex: Rex, o16: bool, opcode: u8) -> Result<Op, D
         // `op reg, r/m` = 03/0B/…/3B): arithmetic, masks, comparisons. The
         // only memory form is `cmp reg, [m]` (3B): slice bounds checks.
         0x01 | 0x03 | 0x09 | 0x0B | 0x21 | 0x23 | 0x29 | 0x2B | 0x31 | 0x33 | 0x39 | 0x3B => {
-            let op = match opcode >> 3 {
-                0 => AluOp::Add,
-                1 => AluOp::Or,
-                4 => AluOp::And,
-                5 => AluOp::Sub,
-                6 => AluOp::Xor,
-                _ => AluOp::Cmp,
-            };
+            let op = alu_op(opcode >> 3).ok_or(bad)?;
             match (modrm(c, rex, size)?, opcode & 2 != 0) {
                 ((src, Rm::Reg(dst)), false) | ((dst, Rm::Reg(src)), true) => {
                     Op::Alu { op, size, dst, src }
@@ -867,15 +862,7 @@ fn one_byte(c: &mut Cursor<'_>, rex: Rex, o16: bool, opcode: u8) -> Result<Op, D
         // (not adc/sbb, never on memory).
         0x81 | 0x83 => {
             let (digit, rm) = group(c, rex, size)?;
-            let op = match digit {
-                0 => AluOp::Add,
-                1 => AluOp::Or,
-                4 => AluOp::And,
-                5 => AluOp::Sub,
-                6 => AluOp::Xor,
-                7 => AluOp::Cmp,
-                _ => return Err(bad),
-            };
+            let op = alu_op(digit).ok_or(bad)?;
             let Rm::Reg(dst) = rm else { return Err(bad) };
             let imm = if opcode == 0x81 { i64::from(c.i32()?) } else { i64::from(c.i8()?) };
             Op::AluImm { op, size, dst, imm }
