@@ -312,7 +312,12 @@ fn c_twins_agree_at_o0_and_o2_with_the_interpreter() {
             .collect();
         let refs: Vec<(u64, &Case)> = cases.iter().map(|(s, c)| (*s, c)).collect();
         let src = difftest::c_batch(&refs);
-        run(&compile(&tmp.0, &format!("chunk{c}"), &src, builds[b]), &[])
+        // One C file per job: the builds of one chunk run in parallel, and a
+        // shared file could be rewritten while gcc reads it.
+        run(
+            &compile(&tmp.0, &format!("chunk{c}_{b}"), &src, builds[b]),
+            &[],
+        )
     });
     let mut results: HashMap<(usize, u64, usize), u64> = HashMap::new();
     for (&(_, b), out) in jobs.iter().zip(&outputs) {
