@@ -305,6 +305,35 @@ fn generated_mismatches_get_working_fixes() {
             }
         }
     }
+    // A local typed by its literal that meets an `l` and is returned as an
+    // `r`: one mistake (its missing annotation). When `l` widens to `r`, one
+    // declaration fix serves every use: exactly one error, and its fix works.
+    for l in IntTy::ALL {
+        for r in IntTy::ALL {
+            let (ln, rn) = (l.name(), r.name());
+            for src in [
+                format!(
+                    "export fn f(a: {ln}) -> {rn} {{\n    var n = 0;\n    n += a;\n    return n;\n}}\n"
+                ),
+                format!(
+                    "export fn f(a: {ln}) -> {rn} {{\n    var m = 0;\n    if a > m {{\n        m = a;\n    }}\n    return m;\n}}\n"
+                ),
+                format!(
+                    "export fn f(a: {ln}) -> {rn} {{\n    var m = 1;\n    m = a;\n    return m + 1;\n}}\n"
+                ),
+            ] {
+                cases += 1;
+                let diags = kpl_lang::analyze(&src, &imports).diagnostics;
+                let errors = diags.iter().filter(|d| d.is_error()).count();
+                if lossless(l, r) && errors != usize::from(l != IntTy::I32 || r != IntTy::I32) {
+                    failures.push(format!("{errors} errors (one mistake) in\n{src}"));
+                }
+                let (n, f) = check_fixes("generated", &src, &imports);
+                applied += n;
+                failures.extend(f);
+            }
+        }
+    }
     eprintln!("{cases} generated cases, {applied} fixes applied and checked");
     assert!(applied > 500, "only {applied} fixes in {cases} cases");
     assert!(

@@ -160,6 +160,7 @@ impl<'a> Checker<'a> {
 
     pub(super) fn check_fn(&mut self, i: usize, sig: &FnSig, body_ast: &Block) {
         let ret = self.func(i).ret.clone();
+        let first_diag = self.diags.len();
         let mut body = Body::new(Some(i), ret.clone());
         body.ret_at = Some(body_ast.span.start_point());
         for (p, ty) in sig.params.iter().zip(self.func(i).params.clone()) {
@@ -209,6 +210,7 @@ impl<'a> Checker<'a> {
                 .with_help("add a `return` at the end; loops never count as returning"),
             );
         }
+        self.merge_decl_fixes(first_diag);
         self.finish_body(&body);
         let frame = body.locals.iter().fold(limits::FRAME_OVERHEAD, |acc, l| {
             acc.saturating_add(round_up(layout_of(&l.ty, &self.d.program.structs).size, 8))

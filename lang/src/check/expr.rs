@@ -14,7 +14,7 @@ use crate::suggest;
 use crate::types::{IntTy, Ty};
 
 use super::body::{Body, local_names_in};
-use super::ops::{Operands, article, cast_edits, holds, literal_value, widens};
+use super::ops::{Operands, UseFit, article, cast_edits, holds, literal_value, widens};
 use super::resolve::TypePos;
 use super::{Checker, GlobalKind, NameKind, Res, State, StructDef};
 
@@ -1090,10 +1090,28 @@ impl<'a> Checker<'a> {
                 value.span,
                 format!("expected `{want}`"),
             );
-            if let Some(d) = self.decl_fix(d, target, decl, w, g) {
+            if let Some(d) =
+                self.decl_fix(d, target, decl, w, g, UseFit::widens().meeting(value, g))
+            {
                 self.report(d.with_note("KPL never converts integer types implicitly"));
             }
             return;
+        }
+        if let (Some(g), Some(w)) = (got.as_int(), want.as_int())
+            && g != w
+            && let Some((decl, _)) = self.literal_uses.get(&target.unparen().id).copied()
+        {
+            // A narrower value: converted where it is (below), unless the
+            // local's other uses make a declaration fix serve them all.
+            let fit = UseFit::widens().meeting(value, g);
+            self.record_decl_use(decl, target, w, g, fit, value.span, true);
+        } else if let (Some(g), Some(w)) = (got.as_int(), want.as_int())
+            && g == w
+            && !is_untyped_literal(value)
+            && let Some((decl, _)) = self.literal_uses.get(&target.unparen().id).copied()
+        {
+            let fit = UseFit::widens().meeting(value, g);
+            self.record_decl_use(decl, target, w, g, fit, value.span, false);
         }
         self.expect_type(value, got, want);
     }
@@ -1171,6 +1189,15 @@ impl<'a> Checker<'a> {
 
     /// Reports a type mismatch between `got` (the type of `e`) and `want`.
     pub(super) fn expect_type(&mut self, e: &Expr, got: &Ty, want: &Ty) {
+        if let (Some(g), Some(w)) = (got.as_int(), want.as_int())
+            && g == w
+            && let Some((decl, _)) = self.literal_uses.get(&e.unparen().id).copied()
+        {
+            // A use that needs the local's type as it is: a declaration
+            // fix for another use must not break it.
+            let fit = UseFit::exact().or_converted(e);
+            self.record_decl_use(decl, e, g, g, fit, e.span, false);
+        }
         if got.fits(want) {
             return;
         }
@@ -1191,7 +1218,7 @@ impl<'a> Checker<'a> {
             } else if let Some((decl, v)) = self.literal_uses.get(&e.unparen().id).copied()
                 && holds(w, v)
             {
-                match self.decl_fix(d, e, decl, g, w) {
+                match self.decl_fix(d, e, decl, g, w, UseFit::exact().or_converted(e)) {
                     Some(fixed) => d = fixed,
                     None => return,
                 }

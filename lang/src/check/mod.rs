@@ -461,6 +461,8 @@ struct Checker<'a> {
     /// Declaration fixes already suggested (declared name, type): a later
     /// mismatch the same fix removes is not reported again.
     decl_fixes: HashSet<(Span, crate::types::IntTy)>,
+    /// The declaration fixes of the body being checked, merged at its end.
+    decl_fix_uses: Vec<ops::DeclFixUse>,
 }
 
 impl<'a> Checker<'a> {
@@ -479,6 +481,7 @@ impl<'a> Checker<'a> {
             literal_decls: HashMap::new(),
             literal_uses: HashMap::new(),
             decl_fixes: HashSet::new(),
+            decl_fix_uses: Vec::new(),
         }
     }
 

@@ -7,9 +7,13 @@
 //! mismatches in `expr.rs`. The rules: never narrow one side where widening
 //! the other works; a local whose type only came from an unannotated literal
 //! is fixed at its declaration; the type the context wants (return type,
-//! annotation, parameter) decides which side converts. Applying a
+//! annotation, parameter) decides which side converts; the mismatches of
+//! one such local merge into one diagnostic whose fix serves every use
+//! (`merge_decl_fixes`). Applying a
 //! machine-applicable fix must make the program check (the UI test applies
 //! every fix of the corpus and checks again).
+
+use std::collections::HashMap;
 
 use crate::ast::*;
 use crate::codes::Code;
@@ -98,7 +102,7 @@ impl<'a> Checker<'a> {
         match target {
             Some(t) => {
                 if let Some((decl, _)) = self.literal_uses.get(&other.unparen().id).copied() {
-                    match self.decl_fix(d, other, decl, ot, t) {
+                    match self.decl_fix(d, other, decl, ot, t, UseFit::widens()) {
                         Some(fixed) => d = fixed,
                         None => return true,
                     }
@@ -250,6 +254,9 @@ impl<'a> Checker<'a> {
                 self.report_operand_mismatch(op, op_span, lt, rt, lhs, rhs);
                 return Ty::Error;
             }
+            if let Some(t) = lt.as_int() {
+                self.note_literal_operands((lhs, rhs), t, None, false, op_span);
+            }
             return Ty::Bool;
         }
         self.arith_result(op, op_span, lt, rt, Operands::Binary(lhs), rhs, ctx)
@@ -317,6 +324,13 @@ impl<'a> Checker<'a> {
             }
             self.report(d.with_note("KPL never converts integer types implicitly"));
             return Ty::Error;
+        }
+        if let Some(t) = lt.as_int() {
+            let (left, compound) = match lhs {
+                Operands::Binary(l) => (l, false),
+                Operands::Compound(t) => (t, true),
+            };
+            self.note_literal_operands((left, rhs), t, ctx, compound, op_span);
         }
         lt.clone()
     }
@@ -463,20 +477,135 @@ pub(super) fn literal_value(e: &Expr) -> Option<i128> {
 /// The edits converting `e` to `to`: `as to` after it, with parentheses
 /// around a binary operation (`as` binds tighter than every operator).
 pub(super) fn cast_edits(e: &Expr, to: IntTy) -> Vec<Suggestion> {
-    let suffix = |r: &str| Suggestion {
-        span: e.span.end_point(),
-        replacement: format!("{r} as {}", to.name()),
-    };
-    if matches!(e.kind, ExprKind::Binary { .. }) {
-        vec![
-            Suggestion {
-                span: Span::new(e.span.start as usize, e.span.start as usize),
-                replacement: "(".to_string(),
-            },
-            suffix(")"),
-        ]
-    } else {
-        vec![suffix("")]
+    CastSite::of(e).edits(to)
+}
+
+/// Where `as T` goes to convert an expression: its span, and whether it
+/// needs parentheses first (a binary operation binds looser than `as`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct CastSite {
+    span: Span,
+    parenthesise: bool,
+}
+
+impl CastSite {
+    pub(super) fn of(e: &Expr) -> CastSite {
+        CastSite {
+            span: e.span,
+            parenthesise: matches!(e.kind, ExprKind::Binary { .. }),
+        }
+    }
+
+    fn edits(self, to: IntTy) -> Vec<Suggestion> {
+        let suffix = |r: &str| Suggestion {
+            span: self.span.end_point(),
+            replacement: format!("{r} as {}", to.name()),
+        };
+        if self.parenthesise {
+            vec![
+                Suggestion {
+                    span: Span::new(self.span.start as usize, self.span.start as usize),
+                    replacement: "(".to_string(),
+                },
+                suffix(")"),
+            ]
+        } else {
+            vec![suffix("")]
+        }
+    }
+}
+
+/// At most this many mismatches of one literal-typed local merge into one
+/// diagnostic, and only when it has at most [`MAX_MERGED_USES`] uses
+/// recorded; past that each keeps its own (as without merging).
+const MAX_MERGED_MISMATCHES: usize = 16;
+const MAX_MERGED_USES: usize = 256;
+
+/// What a use of a literal-typed local needs of the type a merged
+/// declaration fix gives it (fields of [`DeclFixUse`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct UseFit {
+    exact: bool,
+    meets: Option<(CastSite, IntTy)>,
+    here: Option<CastSite>,
+}
+
+impl UseFit {
+    /// The type asked for, exactly.
+    pub(super) fn exact() -> UseFit {
+        UseFit {
+            exact: true,
+            meets: None,
+            here: None,
+        }
+    }
+
+    /// The type asked for or any it widens to.
+    pub(super) fn widens() -> UseFit {
+        UseFit {
+            exact: false,
+            meets: None,
+            here: None,
+        }
+    }
+
+    /// Or the local, used as `e`, is converted here to the type asked
+    /// for, from a chosen type that widens to it.
+    pub(super) fn or_converted(self, e: &Expr) -> UseFit {
+        UseFit {
+            here: Some(CastSite::of(e)),
+            ..self
+        }
+    }
+
+    /// And `e`, a `ty`, is converted to the chosen type.
+    pub(super) fn meeting(self, e: &Expr, ty: IntTy) -> UseFit {
+        UseFit {
+            meets: Some((CastSite::of(e), ty)),
+            ..self
+        }
+    }
+}
+
+/// How one use of a local typed by its literal (`var n = 0`) that is
+/// reported as a mismatch constrains the type `t` a merged declaration fix
+/// gives the local (see [`Checker::merge_decl_fixes`]).
+#[derive(Clone, Debug)]
+pub(super) struct DeclFixUse {
+    /// The declared name's span, and the name.
+    decl: Span,
+    name: String,
+    /// The local's type now (its literal's default type).
+    got: IntTy,
+    /// The type the use asks the local to have.
+    want: IntTy,
+    /// `t` must be `want` itself (a return value, an argument, an operation
+    /// whose result the context types); otherwise `want` must widen to `t`.
+    exact: bool,
+    /// What the local meets here, and its type: converted with `as t` when
+    /// that is not `t` (it must widen to `t`).
+    meets: Option<(CastSite, IntTy)>,
+    /// For an exact use: the local as used here, converted with `as want`
+    /// when `t` is not `want` but widens to it.
+    here: Option<CastSite>,
+    /// The primary span of the mismatch's diagnostic.
+    at: Span,
+    /// Whether a diagnostic was reported for the use: a use whose
+    /// declaration fix an earlier diagnostic already suggested has none,
+    /// but a merged fix must still convert what it meets.
+    reported: bool,
+}
+
+impl DeclFixUse {
+    /// Whether `t` serves this use, given the literal's value `v`.
+    fn served_by(&self, t: IntTy, v: i128) -> bool {
+        holds(t, v)
+            && if self.exact {
+                self.want == t || (self.here.is_some() && widens(t, self.want))
+            } else {
+                widens(self.want, t)
+            }
+            && self.meets.is_none_or(|(_, m)| widens(m, t))
     }
 }
 
@@ -507,18 +636,33 @@ impl<'a> Checker<'a> {
         ctx: Option<IntTy>,
         compound: bool,
     ) -> Option<Diagnostic> {
-        // A side whose type is only an unannotated literal's default.
+        // A side whose type is only an unannotated literal's default: what
+        // it asks of that local is recorded for `merge_decl_fixes`, and the
+        // fix goes to the declaration when the other side's type is wanted.
         for ((this, this_t), other_t) in [((lhs, lt), rt), ((rhs, rt), lt)] {
             let Some((decl, v)) = self.literal_uses.get(&this.unparen().id).copied() else {
                 continue;
+            };
+            let this_is_lhs = std::ptr::eq(this, lhs);
+            let other = if this_is_lhs { rhs } else { lhs };
+            // `place op= n`: the place keeps its type, so `n` must have it.
+            let fit = if compound && !this_is_lhs {
+                UseFit::exact()
+            } else {
+                match ctx {
+                    Some(_) => UseFit::exact().meeting(other, other_t),
+                    None => UseFit::widens().meeting(other, other_t),
+                }
             };
             let wanted = match ctx {
                 Some(c) => c == other_t,
                 None => !widens(other_t, this_t) || compound,
             };
             if wanted && holds(other_t, v) {
-                return self.decl_fix(d, this, decl, this_t, other_t);
+                return self.decl_fix(d, this, decl, this_t, other_t, fit);
             }
+            let want = ctx.unwrap_or(other_t);
+            self.record_decl_use(decl, this, this_t, want, fit, d.primary.span, true);
         }
         let side = |left: bool| if left { "left" } else { "right" };
         let one = |d: Diagnostic, left: bool, to: IntTy| {
@@ -603,7 +747,8 @@ impl<'a> Checker<'a> {
 
     /// The fix `name: want` on the declaration `decl` of the local used as
     /// `e` (now a `got` because of its literal), with a label there; `None`
-    /// when the same fix was suggested already.
+    /// when the same fix was suggested already. `fit` says what the use
+    /// needs if the local gets another type, for [`Self::merge_decl_fixes`].
     pub(super) fn decl_fix(
         &mut self,
         d: Diagnostic,
@@ -611,8 +756,11 @@ impl<'a> Checker<'a> {
         decl: Span,
         got: IntTy,
         want: IntTy,
+        fit: UseFit,
     ) -> Option<Diagnostic> {
-        if !self.decl_fixes.insert((decl, want)) {
+        let reported = self.decl_fixes.insert((decl, want));
+        self.record_decl_use(decl, e, got, want, fit, d.primary.span, reported);
+        if !reported {
             return None;
         }
         let name = expr_text(e);
@@ -634,6 +782,277 @@ impl<'a> Checker<'a> {
                 format!("{name}: {}", want.name()),
             ),
         )
+    }
+
+    /// Records a mismatch on the literal-typed local used as `e`, declared
+    /// at `decl`, for [`Self::merge_decl_fixes`].
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn record_decl_use(
+        &mut self,
+        decl: Span,
+        e: &Expr,
+        got: IntTy,
+        want: IntTy,
+        fit: UseFit,
+        at: Span,
+        reported: bool,
+    ) {
+        self.decl_fix_uses.push(DeclFixUse {
+            decl,
+            name: expr_text(e),
+            got,
+            want,
+            exact: fit.exact,
+            meets: fit.meets,
+            here: fit.here,
+            at,
+            reported,
+        });
+    }
+
+    /// Records what the well-typed operation `lhs op rhs` (both of type
+    /// `t`) asks of a literal-typed local among its operands, so that a
+    /// declaration fix suggested for another use does not break this one.
+    pub(super) fn note_literal_operands(
+        &mut self,
+        (lhs, rhs): (&Expr, &Expr),
+        t: IntTy,
+        ctx: Option<IntTy>,
+        compound: bool,
+        at: Span,
+    ) {
+        for (this, other, this_is_lhs) in [(lhs, rhs, true), (rhs, lhs, false)] {
+            let Some((decl, _)) = self.literal_uses.get(&this.unparen().id).copied() else {
+                continue;
+            };
+            if compound && !this_is_lhs {
+                self.record_decl_use(decl, this, t, t, UseFit::exact(), at, false);
+                continue;
+            }
+            // The literal adopts whatever type the local gets.
+            let meets = |fit: UseFit| {
+                if is_untyped_literal(other) {
+                    fit
+                } else {
+                    fit.meeting(other, t)
+                }
+            };
+            match ctx {
+                // The result must be a `c`: a mismatch, reported where the
+                // whole operation is, when `c` is not `t`.
+                Some(c) if !compound => {
+                    let whole = lhs.span.to(rhs.span);
+                    self.record_decl_use(decl, this, t, c, meets(UseFit::exact()), whole, c != t);
+                }
+                _ if is_untyped_literal(other) => {}
+                _ => self.record_decl_use(decl, this, t, t, meets(UseFit::widens()), at, false),
+            }
+        }
+    }
+
+    /// One mistake, one diagnostic, and fixes that do not break what
+    /// works. A local typed by its literal (`var n = 0`) that meets several
+    /// types (`n += s[i]` a `u8`, `return n` a `u32`) got one diagnostic
+    /// per mismatched use, each with a fix serving that use alone. When one
+    /// type `t` serves every recorded use, mismatched or not (see
+    /// [`DeclFixUse::served_by`]; the candidates are the types the uses ask
+    /// for), the first of those diagnostics gets the one fix `n: t` with
+    /// `as t` on what the uses meet, labels at the other mismatched uses,
+    /// and the other diagnostics are dropped: applying that fix removes them
+    /// all. When no type serves them all, a declaration fix that breaks
+    /// another use stays, as a guess (maybe-incorrect). `first_diag`: where
+    /// the body's diagnostics start in `self.diags`.
+    pub(super) fn merge_decl_fixes(&mut self, first_diag: usize) {
+        let uses = std::mem::take(&mut self.decl_fix_uses);
+        if !uses.iter().any(|u| u.reported) {
+            return;
+        }
+        let mut groups: Vec<(Span, Vec<&DeclFixUse>)> = Vec::new();
+        let mut group_of: HashMap<Span, usize> = HashMap::new();
+        for u in &uses {
+            let g = *group_of.entry(u.decl).or_insert_with(|| {
+                groups.push((u.decl, Vec::new()));
+                groups.len() - 1
+            });
+            groups[g].1.push(u);
+        }
+        // The body's mismatches by primary span (a mismatch is reported
+        // once where it is), so that finding a use's diagnostic is not a
+        // scan of them all.
+        let mut at_span: HashMap<Span, usize> = HashMap::new();
+        for i in first_diag..self.diags.len() {
+            if self.diags[i].code == Code::E0200 {
+                at_span.entry(self.diags[i].primary.span).or_insert(i);
+            }
+        }
+        let mut dropped: Vec<usize> = Vec::new();
+        for (decl, group) in &groups {
+            if group.iter().any(|u| u.reported) {
+                dropped.extend(self.merged_decl_fix(&at_span, *decl, group));
+            }
+        }
+        dropped.sort_unstable();
+        dropped.dedup();
+        for i in dropped.into_iter().rev() {
+            self.diags.remove(i);
+        }
+    }
+
+    /// Merges one local's diagnostics (see [`Self::merge_decl_fixes`]) into
+    /// the first; returns the indices of the others, to drop.
+    fn merged_decl_fix(
+        &mut self,
+        at_span: &HashMap<Span, usize>,
+        decl: Span,
+        group: &[&DeclFixUse],
+    ) -> Vec<usize> {
+        let Some(v) = self.literal_decls.get(&decl).copied() else {
+            return Vec::new();
+        };
+        let reported: Vec<&DeclFixUse> = group.iter().copied().filter(|u| u.reported).collect();
+        // A merged diagnostic labels every use and converts what each
+        // meets: beyond a screenful it would not help, and the checks
+        // below are quadratic in it.
+        if reported.len() > MAX_MERGED_MISMATCHES || group.len() > MAX_MERGED_USES {
+            return Vec::new();
+        }
+        let Some(found) = reported
+            .iter()
+            .map(|u| at_span.get(&u.at).copied())
+            .collect::<Option<Vec<usize>>>()
+        else {
+            return Vec::new();
+        };
+        if found
+            .iter()
+            .enumerate()
+            .any(|(k, i)| found[..k].contains(i))
+        {
+            return Vec::new();
+        }
+        let (name, got) = (reported[0].name.as_str(), reported[0].got);
+        let decl_edit = |t: IntTy| format!("{name}: {}", t.name());
+        // Whether the fix `n: t` alone (no conversions) serves every use.
+        let alone = |t: IntTy| {
+            group.iter().all(|u| {
+                u.served_by(t, v)
+                    && u.meets.is_none_or(|(_, m)| m == t)
+                    && (!u.exact || u.want == t)
+            })
+        };
+        let decl_fix_of = |d: &Diagnostic| {
+            d.help.iter().position(|h| {
+                h.edits
+                    .iter()
+                    .any(|e| e.span == decl && e.replacement.starts_with(name))
+            })
+        };
+        let mut present = [false; IntTy::ALL.len()];
+        for u in group {
+            if let Some(k) = IntTy::ALL.iter().position(|&t| t == u.want) {
+                present[k] = true;
+            }
+        }
+        let serving = IntTy::ALL
+            .into_iter()
+            .zip(present)
+            .filter(|&(_, p)| p)
+            .map(|(t, _)| t)
+            .find(|&t| group.iter().all(|u| u.served_by(t, v)));
+        let Some(t) = serving else {
+            // No one type: each declaration fix that breaks another use is
+            // only a guess.
+            for (u, &i) in reported.iter().zip(&found) {
+                if let Some(h) = decl_fix_of(&self.diags[i])
+                    && !alone(u.want)
+                {
+                    let help = &mut self.diags[i].help[h];
+                    help.applicability = Applicability::MaybeIncorrect;
+                    help.message
+                        .push_str(&format!(" (other uses of `{name}` then need conversions)"));
+                }
+            }
+            return Vec::new();
+        };
+        if let [only] = found[..]
+            && (decl_fix_of(&self.diags[only]).is_none() || alone(reported[0].want))
+        {
+            // One mismatch, converted where it is or fixed at a declaration
+            // that serves every use: as it is.
+            return Vec::new();
+        }
+        let mut edits = Vec::new();
+        if t != got {
+            edits.push(Suggestion {
+                span: decl,
+                replacement: decl_edit(t),
+            });
+        }
+        for u in group {
+            if let Some((site, m)) = u.meets
+                && m != t
+            {
+                edits.extend(site.edits(t));
+            }
+            if let Some(site) = u.here
+                && u.want != t
+            {
+                edits.extend(site.edits(u.want));
+            }
+        }
+        edits.sort_by_key(|e| (e.span.start, e.span.end));
+        edits.dedup();
+        if edits.is_empty() || edits.windows(2).any(|w| w[1].span.start < w[0].span.end) {
+            return Vec::new();
+        }
+        let Some(keep) = (0..found.len()).min_by_key(|&k| self.diags[found[k]].primary.span.start)
+        else {
+            return Vec::new();
+        };
+        let mut kept = self.diags[found[keep]].clone();
+        kept.help.retain(|h| h.edits.is_empty());
+        if !kept.secondary.iter().any(|l| l.span == decl) {
+            kept = kept.with_secondary(
+                decl,
+                format!(
+                    "`{name}` is {} `{}` because of its initial value",
+                    article(got),
+                    got.name()
+                ),
+            );
+        }
+        for (k, u) in reported.iter().enumerate() {
+            if k != keep {
+                let (a, w) = (article(u.want), u.want.name());
+                kept = kept.with_secondary(
+                    u.at,
+                    if u.exact {
+                        format!("here `{name}` must be {a} `{w}`")
+                    } else {
+                        format!("here `{name}` meets {a} `{w}`")
+                    },
+                );
+            }
+        }
+        let widened = edits.len() > usize::from(t != got);
+        let message = if t == got {
+            format!("convert where `{name}` is used with `as`")
+        } else if widened {
+            format!(
+                "give `{name}` the type `{}` where it is declared, and convert where it is used with `as`",
+                t.name()
+            )
+        } else {
+            format!("give `{name}` the type `{}` where it is declared", t.name())
+        };
+        kept = kept.with_fix_edits(message, Applicability::MachineApplicable, edits);
+        self.diags[found[keep]] = kept;
+        found
+            .into_iter()
+            .enumerate()
+            .filter(|&(k, _)| k != keep)
+            .map(|(_, i)| i)
+            .collect()
     }
 }
 
