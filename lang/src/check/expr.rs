@@ -719,6 +719,13 @@ impl<'a> Checker<'a> {
                 "`{name}` is a kernel import: add `use {}::{name};` at the top of the file",
                 import.module
             ));
+        } else if calling && let Some((why, instead, import)) = foreign_function(name) {
+            // The advice names a standard import: kept only when the
+            // import table in use has it.
+            d = d.with_note(why);
+            if import.is_none_or(|i| self.imports.find_anywhere(i).next().is_some()) {
+                d = d.with_help(instead);
+            }
         } else if let Some(s) = suggest::closest(name, candidates.iter().map(String::as_str)) {
             d = d.with_maybe_fix(format!("did you mean `{s}`?"), span, s);
         } else if calling
@@ -1333,6 +1340,73 @@ fn conversion_help(d: Diagnostic, e: &Expr, g: IntTy, w: IntTy) -> Diagnostic {
         Applicability::MachineApplicable,
         cast_edits(e, w),
     )
+}
+
+/// A function of C's or Rust's standard library, or of the Linux kernel's,
+/// called as if KPL had it: why it has not, and what a plugin writes
+/// instead. (Names a plugin defines or imports never get here.)
+fn foreign_function(name: &str) -> Option<(&'static str, &'static str, Option<&'static str>)> {
+    Some(match name {
+        "printf" | "printk" | "puts" | "println" | "print" | "eprintln" | "fprintf" | "pr_info"
+        | "pr_err" | "pr_debug" | "pr_warn" => (
+            "KPL has no formatted printing: the host logs fixed text, and one number beside it",
+            "add `use kernel::{log, log_u64};` and write `log(\"text\");` or `log_u64(\"text\", value as u64);`",
+            Some("log_u64"),
+        ),
+        "malloc" | "calloc" | "realloc" | "free" | "kmalloc" | "kzalloc" | "kfree" | "vmalloc"
+        | "vfree" => (
+            "KPL has no heap: every local, array and static has a size fixed at compile time",
+            "use a local array (`var buf: [u8; 64] = [0; 64];`) or a `static`, or work in the slices the host passes",
+            None,
+        ),
+        "memset" | "memcpy" | "memmove" | "bzero" => (
+            "KPL has no raw memory functions: memory is only reached through slices and arrays, element by element",
+            "write a `for` loop over the indexes (`for i in 0..dst.len { dst[i] = 0; }`)",
+            None,
+        ),
+        "memcmp" | "strcmp" | "strncmp" => (
+            "KPL has no raw memory functions: slices are compared element by element",
+            "write a `for` loop that returns at the first difference",
+            None,
+        ),
+        "strlen" | "len" => (
+            "a slice or array knows its length: KPL has no `strlen` or `len()`",
+            "write `s.len`",
+            None,
+        ),
+        "min" | "max" | "abs" => (
+            "KPL has no generic built-in functions: `min`, `max` and `abs` are one `if` each",
+            "write a function for the type you need, e.g. `fn max_u32(a: u32, b: u32) -> u32 { if a > b { return a; } return b; }`",
+            None,
+        ),
+        "assert" | "assert_eq" | "panic" | "abort" | "exit" | "BUG_ON" | "WARN_ON"
+        | "unreachable" => (
+            "KPL has no assertions, panics or exits: a plugin reports a problem through its result",
+            "test the condition and return an error code (`if !(ok) { return ERR_INPUT; }`)",
+            None,
+        ),
+        "rand" | "random" | "get_random_u32" | "prandom_u32" => (
+            "KPL's random numbers come from the host",
+            "add `use kernel::random_u32;` and call `random_u32()`",
+            Some("random_u32"),
+        ),
+        "get_random_bytes" => (
+            "KPL's random bytes come from the host",
+            "add `use kernel::fill_random;` and call `fill_random(buf)` with a `[]mut u8`",
+            Some("fill_random"),
+        ),
+        "time" | "clock_gettime" | "ktime_get_ns" | "ktime_get" | "jiffies" | "gettimeofday" => (
+            "KPL's clock comes from the host",
+            "add `use kernel::clock_ns;` and call `clock_ns()` (monotonic nanoseconds, a `u64`)",
+            Some("clock_ns"),
+        ),
+        "smp_processor_id" | "get_cpu" | "raw_smp_processor_id" | "sched_getcpu" => (
+            "the current CPU's number comes from the host",
+            "add `use kernel::cpu_id;` and call `cpu_id()`",
+            Some("cpu_id"),
+        ),
+        _ => return None,
+    })
 }
 
 /// A value spelled as in another language (`True`, `NULL`, `sizeof`): what
