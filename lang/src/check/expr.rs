@@ -456,6 +456,14 @@ impl<'a> Checker<'a> {
                         );
                         if matches!(other, Ty::Array(..) | Ty::Slice { .. }) {
                             d = d.with_note("arrays and slices have one property: `.len`");
+                            // Other languages' names for it (`s.length`,
+                            // `s.size`, `s.count`) mean the same thing.
+                            if matches!(
+                                field.name.as_str(),
+                                "length" | "size" | "count" | "Length" | "Count" | "len_"
+                            ) {
+                                d = d.with_fix("write `.len`", field.span, "len");
+                            }
                         } else {
                             d = d.with_note(
                                 "only structs have fields; arrays and slices have `.len`",
