@@ -320,7 +320,10 @@ fn item_key_parts(item: &ast::Item) -> (&'static str, String) {
         ItemKind::Struct(s) => ("struct", s.name.name.clone()),
         ItemKind::Fn(f) => ("fn", f.sig.name.name.clone()),
         ItemKind::ExternFn(s) => ("extern", s.name.name.clone()),
-        ItemKind::Error => ("error", String::new()),
+        ItemKind::Error(name) => (
+            "error",
+            name.as_ref().map_or_else(String::new, |n| n.name.clone()),
+        ),
     }
 }
 
@@ -374,7 +377,7 @@ pub fn parse_chunk<'db>(db: &'db dyn Database, chunk: Chunk<'db>) -> Arc<ChunkPa
         && ast
             .items
             .last()
-            .is_some_and(|i| matches!(i.kind, ItemKind::Error) && i.span == last);
+            .is_some_and(|i| matches!(i.kind, ItemKind::Error(_)) && i.span == last);
     let before_last = |s: Span| s.end < last.start;
     let self_contained = diagnostics.iter().all(|d| {
         d.secondary.iter().all(|l| before_last(l.span))
@@ -472,7 +475,7 @@ fn place_item(item: &ast::Item, to: &mut dyn FnMut(Span) -> Span) -> PlacedItem 
     let mut one = ast::File { items: vec![item] };
     ast::number_exprs(&mut one);
     let mut item = one.items.pop().unwrap_or(ast::Item {
-        kind: ItemKind::Error,
+        kind: ItemKind::Error(None),
         span: Span::default(),
         doc: None,
     });
@@ -885,7 +888,7 @@ fn collect_exprs_item_inner<'a>(item: &'a ast::Item, out: &mut Vec<&'a ast::Expr
             s.params.iter().for_each(|p| collect_type(&p.ty, out));
             s.ret.iter().for_each(|t| collect_type(t, out));
         }
-        K::Use(_) | K::Error => {}
+        K::Use(_) | K::Error(_) => {}
     }
 }
 

@@ -299,7 +299,7 @@ impl Walk<'_> {
                     }
                     self.block(&func.body);
                 }
-                ItemKind::ExternFn(_) | ItemKind::Error => {}
+                ItemKind::ExternFn(_) | ItemKind::Error(_) => {}
             }
         }
     }

@@ -32,8 +32,11 @@ pub enum ItemKind {
     Fn(FnItem),
     /// `extern fn` — only valid in `std-imports/` declaration files.
     ExternFn(FnSig),
-    /// An item the parser could not make sense of (already reported).
-    Error,
+    /// An item the parser could not make sense of (already reported), and
+    /// the name it declares when its start could still be read (`fn g(…`,
+    /// `struct S {…`): uses of that name are then not reported as unknown,
+    /// since the one mistake is in the item.
+    Error(Option<Ident>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -300,7 +303,7 @@ pub fn number_exprs(file: &mut File) -> u32 {
                 number_block(&mut f.body, &mut next);
             }
             ItemKind::ExternFn(sig) => number_sig(sig, &mut next),
-            ItemKind::Use(_) | ItemKind::Error => {}
+            ItemKind::Use(_) | ItemKind::Error(_) => {}
         }
     }
     next
@@ -524,7 +527,7 @@ fn item_roots(item: &Item) -> Vec<NodeRef<'_>> {
             roots.extend(sig.params.iter().map(|p| NodeRef::Type(&p.ty)));
             roots.extend(sig.ret.iter().map(NodeRef::Type));
         }
-        ItemKind::Use(_) | ItemKind::Error => {}
+        ItemKind::Use(_) | ItemKind::Error(_) => {}
     }
     roots
 }
@@ -812,7 +815,11 @@ pub fn map_spans(item: &mut Item, f: &mut dyn FnMut(Span) -> Span) {
             map_block(&mut func.body, f);
         }
         ItemKind::ExternFn(sig) => map_sig(sig, f),
-        ItemKind::Error => {}
+        ItemKind::Error(name) => {
+            if let Some(name) = name {
+                name.span = f(name.span);
+            }
+        }
     }
 }
 
@@ -980,7 +987,7 @@ pub fn for_each_span(item: &Item, f: &mut dyn FnMut(Span)) {
             visit_block(&func.body, f);
         }
         ItemKind::ExternFn(sig) => visit_sig(sig, f),
-        ItemKind::Error => {}
+        ItemKind::Error(_) => {}
     }
 }
 

@@ -16,7 +16,9 @@
 //!   (`fn`, `struct`, … — items exist only at the top level) closes every open
 //!   group; a statement keyword (`let`, `if`, `return`, …) closes the `(` and
 //!   `[` groups opened since the innermost `{`; a `;` closes `(` groups
-//!   (a `;` may stand directly inside `[ ]` and `{ }`, never inside `( )`).
+//!   (a `;` may stand directly inside `[ ]` and `{ }`, never inside `( )`);
+//!   outside every `{ }`, `->` closes every group (it follows a signature's
+//!   parameter list, never stands inside one).
 //!   The end of the file closes everything.
 //! - Groups are closed by *virtual* closers: empty-span tokens just after the
 //!   previous real token. Each event that inserts them is one E0001 pointing
@@ -299,6 +301,16 @@ impl Balancer {
                 if self.keeps(self.stack.len()) {
                     self.push(tok, span, false);
                 }
+            }
+            // Outside every brace group, `->` only follows a signature's
+            // `)`: a `(` still open there is the parameter list's, missing
+            // its `)` (`fn f(a: u32 -> u32 {`). Closing it here, not at the
+            // next item, leaves the parser nothing more to complain about.
+            // (Inside a body, `p->x` is C's field access: a habit of its
+            // own, left alone.)
+            Tok::Sym("->") if self.statements.innermost().is_none() => {
+                self.close_to(0);
+                self.push(tok, span, false);
             }
             Tok::Sym(";") => {
                 let keep = self.semicolons.innermost().map_or(0, |i| i + 1);

@@ -131,7 +131,7 @@ fn load_module(module: &str, path: &str, text: &str) -> (ImportModule, Vec<Diagn
     for item in &file.items {
         let sig = match &item.kind {
             ItemKind::ExternFn(sig) => sig,
-            ItemKind::Error => continue,
+            ItemKind::Error(_) => continue,
             _ => {
                 diags.push(Diagnostic::new(
                     Code::E0001,

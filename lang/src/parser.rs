@@ -23,9 +23,11 @@ use crate::span::Span;
 
 mod error;
 mod habits;
+mod recovered;
 mod segment;
 use error::{ParseError, Part, SyntaxError};
 use habits::{blame_unclosed_brace, habit, tail_expressions};
+use recovered::declared_name;
 use segment::group;
 
 type Extra<Er> = extra::Err<Er>;
@@ -1212,7 +1214,7 @@ where
                 .or(any().and_is(item_start.not()).ignored())
                 .repeated(),
         )
-        .to(ItemKind::Error);
+        .to(ItemKind::Error(None));
 
     let item = choice((
         use_item,
@@ -1397,6 +1399,11 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
             }
         }
     }
+    for item in &mut kept {
+        if let ItemKind::Error(name) = &mut item.kind {
+            *name = declared_name(tokens, item.span);
+        }
+    }
     let mut file = File { items: kept };
     tail_expressions(&mut file, &mut diagnostics, src);
     attach_docs(&mut file, tokens, docs);
@@ -1548,7 +1555,7 @@ fn shallow_remains(mut item: Item) -> Item {
     if too_deep(&item, MAX_NESTING).is_some() {
         // The signature or type itself is too deep.
         return Item {
-            kind: ItemKind::Error,
+            kind: ItemKind::Error(None),
             span,
             doc: None,
         };

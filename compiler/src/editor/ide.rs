@@ -156,7 +156,7 @@ fn occurrences(item: &ast::Item) -> Vec<(Span, Occ)> {
         ItemKind::ExternFn(sig) => {
             out.push((sig.name.span, Occ::ItemName(sig.name.name.clone())));
         }
-        ItemKind::Error => {}
+        ItemKind::Error(_) => {}
     }
     out
 }
@@ -684,7 +684,7 @@ pub fn symbols(db: &dyn Database, file: SourceFile) -> Vec<Symbol> {
                     })
                 }
             }
-            ItemKind::ExternFn(_) | ItemKind::Error => {}
+            ItemKind::ExternFn(_) | ItemKind::Error(_) => {}
         }
     }
     out

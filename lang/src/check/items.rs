@@ -111,7 +111,18 @@ impl<'a> Checker<'a> {
                         sig.name.name
                     )),
                 ),
-                ItemKind::Error => {}
+                ItemKind::Error(_) => {}
+            }
+        }
+        // The names broken items declare, where no item declares them:
+        // their uses are of unknown type, not unknown names.
+        for item in &file.items {
+            if let ItemKind::Error(Some(name)) = &item.kind
+                && !self.d.globals.contains_key(&name.name)
+                && !BUILTIN_TYPES.contains(&name.name.as_str())
+                && super::AtomicOp::from_name(&name.name).is_none()
+            {
+                self.define(name, GlobalKind::Poisoned);
             }
         }
     }

@@ -371,7 +371,7 @@ impl<'a> Items<'a> {
                 ItemKind::Static(g) => items.statics.push(g),
                 ItemKind::Struct(s) => items.structs.push(s),
                 ItemKind::Fn(f) => items.fns.push((index, f)),
-                ItemKind::Use(_) | ItemKind::ExternFn(_) | ItemKind::Error => {}
+                ItemKind::Use(_) | ItemKind::ExternFn(_) | ItemKind::Error(_) => {}
             }
         }
         items

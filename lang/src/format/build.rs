@@ -545,7 +545,7 @@ impl<'s> Builder<'s> {
                 self.sig(sig),
                 self.tok(";"),
             ]),
-            ItemKind::Error => {
+            ItemKind::Error(_) => {
                 self.fail("an item that did not parse");
                 Doc::Nil
             }
