@@ -475,6 +475,8 @@ pub(crate) struct Work<'w> {
     /// The lowest reverse-postorder position a back edge made dirty since
     /// the worklist last looked (`NONE`: none).
     back_dirty: u32,
+    /// The joins' working tables (see [`state::JoinRoom`]).
+    room: state::JoinRoom,
 }
 
 /// Verifies an object. See the module docs and `sandbox.md`.
@@ -590,6 +592,7 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
         insns: ws.insns.get(..n).unwrap_or(&[]),
         states: ws.states,
         back_dirty: NONE,
+        room: state::JoinRoom::EMPTY,
     };
     // Calls go to function starts. The functions tile `insns` in order, so
     // skipping those without a call finds the same first offender.
@@ -1043,7 +1046,7 @@ fn edge(w: &mut Work<'_>, at: u32, from_rpo: u32, to: u32, e: &Abs) -> Result<()
     } else if blk.widened {
         blk.abs.join_widened(e)
     } else {
-        blk.abs.join(e, to, !blk.reached, blk.fresh)
+        blk.abs.join(e, to, !blk.reached, blk.fresh, &mut w.room)
     };
     let changed = joined.map_err(|(rule, what)| err(at, rule, what))?;
     if blk.header {
