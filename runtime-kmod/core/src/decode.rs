@@ -623,9 +623,11 @@ pub fn decode(code: &[u8]) -> Result<Insn, DecodeError> {
     }
 }
 
-/// The forms most of kplc's code is made of — register-register ALU,
+/// The forms most of kplc's code is made of — `push`/`pop` of a register
+/// and `ret` (every prologue and epilogue), register-register ALU,
 /// `test` and `mov` (optional REX), group 1 with an immediate on a
-/// register (optional REX), and `jcc`/`jmp`/`call` with a displacement (no
+/// register (optional REX), `dec r64`, `mov r64, simm32` and shifts by an
+/// immediate on a register, and `jcc`/`jmp`/`call` with a displacement (no
 /// prefix) — decoded without the general path's prefix handling, which was
 /// most of what decoding them cost. `Some` is exactly what
 /// [`decode_general`] returns for the same bytes (checked for every REX,
@@ -707,7 +709,51 @@ fn common(code: &[u8]) -> Option<Insn> {
                 next.checked_add(n)?,
             )
         }
+        // dec r64 (the fuel counter): group 5's /1 on a register.
+        0xFF if direct && rex.w && (m >> 3) & 7 == 1 => (Op::Dec { reg: rm }, next),
+        // mov r64, simm32: group 11's /0 on a register.
+        0xC7 if direct && rex.w && (m >> 3) & 7 == 0 => (
+            Op::MovImm {
+                size,
+                dst: rm,
+                imm: i64::from(imm32()?),
+            },
+            next.checked_add(4)?,
+        ),
+        // shl/shr/sar reg, imm8: group 2's /4, /5, /7 on a register.
+        0xC1 if direct && matches!((m >> 3) & 7, 4 | 5 | 7) => {
+            let op = match (m >> 3) & 7 {
+                4 => ShiftOp::Shl,
+                5 => ShiftOp::Shr,
+                _ => ShiftOp::Sar,
+            };
+            let count = Count::Imm(*code.get(next)?);
+            (
+                Op::Shift {
+                    op,
+                    size,
+                    dst: rm,
+                    count,
+                },
+                next.checked_add(1)?,
+            )
+        }
+        // push/pop of a register (REX.B extends it; the other REX bits
+        // are ignored, as the general path ignores them).
+        0x50..=0x57 => (
+            Op::Push {
+                reg: (opcode & 7) | rex.b,
+            },
+            at.checked_add(1)?,
+        ),
+        0x58..=0x5F => (
+            Op::Pop {
+                reg: (opcode & 7) | rex.b,
+            },
+            at.checked_add(1)?,
+        ),
         _ if rex.present => return None,
+        0xC3 => (Op::Ret, 1),
         0x70..=0x7F => {
             let rel = i32::from(m as i8);
             (

@@ -644,6 +644,20 @@ impl<'a> Object<'a> {
         self.exports.iter().filter_map(|e| self.decode_export(e))
     }
 
+    /// Each export's entry offset and parameter count, in the order of
+    /// [`Object::exports`], read straight from the entries without decoding
+    /// names and types (all the verifier needs of them). `parse` validated
+    /// every entry, so this has one item per item of `exports`, with
+    /// `params` equal to its `signature.params().len()` (0 for a count past
+    /// [`MAX_PARAMS`], as `params()` gives, which `parse` refuses anyway).
+    pub fn export_sites(&self) -> impl Iterator<Item = (u32, usize)> + '_ {
+        self.exports.iter().map(|e| {
+            let n = usize::from(byte_at(e, 13));
+            let params = if n <= MAX_PARAMS { n } else { 0 };
+            (u32_at(e, 8).unwrap_or(u32::MAX), params)
+        })
+    }
+
     /// The export called `name` (binary search).
     pub fn export(&self, name: &str) -> Option<Export<'a>> {
         let i = self

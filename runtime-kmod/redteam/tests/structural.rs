@@ -927,6 +927,72 @@ fn no_escapes() {
     campaign(true);
 }
 
+/// The verdict digest: a fixed-seed set of structural mutants (seed
+/// `KPL_DIGEST_SEED`, default 11; `KPL_DIGEST_MUTANTS`, default 8000) plus
+/// the unmutated round trip of every program, each verified, every verdict
+/// (accept with the stack depth, or reject with the rule, the offset and
+/// the words; "parse" or "unbuilt" before the verifier) one line, and
+/// the XXH64 of all lines printed. A pure speed change to the verifier must
+/// leave the digest unchanged: run it before and after, or set
+/// `KPL_DIGEST_EXPECT=<16 hex digits>` to have it compared. Ignored by
+/// default (it takes a while in a debug build):
+/// `cargo test --release -p kpl-redteam --test structural -- --ignored
+/// --nocapture --exact verdict_digest`.
+#[test]
+#[ignore]
+fn verdict_digest() {
+    use kpl_runtime_core::Object;
+    use kpl_runtime_core::verify::OwnedWorkspace;
+    let n = common::env_num("KPL_DIGEST_MUTANTS", 8000);
+    let seed = common::env_num("KPL_DIGEST_SEED", 11);
+    let (names, progs) = (code_names(), decoded_programs());
+    let verdict = |bytes: &[u8]| -> String {
+        let obj = match Object::parse(bytes) {
+            Ok(o) => o,
+            Err(e) => return format!("parse {e:?}"),
+        };
+        match OwnedWorkspace::for_object(&obj).verify(&obj) {
+            Ok(v) => format!("accept max_stack={}", v.max_stack),
+            Err(e) => format!("reject {} {:#x} {}", e.rule, e.offset, e.what),
+        }
+    };
+    let mut all = String::new();
+    let (mut objects, mut accepted) = (0u64, 0u64);
+    let mut push = |line: String| {
+        objects += 1;
+        accepted += u64::from(line.contains(" accept "));
+        all.push_str(&line);
+        all.push('\n');
+    };
+    for p in &progs {
+        let line = match encode_prog(p) {
+            Some((parts, _)) => verdict(&kplc::kpo::write(&parts)),
+            None => "unbuilt".into(),
+        };
+        push(format!("{} {line}", p.name));
+    }
+    for i in 0..n {
+        let line = match build_mutant(&progs, &names, seed, i) {
+            None => "unbuilt".into(),
+            Some(m) => match std::panic::catch_unwind(|| kplc::kpo::write(&m.parts)) {
+                Ok(bytes) => verdict(&bytes),
+                Err(_) => "unwritable".into(),
+            },
+        };
+        push(format!("#{i} {line}"));
+    }
+    let digest = format!("{:016x}", kpl_runtime_core::xxh64(all.as_bytes()));
+    eprintln!(
+        "verdict_digest: seed {seed}, {n} mutants: digest {digest} objects {objects} accepted {accepted}"
+    );
+    if let Ok(dump) = std::env::var("KPL_DIGEST_LINES") {
+        std::fs::write(dump, &all).expect("write verdict lines");
+    }
+    if let Ok(want) = std::env::var("KPL_DIGEST_EXPECT") {
+        assert_eq!(digest, want.trim(), "the verdicts changed");
+    }
+}
+
 /// A built mutant: its mutations (description, node), the rebuilt parts,
 /// every node's address and the object's bytes.
 struct Mutant {

@@ -366,19 +366,23 @@ const LOOP_SCAN_PER_BLOCK: usize = 8;
 /// this set, never its soundness: the first join at the header gives these
 /// registers names of their own (`Abs::join`), and a register the set
 /// misses or includes needlessly only costs another pass over the loop.
+///
+/// Cost: each block's own write mask (`State::writes`) is computed at most
+/// once, and only for blocks some loop's span covers (a function without
+/// loops decodes nothing here): spans are visited by increasing start
+/// position, so the positions of `[pos, end]` not computed yet are exactly
+/// those from `max(pos, known)` on, where `known` is one past the furthest
+/// position computed so far. That is O(instructions) in all; the unions
+/// are one mask per position of each span, O(blocks x loop depth), and the
+/// budget bounds their sum. The masks (and so `fresh`) are those of a
+/// pass over every block first.
 fn loop_writes(w: &mut Work<'_>, reached: usize) {
     let insns = w.insns;
     let states = &mut *w.states;
-    for pos in 0..reached {
-        let b = order(states, pos);
-        if let Some(s) = states.get_mut(b as usize) {
-            let body = insns.get(s.first as usize..s.last as usize).unwrap_or(&[]);
-            s.writes = body.iter().fold(0u16, |m, d| m | written_regs(&d.op));
-        }
-    }
     let mut budget = reached
         .saturating_mul(LOOP_SCAN_PER_BLOCK)
         .saturating_add(256);
+    let mut known = 0usize;
     for pos in 0..reached {
         let b = order(states, pos);
         let Some(&State {
@@ -397,6 +401,14 @@ fn loop_writes(w: &mut Work<'_>, reached: usize) {
             continue;
         };
         budget = left;
+        for q in known.max(pos)..=end {
+            let c = order(states, q);
+            if let Some(s) = states.get_mut(c as usize) {
+                let body = insns.get(s.first as usize..s.last as usize).unwrap_or(&[]);
+                s.writes = body.iter().fold(0u16, |m, d| m | written_regs(&d.op));
+            }
+        }
+        known = known.max(end.saturating_add(1));
         let mut mask = 0u16;
         for q in pos..=end {
             let c = order(states, q);

@@ -201,6 +201,9 @@ pub struct FuncInfo {
     last: u32,
     /// Deepest stack use of a call chain starting here.
     depth: u64,
+    /// It has a direct `call` (set by the decoding pass): the passes over
+    /// calls skip the functions without one, where they would find none.
+    calls: bool,
     /// Registers it reads before writing them (its inputs).
     live_in: u16,
     /// Registers some plugin caller may leave a host address in when it
@@ -226,6 +229,7 @@ impl FuncInfo {
         first: 0,
         last: 0,
         depth: 0,
+        calls: false,
         live_in: 0,
         taint_in: 0,
         scan: 0,
@@ -471,6 +475,8 @@ pub(crate) struct Work<'w> {
     /// The lowest reverse-postorder position a back edge made dirty since
     /// the worklist last looked (`NONE`: none).
     back_dirty: u32,
+    /// The joins' working tables (see [`state::JoinRoom`]).
+    room: state::JoinRoom,
 }
 
 /// Verifies an object. See the module docs and `sandbox.md`.
@@ -564,6 +570,7 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
             if let Some(b) = flags.get_mut(at as usize) {
                 *b |= START;
             }
+            info.calls |= matches!(insn.op, Op::Call { .. });
             let d = ws
                 .insns
                 .get_mut(n)
@@ -585,17 +592,25 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
         insns: ws.insns.get(..n).unwrap_or(&[]),
         states: ws.states,
         back_dirty: NONE,
+        room: state::JoinRoom::EMPTY,
     };
-    // Calls go to function starts.
-    for d in w.insns.iter() {
-        if let Op::Call { rel } = d.op
-            && cfg::flag(w.flags, target(d.end(), rel)) & FUNC == 0
+    // Calls go to function starts. The functions tile `insns` in order, so
+    // skipping those without a call finds the same first offender.
+    for f in funcs.iter().filter(|f| f.calls) {
+        for d in w
+            .insns
+            .get(f.first as usize..f.last as usize)
+            .unwrap_or(&[])
         {
-            return Err(err(
-                d.at,
-                Rule::Call,
-                "call to something other than a function start",
-            ));
+            if let Op::Call { rel } = d.op
+                && cfg::flag(w.flags, target(d.end(), rel)) & FUNC == 0
+            {
+                return Err(err(
+                    d.at,
+                    Rule::Call,
+                    "call to something other than a function start",
+                ));
+            }
         }
     }
     // The call graph is acyclic (`callees_first`); callers go before their
@@ -632,11 +647,14 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
             &mut w,
             info.first as usize,
             info.last as usize,
+            info.calls,
         )?);
         if let Some(f) = funcs.get_mut(i) {
             f.live_in = fx.reads.get();
         }
-        pass_taint(obj, &w, funcs, info.first as usize, info.last as usize);
+        if info.calls {
+            pass_taint(obj, &w, funcs, info.first as usize, info.last as usize);
+        }
     }
     exports_read_only_their_parameters(obj, funcs)?;
     let max_stack = call_depths(obj, w.insns, funcs)?;
@@ -664,14 +682,14 @@ const ENTRY_TAINT: u16 = (1 << 3) | (1 << 5) | (1 << 10) | (1 << 11) | (1 << 12)
 /// the functions starting at an export's offset are one run of them.
 fn export_taint(obj: &Object<'_>, funcs: &mut [FuncInfo]) {
     const ARGS: [u8; 6] = [7, 6, 2, 1, 8, 9];
-    for e in obj.exports() {
+    for (code_offset, params) in obj.export_sites() {
         let mut taint = 0u16;
-        for &r in ARGS.iter().skip(e.signature.params().len()) {
+        for &r in ARGS.iter().skip(params) {
             taint |= 1 << r;
         }
-        let from = funcs.partition_point(|f| f.start < e.code_offset);
+        let from = funcs.partition_point(|f| f.start < code_offset);
         for f in funcs.get_mut(from..).unwrap_or(&mut []) {
-            if f.start != e.code_offset {
+            if f.start != code_offset {
                 break;
             }
             f.taint_in |= taint;
@@ -712,18 +730,18 @@ fn exports_read_only_their_parameters(
     funcs: &[FuncInfo],
 ) -> Result<(), VerifyError> {
     const PARAMS: [u8; 6] = [7, 6, 2, 1, 8, 9];
-    for e in obj.exports() {
+    for (code_offset, params) in obj.export_sites() {
         let mut allowed: u16 = 1; // rax
-        for &r in PARAMS.iter().take(e.signature.params().len()) {
+        for &r in PARAMS.iter().take(params) {
             allowed |= 1 << r;
         }
         let live_in = obj
-            .function_index_at(e.code_offset)
+            .function_index_at(code_offset)
             .and_then(|i| funcs.get(i))
             .map_or(u16::MAX, |f| f.live_in);
         if live_in & !allowed != 0 {
             return Err(err(
-                e.code_offset,
+                code_offset,
                 Rule::Register,
                 "an export reads a register that is none of its parameters (it holds a host value, such as a stack or code address)",
             ));
@@ -755,7 +773,8 @@ fn callees_first(
     let mut post = 0usize;
     for f in funcs.iter_mut() {
         f.mark = NEW;
-        f.scan = f.first;
+        // A function without a call has no edge to scan for.
+        f.scan = if f.calls { f.first } else { f.last };
     }
     for root in 0..n {
         if funcs.get(root).is_none_or(|f| f.mark != NEW) {
@@ -816,6 +835,7 @@ fn verify_function(
     w: &mut Work<'_>,
     first: usize,
     last: usize,
+    calls: bool,
 ) -> Result<u64, VerifyError> {
     let (nblocks, reached) = cfg::build(fx, w, first, last)?;
     let mut runs = 0u64;
@@ -833,7 +853,8 @@ fn verify_function(
     // run once per loop fixed point, not once per trip around the loop).
     // Each call's record of the registers that may hold an address there
     // (see `pass_taint`): the union over every processing of its block.
-    for d in w.insns.get(first..last).unwrap_or(&[]) {
+    let with_calls = if calls { first..last } else { first..first };
+    for d in w.insns.get(with_calls).unwrap_or(&[]) {
         if matches!(d.op, Op::Call { .. })
             && let Some(s) = w.slot.get_mut(call_record(d))
         {
@@ -1025,7 +1046,7 @@ fn edge(w: &mut Work<'_>, at: u32, from_rpo: u32, to: u32, e: &Abs) -> Result<()
     } else if blk.widened {
         blk.abs.join_widened(e)
     } else {
-        blk.abs.join(e, to, !blk.reached, blk.fresh)
+        blk.abs.join(e, to, !blk.reached, blk.fresh, &mut w.room)
     };
     let changed = joined.map_err(|(rule, what)| err(at, rule, what))?;
     if blk.header {
@@ -1068,7 +1089,9 @@ fn call_depths(
                 continue;
             };
             let mut deepest = 0u64;
-            for d in insns.get(f.first as usize..f.last as usize).unwrap_or(&[]) {
+            let with_calls = if f.calls { f.first..f.last } else { 0..0 };
+            let (from, to) = (with_calls.start as usize, with_calls.end as usize);
+            for d in insns.get(from..to).unwrap_or(&[]) {
                 if let Op::Call { rel } = d.op
                     && let Some(ci) = obj.function_index_at(target(d.end(), rel))
                 {
