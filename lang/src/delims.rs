@@ -18,7 +18,10 @@
 //!   `[` groups opened since the innermost `{`; a `;` closes `(` groups
 //!   (a `;` may stand directly inside `[ ]` and `{ }`, never inside `( )`);
 //!   outside every `{ }`, `->` closes every group (it follows a signature's
-//!   parameter list, never stands inside one).
+//!   parameter list, never stands inside one); and a `{` directly inside
+//!   `( )` that cannot start a struct literal (`Name {` then `.field` or
+//!   `}`) closes the `( )` groups since the innermost other group: it is a
+//!   block, and the `)` before it is missing (`if (x == 1 {`).
 //!   The end of the file closes everything.
 //! - Groups are closed by *virtual* closers: empty-span tokens just after the
 //!   previous real token. Each event that inserts them is one E0001 pointing
@@ -240,8 +243,22 @@ impl Balancer {
         }
     }
 
-    fn token(&mut self, tok: Tok, span: Span) {
+    fn token(&mut self, tok: Tok, span: Span, next: Option<&Tok>) {
         let is_for = tok == Tok::Kw("for");
+        if tok == Tok::Sym("{")
+            && self
+                .stack
+                .last()
+                .is_some_and(|o| o.delim == Delim::Paren && !o.c_for)
+            && !self.starts_struct_literal(next)
+        {
+            // Inside `( )` a `{` only starts a struct literal, `Name {`
+            // then `.field` or `}`: any other is a block, and the `(` before
+            // it is missing its `)` (`if (x == 1 {`). Closed here, where the
+            // `)` belongs, rather than at the end of the enclosing block.
+            let keep = self.semicolons.innermost().map_or(0, |i| i + 1);
+            self.close_to(keep);
+        }
         match tok {
             Tok::Sym(s @ ("(" | "[" | "{")) => {
                 let depth = self.stack.len() + 1;
@@ -330,6 +347,16 @@ impl Balancer {
     }
 }
 
+impl Balancer {
+    /// Whether a `{` that comes now, followed by `next`, can start a struct
+    /// literal: after the struct's name, then a `.field` or the `}` of an
+    /// empty one.
+    fn starts_struct_literal(&self, next: Option<&Tok>) -> bool {
+        matches!(self.out.last(), Some((Tok::Ident(_), _)))
+            && matches!(next, Some(Tok::Sym("." | "}")))
+    }
+}
+
 /// Balances `tokens` (see the module documentation).
 pub fn balance(tokens: &[(Tok, Span)]) -> Balanced {
     let mut b = Balancer {
@@ -344,8 +371,9 @@ pub fn balance(tokens: &[(Tok, Span)]) -> Balanced {
         last_end: 0,
         after_for: false,
     };
-    for (tok, span) in tokens {
-        b.token(tok.clone(), *span);
+    for (i, (tok, span)) in tokens.iter().enumerate() {
+        let next = tokens.get(i + 1).map(|(t, _)| t);
+        b.token(tok.clone(), *span, next);
     }
     b.close_to(0);
     Balanced {
