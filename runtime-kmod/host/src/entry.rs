@@ -11,7 +11,7 @@
 //! two pushes and pops, one store (`saved_rsp`) and one indirect call; the
 //! caller then stores the fuel left and reads `trap_site` once.
 
-use kpl_runtime_core::format::{ScalarType, ValType};
+use kpl_runtime_core::format::{MAX_PARAMS, ScalarType, ValType};
 
 use crate::{Arg, Ctx};
 
@@ -112,10 +112,13 @@ pub(crate) struct ExportPlan {
     pub(crate) entry: *const u8,
     /// Number of parameters (at most six: the loader core refuses more).
     pub(crate) arity: u8,
-    /// `arity` if every parameter is a scalar, else `u8::MAX`: what
+    /// `arity` if every parameter is a scalar, else `usize::MAX`: what
     /// `call_scalars` checks its argument count against, one comparison
-    /// for both "how many" and "no slices".
-    pub(crate) scalar_arity: u8,
+    /// for both "how many" and "no slices". The marker can equal no
+    /// argument count: a `&[u64]` holds at most `isize::MAX / 8` elements.
+    /// (It was `u8::MAX` in a `u8`, which 255 arguments matched, so that a
+    /// slice-taking export ran with scalars in its slice registers.)
+    pub(crate) scalar_arity: usize,
     /// Bit `k`: parameter `k` is a slice.
     pub(crate) slices: u8,
     /// Bit `k`: parameter `k` is a `[]mut` slice.
@@ -135,12 +138,14 @@ pub(crate) struct ExportPlan {
 
 impl ExportPlan {
     /// The plan for an export entered at `entry` with parameters `params`
-    /// (at most six, as the loader core guarantees).
+    /// (at most six, as the loader core guarantees and `Instance::load`
+    /// checks again: `arity` must be the real count, never a clamped one).
     pub(crate) fn new(entry: *const u8, params: &[ValType]) -> ExportPlan {
+        debug_assert!(params.len() <= MAX_PARAMS);
         let mut plan = ExportPlan {
             entry,
-            arity: params.len().min(6) as u8,
-            scalar_arity: u8::MAX,
+            arity: params.len().min(MAX_PARAMS) as u8,
+            scalar_arity: usize::MAX,
             slices: 0,
             writable: 0,
             checks: [ScalarCheck::default(); 6],
@@ -163,7 +168,7 @@ impl ExportPlan {
             }
         }
         if plan.slices == 0 {
-            plan.scalar_arity = plan.arity;
+            plan.scalar_arity = usize::from(plan.arity);
         }
         plan
     }
@@ -303,6 +308,7 @@ pub(crate) unsafe fn enter_plugin(
     arity: usize,
     args: [u64; 6],
 ) -> (u64, u64) {
+    debug_assert!(arity <= MAX_PARAMS);
     let [a, b, c, d, e, f] = args;
     // SAFETY: the caller's contract; each block restores every register it
     // changes that the compiler does not know about (see above).
@@ -400,7 +406,7 @@ mod tests {
         ];
         let plan = ExportPlan::new(std::ptr::null(), &params);
         assert_eq!(plan.arity, 3);
-        assert_eq!(plan.scalar_arity, u8::MAX);
+        assert_eq!(plan.scalar_arity, usize::MAX);
         assert_eq!(
             ExportPlan::new(std::ptr::null(), &params[..1]).scalar_arity,
             1

@@ -759,6 +759,15 @@ impl Instance {
                     info.name
                 )));
             }
+            // Also refused by the loader core; a plan's arity must be the
+            // real count, which every call checks its arguments against.
+            if info.params.len() > kpl_runtime_core::format::MAX_PARAMS {
+                return Err(LoadError::Object(format!(
+                    "export `{}` takes more than {} parameters",
+                    info.name,
+                    kpl_runtime_core::format::MAX_PARAMS
+                )));
+            }
             // SAFETY: `code_offset < code_len`, so the address is inside
             // the code part mapped by `image`.
             let entry = unsafe { image.code.add(e.code_offset as usize) };
@@ -891,8 +900,10 @@ impl Instance {
         fuel: u64,
     ) -> Result<u64, CallError> {
         let plan = self.plan_of(export)?;
-        // One comparison for the count and for "no slice parameter".
-        if usize::from(plan.scalar_arity) != args.len() {
+        // One comparison for the count and for "no slice parameter"
+        // (`scalar_arity` is `usize::MAX`, no slice's length, if there is
+        // a slice parameter).
+        if plan.scalar_arity != args.len() {
             return Err(self.scalar_call_error(export, args.len()));
         }
         let (entry, checks) = (plan.entry, plan.checks);
