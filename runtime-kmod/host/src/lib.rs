@@ -30,10 +30,11 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use entry::Misfit;
-use entry::{ExportPlan, enter_plugin};
+use entry::{ExportPlan, MAX_INSTANCE_ID, enter_plugin, scalar_key};
 pub use funcs::{Caller, HostFn, HostFunc, MAX_HOST_FUNC_SLOT};
 pub use imports::{HostImport, host_imports};
 use kpl_runtime_core::Object;
+use kpl_runtime_core::format::MAX_PARAMS;
 pub use kpl_runtime_core::format::{ScalarType, TrapKind, ValType};
 
 /// The context block shared with plugin code (layout fixed by the ABI).
@@ -638,6 +639,17 @@ impl Drop for HostBox {
     }
 }
 
+/// Argument `index` out of range of its parameter's type: out of line, so
+/// that the error's construction stays out of the loop it is inlined into.
+#[cold]
+#[inline(never)]
+fn out_of_range(index: usize) -> CallError {
+    CallError::BadArgument {
+        index: index as u32,
+        why: Misfit::OutOfRange,
+    }
+}
+
 /// Source of [`Instance::id`].
 static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
 
@@ -748,6 +760,11 @@ impl Instance {
                 ret: e.signature.ret,
             })
             .collect();
+        let id = NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed);
+        // Never in practice (2^60 loads), but the plans' keys need it.
+        if id >= MAX_INSTANCE_ID {
+            return Err(LoadError::Os("instance ids exhausted".to_string()));
+        }
         // The loader core has checked that every export starts a function
         // inside the code; checked again here, once, because a call then
         // enters at the address without looking.
@@ -771,7 +788,7 @@ impl Instance {
             // SAFETY: `code_offset < code_len`, so the address is inside
             // the code part mapped by `image`.
             let entry = unsafe { image.code.add(e.code_offset as usize) };
-            plans.push(ExportPlan::new(entry, &info.params));
+            plans.push(ExportPlan::new(id, entry, &info.params));
         }
         let sites = obj.trap_sites().map(|t| (t.kind, t.code_offset)).collect();
         let locations = obj
@@ -779,7 +796,7 @@ impl Instance {
             .map(|l| (l.code_offset, l.line, l.col))
             .collect();
         Ok(Instance {
-            id: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
+            id,
             image,
             data,
             sites,
@@ -899,22 +916,20 @@ impl Instance {
         args: &[u64],
         fuel: u64,
     ) -> Result<u64, CallError> {
-        let plan = self.plan_of(export)?;
-        // One comparison for the count and for "no slice parameter"
-        // (`scalar_arity` is `usize::MAX`, no slice's length, if there is
-        // a slice parameter).
-        if plan.scalar_arity != args.len() {
-            return Err(self.scalar_call_error(export, args.len()));
-        }
+        let n = args.len();
+        // One comparison for the handle's instance, the count and "no
+        // slice parameter" (see `ExportPlan::scalar_key`); the count is
+        // a constant where the call is inlined, so `n <= 6` folds away.
+        let plan = match self.plans.get(export.index as usize) {
+            Some(p) if n <= MAX_PARAMS && p.scalar_key == scalar_key(export.instance, n) => p,
+            _ => return Err(self.scalar_call_error(export, n)),
+        };
         let (entry, checks) = (plan.entry, plan.checks);
         let mut regs = [0u64; 6];
         // `args.len()` is the arity, at most six.
         for (index, (r, &a)) in regs.iter_mut().zip(args).enumerate() {
             if !checks[index].accepts(a) {
-                return Err(CallError::BadArgument {
-                    index: index as u32,
-                    why: Misfit::OutOfRange,
-                });
+                return Err(out_of_range(index));
             }
             *r = a;
         }
@@ -923,9 +938,10 @@ impl Instance {
             .map_err(CallError::Trap)
     }
 
-    /// Why `call_scalars` refused `given` arguments for `export`: the
-    /// arity, or the first slice parameter.
+    /// Why `call_scalars` refused `given` arguments for `export`: a handle
+    /// of another instance, the arity, or the first slice parameter.
     #[cold]
+    #[inline(never)]
     fn scalar_call_error(&self, export: Export, given: usize) -> CallError {
         let plan = match self.plan(export, given) {
             Ok(plan) => plan,
@@ -1052,12 +1068,17 @@ impl Instance {
         args: &mut [Arg<'_>],
         fuel: u64,
     ) -> Result<u64, CallError> {
-        let Ok(plan) = self.plan_of(export) else {
+        let n = args.len();
+        let Some(plan) = self.plans.get(export.index as usize) else {
             return self.call_general(export, args, fuel);
         };
-        // Every argument is checked before any slot is touched.
-        if self.bound_slots != 0
-            || usize::from(plan.arity) != args.len()
+        // Every argument is checked before any slot is touched. One
+        // comparison for the handle's instance and the count (see
+        // `ExportPlan::call_key`); `n <= 6` folds away where the count is
+        // a constant.
+        if n > MAX_PARAMS
+            || plan.call_key != scalar_key(export.instance, n)
+            || self.bound_slots != 0
             || !args.iter().enumerate().all(|(k, a)| plan.fits(k, a))
         {
             return self.call_general(export, args, fuel);
