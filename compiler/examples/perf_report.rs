@@ -491,9 +491,10 @@ const EXPLANATIONS: &str = "\
   and count produce, ids starting at 1), and `call` the instance and the
   count the same way; the slice marker had been `u8::MAX` in a `u8`, which
   a `call_scalars` with 255 arguments matched. The out-of-range error is
-  built out of line. Counted on `examples/invoke_count.rs`: the empty
-  export 41 → 36 instructions per call, `x + 1` 50 → 46, one 64-byte slice
-  82 → 79. What is left:
+  built out of line, and `call`'s usual case is a `set_up_call` that
+  returns the entry and the argument registers to enter with. Counted on
+  `examples/invoke_count.rs`: the empty export 41 → 36 instructions per
+  call, `x + 1` 50 → 46, one 64-byte slice 82 → 78. What is left:
   the handle's index check, the argument's range check, the
   slot test, two pushes and pops (`rbx` and `rbp` cannot be `asm!`
   operands, and a trap unwinds past the plugin's restores), `saved_rsp`,

@@ -1068,10 +1068,27 @@ impl Instance {
         args: &mut [Arg<'_>],
         fuel: u64,
     ) -> Result<u64, CallError> {
+        match self.set_up_call(export, args) {
+            Some((entry, regs)) => self
+                .enter(entry, args.len(), regs, fuel)
+                .map_err(CallError::Trap),
+            None => self.call_general(export, args, fuel),
+        }
+    }
+
+    /// The usual case of [`call`](Instance::call): if `args` fit `export`
+    /// and no buffer is bound, fills the slots the plan assigned to its
+    /// slices and returns what to enter with, the entry and the argument
+    /// registers (so that they are not read again from the plan after the
+    /// context block's stores); else touches nothing and returns `None`.
+    #[inline(always)]
+    fn set_up_call(
+        &mut self,
+        export: Export,
+        args: &mut [Arg<'_>],
+    ) -> Option<(*const u8, [u64; 6])> {
         let n = args.len();
-        let Some(plan) = self.plans.get(export.index as usize) else {
-            return self.call_general(export, args, fuel);
-        };
+        let plan = self.plans.get(export.index as usize)?;
         // Every argument is checked before any slot is touched. One
         // comparison for the handle's instance and the count (see
         // `ExportPlan::call_key`); `n <= 6` folds away where the count is
@@ -1081,7 +1098,7 @@ impl Instance {
             || self.bound_slots != 0
             || !args.iter().enumerate().all(|(k, a)| plan.fits(k, a))
         {
-            return self.call_general(export, args, fuel);
+            return None;
         }
         let (entry, handle, handle_slots) = (plan.entry, plan.handle, plan.handle_slots);
         let (writable, elem_mask) = (plan.writable, plan.elem_mask);
@@ -1100,8 +1117,7 @@ impl Instance {
             }
         }
         self.keep_slices(handle_slots);
-        self.enter(entry, args.len(), regs, fuel)
-            .map_err(CallError::Trap)
+        Some((entry, regs))
     }
 
     /// [`call`](Instance::call) for every case but the usual one: a
