@@ -575,6 +575,8 @@ pub struct Trap {
 /// invocations.
 pub struct Instance {
     /// Unique in the process: binds [`Export`] handles to this instance.
+    /// At least 1 and below `MAX_INSTANCE_ID`, as the plans' keys
+    /// (`ExportPlan::scalar_key`) need.
     id: u64,
     image: ImageMap,
     data: DataMap,
@@ -976,8 +978,9 @@ impl Instance {
 
     /// Runs plugin code with the context block prepared: everything per
     /// call that is not the arguments' own setup. `entry` is the `entry`
-    /// of one of this instance's plans (from [`plan_of`](Instance::plan_of)),
-    /// never any other address, and `arity` that plan's number of
+    /// of one of this instance's plans (from [`plan_of`](Instance::plan_of),
+    /// or a `plans` entry whose key matched the handle's: `call_scalars`,
+    /// `set_up_call`), never any other address, and `arity` that plan's number of
     /// parameters: every caller has checked its arguments' count against
     /// it and passes that count, a constant where the call is inlined.
     #[inline(always)]
