@@ -483,8 +483,19 @@ const EXPLANATIONS: &str = "\
   binaries before and after in turns, medians of the last two rounds:
   empty +3.82 and +5.03 ns over the native call before, +3.53 and +3.90
   after; `x + 1` +10.52 and +12.37 before, +5.25 and +5.25 after; one
-  slice +12.17 and +14.29 before, +8.97 and +11.62 after. What is left:
-  the handle's instance and index checks, the argument's range check, the
+  slice +12.17 and +14.29 before, +8.97 and +11.62 after. Then (#13,
+  third round): `call_scalars` checks the handle's instance, the argument
+  count and the absence of slice parameters with one compare, of a key the
+  export's plan holds (the instance id shifted left three bits with the
+  arity in them; 0 for an export with a slice parameter, which no handle
+  and count produce, ids starting at 1), and `call` the instance and the
+  count the same way; the slice marker had been `u8::MAX` in a `u8`, which
+  a `call_scalars` with 255 arguments matched. The out-of-range error is
+  built out of line, and `call`'s usual case is a `set_up_call` that
+  returns the entry and the argument registers to enter with. Counted on
+  `examples/invoke_count.rs`: the empty export 41 → 36 instructions per
+  call, `x + 1` 50 → 46, one 64-byte slice 82 → 78. What is left:
+  the handle's index check, the argument's range check, the
   slot test, two pushes and pops (`rbx` and `rbp` cannot be `asm!`
   operands, and a trap unwinds past the plugin's restores), `saved_rsp`,
   the call and return, the fuel store, the outcome check, and reloading

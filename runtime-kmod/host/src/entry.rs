@@ -11,7 +11,7 @@
 //! two pushes and pops, one store (`saved_rsp`) and one indirect call; the
 //! caller then stores the fuel left and reads `trap_site` once.
 
-use kpl_runtime_core::format::{ScalarType, ValType};
+use kpl_runtime_core::format::{MAX_PARAMS, ScalarType, ValType};
 
 use crate::{Arg, Ctx};
 
@@ -101,6 +101,19 @@ impl ScalarCheck {
     }
 }
 
+/// Instance ids are below this, so that [`scalar_key`] keeps the id whole.
+pub(crate) const MAX_INSTANCE_ID: u64 = 1 << 60;
+
+/// The key of a scalar call of an export of instance `instance` (at least
+/// 1, below [`MAX_INSTANCE_ID`]) with `n` arguments (at most six): the id
+/// in the high bits, the count in the low three. Distinct for distinct
+/// pairs and never 0.
+#[inline(always)]
+pub(crate) fn scalar_key(instance: u64, n: usize) -> u64 {
+    debug_assert!(n <= MAX_PARAMS);
+    (instance << 3) | n as u64
+}
+
 /// Everything a call of one export needs from its signature, computed when
 /// the instance is loaded so that a call neither walks the signature nor
 /// divides: the entry address (checked once to lie in the code part), which
@@ -112,10 +125,18 @@ pub(crate) struct ExportPlan {
     pub(crate) entry: *const u8,
     /// Number of parameters (at most six: the loader core refuses more).
     pub(crate) arity: u8,
-    /// `arity` if every parameter is a scalar, else `u8::MAX`: what
-    /// `call_scalars` checks its argument count against, one comparison
-    /// for both "how many" and "no slices".
-    pub(crate) scalar_arity: u8,
+    /// What `call_scalars` compares one key of its handle and argument
+    /// count with ([`scalar_key`]): `scalar_key(instance, arity)` if every
+    /// parameter is a scalar, else 0. One comparison checks the handle's
+    /// instance, the count and "no slice parameter" together. No handle
+    /// and count has key 0 (instance ids start at 1), and `call_scalars`
+    /// computes a key only for counts of at most six, so two different
+    /// (instance, count) pairs never share one.
+    pub(crate) scalar_key: u64,
+    /// `scalar_key(instance, arity)` whatever the parameters: what `call`
+    /// compares its handle and argument count with, one comparison for
+    /// both.
+    pub(crate) call_key: u64,
     /// Bit `k`: parameter `k` is a slice.
     pub(crate) slices: u8,
     /// Bit `k`: parameter `k` is a `[]mut` slice.
@@ -135,12 +156,18 @@ pub(crate) struct ExportPlan {
 
 impl ExportPlan {
     /// The plan for an export entered at `entry` with parameters `params`
-    /// (at most six, as the loader core guarantees).
-    pub(crate) fn new(entry: *const u8, params: &[ValType]) -> ExportPlan {
+    /// (at most six, as the loader core guarantees and `Instance::load`
+    /// checks again: `arity` must be the real count, never a clamped one).
+    /// `instance` is the id of the instance it belongs to (at least 1, below
+    /// [`MAX_INSTANCE_ID`]).
+    pub(crate) fn new(instance: u64, entry: *const u8, params: &[ValType]) -> ExportPlan {
+        debug_assert!(params.len() <= MAX_PARAMS);
+        debug_assert!((1..MAX_INSTANCE_ID).contains(&instance));
         let mut plan = ExportPlan {
             entry,
-            arity: params.len().min(6) as u8,
-            scalar_arity: u8::MAX,
+            arity: params.len().min(MAX_PARAMS) as u8,
+            scalar_key: 0,
+            call_key: scalar_key(instance, params.len().min(MAX_PARAMS)),
             slices: 0,
             writable: 0,
             checks: [ScalarCheck::default(); 6],
@@ -163,7 +190,7 @@ impl ExportPlan {
             }
         }
         if plan.slices == 0 {
-            plan.scalar_arity = plan.arity;
+            plan.scalar_key = scalar_key(instance, usize::from(plan.arity));
         }
         plan
     }
@@ -303,6 +330,7 @@ pub(crate) unsafe fn enter_plugin(
     arity: usize,
     args: [u64; 6],
 ) -> (u64, u64) {
+    debug_assert!(arity <= MAX_PARAMS);
     let [a, b, c, d, e, f] = args;
     // SAFETY: the caller's contract; each block restores every register it
     // changes that the compiler does not know about (see above).
@@ -398,16 +426,52 @@ mod tests {
                 writable: false,
             },
         ];
-        let plan = ExportPlan::new(std::ptr::null(), &params);
+        let plan = ExportPlan::new(5, std::ptr::null(), &params);
         assert_eq!(plan.arity, 3);
-        assert_eq!(plan.scalar_arity, u8::MAX);
+        assert_eq!(plan.scalar_key, 0);
         assert_eq!(
-            ExportPlan::new(std::ptr::null(), &params[..1]).scalar_arity,
-            1
+            ExportPlan::new(5, std::ptr::null(), &params[..1]).scalar_key,
+            scalar_key(5, 1)
         );
         assert_eq!(plan.slices, 0b110);
         assert_eq!(plan.writable, 0b010);
         assert_eq!(plan.elem_mask[..3], [0, 3, 1]);
         assert!(plan.checks[0].accepts(255) && !plan.checks[0].accepts(256));
+    }
+
+    /// `call_scalars` accepts a handle and count exactly when their key is
+    /// the plan's: only the plan's own instance with its own arity, and
+    /// never for an export with a slice parameter (key 0).
+    #[test]
+    fn scalar_keys_accept_only_their_instance_and_arity() {
+        let u32p = ValType::Scalar(ScalarType::U32);
+        let slice = ValType::Slice {
+            elem: ScalarType::U8,
+            writable: false,
+        };
+        let ids = [1, 2, 3, 7, 8, 9, 255, 256, MAX_INSTANCE_ID - 1];
+        for &id in &ids {
+            for arity in 0..=MAX_PARAMS {
+                let scalars = ExportPlan::new(id, std::ptr::null(), &[u32p; 6][..arity]);
+                let mut mixed = [u32p; 6];
+                if arity > 0 {
+                    mixed[arity - 1] = slice;
+                }
+                let mixed = ExportPlan::new(id, std::ptr::null(), &mixed[..arity]);
+                for &other in &ids {
+                    for n in 0..=MAX_PARAMS {
+                        let key = scalar_key(other, n);
+                        assert_ne!(key, 0);
+                        let want = other == id && n == arity;
+                        assert_eq!(scalars.scalar_key == key, want, "{id} {arity} {other} {n}");
+                        assert_eq!(scalars.call_key == key, want, "{id} {arity} {other} {n}");
+                        assert_eq!(mixed.call_key == key, want, "{id} {arity} {other} {n}");
+                        if arity > 0 {
+                            assert_ne!(mixed.scalar_key, key, "{id} {arity} {other} {n}");
+                        }
+                    }
+                }
+            }
+        }
     }
 }

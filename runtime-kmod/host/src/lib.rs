@@ -30,10 +30,11 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use entry::Misfit;
-use entry::{ExportPlan, enter_plugin};
+use entry::{ExportPlan, MAX_INSTANCE_ID, enter_plugin, scalar_key};
 pub use funcs::{Caller, HostFn, HostFunc, MAX_HOST_FUNC_SLOT};
 pub use imports::{HostImport, host_imports};
 use kpl_runtime_core::Object;
+use kpl_runtime_core::format::MAX_PARAMS;
 pub use kpl_runtime_core::format::{ScalarType, TrapKind, ValType};
 
 /// The context block shared with plugin code (layout fixed by the ABI).
@@ -574,6 +575,8 @@ pub struct Trap {
 /// invocations.
 pub struct Instance {
     /// Unique in the process: binds [`Export`] handles to this instance.
+    /// At least 1 and below `MAX_INSTANCE_ID`, as the plans' keys
+    /// (`ExportPlan::scalar_key`) need.
     id: u64,
     image: ImageMap,
     data: DataMap,
@@ -635,6 +638,17 @@ impl Drop for HostBox {
         // SAFETY: the pointer came from `Box::leak` in `new` and is freed
         // only here, once; no call (and so no import) is running.
         drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
+
+/// Argument `index` out of range of its parameter's type: out of line, so
+/// that the error's construction stays out of the loop it is inlined into.
+#[cold]
+#[inline(never)]
+fn out_of_range(index: usize) -> CallError {
+    CallError::BadArgument {
+        index: index as u32,
+        why: Misfit::OutOfRange,
     }
 }
 
@@ -748,6 +762,11 @@ impl Instance {
                 ret: e.signature.ret,
             })
             .collect();
+        let id = NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed);
+        // Never in practice (2^60 loads), but the plans' keys need it.
+        if id >= MAX_INSTANCE_ID {
+            return Err(LoadError::Os("instance ids exhausted".to_string()));
+        }
         // The loader core has checked that every export starts a function
         // inside the code; checked again here, once, because a call then
         // enters at the address without looking.
@@ -759,10 +778,19 @@ impl Instance {
                     info.name
                 )));
             }
+            // Also refused by the loader core; a plan's arity must be the
+            // real count, which every call checks its arguments against.
+            if info.params.len() > kpl_runtime_core::format::MAX_PARAMS {
+                return Err(LoadError::Object(format!(
+                    "export `{}` takes more than {} parameters",
+                    info.name,
+                    kpl_runtime_core::format::MAX_PARAMS
+                )));
+            }
             // SAFETY: `code_offset < code_len`, so the address is inside
             // the code part mapped by `image`.
             let entry = unsafe { image.code.add(e.code_offset as usize) };
-            plans.push(ExportPlan::new(entry, &info.params));
+            plans.push(ExportPlan::new(id, entry, &info.params));
         }
         let sites = obj.trap_sites().map(|t| (t.kind, t.code_offset)).collect();
         let locations = obj
@@ -770,7 +798,7 @@ impl Instance {
             .map(|l| (l.code_offset, l.line, l.col))
             .collect();
         Ok(Instance {
-            id: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
+            id,
             image,
             data,
             sites,
@@ -890,20 +918,20 @@ impl Instance {
         args: &[u64],
         fuel: u64,
     ) -> Result<u64, CallError> {
-        let plan = self.plan_of(export)?;
-        // One comparison for the count and for "no slice parameter".
-        if usize::from(plan.scalar_arity) != args.len() {
-            return Err(self.scalar_call_error(export, args.len()));
-        }
+        let n = args.len();
+        // One comparison for the handle's instance, the count and "no
+        // slice parameter" (see `ExportPlan::scalar_key`); the count is
+        // a constant where the call is inlined, so `n <= 6` folds away.
+        let plan = match self.plans.get(export.index as usize) {
+            Some(p) if n <= MAX_PARAMS && p.scalar_key == scalar_key(export.instance, n) => p,
+            _ => return Err(self.scalar_call_error(export, n)),
+        };
         let (entry, checks) = (plan.entry, plan.checks);
         let mut regs = [0u64; 6];
         // `args.len()` is the arity, at most six.
         for (index, (r, &a)) in regs.iter_mut().zip(args).enumerate() {
             if !checks[index].accepts(a) {
-                return Err(CallError::BadArgument {
-                    index: index as u32,
-                    why: Misfit::OutOfRange,
-                });
+                return Err(out_of_range(index));
             }
             *r = a;
         }
@@ -912,9 +940,10 @@ impl Instance {
             .map_err(CallError::Trap)
     }
 
-    /// Why `call_scalars` refused `given` arguments for `export`: the
-    /// arity, or the first slice parameter.
+    /// Why `call_scalars` refused `given` arguments for `export`: a handle
+    /// of another instance, the arity, or the first slice parameter.
     #[cold]
+    #[inline(never)]
     fn scalar_call_error(&self, export: Export, given: usize) -> CallError {
         let plan = match self.plan(export, given) {
             Ok(plan) => plan,
@@ -949,8 +978,9 @@ impl Instance {
 
     /// Runs plugin code with the context block prepared: everything per
     /// call that is not the arguments' own setup. `entry` is the `entry`
-    /// of one of this instance's plans (from [`plan_of`](Instance::plan_of)),
-    /// never any other address, and `arity` that plan's number of
+    /// of one of this instance's plans (from [`plan_of`](Instance::plan_of),
+    /// or a `plans` entry whose key matched the handle's: `call_scalars`,
+    /// `set_up_call`), never any other address, and `arity` that plan's number of
     /// parameters: every caller has checked its arguments' count against
     /// it and passes that count, a constant where the call is inlined.
     #[inline(always)]
@@ -1041,15 +1071,37 @@ impl Instance {
         args: &mut [Arg<'_>],
         fuel: u64,
     ) -> Result<u64, CallError> {
-        let Ok(plan) = self.plan_of(export) else {
-            return self.call_general(export, args, fuel);
-        };
-        // Every argument is checked before any slot is touched.
-        if self.bound_slots != 0
-            || usize::from(plan.arity) != args.len()
+        match self.set_up_call(export, args) {
+            Some((entry, regs)) => self
+                .enter(entry, args.len(), regs, fuel)
+                .map_err(CallError::Trap),
+            None => self.call_general(export, args, fuel),
+        }
+    }
+
+    /// The usual case of [`call`](Instance::call): if `args` fit `export`
+    /// and no buffer is bound, fills the slots the plan assigned to its
+    /// slices and returns what to enter with, the entry and the argument
+    /// registers (so that they are not read again from the plan after the
+    /// context block's stores); else touches nothing and returns `None`.
+    #[inline(always)]
+    fn set_up_call(
+        &mut self,
+        export: Export,
+        args: &mut [Arg<'_>],
+    ) -> Option<(*const u8, [u64; 6])> {
+        let n = args.len();
+        let plan = self.plans.get(export.index as usize)?;
+        // Every argument is checked before any slot is touched. One
+        // comparison for the handle's instance and the count (see
+        // `ExportPlan::call_key`); `n <= 6` folds away where the count is
+        // a constant.
+        if n > MAX_PARAMS
+            || plan.call_key != scalar_key(export.instance, n)
+            || self.bound_slots != 0
             || !args.iter().enumerate().all(|(k, a)| plan.fits(k, a))
         {
-            return self.call_general(export, args, fuel);
+            return None;
         }
         let (entry, handle, handle_slots) = (plan.entry, plan.handle, plan.handle_slots);
         let (writable, elem_mask) = (plan.writable, plan.elem_mask);
@@ -1068,8 +1120,7 @@ impl Instance {
             }
         }
         self.keep_slices(handle_slots);
-        self.enter(entry, args.len(), regs, fuel)
-            .map_err(CallError::Trap)
+        Some((entry, regs))
     }
 
     /// [`call`](Instance::call) for every case but the usual one: a

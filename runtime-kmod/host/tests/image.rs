@@ -255,3 +255,41 @@ fn arguments_must_match_the_signature() {
     ];
     assert_eq!(inst.call(take, &mut args, 10), Ok(7));
 }
+
+/// `call_scalars` for an export with a slice parameter is refused however
+/// many arguments it is given: 255 of them once matched the `u8::MAX`
+/// marker that stood for "not every parameter is a scalar", and `take`
+/// ran with an integer where its `[]mut u16` handle goes.
+#[test]
+fn scalar_calls_of_a_slice_export_are_refused_at_any_count() {
+    let mut inst = Instance::load(&object()).unwrap();
+    let take = inst.export("take").unwrap();
+    let get = inst.export("get").unwrap();
+    // The plugin code leaves `r13` alone, so the fuel left after a call is
+    // the fuel it was given: a refused call leaves this 10.
+    assert!(inst.call_scalars(get, &[], 10).is_ok());
+    assert_eq!(inst.fuel_left(), 10);
+    for n in [0usize, 1, 3, 6, 7, 254, 255, 256, 1000] {
+        // 0 for the slice parameter: the range check of a parameter that
+        // is not a scalar accepts 0 only, so this got past it too.
+        let mut args = vec![0u64; n];
+        if let Some(a) = args.first_mut() {
+            *a = 7;
+        }
+        let want = CallError::Arity {
+            expected: 2,
+            given: n as u32,
+        };
+        assert_eq!(inst.call_scalars(take, &args, 1000), Err(want), "{n}");
+        assert_eq!(inst.fuel_left(), 10, "{n} arguments: nothing may run");
+    }
+    // The right count: refused for the slice parameter.
+    assert_eq!(
+        inst.call_scalars(take, &[7, 0], 1000),
+        Err(CallError::BadArgument {
+            index: 1,
+            why: kpl_host::Misfit::SliceParameter
+        })
+    );
+    assert_eq!(inst.fuel_left(), 10);
+}
