@@ -5,7 +5,6 @@
 //! whitespace (stable snapshots), it takes byte ranges natively, offers an
 //! ASCII mode, and its diagnostic type is plain data.
 
-use std::fmt::Write as _;
 use std::ops::Range;
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label as CsLabel, LabelStyle};
@@ -158,39 +157,69 @@ impl<'a> Excerpt<'a> {
 
     /// What codespan-reporting writes for `d` (with the default
     /// configuration, without colour), written here directly when `d` has
-    /// the most common shape: one label, on one line of printable ASCII.
-    /// Codespan writes its output a char at a time through the formatting
-    /// machinery, which made that most of the cost of a file with a
-    /// hundred thousand warnings; this writes the same bytes a piece at a
-    /// time (`tests::simple_layout_is_codespans` compares the two). `None`
-    /// for any other shape.
+    /// the most common shapes: every label on one line of its own, every
+    /// line shown of printable ASCII. Codespan writes its output a char at
+    /// a time through the formatting machinery, which made that most of the
+    /// cost of a file with a hundred thousand diagnostics; this writes the
+    /// same bytes a piece at a time (`tests::direct_layout_is_codespans`
+    /// compares the two). `None` for any other shape.
     fn render_simple(&self, d: &Diagnostic) -> Option<String> {
-        if !d.secondary.is_empty() {
+        // (line index, label range in the line, primary, message), in the
+        // order codespan shows them: by line.
+        let mut labels: Vec<(usize, Range<usize>, bool, &str)> =
+            Vec::with_capacity(1 + d.secondary.len());
+        let primary = std::iter::once((&d.primary, true));
+        for (label, is_primary) in primary.chain(d.secondary.iter().map(|l| (l, false))) {
+            let a = self.to_excerpt(floor_char_boundary(self.src, label.span.start as usize));
+            let b = self.to_excerpt(floor_char_boundary(self.src, label.span.end as usize));
+            let range = a..b.max(a);
+            let line_index = self.line_index((), range.start).ok()?;
+            if self.line_index((), range.end).ok()? != line_index {
+                return None;
+            }
+            let line_range = self.line_range((), line_index).ok()?;
+            let start = range.start - line_range.start;
+            let end = (range.end - line_range.start).max(start + 1);
+            labels.push((line_index, start..end, is_primary, &label.message));
+        }
+        let header = {
+            let (line_index, range, _, _) = &labels[0];
+            let line_start = self.line_range((), *line_index).ok()?.start;
+            let column = self
+                .column_number((), *line_index, line_start + range.start)
+                .ok()?;
+            (line_index + 1, column)
+        };
+        labels.sort_by_key(|l| l.0);
+        // Two labels on one line hang their messages: codespan's layout.
+        if labels.windows(2).any(|w| w[0].0 == w[1].0) {
             return None;
         }
-        let a = self.to_excerpt(floor_char_boundary(self.src, d.primary.span.start as usize));
-        let b = self.to_excerpt(floor_char_boundary(self.src, d.primary.span.end as usize));
-        let range = a..b.max(a);
-        let line_index = self.line_index((), range.start).ok()?;
-        if self.line_index((), range.end).ok()? != line_index {
-            return None;
-        }
-        let line_range = self.line_range((), line_index).ok()?;
-        let source = self.text[line_range.clone()].trim_end_matches(['\n', '\r', '\0']);
-        if !source.bytes().all(|c| (b' '..=b'~').contains(&c)) {
-            return None;
-        }
-        let line_number = line_index + 1;
-        let column = self.column_number((), line_index, range.start).ok()?;
-        let pad = " ".repeat(line_number.ilog10() as usize + 1);
-        let label_start = range.start - line_range.start;
-        let label_end = (range.end - line_range.start).max(label_start + 1);
+        let width = |n: usize| n.ilog10() as usize + 1;
+        let padding = width(labels.last()?.0 + 1);
+        let line_text = |line_index: usize| -> Option<&str> {
+            let range = self.line_range((), line_index).ok()?;
+            let source = self.text[range].trim_end_matches(['\n', '\r', '\0']);
+            source
+                .bytes()
+                .all(|c| (b' '..=b'~').contains(&c))
+                .then_some(source)
+        };
         let severity = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
         let code = d.code.as_str();
-        let mut out = String::with_capacity(2 * source.len() + 256);
+        let mut out = String::with_capacity(256 * labels.len() + 256);
+        let gutter = |out: &mut String, number: Option<usize>| {
+            let digits = number.map_or(0, width);
+            for _ in digits..padding {
+                out.push(' ');
+            }
+            if let Some(n) = number {
+                push_number(out, n);
+            }
+        };
         out.push_str(severity);
         if !code.is_empty() {
             out.push('[');
@@ -200,29 +229,63 @@ impl<'a> Excerpt<'a> {
         out.push_str(": ");
         out.push_str(&d.message);
         out.push('\n');
-        let _ = writeln!(out, "{pad} ┌─ {}:{line_number}:{column}", self.name);
-        let _ = writeln!(out, "{pad} │");
-        let _ = writeln!(out, "{line_number} │ {source}");
-        out.push_str(&pad);
-        out.push_str(" │ ");
-        // One column per byte of the line and one past its end: a space
-        // before the label, a caret under it.
-        for i in 0..(source.len() + 1).min(label_end) {
-            out.push(if i >= label_start { '^' } else { ' ' });
-        }
-        if !d.primary.message.is_empty() {
-            out.push(' ');
-            out.push_str(&d.primary.message);
-        }
+        gutter(&mut out, None);
+        out.push_str(" ┌─ ");
+        out.push_str(self.name);
+        out.push(':');
+        push_number(&mut out, header.0);
+        out.push(':');
+        push_number(&mut out, header.1);
         out.push('\n');
+        gutter(&mut out, None);
+        out.push_str(" │\n");
+        for (k, (line_index, range, is_primary, message)) in labels.iter().enumerate() {
+            let source = line_text(*line_index)?;
+            gutter(&mut out, Some(line_index + 1));
+            out.push_str(" │ ");
+            out.push_str(source);
+            out.push('\n');
+            gutter(&mut out, None);
+            out.push_str(" │ ");
+            // One column per byte of the line and one past its end: a space
+            // before the label, a caret under it.
+            let caret = if *is_primary { '^' } else { '-' };
+            for i in 0..(source.len() + 1).min(range.end) {
+                out.push(if i >= range.start { caret } else { ' ' });
+            }
+            if !message.is_empty() {
+                out.push(' ');
+                out.push_str(message);
+            }
+            out.push('\n');
+            if let Some((next, ..)) = labels.get(k + 1) {
+                match next - line_index {
+                    1 => {}
+                    2 => {
+                        let between = line_text(line_index + 1)?;
+                        gutter(&mut out, Some(line_index + 2));
+                        out.push_str(" │ ");
+                        out.push_str(between);
+                        out.push('\n');
+                    }
+                    _ => {
+                        gutter(&mut out, None);
+                        out.push_str(" ·\n");
+                    }
+                }
+            }
+        }
         let notes = notes(d, self.src);
         if !notes.is_empty() {
-            let _ = writeln!(out, "{pad} │");
+            gutter(&mut out, None);
+            out.push_str(" │\n");
         }
         for note in &notes {
             for (k, line) in note.lines().enumerate() {
-                let bullet = if k == 0 { '=' } else { ' ' };
-                let _ = writeln!(out, "{pad} {bullet} {line}");
+                gutter(&mut out, None);
+                out.push_str(if k == 0 { " = " } else { "   " });
+                out.push_str(line);
+                out.push('\n');
             }
         }
         out.push('\n');
@@ -296,6 +359,24 @@ impl<'a> Files<'a> for Excerpt<'_> {
                 given: line_index,
                 max: self.index.len() - 1,
             })
+    }
+}
+
+/// Writes `n` in decimal without the formatting machinery.
+fn push_number(out: &mut String, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(d as char);
     }
 }
 
@@ -544,7 +625,7 @@ mod tests {
     /// hostile shape at a small size, that the direct layout takes renders
     /// exactly as codespan-reporting renders it.
     #[test]
-    fn simple_layout_is_codespans() {
+    fn direct_layout_is_codespans() {
         let imports = crate::std_imports::ImportSources::embedded().load().0;
         let mut sources: Vec<String> = Vec::new();
         for dir in ["tests/ui", "tests/one_mistake"] {
@@ -559,7 +640,7 @@ mod tests {
         for shape in kpl_testgen::hostile::shapes() {
             sources.push((shape.build)(hostile_size(&shape)));
         }
-        let (mut direct, mut total) = (0, 0);
+        let (mut direct, mut total, mut several) = (0, 0, 0);
         for src in &sources {
             let lines = LineIndex::new(src);
             for d in kpl_lang::analyze(src, &imports).diagnostics {
@@ -567,12 +648,15 @@ mod tests {
                 let file = Excerpt::new("t.kpl", src, &lines, &d);
                 if let Some(text) = file.render_simple(&d) {
                     direct += 1;
+                    several += usize::from(!d.secondary.is_empty());
                     assert_eq!(text, codespan(src, &lines, &d), "{src}");
                 }
             }
         }
         // Most diagnostics take the direct way; the rest fall back.
         assert!(direct * 2 > total && direct < total, "{direct} of {total}");
+        // Diagnostics with several labels take it too.
+        assert!(several > 0, "{several} with several labels");
     }
 
     /// A size at which each hostile shape has a few dozen items or levels,

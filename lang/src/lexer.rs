@@ -22,7 +22,7 @@ pub const KEYWORDS: &[&str] = &[
 ];
 
 /// A token as the parser sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Eq)]
 pub enum Tok {
     // Shared, not owned: the parser clones a token each time it looks at
     // one (every alternative it tries), and cloning an owned name was an
@@ -36,6 +36,42 @@ pub enum Tok {
     BadInt,
     /// Punctuation or an operator, e.g. `<<=`.
     Sym(&'static str),
+}
+
+/// The parser compares the next token with every token its alternatives
+/// expect, so this is inline and settles the common case, two different
+/// kinds of token, on the discriminant alone; a keyword or symbol is a
+/// `&'static str` from the lexer's tables, so the same pointer settles most
+/// of the rest before the bytes are compared. It is the same relation as the
+/// derived one (same variant, equal contents), so `Hash` below, which hashes
+/// the variant and its contents as a derived one would, stays consistent
+/// with it: equal tokens hash alike.
+impl PartialEq for Tok {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        if std::mem::discriminant(self) != std::mem::discriminant(other) {
+            return false;
+        }
+        match (self, other) {
+            (Tok::Kw(a), Tok::Kw(b)) | (Tok::Sym(a), Tok::Sym(b)) => std::ptr::eq(*a, *b) || a == b,
+            (Tok::Ident(a), Tok::Ident(b)) | (Tok::Str(a), Tok::Str(b)) => a == b,
+            (Tok::Int(a), Tok::Int(b)) => a == b,
+            (Tok::BadInt, Tok::BadInt) => true,
+            _ => false,
+        }
+    }
+}
+
+impl std::hash::Hash for Tok {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        match self {
+            Tok::Ident(s) | Tok::Str(s) => s.hash(state),
+            Tok::Kw(s) | Tok::Sym(s) => s.hash(state),
+            Tok::Int(v) => v.hash(state),
+            Tok::BadInt => {}
+        }
+    }
 }
 
 impl std::fmt::Display for Tok {

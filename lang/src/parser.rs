@@ -1455,34 +1455,13 @@ fn to_diagnostic(
         };
     }
     let found = err.found;
-    let mut wanted = err.expected.names();
-    if found.is_some() && in_braces(span.start) {
-        wanted.retain(|w| w != "end of file");
-    }
+    let drop_end = found.is_some() && in_braces(span.start);
     // `let mut` is accepted only to say it is `var`.
-    if token_before(tokens, span.start).is_some_and(|(t, _)| *t == Tok::Kw("let")) {
-        wanted.retain(|w| w != "`mut`");
-    }
-    wanted.sort();
-    wanted.dedup();
-    // After a complete operand every operator could follow; listing
-    // them all buries the one token the user forgot.
-    let is_operator = |w: &String| OPERATOR_TOKENS.iter().any(|op| w.trim_matches('`') == *op);
-    if wanted.iter().filter(|w| is_operator(w)).count() >= 5 {
-        wanted.retain(|w| !is_operator(w));
-        wanted.push("an operator".to_string());
-    }
+    let drop_mut = token_before(tokens, span.start).is_some_and(|(t, _)| *t == Tok::Kw("let"));
+    let label = err.expected.label(drop_end, drop_mut);
     let found_text = match &found {
         Some(t) => t.to_string(),
         None => "end of file".to_string(),
-    };
-    let label = match wanted.len() {
-        0 => "unexpected here".to_string(),
-        1 => format!("expected {}", wanted[0]),
-        _ => {
-            let last = wanted.pop().unwrap_or_default();
-            format!("expected {} or {}", wanted.join(", "), last)
-        }
     };
     let mut d = Diagnostic::new(
         Code::E0001,

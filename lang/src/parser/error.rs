@@ -64,7 +64,7 @@ const PART_BASE: u32 = IDENT + 5;
 const _: () = assert!(PART_BASE + Part::ALL.len() as u32 <= 128);
 
 /// A set of what the grammar expected at one position.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub(super) struct Expected(u128);
 
 impl Expected {
@@ -118,6 +118,53 @@ impl Expected {
                 })
             })
             .collect()
+    }
+
+    /// The label of an expected-found error: "expected `;`", "expected `)`,
+    /// `,` or an operator", …. A hostile input has thousands of errors but few
+    /// distinct expected sets, so each label is built once per set (and per
+    /// what the position drops from it) and cloned after. The cache is bounded
+    /// by the grammar's sets, not by the input.
+    pub(super) fn label(self, drop_end: bool, drop_mut: bool) -> String {
+        type Labels = std::collections::HashMap<(Expected, bool, bool), String>;
+        thread_local! {
+            static LABELS: std::cell::RefCell<Labels> = std::cell::RefCell::default();
+        }
+        let key = (self, drop_end, drop_mut);
+        if let Some(label) = LABELS.with(|l| l.borrow().get(&key).cloned()) {
+            return label;
+        }
+        let mut wanted = self.names();
+        if drop_end {
+            wanted.retain(|w| w != "end of file");
+        }
+        // `let mut` is accepted only to say it is `var`.
+        if drop_mut {
+            wanted.retain(|w| w != "`mut`");
+        }
+        wanted.sort();
+        wanted.dedup();
+        // After a complete operand every operator could follow; listing
+        // them all buries the one token the user forgot.
+        let is_operator = |w: &String| {
+            super::OPERATOR_TOKENS
+                .iter()
+                .any(|op| w.trim_matches('`') == *op)
+        };
+        if wanted.iter().filter(|w| is_operator(w)).count() >= 5 {
+            wanted.retain(|w| !is_operator(w));
+            wanted.push("an operator".to_string());
+        }
+        let label = match wanted.len() {
+            0 => "unexpected here".to_string(),
+            1 => format!("expected {}", wanted[0]),
+            _ => {
+                let last = wanted.pop().unwrap_or_default();
+                format!("expected {} or {}", wanted.join(", "), last)
+            }
+        };
+        LABELS.with(|l| l.borrow_mut().insert(key, label.clone()));
+        label
     }
 }
 
