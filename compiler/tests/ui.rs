@@ -321,6 +321,12 @@ fn generated_mismatches_get_working_fixes() {
                 format!(
                     "export fn f(a: {ln}) -> {rn} {{\n    var m = 1;\n    m = a;\n    return m + 1;\n}}\n"
                 ),
+                format!(
+                    "export fn f(a: {ln}) -> {rn} {{\n    var t = [0; 4];\n    t[1] = a;\n    return t[1];\n}}\n"
+                ),
+                format!(
+                    "export fn f(a: {ln}, i: u32) -> {rn} {{\n    let t = [1, 2, 3];\n    if t[i % 3] > a {{\n        return 0;\n    }}\n    return t[0];\n}}\n"
+                ),
             ] {
                 cases += 1;
                 let diags = kpl_lang::analyze(&src, &imports).diagnostics;

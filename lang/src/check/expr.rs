@@ -14,7 +14,7 @@ use crate::suggest;
 use crate::types::{IntTy, Ty};
 
 use super::body::{Body, local_names_in};
-use super::ops::{Operands, UseFit, article, cast_edits, holds, literal_value, widens};
+use super::ops::{Lit, Operands, UseFit, article, cast_edits, widens};
 use super::resolve::TypePos;
 use super::{Checker, GlobalKind, NameKind, Res, State, StructDef};
 
@@ -385,6 +385,16 @@ impl<'a> Checker<'a> {
             ExprKind::Call(callee, args) => self.call(body, e, callee, args),
             ExprKind::Index(base, index) => {
                 let bt = self.expr_inner(body, base, None, is_place);
+                // An element of a local array typed by its literals.
+                if let ExprKind::Name(_) = &base.unparen().kind
+                    && let Some(Res::Local(id)) =
+                        self.tables.resolutions.get(&base.unparen().id).copied()
+                    && let Some(l) = body.locals.get(id as usize)
+                    && let Some(v) = self.literal_decls.get(&l.span).copied()
+                    && v.is_array()
+                {
+                    self.literal_uses.insert(e.id, (l.span, v));
+                }
                 let it = self.expr(body, index, None);
                 if !it.is_error() && it.as_int().is_none() {
                     self.report(Diagnostic::new(
@@ -578,7 +588,10 @@ impl<'a> Checker<'a> {
             }
             self.tables.resolutions.insert(e.id, Res::Local(id));
             let decl = body.locals[id as usize].span;
-            if let Some(v) = self.literal_decls.get(&decl).copied() {
+            // An array's uses are its elements (see `Index`).
+            if let Some(v) = self.literal_decls.get(&decl).copied()
+                && !v.is_array()
+            {
                 self.literal_uses.insert(e.id, (decl, v));
             }
             return body.locals[id as usize].ty.clone();
@@ -1085,7 +1098,7 @@ impl<'a> Checker<'a> {
     /// Remembers a local declared with no type from a bare literal (`var i
     /// = 0`): a mismatch on it is then fixed at the declaration.
     pub(super) fn note_literal_decl(&mut self, name: Span, init: &Expr) {
-        if let Some(v) = literal_value(init) {
+        if let Some(v) = Lit::of(init) {
             self.literal_decls.insert(name, v);
         }
     }
@@ -1097,7 +1110,7 @@ impl<'a> Checker<'a> {
             && g != w
             && !widens(g, w)
             && let Some((decl, v)) = self.literal_uses.get(&target.unparen().id).copied()
-            && holds(g, v)
+            && v.fits(g)
         {
             let d = Diagnostic::new(
                 Code::E0200,
@@ -1231,7 +1244,7 @@ impl<'a> Checker<'a> {
                 // Cannot happen for plain literals (they adopt the type);
                 // keep a generic message.
             } else if let Some((decl, v)) = self.literal_uses.get(&e.unparen().id).copied()
-                && holds(w, v)
+                && v.fits(w)
             {
                 match self.decl_fix(d, e, decl, g, w, UseFit::exact().or_converted(e)) {
                     Some(fixed) => d = fixed,

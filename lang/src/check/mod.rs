@@ -452,12 +452,15 @@ struct Checker<'a> {
     /// Names of the locals visible where a constant expression inside a
     /// function is being checked (array lengths), to explain E0501.
     enclosing_locals: Vec<String>,
-    /// Locals declared with no type and a bare integer literal, by the span
-    /// of their name: the literal's value. A mismatch on such a local is
-    /// fixed at the declaration (`var i: u32 = 0`), not at the use.
-    literal_decls: HashMap<Span, i128>,
-    /// Uses of those locals: (the span of the declared name, the value).
-    literal_uses: HashMap<ExprId, (Span, i128)>,
+    /// Locals declared with no type and a bare integer literal, or an array
+    /// literal of them, by the span of their name: the literals' values. A
+    /// mismatch on such a local (or an element of it) is fixed at the
+    /// declaration (`var i: u32 = 0`, `let t: [u8; 3] = [1, 2, 3]`), not
+    /// at the use.
+    literal_decls: HashMap<Span, ops::Lit>,
+    /// Uses of those locals, or of their elements (`t[i]`): (the span of
+    /// the declared name, the values).
+    literal_uses: HashMap<ExprId, (Span, ops::Lit)>,
     /// Declaration fixes already suggested (declared name, type): a later
     /// mismatch the same fix removes is not reported again.
     decl_fixes: HashSet<(Span, crate::types::IntTy)>,

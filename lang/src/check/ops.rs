@@ -515,6 +515,94 @@ impl CastSite {
     }
 }
 
+/// The values a local typed by its literals got (see
+/// `Checker::literal_decls`): one bare integer literal, or the elements of
+/// an array literal of them (`len`: the array's length).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Lit {
+    lo: i128,
+    hi: i128,
+    len: Option<u64>,
+}
+
+impl Lit {
+    /// The literal (or array of literals) `init`, if that is what it is.
+    pub(super) fn of(init: &Expr) -> Option<Lit> {
+        match &init.unparen().kind {
+            ExprKind::ArrayLit(elems) => {
+                let mut values = elems.iter().map(literal_value);
+                let first = values.next()??;
+                let (mut lo, mut hi) = (first, first);
+                for v in values {
+                    let v = v?;
+                    (lo, hi) = (lo.min(v), hi.max(v));
+                }
+                Some(Lit {
+                    lo,
+                    hi,
+                    len: Some(elems.len() as u64),
+                })
+            }
+            ExprKind::ArrayRepeat(x, n) => {
+                let v = literal_value(x)?;
+                let n = u64::try_from(literal_value(n)?).ok()?;
+                Some(Lit {
+                    lo: v,
+                    hi: v,
+                    len: Some(n),
+                })
+            }
+            _ => literal_value(init).map(|v| Lit {
+                lo: v,
+                hi: v,
+                len: None,
+            }),
+        }
+    }
+
+    /// Whether every value fits in `t`.
+    pub(super) fn fits(self, t: IntTy) -> bool {
+        holds(t, self.lo) && holds(t, self.hi)
+    }
+
+    /// Whether these are an array's elements.
+    pub(super) fn is_array(self) -> bool {
+        self.len.is_some()
+    }
+
+    /// The local's type with elements (or value) of type `t`.
+    fn type_text(self, t: IntTy) -> String {
+        match self.len {
+            Some(n) => format!("[{}; {n}]", t.name()),
+            None => t.name().to_string(),
+        }
+    }
+
+    /// "`n` is an `i32`" or "`t` holds `i32`s", of the local `name` whose
+    /// values are `t`s.
+    fn what_it_is(self, name: &str, t: IntTy) -> String {
+        match self.len {
+            Some(_) => format!(
+                "`{name}` holds `{}`s because of its initial value",
+                t.name()
+            ),
+            None => format!(
+                "`{name}` is {} `{}` because of its initial value",
+                article(t),
+                t.name()
+            ),
+        }
+    }
+}
+
+/// The name of the local a literal use (`n`, `t[i]`) reads.
+fn local_name(e: &Expr) -> String {
+    match &e.unparen().kind {
+        ExprKind::Index(base, _) => local_name(base),
+        _ => expr_text(e),
+    }
+}
+
 /// At most this many mismatches of one literal-typed local merge into one
 /// diagnostic, and only when it has at most [`MAX_MERGED_USES`] uses
 /// recorded; past that each keeps its own (as without merging).
@@ -598,8 +686,8 @@ pub(super) struct DeclFixUse {
 
 impl DeclFixUse {
     /// Whether `t` serves this use, given the literal's value `v`.
-    fn served_by(&self, t: IntTy, v: i128) -> bool {
-        holds(t, v)
+    fn served_by(&self, t: IntTy, v: Lit) -> bool {
+        v.fits(t)
             && if self.exact {
                 self.want == t || (self.here.is_some() && widens(t, self.want))
             } else {
@@ -658,7 +746,7 @@ impl<'a> Checker<'a> {
                 Some(c) => c == other_t,
                 None => !widens(other_t, this_t) || compound,
             };
-            if wanted && holds(other_t, v) {
+            if wanted && v.fits(other_t) {
                 return self.decl_fix(d, this, decl, this_t, other_t, fit);
             }
             let want = ctx.unwrap_or(other_t);
@@ -763,23 +851,30 @@ impl<'a> Checker<'a> {
         if !reported {
             return None;
         }
-        let name = expr_text(e);
+        let name = local_name(e);
+        let lit = self.literal_decls.get(&decl).copied();
         Some(
             d.with_secondary(
                 decl,
-                format!(
-                    "`{name}` is {} `{}` because of its initial value",
-                    article(got),
-                    got.name()
-                ),
+                match lit {
+                    Some(lit) => lit.what_it_is(&name, got),
+                    None => format!(
+                        "`{name}` is {} `{}` because of its initial value",
+                        article(got),
+                        got.name()
+                    ),
+                },
             )
             .with_fix(
                 format!(
                     "give `{name}` the type `{}` where it is declared",
-                    want.name()
+                    lit.map_or_else(|| want.name().to_string(), |l| l.type_text(want))
                 ),
                 decl,
-                format!("{name}: {}", want.name()),
+                format!(
+                    "{name}: {}",
+                    lit.map_or_else(|| want.name().to_string(), |l| l.type_text(want))
+                ),
             ),
         )
     }
@@ -799,7 +894,7 @@ impl<'a> Checker<'a> {
     ) {
         self.decl_fix_uses.push(DeclFixUse {
             decl,
-            name: expr_text(e),
+            name: local_name(e),
             got,
             want,
             exact: fit.exact,
@@ -931,7 +1026,7 @@ impl<'a> Checker<'a> {
             return Vec::new();
         }
         let (name, got) = (reported[0].name.as_str(), reported[0].got);
-        let decl_edit = |t: IntTy| format!("{name}: {}", t.name());
+        let decl_edit = |t: IntTy| format!("{name}: {}", v.type_text(t));
         // Whether the fix `n: t` alone (no conversions) serves every use.
         let alone = |t: IntTy| {
             group.iter().all(|u| {
@@ -1012,24 +1107,22 @@ impl<'a> Checker<'a> {
         let mut kept = self.diags[found[keep]].clone();
         kept.help.retain(|h| h.edits.is_empty());
         if !kept.secondary.iter().any(|l| l.span == decl) {
-            kept = kept.with_secondary(
-                decl,
-                format!(
-                    "`{name}` is {} `{}` because of its initial value",
-                    article(got),
-                    got.name()
-                ),
-            );
+            kept = kept.with_secondary(decl, v.what_it_is(name, got));
         }
         for (k, u) in reported.iter().enumerate() {
             if k != keep {
                 let (a, w) = (article(u.want), u.want.name());
+                let what = if v.is_array() {
+                    format!("an element of `{name}`")
+                } else {
+                    format!("`{name}`")
+                };
                 kept = kept.with_secondary(
                     u.at,
                     if u.exact {
-                        format!("here `{name}` must be {a} `{w}`")
+                        format!("here {what} must be {a} `{w}`")
                     } else {
-                        format!("here `{name}` meets {a} `{w}`")
+                        format!("here {what} meets {a} `{w}`")
                     },
                 );
             }
@@ -1040,10 +1133,13 @@ impl<'a> Checker<'a> {
         } else if widened {
             format!(
                 "give `{name}` the type `{}` where it is declared, and convert where it is used with `as`",
-                t.name()
+                v.type_text(t)
             )
         } else {
-            format!("give `{name}` the type `{}` where it is declared", t.name())
+            format!(
+                "give `{name}` the type `{}` where it is declared",
+                v.type_text(t)
+            )
         };
         kept = kept.with_fix_edits(message, Applicability::MachineApplicable, edits);
         self.diags[found[keep]] = kept;
