@@ -851,6 +851,21 @@ impl<'a> Checker<'a> {
         let (params, ret, res, fn_name) = match self.d.globals.get(name.as_str()).map(|g| g.kind) {
             None => {
                 self.report_unknown_name(body, callee.span, name, true);
+                // `len(s)`, `strlen(s)` of a named slice or array: the
+                // advice is an edit, `s.len`.
+                if matches!(name.as_str(), "len" | "strlen")
+                    && let [arg] = args
+                    && matches!(arg.unparen().kind, ExprKind::Name(_) | ExprKind::Field(..))
+                    && let Some(d) = self.diags.last_mut()
+                    && d.code == Code::E0100
+                    && d.primary.span == callee.span
+                {
+                    let with_len = format!("{}.len", super::ops::expr_text(arg));
+                    d.help.retain(|h| !h.edits.is_empty());
+                    *d = d
+                        .clone()
+                        .with_fix(format!("write `{with_len}`"), e.span, with_len);
+                }
                 if foreign_value(name).is_some() {
                     // `sizeof(Header)`: the argument is a type, as C meant.
                     for a in args {
