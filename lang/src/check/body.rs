@@ -35,6 +35,9 @@ pub(super) struct Body {
     visible: HashMap<String, Vec<u32>>,
     loop_depth: u32,
     pub(super) callees: Vec<(usize, Span)>,
+    /// For each `let` local, by id: the keyword and what follows it up to
+    /// the name, which E0300's fix replaces with `var `.
+    let_keywords: HashMap<u32, Span>,
 }
 
 impl Body {
@@ -51,6 +54,7 @@ impl Body {
             visible: HashMap::new(),
             loop_depth: 0,
             callees: Vec::new(),
+            let_keywords: HashMap::new(),
         }
     }
 
@@ -353,6 +357,12 @@ impl<'a> Checker<'a> {
                     span: name.span,
                 });
                 self.tables.bindings.insert(name.span, id);
+                if !*mutable && s.span.start < name.span.start {
+                    body.let_keywords.insert(
+                        id,
+                        Span::new(s.span.start as usize, name.span.start as usize),
+                    );
+                }
                 if ty.is_none() {
                     self.note_literal_decl(name.span, init);
                 }
@@ -567,16 +577,23 @@ impl<'a> Checker<'a> {
                     body.assigned[id as usize] = true;
                     match l.kind {
                         LocalKind::Var => {}
-                        LocalKind::Let => self.report(
-                            Diagnostic::new(
+                        LocalKind::Let => {
+                            let d = Diagnostic::new(
                                 Code::E0300,
                                 format!("cannot assign twice to immutable variable `{name}`"),
                                 target.span,
                                 "cannot assign",
                             )
-                            .with_secondary(l.span, format!("`{name}` is declared with `let`"))
-                            .with_help("declare it with `var` to make it mutable"),
-                        ),
+                            .with_secondary(l.span, format!("`{name}` is declared with `let`"));
+                            self.report(match body.let_keywords.get(&id).copied() {
+                                Some(keyword) => d.with_fix(
+                                    "declare it with `var` to make it mutable",
+                                    keyword,
+                                    "var ",
+                                ),
+                                None => d.with_help("declare it with `var` to make it mutable"),
+                            });
+                        }
                         LocalKind::Param => self.report(
                             Diagnostic::new(
                                 Code::E0300,
