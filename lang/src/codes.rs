@@ -88,6 +88,7 @@ codes! {
     W0008 => "shift amount exceeds bit width",
     W0009 => "comparison is always true or false",
     W0010 => "decimal literal with a leading zero",
+    W0011 => "division by zero",
 }
 
 impl Code {

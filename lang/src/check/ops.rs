@@ -1,7 +1,7 @@
 //! Binary operators: pairing the two operands (a literal takes the other
 //! side's type), the result type of each operator (E0200, E0203), and shifts
 //! and comparisons whose outcome the operand types already decide (W0008,
-//! W0009).
+//! W0009), and a divisor that is always zero (W0011).
 //!
 //! Also the choice of conversion a mismatch suggests, shared with the other
 //! mismatches in `expr.rs`. The rules: never narrow one side where widening
@@ -203,6 +203,22 @@ impl<'a> Checker<'a> {
         }
         let want = Some(&lt).filter(|t| t.as_int().is_some() || **t == Ty::Bool);
         let rt = self.expr(body, rhs, want);
+        // (In a constant's initializer the evaluation reports it: E0502.)
+        if matches!(op, BinOp::Div | BinOp::Rem)
+            && !body.const_context
+            && rt.as_int().is_some()
+            && let Some(Value::Int(0, _)) = self.quiet_eval(rhs)
+        {
+            self.report(
+                Diagnostic::new(
+                    Code::W0011,
+                    format!("`{}` by zero: this always traps when it runs", op.symbol()),
+                    rhs.span,
+                    "this divisor is always 0",
+                )
+                .with_note("dividing by zero ends the call with a `DivByZero` trap"),
+            );
+        }
         match whole {
             Operands::Binary(e) => {
                 let ExprKind::Binary { lhs, .. } = &e.kind else {
