@@ -1140,21 +1140,15 @@ impl<'a> Checker<'a> {
             }
             return;
         }
+        // A narrower value (a mismatch, converted where it is below,
+        // unless the local's other uses make a declaration fix serve them
+        // all), or a value of the local's type that such a fix must keep.
         if let (Some(g), Some(w)) = (got.as_int(), want.as_int())
-            && g != w
-            && let Some((decl, _)) = self.literal_uses.get(&target.unparen().id).copied()
-        {
-            // A narrower value: converted where it is (below), unless the
-            // local's other uses make a declaration fix serve them all.
-            let fit = UseFit::widens().meeting(value, g);
-            self.record_decl_use(decl, target, w, g, fit, value.span, true);
-        } else if let (Some(g), Some(w)) = (got.as_int(), want.as_int())
-            && g == w
-            && !is_untyped_literal(value)
+            && (g != w || !is_untyped_literal(value))
             && let Some((decl, _)) = self.literal_uses.get(&target.unparen().id).copied()
         {
             let fit = UseFit::widens().meeting(value, g);
-            self.record_decl_use(decl, target, w, g, fit, value.span, false);
+            self.record_decl_use(decl, target, w, g, fit, value.span, g != w);
         }
         self.expect_type(value, got, want);
     }

@@ -586,28 +586,37 @@ impl Lit {
         self.len.is_some()
     }
 
-    /// The local's type with elements (or value) of type `t`.
     fn type_text(self, t: IntTy) -> String {
-        match self.len {
-            Some(n) => format!("[{}; {n}]", t.name()),
-            None => t.name().to_string(),
-        }
+        type_text(self.len, t)
     }
 
-    /// "`n` is an `i32`" or "`t` holds `i32`s", of the local `name` whose
-    /// values are `t`s.
     fn what_it_is(self, name: &str, t: IntTy) -> String {
-        match self.len {
-            Some(_) => format!(
-                "`{name}` holds `{}`s because of its initial value",
-                t.name()
-            ),
-            None => format!(
-                "`{name}` is {} `{}` because of its initial value",
-                article(t),
-                t.name()
-            ),
-        }
+        what_it_is(self.len, name, t)
+    }
+}
+
+/// The type of a literal-typed local (an array of `len` elements if
+/// `len`) with elements (or value) of type `t`.
+fn type_text(len: Option<u64>, t: IntTy) -> String {
+    match len {
+        Some(n) => format!("[{}; {n}]", t.name()),
+        None => t.name().to_string(),
+    }
+}
+
+/// "`n` is an `i32`" or "`t` holds `i32`s", of the literal-typed local
+/// `name` (an array if `len`) whose values are `t`s.
+fn what_it_is(len: Option<u64>, name: &str, t: IntTy) -> String {
+    match len {
+        Some(_) => format!(
+            "`{name}` holds `{}`s because of its initial value",
+            t.name()
+        ),
+        None => format!(
+            "`{name}` is {} `{}` because of its initial value",
+            article(t),
+            t.name()
+        ),
     }
 }
 
@@ -868,30 +877,16 @@ impl<'a> Checker<'a> {
             return None;
         }
         let name = local_name(e);
-        let lit = self.literal_decls.get(&decl).copied();
+        // (`decl` always comes from `literal_uses`, so it has an entry.)
+        let len = self.literal_decls.get(&decl).and_then(|l| l.len);
+        let ty = type_text(len, want);
         Some(
-            d.with_secondary(
-                decl,
-                match lit {
-                    Some(lit) => lit.what_it_is(&name, got),
-                    None => format!(
-                        "`{name}` is {} `{}` because of its initial value",
-                        article(got),
-                        got.name()
-                    ),
-                },
-            )
-            .with_fix(
-                format!(
-                    "give `{name}` the type `{}` where it is declared",
-                    lit.map_or_else(|| want.name().to_string(), |l| l.type_text(want))
+            d.with_secondary(decl, what_it_is(len, &name, got))
+                .with_fix(
+                    format!("give `{name}` the type `{ty}` where it is declared"),
+                    decl,
+                    format!("{name}: {ty}"),
                 ),
-                decl,
-                format!(
-                    "{name}: {}",
-                    lit.map_or_else(|| want.name().to_string(), |l| l.type_text(want))
-                ),
-            ),
         )
     }
 
