@@ -1252,25 +1252,30 @@ fn join_slots(a: &Abs, e: &Abs, pairs: &mut Pairs, b: u32) -> ([Slot; SLOTS], bo
     let mut slots = [NO_SLOT; SLOTS];
     let mut dirty = false;
     let mut n = 0usize;
-    if a.slots == e.slots && !a.slots.iter().any(|s| is_phi_of(s.val(), b)) {
+    if a.slots == e.slots {
         // The same slots on both sides (most joins): each tracked one
         // stays as it is, which is what the general case below does for
-        // it (`e` tracks it at the same position, and it is no stale
-        // name).
+        // it (`e` tracks it at the same position), unless it holds a stale
+        // name. One pass lists them and looks for one.
+        let mut stale = false;
         for &sa in a.slots.iter().filter(|s| s.val() != UNKNOWN) {
+            stale |= is_phi_of(sa.val(), b);
             if let Some(s) = slots.get_mut(n) {
                 *s = sa;
                 n = n.saturating_add(1);
             }
         }
-        // Every slot `e` tracks (a name other than `UNKNOWN`) `a` tracks
-        // at the same depth, so `e_drops_ptr_slot` can only be true of an
-        // untracked entry with its address bit set.
-        let dropped = e
-            .slots
-            .iter()
-            .any(|s| s.ptr() && s.val() == UNKNOWN && a.slot(s.depth()).is_none());
-        return (slots, dropped);
+        if !stale {
+            // Every slot `e` tracks (a name other than `UNKNOWN`) `a`
+            // tracks at the same depth, so `e_drops_ptr_slot` can only be
+            // true of an untracked entry with its address bit set.
+            let dropped = e
+                .slots
+                .iter()
+                .any(|s| s.ptr() && s.val() == UNKNOWN && a.slot(s.depth()).is_none());
+            return (slots, dropped);
+        }
+        (slots, n) = ([NO_SLOT; SLOTS], 0);
     }
     for (i, &sa) in a.slots.iter().enumerate() {
         if sa.val() == UNKNOWN {
