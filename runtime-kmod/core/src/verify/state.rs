@@ -995,7 +995,7 @@ impl Abs {
             if !pairs.from.may_contain(x0) && !pairs.from.may_contain(x1) {
                 continue; // no location renamed either name: nothing more
             }
-            renamed_readings(fa, pairs, b, fresh, true, &held, e, |fj| {
+            renamed_readings(fa, pairs, b, fresh, true, &held, None, |fj| {
                 self.add_rec(fj);
                 renamed = true;
             });
@@ -1088,7 +1088,7 @@ impl Abs {
             let mut keep =
                 !stale && (theirs.get(i) == Some(&fa) || (e.has_rec(fa) && reaches(&held, &fa)));
             if stale || pairs.from.may_contain(x0) || pairs.from.may_contain(x1) {
-                renamed_readings(&fa, pairs, b, 0, true, &held, e, |fj| {
+                renamed_readings(&fa, pairs, b, 0, true, &held, Some(e), |fj| {
                     if fj == fa {
                         // A loop's fact about `phi(b, ·)`, true again of
                         // the value the back edge brings: it stays where
@@ -1321,7 +1321,10 @@ fn e_drops_ptr_slot(a: &Abs, e: &Abs) -> bool {
 /// Renamed facts a join can read from `fa`, a fact of side `a`: for every
 /// way to read its names as joined names (see [`Pairs::options`]), the fact
 /// about the joined names, given to `sink` when `e` has the fact about the
-/// names on its side and a location holds one of the joined names. The
+/// names on its side and a location holds one of the joined names. `e` is
+/// `None` at a loop header's first join, where both sides are the edge's
+/// state and every pair is `(v, v)`: the fact about the names on `e`'s side
+/// is then `fa` itself, which the edge has. The
 /// reading as itself is left out when `skip_identity` (the caller decided
 /// it); so are, at a loop header's first join, a constant or a length for a
 /// register the loop writes (what it held on entry is rarely what the back
@@ -1334,7 +1337,7 @@ fn renamed_readings(
     fresh: u16,
     skip_identity: bool,
     held: &Held,
-    e: &Abs,
+    e: Option<&Abs>,
     mut sink: impl FnMut(Rec),
 ) {
     let [x0, x1] = fa.args();
@@ -1356,7 +1359,8 @@ fn renamed_readings(
                 continue;
             }
             // `has_rec` first: its filter rejects most readings at once.
-            if e.has_rec(fa.with_args([o0.0, o1.0])) && reaches(held, &fj) {
+            let on_e = e.is_none_or(|e| e.has_rec(fa.with_args([o0.0, o1.0])));
+            if on_e && reaches(held, &fj) {
                 sink(fj);
             }
         }
