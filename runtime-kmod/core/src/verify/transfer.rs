@@ -1144,18 +1144,7 @@ pub(super) fn refine(st: &mut Abs, cc: Cond, taken: bool) {
         // A slice length compared with a constant: its table entry is at
         // least `n` (the entry, not only this copy of it, so the fact is
         // about the masked handle `m`, which names the entry).
-        let learned = st.facts_first_about(a).fold([None; 4], |mut acc, f| {
-            if let Fact::LenOf { len, m, w, s } = f
-                && len == a
-                && let Some(slot) = acc.iter_mut().find(|x| x.is_none())
-            {
-                *slot = Some(Fact::LenAtLeast { m, w, s, n });
-            }
-            acc
-        });
-        for g in learned.into_iter().flatten() {
-            st.add(g);
-        }
+        st.learn_len_at_least(a, n);
     }
     match st.flags {
         Flags::Cmp { a, b } => match b {
@@ -1164,29 +1153,8 @@ pub(super) fn refine(st: &mut Abs, cc: Cond, taken: bool) {
             Operand::Imm(c) if equal => st.add(Fact::Const(a, c)),
             Operand::Imm(0) if unequal => st.add(Fact::NonZero(a)),
             Operand::Imm(u64::MAX) if unequal => st.add(Fact::NotMinusOne(a)),
-            Operand::Val(v) if below => {
-                // A `LenOf` about `v` has `v` first, so does a `Const`.
-                let learned = st.facts_first_about(v).fold([None; 4], |mut acc, f| {
-                    let g = match f {
-                        Fact::LenOf { len, m, w, s } if len == v => {
-                            Some(Fact::BelowLen { idx: a, m, w, s })
-                        }
-                        Fact::Const(x, c) if x == v && c > 0 => {
-                            Some(Fact::BelowConst { idx: a, n: c })
-                        }
-                        _ => None,
-                    };
-                    if let Some(g) = g
-                        && let Some(slot) = acc.iter_mut().find(|s| s.is_none())
-                    {
-                        *slot = Some(g);
-                    }
-                    acc
-                });
-                for g in learned.into_iter().flatten() {
-                    st.add(g);
-                }
-            }
+            // A `LenOf` about `v` has `v` first, so does a `Const`.
+            Operand::Val(v) if below => st.learn_below(a, v),
             _ => {}
         },
         Flags::Test(v) if unequal => st.add(Fact::NonZero(v)),
