@@ -646,10 +646,18 @@ fn decode_rare(code: &[u8]) -> Result<Insn, DecodeError> {
 /// [`decode`] takes the general path.
 #[inline(always)]
 fn common(code: &[u8]) -> Option<Insn> {
-    let (rex, at) = match code.first() {
-        Some(&b) if b & 0xF0 == 0x40 => (Rex::new(b), 1usize),
-        _ => (Rex::NONE, 0usize),
-    };
+    match code.first() {
+        Some(&b) if b & 0xF0 == 0x40 => forms::<1>(code, Rex::new(b)),
+        _ => forms::<0>(code, Rex::NONE),
+    }
+}
+
+/// [`common`] after `AT` bytes of prefix (a REX byte or none): one copy
+/// of the table for each, so that without REX its fields are constants
+/// and the offsets of both are, which saves registers and instructions.
+#[inline(always)]
+fn forms<const AT: usize>(code: &[u8], rex: Rex) -> Option<Insn> {
+    let at = AT;
     let opcode = *code.get(at)?;
     let m = *code.get(at.checked_add(1)?)?;
     let next = at.checked_add(2)?;
