@@ -647,17 +647,21 @@ fn decode_rare(code: &[u8]) -> Result<Insn, DecodeError> {
 #[inline(always)]
 fn common(code: &[u8]) -> Option<Insn> {
     match code.first() {
-        Some(&b) if b & 0xF0 == 0x40 => forms::<1>(code, Rex::new(b)),
-        _ => forms::<0>(code, Rex::NONE),
+        Some(&b) if b & 0xF8 == 0x48 => forms::<1, true>(code, Rex::new(b)),
+        Some(&b) if b & 0xF8 == 0x40 => forms::<1, false>(code, Rex::new(b)),
+        _ => forms::<0, false>(code, Rex::NONE),
     }
 }
 
-/// [`common`] after `AT` bytes of prefix (a REX byte or none): one copy
-/// of the table for each, so that without REX its fields are constants
-/// and the offsets of both are, which saves registers and instructions.
+/// [`common`] after `AT` bytes of prefix (a REX byte or none) whose REX.W
+/// is `W`: one copy of the table for no REX, REX without W and REX.W, so
+/// that the offsets and operand size are constants in each (and without
+/// REX all its fields), which saves registers and instructions. `rex.w`
+/// is `W` (the caller's REX byte says so).
 #[inline(always)]
-fn forms<const AT: usize>(code: &[u8], rex: Rex) -> Option<Insn> {
+fn forms<const AT: usize, const W: bool>(code: &[u8], rex: Rex) -> Option<Insn> {
     let at = AT;
+    let rex = Rex { w: W, ..rex };
     let opcode = *code.get(at)?;
     let m = *code.get(at.checked_add(1)?)?;
     let next = at.checked_add(2)?;
