@@ -625,15 +625,98 @@ pub fn decode(code: &[u8]) -> Result<Insn, DecodeError> {
 
 /// The general path, out of line: inlined into [`decode`], its prefix
 /// handling and tables made every call save six registers and set up a
-/// 200-byte frame, even the common forms that never reach it. It also
-/// takes the memory forms (a sixth of a large plugin): costing about what
-/// a fast path's arms cost, they are cheaper here than the registers their
-/// arms made every other decode save. (`cold` only places it out of the
-/// way.)
+/// 200-byte frame, even the common forms that never reach it. The memory
+/// and two-byte forms (a sixth of a large plugin) come here too, to
+/// [`mem_forms`] first: in [`common`], their arms made every other decode
+/// save more registers. (`cold` only places it out of the way.)
 #[cold]
 #[inline(never)]
 fn decode_rare(code: &[u8]) -> Result<Insn, DecodeError> {
-    decode_general(code)
+    match mem_forms(code) {
+        Some(insn) => Ok(insn),
+        None => decode_general(code),
+    }
+}
+
+/// The memory and two-byte forms [`common`] leaves, decoded here without
+/// the prefix handling: 32/64-bit loads and stores and `lea`, `imul r, r`,
+/// `movzx r32` / `movsx r64` (register or memory), after an optional REX
+/// byte. Memory operands are read by the general path's own [`read_mem`],
+/// so an address it refuses is `None` here and refused there. `Some` is
+/// exactly what [`decode_general`] returns (checked over every REX, ModRM
+/// and SIB byte by the tests below); anything else is `None`.
+#[inline(always)]
+fn mem_forms(code: &[u8]) -> Option<Insn> {
+    let (rex, at) = match code.first() {
+        Some(&b) if b & 0xF0 == 0x40 => (Rex::new(b), 1usize),
+        _ => (Rex::NONE, 0usize),
+    };
+    let opcode = *code.get(at)?;
+    let m = *code.get(at.checked_add(1)?)?;
+    let next = at.checked_add(2)?;
+    let size = rex.size();
+    let reg = ((m >> 3) & 7) | rex.r;
+    let (op, len) = match opcode {
+        0x89 | 0x8B | 0x8D if m >> 6 != 3 && (opcode != 0x8D || rex.w) => {
+            let mut c = Cursor { code, pos: next };
+            let msize = if opcode == 0x8D { 0 } else { size };
+            let mem = read_mem(&mut c, rex, m >> 6, m & 7, msize).ok()?;
+            let op = match opcode {
+                0x89 => Op::Store { src: reg, mem },
+                0x8B => Op::Load {
+                    dst: reg,
+                    mem,
+                    signed: false,
+                },
+                _ => Op::Lea { dst: reg, mem },
+            };
+            (op, c.pos)
+        }
+        // The general path's pairing of REX.W and opcode for movzx/movsx.
+        0x0F if m == 0xAF || (matches!(m, 0xB6 | 0xB7 | 0xBE | 0xBF) && rex.w == (m >= 0xBE)) => {
+            let m2 = *code.get(next)?;
+            let (reg2, rm2) = (((m2 >> 3) & 7) | rex.r, (m2 & 7) | rex.b);
+            let after = next.checked_add(1)?;
+            let direct2 = m2 >> 6 == 3;
+            if m == 0xAF {
+                if !direct2 {
+                    return None;
+                }
+                let (dst, src) = (reg2, rm2);
+                (Op::Imul { size, dst, src }, after)
+            } else {
+                let (signed, from) = (rex.w, if m & 1 == 0 { 1 } else { 2 });
+                if direct2 {
+                    // Without REX, byte registers 4–7 are AH–BH.
+                    if from == 1 && !rex.present && (4..8).contains(&rm2) {
+                        return None;
+                    }
+                    let (dst, src) = (reg2, rm2);
+                    let op = Op::Extend {
+                        dst,
+                        src,
+                        from,
+                        signed,
+                    };
+                    (op, after)
+                } else {
+                    let mut c = Cursor { code, pos: after };
+                    let mem = read_mem(&mut c, rex, m2 >> 6, m2 & 7, from).ok()?;
+                    let op = Op::Load {
+                        dst: reg2,
+                        mem,
+                        signed,
+                    };
+                    (op, c.pos)
+                }
+            }
+        }
+        _ => return None,
+    };
+    Some(Insn {
+        len: u8::try_from(len).ok()?,
+        op,
+    })
 }
 
 /// The register forms most of kplc's code is made of — `push`/`pop` of a
@@ -1130,7 +1213,7 @@ fn two_byte(c: &mut Cursor<'_>, rex: Rex, lock: bool, o16: bool, opcode: u8) -> 
 mod tests {
     use super::*;
 
-    /// [`common`] says what the general path says, for every REX byte (or
+    /// [`common`] and [`mem_forms`] say what the general path says, for every REX byte (or
     /// none), opcode and second byte, followed by displacement bytes of
     /// either sign, cut at every length.
     #[test]
@@ -1154,6 +1237,10 @@ mod tests {
                                 assert_eq!(Ok(insn), decode_general(code), "{code:02x?}");
                                 checked += 1;
                             }
+                            if let Some(insn) = mem_forms(code) {
+                                assert_eq!(Ok(insn), decode_general(code), "{code:02x?}");
+                                checked += 1;
+                            }
                         }
                     }
                 }
@@ -1163,10 +1250,9 @@ mod tests {
         assert!(checked > 100_000, "{checked}");
     }
 
-    /// The same over every ModRM byte and, where a SIB byte follows, every
-    /// SIB byte for the opcodes whose memory forms [`common`] leaves to the
-    /// general path and for the two-byte ones it leaves (but `jcc`): the
-    /// sweep above sees only three of those bytes after an opcode.
+    /// The same for [`mem_forms`] (and [`common`]) over every ModRM byte
+    /// and, where a SIB byte follows, every SIB byte of the opcodes it
+    /// takes: the sweep above sees only three of those bytes.
     #[test]
     fn common_memory_and_two_byte_forms_decode_as_the_general_path_does() {
         let openings: [&[u8]; 10] = [
@@ -1212,12 +1298,16 @@ mod tests {
                                     assert_eq!(Ok(insn), decode_general(code), "{code:02x?}");
                                     checked += 1;
                                 }
+                                if let Some(insn) = mem_forms(code) {
+                                    assert_eq!(Ok(insn), decode_general(code), "{code:02x?}");
+                                    checked += 1;
+                                }
                             }
                         }
                     }
                 }
             }
         }
-        assert!(checked > 1_000, "{checked}");
+        assert!(checked > 100_000, "{checked}");
     }
 }
