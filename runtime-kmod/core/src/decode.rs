@@ -619,26 +619,136 @@ fn alu_op(row: u8) -> Option<AluOp> {
 pub fn decode(code: &[u8]) -> Result<Insn, DecodeError> {
     match common(code) {
         Some(insn) => Ok(insn),
+        None => decode_rare(code),
+    }
+}
+
+/// The general path, out of line: inlined into [`decode`], its prefix
+/// handling and tables made every call save six registers and set up a
+/// 200-byte frame, even the common forms that never reach it. The memory
+/// and two-byte forms (a sixth of a large plugin) come here too, to
+/// [`mem_forms`] first: in [`common`], their arms made every other decode
+/// save more registers. (`cold` only places it out of the way.)
+#[cold]
+#[inline(never)]
+fn decode_rare(code: &[u8]) -> Result<Insn, DecodeError> {
+    match mem_forms(code) {
+        Some(insn) => Ok(insn),
         None => decode_general(code),
     }
 }
 
-/// The forms most of kplc's code is made of — `push`/`pop` of a register
-/// and `ret` (every prologue and epilogue), register-register ALU,
-/// `test` and `mov` (optional REX), group 1 with an immediate on a
-/// register (optional REX), `dec r64`, `mov r64, simm32` and shifts by an
-/// immediate on a register, and `jcc`/`jmp`/`call` with a displacement (no
-/// prefix) — decoded without the general path's prefix handling, which was
-/// most of what decoding them cost. `Some` is exactly what
-/// [`decode_general`] returns for the same bytes (checked for every REX,
-/// opcode and ModRM byte by the test below); anything else is `None`, and
-/// [`decode`] takes the general path.
+/// The memory and two-byte forms [`common`] leaves, decoded here without
+/// the prefix handling: 32/64-bit loads and stores and `lea`, `imul r, r`,
+/// `movzx r32` / `movsx r64` (register or memory), after an optional REX
+/// byte. Memory operands are read by the general path's own [`read_mem`],
+/// so an address it refuses is `None` here and refused there. `Some` is
+/// exactly what [`decode_general`] returns (checked over every REX, ModRM
+/// and SIB byte by the tests below); anything else is `None`.
 #[inline(always)]
-fn common(code: &[u8]) -> Option<Insn> {
+fn mem_forms(code: &[u8]) -> Option<Insn> {
     let (rex, at) = match code.first() {
         Some(&b) if b & 0xF0 == 0x40 => (Rex::new(b), 1usize),
         _ => (Rex::NONE, 0usize),
     };
+    let opcode = *code.get(at)?;
+    let m = *code.get(at.checked_add(1)?)?;
+    let next = at.checked_add(2)?;
+    let size = rex.size();
+    let reg = ((m >> 3) & 7) | rex.r;
+    let (op, len) = match opcode {
+        0x89 | 0x8B | 0x8D if m >> 6 != 3 && (opcode != 0x8D || rex.w) => {
+            let mut c = Cursor { code, pos: next };
+            let msize = if opcode == 0x8D { 0 } else { size };
+            let mem = read_mem(&mut c, rex, m >> 6, m & 7, msize).ok()?;
+            let op = match opcode {
+                0x89 => Op::Store { src: reg, mem },
+                0x8B => Op::Load {
+                    dst: reg,
+                    mem,
+                    signed: false,
+                },
+                _ => Op::Lea { dst: reg, mem },
+            };
+            (op, c.pos)
+        }
+        // The general path's pairing of REX.W and opcode for movzx/movsx.
+        0x0F if m == 0xAF || (matches!(m, 0xB6 | 0xB7 | 0xBE | 0xBF) && rex.w == (m >= 0xBE)) => {
+            let m2 = *code.get(next)?;
+            let (reg2, rm2) = (((m2 >> 3) & 7) | rex.r, (m2 & 7) | rex.b);
+            let after = next.checked_add(1)?;
+            let direct2 = m2 >> 6 == 3;
+            if m == 0xAF {
+                if !direct2 {
+                    return None;
+                }
+                let (dst, src) = (reg2, rm2);
+                (Op::Imul { size, dst, src }, after)
+            } else {
+                let (signed, from) = (rex.w, if m & 1 == 0 { 1 } else { 2 });
+                if direct2 {
+                    // Without REX, byte registers 4–7 are AH–BH.
+                    if from == 1 && !rex.present && (4..8).contains(&rm2) {
+                        return None;
+                    }
+                    let (dst, src) = (reg2, rm2);
+                    let op = Op::Extend {
+                        dst,
+                        src,
+                        from,
+                        signed,
+                    };
+                    (op, after)
+                } else {
+                    let mut c = Cursor { code, pos: after };
+                    let mem = read_mem(&mut c, rex, m2 >> 6, m2 & 7, from).ok()?;
+                    let op = Op::Load {
+                        dst: reg2,
+                        mem,
+                        signed,
+                    };
+                    (op, c.pos)
+                }
+            }
+        }
+        _ => return None,
+    };
+    Some(Insn {
+        len: u8::try_from(len).ok()?,
+        op,
+    })
+}
+
+/// The register forms most of kplc's code is made of — `push`/`pop` of a
+/// register and `ret` (every prologue and epilogue), register-register
+/// ALU, `test` and `mov` (optional REX), group 1 with an immediate on a
+/// register (optional REX), `dec r64`, `mov r64, simm32`, shifts and
+/// `imul` by an immediate on a register, `endbr64`, and `jcc`/`jmp`/`call`
+/// with a displacement (no prefix) — decoded without the general path's
+/// prefix handling, which was most of what decoding them cost. No memory
+/// operand and no two-byte opcode but `jcc`: their arms need registers
+/// that every decode then saved (see [`decode_rare`]). `Some` is exactly
+/// what [`decode_general`] returns for the same bytes (checked for every
+/// REX, opcode and ModRM byte by the tests below); anything else is
+/// `None`, and [`decode`] takes the general path.
+#[inline(always)]
+fn common(code: &[u8]) -> Option<Insn> {
+    match code.first() {
+        Some(&b) if b & 0xF8 == 0x48 => forms::<1, true>(code, Rex::new(b)),
+        Some(&b) if b & 0xF8 == 0x40 => forms::<1, false>(code, Rex::new(b)),
+        _ => forms::<0, false>(code, Rex::NONE),
+    }
+}
+
+/// [`common`] after `AT` bytes of prefix (a REX byte or none) whose REX.W
+/// is `W`: one copy of the table for no REX, REX without W and REX.W, so
+/// that the offsets and operand size are constants in each (and without
+/// REX all its fields), which saves registers and instructions. `rex.w`
+/// is `W` (the caller's REX byte says so).
+#[inline(always)]
+fn forms<const AT: usize, const W: bool>(code: &[u8], rex: Rex) -> Option<Insn> {
+    let at = AT;
+    let rex = Rex { w: W, ..rex };
     let opcode = *code.get(at)?;
     let m = *code.get(at.checked_add(1)?)?;
     let next = at.checked_add(2)?;
@@ -709,6 +819,24 @@ fn common(code: &[u8]) -> Option<Insn> {
                 next.checked_add(n)?,
             )
         }
+        // imul reg, reg, imm32 / imm8: multiplication by a constant.
+        0x69 | 0x6B if direct => {
+            let (imm, n) = if opcode == 0x69 {
+                (imm32()?, 4)
+            } else {
+                (imm8()?, 1)
+            };
+            let imm = i64::from(imm);
+            (
+                Op::ImulImm {
+                    size,
+                    dst: reg,
+                    src: rm,
+                    imm,
+                },
+                next.checked_add(n)?,
+            )
+        }
         // dec r64 (the fuel counter): group 5's /1 on a register.
         0xFF if direct && rex.w && (m >> 3) & 7 == 1 => (Op::Dec { reg: rm }, next),
         // mov r64, simm32: group 11's /0 on a register.
@@ -753,6 +881,7 @@ fn common(code: &[u8]) -> Option<Insn> {
             at.checked_add(1)?,
         ),
         _ if rex.present => return None,
+        0xF3 if code.starts_with(&ENDBR64) => (Op::Endbr64, 4),
         0xC3 => (Op::Ret, 1),
         0x70..=0x7F => {
             let rel = i32::from(m as i8);
@@ -799,7 +928,7 @@ fn common(code: &[u8]) -> Option<Insn> {
 }
 
 /// [`decode`] of any instruction: the prefixes, then the opcode tables.
-/// Inlined into [`decode`], its one caller.
+/// Inlined into [`decode_rare`], its one caller (and the test).
 #[inline(always)]
 fn decode_general(code: &[u8]) -> Result<Insn, DecodeError> {
     if code.starts_with(&ENDBR64) {
@@ -1084,7 +1213,7 @@ fn two_byte(c: &mut Cursor<'_>, rex: Rex, lock: bool, o16: bool, opcode: u8) -> 
 mod tests {
     use super::*;
 
-    /// [`common`] says what the general path says, for every REX byte (or
+    /// [`common`] and [`mem_forms`] say what the general path says, for every REX byte (or
     /// none), opcode and second byte, followed by displacement bytes of
     /// either sign, cut at every length.
     #[test]
@@ -1108,12 +1237,77 @@ mod tests {
                                 assert_eq!(Ok(insn), decode_general(code), "{code:02x?}");
                                 checked += 1;
                             }
+                            if let Some(insn) = mem_forms(code) {
+                                assert_eq!(Ok(insn), decode_general(code), "{code:02x?}");
+                                checked += 1;
+                            }
                         }
                     }
                 }
             }
         }
         // Every form the fast path takes was compared (and some were).
+        assert!(checked > 100_000, "{checked}");
+    }
+
+    /// The same for [`mem_forms`] (and [`common`]) over every ModRM byte
+    /// and, where a SIB byte follows, every SIB byte of the opcodes it
+    /// takes: the sweep above sees only three of those bytes.
+    #[test]
+    fn common_memory_and_two_byte_forms_decode_as_the_general_path_does() {
+        let openings: [&[u8]; 10] = [
+            &[0x89],
+            &[0x8B],
+            &[0x8D],
+            &[0x69],
+            &[0x6B],
+            &[0x0F, 0xAF],
+            &[0x0F, 0xB6],
+            &[0x0F, 0xB7],
+            &[0x0F, 0xBE],
+            &[0x0F, 0xBF],
+        ];
+        let tails: [[u8; 4]; 2] = [[0x80, 0x7F, 0x01, 0x92], [0xFF; 4]];
+        let mut checked = 0u32;
+        for prefix in core::iter::once(None).chain((0x40u8..=0x4F).map(Some)) {
+            for opening in openings {
+                for modrm in 0u8..=255 {
+                    let sibs = if modrm >> 6 != 3 && modrm & 7 == 4 {
+                        0u8..=255
+                    } else {
+                        0u8..=0
+                    };
+                    for sib in sibs {
+                        for (t, tail) in tails.iter().enumerate() {
+                            let mut buf = [0u8; 12];
+                            let mut n = 0;
+                            let bytes = prefix
+                                .into_iter()
+                                .chain(opening.iter().copied())
+                                .chain([modrm, sib])
+                                .chain(*tail);
+                            for (d, b) in buf.iter_mut().zip(bytes) {
+                                *d = b;
+                                n += 1;
+                            }
+                            // Every cut with the first tail, the whole with the second.
+                            let cuts = if t == 0 { 0..=n } else { n..=n };
+                            for cut in cuts {
+                                let code = buf.get(..cut).unwrap_or(&[]);
+                                if let Some(insn) = common(code) {
+                                    assert_eq!(Ok(insn), decode_general(code), "{code:02x?}");
+                                    checked += 1;
+                                }
+                                if let Some(insn) = mem_forms(code) {
+                                    assert_eq!(Ok(insn), decode_general(code), "{code:02x?}");
+                                    checked += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         assert!(checked > 100_000, "{checked}");
     }
 }
