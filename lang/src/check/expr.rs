@@ -382,7 +382,7 @@ impl<'a> Checker<'a> {
                 }
                 to
             }
-            ExprKind::Call(callee, args) => self.call(body, e, callee, args),
+            ExprKind::Call(callee, args) => self.call(body, e, callee, args, expected),
             ExprKind::Index(base, index) => {
                 let bt = self.expr_inner(body, base, None, is_place);
                 // An element of a local array typed by its literals.
@@ -767,7 +767,79 @@ impl<'a> Checker<'a> {
         self.report(d);
     }
 
-    fn call(&mut self, body: &mut Body, e: &Expr, callee: &Expr, args: &[Expr]) -> Ty {
+    /// Rust's tuple-struct literal `P(a, 2)` of struct number `i`: built
+    /// with its fields named in KPL, `P { .x = a, .y = 2 }`, the fix when
+    /// there is one argument per field (taken in declaration order, as
+    /// Rust's positional fields are). Where another type is expected (the
+    /// struct returned from a `-> u32` function) the fix is only a guess:
+    /// the literal it writes is then a mismatch of its own.
+    fn tuple_struct_fix(
+        &self,
+        d: Diagnostic,
+        i: usize,
+        call: &Expr,
+        args: &[Expr],
+        expected: Option<&Ty>,
+    ) -> Diagnostic {
+        let Some(def) = self.d.program.structs.get(i) else {
+            return d;
+        };
+        let fields = def.fields();
+        let d = d.with_note("a struct is built with a literal that names its fields");
+        let (Some(first), Some(last)) = (args.first(), args.last()) else {
+            return d;
+        };
+        if fields.len() != args.len() {
+            return d.with_help(format!(
+                "write `{} {{ .{} = … }}`",
+                def.name,
+                fields.first().map_or("field", |f| f.name.as_str())
+            ));
+        }
+        let Some(callee_end) = (match &call.kind {
+            ExprKind::Call(callee, _) => Some(callee.span.end as usize),
+            _ => None,
+        }) else {
+            return d;
+        };
+        let mut edits = Vec::with_capacity(args.len() + 1);
+        let gap = |from: u32, to: u32, text: String| Suggestion {
+            span: Span::new(from as usize, to as usize),
+            replacement: text,
+        };
+        edits.push(gap(
+            callee_end as u32,
+            first.span.start,
+            format!(" {{ .{} = ", fields[0].name),
+        ));
+        for (k, (a, b)) in args.iter().zip(args.iter().skip(1)).enumerate() {
+            edits.push(gap(
+                a.span.end,
+                b.span.start,
+                format!(", .{} = ", fields[k + 1].name),
+            ));
+        }
+        edits.push(gap(last.span.end, call.span.end, " }".to_string()));
+        let fits = expected.is_none_or(|t| matches!(t, Ty::Struct(id, _) if id.0 as usize == i));
+        d.with_fix_edits(
+            "name the fields, in their declaration order",
+            if fits {
+                Applicability::MachineApplicable
+            } else {
+                Applicability::MaybeIncorrect
+            },
+            edits,
+        )
+    }
+
+    fn call(
+        &mut self,
+        body: &mut Body,
+        e: &Expr,
+        callee: &Expr,
+        args: &[Expr],
+        expected: Option<&Ty>,
+    ) -> Ty {
         // Rust's `a.min(b)`: a method call, which KPL does not have (a
         // struct field of that name is still "not a function" below).
         if let ExprKind::Field(base, field) = &callee.unparen().kind
@@ -908,12 +980,16 @@ impl<'a> Checker<'a> {
                     }
                     other => {
                         self.unknown_call_args(body, args);
-                        self.report(Diagnostic::new(
+                        let mut d = Diagnostic::new(
                             Code::E0108,
                             format!("`{name}` is a {}, not a function", other.describe()),
                             callee.span,
                             "not callable",
-                        ));
+                        );
+                        if let GlobalKind::Struct(i) = other {
+                            d = self.tuple_struct_fix(d, i, e, args, expected);
+                        }
+                        self.report(d);
                         return Ty::Error;
                     }
                 }

@@ -374,7 +374,7 @@ impl<'a> Checker<'a> {
                 None => return,
             }
         }
-        self.report(d);
+        self.report(bool_against_digit(d, op, (lt, lhs), (rt, rhs)));
     }
 
     /// W0009: an unsigned value compared with zero in a way that is always
@@ -488,6 +488,76 @@ pub(super) fn literal_value(e: &Expr) -> Option<i128> {
         },
         _ => None,
     }
+}
+
+/// C's truth test on a `bool`, `flag == 1` or `done != 0` (also with
+/// the digit first): the help says a `bool` is its own test, with the fix
+/// `flag` or `!done`.
+fn bool_against_digit(
+    d: Diagnostic,
+    op: BinOp,
+    (lt, lhs): (&Ty, &Expr),
+    (rt, rhs): (&Ty, &Expr),
+) -> Diagnostic {
+    let digit = |e: &Expr| match e.unparen().kind {
+        ExprKind::Int(v @ (0 | 1)) => Some(v),
+        _ => None,
+    };
+    let (flag, digit_side, v) = match (lt, rt) {
+        (Ty::Bool, Ty::Int(_)) => match digit(rhs) {
+            Some(v) => (lhs, rhs, v),
+            None => return d,
+        },
+        (Ty::Int(_), Ty::Bool) => match digit(lhs) {
+            Some(v) => (rhs, lhs, v),
+            None => return d,
+        },
+        _ => return d,
+    };
+    let truth = match op {
+        BinOp::Eq => v == 1,
+        BinOp::Ne => v == 0,
+        _ => return d,
+    };
+    // Everything but the flag goes: the operator and the digit.
+    let (flag_span, digit_span) = (flag.span, digit_side.span);
+    let mut edits = if flag_span.start < digit_span.start {
+        vec![Suggestion {
+            span: Span::new(flag_span.end as usize, digit_span.end as usize),
+            replacement: String::new(),
+        }]
+    } else {
+        vec![Suggestion {
+            span: Span::new(digit_span.start as usize, flag_span.start as usize),
+            replacement: String::new(),
+        }]
+    };
+    let written = if truth {
+        "the `bool` itself"
+    } else {
+        "its negation `!`"
+    };
+    if !truth {
+        let parenthesise = matches!(flag.kind, ExprKind::Binary { .. });
+        let at = flag_span.start as usize;
+        edits.push(Suggestion {
+            span: Span::new(at, at),
+            replacement: if parenthesise { "!(" } else { "!" }.to_string(),
+        });
+        if parenthesise {
+            let end = flag_span.end as usize;
+            edits.push(Suggestion {
+                span: Span::new(end, end),
+                replacement: ")".to_string(),
+            });
+        }
+    }
+    d.with_note("a `bool` is `true` or `false`, never a number: KPL does not convert between them")
+        .with_fix_edits(
+            format!("test {written}"),
+            Applicability::MachineApplicable,
+            edits,
+        )
 }
 
 /// The edits converting `e` to `to`: `as to` after it, with parentheses

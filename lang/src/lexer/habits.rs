@@ -5,12 +5,12 @@
 //! `range(n)` or `step` in a `for` header, a `;` between a condition and its
 //! block, `goto`, and the items KPL does not have (`enum`, `impl`,
 //! `typedef`, ...) or has only at the top level (a `fn` or `use` inside a
-//! body). Each is reported once, as an E0001 (E0004 for a fraction) with
-//! the KPL spelling and a fix where there is one, and the tokens are
-//! rewritten into what the user meant, so the parser and the checker see a
-//! correct program there and nothing cascades: a name declared with `:=`
-//! stays declared, a nested `fn` is moved after the function holding it and
-//! stays callable.
+//! body); [`more`] has the rest. Each is reported once, as an E0001 (E0004
+//! for a fraction) with the KPL spelling and a fix where there is one, and
+//! the tokens are rewritten into what the user meant, so the parser and the
+//! checker see a correct program there and nothing cascades: a name
+//! declared with `:=` stays declared, a nested `fn` is moved after the
+//! function holding it and stays callable.
 //!
 //! One pass over the tokens, after a pass that pairs every bracket with its
 //! closer: each rule looks a fixed number of tokens around it, or jumps over
@@ -19,6 +19,8 @@
 //! database lexes the same alone as inside its file.
 
 use std::collections::BTreeMap;
+
+mod more;
 
 use super::{Lexed, Tok};
 use crate::codes::Code;
@@ -1072,7 +1074,7 @@ impl Rewriter<'_> {
             {
                 self.nested_item(i, k)
             }
-            _ => None,
+            _ => self.more_habit(i),
         }
     }
 

@@ -1,0 +1,195 @@
+//! More Rust habits in the token stream (see the parent module for how
+//! habits are found, reported and rewritten): an inclusive range `a..=b`
+//! in a `for` header, an `unsafe` block or function, a generic type such
+//! as `Vec<u8>` or `Option<u32>`, and a range index `data[a..b]` (a
+//! sub-slice). Each rule looks at a bounded number of tokens, so the pass
+//! stays linear.
+
+use super::{Rewriter, e, ends_operand, starts_statement};
+use crate::diag::Applicability;
+use crate::lexer::Tok;
+use crate::span::Span;
+
+/// Tokens a generic type's arguments may span before the rule gives up.
+const MAX_GENERIC_TOKENS: usize = 32;
+
+impl Rewriter<'_> {
+    /// The habit starting at token `i` among those of this module, if any
+    /// (as [`Rewriter::habit`]).
+    pub(super) fn more_habit(&mut self, i: usize) -> Option<usize> {
+        let (t, s) = self.old[i].clone();
+        match (&t, self.tok(i + 1)) {
+            // Rust's `for i in 0..=n {`
+            (Tok::Sym(".."), Some(Tok::Sym("=")))
+                if self.touching(i)
+                    && self
+                        .header
+                        .as_ref()
+                        .is_some_and(|h| h.kw == "for" && h.depth == 0) =>
+            {
+                self.inclusive_range(i, s)
+            }
+            // Rust's `unsafe { … }`, `unsafe fn`
+            (Tok::Ident(w), Some(next))
+                if &**w == "unsafe"
+                    && matches!(next, Tok::Sym("{") | Tok::Kw("fn" | "export"))
+                    && starts_statement(self.prev()) =>
+            {
+                let to = self.span(i + 1).start as usize;
+                let with_blank = Span::new(s.start as usize, to);
+                self.diags.push(
+                    e("KPL has no `unsafe`", s, "Rust's unsafe code")
+                        .with_note(
+                            "nothing in KPL is unchecked: every index, division and loop is checked as it runs, and the runtime's verifier checks the machine code",
+                        )
+                        .with_fix("remove `unsafe`", with_blank, ""),
+                );
+                Some(i + 1)
+            }
+            // Rust's `Vec<u8>`, `Option<u32>`, `Box<T>` as a type
+            (Tok::Ident(name), Some(Tok::Sym("<")))
+                if name.starts_with(|c: char| c.is_ascii_uppercase())
+                    && matches!(self.prev(), Some((Tok::Sym(":" | "->"), _))) =>
+            {
+                let name = name.clone();
+                self.generic_type(i, &name)
+            }
+            // Rust's sub-slice `data[a..b]`, `data[a..]`, `data[..b]`
+            (Tok::Sym("["), _) if ends_operand(self.prev()) => self.range_index(i),
+            _ => None,
+        }
+    }
+
+    /// `a..=b` in a `for` header: read as `a..b` (so the loop and its
+    /// variable stay declared), reported with the fix `a..b + 1`.
+    fn inclusive_range(&mut self, i: usize, dots: Span) -> Option<usize> {
+        // The end: up to the body's `{`.
+        let mut k = i + 2;
+        while k < self.old.len() && !self.is(k, "{") {
+            k = self.next_at_level(k);
+        }
+        if k == i + 2 {
+            return None;
+        }
+        let end = self.span(i + 2).to(self.span(k - 1));
+        let end_text = self.text(end).to_string();
+        let one_token = k == i + 3;
+        let bound = if one_token {
+            format!("{end_text} + 1")
+        } else {
+            format!("({end_text}) + 1")
+        };
+        let whole = dots.to(end);
+        self.diags.push(
+            e(
+                "KPL's ranges leave out their end: there is no `..=`",
+                dots.to(self.span(i + 1)),
+                "Rust's inclusive range",
+            )
+            .with_note("`a..b` counts from `a` up to `b - 1`")
+            .with_fix_edits(
+                format!("count up to one past the end: `..{bound}` (it wraps when the end is its type's largest value)"),
+                Applicability::MaybeIncorrect,
+                vec![super::edit(whole, format!("..{bound}"))],
+            ),
+        );
+        self.track(&Tok::Sym(".."), i);
+        self.push(Tok::Sym(".."), dots);
+        Some(i + 2)
+    }
+
+    /// `Name<T, …>` after `:` or `->`: reported; `Vec<T>` is read as the
+    /// slice `[]T` (what a plugin gets its data in), any other as its first
+    /// argument `T`, so the declaration stays and its uses are checked.
+    fn generic_type(&mut self, i: usize, name: &str) -> Option<usize> {
+        // The closing `>` (a `>>` closes two), within a few tokens.
+        let mut depth = 0usize;
+        let mut first_end = None;
+        let mut k = i + 1;
+        let close = loop {
+            if k > i + MAX_GENERIC_TOKENS {
+                return None;
+            }
+            match self.tok(k)? {
+                Tok::Sym("<") => depth += 1,
+                Tok::Sym(">") => depth -= 1,
+                Tok::Sym(">>") if depth >= 2 => depth -= 2,
+                Tok::Sym(",") if depth == 1 && first_end.is_none() => first_end = Some(k),
+                Tok::Sym("{" | "}" | ";" | "=" | ">>" | ")") => return None,
+                _ => {}
+            }
+            if depth == 0 {
+                break k;
+            }
+            k += 1;
+        };
+        let (from, to) = (i + 2, first_end.unwrap_or(close));
+        if to <= from {
+            return None;
+        }
+        let whole = self.span(i).to(self.span(close));
+        let arg = self.span(from).to(self.span(to - 1));
+        let arg_text = self.text(arg).to_string();
+        let d = match name {
+            "Vec" => e(
+                "KPL has no `Vec`: a plugin's data comes in slices",
+                whole,
+                "Rust's growable vector",
+            )
+            .with_note("KPL has no heap: the host passes buffers as slices, `[]T` to read, `[]mut T` to write")
+            .with_maybe_fix(format!("take a slice: `[]{arg_text}`"), whole, format!("[]{arg_text}")),
+            "Option" => e("KPL has no `Option`", whole, "Rust's optional value")
+                .with_note("every KPL value is present; say \"none\" with a value the data cannot take (`0xFFFF_FFFF`), or return a status and write the result to a `[]mut` slice")
+                .with_maybe_fix(format!("use the value's type: `{arg_text}`"), whole, arg_text.clone()),
+            "Result" => e("KPL has no `Result`", whole, "Rust's result type")
+                .with_note("return a status code (`0` for success), and write the result to a `[]mut` slice when there is one"),
+            _ => {
+                let d = e("KPL has no generic types", whole, "Rust's generic type")
+                    .with_note("KPL's types are the integers, `bool`, arrays `[T; N]`, slices `[]T` and structs");
+                // A wrapper of one value (`Box<T>`, `Rc<T>`, `Cell<T>`) is
+                // the value itself in KPL.
+                if first_end.is_none() {
+                    d.with_maybe_fix(format!("use the value's type: `{arg_text}`"), whole, arg_text.clone())
+                } else {
+                    d
+                }
+            }
+        };
+        self.diags.push(d);
+        if name == "Vec" {
+            self.push(Tok::Sym("["), self.span(i));
+            self.push(Tok::Sym("]"), self.span(i + 1));
+        }
+        for k in from..to {
+            let (t, sp) = self.old[k].clone();
+            self.push(t, sp);
+        }
+        Some(close + 1)
+    }
+
+    /// `x[a..b]`: KPL indexes one element at a time. Reported once; the
+    /// index is dropped, so the expression is read as the whole slice.
+    fn range_index(&mut self, open: usize) -> Option<usize> {
+        let close = *self.pair.get(open)?;
+        if close == usize::MAX || close <= open {
+            return None;
+        }
+        let mut k = open + 1;
+        let mut dots = None;
+        while k < close {
+            if self.is(k, "..") {
+                dots = Some(k);
+                break;
+            }
+            k = self.next_at_level(k);
+        }
+        dots?;
+        let whole = self.span(open).to(self.span(close));
+        self.diags.push(
+            e("KPL has no sub-slices", whole, "Rust's range index")
+                .with_note("a slice is always the whole buffer the host passed; an index reads one element")
+                .with_help("read the elements with an offset (`data[start + i]`), or pass the slice and the start to the function that needs part of it"),
+        );
+        Some(close + 1)
+    }
+}
