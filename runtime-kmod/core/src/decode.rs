@@ -1224,30 +1224,36 @@ mod tests {
             for opcode in 0u8..=255 {
                 for second in 0u8..=255 {
                     for tail in &tails {
-                        let mut buf = [0u8; 8];
-                        let mut n = 0;
                         let bytes = prefix.into_iter().chain([opcode, second]).chain(*tail);
-                        for (d, b) in buf.iter_mut().zip(bytes) {
-                            *d = b;
-                            n += 1;
-                        }
-                        for cut in 0..=n {
-                            let code = buf.get(..cut).unwrap_or(&[]);
-                            if let Some(insn) = common(code) {
-                                assert_eq!(Ok(insn), decode_general(code), "{code:02x?}");
-                                checked += 1;
-                            }
-                            if let Some(insn) = mem_forms(code) {
-                                assert_eq!(Ok(insn), decode_general(code), "{code:02x?}");
-                                checked += 1;
-                            }
-                        }
+                        checked += fast_paths_agree(bytes, true);
                     }
                 }
             }
         }
         // Every form the fast path takes was compared (and some were).
         assert!(checked > 100_000, "{checked}");
+    }
+
+    /// Checks that [`common`] and [`mem_forms`], where they decode the
+    /// first `bytes` (at most 12; each prefix of them when `every_cut`,
+    /// else all of them), decode as the general path does; returns how
+    /// many decodes were compared.
+    fn fast_paths_agree(bytes: impl Iterator<Item = u8>, every_cut: bool) -> u32 {
+        let mut buf = [0u8; 12];
+        let mut n = 0usize;
+        for (d, b) in buf.iter_mut().zip(bytes) {
+            *d = b;
+            n = n.saturating_add(1);
+        }
+        let mut checked = 0u32;
+        for cut in if every_cut { 0..=n } else { n..=n } {
+            let code = buf.get(..cut).unwrap_or(&[]);
+            for fast in [common(code), mem_forms(code)].into_iter().flatten() {
+                assert_eq!(Ok(fast), decode_general(code), "{code:02x?}");
+                checked = checked.saturating_add(1);
+            }
+        }
+        checked
     }
 
     /// The same for [`mem_forms`] (and [`common`]) over every ModRM byte
@@ -1279,30 +1285,13 @@ mod tests {
                     };
                     for sib in sibs {
                         for (t, tail) in tails.iter().enumerate() {
-                            let mut buf = [0u8; 12];
-                            let mut n = 0;
                             let bytes = prefix
                                 .into_iter()
                                 .chain(opening.iter().copied())
                                 .chain([modrm, sib])
                                 .chain(*tail);
-                            for (d, b) in buf.iter_mut().zip(bytes) {
-                                *d = b;
-                                n += 1;
-                            }
                             // Every cut with the first tail, the whole with the second.
-                            let cuts = if t == 0 { 0..=n } else { n..=n };
-                            for cut in cuts {
-                                let code = buf.get(..cut).unwrap_or(&[]);
-                                if let Some(insn) = common(code) {
-                                    assert_eq!(Ok(insn), decode_general(code), "{code:02x?}");
-                                    checked += 1;
-                                }
-                                if let Some(insn) = mem_forms(code) {
-                                    assert_eq!(Ok(insn), decode_general(code), "{code:02x?}");
-                                    checked += 1;
-                                }
-                            }
+                            checked += fast_paths_agree(bytes, t == 0);
                         }
                     }
                 }
