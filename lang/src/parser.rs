@@ -28,8 +28,8 @@ mod recovered;
 mod segment;
 use error::{ParseError, Part, SyntaxError, to_diagnostic, token_before};
 use fast::{by_pass, given_up, raising, rest_of_group, starting, sym_of};
-use habits::{blame_unclosed_brace, tail_expressions};
-use recovered::declared_name;
+use habits::{blame_unclosed_brace, is_typo_of, tail_expressions, typo_tag};
+use recovered::{declared_name, shallow_remains};
 use segment::group;
 
 type Extra<Er> = extra::Err<Er>;
@@ -69,41 +69,6 @@ const COLON_RET: &str = "colon-return-type";
 const C_FN: &str = "c-function";
 const C_GLOBAL: &str = "c-global";
 const DO_WHILE: &str = "do-while";
-/// Misspelled statement keywords, tagged `typo:` + the keyword.
-const TYPO_TAGS: [&str; 7] = [
-    "typo:in",
-    "typo:let",
-    "typo:var",
-    "typo:if",
-    "typo:while",
-    "typo:for",
-    "typo:return",
-];
-
-fn typo_tag(keyword: &str) -> &'static str {
-    TYPO_TAGS
-        .iter()
-        .find(|t| t.strip_prefix("typo:") == Some(keyword))
-        .copied()
-        .unwrap_or(FN_TYPO)
-}
-
-/// Whether identifier `name` is probably keyword `k` misspelled: close by
-/// edit distance (one edit, a transposition counting as one), but not a
-/// shorter name that merely shares letters (`i` is not `if`).
-fn is_typo_of(name: &str, k: &str) -> bool {
-    // One edit changes the length by at most one: most names are out at once.
-    name != k
-        && name.len() + 1 >= k.len()
-        && name.len() <= k.len() + 1
-        && name.len() >= 2
-        && crate::suggest::edit_distance(name, k) <= 1
-        || matches!(
-            (k, name),
-            ("fn", "fun" | "func" | "function" | "def") | ("return", "ret")
-        )
-}
-
 /// The primitive types, which a C or Rust programmer may call as a cast.
 const PRIMITIVES: [&str; 9] = ["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "bool"];
 
@@ -434,7 +399,19 @@ where
                 let named = choice((struct_lit.clone(), call_cast.clone(), name));
                 let (array, paren) = (array.clone(), paren.clone());
                 custom(move |inp| match inp.peek() {
-                    Some(Tok::Ident(_)) => inp.parse(&named),
+                    // A name is a struct literal only before `{`, and a
+                    // conversion only if a primitive's before `(`.
+                    Some(Tok::Ident(n)) => {
+                        let at = inp.save();
+                        inp.skip();
+                        let after = inp.peek();
+                        inp.rewind(at);
+                        match after {
+                            Some(Tok::Sym("{")) => inp.parse(&named),
+                            Some(Tok::Sym("(")) if PRIMITIVES.contains(&&*n) => inp.parse(&named),
+                            _ => inp.parse(name),
+                        }
+                    }
                     Some(Tok::Sym("[")) => inp.parse(&array),
                     Some(Tok::Sym("(")) => inp.parse(&paren),
                     _ => inp.parse(literal),
@@ -458,25 +435,46 @@ where
                     .validate(|_, e, emitter| emitter.emit(Er::tagged(e.span(), LEN_CALL))),
             )
             .map(Postfix::Field);
-        let postfix_op = starting(
-            |t| matches!(t, Tok::Sym("." | "(" | "[" | "->")),
-            choice((
-                len_call,
-                args.clone()
-                    .delimited_by(sym("("), sym(")"))
-                    .map(Postfix::Call),
-                expr.clone()
-                    .delimited_by(sym("["), sym("]"))
-                    .map(Postfix::Index),
-                sym(".").ignore_then(ident).map(Postfix::Field),
-                // C's `p->x`: reported and read as `p.x` (KPL has no pointers).
-                sym("->")
-                    .validate(|_, e, emitter| {
-                        emitter.emit(Er::tagged_fix(e.span(), ARROW_FIELD, || ".".to_string()))
-                    })
-                    .ignore_then(ident)
-                    .map(Postfix::Field),
-            )),
+        let call = args
+            .clone()
+            .delimited_by(sym("("), sym(")"))
+            .map(Postfix::Call);
+        let index = expr
+            .clone()
+            .delimited_by(sym("["), sym("]"))
+            .map(Postfix::Index);
+        let field = sym(".").ignore_then(ident).map(Postfix::Field);
+        // C's `p->x`: reported and read as `p.x` (KPL has no pointers).
+        let arrow = sym("->")
+            .validate(|_, e, emitter| {
+                emitter.emit(Er::tagged_fix(e.span(), ARROW_FIELD, || ".".to_string()))
+            })
+            .ignore_then(ident)
+            .map(Postfix::Field);
+        let postfix_op = by_pass(
+            {
+                let dot = len_call.clone().or(field.clone());
+                let (call, index, field, arrow) =
+                    (call.clone(), index.clone(), field.clone(), arrow.clone());
+                custom(move |inp| match inp.peek() {
+                    // Only `.len` may be `.len()`.
+                    Some(Tok::Sym(".")) => {
+                        let at = inp.save();
+                        inp.skip();
+                        let after = inp.peek();
+                        inp.rewind(at);
+                        match after {
+                            Some(Tok::Ident(n)) if &*n == "len" => inp.parse(&dot),
+                            _ => inp.parse(&field),
+                        }
+                    }
+                    Some(Tok::Sym("(")) => inp.parse(&call),
+                    Some(Tok::Sym("[")) => inp.parse(&index),
+                    Some(Tok::Sym("->")) => inp.parse(&arrow),
+                    _ => Err(Er::nothing()),
+                })
+            },
+            choice((len_call, call, index, field, arrow)),
         );
         let postfix = primary
             .foldl_with(postfix_op.repeated(), |base, op, e| {
@@ -1094,7 +1092,24 @@ where
                     expr_stmt.clone(),
                 )));
                 custom(move |inp| match inp.peek() {
-                    Some(Tok::Ident(_)) => inp.parse(&any_stmt),
+                    // Any kind, if the name may be a misspelled keyword, one
+                    // of the other languages' or a C declaration's type.
+                    Some(Tok::Ident(n)) => {
+                        let at = inp.save();
+                        inp.skip();
+                        let after = inp.peek();
+                        inp.rewind(at);
+                        let any_kind = matches!(after, Some(Tok::Ident(_)))
+                            || matches!(&*n, "switch" | "match" | "loop" | "do")
+                            || ["if", "let", "var", "while", "for", "return"]
+                                .iter()
+                                .any(|k| is_typo_of(&n, k));
+                        if any_kind {
+                            inp.parse(&any_stmt)
+                        } else {
+                            inp.parse(&expr_stmt)
+                        }
+                    }
                     Some(Tok::Kw("if")) => inp.parse(&if_stmt),
                     Some(Tok::Kw("let" | "var")) => inp.parse(&let_stmt),
                     Some(Tok::Kw("while")) => inp.parse(&while_stmt),
@@ -1532,42 +1547,6 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
     attach_docs(&mut file, tokens, docs);
     number_exprs(&mut file);
     (file, diagnostics)
-}
-
-/// What is kept of an item that nests too deeply: a function keeps its
-/// signature (so calls to it still check) with an already-reported body; a
-/// global keeps its name and type with an error initialiser. The deep part is
-/// freed by the tree's iterative `Drop`.
-fn shallow_remains(mut item: Item) -> Item {
-    let span = item.span;
-    match &mut item.kind {
-        ItemKind::Fn(f) => {
-            f.body = Block {
-                stmts: vec![Stmt {
-                    kind: StmtKind::Error,
-                    span,
-                }],
-                span,
-            };
-        }
-        ItemKind::Const(g) | ItemKind::Static(g) => {
-            g.value = Expr {
-                id: ExprId(0),
-                kind: ExprKind::Error,
-                span: g.value.span,
-            };
-        }
-        _ => {}
-    }
-    if too_deep(&item, MAX_NESTING).is_some() {
-        // The signature or type itself is too deep.
-        return Item {
-            kind: ItemKind::Error(None),
-            span,
-            doc: None,
-        };
-    }
-    item
 }
 
 /// Attaches each run of `///` lines to the item or struct field that follows
