@@ -121,11 +121,15 @@ where
         let mut skipped = false;
         loop {
             match inp.peek() {
-                None | Some(Tok::Sym("}")) if depth == 0 => {
+                // The end of the input ends every group.
+                None => return if skipped { Ok(()) } else { Err(Er::nothing()) },
+                Some(Tok::Sym("}")) if depth == 0 => {
                     return if skipped { Ok(()) } else { Err(Er::nothing()) };
                 }
-                Some(Tok::Sym("(" | "[" | "{")) => depth += 1,
-                Some(Tok::Sym(")" | "]" | "}")) => depth -= 1,
+                Some(Tok::Sym("(" | "[" | "{")) => depth = depth.saturating_add(1),
+                // A stray closer (the balancer leaves none, but this must
+                // not count on it) is skipped like any token.
+                Some(Tok::Sym(")" | "]" | "}")) => depth = depth.saturating_sub(1),
                 _ => {}
             }
             inp.skip();
