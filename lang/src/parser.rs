@@ -22,12 +22,14 @@ use crate::lexer::{DocLine, Tok};
 use crate::span::Span;
 
 mod error;
+mod fast;
 mod habits;
 mod recovered;
 mod segment;
-use error::{ParseError, Part, SyntaxError};
-use habits::{blame_unclosed_brace, habit, tail_expressions};
-use recovered::declared_name;
+use error::{ParseError, Part, SyntaxError, to_diagnostic, token_before};
+use fast::{by_pass, given_up, raising, rest_of_group, starting, sym_of};
+use habits::{blame_unclosed_brace, is_typo_of, tail_expressions, typo_tag};
+use recovered::{declared_name, shallow_remains};
 use segment::group;
 
 type Extra<Er> = extra::Err<Er>;
@@ -67,41 +69,6 @@ const COLON_RET: &str = "colon-return-type";
 const C_FN: &str = "c-function";
 const C_GLOBAL: &str = "c-global";
 const DO_WHILE: &str = "do-while";
-/// Misspelled statement keywords, tagged `typo:` + the keyword.
-const TYPO_TAGS: [&str; 7] = [
-    "typo:in",
-    "typo:let",
-    "typo:var",
-    "typo:if",
-    "typo:while",
-    "typo:for",
-    "typo:return",
-];
-
-fn typo_tag(keyword: &str) -> &'static str {
-    TYPO_TAGS
-        .iter()
-        .find(|t| t.strip_prefix("typo:") == Some(keyword))
-        .copied()
-        .unwrap_or(FN_TYPO)
-}
-
-/// Whether identifier `name` is probably keyword `k` misspelled: close by
-/// edit distance (one edit, a transposition counting as one), but not a
-/// shorter name that merely shares letters (`i` is not `if`).
-fn is_typo_of(name: &str, k: &str) -> bool {
-    // One edit changes the length by at most one: most names are out at once.
-    name != k
-        && name.len() + 1 >= k.len()
-        && name.len() <= k.len() + 1
-        && name.len() >= 2
-        && crate::suggest::edit_distance(name, k) <= 1
-        || matches!(
-            (k, name),
-            ("fn", "fun" | "func" | "function" | "def") | ("return", "ret")
-        )
-}
-
 /// The primitive types, which a C or Rust programmer may call as a cast.
 const PRIMITIVES: [&str; 9] = ["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "bool"];
 
@@ -414,22 +381,46 @@ where
                     mk(ExprKind::ArrayLit(elems), e.span())
                 }
             })
-            .recover_with(via_parser(
+            .recover_with(via_parser(raising(
                 group(Some("[")).map_with(|(), e| mk(ExprKind::Error, e.span())),
-            ));
+            )));
 
         // `(x = 1)`: assignment is never an expression, so inside
         // parentheses `=` is a comparison gone wrong (C's `if (x = 1)`).
         let paren = assign_as_comparison(expr.clone())
             .delimited_by(sym("("), sym(")"))
             .map_with(|inner, e| mk(ExprKind::Paren(Box::new(inner)), e.span()))
-            .recover_with(via_parser(
+            .recover_with(via_parser(raising(
                 group(Some("(")).map_with(|(), e| mk(ExprKind::Error, e.span())),
-            ));
+            )));
 
-        let primary = choice((literal, struct_lit, call_cast, name, array, paren))
-            .labelled(Part::Expression)
-            .boxed();
+        let primary = by_pass(
+            {
+                let named = choice((struct_lit.clone(), call_cast.clone(), name));
+                let (array, paren) = (array.clone(), paren.clone());
+                custom(move |inp| match inp.peek() {
+                    // A name is a struct literal only before `{`, and a
+                    // conversion only if a primitive's before `(`.
+                    Some(Tok::Ident(n)) => {
+                        let at = inp.save();
+                        inp.skip();
+                        let after = inp.peek();
+                        inp.rewind(at);
+                        match after {
+                            Some(Tok::Sym("{")) => inp.parse(&named),
+                            Some(Tok::Sym("(")) if PRIMITIVES.contains(&&*n) => inp.parse(&named),
+                            _ => inp.parse(name),
+                        }
+                    }
+                    Some(Tok::Sym("[")) => inp.parse(&array),
+                    Some(Tok::Sym("(")) => inp.parse(&paren),
+                    _ => inp.parse(literal),
+                })
+            },
+            choice((literal, struct_lit, call_cast, name, array, paren)),
+        )
+        .labelled(Part::Expression)
+        .boxed();
 
         enum Postfix {
             Call(Vec<Expr>),
@@ -444,23 +435,47 @@ where
                     .validate(|_, e, emitter| emitter.emit(Er::tagged(e.span(), LEN_CALL))),
             )
             .map(Postfix::Field);
-        let postfix_op = choice((
-            len_call,
-            args.clone()
-                .delimited_by(sym("("), sym(")"))
-                .map(Postfix::Call),
-            expr.clone()
-                .delimited_by(sym("["), sym("]"))
-                .map(Postfix::Index),
-            sym(".").ignore_then(ident).map(Postfix::Field),
-            // C's `p->x`: reported and read as `p.x` (KPL has no pointers).
-            sym("->")
-                .validate(|_, e, emitter| {
-                    emitter.emit(Er::tagged_fix(e.span(), ARROW_FIELD, || ".".to_string()))
+        let call = args
+            .clone()
+            .delimited_by(sym("("), sym(")"))
+            .map(Postfix::Call);
+        let index = expr
+            .clone()
+            .delimited_by(sym("["), sym("]"))
+            .map(Postfix::Index);
+        let field = sym(".").ignore_then(ident).map(Postfix::Field);
+        // C's `p->x`: reported and read as `p.x` (KPL has no pointers).
+        let arrow = sym("->")
+            .validate(|_, e, emitter| {
+                emitter.emit(Er::tagged_fix(e.span(), ARROW_FIELD, || ".".to_string()))
+            })
+            .ignore_then(ident)
+            .map(Postfix::Field);
+        let postfix_op = by_pass(
+            {
+                let dot = len_call.clone().or(field.clone());
+                let (call, index, field, arrow) =
+                    (call.clone(), index.clone(), field.clone(), arrow.clone());
+                custom(move |inp| match inp.peek() {
+                    // Only `.len` may be `.len()`.
+                    Some(Tok::Sym(".")) => {
+                        let at = inp.save();
+                        inp.skip();
+                        let after = inp.peek();
+                        inp.rewind(at);
+                        match after {
+                            Some(Tok::Ident(n)) if &*n == "len" => inp.parse(&dot),
+                            _ => inp.parse(&field),
+                        }
+                    }
+                    Some(Tok::Sym("(")) => inp.parse(&call),
+                    Some(Tok::Sym("[")) => inp.parse(&index),
+                    Some(Tok::Sym("->")) => inp.parse(&arrow),
+                    _ => Err(Er::nothing()),
                 })
-                .ignore_then(ident)
-                .map(Postfix::Field),
-        ));
+            },
+            choice((len_call, call, index, field, arrow)),
+        );
         let postfix = primary
             .foldl_with(postfix_op.repeated(), |base, op, e| {
                 let kind = match op {
@@ -474,22 +489,25 @@ where
 
         // `&x`, `&mut x` and `*p` are reported and read as `x` and `p`:
         // KPL has no pointers.
-        let unary_op = choice((
-            sym("-").to(Some(UnOp::Neg)),
-            sym("!").to(Some(UnOp::Not)),
-            sym("~").to(Some(UnOp::BitNot)),
-            sym("&")
-                .or(sym("&&"))
-                .then(kw("mut").or_not())
-                .validate(|_, e, emitter| {
-                    emitter.emit(Er::tagged(e.span(), ADDR_OF));
+        let unary_op = starting(
+            |t| matches!(t, Tok::Sym("-" | "!" | "~" | "&" | "&&" | "*")),
+            choice((
+                sym("-").to(Some(UnOp::Neg)),
+                sym("!").to(Some(UnOp::Not)),
+                sym("~").to(Some(UnOp::BitNot)),
+                sym("&")
+                    .or(sym("&&"))
+                    .then(kw("mut").or_not())
+                    .validate(|_, e, emitter| {
+                        emitter.emit(Er::tagged(e.span(), ADDR_OF));
+                        None
+                    }),
+                sym("*").validate(|_, e, emitter| {
+                    emitter.emit(Er::tagged(e.span(), DEREF));
                     None
                 }),
-            sym("*").validate(|_, e, emitter| {
-                emitter.emit(Er::tagged(e.span(), DEREF));
-                None
-            }),
-        ));
+            )),
+        );
         let unary = unary_op
             .repeated()
             .foldr_with(postfix, |op, operand, e| match op {
@@ -526,17 +544,24 @@ where
             })
             .boxed();
 
-        fn level<'t, I, Er, P, O>(operand: P, ops: O) -> impl Parser<'t, I, Expr, Extra<Er>> + Clone
+        /// A level of binary operators `ops`, read as `fast` in the fast pass.
+        fn level<'t, I, Er, P, O, F>(
+            operand: P,
+            ops: O,
+            fast: F,
+        ) -> impl Parser<'t, I, Expr, Extra<Er>> + Clone
         where
             I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
             Er: ParseError<'t, I>,
             P: Parser<'t, I, Expr, Extra<Er>> + Clone + 't,
             O: Parser<'t, I, BinOp, Extra<Er>> + Clone + 't,
+            F: Parser<'t, I, BinOp, Extra<Er>> + Clone + 't,
         {
             operand
                 .clone()
                 .foldl_with(
-                    ops.map_with(|op, e| (op, Span::from(e.span())))
+                    by_pass(fast, ops)
+                        .map_with(|op, e| (op, Span::from(e.span())))
                         .then(operand)
                         .repeated(),
                     |lhs, ((op, op_span), rhs), e| {
@@ -561,27 +586,49 @@ where
                 sym("/").to(BinOp::Div),
                 sym("%").to(BinOp::Rem),
             )),
+            sym_of(&[("*", BinOp::Mul), ("/", BinOp::Div), ("%", BinOp::Rem)]),
         );
         let sum = level(
             product,
             choice((sym("+").to(BinOp::Add), sym("-").to(BinOp::Sub))),
+            sym_of(&[("+", BinOp::Add), ("-", BinOp::Sub)]),
         );
         let shift = level(
             sum,
             choice((sym("<<").to(BinOp::Shl), sym(">>").to(BinOp::Shr))),
+            sym_of(&[("<<", BinOp::Shl), (">>", BinOp::Shr)]),
         );
-        let bitand = level(shift, sym("&").to(BinOp::BitAnd));
-        let bitxor = level(bitand, sym("^").to(BinOp::BitXor));
-        let bitor = level(bitxor, sym("|").to(BinOp::BitOr));
+        // One symbol is one look at the token either way.
+        let bitand = level(
+            shift,
+            sym("&").to(BinOp::BitAnd),
+            sym("&").to(BinOp::BitAnd),
+        );
+        let bitxor = level(
+            bitand,
+            sym("^").to(BinOp::BitXor),
+            sym("^").to(BinOp::BitXor),
+        );
+        let bitor = level(bitxor, sym("|").to(BinOp::BitOr), sym("|").to(BinOp::BitOr));
 
-        let cmp_op = choice((
-            sym("==").to(BinOp::Eq),
-            sym("!=").to(BinOp::Ne),
-            sym("<=").to(BinOp::Le),
-            sym(">=").to(BinOp::Ge),
-            sym("<").to(BinOp::Lt),
-            sym(">").to(BinOp::Gt),
-        ))
+        let cmp_op = by_pass(
+            sym_of(&[
+                ("==", BinOp::Eq),
+                ("!=", BinOp::Ne),
+                ("<=", BinOp::Le),
+                (">=", BinOp::Ge),
+                ("<", BinOp::Lt),
+                (">", BinOp::Gt),
+            ]),
+            choice((
+                sym("==").to(BinOp::Eq),
+                sym("!=").to(BinOp::Ne),
+                sym("<=").to(BinOp::Le),
+                sym(">=").to(BinOp::Ge),
+                sym("<").to(BinOp::Lt),
+                sym(">").to(BinOp::Gt),
+            )),
+        )
         .map_with(|op, e| (op, Span::from(e.span())));
         let comparison = bitor
             .clone()
@@ -621,9 +668,13 @@ where
             sym("&&")
                 .to(BinOp::And)
                 .or(word_op("and", BinOp::And, "&&")),
+            sym("&&")
+                .to(BinOp::And)
+                .or(word_op("and", BinOp::And, "&&")),
         );
         let or = level(
             and,
+            sym("||").to(BinOp::Or).or(word_op("or", BinOp::Or, "||")),
             sym("||").to(BinOp::Or).or(word_op("or", BinOp::Or, "||")),
         );
         or.labelled(Part::Expression).boxed()
@@ -670,23 +721,23 @@ where
     // `let x =`: skip to the end of the statement and keep the binding.
     // The skip may be empty (`let x = ;`): the enclosing statement has
     // already consumed its keyword, so parsing still makes progress.
-    let expr_or_skip = expr.clone().recover_with(via_parser(
+    let expr_or_skip = expr.clone().recover_with(via_parser(raising(
         nested_skip()
             .or(any().and_is(stmt_stop.clone().not()).ignored())
             .repeated()
             .map_with(|_, e| mk(ExprKind::Error, e.span())),
-    ));
+    )));
     // After a complete statement head (`let x = 1 +;`): skip the rest up to
     // `;` so the binding survives, reporting the one error. Yields whether
     // the statement ended cleanly; if not, its value is an error node.
-    let end_of_stmt = semi.clone().to(true).recover_with(via_parser(
+    let end_of_stmt = semi.clone().to(true).recover_with(via_parser(raising(
         nested_skip()
             .or(any().and_is(stmt_stop.clone().not()).ignored())
             .repeated()
             .at_least(1)
             .then(sym(";").or_not())
             .to(false),
-    ));
+    )));
     let broken = |e: Expr, clean: bool| {
         if clean {
             e
@@ -1013,8 +1064,64 @@ where
                 });
             let block_stmt = block.clone().map(StmtKind::Block);
 
-            if_stmt
-                .or(choice((
+            let spanned = |kind, e: &mut chumsky::input::MapExtra<'t, '_, I, Extra<Er>>| Stmt {
+                kind,
+                span: Span::from(e.span()),
+            };
+            // Only a name may start a statement of any kind (a misspelled
+            // keyword, a C declaration, …); a keyword or a symbol starts one
+            // kind or an expression.
+            let fast = {
+                let if_stmt = if_stmt.clone();
+                let let_stmt = let_stmt.clone().map_with(spanned);
+                let while_stmt = while_stmt.clone().map_with(spanned);
+                let for_stmt = c_for.clone().or(for_stmt.clone()).map_with(spanned);
+                let simple = simple.clone().map_with(spanned);
+                let block_stmt = block_stmt.clone().map_with(spanned);
+                let expr_stmt = expr_or_assign.clone().map_with(spanned);
+                let any_stmt = if_stmt.clone().or(choice((
+                    let_stmt.clone(),
+                    switch_stmt.clone().map_with(spanned),
+                    c_decl.clone().map_with(spanned),
+                    while_stmt.clone(),
+                    loop_stmt.clone().map_with(spanned),
+                    do_while.clone().map_with(spanned),
+                    for_stmt.clone(),
+                    simple.clone(),
+                    block_stmt.clone(),
+                    expr_stmt.clone(),
+                )));
+                custom(move |inp| match inp.peek() {
+                    // Any kind, if the name may be a misspelled keyword, one
+                    // of the other languages' or a C declaration's type.
+                    Some(Tok::Ident(n)) => {
+                        let at = inp.save();
+                        inp.skip();
+                        let after = inp.peek();
+                        inp.rewind(at);
+                        let any_kind = matches!(after, Some(Tok::Ident(_)))
+                            || matches!(&*n, "switch" | "match" | "loop" | "do")
+                            || ["if", "let", "var", "while", "for", "return"]
+                                .iter()
+                                .any(|k| is_typo_of(&n, k));
+                        if any_kind {
+                            inp.parse(&any_stmt)
+                        } else {
+                            inp.parse(&expr_stmt)
+                        }
+                    }
+                    Some(Tok::Kw("if")) => inp.parse(&if_stmt),
+                    Some(Tok::Kw("let" | "var")) => inp.parse(&let_stmt),
+                    Some(Tok::Kw("while")) => inp.parse(&while_stmt),
+                    Some(Tok::Kw("for")) => inp.parse(&for_stmt),
+                    Some(Tok::Kw("break" | "continue" | "abort" | "return")) => inp.parse(&simple),
+                    Some(Tok::Sym("{")) => inp.parse(&block_stmt),
+                    _ => inp.parse(&expr_stmt),
+                })
+            };
+            by_pass(
+                fast,
+                if_stmt.or(choice((
                     let_stmt,
                     switch_stmt,
                     c_decl,
@@ -1027,23 +1134,38 @@ where
                     block_stmt,
                     expr_or_assign,
                 ))
-                .map_with(|kind, e| Stmt {
-                    kind,
-                    span: Span::from(e.span()),
-                }))
-                .labelled(Part::Statement)
-                .recover_with(via_parser(skip_stmt))
-                .boxed()
+                .map_with(spanned)),
+            )
+            .labelled(Part::Statement)
+            .recover_with(via_parser(raising(skip_stmt)))
+            .boxed()
         };
 
-        stmt.repeated()
-            .collect::<Vec<_>>()
+        // Once the fast pass has raised an error, its segment is parsed again
+        // in detail and nothing more of it matters: the rest of each block is
+        // skipped at the cost of counting its tokens. (The detailed pass has
+        // no such alternative, which would add to what it expected.)
+        let stmts = if Er::FAST {
+            given_up()
+                .ignore_then(rest_of_group())
+                .map_with(|(), e| Stmt {
+                    kind: StmtKind::Error,
+                    span: Span::from(e.span()),
+                })
+                .or(stmt)
+                .repeated()
+                .collect::<Vec<_>>()
+                .boxed()
+        } else {
+            stmt.repeated().collect::<Vec<_>>().boxed()
+        };
+        stmts
             .delimited_by(sym("{"), sym("}"))
             .map_with(|stmts, e| Block {
                 stmts,
                 span: Span::from(e.span()),
             })
-            .recover_with(via_parser(group(Some("{")).map_with(|(), e| {
+            .recover_with(via_parser(raising(group(Some("{")).map_with(|(), e| {
                 let span = Span::from(e.span());
                 Block {
                     stmts: vec![Stmt {
@@ -1052,7 +1174,7 @@ where
                     }],
                     span,
                 }
-            })))
+            }))))
             .boxed()
     });
 
@@ -1226,7 +1348,7 @@ where
         c_fn_item,
     ))
     .labelled(Part::Item)
-    .recover_with(via_parser(skip_item))
+    .recover_with(via_parser(raising(skip_item)))
     .map_with(|kind, e| Item {
         kind,
         span: Span::from(e.span()),
@@ -1239,6 +1361,21 @@ where
         .map_with(|_: Tok, e| e.span())
         .filter(move |s: &SimpleSpan| Some(*s) == stop.get())
         .ignored();
+    // As in a block (see `stmts`), the fast pass skips the rest of a
+    // segment once it has raised an error.
+    let item = if Er::FAST {
+        given_up()
+            .ignore_then(any().and_is(at_stop.clone().not()).repeated().at_least(1))
+            .map_with(|(), e| Item {
+                kind: ItemKind::Error(None),
+                span: Span::from(e.span()),
+                doc: None,
+            })
+            .or(item)
+            .boxed()
+    } else {
+        item.boxed()
+    };
     at_stop
         .clone()
         .not()
@@ -1284,8 +1421,9 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
         stop.set(simple.get(to).map(|(_, s)| *s));
         let eoi = simple.get(to).map_or(eoi, |(_, s)| *s);
         let input = || upto.map(eoi, |(t, s)| (t, s));
+        error::reset();
         match fast.parse(input()).into_output_errors() {
-            (Some(parsed), e) if e.is_empty() => items.extend(parsed),
+            (Some(parsed), e) if e.is_empty() && !error::gave_up() => items.extend(parsed),
             _ => {
                 let parser = detailed.get_or_insert_with(|| {
                     file_parser::<_, SyntaxError>(
@@ -1409,137 +1547,6 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
     attach_docs(&mut file, tokens, docs);
     number_exprs(&mut file);
     (file, diagnostics)
-}
-
-/// The last token that ends at or before `offset` (tokens are in order).
-fn token_before(tokens: &[(Tok, Span)], offset: u32) -> Option<&(Tok, Span)> {
-    let n = tokens.partition_point(|(_, s)| s.end <= offset);
-    n.checked_sub(1).map(|i| &tokens[i])
-}
-
-fn to_diagnostic(
-    err: SyntaxError,
-    tokens: &[(Tok, Span)],
-    src: &str,
-    in_braces: &dyn Fn(u32) -> bool,
-) -> Diagnostic {
-    let span = Span::from(err.span);
-    if let Some(custom) = &err.custom {
-        if let Some(d) = &custom.diagnostic {
-            return d.clone();
-        }
-        let tag = custom.tag;
-        if let Some(d) = habit(tag, custom.fix.as_deref(), span, src) {
-            return d;
-        }
-        return match tag {
-            MISSING_SEMI => {
-                // Point just after the previous token, where the `;` belongs.
-                let at = token_before(tokens, span.start)
-                    .map(|(_, s)| s.end_point())
-                    .unwrap_or(span);
-                Diagnostic::new(Code::E0001, "expected `;`", at, "add `;` here").with_fix(
-                    "statements and declarations end with `;`",
-                    at,
-                    ";",
-                )
-            }
-            CHAINED_CMP => Diagnostic::new(
-                Code::E0006,
-                "comparison operators cannot be chained",
-                span,
-                "two comparisons in a row",
-            )
-            .with_help("split it with `&&`, e.g. `a < b && b < c`"),
-            other => Diagnostic::new(Code::E0001, other, span, "here"),
-        };
-    }
-    let found = err.found;
-    let drop_end = found.is_some() && in_braces(span.start);
-    // `let mut` is accepted only to say it is `var`.
-    let drop_mut = token_before(tokens, span.start).is_some_and(|(t, _)| *t == Tok::Kw("let"));
-    let label = err.expected.label(drop_end, drop_mut);
-    let found_text = match &found {
-        Some(t) => t.to_string(),
-        None => "end of file".to_string(),
-    };
-    let mut d = Diagnostic::new(
-        Code::E0001,
-        format!("unexpected {found_text}"),
-        span,
-        label.clone(),
-    );
-    match found.as_ref() {
-        Some(Tok::Kw(k)) if label == "expected identifier" => {
-            d = d.with_note(format!("`{k}` is a keyword and cannot be used as a name"));
-        }
-        Some(Tok::Kw(k @ ("let" | "var" | "if" | "while" | "for" | "return")))
-            if label.contains("item") =>
-        {
-            d = d.with_help(format!(
-                "`{k}` belongs inside a function; at the top level use `const` or `static`"
-            ));
-        }
-        Some(Tok::Sym("|" | "||")) if label.contains("expression") => {
-            d = d.with_help(
-                "KPL has no closures: write a `fn` at the top level and call it by name",
-            );
-        }
-        Some(Tok::Sym(op @ ("+" | "-"))) => {
-            let prev = token_before(tokens, span.start);
-            if prev.is_some_and(|(t, s)| *t == Tok::Sym(op) && s.end == span.start) {
-                d = d.with_help(format!(
-                    "KPL has no `{op}{op}` operator; write `x {op}= 1;`"
-                ));
-            }
-        }
-        _ => {}
-    }
-    // C's `i--;`: the second `-` was read as a negation missing its operand.
-    let n = tokens.partition_point(|(_, s)| s.end <= span.start);
-    if let [.., (Tok::Sym("-"), a), (Tok::Sym("-"), b)] = &tokens[..n]
-        && a.end == b.start
-        && d.help.is_empty()
-    {
-        d = d.with_help("KPL has no `--` operator; write `x -= 1;`");
-    }
-    d
-}
-
-/// What is kept of an item that nests too deeply: a function keeps its
-/// signature (so calls to it still check) with an already-reported body; a
-/// global keeps its name and type with an error initialiser. The deep part is
-/// freed by the tree's iterative `Drop`.
-fn shallow_remains(mut item: Item) -> Item {
-    let span = item.span;
-    match &mut item.kind {
-        ItemKind::Fn(f) => {
-            f.body = Block {
-                stmts: vec![Stmt {
-                    kind: StmtKind::Error,
-                    span,
-                }],
-                span,
-            };
-        }
-        ItemKind::Const(g) | ItemKind::Static(g) => {
-            g.value = Expr {
-                id: ExprId(0),
-                kind: ExprKind::Error,
-                span: g.value.span,
-            };
-        }
-        _ => {}
-    }
-    if too_deep(&item, MAX_NESTING).is_some() {
-        // The signature or type itself is too deep.
-        return Item {
-            kind: ItemKind::Error(None),
-            span,
-            doc: None,
-        };
-    }
-    item
 }
 
 /// Attaches each run of `///` lines to the item or struct field that follows

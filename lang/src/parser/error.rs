@@ -1,7 +1,8 @@
-//! The parser's error types. A file is parsed with chumsky's [`EmptyErr`]
-//! first; only a file with syntax errors is parsed again with
-//! [`SyntaxError`], which records where each failure was, the token found
-//! there, what the grammar expected and the habit it recognised, if any.
+//! The parser's error types, and the diagnostics made of them. A file is
+//! parsed with chumsky's [`EmptyErr`] first; only a file with syntax errors
+//! is parsed again with [`SyntaxError`], which records where each failure
+//! was, the token found there, what the grammar expected and the habit it
+//! recognised, if any.
 //!
 //! Why not chumsky's `Rich`: every alternative that fails on a token records
 //! what it expected, and after a complete operand some thirty alternatives
@@ -19,7 +20,12 @@ use chumsky::label::LabelError;
 use chumsky::prelude::SimpleSpan;
 use chumsky::util::MaybeRef;
 
+use super::habits::habit;
+use super::{CHAINED_CMP, MISSING_SEMI};
+use crate::codes::Code;
+use crate::diag::Diagnostic;
 use crate::lexer::{self, KEYWORDS, Tok};
+use crate::span::Span;
 
 /// The parts of the grammar named in what it expects (`.labelled(…)`): one
 /// entry in an expected list instead of every token that could start one.
@@ -207,13 +213,45 @@ pub(super) trait ParseError<'t, I: Input<'t>>:
         tag: &'static str,
         make: impl FnOnce() -> crate::diag::Diagnostic,
     ) -> Self;
+    /// Whether this is the fast pass's error type, whose errors say nothing:
+    /// its grammar may then take shortcuts that change which error a broken
+    /// input gets, never what a correct one parses to.
+    const FAST: bool;
+    /// A failure of a shortcut of the fast pass (see [`Self::FAST`]).
+    fn nothing() -> Self;
+    /// Notes that the fast pass raised an error (a recovery or a habit):
+    /// its segment is parsed again in detail, so nothing more of it matters.
+    fn raised() {}
+    /// Whether the fast pass raised an error since [`reset`].
+    fn gave_up() -> bool {
+        false
+    }
 }
 
+thread_local! {
+    static RAISED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Starts a fast parse of a segment: nothing raised yet.
+pub(super) fn reset() {
+    RAISED.with(|r| r.set(false));
+}
+
+/// Whether the fast pass raised an error since [`reset`].
+pub(super) fn gave_up() -> bool {
+    RAISED.with(std::cell::Cell::get)
+}
+
+// A tagged error is raised by a habit or a recovery, or is the failure of
+// an alternative that recognises a habit: either way the segment has (or
+// probably has) an error, and the fast pass may stop caring.
 impl<'t, I: Input<'t>> ParseError<'t, I> for EmptyErr {
     fn tagged(_: SimpleSpan, _: &'static str) -> Self {
+        <Self as ParseError<'t, I>>::raised();
         EmptyErr::default()
     }
     fn tagged_fix(_: SimpleSpan, _: &'static str, _: impl FnOnce() -> String) -> Self {
+        <Self as ParseError<'t, I>>::raised();
         EmptyErr::default()
     }
     fn tagged_diagnostic(
@@ -221,7 +259,18 @@ impl<'t, I: Input<'t>> ParseError<'t, I> for EmptyErr {
         _: &'static str,
         _: impl FnOnce() -> crate::diag::Diagnostic,
     ) -> Self {
+        <Self as ParseError<'t, I>>::raised();
         EmptyErr::default()
+    }
+    const FAST: bool = true;
+    fn nothing() -> Self {
+        EmptyErr::default()
+    }
+    fn raised() {
+        RAISED.with(|r| r.set(true));
+    }
+    fn gave_up() -> bool {
+        gave_up()
     }
 }
 
@@ -260,6 +309,10 @@ impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> ParseError<'t, I> for Syn
         make: impl FnOnce() -> crate::diag::Diagnostic,
     ) -> Self {
         SyntaxError::custom(span, tag, None, Some(make()))
+    }
+    const FAST: bool = false;
+    fn nothing() -> Self {
+        SyntaxError::custom(SimpleSpan::from(0..0), "shortcut", None, None)
     }
 }
 
@@ -354,6 +407,101 @@ impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> LabelError<'t, I, Part> f
         }
         self.expected = Expected::default().with(PART_BASE + label as u32);
     }
+}
+
+/// The last token that ends at or before `offset` (tokens are in order).
+pub(super) fn token_before(tokens: &[(Tok, Span)], offset: u32) -> Option<&(Tok, Span)> {
+    let n = tokens.partition_point(|(_, s)| s.end <= offset);
+    n.checked_sub(1).map(|i| &tokens[i])
+}
+
+pub(super) fn to_diagnostic(
+    err: SyntaxError,
+    tokens: &[(Tok, Span)],
+    src: &str,
+    in_braces: &dyn Fn(u32) -> bool,
+) -> Diagnostic {
+    let span = Span::from(err.span);
+    if let Some(custom) = &err.custom {
+        if let Some(d) = &custom.diagnostic {
+            return d.clone();
+        }
+        let tag = custom.tag;
+        if let Some(d) = habit(tag, custom.fix.as_deref(), span, src) {
+            return d;
+        }
+        return match tag {
+            MISSING_SEMI => {
+                // Point just after the previous token, where the `;` belongs.
+                let at = token_before(tokens, span.start)
+                    .map(|(_, s)| s.end_point())
+                    .unwrap_or(span);
+                Diagnostic::new(Code::E0001, "expected `;`", at, "add `;` here").with_fix(
+                    "statements and declarations end with `;`",
+                    at,
+                    ";",
+                )
+            }
+            CHAINED_CMP => Diagnostic::new(
+                Code::E0006,
+                "comparison operators cannot be chained",
+                span,
+                "two comparisons in a row",
+            )
+            .with_help("split it with `&&`, e.g. `a < b && b < c`"),
+            other => Diagnostic::new(Code::E0001, other, span, "here"),
+        };
+    }
+    let found = err.found;
+    let drop_end = found.is_some() && in_braces(span.start);
+    // `let mut` is accepted only to say it is `var`.
+    let drop_mut = token_before(tokens, span.start).is_some_and(|(t, _)| *t == Tok::Kw("let"));
+    let label = err.expected.label(drop_end, drop_mut);
+    let found_text = match &found {
+        Some(t) => t.to_string(),
+        None => "end of file".to_string(),
+    };
+    let mut d = Diagnostic::new(
+        Code::E0001,
+        format!("unexpected {found_text}"),
+        span,
+        label.clone(),
+    );
+    match found.as_ref() {
+        Some(Tok::Kw(k)) if label == "expected identifier" => {
+            d = d.with_note(format!("`{k}` is a keyword and cannot be used as a name"));
+        }
+        Some(Tok::Kw(k @ ("let" | "var" | "if" | "while" | "for" | "return")))
+            if label.contains("item") =>
+        {
+            d = d.with_help(format!(
+                "`{k}` belongs inside a function; at the top level use `const` or `static`"
+            ));
+        }
+        Some(Tok::Sym("|" | "||")) if label.contains("expression") => {
+            d = d.with_help(
+                "KPL has no closures: write a `fn` at the top level and call it by name",
+            );
+        }
+        Some(Tok::Sym(op @ ("+" | "-"))) => {
+            let prev = token_before(tokens, span.start);
+            if prev.is_some_and(|(t, s)| *t == Tok::Sym(op) && s.end == span.start) {
+                d = d.with_help(format!(
+                    "KPL has no `{op}{op}` operator; write `x {op}= 1;`"
+                ));
+            }
+        }
+        _ => {}
+    }
+    // C's `i--;`: the second `-` was read as a negation missing its operand.
+    let n = tokens.partition_point(|(_, s)| s.end <= span.start);
+    if let [.., (Tok::Sym("-"), a), (Tok::Sym("-"), b)] = &tokens[..n]
+        && a.end == b.start
+        && d.help.is_empty()
+    {
+        d = d.with_help("KPL has no `--` operator; write `x -= 1;`");
+    }
+    d
 }
 
 #[cfg(test)]

@@ -7,6 +7,41 @@
 use super::*;
 use crate::diag::{Applicability, Suggestion};
 
+/// Misspelled statement keywords, tagged `typo:` + the keyword.
+const TYPO_TAGS: [&str; 7] = [
+    "typo:in",
+    "typo:let",
+    "typo:var",
+    "typo:if",
+    "typo:while",
+    "typo:for",
+    "typo:return",
+];
+
+pub(super) fn typo_tag(keyword: &str) -> &'static str {
+    TYPO_TAGS
+        .iter()
+        .find(|t| t.strip_prefix("typo:") == Some(keyword))
+        .copied()
+        .unwrap_or(FN_TYPO)
+}
+
+/// Whether identifier `name` is probably keyword `k` misspelled: close by
+/// edit distance (one edit, a transposition counting as one), but not a
+/// shorter name that merely shares letters (`i` is not `if`).
+pub(super) fn is_typo_of(name: &str, k: &str) -> bool {
+    // One edit changes the length by at most one: most names are out at once.
+    name != k
+        && name.len() + 1 >= k.len()
+        && name.len() <= k.len() + 1
+        && name.len() >= 2
+        && crate::suggest::edit_distance(name, k) <= 1
+        || matches!(
+            (k, name),
+            ("fn", "fun" | "func" | "function" | "def") | ("return", "ret")
+        )
+}
+
 /// The diagnostic for a habit from C or Rust (see the tags), with its fix.
 pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Option<Diagnostic> {
     let found = src.get(span.range()).unwrap_or_default();
