@@ -623,6 +623,23 @@ pub fn decode(code: &[u8]) -> Result<Insn, DecodeError> {
     }
 }
 
+/// [`decode`] into a place: the operation is written to `out` (anything
+/// on an error) and the length returned. The verifier's layout pass
+/// decodes straight into its instruction table with it: the common forms
+/// are then written once, where they stay, whereas an [`Insn`] returned
+/// by value was written by the decoder field by field and copied by the
+/// caller in wider pieces, which stalled on every instruction (a load
+/// cannot take its bytes from several narrower stores still in flight).
+#[inline(never)]
+pub fn decode_into(code: &[u8], out: &mut Op) -> Result<u8, DecodeError> {
+    if let Some(len) = common_into(code, out) {
+        return Ok(len);
+    }
+    let insn = decode_rare(code)?;
+    *out = insn.op;
+    Ok(insn.len)
+}
+
 /// The general path, out of line: inlined into [`decode`], its prefix
 /// handling and tables made every call save six registers and set up a
 /// 200-byte frame, even the common forms that never reach it. The memory
@@ -733,10 +750,19 @@ fn mem_forms(code: &[u8]) -> Option<Insn> {
 /// `None`, and [`decode`] takes the general path.
 #[inline(always)]
 fn common(code: &[u8]) -> Option<Insn> {
+    let mut op = Op::Ret;
+    let len = common_into(code, &mut op)?;
+    Some(Insn { len, op })
+}
+
+/// [`common`] writing the operation into `out` (untouched when `None`)
+/// and returning the length.
+#[inline(always)]
+fn common_into(code: &[u8], out: &mut Op) -> Option<u8> {
     match code.first() {
-        Some(&b) if b & 0xF8 == 0x48 => forms::<1, true>(code, Rex::new(b)),
-        Some(&b) if b & 0xF8 == 0x40 => forms::<1, false>(code, Rex::new(b)),
-        _ => forms::<0, false>(code, Rex::NONE),
+        Some(&b) if b & 0xF8 == 0x48 => forms::<1, true>(code, Rex::new(b), out),
+        Some(&b) if b & 0xF8 == 0x40 => forms::<1, false>(code, Rex::new(b), out),
+        _ => forms::<0, false>(code, Rex::NONE, out),
     }
 }
 
@@ -746,7 +772,7 @@ fn common(code: &[u8]) -> Option<Insn> {
 /// REX all its fields), which saves registers and instructions. `rex.w`
 /// is `W` (the caller's REX byte says so).
 #[inline(always)]
-fn forms<const AT: usize, const W: bool>(code: &[u8], rex: Rex) -> Option<Insn> {
+fn forms<const AT: usize, const W: bool>(code: &[u8], rex: Rex, out: &mut Op) -> Option<u8> {
     let at = AT;
     let rex = Rex { w: W, ..rex };
     let opcode = *code.get(at)?;
@@ -921,10 +947,9 @@ fn forms<const AT: usize, const W: bool>(code: &[u8], rex: Rex) -> Option<Insn> 
         }
         _ => return None,
     };
-    Some(Insn {
-        len: u8::try_from(len).ok()?,
-        op,
-    })
+    let len = u8::try_from(len).ok()?;
+    *out = op;
+    Some(len)
 }
 
 /// [`decode`] of any instruction: the prefixes, then the opcode tables.
@@ -1236,8 +1261,9 @@ mod tests {
 
     /// Checks that [`common`] and [`mem_forms`], where they decode the
     /// first `bytes` (at most 12; each prefix of them when `every_cut`,
-    /// else all of them), decode as the general path does; returns how
-    /// many decodes were compared.
+    /// else all of them), decode as the general path does, and that
+    /// [`decode_into`] agrees with [`decode`] on them; returns how many
+    /// fast-path decodes were compared.
     fn fast_paths_agree(bytes: impl Iterator<Item = u8>, every_cut: bool) -> u32 {
         let mut buf = [0u8; 12];
         let mut n = 0usize;
@@ -1248,6 +1274,10 @@ mod tests {
         let mut checked = 0u32;
         for cut in if every_cut { 0..=n } else { n..=n } {
             let code = buf.get(..cut).unwrap_or(&[]);
+            // `decode_into` says what `decode` says, refusals included.
+            let mut op = Op::Ret;
+            let into = decode_into(code, &mut op).map(|len| Insn { len, op });
+            assert_eq!(into, decode(code), "{code:02x?}");
             for fast in [common(code), mem_forms(code)].into_iter().flatten() {
                 assert_eq!(Ok(fast), decode_general(code), "{code:02x?}");
                 checked = checked.saturating_add(1);

@@ -550,9 +550,20 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
         let first = n;
         let mut at = info.start;
         while at < info.end {
-            let insn = decode::decode(code.get(at as usize..).unwrap_or(&[]))
-                .map_err(|_| err(at, Rule::Decode, "not an allowed instruction"))?;
-            let next = at.saturating_add(u32::from(insn.len));
+            // Decoded straight into its slot (see `decode::decode_into`);
+            // the slot check comes after the decode, as before, so an
+            // object that needs more slots than given still gets the
+            // decoder's verdict first.
+            let mut spare = Op::Ret;
+            let op = match ws.insns.get_mut(n) {
+                Some(d) => &mut d.op,
+                None => &mut spare,
+            };
+            let bytes = code.get(at as usize..).unwrap_or(&[]);
+            let Ok(len) = decode::decode_into(bytes, op) else {
+                return Err(err(at, Rule::Decode, "not an allowed instruction"));
+            };
+            let next = at.saturating_add(u32::from(len));
             if next > info.end {
                 return Err(err(
                     at,
@@ -560,7 +571,7 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
                     "an instruction runs past the end of its function",
                 ));
             }
-            if at == info.start && insn.op != Op::Endbr64 {
+            if at == info.start && *op != Op::Endbr64 {
                 return Err(err(
                     at,
                     Rule::Layout,
@@ -570,16 +581,13 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
             if let Some(b) = flags.get_mut(at as usize) {
                 *b |= START;
             }
-            info.calls |= matches!(insn.op, Op::Call { .. });
+            info.calls |= matches!(*op, Op::Call { .. });
             let d = ws
                 .insns
                 .get_mut(n)
                 .ok_or_else(|| small("not enough instruction slots"))?;
-            *d = Decoded {
-                at,
-                len: insn.len,
-                op: insn.op,
-            };
+            d.at = at;
+            d.len = len;
             n = n.saturating_add(1);
             at = next;
         }
