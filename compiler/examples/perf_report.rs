@@ -539,6 +539,15 @@ const EXPLANATIONS: &str = "\
   places compared raw) brought the generated plugin to 27.47 M and
   grayscale to 45.0 k instructions per verification (−0.5 %, −0.7 %).
   The rest needs the representation changed, not the code tuned.
+  Later sessions (2026-12-04): time and instruction counts disagree on
+  this core. `perf` found most of a fifth of the time in stalls where a
+  load needed bytes from several narrower stores still in flight: the
+  decoder's result copied into the instruction table (now decoded in
+  place, `decode::decode_into`) and branch refinement unpacking facts
+  onto the stack (now read from the packed table). With the decoder's
+  wider fast paths: generated plugin 24.55 M → 23.02 M instructions per
+  verification but −21 % time, 71 → 85 MB/s; grayscale 38.1 k → 34.9 k.
+  What remains (cycles): joins 27 %, graph building 15 %, decoding 7.5 %.
 - **Compile time.** The `compile` row (source to object bytes) had grown
   to 303 µs on a loaded host as optimisation passes were added. Counted by
   callgrind on `examples/compile_count.rs` (the benchmark's compile, run a
