@@ -483,6 +483,30 @@ pub(super) fn to_diagnostic(
                 "KPL has no closures: write a `fn` at the top level and call it by name",
             );
         }
+        // `g(n 2)`, `[1 2]`, `fn f(a: u32 b: u32)`: two operands in a row
+        // where a list goes on with `,`.
+        Some(Tok::Ident(_) | Tok::Int(_) | Tok::Str(_) | Tok::Kw("true" | "false"))
+            if label.contains("`,`")
+                && token_before(tokens, span.start).is_some_and(|(t, s)| {
+                    s.end < span.start
+                        && matches!(
+                            t,
+                            Tok::Ident(_)
+                                | Tok::Int(_)
+                                | Tok::Str(_)
+                                | Tok::Kw("true" | "false")
+                                | Tok::Sym(")" | "]")
+                        )
+                }) =>
+        {
+            // Right after the first of the two, where a `,` is written.
+            let at = token_before(tokens, span.start).map_or(span, |(_, s)| s.end_point());
+            d = d.with_maybe_fix(
+                "if these are two items of a list, separate them with `,`",
+                at,
+                ",",
+            );
+        }
         Some(Tok::Sym(op @ ("+" | "-"))) => {
             let prev = token_before(tokens, span.start);
             if prev.is_some_and(|(t, s)| *t == Tok::Sym(op) && s.end == span.start) {
