@@ -401,17 +401,11 @@ where
                 custom(move |inp| match inp.peek() {
                     // A name is a struct literal only before `{`, and a
                     // conversion only if a primitive's before `(`.
-                    Some(Tok::Ident(n)) => {
-                        let at = inp.save();
-                        inp.skip();
-                        let after = inp.peek();
-                        inp.rewind(at);
-                        match after {
-                            Some(Tok::Sym("{")) => inp.parse(&named),
-                            Some(Tok::Sym("(")) if PRIMITIVES.contains(&&*n) => inp.parse(&named),
-                            _ => inp.parse(name),
-                        }
-                    }
+                    Some(Tok::Ident(n)) => match fast::second(inp) {
+                        Some(Tok::Sym("{")) => inp.parse(&named),
+                        Some(Tok::Sym("(")) if PRIMITIVES.contains(&&*n) => inp.parse(&named),
+                        _ => inp.parse(name),
+                    },
                     Some(Tok::Sym("[")) => inp.parse(&array),
                     Some(Tok::Sym("(")) => inp.parse(&paren),
                     _ => inp.parse(literal),
@@ -1095,11 +1089,7 @@ where
                     // Any kind, if the name may be a misspelled keyword, one
                     // of the other languages' or a C declaration's type.
                     Some(Tok::Ident(n)) => {
-                        let at = inp.save();
-                        inp.skip();
-                        let after = inp.peek();
-                        inp.rewind(at);
-                        let any_kind = matches!(after, Some(Tok::Ident(_)))
+                        let any_kind = matches!(fast::second(inp), Some(Tok::Ident(_)))
                             || matches!(&*n, "switch" | "match" | "loop" | "do")
                             || ["if", "let", "var", "while", "for", "return"]
                                 .iter()

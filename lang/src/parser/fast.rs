@@ -6,7 +6,10 @@
 //! alternatives that can start with the token at hand, and stop parsing a
 //! segment in earnest once it has raised an error.
 
-use chumsky::{input::ValueInput, prelude::*};
+use chumsky::{
+    input::{InputRef, ValueInput},
+    prelude::*,
+};
 
 use super::Extra;
 use super::error::ParseError;
@@ -136,4 +139,18 @@ where
             skipped = true;
         }
     })
+}
+
+/// The token after the current one, looked at without reading either (the
+/// fast pass tells a struct literal, a conversion or a statement kind by it).
+pub(super) fn second<'t, I, Er>(inp: &mut InputRef<'t, '_, I, Extra<Er>>) -> Option<Tok>
+where
+    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
+    Er: ParseError<'t, I>,
+{
+    let at = inp.save();
+    inp.skip();
+    let after = inp.peek();
+    inp.rewind(at);
+    after
 }

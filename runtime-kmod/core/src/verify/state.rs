@@ -389,7 +389,7 @@ impl Rec {
 
     /// A constant or a slice length (see [`renamed_readings`]).
     fn is_const_or_len(&self) -> bool {
-        self.b == T_CONST || (!self.unary() && self.k & K_KIND == K_LEN_OF)
+        self.b == T_CONST || self.is_len_of()
     }
 }
 

@@ -14,16 +14,13 @@ impl Abs {
     /// into [`Fact`]s on the stack cost a branch far more time than its
     /// instructions (stores and loads of different widths).
     pub(in crate::verify) fn learn_len_at_least(&mut self, v: Val, n: u32) {
-        let learned = self.learn(v, |r| {
-            (r.is_len_of()).then(|| Rec {
+        self.learn(v, |r| {
+            r.is_len_of().then(|| Rec {
                 a: r.b,
                 b: T_LEN_AT_LEAST,
                 k: ((r.k & LEN_PAYLOAD) << 32) | u64::from(n),
             })
         });
-        for g in learned.into_iter().flatten() {
-            self.add_rec(g);
-        }
     }
 
     /// What a branch learns from `idx < v`: for each of the first four
@@ -32,7 +29,7 @@ impl Abs {
     /// `Fact::BelowLen` `{ idx, m, w, s }` or `Fact::BelowConst`
     /// `{ idx, n: c }` (see [`Abs::learn_len_at_least`] on why packed).
     pub(in crate::verify) fn learn_below(&mut self, idx: Val, v: Val) {
-        let learned = self.learn(v, |r| {
+        self.learn(v, |r| {
             if r.is_len_of() {
                 Some(Rec {
                     a: idx,
@@ -49,17 +46,15 @@ impl Abs {
                 None
             }
         });
-        for g in learned.into_iter().flatten() {
-            self.add_rec(g);
-        }
     }
 
-    /// The first four facts `learn` makes of the facts whose first name is
-    /// `v` (as [`Abs::facts_first_about`] lists them).
-    fn learn(&self, v: Val, learn: impl Fn(&Rec) -> Option<Rec>) -> [Option<Rec>; 4] {
+    /// Adds the first four facts `learn` makes of the facts whose first
+    /// name is `v` (as [`Abs::facts_first_about`] lists them), once all
+    /// four are read: adding one may reorder the table being read.
+    fn learn(&mut self, v: Val, learn: impl Fn(&Rec) -> Option<Rec>) {
         let mut out = [None; 4];
         if v == UNKNOWN || !self.firsts.may_contain(v) {
-            return out;
+            return;
         }
         let mut k = 0usize;
         for r in self.recs().iter().filter(|r| r.a == v) {
@@ -70,6 +65,8 @@ impl Abs {
                 k = k.saturating_add(1);
             }
         }
-        out
+        for g in out.into_iter().flatten() {
+            self.add_rec(g);
+        }
     }
 }
