@@ -259,6 +259,33 @@ fn c2_second_entry() -> ObjectParts {
     })
 }
 
+/// An irreducible inner loop: a jump from the function's entry goes into
+/// the body of a loop nested in another, past the inner header's bounds
+/// check. (The dominators come from one pass over the forward edges; this
+/// shape is where a wrong argument for that would show: the body's forward
+/// predecessors are the entry and the inner header.)
+fn c2_nested_second_entry() -> ObjectParts {
+    single(&[Bounds, Budget], &[U64, U64], 8, |o| {
+        let (mut outer, mut inner, mut body) = (label(o), label(o), label(o));
+        o.a.mov(rcx, rdi)?;
+        o.a.test(rsi, rsi)?;
+        o.a.jne(body)?;
+        o.a.set_label(&mut outer)?;
+        o.a.xor(ecx, ecx)?;
+        o.a.set_label(&mut inner)?;
+        o.a.cmp(rcx, 8)?;
+        o.a.jae(o.stub[0])?;
+        o.a.set_label(&mut body)?;
+        o.a.mov(rax, qword_ptr(r14 + rcx * 8))?;
+        o.a.add(rcx, 1)?;
+        o.a.dec(r13)?;
+        o.a.je(o.stub[1])?;
+        o.a.cmp(rcx, 4)?;
+        o.a.jb(inner)?;
+        back_edge(o, 1, outer)
+    })
+}
+
 /// The index is checked once before the loop and incremented around it
 /// without a new check.
 fn c2_fact_before_loop() -> ObjectParts {
@@ -1301,6 +1328,7 @@ fn corpus() -> Vec<(&'static str, ObjectParts)> {
         ("c1_back_edge_onto_jae", c1_back_edge_onto_jae()),
         ("c1_jump_past_bounds_check", c1_jump_past_bounds_check()),
         ("c2_second_entry", c2_second_entry()),
+        ("c2_nested_second_entry", c2_nested_second_entry()),
         ("c2_fact_before_loop", c2_fact_before_loop()),
         ("c2_spill_overwritten", c2_spill_overwritten()),
         ("c2_slice_loop_second_entry", c2_slice_loop_second_entry()),
@@ -1446,6 +1474,7 @@ cases!(
     c1_back_edge_onto_jae,
     c1_jump_past_bounds_check,
     c2_second_entry,
+    c2_nested_second_entry,
     c2_fact_before_loop,
     c2_spill_overwritten,
     c2_slice_loop_second_entry,

@@ -8,7 +8,8 @@
 //! fall-through edge, a trap stub target is an exit).
 //! Then a depth-first search numbers the reachable blocks in reverse
 //! postorder, dominators are computed (Cooper, Harvey and Kennedy's
-//! iteration, with a work cap so that no input makes it quadratic), and
+//! algorithm in one pass over the forward edges, with a work cap so that no
+//! input makes it quadratic; why one pass is enough: `sandbox.md`), and
 //! the graph must be **reducible**: every edge that goes back in reverse
 //! postorder targets a block that dominates its source. Such a target is a
 //! loop header, and a loop can be entered only through it.
@@ -227,41 +228,51 @@ fn dominators(fx: &FnCtx<'_, '_>, w: &mut Work<'_>, reached: usize) -> Result<()
             s.idom = if pos == 0 { b } else { NONE };
         }
     }
-    loop {
-        let mut changed = false;
-        for pos in 0..reached {
-            let b = order(states, pos);
-            let Some(&State { succ, idom, .. }) = states.get(b as usize) else {
+    // One pass in reverse postorder over the forward edges only (those to a
+    // later position): every forward predecessor of a block comes before
+    // it, so its immediate dominator in the graph of forward edges (an
+    // acyclic graph every reached block is reached in, through the search's
+    // tree edges) is final when the pass gets to it. `reducible` then
+    // checks every other edge `u -> v` against these dominators; if `v`
+    // dominates `u` in the forward graph for every one of them, the
+    // dominators of the whole graph are these (argument in `sandbox.md`,
+    // section 2): the graph is reducible exactly when the check passes.
+    for pos in 0..reached {
+        let b = order(states, pos);
+        let Some(&State {
+            succ,
+            idom,
+            rpo: rb,
+            ..
+        }) = states.get(b as usize)
+        else {
+            continue;
+        };
+        if idom == NONE {
+            continue;
+        }
+        for s in succ {
+            let Some(&State {
+                idom: old, rpo: rs, ..
+            }) = states.get(s as usize)
+            else {
                 continue;
             };
-            if idom == NONE {
-                continue;
+            if rs <= rb {
+                continue; // not a forward edge
             }
-            for s in succ {
-                let Some(old) = states.get(s as usize).map(|x| x.idom) else {
-                    continue;
-                };
-                if s == order(states, 0) {
-                    continue;
-                }
-                let new = if old == NONE {
-                    b
-                } else {
-                    intersect(states, b, old, &mut budget).ok_or(too_complex)?
-                };
-                if new != old {
-                    if let Some(x) = states.get_mut(s as usize) {
-                        x.idom = new;
-                    }
-                    changed = true;
-                }
+            let new = if old == NONE {
+                b
+            } else {
+                intersect(states, b, old, &mut budget).ok_or(too_complex)?
+            };
+            if let Some(x) = states.get_mut(s as usize) {
+                x.idom = new;
             }
-            budget = budget.checked_sub(1).ok_or(too_complex)?;
         }
-        if !changed {
-            return Ok(());
-        }
+        budget = budget.checked_sub(1).ok_or(too_complex)?;
     }
+    Ok(())
 }
 
 fn order(states: &[State], pos: usize) -> u32 {

@@ -970,8 +970,14 @@ impl Abs {
         self.narrow &= !fresh;
         self.written = e.written();
         let pairs = room.pairs();
-        for (r, v) in (0u8..).zip(self.regs.iter_mut()) {
-            if fresh & (1 << r) != 0 && !matches!(r, 4 | 13 | 14 | 15) {
+        // The registers of `fresh` but the fixed ones, in register order (the
+        // order names pairs), one set bit at a time: a test of every
+        // register was a branch the processor could not predict.
+        let mut renamed = fresh & !FIXED_REGS;
+        while renamed != 0 {
+            let r = u8::try_from(renamed.trailing_zeros()).unwrap_or(0);
+            renamed &= renamed.wrapping_sub(1);
+            if let Some(v) = self.regs.get_mut(usize::from(r)) {
                 *v = pairs.fresh(*v, b, r);
                 self.names.insert(*v);
             }
