@@ -43,6 +43,10 @@ pub enum ItemKind {
 pub struct UseItem {
     pub module: Ident,
     pub names: Vec<Ident>,
+    /// Rust's glob, `use kernel::*;` (the span of `*`; `names` is empty):
+    /// not KPL, but parsed so that the checker can name the imports the
+    /// file uses in its fix (E0110) instead of an error at every call.
+    pub glob: Option<Span>,
 }
 
 /// A `const` or `static`.
@@ -796,6 +800,9 @@ pub fn map_spans(item: &mut Item, f: &mut dyn FnMut(Span) -> Span) {
             for n in &mut u.names {
                 n.span = f(n.span);
             }
+            if let Some(g) = &mut u.glob {
+                *g = f(*g);
+            }
         }
         ItemKind::Const(g) | ItemKind::Static(g) => {
             g.name.span = f(g.name.span);
@@ -965,6 +972,9 @@ pub fn for_each_span(item: &Item, f: &mut dyn FnMut(Span)) {
             f(u.module.span);
             for n in &u.names {
                 f(n.span);
+            }
+            if let Some(g) = u.glob {
+                f(g);
             }
         }
         ItemKind::Const(g) | ItemKind::Static(g) => {

@@ -51,6 +51,7 @@ codes! {
     E0107 => "missing fields in struct literal",
     E0108 => "not a function",
     E0109 => "expected a value",
+    E0110 => "glob import",
     E0200 => "mismatched types",
     E0201 => "wrong number of arguments",
     E0202 => "integer literal out of range",

@@ -1197,15 +1197,27 @@ where
         .ignore_then(ident)
         .then_ignore(sym("::"))
         .then(
-            ident.map(|i| vec![i]).or(ident
-                .separated_by(sym(","))
-                .allow_trailing()
-                .at_least(1)
-                .collect::<Vec<_>>()
-                .delimited_by(sym("{"), sym("}"))),
+            ident
+                .map(|i| (vec![i], None))
+                .or(ident
+                    .separated_by(sym(","))
+                    .allow_trailing()
+                    .at_least(1)
+                    .collect::<Vec<_>>()
+                    .delimited_by(sym("{"), sym("}"))
+                    .map(|names| (names, None)))
+                // Rust's glob: E0110 from the checker, which knows what the
+                // file uses (see `UseItem::glob`).
+                .or(sym("*").map_with(|_, e| (Vec::new(), Some(Span::from(e.span()))))),
         )
         .then_ignore(semi.clone())
-        .map(|(module, names)| ItemKind::Use(UseItem { module, names }));
+        .map(|(module, (names, glob))| {
+            ItemKind::Use(UseItem {
+                module,
+                names,
+                glob,
+            })
+        });
     // A `const` or `static` without its type keeps its name, with the error
     // type (uses of it are not reported again).
     let global_ty = sym(":")

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use crate::ast::ItemKind;
+use crate::ast::{ItemKind, UseItem};
 use crate::codes::Code;
 use crate::diag::Diagnostic;
 use crate::span::Span;
@@ -194,6 +194,69 @@ impl<'a> Checker<'a> {
         self.report(d);
     }
 
+    /// E0110 for Rust's `use m::*;`: the fix names the imports of `m` the
+    /// file uses (those the glob defined, see `collect_items`), in the
+    /// module's order, or removes the line when it uses none.
+    fn report_glob(&mut self, u: &UseItem) {
+        let (Some(star), Some(module)) = (u.glob, self.imports.module(&u.module.name)) else {
+            return; // an unknown module is E0104's one mistake
+        };
+        let used: Vec<&str> =
+            module
+                .functions
+                .iter()
+                .map(|f| f.name.as_str())
+                .filter(|n| {
+                    self.used.contains(*n)
+                        && self.d.globals.get(*n).is_some_and(|g| {
+                            g.span == star && matches!(g.kind, GlobalKind::Import(_))
+                        })
+                })
+                .collect();
+        let d = Diagnostic::new(
+            Code::E0110,
+            format!(
+                "`use {}::*` imports everything: KPL names each import",
+                module.name
+            ),
+            star,
+            "a glob import",
+        )
+        .with_note(
+            "a plugin's object lists the kernel functions it calls, and its `use` lines say which",
+        );
+        let d = match used.as_slice() {
+            [] => {
+                let item = self
+                    .file
+                    .items
+                    .iter()
+                    .find(|i| matches!(&i.kind, ItemKind::Use(v) if v.glob == Some(star)));
+                match item {
+                    Some(i) => d.with_fix(
+                        format!(
+                            "the file uses no import of `{}`: remove the line",
+                            module.name
+                        ),
+                        i.span,
+                        "",
+                    ),
+                    None => d,
+                }
+            }
+            [one] => d.with_fix(format!("import what the file uses: `{one}`"), star, *one),
+            many => {
+                let list = many.join(", ");
+                d.with_fix(
+                    format!("import what the file uses: `{{{list}}}`"),
+                    star,
+                    format!("{{{list}}}"),
+                )
+            }
+        };
+        self.report(d);
+    }
+
     pub(super) fn check_unused(&mut self) {
         let mut unused: Vec<(Span, GlobalKind, String)> = self
             .d
@@ -203,6 +266,16 @@ impl<'a> Checker<'a> {
             .map(|(n, g)| (g.span, g.kind, n.clone()))
             .collect();
         unused.sort_by_key(|(s, _, _)| *s);
+        let file = self.file;
+        let globs: Vec<&UseItem> = file
+            .items
+            .iter()
+            .filter_map(|i| match &i.kind {
+                ItemKind::Use(u) if u.glob.is_some() => Some(u),
+                _ => None,
+            })
+            .collect();
+        let from_glob = |span: Span| globs.iter().any(|u| u.glob == Some(span));
         let no_exports = !self.d.program.functions.iter().any(|f| f.exported);
         // Without exports every function that nothing calls is unused: that
         // is W0007's one mistake, which names the first of them, not a W0003
@@ -213,6 +286,8 @@ impl<'a> Checker<'a> {
                 GlobalKind::Fn(i) if self.d.program.functions[i].exported => {}
                 GlobalKind::Fn(_) if no_exports => roots.push((span, name)),
                 GlobalKind::Poisoned => {}
+                // The glob's own error says which to keep (below).
+                GlobalKind::Import(_) if from_glob(span) => {}
                 GlobalKind::Import(_) => self.report(
                     Diagnostic::new(
                         Code::W0004,
@@ -244,6 +319,9 @@ impl<'a> Checker<'a> {
                     )
                 }
             }
+        }
+        for u in globs {
+            self.report_glob(u);
         }
         if !no_exports {
             return;

@@ -114,6 +114,32 @@ impl<'a> Checker<'a> {
                 ItemKind::Error(_) => {}
             }
         }
+        // Rust's `use kernel::*;` (E0110, reported by `check_unused` once
+        // it knows which of them the file uses): every function of the
+        // module no item or explicit `use` declares is an import, defined at
+        // the `*`, so that calls to them are not errors of their own.
+        for item in &file.items {
+            if let ItemKind::Use(u) = &item.kind
+                && let Some(star) = u.glob
+                && let Some(module) = self.imports.module(&u.module.name)
+            {
+                for f in &module.functions {
+                    if self.d.globals.contains_key(&f.name) {
+                        continue;
+                    }
+                    let name = Ident {
+                        name: f.name.clone(),
+                        span: star,
+                    };
+                    let i = self.d.program.imports.len();
+                    if self.define(&name, GlobalKind::Import(i)) {
+                        let d = self.d.to_mut();
+                        d.program.imports.push(f.clone());
+                        d.import_uses.push(star);
+                    }
+                }
+            }
+        }
         // The names broken items declare, where no item declares them:
         // their uses are of unknown type, not unknown names.
         for item in &file.items {

@@ -500,6 +500,8 @@ impl<'s> Builder<'s> {
                     out.push(self.list(&u.names, "{", "}", false, true, |b, n| b.tok_at(n.span)));
                 } else if let Some(n) = u.names.first() {
                     out.push(self.tok_at(n.span));
+                } else if let Some(g) = u.glob {
+                    out.push(self.tok_at(g));
                 }
                 out.push(self.tok(";"));
                 concat(out)
