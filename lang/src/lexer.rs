@@ -386,6 +386,41 @@ pub fn lex(src: &str) -> Lexed {
                         }
                         Tok::Int(v)
                     }
+                    Err(_) if literal_suffix(text).is_some() => {
+                        let Some(s) = literal_suffix(text) else {
+                            continue;
+                        };
+                        // Read as `value as T`, so the rest of the file is
+                        // checked as after the fix.
+                        let start = span.start as usize;
+                        let cut = start.saturating_add(s.digits_len);
+                        let digits = Span::new(start, cut);
+                        let suffix = Span::new(cut, span.end as usize);
+                        let text_digits = &text[..s.digits_len];
+                        let mut d = Diagnostic::new(
+                            Code::E0004,
+                            format!("KPL has no literal suffixes: `{text}`"),
+                            suffix,
+                            "Rust's type suffix",
+                        );
+                        d = if s.fits {
+                            d.with_fix(
+                                format!("write `{text_digits} as {}`", s.ty),
+                                span,
+                                format!("{text_digits} as {}", s.ty),
+                            )
+                        } else {
+                            d.with_help(format!(
+                                "`{text_digits}` does not fit in a `{}`: write it without the suffix",
+                                s.ty
+                            ))
+                        };
+                        out.diagnostics.push(d);
+                        out.tokens.push((Tok::Int(s.value), digits));
+                        out.tokens.push((Tok::Kw("as"), suffix));
+                        out.tokens.push((Tok::Ident(s.ty.into()), suffix));
+                        continue;
+                    }
                     Err(why) => {
                         out.diagnostics.push(
                             Diagnostic::new(
@@ -560,6 +595,43 @@ fn leading_zero(text: &str, value: u64, span: Span) -> Option<Diagnostic> {
             decimal.to_string(),
         ),
     )
+}
+
+/// Rust's typed literal, `0u32` or `255_u8`: the value, the length of the
+/// digits (before the suffix and its `_`), the KPL type the suffix names
+/// (`usize` and `isize` are `u32` and `i32`, as everywhere in KPL) and
+/// whether the value fits in it (then `value as T` is exact).
+struct LiteralSuffix {
+    value: u64,
+    digits_len: usize,
+    ty: &'static str,
+    fits: bool,
+}
+
+fn literal_suffix(text: &str) -> Option<LiteralSuffix> {
+    const SUFFIXES: [(&str, &str, u64); 10] = [
+        ("u8", "u8", 0xFF),
+        ("u16", "u16", 0xFFFF),
+        ("u32", "u32", 0xFFFF_FFFF),
+        ("u64", "u64", u64::MAX),
+        ("usize", "u32", 0xFFFF_FFFF),
+        ("i8", "i8", 0x7F),
+        ("i16", "i16", 0x7FFF),
+        ("i32", "i32", 0x7FFF_FFFF),
+        ("i64", "i64", 0x7FFF_FFFF_FFFF_FFFF),
+        ("isize", "i32", 0x7FFF_FFFF),
+    ];
+    SUFFIXES.iter().find_map(|&(suffix, ty, max)| {
+        let digits = text.strip_suffix(suffix)?;
+        let digits = digits.strip_suffix('_').unwrap_or(digits);
+        let value = parse_int(digits).ok()?;
+        Some(LiteralSuffix {
+            value,
+            digits_len: digits.len(),
+            ty,
+            fits: value <= max,
+        })
+    })
 }
 
 /// Parses the text of an integer literal (with `0x`/`0o`/`0b` prefix and `_`
