@@ -26,7 +26,7 @@ mod fast;
 mod habits;
 mod recovered;
 mod segment;
-use error::{ParseError, Part, SyntaxError, to_diagnostic, token_before};
+use error::{ParseError, Part, Place, SyntaxError, to_diagnostic, token_before};
 use fast::{by_pass, given_up, raising, rest_of_group, starting, sym_of};
 use habits::{blame_unclosed_brace, is_typo_of, tail_expressions, typo_tag};
 use recovered::{declared_name, shallow_remains};
@@ -1460,6 +1460,37 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
         let i = tokens.partition_point(|(_, s)| s.start < at);
         braces_before.get(i).is_some_and(|&d| d > 0)
     };
+    // Whether the innermost group open before each token is a `(`: there an
+    // operand is followed by `=` only as C's `if (x = 1)`.
+    // (Only a file with errors needs it.)
+    let mut open: Vec<bool> = Vec::new();
+    let parens_before: Vec<bool> = if errors.is_empty() {
+        Vec::new()
+    } else {
+        tokens
+            .iter()
+            .map(|(t, _)| {
+                let before = open.last().copied().unwrap_or(false);
+                match t {
+                    Tok::Sym("(") => open.push(true),
+                    Tok::Sym("[" | "{") => open.push(false),
+                    Tok::Sym(")" | "]" | "}") => {
+                        open.pop();
+                    }
+                    _ => {}
+                }
+                before
+            })
+            .collect()
+    };
+    let in_parens = |at: u32| {
+        let i = tokens.partition_point(|(_, s)| s.start < at);
+        parens_before.get(i).copied().unwrap_or(false)
+    };
+    let place = Place {
+        in_braces: &in_braces,
+        in_parens: &in_parens,
+    };
     // A struct's `;` separators are one mistake: reported at the first.
     let struct_kws: Vec<u32> = tokens
         .iter()
@@ -1507,7 +1538,7 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
         errors
             .into_iter()
             .filter(|e| !silenced(Span::from(e.span)))
-            .map(|e| to_diagnostic(e, tokens, src, &in_braces)),
+            .map(|e| to_diagnostic(e, tokens, src, &place)),
     );
     blame_unclosed_brace(&mut diagnostics, src, lexed_tokens);
     // Later stages walk the tree recursively; bound its depth first.

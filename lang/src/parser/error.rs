@@ -131,12 +131,18 @@ impl Expected {
     /// distinct expected sets, so each label is built once per set (and per
     /// what the position drops from it) and cloned after. The cache is bounded
     /// by the grammar's sets, not by the input.
-    pub(super) fn label(self, drop_end: bool, drop_mut: bool) -> String {
-        type Labels = std::collections::HashMap<(Expected, bool, bool), String>;
+    pub(super) fn label(
+        self,
+        drop_end: bool,
+        drop_mut: bool,
+        drop_arrow: bool,
+        drop_assign: bool,
+    ) -> String {
+        type Labels = std::collections::HashMap<(Expected, [bool; 4]), String>;
         thread_local! {
             static LABELS: std::cell::RefCell<Labels> = std::cell::RefCell::default();
         }
-        let key = (self, drop_end, drop_mut);
+        let key = (self, [drop_end, drop_mut, drop_arrow, drop_assign]);
         if let Some(label) = LABELS.with(|l| l.borrow().get(&key).cloned()) {
             return label;
         }
@@ -147,6 +153,13 @@ impl Expected {
         // `let mut` is accepted only to say it is `var`.
         if drop_mut {
             wanted.retain(|w| w != "`mut`");
+        }
+        // C's `p->x` is accepted only to say it is `p.x`.
+        if drop_arrow {
+            wanted.retain(|w| w != "`->`");
+        }
+        if drop_assign {
+            wanted.retain(|w| w != "`=`");
         }
         wanted.sort();
         wanted.dedup();
@@ -415,11 +428,18 @@ pub(super) fn token_before(tokens: &[(Tok, Span)], offset: u32) -> Option<&(Tok,
     n.checked_sub(1).map(|i| &tokens[i])
 }
 
+/// Where an error is, as far as its label depends on it: inside braces (a
+/// body, where the file cannot end) and directly inside parentheses.
+pub(super) struct Place<'a> {
+    pub in_braces: &'a dyn Fn(u32) -> bool,
+    pub in_parens: &'a dyn Fn(u32) -> bool,
+}
+
 pub(super) fn to_diagnostic(
     err: SyntaxError,
     tokens: &[(Tok, Span)],
     src: &str,
-    in_braces: &dyn Fn(u32) -> bool,
+    place: &Place<'_>,
 ) -> Diagnostic {
     let span = Span::from(err.span);
     if let Some(custom) = &err.custom {
@@ -453,10 +473,18 @@ pub(super) fn to_diagnostic(
         };
     }
     let found = err.found;
-    let drop_end = found.is_some() && in_braces(span.start);
+    let drop_end = found.is_some() && (place.in_braces)(span.start);
     // `let mut` is accepted only to say it is `var`.
-    let drop_mut = token_before(tokens, span.start).is_some_and(|(t, _)| *t == Tok::Kw("let"));
-    let label = err.expected.label(drop_end, drop_mut);
+    let before = token_before(tokens, span.start).map(|(t, _)| t);
+    let drop_mut = before == Some(&Tok::Kw("let"));
+    // After an operand `->` is expected only as C's `p->x`; after a `)` it
+    // may also be a function's return type.
+    let drop_arrow = before != Some(&Tok::Sym(")"));
+    // Directly inside `( )`, `=` is expected only as C's `if (x = 1)`.
+    let drop_assign = (place.in_parens)(span.start);
+    let label = err
+        .expected
+        .label(drop_end, drop_mut, drop_arrow, drop_assign);
     let found_text = match &found {
         Some(t) => t.to_string(),
         None => "end of file".to_string(),
@@ -477,6 +505,13 @@ pub(super) fn to_diagnostic(
             d = d.with_help(format!(
                 "`{k}` belongs inside a function; at the top level use `const` or `static`"
             ));
+        }
+        // `(a, b)` and `t.0`: a tuple.
+        Some(Tok::Sym(",")) if label.contains("`)`") && !label.contains("`,`") => {
+            d = d.with_help("KPL has no tuples: to keep several values together, declare a struct");
+        }
+        Some(Tok::Int(_)) if label == "expected identifier" && before == Some(&Tok::Sym(".")) => {
+            d = d.with_help("KPL has no tuples: a struct's fields have names (`p.x`)");
         }
         Some(Tok::Sym("|" | "||")) if label.contains("expression") => {
             d = d.with_help(
