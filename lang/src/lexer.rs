@@ -599,7 +599,7 @@ fn leading_zero(text: &str, value: u64, span: Span) -> Option<Diagnostic> {
 
 /// Rust's typed literal, `0u32` or `255_u8`: the value, the length of the
 /// digits (before the suffix and its `_`), the KPL type the suffix names
-/// (`usize` and `isize` are `u32` and `i32`, as everywhere in KPL) and
+/// (`usize` and `isize` are `u32` and `i64`, as `suggest::foreign_type` says) and
 /// whether the value fits in it (then `value as T` is exact).
 struct LiteralSuffix {
     value: u64,
@@ -619,7 +619,7 @@ fn literal_suffix(text: &str) -> Option<LiteralSuffix> {
         ("i16", "i16", 0x7FFF),
         ("i32", "i32", 0x7FFF_FFFF),
         ("i64", "i64", 0x7FFF_FFFF_FFFF_FFFF),
-        ("isize", "i32", 0x7FFF_FFFF),
+        ("isize", "i64", 0x7FFF_FFFF_FFFF_FFFF),
     ];
     SUFFIXES.iter().find_map(|&(suffix, ty, max)| {
         let digits = text.strip_suffix(suffix)?;

@@ -1441,56 +1441,8 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
         }
         from = to;
     }
-    // How many `{` are open before each token: inside a body, "end of file"
-    // is never what the user should write next.
-    let mut depth = 0usize;
-    let braces_before: Vec<usize> = tokens
-        .iter()
-        .map(|(t, _)| {
-            let before = depth;
-            match t {
-                Tok::Sym("{") => depth += 1,
-                Tok::Sym("}") => depth = depth.saturating_sub(1),
-                _ => {}
-            }
-            before
-        })
-        .collect();
-    let in_braces = |at: u32| {
-        let i = tokens.partition_point(|(_, s)| s.start < at);
-        braces_before.get(i).is_some_and(|&d| d > 0)
-    };
-    // Whether the innermost group open before each token is a `(`: there an
-    // operand is followed by `=` only as C's `if (x = 1)`.
-    // (Only a file with errors needs it.)
-    let mut open: Vec<bool> = Vec::new();
-    let parens_before: Vec<bool> = if errors.is_empty() {
-        Vec::new()
-    } else {
-        tokens
-            .iter()
-            .map(|(t, _)| {
-                let before = open.last().copied().unwrap_or(false);
-                match t {
-                    Tok::Sym("(") => open.push(true),
-                    Tok::Sym("[" | "{") => open.push(false),
-                    Tok::Sym(")" | "]" | "}") => {
-                        open.pop();
-                    }
-                    _ => {}
-                }
-                before
-            })
-            .collect()
-    };
-    let in_parens = |at: u32| {
-        let i = tokens.partition_point(|(_, s)| s.start < at);
-        parens_before.get(i).copied().unwrap_or(false)
-    };
-    let place = Place {
-        in_braces: &in_braces,
-        in_parens: &in_parens,
-    };
+    // Only a file with errors asks where they are.
+    let place = Place::new(if errors.is_empty() { &[] } else { tokens });
     // A struct's `;` separators are one mistake: reported at the first.
     let struct_kws: Vec<u32> = tokens
         .iter()

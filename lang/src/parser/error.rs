@@ -429,10 +429,68 @@ pub(super) fn token_before(tokens: &[(Tok, Span)], offset: u32) -> Option<&(Tok,
 }
 
 /// Where an error is, as far as its label depends on it: inside braces (a
-/// body, where the file cannot end) and directly inside parentheses.
-pub(super) struct Place<'a> {
-    pub in_braces: &'a dyn Fn(u32) -> bool,
-    pub in_parens: &'a dyn Fn(u32) -> bool,
+/// body, where "end of file" is never what the user should write next) and
+/// directly inside parentheses (where an operand is followed by `=` only as
+/// C's `if (x = 1)`). One pass over the tokens; each question is a binary
+/// search.
+pub(super) struct Place<'t> {
+    tokens: &'t [(Tok, Span)],
+    /// How many `{` are open before each token.
+    braces_before: Vec<u32>,
+    /// Whether the innermost group open before each token is a `(`.
+    parens_before: Vec<bool>,
+}
+
+impl<'t> Place<'t> {
+    pub(super) fn new(tokens: &'t [(Tok, Span)]) -> Place<'t> {
+        let (mut braces, mut open) = (0u32, Vec::new());
+        let (mut braces_before, mut parens_before) = (
+            Vec::with_capacity(tokens.len()),
+            Vec::with_capacity(tokens.len()),
+        );
+        for (t, _) in tokens {
+            braces_before.push(braces);
+            parens_before.push(open.last().copied().unwrap_or(false));
+            match t {
+                Tok::Sym("{") => {
+                    braces = braces.saturating_add(1);
+                    open.push(false);
+                }
+                Tok::Sym("}") => {
+                    braces = braces.saturating_sub(1);
+                    open.pop();
+                }
+                Tok::Sym("(") => open.push(true),
+                Tok::Sym("[") => open.push(false),
+                Tok::Sym(")" | "]") => {
+                    open.pop();
+                }
+                _ => {}
+            }
+        }
+        Place {
+            tokens,
+            braces_before,
+            parens_before,
+        }
+    }
+
+    fn index(&self, at: u32) -> usize {
+        self.tokens.partition_point(|(_, s)| s.start < at)
+    }
+
+    fn in_braces(&self, at: u32) -> bool {
+        self.braces_before
+            .get(self.index(at))
+            .is_some_and(|&d| d > 0)
+    }
+
+    fn in_parens(&self, at: u32) -> bool {
+        self.parens_before
+            .get(self.index(at))
+            .copied()
+            .unwrap_or(false)
+    }
 }
 
 pub(super) fn to_diagnostic(
@@ -473,7 +531,7 @@ pub(super) fn to_diagnostic(
         };
     }
     let found = err.found;
-    let drop_end = found.is_some() && (place.in_braces)(span.start);
+    let drop_end = found.is_some() && place.in_braces(span.start);
     // `let mut` is accepted only to say it is `var`.
     let before = token_before(tokens, span.start).map(|(t, _)| t);
     let drop_mut = before == Some(&Tok::Kw("let"));
@@ -481,7 +539,7 @@ pub(super) fn to_diagnostic(
     // may also be a function's return type.
     let drop_arrow = before != Some(&Tok::Sym(")"));
     // Directly inside `( )`, `=` is expected only as C's `if (x = 1)`.
-    let drop_assign = (place.in_parens)(span.start);
+    let drop_assign = place.in_parens(span.start);
     let label = err
         .expected
         .label(drop_end, drop_mut, drop_arrow, drop_assign);

@@ -1,14 +1,23 @@
-//! More Rust habits in the token stream (see the parent module for how
-//! habits are found, reported and rewritten): an inclusive range `a..=b`
-//! in a `for` header, an `unsafe` block or function, a generic type such
-//! as `Vec<u8>` or `Option<u32>`, and a range index `data[a..b]` (a
-//! sub-slice). Each rule looks at a bounded number of tokens, so the pass
-//! stays linear.
+//! More Rust and C habits in the token stream (see the parent module for
+//! how habits are found, reported and rewritten): an inclusive range
+//! `a..=b` in a `for` header, an `unsafe` block or function, a generic type
+//! such as `Vec<u8>` or `Option<u32>`, a range index `data[a..b]` (a
+//! sub-slice), a reference type `&u32`, C's `-> void` and array type
+//! `u32[4]`, and a `;` after an item's `}`. Each rule looks at a bounded
+//! number of tokens, so the pass stays linear.
 
 use super::{Rewriter, e, ends_operand, starts_statement};
 use crate::diag::Applicability;
 use crate::lexer::Tok;
 use crate::span::Span;
+
+/// A built-in type's name, or a C or Rust one that means one.
+fn is_type_name(name: &str) -> bool {
+    matches!(
+        name,
+        "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "bool"
+    ) || crate::suggest::foreign_type(name).is_some()
+}
 
 /// Tokens a generic type's arguments may span before the rule gives up.
 const MAX_GENERIC_TOKENS: usize = 32;
@@ -56,6 +65,57 @@ impl Rewriter<'_> {
             }
             // Rust's sub-slice `data[a..b]`, `data[a..]`, `data[..b]`
             (Tok::Sym("["), _) if ends_operand(self.prev()) => self.range_index(i),
+            // Rust's `x: &u32`, `x: &mut u32` (a slice `&[u8]` is the
+            // parser's)
+            (Tok::Sym("&"), Some(next))
+                if matches!(self.prev(), Some((Tok::Sym(":" | "->"), _)))
+                    && (matches!(next, Tok::Ident(_))
+                        || (*next == Tok::Kw("mut")
+                            && matches!(self.tok(i + 2), Some(Tok::Ident(_))))) =>
+            {
+                self.reference_type(i, s)
+            }
+            // C's `fn f() -> void {`
+            (Tok::Sym("->"), Some(Tok::Ident(w))) if &**w == "void" && self.is(i + 2, "{") => {
+                let from = self.prev().map_or(s, |(_, p)| p.end_point());
+                let whole = from.to(self.span(i + 1));
+                self.diags.push(
+                    e(
+                        "a function that returns nothing has no `->`",
+                        s.to(self.span(i + 1)),
+                        "C's `void`",
+                    )
+                    .with_note(
+                        "a function that returns nothing has no `-> type` part: `fn f(x: u32) {`",
+                    )
+                    .with_fix("remove `-> void`", whole, ""),
+                );
+                Some(i + 2)
+            }
+            // C's array type `data: u8[16]`
+            (Tok::Ident(ty), Some(Tok::Sym("[")))
+                if matches!(self.prev(), Some((Tok::Sym(":"), _)))
+                    && is_type_name(ty)
+                    && matches!(self.tok(i + 2), Some(Tok::Int(_) | Tok::Ident(_)))
+                    && self.is(i + 3, "]") =>
+            {
+                self.c_array_type(i)
+            }
+            // `fn f() { … };`, `struct P { … };` at the top level
+            (Tok::Sym(";"), _)
+                if self.braces == 0
+                    && matches!(self.prev(), Some((Tok::Sym("}"), _)))
+                    && self.closed_item_body() =>
+            {
+                self.diags.push(
+                    e("no `;` goes after an item's `}`", s, "not needed after `}`").with_fix(
+                        "remove the `;`",
+                        s,
+                        "",
+                    ),
+                );
+                Some(i + 1)
+            }
             _ => None,
         }
     }
@@ -165,6 +225,62 @@ impl Rewriter<'_> {
             self.push(t, sp);
         }
         Some(close + 1)
+    }
+
+    /// `&T` or `&mut T` after `:` or `->`: read as `T` (KPL passes values;
+    /// a plugin's memory is its own statics and the slices the host gives).
+    fn reference_type(&mut self, i: usize, amp: Span) -> Option<usize> {
+        let mutable = self.tok(i + 1) == Some(&Tok::Kw("mut"));
+        let ty = if mutable { i + 2 } else { i + 1 };
+        let prefix = amp.to(self.span(ty - 1));
+        let cut = Span::new(amp.start as usize, self.span(ty).start as usize);
+        let d = e("KPL has no references", prefix, "Rust's reference");
+        let d = if mutable {
+            d.with_note("a parameter is a copy of the caller's value: to give a result back, return it, or write it to a `[]mut` slice or a static")
+                .with_maybe_fix("take the value", cut, "")
+        } else {
+            d.with_note(
+                "a parameter is a copy of the caller's value, which is what `&T` is for reading",
+            )
+            .with_fix("take the value", cut, "")
+        };
+        self.diags.push(d);
+        Some(ty)
+    }
+
+    /// `T[N]` after `:`: reported and read as `[T; N]`.
+    fn c_array_type(&mut self, i: usize) -> Option<usize> {
+        let (ty, len) = (self.span(i), self.span(i + 2));
+        let whole = ty.to(self.span(i + 3));
+        let text = format!("[{}; {}]", self.text(ty), self.text(len));
+        self.diags.push(
+            e(
+                "KPL writes an array type `[T; N]`",
+                whole,
+                "C's array declarator",
+            )
+            .with_fix(format!("write `{text}`"), whole, text),
+        );
+        let (t, n) = (self.old[i].0.clone(), self.old[i + 2].0.clone());
+        self.push(Tok::Sym("["), self.span(i + 1));
+        self.push(t, ty);
+        self.push(Tok::Sym(";"), len);
+        self.push(n, len);
+        self.push(Tok::Sym("]"), self.span(i + 3));
+        Some(i + 4)
+    }
+
+    /// Whether the `}` just read closed a function's body (its `{` after
+    /// the `)` of the parameters or the return type after `->`) or a
+    /// struct's (after `struct Name`): not a `use` list nor a struct
+    /// literal in a `const` or `static`, after which a `;` may belong.
+    fn closed_item_body(&self) -> bool {
+        let Some(open) = self.top_open else {
+            return false;
+        };
+        let before = |k: usize| open.checked_sub(k).and_then(|j| self.tok(j));
+        matches!(before(1), Some(Tok::Sym(")")))
+            || matches!(before(2), Some(Tok::Sym("->") | Tok::Kw("struct")))
     }
 
     /// `x[a..b]`: KPL indexes one element at a time. Reported once; the
