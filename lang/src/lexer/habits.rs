@@ -339,10 +339,10 @@ impl<'a> Rewriter<'a> {
         // Borrowed from the old tokens, not cloned: this runs on every token.
         let old: &'a [(Tok, Span)] = self.old;
         let (t, s) = (&old[i].0, old[i].1);
-        if !may_start_habit(t) {
+        let next = old.get(i + 1).map(|(t, _)| t);
+        if !may_start_habit(t, next) {
             return None;
         }
-        let next = old.get(i + 1).map(|(t, _)| t);
         let touching = self.touching(i);
         match (t, next) {
             // `a <> b`

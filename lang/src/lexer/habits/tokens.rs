@@ -60,8 +60,10 @@ pub(super) const HABIT_SYMBOLS: u64 = {
     set
 };
 
-/// Whether a habit may start at `t` (false only where no rule can).
-pub(super) fn may_start_habit(t: &Tok) -> bool {
+/// Whether a habit may start at `t`, followed by `next` (false only where
+/// no rule can). A name starts one only as one of a few words or before a
+/// token some rule looks for after a name, a number only before `.`.
+pub(super) fn may_start_habit(t: &Tok, next: Option<&Tok>) -> bool {
     match t {
         Tok::Sym(s) => symbol_index(s).is_none_or(|i| HABIT_SYMBOLS >> i & 1 != 0),
         Tok::Kw(k) => matches!(
@@ -80,7 +82,16 @@ pub(super) fn may_start_habit(t: &Tok) -> bool {
                 | "struct"
         ),
         Tok::Str(_) => false,
-        Tok::Ident(_) | Tok::Int(_) | Tok::BadInt => true,
+        Tok::Ident(w) => {
+            matches!(
+                &**w,
+                "not" | "elif" | "elsif" | "elseif" | "step" | "by" | "unsafe"
+            ) || matches!(
+                next,
+                Some(Tok::Ident(_) | Tok::Sym(":" | "+" | "-" | "::" | "!" | "<"))
+            )
+        }
+        Tok::Int(_) | Tok::BadInt => matches!(next, Some(Tok::Sym("."))),
     }
 }
 
