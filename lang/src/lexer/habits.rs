@@ -21,11 +21,16 @@
 use std::collections::BTreeMap;
 
 mod more;
+mod tokens;
 
 use super::{Lexed, Tok};
 use crate::codes::Code;
 use crate::diag::{Applicability, Diagnostic, Suggestion};
 use crate::span::Span;
+use tokens::{
+    INT_TYPES, associated_constant, ends_operand, may_start_habit, names_a_type, pairs,
+    starts_operand, starts_statement,
+};
 
 /// Rewrites `out.tokens` (lexed from `src`) as described above, adding a
 /// diagnostic for each habit found.
@@ -36,7 +41,8 @@ pub(super) fn rewrite(src: &str, out: &mut Lexed) {
         src,
         old: &old,
         pair: &pair,
-        toks: Vec::with_capacity(old.len()),
+        toks: Vec::new(),
+        same: Some(0),
         diags: Vec::new(),
         later: BTreeMap::new(),
         braces: 0,
@@ -49,14 +55,29 @@ pub(super) fn rewrite(src: &str, out: &mut Lexed) {
     let mut i = 0;
     while i < old.len() {
         if let Some(instead) = r.later.remove(&i) {
+            r.own();
             r.toks.extend(instead);
             i += 1;
             continue;
         }
         i = r.step(i);
     }
-    out.tokens = r.toks;
-    if r.diags.is_empty() {
+    let Rewriter {
+        toks, same, diags, ..
+    } = r;
+    out.tokens = match same {
+        Some(n) => {
+            debug_assert_eq!(n, old.len());
+            // The tokens are kept as long as the file: give back what the
+            // lexer's doubling left spare, as the copy did (an in-place
+            // shrink).
+            let mut old = old;
+            old.shrink_to_fit();
+            old
+        }
+        None => toks,
+    };
+    if diags.is_empty() {
         return;
     }
     // At most one error per line, as for the parser's: a second habit on a
@@ -68,48 +89,13 @@ pub(super) fn rewrite(src: &str, out: &mut Lexed) {
         .iter()
         .map(|d| lines.line_of(d.primary.span.start as usize))
         .collect();
-    let mut diags = r.diags;
+    let mut diags = diags;
     diags.sort_by_key(|d| d.primary.span.start);
     out.diagnostics.extend(
         diags
             .into_iter()
             .filter(|d| broken.insert(lines.line_of(d.primary.span.start as usize))),
     );
-}
-
-/// For each bracket token, the index of its partner (`usize::MAX` for a
-/// token that is not a bracket, or one left unpaired).
-fn pairs(toks: &[(Tok, Span)]) -> Vec<usize> {
-    let mut pair = vec![usize::MAX; toks.len()];
-    let mut open: Vec<usize> = Vec::new();
-    for (k, (t, _)) in toks.iter().enumerate() {
-        match t {
-            Tok::Sym("(" | "[" | "{") => open.push(k),
-            Tok::Sym(c @ (")" | "]" | "}")) => {
-                let want = match *c {
-                    ")" => "(",
-                    "]" => "[",
-                    _ => "{",
-                };
-                if let Some(&o) = open.last()
-                    && old_sym(&toks[o].0) == Some(want)
-                {
-                    open.pop();
-                    pair[o] = k;
-                    pair[k] = o;
-                }
-            }
-            _ => {}
-        }
-    }
-    pair
-}
-
-fn old_sym(t: &Tok) -> Option<&'static str> {
-    match t {
-        Tok::Sym(s) => Some(s),
-        _ => None,
-    }
 }
 
 /// A `for`, `if` or `while` header being read: its keyword and the depth
@@ -134,7 +120,15 @@ struct Rewriter<'a> {
     src: &'a str,
     old: &'a [(Tok, Span)],
     pair: &'a [usize],
+    /// The tokens written so far, once they differ from the old ones (see
+    /// `same`).
     toks: Vec<(Tok, Span)>,
+    /// `Some(n)` while no habit has changed anything: what is written so far
+    /// is then exactly `old[..n]`, which is not copied into `toks` until a
+    /// habit writes something else ([`Rewriter::own`]). Most files have no
+    /// habit, and copying every token (a second token vector as large as
+    /// the first) was a tenth of lexing.
+    same: Option<usize>,
     diags: Vec<Diagnostic>,
     /// Tokens to emit instead of the old token at an index still ahead.
     later: BTreeMap<usize, Vec<(Tok, Span)>>,
@@ -170,77 +164,7 @@ fn ident(t: &Tok) -> Option<&str> {
     }
 }
 
-/// Whether a token ends an operand (so a binary operator may follow).
-fn ends_operand(t: Option<&(Tok, Span)>) -> bool {
-    matches!(
-        t,
-        Some((
-            Tok::Ident(_)
-                | Tok::Int(_)
-                | Tok::Str(_)
-                | Tok::BadInt
-                | Tok::Kw("true" | "false")
-                | Tok::Sym(")" | "]"),
-            _
-        ))
-    )
-}
-
-/// Whether a statement may start after this token.
-fn starts_statement(t: Option<&(Tok, Span)>) -> bool {
-    matches!(t, None | Some((Tok::Sym(";" | "{" | "}"), _)))
-}
-
-/// Whether a token starts an operand that no name can be followed by in
-/// KPL (so `not x` and `elif x` are never a call `not(x)` or a use of a
-/// variable named `not`).
-fn starts_operand(t: Option<&(Tok, Span)>) -> bool {
-    matches!(
-        t,
-        Some((
-            Tok::Ident(_) | Tok::Int(_) | Tok::Kw("true" | "false") | Tok::Sym("!"),
-            _
-        ))
-    )
-}
-
-/// Whether a C or Rust habit may mean `n` as a type: a KPL primitive, a
-/// C or Rust type name, or a struct-like capitalised name.
-fn names_a_type(n: &str) -> bool {
-    INT_TYPES.contains(&n)
-        || n == "bool"
-        || crate::suggest::foreign_type(n).is_some()
-        || n.starts_with(|c: char| c.is_ascii_uppercase())
-}
-
-const INT_TYPES: [&str; 8] = ["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64"];
-
-/// The value of Rust's `T::MAX`, `T::MIN` or `T::BITS` for a KPL integer
-/// type, as KPL source text.
-fn associated_constant(ty: &str, name: &str) -> Option<String> {
-    let bits: u32 = ty[1..].parse().ok()?;
-    let signed = ty.starts_with('i');
-    let hex = |digits: &str| {
-        let groups: Vec<&str> = digits
-            .as_bytes()
-            .rchunks(4)
-            .rev()
-            .map(|c| std::str::from_utf8(c).unwrap_or_default())
-            .collect();
-        format!("0x{}", groups.join("_"))
-    };
-    let f = "F".repeat(bits as usize / 4);
-    Some(match (name, signed) {
-        ("MAX", false) => hex(&f),
-        ("MAX", true) => hex(&format!("7{}", &f[1..])),
-        ("MIN", false) => "0".to_string(),
-        ("MIN", true) => format!("-{}", 1u128 << (bits - 1)),
-        ("BITS", _) => bits.to_string(),
-        _ => return None,
-    })
-}
-
-impl Rewriter<'_> {
+impl<'a> Rewriter<'a> {
     fn at(&self, k: usize) -> Option<&(Tok, Span)> {
         self.old.get(k)
     }
@@ -253,6 +177,9 @@ impl Rewriter<'_> {
         self.old.get(k).map_or(Span::new(0, 0), |(_, s)| *s)
     }
 
+    // Inline: `s` is a constant at every call, so the comparison folds to a
+    // byte or two instead of a call of `memcmp`.
+    #[inline]
     fn is(&self, k: usize, s: &str) -> bool {
         matches!(self.tok(k), Some(Tok::Sym(x)) if *x == s)
     }
@@ -291,11 +218,29 @@ impl Rewriter<'_> {
         self.src.get(span.range()).unwrap_or_default()
     }
 
+    /// The tokens written so far.
+    fn out(&self) -> &[(Tok, Span)] {
+        match self.same {
+            Some(n) => &self.old[..n],
+            None => &self.toks,
+        }
+    }
+
+    /// Copies what was written so far into `toks`, before writing anything
+    /// else.
+    fn own(&mut self) {
+        if let Some(n) = self.same.take() {
+            self.toks = Vec::with_capacity(self.old.len());
+            self.toks.extend_from_slice(&self.old[..n]);
+        }
+    }
+
     fn prev(&self) -> Option<&(Tok, Span)> {
-        self.toks.last()
+        self.out().last()
     }
 
     fn push(&mut self, t: Tok, s: Span) {
+        self.own();
         self.toks.push((t, s));
     }
 
@@ -303,11 +248,19 @@ impl Rewriter<'_> {
     /// the next token to look at.
     fn step(&mut self, i: usize) -> usize {
         if let Some(next) = self.habit(i) {
+            // It may have dropped tokens without writing any.
+            self.own();
             return next;
         }
-        let (t, s) = self.old[i].clone();
-        self.track(&t, i);
-        self.push(t, s);
+        let (t, s) = &self.old[i];
+        self.track(t, i);
+        match &mut self.same {
+            Some(n) => {
+                debug_assert_eq!(*n, i);
+                *n += 1;
+            }
+            None => self.toks.push((t.clone(), *s)),
+        }
         i + 1
     }
 
@@ -342,7 +295,7 @@ impl Rewriter<'_> {
                     *d += 1;
                 }
                 if i > 1
-                    && self.is(i, "(")
+                    && matches!(t, Tok::Sym("("))
                     && matches!(self.tok(i - 1), Some(Tok::Ident(_)))
                     && matches!(self.tok(i - 2), Some(Tok::Kw("fn")))
                     && self.pair[i] != usize::MAX
@@ -383,10 +336,15 @@ impl Rewriter<'_> {
     /// pushed; returns the index after what it consumed.
     #[allow(clippy::too_many_lines)]
     fn habit(&mut self, i: usize) -> Option<usize> {
-        let (t, s) = self.old[i].clone();
-        let next = self.tok(i + 1).cloned();
+        // Borrowed from the old tokens, not cloned: this runs on every token.
+        let old: &'a [(Tok, Span)] = self.old;
+        let (t, s) = (&old[i].0, old[i].1);
+        let next = old.get(i + 1).map(|(t, _)| t);
+        if !may_start_habit(t, next) {
+            return None;
+        }
         let touching = self.touching(i);
-        match (&t, &next) {
+        match (t, next) {
             // `a <> b`
             (Tok::Sym("<"), Some(Tok::Sym(">"))) if touching && ends_operand(self.prev()) => {
                 let both = s.to(self.span(i + 1));
@@ -420,10 +378,10 @@ impl Rewriter<'_> {
                 let square = match (self.prev(), self.tok(i + 2), self.tok(i + 3)) {
                     (Some((Tok::Ident(x), xs)), Some(Tok::Int(2)), after)
                         if !matches!(
-                            self.toks
+                            self.out()
                                 .len()
                                 .checked_sub(2)
-                                .and_then(|k| self.toks.get(k)),
+                                .and_then(|k| self.out().get(k)),
                             Some((Tok::Sym("." | "->"), _))
                         ) && !matches!(
                             after,
@@ -601,7 +559,7 @@ impl Rewriter<'_> {
                         edits,
                     ),
                 );
-                self.track(&t, i);
+                self.track(t, i);
                 self.push(t.clone(), s);
                 for &f in &fields {
                     let at = self.span(f).start as usize;
@@ -802,7 +760,7 @@ impl Rewriter<'_> {
                 .with_note("KPL has no patterns, `Option` or `Result`: a condition is a `bool`");
                 d = d.with_help(format!("test a condition: `{kw} i > 0 {{ … }}`"));
                 self.diags.push(d);
-                self.track(&t, i);
+                self.track(t, i);
                 self.push(t.clone(), s);
                 // `let x =` is dropped; the value is read as the condition.
                 let skip = if matches!(self.tok(i + 2), Some(Tok::Ident(_))) && self.is(i + 3, "=")
@@ -858,7 +816,7 @@ impl Rewriter<'_> {
                     )
                     .with_fix("write `->`", before_type, "-> "),
                 );
-                self.track(&t, i);
+                self.track(t, i);
                 self.push(t.clone(), s);
                 self.push(Tok::Sym("->"), at);
                 Some(i + 1)
@@ -875,7 +833,7 @@ impl Rewriter<'_> {
                         "",
                     ),
                 );
-                self.track(&t, i);
+                self.track(t, i);
                 self.push(t.clone(), s);
                 Some(i + 2)
             }
@@ -1126,22 +1084,23 @@ impl Rewriter<'_> {
     /// Whether the `while` whose header is being read follows the block of
     /// C's `do { … }`.
     fn after_do_block(&self) -> bool {
-        let Some(w) = self.toks.iter().rposition(|(t, _)| *t == Tok::Kw("while")) else {
+        let toks = self.out();
+        let Some(w) = toks.iter().rposition(|(t, _)| *t == Tok::Kw("while")) else {
             return false;
         };
         let Some(close) = w.checked_sub(1) else {
             return false;
         };
-        if !matches!(self.toks.get(close), Some((Tok::Sym("}"), _))) {
+        if !matches!(toks.get(close), Some((Tok::Sym("}"), _))) {
             return false;
         }
         // The `{` paired with that `}` among the kept tokens.
         let mut depth = 0usize;
         for k in (0..close).rev() {
-            match &self.toks[k].0 {
+            match &toks[k].0 {
                 Tok::Sym("}") => depth += 1,
                 Tok::Sym("{") if depth == 0 => {
-                    return matches!(k.checked_sub(1).map(|p| &self.toks[p].0), Some(Tok::Ident(d)) if &**d == "do");
+                    return matches!(k.checked_sub(1).map(|p| &toks[p].0), Some(Tok::Ident(d)) if &**d == "do");
                 }
                 Tok::Sym("{") => depth -= 1,
                 _ => {}

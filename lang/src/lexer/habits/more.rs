@@ -22,12 +22,13 @@ fn is_type_name(name: &str) -> bool {
 /// Tokens a generic type's arguments may span before the rule gives up.
 const MAX_GENERIC_TOKENS: usize = 32;
 
-impl Rewriter<'_> {
+impl<'a> Rewriter<'a> {
     /// The habit starting at token `i` among those of this module, if any
     /// (as [`Rewriter::habit`]).
     pub(super) fn more_habit(&mut self, i: usize) -> Option<usize> {
-        let (t, s) = self.old[i].clone();
-        match (&t, self.tok(i + 1)) {
+        let old: &'a [(Tok, Span)] = self.old;
+        let (t, s) = (&old[i].0, old[i].1);
+        match (t, self.tok(i + 1)) {
             // Rust's `for i in 0..=n {`
             (Tok::Sym(".."), Some(Tok::Sym("=")))
                 if self.touching(i)
