@@ -6,18 +6,11 @@
 //! `u32[4]`, and a `;` after an item's `}`. Each rule looks at a bounded
 //! number of tokens, so the pass stays linear.
 
+use super::tokens::is_type_name;
 use super::{Rewriter, e, ends_operand, starts_statement};
 use crate::diag::Applicability;
 use crate::lexer::Tok;
 use crate::span::Span;
-
-/// A built-in type's name, or a C or Rust one that means one.
-fn is_type_name(name: &str) -> bool {
-    matches!(
-        name,
-        "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "bool"
-    ) || crate::suggest::foreign_type(name).is_some()
-}
 
 /// Tokens a generic type's arguments may span before the rule gives up.
 const MAX_GENERIC_TOKENS: usize = 32;

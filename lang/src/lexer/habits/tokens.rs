@@ -49,7 +49,7 @@ pub(super) fn old_sym(t: &Tok) -> Option<&'static str> {
 /// lexing a file of `(`, counted by callgrind).
 pub(super) const HABIT_SYMBOLS: u64 = {
     let syms = [
-        "<", "==", "!=", "*", ">>", "{", "+", "-", ",", ")", "}", ";", "..", "[",
+        "<", "==", "!=", "*", ">>", "{", "+", "-", ",", ")", "}", ";", "..", "[", "&", "->",
     ];
     let mut set = 0u64;
     let mut k = 0;
@@ -89,10 +89,19 @@ pub(super) fn may_start_habit(t: &Tok, next: Option<&Tok>) -> bool {
             ) || matches!(
                 next,
                 Some(Tok::Ident(_) | Tok::Sym(":" | "+" | "-" | "::" | "!" | "<"))
-            )
+            ) || (matches!(next, Some(Tok::Sym("["))) && is_type_name(w))
         }
         Tok::Int(_) | Tok::BadInt => matches!(next, Some(Tok::Sym("."))),
     }
+}
+
+/// A built-in type's name, or a C or Rust one that means one (C's array
+/// declarator `u8[16]` starts at one).
+pub(super) fn is_type_name(name: &str) -> bool {
+    matches!(
+        name,
+        "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "bool"
+    ) || crate::suggest::foreign_type(name).is_some()
 }
 
 /// Whether a token ends an operand (so a binary operator may follow).
