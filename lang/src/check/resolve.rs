@@ -186,6 +186,10 @@ impl<'a> Checker<'a> {
                 "KPL has no `void`: a function that returns nothing has no `-> type` part \
                  (`fn f(x: u32) {`), and one that takes nothing has empty parentheses",
             );
+        } else if matches!(name, "f32" | "f64" | "float" | "double") {
+            d = d
+                .with_note("KPL has no floating-point numbers: kernel code keeps the FPU's state untouched")
+                .with_help("scale to an integer unit (thousandths, say) and use an integer type");
         } else if let Some(s) = suggest::closest(name, candidates) {
             d = d.with_maybe_fix(format!("did you mean `{s}`?"), span, s);
         }
