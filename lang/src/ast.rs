@@ -83,6 +83,32 @@ pub struct FnItem {
     pub export: Option<Span>,
     pub sig: FnSig,
     pub body: Block,
+    /// The body has a `return` with a value, at any depth (set by the
+    /// parser, [`returns_a_value`]). It stays with the declaration when the
+    /// editor's database checks declarations apart from bodies: a function
+    /// without `-> T` that has one is E0402 in its body, and its calls are
+    /// of the error type instead of each an E0403.
+    pub returns_value: bool,
+}
+
+/// Whether a body has a `return` with a value, at any depth (a walk with
+/// its own stack: bodies may nest deeply).
+pub fn returns_a_value(body: &Block) -> bool {
+    let mut todo: Vec<&Stmt> = body.stmts.iter().collect();
+    while let Some(s) = todo.pop() {
+        match &s.kind {
+            StmtKind::Return(Some(_)) => return true,
+            StmtKind::If { then, els, .. } => {
+                todo.extend(&then.stmts);
+                todo.extend(els.as_deref());
+            }
+            StmtKind::While { body, .. } | StmtKind::For { body, .. } | StmtKind::Block(body) => {
+                todo.extend(&body.stmts)
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

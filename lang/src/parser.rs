@@ -1287,7 +1287,14 @@ where
         .then_ignore(kw_or_typo("fn"))
         .then(sig.clone())
         .then(block.clone())
-        .map(|((export, sig), body)| ItemKind::Fn(FnItem { export, sig, body }));
+        .map(|((export, sig), body)| {
+            ItemKind::Fn(FnItem {
+                export,
+                sig,
+                returns_value: returns_a_value(&body),
+                body,
+            })
+        });
     // C's `u32 f(u32 x) { … }` and `void f(int x) { … }`: reported once and
     // read as `fn f(x: u32) -> u32 { … }`, C type names given their KPL
     // names (a name, a name and `(` never start a KPL item). Parameters of
@@ -1321,6 +1328,7 @@ where
             ItemKind::Fn(FnItem {
                 export: None,
                 sig,
+                returns_value: returns_a_value(&body),
                 body,
             })
         });

@@ -26,6 +26,9 @@ pub(super) struct Body {
     /// Where a function's missing return type would go: the start of its
     /// body's `{`.
     ret_at: Option<Span>,
+    /// An E0402 for a value returned without a return type was reported:
+    /// the other such `return`s are the same mistake.
+    value_without_ret_reported: bool,
     pub(super) locals: Vec<LocalDef>,
     pub(super) used: Vec<bool>,
     assigned: Vec<bool>,
@@ -47,6 +50,7 @@ impl Body {
             const_context: func.is_none(),
             ret,
             ret_at: None,
+            value_without_ret_reported: false,
             locals: Vec::new(),
             used: Vec::new(),
             assigned: Vec::new(),
@@ -129,11 +133,14 @@ impl<'a> Checker<'a> {
                 .iter()
                 .map(|p| self.resolve_type(&p.ty, TypePos::Param))
                 .collect();
-            let ret = f
-                .sig
-                .ret
-                .as_ref()
-                .map(|t| self.resolve_type(t, TypePos::Return));
+            let ret = match &f.sig.ret {
+                Some(t) => Some(self.resolve_type(t, TypePos::Return)),
+                // Its body reports the E0402 (see `check_fn`); its calls
+                // are of the error type rather than each an E0403: one
+                // mistake, one diagnostic.
+                None if f.returns_value => Some(Ty::Error),
+                None => None,
+            };
             if f.sig.params.len() > limits::PARAMS {
                 let extra = &f.sig.params[limits::PARAMS];
                 self.report(
@@ -163,7 +170,10 @@ impl<'a> Checker<'a> {
     }
 
     pub(super) fn check_fn(&mut self, i: usize, sig: &FnSig, body_ast: &Block) {
-        let ret = self.func(i).ret.clone();
+        // Without a declared return type the body returns nothing, even when
+        // the signature's type is the error type for a body that returns a
+        // value (`check_signatures`): that `return` is the E0402.
+        let ret = sig.ret.as_ref().and(self.func(i).ret.clone());
         let first_diag = self.diags.len();
         let mut body = Body::new(Some(i), ret.clone());
         body.ret_at = Some(body_ast.span.start_point());
@@ -486,6 +496,9 @@ impl<'a> Checker<'a> {
                     }
                     (Some(v), None) => {
                         let got = self.expr(body, v, None);
+                        if std::mem::replace(&mut body.value_without_ret_reported, true) {
+                            return Flow::Diverges;
+                        }
                         let d = Diagnostic::new(
                             Code::E0402,
                             format!("`{fn_name}` has no return type but returns a value"),
