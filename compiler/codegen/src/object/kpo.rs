@@ -92,10 +92,11 @@ pub struct FunctionEntry {
 }
 
 impl ObjectParts {
-    /// Pulls function extents and trap-site offsets back inside `code`
-    /// after bytes were inserted or removed (the verifier's mutation test
-    /// and fuzz target), so the container stays consistent and the
-    /// verifier, not the parser, judges the edited code.
+    /// Pulls function extents and trap-site offsets back inside `code`, and
+    /// drops source locations past its end, after bytes were inserted or
+    /// removed (the verifier's mutation test and fuzz target), so the
+    /// container stays consistent and the verifier, not the parser, judges
+    /// the edited code.
     pub fn clamp_to_code(&mut self) {
         let len = u32::try_from(self.code.len()).unwrap_or(u32::MAX);
         for f in self.functions.iter_mut() {
@@ -105,6 +106,8 @@ impl ObjectParts {
         for s in self.trap_sites.iter_mut() {
             s.code_offset = s.code_offset.min(len.saturating_sub(1));
         }
+        // A source location past the end of the code describes nothing.
+        self.source_map.retain(|l| l.code_offset < len);
     }
 
     /// The image layout of these parts: where RODATA and the import slots
@@ -158,6 +161,25 @@ fn put_u32(out: &mut Vec<u8>, v: u32) {
 /// function starts, …); debug builds check the result with the loader's own
 /// parser and panic on a violation, which is a bug in the code generator.
 pub fn write(parts: &ObjectParts) -> Vec<u8> {
+    let out = encode(parts);
+    if cfg!(debug_assertions)
+        && let Err(e) = Object::parse(&out)
+    {
+        panic!("kpo::write produced an object the loader refuses: {e}");
+    }
+    out
+}
+
+/// [`write`] for parts that may not describe a valid object (a fuzzer's or
+/// a red team's mutants): the loader's verdict instead of a panic, in every
+/// build. (A fuzzer aborts on any panic, so it cannot catch `write`'s.)
+pub fn try_write(parts: &ObjectParts) -> Result<Vec<u8>, LoadError> {
+    let out = encode(parts);
+    Object::parse(&out)?;
+    Ok(out)
+}
+
+fn encode(parts: &ObjectParts) -> Vec<u8> {
     let mut strings = Strings::default();
 
     let mut source_map = Vec::new();
@@ -269,12 +291,6 @@ pub fn write(parts: &ObjectParts) -> Vec<u8> {
     out[TOTAL_LEN_OFFSET..TOTAL_LEN_OFFSET + 4].copy_from_slice(&total.to_le_bytes());
     let hash = xxh64(&out[HASHED_FROM..]);
     out[HASH_OFFSET..HASH_OFFSET + 8].copy_from_slice(&hash.to_le_bytes());
-
-    if cfg!(debug_assertions)
-        && let Err(e) = Object::parse(&out)
-    {
-        panic!("kpo::write produced an object the loader refuses: {e}");
-    }
     out
 }
 
