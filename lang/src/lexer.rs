@@ -386,55 +386,27 @@ pub fn lex(src: &str) -> Lexed {
                         }
                         Tok::Int(v)
                     }
-                    Err(_) if literal_suffix(text).is_some() => {
-                        let Some(s) = literal_suffix(text) else {
+                    Err(why) => match literal_suffix(text) {
+                        // Rust's typed literal.
+                        Some(s) => {
+                            typed_literal(&mut out, text, span, &s);
                             continue;
-                        };
-                        // Read as `value as T`, so the rest of the file is
-                        // checked as after the fix.
-                        let start = span.start as usize;
-                        let cut = start.saturating_add(s.digits_len);
-                        let digits = Span::new(start, cut);
-                        let suffix = Span::new(cut, span.end as usize);
-                        let text_digits = &text[..s.digits_len];
-                        let mut d = Diagnostic::new(
-                            Code::E0004,
-                            format!("KPL has no literal suffixes: `{text}`"),
-                            suffix,
-                            "Rust's type suffix",
-                        );
-                        d = if s.fits {
-                            d.with_fix(
-                                format!("write `{text_digits} as {}`", s.ty),
-                                span,
-                                format!("{text_digits} as {}", s.ty),
-                            )
-                        } else {
-                            d.with_help(format!(
-                                "`{text_digits}` does not fit in a `{}`: write it without the suffix",
-                                s.ty
-                            ))
-                        };
-                        out.diagnostics.push(d);
-                        out.tokens.push((Tok::Int(s.value), digits));
-                        out.tokens.push((Tok::Kw("as"), suffix));
-                        out.tokens.push((Tok::Ident(s.ty.into()), suffix));
-                        continue;
-                    }
-                    Err(why) => {
-                        out.diagnostics.push(
-                            Diagnostic::new(
-                                Code::E0004,
-                                format!("malformed integer literal `{text}`"),
-                                span,
-                                why,
-                            )
-                            .with_help(
-                                "integer literals are decimal (`42`), hex (`0x2a`), octal (`0o52`) or binary (`0b101010`), up to 18446744073709551615",
-                            ),
-                        );
-                        Tok::BadInt
-                    }
+                        }
+                        None => {
+                            out.diagnostics.push(
+                                Diagnostic::new(
+                                    Code::E0004,
+                                    format!("malformed integer literal `{text}`"),
+                                    span,
+                                    why,
+                                )
+                                .with_help(
+                                    "integer literals are decimal (`42`), hex (`0x2a`), octal (`0o52`) or binary (`0b101010`), up to 18446744073709551615",
+                                ),
+                            );
+                            Tok::BadInt
+                        }
+                    },
                 };
                 out.tokens.push((tok, span));
             }
@@ -606,6 +578,38 @@ struct LiteralSuffix {
     digits_len: usize,
     ty: &'static str,
     fits: bool,
+}
+
+/// Reports Rust's typed literal `text` (at `span`) and reads it as the cast
+/// it stands for, `value as T`, so the rest of the file is checked as after
+/// the fix.
+fn typed_literal(out: &mut Lexed, text: &str, span: Span, s: &LiteralSuffix) {
+    let start = span.start as usize;
+    let cut = start.saturating_add(s.digits_len);
+    let digits = Span::new(start, cut);
+    let suffix = Span::new(cut, span.end as usize);
+    let text_digits = &text[..s.digits_len];
+    let d = Diagnostic::new(
+        Code::E0004,
+        format!("KPL has no literal suffixes: `{text}`"),
+        suffix,
+        "Rust's type suffix",
+    );
+    out.diagnostics.push(if s.fits {
+        d.with_fix(
+            format!("write `{text_digits} as {}`", s.ty),
+            span,
+            format!("{text_digits} as {}", s.ty),
+        )
+    } else {
+        d.with_help(format!(
+            "`{text_digits}` does not fit in a `{}`: write it without the suffix",
+            s.ty
+        ))
+    });
+    out.tokens.push((Tok::Int(s.value), digits));
+    out.tokens.push((Tok::Kw("as"), suffix));
+    out.tokens.push((Tok::Ident(s.ty.into()), suffix));
 }
 
 fn literal_suffix(text: &str) -> Option<LiteralSuffix> {

@@ -194,10 +194,11 @@ impl<'a> Checker<'a> {
         self.report(d);
     }
 
-    /// E0110 for Rust's `use m::*;`: the fix names the imports of `m` the
-    /// file uses (those the glob defined, see `collect_items`), in the
-    /// module's order, or removes the line when it uses none.
-    fn report_glob(&mut self, u: &UseItem) {
+    /// E0110 for Rust's `use m::*;` (the item at `line`): the fix names the
+    /// imports of `m` the file uses (those the glob defined, see
+    /// `collect_items`), in the module's order, or removes the line when it
+    /// uses none.
+    fn report_glob(&mut self, line: Span, u: &UseItem) {
         let (Some(star), Some(module)) = (u.glob, self.imports.module(&u.module.name)) else {
             return; // an unknown module is E0104's one mistake
         };
@@ -226,24 +227,14 @@ impl<'a> Checker<'a> {
             "a plugin's object lists the kernel functions it calls, and its `use` lines say which",
         );
         let d = match used.as_slice() {
-            [] => {
-                let item = self
-                    .file
-                    .items
-                    .iter()
-                    .find(|i| matches!(&i.kind, ItemKind::Use(v) if v.glob == Some(star)));
-                match item {
-                    Some(i) => d.with_fix(
-                        format!(
-                            "the file uses no import of `{}`: remove the line",
-                            module.name
-                        ),
-                        i.span,
-                        "",
-                    ),
-                    None => d,
-                }
-            }
+            [] => d.with_fix(
+                format!(
+                    "the file uses no import of `{}`: remove the line",
+                    module.name
+                ),
+                line,
+                "",
+            ),
             [one] => d.with_fix(format!("import what the file uses: `{one}`"), star, *one),
             many => {
                 let list = many.join(", ");
@@ -267,15 +258,15 @@ impl<'a> Checker<'a> {
             .collect();
         unused.sort_by_key(|(s, _, _)| *s);
         let file = self.file;
-        let globs: Vec<&UseItem> = file
+        let globs: Vec<(Span, &UseItem)> = file
             .items
             .iter()
             .filter_map(|i| match &i.kind {
-                ItemKind::Use(u) if u.glob.is_some() => Some(u),
+                ItemKind::Use(u) if u.glob.is_some() => Some((i.span, u)),
                 _ => None,
             })
             .collect();
-        let from_glob = |span: Span| globs.iter().any(|u| u.glob == Some(span));
+        let from_glob = |span: Span| globs.iter().any(|(_, u)| u.glob == Some(span));
         let no_exports = !self.d.program.functions.iter().any(|f| f.exported);
         // Without exports every function that nothing calls is unused: that
         // is W0007's one mistake, which names the first of them, not a W0003
@@ -320,8 +311,8 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        for u in globs {
-            self.report_glob(u);
+        for (line, u) in globs {
+            self.report_glob(line, u);
         }
         if !no_exports {
             return;

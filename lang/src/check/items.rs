@@ -5,6 +5,7 @@
 use crate::ast::*;
 use crate::codes::Code;
 use crate::diag::Diagnostic;
+use crate::imports::ImportFn;
 use crate::suggest;
 use crate::types::Layout;
 
@@ -131,12 +132,7 @@ impl<'a> Checker<'a> {
                         name: f.name.clone(),
                         span: star,
                     };
-                    let i = self.d.program.imports.len();
-                    if self.define(&name, GlobalKind::Import(i)) {
-                        let d = self.d.to_mut();
-                        d.program.imports.push(f.clone());
-                        d.import_uses.push(star);
-                    }
+                    self.define_import(&name, f);
                 }
             }
         }
@@ -150,6 +146,17 @@ impl<'a> Checker<'a> {
             {
                 self.define(name, GlobalKind::Poisoned);
             }
+        }
+    }
+
+    /// Defines `name` as the import `f` (unless the name is taken, which
+    /// `define` reports).
+    fn define_import(&mut self, name: &Ident, f: &ImportFn) {
+        let i = self.d.program.imports.len();
+        if self.define(name, GlobalKind::Import(i)) {
+            let d = self.d.to_mut();
+            d.program.imports.push(f.clone());
+            d.import_uses.push(name.span);
         }
     }
 
@@ -179,14 +186,7 @@ impl<'a> Checker<'a> {
         };
         for name in &u.names {
             match module.function(&name.name) {
-                Some(f) => {
-                    let i = self.d.program.imports.len();
-                    if self.define(name, GlobalKind::Import(i)) {
-                        let d = self.d.to_mut();
-                        d.program.imports.push(f.clone());
-                        d.import_uses.push(name.span);
-                    }
-                }
+                Some(f) => self.define_import(name, f),
                 None => {
                     let mut d = Diagnostic::new(
                         Code::E0103,

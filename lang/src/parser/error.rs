@@ -533,7 +533,8 @@ pub(super) fn to_diagnostic(
     let found = err.found;
     let drop_end = found.is_some() && place.in_braces(span.start);
     // `let mut` is accepted only to say it is `var`.
-    let before = token_before(tokens, span.start).map(|(t, _)| t);
+    let prev = token_before(tokens, span.start);
+    let before = prev.map(|(t, _)| t);
     let drop_mut = before == Some(&Tok::Kw("let"));
     // After an operand `->` is expected only as C's `p->x`; after a `)` it
     // may also be a function's return type.
@@ -580,7 +581,7 @@ pub(super) fn to_diagnostic(
         // where a list goes on with `,`.
         Some(Tok::Ident(_) | Tok::Int(_) | Tok::Str(_) | Tok::Kw("true" | "false"))
             if label.contains("`,`")
-                && token_before(tokens, span.start).is_some_and(|(t, s)| {
+                && prev.is_some_and(|(t, s)| {
                     s.end < span.start
                         && matches!(
                             t,
@@ -593,7 +594,7 @@ pub(super) fn to_diagnostic(
                 }) =>
         {
             // Right after the first of the two, where a `,` is written.
-            let at = token_before(tokens, span.start).map_or(span, |(_, s)| s.end_point());
+            let at = prev.map_or(span, |(_, s)| s.end_point());
             d = d.with_maybe_fix(
                 "if these are two items of a list, separate them with `,`",
                 at,

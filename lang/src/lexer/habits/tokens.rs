@@ -98,10 +98,7 @@ pub(super) fn may_start_habit(t: &Tok, next: Option<&Tok>) -> bool {
 /// A built-in type's name, or a C or Rust one that means one (C's array
 /// declarator `u8[16]` starts at one).
 pub(super) fn is_type_name(name: &str) -> bool {
-    matches!(
-        name,
-        "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "bool"
-    ) || crate::suggest::foreign_type(name).is_some()
+    INT_TYPES.contains(&name) || name == "bool" || crate::suggest::foreign_type(name).is_some()
 }
 
 /// Whether a token ends an operand (so a binary operator may follow).
@@ -141,10 +138,7 @@ pub(super) fn starts_operand(t: Option<&(Tok, Span)>) -> bool {
 /// Whether a C or Rust habit may mean `n` as a type: a KPL primitive, a
 /// C or Rust type name, or a struct-like capitalised name.
 pub(super) fn names_a_type(n: &str) -> bool {
-    INT_TYPES.contains(&n)
-        || n == "bool"
-        || crate::suggest::foreign_type(n).is_some()
-        || n.starts_with(|c: char| c.is_ascii_uppercase())
+    is_type_name(n) || n.starts_with(|c: char| c.is_ascii_uppercase())
 }
 
 pub(super) const INT_TYPES: [&str; 8] = ["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64"];

@@ -628,7 +628,7 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
     let mut runs = 0u64;
     // Room for the state as a block runs and on a branch's taken edge, made
     // once: two empty states per function were 1.8 KB of stores each.
-    let mut room = (Abs::EMPTY, Abs::EMPTY);
+    let mut running = (Abs::EMPTY, Abs::EMPTY);
     for pos in (0..funcs.len()).rev() {
         let Some(i) = funcs.get(pos).map(|f| f.by_post as usize) else {
             continue;
@@ -659,7 +659,7 @@ pub fn verify(obj: &Object<'_>, ws: &mut Workspace<'_>) -> Result<Verified, Veri
             info.first as usize,
             info.last as usize,
             info.calls,
-            &mut room,
+            &mut running,
         )?);
         if let Some(f) = funcs.get_mut(i) {
             f.live_in = fx.reads.get();
