@@ -1011,7 +1011,7 @@ impl Abs {
             if !pairs.from.may_contain(x0) && !pairs.from.may_contain(x1) {
                 continue; // no location renamed either name: nothing more
             }
-            renamed_readings(fa, pairs, b, fresh, true, &held, None, |fj| {
+            renamed_readings(fa, pairs, b, fresh, None, |fj| {
                 self.add_rec(fj);
                 renamed = true;
             });
@@ -1104,7 +1104,7 @@ impl Abs {
             let mut keep =
                 !stale && (theirs.get(i) == Some(&fa) || (e.has_rec(fa) && reaches(&held, &fa)));
             if stale || pairs.from.may_contain(x0) || pairs.from.may_contain(x1) {
-                renamed_readings(&fa, pairs, b, 0, true, &held, Some(e), |fj| {
+                renamed_readings(&fa, pairs, b, 0, Some(e), |fj| {
                     if fj == fa {
                         // A loop's fact about `phi(b, ·)`, true again of
                         // the value the back edge brings: it stays where
@@ -1337,46 +1337,49 @@ fn e_drops_ptr_slot(a: &Abs, e: &Abs) -> bool {
 /// Renamed facts a join can read from `fa`, a fact of side `a`: for every
 /// way to read its names as joined names (see [`Pairs::options`]), the fact
 /// about the joined names, given to `sink` when `e` has the fact about the
-/// names on its side and a location holds one of the joined names. `e` is
-/// `None` at a loop header's first join, where both sides are the edge's
-/// state and every pair is `(v, v)`: the fact about the names on `e`'s side
-/// is then `fa` itself, which the edge has. The
-/// reading as itself is left out when `skip_identity` (the caller decided
-/// it); so are, at a loop header's first join, a constant or a length for a
-/// register the loop writes (what it held on entry is rarely what the back
-/// edge brings).
-#[allow(clippy::too_many_arguments)]
+/// names on its side. `e` is `None` at a loop header's first join, where
+/// both sides are the edge's state and every pair is `(v, v)`: the fact
+/// about the names on `e`'s side is then `fa` itself, which the edge has.
+/// The reading as itself is left out (the caller decided it); so are, at a
+/// loop header's first join, a constant or a length for a register the
+/// loop writes (what it held on entry is rarely what the back edge
+/// brings).
+///
+/// Every reading given to `sink` reaches a location (what [`reaches`]
+/// asks of every fact a join keeps), without a scan: it names at least one
+/// joined name from `pairs` (the only reading made of unrenamed names alone
+/// is the reading as itself, left out above, since a stale name has no
+/// such reading), and the caller has put every joined name `pairs` made
+/// into the location it was made for before calling (a register by
+/// [`Abs::join`] and `join_in_place`, a slot by [`join_slots`]).
 fn renamed_readings(
     fa: &Rec,
     pairs: &Pairs,
     b: u32,
     fresh: u16,
-    skip_identity: bool,
-    held: &Held,
     e: Option<&Abs>,
     mut sink: impl FnMut(Rec),
 ) {
     let [x0, x1] = fa.args();
     // A stale name has no reading as itself: `(x, x)` is then a pair.
     let stale = is_phi_of(x0, b) || is_phi_of(x1, b);
-    let c0 = pairs.options(x0, b);
-    let c1 = if !fa.unary() {
-        pairs.options(x1, b)
+    let (c0, n0) = pairs.options(x0, b);
+    let (c1, n1) = if fa.unary() {
+        ([(0, 0); 3], 1)
     } else {
-        [Some((0, 0)), None, None]
+        pairs.options(x1, b)
     };
-    for o0 in c0.iter().flatten() {
-        for o1 in c1.iter().flatten() {
-            if skip_identity && !stale && *o0 == (x0, x0) && *o1 == (x1, x1) {
+    for &(e0, j0) in c0.get(..n0).unwrap_or(&[]) {
+        for &(e1, j1) in c1.get(..n1).unwrap_or(&[]) {
+            if !stale && (e0, j0) == (x0, x0) && (e1, j1) == (x1, x1) {
                 continue;
             }
-            let fj = fa.with_args([o0.1, o1.1]);
-            if fj.is_const_or_len() && is_fresh(o0.1, b, fresh) {
+            let fj = fa.with_args([j0, j1]);
+            if fj.is_const_or_len() && is_fresh(j0, b, fresh) {
                 continue;
             }
             // `has_rec` first: its filter rejects most readings at once.
-            let on_e = e.is_none_or(|e| e.has_rec(fa.with_args([o0.0, o1.0])));
-            if on_e && reaches(held, &fj) {
+            if e.is_none_or(|e| e.has_rec(fa.with_args([e0, e1]))) {
                 sink(fj);
             }
         }
@@ -1516,28 +1519,29 @@ impl Pairs {
     }
 
     /// The ways a name `x` of side `a` can appear after the join: as
-    /// `(name on e's side, joined name)`. At most two: `x` itself (when it
-    /// is not a stale `phi(b, ·)`), or the joined name of the first
-    /// location holding `x` on side `a` (locations with the same pair share
-    /// their name; different pairs with the same `x` are rare, and missing
-    /// one only loses a fact).
-    fn options(&self, x: Val, b: u32) -> [Option<(Val, Val)>; 3] {
-        let mut out = [None; 3];
+    /// `(name on e's side, joined name)`, the first `n` of the array. At
+    /// most three: `x` itself (when it is not a stale `phi(b, ·)`), and the
+    /// joined names of the first locations holding `x` on side `a`
+    /// (locations with the same pair share their name; more pairs with the
+    /// same `x` are rare, and missing one only loses a fact).
+    fn options(&self, x: Val, b: u32) -> ([(Val, Val); 3], usize) {
+        let mut out = [(0, 0); 3];
         let mut k = 0usize;
-        if x != UNKNOWN && !is_phi_of(x, b) {
-            if let Some(o) = out.first_mut() {
-                *o = Some((x, x));
-            }
+        if x != UNKNOWN
+            && !is_phi_of(x, b)
+            && let Some(o) = out.first_mut()
+        {
+            *o = (x, x);
             k = 1;
         }
-        for p in self.list.iter().take(self.n) {
-            if p.0 == x && k < 3 {
-                if let Some(o) = out.get_mut(k) {
-                    *o = Some((p.1, p.2));
-                }
+        for p in self.list.get(..self.n).unwrap_or(&[]) {
+            if p.0 == x
+                && let Some(o) = out.get_mut(k)
+            {
+                *o = (p.1, p.2);
                 k = k.saturating_add(1);
             }
         }
-        out
+        (out, k)
     }
 }
