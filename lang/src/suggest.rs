@@ -1,5 +1,8 @@
 //! "Did you mean" suggestions by edit distance.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
+
 /// Edit distance in chars, counting an adjacent transposition (`conut` →
 /// `count`) as one edit: optimal string alignment distance.
 pub fn edit_distance(a: &str, b: &str) -> usize {
@@ -28,6 +31,67 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     d[a.len() * w + b.len()]
 }
 
+/// The edit distance of [`edit_distance`] if it is at most `limit`, else
+/// `None`, in less time: a length difference over `limit` answers at once;
+/// names of up to [`SHORT`] chars (all but the hostile ones) use buffers on
+/// the stack instead of three allocations; and the rows stop as soon as two
+/// in a row exceed `limit` everywhere. (Each cell of the next row is at least
+/// the least cell of the row above, or of the row above that plus one for
+/// a transposition, so from there on every cell exceeds `limit`, the last
+/// one too.) A "did you mean" computes thousands of these in a file with
+/// many unknown names.
+pub fn distance_within(a: &str, b: &str, limit: usize) -> Option<usize> {
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    if la.abs_diff(lb) > limit {
+        return None;
+    }
+    if la > SHORT || lb > SHORT {
+        let d = edit_distance(a, b);
+        return (d <= limit).then_some(d);
+    }
+    let mut ab = ['\0'; SHORT];
+    let mut bb = ['\0'; SHORT];
+    for (d, c) in ab.iter_mut().zip(a.chars()) {
+        *d = c;
+    }
+    for (d, c) in bb.iter_mut().zip(b.chars()) {
+        *d = c;
+    }
+    let (a, b) = (&ab[..la], &bb[..lb]);
+    // Row `i` of the distance table is `rows[i % 3]`: the transposition
+    // looks two rows up.
+    let mut rows = [[0usize; SHORT + 1]; 3];
+    for (j, cell) in rows[0].iter_mut().enumerate().take(lb + 1) {
+        *cell = j;
+    }
+    let mut above_min = 0;
+    for i in 1..=la {
+        let (cur, up, up2) = (i % 3, (i + 2) % 3, (i + 1) % 3);
+        rows[cur][0] = i;
+        let mut row_min = i;
+        for j in 1..=lb {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (rows[up][j] + 1)
+                .min(rows[cur][j - 1] + 1)
+                .min(rows[up][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(rows[up2][j - 2] + 1);
+            }
+            rows[cur][j] = best;
+            row_min = row_min.min(best);
+        }
+        if row_min > limit && above_min > limit {
+            return None;
+        }
+        above_min = row_min;
+    }
+    let d = rows[la % 3][lb];
+    (d <= limit).then_some(d)
+}
+
+/// Names longer than this (in chars) take [`edit_distance`]'s general path.
+const SHORT: usize = 64;
+
 /// The most candidates a caller with very many names should offer
 /// [`closest`]: each costs an edit distance.
 pub const MAX_CANDIDATES: usize = 256;
@@ -54,24 +118,165 @@ pub fn nearby_lengths(name: &str) -> impl Iterator<Item = usize> {
     })
 }
 
+/// Names of one length (of one kind, in one scope), kept where a "did you
+/// mean" that cannot look at all of them looks first: [`NameIndex::near`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NameIndex {
+    /// The names, in alphabetical order.
+    forward: BTreeSet<String>,
+    /// Each name spelt backwards, to the name.
+    backward: BTreeMap<String, String>,
+}
+
+impl NameIndex {
+    pub fn insert(&mut self, name: &str) {
+        self.forward.insert(name.to_string());
+        self.backward.insert(reversed(name), name.to_string());
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.forward.remove(name);
+        self.backward.remove(&reversed(name));
+    }
+
+    /// The names nearest to `name`, nearest first: alternately the next
+    /// nearest in alphabetical order (before or after it, in turn) and the
+    /// next nearest spelt backwards. A misspelling usually keeps a name's
+    /// first letters or its last ones (`hnadler_7` for `handler_7`), so the
+    /// name it means is near it in one of the two orders; taking the first
+    /// names of the alphabet instead would make "did you mean" in a file
+    /// with hundreds of names of one length point at an unrelated one. A
+    /// name may come twice.
+    pub fn near<'s>(&'s self, name: &str) -> impl Iterator<Item = &'s str> + 's {
+        let before = self
+            .forward
+            .range::<str, _>((Bound::Unbounded, Bound::Excluded(name)))
+            .rev();
+        let after = self
+            .forward
+            .range::<str, _>((Bound::Included(name), Bound::Unbounded));
+        let by_start = interleave(before, after).map(String::as_str);
+        let backwards = reversed(name);
+        let before = self
+            .backward
+            .range::<String, _>((Bound::Unbounded, Bound::Excluded(backwards.clone())))
+            .rev();
+        let after = self
+            .backward
+            .range::<String, _>((Bound::Included(backwards), Bound::Unbounded));
+        let by_end = interleave(before, after).map(|(_, n)| n.as_str());
+        interleave(by_start, by_end)
+    }
+}
+
+fn reversed(name: &str) -> String {
+    name.chars().rev().collect()
+}
+
+/// `a0, b0, a1, b1, …`, then the rest of the longer one.
+fn interleave<T>(
+    a: impl Iterator<Item = T>,
+    b: impl Iterator<Item = T>,
+) -> impl Iterator<Item = T> {
+    let (mut a, mut b) = (a.fuse(), b.fuse());
+    let mut a_next = true;
+    std::iter::from_fn(move || {
+        let next = if a_next {
+            a.next().or_else(|| b.next())
+        } else {
+            b.next().or_else(|| a.next())
+        };
+        a_next = !a_next;
+        next
+    })
+}
+
 /// The closest candidate within a distance that scales with the name's
 /// length ([`limit`]), ties broken alphabetically.
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = limit(name);
+    let pattern = Pattern::new(name);
     candidates
         .into_iter()
-        .filter(|c| *c != name)
-        .map(|c| {
-            let d = if c.eq_ignore_ascii_case(name) {
-                0
-            } else {
-                edit_distance(name, c)
-            };
-            (d, c)
+        .filter_map(|c| {
+            // Distance 0 is the name itself, which is no suggestion; the
+            // same name in other case is one, the closest there can be.
+            match pattern.distance_within(c, limit) {
+                Some(0) => None,
+                _ if c.eq_ignore_ascii_case(name) => Some((0, c)),
+                d => d.map(|d| (d, c)),
+            }
         })
-        .filter(|(d, _)| *d <= limit)
         .min()
         .map(|(_, c)| c)
+}
+
+/// A name prepared for many [`edit_distance`]s against candidates: for an
+/// ASCII name of at most 64 bytes, where each of its bytes occurs, one bit
+/// per position, so that an ASCII candidate costs a few word operations per
+/// byte (the bit-vector algorithm of Myers, with Hyyrö's extension to
+/// adjacent transpositions) instead of a row of the distance table. A "did
+/// you mean" compares an unknown name with up to [`MAX_CANDIDATES`] names,
+/// and a file may have thousands of unknown names.
+struct Pattern<'n> {
+    name: &'n str,
+    /// `positions[b]`: bit `i` set where the name's byte `i` is `b`.
+    positions: Option<[u64; 128]>,
+}
+
+impl<'n> Pattern<'n> {
+    fn new(name: &'n str) -> Pattern<'n> {
+        let positions = (name.is_ascii() && !name.is_empty() && name.len() <= 64).then(|| {
+            let mut positions = [0u64; 128];
+            for (i, b) in name.bytes().enumerate() {
+                positions[usize::from(b)] |= 1 << i;
+            }
+            positions
+        });
+        Pattern { name, positions }
+    }
+
+    /// [`edit_distance`] to `c`, if it is at most `limit`.
+    fn distance_within(&self, c: &str, limit: usize) -> Option<usize> {
+        let Some(positions) = &self.positions else {
+            return distance_within(self.name, c, limit);
+        };
+        if !c.is_ascii() {
+            return distance_within(self.name, c, limit);
+        }
+        let m = self.name.len();
+        if m.abs_diff(c.len()) > limit {
+            return None;
+        }
+        // Column `j` of the distance table (the name down, `c` across) as
+        // its vertical differences: bit `i` of `up` (`down`) set where cell
+        // `i + 1` is one more (less) than cell `i`. Column 0 is 0, 1, …, m.
+        let top = 1u64 << (m - 1);
+        let (mut up, mut down) = (if m == 64 { u64::MAX } else { (1u64 << m) - 1 }, 0u64);
+        let mut distance = m;
+        let (mut diag_zero, mut eq_before) = (0u64, 0u64);
+        for b in c.bytes() {
+            let eq = positions[usize::from(b)];
+            // A transposition: the name's bytes `i - 1, i` are `c`'s
+            // `j, j - 1`, where the diagonal step before was not free.
+            let swap = ((!diag_zero & eq) << 1) & eq_before;
+            diag_zero = (((eq & up).wrapping_add(up)) ^ up) | eq | down | swap;
+            let mut h_up = down | !(diag_zero | up);
+            let mut h_down = diag_zero & up;
+            if h_up & top != 0 {
+                distance += 1;
+            } else if h_down & top != 0 {
+                distance -= 1;
+            }
+            // Row 0 is 0, 1, …: every horizontal step into it is +1.
+            h_up = (h_up << 1) | 1;
+            h_down <<= 1;
+            up = h_down | !(diag_zero | h_up);
+            down = h_up & diag_zero;
+            eq_before = eq;
+        }
+        (distance <= limit).then_some(distance)
+    }
 }
 
 /// The KPL type that a C or Rust programmer means by `name`, and why.
@@ -115,5 +320,103 @@ mod tests {
         assert_eq!(closest("x", ["y", "abc"]), Some("y"));
         assert_eq!(closest("totally", ["count"]), None);
         assert_eq!(closest("Count", ["count"]), Some("count"));
+    }
+
+    #[test]
+    fn near_names_first_by_either_end() {
+        let mut index = NameIndex::default();
+        for n in ["handler_1", "handler_2", "handler_3", "zzz", "aaa"] {
+            index.insert(n);
+        }
+        // Misspelt at the start: the name spelt backwards finds it.
+        let near: Vec<&str> = index.near("hnadler_2").take(4).collect();
+        assert!(near.contains(&"handler_2"), "{near:?}");
+        // Misspelt at the end: alphabetical order finds it.
+        let near: Vec<&str> = index.near("handler_2x").take(4).collect();
+        assert!(near.contains(&"handler_2"), "{near:?}");
+        index.remove("handler_2");
+        assert!(!index.near("handler_2").any(|n| n == "handler_2"));
+        assert_eq!(index.near("q").count(), 8);
+    }
+
+    /// The bit-vector distance agrees with the table on every pair of
+    /// strings up to length 6 over a three-letter alphabet (where
+    /// transpositions and repeats abound), and on long and non-ASCII ones.
+    #[test]
+    fn pattern_agrees_with_edit_distance() {
+        let mut words = vec![String::new()];
+        let mut frontier = vec![String::new()];
+        for _ in 0..6 {
+            let mut next = Vec::new();
+            for w in &frontier {
+                for c in ['a', 'b', 'c'] {
+                    next.push(format!("{w}{c}"));
+                }
+            }
+            words.extend(next.iter().cloned());
+            frontier = next;
+        }
+        // Every word against a sample of the others (all pairs is 1.2 M).
+        for (k, a) in words.iter().enumerate() {
+            let p = Pattern::new(a);
+            for b in words.iter().skip(k % 7).step_by(7) {
+                let d = edit_distance(a, b);
+                for limit in [0, 1, 2, 3, 6] {
+                    assert_eq!(
+                        p.distance_within(b, limit),
+                        (d <= limit).then_some(d),
+                        "{a} {b} {limit}"
+                    );
+                }
+            }
+        }
+        let long: Vec<String> = vec![
+            "x".repeat(64),
+            "x".repeat(63) + "y",
+            "y".to_string() + &"x".repeat(63),
+            "ab".repeat(32),
+            "ba".repeat(32),
+            "abc".repeat(21),
+            "héllo".to_string(),
+            "hello".to_string(),
+        ];
+        for a in &long {
+            let p = Pattern::new(a);
+            for b in &long {
+                let d = edit_distance(a, b);
+                for limit in [0, 1, 3, 64, 70] {
+                    assert_eq!(
+                        p.distance_within(b, limit),
+                        (d <= limit).then_some(d),
+                        "{a} {b} {limit}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// `distance_within` agrees with `edit_distance` under every limit, on
+    /// short names, names past the stack buffers, and non-ASCII ones.
+    #[test]
+    fn distance_within_agrees_with_edit_distance() {
+        let long_a = "a".repeat(70) + "bc";
+        let long_b = "a".repeat(70) + "cb";
+        let words = [
+            "", "a", "ab", "ba", "abc", "acb", "count", "conut", "cuont", "kitten", "sitting",
+            "flaw", "lawn", "héllo", "hello", "ħello", "abcdefgh", "badcfehg", "totally", "x",
+            "xyzzy", &long_a, &long_b,
+        ];
+        for a in words {
+            for b in words {
+                let d = edit_distance(a, b);
+                for limit in 0..12 {
+                    assert_eq!(
+                        distance_within(a, b, limit),
+                        (d <= limit).then_some(d),
+                        "{a} {b} {limit}"
+                    );
+                }
+            }
+        }
     }
 }

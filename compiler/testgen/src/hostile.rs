@@ -321,6 +321,24 @@ pub fn shapes() -> Vec<Shape> {
             },
         },
         Shape {
+            name: "misspelt_names",
+            what: "n / 2 functions with names of one length, and n / 2 misspelt calls of them \
+                   among as many locals (every \"did you mean\" has hundreds of candidates)",
+            build: |n| {
+                let half = n.div_ceil(2);
+                let mut s = String::new();
+                for i in 0..half {
+                    s.push_str(&format!("fn handler_{i:07}() -> u32 {{ return 1; }}\n"));
+                }
+                s.push_str("export fn f() {\n");
+                for i in 0..half {
+                    s.push_str(&format!("    let value_{i:07} = hnadler_{i:07}();\n"));
+                }
+                s.push_str("}\n");
+                s
+            },
+        },
+        Shape {
             name: "syntax_errors",
             what: "n lines with a syntax error each",
             build: |n| body(&repeat("    let = ;\n    x = ) 1;\n", n.div_ceil(2))),

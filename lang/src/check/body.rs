@@ -10,6 +10,7 @@ use crate::ast::*;
 use crate::codes::Code;
 use crate::diag::Diagnostic;
 use crate::span::Span;
+use crate::suggest;
 use crate::types::{Ty, round_up};
 
 use super::expr::is_untyped_literal;
@@ -36,6 +37,9 @@ pub(super) struct Body {
     /// The locals each name refers to, innermost last (kept in step with
     /// `scopes`, so a lookup does not scan every local of the function).
     visible: HashMap<String, Vec<u32>>,
+    /// The names of `visible`, by length in chars, for a "did you mean":
+    /// [`Body::candidates`] looks only at the lengths a suggestion may have.
+    visible_by_len: HashMap<usize, suggest::NameIndex>,
     loop_depth: u32,
     pub(super) callees: Vec<(usize, Span)>,
     /// For each `let` local, by id: the keyword and what follows it up to
@@ -56,6 +60,7 @@ impl Body {
             assigned: Vec::new(),
             scopes: vec![Vec::new()],
             visible: HashMap::new(),
+            visible_by_len: HashMap::new(),
             loop_depth: 0,
             callees: Vec::new(),
             let_keywords: HashMap::new(),
@@ -68,7 +73,14 @@ impl Body {
             .last_mut()
             .expect("a body always has a scope")
             .push((def.name.clone(), id));
-        self.visible.entry(def.name.clone()).or_default().push(id);
+        let ids = self.visible.entry(def.name.clone()).or_default();
+        if ids.is_empty() {
+            self.visible_by_len
+                .entry(def.name.chars().count())
+                .or_default()
+                .insert(&def.name);
+        }
+        ids.push(id);
         self.locals.push(def);
         self.used.push(false);
         self.assigned.push(false);
@@ -85,6 +97,9 @@ impl Body {
                 ids.pop();
                 if ids.is_empty() {
                     self.visible.remove(&name);
+                    if let Some(names) = self.visible_by_len.get_mut(&name.chars().count()) {
+                        names.remove(&name);
+                    }
                 }
             }
         }
@@ -94,11 +109,22 @@ impl Body {
         self.visible.get(name).and_then(|ids| ids.last().copied())
     }
 
-    /// The distinct names of the visible locals, sorted.
-    pub(super) fn visible_names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.visible.keys().map(String::as_str).collect();
-        names.sort_unstable();
-        names
+    /// Visible locals for a "did you mean" about `name`: those within the
+    /// suggestion distance in length, closest lengths first and, within a
+    /// length, nearest to `name` first ([`suggest::NameIndex`]), at most
+    /// [`suggest::MAX_CANDIDATES`] of them. A function with many locals and
+    /// many unknown names then costs their sum, not their product (each
+    /// unknown name looked at every local, and an edit distance for each).
+    pub(super) fn candidates(&self, name: &str) -> Vec<&str> {
+        suggest::nearby_lengths(name)
+            .flat_map(|l| {
+                self.visible_by_len
+                    .get(&l)
+                    .into_iter()
+                    .flat_map(|names| names.near(name))
+            })
+            .take(suggest::MAX_CANDIDATES)
+            .collect()
     }
 }
 

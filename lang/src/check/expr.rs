@@ -714,22 +714,17 @@ impl<'a> Checker<'a> {
             span,
             "not found",
         );
-        let mut candidates: Vec<String> = if body.const_context {
+        let mut candidates: Vec<&str> = if body.const_context {
             Vec::new()
         } else {
-            body.visible_names().into_iter().map(String::from).collect()
+            body.candidates(name)
         };
         let kind = if calling {
             NameKind::Callable
         } else {
             NameKind::Value
         };
-        candidates.extend(
-            self.global_candidates(name, kind)
-                .into_iter()
-                .map(String::from),
-        );
-        candidates.sort();
+        candidates.extend(self.global_candidates(name, kind));
         if let Some((kpl, why)) = foreign_value(name) {
             d = d.with_note(why);
             if let Some(kpl) = kpl {
@@ -747,7 +742,7 @@ impl<'a> Checker<'a> {
             if import.is_none_or(|i| self.imports.find_anywhere(i).next().is_some()) {
                 d = d.with_help(instead);
             }
-        } else if let Some(s) = suggest::closest(name, candidates.iter().map(String::as_str)) {
+        } else if let Some(s) = suggest::closest(name, candidates.iter().copied()) {
             d = d.with_maybe_fix(format!("did you mean `{s}`?"), span, s);
         } else if calling
             && let Some(s) = suggest::closest(

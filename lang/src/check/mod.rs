@@ -105,7 +105,7 @@ pub struct Decls {
     import_uses: Vec<Span>,
     /// Global names by kind and length in chars, sorted: where "did you
     /// mean" looks.
-    names_by_len: BTreeMap<(NameKind, usize), Vec<String>>,
+    names_by_len: BTreeMap<(NameKind, usize), suggest::NameIndex>,
     pub program: Program,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -505,13 +505,19 @@ impl<'a> Checker<'a> {
     }
 
     /// Global names of `kind`, for a "did you mean" about `name`: those
-    /// within the suggestion distance in length, closest lengths first, at
+    /// within the suggestion distance in length, closest lengths first and,
+    /// within a length, nearest to `name` first ([`suggest::NameIndex`]), at
     /// most [`suggest::MAX_CANDIDATES`] of them, so that a file with many
     /// unknown names among many globals is not quadratic.
     fn global_candidates(&self, name: &str, kind: NameKind) -> Vec<&str> {
         suggest::nearby_lengths(name)
-            .flat_map(|l| self.d.names_by_len.get(&(kind, l)).into_iter().flatten())
-            .map(String::as_str)
+            .flat_map(|l| {
+                self.d
+                    .names_by_len
+                    .get(&(kind, l))
+                    .into_iter()
+                    .flat_map(|names| names.near(name))
+            })
             .take(suggest::MAX_CANDIDATES)
             .collect()
     }
@@ -546,10 +552,7 @@ impl<'a> Checker<'a> {
             d.names_by_len
                 .entry((g.kind.name_kind(), name.chars().count()))
                 .or_default()
-                .push(name.clone());
-        }
-        for names in d.names_by_len.values_mut() {
-            names.sort_unstable();
+                .insert(name);
         }
         for i in 0..self.items().structs.len() {
             self.resolve_struct(i);
