@@ -20,10 +20,12 @@ use crate::delims;
 use crate::diag::{Diagnostic, Label};
 use crate::lexer::{DocLine, Tok};
 use crate::span::Span;
+use line_starts::LineStarts;
 
 mod error;
 mod fast;
 mod habits;
+mod line_starts;
 mod recovered;
 mod segment;
 use error::{ParseError, Part, Place, SyntaxError, to_diagnostic, token_before};
@@ -157,7 +159,7 @@ pub(crate) const ITEM_KEYWORDS: [&str; 7] =
 
 #[allow(clippy::too_many_lines)]
 fn file_parser<'t, I, Er: ParseError<'t, I>>(
-    first_on_line: Rc<HashSet<usize>>,
+    first_on_line: Rc<LineStarts>,
     src: Rc<str>,
     stop: Rc<Cell<Option<SimpleSpan>>>,
 ) -> impl Parser<'t, I, Vec<Item>, Extra<Er>>
@@ -191,7 +193,7 @@ where
     let line_break = any()
         .map_with(|t: Tok, e| (t, e.span()))
         .filter(move |(t, span): &(Tok, SimpleSpan)| {
-            *t == Tok::Sym("}") || first_on_line.contains(&span.start)
+            *t == Tok::Sym("}") || first_on_line.contains(span.start)
         })
         .ignored()
         .or(end())
@@ -1402,7 +1404,7 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
     let balanced = delims::balance(tokens);
     let tokens = &balanced.tokens;
     // Tokens that start a line: a missing `;` before one of them is recoverable.
-    let mut first_on_line = HashSet::new();
+    let mut first_on_line = LineStarts::new(src_len);
     let mut prev_end = 0;
     for (_, span) in tokens {
         let gap = src.get(prev_end..span.start as usize).unwrap_or("");

@@ -1395,10 +1395,14 @@ impl<'a> Rewriter<'a> {
     /// items in that order: their first and last tokens and the index of
     /// the item they were nested in. One walk, linear in the tokens.
     fn flatten(&self, i: usize, body: Option<usize>, last: usize) -> Flattened {
-        let mut bufs: Vec<Vec<(Tok, Span)>> = vec![Vec::new()];
+        // Which item each token belongs to, then the tokens grouped by item
+        // (a counting sort, so in order within each): a buffer per item was
+        // several allocations for each of thousands of nested items.
+        let mut owner: Vec<usize> = Vec::with_capacity(last + 1 - i);
+        let mut counts = vec![0usize];
         let mut items = vec![(i, last, None)];
         // The items being read, innermost last: the index of each (in
-        // `bufs` and `items`), where its body starts and where it ends.
+        // `counts` and `items`), where its body starts and where it ends.
         let mut open: Vec<(usize, Option<usize>, usize)> = vec![(0, body, last)];
         for j in i..=last {
             while open.len() > 1 && open.last().is_some_and(|&(_, _, end)| j > end) {
@@ -1413,16 +1417,31 @@ impl<'a> Rewriter<'a> {
                 && let Some((inner_body, inner_end)) = self.item_extent(j, k, end)
             {
                 items.push((j, inner_end, Some(cur)));
-                cur = bufs.len();
-                bufs.push(Vec::new());
+                cur = counts.len();
+                counts.push(0);
                 open.push((cur, inner_body, inner_end));
             }
-            if let (Some(buf), Some(t)) = (bufs.get_mut(cur), self.old.get(j)) {
-                buf.push(t.clone());
+            if let (Some(n), Some(_)) = (counts.get_mut(cur), self.old.get(j)) {
+                *n += 1;
+                owner.push(cur);
             }
         }
+        // Where each item's tokens start in the result.
+        let mut next: Vec<usize> = counts
+            .iter()
+            .scan(0, |at, &n| {
+                let start = *at;
+                *at += n;
+                Some(start)
+            })
+            .collect();
+        let mut order = vec![0usize; owner.len()];
+        for (k, &o) in owner.iter().enumerate() {
+            order[next[o]] = i + k;
+            next[o] += 1;
+        }
         Flattened {
-            tokens: bufs.concat(),
+            tokens: order.iter().map(|&j| self.old[j].clone()).collect(),
             items,
         }
     }
@@ -1453,29 +1472,53 @@ impl<'a> Rewriter<'a> {
             .iter()
             .map(|&(first, last, _)| self.own_lines(first, last))
             .collect::<Option<Vec<_>>>()?;
-        // The items directly inside each one, in order.
-        let mut inside: Vec<Vec<usize>> = vec![Vec::new(); cuts.len()];
-        for (k, &(_, _, parent)) in flat.items.iter().enumerate() {
-            if let Some(list) = parent.and_then(|p| inside.get_mut(p)) {
-                list.push(k);
+        // The items directly inside each one, in order: those of item `p`
+        // are `kids[kids_at[p]..kids_at[p + 1]]` (one list for all, not one
+        // per item: there may be thousands).
+        let mut kids_at = vec![0usize; cuts.len() + 1];
+        for &(_, _, parent) in &flat.items {
+            if let Some(n) = parent.and_then(|p| kids_at.get_mut(p + 1)) {
+                *n += 1;
             }
         }
-        let mut texts = Vec::with_capacity(cuts.len());
-        for (&(cut, indent), kids) in cuts.iter().zip(&inside) {
-            let mut own = String::new();
+        for p in 1..kids_at.len() {
+            kids_at[p] += kids_at[p - 1];
+        }
+        let mut fill = kids_at.clone();
+        let mut kids = vec![0usize; kids_at[cuts.len()]];
+        for (k, &(_, _, parent)) in flat.items.iter().enumerate() {
+            if let Some(p) = parent.filter(|&p| p < cuts.len()) {
+                kids[fill[p]] = k;
+                fill[p] += 1;
+            }
+        }
+        // Each item's own text, dedented line by line, straight into the
+        // result, items separated by a blank line.
+        let mut text = String::new();
+        let mut own = String::new();
+        for (p, &(cut, indent)) in cuts.iter().enumerate() {
+            own.clear();
             let mut at = cut.start as usize;
-            for &(kid, _) in kids.iter().filter_map(|&k| cuts.get(k)) {
+            for kid in kids[kids_at[p]..kids_at[p + 1]]
+                .iter()
+                .filter_map(|&k| cuts.get(k))
+                .map(|&(kid, _)| kid)
+            {
                 own.push_str(&self.src[at..kid.start as usize]);
                 at = kid.end as usize;
             }
             own.push_str(&self.src[at..cut.end as usize]);
-            let lines: Vec<&str> = own
-                .lines()
-                .map(|l| l.strip_prefix(indent).unwrap_or(l).trim_end())
-                .collect();
-            texts.push(lines.join("\n"));
+            if p > 0 {
+                text.push_str("\n\n");
+            }
+            for (n, line) in own.lines().enumerate() {
+                if n > 0 {
+                    text.push('\n');
+                }
+                text.push_str(line.strip_prefix(indent).unwrap_or(line).trim_end());
+            }
         }
-        Some(texts.join("\n\n"))
+        Some(text)
     }
 
     /// An item keyword inside a body at `i`: a `fn` (or `use`, `const`,
