@@ -1086,7 +1086,9 @@ impl Abs {
             self.slots = slots;
             changed = true;
         }
-        let held = self.held();
+        // Only a fact the two sides hold at different places needs `held`
+        // (most joins have none): it is built on first use.
+        let mut held: Option<Held> = None;
         let theirs = e.recs();
         let count = usize::from(self.nfacts);
         let mut kept = 0usize;
@@ -1101,8 +1103,9 @@ impl Abs {
             // location reaches it any more (it is still true, only
             // unusable; a full table drops it first): checking reach for
             // every such fact cost more than keeping them.
-            let mut keep =
-                !stale && (theirs.get(i) == Some(&fa) || (e.has_rec(fa) && reaches(&held, &fa)));
+            let mut keep = !stale
+                && (theirs.get(i) == Some(&fa)
+                    || (e.has_rec(fa) && reaches(held.get_or_insert_with(|| self.held()), &fa)));
             if stale || pairs.from.may_contain(x0) || pairs.from.may_contain(x1) {
                 renamed_readings(&fa, pairs, b, 0, Some(e), |fj| {
                     if fj == fa {
@@ -1117,7 +1120,10 @@ impl Abs {
                 });
             }
             if keep {
-                if let Some(slot) = self.facts.get_mut(kept) {
+                // Until a fact is dropped, each kept one is already in place.
+                if kept != i
+                    && let Some(slot) = self.facts.get_mut(kept)
+                {
                     *slot = fa;
                 }
                 kept = kept.saturating_add(1);
