@@ -1367,14 +1367,40 @@ fn renamed_readings(
     mut sink: impl FnMut(Rec),
 ) {
     let [x0, x1] = fa.args();
+    if fa.unary() {
+        // The loops below for a fact about one name (most facts), without
+        // building the options: its readings are those of `x0`'s pairs,
+        // up to the same count (`Pairs::options` puts `(x0, x0)` first
+        // when `x0` has a reading as itself, and that reading is the
+        // one left out). No pair reads as `(x0, x0)` then: its joined
+        // name is a `phi(b, ·)` and `x0` is not.
+        let mut room = if x0 != UNKNOWN && !is_phi_of(x0, b) {
+            2u8
+        } else {
+            3
+        };
+        for p in pairs.list.get(..pairs.n).unwrap_or(&[]) {
+            if p.0 != x0 {
+                continue;
+            }
+            let (e0, j0) = (p.1, p.2);
+            let fj = fa.with_args([j0, 0]);
+            if !(fj.is_const_or_len() && is_fresh(j0, b, fresh))
+                && e.is_none_or(|e| e.has_rec(fa.with_args([e0, 0])))
+            {
+                sink(fj);
+            }
+            room = room.saturating_sub(1);
+            if room == 0 {
+                break;
+            }
+        }
+        return;
+    }
     // A stale name has no reading as itself: `(x, x)` is then a pair.
     let stale = is_phi_of(x0, b) || is_phi_of(x1, b);
     let (c0, n0) = pairs.options(x0, b);
-    let (c1, n1) = if fa.unary() {
-        ([(0, 0); 3], 1)
-    } else {
-        pairs.options(x1, b)
-    };
+    let (c1, n1) = pairs.options(x1, b);
     for &(e0, j0) in c0.get(..n0).unwrap_or(&[]) {
         for &(e1, j1) in c1.get(..n1).unwrap_or(&[]) {
             if !stale && (e0, j0) == (x0, x0) && (e1, j1) == (x1, x1) {
