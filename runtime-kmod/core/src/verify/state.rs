@@ -712,6 +712,18 @@ impl Abs {
         }
     }
 
+    /// [`Abs::push_fact`] of a fact whose names are in [`Abs::names`]
+    /// already (one of the facts of the state `names` was copied from): only
+    /// the fact's own filters are updated.
+    fn push_named_fact(&mut self, f: Rec) {
+        if let Some(slot) = self.facts.get_mut(usize::from(self.nfacts)) {
+            *slot = f;
+            self.nfacts = self.nfacts.saturating_add(1);
+            self.fact_keys.insert(fact_key(&f));
+            self.firsts.insert(f.a);
+        }
+    }
+
     /// Makes the tracked slot at position `i` the most recently used: the
     /// table keeps slots from least to most recently read or written, so
     /// that a full table evicts, among the slots of least worth, the one
@@ -1006,7 +1018,7 @@ impl Abs {
         for fa in e.recs() {
             let [x0, x1] = fa.args();
             if reaches(&held, fa) && (!renamed || !self.has_rec(*fa)) {
-                self.push_fact(*fa);
+                self.push_named_fact(*fa);
             }
             if !pairs.from.may_contain(x0) && !pairs.from.may_contain(x1) {
                 continue; // no location renamed either name: nothing more
