@@ -1272,8 +1272,9 @@ type Held = [Val; 16 + SLOTS];
 fn reaches(held: &Held, f: &Rec) -> bool {
     // `f.b` is a one-name fact's tag, which no location holds (every held
     // name but `UNKNOWN` is at least `1 << 29`): no need to tell the
-    // kinds of fact apart.
-    let holds = |v: Val| v != UNKNOWN && held.iter().fold(false, |any, &h| any | (h == v));
+    // kinds of fact apart, and no need to scan for a tag or `UNKNOWN`
+    // (both below `TAGS`).
+    let holds = |v: Val| v >= TAGS && held.iter().fold(false, |any, &h| any | (h == v));
     holds(f.a) || holds(f.b)
 }
 
