@@ -1414,18 +1414,21 @@ fn renamed_readings(
     let stale = is_phi_of(x0, b) || is_phi_of(x1, b);
     let (c0, n0) = pairs.options(x0, b);
     let (c1, n1) = pairs.options(x1, b);
+    // A two-name fact keeps its kind under any renaming (`with_args`
+    // replaces both names and keeps the payload), so whether a reading is
+    // a length is the fact's.
+    let len = fa.is_const_or_len();
     for &(e0, j0) in c0.get(..n0).unwrap_or(&[]) {
         for &(e1, j1) in c1.get(..n1).unwrap_or(&[]) {
             if !stale && (e0, j0) == (x0, x0) && (e1, j1) == (x1, x1) {
                 continue;
             }
-            let fj = fa.with_args([j0, j1]);
-            if fj.is_const_or_len() && is_fresh(j0, b, fresh) {
+            if len && is_fresh(j0, b, fresh) {
                 continue;
             }
             // `has_rec` first: its filter rejects most readings at once.
             if e.is_none_or(|e| e.has_rec(fa.with_args([e0, e1]))) {
-                sink(fj);
+                sink(fa.with_args([j0, j1]));
             }
         }
     }
