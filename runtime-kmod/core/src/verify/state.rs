@@ -1083,7 +1083,7 @@ impl Abs {
             let r = u8::try_from(differ.trailing_zeros()).unwrap_or(0);
             differ &= differ.wrapping_sub(1);
             let old = self.reg(r);
-            let v = pairs.name(old, e.reg(r), b, r);
+            let v = pairs.name_renamed(old, e.reg(r), b, r);
             if v != old {
                 self.set_val_only(r, v);
                 changed = true;
@@ -1530,11 +1530,19 @@ impl Pairs {
     }
 
     fn name(&mut self, va: Val, ve: Val, b: u32, loc: u8) -> Val {
+        if va == ve && !is_phi_of(va, b) && va != UNKNOWN {
+            return va;
+        }
+        self.name_renamed(va, ve, b, loc)
+    }
+
+    /// [`Pairs::name`] of a pair that does not keep its name: `va != ve`,
+    /// or the same stale `phi(b, ·)` on both sides (what `join_in_place`
+    /// knows of the registers it renames), for which `name` would skip
+    /// straight to this.
+    fn name_renamed(&mut self, va: Val, ve: Val, b: u32, loc: u8) -> Val {
         if va == UNKNOWN || ve == UNKNOWN {
             return UNKNOWN;
-        }
-        if va == ve && !is_phi_of(va, b) {
-            return va;
         }
         let seen = self.list.iter().take(self.n);
         if let Some(&(_, _, j)) = seen.clone().find(|p| p.0 == va && p.1 == ve) {
