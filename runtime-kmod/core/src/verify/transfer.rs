@@ -86,6 +86,12 @@ fn dest(at: u32, r: u8) -> Result<(), VerifyError> {
 }
 
 /// Applies one instruction to `st`, enforcing every rule that applies to it.
+///
+/// Inlined into `process` (its only caller, at two sites): as a call, its
+/// entry and exit (six saved registers, the result written through memory)
+/// cost about 30 instructions per x86 instruction verified, some 5 % of a
+/// verification; inlined, `process` grows by about 10 KB of code.
+#[inline(always)]
 pub(super) fn transfer(
     fx: &FnCtx<'_, '_>,
     st: &mut Abs,
