@@ -1030,6 +1030,11 @@ fn fall_through(st: &mut Abs, cc: decode::Cond, fuel_tested: bool) {
 
 /// Joins the state `e` on the edge from the block numbered `from_rpo`
 /// (ending at code offset `at`) into block `to`.
+///
+/// Inlined into `process`, its only caller (three sites): a call's entry
+/// and exit were a sizeable part of what an edge into a single-edge block
+/// (a compare and a copy) costs.
+#[inline(always)]
 fn edge(w: &mut Work<'_>, at: u32, from_rpo: u32, to: u32, e: &Abs) -> Result<(), VerifyError> {
     let Some(blk) = w.states.get_mut(to as usize) else {
         return Ok(());

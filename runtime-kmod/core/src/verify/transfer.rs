@@ -755,7 +755,9 @@ const CALLEE_LEFTOVERS: u16 = {
 /// (and each transfer defines a location at most once), so no state holds
 /// one before that block has run. Skipping the kill then changes nothing;
 /// it was most of what a definition cost, since a function's name filter
-/// fills up and lets most kills through to a full scan.
+/// fills up and lets most kills through to a full scan. Inlined: it is a
+/// test and a call, and a call of its own for it cost more than the test.
+#[inline(always)]
 fn define(fx: &FnCtx<'_, '_>, st: &mut Abs, at: u32, r: u8, ptr: bool) -> Val {
     if fx.first_run.get() {
         st.define_new(at, r, ptr)
