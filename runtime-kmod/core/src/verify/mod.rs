@@ -993,7 +993,9 @@ fn note_call(w: &mut Work<'_>, d: &Decoded, st: &Abs) {
 
 /// The fuel rule at a conditional branch `d` (condition `cc`, target `t`):
 /// right after `dec r13`, only a `jz` to a Budget trap stub may follow.
-/// Returns whether this branch is that fuel test.
+/// Returns whether this branch is that fuel test. Inlined: mostly one test
+/// of `fuel_unchecked`.
+#[inline(always)]
 fn budget_test(
     fx: &FnCtx<'_, '_>,
     st: &Abs,
