@@ -704,9 +704,14 @@ impl Abs {
         if let Some(slot) = self.facts.get_mut(usize::from(self.nfacts)) {
             *slot = f;
             self.nfacts = self.nfacts.saturating_add(1);
+            // A one-name fact's unused second name is `UNKNOWN`, which is
+            // no name: the filter need not hold it (`kill`, its only
+            // reader, never looks `UNKNOWN` up).
             let [x, y] = f.args();
             self.names.insert(x);
-            self.names.insert(y);
+            if y != UNKNOWN {
+                self.names.insert(y);
+            }
             self.fact_keys.insert(fact_key(&f));
             self.firsts.insert(f.a);
         }
