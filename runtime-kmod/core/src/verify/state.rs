@@ -704,9 +704,8 @@ impl Abs {
         if let Some(slot) = self.facts.get_mut(usize::from(self.nfacts)) {
             *slot = f;
             self.nfacts = self.nfacts.saturating_add(1);
-            // A one-name fact's unused second name is `UNKNOWN`, which is
-            // no name: the filter need not hold it (`kill`, its only
-            // reader, never looks `UNKNOWN` up).
+            // A one-name fact's unused `y` is `UNKNOWN`, no name: `kill`,
+            // the filter's only reader, never looks it up.
             let [x, y] = f.args();
             self.names.insert(x);
             if y != UNKNOWN {
@@ -717,9 +716,8 @@ impl Abs {
         }
     }
 
-    /// [`Abs::push_fact`] of a fact whose names are in [`Abs::names`]
-    /// already (one of the facts of the state `names` was copied from): only
-    /// the fact's own filters are updated.
+    /// [`Abs::push_fact`] of a fact whose names [`Abs::names`] holds already
+    /// (a fact of the state it was copied from): only its own filters.
     fn push_named_fact(&mut self, f: Rec) {
         if let Some(slot) = self.facts.get_mut(usize::from(self.nfacts)) {
             *slot = f;
@@ -1386,17 +1384,11 @@ fn renamed_readings(
 ) {
     let [x0, x1] = fa.args();
     if fa.unary() {
-        // The loops below for a fact about one name (most facts), without
-        // building the options: its readings are those of `x0`'s pairs,
-        // up to the same count (`Pairs::options` puts `(x0, x0)` first
-        // when `x0` has a reading as itself, and that reading is the
-        // one left out). No pair reads as `(x0, x0)` then: its joined
-        // name is a `phi(b, ·)` and `x0` is not.
-        let mut room = if x0 != UNKNOWN && !is_phi_of(x0, b) {
-            2u8
-        } else {
-            3
-        };
+        // The loops below for a one-name fact (most facts), without the
+        // options: its readings are `x0`'s pairs', as many as `options`
+        // keeps (it puts `(x0, x0)`, the reading left out, first when `x0`
+        // reads as itself; no pair reads so: `x0` is no `phi(b, ·)` then).
+        let mut room = 3u8.saturating_sub(u8::from(x0 != UNKNOWN && !is_phi_of(x0, b)));
         for p in pairs.list.get(..pairs.n).unwrap_or(&[]) {
             if p.0 != x0 {
                 continue;
@@ -1541,10 +1533,9 @@ impl Pairs {
         self.name_renamed(va, ve, b, loc)
     }
 
-    /// [`Pairs::name`] of a pair that does not keep its name: `va != ve`,
-    /// or the same stale `phi(b, ·)` on both sides (what `join_in_place`
-    /// knows of the registers it renames), for which `name` would skip
-    /// straight to this.
+    /// [`Pairs::name`] of a pair that does not keep its name (`va != ve`, or
+    /// one stale `phi(b, ·)`: what `join_in_place` knows of its renamed
+    /// registers): `name` would go straight on to this.
     fn name_renamed(&mut self, va: Val, ve: Val, b: u32, loc: u8) -> Val {
         if va == UNKNOWN || ve == UNKNOWN {
             return UNKNOWN;
