@@ -5,7 +5,7 @@
 //! Analyses only read the IR; the passes in `opt` and the back end use them,
 //! and this module uses nothing but `ir`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::ir::*;
 
@@ -68,9 +68,14 @@ pub fn reachable_order(f: &Func) -> Vec<u32> {
         .copied()
         .filter(|b| seen[*b as usize])
         .collect();
-    // Any reachable block missing from the layout goes last (never expected).
+    // Any reachable block missing from the layout goes last (never
+    // expected). `seen` is cleared as the layout takes each block, so that
+    // this costs one pass, not a search of the order per block.
+    for &b in &order {
+        seen[b as usize] = false;
+    }
     for b in 0..n as u32 {
-        if seen[b as usize] && !order.contains(&b) {
+        if seen[b as usize] {
             order.push(b);
         }
     }
@@ -195,17 +200,74 @@ pub fn dominates(idom: &[Option<BlockId>], a: BlockId, mut b: BlockId) -> bool {
     }
 }
 
+/// The dominator tree numbered by a depth-first walk, so that whether one
+/// block dominates another is two comparisons ([`DomTree::dominates`])
+/// instead of a walk up the tree: in a chain of `n` `if`s the tree is `n`
+/// deep, and asking once per edge made [`natural_loops`] quadratic.
+pub struct DomTree {
+    /// When the walk entered and left each block's subtree.
+    enter: Vec<u32>,
+    leave: Vec<u32>,
+}
+
+impl DomTree {
+    /// The tree of `idom` (a block whose entry is `None` or itself is a
+    /// root), walked without recursion.
+    pub fn new(idom: &[Option<BlockId>]) -> DomTree {
+        let n = idom.len();
+        let mut children: Vec<Vec<BlockId>> = vec![Vec::new(); n];
+        let mut roots = Vec::new();
+        for (b, d) in idom.iter().enumerate() {
+            match *d {
+                Some(p) if p as usize != b => children[p as usize].push(b as BlockId),
+                _ => roots.push(b as BlockId),
+            }
+        }
+        let (mut enter, mut leave) = (vec![0u32; n], vec![0u32; n]);
+        let mut clock = 0u32;
+        let mut stack: Vec<(BlockId, usize)> = Vec::new();
+        for root in roots {
+            enter[root as usize] = clock;
+            clock += 1;
+            stack.push((root, 0));
+            while let Some((b, next)) = stack.last_mut() {
+                if let Some(&c) = children[*b as usize].get(*next) {
+                    *next += 1;
+                    enter[c as usize] = clock;
+                    clock += 1;
+                    stack.push((c, 0));
+                } else {
+                    leave[*b as usize] = clock;
+                    clock += 1;
+                    stack.pop();
+                }
+            }
+        }
+        DomTree { enter, leave }
+    }
+
+    /// Whether `a` dominates `b`: the same answer as [`dominates`].
+    pub fn dominates(&self, a: BlockId, b: BlockId) -> bool {
+        let (a, b) = (a as usize, b as usize);
+        self.enter[a] <= self.enter[b] && self.leave[b] <= self.leave[a]
+    }
+}
+
 /// Natural loops: header and body (header included), one per header.
 pub fn natural_loops(f: &Func, idom: &[Option<BlockId>]) -> Vec<(BlockId, BTreeSet<BlockId>)> {
     let preds = predecessors(f);
+    let tree = DomTree::new(idom);
     let mut loops: Vec<(BlockId, BTreeSet<BlockId>)> = Vec::new();
+    // Where each header's loop is in `loops` (a search of `loops` per back
+    // edge was quadratic in a function of many loops).
+    let mut index_of: HashMap<BlockId, usize> = HashMap::new();
     for (b, block) in f.blocks.iter().enumerate() {
         let b = b as BlockId;
         if idom[b as usize].is_none() {
             continue;
         }
         for h in block.term.successors() {
-            if !dominates(idom, h, b) {
+            if !tree.dominates(h, b) {
                 continue;
             }
             let mut body = BTreeSet::from([h]);
@@ -215,9 +277,12 @@ pub fn natural_loops(f: &Func, idom: &[Option<BlockId>]) -> Vec<(BlockId, BTreeS
                     work.extend(preds[x as usize].iter().copied());
                 }
             }
-            match loops.iter_mut().find(|(hh, _)| *hh == h) {
-                Some((_, existing)) => existing.extend(body),
-                None => loops.push((h, body)),
+            match index_of.get(&h) {
+                Some(&i) => loops[i].1.extend(body),
+                None => {
+                    index_of.insert(h, loops.len());
+                    loops.push((h, body));
+                }
             }
         }
     }
@@ -227,6 +292,31 @@ pub fn natural_loops(f: &Func, idom: &[Option<BlockId>]) -> Vec<(BlockId, BTreeS
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `DomTree::dominates` answers as the walk up the tree does, on every
+    /// pair of blocks of a forest with a chain, branching, a self-rooted
+    /// entry and blocks with no dominator.
+    #[test]
+    fn dom_tree_agrees_with_the_walk() {
+        let idom: Vec<Option<BlockId>> = vec![
+            Some(0),
+            Some(0),
+            Some(1),
+            Some(1),
+            Some(3),
+            None,
+            Some(5),
+            Some(4),
+            None,
+            Some(2),
+        ];
+        let tree = DomTree::new(&idom);
+        for a in 0..idom.len() as BlockId {
+            for b in 0..idom.len() as BlockId {
+                assert_eq!(tree.dominates(a, b), dominates(&idom, a, b), "{a} {b}");
+            }
+        }
+    }
 
     #[test]
     fn predecessors_are_distinct_and_in_block_order() {

@@ -122,32 +122,71 @@ pub fn allocate(f: &Func) -> Allocation {
     let n = f.n_vregs as usize;
     let order = reachable_order(f);
 
-    // Per-block upward-exposed uses and definitions.
+    // Only a register with an upward-exposed use in some block (a use
+    // before any definition in that block) can be live into or out of a
+    // block: being live in means a path to such a use with no definition on
+    // it. So the dataflow runs over those registers alone, numbered densely
+    // (`global`, and `dense` back from register to number); a long function
+    // of temporaries then costs its blocks times its few long-lived
+    // registers, not times all of its registers (which made a function of
+    // 8,000 `if`s take 430 MB and grow with the square of its size).
+    let mut dense = vec![u32::MAX; n];
+    let mut global: Vec<V> = Vec::new();
+    {
+        // `defined_in[v] == b`: `v` has a definition earlier in block `b`.
+        let mut defined_in = vec![u32::MAX; n];
+        let mut exposed = |u: V, b: u32, defined_in: &[u32]| {
+            if defined_in[u as usize] != b && dense[u as usize] == u32::MAX {
+                dense[u as usize] = global.len() as u32;
+                global.push(u);
+            }
+        };
+        for &b in &order {
+            let block = &f.blocks[b as usize];
+            for (inst, _) in &block.insts {
+                inst.each_use(|u| exposed(u, b, &defined_in));
+                if let Some(d) = inst.def() {
+                    defined_in[d as usize] = b;
+                }
+            }
+            if let Term::Branch { cond: v, .. } | Term::Ret(Some(v)) = &block.term {
+                exposed(*v, b, &defined_in);
+            }
+        }
+    }
+
+    // Per-block upward-exposed uses and definitions, of those registers.
     let nb = f.blocks.len();
-    let mut gen_ = BlockSets::new(nb, n);
-    let mut kill = BlockSets::new(nb, n);
+    let mut gen_ = BlockSets::new(nb, global.len());
+    let mut kill = BlockSets::new(nb, global.len());
+    let is_global = |v: V| dense[v as usize] != u32::MAX;
     for &b in &order {
         let block = &f.blocks[b as usize];
         let b = b as usize;
         let (g, k) = (gen_.row_mut(b), kill.row_mut(b));
         for (inst, _) in &block.insts {
             inst.each_use(|u| {
-                if !contains(k, u) {
-                    insert(g, u);
+                if is_global(u) && !contains(k, dense[u as usize]) {
+                    insert(g, dense[u as usize]);
                 }
             });
-            if let Some(d) = inst.def() {
-                insert(k, d);
+            if let Some(d) = inst.def()
+                && is_global(d)
+            {
+                insert(k, dense[d as usize]);
             }
         }
         match &block.term {
-            Term::Branch { cond, .. } if !contains(k, *cond) => insert(g, *cond),
-            Term::Ret(Some(v)) if !contains(k, *v) => insert(g, *v),
+            Term::Branch { cond: v, .. } | Term::Ret(Some(v))
+                if is_global(*v) && !contains(k, dense[*v as usize]) =>
+            {
+                insert(g, dense[*v as usize])
+            }
             _ => {}
         }
     }
-    let mut live_in = BlockSets::new(nb, n);
-    let mut live_out = BlockSets::new(nb, n);
+    let mut live_in = BlockSets::new(nb, global.len());
+    let mut live_out = BlockSets::new(nb, global.len());
     let mut changed = true;
     let mut out = vec![0u64; gen_.words];
     while changed {
@@ -183,8 +222,8 @@ pub fn allocate(f: &Func) -> Allocation {
     for &b in &order {
         let block = &f.blocks[b as usize];
         let block_start = pos;
-        for v in members(live_in.row(b as usize)) {
-            touch(v, block_start, &mut start, &mut end);
+        for i in members(live_in.row(b as usize)) {
+            touch(global[i as usize], block_start, &mut start, &mut end);
         }
         for (inst, _) in &block.insts {
             inst.each_use(|u| touch(u, pos, &mut start, &mut end));
@@ -203,8 +242,8 @@ pub fn allocate(f: &Func) -> Allocation {
             }
             _ => {}
         }
-        for v in members(live_out.row(b as usize)) {
-            touch(v, pos + 1, &mut start, &mut end);
+        for i in members(live_out.row(b as usize)) {
+            touch(global[i as usize], pos + 1, &mut start, &mut end);
         }
         pos += 2;
     }

@@ -319,6 +319,9 @@ struct Lower<'a, 'b> {
     options: Options,
     /// Blocks in layout order (see `switch_to`).
     placed: Vec<BlockId>,
+    /// `is_placed[b]`: `b` is in `placed` (asking `placed` itself was a scan
+    /// per block switch, quadratic in a function's blocks).
+    is_placed: Vec<bool>,
 }
 
 fn scalar_of(ty: &Ty) -> Scalar {
@@ -351,6 +354,7 @@ impl<'a, 'b> Lower<'a, 'b> {
             pos: item.sig.name.span.start,
             options,
             placed: vec![0],
+            is_placed: vec![true],
         }
     }
 }
@@ -382,7 +386,12 @@ impl Lower<'_, '_> {
         // Blocks are laid out in the order code starts going into them: a
         // loop's latch and exit come after its body, so the only backward
         // jumps are the latches' (which carry the budget check).
-        if !self.placed.contains(&b) {
+        let i = b as usize;
+        if self.is_placed.len() <= i {
+            self.is_placed.resize(i + 1, false);
+        }
+        if !self.is_placed[i] {
+            self.is_placed[i] = true;
             self.placed.push(b);
         }
     }

@@ -51,7 +51,7 @@
 
 use crate::analysis::{Predecessors, predecessors};
 use crate::ir::{Addr, Base, BlockId, Check, Func, Index, Inst, Op, Scalar, V};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The largest offset merged (see the module docs: a slice shorter than
 /// 2^32 - 64 elements is then past its end wherever `e + c` wraps).
@@ -93,8 +93,10 @@ fn merge_one(f: &mut Func, b: BlockId, narrow: &[bool], preds: &Predecessors) ->
 fn merge(f: &mut Func, b: BlockId, narrow: &[bool], preds: &Predecessors) -> Option<()> {
     let insts = &f.blocks[b as usize].insts;
     let mut groups: BTreeMap<Key, Vec<Member>> = BTreeMap::new();
-    // Where each register was last written in the block so far.
-    let mut last_def: Vec<Option<usize>> = vec![None; f.n_vregs as usize];
+    // Where each register was last written in the block so far: a map the
+    // size of the block, not a table of every register of the function
+    // (cleared for each block, that was quadratic in a long function).
+    let mut last_def: HashMap<V, usize> = HashMap::new();
     for (at, (inst, _)) in insts.iter().enumerate() {
         if let Some(Addr {
             base: Base::SlicePtr(base),
@@ -116,7 +118,7 @@ fn merge(f: &mut Func, b: BlockId, narrow: &[bool], preds: &Predecessors) -> Opt
                     def_at: None,
                 });
             // `t = e + c` computed in this block, `e` unchanged since.
-            if let Some(d) = last_def[t as usize]
+            if let Some(&d) = last_def.get(&t)
                 && let Inst::BinImm {
                     op: Op::Add | Op::Add32,
                     a: e,
@@ -125,7 +127,7 @@ fn merge(f: &mut Func, b: BlockId, narrow: &[bool], preds: &Predecessors) -> Opt
                 } = insts[d].0
                 && e != t
                 && (0..MAX_OFFSET).contains(&i64::from(imm))
-                && last_def[e as usize].is_none_or(|de| de < d)
+                && last_def.get(&e).is_none_or(|&de| de < d)
             {
                 groups
                     .entry((base, len, scale, e))
@@ -138,7 +140,7 @@ fn merge(f: &mut Func, b: BlockId, narrow: &[bool], preds: &Predecessors) -> Opt
             }
         }
         if let Some(d) = inst.def() {
-            last_def[d as usize] = Some(at);
+            last_def.insert(d, at);
         }
     }
     // The largest group with two different offsets (one check then covers

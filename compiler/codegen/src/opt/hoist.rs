@@ -265,6 +265,7 @@ pub fn pair_reads(f: &mut Func) -> bool {
     let idom = dominators(f, &rpo);
     let defs = def_counts(f);
     let loops = natural_loops(f, &idom);
+    let tree = crate::analysis::DomTree::new(&idom);
     let in_loop = |b: BlockId| -> Vec<bool> { loops.iter().map(|(_, l)| l.contains(&b)).collect() };
     // Where each single-definition `SliceLen` of a single-definition handle is.
     let mut len_at: HashMap<V, (BlockId, usize)> = HashMap::new();
@@ -290,11 +291,7 @@ pub fn pair_reads(f: &mut Func) -> bool {
             if defs[dst as usize] != 1 || (d == b && k == at + 1) {
                 continue;
             }
-            let above = if d == b {
-                at < k
-            } else {
-                crate::analysis::dominates(&idom, d, b)
-            };
+            let above = if d == b { at < k } else { tree.dominates(d, b) };
             let (ld, lb) = (in_loop(d), in_loop(b));
             if above && ld.iter().zip(&lb).all(|(&x, &y)| !x || y) {
                 moves.push((b, k, d, at));

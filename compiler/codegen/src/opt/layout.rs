@@ -120,8 +120,12 @@ pub fn place_returns(f: &mut Func) -> bool {
     }
     // Blocks no path reaches keep a place at the end (the register
     // allocator drops them).
+    let mut laid_out = vec![false; f.blocks.len()];
+    for &b in &layout {
+        laid_out[b as usize] = true;
+    }
     for b in 0..f.blocks.len() as BlockId {
-        if !layout.contains(&b) {
+        if !laid_out[b as usize] {
             layout.push(b);
         }
     }

@@ -486,10 +486,14 @@ fn constant_indexes(f: &mut Func) -> bool {
 /// each retarget. Blocks left unreachable are emptied, so that the
 /// registers only they read (the tested `c`) die.
 fn thread_constant_branches(f: &mut Func) -> bool {
+    const MAX_THREADED: usize = 64;
     let mut changed = false;
     // Each retarget removes an edge into an empty branch block for good,
-    // so there are at most as many as blocks.
-    for _ in 0..f.blocks.len() {
+    // so there are at most as many as blocks; and each analyses the whole
+    // function again, so they are bounded by `MAX_THREADED` too (a function
+    // with thousands of them would cost thousands of times its size; past
+    // the bound the branches stay, which is correct, only slower).
+    for _ in 0..f.blocks.len().min(MAX_THREADED) {
         // Without a jump to an empty branch block there is nothing to
         // retarget: the analyses below are not worth computing.
         let candidate = f.blocks.iter().any(|b| {

@@ -41,7 +41,7 @@
 //! before the bounds-check merging and the block layout; no later pass
 //! folds, so the mask (a second write of `i`) stays where it is put.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::analysis::{dominators, natural_loops, predecessors, reverse_postorder};
 use crate::ir::*;
@@ -49,6 +49,12 @@ use crate::ir::*;
 /// The largest loop copied, in blocks and in instructions.
 const MAX_BLOCKS: usize = 16;
 const MAX_INSTS: usize = 64;
+/// Loops versioned per function at most. Each versioning analyses the
+/// whole function again (its copy changes the graph), so without a bound a
+/// function of `n` such loops cost `n` times its size: 1,000 loops over a
+/// 16-byte table took 10 s to compile. Past the bound loops keep their
+/// checks, which is correct, only slower.
+const MAX_VERSIONED: usize = 32;
 
 /// What one loop's versioning needs: its header, blocks, the entry block,
 /// the index and bound registers, the tested power of two and the accesses
@@ -71,7 +77,9 @@ pub fn version_loops(f: &mut Func) -> bool {
     // in its copy's place and the copy with none left: one per loop, and
     // the loops are finitely many.
     let mut done: Vec<BlockId> = Vec::new();
-    while let Some(plan) = find(f, &done) {
+    while done.len() < MAX_VERSIONED
+        && let Some(plan) = find(f, &done)
+    {
         done.push(plan.header);
         apply(f, &plan);
         changed = true;
@@ -104,11 +112,14 @@ fn find(f: &Func, done: &[BlockId]) -> Option<Plan> {
     let idom = dominators(f, &rpo);
     let loops = natural_loops(f, &idom);
     let preds = predecessors(f);
+    // A loop with another header in its body has a loop inside it (asked
+    // of each loop's body, not of every pair of loops).
+    let headers: HashSet<BlockId> = loops.iter().map(|(h, _)| *h).collect();
     for (h, body) in &loops {
         let h = *h;
         if done.contains(&h)
             || body.len() > MAX_BLOCKS
-            || loops.iter().any(|(o, _)| *o != h && body.contains(o))
+            || body.iter().any(|o| *o != h && headers.contains(o))
             || body
                 .iter()
                 .map(|&b| f.blocks[b as usize].insts.len())

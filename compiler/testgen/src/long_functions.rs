@@ -1,0 +1,44 @@
+//! Long functions for the back end's growth checks: the
+//! `codegen_growth` test (bytes allocated) and the `compile_growth`
+//! benchmark (time). Each shape is one function whose size is `n`; the back
+//! end's work on it must grow in proportion to `n`.
+
+/// A shape: its name, and the function of a size.
+pub type Shape = (&'static str, fn(usize) -> String);
+
+/// Long functions, by name: `n` tests and returns, `n` loops one after the
+/// other, `n` guarded slice reads, `n` loops over a small table (each of
+/// which the optimiser may version: a copy without checks).
+pub fn shapes() -> [Shape; 4] {
+    [
+        ("if_chain", |n| {
+            let ifs: String = (0..n)
+                .map(|i| format!("    if x == {i} {{\n        return {i};\n    }}\n"))
+                .collect();
+            format!("export fn f(x: u32) -> u32 {{\n{ifs}    return 1;\n}}\n")
+        }),
+        ("loop_chain", |n| {
+            let loops = "    i = 0;\n    while i < x {\n        s += i;\n        i += 1;\n    }\n"
+                .repeat(n);
+            format!(
+                "export fn f(x: u32) -> u32 {{\n    var s: u32 = 0;\n    var i: u32 = 0;\n{loops}    return s;\n}}\n"
+            )
+        }),
+        ("table_loops", |n| {
+            let loops =
+                "    i = 0;\n    while i < x {\n        s += t[i] as u32;\n        i += 1;\n    }\n"
+                    .repeat(n);
+            format!(
+                "static t: [u8; 16] = [0; 16];\nexport fn f(x: u32) -> u32 {{\n    var s: u32 = 0;\n    var i: u32 = 0;\n{loops}    return s;\n}}\n"
+            )
+        }),
+        ("guarded_reads", |n| {
+            let reads: String = (0..n)
+                .map(|i| format!("    if x == {i} {{\n        s += p[x] as u32;\n    }}\n"))
+                .collect();
+            format!(
+                "export fn f(p: []u8, x: u32) -> u32 {{\n    var s: u32 = 0;\n{reads}    return s;\n}}\n"
+            )
+        }),
+    ]
+}
