@@ -6,39 +6,9 @@
 //! made a function of 8,000 `if`s take 430 MB. (A scan that allocates
 //! nothing is caught by the `compile_growth` benchmark, not here.)
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
+use kpl_testgen::counting::{self, Counting};
 use kpl_testgen::long_functions;
 use kplc::std_imports::ImportSources;
-
-/// The system allocator, counting the bytes it hands out.
-struct Counting;
-
-static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is passed on to the system allocator unchanged.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's contract is the one `System.alloc` needs.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's contract is the one `System.alloc_zeroed` needs.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATED.fetch_add(new_size, Ordering::Relaxed);
-        // SAFETY: `ptr` came from `System` with this layout.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -47,9 +17,9 @@ static GLOBAL: Counting = Counting;
 fn bytes_to_compile(src: &str, imports: &kpl_lang::imports::ImportTable) -> usize {
     let a = kpl_lang::analyze(src, imports);
     assert!(!a.has_errors(), "{:?}", a.diagnostics);
-    let before = ALLOCATED.load(Ordering::Relaxed);
+    let before = counting::allocated();
     let compiled = kplc::codegen::compile(&a.file, &a.program);
-    let after = ALLOCATED.load(Ordering::Relaxed);
+    let after = counting::allocated();
     drop(compiled);
     after - before
 }

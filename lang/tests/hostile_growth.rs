@@ -6,43 +6,18 @@
 //! quadruple when the input doubles. (A scan that allocates nothing is
 //! caught by the `hostile` benchmark, not here.)
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use kpl_lang::imports::ImportTable;
+use kpl_testgen::counting::{self, Counting};
 use kpl_testgen::hostile;
-
-/// The system allocator, counting the bytes it hands out.
-struct Counting;
-
-static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is passed on to the system allocator unchanged.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's contract is the one `System.alloc` needs.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATED.fetch_add(new_size, Ordering::Relaxed);
-        // SAFETY: `ptr` came from `System` with this layout.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
 /// Bytes allocated while analysing `src`.
 fn bytes_for(src: &str, imports: &ImportTable) -> usize {
-    let before = ALLOCATED.load(Ordering::Relaxed);
+    let before = counting::allocated();
     let analysis = kpl_lang::analyze(src, imports);
-    let after = ALLOCATED.load(Ordering::Relaxed);
+    let after = counting::allocated();
     drop(analysis);
     after - before
 }

@@ -6,6 +6,7 @@
 //! depends on nothing of the compiler, so it can never drift into the
 //! library an embedder links.
 
+pub mod counting;
 pub mod difftest;
 pub mod hostile;
 pub mod long_functions;
