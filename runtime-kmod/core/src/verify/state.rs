@@ -701,9 +701,7 @@ impl Abs {
 
     /// Appends a fact known not to be in the table yet.
     fn push_fact(&mut self, f: Rec) {
-        if let Some(slot) = self.facts.get_mut(usize::from(self.nfacts)) {
-            *slot = f;
-            self.nfacts = self.nfacts.saturating_add(1);
+        if self.push_named_fact(f) {
             // A one-name fact's unused `y` is `UNKNOWN`, no name: `kill`,
             // the filter's only reader, never looks it up.
             let [x, y] = f.args();
@@ -711,20 +709,21 @@ impl Abs {
             if y != UNKNOWN {
                 self.names.insert(y);
             }
-            self.fact_keys.insert(fact_key(&f));
-            self.firsts.insert(f.a);
         }
     }
 
     /// [`Abs::push_fact`] of a fact whose names [`Abs::names`] holds already
     /// (a fact of the state it was copied from): only its own filters.
-    fn push_named_fact(&mut self, f: Rec) {
-        if let Some(slot) = self.facts.get_mut(usize::from(self.nfacts)) {
-            *slot = f;
-            self.nfacts = self.nfacts.saturating_add(1);
-            self.fact_keys.insert(fact_key(&f));
-            self.firsts.insert(f.a);
-        }
+    /// Whether there was room for it.
+    fn push_named_fact(&mut self, f: Rec) -> bool {
+        let Some(slot) = self.facts.get_mut(usize::from(self.nfacts)) else {
+            return false;
+        };
+        *slot = f;
+        self.nfacts = self.nfacts.saturating_add(1);
+        self.fact_keys.insert(fact_key(&f));
+        self.firsts.insert(f.a);
+        true
     }
 
     /// Makes the tracked slot at position `i` the most recently used: the
