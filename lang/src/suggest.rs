@@ -339,6 +339,20 @@ mod tests {
         assert_eq!(index.near("q").count(), 8);
     }
 
+    /// `p.distance_within(b, limit)` is the table's distance when that is
+    /// within `limit`, and `None` otherwise, for every limit of `limits`.
+    fn assert_pattern_agrees(p: &Pattern<'_>, b: &str, limits: &[usize]) {
+        let d = edit_distance(p.name, b);
+        for &limit in limits {
+            assert_eq!(
+                p.distance_within(b, limit),
+                (d <= limit).then_some(d),
+                "{} {b} {limit}",
+                p.name
+            );
+        }
+    }
+
     /// The bit-vector distance agrees with the table on every pair of
     /// strings up to length 6 over a three-letter alphabet (where
     /// transpositions and repeats abound), and on long and non-ASCII ones.
@@ -360,14 +374,7 @@ mod tests {
         for (k, a) in words.iter().enumerate() {
             let p = Pattern::new(a);
             for b in words.iter().skip(k % 7).step_by(7) {
-                let d = edit_distance(a, b);
-                for limit in [0, 1, 2, 3, 6] {
-                    assert_eq!(
-                        p.distance_within(b, limit),
-                        (d <= limit).then_some(d),
-                        "{a} {b} {limit}"
-                    );
-                }
+                assert_pattern_agrees(&p, b, &[0, 1, 2, 3, 6]);
             }
         }
         let long: Vec<String> = vec![
@@ -383,14 +390,7 @@ mod tests {
         for a in &long {
             let p = Pattern::new(a);
             for b in &long {
-                let d = edit_distance(a, b);
-                for limit in [0, 1, 3, 64, 70] {
-                    assert_eq!(
-                        p.distance_within(b, limit),
-                        (d <= limit).then_some(d),
-                        "{a} {b} {limit}"
-                    );
-                }
+                assert_pattern_agrees(&p, b, &[0, 1, 3, 64, 70]);
             }
         }
     }
