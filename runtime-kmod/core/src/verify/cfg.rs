@@ -145,7 +145,9 @@ pub(super) fn build(
     let reached = number(w, n);
     dominators(fx, w, reached)?;
     reducible(fx, w, n)?;
+    block_effects(w, reached);
     loop_writes(w, reached);
+    liveness(w, reached);
     Ok((n, reached))
 }
 
@@ -378,22 +380,13 @@ const LOOP_SCAN_PER_BLOCK: usize = 8;
 /// registers names of their own (`Abs::join`), and a register the set
 /// misses or includes needlessly only costs another pass over the loop.
 ///
-/// Cost: each block's own write mask (`State::writes`) is computed at most
-/// once, and only for blocks some loop's span covers (a function without
-/// loops decodes nothing here): spans are visited by increasing start
-/// position, so the positions of `[pos, end]` not computed yet are exactly
-/// those from `max(pos, known)` on, where `known` is one past the furthest
-/// position computed so far. That is O(instructions) in all; the unions
-/// are one mask per position of each span, O(blocks x loop depth), and the
-/// budget bounds their sum. The masks (and so `fresh`) are those of a
-/// pass over every block first.
+/// Cost: one mask per position of each span ([`block_effects`] made them),
+/// O(blocks x loop depth), and the budget bounds their sum.
 fn loop_writes(w: &mut Work<'_>, reached: usize) {
-    let insns = w.insns;
     let states = &mut *w.states;
     let mut budget = reached
         .saturating_mul(LOOP_SCAN_PER_BLOCK)
         .saturating_add(256);
-    let mut known = 0usize;
     for pos in 0..reached {
         let b = order(states, pos);
         let Some(&State {
@@ -412,14 +405,6 @@ fn loop_writes(w: &mut Work<'_>, reached: usize) {
             continue;
         };
         budget = left;
-        for q in known.max(pos)..=end {
-            let c = order(states, q);
-            if let Some(s) = states.get_mut(c as usize) {
-                let body = insns.get(s.first as usize..s.last as usize).unwrap_or(&[]);
-                s.writes = body.iter().fold(0u16, |m, d| m | written_regs(&d.op));
-            }
-        }
-        known = known.max(end.saturating_add(1));
         let mut mask = 0u16;
         for q in pos..=end {
             let c = order(states, q);
@@ -428,6 +413,137 @@ fn loop_writes(w: &mut Work<'_>, reached: usize) {
         if let Some(s) = states.get_mut(b as usize) {
             s.fresh = mask;
         }
+    }
+}
+
+/// Every reached block's `writes` (registers it may write) and `uses`
+/// (registers it may read before writing them), in one pass over its
+/// instructions: an instruction's reads come before its writes, so a
+/// register an instruction both reads and writes is used.
+fn block_effects(w: &mut Work<'_>, reached: usize) {
+    let insns = w.insns;
+    let states = &mut *w.states;
+    for pos in 0..reached {
+        let b = order(states, pos);
+        if let Some(s) = states.get_mut(b as usize) {
+            let body = insns.get(s.first as usize..s.last as usize).unwrap_or(&[]);
+            let (mut uses, mut writes) = (0u16, 0u16);
+            for d in body {
+                uses |= read_regs(&d.op) & !writes;
+                writes |= written_regs(&d.op);
+            }
+            (s.uses, s.writes) = (uses, writes);
+        }
+    }
+}
+
+/// Rounds of [`liveness`] before it gives up. A round visits the blocks in
+/// postorder, so that each block sees its successors' latest sets except
+/// across back edges; on a reducible graph the sets settle within the loop
+/// nesting depth plus two rounds, which this allows for kplc's functions.
+const LIVENESS_ROUNDS: usize = 8;
+
+/// `State::live_in` of every reached block: the registers that may be read
+/// on some path from its entry before they are written — the least fixed
+/// point of `live_in(b) = uses(b) | (live_out(b) & !writes(b))`, with
+/// `live_out(b)` the union of its successors' `live_in` (a trap stub's
+/// reads nothing: it ends the plugin). `ret` and calls read every register
+/// ([`read_regs`]), so nothing a caller, a callee or the host can see is
+/// ever dead.
+///
+/// Only the joins' precision depends on these sets, never soundness: a
+/// join forgets a dead register (no name, possibly an address, upper bits
+/// unknown), which is a weaker state whatever the sets say. A register
+/// wrongly called dead could only make a program rejected. So if the sets
+/// have not settled after [`LIVENESS_ROUNDS`] (they grow towards the fixed
+/// point from below), every register is taken as live everywhere.
+fn liveness(w: &mut Work<'_>, reached: usize) {
+    let states = &mut *w.states;
+    for pos in 0..reached {
+        let b = order(states, pos);
+        if let Some(s) = states.get_mut(b as usize) {
+            s.live_in = s.uses;
+        }
+    }
+    for _ in 0..LIVENESS_ROUNDS {
+        let mut changed = false;
+        for pos in (0..reached).rev() {
+            let b = order(states, pos);
+            let Some(&State {
+                succ,
+                uses,
+                writes,
+                live_in,
+                ..
+            }) = states.get(b as usize)
+            else {
+                continue;
+            };
+            let out = succ.iter().fold(0u16, |m, &t| {
+                m | states.get(t as usize).map_or(0, |s| s.live_in)
+            });
+            let new = uses | (out & !writes);
+            if new != live_in {
+                changed = true;
+                if let Some(s) = states.get_mut(b as usize) {
+                    s.live_in = new;
+                }
+            }
+        }
+        if !changed {
+            return;
+        }
+    }
+    for pos in 0..reached {
+        let b = order(states, pos);
+        if let Some(s) = states.get_mut(b as usize) {
+            s.live_in = u16::MAX;
+        }
+    }
+}
+
+/// The general registers an instruction may read, as a bit per register:
+/// every register an operand names as a source, a partially written
+/// destination (its other bits stay), or an address; `ret`, a call and an
+/// import call read all sixteen. Over-approximating is safe (a register
+/// taken as read stays live), and so is missing a read: see [`liveness`].
+pub(super) fn read_regs(op: &Op) -> u16 {
+    const ALL: u16 = u16::MAX;
+    let bit = |r: u8| 1u16.checked_shl(u32::from(r)).unwrap_or(0);
+    let mem = |m: &crate::decode::Mem| {
+        let base = match m.base {
+            crate::decode::Base::Reg(r) => bit(r),
+            crate::decode::Base::Rip => 0,
+        };
+        base | m.index.map_or(0, |(r, _)| bit(r))
+    };
+    match op {
+        Op::Endbr64 | Op::MovImm { .. } | Op::Pop { .. } | Op::Jcc { .. } | Op::Jmp { .. } => 0,
+        Op::Push { reg } | Op::Unary { reg, .. } | Op::Dec { reg } => bit(*reg),
+        Op::Ret | Op::Call { .. } | Op::CallRip { .. } => ALL,
+        Op::Cqo => bit(0),
+        Op::Mov { src, .. } | Op::Extend { src, .. } | Op::ImulImm { src, .. } => bit(*src),
+        Op::Load { mem: m, .. }
+        | Op::Lea { mem: m, .. }
+        | Op::StoreImm { mem: m, .. }
+        | Op::CmpMemImm { mem: m, .. } => mem(m),
+        Op::Store { src, mem: m } => bit(*src) | mem(m),
+        Op::Alu { dst, src, .. } | Op::Imul { dst, src, .. } => bit(*dst) | bit(*src),
+        Op::AluImm { dst, .. } | Op::Setcc { dst, .. } => bit(*dst),
+        Op::CmpMem { reg, mem: m, .. }
+        | Op::LockXadd { reg, mem: m }
+        | Op::Xchg { reg, mem: m } => bit(*reg) | mem(m),
+        Op::LockCmpxchg { reg, mem: m } => bit(0) | bit(*reg) | mem(m),
+        Op::Shift { dst, count, .. } => {
+            bit(*dst)
+                | if *count == crate::decode::Count::Cl {
+                    bit(1)
+                } else {
+                    0
+                }
+        }
+        Op::Div { src, .. } => bit(0) | bit(2) | bit(*src),
+        Op::MulWide { src, .. } => bit(0) | bit(*src),
     }
 }
 

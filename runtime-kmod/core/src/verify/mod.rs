@@ -270,6 +270,13 @@ pub struct State {
     in_edges: u8,
     /// Registers the block's instructions may write.
     writes: u16,
+    /// Registers some instruction of the block may read before the block
+    /// writes them (`cfg::read_regs`).
+    uses: u16,
+    /// Registers that may be read, on some path from the block's entry,
+    /// before they are written (`cfg::liveness`); the others are dead
+    /// there, and its joins forget them (`Abs::join`).
+    live_in: u16,
     /// At a loop header: registers the loop may write, renamed by the
     /// header's first join (`cfg::loop_writes`).
     fresh: u16,
@@ -301,6 +308,8 @@ impl State {
         changes: 0,
         in_edges: 0,
         writes: 0,
+        uses: 0,
+        live_in: u16::MAX,
         fresh: 0,
         latch: NONE,
     };
@@ -332,6 +341,8 @@ impl State {
             changes,
             in_edges,
             writes,
+            uses,
+            live_in,
             fresh,
             latch,
         } = self;
@@ -342,6 +353,7 @@ impl State {
         (*header, *widened, *changes, *in_edges) = (u.header, u.widened, u.changes, u.in_edges);
         *processed = u.processed;
         (*writes, *fresh, *latch) = (u.writes, u.fresh, u.latch);
+        (*uses, *live_in) = (u.uses, u.live_in);
     }
 }
 
@@ -1065,7 +1077,8 @@ fn edge(w: &mut Work<'_>, at: u32, from_rpo: u32, to: u32, e: &Abs) -> Result<()
     } else if blk.widened {
         blk.abs.join_widened(e)
     } else {
-        blk.abs.join(e, to, !blk.reached, blk.fresh, &mut w.room)
+        blk.abs
+            .join(e, to, !blk.reached, blk.fresh, !blk.live_in, &mut w.room)
     };
     let changed = joined.map_err(|(rule, what)| err(at, rule, what))?;
     if blk.header {

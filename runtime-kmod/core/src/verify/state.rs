@@ -35,6 +35,10 @@
 use super::{Fact, Rule};
 
 mod learn;
+mod room;
+
+pub(crate) use room::JoinRoom;
+use room::Pairs;
 
 /// A value name; see the module docs. `0` is [`UNKNOWN`].
 pub(super) type Val = u32;
@@ -951,17 +955,28 @@ impl Abs {
     /// that the registers of `fresh` (a loop header's, see `sandbox.md`)
     /// get names of their own. Returns an error if the two sides disagree
     /// on the stack depth.
+    ///
+    /// `dead`: registers no path from `b` reads before writing them
+    /// (`cfg::liveness`). The joined state forgets them ([`Abs::forget`]),
+    /// which only weakens it, so it stays sound whatever `dead` says; what
+    /// it saves is work: a dead register's name, address bit or upper bits
+    /// differing between two edges no longer change the block's state (a
+    /// loop whose body reloads an address into a scratch register ran its
+    /// header twice for that alone) nor need a name of their own.
     pub(super) fn join(
         &mut self,
         e: &Abs,
         b: u32,
         first: bool,
         fresh: u16,
+        dead: u16,
         room: &mut JoinRoom,
     ) -> Result<bool, (Rule, &'static str)> {
+        let dead = dead & !FIXED_REGS;
         if !first {
-            return self.join_in_place(e, b, room);
+            return self.join_in_place(e, b, dead, room);
         }
+        let fresh = fresh & !dead;
         if fresh == 0 {
             // Nothing to rename: the state is the edge's. No name
             // `phi(b, ·)` exists yet (only `b`'s joins and its widening
@@ -971,12 +986,14 @@ impl Abs {
             // still true, only unusable); dropping them here cost 4 % of a
             // large plugin's verification and saved no pass.
             self.copy_from(e);
+            self.forget(dead);
             return Ok(true);
         }
         // A loop header's first join: the edge's state, with the registers
         // of `fresh` renamed (both sides are the edge's, so every other
         // location keeps its name: no `phi(b, ·)` exists yet, see above).
         self.copy_from(e);
+        self.forget(dead);
         // A location's contents, not a name: what both edges bring. At a
         // loop header's first join the registers the loop writes start
         // without it: a back edge that lost it would otherwise change the
@@ -1047,6 +1064,7 @@ impl Abs {
         &mut self,
         e: &Abs,
         b: u32,
+        dead: u16,
         room: &mut JoinRoom,
     ) -> Result<bool, (Rule, &'static str)> {
         if *self == *e {
@@ -1080,7 +1098,10 @@ impl Abs {
             let renamed = va != ve || ve & !LOC == stale;
             differ |= u16::from(renamed).wrapping_shl(bit);
         }
-        differ &= !FIXED_REGS;
+        // `self` has forgotten the dead registers (the first join did, and
+        // nothing since named them): they stay so, whatever `e` holds; the
+        // address and upper bits above already agree (set, and clear).
+        differ &= !FIXED_REGS & !dead;
         while differ != 0 {
             let r = u8::try_from(differ.trailing_zeros()).unwrap_or(0);
             differ &= differ.wrapping_sub(1);
@@ -1193,6 +1214,22 @@ impl Abs {
         Ok(())
     }
 
+    /// Forgets what registers `dead` hold: no name, possibly a host
+    /// address, upper bits unknown. Each is the weakest a register can be,
+    /// so the state only loses what it knew.
+    fn forget(&mut self, dead: u16) {
+        let mut left = dead;
+        while left != 0 {
+            let r = left.trailing_zeros() as usize;
+            left &= left.wrapping_sub(1);
+            if let Some(v) = self.regs.get_mut(r) {
+                *v = UNKNOWN;
+            }
+        }
+        self.ptr |= dead;
+        self.narrow &= !dead;
+    }
+
     /// Drops the facts no location reaches (see [`reaches`]).
     fn collect_facts(&mut self) {
         let held = self.held();
@@ -1206,10 +1243,17 @@ impl Abs {
         self.names.insert(v);
     }
 
-    /// Sets the flags (and notes their names).
+    /// Sets the flags (and notes their names). Inlined, and the names are
+    /// read from `f` rather than from the state: out of line, `f` arrived
+    /// through memory its caller had just written field by field, and the
+    /// wide reload of it stalled on store forwarding (4 % of a large
+    /// plugin's verification time in `perf`).
+    #[inline(always)]
     pub(super) fn set_flags(&mut self, f: Flags) {
         self.flags = f;
-        self.note_flag_names();
+        for v in flag_names(f).into_iter().flatten() {
+            self.names.insert(v);
+        }
     }
 
     fn note_flag_names(&mut self) {
@@ -1473,126 +1517,4 @@ fn is_fresh(v: Val, b: u32, fresh: u16) -> bool {
 
 fn flags_mention_phi(f: Flags, b: u32) -> bool {
     flag_names(f).into_iter().flatten().any(|v| is_phi_of(v, b))
-}
-
-/// Locations per join: 12 registers and the slots.
-const LOCS: usize = 12 + SLOTS;
-
-/// The names a join gives to pairs of values `(on a's side, on e's side)`.
-/// A join's working tables, kept by the caller from one join to the next
-/// (in `Work`) so that no join clears them: zeroing them on every join
-/// cost about 1 % of a large plugin's verification. Nothing is read from
-/// them but entries written by the same join: [`Pairs`] reads its `list`
-/// below `n` only, which [`JoinRoom::pairs`] and [`Pairs::clear`] reset to
-/// 0, and `join_in_place` reads `extra` below its own count, which starts
-/// at 0. So what a join computes does not depend on what an earlier join
-/// left in them.
-pub(crate) struct JoinRoom {
-    pairs: Pairs,
-    extra: [Rec; EXTRA],
-}
-
-impl JoinRoom {
-    /// Empty tables.
-    pub(crate) const EMPTY: JoinRoom = JoinRoom {
-        pairs: Pairs {
-            list: [(0, 0, 0); LOCS],
-            n: 0,
-            from: NameSet::EMPTY,
-        },
-        extra: [Rec::NONE; EXTRA],
-    };
-
-    /// The pairs, with none in them.
-    fn pairs(&mut self) -> &mut Pairs {
-        self.pairs.clear();
-        &mut self.pairs
-    }
-}
-
-struct Pairs {
-    list: [(Val, Val, Val); LOCS],
-    n: usize,
-    /// Every `a`-side name of `list` (a clear bit: no renamed reading).
-    from: NameSet,
-}
-
-impl Pairs {
-    /// No pairs: what a fresh table holds (the entries past `n` are never
-    /// read).
-    fn clear(&mut self) {
-        self.n = 0;
-        self.from = NameSet::EMPTY;
-    }
-
-    fn name(&mut self, va: Val, ve: Val, b: u32, loc: u8) -> Val {
-        if va == ve && !is_phi_of(va, b) && va != UNKNOWN {
-            return va;
-        }
-        self.name_renamed(va, ve, b, loc)
-    }
-
-    /// [`Pairs::name`] of a pair that does not keep its name (`va != ve`, or
-    /// one stale `phi(b, ·)`: what `join_in_place` knows of its renamed
-    /// registers): `name` would go straight on to this.
-    fn name_renamed(&mut self, va: Val, ve: Val, b: u32, loc: u8) -> Val {
-        if va == UNKNOWN || ve == UNKNOWN {
-            return UNKNOWN;
-        }
-        let seen = self.list.iter().take(self.n);
-        if let Some(&(_, _, j)) = seen.clone().find(|p| p.0 == va && p.1 == ve) {
-            return j;
-        }
-        let j = phi(b, loc);
-        if let Some(slot) = self.list.get_mut(self.n) {
-            *slot = (va, ve, j);
-            self.n = self.n.saturating_add(1);
-            self.from.insert(va);
-        }
-        j
-    }
-
-    /// A name of its own for register `loc`, which holds `va` on the one
-    /// edge into `b` so far (the first join at a loop header, where `a`
-    /// and `e` are the same state): facts about `va` are read for it as
-    /// for any renamed location.
-    fn fresh(&mut self, va: Val, b: u32, loc: u8) -> Val {
-        if va == UNKNOWN {
-            return UNKNOWN;
-        }
-        let j = phi(b, loc);
-        if let Some(slot) = self.list.get_mut(self.n) {
-            *slot = (va, va, j);
-            self.n = self.n.saturating_add(1);
-            self.from.insert(va);
-        }
-        j
-    }
-
-    /// The ways a name `x` of side `a` can appear after the join: as
-    /// `(name on e's side, joined name)`, the first `n` of the array. At
-    /// most three: `x` itself (when it is not a stale `phi(b, ·)`), and the
-    /// joined names of the first locations holding `x` on side `a`
-    /// (locations with the same pair share their name; more pairs with the
-    /// same `x` are rare, and missing one only loses a fact).
-    fn options(&self, x: Val, b: u32) -> ([(Val, Val); 3], usize) {
-        let mut out = [(0, 0); 3];
-        let mut k = 0usize;
-        if x != UNKNOWN
-            && !is_phi_of(x, b)
-            && let Some(o) = out.first_mut()
-        {
-            *o = (x, x);
-            k = 1;
-        }
-        for p in self.list.get(..self.n).unwrap_or(&[]) {
-            if p.0 == x
-                && let Some(o) = out.get_mut(k)
-            {
-                *o = (p.1, p.2);
-                k = k.saturating_add(1);
-            }
-        }
-        (out, k)
-    }
 }
