@@ -81,12 +81,25 @@ pub(super) fn build(
             _ => {}
         }
     }
-    // Blocks in address order.
+    // Blocks in address order, each with its register effects (one pass
+    // over the instructions for both, which it reads from memory once):
+    // `uses` (registers it may read before writing them) and `writes`
+    // (registers it may write). The effects so far are block `n - 1`'s. An
+    // instruction's reads come before its writes, so a register it both
+    // reads and writes is used.
     let mut n = 0usize;
+    let (mut uses, mut writes) = (0u16, 0u16);
     for (j, d) in fi.iter().enumerate() {
         if flag(w.flags, d.at) & LEADER == 0 {
+            let (reads, written) = reg_effects(&d.op);
+            uses |= reads & !writes;
+            writes |= written;
             continue;
         }
+        if let Some(prev) = n.checked_sub(1).and_then(|p| w.states.get_mut(p)) {
+            (prev.uses, prev.writes) = (uses, writes);
+        }
+        (uses, writes) = reg_effects(&d.op);
         let b = u32::try_from(n).unwrap_or(NONE);
         if let Some(s) = w.slot.get_mut(d.at as usize) {
             *s = b;
@@ -105,6 +118,7 @@ pub(super) fn build(
     }
     if let Some(prev) = n.checked_sub(1).and_then(|p| w.states.get_mut(p)) {
         prev.last = u32::try_from(last).unwrap_or(NONE);
+        (prev.uses, prev.writes) = (uses, writes);
     }
     // Successors.
     for b in 0..n {
@@ -145,7 +159,6 @@ pub(super) fn build(
     let reached = number(w, n);
     dominators(fx, w, reached)?;
     reducible(fx, w, n)?;
-    block_effects(w, reached);
     loop_writes(w, reached);
     liveness(w, reached);
     Ok((n, reached))
@@ -380,7 +393,7 @@ const LOOP_SCAN_PER_BLOCK: usize = 8;
 /// registers names of their own (`Abs::join`), and a register the set
 /// misses or includes needlessly only costs another pass over the loop.
 ///
-/// Cost: one mask per position of each span ([`block_effects`] made them),
+/// Cost: one mask per position of each span (`build` made them),
 /// O(blocks x loop depth), and the budget bounds their sum.
 fn loop_writes(w: &mut Work<'_>, reached: usize) {
     let states = &mut *w.states;
@@ -416,27 +429,6 @@ fn loop_writes(w: &mut Work<'_>, reached: usize) {
     }
 }
 
-/// Every reached block's `writes` (registers it may write) and `uses`
-/// (registers it may read before writing them), in one pass over its
-/// instructions: an instruction's reads come before its writes, so a
-/// register an instruction both reads and writes is used.
-fn block_effects(w: &mut Work<'_>, reached: usize) {
-    let insns = w.insns;
-    let states = &mut *w.states;
-    for pos in 0..reached {
-        let b = order(states, pos);
-        if let Some(s) = states.get_mut(b as usize) {
-            let body = insns.get(s.first as usize..s.last as usize).unwrap_or(&[]);
-            let (mut uses, mut writes) = (0u16, 0u16);
-            for d in body {
-                uses |= read_regs(&d.op) & !writes;
-                writes |= written_regs(&d.op);
-            }
-            (s.uses, s.writes) = (uses, writes);
-        }
-    }
-}
-
 /// Rounds of [`liveness`] before it gives up. A round visits the blocks in
 /// postorder, so that each block sees its successors' latest sets except
 /// across back edges; on a reducible graph the sets settle within the loop
@@ -448,7 +440,7 @@ const LIVENESS_ROUNDS: usize = 8;
 /// point of `live_in(b) = uses(b) | (live_out(b) & !writes(b))`, with
 /// `live_out(b)` the union of its successors' `live_in` (a trap stub's
 /// reads nothing: it ends the plugin). `ret` and calls read every register
-/// ([`read_regs`]), so nothing a caller, a callee or the host can see is
+/// ([`reg_effects`]), so nothing a caller, a callee or the host can see is
 /// ever dead.
 ///
 /// Only the joins' precision depends on these sets, never soundness: a
@@ -502,13 +494,24 @@ fn liveness(w: &mut Work<'_>, reached: usize) {
     }
 }
 
-/// The general registers an instruction may read, as a bit per register:
-/// every register an operand names as a source, a partially written
-/// destination (its other bits stay), or an address; `ret`, a call and an
-/// import call read all sixteen. Over-approximating is safe (a register
-/// taken as read stays live), and so is missing a read: see [`liveness`].
-pub(super) fn read_regs(op: &Op) -> u16 {
+/// The general registers an instruction may read and those it may write,
+/// as a bit per register, from one exhaustive match.
+///
+/// Reads: every register an operand names as a source or an address, a
+/// destination written only in part (`setcc`) or read by the operation
+/// (arithmetic, `xadd`), and the implicit operands (`rax`/`rdx` of `div`,
+/// `cqo`, `mul`, `cmpxchg`, `cl` of a shift); `ret`, a call and an import
+/// call read all sixteen. Over-approximating is safe (a register taken as
+/// read stays live), and so is missing one: see [`liveness`].
+///
+/// Writes: every register the instruction may change; a call writes every
+/// caller-saved register.
+pub(super) fn reg_effects(op: &Op) -> (u16, u16) {
     const ALL: u16 = u16::MAX;
+    const CALL: u16 = 0b0000_1111_1100_0111;
+    const RAX: u16 = 1;
+    const RCX: u16 = 1 << 1;
+    const RDX: u16 = 1 << 2;
     let bit = |r: u8| 1u16.checked_shl(u32::from(r)).unwrap_or(0);
     let mem = |m: &crate::decode::Mem| {
         let base = match m.base {
@@ -517,75 +520,42 @@ pub(super) fn read_regs(op: &Op) -> u16 {
         };
         base | m.index.map_or(0, |(r, _)| bit(r))
     };
-    match op {
-        Op::Endbr64 | Op::MovImm { .. } | Op::Pop { .. } | Op::Jcc { .. } | Op::Jmp { .. } => 0,
-        Op::Push { reg } | Op::Unary { reg, .. } | Op::Dec { reg } => bit(*reg),
-        Op::Ret | Op::Call { .. } | Op::CallRip { .. } => ALL,
-        Op::Cqo => bit(0),
-        Op::Mov { src, .. } | Op::Extend { src, .. } | Op::ImulImm { src, .. } => bit(*src),
-        Op::Load { mem: m, .. }
-        | Op::Lea { mem: m, .. }
-        | Op::StoreImm { mem: m, .. }
-        | Op::CmpMemImm { mem: m, .. } => mem(m),
-        Op::Store { src, mem: m } => bit(*src) | mem(m),
-        Op::Alu { dst, src, .. } | Op::Imul { dst, src, .. } => bit(*dst) | bit(*src),
-        Op::AluImm { dst, .. } | Op::Setcc { dst, .. } => bit(*dst),
-        Op::CmpMem { reg, mem: m, .. }
-        | Op::LockXadd { reg, mem: m }
-        | Op::Xchg { reg, mem: m } => bit(*reg) | mem(m),
-        Op::LockCmpxchg { reg, mem: m } => bit(0) | bit(*reg) | mem(m),
-        Op::Shift { dst, count, .. } => {
-            bit(*dst)
-                | if *count == crate::decode::Count::Cl {
-                    bit(1)
-                } else {
-                    0
-                }
-        }
-        Op::Div { src, .. } => bit(0) | bit(2) | bit(*src),
-        Op::MulWide { src, .. } => bit(0) | bit(*src),
-    }
-}
-
-/// The general registers an instruction may write (as a bit per register).
-/// A call writes every caller-saved register.
-pub(super) fn written_regs(op: &Op) -> u16 {
-    const CALL: u16 = 0b0000_1111_1100_0111;
-    let bit = |r: u8| 1u16.checked_shl(u32::from(r)).unwrap_or(0);
     match *op {
-        Op::Mov { dst, .. }
-        | Op::MovImm { dst, .. }
-        | Op::Extend { dst, .. }
-        | Op::Load { dst, .. }
-        | Op::Lea { dst, .. }
-        | Op::Imul { dst, .. }
-        | Op::ImulImm { dst, .. }
-        | Op::Shift { dst, .. }
-        | Op::Setcc { dst, .. } => bit(dst),
-        Op::Alu { op, dst, .. } | Op::AluImm { op, dst, .. } => {
-            if matches!(op, AluOp::Cmp | AluOp::Test) {
-                0
-            } else {
-                bit(dst)
-            }
+        Op::Endbr64 | Op::Jcc { .. } | Op::Jmp { .. } => (0, 0),
+        Op::MovImm { dst, .. } | Op::Pop { reg: dst } => (0, bit(dst)),
+        Op::Push { reg } => (bit(reg), 0),
+        Op::Unary { reg, .. } | Op::Dec { reg } => (bit(reg), bit(reg)),
+        Op::Ret => (ALL, 0),
+        Op::Call { .. } | Op::CallRip { .. } => (ALL, CALL),
+        Op::Cqo => (RAX, RDX),
+        Op::Mov { dst, src, .. } | Op::Extend { dst, src, .. } | Op::ImulImm { dst, src, .. } => {
+            (bit(src), bit(dst))
         }
-        Op::Unary { reg, .. }
-        | Op::Dec { reg }
-        | Op::Pop { reg }
-        | Op::LockXadd { reg, .. }
-        | Op::Xchg { reg, .. } => bit(reg),
-        Op::LockCmpxchg { .. } => bit(0),
-        Op::Div { .. } | Op::MulWide { .. } => bit(0) | bit(2),
-        Op::Cqo => bit(2),
-        Op::Call { .. } | Op::CallRip { .. } => CALL,
-        Op::Endbr64
-        | Op::Push { .. }
-        | Op::Ret
-        | Op::Store { .. }
-        | Op::StoreImm { .. }
-        | Op::CmpMem { .. }
-        | Op::CmpMemImm { .. }
-        | Op::Jcc { .. }
-        | Op::Jmp { .. } => 0,
+        Op::Load { dst, mem: m, .. } | Op::Lea { dst, mem: m } => (mem(&m), bit(dst)),
+        Op::StoreImm { mem: m, .. } | Op::CmpMemImm { mem: m, .. } => (mem(&m), 0),
+        Op::Store { src, mem: m } => (bit(src) | mem(&m), 0),
+        Op::CmpMem { reg, mem: m, .. } => (bit(reg) | mem(&m), 0),
+        Op::Alu { op, dst, src, .. } => {
+            let cmp = matches!(op, AluOp::Cmp | AluOp::Test);
+            (bit(dst) | bit(src), if cmp { 0 } else { bit(dst) })
+        }
+        Op::AluImm { op, dst, .. } => {
+            let cmp = matches!(op, AluOp::Cmp | AluOp::Test);
+            (bit(dst), if cmp { 0 } else { bit(dst) })
+        }
+        Op::Imul { dst, src, .. } => (bit(dst) | bit(src), bit(dst)),
+        Op::Setcc { dst, .. } => (bit(dst), bit(dst)),
+        Op::Shift { dst, count, .. } => {
+            let cl = if count == crate::decode::Count::Cl {
+                RCX
+            } else {
+                0
+            };
+            (bit(dst) | cl, bit(dst))
+        }
+        Op::LockXadd { reg, mem: m } | Op::Xchg { reg, mem: m } => (bit(reg) | mem(&m), bit(reg)),
+        Op::LockCmpxchg { reg, mem: m } => (RAX | bit(reg) | mem(&m), RAX),
+        Op::Div { src, .. } => (RAX | RDX | bit(src), RAX | RDX),
+        Op::MulWide { src, .. } => (RAX | bit(src), RAX | RDX),
     }
 }

@@ -271,7 +271,7 @@ pub struct State {
     /// Registers the block's instructions may write.
     writes: u16,
     /// Registers some instruction of the block may read before the block
-    /// writes them (`cfg::read_regs`).
+    /// writes them (`cfg::reg_effects`).
     uses: u16,
     /// Registers that may be read, on some path from the block's entry,
     /// before they are written (`cfg::liveness`); the others are dead
