@@ -506,6 +506,7 @@ fn liveness(w: &mut Work<'_>, reached: usize) {
 ///
 /// Writes: every register the instruction may change; a call writes every
 /// caller-saved register.
+#[inline(always)]
 pub(super) fn reg_effects(op: &Op) -> (u16, u16) {
     const ALL: u16 = u16::MAX;
     const CALL: u16 = 0b0000_1111_1100_0111;
