@@ -1112,14 +1112,18 @@ impl Abs {
                 changed = true;
             }
         }
-        let (slots, dirty) = join_slots(self, e, pairs, b);
-        self.stack_dirty |= dirty;
-        if slots != self.slots {
-            for sj in slots.iter().filter(|s| s.val() != UNKNOWN) {
-                self.names.insert(sj.val());
+        // The same slots on both sides that a join would keep as they are
+        // (most joins): nothing to do. Otherwise the general join.
+        if self.slots != e.slots || !slots_kept(&self.slots, b) {
+            let (slots, dirty) = join_slots(self, e, pairs, b);
+            self.stack_dirty |= dirty;
+            if slots != self.slots {
+                for sj in slots.iter().filter(|s| s.val() != UNKNOWN) {
+                    self.names.insert(sj.val());
+                }
+                self.slots = slots;
+                changed = true;
             }
-            self.slots = slots;
-            changed = true;
         }
         // Only a fact the two sides hold at different places needs `held`
         // (most joins have none): it is built on first use.
@@ -1389,6 +1393,24 @@ fn join_slots(a: &Abs, e: &Abs, pairs: &mut Pairs, b: u32) -> ([Slot; SLOTS], bo
         }
     }
     (slots, dirty | e_drops_ptr_slot(a, e))
+}
+
+/// Whether [`join_slots`] of two sides that both have `slots` gives
+/// `slots` back and drops no address: no slot holds a stale `phi(b, ·)`
+/// (it would be renamed), the tracked slots come first (the join lists
+/// them without gaps), and every other entry is empty (an untracked entry
+/// with its address bit set would be dropped, and its bit would go to
+/// `stack_dirty`).
+fn slots_kept(slots: &[Slot; SLOTS], b: u32) -> bool {
+    let mut gap = false;
+    for s in slots {
+        if *s == NO_SLOT {
+            gap = true;
+        } else if gap || s.val() == UNKNOWN || is_phi_of(s.val(), b) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Whether `e` tracks a slot that may hold an address at a depth `a` does
