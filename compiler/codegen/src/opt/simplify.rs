@@ -288,6 +288,20 @@ fn eval(op: Op, a: i64, b: i64) -> i64 {
     }
 }
 
+/// `a op imm` when the constant makes it trivial: `x + 0`, `x * 1`,
+/// `x << 0`, ... are `x`, and `x * 0` and `x & 0` are 0 (64-bit forms only:
+/// a 32-bit form also zero-extends, which `x` alone may not be).
+fn identity(op: Op, dst: V, a: V, imm: i32) -> Option<Inst> {
+    let copy = Some(Inst::Copy { dst, src: a });
+    let zero = Some(Inst::Const { dst, value: 0 });
+    match (op, imm) {
+        (Op::Add | Op::Sub | Op::Or | Op::Xor | Op::Shl | Op::Shr | Op::Sar, 0) => copy,
+        (Op::Mul, 1) | (Op::And, -1) => copy,
+        (Op::Mul | Op::Mul32 | Op::And, 0) => zero,
+        _ => None,
+    }
+}
+
 fn fold(f: &mut Func) -> bool {
     let consts = constants(f);
     let c = |v: V| consts[v as usize];
@@ -340,10 +354,13 @@ fn fold(f: &mut Func) -> bool {
                     }
                     _ => None,
                 },
-                Inst::BinImm { op, dst, a, imm } => c(*a).map(|x| Inst::Const {
-                    dst: *dst,
-                    value: eval(*op, x, i64::from(*imm)),
-                }),
+                Inst::BinImm { op, dst, a, imm } => match c(*a) {
+                    Some(x) => Some(Inst::Const {
+                        dst: *dst,
+                        value: eval(*op, x, i64::from(*imm)),
+                    }),
+                    None => identity(*op, *dst, *a, *imm),
+                },
                 Inst::Neg { dst, a } => c(*a).map(|x| Inst::Const {
                     dst: *dst,
                     value: x.wrapping_neg(),
@@ -626,6 +643,50 @@ fn dead_code(f: &mut Func) -> bool {
 mod tests {
     use super::*;
     use crate::opt::optimize;
+
+    /// `((((x + 0) * 1) << 0) & -1) ^ ((x * 0) & x)` is `x`; every step is
+    /// a trivial constant operand.
+    #[test]
+    fn trivial_constant_operands_vanish() {
+        let imm = |op, dst, a, imm| (Inst::BinImm { op, dst, a, imm }, 0);
+        let mut f = Func::for_test(
+            vec![Block {
+                insts: vec![
+                    imm(Op::Add, 1, 0, 0),
+                    imm(Op::Mul, 2, 1, 1),
+                    imm(Op::Shl, 3, 2, 0),
+                    imm(Op::And, 4, 3, -1),
+                    imm(Op::Mul, 5, 0, 0),
+                    (
+                        Inst::Bin {
+                            op: Op::And,
+                            dst: 6,
+                            a: 5,
+                            b: 0,
+                        },
+                        0,
+                    ),
+                    (
+                        Inst::Bin {
+                            op: Op::Xor,
+                            dst: 7,
+                            a: 4,
+                            b: 6,
+                        },
+                        0,
+                    ),
+                ],
+                term: Term::Ret(Some(7)),
+                term_pos: 0,
+            }],
+            8,
+            true,
+        );
+        optimize(&mut f);
+        let insts: Vec<&Inst> = f.blocks[0].insts.iter().map(|(i, _)| i).collect();
+        assert!(insts.is_empty(), "{insts:?}");
+        assert_eq!(f.blocks[0].term, Term::Ret(Some(0)));
+    }
 
     #[test]
     fn folds_through_single_definitions() {
