@@ -1129,13 +1129,26 @@ impl<'a> Checker<'a> {
                 present[k] = true;
             }
         }
-        let serving = IntTy::ALL
+        let serving: Vec<IntTy> = IntTy::ALL
             .into_iter()
             .zip(present)
             .filter(|&(_, p)| p)
             .map(|(t, _)| t)
-            .find(|&t| group.iter().all(|u| u.served_by(t, v)));
-        let Some(t) = serving else {
+            .filter(|&t| group.iter().all(|u| u.served_by(t, v)))
+            .collect();
+        // Of the types that serve every use: the one a use needs exactly (a
+        // return type, a parameter's: that use then needs no conversion),
+        // else the one every other widens to. Not the narrowest: `var sum =
+        // 0; sum += data[i];` with bytes would make an accumulator a `u8`.
+        let exact = serving
+            .iter()
+            .copied()
+            .find(|&t| group.iter().any(|u| u.exact && u.want == t));
+        let widest = serving
+            .iter()
+            .copied()
+            .find(|&t| serving.iter().all(|&s| widens(s, t)));
+        let Some(t) = exact.or(widest).or(serving.first().copied()) else {
             // No one type: each declaration fix that breaks another use is
             // only a guess.
             for (u, &i) in reported.iter().zip(&found) {
