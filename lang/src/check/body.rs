@@ -413,7 +413,13 @@ impl<'a> Checker<'a> {
                 let target_ty = self.place(body, target);
                 match op {
                     None => {
+                        let literal = self
+                            .literal_uses
+                            .get(&target.unparen().id)
+                            .map(|&(decl, _)| decl);
+                        let outer = std::mem::replace(&mut self.assigning_literal, literal);
                         let got = self.expr(body, value, Some(&target_ty));
+                        self.assigning_literal = outer;
                         self.expect_assigned(target, value, &got, &target_ty);
                     }
                     Some(op) => {

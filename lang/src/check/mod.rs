@@ -466,6 +466,12 @@ struct Checker<'a> {
     decl_fixes: HashSet<(Span, crate::types::IntTy)>,
     /// The declaration fixes of the body being checked, merged at its end.
     decl_fix_uses: Vec<ops::DeclFixUse>,
+    /// While the value of `x = value` is checked, with `x` such a local:
+    /// the span of its declared name. The value's context type is then
+    /// `x`'s own literal default, which a declaration fix changes too, so
+    /// an operand `x` in it is not held to that type (see
+    /// `Checker::operand_fix`).
+    assigning_literal: Option<Span>,
 }
 
 impl<'a> Checker<'a> {
@@ -485,6 +491,7 @@ impl<'a> Checker<'a> {
             literal_uses: HashMap::new(),
             decl_fixes: HashSet::new(),
             decl_fix_uses: Vec::new(),
+            assigning_literal: None,
         }
     }
 

@@ -828,6 +828,11 @@ impl<'a> Checker<'a> {
             };
             let this_is_lhs = std::ptr::eq(this, lhs);
             let other = if this_is_lhs { rhs } else { lhs };
+            // `x = x + n` with `x` this local: the context is `x`'s own
+            // type, which the declaration fix changes with it, so it holds
+            // `x` to nothing: as in `x += n` (and as without a context). A
+            // context of another type (`x = f(x + n)`) still holds.
+            let ctx = ctx.filter(|&c| c != this_t || self.assigning_literal != Some(decl));
             // `place op= n`: the place keeps its type, so `n` must have it.
             let fit = if compound && !this_is_lhs {
                 UseFit::exact()
