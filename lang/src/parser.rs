@@ -1502,7 +1502,12 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
             .filter(|e| !silenced(Span::from(e.span)))
             .map(|e| to_diagnostic(e, tokens, src, &place)),
     );
-    blame_unclosed_brace(&mut diagnostics, src, lexed_tokens);
+    let cascades = blame_unclosed_brace(&mut diagnostics, src, lexed_tokens);
+    if !cascades.is_empty() {
+        diagnostics.retain(|d| {
+            !(d.message == "unexpected `else`" && cascades.contains(&d.primary.span.start))
+        });
+    }
     // Later stages walk the tree recursively; bound its depth first.
     let mut kept = Vec::new();
     let mut dropped = balanced.too_deep.iter().map(|(at, _)| *at).peekable();

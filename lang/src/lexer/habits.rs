@@ -821,6 +821,13 @@ impl<'a> Rewriter<'a> {
                 self.push(Tok::Sym("->"), at);
                 Some(i + 1)
             }
+            // Rust's `let y = if c { 1 } else { 2 };` (`more.rs`)
+            (Tok::Sym("}"), Some(Tok::Sym(";")))
+                if self.braces >= 2
+                    && let Some(at) = self.if_used_as_value(i) =>
+            {
+                self.report_if_as_value(t, s, i, at)
+            }
             // `while c { … };`: a `;` after a block
             (Tok::Sym("}"), Some(Tok::Sym(";")))
                 if self.braces >= 2 && self.block_not_literal(i) =>

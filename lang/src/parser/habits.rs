@@ -416,12 +416,16 @@ fn indentation(src: &str, at: u32) -> (usize, bool) {
 /// where the balancing closed it; its real `}` is usually missing much
 /// earlier, and the `}` meant for an outer block was taken for it. Find the
 /// innermost `{` whose `}` is not at its indentation, and point at it and at
-/// the line where its `}` belongs.
+/// the line where its `}` belongs. Returns where that line's first token
+/// is an `else`: the parser's complaint about that `else` (no `if` left
+/// open before it) is the same missing `}`, one mistake, so the caller
+/// drops it.
 pub(super) fn blame_unclosed_brace(
     diagnostics: &mut [Diagnostic],
     src: &str,
     tokens: &[(Tok, Span)],
-) {
+) -> Vec<u32> {
+    let mut cascades = Vec::new();
     let mut cursor = 0usize;
     for d in diagnostics.iter_mut() {
         if d.message != "unclosed `{`" {
@@ -466,11 +470,14 @@ pub(super) fn blame_unclosed_brace(
         let want = indentation(src, open.start).0;
         let after_open = tokens.partition_point(|(_, s)| s.start <= open.start);
         let mut prev_line_end = None;
-        for (_, s) in &tokens[after_open..] {
+        for (t, s) in &tokens[after_open..] {
             let (indent, first) = indentation(src, s.start);
             if first && indent <= want {
                 let line_start = s.start as usize - indent;
                 prev_line_end = Some(line_start);
+                if *t == Tok::Kw("else") {
+                    cascades.push(s.start);
+                }
                 break;
             }
         }
@@ -513,6 +520,7 @@ pub(super) fn blame_unclosed_brace(
             });
         }
     }
+    cascades
 }
 
 /// Every `;` that separates fields of the struct whose first such `;` is at

@@ -3,8 +3,8 @@
 //! `a..=b` in a `for` header, an `unsafe` block or function, a generic type
 //! such as `Vec<u8>` or `Option<u32>`, a range index `data[a..b]` (a
 //! sub-slice), a reference type `&u32`, C's `-> void` and array type
-//! `u32[4]`, and a `;` after an item's `}`. Each rule looks at a bounded
-//! number of tokens, so the pass stays linear.
+//! `u32[4]`, a `;` after an item's `}`, and an `if` used as a value. Each
+//! rule looks at a bounded number of tokens, so the pass stays linear.
 
 use super::tokens::is_type_name;
 use super::{Rewriter, e, ends_operand, starts_statement};
@@ -14,6 +14,10 @@ use crate::span::Span;
 
 /// Tokens a generic type's arguments may span before the rule gives up.
 const MAX_GENERIC_TOKENS: usize = 32;
+
+/// How far [`Rewriter::if_used_as_value`] walks back: tokens of a condition,
+/// and links of an `else if` chain.
+const IF_VALUE_SCAN: usize = 64;
 
 impl<'a> Rewriter<'a> {
     /// The habit starting at token `i` among those of this module, if any
@@ -116,6 +120,85 @@ impl<'a> Rewriter<'a> {
 
     /// `a..=b` in a `for` header: read as `a..b` (so the loop and its
     /// variable stay declared), reported with the fix `a..b + 1`.
+    /// When the block closed at `close` ends an `if`/`else` chain written
+    /// where a value goes (after `=`, `return`, `(` or `,`): the index of
+    /// the chain's `if`. The walk back is bounded (a condition of at most
+    /// [`IF_VALUE_SCAN`] tokens, as many links), so it stays linear.
+    pub(super) fn if_used_as_value(&self, close: usize) -> Option<usize> {
+        let mut open = *self.pair.get(close)?;
+        for _ in 0..IF_VALUE_SCAN {
+            if open == usize::MAX || open >= close {
+                return None;
+            }
+            let before = open.checked_sub(1)?;
+            if self.tok(before) == Some(&Tok::Kw("else")) {
+                // `… } else { … }`: on to the block before the `else`.
+                let prev_close = before.checked_sub(1)?;
+                if self.tok(prev_close) != Some(&Tok::Sym("}")) {
+                    return None;
+                }
+                open = *self.pair.get(prev_close)?;
+                continue;
+            }
+            // `if cond {`: the condition holds no brace, `;` or `}`.
+            let mut k = before;
+            let mut found_else_if = false;
+            for _ in 0..IF_VALUE_SCAN {
+                match self.tok(k)? {
+                    Tok::Kw("if") => {
+                        let head = k.checked_sub(1)?;
+                        match self.tok(head)? {
+                            Tok::Sym("=" | "(" | ",") | Tok::Kw("return") => return Some(k),
+                            // `… } else if c {`: on to the block before.
+                            Tok::Kw("else") => {
+                                found_else_if = true;
+                                break;
+                            }
+                            _ => return None,
+                        }
+                    }
+                    Tok::Sym("{" | "}" | ";") => return None,
+                    _ => k = k.checked_sub(1)?,
+                }
+            }
+            if !found_else_if {
+                return None;
+            }
+            // `k` is the `if` of `else if`: the block before the `else`.
+            let prev_close = k.checked_sub(2)?;
+            if self.tok(prev_close) != Some(&Tok::Sym("}")) {
+                return None;
+            }
+            open = *self.pair.get(prev_close)?;
+        }
+        None
+    }
+
+    /// Reports the `if` at token `at` used as a value, whose last block
+    /// closes at `close` (token `t` at `s`); the statement's `;` stays.
+    pub(super) fn report_if_as_value(
+        &mut self,
+        t: &Tok,
+        s: Span,
+        close: usize,
+        at: usize,
+    ) -> Option<usize> {
+        self.diags.push(
+            e(
+                "`if` is a statement in KPL: it has no value",
+                self.span(at),
+                "used as a value",
+            )
+            .with_note("`if`, `while`, `for` and blocks are statements, not expressions")
+            .with_help(
+                "declare the variable first and assign it in each branch: `var y: T = …; if c { y = …; } else { y = …; }`, or `return` from each branch",
+            ),
+        );
+        self.track(t, close);
+        self.push(t.clone(), s);
+        Some(close + 1)
+    }
+
     fn inclusive_range(&mut self, i: usize, dots: Span) -> Option<usize> {
         // The end: up to the body's `{`.
         let mut k = i + 2;
