@@ -1475,9 +1475,19 @@ fn foreign_function(name: &str) -> Option<(&'static str, &'static str, Option<&'
             "write `s.len`",
             None,
         ),
-        "min" | "max" | "abs" => (
+        "min" => (
+            "KPL has no generic built-in functions: `min`, `max` and `abs` are one `if` each",
+            "write a function for the type you need, e.g. `fn min_u32(a: u32, b: u32) -> u32 { if a < b { return a; } return b; }`",
+            None,
+        ),
+        "max" => (
             "KPL has no generic built-in functions: `min`, `max` and `abs` are one `if` each",
             "write a function for the type you need, e.g. `fn max_u32(a: u32, b: u32) -> u32 { if a > b { return a; } return b; }`",
+            None,
+        ),
+        "abs" => (
+            "KPL has no generic built-in functions: `min`, `max` and `abs` are one `if` each",
+            "write a function for the type you need, e.g. `fn abs_i32(a: i32) -> i32 { if a < 0 { return -a; } return a; }` (`-a` wraps: the most negative value stays negative)",
             None,
         ),
         "assert" | "assert_eq" | "panic" | "abort" | "exit" | "BUG_ON" | "WARN_ON"

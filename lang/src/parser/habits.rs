@@ -138,9 +138,22 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
         STATIC_MUT => e("KPL has no `mut` here", "Rust's `static mut`")
             .with_note("a `static` can always be assigned; a `const` never can")
             .with_fix("remove the `mut`", with_blanks(), ""),
-        LET_NO_INIT => e("a local needs an initial value", "expected `= VALUE`")
-            .with_note("KPL has no uninitialised variables")
-            .with_help("give it a value, e.g. `var total: u32 = 0;`"),
+        LET_NO_INIT => {
+            let d = e("a local needs an initial value", "expected `= VALUE`")
+                .with_note("KPL has no uninitialised variables");
+            match declared_zero(src, span.start) {
+                // A zero of the written type: a value, not the value meant.
+                Some((decl, zero)) => d.with_fix_edits(
+                    format!("give it a value, e.g. `{decl} = {zero};`"),
+                    Applicability::MaybeIncorrect,
+                    vec![Suggestion {
+                        span: Span::new(span.start as usize, span.start as usize),
+                        replacement: format!(" = {zero}"),
+                    }],
+                ),
+                None => d.with_help("give it a value, e.g. `var total: u32 = 0;`"),
+            }
+        }
         SWITCH_KW => e(&format!("KPL has no `{found}`"), "not a KPL statement")
             .with_note("KPL branches with `if`, `else if` and `else`")
             .with_help(
@@ -400,6 +413,40 @@ pub(super) fn tail_expressions(file: &mut File, diagnostics: &mut [Diagnostic], 
         };
         last.kind = StmtKind::Return(Some(e));
     }
+}
+
+/// `var NAME: TYPE` written on the line before `at` (where its `= VALUE`
+/// is missing), and a zero of that type: `0`, `false`, or an array of them
+/// (`[0; 4]`, at most four levels). `None` for any other type.
+fn declared_zero(src: &str, at: u32) -> Option<(&str, String)> {
+    let before = src.get(..at as usize)?;
+    let decl = before[before.rfind('\n').map_or(0, |i| i + 1)..].trim();
+    let rest = ["let mut ", "let ", "var "]
+        .iter()
+        .find_map(|k| decl.strip_prefix(k))?;
+    let (_, mut ty) = rest.split_once(':')?;
+    let mut lengths = Vec::new();
+    loop {
+        ty = ty.trim();
+        let Some(inner) = ty.strip_prefix('[').and_then(|t| t.strip_suffix(']')) else {
+            break;
+        };
+        let (elem, n) = inner.rsplit_once(';')?;
+        if lengths.len() == 4 {
+            return None;
+        }
+        lengths.push(n.trim());
+        ty = elem;
+    }
+    let mut zero = match ty {
+        "bool" => "false".to_string(),
+        "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" => "0".to_string(),
+        _ => return None,
+    };
+    for n in lengths.iter().rev() {
+        zero = format!("[{zero}; {n}]");
+    }
+    Some((decl, zero))
 }
 
 /// The indentation (in columns of blanks) of the line holding `at`, and
