@@ -415,12 +415,24 @@ pub(super) fn tail_expressions(file: &mut File, diagnostics: &mut [Diagnostic], 
     }
 }
 
-/// `var NAME: TYPE` written on the line before `at` (where its `= VALUE`
-/// is missing), and a zero of that type: `0`, `false`, or an array of them
-/// (`[0; 4]`, at most four levels). `None` for any other type.
+/// `var NAME: TYPE` written just before `at` (where its `= VALUE` is
+/// missing), and a zero of that type: `0`, `false`, or an array of them
+/// (`[0; 4]`, at most four levels). `None` for any other type, or when the
+/// keyword is not among the [`DECL_LOOKBACK`] bytes before `at` (a bound,
+/// so that a line of many such statements is not scanned once for each).
 fn declared_zero(src: &str, at: u32) -> Option<(&str, String)> {
-    let before = src.get(..at as usize)?;
-    let decl = before[before.rfind('\n').map_or(0, |i| i + 1)..].trim();
+    let at = at as usize;
+    let mut from = at.saturating_sub(DECL_LOOKBACK);
+    while !src.is_char_boundary(from) {
+        from += 1;
+    }
+    let window = src.get(from..at)?;
+    let start = ["let ", "var "]
+        .iter()
+        .filter_map(|k| window.rfind(k))
+        .filter(|&k| k == 0 || !window.as_bytes()[k - 1].is_ascii_alphanumeric())
+        .max()?;
+    let decl = window[start..].trim();
     let rest = ["let mut ", "let ", "var "]
         .iter()
         .find_map(|k| decl.strip_prefix(k))?;
@@ -448,6 +460,10 @@ fn declared_zero(src: &str, at: u32) -> Option<(&str, String)> {
     }
     Some((decl, zero))
 }
+
+/// How far before a missing `= VALUE` [`declared_zero`] looks for its
+/// declaration.
+const DECL_LOOKBACK: usize = 256;
 
 /// The indentation (in columns of blanks) of the line holding `at`, and
 /// whether only blanks precede `at` on it.
