@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use codespan_reporting::term::termcolor::{BufferedStandardStream, ColorChoice};
 use kpl_lang::format::{FormatError, format_source};
 
 use crate::render;
@@ -102,7 +102,7 @@ fn replace_file(path: &Path, text: &str) -> std::io::Result<()> {
 fn format_one(
     name: &str,
     src: &str,
-    stderr: &mut StandardStream,
+    stderr: &mut BufferedStandardStream,
 ) -> Result<Option<String>, String> {
     match format_source(src) {
         Ok(out) => Ok(Some(out)),
@@ -111,6 +111,8 @@ fn format_one(
             for d in &diags {
                 render::render_to(stderr, name, src, &lines, d).map_err(|e| e.to_string())?;
             }
+            // Out before the line below, which is written unbuffered.
+            stderr.flush().map_err(|e| e.to_string())?;
             crate::errln!("kplc: {name}: not formatted because of its syntax errors");
             Ok(None)
         }
@@ -121,7 +123,7 @@ fn format_one(
     }
 }
 
-fn one(path: &Path, check: bool, stderr: &mut StandardStream) -> Result<Outcome, String> {
+fn one(path: &Path, check: bool, stderr: &mut BufferedStandardStream) -> Result<Outcome, String> {
     let stdin = path == Path::new("-");
     let name = if stdin {
         "<stdin>".to_string()
@@ -166,7 +168,10 @@ fn one(path: &Path, check: bool, stderr: &mut StandardStream) -> Result<Outcome,
 
 /// `kplc fmt [--check] FILE...` (`-` is standard input).
 pub fn main(files: &[PathBuf], check: bool, color: ColorChoice) -> ExitCode {
-    let mut stderr = StandardStream::stderr(color);
+    // Buffered, as `kplc check`'s: a diagnostic rendered piece by piece
+    // straight to standard error was a system call per piece (per character
+    // of an excerpt with non-ASCII text), 5.9 s for 1 MiB of such lines.
+    let mut stderr = BufferedStandardStream::stderr(color);
     let (mut refused, mut unformatted) = (0usize, 0usize);
     for path in files {
         match one(path, check, &mut stderr) {
@@ -174,6 +179,7 @@ pub fn main(files: &[PathBuf], check: bool, color: ColorChoice) -> ExitCode {
             Ok(Outcome::Changed) => unformatted += 1,
             Ok(Outcome::Refused) => refused += 1,
             Err(e) => {
+                let _ = stderr.flush();
                 crate::errln!("kplc: {e}");
                 return ExitCode::from(2);
             }

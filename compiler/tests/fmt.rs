@@ -178,8 +178,14 @@ fn command_line() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("error[E0001]"), "{stderr}");
+    // Standard error is buffered: the diagnostics still come before the
+    // line that says what became of the file.
+    let (diagnostic, verdict) = (
+        stderr.find("error[E0001]"),
+        stderr.find("not formatted because of its syntax errors"),
+    );
     assert!(
-        stderr.contains("not formatted because of its syntax errors"),
+        diagnostic.is_some() && verdict.is_some() && diagnostic < verdict,
         "{stderr}"
     );
     assert_eq!(std::fs::read_to_string(&broken).unwrap(), before);

@@ -311,12 +311,15 @@ fn raw_tokens(src: &str) -> Vec<(Raw<'_>, Span)> {
                     if c.is_whitespace() {
                         continue;
                     }
-                    // (A bounded look: a line of opening quotes stays linear.)
+                    // A bounded look, 200 characters and not past the end of
+                    // the line (which is not looked for first: a long line of
+                    // opening quotes must stay linear).
                     let closer = matches!(c, '\u{201C}' | '\u{201E}')
                         .then(|| {
-                            src[i..line_end(src, i)]
+                            src[i..]
                                 .char_indices()
                                 .take(200)
+                                .take_while(|(_, ch)| !matches!(ch, '\n' | '\r'))
                                 .find(|(_, ch)| matches!(ch, '\u{201D}' | '\u{201C}'))
                                 .map(|(n, _)| n)
                         })

@@ -370,6 +370,16 @@ pub fn shapes() -> Vec<Shape> {
             },
         },
         Shape {
+            name: "hash_line",
+            what: "n `#` on one line (once quadratic: each looked back to the start of its line for a C directive)",
+            build: |n| body(&format!("    {}", repeat("# ", n))),
+        },
+        Shape {
+            name: "open_quotes_line",
+            what: "n typographic opening quotes `„` on one line, none closed (once quadratic: each looked for the end of its line)",
+            build: |n| body(&format!("    {}", repeat("\u{201E} ", n))),
+        },
+        Shape {
             name: "nested_items",
             what: "`fn` written inside a function body, n deep",
             build: |n| {

@@ -62,15 +62,13 @@ pub(super) fn directive_end(src: &str, at: usize) -> usize {
 /// it on its line, and a word, `[` or `![` after it (blanks between
 /// allowed). Any other `#` is an invalid character.
 pub(super) fn starts_directive(src: &str, at: usize) -> bool {
-    let bytes = src.as_bytes();
-    let line_start = bytes[..at]
+    // Look back over blanks only, not to the start of the line: a line of
+    // many `#` would otherwise be scanned again for each of them.
+    let before = src.as_bytes()[..at]
         .iter()
-        .rposition(|&b| b == b'\n' || b == b'\r')
-        .map_or(0, |n| n + 1);
-    if !bytes[line_start..at]
-        .iter()
-        .all(|&b| b == b' ' || b == b'\t')
-    {
+        .rev()
+        .find(|&&b| b != b' ' && b != b'\t');
+    if before.is_some_and(|&b| b != b'\n' && b != b'\r') {
         return false;
     }
     let after = src[at + 1..].trim_start_matches([' ', '\t']).as_bytes();
