@@ -506,6 +506,21 @@ fn hostile_client() {
     c.expect_error(-32600, Value::Null);
     c.send_body(r#"{"jsonrpc": "2.0", "id": 7, "method": 42}"#);
     c.expect_error(-32600, json!(7));
+    // Requests whose id is not a string or an `i32` (once read as
+    // notifications and never answered): a number is echoed, anything
+    // else is `null`.
+    for (id, echoed) in [
+        (json!(4_294_967_296u64), json!(4_294_967_296u64)),
+        (json!(-2_147_483_649i64), json!(-2_147_483_649i64)),
+        (json!(1.5), json!(1.5)),
+        (Value::Null, Value::Null),
+        (json!(true), Value::Null),
+        (json!({"x": 1}), Value::Null),
+        (json!([1]), Value::Null),
+    ] {
+        c.send(json!({"jsonrpc": "2.0", "id": id, "method": "textDocument/hover", "params": {}}));
+        c.expect_error(-32600, echoed);
+    }
     // Still serving.
     let h = c.request(
         "textDocument/hover",

@@ -190,6 +190,23 @@ pub fn read(r: &mut impl BufRead) -> io::Result<Option<Incoming>> {
             "not a JSON-RPC message (an object)".to_string(),
         )));
     }
+    // `lsp_server` reads a message whose `id` is not an `i32` or a string
+    // (`4294967296`, `1.5`, `null`, `true`, `{}`) as a notification, its id
+    // dropped: a request that was never answered, its client waiting on it
+    // forever. It is a request with an invalid id; its id is echoed if it is
+    // a number, so that a client counting past `i32` can match the error.
+    if value.get("method").is_some()
+        && let Some(bad) = value.get("id").filter(|id| !valid_id(id))
+    {
+        return Ok(Some(invalid(
+            id,
+            INVALID_REQUEST,
+            format!(
+                "the id {} is not a string or an integer of 32 bits",
+                clip(&bad.to_string())
+            ),
+        )));
+    }
     Ok(Some(match serde_json::from_value::<Message>(value) {
         Ok(m) => Incoming::Message(m),
         Err(e) => invalid(
@@ -198,6 +215,16 @@ pub fn read(r: &mut impl BufRead) -> io::Result<Option<Incoming>> {
             format!("not a request, response or notification: {e}"),
         ),
     }))
+}
+
+/// Whether `id` is one `lsp_server` reads as a request id: a string or an
+/// integer that fits `i32`.
+fn valid_id(id: &Value) -> bool {
+    match id {
+        Value::String(_) => true,
+        Value::Number(n) => n.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
+        _ => false,
+    }
 }
 
 fn invalid(id: Value, code: i32, message: String) -> Incoming {
