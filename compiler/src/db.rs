@@ -1124,20 +1124,39 @@ pub fn codegen_fn<'db>(db: &'db dyn Database, item: Item<'db>) -> Option<Arc<Low
     let mut f = f.clone();
     f.body = (**item.body(db).as_ref()?).clone();
     let file = item.file(db);
-    let mut prog = shared_env(db, file).program.clone();
-    for (i, def) in body_env(db, item) {
-        if let Some(slot) = prog.functions.get_mut(*i) {
-            *slot = def.clone();
-        }
+    // The shared declarations without their functions: the lowering reads
+    // only this function's definition and its callees', which `body_env`
+    // holds. (Copying every function's definition for each function made
+    // `kplc build` quadratic in the number of functions.)
+    let shared = &shared_env(db, file).program;
+    if index >= shared.functions.len() {
+        return None;
     }
-    *prog.functions.get_mut(index)? = checked.def.clone()?;
-    prog.expr_types = checked.expr_types.clone();
-    prog.resolutions = checked.resolutions.clone();
-    prog.bindings = checked.bindings.clone();
-    prog.const_values = checked.const_values.clone();
+    let prog = check::Program {
+        structs: shared.structs.clone(),
+        consts: shared.consts.clone(),
+        statics: shared.statics.clone(),
+        functions: Vec::new(),
+        imports: shared.imports.clone(),
+        expr_types: checked.expr_types.clone(),
+        resolutions: checked.resolutions.clone(),
+        bindings: checked.bindings.clone(),
+        const_values: checked.const_values.clone(),
+    };
+    // Sorted by index (`body_env` is), with this function's checked
+    // definition in place of its signature.
+    let own = checked.def.clone()?;
+    let mut defs: Vec<(usize, FnDef)> = body_env(db, item)
+        .iter()
+        .filter(|(i, _)| *i != index && *i < shared.functions.len())
+        .cloned()
+        .collect();
+    let at = defs.partition_point(|(i, _)| *i < index);
+    defs.insert(at, (index, own));
     let (offsets, _, _) = statics_layout(db, file);
-    Some(Arc::new(kpl_codegen::pipeline::compile_function(
+    Some(Arc::new(kpl_codegen::pipeline::compile_function_with(
         &prog,
+        &defs,
         &f,
         index,
         offsets,

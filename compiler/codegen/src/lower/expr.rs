@@ -332,7 +332,7 @@ impl Lower<'_, '_> {
         match res {
             Res::Fn(f) => {
                 let vs: Vec<V> = args.iter().map(|a| self.expr(a)).collect();
-                let returns = self.prog.functions[f as usize].ret.is_some();
+                let returns = self.fn_def_get(f as usize).is_some_and(|d| d.ret.is_some());
                 let dst = (returns && want_value).then(|| self.vreg());
                 let dst = dst.or_else(|| returns.then(|| self.vreg()));
                 self.emit(Inst::Call {

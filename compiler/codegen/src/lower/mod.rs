@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 
 use kpl_lang::ast::{self, ItemKind};
-use kpl_lang::check::Program;
+use kpl_lang::check::{FnDef, Program};
 use kpl_lang::types::{Ty, round_up};
 
 use crate::ir::*;
@@ -82,6 +82,9 @@ pub fn static_table(prog: &Program, offsets: &[u32]) -> Vec<StaticInfo> {
 
 struct ModuleBuilder<'a> {
     prog: &'a Program,
+    /// Definitions that stand in for those of `prog.functions` at their
+    /// index, sorted by it (see [`lower_function_with`]).
+    fn_defs: &'a [(usize, FnDef)],
     rodata: Vec<u8>,
     const_rodata: HashMap<u32, u32>,
     strings: HashMap<String, u32>,
@@ -121,6 +124,7 @@ impl<'a> ModuleBuilder<'a> {
     fn new(prog: &'a Program, static_offsets: Vec<u32>) -> Self {
         ModuleBuilder {
             prog,
+            fn_defs: &[],
             rodata: Vec::new(),
             const_rodata: HashMap::new(),
             strings: HashMap::new(),
@@ -232,7 +236,24 @@ pub fn lower_function(
     static_offsets: &[u32],
     options: Options,
 ) -> LoweredFn {
+    lower_function_with(prog, &[], item, fn_index, static_offsets, options)
+}
+
+/// [`lower_function`], with `fn_defs` (sorted by index) standing in for the
+/// definitions of `prog.functions` at their indices: a function's lowering
+/// reads only its own definition and its callees', so the database gives
+/// those and no copy of every function's (a copy per function made
+/// `kplc build` quadratic in the number of functions).
+pub fn lower_function_with(
+    prog: &Program,
+    fn_defs: &[(usize, FnDef)],
+    item: &ast::FnItem,
+    fn_index: usize,
+    static_offsets: &[u32],
+    options: Options,
+) -> LoweredFn {
     let mut mb = ModuleBuilder::new(prog, static_offsets.to_vec());
+    mb.fn_defs = fn_defs;
     let mut l = Lower::new(&mut mb, fn_index, item, options);
     let func = l.function(item, 0);
     LoweredFn {
@@ -359,7 +380,7 @@ impl<'a, 'b> Lower<'a, 'b> {
     }
 }
 
-impl Lower<'_, '_> {
+impl<'a> Lower<'a, '_> {
     fn vreg(&mut self) -> V {
         self.n_vregs += 1;
         self.n_vregs - 1
@@ -407,12 +428,29 @@ impl Lower<'_, '_> {
         dst
     }
 
+    /// The definition of function `index`: the stand-in of
+    /// [`lower_function_with`] if there is one.
+    fn fn_def_get(&self, index: usize) -> Option<&'a FnDef> {
+        let defs: &'a [(usize, FnDef)] = self.mb.fn_defs;
+        match defs.binary_search_by_key(&index, |(i, _)| *i) {
+            Ok(k) => Some(&defs[k].1),
+            Err(_) => self.prog.functions.get(index),
+        }
+    }
+
+    /// The definition of the function being lowered, which the caller of
+    /// the lowering always gives.
+    fn fn_def(&self, index: usize) -> &'a FnDef {
+        self.fn_def_get(index)
+            .unwrap_or_else(|| &self.prog.functions[index])
+    }
+
     fn ty(&self, e: &ast::Expr) -> Ty {
         self.prog.type_of(e.id).clone()
     }
 
     fn function(&mut self, item: &ast::FnItem, first_site: SiteId) -> Func {
-        let def = &self.prog.functions[self.fn_index];
+        let def = self.fn_def(self.fn_index);
         self.locals = vec![Storage::Unset; def.locals.len()];
         let mut params = Vec::new();
         for (i, ty) in def.params.iter().enumerate() {
@@ -428,7 +466,7 @@ impl Lower<'_, '_> {
         // (the checker guarantees a return otherwise).
         self.pos = item.body.span.end.saturating_sub(1);
         self.terminate(Term::Ret(None));
-        let def = &self.prog.functions[self.fn_index];
+        let def = self.fn_def(self.fn_index);
         Func {
             name: def.name.clone(),
             exported: def.exported,
@@ -461,7 +499,7 @@ impl Lower<'_, '_> {
 
     fn declare(&mut self, name_span: kpl_lang::Span) -> (u32, Storage) {
         let id = self.prog.bindings.get(&name_span).copied().unwrap_or(0);
-        let def = &self.prog.functions[self.fn_index].locals[id as usize];
+        let def = &self.fn_def(self.fn_index).locals[id as usize];
         let storage = match &def.ty {
             Ty::Array(..) | Ty::Struct(..) => {
                 let l = self.prog.layout(&def.ty);
