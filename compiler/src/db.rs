@@ -1124,24 +1124,22 @@ pub fn codegen_fn<'db>(db: &'db dyn Database, item: Item<'db>) -> Option<Arc<Low
     let mut f = f.clone();
     f.body = (**item.body(db).as_ref()?).clone();
     let file = item.file(db);
-    // The shared declarations without their functions: the lowering reads
-    // only this function's definition and its callees', which `body_env`
-    // holds. (Copying every function's definition for each function made
-    // `kplc build` quadratic in the number of functions.)
+    // The shared declarations as they are, the body's side tables beside
+    // them, and the definitions the lowering reads (this function's and its
+    // callees', which `body_env` holds) standing in for the shared ones.
+    // (A copy of the declarations for each function, patched, made `kplc
+    // build` quadratic in the number of functions times the number of
+    // functions, constants, statics and structs.)
     let shared = &shared_env(db, file).program;
     if index >= shared.functions.len() {
         return None;
     }
-    let prog = check::Program {
-        structs: shared.structs.clone(),
-        consts: shared.consts.clone(),
-        statics: shared.statics.clone(),
-        functions: Vec::new(),
-        imports: shared.imports.clone(),
+    let tables = check::Program {
         expr_types: checked.expr_types.clone(),
         resolutions: checked.resolutions.clone(),
         bindings: checked.bindings.clone(),
         const_values: checked.const_values.clone(),
+        ..check::Program::default()
     };
     // Sorted by index (`body_env` is), with this function's checked
     // definition in place of its signature.
@@ -1155,7 +1153,8 @@ pub fn codegen_fn<'db>(db: &'db dyn Database, item: Item<'db>) -> Option<Arc<Low
     defs.insert(at, (index, own));
     let (offsets, _, _) = statics_layout(db, file);
     Some(Arc::new(kpl_codegen::pipeline::compile_function_with(
-        &prog,
+        shared,
+        &tables,
         &defs,
         &f,
         index,

@@ -164,21 +164,30 @@ pub fn compile_function(
     static_offsets: &[u32],
     options: lower::Options,
 ) -> LoweredFn {
-    compile_function_with(prog, &[], item, fn_index, static_offsets, options)
+    compile_function_with(prog, prog, &[], item, fn_index, static_offsets, options)
 }
 
-/// [`compile_function`] with `fn_defs` standing in for definitions of
+/// [`compile_function`] of the shared declarations `prog`, with the body's
+/// side tables from `tables` and `fn_defs` standing in for definitions of
 /// `prog.functions` (see [`lower::lower_function_with`]).
 pub fn compile_function_with(
     prog: &Program,
+    tables: &Program,
     fn_defs: &[(usize, kpl_lang::check::FnDef)],
     item: &FnItem,
     fn_index: usize,
     static_offsets: &[u32],
     options: lower::Options,
 ) -> LoweredFn {
-    let mut part =
-        lower::lower_function_with(prog, fn_defs, item, fn_index, static_offsets, options);
+    let mut part = lower::lower_function_with(
+        prog,
+        tables,
+        fn_defs,
+        item,
+        fn_index,
+        static_offsets,
+        options,
+    );
     opt::optimize(&mut part.func);
     part
 }

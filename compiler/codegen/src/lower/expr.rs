@@ -211,7 +211,7 @@ impl Lower<'_, '_> {
                 self.norm(a, &ty)
             }
             ExprKind::Call(..) => self.call(e, true).unwrap_or_else(|| self.konst(0)),
-            ExprKind::Name(_) => match self.prog.resolutions.get(&e.id).copied() {
+            ExprKind::Name(_) => match self.tables.resolutions.get(&e.id).copied() {
                 Some(Res::Local(l)) => match self.local_storage(l) {
                     Storage::Scalar(v) | Storage::Slice(v) => v,
                     _ => self.konst(0),
@@ -328,7 +328,7 @@ impl Lower<'_, '_> {
             // The checker resolves no name for a built-in (its name is reserved).
             return Some(self.atomic(op, args));
         }
-        let res = self.prog.resolutions.get(&callee.unparen().id).copied()?;
+        let res = self.tables.resolutions.get(&callee.unparen().id).copied()?;
         match res {
             Res::Fn(f) => {
                 let vs: Vec<V> = args.iter().map(|a| self.expr(a)).collect();

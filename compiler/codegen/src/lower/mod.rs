@@ -85,6 +85,9 @@ struct ModuleBuilder<'a> {
     /// Definitions that stand in for those of `prog.functions` at their
     /// index, sorted by it (see [`lower_function_with`]).
     fn_defs: &'a [(usize, FnDef)],
+    /// Where the bodies' side tables are read: `expr_types`, `resolutions`
+    /// and `bindings` (`prog` itself, or a function's own).
+    tables: &'a Program,
     rodata: Vec<u8>,
     const_rodata: HashMap<u32, u32>,
     strings: HashMap<String, u32>,
@@ -125,6 +128,7 @@ impl<'a> ModuleBuilder<'a> {
         ModuleBuilder {
             prog,
             fn_defs: &[],
+            tables: prog,
             rodata: Vec::new(),
             const_rodata: HashMap::new(),
             strings: HashMap::new(),
@@ -236,16 +240,20 @@ pub fn lower_function(
     static_offsets: &[u32],
     options: Options,
 ) -> LoweredFn {
-    lower_function_with(prog, &[], item, fn_index, static_offsets, options)
+    lower_function_with(prog, prog, &[], item, fn_index, static_offsets, options)
 }
 
-/// [`lower_function`], with `fn_defs` (sorted by index) standing in for the
-/// definitions of `prog.functions` at their indices: a function's lowering
+/// [`lower_function`] of the declarations `prog` shared by every body,
+/// with the body's side tables (`expr_types`, `resolutions`, `bindings`)
+/// read from `tables` and `fn_defs` (sorted by index) standing in for the
+/// definitions of `prog.functions` at their indices. A function's lowering
 /// reads only its own definition and its callees', so the database gives
-/// those and no copy of every function's (a copy per function made
-/// `kplc build` quadratic in the number of functions).
+/// those and no copy of the declarations: a copy per function made
+/// `kplc build` quadratic in the number of functions times the number of
+/// functions, constants, statics and structs.
 pub fn lower_function_with(
     prog: &Program,
+    tables: &Program,
     fn_defs: &[(usize, FnDef)],
     item: &ast::FnItem,
     fn_index: usize,
@@ -254,6 +262,7 @@ pub fn lower_function_with(
 ) -> LoweredFn {
     let mut mb = ModuleBuilder::new(prog, static_offsets.to_vec());
     mb.fn_defs = fn_defs;
+    mb.tables = tables;
     let mut l = Lower::new(&mut mb, fn_index, item, options);
     let func = l.function(item, 0);
     LoweredFn {
@@ -326,6 +335,8 @@ struct Place {
 
 struct Lower<'a, 'b> {
     prog: &'a Program,
+    /// The body's side tables (see [`ModuleBuilder::tables`]).
+    tables: &'a Program,
     mb: &'b mut ModuleBuilder<'a>,
     fn_index: usize,
     blocks: Vec<Block>,
@@ -363,6 +374,7 @@ impl<'a, 'b> Lower<'a, 'b> {
     ) -> Self {
         Lower {
             prog: mb.prog,
+            tables: mb.tables,
             mb,
             fn_index,
             blocks: vec![new_block()],
@@ -446,7 +458,7 @@ impl<'a> Lower<'a, '_> {
     }
 
     fn ty(&self, e: &ast::Expr) -> Ty {
-        self.prog.type_of(e.id).clone()
+        self.tables.type_of(e.id).clone()
     }
 
     fn function(&mut self, item: &ast::FnItem, first_site: SiteId) -> Func {
@@ -498,7 +510,7 @@ impl<'a> Lower<'a, '_> {
     }
 
     fn declare(&mut self, name_span: kpl_lang::Span) -> (u32, Storage) {
-        let id = self.prog.bindings.get(&name_span).copied().unwrap_or(0);
+        let id = self.tables.bindings.get(&name_span).copied().unwrap_or(0);
         let def = &self.fn_def(self.fn_index).locals[id as usize];
         let storage = match &def.ty {
             Ty::Array(..) | Ty::Struct(..) => {

@@ -27,7 +27,7 @@ impl Lower<'_, '_> {
                 self.store_aggregate(tmp, e);
                 Some(tmp)
             }
-            ExprKind::Name(_) => match self.prog.resolutions.get(&e.id).copied()? {
+            ExprKind::Name(_) => match self.tables.resolutions.get(&e.id).copied()? {
                 Res::Local(l) => match self.local_storage(l) {
                     Storage::Aggregate(off, size) => Some(Place {
                         base: Base::Stack(off),
@@ -108,7 +108,7 @@ impl Lower<'_, '_> {
     }
 
     fn is_proven(&self, base: &ast::Expr, index: &ast::Expr, base_ty: &Ty) -> bool {
-        let Some(Res::Local(i)) = self.prog.resolutions.get(&index.unparen().id).copied() else {
+        let Some(Res::Local(i)) = self.tables.resolutions.get(&index.unparen().id).copied() else {
             return false;
         };
         if !matches!(index.unparen().kind, ExprKind::Name(_)) {
@@ -118,7 +118,7 @@ impl Lower<'_, '_> {
             *l == i
                 && match (proof, base_ty) {
                     (Proof::SliceLen(s), Ty::Slice { .. }) => matches!(
-                        self.prog.resolutions.get(&base.unparen().id),
+                        self.tables.resolutions.get(&base.unparen().id),
                         Some(Res::Local(b)) if b == s
                     ),
                     (Proof::Below(n), Ty::Array(_, len)) => n <= len,

@@ -276,7 +276,7 @@ impl Lower<'_, '_> {
         }
         match &hi.unparen().kind {
             ExprKind::Field(base, f) if f.name == "len" => {
-                match self.prog.resolutions.get(&base.unparen().id) {
+                match self.tables.resolutions.get(&base.unparen().id) {
                     Some(Res::Local(l)) => match self.locals[*l as usize] {
                         Storage::Slice(_) => Some(Proof::SliceLen(*l)),
                         _ => match self.ty(base) {
@@ -299,7 +299,7 @@ impl Lower<'_, '_> {
         let ty = self.ty(target);
         // A scalar local: a register.
         if let ExprKind::Name(_) = target.unparen().kind
-            && let Some(Res::Local(l)) = self.prog.resolutions.get(&target.unparen().id)
+            && let Some(Res::Local(l)) = self.tables.resolutions.get(&target.unparen().id)
             && let Storage::Scalar(v) = self.local_storage(*l)
         {
             let x = match op {
@@ -323,8 +323,8 @@ impl Lower<'_, '_> {
                 value.unparen().kind,
                 ExprKind::StructLit(..) | ExprKind::ArrayLit(..) | ExprKind::ArrayRepeat(..)
             );
-            let root = place_root(target).and_then(|r| self.prog.resolutions.get(&r).copied());
-            if literal && reads_or_calls(value, root, self.prog) {
+            let root = place_root(target).and_then(|r| self.tables.resolutions.get(&r).copied());
+            if literal && reads_or_calls(value, root, self.tables) {
                 let tmp = self.temp_aggregate(&ty);
                 self.store_aggregate(tmp, value);
                 let size = self.prog.layout(&ty).size as u32;
