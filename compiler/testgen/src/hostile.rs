@@ -380,6 +380,27 @@ pub fn shapes() -> Vec<Shape> {
             build: |n| body(&format!("    {}", repeat("\u{201E} ", n))),
         },
         Shape {
+            name: "duplicate_imports",
+            what: "one `use` list naming `log` n times, each an E0101 with two labels on one line",
+            build: |n| {
+                format!(
+                    "use kernel::{{{}}};\nexport fn f() {{}}\n",
+                    repeat("log, ", n)
+                )
+            },
+        },
+        Shape {
+            name: "duplicate_fields",
+            what: "a struct declaring field `a` n times and a literal giving it n times, on one line each",
+            build: |n| {
+                format!(
+                    "struct S {{ {}}}\nexport fn f() -> u8 {{ let s = S {{ {}}}; return s.a; }}\n",
+                    repeat("a: u8, ", n),
+                    repeat(".a = 1, ", n)
+                )
+            },
+        },
+        Shape {
             name: "nested_items",
             what: "`fn` written inside a function body, n deep",
             build: |n| {
