@@ -17,11 +17,11 @@
 
 mod common;
 
-use common::asm::{Obj, object};
+use common::asm::{Obj, R, object, single};
 use iced_x86::code_asm::*;
 use kpl_runtime_core::{ScalarType, ValType};
 use kplc::kpo::ObjectParts;
-use kplc::kpo::TrapKind::{self, Bounds, Budget, DivByZero, Overflow};
+use kplc::kpo::TrapKind::{Bounds, Budget, DivByZero, Overflow};
 
 const U64: ValType = ValType::Scalar(ScalarType::U64);
 const I64: ValType = ValType::Scalar(ScalarType::I64);
@@ -29,22 +29,6 @@ const RO8: ValType = ValType::Slice {
     elem: ScalarType::U8,
     writable: false,
 };
-
-type R = Result<(), IcedError>;
-
-/// One export `f(params)` with the given stack bound, trap sites and body.
-fn single(
-    sites: &[TrapKind],
-    params: &[ValType],
-    bound: u32,
-    body: impl Fn(&mut Obj) -> R,
-) -> ObjectParts {
-    object(sites, |o| {
-        o.declare("f", bound, Some(params.to_vec()));
-        o.define("f");
-        body(o).expect("assemble");
-    })
-}
 
 fn label(o: &mut Obj) -> CodeLabel {
     o.a.create_label()

@@ -11,32 +11,15 @@
 //! the point of forgetting: a loop that reloads an address into a scratch
 //! register runs its header once.
 mod common;
-use common::asm::{Obj, object};
+use common::asm::{Obj, R, object, single};
 use iced_x86::code_asm::*;
 use kpl_runtime_core::verify::OwnedWorkspace;
 use kpl_runtime_core::{Object, ScalarType, ValType};
 use kplc::kpo::ObjectParts;
-use kplc::kpo::TrapKind::{self, Bounds, Budget, DivByZero, Overflow};
+use kplc::kpo::TrapKind::{Bounds, Budget, DivByZero, Overflow};
 
 const U64: ValType = ValType::Scalar(ScalarType::U64);
 const I64: ValType = ValType::Scalar(ScalarType::I64);
-
-type R = Result<(), IcedError>;
-
-/// One export `f(params)` with a 64-byte static area.
-fn single(
-    sites: &[TrapKind],
-    params: &[ValType],
-    bound: u32,
-    body: impl Fn(&mut Obj) -> R,
-) -> ObjectParts {
-    object(sites, |o| {
-        o.data_size = 64;
-        o.declare("f", bound, Some(params.to_vec()));
-        o.define("f");
-        body(o).expect("assemble");
-    })
-}
 
 /// `test rdi, rdi; je join; mov r9d, 1; join:` — a join of two paths that
 /// agree on every register but `r9`, which nothing reads after.

@@ -83,6 +83,24 @@ impl Obj {
     }
 }
 
+/// What an assembling closure returns (`?` on each instruction).
+pub type R = Result<(), IcedError>;
+
+/// One export `f(params)` with the given stack bound, trap sites and body
+/// (the statics are [`Obj`]'s default 64 bytes).
+pub fn single(
+    sites: &[TrapKind],
+    params: &[ValType],
+    bound: u32,
+    body: impl Fn(&mut Obj) -> R,
+) -> ObjectParts {
+    object(sites, |o| {
+        o.declare("f", bound, Some(params.to_vec()));
+        o.define("f");
+        body(o).expect("assemble");
+    })
+}
+
 /// Builds an object: `body` adds the functions to an [`Obj`] and is run
 /// twice (the second time with the real RODATA and slot offsets).
 /// `sites` are the trap sites (each one's code offset is set to 4).
