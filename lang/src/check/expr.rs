@@ -1443,6 +1443,10 @@ fn conversion_help(d: Diagnostic, e: &Expr, g: IntTy, w: IntTy) -> Diagnostic {
     )
 }
 
+/// What `min`, `max` and `abs` are told (each with its own example).
+const NO_GENERIC_BUILTINS: &str =
+    "KPL has no generic built-in functions: `min`, `max` and `abs` are one `if` each";
+
 /// A function of C's or Rust's standard library, or of the Linux kernel's,
 /// called as if KPL had it: why it has not, and what a plugin writes
 /// instead. (Names a plugin defines or imports never get here.)
@@ -1476,17 +1480,17 @@ fn foreign_function(name: &str) -> Option<(&'static str, &'static str, Option<&'
             None,
         ),
         "min" => (
-            "KPL has no generic built-in functions: `min`, `max` and `abs` are one `if` each",
+            NO_GENERIC_BUILTINS,
             "write a function for the type you need, e.g. `fn min_u32(a: u32, b: u32) -> u32 { if a < b { return a; } return b; }`",
             None,
         ),
         "max" => (
-            "KPL has no generic built-in functions: `min`, `max` and `abs` are one `if` each",
+            NO_GENERIC_BUILTINS,
             "write a function for the type you need, e.g. `fn max_u32(a: u32, b: u32) -> u32 { if a > b { return a; } return b; }`",
             None,
         ),
         "abs" => (
-            "KPL has no generic built-in functions: `min`, `max` and `abs` are one `if` each",
+            NO_GENERIC_BUILTINS,
             "write a function for the type you need, e.g. `fn abs_i32(a: i32) -> i32 { if a < 0 { return -a; } return a; }` (`-a` wraps: the most negative value stays negative)",
             None,
         ),
