@@ -458,6 +458,82 @@ fn edited_line(src: &str, edits: &[kpl_lang::diag::Suggestion]) -> Option<String
     Some(line.trim().to_string())
 }
 
+/// How many diagnostics of one file `kplc check` and `kplc build` show
+/// unless `--max-diagnostics` says otherwise. A file with more is a flood
+/// (one broken construct repeated, a file that is not KPL at all): the
+/// first screens say what is wrong, and rendering a few hundred thousand
+/// excerpts took seconds and hundreds of megabytes of output for nothing a
+/// reader would look at. Go's compiler stops at 10 errors, clang at 20.
+pub const DEFAULT_SHOWN: usize = 100;
+
+/// Which of one file's diagnostics are shown under a limit.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Shown {
+    /// Indexes of the shown diagnostics, in their order in the file.
+    pub indexes: Vec<usize>,
+    /// Errors left out.
+    pub hidden_errors: usize,
+    /// Warnings left out.
+    pub hidden_warnings: usize,
+}
+
+impl Shown {
+    pub fn hidden(&self) -> usize {
+        self.hidden_errors + self.hidden_warnings
+    }
+}
+
+/// Chooses at most `limit` of `diags` to show (`0`: every one). Errors come
+/// first: the first `limit` errors in the order of the file, then warnings,
+/// in that order, while room is left; so a thousand warnings never hide the
+/// one error that stops the build. The shown ones keep their order.
+pub fn shown(diags: &[Diagnostic], limit: usize) -> Shown {
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    if limit == 0 || diags.len() <= limit {
+        return Shown {
+            indexes: (0..diags.len()).collect(),
+            ..Shown::default()
+        };
+    }
+    let shown_errors = errors.min(limit);
+    let shown_warnings = warnings.min(limit - shown_errors);
+    let (mut errors_left, mut warnings_left) = (shown_errors, shown_warnings);
+    let mut indexes = Vec::with_capacity(limit);
+    for (i, d) in diags.iter().enumerate() {
+        let left = if d.is_error() {
+            &mut errors_left
+        } else {
+            &mut warnings_left
+        };
+        if *left > 0 {
+            *left -= 1;
+            indexes.push(i);
+        }
+    }
+    Shown {
+        indexes,
+        hidden_errors: errors - shown_errors,
+        hidden_warnings: warnings - shown_warnings,
+    }
+}
+
+/// The line that says what [`shown`] left out, e.g. `f.kpl: 208140 more
+/// diagnostics not shown (208139 errors, 1 warning); --max-diagnostics 0
+/// shows every one`; `None` when nothing was.
+pub fn hidden_note(file_name: &str, shown: &Shown) -> Option<String> {
+    if shown.hidden() == 0 {
+        return None;
+    }
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    Some(format!(
+        "{file_name}: {} not shown ({}, {}); `--max-diagnostics 0` shows every one",
+        plural(shown.hidden(), "more diagnostic"),
+        plural(shown.hidden_errors, "error"),
+        plural(shown.hidden_warnings, "warning"),
+    ))
+}
+
 /// Renders one diagnostic as plain text (no colour), e.g. for snapshots.
 /// `lines` must be the index of `src`.
 pub fn render_plain(file_name: &str, src: &str, lines: &LineIndex, d: &Diagnostic) -> String {
@@ -657,6 +733,33 @@ mod tests {
         assert!(direct * 2 > total && direct < total, "{direct} of {total}");
         // Diagnostics with several labels take it too.
         assert!(several > 0, "{several} with several labels");
+    }
+
+    #[test]
+    fn the_limit_shows_errors_first_in_file_order() {
+        use kpl_lang::Code;
+        let d = |code| Diagnostic::new(code, "m", kpl_lang::Span::new(0, 1), "l");
+        let (e, w) = (Code::E0100, Code::W0001);
+        let diags = [d(w), d(e), d(w), d(w), d(e), d(w)];
+        // No limit, or room for every one: all, nothing hidden.
+        for limit in [0, 6, 7] {
+            let all = shown(&diags, limit);
+            assert_eq!(all.indexes, [0, 1, 2, 3, 4, 5]);
+            assert_eq!(hidden_note("f", &all), None);
+        }
+        // Both errors, then the first warnings, in the file's order.
+        let some = shown(&diags, 4);
+        assert_eq!(some.indexes, [0, 1, 2, 4]);
+        assert_eq!((some.hidden_errors, some.hidden_warnings), (0, 2));
+        // Fewer places than errors: the first errors only.
+        let one = shown(&diags, 1);
+        assert_eq!(one.indexes, [1]);
+        assert_eq!((one.hidden_errors, one.hidden_warnings), (1, 4));
+        assert_eq!(
+            hidden_note("f.kpl", &one).unwrap(),
+            "f.kpl: 5 more diagnostics not shown (1 error, 4 warnings); \
+             `--max-diagnostics 0` shows every one"
+        );
     }
 
     /// A size at which each hostile shape has a few dozen items or levels,

@@ -764,3 +764,88 @@ fn json_fixes_carry_applicability_and_every_edit() {
     );
     assert_eq!(v["help"][0]["edits"], serde_json::json!([]), "{v}");
 }
+
+/// A flood of diagnostics: 152 unused locals (warnings) with three errors
+/// among and after them.
+fn flood_source() -> String {
+    let mut s = String::from("export fn f() -> u32 {\n");
+    for i in 0..150 {
+        if i == 10 || i == 120 {
+            s.push_str(&format!("    let e{i}: u32 = missing_{i};\n"));
+        }
+        s.push_str(&format!("    let a{i} = 1;\n"));
+    }
+    s.push_str("    return missing_last;\n}\n");
+    s
+}
+
+#[test]
+fn a_flood_shows_its_errors_first_and_says_what_it_left_out() {
+    let dir = std::env::temp_dir().join(format!("kplc-flood-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("flood.kpl");
+    std::fs::write(&file, flood_source()).unwrap();
+    let path = file.to_str().unwrap();
+
+    let out = kplc(&["check", path]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    // Every error is shown, whatever its place, and 97 warnings with them.
+    assert_eq!(err.matches("error[E").count(), 3, "{err}");
+    assert_eq!(err.matches("warning[W0001]").count(), 97, "{err}");
+    // In the order of the file: the last error after the last warning shown.
+    let last_error = err.rfind("error[E").unwrap();
+    assert!(err.rfind("warning[W0001]").unwrap() < last_error);
+    assert!(err.contains("`missing_last`"), "{err}");
+    assert!(
+        err.contains("flood.kpl: 55 more diagnostics not shown (0 errors, 55 warnings); `--max-diagnostics 0` shows every one"),
+        "{err}"
+    );
+    // The summary counts every diagnostic.
+    assert!(err.contains("3 errors, 152 warnings"), "{err}");
+
+    // JSON: only diagnostics on standard output; the note on standard error.
+    let out = kplc(&["check", "--message-format", "json", path]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 100);
+    assert!(lines.iter().all(|l| l.starts_with('{')));
+    assert!(text(&out.stderr).contains("55 more diagnostics not shown"));
+
+    // A limit of its own, and none at all.
+    let out = kplc(&["check", "--max-diagnostics", "2", path]);
+    let err = text(&out.stderr);
+    assert_eq!(err.matches("error[E").count(), 2, "{err}");
+    assert!(!err.contains("warning[W"), "{err}");
+    assert!(err.contains("153 more diagnostics not shown (1 error, 152 warnings)"));
+    let out = kplc(&["check", "--max-diagnostics", "0", path]);
+    let err = text(&out.stderr);
+    assert_eq!(err.matches("warning[W0001]").count(), 152, "{err}");
+    assert!(!err.contains("not shown"), "{err}");
+
+    // `kplc build` takes the same limit.
+    let out = kplc(&["build", "--max-diagnostics", "5", "--emit", "asm", path]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.matches("error[E").count(), 3, "{err}");
+    assert_eq!(err.matches("warning[W0001]").count(), 2, "{err}");
+    assert!(err.contains("150 more diagnostics not shown (0 errors, 150 warnings)"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_file_of_nul_bytes_is_one_diagnostic() {
+    let dir = std::env::temp_dir().join(format!("kplc-nul-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("zeros.kpl");
+    std::fs::write(&file, vec![0u8; 1 << 20]).unwrap();
+    let out = kplc(&["check", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("error[E0003]: 1048576 invalid characters `\\u{0}` in a row in source"),
+        "{err}"
+    );
+    assert!(err.contains("checked 1 file: 1 error, 0 warnings"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

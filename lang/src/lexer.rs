@@ -233,7 +233,7 @@ fn line_end(src: &str, from: usize) -> usize {
 /// token is [`Raw::Invalid`].
 fn raw_tokens(src: &str) -> Vec<(Raw<'_>, Span)> {
     let bytes = src.as_bytes();
-    let mut out = Vec::with_capacity(src.len() / 4);
+    let mut out: Vec<(Raw<'_>, Span)> = Vec::with_capacity(src.len() / 4);
     // A byte-order mark is allowed at the very start (editors on Windows
     // write one) and nowhere else.
     let mut i = if src.starts_with('\u{FEFF}') { 3 } else { 0 };
@@ -334,6 +334,19 @@ fn raw_tokens(src: &str) -> Vec<(Raw<'_>, Span)> {
                 }
             }
         };
+        // A run of one invalid character is one token, and one diagnostic:
+        // a file that is not text (a megabyte of NUL bytes) would otherwise
+        // give a diagnostic per byte. `?` and `'` are left alone: each has
+        // its own advice, which looks at its neighbours.
+        if let Raw::Invalid(c) = raw
+            && !matches!(c, '?' | '\'')
+            && let Some((Raw::Invalid(last), span)) = out.last_mut()
+            && *last == c
+            && span.end as usize == start
+        {
+            span.end = i as u32;
+            continue;
+        }
         out.push((raw, Span::new(start, i)));
     }
     out
@@ -501,12 +514,25 @@ pub fn lex(src: &str) -> Lexed {
                 out.tokens.push((Tok::Str(inner.into()), span));
             }
             Raw::Invalid(c) => {
-                let mut d = Diagnostic::new(
-                    Code::E0003,
-                    format!("invalid character `{}` in source", c.escape_default()),
-                    span,
-                    "not part of KPL's syntax",
-                );
+                let run = (span.end - span.start) as usize / c.len_utf8();
+                let mut d = if run == 1 {
+                    Diagnostic::new(
+                        Code::E0003,
+                        format!("invalid character `{}` in source", c.escape_default()),
+                        span,
+                        "not part of KPL's syntax",
+                    )
+                } else {
+                    Diagnostic::new(
+                        Code::E0003,
+                        format!(
+                            "{run} invalid characters `{}` in a row in source",
+                            c.escape_default()
+                        ),
+                        span,
+                        "not part of KPL's syntax",
+                    )
+                };
                 if c == '\'' {
                     d = d.with_help("string literals use double quotes: \"...\"");
                 } else if c == '?' && rust_try(src, span, out.tokens.last()) {
@@ -865,6 +891,27 @@ mod tests {
         assert_eq!(codes("\"abc"), vec![Code::E0002]);
         assert_eq!(codes("/* abc"), vec![Code::E0002]);
         assert_eq!(codes("a $ b"), vec![Code::E0003]);
+        // A run of one invalid character is one diagnostic over the run;
+        // a different character, or a gap, starts another.
+        let run = lex("a \0\0\0\0 b $$@ \0");
+        let spans: Vec<(u32, u32)> = run
+            .diagnostics
+            .iter()
+            .map(|d| (d.primary.span.start, d.primary.span.end))
+            .collect();
+        assert_eq!(spans, vec![(2, 6), (9, 11), (11, 12), (13, 14)]);
+        assert!(
+            run.diagnostics[0]
+                .message
+                .starts_with("4 invalid characters")
+        );
+        assert!(
+            run.diagnostics[3]
+                .message
+                .starts_with("invalid character `")
+        );
+        // `?` and `'` keep one diagnostic each: their advice is per character.
+        assert_eq!(codes("a ?? b").len(), 2);
         assert_eq!(codes("\"a\\qb\""), vec![Code::E0005]);
         assert_eq!(codes("\"a\\\"b\""), vec![]);
         assert_eq!(codes("\"a\\\""), vec![Code::E0002]);

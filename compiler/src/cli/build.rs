@@ -15,12 +15,20 @@ use kplc::{cli_io, errln, out, render};
 
 use super::{ColorMode, Emit, color_choice, usage};
 
+/// What the compiling commands (`build`, `run`) share on their command line.
+pub(super) struct FrontEnd {
+    pub color: ColorMode,
+    /// Directory of `.kpli` import declarations (`None`: the built-in ones).
+    pub imports: Option<PathBuf>,
+    /// Diagnostics shown at most (0: every one); see [`render::shown`].
+    pub max_diagnostics: usize,
+}
+
 /// Loads the import table and a source file, and checks it; on errors, the
 /// diagnostics are rendered and the exit status to use is returned.
 pub(super) fn front_end(
     path: &std::path::Path,
-    color: ColorMode,
-    imports_dir: Option<PathBuf>,
+    options: FrontEnd,
 ) -> Result<
     (
         String,
@@ -29,7 +37,12 @@ pub(super) fn front_end(
     ),
     ExitCode,
 > {
-    let sources = match &imports_dir {
+    let FrontEnd {
+        color,
+        imports,
+        max_diagnostics,
+    } = options;
+    let sources = match &imports {
         Some(dir) => ImportSources::from_dir(dir).map_err(usage)?,
         None => ImportSources::embedded(),
     };
@@ -46,10 +59,15 @@ pub(super) fn front_end(
     let mut stderr = BufferedStandardStream::stderr(color_choice(color));
     let name = path.display().to_string();
     let lines = LineIndex::new(&src);
-    for d in &analysis.diagnostics {
+    let shown = render::shown(&analysis.diagnostics, max_diagnostics);
+    for &i in &shown.indexes {
+        let d = &analysis.diagnostics[i];
         let _ = render::render_to(&mut stderr, &name, &src, &lines, d);
     }
     let _ = stderr.flush();
+    if let Some(note) = render::hidden_note(&name, &shown) {
+        errln!("kplc: {note}");
+    }
     if analysis.has_errors() {
         let n = analysis.diagnostics.iter().filter(|d| d.is_error()).count();
         errln!(
@@ -69,10 +87,9 @@ pub(super) fn build(
     path: &std::path::Path,
     output: Option<&std::path::Path>,
     emit: Option<Emit>,
-    color: ColorMode,
-    imports: Option<PathBuf>,
+    options: FrontEnd,
 ) -> ExitCode {
-    let (_src, analysis, compiled) = match front_end(path, color, imports) {
+    let (_src, analysis, compiled) = match front_end(path, options) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -112,10 +129,9 @@ pub(super) fn build(
 /// Compiles a source file to object bytes (rendering diagnostics).
 pub(super) fn compile_to_object(
     path: &std::path::Path,
-    color: ColorMode,
-    imports: Option<PathBuf>,
+    options: FrontEnd,
 ) -> Result<(Vec<u8>, kpl_codegen::pipeline::Compiled), ExitCode> {
-    let (src, _analysis, compiled) = front_end(path, color, imports)?;
+    let (src, _analysis, compiled) = front_end(path, options)?;
     check_limits(&compiled, path)?;
     let name = path.display().to_string();
     Ok((

@@ -18,6 +18,7 @@ pub(super) fn check(
     color: ColorMode,
     imports_dir: Option<PathBuf>,
     deny_warnings: bool,
+    max_diagnostics: usize,
 ) -> ExitCode {
     let sources = match &imports_dir {
         Some(dir) => match ImportSources::from_dir(dir) {
@@ -42,6 +43,10 @@ pub(super) fn check(
                 Severity::Error => errors += 1,
                 Severity::Warning => warnings += 1,
             }
+        }
+        let shown = render::shown(diags, max_diagnostics);
+        for &i in &shown.indexes {
+            let d = &diags[i];
             let result = match format {
                 MessageFormat::Human => render::render_to(&mut stderr, name, src, &lines, d),
                 MessageFormat::Json => {
@@ -52,7 +57,13 @@ pub(super) fn check(
                 return false;
             }
         }
-        stderr.flush().is_ok() && stdout.flush().is_ok()
+        let flushed = stderr.flush().is_ok() && stdout.flush().is_ok();
+        // On standard error in both formats: a JSON reader gets only
+        // diagnostics on standard output, and a person learns of the rest.
+        if let Some(note) = render::hidden_note(name, &shown) {
+            errln!("kplc: {note}");
+        }
+        flushed
     };
     for p in &import_problems {
         let text = sources

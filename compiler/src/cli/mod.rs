@@ -27,7 +27,7 @@ mod check;
 mod object;
 mod run;
 
-use build::build;
+use build::{FrontEnd, build};
 use check::{check, explain};
 use object::{disasm, verify_cmd};
 use run::run;
@@ -84,6 +84,9 @@ enum Command {
         /// Treat warnings as errors.
         #[arg(long)]
         deny_warnings: bool,
+        /// Show at most N diagnostics per file, errors first (0: all of them).
+        #[arg(long, value_name = "N", default_value_t = kplc::render::DEFAULT_SHOWN)]
+        max_diagnostics: usize,
     },
     /// Compile a plugin to machine code.
     Build {
@@ -99,6 +102,9 @@ enum Command {
         color: ColorMode,
         #[arg(long)]
         imports: Option<PathBuf>,
+        /// Show at most N diagnostics per file, errors first (0: all of them).
+        #[arg(long, value_name = "N", default_value_t = kplc::render::DEFAULT_SHOWN)]
+        max_diagnostics: usize,
     },
     /// Compile and run an export on the host runtime.
     ///
@@ -134,6 +140,9 @@ enum Command {
         color: ColorMode,
         #[arg(long)]
         imports: Option<PathBuf>,
+        /// Show at most N diagnostics per file, errors first (0: all of them).
+        #[arg(long, value_name = "N", default_value_t = kplc::render::DEFAULT_SHOWN)]
+        max_diagnostics: usize,
     },
     /// Print the disassembly of a `.kpo` object.
     Disasm { file: PathBuf },
@@ -184,7 +193,15 @@ pub fn main() -> ExitCode {
             color,
             imports,
             deny_warnings,
-        } => check(&files, message_format, color, imports, deny_warnings),
+            max_diagnostics,
+        } => check(
+            &files,
+            message_format,
+            color,
+            imports,
+            deny_warnings,
+            max_diagnostics,
+        ),
         Command::Explain { code } => explain(&code),
         Command::Fmt {
             files,
@@ -213,10 +230,14 @@ pub fn main() -> ExitCode {
             fuel,
             color,
             imports,
+            max_diagnostics,
         } => run(
             file,
-            color,
-            imports,
+            FrontEnd {
+                color,
+                imports,
+                max_diagnostics,
+            },
             kplc::exec::invoke::Request {
                 entry,
                 args,
@@ -233,7 +254,17 @@ pub fn main() -> ExitCode {
             emit,
             color,
             imports,
-        } => build(&file, output.as_deref(), emit, color, imports),
+            max_diagnostics,
+        } => build(
+            &file,
+            output.as_deref(),
+            emit,
+            FrontEnd {
+                color,
+                imports,
+                max_diagnostics,
+            },
+        ),
     }
 }
 

@@ -10,15 +10,10 @@ use std::process::ExitCode;
 use kplc::cli_io::{self, MAX_OBJECT_BYTES};
 use kplc::{errln, outln};
 
-use super::build::compile_to_object;
-use super::{ColorMode, finish, usage};
+use super::build::{FrontEnd, compile_to_object};
+use super::{finish, usage};
 
-pub(super) fn run(
-    file: PathBuf,
-    color: ColorMode,
-    imports: Option<PathBuf>,
-    req: kplc::exec::invoke::Request,
-) -> ExitCode {
+pub(super) fn run(file: PathBuf, options: FrontEnd, req: kplc::exec::invoke::Request) -> ExitCode {
     use kplc::exec::invoke::{RunError, invoke};
     let object = if file.extension().is_some_and(|e| e == "kpo") {
         match cli_io::read_bounded(&file, MAX_OBJECT_BYTES, "an object file") {
@@ -26,7 +21,7 @@ pub(super) fn run(
             Err(e) => return usage(e),
         }
     } else {
-        match compile_to_object(&file, color, imports) {
+        match compile_to_object(&file, options) {
             Ok((bytes, _)) => bytes,
             Err(code) => return code,
         }
