@@ -538,47 +538,65 @@ fn hostile_client() {
     assert_eq!(d[0]["code"], "E0100");
     assert_eq!(d[0]["range"]["start"], json!({"line": 2, "character": 11}));
 
-    // A burst of 500 ranged edits to a 5,000-line file, sent without waiting:
-    // the server applies them all and checks far fewer times than 500.
-    let mut text = String::new();
-    for i in 0..5000 {
-        text.push_str(&format!("const C{i}: u32 = {i};\n"));
-    }
-    text.push_str("export fn f() -> u32 {\n    return C0;\n}\n");
+    // A burst of 20,000 ranged edits to a 5,000-line file, sent without
+    // waiting: the server reads them all while it checks, applies them (to
+    // a rope: each costs O(log n), not a copy of the text) and checks about
+    // once more. With 256 messages queued at most, the burst cost one check
+    // per 256 edits.
+    const EDITS: usize = 20_000;
+    let mut lines: Vec<String> = (0..5000)
+        .map(|i| format!("const C{i}: u32 = {i};"))
+        .collect();
+    let mut text = lines.join("\n");
+    text.push_str("\nexport fn f() -> u32 {\n    return C0;\n}\n");
     let uri2 = "file:///work/burst.kpl";
     c.notify(
         "textDocument/didOpen",
         json!({"textDocument": {"uri": uri2, "languageId": "kpl", "version": 1, "text": text}}),
     );
-    for v in 2..502 {
-        // Each edit turns `= N;` of line v into `= N + 1;`.
-        let line = v as u64;
-        let col = format!("const C{v}: u32 = {v}").len() as u64;
+    for v in 2..EDITS + 2 {
+        // Each edit turns `= …;` of a line into `= 1 + …;`.
+        let line = (v * 7) % 5000;
+        let col = format!("const C{line}: u32 = ").len() as u64;
         c.notify(
             "textDocument/didChange",
             json!({"textDocument": {"uri": uri2, "version": v},
                 "contentChanges": [{"range": {"start": {"line": line, "character": col},
-                    "end": {"line": line, "character": col}}, "text": " + 1"}]}),
+                    "end": {"line": line, "character": col}}, "text": "1 + "}]}),
         );
-        text = text.replacen(&format!("= {v};"), &format!("= {v} + 1;"), 1);
+        lines[line].insert_str(col as usize, "1 + ");
     }
+    let mut text = lines.join("\n");
+    text.push_str("\nexport fn f() -> u32 {\n    return C0;\n}\n");
     let mut publishes = 0;
     let last = loop {
         let m = c.recv();
         assert_eq!(m["method"], "textDocument/publishDiagnostics", "{m}");
         assert_eq!(m["params"]["uri"], uri2);
         publishes += 1;
-        if m["params"]["version"] == json!(501) {
+        if m["params"]["version"] == json!(EDITS + 1) {
             break m;
         }
     };
     assert!(
         publishes <= 5,
-        "{publishes} checks for one burst of 500 edits"
+        "{publishes} checks for one burst of {EDITS} edits"
     );
     let want = kpl_lang::analyze(&text, &table).diagnostics;
     let got = last["params"]["diagnostics"].as_array().unwrap();
     assert_eq!(got.len(), want.len(), "the final text is the edited text");
+    // The server's text is the edited text: formatting it gives what
+    // formatting the edited text gives (nothing, if it is formatted).
+    let f = c.request(
+        "textDocument/formatting",
+        json!({"textDocument": {"uri": uri2}, "options": {"tabSize": 4, "insertSpaces": true}}),
+    );
+    let tidy = kpl_lang::format::format_source(&text).unwrap();
+    match f["result"].as_array().unwrap().as_slice() {
+        [] => assert_eq!(tidy, text),
+        [edit] => assert_eq!(edit["newText"], tidy),
+        more => panic!("{} edits", more.len()),
+    }
     // The edits landed where they were aimed.
     let h = c.request(
         "textDocument/hover",

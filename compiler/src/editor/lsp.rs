@@ -11,7 +11,8 @@
 //! Positions are UTF-16 code units, the protocol's default encoding, which
 //! the server announces; [`Position16`] converts them to and from byte
 //! offsets (lines end at `\n`, `\r\n` or a lone `\r`). Text is synchronised
-//! in full on every change; ranged changes are applied too.
+//! in full on every change; ranged changes are applied too, to a rope
+//! ([`super::text`]).
 //!
 //! The wire is [`super::transport`], not `lsp-server`'s stdio transport:
 //! messages are bounded and every malformed one gets a JSON-RPC error while
@@ -36,6 +37,7 @@ use lsp_types as lt;
 use serde_json::Value;
 
 use super::ide;
+use super::text::PendingText;
 use super::transport::{self, INVALID_REQUEST, Incoming};
 use crate::db::{self, Db, SourceFile};
 use crate::render;
@@ -81,7 +83,7 @@ struct Document {
     file: SourceFile,
     version: i32,
     /// The text after changes not yet given to the database.
-    pending: Option<String>,
+    pending: Option<PendingText>,
 }
 
 struct Server {
@@ -94,21 +96,87 @@ struct Server {
     dirty: Vec<lt::Uri>,
 }
 
-/// Messages parsed ahead of the main loop; the reader blocks when this many
-/// wait (each is at most [`transport::MAX_MESSAGE_BYTES`]).
-const QUEUE: usize = 256;
+/// Messages parsed ahead of the main loop: the reader waits while this many
+/// wait, or while they came to [`QUEUE_BYTES`] (one message may always wait,
+/// and is at most [`transport::MAX_MESSAGE_BYTES`]). Enough for a burst of
+/// tens of thousands of small edits to be read while one check runs, so
+/// that the next check sees all of them: with a queue of 256 messages, the
+/// 20,000 edits of a client typing into a megabyte cost 46 checks.
+const QUEUE_MESSAGES: usize = 1 << 16;
+const QUEUE_BYTES: usize = 64 << 20;
 
-/// Starts the threads that read stdin and write stdout.
-fn stdio() -> (
-    Receiver<Incoming>,
+/// What the reader has queued and the main loop not yet taken: messages and
+/// their bytes on the wire.
+#[derive(Default)]
+struct Queued {
+    level: std::sync::Mutex<(usize, usize)>,
+    taken: std::sync::Condvar,
+}
+
+impl Queued {
+    /// Waits for room for a message of `bytes`, then counts it in.
+    fn admit(&self, bytes: usize) {
+        let Ok(mut level) = self.level.lock() else {
+            return;
+        };
+        while level.0 > 0 && (level.0 >= QUEUE_MESSAGES || level.1 + bytes > QUEUE_BYTES) {
+            level = match self.taken.wait(level) {
+                Ok(l) => l,
+                Err(_) => return,
+            };
+        }
+        level.0 += 1;
+        level.1 += bytes;
+    }
+
+    /// Counts a message of `bytes` out, and wakes the reader.
+    fn release(&self, bytes: usize) {
+        if let Ok(mut level) = self.level.lock() {
+            level.0 = level.0.saturating_sub(1);
+            level.1 = level.1.saturating_sub(bytes);
+        }
+        self.taken.notify_one();
+    }
+}
+
+/// A reader that counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    bytes: usize,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n;
+        Ok(n)
+    }
+}
+
+/// Starts the threads that read stdin and write stdout. Each message comes
+/// with its size on the wire, which the main loop hands back to `queued`.
+fn stdio(
+    queued: Arc<Queued>,
+) -> (
+    Receiver<(Incoming, usize)>,
     Sender<Value>,
     std::thread::JoinHandle<()>,
 ) {
-    let (in_tx, in_rx) = std::sync::mpsc::sync_channel(QUEUE);
+    let (in_tx, in_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let mut stdin = BufReader::new(std::io::stdin().lock());
-        while let Ok(Some(msg)) = transport::read(&mut stdin) {
-            if in_tx.send(msg).is_err() {
+        let mut stdin = BufReader::new(Counting {
+            inner: std::io::stdin().lock(),
+            bytes: 0,
+        });
+        loop {
+            // What the buffer holds was counted but not yet parsed.
+            let before = stdin.get_ref().bytes - stdin.buffer().len();
+            let Ok(Some(msg)) = transport::read(&mut stdin) else {
+                break;
+            };
+            let size = stdin.get_ref().bytes - stdin.buffer().len() - before;
+            queued.admit(size);
+            if in_tx.send((msg, size)).is_err() {
                 break;
             }
         }
@@ -146,7 +214,8 @@ pub fn run(imports_dir: Option<PathBuf>) -> Result<bool, Box<dyn Error + Send + 
         None => ImportSources::embedded(),
     };
     let (table, _problems) = sources.load();
-    let (incoming, out, writer) = stdio();
+    let queued = Arc::new(Queued::default());
+    let (incoming, out, writer) = stdio(queued.clone());
     let send = |v: Value| out.send(v).map_err(|_| "the output channel closed");
     let mut server = Server {
         db: Db::default(),
@@ -174,9 +243,10 @@ pub fn run(imports_dir: Option<PathBuf>) -> Result<bool, Box<dyn Error + Send + 
                 Err(TryRecvError::Disconnected) => None,
             }
         };
-        let Some(next) = next else {
+        let Some((next, size)) = next else {
             break false;
         };
+        queued.release(size);
         let msg = match next {
             Incoming::Message(m) => m,
             Incoming::Invalid { id, code, message } => {
@@ -287,7 +357,7 @@ impl Server {
                 let text = p.text_document.text;
                 match self.docs.get_mut(&key) {
                     Some(doc) => {
-                        doc.pending = Some(text);
+                        doc.pending = Some(PendingText::Whole(text));
                         doc.version = p.text_document.version;
                     }
                     None => {
@@ -315,21 +385,13 @@ impl Server {
                 };
                 // Full synchronisation: the last change holds the whole text.
                 // A ranged change (from a client ignoring our capability) is
-                // applied to the current text.
+                // applied to the current text, in O(log n) (`text.rs`).
                 let mut text = match doc.pending.take() {
                     Some(t) => t,
-                    None => doc.file.text(&self.db).clone(),
+                    None => PendingText::Whole(doc.file.text(&self.db).clone()),
                 };
                 for change in p.content_changes {
-                    match change.range {
-                        None => text = change.text,
-                        Some(r) => {
-                            let pos = Position16::new(&text);
-                            let (a, b) = (pos.offset(r.start) as usize, pos.offset(r.end) as usize);
-                            let (a, b) = (a.min(b), a.max(b));
-                            text.replace_range(a..b, &change.text);
-                        }
-                    }
+                    text = text.apply(change.range, change.text);
                 }
                 doc.version = p.text_document.version;
                 doc.pending = Some(text);
@@ -362,7 +424,7 @@ impl Server {
     fn flush(&mut self) {
         for doc in self.docs.values_mut() {
             if let Some(text) = doc.pending.take() {
-                self.db.set_text(doc.file, text);
+                self.db.set_text(doc.file, text.into_string());
             }
         }
     }
