@@ -37,7 +37,7 @@ use lsp_types as lt;
 use serde_json::Value;
 
 use super::ide;
-use super::text::PendingText;
+use super::text::{PendingText, Position as TextPosition};
 use super::transport::{self, INVALID_REQUEST, Incoming};
 use crate::db::{self, Db, SourceFile};
 use crate::render;
@@ -391,7 +391,11 @@ impl Server {
                     None => PendingText::Whole(doc.file.text(&self.db).clone()),
                 };
                 for change in p.content_changes {
-                    text = text.apply(change.range, change.text);
+                    let range = change.range.map(|r| {
+                        let at = |p: lt::Position| TextPosition::new(p.line, p.character);
+                        (at(r.start), at(r.end))
+                    });
+                    text = text.apply(range, change.text);
                 }
                 doc.version = p.text_document.version;
                 doc.pending = Some(text);

@@ -14,8 +14,22 @@
 //! past the end of its line is the line's end; a line past the last is the
 //! end of the text; a column inside a surrogate pair is the next character.
 
-use lsp_types as lt;
 use ropey::Rope;
+
+/// A position as the protocol counts it: a 0-based line and a column in
+/// UTF-16 code units (`lsp.rs` converts from the protocol's types, which
+/// only it uses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    pub line: u32,
+    pub character: u32,
+}
+
+impl Position {
+    pub fn new(line: u32, character: u32) -> Position {
+        Position { line, character }
+    }
+}
 
 /// A document's text with the changes not yet given to the database.
 pub enum PendingText {
@@ -27,7 +41,7 @@ pub enum PendingText {
 
 impl PendingText {
     /// Applies one change: a whole text, or the text that replaces a range.
-    pub fn apply(self, range: Option<lt::Range>, text: String) -> PendingText {
+    pub fn apply(self, range: Option<(Position, Position)>, text: String) -> PendingText {
         let Some(range) = range else {
             return PendingText::Whole(text);
         };
@@ -35,7 +49,7 @@ impl PendingText {
             PendingText::Whole(s) => Rope::from_str(&s),
             PendingText::Edited(rope) => rope,
         };
-        let (a, b) = (char_at(&rope, range.start), char_at(&rope, range.end));
+        let (a, b) = (char_at(&rope, range.0), char_at(&rope, range.1));
         let (a, b) = (a.min(b), a.max(b));
         rope.remove(a..b);
         rope.insert(a, &text);
@@ -53,7 +67,7 @@ impl PendingText {
 
 /// The char index of an LSP position in `rope` (see the module's first
 /// lines for what a position past an end means).
-fn char_at(rope: &Rope, p: lt::Position) -> usize {
+fn char_at(rope: &Rope, p: Position) -> usize {
     let line = p.line as usize;
     if line >= rope.len_lines() {
         return rope.len_chars();
@@ -98,7 +112,7 @@ mod tests {
         for line in 0..10u32 {
             for character in 0..12u32 {
                 let byte = index.offset_utf16(text, line as usize, character as usize);
-                let c = char_at(&rope, lt::Position::new(line, character));
+                let c = char_at(&rope, Position::new(line, character));
                 assert_eq!(
                     rope.char_to_byte(c),
                     byte,
@@ -133,13 +147,13 @@ mod tests {
         let mut pending = PendingText::Whole("start\r\nof é text\n😀".to_string());
         let mut plain = "start\r\nof é text\n😀".to_string();
         for _ in 0..2000 {
-            let p = |next: &mut dyn FnMut(u32) -> u32| lt::Position::new(next(8), next(10));
-            let range = lt::Range::new(p(&mut next), p(&mut next));
+            let p = |next: &mut dyn FnMut(u32) -> u32| Position::new(next(8), next(10));
+            let range = (p(&mut next), p(&mut next));
             let insert = pieces[next(pieces.len() as u32) as usize].to_string();
             let index = LineIndex::new(&plain);
             let at =
-                |q: lt::Position| index.offset_utf16(&plain, q.line as usize, q.character as usize);
-            let (a, b) = (at(range.start), at(range.end));
+                |q: Position| index.offset_utf16(&plain, q.line as usize, q.character as usize);
+            let (a, b) = (at(range.0), at(range.1));
             plain.replace_range(a.min(b)..a.max(b), &insert);
             pending = pending.apply(Some(range), insert);
         }
