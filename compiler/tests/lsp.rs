@@ -582,9 +582,25 @@ fn hostile_client() {
         publishes <= 5,
         "{publishes} checks for one burst of {EDITS} edits"
     );
+    // A flood (4,999 unused constants): the first 1,000 and a note on the
+    // rest, at the first one left out.
     let want = kpl_lang::analyze(&text, &table).diagnostics;
+    assert_eq!(want.len(), 4999);
     let got = last["params"]["diagnostics"].as_array().unwrap();
-    assert_eq!(got.len(), want.len(), "the final text is the edited text");
+    assert_eq!(got.len(), 1001);
+    for (g, w) in got.iter().zip(&want[..1000]) {
+        assert_eq!(g["code"], w.code.as_str());
+        assert!(g["message"].as_str().unwrap().starts_with(&w.message));
+    }
+    assert_eq!(got[1000]["severity"], 3, "information");
+    assert!(
+        got[1000]["message"].as_str().unwrap().starts_with(
+            "3999 more diagnostics not shown (0 errors, 3999 warnings), the first of them here"
+        ),
+        "{}",
+        got[1000]
+    );
+    assert_eq!(got[1000]["range"]["start"]["line"], 1001);
     // The server's text is the edited text: formatting it gives what
     // formatting the edited text gives (nothing, if it is formatted).
     let f = c.request(

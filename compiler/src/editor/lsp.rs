@@ -96,6 +96,12 @@ struct Server {
     dirty: Vec<lt::Uri>,
 }
 
+/// Diagnostics published for one document at most, errors first (see
+/// [`render::shown`]), and then one more that says how many were left out.
+/// A file that is one flood of mistakes gave a 94 MB notification with
+/// 208,000 diagnostics, which took the server and its client 11 s.
+const EDITOR_SHOWN: usize = 1000;
+
 /// Messages parsed ahead of the main loop: the reader waits while this many
 /// wait, or while they came to [`QUEUE_BYTES`] (one message may always wait,
 /// and is at most [`transport::MAX_MESSAGE_BYTES`]). Enough for a burst of
@@ -465,10 +471,31 @@ impl Server {
                 .map(|p| to_lsp_diagnostic(uri, &pos, &p.diagnostic))
                 .collect()
         } else {
-            db::diagnostics(&self.db, doc.file)
+            let all = db::diagnostics(&self.db, doc.file);
+            let shown = render::shown(all, EDITOR_SHOWN);
+            let mut diagnostics: Vec<lt::Diagnostic> = shown
+                .indexes
                 .iter()
-                .map(|d| to_lsp_diagnostic(uri, &pos, d))
-                .collect()
+                .map(|&i| to_lsp_diagnostic(uri, &pos, &all[i]))
+                .collect();
+            let first_hidden = (0..all.len()).find(|i| shown.indexes.binary_search(i).is_err());
+            if let Some(i) = first_hidden {
+                diagnostics.push(lt::Diagnostic {
+                    range: pos.range(all[i].primary.span),
+                    severity: Some(lt::DiagnosticSeverity::INFORMATION),
+                    source: Some("kplc".to_string()),
+                    message: format!(
+                        "{} more diagnostics not shown ({} errors, {} warnings), the first of \
+                         them here: the editor gets {EDITOR_SHOWN}, errors first; \
+                         `kplc check --max-diagnostics 0` lists every one",
+                        shown.hidden(),
+                        shown.hidden_errors,
+                        shown.hidden_warnings
+                    ),
+                    ..Default::default()
+                });
+            }
+            diagnostics
         };
         Some(publish_notification(lt::PublishDiagnosticsParams {
             uri: uri.clone(),
