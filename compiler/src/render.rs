@@ -106,7 +106,7 @@ impl<'a> Excerpt<'a> {
                     excerpt.text.push_str(ELLIPSIS);
                 }
                 pieces.push((w.clone(), excerpt.text.len()));
-                excerpt.text.push_str(&src[w.clone()]);
+                push_visible(&mut excerpt.text, &src[w.clone()]);
             }
             if windows.last().is_some_and(|w| w.end < content.end) {
                 excerpt.text.push_str(ELLIPSIS);
@@ -363,6 +363,25 @@ impl<'a> Files<'a> for Excerpt<'_> {
 }
 
 /// Writes `n` in decimal without the formatting machinery.
+/// Appends `text` with each ASCII control character but the tab (which
+/// codespan expands) shown as `?`: a terminal draws them as nothing, or
+/// moves the cursor, and a label on them had no caret at all. One byte for
+/// one byte, so that offsets in the excerpt stay those of the source; the
+/// message names the character (E0003's `invalid character `\u{1}``).
+fn push_visible(out: &mut String, text: &str) {
+    if !text.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+        out.push_str(text);
+        return;
+    }
+    out.extend(text.chars().map(|c| {
+        if c.is_ascii_control() && c != '\t' {
+            '?'
+        } else {
+            c
+        }
+    }));
+}
+
 fn push_number(out: &mut String, n: usize) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
