@@ -108,11 +108,24 @@ fn format_one(
         Ok(out) => Ok(Some(out)),
         Err(FormatError::Syntax(diags)) => {
             let lines = kpl_lang::LineIndex::new(src);
-            for d in &diags {
-                render::render_to(stderr, name, src, &lines, d).map_err(|e| e.to_string())?;
+            // As many as `kplc check` shows by default: a file that is one
+            // flood of syntax errors is refused as fast as it is checked.
+            let shown = render::shown(&diags, render::DEFAULT_SHOWN);
+            for &i in &shown.indexes {
+                render::render_to(stderr, name, src, &lines, &diags[i])
+                    .map_err(|e| e.to_string())?;
             }
-            // Out before the line below, which is written unbuffered.
+            // Out before the lines below, which are written unbuffered.
             stderr.flush().map_err(|e| e.to_string())?;
+            if let Some(note) = render::hidden_note(name, &shown) {
+                crate::errln!(
+                    "kplc: {}",
+                    note.replace(
+                        "`--max-diagnostics 0` shows",
+                        "`kplc check --max-diagnostics 0` shows"
+                    )
+                );
+            }
             crate::errln!("kplc: {name}: not formatted because of its syntax errors");
             Ok(None)
         }

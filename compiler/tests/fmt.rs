@@ -196,6 +196,16 @@ fn command_line() {
         out.stdout.is_empty(),
         "nothing is printed for a broken input"
     );
+    // A flood of syntax errors: the first 100, and a line on the rest.
+    let flood = format!("export fn f() {{ {}}}\n", "$ ".repeat(150));
+    let out = kplc(&["fmt", "-"], Some(&flood));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("error[E0003]").count(), 100, "{stderr}");
+    assert!(
+        stderr.contains("<stdin>: 50 more diagnostics not shown (50 errors, 0 warnings)"),
+        "{stderr}"
+    );
 
     // Through a symbolic link: the file it points to changes, the link stays.
     #[cfg(unix)]
