@@ -199,12 +199,36 @@ fn stdio(
     (in_rx, out_tx, writer)
 }
 
+/// The JSON of a message, `jsonrpc` included. A response's result and a
+/// notification's parameters, already JSON, are moved in, not serialized
+/// again: a document's symbols or code actions can be tens of megabytes of
+/// JSON, and copying that tree was a third of answering them.
 fn to_value(msg: impl Into<Message>) -> Value {
-    let mut v = serde_json::to_value(msg.into()).unwrap_or(Value::Null);
-    if let Some(o) = v.as_object_mut() {
-        o.insert("jsonrpc".to_string(), Value::from("2.0"));
+    let mut o = serde_json::Map::new();
+    o.insert("jsonrpc".to_string(), Value::from("2.0"));
+    let id = |id: RequestId| serde_json::to_value(id).unwrap_or(Value::Null);
+    match msg.into() {
+        Message::Response(r) => {
+            o.insert("id".to_string(), id(r.id));
+            match r.response_result {
+                Ok(result) => o.insert("result".to_string(), result),
+                Err(e) => o.insert(
+                    "error".to_string(),
+                    serde_json::to_value(e).unwrap_or(Value::Null),
+                ),
+            };
+        }
+        Message::Notification(n) => {
+            o.insert("method".to_string(), Value::from(n.method));
+            o.insert("params".to_string(), n.params);
+        }
+        Message::Request(r) => {
+            o.insert("id".to_string(), id(r.id));
+            o.insert("method".to_string(), Value::from(r.method));
+            o.insert("params".to_string(), r.params);
+        }
     }
-    v
+    Value::Object(o)
 }
 
 fn request_error(id: RequestId, code: i32, message: &str) -> Value {
