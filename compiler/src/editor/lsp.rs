@@ -199,9 +199,9 @@ fn stdio(
     (in_rx, out_tx, writer)
 }
 
-/// The JSON of a message, `jsonrpc` included. A response's result and a
-/// notification's parameters, already JSON, are moved in, not serialized
-/// again: a document's symbols or code actions can be tens of megabytes of
+/// The JSON of a message, `jsonrpc` included, as `lsp-server` writes it.
+/// A response's result and a notification's parameters, already JSON, are
+/// moved in, not serialized again: a document's symbols or code actions can be tens of megabytes of
 /// JSON, and copying that tree was a third of answering them.
 fn to_value(msg: impl Into<Message>) -> Value {
     let mut o = serde_json::Map::new();
@@ -218,14 +218,19 @@ fn to_value(msg: impl Into<Message>) -> Value {
                 ),
             };
         }
+        // `params: null` is left out, as `lsp-server` leaves it out.
         Message::Notification(n) => {
             o.insert("method".to_string(), Value::from(n.method));
-            o.insert("params".to_string(), n.params);
+            if !n.params.is_null() {
+                o.insert("params".to_string(), n.params);
+            }
         }
         Message::Request(r) => {
             o.insert("id".to_string(), id(r.id));
             o.insert("method".to_string(), Value::from(r.method));
-            o.insert("params".to_string(), r.params);
+            if !r.params.is_null() {
+                o.insert("params".to_string(), r.params);
+            }
         }
     }
     Value::Object(o)
@@ -836,6 +841,28 @@ pub fn file_uri(path: &Path) -> Option<lt::Uri> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Messages come out as `lsp-server` serializes them, with `jsonrpc`
+    /// added: every kind, a result and an error, parameters and none.
+    #[test]
+    fn messages_are_serialized_as_lsp_server_does() {
+        let messages: Vec<Message> = vec![
+            Response::new_ok(RequestId::from(7), serde_json::json!({"a": [1, 2]})).into(),
+            Response::new_ok(RequestId::from("x".to_string()), Value::Null).into(),
+            Response::new_err(RequestId::from(8), -32600, "no".to_string()).into(),
+            Notification::new("n".to_string(), serde_json::json!({"p": 1})).into(),
+            Notification::new("exit".to_string(), Value::Null).into(),
+            Request::new(RequestId::from(9), "r".to_string(), serde_json::json!([1])).into(),
+            Request::new(RequestId::from(10), "shutdown".to_string(), Value::Null).into(),
+        ];
+        for m in messages {
+            let mut want = serde_json::to_value(&m).unwrap();
+            want.as_object_mut()
+                .unwrap()
+                .insert("jsonrpc".to_string(), Value::from("2.0"));
+            assert_eq!(to_value(m), want);
+        }
+    }
 
     #[test]
     fn positions_count_utf16_units_on_non_ascii_lines() {
