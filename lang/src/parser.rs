@@ -29,7 +29,7 @@ mod line_starts;
 mod recovered;
 mod segment;
 use error::{ParseError, Part, Place, SyntaxError, to_diagnostic, token_before};
-use fast::{by_pass, given_up, raising, rest_of_group, starting, sym_of};
+use fast::{by_pass, given_up, raising, rest_of_group, semi_shortcut, starting, sym_of};
 use habits::{blame_unclosed_brace, is_typo_of, tail_expressions, typo_tag};
 use recovered::{declared_name, shallow_remains};
 use segment::group;
@@ -1436,6 +1436,20 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
         error::reset();
         match fast.parse(input()).into_output_errors() {
             (Some(parsed), e) if e.is_empty() && !error::gave_up() => items.extend(parsed),
+            // The only errors are `;` missing at ends of lines: as many
+            // kept as noted (see `fast::semi_shortcut`).
+            (Some(parsed), e)
+                if !error::gave_up()
+                    && semi_shortcut()
+                    && e.len() == error::missing_semis().len() =>
+            {
+                items.extend(parsed);
+                errors.extend(
+                    error::missing_semis()
+                        .into_iter()
+                        .map(SyntaxError::missing_semi),
+                );
+            }
             _ => {
                 let parser = detailed.get_or_insert_with(|| {
                     file_parser::<_, SyntaxError>(

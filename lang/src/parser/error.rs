@@ -243,11 +243,27 @@ pub(super) trait ParseError<'t, I: Input<'t>>:
 
 thread_local! {
     static RAISED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Where the fast pass reported a `;` missing at the end of a line,
+    /// in the order it reported them (see [`missing_semis`]).
+    static MISSING_SEMIS: std::cell::RefCell<Vec<SimpleSpan>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Starts a fast parse of a segment: nothing raised yet.
 pub(super) fn reset() {
     RAISED.with(|r| r.set(false));
+    MISSING_SEMIS.with(|m| m.borrow_mut().clear());
+}
+
+/// The `;` missing at the end of a line that the fast pass reported since
+/// [`reset`], whether or not the branch that reported one was kept. A `;`
+/// missing there is the one error the fast pass recovers from without
+/// giving up (`semi` in the grammar reads the line break as the `;`, in
+/// both passes alike), so that a segment whose only mistakes are these
+/// needs no detailed parse; the caller checks that every one of them is
+/// an error the parse kept.
+pub(super) fn missing_semis() -> Vec<SimpleSpan> {
+    MISSING_SEMIS.with(|m| m.borrow().clone())
 }
 
 /// Whether the fast pass raised an error since [`reset`].
@@ -257,10 +273,15 @@ pub(super) fn gave_up() -> bool {
 
 // A tagged error is raised by a habit or a recovery, or is the failure of
 // an alternative that recognises a habit: either way the segment has (or
-// probably has) an error, and the fast pass may stop caring.
+// probably has) an error, and the fast pass may stop caring. Except a `;`
+// missing at the end of a line, which is only noted (`missing_semis`).
 impl<'t, I: Input<'t>> ParseError<'t, I> for EmptyErr {
-    fn tagged(_: SimpleSpan, _: &'static str) -> Self {
-        <Self as ParseError<'t, I>>::raised();
+    fn tagged(span: SimpleSpan, tag: &'static str) -> Self {
+        if tag == MISSING_SEMI {
+            MISSING_SEMIS.with(|m| m.borrow_mut().push(span));
+        } else {
+            <Self as ParseError<'t, I>>::raised();
+        }
         EmptyErr::default()
     }
     fn tagged_fix(_: SimpleSpan, _: &'static str, _: impl FnOnce() -> String) -> Self {
@@ -288,6 +309,12 @@ impl<'t, I: Input<'t>> ParseError<'t, I> for EmptyErr {
 }
 
 impl SyntaxError {
+    /// The error the grammar's `semi` reports for a `;` missing at the end
+    /// of a line, as its `tagged` makes it.
+    pub(super) fn missing_semi(span: SimpleSpan) -> SyntaxError {
+        SyntaxError::custom(span, MISSING_SEMI, None, None)
+    }
+
     /// An error a parser rule raised on purpose (`tag`), with the fix or
     /// the whole diagnostic it carries, if any.
     fn custom(

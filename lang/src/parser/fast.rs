@@ -154,3 +154,114 @@ where
     inp.rewind(at);
     after
 }
+
+thread_local! {
+    static SEMI_SHORTCUT: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// Whether a segment whose only errors are `;` missing at ends of lines
+/// keeps its fast parse, with those errors, instead of being parsed again
+/// in detail (always, but in the test that compares the two).
+///
+/// Why that is the detailed parse's result. The fast pass notes each
+/// missing `;` it reports ([`super::error::missing_semis`]) and does not
+/// give up for it. A report in a branch that the parse then gives up is
+/// not kept among its errors, so when the errors kept are exactly as many
+/// as the reports noted, and nothing else was raised, every noted report is
+/// a kept one and there is no other error. Such a parse succeeded along one
+/// path on which `semi` read a line break as a `;` at each noted place. That
+/// rule is the same parser in both passes, and where a `;` follows, the
+/// passes build the same tree ([`by_pass`]: the fast pass differs only in
+/// which error a failing input gets). The detailed pass therefore succeeds
+/// along the same path, with the same tree, and its only errors are the
+/// same reports, in the same order: a success records no expected-found
+/// error. `tests::semi_shortcut_is_the_detailed_parse` compares the two on
+/// every fixture with each line-ending `;` removed in turn and all at once.
+pub(super) fn semi_shortcut() -> bool {
+    SEMI_SHORTCUT.with(std::cell::Cell::get)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SEMI_SHORTCUT;
+    use crate::diag::Diagnostic;
+
+    /// Every fixture of the compiler's UI, one-mistake and example
+    /// directories.
+    fn fixtures() -> Vec<String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut sources = Vec::new();
+        let mut dirs = vec![
+            root.join("compiler/tests/ui"),
+            root.join("compiler/tests/one_mistake"),
+        ];
+        for entry in std::fs::read_dir(root.join("examples")).expect("examples") {
+            dirs.push(entry.expect("example").path());
+        }
+        for dir in dirs {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            let mut paths: Vec<_> = entries.map(|e| e.expect("entry").path()).collect();
+            paths.sort();
+            for path in paths {
+                if path.extension().is_some_and(|e| e == "kpl") {
+                    sources.push(std::fs::read_to_string(&path).expect("fixture"));
+                }
+            }
+        }
+        sources
+    }
+
+    /// The tree and syntax diagnostics of `src`, with the shortcut or not.
+    fn parse(src: &str, shortcut: bool) -> (crate::ast::File, Vec<Diagnostic>) {
+        SEMI_SHORTCUT.with(|s| s.set(shortcut));
+        let lexed = crate::lexer::lex(src);
+        let parsed = super::super::parse(src, &lexed.tokens, &lexed.docs);
+        SEMI_SHORTCUT.with(|s| s.set(true));
+        parsed
+    }
+
+    /// The offsets of every `;` that ends its line.
+    fn line_end_semis(src: &str) -> Vec<usize> {
+        src.match_indices(';')
+            .map(|(i, _)| i)
+            .filter(|&i| src[i + 1..].starts_with(['\n', '\r']) || i + 1 == src.len())
+            .collect()
+    }
+
+    /// See [`super::semi_shortcut`]: a segment whose only errors are `;`
+    /// missing at ends of lines gets from the fast parse the tree and the
+    /// errors that the detailed parse gives it. Each fixture is parsed
+    /// whole, with each `;` that ends a line removed in turn (at most 60 per
+    /// fixture, spread over it), and with all of them removed.
+    #[test]
+    fn semi_shortcut_is_the_detailed_parse() {
+        let (mut variants, mut only_semis) = (0, 0);
+        for src in fixtures() {
+            let semis = line_end_semis(&src);
+            let step = semis.len().div_ceil(60).max(1);
+            let mut inputs = vec![src.clone()];
+            for &at in semis.iter().step_by(step) {
+                inputs.push(format!("{}{}", &src[..at], &src[at + 1..]));
+            }
+            let mut all = src.clone();
+            for &at in semis.iter().rev() {
+                all.remove(at);
+            }
+            inputs.push(all);
+            for input in &inputs {
+                let fast = parse(input, true);
+                let detailed = parse(input, false);
+                assert_eq!(fast, detailed, "{input}");
+                variants += 1;
+                only_semis += usize::from(
+                    !fast.1.is_empty() && fast.1.iter().all(|d| d.message == "expected `;`"),
+                );
+            }
+        }
+        // The comparison covers many inputs that take the shortcut.
+        assert!(variants > 2000, "{variants} inputs");
+        assert!(only_semis > 1000, "{only_semis} with only missing `;`");
+    }
+}
