@@ -514,25 +514,12 @@ pub fn lex(src: &str) -> Lexed {
                 out.tokens.push((Tok::Str(inner.into()), span));
             }
             Raw::Invalid(c) => {
-                let run = (span.end - span.start) as usize / c.len_utf8();
-                let mut d = if run == 1 {
-                    Diagnostic::new(
-                        Code::E0003,
-                        format!("invalid character `{}` in source", c.escape_default()),
-                        span,
-                        "not part of KPL's syntax",
-                    )
-                } else {
-                    Diagnostic::new(
-                        Code::E0003,
-                        format!(
-                            "{run} invalid characters `{}` in a row in source",
-                            c.escape_default()
-                        ),
-                        span,
-                        "not part of KPL's syntax",
-                    )
+                let c_text = c.escape_default();
+                let message = match (span.end - span.start) as usize / c.len_utf8() {
+                    1 => format!("invalid character `{c_text}` in source"),
+                    run => format!("{run} invalid characters `{c_text}` in a row in source"),
                 };
+                let mut d = Diagnostic::new(Code::E0003, message, span, "not part of KPL's syntax");
                 if c == '\'' {
                     d = d.with_help("string literals use double quotes: \"...\"");
                 } else if c == '?' && rust_try(src, span, out.tokens.last()) {

@@ -1434,21 +1434,15 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
         let eoi = simple.get(to).map_or(eoi, |(_, s)| *s);
         let input = || upto.map(eoi, |(t, s)| (t, s));
         error::reset();
-        match fast.parse(input()).into_output_errors() {
-            (Some(parsed), e) if e.is_empty() && !error::gave_up() => items.extend(parsed),
+        let (parsed, e) = fast.parse(input()).into_output_errors();
+        let noted = error::take_missing_semis();
+        match parsed {
+            Some(parsed) if e.is_empty() && !error::gave_up() => items.extend(parsed),
             // The only errors are `;` missing at ends of lines: as many
             // kept as noted (see `fast::semi_shortcut`).
-            (Some(parsed), e)
-                if !error::gave_up()
-                    && semi_shortcut()
-                    && e.len() == error::missing_semis().len() =>
-            {
+            Some(parsed) if !error::gave_up() && semi_shortcut() && e.len() == noted.len() => {
                 items.extend(parsed);
-                errors.extend(
-                    error::missing_semis()
-                        .into_iter()
-                        .map(SyntaxError::missing_semi),
-                );
+                errors.extend(noted.into_iter().map(SyntaxError::missing_semi));
             }
             _ => {
                 let parser = detailed.get_or_insert_with(|| {

@@ -244,7 +244,7 @@ pub(super) trait ParseError<'t, I: Input<'t>>:
 thread_local! {
     static RAISED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// Where the fast pass reported a `;` missing at the end of a line,
-    /// in the order it reported them (see [`missing_semis`]).
+    /// in the order it reported them (see [`take_missing_semis`]).
     static MISSING_SEMIS: std::cell::RefCell<Vec<SimpleSpan>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
@@ -262,8 +262,8 @@ pub(super) fn reset() {
 /// both passes alike), so that a segment whose only mistakes are these
 /// needs no detailed parse; the caller checks that every one of them is
 /// an error the parse kept.
-pub(super) fn missing_semis() -> Vec<SimpleSpan> {
-    MISSING_SEMIS.with(|m| m.borrow().clone())
+pub(super) fn take_missing_semis() -> Vec<SimpleSpan> {
+    MISSING_SEMIS.with(|m| std::mem::take(&mut *m.borrow_mut()))
 }
 
 /// Whether the fast pass raised an error since [`reset`].
@@ -274,7 +274,7 @@ pub(super) fn gave_up() -> bool {
 // A tagged error is raised by a habit or a recovery, or is the failure of
 // an alternative that recognises a habit: either way the segment has (or
 // probably has) an error, and the fast pass may stop caring. Except a `;`
-// missing at the end of a line, which is only noted (`missing_semis`).
+// missing at the end of a line, which is only noted (`take_missing_semis`).
 impl<'t, I: Input<'t>> ParseError<'t, I> for EmptyErr {
     fn tagged(span: SimpleSpan, tag: &'static str) -> Self {
         if tag == MISSING_SEMI {

@@ -164,7 +164,7 @@ thread_local! {
 /// in detail (always, but in the test that compares the two).
 ///
 /// Why that is the detailed parse's result. The fast pass notes each
-/// missing `;` it reports ([`super::error::missing_semis`]) and does not
+/// missing `;` it reports ([`super::error::take_missing_semis`]) and does not
 /// give up for it. A report in a branch that the parse then gives up is
 /// not kept among its errors, so when the errors kept are exactly as many
 /// as the reports noted, and nothing else was raised, every noted report is
