@@ -69,7 +69,8 @@ fn check_and_render(src: &str, imports: &Arc<kpl_lang::imports::ImportTable>) ->
     let lines = kpl_lang::LineIndex::new(src);
     // The ones `kplc check` shows by default, and its note on the rest.
     let shown = kplc::render::shown(diags, kplc::render::DEFAULT_SHOWN);
-    let note = kplc::render::hidden_note("hostile.kpl", &shown).map_or(0, |n| n.len());
+    let note = kplc::render::hidden_note("hostile.kpl", &shown, "`--max-diagnostics 0`")
+        .map_or(0, |n| n.len());
     shown
         .indexes
         .iter()

@@ -117,14 +117,10 @@ fn format_one(
             }
             // Out before the lines below, which are written unbuffered.
             stderr.flush().map_err(|e| e.to_string())?;
-            if let Some(note) = render::hidden_note(name, &shown) {
-                crate::errln!(
-                    "kplc: {}",
-                    note.replace(
-                        "`--max-diagnostics 0` shows",
-                        "`kplc check --max-diagnostics 0` shows"
-                    )
-                );
+            if let Some(note) =
+                render::hidden_note(name, &shown, "`kplc check --max-diagnostics 0`")
+            {
+                crate::errln!("kplc: {note}");
             }
             crate::errln!("kplc: {name}: not formatted because of its syntax errors");
             Ok(None)

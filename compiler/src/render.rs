@@ -537,20 +537,27 @@ pub fn shown(diags: &[Diagnostic], limit: usize) -> Shown {
     }
 }
 
-/// The line that says what [`shown`] left out, e.g. `f.kpl: 208140 more
-/// diagnostics not shown (208139 errors, 1 warning); --max-diagnostics 0
-/// shows every one`; `None` when nothing was.
-pub fn hidden_note(file_name: &str, shown: &Shown) -> Option<String> {
+/// What [`shown`] left out, e.g. `208240 more diagnostics not shown
+/// (208239 errors, 1 warning)`; `None` when nothing was.
+pub fn hidden_summary(shown: &Shown) -> Option<String> {
     if shown.hidden() == 0 {
         return None;
     }
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
     Some(format!(
-        "{file_name}: {} not shown ({}, {}); `--max-diagnostics 0` shows every one",
+        "{} not shown ({}, {})",
         plural(shown.hidden(), "more diagnostic"),
         plural(shown.hidden_errors, "error"),
         plural(shown.hidden_warnings, "warning"),
     ))
+}
+
+/// The line a command writes after a file's shown diagnostics: the file,
+/// [`hidden_summary`], and `show_all`, how to see every one (e.g.
+/// ``"`--max-diagnostics 0`"``); `None` when nothing was left out.
+pub fn hidden_note(file_name: &str, shown: &Shown, show_all: &str) -> Option<String> {
+    hidden_summary(shown)
+        .map(|summary| format!("{file_name}: {summary}; {show_all} shows every one"))
 }
 
 /// Renders one diagnostic as plain text (no colour), e.g. for snapshots.
@@ -764,7 +771,7 @@ mod tests {
         for limit in [0, 6, 7] {
             let all = shown(&diags, limit);
             assert_eq!(all.indexes, [0, 1, 2, 3, 4, 5]);
-            assert_eq!(hidden_note("f", &all), None);
+            assert_eq!(hidden_note("f", &all, "`--max-diagnostics 0`"), None);
         }
         // Both errors, then the first warnings, in the file's order.
         let some = shown(&diags, 4);
@@ -775,7 +782,7 @@ mod tests {
         assert_eq!(one.indexes, [1]);
         assert_eq!((one.hidden_errors, one.hidden_warnings), (1, 4));
         assert_eq!(
-            hidden_note("f.kpl", &one).unwrap(),
+            hidden_note("f.kpl", &one, "`--max-diagnostics 0`").unwrap(),
             "f.kpl: 5 more diagnostics not shown (1 error, 4 warnings); \
              `--max-diagnostics 0` shows every one"
         );

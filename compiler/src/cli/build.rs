@@ -65,7 +65,7 @@ pub(super) fn front_end(
         let _ = render::render_to(&mut stderr, &name, &src, &lines, d);
     }
     let _ = stderr.flush();
-    if let Some(note) = render::hidden_note(&name, &shown) {
+    if let Some(note) = render::hidden_note(&name, &shown, "`--max-diagnostics 0`") {
         errln!("kplc: {note}");
     }
     if analysis.has_errors() {

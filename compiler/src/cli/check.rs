@@ -60,7 +60,7 @@ pub(super) fn check(
         let flushed = stderr.flush().is_ok() && stdout.flush().is_ok();
         // On standard error in both formats: a JSON reader gets only
         // diagnostics on standard output, and a person learns of the rest.
-        if let Some(note) = render::hidden_note(name, &shown) {
+        if let Some(note) = render::hidden_note(name, &shown, "`--max-diagnostics 0`") {
             errln!("kplc: {note}");
         }
         flushed

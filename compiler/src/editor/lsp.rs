@@ -72,7 +72,7 @@ impl<'a> Position16<'a> {
 
     /// Byte offset of a position; positions past the end of a line or of the
     /// text are clamped, and a column inside a surrogate pair moves to the
-    /// character's start.
+    /// character's end (the test below says so).
     pub fn offset(&self, p: lt::Position) -> u32 {
         self.lines
             .offset_utf16(self.text, p.line as usize, p.character as usize) as u32
@@ -507,19 +507,20 @@ impl Server {
                 .iter()
                 .map(|&i| to_lsp_diagnostic(uri, &pos, &all[i]))
                 .collect();
-            let first_hidden = (0..all.len()).find(|i| shown.indexes.binary_search(i).is_err());
-            if let Some(i) = first_hidden {
+            // The shown indexes rise from 0: the first one left out is
+            // where they first skip one.
+            let first_hidden = (0..)
+                .zip(&shown.indexes)
+                .find(|(k, i)| k != *i)
+                .map_or(shown.indexes.len(), |(k, _)| k);
+            if let Some(summary) = render::hidden_summary(&shown) {
                 diagnostics.push(lt::Diagnostic {
-                    range: pos.range(all[i].primary.span),
+                    range: pos.range(all[first_hidden].primary.span),
                     severity: Some(lt::DiagnosticSeverity::INFORMATION),
                     source: Some("kplc".to_string()),
                     message: format!(
-                        "{} more diagnostics not shown ({} errors, {} warnings), the first of \
-                         them here: the editor gets {EDITOR_SHOWN}, errors first; \
-                         `kplc check --max-diagnostics 0` lists every one",
-                        shown.hidden(),
-                        shown.hidden_errors,
-                        shown.hidden_warnings
+                        "{summary}, the first of them here: the editor gets {EDITOR_SHOWN}, \
+                         errors first; `kplc check --max-diagnostics 0` lists every one"
                     ),
                     ..Default::default()
                 });
