@@ -454,7 +454,7 @@ impl<'a> Lower<'a, '_> {
     /// the lowering always gives.
     fn fn_def(&self, index: usize) -> &'a FnDef {
         self.fn_def_get(index)
-            .unwrap_or_else(|| &self.prog.functions[index])
+            .expect("the function being lowered has a definition")
     }
 
     fn ty(&self, e: &ast::Expr) -> Ty {
