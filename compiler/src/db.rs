@@ -1074,28 +1074,43 @@ mod queries {
     #[salsa::tracked(returns(ref))]
     pub fn diagnostics(db: &dyn Database, file: SourceFile) -> Vec<Diagnostic> {
         let parsed = parse(db, file);
-        let mut semantic: Vec<Diagnostic> = decls(db, file).diagnostics.clone();
-        for item in items(db, file) {
-            if item.fn_index(db).is_none() {
-                continue;
-            }
-            if let Some(c) = check_fn(db, *item) {
-                semantic.extend(c.diagnostics.iter().cloned());
-            }
-        }
-        semantic.extend(whole_program(db, file).iter().cloned());
-        diag::sort(&mut semantic);
-        let semantic = semantic
-            .into_iter()
-            .map(|d| parsed.to_text_diag(d))
-            .collect();
-        let fns: Vec<Span> = parsed
-            .placements
+        let decls = decls(db, file);
+        let checked: Vec<Arc<FnChecked>> = items(db, file)
             .iter()
-            .filter(|p| p.is_fn)
-            .map(|p| p.span)
+            .filter(|i| i.fn_index(db).is_some())
+            .filter_map(|i| check_fn(db, *i).clone())
             .collect();
-        kpl_lang::combine_fns(file.text(db), &fns, parsed.diagnostics(), semantic)
+        let whole = whole_program(db, file);
+        // By reference until kept: on a file dense with syntax errors,
+        // nearly every semantic diagnostic falls on a broken line, and
+        // copying each only to drop it was most of such a check.
+        let mut semantic: Vec<&Diagnostic> = decls
+            .diagnostics
+            .iter()
+            .chain(checked.iter().flat_map(|c| c.diagnostics.iter()))
+            .chain(whole.iter())
+            .collect();
+        // The order `combine_fns` sorted them in before (virtual
+        // coordinates), which its stable sort keeps among equal positions.
+        semantic.sort_by_key(|d| (d.primary.span.start, d.primary.span.end, d.code));
+        let mut syntax = parsed.diagnostics();
+        // What `kpl_lang::combine_fns` keeps, asked before the copy.
+        let broken = (!syntax.is_empty()).then(|| {
+            let fns: Vec<Span> = parsed
+                .placements
+                .iter()
+                .filter(|p| p.is_fn)
+                .map(|p| p.span)
+                .collect();
+            kpl_lang::BrokenParts::new(file.text(db), &fns, &syntax)
+        });
+        syntax.extend(semantic.into_iter().filter_map(|d| {
+            let at = parsed.to_text(d.primary.span).start;
+            let kept = broken.as_ref().is_none_or(|b| b.keeps(d.code, at));
+            kept.then(|| parsed.to_text_diag(d.clone()))
+        }));
+        diag::sort(&mut syntax);
+        syntax
     }
 }
 

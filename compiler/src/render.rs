@@ -605,35 +605,35 @@ struct JsonPos {
 }
 
 #[derive(Serialize)]
-struct JsonLabel {
+struct JsonLabel<'a> {
     primary: bool,
-    message: String,
+    message: &'a str,
     #[serde(flatten)]
     pos: JsonPos,
 }
 
 #[derive(Serialize)]
-struct JsonSuggestion {
+struct JsonSuggestion<'a> {
     start: u32,
     end: u32,
-    replacement: String,
+    replacement: &'a str,
 }
 
 #[derive(Serialize)]
-struct JsonEdit {
+struct JsonEdit<'a> {
     #[serde(flatten)]
     pos: JsonPos,
-    replacement: String,
+    replacement: &'a str,
 }
 
 #[derive(Serialize)]
-struct JsonHelp {
-    message: String,
+struct JsonHelp<'a> {
+    message: &'a str,
     /// `null` for advice in prose only.
     applicability: Option<&'static str>,
-    edits: Vec<JsonEdit>,
+    edits: Vec<JsonEdit<'a>>,
     /// The edit of a one-edit fix (what tools read before `edits` existed).
-    suggestion: Option<JsonSuggestion>,
+    suggestion: Option<JsonSuggestion<'a>>,
 }
 
 #[derive(Serialize)]
@@ -644,9 +644,9 @@ struct JsonDiagnostic<'a> {
     message: &'a str,
     #[serde(flatten)]
     pos: JsonPos,
-    labels: Vec<JsonLabel>,
-    notes: &'a [String],
-    help: Vec<JsonHelp>,
+    labels: Vec<JsonLabel<'a>>,
+    notes: &'a [kpl_lang::diag::Text],
+    help: Vec<JsonHelp<'a>>,
     rendered: String,
 }
 
@@ -667,12 +667,12 @@ fn pos(src: &str, lines: &LineIndex, span: kpl_lang::Span) -> JsonPos {
 pub fn render_json(file_name: &str, src: &str, lines: &LineIndex, d: &Diagnostic) -> String {
     let mut labels = vec![JsonLabel {
         primary: true,
-        message: d.primary.message.clone(),
+        message: &d.primary.message,
         pos: pos(src, lines, d.primary.span),
     }];
     labels.extend(d.secondary.iter().map(|l| JsonLabel {
         primary: false,
-        message: l.message.clone(),
+        message: &l.message,
         pos: pos(src, lines, l.span),
     }));
     let json = JsonDiagnostic {
@@ -690,20 +690,20 @@ pub fn render_json(file_name: &str, src: &str, lines: &LineIndex, d: &Diagnostic
             .help
             .iter()
             .map(|h| JsonHelp {
-                message: h.message.clone(),
+                message: &h.message,
                 applicability: (!h.edits.is_empty()).then(|| h.applicability.as_str()),
                 edits: h
                     .edits
                     .iter()
                     .map(|e| JsonEdit {
                         pos: pos(src, lines, e.span),
-                        replacement: e.replacement.clone(),
+                        replacement: &e.replacement,
                     })
                     .collect(),
                 suggestion: h.suggestion().map(|s| JsonSuggestion {
                     start: s.span.start,
                     end: s.span.end,
-                    replacement: s.replacement.clone(),
+                    replacement: &s.replacement,
                 }),
             })
             .collect(),

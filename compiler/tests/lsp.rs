@@ -206,17 +206,17 @@ fn scripted_session() {
     let line = BROKEN.lines().nth(16).unwrap();
     assert_eq!(col as usize, line.find("bad =").unwrap() - 3);
     let msg = e["message"].as_str().unwrap();
-    assert!(msg.starts_with(&want[0].message), "{msg}");
-    assert!(msg.contains(&want[0].primary.message), "{msg}");
+    assert!(msg.starts_with(&*want[0].message), "{msg}");
+    assert!(msg.contains(&*want[0].primary.message), "{msg}");
     for h in &want[0].help {
-        assert!(msg.contains(&h.message), "{msg}");
+        assert!(msg.contains(&*h.message), "{msg}");
     }
     let related = e["relatedInformation"].as_array().unwrap();
     assert_eq!(related.len(), want[0].secondary.len());
     assert!(!related.is_empty(), "the `let` is a secondary label");
     assert_eq!(related[0]["location"]["uri"], URI);
     assert_eq!(related[0]["location"]["range"], range(BROKEN, "bad", 0));
-    assert_eq!(related[0]["message"], want[0].secondary[0].message.as_str());
+    assert_eq!(related[0]["message"], &*want[0].secondary[0].message);
 
     // didChange that fixes it → no diagnostics.
     let text = fixed();
@@ -590,7 +590,7 @@ fn hostile_client() {
     assert_eq!(got.len(), 1001);
     for (g, w) in got.iter().zip(&want[..1000]) {
         assert_eq!(g["code"], w.code.as_str());
-        assert!(g["message"].as_str().unwrap().starts_with(&w.message));
+        assert!(g["message"].as_str().unwrap().starts_with(&*w.message));
     }
     assert_eq!(got[1000]["severity"], 3, "information");
     assert!(
@@ -966,7 +966,7 @@ fn every_fix_of_the_ui_corpus_is_a_quick_fix() {
                 for e in h.edits.iter().rev() {
                     fixed.replace_range(e.span.range(), &e.replacement);
                 }
-                (h.message.clone(), h.is_machine_applicable(), fixed)
+                (h.message.to_string(), h.is_machine_applicable(), fixed)
             })
             .collect();
         if want.is_empty() {

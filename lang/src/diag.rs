@@ -1,6 +1,8 @@
 //! Diagnostics as data. Every stage reports problems as [`Diagnostic`] values;
 //! rendering (terminal, JSON, LSP) happens at the edge, in `kplc`.
 
+use std::borrow::Cow;
+
 use crate::codes::Code;
 use crate::span::Span;
 
@@ -10,11 +12,17 @@ pub enum Severity {
     Warning,
 }
 
+/// The text of a message or an edit: borrowed when it is fixed (most are),
+/// owned when it was formatted. A file dense with errors keeps hundreds of
+/// thousands of diagnostics, and an allocation for each of their fixed
+/// words was much of their memory and of the time to copy them.
+pub type Text = Cow<'static, str>;
+
 /// A message attached to a span.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Label {
     pub span: Span,
-    pub message: String,
+    pub message: Text,
 }
 
 /// One edit: replace the text at `span` with `replacement` (an insertion
@@ -22,7 +30,7 @@ pub struct Label {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Suggestion {
     pub span: Span,
-    pub replacement: String,
+    pub replacement: Text,
 }
 
 /// How far a tool may trust a fix (the levels of rustc's `Applicability`).
@@ -56,7 +64,7 @@ impl Applicability {
 /// position.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Help {
-    pub message: String,
+    pub message: Text,
     /// Empty for advice in prose only.
     pub edits: Vec<Suggestion>,
     /// Meaningless when `edits` is empty.
@@ -87,21 +95,16 @@ impl Help {
 pub struct Diagnostic {
     pub severity: Severity,
     pub code: Code,
-    pub message: String,
+    pub message: Text,
     pub primary: Label,
     pub secondary: Vec<Label>,
-    pub notes: Vec<String>,
+    pub notes: Vec<Text>,
     pub help: Vec<Help>,
 }
 
 impl Diagnostic {
     /// A diagnostic whose severity comes from its code (`E…` errors, `W…` warnings).
-    pub fn new(
-        code: Code,
-        message: impl Into<String>,
-        span: Span,
-        label: impl Into<String>,
-    ) -> Self {
+    pub fn new(code: Code, message: impl Into<Text>, span: Span, label: impl Into<Text>) -> Self {
         Diagnostic {
             severity: code.severity(),
             code,
@@ -116,25 +119,31 @@ impl Diagnostic {
         }
     }
 
-    pub fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Self {
-        self.secondary.push(Label {
-            span,
-            message: message.into(),
-        });
+    pub fn with_secondary(mut self, span: Span, message: impl Into<Text>) -> Self {
+        push_exact(
+            &mut self.secondary,
+            Label {
+                span,
+                message: message.into(),
+            },
+        );
         self
     }
 
-    pub fn with_note(mut self, note: impl Into<String>) -> Self {
-        self.notes.push(note.into());
+    pub fn with_note(mut self, note: impl Into<Text>) -> Self {
+        push_exact(&mut self.notes, note.into());
         self
     }
 
-    pub fn with_help(mut self, message: impl Into<String>) -> Self {
-        self.help.push(Help {
-            message: message.into(),
-            edits: Vec::new(),
-            applicability: Applicability::MachineApplicable,
-        });
+    pub fn with_help(mut self, message: impl Into<Text>) -> Self {
+        push_exact(
+            &mut self.help,
+            Help {
+                message: message.into(),
+                edits: Vec::new(),
+                applicability: Applicability::MachineApplicable,
+            },
+        );
         self
     }
 
@@ -142,9 +151,9 @@ impl Diagnostic {
     /// what the user meant (machine-applicable).
     pub fn with_fix(
         self,
-        message: impl Into<String>,
+        message: impl Into<Text>,
         span: Span,
-        replacement: impl Into<String>,
+        replacement: impl Into<Text>,
     ) -> Self {
         self.with_fix_edits(
             message,
@@ -160,9 +169,9 @@ impl Diagnostic {
     /// was meant (e.g. a guessed name, a conversion that can truncate).
     pub fn with_maybe_fix(
         self,
-        message: impl Into<String>,
+        message: impl Into<Text>,
         span: Span,
-        replacement: impl Into<String>,
+        replacement: impl Into<Text>,
     ) -> Self {
         self.with_fix_edits(
             message,
@@ -179,7 +188,7 @@ impl Diagnostic {
     /// caller and are dropped (the help stays, as prose).
     pub fn with_fix_edits(
         mut self,
-        message: impl Into<String>,
+        message: impl Into<Text>,
         applicability: Applicability,
         mut edits: Vec<Suggestion>,
     ) -> Self {
@@ -194,11 +203,14 @@ impl Diagnostic {
         if overlap {
             edits.clear();
         }
-        self.help.push(Help {
-            message: message.into(),
-            edits,
-            applicability,
-        });
+        push_exact(
+            &mut self.help,
+            Help {
+                message: message.into(),
+                edits,
+                applicability,
+            },
+        );
         self
     }
 
@@ -216,6 +228,15 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+}
+
+/// Pushes with room for exactly one more element. A diagnostic has one or
+/// two labels, notes or helps, and a flood of diagnostics keeps all of them:
+/// `Vec::push`'s first growth to four elements made a help list 224 bytes
+/// where one help is 56, and was most of a flood's memory.
+fn push_exact<T>(list: &mut Vec<T>, item: T) {
+    list.reserve_exact(1);
+    list.push(item);
 }
 
 /// Orders diagnostics by position, then code, so every output is deterministic.

@@ -915,7 +915,7 @@ mod tests {
                 .iter()
                 .filter(|d| d.code == Code::W0010)
                 .flat_map(|d| &d.help)
-                .flat_map(|h| h.edits.iter().map(|e| e.replacement.clone()))
+                .flat_map(|h| h.edits.iter().map(|e| e.replacement.to_string()))
                 .collect();
             (l.tokens.len(), fixes)
         };

@@ -6,8 +6,6 @@
 //! limits). [`imports`] loads the kernel import table from `std-imports/`.
 //! Nothing here generates code.
 
-use std::collections::HashSet;
-
 pub mod ast;
 pub mod check;
 pub mod codes;
@@ -47,14 +45,24 @@ pub fn parse_source_tokens(src: &str) -> (ast::File, Vec<Diagnostic>, Vec<Span>)
     let (file, syntax) = parser::parse(src, &lexed.tokens, &lexed.docs);
     let lines = LineIndex::new(src);
     let mut diags = lexed.diagnostics;
-    let mut broken_lines: HashSet<usize> = diags
-        .iter()
-        .map(|d| lines.line_of(d.primary.span.start as usize))
-        .collect();
+    // Indexed by line: whether an error on it was kept already.
+    let mut broken_lines = vec![false; lines.len()];
+    let mut break_line = |d: &Diagnostic| {
+        let line = lines.line_of(d.primary.span.start as usize);
+        // (`line_of` is always a line of the text; were it not, the
+        // diagnostic would be kept.)
+        broken_lines
+            .get_mut(line)
+            .is_none_or(|broken| !std::mem::replace(broken, true))
+    };
+    for d in &diags {
+        break_line(d);
+    }
     let mut syntax = syntax;
     diag::sort(&mut syntax);
+    diags.reserve(syntax.len());
     for d in syntax {
-        if broken_lines.insert(lines.line_of(d.primary.span.start as usize)) {
+        if break_line(&d) {
             diags.push(d);
         }
     }
@@ -133,48 +141,85 @@ pub fn combine_fns(
     mut syntax: Vec<Diagnostic>,
     semantic: Vec<Diagnostic>,
 ) -> Vec<Diagnostic> {
+    let mut semantic = semantic;
     if syntax.is_empty() {
         // Nothing is broken: every semantic diagnostic stays (and the line
         // index of the whole text is not needed).
-        let mut semantic = semantic;
         diag::sort(&mut semantic);
         return semantic;
     }
-    let lines = LineIndex::new(src);
-    let broken_lines: HashSet<usize> = syntax
-        .iter()
-        .map(|d| lines.line_of(d.primary.span.start as usize))
-        .collect();
-    // Spans of the functions with a syntax error, in source order.
-    let mut starts: Vec<u32> = syntax.iter().map(|d| d.primary.span.start).collect();
-    starts.sort_unstable();
-    let broken_fns: Vec<Span> = fns
-        .iter()
-        .copied()
-        .filter(|s| {
-            let first = starts.partition_point(|&at| at < s.start);
-            starts.get(first).is_some_and(|&at| at <= s.end)
-        })
-        .collect();
-    let in_broken_fn = |at: u32| {
-        let next = broken_fns.partition_point(|s| s.end < at);
-        broken_fns.get(next).is_some_and(|s| s.start <= at)
-    };
-    let any_syntax = !syntax.is_empty();
-    let keep = |d: &Diagnostic| {
-        let at = d.primary.span.start;
-        if broken_lines.contains(&lines.line_of(at as usize)) {
+    let broken = BrokenParts::new(src, fns, &syntax);
+    syntax.extend(
+        semantic
+            .into_iter()
+            .filter(|d| broken.keeps(d.code, d.primary.span.start)),
+    );
+    diag::sort(&mut syntax);
+    syntax
+}
+
+/// Where a file's lexical and syntax errors are, to decide which semantic
+/// diagnostics [`combine`] keeps. Asked per diagnostic before it is built
+/// into the result, so that a caller holding them elsewhere (the compiler's
+/// database) copies only those kept: on a file dense with syntax errors,
+/// nearly every semantic diagnostic is dropped.
+pub struct BrokenParts {
+    lines: LineIndex,
+    /// Indexed by line: whether a lexical or syntax error starts on it.
+    broken_lines: Vec<bool>,
+    /// Spans of the functions with a syntax error, in source order.
+    broken_fns: Vec<Span>,
+    any_syntax: bool,
+}
+
+impl BrokenParts {
+    /// `fns` are the spans of the file's functions in source order.
+    pub fn new(src: &str, fns: &[Span], syntax: &[Diagnostic]) -> BrokenParts {
+        let lines = LineIndex::new(src);
+        let mut broken_lines = vec![false; lines.len()];
+        let mut starts: Vec<u32> = Vec::with_capacity(syntax.len());
+        for d in syntax {
+            let at = d.primary.span.start;
+            if let Some(line) = broken_lines.get_mut(lines.line_of(at as usize)) {
+                *line = true;
+            }
+            starts.push(at);
+        }
+        starts.sort_unstable();
+        let broken_fns: Vec<Span> = fns
+            .iter()
+            .copied()
+            .filter(|s| {
+                let first = starts.partition_point(|&at| at < s.start);
+                starts.get(first).is_some_and(|&at| at <= s.end)
+            })
+            .collect();
+        BrokenParts {
+            lines,
+            broken_lines,
+            broken_fns,
+            any_syntax: !syntax.is_empty(),
+        }
+    }
+
+    /// Whether a semantic diagnostic with `code` whose primary span starts
+    /// at text offset `at` is kept (the rules are [`combine`]'s).
+    pub fn keeps(&self, code: Code, at: u32) -> bool {
+        let line = self.lines.line_of(at as usize);
+        if self.broken_lines.get(line).copied().unwrap_or(false) {
             return false;
         }
-        match d.code {
-            Code::W0003 | Code::W0004 | Code::W0007 => !any_syntax,
+        match code {
+            Code::W0003 | Code::W0004 | Code::W0007 => !self.any_syntax,
             Code::W0001 | Code::W0002 | Code::W0005 | Code::W0006 | Code::E0400 => {
-                !in_broken_fn(at)
+                !self.in_broken_fn(at)
             }
             _ => true,
         }
-    };
-    syntax.extend(semantic.into_iter().filter(keep));
-    diag::sort(&mut syntax);
-    syntax
+    }
+
+    fn in_broken_fn(&self, at: u32) -> bool {
+        let next = self.broken_fns.partition_point(|s| s.end < at);
+        self.broken_fns.get(next).is_some_and(|s| s.start <= at)
+    }
 }

@@ -1066,7 +1066,11 @@ where
             };
             // Only a name may start a statement of any kind (a misspelled
             // keyword, a C declaration, …); a keyword or a symbol starts one
-            // kind or an expression.
+            // kind or an expression. Of the kinds, only a C declaration
+            // (`uint32_t x = …`) reads a name after a name that is neither a
+            // misspelled keyword nor another language's, and it fails unless
+            // a `=` follows them: names on lines of their own (each a `;`
+            // missing) would otherwise try every kind, line after line.
             let fast = {
                 let if_stmt = if_stmt.clone();
                 let let_stmt = let_stmt.clone().map_with(spanned);
@@ -1091,7 +1095,9 @@ where
                     // Any kind, if the name may be a misspelled keyword, one
                     // of the other languages' or a C declaration's type.
                     Some(Tok::Ident(n)) => {
-                        let any_kind = matches!(fast::second(inp), Some(Tok::Ident(_)))
+                        let c_decl = matches!(fast::second(inp), Some(Tok::Ident(_)))
+                            && fast::ahead(inp, 2) == Some(Tok::Sym("="));
+                        let any_kind = c_decl
                             || matches!(&*n, "switch" | "match" | "loop" | "do")
                             || ["if", "let", "var", "while", "for", "return"]
                                 .iter()

@@ -13,7 +13,7 @@ fn errors(n: usize) -> Vec<(String, String)> {
         .diagnostics
         .iter()
         .filter(|d| d.code.as_str().starts_with('E'))
-        .map(|d| (d.code.to_string(), d.message.clone()))
+        .map(|d| (d.code.to_string(), d.message.to_string()))
         .collect()
 }
 

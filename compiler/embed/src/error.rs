@@ -181,7 +181,7 @@ pub(crate) fn render(file: &str, src: &str, d: &kpl_lang::Diagnostic) -> Diagnos
     Diagnostic {
         code: d.code.to_string(),
         is_error: d.is_error(),
-        message: d.message.clone(),
+        message: d.message.to_string(),
         location: Location {
             file: file.to_string(),
             line: line as u32,

@@ -705,10 +705,10 @@ impl Server {
                 let edits = h
                     .edits
                     .iter()
-                    .map(|e| lt::TextEdit::new(pos.range(e.span), e.replacement.clone()))
+                    .map(|e| lt::TextEdit::new(pos.range(e.span), e.replacement.to_string()))
                     .collect();
                 actions.push(lt::CodeActionOrCommand::CodeAction(lt::CodeAction {
-                    title: h.message.clone(),
+                    title: h.message.to_string(),
                     kind: Some(lt::CodeActionKind::QUICKFIX),
                     diagnostics: Some(vec![to_lsp_diagnostic(uri, &pos, d)]),
                     edit: Some(lt::WorkspaceEdit {
@@ -752,7 +752,7 @@ pub fn to_lsp_diagnostic(
     pos: &Position16<'_>,
     d: &kpl_lang::Diagnostic,
 ) -> lt::Diagnostic {
-    let mut message = d.message.clone();
+    let mut message = d.message.to_string();
     if !d.primary.message.is_empty() {
         message.push('\n');
         message.push_str(&d.primary.message);
@@ -766,7 +766,7 @@ pub fn to_lsp_diagnostic(
         .iter()
         .map(|l| lt::DiagnosticRelatedInformation {
             location: lt::Location::new(uri.clone(), pos.range(l.span)),
-            message: l.message.clone(),
+            message: l.message.to_string(),
         })
         .collect();
     lt::Diagnostic {
@@ -911,8 +911,8 @@ mod tests {
         let pos = Position16::new(src);
         let l = to_lsp_diagnostic(&uri, &pos, d);
         assert_eq!(l.code, Some(lt::NumberOrString::String(d.code.to_string())));
-        assert!(l.message.starts_with(&d.message));
-        assert!(l.message.contains(&d.primary.message));
+        assert!(l.message.starts_with(&*d.message));
+        assert!(l.message.contains(&*d.primary.message));
         assert_eq!(l.range.start.line, 2);
         assert_eq!(
             l.related_information.as_ref().map_or(0, |r| r.len()),

@@ -255,11 +255,11 @@ impl<'a> Checker<'a> {
                                     vec![
                                         Suggestion {
                                             span: bang,
-                                            replacement: String::new(),
+                                            replacement: String::new().into(),
                                         },
                                         Suggestion {
                                             span: x.span.end_point(),
-                                            replacement: " == 0".to_string(),
+                                            replacement: " == 0".to_string().into(),
                                         },
                                     ],
                                 )
@@ -450,7 +450,11 @@ impl<'a> Checker<'a> {
                         if let Some(s) =
                             suggest::closest(&field.name, def.field_candidates(&field.name))
                         {
-                            d = d.with_maybe_fix(format!("did you mean `{s}`?"), field.span, s);
+                            d = d.with_maybe_fix(
+                                format!("did you mean `{s}`?"),
+                                field.span,
+                                s.to_string(),
+                            );
                         } else if let Some(note) = fields_note(def) {
                             d = d.with_note(note);
                         }
@@ -684,7 +688,7 @@ impl<'a> Checker<'a> {
                         Applicability::HasPlaceholders,
                         vec![Suggestion {
                             span: e.span.end_point(),
-                            replacement: format!("({})", holes.join(", ")),
+                            replacement: format!("({})", holes.join(", ")).into(),
                         }],
                     )
                 });
@@ -743,7 +747,7 @@ impl<'a> Checker<'a> {
                 d = d.with_help(instead);
             }
         } else if let Some(s) = suggest::closest(name, candidates.iter().copied()) {
-            d = d.with_maybe_fix(format!("did you mean `{s}`?"), span, s);
+            d = d.with_maybe_fix(format!("did you mean `{s}`?"), span, s.to_string());
         } else if calling
             && let Some(s) = suggest::closest(
                 name,
@@ -800,7 +804,7 @@ impl<'a> Checker<'a> {
         let mut edits = Vec::with_capacity(args.len() + 1);
         let gap = |from: u32, to: u32, text: String| Suggestion {
             span: Span::new(from as usize, to as usize),
-            replacement: text,
+            replacement: text.into(),
         };
         edits.push(gap(
             callee_end as u32,
@@ -1121,7 +1125,11 @@ impl<'a> Checker<'a> {
                     );
                     let name = &init.name.name;
                     if let Some(s) = suggest::closest(name, def.field_candidates(name)) {
-                        d = d.with_maybe_fix(format!("did you mean `{s}`?"), init.name.span, s);
+                        d = d.with_maybe_fix(
+                            format!("did you mean `{s}`?"),
+                            init.name.span,
+                            s.to_string(),
+                        );
                     }
                     self.report(d);
                     self.expr(body, &init.value, None);
@@ -1369,16 +1377,16 @@ fn compare_edits(e: &Expr) -> Vec<Suggestion> {
     let end = Suggestion {
         span: e.span.end_point(),
         replacement: if matches!(e.kind, ExprKind::Binary { .. }) {
-            ") != 0".to_string()
+            ") != 0".to_string().into()
         } else {
-            " != 0".to_string()
+            " != 0".to_string().into()
         },
     };
     if matches!(e.kind, ExprKind::Binary { .. }) {
         vec![
             Suggestion {
                 span: Span::new(e.span.start as usize, e.span.start as usize),
-                replacement: "(".to_string(),
+                replacement: "(".to_string().into(),
             },
             end,
         ]

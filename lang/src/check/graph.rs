@@ -235,7 +235,11 @@ impl<'a> Checker<'a> {
                 line,
                 "",
             ),
-            [one] => d.with_fix(format!("import what the file uses: `{one}`"), star, *one),
+            [one] => d.with_fix(
+                format!("import what the file uses: `{one}`"),
+                star,
+                one.to_string(),
+            ),
             many => {
                 let list = many.join(", ");
                 d.with_fix(

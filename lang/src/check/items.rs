@@ -175,7 +175,9 @@ impl<'a> Checker<'a> {
                 "unknown module",
             );
             d = match suggest::closest(&u.module.name, names.iter().copied()) {
-                Some(s) => d.with_maybe_fix(format!("did you mean `{s}`?"), u.module.span, s),
+                Some(s) => {
+                    d.with_maybe_fix(format!("did you mean `{s}`?"), u.module.span, s.to_string())
+                }
                 None => d.with_note(format!("available modules: {}", names.join(", "))),
             };
             self.report(d);
@@ -198,7 +200,11 @@ impl<'a> Checker<'a> {
                         &name.name,
                         module.functions.iter().map(|f| f.name.as_str()),
                     ) {
-                        d = d.with_maybe_fix(format!("did you mean `{s}`?"), name.span, s);
+                        d = d.with_maybe_fix(
+                            format!("did you mean `{s}`?"),
+                            name.span,
+                            s.to_string(),
+                        );
                     } else {
                         d = d.with_note(format!(
                             "the plugin may only call the functions declared in std-imports/{}.kpli",

@@ -524,12 +524,12 @@ fn bool_against_digit(
     let mut edits = if flag_span.start < digit_span.start {
         vec![Suggestion {
             span: Span::new(flag_span.end as usize, digit_span.end as usize),
-            replacement: String::new(),
+            replacement: String::new().into(),
         }]
     } else {
         vec![Suggestion {
             span: Span::new(digit_span.start as usize, flag_span.start as usize),
-            replacement: String::new(),
+            replacement: String::new().into(),
         }]
     };
     let written = if truth {
@@ -542,13 +542,13 @@ fn bool_against_digit(
         let at = flag_span.start as usize;
         edits.push(Suggestion {
             span: Span::new(at, at),
-            replacement: if parenthesise { "!(" } else { "!" }.to_string(),
+            replacement: if parenthesise { "!(" } else { "!" }.to_string().into(),
         });
         if parenthesise {
             let end = flag_span.end as usize;
             edits.push(Suggestion {
                 span: Span::new(end, end),
-                replacement: ")".to_string(),
+                replacement: ")".to_string().into(),
             });
         }
     }
@@ -585,13 +585,13 @@ impl CastSite {
     fn edits(self, to: IntTy) -> Vec<Suggestion> {
         let suffix = |r: &str| Suggestion {
             span: self.span.end_point(),
-            replacement: format!("{r} as {}", to.name()),
+            replacement: format!("{r} as {}", to.name()).into(),
         };
         if self.parenthesise {
             vec![
                 Suggestion {
                     span: Span::new(self.span.start as usize, self.span.start as usize),
-                    replacement: "(".to_string(),
+                    replacement: "(".to_string().into(),
                 },
                 suffix(")"),
             ]
@@ -1163,6 +1163,7 @@ impl<'a> Checker<'a> {
                     let help = &mut self.diags[i].help[h];
                     help.applicability = Applicability::MaybeIncorrect;
                     help.message
+                        .to_mut()
                         .push_str(&format!(" (other uses of `{name}` then need conversions)"));
                 }
             }
@@ -1179,7 +1180,7 @@ impl<'a> Checker<'a> {
         if t != got {
             edits.push(Suggestion {
                 span: decl,
-                replacement: decl_edit(t),
+                replacement: decl_edit(t).into(),
             });
         }
         for u in group {

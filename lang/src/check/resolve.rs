@@ -191,7 +191,7 @@ impl<'a> Checker<'a> {
                 .with_note("KPL has no floating-point numbers: kernel code keeps the FPU's state untouched")
                 .with_help("scale to an integer unit (thousandths, say) and use an integer type");
         } else if let Some(s) = suggest::closest(name, candidates) {
-            d = d.with_maybe_fix(format!("did you mean `{s}`?"), span, s);
+            d = d.with_maybe_fix(format!("did you mean `{s}`?"), span, s.to_string());
         }
         self.report(d);
     }

@@ -92,7 +92,9 @@ pub(super) fn directive(line: &str, span: Span, removal: Span, out: &mut Lexed) 
         .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
         .count();
     let word = &rest[..word_len];
-    let e = |message: &str, label: &str| Diagnostic::new(Code::E0001, message, span, label);
+    let e = |message: &str, label: &str| {
+        Diagnostic::new(Code::E0001, message.to_string(), span, label.to_string())
+    };
     let remove = |d: Diagnostic| d.with_fix("remove the line", removal, "");
     let d = match word {
         "" => remove(
@@ -293,7 +295,7 @@ fn function_macro(
             Applicability::MaybeIncorrect,
             vec![crate::diag::Suggestion {
                 span,
-                replacement: fix,
+                replacement: fix.into(),
             }],
         )
     } else {

@@ -146,14 +146,14 @@ struct Rewriter<'a> {
     param_diag: Option<(usize, usize)>,
 }
 
-fn e(message: impl Into<String>, span: Span, label: &str) -> Diagnostic {
+fn e(message: impl Into<crate::diag::Text>, span: Span, label: &'static str) -> Diagnostic {
     Diagnostic::new(Code::E0001, message, span, label)
 }
 
 fn edit(span: Span, text: impl Into<String>) -> Suggestion {
     Suggestion {
         span,
-        replacement: text.into(),
+        replacement: text.into().into(),
     }
 }
 
@@ -916,7 +916,7 @@ impl<'a> Rewriter<'a> {
                     Some((at, d)) if Some(at) == sig => {
                         if let Some(h) = self.diags[d].help.first_mut() {
                             h.edits.push(edit(whole, fix));
-                            h.message = "write each parameter as `name: type`".to_string();
+                            h.message = "write each parameter as `name: type`".to_string().into();
                         }
                     }
                     _ => {

@@ -148,8 +148,19 @@ where
     I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
     Er: ParseError<'t, I>,
 {
+    ahead(inp, 1)
+}
+
+/// The token `n` places after the current one, looked at without reading.
+pub(super) fn ahead<'t, I, Er>(inp: &mut InputRef<'t, '_, I, Extra<Er>>, n: usize) -> Option<Tok>
+where
+    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
+    Er: ParseError<'t, I>,
+{
     let at = inp.save();
-    inp.skip();
+    for _ in 0..n {
+        inp.skip();
+    }
     let after = inp.peek();
     inp.rewind(at);
     after

@@ -45,10 +45,12 @@ pub(super) fn is_typo_of(name: &str, k: &str) -> bool {
 /// The diagnostic for a habit from C or Rust (see the tags), with its fix.
 pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Option<Diagnostic> {
     let found = src.get(span.range()).unwrap_or_default();
-    let e = |message: &str, label: &str| Diagnostic::new(Code::E0001, message, span, label);
+    let e = |message: &str, label: &str| {
+        Diagnostic::new(Code::E0001, message.to_string(), span, label.to_string())
+    };
     let fixed = |d: Diagnostic, help: &str| match fix {
-        Some(fix) => d.with_fix(format!("write `{fix}`"), span, fix),
-        None => d.with_help(help),
+        Some(fix) => d.with_fix(format!("write `{fix}`"), span, fix.to_string()),
+        None => d.with_help(help.to_string()),
     };
     // Removing a token also removes the blanks after it.
     let with_blanks = || {
@@ -148,7 +150,7 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
                     Applicability::MaybeIncorrect,
                     vec![Suggestion {
                         span: Span::new(span.start as usize, span.start as usize),
-                        replacement: format!(" = {zero}"),
+                        replacement: format!(" = {zero}").into(),
                     }],
                 ),
                 None => d.with_help("give it a value, e.g. `var total: u32 = 0;`"),
@@ -200,7 +202,7 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
                 &format!("`{found}` is not a keyword"),
                 &format!("did you mean `{keyword}`?"),
             )
-            .with_fix(format!("write `{keyword}`"), span, keyword)
+            .with_fix(format!("write `{keyword}`"), span, keyword.to_string())
         }
     })
 }
@@ -252,11 +254,11 @@ pub(super) fn do_while(
     let edits = vec![
         Suggestion {
             span: do_at,
-            replacement: "while true".to_string(),
+            replacement: "while true".to_string().into(),
         },
         Suggestion {
             span: Span::new(at, whole.end as usize),
-            replacement,
+            replacement: replacement.into(),
         },
     ];
     let continues = continues_loop(body);
@@ -549,7 +551,7 @@ pub(super) fn blame_unclosed_brace(
             0,
             Label {
                 span: open,
-                message: "this `{` is never closed".to_string(),
+                message: "this `{` is never closed".to_string().into(),
             },
         );
         if outer.span != open {
@@ -557,7 +559,7 @@ pub(super) fn blame_unclosed_brace(
                 1,
                 Label {
                     span: outer.span,
-                    message: "this `{` is closed by the last `}`".to_string(),
+                    message: "this `{` is closed by the last `}`".to_string().into(),
                 },
             );
         }
@@ -573,11 +575,12 @@ pub(super) fn blame_unclosed_brace(
             d.help.push(crate::diag::Help {
                 message: format!(
                     "close it before `{line}`, where the indentation says its block ends"
-                ),
+                )
+                .into(),
                 // Where a block ends is the indentation's guess.
                 edits: vec![crate::diag::Suggestion {
                     span: fix_at,
-                    replacement: closer,
+                    replacement: closer.into(),
                 }],
                 applicability: crate::diag::Applicability::MaybeIncorrect,
             });
@@ -606,7 +609,7 @@ fn field_semicolons(src: &str, from: u32) -> Vec<Suggestion> {
             b'}' | b'{' if depth == 0 => break,
             b';' if depth == 0 => edits.push(Suggestion {
                 span: Span::new(i, i + 1),
-                replacement: ",".to_string(),
+                replacement: ",".to_string().into(),
             }),
             _ => {}
         }
