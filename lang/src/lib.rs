@@ -62,7 +62,9 @@ pub fn parse_source_tokens(src: &str) -> (ast::File, Vec<Diagnostic>, Vec<Span>)
     diag::sort(&mut syntax);
     diags.reserve(syntax.len());
     for d in syntax {
-        if break_line(&d) {
+        // Where an item was cut short is said even on a broken line, and
+        // leaves the line to the error read last before the cut.
+        if d.code == Code::E0007 || break_line(&d) {
             diags.push(d);
         }
     }

@@ -22,12 +22,14 @@ use crate::lexer::{DocLine, Tok};
 use crate::span::Span;
 use line_starts::LineStarts;
 
+mod budget;
 mod error;
 mod fast;
 mod habits;
 mod line_starts;
 mod recovered;
 mod segment;
+pub use budget::ITEM_ERROR_BUDGET;
 use error::{ParseError, Part, Place, SyntaxError, to_diagnostic, token_before};
 use fast::{by_pass, given_up, raising, rest_of_group, semi_shortcut, starting, sym_of};
 use habits::{blame_unclosed_brace, is_typo_of, tail_expressions, typo_tag};
@@ -1155,7 +1157,10 @@ where
                 .collect::<Vec<_>>()
                 .boxed()
         } else {
-            stmt.repeated().collect::<Vec<_>>().boxed()
+            budget::stmt_or_rest(stmt)
+                .repeated()
+                .collect::<Vec<_>>()
+                .boxed()
         };
         stmts
             .delimited_by(sym("{"), sym("}"))
@@ -1397,6 +1402,7 @@ where
     at_stop
         .clone()
         .not()
+        .ignore_then(budget::item_start())
         .ignore_then(item)
         .repeated()
         .collect::<Vec<_>>()
@@ -1431,7 +1437,7 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
     let stop = Rc::new(Cell::new(None));
     let fast = file_parser::<_, EmptyErr>(first_on_line.clone(), shared_src.clone(), stop.clone());
     let mut detailed = None;
-    let (mut items, mut errors) = (Vec::new(), Vec::new());
+    let (mut items, mut errors, mut stops) = (Vec::new(), Vec::new(), Vec::new());
     let mut from = 0;
     for to in segment::ends(tokens) {
         // The segment and its stop token, the first of the next segment.
@@ -1440,6 +1446,7 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
         let eoi = simple.get(to).map_or(eoi, |(_, s)| *s);
         let input = || upto.map(eoi, |(t, s)| (t, s));
         error::reset();
+        budget::reset();
         let (parsed, e) = fast.parse(input()).into_output_errors();
         let noted = error::take_missing_semis();
         match parsed {
@@ -1461,6 +1468,7 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
                 let (parsed, e) = parser.parse(input()).into_output_errors();
                 items.extend(parsed.unwrap_or_default());
                 errors.extend(e);
+                stops.extend(budget::take_stops());
             }
         }
         from = to;
@@ -1516,6 +1524,7 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
             .filter(|e| !silenced(Span::from(e.span)))
             .map(|e| to_diagnostic(e, tokens, src, &place)),
     );
+    budget::cut_short(&mut diagnostics, &stops, &items);
     let cascades = blame_unclosed_brace(&mut diagnostics, src, lexed_tokens);
     if !cascades.is_empty() {
         diagnostics.retain(|d| {

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use kpl_lang::imports::ImportTable;
+use kpl_lang::parser::ITEM_ERROR_BUDGET;
 use kpl_testgen::hostile;
 
 fn imports() -> ImportTable {
@@ -58,7 +59,21 @@ fn expected(name: &str, n: usize) -> Option<Vec<(&'static str, usize)>> {
         // Each misspelt call is one E0100 (with a "did you mean"); the
         // functions are never called, the locals never read.
         "misspelt_names" => vec![("E0100", n / 2), ("W0001", n / 2), ("W0003", n / 2)],
-        "syntax_errors" => vec![("E0001", n)],
+        // One error a line, up to the function's budget; then the rest of
+        // the function, its `return` included, is not read (E0007).
+        "dense_missing_semis" | "dense_broken_statements" if n >= ITEM_ERROR_BUDGET => {
+            vec![("E0001", ITEM_ERROR_BUDGET), ("E0007", 1)]
+        }
+        // Each `"` is an unterminated string, a lexical error, which the
+        // budget does not count, and reported on every line; the parser
+        // reads a string missing its `;` on each, and those it counts.
+        "open_quote_lines" if n >= ITEM_ERROR_BUDGET => vec![("E0002", n), ("E0007", 1)],
+        "syntax_errors" if n.div_ceil(2) < ITEM_ERROR_BUDGET => vec![("E0001", n)],
+        // Each `let = ;` is a recovery, spent from the function's budget;
+        // each `)` is the balancing's. The function is cut short after its
+        // last affordable `let` line: that line and every line before it
+        // are reported, and the rest is not read (E0007).
+        "syntax_errors" => vec![("E0001", 2 * ITEM_ERROR_BUDGET - 1), ("E0007", 1)],
         // Each `#` and each `„` is an invalid character: none starts a C
         // directive or a typographic string.
         "hash_line" | "open_quotes_line" => vec![("E0003", n)],

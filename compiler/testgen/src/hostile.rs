@@ -344,6 +344,21 @@ pub fn shapes() -> Vec<Shape> {
             build: |n| body(&repeat("    let = ;\n    x = ) 1;\n", n.div_ceil(2))),
         },
         Shape {
+            name: "dense_missing_semis",
+            what: "n lines holding only `1` in one function, each a `;` missing (cut short after 1,000: E0007)",
+            build: |n| body(&repeat("1\n", n)),
+        },
+        Shape {
+            name: "dense_broken_statements",
+            what: "n lines holding only `if` in one function, each a broken statement (cut short after 1,000)",
+            build: |n| body(&repeat("if\n", n)),
+        },
+        Shape {
+            name: "open_quote_lines",
+            what: "n lines holding only `\"` in one function, each an unterminated string (E0002)",
+            build: |n| body(&repeat("\"\n", n)),
+        },
+        Shape {
             name: "lone_cr_lines",
             what: "n lines ended by a lone `\\r`, each with a warning",
             build: |n| format!("export fn f() {{\r{}}}\r", repeat("    let a = 1;\r", n)),

@@ -21,7 +21,7 @@ use chumsky::prelude::SimpleSpan;
 use chumsky::util::MaybeRef;
 
 use super::habits::habit;
-use super::{CHAINED_CMP, MISSING_SEMI};
+use super::{CHAINED_CMP, MISSING_SEMI, budget};
 use crate::codes::Code;
 use crate::diag::Diagnostic;
 use crate::lexer::{self, KEYWORDS, Tok};
@@ -232,8 +232,10 @@ pub(super) trait ParseError<'t, I: Input<'t>>:
     const FAST: bool;
     /// A failure of a shortcut of the fast pass (see [`Self::FAST`]).
     fn nothing() -> Self;
-    /// Notes that the fast pass raised an error (a recovery or a habit):
-    /// its segment is parsed again in detail, so nothing more of it matters.
+    /// Notes that the parse raised an error (a recovery or a habit): in
+    /// the fast pass, its segment is parsed again in detail, so nothing
+    /// more of it matters; in the detailed pass, the error is spent from the
+    /// item's budget (see `budget`).
     fn raised() {}
     /// Whether the fast pass raised an error since [`reset`].
     fn gave_up() -> bool {
@@ -279,6 +281,12 @@ impl<'t, I: Input<'t>> ParseError<'t, I> for EmptyErr {
     fn tagged(span: SimpleSpan, tag: &'static str) -> Self {
         if tag == MISSING_SEMI {
             MISSING_SEMIS.with(|m| m.borrow_mut().push(span));
+            // An item that may be over its budget is the detailed pass's
+            // to cut short (see `budget`).
+            budget::spend();
+            if budget::exhausted() {
+                <Self as ParseError<'t, I>>::raised();
+            }
         } else {
             <Self as ParseError<'t, I>>::raised();
         }
@@ -338,6 +346,9 @@ impl SyntaxError {
 
 impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> ParseError<'t, I> for SyntaxError {
     fn tagged(span: SimpleSpan, tag: &'static str) -> Self {
+        if tag == MISSING_SEMI {
+            budget::spend();
+        }
         SyntaxError::custom(span, tag, None, None)
     }
     fn tagged_fix(span: SimpleSpan, tag: &'static str, fix: impl FnOnce() -> String) -> Self {
@@ -353,6 +364,9 @@ impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> ParseError<'t, I> for Syn
     const FAST: bool = false;
     fn nothing() -> Self {
         SyntaxError::custom(SimpleSpan::from(0..0), "shortcut", None, None)
+    }
+    fn raised() {
+        budget::spend();
     }
 }
 

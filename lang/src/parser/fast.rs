@@ -120,23 +120,10 @@ where
     I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
 {
     custom(|inp| {
-        let mut depth = 0usize;
-        let mut skipped = false;
-        loop {
-            match inp.peek() {
-                // The end of the input ends every group.
-                None => return if skipped { Ok(()) } else { Err(Er::nothing()) },
-                Some(Tok::Sym("}")) if depth == 0 => {
-                    return if skipped { Ok(()) } else { Err(Er::nothing()) };
-                }
-                Some(Tok::Sym("(" | "[" | "{")) => depth = depth.saturating_add(1),
-                // A stray closer (the balancer leaves none, but this must
-                // not count on it) is skipped like any token.
-                Some(Tok::Sym(")" | "]" | "}")) => depth = depth.saturating_sub(1),
-                _ => {}
-            }
-            inp.skip();
-            skipped = true;
+        if super::budget::skip_rest_of_group(inp) {
+            Ok(())
+        } else {
+            Err(Er::nothing())
         }
     })
 }
