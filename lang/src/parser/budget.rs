@@ -9,9 +9,14 @@
 //! failure, [`super::fast::raising`]) and each `;` missing at the end of a
 //! line. Both are errors the parse keeps: a recovery ends in a parse that
 //! goes on, and `semi`, which reports the `;`, is the last part of every
-//! statement, so an alternative that reached it succeeds. Other tagged
-//! errors (a habit from C or Rust) are not counted, because the failure of
-//! an alternative that looks for a habit makes one too, and is dropped.
+//! statement, so an alternative that reached it succeeds. (A recovery
+//! inside an alternative that is then abandoned would count too; the
+//! statement alternatives fail on their first tokens, before any block
+//! they hold, so where the only errors are missing `;` none is.) Other
+//! tagged errors (a habit from C or Rust) are not counted, because the
+//! failure of an alternative that looks for a habit makes one too, and is
+//! dropped. The count is what the budget is about, not what is shown: one
+//! syntax error per line is shown, so a line may spend several.
 //!
 //! Why the budget gives the same tree on every path (the database parses
 //! chunks of items, `kpl_lang::analyze` the whole file, each cut into
