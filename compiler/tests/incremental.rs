@@ -668,3 +668,53 @@ fn editor_features_never_panic() {
         }
     }
 }
+
+/// An item cut short by its error budget (E0007) is cut at the same place
+/// through the database, which parses chunks of items apart, as through
+/// `analyze`, which parses the whole file: with the broken function among
+/// small items (so that chunks and segments start at other places than in
+/// the whole file), at counts on both sides of the budget, for each kind
+/// of counted error, fresh and after an edit before it.
+#[test]
+fn an_item_cut_short_is_cut_alike_in_the_database() {
+    let budget = kpl_lang::parser::ITEM_ERROR_BUDGET;
+    let imports = imports();
+    let small: String = (0..40)
+        .map(|k| format!("fn g{k}(a: u32) -> u32 {{\n    return a + {k};\n}}\n"))
+        .collect();
+    let mut failures = Vec::new();
+    let mut db = Db::default();
+    let file = db.file(String::new(), imports.clone());
+    for line in ["1", "x", "if", "let", "=;", "\"", "a = 1"] {
+        for n in [budget - 1, budget, budget + 1, 2 * budget + 7] {
+            let body = format!("{line}\n").repeat(n);
+            let src = format!(
+                "{small}export fn f(x: u32) -> u32 {{\n{body}    return x;\n}}\n{small}\
+                 fn h() -> u32 {{\n    return true;\n}}\n"
+            );
+            let want = kpl_lang::analyze(&src, &imports).diagnostics;
+            let cut = want.iter().any(|d| d.code == kpl_lang::Code::E0007);
+            if n > budget && !cut {
+                failures.push(format!("`{line}` × {n}: not cut short"));
+            }
+            // The function after the cut is still checked.
+            if !want.iter().any(|d| d.code == kpl_lang::Code::E0200) {
+                failures.push(format!("`{line}` × {n}: `h` not checked"));
+            }
+            let fresh = Db::default();
+            let f = fresh.file(src.clone(), imports.clone());
+            if db::diagnostics(&fresh, f) != &want {
+                failures.push(format!("`{line}` × {n} (fresh)"));
+            }
+            db.set_text(file, src.clone());
+            db::diagnostics(&db, file);
+            let edited = src.replacen("return a + 3;", "return a + 33;", 1);
+            let want = kpl_lang::analyze(&edited, &imports).diagnostics;
+            db.set_text(file, edited);
+            if db::diagnostics(&db, file) != &want {
+                failures.push(format!("`{line}` × {n} (edited)"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
