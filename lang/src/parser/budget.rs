@@ -181,3 +181,40 @@ where
         skipped = true;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ITEM_ERROR_BUDGET;
+    use crate::codes::Code;
+
+    /// A correct function parsed in detail (one broken statement at its end
+    /// puts it there) spends nothing, however long: no alternative the detailed
+    /// pass tries and drops counts, not even those that look for a
+    /// misspelled keyword (`retur`, `whil`) or a C declaration (`b c`).
+    #[test]
+    fn correct_statements_parsed_in_detail_spend_nothing() {
+        let stmts = "    b += a;
+    if a == 1 { b = 3; } else if b > 2 { b = 4; } else { b = 5; }
+    while b < 10 { b += 1; }
+    for i in 0..3 { b += i as u32; }
+    b = ret(b);
+    let retur = b;
+    b = retur;
+    whil(b);
+    {
+        let c = b;
+        b = c;
+    }
+";
+        let src = format!(
+            "fn ret(v: u32) -> u32 {{\n    return v;\n}}\n\nfn whil(v: u32) {{\n}}\n\n\
+             export fn big(x: u32) -> u32 {{\n    var b: u32 = x;\n    let a: u32 = 1;\n\
+             {}    let z = b +;\n    return b;\n}}\n",
+            stmts.repeat(2 * ITEM_ERROR_BUDGET)
+        );
+        let (_, diags) = crate::parse_source(&src);
+        let codes: Vec<Code> = diags.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [Code::E0001], "{:?}", diags.first());
+        assert_eq!(&*diags[0].message, "unexpected `;`");
+    }
+}
