@@ -1092,7 +1092,7 @@ mod queries {
             .collect();
         // The order `combine_fns` sorted them in before (virtual
         // coordinates), which its stable sort keeps among equal positions.
-        semantic.sort_by_key(|d| (d.primary.span.start, d.primary.span.end, d.code));
+        semantic.sort_by_key(|d| diag::order(d));
         let mut syntax = parsed.diagnostics();
         // What `kpl_lang::combine_fns` keeps, asked before the copy.
         let broken = (!syntax.is_empty()).then(|| {

@@ -362,7 +362,6 @@ impl<'a> Files<'a> for Excerpt<'_> {
     }
 }
 
-/// Writes `n` in decimal without the formatting machinery.
 /// Appends `text` with each ASCII control character but the tab (which
 /// codespan expands) shown as `?`: a terminal draws them as nothing, or
 /// moves the cursor, and a label on them had no caret at all. One byte for
@@ -382,6 +381,7 @@ fn push_visible(out: &mut String, text: &str) {
     }));
 }
 
+/// Writes `n` in decimal without the formatting machinery.
 fn push_number(out: &mut String, n: usize) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();

@@ -241,11 +241,10 @@ fn push_exact<T>(list: &mut Vec<T>, item: T) {
 
 /// Orders diagnostics by position, then code, so every output is deterministic.
 pub fn sort(diags: &mut [Diagnostic]) {
-    diags.sort_by(|a, b| {
-        (a.primary.span.start, a.primary.span.end, a.code).cmp(&(
-            b.primary.span.start,
-            b.primary.span.end,
-            b.code,
-        ))
-    });
+    diags.sort_by_key(order);
+}
+
+/// What [`sort`] orders by: the primary span, then the code.
+pub fn order(d: &Diagnostic) -> (u32, u32, Code) {
+    (d.primary.span.start, d.primary.span.end, d.code)
 }

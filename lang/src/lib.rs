@@ -141,9 +141,8 @@ pub fn combine_fns(
     src: &str,
     fns: &[Span],
     mut syntax: Vec<Diagnostic>,
-    semantic: Vec<Diagnostic>,
+    mut semantic: Vec<Diagnostic>,
 ) -> Vec<Diagnostic> {
-    let mut semantic = semantic;
     if syntax.is_empty() {
         // Nothing is broken: every semantic diagnostic stays (and the line
         // index of the whole text is not needed).

@@ -255,11 +255,11 @@ impl<'a> Checker<'a> {
                                     vec![
                                         Suggestion {
                                             span: bang,
-                                            replacement: String::new().into(),
+                                            replacement: "".into(),
                                         },
                                         Suggestion {
                                             span: x.span.end_point(),
-                                            replacement: " == 0".to_string().into(),
+                                            replacement: " == 0".into(),
                                         },
                                     ],
                                 )
@@ -1377,16 +1377,16 @@ fn compare_edits(e: &Expr) -> Vec<Suggestion> {
     let end = Suggestion {
         span: e.span.end_point(),
         replacement: if matches!(e.kind, ExprKind::Binary { .. }) {
-            ") != 0".to_string().into()
+            ") != 0".into()
         } else {
-            " != 0".to_string().into()
+            " != 0".into()
         },
     };
     if matches!(e.kind, ExprKind::Binary { .. }) {
         vec![
             Suggestion {
                 span: Span::new(e.span.start as usize, e.span.start as usize),
-                replacement: "(".to_string().into(),
+                replacement: "(".into(),
             },
             end,
         ]

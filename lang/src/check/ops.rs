@@ -524,12 +524,12 @@ fn bool_against_digit(
     let mut edits = if flag_span.start < digit_span.start {
         vec![Suggestion {
             span: Span::new(flag_span.end as usize, digit_span.end as usize),
-            replacement: String::new().into(),
+            replacement: "".into(),
         }]
     } else {
         vec![Suggestion {
             span: Span::new(digit_span.start as usize, flag_span.start as usize),
-            replacement: String::new().into(),
+            replacement: "".into(),
         }]
     };
     let written = if truth {
@@ -542,13 +542,13 @@ fn bool_against_digit(
         let at = flag_span.start as usize;
         edits.push(Suggestion {
             span: Span::new(at, at),
-            replacement: if parenthesise { "!(" } else { "!" }.to_string().into(),
+            replacement: if parenthesise { "!(" } else { "!" }.into(),
         });
         if parenthesise {
             let end = flag_span.end as usize;
             edits.push(Suggestion {
                 span: Span::new(end, end),
-                replacement: ")".to_string().into(),
+                replacement: ")".into(),
             });
         }
     }
@@ -591,7 +591,7 @@ impl CastSite {
             vec![
                 Suggestion {
                     span: Span::new(self.span.start as usize, self.span.start as usize),
-                    replacement: "(".to_string().into(),
+                    replacement: "(".into(),
                 },
                 suffix(")"),
             ]

@@ -150,10 +150,10 @@ fn e(message: impl Into<crate::diag::Text>, span: Span, label: &'static str) -> 
     Diagnostic::new(Code::E0001, message, span, label)
 }
 
-fn edit(span: Span, text: impl Into<String>) -> Suggestion {
+fn edit(span: Span, text: impl Into<crate::diag::Text>) -> Suggestion {
     Suggestion {
         span,
-        replacement: text.into().into(),
+        replacement: text.into(),
     }
 }
 
@@ -916,7 +916,7 @@ impl<'a> Rewriter<'a> {
                     Some((at, d)) if Some(at) == sig => {
                         if let Some(h) = self.diags[d].help.first_mut() {
                             h.edits.push(edit(whole, fix));
-                            h.message = "write each parameter as `name: type`".to_string().into();
+                            h.message = "write each parameter as `name: type`".into();
                         }
                     }
                     _ => {

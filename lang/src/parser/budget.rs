@@ -36,6 +36,7 @@ use chumsky::{input::InputRef, input::ValueInput, prelude::*};
 
 use super::Extra;
 use super::error::ParseError;
+use super::fast::skip_rest_of_group;
 use crate::ast::{Item, Stmt, StmtKind};
 use crate::codes::Code;
 use crate::diag::Diagnostic;
@@ -155,31 +156,6 @@ where
         }
         inp.parse(&stmt)
     })
-}
-
-/// Skips the tokens up to the `}` that closes the enclosing group, counting
-/// nested groups instead of parsing them; whether it skipped any.
-pub(super) fn skip_rest_of_group<'t, I, Er>(inp: &mut InputRef<'t, '_, I, Extra<Er>>) -> bool
-where
-    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
-    Er: ParseError<'t, I>,
-{
-    let mut depth = 0usize;
-    let mut skipped = false;
-    loop {
-        match inp.peek() {
-            // The end of the input ends every group.
-            None => return skipped,
-            Some(Tok::Sym("}")) if depth == 0 => return skipped,
-            Some(Tok::Sym("(" | "[" | "{")) => depth = depth.saturating_add(1),
-            // A stray closer (the balancer leaves none, but this must not
-            // count on it) is skipped like any token.
-            Some(Tok::Sym(")" | "]" | "}")) => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        inp.skip();
-        skipped = true;
-    }
 }
 
 #[cfg(test)]

@@ -120,12 +120,37 @@ where
     I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
 {
     custom(|inp| {
-        if super::budget::skip_rest_of_group(inp) {
+        if skip_rest_of_group(inp) {
             Ok(())
         } else {
             Err(Er::nothing())
         }
     })
+}
+
+/// Skips the tokens up to the `}` that closes the enclosing group, counting
+/// nested groups instead of parsing them; whether it skipped any.
+pub(super) fn skip_rest_of_group<'t, I, Er>(inp: &mut InputRef<'t, '_, I, Extra<Er>>) -> bool
+where
+    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
+    Er: ParseError<'t, I>,
+{
+    let mut depth = 0usize;
+    let mut skipped = false;
+    loop {
+        match inp.peek() {
+            // The end of the input ends every group.
+            None => return skipped,
+            Some(Tok::Sym("}")) if depth == 0 => return skipped,
+            Some(Tok::Sym("(" | "[" | "{")) => depth = depth.saturating_add(1),
+            // A stray closer (the balancer leaves none, but this must not
+            // count on it) is skipped like any token.
+            Some(Tok::Sym(")" | "]" | "}")) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        inp.skip();
+        skipped = true;
+    }
 }
 
 /// The token after the current one, looked at without reading either (the

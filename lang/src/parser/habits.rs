@@ -254,7 +254,7 @@ pub(super) fn do_while(
     let edits = vec![
         Suggestion {
             span: do_at,
-            replacement: "while true".to_string().into(),
+            replacement: "while true".into(),
         },
         Suggestion {
             span: Span::new(at, whole.end as usize),
@@ -551,7 +551,7 @@ pub(super) fn blame_unclosed_brace(
             0,
             Label {
                 span: open,
-                message: "this `{` is never closed".to_string().into(),
+                message: "this `{` is never closed".into(),
             },
         );
         if outer.span != open {
@@ -559,7 +559,7 @@ pub(super) fn blame_unclosed_brace(
                 1,
                 Label {
                     span: outer.span,
-                    message: "this `{` is closed by the last `}`".to_string().into(),
+                    message: "this `{` is closed by the last `}`".into(),
                 },
             );
         }
@@ -609,7 +609,7 @@ fn field_semicolons(src: &str, from: u32) -> Vec<Suggestion> {
             b'}' | b'{' if depth == 0 => break,
             b';' if depth == 0 => edits.push(Suggestion {
                 span: Span::new(i, i + 1),
-                replacement: ",".to_string().into(),
+                replacement: ",".into(),
             }),
             _ => {}
         }
