@@ -342,6 +342,9 @@ pub struct ChunkParse {
     pub ast: ast::File,
     pub diagnostics: Vec<Diagnostic>,
     pub tokens: Vec<Span>,
+    /// The errors the file's error budget counted in the chunk (see
+    /// [`kpl_lang::SourceParse::errors_counted`] and [`parse_chunked`]).
+    pub errors_counted: usize,
     /// For each item of `ast`: its extent and its tokens.
     pub extents: Vec<ItemExtent>,
     /// Parsing the chunk alone gave what parsing the whole file gives for
@@ -368,7 +371,12 @@ pub struct ItemExtent {
 
 #[salsa::tracked(returns(ref))]
 pub fn parse_chunk<'db>(db: &'db dyn Database, chunk: Chunk<'db>) -> Arc<ChunkParse> {
-    let (ast, diagnostics, tokens) = kpl_lang::parse_source_tokens(chunk.text(db));
+    let kpl_lang::SourceParse {
+        file: ast,
+        diagnostics,
+        tokens,
+        errors_counted,
+    } = kpl_lang::parse_source_tokens(chunk.text(db));
     let text = chunk.text(db);
     let last = tokens.last().copied().unwrap_or_default();
     // A closer at the top level that the parser skipped as an item of its
@@ -405,6 +413,7 @@ pub fn parse_chunk<'db>(db: &'db dyn Database, chunk: Chunk<'db>) -> Arc<ChunkPa
         ast,
         diagnostics,
         tokens,
+        errors_counted,
         extents,
         self_contained,
         starts_with_item,
@@ -742,6 +751,14 @@ pub fn parse(db: &dyn Database, file: SourceFile) -> Parsed {
 ///   within one line (one syntax error per line; chunks start at line
 ///   starts), and the `{` depth is 0 at every chunk start in both.
 ///
+/// - *The file's error budget* (E0008, `kpl_lang::parser::budget`) is
+///   counted at each item's start, from the errors of the items before it
+///   and the lexical and delimiter errors before it, which are the same
+///   inside a chunk as inside the file. So where the chunks' counts add up
+///   to less than the budget, the whole-file parse, whose count at any
+///   item is at most their sum, was not cut either. Otherwise the file is
+///   parsed whole (and cut where the budget says).
+///
 /// `compiler/tests/incremental.rs` compares the two on stray closers at
 /// chunk ends and on random edits of every example.
 #[allow(clippy::type_complexity)]
@@ -754,12 +771,17 @@ fn parse_chunked<'db>(
         return None;
     }
     let mut parts = Vec::with_capacity(starts.len());
+    let mut counted = 0usize;
     for (n, &start) in starts.iter().enumerate() {
         let end = starts.get(n + 1).copied().unwrap_or(text.len());
         let chunk = Chunk::new(db, text.get(start..end)?);
         let cp = parse_chunk(db, chunk);
         let last = n + 1 == starts.len();
         if !(cp.self_contained || last) || (n > 0 && !cp.starts_with_item) {
+            return None;
+        }
+        counted = counted.saturating_add(cp.errors_counted);
+        if counted >= kpl_lang::FILE_ERROR_BUDGET {
             return None;
         }
         parts.push((start as u32, chunk, cp));

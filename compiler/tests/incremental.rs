@@ -697,8 +697,11 @@ fn an_item_cut_short_is_cut_alike_in_the_database() {
             if n > budget && !cut {
                 failures.push(format!("`{line}` × {n}: not cut short"));
             }
-            // The function after the cut is still checked.
-            if !want.iter().any(|d| d.code == kpl_lang::Code::E0200) {
+            // The function after the cut is still checked (unless the
+            // file's budget is spent too: each `"` is a lexical error and a
+            // missing `;`, so 1,000 of them spend it, see the next test).
+            let file_cut = want.iter().any(|d| d.code == kpl_lang::Code::E0008);
+            if !file_cut && !want.iter().any(|d| d.code == kpl_lang::Code::E0200) {
                 failures.push(format!("`{line}` × {n}: `h` not checked"));
             }
             let fresh = Db::default();
@@ -713,6 +716,78 @@ fn an_item_cut_short_is_cut_alike_in_the_database() {
             db.set_text(file, edited);
             if db::diagnostics(&db, file) != &want {
                 failures.push(format!("`{line}` × {n} (edited)"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// A file cut short by its error budget (E0008) gives through the database
+/// (chunks parsed apart, their counts added up) what it gives through
+/// `analyze`, which parses the whole file: errors of every kind the budget
+/// counts, spread over many functions among small items, at totals on both
+/// sides of the budget, fresh and after an edit. The file is cut exactly
+/// when the total reaches the budget before an item, and then nothing is
+/// type-checked (the `return true` of `h` is reported only when not cut).
+#[test]
+fn a_file_cut_short_is_cut_alike_in_the_database() {
+    let budget = kpl_lang::FILE_ERROR_BUDGET;
+    let imports = imports();
+    let small: String = (0..6)
+        .map(|k| format!("fn g{k}(a: u32) -> u32 {{\n    return a + {k};\n}}\n"))
+        .collect();
+    let mut failures = Vec::new();
+    let mut db = Db::default();
+    let file = db.file(String::new(), imports.clone());
+    // Per line: what it holds, how many errors it counts, and whether it
+    // is an item of its own rather than a line of a function.
+    for (line, top_level) in [("=;", false), ("''", false), (")", false), ("fn", true)] {
+        let per_line = if line == "''" { 2 } else { 1 };
+        for total in [budget - 1, budget, budget + 1, 2 * budget + 7] {
+            let lines = total / per_line;
+            let mut src = String::new();
+            let mut left = lines;
+            let mut k = 0;
+            while left > 0 {
+                // 300 a function: under the item's own budget.
+                let here = left.min(300);
+                if top_level {
+                    src.push_str(&format!("{line}\n").repeat(here));
+                } else {
+                    let body = format!("    {line}\n").repeat(here);
+                    src.push_str(&format!(
+                        "export fn f{k}(x: u32) -> u32 {{\n{body}    return x;\n}}\n"
+                    ));
+                }
+                src.push_str(&small.replace("fn g", &format!("fn g{k}_")));
+                left -= here;
+                k += 1;
+            }
+            src.push_str("fn h() -> u32 {\n    return true;\n}\n");
+            let want = kpl_lang::analyze(&src, &imports).diagnostics;
+            let counted = lines * per_line;
+            let cut = want.iter().any(|d| d.code == kpl_lang::Code::E0008);
+            if cut != (counted >= budget) {
+                failures.push(format!("`{line}` × {lines}: cut {cut}"));
+            }
+            let checked = want.iter().any(|d| d.code == kpl_lang::Code::E0200);
+            if checked == cut {
+                failures.push(format!(
+                    "`{line}` × {lines}: cut {cut} but type-checked {checked}"
+                ));
+            }
+            let fresh = Db::default();
+            let f = fresh.file(src.clone(), imports.clone());
+            if db::diagnostics(&fresh, f) != &want {
+                failures.push(format!("`{line}` × {lines} (fresh)"));
+            }
+            db.set_text(file, src.clone());
+            db::diagnostics(&db, file);
+            let edited = src.replacen("return a + 3;", "return a + 33;", 1);
+            let want = kpl_lang::analyze(&edited, &imports).diagnostics;
+            db.set_text(file, edited);
+            if db::diagnostics(&db, file) != &want {
+                failures.push(format!("`{line}` × {lines} (edited)"));
             }
         }
     }

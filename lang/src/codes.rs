@@ -42,6 +42,7 @@ codes! {
     E0005 => "invalid escape sequence",
     E0006 => "comparison operators cannot be chained",
     E0007 => "too many syntax errors in one item",
+    E0008 => "too many errors in one file",
     E0100 => "unknown name",
     E0101 => "name defined twice",
     E0102 => "unknown type",

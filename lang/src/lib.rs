@@ -34,17 +34,43 @@ pub use span::{LineIndex, Span};
 /// together, sorted, with follow-on syntax errors on an already-broken line
 /// dropped so that each mistake is reported once.
 pub fn parse_source(src: &str) -> (ast::File, Vec<Diagnostic>) {
-    let (file, diags, _) = parse_source_tokens(src);
-    (file, diags)
+    let parsed = parse_source_tokens(src);
+    (parsed.file, parsed.diagnostics)
 }
 
-/// [`parse_source`], also returning the span of every token (comments and
-/// whitespace are not tokens), in source order.
-pub fn parse_source_tokens(src: &str) -> (ast::File, Vec<Diagnostic>, Vec<Span>) {
+/// What [`parse_source_tokens`] gives.
+pub struct SourceParse {
+    pub file: ast::File,
+    /// Lexical and syntax errors, as [`parse_source`] gives them.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The span of every token (comments and whitespace are not tokens),
+    /// in source order.
+    pub tokens: Vec<Span>,
+    /// The errors the file's error budget counted ([`FILE_ERROR_BUDGET`]):
+    /// at least that many where the file was cut short (E0008). The same
+    /// for a run of whole items parsed alone as inside the file, so parts
+    /// parsed apart whose counts add up to less were not cut anywhere.
+    pub errors_counted: usize,
+}
+
+pub use parser::{FILE_ERROR_BUDGET, ITEM_ERROR_BUDGET};
+
+/// [`parse_source`], also returning the tokens and the errors counted.
+pub fn parse_source_tokens(src: &str) -> SourceParse {
     let lexed = lexer::lex(src);
-    let (file, syntax) = parser::parse(src, &lexed.tokens, &lexed.docs);
+    let lexical: Vec<u32> = lexed
+        .diagnostics
+        .iter()
+        .map(|d| d.primary.span.start)
+        .collect();
+    let (file, syntax, errors_counted) = parser::parse(src, &lexed.tokens, &lexed.docs, &lexical);
     let lines = LineIndex::new(src);
     let mut diags = lexed.diagnostics;
+    // Nothing is reported in the part of a file cut short (E0008).
+    if let Some(cut) = syntax.iter().find(|d| d.code == Code::E0008) {
+        let at = cut.primary.span.start;
+        diags.retain(|d| d.primary.span.start < at);
+    }
     // Indexed by line: whether an error on it was kept already.
     let mut broken_lines = vec![false; lines.len()];
     let mut break_line = |d: &Diagnostic| {
@@ -64,7 +90,7 @@ pub fn parse_source_tokens(src: &str) -> (ast::File, Vec<Diagnostic>, Vec<Span>)
     for d in syntax {
         // Where an item was cut short is said even on a broken line, and
         // leaves the line to the error read last before the cut.
-        if d.code == Code::E0007 || break_line(&d) {
+        if matches!(d.code, Code::E0007 | Code::E0008) || break_line(&d) {
             diags.push(d);
         }
     }
@@ -76,7 +102,12 @@ pub fn parse_source_tokens(src: &str) -> (ast::File, Vec<Diagnostic>, Vec<Span>)
     if !tokens.is_sorted_by_key(|s| (s.start, s.end)) {
         tokens.sort_by_key(|s| (s.start, s.end));
     }
-    (file, diags, tokens)
+    SourceParse {
+        file,
+        diagnostics: diags,
+        tokens,
+        errors_counted,
+    }
 }
 
 /// The result of checking one plugin source: the tree, the checked program
@@ -119,7 +150,9 @@ pub fn analyze(src: &str, imports: &imports::ImportTable) -> Analysis {
 ///   be the broken statement), and unused values (W0005);
 /// - with a syntax error anywhere in the file, the file-wide lints that any
 ///   broken part could have prevented: unused items and imports (W0003,
-///   W0004) and a plugin without exports (W0007).
+///   W0004) and a plugin without exports (W0007);
+/// - in a file cut short by its error budget (E0008), every one: the names
+///   declared in the unread part are unknown.
 pub fn combine(
     src: &str,
     file: &ast::File,
@@ -171,6 +204,9 @@ pub struct BrokenParts {
     /// Spans of the functions with a syntax error, in source order.
     broken_fns: Vec<Span>,
     any_syntax: bool,
+    /// The file was cut short (E0008): the names its unread part declares
+    /// are unknown, so no semantic diagnostic can be trusted.
+    cut: bool,
 }
 
 impl BrokenParts {
@@ -200,6 +236,7 @@ impl BrokenParts {
             broken_lines,
             broken_fns,
             any_syntax: !syntax.is_empty(),
+            cut: syntax.iter().any(|d| d.code == Code::E0008),
         }
     }
 
@@ -207,7 +244,7 @@ impl BrokenParts {
     /// at text offset `at` is kept (the rules are [`combine`]'s).
     pub fn keeps(&self, code: Code, at: u32) -> bool {
         let line = self.lines.line_of(at as usize);
-        if self.broken_lines.get(line).copied().unwrap_or(false) {
+        if self.cut || self.broken_lines.get(line).copied().unwrap_or(false) {
             return false;
         }
         match code {

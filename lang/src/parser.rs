@@ -23,20 +23,21 @@ use crate::span::Span;
 use line_starts::LineStarts;
 
 mod budget;
+mod docs;
 mod error;
 mod fast;
 mod habits;
 mod line_starts;
 mod recovered;
 mod segment;
-pub use budget::ITEM_ERROR_BUDGET;
-use error::{ParseError, Part, Place, SyntaxError, to_diagnostic, token_before};
+pub use budget::{FILE_ERROR_BUDGET, ITEM_ERROR_BUDGET};
+use error::{ParseError, Part, Place, SyntaxError, to_diagnostic};
 use fast::{by_pass, given_up, raising, rest_of_group, semi_shortcut, starting, sym_of};
 use habits::{blame_unclosed_brace, is_typo_of, tail_expressions, typo_tag};
 use recovered::{declared_name, shallow_remains};
 use segment::group;
 
-type Extra<Er> = extra::Err<Er>;
+type Extra<Er> = extra::Full<Er, <Er as error::PassState>::State, ()>;
 /// A recursive parser as `recursive` hands it to its own definition.
 type Rec<'t, I, O, Er> = Recursive<chumsky::recursive::Direct<'t, 't, I, O, Extra<Er>>>;
 
@@ -159,15 +160,23 @@ pub(crate) const STMT_KEYWORDS: [&str; 9] = [
 pub(crate) const ITEM_KEYWORDS: [&str; 7] =
     ["use", "const", "static", "struct", "fn", "export", "extern"];
 
+/// What the file's parsers share with `parse`: the tokens that start a
+/// line, the source, the current segment's stop token, the early errors.
+type Shared = (
+    Rc<LineStarts>,
+    Rc<str>,
+    Rc<Cell<Option<SimpleSpan>>>,
+    budget::EarlyErrors,
+);
+
 #[allow(clippy::too_many_lines)]
 fn file_parser<'t, I, Er: ParseError<'t, I>>(
-    first_on_line: Rc<LineStarts>,
-    src: Rc<str>,
-    stop: Rc<Cell<Option<SimpleSpan>>>,
+    shared: Shared,
 ) -> impl Parser<'t, I, Vec<Item>, Extra<Er>>
 where
     I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
 {
+    let (first_on_line, src, stop, early) = shared;
     // The source text of a span, for fixes that keep the user's operands.
     let source = src.clone();
     let text =
@@ -1380,9 +1389,10 @@ where
 
     // A segment (see `segment`) ends before its stop token: no item starts
     // there, and the stop token is the last the parser reads.
+    let stop_token = stop.clone();
     let at_stop = any()
         .map_with(|_: Tok, e| e.span())
-        .filter(move |s: &SimpleSpan| Some(*s) == stop.get())
+        .filter(move |s: &SimpleSpan| Some(*s) == stop_token.get())
         .ignored();
     // As in a block (see `stmts`), the fast pass skips the rest of a
     // segment once it has raised an error.
@@ -1402,19 +1412,29 @@ where
     at_stop
         .clone()
         .not()
-        .ignore_then(budget::item_start())
+        .ignore_then(budget::item_start(early.clone()))
         .ignore_then(item)
         .repeated()
         .collect::<Vec<_>>()
+        .then_ignore(budget::rest_of_file(early, stop))
         .then_ignore(end().or(at_stop))
 }
 
-/// Parses the token stream of `src`.
-pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<Diagnostic>) {
+/// Parses the token stream of `src`, whose lexical errors start at
+/// `lexical` (for the file's error budget, see `budget`). Also returns the
+/// errors the budget counted: with [`ITEM_ERROR_BUDGET`]'s count of each
+/// item read, the lexical and delimiter errors.
+pub fn parse(
+    src: &str,
+    tokens: &[(Tok, Span)],
+    docs: &[DocLine],
+    lexical: &[u32],
+) -> (File, Vec<Diagnostic>, usize) {
     let src_len = src.len();
     let lexed_tokens = tokens;
     let balanced = delims::balance(tokens);
     let tokens = &balanced.tokens;
+    let early = budget::early_errors(lexical, &balanced.diagnostics);
     // Tokens that start a line: a missing `;` before one of them is recoverable.
     let mut first_on_line = LineStarts::new(src_len);
     let mut prev_end = 0;
@@ -1435,11 +1455,14 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
     // Parsed segment by segment (see `segment`): fast without error
     // details, again with them only where the fast parse found errors.
     let stop = Rc::new(Cell::new(None));
-    let fast = file_parser::<_, EmptyErr>(first_on_line.clone(), shared_src.clone(), stop.clone());
+    let shared: Shared = (first_on_line, shared_src, stop.clone(), early.clone());
+    let fast = file_parser::<_, EmptyErr>(shared.clone());
     let mut detailed = None;
     let (mut items, mut errors, mut stops) = (Vec::new(), Vec::new(), Vec::new());
     let mut from = 0;
+    budget::file_start();
     for to in segment::ends(tokens) {
+        let spent = budget::file_spent();
         // The segment and its stop token, the first of the next segment.
         let upto = simple.get(from..=to).unwrap_or(&simple[from..]);
         stop.set(simple.get(to).map(|(_, s)| *s));
@@ -1447,7 +1470,7 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
         let input = || upto.map(eoi, |(t, s)| (t, s));
         error::reset();
         budget::reset();
-        let (parsed, e) = fast.parse(input()).into_output_errors();
+        let (parsed, e) = (fast.parse_with_state(input(), &mut ())).into_output_errors();
         let noted = error::take_missing_semis();
         match parsed {
             Some(parsed) if e.is_empty() && !error::gave_up() => items.extend(parsed),
@@ -1458,21 +1481,23 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
                 errors.extend(noted.into_iter().map(SyntaxError::missing_semi));
             }
             _ => {
-                let parser = detailed.get_or_insert_with(|| {
-                    file_parser::<_, SyntaxError>(
-                        first_on_line.clone(),
-                        shared_src.clone(),
-                        stop.clone(),
-                    )
-                });
-                let (parsed, e) = parser.parse(input()).into_output_errors();
+                let parser =
+                    detailed.get_or_insert_with(|| file_parser::<_, SyntaxError>(shared.clone()));
+                budget::restore_file_spent(spent);
+                let (parsed, e) =
+                    (parser.parse_with_state(input(), &mut budget::Counts)).into_output_errors();
                 items.extend(parsed.unwrap_or_default());
                 errors.extend(e);
                 stops.extend(budget::take_stops());
             }
         }
+        if budget::file_cut().is_some() {
+            break;
+        }
         from = to;
     }
+    let counted = budget::file_spent().saturating_add(early.len());
+    let file_cut = budget::file_cut();
     // Only a file with errors asks where they are.
     let place = Place::new(if errors.is_empty() { &[] } else { tokens });
     // A struct's `;` separators are one mistake: reported at the first.
@@ -1501,6 +1526,7 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
     // The unbalanced delimiters come first: where the parser then complains
     // about the same spot, the one syntax error kept per line is theirs.
     let mut diagnostics = balanced.diagnostics;
+    budget::cut_file(&mut diagnostics, file_cut);
     // The parser's complaints about a closer inserted by the balancing, or
     // about a group emptied for nesting too deeply, are about what was
     // already reported.
@@ -1567,33 +1593,7 @@ pub fn parse(src: &str, tokens: &[(Tok, Span)], docs: &[DocLine]) -> (File, Vec<
     }
     let mut file = File { items: kept };
     tail_expressions(&mut file, &mut diagnostics, src);
-    attach_docs(&mut file, tokens, docs);
+    docs::attach(&mut file, tokens, docs);
     number_exprs(&mut file);
-    (file, diagnostics)
-}
-
-/// Attaches each run of `///` lines to the item or struct field that follows
-/// it directly (no other token in between).
-fn attach_docs(file: &mut File, tokens: &[(Tok, Span)], docs: &[DocLine]) {
-    if docs.is_empty() {
-        return;
-    }
-    let doc_before = |start: u32| -> Option<String> {
-        let prev_end = token_before(tokens, start).map_or(0, |(_, s)| s.end);
-        let first = docs.partition_point(|d| d.span.start < prev_end);
-        let lines: Vec<&str> = docs[first..]
-            .iter()
-            .take_while(|d| d.span.end <= start)
-            .map(|d| d.text.as_str())
-            .collect();
-        (!lines.is_empty()).then(|| lines.join("\n"))
-    };
-    for item in &mut file.items {
-        item.doc = doc_before(item.span.start);
-        if let ItemKind::Struct(s) = &mut item.kind {
-            for f in &mut s.fields {
-                f.doc = doc_before(f.name.span.start);
-            }
-        }
-    }
+    (file, diagnostics, counted)
 }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use kpl_lang::imports::ImportTable;
-use kpl_lang::parser::ITEM_ERROR_BUDGET;
+use kpl_lang::parser::{FILE_ERROR_BUDGET, ITEM_ERROR_BUDGET};
 use kpl_testgen::hostile;
 
 fn imports() -> ImportTable {
@@ -23,9 +23,8 @@ fn size(name: &str) -> usize {
         "slice_prefixes" => 20_000,
         "const_chain" | "const_cycle" | "struct_chain" | "struct_cycle" => 5_000,
         "call_graph_chain" | "call_graph_cycle" | "const_array_lengths" => 2_500,
-        "stray_closers" | "many_functions" | "unknown_names" | "many_fields" | "misspelt_names" => {
-            2_000
-        }
+        "stray_closers" | "many_functions" | "unknown_names" | "many_fields" | "misspelt_names"
+        | "broken_items" | "broken_item_lines" => 2_000,
         _ => 1_000,
     }
 }
@@ -41,7 +40,24 @@ fn expected(name: &str, n: usize) -> Option<Vec<(&'static str, usize)>> {
         // No W0003 in a file with a syntax error: the use may be in the
         // broken part.
         "unclosed_mixed" => vec![("E0001", 1)],
+        // Each closer is one of the balancing's errors; past the file's
+        // budget no further item is read, and its closers are not reported.
+        "stray_closers" if n > FILE_ERROR_BUDGET => {
+            vec![("E0001", FILE_ERROR_BUDGET), ("E0008", 1)]
+        }
         "stray_closers" => vec![("E0001", n)],
+        // Each `fn` fails at the next: one recovery, counted by the file's
+        // budget, which reads no item past the 2,000th error.
+        "broken_items" if n > FILE_ERROR_BUDGET => {
+            vec![("E0001", FILE_ERROR_BUDGET), ("E0008", 1)]
+        }
+        "broken_items" => vec![("E0001", n)],
+        // Each `{` is closed by the balancing at the next item (one error
+        // each): counted before the item, as for `stray_closers`.
+        "broken_item_lines" if n > FILE_ERROR_BUDGET => {
+            vec![("E0001", FILE_ERROR_BUDGET), ("E0008", 1)]
+        }
+        "broken_item_lines" => vec![("E0001", n)],
         "deep_parens" | "deep_blocks" | "deep_ifs" | "else_if_chain" | "unary_chain"
         | "binary_chain" | "cast_chain" | "index_chain" | "call_chain" | "slice_prefixes"
         | "array_types" => vec![("E0508", 1)],
@@ -67,6 +83,12 @@ fn expected(name: &str, n: usize) -> Option<Vec<(&'static str, usize)>> {
         // Each `"` is an unterminated string, a lexical error, which the
         // budget does not count, and reported on every line; the parser
         // reads a string missing its `;` on each, and those it counts.
+        // Each line is one habit error, which the budget counts: the
+        // detailed pass gives back those of the alternatives it drops.
+        "parser_habit_lines" if n >= ITEM_ERROR_BUDGET => {
+            vec![("E0001", ITEM_ERROR_BUDGET), ("E0007", 1)]
+        }
+        "parser_habit_lines" => vec![("E0001", n)],
         "open_quote_lines" if n >= ITEM_ERROR_BUDGET => vec![("E0002", n), ("E0007", 1)],
         "syntax_errors" if n.div_ceil(2) < ITEM_ERROR_BUDGET => vec![("E0001", n)],
         // Each `let = ;` is a recovery, spent from the function's budget;

@@ -354,6 +354,31 @@ pub fn shapes() -> Vec<Shape> {
             build: |n| body(&repeat("if\n", n)),
         },
         Shape {
+            name: "parser_habit_lines",
+            what: "n lines of C's `if (x = 1) {}` and `retrun x;` in one function, habits the parser reads (cut short after 1,000)",
+            build: |n| {
+                let mut s = String::new();
+                for k in 0..n {
+                    s.push_str(if k % 2 == 0 {
+                        "    if (x = 1) {}\n"
+                    } else {
+                        "    retrun x;\n"
+                    });
+                }
+                body(&s)
+            },
+        },
+        Shape {
+            name: "broken_items",
+            what: "n lines holding only `fn`, each a broken item (the file is cut short after 2,000: E0008)",
+            build: |n| repeat("fn\n", n),
+        },
+        Shape {
+            name: "broken_item_lines",
+            what: "n lines holding `export fn f() {`, each an item whose `{` is never closed",
+            build: |n| repeat("export fn f() {\n", n),
+        },
+        Shape {
             name: "open_quote_lines",
             what: "n lines holding only `\"` in one function, each an unterminated string (E0002)",
             build: |n| body(&repeat("\"\n", n)),

@@ -58,7 +58,12 @@ impl std::error::Error for FormatError {}
 /// The canonical layout of `src`. Idempotent: formatting the result again
 /// gives it back unchanged.
 pub fn format_source(src: &str) -> Result<String, FormatError> {
-    let (file, diagnostics, tokens) = crate::parse_source_tokens(src);
+    let crate::SourceParse {
+        file,
+        diagnostics,
+        tokens,
+        ..
+    } = crate::parse_source_tokens(src);
     let errors: Vec<Diagnostic> = diagnostics.into_iter().filter(|d| d.is_error()).collect();
     if !errors.is_empty() {
         return Err(FormatError::Syntax(errors));
@@ -138,8 +143,9 @@ fn check_faithful(
     comments_in: &[Comment],
     out: &str,
 ) -> Result<(), String> {
-    let (_, diagnostics, out_tokens) = crate::parse_source_tokens(out);
-    if let Some(d) = diagnostics.iter().find(|d| d.is_error()) {
+    let reparsed = crate::parse_source_tokens(out);
+    let out_tokens = reparsed.tokens;
+    if let Some(d) = reparsed.diagnostics.iter().find(|d| d.is_error()) {
         return Err(format!("the output does not parse: {}", d.message));
     }
     if essential_tokens(src, tokens) != essential_tokens(out, &out_tokens) {

@@ -5,34 +5,61 @@
 //! was half a million diagnostics and over a second; no one reads past the
 //! first screen of them, and the first ones are what the user fixes first.
 //!
-//! What counts: each recovery (a statement, block or item skipped after a
-//! failure, [`super::fast::raising`]) and each `;` missing at the end of a
-//! line. Both are errors the parse keeps: a recovery ends in a parse that
-//! goes on, and `semi`, which reports the `;`, is the last part of every
-//! statement, so an alternative that reached it succeeds. (A recovery
-//! inside an alternative that is then abandoned would count too; the
-//! statement alternatives fail on their first tokens, before any block
-//! they hold, so where the only errors are missing `;` none is.) Other
-//! tagged errors (a habit from C or Rust) are not counted, because the
-//! failure of an alternative that looks for a habit makes one too, and is
-//! dropped. The count is what the budget is about, not what is shown: one
-//! syntax error per line is shown, so a line may spend several.
+//! What counts: every syntax error the detailed pass keeps. Each recovery
+//! (a statement, block or item skipped after a failure,
+//! [`super::fast::raising`]) and each tagged error (a `;` missing at the
+//! end of a line, a habit from C or Rust) spends one. An alternative that
+//! fails may have spent too (one that looks for a habit makes a tagged
+//! error as it fails, or recovers inside before failing further on), but
+//! chumsky drops the errors emitted since the point it backtracks to, and
+//! the detailed pass's state, [`Counts`], gives back what was spent since
+//! then. So the count is that of the errors kept: a correct statement
+//! spends nothing, however many alternatives it tries and drops. (That is
+//! what `correct_statements_parsed_in_detail_spend_nothing` checks; it
+//! fails when [`Counts`] gives nothing back.) The count is what the budget
+//! is about, not what is shown: one syntax error per line is shown, so a
+//! line may spend several. Lexical errors do not count towards an item's
+//! budget; they are found before parsing.
 //!
 //! Why the budget gives the same tree on every path (the database parses
 //! chunks of items, `kpl_lang::analyze` the whole file, each cut into
 //! segments of its own): the count restarts at every item and depends only
 //! on the item's tokens, since segments and chunks hold whole items. The
 //! fast pass keeps its parse of a segment whose only errors are missing
-//! `;` (`fast::semi_shortcut`), which are then exactly the errors the
-//! detailed pass would count; it counts the missing `;` it notes too, and
-//! gives up (the segment is then parsed in detail) when an item's count
-//! reaches the budget. So a fast parse is kept only where the detailed pass
+//! `;` (`fast::semi_shortcut`), each noted one kept, which are then exactly
+//! the errors the detailed pass would count; it counts the missing `;` it
+//! notes too (with nothing given back: its state is `()`, so that a
+//! correct file, which only the fast pass reads, pays nothing for the
+//! budget), and gives up (the segment is then parsed in detail) when an
+//! item's count reaches the budget. So a fast parse is kept only where the detailed pass
 //! would not have stopped either; it also stops the fast pass from reading
 //! the rest of such an item statement by statement.
+//!
+//! The file's budget (E0008): an item is not started once the errors
+//! counted in the file reach [`FILE_ERROR_BUDGET`], and the rest of the
+//! file is skipped. What counts at an item's start is every error spent in
+//! the items before it (as above, including those spent after their own
+//! budget ran out) and every lexical and delimiter error before its first
+//! token ([`EarlyErrors`]: found before parsing, the same in a chunk as in
+//! the file, since a chunk lexes and balances alike alone). Why it is the
+//! same on every path: each item's count depends only on its tokens, so the
+//! count at an item is the sum over the items before it, whatever the
+//! segments; a segment's fast parse that is dropped gives back what it
+//! spent ([`restore_file_spent`]), and one that is kept spent what the
+//! detailed pass would have. The database parses chunks apart and adds up
+//! their counts ([`crate::SourceParse::errors_counted`]); the count at any
+//! item of the whole file is at most that sum, so where the sum is under
+//! the budget no item was cut in either, and otherwise the database parses
+//! the file whole. A count that stops exactly at the budget after the last
+//! item cuts nothing: there is nothing left to read.
 
 use std::cell::{Cell, RefCell};
 
-use chumsky::{input::InputRef, input::ValueInput, prelude::*};
+use chumsky::{
+    input::{Checkpoint, Cursor, Input, InputRef, ValueInput},
+    inspector::Inspector,
+    prelude::*,
+};
 
 use super::Extra;
 use super::error::ParseError;
@@ -46,36 +73,165 @@ use crate::span::Span;
 /// Syntax errors in one item after which the rest of it is skipped.
 pub const ITEM_ERROR_BUDGET: usize = 1000;
 
+/// Errors in one file (the parser's, counted as for an item, and the
+/// lexical and delimiter errors found before parsing) after which no
+/// further item is read.
+pub const FILE_ERROR_BUDGET: usize = 2000;
+
 thread_local! {
-    /// Errors counted in the item being parsed in detail.
-    static SPENT: Cell<usize> = const { Cell::new(0) };
+    /// The file's count ([`FILE_SPENT`]) when the item being parsed
+    /// started: what the item spent is the difference.
+    static ITEM_START: Cell<usize> = const { Cell::new(0) };
     /// Whether the item being parsed was already cut short.
     static CUT: Cell<bool> = const { Cell::new(false) };
     /// Where each item cut short stopped being read, in parse order.
     static STOPS: RefCell<Vec<SimpleSpan>> = const { RefCell::new(Vec::new()) };
+    /// Errors the parser counted in the file's items so far (the item's
+    /// count is this less [`ITEM_START`], so backtracking restores one
+    /// number).
+    static FILE_SPENT: Cell<usize> = const { Cell::new(0) };
+    /// Where the file stopped being read: its first unread token.
+    static FILE_CUT: Cell<Option<SimpleSpan>> = const { Cell::new(None) };
+}
+
+/// The parser's state, which holds nothing: the counts live in the
+/// thread-locals above, where the error constructors, which see no state,
+/// spend them. What it does is give them back whenever the parser
+/// backtracks, as chumsky drops the errors emitted since the point it goes
+/// back to: so what an alternative the parse drops spent is not counted,
+/// and the counts are those of the errors the parse keeps.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Counts;
+
+impl<'t, I: Input<'t>> Inspector<'t, I> for Counts {
+    /// The file's count (the parser saves a checkpoint at every
+    /// alternative: one number is cheaper than two).
+    type Checkpoint = usize;
+    fn on_token(&mut self, _: &I::Token) {}
+    fn on_save<'p>(&self, _: &Cursor<'t, 'p, I>) -> usize {
+        FILE_SPENT.with(Cell::get)
+    }
+    fn on_rewind<'p>(&mut self, at: &Checkpoint<'t, 'p, I, usize>) {
+        FILE_SPENT.with(|s| s.set(*at.inspector()));
+    }
+}
+
+/// The positions of the errors found before parsing (lexical ones and the
+/// delimiter balancing's), sorted, as the file's budget counts them at
+/// each item's start.
+pub(super) type EarlyErrors = std::rc::Rc<Vec<u32>>;
+
+/// The early errors' positions (see [`EarlyErrors`]): the lexer's
+/// (`lexical`) and the delimiter balancing's (`balancing`).
+pub(super) fn early_errors(lexical: &[u32], balancing: &[Diagnostic]) -> EarlyErrors {
+    let mut early = lexical.to_vec();
+    early.extend(balancing.iter().map(|d| d.primary.span.start));
+    early.sort_unstable();
+    std::rc::Rc::new(early)
+}
+
+/// Starts a file's parse: nothing spent, nothing cut.
+pub(super) fn file_start() {
+    FILE_SPENT.with(|s| s.set(0));
+    FILE_CUT.with(|c| c.set(None));
+}
+
+/// The errors the parser counted in the file so far, to restore when a
+/// segment's fast parse is dropped.
+pub(super) fn file_spent() -> usize {
+    FILE_SPENT.with(Cell::get)
+}
+
+/// Restores the file's count to `spent` (see [`file_spent`]), and forgets
+/// a cut that the dropped parse made.
+pub(super) fn restore_file_spent(spent: usize) {
+    FILE_SPENT.with(|s| s.set(spent));
+    FILE_CUT.with(|c| c.set(None));
+}
+
+/// Where the file stopped being read, if its budget was spent.
+pub(super) fn file_cut() -> Option<SimpleSpan> {
+    FILE_CUT.with(Cell::get)
 }
 
 /// Reads nothing, and starts an item's budget: nothing spent, nothing cut.
-pub(super) fn item_start<'t, I, Er>() -> impl Parser<'t, I, (), Extra<Er>> + Clone
+/// Fails instead where the file's budget is spent: the errors the parser
+/// counted in the items before, and the `early` ones before the item's
+/// first token, reach [`FILE_ERROR_BUDGET`].
+pub(super) fn item_start<'t, I, Er>(early: EarlyErrors) -> impl Parser<'t, I, (), Extra<Er>> + Clone
 where
     I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
     Er: ParseError<'t, I>,
 {
-    custom(|_| {
-        SPENT.with(|s| s.set(0));
+    custom(move |inp: &mut InputRef<'t, '_, I, Extra<Er>>| {
+        if file_exhausted(inp, &early) {
+            return Err(Er::nothing());
+        }
+        ITEM_START.with(|s| s.set(file_spent()));
         CUT.with(|c| c.set(false));
         Ok(())
     })
 }
 
-/// One more error in the item.
+/// Whether the file's budget is spent at the next token: the errors the
+/// parser counted in the items before it and the `early` ones before it
+/// reach [`FILE_ERROR_BUDGET`]. False at the end of the input.
+fn file_exhausted<'t, I, Er>(inp: &mut InputRef<'t, '_, I, Extra<Er>>, early: &[u32]) -> bool
+where
+    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
+    Er: ParseError<'t, I>,
+{
+    let before = inp.save();
+    let next = inp.next();
+    let at = inp.span_since(before.cursor()).start as u32;
+    inp.rewind(before);
+    let early_before = early.partition_point(|&e| e < at);
+    next.is_some() && file_spent().saturating_add(early_before) >= FILE_ERROR_BUDGET
+}
+
+/// Where the file's budget stopped the items (see [`item_start`]): skips
+/// every token up to the segment's stop (`stop`, or the end), and records
+/// where the skipping starts. Reads nothing where the budget is not spent.
+pub(super) fn rest_of_file<'t, I, Er>(
+    early: EarlyErrors,
+    stop: std::rc::Rc<Cell<Option<SimpleSpan>>>,
+) -> impl Parser<'t, I, (), Extra<Er>> + Clone
+where
+    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
+    Er: ParseError<'t, I>,
+{
+    custom(move |inp: &mut InputRef<'t, '_, I, Extra<Er>>| {
+        if !file_exhausted(inp, &early) {
+            return Ok(());
+        }
+        let mut first = None;
+        loop {
+            let before = inp.save();
+            if inp.next().is_none() {
+                break;
+            }
+            let span = inp.span_since(before.cursor());
+            if Some(span) == stop.get() {
+                inp.rewind(before);
+                break;
+            }
+            first.get_or_insert(span);
+        }
+        if first.is_some() {
+            FILE_CUT.with(|c| c.set(first));
+        }
+        Ok(())
+    })
+}
+
+/// One more error in the item (and the file).
 pub(super) fn spend() {
-    SPENT.with(|s| s.set(s.get().saturating_add(1)));
+    FILE_SPENT.with(|s| s.set(s.get().saturating_add(1)));
 }
 
 /// Whether the item has spent its budget.
 pub(super) fn exhausted() -> bool {
-    SPENT.with(Cell::get) >= ITEM_ERROR_BUDGET
+    file_spent().saturating_sub(ITEM_START.with(Cell::get)) >= ITEM_ERROR_BUDGET
 }
 
 /// Starts a segment's parse: no stop recorded.
@@ -129,6 +285,27 @@ pub(super) fn cut_short(diagnostics: &mut Vec<Diagnostic>, stops: &[SimpleSpan],
         .with_note("the rest of the item is neither parsed nor checked")
         .with_help("fix the first errors and check again")
     }));
+}
+
+/// Where the file was cut short (its first unread token), if it was:
+/// drops the delimiter balancing's errors (`early`) at and after it and
+/// says so (E0008). The parser made none after it (those at it are about
+/// the item read last, which failed there). The caller drops the lexical
+/// ones (see [`crate::parse_source_tokens`]).
+pub(super) fn cut_file(early: &mut Vec<Diagnostic>, cut: Option<SimpleSpan>) {
+    let Some(cut) = cut else { return };
+    let at = cut.start as u32;
+    early.retain(|d| d.primary.span.start < at);
+    early.push(
+        Diagnostic::new(
+            Code::E0008,
+            format!("too many errors: the parser stops reading the file after {FILE_ERROR_BUDGET}"),
+            Span { start: at, end: at },
+            "not read from here on",
+        )
+        .with_note("the rest of the file is neither parsed nor checked, and nothing in the file is type-checked")
+        .with_help("fix the first errors and check again"),
+    );
 }
 
 /// A block's next statement, as `stmt` parses it; once the item's budget
@@ -192,5 +369,40 @@ mod tests {
         let codes: Vec<Code> = diags.iter().map(|d| d.code).collect();
         assert_eq!(codes, [Code::E0001], "{:?}", diags.first());
         assert_eq!(&*diags[0].message, "unexpected `;`");
+    }
+
+    /// Habits the parser reads (C's `=` in a condition, a misspelled
+    /// `return`, Rust's `let mut`) are counted one each, as kept: a
+    /// function of 1,500 is cut after the 1,000th, and its last line read
+    /// is the 1,000th.
+    #[test]
+    fn habits_the_parser_reads_are_counted_once_each() {
+        let lines = [
+            "    if (x = 1) {}\n",
+            "    retrun x;\n",
+            "    let mut y = x;\n",
+        ];
+        for line in lines {
+            let src = format!(
+                "export fn f(x: u32) -> u32 {{\n{}    return x;\n}}\n",
+                line.repeat(ITEM_ERROR_BUDGET * 3 / 2)
+            );
+            let (_, diags) = crate::parse_source(&src);
+            let errors = diags.iter().filter(|d| d.code == Code::E0001).count();
+            let cut: Vec<_> = diags.iter().filter(|d| d.code == Code::E0007).collect();
+            assert_eq!(errors, ITEM_ERROR_BUDGET, "{line}");
+            assert_eq!(cut.len(), 1, "{line}");
+            let last_read = src
+                .match_indices(line)
+                .nth(ITEM_ERROR_BUDGET - 1)
+                .unwrap()
+                .0;
+            let first_unread = last_read + line.len();
+            let at = cut[0].primary.span.start as usize;
+            assert!(
+                at > last_read && at <= first_unread + 4,
+                "{line}: cut at {at}"
+            );
+        }
     }
 }

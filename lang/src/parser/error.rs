@@ -16,6 +16,7 @@
 use chumsky::DefaultExpected;
 use chumsky::error::{EmptyErr, Error};
 use chumsky::input::Input;
+use chumsky::inspector::Inspector;
 use chumsky::label::LabelError;
 use chumsky::prelude::SimpleSpan;
 use chumsky::util::MaybeRef;
@@ -213,8 +214,24 @@ pub(super) struct SyntaxError {
 
 /// What the grammar needs of its error type: chumsky's error traits, and a
 /// way to raise a tagged error (with a fix).
+/// The parser state a pass keeps (see [`super::budget::Counts`]): the
+/// detailed pass gives back what an alternative it drops spent; the fast
+/// pass keeps nothing, since it only counts the `;` missing at ends of
+/// lines, and keeps its parse only where every one it noted was kept.
+pub(super) trait PassState {
+    type State: Default + 'static;
+}
+
+impl PassState for EmptyErr {
+    type State = ();
+}
+
+impl PassState for SyntaxError {
+    type State = super::budget::Counts;
+}
+
 pub(super) trait ParseError<'t, I: Input<'t>>:
-    Error<'t, I> + LabelError<'t, I, Part> + 't
+    Error<'t, I> + LabelError<'t, I, Part> + PassState<State: Inspector<'t, I>> + 't
 {
     /// A custom error carrying one of the tags.
     fn tagged(span: SimpleSpan, tag: &'static str) -> Self;
@@ -345,13 +362,15 @@ impl SyntaxError {
 }
 
 impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> ParseError<'t, I> for SyntaxError {
+    // Every tagged error spends: one the parse keeps is counted, and one
+    // made by an alternative that fails is given back when the parser
+    // backtracks past it (`budget::Counts`).
     fn tagged(span: SimpleSpan, tag: &'static str) -> Self {
-        if tag == MISSING_SEMI {
-            budget::spend();
-        }
+        budget::spend();
         SyntaxError::custom(span, tag, None, None)
     }
     fn tagged_fix(span: SimpleSpan, tag: &'static str, fix: impl FnOnce() -> String) -> Self {
+        budget::spend();
         SyntaxError::custom(span, tag, Some(fix()), None)
     }
     fn tagged_diagnostic(
@@ -359,6 +378,7 @@ impl<'t, I: Input<'t, Token = Tok, Span = SimpleSpan>> ParseError<'t, I> for Syn
         tag: &'static str,
         make: impl FnOnce() -> crate::diag::Diagnostic,
     ) -> Self {
+        budget::spend();
         SyntaxError::custom(span, tag, None, Some(make()))
     }
     const FAST: bool = false;

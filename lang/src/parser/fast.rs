@@ -236,11 +236,17 @@ mod tests {
         sources
     }
 
-    /// The tree and syntax diagnostics of `src`, with the shortcut or not.
-    fn parse(src: &str, shortcut: bool) -> (crate::ast::File, Vec<Diagnostic>) {
+    /// The tree, syntax diagnostics and errors counted by the file's budget
+    /// of `src`, with the shortcut or not.
+    fn parse(src: &str, shortcut: bool) -> (crate::ast::File, Vec<Diagnostic>, usize) {
         SEMI_SHORTCUT.with(|s| s.set(shortcut));
         let lexed = crate::lexer::lex(src);
-        let parsed = super::super::parse(src, &lexed.tokens, &lexed.docs);
+        let lexical: Vec<u32> = lexed
+            .diagnostics
+            .iter()
+            .map(|d| d.primary.span.start)
+            .collect();
+        let parsed = super::super::parse(src, &lexed.tokens, &lexed.docs, &lexical);
         SEMI_SHORTCUT.with(|s| s.set(true));
         parsed
     }
