@@ -932,6 +932,52 @@ fn quick_fixes_session() {
     assert!(c.child.wait().unwrap().success());
 }
 
+/// Asked for the fixes of a whole file that is one flood of mistakes, the
+/// server offers those of the diagnostics it published (the first 1,000),
+/// not one per mistake: 1,500 `x++` lines give 1,000 quick fixes, each of
+/// a diagnostic on one of the first 1,000 of those lines.
+#[test]
+fn quick_fixes_are_those_of_the_diagnostics_shown() {
+    let mut c = Client::start();
+    c.request("initialize", json!({"processId": null, "capabilities": {}}));
+    c.notify("initialized", json!({}));
+    let text = format!(
+        "export fn f() -> u32 {{\n    var x: u32 = 0;\n{}    return x;\n}}\n",
+        "    x++;\n".repeat(1500)
+    );
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": URI, "languageId": "kpl", "version": 1, "text": text}}),
+    );
+    let diags = c.diagnostics(URI, 1);
+    assert_eq!(
+        diags.len(),
+        1001,
+        "1,000 and the one that says how many more"
+    );
+    let r = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": URI},
+            "range": {"start": {"line": 0, "character": 0}, "end": {"line": 2000, "character": 0}},
+            "context": {"diagnostics": []}}),
+    );
+    let actions = r["result"].as_array().unwrap();
+    assert_eq!(actions.len(), 1000);
+    for (k, a) in actions.iter().enumerate() {
+        assert_eq!(
+            a["diagnostics"][0]["range"]["start"]["line"],
+            json!(k + 2),
+            "{a}"
+        );
+        let edits = a["edit"]["changes"][URI].as_array().unwrap();
+        assert_eq!(edits[0]["newText"], "x += 1", "{a}");
+    }
+    let s = c.request("shutdown", Value::Null);
+    assert_eq!(s["result"], Value::Null);
+    c.notify("exit", Value::Null);
+    assert!(c.child.wait().unwrap().success());
+}
+
 /// Every machine-applicable fix of the UI corpus is offered over the
 /// protocol as a preferred quick fix, with its edits (one or several) intact,
 /// and a maybe-incorrect one as a quick fix that is not preferred: the

@@ -165,7 +165,7 @@ fn stdio(
     queued: Arc<Queued>,
 ) -> (
     Receiver<(Incoming, usize)>,
-    Sender<Value>,
+    Sender<String>,
     std::thread::JoinHandle<()>,
 ) {
     let (in_tx, in_rx) = std::sync::mpsc::channel();
@@ -187,11 +187,11 @@ fn stdio(
             }
         }
     });
-    let (out_tx, out_rx) = std::sync::mpsc::channel::<Value>();
+    let (out_tx, out_rx) = std::sync::mpsc::channel::<String>();
     let writer = std::thread::spawn(move || {
         let mut stdout = std::io::stdout().lock();
         for msg in out_rx {
-            if transport::write(&mut stdout, &msg).is_err() {
+            if transport::write_text(&mut stdout, &msg).is_err() {
                 break;
             }
         }
@@ -236,8 +236,25 @@ fn to_value(msg: impl Into<Message>) -> Value {
     Value::Object(o)
 }
 
-fn request_error(id: RequestId, code: i32, message: &str) -> Value {
-    to_value(Response::new_err(id, code, message.to_string()))
+/// The JSON text of a message (see [`to_value`]).
+fn to_text(msg: impl Into<Message>) -> String {
+    to_value(msg).to_string()
+}
+
+/// The JSON text of a successful response whose result is `result`,
+/// serialized straight to text: a document's symbols or code actions can be
+/// tens of megabytes of JSON, and building them as a `Value` first took
+/// several hundred bytes per object (75,000 symbols: 870 MB at the peak).
+fn ok_text(id: &RequestId, result: &impl serde::Serialize) -> Option<String> {
+    let id = serde_json::to_string(id).ok()?;
+    let result = serde_json::to_string(result).ok()?;
+    Some(format!(
+        r#"{{"id":{id},"jsonrpc":"2.0","result":{result}}}"#
+    ))
+}
+
+fn request_error(id: RequestId, code: i32, message: &str) -> String {
+    to_text(Response::new_err(id, code, message.to_string()))
 }
 
 /// Runs the server on stdin/stdout until `shutdown` and `exit` (then
@@ -251,7 +268,7 @@ pub fn run(imports_dir: Option<PathBuf>) -> Result<bool, Box<dyn Error + Send + 
     let (table, _problems) = sources.load();
     let queued = Arc::new(Queued::default());
     let (incoming, out, writer) = stdio(queued.clone());
-    let send = |v: Value| out.send(v).map_err(|_| "the output channel closed");
+    let send = |v: String| out.send(v).map_err(|_| "the output channel closed");
     let mut server = Server {
         db: Db::default(),
         imports: Arc::new(table),
@@ -271,7 +288,7 @@ pub fn run(imports_dir: Option<PathBuf>) -> Result<bool, Box<dyn Error + Send + 
                 Ok(m) => Some(m),
                 Err(TryRecvError::Empty) => {
                     for n in server.publish_dirty() {
-                        send(to_value(n))?;
+                        send(to_text(n))?;
                     }
                     continue;
                 }
@@ -285,7 +302,7 @@ pub fn run(imports_dir: Option<PathBuf>) -> Result<bool, Box<dyn Error + Send + 
         let msg = match next {
             Incoming::Message(m) => m,
             Incoming::Invalid { id, code, message } => {
-                send(transport::error_response(id, code, &message))?;
+                send(transport::error_response(id, code, &message).to_string())?;
                 continue;
             }
         };
@@ -303,7 +320,7 @@ pub fn run(imports_dir: Option<PathBuf>) -> Result<bool, Box<dyn Error + Send + 
                         send(request_error(id, INVALID_REQUEST, "already initialized"))?;
                     } else {
                         initialized = true;
-                        send(to_value(Response::new_ok(id, initialize_result())))?;
+                        send(to_text(Response::new_ok(id, initialize_result())))?;
                     }
                 } else if !initialized {
                     send(request_error(
@@ -313,19 +330,15 @@ pub fn run(imports_dir: Option<PathBuf>) -> Result<bool, Box<dyn Error + Send + 
                     ))?;
                 } else if req.method == "shutdown" {
                     shutting_down = true;
-                    send(to_value(Response::new_ok(id, Value::Null)))?;
+                    send(to_text(Response::new_ok(id, Value::Null)))?;
                 } else {
                     let resp = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         server.request(req)
                     }))
                     .unwrap_or_else(|_| {
-                        Response::new_err(
-                            id,
-                            ErrorCode::InternalError as i32,
-                            "kplc: internal error".to_string(),
-                        )
+                        request_error(id, ErrorCode::InternalError as i32, "kplc: internal error")
                     });
-                    send(to_value(resp))?;
+                    send(resp)?;
                 }
             }
             Message::Notification(n) if n.method == "exit" => break shutting_down,
@@ -336,7 +349,7 @@ pub fn run(imports_dir: Option<PathBuf>) -> Result<bool, Box<dyn Error + Send + 
                 }))
                 .unwrap_or_default();
                 for m in out {
-                    send(to_value(m))?;
+                    send(to_text(m))?;
                 }
             }
             Message::Response(_) => {}
@@ -534,38 +547,40 @@ impl Server {
         }))
     }
 
-    fn request(&mut self, req: Request) -> Response {
+    /// The JSON text of the response to `req`.
+    fn request(&mut self, req: Request) -> String {
         self.flush();
         let id = req.id.clone();
         let result = match req.method.as_str() {
-            "textDocument/hover" => params::<lt::HoverParams>(req.params).map(|p| {
+            "textDocument/hover" => params::<lt::HoverParams>(req.params).and_then(|p| {
                 let tdp = p.text_document_position_params;
-                json(self.hover(&tdp.text_document.uri, tdp.position))
+                ok_text(&id, &self.hover(&tdp.text_document.uri, tdp.position))
             }),
-            "textDocument/definition" => params::<lt::GotoDefinitionParams>(req.params).map(|p| {
-                let tdp = p.text_document_position_params;
-                json(self.definition(&tdp.text_document.uri, tdp.position))
-            }),
+            "textDocument/definition" => {
+                params::<lt::GotoDefinitionParams>(req.params).and_then(|p| {
+                    let tdp = p.text_document_position_params;
+                    ok_text(&id, &self.definition(&tdp.text_document.uri, tdp.position))
+                })
+            }
             "textDocument/documentSymbol" => params::<lt::DocumentSymbolParams>(req.params)
-                .map(|p| json(self.symbols(&p.text_document.uri))),
-            "textDocument/completion" => params::<lt::CompletionParams>(req.params).map(|p| {
+                .and_then(|p| ok_text(&id, &self.symbols(&p.text_document.uri))),
+            "textDocument/completion" => params::<lt::CompletionParams>(req.params).and_then(|p| {
                 let tdp = p.text_document_position;
-                json(self.completion(&tdp.text_document.uri, tdp.position))
+                ok_text(&id, &self.completion(&tdp.text_document.uri, tdp.position))
             }),
             "textDocument/formatting" => params::<lt::DocumentFormattingParams>(req.params)
-                .map(|p| json(self.formatting(&p.text_document.uri))),
-            "textDocument/codeAction" => params::<lt::CodeActionParams>(req.params)
-                .map(|p| json(self.code_actions(&p.text_document.uri, p.range, &p.context))),
-            _ => return method_not_found(id, &req.method),
+                .and_then(|p| ok_text(&id, &self.formatting(&p.text_document.uri))),
+            "textDocument/codeAction" => params::<lt::CodeActionParams>(req.params).and_then(|p| {
+                ok_text(
+                    &id,
+                    &self.code_actions(&p.text_document.uri, p.range, &p.context),
+                )
+            }),
+            _ => return to_text(method_not_found(id, &req.method)),
         };
-        match result {
-            Some(v) => Response::new_ok(id, v),
-            None => Response::new_err(
-                id,
-                ErrorCode::InvalidParams as i32,
-                "invalid parameters".to_string(),
-            ),
-        }
+        result.unwrap_or_else(|| {
+            request_error(id, ErrorCode::InvalidParams as i32, "invalid parameters")
+        })
     }
 
     /// A plugin document (declaration files get diagnostics only).
@@ -693,7 +708,15 @@ impl Server {
         let pos = Position16::new(text);
         let (from, to) = (pos.offset(range.start), pos.offset(range.end));
         let mut actions = Vec::new();
-        for d in db::diagnostics(&self.db, file).iter() {
+        // The fixes of the diagnostics the editor was given (see
+        // `EDITOR_SHOWN`): asked over a whole file that is one flood of
+        // mistakes, every one was 100,000 actions and tens of megabytes.
+        let all = db::diagnostics(&self.db, file);
+        for d in render::shown(all, EDITOR_SHOWN)
+            .indexes
+            .iter()
+            .map(|&i| &all[i])
+        {
             let span = d.primary.span;
             if span.end < from || span.start > to {
                 continue;
@@ -726,10 +749,6 @@ impl Server {
 
 fn is_declaration_file(uri: &lt::Uri) -> bool {
     uri.as_str().ends_with(".kpli")
-}
-
-fn json<T: serde::Serialize>(v: T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
 fn method_not_found(id: RequestId, method: &str) -> Response {
@@ -862,6 +881,24 @@ mod tests {
                 .unwrap()
                 .insert("jsonrpc".to_string(), Value::from("2.0"));
             assert_eq!(to_value(m), want);
+        }
+    }
+
+    /// A result serialized straight to text is the message `to_value`
+    /// makes of it: ids of both kinds, results of every shape.
+    #[test]
+    fn results_written_as_text_are_the_messages() {
+        let results = [
+            serde_json::json!(null),
+            serde_json::json!([{"name": "f", "range": {"start": {"line": 0}}}, "é\"\\"]),
+            serde_json::json!({"contents": {"kind": "markdown", "value": "`x: u32`"}}),
+        ];
+        for id in [RequestId::from(7), RequestId::from("a\"b".to_string())] {
+            for r in &results {
+                let text = ok_text(&id, r).unwrap();
+                let got: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(got, to_value(Response::new_ok(id.clone(), r.clone())));
+            }
         }
     }
 

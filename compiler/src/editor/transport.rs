@@ -240,9 +240,8 @@ fn clip(s: &str) -> String {
     out
 }
 
-/// Writes one message with its header and flushes.
-pub fn write(w: &mut impl Write, msg: &Value) -> io::Result<()> {
-    let body = msg.to_string();
+/// Writes one message, already JSON text, with its header and flushes.
+pub fn write_text(w: &mut impl Write, body: &str) -> io::Result<()> {
     write!(w, "Content-Length: {}\r\n\r\n{body}", body.len())?;
     w.flush()
 }
