@@ -669,6 +669,34 @@ fn editor_features_never_panic() {
     }
 }
 
+/// Whether the database gives `want`, `analyze`'s diagnostics of `src`,
+/// in a fresh database and in `db` after an edit of `g3` (which the
+/// sources of both budget tests below hold): a failure named `what` each
+/// time it does not.
+fn compare_with_analyze(
+    db: &mut Db,
+    file: SourceFile,
+    src: &str,
+    want: &[kpl_lang::Diagnostic],
+    imports: &Arc<kpl_lang::imports::ImportTable>,
+    what: &str,
+    failures: &mut Vec<String>,
+) {
+    let fresh = Db::default();
+    let f = fresh.file(src.to_string(), imports.clone());
+    if db::diagnostics(&fresh, f) != want {
+        failures.push(format!("{what} (fresh)"));
+    }
+    db.set_text(file, src.to_string());
+    db::diagnostics(db, file);
+    let edited = src.replacen("return a + 3;", "return a + 33;", 1);
+    let want = kpl_lang::analyze(&edited, imports).diagnostics;
+    db.set_text(file, edited);
+    if db::diagnostics(db, file) != &want {
+        failures.push(format!("{what} (edited)"));
+    }
+}
+
 /// An item cut short by its error budget (E0007) is cut at the same place
 /// through the database, which parses chunks of items apart, as through
 /// `analyze`, which parses the whole file: with the broken function among
@@ -704,19 +732,8 @@ fn an_item_cut_short_is_cut_alike_in_the_database() {
             if !file_cut && !want.iter().any(|d| d.code == kpl_lang::Code::E0200) {
                 failures.push(format!("`{line}` × {n}: `h` not checked"));
             }
-            let fresh = Db::default();
-            let f = fresh.file(src.clone(), imports.clone());
-            if db::diagnostics(&fresh, f) != &want {
-                failures.push(format!("`{line}` × {n} (fresh)"));
-            }
-            db.set_text(file, src.clone());
-            db::diagnostics(&db, file);
-            let edited = src.replacen("return a + 3;", "return a + 33;", 1);
-            let want = kpl_lang::analyze(&edited, &imports).diagnostics;
-            db.set_text(file, edited);
-            if db::diagnostics(&db, file) != &want {
-                failures.push(format!("`{line}` × {n} (edited)"));
-            }
+            let what = format!("`{line}` × {n}");
+            compare_with_analyze(&mut db, file, &src, &want, &imports, &what, &mut failures);
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
@@ -728,7 +745,8 @@ fn an_item_cut_short_is_cut_alike_in_the_database() {
 /// counts, spread over many functions among small items, at totals on both
 /// sides of the budget, fresh and after an edit. The file is cut exactly
 /// when the total reaches the budget before an item, and then nothing is
-/// type-checked (the `return true` of `h` is reported only when not cut).
+/// reported by the type checker (the `return true` of `h` is reported only
+/// when not cut).
 #[test]
 fn a_file_cut_short_is_cut_alike_in_the_database() {
     let budget = kpl_lang::FILE_ERROR_BUDGET;
@@ -776,19 +794,8 @@ fn a_file_cut_short_is_cut_alike_in_the_database() {
                     "`{line}` × {lines}: cut {cut} but type-checked {checked}"
                 ));
             }
-            let fresh = Db::default();
-            let f = fresh.file(src.clone(), imports.clone());
-            if db::diagnostics(&fresh, f) != &want {
-                failures.push(format!("`{line}` × {lines} (fresh)"));
-            }
-            db.set_text(file, src.clone());
-            db::diagnostics(&db, file);
-            let edited = src.replacen("return a + 3;", "return a + 33;", 1);
-            let want = kpl_lang::analyze(&edited, &imports).diagnostics;
-            db.set_text(file, edited);
-            if db::diagnostics(&db, file) != &want {
-                failures.push(format!("`{line}` × {lines} (edited)"));
-            }
+            let what = format!("`{line}` × {lines}");
+            compare_with_analyze(&mut db, file, &src, &want, &imports, &what, &mut failures);
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");

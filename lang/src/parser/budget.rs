@@ -303,7 +303,7 @@ pub(super) fn cut_file(early: &mut Vec<Diagnostic>, cut: Option<SimpleSpan>) {
             Span { start: at, end: at },
             "not read from here on",
         )
-        .with_note("the rest of the file is neither parsed nor checked, and nothing in the file is type-checked")
+        .with_note("the rest of the file is neither parsed nor checked, and the type checker reports nothing in this file")
         .with_help("fix the first errors and check again"),
     );
 }
