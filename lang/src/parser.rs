@@ -33,7 +33,9 @@ mod segment;
 pub use budget::{FILE_ERROR_BUDGET, ITEM_ERROR_BUDGET};
 use error::{ParseError, Part, Place, SyntaxError, to_diagnostic};
 use fast::{by_pass, given_up, raising, rest_of_group, semi_shortcut, starting, sym_of};
-use habits::{blame_unclosed_brace, is_typo_of, tail_expressions, typo_tag};
+use habits::{
+    blame_unclosed_brace, first_struct_semi_each, is_typo_of, tail_expressions, typo_tag,
+};
 use recovered::{declared_name, shallow_remains};
 use segment::group;
 
@@ -1473,11 +1475,22 @@ pub fn parse(
         let (parsed, e) = (fast.parse_with_state(input(), &mut ())).into_output_errors();
         let noted = error::take_missing_semis();
         match parsed {
-            Some(parsed) if e.is_empty() && !error::gave_up() => items.extend(parsed),
+            // (A fast parse that cut the file is dropped, and the count
+            // of one kept is what it kept: see `budget`.)
+            Some(parsed) if e.is_empty() && !error::gave_up() && budget::file_cut().is_none() => {
+                items.extend(parsed);
+                budget::restore_file_spent(spent);
+            }
             // The only errors are `;` missing at ends of lines: as many
             // kept as noted (see `fast::semi_shortcut`).
-            Some(parsed) if !error::gave_up() && semi_shortcut() && e.len() == noted.len() => {
+            Some(parsed)
+                if !error::gave_up()
+                    && semi_shortcut()
+                    && e.len() == noted.len()
+                    && budget::file_cut().is_none() =>
+            {
                 items.extend(parsed);
+                budget::restore_file_spent(spent + noted.len());
                 errors.extend(noted.into_iter().map(SyntaxError::missing_semi));
             }
             _ => {
@@ -1500,29 +1513,7 @@ pub fn parse(
     let file_cut = budget::file_cut();
     // Only a file with errors asks where they are.
     let place = Place::new(if errors.is_empty() { &[] } else { tokens });
-    // A struct's `;` separators are one mistake: reported at the first.
-    let struct_kws: Vec<u32> = tokens
-        .iter()
-        .filter(|(t, _)| *t == Tok::Kw("struct"))
-        .map(|(_, s)| s.start)
-        .collect();
-    let mut last_semi: Option<u32> = None;
-    let errors: Vec<_> = errors
-        .into_iter()
-        .filter(|e| {
-            let is_semi = e.custom.as_ref().is_some_and(|c| c.tag == STRUCT_SEMI);
-            if !is_semi {
-                return true;
-            }
-            let at = e.span.start as u32;
-            let same_struct = last_semi.is_some_and(|prev| {
-                let k = struct_kws.partition_point(|&s| s <= prev);
-                struct_kws.get(k).is_none_or(|&s| s > at)
-            });
-            last_semi = Some(at);
-            !same_struct
-        })
-        .collect();
+    let errors = first_struct_semi_each(errors, tokens);
     // The unbalanced delimiters come first: where the parser then complains
     // about the same spot, the one syntax error kept per line is theirs.
     let mut diagnostics = balanced.diagnostics;

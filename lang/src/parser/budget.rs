@@ -45,8 +45,12 @@
 //! same on every path: each item's count depends only on its tokens, so the
 //! count at an item is the sum over the items before it, whatever the
 //! segments; a segment's fast parse that is dropped gives back what it
-//! spent ([`restore_file_spent`]), and one that is kept spent what the
-//! detailed pass would have. The database parses chunks apart and adds up
+//! spent ([`restore_file_spent`]), and one that is kept is counted as the
+//! errors it kept, which are what the detailed pass would have counted.
+//! (The fast pass gives nothing back as it goes, so a `;` it noted in an
+//! alternative it then dropped stays counted while it runs: its count is
+//! never below the detailed pass's. So it cuts the file no later than the
+//! detailed pass would, and a fast parse that cut the file is dropped.) The database parses chunks apart and adds up
 //! their counts ([`crate::SourceParse::errors_counted`]); the count at any
 //! item of the whole file is at most that sum, so where the sum is under
 //! the budget no item was cut in either, and otherwise the database parses

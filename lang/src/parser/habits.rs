@@ -617,3 +617,33 @@ fn field_semicolons(src: &str, from: u32) -> Vec<Suggestion> {
     }
     edits
 }
+
+/// A struct's `;` separators are one mistake: of the errors (in source
+/// order) each struct's first `;` is kept, the others dropped.
+pub(super) fn first_struct_semi_each(
+    errors: Vec<SyntaxError>,
+    tokens: &[(Tok, Span)],
+) -> Vec<SyntaxError> {
+    let struct_kws: Vec<u32> = tokens
+        .iter()
+        .filter(|(t, _)| *t == Tok::Kw("struct"))
+        .map(|(_, s)| s.start)
+        .collect();
+    let mut last_semi: Option<u32> = None;
+    errors
+        .into_iter()
+        .filter(|e| {
+            let is_semi = e.custom.as_ref().is_some_and(|c| c.tag == STRUCT_SEMI);
+            if !is_semi {
+                return true;
+            }
+            let at = e.span.start as u32;
+            let same_struct = last_semi.is_some_and(|prev| {
+                let k = struct_kws.partition_point(|&s| s <= prev);
+                struct_kws.get(k).is_none_or(|&s| s > at)
+            });
+            last_semi = Some(at);
+            !same_struct
+        })
+        .collect()
+}
