@@ -201,8 +201,8 @@ fn stdio(
 
 /// The JSON of a message, `jsonrpc` included, as `lsp-server` writes it.
 /// A response's result and a notification's parameters, already JSON, are
-/// moved in, not serialized again: a document's symbols or code actions can be tens of megabytes of
-/// JSON, and copying that tree was a third of answering them.
+/// moved in, not serialized again. (The results of requests, which can be
+/// tens of megabytes, do not come this way: see [`ok_text`].)
 fn to_value(msg: impl Into<Message>) -> Value {
     let mut o = serde_json::Map::new();
     o.insert("jsonrpc".to_string(), Value::from("2.0"));
@@ -245,12 +245,12 @@ fn to_text(msg: impl Into<Message>) -> String {
 /// serialized straight to text: a document's symbols or code actions can be
 /// tens of megabytes of JSON, and building them as a `Value` first took
 /// several hundred bytes per object (75,000 symbols: 870 MB at the peak).
-fn ok_text(id: &RequestId, result: &impl serde::Serialize) -> Option<String> {
-    let id = serde_json::to_string(id).ok()?;
-    let result = serde_json::to_string(result).ok()?;
-    Some(format!(
-        r#"{{"id":{id},"jsonrpc":"2.0","result":{result}}}"#
-    ))
+/// (The protocol's types always serialize; were one not to, the result
+/// would be `null`, as `to_value` makes it.)
+fn ok_text(id: &RequestId, result: &impl serde::Serialize) -> String {
+    let id = serde_json::to_string(id).unwrap_or_else(|_| "null".to_string());
+    let result = serde_json::to_string(result).unwrap_or_else(|_| "null".to_string());
+    format!(r#"{{"id":{id},"jsonrpc":"2.0","result":{result}}}"#)
 }
 
 fn request_error(id: RequestId, code: i32, message: &str) -> String {
@@ -552,25 +552,23 @@ impl Server {
         self.flush();
         let id = req.id.clone();
         let result = match req.method.as_str() {
-            "textDocument/hover" => params::<lt::HoverParams>(req.params).and_then(|p| {
+            "textDocument/hover" => params::<lt::HoverParams>(req.params).map(|p| {
                 let tdp = p.text_document_position_params;
                 ok_text(&id, &self.hover(&tdp.text_document.uri, tdp.position))
             }),
-            "textDocument/definition" => {
-                params::<lt::GotoDefinitionParams>(req.params).and_then(|p| {
-                    let tdp = p.text_document_position_params;
-                    ok_text(&id, &self.definition(&tdp.text_document.uri, tdp.position))
-                })
-            }
+            "textDocument/definition" => params::<lt::GotoDefinitionParams>(req.params).map(|p| {
+                let tdp = p.text_document_position_params;
+                ok_text(&id, &self.definition(&tdp.text_document.uri, tdp.position))
+            }),
             "textDocument/documentSymbol" => params::<lt::DocumentSymbolParams>(req.params)
-                .and_then(|p| ok_text(&id, &self.symbols(&p.text_document.uri))),
-            "textDocument/completion" => params::<lt::CompletionParams>(req.params).and_then(|p| {
+                .map(|p| ok_text(&id, &self.symbols(&p.text_document.uri))),
+            "textDocument/completion" => params::<lt::CompletionParams>(req.params).map(|p| {
                 let tdp = p.text_document_position;
                 ok_text(&id, &self.completion(&tdp.text_document.uri, tdp.position))
             }),
             "textDocument/formatting" => params::<lt::DocumentFormattingParams>(req.params)
-                .and_then(|p| ok_text(&id, &self.formatting(&p.text_document.uri))),
-            "textDocument/codeAction" => params::<lt::CodeActionParams>(req.params).and_then(|p| {
+                .map(|p| ok_text(&id, &self.formatting(&p.text_document.uri))),
+            "textDocument/codeAction" => params::<lt::CodeActionParams>(req.params).map(|p| {
                 ok_text(
                     &id,
                     &self.code_actions(&p.text_document.uri, p.range, &p.context),
@@ -895,7 +893,7 @@ mod tests {
         ];
         for id in [RequestId::from(7), RequestId::from("a\"b".to_string())] {
             for r in &results {
-                let text = ok_text(&id, r).unwrap();
+                let text = ok_text(&id, r);
                 let got: Value = serde_json::from_str(&text).unwrap();
                 assert_eq!(got, to_value(Response::new_ok(id.clone(), r.clone())));
             }
