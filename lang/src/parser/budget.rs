@@ -108,15 +108,26 @@ thread_local! {
 pub(super) struct Counts;
 
 impl<'t, I: Input<'t>> Inspector<'t, I> for Counts {
-    /// The file's count (the parser saves a checkpoint at every
-    /// alternative: one number is cheaper than two).
-    type Checkpoint = usize;
+    /// The file's count (the item's is the file's less [`ITEM_START`]),
+    /// and the stops recorded so far and whether the item was cut: a
+    /// dropped alternative that read a block past the item's budget must
+    /// not leave its stop behind, or the kept parse, which may never have
+    /// reached the budget, would be cut there (`do { … }` without its
+    /// `while`, whose block is read and then dropped, showed it).
+    type Checkpoint = (usize, usize, bool);
     fn on_token(&mut self, _: &I::Token) {}
-    fn on_save<'p>(&self, _: &Cursor<'t, 'p, I>) -> usize {
-        FILE_SPENT.with(Cell::get)
+    fn on_save<'p>(&self, _: &Cursor<'t, 'p, I>) -> (usize, usize, bool) {
+        (
+            FILE_SPENT.with(Cell::get),
+            STOPS.with(|s| s.borrow().len()),
+            CUT.with(Cell::get),
+        )
     }
-    fn on_rewind<'p>(&mut self, at: &Checkpoint<'t, 'p, I, usize>) {
-        FILE_SPENT.with(|s| s.set(*at.inspector()));
+    fn on_rewind<'p>(&mut self, at: &Checkpoint<'t, 'p, I, (usize, usize, bool)>) {
+        let (spent, stops, cut) = *at.inspector();
+        FILE_SPENT.with(|s| s.set(spent));
+        STOPS.with(|s| s.borrow_mut().truncate(stops));
+        CUT.with(|c| c.set(cut));
     }
 }
 
@@ -373,6 +384,24 @@ mod tests {
         let codes: Vec<Code> = diags.iter().map(|d| d.code).collect();
         assert_eq!(codes, [Code::E0001], "{:?}", diags.first());
         assert_eq!(&*diags[0].message, "unexpected `;`");
+    }
+
+    /// A block read past the item's budget by an alternative that is then
+    /// dropped leaves no cut behind: `do { … }` without its `while` is one
+    /// error at what follows (the block is skipped with the statement),
+    /// however many errors the block holds, and the next statement is read.
+    #[test]
+    fn a_cut_in_a_dropped_alternative_is_forgotten() {
+        let line = format!("        {}\n", "=;".repeat(50));
+        for lines in [2, 19, 21, 45] {
+            let src = format!(
+                "export fn f() -> u32 {{\n    do {{\n{}    }}\n    let y: u32 = 1;\n    return y;\n}}\n",
+                line.repeat(lines)
+            );
+            let (_, diags) = crate::parse_source(&src);
+            let got: Vec<(Code, &str)> = diags.iter().map(|d| (d.code, &*d.message)).collect();
+            assert_eq!(got, [(Code::E0001, "unexpected `let`")], "{lines} lines");
+        }
     }
 
     /// Habits the parser reads (C's `=` in a condition, a misspelled
