@@ -58,12 +58,8 @@ pub use parser::{FILE_ERROR_BUDGET, ITEM_ERROR_BUDGET};
 /// [`parse_source`], also returning the tokens and the errors counted.
 pub fn parse_source_tokens(src: &str) -> SourceParse {
     let lexed = lexer::lex(src);
-    let lexical: Vec<u32> = lexed
-        .diagnostics
-        .iter()
-        .map(|d| d.primary.span.start)
-        .collect();
-    let (file, syntax, errors_counted) = parser::parse(src, &lexed.tokens, &lexed.docs, &lexical);
+    let (file, syntax, errors_counted) =
+        parser::parse(src, &lexed.tokens, &lexed.docs, &lexed.diagnostics);
     let lines = LineIndex::new(src);
     let mut diags = lexed.diagnostics;
     // Nothing is reported in the part of a file cut short (E0008).

@@ -1422,15 +1422,15 @@ where
         .then_ignore(end().or(at_stop))
 }
 
-/// Parses the token stream of `src`, whose lexical errors start at
-/// `lexical` (for the file's error budget, see `budget`). Also returns the
+/// Parses the token stream of `src`, whose lexical errors are `lexical`
+/// (for the file's error budget, see `budget`). Also returns the
 /// errors the budget counted: with [`ITEM_ERROR_BUDGET`]'s count of each
 /// item read, the lexical and delimiter errors.
 pub fn parse(
     src: &str,
     tokens: &[(Tok, Span)],
     docs: &[DocLine],
-    lexical: &[u32],
+    lexical: &[Diagnostic],
 ) -> (File, Vec<Diagnostic>, usize) {
     let src_len = src.len();
     let lexed_tokens = tokens;

@@ -138,9 +138,12 @@ pub(super) type EarlyErrors = std::rc::Rc<Vec<u32>>;
 
 /// The early errors' positions (see [`EarlyErrors`]): the lexer's
 /// (`lexical`) and the delimiter balancing's (`balancing`).
-pub(super) fn early_errors(lexical: &[u32], balancing: &[Diagnostic]) -> EarlyErrors {
-    let mut early = lexical.to_vec();
-    early.extend(balancing.iter().map(|d| d.primary.span.start));
+pub(super) fn early_errors(lexical: &[Diagnostic], balancing: &[Diagnostic]) -> EarlyErrors {
+    let mut early: Vec<u32> = lexical
+        .iter()
+        .chain(balancing)
+        .map(|d| d.primary.span.start)
+        .collect();
     early.sort_unstable();
     std::rc::Rc::new(early)
 }

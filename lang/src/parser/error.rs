@@ -212,8 +212,6 @@ pub(super) struct SyntaxError {
     pub custom: Option<Box<Custom>>,
 }
 
-/// What the grammar needs of its error type: chumsky's error traits, and a
-/// way to raise a tagged error (with a fix).
 /// The parser state a pass keeps (see [`super::budget::Counts`]): the
 /// detailed pass gives back what an alternative it drops spent; the fast
 /// pass keeps nothing, since it only counts the `;` missing at ends of
@@ -230,6 +228,8 @@ impl PassState for SyntaxError {
     type State = super::budget::Counts;
 }
 
+/// What the grammar needs of its error type: chumsky's error traits, and a
+/// way to raise a tagged error (with a fix).
 pub(super) trait ParseError<'t, I: Input<'t>>:
     Error<'t, I> + LabelError<'t, I, Part> + PassState<State: Inspector<'t, I>> + 't
 {

@@ -241,12 +241,7 @@ mod tests {
     fn parse(src: &str, shortcut: bool) -> (crate::ast::File, Vec<Diagnostic>, usize) {
         SEMI_SHORTCUT.with(|s| s.set(shortcut));
         let lexed = crate::lexer::lex(src);
-        let lexical: Vec<u32> = lexed
-            .diagnostics
-            .iter()
-            .map(|d| d.primary.span.start)
-            .collect();
-        let parsed = super::super::parse(src, &lexed.tokens, &lexed.docs, &lexical);
+        let parsed = super::super::parse(src, &lexed.tokens, &lexed.docs, &lexed.diagnostics);
         SEMI_SHORTCUT.with(|s| s.set(true));
         parsed
     }
