@@ -339,24 +339,23 @@ const EXPLANATIONS: &str = "\
 
 - **Grayscale.** The Rust baseline is auto-vectorised with SSE; plugin code
   may not use SSE/AVX (the kernel does not save vector state around it), so
-  KPL's loop is scalar. The pixel loop is 21 instructions with 3 branches:
-  rotated (the test at the bottom), `3*i` strength-reduced, the reads
-  `rgb[3*i]`, `+1`, `+2` sharing one bounds check (`opt/bounds.rs`), and
-  the byte store of `(…) >> 8` with no `movzx` before it (a store writes
-  only the low bytes, so a truncation that feeds only the store is dropped:
-  `opt/simplify.rs`).
-  Besides the arithmetic, each pixel still pays that check (4
-  instructions), the fuel check (`dec r13; jz`), and a `mov r11d, r11d`:
-  the verifier's first join at a loop header drops the \"upper half zero\"
-  bit of the registers the loop writes, so the index is zero-extended on
-  every trip. Keeping the bit at the header (the back edge's 32-bit `add`
-  would then prove it) was measured: every loop whose back edge loses the
-  bit runs a second pass, and the generated plugin's verification took
-  24 % more instructions (5,300 block runs instead of 3,928), so the join
-  stays as it is. Reaching 1.25× would need vector code or a verifier fact
-  relating `3*i + 2` to the entry check `3 * out.len == rgb.len`. On this
-  shared host the ratio moves a lot between runs (from 1.55× to 2.30× in
-  the last four).
+  KPL's loop is scalar. The pixel loop is 16 instructions with 2 branches:
+  rotated (the test at the bottom), `3*i` strength-reduced, no bounds
+  check, and the byte store of `(…) >> 8` with no `movzx` before it (a
+  store writes only the low bytes, so a truncation that feeds only the
+  store is dropped: `opt/simplify.rs`). The check went with #13's fourth
+  round: three tests before the loop (`out.len < 2^31 - 1`, `3 * out.len
+  <= rgb.len`) choose a copy of the loop whose reads `rgb[3*i]`, `+1`, `+2`
+  are unchecked (`opt/scaled.rs`), which the verifier proves with its one
+  relational fact (`x = k·y` with a length `k` times another: the sandbox
+  chapter); the loop as it was (21 instructions, 3 branches, one shared
+  check) runs only when the test fails. Those 5 instructions and a branch
+  per pixel changed nothing measurable: the loop is bound by its three
+  `imul`s per pixel (one multiplier, one `imul` per cycle: 3 cycles a
+  pixel, about what it takes at this machine's clock), which scalar code,
+  native or not, cannot avoid; the ratio is the baseline's vector code.
+  On this shared host the ratio moves a lot between runs (from 1.55× to
+  2.35× in the last five).
 - **Packet filter.** One invocation per packet, as a hook does.
   Profile-driven fixes: kplc inlines small leaf functions (`read_be16`,
   `is_allowed`: three calls and their argument staging per packet gone),

@@ -12,8 +12,9 @@
 //!  opt::inline::inline_small_calls ── opt::optimize, each caller that changed
 //!      │
 //!      ▼
-//!  opt::version::version_loops, then opt::bounds::merge_checks,
-//!  then opt::guards::prove_constant_indexes, each function (once)
+//!  opt::version::version_loops, opt::scaled::version_scaled_loops,
+//!  then opt::bounds::merge_checks, then
+//!  opt::guards::prove_constant_indexes, each function (once)
 //!      │
 //!      ▼
 //!  opt::layout::place_returns, each function (once, last)
@@ -28,7 +29,8 @@
 //!  format::image_layout (kpl-runtime-core) ── Code::patch ── Compiled
 //!      │
 //!      ▼
-//!  verify (kpl-runtime-core), only if opt::guards changed a function:
+//!  verify (kpl-runtime-core), only if opt::scaled or opt::guards changed
+//!  a function:
 //!      a function it refuses goes back to its checked form, from regalloc on
 //! ```
 //!
@@ -218,35 +220,39 @@ fn finish(
             *f = new;
         }
     }
-    for f in &mut module.funcs {
-        opt::version::version_loops(f);
-        opt::bounds::merge_checks(f);
-    }
-    // `opt::guards` drops checks that only a fact the verifier carries in
-    // a bounded table proves (see its module docs): in a long function the
-    // fact can be forgotten before the access. So every function it changed
-    // is checked by the verifier itself, and one the verifier refuses goes
-    // back to its checked form (`guards_verified`). Nothing else the
-    // compiler does relies on a bounded table, so a function it did not
-    // change is never recompiled.
-    let unguarded: Vec<Option<Func>> = module
+    // `opt::scaled` and `opt::guards` drop checks that only a fact the
+    // verifier carries in a bounded table proves (see their module docs):
+    // in a long function the fact can be forgotten before the access. So
+    // every function either changed is checked by the verifier itself, and
+    // one the verifier refuses goes back to its checked form (`checked`).
+    // Nothing else the compiler does relies on a bounded table, so a
+    // function they did not change is never recompiled.
+    let checked: Vec<Option<Func>> = module
         .funcs
         .iter_mut()
         .map(|f| {
+            opt::version::version_loops(f);
+            let mut before = opt::scaled::version_scaled_loops(f);
+            opt::bounds::merge_checks(f);
+            if let Some(b) = &mut before {
+                opt::bounds::merge_checks(b);
+            }
             // A copy of the checked form only where the pass could fire.
-            let before = opt::guards::may_prove(f).then(|| f.clone());
-            let guarded = before.is_some() && opt::guards::prove_constant_indexes(f);
+            let unguarded = (before.is_none() && opt::guards::may_prove(f)).then(|| f.clone());
+            if opt::guards::may_prove(f) && opt::guards::prove_constant_indexes(f) {
+                before = before.or(unguarded);
+            }
             opt::layout::place_returns(f);
-            before.filter(|_| guarded).map(|mut before| {
+            before.map(|mut before| {
                 opt::layout::place_returns(&mut before);
                 before
             })
         })
         .collect();
     let mut compiled = lay_out(&module, budget, &imports, &signatures);
-    let mut unguarded = unguarded;
-    while let Some(f) = refused_guarded_function(&compiled, &unguarded) {
-        if let Some(before) = unguarded.get_mut(f).and_then(Option::take) {
+    let mut checked = checked;
+    while let Some(f) = refused_unchecked_function(&compiled, &checked) {
+        if let Some(before) = checked.get_mut(f).and_then(Option::take) {
             module.funcs[f] = before;
         }
         compiled = lay_out(&module, budget, &imports, &signatures);
@@ -254,13 +260,14 @@ fn finish(
     compiled
 }
 
-/// The function whose checks `opt::guards` dropped and that the verifier
-/// refuses, if any: the verifier reports the first error, and only a
-/// function `unguarded` still holds a checked form of is the pass's doing.
-fn refused_guarded_function(c: &Compiled, unguarded: &[Option<Func>]) -> Option<usize> {
+/// The function whose checks `opt::scaled` or `opt::guards` dropped and
+/// that the verifier refuses, if any: the verifier reports the first error,
+/// and only a function `checked` still holds a checked form of is the
+/// passes' doing.
+fn refused_unchecked_function(c: &Compiled, checked: &[Option<Func>]) -> Option<usize> {
     use kpl_runtime_core::Object;
     use kpl_runtime_core::verify::OwnedWorkspace;
-    if unguarded.iter().all(Option::is_none) {
+    if checked.iter().all(Option::is_none) {
         return None;
     }
     let bytes = crate::object::write(c, "", "");
@@ -271,7 +278,7 @@ fn refused_guarded_function(c: &Compiled, unguarded: &[Option<Func>]) -> Option<
         .funcs
         .iter()
         .position(|f| (f.offset..f.offset + f.len).contains(&e.offset))?;
-    unguarded.get(f)?.as_ref().map(|_| f)
+    checked.get(f)?.as_ref().map(|_| f)
 }
 
 /// Allocates registers, encodes, lays the image out and patches it.
@@ -369,7 +376,7 @@ mod tests {
         let c = compile(&a.file, &a.program);
         assert_eq!(checks(&c), 0, "{}", disassemble(&c));
         let unguarded = vec![None];
-        assert_eq!(refused_guarded_function(&c, &unguarded), None);
+        assert_eq!(refused_unchecked_function(&c, &unguarded), None);
 
         // Many reads: with the checks dropped, the fact the verifier needs
         // is forgotten before the last reads (its table is bounded) ...
@@ -384,12 +391,15 @@ mod tests {
         let imports = a.program.imports.clone();
         let guarded = lay_out(&module, lower::BudgetCheck::Fuel, &imports, &[]);
         assert_eq!(checks(&guarded), 0);
-        assert_eq!(refused_guarded_function(&guarded, &[Some(before)]), Some(0));
+        assert_eq!(
+            refused_unchecked_function(&guarded, &[Some(before)]),
+            Some(0)
+        );
         // ... so the compiler keeps the checked form, which verifies.
         let c = compile(&a.file, &a.program);
         assert_eq!(checks(&c), MANY, "{}", disassemble(&c));
         assert_eq!(
-            refused_guarded_function(&c, &[Some(module.funcs[0].clone())]),
+            refused_unchecked_function(&c, &[Some(module.funcs[0].clone())]),
             None
         );
     }

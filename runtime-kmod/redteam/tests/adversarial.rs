@@ -1,7 +1,8 @@
 //! The red team's adversarial corpus: hand-made objects, several per escape
 //! class (C1–C6 of `/work/shared/notes/verifier-anchors.md`, C7: the
 //! atomic forms, C8: one bounds check covering accesses at constant
-//! offsets, and C9: a slice length tested against a constant), each of which
+//! offsets, C9: a slice length tested against a constant, and C10: an index
+//! `k` times a loop counter, in `adversarial/scaled.rs`), each of which
 //! the verifier must REJECT. Each object is also run by the execution oracle
 //! with verification skipped, and the oracle must flag it: that proves the
 //! object is a real escape, not just an unusual form.
@@ -16,6 +17,8 @@
 //! (`scripts/kernel-test.sh`), like `compiler/tests/adversarial.rs` does.
 
 mod common;
+#[path = "adversarial/scaled.rs"]
+mod scaled;
 
 use common::asm::{Obj, R, object, single};
 use iced_x86::code_asm::*;
@@ -875,6 +878,34 @@ fn len_at_least_accepted() {
     }
 }
 
+/// Each `c10_` object is refused by the memory rule at an access.
+#[test]
+fn c10_rejected_by_the_memory_rule() {
+    for (name, parts) in scaled::corpus() {
+        match common::verify(&kplc::kpo::write(&parts)) {
+            Err(r) => assert_eq!(r.rule, "memory", "{name}: {r:?}"),
+            Ok(()) => panic!("{name}: accepted"),
+        }
+    }
+}
+
+/// The accepted form is accepted, and the oracle finds nothing wrong with
+/// it (its loop runs on every input but the empty slices).
+#[test]
+fn scaled_baseline_accepted() {
+    let bytes = kplc::kpo::write(&scaled::scaled_baseline());
+    let (v, insns) = common::oracle::check_object(&bytes);
+    assert!(v.is_empty(), "the oracle flags the baseline: {v:?}");
+    // The loop ran: 32 trips of 10 instructions on each 64-byte input.
+    assert!(
+        insns > 2 * 32 * 10,
+        "the loop did not run ({insns} instructions)"
+    );
+    if let Err(r) = common::verify(&bytes) {
+        panic!("the baseline is rejected: {r:?}");
+    }
+}
+
 // ---- C3: callees ----
 
 /// `f` keeps a checked index in a callee-saved register across a call to
@@ -1378,6 +1409,9 @@ fn corpus() -> Vec<(&'static str, ObjectParts)> {
         ("c9_len_disp_past", c9_len_disp_past()),
         ("c9_len_scale_mismatch", c9_len_scale_mismatch()),
     ]
+    .into_iter()
+    .chain(scaled::corpus())
+    .collect()
 }
 
 /// The object is an escape (the oracle flags it with verification skipped)
@@ -1523,4 +1557,14 @@ cases!(
     c9_len_width_mismatch,
     c9_len_disp_past,
     c9_len_scale_mismatch,
+    c10_scaled_no_test,
+    c10_scaled_wrong_edge,
+    c10_scaled_disp_past,
+    c10_scaled_step_too_far,
+    c10_scaled_other_base,
+    c10_scaled_write_readonly,
+    c10_scaled_scale_mismatch,
+    c10_scaled_join_untested,
+    c10_scaled_test_of_scalar,
+    c10_scaled_loop_tests_other_length,
 );

@@ -47,7 +47,7 @@
 //! mention. Neither is predictable from the IR, so the pipeline verifies
 //! every function this pass changed and compiles one the verifier refuses
 //! again from its checked form (`crate::pipeline`,
-//! `refused_guarded_function`): what kplc emits always loads.
+//! `refused_unchecked_function`): what kplc emits always loads.
 //!
 //! The pass runs once per function last before register allocation, after
 //! [`super::bounds::merge_checks`] (`crate::pipeline`): no later pass may

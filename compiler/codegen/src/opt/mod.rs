@@ -50,6 +50,7 @@ pub mod inline;
 pub mod layout;
 pub mod loads;
 pub mod loops;
+pub mod scaled;
 pub mod simplify;
 pub mod version;
 

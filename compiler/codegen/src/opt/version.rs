@@ -89,7 +89,7 @@ pub fn version_loops(f: &mut Func) -> bool {
 
 /// The `(i, n)` of a block that ends with `c = i <u n` and branches to
 /// `to` when `c` holds.
-fn tested_below(block: &Block, to: BlockId) -> Option<(V, V)> {
+pub(super) fn tested_below(block: &Block, to: BlockId) -> Option<(V, V)> {
     let Term::Branch { cond, then, els } = block.term else {
         return None;
     };
@@ -192,22 +192,138 @@ fn find(f: &Func, done: &[BlockId]) -> Option<Plan> {
 }
 
 fn apply(f: &mut Func, plan: &Plan) {
+    let copy = copy_loop(f, &plan.body);
+    let h = copy.block(plan.header);
+    {
+        let block = &mut f.blocks[h as usize];
+        for &k in &plan.accesses {
+            if let Some(addr) = block.insts[k].0.addr_mut()
+                && let Some(index) = &mut addr.index
+            {
+                index.check = Check::Proven;
+            }
+        }
+        let pos = block.insts.first().map_or(block.term_pos, |(_, p)| *p);
+        block.insts.insert(
+            0,
+            (
+                Inst::BinImm {
+                    op: Op::And,
+                    dst: plan.i,
+                    a: plan.i,
+                    imm: (plan.limit - 1) as i32,
+                },
+                pos,
+            ),
+        );
+    }
+    let c = f.n_vregs;
+    f.n_vregs += 1;
+    let pos = f.blocks[plan.entry as usize].term_pos;
+    let v = f.blocks.len() as BlockId;
+    f.blocks.push(Block {
+        insts: vec![(
+            Inst::CmpImm {
+                cc: Cc::Be,
+                dst: c,
+                a: plan.n,
+                imm: plan.limit as i32,
+            },
+            pos,
+        )],
+        term: Term::Branch {
+            cond: c,
+            then: h,
+            els: plan.header,
+        },
+        term_pos: pos,
+    });
+    if let Term::Branch { then, .. } = &mut f.blocks[plan.entry as usize].term {
+        *then = v;
+    }
+    copy.lay_out(f, plan.header, &[v]);
+}
+
+/// A copy of a loop's blocks appended to the function ([`copy_loop`]).
+pub(super) struct LoopCopy {
+    /// Block of the loop → its copy.
+    copy: BTreeMap<BlockId, BlockId>,
+    /// The loop's blocks, as given.
+    body: Vec<BlockId>,
+}
+
+impl LoopCopy {
+    /// The copy of `b` (`b` itself when it is not in the loop).
+    pub(super) fn block(&self, b: BlockId) -> BlockId {
+        self.copy.get(&b).copied().unwrap_or(b)
+    }
+
+    /// Puts `first` (the blocks that choose a version), then the copy,
+    /// where the loop was in the layout, and the loop after them.
+    pub(super) fn lay_out(&self, f: &mut Func, header: BlockId, first: &[BlockId]) {
+        let at = f
+            .layout
+            .iter()
+            .position(|&b| b == header)
+            .unwrap_or(f.layout.len());
+        let mut new: Vec<BlockId> = first.to_vec();
+        new.extend(self.copied_in_layout(f));
+        f.layout.splice(at..at, new);
+    }
+
+    /// Puts `first` where the loop was in the layout, the loop after it, and
+    /// then `then` and the copy: registers live only from before the loop
+    /// into it are then not live across the copy.
+    pub(super) fn lay_out_after(
+        &self,
+        f: &mut Func,
+        header: BlockId,
+        first: &[BlockId],
+        then: &[BlockId],
+    ) {
+        let mut new: Vec<BlockId> = then.to_vec();
+        new.extend(self.copied_in_layout(f));
+        let end = f
+            .layout
+            .iter()
+            .rposition(|b| self.body.contains(b))
+            .map_or(f.layout.len(), |k| k + 1);
+        f.layout.splice(end..end, new);
+        let at = f
+            .layout
+            .iter()
+            .position(|&b| b == header)
+            .unwrap_or(f.layout.len());
+        f.layout.splice(at..at, first.iter().copied());
+    }
+
+    /// The copies of the loop's blocks, in the loop's layout order.
+    fn copied_in_layout(&self, f: &Func) -> Vec<BlockId> {
+        f.layout
+            .iter()
+            .filter(|b| self.body.contains(b))
+            .map(|&b| self.block(b))
+            .collect()
+    }
+}
+
+/// Appends a copy of the loop `body` to `f`: its edges inside the loop go
+/// to the copy, its exits where the loop's go. Registers the loop's blocks
+/// alone read and write get new ones in the copy. The others (the index,
+/// the bound, what the loop carries in and leaves behind) are shared, so
+/// both versions read and write them alike and what follows the loop finds
+/// them whichever one ran. Renaming keeps each copy's temporaries to its
+/// own stretch of the layout: shared, their live intervals would span both
+/// loops and crowd the register file. Nothing enters the copy until the
+/// caller sends an edge there.
+pub(super) fn copy_loop(f: &mut Func, body: &[BlockId]) -> LoopCopy {
     let base = f.blocks.len() as BlockId;
-    // Block of the loop → its copy; the test block `V` comes after them.
-    let copy: BTreeMap<BlockId, BlockId> = plan
-        .body
+    let copy: BTreeMap<BlockId, BlockId> = body
         .iter()
         .enumerate()
         .map(|(k, &b)| (b, base + k as BlockId))
         .collect();
-    let v = base + plan.body.len() as BlockId;
     let map = |b: BlockId| copy.get(&b).copied().unwrap_or(b);
-    // Registers the loop's blocks alone read and write get new ones in the
-    // copy. The others (the index, the bound, what the loop carries in and
-    // leaves behind) are shared, so both versions read and write them alike
-    // and what follows the loop finds them whichever one ran. Renaming keeps
-    // each copy's temporaries to its own stretch of the layout: shared, their
-    // live intervals would span both loops and crowd the register file.
     let mut shared = vec![false; f.n_vregs as usize];
     let mut in_loop = vec![false; f.n_vregs as usize];
     for &p in &f.params {
@@ -215,7 +331,7 @@ fn apply(f: &mut Func, plan: &Plan) {
     }
     let mut buf = Vec::new();
     for (k, block) in f.blocks.iter().enumerate() {
-        let seen = if plan.body.contains(&(k as BlockId)) {
+        let seen = if body.contains(&(k as BlockId)) {
             &mut in_loop
         } else {
             &mut shared
@@ -239,7 +355,7 @@ fn apply(f: &mut Func, plan: &Plan) {
             f.n_vregs += 1;
         }
     }
-    for &b in &plan.body {
+    for &b in body {
         let mut block = f.blocks[b as usize].clone();
         block.term = match block.term {
             Term::Jump(t) => Term::Jump(map(t)),
@@ -257,67 +373,12 @@ fn apply(f: &mut Func, plan: &Plan) {
         if let Term::Branch { cond: r, .. } | Term::Ret(Some(r)) = &mut block.term {
             *r = rename[*r as usize];
         }
-        if b == plan.header {
-            for &k in &plan.accesses {
-                if let Some(addr) = block.insts[k].0.addr_mut()
-                    && let Some(index) = &mut addr.index
-                {
-                    index.check = Check::Proven;
-                }
-            }
-            let pos = block.insts.first().map_or(block.term_pos, |(_, p)| *p);
-            block.insts.insert(
-                0,
-                (
-                    Inst::BinImm {
-                        op: Op::And,
-                        dst: plan.i,
-                        a: plan.i,
-                        imm: (plan.limit - 1) as i32,
-                    },
-                    pos,
-                ),
-            );
-        }
         f.blocks.push(block);
     }
-    let c = f.n_vregs;
-    f.n_vregs += 1;
-    let pos = f.blocks[plan.entry as usize].term_pos;
-    f.blocks.push(Block {
-        insts: vec![(
-            Inst::CmpImm {
-                cc: Cc::Be,
-                dst: c,
-                a: plan.n,
-                imm: plan.limit as i32,
-            },
-            pos,
-        )],
-        term: Term::Branch {
-            cond: c,
-            then: map(plan.header),
-            els: plan.header,
-        },
-        term_pos: pos,
-    });
-    if let Term::Branch { then, .. } = &mut f.blocks[plan.entry as usize].term {
-        *then = v;
+    LoopCopy {
+        copy,
+        body: body.to_vec(),
     }
-    // `V` and the copy go where the loop was, the loop after them.
-    let at = f
-        .layout
-        .iter()
-        .position(|&b| b == plan.header)
-        .unwrap_or(f.layout.len());
-    let mut new: Vec<BlockId> = vec![v];
-    new.extend(
-        f.layout
-            .iter()
-            .filter(|b| plan.body.contains(b))
-            .map(|&b| map(b)),
-    );
-    f.layout.splice(at..at, new);
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@
 mod cfg;
 #[cfg(feature = "alloc")]
 mod owned;
+mod scaled;
 mod state;
 mod transfer;
 
@@ -166,6 +167,23 @@ pub(crate) enum Fact {
     SignOf { hi: Val, lo: Val },
     /// `base` is the image address of read-only data byte `off`.
     Rodata { base: Val, off: u32 },
+    /// `x == k * y` as integers (the product did not wrap), `1 <= k <
+    /// 2^16`: with `y` below a slice length that `k` times fits another
+    /// slice's ([`Fact::LenScaled`]), `[base + x*s + d]` is inside the
+    /// other slice for `0 <= d <= (k - 1)*s`.
+    Scaled { x: Val, y: Val, k: u32 },
+    /// Entry `big` of the length table (`bw`, `bs`) is at least `k` times
+    /// entry `small` of the length table (`sw`, `ss`), unsigned and
+    /// without wrapping (`1 <= k < 2^16`).
+    LenScaled {
+        big: Val,
+        bw: bool,
+        bs: u8,
+        small: Val,
+        sw: bool,
+        ss: u8,
+        k: u32,
+    },
 }
 
 /// One instruction as the layout pass decoded it: every later pass reads

@@ -240,7 +240,7 @@ fn fact_key(f: &Rec) -> Val {
 /// - A fact about one name `v` is `(v, tag, payload)`: `tag` (1–7) says
 ///   which fact, `payload` holds its constant, bound or offset.
 /// - A fact about two names `x`, `y` is `(x, y, kind << 56 | payload)`,
-///   `kind` 1–6, `payload` its flags and scale or its offset `k`.
+///   `kind` 1–8, `payload` its flags and scale, its offset or its factor `k`.
 /// - [`Fact::None`] is `(0, 0, 0)`.
 ///
 /// Packing is one-to-one, so two records are equal exactly when their
@@ -269,6 +269,12 @@ const K_BASE_OF: u64 = 3 << 56;
 const K_BELOW_LEN: u64 = 4 << 56;
 const K_SUM_OF: u64 = 5 << 56;
 const K_SIGN_OF: u64 = 6 << 56;
+const K_SCALED: u64 = 7 << 56;
+/// Payload: `k` (16 bits), then the big entry's table (9 bits at 16),
+/// then the small entry's (9 bits at 25).
+const K_LEN_SCALED: u64 = 8 << 56;
+/// The factor of a [`Fact::Scaled`] or [`Fact::LenScaled`]: below 2^16.
+pub(super) const MAX_SCALE: u32 = 0xFFFF;
 const K_KIND: u64 = 0xFF << 56;
 
 fn low32(k: u64) -> u32 {
@@ -303,6 +309,23 @@ impl Rec {
             Fact::BelowLen { idx, m, w, s } => (idx, m, K_BELOW_LEN | len_payload(w, s)),
             Fact::SumOf { t, e, k } => (t, e, K_SUM_OF | u64::from(k)),
             Fact::SignOf { hi, lo } => (hi, lo, K_SIGN_OF),
+            Fact::Scaled { x, y, k } => (x, y, K_SCALED | u64::from(k & MAX_SCALE)),
+            Fact::LenScaled {
+                big,
+                bw,
+                bs,
+                small,
+                sw,
+                ss,
+                k,
+            } => (
+                big,
+                small,
+                K_LEN_SCALED
+                    | u64::from(k & MAX_SCALE)
+                    | len_payload(bw, bs) << 16
+                    | len_payload(sw, ss) << 25,
+            ),
         };
         Rec { a, b, k }
     }
@@ -344,6 +367,25 @@ impl Rec {
                 k: low32(k),
             },
             K_SIGN_OF => Fact::SignOf { hi: a, lo: b },
+            K_SCALED => Fact::Scaled {
+                x: a,
+                y: b,
+                k: low32(k & u64::from(MAX_SCALE)),
+            },
+            K_LEN_SCALED => {
+                let table = |p: u64| (p & (1 << 8) != 0, u8::try_from(p & 0xFF).unwrap_or(0));
+                let (bw, bs) = table((k >> 16) & LEN_PAYLOAD);
+                let (sw, ss) = table((k >> 25) & LEN_PAYLOAD);
+                Fact::LenScaled {
+                    big: a,
+                    bw,
+                    bs,
+                    small: b,
+                    sw,
+                    ss,
+                    k: low32(k & u64::from(MAX_SCALE)),
+                }
+            }
             _ => Fact::None,
         }
     }
@@ -389,6 +431,11 @@ impl Rec {
     /// A [`Fact::LenOf`].
     fn is_len_of(&self) -> bool {
         !self.unary() && self.k & K_KIND == K_LEN_OF
+    }
+
+    /// A [`Fact::LenScaled`].
+    fn is_len_scaled(&self) -> bool {
+        !self.unary() && self.k & K_KIND == K_LEN_SCALED
     }
 
     /// A constant or a slice length (see [`renamed_readings`]).
@@ -1320,6 +1367,14 @@ type Held = [Val; 16 + SLOTS];
 /// filter's: a fact kept by chance at a loop's entry and dropped at its
 /// back edge would cost the loop another pass.
 fn reaches(held: &Held, f: &Rec) -> bool {
+    // A relation between two length-table entries names only masked
+    // handles, which code rarely keeps in a register once it has read the
+    // entries and bases it needs; the accesses that use the fact find it
+    // through those (`transfer::below_len_by_scaled`). It stays while both
+    // handles are alive (a mask that runs again kills it).
+    if f.is_len_scaled() {
+        return true;
+    }
     // `f.b` is a one-name fact's tag, which no location holds (every held
     // name but `UNKNOWN` is at least `1 << 29`): no need to tell the
     // kinds of fact apart, and no need to scan for a tag or `UNKNOWN`

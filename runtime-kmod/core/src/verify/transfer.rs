@@ -20,7 +20,7 @@
 //! reach.
 
 use super::state::{Abs, CTX, Flags, Operand, UNKNOWN, Val, def};
-use super::{Fact, FnCtx, Rule, VerifyError, err};
+use super::{Fact, FnCtx, Rule, VerifyError, err, scaled};
 use crate::decode::{AluOp, Base, Cond, Count, Mem, Op, UnaryOp};
 
 pub(super) const RSP: u8 = 4;
@@ -444,10 +444,22 @@ pub(super) fn transfer(
                         _ => c ^ imm as u64,
                     });
                     // A 64-bit `add r, k` (k >= 0) of a value whose upper
-                    // 32 bits are zero cannot wrap: `n = a + k` exactly.
+                    // 32 bits are zero, or that a fact bounds, cannot wrap:
+                    // `n = a + k` exactly.
+                    let add = op == AluOp::Add && size == 8;
                     let sum = match u32::try_from(imm) {
-                        Ok(k) if op == AluOp::Add && size == 8 && st.is_narrow(dst) => Some(k),
+                        Ok(k)
+                            if add && (st.is_narrow(dst) || scaled::add_cannot_wrap(st, a, k)) =>
+                        {
+                            Some(k)
+                        }
                         _ => None,
+                    };
+                    // `a = k·y` stepped with its counter: `n = k·t`.
+                    let step = if add {
+                        scaled::stepped(st, a, imm)
+                    } else {
+                        None
                     };
                     let n = define(fx, st, at, dst, false);
                     st.set_narrow(dst, size == 4);
@@ -459,6 +471,12 @@ pub(super) fn transfer(
                         && a != n
                     {
                         st.add(Fact::SumOf { t: n, e: a, k });
+                    }
+                    if let Some((t, k)) = step
+                        && a != n
+                        && t != n
+                    {
+                        st.add(Fact::Scaled { x: n, y: t, k });
                     }
                     st.flags = Flags::Unknown;
                 }
@@ -503,10 +521,25 @@ pub(super) fn transfer(
             define(fx, st, at, dst, false);
             st.flags = Flags::Unknown;
         }
-        Op::ImulImm { dst, src, .. } => {
+        Op::ImulImm {
+            size,
+            dst,
+            src,
+            imm,
+        } => {
             dest(at, dst)?;
-            data(fx, st, at, src)?;
-            define(fx, st, at, dst, false);
+            let y = data(fx, st, at, src)?;
+            let k = if size == 8 {
+                scaled::imul_factor(st, y, st.is_narrow(src), imm)
+            } else {
+                None
+            };
+            let x = define(fx, st, at, dst, false);
+            if let Some(k) = k
+                && y != x
+            {
+                st.add(Fact::Scaled { x, y, k });
+            }
             st.flags = Flags::Unknown;
         }
         Op::Shift { dst, count, .. } => {
@@ -1012,6 +1045,7 @@ fn check_mem(
                         if !proved
                             && !below_len_by_sum(st, i, m, scale, mem.disp, write)
                             && !below_len_by_const(st, i, m, scale, mem.disp, write)
+                            && !scaled::below_len_by_scaled(st, i, m, scale, mem.disp, write)
                         {
                             if mem.disp != 0 {
                                 return bad(
@@ -1169,5 +1203,13 @@ pub(super) fn refine(st: &mut Abs, cc: Cond, taken: bool) {
         },
         Flags::Test(v) if unequal => st.add(Fact::NonZero(v)),
         _ => {}
+    }
+    // `a <= b` on this edge: a length `k` times another's is at most `b`.
+    let at_most = matches!(
+        (cc, holds),
+        (Cond::Be | Cond::B | Cond::E, true) | (Cond::A | Cond::Ae | Cond::Ne, false)
+    );
+    if at_most && let Flags::Cmp { a, b } = st.flags {
+        scaled::learn_len_scaled(st, a, b);
     }
 }
