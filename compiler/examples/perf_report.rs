@@ -344,18 +344,16 @@ const EXPLANATIONS: &str = "\
   check, and the byte store of `(…) >> 8` with no `movzx` before it (a
   store writes only the low bytes, so a truncation that feeds only the
   store is dropped: `opt/simplify.rs`). The check went with #13's fourth
-  round: three tests before the loop (`out.len < 2^31 - 1`, `3 * out.len
-  <= rgb.len`) choose a copy of the loop whose reads `rgb[3*i]`, `+1`, `+2`
-  are unchecked (`opt/scaled.rs`), which the verifier proves with its one
-  relational fact (`x = k·y` with a length `k` times another: the sandbox
-  chapter); the loop as it was (21 instructions, 3 branches, one shared
-  check) runs only when the test fails. Those 5 instructions and a branch
-  per pixel changed nothing measurable: the loop is bound by its three
-  `imul`s per pixel (one multiplier, one `imul` per cycle: 3 cycles a
-  pixel, about what it takes at this machine's clock), which scalar code,
-  native or not, cannot avoid; the ratio is the baseline's vector code.
-  On this shared host the ratio moves a lot between runs (from 1.55× to
-  2.35× in the last five).
+  round: the example's own test `out.len * 3 != rgb.len` proves every
+  `rgb[3*i]`, `+1`, `+2` of the loop, and kplc now drops their checks
+  (`opt/scaled.rs`), which the verifier proves with its one relational
+  fact (`x = k·y` with a length `k` times another: the sandbox chapter).
+  Those 5 instructions and a branch per pixel changed nothing measurable:
+  the loop is bound by its three `imul`s per pixel (one multiplier, one
+  `imul` per cycle: 3 cycles a pixel, about what it takes at this
+  machine's clock), which scalar code, native or not, cannot avoid; the
+  ratio is the baseline's vector code. On this shared host the ratio
+  moves a lot between runs (from 1.55× to 2.35× in the last five).
 - **Packet filter.** One invocation per packet, as a hook does.
   Profile-driven fixes: kplc inlines small leaf functions (`read_be16`,
   `is_allowed`: three calls and their argument staging per packet gone),

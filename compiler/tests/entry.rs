@@ -527,3 +527,59 @@ export fn a6(a: u64, b: u64, c: u64, d: u64, e: u64, f: u64) -> u64 {
         );
     }
 }
+
+/// A slice of 4 GiB or more is refused before anything runs: every
+/// length-table entry must stay below 2^32 (a KPL `.len` is a `u32`, and
+/// the verifier relies on it). The 4 GiB are a private anonymous mapping
+/// with no reservation: readable zero pages, none of them touched.
+#[test]
+fn a_slice_of_four_gib_is_refused() {
+    let (object, _) = compile();
+    let mut inst = Instance::load(&object).expect("loads");
+    let two = inst.export("two").expect("two");
+    let len = kpl_host::MAX_SLICE_BYTES;
+    // SAFETY: a fresh private anonymous mapping, owned here and unmapped
+    // below; nothing else refers to it.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    assert_ne!(p, libc::MAP_FAILED, "mmap of 4 GiB");
+    {
+        // SAFETY: `p` is `len` readable bytes (zero pages on demand) that
+        // live until the `munmap` below, after the last use of `big`.
+        let big: &[u8] = unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) };
+        let small = [2u8; 5];
+        let mut args = [
+            Arg::Slice {
+                bytes: big,
+                elem_size: 1,
+            },
+            Arg::Int(10),
+            Arg::Slice {
+                bytes: &small,
+                elem_size: 1,
+            },
+        ];
+        match inst.call(two, &mut args, 1000) {
+            Err(CallError::BadArgument { index: 0, why }) => {
+                assert_eq!(why, kpl_host::Misfit::TooLong, "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // One byte less is a slice like any other (its first bytes are 0).
+        args[0] = Arg::Slice {
+            bytes: &big[..len - 1],
+            elem_size: 1,
+        };
+        assert!(inst.call(two, &mut args, 1000).is_ok());
+    }
+    // SAFETY: the mapping made above, no longer borrowed.
+    assert_eq!(unsafe { libc::munmap(p, len) }, 0);
+}

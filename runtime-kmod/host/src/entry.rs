@@ -40,7 +40,15 @@ pub enum Misfit {
     NotBound,
     /// A buffer bound read-only for a `[]mut` parameter.
     BoundReadOnly,
+    /// A slice of [`MAX_SLICE_BYTES`] bytes or more.
+    TooLong,
 }
+
+/// Slices handed to plugin code are shorter than this (4 GiB): every
+/// length-table entry is then below 2^32, which a KPL `.len` (a `u32`)
+/// needs and the verifier relies on (`book/src/runtime/sandbox.md`,
+/// section 7).
+pub const MAX_SLICE_BYTES: usize = 1 << 32;
 
 impl Misfit {
     /// The message.
@@ -55,6 +63,7 @@ impl Misfit {
             Misfit::NoFreeSlot => "no free slice slot (8 in all, bound slices included)",
             Misfit::NotBound => "a slice not bound to this instance (or unbound)",
             Misfit::BoundReadOnly => "a buffer bound read-only for a `[]mut` parameter",
+            Misfit::TooLong => "a slice of 4 GiB or more",
         }
     }
 }
@@ -197,20 +206,29 @@ impl ExportPlan {
 
     /// Whether `arg` may be passed as parameter `k` (below the arity): an
     /// [`Arg::Int`] in canonical form for a scalar; for a slice, its element
-    /// size, and [`Arg::SliceMut`] if the parameter is `[]mut`. The one
-    /// definition of an acceptable argument: every call path checks it
-    /// before touching a slot, and only the error path asks
-    /// [`misfit`](ExportPlan::misfit) why.
+    /// size and length (below [`MAX_SLICE_BYTES`]), and [`Arg::SliceMut`]
+    /// if the parameter is `[]mut`. The one definition of an acceptable
+    /// argument: every call path checks it before touching a slot, and
+    /// only the error path asks [`misfit`](ExportPlan::misfit) why.
     #[inline(always)]
     pub(crate) fn fits(&self, k: usize, arg: &Arg<'_>) -> bool {
         let slice = self.slices & (1 << k) != 0;
         let elem_size = usize::from(self.elem_mask[k]) + 1;
         match arg {
             Arg::Int(v) => !slice && self.checks[k].accepts(*v),
-            Arg::Slice { elem_size: e, .. } => {
-                slice && self.writable & (1 << k) == 0 && *e == elem_size
+            Arg::Slice {
+                elem_size: e,
+                bytes,
+            } => {
+                slice
+                    && self.writable & (1 << k) == 0
+                    && *e == elem_size
+                    && bytes.len() < MAX_SLICE_BYTES
             }
-            Arg::SliceMut { elem_size: e, .. } => slice && *e == elem_size,
+            Arg::SliceMut {
+                elem_size: e,
+                bytes,
+            } => slice && *e == elem_size && bytes.len() < MAX_SLICE_BYTES,
         }
     }
 
@@ -223,6 +241,11 @@ impl ExportPlan {
             Arg::Int(_) => Misfit::OutOfRange,
             _ if !slice => Misfit::SliceForScalar,
             Arg::Slice { .. } if self.writable & (1 << k) != 0 => Misfit::ReadOnlyForMut,
+            Arg::Slice { elem_size, .. } | Arg::SliceMut { elem_size, .. }
+                if usize::from(self.elem_mask[k]) + 1 == *elem_size =>
+            {
+                Misfit::TooLong
+            }
             _ => Misfit::ElementSize,
         }
     }

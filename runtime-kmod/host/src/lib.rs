@@ -29,8 +29,8 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub use entry::Misfit;
 use entry::{ExportPlan, MAX_INSTANCE_ID, enter_plugin, scalar_key};
+pub use entry::{MAX_SLICE_BYTES, Misfit};
 pub use funcs::{Caller, HostFn, HostFunc, MAX_HOST_FUNC_SLOT};
 pub use imports::{HostImport, host_imports};
 use kpl_runtime_core::Object;
@@ -1193,8 +1193,10 @@ impl Instance {
     /// and [`call_bound`](Instance::call_bound) passes it by handle. The
     /// instance owns the memory, so plugin code can never see it freed.
     /// `writable`: whether it may be passed to a `[]mut T` parameter.
+    /// `buf` comes back when every slot is bound, or when it holds
+    /// [`MAX_SLICE_BYTES`] bytes or more.
     pub fn bind(&mut self, mut buf: GuardedBuf, writable: bool) -> Result<Bound, GuardedBuf> {
-        if self.bound_slots == u8::MAX {
+        if self.bound_slots == u8::MAX || buf.len() >= MAX_SLICE_BYTES {
             return Err(buf);
         }
         let slot = (!self.bound_slots).trailing_zeros() as usize;

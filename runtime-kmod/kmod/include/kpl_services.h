@@ -75,7 +75,8 @@ struct kpl_arg {
 			 * signed type sign-extended to 64 bits, bool 0/1) */
 	void *ptr;	/* a slice: kernel address of its bytes */
 	size_t len;	/* a slice: bytes, whole elements, at most
-			 * U32_MAX elements */
+			 * U32_MAX bytes (every length the plugin sees
+			 * stays below 2^32) */
 };
 
 #define KPL_ARG_SCALAR(t, v) \

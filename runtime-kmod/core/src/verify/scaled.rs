@@ -8,92 +8,55 @@
 //!
 //! Two facts carry it (`book/src/runtime/sandbox.md`, "`x = k·y`"):
 //!
-//! - [`Fact::Scaled`] `x = k·y` as integers, about two names;
-//! - [`Fact::LenScaled`] `table(bw, bs)[big] ≥ k · table(sw, ss)[small]`,
+//! - [`Fact::Scaled`](super::Fact::Scaled) `x = k·y` as integers, about two names;
+//! - [`Fact::LenScaled`](super::Fact::LenScaled) `table(bw, bs)[big] ≥ k · table(sw, ss)[small]`,
 //!   about two masked handles: like every length-table fact it speaks of
 //!   entries the plugin cannot write, which stay the same for the call.
 //!
 //! Every function here either establishes one of them from what the state
 //! already proves, or consumes them in the memory rule; each states the
-//! arithmetic that makes it exact. All factors are below 2^16 and every
-//! bound is checked without wrapping, so no rule relies on a product that
-//! could overflow.
+//! arithmetic that makes it exact. All factors are below 2^16, every
+//! length-table entry is below 2^32 (what the host promises: `sandbox.md`,
+//! section 7), and every bound is checked without wrapping, so no rule
+//! relies on a product that could overflow.
 
-use super::Fact;
 use super::state::{Abs, MAX_SCALE, Operand, UNKNOWN, Val};
 
-/// Whether the value named `y` is below 2^32, from a fact about the name:
-/// `y < n` with `n ≤ 2^32`. (Whether a *register* holds such a value is
-/// the `narrow` bit, which the caller asks itself.) A slice length is not
-/// enough: the host may hand in slices of 2^32 elements or more.
-pub(super) fn below_2_32(st: &Abs, y: Val) -> bool {
-    y != UNKNOWN
-        && st
-            .facts_first_about(y)
-            .any(|f| matches!(f, Fact::BelowConst { idx, n } if idx == y && n <= 1 << 32))
-}
-
-/// Whether a 64-bit `add r, k` (`k ≥ 0`) of the value named `e` cannot
+/// Whether a 64-bit `add r, k` (`k >= 0`) of the value named `e` cannot
 /// wrap, from a bound on `e` (the caller has asked the `narrow` bit
-/// already): `e < n ≤ 2^32` and `k < 2^31` keep the sum below 2^33; and
-/// `e < table(w, s)[m]`, an entry of at most 2^64 − 1, leaves room for
-/// `k = 1`.
+/// already): `e < 2^32` ([`Abs::below_2_32`]) and `k < 2^31` keep the sum
+/// below 2^33.
 pub(super) fn add_cannot_wrap(st: &Abs, e: Val, k: u32) -> bool {
-    if e == UNKNOWN {
-        return false;
-    }
-    st.facts_first_about(e).any(|f| match f {
-        Fact::BelowConst { idx, n } => idx == e && n <= 1 << 32 && k < 1 << 31,
-        Fact::BelowLen { idx, .. } => idx == e && k == 1,
-        _ => false,
-    })
+    k < 1 << 31 && st.below_2_32(e)
 }
 
 /// The factor of `imul x, y, imm` (64-bit) when the product is exact:
-/// `1 ≤ imm ≤ MAX_SCALE` and `y < 2^32` (`y_narrow`: the register's bit,
-/// or [`below_2_32`] of its name), so `imm·y < 2^48`.
+/// `1 <= imm <= MAX_SCALE` and `y < 2^32` (`y_narrow`: the register's bit,
+/// or [`Abs::below_2_32`] of its name), so `imm·y < 2^48`.
 pub(super) fn imul_factor(st: &Abs, y: Val, y_narrow: bool, imm: i64) -> Option<u32> {
     let k = u32::try_from(imm)
         .ok()
         .filter(|&k| (1..=MAX_SCALE).contains(&k))?;
-    (y != UNKNOWN && (y_narrow || below_2_32(st, y))).then_some(k)
+    (y != UNKNOWN && (y_narrow || st.below_2_32(y))).then_some(k)
 }
 
 /// What a 64-bit `add r, c` of the value named `x` steps: the new counter
 /// `t` and the factor `k`, when `x = k·y`, `k = c`, the counter was
-/// stepped `t = y + 1` (a [`Fact::SumOf`]) and is below a length another
+/// stepped `t = y + 1` (a [`Fact::SumOf`](super::Fact::SumOf)) and is below a length another
 /// slice is at least `k` times as long as: `y < table(sw, ss)[small]` and
 /// `table(·)[big] ≥ k · table(sw, ss)[small]`. Then `x + c = k·y + k =
 /// k·t ≤ k · table(sw, ss)[small] ≤ table(·)[big] < 2^64`: the add did not
 /// wrap, and the new value is `k·t` exactly.
 pub(super) fn stepped(st: &Abs, x: Val, c: i64) -> Option<(Val, u32)> {
-    if x == UNKNOWN {
+    if !st.has_scaled(x) {
         return None;
     }
-    st.facts_first_about(x).find_map(|f| {
-        let Fact::Scaled { x: fx, y, k } = f else {
-            return None;
-        };
-        if fx != x || i64::from(k) != c {
+    st.scaled_of(x).find_map(|(y, k)| {
+        if i64::from(k) != c {
             return None;
         }
-        let t = st.facts().find_map(|g| match g {
-            Fact::SumOf { t, e, k: 1 } if e == y && t != UNKNOWN => Some(t),
-            _ => None,
-        })?;
-        below_scaled_len(st, y, k).then_some((t, k))
-    })
-}
-
-/// Whether `y < table(sw, ss)[small]` for some entry that some other entry
-/// is at least `k` times as large as.
-fn below_scaled_len(st: &Abs, y: Val, k: u32) -> bool {
-    st.facts_first_about(y).any(|f| match f {
-        Fact::BelowLen { idx, m, w, s } if idx == y => st.facts().any(|g| {
-            matches!(g, Fact::LenScaled { small, sw, ss, k: gk, .. }
-                if small == m && sw == w && ss == s && gk == k)
-        }),
-        _ => false,
+        let t = st.successor_of(y)?;
+        st.below_scaled_len(y, k, None).then_some((t, k))
     })
 }
 
@@ -103,62 +66,8 @@ fn below_scaled_len(st: &Abs, y: Val, k: u32) -> bool {
 /// one), `table(bw, bs)[big] ≥ k · table(sw, ss)[small]`. At most four
 /// facts, read before any is added (adding may reorder the table).
 pub(super) fn learn_len_scaled(st: &mut Abs, a: Val, b: Operand) {
-    if a == UNKNOWN {
-        return;
-    }
-    let mut out = [None; 4];
-    let mut n = 0usize;
-    let bigs = |st: &Abs, each: &mut dyn FnMut(Val, bool, u8)| match b {
-        Operand::Len { m, w, s } => each(m, w, s),
-        Operand::Val(v) if v != UNKNOWN => {
-            for f in st.facts_first_about(v) {
-                if let Fact::LenOf { len, m, w, s } = f
-                    && len == v
-                {
-                    each(m, w, s);
-                }
-            }
-        }
-        _ => {}
-    };
-    for f in st.facts_first_about(a) {
-        let Fact::Scaled { x, y, k } = f else {
-            continue;
-        };
-        if x != a {
-            continue;
-        }
-        for g in st.facts_first_about(y) {
-            let Fact::LenOf {
-                len,
-                m: small,
-                w: sw,
-                s: ss,
-            } = g
-            else {
-                continue;
-            };
-            if len != y {
-                continue;
-            }
-            bigs(st, &mut |big, bw, bs| {
-                if let Some(slot) = out.get_mut(n) {
-                    *slot = Some(Fact::LenScaled {
-                        big,
-                        bw,
-                        bs,
-                        small,
-                        sw,
-                        ss,
-                        k,
-                    });
-                    n = n.saturating_add(1);
-                }
-            });
-        }
-    }
-    for f in out.into_iter().flatten() {
-        st.add(f);
+    if st.has_scaled(a) {
+        st.learn_len_scaled(a, b);
     }
 }
 
@@ -172,34 +81,20 @@ pub(super) fn below_len_by_scaled(st: &Abs, i: Val, m: Val, s: u8, disp: i32, wr
     let Ok(disp) = u64::try_from(disp) else {
         return false;
     };
+    if !st.has_scaled(i) {
+        return false;
+    }
     let s64 = u64::from(s);
-    st.facts_first_about(i).any(|f| {
-        let Fact::Scaled { x, y, k } = f else {
-            return false;
-        };
-        let room = u64::from(k).saturating_mul(s64);
-        if x != i || disp.saturating_add(s64) > room {
-            return false;
-        }
-        st.facts_first_about(y).any(|g| match g {
-            Fact::BelowLen {
-                idx,
-                m: small,
-                w: sw,
-                s: ss,
-            } if idx == y => st.facts().any(|h| {
-                matches!(h, Fact::LenScaled { big, bw, bs, small: hs, sw: hw, ss: hss, k: hk }
-                    if big == m && bs == s && (bw || !write)
-                        && hs == small && hw == sw && hss == ss && hk == k)
-            }),
-            _ => false,
-        })
+    st.scaled_of(i).any(|(y, k)| {
+        disp.saturating_add(s64) <= u64::from(k).saturating_mul(s64)
+            && st.below_scaled_len(y, k, Some((m, s, write)))
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verify::Fact;
     use crate::verify::state::def;
 
     fn with(facts: &[Fact]) -> Abs {
@@ -226,14 +121,24 @@ mod tests {
         }]);
         assert_eq!(imul_factor(&above, y, false, 3), None);
         assert_eq!(imul_factor(&none, y, false, 3), None);
-        // A slice length is not below 2^32 by the host's contract.
+        // A slice length, and a value below one, are below 2^32 by the
+        // host's half of the contract.
         let len = with(&[Fact::LenOf {
             len: y,
             m: Y,
             w: false,
             s: 1,
         }]);
-        assert_eq!(imul_factor(&len, y, false, 3), None);
+        assert_eq!(imul_factor(&len, y, false, 3), Some(3));
+        let below_len = with(&[Fact::BelowLen {
+            idx: y,
+            m: Y,
+            w: false,
+            s: 8,
+        }]);
+        assert_eq!(imul_factor(&below_len, y, false, 3), Some(3));
+        // A fact about another name says nothing of this one.
+        assert_eq!(imul_factor(&len, def(1, 3), false, 3), None);
         // Factors outside 1..=MAX_SCALE, and the unknown name.
         for k in [0, -1, i64::from(MAX_SCALE) + 1, 1 << 40] {
             assert_eq!(imul_factor(&none, y, true, k), None, "{k}");
@@ -250,9 +155,10 @@ mod tests {
             w: false,
             s: 1,
         }]);
-        // Below a length of at most 2^64 - 1: room for 1, not for 2.
+        // Below a length, which is below 2^32.
         assert!(add_cannot_wrap(&below_len, e, 1));
-        assert!(!add_cannot_wrap(&below_len, e, 2));
+        assert!(add_cannot_wrap(&below_len, e, (1 << 31) - 1));
+        assert!(!add_cannot_wrap(&below_len, e, 1 << 31));
         let below = with(&[Fact::BelowConst { idx: e, n: 1 << 32 }]);
         assert!(add_cannot_wrap(&below, e, (1 << 31) - 1));
         assert!(!add_cannot_wrap(&below, e, 1 << 31));

@@ -106,6 +106,10 @@ static void check_imports(struct kpl_plugin *p)
 	a = (struct kpl_arg)KPL_ARG_SLICE(KPL_T_U8, buf, 64);
 	r = call(p, "fill", &a, 1, KPL_T_U32, 0, &c);
 	check(r == -EINVAL, "a read-only buffer for a []mut u8 parameter: EINVAL", r);
+	/* Refused on its length alone: the 4 GiB are never touched. */
+	a = (struct kpl_arg)KPL_ARG_MUT_SLICE(KPL_T_U8, buf, 1ULL << 32);
+	r = call(p, "fill", &a, 1, KPL_T_U32, 0, &c);
+	check(r == -EINVAL, "a 4 GiB buffer: EINVAL (lengths stay below 2^32)", r);
 	a = (struct kpl_arg)KPL_ARG_MUT_SLICE(KPL_T_U8, buf, 64);
 	r = call(p, "fill", &a, 1, KPL_T_U32, 100000000, &c);
 	for (i = 0; i < 64; i++)
