@@ -227,44 +227,64 @@ fn finish(
     // one the verifier refuses goes back to its checked form (`checked`).
     // Nothing else the compiler does relies on a bounded table, so a
     // function they did not change is never recompiled.
-    let checked: Vec<Option<Func>> = module
+    // A checked form is kept as it was before the pass that fired (the
+    // stages after it run on it only if the verifier refuses the function:
+    // `finish_checked`).
+    let checked: Vec<Option<Checked>> = module
         .funcs
         .iter_mut()
         .map(|f| {
             opt::version::version_loops(f);
-            let mut before = opt::scaled::version_scaled_loops(f);
+            let mut before = opt::scaled::version_scaled_loops(f).map(Checked::BeforeScaled);
             opt::bounds::merge_checks(f);
-            if let Some(b) = &mut before {
-                opt::bounds::merge_checks(b);
-            }
             // A copy of the checked form only where the pass could fire.
             let unguarded = (before.is_none() && opt::guards::may_prove(f)).then(|| f.clone());
             if opt::guards::may_prove(f) && opt::guards::prove_constant_indexes(f) {
-                before = before.or(unguarded);
+                before = before.or(unguarded.map(Checked::BeforeGuards));
             }
             opt::layout::place_returns(f);
-            before.map(|mut before| {
-                opt::layout::place_returns(&mut before);
-                before
-            })
+            before
         })
         .collect();
     let mut compiled = lay_out(&module, budget, &imports, &signatures);
     let mut checked = checked;
     while let Some(f) = refused_unchecked_function(&compiled, &checked) {
         if let Some(before) = checked.get_mut(f).and_then(Option::take) {
-            module.funcs[f] = before;
+            module.funcs[f] = finish_checked(before);
         }
         compiled = lay_out(&module, budget, &imports, &signatures);
     }
     compiled
 }
 
+/// A function's form before `opt::scaled` or `opt::guards` dropped checks
+/// the verifier may not prove: what the pipeline goes back to if it does
+/// not.
+enum Checked {
+    /// Before `opt::scaled` (and so before `opt::bounds` too).
+    BeforeScaled(Func),
+    /// After `opt::bounds`, before `opt::guards`.
+    BeforeGuards(Func),
+}
+
+/// A checked form, through the stages the function had still to go.
+fn finish_checked(c: Checked) -> Func {
+    let mut f = match c {
+        Checked::BeforeScaled(mut f) => {
+            opt::bounds::merge_checks(&mut f);
+            f
+        }
+        Checked::BeforeGuards(f) => f,
+    };
+    opt::layout::place_returns(&mut f);
+    f
+}
+
 /// The function whose checks `opt::scaled` or `opt::guards` dropped and
 /// that the verifier refuses, if any: the verifier reports the first error,
 /// and only a function `checked` still holds a checked form of is the
 /// passes' doing.
-fn refused_unchecked_function(c: &Compiled, checked: &[Option<Func>]) -> Option<usize> {
+fn refused_unchecked_function(c: &Compiled, checked: &[Option<Checked>]) -> Option<usize> {
     use kpl_runtime_core::Object;
     use kpl_runtime_core::verify::OwnedWorkspace;
     if checked.iter().all(Option::is_none) {
@@ -392,14 +412,14 @@ mod tests {
         let guarded = lay_out(&module, lower::BudgetCheck::Fuel, &imports, &[]);
         assert_eq!(checks(&guarded), 0);
         assert_eq!(
-            refused_unchecked_function(&guarded, &[Some(before)]),
+            refused_unchecked_function(&guarded, &[Some(Checked::BeforeGuards(before))]),
             Some(0)
         );
         // ... so the compiler keeps the checked form, which verifies.
         let c = compile(&a.file, &a.program);
         assert_eq!(checks(&c), MANY, "{}", disassemble(&c));
         assert_eq!(
-            refused_unchecked_function(&c, &[Some(module.funcs[0].clone())]),
+            refused_unchecked_function(&c, &[Some(Checked::BeforeGuards(module.funcs[0].clone()))]),
             None
         );
     }

@@ -227,10 +227,17 @@ pub struct Abs {
     /// first place (most of the names a branch or an address asks about)
     /// then costs nothing instead of a scan of the table.
     firsts: NameSet,
-    /// The first name of every [`Fact::Scaled`] in the table is in this
-    /// filter (it may hold more): the relational rules, asked at every
-    /// branch and add, then cost nothing where no index is scaled.
-    scaled: NameSet,
+    /// A bit per hash of the first name of every [`Fact::Scaled`] in the
+    /// table (it may hold more; see [`scaled_bit`]): the relational rules,
+    /// asked at every branch and add, then cost nothing where no index is
+    /// scaled. One word, not a [`NameSet`]: states are copied and compared
+    /// all the time, and few names are ever scaled.
+    scaled: u64,
+}
+
+/// The bit of name `v` in [`Abs::scaled`].
+fn scaled_bit(v: Val) -> u64 {
+    1u64 << (v.wrapping_mul(0x9E37_79B1) >> 26)
 }
 
 /// What a fact is filed under in [`Abs::fact_keys`]: its names.
@@ -297,6 +304,7 @@ fn len_payload(w: bool, s: u8) -> u64 {
 impl Rec {
     const NONE: Rec = Rec { a: 0, b: 0, k: 0 };
 
+    #[inline(always)]
     pub(super) fn pack(f: Fact) -> Rec {
         let (a, b, k) = match f {
             Fact::None => (0, 0, 0),
@@ -336,6 +344,7 @@ impl Rec {
         Rec { a, b, k }
     }
 
+    #[inline]
     pub(super) fn unpack(self) -> Fact {
         let Rec { a, b, k } = self;
         let (w, s) = (k & (1 << 8) != 0, u8::try_from(k & 0xFF).unwrap_or(0));
@@ -520,7 +529,7 @@ impl Abs {
         names: NameSet::EMPTY,
         fact_keys: NameSet::EMPTY,
         firsts: NameSet::EMPTY,
-        scaled: NameSet::EMPTY,
+        scaled: 0,
     };
 
     /// Makes `self` a copy of `o` that says the same (`==`): every field but
@@ -714,7 +723,7 @@ impl Abs {
         let mut kept = 0usize;
         let mut keys = NameSet::EMPTY;
         let mut firsts = NameSet::EMPTY;
-        let mut scaled = NameSet::EMPTY;
+        let mut scaled = 0u64;
         for i in 0..n {
             let f = self.facts.get(i).copied().unwrap_or(Rec::NONE);
             if keep(self, &f) {
@@ -724,7 +733,7 @@ impl Abs {
                 keys.insert(fact_key(&f));
                 firsts.insert(f.a);
                 if f.is_scaled() {
-                    scaled.insert(f.a);
+                    scaled |= scaled_bit(f.a);
                 }
                 kept = kept.saturating_add(1);
             }
@@ -793,7 +802,7 @@ impl Abs {
         self.fact_keys.insert(fact_key(&f));
         self.firsts.insert(f.a);
         if f.is_scaled() {
-            self.scaled.insert(f.a);
+            self.scaled |= scaled_bit(f.a);
         }
         true
     }
@@ -1099,7 +1108,7 @@ impl Abs {
         self.nfacts = 0;
         self.fact_keys = NameSet::EMPTY;
         self.firsts = NameSet::EMPTY;
-        self.scaled = NameSet::EMPTY;
+        self.scaled = 0;
         // Until a renamed fact is added, the table holds only distinct
         // facts of `e` and needs no duplicate check.
         let mut renamed = false;
@@ -1389,20 +1398,18 @@ type Held = [Val; 16 + SLOTS];
 /// filter's: a fact kept by chance at a loop's entry and dropped at its
 /// back edge would cost the loop another pass.
 fn reaches(held: &Held, f: &Rec) -> bool {
-    // A relation between two length-table entries names only masked
-    // handles, which code rarely keeps in a register once it has read the
-    // entries and bases it needs; the accesses that use the fact find it
-    // through those (`transfer::below_len_by_scaled`). It stays while both
-    // handles are alive (a mask that runs again kills it).
-    if f.is_len_scaled() {
-        return true;
-    }
     // `f.b` is a one-name fact's tag, which no location holds (every held
     // name but `UNKNOWN` is at least `1 << 29`): no need to tell the
     // kinds of fact apart, and no need to scan for a tag or `UNKNOWN`
     // (both below `TAGS`).
     let holds = |v: Val| v >= TAGS && held.iter().fold(false, |any, &h| any | (h == v));
-    holds(f.a) || holds(f.b)
+    // A relation between two length-table entries names only masked
+    // handles, which code rarely keeps in a register once it has read the
+    // entries and bases it needs; the accesses that use the fact find it
+    // through those (`scaled::below_len_by_scaled`). It stays while both
+    // handles are alive (a mask that runs again kills it). Asked last: most
+    // facts are reached by a location.
+    holds(f.a) || holds(f.b) || f.is_len_scaled()
 }
 
 /// The names the flags mention: the compared value and a named second

@@ -445,14 +445,16 @@ pub(super) fn transfer(
                     });
                     // A 64-bit `add r, k` (k >= 0) of a value whose upper
                     // 32 bits are zero, or that a fact bounds, cannot wrap:
-                    // `n = a + k` exactly.
+                    // `n = a + k` exactly. The facts are looked at only
+                    // where some index is scaled: only the step of a
+                    // scaled index's counter needs them, and the scan cost
+                    // every other add (leaving a true fact out is sound).
                     let add = op == AluOp::Add && size == 8;
+                    let bounded = |st: &Abs, k| {
+                        st.is_narrow(dst) || (st.any_scaled() && scaled::add_cannot_wrap(st, a, k))
+                    };
                     let sum = match u32::try_from(imm) {
-                        Ok(k)
-                            if add && (st.is_narrow(dst) || scaled::add_cannot_wrap(st, a, k)) =>
-                        {
-                            Some(k)
-                        }
+                        Ok(k) if add && bounded(st, k) => Some(k),
                         _ => None,
                     };
                     // `a = k·y` stepped with its counter: `n = k·t`.

@@ -6,7 +6,7 @@
 
 use super::{
     Abs, K_BELOW_LEN, K_KIND, K_LEN_SCALED, K_SUM_OF, LEN_PAYLOAD, MAX_SCALE, Operand, Rec,
-    T_BELOW_CONST, T_CONST, T_LEN_AT_LEAST, UNKNOWN, Val, len_payload,
+    T_BELOW_CONST, T_CONST, T_LEN_AT_LEAST, UNKNOWN, Val, len_payload, scaled_bit,
 };
 
 impl Abs {
@@ -58,8 +58,14 @@ impl Abs {
     #[inline]
     pub(in crate::verify) fn has_scaled(&self, x: Val) -> bool {
         x != UNKNOWN
-            && self.scaled.may_contain(x)
+            && self.scaled & scaled_bit(x) != 0
             && self.recs().iter().any(|r| r.a == x && r.is_scaled())
+    }
+
+    /// Whether the table may hold a `Fact::Scaled` (false: it holds none).
+    #[inline]
+    pub(in crate::verify) fn any_scaled(&self) -> bool {
+        self.scaled != 0
     }
 
     /// Whether the value named `v` is below 2^32 by a fact about it (read
