@@ -82,8 +82,27 @@ pub fn optimize(f: &mut Func) {
 /// What the passes' unit tests share.
 #[cfg(test)]
 pub(crate) mod test_support {
-    use crate::ir::Func;
+    use crate::ir::{Check, Func, Inst};
     use crate::std_imports::ImportSources;
+
+    /// Accesses `include` accepts, by their check: (checked against a
+    /// bound, proven).
+    pub(crate) fn check_counts(f: &Func, include: impl Fn(&Inst) -> bool) -> (usize, usize) {
+        let mut checked = 0;
+        let mut proven = 0;
+        for (inst, _) in f.blocks.iter().flat_map(|b| &b.insts) {
+            if let Some(index) = inst.addr().and_then(|a| a.index)
+                && include(inst)
+            {
+                match index.check {
+                    Check::Below(..) | Check::BelowLen(..) | Check::SliceLen(..) => checked += 1,
+                    Check::Proven => proven += 1,
+                    Check::Combined => {}
+                }
+            }
+        }
+        (checked, proven)
+    }
 
     /// The optimised IR of function `name` in `src`.
     pub(crate) fn optimised(src: &str, name: &str) -> Func {

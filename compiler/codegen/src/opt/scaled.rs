@@ -76,10 +76,8 @@
 //! goes after the original loop in the layout, so that the original `p`'s
 //! register is not live across it.
 
-use std::collections::HashSet;
-
-use super::version::{copy_loop, tested_below};
-use crate::analysis::{dominates, dominators, natural_loops, predecessors, reverse_postorder};
+use super::version::{CountedLoop, copy_loop, counted_loops};
+use crate::analysis::dominates;
 use crate::ir::*;
 
 /// The largest loop copied, in blocks and in instructions.
@@ -99,11 +97,7 @@ struct Access {
 
 /// What one loop's versioning needs.
 struct Plan {
-    header: BlockId,
-    body: Vec<BlockId>,
-    entry: BlockId,
-    i: V,
-    n: V,
+    lp: CountedLoop,
     p: V,
     k: i32,
     /// The latch block and the position of `p`'s step in it.
@@ -125,7 +119,7 @@ pub fn version_scaled_loops(f: &mut Func) -> Option<Func> {
     while done.len() < MAX_VERSIONED
         && let Some(plan) = find(f, &done)
     {
-        done.push(plan.header);
+        done.push(plan.lp.header);
         before.get_or_insert_with(|| f.clone());
         apply(f, &plan);
     }
@@ -150,43 +144,15 @@ fn inst_of(f: &Func, (b, k): (BlockId, usize)) -> &Inst {
 }
 
 fn find(f: &Func, done: &[BlockId]) -> Option<Plan> {
-    let rpo = reverse_postorder(f);
-    let idom = dominators(f, &rpo);
-    let loops = natural_loops(f, &idom);
+    let (loops, idom, preds) = counted_loops(f, done, MAX_BLOCKS, MAX_INSTS);
     if loops.is_empty() {
         return None;
     }
-    let preds = predecessors(f);
-    let headers: HashSet<BlockId> = loops.iter().map(|(h, _)| *h).collect();
     let writes = writes(f);
-    for (h, body) in &loops {
-        let h = *h;
-        if done.contains(&h)
-            || body.len() > MAX_BLOCKS
-            || body.iter().any(|o| *o != h && headers.contains(o))
-            || body
-                .iter()
-                .map(|&b| f.blocks[b as usize].insts.len())
-                .sum::<usize>()
-                > MAX_INSTS
-        {
-            continue;
-        }
-        let outside: Vec<BlockId> = preds[h as usize]
-            .iter()
-            .copied()
-            .filter(|p| !body.contains(p))
-            .collect();
-        let [entry] = outside[..] else { continue };
-        let Some((i, n)) = tested_below(&f.blocks[entry as usize], h) else {
-            continue;
-        };
-        if preds[h as usize]
-            .iter()
-            .any(|&p| tested_below(&f.blocks[p as usize], h) != Some((i, n)))
-        {
-            continue;
-        }
+    for lp in loops {
+        let (h, entry, i, n) = (lp.header, lp.entry, lp.i, lp.n);
+        // A copy: `lp` goes into the plan.
+        let body = &lp.body.clone();
         // A register written once, before the loop (in a block that
         // dominates the header and is not in the loop), by a `SliceLen`:
         // its value is the same at the tests before the loop and in it.
@@ -253,11 +219,7 @@ fn find(f: &Func, done: &[BlockId]) -> Option<Plan> {
                 .iter()
                 .all(|&len| tested_before(f, &idom, &preds, &writes, entry, n, k, len));
             return Some(Plan {
-                header: h,
-                body: body.iter().copied().collect(),
-                entry,
-                i,
-                n,
+                lp,
                 p,
                 k,
                 step: (latch, kp),
@@ -471,12 +433,11 @@ fn offset_from(
 }
 
 fn apply(f: &mut Func, plan: &Plan) {
-    let pos = f.blocks[plan.entry as usize].term_pos;
+    let pos = f.blocks[plan.lp.entry as usize].term_pos;
     if plan.in_place {
         // A test before the loop proves its accesses already: the loop
         // itself is rewritten, entered through `P'`.
-        let body: Vec<BlockId> = plan.body.clone();
-        let p = rewrite(f, plan, &body, &|b| b);
+        let p = rewrite(f, plan, &plan.lp.body, &|b| b);
         // A length only the dropped checks read is no longer loaded, and
         // the old `p`'s constant (nothing reads `p` now) not written.
         let uses = f.use_counts();
@@ -490,22 +451,22 @@ fn apply(f: &mut Func, plan: &Plan) {
         let fast = push_block(
             f,
             vec![scaled_counter(plan, p)],
-            Term::Jump(plan.header),
+            Term::Jump(plan.lp.header),
             pos,
         );
-        if let Term::Branch { then, .. } = &mut f.blocks[plan.entry as usize].term {
+        if let Term::Branch { then, .. } = &mut f.blocks[plan.lp.entry as usize].term {
             *then = fast;
         }
         let at = f
             .layout
             .iter()
-            .position(|&b| b == plan.header)
+            .position(|&b| b == plan.lp.header)
             .unwrap_or(f.layout.len());
         f.layout.insert(at, fast);
         return;
     }
-    let copy = copy_loop(f, &plan.body);
-    let p = rewrite(f, plan, &plan.body, &|b| copy.block(b));
+    let copy = copy_loop(f, &plan.lp.body);
+    let p = rewrite(f, plan, &plan.lp.body, &|b| copy.block(b));
     // `V`: `t = k*n`, then `t <= len` for each length (each test that fails
     // goes to the original loop), then `P'` into the copy.
     let first = f.blocks.len() as BlockId;
@@ -520,7 +481,7 @@ fn apply(f: &mut Func, plan: &Plan) {
             insts.push(Inst::BinImm {
                 op: Op::Mul,
                 dst: t,
-                a: plan.n,
+                a: plan.lp.n,
                 imm: plan.k,
             });
         }
@@ -537,18 +498,18 @@ fn apply(f: &mut Func, plan: &Plan) {
             Term::Branch {
                 cond: c,
                 then: next,
-                els: plan.header,
+                els: plan.lp.header,
             },
             pos,
         );
     }
-    let h = copy.block(plan.header);
+    let h = copy.block(plan.lp.header);
     push_block(f, vec![scaled_counter(plan, p)], Term::Jump(h), pos);
-    if let Term::Branch { then, .. } = &mut f.blocks[plan.entry as usize].term {
+    if let Term::Branch { then, .. } = &mut f.blocks[plan.lp.entry as usize].term {
         *then = first;
     }
     let chooser: Vec<BlockId> = (first..fast).collect();
-    copy.lay_out_after(f, plan.header, &chooser, &[fast]);
+    copy.lay_out_after(f, plan.lp.header, &chooser, &[fast]);
 }
 
 /// `p = i * k` in 64 bits: the value the loop's `p` holds on the way in.
@@ -556,7 +517,7 @@ fn scaled_counter(plan: &Plan, p: V) -> Inst {
     Inst::BinImm {
         op: Op::Mul,
         dst: p,
-        a: plan.i,
+        a: plan.lp.i,
         imm: plan.k,
     }
 }
@@ -581,7 +542,12 @@ fn push_block(f: &mut Func, insts: Vec<Inst>, term: Term, pos: u32) -> BlockId {
 /// A register of its own, because nothing after the loop reads `p`: in a
 /// copy, its 64-bit writes then never reach the original loop, whose checks
 /// `opt::bounds` still merges knowing `p` is a `u32`.
-fn rewrite(f: &mut Func, plan: &Plan, body: &[BlockId], at: &dyn Fn(BlockId) -> BlockId) -> V {
+fn rewrite(
+    f: &mut Func,
+    plan: &Plan,
+    body: &std::collections::BTreeSet<BlockId>,
+    at: &dyn Fn(BlockId) -> BlockId,
+) -> V {
     let p = f.n_vregs;
     f.n_vregs += 1;
     for &b in body {
@@ -595,7 +561,7 @@ fn rewrite(f: &mut Func, plan: &Plan, body: &[BlockId], at: &dyn Fn(BlockId) -> 
             inst.map_def(&mut swap);
         }
     }
-    let h = at(plan.header);
+    let h = at(plan.lp.header);
     let mut dropped: Vec<V> = Vec::new();
     for a in &plan.accesses {
         if let Some(addr) = f.blocks[h as usize].insts[a.at].0.addr_mut()
@@ -630,26 +596,14 @@ fn rewrite(f: &mut Func, plan: &Plan, body: &[BlockId], at: &dyn Fn(BlockId) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::opt::test_support::optimised;
+    use crate::opt::test_support::{check_counts, optimised};
 
     /// Slice accesses by their check: (length-checked, proven).
     fn checks(f: &Func) -> (usize, usize) {
-        let mut checked = 0;
-        let mut proven = 0;
-        for b in &f.blocks {
-            for (inst, _) in &b.insts {
-                if let Inst::Load { addr, .. } | Inst::Store { addr, .. } = inst
-                    && matches!(addr.base, Base::Slice(_) | Base::SlicePtr(_))
-                {
-                    match addr.index.map(|i| i.check) {
-                        Some(Check::BelowLen(..)) => checked += 1,
-                        Some(Check::Proven) => proven += 1,
-                        _ => {}
-                    }
-                }
-            }
-        }
-        (checked, proven)
+        check_counts(f, |inst| {
+            matches!(inst, Inst::Load { addr, .. } | Inst::Store { addr, .. }
+                if matches!(addr.base, Base::Slice(_) | Base::SlicePtr(_)))
+        })
     }
 
     const TRIPLES: &str = "

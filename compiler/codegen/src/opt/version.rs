@@ -41,9 +41,9 @@
 //! before the bounds-check merging and the block layout; no later pass
 //! folds, so the mask (a second write of `i`) stays where it is put.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use crate::analysis::{dominators, natural_loops, predecessors, reverse_postorder};
+use crate::analysis::{Predecessors, dominators, natural_loops, predecessors, reverse_postorder};
 use crate::ir::*;
 
 /// The largest loop copied, in blocks and in instructions.
@@ -56,15 +56,11 @@ const MAX_INSTS: usize = 64;
 /// checks, which is correct, only slower.
 const MAX_VERSIONED: usize = 32;
 
-/// What one loop's versioning needs: its header, blocks, the entry block,
-/// the index and bound registers, the tested power of two and the accesses
-/// of the header (by instruction index) whose checks the copy drops.
+/// What one loop's versioning needs: the loop, the tested power of two and
+/// the accesses of the header (by instruction index) whose checks the copy
+/// drops.
 struct Plan {
-    header: BlockId,
-    body: Vec<BlockId>,
-    entry: BlockId,
-    i: V,
-    n: V,
+    lp: CountedLoop,
     limit: u64,
     accesses: Vec<usize>,
 }
@@ -80,7 +76,7 @@ pub fn version_loops(f: &mut Func) -> bool {
     while done.len() < MAX_VERSIONED
         && let Some(plan) = find(f, &done)
     {
-        done.push(plan.header);
+        done.push(plan.lp.header);
         apply(f, &plan);
         changed = true;
     }
@@ -107,7 +103,26 @@ pub(super) fn tested_below(block: &Block, to: BlockId) -> Option<(V, V)> {
     }
 }
 
-fn find(f: &Func, done: &[BlockId]) -> Option<Plan> {
+/// An innermost natural loop counted by `i <u n`: every edge into its
+/// header, from its one predecessor outside the loop (`entry`) and from
+/// its latches, is a branch on `c = i <u n` taken when `c` holds.
+pub(super) struct CountedLoop {
+    pub(super) header: BlockId,
+    pub(super) body: BTreeSet<BlockId>,
+    pub(super) entry: BlockId,
+    pub(super) i: V,
+    pub(super) n: V,
+}
+
+/// The counted loops of `f` whose header is not in `done`, of at most
+/// `max_blocks` blocks and `max_insts` instructions, with the analyses
+/// they were found with (what both versioning passes start from).
+pub(super) fn counted_loops(
+    f: &Func,
+    done: &[BlockId],
+    max_blocks: usize,
+    max_insts: usize,
+) -> (Vec<CountedLoop>, Vec<Option<BlockId>>, Predecessors) {
     let rpo = reverse_postorder(f);
     let idom = dominators(f, &rpo);
     let loops = natural_loops(f, &idom);
@@ -115,16 +130,16 @@ fn find(f: &Func, done: &[BlockId]) -> Option<Plan> {
     // A loop with another header in its body has a loop inside it (asked
     // of each loop's body, not of every pair of loops).
     let headers: HashSet<BlockId> = loops.iter().map(|(h, _)| *h).collect();
-    for (h, body) in &loops {
-        let h = *h;
+    let mut out = Vec::new();
+    for (h, body) in loops {
         if done.contains(&h)
-            || body.len() > MAX_BLOCKS
+            || body.len() > max_blocks
             || body.iter().any(|o| *o != h && headers.contains(o))
             || body
                 .iter()
                 .map(|&b| f.blocks[b as usize].insts.len())
                 .sum::<usize>()
-                > MAX_INSTS
+                > max_insts
         {
             continue;
         }
@@ -143,7 +158,22 @@ fn find(f: &Func, done: &[BlockId]) -> Option<Plan> {
         {
             continue;
         }
-        if body.iter().any(|&b| {
+        out.push(CountedLoop {
+            header: h,
+            body,
+            entry,
+            i,
+            n,
+        });
+    }
+    (out, idom, preds)
+}
+
+fn find(f: &Func, done: &[BlockId]) -> Option<Plan> {
+    let (loops, ..) = counted_loops(f, done, MAX_BLOCKS, MAX_INSTS);
+    for lp in loops {
+        let (h, i, n) = (lp.header, lp.i, lp.n);
+        if lp.body.iter().any(|&b| {
             f.blocks[b as usize]
                 .insts
                 .iter()
@@ -179,11 +209,7 @@ fn find(f: &Func, done: &[BlockId]) -> Option<Plan> {
             continue;
         }
         return Some(Plan {
-            header: h,
-            body: body.iter().copied().collect(),
-            entry,
-            i,
-            n,
+            lp,
             limit,
             accesses,
         });
@@ -192,8 +218,8 @@ fn find(f: &Func, done: &[BlockId]) -> Option<Plan> {
 }
 
 fn apply(f: &mut Func, plan: &Plan) {
-    let copy = copy_loop(f, &plan.body);
-    let h = copy.block(plan.header);
+    let copy = copy_loop(f, &plan.lp.body);
+    let h = copy.block(plan.lp.header);
     {
         let block = &mut f.blocks[h as usize];
         for &k in &plan.accesses {
@@ -209,8 +235,8 @@ fn apply(f: &mut Func, plan: &Plan) {
             (
                 Inst::BinImm {
                     op: Op::And,
-                    dst: plan.i,
-                    a: plan.i,
+                    dst: plan.lp.i,
+                    a: plan.lp.i,
                     imm: (plan.limit - 1) as i32,
                 },
                 pos,
@@ -219,14 +245,14 @@ fn apply(f: &mut Func, plan: &Plan) {
     }
     let c = f.n_vregs;
     f.n_vregs += 1;
-    let pos = f.blocks[plan.entry as usize].term_pos;
+    let pos = f.blocks[plan.lp.entry as usize].term_pos;
     let v = f.blocks.len() as BlockId;
     f.blocks.push(Block {
         insts: vec![(
             Inst::CmpImm {
                 cc: Cc::Be,
                 dst: c,
-                a: plan.n,
+                a: plan.lp.n,
                 imm: plan.limit as i32,
             },
             pos,
@@ -234,14 +260,14 @@ fn apply(f: &mut Func, plan: &Plan) {
         term: Term::Branch {
             cond: c,
             then: h,
-            els: plan.header,
+            els: plan.lp.header,
         },
         term_pos: pos,
     });
-    if let Term::Branch { then, .. } = &mut f.blocks[plan.entry as usize].term {
+    if let Term::Branch { then, .. } = &mut f.blocks[plan.lp.entry as usize].term {
         *then = v;
     }
-    copy.lay_out(f, plan.header, &[v]);
+    copy.lay_out(f, plan.lp.header, &[v]);
 }
 
 /// A copy of a loop's blocks appended to the function ([`copy_loop`]).
@@ -249,7 +275,7 @@ pub(super) struct LoopCopy {
     /// Block of the loop → its copy.
     copy: BTreeMap<BlockId, BlockId>,
     /// The loop's blocks, as given.
-    body: Vec<BlockId>,
+    body: BTreeSet<BlockId>,
 }
 
 impl LoopCopy {
@@ -316,7 +342,7 @@ impl LoopCopy {
 /// own stretch of the layout: shared, their live intervals would span both
 /// loops and crowd the register file. Nothing enters the copy until the
 /// caller sends an edge there.
-pub(super) fn copy_loop(f: &mut Func, body: &[BlockId]) -> LoopCopy {
+pub(super) fn copy_loop(f: &mut Func, body: &BTreeSet<BlockId>) -> LoopCopy {
     let base = f.blocks.len() as BlockId;
     let copy: BTreeMap<BlockId, BlockId> = body
         .iter()
@@ -377,30 +403,18 @@ pub(super) fn copy_loop(f: &mut Func, body: &[BlockId]) -> LoopCopy {
     }
     LoopCopy {
         copy,
-        body: body.to_vec(),
+        body: body.clone(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::opt::test_support::optimised;
+    use crate::opt::test_support::{check_counts, optimised};
 
+    /// Loads by their check: (checked, proven).
     fn checks(f: &Func) -> (usize, usize) {
-        let mut below = 0;
-        let mut proven = 0;
-        for b in &f.blocks {
-            for (inst, _) in &b.insts {
-                if let Inst::Load { addr, .. } = inst {
-                    match addr.index.map(|i| i.check) {
-                        Some(Check::Below(..)) => below += 1,
-                        Some(Check::Proven) => proven += 1,
-                        _ => {}
-                    }
-                }
-            }
-        }
-        (below, proven)
+        check_counts(f, |inst| matches!(inst, Inst::Load { .. }))
     }
 
     const SUM: &str = "
