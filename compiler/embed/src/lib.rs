@@ -448,9 +448,22 @@ impl Instance {
             .map_err(|_| Error::Argument("all 8 slice slots of the instance are bound".to_string()))
     }
 
+    /// A slice of `bytes` bytes may be bound: shorter than 4 GiB (a KPL
+    /// `.len` is a `u32`, and the sandbox relies on it). Asked before any
+    /// memory is allocated.
+    fn slice_fits(bytes: usize) -> Result<(), Error> {
+        if bytes >= kpl_host::MAX_SLICE_BYTES {
+            return Err(Error::Argument(format!(
+                "a slice of {bytes} bytes: slices are shorter than 4 GiB"
+            )));
+        }
+        Ok(())
+    }
+
     /// Copies `values` into memory owned by the instance, bound once for
     /// any number of calls as a read-only `[]T` argument.
     pub fn bind_slice<T: Elem>(&mut self, values: &[T]) -> Result<Slice<T>, Error> {
+        Self::slice_fits(std::mem::size_of_val(values))?;
         let mut bytes = Vec::with_capacity(std::mem::size_of_val(values));
         values.iter().for_each(|v| v.put_le(&mut bytes));
         Ok(Slice::new(self.bind(&bytes, false)?))
@@ -462,6 +475,7 @@ impl Instance {
         let bytes = len
             .checked_mul(std::mem::size_of::<T>())
             .ok_or_else(|| Error::Argument(format!("{len} elements do not fit in memory")))?;
+        Self::slice_fits(bytes)?;
         let buf = GuardedBuf::zeroed(bytes)?;
         let bound = self.inner.bind(buf, true).map_err(|_| {
             Error::Argument("all 8 slice slots of the instance are bound".to_string())

@@ -263,6 +263,25 @@ fn bound_buffers_are_reused_across_calls() {
 }
 
 #[test]
+fn a_slice_of_four_gib_is_refused_before_anything_is_allocated() {
+    let (mut i, _) = instance();
+    for len in [1usize << 32, usize::MAX / 2] {
+        match i.bind_slice_mut::<u8>(len) {
+            Err(Error::Argument(why)) => assert!(why.contains("4 GiB"), "{why}"),
+            Err(other) => panic!("{len}: {other}"),
+            Ok(_) => panic!("{len}: bound"),
+        }
+    }
+    // One element less than 4 GiB of `u16` is refused too (its bytes are
+    // what counts); a small buffer still binds in the slot left free.
+    assert!(matches!(
+        i.bind_slice_mut::<u16>(1 << 31),
+        Err(Error::Argument(_))
+    ));
+    assert!(i.bind_slice_mut::<u8>(4).is_ok());
+}
+
+#[test]
 fn objects_are_verified_and_round_trip() {
     let engine = engine();
     let module = Module::new(&engine, "plugin.kpl", PLUGIN).unwrap();
