@@ -238,8 +238,9 @@ fn finish(
             let mut before = opt::scaled::version_scaled_loops(f).map(Checked::BeforeScaled);
             opt::bounds::merge_checks(f);
             // A copy of the checked form only where the pass could fire.
-            let unguarded = (before.is_none() && opt::guards::may_prove(f)).then(|| f.clone());
-            if opt::guards::may_prove(f) && opt::guards::prove_constant_indexes(f) {
+            let may_prove = opt::guards::may_prove(f);
+            let unguarded = (before.is_none() && may_prove).then(|| f.clone());
+            if may_prove && opt::guards::prove_constant_indexes(f) {
                 before = before.or(unguarded.map(Checked::BeforeGuards));
             }
             opt::layout::place_returns(f);

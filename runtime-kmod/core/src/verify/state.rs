@@ -283,9 +283,11 @@ const K_BELOW_LEN: u64 = 4 << 56;
 const K_SUM_OF: u64 = 5 << 56;
 const K_SIGN_OF: u64 = 6 << 56;
 const K_SCALED: u64 = 7 << 56;
-/// Payload: `k` (16 bits), then the big entry's table (9 bits at 16),
-/// then the small entry's (9 bits at 25).
+/// Payload: `k` (16 bits), then the big entry's table (9 bits at
+/// [`LEN_SCALED_BIG`]), then the small entry's (at [`LEN_SCALED_SMALL`]).
 const K_LEN_SCALED: u64 = 8 << 56;
+const LEN_SCALED_BIG: u32 = 16;
+const LEN_SCALED_SMALL: u32 = 25;
 /// The factor of a [`Fact::Scaled`] or [`Fact::LenScaled`]: below 2^16.
 pub(super) const MAX_SCALE: u32 = 0xFFFF;
 const K_KIND: u64 = 0xFF << 56;
@@ -299,6 +301,20 @@ const LEN_PAYLOAD: u64 = 0x1FF;
 
 fn len_payload(w: bool, s: u8) -> u64 {
     (u64::from(w) << 8) | u64::from(s)
+}
+
+/// The packed payload of a [`Fact::LenScaled`]: factor `k`, the big and
+/// the small entry's tables (each a [`len_payload`]).
+fn len_scaled_payload(k: u32, big: u64, small: u64) -> u64 {
+    K_LEN_SCALED
+        | u64::from(k & MAX_SCALE)
+        | (big & LEN_PAYLOAD) << LEN_SCALED_BIG
+        | (small & LEN_PAYLOAD) << LEN_SCALED_SMALL
+}
+
+/// The factor `k` of a packed [`Fact::Scaled`] or [`Fact::LenScaled`].
+fn factor(k: u64) -> u32 {
+    low32(k & u64::from(MAX_SCALE))
 }
 
 impl Rec {
@@ -335,10 +351,7 @@ impl Rec {
             } => (
                 big,
                 small,
-                K_LEN_SCALED
-                    | u64::from(k & MAX_SCALE)
-                    | len_payload(bw, bs) << 16
-                    | len_payload(sw, ss) << 25,
+                len_scaled_payload(k, len_payload(bw, bs), len_payload(sw, ss)),
             ),
         };
         Rec { a, b, k }
@@ -385,12 +398,12 @@ impl Rec {
             K_SCALED => Fact::Scaled {
                 x: a,
                 y: b,
-                k: low32(k & u64::from(MAX_SCALE)),
+                k: factor(k),
             },
             K_LEN_SCALED => {
                 let table = |p: u64| (p & (1 << 8) != 0, u8::try_from(p & 0xFF).unwrap_or(0));
-                let (bw, bs) = table((k >> 16) & LEN_PAYLOAD);
-                let (sw, ss) = table((k >> 25) & LEN_PAYLOAD);
+                let (bw, bs) = table((k >> LEN_SCALED_BIG) & LEN_PAYLOAD);
+                let (sw, ss) = table((k >> LEN_SCALED_SMALL) & LEN_PAYLOAD);
                 Fact::LenScaled {
                     big: a,
                     bw,
@@ -398,7 +411,7 @@ impl Rec {
                     small: b,
                     sw,
                     ss,
-                    k: low32(k & u64::from(MAX_SCALE)),
+                    k: factor(k),
                 }
             }
             _ => Fact::None,
@@ -446,6 +459,11 @@ impl Rec {
     /// A [`Fact::LenOf`].
     fn is_len_of(&self) -> bool {
         !self.unary() && self.k & K_KIND == K_LEN_OF
+    }
+
+    /// A [`Fact::BelowLen`].
+    fn is_below_len(&self) -> bool {
+        !self.unary() && self.k & K_KIND == K_BELOW_LEN
     }
 
     /// A [`Fact::Scaled`].

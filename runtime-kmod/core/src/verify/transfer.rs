@@ -458,7 +458,7 @@ pub(super) fn transfer(
                         _ => None,
                     };
                     // `a = k·y` stepped with its counter: `n = k·t`.
-                    let step = if add && st.has_scaled(a) {
+                    let step = if add {
                         scaled::stepped(st, a, imm)
                     } else {
                         None

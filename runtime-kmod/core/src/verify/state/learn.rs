@@ -5,8 +5,9 @@
 //! fact of a scan into a [`super::Fact`] cost more than the rules' work.
 
 use super::{
-    Abs, K_BELOW_LEN, K_KIND, K_LEN_SCALED, K_SUM_OF, LEN_PAYLOAD, MAX_SCALE, Operand, Rec,
-    T_BELOW_CONST, T_CONST, T_LEN_AT_LEAST, UNKNOWN, Val, len_payload, scaled_bit,
+    Abs, K_BELOW_LEN, K_SUM_OF, LEN_PAYLOAD, LEN_SCALED_BIG, LEN_SCALED_SMALL, Operand, Rec,
+    T_BELOW_CONST, T_CONST, T_LEN_AT_LEAST, UNKNOWN, Val, factor, len_payload, len_scaled_payload,
+    scaled_bit,
 };
 
 impl Abs {
@@ -79,7 +80,7 @@ impl Abs {
                 r.a == v
                     && ((r.b == T_BELOW_CONST && r.k <= 1 << 32)
                         || r.is_len_of()
-                        || (!r.unary() && r.k & K_KIND == K_BELOW_LEN))
+                        || r.is_below_len())
             })
     }
 
@@ -102,7 +103,7 @@ impl Abs {
                         *slot = Some(Rec {
                             a: big,
                             b: small,
-                            k: K_LEN_SCALED | u64::from(k) | pb << 16 | ps << 25,
+                            k: len_scaled_payload(k, pb, ps),
                         });
                         n = n.saturating_add(1);
                     }
@@ -149,17 +150,16 @@ impl Abs {
     ) -> bool {
         let recs = self.recs();
         recs.iter()
-            .filter(|r| r.a == y && y != UNKNOWN && !r.unary() && r.k & K_KIND == K_BELOW_LEN)
+            .filter(|r| r.a == y && y != UNKNOWN && r.is_below_len())
             .any(|r| {
                 let small = r.k & LEN_PAYLOAD;
                 recs.iter().any(|g| {
-                    !g.unary()
-                        && g.k & K_KIND == K_LEN_SCALED
+                    g.is_len_scaled()
                         && g.b == r.b
-                        && (g.k >> 25) & LEN_PAYLOAD == small
+                        && (g.k >> LEN_SCALED_SMALL) & LEN_PAYLOAD == small
                         && factor(g.k) == k
                         && big.is_none_or(|(m, s, write)| {
-                            let table = (g.k >> 16) & LEN_PAYLOAD;
+                            let table = (g.k >> LEN_SCALED_BIG) & LEN_PAYLOAD;
                             g.a == m
                                 && (table == len_payload(true, s)
                                     || (!write && table == len_payload(false, s)))
@@ -189,9 +189,4 @@ impl Abs {
             self.add_rec(g);
         }
     }
-}
-
-/// The factor of a packed `Fact::Scaled` or `Fact::LenScaled`.
-fn factor(k: u64) -> u32 {
-    u32::try_from(k & u64::from(MAX_SCALE)).unwrap_or(0)
 }
