@@ -1,5 +1,5 @@
 //! Analyses shared by the IR passes, computed on demand from a function and
-//! never cached in it: how often each register is written, the blocks in
+//! never cached in it: how often and where each register is written, the blocks in
 //! reverse postorder and in layout order, predecessors, immediate
 //! dominators and natural loops.
 //! Analyses only read the IR; the passes in `opt` and the back end use them,
@@ -23,6 +23,19 @@ pub fn def_counts(f: &Func) -> Vec<u32> {
         }
     }
     defs
+}
+
+/// Every write of each register: (block, index of the instruction).
+pub fn def_sites(f: &Func) -> Vec<Vec<(BlockId, usize)>> {
+    let mut writes: Vec<Vec<(BlockId, usize)>> = vec![Vec::new(); f.n_vregs as usize];
+    for (bi, b) in f.blocks.iter().enumerate() {
+        for (k, (inst, _)) in b.insts.iter().enumerate() {
+            if let Some(d) = inst.def() {
+                writes[d as usize].push((bi as BlockId, k));
+            }
+        }
+    }
+    writes
 }
 
 /// Blocks reachable from the entry in reverse postorder.

@@ -9,7 +9,9 @@
 //! values, so the loop body is entered only with the comparison that proves
 //! its `Proven` accesses, from the entry test and from the bottom test alike.
 
-use crate::analysis::{def_counts, dominators, natural_loops, predecessors, reverse_postorder};
+use crate::analysis::{
+    def_counts, def_sites, dominators, natural_loops, predecessors, reverse_postorder,
+};
 use crate::ir::*;
 
 /// A multiplication `i * k` by its register, operation and constant.
@@ -39,15 +41,7 @@ pub fn strength_reduce(f: &mut Func) -> bool {
     if loops.is_empty() {
         return false;
     }
-    // Every write of each register: (block, index).
-    let mut writes: Vec<Vec<(BlockId, usize)>> = vec![Vec::new(); f.n_vregs as usize];
-    for (bi, b) in f.blocks.iter().enumerate() {
-        for (k, (inst, _)) in b.insts.iter().enumerate() {
-            if let Some(d) = inst.def() {
-                writes[d as usize].push((bi as BlockId, k));
-            }
-        }
-    }
+    let writes = def_sites(f);
     let step = |inst: &Inst, i: V, op: Op| -> Option<i64> {
         match *inst {
             Inst::BinImm {

@@ -77,7 +77,7 @@
 //! register is not live across it.
 
 use super::version::{CountedLoop, copy_loop, counted_loops};
-use crate::analysis::dominates;
+use crate::analysis::{def_sites, dominates};
 use crate::ir::*;
 
 /// The largest loop copied, in blocks and in instructions.
@@ -126,19 +126,6 @@ pub fn version_scaled_loops(f: &mut Func) -> Option<Func> {
     before
 }
 
-/// Every write of each register: (block, index).
-fn writes(f: &Func) -> Vec<Vec<(BlockId, usize)>> {
-    let mut w: Vec<Vec<(BlockId, usize)>> = vec![Vec::new(); f.n_vregs as usize];
-    for (bi, b) in f.blocks.iter().enumerate() {
-        for (k, (inst, _)) in b.insts.iter().enumerate() {
-            if let Some(d) = inst.def() {
-                w[d as usize].push((bi as BlockId, k));
-            }
-        }
-    }
-    w
-}
-
 fn inst_of(f: &Func, (b, k): (BlockId, usize)) -> &Inst {
     &f.blocks[b as usize].insts[k].0
 }
@@ -148,7 +135,7 @@ fn find(f: &Func, done: &[BlockId]) -> Option<Plan> {
     if loops.is_empty() {
         return None;
     }
-    let writes = writes(f);
+    let writes = def_sites(f);
     for lp in loops {
         let (h, entry, i, n) = (lp.header, lp.entry, lp.i, lp.n);
         // A copy: `lp` goes into the plan.
