@@ -37,6 +37,26 @@ fn compile_allocation_grows_linearly_with_the_function() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// A function of `n` calls of a small leaf, all inlined at both sizes (the
+/// `calls` shape is measured where the caller is too long for that): the
+/// inliner split the block at each call in turn, moving its tail and
+/// leaving the head with the tail's capacity, so a function of 800 calls
+/// held 34 MB.
+#[test]
+fn inlining_allocates_linearly_with_the_calls() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (imports, _) = ImportSources::embedded().load();
+    let calls: long_functions::Shape = ("calls, all inlined", |n| {
+        long_functions::shapes()
+            .into_iter()
+            .find(|(name, _)| *name == "calls")
+            .map(|(_, build)| build(n))
+            .expect("the calls shape")
+    });
+    let failures = faster_than_linear([calls], 250, |src| bytes_to_compile(src, &imports));
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 /// The shapes whose `bytes` at size 2n are more than 2.3 times those at
 /// n, each described.
 fn faster_than_linear(

@@ -8,8 +8,11 @@ pub type Shape = (&'static str, fn(usize) -> String);
 
 /// Long functions, by name: `n` tests and returns, `n` loops one after the
 /// other, `n` guarded slice reads, `n` loops over a small table (each of
-/// which the optimiser may version: a copy without checks).
-pub fn shapes() -> [Shape; 4] {
+/// which the optimiser may version: a copy without checks), one loop with
+/// `n` exits (every exit deep in a chain of tests, all joining after the
+/// loop: the shape on which the dominator iteration used before was
+/// quadratic), and `n` calls (each interval was compared with every call).
+pub fn shapes() -> [Shape; 6] {
     [
         ("if_chain", |n| {
             let ifs: String = (0..n)
@@ -38,6 +41,24 @@ pub fn shapes() -> [Shape; 4] {
                 .collect();
             format!(
                 "export fn f(p: []u8, x: u32) -> u32 {{\n    var s: u32 = 0;\n{reads}    return s;\n}}\n"
+            )
+        }),
+        ("loop_exits", |n| {
+            let exits: String = (0..n)
+                .map(|i| {
+                    format!(
+                        "        if i == {i} {{\n            break;\n        }}\n        i += x;\n"
+                    )
+                })
+                .collect();
+            format!(
+                "export fn f(x: u32) -> u32 {{\n    var i: u32 = 0;\n    while true {{\n{exits}    }}\n    return i;\n}}\n"
+            )
+        }),
+        ("calls", |n| {
+            let calls = "    t = g(t);\n".repeat(n);
+            format!(
+                "fn g(x: u32) -> u32 {{\n    return x * 3 + 1;\n}}\nexport fn f(x: u32) -> u32 {{\n    var t: u32 = x;\n{calls}    return t;\n}}\n"
             )
         }),
     ]

@@ -260,7 +260,12 @@ pub fn allocate(f: &Func) -> Allocation {
     let mut callee_saved_used: Vec<u8> = Vec::new();
     // A call at position c clobbers values live across it: a def before c
     // (def positions are odd, use positions even) and a use after it.
-    let crosses = |s: u32, e: u32| calls.iter().any(|&c| s < c && c < e);
+    // The positions are increasing, so one binary search per interval (a
+    // scan of every call made a function of many calls quadratic).
+    let crosses = |s: u32, e: u32| {
+        let after_start = calls.partition_point(|&c| c <= s);
+        calls.get(after_start).is_some_and(|&c| c < e)
+    };
     for &(s, e, v) in &intervals {
         active.retain(|&(end, _, _)| end >= s);
         let across = crosses(s, e);

@@ -79,8 +79,7 @@ fn pure_read(inst: &Inst) -> Option<V> {
 /// predecessor ending in a jump to it). Inner loops go first, so a read
 /// climbs as far out as its handle allows. Returns whether anything moved.
 pub fn hoist_loop_invariant_reads(f: &mut Func) -> bool {
-    let rpo = reverse_postorder(f);
-    let idom = dominators(f, &rpo);
+    let idom = dominators(f);
     let mut loops = natural_loops(f, &idom);
     loops.sort_by_key(|(_, body)| body.len());
     let defs = def_counts(f);
@@ -175,7 +174,7 @@ fn preheader(f: &mut Func, header: BlockId, body: &BTreeSet<BlockId>) -> BlockId
 /// whether anything changed.
 pub fn merge_reads(f: &mut Func) -> bool {
     let rpo = reverse_postorder(f);
-    let idom = dominators(f, &rpo);
+    let idom = dominators(f);
     let defs = def_counts(f);
     // Children in the dominator tree.
     let mut children = vec![Vec::new(); f.blocks.len()];
@@ -262,7 +261,7 @@ pub fn pair_reads(f: &mut Func) -> bool {
         return false;
     }
     let rpo = reverse_postorder(f);
-    let idom = dominators(f, &rpo);
+    let idom = dominators(f);
     let defs = def_counts(f);
     let loops = natural_loops(f, &idom);
     let tree = crate::analysis::DomTree::new(&idom);
@@ -327,8 +326,7 @@ mod tests {
 
     /// Blocks that belong to some loop.
     fn loop_blocks(f: &Func) -> BTreeSet<BlockId> {
-        let rpo = reverse_postorder(f);
-        let idom = dominators(f, &rpo);
+        let idom = dominators(f);
         natural_loops(f, &idom)
             .into_iter()
             .flat_map(|(_, body)| body)

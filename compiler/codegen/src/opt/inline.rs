@@ -15,6 +15,9 @@ const MAX_CALLEE_INSTS: usize = 48;
 /// A caller is not grown past this many instructions by inlining.
 const MAX_CALLER_INSTS: usize = 4000;
 
+/// An instruction with the source byte offset it comes from.
+type Placed = (Inst, u32);
+
 fn size(f: &Func) -> usize {
     f.blocks.iter().map(|b| b.insts.len() + 1).sum()
 }
@@ -34,41 +37,96 @@ pub fn inline_small_calls(funcs: &[Func]) -> Vec<Option<Func>> {
     funcs
         .iter()
         .enumerate()
-        .map(|(me, f)| {
-            let mut f = f.clone();
-            let mut spliced = false;
-            while size(&f) < MAX_CALLER_INSTS {
-                let Some((b, k, callee)) = find_call(&f, me, &small) else {
-                    break;
-                };
-                splice(&mut f, b, k, &funcs[callee]);
-                spliced = true;
-            }
-            spliced.then_some(f)
-        })
+        .map(|(me, f)| inline_into(f, me, funcs, &small))
         .collect()
 }
 
-/// The first call (in layout order) to an inlinable function other than `me`.
-fn find_call(f: &Func, me: usize, small: &[bool]) -> Option<(usize, usize, usize)> {
-    for &b in &f.layout {
-        for (k, (inst, _)) in f.blocks[b as usize].insts.iter().enumerate() {
-            if let Inst::Call { func, .. } = *inst
-                && func as usize != me
-                && small.get(func as usize).copied().unwrap_or(false)
-            {
-                return Some((b as usize, k, func as usize));
+/// The calls of `f` to inlinable functions other than `me` replaced by the
+/// callees' bodies, in layout order, until `f` reaches `MAX_CALLER_INSTS`.
+///
+/// One pass over the blocks in layout order: a callee's blocks hold no
+/// call, and the rest of a split block is the next to look at, so this
+/// inlines the calls that a search for the first call from the entry,
+/// repeated after each splice, would. Each instruction is moved a bounded
+/// number of times: a block of `n` calls is cut at all of them at once,
+/// not split `n` times (which moved its tail once per call and left each
+/// head with the capacity of all that followed: a function of 800 calls
+/// of a leaf held 34 MB).
+fn inline_into(f: &Func, me: usize, funcs: &[Func], small: &[bool]) -> Option<Func> {
+    let callee_of = |inst: &Inst| match *inst {
+        Inst::Call { func, .. }
+            if func as usize != me && small.get(func as usize) == Some(&true) =>
+        {
+            Some(func as usize)
+        }
+        _ => None,
+    };
+    let mut f = f.clone();
+    let mut size = size(&f);
+    let old_layout = std::mem::take(&mut f.layout);
+    let mut layout = Vec::with_capacity(old_layout.len());
+    let mut spliced = false;
+    for b in old_layout {
+        layout.push(b);
+        if size >= MAX_CALLER_INSTS
+            || !f.blocks[b as usize]
+                .insts
+                .iter()
+                .any(|(i, _)| callee_of(i).is_some())
+        {
+            continue;
+        }
+        // The block cut at each inlinable call: the instructions before
+        // the first call stay in `b`, then each call and what follows it.
+        let mut pieces: Vec<(Placed, Vec<Placed>)> = Vec::new();
+        let mut head = Vec::new();
+        for inst in std::mem::take(&mut f.blocks[b as usize].insts) {
+            if callee_of(&inst.0).is_some() {
+                pieces.push((inst, Vec::new()));
+            } else {
+                match pieces.last_mut() {
+                    Some((_, after)) => after.push(inst),
+                    None => head.push(inst),
+                }
             }
         }
+        f.blocks[b as usize].insts = head;
+        let mut at = b as usize;
+        let mut pieces = pieces.into_iter();
+        while size < MAX_CALLER_INSTS {
+            let Some((call, after)) = pieces.next() else {
+                break;
+            };
+            let callee = &funcs[callee_of(&call.0).expect("cut at calls")];
+            let (cont, grown) = splice(&mut f, at, call, callee, &mut layout);
+            f.blocks[cont].insts = after;
+            size += grown;
+            at = cont;
+            spliced = true;
+        }
+        // Calls past the budget stay calls, in order, in the last block.
+        for (call, after) in pieces {
+            f.blocks[at].insts.push(call);
+            f.blocks[at].insts.extend(after);
+        }
     }
-    None
+    f.layout = layout;
+    spliced.then_some(f)
 }
 
-/// Replaces the call at `f.blocks[b].insts[k]` by a copy of `callee`:
-/// block `b` ends by moving the arguments into the callee's parameters and
-/// jumping to its entry; every `return` copies the result and jumps to a
-/// new block holding the rest of `b`.
-fn splice(f: &mut Func, b: usize, k: usize, callee: &Func) {
+/// Replaces `call`, the end of block `b`'s instructions, by a copy of
+/// `callee`: block `b` ends by moving the arguments into the callee's
+/// parameters and jumping to its entry; every `return` copies the result
+/// and jumps to a new, empty block that takes `b`'s terminator. The new
+/// blocks go at the end of `f.blocks` and of `layout`. Returns the new
+/// block and how many instructions and terminators `f` gained.
+fn splice(
+    f: &mut Func,
+    b: usize,
+    call: Placed,
+    callee: &Func,
+    layout: &mut Vec<BlockId>,
+) -> (usize, usize) {
     let vbase = f.n_vregs;
     f.n_vregs += callee.n_vregs;
     let bbase = f.blocks.len() as BlockId;
@@ -76,11 +134,13 @@ fn splice(f: &mut Func, b: usize, k: usize, callee: &Func) {
     f.aggregate_bytes = agg + callee.aggregate_bytes;
     let cont = bbase + callee.blocks.len() as BlockId;
 
-    let tail = f.blocks[b].insts.split_off(k + 1);
-    let (call, pos) = f.blocks[b].insts.pop().expect("the call is at k");
+    let (call, pos) = call;
     let Inst::Call { dst, args, .. } = call else {
-        unreachable!("find_call returns calls");
+        unreachable!("splice is given calls");
     };
+    // The call goes and the new block's terminator comes: what `f` gains
+    // is the copies of the arguments and the callee's blocks.
+    let mut grown = 0;
     for (&p, &a) in callee.params.iter().zip(&args) {
         f.blocks[b].insts.push((
             Inst::Copy {
@@ -89,6 +149,7 @@ fn splice(f: &mut Func, b: usize, k: usize, callee: &Func) {
             },
             pos,
         ));
+        grown += 1;
     }
     let rest_term = std::mem::replace(&mut f.blocks[b].term, Term::Jump(bbase));
     let rest_pos = f.blocks[b].term_pos;
@@ -127,6 +188,7 @@ fn splice(f: &mut Func, b: usize, k: usize, callee: &Func) {
                 Term::Jump(cont)
             }
         };
+        grown += insts.len() + 1;
         f.blocks.push(Block {
             insts,
             term,
@@ -134,22 +196,13 @@ fn splice(f: &mut Func, b: usize, k: usize, callee: &Func) {
         });
     }
     f.blocks.push(Block {
-        insts: tail,
+        insts: Vec::new(),
         term: rest_term,
         term_pos: rest_pos,
     });
-    let at = f
-        .layout
-        .iter()
-        .position(|&x| x as usize == b)
-        .map_or(f.layout.len(), |i| i + 1);
-    let inserted: Vec<BlockId> = callee
-        .layout
-        .iter()
-        .map(|&x| x + bbase)
-        .chain(std::iter::once(cont))
-        .collect();
-    f.layout.splice(at..at, inserted);
+    layout.extend(callee.layout.iter().map(|&x| x + bbase));
+    layout.push(cont);
+    (cont as usize, grown)
 }
 
 #[cfg(test)]

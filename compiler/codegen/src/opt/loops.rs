@@ -9,9 +9,7 @@
 //! values, so the loop body is entered only with the comparison that proves
 //! its `Proven` accesses, from the entry test and from the bottom test alike.
 
-use crate::analysis::{
-    def_counts, def_sites, dominators, natural_loops, predecessors, reverse_postorder,
-};
+use crate::analysis::{def_counts, def_sites, dominators, natural_loops, predecessors};
 use crate::ir::*;
 
 /// A multiplication `i * k` by its register, operation and constant.
@@ -35,8 +33,7 @@ const MAX_TEST_INSTS: usize = 6;
 /// the operands; a 64-bit `Mul` is stepped only by 64-bit adds whose
 /// `k * c` fits the immediate.
 pub fn strength_reduce(f: &mut Func) -> bool {
-    let rpo = reverse_postorder(f);
-    let idom = dominators(f, &rpo);
+    let idom = dominators(f);
     let loops = natural_loops(f, &idom);
     if loops.is_empty() {
         return false;
@@ -258,8 +255,7 @@ fn copyable(inst: &Inst) -> bool {
 /// back end still fuses it with its branch). Returns whether anything
 /// changed.
 pub fn rotate(f: &mut Func) -> bool {
-    let rpo = reverse_postorder(f);
-    let idom = dominators(f, &rpo);
+    let idom = dominators(f);
     let loops = natural_loops(f, &idom);
     let preds = predecessors(f);
     let defs = def_counts(f);
@@ -356,8 +352,7 @@ mod tests {
     use crate::opt::test_support::optimised;
 
     fn loop_insts(f: &Func) -> Vec<Inst> {
-        let rpo = reverse_postorder(f);
-        let idom = dominators(f, &rpo);
+        let idom = dominators(f);
         let mut blocks: Vec<BlockId> = natural_loops(f, &idom)
             .into_iter()
             .flat_map(|(_, body)| body)
@@ -402,8 +397,7 @@ mod tests {
     #[test]
     fn a_rotated_loop_branches_back_from_its_bottom() {
         let f = optimised(STRIDED, "f");
-        let rpo = reverse_postorder(&f);
-        let idom = dominators(&f, &rpo);
+        let idom = dominators(&f);
         let loops = natural_loops(&f, &idom);
         assert_eq!(loops.len(), 1, "{f}");
         let (h, body) = &loops[0];
@@ -438,8 +432,7 @@ mod tests {
              }",
             "f",
         );
-        let rpo = reverse_postorder(&f);
-        let idom = dominators(&f, &rpo);
+        let idom = dominators(&f);
         let preds = predecessors(&f);
         for (h, body) in natural_loops(&f, &idom) {
             for l in preds[h as usize].iter().filter(|p| body.contains(p)) {

@@ -524,7 +524,7 @@ fn thread_constant_branches(f: &mut Func) -> bool {
             break;
         }
         let rpo = reverse_postorder(f);
-        let idom = dominators(f, &rpo);
+        let idom = dominators(f);
         let preds = predecessors(f);
         let found = rpo.iter().find_map(|&b| {
             let Term::Jump(l) = f.blocks[b as usize].term else {

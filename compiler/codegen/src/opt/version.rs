@@ -43,7 +43,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use crate::analysis::{Predecessors, dominators, natural_loops, predecessors, reverse_postorder};
+use crate::analysis::{Predecessors, dominators, natural_loops, predecessors};
 use crate::ir::*;
 
 /// The largest loop copied, in blocks and in instructions.
@@ -123,8 +123,7 @@ pub(super) fn counted_loops(
     max_blocks: usize,
     max_insts: usize,
 ) -> (Vec<CountedLoop>, Vec<Option<BlockId>>, Predecessors) {
-    let rpo = reverse_postorder(f);
-    let idom = dominators(f, &rpo);
+    let idom = dominators(f);
     let loops = natural_loops(f, &idom);
     let preds = predecessors(f);
     // A loop with another header in its body has a loop inside it (asked
