@@ -141,3 +141,35 @@ fn one_check_for_constant_offsets_verifies_under_register_pressure() {
     let bytes = compile("offsets", &src, &imports);
     assert_eq!(verify_bytes(&bytes).map(|_| ()), Ok(()));
 }
+
+/// Long functions of every shape the back end's growth checks use, and a
+/// loop of many `continue`s, verify: each is a dominator tree as deep as
+/// the function, with one block joining many edges from deep in it (a
+/// loop's exit, or its header), where the verifier used to walk up one
+/// dominator at a time and refused a loop of 200 `if … { break; }` as too
+/// complex to analyse.
+#[test]
+fn long_control_flow_verifies() {
+    let (imports, _) = ImportSources::embedded().load();
+    let continues = |n: usize| {
+        let tests: String = (0..n)
+            .map(|i| format!("        if i == {i} {{\n            continue;\n        }}\n"))
+            .collect();
+        format!(
+            "export fn f(x: u32) -> u32 {{\n    var i: u32 = 0;\n    while i < x {{\n        i += 1;\n{tests}    }}\n    return i;\n}}\n"
+        )
+    };
+    let mut failures = Vec::new();
+    for n in [200, 1000] {
+        let shapes = kpl_testgen::long_functions::shapes()
+            .into_iter()
+            .map(|(name, build)| (name, build(n)))
+            .chain([("loop_continues", continues(n))]);
+        for (name, src) in shapes {
+            if let Err(e) = verify_bytes(&compile(name, &src, &imports)) {
+                failures.push(format!("{name} at {n}: {e}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

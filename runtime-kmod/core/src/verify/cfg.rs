@@ -7,9 +7,11 @@
 //! edge is explicit (a conditional branch has its taken and its
 //! fall-through edge, a trap stub target is an exit).
 //! Then a depth-first search numbers the reachable blocks in reverse
-//! postorder, dominators are computed (Cooper, Harvey and Kennedy's
-//! algorithm in one pass over the forward edges, with a work cap so that no
-//! input makes it quadratic; why one pass is enough: `sandbox.md`), and
+//! postorder, dominators are computed (one pass over the forward edges,
+//! each join found as the nearest common ancestor in the dominator tree
+//! built so far, through jump pointers: `O(log n)` steps per edge on any
+//! graph, with a work cap that no graph of kplc's reaches; why one pass is
+//! enough: `sandbox.md`), and
 //! the graph must be **reducible**: every edge that goes back in reverse
 //! postorder targets a block that dominates its source. Such a target is a
 //! loop header, and a loop can be entered only through it.
@@ -222,10 +224,16 @@ fn number(w: &mut Work<'_>, n: usize) -> usize {
     reached as usize
 }
 
-/// Work allowed per block and edge before the dominator computation gives
-/// up: kplc's functions need a few steps each; a hostile graph that would
-/// need more is rejected rather than analysed in quadratic time.
-const DOM_WORK_PER_BLOCK: usize = 64;
+/// Work allowed per block before the dominator computation (or the
+/// reducibility check) gives up. A block has at most two out-edges, and
+/// each costs at most one nearest-common-dominator (or ancestor) search of
+/// at most 4·b + 4 steps, `b` the bits of `n` (`tests::step_bound`): with code of at most
+/// 256 KiB, `n` < 2^18 blocks and a search takes at most 76 steps, so no
+/// graph, however shaped, needs more than 152 per block. The cap only
+/// stops a walk that would not end if the tree were inconsistent. (It was
+/// 64 when the search walked up one dominator at a time: a loop of 200
+/// `if … { break; }` needed more, and kplc's own code for it was refused.)
+const DOM_WORK_PER_BLOCK: usize = 256;
 
 fn dominators(fx: &FnCtx<'_, '_>, w: &mut Work<'_>, reached: usize) -> Result<(), VerifyError> {
     let states = &mut *w.states;
@@ -247,7 +255,8 @@ fn dominators(fx: &FnCtx<'_, '_>, w: &mut Work<'_>, reached: usize) -> Result<()
     // later position): every forward predecessor of a block comes before
     // it, so its immediate dominator in the graph of forward edges (an
     // acyclic graph every reached block is reached in, through the search's
-    // tree edges) is final when the pass gets to it. `reducible` then
+    // tree edges) is final when the pass gets to it, and the block takes
+    // its place in the tree then. `reducible` then
     // checks every other edge `u -> v` against these dominators; if `v`
     // dominates `u` in the forward graph for every one of them, the
     // dominators of the whole graph are these (argument in `sandbox.md`,
@@ -266,6 +275,7 @@ fn dominators(fx: &FnCtx<'_, '_>, w: &mut Work<'_>, reached: usize) -> Result<()
         if idom == NONE {
             continue;
         }
+        place_in_tree(states, b, idom);
         for s in succ {
             let Some(&State {
                 idom: old, rpo: rs, ..
@@ -279,7 +289,7 @@ fn dominators(fx: &FnCtx<'_, '_>, w: &mut Work<'_>, reached: usize) -> Result<()
             let new = if old == NONE {
                 b
             } else {
-                intersect(states, b, old, &mut budget).ok_or(too_complex)?
+                nearest_common_dominator(states, b, old, &mut budget).ok_or(too_complex)?
             };
             if let Some(x) = states.get_mut(s as usize) {
                 x.idom = new;
@@ -302,23 +312,76 @@ fn idom(states: &[State], b: u32) -> u32 {
     states.get(b as usize).map_or(NONE, |s| s.idom)
 }
 
-/// The nearest common dominator of `a` and `b`, spending `budget`.
-fn intersect(states: &[State], mut a: u32, mut b: u32, budget: &mut usize) -> Option<u32> {
+fn depth(states: &[State], b: u32) -> u32 {
+    states.get(b as usize).map_or(0, |s| s.dom_depth)
+}
+
+fn jump(states: &[State], b: u32) -> u32 {
+    states.get(b as usize).map_or(NONE, |s| s.dom_jump)
+}
+
+/// Gives `b`, whose immediate dominator `p` is final and placed, its depth
+/// and jump pointer (`p == b`: the root). The jump pointers are skew-binary
+/// (Myers, 1983): `b` jumps where its parent's jump jumps when the parent's
+/// last two jumps were of one length, else to its parent. So where a node
+/// jumps depends only on its depth, the jumps from any node up to the root
+/// cover lengths `1, 1, 3, 7, 15, …` in a skew-binary way, and
+/// [`ancestor_at_depth`] and [`nearest_common_dominator`] take `O(log n)`
+/// steps, with one word per block.
+fn place_in_tree(states: &mut [State], b: u32, p: u32) {
+    let (d, j) = if p == b {
+        (0, b)
+    } else {
+        let (dp, jp) = (depth(states, p), jump(states, p));
+        let (djp, jjp) = (depth(states, jp), jump(states, jp));
+        let even = dp.wrapping_sub(djp) == djp.wrapping_sub(depth(states, jjp));
+        (dp.saturating_add(1), if even { jjp } else { p })
+    };
+    if let Some(s) = states.get_mut(b as usize) {
+        s.dom_depth = d;
+        s.dom_jump = j;
+    }
+}
+
+/// The ancestor of `v` at depth `d` (at most `v`'s) in the dominator tree,
+/// spending `budget`; `None` when the budget runs out or the tree does not
+/// lead there (a jump that does not go up).
+fn ancestor_at_depth(states: &[State], mut v: u32, d: u32, budget: &mut usize) -> Option<u32> {
+    while depth(states, v) > d {
+        let j = jump(states, v);
+        let up = if depth(states, j) >= d {
+            j
+        } else {
+            idom(states, v)
+        };
+        if up == NONE || depth(states, up) >= depth(states, v) {
+            return None;
+        }
+        v = up;
+        *budget = budget.checked_sub(1)?;
+    }
+    Some(v)
+}
+
+/// The nearest common dominator of `a` and `b` (both placed), spending
+/// `budget`. At one depth, two nodes' jumps land at one depth: if they land
+/// on different nodes, the common dominator is above both landings, else
+/// it is at or below them and the parents are the next to compare.
+fn nearest_common_dominator(states: &[State], a: u32, b: u32, budget: &mut usize) -> Option<u32> {
+    let d = depth(states, a).min(depth(states, b));
+    let mut a = ancestor_at_depth(states, a, d, budget)?;
+    let mut b = ancestor_at_depth(states, b, d, budget)?;
     while a != b {
-        while rpo(states, a) > rpo(states, b) {
-            a = idom(states, a);
-            *budget = budget.checked_sub(1)?;
-            if a == NONE {
-                return None;
-            }
+        let (ja, jb) = (jump(states, a), jump(states, b));
+        (a, b) = if ja != jb {
+            (ja, jb)
+        } else {
+            (idom(states, a), idom(states, b))
+        };
+        if a == NONE || b == NONE {
+            return None;
         }
-        while rpo(states, b) > rpo(states, a) {
-            b = idom(states, b);
-            *budget = budget.checked_sub(1)?;
-            if b == NONE {
-                return None;
-            }
-        }
+        *budget = budget.checked_sub(1)?;
     }
     Some(a)
 }
@@ -341,6 +404,8 @@ fn reducible(fx: &FnCtx<'_, '_>, w: &mut Work<'_>, n: usize) -> Result<(), Verif
         if ru == NONE {
             continue;
         }
+        let ub = u32::try_from(u).unwrap_or(NONE);
+        let du = depth(states, ub);
         for v in succ {
             if let Some(t) = states.get_mut(v as usize) {
                 t.in_edges = t.in_edges.saturating_add(1);
@@ -349,26 +414,21 @@ fn reducible(fx: &FnCtx<'_, '_>, w: &mut Work<'_>, n: usize) -> Result<(), Verif
             if v == NONE || rv > ru {
                 continue;
             }
-            // Does `v` dominate `u`? Walk up from `u`.
-            let mut x = u32::try_from(u).unwrap_or(NONE);
-            loop {
-                if x == v {
-                    break;
-                }
-                let up = idom(states, x);
-                budget = budget.checked_sub(1).ok_or(err(
+            // Does `v` dominate `u`? It does when `u`'s ancestor at `v`'s
+            // depth is `v`.
+            let dv = depth(states, v);
+            let dominates = dv <= du
+                && ancestor_at_depth(states, ub, dv, &mut budget).ok_or(err(
                     fx.start,
                     Rule::Structure,
                     "control flow too complex to analyse",
-                ))?;
-                if up == x || up == NONE {
-                    return Err(err(
-                        start,
-                        Rule::Structure,
-                        "a loop entered other than through its header (irreducible control flow)",
-                    ));
-                }
-                x = up;
+                ))? == v;
+            if !dominates {
+                return Err(err(
+                    start,
+                    Rule::Structure,
+                    "a loop entered other than through its header (irreducible control flow)",
+                ));
             }
             if let Some(h) = states.get_mut(v as usize) {
                 h.header = true;
@@ -558,5 +618,171 @@ pub(super) fn reg_effects(op: &Op) -> (u16, u16) {
         Op::LockCmpxchg { reg, mem: m } => (RAX | bit(reg) | mem(&m), RAX),
         Op::Div { src, .. } => (RAX | RDX | bit(src), RAX | RDX),
         Op::MulWide { src, .. } => (RAX | bit(src), RAX | RDX),
+    }
+}
+
+// Tests index, count and narrow freely: a panic there is a failed test,
+// not a path of the loader.
+#[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation
+)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec;
+    use std::vec::Vec;
+
+    /// A dominator tree given by each block's parent (the root's is
+    /// itself, every other's comes before it), placed in index order as
+    /// `dominators` places blocks in reverse postorder.
+    fn placed(parents: &[u32]) -> Vec<State> {
+        let mut states = vec![State::UNREACHED; parents.len()];
+        for (b, &p) in parents.iter().enumerate() {
+            states[b].idom = p;
+            place_in_tree(&mut states, b as u32, p);
+        }
+        states
+    }
+
+    /// The ancestors of `b` from itself up to the root, one parent at a
+    /// time: what the verifier walked before the jump pointers.
+    fn walk_up(parents: &[u32], mut b: u32) -> Vec<u32> {
+        let mut up = vec![b];
+        while parents[b as usize] != b {
+            b = parents[b as usize];
+            up.push(b);
+        }
+        up
+    }
+
+    /// The most steps the jump pointers may take for one search in a tree
+    /// of `n` blocks: the bound `DOM_WORK_PER_BLOCK` is argued from.
+    fn step_bound(n: usize) -> usize {
+        4 * (usize::BITS - n.leading_zeros()) as usize + 4
+    }
+
+    /// Depths, ancestors and nearest common dominators agree with walking
+    /// up one parent at a time, on a chain (the deepest tree: the shape
+    /// of a loop of `n` exits), a broom, a binary tree and random trees,
+    /// and no search takes more steps than `step_bound`.
+    #[test]
+    fn jump_pointers_answer_as_the_walk_up_does() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |below: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % below
+        };
+        let n = 3000u32;
+        let chain: Vec<u32> = (0..n).map(|b| b.saturating_sub(1)).collect();
+        let broom: Vec<u32> = (0..n)
+            .map(|b| {
+                if b < n / 2 {
+                    b.saturating_sub(1)
+                } else {
+                    n / 2 - 1
+                }
+            })
+            .collect();
+        let binary: Vec<u32> = (0..n).map(|b| b.saturating_sub(1) / 2).collect();
+        let mut trees = vec![chain, broom, binary];
+        for _ in 0..4 {
+            // Parents close by (deep trees) or anywhere before.
+            let near = 1 + next(8);
+            trees.push(
+                (0..n)
+                    .map(|b| {
+                        if b == 0 {
+                            0
+                        } else {
+                            b - 1 - next(u64::from(b).min(near)) as u32
+                        }
+                    })
+                    .collect(),
+            );
+            trees.push(
+                (0..n)
+                    .map(|b| if b == 0 { 0 } else { next(u64::from(b)) as u32 })
+                    .collect(),
+            );
+        }
+        for parents in &trees {
+            let states = placed(parents);
+            let bound = step_bound(parents.len());
+            for _ in 0..2000 {
+                let (a, b) = (next(u64::from(n)) as u32, next(u64::from(n)) as u32);
+                let (up_a, up_b) = (walk_up(parents, a), walk_up(parents, b));
+                assert_eq!(depth(&states, a) as usize, up_a.len() - 1);
+                // An ancestor of `a` at every fifth depth.
+                for d in (0..up_a.len()).step_by(5) {
+                    let mut budget = usize::MAX;
+                    let found = ancestor_at_depth(&states, a, d as u32, &mut budget);
+                    assert_eq!(found, Some(up_a[up_a.len() - 1 - d]));
+                    assert!(
+                        usize::MAX - budget <= bound,
+                        "{} steps",
+                        usize::MAX - budget
+                    );
+                }
+                let common = up_a.iter().copied().find(|x| up_b.contains(x));
+                let mut budget = usize::MAX;
+                assert_eq!(nearest_common_dominator(&states, a, b, &mut budget), common);
+                assert!(
+                    usize::MAX - budget <= bound,
+                    "{} steps",
+                    usize::MAX - budget
+                );
+            }
+        }
+    }
+
+    /// The deepest tree code of 256 KiB can give (a chain of 2^18 blocks):
+    /// every search within `step_bound`, the number `DOM_WORK_PER_BLOCK`
+    /// is argued from.
+    #[test]
+    fn the_deepest_tree_is_searched_within_the_bound() {
+        let n = 1u32 << 18;
+        let chain: Vec<u32> = (0..n).map(|b| b.saturating_sub(1)).collect();
+        let states = placed(&chain);
+        let bound = step_bound(n as usize);
+        assert_eq!(bound, 80);
+        let mut most = 0;
+        for a in (0..n).step_by(977).chain([n - 1, n - 2]) {
+            for d in (0..=a).step_by(1201).chain([0, a / 2, a.saturating_sub(1)]) {
+                let mut budget = usize::MAX;
+                assert_eq!(ancestor_at_depth(&states, a, d, &mut budget), Some(d));
+                let mut both = usize::MAX;
+                assert_eq!(
+                    nearest_common_dominator(&states, a, d + (a - d) / 3, &mut both),
+                    Some(d + (a - d) / 3)
+                );
+                most = most.max(usize::MAX - budget).max(usize::MAX - both);
+            }
+        }
+        assert!(most <= bound, "{most} steps");
+    }
+
+    /// A budget too small for a search ends it with `None`, and a tree
+    /// whose jump does not go up (not one `place_in_tree` builds) ends it
+    /// too, instead of looping.
+    #[test]
+    fn searches_end_on_an_exhausted_budget_or_a_broken_tree() {
+        let parents: Vec<u32> = (0..64u32).map(|b| b.saturating_sub(1)).collect();
+        let mut states = placed(&parents);
+        // Every search from depth 62 given one step fewer than it takes.
+        for d in 0..62 {
+            let mut budget = usize::MAX;
+            assert_eq!(ancestor_at_depth(&states, 62, d, &mut budget), Some(d));
+            let mut budget = usize::MAX - budget - 1;
+            assert_eq!(ancestor_at_depth(&states, 62, d, &mut budget), None);
+        }
+        states[40].dom_jump = 50;
+        states[40].idom = 50;
+        let mut budget = usize::MAX;
+        assert_eq!(ancestor_at_depth(&states, 40, 0, &mut budget), None);
     }
 }

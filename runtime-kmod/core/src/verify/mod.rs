@@ -274,6 +274,10 @@ pub struct State {
     /// The block at reverse-postorder position (this block's index).
     order: u32,
     idom: u32,
+    /// Depth in the dominator tree (the entry: 0), and an ancestor to jump
+    /// to on the way up (`cfg::place_in_tree`).
+    dom_depth: u32,
+    dom_jump: u32,
     parent: u32,
     next_succ: u8,
     visited: bool,
@@ -315,6 +319,8 @@ impl State {
         rpo: NONE,
         order: NONE,
         idom: NONE,
+        dom_depth: 0,
+        dom_jump: NONE,
         parent: NONE,
         next_succ: 0,
         visited: false,
@@ -348,6 +354,8 @@ impl State {
             rpo,
             order,
             idom,
+            dom_depth,
+            dom_jump,
             parent,
             next_succ,
             visited,
@@ -367,6 +375,7 @@ impl State {
         let u = &State::UNREACHED;
         (*err, *first, *last, *start, *succ) = (u.err, u.first, u.last, u.start, u.succ);
         (*rpo, *order, *idom, *parent) = (u.rpo, u.order, u.idom, u.parent);
+        (*dom_depth, *dom_jump) = (u.dom_depth, u.dom_jump);
         (*next_succ, *visited, *reached, *dirty) = (u.next_succ, u.visited, u.reached, u.dirty);
         (*header, *widened, *changes, *in_edges) = (u.header, u.widened, u.changes, u.in_edges);
         *processed = u.processed;
