@@ -108,12 +108,10 @@ pub(super) fn build(
     let bytes = match (text, output) {
         (Some(text), None) => return super::finish(out!("{text}")),
         (Some(text), Some(_)) => text.into_bytes(),
-        (None, Some(_)) => {
-            if let Err(code) = check_limits(&compiled, path) {
-                return code;
-            }
-            kpl_codegen::object::write(&compiled, &path.display().to_string(), &_src)
-        }
+        (None, Some(_)) => match verified_object(&compiled, path, &_src) {
+            Ok(bytes) => bytes,
+            Err(code) => return code,
+        },
         (None, None) => {
             return usage("nothing to do: give -o FILE.kpo and/or --emit asm|ir".to_string());
         }
@@ -132,12 +130,37 @@ pub(super) fn compile_to_object(
     options: FrontEnd,
 ) -> Result<(Vec<u8>, kpl_codegen::pipeline::Compiled), ExitCode> {
     let (src, _analysis, compiled) = front_end(path, options)?;
-    check_limits(&compiled, path)?;
-    let name = path.display().to_string();
-    Ok((
-        kpl_codegen::object::write(&compiled, &name, &src),
-        Arc::unwrap_or_clone(compiled),
-    ))
+    let bytes = verified_object(&compiled, path, &src)?;
+    Ok((bytes, Arc::unwrap_or_clone(compiled)))
+}
+
+/// The object of `c`, once it is within the limits and the verifier the
+/// runtimes run accepts it. kplc means to emit only code the verifier
+/// accepts (`compiler/tests/verify.rs`); when it does not, the mistake is
+/// the compiler's, and it is reported here, as one, rather than by the
+/// runtime that would refuse the object at load time.
+fn verified_object(
+    c: &kpl_codegen::pipeline::Compiled,
+    path: &std::path::Path,
+    src: &str,
+) -> Result<Vec<u8>, ExitCode> {
+    check_limits(c, path)?;
+    let bytes = kpl_codegen::object::write(c, &path.display().to_string(), src);
+    let verdict = kpl_runtime_core::Object::parse(&bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|obj| {
+            kpl_runtime_core::verify::OwnedWorkspace::for_object(&obj)
+                .verify(&obj)
+                .map_err(|e| e.to_string())
+        });
+    if let Err(e) = verdict {
+        errln!(
+            "kplc: {}: internal compiler error: the generated code does not pass the verifier ({e}), so no runtime would load it; please report this with the source file",
+            path.display()
+        );
+        return Err(ExitCode::from(1));
+    }
+    Ok(bytes)
 }
 
 /// The front end bounds the stack with an estimate; after register
@@ -169,4 +192,24 @@ fn check_limits(
         return Err(ExitCode::from(1));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An object the verifier refuses is reported as the compiler's error
+    /// and not written; the same code unchanged is written.
+    #[test]
+    fn code_the_verifier_refuses_is_an_internal_error() {
+        let (imports, _) = ImportSources::embedded().load();
+        let src = "export fn f(x: u32) -> u32 { return x + 1; }";
+        let a = kpl_lang::analyze(src, &imports);
+        let mut c = kplc::codegen::compile(&a.file, &a.program);
+        let path = std::path::Path::new("f.kpl");
+        assert!(verified_object(&c, path, src).is_ok());
+        // `ud2` over the first instruction: an instruction no rule accepts.
+        c.code.bytes[..2].copy_from_slice(&[0x0f, 0x0b]);
+        assert_eq!(verified_object(&c, path, src), Err(ExitCode::from(1)));
+    }
 }
