@@ -800,3 +800,54 @@ fn a_file_cut_short_is_cut_alike_in_the_database() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// A file the lexer's errors cut short (past the file's budget, inside a
+/// function: `kpl_lang::parser::cut_lexed`) is cut at the same place
+/// through the database as through `analyze`: lexical errors 300 a
+/// function among small items, and all in one function, at totals on both
+/// sides of the budget, fresh and after an edit before them. The chunks'
+/// counts include their lexical errors, so where the lexer cuts the whole
+/// file the database does not keep its chunks (the last function's errors
+/// are counted by no item's start, only by its chunk's count; when the
+/// database keeps its chunks whatever they count, 8 cases fail).
+#[test]
+fn a_file_the_lexer_cuts_short_is_cut_alike_in_the_database() {
+    let budget = kpl_lang::FILE_ERROR_BUDGET;
+    let imports = imports();
+    let small: String = (0..6)
+        .map(|k| format!("fn g{k}(a: u32) -> u32 {{\n    return a + {k};\n}}\n"))
+        .collect();
+    let mut failures = Vec::new();
+    let mut db = Db::default();
+    let file = db.file(String::new(), imports.clone());
+    for line in ["x++;", "let c = 'a';"] {
+        for per_function in [300, 5000] {
+            for total in [budget - 1, budget, budget + 1, 2 * budget + 7] {
+                let mut src = small.replace("fn g", "fn first_g");
+                let (mut left, mut k) = (total, 0);
+                while left > 0 {
+                    let here = left.min(per_function);
+                    let body = format!("    {line}\n").repeat(here);
+                    src.push_str(&format!(
+                        "export fn f{k}(x: u32) -> u32 {{\n{body}    return x;\n}}\n"
+                    ));
+                    left -= here;
+                    // The last function ends the file: no item's start
+                    // counts its errors, only its chunk's lexical count.
+                    if left > 0 {
+                        src.push_str(&small.replace("fn g", &format!("fn g{k}_")));
+                    }
+                    k += 1;
+                }
+                let want = kpl_lang::analyze(&src, &imports).diagnostics;
+                let cut = want.iter().any(|d| d.code == kpl_lang::Code::E0008);
+                if cut != (total > budget) {
+                    failures.push(format!("`{line}` × {total}: cut {cut}"));
+                }
+                let what = format!("`{line}` × {total}, {per_function} a function");
+                compare_with_analyze(&mut db, file, &src, &want, &imports, &what, &mut failures);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}

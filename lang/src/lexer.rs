@@ -385,31 +385,60 @@ pub fn lex(src: &str) -> Lexed {
         docs: Vec::new(),
         diagnostics: Vec::new(),
     };
+    // Lexical errors so far, and how many diagnostics there were when they
+    // passed the file's budget: what the loop reports after that starts
+    // past the place `parser::cut_lexed` cuts the file (that place is at or
+    // before the budget's next error, and these come later), so it is not
+    // kept. A megabyte of stray control characters was a million
+    // diagnostics, 280 MB, all dropped by the cut.
+    let mut errors = 0usize;
+    let mut muted_from: Option<usize> = None;
     for (raw, span) in raw {
-        match raw {
-            Raw::Word(w) => out.tokens.push((
-                match KEYWORDS.iter().find(|k| **k == w) {
-                    Some(k) => Tok::Kw(k),
-                    None => Tok::Ident(w.into()),
-                },
-                span,
-            )),
-            Raw::Number(text) => {
-                let tok = match parse_int(text) {
-                    Ok(v) => {
-                        if let Some(d) = leading_zero(text, v, span) {
-                            out.diagnostics.push(d);
-                        }
-                        Tok::Int(v)
+        let before = out.diagnostics.len();
+        lex_one(src, raw, span, &mut out);
+        match muted_from {
+            Some(len) => out.diagnostics.truncate(len),
+            None => {
+                errors += out.diagnostics[before..]
+                    .iter()
+                    .filter(|d| d.is_error())
+                    .count();
+                if errors > crate::parser::FILE_ERROR_BUDGET {
+                    muted_from = Some(out.diagnostics.len());
+                }
+            }
+        }
+    }
+    habits::rewrite(src, &mut out);
+    out
+}
+
+/// Turns one raw token into tokens, docs and diagnostics.
+fn lex_one(src: &str, raw: Raw<'_>, span: Span, out: &mut Lexed) {
+    match raw {
+        Raw::Word(w) => out.tokens.push((
+            match KEYWORDS.iter().find(|k| **k == w) {
+                Some(k) => Tok::Kw(k),
+                None => Tok::Ident(w.into()),
+            },
+            span,
+        )),
+        Raw::Number(text) => {
+            let tok = match parse_int(text) {
+                Ok(v) => {
+                    if let Some(d) = leading_zero(text, v, span) {
+                        out.diagnostics.push(d);
                     }
-                    Err(why) => match literal_suffix(text) {
-                        // Rust's typed literal.
-                        Some(s) => {
-                            typed_literal(&mut out, text, span, &s);
-                            continue;
-                        }
-                        None => {
-                            out.diagnostics.push(
+                    Tok::Int(v)
+                }
+                Err(why) => match literal_suffix(text) {
+                    // Rust's typed literal.
+                    Some(s) => {
+                        typed_literal(out, text, span, &s);
+                        return;
+                    }
+                    None => {
+                        out.diagnostics.push(
                                 Diagnostic::new(
                                     Code::E0004,
                                     format!("malformed integer literal `{text}`"),
@@ -420,110 +449,110 @@ pub fn lex(src: &str) -> Lexed {
                                     "integer literals are decimal (`42`), hex (`0x2a`), octal (`0o52`) or binary (`0b101010`), up to 18446744073709551615",
                                 ),
                             );
-                            Tok::BadInt
-                        }
-                    },
-                };
-                out.tokens.push((tok, span));
-            }
-            Raw::Str(text) => {
-                let value = decode_string(text, span, &mut out.diagnostics);
-                out.tokens.push((Tok::Str(value.into()), span));
-            }
-            Raw::Sym(s) => out.tokens.push((Tok::Sym(s), span)),
-            Raw::Doc(text) => out.docs.push(DocLine {
-                text: text.strip_prefix(' ').unwrap_or(text).to_string(),
-                span,
-            }),
-            Raw::BlockComment { terminated } => {
-                if !terminated {
-                    out.diagnostics.push(
-                        Diagnostic::new(
-                            Code::E0002,
-                            "unterminated block comment",
-                            Span::new(span.start as usize, span.start as usize + 2),
-                            "this comment is never closed",
-                        )
-                        .with_help("close it with `*/`; block comments do not nest"),
-                    );
-                }
-            }
-            Raw::Directive(line) => {
-                let rest = &src[span.end as usize..];
-                let brk = if rest.starts_with("\r\n") {
-                    2
-                } else {
-                    usize::from(rest.starts_with(['\n', '\r']))
-                };
-                let removal = Span::new(span.start as usize, span.end as usize + brk);
-                directive::directive(line, span, removal, &mut out);
-            }
-            Raw::Char(c) => {
-                let d = Diagnostic::new(
-                    Code::E0003,
-                    "KPL has no character literals",
-                    span,
-                    "a character literal",
-                );
-                if c.is_ascii() {
-                    let value = c as u64;
-                    out.diagnostics.push(
-                        d.with_note("a byte is an integer; this one is ASCII")
-                            .with_fix(
-                                format!("write its value `{value}`"),
-                                span,
-                                value.to_string(),
-                            ),
-                    );
-                    out.tokens.push((Tok::Int(value), span));
-                } else {
-                    out.diagnostics
-                        .push(d.with_help("write the bytes of its UTF-8 encoding"));
-                    out.tokens.push((Tok::BadInt, span));
-                }
-            }
-            Raw::SmartStr(text) => {
-                // Both quotes are three bytes in UTF-8.
-                let (open, close) = (
-                    Span::new(span.start as usize, span.start as usize + 3),
-                    Span::new(span.end as usize - 3, span.end as usize),
-                );
+                        Tok::BadInt
+                    }
+                },
+            };
+            out.tokens.push((tok, span));
+        }
+        Raw::Str(text) => {
+            let value = decode_string(text, span, &mut out.diagnostics);
+            out.tokens.push((Tok::Str(value.into()), span));
+        }
+        Raw::Sym(s) => out.tokens.push((Tok::Sym(s), span)),
+        Raw::Doc(text) => out.docs.push(DocLine {
+            text: text.strip_prefix(' ').unwrap_or(text).to_string(),
+            span,
+        }),
+        Raw::BlockComment { terminated } => {
+            if !terminated {
                 out.diagnostics.push(
                     Diagnostic::new(
-                        Code::E0003,
-                        "typographic quotes do not delimit a string",
-                        open,
-                        "a quotation mark from a word processor",
+                        Code::E0002,
+                        "unterminated block comment",
+                        Span::new(span.start as usize, span.start as usize + 2),
+                        "this comment is never closed",
                     )
-                    .with_fix_edits(
-                        "write straight double quotes `\"`",
-                        crate::diag::Applicability::MachineApplicable,
-                        vec![
-                            crate::diag::Suggestion {
-                                span: open,
-                                replacement: "\"".into(),
-                            },
-                            crate::diag::Suggestion {
-                                span: close,
-                                replacement: "\"".into(),
-                            },
-                        ],
-                    ),
+                    .with_help("close it with `*/`; block comments do not nest"),
                 );
-                let inner = &text[3..text.len() - 3];
-                out.tokens.push((Tok::Str(inner.into()), span));
             }
-            Raw::Invalid(c) => {
-                let c_text = c.escape_default();
-                let message = match (span.end - span.start) as usize / c.len_utf8() {
-                    1 => format!("invalid character `{c_text}` in source"),
-                    run => format!("{run} invalid characters `{c_text}` in a row in source"),
-                };
-                let mut d = Diagnostic::new(Code::E0003, message, span, "not part of KPL's syntax");
-                if c == '\'' {
-                    d = d.with_help("string literals use double quotes: \"...\"");
-                } else if c == '?' && rust_try(src, span, out.tokens.last()) {
-                    d = Diagnostic::new(
+        }
+        Raw::Directive(line) => {
+            let rest = &src[span.end as usize..];
+            let brk = if rest.starts_with("\r\n") {
+                2
+            } else {
+                usize::from(rest.starts_with(['\n', '\r']))
+            };
+            let removal = Span::new(span.start as usize, span.end as usize + brk);
+            directive::directive(line, span, removal, out);
+        }
+        Raw::Char(c) => {
+            let d = Diagnostic::new(
+                Code::E0003,
+                "KPL has no character literals",
+                span,
+                "a character literal",
+            );
+            if c.is_ascii() {
+                let value = c as u64;
+                out.diagnostics.push(
+                    d.with_note("a byte is an integer; this one is ASCII")
+                        .with_fix(
+                            format!("write its value `{value}`"),
+                            span,
+                            value.to_string(),
+                        ),
+                );
+                out.tokens.push((Tok::Int(value), span));
+            } else {
+                out.diagnostics
+                    .push(d.with_help("write the bytes of its UTF-8 encoding"));
+                out.tokens.push((Tok::BadInt, span));
+            }
+        }
+        Raw::SmartStr(text) => {
+            // Both quotes are three bytes in UTF-8.
+            let (open, close) = (
+                Span::new(span.start as usize, span.start as usize + 3),
+                Span::new(span.end as usize - 3, span.end as usize),
+            );
+            out.diagnostics.push(
+                Diagnostic::new(
+                    Code::E0003,
+                    "typographic quotes do not delimit a string",
+                    open,
+                    "a quotation mark from a word processor",
+                )
+                .with_fix_edits(
+                    "write straight double quotes `\"`",
+                    crate::diag::Applicability::MachineApplicable,
+                    vec![
+                        crate::diag::Suggestion {
+                            span: open,
+                            replacement: "\"".into(),
+                        },
+                        crate::diag::Suggestion {
+                            span: close,
+                            replacement: "\"".into(),
+                        },
+                    ],
+                ),
+            );
+            let inner = &text[3..text.len() - 3];
+            out.tokens.push((Tok::Str(inner.into()), span));
+        }
+        Raw::Invalid(c) => {
+            let c_text = c.escape_default();
+            let message = match (span.end - span.start) as usize / c.len_utf8() {
+                1 => format!("invalid character `{c_text}` in source"),
+                run => format!("{run} invalid characters `{c_text}` in a row in source"),
+            };
+            let mut d = Diagnostic::new(Code::E0003, message, span, "not part of KPL's syntax");
+            if c == '\'' {
+                d = d.with_help("string literals use double quotes: \"...\"");
+            } else if c == '?' && rust_try(src, span, out.tokens.last()) {
+                d = Diagnostic::new(
                         Code::E0003,
                         "KPL has no `?` operator",
                         span,
@@ -531,19 +560,16 @@ pub fn lex(src: &str) -> Lexed {
                     )
                     .with_note("KPL has no `Result` or `Option`: a function returns a plain value, and `abort;` stops the plugin")
                     .with_maybe_fix("remove the `?`", span, "");
-                } else if c == '?' {
-                    // C's `c ? a : b` (Rust's `?` never reaches a plugin:
-                    // KPL has no `Result`).
-                    d = d
-                        .with_note("KPL has no conditional operator `c ? a : b`")
-                        .with_help("write an `if` statement: `if c { x = a; } else { x = b; }`");
-                }
-                out.diagnostics.push(d);
+            } else if c == '?' {
+                // C's `c ? a : b` (Rust's `?` never reaches a plugin:
+                // KPL has no `Result`).
+                d = d
+                    .with_note("KPL has no conditional operator `c ? a : b`")
+                    .with_help("write an `if` statement: `if c { x = a; } else { x = b; }`");
             }
+            out.diagnostics.push(d);
         }
     }
-    habits::rewrite(src, &mut out);
-    out
 }
 
 /// Whether the `?` at `span` is Rust's error propagation (`f(x)?;`): right

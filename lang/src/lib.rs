@@ -57,9 +57,18 @@ pub use parser::{FILE_ERROR_BUDGET, ITEM_ERROR_BUDGET};
 
 /// [`parse_source`], also returning the tokens and the errors counted.
 pub fn parse_source_tokens(src: &str) -> SourceParse {
-    let lexed = lexer::lex(src);
-    let (file, syntax, errors_counted) =
+    let mut lexed = lexer::lex(src);
+    let lexer_cut = parser::cut_lexed(&mut lexed);
+    let (file, mut syntax, errors_counted) =
         parser::parse(src, &lexed.tokens, &lexed.docs, &lexed.diagnostics);
+    // (`errors_counted` includes every lexical error read: see
+    // `parser::cut_lexed` for why the database's chunks then agree.)
+    if let Some((cut, read_to)) = lexer_cut
+        && !syntax.iter().any(|d| d.code == Code::E0008)
+    {
+        syntax.retain(|d| d.primary.span.start < read_to);
+        syntax.push(parser::lexer_cut(cut));
+    }
     let lines = LineIndex::new(src);
     let mut diags = lexed.diagnostics;
     // Nothing is reported in the part of a file cut short (E0008).
@@ -80,7 +89,6 @@ pub fn parse_source_tokens(src: &str) -> SourceParse {
     for d in &diags {
         break_line(d);
     }
-    let mut syntax = syntax;
     diag::sort(&mut syntax);
     diags.reserve(syntax.len());
     for d in syntax {

@@ -175,3 +175,89 @@ fn lone_carriage_returns_separate_lines() {
     let analysis = kpl_lang::analyze(src, &imports());
     assert_eq!(analysis.diagnostics.len(), 2, "{:#?}", analysis.diagnostics);
 }
+
+/// Floods of lexical errors inside one function, which the parser's
+/// budgets meet only at the next item: the lexer's errors past the file's
+/// budget are not read. Exactly `FILE_ERROR_BUDGET` of them are reported,
+/// then one E0008 inside the line of the next, and nothing after it (no
+/// delimiter the cut leaves open, no statement it leaves half read, no
+/// type error). One fewer is no cut at all; exactly the budget is the
+/// parser's cut, at the next item.
+#[test]
+fn lexical_floods_are_cut_at_the_file_budget() {
+    use kpl_lang::Code;
+    let table = imports();
+    let lines: [(&str, Code, &str); 5] = [
+        ("x++", Code::E0001, "    x++;\n"),
+        (
+            "character literal in a call",
+            Code::E0003,
+            "    g('a', 1);\n",
+        ),
+        ("stray control character", Code::E0003, "    \u{1}\n"),
+        (
+            "typographic string",
+            Code::E0003,
+            "    let s = \u{201C}a\u{201D};\n",
+        ),
+        (
+            "bad escape in a string",
+            Code::E0005,
+            "    let y = \"\\q\" + 1;\n",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (what, code, line) in lines {
+        for n in [
+            FILE_ERROR_BUDGET - 1,
+            FILE_ERROR_BUDGET,
+            FILE_ERROR_BUDGET + 1,
+            3 * FILE_ERROR_BUDGET,
+        ] {
+            let src = format!(
+                "fn g(a: u8, b: u32) {{}}\nexport fn f(x: u32) -> u32 {{\n{}    return x;\n}}\nfn h() -> u32 {{ return true; }}\n",
+                line.repeat(n)
+            );
+            let analysis = kpl_lang::analyze(&src, &table);
+            let count = |c: Code| analysis.diagnostics.iter().filter(|d| d.code == c).count();
+            let cuts: Vec<u32> = analysis
+                .diagnostics
+                .iter()
+                .filter(|d| d.code == Code::E0008)
+                .map(|d| d.primary.span.start)
+                .collect();
+            let last = analysis
+                .diagnostics
+                .iter()
+                .map(|d| d.primary.span.start)
+                .max();
+            // The first flood line not read, if any.
+            let unread = src
+                .match_indices(line)
+                .nth(FILE_ERROR_BUDGET)
+                .map(|(at, _)| at as u32);
+            let ok = match n.cmp(&FILE_ERROR_BUDGET) {
+                std::cmp::Ordering::Less => cuts.is_empty() && count(code) == n,
+                // The parser's cut, before `h`: its type error is not reported.
+                std::cmp::Ordering::Equal => {
+                    cuts.len() == 1 && count(code) == n && count(Code::E0200) == 0
+                }
+                std::cmp::Ordering::Greater => match (cuts.as_slice(), unread) {
+                    (&[at], Some(line_at)) => {
+                        count(code) == FILE_ERROR_BUDGET
+                            && (line_at..line_at + line.len() as u32).contains(&at)
+                            && last == Some(at)
+                    }
+                    _ => false,
+                },
+            };
+            if !ok {
+                failures.push(format!(
+                    "{what} × {n}: {} of {code}, cuts at {cuts:?}, first unread line at {unread:?}, last diagnostic at {last:?}",
+                    count(code)
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}

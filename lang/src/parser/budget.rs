@@ -326,6 +326,55 @@ pub(super) fn cut_file(early: &mut Vec<Diagnostic>, cut: Option<SimpleSpan>) {
     );
 }
 
+/// The file's budget applied by the lexer's errors alone, which the
+/// parser's counts meet only at the next item's start (so a megabyte of
+/// `x++;` lines in one function was 200,000 diagnostics, each statement
+/// parsed in detail: 0.57 s and 330 MB). Once the lexer has reported
+/// [`FILE_ERROR_BUDGET`] errors, nothing from the next one on is read: the
+/// tokens and docs kept are those that end before it, and the lexical
+/// diagnostics those that start before it. Returns where that next error
+/// starts (the cut, which E0008 points at: [`lexer_cut`]) and where the
+/// last token kept ends: the parser's diagnostics from there on are about
+/// what the cut left unread (the delimiters it leaves open, a statement it
+/// leaves half read), and the caller drops them.
+///
+/// Why the database's chunks agree: a chunk lexes alike alone, so the
+/// lexical errors of the file are those of its chunks, and a chunk's count
+/// ([`crate::SourceParse::errors_counted`]) includes every lexical error it
+/// read (`parser::parse` adds all the early errors to what the items
+/// spent): where the chunks' counts add up to less than the budget, there
+/// were not enough lexical errors for the file's lexer to cut either, and
+/// otherwise the database parses the file whole.
+pub fn cut_lexed(lexed: &mut crate::lexer::Lexed) -> Option<(u32, u32)> {
+    let mut errors: Vec<u32> = lexed
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.primary.span.start)
+        .collect();
+    if errors.len() <= FILE_ERROR_BUDGET {
+        return None;
+    }
+    let (_, &mut cut, _) = errors.select_nth_unstable(FILE_ERROR_BUDGET);
+    lexed.tokens.retain(|(_, s)| s.end <= cut);
+    lexed.docs.retain(|d| d.span.end <= cut);
+    lexed.diagnostics.retain(|d| d.primary.span.start < cut);
+    let read_to = lexed.tokens.iter().map(|(_, s)| s.end).max().unwrap_or(0);
+    Some((cut, read_to))
+}
+
+/// The E0008 of a file the lexer's errors cut short at `at` ([`cut_lexed`]).
+pub fn lexer_cut(at: u32) -> Diagnostic {
+    Diagnostic::new(
+        Code::E0008,
+        format!("too many errors: the file is not read past its {FILE_ERROR_BUDGET}th lexical error"),
+        Span { start: at, end: at },
+        "not read from here on",
+    )
+    .with_note("the rest of the file is neither parsed nor checked, and the type checker reports nothing in this file")
+    .with_help("fix the first errors and check again")
+}
+
 /// A block's next statement, as `stmt` parses it; once the item's budget
 /// is spent, the rest of the block instead, skipped as one error statement
 /// (the first such skip of an item is recorded for its E0007).
