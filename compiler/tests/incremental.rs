@@ -669,6 +669,14 @@ fn editor_features_never_panic() {
     }
 }
 
+/// `count` small functions `g0`, `g1`, … (`g3` returns `a + 3`, the text
+/// [`compare_with_analyze`] edits), to put items around a broken one.
+fn small_functions(count: usize) -> String {
+    (0..count)
+        .map(|k| format!("fn g{k}(a: u32) -> u32 {{\n    return a + {k};\n}}\n"))
+        .collect()
+}
+
 /// Whether the database gives `want`, `analyze`'s diagnostics of `src`,
 /// in a fresh database and in `db` after an edit of `g3` (which the
 /// sources of both budget tests below hold): a failure named `what` each
@@ -707,9 +715,7 @@ fn compare_with_analyze(
 fn an_item_cut_short_is_cut_alike_in_the_database() {
     let budget = kpl_lang::parser::ITEM_ERROR_BUDGET;
     let imports = imports();
-    let small: String = (0..40)
-        .map(|k| format!("fn g{k}(a: u32) -> u32 {{\n    return a + {k};\n}}\n"))
-        .collect();
+    let small = small_functions(40);
     let mut failures = Vec::new();
     let mut db = Db::default();
     let file = db.file(String::new(), imports.clone());
@@ -751,9 +757,7 @@ fn an_item_cut_short_is_cut_alike_in_the_database() {
 fn a_file_cut_short_is_cut_alike_in_the_database() {
     let budget = kpl_lang::FILE_ERROR_BUDGET;
     let imports = imports();
-    let small: String = (0..6)
-        .map(|k| format!("fn g{k}(a: u32) -> u32 {{\n    return a + {k};\n}}\n"))
-        .collect();
+    let small = small_functions(6);
     let mut failures = Vec::new();
     let mut db = Db::default();
     let file = db.file(String::new(), imports.clone());
@@ -814,9 +818,7 @@ fn a_file_cut_short_is_cut_alike_in_the_database() {
 fn a_file_the_lexer_cuts_short_is_cut_alike_in_the_database() {
     let budget = kpl_lang::FILE_ERROR_BUDGET;
     let imports = imports();
-    let small: String = (0..6)
-        .map(|k| format!("fn g{k}(a: u32) -> u32 {{\n    return a + {k};\n}}\n"))
-        .collect();
+    let small = small_functions(6);
     let mut failures = Vec::new();
     let mut db = Db::default();
     let file = db.file(String::new(), imports.clone());

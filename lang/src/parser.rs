@@ -30,7 +30,8 @@ mod habits;
 mod line_starts;
 mod recovered;
 mod segment;
-pub use budget::{FILE_ERROR_BUDGET, ITEM_ERROR_BUDGET, cut_lexed, lexer_cut};
+pub use budget::{FILE_ERROR_BUDGET, ITEM_ERROR_BUDGET};
+pub(crate) use budget::{cut_lexed, lexer_cut};
 use error::{ParseError, Part, Place, SyntaxError, to_diagnostic};
 use fast::{by_pass, given_up, raising, rest_of_group, semi_shortcut, starting, sym_of};
 use habits::{

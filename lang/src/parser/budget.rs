@@ -345,7 +345,7 @@ pub(super) fn cut_file(early: &mut Vec<Diagnostic>, cut: Option<SimpleSpan>) {
 /// spent): where the chunks' counts add up to less than the budget, there
 /// were not enough lexical errors for the file's lexer to cut either, and
 /// otherwise the database parses the file whole.
-pub fn cut_lexed(lexed: &mut crate::lexer::Lexed) -> Option<(u32, u32)> {
+pub(crate) fn cut_lexed(lexed: &mut crate::lexer::Lexed) -> Option<(u32, u32)> {
     let mut errors: Vec<u32> = lexed
         .diagnostics
         .iter()
@@ -364,7 +364,7 @@ pub fn cut_lexed(lexed: &mut crate::lexer::Lexed) -> Option<(u32, u32)> {
 }
 
 /// The E0008 of a file the lexer's errors cut short at `at` ([`cut_lexed`]).
-pub fn lexer_cut(at: u32) -> Diagnostic {
+pub(crate) fn lexer_cut(at: u32) -> Diagnostic {
     Diagnostic::new(
         Code::E0008,
         format!("too many errors: the file is not read past its {FILE_ERROR_BUDGET}th lexical error"),

@@ -10,7 +10,7 @@
 //! postorder, dominators are computed (one pass over the forward edges,
 //! each join found as the nearest common ancestor in the dominator tree
 //! built so far, through jump pointers: `O(log n)` steps per edge on any
-//! graph, with a work cap that no graph of kplc's reaches; why one pass is
+//! graph, after up to 8 plain steps; a work cap no graph reaches ends a walk on an inconsistent tree; why one pass is
 //! enough: `sandbox.md`), and
 //! the graph must be **reducible**: every edge that goes back in reverse
 //! postorder targets a block that dominates its source. Such a target is a
