@@ -11,8 +11,12 @@ pub type Shape = (&'static str, fn(usize) -> String);
 /// which the optimiser may version: a copy without checks), one loop with
 /// `n` exits (every exit deep in a chain of tests, all joining after the
 /// loop: the shape on which the dominator iteration used before was
-/// quadratic), and `n` calls (each interval was compared with every call).
-pub fn shapes() -> [Shape; 6] {
+/// quadratic), `n` calls (each interval was compared with every call), `n`
+/// divisions by constants (each rewritten by a splice that moved the rest
+/// of the block), and `n` early returns each followed by a table read
+/// (the redundant-load pass copied its table of reads into every block of
+/// the chain).
+pub fn shapes() -> [Shape; 8] {
     [
         ("if_chain", |n| {
             let ifs: String = (0..n)
@@ -53,6 +57,26 @@ pub fn shapes() -> [Shape; 6] {
                 .collect();
             format!(
                 "export fn f(x: u32) -> u32 {{\n    var i: u32 = 0;\n    while true {{\n{exits}    }}\n    return i;\n}}\n"
+            )
+        }),
+        ("divisions", |n| {
+            let divisions: String = (0..n)
+                .map(|i| format!("    s = s / {} + s % {};\n", i + 3, i + 7))
+                .collect();
+            format!(
+                "export fn f(x: u32) -> u32 {{\n    var s: u32 = x;\n{divisions}    return s;\n}}\n"
+            )
+        }),
+        ("returns_and_reads", |n| {
+            let steps: String = (0..n)
+                .map(|i| {
+                    format!(
+                        "    if x == {i} {{\n        return s;\n    }}\n    s += t[(x + {i}) & 255];\n"
+                    )
+                })
+                .collect();
+            format!(
+                "static t: [u32; 256] = [7; 256];\nexport fn f(x: u32) -> u32 {{\n    var s: u32 = 0;\n{steps}    return s;\n}}\n"
             )
         }),
         ("calls", |n| {

@@ -123,62 +123,70 @@ pub fn by_constants(f: &mut Func) -> bool {
         }
     }
     let mut changed = false;
+    // Each block is rebuilt in one pass (a splice per division moved the
+    // rest of the block each time: a function of `n` divisions by
+    // constants took `n²` moves).
     for bi in 0..f.blocks.len() {
-        let mut k = 0;
-        while k < f.blocks[bi].insts.len() {
-            let (inst, pos) = f.blocks[bi].insts[k].clone();
-            let Inst::Div {
-                dst,
-                a,
-                b,
-                signed,
-                rem,
-                min,
-                narrow,
-                ..
-            } = inst
-            else {
-                k += 1;
-                continue;
-            };
-            let Some(d) = konst[b as usize] else {
-                k += 1;
-                continue;
-            };
-            let mut seq = Seq {
-                insts: Vec::new(),
-                n_vregs: &mut f.n_vregs,
-            };
-            // The 32-bit methods first (one `imul`), when they apply.
-            let done = match (signed, min) {
-                (false, _) if narrow => seq
-                    .unsigned(dst, a, d, rem)
-                    .or_else(|| seq.unsigned64(dst, a, d, rem)),
-                (false, _) => seq.unsigned64(dst, a, d, rem),
-                (true, Some(_)) if d.unsigned_abs().is_power_of_two() => {
-                    seq.signed_pow2(dst, a, d, rem)
-                }
-                // At most 32 bits: the type's minimum is at least -2^31.
-                (true, Some(min)) if min >= i64::from(i32::MIN) => seq
-                    .signed(dst, a, d, rem)
-                    .or_else(|| seq.signed64(dst, a, d, rem)),
-                (true, Some(_)) => seq.signed64(dst, a, d, rem),
-                _ => None,
-            };
-            let Some(()) = done else {
-                k += 1;
-                continue;
-            };
-            let new = seq.insts;
-            let len = new.len();
-            f.blocks[bi]
-                .insts
-                .splice(k..k + 1, new.into_iter().map(|i| (i, pos)));
-            k += len;
-            changed = true;
+        if !f.blocks[bi]
+            .insts
+            .iter()
+            .any(|(i, _)| matches!(i, Inst::Div { b, .. } if konst[*b as usize].is_some()))
+        {
+            continue;
         }
+        let old = std::mem::take(&mut f.blocks[bi].insts);
+        let mut insts = Vec::with_capacity(old.len());
+        for (inst, pos) in old {
+            match by_multiplication(&inst, &konst, &mut f.n_vregs) {
+                Some(new) => {
+                    insts.extend(new.into_iter().map(|i| (i, pos)));
+                    changed = true;
+                }
+                None => insts.push((inst, pos)),
+            }
+        }
+        f.blocks[bi].insts = insts;
     }
     changed
+}
+
+/// The instructions that compute `inst`, a division or remainder by a
+/// constant, by multiplication; `None` for any other instruction or when
+/// no method applies.
+fn by_multiplication(inst: &Inst, konst: &[Option<i64>], n_vregs: &mut u32) -> Option<Vec<Inst>> {
+    let Inst::Div {
+        dst,
+        a,
+        b,
+        signed,
+        rem,
+        min,
+        narrow,
+        ..
+    } = *inst
+    else {
+        return None;
+    };
+    let d = konst[b as usize]?;
+    let mut seq = Seq {
+        insts: Vec::new(),
+        n_vregs,
+    };
+    // The 32-bit methods first (one `imul`), when they apply.
+    match (signed, min) {
+        (false, _) if narrow => seq
+            .unsigned(dst, a, d, rem)
+            .or_else(|| seq.unsigned64(dst, a, d, rem)),
+        (false, _) => seq.unsigned64(dst, a, d, rem),
+        (true, Some(_)) if d.unsigned_abs().is_power_of_two() => seq.signed_pow2(dst, a, d, rem),
+        // At most 32 bits: the type's minimum is at least -2^31.
+        (true, Some(min)) if min >= i64::from(i32::MIN) => seq
+            .signed(dst, a, d, rem)
+            .or_else(|| seq.signed64(dst, a, d, rem)),
+        (true, Some(_)) => seq.signed64(dst, a, d, rem),
+        _ => None,
+    }?;
+    Some(seq.insts)
 }
 
 /// A replacement sequence being built, with the function's register count

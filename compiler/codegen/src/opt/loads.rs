@@ -111,14 +111,19 @@ pub fn merge_loads(f: &mut Func) -> bool {
     };
     let preds = predecessors(f);
     let rpo = reverse_postorder(f);
-    // The loads available at the end of each block already visited.
-    let mut at_end: Vec<Option<HashMap<Key, V>>> = vec![None; f.blocks.len()];
-    let mut changed = false;
+    // The extended basic blocks as a forest: a block inherits from the one
+    // edge in, from a block before it in reverse postorder (a back edge's
+    // source is not: such a block starts empty).
+    let mut position = vec![usize::MAX; f.blocks.len()];
+    for (i, &b) in rpo.iter().enumerate() {
+        position[b as usize] = i;
+    }
+    let mut children: Vec<Vec<u32>> = vec![Vec::new(); f.blocks.len()];
+    let mut roots = Vec::new();
     for &b in &rpo {
-        // Inherit along the one edge in, from a block already done (a
-        // back edge's source is not: such a block starts empty).
-        let mut available = match preds[b as usize][..] {
+        match preds[b as usize][..] {
             [p] if b != 0
+                && position[p as usize] < position[b as usize]
                 && f.blocks[p as usize]
                     .term
                     .successors()
@@ -127,10 +132,26 @@ pub fn merge_loads(f: &mut Func) -> bool {
                     .count()
                     == 1 =>
             {
-                at_end[p as usize].clone().unwrap_or_default()
+                children[p as usize].push(b)
             }
-            _ => HashMap::new(),
-        };
+            _ => roots.push(b),
+        }
+    }
+    // Walked depth first with one table of the loads available and an
+    // undo log (a copy of the table per block was quadratic in memory: a
+    // chain of 4,000 `if … { return …; }` each followed by a load held
+    // 3.3 GB of copies).
+    let mut available = Available::default();
+    let mut changed = false;
+    let mut stack: Vec<(u32, Option<(usize, usize)>)> =
+        roots.iter().rev().map(|&b| (b, None)).collect();
+    while let Some((b, mark)) = stack.pop() {
+        if let Some(mark) = mark {
+            available.leave(mark);
+            continue;
+        }
+        stack.push((b, Some(available.mark())));
+        stack.extend(children[b as usize].iter().rev().map(|&c| (c, None)));
         for (inst, _) in &mut f.blocks[b as usize].insts {
             match inst {
                 Inst::Store { .. }
@@ -143,21 +164,72 @@ pub fn merge_loads(f: &mut Func) -> bool {
                         continue;
                     };
                     match available.get(&k) {
-                        Some(&earlier) => {
+                        Some(earlier) => {
                             *inst = Inst::Copy { dst, src: earlier };
                             changed = true;
                         }
-                        None => {
-                            available.insert(k, dst);
-                        }
+                        None => available.insert(k, dst),
                     }
                 }
                 _ => {}
             }
         }
-        at_end[b as usize] = Some(available);
     }
     drop_probes(f) || changed
+}
+
+/// The loads available on the path of extended basic blocks being walked:
+/// each entry with the sequence number of its insertion, and the numbers
+/// at which the path cleared the table (a store, atomic or call), so that
+/// a clear costs one push and an entry from before the last clear is not
+/// available. What a block inserted or cleared is undone when the walk
+/// leaves it.
+#[derive(Default)]
+struct Available {
+    loads: HashMap<Key, (V, u64)>,
+    undo: Vec<(Key, Option<(V, u64)>)>,
+    clears: Vec<u64>,
+    seq: u64,
+}
+
+impl Available {
+    fn get(&self, k: &Key) -> Option<V> {
+        let since = self.clears.last().copied().unwrap_or(0);
+        self.loads
+            .get(k)
+            .filter(|&&(_, at)| at > since)
+            .map(|&(v, _)| v)
+    }
+
+    fn insert(&mut self, k: Key, v: V) {
+        self.seq += 1;
+        let old = self.loads.insert(k, (v, self.seq));
+        self.undo.push((k, old));
+    }
+
+    fn clear(&mut self) {
+        self.seq += 1;
+        self.clears.push(self.seq);
+    }
+
+    /// Where the undo log and the clears stand, to come back to.
+    fn mark(&self) -> (usize, usize) {
+        (self.undo.len(), self.clears.len())
+    }
+
+    /// Undoes everything since `mark`, latest first.
+    fn leave(&mut self, (undo, clears): (usize, usize)) {
+        while self.undo.len() > undo {
+            let Some((k, old)) = self.undo.pop() else {
+                break;
+            };
+            match old {
+                Some(entry) => self.loads.insert(k, entry),
+                None => self.loads.remove(&k),
+            };
+        }
+        self.clears.truncate(clears);
+    }
 }
 
 /// Removes a bounds probe (a load whose result nothing reads, left by the
