@@ -173,3 +173,33 @@ fn long_control_flow_verifies() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Straight-line accesses of one slice at constant offsets from one
+/// index, more than the verifier's table holds facts: the slice's base
+/// and lengths, established first, must outlive the index facts that
+/// come after them (when the oldest fact went first, forty reads or
+/// twenty read-modify-writes were refused).
+#[test]
+fn many_accesses_in_a_row_keep_the_slice_known() {
+    let (imports, _) = ImportSources::embedded().load();
+    let shapes: [(&str, fn(usize) -> String); 3] = [
+        ("reads", |i| format!("    s += p[a + {i}] as u32;\n")),
+        ("writes", |i| format!("    p[a + {i}] = 7;\n")),
+        ("read-modify-writes", |i| {
+            format!("    p[a + {i}] = p[a] + {};\n", i % 200)
+        }),
+    ];
+    let mut failures = Vec::new();
+    for (name, line) in shapes {
+        for n in [20, 40, 200] {
+            let body: String = (0..n).map(line).collect();
+            let src = format!(
+                "export fn f(p: []mut u8, a: u32) -> u32 {{\n    var s: u32 = 0;\n{body}    return s;\n}}\n"
+            );
+            if let Err(e) = verify_bytes(&compile(name, &src, &imports)) {
+                failures.push(format!("{name} × {n}: {e}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

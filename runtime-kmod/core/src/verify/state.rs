@@ -100,7 +100,8 @@ fn is_phi_of(v: Val, b: u32) -> bool {
 }
 
 /// Facts per state; when full, facts about values no location holds go
-/// first, then the oldest (forgetting is always sound).
+/// first, then the oldest about an index or a value, then the oldest about
+/// a slice itself (forgetting is always sound).
 pub(super) const MAX_FACTS: usize = 40;
 /// Tracked 8-byte stack slots per state.
 pub(super) const SLOTS: usize = 12;
@@ -471,6 +472,19 @@ impl Rec {
         !self.unary() && self.k & K_KIND == K_SCALED
     }
 
+    /// A fact about a slice itself rather than an index or a value: its
+    /// masked handle ([`Fact::Masked`], [`Fact::MaskOf`]), base, length,
+    /// or two lengths' relation. Read from the packed kind.
+    fn is_about_a_slice(&self) -> bool {
+        if self.unary() {
+            return self.b == T_MASKED;
+        }
+        matches!(
+            self.k & K_KIND,
+            K_MASK_OF | K_LEN_OF | K_BASE_OF | K_LEN_SCALED
+        )
+    }
+
     /// A [`Fact::LenScaled`].
     fn is_len_scaled(&self) -> bool {
         !self.unary() && self.k & K_KIND == K_LEN_SCALED
@@ -789,8 +803,19 @@ impl Abs {
             self.collect_facts();
         }
         if usize::from(self.nfacts) >= MAX_FACTS {
-            self.facts.rotate_left(1);
-            self.nfacts = self.nfacts.saturating_sub(1);
+            // Then the oldest fact about an index or a value, before any
+            // about a slice itself (its handle, base and lengths: a few per
+            // slice, established once and needed by every later access).
+            // Evicting the oldest whatever it was pushed those out first:
+            // forty reads `s += p[a + k]` in a row were refused.
+            let table = self.facts.get(..usize::from(self.nfacts)).unwrap_or(&[]);
+            match table.iter().copied().find(|r| !r.is_about_a_slice()) {
+                Some(victim) => self.retain_facts(|_, r| *r != victim),
+                None => {
+                    self.facts.rotate_left(1);
+                    self.nfacts = self.nfacts.saturating_sub(1);
+                }
+            }
         }
         self.push_fact(f);
     }
@@ -1467,4 +1492,70 @@ fn is_fresh(v: Val, b: u32, fresh: u16) -> bool {
 
 fn flags_mention_phi(f: Flags, b: u32) -> bool {
     flag_names(f).into_iter().flatten().any(|v| is_phi_of(v, b))
+}
+
+// Tests compare and build freely: a panic there is a failed test, not a
+// path of the loader.
+#[cfg(test)]
+#[allow(clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    /// The packed test of what a full table forgets last agrees with the
+    /// facts' kinds, on a fact of every kind.
+    #[test]
+    fn facts_about_a_slice_are_told_apart_packed() {
+        let (x, y) = (ENTRY | 3, ENTRY | 5);
+        let every = [
+            Fact::Const(x, 7),
+            Fact::Masked(x),
+            Fact::MaskOf { m: x, v: y },
+            Fact::LenOf {
+                len: x,
+                m: y,
+                w: true,
+                s: 4,
+            },
+            Fact::BaseOf { base: x, m: y },
+            Fact::BelowLen {
+                idx: x,
+                m: y,
+                w: false,
+                s: 1,
+            },
+            Fact::BelowConst { idx: x, n: 16 },
+            Fact::SumOf { t: x, e: y, k: 3 },
+            Fact::LenAtLeast {
+                m: x,
+                w: false,
+                s: 1,
+                n: 20,
+            },
+            Fact::NonZero(x),
+            Fact::NotMinusOne(x),
+            Fact::SignOf { hi: x, lo: y },
+            Fact::Rodata { base: x, off: 8 },
+            Fact::Scaled { x, y, k: 3 },
+            Fact::LenScaled {
+                big: x,
+                bw: true,
+                bs: 1,
+                small: y,
+                sw: false,
+                ss: 1,
+                k: 3,
+            },
+        ];
+        for f in every {
+            let about_a_slice = matches!(
+                f,
+                Fact::Masked(_)
+                    | Fact::MaskOf { .. }
+                    | Fact::LenOf { .. }
+                    | Fact::BaseOf { .. }
+                    | Fact::LenScaled { .. }
+            );
+            assert_eq!(Rec::pack(f).is_about_a_slice(), about_a_slice, "{f:?}");
+        }
+    }
 }
