@@ -182,7 +182,8 @@ fn long_control_flow_verifies() {
 #[test]
 fn many_accesses_in_a_row_keep_the_slice_known() {
     let (imports, _) = ImportSources::embedded().load();
-    let shapes: [(&str, fn(usize) -> String); 3] = [
+    type Line = fn(usize) -> String;
+    let shapes: [(&str, Line); 3] = [
         ("reads", |i| format!("    s += p[a + {i}] as u32;\n")),
         ("writes", |i| format!("    p[a + {i}] = 7;\n")),
         ("read-modify-writes", |i| {
