@@ -146,13 +146,10 @@ fn verified_object(
 ) -> Result<Vec<u8>, ExitCode> {
     check_limits(c, path)?;
     let bytes = kpl_codegen::object::write(c, &path.display().to_string(), src);
+    // The check `kplc verify` and the host runtime make.
     let verdict = kpl_runtime_core::Object::parse(&bytes)
         .map_err(|e| e.to_string())
-        .and_then(|obj| {
-            kpl_runtime_core::verify::OwnedWorkspace::for_object(&obj)
-                .verify(&obj)
-                .map_err(|e| e.to_string())
-        });
+        .and_then(|obj| kpl_host::verify_object(&obj).map_err(|e| e.to_string()));
     if let Err(e) = verdict {
         errln!(
             "kplc: {}: internal compiler error: the generated code does not pass the verifier ({e}), so no runtime would load it; please report this with the source file",

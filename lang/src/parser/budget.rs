@@ -314,16 +314,23 @@ pub(super) fn cut_file(early: &mut Vec<Diagnostic>, cut: Option<SimpleSpan>) {
     let Some(cut) = cut else { return };
     let at = cut.start as u32;
     early.retain(|d| d.primary.span.start < at);
-    early.push(
-        Diagnostic::new(
-            Code::E0008,
-            format!("too many errors: the parser stops reading the file after {FILE_ERROR_BUDGET}"),
-            Span { start: at, end: at },
-            "not read from here on",
-        )
-        .with_note("the rest of the file is neither parsed nor checked, and the type checker reports nothing in this file")
-        .with_help("fix the first errors and check again"),
-    );
+    early.push(file_cut_short(
+        at,
+        format!("too many errors: the parser stops reading the file after {FILE_ERROR_BUDGET}"),
+    ));
+}
+
+/// The E0008 of a file cut short at `at`, by the parser's count or the
+/// lexer's ([`cut_file`], [`lexer_cut`]).
+fn file_cut_short(at: u32, message: String) -> Diagnostic {
+    Diagnostic::new(
+        Code::E0008,
+        message,
+        Span { start: at, end: at },
+        "not read from here on",
+    )
+    .with_note("the rest of the file is neither parsed nor checked, and the type checker reports nothing in this file")
+    .with_help("fix the first errors and check again")
 }
 
 /// The file's budget applied by the lexer's errors alone, which the
@@ -365,14 +372,12 @@ pub(crate) fn cut_lexed(lexed: &mut crate::lexer::Lexed) -> Option<(u32, u32)> {
 
 /// The E0008 of a file the lexer's errors cut short at `at` ([`cut_lexed`]).
 pub(crate) fn lexer_cut(at: u32) -> Diagnostic {
-    Diagnostic::new(
-        Code::E0008,
-        format!("too many errors: the file is not read past its {FILE_ERROR_BUDGET}th lexical error"),
-        Span { start: at, end: at },
-        "not read from here on",
+    file_cut_short(
+        at,
+        format!(
+            "too many errors: the file is not read past its {FILE_ERROR_BUDGET}th lexical error"
+        ),
     )
-    .with_note("the rest of the file is neither parsed nor checked, and the type checker reports nothing in this file")
-    .with_help("fix the first errors and check again")
 }
 
 /// A block's next statement, as `stmt` parses it; once the item's budget

@@ -304,6 +304,11 @@ fn len_payload(w: bool, s: u8) -> u64 {
     (u64::from(w) << 8) | u64::from(s)
 }
 
+/// The table `(w, s)` in the low bits of `p` ([`len_payload`] undone).
+fn len_table(p: u64) -> (bool, u8) {
+    (p & (1 << 8) != 0, u8::try_from(p & 0xFF).unwrap_or(0))
+}
+
 /// The packed payload of a [`Fact::LenScaled`]: factor `k`, the big and
 /// the small entry's tables (each a [`len_payload`]).
 fn len_scaled_payload(k: u32, big: u64, small: u64) -> u64 {
@@ -361,7 +366,7 @@ impl Rec {
     #[inline]
     pub(super) fn unpack(self) -> Fact {
         let Rec { a, b, k } = self;
-        let (w, s) = (k & (1 << 8) != 0, u8::try_from(k & 0xFF).unwrap_or(0));
+        let (w, s) = len_table(k);
         match b {
             T_CONST => return Fact::Const(a, k),
             T_MASKED => return Fact::Masked(a),
@@ -375,11 +380,11 @@ impl Rec {
                 };
             }
             T_LEN_AT_LEAST => {
-                let hi = k >> 32;
+                let (w, s) = len_table(k >> 32);
                 return Fact::LenAtLeast {
                     m: a,
-                    w: hi & (1 << 8) != 0,
-                    s: u8::try_from(hi & 0xFF).unwrap_or(0),
+                    w,
+                    s,
                     n: low32(k),
                 };
             }
@@ -402,9 +407,8 @@ impl Rec {
                 k: factor(k),
             },
             K_LEN_SCALED => {
-                let table = |p: u64| (p & (1 << 8) != 0, u8::try_from(p & 0xFF).unwrap_or(0));
-                let (bw, bs) = table((k >> LEN_SCALED_BIG) & LEN_PAYLOAD);
-                let (sw, ss) = table((k >> LEN_SCALED_SMALL) & LEN_PAYLOAD);
+                let (bw, bs) = len_table(k >> LEN_SCALED_BIG);
+                let (sw, ss) = len_table(k >> LEN_SCALED_SMALL);
                 Fact::LenScaled {
                     big: a,
                     bw,
@@ -1494,10 +1498,7 @@ fn flags_mention_phi(f: Flags, b: u32) -> bool {
     flag_names(f).into_iter().flatten().any(|v| is_phi_of(v, b))
 }
 
-// Tests compare and build freely: a panic there is a failed test, not a
-// path of the loader.
 #[cfg(test)]
-#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
