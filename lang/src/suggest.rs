@@ -34,20 +34,22 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 /// The edit distance of [`edit_distance`] if it is at most `limit`, else
 /// `None`, in less time: a length difference over `limit` answers at once;
 /// names of up to [`SHORT`] chars (all but the hostile ones) use buffers on
-/// the stack instead of three allocations; and the rows stop as soon as two
-/// in a row exceed `limit` everywhere. (Each cell of the next row is at least
-/// the least cell of the row above, or of the row above that plus one for
-/// a transposition, so from there on every cell exceeds `limit`, the last
-/// one too.) A "did you mean" computes thousands of these in a file with
-/// many unknown names.
+/// the stack instead of three allocations, and longer ones only the cells
+/// within `limit` of the diagonal ([`banded_distance_within`]); and the rows
+/// stop as soon as two in a row exceed `limit` everywhere. (Each cell of the
+/// next row is at least the least cell of the row above, or of the row above
+/// that plus one for a transposition, so from there on every cell exceeds
+/// `limit`, the last one too.) A "did you mean" computes thousands of these
+/// in a file with many unknown names.
 pub fn distance_within(a: &str, b: &str, limit: usize) -> Option<usize> {
     let (la, lb) = (a.chars().count(), b.chars().count());
     if la.abs_diff(lb) > limit {
         return None;
     }
     if la > SHORT || lb > SHORT {
-        let d = edit_distance(a, b);
-        return (d <= limit).then_some(d);
+        let a: Vec<char> = a.chars().collect();
+        let b: Vec<char> = b.chars().collect();
+        return banded_distance_within(&a, &b, limit);
     }
     let mut ab = ['\0'; SHORT];
     let mut bb = ['\0'; SHORT];
@@ -89,7 +91,82 @@ pub fn distance_within(a: &str, b: &str, limit: usize) -> Option<usize> {
     (d <= limit).then_some(d)
 }
 
-/// Names longer than this (in chars) take [`edit_distance`]'s general path.
+/// [`distance_within`] for names of any length, in `O(len · limit)` time
+/// and `O(limit)` memory. Cell `(i, j)` of the distance table is at least
+/// `|j - i|` (each step off the diagonal is an insertion or a deletion), and
+/// a path from it to the last cell costs at least the difference of what is
+/// left of the two names, `|(lb - j) - (la - i)|`. A cell where the two add
+/// up to more than `limit` is on no path within `limit`, so only the band of
+/// diagonals `k = j - i` where `|k| + |lb - la - k| <= limit` is computed (at
+/// most `limit + 1` of them: half of `|k| <= limit`), three rows of it, and
+/// every value over `limit` is kept as `limit + 1`: each computed cell is the
+/// table's value when that is within `limit`, and over it otherwise. Without
+/// this, a 500,000-char unknown name against a declared one of the same
+/// length filled a table of 2.5 · 10¹¹ cells (a "did you mean" that never
+/// ended).
+fn banded_distance_within(a: &[char], b: &[char], limit: usize) -> Option<usize> {
+    let (la, lb) = (a.len(), b.len());
+    if la.abs_diff(lb) > limit {
+        return None;
+    }
+    let over = limit + 1;
+    // The diagonals `k` of the band are `low..=low + width - 1`, written as
+    // offsets from `low`: `k - low = j - i - low`. With `skew = lb - la` (at
+    // most `limit` either way), `|k| + |skew - k| <= limit` holds exactly
+    // for `k` from `(skew - limit) / 2` rounded up to `(skew + limit) / 2`
+    // rounded down.
+    let (limit_i, skew) = (limit as isize, lb as isize - la as isize);
+    let low = (skew - limit_i).div_euclid(2) + (skew - limit_i).rem_euclid(2);
+    let high = (skew + limit_i).div_euclid(2);
+    let width = (high - low + 1) as usize;
+    // Cell `(i, j)` is `row_i[j - i - low]`: the cell above is one to the
+    // right, the one to the left one to the left, and the diagonal ones
+    // (substitution, transposition) at the same place.
+    let at = |i: usize, j: usize| (j as isize - i as isize - low) as usize;
+    let (mut up2, mut up, mut cur) = (vec![over; width], vec![over; width], vec![over; width]);
+    for j in 0..=lb.min(high.max(0) as usize) {
+        if j as isize >= low {
+            up[at(0, j)] = j;
+        }
+    }
+    let mut above_min = 0;
+    for i in 1..=la {
+        cur.fill(over);
+        // Column 0, `k = -i`, while it is in the band.
+        if -(i as isize) >= low {
+            cur[at(i, 0)] = i.min(over);
+        }
+        let first = (i as isize + low).max(1);
+        let last = (i as isize + high).min(lb as isize);
+        for j in first as usize..=last.max(0) as usize {
+            let here = at(i, j);
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = up[here] + cost;
+            if let Some(&above) = up.get(here + 1) {
+                best = best.min(above + 1);
+            }
+            if let Some(&left) = here.checked_sub(1).and_then(|l| cur.get(l)) {
+                best = best.min(left + 1);
+            }
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(up2[here] + 1);
+            }
+            cur[here] = best.min(over);
+        }
+        let row_min = cur.iter().copied().min().unwrap_or(over);
+        if row_min > limit && above_min > limit {
+            return None;
+        }
+        above_min = row_min;
+        // The row two up is the next row's scratch space.
+        std::mem::swap(&mut up2, &mut up);
+        std::mem::swap(&mut up, &mut cur);
+    }
+    let d = up[at(la, lb)];
+    (d <= limit).then_some(d)
+}
+
+/// Names longer than this (in chars) take [`banded_distance_within`].
 const SHORT: usize = 64;
 
 /// The most candidates a caller with very many names should offer
@@ -97,10 +174,22 @@ const SHORT: usize = 64;
 pub const MAX_CANDIDATES: usize = 256;
 
 /// The largest edit distance a suggestion for `name` may be at: a third of
-/// its length, at least 1.
+/// its length, at least 1 and at most [`MAX_LIMIT`].
 pub fn limit(name: &str) -> usize {
-    (name.chars().count() / 3).max(1)
+    (name.chars().count() / 3).clamp(1, MAX_LIMIT)
 }
+
+/// The limit of a name of [`SHORT`] chars, and of every longer one: a
+/// name of 100 chars with 30 letters wrong is not a misspelling, and the
+/// cost of a comparison ([`banded_distance_within`]) grows with the limit.
+const MAX_LIMIT: usize = SHORT / 3;
+
+/// How many candidates of a near length a name longer than [`SHORT`] chars
+/// is compared with (the likeliest come first: [`NameIndex::near`]). Each
+/// comparison costs `len · (2 · MAX_LIMIT + 1)` steps, so that a file of
+/// such names, each misspelt, costs a constant times its size, as a file of
+/// short ones does (which the bit-vector path of [`Pattern`] makes cheap).
+const LONG_CANDIDATES: usize = 4;
 
 /// The lengths a candidate for `name` may have (at most [`limit`] away
 /// from its own), closest first: `len`, `len + 1`, `len - 1`, `len + 2`, …
@@ -192,12 +281,22 @@ fn interleave<T>(
 }
 
 /// The closest candidate within a distance that scales with the name's
-/// length ([`limit`]), ties broken alphabetically.
+/// length ([`limit`]), ties broken alphabetically. A name longer than
+/// [`SHORT`] chars is compared only with the first [`LONG_CANDIDATES`]
+/// candidates whose length is within that distance.
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = limit(name);
+    let len = name.chars().count();
+    let compared = if len > SHORT {
+        LONG_CANDIDATES
+    } else {
+        usize::MAX
+    };
     let pattern = Pattern::new(name);
     candidates
         .into_iter()
+        .filter(|c| c.chars().count().abs_diff(len) <= limit)
+        .take(compared)
         .filter_map(|c| {
             // Distance 0 is the name itself, which is no suggestion; the
             // same name in other case is one, the closest there can be.
@@ -393,6 +492,112 @@ mod tests {
                 assert_pattern_agrees(&p, b, &[0, 1, 3, 64, 70]);
             }
         }
+    }
+
+    /// The band agrees with the whole table under every limit, on names
+    /// past [`SHORT`] chars that differ at the start, the middle, the end,
+    /// by transpositions, by length, and in non-ASCII letters.
+    #[test]
+    fn banded_distance_agrees_with_edit_distance() {
+        let base: String = (0..90)
+            .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+            .collect();
+        let mut words = vec![base.clone()];
+        let edits: [fn(&mut Vec<char>); 8] = [
+            |w| w.swap(0, 1),
+            |w| w.swap(44, 45),
+            |w| {
+                let n = w.len();
+                w.swap(n - 2, n - 1);
+            },
+            |w| w[30] = 'é',
+            |w| {
+                w.remove(10);
+            },
+            |w| w.insert(60, 'q'),
+            |w| w.truncate(70),
+            |w| w.extend("zzzzzzzzzzzzzzzzzzzzzzzzz".chars()),
+        ];
+        for (k, edit) in edits.iter().enumerate() {
+            let mut w: Vec<char> = words[k % words.len()].chars().collect();
+            edit(&mut w);
+            words.push(w.into_iter().collect());
+        }
+        words.push("é".repeat(80));
+        words.push("é".repeat(79) + "e");
+        for a in &words {
+            for b in &words {
+                let d = edit_distance(a, b);
+                for limit in [0, 1, 2, 3, 5, 8, 13, 21, 30, 100] {
+                    let (ca, cb): (Vec<char>, Vec<char>) =
+                        (a.chars().collect(), b.chars().collect());
+                    assert_eq!(
+                        banded_distance_within(&ca, &cb, limit),
+                        (d <= limit).then_some(d),
+                        "{a} {b} {limit}"
+                    );
+                    assert_eq!(distance_within(a, b, limit), (d <= limit).then_some(d));
+                }
+            }
+        }
+    }
+
+    /// The band agrees with the whole table on every pair of words up to
+    /// length 5 over a three-letter alphabet, under every limit up to past
+    /// their lengths: every skew of lengths and every band edge.
+    #[test]
+    fn banded_distance_agrees_on_every_small_pair() {
+        let mut words: Vec<Vec<char>> = vec![Vec::new()];
+        let mut frontier = words.clone();
+        for _ in 0..5 {
+            let mut next = Vec::new();
+            for w in &frontier {
+                for c in ['a', 'b', 'c'] {
+                    let mut w = w.clone();
+                    w.push(c);
+                    next.push(w);
+                }
+            }
+            words.extend(next.iter().cloned());
+            frontier = next;
+        }
+        for (k, a) in words.iter().enumerate() {
+            for b in words.iter().skip(k % 3).step_by(3) {
+                let (sa, sb): (String, String) = (a.iter().collect(), b.iter().collect());
+                let d = edit_distance(&sa, &sb);
+                for limit in 0..7 {
+                    assert_eq!(
+                        banded_distance_within(a, b, limit),
+                        (d <= limit).then_some(d),
+                        "{sa} {sb} {limit}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A name of any length gets its suggestion, in time and memory linear
+    /// in its length: the whole table of two 200,000-char names is 4 · 10¹⁰
+    /// cells, which this test could not fill.
+    #[test]
+    fn long_names_are_suggested_within_the_band() {
+        let name = "a".repeat(200_000);
+        let typo = "a".repeat(199_999) + "b";
+        let swapped = "b".to_string() + &"a".repeat(199_998) + "c";
+        assert_eq!(closest(&typo, [name.as_str()]), Some(name.as_str()));
+        assert_eq!(closest(&swapped, [name.as_str()]), Some(name.as_str()));
+        // Over the capped limit: no suggestion, however long the names.
+        let far = "b".repeat(MAX_LIMIT + 1) + &"a".repeat(199_999 - MAX_LIMIT);
+        assert_eq!(closest(&far, [name.as_str()]), None);
+        // Only the first candidates of a near length are compared.
+        let decoys: Vec<String> = (0..LONG_CANDIDATES)
+            .map(|i| format!("{}{i}", "z".repeat(199_999)))
+            .collect();
+        let mut candidates: Vec<&str> = decoys.iter().map(String::as_str).collect();
+        candidates.push(&name);
+        assert_eq!(closest(&typo, candidates.iter().copied()), None);
+        candidates.rotate_right(1);
+        assert_eq!(closest(&typo, candidates), Some(name.as_str()));
     }
 
     /// `distance_within` agrees with `edit_distance` under every limit, on

@@ -23,6 +23,7 @@ fn size(name: &str) -> usize {
         "slice_prefixes" => 20_000,
         "const_chain" | "const_cycle" | "struct_chain" | "struct_cycle" => 5_000,
         "call_graph_chain" | "call_graph_cycle" | "const_array_lengths" => 2_500,
+        "long_name" => 100_000,
         "stray_closers" | "many_functions" | "unknown_names" | "many_fields" | "misspelt_names"
         | "broken_items" | "broken_item_lines" => 2_000,
         _ => 1_000,
@@ -75,6 +76,8 @@ fn expected(name: &str, n: usize) -> Option<Vec<(&'static str, usize)>> {
         // Each misspelt call is one E0100 (with a "did you mean"); the
         // functions are never called, the locals never read.
         "misspelt_names" => vec![("E0100", n / 2), ("W0001", n / 2), ("W0003", n / 2)],
+        "long_name" => vec![("E0100", 1), ("W0003", 1)],
+        "long_misspelt_names" => vec![("E0100", n.div_ceil(2)), ("W0003", n.div_ceil(2))],
         // One error a line, up to the function's budget; then the rest of
         // the function, its `return` included, is not read (E0007).
         "dense_missing_semis" | "dense_broken_statements" if n >= ITEM_ERROR_BUDGET => {

@@ -36,6 +36,7 @@ fn allocation_grows_linearly_with_the_input() {
         ("long_struct_literal", 2_000),
         ("long_param_list", 2_000),
         ("nested_items", 1_000),
+        ("long_name", 20_000),
     ] {
         let shape = hostile::shape(name).expect("a shape of the corpus");
         let (small, large) = ((shape.build)(n), (shape.build)(2 * n));

@@ -339,6 +339,37 @@ pub fn shapes() -> Vec<Shape> {
             },
         },
         Shape {
+            name: "long_name",
+            what: "a function with a name of n chars, and a call of it with the last one changed \
+                   (once quadratic: the \"did you mean\" filled a table of n² cells)",
+            build: |n| {
+                let name = "a".repeat(n);
+                format!(
+                    "fn {name}() {{}}\nexport fn f() {{ {}b(); }}\n",
+                    &name[..n.saturating_sub(1)]
+                )
+            },
+        },
+        Shape {
+            name: "long_misspelt_names",
+            what: "n / 2 functions with names of 100 chars, and n / 2 misspelt calls of them \
+                   (each \"did you mean\" compares long names)",
+            build: |n| {
+                let half = n.div_ceil(2);
+                let long = "x".repeat(85);
+                let mut s = String::new();
+                for i in 0..half {
+                    s.push_str(&format!("fn handler_{long}{i:07}() {{}}\n"));
+                }
+                s.push_str("export fn f() {\n");
+                for i in 0..half {
+                    s.push_str(&format!("    hnadler_{long}{i:07}();\n"));
+                }
+                s.push_str("}\n");
+                s
+            },
+        },
+        Shape {
             name: "syntax_errors",
             what: "n lines with a syntax error each",
             build: |n| body(&repeat("    let = ;\n    x = ) 1;\n", n.div_ceil(2))),
