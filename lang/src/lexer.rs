@@ -112,6 +112,12 @@ enum Raw<'src> {
     },
     /// C's and Rust's `'a'`: reported, and read as the byte it means.
     Char(char),
+    /// Rust's `'name`: a loop label (`'outer:`, with its colon, when
+    /// `defines`; or after `break` and `continue`) or a lifetime. Reported,
+    /// and read as nothing.
+    Label {
+        defines: bool,
+    },
     /// A line that starts with `#`: C's preprocessor or Rust's attributes.
     Directive(&'src str),
     /// Text between typographic quotes (`“hello”`, pasted from a document):
@@ -295,6 +301,24 @@ fn raw_tokens(src: &str) -> Vec<(Raw<'_>, Span)> {
                     i += 1 + len;
                     Raw::Char(c)
                 }
+                None if rest
+                    .get(1)
+                    .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_')
+                    && !closes_quote(&rest[1..]) =>
+                {
+                    i += 1 + rest[1..].iter().take_while(|&&b| is_word_byte(b)).count();
+                    // `'outer:` (not `'a::`) defines a label.
+                    let blanks = bytes[i..]
+                        .iter()
+                        .take_while(|&&b| b == b' ' || b == b'\t')
+                        .count();
+                    let defines = bytes.get(i + blanks) == Some(&b':')
+                        && bytes.get(i + blanks + 1) != Some(&b':');
+                    if defines {
+                        i += blanks + 1;
+                    }
+                    Raw::Label { defines }
+                }
                 None => {
                     i += 1;
                     Raw::Invalid('\'')
@@ -373,6 +397,72 @@ fn char_literal(rest: &str) -> Option<(char, usize)> {
         c => (c, c.len_utf8()),
     };
     (chars.next()? == '\'').then_some((c, len + 1))
+}
+
+/// Whether a `'` that closes a single-quoted string (`'hello world'`,
+/// Python's and JavaScript's) follows on the line, within a bounded look:
+/// one not followed by a letter or `_`, as the next label or lifetime of the
+/// line (`<'a, 'b>`) would be.
+fn closes_quote(after: &[u8]) -> bool {
+    after
+        .iter()
+        .take(200)
+        .take_while(|&&b| b != b'\n' && b != b'\r')
+        .enumerate()
+        .any(|(k, &b)| {
+            b == b'\''
+                && !after
+                    .get(k + 1)
+                    .is_some_and(|&n| n.is_ascii_alphabetic() || n == b'_')
+        })
+}
+
+/// Rust's loop label or lifetime at `span`: one diagnostic, and no token,
+/// so that the loop, the `break` or the type around it reads as KPL.
+fn label(src: &str, span: Span, defines: bool, out: &mut Lexed) {
+    // The removal takes the blanks after it too (`'outer: while`).
+    let blanks = src[span.end as usize..]
+        .bytes()
+        .take_while(|&b| b == b' ' || b == b'\t')
+        .count();
+    let with_blanks = Span::new(span.start as usize, span.end as usize + blanks);
+    let jump = match out.tokens.last() {
+        Some((Tok::Kw(k @ ("break" | "continue")), at)) => Some((*k, *at)),
+        _ => None,
+    };
+    let d = if defines {
+        Diagnostic::new(
+            Code::E0001,
+            "KPL has no loop labels",
+            span,
+            "Rust's loop label",
+        )
+        .with_note("`break` and `continue` act on the innermost loop")
+        .with_maybe_fix("remove the label", with_blanks, "")
+    } else if let Some((kw, at)) = jump {
+        Diagnostic::new(
+            Code::E0001,
+            "KPL has no loop labels",
+            span,
+            format!("Rust's labelled `{kw}`"),
+        )
+        .with_note(format!(
+            "`{kw}` acts on the innermost loop; to leave an outer loop, set a `var` flag before \
+             `break` and test it after the inner loop"
+        ))
+        .with_maybe_fix(
+            format!("remove the label (then `{kw}` acts on the innermost loop)"),
+            Span::new(at.end as usize, span.end as usize),
+            "",
+        )
+    } else {
+        Diagnostic::new(Code::E0001, "KPL has no lifetimes", span, "Rust's lifetime")
+            .with_note(
+                "a slice is valid for the whole call that received it: there is nothing to name",
+            )
+            .with_fix("remove it", with_blanks, "")
+    };
+    out.diagnostics.push(d);
 }
 
 /// Lexes a whole file. Never fails: problems become diagnostics, and the
@@ -511,6 +601,7 @@ fn lex_one(src: &str, raw: Raw<'_>, span: Span, out: &mut Lexed) {
                 out.tokens.push((Tok::BadInt, span));
             }
         }
+        Raw::Label { defines } => label(src, span, defines, out),
         Raw::SmartStr(text) => {
             // Both quotes are three bytes in UTF-8.
             let (open, close) = (

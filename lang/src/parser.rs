@@ -1320,13 +1320,17 @@ where
                 body,
             })
         });
-    // C's `u32 f(u32 x) { … }` and `void f(int x) { … }`: reported once and
-    // read as `fn f(x: u32) -> u32 { … }`, C type names given their KPL
+    // C's `u32 f(u32 x) { … }` and `void f(int x) { … }`, `export`ed or
+    // not: reported once and read as `fn f(x: u32) -> u32 { … }`, C type names given their KPL
     // names (a name, a name and `(` never start a KPL item). Parameters of
     // any other shape (`uint8_t *buf`) leave it to the general recovery.
     let c_type = ident.map(habits::c_type);
     let c_param = c_type.then(ident).map(|(ty, name)| Param { name, ty });
-    let c_fn_item = c_type
+    let c_fn_item = kw("export")
+        .ignored()
+        .map_with(|(), e| Span::from(e.span()))
+        .or_not()
+        .then(c_type)
         .then(ident)
         .then(
             select! { Tok::Ident(n) if &*n == "void" => () }
@@ -1338,20 +1342,25 @@ where
                 .delimited_by(sym("("), sym(")")),
         )
         .validate(
-            |((ret, name), params): ((Type, Ident), Vec<Param>), e, emitter| {
+            |(((export, ret), name), params): habits::CFnHead, e, emitter| {
                 let ret =
                     Some(ret).filter(|t| !matches!(&t.kind, TypeKind::Named(n) if n == "void"));
                 let sig = FnSig { name, params, ret };
                 emitter.emit(Er::tagged_fix(e.span(), C_FN, || {
-                    habits::c_function_fix(&sig)
+                    let head = habits::c_function_fix(&sig);
+                    if export.is_some() {
+                        format!("export {head}")
+                    } else {
+                        head
+                    }
                 }));
-                sig
+                (export, sig)
             },
         )
         .then(block.clone())
-        .map(|(sig, body)| {
+        .map(|((export, sig), body)| {
             ItemKind::Fn(FnItem {
-                export: None,
+                export,
                 sig,
                 returns_value: returns_a_value(&body),
                 body,

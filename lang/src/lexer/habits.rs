@@ -425,97 +425,7 @@ impl<'a> Rewriter<'a> {
                 Some(i + 2)
             }
             // Rust's `let (a, b) = (x, y);`
-            (Tok::Kw(k @ ("let" | "var")), Some(Tok::Sym("("))) => {
-                let kw = *k;
-                let open = i + 1;
-                let close = self.pair[open];
-                if close == usize::MAX || close - open > 64 || !self.is(close + 1, "=") {
-                    return None;
-                }
-                // The names: identifiers separated by `,`.
-                let names: Vec<usize> = (open + 1..close).step_by(2).collect();
-                let well_formed = names
-                    .iter()
-                    .all(|&k| matches!(self.tok(k), Some(Tok::Ident(_))))
-                    && (open + 2..close).step_by(2).all(|k| self.is(k, ","));
-                if !well_formed || names.is_empty() {
-                    return None;
-                }
-                // The values, when the right side is a tuple of as many.
-                let vopen = close + 2;
-                let vclose = if self.is(vopen, "(") {
-                    self.pair[vopen]
-                } else {
-                    usize::MAX
-                };
-                let semi = if vclose != usize::MAX && self.is(vclose + 1, ";") {
-                    vclose + 1
-                } else {
-                    usize::MAX
-                };
-                let mut values: Vec<(usize, usize)> = Vec::new();
-                if semi != usize::MAX && vclose - vopen <= 4096 {
-                    let mut from = vopen + 1;
-                    let mut k = vopen + 1;
-                    while k < vclose {
-                        if self.is(k, ",") {
-                            values.push((from, k));
-                            from = k + 1;
-                        }
-                        k = self.next_at_level(k);
-                    }
-                    if from < vclose {
-                        values.push((from, vclose));
-                    }
-                }
-                let pattern = self.span(open).to(self.span(close));
-                let mut d = e("KPL has no tuples", pattern, "Rust's tuple pattern");
-                if values.len() == names.len() {
-                    let whole = s.to(self.span(semi));
-                    let indent = {
-                        let line_start = self.src[..s.start as usize]
-                            .rfind('\n')
-                            .map_or(0, |n| n + 1);
-                        self.src[line_start..s.start as usize].to_string()
-                    };
-                    let lets: Vec<String> = names
-                        .iter()
-                        .zip(&values)
-                        .map(|(&n, &(a, b))| {
-                            let name = self.text(self.span(n));
-                            let value = self.text(self.span(a).to(self.span(b - 1)));
-                            format!("{kw} {name} = {value};")
-                        })
-                        .collect();
-                    let fix = lets.join(&format!("\n{indent}"));
-                    d = d.with_fix("declare one name per statement", whole, fix);
-                    self.diags.push(d);
-                    for (&n, &(a, b)) in names.iter().zip(&values) {
-                        self.push(Tok::Kw(kw), s);
-                        self.push(self.old[n].0.clone(), self.span(n));
-                        self.push(Tok::Sym("="), self.span(close + 1));
-                        for v in a..b {
-                            let (t, vs) = self.old[v].clone();
-                            self.push(t, vs);
-                        }
-                        self.push(Tok::Sym(";"), self.span(semi));
-                    }
-                    return Some(semi + 1);
-                }
-                // Otherwise each name is declared with the error type (the
-                // value is skipped with the statement).
-                self.diags
-                    .push(d.with_help("declare one name per statement: `let a = …; let b = …;`"));
-                for &n in &names {
-                    self.push(Tok::Kw(kw), s);
-                    self.push(self.old[n].0.clone(), self.span(n));
-                    self.push(Tok::Sym("="), self.span(close + 1));
-                    self.push(Tok::BadInt, self.span(close + 1));
-                    self.push(Tok::Sym(";"), self.span(close + 1));
-                }
-                let k = self.statement_end(close + 2);
-                Some(if self.is(k, ";") { k + 1 } else { k })
-            }
+            (Tok::Kw(k @ ("let" | "var")), Some(Tok::Sym("("))) => self.tuple_let(i, k),
             // C's designated initialiser without the dot: `P { x = 1 }`
             (Tok::Sym("{"), Some(Tok::Ident(_)))
                 if self.braces > 0
@@ -903,12 +813,22 @@ impl<'a> Rewriter<'a> {
             (Tok::Ident(ty), Some(Tok::Ident(x)))
                 if self.in_params(i)
                     && names_a_type(ty)
-                    && (self.is(i + 2, ",") || self.is(i + 2, ")")) =>
+                    && (self.is(i + 2, ",")
+                        || self.is(i + 2, ")")
+                        || self.c_array_declarator(i + 2).is_some()) =>
             {
-                let kpl = crate::suggest::foreign_type(ty)
+                let element = crate::suggest::foreign_type(ty)
                     .map_or(&**ty, |(k, _)| k)
                     .to_string();
-                let whole = s.to(self.span(i + 1));
+                // C's `uint8_t buf[16]` parameter is a pointer to the
+                // buffer's first element: in KPL, a slice.
+                let array = self.c_array_declarator(i + 2);
+                let last = array.unwrap_or(i + 1);
+                let kpl = match array {
+                    Some(_) => format!("[]{element}"),
+                    None => element.clone(),
+                };
+                let whole = s.to(self.span(last));
                 let fix = format!("{x}: {kpl}");
                 // One diagnostic per parameter list, fixing every parameter.
                 let sig = self.sig.map(|(open, _)| open);
@@ -938,8 +858,12 @@ impl<'a> Rewriter<'a> {
                 let ns = self.span(i + 1);
                 self.push(Tok::Ident(x.clone()), s);
                 self.push(Tok::Sym(":"), s.end_point());
-                self.push(Tok::Ident(kpl.into()), ns);
-                Some(i + 2)
+                if let Some(close) = array {
+                    self.push(Tok::Sym("["), self.span(i + 2));
+                    self.push(Tok::Sym("]"), self.span(close));
+                }
+                self.push(Tok::Ident(element.into()), ns);
+                Some(last + 1)
             }
             // `1.5`
             (Tok::Int(_) | Tok::BadInt, Some(Tok::Sym(".")))
@@ -1080,6 +1004,20 @@ impl<'a> Rewriter<'a> {
             return false;
         };
         i > open && i < close && (i == open + 1 || self.is(i - 1, ","))
+    }
+
+    /// The `]` of C's array declarator `[]` or `[N]` at `open`, when a
+    /// parameter ends with it (`,` or `)` follows).
+    fn c_array_declarator(&self, open: usize) -> Option<usize> {
+        if !self.is(open, "[") {
+            return None;
+        }
+        let close = *self.pair.get(open)?;
+        let short = close == open + 1
+            || (close == open + 2
+                && matches!(self.tok(open + 1), Some(Tok::Int(_) | Tok::Ident(_))));
+        (close != usize::MAX && short && (self.is(close + 1, ",") || self.is(close + 1, ")")))
+            .then_some(close)
     }
 
     /// The `{` of the body of the function whose parameters are read.

@@ -186,14 +186,23 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
             ),
             "write `const NAME: TYPE = value;`",
         ),
-        C_FN => fixed(
-            e(
-                "a function is declared `fn name(param: type) -> type`",
-                "C's declaration syntax",
-            ),
-            "write `fn name(x: u32) -> u32`",
-        )
-        .with_note("add `export` before `fn` if the host should call it"),
+        C_FN => {
+            let d = fixed(
+                e(
+                    "a function is declared `fn name(param: type) -> type`",
+                    "C's declaration syntax",
+                ),
+                "write `fn name(x: u32) -> u32`",
+            );
+            if src
+                .get(span.start as usize..)
+                .is_some_and(|rest| rest.starts_with("export"))
+            {
+                d
+            } else {
+                d.with_note("add `export` before `fn` if the host should call it")
+            }
+        }
         LOOP_KW => e("KPL has no `loop`", "Rust's `loop`")
             .with_fix("an endless loop is `while true`", span, "while true"),
         _ => {
@@ -360,6 +369,10 @@ pub(super) fn c_type(i: Ident) -> Type {
         span: i.span,
     }
 }
+
+/// What C's function head `[export] R name(T x, …)` parses to: the
+/// `export`, the return type, the name and the parameters.
+pub(super) type CFnHead = (((Option<Span>, Type), Ident), Vec<Param>);
 
 /// The KPL spelling of a C function's head, `fn name(x: T, …) -> R`, for
 /// the C-function habit's fix.

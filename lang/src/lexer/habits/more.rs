@@ -3,8 +3,9 @@
 //! `a..=b` in a `for` header, an `unsafe` block or function, a generic type
 //! such as `Vec<u8>` or `Option<u32>`, a range index `data[a..b]` (a
 //! sub-slice), a reference type `&u32`, C's `-> void` and array type
-//! `u32[4]`, a `;` after an item's `}`, and an `if` used as a value. Each
-//! rule looks at a bounded number of tokens, so the pass stays linear.
+//! `u32[4]`, a `;` after an item's `}`, an `if` used as a value, and a tuple
+//! `let (a, b) = (x, y);`. Each rule looks at a bounded number of tokens, so
+//! the pass stays linear.
 
 use super::tokens::is_type_name;
 use super::{Rewriter, e, ends_operand, starts_statement};
@@ -384,5 +385,107 @@ impl<'a> Rewriter<'a> {
                 .with_help("read the elements with an offset (`data[start + i]`), or pass the slice and the start to the function that needs part of it"),
         );
         Some(close + 1)
+    }
+
+    /// Rust's `let (a, b) = (x, y);` at token `i` (`kw` is `let` or
+    /// `var`): one diagnostic, and each name declared, from its value when
+    /// the right side is a tuple of as many, else with the error type.
+    pub(super) fn tuple_let(&mut self, i: usize, kw: &'static str) -> Option<usize> {
+        let s = self.span(i);
+        let open = i + 1;
+        let close = self.pair[open];
+        if close == usize::MAX || close - open > 64 || !self.is(close + 1, "=") {
+            return None;
+        }
+        // The names: identifiers separated by `,`.
+        let names: Vec<usize> = (open + 1..close).step_by(2).collect();
+        let well_formed = names
+            .iter()
+            .all(|&k| matches!(self.tok(k), Some(Tok::Ident(_))))
+            && (open + 2..close).step_by(2).all(|k| self.is(k, ","));
+        if !well_formed || names.is_empty() {
+            return None;
+        }
+        // The values, when the right side is a tuple of as many.
+        let vopen = close + 2;
+        let vclose = if self.is(vopen, "(") {
+            self.pair[vopen]
+        } else {
+            usize::MAX
+        };
+        let semi = if vclose != usize::MAX && self.is(vclose + 1, ";") {
+            vclose + 1
+        } else {
+            usize::MAX
+        };
+        let mut values: Vec<(usize, usize)> = Vec::new();
+        if semi != usize::MAX && vclose - vopen <= 4096 {
+            let mut from = vopen + 1;
+            let mut k = vopen + 1;
+            while k < vclose {
+                if self.is(k, ",") {
+                    values.push((from, k));
+                    from = k + 1;
+                }
+                k = self.next_at_level(k);
+            }
+            if from < vclose {
+                values.push((from, vclose));
+            }
+        }
+        let pattern = self.span(open).to(self.span(close));
+        let mut d = e("KPL has no tuples", pattern, "Rust's tuple pattern");
+        if values.len() == names.len() {
+            let whole = s.to(self.span(semi));
+            // One statement a line when the tuple's starts its line;
+            // after other code on the line, one after the other.
+            let separator = {
+                let line_start = self.src[..s.start as usize]
+                    .rfind('\n')
+                    .map_or(0, |n| n + 1);
+                let before = &self.src[line_start..s.start as usize];
+                if before.trim().is_empty() {
+                    format!("\n{before}")
+                } else {
+                    " ".to_string()
+                }
+            };
+            let lets: Vec<String> = names
+                .iter()
+                .zip(&values)
+                .map(|(&n, &(a, b))| {
+                    let name = self.text(self.span(n));
+                    let value = self.text(self.span(a).to(self.span(b - 1)));
+                    format!("{kw} {name} = {value};")
+                })
+                .collect();
+            let fix = lets.join(&separator);
+            d = d.with_fix("declare one name per statement", whole, fix);
+            self.diags.push(d);
+            for (&n, &(a, b)) in names.iter().zip(&values) {
+                self.push(Tok::Kw(kw), s);
+                self.push(self.old[n].0.clone(), self.span(n));
+                self.push(Tok::Sym("="), self.span(close + 1));
+                for v in a..b {
+                    let (t, vs) = self.old[v].clone();
+                    self.push(t, vs);
+                }
+                self.push(Tok::Sym(";"), self.span(semi));
+            }
+            return Some(semi + 1);
+        }
+        // Otherwise each name is declared with the error type (the
+        // value is skipped with the statement).
+        self.diags
+            .push(d.with_help("declare one name per statement: `let a = …; let b = …;`"));
+        for &n in &names {
+            self.push(Tok::Kw(kw), s);
+            self.push(self.old[n].0.clone(), self.span(n));
+            self.push(Tok::Sym("="), self.span(close + 1));
+            self.push(Tok::BadInt, self.span(close + 1));
+            self.push(Tok::Sym(";"), self.span(close + 1));
+        }
+        let k = self.statement_end(close + 2);
+        Some(if self.is(k, ";") { k + 1 } else { k })
     }
 }
