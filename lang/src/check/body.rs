@@ -4,6 +4,7 @@
 //! outside a loop), assignment targets and mutability (E0300–E0302), unused
 //! and never-assigned locals (W0001, W0006), and each function's frame size.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 
 use crate::ast::*;
@@ -39,7 +40,11 @@ pub(super) struct Body {
     visible: HashMap<String, Vec<u32>>,
     /// The names of `visible`, by length in chars, for a "did you mean":
     /// [`Body::candidates`] looks only at the lengths a suggestion may have.
-    visible_by_len: HashMap<usize, suggest::NameIndex>,
+    /// Built at the body's first "did you mean" and kept in step after it:
+    /// most bodies have no unknown name, and indexing every local (three
+    /// strings and two ordered inserts each) was a tenth of checking a
+    /// function of many parameters.
+    visible_by_len: OnceCell<HashMap<usize, suggest::NameIndex>>,
     loop_depth: u32,
     pub(super) callees: Vec<(usize, Span)>,
     /// For each `let` local, by id: the keyword and what follows it up to
@@ -60,7 +65,7 @@ impl Body {
             assigned: Vec::new(),
             scopes: vec![Vec::new()],
             visible: HashMap::new(),
-            visible_by_len: HashMap::new(),
+            visible_by_len: OnceCell::new(),
             loop_depth: 0,
             callees: Vec::new(),
             let_keywords: HashMap::new(),
@@ -74,8 +79,10 @@ impl Body {
             .expect("a body always has a scope")
             .push((def.name.clone(), id));
         let ids = self.visible.entry(def.name.clone()).or_default();
-        if ids.is_empty() {
-            self.visible_by_len
+        if ids.is_empty()
+            && let Some(by_len) = self.visible_by_len.get_mut()
+        {
+            by_len
                 .entry(def.name.chars().count())
                 .or_default()
                 .insert(&def.name);
@@ -97,7 +104,11 @@ impl Body {
                 ids.pop();
                 if ids.is_empty() {
                     self.visible.remove(&name);
-                    if let Some(names) = self.visible_by_len.get_mut(&name.chars().count()) {
+                    if let Some(names) = self
+                        .visible_by_len
+                        .get_mut()
+                        .and_then(|by_len| by_len.get_mut(&name.chars().count()))
+                    {
                         names.remove(&name);
                     }
                 }
@@ -116,9 +127,19 @@ impl Body {
     /// many unknown names then costs their sum, not their product (each
     /// unknown name looked at every local, and an edit distance for each).
     pub(super) fn candidates(&self, name: &str) -> Vec<&str> {
+        let by_len = self.visible_by_len.get_or_init(|| {
+            let mut by_len: HashMap<usize, suggest::NameIndex> = HashMap::new();
+            for visible in self.visible.keys() {
+                by_len
+                    .entry(visible.chars().count())
+                    .or_default()
+                    .insert(visible);
+            }
+            by_len
+        });
         suggest::nearby_lengths(name)
             .flat_map(|l| {
-                self.visible_by_len
+                by_len
                     .get(&l)
                     .into_iter()
                     .flat_map(|names| names.near(name))
