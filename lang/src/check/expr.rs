@@ -1338,6 +1338,8 @@ impl<'a> Checker<'a> {
                     Some(fixed) => d = fixed,
                     None => return,
                 }
+            } else if let Some(locals) = self.literal_operands(e, w) {
+                d = super::ops::declarations_fix(d, &locals, g, w);
             } else {
                 d = conversion_help(d, e, g, w);
             }

@@ -792,6 +792,52 @@ impl DeclFixUse {
     }
 }
 
+/// The fix [`Checker::literal_operands`] found: `: want` after each local's
+/// name, with a label at each declaration saying what it is now (a `got`).
+/// A guess (maybe-incorrect): a later use of a local may need its type.
+pub(super) fn declarations_fix(
+    d: Diagnostic,
+    locals: &[(Span, String)],
+    got: IntTy,
+    want: IntTy,
+) -> Diagnostic {
+    let mut locals = locals.to_vec();
+    locals.sort_by_key(|(at, _)| at.start);
+    let names: Vec<String> = locals.iter().map(|(_, n)| format!("`{n}`")).collect();
+    let message = match names.as_slice() {
+        [init @ .., last] if !init.is_empty() => format!(
+            "give {} and {last} the type `{}` where they are declared",
+            init.join(", "),
+            want.name()
+        ),
+        _ => format!(
+            "give {} the type `{}` where it is declared",
+            names.join(""),
+            want.name()
+        ),
+    };
+    let mut d = d;
+    for (decl, name) in &locals {
+        d = d.with_secondary(*decl, what_it_is(None, name, got));
+    }
+    // `: want` after each name: an insertion, which the merging of one
+    // local's declaration fixes (`merge_decl_fixes`, whose uses model one
+    // local changing) does not take for its own.
+    let edits = locals
+        .iter()
+        .map(|(decl, _)| Suggestion {
+            span: decl.end_point(),
+            replacement: format!(": {}", want.name()).into(),
+        })
+        .collect();
+    d.with_fix_edits(message, Applicability::MaybeIncorrect, edits)
+}
+
+/// Whether `inner` lies within `outer`.
+fn within(inner: Span, outer: Span) -> bool {
+    outer.start <= inner.start && inner.end <= outer.end
+}
+
 /// "a `u32`" but "an `i32`".
 pub(super) fn article(t: IntTy) -> &'static str {
     if t.signed() { "an" } else { "a" }
@@ -931,6 +977,65 @@ impl<'a> Checker<'a> {
         } else {
             one(d, false, lt)
         })
+    }
+
+    /// The locals (declaration, name) to give the type `want` where they
+    /// are declared ([`declarations_fix`]) for a mismatch whose value `e` is
+    /// arithmetic on locals typed by their literals, where a `want` is
+    /// wanted (`let a = 1; let b = 2; return a + b;` in a function returning
+    /// `u32`), rather than convert the result (a narrowing, when the
+    /// literals' type does not widen to `want`). `None` unless every
+    /// operand (through `+`, `-`, `*`, `/`, `%`, `&`, `|`, `^`, `~`,
+    /// parentheses, and the left side of a shift) is such a local, not an
+    /// array, whose literals fit a `want` and whose uses checked so far a
+    /// `want` serves, or a plain literal, and there is at least one local.
+    pub(super) fn literal_operands(&self, e: &Expr, want: IntTy) -> Option<Vec<(Span, String)>> {
+        /// More would make the help a list nobody reads; each costs a label.
+        const MAX_LOCALS: usize = 4;
+        let mut locals: Vec<(Span, String)> = Vec::new();
+        let mut operands = vec![e];
+        while let Some(x) = operands.pop() {
+            let x = x.unparen();
+            match &x.kind {
+                ExprKind::Binary { op, lhs, rhs, .. } => match op {
+                    BinOp::Add
+                    | BinOp::Sub
+                    | BinOp::Mul
+                    | BinOp::Div
+                    | BinOp::Rem
+                    | BinOp::BitAnd
+                    | BinOp::BitOr
+                    | BinOp::BitXor => operands.extend([&**lhs, &**rhs]),
+                    BinOp::Shl | BinOp::Shr => operands.push(lhs),
+                    _ => return None,
+                },
+                ExprKind::Unary(UnOp::BitNot, inner) => operands.push(inner),
+                ExprKind::Int(_) => {}
+                _ => match self.literal_uses.get(&x.id) {
+                    // (Uses of the local checked so far must be served by
+                    // the new type too, but for those inside `e`, where the
+                    // other operands change with it.)
+                    Some(&(decl, v))
+                        if !v.is_array()
+                            && v.fits(want)
+                            && self
+                                .decl_fix_uses
+                                .iter()
+                                .filter(|u| u.decl == decl && !within(u.at, e.span))
+                                .all(|u| u.served_by(want, v)) =>
+                    {
+                        if !locals.iter().any(|(at, _)| *at == decl) {
+                            if locals.len() == MAX_LOCALS {
+                                return None;
+                            }
+                            locals.push((decl, local_name(x)));
+                        }
+                    }
+                    _ => return None,
+                },
+            }
+        }
+        (!locals.is_empty()).then_some(locals)
     }
 
     /// The fix `name: want` on the declaration `decl` of the local used as
