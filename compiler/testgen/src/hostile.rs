@@ -325,17 +325,11 @@ pub fn shapes() -> Vec<Shape> {
             what: "n / 2 functions with names of one length, and n / 2 misspelt calls of them \
                    among as many locals (every \"did you mean\" has hundreds of candidates)",
             build: |n| {
-                let half = n.div_ceil(2);
-                let mut s = String::new();
-                for i in 0..half {
-                    s.push_str(&format!("fn handler_{i:07}() -> u32 {{ return 1; }}\n"));
-                }
-                s.push_str("export fn f() {\n");
-                for i in 0..half {
-                    s.push_str(&format!("    let value_{i:07} = hnadler_{i:07}();\n"));
-                }
-                s.push_str("}\n");
-                s
+                items_then_uses(
+                    n.div_ceil(2),
+                    |i| format!("fn handler_{i:07}() -> u32 {{ return 1; }}\n"),
+                    |i| format!("    let value_{i:07} = hnadler_{i:07}();\n"),
+                )
             },
         },
         Shape {
@@ -355,18 +349,12 @@ pub fn shapes() -> Vec<Shape> {
             what: "n / 2 functions with names of 100 chars, and n / 2 misspelt calls of them \
                    (each \"did you mean\" compares long names)",
             build: |n| {
-                let half = n.div_ceil(2);
                 let long = "x".repeat(85);
-                let mut s = String::new();
-                for i in 0..half {
-                    s.push_str(&format!("fn handler_{long}{i:07}() {{}}\n"));
-                }
-                s.push_str("export fn f() {\n");
-                for i in 0..half {
-                    s.push_str(&format!("    hnadler_{long}{i:07}();\n"));
-                }
-                s.push_str("}\n");
-                s
+                items_then_uses(
+                    n.div_ceil(2),
+                    |i| format!("fn handler_{long}{i:07}() {{}}\n"),
+                    |i| format!("    hnadler_{long}{i:07}();\n"),
+                )
             },
         },
         Shape {
@@ -545,6 +533,20 @@ pub fn shapes() -> Vec<Shape> {
 /// The shape called `name`.
 pub fn shape(name: &str) -> Option<Shape> {
     shapes().into_iter().find(|s| s.name == name)
+}
+
+/// `count` items made by `item`, then one exported function of `count`
+/// statements made by `statement` (each given its index).
+fn items_then_uses(
+    count: usize,
+    item: impl Fn(usize) -> String,
+    statement: impl Fn(usize) -> String,
+) -> String {
+    let mut s: String = (0..count).map(&item).collect();
+    s.push_str("export fn f() {\n");
+    s.extend((0..count).map(&statement));
+    s.push_str("}\n");
+    s
 }
 
 /// The size at which `shape` is about `bytes` long.
