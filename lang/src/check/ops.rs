@@ -895,6 +895,18 @@ impl<'a> Checker<'a> {
             if wanted && v.fits(other_t) {
                 return self.decl_fix(d, this, decl, this_t, other_t, fit);
             }
+            // The context wants a type the other side widens to (`n +
+            // s.len` returned as a `u64`): the local gets that type, and
+            // what it meets is converted (`merge_decl_fixes` adds the
+            // `as`, from `fit`), rather than both sides converted.
+            if let Some(c) = ctx
+                && !compound
+                && c != this_t
+                && widens(other_t, c)
+                && v.fits(c)
+            {
+                return self.decl_fix(d, this, decl, this_t, c, fit);
+            }
             let want = ctx.unwrap_or(other_t);
             self.record_decl_use(decl, this, this_t, want, fit, d.primary.span, true);
         }
