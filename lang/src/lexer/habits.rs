@@ -99,7 +99,8 @@ pub(super) fn rewrite(src: &str, out: &mut Lexed) {
 }
 
 /// A `for`, `if` or `while` header being read: its keyword and the depth
-/// of `(` and `[` inside it.
+/// of brackets inside it (`(`, `[`, and a struct literal's `{`, which a `.`
+/// follows: `if p == P { .x = 1 } {`).
 struct Header {
     kw: &'static str,
     depth: usize,
@@ -269,8 +270,13 @@ impl<'a> Rewriter<'a> {
     fn track(&mut self, t: &Tok, i: usize) {
         match t {
             Tok::Sym("{") => {
-                if self.header.as_ref().is_some_and(|h| h.depth == 0) {
-                    self.header = None;
+                // At the header's own level, any `{` but a struct literal's
+                // opens the body; every other one nests.
+                let literal = self.is(i + 1, ".");
+                match &mut self.header {
+                    Some(h) if h.depth == 0 && !literal => self.header = None,
+                    Some(h) => h.depth += 1,
+                    None => {}
                 }
                 if self.braces == 0 {
                     self.top_open = Some(i);
@@ -281,6 +287,9 @@ impl<'a> Rewriter<'a> {
                 }
             }
             Tok::Sym("}") => {
+                if let Some(h) = &mut self.header {
+                    h.depth = h.depth.saturating_sub(1);
+                }
                 self.braces = self.braces.saturating_sub(1);
                 self.ret = match self.ret {
                     Some(d) if d > 0 => Some(d - 1),
@@ -316,9 +325,17 @@ impl<'a> Rewriter<'a> {
                     h.range = true;
                 }
             }
+            // A `;` inside brackets is an array's (`[0; 4]`, `[u8; 4]`),
+            // not the end of a statement: a header or a `return` goes on.
+            // (Ending the header there made the body's `{` after
+            // `if ([S { .a = [0; 2] }])[0].a {` read as a struct literal's.)
             Tok::Sym(";") => {
-                self.header = None;
-                self.ret = None;
+                if self.header.as_ref().is_none_or(|h| h.depth == 0) {
+                    self.header = None;
+                }
+                if !matches!(self.ret, Some(d) if d > 0) {
+                    self.ret = None;
+                }
             }
             Tok::Kw("return") => self.ret = Some(0),
             Tok::Kw(k @ ("if" | "while" | "for")) => {
