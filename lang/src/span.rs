@@ -45,6 +45,11 @@ impl Span {
             end: self.end,
         }
     }
+
+    /// Whether `inner` lies within `self` (ends included).
+    pub fn contains(self, inner: Span) -> bool {
+        self.start <= inner.start && inner.end <= self.end
+    }
 }
 
 impl From<chumsky::span::SimpleSpan> for Span {

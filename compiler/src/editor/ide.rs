@@ -904,7 +904,7 @@ fn scope_locals(
             || (span.end <= offset
                 && blocks
                     .iter()
-                    .filter(|b| b.start <= span.start && span.end <= b.end)
+                    .filter(|b| b.contains(span))
                     .min_by_key(|b| b.end - b.start)
                     .is_some_and(|b| b.start <= offset && offset <= b.end));
         if visible && seen.insert(l.name.clone()) {

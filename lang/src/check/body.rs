@@ -52,6 +52,11 @@ pub(super) struct Body {
     let_keywords: HashMap<u32, Span>,
 }
 
+/// Adds `name` to the index of names by length in chars.
+fn index_by_len(by_len: &mut HashMap<usize, suggest::NameIndex>, name: &str) {
+    by_len.entry(name.chars().count()).or_default().insert(name);
+}
+
 impl Body {
     pub(super) fn new(func: Option<usize>, ret: Option<Ty>) -> Body {
         Body {
@@ -82,10 +87,7 @@ impl Body {
         if ids.is_empty()
             && let Some(by_len) = self.visible_by_len.get_mut()
         {
-            by_len
-                .entry(def.name.chars().count())
-                .or_default()
-                .insert(&def.name);
+            index_by_len(by_len, &def.name);
         }
         ids.push(id);
         self.locals.push(def);
@@ -128,12 +130,9 @@ impl Body {
     /// unknown name looked at every local, and an edit distance for each).
     pub(super) fn candidates(&self, name: &str) -> Vec<&str> {
         let by_len = self.visible_by_len.get_or_init(|| {
-            let mut by_len: HashMap<usize, suggest::NameIndex> = HashMap::new();
+            let mut by_len = HashMap::new();
             for visible in self.visible.keys() {
-                by_len
-                    .entry(visible.chars().count())
-                    .or_default()
-                    .insert(visible);
+                index_by_len(&mut by_len, visible);
             }
             by_len
         });

@@ -1339,7 +1339,7 @@ impl<'a> Checker<'a> {
                     None => return,
                 }
             } else if let Some(locals) = self.literal_operands(e, w) {
-                d = super::ops::declarations_fix(d, &locals, g, w);
+                d = super::ops::declarations_fix(d, locals, g, w);
             } else {
                 d = conversion_help(d, e, g, w);
             }

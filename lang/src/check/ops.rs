@@ -797,11 +797,10 @@ impl DeclFixUse {
 /// A guess (maybe-incorrect): a later use of a local may need its type.
 pub(super) fn declarations_fix(
     d: Diagnostic,
-    locals: &[(Span, String)],
+    mut locals: Vec<(Span, String)>,
     got: IntTy,
     want: IntTy,
 ) -> Diagnostic {
-    let mut locals = locals.to_vec();
     locals.sort_by_key(|(at, _)| at.start);
     let names: Vec<String> = locals.iter().map(|(_, n)| format!("`{n}`")).collect();
     let message = match names.as_slice() {
@@ -831,11 +830,6 @@ pub(super) fn declarations_fix(
         })
         .collect();
     d.with_fix_edits(message, Applicability::MaybeIncorrect, edits)
-}
-
-/// Whether `inner` lies within `outer`.
-fn within(inner: Span, outer: Span) -> bool {
-    outer.start <= inner.start && inner.end <= outer.end
 }
 
 /// "a `u32`" but "an `i32`".
@@ -1033,7 +1027,7 @@ impl<'a> Checker<'a> {
                             && self
                                 .decl_fix_uses
                                 .iter()
-                                .filter(|u| u.decl == decl && !within(u.at, e.span))
+                                .filter(|u| u.decl == decl && !e.span.contains(u.at))
                                 .all(|u| u.served_by(want, v)) =>
                     {
                         if !locals.iter().any(|(at, _)| *at == decl) {
