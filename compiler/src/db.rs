@@ -1153,6 +1153,15 @@ pub fn statics_layout(db: &dyn Database, file: SourceFile) -> (Vec<u32>, Vec<u8>
 /// meaningful when the file has no errors.
 #[salsa::tracked(returns(ref))]
 pub fn codegen_fn<'db>(db: &'db dyn Database, item: Item<'db>) -> Option<Arc<LoweredFn>> {
+    lowered_fn(db, item, kpl_codegen::lower::Options::default()).map(Arc::new)
+}
+
+/// [`codegen_fn`] with `options`, not cached.
+fn lowered_fn(
+    db: &dyn Database,
+    item: Item<'_>,
+    options: kpl_codegen::lower::Options,
+) -> Option<LoweredFn> {
     let checked = check_fn(db, item).as_ref()?;
     let index = item.fn_index(db)? as usize;
     let ItemKind::Fn(f) = &item.decl(db).kind else {
@@ -1189,15 +1198,9 @@ pub fn codegen_fn<'db>(db: &'db dyn Database, item: Item<'db>) -> Option<Arc<Low
     let at = defs.partition_point(|(i, _)| *i < index);
     defs.insert(at, (index, own));
     let (offsets, _, _) = statics_layout(db, file);
-    Some(Arc::new(kpl_codegen::pipeline::compile_function_with(
-        shared,
-        &tables,
-        &defs,
-        &f,
-        index,
-        offsets,
-        kpl_codegen::lower::Options::default(),
-    )))
+    Some(kpl_codegen::pipeline::compile_function_with(
+        shared, &tables, &defs, &f, index, offsets, options,
+    ))
 }
 
 /// The compiled plugin, assembled from [`codegen_fn`] of every function:
@@ -1228,10 +1231,29 @@ pub fn compiled(db: &dyn Database, file: SourceFile) -> Option<Arc<Compiled>> {
         .iter()
         .map(|f| (f.params.clone(), f.ret.clone()))
         .collect();
+    // The local form of every function, for one the verifier refuses
+    // (`kpl_codegen::pipeline`, "The local form"): rare, so not cached.
+    let local = || {
+        let options = kpl_codegen::pipeline::local_options(Default::default());
+        let mut parts = Vec::new();
+        for item in items(db, file) {
+            if item.fn_index(db).is_some() {
+                parts.push(lowered_fn(db, *item, options)?);
+            }
+        }
+        let parts: Vec<&LoweredFn> = parts.iter().collect();
+        Some(kpl_codegen::lower::assemble(
+            &parts,
+            data_init.clone(),
+            *data_size,
+            &|p| parsed.to_text(Span { start: p, end: p }).start,
+        ))
+    };
     Some(Arc::new(kpl_codegen::pipeline::compile_assembled(
         module,
         decls.program.imports.clone(),
         signatures,
+        &local,
     )))
 }
 

@@ -127,3 +127,22 @@ fn build_allocation_grows_linearly_with_the_number_of_items() {
     let failures = faster_than_linear(plugins, 2_000, |src| bytes_to_build(src, &imports));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Many functions the verifier refuses as first compiled, each compiled
+/// again in its local form: mended one at a time, every one cost a layout
+/// and a verification of the whole image, quadratic in their number (a
+/// plugin of 320 such functions took 2.6 s to build). Past a few, the
+/// pipeline moves all the rest at once. Both paths: the whole program's
+/// and the database's.
+#[test]
+fn refused_functions_cost_linearly_in_their_number() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (imports, _) = ImportSources::embedded().load();
+    let shape: long_functions::Shape = ("loop_proof_lost", long_functions::loop_proof_lost);
+    let mut failures = faster_than_linear([shape], 40, |src| bytes_to_compile(src, &imports));
+    let imports = std::sync::Arc::new(imports);
+    failures.extend(faster_than_linear([shape], 40, |src| {
+        bytes_to_build(src, &imports)
+    }));
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

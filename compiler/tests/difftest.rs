@@ -4,21 +4,31 @@
 //! spelled out in the C); the results must be identical for every input.
 //! Without gcc the reference interpreter is the other side.
 //!
-//! 500 programs by default; `KPL_DIFF_SEEDS=N` runs seeds `0..N`
-//! (e.g. `KPL_DIFF_SEEDS=10000 cargo test --release -p kplc --test difftest`).
+//! Every program runs twice: as kplc compiles it, and in the local form
+//! the pipeline falls back to for a function the verifier refuses
+//! (`lower::Options::local_checks`), which is otherwise rarely compiled.
+//!
+//! 500 programs by default; `KPL_DIFF_SEEDS=N` runs seeds `0..N`, and
+//! `KPL_DIFF_SEEDS=A..B` seeds `A..B` (e.g. `KPL_DIFF_SEEDS=10000 cargo test
+//! --release -p kplc --test difftest`).
 
 use std::collections::HashMap;
 use std::process::Command;
 
-use kplc::difftest::{self, Case};
+use kplc::difftest::{self, Case, LOCAL_FORM_SEEDS};
 use kplc::run::{Runner, Value};
 use kplc::std_imports::ImportSources;
 
-fn seed_count() -> u64 {
-    std::env::var("KPL_DIFF_SEEDS")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(500)
+fn seeds() -> std::ops::Range<u64> {
+    let Ok(text) = std::env::var("KPL_DIFF_SEEDS") else {
+        return 0..500;
+    };
+    let text = text.trim();
+    let parsed = match text.split_once("..") {
+        Some((a, b)) => a.parse().ok().zip(b.parse().ok()).map(|(a, b)| a..b),
+        None => text.parse().ok().map(|n| 0..n),
+    };
+    parsed.unwrap_or_else(|| panic!("KPL_DIFF_SEEDS is `N` or `A..B`, not `{text}`"))
 }
 
 /// `(seed, input index) → result` from one gcc build of many cases.
@@ -80,8 +90,14 @@ fn generated_programs_check_far_past_the_run_seeds() {
 #[test]
 fn kplc_agrees_with_gcc_on_random_programs() {
     let (imports, _) = ImportSources::embedded().load();
-    let n = seed_count();
-    let cases: Vec<(u64, Case)> = (0..n).map(|s| (s, difftest::generate(s))).collect();
+    // The seeds that need the local form run whatever the range.
+    let range = seeds();
+    let extra = LOCAL_FORM_SEEDS.into_iter().filter(|s| !range.contains(s));
+    let cases: Vec<(u64, Case)> = range
+        .clone()
+        .chain(extra)
+        .map(|s| (s, difftest::generate(s)))
+        .collect();
     let have_gcc = Command::new("gcc")
         .arg("--version")
         .output()
@@ -115,24 +131,46 @@ fn kplc_agrees_with_gcc_on_random_programs() {
             !a.has_errors(),
             "seed {seed}: generated program does not check"
         );
-        let compiled = kplc::codegen::compile(&a.file, &a.program);
-        let mut runner = Runner::new(&compiled, "diff.kpl", &case.kpl).expect("loads");
-        for (i, [x, y, z]) in case.inputs.iter().enumerate() {
-            runs += 1;
-            let mut args = [
-                Value::Int(i128::from(*x)),
-                Value::Int(i128::from(*y)),
-                Value::Int(i128::from(*z)),
-            ];
-            let got = match runner.call("run", &mut args, kpl_host::DEFAULT_FUEL) {
-                Ok(Some(Value::Int(v))) => v.to_string(),
-                other => format!("{other:?}"),
+        let local = kplc::codegen::local_options(Default::default());
+        let forms = [
+            ("kplc", kplc::codegen::compile(&a.file, &a.program)),
+            (
+                "kplc (local form)",
+                kplc::codegen::compile_with(&a.file, &a.program, local),
+            ),
+        ];
+        if LOCAL_FORM_SEEDS.contains(seed) {
+            assert!(
+                !forms[0].1.local_functions.is_empty(),
+                "seed {seed} no longer needs the local form (the generator changed?): \
+                 find seeds that do (`Compiled::local_functions`) for LOCAL_FORM_SEEDS"
+            );
+        }
+        for (form, compiled) in &forms {
+            let mut runner = match Runner::new(compiled, "diff.kpl", &case.kpl) {
+                Ok(r) => r,
+                Err(e) => {
+                    failures.push(format!("seed {seed}: {form} does not load: {e}"));
+                    continue;
+                }
             };
-            let want = reference.get(&(*seed, i)).cloned().unwrap_or_default();
-            if got != want {
-                failures.push(format!(
-                    "seed {seed} input {i} ({x}, {y}, {z}): kplc {got}, reference {want}"
-                ));
+            for (i, [x, y, z]) in case.inputs.iter().enumerate() {
+                runs += 1;
+                let mut args = [
+                    Value::Int(i128::from(*x)),
+                    Value::Int(i128::from(*y)),
+                    Value::Int(i128::from(*z)),
+                ];
+                let got = match runner.call("run", &mut args, kpl_host::DEFAULT_FUEL) {
+                    Ok(Some(Value::Int(v))) => v.to_string(),
+                    other => format!("{other:?}"),
+                };
+                let want = reference.get(&(*seed, i)).cloned().unwrap_or_default();
+                if got != want {
+                    failures.push(format!(
+                        "seed {seed} input {i} ({x}, {y}, {z}): {form} {got}, reference {want}"
+                    ));
+                }
             }
         }
     }
@@ -147,4 +185,47 @@ fn kplc_agrees_with_gcc_on_random_programs() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+/// Functions the verifier refuses as first compiled (their outer loop's
+/// spilled counter pushed out of its bounded slot table before `TAB[i]`)
+/// are compiled in the local form: every one of them is listed, the object
+/// loads, and `run` reads the table right. With more of them than the
+/// pipeline mends one at a time, the rest go local at once.
+#[test]
+fn functions_the_verifier_refuses_are_compiled_in_the_local_form() {
+    let (imports, _) = ImportSources::embedded().load();
+    // TAB[0] + … + TAB[4] of `loop_proof_lost`.
+    let table_sum: u64 = 1073741824 + 915639321 + 128 + 4294967294 + 64;
+    for copies in [1u64, 12] {
+        let src = kpl_testgen::long_functions::loop_proof_lost(copies as usize);
+        let a = kpl_lang::analyze(&src, &imports);
+        assert!(!a.has_errors(), "{:?}", a.diagnostics);
+        let c = kplc::codegen::compile(&a.file, &a.program);
+        let local: Vec<&str> = c
+            .local_functions
+            .iter()
+            .map(|&f| c.code.funcs[f].name.as_str())
+            .collect();
+        for i in 0..copies {
+            assert!(
+                local.contains(&format!("lost{i}").as_str()),
+                "lost{i} is not in the local form: {local:?}"
+            );
+        }
+        let mut runner = Runner::new(&c, "lost.kpl", &src).expect("loads");
+        for (x, y) in [(7u64, 1234567u64), (0, 0), (u64::MAX - 10, 68719476737)] {
+            let mut args = [
+                Value::Int(i128::from(x)),
+                Value::Int(i128::from(y)),
+                Value::Int(99),
+            ];
+            let want = x.wrapping_add(3 * table_sum).wrapping_mul(copies);
+            assert_eq!(
+                runner.call("run", &mut args, kpl_host::DEFAULT_FUEL),
+                Ok(Some(Value::Int(i128::from(want)))),
+                "{copies} copies, run({x}, {y}, 99)"
+            );
+        }
+    }
 }

@@ -29,10 +29,26 @@
 //!  format::image_layout (kpl-runtime-core) ── Code::patch ── Compiled
 //!      │
 //!      ▼
-//!  verify (kpl-runtime-core), only if opt::scaled or opt::guards changed
-//!  a function:
-//!      a function it refuses goes back to its checked form, from regalloc on
+//!  verify (kpl-runtime-core), every image laid out:
+//!      a function it refuses goes back to its form before opt::scaled or
+//!      opt::guards if either changed it, else to its local form; from
+//!      regalloc on
 //! ```
+//!
+//! **The local form.** The code leaves out checks that facts carried
+//! through the function prove (a loop's test, a length test, a length and
+//! a base read before a loop), and the verifier keeps those facts, and the
+//! stack slots holding spilled values, in bounded tables: in a long
+//! function it can forget one before the access and refuse code that is
+//! right. Which function it refuses is not predictable from the IR, so the
+//! pipeline verifies what it lays out, and compiles a refused function
+//! again in the local form ([`local_options`]): lowered with every access
+//! checked, optimised without expanding slice accesses
+//! ([`opt::optimize_local`]) and without the passes after inlining that
+//! drop checks, so every check is a compare and branch right before its
+//! access. Nothing is remembered between them, so the verifier proves it;
+//! if it still refuses, that is a compiler bug, left for the caller's own
+//! verification to report (`kplc build` verifies what it writes).
 //!
 //! The whole-program path ([`compile_with`]) and the database's
 //! per-function path ([`compile_function`], then [`compile_assembled`]) meet
@@ -49,7 +65,7 @@ use kpl_runtime_core::format::{ImageLayout, image_layout};
 
 use crate::backend::emit::{self, Code};
 use crate::backend::{disasm, regalloc};
-use crate::ir::{Func, TrapKind};
+use crate::ir::{Func, SiteId, TrapKind};
 use crate::lower::{self, LoweredFn, Module};
 use crate::opt::{self, inline};
 
@@ -69,6 +85,9 @@ pub struct Compiled {
     pub signatures: Vec<(Vec<kpl_lang::types::Ty>, Option<kpl_lang::types::Ty>)>,
     /// The statics by name (the object's STATICS table).
     pub statics: Vec<lower::StaticInfo>,
+    /// The functions compiled in the local form because the verifier
+    /// refused their usual form (indexes into `code.funcs`).
+    pub local_functions: Vec<usize>,
 }
 
 impl Compiled {
@@ -135,16 +154,43 @@ pub fn compile(file: &File, program: &Program) -> Compiled {
 
 /// The whole-program path: every stage of the pipeline in order.
 pub fn compile_with(file: &File, program: &Program, options: lower::Options) -> Compiled {
-    let mut module: Module = lower::lower_with(file, program, options);
-    for f in &mut module.funcs {
-        opt::optimize(f);
-    }
+    let lowered = |options: lower::Options| {
+        let mut module: Module = lower::lower_with(file, program, options);
+        for f in &mut module.funcs {
+            optimize_part(f, options);
+        }
+        module
+    };
     let signatures = program
         .functions
         .iter()
         .map(|f| (f.params.clone(), f.ret.clone()))
         .collect();
-    finish(module, options.budget, program.imports.clone(), signatures)
+    let local = || Some(lowered(local_options(options)));
+    finish(
+        lowered(options),
+        options,
+        program.imports.clone(),
+        signatures,
+        &local,
+    )
+}
+
+/// The options of the local form of code compiled with `options`.
+pub fn local_options(options: lower::Options) -> lower::Options {
+    lower::Options {
+        local_checks: true,
+        ..options
+    }
+}
+
+/// The optimiser for a function lowered with `options`.
+fn optimize_part(f: &mut Func, options: lower::Options) {
+    if options.local_checks {
+        opt::optimize_local(f);
+    } else {
+        opt::optimize(f);
+    }
 }
 
 /// The optimised IR of every function, before inlining (`--emit ir`).
@@ -190,50 +236,53 @@ pub fn compile_function_with(
         static_offsets,
         options,
     );
-    opt::optimize(&mut part.func);
+    optimize_part(&mut part.func, options);
     part
 }
 
 /// Compiles a module assembled from separately lowered and optimised
 /// functions ([`lower::assemble`], the database's per-function path).
+/// `local` assembles the same functions compiled with [`local_options`]
+/// (`None` if it cannot); it is called only if the verifier refuses one.
 pub fn compile_assembled(
     module: Module,
     imports: Vec<ImportFn>,
     signatures: Vec<(Vec<kpl_lang::types::Ty>, Option<kpl_lang::types::Ty>)>,
+    local: &dyn Fn() -> Option<Module>,
 ) -> Compiled {
-    finish(module, lower::BudgetCheck::Fuel, imports, signatures)
+    finish(
+        module,
+        lower::Options::default(),
+        imports,
+        signatures,
+        local,
+    )
 }
 
 /// The stages both paths share, from optimised functions on: inline,
 /// optimise the callers that changed, allocate registers, encode, lay the
-/// image out and patch it.
+/// image out and patch it; then verify it, and compile a function the
+/// verifier refuses again in a form it proves (see the module docs).
 fn finish(
     mut module: Module,
-    budget: lower::BudgetCheck,
+    options: lower::Options,
     imports: Vec<ImportFn>,
     signatures: Vec<(Vec<kpl_lang::types::Ty>, Option<kpl_lang::types::Ty>)>,
+    local: &dyn Fn() -> Option<Module>,
 ) -> Compiled {
-    let inlined = inline::inline_small_calls(&module.funcs);
-    for (f, new) in module.funcs.iter_mut().zip(inlined) {
-        if let Some(mut new) = new {
-            opt::optimize(&mut new);
-            *f = new;
-        }
-    }
-    // `opt::scaled` and `opt::guards` drop checks that only a fact the
-    // verifier carries in a bounded table proves (see their module docs):
-    // in a long function the fact can be forgotten before the access. So
-    // every function either changed is checked by the verifier itself, and
-    // one the verifier refuses goes back to its checked form (`checked`).
-    // Nothing else the compiler does relies on a bounded table, so a
-    // function they did not change is never recompiled.
+    let budget = options.budget;
+    inline_and_reoptimize(&mut module.funcs, options);
     // A checked form is kept as it was before the pass that fired (the
     // stages after it run on it only if the verifier refuses the function:
     // `finish_checked`).
-    let checked: Vec<Option<Checked>> = module
+    let mut checked: Vec<Option<Checked>> = module
         .funcs
         .iter_mut()
         .map(|f| {
+            if options.local_checks {
+                opt::layout::place_returns(f);
+                return None;
+            }
             opt::version::version_loops(f);
             let mut before = opt::scaled::version_scaled_loops(f).map(Checked::BeforeScaled);
             opt::bounds::merge_checks(f);
@@ -248,19 +297,78 @@ fn finish(
         })
         .collect();
     let mut compiled = lay_out(&module, budget, &imports, &signatures);
-    let mut checked = checked;
-    while let Some(f) = refused_unchecked_function(&compiled, &checked) {
-        if let Some(before) = checked.get_mut(f).and_then(Option::take) {
+    if !options.budget_checks {
+        // Never loadable (the verifier requires the budget check), so there
+        // is no form to look for: benchmarks measure this code as it is.
+        return compiled;
+    }
+    let mut is_local = vec![options.local_checks; module.funcs.len()];
+    // Every function's local form, made at the first need.
+    let mut local_forms: Option<Option<LocalForms>> = None;
+    let mut local_form = |g: usize, module: &mut Module| {
+        local_forms
+            .get_or_insert_with(|| local().map(|m| LocalForms::new(m, options)))
+            .as_ref()?
+            .adopt(g, module)
+    };
+    let mut refusals = 0;
+    while let Some(f) = refused_function(&compiled) {
+        refusals += 1;
+        if refusals > ONE_BY_ONE {
+            // Many refusals (a program repeating one such function): every
+            // function not yet local becomes so at once, so the number of
+            // layouts and verifications stays bounded.
+            let mut adopted = false;
+            for (g, local) in is_local.iter_mut().enumerate() {
+                if !*local && let Some(form) = local_form(g, &mut module) {
+                    module.funcs[g] = form;
+                    *local = true;
+                    adopted = true;
+                }
+            }
+            if !adopted {
+                break;
+            }
+        } else if let Some(before) = checked.get_mut(f).and_then(Option::take) {
             module.funcs[f] = finish_checked(before);
+        } else if is_local.get(f) == Some(&false)
+            && let Some(form) = local_form(f, &mut module)
+        {
+            module.funcs[f] = form;
+            is_local[f] = true;
+        } else {
+            // The local form refused too: a compiler bug, which the
+            // verifier's error reports when the object is loaded (`kplc
+            // build` verifies what it writes).
+            break;
         }
         compiled = lay_out(&module, budget, &imports, &signatures);
+    }
+    if !options.local_checks {
+        compiled.local_functions = (0..is_local.len()).filter(|&f| is_local[f]).collect();
     }
     compiled
 }
 
+/// Refusals the pipeline mends one function at a time (each costs a layout
+/// and a verification of the whole image); past them, every function goes
+/// to its local form at once.
+const ONE_BY_ONE: usize = 8;
+
+/// Inlines small calls and optimises again every caller that changed.
+fn inline_and_reoptimize(funcs: &mut [Func], options: lower::Options) {
+    let inlined = inline::inline_small_calls(funcs);
+    for (f, new) in funcs.iter_mut().zip(inlined) {
+        if let Some(mut new) = new {
+            optimize_part(&mut new, options);
+            *f = new;
+        }
+    }
+}
+
 /// A function's form before `opt::scaled` or `opt::guards` dropped checks
-/// the verifier may not prove: what the pipeline goes back to if it does
-/// not.
+/// the verifier may not prove: what the pipeline goes back to first if it
+/// does not.
 enum Checked {
     /// Before `opt::scaled` (and so before `opt::bounds` too).
     BeforeScaled(Func),
@@ -281,25 +389,71 @@ fn finish_checked(c: Checked) -> Func {
     f
 }
 
-/// The function whose checks `opt::scaled` or `opt::guards` dropped and
-/// that the verifier refuses, if any: the verifier reports the first error,
-/// and only a function `checked` still holds a checked form of is the
-/// passes' doing.
-fn refused_unchecked_function(c: &Compiled, checked: &[Option<Checked>]) -> Option<usize> {
+/// Every function in the local form ([`local_options`]), inlined and laid
+/// out as `finish` would leave it, with the trap sites and read-only data of
+/// the module they were compiled in.
+struct LocalForms {
+    funcs: Vec<Func>,
+    sites: Vec<(TrapKind, u32)>,
+    rodata: Vec<u8>,
+}
+
+impl LocalForms {
+    fn new(mut m: Module, options: lower::Options) -> LocalForms {
+        let options = local_options(options);
+        inline_and_reoptimize(&mut m.funcs, options);
+        for f in &mut m.funcs {
+            opt::layout::place_returns(f);
+        }
+        LocalForms {
+            funcs: m.funcs,
+            sites: m.sites,
+            rodata: m.rodata,
+        }
+    }
+
+    /// Function `f`'s local form, its trap sites appended to `module`'s;
+    /// `None` if the two modules do not describe the same program (a
+    /// different name or read-only data, a site out of range).
+    fn adopt(&self, f: usize, module: &mut Module) -> Option<Func> {
+        let mut form = self.funcs.get(f)?.clone();
+        if self.rodata != module.rodata || module.funcs.get(f)?.name != form.name {
+            return None;
+        }
+        let mut renumbered: HashMap<SiteId, SiteId> = HashMap::new();
+        let mut in_range = true;
+        for b in &mut form.blocks {
+            for (inst, _) in &mut b.insts {
+                inst.sites_mut(|s| match renumbered.get(s) {
+                    Some(&n) => *s = n,
+                    None => match self.sites.get(*s as usize) {
+                        Some(&site) => {
+                            let n = module.sites.len() as SiteId;
+                            module.sites.push(site);
+                            renumbered.insert(*s, n);
+                            *s = n;
+                        }
+                        None => in_range = false,
+                    },
+                });
+            }
+        }
+        in_range.then_some(form)
+    }
+}
+
+/// The function the verifier refuses in `c`, if any (it reports the first
+/// error; a function is verified on its own, so that error is its own).
+fn refused_function(c: &Compiled) -> Option<usize> {
     use kpl_runtime_core::Object;
     use kpl_runtime_core::verify::OwnedWorkspace;
-    if checked.iter().all(Option::is_none) {
-        return None;
-    }
     let bytes = crate::object::write(c, "", "");
     let obj = Object::parse(&bytes).ok()?;
     let e = OwnedWorkspace::for_object(&obj).verify(&obj).err()?;
-    let f = c
-        .code
+    c.code
         .funcs
         .iter()
-        .position(|f| (f.offset..f.offset + f.len).contains(&e.offset))?;
-    checked.get(f)?.as_ref().map(|_| f)
+        .position(|f| (f.offset..f.offset + f.len).contains(&e.offset))
 }
 
 /// Allocates registers, encodes, lays the image out and patches it.
@@ -336,6 +490,7 @@ fn lay_out(
         sites,
         signatures: signatures.to_vec(),
         statics: module.statics.clone(),
+        local_functions: Vec::new(),
     }
 }
 
@@ -396,8 +551,7 @@ mod tests {
         let a = analyzed(&guarded_reads(8));
         let c = compile(&a.file, &a.program);
         assert_eq!(checks(&c), 0, "{}", disassemble(&c));
-        let unguarded = vec![None];
-        assert_eq!(refused_unchecked_function(&c, &unguarded), None);
+        assert_eq!(refused_function(&c), None);
 
         // Many reads: with the checks dropped, the fact the verifier needs
         // is forgotten before the last reads (its table is bounded) ...
@@ -407,21 +561,16 @@ mod tests {
             opt::optimize(f);
             opt::bounds::merge_checks(f);
         }
-        let before = module.funcs[0].clone();
         assert!(opt::guards::prove_constant_indexes(&mut module.funcs[0]));
         let imports = a.program.imports.clone();
         let guarded = lay_out(&module, lower::BudgetCheck::Fuel, &imports, &[]);
         assert_eq!(checks(&guarded), 0);
-        assert_eq!(
-            refused_unchecked_function(&guarded, &[Some(Checked::BeforeGuards(before))]),
-            Some(0)
-        );
-        // ... so the compiler keeps the checked form, which verifies.
+        assert_eq!(refused_function(&guarded), Some(0));
+        // ... so the compiler keeps the form before the pass, which
+        // verifies: the local form is not needed.
         let c = compile(&a.file, &a.program);
         assert_eq!(checks(&c), MANY, "{}", disassemble(&c));
-        assert_eq!(
-            refused_unchecked_function(&c, &[Some(Checked::BeforeGuards(module.funcs[0].clone()))]),
-            None
-        );
+        assert_eq!(refused_function(&c), None);
+        assert!(c.local_functions.is_empty());
     }
 }

@@ -87,3 +87,73 @@ pub fn shapes() -> [Shape; 8] {
         }),
     ]
 }
+
+/// `copies` functions `lost0`, `lost1`, … that the verifier refuses as kplc
+/// first compiles them, and an export `run(a, b, c)` that returns the sum
+/// of their results. Each is the function of the differential generator's
+/// seed 22196, reduced: the counter `i` of its outer loop is spilled, the
+/// inner loops and the call push its stack slot out of the verifier's
+/// bounded table, and `TAB[i]` (no check: `i < 5 <= 8`) then reads an
+/// index the verifier knows nothing about. The odd shape is what makes the
+/// slot go; tidier code keeps it. The pipeline compiles such a function in
+/// its local form (`kpl_codegen::pipeline`). Each returns
+/// `a + 3 * (TAB[0] + … + TAB[4])` (`odd_bit` is false for every input).
+pub fn loop_proof_lost(copies: usize) -> String {
+    const HEAD: &str = "\
+struct Rec { tag: i16, vals: [i32; 1], flag: i8, wide: i64 }
+const ROUNDS: i16 = 5;
+const TAB: [u32; 8] = [1073741824, 915639321, 128, 4294967294, 64, 13, 1, 1];
+fn odd_bit(k: i16, seed: u64, small: u8, flip: bool) -> bool {
+    var picked: u32 = TAB[k % 8] ^ TAB[(TAB[seed % 8] & TAB[seed & 7]) % 8];
+    var square: i64 = [(small as i64) * (small as i64); 2][1];
+    var divisor: i16 = k | 1;
+    if k == -32768 && divisor == -1 {
+    }
+    var quotient: u64 = (k / divisor) as u64;
+    if quotient == 0 {
+    }
+    let scaled: i16 = k * [k; 3][TAB.len % 3];
+    for _unused in -1..-1 {
+    }
+    var wide: u64 = [(seed & 68719476736) | 3][0];
+    if wide == 0 {
+    }
+    return (((flip as u64) * ((18446744073709551612 / wide) - (picked as u64))) & 536870912) != 0;
+}
+";
+    const LOST: &str = "\
+fn lost@(a: u64, b: u64, c: u64) -> u64 {
+    var never: bool = false;
+    var hits: u64 = a;
+    for i in 0..5 {
+        let flag: i8 = (~(125 / ((0 & 127) | 1))) ^ -128;
+        let shift: i32 = i;
+        for j in 0..3 {
+            var narrow: u32 = 4294967294;
+            narrow = 1;
+            if never {
+            } else if TAB[i] != 0 {
+                hits += TAB[i] as u64;
+            }
+            for k in 0..ROUNDS {
+                let r = [Rec { .vals = [shift << j], .tag = k, .flag = ~flag, .wide = k as i64 }; 2][1];
+                if odd_bit(k, b, r.tag as u8, ((narrow as i64) as i16) != k) {
+                    hits += 1;
+                }
+            }
+        }
+    }
+    return hits;
+}
+";
+    let mut src = HEAD.to_string();
+    for i in 0..copies {
+        src += &LOST.replace('@', &i.to_string());
+    }
+    let calls: Vec<String> = (0..copies).map(|i| format!("lost{i}(a, b, c)")).collect();
+    src += &format!(
+        "export fn run(a: u64, b: u64, c: u64) -> u64 {{\n    return {};\n}}\n",
+        calls.join(" + ")
+    );
+    src
+}

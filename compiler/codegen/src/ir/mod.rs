@@ -517,6 +517,26 @@ impl Inst {
         }
     }
 
+    /// Calls `f` on every trap site the instruction names (a division's
+    /// two, a budget check's or a trap's, an access's check).
+    pub fn sites_mut(&mut self, mut f: impl FnMut(&mut SiteId)) {
+        match self {
+            Inst::Div { div0, overflow, .. } => {
+                f(div0);
+                f(overflow);
+            }
+            Inst::Budget { site } | Inst::Trap { site } => f(site),
+            _ => {
+                if let Some(i) = self.addr_mut().and_then(|a| a.index.as_mut()) {
+                    match &mut i.check {
+                        Check::Below(_, s) | Check::SliceLen(s) | Check::BelowLen(_, s) => f(s),
+                        Check::Proven | Check::Combined => {}
+                    }
+                }
+            }
+        }
+    }
+
     /// Whether removing the instruction (when its result is unused) would
     /// change behaviour.
     pub fn has_effect(&self) -> bool {

@@ -69,49 +69,24 @@ fn relocate(f: &mut Func, first: u32, moved: &[(u32, u32, u32)], pos: &dyn Fn(u3
             *o = *o - from + to;
         }
     };
-    let addr = |a: &mut Addr| {
-        if let Base::Rodata(o) = &mut a.base {
-            rodata(o);
-        }
-        if let Some(i) = &mut a.index {
-            match &mut i.check {
-                Check::Below(_, s) | Check::SliceLen(s) | Check::BelowLen(_, s) => *s += first,
-                Check::Proven | Check::Combined => {}
-            }
-        }
-    };
     for b in &mut f.blocks {
         b.term_pos = pos(b.term_pos);
         for (inst, p) in &mut b.insts {
             *p = pos(*p);
-            match inst {
-                Inst::Div { div0, overflow, .. } => {
-                    *div0 += first;
-                    *overflow += first;
-                }
-                Inst::Load { addr: a, .. }
-                | Inst::Store { addr: a, .. }
-                | Inst::Atomic { addr: a, .. } => addr(a),
-                Inst::CallImport { args, .. } => {
-                    for a in args {
-                        if let ImportArg::Str { offset, .. } = a {
-                            rodata(offset);
-                        }
+            inst.sites_mut(|s| *s += first);
+            if let Some(Addr {
+                base: Base::Rodata(o),
+                ..
+            }) = inst.addr_mut()
+            {
+                rodata(o);
+            }
+            if let Inst::CallImport { args, .. } = inst {
+                for a in args {
+                    if let ImportArg::Str { offset, .. } = a {
+                        rodata(offset);
                     }
                 }
-                Inst::Budget { site } | Inst::Trap { site } => *site += first,
-                Inst::Const { .. }
-                | Inst::Copy { .. }
-                | Inst::Bin { .. }
-                | Inst::BinImm { .. }
-                | Inst::Neg { .. }
-                | Inst::Not { .. }
-                | Inst::Norm { .. }
-                | Inst::Cmp { .. }
-                | Inst::CmpImm { .. }
-                | Inst::SliceLen { .. }
-                | Inst::SliceBase { .. }
-                | Inst::Call { .. } => {}
             }
         }
     }

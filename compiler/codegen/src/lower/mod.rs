@@ -184,6 +184,15 @@ pub struct Options {
     pub budget_checks: bool,
     /// How a back-edge checks the budget.
     pub budget: BudgetCheck,
+    /// The local form: every access is checked right before it, so the
+    /// verifier needs no fact carried from elsewhere in the function. Off,
+    /// an access whose index a counted loop proves in range (`for i in
+    /// 0..n` indexing an array of at least `n` elements, `for x in s`, the
+    /// copy loop of `[x; n]`) has no check, and the verifier must follow
+    /// the proof through the loop in tables it bounds. The pipeline falls
+    /// back to this form for a function the verifier refuses
+    /// (`crate::pipeline`, "The local form").
+    pub local_checks: bool,
 }
 
 /// How a loop back-edge spends the budget. There is one form: the verifier
@@ -201,6 +210,7 @@ impl Default for Options {
         Options {
             budget_checks: true,
             budget: BudgetCheck::Fuel,
+            local_checks: false,
         }
     }
 }
@@ -426,6 +436,16 @@ impl<'a> Lower<'a, '_> {
         if !self.is_placed[i] {
             self.is_placed[i] = true;
             self.placed.push(b);
+        }
+    }
+
+    /// The check of an access a counted loop proves in range: none with
+    /// none, or `local` with a new site in [`Options::local_checks`].
+    fn loop_check(&mut self, local: impl FnOnce(SiteId) -> Check) -> Check {
+        if self.options.local_checks {
+            local(self.site(TrapKind::Bounds))
+        } else {
+            Check::Proven
         }
     }
 

@@ -418,7 +418,8 @@ impl Lower<'_, '_> {
                     let idx = self.konst(0);
                     let count = self.konst(n as i64);
                     let (header, _, exit) = self.loop_head(idx, Cc::B, count, false);
-                    let d = self.indexed(dst, idx, size, Check::Proven);
+                    let check = self.loop_check(|site| Check::Below(n, site));
+                    let d = self.indexed(dst, idx, size, check);
                     match (value, tmp) {
                         (Some(v), _) => self.store(d, v, scalar_of(&elem_ty)),
                         (_, Some(t)) => self.copy(d, t, size),

@@ -206,6 +206,7 @@ impl Lower<'_, '_> {
                     Cc::B
                 };
                 let (header, latch, exit) = self.loop_head(i, cc, end, true);
+                let proof = proof.filter(|_| !self.options.local_checks);
                 if let Some(p) = proof {
                     self.proven.push((var_id, p));
                 }
@@ -246,7 +247,11 @@ impl Lower<'_, '_> {
                 let idx = self.konst(0);
                 let (header, latch, exit) = self.loop_head(idx, Cc::B, len, true);
                 let elem_size = self.prog.layout(&elem_ty).size as u32;
-                let elem_place = self.indexed(place, idx, elem_size, Check::Proven);
+                let check = self.loop_check(|site| match &seq_ty {
+                    Ty::Array(_, n) => Check::Below(*n, site),
+                    _ => Check::SliceLen(site),
+                });
+                let elem_place = self.indexed(place, idx, elem_size, check);
                 match var_storage {
                     Storage::Scalar(v) => {
                         let x = self.load(elem_place, scalar_of(&elem_ty));

@@ -45,9 +45,8 @@
 //! scratch register held `m`) or reload the handle from a spill slot the
 //! verifier no longer tracks, which gives it a new name the fact does not
 //! mention. Neither is predictable from the IR, so the pipeline verifies
-//! every function this pass changed and compiles one the verifier refuses
-//! again from its checked form (`crate::pipeline`,
-//! `refused_unchecked_function`): what kplc emits always loads.
+//! what it lays out and compiles a function the verifier refuses again
+//! from its form before this pass (`crate::pipeline`, `refused_function`).
 //!
 //! The pass runs once per function last before register allocation, after
 //! [`super::bounds::merge_checks`] (`crate::pipeline`): no later pass may

@@ -59,6 +59,19 @@ use crate::ir::Func;
 /// Optimises one function in place (the pass order above).
 pub fn optimize(f: &mut Func) {
     hoist::expand_slice_accesses(f);
+    optimize_expanded(f);
+}
+
+/// Optimises a function of the local form (`lower::Options::local_checks`,
+/// `crate::pipeline`): the passes of [`optimize`] but the first, so every
+/// slice access keeps its check and its reads of the context block at its
+/// own place, proved by instructions right before it (the emitter's
+/// general form), never by a length or base read elsewhere.
+pub fn optimize_local(f: &mut Func) {
+    optimize_expanded(f);
+}
+
+fn optimize_expanded(f: &mut Func) {
     simplify::simplify(f);
     if divide::by_constants(f) {
         simplify::simplify(f);

@@ -67,8 +67,8 @@
 //! the access `[a + p*s + c*s]` is inside `a` (`book/src/runtime/
 //! sandbox.md`, "`x = k·y`"). The verifier carries the length relation in a
 //! bounded table, so it can lose it in a long loop: the pipeline verifies
-//! every function this pass changed and compiles a refused one again
-//! without it (`crate::pipeline`, as for `opt::guards`).
+//! what it lays out and compiles a refused function again without this
+//! pass (`crate::pipeline`, as for `opt::guards`).
 //!
 //! The pass runs once per function after `opt::version` (so it sees that
 //! pass's copies too) and before `opt::bounds`, which then merges the checks
