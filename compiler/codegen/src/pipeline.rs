@@ -444,10 +444,13 @@ impl LocalForms {
 
 /// The function the verifier refuses in `c`, if any (it reports the first
 /// error; a function is verified on its own, so that error is its own).
+/// `None` too for an image the format refuses.
 fn refused_function(c: &Compiled) -> Option<usize> {
     use kpl_runtime_core::Object;
     use kpl_runtime_core::verify::OwnedWorkspace;
-    let bytes = crate::object::write(c, "", "");
+    // An image the format refuses (code over its limit) is the caller's to
+    // report: there is no function to mend.
+    let bytes = crate::object::kpo::try_write(&crate::object::parts(c, "", "")).ok()?;
     let obj = Object::parse(&bytes).ok()?;
     let e = OwnedWorkspace::for_object(&obj).verify(&obj).err()?;
     c.code
