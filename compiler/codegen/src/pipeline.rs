@@ -12,6 +12,7 @@
 //!  opt::inline::inline_small_calls ── opt::optimize, each caller that changed
 //!      │
 //!      ▼
+//!  opt::peel::peel_short_loops (then simplify),
 //!  opt::version::version_loops, opt::scaled::version_scaled_loops,
 //!  then opt::bounds::merge_checks, then
 //!  opt::guards::prove_constant_indexes, each function (once)
@@ -279,6 +280,9 @@ fn finish(
         .funcs
         .iter_mut()
         .map(|f| {
+            if opt::peel::peel_short_loops(f) {
+                opt::simplify::simplify(f);
+            }
             if options.local_checks {
                 opt::layout::place_returns(f);
                 return None;

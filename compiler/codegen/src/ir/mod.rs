@@ -121,6 +121,22 @@ impl Cc {
         }
     }
 
+    /// The condition with its operands swapped: `a cc b` is `b cc.swap() a`.
+    pub fn swap(self) -> Cc {
+        match self {
+            Cc::Eq => Cc::Eq,
+            Cc::Ne => Cc::Ne,
+            Cc::Lt => Cc::Gt,
+            Cc::Le => Cc::Ge,
+            Cc::Gt => Cc::Lt,
+            Cc::Ge => Cc::Le,
+            Cc::B => Cc::A,
+            Cc::Be => Cc::Ae,
+            Cc::A => Cc::B,
+            Cc::Ae => Cc::Be,
+        }
+    }
+
     pub fn eval(self, a: i64, b: i64) -> bool {
         let (ua, ub) = (a as u64, b as u64);
         match self {

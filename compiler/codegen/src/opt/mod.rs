@@ -31,7 +31,9 @@
 //! is sequenced by the pipeline (`crate::pipeline`): it runs after every
 //! function has been optimised, and a caller it changes is optimised again.
 //! So are the passes after inlining, each run once per function in this
-//! order: [`version`] (a copy of a loop whose constant-bounded checks
+//! order: [`peel`] (the first trips of a loop over a short table copied
+//! out with constant indexes, then simplified: after inlining, so that a
+//! helper's loop does not make it too large to inline), [`version`] (a copy of a loop whose constant-bounded checks
 //! become masks, chosen by one test before it: the mask is a second write
 //! of the index that the folding passes must not see), [`bounds`] (one
 //! check for accesses at constant offsets from one index) and [`guards`]
@@ -50,6 +52,7 @@ pub mod inline;
 pub mod layout;
 pub mod loads;
 pub mod loops;
+pub mod peel;
 pub mod scaled;
 pub mod simplify;
 pub mod version;

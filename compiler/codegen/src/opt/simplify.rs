@@ -384,6 +384,14 @@ fn fold(f: &mut Func) -> bool {
                         a: *a,
                         imm: y as i32,
                     }),
+                    // `c < n` is `n > c`: the constant becomes the
+                    // immediate (a peeled loop's tests: `opt::peel`).
+                    (Some(x), None) if i32::try_from(x).is_ok() => Some(Inst::CmpImm {
+                        cc: cc.swap(),
+                        dst: *dst,
+                        a: *b,
+                        imm: x as i32,
+                    }),
                     _ => None,
                 },
                 Inst::CmpImm { cc, dst, a, imm } => c(*a).map(|x| Inst::Const {
