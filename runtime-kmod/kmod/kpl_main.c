@@ -406,14 +406,18 @@ static long kpl_ioctl_load(struct kpl_load __user *uarg, bool verify)
 	p->id = kpl_next_id++;
 	if (kpl_next_id == 0)
 		kpl_next_id = 1;
-	list_add_tail(&p->node, &kpl_plugins);
-	mutex_unlock(&kpl_lock);
+	/*
+	 * Once listed and unlocked, `p` may be unloaded and freed by another
+	 * caller that guessed its id: nothing below may read it.
+	 */
+	req.id = p->id;
 #ifdef KPL_TESTING
 	if (!verify)
 		pr_info("kpl: test build: plugin %u (%s) loaded WITHOUT verification\n",
 			p->id, p->name);
 #endif
-	req.id = p->id;
+	list_add_tail(&p->node, &kpl_plugins);
+	mutex_unlock(&kpl_lock);
 	if (copy_to_user(uarg, &req, sizeof(req)))
 		return -EFAULT;	/* loaded; LIST shows it */
 	return 0;
