@@ -248,8 +248,8 @@ fn copyable(inst: &Inst) -> bool {
 }
 
 /// Rotates every loop whose header is a small test (`copyable`
-/// instructions ending in a branch) and whose back edges all end in a jump
-/// to it: each back edge gets a copy of the test and branches itself, so
+/// instructions ending in a branch out of the loop on one side only) and
+/// whose back edges all end in a jump to it: each back edge gets a copy of the test and branches itself, so
 /// the header runs only on entry. Registers the test writes for itself
 /// alone get fresh names in the copies (a compare stays single-use, so the
 /// back end still fuses it with its branch). Returns whether anything
@@ -264,7 +264,12 @@ pub fn rotate(f: &mut Func) -> bool {
     let mut buf = Vec::new();
     for (h, body) in loops {
         let header = &f.blocks[h as usize];
-        if !matches!(header.term, Term::Branch { .. })
+        // The test must leave the loop on one side: a header that branches
+        // within the loop on both (the first `if` of a `while true` body)
+        // would, copied to the back edges, enter the loop at both targets,
+        // which is irreducible control flow (the verifier refuses it).
+        let exits = |t: &BlockId| !body.contains(t);
+        if !matches!(header.term, Term::Branch { then, els, .. } if exits(&then) != exits(&els))
             || header.insts.len() > MAX_TEST_INSTS
             || !header.insts.iter().all(|(i, _)| copyable(i))
         {
@@ -350,6 +355,61 @@ pub fn rotate(f: &mut Func) -> bool {
 mod tests {
     use super::*;
     use crate::opt::test_support::optimised;
+
+    /// Whether every edge that closes a cycle goes to a block dominating
+    /// its source (reducible control flow): depth-first from the entry, an
+    /// edge to a block still on the path closes a cycle.
+    fn reducible(f: &Func) -> bool {
+        let idom = dominators(f);
+        let n = f.blocks.len();
+        let (mut on_path, mut seen) = (vec![false; n], vec![false; n]);
+        let mut stack: Vec<(BlockId, usize)> = vec![(0, 0)];
+        seen[0] = true;
+        on_path[0] = true;
+        while let Some(&mut (b, ref mut next)) = stack.last_mut() {
+            let succs = f.blocks[b as usize].term.successors();
+            if let Some(&t) = succs.get(*next) {
+                *next += 1;
+                if on_path[t as usize] {
+                    if !crate::analysis::dominates(&idom, t, b) {
+                        return false;
+                    }
+                } else if !seen[t as usize] {
+                    seen[t as usize] = true;
+                    on_path[t as usize] = true;
+                    stack.push((t, 0));
+                }
+            } else {
+                on_path[b as usize] = false;
+                stack.pop();
+            }
+        }
+        true
+    }
+
+    /// `while true` whose body starts with an `if`: the loop's header
+    /// branches inside the loop both ways, so there is no test to rotate.
+    /// Copying it to the back edge entered the loop at both targets (the
+    /// differential generator's seed 22196, refused by the verifier as
+    /// irreducible).
+    #[test]
+    fn a_header_that_does_not_leave_the_loop_is_not_rotated() {
+        let src = "
+            static g: i32 = 0;
+            export fn f(a: u64) -> u64 {
+                while true {
+                    var d: i16 = g as i16;
+                    var n: i16 = -1;
+                    if n == -32768 && d == -1 {
+                    }
+                    n = ~(n % 2);
+                }
+                return a;
+            }
+        ";
+        let f = optimised(src, "f");
+        assert!(reducible(&f), "{f}");
+    }
 
     fn loop_insts(f: &Func) -> Vec<Inst> {
         let idom = dominators(f);
