@@ -91,61 +91,67 @@ pub fn shapes() -> [Shape; 8] {
 /// `copies` functions `lost0`, `lost1`, … that the verifier refuses as kplc
 /// first compiles them, and an export `run(a, b, c)` that returns the sum
 /// of their results. Each is the function of the differential generator's
-/// seed 22196, reduced: the counter `i` of its outer loop is spilled, the
-/// inner loops and the call push its stack slot out of the verifier's
-/// bounded table, and `TAB[i]` (no check: `i < 5 <= 8`) then reads an
-/// index the verifier knows nothing about. The odd shape is what makes the
-/// slot go; tidier code keeps it. The pipeline compiles such a function in
-/// its local form (`kpl_codegen::pipeline`). Each returns
-/// `a + 3 * (TAB[0] + … + TAB[4])` (`odd_bit` is false for every input).
+/// seed 22196, reduced (line by line, keeping only what keeps the verifier
+/// refusing it): the counter `i73` of its outer loop is spilled, the inner
+/// loops, the aggregate copies and the call push its stack slot out of the
+/// verifier's bounded table, and `TAB0[i73]` (no check: `i73 < 5 <= 8`)
+/// then reads an index the verifier knows nothing about. The odd shape is
+/// what makes the slot go; tidier code keeps it, and a change to the
+/// compiler can too (the tests that use this say so when it happens). The
+/// pipeline compiles such a function in its local form
+/// (`kpl_codegen::pipeline`). Each returns `a` when bit 36 of `b` is set,
+/// and traps with DivByZero when it is not.
 pub fn loop_proof_lost(copies: usize) -> String {
-    const HEAD: &str = "\
-struct Rec { tag: i16, vals: [i32; 1], flag: i8, wide: i64 }
-const ROUNDS: i16 = 5;
-const TAB: [u32; 8] = [1073741824, 915639321, 128, 4294967294, 64, 13, 1, 1];
-fn odd_bit(k: i16, seed: u64, small: u8, flip: bool) -> bool {
-    var picked: u32 = TAB[k % 8] ^ TAB[(TAB[seed % 8] & TAB[seed & 7]) % 8];
-    var square: i64 = [(small as i64) * (small as i64); 2][1];
-    var divisor: i16 = k | 1;
-    if k == -32768 && divisor == -1 {
-    }
-    var quotient: u64 = (k / divisor) as u64;
-    if quotient == 0 {
-    }
-    let scaled: i16 = k * [k; 3][TAB.len % 3];
-    for _unused in -1..-1 {
-    }
-    var wide: u64 = [(seed & 68719476736) | 3][0];
-    if wide == 0 {
-    }
-    return (((flip as u64) * ((18446744073709551612 / wide) - (picked as u64))) & 536870912) != 0;
+    const HEAD: &str = r#"struct S0 {
+    f0: i16,
+    f1: [i32; 1],
+    f2: i8,
+    f3: i64,
 }
-";
-    const LOST: &str = "\
-fn lost@(a: u64, b: u64, c: u64) -> u64 {
-    var never: bool = false;
-    var hits: u64 = a;
-    for i in 0..5 {
-        let flag: i8 = (~(125 / ((0 & 127) | 1))) ^ -128;
-        let shift: i32 = i;
-        for j in 0..3 {
-            var narrow: u32 = 4294967294;
-            narrow = 1;
-            if never {
-            } else if TAB[i] != 0 {
-                hits += TAB[i] as u64;
+const K0: i64 = (-75);
+const K4: u16 = 65535;
+const K5: i64 = (-6276639843417204249);
+const K8: i64 = 9223372036854775807;
+const K11: i16 = 5;
+const K12: i16 = 1;
+const TAB0: [u32; 8] = [1073741824, 915639321, 128, 4294967294, 64, 13, 1, 1];
+const TAB1: [i32; 4] = [295075595, 0, 2147483647, (-1)];
+static g2: i32 = (-2147483648);
+fn f0(p3: i16, p4: u64, p5: u8, p6: bool) -> bool {
+    var d34: u32 = (TAB0[(K4 % 8)] ^ TAB0[((TAB0[((K5 as u32) % 8)] & TAB0[(p4 & 7)]) % 8)]);
+    if ((p4 << (p3 << p5)) != ((p3 as u16) as u64)) {
+        if ((((p4 as i64) | 9223372036854775805) ^ ([S0 { .f1 = [((g2 >> 1) / (g2 | 1))], .f3 = (p6 as i64), .f2 = ((p3 as i8) | 15), .f0 = p3 }; 1][((p6 as i16) & 0)].f3 + (-2410219622041317873))) <= K0) {
+        }
+    }
+    var d56: u64 = [(p4 & 68719476736)][(((K8 as i16) as u32) % 1)];
+    return ((((p6 as u64) * ((18446744073709551612 / d56) - (TAB1[((d34 & 0) % 4)] as u64))) & 536870912) != 0);
+}
+"#;
+    const LOST: &str = r#"fn lost@(a: u64, b: u64, c: u64) -> u64 {
+    var c61: u64 = 1;
+    while true {
+        if (!(c61 < 3)) {
+            break;
+        }
+        c61 += 1;
+    }
+    for i73 in 0..5 {
+        let v74: i8 = ((~(125 / ((0 & 127) | 1))) ^ (-128));
+        let v75: i32 = i73;
+        for i76 in 0..((v75 as u16) & 3) {
+            var d81: u32 = 4294967294;
+            if (d81 == 0) {
+                d81 = 1;
+            } else if ((TAB0[i76] != 0) && ((TAB0[i73] / TAB0[i76]) != (4294967294 % d81))) {
             }
-            for k in 0..ROUNDS {
-                let r = [Rec { .vals = [shift << j], .tag = k, .flag = ~flag, .wide = k as i64 }; 2][1];
-                if odd_bit(k, b, r.tag as u8, ((narrow as i64) as i16) != k) {
-                    hits += 1;
-                }
+            for i82 in 0..K11 {
+                f0(i82, b, ([S0 { .f1 = [(v75 << i76)], .f0 = i82, .f2 = (~v74), .f3 = (i82 as i64) }; 2][((K12 as u32) % 2)].f0 as u8), (((d81 as i64) as i16) != i82));
             }
         }
     }
-    return hits;
-}
-";
+    var h84: u64 = a;
+    return h84;
+}"#;
     let mut src = HEAD.to_string();
     for i in 0..copies {
         src += &LOST.replace('@', &i.to_string());

@@ -634,13 +634,45 @@ fn thread_empty_jumps(f: &mut Func) -> bool {
     changed
 }
 
+/// Dead code: an instruction without effect whose result nothing reads,
+/// or whose result a later instruction of its block overwrites before
+/// anything reads it (`var x: u32 = 0; x = f(y);`: a register written
+/// twice, which copy propagation leaves alone).
 fn dead_code(f: &mut Func) -> bool {
     let uses = f.use_counts();
     let mut removed = false;
-    for b in &mut f.blocks {
+    // `overwritten[v] == stamp`: going backwards through the block, `v` is
+    // written later in it before any read. One stamp per block, so the
+    // table is never cleared.
+    let mut overwritten = vec![0u32; f.n_vregs as usize];
+    let mut read = Vec::new();
+    let mut keep = Vec::new();
+    for (stamp, b) in (1u32..).zip(&mut f.blocks) {
+        keep.clear();
+        keep.resize(b.insts.len(), true);
+        for (k, (inst, _)) in b.insts.iter().enumerate().rev() {
+            let def = inst.def();
+            if !inst.has_effect()
+                && let Some(d) = def
+                && (uses[d as usize] == 0 || overwritten[d as usize] == stamp)
+            {
+                keep[k] = false;
+                continue;
+            }
+            if let Some(d) = def {
+                overwritten[d as usize] = stamp;
+            }
+            read.clear();
+            inst.uses(&mut read);
+            for &r in &read {
+                overwritten[r as usize] = 0;
+            }
+        }
         let before = b.insts.len();
-        b.insts.retain(|(inst, _)| {
-            inst.has_effect() || inst.def().is_none_or(|d| uses[d as usize] > 0)
+        let mut k = 0;
+        b.insts.retain(|_| {
+            k += 1;
+            keep[k - 1]
         });
         removed |= b.insts.len() != before;
     }
@@ -651,6 +683,78 @@ fn dead_code(f: &mut Func) -> bool {
 mod tests {
     use super::*;
     use crate::opt::optimize;
+
+    #[test]
+    fn a_write_overwritten_before_any_read_is_dead() {
+        // r1 = 5 (dead: overwritten); r1 = r0 + 1; r2 = r1 * 3 reads it;
+        // r1 = 7 overwrites again, and the return reads that one. A
+        // checked load into r3, overwritten, stays: it may trap.
+        let konst = |dst, value| (Inst::Const { dst, value }, 0);
+        let bin = |op, dst, a, imm| (Inst::BinImm { op, dst, a, imm }, 0);
+        let load = (
+            Inst::Load {
+                dst: 3,
+                addr: Addr {
+                    base: Base::Static(0),
+                    index: Some(Index {
+                        v: 0,
+                        scale: 1,
+                        check: Check::Below(4, 0),
+                    }),
+                    disp: 0,
+                },
+                ty: Scalar {
+                    size: 1,
+                    signed: false,
+                },
+            },
+            0,
+        );
+        let mut f = Func::for_test(
+            vec![Block {
+                insts: vec![
+                    konst(1, 5),
+                    bin(Op::Add, 1, 0, 1),
+                    bin(Op::Mul, 2, 1, 3),
+                    konst(1, 7),
+                    load,
+                    konst(3, 0),
+                    (
+                        Inst::Bin {
+                            op: Op::Add,
+                            dst: 4,
+                            a: 1,
+                            b: 2,
+                        },
+                        0,
+                    ),
+                    (
+                        Inst::Bin {
+                            op: Op::Add,
+                            dst: 4,
+                            a: 4,
+                            b: 3,
+                        },
+                        0,
+                    ),
+                ],
+                term: Term::Ret(Some(4)),
+                term_pos: 0,
+            }],
+            5,
+            true,
+        );
+        assert!(dead_code(&mut f));
+        let insts: Vec<&Inst> = f.blocks[0].insts.iter().map(|(i, _)| i).collect();
+        assert_eq!(insts.len(), 7, "{insts:?}");
+        assert!(
+            !insts
+                .iter()
+                .any(|i| matches!(i, Inst::Const { dst: 1, value: 5 })),
+            "{insts:?}"
+        );
+        assert!(insts.iter().any(|i| matches!(i, Inst::Load { .. })));
+    }
 
     /// `((((x + 0) * 1) << 0) & -1) ^ ((x * 0) & x)` is `x`; every step is
     /// a trivial constant operand.
