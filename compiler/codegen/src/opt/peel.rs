@@ -42,9 +42,9 @@
 //! where only the loop uses them: [`super::version::copy_loop`]), and its
 //! exits go where the loop's go. The budget check of each trip stays, so
 //! the fuel spent is the same. `i` itself is not written in the copies:
-//! if a block outside the loop other than `E` (before it) reads `i`, each
-//! exit of a copy goes through a block that sets `i` to its value on that
-//! edge; and the loop is entered from the last copy through `R`, which
+//! an exit of a copy to a block from which `i` may be read before it is
+//! written goes through a block that sets `i` to its value on that edge;
+//! and the loop is entered from the last copy through `R`, which
 //! sets it to `c + K`, the value it holds after `K` trips. The access is why `K = N - c`
 //! copies suffice: a trip with `i = N` traps at that access in the loop.
 //!
@@ -76,8 +76,9 @@ struct Plan {
     step: usize,
     start: i64,
     trips: u64,
-    /// `i` is read after the loop: each exit from a copy sets it first.
-    index_read_after: bool,
+    /// `live[b]`: `i` may be read from the start of block `b` on before it
+    /// is written. An exit of a copy to such a block sets `i` first.
+    live: Vec<bool>,
 }
 
 /// Peels every loop that qualifies (see the module docs). Returns whether
@@ -104,7 +105,7 @@ fn find(f: &Func, done: &[BlockId]) -> Option<Plan> {
             .collect();
         let [latch] = inside[..] else { return None };
         let step = only_step(f, &lp, latch)?;
-        let index_read_after = read_outside(f, &lp);
+        let live = live_in(f, lp.i, &preds);
         let start = start_value(f, &preds, lp.entry, lp.i)?;
         let limit = f.blocks[h as usize]
             .insts
@@ -139,7 +140,7 @@ fn find(f: &Func, done: &[BlockId]) -> Option<Plan> {
             step,
             start,
             trips,
-            index_read_after,
+            live,
         })
     })
 }
@@ -167,10 +168,10 @@ fn only_step(f: &Func, lp: &CountedLoop, latch: BlockId) -> Option<usize> {
     step
 }
 
-/// Sends every exit of the copy of trip `value` through a block that sets
-/// `i` to what it holds on that edge in the loop: `value` before the
-/// step, `value + 1` after it (exits from the latch). The copies do not
-/// write `i`, and what follows the loop reads it. `onward` (the next
+/// Sends every exit of the copy of trip `value` to a block where `i` may
+/// be read ([`live_in`]) through a block that sets `i` to what it holds on
+/// that edge in the loop: `value` before the step, `value + 1` after it
+/// (exits from the latch). The copies do not write `i`. `onward` (the next
 /// trip's header, or the block back into the loop) is not an exit.
 fn set_index_on_exits(f: &mut Func, plan: &Plan, copy: &LoopCopy, value: i64, onward: BlockId) {
     let lp = &plan.lp;
@@ -180,7 +181,12 @@ fn set_index_on_exits(f: &mut Func, plan: &Plan, copy: &LoopCopy, value: i64, on
         let held = if b == plan.latch { value + 1 } else { value };
         let pos = f.blocks[c as usize].term_pos;
         let mut exits: Vec<BlockId> = f.blocks[c as usize].term.successors().to_vec();
-        exits.retain(|t| !copies.contains(t) && !lp.body.contains(t) && *t != onward);
+        exits.retain(|t| {
+            !copies.contains(t)
+                && !lp.body.contains(t)
+                && *t != onward
+                && plan.live.get(*t as usize) == Some(&true)
+        });
         exits.dedup();
         for t in exits {
             let setter = f.blocks.len() as BlockId;
@@ -212,23 +218,43 @@ fn set_index_on_exits(f: &mut Func, plan: &Plan, copy: &LoopCopy, value: i64, on
     }
 }
 
-/// Whether a block outside the loop other than its entry reads `i`.
-fn read_outside(f: &Func, lp: &CountedLoop) -> bool {
+/// For each block, whether `i` may be read from its start on before it is
+/// written (liveness of one register: a block reads it first, or passes
+/// it through to a successor that may).
+fn live_in(f: &Func, i: V, preds: &Predecessors) -> Vec<bool> {
+    let n = f.blocks.len();
+    // Per block: (reads `i` before writing it, writes it).
     let mut buf = Vec::new();
-    f.blocks.iter().enumerate().any(|(b, block)| {
-        let b = b as BlockId;
-        if lp.body.contains(&b) || b == lp.entry {
-            return false;
-        }
-        let in_term =
-            matches!(block.term, Term::Branch { cond, .. } | Term::Ret(Some(cond)) if cond == lp.i);
-        in_term
-            || block.insts.iter().any(|(inst, _)| {
+    let local: Vec<(bool, bool)> = f
+        .blocks
+        .iter()
+        .map(|block| {
+            for (inst, _) in &block.insts {
                 buf.clear();
                 inst.uses(&mut buf);
-                buf.contains(&lp.i)
-            })
-    })
+                if buf.contains(&i) {
+                    return (true, false);
+                }
+                if inst.def() == Some(i) {
+                    return (false, true);
+                }
+            }
+            let read = matches!(block.term, Term::Branch { cond, .. } | Term::Ret(Some(cond)) if cond == i);
+            (read, false)
+        })
+        .collect();
+    let mut live: Vec<bool> = local.iter().map(|&(read, _)| read).collect();
+    let mut work: Vec<usize> = (0..n).filter(|&b| live[b]).collect();
+    while let Some(b) = work.pop() {
+        for &p in &preds[b] {
+            let p = p as usize;
+            if !live[p] && !local[p].1 {
+                live[p] = true;
+                work.push(p);
+            }
+        }
+    }
+    live
 }
 
 /// The constant `i` holds at the end of `entry`: its last write there, or
@@ -322,9 +348,7 @@ fn apply(f: &mut Func, plan: &Plan) {
                 }
             }
         }
-        if plan.index_read_after {
-            set_index_on_exits(f, plan, &copy, value, next);
-        }
+        set_index_on_exits(f, plan, &copy, value, next);
         let ch = copy.block(h);
         let first_pos = f.blocks[ch as usize]
             .insts
@@ -477,10 +501,11 @@ mod tests {
         assert!(!peel_short_loops(&mut written));
         let mut g = f;
         assert!(peel_short_loops(&mut g), "the loop itself");
-        // Read after the loop, the index is peeled too, and every exit of
-        // a copy sets it: to the trip's value where the header leaves
-        // (found: 0..16), to the next one where the latch does (16 trips
-        // ending on `count`: 1..=16).
+        // Read after the loop (where the search fails), the index is
+        // peeled too, and each exit to that block sets it first: from each
+        // trip's latch, after the step (1..=16). The exits where the match
+        // is found return without reading it and set nothing. The block
+        // back into the loop sets it to 16 as well.
         assert!(peel_short_loops(&mut read_after));
         let mut set: Vec<i64> = read_after
             .blocks
@@ -491,8 +516,8 @@ mod tests {
             })
             .collect();
         set.sort_unstable();
-        let mut want: Vec<i64> = (0..16).chain(1..=16).collect();
-        want.push(16); // the block back into the loop
+        let mut want: Vec<i64> = (1..=16).collect();
+        want.push(16);
         want.sort_unstable();
         assert_eq!(set, want);
     }
