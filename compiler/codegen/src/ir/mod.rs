@@ -595,6 +595,18 @@ pub enum Term {
 }
 
 impl Term {
+    /// Calls `f` on each block control may go to next, to rewrite it.
+    pub fn map_targets(&mut self, mut f: impl FnMut(&mut BlockId)) {
+        match self {
+            Term::Jump(t) => f(t),
+            Term::Branch { then, els, .. } => {
+                f(then);
+                f(els);
+            }
+            Term::Ret(_) => {}
+        }
+    }
+
     /// The blocks control goes to next, in order (`then` before `els`), as
     /// a slice held in the value itself: the analyses ask for them for
     /// every block, many times per function, and a heap list each time

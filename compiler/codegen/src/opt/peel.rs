@@ -57,7 +57,7 @@
 //! [`super::version`]: the loop left after `R` is entered by a jump, not a
 //! test, so it is not versioned (it only ever runs into its trap).
 
-use super::version::{CountedLoop, LoopCopy, copy_loop, counted_loops};
+use super::version::{CountedLoop, LoopCopy, copy_loop, counted_loops, table_accesses};
 use crate::analysis::Predecessors;
 use crate::ir::*;
 
@@ -105,35 +105,16 @@ fn find(f: &Func, done: &[BlockId]) -> Option<Plan> {
             .collect();
         let [latch] = inside[..] else { return None };
         let step = only_step(f, &lp, latch)?;
-        let live = live_in(f, lp.i, &preds);
         let start = start_value(f, &preds, lp.entry, lp.i)?;
-        let limit = f.blocks[h as usize]
-            .insts
-            .iter()
-            .take_while(|(inst, _)| inst.def() != Some(lp.i))
-            .filter_map(|(inst, _)| match inst {
-                Inst::Load { addr, .. } | Inst::Store { addr, .. }
-                    if matches!(
-                        addr.base,
-                        Base::Stack(_) | Base::Static(_) | Base::Rodata(_)
-                    ) =>
-                {
-                    match addr.index {
-                        Some(Index {
-                            v,
-                            check: Check::Below(n, _),
-                            ..
-                        }) if v == lp.i => Some(n),
-                        _ => None,
-                    }
-                }
-                _ => None,
-            })
+        let limit = table_accesses(&f.blocks[h as usize], lp.i)
+            .into_iter()
+            .map(|(_, n)| n)
             .min()?;
         let start_u = u64::try_from(start).ok()?;
         let trips = limit
             .checked_sub(start_u)
             .filter(|t| (1..=MAX_TRIPS).contains(t))?;
+        let live = live_in(f, lp.i, &preds);
         Some(Plan {
             lp,
             latch,
@@ -202,18 +183,11 @@ fn set_index_on_exits(f: &mut Func, plan: &Plan, copy: &LoopCopy, value: i64, on
                 term_pos: pos,
             });
             f.layout.push(setter);
-            match &mut f.blocks[c as usize].term {
-                Term::Jump(x) if *x == t => *x = setter,
-                Term::Branch { then, els, .. } => {
-                    if *then == t {
-                        *then = setter;
-                    }
-                    if *els == t {
-                        *els = setter;
-                    }
+            f.blocks[c as usize].term.map_targets(|x| {
+                if *x == t {
+                    *x = setter;
                 }
-                _ => {}
-            }
+            });
         }
     }
 }
@@ -334,18 +308,11 @@ fn apply(f: &mut Func, plan: &Plan) {
                 };
                 // The back edge goes on to the next trip.
                 let copied_h = copy.block(h);
-                match &mut block.term {
-                    Term::Jump(t) if *t == copied_h => *t = next,
-                    Term::Branch { then, els, .. } => {
-                        if *then == copied_h {
-                            *then = next;
-                        }
-                        if *els == copied_h {
-                            *els = next;
-                        }
+                block.term.map_targets(|t| {
+                    if *t == copied_h {
+                        *t = next;
                     }
-                    _ => {}
-                }
+                });
             }
         }
         set_index_on_exits(f, plan, &copy, value, next);

@@ -619,14 +619,7 @@ fn thread_empty_jumps(f: &mut Func) -> bool {
                 *changed = true;
             }
         };
-        match &mut block.term {
-            Term::Jump(t) => retarget(t, &mut changed),
-            Term::Branch { then, els, .. } => {
-                retarget(then, &mut changed);
-                retarget(els, &mut changed);
-            }
-            Term::Ret(_) => {}
-        }
+        block.term.map_targets(|t| retarget(t, &mut changed));
     }
     if changed {
         clear_unreachable(f);

@@ -182,26 +182,10 @@ fn find(f: &Func, done: &[BlockId]) -> Option<Plan> {
         }
         let mut accesses = Vec::new();
         let mut limit = u64::MAX;
-        for (k, (inst, _)) in f.blocks[h as usize].insts.iter().enumerate() {
-            if let Inst::Load { addr, .. } | Inst::Store { addr, .. } = inst
-                && matches!(
-                    addr.base,
-                    Base::Stack(_) | Base::Static(_) | Base::Rodata(_)
-                )
-                && let Some(Index {
-                    v,
-                    check: Check::Below(lim, _),
-                    ..
-                }) = addr.index
-                && v == i
-                && lim.is_power_of_two()
-                && lim <= 1 << 30
-            {
+        for (k, lim) in table_accesses(&f.blocks[h as usize], i) {
+            if lim.is_power_of_two() && lim <= 1 << 30 {
                 accesses.push(k);
                 limit = limit.min(lim);
-            }
-            if inst.def() == Some(i) {
-                break;
             }
         }
         if accesses.is_empty() {
@@ -214,6 +198,34 @@ fn find(f: &Func, done: &[BlockId]) -> Option<Plan> {
         });
     }
     None
+}
+
+/// The reads and writes of `block`, up to its first write of `i`, of the
+/// stack, a static or read-only data at index `i` with the check `i < N`:
+/// their positions and `N` (the accesses `opt::peel` and this pass look
+/// for in a counted loop's header).
+pub(super) fn table_accesses(block: &Block, i: V) -> Vec<(usize, u64)> {
+    let mut out = Vec::new();
+    for (k, (inst, _)) in block.insts.iter().enumerate() {
+        if let Inst::Load { addr, .. } | Inst::Store { addr, .. } = inst
+            && matches!(
+                addr.base,
+                Base::Stack(_) | Base::Static(_) | Base::Rodata(_)
+            )
+            && let Some(Index {
+                v,
+                check: Check::Below(lim, _),
+                ..
+            }) = addr.index
+            && v == i
+        {
+            out.push((k, lim));
+        }
+        if inst.def() == Some(i) {
+            break;
+        }
+    }
+    out
 }
 
 fn apply(f: &mut Func, plan: &Plan) {
@@ -382,15 +394,7 @@ pub(super) fn copy_loop(f: &mut Func, body: &BTreeSet<BlockId>) -> LoopCopy {
     }
     for &b in body {
         let mut block = f.blocks[b as usize].clone();
-        block.term = match block.term {
-            Term::Jump(t) => Term::Jump(map(t)),
-            Term::Branch { cond, then, els } => Term::Branch {
-                cond,
-                then: map(then),
-                els: map(els),
-            },
-            Term::Ret(r) => Term::Ret(r),
-        };
+        block.term.map_targets(|t| *t = map(*t));
         for (inst, _) in &mut block.insts {
             inst.map_uses(&mut |r| *r = rename[*r as usize]);
             inst.map_def(&mut |r| *r = rename[*r as usize]);
