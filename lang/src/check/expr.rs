@@ -1415,20 +1415,10 @@ fn conversion_help(d: Diagnostic, e: &Expr, g: IntTy, w: IntTy) -> Diagnostic {
             cast_edits(e, w),
         );
     }
-    let simple = |x: &Expr| !matches!(x.kind, ExprKind::Binary { .. });
-    if let ExprKind::Binary { op, lhs, rhs, .. } = &e.kind
-        && simple(lhs)
-        && simple(rhs)
-        && !op.is_comparison()
-        && !matches!(op, BinOp::And | BinOp::Or)
+    if let ExprKind::Binary { op, .. } = &e.unparen().kind
+        && let Some(edits) = widened_leaves(e, w)
+        && !edits.is_empty()
     {
-        let mut edits = Vec::new();
-        if !is_untyped_literal(lhs) {
-            edits.extend(cast_edits(lhs, w));
-        }
-        if !matches!(op, BinOp::Shl | BinOp::Shr) && !is_untyped_literal(rhs) {
-            edits.extend(cast_edits(rhs, w));
-        }
         let message = if matches!(op, BinOp::Shl | BinOp::Shr) {
             format!(
                 "shift in `{}`: convert the shifted value with `as {}`",
@@ -1442,15 +1432,53 @@ fn conversion_help(d: Diagnostic, e: &Expr, g: IntTy, w: IntTy) -> Diagnostic {
                 w.name()
             )
         };
-        if !edits.is_empty() {
-            return d.with_fix_edits(message, Applicability::MachineApplicable, edits);
-        }
+        return d.with_fix_edits(message, Applicability::MachineApplicable, edits);
     }
     d.with_fix_edits(
         format!("convert explicitly with `as {}`", w.name()),
         Applicability::MachineApplicable,
         cast_edits(e, w),
     )
+}
+
+/// The casts to `w` that make the arithmetic `e` happen in `w`: one on
+/// each leaf of its tree of arithmetic operators (through parentheses; of
+/// a shift, only the shifted side), none on untyped literals, which take
+/// the type of the other side. Casting only the whole (`(a + b) as u32`)
+/// would keep the narrow operation and its wrap-around, which is why the
+/// wider type was asked for (`(a + b) / 2` of two `u8`s is an average only
+/// in the wider type). `None` when the tree holds something else than
+/// arithmetic (a comparison, `&&`) or more than [`MAX_WIDENED_LEAVES`]
+/// leaves: then one cast of the whole is the readable fix.
+fn widened_leaves(e: &Expr, w: IntTy) -> Option<Vec<Suggestion>> {
+    const MAX_WIDENED_LEAVES: usize = 8;
+    let mut edits = Vec::new();
+    let mut leaves = 0;
+    let mut stack = vec![e];
+    while let Some(x) = stack.pop() {
+        let x = x.unparen();
+        match &x.kind {
+            ExprKind::Binary { op, lhs, rhs, .. } => {
+                if op.is_comparison() || matches!(op, BinOp::And | BinOp::Or) {
+                    return None;
+                }
+                // Right to left, so that the edits come out in source order.
+                if !matches!(op, BinOp::Shl | BinOp::Shr) {
+                    stack.push(rhs);
+                }
+                stack.push(lhs);
+            }
+            _ if is_untyped_literal(x) => {}
+            _ => {
+                leaves += 1;
+                if leaves > MAX_WIDENED_LEAVES {
+                    return None;
+                }
+                edits.extend(cast_edits(x, w));
+            }
+        }
+    }
+    Some(edits)
 }
 
 /// What `min`, `max` and `abs` are told (each with its own example).

@@ -837,6 +837,47 @@ pub(super) fn article(t: IntTy) -> &'static str {
     if t.signed() { "an" } else { "a" }
 }
 
+/// The mismatch of an operand, the literal-typed local `this` declared at
+/// `decl` with the value `v`, and `other`, a `want`, where the result must
+/// be a `want` too but `v` does not fit in one: a label saying so at the
+/// declaration, and a help naming a type that holds both sides.
+fn literal_misfit(
+    d: Diagnostic,
+    this: &Expr,
+    other: &Expr,
+    decl: Span,
+    v: Lit,
+    want: IntTy,
+) -> Diagnostic {
+    let name = local_name(this);
+    let value = if holds(want, v.lo) { v.hi } else { v.lo };
+    let d = d.with_secondary(
+        decl,
+        format!(
+            "`{name}` is {value}, which does not fit in {} `{}`",
+            article(want),
+            want.name()
+        ),
+    );
+    let wider = IntTy::ALL
+        .into_iter()
+        .find(|&t| widens(want, t) && v.fits(t) && t.bits() > want.bits());
+    match wider {
+        Some(t) => d.with_help(format!(
+            "compute in a type that holds {value}, such as `{t}` (`{name}: {t}` where it is \
+             declared, and `{other} as {t}`), then give the result that type or convert \
+             it to `{want}` on purpose",
+            t = t.name(),
+            other = expr_text(other),
+            want = want.name(),
+        )),
+        None => d.with_help(format!(
+            "no integer type holds both {value} and every `{}`: check the value of `{name}`",
+            want.name()
+        )),
+    }
+}
+
 /// The smallest signed type holding every value of both `a` and `b`.
 fn common_type(a: IntTy, b: IntTy) -> Option<IntTy> {
     [IntTy::I16, IntTy::I32, IntTy::I64]
@@ -888,6 +929,14 @@ impl<'a> Checker<'a> {
             };
             if wanted && v.fits(other_t) {
                 return self.decl_fix(d, this, decl, this_t, other_t, fit);
+            }
+            // The literal itself does not fit in the type wanted (`let y =
+            // 300; return x + y` with `x: u8` and a `u8` result): no cast
+            // of `y` is right, since it changes the value. Say so, where
+            // the value is, rather than suggest `y as u8`.
+            if wanted && !v.is_array() {
+                self.record_decl_use(decl, this, this_t, other_t, fit, d.primary.span, true);
+                return Some(literal_misfit(d, this, other, decl, v, other_t));
             }
             // The context wants a type the other side widens to (`n +
             // s.len` returned as a `u64`): the local gets that type, and
