@@ -32,15 +32,44 @@ fn human(bytes: u64) -> String {
     }
 }
 
+/// Reads `input` to its end or to `limit + 1` bytes, whichever comes
+/// first (more than `limit` tells the caller the input is too long). The
+/// buffer never grows past `limit + 1`: `read_to_end` doubles its capacity,
+/// so reading an endless input up to a limit of 1 GiB held 2 GiB.
+pub fn read_at_most(input: impl Read, limit: u64) -> std::io::Result<Vec<u8>> {
+    let cap = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
+    let mut input = input.take(limit.saturating_add(1));
+    let mut bytes: Vec<u8> = Vec::new();
+    loop {
+        if bytes.len() == bytes.capacity() {
+            let grow = bytes.capacity().max(8 << 10);
+            let room = cap.saturating_sub(bytes.len()).min(grow);
+            if room == 0 {
+                return Ok(bytes);
+            }
+            bytes.reserve_exact(room);
+        }
+        let len = bytes.len();
+        bytes.resize(bytes.capacity(), 0);
+        match input.read(&mut bytes[len..]) {
+            Ok(0) => {
+                bytes.truncate(len);
+                return Ok(bytes);
+            }
+            Ok(n) => bytes.truncate(len + n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => bytes.truncate(len),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Reads at most `limit` bytes of `path`; a longer file (or an endless one,
 /// such as `/dev/zero`) is an error naming the limit for `what`.
 pub fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, String> {
     let file =
         std::fs::File::open(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let bytes =
+        read_at_most(file, limit).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     if bytes.len() as u64 > limit {
         return Err(format!(
             "`{}` is larger than {}, the limit for {what}",
@@ -107,5 +136,19 @@ mod tests {
             "`/dev/zero` is larger than 1000 bytes, the limit for a test"
         );
         assert!(human(16 << 20) == "16 MiB");
+    }
+
+    #[test]
+    fn reading_to_a_limit_never_holds_more_than_the_limit() {
+        for limit in [0u64, 1, 8191, 8192, 8193, 100_000] {
+            let bytes = read_at_most(std::io::repeat(7), limit).unwrap();
+            assert_eq!(bytes.len() as u64, limit + 1);
+            assert!(bytes.capacity() as u64 <= limit + 1, "{limit}");
+            let short = vec![1u8; 5000];
+            assert_eq!(
+                read_at_most(&short[..], limit).unwrap().len() as u64,
+                (limit + 1).min(5000)
+            );
+        }
     }
 }

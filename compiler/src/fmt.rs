@@ -28,11 +28,7 @@ enum Outcome {
 
 /// Reads at most [`MAX_SOURCE_BYTES`] of UTF-8 text.
 fn read_bounded(mut input: impl Read, name: &str) -> Result<String, String> {
-    let mut bytes = Vec::new();
-    input
-        .by_ref()
-        .take(MAX_SOURCE_BYTES + 1)
-        .read_to_end(&mut bytes)
+    let bytes = crate::cli_io::read_at_most(input.by_ref(), MAX_SOURCE_BYTES)
         .map_err(|e| format!("cannot read `{name}`: {e}"))?;
     if bytes.len() as u64 > MAX_SOURCE_BYTES {
         return Err(format!(

@@ -521,6 +521,38 @@ fn hostile_client() {
         c.send(json!({"jsonrpc": "2.0", "id": id, "method": "textDocument/hover", "params": {}}));
         c.expect_error(-32600, echoed);
     }
+    // Not JSON-RPC 2.0; a body of too many values (a parsed value takes
+    // tens of bytes per byte of `[0,0,…]`); two lengths that disagree; a
+    // `content-length:` inside another header's value is not a length.
+    c.send(json!({"id": 8, "method": "textDocument/hover", "params": {}}));
+    c.expect_error(-32600, json!(8));
+    c.send_body(&format!("[{}0]", "0,".repeat(300_000)));
+    c.expect_error(-32600, Value::Null);
+    let ping = r#"{"jsonrpc":"2.0","id":9,"method":"nothing"}"#;
+    c.send_raw(
+        format!(
+            "Content-Length: {}\r\nContent-Length: 3\r\n\r\n{ping}",
+            ping.len()
+        )
+        .as_bytes(),
+    );
+    c.expect_error(-32700, Value::Null);
+    c.send_raw(
+        format!(
+            "Content-Length: {}\r\nX-Note: see content-length: 3\r\n\r\n{ping}",
+            ping.len()
+        )
+        .as_bytes(),
+    );
+    c.expect_error(-32601, json!(9));
+    // A response of the client's, even an error with a `null` id, is never
+    // answered (a client answering errors with errors would loop forever);
+    // a method name is quoted clipped.
+    c.send(json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": "x"}}));
+    c.send(json!({"jsonrpc": "2.0", "id": 10, "method": "a".repeat(1 << 20)}));
+    let e = c.recv();
+    assert_eq!(e["id"], json!(10), "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().len() < 300);
     // Still serving.
     let h = c.request(
         "textDocument/hover",
@@ -641,6 +673,129 @@ fn hostile_client() {
     c.notify("exit", Value::Null);
     let status = c.child.wait().unwrap();
     assert!(status.success(), "{status}");
+}
+
+/// `initialize` needs its parameters; refused, it leaves the server
+/// uninitialised, so that a good one is accepted after it.
+#[test]
+fn initialize_with_bad_parameters_is_refused() {
+    let mut c = Client::start();
+    for params in [
+        json!([1]),
+        json!("x"),
+        json!({"capabilities": 5}),
+        Value::Null,
+    ] {
+        c.send(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params}));
+        c.expect_error(-32602, json!(1));
+    }
+    let r = c.request("initialize", json!({"processId": null, "capabilities": {}}));
+    assert!(r["result"]["capabilities"].is_object(), "{r}");
+}
+
+/// Edits sent just before `shutdown` are published before its answer:
+/// nothing comes after it.
+#[test]
+fn nothing_is_published_after_the_shutdown_answer() {
+    let mut c = Client::start();
+    c.request("initialize", json!({"processId": null, "capabilities": {}}));
+    c.notify("initialized", json!({}));
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": URI, "languageId": "kpl", "version": 1,
+            "text": "export fn f() -> u32 { return x; }\n"}}),
+    );
+    c.send(json!({"jsonrpc": "2.0", "id": 77, "method": "shutdown"}));
+    let d = c.recv();
+    assert_eq!(d["method"], "textDocument/publishDiagnostics", "{d}");
+    let s = c.recv();
+    assert_eq!(s["id"], json!(77), "{s}");
+    c.notify("exit", Value::Null);
+    assert!(c.child.wait().unwrap().success());
+    assert!(c.rx.recv_timeout(Duration::from_millis(200)).is_err());
+}
+
+/// A standard output that cannot be written ends the server with status 2
+/// and the reason, whenever the failure comes (even after `exit`).
+#[test]
+fn a_failed_write_to_the_client_is_status_2() {
+    let input = [
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"capabilities\":{}}}",
+        "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"shutdown\"}",
+        "{\"jsonrpc\":\"2.0\",\"method\":\"exit\"}",
+    ]
+    .iter()
+    .map(|b| format!("Content-Length: {}\r\n\r\n{b}", b.len()))
+    .collect::<String>();
+    for _ in 0..3 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kplc"))
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("cannot write to the client"), "{err}");
+    }
+}
+
+/// A client that sends requests and never reads the answers does not grow
+/// the server: it waits once `OUT_QUEUE_BYTES` of answers are unread (each
+/// answer here is about 2 MB of symbols; 400 of them were 800 MB queued).
+#[test]
+fn a_client_that_does_not_read_does_not_grow_the_server() {
+    let frame = |v: Value| {
+        let b = v.to_string();
+        format!("Content-Length: {}\r\n\r\n{b}", b.len())
+    };
+    let text: String = (0..20_000).map(|i| format!("fn a{i}() {{}}\n")).collect();
+    let mut input = frame(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"capabilities": {}}}));
+    input.push_str(&frame(
+        json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
+    ));
+    input.push_str(&frame(
+        json!({"jsonrpc": "2.0", "method": "textDocument/didOpen",
+        "params": {"textDocument": {"uri": URI, "languageId": "kpl", "version": 1, "text": text}}}),
+    ));
+    for i in 0..400 {
+        input.push_str(&frame(json!({"jsonrpc": "2.0", "id": 1000 + i,
+            "method": "textDocument/documentSymbol", "params": {"textDocument": {"uri": URI}}})));
+    }
+    // Standard output is piped and never read: its pipe fills, then the
+    // server's queue. The requests go from a thread, since the server stops
+    // reading too once its own queue is full.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kplc"))
+        .arg("lsp")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let sender = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    std::thread::sleep(Duration::from_secs(10));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    sender.join().unwrap();
+    assert!(kb < 300_000, "{kb} kB resident");
 }
 
 /// A `Content-Length` of 2^64 − 1 or 4,000,000,000 neither panics nor

@@ -178,11 +178,18 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
+            // `--help` and `--version` go to standard output: a failed
+            // write there is an error like any other output's.
+            let printed = e.print();
+            if e.use_stderr() {
+                return ExitCode::from(2);
+            }
+            return match printed.and_then(|()| std::io::Write::flush(&mut std::io::stdout())) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    errln!("kplc: cannot write to standard output: {err}");
+                    ExitCode::from(2)
+                }
             };
         }
     };

@@ -15,7 +15,14 @@
 //!   Invalid Request error (−32600), with the request's `id` when it has a
 //!   usable one and `null` otherwise;
 //! - after a header without a usable length the stream is resynchronised at
-//!   the next `Content-Length:`.
+//!   the next `Content-Length:` (looked for only in the first line of a
+//!   header, where such a body runs into the next message);
+//! - a body holds at most [`MAX_JSON_VALUES`] JSON values: a parsed value
+//!   takes tens of bytes per byte of `[0,0,…]`, so the byte limit alone let
+//!   one 60 MiB message take 2.5 GB;
+//! - a stream that is not the base protocol at all (a line of more than
+//!   [`MAX_GARBAGE_LINE`] bytes without a line break, as `/dev/zero` is)
+//!   ends the server with an error instead of being read forever.
 
 use std::io::{self, BufRead, Read, Write};
 
@@ -29,6 +36,13 @@ pub const MAX_MESSAGE_BYTES: u64 = 64 << 20;
 pub const MAX_HEADER_LINE: usize = 8 << 10;
 /// The most header lines one message may have.
 pub const MAX_HEADER_LINES: usize = 32;
+/// The longest line the reader skips before it decides that the stream is
+/// not the base protocol: 1 MiB.
+pub const MAX_GARBAGE_LINE: usize = 1 << 20;
+/// The most JSON values (each number, string, literal, array or object
+/// counts one) a message may hold. Protocol messages hold few: a document
+/// travels as one string, and an edit is nine values.
+pub const MAX_JSON_VALUES: usize = 1 << 18;
 
 /// JSON-RPC 2.0 error codes.
 pub const PARSE_ERROR: i32 = -32700;
@@ -38,6 +52,10 @@ pub const INVALID_REQUEST: i32 = -32600;
 #[derive(Debug)]
 pub enum Incoming {
     Message(Message),
+    /// A response of the client's that `lsp_server` cannot represent (an
+    /// error response whose id is `null`): nothing to do, and above all
+    /// nothing to answer.
+    Ignored,
     /// Something that is not a message; the error response it deserves.
     Invalid {
         id: Value,
@@ -53,12 +71,23 @@ pub fn error_response(id: Value, code: i32, message: &str) -> Value {
 }
 
 /// Reads one line of at most `MAX_HEADER_LINE` bytes (the rest of a longer
-/// line is consumed and dropped); `None` at the end of the input.
+/// line is consumed and dropped); `None` at the end of the input; an error
+/// past [`MAX_GARBAGE_LINE`] bytes without a line break.
 fn read_line(r: &mut impl BufRead) -> io::Result<Option<(Vec<u8>, bool)>> {
     let mut line = Vec::new();
     let mut too_long = false;
     let mut any = false;
+    let mut consumed = 0usize;
     loop {
+        if consumed > MAX_GARBAGE_LINE {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "a line of more than {} MiB without a line break: the input is not the LSP base protocol",
+                    MAX_GARBAGE_LINE >> 20
+                ),
+            ));
+        }
         let buf = r.fill_buf()?;
         if buf.is_empty() {
             return Ok(any.then_some((line, too_long)));
@@ -72,6 +101,7 @@ fn read_line(r: &mut impl BufRead) -> io::Result<Option<(Vec<u8>, bool)>> {
         too_long |= chunk.len() > room;
         line.extend_from_slice(&chunk[..chunk.len().min(room)]);
         let n = chunk.len();
+        consumed += n;
         r.consume(n);
         if done {
             return Ok(Some((line, too_long)));
@@ -119,11 +149,13 @@ pub fn read(r: &mut impl BufRead) -> io::Result<Option<Incoming>> {
             continue;
         }
         // A header line is `Name: value`. After a message whose length was
-        // unknown, its body runs into the next header: resynchronise there.
-        // (That body was answered already, as a message without a length.)
+        // unknown, its body runs into the next header's first line:
+        // resynchronise there. (That body was answered already, as a
+        // message without a length.) Only there: in any other line a
+        // `content-length:` is part of some other header's value.
         let header = match find_ascii_ci(text, "content-length:") {
-            Some(at) => &text[at..],
-            None => text,
+            Some(at) if lines == 1 => &text[at..],
+            _ => text,
         };
         let Some((name, value)) = header.split_once(':') else {
             problem.get_or_insert(format!("malformed header line `{}`", clip(text)));
@@ -131,9 +163,20 @@ pub fn read(r: &mut impl BufRead) -> io::Result<Option<Incoming>> {
         };
         if name.trim().eq_ignore_ascii_case("content-length") {
             let value = value.trim();
-            length = match value.parse::<u64>() {
-                Ok(n) => Length::Bytes(n),
-                Err(_) => Length::Bad(format!("Content-Length `{}` is not a length", clip(value))),
+            // Digits only: `u64::from_str` also takes a leading `+`.
+            let parsed = match value.bytes().all(|b| b.is_ascii_digit()) {
+                true => value.parse::<u64>().ok(),
+                false => None,
+            };
+            length = match (parsed, &length) {
+                (None, _) => {
+                    Length::Bad(format!("Content-Length `{}` is not a length", clip(value)))
+                }
+                (Some(n), Length::Bytes(m)) if n != *m => {
+                    Length::Bad(format!("two Content-Length headers disagree ({m} and {n})"))
+                }
+                (_, Length::Bad(why)) => Length::Bad(why.clone()),
+                (Some(n), _) => Length::Bytes(n),
             };
         }
     }
@@ -169,6 +212,13 @@ pub fn read(r: &mut impl BufRead) -> io::Result<Option<Incoming>> {
     if let Some(why) = problem {
         return Ok(Some(invalid(Value::Null, PARSE_ERROR, why)));
     }
+    if json_values_exceed(&body, MAX_JSON_VALUES) {
+        return Ok(Some(invalid(
+            Value::Null,
+            INVALID_REQUEST,
+            format!("a message of more than {MAX_JSON_VALUES} JSON values"),
+        )));
+    }
     let value: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
@@ -188,6 +238,24 @@ pub fn read(r: &mut impl BufRead) -> io::Result<Option<Incoming>> {
             id,
             INVALID_REQUEST,
             "not a JSON-RPC message (an object)".to_string(),
+        )));
+    }
+    // A response (no `method`, a `result` or an `error`) is never answered,
+    // whatever its id: a client answering an error about its error with
+    // another one would loop forever.
+    let is_response = value.get("method").is_none()
+        && (value.get("result").is_some() || value.get("error").is_some());
+    if is_response && value.get("id").is_none_or(Value::is_null) {
+        return Ok(Some(Incoming::Ignored));
+    }
+    if value.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        if is_response {
+            return Ok(Some(Incoming::Ignored));
+        }
+        return Ok(Some(invalid(
+            id,
+            INVALID_REQUEST,
+            "not JSON-RPC 2.0: `\"jsonrpc\": \"2.0\"` is missing".to_string(),
         )));
     }
     // `lsp_server` reads a message whose `id` is not an `i32` or a string
@@ -217,6 +285,39 @@ pub fn read(r: &mut impl BufRead) -> io::Result<Option<Incoming>> {
     }))
 }
 
+/// Whether the JSON text `body` holds more than `limit` values, counted
+/// without parsing it: every value but the first follows a `[`, `,` or `:`
+/// outside strings (an empty `[]` or `{}` counts one too many, which only
+/// errs towards the limit). Invalid JSON is counted all the same; the
+/// parser that runs after this reports it.
+fn json_values_exceed(body: &[u8], limit: usize) -> bool {
+    let mut values = 1usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b',' | b':' => {
+                values += 1;
+                if values > limit {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Whether `id` is one `lsp_server` reads as a request id: a string or an
 /// integer that fits `i32`.
 fn valid_id(id: &Value) -> bool {
@@ -232,7 +333,7 @@ fn invalid(id: Value, code: i32, message: String) -> Incoming {
 }
 
 /// At most 80 chars of `s`, for quoting in an error message.
-fn clip(s: &str) -> String {
+pub fn clip(s: &str) -> String {
     let mut out: String = s.chars().take(80).collect();
     if out.len() < s.len() {
         out.push('…');
@@ -267,6 +368,7 @@ mod tests {
         msgs.iter()
             .map(|m| match m {
                 Incoming::Message(_) => 0,
+                Incoming::Ignored => 1,
                 Incoming::Invalid { code, .. } => *code,
             })
             .collect()
@@ -334,6 +436,38 @@ mod tests {
             panic!()
         };
         assert_eq!(*id, json!(7), "the id of an invalid request is echoed");
+    }
+
+    #[test]
+    fn a_line_without_end_is_not_the_protocol() {
+        let mut r = io::BufReader::new(io::repeat(0));
+        let e = read(&mut r).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn json_values_are_counted_outside_strings() {
+        assert!(!json_values_exceed(br#"{"a":[1,2,3]}"#, 5));
+        assert!(json_values_exceed(br#"{"a":[1,2,3,4]}"#, 5));
+        assert!(!json_values_exceed(br#"{"a":"[,,,:,\",,,]"}"#, 2));
+        let edits = format!("[{}0]", "0,".repeat(MAX_JSON_VALUES));
+        let msgs = read_all(frame(&edits).as_bytes());
+        assert_eq!(codes(&msgs), [INVALID_REQUEST]);
+    }
+
+    #[test]
+    fn lengths_are_digits_and_agree() {
+        let body = PING;
+        let mut input = format!("Content-Length: +{}\r\n\r\n{body}", body.len());
+        input.push_str(&format!(
+            "Content-Length: {}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len(),
+            body.len()
+        ));
+        let msgs = read_all(input.as_bytes());
+        // `+N` is refused; its body runs into the next header, where the
+        // stream resynchronises; two equal lengths are one.
+        assert_eq!(codes(&msgs), [PARSE_ERROR, 0]);
     }
 
     #[test]

@@ -159,10 +159,7 @@ fn read_input(path: &std::path::Path) -> Result<GuardedBuf, RunError> {
     let mut file = File::open(path).map_err(io)?;
     let meta = file.metadata().map_err(io)?;
     if !meta.is_file() {
-        let mut bytes = Vec::new();
-        file.take(MAX_BUFFER_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(io)?;
+        let bytes = crate::cli_io::read_at_most(file, MAX_BUFFER_BYTES).map_err(io)?;
         check_size(&what, bytes.len() as u64)?;
         let mut buf =
             GuardedBuf::zeroed(bytes.len()).map_err(|e| RunError::Usage(e.to_string()))?;
