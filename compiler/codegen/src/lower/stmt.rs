@@ -229,6 +229,11 @@ impl Lower<'_, '_> {
                         tmp
                     }
                 };
+                // The sequence is evaluated once: its index and slice handle
+                // are copied, so that the body's assignments to the locals
+                // they came from (`for x in g[j] { j = 1; }`) do not move the
+                // loop to another row.
+                let place = self.snapshot(place);
                 let seq_ty = self.ty(seq);
                 let (len, elem_ty) = match (&seq_ty, place.base) {
                     (Ty::Slice { elem, .. }, Base::Slice(h)) => {
@@ -271,6 +276,25 @@ impl Lower<'_, '_> {
                 self.loop_body(body, header, latch, exit, loop_pos, Some(idx));
             }
         }
+    }
+
+    /// `place` with its registers (a slice's handle, the dynamic index)
+    /// copied into fresh ones, which nothing else writes.
+    fn snapshot(&mut self, mut place: Place) -> Place {
+        let copy = |this: &mut Self, v: V| {
+            let fresh = this.vreg();
+            this.emit(Inst::Copy { dst: fresh, src: v });
+            fresh
+        };
+        place.base = match place.base {
+            Base::Slice(h) => Base::Slice(copy(self, h)),
+            Base::SlicePtr(p) => Base::SlicePtr(copy(self, p)),
+            other => other,
+        };
+        if let Some((i, stride, check)) = place.index {
+            place.index = Some((copy(self, i), stride, check));
+        }
+        place
     }
 
     /// What `for i in lo..hi` proves about `i` inside the body.
