@@ -86,7 +86,10 @@ pub fn parse_source_tokens(src: &str) -> SourceParse {
             .get_mut(line)
             .is_none_or(|broken| !std::mem::replace(broken, true))
     };
-    for d in &diags {
+    // Only an error breaks a line: a warning of the lexer's (W0010 on
+    // `0755`) once hid the syntax errors after it on its line, and the
+    // broken statement compiled, as if it were not there.
+    for d in diags.iter().filter(|d| d.is_error()) {
         break_line(d);
     }
     diag::sort(&mut syntax);

@@ -142,6 +142,7 @@ pub(super) fn early_errors(lexical: &[Diagnostic], balancing: &[Diagnostic]) -> 
     let mut early: Vec<u32> = lexical
         .iter()
         .chain(balancing)
+        .filter(|d| d.is_error())
         .map(|d| d.primary.span.start)
         .collect();
     early.sort_unstable();
