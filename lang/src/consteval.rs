@@ -3,16 +3,26 @@
 //! `book/src/reference/semantics.md`), so the back end can fold constants
 //! with exactly the results the machine code would produce.
 
+use std::sync::Arc;
+
 use crate::ast::{BinOp, UnOp};
 use crate::types::IntTy;
 
+/// Aggregates are shared, not copied: a constant is read wherever it is
+/// named and indexed (`B = A[i]` for each of thousands of `B`s), and a
+/// copy per read made a file of such reads quadratic. A repeat `[v; n]`
+/// keeps one element: building its `n` values first made one line,
+/// `const C: [u8; 1048576] = [0; 1048576];`, cost 210 MB (and 25 of them
+/// aborted the compiler), before its size was even refused.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Value {
     /// An integer, kept in its type's range (`IntTy::wrap`).
     Int(i128, IntTy),
     Bool(bool),
-    Array(Vec<Value>),
-    Struct(Vec<Value>),
+    Array(Arc<[Value]>),
+    /// `n` copies of one element.
+    Repeat(Arc<Value>, u64),
+    Struct(Arc<[Value]>),
 }
 
 impl Value {
@@ -26,6 +36,24 @@ impl Value {
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// Element `i` of an array, if it has one.
+    pub fn element(&self, i: u64) -> Option<&Value> {
+        match self {
+            Value::Array(elems) => elems.get(usize::try_from(i).ok()?),
+            Value::Repeat(v, n) => (i < *n).then_some(&**v),
+            _ => None,
+        }
+    }
+
+    /// The number of elements of an array.
+    pub fn array_len(&self) -> Option<u64> {
+        match self {
+            Value::Array(elems) => Some(elems.len() as u64),
+            Value::Repeat(_, n) => Some(*n),
             _ => None,
         }
     }
@@ -45,8 +73,16 @@ impl Value {
             }
             (Value::Bool(b), _) => out.push(u8::from(*b)),
             (Value::Array(elems), Ty::Array(elem_ty, _)) => {
-                for e in elems {
+                for e in elems.iter() {
                     e.write_bytes(elem_ty, program, out);
+                }
+            }
+            (Value::Repeat(v, n), Ty::Array(elem_ty, _)) => {
+                let start = out.len();
+                v.write_bytes(elem_ty, program, out);
+                let one = out.len() - start;
+                for _ in 1..*n {
+                    out.extend_from_within(start..start + one);
                 }
             }
             (Value::Struct(fields), Ty::Struct(id, _)) => {

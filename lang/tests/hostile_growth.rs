@@ -37,6 +37,8 @@ fn allocation_grows_linearly_with_the_input() {
         ("long_param_list", 2_000),
         ("nested_items", 1_000),
         ("long_name", 20_000),
+        ("constant_table_reads", 4_000),
+        ("big_repeat_constants", 50),
     ] {
         let shape = hostile::shape(name).expect("a shape of the corpus");
         let (small, large) = ((shape.build)(n), (shape.build)(2 * n));
@@ -47,6 +49,11 @@ fn allocation_grows_linearly_with_the_input() {
                 "{name}: {a} bytes at n = {n}, {b} at 2n ({ratio:.2}×)"
             ));
         }
+    }
+    // A repeat is one element, however long: one 1 MiB constant was 210 MB.
+    let one = bytes_for("const C: [u8; 1048576] = [0; 1048576];\n", &imports);
+    if one > 1 << 20 {
+        failures.push(format!("a 1 MiB repeat constant: {one} bytes"));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

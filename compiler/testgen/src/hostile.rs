@@ -471,6 +471,30 @@ pub fn shapes() -> Vec<Shape> {
             },
         },
         Shape {
+            name: "big_repeat_constants",
+            what: "n constants of a 1 MiB array repeat, each over the read-only data limit (once 210 MB per line: each repeat was built element by element before its size was refused)",
+            build: |n| {
+                let mut s: String = (0..n)
+                    .map(|i| format!("const C{i}: [u8; 1048576] = [0; 1048576];\n"))
+                    .collect();
+                s.push_str("export fn f() -> u8 { return C0[3]; }\n");
+                s
+            },
+        },
+        Shape {
+            name: "constant_table_reads",
+            what: "a constant table of n bytes and n constants each reading one of its elements (once quadratic: each read copied the whole table)",
+            build: |n| {
+                let elems: Vec<String> = (0..n).map(|i| (i % 256).to_string()).collect();
+                let mut s = format!("const A: [u8; {n}] = [{}];\n", elems.join(", "));
+                for i in 0..n {
+                    s.push_str(&format!("const B{i}: u8 = A[{i}];\n"));
+                }
+                s.push_str("export fn f() -> u8 { return B0; }\n");
+                s
+            },
+        },
+        Shape {
             name: "long_param_list",
             what: "one function with n parameters (once quadratic: each was compared with every earlier one)",
             build: |n| {

@@ -306,15 +306,14 @@ impl<'a> Checker<'a> {
             ExprKind::Index(base, index) => {
                 let b = self.try_eval(base)?;
                 let i = self.try_eval(index)?;
-                match (b, i) {
-                    (Value::Array(elems), Value::Int(i, _)) => {
-                        if i < 0 || i >= elems.len() as i128 {
-                            return Err(EvalError::Bounds(index.span, i, elems.len() as u64));
-                        }
-                        Ok(elems[i as usize].clone())
-                    }
-                    _ => Err(EvalError::Reported),
-                }
+                let (Some(len), Value::Int(i, _)) = (b.array_len(), i) else {
+                    return Err(EvalError::Reported);
+                };
+                u64::try_from(i)
+                    .ok()
+                    .and_then(|i| b.element(i))
+                    .cloned()
+                    .ok_or(EvalError::Bounds(index.span, i, len))
             }
             ExprKind::Field(base, field) => {
                 let base_ty = self.tables.type_of(base.id).clone();
@@ -347,7 +346,7 @@ impl<'a> Checker<'a> {
                 }
                 values
                     .into_iter()
-                    .collect::<Option<Vec<_>>>()
+                    .collect::<Option<std::sync::Arc<[_]>>>()
                     .map(Value::Struct)
                     .ok_or(EvalError::Reported)
             }
@@ -356,14 +355,14 @@ impl<'a> Checker<'a> {
                 for x in elems {
                     values.push(self.try_eval(x)?);
                 }
-                Ok(Value::Array(values))
+                Ok(Value::Array(values.into()))
             }
             ExprKind::ArrayRepeat(x, _) => {
                 let Ty::Array(_, n) = ty else {
                     return Err(EvalError::Reported);
                 };
                 let v = self.try_eval(x)?;
-                Ok(Value::Array(vec![v; n as usize]))
+                Ok(Value::Repeat(std::sync::Arc::new(v), n))
             }
             ExprKind::Call(..) => Err(EvalError::NotConstant(
                 e.span,
