@@ -233,9 +233,13 @@ impl Diagnostic {
 /// Pushes with room for exactly one more element. A diagnostic has one or
 /// two labels, notes or helps, and a flood of diagnostics keeps all of them:
 /// `Vec::push`'s first growth to four elements made a help list 224 bytes
-/// where one help is 56, and was most of a flood's memory.
+/// where one help is 56, and was most of a flood's memory. Past a few, the
+/// list grows as usual: one element at a time, a diagnostic with a label
+/// per call of a cycle of n functions reallocated n times (n² bytes).
 fn push_exact<T>(list: &mut Vec<T>, item: T) {
-    list.reserve_exact(1);
+    if list.len() < 4 {
+        list.reserve_exact(1);
+    }
     list.push(item);
 }
 

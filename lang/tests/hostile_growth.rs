@@ -39,6 +39,9 @@ fn allocation_grows_linearly_with_the_input() {
         ("long_name", 20_000),
         ("constant_table_reads", 4_000),
         ("big_repeat_constants", 50),
+        ("call_cycle_back_edges", 1_000),
+        ("call_graph_cycle", 1_000),
+        ("call_graph_chain", 1_000),
     ] {
         let shape = hostile::shape(name).expect("a shape of the corpus");
         let (small, large) = ((shape.build)(n), (shape.build)(2 * n));

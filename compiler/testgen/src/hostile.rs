@@ -280,6 +280,21 @@ pub fn shapes() -> Vec<Shape> {
             },
         },
         Shape {
+            name: "call_cycle_back_edges",
+            what: "a cycle of n functions, each also calling the first (once quadratic: each of the n calls back closed a cycle of its own, listed whole)",
+            build: |n| {
+                let mut s = String::new();
+                for i in 0..n {
+                    s.push_str(&format!(
+                        "fn g{i}(x: u32) -> u32 {{ return g{}(x) + g0(x); }}\n",
+                        (i + 1) % n
+                    ));
+                }
+                s.push_str("export fn f(x: u32) -> u32 { return g0(x); }\n");
+                s
+            },
+        },
+        Shape {
             name: "many_functions",
             what: "n small functions, none used",
             build: |n| {

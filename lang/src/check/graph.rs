@@ -11,15 +11,41 @@ use crate::span::Span;
 
 use super::{Checker, GlobalKind, limits};
 
+/// At most this many cycles of one group of mutually recursive functions
+/// get their own E0500; the rest are counted in the last one's note.
+const MAX_CYCLES_SHOWN: usize = 4;
+
 impl<'a> Checker<'a> {
     pub(super) fn check_call_graph(&mut self) {
         let n = self.d.program.functions.len();
-        // Iterative DFS with colours; a grey target closes a cycle.
+        let component = self.call_components();
+        // A function is in a cycle when its component has another function,
+        // or it calls itself.
+        let mut size = vec![0usize; n];
+        for &c in &component {
+            size[c] += 1;
+        }
+        let in_cycle: Vec<bool> = (0..n)
+            .map(|f| {
+                size[component[f]] > 1
+                    || self.d.program.functions[f]
+                        .callees
+                        .iter()
+                        .any(|&(c, _)| c == f)
+            })
+            .collect();
+        // Iterative DFS with colours; a grey target closes a cycle. Each
+        // such back edge is a cycle of up to the whole component, so only
+        // the first few of a component are spelt out (a chain of n
+        // functions each also calling the first closed n cycles, and
+        // listing each took n² in all); the others are counted.
         let mut colour = vec![0u8; n];
-        let mut in_cycle = vec![false; n];
         // Where each grey function is on the DFS stack.
         let mut position = vec![0usize; n];
         let mut reported: HashSet<Vec<usize>> = HashSet::new();
+        let mut shown = vec![0usize; n];
+        let mut more = vec![0usize; n];
+        let mut cycles: Vec<Vec<usize>> = Vec::new();
         for root in 0..n {
             if colour[root] != 0 {
                 continue;
@@ -38,15 +64,18 @@ impl<'a> Checker<'a> {
                             stack.push((callee, 0));
                         }
                         1 => {
+                            let c = component[callee];
+                            if shown[c] == MAX_CYCLES_SHOWN {
+                                more[c] += 1;
+                                continue;
+                            }
                             let cycle: Vec<usize> =
                                 stack[position[callee]..].iter().map(|(f, _)| *f).collect();
-                            for &f in &cycle {
-                                in_cycle[f] = true;
-                            }
                             let mut key = cycle.clone();
                             key.sort_unstable();
                             if reported.insert(key) {
-                                self.report_cycle(&cycle);
+                                shown[c] += 1;
+                                cycles.push(cycle);
                             }
                         }
                         _ => {}
@@ -56,6 +85,13 @@ impl<'a> Checker<'a> {
                     stack.pop();
                 }
             }
+        }
+        for cycle in cycles {
+            let c = component[cycle[0]];
+            // The last one shown of its component says what was not.
+            shown[c] -= 1;
+            let untold = if shown[c] == 0 { more[c] } else { 0 };
+            self.report_cycle(&cycle, untold);
         }
         // Stack depth in reverse topological order (memoised DFS).
         let mut depth: Vec<Option<(u64, Option<usize>)>> = vec![None; n];
@@ -144,12 +180,79 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn report_cycle(&mut self, cycle: &[usize]) {
-        let names: Vec<String> = cycle
-            .iter()
-            .chain(cycle.first())
-            .map(|&f| format!("`{}`", self.d.program.functions[f].name))
-            .collect();
+    /// The strongly connected components of the call graph: for each
+    /// function, the index of its component (Tarjan's algorithm on an
+    /// explicit stack; linear in the functions and calls).
+    fn call_components(&self) -> Vec<usize> {
+        let functions = &self.d.program.functions;
+        let n = functions.len();
+        const UNSEEN: usize = usize::MAX;
+        let mut index = vec![UNSEEN; n];
+        let mut low = vec![0usize; n];
+        let mut on_stack = vec![false; n];
+        let mut component = vec![UNSEEN; n];
+        let mut open: Vec<usize> = Vec::new();
+        let mut next_index = 0;
+        let mut components = 0;
+        for root in 0..n {
+            if index[root] != UNSEEN {
+                continue;
+            }
+            let mut dfs: Vec<(usize, usize)> = vec![(root, 0)];
+            index[root] = next_index;
+            low[root] = next_index;
+            next_index += 1;
+            open.push(root);
+            on_stack[root] = true;
+            while let Some(&mut (f, ref mut next)) = dfs.last_mut() {
+                if let Some(&(c, _)) = functions[f].callees.get(*next) {
+                    *next += 1;
+                    if index[c] == UNSEEN {
+                        index[c] = next_index;
+                        low[c] = next_index;
+                        next_index += 1;
+                        open.push(c);
+                        on_stack[c] = true;
+                        dfs.push((c, 0));
+                    } else if on_stack[c] {
+                        low[f] = low[f].min(index[c]);
+                    }
+                    continue;
+                }
+                dfs.pop();
+                if let Some(&(parent, _)) = dfs.last() {
+                    low[parent] = low[parent].min(low[f]);
+                }
+                if low[f] == index[f] {
+                    while let Some(g) = open.pop() {
+                        on_stack[g] = false;
+                        component[g] = components;
+                        if g == f {
+                            break;
+                        }
+                    }
+                    components += 1;
+                }
+            }
+        }
+        component
+    }
+
+    /// E0500 for `cycle`; `more`: how many other calls close cycles among
+    /// the same mutually recursive functions and are not spelt out.
+    fn report_cycle(&mut self, cycle: &[usize], more: usize) {
+        // A long cycle is named by its ends: the labels show every call.
+        const NAMED: usize = 8;
+        let name = |f: usize| format!("`{}`", self.d.program.functions[f].name);
+        let mut names: Vec<String> = Vec::new();
+        if cycle.len() <= 2 * NAMED {
+            names.extend(cycle.iter().map(|&f| name(f)));
+        } else {
+            names.extend(cycle[..NAMED].iter().map(|&f| name(f)));
+            names.push(format!("… {} more …", cycle.len() - 2 * NAMED));
+            names.extend(cycle[cycle.len() - NAMED..].iter().map(|&f| name(f)));
+        }
+        names.push(name(cycle[0]));
         // The call that closes the cycle is reported at its call site.
         let first = cycle[0];
         let mut edges = Vec::new();
@@ -188,9 +291,15 @@ impl<'a> Checker<'a> {
         for (span, name) in edges.iter().take(edges.len().saturating_sub(1)) {
             d = d.with_secondary(*span, format!("calls `{name}`"));
         }
-        d = d
-            .with_note(format!("call cycle: {}", names.join(" -> ")))
-            .with_help("KPL forbids recursion so every plugin's stack use is bounded; rewrite it as a loop");
+        d = d.with_note(format!("call cycle: {}", names.join(" -> ")));
+        if more > 0 {
+            d = d.with_note(format!(
+                "{more} more calls among these functions close cycles too"
+            ));
+        }
+        d = d.with_help(
+            "KPL forbids recursion so every plugin's stack use is bounded; rewrite it as a loop",
+        );
         self.report(d);
     }
 
