@@ -60,12 +60,26 @@ pub fn assemble(
 /// Renumbers trap sites (+`first`), moves rodata offsets and maps source
 /// positions in one function.
 fn relocate(f: &mut Func, first: u32, moved: &[(u32, u32, u32)], pos: &dyn Fn(u32) -> u32) {
-    // An offset inside (or at the start of) a piece moves with the piece.
+    // An offset inside (or at the start of) a piece moves with the piece:
+    // the first piece, in order, that starts at it, or else the one before
+    // it that holds it. A function lays its pieces out one after another, so
+    // they are sorted by start and a binary search finds it (a scan per
+    // reference made a function of n strings n² to assemble).
+    let sorted = moved.windows(2).all(|w| w[0].0 <= w[1].0);
+    let piece_of = |o: u32| -> Option<&(u32, u32, u32)> {
+        if !sorted {
+            return moved
+                .iter()
+                .find(|(a, b, _)| *a <= o && (o < *b || o == *a));
+        }
+        let q = moved.partition_point(|(a, _, _)| *a < o);
+        match moved.get(q) {
+            Some(p) if p.0 == o => Some(p),
+            _ => q.checked_sub(1).map(|k| &moved[k]).filter(|p| o < p.1),
+        }
+    };
     let rodata = |o: &mut u32| {
-        if let Some(&(from, _, to)) = moved
-            .iter()
-            .find(|(a, b, _)| *a <= *o && (*o < *b || *o == *a))
-        {
+        if let Some(&(from, _, to)) = piece_of(*o) {
             *o = *o - from + to;
         }
     };
