@@ -118,6 +118,17 @@ impl Body {
         }
     }
 
+    /// Local `id` is what a misspelt name meant: it counts as read and
+    /// assigned, since the misspelt use may have been either.
+    pub(super) fn mark_meant(&mut self, id: u32) {
+        if let Some(u) = self.used.get_mut(id as usize) {
+            *u = true;
+        }
+        if let Some(a) = self.assigned.get_mut(id as usize) {
+            *a = true;
+        }
+    }
+
     pub(super) fn lookup(&self, name: &str) -> Option<u32> {
         self.visible.get(name).and_then(|ids| ids.last().copied())
     }

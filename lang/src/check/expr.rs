@@ -711,7 +711,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn report_unknown_name(&mut self, body: &Body, span: Span, name: &str, calling: bool) {
+    fn report_unknown_name(&mut self, body: &mut Body, span: Span, name: &str, calling: bool) {
         let mut d = Diagnostic::new(
             Code::E0100,
             format!("cannot find `{name}` in this scope"),
@@ -748,6 +748,15 @@ impl<'a> Checker<'a> {
             }
         } else if let Some(s) = suggest::closest(name, candidates.iter().copied()) {
             d = d.with_maybe_fix(format!("did you mean `{s}`?"), span, s.to_string());
+            // The misspelt use was meant for `s`: without it, `s` would
+            // also get a warning (never read, never assigned, never used)
+            // that only the misspelling caused, with a fix that is wrong
+            // once the misspelling is mended.
+            let s = s.to_string();
+            match body.lookup(&s) {
+                Some(id) if !body.const_context => body.mark_meant(id),
+                _ => self.mark_used(&s),
+            }
         } else if calling
             && let Some(s) = suggest::closest(
                 name,
