@@ -860,16 +860,33 @@ impl<'a> Checker<'a> {
             let is_field = matches!(&bt, Ty::Struct(id, _)
                 if self.d.program.structs[id.0 as usize].field(&field.name).is_some());
             if !bt.is_error() && !is_field {
-                self.report(
-                    Diagnostic::new(
-                        Code::E0108,
-                        format!("KPL has no methods: `.{}(…)` cannot be called on a `{bt}`", field.name),
-                        field.span,
-                        "a method call",
-                    )
-                    .with_note("a value has no functions of its own: functions are written at the top level and called by name")
-                    .with_help(format!("write a function and pass the value to it: `{}({}, …)`", field.name, "value")),
+                let d = Diagnostic::new(
+                    Code::E0108,
+                    format!(
+                        "KPL has no methods: `.{}(…)` cannot be called on a `{bt}`",
+                        field.name
+                    ),
+                    field.span,
+                    "a method call",
                 );
+                // Other languages' ways of asking a sequence its length.
+                let length = matches!(bt, Ty::Slice { .. } | Ty::Array(..))
+                    && args.is_empty()
+                    && matches!(
+                        field.name.as_str(),
+                        "size" | "length" | "count" | "Len" | "Length" | "Count" | "size_of"
+                    );
+                self.report(if length {
+                    d.with_note("a slice or an array knows its length: `.len`, a field, not a call")
+                        .with_fix(
+                            "write `.len`",
+                            Span::new(field.span.start as usize, e.span.end as usize),
+                            "len",
+                        )
+                } else {
+                    d.with_note("a value has no functions of its own: functions are written at the top level and called by name")
+                        .with_help(format!("write a function and pass the value to it: `{}({}, …)`", field.name, "value"))
+                });
                 return Ty::Error;
             }
             if is_field {
@@ -1359,6 +1376,13 @@ impl<'a> Checker<'a> {
                 e.span.end_point(),
                 format!(" as {want}"),
             );
+        } else if got.as_int().is_some()
+            && *want == Ty::Bool
+            && let Some(v @ (0 | 1)) = super::ops::literal_value(e)
+        {
+            // C's `return 1;` for true: the boolean itself.
+            let b = if v == 1 { "true" } else { "false" };
+            d = d.with_fix(format!("write `{b}`"), e.span, b);
         } else if got.as_int().is_some() && *want == Ty::Bool {
             d = d.with_fix_edits(
                 "compare explicitly",
