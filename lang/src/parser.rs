@@ -891,15 +891,19 @@ where
             .then(
                 sym("=")
                     .ignore_then(expr_or_skip.clone())
+                    .map(|init| (init, false))
                     .or(sym(";").rewind().validate(|_, e, emitter| {
                         emitter.emit(Er::tagged(e.span(), LET_NO_INIT));
-                        mk(ExprKind::Error, e.span())
+                        (mk(ExprKind::Error, e.span()), true)
                     })),
             )
             .then(end_of_stmt.clone())
             .map(
-                move |((((mutable, name), ty), init), clean)| StmtKind::Let {
-                    mutable,
+                // Rust's `let y: u32;` is assigned later (that is why it
+                // has no value): the local is read as a `var`, so that
+                // those assignments are not E0300 on top of the one error.
+                move |((((mutable, name), ty), (init, deferred)), clean)| StmtKind::Let {
+                    mutable: mutable || deferred,
                     name,
                     ty,
                     init: broken(init, clean),

@@ -145,14 +145,31 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
                 .with_note("KPL has no uninitialised variables");
             match declared_zero(src, span.start) {
                 // A zero of the written type: a value, not the value meant.
-                Some((decl, zero)) => d.with_fix_edits(
-                    format!("give it a value, e.g. `{decl} = {zero};`"),
-                    Applicability::MaybeIncorrect,
-                    vec![Suggestion {
+                // A `let` becomes a `var`: Rust's `let y: u32;` is assigned
+                // later (the parser reads it as a `var` for that reason).
+                Some((decl, zero, kw_at)) => {
+                    let mut edits = Vec::new();
+                    let mut shown = decl.to_string();
+                    for kw in ["let mut ", "let "] {
+                        if let Some(rest) = decl.strip_prefix(kw) {
+                            edits.push(Suggestion {
+                                span: Span::new(kw_at, kw_at + kw.len() - 1),
+                                replacement: "var".into(),
+                            });
+                            shown = format!("var {rest}");
+                            break;
+                        }
+                    }
+                    edits.push(Suggestion {
                         span: Span::new(span.start as usize, span.start as usize),
                         replacement: format!(" = {zero}").into(),
-                    }],
-                ),
+                    });
+                    d.with_fix_edits(
+                        format!("give it a value, e.g. `{shown} = {zero};`"),
+                        Applicability::MaybeIncorrect,
+                        edits,
+                    )
+                }
                 None => d.with_help("give it a value, e.g. `var total: u32 = 0;`"),
             }
         }
@@ -435,7 +452,7 @@ pub(super) fn tail_expressions(file: &mut File, diagnostics: &mut [Diagnostic], 
 /// (`[0; 4]`, at most four levels). `None` for any other type, or when the
 /// keyword is not among the [`DECL_LOOKBACK`] bytes before `at` (a bound,
 /// so that a line of many such statements is not scanned once for each).
-fn declared_zero(src: &str, at: u32) -> Option<(&str, String)> {
+fn declared_zero(src: &str, at: u32) -> Option<(&str, String, usize)> {
     let at = at as usize;
     let mut from = at.saturating_sub(DECL_LOOKBACK);
     while !src.is_char_boundary(from) {
@@ -473,7 +490,9 @@ fn declared_zero(src: &str, at: u32) -> Option<(&str, String)> {
     for n in lengths.iter().rev() {
         zero = format!("[{zero}; {n}]");
     }
-    Some((decl, zero))
+    // Where the keyword is in `src` (`decl` is trimmed of nothing before
+    // it: `start` is the keyword's own position).
+    Some((decl, zero, from + start))
 }
 
 /// How far before a missing `= VALUE` [`declared_zero`] looks for its
