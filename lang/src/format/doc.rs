@@ -95,8 +95,11 @@ fn has_hard_break(doc: &Doc<'_>) -> bool {
     let mut stack = vec![doc];
     while let Some(d) = stack.pop() {
         match d {
+            // A multi-line comment is not a break of the code: it takes no
+            // room (see `Printer::verbatim`), and counting its newline here
+            // would break the group in one pass but not in the next, where
+            // the comment may sit at the end of a line instead.
             Doc::HardLine | Doc::BlankLine | Doc::BreakParent => return true,
-            Doc::Verbatim(s) if s.contains('\n') => return true,
             Doc::Group { broken: true, .. } => return true,
             Doc::Concat(parts) | Doc::Fill(parts) => stack.extend(parts.iter()),
             Doc::Indent(inner) => stack.push(inner),
@@ -380,17 +383,11 @@ impl<'s> Printer<'s> {
                 Doc::Nil | Doc::BreakParent => {}
                 Doc::LineSuffix(_) => suffix = true,
                 Doc::Text(s) => room -= width(s),
-                // Comments take no room: they never change how code is
+                // Comments take no room, not even their line breaks: the
+                // printer puts the code after a comment in the column it
+                // would have without it, so they never change how code is
                 // laid out.
-                Doc::Verbatim(s) => {
-                    if s.contains('\n') {
-                        if in_rest {
-                            return true;
-                        }
-                        room = self.max_width as isize;
-                        suffix = false;
-                    }
-                }
+                Doc::Verbatim(_) => {}
                 Doc::Space => room -= 1,
                 Doc::Concat(parts) | Doc::Fill(parts) => {
                     local.extend(parts.iter().rev().map(|p| (mode, Item::Doc(p))));
