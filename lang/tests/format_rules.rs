@@ -215,6 +215,26 @@ fn rule_10_comments() {
     );
 }
 
+/// A block comment on its own line that the `,` ending an element
+/// follows on that line: no space before the `,`, as for a comment inside
+/// a line, whether a comment follows the `,` or not (it used to gain a
+/// space on the second pass).
+#[test]
+fn rule_10_block_comment_before_a_comma() {
+    check(
+        "export fn f(a: u32\n/* c */ // d\n, b: u32) {}",
+        "export fn f(\n    a: u32\n    /* c */, // d\n    b: u32,\n) {}\n",
+    );
+    check(
+        "export fn f(a: u32\n/* first */, /**/ b: u32) {}",
+        "export fn f(\n    a: u32\n    /* first */, /**/\n    b: u32,\n) {}\n",
+    );
+    check(
+        "export fn f(a: u32\n/* first */ , b: u32) {}",
+        "export fn f(\n    a: u32\n    /* first */,\n    b: u32,\n) {}\n",
+    );
+}
+
 #[test]
 fn rule_11_end_of_file_and_line_endings() {
     check("fn f() {}", "fn f() {}\n");

@@ -223,7 +223,14 @@ impl<'s> Builder<'s> {
                 let next = self.next_token_start();
                 if next == self.src.len() || self.newlines_between(self.last_end, next) > 0 {
                     out.push(Doc::HardLine);
-                } else {
+                } else if !matches!(
+                    self.token_text(self.next),
+                    Some("," | ";" | ":" | ")" | "]" | "}")
+                ) {
+                    // No space before a closing token, as after a comment
+                    // inside a line (see `trailing`): a comment that was
+                    // followed by one on its line (`/* c */, // d`) would
+                    // otherwise be spaced on the next pass only.
                     out.push(Doc::Space);
                 }
             }
