@@ -70,6 +70,15 @@ fn rule_4_spacing() {
 }
 
 #[test]
+fn rule_4_two_negations_keep_a_space() {
+    // `--i;` would be refused (C's decrement), and read as one elsewhere.
+    check(
+        "fn f(i: i32) -> i32 { - -i; let a = - - -i + !!true as i32 + ~~i - -i; return - - i; }",
+        "fn f(i: i32) -> i32 {\n    - -i;\n    let a = - - -i + !!true as i32 + ~~i - -i;\n    return - -i;\n}\n",
+    );
+}
+
+#[test]
 fn rule_5_blocks() {
     check(
         "fn f(x:u32){if x>1{return;}else if x>0{abort;}else{} while x>0{break;} {continue;}}",

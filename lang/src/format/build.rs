@@ -769,7 +769,15 @@ impl<'s> Builder<'s> {
             ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Str(_) | ExprKind::Name(_) => {
                 self.tok_at(e.span)
             }
-            ExprKind::Unary(op, inner) => concat(vec![self.tok(op.symbol()), self.expr(inner)]),
+            ExprKind::Unary(op, inner) => {
+                let op_doc = self.tok(op.symbol());
+                // Two negations keep a space: `--x` reads as C's decrement,
+                // which the parser refuses at the start of a statement.
+                let apart =
+                    matches!(op, UnOp::Neg) && matches!(inner.kind, ExprKind::Unary(UnOp::Neg, _));
+                let space = if apart { Doc::Space } else { Doc::Nil };
+                concat(vec![op_doc, space, self.expr(inner)])
+            }
             ExprKind::Binary { .. } => {
                 let chain = self.binary(e);
                 group(chain, None)
