@@ -254,6 +254,12 @@ fn rule_11_end_of_file_and_line_endings() {
     );
     check("", "");
     check("// only a comment", "// only a comment\n");
+    // A byte-order mark at the start is dropped.
+    check("\u{FEFF}fn f() {}\n", "fn f() {}\n");
+    check("\u{FEFF}", "");
+    check("\u{FEFF}\n\n", "");
+    check("\u{FEFF}// only a comment", "// only a comment\n");
+    check("\u{FEFF}/* c */", "/* c */\n");
 }
 
 #[test]

@@ -85,7 +85,9 @@ pub fn format_source(src: &str) -> Result<String, FormatError> {
 /// reported) is an error.
 fn comments(src: &str, tokens: &[Span]) -> Result<Vec<Comment>, String> {
     let mut out = Vec::new();
-    let mut gap_start = 0;
+    // A byte-order mark at the very start is not part of the text (the
+    // lexer skips it too); it is dropped from the output.
+    let mut gap_start = if src.starts_with('\u{FEFF}') { 3 } else { 0 };
     let ends = tokens
         .iter()
         .map(|s| (s.start as usize, s.end as usize))
