@@ -254,6 +254,19 @@ fn rule_11_end_of_file_and_line_endings() {
     );
     check("", "");
     check("// only a comment", "// only a comment\n");
+    // A lone `\r` is a line break, as for the lexer: a comment after one
+    // stays on its own line, blank lines count, and `\r` inside a block
+    // comment becomes `\n`.
+    check(
+        "export fn f() {}\r// own line\rexport fn g() {}\r",
+        "export fn f() {}\n\n// own line\nexport fn g() {}\n",
+    );
+    check(
+        "fn f() {\r\r    let x = 1; // a\r\r\r    return; /* b\r\r c */\r}\r",
+        "fn f() {\n    let x = 1; // a\n\n    return; /* b\n\n c */\n}\n",
+    );
+    check("/* a\rb */\rfn f() {}", "/* a\nb */\nfn f() {}\n");
+    check("/* a\r\nb */ fn f() {}\r\n", "/* a\nb */ fn f() {}\n");
     // A byte-order mark at the start is dropped.
     check("\u{FEFF}fn f() {}\n", "fn f() {}\n");
     check("\u{FEFF}", "");

@@ -172,10 +172,10 @@ impl<'s> Builder<'s> {
             .map_or(self.src.len(), |s| s.start as usize)
     }
 
+    /// Line breaks between `a` and `b`, a lone `\r` included: the lexer
+    /// ends a line there too.
     fn newlines_between(&self, a: usize, b: usize) -> usize {
-        self.src
-            .get(a..b)
-            .map_or(0, |g| g.bytes().filter(|&c| c == b'\n').count())
+        self.src.get(a..b).map_or(0, super::doc::line_breaks)
     }
 
     /// Marks the closer of the opener about to be emitted as the end of a

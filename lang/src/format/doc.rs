@@ -64,6 +64,31 @@ pub enum Doc<'s> {
     Fill(Vec<Doc<'s>>),
 }
 
+/// The lines of `text`, split at each line break: `\r\n`, `\n`, or a lone
+/// `\r` (the lexer ends a line at each; the output has `\n` only).
+pub fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.find(['\n', '\r']) {
+            Some(i) => {
+                let skip = if r[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&r[i + skip..]);
+                Some(&r[..i])
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+/// The number of line breaks in `text` (see [`lines`]).
+pub fn line_breaks(text: &str) -> usize {
+    lines(text).count() - 1
+}
+
 pub fn concat(parts: Vec<Doc<'_>>) -> Doc<'_> {
     Doc::Concat(parts)
 }
@@ -191,7 +216,7 @@ fn align(out: &str, marks: &[Mark<'_>]) -> String {
             result.push_str(out.get(copied..m.at).unwrap_or(""));
             copied = m.at;
             result.extend(std::iter::repeat_n(' ', column.saturating_sub(m.code)));
-            for (i, line) in m.text.split('\n').enumerate() {
+            for (i, line) in lines(m.text).enumerate() {
                 if i > 0 {
                     result.push('\n');
                 }
@@ -228,7 +253,7 @@ impl<'s> Printer<'s> {
         } else {
             self.col
         };
-        let mut lines = s.split('\n');
+        let mut lines = lines(s);
         if let Some(first) = lines.next() {
             self.text(first.trim_end());
         }

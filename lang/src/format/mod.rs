@@ -100,7 +100,9 @@ fn comments(src: &str, tokens: &[Span]) -> Result<Vec<Comment>, String> {
             if c.is_whitespace() {
                 rest = &rest[c.len_utf8()..];
             } else if rest.starts_with("//") {
-                let len = rest.find('\n').unwrap_or(rest.len());
+                // Ends at a line break, a lone `\r` included, as in the
+                // lexer.
+                let len = rest.find(['\n', '\r']).unwrap_or(rest.len());
                 out.push(Comment {
                     span: Span::new(at, at + len),
                     block: false,
@@ -125,7 +127,7 @@ fn comments(src: &str, tokens: &[Span]) -> Result<Vec<Comment>, String> {
 /// A comment's text as the formatter keeps it: each line without trailing
 /// whitespace.
 fn comment_lines(text: &str) -> Vec<&str> {
-    text.split('\n').map(str::trim_end).collect()
+    doc::lines(text).map(str::trim_end).collect()
 }
 
 /// The token texts of `src`, without the commas that end a list (the only
