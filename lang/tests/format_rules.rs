@@ -244,6 +244,36 @@ fn rule_10_block_comment_before_a_comma() {
     );
 }
 
+/// Comments take no room at the edge of the width either: a `{` that only
+/// fits without a comment before it, a space written before a comment, or
+/// a comment that ends the condition's line and so pushes the `{` down,
+/// change nothing about where the code breaks (each used to break on one
+/// pass and join on the next).
+#[test]
+fn rule_10_comments_at_the_width_limit() {
+    // `    if A > B {` is 102 columns, the condition alone 100.
+    let (a, b) = ("a".repeat(45), "b".repeat(45));
+    for comment in ["/* c */ ", "// c\n"] {
+        check(
+            &format!("fn f() {{ if {a} > {b} {comment}{{ return; }} }}"),
+            &format!(
+                "fn f() {{\n    if {a}\n        > {b} {}\n    {{\n        return;\n    }}\n}}\n",
+                comment.trim_end()
+            ),
+        );
+    }
+    // Exactly 100 columns before a comment that ends the line.
+    let n = "n".repeat(68);
+    check(
+        &format!("export fn {n}(a: u8, n: u8) -> u8 {{ /**/ return a; }}"),
+        &format!("export fn {n}(a: u8, n: u8) -> u8 {{ /**/\n    return a;\n}}\n"),
+    );
+    check(
+        &format!("export fn {n}x(a: u8, n: u8) -> u8 {{ /**/ return a; }}"),
+        &format!("export fn {n}x(\n    a: u8,\n    n: u8,\n) -> u8 {{ /**/\n    return a;\n}}\n"),
+    );
+}
+
 #[test]
 fn rule_11_end_of_file_and_line_endings() {
     check("fn f() {}", "fn f() {}\n");

@@ -725,7 +725,15 @@ impl<'s> Builder<'s> {
     fn cond_block(&mut self, cond: &Expr, body: &Block) -> Doc<'s> {
         if matches!(cond.kind, ExprKind::Binary { .. }) {
             let g = self.new_group();
-            let chain = self.binary(cond);
+            let mut chain = self.binary(cond);
+            if !self.carry.is_empty() {
+                // A comment ends the condition's line and pushes the `{`
+                // to the next one; the chain still breaks as if ` {`
+                // followed it, as it does when the comment sits before
+                // the `{` on its line (the first pass of `if a > b /* c */
+                // {`, whose comment ends the line once the chain broke).
+                chain = concat(vec![chain, Doc::Reserve(2)]);
+            }
             concat(vec![
                 group(chain, Some(g)),
                 self.sep(if_break(Doc::HardLine, Doc::Space, Some(g))),

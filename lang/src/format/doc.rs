@@ -59,6 +59,9 @@ pub enum Doc<'s> {
     LineSuffix(&'s str),
     /// Forces the enclosing groups to break; prints nothing.
     BreakParent,
+    /// Prints nothing, but counts as text this wide when deciding whether a
+    /// group fits: room for code that a comment pushed to the next line.
+    Reserve(usize),
     /// Alternating contents and separators (`Line`s); as many contents per
     /// line as fit.
     Fill(Vec<Doc<'s>>),
@@ -372,6 +375,17 @@ impl<'s> Printer<'s> {
     /// no.
     fn fits(&self, items: &[Item<'_, 's>], rest: &[Cmd<'_, 's>], must_be_flat: bool) -> bool {
         let mut room = self.max_width as isize - self.col as isize;
+        // Spaces count as the printer writes them: collapsed, only before
+        // text on the same line (trailing ones are trimmed), and the one
+        // before a comment not at all (the comment takes its column, see
+        // `verbatim`). Counting each `Space` instead made a comment cost
+        // columns, so code broke next to a comment that, once the comment
+        // ended the line on the next pass, it would not break.
+        let mut space = self.last_space && !self.at_line_start;
+        if space {
+            room += 1;
+        }
+        let mut line_start = self.at_line_start;
         let mut local: Vec<(Mode, Item<'_, 's>)> =
             items.iter().rev().map(|i| (Mode::Flat, *i)).collect();
         let mut rest_index = rest.len();
@@ -407,13 +421,23 @@ impl<'s> Printer<'s> {
             match doc {
                 Doc::Nil | Doc::BreakParent => {}
                 Doc::LineSuffix(_) => suffix = true,
-                Doc::Text(s) => room -= width(s),
+                Doc::Text(_) | Doc::Reserve(_) => {
+                    if std::mem::take(&mut space) {
+                        room -= 1;
+                    }
+                    line_start = false;
+                    room -= match doc {
+                        Doc::Text(s) => width(s),
+                        Doc::Reserve(n) => *n as isize,
+                        _ => 0,
+                    };
+                }
                 // Comments take no room, not even their line breaks: the
                 // printer puts the code after a comment in the column it
                 // would have without it, so they never change how code is
                 // laid out.
-                Doc::Verbatim(_) => {}
-                Doc::Space => room -= 1,
+                Doc::Verbatim(_) => space = false,
+                Doc::Space => space = !line_start,
                 Doc::Concat(parts) | Doc::Fill(parts) => {
                     local.extend(parts.iter().rev().map(|p| (mode, Item::Doc(p))));
                 }
@@ -432,13 +456,14 @@ impl<'s> Printer<'s> {
                         }
                         room = self.max_width as isize;
                         suffix = false;
+                        (space, line_start) = (false, true);
                         continue;
                     }
                     if suffix {
                         return false;
                     }
                     if matches!(doc, Doc::Line) {
-                        room -= 1;
+                        space = space || !line_start;
                     }
                 }
                 Doc::HardLine | Doc::BlankLine => {
@@ -447,6 +472,7 @@ impl<'s> Printer<'s> {
                     }
                     room = self.max_width as isize;
                     suffix = false;
+                    (space, line_start) = (false, true);
                 }
                 Doc::IfBreak {
                     broken,
@@ -476,7 +502,7 @@ impl<'s> Printer<'s> {
                 Item::Doc(d) => d,
             };
             match doc {
-                Doc::Nil | Doc::BreakParent => {}
+                Doc::Nil | Doc::BreakParent | Doc::Reserve(_) => {}
                 Doc::Text(s) => self.text(s),
                 Doc::Verbatim(s) => self.verbatim(s),
                 Doc::Space => self.space(),
