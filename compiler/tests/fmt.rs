@@ -272,6 +272,48 @@ fn command_line() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A byte-order mark at the start (which `kplc check` and `build` accept)
+/// is dropped: in place, on standard input, and `--check` reports the file
+/// as not formatted; also when the file holds nothing else, or a comment.
+#[test]
+fn a_byte_order_mark_is_dropped() {
+    let dir = std::env::temp_dir().join(format!("kplc-fmt-bom-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let cases = [
+        (format!("\u{FEFF}{TIDY}"), TIDY),
+        (format!("\u{FEFF}{MESSY}"), TIDY),
+        ("\u{FEFF}".to_string(), ""),
+        ("\u{FEFF}\n".to_string(), ""),
+        (
+            "\u{FEFF}// only a comment\n".to_string(),
+            "// only a comment\n",
+        ),
+        ("\u{FEFF}/* c */".to_string(), "/* c */\n"),
+    ];
+    for (i, (src, want)) in cases.iter().enumerate() {
+        let out = kplc(&["fmt", "-"], Some(src));
+        assert_eq!(out.status.code(), Some(0), "{src:?}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), *want, "{src:?}");
+
+        let file = dir.join(format!("bom{i}.kpl"));
+        let path = file.display().to_string();
+        std::fs::write(&file, src).unwrap();
+        let out = kplc(&["fmt", "--check", &path], None);
+        assert_eq!(out.status.code(), Some(1), "{src:?}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("is not formatted"),
+            "{out:?}"
+        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), *src);
+        let out = kplc(&["fmt", &path], None);
+        assert_eq!(out.status.code(), Some(0), "{src:?}: {out:?}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), *want);
+        let out = kplc(&["fmt", "--check", &path], None);
+        assert_eq!(out.status.code(), Some(0), "{src:?}: {out:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Fuzz-ish: generated programs (other seeds than above), with their
 /// whitespace scrambled and comments dropped in, always format (no panic, no
 /// internal error), keep their comments, and format to a fixed point.

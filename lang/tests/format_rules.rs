@@ -70,6 +70,15 @@ fn rule_4_spacing() {
 }
 
 #[test]
+fn rule_4_two_negations_keep_a_space() {
+    // `--i;` would be refused (C's decrement), and read as one elsewhere.
+    check(
+        "fn f(i: i32) -> i32 { - -i; let a = - - -i + !!true as i32 + ~~i - -i; return - - i; }",
+        "fn f(i: i32) -> i32 {\n    - -i;\n    let a = - - -i + !!true as i32 + ~~i - -i;\n    return - -i;\n}\n",
+    );
+}
+
+#[test]
 fn rule_5_blocks() {
     check(
         "fn f(x:u32){if x>1{return;}else if x>0{abort;}else{} while x>0{break;} {continue;}}",
@@ -215,6 +224,56 @@ fn rule_10_comments() {
     );
 }
 
+/// A block comment on its own line that the `,` ending an element
+/// follows on that line: no space before the `,`, as for a comment inside
+/// a line, whether a comment follows the `,` or not (it used to gain a
+/// space on the second pass).
+#[test]
+fn rule_10_block_comment_before_a_comma() {
+    check(
+        "export fn f(a: u32\n/* c */ // d\n, b: u32) {}",
+        "export fn f(\n    a: u32\n    /* c */, // d\n    b: u32,\n) {}\n",
+    );
+    check(
+        "export fn f(a: u32\n/* first */, /**/ b: u32) {}",
+        "export fn f(\n    a: u32\n    /* first */, /**/\n    b: u32,\n) {}\n",
+    );
+    check(
+        "export fn f(a: u32\n/* first */ , b: u32) {}",
+        "export fn f(\n    a: u32\n    /* first */,\n    b: u32,\n) {}\n",
+    );
+}
+
+/// Comments take no room at the edge of the width either: a `{` that only
+/// fits without a comment before it, a space written before a comment, or
+/// a comment that ends the condition's line and so pushes the `{` down,
+/// change nothing about where the code breaks (each used to break on one
+/// pass and join on the next).
+#[test]
+fn rule_10_comments_at_the_width_limit() {
+    // `    if A > B {` is 102 columns, the condition alone 100.
+    let (a, b) = ("a".repeat(45), "b".repeat(45));
+    for comment in ["/* c */ ", "// c\n"] {
+        check(
+            &format!("fn f() {{ if {a} > {b} {comment}{{ return; }} }}"),
+            &format!(
+                "fn f() {{\n    if {a}\n        > {b} {}\n    {{\n        return;\n    }}\n}}\n",
+                comment.trim_end()
+            ),
+        );
+    }
+    // Exactly 100 columns before a comment that ends the line.
+    let n = "n".repeat(68);
+    check(
+        &format!("export fn {n}(a: u8, n: u8) -> u8 {{ /**/ return a; }}"),
+        &format!("export fn {n}(a: u8, n: u8) -> u8 {{ /**/\n    return a;\n}}\n"),
+    );
+    check(
+        &format!("export fn {n}x(a: u8, n: u8) -> u8 {{ /**/ return a; }}"),
+        &format!("export fn {n}x(\n    a: u8,\n    n: u8,\n) -> u8 {{ /**/\n    return a;\n}}\n"),
+    );
+}
+
 #[test]
 fn rule_11_end_of_file_and_line_endings() {
     check("fn f() {}", "fn f() {}\n");
@@ -225,6 +284,25 @@ fn rule_11_end_of_file_and_line_endings() {
     );
     check("", "");
     check("// only a comment", "// only a comment\n");
+    // A lone `\r` is a line break, as for the lexer: a comment after one
+    // stays on its own line, blank lines count, and `\r` inside a block
+    // comment becomes `\n`.
+    check(
+        "export fn f() {}\r// own line\rexport fn g() {}\r",
+        "export fn f() {}\n\n// own line\nexport fn g() {}\n",
+    );
+    check(
+        "fn f() {\r\r    let x = 1; // a\r\r\r    return; /* b\r\r c */\r}\r",
+        "fn f() {\n    let x = 1; // a\n\n    return; /* b\n\n c */\n}\n",
+    );
+    check("/* a\rb */\rfn f() {}", "/* a\nb */\nfn f() {}\n");
+    check("/* a\r\nb */ fn f() {}\r\n", "/* a\nb */ fn f() {}\n");
+    // A byte-order mark at the start is dropped.
+    check("\u{FEFF}fn f() {}\n", "fn f() {}\n");
+    check("\u{FEFF}", "");
+    check("\u{FEFF}\n\n", "");
+    check("\u{FEFF}// only a comment", "// only a comment\n");
+    check("\u{FEFF}/* c */", "/* c */\n");
 }
 
 #[test]

@@ -172,10 +172,10 @@ impl<'s> Builder<'s> {
             .map_or(self.src.len(), |s| s.start as usize)
     }
 
+    /// Line breaks between `a` and `b`, a lone `\r` included: the lexer
+    /// ends a line there too.
     fn newlines_between(&self, a: usize, b: usize) -> usize {
-        self.src
-            .get(a..b)
-            .map_or(0, |g| g.bytes().filter(|&c| c == b'\n').count())
+        self.src.get(a..b).map_or(0, super::doc::line_breaks)
     }
 
     /// Marks the closer of the opener about to be emitted as the end of a
@@ -223,7 +223,14 @@ impl<'s> Builder<'s> {
                 let next = self.next_token_start();
                 if next == self.src.len() || self.newlines_between(self.last_end, next) > 0 {
                     out.push(Doc::HardLine);
-                } else {
+                } else if !matches!(
+                    self.token_text(self.next),
+                    Some("," | ";" | ":" | ")" | "]" | "}")
+                ) {
+                    // No space before a closing token, as after a comment
+                    // inside a line (see `trailing`): a comment that was
+                    // followed by one on its line (`/* c */, // d`) would
+                    // otherwise be spaced on the next pass only.
                     out.push(Doc::Space);
                 }
             }
@@ -718,7 +725,15 @@ impl<'s> Builder<'s> {
     fn cond_block(&mut self, cond: &Expr, body: &Block) -> Doc<'s> {
         if matches!(cond.kind, ExprKind::Binary { .. }) {
             let g = self.new_group();
-            let chain = self.binary(cond);
+            let mut chain = self.binary(cond);
+            if !self.carry.is_empty() {
+                // A comment ends the condition's line and pushes the `{`
+                // to the next one; the chain still breaks as if ` {`
+                // followed it, as it does when the comment sits before
+                // the `{` on its line (the first pass of `if a > b /* c */
+                // {`, whose comment ends the line once the chain broke).
+                chain = concat(vec![chain, Doc::Reserve(2)]);
+            }
             concat(vec![
                 group(chain, Some(g)),
                 self.sep(if_break(Doc::HardLine, Doc::Space, Some(g))),
@@ -762,7 +777,15 @@ impl<'s> Builder<'s> {
             ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Str(_) | ExprKind::Name(_) => {
                 self.tok_at(e.span)
             }
-            ExprKind::Unary(op, inner) => concat(vec![self.tok(op.symbol()), self.expr(inner)]),
+            ExprKind::Unary(op, inner) => {
+                let op_doc = self.tok(op.symbol());
+                // Two negations keep a space: `--x` reads as C's decrement,
+                // which the parser refuses at the start of a statement.
+                let apart =
+                    matches!(op, UnOp::Neg) && matches!(inner.kind, ExprKind::Unary(UnOp::Neg, _));
+                let space = if apart { Doc::Space } else { Doc::Nil };
+                concat(vec![op_doc, space, self.expr(inner)])
+            }
             ExprKind::Binary { .. } => {
                 let chain = self.binary(e);
                 group(chain, None)

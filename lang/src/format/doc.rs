@@ -59,9 +59,37 @@ pub enum Doc<'s> {
     LineSuffix(&'s str),
     /// Forces the enclosing groups to break; prints nothing.
     BreakParent,
+    /// Prints nothing, but counts as text this wide when deciding whether a
+    /// group fits: room for code that a comment pushed to the next line.
+    Reserve(usize),
     /// Alternating contents and separators (`Line`s); as many contents per
     /// line as fit.
     Fill(Vec<Doc<'s>>),
+}
+
+/// The lines of `text`, split at each line break: `\r\n`, `\n`, or a lone
+/// `\r` (the lexer ends a line at each; the output has `\n` only).
+pub fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.find(['\n', '\r']) {
+            Some(i) => {
+                let skip = if r[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&r[i + skip..]);
+                Some(&r[..i])
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+/// The number of line breaks in `text` (see [`lines`]).
+pub fn line_breaks(text: &str) -> usize {
+    lines(text).count() - 1
 }
 
 pub fn concat(parts: Vec<Doc<'_>>) -> Doc<'_> {
@@ -95,8 +123,11 @@ fn has_hard_break(doc: &Doc<'_>) -> bool {
     let mut stack = vec![doc];
     while let Some(d) = stack.pop() {
         match d {
+            // A multi-line comment is not a break of the code: it takes no
+            // room (see `Printer::verbatim`), and counting its newline here
+            // would break the group in one pass but not in the next, where
+            // the comment may sit at the end of a line instead.
             Doc::HardLine | Doc::BlankLine | Doc::BreakParent => return true,
-            Doc::Verbatim(s) if s.contains('\n') => return true,
             Doc::Group { broken: true, .. } => return true,
             Doc::Concat(parts) | Doc::Fill(parts) => stack.extend(parts.iter()),
             Doc::Indent(inner) => stack.push(inner),
@@ -188,7 +219,7 @@ fn align(out: &str, marks: &[Mark<'_>]) -> String {
             result.push_str(out.get(copied..m.at).unwrap_or(""));
             copied = m.at;
             result.extend(std::iter::repeat_n(' ', column.saturating_sub(m.code)));
-            for (i, line) in m.text.split('\n').enumerate() {
+            for (i, line) in lines(m.text).enumerate() {
                 if i > 0 {
                     result.push('\n');
                 }
@@ -225,7 +256,7 @@ impl<'s> Printer<'s> {
         } else {
             self.col
         };
-        let mut lines = s.split('\n');
+        let mut lines = lines(s);
         if let Some(first) = lines.next() {
             self.text(first.trim_end());
         }
@@ -344,6 +375,17 @@ impl<'s> Printer<'s> {
     /// no.
     fn fits(&self, items: &[Item<'_, 's>], rest: &[Cmd<'_, 's>], must_be_flat: bool) -> bool {
         let mut room = self.max_width as isize - self.col as isize;
+        // Spaces count as the printer writes them: collapsed, only before
+        // text on the same line (trailing ones are trimmed), and the one
+        // before a comment not at all (the comment takes its column, see
+        // `verbatim`). Counting each `Space` instead made a comment cost
+        // columns, so code broke next to a comment that, once the comment
+        // ended the line on the next pass, it would not break.
+        let mut space = self.last_space && !self.at_line_start;
+        if space {
+            room += 1;
+        }
+        let mut line_start = self.at_line_start;
         let mut local: Vec<(Mode, Item<'_, 's>)> =
             items.iter().rev().map(|i| (Mode::Flat, *i)).collect();
         let mut rest_index = rest.len();
@@ -379,19 +421,23 @@ impl<'s> Printer<'s> {
             match doc {
                 Doc::Nil | Doc::BreakParent => {}
                 Doc::LineSuffix(_) => suffix = true,
-                Doc::Text(s) => room -= width(s),
-                // Comments take no room: they never change how code is
-                // laid out.
-                Doc::Verbatim(s) => {
-                    if s.contains('\n') {
-                        if in_rest {
-                            return true;
-                        }
-                        room = self.max_width as isize;
-                        suffix = false;
+                Doc::Text(_) | Doc::Reserve(_) => {
+                    if std::mem::take(&mut space) {
+                        room -= 1;
                     }
+                    line_start = false;
+                    room -= match doc {
+                        Doc::Text(s) => width(s),
+                        Doc::Reserve(n) => *n as isize,
+                        _ => 0,
+                    };
                 }
-                Doc::Space => room -= 1,
+                // Comments take no room, not even their line breaks: the
+                // printer puts the code after a comment in the column it
+                // would have without it, so they never change how code is
+                // laid out.
+                Doc::Verbatim(_) => space = false,
+                Doc::Space => space = !line_start,
                 Doc::Concat(parts) | Doc::Fill(parts) => {
                     local.extend(parts.iter().rev().map(|p| (mode, Item::Doc(p))));
                 }
@@ -410,13 +456,14 @@ impl<'s> Printer<'s> {
                         }
                         room = self.max_width as isize;
                         suffix = false;
+                        (space, line_start) = (false, true);
                         continue;
                     }
                     if suffix {
                         return false;
                     }
                     if matches!(doc, Doc::Line) {
-                        room -= 1;
+                        space = space || !line_start;
                     }
                 }
                 Doc::HardLine | Doc::BlankLine => {
@@ -425,6 +472,7 @@ impl<'s> Printer<'s> {
                     }
                     room = self.max_width as isize;
                     suffix = false;
+                    (space, line_start) = (false, true);
                 }
                 Doc::IfBreak {
                     broken,
@@ -454,7 +502,7 @@ impl<'s> Printer<'s> {
                 Item::Doc(d) => d,
             };
             match doc {
-                Doc::Nil | Doc::BreakParent => {}
+                Doc::Nil | Doc::BreakParent | Doc::Reserve(_) => {}
                 Doc::Text(s) => self.text(s),
                 Doc::Verbatim(s) => self.verbatim(s),
                 Doc::Space => self.space(),

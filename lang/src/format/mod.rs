@@ -85,7 +85,9 @@ pub fn format_source(src: &str) -> Result<String, FormatError> {
 /// reported) is an error.
 fn comments(src: &str, tokens: &[Span]) -> Result<Vec<Comment>, String> {
     let mut out = Vec::new();
-    let mut gap_start = 0;
+    // A byte-order mark at the very start is not part of the text (the
+    // lexer skips it too); it is dropped from the output.
+    let mut gap_start = if src.starts_with('\u{FEFF}') { 3 } else { 0 };
     let ends = tokens
         .iter()
         .map(|s| (s.start as usize, s.end as usize))
@@ -98,7 +100,9 @@ fn comments(src: &str, tokens: &[Span]) -> Result<Vec<Comment>, String> {
             if c.is_whitespace() {
                 rest = &rest[c.len_utf8()..];
             } else if rest.starts_with("//") {
-                let len = rest.find('\n').unwrap_or(rest.len());
+                // Ends at a line break, a lone `\r` included, as in the
+                // lexer.
+                let len = rest.find(['\n', '\r']).unwrap_or(rest.len());
                 out.push(Comment {
                     span: Span::new(at, at + len),
                     block: false,
@@ -123,7 +127,7 @@ fn comments(src: &str, tokens: &[Span]) -> Result<Vec<Comment>, String> {
 /// A comment's text as the formatter keeps it: each line without trailing
 /// whitespace.
 fn comment_lines(text: &str) -> Vec<&str> {
-    text.split('\n').map(str::trim_end).collect()
+    doc::lines(text).map(str::trim_end).collect()
 }
 
 /// The token texts of `src`, without the commas that end a list (the only
