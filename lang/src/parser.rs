@@ -37,7 +37,7 @@ use fast::{by_pass, given_up, raising, rest_of_group, semi_shortcut, starting, s
 use habits::{
     blame_unclosed_brace, first_struct_semi_each, is_typo_of, tail_expressions, typo_tag,
 };
-use recovered::{declared_name, shallow_remains};
+use recovered::{bound_depth, declared_name};
 use segment::group;
 
 type Extra<Er> = extra::Full<Er, <Er as error::PassState>::State, ()>;
@@ -1563,34 +1563,7 @@ pub fn parse(
         });
     }
     // Later stages walk the tree recursively; bound its depth first.
-    let mut kept = Vec::new();
-    let mut dropped = balanced.too_deep.iter().map(|(at, _)| *at).peekable();
-    for item in items {
-        // The first group dropped by the balancing inside this item, if any
-        // (both are in source order).
-        while dropped.next_if(|at| at.start < item.span.start).is_some() {}
-        let mut deep = None;
-        while let Some(at) = dropped.next_if(|at| at.start < item.span.end) {
-            deep.get_or_insert(at);
-        }
-        // An item with a dropped group is always too deep (see `delims`);
-        // its dropped opener is only a fallback for where to say so.
-        match too_deep(&item, MAX_NESTING).or(deep) {
-            None => kept.push(item),
-            Some(span) => {
-                diagnostics.push(
-                    Diagnostic::new(
-                        Code::E0508,
-                        format!("nesting deeper than {MAX_NESTING} levels"),
-                        span,
-                        "too deeply nested",
-                    )
-                    .with_help("split the expression or block using local variables or functions"),
-                );
-                kept.push(shallow_remains(item));
-            }
-        }
-    }
+    let mut kept = bound_depth(items, &balanced.too_deep, &mut diagnostics);
     for item in &mut kept {
         if let ItemKind::Error(name) = &mut item.kind {
             *name = declared_name(tokens, item.span);

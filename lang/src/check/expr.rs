@@ -14,6 +14,7 @@ use crate::suggest;
 use crate::types::{IntTy, Ty};
 
 use super::body::{Body, local_names_in};
+use super::foreign::{foreign_function, foreign_value};
 use super::ops::{Lit, Operands, UseFit, article, cast_edits, widens};
 use super::resolve::TypePos;
 use super::{Checker, GlobalKind, NameKind, Res, State, StructDef};
@@ -1512,109 +1513,4 @@ fn widened_leaves(e: &Expr, w: IntTy) -> Option<Vec<Suggestion>> {
         }
     }
     Some(edits)
-}
-
-/// What `min`, `max` and `abs` are told (each with its own example).
-const NO_GENERIC_BUILTINS: &str =
-    "KPL has no generic built-in functions: `min`, `max` and `abs` are one `if` each";
-
-/// A function of C's or Rust's standard library, or of the Linux kernel's,
-/// called as if KPL had it: why it has not, and what a plugin writes
-/// instead. (Names a plugin defines or imports never get here.)
-fn foreign_function(name: &str) -> Option<(&'static str, &'static str, Option<&'static str>)> {
-    Some(match name {
-        "printf" | "printk" | "puts" | "println" | "print" | "eprintln" | "fprintf" | "pr_info"
-        | "pr_err" | "pr_debug" | "pr_warn" => (
-            "KPL has no formatted printing: the host logs fixed text, and one number beside it",
-            "add `use kernel::{log, log_u64};` and write `log(\"text\");` or `log_u64(\"text\", value as u64);`",
-            Some("log_u64"),
-        ),
-        "malloc" | "calloc" | "realloc" | "free" | "kmalloc" | "kzalloc" | "kfree" | "vmalloc"
-        | "vfree" => (
-            "KPL has no heap: every local, array and static has a size fixed at compile time",
-            "use a local array (`var buf: [u8; 64] = [0; 64];`) or a `static`, or work in the slices the host passes",
-            None,
-        ),
-        "memset" | "memcpy" | "memmove" | "bzero" => (
-            "KPL has no raw memory functions: memory is only reached through slices and arrays, element by element",
-            "write a `for` loop over the indexes (`for i in 0..dst.len { dst[i] = 0; }`)",
-            None,
-        ),
-        "memcmp" | "strcmp" | "strncmp" => (
-            "KPL has no raw memory functions: slices are compared element by element",
-            "write a `for` loop that returns at the first difference",
-            None,
-        ),
-        "strlen" | "len" => (
-            "a slice or array knows its length: KPL has no `strlen` or `len()`",
-            "write `s.len`",
-            None,
-        ),
-        "min" => (
-            NO_GENERIC_BUILTINS,
-            "write a function for the type you need, e.g. `fn min_u32(a: u32, b: u32) -> u32 { if a < b { return a; } return b; }`",
-            None,
-        ),
-        "max" => (
-            NO_GENERIC_BUILTINS,
-            "write a function for the type you need, e.g. `fn max_u32(a: u32, b: u32) -> u32 { if a > b { return a; } return b; }`",
-            None,
-        ),
-        "abs" => (
-            NO_GENERIC_BUILTINS,
-            "write a function for the type you need, e.g. `fn abs_i32(a: i32) -> i32 { if a < 0 { return -a; } return a; }` (`-a` wraps: the most negative value stays negative)",
-            None,
-        ),
-        "assert" | "assert_eq" | "panic" | "abort" | "exit" | "BUG_ON" | "WARN_ON"
-        | "unreachable" => (
-            "KPL has no assertions, panics or exits: a plugin reports a problem through its result",
-            "test the condition and return an error code (`if !(ok) { return ERR_INPUT; }`)",
-            None,
-        ),
-        "rand" | "random" | "get_random_u32" | "prandom_u32" => (
-            "KPL's random numbers come from the host",
-            "add `use kernel::random_u32;` and call `random_u32()`",
-            Some("random_u32"),
-        ),
-        "get_random_bytes" => (
-            "KPL's random bytes come from the host",
-            "add `use kernel::fill_random;` and call `fill_random(buf)` with a `[]mut u8`",
-            Some("fill_random"),
-        ),
-        "time" | "clock_gettime" | "ktime_get_ns" | "ktime_get" | "jiffies" | "gettimeofday" => (
-            "KPL's clock comes from the host",
-            "add `use kernel::clock_ns;` and call `clock_ns()` (monotonic nanoseconds, a `u64`)",
-            Some("clock_ns"),
-        ),
-        "smp_processor_id" | "get_cpu" | "raw_smp_processor_id" | "sched_getcpu" => (
-            "the current CPU's number comes from the host",
-            "add `use kernel::cpu_id;` and call `cpu_id()`",
-            Some("cpu_id"),
-        ),
-        _ => return None,
-    })
-}
-
-/// A value spelled as in another language (`True`, `NULL`, `sizeof`): what
-/// KPL writes instead, if anything, and why.
-fn foreign_value(name: &str) -> Option<(Option<&'static str>, &'static str)> {
-    Some(match name {
-        "True" | "TRUE" => (
-            Some("true"),
-            "KPL's booleans are `true` and `false`, in lower case",
-        ),
-        "False" | "FALSE" => (
-            Some("false"),
-            "KPL's booleans are `true` and `false`, in lower case",
-        ),
-        "NULL" | "null" | "nullptr" | "nil" | "None" => (
-            None,
-            "KPL has no null: a slice always refers to an array (an empty one has `.len == 0`), and a scalar always has a value",
-        ),
-        "sizeof" | "size_of" => (
-            None,
-            "KPL has no `sizeof`: a type's size is fixed (`u8` is 1 byte, `u32` 4, `u64` 8); write the number",
-        ),
-        _ => return None,
-    })
 }

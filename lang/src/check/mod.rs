@@ -38,6 +38,7 @@ mod atomic;
 mod body;
 mod consts;
 mod expr;
+mod foreign;
 mod graph;
 mod items;
 mod ops;

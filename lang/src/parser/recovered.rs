@@ -5,6 +5,8 @@
 
 use super::MAX_NESTING;
 use crate::ast::{Block, Expr, ExprId, ExprKind, Ident, Item, ItemKind, Stmt, StmtKind, too_deep};
+use crate::codes::Code;
+use crate::diag::Diagnostic;
 use crate::lexer::Tok;
 use crate::span::Span;
 
@@ -69,4 +71,45 @@ pub(super) fn shallow_remains(mut item: Item) -> Item {
         };
     }
     item
+}
+
+/// The items to keep, each no deeper than [`MAX_NESTING`] (later stages
+/// walk the tree recursively): an item nested deeper, or holding a group the
+/// delimiter balancing dropped for its depth (`too_deep`: (opener, region),
+/// in source order), gets one E0508 and keeps only what
+/// [`shallow_remains`] keeps.
+pub(super) fn bound_depth(
+    items: Vec<Item>,
+    too_deep_groups: &[(Span, Span)],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<Item> {
+    let mut kept = Vec::new();
+    let mut dropped = too_deep_groups.iter().map(|(at, _)| *at).peekable();
+    for item in items {
+        // The first group dropped by the balancing inside this item, if any
+        // (both are in source order).
+        while dropped.next_if(|at| at.start < item.span.start).is_some() {}
+        let mut deep = None;
+        while let Some(at) = dropped.next_if(|at| at.start < item.span.end) {
+            deep.get_or_insert(at);
+        }
+        // An item with a dropped group is always too deep (see `delims`);
+        // its dropped opener is only a fallback for where to say so.
+        match too_deep(&item, MAX_NESTING).or(deep) {
+            None => kept.push(item),
+            Some(span) => {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::E0508,
+                        format!("nesting deeper than {MAX_NESTING} levels"),
+                        span,
+                        "too deeply nested",
+                    )
+                    .with_help("split the expression or block using local variables or functions"),
+                );
+                kept.push(shallow_remains(item));
+            }
+        }
+    }
+    kept
 }
