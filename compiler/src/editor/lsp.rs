@@ -130,6 +130,8 @@ struct Queued {
     taken: std::sync::Condvar,
     max_messages: usize,
     max_bytes: usize,
+    /// The taking side is gone (the writer failed): nobody waits for room.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl Queued {
@@ -139,7 +141,21 @@ impl Queued {
             taken: std::sync::Condvar::new(),
             max_messages,
             max_bytes,
+            closed: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The taking side is gone: every wait for room ends, and none starts.
+    fn close(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Under the lock, so that a waiter between its test and its wait
+        // is not missed.
+        let _level = self.level.lock();
+        self.taken.notify_all();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Waits for room for a message of `bytes`, then counts it in.
@@ -147,7 +163,10 @@ impl Queued {
         let Ok(mut level) = self.level.lock() else {
             return;
         };
-        while level.0 > 0 && (level.0 >= self.max_messages || level.1 + bytes > self.max_bytes) {
+        while !self.is_closed()
+            && level.0 > 0
+            && (level.0 >= self.max_messages || level.1 + bytes > self.max_bytes)
+        {
             level = match self.taken.wait(level) {
                 Ok(l) => l,
                 Err(_) => return,
@@ -191,6 +210,9 @@ struct Outgoing {
 impl Outgoing {
     fn send(&self, msg: String) -> Result<(), &'static str> {
         self.queued.admit(msg.len());
+        if self.queued.is_closed() {
+            return Err("the output channel closed");
+        }
         self.tx.send(msg).map_err(|_| "the output channel closed")
     }
 }
@@ -235,7 +257,11 @@ fn stdio(
     let writer = std::thread::spawn(move || {
         let mut stdout = std::io::stdout().lock();
         for msg in out_rx {
-            transport::write_text(&mut stdout, &msg)?;
+            if let Err(e) = transport::write_text(&mut stdout, &msg) {
+                // The loop may be waiting for room that will never come.
+                written.close();
+                return Err(e);
+            }
             written.release(msg.len());
         }
         Ok(())
