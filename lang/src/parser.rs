@@ -995,9 +995,34 @@ where
                     .then_ignore(sym("+="))
                     .then_ignore(select! { Tok::Int(v) if v == 1 => () }),
             ));
-            let c_for_header = choice((kw("let"), kw("var")))
+            // The loop variable as C, C# or Rust declare it: `i`, `let i`,
+            // `var i: u32`, or C's `int i` / `uint32_t i` (a type name
+            // then the name).
+            let c_for_var = choice((
+                choice((kw("let"), kw("var"))).ignore_then(ident),
+                ident.then(ident).map(|(_c_type, name)| name),
+                ident,
+            ));
+            // JavaScript's `for (x in seq)`, `for (let x of seq)`. (With
+            // `const`, the delimiter balancing has already closed the `(`
+            // at the item keyword.)
+            let paren_each = choice((kw("let"), kw("var")))
                 .or_not()
                 .ignore_then(ident)
+                .then_ignore(choice((
+                    kw("in").ignored(),
+                    select! { Tok::Ident(n) if &*n == "of" => () },
+                )))
+                .then(expr.clone())
+                .delimited_by(sym("("), sym(")"))
+                .map_with({
+                    let text = text.clone();
+                    move |(var, seq): (Ident, Expr), _| {
+                        let fix = format!("for {} in {}", var.name, text(seq.span));
+                        (var, ForIter::Each(seq), Some(fix))
+                    }
+                });
+            let c_for_header = c_for_var
                 .then_ignore(sym(":").then(ty.clone()).or_not())
                 .then_ignore(sym("="))
                 .then(expr.clone())
@@ -1044,24 +1069,27 @@ where
                     }
                 })
                 .map(|(var, first, end, fix)| (var, ForIter::Range(first, end), Some(fix)));
-            let c_for = kw("for")
-                .ignore_then(c_for_header.or(group(Some("(")).map_with(|(), e| {
-                    let error = mk(ExprKind::Error, e.span());
-                    let var = Ident {
-                        name: "_".to_string(),
-                        span: Span::from(e.span()),
-                    };
-                    (var, ForIter::Range(error.clone(), error), None)
-                })))
-                .validate(|(var, iter, fix), e, emitter| {
-                    emitter.emit(match fix {
-                        Some(fix) => Er::tagged_fix(e.span(), C_FOR, || fix),
-                        None => Er::tagged(e.span(), C_FOR),
-                    });
-                    (var, iter)
-                })
-                .then(loop_body.clone())
-                .map(|((var, iter), body)| StmtKind::For { var, iter, body });
+            let c_for =
+                kw("for")
+                    .ignore_then(c_for_header.or(paren_each).or(group(Some("(")).map_with(
+                        |(), e| {
+                            let error = mk(ExprKind::Error, e.span());
+                            let var = Ident {
+                                name: "_".to_string(),
+                                span: Span::from(e.span()),
+                            };
+                            (var, ForIter::Range(error.clone(), error), None)
+                        },
+                    )))
+                    .validate(|(var, iter, fix), e, emitter| {
+                        emitter.emit(match fix {
+                            Some(fix) => Er::tagged_fix(e.span(), C_FOR, || fix),
+                            None => Er::tagged(e.span(), C_FOR),
+                        });
+                        (var, iter)
+                    })
+                    .then(loop_body.clone())
+                    .map(|((var, iter), body)| StmtKind::For { var, iter, body });
             let for_stmt = kw_or_typo("for")
                 .ignore_then(ident)
                 .then_ignore(kw_or_typo("in"))
