@@ -123,6 +123,9 @@ enum Raw<'src> {
     /// Text between typographic quotes (`“hello”`, pasted from a document):
     /// reported, and read as the string literal it means.
     SmartStr(&'src str),
+    /// Python's and JavaScript's `'hello world'`: reported, and read as
+    /// the string literal it means (its text, without escapes or `"`).
+    SingleStr(&'src str),
     Invalid(char),
 }
 
@@ -319,10 +322,16 @@ fn raw_tokens(src: &str) -> Vec<(Raw<'_>, Span)> {
                     }
                     Raw::Label { defines }
                 }
-                None => {
-                    i += 1;
-                    Raw::Invalid('\'')
-                }
+                None => match single_quoted(&rest[1..]) {
+                    Some(len) => {
+                        i += 1 + len + 1;
+                        Raw::SingleStr(&src[start + 1..start + 1 + len])
+                    }
+                    None => {
+                        i += 1;
+                        Raw::Invalid('\'')
+                    }
+                },
             },
             _ => {
                 if let Some(sym) = symbol(rest) {
@@ -397,6 +406,20 @@ fn char_literal(rest: &str) -> Option<(char, usize)> {
         c => (c, c.len_utf8()),
     };
     (chars.next()? == '\'').then_some((c, len + 1))
+}
+
+/// The length of the text of a single-quoted string (`'hello world'`)
+/// after its opening quote: up to a closing `'` on the same line, within a
+/// bounded look, holding no `"` or `\` (which would need rewriting, not
+/// just other quotes) and at least two characters (one is a character
+/// literal's business).
+fn single_quoted(after: &[u8]) -> Option<usize> {
+    let len = after
+        .iter()
+        .take(200)
+        .take_while(|&&b| !matches!(b, b'\'' | b'\n' | b'\r' | b'"' | b'\\'))
+        .count();
+    (after.get(len) == Some(&b'\'') && len >= 2).then_some(len)
 }
 
 /// Whether a `'` that closes a single-quoted string (`'hello world'`,
@@ -602,6 +625,35 @@ fn lex_one(src: &str, raw: Raw<'_>, span: Span, out: &mut Lexed) {
             }
         }
         Raw::Label { defines } => label(src, span, defines, out),
+        Raw::SingleStr(text) => {
+            let (open, close) = (
+                Span::new(span.start as usize, span.start as usize + 1),
+                Span::new(span.end as usize - 1, span.end as usize),
+            );
+            out.diagnostics.push(
+                Diagnostic::new(
+                    Code::E0003,
+                    "a string is written in double quotes",
+                    open,
+                    "a single-quoted string, as in Python or JavaScript",
+                )
+                .with_fix_edits(
+                    "write double quotes `\"`",
+                    crate::diag::Applicability::MachineApplicable,
+                    vec![
+                        crate::diag::Suggestion {
+                            span: open,
+                            replacement: "\"".into(),
+                        },
+                        crate::diag::Suggestion {
+                            span: close,
+                            replacement: "\"".into(),
+                        },
+                    ],
+                ),
+            );
+            out.tokens.push((Tok::Str(text.into()), span));
+        }
         Raw::SmartStr(text) => {
             // Both quotes are three bytes in UTF-8.
             let (open, close) = (
