@@ -30,6 +30,7 @@ mod habits;
 mod line_starts;
 mod recovered;
 mod segment;
+mod tags;
 pub use budget::{FILE_ERROR_BUDGET, ITEM_ERROR_BUDGET};
 pub(crate) use budget::{cut_lexed, lexer_cut};
 use error::{ParseError, Part, Place, SyntaxError, to_diagnostic};
@@ -44,39 +45,10 @@ type Extra<Er> = extra::Full<Er, <Er as error::PassState>::State, ()>;
 /// A recursive parser as `recursive` hands it to its own definition.
 type Rec<'t, I, O, Er> = Recursive<chumsky::recursive::Direct<'t, 't, I, O, Extra<Er>>>;
 
-// Custom parser errors are tagged so they can be turned into the right code.
-const MISSING_SEMI: &str = "missing-semicolon";
-const CHAINED_CMP: &str = "chained-comparison";
-// Habits from C and Rust: the grammar accepts the foreign form, builds the
-// tree the user meant (so names stay declared and nothing cascades) and
-// reports one error with the KPL spelling.
-const LET_MUT: &str = "let-mut";
-const ASSIGN_IN_COND: &str = "assign-in-condition";
-const BRACELESS: &str = "braceless-body";
-const BRACELESS_LOOP: &str = "braceless-loop-body";
-const RUST_STRUCT_LIT: &str = "rust-struct-literal";
-const CALL_CAST: &str = "call-cast";
-const LEN_CALL: &str = "len-call";
-const ADDR_OF: &str = "address-of";
-const DEREF: &str = "dereference";
-const RUST_SLICE: &str = "rust-slice-type";
-const C_FOR: &str = "c-for";
-const STRUCT_SEMI: &str = "struct-field-semicolon";
-const C_DECL: &str = "c-declaration";
-const PUB_FN: &str = "pub-fn";
-const FN_TYPO: &str = "typo:fn";
-const LOOP_KW: &str = "loop";
-const UNTYPED_GLOBAL: &str = "untyped-global";
-const STATIC_MUT: &str = "static-mut";
-const LET_NO_INIT: &str = "let-without-value";
-const SWITCH_KW: &str = "switch-or-match";
-const C_CAST: &str = "c-cast";
-const WORD_OP: &str = "word-operator";
-const ARROW_FIELD: &str = "arrow-field";
-const COLON_RET: &str = "colon-return-type";
-const C_FN: &str = "c-function";
-const C_GLOBAL: &str = "c-global";
-const DO_WHILE: &str = "do-while";
+// Custom parser errors are tagged so they can be turned into the right code:
+// the tags are in `tags`.
+pub(crate) use tags::*;
+
 /// The primitive types, which a C or Rust programmer may call as a cast.
 const PRIMITIVES: [&str; 9] = ["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "bool"];
 
@@ -150,12 +122,6 @@ fn mk(kind: ExprKind, span: SimpleSpan) -> Expr {
 
 /// How deeply expressions, statements and types may nest (E0508).
 pub const MAX_NESTING: usize = 128;
-
-/// Tokens that can follow a complete operand (binary and postfix operators).
-const OPERATOR_TOKENS: [&str; 24] = [
-    "!=", "%", "&&", "&", "(", "*", "+", "-", ".", "/", "<<", "<=", "<", "==", ">=", ">>", ">",
-    "[", "^", "as", "{", "|", "||", "..",
-];
 
 pub(crate) const STMT_KEYWORDS: [&str; 9] = [
     "let", "var", "if", "while", "for", "return", "break", "continue", "abort",
@@ -1225,10 +1191,37 @@ where
             .boxed()
     });
 
+    // A parameter without a type (`function f(x)`, Python's `def f(x)`,
+    // Go's `a, b u32`): reported once, and declared with an unknown type,
+    // so that its uses are not "cannot find" errors too.
+    let untyped_param = ident
+        .then_ignore(choice((sym(","), sym(")"))).rewind())
+        .validate(|name: Ident, e, emitter| {
+            emitter.emit(Er::tagged(e.span(), PARAM_NO_TYPE));
+            let span = name.span;
+            Param {
+                name,
+                ty: Type {
+                    kind: TypeKind::Error,
+                    span,
+                },
+            }
+        });
+    // Go's `b u32`: the type right after the name, without the colon.
+    let go_param = ident.then(ty.clone()).validate({
+        let text = text.clone();
+        move |(name, ty): (Ident, Type), e, emitter| {
+            let fix = format!("{}: {}", name.name, text(ty.span));
+            emitter.emit(Er::tagged_fix(e.span(), PARAM_NO_COLON, || fix));
+            Param { name, ty }
+        }
+    });
     let param = ident
         .then_ignore(sym(":"))
         .then(ty.clone())
-        .map(|(name, ty)| Param { name, ty });
+        .map(|(name, ty)| Param { name, ty })
+        .or(go_param)
+        .or(untyped_param);
     let sig = ident
         .then(
             param

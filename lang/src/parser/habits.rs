@@ -191,6 +191,19 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
         ),
         ARROW_FIELD => fixed(e("KPL reads a field with `.`", "C's `->`"), "write `.`")
             .with_note("KPL has no pointers: a struct is a value"),
+        PARAM_NO_COLON => fixed(
+            e(
+                "a parameter is written `name: type`",
+                "Go's order, without the `:`",
+            ),
+            "write",
+        ),
+        PARAM_NO_TYPE => e(
+            &format!("the parameter `{found}` needs a type"),
+            "expected `: TYPE` after the name",
+        )
+        .with_note("KPL infers no parameter types: every parameter is written `name: type`")
+        .with_help(format!("write its type, e.g. `{found}: u32`")),
         COLON_RET => e(
             "a function's return type follows `->`",
             "expected `->` before the return type",
