@@ -408,6 +408,35 @@ fn char_literal(rest: &str) -> Option<(char, usize)> {
     (chars.next()? == '\'').then_some((c, len + 1))
 }
 
+/// A string between the wrong quotes (each `quote_bytes` long) at `span`:
+/// one E0003 at the opening quote (its message, label and the fix's help),
+/// whose fix writes `"` for both, and the
+/// string token of `inner`, its text.
+fn misquoted_string(
+    span: Span,
+    quote_bytes: usize,
+    (message, label, help): (&'static str, &'static str, &'static str),
+    inner: &str,
+    out: &mut Lexed,
+) {
+    let (open, close) = (
+        Span::new(span.start as usize, span.start as usize + quote_bytes),
+        Span::new(span.end as usize - quote_bytes, span.end as usize),
+    );
+    let quote = |span| crate::diag::Suggestion {
+        span,
+        replacement: "\"".into(),
+    };
+    out.diagnostics.push(
+        Diagnostic::new(Code::E0003, message, open, label).with_fix_edits(
+            help,
+            crate::diag::Applicability::MachineApplicable,
+            vec![quote(open), quote(close)],
+        ),
+    );
+    out.tokens.push((Tok::Str(inner.into()), span));
+}
+
 /// The length of the text of a single-quoted string (`'hello world'`)
 /// after its opening quote: up to a closing `'` on the same line, within a
 /// bounded look, holding no `"` or `\` (which would need rewriting, not
@@ -625,66 +654,31 @@ fn lex_one(src: &str, raw: Raw<'_>, span: Span, out: &mut Lexed) {
             }
         }
         Raw::Label { defines } => label(src, span, defines, out),
-        Raw::SingleStr(text) => {
-            let (open, close) = (
-                Span::new(span.start as usize, span.start as usize + 1),
-                Span::new(span.end as usize - 1, span.end as usize),
-            );
-            out.diagnostics.push(
-                Diagnostic::new(
-                    Code::E0003,
-                    "a string is written in double quotes",
-                    open,
-                    "a single-quoted string, as in Python or JavaScript",
-                )
-                .with_fix_edits(
-                    "write double quotes `\"`",
-                    crate::diag::Applicability::MachineApplicable,
-                    vec![
-                        crate::diag::Suggestion {
-                            span: open,
-                            replacement: "\"".into(),
-                        },
-                        crate::diag::Suggestion {
-                            span: close,
-                            replacement: "\"".into(),
-                        },
-                    ],
-                ),
-            );
-            out.tokens.push((Tok::Str(text.into()), span));
-        }
-        Raw::SmartStr(text) => {
-            // Both quotes are three bytes in UTF-8.
-            let (open, close) = (
-                Span::new(span.start as usize, span.start as usize + 3),
-                Span::new(span.end as usize - 3, span.end as usize),
-            );
-            out.diagnostics.push(
-                Diagnostic::new(
-                    Code::E0003,
-                    "typographic quotes do not delimit a string",
-                    open,
-                    "a quotation mark from a word processor",
-                )
-                .with_fix_edits(
-                    "write straight double quotes `\"`",
-                    crate::diag::Applicability::MachineApplicable,
-                    vec![
-                        crate::diag::Suggestion {
-                            span: open,
-                            replacement: "\"".into(),
-                        },
-                        crate::diag::Suggestion {
-                            span: close,
-                            replacement: "\"".into(),
-                        },
-                    ],
-                ),
-            );
-            let inner = &text[3..text.len() - 3];
-            out.tokens.push((Tok::Str(inner.into()), span));
-        }
+        // Both read as the string they mean, with one error whose fix
+        // writes straight double quotes.
+        Raw::SingleStr(text) => misquoted_string(
+            span,
+            1,
+            (
+                "a string is written in double quotes",
+                "a single-quoted string, as in Python or JavaScript",
+                "write double quotes `\"`",
+            ),
+            text,
+            out,
+        ),
+        // Both quotes are three bytes in UTF-8.
+        Raw::SmartStr(text) => misquoted_string(
+            span,
+            3,
+            (
+                "typographic quotes do not delimit a string",
+                "a quotation mark from a word processor",
+                "write straight double quotes `\"`",
+            ),
+            &text[3..text.len() - 3],
+            out,
+        ),
         Raw::Invalid(c) => {
             let c_text = c.escape_default();
             let message = match (span.end - span.start) as usize / c.len_utf8() {
