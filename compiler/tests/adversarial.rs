@@ -571,6 +571,94 @@ fn wide_multiplication_kills_the_facts_of_rax_and_rdx() {
     );
 }
 
+/// `mov rax, [r14 + rcx*8]`: in the 16-byte statics only while rcx < 2.
+const STATIC_AT_RCX: [u8; 4] = [0x49, 0x8b, 0x04, 0xce];
+
+#[test]
+fn second_byte_constants_are_bits_8_to_15() {
+    // mov eax, K ; movzx edx, ah ; div rcx (rcx checked). `div` needs
+    // rdx = 0, so it is accepted exactly when bits 8–15 of K are zero: a
+    // verifier that took the low byte, or kept no constant, decides
+    // otherwise on one of the four.
+    let body = |k: u32| {
+        let mut rest = vec![0xb8];
+        rest.extend(k.to_le_bytes());
+        rest.extend([0x0f, 0xb6, 0xd4, 0x48, 0xf7, 0xf1, 0xc3]);
+        object(&zero_checked(&rest), 0, &[TrapKind::DivByZero], 0)
+    };
+    assert_eq!(check(&body(0x00ff)), Ok(()));
+    assert_eq!(check(&body(0xff_00ff)), Ok(()));
+    rejects_object("second byte 1", &body(0x0100), Rule::Division);
+    rejects_object("second byte 255", &body(0xff00), Rule::Division);
+}
+
+#[test]
+fn second_byte_gives_a_fresh_value() {
+    // and ecx, 1 bounds rcx; movzx ecx, dh replaces it with a value up to
+    // 255, which the bound must not outlive.
+    let mut bounded = vec![0x83, 0xe1, 0x01];
+    bounded.extend(STATIC_AT_RCX);
+    bounded.push(0xc3);
+    assert_eq!(check(&object(&bounded, 0, &[], 0)), Ok(()));
+    let mut body = vec![0x83, 0xe1, 0x01, 0x0f, 0xb6, 0xce];
+    body.extend(STATIC_AT_RCX);
+    body.push(0xc3);
+    rejects(
+        "bound in rcx, then movzx ecx, dh",
+        &body,
+        0,
+        &[],
+        0,
+        Rule::Memory,
+    );
+    // The flags are kept: a `cmp` before it still decides the branch.
+    // cmp rsi, 2 ; movzx eax, ch ; jae skip ; mov rax, [r14 + rsi*8] ; skip: ret
+    let body = [
+        0x48, 0x83, 0xfe, 0x02, 0x0f, 0xb6, 0xc5, 0x73, 0x04, 0x49, 0x8b, 0x04, 0xf6, 0xc3,
+    ];
+    assert_eq!(check(&object(&body, 0, &[], 0)), Ok(()));
+}
+
+#[test]
+fn second_byte_of_roles_and_addresses() {
+    for (name, body, rule) in [
+        // The context address's bits would become data.
+        (
+            "movzx ecx, ah of the context address",
+            vec![0x4c, 0x89, 0xf8, 0x0f, 0xb6, 0xcc, 0xc3],
+            Rule::Pointer,
+        ),
+        (
+            "movzx esp, ah",
+            vec![0x0f, 0xb6, 0xe4, 0xc3],
+            Rule::Register,
+        ),
+        // With a REX prefix the same ModRM names spl: rsp as data.
+        (
+            "movzx eax, spl",
+            vec![0x40, 0x0f, 0xb6, 0xc4, 0xc3],
+            Rule::Register,
+        ),
+    ] {
+        rejects(name, &body, 0, &[], 0, rule);
+    }
+}
+
+#[test]
+fn second_byte_forms_outside_the_list() {
+    for (name, insn) in [
+        ("movsx eax, ah", &[0x0f, 0xbe, 0xc4][..]),
+        ("movzx ax, ah (16-bit)", &[0x66, 0x0f, 0xb6, 0xc4][..]),
+        ("mov [rsp], ah (store)", &[0x88, 0x24, 0x24][..]),
+        ("mov al, ah", &[0x88, 0xe0][..]),
+        ("add ah, 1", &[0x80, 0xc4, 0x01][..]),
+    ] {
+        let mut body = insn.to_vec();
+        body.push(0xc3);
+        rejects(name, &body, 16, &[], 0, Rule::Decode);
+    }
+}
+
 #[test]
 fn frame_undone_early() {
     // add rsp, 16 ; mov [rsp+8], rax (the return address!) ; ret

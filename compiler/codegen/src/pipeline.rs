@@ -18,7 +18,7 @@
 //!  opt::guards::prove_constant_indexes, each function (once)
 //!      │
 //!      ▼
-//!  opt::layout::place_returns, each function (once, last)
+//!  opt::finish (block layout, then second-byte stores), each function (once, last)
 //!      │
 //!      ▼
 //!  backend::regalloc::allocate, each function
@@ -284,7 +284,7 @@ fn finish(
                 opt::simplify::simplify(f);
             }
             if options.local_checks {
-                opt::layout::place_returns(f);
+                opt::finish(f);
                 return None;
             }
             opt::version::version_loops(f);
@@ -296,7 +296,7 @@ fn finish(
             if may_prove && opt::guards::prove_constant_indexes(f) {
                 before = before.or(unguarded.map(Checked::BeforeGuards));
             }
-            opt::layout::place_returns(f);
+            opt::finish(f);
             before
         })
         .collect();
@@ -389,7 +389,7 @@ fn finish_checked(c: Checked) -> Func {
         }
         Checked::BeforeGuards(f) => f,
     };
-    opt::layout::place_returns(&mut f);
+    opt::finish(&mut f);
     f
 }
 
@@ -407,7 +407,7 @@ impl LocalForms {
         let options = local_options(options);
         inline_and_reoptimize(&mut m.funcs, options);
         for f in &mut m.funcs {
-            opt::layout::place_returns(f);
+            opt::finish(f);
         }
         LocalForms {
             funcs: m.funcs,

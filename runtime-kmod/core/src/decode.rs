@@ -13,8 +13,9 @@
 //! sizes are in bytes, immediates are sign-extended from their encoding as
 //! the CPU does, and branch displacements are relative to the end of the
 //! instruction. An `Op` means one thing only, so the verifier never looks at
-//! bytes: AH–BH byte registers, addresses without a base register and
-//! operand sizes kplc never uses are refused rather than represented.
+//! bytes: AH–BH byte registers (but for `movzx r32, ah`, which is its own
+//! [`Op::ExtendHigh`]), addresses without a base register and operand sizes
+//! kplc never uses are refused rather than represented.
 //!
 //! Every accepted byte sequence is cross-checked against iced-x86 (length,
 //! mnemonic and operands) by `tests/decode.rs`.
@@ -192,6 +193,16 @@ pub enum Op {
         from: u8,
         /// Sign-extend (else zero-extend).
         signed: bool,
+    },
+    /// `movzx r32, ah/ch/dh/bh` (no REX): all 64 bits of `dst` get bits
+    /// 8–15 of `src` (rax, rcx, rdx or rbx), zero-extended. kplc stores
+    /// `(x >> 8) as u8` this way: a shift would compete with the multiplies
+    /// for the one port that runs both on some cores.
+    ExtendHigh {
+        /// Destination register, 0–7.
+        dst: u8,
+        /// The register whose second byte is read, 0–3.
+        src: u8,
     },
     /// A load of `mem.size` bytes into all 64 bits of `dst`, zero- or
     /// sign-extended: `mov r64`/`mov r32` (8B), `movzx r32` (0F B6/B7),
@@ -708,7 +719,17 @@ fn mem_forms(code: &[u8]) -> Option<Insn> {
                 if direct2 {
                     // Without REX, byte registers 4–7 are AH–BH.
                     if from == 1 && !rex.present && (4..8).contains(&rm2) {
-                        return None;
+                        if signed {
+                            return None;
+                        }
+                        let op = Op::ExtendHigh {
+                            dst: reg2,
+                            src: rm2 & 3,
+                        };
+                        return Some(Insn {
+                            len: u8::try_from(after).ok()?,
+                            op,
+                        });
                     }
                     let (dst, src) = (reg2, rm2);
                     let op = Op::Extend {
@@ -1225,10 +1246,15 @@ fn two_byte(c: &mut Cursor<'_>, rex: Rex, lock: bool, o16: bool, opcode: u8) -> 
             let (signed, from) = (rex.w, if opcode & 1 == 0 { 1 } else { 2 });
             match modrm(c, rex, from)? {
                 (dst, Rm::Mem(mem)) => Op::Load { dst, mem, signed },
-                (dst, Rm::Reg(src)) => {
-                    let src = if from == 1 { byte_reg(src, rex, op16)? } else { src };
-                    Op::Extend { dst, src, from, signed }
+                // Without REX, byte registers 4–7 are AH–BH: only the
+                // zero-extending `movzx r32, ah` is kept (see `ExtendHigh`).
+                (dst, Rm::Reg(src)) if from == 1 && !rex.present && (4..8).contains(&src) => {
+                    if signed {
+                        return Err(bad);
+                    }
+                    Op::ExtendHigh { dst, src: src & 3 }
                 }
+                (dst, Rm::Reg(src)) => Op::Extend { dst, src, from, signed },
             }
         }
         0xB6 | 0xB7 | 0xBE | 0xBF => return Err(bad),

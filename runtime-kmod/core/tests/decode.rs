@@ -16,7 +16,7 @@ use DecodeError as E;
 /// An operand in a form both decoders can be brought to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Opnd {
-    /// Register number 0–15 and size in bytes (AH–BH would show as 0–3).
+    /// Register number 0–15 and size in bytes; AH–BH are 16–19, size 1.
     Reg(u8, usize),
     /// Base (`None` = RIP), index and scale, displacement (RIP: the absolute
     /// address for ip 0), bytes accessed (0 for `lea`).
@@ -135,6 +135,7 @@ fn expected(insn: &Insn) -> (Mnemonic, Vec<Opnd>) {
             };
             (m, vec![Reg(dst, to), Reg(src, sz(from))])
         }
+        Op::ExtendHigh { dst, src } => (M::Movzx, vec![Reg(dst, 4), Reg(16 + src, 1)]),
         Op::Load {
             dst,
             mem: m,
@@ -226,8 +227,12 @@ fn actual(i: &Instruction) -> (Mnemonic, Vec<Opnd>) {
         .map(|n| match i.op_kind(n) {
             OpKind::Register => {
                 let r = i.op_register(n);
-                // AH–BH map to 0–3 with size 1 and so never match 4–7.
-                Opnd::Reg(gpr(r).unwrap_or(u8::MAX), r.size())
+                let high = [Register::AH, Register::CH, Register::DH, Register::BH];
+                let n = match high.iter().position(|&h| h == r) {
+                    Some(h) => 16 + h as u8,
+                    None => gpr(r).unwrap_or(u8::MAX),
+                };
+                Opnd::Reg(n, r.size())
             }
             OpKind::Memory => {
                 let base = match i.memory_base() {
@@ -474,6 +479,10 @@ fn emitted_forms_decode_to_typed_operations() {
         ("490fbe36", Op::Load { dst: 6, mem: at(14, None, 0, 1), signed: true }),
         ("486334ba", Op::Load { dst: 6, mem: at(2, Some((7, 4)), 0, 4), signed: true }),
         ("0fb6c0", Op::Extend { dst: 0, src: 0, from: 1, signed: false }),
+        ("0fb6c4", Op::ExtendHigh { dst: 0, src: 0 }),
+        ("0fb6cd", Op::ExtendHigh { dst: 1, src: 1 }),
+        ("0fb6fe", Op::ExtendHigh { dst: 7, src: 2 }),
+        ("0fb6ef", Op::ExtendHigh { dst: 5, src: 3 }),
         ("400fb6f6", Op::Extend { dst: 6, src: 6, from: 1, signed: false }),
         ("4c0fbfc6", Op::Extend { dst: 8, src: 6, from: 2, signed: true }),
         ("4c63d6", Op::Extend { dst: 10, src: 6, from: 4, signed: true }),
@@ -633,7 +642,8 @@ fn refuses_everything_else() {
         ("test rax, [rax]", "488500", bad(0x85)),
         ("mov bl, al", "88c3", bad(0x88)),
         ("mov [rax], ah", "8820", bad(0x88)),
-        ("movzx eax, ah", "0fb6c4", bad(0x0FB6)),
+        ("movsx eax, ah", "0fbec4", bad(0x0FBE)),
+        ("movzx ax, ah", "660fb6c4", pre(0x66)),
         ("sete ah", "0f94c4", bad(0x0F94)),
         ("sete [rax]", "0f9400", bad(0x0F94)),
         ("movzx rax, al", "480fb6c0", bad(0x0FB6)),

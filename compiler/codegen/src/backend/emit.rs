@@ -768,7 +768,31 @@ impl Emitter {
                 self.ops.extend(x86::load(t, mem, ty.size, ty.signed));
                 self.put(dst, t);
             }
-            Inst::Store { addr, src, ty } => {
+            Inst::Store {
+                addr,
+                src,
+                ty,
+                second_byte: true,
+            } => {
+                // mov free, src ; movzx free32, free_h ; mov [mem], free_l:
+                // the byte without a shift, which some cores run on the
+                // one port that also multiplies.
+                let mem = self.address(addr, true);
+                let free = [RAX, RCX, RDX]
+                    .into_iter()
+                    .find(|r| !mem_uses(mem, *r))
+                    .unwrap_or(RAX);
+                match self.alloc.loc[src as usize] {
+                    Loc::Reg(r) => self.mov(free, r),
+                    Loc::Spill(s) => self
+                        .ops
+                        .extend(x86::load(free, self.spill_mem(s), 8, false)),
+                    Loc::Unused => {}
+                }
+                self.ops.extend(x86::movzx_second_byte(free));
+                self.ops.extend(x86::store(free, mem, ty.size));
+            }
+            Inst::Store { addr, src, ty, .. } => {
                 let mem = self.address(addr, true);
                 let value = match self.alloc.loc[src as usize] {
                     Loc::Reg(r) => r,

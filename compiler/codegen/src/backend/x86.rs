@@ -120,6 +120,13 @@ pub fn store(src: u8, mem: Mem, size: u8) -> Vec<u8> {
     }
 }
 
+/// `movzx r32, r8h` (`0F B6 /r`, no REX): `reg` (rax–rbx, 0–3) gets bits
+/// 8–15 of itself, zero-extended; the verifier's `ExtendHigh`.
+pub fn movzx_second_byte(reg: u8) -> Vec<u8> {
+    debug_assert!(reg < 4, "only rax–rbx have a second byte register");
+    vec![0x0F, 0xB6, 0xC0 | (reg << 3) | (4 + reg)]
+}
+
 /// The operand-size prefix and REX.W of a `size`-byte register operand of
 /// the `0F C0/C1`, `0F B0/B1` and `86/87` families (the byte form is the
 /// even opcode).

@@ -303,6 +303,11 @@ pub enum Inst {
         addr: Addr,
         src: V,
         ty: Scalar,
+        /// A 1-byte store of bits 8–15 of `src` (`(x >> 8) as u8`) rather
+        /// than its low byte: x86 reads them as AH–DH, with no shift. Set
+        /// only by [`crate::opt::bytes::store_second_bytes`], after every
+        /// other pass, so no pass reading a store's value sees it.
+        second_byte: bool,
     },
     /// The length (in elements) of the slice whose handle is in `handle`.
     /// `writable` reads the writable-length table, which is 0 for a slice

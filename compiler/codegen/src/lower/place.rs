@@ -329,7 +329,12 @@ impl Lower<'_, '_> {
 
     pub(super) fn store(&mut self, p: Place, src: V, s: Scalar) {
         let addr = self.access(p, s.size);
-        self.emit(Inst::Store { addr, src, ty: s });
+        self.emit(Inst::Store {
+            addr,
+            src,
+            ty: s,
+            second_byte: false,
+        });
     }
 
     fn offset(p: Place, by: u32) -> Place {

@@ -39,12 +39,14 @@
 //! check for accesses at constant offsets from one index) and [`guards`]
 //! (slice accesses at constant indexes proved by an earlier length test):
 //! no later pass may rewrite the unchecked accesses they leave, which only
-//! the checks they keep prove. [`layout`] comes last, before register
-//! allocation: it only orders blocks and copies return blocks, and the
-//! order it sets is the one the allocator's intervals and the emitter's
-//! fall-throughs follow.
+//! the checks they keep prove. [`finish`] comes last, before register
+//! allocation: [`layout`] only orders blocks and copies return blocks, and
+//! the order it sets is the one the allocator's intervals and the emitter's
+//! fall-throughs follow; then [`bytes`] makes byte stores of `x >> 8` read
+//! `x`'s second byte, a form no earlier pass has to know.
 
 pub mod bounds;
+pub mod bytes;
 pub mod divide;
 pub mod guards;
 pub mod hoist;
@@ -58,6 +60,13 @@ pub mod simplify;
 pub mod version;
 
 use crate::ir::Func;
+
+/// The last passes of every form of a function, before register
+/// allocation: the block layout, then the second-byte stores.
+pub fn finish(f: &mut Func) {
+    layout::place_returns(f);
+    bytes::store_second_bytes(f);
+}
 
 /// Optimises one function in place (the pass order above).
 pub fn optimize(f: &mut Func) {

@@ -871,6 +871,7 @@ mod tests {
                     size: 1,
                     signed: false,
                 },
+                second_byte: false,
             },
             0,
         ));

@@ -631,9 +631,10 @@ pub(super) fn reg_effects(op: &Op) -> (u16, u16) {
         Op::Ret => (ALL, 0),
         Op::Call { .. } | Op::CallRip { .. } => (ALL, CALL),
         Op::Cqo => (RAX, RDX),
-        Op::Mov { dst, src, .. } | Op::Extend { dst, src, .. } | Op::ImulImm { dst, src, .. } => {
-            (bit(src), bit(dst))
-        }
+        Op::Mov { dst, src, .. }
+        | Op::Extend { dst, src, .. }
+        | Op::ExtendHigh { dst, src }
+        | Op::ImulImm { dst, src, .. } => (bit(src), bit(dst)),
         Op::Load { dst, mem: m, .. } | Op::Lea { dst, mem: m } => (mem(&m), bit(dst)),
         Op::StoreImm { mem: m, .. } | Op::CmpMemImm { mem: m, .. } => (mem(&m), 0),
         Op::Store { src, mem: m } => (bit(src) | mem(&m), 0),

@@ -223,6 +223,18 @@ pub(super) fn transfer(
                 st.add(Fact::Const(n, c));
             }
         }
+        // Bits 8–15 of a data register: a value below 256, never an
+        // address (`data` refuses a register that may hold one).
+        Op::ExtendHigh { dst, src } => {
+            dest(at, dst)?;
+            let v = data(fx, st, at, src)?;
+            let c = const_of(st, v).map(|c| (c >> 8) & 0xFF);
+            let n = define(fx, st, at, dst, false);
+            st.set_narrow(dst, true);
+            if let Some(c) = c {
+                st.add(Fact::Const(n, c));
+            }
+        }
         Op::Load { dst, mem, signed } => {
             dest(at, dst)?;
             let access = check_mem(fx, st, at, end, &mem, Access::Read)?;
