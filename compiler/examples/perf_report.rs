@@ -339,21 +339,23 @@ const EXPLANATIONS: &str = "\
 
 - **Grayscale.** The Rust baseline is auto-vectorised with SSE; plugin code
   may not use SSE/AVX (the kernel does not save vector state around it), so
-  KPL's loop is scalar. The pixel loop is 16 instructions with 2 branches:
+  KPL's loop is scalar. The pixel loop is 17 instructions with 2 branches:
   rotated (the test at the bottom), `3*i` strength-reduced, no bounds
-  check, and the byte store of `(…) >> 8` with no `movzx` before it (a
-  store writes only the low bytes, so a truncation that feeds only the
-  store is dropped: `opt/simplify.rs`). The check went with #13's fourth
-  round: the example's own test `out.len * 3 != rgb.len` proves every
-  `rgb[3*i]`, `+1`, `+2` of the loop, and kplc now drops their checks
-  (`opt/scaled.rs`), which the verifier proves with its one relational
-  fact (`x = k·y` with a length `k` times another: the sandbox chapter).
-  Those 5 instructions and a branch per pixel changed nothing measurable:
-  the loop is bound by its three `imul`s per pixel (one multiplier, one
-  `imul` per cycle: 3 cycles a pixel, about what it takes at this
-  machine's clock), which scalar code, native or not, cannot avoid; the
-  ratio is the baseline's vector code. On this shared host the ratio
-  moves a lot between runs (from 1.55× to 2.35× in the last five).
+  check (the example's own test `out.len * 3 != rgb.len` proves every
+  `rgb[3*i]`, `+1`, `+2`: `opt/scaled.rs`, proved again by the verifier's
+  one relational fact, `x = k·y`), and the byte store of `(…) >> 8` made
+  without a shift. That last change (#13, sixth round) is the one that
+  counted: the loop took 5 cycles a pixel where its three `imul`s need 3,
+  because AMD's Zen cores run shifts on two ports, one of them the only
+  one with a multiplier. kplc now stores the second byte the way gcc and
+  LLVM do, `mov eax, x ; movzx eax, ah ; mov [out+i], al` (`opt/bytes.rs`;
+  the verifier decodes `movzx r32, ah` as its own form): 2.85 → 1.79 ms
+  in one run, native 1.27 ms, so 2.25× → 1.41×. What is left is the three
+  multiplies per pixel at one per cycle: the same loop compiled by gcc
+  12 with `-O2 -fno-tree-vectorize`, timed in C on this machine, takes
+  1.69 ms, 1.33× this baseline. So ≤ 1.25× takes vector code, which
+  plugins may not use; replacing a multiply by `lea` chains (tried by
+  hand: 77·r as three `lea`s, 29·b as three) was slower, not faster.
 - **Packet filter.** One invocation per packet, as a hook does.
   Profile-driven fixes: kplc inlines small leaf functions (`read_be16`,
   `is_allowed`: three calls and their argument staging per packet gone),

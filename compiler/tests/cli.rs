@@ -647,7 +647,7 @@ fn endless_inputs_stop_at_their_limit() {
 fn build_refuses_code_over_the_loader_limit() {
     let dir = std::env::temp_dir().join(format!("kplc-bigcode-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let n = 2400;
+    let n = 3000;
     let mut src = String::new();
     for i in 0..n {
         src.push_str(&format!(

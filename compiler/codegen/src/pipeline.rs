@@ -18,7 +18,7 @@
 //!  opt::guards::prove_constant_indexes, each function (once)
 //!      │
 //!      ▼
-//!  opt::finish (block layout, then second-byte stores), each function (once, last)
+//!  opt::finish (block layout, copies coalesced, second-byte stores), each function (once, last)
 //!      │
 //!      ▼
 //!  backend::regalloc::allocate, each function

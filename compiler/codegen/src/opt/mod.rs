@@ -42,11 +42,13 @@
 //! the checks they keep prove. [`finish`] comes last, before register
 //! allocation: [`layout`] only orders blocks and copies return blocks, and
 //! the order it sets is the one the allocator's intervals and the emitter's
-//! fall-throughs follow; then [`bytes`] makes byte stores of `x >> 8` read
-//! `x`'s second byte, a form no earlier pass has to know.
+//! fall-throughs follow; then [`coalesce`] computes a value copied into a
+//! variable straight into it, and [`bytes`] makes byte stores of `x >> 8`
+//! read `x`'s second byte: forms no earlier pass has to know.
 
 pub mod bounds;
 pub mod bytes;
+pub mod coalesce;
 pub mod divide;
 pub mod guards;
 pub mod hoist;
@@ -62,9 +64,11 @@ pub mod version;
 use crate::ir::Func;
 
 /// The last passes of every form of a function, before register
-/// allocation: the block layout, then the second-byte stores.
+/// allocation: the block layout, assignments computed into their
+/// variables, then the second-byte stores.
 pub fn finish(f: &mut Func) {
     layout::place_returns(f);
+    coalesce::coalesce_copies(f);
     bytes::store_second_bytes(f);
 }
 
