@@ -15,7 +15,8 @@
 //!  opt::peel::peel_short_loops (then simplify),
 //!  opt::version::version_loops, opt::scaled::version_scaled_loops,
 //!  then opt::bounds::merge_checks, then
-//!  opt::guards::prove_constant_indexes, each function (once)
+//!  opt::tested::prove_tested_indexes, opt::guards::prove_constant_indexes,
+//!  each function (once)
 //!      │
 //!      ▼
 //!  opt::finish (block layout, copies coalesced, second-byte stores), each function (once, last)
@@ -32,7 +33,7 @@
 //!      ▼
 //!  verify (kpl-runtime-core), every image laid out:
 //!      a function it refuses goes back to its form before opt::scaled or
-//!      opt::guards if either changed it, else to its local form; from
+//!      opt::tested/opt::guards if any changed it, else to its local form; from
 //!      regalloc on
 //! ```
 //!
@@ -292,8 +293,11 @@ fn finish(
             opt::bounds::merge_checks(f);
             // A copy of the checked form only where the pass could fire.
             let may_prove = opt::guards::may_prove(f);
-            let unguarded = (before.is_none() && may_prove).then(|| f.clone());
-            if may_prove && opt::guards::prove_constant_indexes(f) {
+            let may_test = opt::tested::may_prove(f);
+            let unguarded = (before.is_none() && (may_prove || may_test)).then(|| f.clone());
+            let tested = may_test && opt::tested::prove_tested_indexes(f);
+            let guarded = may_prove && opt::guards::prove_constant_indexes(f);
+            if tested || guarded {
                 before = before.or(unguarded.map(Checked::BeforeGuards));
             }
             opt::finish(f);
@@ -376,7 +380,7 @@ fn inline_and_reoptimize(funcs: &mut [Func], options: lower::Options) {
 enum Checked {
     /// Before `opt::scaled` (and so before `opt::bounds` too).
     BeforeScaled(Func),
-    /// After `opt::bounds`, before `opt::guards`.
+    /// After `opt::bounds`, before `opt::tested` and `opt::guards`.
     BeforeGuards(Func),
 }
 

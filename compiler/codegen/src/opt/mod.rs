@@ -59,6 +59,7 @@ pub mod loops;
 pub mod peel;
 pub mod scaled;
 pub mod simplify;
+pub mod tested;
 pub mod version;
 
 use crate::ir::Func;
