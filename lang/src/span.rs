@@ -223,11 +223,18 @@ impl LineIndex {
 
     /// 1-based (line, column) with the column counted in chars. Offsets past the
     /// end or inside a UTF-8 sequence are clamped to the previous char boundary.
+    /// A leading byte-order mark is not a column (the lexer skips it, and
+    /// editors do not show it), as rustc counts; the LSP positions of
+    /// [`LineIndex::line_col_utf16`] count it, because they are positions
+    /// in the text the client sent.
     pub fn line_col(&self, text: &str, offset: usize) -> (usize, usize) {
         let offset = floor_char_boundary(text, offset);
         let line = self.line_of(offset);
         let start = self.line_start(line);
-        let col = self.counts_between(text, start, offset).0;
+        let mut col = self.counts_between(text, start, offset).0;
+        if line == 0 && offset >= 3 && text.starts_with('\u{feff}') {
+            col -= 1;
+        }
         (line + 1, col as usize + 1)
     }
 
@@ -289,6 +296,17 @@ fn floor_char_boundary(text: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_leading_byte_order_mark_is_not_a_column() {
+        let text = "\u{feff}let x;\nlet y;";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.line_col(text, text.find('l').unwrap()), (1, 1));
+        assert_eq!(idx.line_col(text, text.find('x').unwrap()), (1, 5));
+        assert_eq!(idx.line_col(text, 0), (1, 1));
+        assert_eq!(idx.line_col(text, text.find('y').unwrap()), (2, 5));
+        assert_eq!(idx.line_col_utf16(text, text.find('x').unwrap()), (0, 5));
+    }
 
     #[test]
     fn line_col_counts_chars_and_utf16_units() {
