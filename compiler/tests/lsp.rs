@@ -1250,3 +1250,65 @@ fn every_fix_of_the_ui_corpus_is_a_quick_fix() {
     c.notify("exit", Value::Null);
     assert!(c.child.wait().unwrap().success());
 }
+
+/// `$/cancelRequest` for a request still waiting behind a slow one: that
+/// request is answered `RequestCancelled` (-32800) and not computed; the
+/// requests around it are answered as usual, and a cancellation of a
+/// request already answered, or of one that never was, changes nothing.
+#[test]
+fn a_request_cancelled_while_it_waits_is_answered_cancelled() {
+    let mut c = Client::start();
+    c.request("initialize", json!({"processId": null, "capabilities": {}}));
+    c.notify("initialized", json!({}));
+    // A document whose formatting takes a while (tens of milliseconds),
+    // so the requests after it wait in the queue.
+    let mut text = String::new();
+    for i in 0..20_000 {
+        text.push_str(&format!("const C{i}: u32 = {i} + 1;\n"));
+    }
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": URI, "languageId": "kpl", "version": 1, "text": text}}),
+    );
+    // One write: the slow request, the one to cancel, its cancellation, a
+    // cancellation of an id nobody used, and a last request.
+    let mut burst = Vec::new();
+    for msg in [
+        json!({"jsonrpc": "2.0", "id": 100, "method": "textDocument/formatting",
+               "params": {"textDocument": {"uri": URI},
+                          "options": {"tabSize": 4, "insertSpaces": true}}}),
+        json!({"jsonrpc": "2.0", "id": 101, "method": "textDocument/documentSymbol",
+               "params": {"textDocument": {"uri": URI}}}),
+        json!({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": 101}}),
+        json!({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": "nobody"}}),
+        json!({"jsonrpc": "2.0", "id": "last", "method": "textDocument/hover",
+               "params": {"textDocument": {"uri": URI}, "position": {"line": 0, "character": 6}}}),
+    ] {
+        let body = msg.to_string();
+        burst.extend(format!("Content-Length: {}\r\n\r\n{body}", body.len()).bytes());
+    }
+    c.send_raw(&burst);
+    let mut answers = Vec::new();
+    while answers.len() < 3 {
+        let m = c.recv();
+        if m.get("id").is_some() {
+            answers.push(m);
+        }
+    }
+    assert_eq!(answers[0]["id"], json!(100));
+    assert!(answers[0]["result"].is_array(), "{}", answers[0]);
+    assert_eq!(answers[1]["id"], json!(101));
+    assert_eq!(answers[1]["error"]["code"], json!(-32800), "{}", answers[1]);
+    assert_eq!(answers[2]["id"], json!("last"));
+    assert!(answers[2].get("error").is_none(), "{}", answers[2]);
+    // Cancelling what was answered long ago: the next request is computed.
+    c.notify("$/cancelRequest", json!({"id": 100}));
+    let symbols = c.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    assert!(symbols["result"].is_array(), "{symbols}");
+    c.request("shutdown", Value::Null);
+    c.notify("exit", Value::Null);
+    assert_eq!(c.child.wait().unwrap().code(), Some(0));
+}

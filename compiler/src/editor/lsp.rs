@@ -19,8 +19,10 @@
 //! the server carries on. A reader thread parses messages ahead of the main
 //! loop, so when edits arrive faster than they can be checked they queue
 //! up; the loop applies every queued change before it checks and publishes,
-//! and a burst of edits costs about one check. After `shutdown` every
-//! request is answered with an Invalid Request error until `exit`.
+//! and a burst of edits costs about one check. A request the client
+//! cancels (`$/cancelRequest`) before the loop takes it is answered with
+//! `RequestCancelled` and not computed. After `shutdown` every request is
+//! answered with an Invalid Request error until `exit`.
 //!
 //! Both directions are bounded: the reader waits while the main loop has
 //! [`QUEUE_BYTES`] of messages to take, and the main loop waits while the
@@ -220,8 +222,48 @@ impl Outgoing {
 /// Starts the threads that read stdin and write stdout. Each message comes
 /// with its size on the wire, which the main loop hands back to `queued`.
 /// The writer ends at the first failed write, with its error.
+/// Requests the client cancelled (`$/cancelRequest`) before the main loop
+/// took them: the reader thread, which parses ahead, notes each one here;
+/// the loop answers such a request with `RequestCancelled` instead of
+/// computing it, and forgets the id when it reaches the cancellation
+/// itself. At most [`MAX_CANCELLED`] ids are held (a client cancelling
+/// more while the loop is busy just gets those answers computed).
+#[derive(Default)]
+struct Cancelled(std::sync::Mutex<std::collections::HashSet<RequestId>>);
+
+/// Ids [`Cancelled`] holds at most.
+const MAX_CANCELLED: usize = 4096;
+
+impl Cancelled {
+    fn note(&self, id: RequestId) {
+        if let Ok(mut set) = self.0.lock()
+            && set.len() < MAX_CANCELLED
+        {
+            set.insert(id);
+        }
+    }
+
+    /// Whether `id` was cancelled; it is forgotten either way.
+    fn take(&self, id: &RequestId) -> bool {
+        self.0.lock().is_ok_and(|mut set| set.remove(id))
+    }
+}
+
+/// The id a `$/cancelRequest` names (a number or a string), if it is one.
+fn cancelled_id(n: &Notification) -> Option<RequestId> {
+    if n.method != "$/cancelRequest" {
+        return None;
+    }
+    match n.params.get("id")? {
+        Value::Number(k) => Some(RequestId::from(i32::try_from(k.as_i64()?).ok()?)),
+        Value::String(s) => Some(RequestId::from(s.clone())),
+        _ => None,
+    }
+}
+
 fn stdio(
     queued: Arc<Queued>,
+    cancelled: Arc<Cancelled>,
 ) -> (
     Receiver<(Incoming, usize)>,
     Outgoing,
@@ -245,6 +287,11 @@ fn stdio(
                 }
             };
             let size = stdin.get_ref().bytes - stdin.buffer().len() - before;
+            if let Incoming::Message(Message::Notification(n)) = &msg
+                && let Some(id) = cancelled_id(n)
+            {
+                cancelled.note(id);
+            }
             queued.admit(size);
             if in_tx.send((msg, size)).is_err() {
                 break;
@@ -341,8 +388,9 @@ pub fn run(imports_dir: Option<PathBuf>) -> Result<bool, Box<dyn Error + Send + 
     };
     let (table, _problems) = sources.load();
     let queued = Arc::new(Queued::new(QUEUE_MESSAGES, QUEUE_BYTES));
-    let (incoming, out, writer) = stdio(queued.clone());
-    let served = serve(sources, table, &incoming, &queued, &out);
+    let cancelled = Arc::new(Cancelled::default());
+    let (incoming, out, writer) = stdio(queued.clone(), cancelled.clone());
+    let served = serve(sources, table, &incoming, &queued, &cancelled, &out);
     drop(out);
     // A failed write is the reason, whatever the loop saw of it (an output
     // channel that closed, or nothing, when `exit` came first).
@@ -358,6 +406,7 @@ fn serve(
     table: ImportTable,
     incoming: &Receiver<(Incoming, usize)>,
     queued: &Queued,
+    cancelled: &Cancelled,
     out: &Outgoing,
 ) -> Result<bool, Box<dyn Error + Send + Sync>> {
     let send = |v: String| out.send(v);
@@ -427,6 +476,12 @@ fn serve(
                         ErrorCode::ServerNotInitialized as i32,
                         "the server is not initialized",
                     ))?;
+                } else if cancelled.take(&id) {
+                    send(request_error(
+                        id,
+                        ErrorCode::RequestCanceled as i32,
+                        "cancelled by the client",
+                    ))?;
                 } else if req.method == "shutdown" {
                     // Edits that came before `shutdown` are published before
                     // its answer: nothing is sent after it.
@@ -446,6 +501,12 @@ fn serve(
                 }
             }
             Message::Notification(n) if n.method == "exit" => break shutting_down,
+            Message::Notification(n) if n.method == "$/cancelRequest" => {
+                // Its request was answered by now, cancelled or not.
+                if let Some(id) = cancelled_id(&n) {
+                    cancelled.take(&id);
+                }
+            }
             Message::Notification(_) if !initialized || shutting_down => {}
             Message::Notification(n) => {
                 let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
