@@ -289,15 +289,26 @@ fn eval(op: Op, a: i64, b: i64) -> i64 {
 }
 
 /// `a op imm` when the constant makes it trivial: `x + 0`, `x * 1`,
-/// `x << 0`, ... are `x`, and `x * 0` and `x & 0` are 0 (64-bit forms only:
-/// a 32-bit form also zero-extends, which `x` alone may not be).
+/// `x << 0`, ... are `x`, and `x * 0` and `x & 0` are 0. A 32-bit form
+/// also zero-extends, which `x` alone may not be: `x *₃₂ 1` is `x`'s low
+/// half, a `Norm` to `u32` (a `mov r32, r32`, not an `imul`), which
+/// [`redundant_norms`] makes a copy where `x` is known to fit.
 fn identity(op: Op, dst: V, a: V, imm: i32) -> Option<Inst> {
     let copy = Some(Inst::Copy { dst, src: a });
     let zero = Some(Inst::Const { dst, value: 0 });
+    let low_half = Some(Inst::Norm {
+        dst,
+        a,
+        ty: Scalar {
+            size: 4,
+            signed: false,
+        },
+    });
     match (op, imm) {
         (Op::Add | Op::Sub | Op::Or | Op::Xor | Op::Shl | Op::Shr | Op::Sar, 0) => copy,
         (Op::Mul, 1) | (Op::And, -1) => copy,
         (Op::Mul | Op::Mul32 | Op::And, 0) => zero,
+        (Op::Add32 | Op::Sub32 | Op::Shl32, 0) | (Op::Mul32, 1) => low_half,
         _ => None,
     }
 }
