@@ -546,4 +546,72 @@ mod tests {
         };
         assert_eq!(m.expr(&Expr::Len(bad_row)), Err(3));
     }
+
+    #[test]
+    fn a_for_sequence_is_evaluated_once() {
+        // `for e in m[x] { s = s * 10 + e; x += 1; }` and the same over
+        // `[[1, 2], [3, 4]][x]`: the row is the one `x` chose before the
+        // first trip, and moving `x` out of range does not trap.
+        let mut p = scratch();
+        for name in ["e", "s"] {
+            p.vars.push(VarInfo {
+                name: name.to_string(),
+                ty: Ty::Int(U32),
+                kind: VarKind::Local,
+                protected: false,
+                range: None,
+            });
+        }
+        let read = |v| Expr::Read(var_place(v));
+        let body = vec![
+            Stmt::Assign {
+                place: var_place(3),
+                op: None,
+                value: Init::Scalar(Expr::Arith(
+                    ArOp::Add,
+                    U32,
+                    Box::new(Expr::Arith(
+                        ArOp::Mul,
+                        U32,
+                        Box::new(read(3)),
+                        Box::new(Expr::Lit(U32, 10)),
+                    )),
+                    Box::new(read(2)),
+                )),
+            },
+            Stmt::Assign {
+                place: var_place(0),
+                op: Some(CompOp::Ar(ArOp::Add)),
+                value: Init::Scalar(Expr::Lit(U32, 1)),
+            },
+        ];
+        let row = |a, b| lit_array(&[a, b]).1;
+        let rows = Prim::Lit(p.vars[1].ty.clone(), Init::List(vec![row(1, 2), row(3, 4)]));
+        let seqs = [
+            Seq::Place(Place {
+                root: 1,
+                path: vec![PathElem::Index(Box::new(read(0)), 2)],
+            }),
+            Seq::Post(rows, vec![PathElem::Index(Box::new(read(0)), 2)]),
+        ];
+        for seq in seqs {
+            for (start, want) in [(0, 12), (1, 34)] {
+                let mut m = Machine::new(&p);
+                m.env[1] = Val::A(vec![
+                    Val::A(vec![Val::S(1), Val::S(2)]),
+                    Val::A(vec![Val::S(3), Val::S(4)]),
+                ]);
+                m.env[0] = Val::S(start);
+                m.env[3] = Val::S(0);
+                let s = Stmt::ForEach {
+                    var: 2,
+                    seq: seq.clone(),
+                    body: body.clone(),
+                };
+                assert!(matches!(m.stmt(&s), Ok(Flow::Normal)), "{seq:?}");
+                assert!(matches!(m.env[3], Val::S(v) if v == want), "{seq:?}");
+                assert!(matches!(m.env[0], Val::S(v) if v == start + 2));
+            }
+        }
+    }
 }
