@@ -153,8 +153,8 @@ impl Gen {
         };
         let paths = self.row_paths(&ty);
         if paths.is_empty() {
-            // Only a new binding can get here (its rows are too long for
-            // the budget): it stays, as any other binding.
+            // Rows too long for the budget: no loop (a new binding stays,
+            // as any other binding; after a literal, nothing is left).
             return Some(out);
         }
         // The longest paths (two indexes) half of the time.
