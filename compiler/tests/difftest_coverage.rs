@@ -12,8 +12,11 @@
 //! postfix (call, index, field, `.len`) on every kind of primary and after
 //! every other postfix, parenthesised expressions in each postfix and operand
 //! position, and literals of every aggregate shape (the two miscompilations of
-//! issue 13 hid exactly there). Combinations the checker rejects are listed in
-//! [`IMPOSSIBLE`] with the reason.
+//! issue 13 hid exactly there), and the semantic shapes of
+//! [`MOVED_INDEX_SHAPES`]: a `for` loop over a row whose index the body
+//! assigns (a miscompilation the generator once could not write hid there).
+//! Combinations the checker rejects are listed in [`IMPOSSIBLE`] with the
+//! reason.
 //!
 //! The coverage is measured on the parsed and checked KPL text (not on the
 //! generator's own tree), over the first `KPL_COVERAGE_SEEDS` (default 300)
@@ -208,6 +211,9 @@ fn required(rules: &[Rule]) -> BTreeSet<String> {
             req.insert(format!("{lit} of {part}"));
         }
     }
+    for shape in MOVED_INDEX_SHAPES {
+        req.insert((*shape).to_string());
+    }
     for (k, _) in IMPOSSIBLE {
         assert!(
             req.remove(*k),
@@ -238,6 +244,73 @@ const LITERAL_SHAPES: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// `for x in seq` where `seq` indexes a place or an array literal with an
+/// index expression that reads a variable the loop's body assigns. The
+/// sequence is evaluated once, before the first trip (statements.md), so
+/// the loop keeps walking the row it started on, even when the body moves
+/// the index out of range; kplc once re-read the index at every trip
+/// (`tests/exec/for_each_place_evaluated_once.kpl`). The first is the shape
+/// itself, the others the kinds of sequence it must come in.
+const MOVED_INDEX_SHAPES: &[&str] = &[
+    "for over a place whose index the body assigns",
+    "for over a local's row whose index the body assigns",
+    "for over a static's row whose index the body assigns",
+    "for over a row through a field whose index the body assigns",
+    "for over a place with two indexes, one of which the body assigns",
+    "for over an indexed array literal whose index the body assigns",
+];
+
+/// The names an expression reads.
+fn names_in(e: &ast::Expr, out: &mut BTreeSet<String>) {
+    match &e.kind {
+        ExprKind::Name(n) => {
+            out.insert(n.clone());
+        }
+        ExprKind::Unary(_, x)
+        | ExprKind::Paren(x)
+        | ExprKind::Field(x, _)
+        | ExprKind::Cast(x, _) => names_in(x, out),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            names_in(lhs, out);
+            names_in(rhs, out);
+        }
+        ExprKind::Index(a, b) | ExprKind::ArrayRepeat(a, b) => {
+            names_in(a, out);
+            names_in(b, out);
+        }
+        ExprKind::Call(f, args) => {
+            names_in(f, out);
+            args.iter().for_each(|a| names_in(a, out));
+        }
+        ExprKind::ArrayLit(xs) => xs.iter().for_each(|x| names_in(x, out)),
+        ExprKind::StructLit(_, fs) => fs.iter().for_each(|f| names_in(&f.value, out)),
+        ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Str(_) | ExprKind::Error => {}
+    }
+}
+
+/// Whether the block assigns (at any depth) a variable named in `names`.
+fn assigns_any(b: &ast::Block, names: &BTreeSet<String>) -> bool {
+    b.stmts.iter().any(|s| stmt_assigns_any(s, names))
+}
+
+fn stmt_assigns_any(s: &ast::Stmt, names: &BTreeSet<String>) -> bool {
+    match &s.kind {
+        StmtKind::Assign { target, .. } => {
+            let mut root = target;
+            while let ExprKind::Index(x, _) | ExprKind::Field(x, _) = &root.kind {
+                root = x;
+            }
+            matches!(&root.kind, ExprKind::Name(n) if names.contains(n))
+        }
+        StmtKind::If { then, els, .. } => {
+            assigns_any(then, names) || els.as_ref().is_some_and(|e| stmt_assigns_any(e, names))
+        }
+        StmtKind::While { body, .. } | StmtKind::For { body, .. } => assigns_any(body, names),
+        StmtKind::Block(b) => assigns_any(b, names),
+        _ => false,
+    }
+}
+
 /// The label of a `primary` alternative: a name for the literal forms the
 /// grammar only comments.
 fn primary_label(alt: &str) -> String {
@@ -253,6 +326,8 @@ fn primary_label(alt: &str) -> String {
 struct Walk<'a> {
     prog: &'a Program,
     seen: BTreeSet<String>,
+    /// The names of the file's statics.
+    statics: BTreeSet<String>,
 }
 
 impl Walk<'_> {
@@ -262,6 +337,11 @@ impl Walk<'_> {
 
     fn file(&mut self, f: &ast::File) {
         self.hit("rule file");
+        for item in &f.items {
+            if let ItemKind::Static(g) = &item.kind {
+                self.statics.insert(g.name.name.clone());
+            }
+        }
         for item in &f.items {
             self.hit("rule item");
             if item.doc.is_some() {
@@ -379,6 +459,7 @@ impl Walk<'_> {
                     }
                     ForIter::Each(e) => {
                         self.hit("for over a sequence");
+                        self.moved_index(e, body);
                         self.expr(e);
                     }
                 }
@@ -403,6 +484,54 @@ impl Walk<'_> {
                 self.block(b);
             }
             StmtKind::Error => {}
+        }
+    }
+
+    /// The [`MOVED_INDEX_SHAPES`] of `for x in seq { body }`.
+    fn moved_index(&mut self, seq: &ast::Expr, body: &ast::Block) {
+        let mut names = BTreeSet::new();
+        let (mut indexes, mut field) = (0, false);
+        let mut root = seq;
+        loop {
+            match &root.kind {
+                ExprKind::Index(base, i) => {
+                    indexes += 1;
+                    names_in(i, &mut names);
+                    root = base;
+                }
+                ExprKind::Field(base, _) => {
+                    field = true;
+                    root = base;
+                }
+                _ => break,
+            }
+        }
+        if indexes == 0 || !assigns_any(body, &names) {
+            return;
+        }
+        let mut lit = root;
+        while let ExprKind::Paren(x) = &lit.kind {
+            lit = x;
+        }
+        match &root.kind {
+            ExprKind::Name(n) => {
+                self.hit(MOVED_INDEX_SHAPES[0]);
+                self.hit(if self.statics.contains(n) {
+                    MOVED_INDEX_SHAPES[2]
+                } else {
+                    MOVED_INDEX_SHAPES[1]
+                });
+                if field {
+                    self.hit(MOVED_INDEX_SHAPES[3]);
+                }
+                if indexes > 1 {
+                    self.hit(MOVED_INDEX_SHAPES[4]);
+                }
+            }
+            _ if matches!(lit.kind, ExprKind::ArrayLit(_) | ExprKind::ArrayRepeat(..)) => {
+                self.hit(MOVED_INDEX_SHAPES[5]);
+            }
+            _ => {}
         }
     }
 
@@ -623,6 +752,7 @@ fn generator_covers_every_production_of_the_grammar() {
         let mut w = Walk {
             prog: &a.program,
             seen: BTreeSet::new(),
+            statics: BTreeSet::new(),
         };
         w.file(&a.file);
         tokens(&case.kpl, &quoted, &mut w.seen);

@@ -8,7 +8,7 @@ use super::kpl::Out;
 use super::tree::{
     CompOp, Expr, INTS, Init,
     IntTy::{self, *},
-    PathElem, Place, Prim, Program, Stmt, Ty, Usage, VarKind,
+    PathElem, Place, Prim, Program, Seq, Stmt, Ty, Usage, VarKind,
 };
 
 /// Helpers shared by all cases, behind an include guard. All arithmetic is
@@ -385,14 +385,40 @@ impl C<'_> {
                 o.line("}");
             }
             Stmt::ForEach { var, seq, body } => {
+                // The sequence is evaluated once, before the loop: a
+                // place's indexes go to temporaries (each trip then reads
+                // the place's element, seeing writes to later elements); a
+                // literal is built into a temporary.
                 let x = self.name(*var);
-                let Ty::Array(el, n) = self.p.place_ty(seq) else {
-                    unreachable!()
+                o.line("{");
+                o.indent += 1;
+                let (src, ty) = match seq {
+                    Seq::Place(p) => {
+                        let mut s = self.name(p.root);
+                        self.path_once(o, &x, &mut s, &p.path);
+                        (s, self.p.place_ty(p))
+                    }
+                    Seq::Post(prim, path) => {
+                        let mut prim = prim;
+                        while let Prim::Paren(inner) = prim {
+                            prim = inner;
+                        }
+                        let Prim::Lit(ty, init) = prim else {
+                            unreachable!("a for loop's literal sequence")
+                        };
+                        let mut s = format!("sq_{x}");
+                        o.line(&format!("{};", self.decl(ty, &s)));
+                        o.line(&format!("memset(&{s}, 0, sizeof {s});"));
+                        self.init_into(o, &s, ty, init);
+                        self.path_once(o, &x, &mut s, path);
+                        (s, self.p.path_ty(ty.clone(), path))
+                    }
                 };
+                let Ty::Array(el, n) = ty else { unreachable!() };
                 let k = format!("k_{x}");
                 o.line(&format!("for (uint32_t {k} = 0; {k} < {n}u; {k}++) {{"));
                 o.indent += 1;
-                let src = format!("{}[{k}]", self.place(seq));
+                let src = format!("{src}[{k}]");
                 if el.is_scalar() {
                     o.line(&format!("{} = {src};", self.decl(&el, &x)));
                 } else {
@@ -401,6 +427,8 @@ impl C<'_> {
                 }
                 self.unread(o, *var);
                 self.stmts(o, body);
+                o.indent -= 1;
+                o.line("}");
                 o.indent -= 1;
                 o.line("}");
             }
@@ -457,6 +485,26 @@ impl C<'_> {
         let mut s = self.name(p.root);
         self.path(&mut s, &p.path);
         s
+    }
+
+    /// Appends `path` to the lvalue `s` with every index evaluated (and
+    /// bounds-checked) now, in order, into a temporary named after `x`.
+    fn path_once(&self, o: &mut Out, x: &str, s: &mut String, path: &[PathElem]) {
+        for (j, e) in path.iter().enumerate() {
+            match e {
+                PathElem::Index(i, n) => {
+                    let t = format!("ix_{x}_{j}");
+                    o.line(&format!(
+                        "uint64_t {t} = kd_ix((uint64_t)({}), {n});",
+                        self.expr(i)
+                    ));
+                    let _ = write!(s, "[{t}]");
+                }
+                PathElem::Field(k) => {
+                    let _ = write!(s, ".f{k}");
+                }
+            }
+        }
     }
 
     fn path(&self, s: &mut String, path: &[PathElem]) {

@@ -3,7 +3,7 @@
 //! generator ever get a guard wrong).
 
 use super::tree::{
-    ArOp, BoolOp, CmpOp, CompOp, Expr, Init, IntTy, PathElem, Place, Prim, Program, Stmt, Ty,
+    ArOp, BoolOp, CmpOp, CompOp, Expr, Init, IntTy, PathElem, Place, Prim, Program, Seq, Stmt, Ty,
 };
 
 #[derive(Clone, Debug)]
@@ -144,16 +144,30 @@ impl<'a> Machine<'a> {
                 }
             }
             Stmt::ForEach { var, seq, body } => {
-                let path = self.path(seq)?;
-                let n = match self.get(seq.root, &path) {
-                    Val::A(xs) => xs.len(),
-                    _ => unreachable!(),
+                // `seq` is evaluated once, before the first trip: a place's
+                // index expressions (with their bounds checks), after which
+                // each trip reads its element from that place; any other
+                // sequence's value.
+                let (place, value) = match seq {
+                    Seq::Place(p) => (Some((p.root, self.path(p)?)), None),
+                    Seq::Post(prim, path) => (None, Some(self.post(prim, path)?)),
+                };
+                let n = match (&place, &value) {
+                    (Some((root, path)), _) => match self.get(*root, path) {
+                        Val::A(xs) => xs.len(),
+                        Val::S(_) => unreachable!(),
+                    },
+                    (None, Some(Val::A(xs))) => xs.len(),
+                    _ => unreachable!("for over a scalar"),
                 };
                 for k in 0..n {
                     self.tick()?;
-                    let Val::A(xs) = self.get(seq.root, &path) else {
-                        unreachable!()
+                    let seq = match (&place, &value) {
+                        (Some((root, path)), _) => self.get(*root, path),
+                        (None, Some(v)) => v,
+                        _ => unreachable!(),
                     };
+                    let Val::A(xs) = seq else { unreachable!() };
                     self.env[*var] = xs[k].clone();
                     match self.block(body)? {
                         Flow::Break => break,
@@ -292,33 +306,35 @@ impl<'a> Machine<'a> {
                 let a = args.iter().map(|x| self.expr(x)).collect::<Res<Vec<_>>>()?;
                 self.call(*f, a)?
             }
-            Expr::Post(prim, path, len) => {
-                // The primary, then each index (then its bounds check) in
-                // order, then the selection.
-                let mut v = self.prim(prim)?;
-                for e in path {
-                    let k = match e {
-                        PathElem::Index(i, n) => {
-                            let k = self.expr(i)?;
-                            if k < 0 || k >= i128::from(*n) {
-                                return Err(3);
-                            }
-                            k as usize
-                        }
-                        PathElem::Field(k) => *k,
-                    };
-                    v = match v {
-                        Val::A(mut xs) => xs.swap_remove(k),
-                        Val::S(_) => unreachable!("postfix on a scalar"),
-                    };
-                }
-                match (v, len) {
-                    (Val::A(xs), true) => xs.len() as i128,
-                    (Val::S(x), false) => x,
-                    _ => unreachable!("ill-typed postfix chain"),
-                }
-            }
+            Expr::Post(prim, path, len) => match (self.post(prim, path)?, len) {
+                (Val::A(xs), true) => xs.len() as i128,
+                (Val::S(x), false) => x,
+                _ => unreachable!("ill-typed postfix chain"),
+            },
         })
+    }
+
+    /// The value a postfix chain selects: the primary, then each index
+    /// (then its bounds check) in order, then the selection.
+    fn post(&mut self, prim: &Prim, path: &[PathElem]) -> Res<Val> {
+        let mut v = self.prim(prim)?;
+        for e in path {
+            let k = match e {
+                PathElem::Index(i, n) => {
+                    let k = self.expr(i)?;
+                    if k < 0 || k >= i128::from(*n) {
+                        return Err(3);
+                    }
+                    k as usize
+                }
+                PathElem::Field(k) => *k,
+            };
+            v = match v {
+                Val::A(mut xs) => xs.swap_remove(k),
+                Val::S(_) => unreachable!("postfix on a scalar"),
+            };
+        }
+        Ok(v)
     }
 
     /// The value of a primary: a literal is built, a place is read.
@@ -529,5 +545,73 @@ mod tests {
             path: vec![index(2, 2)],
         };
         assert_eq!(m.expr(&Expr::Len(bad_row)), Err(3));
+    }
+
+    #[test]
+    fn a_for_sequence_is_evaluated_once() {
+        // `for e in m[x] { s = s * 10 + e; x += 1; }` and the same over
+        // `[[1, 2], [3, 4]][x]`: the row is the one `x` chose before the
+        // first trip, and moving `x` out of range does not trap.
+        let mut p = scratch();
+        for name in ["e", "s"] {
+            p.vars.push(VarInfo {
+                name: name.to_string(),
+                ty: Ty::Int(U32),
+                kind: VarKind::Local,
+                protected: false,
+                range: None,
+            });
+        }
+        let read = |v| Expr::Read(var_place(v));
+        let body = vec![
+            Stmt::Assign {
+                place: var_place(3),
+                op: None,
+                value: Init::Scalar(Expr::Arith(
+                    ArOp::Add,
+                    U32,
+                    Box::new(Expr::Arith(
+                        ArOp::Mul,
+                        U32,
+                        Box::new(read(3)),
+                        Box::new(Expr::Lit(U32, 10)),
+                    )),
+                    Box::new(read(2)),
+                )),
+            },
+            Stmt::Assign {
+                place: var_place(0),
+                op: Some(CompOp::Ar(ArOp::Add)),
+                value: Init::Scalar(Expr::Lit(U32, 1)),
+            },
+        ];
+        let row = |a, b| lit_array(&[a, b]).1;
+        let rows = Prim::Lit(p.vars[1].ty.clone(), Init::List(vec![row(1, 2), row(3, 4)]));
+        let seqs = [
+            Seq::Place(Place {
+                root: 1,
+                path: vec![PathElem::Index(Box::new(read(0)), 2)],
+            }),
+            Seq::Post(rows, vec![PathElem::Index(Box::new(read(0)), 2)]),
+        ];
+        for seq in seqs {
+            for (start, want) in [(0, 12), (1, 34)] {
+                let mut m = Machine::new(&p);
+                m.env[1] = Val::A(vec![
+                    Val::A(vec![Val::S(1), Val::S(2)]),
+                    Val::A(vec![Val::S(3), Val::S(4)]),
+                ]);
+                m.env[0] = Val::S(start);
+                m.env[3] = Val::S(0);
+                let s = Stmt::ForEach {
+                    var: 2,
+                    seq: seq.clone(),
+                    body: body.clone(),
+                };
+                assert!(matches!(m.stmt(&s), Ok(Flow::Normal)), "{seq:?}");
+                assert!(matches!(m.env[3], Val::S(v) if v == want), "{seq:?}");
+                assert!(matches!(m.env[0], Val::S(v) if v == start + 2));
+            }
+        }
     }
 }

@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 
-use super::tree::{CompOp, Expr, Init, PathElem, Place, Prim, Program, Stmt, Ty, Usage, VarKind};
+use super::tree::{
+    CompOp, Expr, Init, PathElem, Place, Prim, Program, Seq, Stmt, Ty, Usage, VarKind,
+};
 
 pub(super) struct Out {
     pub(super) s: String,
@@ -211,7 +213,15 @@ impl Kpl<'_> {
                 o.line("}");
             }
             Stmt::ForEach { var, seq, body } => {
-                let head = format!("for {} in {} ", self.name(*var), self.place(seq));
+                let seq = match seq {
+                    Seq::Place(p) => self.place(p),
+                    Seq::Post(prim, path) => {
+                        let mut s = self.prim(prim);
+                        self.path(&mut s, path);
+                        s
+                    }
+                };
+                let head = format!("for {} in {seq} ", self.name(*var));
                 self.block(o, &head, body);
                 o.line("}");
             }

@@ -6,10 +6,13 @@
 //! integer types and `bool`; nested expressions with every operator (binary,
 //! unary, casts, comparisons, `&&`/`||`, shifts by arbitrary amounts); `let` and
 //! `var` bindings; `if`/`else if`/`else`; `while` loops and `for` loops over
-//! ranges and arrays with small bounds; local arrays (one- and
-//! two-dimensional, always indexed in range), a struct (locals, arrays of it,
-//! struct literals), constant tables, statics; compound assignments with every
-//! operator; and calls to generated helper functions (a helper only calls
+//! ranges and arrays with small bounds, including `for x in g[j]` over a row
+//! of a local, a static, a field or an array literal whose body assigns `j`
+//! (in range or out of it: the sequence is evaluated once, so that must not
+//! trap); local arrays (one- to three-dimensional, always indexed in range), a
+//! struct (locals, arrays of it, struct literals), constant tables, statics;
+//! compound assignments with every operator; and calls to generated helper
+//! functions (a helper only calls
 //! helpers with a lower index, so there is no recursion); postfix chains
 //! (indexes, fields, `.len`) straight on array, repeat and struct literals
 //! and on parenthesised places, nested or parenthesised again; and
@@ -27,7 +30,9 @@
 //! (`var d = …; if d == 0 { d = 1; }` and `if n == MIN && d == -1 { d = 1; }`),
 //! or by a short-circuit `d != 0 && … x / d …`. The C side mirrors the same
 //! guards. Indexes are masked (`e & (N-1)`), reduced (`(e as u32) % N`),
-//! constants, or loop variables whose range is known.
+//! constants, loop variables whose range is known, or variables declared in
+//! range just before the `for` loop whose sequence they index (and nowhere
+//! else).
 //!
 //! The C program does all arithmetic in `uint64_t` and converts back with
 //! explicit truncation and sign extension (no signed overflow, no
@@ -80,9 +85,9 @@ pub struct Case {
 
 /// Seeds whose program kplc compiles with a function in the local form
 /// (`kpl_codegen::pipeline`: the verifier refused its usual form), the only
-/// two in seeds 0..30,000. The tests that run them check that they still
-/// do: a change to the generator moves them.
-pub const LOCAL_FORM_SEEDS: [u64; 2] = [22196, 22260];
+/// six in seeds 0..30,000 (in each, `run`). The tests that run them check
+/// that they still do: a change to the generator moves them.
+pub const LOCAL_FORM_SEEDS: [u64; 6] = [5367, 10580, 12962, 19510, 19751, 20047];
 
 /// The test case for `seed`. Deterministic: the same seed always gives the
 /// same texts and inputs.

@@ -282,6 +282,21 @@ pub(super) enum Init {
     Struct(usize, Vec<(usize, Init)>),
 }
 
+/// The sequence of a `for x in seq` loop, evaluated once before the first
+/// trip (statements.md, "`for` over an array or slice").
+#[derive(Clone, Debug)]
+pub(super) enum Seq {
+    /// A place: its index expressions are evaluated (and bounds-checked)
+    /// once, then each trip reads its element from that place, so a write
+    /// to a later element is seen, and a write to a variable an index came
+    /// from is not.
+    Place(Place),
+    /// A postfix chain on an array or repeat literal (never a struct
+    /// literal, which a `for` header cannot start with), down to an array:
+    /// its value is computed once.
+    Post(Prim, Vec<PathElem>),
+}
+
 #[derive(Clone, Copy, Debug)]
 pub(super) enum CompOp {
     Ar(ArOp),
@@ -320,7 +335,7 @@ pub(super) enum Stmt {
     },
     ForEach {
         var: usize,
-        seq: Place,
+        seq: Seq,
         body: Vec<Stmt>,
     },
     Break,
@@ -372,12 +387,16 @@ pub(super) struct Program {
 
 impl Program {
     pub(super) fn place_ty(&self, p: &Place) -> Ty {
-        let mut t = self.vars[p.root].ty.clone();
-        for e in &p.path {
+        self.path_ty(self.vars[p.root].ty.clone(), &p.path)
+    }
+
+    /// The type `path` leads to from a value of type `t`.
+    pub(super) fn path_ty(&self, mut t: Ty, path: &[PathElem]) -> Ty {
+        for e in path {
             t = match (e, t) {
                 (PathElem::Index(..), Ty::Array(el, _)) => *el,
                 (PathElem::Field(k), Ty::Struct(s)) => self.structs[s][*k].clone(),
-                _ => unreachable!("ill-typed place"),
+                _ => unreachable!("ill-typed path"),
             };
         }
         t
@@ -506,7 +525,10 @@ impl Usage {
                 self.stmts(body);
             }
             Stmt::ForEach { seq, body, .. } => {
-                self.read_place(seq);
+                match seq {
+                    Seq::Place(p) => self.read_place(p),
+                    Seq::Post(prim, path) => self.post(prim, path),
+                }
                 self.stmts(body);
             }
             Stmt::Return(e) => self.expr(e),
@@ -560,13 +582,15 @@ impl Usage {
                 self.calls[*f] = true;
                 args.iter().for_each(|a| self.expr(a));
             }
-            Expr::Post(prim, path, _) => {
-                self.prim(prim);
-                for e in path {
-                    if let PathElem::Index(i, _) = e {
-                        self.expr(i);
-                    }
-                }
+            Expr::Post(prim, path, _) => self.post(prim, path),
+        }
+    }
+
+    fn post(&mut self, prim: &Prim, path: &[PathElem]) {
+        self.prim(prim);
+        for e in path {
+            if let PathElem::Index(i, _) = e {
+                self.expr(i);
             }
         }
     }

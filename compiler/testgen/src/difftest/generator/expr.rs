@@ -430,7 +430,7 @@ impl Gen {
     /// An array, repeat or struct literal of aggregate type `ty` that types
     /// without an expected type: the first element of an array is typed
     /// (it gives the element type), later ones may be untyped.
-    fn literal(&mut self, ty: &Ty) -> Init {
+    pub(super) fn literal(&mut self, ty: &Ty) -> Init {
         let mut init = loop {
             match self.agg_init(ty, 1) {
                 Init::Copy(_) => continue,

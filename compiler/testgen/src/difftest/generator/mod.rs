@@ -9,10 +9,11 @@ use crate::difftest::rng::Rng;
 use crate::difftest::tree::{
     ArOp, CmpOp, Expr, Func, INTS, Init,
     IntTy::{self, *},
-    PathElem, Place, Program, Stmt, Ty, Usage, VarInfo, VarKind, is_typed,
+    PathElem, Place, Program, Seq, Stmt, Ty, Usage, VarInfo, VarKind, is_typed,
 };
 
 mod expr;
+mod seq;
 mod stmt;
 
 /// Loop nesting and trip counts are kept small so that a program runs a few
@@ -127,12 +128,15 @@ impl Gen {
         if self.rng.chance(2, 3) {
             let n = self.rng.between(2, 4) as usize;
             let fields = (0..n)
-                .map(|_| {
-                    if self.rng.chance(1, 4) {
-                        Ty::Array(Box::new(self.scalar_ty()), self.rng.between(1, 4) as u32)
-                    } else {
-                        self.scalar_ty()
+                .map(|_| match self.rng.below(12) {
+                    0..=1 => Ty::Array(Box::new(self.scalar_ty()), self.rng.between(1, 4) as u32),
+                    // Rows (at most 32 bytes), for `for x in s.f[j]`.
+                    2 => {
+                        let row =
+                            Ty::Array(Box::new(self.scalar_ty()), self.rng.between(1, 2) as u32);
+                        Ty::Array(Box::new(row), 2)
                     }
+                    _ => self.scalar_ty(),
                 })
                 .collect();
             self.p.structs.push(fields);
@@ -154,10 +158,14 @@ impl Gen {
             self.p.globals.push((id, init));
         }
         for _ in 0..self.rng.below(3) {
-            let ty = if self.rng.coin() {
-                self.scalar_ty()
-            } else {
-                Ty::Array(Box::new(self.scalar_ty()), self.rng.pick(&[2u32, 3, 4]))
+            let ty = match self.rng.below(5) {
+                0 | 1 => self.scalar_ty(),
+                2 => {
+                    // Rows, for `for x in g[j]`.
+                    let row = Ty::Array(Box::new(self.scalar_ty()), self.rng.between(1, 4) as u32);
+                    Ty::Array(Box::new(row), self.rng.between(2, 3) as u32)
+                }
+                _ => Ty::Array(Box::new(self.scalar_ty()), self.rng.pick(&[2u32, 3, 4])),
             };
             let id = self.new_var("g", ty.clone(), VarKind::Static);
             let init = self.const_init(&ty);
@@ -391,7 +399,7 @@ impl Gen {
                 self.fold(h, var_place(x), el, &mut body);
                 out.push(Stmt::ForEach {
                     var: x,
-                    seq: place,
+                    seq: Seq::Place(place),
                     body,
                 });
             }

@@ -93,7 +93,7 @@ impl Gen {
                 70..=77 if can_loop && can_bind => return (vec![self.for_range(depth)], false),
                 78..=81 if can_loop && can_bind => {
                     if let Some(s) = self.for_each(depth) {
-                        return (vec![s], false);
+                        return (s, false);
                     }
                 }
                 82..=84 => {
@@ -389,14 +389,14 @@ impl Gen {
         (vec![Stmt::If { cond, then, els }], diverges)
     }
 
-    fn enter_loop(&mut self, trips: u64) -> (u64, u64) {
+    pub(super) fn enter_loop(&mut self, trips: u64) -> (u64, u64) {
         let saved = (self.mult, self.work);
         self.mult = self.mult.saturating_mul(trips.max(1));
         self.loop_depth += 1;
         saved
     }
 
-    fn leave_loop(&mut self, saved: (u64, u64)) {
+    pub(super) fn leave_loop(&mut self, saved: (u64, u64)) {
         self.mult = saved.0;
         self.loop_depth -= 1;
     }
@@ -520,34 +520,6 @@ impl Gen {
             hi,
             body,
         }
-    }
-
-    fn for_each(&mut self, depth: u32) -> Option<Stmt> {
-        let arrays: Vec<usize> = self
-            .scope
-            .iter()
-            .copied()
-            .filter(|&v| matches!(self.p.vars[v].ty, Ty::Array(_, n) if u64::from(n) * self.mult <= MAX_MULT))
-            .collect();
-        if arrays.is_empty() {
-            return None;
-        }
-        let a = self.rng.pick(&arrays);
-        let Ty::Array(el, n) = self.p.vars[a].ty.clone() else {
-            unreachable!()
-        };
-        let x = self.new_var("x", (*el).clone(), VarKind::ForVar);
-        let saved = self.enter_loop(u64::from(n));
-        self.scope.push(x);
-        let k = self.rng.between(1, 3) as usize;
-        let (body, _) = self.stmts(k, depth + 1, true);
-        self.scope.pop();
-        self.leave_loop(saved);
-        Some(Stmt::ForEach {
-            var: x,
-            seq: var_place(a),
-            body,
-        })
     }
 
     fn call_stmt(&mut self) -> Option<Stmt> {
