@@ -713,6 +713,13 @@ impl<'a> Checker<'a> {
     }
 
     fn report_unknown_name(&mut self, body: &mut Body, span: Span, name: &str, calling: bool) {
+        // Only the first use of a value never declared is reported: the
+        // others are the same mistake (`total += x;`, then `return
+        // total;`). Not calls, nor a name with a fix (a misspelling, C's
+        // `NULL`): each use is then a place to mend on its own.
+        if !calling && body.unknown_reported.contains(name) {
+            return;
+        }
         let mut d = Diagnostic::new(
             Code::E0100,
             format!("cannot find `{name}` in this scope"),
@@ -772,6 +779,9 @@ impl<'a> Checker<'a> {
                 "did you mean the kernel import `{s}`? add `use {}::{s};`",
                 f.module
             ));
+        }
+        if !calling && d.help.iter().all(|h| h.edits.is_empty()) {
+            body.unknown_reported.insert(name.to_string());
         }
         self.report(d);
     }
