@@ -1212,6 +1212,28 @@ impl<'a> Rewriter<'a> {
             self.span(i + 1).to(closer),
             "Python's `range`",
         );
+        // `range(len(xs))`: KPL's length is the field `xs.len`.
+        if close == open + 5
+            && matches!(self.tok(open + 1), Some(Tok::Ident(l)) if &**l == "len")
+            && self.is(open + 2, "(")
+            && matches!(self.tok(open + 3), Some(Tok::Ident(_)))
+            && self.is(open + 4, ")")
+        {
+            let (name, name_span) = self.old[open + 3].clone();
+            let fix = format!("0..{}.len", self.text(name_span));
+            self.diags.push(d.with_fix_edits(
+                format!("write `{fix}` (a slice's or array's length is its field `len`)"),
+                Applicability::MachineApplicable,
+                vec![edit(self.span(i + 1).to(closer), fix)],
+            ));
+            let inner = self.span(open + 4);
+            self.push(Tok::Int(0), head.start_point());
+            self.push(Tok::Sym(".."), head);
+            self.push(name, name_span);
+            self.push(Tok::Sym("."), inner.start_point());
+            self.push(Tok::Ident("len".into()), inner);
+            return Some(close + 1);
+        }
         match commas.as_slice() {
             [] => {
                 self.diags.push(d.with_fix_edits(
