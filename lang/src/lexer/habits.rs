@@ -5,7 +5,7 @@
 //! `range(n)` or `step` in a `for` header, a `;` between a condition and its
 //! block, `goto`, and the items KPL does not have (`enum`, `impl`,
 //! `typedef`, ...) or has only at the top level (a `fn` or `use` inside a
-//! body); [`more`] has the rest. Each is reported once, as an E0001 (E0004
+//! body); [`more`] and [`decls`] have the rest. Each is reported once, as an E0001 (E0004
 //! for a fraction) with the KPL spelling and a fix where there is one, and
 //! the tokens are rewritten into what the user meant, so the parser and the
 //! checker see a correct program there and nothing cascades: a name
@@ -20,6 +20,7 @@
 
 use std::collections::BTreeMap;
 
+mod decls;
 mod more;
 mod tokens;
 
@@ -359,6 +360,9 @@ impl<'a> Rewriter<'a> {
         let next = old.get(i + 1).map(|(t, _)| t);
         if !may_start_habit(t, next) {
             return None;
+        }
+        if let Some(after) = self.decl_habit(i) {
+            return Some(after);
         }
         let touching = self.touching(i);
         match (t, next) {

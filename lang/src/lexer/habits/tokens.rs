@@ -88,7 +88,7 @@ pub(super) fn may_start_habit(t: &Tok, next: Option<&Tok>) -> bool {
                 "not" | "elif" | "elsif" | "elseif" | "step" | "by" | "unsafe"
             ) || matches!(
                 next,
-                Some(Tok::Ident(_) | Tok::Sym(":" | "+" | "-" | "::" | "!" | "<"))
+                Some(Tok::Ident(_) | Tok::Sym(":" | "+" | "-" | "::" | "!" | "<" | "*"))
             ) || (matches!(next, Some(Tok::Sym("["))) && is_type_name(w))
         }
         Tok::Int(_) | Tok::BadInt => matches!(next, Some(Tok::Sym("."))),
