@@ -50,6 +50,8 @@ pub(super) fn old_sym(t: &Tok) -> Option<&'static str> {
 pub(super) const HABIT_SYMBOLS: u64 = {
     let syms = [
         "<", "==", "!=", "*", ">>", "{", "+", "-", ",", ")", "}", ";", "..", "[", "&", "->",
+        // The first of two binary operators in a row (`x +* 2`).
+        "/", "%", "<<", "<=", ">", ">=", "&&", "||", "|", "^",
     ];
     let mut set = 0u64;
     let mut k = 0;
