@@ -357,6 +357,32 @@ impl Balancer {
     }
 }
 
+/// How far [`closed_soon`] looks: a constant, so that a file of statement
+/// keywords in parentheses is still balanced in linear time.
+const LOOK_AHEAD: usize = 32;
+
+/// Whether the group `delim` open before `rest` is closed within
+/// [`LOOK_AHEAD`] tokens, before anything that ends a statement or an item
+/// (`;`, a brace, an item keyword) and at its own level.
+fn closed_soon(rest: &[(Tok, Span)], delim: Delim) -> bool {
+    let mut depth = 0usize;
+    for (t, _) in rest.iter().take(LOOK_AHEAD) {
+        match t {
+            Tok::Sym(";" | "{" | "}") => return false,
+            Tok::Kw(k) if ITEM_KEYWORDS.contains(k) => return false,
+            Tok::Sym("(" | "[") => depth += 1,
+            Tok::Sym(c @ (")" | "]")) => {
+                if depth == 0 {
+                    return Delim::of(c) == Some(delim);
+                }
+                depth -= 1;
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Balances `tokens` (see the module documentation).
 pub fn balance(tokens: &[(Tok, Span)]) -> Balanced {
     let mut b = Balancer {
@@ -373,6 +399,23 @@ pub fn balance(tokens: &[(Tok, Span)]) -> Balanced {
     };
     for (i, (tok, span)) in tokens.iter().enumerate() {
         let next = tokens.get(i + 1).map(|(t, _)| t);
+        // A statement keyword inside a `( )` or `[ ]` that is closed right
+        // after it (`g(return)`, `(let x = 1)`) is a mistake inside the
+        // group, which the parser reports, not a sign of a missing `)`.
+        if let Tok::Kw(k) = tok
+            && STMT_KEYWORDS.contains(k)
+            && let Some(open) = b.stack.last()
+            && open.delim != Delim::Brace
+            && !open.c_for
+            && closed_soon(tokens.get(i + 1..).unwrap_or_default(), open.delim)
+        {
+            if b.keeps(b.stack.len()) {
+                b.push(tok.clone(), *span, false);
+            }
+            b.last_end = span.end;
+            b.after_for = false;
+            continue;
+        }
         b.token(tok.clone(), *span, next);
     }
     b.close_to(0);
@@ -430,6 +473,19 @@ mod tests {
         );
         assert_eq!(shape("fn f() { ((( }").0, "fn f ( ) { ( ( ( <)> <)> <)> }");
         assert_eq!(shape("fn f() { [1; 2 }").0, "fn f ( ) { [ 1 ; 2 <]> }");
+    }
+
+    #[test]
+    fn a_keyword_inside_a_closed_group_closes_nothing() {
+        assert_eq!(
+            shape("fn f() { g(return); (let x = 1); a[break]; }"),
+            (
+                "fn f ( ) { g ( return ) ; ( let x = 1 ) ; a [ break ] ; }".to_string(),
+                0
+            )
+        );
+        // Not closed before the `;`: the `(` is still missing its `)`.
+        assert_eq!(shape("fn f() { g(return; }").1, 1);
     }
 
     #[test]

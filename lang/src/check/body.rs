@@ -50,6 +50,10 @@ pub(super) struct Body {
     /// For each `let` local, by id: the keyword and what follows it up to
     /// the name, which E0300's fix replaces with `var `.
     let_keywords: HashMap<u32, Span>,
+    /// The unknown names already reported (E0100) in this body: a name
+    /// never declared is one mistake however often it is used, so only its
+    /// first use is reported (`total += x;` and then `return total;`).
+    pub(super) unknown_reported: std::collections::HashSet<String>,
 }
 
 /// Adds `name` to the index of names by length in chars.
@@ -74,6 +78,7 @@ impl Body {
             loop_depth: 0,
             callees: Vec::new(),
             let_keywords: HashMap::new(),
+            unknown_reported: std::collections::HashSet::new(),
         }
     }
 

@@ -145,7 +145,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn record(&mut self, e: &Expr, ty: Ty) -> Ty {
+    pub(super) fn record(&mut self, e: &Expr, ty: Ty) -> Ty {
         let idx = e.id.0 as usize;
         if self.tables.expr_types.len() <= idx {
             self.tables.expr_types.resize(idx + 1, Ty::Error);
@@ -713,6 +713,13 @@ impl<'a> Checker<'a> {
     }
 
     fn report_unknown_name(&mut self, body: &mut Body, span: Span, name: &str, calling: bool) {
+        // Only the first use of a value never declared is reported: the
+        // others are the same mistake (`total += x;`, then `return
+        // total;`). Not calls, nor a name with a fix (a misspelling, C's
+        // `NULL`): each use is then a place to mend on its own.
+        if !calling && body.unknown_reported.contains(name) {
+            return;
+        }
         let mut d = Diagnostic::new(
             Code::E0100,
             format!("cannot find `{name}` in this scope"),
@@ -772,6 +779,9 @@ impl<'a> Checker<'a> {
                 "did you mean the kernel import `{s}`? add `use {}::{s};`",
                 f.module
             ));
+        }
+        if !calling && d.help.iter().all(|h| h.edits.is_empty()) {
+            body.unknown_reported.insert(name.to_string());
         }
         self.report(d);
     }
@@ -849,6 +859,10 @@ impl<'a> Checker<'a> {
         args: &[Expr],
         expected: Option<&Ty>,
     ) -> Ty {
+        // `kernel::log(x)`: see `paths.rs`.
+        if let Some(t) = self.module_path_call(body, callee, args) {
+            return t;
+        }
         // Rust's `a.min(b)`: a method call, which KPL does not have (a
         // struct field of that name is still "not a function" below).
         if let ExprKind::Field(base, field) = &callee.unparen().kind
@@ -1081,7 +1095,7 @@ impl<'a> Checker<'a> {
 
     /// Arguments of a call whose callee is unknown: checked for their own
     /// errors, but a string literal is not blamed (the callee might take one).
-    fn unknown_call_args(&mut self, body: &mut Body, args: &[Expr]) {
+    pub(super) fn unknown_call_args(&mut self, body: &mut Body, args: &[Expr]) {
         for a in args {
             if matches!(a.unparen().kind, ExprKind::Str(_)) {
                 self.record(a, Ty::Error);

@@ -62,6 +62,16 @@ pub(super) fn foreign_function(
             "test the condition and return an error code (`if !(ok) { return ERR_INPUT; }`)",
             None,
         ),
+        "Some" => (
+            "KPL has no `Option`: a value is always there, so nothing wraps it",
+            "return the value itself, with a `bool` (or a value that cannot occur, such as 0) for whether there is one",
+            None,
+        ),
+        "Ok" | "Err" => (
+            "KPL has no `Result`: a function returns one plain value",
+            "return the value for success and a reserved value (an error code) for failure",
+            None,
+        ),
         "rand" | "random" | "get_random_u32" | "prandom_u32" => (
             "KPL's random numbers come from the host",
             "add `use kernel::random_u32;` and call `random_u32()`",
@@ -98,7 +108,11 @@ pub(super) fn foreign_value(name: &str) -> Option<(Option<&'static str>, &'stati
             Some("false"),
             "KPL's booleans are `true` and `false`, in lower case",
         ),
-        "NULL" | "null" | "nullptr" | "nil" | "None" => (
+        "None" => (
+            None,
+            "KPL has no `Option` and no null: a value is always there; return a value that cannot occur (such as 0), or a `bool` beside the value",
+        ),
+        "NULL" | "null" | "nullptr" | "nil" => (
             None,
             "KPL has no null: a slice always refers to an array (an empty one has `.len == 0`), and a scalar always has a value",
         ),

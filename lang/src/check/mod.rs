@@ -42,6 +42,7 @@ mod foreign;
 mod graph;
 mod items;
 mod ops;
+mod paths;
 mod program;
 mod resolve;
 

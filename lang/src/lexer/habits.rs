@@ -5,7 +5,7 @@
 //! `range(n)` or `step` in a `for` header, a `;` between a condition and its
 //! block, `goto`, and the items KPL does not have (`enum`, `impl`,
 //! `typedef`, ...) or has only at the top level (a `fn` or `use` inside a
-//! body); [`more`] has the rest. Each is reported once, as an E0001 (E0004
+//! body); [`more`] and [`decls`] have the rest. Each is reported once, as an E0001 (E0004
 //! for a fraction) with the KPL spelling and a fix where there is one, and
 //! the tokens are rewritten into what the user meant, so the parser and the
 //! checker see a correct program there and nothing cascades: a name
@@ -20,6 +20,7 @@
 
 use std::collections::BTreeMap;
 
+mod decls;
 mod more;
 mod tokens;
 
@@ -359,6 +360,9 @@ impl<'a> Rewriter<'a> {
         let next = old.get(i + 1).map(|(t, _)| t);
         if !may_start_habit(t, next) {
             return None;
+        }
+        if let Some(after) = self.decl_habit(i) {
+            return Some(after);
         }
         let touching = self.touching(i);
         match (t, next) {
@@ -1212,6 +1216,28 @@ impl<'a> Rewriter<'a> {
             self.span(i + 1).to(closer),
             "Python's `range`",
         );
+        // `range(len(xs))`: KPL's length is the field `xs.len`.
+        if close == open + 5
+            && matches!(self.tok(open + 1), Some(Tok::Ident(l)) if &**l == "len")
+            && self.is(open + 2, "(")
+            && matches!(self.tok(open + 3), Some(Tok::Ident(_)))
+            && self.is(open + 4, ")")
+        {
+            let (name, name_span) = self.old[open + 3].clone();
+            let fix = format!("0..{}.len", self.text(name_span));
+            self.diags.push(d.with_fix_edits(
+                format!("write `{fix}` (a slice's or array's length is its field `len`)"),
+                Applicability::MachineApplicable,
+                vec![edit(self.span(i + 1).to(closer), fix)],
+            ));
+            let inner = self.span(open + 4);
+            self.push(Tok::Int(0), head.start_point());
+            self.push(Tok::Sym(".."), head);
+            self.push(name, name_span);
+            self.push(Tok::Sym("."), inner.start_point());
+            self.push(Tok::Ident("len".into()), inner);
+            return Some(close + 1);
+        }
         match commas.as_slice() {
             [] => {
                 self.diags.push(d.with_fix_edits(

@@ -626,6 +626,15 @@ pub(super) fn to_diagnostic(
                 "`{k}` belongs inside a function; at the top level use `const` or `static`"
             ));
         }
+        // `g(return)`, `(let x = 1)`: a statement where a value goes.
+        Some(Tok::Kw(
+            k
+            @ ("let" | "var" | "if" | "while" | "for" | "return" | "break" | "continue" | "abort"),
+        )) if label.contains("expression") => {
+            d = d.with_help(format!(
+                "`{k}` starts a statement, which has no value in KPL: write it as a statement of its own"
+            ));
+        }
         // `(a, b)` and `t.0`: a tuple.
         Some(Tok::Sym(",")) if label.contains("`)`") && !label.contains("`,`") => {
             d = d.with_help("KPL has no tuples: to keep several values together, declare a struct");

@@ -3,9 +3,9 @@
 //! `a..=b` in a `for` header, an `unsafe` block or function, a generic type
 //! such as `Vec<u8>` or `Option<u32>`, a range index `data[a..b]` (a
 //! sub-slice), a reference type `&u32`, C's `-> void` and array type
-//! `u32[4]`, a `;` after an item's `}`, an `if` used as a value, and a tuple
-//! `let (a, b) = (x, y);`. Each rule looks at a bounded number of tokens, so
-//! the pass stays linear.
+//! `u32[4]`, a `;` after an item's `}`, an `if` used as a value, a tuple
+//! `let (a, b) = (x, y);`, and two binary operators in a row (`x +* 2`).
+//! Each rule looks at a bounded number of tokens, so the pass stays linear.
 
 use super::tokens::is_type_name;
 use super::{Rewriter, e, ends_operand, starts_statement};
@@ -19,6 +19,19 @@ const MAX_GENERIC_TOKENS: usize = 32;
 /// How far [`Rewriter::if_used_as_value`] walks back: tokens of a condition,
 /// and links of an `else if` chain.
 const IF_VALUE_SCAN: usize = 64;
+
+/// The binary operators, after which a second operator is a slip (`x +* 2`).
+const BINARY: [&str; 18] = [
+    "+", "-", "*", "/", "%", "<<", ">>", "&", "|", "^", "==", "!=", "<", "<=", ">", ">=", "&&",
+    "||",
+];
+
+/// The operators that cannot start an operand, so never follow a binary
+/// operator (not `-` and `!`, KPL's prefix operators, nor `&`, C's
+/// address-of, nor `+`, whose `++` is C's increment: habits of their own).
+const SECOND: [&str; 15] = [
+    "*", "/", "%", "^", "|", "<<", ">>", "==", "!=", "<", "<=", ">", ">=", "&&", "||",
+];
 
 impl<'a> Rewriter<'a> {
     /// The habit starting at token `i` among those of this module, if any
@@ -115,8 +128,181 @@ impl<'a> Rewriter<'a> {
                 );
                 Some(i + 1)
             }
+            // `kernel::log(x)`: read as `kernel.log(x)`, which the checker
+            // reports knowing the imports (`check/paths.rs`). Nothing
+            // else has `::` inside a body.
+            (Tok::Ident(m), Some(Tok::Sym("::")))
+                if self.braces > 0
+                    && m.starts_with(|c: char| c.is_ascii_lowercase())
+                    && matches!(self.tok(i + 2), Some(Tok::Ident(_)))
+                    && self.is(i + 3, "(") =>
+            {
+                self.push(t.clone(), s);
+                self.push(Tok::Sym("."), self.span(i + 1));
+                Some(i + 2)
+            }
+            // Rust's enum value `Color::Red` (the `enum` is reported where
+            // it is declared): read as `Red`, whose use is on this broken
+            // line, so not reported again.
+            (Tok::Ident(e_name), Some(Tok::Sym("::")))
+                if self.braces > 0
+                    && e_name.starts_with(|c: char| c.is_ascii_uppercase())
+                    && matches!(self.tok(i + 2), Some(Tok::Ident(_)))
+                    && !self.is(i + 3, "(") =>
+            {
+                let whole = s.to(self.span(i + 2));
+                let value = self.text(self.span(i + 2)).to_string();
+                self.diags.push(
+                    e(
+                        format!("KPL has no enums: `{}` names no value", self.text(whole)),
+                        whole,
+                        "Rust's enum value",
+                    )
+                    .with_help(format!(
+                        "declare each value as a constant at the top level (`const {value}: u32 = 0;`) and write its name, `{value}`"
+                    )),
+                );
+                let (v, vs) = self.old[i + 2].clone();
+                self.push(v, vs);
+                Some(i + 3)
+            }
+            // An extra `}` inside a function, which closes it early: the
+            // statements after it would be read at the top level.
+            (Tok::Sym("}"), Some(next))
+                if self.braces == 1
+                    && (matches!(
+                        next,
+                        Tok::Kw(
+                            "let"
+                                | "var"
+                                | "if"
+                                | "while"
+                                | "for"
+                                | "return"
+                                | "break"
+                                | "continue"
+                                | "abort"
+                        )
+                    ) || (matches!(next, Tok::Ident(_))
+                        && matches!(
+                            self.tok(i + 2),
+                            Some(Tok::Sym("=" | "+=" | "-=" | "(" | "[" | "."))
+                        )))
+                    && self.stray_closer(i) =>
+            {
+                let line = self.own_line_of(i).unwrap_or(s);
+                self.diags.push(
+                    e("unexpected `}`: the function goes on after it", s, "closes nothing")
+                        .with_note("this `}` would close the function, and the statements after it would be outside any function")
+                        .with_maybe_fix("remove it (the indentation says it is one too many)", line, ""),
+                );
+                Some(i + 1)
+            }
+            // `x +* 2`, `a - / b`: two binary operators in a row
+            (Tok::Sym(first), Some(Tok::Sym(second)))
+                if BINARY.contains(first)
+                    && SECOND.contains(second)
+                    && ends_operand(self.prev())
+                    // `a + *p` is C's dereference, a habit of its own.
+                    && (*second != "*" || (self.touching(i) && !self.touching(i + 1))) =>
+            {
+                let (first, second) = (*first, *second);
+                let other = self.span(i + 1);
+                let both = s.to(other);
+                self.diags.push(
+                    e(
+                        format!("two operators in a row: `{first}` then `{second}`"),
+                        both,
+                        "one operator too many",
+                    )
+                    .with_fix(
+                        format!("remove `{second}` (keep `{first}`)"),
+                        Span::new(s.end as usize, other.end as usize),
+                        "",
+                    )
+                    .with_maybe_fix(
+                        format!("or remove `{first}` (keep `{second}`)"),
+                        Span::new(s.start as usize, other.start as usize),
+                        "",
+                    ),
+                );
+                self.push(Tok::Sym(first), s);
+                Some(i + 2)
+            }
             _ => None,
         }
+    }
+
+    /// Whether the `}` at `close`, which closes the top-level item, is one
+    /// too many: it stands first on its line, indented deeper than the line
+    /// of the item's `{`, and a `}` that closes nothing follows at the top
+    /// level, before the next item (within a bounded walk, so the pass
+    /// stays linear).
+    fn stray_closer(&self, close: usize) -> bool {
+        const WALK: usize = 256;
+        let Some(open) = self.top_open else {
+            return false;
+        };
+        match (self.indent_of(close), self.line_indent_of(open)) {
+            (Some(c), Some(o)) if c > o => {}
+            _ => return false,
+        }
+        let mut k = close + 1;
+        for _ in 0..WALK {
+            match self.tok(k) {
+                None => return false,
+                Some(Tok::Kw(
+                    "fn" | "export" | "struct" | "const" | "static" | "use" | "extern",
+                )) => {
+                    return false;
+                }
+                Some(Tok::Sym("}")) if self.pair.get(k) == Some(&usize::MAX) => return true,
+                _ => k = self.next_at_level(k),
+            }
+        }
+        false
+    }
+
+    /// The indentation of token `k` when it is the first on its line.
+    fn indent_of(&self, k: usize) -> Option<usize> {
+        let (indent, first) = self.line_start(k)?;
+        first.then_some(indent)
+    }
+
+    /// The indentation of the line of token `k`.
+    fn line_indent_of(&self, k: usize) -> Option<usize> {
+        self.line_start(k).map(|(indent, _)| indent)
+    }
+
+    /// The blanks that start the line of token `k` and whether only blanks
+    /// come before `k` on it; `None` for a line longer than a bound (looked
+    /// at once per top-level item at most, but kept cheap).
+    fn line_start(&self, k: usize) -> Option<(usize, bool)> {
+        const LOOK_BACK: usize = 512;
+        let at = self.span(k).start as usize;
+        let from = at.saturating_sub(LOOK_BACK);
+        let before = self.src.as_bytes().get(from..at)?;
+        let line = match before.iter().rposition(|&b| b == b'\n') {
+            Some(nl) => &before[nl + 1..],
+            None if from == 0 => before,
+            None => return None,
+        };
+        let indent = line
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count();
+        Some((indent, indent == line.len()))
+    }
+
+    /// The whole line of token `k` with its line feed, when `k` is alone on
+    /// it.
+    fn own_line_of(&self, k: usize) -> Option<Span> {
+        let s = self.span(k);
+        let (indent, first) = self.line_start(k)?;
+        let rest = self.src.get(s.end as usize..)?;
+        let end = rest.find('\n').map_or(rest.len(), |n| n + 1);
+        (first && rest[..end].trim().is_empty())
+            .then(|| Span::new(s.start as usize - indent, s.end as usize + end))
     }
 
     /// `a..=b` in a `for` header: read as `a..b` (so the loop and its

@@ -50,6 +50,8 @@ pub(super) fn old_sym(t: &Tok) -> Option<&'static str> {
 pub(super) const HABIT_SYMBOLS: u64 = {
     let syms = [
         "<", "==", "!=", "*", ">>", "{", "+", "-", ",", ")", "}", ";", "..", "[", "&", "->",
+        // The first of two binary operators in a row (`x +* 2`).
+        "/", "%", "<<", "<=", ">", ">=", "&&", "||", "|", "^",
     ];
     let mut set = 0u64;
     let mut k = 0;
@@ -88,7 +90,7 @@ pub(super) fn may_start_habit(t: &Tok, next: Option<&Tok>) -> bool {
                 "not" | "elif" | "elsif" | "elseif" | "step" | "by" | "unsafe"
             ) || matches!(
                 next,
-                Some(Tok::Ident(_) | Tok::Sym(":" | "+" | "-" | "::" | "!" | "<"))
+                Some(Tok::Ident(_) | Tok::Sym(":" | "+" | "-" | "::" | "!" | "<" | "*"))
             ) || (matches!(next, Some(Tok::Sym("["))) && is_type_name(w))
         }
         Tok::Int(_) | Tok::BadInt => matches!(next, Some(Tok::Sym("."))),

@@ -1,0 +1,110 @@
+//! A call through a module path, `kernel::log("hi")`: Rust's and C++'s way
+//! of naming an import. KPL calls an import by its name alone, after
+//! `use kernel::log;`. The lexer reads `kernel::log(` as `kernel.log(`
+//! (nothing else in KPL has `::` inside a body), and the checker, which
+//! knows the imports, tells what to write: drop the path when the import is
+//! `use`d, add the `use` when it is not, or name the module's functions
+//! when it has no such one. Either way it is one diagnostic: the arguments
+//! are checked only for their own errors, and the import counts as used.
+
+use crate::ast::*;
+use crate::codes::Code;
+use crate::diag::Diagnostic;
+use crate::span::Span;
+use crate::suggest;
+use crate::types::Ty;
+
+use super::body::Body;
+use super::{Checker, GlobalKind};
+
+impl Checker<'_> {
+    /// When `callee` is `module.name` (written `module::name`) for an
+    /// import module that no local or item hides: reports it, checks the
+    /// arguments and gives the call's type (the error type).
+    pub(super) fn module_path_call(
+        &mut self,
+        body: &mut Body,
+        callee: &Expr,
+        args: &[Expr],
+    ) -> Option<Ty> {
+        let ExprKind::Field(base, field) = &callee.unparen().kind else {
+            return None;
+        };
+        let ExprKind::Name(m) = &base.kind else {
+            return None;
+        };
+        if body.lookup(m).is_some() || self.d.globals.contains_key(m.as_str()) {
+            return None;
+        }
+        let imports = self.imports;
+        let module = imports.modules.iter().find(|md| md.name == *m)?;
+        let f = field.name.as_str();
+        // `kernel::` (or `kernel.`), up to the function's name.
+        let path = Span::new(base.span.start as usize, field.span.start as usize);
+        let whole = base.span.to(field.span);
+        let declared = module.functions.iter().any(|x| x.name == f);
+        let global = self.d.globals.get(f).map(|g| g.kind);
+        let d = match (declared, global) {
+            (true, Some(GlobalKind::Import(_))) => {
+                self.mark_used(f);
+                Diagnostic::new(
+                    Code::E0001,
+                    format!("an import is called by its name alone: `{f}(…)`"),
+                    whole,
+                    "a module path",
+                )
+                .with_note(format!(
+                    "`use {m}::{f};` brings `{f}` into the file; KPL has no paths in expressions"
+                ))
+                .with_fix(format!("remove `{m}::`"), path, "")
+            }
+            (true, None) => Diagnostic::new(
+                Code::E0100,
+                format!("`{f}` is not imported: KPL calls an import by its name alone"),
+                whole,
+                "a module path",
+            )
+            // Prose only: the `use` goes at the top of the file, outside
+            // the function being checked (which the editor checks apart
+            // from the rest of the file, so an offset there would be wrong).
+            .with_help(format!(
+                "add `use {m}::{f};` at the top of the file and call `{f}(…)` by its name alone"
+            )),
+            // A function of the plugin's own has that name.
+            (true, Some(_)) => Diagnostic::new(
+                Code::E0001,
+                format!("an import is called by its name alone: `{f}(…)`"),
+                whole,
+                "a module path",
+            )
+            .with_help(format!(
+                "the plugin already has an item named `{f}`: rename it, then add `use {m}::{f};` and call `{f}(…)`"
+            )),
+            (false, _) => {
+                let mut d = Diagnostic::new(
+                    Code::E0103,
+                    format!("module `{m}` has no function `{f}`"),
+                    field.span,
+                    "not declared",
+                );
+                let names = module.functions.iter().map(|x| x.name.as_str());
+                if let Some(s) = suggest::closest(f, names) {
+                    d = d.with_help(format!(
+                        "did you mean `{s}`? add `use {m}::{s};` and call `{s}(…)`"
+                    ));
+                } else {
+                    d = d.with_help(format!(
+                        "an import is called by its name alone, after `use {m}::NAME;` (see `std-imports/{m}.kpli`)"
+                    ));
+                }
+                d
+            }
+        };
+        self.report(d);
+        self.record(base, Ty::Error);
+        self.record(callee.unparen(), Ty::Error);
+        self.record(callee, Ty::Error);
+        self.unknown_call_args(body, args);
+        Some(Ty::Error)
+    }
+}
