@@ -586,18 +586,22 @@ fn hostile_client() {
         "textDocument/didOpen",
         json!({"textDocument": {"uri": uri2, "languageId": "kpl", "version": 1, "text": text}}),
     );
+    // All of them in one write, so that how fast this client serialises
+    // them (in parallel with other tests) is not what is measured.
+    let mut burst = Vec::new();
     for v in 2..EDITS + 2 {
         // Each edit turns `= …;` of a line into `= 1 + …;`.
         let line = (v * 7) % 5000;
         let col = format!("const C{line}: u32 = ").len() as u64;
-        c.notify(
-            "textDocument/didChange",
-            json!({"textDocument": {"uri": uri2, "version": v},
+        let body = json!({"jsonrpc": "2.0", "method": "textDocument/didChange",
+            "params": {"textDocument": {"uri": uri2, "version": v},
                 "contentChanges": [{"range": {"start": {"line": line, "character": col},
-                    "end": {"line": line, "character": col}}, "text": "1 + "}]}),
-        );
+                    "end": {"line": line, "character": col}}, "text": "1 + "}]}})
+        .to_string();
+        burst.extend(format!("Content-Length: {}\r\n\r\n{body}", body.len()).bytes());
         lines[line].insert_str(col as usize, "1 + ");
     }
+    c.send_raw(&burst);
     let mut text = lines.join("\n");
     text.push_str("\nexport fn f() -> u32 {\n    return C0;\n}\n");
     let mut publishes = 0;
@@ -610,8 +614,11 @@ fn hostile_client() {
             break m;
         }
     };
+    // About one check: 2 or 3 on a quiet machine. The bound leaves room
+    // for a loaded one, where the reader can fall behind the loop for a
+    // moment; a check per 256 queued edits would be 78, one per edit 20,000.
     assert!(
-        publishes <= 5,
+        publishes <= 12,
         "{publishes} checks for one burst of {EDITS} edits"
     );
     // A flood (4,999 unused constants): the first 1,000 and a note on the
