@@ -29,8 +29,8 @@ use crate::codes::Code;
 use crate::diag::{Applicability, Diagnostic, Suggestion};
 use crate::span::Span;
 use tokens::{
-    INT_TYPES, associated_constant, ends_operand, may_start_habit, names_a_type, pairs,
-    starts_operand, starts_statement,
+    INT_TYPES, associated_constant, ends_operand, is_statement_keyword, may_start_habit,
+    names_a_type, pairs, starts_operand, starts_statement,
 };
 
 /// Rewrites `out.tokens` (lexed from `src`) as described above, adding a
@@ -998,22 +998,9 @@ impl<'a> Rewriter<'a> {
         }
         let before = open.checked_sub(1).and_then(|k| self.tok(k));
         matches!(before, Some(Tok::Kw("else") | Tok::Sym(")" | "]")))
-            || matches!(
-                self.tok(open + 1),
-                Some(
-                    Tok::Kw(
-                        "let"
-                            | "var"
-                            | "if"
-                            | "while"
-                            | "for"
-                            | "return"
-                            | "break"
-                            | "continue"
-                            | "abort"
-                    ) | Tok::Sym("}")
-                )
-            )
+            || self
+                .tok(open + 1)
+                .is_some_and(|t| is_statement_keyword(t) || *t == Tok::Sym("}"))
     }
 
     /// Whether token `i` starts a parameter of the function being read

@@ -7,7 +7,7 @@
 //! `let (a, b) = (x, y);`, and two binary operators in a row (`x +* 2`).
 //! Each rule looks at a bounded number of tokens, so the pass stays linear.
 
-use super::tokens::is_type_name;
+use super::tokens::{is_statement_keyword, is_type_name};
 use super::{Rewriter, e, ends_operand, starts_statement};
 use crate::diag::Applicability;
 use crate::lexer::Tok;
@@ -170,24 +170,12 @@ impl<'a> Rewriter<'a> {
             // statements after it would be read at the top level.
             (Tok::Sym("}"), Some(next))
                 if self.braces == 1
-                    && (matches!(
-                        next,
-                        Tok::Kw(
-                            "let"
-                                | "var"
-                                | "if"
-                                | "while"
-                                | "for"
-                                | "return"
-                                | "break"
-                                | "continue"
-                                | "abort"
-                        )
-                    ) || (matches!(next, Tok::Ident(_))
-                        && matches!(
-                            self.tok(i + 2),
-                            Some(Tok::Sym("=" | "+=" | "-=" | "(" | "[" | "."))
-                        )))
+                    && (is_statement_keyword(next)
+                        || (matches!(next, Tok::Ident(_))
+                            && matches!(
+                                self.tok(i + 2),
+                                Some(Tok::Sym("=" | "+=" | "-=" | "(" | "[" | "."))
+                            )))
                     && self.stray_closer(i) =>
             {
                 let line = self.own_line_of(i).unwrap_or(s);

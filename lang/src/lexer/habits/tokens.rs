@@ -124,6 +124,15 @@ pub(super) fn starts_statement(t: Option<&(Tok, Span)>) -> bool {
     matches!(t, None | Some((Tok::Sym(";" | "{" | "}"), _)))
 }
 
+/// Whether `t` is a keyword only a statement starts with (what follows a
+/// `{` of a block, never of a struct literal).
+pub(super) fn is_statement_keyword(t: &Tok) -> bool {
+    matches!(
+        t,
+        Tok::Kw("let" | "var" | "if" | "while" | "for" | "return" | "break" | "continue" | "abort")
+    )
+}
+
 /// Whether a token starts an operand that no name can be followed by in
 /// KPL (so `not x` and `elif x` are never a call `not(x)` or a use of a
 /// variable named `not`).
