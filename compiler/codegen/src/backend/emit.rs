@@ -772,43 +772,33 @@ impl Emitter {
                 addr,
                 src,
                 ty,
-                second_byte: true,
+                second_byte,
             } => {
-                // mov free, src ; movzx free32, free_h ; mov [mem], free_l:
-                // the byte without a shift, which some cores run on the
-                // one port that also multiplies.
                 let mem = self.address(addr, true);
+                // The checks are done: rax, rcx or rdx (whichever the
+                // address does not use) takes a spilled value, or the one
+                // whose second byte is stored.
                 let free = [RAX, RCX, RDX]
                     .into_iter()
                     .find(|r| !mem_uses(mem, *r))
                     .unwrap_or(RAX);
-                match self.alloc.loc[src as usize] {
-                    Loc::Reg(r) => self.mov(free, r),
-                    Loc::Spill(s) => self
-                        .ops
-                        .extend(x86::load(free, self.spill_mem(s), 8, false)),
-                    Loc::Unused => {}
-                }
-                self.ops.extend(x86::movzx_second_byte(free));
-                self.ops.extend(x86::store(free, mem, ty.size));
-            }
-            Inst::Store { addr, src, ty, .. } => {
-                let mem = self.address(addr, true);
-                let value = match self.alloc.loc[src as usize] {
+                let mut value = match self.alloc.loc[src as usize] {
                     Loc::Reg(r) => r,
                     Loc::Spill(s) => {
-                        // The checks are done: rax, rcx or rdx (whichever
-                        // the address does not use) takes the value.
-                        let free = [RAX, RCX, RDX]
-                            .into_iter()
-                            .find(|r| !mem_uses(mem, *r))
-                            .unwrap_or(RAX);
                         self.ops
                             .extend(x86::load(free, self.spill_mem(s), 8, false));
                         free
                     }
                     Loc::Unused => RAX,
                 };
+                if second_byte {
+                    // mov free, src ; movzx free32, free_h ; mov [mem],
+                    // free_l: the byte without a shift, which some cores
+                    // run on the one port that also multiplies.
+                    self.mov(free, value);
+                    self.ops.extend(x86::movzx_second_byte(free));
+                    value = free;
+                }
                 self.ops.extend(x86::store(value, mem, ty.size));
             }
             Inst::Atomic {
