@@ -219,9 +219,6 @@ impl Outgoing {
     }
 }
 
-/// Starts the threads that read stdin and write stdout. Each message comes
-/// with its size on the wire, which the main loop hands back to `queued`.
-/// The writer ends at the first failed write, with its error.
 /// Requests the client cancelled (`$/cancelRequest`) before the main loop
 /// took them: the reader thread, which parses ahead, notes each one here;
 /// the loop answers such a request with `RequestCancelled` instead of
@@ -261,6 +258,10 @@ fn cancelled_id(n: &Notification) -> Option<RequestId> {
     }
 }
 
+/// Starts the threads that read stdin and write stdout. Each message comes
+/// with its size on the wire, which the main loop hands back to `queued`.
+/// The writer ends at the first failed write, with its error. The reader
+/// notes every cancellation it parses in `cancelled`.
 fn stdio(
     queued: Arc<Queued>,
     cancelled: Arc<Cancelled>,
