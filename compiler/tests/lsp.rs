@@ -8,6 +8,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+/// `body` with its `Content-Length` header, as one message on the wire.
+fn framed(body: &str) -> String {
+    format!("Content-Length: {}\r\n\r\n{body}", body.len())
+}
+
 struct Client {
     child: Child,
     stdin: ChildStdin,
@@ -62,7 +67,7 @@ impl Client {
 
     fn send(&mut self, v: Value) {
         let body = v.to_string();
-        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        self.stdin.write_all(framed(&body).as_bytes()).unwrap();
         self.stdin.flush().unwrap();
     }
 
@@ -453,8 +458,7 @@ impl Client {
     }
 
     fn send_body(&mut self, body: &str) {
-        let framed = format!("Content-Length: {}\r\n\r\n{body}", body.len());
-        self.send_raw(framed.as_bytes());
+        self.send_raw(framed(body).as_bytes());
     }
 
     /// The next message, which must be an error response with `code` and `id`.
@@ -598,7 +602,7 @@ fn hostile_client() {
                 "contentChanges": [{"range": {"start": {"line": line, "character": col},
                     "end": {"line": line, "character": col}}, "text": "1 + "}]}})
         .to_string();
-        burst.extend(format!("Content-Length: {}\r\n\r\n{body}", body.len()).bytes());
+        burst.extend(framed(&body).bytes());
         lines[line].insert_str(col as usize, "1 + ");
     }
     c.send_raw(&burst);
@@ -728,15 +732,14 @@ fn nothing_is_published_after_the_shutdown_answer() {
 /// waiting for room from a writer that is gone.
 #[test]
 fn a_failed_write_to_the_client_is_status_2() {
-    let frame = |b: &str| format!("Content-Length: {}\r\n\r\n{b}", b.len());
-    let init = frame(
+    let init = framed(
         "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"capabilities\":{}}}",
     );
-    let end = frame("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"shutdown\"}")
-        + &frame("{\"jsonrpc\":\"2.0\",\"method\":\"exit\"}");
+    let end = framed("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"shutdown\"}")
+        + &framed("{\"jsonrpc\":\"2.0\",\"method\":\"exit\"}");
     let hovers: String = (0..6000)
         .map(|i| {
-            frame(
+            framed(
                 &json!({"jsonrpc": "2.0", "id": 10 + i, "method": "textDocument/hover",
                 "params": {"textDocument": {"uri": "file:///x.kpl"},
                     "position": {"line": 0, "character": 0}}})
@@ -768,10 +771,7 @@ fn a_failed_write_to_the_client_is_status_2() {
 /// answer here is about 2 MB of symbols; 400 of them were 800 MB queued).
 #[test]
 fn a_client_that_does_not_read_does_not_grow_the_server() {
-    let frame = |v: Value| {
-        let b = v.to_string();
-        format!("Content-Length: {}\r\n\r\n{b}", b.len())
-    };
+    let frame = |v: Value| framed(&v.to_string());
     let text: String = (0..20_000).map(|i| format!("fn a{i}() {{}}\n")).collect();
     let mut input = frame(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
         "params": {"capabilities": {}}}));
@@ -1292,7 +1292,7 @@ fn a_request_cancelled_while_it_waits_is_answered_cancelled() {
                "params": {"textDocument": {"uri": URI}, "position": {"line": 0, "character": 6}}}),
     ] {
         let body = msg.to_string();
-        burst.extend(format!("Content-Length: {}\r\n\r\n{body}", body.len()).bytes());
+        burst.extend(framed(&body).bytes());
     }
     c.send_raw(&burst);
     let mut answers = Vec::new();
