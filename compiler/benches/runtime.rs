@@ -57,7 +57,13 @@ fn compile(src: &str, name: &str, budget: bool) -> Runner {
     )
 }
 
+/// Code tuned for the processor the benchmark runs on, as `kplc build`
+/// makes it by default (`--tune native`).
 fn compile_opts(src: &str, name: &str, options: kplc::lower::Options) -> Runner {
+    let options = kplc::lower::Options {
+        tune: kplc::tune::Tune::host(),
+        ..options
+    };
     let (imports, _) = ImportSources::embedded().load();
     let a = kpl_lang::analyze(src, &imports);
     assert!(!a.has_errors(), "{:?}", a.diagnostics);

@@ -25,7 +25,7 @@ pub mod fmt;
 pub mod kernel;
 pub mod render;
 
-pub use kpl_codegen::{kpo, lower, object, std_imports};
+pub use kpl_codegen::{kpo, lower, object, std_imports, tune};
 
 /// The compiler's entry points under their historical path `kplc::codegen`:
 /// compile a checked program, compile the database's assembled parts, and

@@ -24,6 +24,7 @@ pub mod object;
 pub mod opt;
 pub mod pipeline;
 pub mod std_imports;
+pub mod tune;
 
 pub use object::kpo;
 pub use pipeline::{Compiled, compile, compile_with};

@@ -19,7 +19,8 @@
 //!  each function (once)
 //!      │
 //!      ▼
-//!  opt::finish (block layout, copies coalesced, second-byte stores), each function (once, last)
+//!  opt::finish (block layout, copies coalesced, second-byte stores where
+//!  the tuning wants them: tune.rs), each function (once, last)
 //!      │
 //!      ▼
 //!  backend::regalloc::allocate, each function
@@ -285,7 +286,7 @@ fn finish(
                 opt::simplify::simplify(f);
             }
             if options.local_checks {
-                opt::finish(f);
+                opt::finish(f, options.tune);
                 return None;
             }
             opt::version::version_loops(f);
@@ -300,7 +301,7 @@ fn finish(
             if tested || guarded {
                 before = before.or(unguarded.map(Checked::BeforeGuards));
             }
-            opt::finish(f);
+            opt::finish(f, options.tune);
             before
         })
         .collect();
@@ -338,7 +339,7 @@ fn finish(
                 break;
             }
         } else if let Some(before) = checked.get_mut(f).and_then(Option::take) {
-            module.funcs[f] = finish_checked(before);
+            module.funcs[f] = finish_checked(before, options);
         } else if is_local.get(f) == Some(&false)
             && let Some(form) = local_form(f, &mut module)
         {
@@ -385,7 +386,7 @@ enum Checked {
 }
 
 /// A checked form, through the stages the function had still to go.
-fn finish_checked(c: Checked) -> Func {
+fn finish_checked(c: Checked, options: lower::Options) -> Func {
     let mut f = match c {
         Checked::BeforeScaled(mut f) => {
             opt::bounds::merge_checks(&mut f);
@@ -393,7 +394,7 @@ fn finish_checked(c: Checked) -> Func {
         }
         Checked::BeforeGuards(f) => f,
     };
-    opt::finish(&mut f);
+    opt::finish(&mut f, options.tune);
     f
 }
 
@@ -411,7 +412,7 @@ impl LocalForms {
         let options = local_options(options);
         inline_and_reoptimize(&mut m.funcs, options);
         for f in &mut m.funcs {
-            opt::finish(f);
+            opt::finish(f, options.tune);
         }
         LocalForms {
             funcs: m.funcs,

@@ -31,6 +31,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 pub use error::{CompileError, Diagnostic, Error, Location, Trap};
+pub use kpl_codegen::tune::Tune;
 use kpl_host::{BoundArg, Export, GuardedBuf, HostFunc};
 pub use kpl_host::{Caller, DEFAULT_FUEL, ExportInfo, ScalarType, TrapKind, ValType};
 use kpl_lang::imports::ImportTable;
@@ -42,6 +43,7 @@ pub use typed::{BoundSlice, Elem, IntoHostFunc, Params, Results, Scalar, Slice, 
 pub struct Config {
     fuel: u64,
     imports: Vec<(String, String)>,
+    tune: Tune,
 }
 
 impl Default for Config {
@@ -49,6 +51,7 @@ impl Default for Config {
         Config {
             fuel: DEFAULT_FUEL,
             imports: Vec::new(),
+            tune: Tune::host(),
         }
     }
 }
@@ -65,6 +68,13 @@ impl Config {
         self
     }
 
+    /// The processors [`Module::new`] tunes the code for (default: the one
+    /// this program runs on, [`Tune::host`]). Only the speed depends on it.
+    pub fn tune(&mut self, tune: Tune) -> &mut Config {
+        self.tune = tune;
+        self
+    }
+
     /// Adds an import declaration file: `path` names it (its stem is the
     /// module name, so `host.kpli` declares module `host`), `text` is its
     /// contents. The built-in `kernel` module is always there.
@@ -76,6 +86,7 @@ impl Config {
 
 struct EngineInner {
     fuel: u64,
+    tune: Tune,
     table: ImportTable,
 }
 
@@ -117,6 +128,7 @@ impl Engine {
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 fuel: config.fuel,
+                tune: config.tune,
                 table,
             }),
         })
@@ -151,7 +163,11 @@ impl Module {
                     .collect(),
             }));
         }
-        let compiled = kpl_codegen::compile(&analysis.file, &analysis.program);
+        let options = kpl_codegen::lower::Options {
+            tune: engine.inner.tune,
+            ..Default::default()
+        };
+        let compiled = kpl_codegen::compile_with(&analysis.file, &analysis.program, options);
         let (depth, chain) = compiled.max_stack();
         let limit = kpl_lang::check::limits::STACK_BYTES;
         if depth > limit {

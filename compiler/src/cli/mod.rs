@@ -41,6 +41,33 @@ use run::run;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The processors the generated code is tuned for: `native` (the one
+    /// running kplc), `amd` (Zen) or `intel`. The code is correct on every
+    /// x86-64 processor; only its speed differs. The library's default,
+    /// which tests and reproducible builds use, is `amd`.
+    #[arg(long, value_enum, global = true, default_value = "native")]
+    tune: TuneChoice,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TuneChoice {
+    /// The processor kplc runs on.
+    Native,
+    /// AMD's Zen cores.
+    Amd,
+    /// Intel's Core and Xeon cores.
+    Intel,
+}
+
+impl TuneChoice {
+    fn tune(self) -> kpl_codegen::tune::Tune {
+        use kpl_codegen::tune::Tune;
+        match self {
+            TuneChoice::Native => Tune::host(),
+            TuneChoice::Amd => Tune::Amd,
+            TuneChoice::Intel => Tune::Intel,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -193,6 +220,8 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    // Before anything compiles: every `Options::default()` takes it.
+    kpl_codegen::tune::set_process_tune(cli.tune.tune());
     match cli.command {
         Command::Check {
             files,

@@ -193,6 +193,9 @@ pub struct Options {
     /// back to this form for a function the verifier refuses
     /// (`crate::pipeline`, "The local form").
     pub local_checks: bool,
+    /// The cores the code is tuned for ([`crate::tune`]). The default is the
+    /// process's ([`crate::tune::process_tune`]).
+    pub tune: crate::tune::Tune,
 }
 
 /// How a loop back-edge spends the budget. There is one form: the verifier
@@ -211,6 +214,7 @@ impl Default for Options {
             budget_checks: true,
             budget: BudgetCheck::Fuel,
             local_checks: false,
+            tune: crate::tune::process_tune(),
         }
     }
 }

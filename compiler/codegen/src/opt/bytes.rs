@@ -13,7 +13,10 @@
 //! ports, one of them the only port with a multiplier: with three multiplies
 //! and that shift per pixel, the grayscale loop took 5 cycles a pixel where
 //! its multiplies need 3. `movzx eax, ah` runs on any port; the two moves
-//! around it cost no port at all (register renaming).
+//! around it cost no port at all (register renaming). Intel's cores are
+//! the other way round (`movzx r32, ah` competes with the multiplies, the
+//! shift does not), so [`crate::opt::finish`] runs this pass only when the
+//! tuning asks for it ([`crate::tune::Tune`]).
 //!
 //! When: `t` has one write, `x >> 8` (logical or arithmetic: bits 8–15 of
 //! `x` either way), and one read, the store, in the same block; `x` is not

@@ -63,14 +63,17 @@ pub mod tested;
 pub mod version;
 
 use crate::ir::Func;
+use crate::tune::Tune;
 
 /// The last passes of every form of a function, before register
 /// allocation: the block layout, assignments computed into their
-/// variables, then the second-byte stores.
-pub fn finish(f: &mut Func) {
+/// variables, then the second-byte stores where `tune` wants them.
+pub fn finish(f: &mut Func, tune: Tune) {
     layout::place_returns(f);
     coalesce::coalesce_copies(f);
-    bytes::store_second_bytes(f);
+    if tune.stores_second_byte_from_high_register() {
+        bytes::store_second_bytes(f);
+    }
 }
 
 /// Optimises one function in place (the pass order above).
