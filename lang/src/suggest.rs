@@ -293,21 +293,39 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         usize::MAX
     };
     let pattern = Pattern::new(name);
-    candidates
+    // Nearest lengths first: the length difference is a lower bound of the
+    // distance, so once a candidate at distance `d` is found, only those
+    // at most `d` longer or shorter can still win (or tie, and win by
+    // name). A caller's locals then cost nothing when a function of the
+    // name's own length is one edit away (each used to cost an edit
+    // distance, in the order the caller listed them).
+    let mut near: Vec<(usize, &str)> = candidates
         .into_iter()
-        .filter(|c| c.chars().count().abs_diff(len) <= limit)
+        .map(|c| (c.chars().count().abs_diff(len), c))
+        .filter(|&(delta, _)| delta <= limit)
         .take(compared)
-        .filter_map(|c| {
-            // Distance 0 is the name itself, which is no suggestion; the
-            // same name in other case is one, the closest there can be.
-            match pattern.distance_within(c, limit) {
-                Some(0) => None,
-                _ if c.eq_ignore_ascii_case(name) => Some((0, c)),
-                d => d.map(|d| (d, c)),
-            }
-        })
-        .min()
-        .map(|(_, c)| c)
+        .collect();
+    near.sort_by_key(|&(delta, _)| delta);
+    let mut best: Option<(usize, &str)> = None;
+    for (delta, c) in near {
+        let within = best.map_or(limit, |(d, _)| d);
+        if delta > within {
+            break;
+        }
+        // Distance 0 is the name itself, which is no suggestion; the same
+        // name in other case is one, the closest there can be.
+        let found = match pattern.distance_within(c, within) {
+            Some(0) => None,
+            _ if c.eq_ignore_ascii_case(name) => Some((0, c)),
+            d => d.map(|d| (d, c)),
+        };
+        if let Some(f) = found
+            && best.is_none_or(|b| f < b)
+        {
+            best = Some(f);
+        }
+    }
+    best.map(|(_, c)| c)
 }
 
 /// A name prepared for many [`edit_distance`]s against candidates: for an
@@ -418,6 +436,19 @@ mod tests {
         assert_eq!(closest("conut", ["count", "cpu_id"]), Some("count"));
         assert_eq!(closest("x", ["y", "abc"]), Some("y"));
         assert_eq!(closest("totally", ["count"]), None);
+        // Nearest lengths are compared first, but the answer is still the
+        // closest name, ties to the alphabetically first, whatever the
+        // order given and the lengths.
+        assert_eq!(closest("abcd", ["abce", "abcx", "abc"]), Some("abc"));
+        assert_eq!(closest("abcd", ["abc", "abcx", "abce"]), Some("abc"));
+        assert_eq!(
+            closest(
+                "hnadler_7",
+                ["value_7", "handler_8", "handler_7", "hander_7"]
+            ),
+            Some("handler_7")
+        );
+        assert_eq!(closest("Count", ["coun", "count"]), Some("count"));
         assert_eq!(closest("Count", ["count"]), Some("count"));
     }
 
