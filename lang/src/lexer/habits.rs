@@ -57,6 +57,10 @@ pub(super) fn rewrite(src: &str, out: &mut Lexed) {
         py_item: None,
         py_closes: BTreeMap::new(),
         py_open: 0,
+        py_budget: old
+            .len()
+            .saturating_mul(blocks::BLOCK_WALK_PER_TOKEN)
+            .saturating_add(4096),
     };
     let mut i = 0;
     while i < old.len() {
@@ -162,6 +166,8 @@ struct Rewriter<'a> {
     py_closes: BTreeMap<usize, usize>,
     /// How many Python blocks are open.
     py_open: usize,
+    /// How many more tokens the walks to Python blocks' ends may take.
+    py_budget: usize,
 }
 
 fn e(message: impl Into<crate::diag::Text>, span: Span, label: &'static str) -> Diagnostic {

@@ -6,7 +6,8 @@
 //! `}` before the first line indented no deeper than the header's, and a
 //! `;` at the end of each statement line in it, so the function is checked
 //! as after the fix and nothing cascades. Finding a block's end looks at a
-//! bounded number of tokens.
+//! bounded number of tokens, and all of them together at most a few times
+//! the file's.
 
 use super::tokens::ends_operand;
 use super::{Rewriter, Tok, e};
@@ -15,6 +16,12 @@ use crate::span::Span;
 /// Tokens a block may span before the rule gives up (and the parser
 /// reports the `:`).
 const MAX_BLOCK_TOKENS: usize = 4096;
+
+/// Tokens all the blocks of a file may span together, per token of the
+/// file: nested blocks are each walked to their end, so without this a
+/// file of blocks nested ever deeper would cost its length times
+/// [`MAX_BLOCK_TOKENS`].
+pub(super) const BLOCK_WALK_PER_TOKEN: usize = 4;
 
 /// How far back from `:` the return type of a function may start.
 const MAX_RET_TOKENS: usize = 8;
@@ -73,9 +80,10 @@ impl Rewriter<'_> {
             if k >= self.old.len() {
                 break self.old.len();
             }
-            if k > i + MAX_BLOCK_TOKENS {
+            if k > i + MAX_BLOCK_TOKENS || self.py_budget == 0 {
                 return None;
             }
+            self.py_budget -= 1;
             if self.is(k, "}") && self.pair.get(k).is_none_or(|&o| o == usize::MAX || o < i) {
                 break k;
             }
