@@ -298,11 +298,36 @@ impl<'a> Rewriter<'a> {
         let ty = self
             .text(self.span(from).to(self.span(semi - 1)))
             .to_string();
-        let kpl_ty = crate::suggest::foreign_type(&ty).map_or(ty.as_str(), |(t, _)| t);
-        let zero = if kpl_ty == "bool" {
-            Some(Tok::Kw("false"))
-        } else if super::tokens::INT_TYPES.contains(&kpl_ty) {
-            Some(Tok::Int(0))
+        // A zero of the type, as text and tokens: `0`, `false`, or an
+        // array of them (`[0; 16]`).
+        let scalar = |name: &str| match crate::suggest::foreign_type(name).map_or(name, |(t, _)| t)
+        {
+            "bool" => Some(("false", Tok::Kw("false"))),
+            t if super::tokens::INT_TYPES.contains(&t) => Some(("0", Tok::Int(0))),
+            _ => None,
+        };
+        let zero: Option<(String, Vec<Tok>)> = if semi == from + 1 {
+            self.tok(from)
+                .and_then(|t| match t {
+                    Tok::Ident(n) => scalar(n),
+                    _ => None,
+                })
+                .map(|(z, t)| (z.to_string(), vec![t]))
+        } else if self.is(from, "[")
+            && self.pair.get(from) == Some(&(semi - 1))
+            && self.is(from + 2, ";")
+            && from + 3 < semi - 1
+        {
+            match self.tok(from + 1) {
+                Some(Tok::Ident(n)) => scalar(n).map(|(z, t)| {
+                    let len = self.text(self.span(from + 3).to(self.span(semi - 2)));
+                    let mut toks = vec![Tok::Sym("["), t, Tok::Sym(";")];
+                    toks.extend((from + 3..semi - 1).map(|k| self.old[k].0.clone()));
+                    toks.push(Tok::Sym("]"));
+                    (format!("[{z}; {len}]"), toks)
+                }),
+                _ => None,
+            }
         } else {
             None
         };
@@ -320,8 +345,7 @@ impl<'a> Rewriter<'a> {
             "expected `= VALUE`",
         );
         d = match (&zero, k) {
-            (Some(z), _) => {
-                let z = if *z == Tok::Int(0) { "0" } else { "false" };
+            (Some((z, _)), _) => {
                 let fixed = format!("{k} {name}: {ty} = {z};");
                 // C gives a `static` without a value zero: the same value.
                 let (applicability, note) = if k == "static" {
@@ -346,14 +370,13 @@ impl<'a> Rewriter<'a> {
         self.diags.push(d);
         let (kw, ks) = self.old[i].clone();
         self.push(kw, ks);
-        self.later.insert(
-            semi,
-            vec![
-                (Tok::Sym("="), at),
-                (zero.unwrap_or(Tok::BadInt), at),
-                self.old[semi].clone(),
-            ],
-        );
+        let mut value = vec![(Tok::Sym("="), at)];
+        match zero {
+            Some((_, toks)) => value.extend(toks.into_iter().map(|t| (t, at))),
+            None => value.push((Tok::BadInt, at)),
+        }
+        value.push(self.old[semi].clone());
+        self.later.insert(semi, value);
         Some(i + 1)
     }
 
