@@ -1128,7 +1128,15 @@ mod queries {
         });
         syntax.extend(semantic.into_iter().filter_map(|d| {
             let at = parsed.to_text(d.primary.span).start;
-            let kept = broken.as_ref().is_none_or(|b| b.keeps(d.code, at));
+            let kept = broken.as_ref().is_none_or(|b| {
+                b.keeps(d.code, at)
+                    && !b.edits_broken_line(
+                        d.help
+                            .iter()
+                            .flat_map(|h| &h.edits)
+                            .map(|e| parsed.to_text(e.span).start),
+                    )
+            });
             kept.then(|| parsed.to_text_diag(d.clone()))
         }));
         diag::sort(&mut syntax);

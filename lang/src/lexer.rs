@@ -579,6 +579,10 @@ fn lex_one(src: &str, raw: Raw<'_>, span: Span, out: &mut Lexed) {
                         typed_literal(out, text, span, &s);
                         return;
                     }
+                    None if let Some((value, digits_len)) = c_suffix(text) => {
+                        c_suffixed(out, text, span, value, digits_len);
+                        return;
+                    }
                     None => {
                         out.diagnostics.push(
                                 Diagnostic::new(
@@ -789,6 +793,51 @@ fn typed_literal(out: &mut Lexed, text: &str, span: Span, s: &LiteralSuffix) {
     out.tokens.push((Tok::Int(s.value), digits));
     out.tokens.push((Tok::Kw("as"), suffix));
     out.tokens.push((Tok::Ident(s.ty.into()), suffix));
+}
+
+/// C's integer suffix (`10u`, `5L`, `1000UL`, `7ull`): the value and the
+/// length of the digits before the suffix.
+fn c_suffix(text: &str) -> Option<(u64, usize)> {
+    let digits = text.trim_end_matches(['u', 'U', 'l', 'L']);
+    let suffix = &text[digits.len()..];
+    let lower = suffix.to_ascii_lowercase();
+    let known = matches!(
+        lower.as_str(),
+        "u" | "l" | "ul" | "lu" | "ll" | "ull" | "llu"
+    );
+    // `lL` is not C's: both `l`s of a `long long` are in the same case.
+    if !known || suffix.contains("lL") || suffix.contains("Ll") {
+        return None;
+    }
+    Some((parse_int(digits).ok()?, digits.len()))
+}
+
+/// Reports C's suffixed literal `text` (at `span`) and reads it as the
+/// number alone.
+fn c_suffixed(out: &mut Lexed, text: &str, span: Span, value: u64, digits_len: usize) {
+    let start = span.start as usize;
+    let cut = start.saturating_add(digits_len);
+    let suffix = Span::new(cut, span.end as usize);
+    let shown = &text[digits_len..];
+    let ty = if shown.contains(['l', 'L']) {
+        "u64"
+    } else {
+        "u32"
+    };
+    out.diagnostics.push(
+        Diagnostic::new(
+            Code::E0004,
+            format!("C's `{shown}` suffix: KPL integer literals have no suffix"),
+            suffix,
+            "C's integer suffix",
+        )
+        .with_note(format!(
+            "a literal takes its type from where it is used; where nothing gives one, convert it: `{} as {ty}`",
+            &text[..digits_len]
+        ))
+        .with_fix(format!("remove `{shown}`"), suffix, ""),
+    );
+    out.tokens.push((Tok::Int(value), Span::new(start, cut)));
 }
 
 fn literal_suffix(text: &str) -> Option<LiteralSuffix> {

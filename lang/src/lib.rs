@@ -149,7 +149,9 @@ pub fn analyze(src: &str, imports: &imports::ImportTable) -> Analysis {
 /// one diagnostic" in the book's diagnostics chapter):
 ///
 /// - anything whose primary span starts on a line with a lexical or syntax
-///   error: that line was parsed by guesswork;
+///   error: that line was parsed by guesswork; and anything whose fix edits
+///   such a line (it blames the guess: `let a, b = 1, 2;` then a use of
+///   `a` as a `u64`, "give `a` the type `u64`");
 /// - in a function with a syntax error anywhere in it, the diagnostics that
 ///   the broken part could have prevented: unused or never-assigned locals
 ///   (W0001, W0006: their use or assignment may sit in the broken part),
@@ -190,11 +192,10 @@ pub fn combine_fns(
         return semantic;
     }
     let broken = BrokenParts::new(src, fns, &syntax);
-    syntax.extend(
-        semantic
-            .into_iter()
-            .filter(|d| broken.keeps(d.code, d.primary.span.start)),
-    );
+    syntax.extend(semantic.into_iter().filter(|d| {
+        broken.keeps(d.code, d.primary.span.start)
+            && !broken.edits_broken_line(d.help.iter().flat_map(|h| &h.edits).map(|e| e.span.start))
+    }));
     diag::sort(&mut syntax);
     syntax
 }
@@ -261,6 +262,18 @@ impl BrokenParts {
             }
             _ => true,
         }
+    }
+
+    /// Whether a semantic diagnostic's fix edits a line with a lexical or
+    /// syntax error: it blames what that error's recovery guessed (the
+    /// type of a name a broken declaration declared, `let a, b = 1, 2;`),
+    /// so it is a consequence of that error.
+    /// `edits` are where its fix's edits start.
+    pub fn edits_broken_line(&self, edits: impl IntoIterator<Item = u32>) -> bool {
+        edits.into_iter().any(|at| {
+            let line = self.lines.line_of(at as usize);
+            self.broken_lines.get(line).copied().unwrap_or(false)
+        })
     }
 
     fn in_broken_fn(&self, at: u32) -> bool {

@@ -37,7 +37,9 @@ impl Checker<'_> {
             return None;
         }
         let imports = self.imports;
-        let module = imports.modules.iter().find(|md| md.name == *m)?;
+        let Some(module) = imports.modules.iter().find(|md| md.name == *m) else {
+            return self.unknown_module(body, base, callee, args);
+        };
         let f = field.name.as_str();
         // `kernel::` (or `kernel.`), up to the function's name.
         let path = Span::new(base.span.start as usize, field.span.start as usize);
@@ -98,6 +100,61 @@ impl Checker<'_> {
                     ));
                 }
                 d
+            }
+        };
+        self.report(d);
+        self.record(base, Ty::Error);
+        self.record(callee.unparen(), Ty::Error);
+        self.record(callee, Ty::Error);
+        self.unknown_call_args(body, args);
+        Some(Ty::Error)
+    }
+
+    /// `mylib::g(x)` (read as `mylib.g(x)`, the `.` spanning the `::`)
+    /// where `mylib` is no import module, local or item: a plugin is one
+    /// file, and its only modules are the import modules. Reported once,
+    /// with the closest module's name or the list of them.
+    fn unknown_module(
+        &mut self,
+        body: &mut Body,
+        base: &Expr,
+        callee: &Expr,
+        args: &[Expr],
+    ) -> Option<Ty> {
+        let ExprKind::Name(m) = &base.kind else {
+            return None;
+        };
+        // (Written `::` or `.`, which the tree does not tell apart.) A
+        // misspelt local or item is E0100's, with its did-you-mean.
+        let mut names: Vec<&str> = body.candidates(m);
+        names.extend(self.global_candidates(m, super::NameKind::Value));
+        if suggest::closest(m, names.iter().copied()).is_some() {
+            return None;
+        }
+        let imports = self.imports;
+        let modules: Vec<&str> = imports.modules.iter().map(|md| md.name.as_str()).collect();
+        let mut d = Diagnostic::new(
+            Code::E0100,
+            format!("there is no module `{m}`"),
+            base.span,
+            "not an import module",
+        )
+        .with_note(
+            "a KPL plugin is one file: its only modules are the import modules the host provides, whose functions are brought in with `use`",
+        );
+        d = match suggest::closest(m, modules.iter().copied()) {
+            Some(s) => d.with_maybe_fix(format!("did you mean `{s}`?"), base.span, s.to_string()),
+            None if modules.is_empty() => d,
+            None => {
+                let list: Vec<String> = modules.iter().map(|n| format!("`{n}`")).collect();
+                let which = match list.as_slice() {
+                    [one] => format!("the only import module is {one}"),
+                    _ => format!("the import modules are {}", list.join(", ")),
+                };
+                d.with_help(format!(
+                    "{which}: `use {}::NAME;` brings in one of its functions, called by its name alone",
+                    modules[0]
+                ))
             }
         };
         self.report(d);

@@ -5,7 +5,7 @@
 //! `range(n)` or `step` in a `for` header, a `;` between a condition and its
 //! block, `goto`, and the items KPL does not have (`enum`, `impl`,
 //! `typedef`, ...) or has only at the top level (a `fn` or `use` inside a
-//! body); [`more`] and [`decls`] have the rest. Each is reported once, as an E0001 (E0004
+//! body); [`more`], [`decls`] and [`blocks`] have the rest. Each is reported once, as an E0001 (E0004
 //! for a fraction) with the KPL spelling and a fix where there is one, and
 //! the tokens are rewritten into what the user meant, so the parser and the
 //! checker see a correct program there and nothing cascades: a name
@@ -20,6 +20,7 @@
 
 use std::collections::BTreeMap;
 
+mod blocks;
 mod decls;
 mod more;
 mod tokens;
@@ -52,9 +53,18 @@ pub(super) fn rewrite(src: &str, out: &mut Lexed) {
         ret: None,
         sig: None,
         param_diag: None,
+        field_diag: None,
+        py_item: None,
+        py_closes: BTreeMap::new(),
+        py_open: 0,
+        py_budget: old
+            .len()
+            .saturating_mul(blocks::BLOCK_WALK_PER_TOKEN)
+            .saturating_add(4096),
     };
     let mut i = 0;
     while i < old.len() {
+        r.python_line(i);
         if let Some(instead) = r.later.remove(&i) {
             r.own();
             r.toks.extend(instead);
@@ -63,6 +73,7 @@ pub(super) fn rewrite(src: &str, out: &mut Lexed) {
         }
         i = r.step(i);
     }
+    r.python_line(old.len());
     let Rewriter {
         toks, same, diags, ..
     } = r;
@@ -146,6 +157,17 @@ struct Rewriter<'a> {
     /// The diagnostic of C's parameter order in the list opened at this
     /// index (the others of the list are added to its fix).
     param_diag: Option<(usize, usize)>,
+    /// The diagnostic of Go's fields without `:` in the struct whose `{`
+    /// is at this index (the others of the struct are added to its fix).
+    field_diag: Option<(usize, usize)>,
+    /// The top-level item whose Python block was reported ([`blocks`]).
+    py_item: Option<usize>,
+    /// How many Python blocks end before each token index.
+    py_closes: BTreeMap<usize, usize>,
+    /// How many Python blocks are open.
+    py_open: usize,
+    /// How many more tokens the walks to Python blocks' ends may take.
+    py_budget: usize,
 }
 
 fn e(message: impl Into<crate::diag::Text>, span: Span, label: &'static str) -> Diagnostic {

@@ -1,6 +1,7 @@
 //! Declaration habits in the token stream (see the parent module for how
 //! habits are found, reported and rewritten): C's array local `u8 buf[16];`,
 //! JavaScript's `const x = 1;` in a body, a `let` or `var` at the top level,
+//! a `static` or `const` without a value (C's `static int c;`),
 //! several names in one declaration (`var x, y: u32;`, `let a, b = 1, 2;`),
 //! and C's or Rust's pointer parameter (`u8 *p`, `p: *u8`). Each is one
 //! E0001 whose rewrite keeps every name it declares declared. Each rule
@@ -50,6 +51,12 @@ impl<'a> Rewriter<'a> {
                 );
                 self.push(Tok::Kw("let"), s);
                 Some(i + 1)
+            }
+            // C's `static int c;`: `static c: u32;` without a value
+            (Tok::Kw(k @ ("static" | "const")), Some(Tok::Ident(_)))
+                if self.braces == 0 && self.is(i + 2, ":") && starts_statement(self.prev()) =>
+            {
+                self.global_no_value(i, k)
             }
             // `let x = 1;`, `var n = 0;` at the top level
             (Tok::Kw(k @ ("let" | "var")), Some(Tok::Ident(_)))
@@ -266,6 +273,113 @@ impl<'a> Rewriter<'a> {
         }
     }
 
+    /// `static NAME: TYPE;` or `const NAME: TYPE;` (`k` at `i`), with no
+    /// `= VALUE`: reported and read with a zero of the type (the error
+    /// value for a type without one), so the global stays declared.
+    fn global_no_value(&mut self, i: usize, k: &str) -> Option<usize> {
+        // The type: up to `;` at this level, within a few tokens.
+        const MAX_TYPE_TOKENS: usize = 32;
+        let from = i + 3;
+        let mut semi = from;
+        while !self.is(semi, ";") {
+            match self.tok(semi) {
+                None | Some(Tok::Sym("=" | "{" | "}")) | Some(Tok::Kw(_)) => return None,
+                _ => {}
+            }
+            semi = self.next_at_level(semi);
+            if semi > from + MAX_TYPE_TOKENS {
+                return None;
+            }
+        }
+        if semi == from {
+            return None;
+        }
+        let s = self.span(i);
+        let ty = self
+            .text(self.span(from).to(self.span(semi - 1)))
+            .to_string();
+        // A zero of the type, as text and tokens: `0`, `false`, or an
+        // array of them (`[0; 16]`).
+        let scalar = |name: &str| match crate::suggest::foreign_type(name).map_or(name, |(t, _)| t)
+        {
+            "bool" => Some(("false", Tok::Kw("false"))),
+            t if super::tokens::INT_TYPES.contains(&t) => Some(("0", Tok::Int(0))),
+            _ => None,
+        };
+        let zero: Option<(String, Vec<Tok>)> = if semi == from + 1 {
+            self.tok(from)
+                .and_then(|t| match t {
+                    Tok::Ident(n) => scalar(n),
+                    _ => None,
+                })
+                .map(|(z, t)| (z.to_string(), vec![t]))
+        } else if self.is(from, "[")
+            && self.pair.get(from) == Some(&(semi - 1))
+            && self.is(from + 2, ";")
+            && from + 3 < semi - 1
+        {
+            match self.tok(from + 1) {
+                Some(Tok::Ident(n)) => scalar(n).map(|(z, t)| {
+                    let len = self.text(self.span(from + 3).to(self.span(semi - 2)));
+                    let mut toks = vec![Tok::Sym("["), t, Tok::Sym(";")];
+                    toks.extend((from + 3..semi - 1).map(|k| self.old[k].0.clone()));
+                    toks.push(Tok::Sym("]"));
+                    (format!("[{z}; {len}]"), toks)
+                }),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let head = s.to(self.span(semi - 1));
+        let at = self.span(semi).start_point();
+        let name = self.text(self.span(i + 1)).to_string();
+        let what = if k == "static" {
+            "a static"
+        } else {
+            "a constant"
+        };
+        let mut d = e(
+            format!("{what} needs an initial value"),
+            head,
+            "expected `= VALUE`",
+        );
+        d = match (&zero, k) {
+            (Some((z, _)), _) => {
+                let fixed = format!("{k} {name}: {ty} = {z};");
+                // C gives a `static` without a value zero: the same value.
+                let (applicability, note) = if k == "static" {
+                    (
+                        Applicability::MachineApplicable,
+                        "C starts a `static` without a value at zero; KPL writes the value",
+                    )
+                } else {
+                    (
+                        Applicability::MaybeIncorrect,
+                        "a constant's value is written where it is declared",
+                    )
+                };
+                d.with_note(note).with_fix_edits(
+                    format!("write `{fixed}`"),
+                    applicability,
+                    vec![edit(at, format!(" = {z}"))],
+                )
+            }
+            (None, _) => d.with_help(format!("give it a value: `{k} {name}: {ty} = …;`")),
+        };
+        self.diags.push(d);
+        let (kw, ks) = self.old[i].clone();
+        self.push(kw, ks);
+        let mut value = vec![(Tok::Sym("="), at)];
+        match zero {
+            Some((_, toks)) => value.extend(toks.into_iter().map(|t| (t, at))),
+            None => value.push((Tok::BadInt, at)),
+        }
+        value.push(self.old[semi].clone());
+        self.later.insert(semi, value);
+        Some(i + 1)
+    }
+
     /// `let` or `var` at the top level (`k` at `i`): read as the `const` or
     /// `static` it means, so its uses resolve.
     fn top_level_binding(&mut self, i: usize, k: &str) -> Option<usize> {
@@ -316,7 +430,9 @@ impl<'a> Rewriter<'a> {
 
     /// `let a, b = 1, 2;` or `var x, y: u32;` (`k` at `i`): read as one
     /// declaration per name, each with its value (`0` for an integer type
-    /// without one), so that every name stays declared.
+    /// without one), so that every name stays declared; without a written
+    /// type, with the error value, so that no use is checked against a
+    /// type guessed from a broken declaration.
     fn several_names(&mut self, i: usize, k: &'static str) -> Option<usize> {
         // The names: `a , b , c` up to `:`, `=` or `;`.
         let mut names = vec![i + 1];
@@ -404,9 +520,18 @@ impl<'a> Rewriter<'a> {
             let text: Vec<String> = (0..names.len())
                 .map(|n| decl(n, paired.then(|| values[n])))
                 .collect();
+            // Without a type, each name's type would come from its value:
+            // the names are read with the error type (below), so their uses
+            // are not checked against a guess, and the fix cannot promise
+            // that they agree with it.
+            let applicability = if ty.is_none() {
+                Applicability::MaybeIncorrect
+            } else {
+                Applicability::MachineApplicable
+            };
             d.with_fix_edits(
                 "declare each name on its own",
-                Applicability::MachineApplicable,
+                applicability,
                 vec![edit(whole, text.join(" "))],
             )
         } else {
@@ -436,6 +561,15 @@ impl<'a> Rewriter<'a> {
             }
             let value = if paired { values.get(n).copied() } else { None };
             match value {
+                // A name with no type written gets the error type: the
+                // declaration is broken, and its uses are not checked
+                // against a guess (its value is on the reported line,
+                // whose other errors are dropped anyway).
+                Some((a, b)) if ty.is_none() => {
+                    self.push(Tok::Sym("="), self.span(a).start_point());
+                    self.push(Tok::BadInt, self.span(a).to(self.span(b - 1)));
+                    self.push(Tok::Sym(";"), self.span(b));
+                }
                 Some((a, b)) => {
                     self.push(Tok::Sym("="), self.span(a).start_point());
                     for m in a..b {

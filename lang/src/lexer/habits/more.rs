@@ -3,11 +3,13 @@
 //! `a..=b` in a `for` header, an `unsafe` block or function, a generic type
 //! such as `Vec<u8>` or `Option<u32>`, a range index `data[a..b]` (a
 //! sub-slice), a reference type `&u32`, C's `-> void` and array type
-//! `u32[4]`, a `;` after an item's `}`, an `if` used as a value, a tuple
-//! `let (a, b) = (x, y);`, and two binary operators in a row (`x +* 2`).
+//! `u32[4]`, Rust's `-> ()`, C's slice type `u8[]`, Go's field without its
+//! `:` (`struct P { x u32 }`), `z &&= y`, a `;` after an item's `}`, an `if`
+//! used as a value, a tuple `let (a, b) = (x, y);`, two binary operators in
+//! a row (`x +* 2`), and (in [`super::blocks`]) Python's `:` blocks.
 //! Each rule looks at a bounded number of tokens, so the pass stays linear.
 
-use super::tokens::{is_statement_keyword, is_type_name};
+use super::tokens::{is_statement_keyword, is_type_name, names_a_type};
 use super::{Rewriter, e, ends_operand, starts_statement};
 use crate::diag::Applicability;
 use crate::lexer::Tok;
@@ -104,6 +106,45 @@ impl<'a> Rewriter<'a> {
                 );
                 Some(i + 2)
             }
+            // Python's `if x > 1:` and an indented block
+            (Tok::Sym(":"), _) => self.python_block(i),
+            // Go's field without its `:`: `struct P { x u32, y u32 }`
+            (Tok::Ident(_), Some(Tok::Ident(ty)))
+                if names_a_type(ty)
+                    && (self.is(i + 2, ",") || self.is(i + 2, "}"))
+                    && self.in_struct_fields() =>
+            {
+                self.field_no_colon(i)
+            }
+            // Rust's `fn f() -> () {`: the unit type written out
+            (Tok::Sym("->"), Some(Tok::Sym("(")))
+                if self.is(i + 2, ")")
+                    && self.is(i + 3, "{")
+                    && self.sig.is_some_and(|(_, close)| close + 1 == i) =>
+            {
+                let from = self.prev().map_or(s, |(_, p)| p.end_point());
+                let whole = from.to(self.span(i + 2));
+                self.diags.push(
+                    e(
+                        "a function that returns nothing has no return type",
+                        s.to(self.span(i + 2)),
+                        "Rust's unit type",
+                    )
+                    .with_note(
+                        "a function that returns nothing has no `-> type` part: `fn f(x: u32) {`",
+                    )
+                    .with_fix("remove `-> ()`", whole, ""),
+                );
+                Some(i + 3)
+            }
+            // C's and Java's slice parameter `data: u8[]`
+            (Tok::Ident(ty), Some(Tok::Sym("[")))
+                if matches!(self.prev(), Some((Tok::Sym(":"), _)))
+                    && is_type_name(ty)
+                    && self.is(i + 2, "]") =>
+            {
+                self.c_slice_type(i)
+            }
             // C's array type `data: u8[16]`
             (Tok::Ident(ty), Some(Tok::Sym("[")))
                 if matches!(self.prev(), Some((Tok::Sym(":"), _)))
@@ -186,6 +227,12 @@ impl<'a> Rewriter<'a> {
                 );
                 Some(i + 1)
             }
+            // `z &&= y;`, `z ||= y;`
+            (Tok::Sym(op @ ("&&" | "||")), Some(Tok::Sym("=")))
+                if self.touching(i) && ends_operand(self.prev()) =>
+            {
+                self.logical_assign(i, op)
+            }
             // `x +* 2`, `a - / b`: two binary operators in a row
             (Tok::Sym(first), Some(Tok::Sym(second)))
                 if BINARY.contains(first)
@@ -258,7 +305,7 @@ impl<'a> Rewriter<'a> {
     }
 
     /// The indentation of the line of token `k`.
-    fn line_indent_of(&self, k: usize) -> Option<usize> {
+    pub(super) fn line_indent_of(&self, k: usize) -> Option<usize> {
         self.line_start(k).map(|(indent, _)| indent)
     }
 
@@ -522,6 +569,135 @@ impl<'a> Rewriter<'a> {
         Some(i + 4)
     }
 
+    /// Whether the token being read starts a field of a struct's body:
+    /// right inside `struct Name {`, after its `{` or a `,`.
+    fn in_struct_fields(&self) -> bool {
+        let Some(open) = self.top_open else {
+            return false;
+        };
+        self.braces == 1
+            && open >= 2
+            && self.tok(open - 2) == Some(&Tok::Kw("struct"))
+            && matches!(self.prev(), Some((Tok::Sym("{" | ","), _)))
+    }
+
+    /// `name Type` at `i` in a struct's fields: the `:` is missing. One
+    /// diagnostic per struct, whose fix adds every missing `:`; read as
+    /// `name: Type`.
+    fn field_no_colon(&mut self, i: usize) -> Option<usize> {
+        let (name, ns) = self.old[i].clone();
+        let whole = ns.to(self.span(i + 1));
+        let at = ns.end_point();
+        let fix = format!("{}: {}", self.text(ns), self.text(self.span(i + 1)));
+        match (self.top_open, self.field_diag) {
+            (Some(open), Some((o, d))) if o == open => {
+                if let Some(h) = self.diags[d].help.first_mut() {
+                    h.edits.push(super::edit(at, ":"));
+                    h.message = "write each field as `name: type`".into();
+                }
+            }
+            (open, _) => {
+                self.field_diag = open.map(|o| (o, self.diags.len()));
+                self.diags.push(
+                    e(
+                        "a field's type follows a `:`",
+                        whole,
+                        "Go's field declaration",
+                    )
+                    .with_fix(format!("write `{fix}`"), at, ":"),
+                );
+            }
+        }
+        self.push(name, ns);
+        self.push(Tok::Sym(":"), at);
+        Some(i + 1)
+    }
+
+    /// `T[]` after `:` (C's and Java's array of unknown length): reported
+    /// and read as the slice `[]T`.
+    fn c_slice_type(&mut self, i: usize) -> Option<usize> {
+        let Some(Tok::Ident(ty)) = self.tok(i) else {
+            return None;
+        };
+        let elem = crate::suggest::foreign_type(ty).map_or(&**ty, |(k, _)| k);
+        let elem: std::rc::Rc<str> = elem.into();
+        let whole = self.span(i).to(self.span(i + 2));
+        let text = format!("[]{elem}");
+        // A parameter may be a slice; elsewhere the slice may not be what
+        // the declaration needs.
+        let in_params = self.sig.is_some_and(|(open, close)| i > open && i < close);
+        let applicability = if in_params {
+            Applicability::MachineApplicable
+        } else {
+            Applicability::MaybeIncorrect
+        };
+        self.diags.push(
+            e(
+                format!("a slice type is written `{text}`"),
+                whole,
+                "C's array of unknown length",
+            )
+            .with_note(
+                "`[]T` reads the elements, `[]mut T` may also write them; `s.len` is their number",
+            )
+            .with_fix_edits(
+                format!("write `{text}`"),
+                applicability,
+                vec![super::edit(whole, text.clone())],
+            ),
+        );
+        self.push(Tok::Sym("["), self.span(i + 1));
+        self.push(Tok::Sym("]"), self.span(i + 2));
+        self.push(Tok::Ident(elem), self.span(i));
+        Some(i + 3)
+    }
+
+    /// `z &&= y` (or `||=`) at `i`, the operator: KPL has no such
+    /// assignment. Read as `z = z && y` when the left side is a name, else
+    /// as `… = y` (the same types: nothing cascades).
+    fn logical_assign(&mut self, i: usize, op: &'static str) -> Option<usize> {
+        const SHOWN: usize = 8;
+        let both = self.span(i).to(self.span(i + 1));
+        // A name alone on the left, at the start of its statement.
+        let out = self.out();
+        let name = match out {
+            [.., before, (Tok::Ident(z), _)] if starts_statement(Some(before)) => Some(z.clone()),
+            [(Tok::Ident(z), _)] => Some(z.clone()),
+            _ => None,
+        };
+        let mut d = e(
+            format!("KPL has no `{op}=`"),
+            both,
+            "not an assignment operator",
+        );
+        match &name {
+            Some(z) => {
+                // The right side when it is short (a bounded look ahead).
+                let end = (i + 2..self.old.len().min(i + 2 + SHOWN)).find(|&k| self.is(k, ";"));
+                let y = match end {
+                    Some(k) if k > i + 2 => self.text(self.span(i + 2).to(self.span(k - 1))),
+                    _ => "…",
+                };
+                d = d.with_fix(
+                    format!("write `{z} = {z} {op} {y}`"),
+                    both,
+                    format!("= {z} {op}"),
+                );
+            }
+            None => {
+                d = d.with_help(format!("write the left side twice: `x = x {op} y`"));
+            }
+        }
+        self.diags.push(d);
+        self.push(Tok::Sym("="), self.span(i + 1));
+        if let Some(z) = name {
+            let at = self.span(i + 1).end_point();
+            self.push(Tok::Ident(z), at);
+            self.push(Tok::Sym(op), at);
+        }
+        Some(i + 2)
+    }
+
     /// Whether the `}` just read closed a function's body (its `{` after
     /// the `)` of the parameters or the return type after `->`) or a
     /// struct's (after `struct Name`): not a `use` list nor a struct
@@ -562,8 +738,8 @@ impl<'a> Rewriter<'a> {
     }
 
     /// Rust's `let (a, b) = (x, y);` at token `i` (`kw` is `let` or
-    /// `var`): one diagnostic, and each name declared, from its value when
-    /// the right side is a tuple of as many, else with the error type.
+    /// `var`): one diagnostic, and each name declared with the error type
+    /// (a broken declaration: its uses are not checked against a guess).
     pub(super) fn tuple_let(&mut self, i: usize, kw: &'static str) -> Option<usize> {
         let s = self.span(i);
         let open = i + 1;
@@ -634,16 +810,16 @@ impl<'a> Rewriter<'a> {
                 })
                 .collect();
             let fix = lets.join(&separator);
-            d = d.with_fix("declare one name per statement", whole, fix);
+            // Each name's type would come from its value: the names are
+            // read with the error type, so their uses are not checked
+            // against a guess, and the fix cannot promise they agree.
+            d = d.with_maybe_fix("declare one name per statement", whole, fix);
             self.diags.push(d);
             for (&n, &(a, b)) in names.iter().zip(&values) {
                 self.push(Tok::Kw(kw), s);
                 self.push(self.old[n].0.clone(), self.span(n));
                 self.push(Tok::Sym("="), self.span(close + 1));
-                for v in a..b {
-                    let (t, vs) = self.old[v].clone();
-                    self.push(t, vs);
-                }
+                self.push(Tok::BadInt, self.span(a).to(self.span(b - 1)));
                 self.push(Tok::Sym(";"), self.span(semi));
             }
             return Some(semi + 1);

@@ -49,7 +49,7 @@ pub(super) fn old_sym(t: &Tok) -> Option<&'static str> {
 /// lexing a file of `(`, counted by callgrind).
 pub(super) const HABIT_SYMBOLS: u64 = {
     let syms = [
-        "<", "==", "!=", "*", ">>", "{", "+", "-", ",", ")", "}", ";", "..", "[", "&", "->",
+        "<", "==", "!=", "*", ">>", "{", "+", "-", ",", ")", "}", ";", "..", "[", "&", "->", ":",
         // The first of two binary operators in a row (`x +* 2`).
         "/", "%", "<<", "<=", ">", ">=", "&&", "||", "|", "^",
     ];
