@@ -365,8 +365,9 @@ const EXPLANATIONS: &str = "\
   (`compiler/codegen/src/tune.rs`): `kplc` tunes for the processor it
   runs on (`--tune native`), the benchmark compiles the same way, and the
   library's default for tests and reproducible objects is `amd`. On the
-  Xeon, criterion in one run: 3.29 → 2.58 ms a frame, native 1.32 ms
-  (2.55× → 1.95×); its scalar floor there is gcc's 1.8×.
+  Xeon, criterion in two runs minutes apart: 3.29 ms a frame against
+  native 1.29 ms before (2.55×), 2.58 ms against 1.32 ms after (1.95×);
+  its scalar floor there is gcc's, about 1.8×.
 - **Packet filter.** One invocation per packet, as a hook does.
   Profile-driven fixes: kplc inlines small leaf functions (`read_be16`,
   `is_allowed`: three calls and their argument staging per packet gone),
