@@ -102,12 +102,7 @@ impl Checker<'_> {
                 d
             }
         };
-        self.report(d);
-        self.record(base, Ty::Error);
-        self.record(callee.unparen(), Ty::Error);
-        self.record(callee, Ty::Error);
-        self.unknown_call_args(body, args);
-        Some(Ty::Error)
+        self.reject_path_call(d, body, base, callee, args)
     }
 
     /// `mylib::g(x)` (read as `mylib.g(x)`, the `.` spanning the `::`)
@@ -157,6 +152,20 @@ impl Checker<'_> {
                 ))
             }
         };
+        self.reject_path_call(d, body, base, callee, args)
+    }
+
+    /// Reports `d` about the call `base::f(args)`, which has no callee: the
+    /// path and the callee take the error type (nothing more is said of
+    /// them), and the arguments are still checked.
+    fn reject_path_call(
+        &mut self,
+        d: Diagnostic,
+        body: &mut Body,
+        base: &Expr,
+        callee: &Expr,
+        args: &[Expr],
+    ) -> Option<Ty> {
         self.report(d);
         self.record(base, Ty::Error);
         self.record(callee.unparen(), Ty::Error);
