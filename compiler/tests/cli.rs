@@ -16,6 +16,28 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// `kplc run` of the grayscale export of `program` (source or object) on
+/// the example's sample image, the 6,144-byte result written to `out`;
+/// asserts it exits 0.
+fn run_grayscale(program: &str, extra: &[&str], out: &Path) -> Output {
+    let mut args = vec!["run", program];
+    args.extend_from_slice(extra);
+    let out = out.to_str().unwrap();
+    args.extend([
+        "--entry",
+        "grayscale",
+        "--in",
+        "examples/grayscale/sample.rgb",
+        "--out-len",
+        "6144",
+        "--out",
+        out,
+    ]);
+    let run = kplc(&args);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    run
+}
+
 #[test]
 fn clean_examples_exit_zero() {
     let out = kplc(&[
@@ -165,19 +187,7 @@ fn build_run_and_disasm_round_trip() {
         again.to_str().unwrap(),
     ]);
     assert_eq!(std::fs::read(&obj).unwrap(), std::fs::read(&again).unwrap());
-    let run = kplc(&[
-        "run",
-        obj.to_str().unwrap(),
-        "--entry",
-        "grayscale",
-        "--in",
-        "examples/grayscale/sample.rgb",
-        "--out-len",
-        "6144",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let run = run_grayscale(obj.to_str().unwrap(), &[], &out);
     assert!(text(&run.stdout).starts_with("grayscale: returned 0"));
     let rgb = std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/grayscale/sample.rgb"),
@@ -880,21 +890,7 @@ fn tune_changes_the_encoding_not_the_result() {
     let mut images = Vec::new();
     for tune in ["amd", "intel"] {
         let out = dir.join(format!("{tune}.gray"));
-        let run = kplc(&[
-            "run",
-            src,
-            "--tune",
-            tune,
-            "--entry",
-            "grayscale",
-            "--in",
-            "examples/grayscale/sample.rgb",
-            "--out-len",
-            "6144",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+        run_grayscale(src, &["--tune", tune], &out);
         images.push(std::fs::read(&out).unwrap());
     }
     assert_eq!(images[0], images[1]);
