@@ -63,17 +63,35 @@ pub fn read_at_most(input: impl Read, limit: u64) -> std::io::Result<Vec<u8>> {
     }
 }
 
-/// Reads at most `limit` bytes of `path`; a longer file (or an endless one,
-/// such as `/dev/zero`) is an error naming the limit for `what`.
+/// Whether `path` names standard input (or, for `-o`, standard output):
+/// `-`, as in most Unix tools. A file really named `-` is `./-`.
+pub fn is_standard_stream(path: &Path) -> bool {
+    path == Path::new("-")
+}
+
+/// How messages and diagnostics name an input: its path, or `<stdin>`.
+pub fn input_name(path: &Path) -> String {
+    if is_standard_stream(path) {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Reads at most `limit` bytes of `path` (standard input for `-`); a longer
+/// input (or an endless one, such as `/dev/zero`) is an error naming the
+/// limit for `what`.
 pub fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let bytes =
-        read_at_most(file, limit).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let name = input_name(path);
+    let bytes = if is_standard_stream(path) {
+        read_at_most(std::io::stdin().lock(), limit)
+    } else {
+        std::fs::File::open(path).and_then(|file| read_at_most(file, limit))
+    }
+    .map_err(|e| format!("cannot read `{name}`: {e}"))?;
     if bytes.len() as u64 > limit {
         return Err(format!(
-            "`{}` is larger than {}, the limit for {what}",
-            path.display(),
+            "`{name}` is larger than {}, the limit for {what}",
             human(limit)
         ));
     }
@@ -83,7 +101,20 @@ pub fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, Stri
 /// A plugin or declaration source: at most [`MAX_SOURCE_BYTES`], UTF-8.
 pub fn read_source(path: &Path) -> Result<String, String> {
     let bytes = read_bounded(path, MAX_SOURCE_BYTES, "a source file")?;
-    String::from_utf8(bytes).map_err(|_| format!("`{}` is not valid UTF-8", path.display()))
+    String::from_utf8(bytes).map_err(|_| format!("`{}` is not valid UTF-8", input_name(path)))
+}
+
+/// Writes `bytes` to `path`, or to standard output for `-` (then flushed,
+/// so that a full disk or a closed pipe is an error here).
+pub fn write_output(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    if is_standard_stream(path) {
+        let mut out = std::io::stdout().lock();
+        out.write_all(bytes)
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("cannot write to standard output: {e}"))
+    } else {
+        std::fs::write(path, bytes).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+    }
 }
 
 /// Writes to standard output and flushes, so that a write error is seen

@@ -6,7 +6,7 @@
 //! syntax errors (they are shown and the file is left alone) or, with
 //! `--check`, when a file would change; 2 for I/O and usage problems.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -15,28 +15,11 @@ use kpl_lang::format::{FormatError, format_source};
 
 use crate::render;
 
-/// The largest source `kplc fmt` reads, in bytes (the limit of every
-/// subcommand that reads source).
-pub const MAX_SOURCE_BYTES: u64 = crate::cli_io::MAX_SOURCE_BYTES;
-
 /// What happened to one input.
 enum Outcome {
     Unchanged,
     Changed,
     Refused,
-}
-
-/// Reads at most [`MAX_SOURCE_BYTES`] of UTF-8 text.
-fn read_bounded(mut input: impl Read, name: &str) -> Result<String, String> {
-    let bytes = crate::cli_io::read_at_most(input.by_ref(), MAX_SOURCE_BYTES)
-        .map_err(|e| format!("cannot read `{name}`: {e}"))?;
-    if bytes.len() as u64 > MAX_SOURCE_BYTES {
-        return Err(format!(
-            "`{name}` is larger than {} MiB",
-            MAX_SOURCE_BYTES >> 20
-        ));
-    }
-    String::from_utf8(bytes).map_err(|_| format!("`{name}` is not valid UTF-8"))
 }
 
 /// A short diff-like hint: the first region where `old` and `new` differ,
@@ -129,18 +112,9 @@ fn format_one(
 }
 
 fn one(path: &Path, check: bool, stderr: &mut BufferedStandardStream) -> Result<Outcome, String> {
-    let stdin = path == Path::new("-");
-    let name = if stdin {
-        "<stdin>".to_string()
-    } else {
-        path.display().to_string()
-    };
-    let src = if stdin {
-        read_bounded(std::io::stdin().lock(), &name)?
-    } else {
-        let f = std::fs::File::open(path).map_err(|e| format!("cannot read `{name}`: {e}"))?;
-        read_bounded(f, &name)?
-    };
+    let stdin = crate::cli_io::is_standard_stream(path);
+    let name = crate::cli_io::input_name(path);
+    let src = crate::cli_io::read_source(path)?;
     let Some(out) = format_one(&name, &src, stderr)? else {
         return Ok(Outcome::Refused);
     };
@@ -215,17 +189,5 @@ mod tests {
         let h = hint("a.kpl", "x\r\n", "x\n");
         assert!(h.contains("line endings"), "{h}");
         assert!(hint("a.kpl", "x", "x\n").contains("final newline"));
-    }
-
-    #[test]
-    fn reading_is_bounded() {
-        let big = std::io::repeat(b' ').take(MAX_SOURCE_BYTES + 10);
-        assert!(
-            read_bounded(big, "big")
-                .unwrap_err()
-                .contains("larger than")
-        );
-        assert_eq!(read_bounded(&b"fn"[..], "small").unwrap(), "fn");
-        assert!(read_bounded(&[0xff_u8][..], "bad").is_err());
     }
 }

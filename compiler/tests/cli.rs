@@ -601,6 +601,7 @@ fn a_failed_write_is_a_clear_error_and_exit_two() {
             "compiler/tests/ui/w0001_unused_let.kpl",
         ],
         &["fmt", "--check", unformatted.to_str().unwrap()],
+        &["build", "examples/checksum/checksum.kpl", "-o", "-"],
     ] {
         let out = kplc_to_full(args);
         let err = text(&out.stderr);
@@ -648,6 +649,79 @@ fn endless_inputs_stop_at_their_limit() {
         err.contains("`/dev/zero` is 1073741825 bytes, more than the limit"),
         "{err}"
     );
+}
+
+/// `kplc` with `stdin` as its standard input.
+fn kplc_reading(args: &[&str], stdin: impl Into<std::process::Stdio>) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kplc"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .stdin(stdin)
+        .output()
+        .expect("kplc runs")
+}
+
+/// `-` is standard input for every command that reads a source or an
+/// object, and standard output for `build -o`: a plugin can be built and
+/// checked in a pipe, and the diagnostics name it `<stdin>`.
+#[test]
+fn a_dash_is_standard_input_or_output() {
+    let source = |p: &str| {
+        std::fs::File::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(p)).unwrap()
+    };
+    let out = kplc_reading(
+        &["check", "-", "--color", "never"],
+        source("compiler/tests/ui/e0100_unknown_function.kpl"),
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error[E0100]") && err.contains("┌─ <stdin>:"),
+        "{err}"
+    );
+
+    let built = kplc_reading(
+        &["build", "-", "-o", "-"],
+        source("examples/checksum/checksum.kpl"),
+    );
+    assert_eq!(built.status.code(), Some(0), "{}", text(&built.stderr));
+    let from_file = kplc(&["build", "examples/checksum/checksum.kpl", "-o", "-"]);
+    assert_eq!(
+        from_file.status.code(),
+        Some(0),
+        "{}",
+        text(&from_file.stderr)
+    );
+    // The same code; only the source's name inside differs.
+    assert!(built.stdout.len() > 64 && built.stdout.len() + 32 > from_file.stdout.len());
+    let object = std::env::temp_dir().join(format!("kplc-dash-{}.kpo", std::process::id()));
+    std::fs::write(&object, &built.stdout).unwrap();
+    for cmd in ["verify", "disasm"] {
+        let out = kplc_reading(&[cmd, "-"], std::fs::File::open(&object).unwrap());
+        assert_eq!(out.status.code(), Some(0), "{cmd}: {}", text(&out.stderr));
+    }
+    let out = kplc_reading(&["verify", "-"], std::fs::File::open(&object).unwrap());
+    assert!(
+        text(&out.stdout).starts_with("<stdin>: verified"),
+        "{}",
+        text(&out.stdout)
+    );
+    std::fs::remove_file(&object).ok();
+
+    for args in [
+        &["check", "-"][..],
+        &["build", "-", "-o", "/dev/null"],
+        &["disasm", "-"],
+        &["fmt", "-"],
+    ] {
+        let out = kplc_reading(args, std::fs::File::open("/dev/zero").unwrap());
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("`<stdin>` is larger than 16 MiB"),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 /// More machine code than the loader takes (256 KiB) is refused by

@@ -6,14 +6,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use codespan_reporting::term::termcolor::BufferedStandardStream;
 use kpl_codegen::std_imports::ImportSources;
 use kpl_lang::LineIndex;
 use kplc::{cli_io, errln, out, render};
 
-use super::{ColorMode, Emit, color_choice, usage};
+use super::{ColorMode, Emit, color_choice, finish, usage};
 
 /// What the compiling commands (`build`, `run`) share on their command line.
 pub(super) struct FrontEnd {
@@ -57,7 +57,7 @@ pub(super) fn front_end(
     let analysis = kplc::db::analysis(&db, file);
     // Buffered: one write per piece of a diagnostic would be a system call each.
     let mut stderr = BufferedStandardStream::stderr(color_choice(color));
-    let name = path.display().to_string();
+    let name = cli_io::input_name(path);
     let lines = LineIndex::new(&src);
     let shown = render::shown(&analysis.diagnostics, max_diagnostics);
     for &i in &shown.indexes {
@@ -108,6 +108,14 @@ pub(super) fn build(
     let bytes = match (text, output) {
         (Some(text), None) => return super::finish(out!("{text}")),
         (Some(text), Some(_)) => text.into_bytes(),
+        (None, Some(out)) if cli_io::is_standard_stream(out) && std::io::stdout().is_terminal() => {
+            // As gzip does: object bytes on a terminal are noise at best and
+            // escape sequences at worst.
+            return usage(
+                "not writing a binary object to a terminal: redirect standard output or give -o FILE.kpo"
+                    .to_string(),
+            );
+        }
         (None, Some(_)) => match verified_object(&compiled, path, &_src) {
             Ok(bytes) => bytes,
             Err(code) => return code,
@@ -116,12 +124,10 @@ pub(super) fn build(
             return usage("nothing to do: give -o FILE.kpo and/or --emit asm|ir".to_string());
         }
     };
-    if let Some(out) = output
-        && let Err(e) = std::fs::write(out, &bytes)
-    {
-        return usage(format!("cannot write `{}`: {e}", out.display()));
+    match output {
+        Some(out) => finish(cli_io::write_output(out, &bytes)),
+        None => ExitCode::SUCCESS,
     }
-    ExitCode::SUCCESS
 }
 
 /// Compiles a source file to object bytes (rendering diagnostics).
@@ -145,7 +151,7 @@ fn verified_object(
     src: &str,
 ) -> Result<Vec<u8>, ExitCode> {
     check_limits(c, path)?;
-    let bytes = kpl_codegen::object::write(c, &path.display().to_string(), src);
+    let bytes = kpl_codegen::object::write(c, &cli_io::input_name(path), src);
     // The check `kplc verify` and the host runtime make.
     let verdict = kpl_runtime_core::Object::parse(&bytes)
         .map_err(|e| e.to_string())
@@ -153,7 +159,7 @@ fn verified_object(
     if let Err(e) = verdict {
         errln!(
             "kplc: {}: internal compiler error: the generated code does not pass the verifier ({e}), so no runtime would load it; please report this with the source file",
-            path.display()
+            cli_io::input_name(path)
         );
         return Err(ExitCode::from(1));
     }
@@ -172,7 +178,7 @@ fn check_limits(
     if depth > limit {
         errln!(
             "kplc: {}: the generated code needs {depth} bytes of stack (limit {limit}): {}",
-            path.display(),
+            cli_io::input_name(path),
             chain.join(" -> ")
         );
         return Err(ExitCode::from(1));
@@ -184,7 +190,7 @@ fn check_limits(
     if code > max {
         errln!(
             "kplc: {}: the generated code is {code} bytes (limit {max}); split the plugin",
-            path.display()
+            cli_io::input_name(path)
         );
         return Err(ExitCode::from(1));
     }

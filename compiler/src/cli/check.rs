@@ -88,7 +88,7 @@ pub(super) fn check(
             Err(e) => return usage(e),
         };
         let file = db.file(src.clone(), table.clone());
-        let name = path.display().to_string();
+        let name = cli_io::input_name(path);
         if !emit(&name, &src, kplc::db::diagnostics(&db, file)) {
             return usage("cannot write the diagnostics".to_string());
         }

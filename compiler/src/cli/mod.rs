@@ -98,7 +98,7 @@ enum Emit {
 enum Command {
     /// Check plugins for errors without generating code.
     Check {
-        /// Plugin source files (`.kpl`).
+        /// Plugin source files (`.kpl`; `-`: standard input).
         #[arg(required = true)]
         files: Vec<PathBuf>,
         #[arg(long, value_enum, default_value = "human")]
@@ -117,8 +117,9 @@ enum Command {
     },
     /// Compile a plugin to machine code.
     Build {
+        /// The plugin's source (`.kpl`; `-`: standard input).
         file: PathBuf,
-        /// Output object file (`.kpo`).
+        /// Output object file (`.kpo`; `-`: standard output).
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// Print the generated assembly (or IR) instead of writing an object;
@@ -142,6 +143,8 @@ enum Command {
     /// 1 GiB each. Prints the time of the call itself; with `--repeat N`,
     /// the median, minimum and maximum of N calls on the same buffers.
     Run {
+        /// The plugin: an object (`.kpo`) or its source (`-`: source on
+        /// standard input).
         file: PathBuf,
         #[arg(long)]
         entry: String,
@@ -172,10 +175,16 @@ enum Command {
         max_diagnostics: usize,
     },
     /// Print the disassembly of a `.kpo` object.
-    Disasm { file: PathBuf },
+    Disasm {
+        /// The object (`-`: standard input).
+        file: PathBuf,
+    },
     /// Check a `.kpo` object against the sandbox rules, as the runtimes do
     /// before loading it. Exit 0 if it verifies, 1 if not.
-    Verify { file: PathBuf },
+    Verify {
+        /// The object (`-`: standard input).
+        file: PathBuf,
+    },
     /// Rewrite files in the canonical layout (`-`: standard input to output).
     Fmt {
         #[arg(required = true)]

@@ -21,7 +21,10 @@ fn with_object(
     match kpl_runtime_core::Object::parse(&bytes) {
         Ok(obj) => f(&obj),
         Err(e) => {
-            errln!("kplc: `{}` is not a valid object: {e}", path.display());
+            errln!(
+                "kplc: `{}` is not a valid object: {e}",
+                cli_io::input_name(path)
+            );
             ExitCode::from(1)
         }
     }
@@ -31,7 +34,7 @@ pub(super) fn verify_cmd(path: &std::path::Path) -> ExitCode {
     with_object(path, |obj| match kpl_host::verify_object(obj) {
         Ok(v) => finish(outln!(
             "{}: verified ({} bytes of code, stack at most {} bytes)",
-            path.display(),
+            cli_io::input_name(path),
             obj.code().len(),
             v.max_stack
         )),
@@ -40,11 +43,11 @@ pub(super) fn verify_cmd(path: &std::path::Path) -> ExitCode {
                 Some((line, col)) => format!(" ({}:{line}:{col})", obj.source_file()),
                 None => String::new(),
             };
-            errln!("kplc: `{}` rejected: {e}{at}", path.display());
+            errln!("kplc: `{}` rejected: {e}{at}", cli_io::input_name(path));
             ExitCode::from(1)
         }
         Err(e) => {
-            errln!("kplc: `{}`: {e}", path.display());
+            errln!("kplc: `{}`: {e}", cli_io::input_name(path));
             ExitCode::from(1)
         }
     })

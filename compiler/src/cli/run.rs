@@ -26,7 +26,7 @@ pub(super) fn run(file: PathBuf, options: FrontEnd, req: kplc::exec::invoke::Req
             Err(code) => return code,
         }
     };
-    match invoke(&object, &file.display().to_string(), &req) {
+    match invoke(&object, &cli_io::input_name(&file), &req) {
         Ok(report) => finish(outln!("{}", report.line())),
         Err(RunError::Trap(msg)) => {
             errln!("kplc: {msg}");
