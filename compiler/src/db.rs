@@ -1140,6 +1140,7 @@ mod queries {
             kept.then(|| parsed.to_text_diag(d.clone()))
         }));
         diag::sort(&mut syntax);
+        kpl_lang::place_missing_uses(file.text(db), &mut syntax);
         syntax
     }
 }

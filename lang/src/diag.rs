@@ -69,6 +69,13 @@ pub struct Help {
     pub edits: Vec<Suggestion>,
     /// Meaningless when `edits` is empty.
     pub applicability: Applicability,
+    /// A `use` declaration the fix also needs at the file's imports, not yet
+    /// among `edits`: a body is checked apart from the rest of the file (in
+    /// its own coordinates, in the editor), so its checker cannot place an
+    /// edit there. [`crate::place_missing_uses`] adds it, on the file's
+    /// final diagnostics; until then the fix is incomplete, so nothing may
+    /// read a help with this set as a fix.
+    pub missing_use: Option<Text>,
 }
 
 impl Help {
@@ -142,6 +149,7 @@ impl Diagnostic {
                 message: message.into(),
                 edits: Vec::new(),
                 applicability: Applicability::MachineApplicable,
+                missing_use: None,
             },
         );
         self
@@ -209,6 +217,29 @@ impl Diagnostic {
                 message: message.into(),
                 edits,
                 applicability,
+                missing_use: None,
+            },
+        );
+        self
+    }
+
+    /// Help whose fix adds `use_decl` (e.g. `use kernel::log;`) at the
+    /// file's imports, with `edits` in the body (e.g. removing `kernel::`
+    /// from a call). The `use` is placed by [`crate::place_missing_uses`].
+    pub fn with_use_fix(
+        mut self,
+        message: impl Into<Text>,
+        use_decl: impl Into<Text>,
+        mut edits: Vec<Suggestion>,
+    ) -> Self {
+        edits.sort_by_key(|e| (e.span.start, e.span.end));
+        push_exact(
+            &mut self.help,
+            Help {
+                message: message.into(),
+                edits,
+                applicability: Applicability::MachineApplicable,
+                missing_use: Some(use_decl.into()),
             },
         );
         self

@@ -19,6 +19,9 @@ pub mod parser;
 pub mod span;
 pub mod suggest;
 pub mod types;
+mod use_fix;
+
+pub use use_fix::place_missing_uses;
 
 /// The largest source file the tools read (16 MiB): `kplc` refuses a
 /// longer file and the language server does not check a longer document.
@@ -135,7 +138,8 @@ impl Analysis {
 pub fn analyze(src: &str, imports: &imports::ImportTable) -> Analysis {
     let (file, syntax) = parse_source(src);
     let checked = check::check(&file, imports);
-    let diagnostics = combine(src, &file, syntax, checked.diagnostics);
+    let mut diagnostics = combine(src, &file, syntax, checked.diagnostics);
+    place_missing_uses(src, &mut diagnostics);
     Analysis {
         file,
         program: checked.program,

@@ -743,10 +743,12 @@ impl<'a> Checker<'a> {
                 d = d.with_fix(format!("write `{kpl}`"), span, kpl);
             }
         } else if let Some(import) = self.imports.find_anywhere(name).next() {
-            d = d.with_help(format!(
-                "`{name}` is a kernel import: add `use {}::{name};` at the top of the file",
-                import.module
-            ));
+            let decl = format!("use {}::{name};", import.module);
+            d = d.with_use_fix(
+                format!("`{name}` is a kernel import: add `{decl}` at the top of the file"),
+                decl,
+                Vec::new(),
+            );
         } else if calling && let Some((why, instead, import)) = foreign_function(name) {
             // The advice names a standard import: kept only when the
             // import table in use has it.

@@ -9,7 +9,7 @@
 
 use crate::ast::*;
 use crate::codes::Code;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Suggestion};
 use crate::span::Span;
 use crate::suggest;
 use crate::types::Ty;
@@ -66,12 +66,16 @@ impl Checker<'_> {
                 whole,
                 "a module path",
             )
-            // Prose only: the `use` goes at the top of the file, outside
-            // the function being checked (which the editor checks apart
-            // from the rest of the file, so an offset there would be wrong).
-            .with_help(format!(
-                "add `use {m}::{f};` at the top of the file and call `{f}(…)` by its name alone"
-            )),
+            .with_use_fix(
+                format!(
+                    "add `use {m}::{f};` at the top of the file and call `{f}(…)` by its name alone"
+                ),
+                format!("use {m}::{f};"),
+                vec![Suggestion {
+                    span: path,
+                    replacement: "".into(),
+                }],
+            ),
             // A function of the plugin's own has that name.
             (true, Some(_)) => Diagnostic::new(
                 Code::E0001,

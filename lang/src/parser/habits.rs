@@ -628,6 +628,7 @@ pub(super) fn blame_unclosed_brace(
                     replacement: closer.into(),
                 }],
                 applicability: crate::diag::Applicability::MaybeIncorrect,
+                missing_use: None,
             });
         }
     }
