@@ -47,9 +47,10 @@ pub(super) struct Body {
     visible_by_len: OnceCell<HashMap<usize, suggest::NameIndex>>,
     loop_depth: u32,
     pub(super) callees: Vec<(usize, Span)>,
-    /// For each `let` local, by id: the keyword and what follows it up to
-    /// the name, which E0300's fix replaces with `var `.
-    let_keywords: HashMap<u32, Span>,
+    /// For each `let` or `var` local, by id: the keyword and what follows
+    /// it up to the name, which E0300's fix replaces with `var ` and
+    /// W0006's with `let `.
+    decl_keywords: HashMap<u32, Span>,
     /// The unknown names already reported (E0100) in this body: a name
     /// never declared is one mistake however often it is used, so only its
     /// first use is reported (`total += x;` and then `return total;`).
@@ -77,7 +78,7 @@ impl Body {
             visible_by_len: OnceCell::new(),
             loop_depth: 0,
             callees: Vec::new(),
-            let_keywords: HashMap::new(),
+            decl_keywords: HashMap::new(),
             unknown_reported: std::collections::HashSet::new(),
         }
     }
@@ -331,18 +332,19 @@ impl<'a> Checker<'a> {
                     )
                 });
             } else if l.kind == LocalKind::Var && !body.assigned[i] {
-                self.report(
-                    Diagnostic::new(
-                        Code::W0006,
-                        format!(
-                            "variable `{}` is declared with `var` but never assigned",
-                            l.name
-                        ),
-                        l.span,
-                        "never assigned after its declaration",
-                    )
-                    .with_help("declare it with `let`"),
+                let d = Diagnostic::new(
+                    Code::W0006,
+                    format!(
+                        "variable `{}` is declared with `var` but never assigned",
+                        l.name
+                    ),
+                    l.span,
+                    "never assigned after its declaration",
                 );
+                self.report(match body.decl_keywords.get(&(i as u32)).copied() {
+                    Some(keyword) => d.with_fix("declare it with `let`", keyword, "let "),
+                    None => d.with_help("declare it with `let`"),
+                });
             }
         }
     }
@@ -429,8 +431,8 @@ impl<'a> Checker<'a> {
                     span: name.span,
                 });
                 self.tables.bindings.insert(name.span, id);
-                if !*mutable && s.span.start < name.span.start {
-                    body.let_keywords.insert(
+                if s.span.start < name.span.start {
+                    body.decl_keywords.insert(
                         id,
                         Span::new(s.span.start as usize, name.span.start as usize),
                     );
@@ -666,7 +668,7 @@ impl<'a> Checker<'a> {
                                 "cannot assign",
                             )
                             .with_secondary(l.span, format!("`{name}` is declared with `let`"));
-                            self.report(match body.let_keywords.get(&id).copied() {
+                            self.report(match body.decl_keywords.get(&id).copied() {
                                 Some(keyword) => d.with_fix(
                                     "declare it with `var` to make it mutable",
                                     keyword,

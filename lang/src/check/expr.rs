@@ -376,7 +376,17 @@ impl<'a> Checker<'a> {
                     )
                     .with_note("`as` converts integers and bools to integer types");
                     if to == Ty::Bool && from.as_int().is_some() {
-                        d = d.with_help("to test an integer, compare it: `x != 0`");
+                        // `!=` binds looser than `as`, but every operator
+                        // that takes a bool binds looser still (`&&`, `||`)
+                        // or is unary, and one that takes an integer made
+                        // the cast an error anyway: `c && n as bool` becomes
+                        // `c && n != 0`, and `a & b as bool` the meant
+                        // `(a & b) != 0`.
+                        d = d.with_fix(
+                            "to test an integer, compare it with 0",
+                            Span::new(x.span.end as usize, e.span.end as usize),
+                            " != 0",
+                        );
                     }
                     self.report(d);
                     return Ty::Error;

@@ -2,9 +2,9 @@
 //! per cycle), the stack estimate of the deepest call chain (E0505), unused
 //! items and imports (W0003, W0004), and a plugin without exports (W0007).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use crate::ast::{ItemKind, UseItem};
+use crate::ast::{File, ItemKind, UseItem};
 use crate::codes::Code;
 use crate::diag::Diagnostic;
 use crate::span::Span;
@@ -385,6 +385,7 @@ impl<'a> Checker<'a> {
         // is W0007's one mistake, which names the first of them, not a W0003
         // for each.
         let mut roots: Vec<(Span, String)> = Vec::new();
+        let mut removals: Option<HashMap<u32, Span>> = None;
         for (span, kind, name) in unused {
             match kind {
                 GlobalKind::Fn(i) if self.d.program.functions[i].exported => {}
@@ -392,15 +393,21 @@ impl<'a> Checker<'a> {
                 GlobalKind::Poisoned => {}
                 // The glob's own error says which to keep (below).
                 GlobalKind::Import(_) if from_glob(span) => {}
-                GlobalKind::Import(_) => self.report(
-                    Diagnostic::new(
+                GlobalKind::Import(_) => {
+                    let d = Diagnostic::new(
                         Code::W0004,
                         format!("import `{name}` is never used"),
                         span,
                         "unused import",
-                    )
-                    .with_help("remove it from the `use` list"),
-                ),
+                    );
+                    let removal = removals
+                        .get_or_insert_with(|| unused_import_removals(file))
+                        .get(&span.start);
+                    self.report(match removal.copied() {
+                        Some(removal) => d.with_fix("remove it from the `use` list", removal, ""),
+                        None => d.with_help("remove it from the `use` list"),
+                    });
+                }
                 _ => {
                     if name.starts_with('_') {
                         continue;
@@ -476,4 +483,27 @@ impl<'a> Checker<'a> {
         };
         self.report(d);
     }
+}
+
+/// For each imported name (by its span's start), what removing it takes
+/// out of its `use`: the whole item when it is the item's only name, else the
+/// name and the comma between it and its neighbour (the next one's, or for
+/// the last name the one before it), so that `use kernel::{a, b, c};` loses
+/// `b, ` or `, c`. One pass over the items, however many names are unused.
+fn unused_import_removals(file: &File) -> HashMap<u32, Span> {
+    let mut removals = HashMap::new();
+    for item in &file.items {
+        let ItemKind::Use(u) = &item.kind else {
+            continue;
+        };
+        for (i, name) in u.names.iter().enumerate() {
+            let removal = match (u.names.len(), u.names.get(i + 1)) {
+                (1, _) => item.span,
+                (_, Some(next)) => Span::new(name.span.start as usize, next.span.start as usize),
+                (_, None) => Span::new(u.names[i - 1].span.end as usize, name.span.end as usize),
+            };
+            removals.insert(name.span.start, removal);
+        }
+    }
+    removals
 }

@@ -312,7 +312,14 @@ impl<'a> Checker<'a> {
                 },
             );
             if *bad == Ty::Bool && matches!(op, BinOp::Add | BinOp::Mul) {
-                d = d.with_help("for logic, use `||` and `&&`");
+                // Sum and product of truth values, as in Boolean algebra:
+                // with two bools the meaning is plain, but a guess still.
+                let logic = if matches!(op, BinOp::Add) { "||" } else { "&&" };
+                d = if *lt == Ty::Bool && *rt == Ty::Bool && matches!(lhs, Operands::Binary(_)) {
+                    d.with_maybe_fix(format!("for logic, write `{logic}`"), op_span, logic)
+                } else {
+                    d.with_help("for logic, use `||` and `&&`")
+                };
             }
             self.report(d);
             return Ty::Error;
