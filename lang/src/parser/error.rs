@@ -554,6 +554,99 @@ impl<'t> Place<'t> {
     }
 }
 
+/// E0006's fix: `a < b < c` becomes `a < b && b < c`, each operand between
+/// two comparisons repeated after an `&&`. The chain is a whole operand of
+/// the comparison level, and every operator that binds more loosely (`&&`,
+/// `||`) takes bools, so the pieces joined with `&&` mean what the chain was
+/// meant to. It is a guess (maybe-incorrect) when a `==` or `!=` is in the
+/// chain (C reads `a == b == c` as comparing `a == b` with `c`) or when a
+/// repeated operand calls a function (it would then run twice).
+fn split_chained_comparison(
+    d: Diagnostic,
+    tokens: &[(Tok, Span)],
+    src: &str,
+    chain: Span,
+) -> Diagnostic {
+    use crate::diag::{Applicability, Suggestion};
+    let first = tokens.partition_point(|(_, s)| s.start < chain.start);
+    let mut depth = 0u32;
+    // The chain's comparison operators (outside any brackets in it), and
+    // whether a call sits between each and the next.
+    let mut ops: Vec<(Span, &str)> = Vec::new();
+    let mut calls_between: Vec<bool> = Vec::new();
+    let mut prev: Option<&Tok> = None;
+    for (tok, s) in tokens[first..]
+        .iter()
+        .take_while(|(_, s)| s.end <= chain.end)
+    {
+        match tok {
+            Tok::Sym("(" | "[" | "{") => {
+                if matches!(tok, Tok::Sym("(")) && matches!(prev, Some(Tok::Ident(_))) {
+                    if let Some(c) = calls_between.last_mut() {
+                        *c = true;
+                    }
+                }
+                depth += 1;
+            }
+            Tok::Sym(")" | "]" | "}") => depth = depth.saturating_sub(1),
+            Tok::Sym(op @ ("==" | "!=" | "<=" | ">=" | "<" | ">")) if depth == 0 => {
+                ops.push((*s, op));
+                calls_between.push(false);
+            }
+            _ => {}
+        }
+        prev = Some(tok);
+    }
+    let mut edits = Vec::new();
+    for pair in ops.windows(2) {
+        let (left, right) = (pair[0].0, pair[1].0);
+        let Some(middle) = src.get(left.end as usize..right.start as usize) else {
+            return d.with_help("split it with `&&`, e.g. `a < b && b < c`");
+        };
+        let middle = middle.trim();
+        if middle.is_empty() {
+            return d.with_help("split it with `&&`, e.g. `a < b && b < c`");
+        }
+        let spaced = src[..right.start as usize].ends_with(char::is_whitespace);
+        edits.push(Suggestion {
+            span: Span::new(right.start as usize, right.start as usize),
+            replacement: if spaced {
+                format!("&& {middle} ")
+            } else {
+                format!(" && {middle} ")
+            }
+            .into(),
+        });
+    }
+    if edits.is_empty() {
+        return d.with_help("split it with `&&`, e.g. `a < b && b < c`");
+    }
+    let guess = ops.iter().any(|(_, op)| matches!(*op, "==" | "!="))
+        || calls_between[..calls_between.len() - 1].iter().any(|&c| c);
+    // One edit for the whole chain, so that the help can show the result.
+    let mut fixed = src.get(chain.range()).unwrap_or_default().to_string();
+    for e in edits.iter().rev() {
+        fixed.insert_str((e.span.start - chain.start) as usize, &e.replacement);
+    }
+    let message = if fixed.len() <= 60 && !fixed.contains('\n') {
+        format!("split it with `&&`: `{fixed}`")
+    } else {
+        "split it with `&&`, repeating the operand between each two comparisons".to_string()
+    };
+    d.with_fix_edits(
+        message,
+        if guess {
+            Applicability::MaybeIncorrect
+        } else {
+            Applicability::MachineApplicable
+        },
+        vec![Suggestion {
+            span: chain,
+            replacement: fixed.into(),
+        }],
+    )
+}
+
 pub(super) fn to_diagnostic(
     err: SyntaxError,
     tokens: &[(Tok, Span)],
@@ -581,13 +674,17 @@ pub(super) fn to_diagnostic(
                     ";",
                 )
             }
-            CHAINED_CMP => Diagnostic::new(
-                Code::E0006,
-                "comparison operators cannot be chained",
+            CHAINED_CMP => split_chained_comparison(
+                Diagnostic::new(
+                    Code::E0006,
+                    "comparison operators cannot be chained",
+                    span,
+                    "two comparisons in a row",
+                ),
+                tokens,
+                src,
                 span,
-                "two comparisons in a row",
-            )
-            .with_help("split it with `&&`, e.g. `a < b && b < c`"),
+            ),
             other => Diagnostic::new(Code::E0001, other, span, "here"),
         };
     }
