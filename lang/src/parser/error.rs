@@ -581,10 +581,11 @@ fn split_chained_comparison(
     {
         match tok {
             Tok::Sym("(" | "[" | "{") => {
-                if matches!(tok, Tok::Sym("(")) && matches!(prev, Some(Tok::Ident(_))) {
-                    if let Some(c) = calls_between.last_mut() {
-                        *c = true;
-                    }
+                if matches!(tok, Tok::Sym("("))
+                    && matches!(prev, Some(Tok::Ident(_)))
+                    && let Some(c) = calls_between.last_mut()
+                {
+                    *c = true;
                 }
                 depth += 1;
             }
