@@ -1129,13 +1129,16 @@ mod queries {
         syntax.extend(semantic.into_iter().filter_map(|d| {
             let at = parsed.to_text(d.primary.span).start;
             let kept = broken.as_ref().is_none_or(|b| {
-                b.keeps(d.code, at)
-                    && !b.edits_broken_line(
-                        d.help
-                            .iter()
-                            .flat_map(|h| &h.edits)
-                            .map(|e| parsed.to_text(e.span).start),
-                    )
+                b.keeps(
+                    d.code,
+                    at,
+                    kpl_lang::span_text(file.text(db), parsed.to_text(d.primary.span)),
+                ) && !b.edits_broken_line(
+                    d.help
+                        .iter()
+                        .flat_map(|h| &h.edits)
+                        .map(|e| parsed.to_text(e.span).start),
+                )
             });
             kept.then(|| parsed.to_text_diag(d.clone()))
         }));

@@ -197,7 +197,7 @@ pub fn combine_fns(
     }
     let broken = BrokenParts::new(src, fns, &syntax);
     syntax.extend(semantic.into_iter().filter(|d| {
-        broken.keeps(d.code, d.primary.span.start)
+        broken.keeps(d.code, d.primary.span.start, span_text(src, d.primary.span))
             && !broken.edits_broken_line(d.help.iter().flat_map(|h| &h.edits).map(|e| e.span.start))
     }));
     diag::sort(&mut syntax);
@@ -219,6 +219,44 @@ pub struct BrokenParts {
     /// The file was cut short (E0008): the names its unread part declares
     /// are unknown, so no semantic diagnostic can be trusted.
     cut: bool,
+    /// Every name written on a broken line: such a line may be the
+    /// declaration its error kept from being read (`ststic n: u32 = 0;`,
+    /// `use kernel:{log};`), so that a name it mentions is not reported
+    /// unknown elsewhere (E0100, E0102).
+    broken_names: std::collections::HashSet<String>,
+}
+
+/// Whether `code` is an error about a value's type or use (field, call,
+/// operator, conversion, assignment, returned value): what a guessed type
+/// of a name causes, unlike a name declared twice or a static rule.
+fn about_a_value(code: Code) -> bool {
+    matches!(
+        code,
+        Code::E0105
+            | Code::E0108
+            | Code::E0109
+            | Code::E0200
+            | Code::E0201
+            | Code::E0202
+            | Code::E0203
+            | Code::E0204
+            | Code::E0205
+            | Code::E0206
+            | Code::E0208
+            | Code::E0300
+            | Code::E0301
+            | Code::E0302
+            | Code::E0303
+            | Code::E0304
+            | Code::E0402
+            | Code::E0403
+    )
+}
+
+/// The text of `span` in `src` (empty if it is not a span of `src`).
+pub fn span_text(src: &str, span: Span) -> &str {
+    src.get(span.start as usize..span.end as usize)
+        .unwrap_or_default()
 }
 
 impl BrokenParts {
@@ -243,24 +281,54 @@ impl BrokenParts {
                 starts.get(first).is_some_and(|&at| at <= s.end)
             })
             .collect();
+        let mut broken_names = std::collections::HashSet::new();
+        for (i, _) in broken_lines.iter().enumerate().filter(|(_, b)| **b) {
+            let text = src.get(lines.line_range(src, i)).unwrap_or_default();
+            let mut rest = text;
+            while let Some(start) = rest.find(|c: char| c.is_ascii_alphabetic() || c == '_') {
+                let word = &rest[start..];
+                let len = word
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(word.len());
+                // A digit run's tail (`0x1F`, `10u`) is not a name.
+                let after_digit = rest[..start].ends_with(|c: char| c.is_ascii_digit());
+                if !after_digit {
+                    broken_names.insert(word[..len].to_string());
+                }
+                rest = &word[len..];
+            }
+        }
         BrokenParts {
             lines,
             broken_lines,
             broken_fns,
             any_syntax: !syntax.is_empty(),
             cut: syntax.iter().any(|d| d.code == Code::E0008),
+            broken_names,
         }
     }
 
     /// Whether a semantic diagnostic with `code` whose primary span starts
-    /// at text offset `at` is kept (the rules are [`combine`]'s).
-    pub fn keeps(&self, code: Code, at: u32) -> bool {
+    /// at text offset `at` and covers `text` is kept (the rules are
+    /// [`combine`]'s).
+    pub fn keeps(&self, code: Code, at: u32, text: &str) -> bool {
         let line = self.lines.line_of(at as usize);
         if self.cut || self.broken_lines.get(line).copied().unwrap_or(false) {
             return false;
         }
         match code {
             Code::W0003 | Code::W0004 | Code::W0007 => !self.any_syntax,
+            Code::E0100 | Code::E0102 => !self.broken_names.contains(text),
+            // In the broken function, a type error about an expression that
+            // starts with a name the broken line wrote (`data.len` after
+            // `data: ]u8`): the error's recovery guessed that name's type.
+            _ if about_a_value(code) && self.in_broken_fn(at) => {
+                let name = text
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .next()
+                    .unwrap_or_default();
+                name.is_empty() || !self.broken_names.contains(name)
+            }
             Code::W0001 | Code::W0002 | Code::W0005 | Code::W0006 | Code::E0400 => {
                 !self.in_broken_fn(at)
             }

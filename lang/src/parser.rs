@@ -749,6 +749,21 @@ where
                         .map(Some),
                 )
                 .map(StmtKind::Return),
+            // `erturn (a + b);`, `retrun -1;`, `retrun;`: a name as long as
+            // `return` and one edit from it is no function's or variable's
+            // (a short one, `ret(x)`, may be).
+            select! { Tok::Ident(name) if name.len() >= 5 && is_typo_of(&name, "return") => () }
+                .validate(|(), e, emitter| emitter.emit(Er::tagged(e.span(), typo_tag("return"))))
+                .ignore_then(choice((
+                    expr.clone()
+                        .and_is(
+                            select! { Tok::Str(_) | Tok::Sym("(" | "-" | "!" | "~") => () }
+                                .rewind(),
+                        )
+                        .map(Some),
+                    sym(";").rewind().to(None),
+                )))
+                .map(StmtKind::Return),
         ))
         .then(end_of_stmt.clone())
         .map(move |(kind, clean)| match kind {
@@ -1243,7 +1258,7 @@ where
         )
         .map(|((name, params), ret)| FnSig { name, params, ret });
 
-    let use_item = kw("use")
+    let use_item = kw_or_typo("use")
         .ignore_then(ident)
         .then_ignore(sym("::"))
         .then(
@@ -1291,7 +1306,7 @@ where
             (name, ty)
         });
     let global = |keyword: &'static str| {
-        kw(keyword)
+        kw_or_typo(keyword)
             .ignore_then(
                 kw("mut")
                     .validate(|_, e, emitter| emitter.emit(Er::tagged(e.span(), STATIC_MUT)))
@@ -1316,7 +1331,7 @@ where
     let field_sep = sym(",")
         .ignored()
         .or(sym(";").validate(|_, e, emitter| emitter.emit(Er::tagged(e.span(), STRUCT_SEMI))));
-    let struct_item = kw("struct")
+    let struct_item = kw_or_typo("struct")
         .ignore_then(ident)
         .then(
             field
@@ -1329,8 +1344,7 @@ where
     // Rust's `pub fn` is `export fn`; `fun`, `func`, `function` are `fn`.
     let pub_kw = select! { Tok::Ident(n) if &*n == "pub" => () }
         .validate(|(), e, emitter| emitter.emit(Er::tagged(e.span(), PUB_FN)));
-    let fn_item = kw("export")
-        .ignored()
+    let fn_item = kw_or_typo("export")
         .or(pub_kw)
         .map_with(|(), e| Span::from(e.span()))
         .or_not()

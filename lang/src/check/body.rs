@@ -47,6 +47,11 @@ pub(super) struct Body {
     visible_by_len: OnceCell<HashMap<usize, suggest::NameIndex>>,
     loop_depth: u32,
     pub(super) callees: Vec<(usize, Span)>,
+    /// The last "expression value is unused" (W0005) of the body: its
+    /// index among the checker's diagnostics, the expression's span and
+    /// type. A function that ends on it and on no `return` lost its
+    /// `return` (`total;`): E0400 then takes its place (see `check_fn`).
+    last_unused_value: Option<(usize, Span, Ty)>,
     /// For each `let` or `var` local, by id: the keyword and what follows
     /// it up to the name, which E0300's fix replaces with `var ` and
     /// W0006's with `let `.
@@ -79,6 +84,7 @@ impl Body {
             loop_depth: 0,
             callees: Vec::new(),
             decl_keywords: HashMap::new(),
+            last_unused_value: None,
             unknown_reported: std::collections::HashSet::new(),
         }
     }
@@ -274,18 +280,42 @@ impl<'a> Checker<'a> {
                 body_ast.span.end.saturating_sub(1) as usize,
                 body_ast.span.end as usize,
             );
-            self.report(
-                Diagnostic::new(
-                    Code::E0400,
-                    format!("`{}` may end without returning a value", sig.name.name),
-                    end,
-                    format!(
-                        "execution can reach the end of the function without returning a `{ret_ty}`"
-                    ),
-                )
-                .with_secondary(ret_ast.span, "the function promises this return type")
-                .with_help("add a `return` at the end; loops never count as returning"),
-            );
+            let d = Diagnostic::new(
+                Code::E0400,
+                format!("`{}` may end without returning a value", sig.name.name),
+                end,
+                format!(
+                    "execution can reach the end of the function without returning a `{ret_ty}`"
+                ),
+            )
+            .with_secondary(ret_ast.span, "the function promises this return type");
+            // `total;` as the last statement: the `return` before it was
+            // lost. One mistake, so its W0005 goes and E0400 says it.
+            let lost_return = match (&body.last_unused_value, body_ast.stmts.last()) {
+                (Some((index, span, ty)), Some(last))
+                    if matches!(&last.kind, StmtKind::Expr(e) if e.span == *span)
+                        && (ty == ret_ty || ty.as_int().is_some() && ret_ty.as_int().is_some()) =>
+                {
+                    Some((*index, *span, ty == ret_ty))
+                }
+                _ => None,
+            };
+            if let Some((index, _, _)) = lost_return {
+                self.diags.remove(index);
+            }
+            self.report(match lost_return {
+                Some((_, span, same_type)) => {
+                    let d = d.with_secondary(span, "computed and thrown away: no `return`");
+                    let message = "write `return` before the last statement's value";
+                    let at = Span::new(span.start as usize, span.start as usize);
+                    if same_type {
+                        d.with_fix(message, at, "return ")
+                    } else {
+                        d.with_maybe_fix(message, at, "return ")
+                    }
+                }
+                None => d.with_help("add a `return` at the end; loops never count as returning"),
+            });
         }
         self.merge_decl_fixes(first_diag);
         self.finish_body(&body);
@@ -608,6 +638,7 @@ impl<'a> Checker<'a> {
                 let t = self.expr(body, e, None);
                 let inner = e.unparen();
                 if !matches!(inner.kind, ExprKind::Call(..) | ExprKind::Error) && !t.is_error() {
+                    body.last_unused_value = Some((self.diags.len(), e.span, t.clone()));
                     self.report(
                         Diagnostic::new(
                             Code::W0005,

@@ -476,6 +476,9 @@ impl<'a> Rewriter<'a> {
                     && self.is(i + 2, "=")
                     && matches!(self.prev(), Some((Tok::Ident(n), _))
                         if !matches!(&**n, "loop" | "do" | "match" | "switch" | "unsafe" | "else"))
+                    // `-> u32 {` opens a function's body (inside an unclosed
+                    // block, a function can follow `{` at depth > 0).
+                    && !matches!(self.out().iter().rev().nth(1), Some((Tok::Sym("->"), _)))
                     && self.pair[i] != usize::MAX =>
             {
                 let close = self.pair[i];

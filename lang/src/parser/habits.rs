@@ -7,8 +7,14 @@
 use super::*;
 use crate::diag::{Applicability, Suggestion};
 
-/// Misspelled statement keywords, tagged `typo:` + the keyword.
-const TYPO_TAGS: [&str; 7] = [
+/// Misspelled keywords, tagged `typo:` + the keyword (`fn`'s is
+/// [`FN_TYPO`]).
+const TYPO_TAGS: [&str; 12] = [
+    "typo:const",
+    "typo:static",
+    "typo:struct",
+    "typo:use",
+    "typo:export",
     "typo:in",
     "typo:let",
     "typo:var",
