@@ -550,6 +550,15 @@ pub fn shapes() -> Vec<Shape> {
             },
         },
         Shape {
+            name: "deep_array_literals",
+            what: "n array literals nested 100 deep, one per line (once quadratic in the depth: the \
+                   type of every level was copied whole, 885 MB for 1 MiB)",
+            build: |n| {
+                let line = format!("    let a = {}x{};\n", "[".repeat(100), "]".repeat(100));
+                body(&line.repeat(n))
+            },
+        },
+        Shape {
             name: "token_soup",
             what: "n random tokens",
             build: |n| {
