@@ -164,20 +164,23 @@ where
     // not empty. The lexer's habits insert tokens that share an offset
     // (`var x = x;` for a `mut` parameter, of no width) or repeat a span
     // elsewhere (`let (a, b) = (1, 2)` as two `let`s).
-    let alone: std::cell::OnceCell<HashMap<u32, usize>> = std::cell::OnceCell::new();
+    // (Offset, index) of every token, sorted, built when first needed: eight
+    // bytes a token, where a hash map of them was several times that.
+    let by_offset: std::cell::OnceCell<Vec<(u32, u32)>> = std::cell::OnceCell::new();
     let index = move |offset: u32| {
-        let alone = alone.get_or_init(|| {
-            let mut count: HashMap<u32, (usize, usize)> = HashMap::new();
-            for (i, (_, s)) in all.iter().enumerate() {
-                count.entry(s.start as u32).or_insert((i, 0)).1 += 1;
-            }
-            count
-                .into_iter()
-                .filter(|(_, (i, n))| *n == 1 && genuine(&all[*i]))
-                .map(|(offset, (i, _))| (offset, i))
-                .collect()
+        let by_offset = by_offset.get_or_init(|| {
+            let mut v: Vec<(u32, u32)> = (0..all.len())
+                .map(|i| (all[i].1.start as u32, i as u32))
+                .collect();
+            v.sort_unstable();
+            v
         });
-        alone.get(&offset).copied()
+        let first = by_offset.partition_point(|&(o, _)| o < offset);
+        let (o, i) = *by_offset.get(first)?;
+        let alone = o == offset
+            && by_offset.get(first + 1).is_none_or(|&(o, _)| o != offset)
+            && genuine(&all[i as usize]);
+        alone.then_some(i as usize)
     };
     let pending: RefCell<Option<Stmt>> = RefCell::default();
     Rc::new(move |offset: u32| {
