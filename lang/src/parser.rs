@@ -29,6 +29,7 @@ mod fast;
 mod habits;
 mod line_starts;
 mod recovered;
+mod reuse;
 mod segment;
 mod tags;
 pub use budget::{FILE_ERROR_BUDGET, ITEM_ERROR_BUDGET};
@@ -36,7 +37,8 @@ pub(crate) use budget::{cut_lexed, lexer_cut};
 use error::{ParseError, Part, Place, SyntaxError, to_diagnostic};
 use fast::{by_pass, given_up, raising, rest_of_group, semi_shortcut, starting, sym_of};
 use habits::{
-    blame_unclosed_brace, first_struct_semi_each, is_typo_of, tail_expressions, typo_tag,
+    assign_as_comparison, blame_unclosed_brace, first_struct_semi_each, is_typo_of, kw_or_typo,
+    tail_expressions, typo_tag,
 };
 use recovered::{bound_depth, declared_name};
 use segment::group;
@@ -66,52 +68,6 @@ where
     just(Tok::Kw(k))
 }
 
-/// Keyword `k`, or an identifier that is probably `k` misspelled (reported,
-/// then parsed as `k`). Only used where the keyword is followed by something
-/// an identifier cannot be followed by, so a real name is never taken.
-fn kw_or_typo<'t, I, Er: ParseError<'t, I>>(
-    k: &'static str,
-) -> impl Parser<'t, I, (), Extra<Er>> + Clone
-where
-    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
-{
-    kw(k)
-        .ignored()
-        .or(select! { Tok::Ident(name) if is_typo_of(&name, k) => () }
-            .validate(move |(), e, emitter| emitter.emit(Er::tagged(e.span(), typo_tag(k)))))
-}
-
-/// An expression where a comparison is expected (a condition, or inside
-/// parentheses), optionally followed by `= rhs`: assignment is never an
-/// expression in KPL, so that is C's `if (x = 1)`, reported and read as
-/// `lhs == rhs`.
-fn assign_as_comparison<'t, I, Er, P>(expr: P) -> impl Parser<'t, I, Expr, Extra<Er>> + Clone
-where
-    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
-    Er: ParseError<'t, I>,
-    P: Parser<'t, I, Expr, Extra<Er>> + Clone,
-{
-    expr.clone()
-        .then(sym("=").map_with(|_, e| e.span()).then(expr).or_not())
-        .validate(|(lhs, assign), _, emitter| match assign {
-            None => lhs,
-            Some((at, rhs)) => {
-                emitter.emit(Er::tagged(at, ASSIGN_IN_COND));
-                let span = lhs.span.to(rhs.span);
-                Expr {
-                    id: ExprId(0),
-                    kind: ExprKind::Binary {
-                        op: BinOp::Eq,
-                        op_span: Span::from(at),
-                        lhs: Box::new(lhs),
-                        rhs: Box::new(rhs),
-                    },
-                    span,
-                }
-            }
-        })
-}
-
 fn mk(kind: ExprKind, span: SimpleSpan) -> Expr {
     Expr {
         id: ExprId(0),
@@ -130,22 +86,28 @@ pub(crate) const ITEM_KEYWORDS: [&str; 7] =
     ["use", "const", "static", "struct", "fn", "export", "extern"];
 
 /// What the file's parsers share with `parse`: the tokens that start a
-/// line, the source, the current segment's stop token, the early errors.
-type Shared = (
+/// line, the source, the current segment's stop token, the early errors,
+/// the fast pass's statements for the detailed pass (see `reuse`).
+type Shared<'t> = (
     Rc<LineStarts>,
     Rc<str>,
     Rc<Cell<Option<SimpleSpan>>>,
     budget::EarlyErrors,
+    reuse::Hook<'t>,
 );
 
 #[allow(clippy::too_many_lines)]
 fn file_parser<'t, I, Er: ParseError<'t, I>>(
-    shared: Shared,
-) -> impl Parser<'t, I, Vec<Item>, Extra<Er>>
+    shared: Shared<'t>,
+) -> (
+    impl Parser<'t, I, Vec<Item>, Extra<Er>>,
+    reuse::StmtParser<'t, I, Er>,
+)
 where
     I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
 {
-    let (first_on_line, src, stop, early) = shared;
+    let (first_on_line, src, stop, early, hook) = shared;
+    let fast_stmt = Rc::new(std::cell::RefCell::new(None));
     // The source text of a span, for fixes that keep the user's operands.
     let source = src.clone();
     let text =
@@ -1170,6 +1132,8 @@ where
         // in detail and nothing more of it matters: the rest of each block is
         // skipped at the cost of counting its tokens. (The detailed pass has
         // no such alternative, which would add to what it expected.)
+        let stmt = reuse::recorded(stmt);
+        *fast_stmt.borrow_mut() = Some(stmt.clone());
         let stmts = if Er::FAST {
             given_up()
                 .ignore_then(rest_of_group())
@@ -1182,7 +1146,7 @@ where
                 .collect::<Vec<_>>()
                 .boxed()
         } else {
-            budget::stmt_or_rest(stmt)
+            budget::stmt_or_rest(reuse::reusing(hook.clone(), stmt))
                 .repeated()
                 .collect::<Vec<_>>()
                 .boxed()
@@ -1460,7 +1424,7 @@ where
     } else {
         item.boxed()
     };
-    at_stop
+    let file = at_stop
         .clone()
         .not()
         .ignore_then(budget::item_start(early.clone()))
@@ -1468,7 +1432,12 @@ where
         .repeated()
         .collect::<Vec<_>>()
         .then_ignore(budget::rest_of_file(early, stop))
-        .then_ignore(end().or(at_stop))
+        .then_ignore(end().or(at_stop));
+    let stmt = fast_stmt
+        .borrow_mut()
+        .take()
+        .expect("set with the block parser");
+    (file, stmt)
 }
 
 /// Parses the token stream of `src`, whose lexical errors are `lexical`
@@ -1486,16 +1455,7 @@ pub fn parse(
     let balanced = delims::balance(tokens);
     let tokens = &balanced.tokens;
     let early = budget::early_errors(lexical, &balanced.diagnostics);
-    // Tokens that start a line: a missing `;` before one of them is recoverable.
-    let mut first_on_line = LineStarts::new(src_len);
-    let mut prev_end = 0;
-    for (_, span) in tokens {
-        let gap = src.get(prev_end..span.start as usize).unwrap_or("");
-        if gap.contains(['\n', '\r']) {
-            first_on_line.insert(span.start as usize);
-        }
-        prev_end = span.end as usize;
-    }
+    let first_on_line = LineStarts::of_tokens(src, tokens);
     let simple: Vec<(Tok, SimpleSpan)> = tokens
         .iter()
         .map(|(t, s)| (t.clone(), SimpleSpan::from(s.range())))
@@ -1506,8 +1466,24 @@ pub fn parse(
     // Parsed segment by segment (see `segment`): fast without error
     // details, again with them only where the fast parse found errors.
     let stop = Rc::new(Cell::new(None));
-    let shared: Shared = (first_on_line, shared_src, stop.clone(), early.clone());
-    let fast = file_parser::<_, EmptyErr>(shared.clone());
+    let hook = reuse::Hook::default();
+    let shared: Shared = (
+        first_on_line,
+        shared_src,
+        stop.clone(),
+        early.clone(),
+        hook.clone(),
+    );
+    let (fast, fast_stmt) = file_parser::<_, EmptyErr>(shared.clone());
+    let stop_at = Rc::new(Cell::new(0));
+    *hook.borrow_mut() = Some(reuse::hook_fn(
+        src,
+        &simple,
+        reuse::tokens,
+        fast_stmt,
+        stop_at.clone(),
+        eoi,
+    ));
     let mut detailed = None;
     let (mut items, mut errors, mut stops) = (Vec::new(), Vec::new(), Vec::new());
     let mut from = 0;
@@ -1518,7 +1494,8 @@ pub fn parse(
         let upto = simple.get(from..=to).unwrap_or(&simple[from..]);
         stop.set(simple.get(to).map(|(_, s)| *s));
         let eoi = simple.get(to).map_or(eoi, |(_, s)| *s);
-        let input = || upto.map(eoi, |(t, s)| (t, s));
+        stop_at.set(to);
+        let input = || reuse::tokens(upto, eoi);
         error::reset();
         budget::reset();
         let (parsed, e) = (fast.parse_with_state(input(), &mut ())).into_output_errors();
@@ -1543,7 +1520,7 @@ pub fn parse(
                 errors.extend(noted.into_iter().map(SyntaxError::missing_semi));
             }
             _ => {
-                let parser =
+                let (parser, _) =
                     detailed.get_or_insert_with(|| file_parser::<_, SyntaxError>(shared.clone()));
                 budget::restore_file_spent(spent);
                 let (parsed, e) =

@@ -1,6 +1,7 @@
 //! Semantic types and their memory layout.
 
 use std::fmt;
+use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum IntTy {
@@ -92,7 +93,10 @@ pub struct StructId(pub u32);
 pub enum Ty {
     Bool,
     Int(IntTy),
-    Array(Box<Ty>, u64),
+    /// The element is shared: the checker records a type for every
+    /// expression, and a deep copy per nested array literal made
+    /// `[[[…]]]` quadratic in its depth.
+    Array(Arc<Ty>, u64),
     Struct(StructId, String),
     Slice {
         mutable: bool,

@@ -53,6 +53,19 @@ fn allocation_grows_linearly_with_the_input() {
             ));
         }
     }
+    // Nesting is bounded (E0508), but a cost per level times the depth is
+    // still quadratic up to the bound: each level's type was a deep copy of
+    // the one inside it.
+    let nested = |depth: usize| {
+        let lit = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        bytes_for(&format!("export fn f() {{ let _a = {lit}; }}\n"), &imports)
+    };
+    let (a, b) = (nested(60), nested(120));
+    if b as f64 / a as f64 > 2.3 {
+        failures.push(format!(
+            "an array literal nested 60 deep: {a} bytes, 120 deep: {b}"
+        ));
+    }
     // A repeat is one element, however long: one 1 MiB constant was 210 MB.
     let one = bytes_for("const C: [u8; 1048576] = [0; 1048576];\n", &imports);
     if one > 1 << 20 {

@@ -550,6 +550,51 @@ pub fn shapes() -> Vec<Shape> {
             },
         },
         Shape {
+            name: "deep_array_literals",
+            what: "n array literals nested 100 deep, one per line (once quadratic in the depth: the \
+                   type of every level was copied whole, 885 MB for 1 MiB)",
+            build: |n| {
+                let line = format!("    let a = {}x{};\n", "[".repeat(100), "]".repeat(100));
+                body(&line.repeat(n))
+            },
+        },
+        Shape {
+            name: "error_after_long_function",
+            what: "a function of n lines of calls, then one broken line (once a detailed parse of \
+                   the whole function: 1.4 s for 1 MiB of lines of calls nested 60 deep)",
+            build: |n| {
+                let line = "    x = g(g(x) + 1) * 2;\n";
+                let mut s = String::from("fn g(a: u32) -> u32 { return a; }\n");
+                s.push_str(&body(&format!("{}    let = ;", line.repeat(n))));
+                s
+            },
+        },
+        Shape {
+            name: "error_before_long_function",
+            what: "one broken line, then n lines of array literals nested 30 deep in the same function",
+            build: |n| {
+                let line = format!("    let a = {}x{};\n", "[".repeat(30), "]".repeat(30));
+                body(&format!("    let = ;\n{}", line.repeat(n)))
+            },
+        },
+        Shape {
+            name: "error_deep_in_blocks",
+            what: "n lines of nested calls inside 40 nested blocks, with one broken line inside the \
+                   innermost (each block a statement with an error)",
+            build: |n| {
+                let line = format!("    x = g({}x{});\n", "g(".repeat(9), ")".repeat(9));
+                let mut s = String::from("fn g(a: u32) -> u32 { return a; }\n");
+                s.push_str(&body(&format!(
+                    "{}{}    let = ;\n{}{}",
+                    "{\n".repeat(40),
+                    line.repeat(n),
+                    line.repeat(n),
+                    "}\n".repeat(40)
+                )));
+                s
+            },
+        },
+        Shape {
             name: "token_soup",
             what: "n random tokens",
             build: |n| {

@@ -6,6 +6,7 @@
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::ast::*;
 use crate::codes::Code;
@@ -530,7 +531,7 @@ impl<'a> Checker<'a> {
                     ForIter::Each(seq) => {
                         let t = self.expr(body, seq, None);
                         match t {
-                            Ty::Array(elem, _) => *elem,
+                            Ty::Array(elem, _) => Arc::unwrap_or_clone(elem),
                             Ty::Slice { elem, .. } => Ty::Int(elem),
                             Ty::Error => Ty::Error,
                             other => {

@@ -4,6 +4,7 @@
 //! their arguments, casts, indexing, and struct literals.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::ast::*;
 use crate::codes::Code;
@@ -427,7 +428,7 @@ impl<'a> Checker<'a> {
                                 format!("valid indices are 0..={}", n - 1),
                             ));
                         }
-                        *elem
+                        Arc::unwrap_or_clone(elem)
                     }
                     Ty::Slice { elem, .. } => Ty::Int(elem),
                     Ty::Error => Ty::Error,
@@ -558,7 +559,7 @@ impl<'a> Checker<'a> {
                 if elem_ty.is_error() {
                     return Ty::Error;
                 }
-                Ty::Array(Box::new(elem_ty), elems.len() as u64)
+                Ty::Array(Arc::new(elem_ty), elems.len() as u64)
             }
             ExprKind::ArrayRepeat(x, count) => {
                 let want_elem = match expected {
@@ -573,7 +574,7 @@ impl<'a> Checker<'a> {
                 let n = self.array_len(count);
                 match (n, want_elem.unwrap_or(t)) {
                     (Some(n), elem) if !elem.is_error() => {
-                        let ty = Ty::Array(Box::new(elem), n);
+                        let ty = Ty::Array(Arc::new(elem), n);
                         if !self.check_size(&ty, count.span) {
                             return Ty::Error;
                         }

@@ -4,6 +4,7 @@
 //! itself is E0504).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::ast::*;
 use crate::codes::Code;
@@ -133,7 +134,7 @@ impl<'a> Checker<'a> {
                 match (elem_ty, n) {
                     (Ty::Error, _) | (_, None) => return Ty::Error,
                     (elem_ty, Some(n)) => {
-                        let ty_ = Ty::Array(Box::new(elem_ty), n);
+                        let ty_ = Ty::Array(Arc::new(elem_ty), n);
                         if !self.check_size(&ty_, len.span) {
                             return Ty::Error;
                         }

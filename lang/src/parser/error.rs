@@ -285,6 +285,11 @@ pub(super) fn take_missing_semis() -> Vec<SimpleSpan> {
     MISSING_SEMIS.with(|m| std::mem::take(&mut *m.borrow_mut()))
 }
 
+/// How many `;` missing at ends of lines the fast pass noted since [`reset`].
+pub(super) fn missing_semis() -> usize {
+    MISSING_SEMIS.with(|m| m.borrow().len())
+}
+
 /// Whether the fast pass raised an error since [`reset`].
 pub(super) fn gave_up() -> bool {
     RAISED.with(std::cell::Cell::get)

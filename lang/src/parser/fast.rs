@@ -205,13 +205,13 @@ pub(super) fn semi_shortcut() -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::SEMI_SHORTCUT;
     use crate::diag::Diagnostic;
 
     /// Every fixture of the compiler's UI, one-mistake and example
     /// directories.
-    fn fixtures() -> Vec<String> {
+    pub(in crate::parser) fn fixtures() -> Vec<String> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut sources = Vec::new();
         let mut dirs = vec![

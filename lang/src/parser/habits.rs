@@ -699,3 +699,51 @@ pub(super) fn first_struct_semi_each(
         })
         .collect()
 }
+
+/// Keyword `k`, or an identifier that is probably `k` misspelled (reported,
+/// then parsed as `k`). Only used where the keyword is followed by something
+/// an identifier cannot be followed by, so a real name is never taken.
+pub(super) fn kw_or_typo<'t, I, Er: ParseError<'t, I>>(
+    k: &'static str,
+) -> impl Parser<'t, I, (), Extra<Er>> + Clone
+where
+    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
+{
+    kw(k)
+        .ignored()
+        .or(select! { Tok::Ident(name) if is_typo_of(&name, k) => () }
+            .validate(move |(), e, emitter| emitter.emit(Er::tagged(e.span(), typo_tag(k)))))
+}
+
+/// An expression where a comparison is expected (a condition, or inside
+/// parentheses), optionally followed by `= rhs`: assignment is never an
+/// expression in KPL, so that is C's `if (x = 1)`, reported and read as
+/// `lhs == rhs`.
+pub(super) fn assign_as_comparison<'t, I, Er, P>(
+    expr: P,
+) -> impl Parser<'t, I, Expr, Extra<Er>> + Clone
+where
+    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
+    Er: ParseError<'t, I>,
+    P: Parser<'t, I, Expr, Extra<Er>> + Clone,
+{
+    expr.clone()
+        .then(sym("=").map_with(|_, e| e.span()).then(expr).or_not())
+        .validate(|(lhs, assign), _, emitter| match assign {
+            None => lhs,
+            Some((at, rhs)) => {
+                emitter.emit(Er::tagged(at, ASSIGN_IN_COND));
+                let span = lhs.span.to(rhs.span);
+                Expr {
+                    id: ExprId(0),
+                    kind: ExprKind::Binary {
+                        op: BinOp::Eq,
+                        op_span: Span::from(at),
+                        lhs: Box::new(lhs),
+                        rhs: Box::new(rhs),
+                    },
+                    span,
+                }
+            }
+        })
+}

@@ -25,6 +25,21 @@ impl LineStarts {
         }
     }
 
+    /// The tokens of `tokens` that start a line of `src`: a missing `;`
+    /// before one of them is recoverable.
+    pub(super) fn of_tokens(src: &str, tokens: &[(crate::lexer::Tok, crate::span::Span)]) -> Self {
+        let mut set = LineStarts::new(src.len());
+        let mut prev_end = 0;
+        for (_, span) in tokens {
+            let gap = src.get(prev_end..span.start as usize).unwrap_or("");
+            if gap.contains(['\n', '\r']) {
+                set.insert(span.start as usize);
+            }
+            prev_end = span.end as usize;
+        }
+        set
+    }
+
     pub(super) fn contains(&self, offset: usize) -> bool {
         self.bits
             .get(offset / 64)
