@@ -161,7 +161,7 @@ struct Rewriter<'a> {
     /// is at this index (the others of the struct are added to its fix).
     field_diag: Option<(usize, usize)>,
     /// The top-level item whose Python block was reported ([`blocks`]).
-    py_item: Option<usize>,
+    py_item: Option<(usize, usize)>,
     /// How many Python blocks end before each token index.
     py_closes: BTreeMap<usize, usize>,
     /// How many Python blocks are open.
