@@ -24,6 +24,7 @@ mod blocks;
 mod decls;
 mod more;
 mod tokens;
+mod words;
 
 use super::{Lexed, Tok};
 use crate::codes::Code;
@@ -383,7 +384,7 @@ impl<'a> Rewriter<'a> {
         if !may_start_habit(t, next) {
             return None;
         }
-        if let Some(after) = self.decl_habit(i) {
+        if let Some(after) = self.decl_habit(i).or_else(|| self.word_habit(i)) {
             return Some(after);
         }
         let touching = self.touching(i);

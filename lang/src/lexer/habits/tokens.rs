@@ -82,16 +82,19 @@ pub(super) fn may_start_habit(t: &Tok, next: Option<&Tok>) -> bool {
                 | "const"
                 | "static"
                 | "struct"
+                | "for"
         ),
         Tok::Str(_) => false,
         Tok::Ident(w) => {
             matches!(
                 &**w,
                 "not" | "elif" | "elsif" | "elseif" | "step" | "by" | "unsafe"
-            ) || matches!(
-                next,
-                Some(Tok::Ident(_) | Tok::Sym(":" | "+" | "-" | "::" | "!" | "<" | "*"))
-            ) || (matches!(next, Some(Tok::Sym("["))) && is_type_name(w))
+            ) || super::words::starts_word_habit(w, next)
+                || matches!(
+                    next,
+                    Some(Tok::Ident(_) | Tok::Sym(":" | "+" | "-" | "::" | "!" | "<" | "*"))
+                )
+                || (matches!(next, Some(Tok::Sym("["))) && is_type_name(w))
         }
         Tok::Int(_) | Tok::BadInt => matches!(next, Some(Tok::Sym("."))),
     }
