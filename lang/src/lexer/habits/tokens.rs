@@ -52,6 +52,8 @@ pub(super) const HABIT_SYMBOLS: u64 = {
         "<", "==", "!=", "*", ">>", "{", "+", "-", ",", ")", "}", ";", "..", "[", "&", "->", ":",
         // The first of two binary operators in a row (`x +* 2`).
         "/", "%", "<<", "<=", ">", ">=", "&&", "||", "|", "^",
+        // A default value (`y: u32 = 1` in a parameter list).
+        "=",
     ];
     let mut set = 0u64;
     let mut k = 0;

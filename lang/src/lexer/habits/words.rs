@@ -7,15 +7,17 @@
 //! of tokens (the argument of `from` is copied once), so the pass stays
 //! linear.
 
-use super::tokens::{INT_TYPES, ends_operand, is_type_name, starts_statement};
+use super::tokens::{INT_TYPES, ends_operand, is_type_name, names_a_type, starts_statement};
 use super::{Rewriter, e};
 use crate::lexer::Tok;
 use crate::span::Span;
 
 /// The words a rule of this module starts at.
 pub(super) fn starts_word_habit(w: &str, next: Option<&Tok>) -> bool {
-    matches!(w, "of" | "is" | "pass" | "iter" | "iter_mut" | "into_iter")
-        || matches!(next, Some(Tok::Kw("fn")))
+    matches!(
+        w,
+        "of" | "is" | "pass" | "iter" | "iter_mut" | "into_iter" | "final" | "then" | "do"
+    ) || matches!(next, Some(Tok::Kw("fn")))
 }
 
 impl<'a> Rewriter<'a> {
@@ -179,14 +181,194 @@ impl<'a> Rewriter<'a> {
                 )
                 .with_fix(format!("write `{fix}`"), s.to(ty_s), fix);
                 self.diags.push(d);
-                let kpl: std::rc::Rc<str> = kpl.into();
                 self.push(t.clone(), s);
                 self.push(Tok::Sym(":"), at);
-                self.push(Tok::Ident(kpl), ty_s);
+                self.push(self.old[i + 1].0.clone(), ty_s);
                 Some(i + 2)
+            }
+            // Java's `final u32 y = x;`
+            (Tok::Ident(w), Some(Tok::Ident(ty)))
+                if &**w == "final"
+                    && self.braces > 0
+                    && starts_statement(self.prev())
+                    && names_a_type(ty)
+                    && matches!(self.tok(i + 2), Some(Tok::Ident(_)))
+                    && self.is(i + 3, "=") =>
+            {
+                let (name, ns) = self.old[i + 2].clone();
+                let kpl = crate::suggest::foreign_type(ty).map_or(&**ty, |(k, _)| k);
+                let whole = s.to(ns);
+                let fix = format!("let {}: {kpl}", self.text(ns));
+                self.diags.push(
+                    e("KPL has no `final`", whole, "Java's declaration")
+                        .with_note("a local declared with `let` is never assigned again")
+                        .with_fix(format!("write `{fix}`"), whole, fix),
+                );
+                // The type as written: a C one is then of the error type,
+                // as for C's `int y = x;` (no mismatch follows the guess).
+                self.push(Tok::Kw("let"), s);
+                self.push(name, ns);
+                self.push(Tok::Sym(":"), ns.end_point());
+                self.push(self.old[i + 1].0.clone(), self.span(i + 1));
+                Some(i + 3)
+            }
+            // Pascal's and Lua's `if c then {`, `while c do {`
+            (Tok::Ident(w), Some(Tok::Sym("{")))
+                if matches!(&**w, "then" | "do")
+                    && ends_operand(self.prev())
+                    && self.header.as_ref().is_some_and(|h| {
+                        h.depth == 0
+                            && matches!((h.kw, &**w), ("if", "then") | ("while" | "for", "do"))
+                    }) =>
+            {
+                let with_blank = Span::new(s.start as usize, self.span(i + 1).start as usize);
+                self.diags.push(
+                    e(format!("KPL has no `{w}`"), s, "not part of a condition")
+                        .with_note("the block in braces follows the condition directly")
+                        .with_fix(format!("remove `{w}`"), with_blank, ""),
+                );
+                Some(i + 1)
+            }
+            // Python's annotated assignment `y: u32 = x;` as a statement
+            (Tok::Ident(_), Some(Tok::Sym(":")))
+                if self.braces > 0
+                    && starts_statement(self.prev())
+                    && self
+                        .top_open
+                        .is_some_and(|o| o < 2 || self.tok(o - 2) != Some(&Tok::Kw("struct")))
+                    && matches!(self.tok(i + 2), Some(Tok::Ident(ty)) if names_a_type(ty))
+                    && self.is(i + 3, "=") =>
+            {
+                let at = Span::new(s.start as usize, s.start as usize);
+                self.diags.push(
+                    e(
+                        "a local is declared with `let`",
+                        s,
+                        "Python's annotated name",
+                    )
+                    .with_note("assigning a name that was never declared does not declare it")
+                    .with_fix("write `let` before it", at, "let "),
+                );
+                self.push(Tok::Kw("let"), at);
+                self.push(t.clone(), s);
+                Some(i + 1)
+            }
+            // C's local without a value, `u32 y;`
+            (Tok::Ident(ty), Some(Tok::Ident(_)))
+                if self.braces > 0
+                    && starts_statement(self.prev())
+                    && is_type_name(ty)
+                    && self.is(i + 2, ";")
+                    && self
+                        .top_open
+                        .is_some_and(|o| o < 2 || self.tok(o - 2) != Some(&Tok::Kw("struct"))) =>
+            {
+                let kpl = crate::suggest::foreign_type(ty).map_or(&**ty, |(k, _)| k);
+                let zero = if kpl == "bool" { "false" } else { "0" };
+                let ns = self.span(i + 1);
+                let whole = s.to(ns);
+                let fix = format!("var {}: {kpl} = {zero}", self.text(ns));
+                self.diags.push(
+                    e(
+                        "a local is declared with `var`, its type after the name, and a value",
+                        whole,
+                        "C's declaration",
+                    )
+                    .with_note("every local has a value from its declaration on")
+                    .with_fix(format!("write `{fix}`"), whole, fix),
+                );
+                self.push(Tok::Kw("var"), s);
+                self.push(self.old[i + 1].0.clone(), ns);
+                self.push(Tok::Sym(":"), ns.end_point());
+                self.push(t.clone(), s);
+                self.push(Tok::Sym("="), ns.end_point());
+                let value = if zero == "0" {
+                    Tok::Int(0)
+                } else {
+                    Tok::Kw("false")
+                };
+                self.push(value, ns.end_point());
+                Some(i + 2)
+            }
+            // A default value of a parameter, `y: u32 = 1`, or of a field
+            (Tok::Sym("="), _)
+                if ends_operand(self.prev())
+                    && (self.sig.is_some_and(|(open, close)| open < i && i < close)
+                        || (self.braces == 1
+                            && self.top_open.is_some_and(|o| {
+                                o >= 2 && self.tok(o - 2) == Some(&Tok::Kw("struct"))
+                            }))) =>
+            {
+                self.default_value(i)
             }
             _ => None,
         }
+    }
+
+    /// A default value at the `=` at `i`, up to the `,`, `)` or `}` after
+    /// it: reported and dropped.
+    fn default_value(&mut self, i: usize) -> Option<usize> {
+        const MAX_VALUE_TOKENS: usize = 32;
+        let mut k = i + 1;
+        while k < self.old.len() && !self.is(k, ",") && !self.is(k, ")") && !self.is(k, "}") {
+            if k > i + MAX_VALUE_TOKENS || self.is(k, ";") || self.is(k, "{") {
+                return None;
+            }
+            k = self.next_at_level(k);
+        }
+        if k == i + 1 {
+            return None;
+        }
+        let from = self.prev().map_or(self.span(i), |(_, p)| p.end_point());
+        let whole = from.to(self.span(k - 1));
+        let param = self.sig.is_some_and(|(open, close)| open < i && i < close);
+        let (message, note) = if param {
+            (
+                "a parameter has no default value",
+                "every call gives every argument",
+            )
+        } else {
+            (
+                "a field has no default value",
+                "every struct literal gives every field",
+            )
+        };
+        // One diagnostic per parameter list or struct, whose fix removes
+        // every default value in it.
+        let at = if param {
+            self.sig.map(|(open, _)| open)
+        } else {
+            self.top_open
+        };
+        let slot = if param {
+            self.param_diag
+        } else {
+            self.field_diag
+        };
+        match slot {
+            Some((o, d)) if Some(o) == at && self.diags[d].message == message => {
+                if let Some(h) = self.diags[d].help.first_mut() {
+                    h.edits.push(super::edit(whole, ""));
+                    h.message = "remove each default value".into();
+                }
+            }
+            _ => {
+                let slot = at.map(|o| (o, self.diags.len()));
+                if param {
+                    self.param_diag = slot;
+                } else {
+                    self.field_diag = slot;
+                }
+                let d = e(
+                    message,
+                    self.span(i).to(self.span(k - 1)),
+                    "a default value",
+                );
+                self.diags
+                    .push(d.with_note(note).with_fix("remove it", whole, ""));
+            }
+        }
+        Some(k)
     }
 
     /// Whether the `for` at `i` starts Go's loop on a condition: `for {`,
