@@ -724,15 +724,19 @@ impl<'a> Checker<'a> {
         }) else {
             return false;
         };
+        // Uses come in source order: a use already counted is the last
+        // edit, and one before it (never seen) would need a sort. Past a
+        // bound, further uses are counted as the same mistake only.
+        const MAX_USES: usize = 256;
         let h = &mut d.help[0];
-        if h.edits.iter().any(|e| e.span == span) {
+        let last = h.edits.last().map_or(0, |e| e.span.end);
+        if h.edits.len() >= MAX_USES || span.start < last {
             return true;
         }
         h.edits.push(Suggestion {
             span,
             replacement: s.to_string().into(),
         });
-        h.edits.sort_by_key(|e| e.span.start);
         h.message = format!("did you mean `{s}`? (each use changed)").into();
         d.secondary.push(crate::diag::Label {
             span,

@@ -215,6 +215,23 @@ impl Checker<'_> {
             )
             .with_note("a KPL plugin is one file: it has no modules of its own, and calls its own functions by their name alone")
         };
+        // `console.log(x)`, `fmt.Println(x)`, `math.max(a, b)`: the
+        // library function of another language, told as for `printf`.
+        let library = super::foreign::foreign_function(&f.to_ascii_lowercase()).or_else(|| {
+            matches!(m, "console" | "fmt" | "System" | "Console")
+                .then(|| super::foreign::foreign_function("println"))
+                .flatten()
+        });
+        if dot
+            && !own
+            && let Some((why, instead, import)) = library
+        {
+            let d = d.with_note(why);
+            if import.is_none_or(|i| self.imports.find_anywhere(i).next().is_some()) {
+                return d.with_help(instead);
+            }
+            return d;
+        }
         if !own {
             return d.with_help(format!(
                 "declare `{m}` before this line, and pass it to a function as an argument: `{f}({m}, …)`"

@@ -142,7 +142,7 @@ impl<'a> Rewriter<'a> {
                     && matches!(self.tok(i + 2), Some(Tok::Ident(f)) if &**f == "from")
                     && self.is(i + 3, "(") =>
             {
-                self.from_call(i)
+                self.rust_from_call(i)
             }
             // Go's `let y := x`
             (Tok::Sym(":"), Some(Tok::Sym("=")))
@@ -414,7 +414,7 @@ impl<'a> Rewriter<'a> {
     }
 
     /// Rust's `T::from(x)` at `i`: reported and read as `(x) as T`.
-    fn from_call(&mut self, i: usize) -> Option<usize> {
+    fn rust_from_call(&mut self, i: usize) -> Option<usize> {
         let open = i + 3;
         let close = self
             .pair
