@@ -27,12 +27,18 @@ impl<'a> Rewriter<'a> {
         let old: &'a [(Tok, Span)] = self.old;
         let (t, s) = (&old[i].0, old[i].1);
         match (t, old.get(i + 1).map(|(t, _)| t)) {
+            // A modifier before `fn` on its line (a `fn` starting a line
+            // starts an item, where the editor's database parses apart).
             (Tok::Ident(m), Some(Tok::Kw("fn")))
-                if self.braces == 0 && !matches!(&**m, "pub" | "unsafe") =>
+                if self.braces == 0
+                    && !matches!(&**m, "pub" | "unsafe")
+                    && self.line_break_before(i + 1).is_none() =>
             {
                 self.fn_modifier(i, m)
             }
-            (Tok::Kw(m @ ("const" | "static")), Some(Tok::Kw("fn"))) if self.braces == 0 => {
+            (Tok::Kw(m @ ("const" | "static")), Some(Tok::Kw("fn")))
+                if self.braces == 0 && self.line_break_before(i + 1).is_none() =>
+            {
                 self.fn_modifier(i, m)
             }
             // JavaScript's `for x of xs`
