@@ -72,6 +72,16 @@ pub fn parse_source_tokens(src: &str) -> SourceParse {
         syntax.retain(|d| d.primary.span.start < read_to);
         syntax.push(parser::lexer_cut(cut));
     }
+    // A block comment never closed runs to the end of the file: the `}` it
+    // swallowed is not also reported unclosed, nor anything after it.
+    if let Some(at) = lexed
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::E0002 && d.message == "unterminated block comment")
+        .map(|d| d.primary.span.start)
+    {
+        syntax.retain(|d| d.primary.span.start < at && !d.message.starts_with("unclosed `"));
+    }
     let lines = LineIndex::new(src);
     let mut diags = lexed.diagnostics;
     // Nothing is reported in the part of a file cut short (E0008).
@@ -273,12 +283,19 @@ impl BrokenParts {
             starts.push(at);
         }
         starts.sort_unstable();
+        // A block comment never closed ends the function it starts in,
+        // whose span then stops short of it.
+        let comment = syntax
+            .iter()
+            .find(|d| d.code == Code::E0002 && d.message == "unterminated block comment")
+            .map(|d| d.primary.span.start);
+        let cut_fn = comment.and_then(|at| fns.iter().rev().find(|s| s.start < at).copied());
         let broken_fns: Vec<Span> = fns
             .iter()
             .copied()
             .filter(|s| {
                 let first = starts.partition_point(|&at| at < s.start);
-                starts.get(first).is_some_and(|&at| at <= s.end)
+                starts.get(first).is_some_and(|&at| at <= s.end) || Some(*s) == cut_fn
             })
             .collect();
         let mut broken_names = std::collections::HashSet::new();

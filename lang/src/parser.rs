@@ -864,12 +864,8 @@ where
                 .validate({
                     let text = text.clone();
                     move |(ty, name): (Type, Ident), e, emitter| {
-                        emitter.emit(Er::tagged_fix(e.span(), C_DECL, || {
-                            let written = text(ty.span);
-                            let kpl = crate::suggest::foreign_type(&written)
-                                .map_or(written.as_str(), |(kpl, _)| kpl);
-                            format!("let {}: {kpl} =", name.name)
-                        }));
+                        let fix = || habits::c_decl_fix(&text(ty.span), &name.name);
+                        emitter.emit(Er::tagged_fix(e.span(), C_DECL, fix));
                         (ty, name)
                     }
                 })
@@ -878,7 +874,7 @@ where
                 .map(move |(((ty, name), init), clean)| StmtKind::Let {
                     mutable: true,
                     name,
-                    ty: Some(ty),
+                    ty: Some(ty).filter(|t| t.kind != TypeKind::Named("auto".into())),
                     init: broken(init, clean),
                 });
             let while_stmt = kw_or_typo("while")
@@ -946,23 +942,29 @@ where
                 ident.then(ident).map(|(_c_type, name)| name),
                 ident,
             ));
-            // JavaScript's `for (x in seq)`, `for (let x of seq)`. (With
-            // `const`, the delimiter balancing has already closed the `(`
-            // at the item keyword.)
+            // JavaScript's `for (x in seq)`, `for (let x of seq)`, C++'s
+            // `for (auto x : seq)`, `for (i in 0..n)`. (With `const`, the
+            // delimiter balancing has closed the `(` at the item keyword.)
             let paren_each = choice((kw("let"), kw("var")))
                 .or_not()
+                .ignore_then(ident.then_ignore(ident.then(sym(":")).rewind()).or_not())
                 .ignore_then(ident)
                 .then_ignore(choice((
                     kw("in").ignored(),
                     select! { Tok::Ident(n) if &*n == "of" => () },
+                    sym(":").ignored(),
                 )))
                 .then(expr.clone())
+                .then(sym("..").ignore_then(expr.clone()).or_not())
                 .delimited_by(sym("("), sym(")"))
                 .map_with({
                     let text = text.clone();
-                    move |(var, seq): (Ident, Expr), _| {
-                        let fix = format!("for {} in {}", var.name, text(seq.span));
-                        (var, ForIter::Each(seq), Some(fix))
+                    move |((var, seq), end): ((Ident, Expr), Option<Expr>), _| {
+                        let each = format!("for {} in {}", var.name, text(seq.span));
+                        let fix = end.as_ref().map(|x| format!("{each}..{}", text(x.span)));
+                        let iter =
+                            end.map_or(ForIter::Each(seq.clone()), |x| ForIter::Range(seq, x));
+                        (var, iter, Some(fix.unwrap_or(each)))
                     }
                 });
             let c_for_header = c_for_var

@@ -61,6 +61,11 @@ pub(super) struct Body {
     /// never declared is one mistake however often it is used, so only its
     /// first use is reported (`total += x;` and then `return total;`).
     pub(super) unknown_reported: std::collections::HashSet<String>,
+    /// The misspelt names reported (E0100 with a did-you-mean) in this
+    /// body: the index of the diagnostic and the name it suggests. A later
+    /// use of the same name that suggests the same is the same mistake: a
+    /// secondary label and an edit of that diagnostic's fix.
+    pub(super) misspelt: HashMap<String, (usize, String)>,
 }
 
 /// Adds `name` to the index of names by length in chars.
@@ -87,6 +92,7 @@ impl Body {
             decl_keywords: HashMap::new(),
             last_unused_value: None,
             unknown_reported: std::collections::HashSet::new(),
+            misspelt: HashMap::new(),
         }
     }
 

@@ -723,6 +723,39 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Whether `name` at `span`, which `s` would mend, is a misspelling
+    /// already reported in this body with the same suggestion: then that
+    /// diagnostic gets this use as a secondary label and its edit.
+    fn misspelt_again(&mut self, body: &Body, span: Span, name: &str, s: &str) -> bool {
+        let Some((at, meant)) = body.misspelt.get(name) else {
+            return false;
+        };
+        let Some(d) = self.diags.get_mut(*at).filter(|d| {
+            meant == s && d.code == Code::E0100 && d.primary.span != span && d.help.len() == 1
+        }) else {
+            return false;
+        };
+        // Uses come in source order: a use already counted is the last
+        // edit, and one before it (never seen) would need a sort. Past a
+        // bound, further uses are counted as the same mistake only.
+        const MAX_USES: usize = 256;
+        let h = &mut d.help[0];
+        let last = h.edits.last().map_or(0, |e| e.span.end);
+        if h.edits.len() >= MAX_USES || span.start < last {
+            return true;
+        }
+        h.edits.push(Suggestion {
+            span,
+            replacement: s.to_string().into(),
+        });
+        h.message = format!("did you mean `{s}`? (each use changed)").into();
+        d.secondary.push(crate::diag::Label {
+            span,
+            message: "also used here".into(),
+        });
+        true
+    }
+
     fn report_unknown_name(&mut self, body: &mut Body, span: Span, name: &str, calling: bool) {
         // Only the first use of a value never declared is reported: the
         // others are the same mistake (`total += x;`, then `return
@@ -768,12 +801,17 @@ impl<'a> Checker<'a> {
                 d = d.with_help(instead);
             }
         } else if let Some(s) = suggest::closest(name, candidates.iter().copied()) {
-            d = d.with_maybe_fix(format!("did you mean `{s}`?"), span, s.to_string());
+            let s = s.to_string();
+            if self.misspelt_again(body, span, name, &s) {
+                return;
+            }
+            body.misspelt
+                .insert(name.to_string(), (self.diags.len(), s.clone()));
+            d = d.with_maybe_fix(format!("did you mean `{s}`?"), span, s.clone());
             // The misspelt use was meant for `s`: without it, `s` would
             // also get a warning (never read, never assigned, never used)
             // that only the misspelling caused, with a fix that is wrong
             // once the misspelling is mended.
-            let s = s.to_string();
             match body.lookup(&s) {
                 Some(id) if !body.const_context => body.mark_meant(id),
                 _ => self.mark_used(&s),

@@ -27,8 +27,14 @@ impl Checker<'_> {
         callee: &Expr,
         args: &[Expr],
     ) -> Option<Ty> {
-        let ExprKind::Field(base, field) = &callee.unparen().kind else {
+        let ExprKind::Field(outer, field) = &callee.unparen().kind else {
             return None;
+        };
+        // The lexer wraps the module of `m::f(` in parentheses, `(m).f(`:
+        // what was written `m.f(` has none (see `lexer/habits/more.rs`).
+        let (base, dot) = match &outer.kind {
+            ExprKind::Paren(b) => (&**b, false),
+            _ => (&**outer, true),
         };
         let ExprKind::Name(m) = &base.kind else {
             return None;
@@ -36,9 +42,10 @@ impl Checker<'_> {
         if body.lookup(m).is_some() || self.d.globals.contains_key(m.as_str()) {
             return None;
         }
+        self.record(outer, Ty::Error);
         let imports = self.imports;
         let Some(module) = imports.modules.iter().find(|md| md.name == *m) else {
-            return self.unknown_module(body, base, callee, args);
+            return self.unknown_module(body, (base, dot), callee, args);
         };
         let f = field.name.as_str();
         // `kernel::` (or `kernel.`), up to the function's name.
@@ -58,7 +65,11 @@ impl Checker<'_> {
                 .with_note(format!(
                     "`use {m}::{f};` brings `{f}` into the file; KPL has no paths in expressions"
                 ))
-                .with_fix(format!("remove `{m}::`"), path, "")
+                .with_fix(
+                    format!("remove `{m}{}`", if dot { "." } else { "::" }),
+                    path,
+                    "",
+                )
             }
             (true, None) => Diagnostic::new(
                 Code::E0100,
@@ -116,15 +127,14 @@ impl Checker<'_> {
     fn unknown_module(
         &mut self,
         body: &mut Body,
-        base: &Expr,
+        (base, dot): (&Expr, bool),
         callee: &Expr,
         args: &[Expr],
     ) -> Option<Ty> {
         let ExprKind::Name(m) = &base.kind else {
             return None;
         };
-        // (Written `::` or `.`, which the tree does not tell apart.) A
-        // misspelt local or item is E0100's, with its did-you-mean.
+        // A misspelt local or item is E0100's, with its did-you-mean.
         let mut names: Vec<&str> = body.candidates(m);
         names.extend(self.global_candidates(m, super::NameKind::Value));
         if suggest::closest(m, names.iter().copied()).is_some() {
@@ -132,6 +142,18 @@ impl Checker<'_> {
         }
         let imports = self.imports;
         let modules: Vec<&str> = imports.modules.iter().map(|md| md.name.as_str()).collect();
+        let ExprKind::Field(_, field) = &callee.unparen().kind else {
+            return None;
+        };
+        let f = field.name.as_str();
+        let own = matches!(
+            self.d.globals.get(f).map(|g| g.kind),
+            Some(GlobalKind::Fn(_))
+        );
+        if own || (dot && suggest::closest(m, modules.iter().copied()).is_none()) {
+            let d = self.not_a_module(body, (m, base.span), field, dot, own);
+            return self.reject_path_call(d, body, base, callee, args);
+        }
         let mut d = Diagnostic::new(
             Code::E0100,
             format!("there is no module `{m}`"),
@@ -157,6 +179,76 @@ impl Checker<'_> {
             }
         };
         self.reject_path_call(d, body, base, callee, args)
+    }
+
+    /// `base.f(…)` (`dot`) or `base::f(…)` where `base` is no module,
+    /// local or item: a method call on a value never declared, or a path
+    /// to `f`, which is this plugin's own function when `own` (then called
+    /// by its name alone: the fix removes the path, and `f` is used).
+    fn not_a_module(
+        &mut self,
+        body: &mut Body,
+        (m, base): (&str, Span),
+        field: &Ident,
+        dot: bool,
+        own: bool,
+    ) -> Diagnostic {
+        let f = field.name.as_str();
+        let path = Span::new(base.start as usize, field.span.start as usize);
+        let d = if dot {
+            body.unknown_reported.insert(m.to_string());
+            Diagnostic::new(
+                Code::E0100,
+                format!("cannot find `{m}` in this scope"),
+                base,
+                "not found",
+            )
+            .with_note(if matches!(m, "self" | "this") {
+                format!("KPL has no methods, so no `{m}`: a function takes its values as parameters")
+            } else {
+                format!(
+                    "KPL has no methods: `{m}.{f}(…)` would call `{f}` on a value named `{m}`, and no local, parameter or global has that name"
+                )
+            })
+        } else {
+            Diagnostic::new(
+                Code::E0100,
+                format!("there is no module `{m}`"),
+                base,
+                "not a module",
+            )
+            .with_note("a KPL plugin is one file: it has no modules of its own, and calls its own functions by their name alone")
+        };
+        // `console.log(x)`, `fmt.Println(x)`, `math.max(a, b)`: the
+        // library function of another language, told as for `printf`.
+        let library = super::foreign::foreign_function(&f.to_ascii_lowercase()).or_else(|| {
+            matches!(m, "console" | "fmt" | "System" | "Console")
+                .then(|| super::foreign::foreign_function("println"))
+                .flatten()
+        });
+        if dot
+            && !own
+            && let Some((why, instead, import)) = library
+        {
+            let d = d.with_note(why);
+            if import.is_none_or(|i| self.imports.find_anywhere(i).next().is_some()) {
+                return d.with_help(instead);
+            }
+            return d;
+        }
+        if !own {
+            return d.with_help(format!(
+                "declare `{m}` before this line, and pass it to a function as an argument: `{f}({m}, …)`"
+            ));
+        }
+        self.mark_used(f);
+        let message = format!("`{f}` is this plugin's function: call it by its name alone");
+        if dot && !matches!(m, "self" | "this") {
+            // `foo.g(x)`: maybe `foo` was to be an argument of `g`.
+            d.with_maybe_fix(message, path, "")
+        } else {
+            d.with_fix(message, path, "")
+        }
     }
 
     /// Reports `d` about the call `base::f(args)`, which has no callee: the

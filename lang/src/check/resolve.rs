@@ -191,6 +191,21 @@ impl<'a> Checker<'a> {
             d = d
                 .with_note("KPL has no floating-point numbers: kernel code keeps the FPU's state untouched")
                 .with_help("scale to an integer unit (thousandths, say) and use an integer type");
+        } else if matches!(name, "string" | "String" | "str" | "Str") {
+            d = d
+                .with_note(
+                    "KPL has no strings: text is bytes, which a plugin is given as a slice `[]u8`",
+                )
+                .with_maybe_fix("write `[]u8`", span, "[]u8");
+        } else if let Some(kpl) = match name {
+            "number" | "Number" | "Long" => Some("i64"),
+            "Integer" | "integer" | "Int" => Some("i32"),
+            "Boolean" => Some("bool"),
+            _ => None,
+        } {
+            d = d
+                .with_note("KPL's integer types name their width: u8 u16 u32 u64 i8 i16 i32 i64")
+                .with_maybe_fix(format!("write `{kpl}`"), span, kpl);
         } else if let Some(s) = suggest::closest(name, candidates) {
             d = d.with_maybe_fix(format!("did you mean `{s}`?"), span, s.to_string());
         }

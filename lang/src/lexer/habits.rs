@@ -24,6 +24,7 @@ mod blocks;
 mod decls;
 mod more;
 mod tokens;
+mod words;
 
 use super::{Lexed, Tok};
 use crate::codes::Code;
@@ -161,7 +162,7 @@ struct Rewriter<'a> {
     /// is at this index (the others of the struct are added to its fix).
     field_diag: Option<(usize, usize)>,
     /// The top-level item whose Python block was reported ([`blocks`]).
-    py_item: Option<usize>,
+    py_item: Option<(usize, usize)>,
     /// How many Python blocks end before each token index.
     py_closes: BTreeMap<usize, usize>,
     /// How many Python blocks are open.
@@ -383,7 +384,7 @@ impl<'a> Rewriter<'a> {
         if !may_start_habit(t, next) {
             return None;
         }
-        if let Some(after) = self.decl_habit(i) {
+        if let Some(after) = self.decl_habit(i).or_else(|| self.word_habit(i)) {
             return Some(after);
         }
         let touching = self.touching(i);

@@ -48,6 +48,16 @@ pub(super) fn is_typo_of(name: &str, k: &str) -> bool {
         )
 }
 
+/// The fix of C's declaration `T name =`: `let name: T =` with C's type
+/// names in KPL's spelling; C++'s `auto` is what KPL infers, `let name =`.
+pub(super) fn c_decl_fix(written: &str, name: &str) -> String {
+    if written == "auto" {
+        return format!("let {name} =");
+    }
+    let kpl = crate::suggest::foreign_type(written).map_or(written, |(kpl, _)| kpl);
+    format!("let {name}: {kpl} =")
+}
+
 /// The diagnostic for a habit from C or Rust (see the tags), with its fix.
 pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Option<Diagnostic> {
     let found = src.get(span.range()).unwrap_or_default();

@@ -45,8 +45,8 @@ impl Rewriter<'_> {
     /// line, after an `if`, `while` or `for` condition, an `else`, or a
     /// function's parameters or return type.
     fn python_header(&self, i: usize) -> bool {
-        if self.line_break_before(i + 1).is_none() {
-            return false;
+        if self.line_break_before(i + 1).is_none() && i + 1 < self.old.len() {
+            return self.one_line_header();
         }
         if self
             .header
@@ -66,6 +66,19 @@ impl Rewriter<'_> {
             })
     }
 
+    /// Whether a `:` with more on its line after it ends Python's one-line
+    /// header (`if x > 1: return 1`, `while c: x += 1`, `else: return 0`):
+    /// after the condition of `if`, `while` or `for` (where KPL has no `:`)
+    /// or after `else`, inside a function.
+    fn one_line_header(&self) -> bool {
+        self.braces > 0
+            && (self
+                .header
+                .as_ref()
+                .is_some_and(|h| h.depth == 0 && matches!(h.kw, "if" | "while" | "for"))
+                || matches!(self.prev(), Some((Tok::Kw("else"), _))))
+    }
+
     /// The `:` at `i` if it ends a Python header: reported (once per
     /// top-level item) and read as `{`; the block's `}` is due where the
     /// indentation ends it.
@@ -74,7 +87,9 @@ impl Rewriter<'_> {
             return None;
         }
         let header_indent = self.line_indent_of(i)?;
-        // The block: the lines after the header indented deeper than it.
+        // The block: the lines after the header indented deeper than it, or
+        // the rest of the header's line.
+        let one_line = self.line_break_before(i + 1).is_none();
         let mut k = i + 1;
         let end = loop {
             if k >= self.old.len() {
@@ -89,9 +104,13 @@ impl Rewriter<'_> {
             }
             if self
                 .line_break_before(k)
-                .is_some_and(|ind| ind <= header_indent)
+                .is_some_and(|ind| one_line || ind <= header_indent)
             {
                 break k;
+            }
+            // `if c: {` is no Python block.
+            if one_line && self.is(k, "{") {
+                return None;
             }
             k = self.next_at_level(k);
         };
@@ -105,19 +124,56 @@ impl Rewriter<'_> {
         } else {
             self.top_open
         };
-        if item.is_none() || self.py_item != item {
-            self.py_item = item;
-            self.diags.push(
-                e(
-                    "blocks are written in braces, not with `:` and indentation",
-                    s,
-                    "Python's block",
-                )
-                .with_note("KPL ends each statement with `;`; indentation means nothing to it")
-                .with_help(
-                    "write `{` instead of the `:`, `}` where the block ends, and `;` after each statement",
-                ),
-            );
+        // A one-line block's fix: ` {` for the `:`, and ` }` (with the
+        // `;` the statement lacks) after its last token.
+        let fix = one_line.then(|| {
+            let last = self.span(end - 1);
+            let close = if self.is(end - 1, ";") || self.is(end - 1, "}") {
+                " }"
+            } else {
+                "; }"
+            };
+            let from = self.prev().map_or(s, |(_, p)| p.end_point());
+            [
+                super::edit(from.to(s), " {"),
+                super::edit(last.end_point(), close),
+            ]
+        });
+        match self.py_item {
+            Some((at, d)) if item == Some(at) => {
+                let help = self.diags.get_mut(d).and_then(|d| d.help.first_mut());
+                if let (Some(h), Some(fix)) = (help.filter(|h| !h.edits.is_empty()), fix) {
+                    h.edits.extend(fix);
+                }
+            }
+            _ => {
+                self.py_item = item.map(|at| (at, self.diags.len()));
+                let d = if one_line {
+                    e(
+                        "blocks are written in braces, also on one line",
+                        s,
+                        "Python's one-line block",
+                    )
+                } else {
+                    e(
+                        "blocks are written in braces, not with `:` and indentation",
+                        s,
+                        "Python's block",
+                    )
+                };
+                let d = d
+                    .with_note("KPL ends each statement with `;`; indentation means nothing to it");
+                self.diags.push(match fix {
+                    Some(fix) => d.with_fix_edits(
+                        "write the block in braces",
+                        crate::diag::Applicability::MachineApplicable,
+                        fix.to_vec(),
+                    ),
+                    None => d.with_help(
+                        "write `{` instead of the `:`, `}` where the block ends, and `;` after each statement",
+                    ),
+                });
+            }
         }
         self.track(&Tok::Sym("{"), i);
         self.push(Tok::Sym("{"), s);

@@ -116,6 +116,15 @@ impl<'a> Rewriter<'a> {
             {
                 self.field_no_colon(i)
             }
+            // C's field `u32 x;`, `uint8_t buf[16];`: the type first
+            (Tok::Ident(ty), Some(Tok::Ident(name)))
+                if (is_type_name(ty) || ty.starts_with(|c: char| c.is_ascii_uppercase()))
+                    && !names_a_type(name)
+                    && self.c_field_end(i + 2).is_some()
+                    && self.in_struct_fields_c() =>
+            {
+                self.c_field(i)
+            }
             // Rust's `fn f() -> () {`: the unit type written out
             (Tok::Sym("->"), Some(Tok::Sym("(")))
                 if self.is(i + 2, ")")
@@ -169,16 +178,19 @@ impl<'a> Rewriter<'a> {
                 );
                 Some(i + 1)
             }
-            // `kernel::log(x)`: read as `kernel.log(x)`, which the checker
-            // reports knowing the imports (`check/paths.rs`). Nothing
-            // else has `::` inside a body.
+            // `kernel::log(x)`: read as `(kernel).log(x)`, which the checker
+            // reports knowing the imports (`check/paths.rs`), the
+            // parentheses telling it from `kernel.log(x)`. Nothing else has
+            // `::` inside a body.
             (Tok::Ident(m), Some(Tok::Sym("::")))
                 if self.braces > 0
                     && m.starts_with(|c: char| c.is_ascii_lowercase())
                     && matches!(self.tok(i + 2), Some(Tok::Ident(_)))
                     && self.is(i + 3, "(") =>
             {
+                self.push(Tok::Sym("("), Span::new(s.start as usize, s.start as usize));
                 self.push(t.clone(), s);
+                self.push(Tok::Sym(")"), s.end_point());
                 self.push(Tok::Sym("."), self.span(i + 1));
                 Some(i + 2)
             }
@@ -611,6 +623,93 @@ impl<'a> Rewriter<'a> {
         self.push(name, ns);
         self.push(Tok::Sym(":"), at);
         Some(i + 1)
+    }
+
+    /// Like [`Self::in_struct_fields`], also after C's `;`.
+    fn in_struct_fields_c(&self) -> bool {
+        let Some(open) = self.top_open else {
+            return false;
+        };
+        self.braces == 1
+            && open >= 2
+            && self.tok(open - 2) == Some(&Tok::Kw("struct"))
+            && matches!(self.prev(), Some((Tok::Sym("{" | "," | ";"), _)))
+    }
+
+    /// After a C field's name at `k`: the index of its array length when
+    /// `[N]` follows, and the `;`, `,` or `}` that ends the field.
+    fn c_field_end(&self, k: usize) -> Option<(Option<usize>, usize)> {
+        let (len, end) = if self.is(k, "[")
+            && matches!(self.tok(k + 1), Some(Tok::Int(_) | Tok::Ident(_)))
+            && self.is(k + 2, "]")
+        {
+            (Some(k + 1), k + 3)
+        } else {
+            (None, k)
+        };
+        (self.is(end, ";") || self.is(end, ",") || self.is(end, "}")).then_some((len, end))
+    }
+
+    /// C's field `T name;` (or `T name[N];`) at `i`: one diagnostic per
+    /// struct, as Go's order is ([`Self::field_no_colon`], whose fix it
+    /// shares), read as `name: T,` with C's type names in KPL's spelling.
+    fn c_field(&mut self, i: usize) -> Option<usize> {
+        let (len, end) = self.c_field_end(i + 2)?;
+        let (Some(Tok::Ident(ty)), (name, ns)) = (self.tok(i), self.old[i + 1].clone()) else {
+            return None;
+        };
+        let kpl_ty = crate::suggest::foreign_type(ty).map_or(&**ty, |(k, _)| k);
+        let kpl_ty: std::rc::Rc<str> = kpl_ty.into();
+        let ty_text = match len {
+            Some(l) => format!("[{kpl_ty}; {}]", self.text(self.span(l))),
+            None => kpl_ty.to_string(),
+        };
+        let semi = self.is(end, ";");
+        let last = if semi { end } else { end - 1 };
+        let whole = self.span(i).to(self.span(last));
+        let fix = format!(
+            "{}: {ty_text}{}",
+            self.text(ns),
+            if semi { "," } else { "" }
+        );
+        match (self.top_open, self.field_diag) {
+            (Some(open), Some((o, d))) if o == open => {
+                if let Some(h) = self.diags[d].help.first_mut() {
+                    h.edits.push(super::edit(whole, fix));
+                    h.message = "write each field as `name: type`".into();
+                }
+            }
+            (open, _) => {
+                self.field_diag = open.map(|o| (o, self.diags.len()));
+                self.diags.push(
+                    e(
+                        "a field is written `name: type`, its type after the name",
+                        self.span(i).to(self.span(end - 1)),
+                        "C's field declaration",
+                    )
+                    .with_fix(format!("write `{fix}`"), whole, fix),
+                );
+            }
+        }
+        let ts = self.span(i);
+        self.push(name, ns);
+        self.push(Tok::Sym(":"), ns.end_point());
+        match len {
+            Some(l) => {
+                self.push(Tok::Sym("["), ts);
+                self.push(Tok::Ident(kpl_ty), ts);
+                self.push(Tok::Sym(";"), self.span(l));
+                let (n, ls) = self.old[l].clone();
+                self.push(n, ls);
+                self.push(Tok::Sym("]"), self.span(l + 1));
+            }
+            None => self.push(Tok::Ident(kpl_ty), ts),
+        }
+        if semi {
+            self.push(Tok::Sym(","), self.span(end));
+            return Some(end + 1);
+        }
+        Some(end)
     }
 
     /// `T[]` after `:` (C's and Java's array of unknown length): reported

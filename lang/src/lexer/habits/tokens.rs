@@ -52,6 +52,8 @@ pub(super) const HABIT_SYMBOLS: u64 = {
         "<", "==", "!=", "*", ">>", "{", "+", "-", ",", ")", "}", ";", "..", "[", "&", "->", ":",
         // The first of two binary operators in a row (`x +* 2`).
         "/", "%", "<<", "<=", ">", ">=", "&&", "||", "|", "^",
+        // A default value (`y: u32 = 1` in a parameter list).
+        "=",
     ];
     let mut set = 0u64;
     let mut k = 0;
@@ -82,16 +84,19 @@ pub(super) fn may_start_habit(t: &Tok, next: Option<&Tok>) -> bool {
                 | "const"
                 | "static"
                 | "struct"
+                | "for"
         ),
         Tok::Str(_) => false,
         Tok::Ident(w) => {
             matches!(
                 &**w,
                 "not" | "elif" | "elsif" | "elseif" | "step" | "by" | "unsafe"
-            ) || matches!(
-                next,
-                Some(Tok::Ident(_) | Tok::Sym(":" | "+" | "-" | "::" | "!" | "<" | "*"))
-            ) || (matches!(next, Some(Tok::Sym("["))) && is_type_name(w))
+            ) || super::words::starts_word_habit(w, next)
+                || matches!(
+                    next,
+                    Some(Tok::Ident(_) | Tok::Sym(":" | "+" | "-" | "::" | "!" | "<" | "*"))
+                )
+                || (matches!(next, Some(Tok::Sym("["))) && is_type_name(w))
         }
         Tok::Int(_) | Tok::BadInt => matches!(next, Some(Tok::Sym("."))),
     }
