@@ -174,6 +174,9 @@ pub fn analyze(src: &str, imports: &imports::ImportTable) -> Analysis {
 /// - with a syntax error anywhere in the file, the file-wide lints that any
 ///   broken part could have prevented: unused items and imports (W0003,
 ///   W0004) and a plugin without exports (W0007);
+/// - an unknown name (E0100, E0102) written on a broken line anywhere: that
+///   line may be its declaration; and in a broken function, an error about a
+///   value (see `about_a_value`) whose expression starts with such a name;
 /// - in a file cut short by its error budget (E0008), every one: the names
 ///   declared in the unread part are unknown.
 pub fn combine(
