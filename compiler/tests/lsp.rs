@@ -827,6 +827,21 @@ fn huge_content_lengths_end_with_the_input() {
     }
 }
 
+/// Input that is not the base protocol at all (`/dev/zero`: no line break
+/// in the first MiB) ends the server with status 2 and says why, as every
+/// subcommand does with input it cannot use.
+#[test]
+fn input_that_is_not_the_protocol_is_status_2() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kplc"))
+        .arg("lsp")
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not the LSP base protocol"), "{err}");
+}
+
 /// `textDocument/formatting`: the server advertises it and answers with
 /// `kplc fmt`'s layout as one edit of the whole text, no edit when the text
 /// is formatted, and `null` for a text with syntax errors.

@@ -514,6 +514,32 @@ fn label(src: &str, span: Span, defines: bool, out: &mut Lexed) {
             )
             .with_fix("remove it", with_blanks, "")
     };
+    // `'a` twice in one signature, a label and its `break` on one line: one
+    // error per line (as for every other syntax error), whose fix removes
+    // them all.
+    if let Some(prev) = out.diagnostics.last_mut()
+        && prev.code == Code::E0001
+        && prev.message == d.message
+        && prev.help.len() == 1
+        && d.help.len() == 1
+        && src
+            .get(prev.primary.span.end as usize..span.start as usize)
+            .is_some_and(|between| !between.contains(['\n', '\r']))
+        && prev.help[0]
+            .edits
+            .last()
+            .zip(d.help[0].edits.first())
+            .is_some_and(|(a, b)| a.span.end <= b.span.start)
+    {
+        prev.secondary.push(crate::diag::Label {
+            span,
+            message: "and here".into(),
+        });
+        let more = d.help[0].edits.clone();
+        prev.help[0].edits.extend(more);
+        prev.help[0].applicability = prev.help[0].applicability.max(d.help[0].applicability);
+        return;
+    }
     out.diagnostics.push(d);
 }
 

@@ -265,6 +265,7 @@ fn cancelled_id(n: &Notification) -> Option<RequestId> {
 fn stdio(
     queued: Arc<Queued>,
     cancelled: Arc<Cancelled>,
+    unreadable: Arc<std::sync::Mutex<Option<String>>>,
 ) -> (
     Receiver<(Incoming, usize)>,
     Outgoing,
@@ -283,7 +284,11 @@ fn stdio(
                 Ok(Some(msg)) => msg,
                 Ok(None) => break,
                 Err(e) => {
-                    eprintln!("kplc lsp: {e}");
+                    // Noted before the channel closes, so that the loop,
+                    // which ends when it does, finds it.
+                    if let Ok(mut slot) = unreadable.lock() {
+                        *slot = Some(e.to_string());
+                    }
                     break;
                 }
             };
@@ -390,14 +395,19 @@ pub fn run(imports_dir: Option<PathBuf>) -> Result<bool, Box<dyn Error + Send + 
     let (table, _problems) = sources.load();
     let queued = Arc::new(Queued::new(QUEUE_MESSAGES, QUEUE_BYTES));
     let cancelled = Arc::new(Cancelled::default());
-    let (incoming, out, writer) = stdio(queued.clone(), cancelled.clone());
+    let unreadable = Arc::new(std::sync::Mutex::new(None));
+    let (incoming, out, writer) = stdio(queued.clone(), cancelled.clone(), unreadable.clone());
     let served = serve(sources, table, &incoming, &queued, &cancelled, &out);
     drop(out);
     // A failed write is the reason, whatever the loop saw of it (an output
-    // channel that closed, or nothing, when `exit` came first).
+    // channel that closed, or nothing, when `exit` came first); then input
+    // that is not the protocol (the loop saw only its end).
     match writer.join() {
         Ok(Err(e)) => Err(format!("cannot write to the client: {e}").into()),
-        _ => served,
+        _ => match (served, unreadable.lock().ok().and_then(|mut e| e.take())) {
+            (Ok(false), Some(e)) => Err(e.into()),
+            (served, _) => served,
+        },
     }
 }
 
