@@ -53,6 +53,8 @@ pub(super) struct Body {
     /// type. A function that ends on it and on no `return` lost its
     /// `return` (`total;`): E0400 then takes its place (see `check_fn`).
     last_unused_value: Option<(usize, Span, Ty)>,
+    /// The read-only slice locals written through (E0301), reported once.
+    read_only_written: std::collections::HashSet<u32>,
     /// For each `let` or `var` local, by id: the keyword and what follows
     /// it up to the name, which E0300's fix replaces with `var ` and
     /// W0006's with `let `.
@@ -91,6 +93,7 @@ impl Body {
             callees: Vec::new(),
             decl_keywords: HashMap::new(),
             last_unused_value: None,
+            read_only_written: std::collections::HashSet::new(),
             unknown_reported: std::collections::HashSet::new(),
             misspelt: HashMap::new(),
         }
@@ -685,7 +688,13 @@ impl<'a> Checker<'a> {
     /// Type-checks an assignment target and reports mutability errors.
     fn place(&mut self, body: &mut Body, target: &Expr) -> Ty {
         let t = self.expr_inner(body, target, None, true);
+        let before = self.diags.len();
         self.check_mutable(body, target);
+        // Nothing can be assigned there (`1 = x;`, a constant, a function):
+        // the value is checked for its own errors, not against that type.
+        if self.diags[before..].iter().any(|d| d.code == Code::E0302) {
+            return Ty::Error;
+        }
         t
     }
 
@@ -769,7 +778,14 @@ impl<'a> Checker<'a> {
             ExprKind::Index(base, _) => {
                 let base_ty = self.tables.type_of(base.id).clone();
                 if let Ty::Slice { mutable, elem } = base_ty {
-                    if !mutable {
+                    let local = match self.tables.resolutions.get(&base.id).copied() {
+                        Some(Res::Local(id)) => Some(id),
+                        _ => None,
+                    };
+                    // One error per read-only slice and function: every write
+                    // through it is the same mistake (its declaration).
+                    let again = local.is_some_and(|id| !body.read_only_written.insert(id));
+                    if !mutable && !again {
                         let mut d = Diagnostic::new(
                             Code::E0301,
                             "cannot write through a read-only slice",
@@ -779,9 +795,13 @@ impl<'a> Checker<'a> {
                         if let Some(Res::Local(id)) = self.tables.resolutions.get(&base.id).copied() {
                             let l = &body.locals[id as usize];
                             if l.kind == LocalKind::Param {
-                                d = d.with_secondary(l.span, "declared read-only here").with_help(
-                                    format!("declare the parameter as `[]mut {}`", elem.name()),
-                                );
+                                d = d
+                                    .with_secondary(l.span, "declared read-only here")
+                                    .with_note("every write through it is this error, reported once")
+                                    .with_help(format!(
+                                        "declare the parameter as `[]mut {}`",
+                                        elem.name()
+                                    ));
                             }
                         }
                         self.report(d);
