@@ -258,6 +258,11 @@ fn cancelled_id(n: &Notification) -> Option<RequestId> {
     }
 }
 
+/// What the reader thread hands the main loop: a message with its size on
+/// the wire, or, as its last item, why the input cannot be read on (it is
+/// not the base protocol).
+type FromClient = Result<(Incoming, usize), String>;
+
 /// Starts the threads that read stdin and write stdout. Each message comes
 /// with its size on the wire, which the main loop hands back to `queued`.
 /// The writer ends at the first failed write, with its error. The reader
@@ -265,9 +270,8 @@ fn cancelled_id(n: &Notification) -> Option<RequestId> {
 fn stdio(
     queued: Arc<Queued>,
     cancelled: Arc<Cancelled>,
-    unreadable: Arc<std::sync::Mutex<Option<String>>>,
 ) -> (
-    Receiver<(Incoming, usize)>,
+    Receiver<FromClient>,
     Outgoing,
     std::thread::JoinHandle<std::io::Result<()>>,
 ) {
@@ -284,11 +288,8 @@ fn stdio(
                 Ok(Some(msg)) => msg,
                 Ok(None) => break,
                 Err(e) => {
-                    // Noted before the channel closes, so that the loop,
-                    // which ends when it does, finds it.
-                    if let Ok(mut slot) = unreadable.lock() {
-                        *slot = Some(e.to_string());
-                    }
+                    // The last item: the loop ends on it, with its reason.
+                    let _ = in_tx.send(Err(e.to_string()));
                     break;
                 }
             };
@@ -299,7 +300,7 @@ fn stdio(
                 cancelled.note(id);
             }
             queued.admit(size);
-            if in_tx.send((msg, size)).is_err() {
+            if in_tx.send(Ok((msg, size))).is_err() {
                 break;
             }
         }
@@ -395,19 +396,14 @@ pub fn run(imports_dir: Option<PathBuf>) -> Result<bool, Box<dyn Error + Send + 
     let (table, _problems) = sources.load();
     let queued = Arc::new(Queued::new(QUEUE_MESSAGES, QUEUE_BYTES));
     let cancelled = Arc::new(Cancelled::default());
-    let unreadable = Arc::new(std::sync::Mutex::new(None));
-    let (incoming, out, writer) = stdio(queued.clone(), cancelled.clone(), unreadable.clone());
+    let (incoming, out, writer) = stdio(queued.clone(), cancelled.clone());
     let served = serve(sources, table, &incoming, &queued, &cancelled, &out);
     drop(out);
     // A failed write is the reason, whatever the loop saw of it (an output
-    // channel that closed, or nothing, when `exit` came first); then input
-    // that is not the protocol (the loop saw only its end).
+    // channel that closed, or nothing, when `exit` came first).
     match writer.join() {
         Ok(Err(e)) => Err(format!("cannot write to the client: {e}").into()),
-        _ => match (served, unreadable.lock().ok().and_then(|mut e| e.take())) {
-            (Ok(false), Some(e)) => Err(e.into()),
-            (served, _) => served,
-        },
+        _ => served,
     }
 }
 
@@ -415,7 +411,7 @@ pub fn run(imports_dir: Option<PathBuf>) -> Result<bool, Box<dyn Error + Send + 
 fn serve(
     sources: ImportSources,
     table: ImportTable,
-    incoming: &Receiver<(Incoming, usize)>,
+    incoming: &Receiver<FromClient>,
     queued: &Queued,
     cancelled: &Cancelled,
     out: &Outgoing,
@@ -447,9 +443,11 @@ fn serve(
                 Err(TryRecvError::Disconnected) => None,
             }
         };
-        let Some((next, size)) = next else {
+        let Some(next) = next else {
             break false;
         };
+        // Input that is not the protocol ends the server with its reason.
+        let (next, size) = next?;
         queued.release(size);
         let msg = match next {
             Incoming::Message(m) => m,
