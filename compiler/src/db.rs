@@ -1127,19 +1127,9 @@ mod queries {
             kpl_lang::BrokenParts::new(file.text(db), &fns, &syntax)
         });
         syntax.extend(semantic.into_iter().filter_map(|d| {
-            let at = parsed.to_text(d.primary.span).start;
-            let kept = broken.as_ref().is_none_or(|b| {
-                b.keeps(
-                    d.code,
-                    at,
-                    kpl_lang::span_text(file.text(db), parsed.to_text(d.primary.span)),
-                ) && !b.edits_broken_line(
-                    d.help
-                        .iter()
-                        .flat_map(|h| &h.edits)
-                        .map(|e| parsed.to_text(e.span).start),
-                )
-            });
+            let kept = broken
+                .as_ref()
+                .is_none_or(|b| b.keeps_diagnostic(file.text(db), d, |s| parsed.to_text(s)));
             kept.then(|| parsed.to_text_diag(d.clone()))
         }));
         diag::sort(&mut syntax);

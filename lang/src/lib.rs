@@ -74,12 +74,7 @@ pub fn parse_source_tokens(src: &str) -> SourceParse {
     }
     // A block comment never closed runs to the end of the file: the `}` it
     // swallowed is not also reported unclosed, nor anything after it.
-    if let Some(at) = lexed
-        .diagnostics
-        .iter()
-        .find(|d| d.code == Code::E0002 && d.message == "unterminated block comment")
-        .map(|d| d.primary.span.start)
-    {
+    if let Some(at) = unterminated_comment(&lexed.diagnostics) {
         syntax.retain(|d| d.primary.span.start < at && !d.message.starts_with("unclosed `"));
     }
     let lines = LineIndex::new(src);
@@ -209,10 +204,11 @@ pub fn combine_fns(
         return semantic;
     }
     let broken = BrokenParts::new(src, fns, &syntax);
-    syntax.extend(semantic.into_iter().filter(|d| {
-        broken.keeps(d.code, d.primary.span.start, span_text(src, d.primary.span))
-            && !broken.edits_broken_line(d.help.iter().flat_map(|h| &h.edits).map(|e| e.span.start))
-    }));
+    syntax.extend(
+        semantic
+            .into_iter()
+            .filter(|d| broken.keeps_diagnostic(src, d, |s| s)),
+    );
     diag::sort(&mut syntax);
     syntax
 }
@@ -266,10 +262,18 @@ fn about_a_value(code: Code) -> bool {
     )
 }
 
+/// Where a block comment that is never closed starts, if `diags` (lexical
+/// ones among them) report one: it runs to the end of the file.
+fn unterminated_comment(diags: &[Diagnostic]) -> Option<u32> {
+    diags
+        .iter()
+        .find(|d| d.code == Code::E0002 && d.message == "unterminated block comment")
+        .map(|d| d.primary.span.start)
+}
+
 /// The text of `span` in `src` (empty if it is not a span of `src`).
-pub fn span_text(src: &str, span: Span) -> &str {
-    src.get(span.start as usize..span.end as usize)
-        .unwrap_or_default()
+fn span_text(src: &str, span: Span) -> &str {
+    src.get(span.range()).unwrap_or_default()
 }
 
 impl BrokenParts {
@@ -288,11 +292,8 @@ impl BrokenParts {
         starts.sort_unstable();
         // A block comment never closed ends the function it starts in,
         // whose span then stops short of it.
-        let comment = syntax
-            .iter()
-            .find(|d| d.code == Code::E0002 && d.message == "unterminated block comment")
-            .map(|d| d.primary.span.start);
-        let cut_fn = comment.and_then(|at| fns.iter().rev().find(|s| s.start < at).copied());
+        let cut_fn = unterminated_comment(syntax)
+            .and_then(|at| fns.iter().rev().find(|s| s.start < at).copied());
         let broken_fns: Vec<Span> = fns
             .iter()
             .copied()
@@ -331,7 +332,7 @@ impl BrokenParts {
     /// Whether a semantic diagnostic with `code` whose primary span starts
     /// at text offset `at` and covers `text` is kept (the rules are
     /// [`combine`]'s).
-    pub fn keeps(&self, code: Code, at: u32, text: &str) -> bool {
+    fn keeps(&self, code: Code, at: u32, text: &str) -> bool {
         let line = self.lines.line_of(at as usize);
         if self.cut || self.broken_lines.get(line).copied().unwrap_or(false) {
             return false;
@@ -356,12 +357,33 @@ impl BrokenParts {
         }
     }
 
+    /// Whether semantic diagnostic `d` is kept: by the rules of `keeps` for
+    /// its code and primary span, and only if no fix of it edits a broken
+    /// line. `to_text` maps its spans to text
+    /// offsets in `src` (the identity for a tree in text coordinates; the
+    /// database's diagnostics are in virtual ones).
+    pub fn keeps_diagnostic(
+        &self,
+        src: &str,
+        d: &Diagnostic,
+        to_text: impl Fn(Span) -> Span,
+    ) -> bool {
+        let primary = to_text(d.primary.span);
+        self.keeps(d.code, primary.start, span_text(src, primary))
+            && !self.edits_broken_line(
+                d.help
+                    .iter()
+                    .flat_map(|h| &h.edits)
+                    .map(|e| to_text(e.span).start),
+            )
+    }
+
     /// Whether a semantic diagnostic's fix edits a line with a lexical or
     /// syntax error: it blames what that error's recovery guessed (the
     /// type of a name a broken declaration declared, `let a, b = 1, 2;`),
     /// so it is a consequence of that error.
     /// `edits` are where its fix's edits start.
-    pub fn edits_broken_line(&self, edits: impl IntoIterator<Item = u32>) -> bool {
+    fn edits_broken_line(&self, edits: impl IntoIterator<Item = u32>) -> bool {
         edits.into_iter().any(|at| {
             let line = self.lines.line_of(at as usize);
             self.broken_lines.get(line).copied().unwrap_or(false)
