@@ -784,15 +784,14 @@ impl<'a> Checker<'a> {
                     };
                     // One error per read-only slice and function: every write
                     // through it is the same mistake (its declaration).
-                    let again = local.is_some_and(|id| !body.read_only_written.insert(id));
-                    if !mutable && !again {
+                    if !mutable && local.is_none_or(|id| body.read_only_written.insert(id)) {
                         let mut d = Diagnostic::new(
                             Code::E0301,
                             "cannot write through a read-only slice",
                             target.span,
                             format!("`{}` has type `[]{}`", base_text(base), elem.name()),
                         );
-                        if let Some(Res::Local(id)) = self.tables.resolutions.get(&base.id).copied() {
+                        if let Some(id) = local {
                             let l = &body.locals[id as usize];
                             if l.kind == LocalKind::Param {
                                 d = d
@@ -807,7 +806,7 @@ impl<'a> Checker<'a> {
                         self.report(d);
                     }
                     // The slice itself is not reassigned; its elements are.
-                    if let Some(Res::Local(id)) = self.tables.resolutions.get(&base.id).copied() {
+                    if let Some(id) = local {
                         body.assigned[id as usize] = true;
                     }
                 } else {
