@@ -603,37 +603,34 @@ fn split_chained_comparison(
         }
         prev = Some(tok);
     }
-    let mut edits = Vec::new();
+    // The chain with ` && OPERAND` before each comparison after the first:
+    // one edit for the whole chain, so that the help can show the result.
+    let prose = |d: Diagnostic| d.with_help("split it with `&&`, e.g. `a < b && b < c`");
+    let Some(whole) = src.get(chain.range()).filter(|_| ops.len() >= 2) else {
+        return prose(d);
+    };
+    let mut fixed = String::with_capacity(whole.len() * 2);
+    let mut copied = chain.start as usize;
     for pair in ops.windows(2) {
         let (left, right) = (pair[0].0, pair[1].0);
-        let Some(middle) = src.get(left.end as usize..right.start as usize) else {
-            return d.with_help("split it with `&&`, e.g. `a < b && b < c`");
-        };
-        let middle = middle.trim();
+        let middle = src
+            .get(left.end as usize..right.start as usize)
+            .unwrap_or_default()
+            .trim();
         if middle.is_empty() {
-            return d.with_help("split it with `&&`, e.g. `a < b && b < c`");
+            return prose(d);
         }
-        let spaced = src[..right.start as usize].ends_with(char::is_whitespace);
-        edits.push(Suggestion {
-            span: Span::new(right.start as usize, right.start as usize),
-            replacement: if spaced {
-                format!("&& {middle} ")
-            } else {
-                format!(" && {middle} ")
-            }
-            .into(),
-        });
+        let at = right.start as usize;
+        fixed.push_str(&src[copied..at]);
+        if !fixed.ends_with(char::is_whitespace) {
+            fixed.push(' ');
+        }
+        fixed.push_str(&format!("&& {middle} "));
+        copied = at;
     }
-    if edits.is_empty() {
-        return d.with_help("split it with `&&`, e.g. `a < b && b < c`");
-    }
+    fixed.push_str(&src[copied..chain.end as usize]);
     let guess = ops.iter().any(|(_, op)| matches!(*op, "==" | "!="))
         || calls_between[..calls_between.len() - 1].iter().any(|&c| c);
-    // One edit for the whole chain, so that the help can show the result.
-    let mut fixed = src.get(chain.range()).unwrap_or_default().to_string();
-    for e in edits.iter().rev() {
-        fixed.insert_str((e.span.start - chain.start) as usize, &e.replacement);
-    }
     let message = if fixed.len() <= 60 && !fixed.contains('\n') {
         format!("split it with `&&`: `{fixed}`")
     } else {
