@@ -3,11 +3,18 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// `kplc args`, run from the repository's root (the paths the tests give
+/// are relative to it).
+fn kplc_command(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kplc"));
+    c.args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
+    c
+}
+
 fn kplc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kplc"))
-        .args(args)
+    kplc_command(args)
         .env_remove("NO_COLOR")
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
         .output()
         .expect("kplc runs")
 }
@@ -292,9 +299,7 @@ fn verify_accepts_kplc_output_and_rejects_tampering() {
 #[allow(clippy::zombie_processes)]
 fn kplc_with_max_rss(args: &[&str]) -> (Output, i64) {
     use std::io::Read;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kplc"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+    let mut child = kplc_command(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -557,12 +562,7 @@ fn kplc_to_full(args: &[&str]) -> Output {
         .write(true)
         .open("/dev/full")
         .expect("/dev/full exists");
-    Command::new(env!("CARGO_BIN_EXE_kplc"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .stdout(full)
-        .output()
-        .expect("kplc runs")
+    kplc_command(args).stdout(full).output().expect("kplc runs")
 }
 
 #[test]
@@ -653,12 +653,7 @@ fn endless_inputs_stop_at_their_limit() {
 
 /// `kplc` with `stdin` as its standard input.
 fn kplc_reading(args: &[&str], stdin: impl Into<std::process::Stdio>) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kplc"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .stdin(stdin)
-        .output()
-        .expect("kplc runs")
+    kplc_command(args).stdin(stdin).output().expect("kplc runs")
 }
 
 /// `-` is standard input for every command that reads a source or an
