@@ -60,6 +60,49 @@ fn rule_3_indentation_and_width() {
     assert!(out.contains("    g(\n        a"), "{out}");
 }
 
+/// Rule 3's cap: past 12 levels nothing is indented further and lists
+/// stay on one line, so deep nesting costs a constant factor of output.
+#[test]
+fn rule_3_indentation_stops_at_twelve_levels() {
+    let depth = 100;
+    let literal = format!("{}x{}", "[".repeat(depth), "]".repeat(depth));
+    let src = format!("fn f(x: u32) {{\n    let a = {literal};\n}}\n");
+    let out = format_source(&src).unwrap();
+    check(&out, &out);
+    let widest = out.lines().map(|l| l.len() - l.trim_start().len()).max();
+    assert_eq!(widest, Some(48), "{out}");
+    // Levels 2 to 12 break (one `[` and one `],` per line); the rest of
+    // the nest is one line at the cap.
+    let at_cap: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with(&" ".repeat(48)))
+        .collect();
+    assert_eq!(at_cap.len(), 1, "{out}");
+    assert!(
+        at_cap[0].trim_start().starts_with(&"[".repeat(depth - 11)),
+        "{out}"
+    );
+    assert!(
+        out.len() < 6 * src.len(),
+        "{} bytes from {}",
+        out.len(),
+        src.len()
+    );
+    // Blocks nested past the cap (hard breaks) keep their lines, at the cap.
+    let blocks = format!(
+        "fn f() {{{}{}}}",
+        "if true {let x = 1;".repeat(20),
+        "}".repeat(20)
+    );
+    let out = format_source(&blocks).unwrap();
+    check(&out, &out);
+    assert!(
+        out.contains(&format!("\n{}let x = 1;\n", " ".repeat(48))),
+        "{out}"
+    );
+    assert!(!out.contains(&" ".repeat(49)), "{out}");
+}
+
 #[test]
 fn rule_4_spacing() {
     check(

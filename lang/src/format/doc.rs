@@ -16,6 +16,16 @@
 /// Columns per indentation level.
 pub const INDENT: usize = 4;
 
+/// The deepest indentation the printer writes (12 levels). Past it, code is
+/// not indented further and every group prints flat (on one line, however
+/// long) unless a hard break forces it open. Without a cap, a hostile file
+/// nested *d* deep would print *d* levels of indentation on each of its
+/// lines: 1 MiB of 100-deep array literals became 200 MB. With it, a line
+/// carries at most this much indentation, and a nest deeper than the cap is
+/// one line, so the output stays within a constant factor of the input.
+/// Real code is seldom nested half this deep.
+pub const MAX_INDENT: usize = 12 * INDENT;
+
 /// Identifies a group so that an [`Doc::IfBreak`] elsewhere can follow its
 /// decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -511,11 +521,16 @@ impl<'s> Printer<'s> {
                         push(&mut stack, indent, mode, p);
                     }
                 }
-                Doc::Indent(inner) => push(&mut stack, indent + INDENT, mode, inner),
+                Doc::Indent(inner) => {
+                    push(&mut stack, (indent + INDENT).min(MAX_INDENT), mode, inner);
+                }
                 Doc::Group { doc, broken, id } => {
                     let m = if *broken {
                         Mode::Break
-                    } else if mode == Mode::Flat || self.fits(&[Item::Doc(doc)], &stack, false) {
+                    } else if mode == Mode::Flat
+                        || indent >= MAX_INDENT
+                        || self.fits(&[Item::Doc(doc)], &stack, false)
+                    {
                         Mode::Flat
                     } else {
                         Mode::Break
