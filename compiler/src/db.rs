@@ -376,6 +376,7 @@ pub fn parse_chunk<'db>(db: &'db dyn Database, chunk: Chunk<'db>) -> Arc<ChunkPa
         diagnostics,
         tokens,
         errors_counted,
+        ..
     } = kpl_lang::parse_source_tokens(chunk.text(db));
     let text = chunk.text(db);
     let last = tokens.last().copied().unwrap_or_default();

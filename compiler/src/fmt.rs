@@ -3,7 +3,8 @@
 //! formats standard input to standard output (`-`).
 //!
 //! Exit status: 0 when every file is (now) formatted; 1 when a file has
-//! syntax errors (they are shown and the file is left alone) or, with
+//! syntax errors, or a habit from another language that the compiler reads
+//! as something else (they are shown and the file is left alone) or, with
 //! `--check`, when a file would change; 2 for I/O and usage problems.
 
 use std::io::Write;
@@ -83,32 +84,47 @@ fn format_one(
     src: &str,
     stderr: &mut BufferedStandardStream,
 ) -> Result<Option<String>, String> {
-    match format_source(src) {
-        Ok(out) => Ok(Some(out)),
-        Err(FormatError::Syntax(diags)) => {
-            let lines = kpl_lang::LineIndex::new(src);
-            // As many as `kplc check` shows by default: a file that is one
-            // flood of syntax errors is refused as fast as it is checked.
-            let shown = render::shown(&diags, render::DEFAULT_SHOWN);
-            for &i in &shown.indexes {
-                render::render_to(stderr, name, src, &lines, &diags[i])
-                    .map_err(|e| e.to_string())?;
+    let (errors, why) = match format_source(src) {
+        Ok(out) => return Ok(Some(out)),
+        Err(FormatError::Syntax(diags)) => (diags, "its syntax errors"),
+        Err(FormatError::NotAsWritten(at)) => {
+            // No syntax error, but a habit the checker reports (the tree is
+            // not the text's): its errors say what to write instead.
+            let (imports, _) = crate::std_imports::ImportSources::embedded().load();
+            let analysis = kpl_lang::analyze(src, &imports);
+            let errors: Vec<_> = analysis
+                .diagnostics
+                .into_iter()
+                .filter(|d| d.is_error())
+                .collect();
+            if errors.is_empty() {
+                let (line, col) = kpl_lang::LineIndex::new(src).line_col(src, at.start as usize);
+                crate::errln!(
+                    "kplc: {name}:{line}:{col}: not formatted: the compiler reads this part as something other than what is written"
+                );
+                return Ok(None);
             }
-            // Out before the lines below, which are written unbuffered.
-            stderr.flush().map_err(|e| e.to_string())?;
-            if let Some(note) =
-                render::hidden_note(name, &shown, "`kplc check --max-diagnostics 0`")
-            {
-                crate::errln!("kplc: {note}");
-            }
-            crate::errln!("kplc: {name}: not formatted because of its syntax errors");
-            Ok(None)
+            (errors, "its errors")
         }
         Err(e @ FormatError::Internal(_)) => {
             crate::errln!("kplc: {name}: {e}");
-            Ok(None)
+            return Ok(None);
         }
+    };
+    let lines = kpl_lang::LineIndex::new(src);
+    // As many as `kplc check` shows by default: a file that is one flood of
+    // syntax errors is refused as fast as it is checked.
+    let shown = render::shown(&errors, render::DEFAULT_SHOWN);
+    for &i in &shown.indexes {
+        render::render_to(stderr, name, src, &lines, &errors[i]).map_err(|e| e.to_string())?;
     }
+    // Out before the lines below, which are written unbuffered.
+    stderr.flush().map_err(|e| e.to_string())?;
+    if let Some(note) = render::hidden_note(name, &shown, "`kplc check --max-diagnostics 0`") {
+        crate::errln!("kplc: {note}");
+    }
+    crate::errln!("kplc: {name}: not formatted because of {why}");
+    Ok(None)
 }
 
 fn one(path: &Path, check: bool, stderr: &mut BufferedStandardStream) -> Result<Outcome, String> {

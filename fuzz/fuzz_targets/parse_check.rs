@@ -1,5 +1,7 @@
 //! Fuzz target: lex, parse and check arbitrary input against the real import
-//! table. Any panic, hang or stack overflow is a bug.
+//! table, and format it when it parses. Any panic, hang or stack overflow is
+//! a bug; so is a formatter that cannot reproduce a file faithfully (its
+//! internal error) or whose output is not a fixed point.
 //!
 //! Run: `cargo +stable fuzz run -s none parse_check` (or with nightly and
 //! ASan: `cargo +nightly fuzz run parse_check`).
@@ -24,6 +26,14 @@ fuzz_target!(|data: &[u8]| {
         // Every diagnostic's span lies within the source.
         for d in &analysis.diagnostics {
             assert!(d.primary.span.end as usize <= src.len());
+        }
+        match kpl_lang::format::format_source(src) {
+            Ok(out) => match kpl_lang::format::format_source(&out) {
+                Ok(again) => assert_eq!(again, out, "formatting is not idempotent"),
+                Err(e) => panic!("the formatter's output does not format: {e}"),
+            },
+            Err(kpl_lang::format::FormatError::Syntax(_)) => {}
+            Err(e) => panic!("{e}"),
         }
     }
 });

@@ -98,6 +98,12 @@ pub struct Lexed {
     pub tokens: Vec<(Tok, Span)>,
     pub docs: Vec<DocLine>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Where the tokens first differ from the text, when a habit rewrote
+    /// them (`kernel::log(x)` is read as `(kernel).log(x)` and reported by
+    /// the checker, not here): the span of the first token not kept as
+    /// written. The formatter refuses such a file, since the syntax tree is
+    /// not the text's.
+    pub rewritten_at: Option<Span>,
 }
 
 #[derive(Clone, Debug)]
@@ -552,6 +558,7 @@ pub fn lex(src: &str) -> Lexed {
         tokens: Vec::with_capacity(raw.len()),
         docs: Vec::new(),
         diagnostics: Vec::new(),
+        rewritten_at: None,
     };
     // Lexical errors so far, and how many diagnostics there were when they
     // passed the file's budget: what the loop reports after that starts

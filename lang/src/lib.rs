@@ -54,6 +54,9 @@ pub struct SourceParse {
     /// for a run of whole items parsed alone as inside the file, so parts
     /// parsed apart whose counts add up to less were not cut anywhere.
     pub errors_counted: usize,
+    /// Where a habit made the tokens differ from the text, when one did
+    /// ([`lexer::Lexed::rewritten_at`]).
+    pub rewritten_at: Option<Span>,
 }
 
 pub use parser::{FILE_ERROR_BUDGET, ITEM_ERROR_BUDGET};
@@ -61,6 +64,7 @@ pub use parser::{FILE_ERROR_BUDGET, ITEM_ERROR_BUDGET};
 /// [`parse_source`], also returning the tokens and the errors counted.
 pub fn parse_source_tokens(src: &str) -> SourceParse {
     let mut lexed = lexer::lex(src);
+    let rewritten_at = lexed.rewritten_at;
     let lexer_cut = parser::cut_lexed(&mut lexed);
     let (file, mut syntax, errors_counted) =
         parser::parse(src, &lexed.tokens, &lexed.docs, &lexed.diagnostics);
@@ -122,6 +126,7 @@ pub fn parse_source_tokens(src: &str) -> SourceParse {
         diagnostics: diags,
         tokens,
         errors_counted,
+        rewritten_at,
     }
 }
 

@@ -29,6 +29,28 @@ fn rule_1_files_with_syntax_errors_are_refused() {
             other => panic!("{broken}: {other:?}"),
         }
     }
+    // No syntax error, but read as something else than written (the
+    // checker reports these): `m::f(x)` is read as `(m).f(x)`.
+    for rewritten in [
+        "fn f() {\n    kernel::log(\"x\");\n}\n",
+        "fn g() {}\n\nfn f() {\n    util::g();\n}\n",
+    ] {
+        match format_source(rewritten) {
+            Err(FormatError::NotAsWritten(at)) => {
+                assert_eq!(
+                    &rewritten[at.range()],
+                    rewritten
+                        .split_once("::")
+                        .unwrap()
+                        .0
+                        .rsplit(' ')
+                        .next()
+                        .unwrap()
+                )
+            }
+            other => panic!("{rewritten}: {other:?}"),
+        }
+    }
 }
 
 #[test]

@@ -31,6 +31,13 @@ pub const MAX_WIDTH: usize = 100;
 pub enum FormatError {
     /// The file has lexical or syntax errors: these diagnostics, sorted.
     Syntax(Vec<Diagnostic>),
+    /// The file has no syntax error, but the compiler reads part of it as
+    /// something other than what is written, starting at this span: a habit
+    /// from another language that the checker reports (`kernel::log(x)`
+    /// without its `use`, a path to a module a plugin does not have). The
+    /// syntax tree is not the text's, so it cannot be laid out; `kplc
+    /// check` says what to write instead.
+    NotAsWritten(Span),
     /// The formatter could not reproduce the file faithfully (a bug in the
     /// formatter; the file is left alone).
     Internal(String),
@@ -44,6 +51,11 @@ impl std::fmt::Display for FormatError {
                 "the file has {} syntax error{}; it is not formatted",
                 d.len(),
                 if d.len() == 1 { "" } else { "s" }
+            ),
+            FormatError::NotAsWritten(at) => write!(
+                f,
+                "the file is not KPL as written from byte {} on (`kplc check` says why); it is not formatted",
+                at.start
             ),
             FormatError::Internal(why) => write!(
                 f,
@@ -62,11 +74,15 @@ pub fn format_source(src: &str) -> Result<String, FormatError> {
         file,
         diagnostics,
         tokens,
+        rewritten_at,
         ..
     } = crate::parse_source_tokens(src);
     let errors: Vec<Diagnostic> = diagnostics.into_iter().filter(|d| d.is_error()).collect();
     if !errors.is_empty() {
         return Err(FormatError::Syntax(errors));
+    }
+    if let Some(at) = rewritten_at {
+        return Err(FormatError::NotAsWritten(at));
     }
     let comments = comments(src, &tokens).map_err(FormatError::Internal)?;
     let mut builder = Builder::new(src, &tokens, &comments);

@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 
 mod blocks;
 mod decls;
+mod macros;
 mod more;
 mod tokens;
 mod words;
@@ -46,6 +47,7 @@ pub(super) fn rewrite(src: &str, out: &mut Lexed) {
         pair: &pair,
         toks: Vec::new(),
         same: Some(0),
+        changed_from: 0,
         diags: Vec::new(),
         later: BTreeMap::new(),
         braces: 0,
@@ -76,8 +78,16 @@ pub(super) fn rewrite(src: &str, out: &mut Lexed) {
     }
     r.python_line(old.len());
     let Rewriter {
-        toks, same, diags, ..
+        toks,
+        same,
+        changed_from,
+        diags,
+        ..
     } = r;
+    if same.is_none() {
+        let end = Span::new(src.len(), src.len());
+        out.rewritten_at = Some(old.get(changed_from).map_or(end, |t| t.1));
+    }
     out.tokens = match same {
         Some(n) => {
             debug_assert_eq!(n, old.len());
@@ -143,6 +153,9 @@ struct Rewriter<'a> {
     /// habit, and copying every token (a second token vector as large as
     /// the first) was a tenth of lexing.
     same: Option<usize>,
+    /// The index of the first old token not kept as written, once `same`
+    /// is `None`.
+    changed_from: usize,
     diags: Vec<Diagnostic>,
     /// Tokens to emit instead of the old token at an index still ahead.
     later: BTreeMap<usize, Vec<(Tok, Span)>>,
@@ -255,6 +268,7 @@ impl<'a> Rewriter<'a> {
     /// else.
     fn own(&mut self) {
         if let Some(n) = self.same.take() {
+            self.changed_from = n;
             self.toks = Vec::with_capacity(self.old.len());
             self.toks.extend_from_slice(&self.old[..n]);
         }
@@ -1107,93 +1121,6 @@ impl<'a> Rewriter<'a> {
         self.push(Tok::Ident(x.into()), name);
         self.push(Tok::Sym(if op == "+" { "+=" } else { "-=" }), at);
         self.push(Tok::Int(1), at);
-    }
-
-    /// A Rust macro call at `i` (`name`, `!`, then a bracket).
-    fn macro_call(&mut self, i: usize, name: &str) -> usize {
-        let bang = self.span(i + 1);
-        let open = i + 2;
-        let close = self.pair[open];
-        let s = self.span(i);
-        let head = s.to(bang);
-        let d = e(
-            format!("KPL has no macros: `{name}!` is Rust"),
-            head,
-            "a macro call",
-        );
-        let top_comma = |r: &Self| {
-            (open + 1..close).any(|k| {
-                r.is(k, ",") && {
-                    // A comma at the call's own level, not inside a nested group.
-                    let mut depth = 0i32;
-                    for j in open + 1..k {
-                        match r.tok(j) {
-                            Some(Tok::Sym("(" | "[" | "{")) => depth += 1,
-                            Some(Tok::Sym(")" | "]" | "}")) => depth -= 1,
-                            _ => {}
-                        }
-                    }
-                    depth == 0
-                }
-            })
-        };
-        match name {
-            "assert" | "debug_assert" if close != usize::MAX && self.is(close + 1, ";") => {
-                let semi = self.span(close + 1);
-                if close - open > 256 || top_comma(self) {
-                    self.diags.push(
-                        d.with_help("check the condition yourself: `if !(condition) { abort; }`"),
-                    );
-                    self.push(Tok::Ident(name.into()), s);
-                    return i + 2;
-                }
-                let cond = self.text(self.span(open).to(self.span(close))).to_string();
-                let fix = format!("if !{cond} {{ abort; }}");
-                let whole = s.to(semi);
-                self.diags.push(
-                    d.with_note(
-                        "`abort;` stops the plugin, as a failed assertion stops a Rust program",
-                    )
-                    .with_fix(format!("write `{fix}`"), whole, fix),
-                );
-                self.push(Tok::Kw("if"), s);
-                self.push(Tok::Sym("!"), bang);
-                let at = semi.start_point();
-                self.later.insert(
-                    close + 1,
-                    vec![
-                        (Tok::Sym("{"), at),
-                        (Tok::Kw("abort"), semi),
-                        (Tok::Sym(";"), semi),
-                        (Tok::Sym("}"), semi.end_point()),
-                    ],
-                );
-                i + 2
-            }
-            "panic" | "unreachable" | "todo" | "unimplemented" if close != usize::MAX => {
-                let whole = s.to(self.span(close));
-                self.diags
-                    .push(d.with_maybe_fix("stop the plugin with `abort`", whole, "abort"));
-                self.push(Tok::Kw("abort"), whole);
-                close + 1
-            }
-            _ => {
-                let d = match name {
-                    "println" | "print" | "eprintln" | "eprint" | "dbg" | "format" | "write"
-                    | "writeln" | "printk" => d.with_help(
-                        "to write to the kernel log, `use kernel::{log, log_u64};` and call `log(\"text\");` or `log_u64(\"name\", value);`",
-                    ),
-                    "vec" => d.with_help(
-                        "an array has a fixed length: `[0; 16]` or `[1, 2, 3]`",
-                    ),
-                    _ => d.with_help("write out the code the macro stands for, or a `fn`"),
-                };
-                self.diags.push(d);
-                // Read as a call of the same name (on this broken line).
-                self.push(Tok::Ident(name.into()), s);
-                i + 2
-            }
-        }
     }
 
     /// `in range(n)` / `in range(a, b)` at `i` (the `in`).
