@@ -19,6 +19,9 @@ use kpl_lang::{Diagnostic, Severity};
 use kplc::difftest::Rng;
 use kplc::std_imports::ImportSources;
 
+#[path = "support/fixes.rs"]
+mod fixes;
+
 /// The least share, in thousandths, of the mutants (with any diagnostic)
 /// that get exactly one. Measured 2026-12-06: 960 (2,887 of 3,007). The
 /// mutants are the same on every run (a fixed seed), so this is a ratchet:
@@ -190,5 +193,49 @@ fn single_token_mistakes_give_one_diagnostic() {
         one * 1000 >= FLOOR_PER_MILLE * judged,
         "{one} of {judged} mutants got exactly one diagnostic, under {FLOOR_PER_MILLE} per mille \
          (KPL_MUTANT_REPORT=1 lists the worst)"
+    );
+}
+
+/// Fixes as data on the same mutants: every fix offered (placeholders
+/// aside), applied alone, removes its diagnostic, and a machine-applicable
+/// one adds none (`support/fixes.rs`). The UI corpus checks the fixes its
+/// authors thought of; these are the mistakes nobody chose.
+#[test]
+fn every_fix_of_a_mutant_fixes_it() {
+    let (imports, _) = ImportSources::embedded().load();
+    let per_program: u64 = std::env::var("KPL_ONE_MISTAKE_MUTANTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12);
+    let mut rng = Rng::new(0x6669_7865_735f);
+    let (mut applied, mut failures) = (0usize, Vec::new());
+    for path in programs() {
+        let src = std::fs::read_to_string(&path).expect("a readable program");
+        let base = kpl_lang::analyze(&src, &imports);
+        if base.has_errors() {
+            continue;
+        }
+        let tokens: Vec<(usize, usize)> = kpl_lang::lexer::lex(&src)
+            .tokens
+            .iter()
+            .map(|(_, s)| (s.start as usize, s.end as usize))
+            .filter(|&(a, b)| a < b)
+            .collect();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        for _ in 0..per_program {
+            if let Some(mutant) = mutate(&src, &tokens, &mut rng) {
+                let (n, f) = fixes::check_fixes(&name, &mutant, &imports, &base.diagnostics);
+                applied += n;
+                failures.extend(f);
+            }
+        }
+    }
+    eprintln!("{applied} fixes of mutants applied and checked");
+    assert!(applied >= 300, "only {applied} fixes offered");
+    assert!(
+        failures.is_empty(),
+        "{} fix(es) of {applied} do not fix their diagnostic or add one:\n{}",
+        failures.len(),
+        failures.join("\n\n")
     );
 }

@@ -6,6 +6,10 @@
 use kplc::render;
 use kplc::std_imports::ImportSources;
 
+#[path = "support/fixes.rs"]
+mod fixes;
+use fixes::check_fixes;
+
 fn expected_codes(src: &str) -> Vec<String> {
     // (A case may start with a byte-order mark.)
     let first = src
@@ -78,76 +82,6 @@ fn kpl_files(dir: &str) -> Vec<std::path::PathBuf> {
     paths
 }
 
-/// Applies every fix of every diagnostic of `src` (placeholders aside), one
-/// at a time, and checks again: the diagnostic must be gone, and after a
-/// machine-applicable fix no diagnostic may appear that was not there
-/// before (compared by code and position, moved by the edits). Returns the
-/// number of fixes applied and a description of each failure.
-fn check_fixes(
-    name: &str,
-    src: &str,
-    imports: &kpl_lang::imports::ImportTable,
-) -> (usize, Vec<String>) {
-    use kpl_lang::diag::Applicability;
-    let mut failures = Vec::new();
-    let mut applied = 0;
-    let before = kpl_lang::analyze(src, imports).diagnostics;
-    for d in &before {
-        for h in &d.help {
-            if h.edits.is_empty() || h.applicability == Applicability::HasPlaceholders {
-                continue;
-            }
-            applied += 1;
-            // Offsets after the edits (applied last to first).
-            let moved = |o: u32| -> u32 {
-                let mut at = i64::from(o);
-                for e in &h.edits {
-                    if e.span.end <= o && !(e.span.start == e.span.end && e.span.start == o) {
-                        at += e.replacement.len() as i64 - i64::from(e.span.end - e.span.start);
-                    }
-                }
-                at as u32
-            };
-            let mut fixed = src.to_string();
-            for e in h.edits.iter().rev() {
-                fixed.replace_range(e.span.range(), &e.replacement);
-            }
-            let after = kpl_lang::analyze(&fixed, imports).diagnostics;
-            let key = |x: &kpl_lang::Diagnostic| (x.code, x.primary.span.start);
-            let old: Vec<_> = before
-                .iter()
-                .filter(|x| *x != d)
-                .map(|x| (x.code, moved(x.primary.span.start)))
-                .collect();
-            let target = (d.code, moved(d.primary.span.start));
-            // A guess (maybe-incorrect) must fix its diagnostic, but may
-            // uncover errors it hid: only a machine-applicable fix promises
-            // a clean result.
-            let strict = h.applicability == Applicability::MachineApplicable;
-            // Only one syntax error is reported per line: fixing it may
-            // reveal another on the same line, which is a mistake of its own.
-            let line_of = |o: u32| fixed[..(o as usize).min(fixed.len())].matches('\n').count();
-            let revealed = |x: &kpl_lang::Diagnostic| {
-                x.code == d.code
-                    && x.primary.span.start != target.1
-                    && line_of(x.primary.span.start) == line_of(target.1)
-            };
-            let new: Vec<String> = after
-                .iter()
-                .filter(|x| key(x) == target || (strict && !old.contains(&key(x)) && !revealed(x)))
-                .map(|x| format!("{} {}", x.code, x.message))
-                .collect();
-            if !new.is_empty() {
-                failures.push(format!(
-                    "{name}: {} `{}` (help `{}`): after the fix: {new:?}\n{fixed}",
-                    d.code, d.message, h.message
-                ));
-            }
-        }
-    }
-    (applied, failures)
-}
-
 /// The oracle for "fixes point the right way", over the whole UI corpus.
 #[test]
 fn every_fix_fixes_its_diagnostic() {
@@ -157,7 +91,7 @@ fn every_fix_fixes_its_diagnostic() {
     for path in kpl_files("tests/ui") {
         let src = std::fs::read_to_string(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let (n, f) = check_fixes(&name, &src, &imports);
+        let (n, f) = check_fixes(&name, &src, &imports, &[]);
         applied += n;
         failures.extend(f);
     }
@@ -282,7 +216,7 @@ fn generated_mismatches_get_working_fixes() {
                 if d.help.iter().all(|h| h.edits.is_empty()) {
                     failures.push(format!("no fix at all for {} in\n{src}", d.message));
                 }
-                let (n, f) = check_fixes("generated", &src, &imports);
+                let (n, f) = check_fixes("generated", &src, &imports, &[]);
                 applied += n;
                 failures.extend(f);
             }
@@ -299,7 +233,7 @@ fn generated_mismatches_get_working_fixes() {
                 if errors > 1 {
                     failures.push(format!("{errors} errors (one mistake) in\n{src}"));
                 }
-                let (n, f) = check_fixes("generated", &src, &imports);
+                let (n, f) = check_fixes("generated", &src, &imports, &[]);
                 applied += n;
                 failures.extend(f);
             }
@@ -334,7 +268,7 @@ fn generated_mismatches_get_working_fixes() {
                 if lossless(l, r) && errors != usize::from(l != IntTy::I32 || r != IntTy::I32) {
                     failures.push(format!("{errors} errors (one mistake) in\n{src}"));
                 }
-                let (n, f) = check_fixes("generated", &src, &imports);
+                let (n, f) = check_fixes("generated", &src, &imports, &[]);
                 applied += n;
                 failures.extend(f);
             }

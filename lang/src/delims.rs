@@ -210,7 +210,10 @@ impl Balancer {
                 format!("expected `{close}` here"),
             )
             .with_secondary(innermost.span, format!("this `{open}` is not closed"))
-            .with_fix(format!("close the `{open}`"), at, close);
+            // Where the group was meant to end is a guess: `(a + b as u64;`
+            // may mean `(a + b) as u64;`. Closing it here makes the text
+            // parse, not necessarily say what was meant.
+            .with_maybe_fix(format!("close the `{open}`"), at, close);
             let others = reported.len() - 1;
             for o in reported.iter().rev().skip(1).take(2) {
                 let open = o.delim.open();

@@ -37,8 +37,8 @@ pub(crate) use budget::{cut_lexed, lexer_cut};
 use error::{ParseError, Part, Place, SyntaxError, to_diagnostic};
 use fast::{by_pass, given_up, raising, rest_of_group, semi_shortcut, starting, sym_of};
 use habits::{
-    assign_as_comparison, blame_unclosed_brace, first_struct_semi_each, is_typo_of, kw_or_typo,
-    tail_expressions, typo_tag,
+    assign_as_comparison, blame_unclosed_brace, braceless_body_is_whole, first_struct_semi_each,
+    is_typo_of, kw_or_typo, tail_expressions, typo_tag,
 };
 use recovered::{bound_depth, declared_name};
 use segment::group;
@@ -767,9 +767,15 @@ where
             let text = text.clone();
             braceless_stmt.clone().validate(move |kind, e, emitter| {
                 let span = Span::from(e.span());
-                emitter.emit(Er::tagged_fix(e.span(), tag, || {
-                    format!("{{ {} }}", text(span))
-                }));
+                if braceless_body_is_whole(&kind, &text(span)) {
+                    emitter.emit(Er::tagged_fix(e.span(), tag, || {
+                        format!("{{ {} }}", text(span))
+                    }));
+                } else {
+                    let first = text(span).split_whitespace().next().map_or(0, str::len);
+                    let at = span.start as usize;
+                    emitter.emit(Er::tagged(SimpleSpan::from(at..at + first), NO_BODY));
+                }
                 Block {
                     stmts: vec![Stmt { kind, span }],
                     span,

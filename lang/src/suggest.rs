@@ -424,6 +424,22 @@ pub fn foreign_type(name: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
+/// Whether identifier `name` is probably keyword `k` misspelled: close by
+/// edit distance (one edit, a transposition counting as one), but not a
+/// shorter name that merely shares letters (`i` is not `if`).
+pub(crate) fn is_typo_of(name: &str, k: &str) -> bool {
+    // One edit changes the length by at most one: most names are out at once.
+    name != k
+        && name.len() + 1 >= k.len()
+        && name.len() <= k.len() + 1
+        && name.len() >= 2
+        && edit_distance(name, k) <= 1
+        || matches!(
+            (k, name),
+            ("fn", "fun" | "func" | "function" | "def") | ("return", "ret")
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -310,7 +310,9 @@ impl<'a> Rewriter<'a> {
             Tok::Sym("{") => {
                 // At the header's own level, any `{` but a struct literal's
                 // opens the body; every other one nests.
-                let literal = self.is(i + 1, ".");
+                let literal = self.is(i + 1, ".")
+                    && matches!(self.tok(i + 2), Some(Tok::Ident(_)))
+                    && self.is(i + 3, "=");
                 match &mut self.header {
                     Some(h) if h.depth == 0 && !literal => self.header = None,
                     Some(h) => h.depth += 1,

@@ -650,6 +650,33 @@ fn split_chained_comparison(
     )
 }
 
+/// `state state = s;`, read as C's declaration `T name =`: the same word
+/// twice is a slip, not a type (C declares a name of its own type only in
+/// puzzles).
+fn doubled_word(span: Span, src: &str) -> Option<Diagnostic> {
+    let text = src.get(span.range())?;
+    let mut words = text.split_whitespace();
+    let first = words.next()?;
+    if words.next()? != first {
+        return None;
+    }
+    let start = span.start as usize;
+    let blanks = text[first.len()..].len() - text[first.len()..].trim_start().len();
+    Some(
+        Diagnostic::new(
+            Code::E0001,
+            format!("`{first}` is written twice"),
+            Span::new(start, start + first.len()),
+            "repeated",
+        )
+        .with_maybe_fix(
+            format!("remove the repeated `{first}`"),
+            Span::new(start, start + first.len() + blanks),
+            "",
+        ),
+    )
+}
+
 pub(super) fn to_diagnostic(
     err: SyntaxError,
     tokens: &[(Tok, Span)],
@@ -662,20 +689,46 @@ pub(super) fn to_diagnostic(
             return d.clone();
         }
         let tag = custom.tag;
-        if let Some(d) = habit(tag, custom.fix.as_deref(), span, src) {
+        if tag == super::C_DECL
+            && let Some(d) = doubled_word(span, src)
+        {
+            return d;
+        }
+        // C's `u32 i = 0;` is `var i: u32 = 0;` when `i` is assigned later
+        // in its block (the grammar, reading one statement, cannot know).
+        let as_var = custom.fix.as_deref().and_then(|fix| {
+            let rest = fix.strip_prefix("let ").filter(|_| tag == super::C_DECL)?;
+            let name = rest.split([':', ' ']).next().unwrap_or_default();
+            let next = tokens.partition_point(|(_, s)| s.start < span.end);
+            crate::lexer::assigned_later(tokens, next, name).then(|| format!("var {rest}"))
+        });
+        // Rust's `[T]` with a closer the balancing put there (`s: [[]u8`),
+        // or around a slice: no `[]T` to write.
+        let fix = custom.fix.as_deref().filter(|fix| {
+            tag != super::RUST_SLICE
+                || src.get(span.range()).is_some_and(|t| t.ends_with(']'))
+                    && !fix
+                        .get(2..)
+                        .unwrap_or_default()
+                        .trim_start_matches("mut ")
+                        .starts_with("[]")
+        });
+        if let Some(d) = habit(tag, as_var.as_deref().or(fix), span, src) {
             return d;
         }
         return match tag {
             MISSING_SEMI => {
                 // Point just after the previous token, where the `;` belongs.
-                let at = token_before(tokens, span.start)
-                    .map(|(_, s)| s.end_point())
-                    .unwrap_or(span);
-                Diagnostic::new(Code::E0001, "expected `;`", at, "add `;` here").with_fix(
-                    "statements and declarations end with `;`",
-                    at,
-                    ";",
-                )
+                let before = token_before(tokens, span.start);
+                let at = before.map(|(_, s)| s.end_point()).unwrap_or(span);
+                let d = Diagnostic::new(Code::E0001, "expected `;`", at, "add `;` here");
+                let help = "statements and declarations end with `;`";
+                // `return }`: the value may be what is missing, not the `;`.
+                if before.is_some_and(|(t, _)| *t == Tok::Kw("return")) {
+                    d.with_maybe_fix(help, at, ";")
+                } else {
+                    d.with_fix(help, at, ";")
+                }
             }
             CHAINED_CMP => split_chained_comparison(
                 Diagnostic::new(
@@ -763,13 +816,22 @@ pub(super) fn to_diagnostic(
                         )
                 }) =>
         {
-            // Right after the first of the two, where a `,` is written.
-            let at = prev.map_or(span, |(_, s)| s.end_point());
-            d = d.with_maybe_fix(
-                "if these are two items of a list, separate them with `,`",
-                at,
-                ",",
-            );
+            let doubled = prev.filter(|(t, _)| Some(t) == found.as_ref());
+            d = match doubled {
+                // `x: u32 u32`, `g(n n)`: the same word twice is a slip of
+                // the keyboard more often than a missing `,`.
+                Some((_, first)) => d.with_maybe_fix(
+                    format!("remove the repeated {found_text}"),
+                    Span::new(first.end as usize, span.end as usize),
+                    "",
+                ),
+                // Right after the first of the two, where a `,` is written.
+                None => d.with_maybe_fix(
+                    "if these are two items of a list, separate them with `,`",
+                    prev.map_or(span, |(_, s)| s.end_point()),
+                    ",",
+                ),
+            };
         }
         Some(Tok::Sym(op @ ("+" | "-"))) => {
             let prev = token_before(tokens, span.start);

@@ -32,20 +32,23 @@ pub(super) fn typo_tag(keyword: &str) -> &'static str {
         .unwrap_or(FN_TYPO)
 }
 
-/// Whether identifier `name` is probably keyword `k` misspelled: close by
-/// edit distance (one edit, a transposition counting as one), but not a
-/// shorter name that merely shares letters (`i` is not `if`).
-pub(super) fn is_typo_of(name: &str, k: &str) -> bool {
-    // One edit changes the length by at most one: most names are out at once.
-    name != k
-        && name.len() + 1 >= k.len()
-        && name.len() <= k.len() + 1
-        && name.len() >= 2
-        && crate::suggest::edit_distance(name, k) <= 1
-        || matches!(
-            (k, name),
-            ("fn", "fun" | "func" | "function" | "def") | ("return", "ret")
-        )
+pub(super) use crate::suggest::is_typo_of;
+
+/// Whether `kind`, read where a body's `{` is missing (`if c return 1;`),
+/// is a whole statement that braces would make a body: a jump, an
+/// assignment or a call, cleanly ended by its `;`, with no brace inside.
+/// Anything else (`if a 0 != {`, a swapped operator) means the condition
+/// ended early, and wrapping the rest in braces would be a wrong fix.
+pub(super) fn braceless_body_is_whole(kind: &StmtKind, text: &str) -> bool {
+    let clean = |e: &Expr| !matches!(e.kind, ExprKind::Error);
+    let statement = match kind {
+        StmtKind::Break | StmtKind::Continue | StmtKind::Abort => true,
+        StmtKind::Return(value) => value.as_ref().is_none_or(clean),
+        StmtKind::Assign { value, .. } => clean(value),
+        StmtKind::Expr(e) => matches!(e.kind, ExprKind::Call(..)),
+        _ => false,
+    };
+    statement && text.ends_with(';') && !text.contains(['{', '}'])
 }
 
 /// The fix of C's declaration `T name =`: `let name: T =` with C's type
@@ -91,6 +94,11 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
             e("the body of a loop needs braces", "not in `{ }`"),
             "put the statement in `{ }`",
         ),
+        NO_BODY => e(
+            "expected `{` after the condition",
+            "the condition ends before this",
+        )
+        .with_help("check the condition for a missing or misplaced operator or bracket"),
         RUST_STRUCT_LIT => fixed(
             e(
                 "struct literal fields are written `.name = value`",
@@ -447,6 +455,15 @@ pub(super) fn tail_expressions(file: &mut File, diagnostics: &mut [Diagnostic], 
         if f.sig.ret.is_none() {
             continue;
         }
+        // After a `return`, the value was never reached: more likely a
+        // statement out of place (`return; x`) than a value to return.
+        let after_return = f
+            .body
+            .stmts
+            .iter()
+            .rev()
+            .nth(1)
+            .is_some_and(|s| matches!(s.kind, StmtKind::Return(_)));
         let Some(last) = f.body.stmts.last_mut() else {
             continue;
         };
@@ -461,14 +478,18 @@ pub(super) fn tail_expressions(file: &mut File, diagnostics: &mut [Diagnostic], 
         };
         let value = src.get(e.span.range()).unwrap_or_default();
         let fix = format!("return {value};");
-        *d = Diagnostic::new(
+        let d_new = Diagnostic::new(
             Code::E0001,
             "KPL has no tail expressions",
             e.span,
             "this value is not returned",
         )
-        .with_note("a function returns its value with `return`")
-        .with_fix(format!("write `{fix}`"), e.span, fix);
+        .with_note("a function returns its value with `return`");
+        *d = if after_return {
+            d_new.with_maybe_fix(format!("write `{fix}`"), e.span, fix)
+        } else {
+            d_new.with_fix(format!("write `{fix}`"), e.span, fix)
+        };
         let StmtKind::Expr(e) = std::mem::replace(&mut last.kind, StmtKind::Error) else {
             unreachable!("matched above");
         };

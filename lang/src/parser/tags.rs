@@ -11,6 +11,9 @@ pub(crate) const LET_MUT: &str = "let-mut";
 pub(crate) const ASSIGN_IN_COND: &str = "assign-in-condition";
 pub(crate) const BRACELESS: &str = "braceless-body";
 pub(crate) const BRACELESS_LOOP: &str = "braceless-loop-body";
+/// Where a body's `{` is missing and what follows is not a whole statement
+/// (`if a 0 != {`): the condition ends too early, no braces would help.
+pub(crate) const NO_BODY: &str = "no-body-after-condition";
 pub(crate) const RUST_STRUCT_LIT: &str = "rust-struct-literal";
 pub(crate) const CALL_CAST: &str = "call-cast";
 pub(crate) const LEN_CALL: &str = "len-call";

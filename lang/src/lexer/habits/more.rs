@@ -262,7 +262,8 @@ impl<'a> Rewriter<'a> {
                         both,
                         "one operator too many",
                     )
-                    .with_fix(
+                    // Which of the two is the stray one is a guess.
+                    .with_maybe_fix(
                         format!("remove `{second}` (keep `{first}`)"),
                         Span::new(s.end as usize, other.end as usize),
                         "",

@@ -246,16 +246,26 @@ impl<'a> Rewriter<'a> {
                     && self.is(i + 3, "=") =>
             {
                 let at = Span::new(s.start as usize, s.start as usize);
+                let Tok::Ident(name) = t else { return None };
+                let kw = if crate::lexer::assigned_later(old, i + 4, name) {
+                    "var"
+                } else {
+                    "let"
+                };
                 self.diags.push(
                     e(
-                        "a local is declared with `let`",
+                        format!("a local is declared with `{kw}`"),
                         s,
                         "Python's annotated name",
                     )
                     .with_note("assigning a name that was never declared does not declare it")
-                    .with_fix("write `let` before it", at, "let "),
+                    .with_fix(
+                        format!("write `{kw}` before it"),
+                        at,
+                        format!("{kw} "),
+                    ),
                 );
-                self.push(Tok::Kw("let"), at);
+                self.push(Tok::Kw(kw), at);
                 self.push(t.clone(), s);
                 Some(i + 1)
             }
@@ -396,6 +406,35 @@ impl<'a> Rewriter<'a> {
     /// dropped.
     fn fn_modifier(&mut self, i: usize, m: &str) -> Option<usize> {
         let s = self.span(i);
+        // `exprot fn`: the keyword misspelt, as the parser reads `exprot`
+        // before anything else.
+        if crate::suggest::is_typo_of(m, "export") {
+            self.diags.push(
+                e(
+                    format!("`{m}` is not a keyword"),
+                    s,
+                    "did you mean `export`?",
+                )
+                .with_fix("write `export`", s, "export"),
+            );
+            self.push(Tok::Kw("export"), s);
+            return Some(i + 1);
+        }
+        // `next fn() -> u32`: the function's name written before `fn`.
+        if self.is(i + 2, "(") && !is_modifier(m) {
+            let whole = s.to(self.span(i + 1));
+            self.diags.push(
+                e(
+                    format!("the name of a function goes after `fn`: `fn {m}(`"),
+                    whole,
+                    "the name before `fn`",
+                )
+                .with_fix(format!("write `fn {m}`"), whole, format!("fn {m}")),
+            );
+            self.push(Tok::Kw("fn"), self.span(i + 1));
+            self.push(self.old[i].0.clone(), s);
+            return Some(i + 2);
+        }
         let with_blank = Span::new(s.start as usize, self.span(i + 1).start as usize);
         let note = match m {
             "async" => "a function runs to its end when it is called: there is nothing to await",
@@ -457,4 +496,27 @@ impl<'a> Rewriter<'a> {
         self.push(ty.0, cs);
         Some(close + 1)
     }
+}
+
+/// The words other languages put before `fn` (C, C++, Java, JavaScript,
+/// Kotlin, Swift, Rust): before `fn (` with no name after it, any other word
+/// is the function's own name, misplaced.
+fn is_modifier(w: &str) -> bool {
+    matches!(
+        w,
+        "async"
+            | "inline"
+            | "static"
+            | "private"
+            | "public"
+            | "protected"
+            | "default"
+            | "extern"
+            | "virtual"
+            | "override"
+            | "open"
+            | "internal"
+            | "final"
+            | "abstract"
+    )
 }
