@@ -271,6 +271,59 @@ fn unterminated_comment(diags: &[Diagnostic]) -> Option<u32> {
         .map(|d| d.primary.span.start)
 }
 
+/// Where the expression starts of which the name at `at` is a field
+/// (`data.len`, `p.a.b`, `xs[i].len`), if it is one: the start of the name
+/// the chain of fields and indexes begins with.
+fn chain_head(src: &str, at: u32) -> Option<usize> {
+    let bytes = src.as_bytes();
+    let mut i = (at as usize).min(bytes.len());
+    let mut head = None;
+    // Bounded: a chain is read back at most this many bytes.
+    let stop = i.saturating_sub(256);
+    loop {
+        let mut j = i;
+        while j > stop && bytes[j - 1].is_ascii_whitespace() {
+            j -= 1;
+        }
+        if j == stop || bytes[j - 1] != b'.' || (j >= 2 && bytes[j - 2] == b'.') {
+            return head;
+        }
+        j -= 1;
+        while j > stop && bytes[j - 1].is_ascii_whitespace() {
+            j -= 1;
+        }
+        // Index groups after the name: `xs[i][j].len`.
+        while j > stop && bytes[j - 1] == b']' {
+            let mut depth = 0usize;
+            while j > stop {
+                j -= 1;
+                match bytes[j] {
+                    b']' => depth += 1,
+                    b'[' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if depth != 0 {
+                return head;
+            }
+        }
+        let end = j;
+        while j > stop && (bytes[j - 1].is_ascii_alphanumeric() || bytes[j - 1] == b'_') {
+            j -= 1;
+        }
+        if j == end || bytes[j].is_ascii_digit() {
+            return head;
+        }
+        head = Some(j);
+        i = j;
+    }
+}
+
 /// The text of `span` in `src` (empty if it is not a span of `src`).
 fn span_text(src: &str, span: Span) -> &str {
     src.get(span.range()).unwrap_or_default()
@@ -369,7 +422,15 @@ impl BrokenParts {
         to_text: impl Fn(Span) -> Span,
     ) -> bool {
         let primary = to_text(d.primary.span);
-        self.keeps(d.code, primary.start, span_text(src, primary))
+        let text = match chain_head(src, primary.start) {
+            // `data.len`, `p.x.y`, `buf[i].len`: the error is about the
+            // field, the expression starts with the name before it.
+            Some(head) if about_a_value(d.code) => {
+                span_text(src, Span::new(head, primary.end as usize))
+            }
+            _ => span_text(src, primary),
+        };
+        self.keeps(d.code, primary.start, text)
             && !self.edits_broken_line(
                 d.help
                     .iter()

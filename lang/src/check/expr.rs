@@ -561,6 +561,12 @@ impl<'a> Checker<'a> {
                 }
                 Ty::Array(Arc::new(elem_ty), elems.len() as u64)
             }
+            ExprKind::ArrayRepeat(x, count) if expected.is_some_and(Ty::is_error) => {
+                // The declared type is the mistake (`[u8; 0] = [0; 0]`).
+                self.expr(body, x, None);
+                self.quiet_repeat_count(count);
+                Ty::Error
+            }
             ExprKind::ArrayRepeat(x, count) => {
                 let want_elem = match expected {
                     Some(Ty::Array(elem, _)) => Some((**elem).clone()),
