@@ -948,6 +948,13 @@ impl<'a> Checker<'a> {
                         field.name.as_str(),
                         "size" | "length" | "count" | "Len" | "Length" | "Count" | "size_of"
                     );
+                let ends = (base.span.end, e.span.end);
+                if let Some(d) = super::foreign::conversion_method(&d, &field.name, ends, expected)
+                    .filter(|_| args.is_empty() && bt.as_int().is_some())
+                {
+                    self.report(d);
+                    return Ty::Error;
+                }
                 self.report(if length {
                     d.with_note("a slice or an array knows its length: `.len`, a field, not a call")
                         .with_fix(
