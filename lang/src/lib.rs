@@ -233,6 +233,9 @@ pub struct BrokenParts {
     /// `use kernel:{log};`), so that a name it mentions is not reported
     /// unknown elsewhere (E0100, E0102).
     broken_names: std::collections::HashSet<String>,
+    /// The same names by length (then text): where a name garbled by the
+    /// broken line is looked for (see [`BrokenParts::garbled_there`]).
+    broken_by_len: Vec<(usize, String)>,
 }
 
 /// Whether `code` is an error about a value's type or use (field, call,
@@ -372,6 +375,9 @@ impl BrokenParts {
                 rest = &word[len..];
             }
         }
+        let mut broken_by_len: Vec<(usize, String)> =
+            broken_names.iter().map(|n| (n.len(), n.clone())).collect();
+        broken_by_len.sort_unstable();
         BrokenParts {
             lines,
             broken_lines,
@@ -379,6 +385,7 @@ impl BrokenParts {
             any_syntax: !syntax.is_empty(),
             cut: syntax.iter().any(|d| d.code == Code::E0008),
             broken_names,
+            broken_by_len,
         }
     }
 
@@ -392,7 +399,9 @@ impl BrokenParts {
         }
         match code {
             Code::W0003 | Code::W0004 | Code::W0007 => !self.any_syntax,
-            Code::E0100 | Code::E0102 => !self.broken_names.contains(text),
+            Code::E0100 | Code::E0102 => {
+                !self.broken_names.contains(text) && !self.garbled_there(text)
+            }
             // In the broken function, a type error about an expression that
             // starts with a name the broken line wrote (`data.len` after
             // `data: ]u8`): the error's recovery guessed that name's type.
@@ -449,6 +458,31 @@ impl BrokenParts {
             let line = self.lines.line_of(at as usize);
             self.broken_lines.get(line).copied().unwrap_or(false)
         })
+    }
+
+    /// Whether a broken line writes `name` garbled, as its error left it:
+    /// run together with the token after or before it (`static traceu32
+    /// : = 0;`, `fn markd(: u32)`) or one edit away. That line is then
+    /// likely the declaration of `name`, which its error kept from being
+    /// read. Names shorter than 3 bytes are not looked for (too many
+    /// words contain them), and at most a bounded number of the broken
+    /// lines' names are compared.
+    fn garbled_there(&self, name: &str) -> bool {
+        const MAX_COMPARED: usize = 256;
+        const LONGER: usize = 8;
+        let n = name.len();
+        if n < 3 {
+            return false;
+        }
+        let from = self.broken_by_len.partition_point(|(l, _)| *l + 1 < n);
+        self.broken_by_len[from..]
+            .iter()
+            .take_while(|(l, _)| *l <= n + LONGER)
+            .take(MAX_COMPARED)
+            .any(|(l, b)| {
+                (*l > n && (b.starts_with(name) || b.ends_with(name)))
+                    || (n >= 4 && suggest::distance_within(name, b, 1).is_some())
+            })
     }
 
     fn in_broken_fn(&self, at: u32) -> bool {
