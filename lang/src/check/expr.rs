@@ -948,9 +948,9 @@ impl<'a> Checker<'a> {
                         field.name.as_str(),
                         "size" | "length" | "count" | "Len" | "Length" | "Count" | "size_of"
                     );
-                let ends = (base.span.end, e.span.end);
+                let ends = (base.span.end, e.span.end, args.is_empty());
                 if let Some(d) = super::foreign::conversion_method(&d, &field.name, ends, expected)
-                    .filter(|_| args.is_empty() && bt.as_int().is_some())
+                    .filter(|_| bt.as_int().is_some())
                 {
                     self.report(d);
                     return Ty::Error;

@@ -132,9 +132,17 @@ pub(super) fn foreign_value(name: &str) -> Option<(Option<&'static str>, &'stati
 pub(super) fn conversion_method(
     d: &crate::diag::Diagnostic,
     name: &str,
-    (base_end, call_end): (u32, u32),
+    (base_end, call_end, no_args): (u32, u32, bool),
     expected: Option<&crate::types::Ty>,
 ) -> Option<crate::diag::Diagnostic> {
+    // `x.min(y)`, `x.abs()`, `x.pow(2)`: another language's library
+    // function, told as when it is called by name.
+    if let Some((why, instead, _)) = foreign_function(&name.to_ascii_lowercase()) {
+        return Some(d.clone().with_note(why).with_help(instead));
+    }
+    if !no_args {
+        return None;
+    }
     let span = crate::span::Span::new(base_end as usize, call_end as usize);
     let nothing = match name {
         "clone" | "to_owned" | "copy" => Some(

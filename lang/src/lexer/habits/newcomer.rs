@@ -5,7 +5,8 @@
 //! `-> (u32, u32)`, Python's `if x in 0..4`, JavaScript's arrow function
 //! `(v) => v + 1`, C++'s `std::cout << x;`, Ruby's or Lua's `end`
 //! closing a block, Python's `a if c else b`, Go's `for i := 0; i < n; i++`
-//! and `try { … } catch (e) { … }`. Also the nested items of [`Rewriter::nested_item`].
+//! and `try { … } catch (e) { … }`; and a slip, the last statement's `;`
+//! swapped with its function's `}`. Also the nested items of [`Rewriter::nested_item`].
 //! Each is one E0001, and the tokens are rewritten so that nothing else is
 //! reported: what a statement declares stays declared, a moved function
 //! stays callable, a value that cannot be read is an error expression.
@@ -110,8 +111,31 @@ impl<'a> Rewriter<'a> {
                 }
                 Some(self.pair[k] + 1)
             }
+            // `return x }` then `;`: the last statement's `;` and the
+            // function's `}` swapped
+            (Tok::Sym(";"), _)
+                if self.braces == 0
+                    && matches!(self.prev(), Some((Tok::Sym("}"), _)))
+                    && self.closes_function_body() =>
+            {
+                self.swapped_semicolon(i)
+            }
             // Ruby's and Lua's `end` closing a block
             (Tok::Ident(w), _) if &**w == "end" && self.braces > 0 => self.ruby_end(i),
+            // `return x;` `export` `}` `fn g(…)`: a function's `}` swapped
+            // with the next item's first keyword
+            (
+                Tok::Kw(k @ ("export" | "fn" | "struct" | "const" | "static" | "use")),
+                Some(Tok::Sym("}")),
+            ) if self.braces == 1
+                && starts_statement(self.prev())
+                && self
+                    .top_open
+                    .is_some_and(|o| self.pair.get(i + 1) == Some(&o))
+                && matches!(self.tok(i + 2), Some(Tok::Kw(_) | Tok::Ident(_))) =>
+            {
+                self.swapped_closer(i, k)
+            }
             _ => None,
         }
     }
@@ -438,6 +462,66 @@ impl<'a> Rewriter<'a> {
                 .with_help("take the fields it needs as parameters (`fn get(x: u32) -> u32`), and call it as `get(p.x)`"),
         );
         Some(if self.is(k + 1, ",") { k + 2 } else { k + 1 })
+    }
+
+    /// Whether the `}` just written closes a function's body: its `{`
+    /// follows the function's parameter list (and its return type).
+    fn closes_function_body(&self) -> bool {
+        match (self.top_open, self.sig) {
+            (Some(open), Some((_, close))) => close < open && open - close <= 3,
+            _ => false,
+        }
+    }
+
+    /// The `;` at `i` after a function's `}`, where the statement before
+    /// that `}` lacks its `;` (`return x }`, then `;`): the two swapped,
+    /// one mistake. Read as `return x; }`, with the fix that swaps them.
+    fn swapped_semicolon(&mut self, i: usize) -> Option<usize> {
+        let out = self.out();
+        let n = out.len();
+        if n < 2 || !super::ends_operand(out.get(n - 2)) {
+            return None;
+        }
+        let last = out[n - 2].1;
+        let s = self.span(i);
+        self.diags.push(
+            e(
+                "the last statement's `;` is after the function's `}`",
+                s,
+                "`;` and `}` swapped",
+            )
+            .with_fix_edits(
+                "put the `;` before the `}`",
+                Applicability::MachineApplicable,
+                vec![edit(last.end_point(), ";"), edit(s, "")],
+            ),
+        );
+        self.own();
+        let at = self.toks.len() - 1;
+        self.toks.insert(at, (Tok::Sym(";"), s));
+        Some(i + 1)
+    }
+
+    /// Item keyword `k` at `i`, then the `}` that closes the item holding
+    /// it: the two swapped (one mistake), read in their order.
+    fn swapped_closer(&mut self, i: usize, k: &'static str) -> Option<usize> {
+        let (s, close) = (self.span(i), self.span(i + 1));
+        self.diags.push(
+            e(
+                format!("`{k}` is before the `}}` that closes the item above it"),
+                s,
+                "`}` and the next item swapped",
+            )
+            .with_fix_edits(
+                format!("swap `{k}` and `}}`"),
+                Applicability::MachineApplicable,
+                vec![edit(s, "}"), edit(close, k)],
+            ),
+        );
+        self.track(&Tok::Sym("}"), i + 1);
+        self.push(Tok::Sym("}"), close);
+        self.push(Tok::Kw(k), s);
+        Some(i + 2)
     }
 
     /// Ruby's and Lua's `end` at `i`, alone on its line where a `{` is left
