@@ -129,6 +129,9 @@ enum Raw<'src> {
     /// Text between typographic quotes (`“hello”`, pasted from a document):
     /// reported, and read as the string literal it means.
     SmartStr(&'src str),
+    /// Python's docstring `"""text"""` where a statement or item starts:
+    /// reported, and read as a comment.
+    DocString(&'src str),
     /// Python's and JavaScript's `'hello world'`: reported, and read as
     /// the string literal it means (its text, without escapes or `"`).
     SingleStr(&'src str),
@@ -252,6 +255,8 @@ fn raw_tokens(src: &str) -> Vec<(Raw<'_>, Span)> {
     // A byte-order mark is allowed at the very start (editors on Windows
     // write one) and nowhere else.
     let mut i = if src.starts_with('\u{FEFF}') { 3 } else { 0 };
+    // No `"""` closes a docstring after here (see `Raw::DocString`).
+    let mut no_triple_quote = false;
     while let Some(&b) = bytes.get(i) {
         let start = i;
         let rest = &bytes[i..];
@@ -263,6 +268,10 @@ fn raw_tokens(src: &str) -> Vec<(Raw<'_>, Span)> {
             b'/' if rest.starts_with(b"///") => {
                 i = line_end(src, i);
                 Raw::Doc(&src[start + 3..i])
+            }
+            b'/' if rest.starts_with(b"//") && floor_division(src, out.last(), i) => {
+                i += 2;
+                Raw::Sym("//")
             }
             b'/' if rest.starts_with(b"//") => {
                 i = line_end(src, i);
@@ -285,6 +294,27 @@ fn raw_tokens(src: &str) -> Vec<(Raw<'_>, Span)> {
                 // malformed literal, not two tokens.
                 i += 1 + rest[1..].iter().take_while(|&&b| is_word_byte(b)).count();
                 Raw::Number(&src[start..i])
+            }
+            b'"' if rest.starts_with(b"\"\"\"")
+                && !no_triple_quote
+                && matches!(
+                    out.last(),
+                    None | Some((Raw::Sym("{" | ";" | "}" | ":"), _))
+                ) =>
+            {
+                // Searched once to the end of the file at most: where none
+                // closes, none later does either.
+                match src[i + 3..].find("\"\"\"") {
+                    Some(n) => {
+                        i += 3 + n + 3;
+                        Raw::DocString(&src[start..i])
+                    }
+                    None => {
+                        no_triple_quote = true;
+                        i += 2;
+                        Raw::Str(&src[start..i])
+                    }
+                }
             }
             b'"' => {
                 i += 1;
@@ -389,6 +419,48 @@ fn raw_tokens(src: &str) -> Vec<(Raw<'_>, Span)> {
         out.push((raw, Span::new(start, i)));
     }
     out
+}
+
+/// The value of `text` if it is a whole number written with a float's
+/// exponent, `1e6` or `25E3`, that fits in a `u64`.
+fn exponent_literal(text: &str) -> Option<u64> {
+    let (mantissa, exp) = text.split_once(['e', 'E'])?;
+    if mantissa.is_empty()
+        || !mantissa.bytes().all(|b| b.is_ascii_digit())
+        || exp.is_empty()
+        || exp.len() > 2
+        || !exp.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let m: u64 = mantissa.parse().ok()?;
+    m.checked_mul(10u64.checked_pow(exp.parse().ok()?)?)
+}
+
+/// Whether the `//` at `at` is Python's floor division (`x // 2;`), not a
+/// comment: it follows an operand on its own line (a name, a number, `)`
+/// or `]`), and the rest of the line reads as the rest of an expression (it
+/// starts with an operand and ends with `;`, `{` or `)`), which a comment
+/// after a statement never does: its statement's `;` is before it.
+fn floor_division(src: &str, last: Option<&(Raw<'_>, Span)>, at: usize) -> bool {
+    let Some((raw, span)) = last else {
+        return false;
+    };
+    let operand = match raw {
+        Raw::Word(w) => !matches!(*w, "return" | "else" | "let" | "var" | "in" | "as"),
+        Raw::Number(_) => true,
+        Raw::Sym(s) => matches!(*s, ")" | "]"),
+        _ => false,
+    };
+    let between = src.get(span.end as usize..at).unwrap_or("\n");
+    if !operand || between.contains(['\n', '\r']) {
+        return false;
+    }
+    let rest = &src[at + 2..line_end(src, at)];
+    let rest = rest.trim();
+    rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '(')
+        && rest.ends_with([';', '{', ')'])
+        && !rest.contains("//")
 }
 
 /// C's and Rust's `'a'` after its opening quote: the character it means and
@@ -668,6 +740,24 @@ fn lex_one(src: &str, raw: Raw<'_>, span: Span, out: &mut Lexed) {
                         c_suffixed(out, text, span, value, digits_len);
                         return;
                     }
+                    // `1e6`: a float's exponent, for a whole number.
+                    None if let Some(value) = exponent_literal(text) => {
+                        out.diagnostics.push(
+                            Diagnostic::new(
+                                Code::E0004,
+                                format!("KPL has no floating-point numbers: `{text}` is `{value}`"),
+                                span,
+                                "a float's exponent",
+                            )
+                            .with_note("all KPL arithmetic is on integers")
+                            .with_fix(
+                                format!("write `{value}`"),
+                                span,
+                                value.to_string(),
+                            ),
+                        );
+                        Tok::Int(value)
+                    }
                     None => {
                         out.diagnostics.push(
                                 Diagnostic::new(
@@ -689,6 +779,20 @@ fn lex_one(src: &str, raw: Raw<'_>, span: Span, out: &mut Lexed) {
         Raw::Str(text) => {
             let value = decode_string(text, span, &mut out.diagnostics);
             out.tokens.push((Tok::Str(value.into()), span));
+        }
+        // Python's `x // 2` (see `floor_division`).
+        Raw::Sym("//") => {
+            out.diagnostics.push(
+                Diagnostic::new(
+                    Code::E0001,
+                    "KPL has no floor division `//`: `//` starts a comment",
+                    span,
+                    "Python's floor division",
+                )
+                .with_note("`/` on integers already rounds toward zero")
+                .with_fix("write `/`", span, "/"),
+            );
+            out.tokens.push((Tok::Sym("/"), span));
         }
         Raw::Sym(s) => out.tokens.push((Tok::Sym(s), span)),
         Raw::Doc(text) => out.docs.push(DocLine {
@@ -757,6 +861,45 @@ fn lex_one(src: &str, raw: Raw<'_>, span: Span, out: &mut Lexed) {
             out,
         ),
         // Both quotes are three bytes in UTF-8.
+        Raw::DocString(text) => {
+            // The fix makes each line of it a comment, indented as the
+            // first.
+            let before = &src[..span.start as usize];
+            let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+            let indent = &before[line_start..];
+            let inner = &text[3..text.len() - 3];
+            let mut d = Diagnostic::new(
+                Code::E0001,
+                "KPL has no docstrings",
+                span,
+                "Python's docstring",
+            )
+            .with_note("a `///` comment before an item documents it; `//` starts a comment");
+            if indent.bytes().all(|b| b == b' ' || b == b'\t') {
+                let lines: Vec<String> = inner
+                    .lines()
+                    .map(str::trim)
+                    .map(|l| {
+                        if l.is_empty() {
+                            "//".to_string()
+                        } else {
+                            format!("// {l}")
+                        }
+                    })
+                    .collect();
+                let lines = if lines.is_empty() {
+                    vec!["//".to_string()]
+                } else {
+                    lines
+                };
+                d = d.with_fix(
+                    "write it as a comment",
+                    span,
+                    lines.join(&format!("\n{indent}")),
+                );
+            }
+            out.diagnostics.push(d);
+        }
         Raw::SmartStr(text) => misquoted_string(
             span,
             3,

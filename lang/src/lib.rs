@@ -238,6 +238,9 @@ pub struct BrokenParts {
     /// `use kernel:{log};`), so that a name it mentions is not reported
     /// unknown elsewhere (E0100, E0102).
     broken_names: std::collections::HashSet<String>,
+    /// The same names by length (then text): where a name garbled by the
+    /// broken line is looked for (see [`BrokenParts::garbled_there`]).
+    broken_by_len: Vec<(usize, String)>,
 }
 
 /// Whether `code` is an error about a value's type or use (field, call,
@@ -274,6 +277,59 @@ fn unterminated_comment(diags: &[Diagnostic]) -> Option<u32> {
         .iter()
         .find(|d| d.code == Code::E0002 && d.message == "unterminated block comment")
         .map(|d| d.primary.span.start)
+}
+
+/// Where the expression starts of which the name at `at` is a field
+/// (`data.len`, `p.a.b`, `xs[i].len`), if it is one: the start of the name
+/// the chain of fields and indexes begins with.
+fn chain_head(src: &str, at: u32) -> Option<usize> {
+    let bytes = src.as_bytes();
+    let mut i = (at as usize).min(bytes.len());
+    let mut head = None;
+    // Bounded: a chain is read back at most this many bytes.
+    let stop = i.saturating_sub(256);
+    loop {
+        let mut j = i;
+        while j > stop && bytes[j - 1].is_ascii_whitespace() {
+            j -= 1;
+        }
+        if j == stop || bytes[j - 1] != b'.' || (j >= 2 && bytes[j - 2] == b'.') {
+            return head;
+        }
+        j -= 1;
+        while j > stop && bytes[j - 1].is_ascii_whitespace() {
+            j -= 1;
+        }
+        // Index groups after the name: `xs[i][j].len`.
+        while j > stop && bytes[j - 1] == b']' {
+            let mut depth = 0usize;
+            while j > stop {
+                j -= 1;
+                match bytes[j] {
+                    b']' => depth += 1,
+                    b'[' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if depth != 0 {
+                return head;
+            }
+        }
+        let end = j;
+        while j > stop && (bytes[j - 1].is_ascii_alphanumeric() || bytes[j - 1] == b'_') {
+            j -= 1;
+        }
+        if j == end || bytes[j].is_ascii_digit() {
+            return head;
+        }
+        head = Some(j);
+        i = j;
+    }
 }
 
 /// The text of `span` in `src` (empty if it is not a span of `src`).
@@ -324,6 +380,9 @@ impl BrokenParts {
                 rest = &word[len..];
             }
         }
+        let mut broken_by_len: Vec<(usize, String)> =
+            broken_names.iter().map(|n| (n.len(), n.clone())).collect();
+        broken_by_len.sort_unstable();
         BrokenParts {
             lines,
             broken_lines,
@@ -331,6 +390,7 @@ impl BrokenParts {
             any_syntax: !syntax.is_empty(),
             cut: syntax.iter().any(|d| d.code == Code::E0008),
             broken_names,
+            broken_by_len,
         }
     }
 
@@ -344,7 +404,9 @@ impl BrokenParts {
         }
         match code {
             Code::W0003 | Code::W0004 | Code::W0007 => !self.any_syntax,
-            Code::E0100 | Code::E0102 => !self.broken_names.contains(text),
+            Code::E0100 | Code::E0102 => {
+                !self.broken_names.contains(text) && !self.garbled_there(text)
+            }
             // In the broken function, a type error about an expression that
             // starts with a name the broken line wrote (`data.len` after
             // `data: ]u8`): the error's recovery guessed that name's type.
@@ -374,7 +436,15 @@ impl BrokenParts {
         to_text: impl Fn(Span) -> Span,
     ) -> bool {
         let primary = to_text(d.primary.span);
-        self.keeps(d.code, primary.start, span_text(src, primary))
+        let text = match chain_head(src, primary.start) {
+            // `data.len`, `p.x.y`, `buf[i].len`: the error is about the
+            // field, the expression starts with the name before it.
+            Some(head) if about_a_value(d.code) => {
+                span_text(src, Span::new(head, primary.end as usize))
+            }
+            _ => span_text(src, primary),
+        };
+        self.keeps(d.code, primary.start, text)
             && !self.edits_broken_line(
                 d.help
                     .iter()
@@ -393,6 +463,31 @@ impl BrokenParts {
             let line = self.lines.line_of(at as usize);
             self.broken_lines.get(line).copied().unwrap_or(false)
         })
+    }
+
+    /// Whether a broken line writes `name` garbled, as its error left it:
+    /// run together with the token after or before it (`static traceu32
+    /// : = 0;`, `fn markd(: u32)`) or one edit away. That line is then
+    /// likely the declaration of `name`, which its error kept from being
+    /// read. Names shorter than 3 bytes are not looked for (too many
+    /// words contain them), and at most a bounded number of the broken
+    /// lines' names are compared.
+    fn garbled_there(&self, name: &str) -> bool {
+        const MAX_COMPARED: usize = 256;
+        const LONGER: usize = 8;
+        let n = name.len();
+        if n < 3 {
+            return false;
+        }
+        let from = self.broken_by_len.partition_point(|(l, _)| *l + 1 < n);
+        self.broken_by_len[from..]
+            .iter()
+            .take_while(|(l, _)| *l <= n + LONGER)
+            .take(MAX_COMPARED)
+            .any(|(l, b)| {
+                (*l > n && (b.starts_with(name) || b.ends_with(name)))
+                    || (n >= 4 && suggest::distance_within(name, b, 1).is_some())
+            })
     }
 
     fn in_broken_fn(&self, at: u32) -> bool {

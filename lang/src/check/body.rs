@@ -254,6 +254,8 @@ impl<'a> Checker<'a> {
         // value (`check_signatures`): that `return` is the E0402.
         let ret = sig.ret.as_ref().and(self.func(i).ret.clone());
         let first_diag = self.diags.len();
+        self.in_body = true;
+        self.unknown_type_at.clear();
         let mut body = Body::new(Some(i), ret.clone());
         body.ret_at = Some(body_ast.span.start_point());
         for (p, ty) in sig.params.iter().zip(self.func(i).params.clone()) {

@@ -561,6 +561,12 @@ impl<'a> Checker<'a> {
                 }
                 Ty::Array(Arc::new(elem_ty), elems.len() as u64)
             }
+            ExprKind::ArrayRepeat(x, count) if expected.is_some_and(Ty::is_error) => {
+                // The declared type is the mistake (`[u8; 0] = [0; 0]`).
+                self.expr(body, x, None);
+                self.quiet_repeat_count(count);
+                Ty::Error
+            }
             ExprKind::ArrayRepeat(x, count) => {
                 let want_elem = match expected {
                     Some(Ty::Array(elem, _)) => Some((**elem).clone()),
@@ -942,6 +948,13 @@ impl<'a> Checker<'a> {
                         field.name.as_str(),
                         "size" | "length" | "count" | "Len" | "Length" | "Count" | "size_of"
                     );
+                let ends = (base.span.end, e.span.end, args.is_empty());
+                if let Some(d) = super::foreign::conversion_method(&d, &field.name, ends, expected)
+                    .filter(|_| bt.as_int().is_some())
+                {
+                    self.report(d);
+                    return Ty::Error;
+                }
                 self.report(if length {
                     d.with_note("a slice or an array knows its length: `.len`, a field, not a call")
                         .with_fix(

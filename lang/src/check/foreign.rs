@@ -112,7 +112,7 @@ pub(super) fn foreign_value(name: &str) -> Option<(Option<&'static str>, &'stati
             None,
             "KPL has no `Option` and no null: a value is always there; return a value that cannot occur (such as 0), or a `bool` beside the value",
         ),
-        "NULL" | "null" | "nullptr" | "nil" => (
+        "NULL" | "null" | "nullptr" | "nil" | "undefined" => (
             None,
             "KPL has no null: a slice always refers to an array (an empty one has `.len == 0`), and a scalar always has a value",
         ),
@@ -121,5 +121,55 @@ pub(super) fn foreign_value(name: &str) -> Option<(Option<&'static str>, &'stati
             "KPL has no `sizeof`: a type's size is fixed (`u8` is 1 byte, `u32` 4, `u64` 8); write the number",
         ),
         _ => return None,
+    })
+}
+
+/// Rust's conversion methods on an integer (`x.into()`, `x.try_into()`,
+/// `u64::from(x)` is a path and not here), which KPL writes with `as`, and
+/// the methods that mean nothing on one (`x.clone()`, `x.unwrap()`): the
+/// E0108 `d` about the call ending at `call_end` on a value ending at
+/// `base_end`, with the fix ` as T` when the type wanted is the integer `T`.
+pub(super) fn conversion_method(
+    d: &crate::diag::Diagnostic,
+    name: &str,
+    (base_end, call_end, no_args): (u32, u32, bool),
+    expected: Option<&crate::types::Ty>,
+) -> Option<crate::diag::Diagnostic> {
+    // `x.min(y)`, `x.abs()`, `x.pow(2)`: another language's library
+    // function, told as when it is called by name.
+    if let Some((why, instead, _)) = foreign_function(&name.to_ascii_lowercase()) {
+        return Some(d.clone().with_note(why).with_help(instead));
+    }
+    if !no_args {
+        return None;
+    }
+    let span = crate::span::Span::new(base_end as usize, call_end as usize);
+    let nothing = match name {
+        "clone" | "to_owned" | "copy" => Some(
+            "KPL copies an integer wherever it is assigned or passed: there is nothing to clone",
+        ),
+        "unwrap" => Some("KPL has no `Option` or `Result`: an integer is always there"),
+        _ => None,
+    };
+    if let Some(why) = nothing {
+        return Some(
+            d.clone()
+                .with_note(why)
+                .with_fix(format!("remove `.{name}()`"), span, ""),
+        );
+    }
+    if !matches!(
+        name,
+        "into" | "try_into" | "as_u8" | "as_u16" | "as_u32" | "as_u64" | "to_u32" | "to_u64"
+    ) {
+        return None;
+    }
+    let d = d
+        .clone()
+        .with_note("KPL converts between integer types with `as`");
+    let span = crate::span::Span::new(base_end as usize, call_end as usize);
+    Some(match expected.filter(|t| t.as_int().is_some()) {
+        Some(t) => d.with_fix(format!("write `as {t}`"), span, format!(" as {t}")),
+        None => d.with_help("write `value as TYPE`, e.g. `x as u64`"),
     })
 }

@@ -147,6 +147,47 @@ impl<'a> Checker<'a> {
                 self.define(name, GlobalKind::Poisoned);
             }
         }
+        self.define_meant_by_failed_uses();
+    }
+
+    /// The names a failed `use` meant, where no item declares them: the
+    /// module of `use kernl::{log};` (E0104), so that `kernl::log(…)` is
+    /// not a second unknown module, and the import a misspelt name stands
+    /// for (`use kernel::{lgo};`, E0103 with "did you mean `log`?"), so
+    /// that the calls of `log` are not also E0100. Their uses are of
+    /// unknown type: the one mistake is the `use`.
+    fn define_meant_by_failed_uses(&mut self) {
+        for item in &self.file.items {
+            let ItemKind::Use(u) = &item.kind else {
+                continue;
+            };
+            let meant: Vec<Ident> = match self.imports.module(&u.module.name) {
+                None => vec![u.module.clone()],
+                Some(module) => u
+                    .names
+                    .iter()
+                    .filter(|n| module.function(&n.name).is_none())
+                    .filter_map(|n| {
+                        let s = suggest::closest(
+                            &n.name,
+                            module.functions.iter().map(|f| f.name.as_str()),
+                        )?;
+                        Some(Ident {
+                            name: s.to_string(),
+                            span: n.span,
+                        })
+                    })
+                    .collect(),
+            };
+            for name in meant {
+                if !self.d.globals.contains_key(&name.name)
+                    && !BUILTIN_TYPES.contains(&name.name.as_str())
+                    && super::AtomicOp::from_name(&name.name).is_none()
+                {
+                    self.define(&name, GlobalKind::Poisoned);
+                }
+            }
+        }
     }
 
     /// Defines `name` as the import `f` (unless the name is taken, which

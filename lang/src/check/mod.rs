@@ -105,6 +105,9 @@ pub struct Decls {
     const_state: Vec<State<Option<Value>>>,
     struct_state: Vec<State<()>>,
     import_uses: Vec<Span>,
+    /// The unknown type names the declarations reported (E0102): a body's
+    /// use of one is the same mistake, not reported again.
+    unknown_types: HashSet<String>,
     /// Global names by kind and length in chars, sorted: where "did you
     /// mean" looks.
     names_by_len: BTreeMap<(NameKind, usize), suggest::NameIndex>,
@@ -185,6 +188,7 @@ impl Decls {
             const_state: self.const_state.clone(),
             struct_state: self.struct_state.clone(),
             import_uses: self.import_uses.clone(),
+            unknown_types: self.unknown_types.clone(),
             names_by_len: self.names_by_len.clone(),
             program: Program {
                 structs: p.structs.clone(),
@@ -474,6 +478,12 @@ struct Checker<'a> {
     /// an operand `x` in it is not held to that type (see
     /// `Checker::operand_fix`).
     assigning_literal: Option<Span>,
+    /// Unknown type names reported (E0102) in the declarations, or in the
+    /// body being checked: the index of the diagnostic in `diags`, which
+    /// later uses join as "also used here".
+    unknown_type_at: HashMap<String, usize>,
+    /// A function body is being checked (the declarations are done).
+    in_body: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -494,6 +504,8 @@ impl<'a> Checker<'a> {
             decl_fixes: HashSet::new(),
             decl_fix_uses: Vec::new(),
             assigning_literal: None,
+            unknown_type_at: HashMap::new(),
+            in_body: false,
         }
     }
 

@@ -39,8 +39,21 @@ impl Checker<'_> {
         let ExprKind::Name(m) = &base.kind else {
             return None;
         };
-        if body.lookup(m).is_some() || self.d.globals.contains_key(m.as_str()) {
+        if body.lookup(m).is_some() {
             return None;
+        }
+        match self.d.globals.get(m.as_str()).map(|g| g.kind) {
+            // The module of a failed `use` (E0104): the mistake is there.
+            Some(GlobalKind::Poisoned) => {
+                self.record(outer, Ty::Error);
+                self.record(base, Ty::Error);
+                self.record(callee.unparen(), Ty::Error);
+                self.record(callee, Ty::Error);
+                self.unknown_call_args(body, args);
+                return Some(Ty::Error);
+            }
+            Some(_) => return None,
+            None => {}
         }
         self.record(outer, Ty::Error);
         let imports = self.imports;

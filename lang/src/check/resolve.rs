@@ -166,7 +166,55 @@ impl<'a> Checker<'a> {
         resolved
     }
 
+    /// Whether an unknown type `name` at `span` was reported already (in
+    /// the declarations, or earlier in this body): then this use joins
+    /// that diagnostic, as a label and an edit of its fix, or, in a body
+    /// for a name the declarations reported, is the same mistake, unsaid.
+    fn unknown_type_again(&mut self, name: &str, span: Span) -> bool {
+        if self.in_body && self.d.unknown_types.contains(name) {
+            return true;
+        }
+        let Some(&at) = self.unknown_type_at.get(name) else {
+            return false;
+        };
+        let message = format!("unknown type `{name}`");
+        let Some(d) = self
+            .diags
+            .get_mut(at)
+            .filter(|d| d.code == Code::E0102 && d.message == message.as_str())
+        else {
+            return false;
+        };
+        if d.primary.span == span || d.secondary.iter().any(|l| l.span == span) {
+            return true;
+        }
+        // Past a bound, further uses are counted as the same mistake only.
+        const MAX_USES: usize = 256;
+        if d.secondary.len() >= MAX_USES {
+            return true;
+        }
+        d.secondary.push(crate::diag::Label {
+            span,
+            message: "also used here".into(),
+        });
+        if let Some(h) = d.help.first_mut()
+            && let [first, ..] = h.edits.as_slice()
+            && first.span != span
+        {
+            let edit = crate::diag::Suggestion {
+                span,
+                replacement: first.replacement.clone(),
+            };
+            let at = h.edits.partition_point(|e| e.span.start < span.start);
+            h.edits.insert(at, edit);
+        }
+        true
+    }
+
     fn report_unknown_type(&mut self, name: &str, span: Span) {
+        if self.unknown_type_again(name, span) {
+            return;
+        }
         let mut candidates: Vec<&str> = BUILTIN_TYPES.to_vec();
         candidates.extend(self.global_candidates(name, NameKind::Struct));
         let mut d = Diagnostic::new(
@@ -208,7 +256,15 @@ impl<'a> Checker<'a> {
                 .with_maybe_fix(format!("write `{kpl}`"), span, kpl);
         } else if let Some(s) = suggest::closest(name, candidates) {
             d = d.with_maybe_fix(format!("did you mean `{s}`?"), span, s.to_string());
+            // The struct meant is used, not also W0003.
+            let s = s.to_string();
+            self.mark_used(&s);
         }
+        if !self.in_body {
+            self.d.to_mut().unknown_types.insert(name.to_string());
+        }
+        self.unknown_type_at
+            .insert(name.to_string(), self.diags.len());
         self.report(d);
     }
 
@@ -249,6 +305,16 @@ impl<'a> Checker<'a> {
             return None;
         }
         Some(v as u64)
+    }
+
+    /// The count of `[value; count]` where the declared type it is to
+    /// fill has an error already (`var b: [u8; 0] = [0; 0];`): checked for
+    /// its own errors (an unknown name), not as a length, which repeats the
+    /// declaration's mistake.
+    pub(super) fn quiet_repeat_count(&mut self, count: &Expr) {
+        let mut body = Body::new(None, None);
+        let want = is_untyped_literal(count).then_some(Ty::Int(IntTy::I64));
+        self.expr(&mut body, count, want.as_ref());
     }
 
     pub(super) fn check_size(&mut self, ty: &Ty, span: Span) -> bool {

@@ -24,6 +24,7 @@ mod blocks;
 mod decls;
 mod macros;
 mod more;
+mod newcomer;
 mod tokens;
 mod words;
 
@@ -400,7 +401,11 @@ impl<'a> Rewriter<'a> {
         if !may_start_habit(t, next) {
             return None;
         }
-        if let Some(after) = self.decl_habit(i).or_else(|| self.word_habit(i)) {
+        if let Some(after) = self
+            .decl_habit(i)
+            .or_else(|| self.word_habit(i))
+            .or_else(|| self.newcomer_habit(i))
+        {
             return Some(after);
         }
         let touching = self.touching(i);
@@ -1024,7 +1029,7 @@ impl<'a> Rewriter<'a> {
             (Tok::Kw(k @ ("fn" | "use" | "const" | "static" | "struct")), _)
                 if self.braces > 0 && starts_statement(self.prev()) =>
             {
-                self.nested_item(i, k)
+                self.nested_item(i, k, false)
             }
             _ => self.more_habit(i),
         }
@@ -1449,70 +1454,5 @@ impl<'a> Rewriter<'a> {
             }
         }
         Some(text)
-    }
-
-    /// An item keyword inside a body at `i`: a `fn` (or `use`, `const`,
-    /// `static`, `struct`) written inside a function. Reported, with a fix
-    /// that moves it after the function, and moved there in the tokens, so
-    /// its name is still declared and its body still checked. Items nested
-    /// inside it are its mistake too: moved out with it (by the same fix)
-    /// and counted in a note, not reported each, so that they are declared
-    /// and checked and nothing is closed at each of them.
-    fn nested_item(&mut self, i: usize, k: &str) -> Option<usize> {
-        let outer_close = self.pair[self.top_open?];
-        if outer_close == usize::MAX || outer_close <= i {
-            return None;
-        }
-        let (body, last) = self.item_extent(i, k, outer_close)?;
-        let what = match k {
-            "fn" => "function",
-            "use" => "`use`",
-            "struct" => "struct",
-            _ => "global",
-        };
-        let mut d = e(
-            format!("KPL has no nested items: a {what} belongs at the top level"),
-            self.span(i),
-            "inside a function body",
-        );
-        let flat = self.flatten(i, body, last);
-        let inside = flat.items.len() - 1;
-        if inside > 0 {
-            let (n, verb) = if inside == 1 {
-                ("item is", "belongs")
-            } else {
-                ("items are", "belong")
-            };
-            d = d.with_note(format!(
-                "{inside} more {n} nested inside it and {verb} at the top level too"
-            ));
-        }
-        // The fix cuts the item's lines and pastes them, dedented and with
-        // the items nested in it taken out and put after it, after the
-        // function.
-        let cut = self.own_lines(i, last);
-        match (cut, self.flattened_text(&flat)) {
-            (Some((cut, _)), Some(text)) => {
-                let at = self.span(outer_close).end_point();
-                d = d.with_fix_edits(
-                    "move it after the function",
-                    Applicability::MachineApplicable,
-                    vec![edit(cut, ""), edit(at, format!("\n\n{text}"))],
-                );
-            }
-            _ => d = d.with_help("move it after the function"),
-        }
-        self.diags.push(d);
-        let mut after = vec![self.old[outer_close].clone()];
-        after.extend(flat.tokens);
-        // Several items moved after the same function keep their order.
-        if let Some(prev) = self.later.remove(&outer_close) {
-            let mut merged = prev;
-            merged.extend(after.into_iter().skip(1));
-            self.later.insert(outer_close, merged);
-        } else {
-            self.later.insert(outer_close, after);
-        }
-        Some(last + 1)
     }
 }

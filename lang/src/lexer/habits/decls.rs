@@ -91,6 +91,28 @@ impl<'a> Rewriter<'a> {
                 self.push(Tok::Ident(elem.into()), self.span(i));
                 Some(i + 3)
             }
+            // C's read-only pointer parameter `const char *s`, `const u8* p`
+            (Tok::Kw("const"), Some(Tok::Ident(ty)))
+                if self.in_params(i)
+                    && is_type_name(ty)
+                    && self.is(i + 2, "*")
+                    && matches!(self.tok(i + 3), Some(Tok::Ident(_)))
+                    && (self.is(i + 4, ",") || self.is(i + 4, ")")) =>
+            {
+                let name = self.text(self.span(i + 3)).to_string();
+                let elem = crate::suggest::foreign_type(ty).map_or(&**ty, |(k, _)| k);
+                let fix = format!("{name}: []{elem}");
+                let whole = self.span(i).to(self.span(i + 3));
+                self.pointer_param(whole, fix);
+                let (n, ns) = self.old[i + 3].clone();
+                let star = self.span(i + 2);
+                self.push(n, ns);
+                self.push(Tok::Sym(":"), ns.end_point());
+                self.push(Tok::Sym("["), star);
+                self.push(Tok::Sym("]"), star);
+                self.push(Tok::Ident(elem.into()), self.span(i + 1));
+                Some(i + 4)
+            }
             // Rust's or Go's pointer type `p: *u8`, `p: *mut u8`
             (Tok::Sym("*"), Some(next))
                 if matches!(self.prev(), Some((Tok::Sym(":"), _)))

@@ -90,7 +90,17 @@ pub(super) fn may_start_habit(t: &Tok, next: Option<&Tok>) -> bool {
         Tok::Ident(w) => {
             matches!(
                 &**w,
-                "not" | "elif" | "elsif" | "elseif" | "step" | "by" | "unsafe"
+                "not"
+                    | "elif"
+                    | "elsif"
+                    | "elseif"
+                    | "step"
+                    | "by"
+                    | "unsafe"
+                    | "self"
+                    | "end"
+                    | "try"
+                    | "catch"
             ) || super::words::starts_word_habit(w, next)
                 || matches!(
                     next,
