@@ -156,6 +156,20 @@ pub fn shapes() -> Vec<Shape> {
             build: |n| body(&repeat("    for i in 0..=1;\n", n)),
         },
         Shape {
+            name: "range_nested",
+            what: "n lines of `for i in range(0, 1) {` nested 40 deep, then one broken line (once \
+                   quadratic in the depth: a statement holding a token a habit made is parsed \
+                   in detail, and was parsed fast first at every level around it)",
+            build: |n| {
+                let line = format!(
+                    "    {}x += i;{}\n",
+                    repeat("for i in range(0, 1) { ", 40),
+                    repeat(" }", 40)
+                );
+                body(&format!("{}    let = ;", line.repeat(n)))
+            },
+        },
+        Shape {
             name: "binary_chain",
             what: "`x + x + …` with n operators",
             build: |n| body(&format!("    let y = x{};", repeat(" + x", n))),
