@@ -100,6 +100,10 @@ where
     .boxed()
 }
 
+/// The tokens' (offset, index), sorted, and the sorted offsets of those that
+/// cannot be found by their offset (see `hook_fn`).
+type Tables = (Vec<(u32, u32)>, Vec<u32>);
+
 /// The hook's function for a parse of `src` whose tokens are `all`: `fast` is the
 /// fast pass's `stmt`, `stop` the index in `all` of the current segment's
 /// stop token.
@@ -182,7 +186,7 @@ where
             .collect();
         (v, lost)
     };
-    let tables: Rc<std::cell::OnceCell<(Vec<(u32, u32)>, Vec<u32>)>> = Rc::default();
+    let tables: Rc<std::cell::OnceCell<Tables>> = Rc::default();
     let by_offset = tables.clone();
     let index = move |offset: u32| {
         let by_offset = &by_offset.get_or_init(build).0;
