@@ -34,6 +34,7 @@ mod reuse;
 mod segment;
 mod skip;
 mod tags;
+use budget::within_budget;
 pub use budget::{FILE_ERROR_BUDGET, ITEM_ERROR_BUDGET};
 pub(crate) use budget::{cut_lexed, lexer_cut};
 use error::{ParseError, Part, Place, SyntaxError, to_diagnostic};
@@ -181,10 +182,12 @@ where
                         (None, Some(len)) => TypeKind::Array(Box::new(elem), Box::new(len)),
                         (reference, _) => {
                             let mutable = reference.unwrap_or(false);
-                            emitter.emit(Er::tagged_fix(e.span(), RUST_SLICE, || {
-                                let m = if mutable { "mut " } else { "" };
-                                format!("[]{m}{}", text(elem.span))
-                            }));
+                            within_budget::<I, Er>(emitter, || {
+                                Er::tagged_fix(e.span(), RUST_SLICE, || {
+                                    let m = if mutable { "mut " } else { "" };
+                                    format!("[]{m}{}", text(elem.span))
+                                })
+                            });
                             TypeKind::Slice {
                                 mutable,
                                 elem: Box::new(elem),
@@ -257,13 +260,17 @@ where
                 let text = text.clone();
                 move |(name, fields): (Ident, Vec<(FieldInit, bool)>), e, emitter| {
                     if fields.iter().any(|(_, rust)| *rust) {
-                        emitter.emit(Er::tagged_fix(e.span(), RUST_STRUCT_LIT, || {
-                            let inits: Vec<String> = fields
-                                .iter()
-                                .map(|(f, _)| format!(".{} = {}", f.name.name, text(f.value.span)))
-                                .collect();
-                            format!("{} {{ {} }}", name.name, inits.join(", "))
-                        }));
+                        within_budget::<I, Er>(emitter, || {
+                            Er::tagged_fix(e.span(), RUST_STRUCT_LIT, || {
+                                let inits: Vec<String> = fields
+                                    .iter()
+                                    .map(|(f, _)| {
+                                        format!(".{} = {}", f.name.name, text(f.value.span))
+                                    })
+                                    .collect();
+                                format!("{} {{ {} }}", name.name, inits.join(", "))
+                            })
+                        });
                     }
                     let fields = fields.into_iter().map(|(f, _)| f).collect();
                     mk(ExprKind::StructLit(name, fields), e.span())
@@ -289,18 +296,20 @@ where
                         return mk(ExprKind::Call(Box::new(callee), values), e.span());
                     }
                     let value = values.remove(0);
-                    emitter.emit(Er::tagged_fix(e.span(), CALL_CAST, || {
-                        let operand = text(value.span);
-                        let simple = operand
-                            .chars()
-                            .all(|c| c.is_alphanumeric() || c == '_' || c == '.');
-                        let ty_name = text(ty.span);
-                        if simple {
-                            format!("{operand} as {ty_name}")
-                        } else {
-                            format!("({operand}) as {ty_name}")
-                        }
-                    }));
+                    within_budget::<I, Er>(emitter, || {
+                        Er::tagged_fix(e.span(), CALL_CAST, || {
+                            let operand = text(value.span);
+                            let simple = operand
+                                .chars()
+                                .all(|c| c.is_alphanumeric() || c == '_' || c == '.');
+                            let ty_name = text(ty.span);
+                            if simple {
+                                format!("{operand} as {ty_name}")
+                            } else {
+                                format!("({operand}) as {ty_name}")
+                            }
+                        })
+                    });
                     mk(ExprKind::Cast(Box::new(value), ty), e.span())
                 }
             });
@@ -370,11 +379,9 @@ where
         }
         let len_call = sym(".")
             .ignore_then(ident.filter(|i: &Ident| i.name == "len"))
-            .then_ignore(
-                sym("(")
-                    .then(sym(")"))
-                    .validate(|_, e, emitter| emitter.emit(Er::tagged(e.span(), LEN_CALL))),
-            )
+            .then_ignore(sym("(").then(sym(")")).validate(|_, e, emitter| {
+                within_budget::<I, Er>(emitter, || Er::tagged(e.span(), LEN_CALL))
+            }))
             .map(Postfix::Field);
         let call = args
             .clone()
@@ -388,7 +395,9 @@ where
         // C's `p->x`: reported and read as `p.x` (KPL has no pointers).
         let arrow = sym("->")
             .validate(|_, e, emitter| {
-                emitter.emit(Er::tagged_fix(e.span(), ARROW_FIELD, || ".".to_string()))
+                within_budget::<I, Er>(emitter, || {
+                    Er::tagged_fix(e.span(), ARROW_FIELD, || ".".to_string())
+                })
             })
             .ignore_then(ident)
             .map(Postfix::Field);
@@ -442,9 +451,11 @@ where
                 move |(ty, value): (Type, Expr), e, emitter| {
                     // The operand is a unary expression, which binds tighter
                     // than `as`: it needs no parentheses of its own.
-                    emitter.emit(Er::tagged_fix(e.span(), C_CAST, || {
-                        format!("{} as {}", text(value.span), habits::type_name(&ty))
-                    }));
+                    within_budget::<I, Er>(emitter, || {
+                        Er::tagged_fix(e.span(), C_CAST, || {
+                            format!("{} as {}", text(value.span), habits::type_name(&ty))
+                        })
+                    });
                     mk(ExprKind::Cast(Box::new(value), ty), e.span())
                 }
             })
@@ -572,7 +583,9 @@ where
         // and read as `&&` and `||`. A word after an operand is never KPL.
         let word_op = |word: &'static str, op: BinOp, kpl: &'static str| {
             select! { Tok::Ident(n) if &*n == word => () }.validate(move |(), e, emitter| {
-                emitter.emit(Er::tagged_fix(e.span(), WORD_OP, || kpl.to_string()));
+                within_budget::<I, Er>(emitter, || {
+                    Er::tagged_fix(e.span(), WORD_OP, || kpl.to_string())
+                });
                 op
             })
         };

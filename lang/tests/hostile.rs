@@ -73,6 +73,7 @@ fn expected(name: &str, n: usize) -> Option<Vec<(&'static str, usize)>> {
         // are not reported, and the function is cut short after the line.
         "deref_operand" if n >= ITEM_ERROR_BUDGET => vec![("E0001", 1), ("E0007", 1)],
         "deref_operand" => vec![("E0001", 1)],
+        "habit_operator_chain" if n >= ITEM_ERROR_BUDGET => vec![("E0001", 1), ("E0007", 1)],
         // The first `..=` is the habit; the rest of the chain is a syntax
         // error on the same line.
         "inclusive_range_chain" => vec![("E0001", 1)],

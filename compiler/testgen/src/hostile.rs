@@ -127,6 +127,17 @@ pub fn shapes() -> Vec<Shape> {
             build: |n| body(&format!("    let y = {}x;", repeat("*", n))),
         },
         Shape {
+            name: "habit_operator_chain",
+            what: "`x and x or p->x …` with n habits of other languages in one expression (past \
+                   the function's budget they are neither reported nor kept, E0007; once 215 MB \
+                   a MiB for `and` alone, 382 MB for `->`)",
+            build: |n| {
+                let ops = [" and x", " or x", "->x"];
+                let chain: String = (0..n).map(|i| ops[i % 3]).collect();
+                body(&format!("    let y = x{chain};"))
+            },
+        },
+        Shape {
             name: "operator_soup",
             what: "n random operators and punctuation on one line in one statement",
             build: |n| {

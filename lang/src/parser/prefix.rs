@@ -13,32 +13,12 @@ use chumsky::{
     prelude::*,
 };
 
-use super::budget;
+use super::budget::within_budget;
 use super::error::{ParseError, Part};
 use super::fast::by_pass;
 use super::{ADDR_OF, DEREF, Extra, kw, mk, sym};
 use crate::ast::{Expr, ExprKind, UnOp};
 use crate::lexer::Tok;
-
-/// Emits the error `make` builds, unless the detailed pass has spent the
-/// item's budget (see `budget`): one expression can hold a habit per token
-/// (`***…*p`), and a million of them were a million errors kept in memory
-/// (half a gigabyte) of which one is shown per line. Not emitted, the error
-/// is not spent either, so the item's count stops at the budget and the
-/// block cuts the item short at its next statement (E0007), as it does for
-/// errors on lines of their own. The fast pass always emits: its error
-/// costs nothing and makes it give the segment to the detailed pass.
-pub(super) fn within_budget<'t, I, Er>(
-    emitter: &mut chumsky::input::Emitter<Er>,
-    make: impl FnOnce() -> Er,
-) where
-    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
-    Er: ParseError<'t, I>,
-{
-    if Er::FAST || !budget::exhausted() {
-        emitter.emit(make());
-    }
-}
 
 /// A unary expression: a run of prefix operators, then `operand` (a
 /// postfix expression), folded from the right.
