@@ -52,9 +52,10 @@ where
         deref.clone(),
     ));
     let end = by_pass(empty(), any_op.or_not().ignored());
-    // Each operator (`None` for one reported and dropped) and where it starts.
+    // Each operator kept and where it starts (one reported is dropped: it
+    // is read as its operand, and a run of a million of them kept nothing).
     let run = custom(move |inp: &mut InputRef<'t, '_, I, Extra<Er>>| {
-        let mut ops: Vec<(Option<UnOp>, usize)> = Vec::new();
+        let mut ops: Vec<(UnOp, usize)> = Vec::new();
         loop {
             let before = inp.cursor();
             // The token was looked at: none of these can fail.
@@ -66,21 +67,21 @@ where
                 Some(Tok::Sym("*")) => inp.parse(&deref)?,
                 _ => return Ok(ops),
             };
-            ops.push((op, inp.span_since(&before).start));
+            if let Some(op) = op {
+                ops.push((op, inp.span_since(&before).start));
+            }
         }
     });
     run.then_ignore(end)
         .then(operand)
         .map_with(|(ops, operand), e| {
             let end = e.span().end;
-            ops.into_iter()
-                .rfold(operand, |operand, (op, start)| match op {
-                    Some(op) => mk(
-                        ExprKind::Unary(op, Box::new(operand)),
-                        SimpleSpan::from(start..end),
-                    ),
-                    None => operand,
-                })
+            ops.into_iter().rfold(operand, |operand, (op, start)| {
+                mk(
+                    ExprKind::Unary(op, Box::new(operand)),
+                    SimpleSpan::from(start..end),
+                )
+            })
         })
         .labelled(Part::Expression)
         .boxed()
