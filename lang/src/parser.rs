@@ -28,20 +28,24 @@ mod error;
 mod fast;
 mod habits;
 mod line_starts;
+mod prefix;
 mod recovered;
 mod reuse;
 mod segment;
+mod skip;
 mod tags;
+use budget::within_budget;
 pub use budget::{FILE_ERROR_BUDGET, ITEM_ERROR_BUDGET};
 pub(crate) use budget::{cut_lexed, lexer_cut};
 use error::{ParseError, Part, Place, SyntaxError, to_diagnostic};
-use fast::{by_pass, given_up, raising, rest_of_group, semi_shortcut, starting, sym_of};
+use fast::{by_pass, given_up, raising, rest_of_group, semi_shortcut, sym_of};
 use habits::{
     assign_as_comparison, blame_unclosed_brace, braceless_body_is_whole, first_struct_semi_each,
     is_typo_of, kw_or_typo, tail_expressions, typo_tag,
 };
 use recovered::{bound_depth, declared_name};
 use segment::group;
+use skip::skip_until;
 
 type Extra<Er> = extra::Full<Er, <Er as error::PassState>::State, ()>;
 /// A recursive parser as `recursive` hands it to its own definition.
@@ -178,10 +182,12 @@ where
                         (None, Some(len)) => TypeKind::Array(Box::new(elem), Box::new(len)),
                         (reference, _) => {
                             let mutable = reference.unwrap_or(false);
-                            emitter.emit(Er::tagged_fix(e.span(), RUST_SLICE, || {
-                                let m = if mutable { "mut " } else { "" };
-                                format!("[]{m}{}", text(elem.span))
-                            }));
+                            within_budget::<I, Er>(emitter, || {
+                                Er::tagged_fix(e.span(), RUST_SLICE, || {
+                                    let m = if mutable { "mut " } else { "" };
+                                    format!("[]{m}{}", text(elem.span))
+                                })
+                            });
                             TypeKind::Slice {
                                 mutable,
                                 elem: Box::new(elem),
@@ -254,13 +260,17 @@ where
                 let text = text.clone();
                 move |(name, fields): (Ident, Vec<(FieldInit, bool)>), e, emitter| {
                     if fields.iter().any(|(_, rust)| *rust) {
-                        emitter.emit(Er::tagged_fix(e.span(), RUST_STRUCT_LIT, || {
-                            let inits: Vec<String> = fields
-                                .iter()
-                                .map(|(f, _)| format!(".{} = {}", f.name.name, text(f.value.span)))
-                                .collect();
-                            format!("{} {{ {} }}", name.name, inits.join(", "))
-                        }));
+                        within_budget::<I, Er>(emitter, || {
+                            Er::tagged_fix(e.span(), RUST_STRUCT_LIT, || {
+                                let inits: Vec<String> = fields
+                                    .iter()
+                                    .map(|(f, _)| {
+                                        format!(".{} = {}", f.name.name, text(f.value.span))
+                                    })
+                                    .collect();
+                                format!("{} {{ {} }}", name.name, inits.join(", "))
+                            })
+                        });
                     }
                     let fields = fields.into_iter().map(|(f, _)| f).collect();
                     mk(ExprKind::StructLit(name, fields), e.span())
@@ -286,18 +296,20 @@ where
                         return mk(ExprKind::Call(Box::new(callee), values), e.span());
                     }
                     let value = values.remove(0);
-                    emitter.emit(Er::tagged_fix(e.span(), CALL_CAST, || {
-                        let operand = text(value.span);
-                        let simple = operand
-                            .chars()
-                            .all(|c| c.is_alphanumeric() || c == '_' || c == '.');
-                        let ty_name = text(ty.span);
-                        if simple {
-                            format!("{operand} as {ty_name}")
-                        } else {
-                            format!("({operand}) as {ty_name}")
-                        }
-                    }));
+                    within_budget::<I, Er>(emitter, || {
+                        Er::tagged_fix(e.span(), CALL_CAST, || {
+                            let operand = text(value.span);
+                            let simple = operand
+                                .chars()
+                                .all(|c| c.is_alphanumeric() || c == '_' || c == '.');
+                            let ty_name = text(ty.span);
+                            if simple {
+                                format!("{operand} as {ty_name}")
+                            } else {
+                                format!("({operand}) as {ty_name}")
+                            }
+                        })
+                    });
                     mk(ExprKind::Cast(Box::new(value), ty), e.span())
                 }
             });
@@ -367,11 +379,9 @@ where
         }
         let len_call = sym(".")
             .ignore_then(ident.filter(|i: &Ident| i.name == "len"))
-            .then_ignore(
-                sym("(")
-                    .then(sym(")"))
-                    .validate(|_, e, emitter| emitter.emit(Er::tagged(e.span(), LEN_CALL))),
-            )
+            .then_ignore(sym("(").then(sym(")")).validate(|_, e, emitter| {
+                within_budget::<I, Er>(emitter, || Er::tagged(e.span(), LEN_CALL))
+            }))
             .map(Postfix::Field);
         let call = args
             .clone()
@@ -385,7 +395,9 @@ where
         // C's `p->x`: reported and read as `p.x` (KPL has no pointers).
         let arrow = sym("->")
             .validate(|_, e, emitter| {
-                emitter.emit(Er::tagged_fix(e.span(), ARROW_FIELD, || ".".to_string()))
+                within_budget::<I, Er>(emitter, || {
+                    Er::tagged_fix(e.span(), ARROW_FIELD, || ".".to_string())
+                })
             })
             .ignore_then(ident)
             .map(Postfix::Field);
@@ -425,35 +437,7 @@ where
             })
             .boxed();
 
-        // `&x`, `&mut x` and `*p` are reported and read as `x` and `p`:
-        // KPL has no pointers.
-        let unary_op = starting(
-            |t| matches!(t, Tok::Sym("-" | "!" | "~" | "&" | "&&" | "*")),
-            choice((
-                sym("-").to(Some(UnOp::Neg)),
-                sym("!").to(Some(UnOp::Not)),
-                sym("~").to(Some(UnOp::BitNot)),
-                sym("&")
-                    .or(sym("&&"))
-                    .then(kw("mut").or_not())
-                    .validate(|_, e, emitter| {
-                        emitter.emit(Er::tagged(e.span(), ADDR_OF));
-                        None
-                    }),
-                sym("*").validate(|_, e, emitter| {
-                    emitter.emit(Er::tagged(e.span(), DEREF));
-                    None
-                }),
-            )),
-        );
-        let unary = unary_op
-            .repeated()
-            .foldr_with(postfix, |op, operand, e| match op {
-                Some(op) => mk(ExprKind::Unary(op, Box::new(operand)), e.span()),
-                None => operand,
-            })
-            .labelled(Part::Expression)
-            .boxed();
+        let unary = prefix::unary(postfix);
 
         // C's `(u32)x`: a cast written before its operand, read as
         // `x as u32`. Only a primitive or a C or Rust type name is taken
@@ -467,9 +451,11 @@ where
                 move |(ty, value): (Type, Expr), e, emitter| {
                     // The operand is a unary expression, which binds tighter
                     // than `as`: it needs no parentheses of its own.
-                    emitter.emit(Er::tagged_fix(e.span(), C_CAST, || {
-                        format!("{} as {}", text(value.span), habits::type_name(&ty))
-                    }));
+                    within_budget::<I, Er>(emitter, || {
+                        Er::tagged_fix(e.span(), C_CAST, || {
+                            format!("{} as {}", text(value.span), habits::type_name(&ty))
+                        })
+                    });
                     mk(ExprKind::Cast(Box::new(value), ty), e.span())
                 }
             })
@@ -597,7 +583,9 @@ where
         // and read as `&&` and `||`. A word after an operand is never KPL.
         let word_op = |word: &'static str, op: BinOp, kpl: &'static str| {
             select! { Tok::Ident(n) if &*n == word => () }.validate(move |(), e, emitter| {
-                emitter.emit(Er::tagged_fix(e.span(), WORD_OP, || kpl.to_string()));
+                within_budget::<I, Er>(emitter, || {
+                    Er::tagged_fix(e.span(), WORD_OP, || kpl.to_string())
+                });
                 op
             })
         };
@@ -627,11 +615,14 @@ where
         sym("}").ignored(),
         select! { Tok::Kw(k) if STMT_KEYWORDS.contains(&k) || ITEM_KEYWORDS.contains(&k) => () },
     ));
-    let skip_rest = nested_skip()
-        .or(any().and_is(stmt_stop.clone().not()).ignored())
-        .repeated()
-        .then(sym(";").or_not())
-        .ignored();
+    let stmt_step = nested_skip().or(any().and_is(stmt_stop.clone().not()).ignored());
+    let is_stmt_stop = |t: &Tok| match t {
+        Tok::Sym(s) => matches!(*s, ";" | "}"),
+        Tok::Kw(k) => STMT_KEYWORDS.contains(k) || ITEM_KEYWORDS.contains(k),
+        _ => false,
+    };
+    let skip_to_stop = skip_until(is_stmt_stop, stmt_step);
+    let skip_rest = skip_to_stop.clone().then(sym(";").or_not()).ignored();
     // A broken `let` or `var` still declares its name (with its type if that
     // much parsed, else the error type), so later uses are not reported.
     let broken_decl = choice((kw("let"), kw("var")))
@@ -660,10 +651,9 @@ where
     // The skip may be empty (`let x = ;`): the enclosing statement has
     // already consumed its keyword, so parsing still makes progress.
     let expr_or_skip = expr.clone().recover_with(via_parser(raising(
-        nested_skip()
-            .or(any().and_is(stmt_stop.clone().not()).ignored())
-            .repeated()
-            .map_with(|_, e| mk(ExprKind::Error, e.span())),
+        skip_to_stop
+            .clone()
+            .map_with(|(), e| mk(ExprKind::Error, e.span())),
     )));
     // After a complete statement head (`let x = 1 +;`): skip the rest up to
     // `;` so the binding survives, reporting the one error. Yields whether
@@ -671,8 +661,7 @@ where
     let end_of_stmt = semi.clone().to(true).recover_with(via_parser(raising(
         nested_skip()
             .or(any().and_is(stmt_stop.clone().not()).ignored())
-            .repeated()
-            .at_least(1)
+            .then(skip_to_stop)
             .then(sym(";").or_not())
             .to(false),
     )));
@@ -1386,11 +1375,10 @@ where
     let item_start = select! { Tok::Kw(k) if ITEM_KEYWORDS.contains(&k) => () };
     let skip_item = any()
         .ignored()
-        .then(
-            nested_skip()
-                .or(any().and_is(item_start.not()).ignored())
-                .repeated(),
-        )
+        .then(skip_until(
+            |t| matches!(t, Tok::Kw(k) if ITEM_KEYWORDS.contains(k)),
+            nested_skip().or(any().and_is(item_start.not()).ignored()),
+        ))
         .to(ItemKind::Error(None));
 
     let item = choice((

@@ -114,6 +114,73 @@ pub fn shapes() -> Vec<Shape> {
             build: |n| body(&format!("    let y = {}x;", repeat("- ", n))),
         },
         Shape {
+            name: "deref_run",
+            what: "n `*` in a row on one line, then `;` (once 0.86 s and 520 MB a MiB: the run \
+                   was read by trying every prefix operator in turn, and each `*`, a C \
+                   dereference, was an error kept until the statement failed)",
+            build: |n| body(&format!("    let y = {};", repeat("*", n))),
+        },
+        Shape {
+            name: "deref_operand",
+            what: "n `*` in a row on one line before an operand (each a C dereference: the \
+                   errors past the function's budget are neither reported nor kept, E0007)",
+            build: |n| body(&format!("    let y = {}x;", repeat("*", n))),
+        },
+        Shape {
+            name: "habit_operator_chain",
+            what: "`x and x or p->x …` with n habits of other languages in one expression (past \
+                   the function's budget they are neither reported nor kept, E0007; once 215 MB \
+                   a MiB for `and` alone, 382 MB for `->`)",
+            build: |n| {
+                let ops = [" and x", " or x", "->x"];
+                let chain: String = (0..n).map(|i| ops[i % 3]).collect();
+                body(&format!("    let y = x{chain};"))
+            },
+        },
+        Shape {
+            name: "operator_soup",
+            what: "n random operators and punctuation on one line in one statement",
+            build: |n| {
+                const TOKENS: [&str; 24] = [
+                    "-", "!", "~", "&", "*", "(", "[", ".", ",", "=", "+", "&&", "||", "<", ">",
+                    "->", "..", "..=", "as", "x", "1", ":", "?", "%",
+                ];
+                let mut rng = Rng::new(n as u64);
+                let mut s = String::from("    let y = ");
+                for _ in 0..n {
+                    s.push_str(TOKENS[rng.below(TOKENS.len() as u64) as usize]);
+                }
+                s.push(';');
+                body(&s)
+            },
+        },
+        Shape {
+            name: "inclusive_range_chain",
+            what: "a `for` header `0..=0..=…` with n `..=` (once quadratic: each was read as \
+                   Rust's inclusive range, its fix holding the rest of the chain)",
+            build: |n| body(&format!("    for i in 0{} {{\n    }}", repeat("..=0", n))),
+        },
+        Shape {
+            name: "inclusive_range_lines",
+            what: "n lines `for i in 0..=1;`, headers without a body (once quadratic: each \
+                   looked for the next `{` in the file, and its fix held everything up to it)",
+            build: |n| body(&repeat("    for i in 0..=1;\n", n)),
+        },
+        Shape {
+            name: "range_nested",
+            what: "n lines of `for i in range(0, 1) {` nested 40 deep, then one broken line (once \
+                   quadratic in the depth: a statement holding a token a habit made is parsed \
+                   in detail, and was parsed fast first at every level around it)",
+            build: |n| {
+                let line = format!(
+                    "    {}x += i;{}\n",
+                    repeat("for i in range(0, 1) { ", 40),
+                    repeat(" }", 40)
+                );
+                body(&format!("{}    let = ;", line.repeat(n)))
+            },
+        },
+        Shape {
             name: "binary_chain",
             what: "`x + x + …` with n operators",
             build: |n| body(&format!("    let y = x{};", repeat(" + x", n))),

@@ -253,6 +253,26 @@ pub(super) fn exhausted() -> bool {
     file_spent().saturating_sub(ITEM_START.with(Cell::get)) >= ITEM_ERROR_BUDGET
 }
 
+/// Emits the error `make` builds, unless the detailed pass has spent the
+/// item's budget: one expression can hold a habit per token (`***…*p`,
+/// `a and b and …`), and a million of them were a million errors kept in
+/// memory (half a gigabyte), of which one is shown per line. Not emitted,
+/// the error is not spent either, so the item's count stops at the budget
+/// and the block cuts the item short at its next statement (E0007), as it
+/// does for errors on lines of their own. The fast pass always emits: its
+/// error costs nothing and makes it give the segment to the detailed pass.
+pub(super) fn within_budget<'t, I, Er>(
+    emitter: &mut chumsky::input::Emitter<Er>,
+    make: impl FnOnce() -> Er,
+) where
+    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
+    Er: ParseError<'t, I>,
+{
+    if Er::FAST || !exhausted() {
+        emitter.emit(make());
+    }
+}
+
 /// Starts a segment's parse: no stop recorded.
 pub(super) fn reset() {
     STOPS.with(|s| s.borrow_mut().clear());

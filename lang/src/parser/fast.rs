@@ -76,28 +76,6 @@ where
     })
 }
 
-/// `p`, which in the fast pass is not tried at a token `first` rejects (see
-/// [`by_pass`]): `first` accepts every token `p` can start with.
-pub(super) fn starting<'t, I, O, Er, P>(
-    first: fn(&Tok) -> bool,
-    p: P,
-) -> Boxed<'t, 't, I, O, Extra<Er>>
-where
-    I: ValueInput<'t, Token = Tok, Span = SimpleSpan>,
-    Er: ParseError<'t, I>,
-    P: Parser<'t, I, O, Extra<Er>> + Clone + 't,
-    O: 't,
-{
-    let guarded = p.clone();
-    by_pass(
-        custom(move |inp| match inp.peek() {
-            Some(t) if first(&t) => inp.parse(&guarded),
-            _ => Err(Er::nothing()),
-        }),
-        p,
-    )
-}
-
 /// Succeeds, reading nothing, once the fast pass has raised an error.
 pub(super) fn given_up<'t, I, Er: ParseError<'t, I>>() -> impl Parser<'t, I, (), Extra<Er>> + Clone
 where

@@ -100,6 +100,10 @@ where
     .boxed()
 }
 
+/// The tokens' (offset, index), sorted, and the sorted offsets of those that
+/// cannot be found by their offset (see `hook_fn`).
+type Tables = (Vec<(u32, u32)>, Vec<u32>);
+
 /// The hook's function for a parse of `src` whose tokens are `all`: `fast` is the
 /// fast pass's `stmt`, `stop` the index in `all` of the current segment's
 /// stop token.
@@ -165,16 +169,27 @@ where
     // (`var x = x;` for a `mut` parameter, of no width) or repeat a span
     // elsewhere (`let (a, b) = (1, 2)` as two `let`s).
     // (Offset, index) of every token, sorted, built when first needed: eight
-    // bytes a token, where a hash map of them was several times that.
-    let by_offset: std::cell::OnceCell<Vec<(u32, u32)>> = std::cell::OnceCell::new();
+    // bytes a token, where a hash map of them was several times that. With
+    // them, sorted, the offsets of the tokens that cannot be found (see
+    // `spoilt`).
+    let build = move || {
+        let mut v: Vec<(u32, u32)> = (0..all.len())
+            .map(|i| (all[i].1.start as u32, i as u32))
+            .collect();
+        v.sort_unstable();
+        let shared = |k: usize| {
+            (k > 0 && v[k - 1].0 == v[k].0) || v.get(k + 1).is_some_and(|n| n.0 == v[k].0)
+        };
+        let lost: Vec<u32> = (0..v.len())
+            .filter(|&k| shared(k) || !genuine(&all[v[k].1 as usize]))
+            .map(|k| v[k].0)
+            .collect();
+        (v, lost)
+    };
+    let tables: Rc<std::cell::OnceCell<Tables>> = Rc::default();
+    let by_offset = tables.clone();
     let index = move |offset: u32| {
-        let by_offset = by_offset.get_or_init(|| {
-            let mut v: Vec<(u32, u32)> = (0..all.len())
-                .map(|i| (all[i].1.start as u32, i as u32))
-                .collect();
-            v.sort_unstable();
-            v
-        });
+        let by_offset = &by_offset.get_or_init(build).0;
         let first = by_offset.partition_point(|&(o, _)| o < offset);
         let (o, i) = *by_offset.get(first)?;
         let alone = o == offset
@@ -182,11 +197,25 @@ where
             && genuine(&all[i as usize]);
         alone.then_some(i as usize)
     };
+    // Whether a token that cannot be found lies in `start..end`: a
+    // statement there is not taken (see below), so it is not parsed fast
+    // again only to be refused. A statement holding a token a habit of the
+    // lexer made (`range(0, n)` read as `0..n`) was parsed fast at every
+    // level of the blocks around it, each parse reading everything inside:
+    // 1 MiB of `for` loops 100 deep around such a header took 3.8 s. (A
+    // token moved from elsewhere whose offset lies there refuses a
+    // statement that could have been taken: it is parsed in detail, to the
+    // same tree.)
+    let spoilt = move |start: u32, end: u32| {
+        let lost = &tables.get_or_init(build).1;
+        let k = lost.partition_point(|&o| o < start);
+        lost.get(k).is_some_and(|&o| o < end)
+    };
     let pending: RefCell<Option<Stmt>> = RefCell::default();
     Rc::new(move |offset: u32| {
         let at = index(offset)?;
         let status = known.borrow().get(&offset).copied();
-        if status.is_some_and(|(_, clean)| !clean) {
+        if status.is_some_and(|(end, clean)| !clean || spoilt(offset, end)) {
             return None;
         }
         let ahead = pending.borrow_mut().take();
