@@ -201,7 +201,11 @@ fn single_token_mistakes_give_one_diagnostic() {
 /// Fixes as data on the same mutants: every fix offered (placeholders
 /// aside), applied alone, removes its diagnostic, and a machine-applicable
 /// one adds none (`support/fixes.rs`). The UI corpus checks the fixes its
-/// authors thought of; these are the mistakes nobody chose.
+/// authors thought of; these are the mistakes nobody chose. When this test
+/// came (2026-12-06), 247 of 1,931 fixes failed it; none do now.
+/// `KPL_ONE_MISTAKE_MUTANTS=40` (6,227 fixes) still finds 13, nearly all a
+/// maybe-incorrect `]` closing a `[` that holds two `;` (`[[0; 3; 3];`),
+/// where the balancing cannot tell an array's `;` from a statement's.
 #[test]
 fn every_fix_of_a_mutant_fixes_it() {
     let (imports, _) = ImportSources::embedded().load();

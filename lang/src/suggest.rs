@@ -301,6 +301,8 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     // distance, in the order the caller listed them).
     let mut near: Vec<(usize, &str)> = candidates
         .into_iter()
+        // `_` names nothing that can be read or called: never a suggestion.
+        .filter(|&c| c != "_")
         .map(|c| (c.chars().count().abs_diff(len), c))
         .filter(|&(delta, _)| delta <= limit)
         .take(compared)

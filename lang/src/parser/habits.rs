@@ -71,6 +71,20 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
         Some(fix) => d.with_fix(format!("write `{fix}`"), span, fix.to_string()),
         None => d.with_help(help.to_string()),
     };
+    // A body on the header's line is C's `if (c) return 1;`. On a line of
+    // its own it may be that too, or the first statement of a block whose
+    // `{` was lost (the braces would then close it too early): a guess.
+    let braceless = |d: Diagnostic, fix: Option<&str>| {
+        let before = src.get(..span.start as usize).unwrap_or_default();
+        let own_line = before.trim_end_matches([' ', '\t']).ends_with(['\n', '\r']);
+        match fix {
+            Some(fix) if own_line => {
+                d.with_maybe_fix(format!("write `{fix}`"), span, fix.to_string())
+            }
+            Some(fix) => d.with_fix(format!("write `{fix}`"), span, fix.to_string()),
+            None => d.with_help("put the statement in `{ }`"),
+        }
+    };
     // Removing a token also removes the blanks after it.
     let with_blanks = || {
         let rest = src.get(span.end as usize..).unwrap_or_default();
@@ -86,14 +100,11 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
             "assignment is not an expression in KPL",
         )
         .with_fix("to compare, write `==`", span, "=="),
-        BRACELESS => fixed(
+        BRACELESS => braceless(
             e("the body of `if` and `else` needs braces", "not in `{ }`"),
-            "put the statement in `{ }`",
+            fix,
         ),
-        BRACELESS_LOOP => fixed(
-            e("the body of a loop needs braces", "not in `{ }`"),
-            "put the statement in `{ }`",
-        ),
+        BRACELESS_LOOP => braceless(e("the body of a loop needs braces", "not in `{ }`"), fix),
         NO_BODY => e(
             "expected `{` after the condition",
             "the condition ends before this",
