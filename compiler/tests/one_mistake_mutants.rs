@@ -109,6 +109,24 @@ fn mutate(src: &str, tokens: &[(usize, usize)], rng: &mut Rng) -> Option<String>
     }
 }
 
+/// How many mutants each program gets: `KPL_ONE_MISTAKE_MUTANTS`, or 12.
+fn mutants_per_program() -> u64 {
+    std::env::var("KPL_ONE_MISTAKE_MUTANTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12)
+}
+
+/// The byte ranges of `src`'s tokens as written (none the lexer made up).
+fn token_spans(src: &str) -> Vec<(usize, usize)> {
+    kpl_lang::lexer::lex(src)
+        .tokens
+        .iter()
+        .map(|(_, s)| (s.start as usize, s.end as usize))
+        .filter(|&(a, b)| a < b)
+        .collect()
+}
+
 fn key(d: &Diagnostic) -> (String, String) {
     (d.code.to_string(), d.message.to_string())
 }
@@ -116,10 +134,7 @@ fn key(d: &Diagnostic) -> (String, String) {
 #[test]
 fn single_token_mistakes_give_one_diagnostic() {
     let (imports, _) = ImportSources::embedded().load();
-    let per_program: u64 = std::env::var("KPL_ONE_MISTAKE_MUTANTS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(12);
+    let per_program = mutants_per_program();
     let report = std::env::var_os("KPL_MUTANT_REPORT").is_some();
     let mut rng = Rng::new(0x6f6e_655f_6d69);
     let (mut judged, mut one) = (0u64, 0u64);
@@ -136,12 +151,7 @@ fn single_token_mistakes_give_one_diagnostic() {
         for d in &base.diagnostics {
             *known.entry(key(d)).or_default() += 1;
         }
-        let tokens: Vec<(usize, usize)> = kpl_lang::lexer::lex(&src)
-            .tokens
-            .iter()
-            .map(|(_, s)| (s.start as usize, s.end as usize))
-            .filter(|&(a, b)| a < b)
-            .collect();
+        let tokens = token_spans(&src);
         for _ in 0..per_program {
             let Some(mutant) = mutate(&src, &tokens, &mut rng) else {
                 continue;
@@ -209,10 +219,7 @@ fn single_token_mistakes_give_one_diagnostic() {
 #[test]
 fn every_fix_of_a_mutant_fixes_it() {
     let (imports, _) = ImportSources::embedded().load();
-    let per_program: u64 = std::env::var("KPL_ONE_MISTAKE_MUTANTS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(12);
+    let per_program = mutants_per_program();
     let mut rng = Rng::new(0x6669_7865_735f);
     let (mut applied, mut failures) = (0usize, Vec::new());
     for path in programs() {
@@ -221,12 +228,7 @@ fn every_fix_of_a_mutant_fixes_it() {
         if base.has_errors() {
             continue;
         }
-        let tokens: Vec<(usize, usize)> = kpl_lang::lexer::lex(&src)
-            .tokens
-            .iter()
-            .map(|(_, s)| (s.start as usize, s.end as usize))
-            .filter(|&(a, b)| a < b)
-            .collect();
+        let tokens = token_spans(&src);
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         for _ in 0..per_program {
             if let Some(mutant) = mutate(&src, &tokens, &mut rng) {
