@@ -456,11 +456,21 @@ fn floor_division(src: &str, last: Option<&(Raw<'_>, Span)>, at: usize) -> bool 
     if !operand || between.contains(['\n', '\r']) {
         return false;
     }
-    let rest = &src[at + 2..line_end(src, at)];
-    let rest = rest.trim();
-    rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '(')
+    let end = line_end(src, at);
+    let rest = src[at + 2..end].trim();
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    // Prose is words in a row (`x // the first (see g)`); code has an
+    // operator or a bracket after its first word.
+    let after_first = rest.trim_start_matches(word).trim_start();
+    let code = rest.starts_with(|c: char| word(c) || c == '(')
+        && !after_first.starts_with(word)
         && rest.ends_with([';', '{', ')'])
-        && !rest.contains("//")
+        && !rest.contains("//");
+    // A comment there is valid when the expression goes on on the next
+    // line (`x // half\n    / 2;`): only a statement, a `}` or the end of
+    // the file may follow a line that ended the statement.
+    let next = src[end..].trim_start();
+    code && (next.is_empty() || next.starts_with(|c: char| word(c) || c == '}'))
 }
 
 /// C's and Rust's `'a'` after its opening quote: the character it means and
