@@ -870,13 +870,15 @@ fn lex_one(src: &str, raw: Raw<'_>, span: Span, out: &mut Lexed) {
             text,
             out,
         ),
-        // Both quotes are three bytes in UTF-8.
         Raw::DocString(text) => {
             // The fix makes each line of it a comment, indented as the
-            // first.
+            // first. Only the blanks before it are looked at (a search back
+            // to the line's start cost the whole line per docstring, and a
+            // line of them was quadratic).
             let before = &src[..span.start as usize];
-            let line_start = before.rfind('\n').map_or(0, |n| n + 1);
-            let indent = &before[line_start..];
+            let blanks = before.trim_end_matches([' ', '\t']);
+            let indent = &before[blanks.len()..];
+            let own_line = blanks.is_empty() || blanks.ends_with('\n');
             let inner = &text[3..text.len() - 3];
             let mut d = Diagnostic::new(
                 Code::E0001,
@@ -885,7 +887,7 @@ fn lex_one(src: &str, raw: Raw<'_>, span: Span, out: &mut Lexed) {
                 "Python's docstring",
             )
             .with_note("a `///` comment before an item documents it; `//` starts a comment");
-            if indent.bytes().all(|b| b == b' ' || b == b'\t') {
+            if own_line {
                 let lines: Vec<String> = inner
                     .lines()
                     .map(str::trim)
@@ -910,6 +912,7 @@ fn lex_one(src: &str, raw: Raw<'_>, span: Span, out: &mut Lexed) {
             }
             out.diagnostics.push(d);
         }
+        // Both quotes are three bytes in UTF-8.
         Raw::SmartStr(text) => misquoted_string(
             span,
             3,

@@ -521,6 +521,11 @@ pub fn shapes() -> Vec<Shape> {
             build: |n| body(&format!("    {}", repeat("\u{201E} ", n))),
         },
         Shape {
+            name: "docstring_line",
+            what: "n Python docstrings `\"\"\"a\"\"\"` on one line, each after a `;` (once quadratic: each looked back to the start of its line for its indentation)",
+            build: |n| body(&format!("    {}", repeat(";\"\"\"a\"\"\"", n))),
+        },
+        Shape {
             name: "duplicate_imports",
             what: "one `use` list naming `log` n times, each an E0101 with two labels on one line",
             build: |n| {
