@@ -70,48 +70,10 @@ impl<'a> Rewriter<'a> {
             {
                 self.several_names(i, k)
             }
-            // C's pointer parameter `u8 *p`
-            (Tok::Ident(ty), Some(Tok::Sym("*")))
-                if self.in_params(i)
-                    && is_type_name(ty)
-                    && matches!(self.tok(i + 2), Some(Tok::Ident(_)))
-                    && (self.is(i + 3, ",") || self.is(i + 3, ")")) =>
-            {
-                let name = self.text(self.span(i + 2)).to_string();
-                let elem = crate::suggest::foreign_type(ty).map_or(&**ty, |(k, _)| k);
-                let fix = format!("{name}: []{elem}");
-                let whole = self.span(i).to(self.span(i + 2));
-                self.pointer_param(whole, fix);
-                let (n, ns) = self.old[i + 2].clone();
-                let star = self.span(i + 1);
-                self.push(n, ns);
-                self.push(Tok::Sym(":"), ns.end_point());
-                self.push(Tok::Sym("["), star);
-                self.push(Tok::Sym("]"), star);
-                self.push(Tok::Ident(elem.into()), self.span(i));
-                Some(i + 3)
-            }
-            // C's read-only pointer parameter `const char *s`, `const u8* p`
-            (Tok::Kw("const"), Some(Tok::Ident(ty)))
-                if self.in_params(i)
-                    && is_type_name(ty)
-                    && self.is(i + 2, "*")
-                    && matches!(self.tok(i + 3), Some(Tok::Ident(_)))
-                    && (self.is(i + 4, ",") || self.is(i + 4, ")")) =>
-            {
-                let name = self.text(self.span(i + 3)).to_string();
-                let elem = crate::suggest::foreign_type(ty).map_or(&**ty, |(k, _)| k);
-                let fix = format!("{name}: []{elem}");
-                let whole = self.span(i).to(self.span(i + 3));
-                self.pointer_param(whole, fix);
-                let (n, ns) = self.old[i + 3].clone();
-                let star = self.span(i + 2);
-                self.push(n, ns);
-                self.push(Tok::Sym(":"), ns.end_point());
-                self.push(Tok::Sym("["), star);
-                self.push(Tok::Sym("]"), star);
-                self.push(Tok::Ident(elem.into()), self.span(i + 1));
-                Some(i + 4)
+            // C's pointer parameter `u8 *p`, and the read-only one
+            // `const char *s`
+            (Tok::Ident(_) | Tok::Kw("const"), _) if let Some(after) = self.c_pointer_param(i) => {
+                Some(after)
             }
             // Rust's or Go's pointer type `p: *u8`, `p: *mut u8`
             (Tok::Sym("*"), Some(next))
@@ -159,6 +121,40 @@ impl<'a> Rewriter<'a> {
 
     /// C's pointer parameter written over `whole`, which `fix` replaces:
     /// reported once per parameter list, as C's parameter order is.
+    /// C's pointer parameter at `i`, `u8 *p` or `const char *s`: reported
+    /// and read as the slice it stands for, `p: []u8`; the index after it.
+    fn c_pointer_param(&mut self, i: usize) -> Option<usize> {
+        let ty_at = match self.tok(i)? {
+            Tok::Kw("const") => i + 1,
+            _ => i,
+        };
+        let Some(Tok::Ident(ty)) = self.tok(ty_at) else {
+            return None;
+        };
+        if !(self.in_params(i)
+            && is_type_name(ty)
+            && self.is(ty_at + 1, "*")
+            && matches!(self.tok(ty_at + 2), Some(Tok::Ident(_)))
+            && (self.is(ty_at + 3, ",") || self.is(ty_at + 3, ")")))
+        {
+            return None;
+        }
+        let name = self.text(self.span(ty_at + 2)).to_string();
+        let elem = crate::suggest::foreign_type(ty).map_or(&**ty, |(k, _)| k);
+        let fix = format!("{name}: []{elem}");
+        let elem: Tok = Tok::Ident(elem.into());
+        let whole = self.span(i).to(self.span(ty_at + 2));
+        self.pointer_param(whole, fix);
+        let (n, ns) = self.old[ty_at + 2].clone();
+        let star = self.span(ty_at + 1);
+        self.push(n, ns);
+        self.push(Tok::Sym(":"), ns.end_point());
+        self.push(Tok::Sym("["), star);
+        self.push(Tok::Sym("]"), star);
+        self.push(elem, self.span(ty_at));
+        Some(ty_at + 3)
+    }
+
     fn pointer_param(&mut self, whole: Span, fix: String) {
         let shown = format!("`{fix}`");
         self.pointer_param_as(whole, fix, shown);
