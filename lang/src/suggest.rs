@@ -442,6 +442,23 @@ pub(crate) fn is_typo_of(name: &str, k: &str) -> bool {
         )
 }
 
+/// The error for `found` written where keyword `keyword` was meant (see
+/// [`is_typo_of`]), with the fix that writes the keyword: one message
+/// whether the lexer or the parser finds it.
+pub(crate) fn keyword_typo(
+    found: &str,
+    keyword: &str,
+    span: crate::span::Span,
+) -> crate::Diagnostic {
+    crate::Diagnostic::new(
+        crate::codes::Code::E0001,
+        format!("`{found}` is not a keyword"),
+        span,
+        format!("did you mean `{keyword}`?"),
+    )
+    .with_fix(format!("write `{keyword}`"), span, keyword.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -270,14 +270,7 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
         }
         LOOP_KW => e("KPL has no `loop`", "Rust's `loop`")
             .with_fix("an endless loop is `while true`", span, "while true"),
-        _ => {
-            let keyword = tag.strip_prefix("typo:")?;
-            e(
-                &format!("`{found}` is not a keyword"),
-                &format!("did you mean `{keyword}`?"),
-            )
-            .with_fix(format!("write `{keyword}`"), span, keyword.to_string())
-        }
+        _ => crate::suggest::keyword_typo(found, tag.strip_prefix("typo:")?, span),
     })
 }
 

@@ -236,7 +236,7 @@ impl<'a> Rewriter<'a> {
                 Some(i + 1)
             }
             // Python's annotated assignment `y: u32 = x;` as a statement
-            (Tok::Ident(_), Some(Tok::Sym(":")))
+            (Tok::Ident(name), Some(Tok::Sym(":")))
                 if self.braces > 0
                     && starts_statement(self.prev())
                     && self
@@ -246,7 +246,6 @@ impl<'a> Rewriter<'a> {
                     && self.is(i + 3, "=") =>
             {
                 let at = Span::new(s.start as usize, s.start as usize);
-                let Tok::Ident(name) = t else { return None };
                 let kw = if crate::lexer::assigned_later(old, i + 4, name) {
                     "var"
                 } else {
@@ -409,14 +408,8 @@ impl<'a> Rewriter<'a> {
         // `exprot fn`: the keyword misspelt, as the parser reads `exprot`
         // before anything else.
         if crate::suggest::is_typo_of(m, "export") {
-            self.diags.push(
-                e(
-                    format!("`{m}` is not a keyword"),
-                    s,
-                    "did you mean `export`?",
-                )
-                .with_fix("write `export`", s, "export"),
-            );
+            self.diags
+                .push(crate::suggest::keyword_typo(m, "export", s));
             self.push(Tok::Kw("export"), s);
             return Some(i + 1);
         }
