@@ -229,10 +229,7 @@ impl<'a> Rewriter<'a> {
         }
         self.push(Tok::Sym("&&"), self.span(dots));
         self.push(x, xs);
-        self.push(
-            Tok::Sym(if inclusive { "<=" } else { "<" }),
-            self.span(dots),
-        );
+        self.push(Tok::Sym(lt), self.span(dots));
         Some(hi)
     }
 
@@ -569,23 +566,20 @@ impl<'a> Rewriter<'a> {
             "struct" => "struct",
             _ => "global",
         };
-        let mut d = e(
-            format!("KPL has no nested items: a {what} belongs at the top level"),
-            self.span(i),
-            if in_struct {
-                "inside a struct"
-            } else {
-                "inside a function body"
-            },
-        );
-        if in_struct {
-            d = e(
+        let mut d = if in_struct {
+            e(
                 format!("a struct holds only fields: a {what} belongs at the top level"),
                 self.span(i),
                 "inside a struct",
             )
-            .with_note("KPL has no methods: a function takes the struct (or the fields it needs) as parameters");
-        }
+            .with_note("KPL has no methods: a function takes the struct (or the fields it needs) as parameters")
+        } else {
+            e(
+                format!("KPL has no nested items: a {what} belongs at the top level"),
+                self.span(i),
+                "inside a function body",
+            )
+        };
         let container = if in_struct { "struct" } else { "function" };
         let flat = self.flatten(i, body, last);
         let inside = flat.items.len() - 1;
