@@ -191,6 +191,23 @@ impl Diagnostic {
         )
     }
 
+    /// [`Diagnostic::with_maybe_fix`] when the edit is a `guess`, else
+    /// [`Diagnostic::with_fix`]: for a fix that is sure in most places a
+    /// mistake occurs, and a guess in some.
+    pub fn with_fix_unless_guess(
+        self,
+        guess: bool,
+        message: impl Into<Text>,
+        span: Span,
+        replacement: impl Into<Text>,
+    ) -> Self {
+        if guess {
+            self.with_maybe_fix(message, span, replacement)
+        } else {
+            self.with_fix(message, span, replacement)
+        }
+    }
+
     /// Help carrying a fix of any number of edits, applied together. The
     /// edits are sorted by position; overlapping edits are a bug of the
     /// caller and are dropped (the help stays, as prose).

@@ -722,13 +722,14 @@ pub(super) fn to_diagnostic(
                 let before = token_before(tokens, span.start);
                 let at = before.map(|(_, s)| s.end_point()).unwrap_or(span);
                 let d = Diagnostic::new(Code::E0001, "expected `;`", at, "add `;` here");
-                let help = "statements and declarations end with `;`";
                 // `return }`: the value may be what is missing, not the `;`.
-                if before.is_some_and(|(t, _)| *t == Tok::Kw("return")) {
-                    d.with_maybe_fix(help, at, ";")
-                } else {
-                    d.with_fix(help, at, ";")
-                }
+                let after_return = before.is_some_and(|(t, _)| *t == Tok::Kw("return"));
+                d.with_fix_unless_guess(
+                    after_return,
+                    "statements and declarations end with `;`",
+                    at,
+                    ";",
+                )
             }
             CHAINED_CMP => split_chained_comparison(
                 Diagnostic::new(

@@ -74,15 +74,14 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
     // A body on the header's line is C's `if (c) return 1;`. On a line of
     // its own it may be that too, or the first statement of a block whose
     // `{` was lost (the braces would then close it too early): a guess.
-    let braceless = |d: Diagnostic, fix: Option<&str>| {
+    let braceless = |d: Diagnostic| {
         let before = src.get(..span.start as usize).unwrap_or_default();
         let own_line = before.trim_end_matches([' ', '\t']).ends_with(['\n', '\r']);
         match fix {
             Some(fix) if own_line => {
                 d.with_maybe_fix(format!("write `{fix}`"), span, fix.to_string())
             }
-            Some(fix) => d.with_fix(format!("write `{fix}`"), span, fix.to_string()),
-            None => d.with_help("put the statement in `{ }`"),
+            _ => fixed(d, "put the statement in `{ }`"),
         }
     };
     // Removing a token also removes the blanks after it.
@@ -100,11 +99,11 @@ pub(super) fn habit(tag: &str, fix: Option<&str>, span: Span, src: &str) -> Opti
             "assignment is not an expression in KPL",
         )
         .with_fix("to compare, write `==`", span, "=="),
-        BRACELESS => braceless(
-            e("the body of `if` and `else` needs braces", "not in `{ }`"),
-            fix,
-        ),
-        BRACELESS_LOOP => braceless(e("the body of a loop needs braces", "not in `{ }`"), fix),
+        BRACELESS => braceless(e(
+            "the body of `if` and `else` needs braces",
+            "not in `{ }`",
+        )),
+        BRACELESS_LOOP => braceless(e("the body of a loop needs braces", "not in `{ }`")),
         NO_BODY => e(
             "expected `{` after the condition",
             "the condition ends before this",
@@ -489,11 +488,7 @@ pub(super) fn tail_expressions(file: &mut File, diagnostics: &mut [Diagnostic], 
             "this value is not returned",
         )
         .with_note("a function returns its value with `return`");
-        *d = if after_return {
-            d_new.with_maybe_fix(format!("write `{fix}`"), e.span, fix)
-        } else {
-            d_new.with_fix(format!("write `{fix}`"), e.span, fix)
-        };
+        *d = d_new.with_fix_unless_guess(after_return, format!("write `{fix}`"), e.span, fix);
         let StmtKind::Expr(e) = std::mem::replace(&mut last.kind, StmtKind::Error) else {
             unreachable!("matched above");
         };
