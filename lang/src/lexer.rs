@@ -8,8 +8,10 @@
 
 use std::rc::Rc;
 
+mod assigned;
 mod directive;
 mod habits;
+pub(crate) use assigned::LaterAssignments;
 pub use directive::UNKNOWN_TYPE;
 
 use crate::codes::Code;
@@ -668,58 +670,6 @@ pub fn lex(src: &str) -> Lexed {
     }
     habits::rewrite(src, &mut out);
     out
-}
-
-/// How far [`assigned_later`] looks: a fix's choice of `let` or `var` is
-/// worth a bounded scan, not one per declaration to the end of a function
-/// of a million tokens.
-const ASSIGNMENT_LOOKAHEAD: usize = 4096;
-
-/// Whether a statement among `tokens[from..]`, in the block being read at
-/// `from` (up to the `}` that closes it), assigns to `name` or to an element
-/// or field of it (`name = …`, `name += …`, `name[i] = …`, `name.x = …`,
-/// C's `name++`): the fix that declares `name` must then say `var`, not
-/// `let`. Looks at most [`ASSIGNMENT_LOOKAHEAD`] tokens ahead.
-pub(crate) fn assigned_later(tokens: &[(Tok, Span)], from: usize, name: &str) -> bool {
-    let tok = |k: usize| tokens.get(k).map(|(t, _)| t);
-    let end = tokens.len().min(from.saturating_add(ASSIGNMENT_LOOKAHEAD));
-    let mut depth = 0usize;
-    for (k, (t, _)) in tokens.iter().enumerate().take(end).skip(from) {
-        match t {
-            Tok::Sym("{") => depth += 1,
-            Tok::Sym("}") if depth == 0 => return false,
-            Tok::Sym("}") => depth -= 1,
-            Tok::Ident(n)
-                if &**n == name
-                    && (k == 0 || matches!(tok(k - 1), Some(Tok::Sym(";" | "{" | "}")))) =>
-            {
-                // Past the place's fields and indexes (brackets balanced).
-                let (mut j, mut open) = (k + 1, 0usize);
-                while j < end {
-                    match tok(j) {
-                        Some(Tok::Sym("[")) => open += 1,
-                        Some(Tok::Sym("]")) if open > 0 => open -= 1,
-                        Some(Tok::Sym(".")) if open == 0 => j += 1,
-                        _ if open > 0 => {}
-                        _ => break,
-                    }
-                    j += 1;
-                }
-                let assigns = match tok(j) {
-                    Some(Tok::Sym(op @ ("+" | "-"))) => tok(j + 1) == Some(&Tok::Sym(op)),
-                    Some(Tok::Sym(op)) => {
-                        op.ends_with('=') && !matches!(*op, "==" | "!=" | "<=" | ">=")
-                    }
-                    _ => false,
-                };
-                if assigns {
-                    return true;
-                }
-            }
-            _ => {}
-        }
-    }
-    false
 }
 
 /// Turns one raw token into tokens, docs and diagnostics.

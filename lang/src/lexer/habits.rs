@@ -61,6 +61,7 @@ pub(super) fn rewrite(src: &str, out: &mut Lexed) {
         py_item: None,
         py_closes: BTreeMap::new(),
         py_open: 0,
+        assignments: None,
         py_budget: old
             .len()
             .saturating_mul(blocks::BLOCK_WALK_PER_TOKEN)
@@ -165,6 +166,8 @@ struct Rewriter<'a> {
     /// The `{` of the top-level item being read.
     top_open: Option<usize>,
     header: Option<Header>,
+    /// Which names later statements assign, once a fix has asked.
+    assignments: Option<super::LaterAssignments>,
     /// Inside a `return` statement: the depth of brackets in it.
     ret: Option<usize>,
     /// The `(` and `)` of the parameter list of the function being read.
@@ -214,6 +217,25 @@ impl<'a> Rewriter<'a> {
 
     fn span(&self, k: usize) -> Span {
         self.old.get(k).map_or(Span::new(0, 0), |(_, s)| *s)
+    }
+
+    /// Whether the value that starts at old token `from` names something
+    /// (a local, a constant, a call, `true`): then it has a type of its
+    /// own, not the default of a bare literal. Reads at most to its `;`,
+    /// and at most 64 tokens.
+    fn typed_value(&self, from: usize) -> bool {
+        (from..from.saturating_add(64))
+            .map_while(|k| self.tok(k).filter(|t| **t != Tok::Sym(";")))
+            .any(|t| matches!(t, Tok::Ident(_) | Tok::Kw("true" | "false")))
+    }
+
+    /// Whether a statement from old token `from` on, in the block being
+    /// read there, assigns `name`: a fix that declares it then says `var`.
+    fn assigned_later(&mut self, from: usize, name: &str) -> bool {
+        let old = self.old;
+        self.assignments
+            .get_or_insert_with(|| super::LaterAssignments::new(old))
+            .after(from, name)
     }
 
     // Inline: `s` is a constant at every call, so the comparison folds to a
@@ -555,6 +577,12 @@ impl<'a> Rewriter<'a> {
                     && self.braces > 0 =>
             {
                 let assign = self.span(i + 1).to(self.span(i + 2));
+                // `var` when a later statement of the block assigns it.
+                let kw = if self.assigned_later(i + 3, name) {
+                    "var"
+                } else {
+                    "let"
+                };
                 self.diags.push(
                     e(
                         "KPL declares a local with `let` (or `var`), not `:=`",
@@ -562,12 +590,18 @@ impl<'a> Rewriter<'a> {
                         "Go's short declaration",
                     )
                     .with_fix_edits(
-                        format!("write `let {name} = …` (or `var` if it changes later)"),
-                        Applicability::MaybeIncorrect,
-                        vec![edit(s.start_point(), "let "), edit(assign, "=")],
+                        format!("write `{kw} {name} = …`"),
+                        // A value of literals alone (`y := 0`) takes the
+                        // type `i32` where Go's took the type of its uses.
+                        if self.typed_value(i + 3) {
+                            Applicability::MachineApplicable
+                        } else {
+                            Applicability::MaybeIncorrect
+                        },
+                        vec![edit(s.start_point(), format!("{kw} ")), edit(assign, "=")],
                     ),
                 );
-                self.push(Tok::Kw("let"), s.start_point());
+                self.push(Tok::Kw(kw), s.start_point());
                 self.push(t.clone(), s);
                 self.push(Tok::Sym("="), assign);
                 Some(i + 3)

@@ -505,6 +505,8 @@ pub(super) struct Place<'t> {
     braces_before: Vec<u32>,
     /// Whether the innermost group open before each token is a `(`.
     parens_before: Vec<bool>,
+    /// Which names later statements assign, once a fix has asked.
+    assignments: std::cell::OnceCell<crate::lexer::LaterAssignments>,
 }
 
 impl<'t> Place<'t> {
@@ -538,7 +540,16 @@ impl<'t> Place<'t> {
             tokens,
             braces_before,
             parens_before,
+            assignments: std::cell::OnceCell::new(),
         }
+    }
+
+    /// Whether `name` is assigned by a statement at or after token `from`,
+    /// in the block being read there.
+    fn assigned_later(&self, from: usize, name: &str) -> bool {
+        self.assignments
+            .get_or_init(|| crate::lexer::LaterAssignments::new(self.tokens))
+            .after(from, name)
     }
 
     fn index(&self, at: u32) -> usize {
@@ -700,7 +711,9 @@ pub(super) fn to_diagnostic(
             let rest = fix.strip_prefix("let ").filter(|_| tag == super::C_DECL)?;
             let name = rest.split([':', ' ']).next().unwrap_or_default();
             let next = tokens.partition_point(|(_, s)| s.start < span.end);
-            crate::lexer::assigned_later(tokens, next, name).then(|| format!("var {rest}"))
+            place
+                .assigned_later(next, name)
+                .then(|| format!("var {rest}"))
         });
         // Rust's `[T]` with a closer the balancing put there (`s: [[]u8`),
         // or around a slice: no `[]T` to write.

@@ -246,7 +246,7 @@ impl<'a> Rewriter<'a> {
                     && self.is(i + 3, "=") =>
             {
                 let at = Span::new(s.start as usize, s.start as usize);
-                let kw = if crate::lexer::assigned_later(old, i + 4, name) {
+                let kw = if self.assigned_later(i + 4, name) {
                     "var"
                 } else {
                     "let"
