@@ -240,6 +240,39 @@ impl Diagnostic {
         self
     }
 
+    /// Another place of the same mistake (a misspelt local or an unknown
+    /// type used again): a secondary label "also used here" and, when the
+    /// first help has edits, its first edit's replacement at `span` too,
+    /// kept in source order, so one fix mends every use. A place already
+    /// labelled is not added twice. Past 256 places, further ones are
+    /// counted as the same mistake only, so a million uses cost a million
+    /// constant steps. Returns whether `span` was added.
+    pub(crate) fn also_used_here(&mut self, span: Span) -> bool {
+        const MAX_PLACES: usize = 256;
+        if self.secondary.len() >= MAX_PLACES
+            || self.primary.span == span
+            || self.secondary.iter().any(|l| l.span == span)
+        {
+            return false;
+        }
+        self.secondary.push(Label {
+            span,
+            message: "also used here".into(),
+        });
+        if let Some(h) = self.help.first_mut()
+            && let Some(first) = h.edits.first()
+            && first.span != span
+        {
+            let edit = Suggestion {
+                span,
+                replacement: first.replacement.clone(),
+            };
+            let at = h.edits.partition_point(|e| e.span.start < span.start);
+            h.edits.insert(at, edit);
+        }
+        true
+    }
+
     /// Help whose fix adds `use_decl` (e.g. `use kernel::log;`) at the
     /// file's imports, with `edits` in the body (e.g. removing `kernel::`
     /// from a call). The `use` is placed by [`crate::place_missing_uses`].

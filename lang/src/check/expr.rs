@@ -741,24 +741,11 @@ impl<'a> Checker<'a> {
         }) else {
             return false;
         };
-        // Uses come in source order: a use already counted is the last
-        // edit, and one before it (never seen) would need a sort. Past a
-        // bound, further uses are counted as the same mistake only.
-        const MAX_USES: usize = 256;
-        let h = &mut d.help[0];
-        let last = h.edits.last().map_or(0, |e| e.span.end);
-        if h.edits.len() >= MAX_USES || span.start < last {
-            return true;
+        if d.also_used_here(span)
+            && let Some(h) = d.help.first_mut()
+        {
+            h.message = format!("did you mean `{s}`? (each use changed)").into();
         }
-        h.edits.push(Suggestion {
-            span,
-            replacement: s.to_string().into(),
-        });
-        h.message = format!("did you mean `{s}`? (each use changed)").into();
-        d.secondary.push(crate::diag::Label {
-            span,
-            message: "also used here".into(),
-        });
         true
     }
 

@@ -185,29 +185,7 @@ impl<'a> Checker<'a> {
         else {
             return false;
         };
-        if d.primary.span == span || d.secondary.iter().any(|l| l.span == span) {
-            return true;
-        }
-        // Past a bound, further uses are counted as the same mistake only.
-        const MAX_USES: usize = 256;
-        if d.secondary.len() >= MAX_USES {
-            return true;
-        }
-        d.secondary.push(crate::diag::Label {
-            span,
-            message: "also used here".into(),
-        });
-        if let Some(h) = d.help.first_mut()
-            && let [first, ..] = h.edits.as_slice()
-            && first.span != span
-        {
-            let edit = crate::diag::Suggestion {
-                span,
-                replacement: first.replacement.clone(),
-            };
-            let at = h.edits.partition_point(|e| e.span.start < span.start);
-            h.edits.insert(at, edit);
-        }
+        d.also_used_here(span);
         true
     }
 
