@@ -45,7 +45,7 @@ use habits::{
 };
 use recovered::{bound_depth, declared_name};
 use segment::group;
-use skip::skip_until;
+use skip::{ends_statement, skip_until};
 
 type Extra<Er> = extra::Full<Er, <Er as error::PassState>::State, ()>;
 /// A recursive parser as `recursive` hands it to its own definition.
@@ -610,18 +610,9 @@ where
     // Skips the rest of a broken statement: at least one token, then up to and
     // including `;`, stopping before `}` or a keyword that starts a statement.
     let nested_skip = || group(None);
-    let stmt_stop = choice((
-        sym(";").ignored(),
-        sym("}").ignored(),
-        select! { Tok::Kw(k) if STMT_KEYWORDS.contains(&k) || ITEM_KEYWORDS.contains(&k) => () },
-    ));
+    let stmt_stop = select! { t if ends_statement(&t) => () };
     let stmt_step = nested_skip().or(any().and_is(stmt_stop.clone().not()).ignored());
-    let is_stmt_stop = |t: &Tok| match t {
-        Tok::Sym(s) => matches!(*s, ";" | "}"),
-        Tok::Kw(k) => STMT_KEYWORDS.contains(k) || ITEM_KEYWORDS.contains(k),
-        _ => false,
-    };
-    let skip_to_stop = skip_until(is_stmt_stop, stmt_step);
+    let skip_to_stop = skip_until(ends_statement, stmt_step);
     let skip_rest = skip_to_stop.clone().then(sym(";").or_not()).ignored();
     // A broken `let` or `var` still declares its name (with its type if that
     // much parsed, else the error type), so later uses are not reported.

@@ -23,6 +23,16 @@ use super::Extra;
 use super::error::ParseError;
 use crate::lexer::Tok;
 
+/// Where the rest of a broken statement ends: at its `;`, or before the
+/// `}` of its block or a keyword that starts another statement or an item.
+pub(super) fn ends_statement(t: &Tok) -> bool {
+    match t {
+        Tok::Sym(s) => matches!(*s, ";" | "}"),
+        Tok::Kw(k) => super::STMT_KEYWORDS.contains(k) || super::ITEM_KEYWORDS.contains(k),
+        _ => false,
+    }
+}
+
 /// `step.repeated()`, where `step` reads one group (from `(`, `[` or `{`
 /// to its closer) or one token that `stops` rejects, and fails on any
 /// other token and at the end of the input. The stream is balanced
