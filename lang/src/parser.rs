@@ -611,7 +611,7 @@ where
     // including `;`, stopping before `}` or a keyword that starts a statement.
     let nested_skip = || group(None);
     let stmt_stop = select! { t if ends_statement(&t) => () };
-    let stmt_step = nested_skip().or(any().and_is(stmt_stop.clone().not()).ignored());
+    let stmt_step = nested_skip().or(any().and_is(stmt_stop.not()).ignored());
     let skip_to_stop = skip_until(ends_statement, stmt_step);
     let skip_rest = skip_to_stop.clone().then(sym(";").or_not()).ignored();
     // A broken `let` or `var` still declares its name (with its type if that
@@ -651,7 +651,7 @@ where
     // the statement ended cleanly; if not, its value is an error node.
     let end_of_stmt = semi.clone().to(true).recover_with(via_parser(raising(
         nested_skip()
-            .or(any().and_is(stmt_stop.clone().not()).ignored())
+            .or(any().and_is(stmt_stop.not()).ignored())
             .then(skip_to_stop)
             .then(sym(";").or_not())
             .to(false),
