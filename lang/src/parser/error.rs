@@ -840,7 +840,14 @@ pub(super) fn to_diagnostic(
                     "",
                 ),
                 // Right after the first of the two, where a `,` is written.
-                None => d.with_maybe_fix(
+                // Sure when the second starts another line (a field or an
+                // argument per line, one `,` forgotten); on one line, `[1 2]`
+                // may as well have been `[12]`.
+                None => d.with_fix_unless_guess(
+                    !prev.is_some_and(|(_, s)| {
+                        src.get(s.end as usize..span.start as usize)
+                            .is_some_and(|gap| gap.contains('\n'))
+                    }),
                     "if these are two items of a list, separate them with `,`",
                     prev.map_or(span, |(_, s)| s.end_point()),
                     ",",
