@@ -148,6 +148,10 @@ struct Balancer {
     diagnostics: Vec<Diagnostic>,
     /// End of the last real token, where virtual closers go.
     last_end: u32,
+    /// When the last real token is a `;`: the end of the token before it.
+    /// A `[` still open after a statement's `;` lost its `]` before that
+    /// `;` (`[[0; 3; 3];`), and a `]` after it would not parse.
+    before_semicolon: Option<u32>,
     /// Whether the last real token was `for`.
     after_for: bool,
 }
@@ -203,17 +207,24 @@ impl Balancer {
         let reported = &self.stack[kept.clone()];
         if let Some(innermost) = reported.last() {
             let (open, close) = (innermost.delim.open(), innermost.delim.close());
+            // The closer is missing where it can go: a `]` before the
+            // statement's `;`. (The virtual closers stay after it: the
+            // parser reads the group as it was written.)
+            let missing = match self.before_semicolon {
+                Some(end) if innermost.delim == Delim::Bracket => Span { start: end, end },
+                _ => at,
+            };
             let mut d = Diagnostic::new(
                 Code::E0001,
                 format!("unclosed `{open}`"),
-                at,
+                missing,
                 format!("expected `{close}` here"),
             )
             .with_secondary(innermost.span, format!("this `{open}` is not closed"))
             // Where the group was meant to end is a guess: `(a + b as u64;`
             // may mean `(a + b) as u64;`. Closing it here makes the text
             // parse, not necessarily say what was meant.
-            .with_maybe_fix(format!("close the `{open}`"), at, close);
+            .with_maybe_fix(format!("close the `{open}`"), missing, close);
             let others = reported.len() - 1;
             for o in reported.iter().rev().skip(1).take(2) {
                 let open = o.delim.open();
@@ -248,6 +259,7 @@ impl Balancer {
 
     fn token(&mut self, tok: Tok, span: Span, next: Option<&Tok>) {
         let is_for = tok == Tok::Kw("for");
+        let is_semicolon = tok == Tok::Sym(";");
         if tok == Tok::Sym("{")
             && self
                 .stack
@@ -345,6 +357,7 @@ impl Balancer {
                 }
             }
         }
+        self.before_semicolon = is_semicolon.then_some(self.last_end);
         self.last_end = span.end;
         self.after_for = is_for;
     }
@@ -398,6 +411,7 @@ pub fn balance(tokens: &[(Tok, Span)]) -> Balanced {
         too_deep: Vec::new(),
         diagnostics: Vec::new(),
         last_end: 0,
+        before_semicolon: None,
         after_for: false,
     };
     for (i, (tok, span)) in tokens.iter().enumerate() {
@@ -416,6 +430,7 @@ pub fn balance(tokens: &[(Tok, Span)]) -> Balanced {
                 b.push(tok.clone(), *span, false);
             }
             b.last_end = span.end;
+            b.before_semicolon = None;
             b.after_for = false;
             continue;
         }

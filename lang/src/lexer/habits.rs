@@ -33,8 +33,8 @@ use crate::codes::Code;
 use crate::diag::{Applicability, Diagnostic, Suggestion};
 use crate::span::Span;
 use tokens::{
-    INT_TYPES, associated_constant, ends_operand, is_statement_keyword, may_start_habit,
-    names_a_type, pairs, starts_operand, starts_statement,
+    INT_TYPES, associated_constant, ends_operand, is_kpl_type, is_statement_keyword,
+    may_start_habit, names_a_type, pairs, starts_operand, starts_statement,
 };
 
 /// Rewrites `out.tokens` (lexed from `src`) as described above, adding a
@@ -915,6 +915,10 @@ impl<'a> Rewriter<'a> {
             (Tok::Ident(ty), Some(Tok::Ident(x)))
                 if self.in_params(i)
                     && names_a_type(ty)
+                    // `byte u32` is Go's order (or a lost `:`), not C's: a
+                    // KPL type second names the type, whatever the first
+                    // word could mean in C (the parser reports it so).
+                    && (is_kpl_type(ty) || !is_kpl_type(x))
                     && (self.is(i + 2, ",")
                         || self.is(i + 2, ")")
                         || self.c_array_declarator(i + 2).is_some()) =>
