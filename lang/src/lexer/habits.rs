@@ -5,9 +5,10 @@
 //! `range(n)` or `step` in a `for` header, a `;` between a condition and its
 //! block, `goto`, and the items KPL does not have (`enum`, `impl`,
 //! `typedef`, ...) or has only at the top level (a `fn` or `use` inside a
-//! body); [`more`], [`decls`] and [`blocks`] have the rest. Each is reported once, as an E0001 (E0004
-//! for a fraction) with the KPL spelling and a fix where there is one, and
-//! the tokens are rewritten into what the user meant, so the parser and the
+//! body); [`more`], [`decls`], [`blocks`], [`newcomer`] and [`idioms`]
+//! have the rest. Each is reported once, as an E0001 (E0004 for a
+//! fraction) with the KPL spelling and a fix where there is one, and the
+//! tokens are rewritten into what the user meant, so the parser and the
 //! checker see a correct program there and nothing cascades: a name
 //! declared with `:=` stays declared, a nested `fn` is moved after the
 //! function holding it and stays callable.
@@ -22,6 +23,7 @@ use std::collections::BTreeMap;
 
 mod blocks;
 mod decls;
+mod idioms;
 mod macros;
 mod more;
 mod newcomer;
@@ -427,6 +429,7 @@ impl<'a> Rewriter<'a> {
             .decl_habit(i)
             .or_else(|| self.word_habit(i))
             .or_else(|| self.newcomer_habit(i))
+            .or_else(|| self.idiom_habit(i))
         {
             return Some(after);
         }
