@@ -21,7 +21,13 @@
 //!   parameter list, never stands inside one); and a `{` directly inside
 //!   `( )` that cannot start a struct literal (`Name {` then `.field` or
 //!   `}`) closes the `( )` groups since the innermost other group: it is a
-//!   block, and the `)` before it is missing (`if (x == 1 {`).
+//!   block, and the `)` before it is missing (`if (x == 1 {`). Likewise
+//!   a `{` after an operand directly inside `[ ]` closes the groups since
+//!   the innermost block (`if a[i > 0 {`), an assignment directly inside
+//!   `[ ]` closes the `[` groups on top (`a[i = 1;`), and an `else` after a
+//!   `;` closes the block it stands in, unless an `if` of that block may
+//!   be C's braceless one (`if c { x = 1; else {`). A `[` closed after the
+//!   statement's `;` is closed before it (`s[i;` reads as `s[i];`).
 //!   The end of the file closes everything.
 //! - Groups are closed by *virtual* closers: empty-span tokens just after the
 //!   previous real token. Each event that inserts them is one E0001 pointing
@@ -97,6 +103,9 @@ struct Open {
     /// holds `;` and `var`. The parser reports it as one mistake; closing the
     /// group at its first `;` would add a cascade of unbalanced delimiters.
     c_for: bool,
+    /// A `{` with an `if` directly inside: an `else` after a `;` in it may
+    /// be C's braceless `if c x; else y;`, not a sign of a missing `}`.
+    has_if: bool,
     span: Span,
     /// For a group at depth `MAX_DEPTH`: the index in `too_deep` of the
     /// first group dropped inside it.
@@ -204,6 +213,7 @@ impl Balancer {
         };
         // Reported unless the whole event lies inside a dropped group.
         let kept = keep..len.min(MAX_DEPTH).max(keep);
+        let mut shift = false;
         let reported = &self.stack[kept.clone()];
         if let Some(innermost) = reported.last() {
             let (open, close) = (innermost.delim.open(), innermost.delim.close());
@@ -214,6 +224,7 @@ impl Balancer {
                 Some(end) if innermost.delim == Delim::Bracket => Span { start: end, end },
                 _ => at,
             };
+            shift = missing != at;
             let mut d = Diagnostic::new(
                 Code::E0001,
                 format!("unclosed `{open}`"),
@@ -237,11 +248,35 @@ impl Balancer {
             }
             self.diagnostics.push(d);
         }
+        // When the closers go before the statement's `;`, they are put
+        // there in the stream too (`s[i;` is read as `s[i];`, with no
+        // complaint about the `;`), unless a `}` is among them.
+        let semicolon = if shift
+            && self.stack[kept.clone()]
+                .iter()
+                .all(|o| o.delim != Delim::Brace)
+            && self
+                .out
+                .last()
+                .is_some_and(|(t, s)| *t == Tok::Sym(";") && s.end == self.last_end)
+        {
+            self.inserted.pop();
+            self.out.pop()
+        } else {
+            None
+        };
+        let at = match (&semicolon, self.before_semicolon) {
+            (Some(_), Some(end)) => Span { start: end, end },
+            _ => at,
+        };
         // The group at depth j + 1 is kept if its opener was.
         for j in kept.rev() {
             let o = self.stack[j];
             self.push(Tok::Sym(o.delim.close()), at, true);
             self.end_region(&o, at);
+        }
+        if let Some((t, s)) = semicolon {
+            self.push(t, s, false);
         }
         self.cut(keep);
     }
@@ -274,6 +309,7 @@ impl Balancer {
             let keep = self.semicolons.innermost().map_or(0, |i| i + 1);
             self.close_to(keep);
         }
+        self.missing_closer_before(&tok, next);
         match tok {
             Tok::Sym(s @ ("(" | "[" | "{")) => {
                 let depth = self.stack.len() + 1;
@@ -291,6 +327,7 @@ impl Balancer {
                 self.open(Open {
                     delim,
                     c_for: self.after_for && delim == Delim::Paren,
+                    has_if: false,
                     span,
                     dropped: None,
                 });
@@ -330,6 +367,11 @@ impl Balancer {
             Tok::Kw(k) if STMT_KEYWORDS.contains(&k) => {
                 let block = self.statements.innermost();
                 self.close_to(block.map_or(0, |b| b + 1));
+                if k == "if"
+                    && let Some(o) = self.stack.last_mut()
+                {
+                    o.has_if = true;
+                }
                 if self.keeps(self.stack.len()) {
                     self.push(tok, span, false);
                 }
@@ -364,6 +406,53 @@ impl Balancer {
 }
 
 impl Balancer {
+    /// Closes the groups a token shows to be missing their closer: a
+    /// `{` (not a struct literal's) or an assignment directly inside
+    /// `[ ]`, which no index or array holds (`if a[i > 0 {`, `a[i = 1;`),
+    /// and an `else` after a `;` in a block with no `if` of its own, whose
+    /// `}` was lost (`if c { x = 1; else {`). Each costs O(1): the groups
+    /// closed are popped.
+    fn missing_closer_before(&mut self, tok: &Tok, next: Option<&Tok>) {
+        let Some(top) = self.stack.last() else {
+            return;
+        };
+        match tok {
+            // After an operand: `[{ P .x = 1 }]` is a literal gone wrong
+            // inside the array, not an index that lost its `]`.
+            Tok::Sym("{")
+                if top.delim == Delim::Bracket
+                    && !self.starts_struct_literal(next)
+                    && matches!(
+                        self.out.last(),
+                        Some((Tok::Ident(_) | Tok::Int(_) | Tok::Sym(")" | "]"), _))
+                    ) =>
+            {
+                let keep = self.statements.innermost().map_or(0, |i| i + 1);
+                self.close_to(keep);
+            }
+            Tok::Sym(
+                "=" | "+=" | "-=" | "*=" | "/=" | "%=" | "&=" | "|=" | "^=" | "<<=" | ">>=",
+            ) if top.delim == Delim::Bracket => {
+                // Only the run of `[` on top: `(x = 1)` is a habit the
+                // parser reports itself.
+                let below = [Delim::Paren, Delim::Brace]
+                    .iter()
+                    .filter_map(|d| self.of_kind[*d as usize].innermost())
+                    .max();
+                self.close_to(below.map_or(0, |b| b + 1));
+            }
+            Tok::Kw("else")
+                if top.delim == Delim::Brace
+                    && !top.has_if
+                    && self.of_kind[Delim::Brace as usize].0.len() >= 2
+                    && matches!(self.out.last(), Some((Tok::Sym(";"), _))) =>
+            {
+                self.close_to(self.stack.len() - 1);
+            }
+            _ => {}
+        }
+    }
+
     /// Whether a `{` that comes now, followed by `next`, can start a struct
     /// literal: after the struct's name, then a `.field` or the `}` of an
     /// empty one.
