@@ -1,7 +1,8 @@
-//! Idioms of Rust and Python that other rules (see the parent module for how
+//! Idioms of Rust, Python and C that other rules (see the parent module for how
 //! habits are found, reported and rewritten) do not read: Rust's `match`
 //! used as a value (`let y = match x { … };`), a type's function
-//! (`Vec::new()`, `P::new(1)`), Python's `assert c;`, and the counted loop
+//! (`Vec::new()`, `P::new(1)`), Python's `assert c;`, C's struct local
+//! `struct P p;`, and the counted loop
 //! `for (i, x) in xs.iter().enumerate()` (Python's `for i, x in
 //! enumerate(xs)`). Each is one E0001, and the tokens are rewritten so that
 //! nothing else is reported: the `let` holding a `match` or `Vec::new()`
@@ -62,6 +63,34 @@ impl<'a> Rewriter<'a> {
                 if &**w == "assert" && starts_statement(self.prev()) =>
             {
                 self.python_assert(i)
+            }
+            // C's struct local `struct P p;`
+            (Tok::Kw("struct"), Some(Tok::Ident(ty)))
+                if starts_statement(self.prev())
+                    && matches!(self.tok(i + 2), Some(Tok::Ident(_)))
+                    && self.is(i + 3, ";") =>
+            {
+                let ty = ty.clone();
+                let (ts, ns) = (self.span(i + 1), self.span(i + 2));
+                let name = self.text(ns).to_string();
+                self.diags.push(
+                    e(
+                        "a local is declared with `var`, its type after the name, and a value",
+                        self.span(i).to(ns),
+                        "C's declaration of a struct",
+                    )
+                    .with_note("every local has a value from its declaration on, and a struct's type is named without `struct`")
+                    .with_help(format!(
+                        "write `var {name}: {ty} = {ty} {{ .field = value, … }};` with every field of `{ty}`"
+                    )),
+                );
+                self.push(Tok::Kw("var"), self.span(i));
+                self.push(Tok::Ident(name.into()), ns);
+                self.push(Tok::Sym(":"), ns.end_point());
+                self.push(Tok::Ident(ty), ts);
+                self.push(Tok::Sym("="), ns.end_point());
+                self.push(Tok::BadInt, ns.end_point());
+                Some(i + 3)
             }
             // `for (i, x) in xs.iter().enumerate() {`, `for i, x in enumerate(xs) {`
             (Tok::Kw("for"), Some(Tok::Sym("(") | Tok::Ident(_))) => self.enumerate_loop(i),
