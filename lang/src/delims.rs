@@ -26,8 +26,10 @@
 //!   the innermost block (`if a[i > 0 {`), an assignment directly inside
 //!   `[ ]` closes the `[` groups on top (`a[i = 1;`), and an `else` after a
 //!   `;` closes the block it stands in, unless an `if` of that block may
-//!   be C's braceless one (`if c { x = 1; else {`). A `[` closed after the
-//!   statement's `;` is closed before it (`s[i;` reads as `s[i];`).
+//!   be C's braceless one (`if c { x = 1; else {`). A `;` directly inside
+//!   an index, a list or a struct literal closes it (`s[i;`, `[0, 0;`,
+//!   `P { .x = 1 ;`), and a `[` closed after the statement's `;` is closed
+//!   before it (`x = [0;` then a statement keyword).
 //!   The end of the file closes everything.
 //! - Groups are closed by *virtual* closers: empty-span tokens just after the
 //!   previous real token. Each event that inserts them is one E0001 pointing
@@ -106,6 +108,12 @@ struct Open {
     /// A `{` with an `if` directly inside: an `else` after a `;` in it may
     /// be C's braceless `if c x; else y;`, not a sign of a missing `}`.
     has_if: bool,
+    /// A `[` right after an operand (an index, `s[i]`), or one with a `,`
+    /// directly inside (a list, `[1, 2]`): neither holds a `;`, unlike an
+    /// array's `[0; 4]` or a type's `[u8; 4]`.
+    no_semicolon: bool,
+    /// A `{` that starts a struct literal (`P { .x = 1 }`): it holds no `;`.
+    literal: bool,
     span: Span,
     /// For a group at depth `MAX_DEPTH`: the index in `too_deep` of the
     /// first group dropped inside it.
@@ -312,6 +320,14 @@ impl Balancer {
         self.missing_closer_before(&tok, next);
         match tok {
             Tok::Sym(s @ ("(" | "[" | "{")) => {
+                let after_operand = matches!(
+                    self.out.last(),
+                    Some((
+                        Tok::Ident(_) | Tok::Int(_) | Tok::Str(_) | Tok::Sym(")" | "]"),
+                        _
+                    ))
+                );
+                let literal = s == "{" && self.starts_struct_literal(next);
                 let depth = self.stack.len() + 1;
                 if self.keeps(depth) {
                     self.push(tok, span, false);
@@ -328,6 +344,8 @@ impl Balancer {
                     delim,
                     c_for: self.after_for && delim == Delim::Paren,
                     has_if: false,
+                    no_semicolon: s == "[" && after_operand,
+                    literal,
                     span,
                     dropped: None,
                 });
@@ -409,6 +427,8 @@ impl Balancer {
     /// Closes the groups a token shows to be missing their closer: a
     /// `{` (not a struct literal's) or an assignment directly inside
     /// `[ ]`, which no index or array holds (`if a[i > 0 {`, `a[i = 1;`),
+    /// a `;` directly inside an index, a list or a struct literal (`s[i;`,
+    /// `[0, 0;`, `P { .x = 1 ;`),
     /// and an `else` after a `;` in a block with no `if` of its own, whose
     /// `}` was lost (`if c { x = 1; else {`). Each costs O(1): the groups
     /// closed are popped.
@@ -432,14 +452,38 @@ impl Balancer {
             }
             Tok::Sym(
                 "=" | "+=" | "-=" | "*=" | "/=" | "%=" | "&=" | "|=" | "^=" | "<<=" | ">>=",
-            ) if top.delim == Delim::Bracket => {
+            ) if top.delim == Delim::Bracket && top.no_semicolon => {
                 // Only the run of `[` on top: `(x = 1)` is a habit the
-                // parser reports itself.
+                // parser reports itself. Only in an index or a list: an
+                // array's `[[0; 4; 4];` still open at the next line's
+                // `g[0] = 1;` lost its `]` on the line before.
                 let below = [Delim::Paren, Delim::Brace]
                     .iter()
                     .filter_map(|d| self.of_kind[*d as usize].innermost())
                     .max();
                 self.close_to(below.map_or(0, |b| b + 1));
+            }
+            Tok::Sym(",") if top.delim == Delim::Bracket => {
+                if let Some(o) = self.stack.last_mut() {
+                    o.no_semicolon = true;
+                }
+            }
+            // `s[i;`, `[0, 0;`: the `]` is lost before the `;` (and with it
+            // any `)` after, which the `;` would close in a second event).
+            // (Not an empty one: `0[; 4]` is `[0; 4]` with two tokens
+            // swapped, and `0[]; 4]` no fix.)
+            Tok::Sym(";")
+                if top.delim == Delim::Bracket
+                    && top.no_semicolon
+                    && !matches!(self.out.last(), Some((Tok::Sym("["), _))) =>
+            {
+                let keep = self.statements.innermost().map_or(0, |i| i + 1);
+                self.close_to(keep);
+            }
+            // `P { .x = 1 ;`: the literal's `}` is lost (directly inside
+            // it: `P { .a = [0; 4] }` holds an array's `;`).
+            Tok::Sym(";") if top.delim == Delim::Brace && top.literal => {
+                self.close_to(self.stack.len() - 1);
             }
             Tok::Kw("else")
                 if top.delim == Delim::Brace

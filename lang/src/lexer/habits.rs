@@ -535,6 +535,11 @@ impl<'a> Rewriter<'a> {
                 let mut k = i + 1;
                 let mut at_start = true;
                 while k < close {
+                    // A `;` makes it a block (`esle { y = 1; }`, a misspelt
+                    // `else`), not a literal missing its dots.
+                    if self.is(k, ";") {
+                        return None;
+                    }
                     if at_start && matches!(self.tok(k), Some(Tok::Ident(_))) && self.is(k + 1, "=")
                     {
                         fields.push(k);
