@@ -25,11 +25,14 @@ mod fixes;
 /// The least share, in thousandths, of the mutants (with any diagnostic)
 /// that get exactly one. Measured 2026-12-06: 960 (2,887 of 3,007), then
 /// 976 (2,936 of 3,007) once a function's `}` swapped with its last `;` or
-/// with the next item's keyword was read as one mistake. The mutants are
+/// with the next item's keyword was read as one mistake, then 981 (2,951)
+/// once a `]` lost before a `;`, an assignment or a block's `{`, a `}`
+/// lost before `else` or a struct literal's `;`, were each closed where
+/// they belong. The mutants are
 /// the same on every run (a fixed seed), so this is a ratchet: turning off
 /// one rule of `BrokenParts` (names on a broken line) fails it. Raise it
 /// when the compiler gets better.
-const FLOOR_PER_MILLE: u64 = 974;
+const FLOOR_PER_MILLE: u64 = 980;
 
 const KEYWORDS: [&str; 12] = [
     "fn", "let", "var", "return", "if", "else", "while", "for", "struct", "const", "static",

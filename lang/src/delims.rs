@@ -21,7 +21,15 @@
 //!   parameter list, never stands inside one); and a `{` directly inside
 //!   `( )` that cannot start a struct literal (`Name {` then `.field` or
 //!   `}`) closes the `( )` groups since the innermost other group: it is a
-//!   block, and the `)` before it is missing (`if (x == 1 {`).
+//!   block, and the `)` before it is missing (`if (x == 1 {`). Likewise
+//!   a `{` after an operand directly inside `[ ]` closes the groups since
+//!   the innermost block (`if a[i > 0 {`), an assignment directly inside
+//!   `[ ]` closes the `[` groups on top (`a[i = 1;`), and an `else` after a
+//!   `;` closes the block it stands in, unless an `if` of that block may
+//!   be C's braceless one (`if c { x = 1; else {`). A `;` directly inside
+//!   an index, a list or a struct literal closes it (`s[i;`, `[0, 0;`,
+//!   `P { .x = 1 ;`), and a `[` closed after the statement's `;` is closed
+//!   before it (`x = [0;` then a statement keyword).
 //!   The end of the file closes everything.
 //! - Groups are closed by *virtual* closers: empty-span tokens just after the
 //!   previous real token. Each event that inserts them is one E0001 pointing
@@ -97,6 +105,15 @@ struct Open {
     /// holds `;` and `var`. The parser reports it as one mistake; closing the
     /// group at its first `;` would add a cascade of unbalanced delimiters.
     c_for: bool,
+    /// A `{` with an `if` directly inside: an `else` after a `;` in it may
+    /// be C's braceless `if c x; else y;`, not a sign of a missing `}`.
+    has_if: bool,
+    /// A `[` right after an operand (an index, `s[i]`), or one with a `,`
+    /// directly inside (a list, `[1, 2]`): neither holds a `;`, unlike an
+    /// array's `[0; 4]` or a type's `[u8; 4]`.
+    no_semicolon: bool,
+    /// A `{` that starts a struct literal (`P { .x = 1 }`): it holds no `;`.
+    literal: bool,
     span: Span,
     /// For a group at depth `MAX_DEPTH`: the index in `too_deep` of the
     /// first group dropped inside it.
@@ -148,6 +165,10 @@ struct Balancer {
     diagnostics: Vec<Diagnostic>,
     /// End of the last real token, where virtual closers go.
     last_end: u32,
+    /// When the last real token is a `;`: the end of the token before it.
+    /// A `[` still open after a statement's `;` lost its `]` before that
+    /// `;` (`[[0; 3; 3];`), and a `]` after it would not parse.
+    before_semicolon: Option<u32>,
     /// Whether the last real token was `for`.
     after_for: bool,
 }
@@ -200,20 +221,29 @@ impl Balancer {
         };
         // Reported unless the whole event lies inside a dropped group.
         let kept = keep..len.min(MAX_DEPTH).max(keep);
+        let mut shift = false;
         let reported = &self.stack[kept.clone()];
         if let Some(innermost) = reported.last() {
             let (open, close) = (innermost.delim.open(), innermost.delim.close());
+            // The closer is missing where it can go: a `]` before the
+            // statement's `;`. (The virtual closers stay after it: the
+            // parser reads the group as it was written.)
+            let missing = match self.before_semicolon {
+                Some(end) if innermost.delim == Delim::Bracket => Span { start: end, end },
+                _ => at,
+            };
+            shift = missing != at;
             let mut d = Diagnostic::new(
                 Code::E0001,
                 format!("unclosed `{open}`"),
-                at,
+                missing,
                 format!("expected `{close}` here"),
             )
             .with_secondary(innermost.span, format!("this `{open}` is not closed"))
             // Where the group was meant to end is a guess: `(a + b as u64;`
             // may mean `(a + b) as u64;`. Closing it here makes the text
             // parse, not necessarily say what was meant.
-            .with_maybe_fix(format!("close the `{open}`"), at, close);
+            .with_maybe_fix(format!("close the `{open}`"), missing, close);
             let others = reported.len() - 1;
             for o in reported.iter().rev().skip(1).take(2) {
                 let open = o.delim.open();
@@ -226,11 +256,35 @@ impl Balancer {
             }
             self.diagnostics.push(d);
         }
+        // When the closers go before the statement's `;`, they are put
+        // there in the stream too (`s[i;` is read as `s[i];`, with no
+        // complaint about the `;`), unless a `}` is among them.
+        let semicolon = if shift
+            && self.stack[kept.clone()]
+                .iter()
+                .all(|o| o.delim != Delim::Brace)
+            && self
+                .out
+                .last()
+                .is_some_and(|(t, s)| *t == Tok::Sym(";") && s.end == self.last_end)
+        {
+            self.inserted.pop();
+            self.out.pop()
+        } else {
+            None
+        };
+        let at = match (&semicolon, self.before_semicolon) {
+            (Some(_), Some(end)) => Span { start: end, end },
+            _ => at,
+        };
         // The group at depth j + 1 is kept if its opener was.
         for j in kept.rev() {
             let o = self.stack[j];
             self.push(Tok::Sym(o.delim.close()), at, true);
             self.end_region(&o, at);
+        }
+        if let Some((t, s)) = semicolon {
+            self.push(t, s, false);
         }
         self.cut(keep);
     }
@@ -248,6 +302,7 @@ impl Balancer {
 
     fn token(&mut self, tok: Tok, span: Span, next: Option<&Tok>) {
         let is_for = tok == Tok::Kw("for");
+        let is_semicolon = tok == Tok::Sym(";");
         if tok == Tok::Sym("{")
             && self
                 .stack
@@ -262,8 +317,17 @@ impl Balancer {
             let keep = self.semicolons.innermost().map_or(0, |i| i + 1);
             self.close_to(keep);
         }
+        self.missing_closer_before(&tok, next);
         match tok {
             Tok::Sym(s @ ("(" | "[" | "{")) => {
+                let after_operand = matches!(
+                    self.out.last(),
+                    Some((
+                        Tok::Ident(_) | Tok::Int(_) | Tok::Str(_) | Tok::Sym(")" | "]"),
+                        _
+                    ))
+                );
+                let literal = s == "{" && self.starts_struct_literal(next);
                 let depth = self.stack.len() + 1;
                 if self.keeps(depth) {
                     self.push(tok, span, false);
@@ -279,6 +343,9 @@ impl Balancer {
                 self.open(Open {
                     delim,
                     c_for: self.after_for && delim == Delim::Paren,
+                    has_if: false,
+                    no_semicolon: s == "[" && after_operand,
+                    literal,
                     span,
                     dropped: None,
                 });
@@ -318,6 +385,11 @@ impl Balancer {
             Tok::Kw(k) if STMT_KEYWORDS.contains(&k) => {
                 let block = self.statements.innermost();
                 self.close_to(block.map_or(0, |b| b + 1));
+                if k == "if"
+                    && let Some(o) = self.stack.last_mut()
+                {
+                    o.has_if = true;
+                }
                 if self.keeps(self.stack.len()) {
                     self.push(tok, span, false);
                 }
@@ -345,12 +417,86 @@ impl Balancer {
                 }
             }
         }
+        self.before_semicolon = is_semicolon.then_some(self.last_end);
         self.last_end = span.end;
         self.after_for = is_for;
     }
 }
 
 impl Balancer {
+    /// Closes the groups a token shows to be missing their closer: a
+    /// `{` (not a struct literal's) or an assignment directly inside
+    /// `[ ]`, which no index or array holds (`if a[i > 0 {`, `a[i = 1;`),
+    /// a `;` directly inside an index, a list or a struct literal (`s[i;`,
+    /// `[0, 0;`, `P { .x = 1 ;`),
+    /// and an `else` after a `;` in a block with no `if` of its own, whose
+    /// `}` was lost (`if c { x = 1; else {`). Each costs O(1): the groups
+    /// closed are popped.
+    fn missing_closer_before(&mut self, tok: &Tok, next: Option<&Tok>) {
+        let Some(top) = self.stack.last() else {
+            return;
+        };
+        match tok {
+            // After an operand: `[{ P .x = 1 }]` is a literal gone wrong
+            // inside the array, not an index that lost its `]`.
+            Tok::Sym("{")
+                if top.delim == Delim::Bracket
+                    && !self.starts_struct_literal(next)
+                    && matches!(
+                        self.out.last(),
+                        Some((Tok::Ident(_) | Tok::Int(_) | Tok::Sym(")" | "]"), _))
+                    ) =>
+            {
+                let keep = self.statements.innermost().map_or(0, |i| i + 1);
+                self.close_to(keep);
+            }
+            Tok::Sym(
+                "=" | "+=" | "-=" | "*=" | "/=" | "%=" | "&=" | "|=" | "^=" | "<<=" | ">>=",
+            ) if top.delim == Delim::Bracket && top.no_semicolon => {
+                // Only the run of `[` on top: `(x = 1)` is a habit the
+                // parser reports itself. Only in an index or a list: an
+                // array's `[[0; 4; 4];` still open at the next line's
+                // `g[0] = 1;` lost its `]` on the line before.
+                let below = [Delim::Paren, Delim::Brace]
+                    .iter()
+                    .filter_map(|d| self.of_kind[*d as usize].innermost())
+                    .max();
+                self.close_to(below.map_or(0, |b| b + 1));
+            }
+            Tok::Sym(",") if top.delim == Delim::Bracket => {
+                if let Some(o) = self.stack.last_mut() {
+                    o.no_semicolon = true;
+                }
+            }
+            // `s[i;`, `[0, 0;`: the `]` is lost before the `;` (and with it
+            // any `)` after, which the `;` would close in a second event).
+            // (Not an empty one: `0[; 4]` is `[0; 4]` with two tokens
+            // swapped, and `0[]; 4]` no fix.)
+            Tok::Sym(";")
+                if top.delim == Delim::Bracket
+                    && top.no_semicolon
+                    && !matches!(self.out.last(), Some((Tok::Sym("["), _))) =>
+            {
+                let keep = self.statements.innermost().map_or(0, |i| i + 1);
+                self.close_to(keep);
+            }
+            // `P { .x = 1 ;`: the literal's `}` is lost (directly inside
+            // it: `P { .a = [0; 4] }` holds an array's `;`).
+            Tok::Sym(";") if top.delim == Delim::Brace && top.literal => {
+                self.close_to(self.stack.len() - 1);
+            }
+            Tok::Kw("else")
+                if top.delim == Delim::Brace
+                    && !top.has_if
+                    && self.of_kind[Delim::Brace as usize].0.len() >= 2
+                    && matches!(self.out.last(), Some((Tok::Sym(";"), _))) =>
+            {
+                self.close_to(self.stack.len() - 1);
+            }
+            _ => {}
+        }
+    }
+
     /// Whether a `{` that comes now, followed by `next`, can start a struct
     /// literal: after the struct's name, then a `.field` or the `}` of an
     /// empty one.
@@ -398,6 +544,7 @@ pub fn balance(tokens: &[(Tok, Span)]) -> Balanced {
         too_deep: Vec::new(),
         diagnostics: Vec::new(),
         last_end: 0,
+        before_semicolon: None,
         after_for: false,
     };
     for (i, (tok, span)) in tokens.iter().enumerate() {
@@ -416,6 +563,7 @@ pub fn balance(tokens: &[(Tok, Span)]) -> Balanced {
                 b.push(tok.clone(), *span, false);
             }
             b.last_end = span.end;
+            b.before_semicolon = None;
             b.after_for = false;
             continue;
         }

@@ -846,7 +846,8 @@ where
                     span: Span::from(e.span()),
                 })
                 .then(ident)
-                .then_ignore(sym("="))
+                // `b a =;` is a slip (`b = a;` swapped), not C's declaration.
+                .then_ignore(sym("=").then(sym(";").not()))
                 .validate({
                     let text = text.clone();
                     move |(ty, name): (Type, Ident), e, emitter| {

@@ -32,6 +32,10 @@ pub(super) struct Body {
     /// An E0402 for a value returned without a return type was reported:
     /// the other such `return`s are the same mistake.
     value_without_ret_reported: bool,
+    /// A `return;` without the value its function returns was reported
+    /// (E0402): a local never read is then likely the value lost there,
+    /// not a second mistake, and gets no W0001.
+    value_missing_reported: bool,
     pub(super) locals: Vec<LocalDef>,
     pub(super) used: Vec<bool>,
     assigned: Vec<bool>,
@@ -83,6 +87,7 @@ impl Body {
             ret,
             ret_at: None,
             value_without_ret_reported: false,
+            value_missing_reported: false,
             locals: Vec::new(),
             used: Vec::new(),
             assigned: Vec::new(),
@@ -349,6 +354,9 @@ impl<'a> Checker<'a> {
                 continue;
             }
             if !body.used[i] {
+                if body.value_missing_reported {
+                    continue;
+                }
                 let what = match l.kind {
                     LocalKind::ForVar => "loop variable",
                     _ => "variable",
@@ -634,6 +642,7 @@ impl<'a> Checker<'a> {
                     }
                     (None, Some(r)) => {
                         if !r.is_error() {
+                            body.value_missing_reported = true;
                             self.report(Diagnostic::new(
                                 Code::E0402,
                                 format!("`{fn_name}` must return a `{r}`"),

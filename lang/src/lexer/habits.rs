@@ -5,9 +5,10 @@
 //! `range(n)` or `step` in a `for` header, a `;` between a condition and its
 //! block, `goto`, and the items KPL does not have (`enum`, `impl`,
 //! `typedef`, ...) or has only at the top level (a `fn` or `use` inside a
-//! body); [`more`], [`decls`] and [`blocks`] have the rest. Each is reported once, as an E0001 (E0004
-//! for a fraction) with the KPL spelling and a fix where there is one, and
-//! the tokens are rewritten into what the user meant, so the parser and the
+//! body); [`more`], [`decls`], [`blocks`], [`newcomer`] and [`idioms`]
+//! have the rest. Each is reported once, as an E0001 (E0004 for a
+//! fraction) with the KPL spelling and a fix where there is one, and the
+//! tokens are rewritten into what the user meant, so the parser and the
 //! checker see a correct program there and nothing cascades: a name
 //! declared with `:=` stays declared, a nested `fn` is moved after the
 //! function holding it and stays callable.
@@ -22,6 +23,7 @@ use std::collections::BTreeMap;
 
 mod blocks;
 mod decls;
+mod idioms;
 mod macros;
 mod more;
 mod newcomer;
@@ -33,8 +35,8 @@ use crate::codes::Code;
 use crate::diag::{Applicability, Diagnostic, Suggestion};
 use crate::span::Span;
 use tokens::{
-    INT_TYPES, associated_constant, ends_operand, is_statement_keyword, may_start_habit,
-    names_a_type, pairs, starts_operand, starts_statement,
+    INT_TYPES, associated_constant, ends_operand, is_kpl_type, is_statement_keyword,
+    may_start_habit, names_a_type, pairs, starts_operand, starts_statement,
 };
 
 /// Rewrites `out.tokens` (lexed from `src`) as described above, adding a
@@ -427,6 +429,7 @@ impl<'a> Rewriter<'a> {
             .decl_habit(i)
             .or_else(|| self.word_habit(i))
             .or_else(|| self.newcomer_habit(i))
+            .or_else(|| self.idiom_habit(i))
         {
             return Some(after);
         }
@@ -532,6 +535,11 @@ impl<'a> Rewriter<'a> {
                 let mut k = i + 1;
                 let mut at_start = true;
                 while k < close {
+                    // A `;` makes it a block (`esle { y = 1; }`, a misspelt
+                    // `else`), not a literal missing its dots.
+                    if self.is(k, ";") {
+                        return None;
+                    }
                     if at_start && matches!(self.tok(k), Some(Tok::Ident(_))) && self.is(k + 1, "=")
                     {
                         fields.push(k);
@@ -915,6 +923,10 @@ impl<'a> Rewriter<'a> {
             (Tok::Ident(ty), Some(Tok::Ident(x)))
                 if self.in_params(i)
                     && names_a_type(ty)
+                    // `byte u32` is Go's order (or a lost `:`), not C's: a
+                    // KPL type second names the type, whatever the first
+                    // word could mean in C (the parser reports it so).
+                    && (is_kpl_type(ty) || !is_kpl_type(x))
                     && (self.is(i + 2, ",")
                         || self.is(i + 2, ")")
                         || self.c_array_declarator(i + 2).is_some()) =>

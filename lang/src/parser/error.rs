@@ -716,7 +716,8 @@ pub(super) fn to_diagnostic(
                 .then(|| format!("var {rest}"))
         });
         // Rust's `[T]` with a closer the balancing put there (`s: [[]u8`),
-        // or around a slice: no `[]T` to write.
+        // or around a slice or an array (`[[u32; 2]`, a `[` doubled): no
+        // `[]T` to write, KPL has no slice of either.
         let fix = custom.fix.as_deref().filter(|fix| {
             tag != super::RUST_SLICE
                 || src.get(span.range()).is_some_and(|t| t.ends_with(']'))
@@ -724,7 +725,7 @@ pub(super) fn to_diagnostic(
                         .get(2..)
                         .unwrap_or_default()
                         .trim_start_matches("mut ")
-                        .starts_with("[]")
+                        .starts_with('[')
         });
         if let Some(d) = habit(tag, as_var.as_deref().or(fix), span, src) {
             return d;

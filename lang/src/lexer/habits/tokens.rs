@@ -112,10 +112,15 @@ pub(super) fn may_start_habit(t: &Tok, next: Option<&Tok>) -> bool {
     }
 }
 
+/// A built-in type's name as KPL spells it.
+pub(super) fn is_kpl_type(name: &str) -> bool {
+    INT_TYPES.contains(&name) || name == "bool"
+}
+
 /// A built-in type's name, or a C or Rust one that means one (C's array
 /// declarator `u8[16]` starts at one).
 pub(super) fn is_type_name(name: &str) -> bool {
-    INT_TYPES.contains(&name) || name == "bool" || crate::suggest::foreign_type(name).is_some()
+    is_kpl_type(name) || crate::suggest::foreign_type(name).is_some()
 }
 
 /// Whether a token ends an operand (so a binary operator may follow).
