@@ -526,6 +526,11 @@ pub fn shapes() -> Vec<Shape> {
             build: |n| body(&format!("    {}", repeat(";\"\"\"a\"\"\"", n))),
         },
         Shape {
+            name: "lifetime_line",
+            what: "n Rust lifetimes `'a` on one line, one diagnostic labelling each (once minutes a MiB: each label searched the line back to the first for a line break, and the terminal drew k labels on a line as k rows of k columns)",
+            build: |n| body(&format!("    {}", repeat("'a ", n))),
+        },
+        Shape {
             name: "annotated_declarations",
             what: "n lines of Python's `i: u32 = 0;`, each asking whether `i` is assigned later in its block (once a scan of 4,096 tokens each: 0.80 s a MiB)",
             build: |n| body(&repeat("    i: u32 = 0;\n", n)),
