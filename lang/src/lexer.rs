@@ -1211,6 +1211,20 @@ mod tests {
         assert_eq!(d.help[0].edits.len(), n);
     }
 
+    /// Python's one-line blocks on one line without a `;`: each `if`
+    /// after an operand may be Python's `a if c else b`, which asks where
+    /// its statement ends. Walked for each, that was 200,000 walks of up
+    /// to 1.2 million tokens.
+    #[test]
+    fn a_line_of_python_blocks_lexes() {
+        let n = 200_000;
+        let lexed = lex(&format!(
+            "fn f() {{ {}}}\n",
+            "if x > 1: return 1 ".repeat(n)
+        ));
+        assert!(lexed.tokens.len() > 6 * n);
+    }
+
     #[test]
     fn longest_symbol_wins() {
         assert_eq!(

@@ -531,6 +531,11 @@ pub fn shapes() -> Vec<Shape> {
             build: |n| body(&format!("    {}", repeat("'a ", n))),
         },
         Shape {
+            name: "python_block_line",
+            what: "n of Python's one-line blocks `if x > 1: return 1` on one line, no `;` (once minutes a MiB: each `if` after an operand, maybe Python's `a if c else b`, walked to the end of the statement)",
+            build: |n| body(&format!("    {}", repeat("if x > 1: return 1 ", n))),
+        },
+        Shape {
             name: "annotated_declarations",
             what: "n lines of Python's `i: u32 = 0;`, each asking whether `i` is assigned later in its block (once a scan of 4,096 tokens each: 0.80 s a MiB)",
             build: |n| body(&repeat("    i: u32 = 0;\n", n)),

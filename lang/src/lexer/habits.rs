@@ -18,6 +18,7 @@
 //! rewrite stays inside one top-level item, so a chunk of the editor's
 //! database lexes the same alone as inside its file.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
 mod blocks;
@@ -66,6 +67,7 @@ pub(super) fn rewrite(src: &str, out: &mut Lexed) {
             .len()
             .saturating_mul(blocks::BLOCK_WALK_PER_TOKEN)
             .saturating_add(4096),
+        statement_ends: OnceCell::new(),
     };
     let mut i = 0;
     while i < old.len() {
@@ -186,6 +188,8 @@ struct Rewriter<'a> {
     py_open: usize,
     /// How many more tokens the walks to Python blocks' ends may take.
     py_budget: usize,
+    /// Each old token's [`Rewriter::statement_end`], once one is asked.
+    statement_ends: OnceCell<Vec<usize>>,
 }
 
 fn e(message: impl Into<crate::diag::Text>, span: Span, label: &'static str) -> Diagnostic {
@@ -258,13 +262,25 @@ impl<'a> Rewriter<'a> {
     }
 
     /// The first `;` or `}` at `from`'s nesting level, or the end of the
-    /// tokens.
+    /// tokens. Read from a table of every token's answer, built once: the
+    /// habits that ask (`a if c else b`, `return a, b`, C++'s streams, …)
+    /// may start anywhere in a statement, and walking to its end for each
+    /// made a line of a hundred thousand Python one-line blocks without a
+    /// `;` quadratic (minutes a MiB).
     fn statement_end(&self, from: usize) -> usize {
-        let mut k = from;
-        while k < self.old.len() && !self.is(k, ";") && !self.is(k, "}") {
-            k = self.next_at_level(k);
-        }
-        k
+        let ends = self.statement_ends.get_or_init(|| {
+            let n = self.old.len();
+            let mut ends = vec![n; n];
+            for k in (0..n).rev() {
+                ends[k] = if self.is(k, ";") || self.is(k, "}") {
+                    k
+                } else {
+                    ends.get(self.next_at_level(k)).copied().unwrap_or(n)
+                };
+            }
+            ends
+        });
+        ends.get(from).copied().unwrap_or(from)
     }
 
     /// Tokens `k` and `k + 1` touch (no blank between them).
