@@ -1225,6 +1225,18 @@ mod tests {
         assert!(lexed.tokens.len() > 6 * n);
     }
 
+    /// Constructs whose fix depends on whether they start their line (or
+    /// have it to themselves), 100,000 on one line: each once searched
+    /// the line for its start and end, 100,000 times 2 MB read.
+    #[test]
+    fn a_line_of_tuples_or_nested_items_lexes() {
+        let n = 100_000;
+        for unit in ["let (a, b) = (x, y); ", "const N: u32 = 1; "] {
+            let lexed = lex(&format!("fn f() {{\n    {}\n}}\n", unit.repeat(n)));
+            assert_eq!(lexed.diagnostics.len(), 1, "{unit}");
+        }
+    }
+
     #[test]
     fn longest_symbol_wins() {
         assert_eq!(

@@ -536,6 +536,16 @@ pub fn shapes() -> Vec<Shape> {
             build: |n| body(&format!("    {}", repeat("if x > 1: return 1 ", n))),
         },
         Shape {
+            name: "tuple_let_line",
+            what: "n of Rust's `let (a, b) = (x, y);` on one line (once quadratic: each fix's layout searched back to the start of the line, 2.4 s a MiB)",
+            build: |n| body(&format!("    {}", repeat("let (a, b) = (x, y); ", n))),
+        },
+        Shape {
+            name: "nested_item_line",
+            what: "n `const` items written on one line inside a function body (once minutes a MiB: each asked whether it had lines of its own by searching for the line's start and end)",
+            build: |n| body(&format!("    {}", repeat("const N: u32 = 1; ", n))),
+        },
+        Shape {
             name: "annotated_declarations",
             what: "n lines of Python's `i: u32 = 0;`, each asking whether `i` is assigned later in its block (once a scan of 4,096 tokens each: 0.80 s a MiB)",
             build: |n| body(&repeat("    i: u32 = 0;\n", n)),
