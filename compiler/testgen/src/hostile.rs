@@ -546,6 +546,11 @@ pub fn shapes() -> Vec<Shape> {
             build: |n| body(&format!("    {}", repeat("const N: u32 = 1; ", n))),
         },
         Shape {
+            name: "unclosed_block_line",
+            what: "a function whose `{` is never closed, then n blocks `{ x = 1; }` on its one line (once quadratic: for each `}`, whether it starts its line was searched back to the line's start, 1.9 s a MiB)",
+            build: |n| format!("export fn f(x: u32) {{ {}\n", repeat("{ x = 1; } ", n)),
+        },
+        Shape {
             name: "annotated_declarations",
             what: "n lines of Python's `i: u32 = 0;`, each asking whether `i` is assigned later in its block (once a scan of 4,096 tokens each: 0.80 s a MiB)",
             build: |n| body(&repeat("    i: u32 = 0;\n", n)),
