@@ -136,6 +136,8 @@ fn expected(name: &str, n: usize) -> Option<Vec<(&'static str, usize)>> {
         "tuple_let_line" | "nested_item_line" => vec![("E0001", 1)],
         // The one `{` left open.
         "unclosed_block_line" => vec![("E0001", 1)],
+        // The outer `fn g` inside `f`, one mistake.
+        "nested_fn_line" => vec![("E0001", 1)],
         // Every `log` after the first clashes with it; the first is unused.
         "duplicate_imports" => vec![("E0101", n - 1), ("W0004", 1)],
         // n - 1 fields declared again and n - 1 given again.
@@ -348,6 +350,7 @@ fn one_long_line_is_not_searched_per_construct() {
         "tuple_let_line",
         "nested_item_line",
         "unclosed_block_line",
+        "nested_fn_line",
     ] {
         let shape = hostile::shape(name).expect("a shape of the corpus");
         let src = (shape.build)(hostile::size_for(&shape, 1 << 20));

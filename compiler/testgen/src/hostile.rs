@@ -551,6 +551,17 @@ pub fn shapes() -> Vec<Shape> {
             build: |n| format!("export fn f(x: u32) {{ {}\n", repeat("{ x = 1; } ", n)),
         },
         Shape {
+            name: "nested_fn_line",
+            what: "`fn g() {` written inside a function body, n deep on one line (once minutes a MiB: the items, moved after the function, left gaps between tokens that were searched for line breaks, most of the file each)",
+            build: |n| {
+                body(&format!(
+                    "    {}x{}",
+                    repeat("fn g() { ", n),
+                    repeat(" }", n)
+                ))
+            },
+        },
+        Shape {
             name: "annotated_declarations",
             what: "n lines of Python's `i: u32 = 0;`, each asking whether `i` is assigned later in its block (once a scan of 4,096 tokens each: 0.80 s a MiB)",
             build: |n| body(&repeat("    i: u32 = 0;\n", n)),
