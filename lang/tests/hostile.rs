@@ -338,9 +338,8 @@ fn lexical_floods_are_cut_at_the_file_budget() {
 
 /// The shapes of one long line whose constructs each once searched the
 /// line (for its start, its end or its statement's end), at a megabyte:
-/// quadratic, each took minutes, where now each takes a fraction of a
-/// second (in a release build). Without the fixes this test does not end
-/// in any reasonable time.
+/// quadratic, each took from seconds to many minutes, where now each takes
+/// a fraction of a second (in a release build).
 #[test]
 fn one_long_line_is_not_searched_per_construct() {
     let table = imports();
@@ -357,8 +356,8 @@ fn one_long_line_is_not_searched_per_construct() {
         let started = std::time::Instant::now();
         let analysis = kpl_lang::analyze(&src, &table);
         assert!(!analysis.diagnostics.is_empty(), "{name}");
-        // Generous (an unoptimised build, a loaded machine): the quadratic
-        // versions took minutes.
+        // Generous (a loaded machine); the quadratic versions of the
+        // lifetimes took minutes.
         assert!(
             started.elapsed() < std::time::Duration::from_secs(60),
             "{name}: {:?}",

@@ -31,7 +31,7 @@ impl LineStarts {
     /// The tokens are not all in the order of the source: the items
     /// written inside a function are moved after it. So a gap between two
     /// tokens may be most of the file, and a line of functions nested in
-    /// each other made the gaps' sum quadratic (minutes a MiB). A long gap
+    /// each other made the gaps' sum quadratic (over 8 s a MiB). A long gap
     /// is answered from an index of the line breaks instead, built the
     /// first time one is met.
     pub(super) fn of_tokens(src: &str, tokens: &[(crate::lexer::Tok, crate::span::Span)]) -> Self {
