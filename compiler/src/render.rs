@@ -5,6 +5,8 @@
 //! whitespace (stable snapshots), it takes byte ranges natively, offers an
 //! ASCII mode, and its diagnostic type is plain data.
 
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label as CsLabel, LabelStyle};
@@ -560,9 +562,57 @@ pub fn hidden_note(file_name: &str, shown: &Shown, show_all: &str) -> Option<Str
         .map(|summary| format!("{file_name}: {summary}; {show_all} shows every one"))
 }
 
+/// The most labels shown on one line of a diagnostic. Codespan hangs the
+/// messages of several labels on one line below it, each on a row of its
+/// own that draws a `│` for every label left of it: k labels on one line
+/// are k rows of k columns. A line of a hundred thousand Rust lifetimes,
+/// one diagnostic labelling each, took minutes and gigabytes of output to
+/// show; past this many, nobody reads them anyway.
+const LABELS_PER_LINE: usize = 10;
+
+/// `d` with at most [`LABELS_PER_LINE`] labels on each line (the primary
+/// label always kept, the others in their order), and a note saying how
+/// many more each crowded line has; `d` itself when no line is crowded.
+/// Only the human rendering is thinned: JSON lists every label.
+fn thinned<'d>(lines: &LineIndex, d: &'d Diagnostic) -> Cow<'d, Diagnostic> {
+    if d.secondary.len() < LABELS_PER_LINE {
+        return Cow::Borrowed(d);
+    }
+    let line_of = |l: &kpl_lang::diag::Label| lines.line_of(l.span.start as usize);
+    let mut on_line: HashMap<usize, usize> = HashMap::new();
+    on_line.insert(line_of(&d.primary), 1);
+    let mut kept = Vec::new();
+    // Labels left out, by line.
+    let mut left_out: BTreeMap<usize, usize> = BTreeMap::new();
+    for label in &d.secondary {
+        let line = line_of(label);
+        let count = on_line.entry(line).or_default();
+        *count += 1;
+        if *count <= LABELS_PER_LINE {
+            kept.push(label.clone());
+        } else {
+            *left_out.entry(line).or_default() += 1;
+        }
+    }
+    if left_out.is_empty() {
+        return Cow::Borrowed(d);
+    }
+    let mut thin = Diagnostic {
+        secondary: kept,
+        ..d.clone()
+    };
+    for (line, more) in left_out {
+        let labels = if more == 1 { "label" } else { "labels" };
+        thin.notes
+            .push(format!("{more} more {labels} on line {} not shown", line + 1).into());
+    }
+    Cow::Owned(thin)
+}
+
 /// Renders one diagnostic as plain text (no colour), e.g. for snapshots.
 /// `lines` must be the index of `src`.
 pub fn render_plain(file_name: &str, src: &str, lines: &LineIndex, d: &Diagnostic) -> String {
+    let d = &*thinned(lines, d);
     let file = Excerpt::new(file_name, src, lines, d);
     if let Some(text) = file.render_simple(d) {
         return text;
@@ -580,6 +630,7 @@ pub fn render_to(
     lines: &LineIndex,
     d: &Diagnostic,
 ) -> std::io::Result<()> {
+    let d = &*thinned(lines, d);
     let file = Excerpt::new(file_name, src, lines, d);
     if !out.supports_color()
         && let Some(text) = file.render_simple(d)
@@ -786,6 +837,31 @@ mod tests {
             "f.kpl: 5 more diagnostics not shown (1 error, 4 warnings); \
              `--max-diagnostics 0` shows every one"
         );
+    }
+
+    /// A diagnostic with a label on each of 100,000 Rust lifetimes on one
+    /// line shows ten of them and says how many more there are: codespan
+    /// draws k labels on one line as k rows of k columns, so showing every
+    /// one took minutes and gigabytes. JSON still lists each.
+    #[test]
+    fn a_crowded_line_shows_a_few_labels() {
+        let n = 100_000;
+        let src = format!("fn f() {{\n    {}\n}}\n", "'a ".repeat(n));
+        let lines = LineIndex::new(&src);
+        let lexed = kpl_lang::lexer::lex(&src);
+        let d = &lexed.diagnostics[0];
+        assert_eq!(d.secondary.len(), n - 1);
+        let text = render_plain("t.kpl", &src, &lines, d);
+        assert_eq!(
+            text.matches("and here").count(),
+            LABELS_PER_LINE - 1,
+            "{text}"
+        );
+        let note = format!("{} more labels on line 2 not shown", n - LABELS_PER_LINE);
+        assert!(text.contains(&note), "{text}");
+        assert!(text.len() < 4096, "{} bytes", text.len());
+        let json = render_json("t.kpl", &src, &lines, d);
+        assert_eq!(json.matches("\"and here\"").count(), n - 1);
     }
 
     /// A size at which each hostile shape has a few dozen items or levels,

@@ -126,6 +126,18 @@ fn expected(name: &str, n: usize) -> Option<Vec<(&'static str, usize)>> {
         // Each `#` and each `„` is an invalid character: none starts a C
         // directive or a typographic string.
         "hash_line" | "open_quotes_line" => vec![("E0003", n)],
+        // One error for the line, a label on each lifetime.
+        "lifetime_line" => vec![("E0001", 1)],
+        // Each `if` is a broken statement, one error shown for the line;
+        // past the function's budget the rest is not read.
+        "python_block_line" if n >= ITEM_ERROR_BUDGET => vec![("E0001", 1), ("E0007", 1)],
+        // One error for the line (the tuples, the items written in the
+        // body).
+        "tuple_let_line" | "nested_item_line" => vec![("E0001", 1)],
+        // The one `{` left open.
+        "unclosed_block_line" => vec![("E0001", 1)],
+        // The outer `fn g` inside `f`, one mistake.
+        "nested_fn_line" => vec![("E0001", 1)],
         // Every `log` after the first clashes with it; the first is unused.
         "duplicate_imports" => vec![("E0101", n - 1), ("W0004", 1)],
         // n - 1 fields declared again and n - 1 given again.
@@ -322,4 +334,34 @@ fn lexical_floods_are_cut_at_the_file_budget() {
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// The shapes of one long line whose constructs each once searched the
+/// line (for its start, its end or its statement's end), at a megabyte:
+/// quadratic, each took from seconds to many minutes, where now each takes
+/// a fraction of a second (in a release build).
+#[test]
+fn one_long_line_is_not_searched_per_construct() {
+    let table = imports();
+    for name in [
+        "lifetime_line",
+        "python_block_line",
+        "tuple_let_line",
+        "nested_item_line",
+        "unclosed_block_line",
+        "nested_fn_line",
+    ] {
+        let shape = hostile::shape(name).expect("a shape of the corpus");
+        let src = (shape.build)(hostile::size_for(&shape, 1 << 20));
+        let started = std::time::Instant::now();
+        let analysis = kpl_lang::analyze(&src, &table);
+        assert!(!analysis.diagnostics.is_empty(), "{name}");
+        // Generous (a loaded machine); the quadratic versions of the
+        // lifetimes took minutes.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{name}: {:?}",
+            started.elapsed()
+        );
+    }
 }

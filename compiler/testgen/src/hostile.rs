@@ -526,6 +526,42 @@ pub fn shapes() -> Vec<Shape> {
             build: |n| body(&format!("    {}", repeat(";\"\"\"a\"\"\"", n))),
         },
         Shape {
+            name: "lifetime_line",
+            what: "n Rust lifetimes `'a` on one line, one diagnostic labelling each (once 10 minutes for 4,000 on a line: each label searched the line back to the first for a line break, and the terminal drew k labels on a line as k rows of k columns)",
+            build: |n| body(&format!("    {}", repeat("'a ", n))),
+        },
+        Shape {
+            name: "python_block_line",
+            what: "n of Python's one-line blocks `if x > 1: return 1` on one line, no `;` (once over 6 s for 512 KiB: each `if` after an operand, maybe Python's `a if c else b`, walked to the end of the statement)",
+            build: |n| body(&format!("    {}", repeat("if x > 1: return 1 ", n))),
+        },
+        Shape {
+            name: "tuple_let_line",
+            what: "n of Rust's `let (a, b) = (x, y);` on one line (once quadratic: each fix's layout searched back to the start of the line, 2.4 s a MiB)",
+            build: |n| body(&format!("    {}", repeat("let (a, b) = (x, y); ", n))),
+        },
+        Shape {
+            name: "nested_item_line",
+            what: "n `const` items written on one line inside a function body (once over 6 s a MiB: each asked whether it had lines of its own by searching for the line's start and end)",
+            build: |n| body(&format!("    {}", repeat("const N: u32 = 1; ", n))),
+        },
+        Shape {
+            name: "unclosed_block_line",
+            what: "a function whose `{` is never closed, then n blocks `{ x = 1; }` on its one line (once quadratic: for each `}`, whether it starts its line was searched back to the line's start, 1.9 s a MiB)",
+            build: |n| format!("export fn f(x: u32) {{ {}\n", repeat("{ x = 1; } ", n)),
+        },
+        Shape {
+            name: "nested_fn_line",
+            what: "`fn g() {` written inside a function body, n deep on one line (once 1.9 s for 256 KiB, over 8 s a MiB: the items, moved after the function, left gaps between tokens that were searched for line breaks, most of the file each)",
+            build: |n| {
+                body(&format!(
+                    "    {}x{}",
+                    repeat("fn g() { ", n),
+                    repeat(" }", n)
+                ))
+            },
+        },
+        Shape {
             name: "annotated_declarations",
             what: "n lines of Python's `i: u32 = 0;`, each asking whether `i` is assigned later in its block (once a scan of 4,096 tokens each: 0.80 s a MiB)",
             build: |n| body(&repeat("    i: u32 = 0;\n", n)),

@@ -6,6 +6,7 @@
 
 use super::*;
 use crate::diag::{Applicability, Suggestion};
+use std::collections::HashMap;
 
 /// Misspelled keywords, tagged `typo:` + the keyword (`fn`'s is
 /// [`FN_TYPO`]).
@@ -308,8 +309,7 @@ pub(super) fn do_while(
     };
     // On its own lines, indented one step deeper than the `}`, when the `}`
     // starts its line; else on the line of the `}`.
-    let (indent, first) = indentation(src, close);
-    let (at, replacement) = if first {
+    let (at, replacement) = if let Some(indent) = leading_blanks(src, close) {
         let pad = &src[close as usize - indent..close as usize];
         let at = close as usize - indent;
         let text = format!("{pad}    if {test} {{\n{pad}        break;\n{pad}    }}\n{pad}}}");
@@ -548,14 +548,67 @@ fn declared_zero(src: &str, at: u32) -> Option<(&str, String, usize)> {
 /// declaration.
 const DECL_LOOKBACK: usize = 256;
 
-/// The indentation (in columns of blanks) of the line holding `at`, and
-/// whether only blanks precede `at` on it.
-fn indentation(src: &str, at: u32) -> (usize, bool) {
+/// The blanks before `at` on its line, if only blanks precede it there:
+/// walked back a blank at a time, never further than the blanks, so that
+/// asking of every `}` (or every `do … while`) of a long line costs no more
+/// than the line. Searched back to the line's start instead, a line of a
+/// hundred thousand blocks with one left open was quadratic (2 s a MiB).
+fn leading_blanks(src: &str, at: u32) -> Option<usize> {
+    let bytes = src.as_bytes();
     let at = (at as usize).min(src.len());
-    let line_start = src[..at].rfind('\n').map_or(0, |i| i + 1);
-    let before = &src[line_start..at];
-    let indent = before.len() - before.trim_start_matches([' ', '\t']).len();
-    (indent, indent == before.len())
+    let mut k = at;
+    while k > 0 && matches!(bytes[k - 1], b' ' | b'\t') {
+        k -= 1;
+    }
+    (k == 0 || bytes[k - 1] == b'\n').then_some(at - k)
+}
+
+/// The indentation of the lines holding many offsets (the `{` of each `}`
+/// a line starts with, which may all be on one long line): each line's
+/// start found in an index of the line feeds, and each line's blanks
+/// counted once.
+struct Indents<'s> {
+    src: &'s str,
+    feeds: Vec<usize>,
+    blanks: HashMap<usize, usize>,
+}
+
+impl<'s> Indents<'s> {
+    fn new(src: &'s str) -> Self {
+        let feeds = src
+            .bytes()
+            .enumerate()
+            .filter(|&(_, b)| b == b'\n')
+            .map(|(i, _)| i)
+            .collect();
+        Indents {
+            src,
+            feeds,
+            blanks: HashMap::new(),
+        }
+    }
+
+    /// Where the line holding `at` starts.
+    fn line_start(&self, at: usize) -> usize {
+        match self.feeds.partition_point(|&f| f < at) {
+            0 => 0,
+            k => self.feeds[k - 1] + 1,
+        }
+    }
+
+    /// The indentation of the line holding `at`, in blanks before `at`.
+    fn of(&mut self, at: u32) -> usize {
+        let src = self.src;
+        let at = (at as usize).min(src.len());
+        let start = self.line_start(at);
+        let blanks = *self.blanks.entry(start).or_insert_with(|| {
+            src.as_bytes()[start..]
+                .iter()
+                .take_while(|&&b| b == b' ' || b == b'\t')
+                .count()
+        });
+        blanks.min(at - start)
+    }
 }
 
 /// A `{` left open is reported at the end of the file (or of its item),
@@ -573,6 +626,8 @@ pub(super) fn blame_unclosed_brace(
 ) -> Vec<u32> {
     let mut cascades = Vec::new();
     let mut cursor = 0usize;
+    // Built at the first `{` that needs it: most files have none.
+    let mut indents: Option<Indents> = None;
     for d in diagnostics.iter_mut() {
         if d.message != "unclosed `{`" {
             continue;
@@ -593,14 +648,15 @@ pub(super) fn blame_unclosed_brace(
             match t {
                 Tok::Sym("{") => stack.push(*s),
                 Tok::Sym("}") => {
-                    if let Some(open) = stack.pop() {
-                        let (close_indent, first) = indentation(src, s.start);
-                        if suspect.is_none()
-                            && first
-                            && close_indent != indentation(src, open.start).0
-                        {
-                            suspect = Some(open);
-                        }
+                    if let Some(open) = stack.pop()
+                        && suspect.is_none()
+                        && let Some(close_indent) = leading_blanks(src, s.start)
+                        && close_indent
+                            != indents
+                                .get_or_insert_with(|| Indents::new(src))
+                                .of(open.start)
+                    {
+                        suspect = Some(open);
                     }
                 }
                 _ => {}
@@ -613,12 +669,14 @@ pub(super) fn blame_unclosed_brace(
         };
         // Where its `}` belongs: before the first later line that is not
         // indented deeper than the line of the `{`.
-        let want = indentation(src, open.start).0;
+        let indents = indents.get_or_insert_with(|| Indents::new(src));
+        let want = indents.of(open.start);
         let after_open = tokens.partition_point(|(_, s)| s.start <= open.start);
         let mut prev_line_end = None;
         for (t, s) in &tokens[after_open..] {
-            let (indent, first) = indentation(src, s.start);
-            if first && indent <= want {
+            if let Some(indent) = leading_blanks(src, s.start)
+                && indent <= want
+            {
                 let line_start = s.start as usize - indent;
                 prev_line_end = Some(line_start);
                 if *t == Tok::Kw("else") {
@@ -646,7 +704,7 @@ pub(super) fn blame_unclosed_brace(
         }
         if let Some(at) = prev_line_end {
             let fix_at = Span::new(at, at);
-            let open_line = src[..open.start as usize].rfind('\n').map_or(0, |i| i + 1);
+            let open_line = indents.line_start(open.start as usize);
             let closer = format!("{}}}\n", &src[open_line..open_line + want]);
             d.help.clear();
             // Named by its text, not its number: a file may be parsed in
