@@ -98,6 +98,19 @@ impl<'a> Rewriter<'a> {
         }
     }
 
+    /// The first `{` after token `from` at its level (groups in between
+    /// jumped), at most `limit` tokens on and before any `;` or `}`.
+    fn block_open(&self, from: usize, limit: usize) -> Option<usize> {
+        let mut open = from + 1;
+        while !self.is(open, "{") {
+            if open - from > limit || matches!(self.tok(open), None | Some(Tok::Sym(";" | "}"))) {
+                return None;
+            }
+            open = self.next_at_level(open);
+        }
+        Some(open)
+    }
+
     /// Whether tokens `k` and `k + 1` are `=>` (two tokens in KPL).
     fn fat_arrow(&self, k: usize) -> bool {
         self.is(k, "=") && self.is(k + 1, ">") && self.touching(k)
@@ -107,13 +120,7 @@ impl<'a> Rewriter<'a> {
     /// as an error value. Taken only when its block has an arm's `=>`,
     /// which no KPL has.
     fn match_value(&mut self, i: usize) -> Option<usize> {
-        let mut open = i + 1;
-        while !self.is(open, "{") {
-            if open - i > WALK || matches!(self.tok(open), None | Some(Tok::Sym(";" | "}"))) {
-                return None;
-            }
-            open = self.next_at_level(open);
-        }
+        let open = self.block_open(i, WALK)?;
         let close = *self.pair.get(open)?;
         if close == usize::MAX || !(open + 1..close.min(open + WALK)).any(|k| self.fat_arrow(k)) {
             return None;
@@ -239,13 +246,7 @@ impl<'a> Rewriter<'a> {
             return None;
         }
         // The body's `{`, within a few tokens.
-        let mut open = after + 1;
-        while !self.is(open, "{") {
-            if open - after > 16 || matches!(self.tok(open), None | Some(Tok::Sym(";" | "}"))) {
-                return None;
-            }
-            open = self.next_at_level(open);
-        }
+        let open = self.block_open(after, 16)?;
         let seq_from = after + 1;
         // `enumerate(xs)`, or `xs.enumerate()` after any of `.iter()`,
         // `.iter_mut()`, `.into_iter()`.
