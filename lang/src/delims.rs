@@ -450,9 +450,11 @@ impl Balancer {
                 let keep = self.statements.innermost().map_or(0, |i| i + 1);
                 self.close_to(keep);
             }
-            Tok::Sym(
-                "=" | "+=" | "-=" | "*=" | "/=" | "%=" | "&=" | "|=" | "^=" | "<<=" | ">>=",
-            ) if top.delim == Delim::Bracket && top.no_semicolon => {
+            Tok::Sym(op)
+                if crate::lexer::ASSIGNMENT_OPS.contains(op)
+                    && top.delim == Delim::Bracket
+                    && top.no_semicolon =>
+            {
                 // Only the run of `[` on top: `(x = 1)` is a habit the
                 // parser reports itself. Only in an index or a list: an
                 // array's `[[0; 4; 4];` still open at the next line's

@@ -100,7 +100,7 @@ fn assigns(tokens: &[(Tok, Span)], from: usize) -> bool {
     }
     match tok(j) {
         Some(Tok::Sym(op @ ("+" | "-"))) => tok(j + 1) == Some(&Tok::Sym(op)),
-        Some(Tok::Sym(op)) => op.ends_with('=') && !matches!(*op, "==" | "!=" | "<=" | ">="),
+        Some(Tok::Sym(op)) => super::ASSIGNMENT_OPS.contains(op),
         _ => false,
     }
 }

@@ -64,7 +64,7 @@ pub(super) fn rewrite(src: &str, out: &mut Lexed) {
         py_item: None,
         py_closes: BTreeMap::new(),
         py_open: 0,
-        assignments: None,
+        assignments: OnceCell::new(),
         py_budget: old
             .len()
             .saturating_mul(blocks::BLOCK_WALK_PER_TOKEN)
@@ -171,7 +171,7 @@ struct Rewriter<'a> {
     top_open: Option<usize>,
     header: Option<Header>,
     /// Which names later statements assign, once a fix has asked.
-    assignments: Option<super::LaterAssignments>,
+    assignments: OnceCell<super::LaterAssignments>,
     /// Inside a `return` statement: the depth of brackets in it.
     ret: Option<usize>,
     /// The `(` and `)` of the parameter list of the function being read.
@@ -237,10 +237,9 @@ impl<'a> Rewriter<'a> {
 
     /// Whether a statement from old token `from` on, in the block being
     /// read there, assigns `name`: a fix that declares it then says `var`.
-    fn assigned_later(&mut self, from: usize, name: &str) -> bool {
-        let old = self.old;
+    fn assigned_later(&self, from: usize, name: &str) -> bool {
         self.assignments
-            .get_or_insert_with(|| super::LaterAssignments::new(old))
+            .get_or_init(|| super::LaterAssignments::new(self.old))
             .after(from, name)
     }
 
